@@ -1,0 +1,475 @@
+"""JWT bearer authentication and the role model of the core API.
+
+Every request into the core carries ``Authorization: Bearer <jwt>``. The token is signed
+with a shared HMAC secret (HS256 by default) and names who is asking (``sub``), in which
+role (``role``) and, for a subscriber, the one customer they may see (``cid``).
+
+Layers, so that each can be tested and replaced on its own:
+
+* pure token functions: :func:`issue_token`, :func:`decode_token` (raise :class:`AuthError`);
+* revocation: the :class:`RevocationList` protocol and an in-process
+  :class:`MemoryRevocationList` (a shared, DB-backed store belongs to the storage layer);
+* FastAPI glue: :func:`configure_auth`, :func:`current_principal`, :func:`require_roles`
+  and :func:`ensure_customer_access`.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import os
+import secrets
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any, Protocol, runtime_checkable
+
+import jwt
+from fastapi import Depends, FastAPI, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from jwt import exceptions as jwt_errors
+
+__all__ = [
+    "AuthError",
+    "AuthSettings",
+    "MemoryRevocationList",
+    "Principal",
+    "RevocationList",
+    "Role",
+    "configure_auth",
+    "current_principal",
+    "decode_token",
+    "ensure_customer_access",
+    "issue_token",
+    "require_roles",
+]
+
+logger = logging.getLogger(__name__)
+
+MIN_SECRET_BYTES = 32
+"""HMAC secrets shorter than the hash output are brute-forceable offline (RFC 7518 §3.2)."""
+
+HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
+"""The secret is shared, so only HMAC algorithms make sense; ``none`` is never allowed."""
+
+DEFAULT_ISSUER = "selfcare-core"
+DEFAULT_AUDIENCE = "selfcare-api"
+
+REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub", "jti", "role")
+
+PRODUCTION_ENVIRONMENTS = frozenset({"prod", "production"})
+"""Values of ``SELFCARE_ENV`` under which a missing ``SELFCARE_JWT_SECRET`` is an error."""
+
+
+class Role(StrEnum):
+    """Who is asking: decides which routes and which customers' data they reach."""
+
+    SUBSCRIBER = "subscriber"
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    MARKETING = "marketing"
+    SERVICE = "service"
+
+
+# Roles that may read any customer's data (support staff and back-office services).
+CUSTOMER_STAFF_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR, Role.SERVICE})
+
+
+class AuthError(Exception):
+    """A token was refused. ``message`` is safe to show to the caller."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The authenticated caller, as established by a verified token."""
+
+    subject: str
+    role: Role
+    customer_id: int | None
+    token_id: str
+    expires_at: datetime
+
+    def __post_init__(self) -> None:
+        if self.role is Role.SUBSCRIBER and self.customer_id is None:
+            raise ValueError("a subscriber principal needs a customer_id")
+        if self.role is not Role.SUBSCRIBER and self.customer_id is not None:
+            raise ValueError(f"a {self.role} principal must not carry a customer_id")
+
+
+@dataclass(frozen=True, slots=True)
+class AuthSettings:
+    """How tokens are signed and checked. The secret is kept out of ``repr``."""
+
+    secret: str = field(repr=False)
+    issuer: str = DEFAULT_ISSUER
+    audience: str = DEFAULT_AUDIENCE
+    algorithm: str = "HS256"
+    default_ttl: timedelta = timedelta(hours=1)
+    leeway_s: int = 10
+
+    def __post_init__(self) -> None:
+        if len(self.secret.encode("utf-8")) < MIN_SECRET_BYTES:
+            raise ValueError(
+                f"the JWT secret is too short: it needs at least {MIN_SECRET_BYTES} bytes "
+                "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        if self.algorithm not in HMAC_ALGORITHMS:
+            raise ValueError(f"JWT algorithm {self.algorithm!r} is not allowed; use one of {sorted(HMAC_ALGORITHMS)}")
+        if not self.issuer:
+            raise ValueError("the JWT issuer must not be empty")
+        if not self.audience:
+            raise ValueError("the JWT audience must not be empty")
+        if self.default_ttl <= timedelta(0):
+            raise ValueError("default_ttl must be positive")
+        if self.leeway_s < 0:
+            raise ValueError("leeway_s must not be negative")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> AuthSettings:
+        """Build settings from ``SELFCARE_JWT_SECRET``, ``SELFCARE_JWT_ISSUER``, ``SELFCARE_JWT_AUDIENCE``.
+
+        Without a secret, development gets a random one generated once per process (tokens
+        then die with the process, and several workers would not accept each other's tokens);
+        with ``SELFCARE_ENV=production`` a missing secret is an error. A secret shorter than
+        32 bytes is refused with ``ValueError``.
+        """
+        env = os.environ if environ is None else environ
+        secret = env.get("SELFCARE_JWT_SECRET") or ""
+        if not secret:
+            deployment = (env.get("SELFCARE_ENV") or "dev").strip().lower()
+            if deployment in PRODUCTION_ENVIRONMENTS:
+                raise ValueError(f"SELFCARE_JWT_SECRET must be set when SELFCARE_ENV={deployment}")
+            secret = _process_dev_secret()
+        return cls(
+            secret=secret,
+            issuer=env.get("SELFCARE_JWT_ISSUER") or DEFAULT_ISSUER,
+            audience=env.get("SELFCARE_JWT_AUDIENCE") or DEFAULT_AUDIENCE,
+        )
+
+
+_dev_secret: str | None = None
+_dev_secret_lock = threading.Lock()
+
+
+def _process_dev_secret() -> str:
+    """Return this process's random development secret, generating it on first use."""
+    global _dev_secret
+    with _dev_secret_lock:
+        if _dev_secret is None:
+            _dev_secret = secrets.token_urlsafe(48)
+            logger.warning(
+                "SELFCARE_JWT_SECRET is not set: using a random secret for this process only "
+                "(development mode; tokens will not survive a restart or work across workers)"
+            )
+        return _dev_secret
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _require_aware(value: datetime, name: str) -> None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware (e.g. datetime.now(UTC))")
+
+
+def issue_token(
+    settings: AuthSettings,
+    *,
+    subject: str,
+    role: Role,
+    customer_id: int | None = None,
+    ttl: timedelta | None = None,
+    now: datetime | None = None,
+) -> str:
+    """Sign a token for ``subject`` in ``role``, valid from ``now`` for ``ttl`` (default: settings).
+
+    A subscriber's token carries ``cid``, the one customer they may see; it is required for
+    subscribers and refused for every other role. Raises ``ValueError`` on bad arguments.
+    """
+    role = Role(role)
+    if not subject:
+        raise ValueError("subject must not be empty")
+    if role is Role.SUBSCRIBER:
+        if customer_id is None:
+            raise ValueError("a subscriber token needs a customer_id")
+        if type(customer_id) is not int:
+            raise ValueError(f"customer_id must be an int, not {type(customer_id).__name__}")
+    elif customer_id is not None:
+        raise ValueError(f"customer_id is only for subscriber tokens, not for role {role}")
+    lifetime = settings.default_ttl if ttl is None else ttl
+    if lifetime <= timedelta(0):
+        raise ValueError("ttl must be positive")
+    issued_at = _utcnow() if now is None else now
+    _require_aware(issued_at, "now")
+
+    claims: dict[str, Any] = {
+        "sub": subject,
+        "role": role.value,
+        "iat": int(issued_at.timestamp()),
+        "nbf": int(issued_at.timestamp()),
+        "exp": int((issued_at + lifetime).timestamp()),
+        "iss": settings.issuer,
+        "aud": settings.audience,
+        "jti": uuid.uuid4().hex,
+    }
+    if customer_id is not None:
+        claims["cid"] = customer_id
+    return jwt.encode(claims, settings.secret, algorithm=settings.algorithm)
+
+
+def decode_token(
+    settings: AuthSettings,
+    token: str,
+    *,
+    revoked: Callable[[str], bool] | None = None,
+) -> Principal:
+    """Verify ``token`` and return who it speaks for; raise :class:`AuthError` if it is refused.
+
+    The algorithm is pinned by ``settings`` (the token's own header is never trusted), and
+    signature, expiry, not-before, issuer and audience are all checked. ``revoked`` is
+    asked about the token id once the token is otherwise valid.
+    """
+    if not isinstance(token, str) or not token:
+        raise AuthError("token is malformed")
+    try:
+        claims = jwt.decode(
+            token,
+            settings.secret,
+            algorithms=[settings.algorithm],
+            audience=settings.audience,
+            issuer=settings.issuer,
+            leeway=settings.leeway_s,
+            options={"require": list(REQUIRED_CLAIMS)},
+        )
+    except jwt_errors.PyJWTError as exc:
+        raise AuthError(_describe(exc)) from None
+
+    principal = _principal_from_claims(claims)
+    if revoked is not None and revoked(principal.token_id):
+        raise AuthError("token was revoked")
+    return principal
+
+
+def _describe(exc: jwt_errors.PyJWTError) -> str:
+    """Turn a PyJWT failure into a message that is clear and safe to send back."""
+    # Order matters: several of these are subclasses of DecodeError / InvalidTokenError.
+    if isinstance(exc, jwt_errors.ExpiredSignatureError):
+        return "token expired"
+    if isinstance(exc, jwt_errors.ImmatureSignatureError):
+        return "token is not valid yet"
+    if isinstance(exc, jwt_errors.InvalidSignatureError):
+        return "token signature is invalid"
+    if isinstance(exc, jwt_errors.InvalidAlgorithmError):
+        return "token algorithm is not allowed"
+    if isinstance(exc, jwt_errors.InvalidAudienceError):
+        return "token audience is wrong"
+    if isinstance(exc, jwt_errors.InvalidIssuerError):
+        return "token issuer is wrong"
+    if isinstance(exc, jwt_errors.MissingRequiredClaimError):
+        return f"token is missing the {exc.claim!r} claim"
+    if isinstance(exc, jwt_errors.InvalidSubjectError):
+        return "token subject is invalid"
+    if isinstance(exc, jwt_errors.InvalidJTIError):
+        return "token id (jti) is invalid"
+    if isinstance(exc, jwt_errors.InvalidIssuedAtError):
+        return "token issued-at time (iat) is invalid"
+    if isinstance(exc, jwt_errors.DecodeError):
+        return "token is malformed"
+    return "token is invalid"
+
+
+def _principal_from_claims(claims: dict[str, Any]) -> Principal:
+    """Check the claims PyJWT does not know about and build the principal."""
+    try:
+        role = Role(claims["role"])
+    except (ValueError, TypeError):
+        raise AuthError("token role is unknown") from None
+    subject = claims["sub"]
+    if not isinstance(subject, str) or not subject:
+        raise AuthError("token subject is invalid")
+    token_id = claims["jti"]
+    if not isinstance(token_id, str) or not token_id:
+        raise AuthError("token id (jti) is invalid")
+
+    customer_id = claims.get("cid")
+    if role is Role.SUBSCRIBER:
+        # bool is an int subclass; a `true` cid must not become customer 1.
+        if type(customer_id) is not int:
+            raise AuthError("subscriber token has no valid customer id (cid)")
+    elif customer_id is not None:
+        raise AuthError(f"token for role {role} must not carry a customer id (cid)")
+
+    try:
+        expires_at = datetime.fromtimestamp(claims["exp"], tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        raise AuthError("token is malformed") from None
+    return Principal(subject=subject, role=role, customer_id=customer_id, token_id=token_id, expires_at=expires_at)
+
+
+@runtime_checkable
+class RevocationList(Protocol):
+    """Where revoked token ids (jti) are kept until the token would have expired anyway."""
+
+    def revoke(self, jti: str, expires_at: datetime) -> None:
+        """Refuse the token ``jti`` from now on; it may be forgotten after ``expires_at``."""
+        ...
+
+    def is_revoked(self, jti: str) -> bool:
+        """Whether the token ``jti`` has been revoked."""
+        ...
+
+
+class MemoryRevocationList:
+    """A thread-safe, in-process :class:`RevocationList`.
+
+    Entries are dropped ``grace`` after their expiry; the grace must exceed the decode
+    leeway, or a revoked token would come back to life for the leeway's few seconds. Good
+    for one process and for tests; several workers need a shared store.
+    """
+
+    def __init__(self, *, grace: timedelta = timedelta(minutes=1), clock: Callable[[], datetime] = _utcnow) -> None:
+        if grace < timedelta(0):
+            raise ValueError("grace must not be negative")
+        self._grace = grace
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._expiry: dict[str, datetime] = {}
+        self._queue: list[tuple[datetime, str]] = []  # min-heap by expiry, for cheap purging
+
+    def revoke(self, jti: str, expires_at: datetime) -> None:
+        """Refuse the token ``jti`` until ``expires_at`` (plus the grace) has passed."""
+        _require_aware(expires_at, "expires_at")
+        if not jti:
+            raise ValueError("jti must not be empty")
+        with self._lock:
+            known = self._expiry.get(jti)
+            if known is None or expires_at > known:
+                self._expiry[jti] = expires_at
+                heapq.heappush(self._queue, (expires_at, jti))
+            self._purge()
+
+    def is_revoked(self, jti: str) -> bool:
+        """Whether ``jti`` was revoked and its entry has not expired yet."""
+        with self._lock:
+            self._purge()
+            return jti in self._expiry
+
+    def __len__(self) -> int:
+        with self._lock:
+            self._purge()
+            return len(self._expiry)
+
+    def _purge(self) -> None:
+        """Drop entries past expiry + grace. Caller holds the lock."""
+        cutoff = self._clock() - self._grace
+        while self._queue and self._queue[0][0] < cutoff:
+            expires_at, jti = heapq.heappop(self._queue)
+            # A later revoke may have extended this jti; only the newest heap entry counts.
+            if self._expiry.get(jti) == expires_at:
+                del self._expiry[jti]
+
+
+# --- FastAPI glue -----------------------------------------------------------------------
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    bearerFormat="JWT",
+    description="A JWT issued by the Selfcare core (claims: sub, role, cid for subscribers).",
+)
+
+
+def configure_auth(app: FastAPI, settings: AuthSettings, revocations: RevocationList | None = None) -> None:
+    """Attach auth settings and a revocation store to ``app`` (``app.state.auth_settings``, ``.auth_revocations``).
+
+    Without ``revocations`` an in-process :class:`MemoryRevocationList` is used, which is
+    right for the embedded single-process default; pass a shared store for several workers.
+    """
+    app.state.auth_settings = settings
+    app.state.auth_revocations = MemoryRevocationList() if revocations is None else revocations
+
+
+def _unauthorized(message: str) -> HTTPException:
+    return HTTPException(
+        status_code=status.HTTP_401_UNAUTHORIZED,
+        detail=message,
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """FastAPI dependency: the caller behind the request's bearer token, or 401.
+
+    Sync on purpose: FastAPI runs it in a worker thread, so a revocation store that does
+    blocking I/O does not stall the event loop.
+    """
+    settings: AuthSettings | None = getattr(request.app.state, "auth_settings", None)
+    if settings is None:
+        raise RuntimeError("authentication is not configured: call configure_auth(app, settings) at start-up")
+    if credentials is None:
+        raise _unauthorized("missing bearer token")
+    revocations: RevocationList | None = getattr(request.app.state, "auth_revocations", None)
+    try:
+        principal = decode_token(
+            settings,
+            credentials.credentials,
+            revoked=None if revocations is None else revocations.is_revoked,
+        )
+    except AuthError as exc:
+        raise _unauthorized(exc.message) from None
+    request.state.principal = principal
+    return principal
+
+
+def _join_or(names: list[str]) -> str:
+    if len(names) == 1:
+        return names[0]
+    return f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+def require_roles(*roles: Role) -> Callable[..., Principal]:
+    """Build a dependency that lets only ``roles`` through (403 otherwise) and returns the principal.
+
+    Usage: ``principal: Annotated[Principal, Depends(require_roles(Role.AGENT, Role.SUPERVISOR))]``.
+    """
+    if not roles:
+        raise ValueError("require_roles needs at least one role")
+    allowed = list(dict.fromkeys(Role(role) for role in roles))
+    message = f"this needs role {_join_or([role.value for role in allowed])}"
+
+    def role_guard(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if principal.role not in allowed:
+            raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail=message)
+        return principal
+
+    role_guard.__name__ = f"require_{'_or_'.join(role.value for role in allowed)}"
+    return role_guard
+
+
+def ensure_customer_access(principal: Principal, customer_id: int) -> None:
+    """Raise unless ``principal`` may see customer ``customer_id``'s data.
+
+    Agents, supervisors and services see every customer. A subscriber sees only their own
+    and gets 404 for any other id, exactly as for an id that does not exist, so ids cannot
+    be probed. Marketing works on segments, never on one customer's data: 403.
+    """
+    if principal.role is Role.SUBSCRIBER:
+        if principal.customer_id != customer_id:
+            raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="customer not found")
+        return
+    if principal.role in CUSTOMER_STAFF_ROLES:
+        return
+    raise HTTPException(
+        status_code=status.HTTP_403_FORBIDDEN,
+        detail=f"role {principal.role} may not access customer data",
+    )

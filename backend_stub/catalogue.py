@@ -1,0 +1,701 @@
+"""The product catalogue: plans, tariffs, destinations, roaming zones, add-ons, discounts.
+
+The operator keeps the catalogue as a TOML file in version control (format in
+``docs/catalogue.md``). ``load_catalogue`` validates it with pydantic and compiles it into
+plain frozen values that the rating engine reads on its hot path. Every error names the
+field, e.g. ``plans[2].tariff: unknown tariff 'mobi'``.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import time
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from backend_stub.money import (
+    MoneyError,
+    exact_per_base_unit,
+    kr_to_ore,
+    parse_decimal,
+)
+
+SERVICES = ("voice", "sms", "mms", "data")
+CATEGORIES = ("domestic", "international", "premium")
+UNLIMITED = -1
+
+# --------------------------------------------------------------------------- errors
+
+
+class CatalogueError(ValueError):
+    """An invalid catalogue. ``errors`` lists every problem as ``field: message``."""
+
+    def __init__(self, errors: list[str]):
+        self.errors = errors
+        super().__init__("invalid catalogue:\n  " + "\n  ".join(errors))
+
+
+# --------------------------------------------------------------------------- file schema
+
+Money = str  # amounts are written as strings ("199.00"), never as TOML floats
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OperatorIn(_Model):
+    name: str
+    org_number: str
+    vat_number: str
+    address: list[str]
+    bankgiro: str
+    support_email: str
+    support_phone: str
+    website: str = ""
+    disputes: str = ""
+    late_interest_note: str = ""
+    payment_terms_days: int = Field(30, ge=0, le=365)
+    ore_rounding: bool = True
+    currency: Literal["SEK"] = "SEK"
+    vat_rate: Money = "0.25"
+
+    @field_validator("bankgiro")
+    @classmethod
+    def _bankgiro(cls, v: str) -> str:
+        if not re.fullmatch(r"\d{3,4}-\d{4}", v):
+            raise ValueError("a Bankgiro number looks like 5050-1055")
+        return v
+
+
+class PriceIn(_Model):
+    price: Money
+    per: Literal["second", "minute", "message", "kB", "MB", "GB"]
+
+
+class SettingsIn(_Model):
+    wholesale_data_cap_eur_per_gb: dict[str, Money]
+    eur_to_sek: Money
+    eu_fair_use_surcharge: PriceIn
+    roaming_data_spend_limit: Money = "575.00"
+    roaming_data_notify_at: list[Money] = ["0.8", "1.0"]
+
+
+class DestinationIn(_Model):
+    id: str
+    name: str
+    category: Literal["domestic", "international", "premium"]
+    prefixes: list[str] = Field(min_length=1)
+
+    @field_validator("prefixes")
+    @classmethod
+    def _prefixes(cls, v: list[str]) -> list[str]:
+        for p in v:
+            if not re.fullmatch(r"\+\d{1,15}", p):
+                raise ValueError(f"prefix {p!r} must be '+' and digits (E.164)")
+        return v
+
+
+class RateIn(_Model):
+    service: Literal["voice", "sms", "mms", "data"]
+    destination: str | None = None
+    price: Money
+    per: Literal["second", "minute", "message", "kB", "MB", "GB"]
+    increment: str | int | None = None
+    connection_fee: Money | None = None
+    offpeak_price: Money | None = None
+    allowance: str = ""
+
+
+class BandIn(_Model):
+    from_: str = Field(alias="from")
+    to: str
+
+
+class OffpeakIn(_Model):
+    weekdays: BandIn | None = None
+    weekend: bool = False
+
+
+class TariffIn(_Model):
+    id: str
+    name: str
+    rates: list[RateIn]
+    offpeak: OffpeakIn | None = None
+
+
+class ZoneIn(_Model):
+    id: str
+    name: str
+    eu: bool = False
+    countries: list[str] = Field(min_length=1)
+    rates: list[RateIn] = []
+
+
+class PlanIn(_Model):
+    id: str
+    name: str
+    kind: Literal["mobile", "broadband"]
+    monthly_fee: Money
+    tariff: str | None = None
+    allowances: dict[str, str] = {}
+    description: str = ""
+    on_sale: bool = True
+    vat_rate: Money | None = None
+
+
+class AddonIn(_Model):
+    id: str
+    name: str
+    price: Money
+    allowances: dict[str, str] = {}
+    plans: list[str] = []
+
+
+class DiscountIn(_Model):
+    id: str
+    name: str
+    percent: Money | None = None
+    amount: Money | None = None
+    applies_to: Literal["plan_fee", "invoice"]
+    periods: int = Field(ge=1)
+
+
+class CatalogueIn(_Model):
+    operator: OperatorIn
+    settings: SettingsIn
+    destinations: list[DestinationIn]
+    tariffs: list[TariffIn]
+    roaming_zones: list[ZoneIn]
+    plans: list[PlanIn] = Field(min_length=1)
+    addons: list[AddonIn] = []
+    discounts: list[DiscountIn] = []
+
+
+# --------------------------------------------------------------------------- compiled values
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """One priced service: what a base unit (second, message, byte) costs, exactly."""
+
+    key: str  # stable id used to group invoice lines, e.g. "mobil/voice/se-mobile"
+    service: str
+    name: str  # what the invoice line says
+    category: str  # domestic, international, premium, eu_roaming, roaming
+    price: Decimal  # as written, for the invoice's unit price
+    per: str
+    exact_per_unit: int
+    first_block: int  # voice: a seconds; data: bytes increment; sms: 1
+    next_block: int  # voice: b seconds
+    connection_fee_exact: int
+    allowance: str  # pool name, "" for none
+    offpeak_exact_per_unit: int | None = None
+    offpeak_price: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Offpeak:
+    weekday_from: time | None
+    weekday_to: time | None
+    weekend: bool
+
+    def is_offpeak(self, weekday: int, minute_of_day: int) -> bool:
+        """Whether a local time (Monday = 0) falls in the off-peak band."""
+        if self.weekend and weekday >= 5:
+            return True
+        if self.weekday_from is None or self.weekday_to is None:
+            return False
+        start = self.weekday_from.hour * 60 + self.weekday_from.minute
+        end = self.weekday_to.hour * 60 + self.weekday_to.minute
+        if start <= end:
+            return start <= minute_of_day < end
+        return minute_of_day >= start or minute_of_day < end
+
+
+@dataclass(frozen=True, slots=True)
+class Tariff:
+    id: str
+    name: str
+    rates: dict[tuple[str, str], Rate]  # (service, destination id or "") -> rate
+    offpeak: Offpeak | None
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    id: str
+    name: str
+    category: str
+
+
+@dataclass(frozen=True, slots=True)
+class Zone:
+    id: str
+    name: str
+    eu: bool
+    countries: frozenset[str]
+    rates: dict[str, Rate]  # service -> rate
+
+
+@dataclass(frozen=True, slots=True)
+class Allowance:
+    """An allowance in base units (seconds, messages, bytes), or unlimited."""
+
+    pool: str
+    amount: int  # base units, UNLIMITED = -1
+    unit: str  # what the catalogue wrote the amount in: GB, MB, min, st
+    unit_size: int  # base units per unit, for proration to whole units
+    label: str  # "5 GB", "obegränsat"
+
+    @property
+    def unlimited(self) -> bool:
+        return self.amount == UNLIMITED
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    id: str
+    name: str
+    kind: str
+    monthly_fee_ore: int
+    vat_rate: Decimal
+    tariff: Tariff | None
+    allowances: dict[str, Allowance]
+    description: str
+    on_sale: bool
+
+    @property
+    def fee_ex_vat(self) -> Fraction:
+        r = Fraction(self.vat_rate)
+        return Fraction(self.monthly_fee_ore) / (1 + r)
+
+
+@dataclass(frozen=True, slots=True)
+class Addon:
+    id: str
+    name: str
+    price_ore: int
+    allowances: dict[str, Allowance]
+    plans: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Discount:
+    id: str
+    name: str
+    percent: Decimal | None
+    amount_ore: int | None
+    applies_to: str
+    periods: int
+
+
+@dataclass(frozen=True, slots=True)
+class Operator:
+    name: str
+    org_number: str
+    vat_number: str
+    address: tuple[str, ...]
+    bankgiro: str
+    support_email: str
+    support_phone: str
+    website: str
+    disputes: str
+    late_interest_note: str
+    payment_terms_days: int
+    ore_rounding: bool
+    vat_rate: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class RoamingSettings:
+    wholesale_cap_eur_per_gb: dict[int, Decimal]
+    eur_to_sek: Decimal
+    fair_use_surcharge: Rate
+    data_spend_limit_ore: int
+    notify_at: tuple[Decimal, ...]
+
+    def wholesale_cap(self, year: int) -> Decimal:
+        """The regulated wholesale data cap for ``year`` (the latest known year before it)."""
+        years = sorted(y for y in self.wholesale_cap_eur_per_gb if y <= year)
+        if not years:
+            years = sorted(self.wholesale_cap_eur_per_gb)
+        return self.wholesale_cap_eur_per_gb[years[-1]]
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """A validated, compiled catalogue. Plain values; safe to share between threads."""
+
+    operator: Operator
+    roaming: RoamingSettings
+    destinations: dict[str, Destination]
+    prefixes: dict[str, str]  # E.164 prefix -> destination id
+    tariffs: dict[str, Tariff]
+    zones: tuple[Zone, ...]
+    country_zone: dict[str, Zone]
+    default_zone: Zone | None
+    plans: dict[str, Plan]
+    addons: dict[str, Addon]
+    discounts: dict[str, Discount]
+    source: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+    max_prefix_len: int = 16
+
+    def destination_of(self, number: str) -> Destination | None:
+        """The destination class of an E.164 number: longest prefix match."""
+        prefixes = self.prefixes
+        for length in range(min(len(number), self.max_prefix_len), 1, -1):
+            dest_id = prefixes.get(number[:length])
+            if dest_id is not None:
+                return self.destinations[dest_id]
+        return None
+
+    def zone_of(self, country: str) -> Zone | None:
+        """The roaming zone of a visited country (ISO 3166-1 alpha-2)."""
+        return self.country_zone.get(country, self.default_zone)
+
+    def plan(self, plan_id: str) -> Plan:
+        try:
+            return self.plans[plan_id]
+        except KeyError:
+            raise KeyError(f"unknown plan {plan_id!r}") from None
+
+
+# --------------------------------------------------------------------------- compilation
+
+_ALLOWANCE_UNITS = {
+    "data": {"GB": 1_000_000_000, "MB": 1_000_000, "kB": 1_000},
+    "voice": {"min": 60},
+    "sms": {"": 1, "st": 1, "sms": 1},
+    "mms": {"": 1, "st": 1, "mms": 1},
+}
+
+
+def parse_allowance(pool: str, text: str, *, field: str) -> Allowance:
+    """Parse ``"5 GB"``, ``"300 min"``, ``"100"`` or ``"unlimited"`` for an allowance pool."""
+    text = str(text).strip()
+    units = _ALLOWANCE_UNITS.get(pool)
+    if units is None:
+        raise CatalogueError([f"{field}: unknown allowance pool {pool!r} (use {', '.join(_ALLOWANCE_UNITS)})"])
+    if text.lower() in ("unlimited", "obegränsat", "obegränsad"):
+        return Allowance(pool, UNLIMITED, next(iter(units)), next(iter(units.values())), "obegränsat")
+    m = re.fullmatch(r"(\d+)\s*([A-Za-z]*)", text)
+    if not m or m.group(2) not in units:
+        allowed = ", ".join(f"'N {u}'" if u else "'N'" for u in units)
+        raise CatalogueError([f"{field}: {text!r} is not an allowance; write {allowed} or 'unlimited'"])
+    amount, unit = int(m.group(1)), m.group(2)
+    size = units[unit]
+    label = f"{amount} {unit}".strip() if unit else f"{amount} st"
+    return Allowance(pool, amount * size, unit or "st", size, label)
+
+
+def _increment(rate: RateIn, field: str) -> tuple[int, int]:
+    inc = rate.increment
+    if rate.service == "voice":
+        if inc is None:
+            return 1, 1
+        m = re.fullmatch(r"(\d+)/(\d+)", str(inc))
+        if not m or int(m.group(1)) < 1 or int(m.group(2)) < 1:
+            raise CatalogueError([f"{field}.increment: write voice increments as 'a/b', e.g. '60/60'"])
+        return int(m.group(1)), int(m.group(2))
+    if rate.service == "data":
+        if inc is None:
+            return 1000, 1000
+        if isinstance(inc, str) and not inc.isdigit() or int(inc) < 1:
+            raise CatalogueError([f"{field}.increment: data increment is a whole number of bytes ≥ 1"])
+        return int(inc), int(inc)
+    if inc is not None:
+        raise CatalogueError([f"{field}.increment: {rate.service} is charged per message, no increment"])
+    return 1, 1
+
+
+_SERVICE_UNITS = {"voice": ("second", "minute"), "sms": ("message",), "mms": ("message",), "data": ("kB", "MB", "GB")}
+
+
+def _compile_rate(rate: RateIn, *, key: str, name: str, category: str, field: str) -> Rate:
+    if rate.per not in _SERVICE_UNITS[rate.service]:
+        raise CatalogueError([f"{field}.per: {rate.service} is priced per {' or '.join(_SERVICE_UNITS[rate.service])}"])
+    price = parse_decimal(rate.price, field=f"{field}.price")
+    if price < 0:
+        raise CatalogueError([f"{field}.price: must not be negative"])
+    exact = exact_per_base_unit(price, rate.per, field=f"{field}.price")
+    first, nxt = _increment(rate, field)
+    fee = 0
+    if rate.connection_fee is not None:
+        if rate.service != "voice":
+            raise CatalogueError([f"{field}.connection_fee: only voice rates have a connection fee"])
+        fee_kr = parse_decimal(rate.connection_fee, field=f"{field}.connection_fee")
+        fee = exact_per_base_unit(fee_kr, "message", field=f"{field}.connection_fee")
+    off_exact = off_price = None
+    if rate.offpeak_price is not None:
+        off_price = parse_decimal(rate.offpeak_price, field=f"{field}.offpeak_price")
+        off_exact = exact_per_base_unit(off_price, rate.per, field=f"{field}.offpeak_price")
+    if rate.allowance and rate.allowance not in _ALLOWANCE_UNITS:
+        raise CatalogueError([f"{field}.allowance: unknown allowance pool {rate.allowance!r}"])
+    return Rate(
+        key=key,
+        service=rate.service,
+        name=name,
+        category=category,
+        price=price,
+        per=rate.per,
+        exact_per_unit=exact,
+        first_block=first,
+        next_block=nxt,
+        connection_fee_exact=fee,
+        allowance=rate.allowance,
+        offpeak_exact_per_unit=off_exact,
+        offpeak_price=off_price,
+    )
+
+
+_SERVICE_NAMES = {"voice": "Samtal", "sms": "SMS", "mms": "MMS", "data": "Surf"}
+
+
+def _parse_time(text: str, field: str) -> time:
+    try:
+        return time.fromisoformat(text)
+    except ValueError:
+        raise CatalogueError([f"{field}: {text!r} is not a time like '18:00'"]) from None
+
+
+def compile_catalogue(raw: dict[str, Any]) -> Catalogue:
+    """Validate a catalogue document (the parsed TOML) and compile it."""
+    try:
+        doc = CatalogueIn.model_validate(raw)
+    except ValidationError as exc:
+        raise CatalogueError([_pydantic_error(e) for e in exc.errors()]) from None
+    errors: list[str] = []
+
+    def guard(fn, *args, **kwargs):  # collect errors instead of stopping at the first
+        try:
+            return fn(*args, **kwargs)
+        except CatalogueError as exc:
+            errors.extend(exc.errors)
+        except MoneyError as exc:
+            errors.append(str(exc))
+        return None
+
+    op = doc.operator
+    vat_rate = guard(parse_decimal, op.vat_rate, field="operator.vat_rate") or Decimal("0.25")
+    operator = Operator(
+        name=op.name, org_number=op.org_number, vat_number=op.vat_number, address=tuple(op.address),
+        bankgiro=op.bankgiro, support_email=op.support_email, support_phone=op.support_phone,
+        website=op.website, disputes=op.disputes, late_interest_note=op.late_interest_note,
+        payment_terms_days=op.payment_terms_days, ore_rounding=op.ore_rounding, vat_rate=vat_rate,
+    )
+
+    destinations: dict[str, Destination] = {}
+    prefixes: dict[str, str] = {}
+    for i, dest in enumerate(doc.destinations):
+        f = f"destinations[{i}]"
+        if dest.id in destinations:
+            errors.append(f"{f}.id: duplicate destination {dest.id!r}")
+        destinations[dest.id] = Destination(dest.id, dest.name, dest.category)
+        for p in dest.prefixes:
+            if p in prefixes and prefixes[p] != dest.id:
+                errors.append(f"{f}.prefixes: {p} is already used by destination {prefixes[p]!r}")
+            prefixes[p] = dest.id
+
+    tariffs: dict[str, Tariff] = {}
+    for i, t in enumerate(doc.tariffs):
+        f = f"tariffs[{i}]"
+        rates: dict[tuple[str, str], Rate] = {}
+        for j, r in enumerate(t.rates):
+            rf = f"{f}.rates[{j}]"
+            if r.service == "data":
+                if r.destination:
+                    errors.append(f"{rf}.destination: data rates have no destination")
+                dest_key, name, category = "", "Surf", "domestic"
+            else:
+                if not r.destination or r.destination not in destinations:
+                    errors.append(f"{rf}.destination: unknown destination {r.destination!r}")
+                    continue
+                dest = destinations[r.destination]
+                dest_key, name, category = dest.id, f"{_SERVICE_NAMES[r.service]} {dest.name}", dest.category
+            if (r.service, dest_key) in rates:
+                errors.append(f"{rf}: a second {r.service} rate for {dest_key or 'data'}")
+            rate = guard(_compile_rate, r, key=f"{t.id}/{r.service}/{dest_key or 'data'}", name=name,
+                         category=category, field=rf)
+            if rate:
+                rates[(r.service, dest_key)] = rate
+        offpeak = None
+        if t.offpeak:
+            wd = t.offpeak.weekdays
+            offpeak = Offpeak(
+                guard(_parse_time, wd.from_, f"{f}.offpeak.weekdays.from") if wd else None,
+                guard(_parse_time, wd.to, f"{f}.offpeak.weekdays.to") if wd else None,
+                t.offpeak.weekend,
+            )
+        if t.id in tariffs:
+            errors.append(f"{f}.id: duplicate tariff {t.id!r}")
+        tariffs[t.id] = Tariff(t.id, t.name, rates, offpeak)
+
+    zones: list[Zone] = []
+    country_zone: dict[str, Zone] = {}
+    default_zone = None
+    for i, z in enumerate(doc.roaming_zones):
+        f = f"roaming_zones[{i}]"
+        zrates: dict[str, Rate] = {}
+        if z.eu and z.rates:
+            errors.append(f"{f}.rates: the EU/EEA zone roams like at home and has no rates of its own")
+        for j, r in enumerate(z.rates):
+            if r.destination:
+                errors.append(f"{f}.rates[{j}].destination: roaming rates apply to any destination")
+            rate = guard(_compile_rate, r, key=f"roaming/{z.id}/{r.service}",
+                         name=f"{_SERVICE_NAMES[r.service]} utomlands, {z.name}", category="roaming",
+                         field=f"{f}.rates[{j}]")
+            if rate:
+                zrates[r.service] = rate
+        if not z.eu:
+            for service in SERVICES:
+                if service not in zrates:
+                    errors.append(f"{f}.rates: no {service} rate (a zone outside the EU/EEA needs all four)")
+        zone = Zone(z.id, z.name, z.eu, frozenset(z.countries), zrates)
+        zones.append(zone)
+        for c in z.countries:
+            if c == "*":
+                if default_zone is not None:
+                    errors.append(f"{f}.countries: only one zone may use '*'")
+                default_zone = zone
+            elif not re.fullmatch(r"[A-Z]{2}", c):
+                errors.append(f"{f}.countries: {c!r} is not an ISO 3166-1 alpha-2 code")
+            elif c in country_zone:
+                errors.append(f"{f}.countries: {c} is already in zone {country_zone[c].id!r}")
+            else:
+                country_zone[c] = zone
+    if "SE" in country_zone:
+        errors.append("roaming_zones: SE is the home network, not a roaming country")
+
+    s = doc.settings
+    caps: dict[int, Decimal] = {}
+    for year, cap in s.wholesale_data_cap_eur_per_gb.items():
+        if not year.isdigit():
+            errors.append(f"settings.wholesale_data_cap_eur_per_gb: {year!r} is not a year")
+            continue
+        caps[int(year)] = guard(parse_decimal, cap, field=f"settings.wholesale_data_cap_eur_per_gb.{year}") or Decimal(0)
+    eur_to_sek = guard(parse_decimal, s.eur_to_sek, field="settings.eur_to_sek") or Decimal(1)
+    surcharge = guard(
+        _compile_rate, RateIn(service="data", price=s.eu_fair_use_surcharge.price, per=s.eu_fair_use_surcharge.per),
+        key="roaming/eu/fair-use", name="Surf i EU/EES utöver skälig användning", category="eu_roaming",
+        field="settings.eu_fair_use_surcharge",
+    )
+    spend_limit = guard(kr_to_ore, s.roaming_data_spend_limit, field="settings.roaming_data_spend_limit") or 0
+    notify = tuple(guard(parse_decimal, x, field="settings.roaming_data_notify_at") or Decimal(1)
+                   for x in s.roaming_data_notify_at)
+    if surcharge and caps:
+        # Regulation (EU) 2022/612 art. 8: the surcharge must not exceed the wholesale cap (ex VAT).
+        cap_sek_per_gb_incl_vat = max(caps.values()) * eur_to_sek * (1 + vat_rate)
+        per_gb = Fraction(surcharge.exact_per_unit * 1_000_000_000, 100 * 6 * 10**9)  # kr per GB
+        if per_gb > Fraction(cap_sek_per_gb_incl_vat):
+            errors.append("settings.eu_fair_use_surcharge: above the regulated wholesale cap")
+
+    plans: dict[str, Plan] = {}
+    for i, p in enumerate(doc.plans):
+        f = f"plans[{i}]"
+        fee = guard(kr_to_ore, p.monthly_fee, field=f"{f}.monthly_fee")
+        tariff = None
+        if p.kind == "mobile":
+            if not p.tariff or p.tariff not in tariffs:
+                errors.append(f"{f}.tariff: unknown tariff {p.tariff!r}")
+            else:
+                tariff = tariffs[p.tariff]
+        allowances = {}
+        for pool, text in p.allowances.items():
+            a = guard(parse_allowance, pool, text, field=f"{f}.allowances.{pool}")
+            if a:
+                allowances[pool] = a
+        rate = guard(parse_decimal, p.vat_rate, field=f"{f}.vat_rate") if p.vat_rate else vat_rate
+        if p.id in plans:
+            errors.append(f"{f}.id: duplicate plan {p.id!r}")
+        plans[p.id] = Plan(p.id, p.name, p.kind, fee or 0, rate or vat_rate, tariff, allowances, p.description, p.on_sale)
+
+    addons: dict[str, Addon] = {}
+    for i, a in enumerate(doc.addons):
+        f = f"addons[{i}]"
+        price = guard(kr_to_ore, a.price, field=f"{f}.price")
+        allowances = {}
+        for pool, text in a.allowances.items():
+            al = guard(parse_allowance, pool, text, field=f"{f}.allowances.{pool}")
+            if al:
+                allowances[pool] = al
+        for pid in a.plans:
+            if pid not in plans:
+                errors.append(f"{f}.plans: unknown plan {pid!r}")
+        addons[a.id] = Addon(a.id, a.name, price or 0, allowances, frozenset(a.plans))
+
+    discounts: dict[str, Discount] = {}
+    for i, dsc in enumerate(doc.discounts):
+        f = f"discounts[{i}]"
+        if (dsc.percent is None) == (dsc.amount is None):
+            errors.append(f"{f}: give exactly one of percent or amount")
+            continue
+        pct = amount = None
+        if dsc.percent is not None:
+            pct = guard(parse_decimal, dsc.percent, field=f"{f}.percent")
+            if pct is not None and not (0 < pct <= 100):
+                errors.append(f"{f}.percent: must be above 0 and at most 100")
+        else:
+            amount = guard(kr_to_ore, dsc.amount, field=f"{f}.amount")
+            if amount is not None and amount <= 0:
+                errors.append(f"{f}.amount: must be positive (it is subtracted)")
+        discounts[dsc.id] = Discount(dsc.id, dsc.name, pct, amount, dsc.applies_to, dsc.periods)
+
+    if errors:
+        raise CatalogueError(errors)
+    assert surcharge is not None
+    return Catalogue(
+        operator=operator,
+        roaming=RoamingSettings(caps, eur_to_sek, surcharge, spend_limit, notify),
+        destinations=destinations,
+        prefixes=prefixes,
+        tariffs=tariffs,
+        zones=tuple(zones),
+        country_zone=country_zone,
+        default_zone=default_zone,
+        plans=plans,
+        addons=addons,
+        discounts=discounts,
+        source=raw,
+        max_prefix_len=max((len(p) for p in prefixes), default=2),
+    )
+
+
+def _pydantic_error(err: Any) -> str:
+    loc = ""
+    for part in err["loc"]:
+        loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = "unknown field"
+    elif err["type"] == "missing":
+        msg = "required field is missing"
+    return f"{loc}: {msg}"
+
+
+def load_catalogue(path: str | Path) -> Catalogue:
+    """Read and compile a catalogue TOML file; ``CatalogueError`` names every bad field."""
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            raw = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogueError([f"{path.name}: not valid TOML: {exc}"]) from None
+    return compile_catalogue(raw)
+
+
+def parse_catalogue_text(text: str) -> Catalogue:
+    """Compile a catalogue from TOML text (the API's upload and the tests)."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogueError([f"not valid TOML: {exc}"]) from None
+    return compile_catalogue(raw)
+
+
+DEFAULT_CATALOGUE = Path(__file__).parent / "catalogues" / "nordvik.toml"

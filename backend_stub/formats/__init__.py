@@ -1,0 +1,1 @@
+"""Output formats of the billing core (PDF invoices, ...)."""

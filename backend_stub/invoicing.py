@@ -1,0 +1,401 @@
+"""Invoice building: from a period's fees, usage and discounts to lines, VAT and totals.
+
+Pure: ``build_invoice`` is a function of plain values (the account's subscriptions, the
+period, the aggregated rated usage, the discounts) and returns an ``InvoiceDraft``. The
+number, OCR and dates are given to it when it is issued (``issue``). Rounding happens in
+exactly one place per line (``money.exact_to_ore`` / ``round_half_up_div``); VAT per rate
+follows ``vat = round_half_up(gross × r / (1 + r))`` (rules §1).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from backend_stub.catalogue import Catalogue, Discount, Rate
+from backend_stub.money import (
+    EXACT_PER_KR,
+    PRICING_UNITS,
+    exact_to_ore,
+    ore_to_kr,
+    round_fraction,
+    round_half_up_div,
+    vat_of_gross,
+)
+from backend_stub.ocr import ocr_reference
+from backend_stub.periods import Period, Subscription, period_for
+
+MONTHS_SV = ["jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec"]
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One invoice line. ``amount_ore`` is VAT-inclusive and already rounded."""
+
+    description: str
+    quantity: Decimal
+    unit: str
+    unit_price: Decimal | None  # kr, incl. VAT
+    vat_rate: Decimal
+    amount_ore: int
+    kind: str  # fee, usage, connection_fee, late_usage, discount, one_off, credit, rounding
+    subscription_id: int | None = None
+    msisdn: str | None = None
+    period_label: str | None = None  # late usage: the period it belongs to
+    rate_key: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "description": self.description,
+            "quantity": _dec_str(self.quantity),
+            "unit": self.unit,
+            "unit_price": None if self.unit_price is None else str(self.unit_price),
+            "vat_rate": str(self.vat_rate),
+            "amount_ore": self.amount_ore,
+            "kind": self.kind,
+            "subscription_id": self.subscription_id,
+            "msisdn": self.msisdn,
+            "period": self.period_label,
+            "rate_key": self.rate_key,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class VatRow:
+    rate: Decimal
+    gross_ore: int
+    net_ore: int
+    vat_ore: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rate": str(self.rate), "gross_ore": self.gross_ore, "net_ore": self.net_ore, "vat_ore": self.vat_ore}
+
+
+@dataclass(frozen=True)
+class InvoiceDraft:
+    """An invoice before (or after) issue. Totals follow from the lines."""
+
+    customer_id: int
+    period: Period
+    lines: tuple[Line, ...]
+    vat: tuple[VatRow, ...]
+    net_ore: int
+    vat_ore: int
+    gross_ore: int
+    rounding_ore: int
+    amount_due_ore: int
+    kind: str = "invoice"
+    number: str | None = None
+    ocr: str | None = None
+    invoice_date: date | None = None
+    due_date: date | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class UsageAggregate:
+    """Rated usage of one subscription summed per rate (what ``storage`` aggregates in SQL)."""
+
+    subscription_id: int
+    period_start: date
+    rate_key: str
+    offpeak: bool
+    charged_units: int
+    usage_exact: int  # usage part of the charge
+    fee_count: int
+    fee_exact: int
+    surcharge_units: int
+    surcharge_exact: int
+
+
+@dataclass(frozen=True, slots=True)
+class DiscountGrant:
+    """A discount given to a subscription (or, with ``subscription_id`` None, the account)."""
+
+    discount_id: str
+    start_period: str  # YYYY-MM
+    subscription_id: int | None = None
+
+    def active_in(self, period: Period, periods: int) -> bool:
+        start = period_for(self.start_period)
+        months = (period.start.year - start.start.year) * 12 + period.start.month - start.start.month
+        return 0 <= months < periods
+
+
+@dataclass(frozen=True, slots=True)
+class OneOffCharge:
+    description: str
+    amount_ore: int
+    vat_rate: Decimal
+    subscription_id: int | None = None
+
+
+def _dec_str(value: Decimal) -> str:
+    text = format(value.normalize(), "f") if value == value.to_integral_value() else format(value, "f")
+    return text
+
+
+def _day_label(day: date) -> str:
+    return f"{day.day} {MONTHS_SV[day.month - 1]}"
+
+
+def totals(lines: list[Line] | tuple[Line, ...], *, ore_rounding: bool) -> dict[str, Any]:
+    """VAT per rate, net/VAT/gross totals, öresavrundning and amount due for lines."""
+    by_rate: dict[Decimal, int] = defaultdict(int)
+    for line in lines:
+        by_rate[line.vat_rate] += line.amount_ore
+    vat_rows = []
+    for rate in sorted(by_rate):
+        gross = by_rate[rate]
+        vat = vat_of_gross(gross, rate)
+        vat_rows.append(VatRow(rate, gross, gross - vat, vat))
+    gross = sum(r.gross_ore for r in vat_rows)
+    vat = sum(r.vat_ore for r in vat_rows)
+    rounding = 0
+    if ore_rounding and gross > 0:
+        rounding = round_half_up_div(gross, 100) * 100 - gross
+    return {
+        "vat": tuple(vat_rows),
+        "net_ore": gross - vat,
+        "vat_ore": vat,
+        "gross_ore": gross,
+        "rounding_ore": rounding,
+        "amount_due_ore": gross + rounding,
+    }
+
+
+def _rate_index(catalogue: Catalogue) -> dict[str, Rate]:
+    index: dict[str, Rate] = {}
+    for tariff in catalogue.tariffs.values():
+        for rate in tariff.rates.values():
+            index[rate.key] = rate
+    for zone in catalogue.zones:
+        for rate in zone.rates.values():
+            index[rate.key] = rate
+    surcharge = catalogue.roaming.fair_use_surcharge
+    index[surcharge.key] = surcharge
+    return index
+
+
+def _quantity(units: int, per: str) -> Decimal:
+    """Base units (seconds, messages, bytes) in the rate's pricing unit, 4 decimals at most."""
+    q = Decimal(units) / Decimal(PRICING_UNITS[per])
+    return q.quantize(Decimal("0.0001")).normalize() if q != q.to_integral_value() else q.to_integral_value()
+
+
+_UNIT_LABEL = {"second": "s", "minute": "min", "message": "st", "kB": "kB", "MB": "MB", "GB": "GB"}
+
+
+def usage_lines(
+    catalogue: Catalogue,
+    aggregates: list[UsageAggregate],
+    period: Period,
+    msisdn_of: dict[int, str | None],
+) -> list[Line]:
+    """Invoice lines for rated usage: one per (subscription, rate, band, period), fees apart.
+
+    Usage of an earlier period (late events) gets lines of its own naming that period.
+    Each line is the exact sum of its events' charges, rounded once.
+    """
+    rates = _rate_index(catalogue)
+    vat_rate = catalogue.operator.vat_rate
+    lines: list[Line] = []
+    for agg in sorted(aggregates, key=lambda a: (a.subscription_id, a.period_start, a.rate_key, a.offpeak)):
+        rate = rates.get(agg.rate_key)
+        late = agg.period_start < period.start
+        label = f"{agg.period_start.year:04d}-{agg.period_start.month:02d}" if late else None
+        kind = "late_usage" if late else "usage"
+        suffix = f" (period {label})" if late else ""
+        name = rate.name if rate else agg.rate_key
+        msisdn = msisdn_of.get(agg.subscription_id)
+        if agg.usage_exact or agg.charged_units and (rate is None or rate.exact_per_unit):
+            per = rate.per if rate else "second"
+            price = (rate.offpeak_price if agg.offpeak else rate.price) if rate else None
+            lines.append(Line(
+                description=f"{name}{' lågtrafik' if agg.offpeak else ''}{suffix}",
+                quantity=_quantity(agg.charged_units, per),
+                unit=_UNIT_LABEL[per],
+                unit_price=price,
+                vat_rate=vat_rate,
+                amount_ore=exact_to_ore(agg.usage_exact),
+                kind=kind,
+                subscription_id=agg.subscription_id,
+                msisdn=msisdn,
+                period_label=label,
+                rate_key=agg.rate_key,
+            ))
+        if agg.fee_exact:
+            fee_price = Fraction(rate.connection_fee_exact, EXACT_PER_KR) if rate else None
+            lines.append(Line(
+                description=f"Öppningsavgift {name.removeprefix('Samtal ')}{suffix}",
+                quantity=Decimal(agg.fee_count),
+                unit="st",
+                unit_price=Decimal(fee_price.numerator) / Decimal(fee_price.denominator) if fee_price else None,
+                vat_rate=vat_rate,
+                amount_ore=exact_to_ore(agg.fee_exact),
+                kind="connection_fee" if not late else "late_usage",
+                subscription_id=agg.subscription_id,
+                msisdn=msisdn,
+                period_label=label,
+                rate_key=agg.rate_key,
+            ))
+        if agg.surcharge_exact:
+            surcharge = catalogue.roaming.fair_use_surcharge
+            lines.append(Line(
+                description=f"{surcharge.name}{suffix}",
+                quantity=_quantity(agg.surcharge_units, surcharge.per),
+                unit=_UNIT_LABEL[surcharge.per],
+                unit_price=surcharge.price,
+                vat_rate=vat_rate,
+                amount_ore=exact_to_ore(agg.surcharge_exact),
+                kind=kind,
+                subscription_id=agg.subscription_id,
+                msisdn=msisdn,
+                period_label=label,
+                rate_key=surcharge.key,
+            ))
+    return lines
+
+
+def fee_lines(catalogue: Catalogue, subscription: Subscription, period: Period) -> list[Line]:
+    """Recurring fees of a period, prorated per plan segment: ``fee × days / days_in_period``."""
+    lines = []
+    for seg, days in subscription.segments_in(period):
+        plan = catalogue.plan(seg.plan_id)
+        start = max(seg.start, period.start)
+        end = period.end if seg.end is None else min(seg.end, period.end)
+        if days == period.days:
+            quantity = Decimal(1)
+            amount = plan.monthly_fee_ore
+        else:
+            quantity = (Decimal(days) / Decimal(period.days)).quantize(Decimal("0.0001"))
+            amount = round_half_up_div(plan.monthly_fee_ore * days, period.days)
+        lines.append(Line(
+            description=f"{plan.name}, {_day_label(start)}–{_day_label(end)}",
+            quantity=quantity,
+            unit="mån",
+            unit_price=ore_to_kr(plan.monthly_fee_ore),
+            vat_rate=plan.vat_rate,
+            amount_ore=amount,
+            kind="fee",
+            subscription_id=subscription.id,
+            msisdn=subscription.msisdn,
+            rate_key=f"plan/{plan.id}",
+        ))
+    return lines
+
+
+def _split_by_rate(amount: int, bases: dict[Decimal, int]) -> dict[Decimal, int]:
+    """Split ``amount`` over VAT rates in proportion to ``bases`` (largest remainder, exact)."""
+    total = sum(bases.values())
+    if total <= 0:
+        return {}
+    shares = {rate: Fraction(amount * base, total) for rate, base in bases.items()}
+    floors = {rate: int(share) for rate, share in shares.items()}
+    left = amount - sum(floors.values())
+    for rate in sorted(shares, key=lambda r: shares[r] - floors[r], reverse=True)[:left]:
+        floors[rate] += 1
+    return floors
+
+
+def discount_lines(
+    catalogue: Catalogue, grants: list[DiscountGrant], period: Period, lines: list[Line]
+) -> list[Line]:
+    """Negative lines for the discounts active in ``period``, at the VAT rate of what they discount."""
+    out: list[Line] = []
+    for grant in grants:
+        discount: Discount | None = catalogue.discounts.get(grant.discount_id)
+        if discount is None or not grant.active_in(period, discount.periods):
+            continue
+        if discount.applies_to == "plan_fee":
+            targets = [ln for ln in lines if ln.kind == "fee"
+                       and (grant.subscription_id is None or ln.subscription_id == grant.subscription_id)]
+            for ln in targets:
+                if discount.percent is not None:
+                    amount = round_fraction(Fraction(ln.amount_ore) * Fraction(discount.percent) / 100)
+                else:
+                    amount = min(discount.amount_ore or 0, ln.amount_ore)
+                if amount:
+                    out.append(Line(discount.name, Decimal(1), "st", None, ln.vat_rate, -amount, "discount",
+                                    ln.subscription_id, ln.msisdn, rate_key=f"discount/{discount.id}"))
+        else:
+            bases: dict[Decimal, int] = defaultdict(int)
+            for ln in lines + out:
+                bases[ln.vat_rate] += ln.amount_ore
+            bases = {r: b for r, b in bases.items() if b > 0}
+            if discount.percent is not None:
+                per_rate = {r: round_fraction(Fraction(b) * Fraction(discount.percent) / 100) for r, b in bases.items()}
+            else:
+                per_rate = _split_by_rate(min(discount.amount_ore or 0, sum(bases.values())), bases)
+            for rate in sorted(per_rate):
+                if per_rate[rate]:
+                    out.append(Line(discount.name, Decimal(1), "st", None, rate, -per_rate[rate], "discount",
+                                    rate_key=f"discount/{discount.id}"))
+    return out
+
+
+def build_invoice(
+    catalogue: Catalogue,
+    customer_id: int,
+    subscriptions: list[Subscription],
+    period: Period,
+    aggregates: list[UsageAggregate],
+    grants: list[DiscountGrant] = (),  # type: ignore[assignment]
+    one_offs: list[OneOffCharge] = (),  # type: ignore[assignment]
+) -> InvoiceDraft:
+    """The invoice of one account for one period, in arrears: fees, usage, late usage, discounts."""
+    lines: list[Line] = []
+    msisdn_of = {s.id: s.msisdn for s in subscriptions}
+    by_sub: dict[int, list[UsageAggregate]] = defaultdict(list)
+    for agg in aggregates:
+        by_sub[agg.subscription_id].append(agg)
+    for sub in sorted(subscriptions, key=lambda s: s.number):
+        lines.extend(fee_lines(catalogue, sub, period))
+        lines.extend(usage_lines(catalogue, by_sub.pop(sub.id, []), period, msisdn_of))
+    for rest in by_sub.values():  # usage of subscriptions no longer active (late events)
+        lines.extend(usage_lines(catalogue, rest, period, msisdn_of))
+    for charge in one_offs:
+        lines.append(Line(charge.description, Decimal(1), "st", ore_to_kr(charge.amount_ore), charge.vat_rate,
+                          charge.amount_ore, "one_off", charge.subscription_id,
+                          msisdn_of.get(charge.subscription_id) if charge.subscription_id else None))
+    lines.extend(discount_lines(catalogue, list(grants), period, lines))
+    return InvoiceDraft(customer_id=customer_id, period=period, lines=tuple(lines),
+                        **totals(lines, ore_rounding=catalogue.operator.ore_rounding))
+
+
+def issue(draft: InvoiceDraft, number: str, invoice_date: date, terms_days: int, ocr: str | None = None) -> InvoiceDraft:
+    """Give a draft its number, OCR reference, invoice date and due date."""
+    return replace(
+        draft,
+        number=number,
+        ocr=ocr or ocr_reference(number),
+        invoice_date=invoice_date,
+        due_date=invoice_date + timedelta(days=terms_days),
+    )
+
+
+def credit_note_lines(original: list[Line], *, amount_ore: int | None = None, vat_rate: Decimal | None = None,
+                      line_indexes: list[int] | None = None, reason: str = "") -> list[Line]:
+    """Lines of a credit note: the whole invoice, some of its lines, or an amount at a VAT rate."""
+    if amount_ore is not None:
+        if amount_ore <= 0:
+            raise ValueError("amount_ore: a credit is a positive amount to take off")
+        rate = vat_rate if vat_rate is not None else (original[0].vat_rate if original else Decimal("0.25"))
+        return [Line(f"Kreditering: {reason}" if reason else "Kreditering", Decimal(1), "st", None, rate,
+                     -amount_ore, "credit")]
+    chosen = original if line_indexes is None else [original[i] for i in line_indexes]
+    return [replace(ln, amount_ore=-ln.amount_ore, kind="credit", quantity=-ln.quantity) for ln in chosen]
+
+
+def draft_from_lines(customer_id: int, period: Period, lines: list[Line], *, kind: str, ore_rounding: bool,
+                     rounding_ore: int | None = None) -> InvoiceDraft:
+    """A draft for given lines (credit notes, replacement invoices)."""
+    t = totals(lines, ore_rounding=ore_rounding)
+    if rounding_ore is not None:
+        t["rounding_ore"] = rounding_ore
+        t["amount_due_ore"] = t["gross_ore"] + rounding_ore
+    return InvoiceDraft(customer_id=customer_id, period=period, lines=tuple(lines), kind=kind, **t)

@@ -1,0 +1,181 @@
+"""Customers and subscriptions: import from CSV (one row per subscription plan segment).
+
+Columns (docs/customers-csv.md): customer_number, subscription_id, name, email, phone,
+street, postal_code, city, channel, msisdn, plan, start_date, end_date,
+reminder_fee_agreed, discount, discount_start, cycle_day. A plan change is two rows with
+the same subscription_id: the first ends the day before the second starts. Importing the
+same file again changes nothing; a file that names a subscription replaces its segments.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import IO, Any
+
+from sqlalchemy import Engine, delete, insert, select, update
+
+from backend_stub.catalogue import Catalogue
+from backend_stub.periods import PlanSegment as DomainSegment
+from backend_stub.periods import validate_segments
+from backend_stub.storage import models as m
+
+CUSTOMER_COLUMNS = ("customer_number", "subscription_id", "name", "email", "phone", "street", "postal_code", "city",
+                    "channel", "msisdn", "plan", "start_date", "end_date", "reminder_fee_agreed", "discount",
+                    "discount_start", "cycle_day")
+REQUIRED = ("customer_number", "subscription_id", "name", "plan", "start_date")
+CHANNELS = ("email", "sms", "letter")
+_E164 = re.compile(r"\+[1-9]\d{4,14}")
+
+
+@dataclass
+class CustomerImportResult:
+    rows: int = 0
+    customers: int = 0
+    subscriptions: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rows": self.rows, "customers": self.customers, "subscriptions": self.subscriptions,
+                "errors": self.errors}
+
+
+def _date(text: str, line: int, name: str, errors: list[str]) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        errors.append(f"line {line}: {name} {text!r} is not a date like 2026-10-01")
+        return None
+
+
+def parse_customer_rows(rows: Iterable[tuple[int, dict[str, str]]], catalogue: Catalogue,
+                        result: CustomerImportResult) -> dict[str, dict[str, Any]]:
+    """Validate rows; returns subscriptions by id with their customer and segments."""
+    subs: dict[str, dict[str, Any]] = {}
+    for line, row in rows:
+        result.rows += 1
+        errs: list[str] = []
+        row = {k: (v or "").strip() for k, v in row.items()}
+        for col in REQUIRED:
+            if not row.get(col):
+                errs.append(f"line {line}: {col} is required")
+        plan_id = row.get("plan", "")
+        plan = catalogue.plans.get(plan_id)
+        if plan_id and plan is None:
+            errs.append(f"line {line}: plan {plan_id!r} is not in the catalogue")
+        msisdn = row.get("msisdn", "")
+        if msisdn and not _E164.fullmatch(msisdn):
+            errs.append(f"line {line}: msisdn {msisdn!r} is not an E.164 number like +46701234567")
+        if plan is not None and plan.kind == "mobile" and not msisdn:
+            errs.append(f"line {line}: msisdn is required for mobile plan {plan_id}")
+        channel = row.get("channel") or "email"
+        if channel not in CHANNELS:
+            errs.append(f"line {line}: channel {channel!r} is not one of {', '.join(CHANNELS)}")
+        start = _date(row["start_date"], line, "start_date", errs) if row.get("start_date") else None
+        end = _date(row["end_date"], line, "end_date", errs) if row.get("end_date") else None
+        if start and end and end < start:
+            errs.append(f"line {line}: end_date {end} is before start_date {start}")
+        discount = row.get("discount", "")
+        if discount and discount not in catalogue.discounts:
+            errs.append(f"line {line}: discount {discount!r} is not in the catalogue")
+        if discount and not re.fullmatch(r"\d{4}-\d{2}", row.get("discount_start", "")):
+            errs.append(f"line {line}: discount_start must be a month like 2026-10")
+        cycle = row.get("cycle_day") or "1"
+        if not cycle.isdigit() or not 1 <= int(cycle) <= 28:
+            errs.append(f"line {line}: cycle_day {cycle!r} must be 1..28")
+        fee_agreed = (row.get("reminder_fee_agreed") or "true").lower()
+        if fee_agreed not in ("true", "false", "1", "0", "yes", "no"):
+            errs.append(f"line {line}: reminder_fee_agreed {fee_agreed!r} must be true or false")
+        if errs:
+            result.errors.extend(errs)
+            continue
+        sid = row["subscription_id"]
+        entry = subs.setdefault(sid, {"customer": None, "msisdn": msisdn, "segments": [], "discounts": [],
+                                      "lines": []})
+        if entry["msisdn"] != msisdn:
+            result.errors.append(f"line {line}: subscription {sid} has msisdn {entry['msisdn']} on an earlier row")
+            continue
+        entry["customer"] = {
+            "customer_number": row["customer_number"], "name": row["name"], "email": row.get("email", ""),
+            "phone": row.get("phone", ""), "street": row.get("street", ""), "postal_code": row.get("postal_code", ""),
+            "city": row.get("city", ""), "channel": channel, "reminder_fee_agreed": fee_agreed in ("true", "1", "yes"),
+            "cycle_day": int(cycle),
+        }
+        entry["kind"] = plan.kind if plan else "mobile"
+        entry["segments"].append(DomainSegment(plan_id, start, end))  # type: ignore[arg-type]
+        entry["lines"].append(line)
+        if discount:
+            entry["discounts"].append((discount, row["discount_start"]))
+    for sid, entry in list(subs.items()):
+        try:
+            validate_segments(entry["segments"], field=f"subscription {sid}")
+        except ValueError as exc:
+            result.errors.append(f"line {entry['lines'][-1]}: {exc}")
+            del subs[sid]
+    return subs
+
+
+def import_customers(engine: Engine, catalogue: Catalogue, rows: Iterable[tuple[int, dict[str, str]]]
+                     ) -> CustomerImportResult:
+    """Upsert customers and subscriptions from rows; bad rows are reported and skipped."""
+    result = CustomerImportResult()
+    subs = parse_customer_rows(rows, catalogue, result)
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        customer_ids = {r.customer_number: r.id for r in conn.execute(select(m.Customer.id, m.Customer.customer_number))}
+        sub_ids = {r.subscription_number: r.id for r in conn.execute(
+            select(m.Subscription.id, m.Subscription.subscription_number))}
+        seen_customers: set[str] = set()
+        for sid, entry in subs.items():
+            cust = entry["customer"]
+            number = cust["customer_number"]
+            if number in customer_ids:
+                if number not in seen_customers:
+                    conn.execute(update(m.Customer).where(m.Customer.id == customer_ids[number]).values(**cust))
+            else:
+                customer_ids[number] = conn.execute(
+                    insert(m.Customer).values(**cust, created_at=now).returning(m.Customer.id)).scalar_one()
+            seen_customers.add(number)
+            cid = customer_ids[number]
+            if sid in sub_ids:
+                conn.execute(update(m.Subscription).where(m.Subscription.id == sub_ids[sid]).values(
+                    customer_id=cid, msisdn=entry["msisdn"] or None, kind=entry["kind"]))
+                conn.execute(delete(m.PlanSegment).where(m.PlanSegment.subscription_id == sub_ids[sid]))
+                conn.execute(delete(m.DiscountGrant).where(m.DiscountGrant.subscription_id == sub_ids[sid]))
+            else:
+                sub_ids[sid] = conn.execute(insert(m.Subscription).values(
+                    subscription_number=sid, customer_id=cid, msisdn=entry["msisdn"] or None, kind=entry["kind"]
+                ).returning(m.Subscription.id)).scalar_one()
+            for seg in entry["segments"]:
+                conn.execute(insert(m.PlanSegment).values(subscription_id=sub_ids[sid], plan_id=seg.plan_id,
+                                                          start_date=seg.start, end_date=seg.end))
+            for discount_id, start in dict.fromkeys(entry["discounts"]):
+                conn.execute(insert(m.DiscountGrant).values(customer_id=cid, subscription_id=sub_ids[sid],
+                                                            discount_id=discount_id, start_period=start))
+            result.subscriptions += 1
+        result.customers = len(seen_customers)
+    return result
+
+
+def read_customers_csv(stream: IO[str]) -> Iterable[tuple[int, dict[str, str]]]:
+    """Rows of a customers CSV as ``(line_no, row)``; refuses a header without the required columns."""
+    reader = csv.DictReader(stream)
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise ValueError(f"line 1: header lacks required column(s) {', '.join(missing)}")
+    reader.fieldnames = header
+    for row in reader:
+        yield reader.line_num, row
+
+
+def customers_summary(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        counts: dict[str, int] = defaultdict(int)
+        for r in conn.execute(select(m.PlanSegment.plan_id)):
+            counts[r.plan_id] += 1
+    return dict(counts)

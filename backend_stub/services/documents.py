@@ -1,0 +1,96 @@
+"""The issued invoice as a document: every field the law and the subscriber need, frozen.
+
+The document is stored with the invoice when it is issued and never changes; the API's
+JSON, the PDF and the app's page are all read from it (plus the live balance and status).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+from backend_stub.catalogue import Catalogue
+from backend_stub.invoicing import InvoiceDraft
+from backend_stub.periods import Subscription
+
+
+def format_kr(ore: int) -> str:
+    """``124900`` → ``"1 249,00 kr"`` (Swedish style, for timeline texts stored in the core)."""
+    sign = "-" if ore < 0 else ""
+    kr, rest = divmod(abs(ore), 100)
+    return f"{sign}{kr:,}".replace(",", "\u00a0") + f",{rest:02d}\u00a0kr"
+
+
+def seller_of(catalogue: Catalogue) -> dict[str, Any]:
+    op = catalogue.operator
+    return {
+        "name": op.name, "org_number": op.org_number, "vat_number": op.vat_number, "address": list(op.address),
+        "bankgiro": op.bankgiro, "support_email": op.support_email, "support_phone": op.support_phone,
+        "website": op.website, "disputes": op.disputes, "late_interest_note": op.late_interest_note,
+        "f_tax_approved": True,
+    }
+
+
+def buyer_of(customer: Any) -> dict[str, Any]:
+    return {
+        "name": customer.name, "customer_number": customer.customer_number,
+        "address": {"street": customer.street, "postal_code": customer.postal_code, "city": customer.city},
+        "email": customer.email, "phone": customer.phone,
+    }
+
+
+def _plans(catalogue: Catalogue, subs: list[Subscription], draft: InvoiceDraft) -> list[dict[str, Any]]:
+    out = []
+    for sub in sorted(subs, key=lambda s: s.number):
+        for seg, _days in sub.segments_in(draft.period):
+            plan = catalogue.plans.get(seg.plan_id)
+            if plan is None:
+                continue
+            names = {"data": "surf", "voice": "samtal", "sms": "sms", "mms": "mms"}
+            parts = [f"{a.label} {names.get(pool, pool)}" for pool, a in plan.allowances.items()]
+            out.append({
+                "subscription": sub.number, "msisdn": sub.msisdn, "plan_id": plan.id, "plan_name": plan.name,
+                "monthly_fee_ore": plan.monthly_fee_ore, "allowances": ", ".join(parts) or plan.description,
+                "description": plan.description,
+                "from": max(seg.start, draft.period.start).isoformat(),
+                "to": (draft.period.end if seg.end is None else min(seg.end, draft.period.end)).isoformat(),
+            })
+    return out
+
+
+def invoice_document(catalogue: Catalogue, customer: Any, subs: list[Subscription], issued: InvoiceDraft,
+                     *, credits: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The frozen JSON document of an issued invoice or credit note (the CLI/API contract)."""
+    vat_totals: dict[str, int] = defaultdict(int)
+    for ln in issued.lines:
+        vat_totals[str(ln.vat_rate)] += ln.amount_ore
+    doc: dict[str, Any] = {
+        "kind": issued.kind,
+        "number": issued.number,
+        "customer_number": customer.customer_number,
+        "invoice_date": issued.invoice_date.isoformat() if issued.invoice_date else None,
+        "due_date": issued.due_date.isoformat() if issued.due_date else None,
+        "period": {"label": issued.period.label, "start": issued.period.start.isoformat(),
+                   "end": issued.period.end.isoformat()},
+        "ocr": issued.ocr,
+        "currency": "SEK",
+        "prices_include_vat": True,
+        "seller": seller_of(catalogue),
+        "buyer": buyer_of(customer),
+        "lines": [ln.as_dict() for ln in issued.lines],
+        "vat": [{"rate": str(v.rate), "net_ore": v.net_ore, "vat_ore": v.vat_ore, "gross_ore": v.gross_ore}
+                for v in issued.vat],
+        "net_ore": issued.net_ore,
+        "vat_ore": issued.vat_ore,
+        "gross_ore": issued.gross_ore,
+        "rounding_ore": issued.rounding_ore,
+        "amount_due_ore": issued.amount_due_ore,
+        "plans": _plans(catalogue, subs, issued) if issued.kind == "invoice" else [],
+        "payment_terms_days": catalogue.operator.payment_terms_days,
+    }
+    if credits:
+        doc.update(credits)
+    assert sum(ln["amount_ore"] for ln in doc["lines"]) == doc["gross_ore"]
+    assert all(Decimal(v["rate"]) >= 0 for v in doc["vat"])
+    return doc

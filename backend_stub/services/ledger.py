@@ -1,0 +1,141 @@
+"""Balances and statuses of invoices, payments and the customer's credit balance.
+
+An invoice's balance is its amount due, less what was paid on it, plus its credit notes
+(negative amounts). A negative balance is money the operator owes the customer: it is
+used on the customer's next invoice (a transfer recorded as two ``credit_balance``
+payments, so every öre stays traceable).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select
+
+from backend_stub.services.documents import format_kr
+from backend_stub.storage import models as m
+
+STATUSES = ("unpaid", "partly_paid", "paid", "overdue", "reminder", "collection", "credited", "credit_note",
+            "no_payment")
+
+
+@dataclass(frozen=True)
+class InvoiceState:
+    balance_ore: int
+    paid_ore: int
+    credited_ore: int
+    status: str
+
+
+def invoice_states(conn: Connection, invoices: list[Any], today: date | None = None) -> dict[str, InvoiceState]:
+    """Balance and status of each invoice row (batched: three queries whatever the count)."""
+    today = today or date.today()
+    ids = [inv.id for inv in invoices]
+    paid: dict[str, int] = defaultdict(int)
+    credited: dict[str, int] = defaultdict(int)
+    flags: dict[str, set[str]] = defaultdict(set)
+    for i in range(0, len(ids), 2000):
+        part = ids[i : i + 2000]
+        for r in conn.execute(select(m.Payment.invoice_id, func.sum(m.Payment.amount_ore))
+                              .where(m.Payment.invoice_id.in_(part)).group_by(m.Payment.invoice_id)):
+            paid[r[0]] = int(r[1])
+        for r in conn.execute(select(m.Invoice.credits_invoice_id, func.sum(m.Invoice.amount_due_ore))
+                              .where(m.Invoice.credits_invoice_id.in_(part)).group_by(m.Invoice.credits_invoice_id)):
+            credited[r[0]] = -int(r[1])
+        for r in conn.execute(select(m.InvoiceEvent.invoice_id, m.InvoiceEvent.kind).where(
+                m.InvoiceEvent.invoice_id.in_(part),
+                m.InvoiceEvent.kind.in_(["reminder_sent", "collection", "collection_recalled"])).distinct()):
+            flags[r[0]].add(r[1])
+    out = {}
+    for inv in invoices:
+        p, c = paid[inv.id], credited[inv.id]
+        balance = inv.amount_due_ore - p - c
+        out[inv.id] = InvoiceState(balance, p, c, _status(inv, balance, p, c, flags[inv.id], today))
+    return out
+
+
+def _status(inv: Any, balance: int, paid: int, credited: int, flags: set[str], today: date) -> str:
+    if inv.kind == "credit_note":
+        return "credit_note"
+    if credited and credited >= inv.amount_due_ore:
+        return "credited"
+    if inv.amount_due_ore <= 0:
+        return "no_payment"
+    if balance <= 0:
+        return "paid"
+    if "collection" in flags and "collection_recalled" not in flags:
+        return "collection"
+    if "reminder_sent" in flags:
+        return "reminder"
+    if today > inv.due_date:
+        return "overdue"
+    if paid > 0 or credited > 0:
+        return "partly_paid"
+    return "unpaid"
+
+
+def add_event(conn: Connection, invoice_id: str, kind: str, text: str, *, actor: str = "system",
+              data: dict[str, Any] | None = None, at: datetime | None = None) -> None:
+    """Append an entry to an invoice's timeline."""
+    conn.execute(insert(m.InvoiceEvent).values(invoice_id=invoice_id, at=at or datetime.now(UTC), actor=actor,
+                                               kind=kind, text=text, data=data or {}))
+
+
+def record_payment(conn: Connection, *, invoice_id: str | None, reference: str, method: str, amount_ore: int,
+                   customer_id: int | None = None, ocr: str | None = None, received_at: datetime | None = None,
+                   actor: str = "system") -> bool:
+    """Record a payment once (idempotent on ``reference``); returns False if already recorded."""
+    if conn.execute(select(m.Payment.id).where(m.Payment.reference == reference)).first() is not None:
+        return False
+    at = received_at or datetime.now(UTC)
+    conn.execute(insert(m.Payment).values(
+        reference=reference, method=method, invoice_id=invoice_id, customer_id=customer_id, ocr=ocr,
+        amount_ore=amount_ore, received_at=at, status="matched" if invoice_id else "unmatched"))
+    if invoice_id:
+        inv = conn.execute(select(m.Invoice).where(m.Invoice.id == invoice_id)).one()
+        state = invoice_states(conn, [inv])[inv.id]
+        add_event(conn, invoice_id, "payment_received",
+                  f"Betalning mottagen: {format_kr(amount_ore)}. Kvar att betala: {format_kr(max(0, state.balance_ore))}.",
+                  actor=actor, at=at, data={"amount_ore": amount_ore, "remaining_ore": state.balance_ore,
+                                            "method": method})
+    return True
+
+
+def apply_credit_balance(conn: Connection, customer_id: int, invoice_id: str, now: datetime) -> int:
+    """Use the customer's credit balance (invoices with a negative balance) on ``invoice_id``."""
+    invoices = list(conn.execute(select(m.Invoice).where(m.Invoice.customer_id == customer_id,
+                                                          m.Invoice.kind == "invoice")))
+    if len(invoices) < 2:
+        return 0
+    states = invoice_states(conn, invoices)
+    target = states[invoice_id]
+    need = target.balance_ore
+    used = 0
+    for inv in sorted(invoices, key=lambda i: i.invoice_date):
+        if need <= 0:
+            break
+        if inv.id == invoice_id or states[inv.id].balance_ore >= 0:
+            continue
+        amount = min(need, -states[inv.id].balance_ore)
+        conn.execute(insert(m.Payment), [
+            {"reference": f"credit:{inv.id}:{invoice_id}:out", "method": "credit_balance", "invoice_id": inv.id,
+             "customer_id": customer_id, "amount_ore": -amount, "received_at": now, "status": "matched"},
+            {"reference": f"credit:{inv.id}:{invoice_id}:in", "method": "credit_balance", "invoice_id": invoice_id,
+             "customer_id": customer_id, "amount_ore": amount, "received_at": now, "status": "matched"},
+        ])
+        add_event(conn, invoice_id, "credit_applied",
+                  f"Tillgodohavande från faktura {inv.number} avräknat: {format_kr(amount)}.", at=now,
+                  data={"amount_ore": amount, "from_invoice": inv.number})
+        need -= amount
+        used += amount
+    return used
+
+
+def customer_credit_balance(conn: Connection, customer_id: int) -> int:
+    """What the operator owes the customer (öre, ≥ 0)."""
+    invoices = list(conn.execute(select(m.Invoice).where(m.Invoice.customer_id == customer_id,
+                                                          m.Invoice.kind == "invoice")))
+    return sum(-s.balance_ore for s in invoice_states(conn, invoices).values() if s.balance_ore < 0)

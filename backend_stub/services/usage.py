@@ -1,0 +1,341 @@
+"""Usage import: validate, de-duplicate, rate and store usage records (rules §2–3).
+
+Every input row ends as exactly one of rated, duplicate (``record_id`` seen before) or
+rejected into suspense with its line and reason; the four counts add up. Rating is done
+per (subscription, billing period) over all of that period's events in
+(``started_at``, ``record_id``) order, so arrival order never changes a charge: when an
+earlier event arrives after later ones, the period's not yet invoiced events are re-rated.
+Events of an already invoiced period are late: they are rated after the invoiced ones,
+with what those left of the allowances, and billed on the next invoice.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, insert, select, update
+
+from backend_stub.catalogue import Catalogue
+from backend_stub.formats.cdr_csv import RowError, validate_row
+from backend_stub.periods import Period, Subscription, period_containing
+from backend_stub.rating import STOCKHOLM, RatedEvent, Rejection, UsageEvent, rate_period
+from backend_stub.storage import models as m
+from backend_stub.storage.repo import bulk_insert, bulk_update, chunks, cycle_days, load_subscriptions
+
+FLUSH_ROWS = 50_000
+EVENT_COLUMNS = (
+    "record_id", "subscription_id", "customer_id", "period_start", "service", "started_at", "duration_s",
+    "volume_bytes", "called_number", "visited_country", "plan_id", "category", "rate_key", "destination",
+    "offpeak", "billed_units", "included_units", "charged_units", "surcharge_units", "charge_exact", "fee_exact",
+    "surcharge_exact", "late", "batch_id",
+)
+RESULT_FIELDS = ("plan_id", "category", "rate_key", "destination", "offpeak", "billed_units", "included_units",
+                 "charged_units", "surcharge_units", "charge_exact", "fee_exact", "surcharge_exact")
+
+
+@dataclass
+class ImportResult:
+    """Counts of one import; ``read == rated + duplicate + rejected``."""
+
+    read: int = 0
+    rated: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+    rerated: int = 0
+    batch_id: int | None = None
+    errors: list[dict[str, Any]] = field(default_factory=list)  # the first rejections, for the caller
+    notices: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"read": self.read, "rated": self.rated, "duplicate": self.duplicate, "rejected": self.rejected,
+                "rerated": self.rerated, "batch_id": self.batch_id, "notices": self.notices,
+                "errors": self.errors}
+
+
+class _LocalDates:
+    """Europe/Stockholm local date of a UTC epoch, cached per hour (offsets change on the hour)."""
+
+    def __init__(self) -> None:
+        self.cache: dict[int, date] = {}
+
+    def __call__(self, ts: int) -> date:
+        hour = ts // 3600
+        day = self.cache.get(hour)
+        if day is None:
+            day = datetime.fromtimestamp(hour * 3600, STOCKHOLM).date()
+            self.cache[hour] = day
+        return day
+
+
+def _raw_of(ev: UsageEvent) -> dict[str, Any]:
+    return {
+        "record_id": ev.record_id, "msisdn": ev.msisdn, "service": ev.service,
+        "started_at": datetime.fromtimestamp(ev.started_at, STOCKHOLM).isoformat(),
+        "duration_s": ev.duration_s if ev.service == "voice" else "",
+        "volume_bytes": ev.volume_bytes if ev.service == "data" else "",
+        "called_number": ev.called_number, "visited_country": ev.visited_country,
+    }
+
+
+class UsageImporter:
+    """Imports usage rows into the database for one catalogue."""
+
+    def __init__(self, engine: Engine, catalogue: Catalogue, *, max_errors_reported: int = 100):
+        self.engine = engine
+        self.catalogue = catalogue
+        self.max_errors = max_errors_reported
+        self._local_date = _LocalDates()
+
+    # ------------------------------------------------------------------ entry points
+
+    def import_rows(self, rows: Iterable[tuple[int | None, dict[str, Any]]], source: str,
+                    *, exclude_suspense_ids: frozenset[int] = frozenset()) -> ImportResult:
+        """Import ``(line_no, row)`` pairs (a CSV file's rows, or a JSON batch)."""
+        result = ImportResult()
+        events: list[UsageEvent] = []
+        lines: dict[str, int | None] = {}
+        rejects: list[tuple[int | None, str, dict[str, Any], str, str]] = []  # line, record_id, raw, field, reason
+        seen: set[str] = set()
+        for line_no, row in rows:
+            result.read += 1
+            ev = validate_row(line_no, row)
+            if isinstance(ev, RowError):
+                if ev.record_id and ev.record_id in seen:
+                    result.duplicate += 1
+                    continue
+                if ev.record_id:
+                    seen.add(ev.record_id)
+                rejects.append((line_no, ev.record_id, {k: ("" if v is None else v) for k, v in row.items()},
+                                ev.field, ev.reason))
+                continue
+            if ev.record_id in seen:
+                result.duplicate += 1
+                continue
+            seen.add(ev.record_id)
+            events.append(ev)
+            if line_no is not None:
+                lines[ev.record_id] = line_no
+        with self.engine.begin() as conn:
+            batch_id = conn.execute(
+                insert(m.ImportBatch).values(source=source[:200], started_at=datetime.now(UTC))
+                .returning(m.ImportBatch.id)
+            ).scalar_one()
+            result.batch_id = batch_id
+            known = self._known_record_ids(conn, list(seen), exclude_suspense_ids)
+            if known:
+                before = len(events) + len(rejects)
+                events = [e for e in events if e.record_id not in known]
+                rejects = [r for r in rejects if r[1] not in known]
+                result.duplicate += before - len(events) - len(rejects)
+            self._rate_and_store(conn, events, lines, rejects, result, batch_id, source)
+            result.rejected = len(rejects)
+            self._store_suspense(conn, rejects, batch_id, source)
+            conn.execute(update(m.ImportBatch).where(m.ImportBatch.id == batch_id).values(
+                read=result.read, rated=result.rated, duplicate=result.duplicate, rejected=result.rejected))
+        result.errors = [
+            {"line": line, "record_id": rid, "field": fld, "reason": reason}
+            for line, rid, _raw, fld, reason in rejects[: self.max_errors]
+        ]
+        return result
+
+    def reprocess_suspense(self, ids: Iterable[int] | None = None) -> ImportResult:
+        """Run pending suspense rows through the import again (after the cause is fixed).
+
+        Rows that now rate are marked resolved; the others stay pending with their new reason.
+        """
+        with self.engine.connect() as conn:
+            q = select(m.SuspenseRecord.id, m.SuspenseRecord.line_no, m.SuspenseRecord.raw).where(
+                m.SuspenseRecord.status == "pending")
+            if ids is not None:
+                q = q.where(m.SuspenseRecord.id.in_(list(ids)))
+            pending = list(conn.execute(q.order_by(m.SuspenseRecord.id)))
+        if not pending:
+            return ImportResult()
+        pending_ids = frozenset(r.id for r in pending)
+        with self.engine.begin() as conn:
+            conn.execute(update(m.SuspenseRecord).where(m.SuspenseRecord.id.in_(list(pending_ids)))
+                         .values(status="reprocessing"))
+        try:
+            result = self.import_rows(((r.line_no, r.raw) for r in pending), "suspense",
+                                      exclude_suspense_ids=pending_ids)
+        except Exception:
+            with self.engine.begin() as conn:
+                conn.execute(update(m.SuspenseRecord).where(m.SuspenseRecord.id.in_(list(pending_ids)))
+                             .values(status="pending"))
+            raise
+        with self.engine.begin() as conn:
+            conn.execute(update(m.SuspenseRecord).where(m.SuspenseRecord.id.in_(list(pending_ids)))
+                         .values(status="resolved", resolved_at=datetime.now(UTC)))
+        return result
+
+    # ------------------------------------------------------------------ internals
+
+    def _known_record_ids(self, conn, record_ids: list[str], exclude_suspense: frozenset[int]) -> set[str]:
+        if not record_ids:
+            return set()
+        has_events = conn.execute(select(func.count()).select_from(select(m.UsageEvent.id).limit(1).subquery()))
+        has_suspense = conn.execute(select(func.count()).select_from(select(m.SuspenseRecord.id).limit(1).subquery()))
+        known: set[str] = set()
+        if has_events.scalar_one():
+            for part in chunks(record_ids):
+                known.update(conn.execute(select(m.UsageEvent.record_id).where(m.UsageEvent.record_id.in_(part)))
+                             .scalars())
+        if has_suspense.scalar_one():
+            for part in chunks(record_ids):
+                q = select(m.SuspenseRecord.id, m.SuspenseRecord.record_id).where(
+                    m.SuspenseRecord.record_id.in_(part), m.SuspenseRecord.status != "discarded")
+                known.update(r.record_id for r in conn.execute(q) if r.id not in exclude_suspense)
+        return known
+
+    def _rate_and_store(self, conn, events: list[UsageEvent], lines: dict[str, int | None],
+                        rejects: list, result: ImportResult, batch_id: int, source: str) -> None:
+        if not events:
+            return
+        by_msisdn: dict[str, list[Subscription]] = defaultdict(list)
+        for sub in load_subscriptions(conn, msisdns={e.msisdn for e in events}):
+            if sub.msisdn:
+                by_msisdn[sub.msisdn].append(sub)
+        cycle = cycle_days(conn, {s.customer_id for subs in by_msisdn.values() for s in subs})
+        local_date = self._local_date
+        groups: dict[tuple[int, date], list[UsageEvent]] = defaultdict(list)
+        subs_by_id: dict[int, Subscription] = {}
+        periods: dict[tuple[int, date], Period] = {}
+        for ev in events:
+            subs = by_msisdn.get(ev.msisdn)
+            if not subs:
+                rejects.append((lines.get(ev.record_id), ev.record_id, _raw_of(ev), "msisdn",
+                                f"unknown MSISDN {ev.msisdn}"))
+                continue
+            day = local_date(ev.started_at)
+            sub = subs[0] if len(subs) == 1 else next((s for s in subs if s.segment_on(day)), subs[0])
+            cd = cycle.get(sub.customer_id, 1)
+            period = period_containing(day, cd) if cd != 1 else None
+            pstart = period.start if period else day.replace(day=1)
+            key = (sub.id, pstart)
+            if key not in periods:
+                periods[key] = period or period_containing(day, 1)
+            subs_by_id[sub.id] = sub
+            groups[key].append(ev)
+
+        closed = self._closed_periods(conn, subs_by_id, {k[1] for k in groups})
+        existing = self._existing_events(conn, groups.keys())
+
+        inserts: list[tuple] = []
+        updates: list[tuple] = []
+        notices: list[dict[str, Any]] = []
+        catalogue = self.catalogue
+        for key in sorted(groups):
+            sub = subs_by_id[key[0]]
+            period = periods[key]
+            new_events = groups[key]
+            old = existing.get(key, [])
+            frozen = [o[0] for o in old if o[2] is not None]
+            pending_old = [o for o in old if o[2] is None]
+            is_closed = (sub.customer_id, key[1]) in closed
+            outcomes, rater = rate_period(catalogue, sub, period, new_events + [o[0] for o in pending_old], frozen)
+            old_by_rid = {o[0].record_id: o for o in pending_old}
+            new_by_rid = {e.record_id: e for e in new_events}
+            for outcome in outcomes:
+                rid = outcome.record_id
+                if isinstance(outcome, Rejection):
+                    ev = new_by_rid.get(rid)
+                    if ev is not None:
+                        rejects.append((lines.get(rid), rid, _raw_of(ev), outcome.field, outcome.reason))
+                    continue
+                if rid in new_by_rid:
+                    ev = new_by_rid[rid]
+                    inserts.append((rid, sub.id, sub.customer_id, key[1], ev.service, ev.started_at, ev.duration_s,
+                                    ev.volume_bytes, ev.called_number, ev.visited_country, *_result_values(outcome),
+                                    is_closed, batch_id))
+                    result.rated += 1
+                else:
+                    row_id, stored = old_by_rid[rid][1], old_by_rid[rid][3]
+                    values = _result_values(outcome)
+                    if values != stored:
+                        updates.append((*values, row_id))
+                        result.rerated += 1
+            if rater.notifications:
+                new_ids = set(new_by_rid)
+                for n in rater.notifications:
+                    if n.record_id in new_ids:
+                        notices.append({"subscription_id": sub.id, "period_start": key[1], "threshold": n.threshold,
+                                        "record_id": n.record_id, "spent_ore": n.spent_ore, "limit_ore": n.limit_ore})
+            if len(inserts) >= FLUSH_ROWS:
+                bulk_insert(conn, "usage_events", EVENT_COLUMNS, inserts)
+                inserts = []
+        bulk_insert(conn, "usage_events", EVENT_COLUMNS, inserts)
+        bulk_update(conn, "UPDATE usage_events SET " + ", ".join(f"{f} = ?" for f in RESULT_FIELDS)
+                    + " WHERE id = ? AND invoice_id IS NULL", updates)
+        self._store_notices(conn, notices)
+        result.notices = len(notices)
+
+    def _closed_periods(self, conn, subs: dict[int, Subscription], starts: set[date]) -> set[tuple[int, date]]:
+        customer_ids = list({s.customer_id for s in subs.values()})
+        closed: set[tuple[int, date]] = set()
+        for part in chunks(customer_ids):
+            q = select(m.Invoice.customer_id, m.Invoice.period_start).where(
+                m.Invoice.customer_id.in_(part), m.Invoice.kind == "invoice", m.Invoice.regular_key.is_not(None))
+            closed.update((r.customer_id, r.period_start) for r in conn.execute(q))
+        return closed
+
+    def _existing_events(self, conn, keys) -> dict[tuple[int, date], list[tuple]]:
+        keys = list(keys)
+        if not conn.execute(select(select(m.UsageEvent.id).limit(1).exists())).scalar():
+            return {}
+        out: dict[tuple[int, date], list[tuple]] = defaultdict(list)
+        wanted = set(keys)
+        sub_ids = sorted({k[0] for k in keys})
+        starts = sorted({k[1] for k in keys})
+        cols = [getattr(m.UsageEvent, f) for f in RESULT_FIELDS]
+        for part in chunks(sub_ids, 2000):
+            q = select(m.UsageEvent.id, m.UsageEvent.record_id, m.UsageEvent.subscription_id,
+                       m.UsageEvent.period_start, m.UsageEvent.service, m.UsageEvent.started_at,
+                       m.UsageEvent.duration_s, m.UsageEvent.volume_bytes, m.UsageEvent.called_number,
+                       m.UsageEvent.visited_country, m.UsageEvent.invoice_id, *cols).where(
+                m.UsageEvent.subscription_id.in_(part), m.UsageEvent.period_start.in_(starts))
+            for r in conn.execute(q):
+                key = (r.subscription_id, r.period_start)
+                if key not in wanted:
+                    continue
+                ev = UsageEvent(r.record_id, "", r.service, r.started_at, r.duration_s, r.volume_bytes,
+                                r.called_number, r.visited_country)
+                stored = tuple(r[11 + i] for i in range(len(RESULT_FIELDS)))
+                out[key].append((ev, r.id, r.invoice_id, _normalise(stored)))
+        return out
+
+    def _store_suspense(self, conn, rejects: list, batch_id: int, source: str) -> None:
+        if not rejects:
+            return
+        now = datetime.now(UTC)
+        conn.execute(insert(m.SuspenseRecord), [
+            {"batch_id": batch_id, "source": source[:200], "line_no": line, "record_id": rid or "", "raw": raw,
+             "field": fld, "reason": reason, "status": "pending", "created_at": now}
+            for line, rid, raw, fld, reason in rejects
+        ])
+
+    def _store_notices(self, conn, notices: list[dict[str, Any]]) -> None:
+        if not notices:
+            return
+        now = datetime.now(UTC)
+        for n in notices:
+            exists = conn.execute(select(m.RoamingNotice.id).where(
+                m.RoamingNotice.subscription_id == n["subscription_id"],
+                m.RoamingNotice.period_start == n["period_start"],
+                m.RoamingNotice.threshold == n["threshold"])).first()
+            if not exists:
+                conn.execute(insert(m.RoamingNotice).values(**n, created_at=now))
+
+
+def _result_values(r: RatedEvent) -> tuple:
+    return (r.plan_id, r.category, r.rate_key, r.destination, r.offpeak, r.billed_units, r.included_units,
+            r.charged_units, r.surcharge_units, r.charge_exact, r.fee_exact, r.surcharge_exact)
+
+
+def _normalise(stored: tuple) -> tuple:
+    values = list(stored)
+    values[4] = bool(values[4])
+    return tuple(values)
