@@ -1,7 +1,7 @@
 """Deterministic generator of a believable demo operator (Nordvik Telecom AB).
 
 Produces customers (one row per subscription segment) and usage records (CDRs) in the
-CSV interchange format of ``docs``/``spec/cdr-csv.md``. Everything is driven by
+CSV interchange format (spec/cdr-csv.md). Everything is driven by
 ``random.Random`` instances seeded from the caller's ``seed``, so the same arguments
 always give the same output. Pure Python, no I/O except what the caller passes in.
 
@@ -364,11 +364,7 @@ def generate_customers(
                 start = cust_start
             else:
                 # Later subscriptions were added some time after the first one.
-                room = (
-                    (w_end - cust_start).days
-                    if new_customer
-                    else (w_start - cust_start).days
-                )
+                room = (w_end - cust_start).days if new_customer else (w_start - cust_start).days
                 start = cust_start + timedelta(days=rng.randint(0, max(room, 0)))
             if kind == "mobile":
                 msisdn = _msisdn(mobile_index, seed)
@@ -390,9 +386,7 @@ def generate_customers(
             if rng.random() < 0.03:
                 first_end = max(start, w_start) + timedelta(days=1)
                 if first_end <= w_end:
-                    end = first_end + timedelta(
-                        days=rng.randrange((w_end - first_end).days + 1)
-                    )
+                    end = first_end + timedelta(days=rng.randrange((w_end - first_end).days + 1))
 
             change: date | None = None
             new_plan = plan
@@ -658,14 +652,10 @@ _MOBILE_KIND_COUNT = 5  # first five kinds are Swedish mobile
 def _random_number(rng: random.Random, mobile_only: bool = False) -> str:
     if mobile_only:
         _weight, prefix, digits = _NUMBER_KINDS[
-            bisect_right(
-                _NUMBER_CUM, rng.random() * _NUMBER_CUM[_MOBILE_KIND_COUNT - 1]
-            )
+            bisect_right(_NUMBER_CUM, rng.random() * _NUMBER_CUM[_MOBILE_KIND_COUNT - 1])
         ]
     else:
-        _weight, prefix, digits = _NUMBER_KINDS[
-            bisect_right(_NUMBER_CUM, rng.random() * _NUMBER_CUM[-1])
-        ]
+        _weight, prefix, digits = _NUMBER_KINDS[bisect_right(_NUMBER_CUM, rng.random() * _NUMBER_CUM[-1])]
     if prefix == "+1":  # North American numbers: believable area code, no leading 0/1
         area = rng.choice(("212", "415", "646", "312", "305", "702", "617"))
         return f"+1{area}{rng.randint(2_000_000, 9_999_999)}"
@@ -719,9 +709,7 @@ class _Subscriber:
 
         contacts = [_random_number(rng) for _ in range(rng.randint(12, 30))]
         rng.shuffle(contacts)
-        mobiles = [c for c in contacts if c.startswith("+467")] or [
-            _random_number(rng, True)
-        ]
+        mobiles = [c for c in contacts if c.startswith("+467")] or [_random_number(rng, True)]
         self.voice_pick = _pick_table(rng, contacts)
         self.sms_pick = _pick_table(rng, mobiles)
 
@@ -733,9 +721,7 @@ class _Subscriber:
             length = rng.randint(3, 10)
             first_day = rng.randint(0, 27 - length)
             cum = _cumulative(c[1] for c in _TRIP_COUNTRIES)
-            country, _w, local, digits = _TRIP_COUNTRIES[
-                bisect_right(cum, rng.random() * cum[-1])
-            ]
+            country, _w, local, digits = _TRIP_COUNTRIES[bisect_right(cum, rng.random() * cum[-1])]
             self.trip = (
                 month_idx,
                 first_day,
@@ -758,15 +744,11 @@ def _group_segments(
         start = _parse_date(row.get("start_date", ""))
         if start is None:
             continue
-        groups.setdefault(msisdn, []).append(
-            (start, _parse_date(row.get("end_date", "")), row.get("plan", ""))
-        )
+        groups.setdefault(msisdn, []).append((start, _parse_date(row.get("end_date", "")), row.get("plan", "")))
     return groups
 
 
-def _runs_in_month(
-    segments: list[tuple[date, date | None, str]], month: _Month
-) -> list[tuple[int, int, str]]:
+def _runs_in_month(segments: list[tuple[date, date | None, str]], month: _Month) -> list[tuple[int, int, str]]:
     """Active slot ranges [lo, hi) of the segments within a month, non-overlapping."""
     runs: list[tuple[int, int, str]] = []
     for start, end, plan in sorted(segments, key=lambda s: s[0]):
@@ -783,9 +765,7 @@ def _runs_in_month(
     return runs
 
 
-def active_subscription_months(
-    customers: Iterable[dict[str, str]], *, months: int, today: date
-) -> int:
+def active_subscription_months(customers: Iterable[dict[str, str]], *, months: int, today: date) -> int:
     """Number of (mobile subscription, usage month) pairs with at least one active day.
 
     With ``per_sub_per_month=N``, :func:`generate_cdrs` yields exactly ``N`` times this.
@@ -860,10 +840,7 @@ def _generate(
             month_data = math.exp(rng.gauss(0.0, 0.35)) * sub.data_mult
             exp_data = max(n * (1.0 - p_mms), 1.0)
             scales = [
-                _PLAN_DATA_MEDIAN.get(plan, _DEFAULT_DATA_MEDIAN)
-                * month_data
-                * frac
-                / exp_data
+                _PLAN_DATA_MEDIAN.get(plan, _DEFAULT_DATA_MEDIAN) * month_data * frac / exp_data
                 for _lo, _hi, plan in runs
             ]
             if n == 0:
@@ -876,8 +853,7 @@ def _generate(
                 # A hair below the run's mass so float rounding never lands on hi_slot.
                 span = active_mass * (1.0 - 1e-9)
                 keys = [
-                    (bisect_right(cum, base + rnd() * span, lo_slot, hi_slot) << 12)
-                    | int(rnd() * 3600.0)
+                    (bisect_right(cum, base + rnd() * span, lo_slot, hi_slot) << 12) | int(rnd() * 3600.0)
                     for _ in range(n)
                 ]
             else:
@@ -891,9 +867,7 @@ def _generate(
                     lo_slot, hi_slot = runs[j][0], runs[j][1]
                     base = cum[lo_slot - 1] if lo_slot > 0 else 0.0
                     u -= run_cum[j - 1] if j else 0.0
-                    slot = min(
-                        bisect_right(cum, base + u, lo_slot, hi_slot), hi_slot - 1
-                    )
+                    slot = min(bisect_right(cum, base + u, lo_slot, hi_slot), hi_slot - 1)
                     keys.append((slot << 12) | int(rnd() * 3600.0))
             keys.sort()
 
@@ -919,9 +893,7 @@ def _generate(
                 r = rnd()
                 if r < p_voice:
                     if abroad and bits(2) == 0:
-                        called = (
-                            f"{local_prefix}{rng.randrange(local_mod // 10, local_mod)}"
-                        )
+                        called = f"{local_prefix}{rng.randrange(local_mod // 10, local_mod)}"
                     elif bits(3) == 0:
                         called = _random_number(rng)
                     else:
@@ -981,9 +953,7 @@ def _open(path_or_file: str | os.PathLike[str] | IO[str]) -> tuple[IO[str], bool
     return path_or_file, False
 
 
-def write_cdr_csv(
-    path_or_file: str | os.PathLike[str] | IO[str], rows: Iterable[tuple[str, ...]]
-) -> int:
+def write_cdr_csv(path_or_file: str | os.PathLike[str] | IO[str], rows: Iterable[tuple[str, ...]]) -> int:
     """Write the CDR CSV header plus ``rows`` (e.g. from :func:`generate_cdrs`).
 
     ``path_or_file`` is a path (written as UTF-8) or an open text file (opened with
@@ -1007,18 +977,14 @@ def write_cdr_csv(
             fh.close()
 
 
-def write_customers_csv(
-    path_or_file: str | os.PathLike[str] | IO[str], rows: list[dict[str, str]]
-) -> int:
+def write_customers_csv(path_or_file: str | os.PathLike[str] | IO[str], rows: list[dict[str, str]]) -> int:
     """Write the customers CSV (header :data:`CUSTOMER_COLUMNS` plus ``rows``).
 
     Returns the number of data rows written.
     """
     fh, owned = _open(path_or_file)
     try:
-        writer = csv.DictWriter(
-            fh, fieldnames=CUSTOMER_COLUMNS, lineterminator="\n", extrasaction="ignore"
-        )
+        writer = csv.DictWriter(fh, fieldnames=CUSTOMER_COLUMNS, lineterminator="\n", extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
         return len(rows)

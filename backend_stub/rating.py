@@ -15,7 +15,7 @@ from fractions import Fraction
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from backend_stub.catalogue import UNLIMITED, Catalogue, Plan, Rate
+from backend_stub.catalogue import UNLIMITED, Catalogue, Plan
 from backend_stub.money import EXACT_PER_ORE
 from backend_stub.periods import Period, PlanSegment, Subscription
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import sys
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -13,11 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-try:
-    from backend_stub import demo_data as dd
-except ImportError:  # plain `pytest` without the repo root on sys.path
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from backend_stub import demo_data as dd
+from backend_stub import demo_data as dd
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 # Autumn window Aug-Oct 2026 (summer time, DST ends 2026-10-25) and spring window
@@ -77,9 +72,7 @@ def test_usage_months_are_complete_months_before_today() -> None:
         (date(2026, 11, 1), date(2026, 11, 30)),
         (date(2026, 12, 1), date(2026, 12, 31)),
     ]
-    assert dd.usage_months(date(2028, 3, 31), 1) == [
-        (date(2028, 2, 1), date(2028, 2, 29))
-    ]
+    assert dd.usage_months(date(2028, 3, 31), 1) == [(date(2028, 2, 1), date(2028, 2, 29))]
     assert dd.usage_months(date(2026, 5, 5), 0) == []
 
 
@@ -106,9 +99,7 @@ def test_customer_rows_shape_and_formats(customers: list[dict[str, str]]) -> Non
         assert all(isinstance(v, str) for v in row.values())
         assert re.fullmatch(r"K\d{6}", row["customer_number"])
         assert re.fullmatch(r"S\d{6}", row["subscription_id"])
-        assert re.fullmatch(r"[a-z]+(-[a-z]+)?\.[a-z]+\d+@example\.se", row["email"]), (
-            row
-        )
+        assert re.fullmatch(r"[a-z]+(-[a-z]+)?\.[a-z]+\d+@example\.se", row["email"]), row
         assert re.fullmatch(r"\d{3} \d{2}", row["postal_code"])
         assert row["city"] and row["street"] and " " in row["name"]
         assert MSISDN_RE.match(row["phone"])
@@ -127,11 +118,7 @@ def test_customer_rows_shape_and_formats(customers: list[dict[str, str]]) -> Non
             assert row["msisdn"] == ""
         if row["discount"]:
             assert row["discount"] in {"3-man-gratis", "halva-priset-6"}
-        sub_start = min(
-            r["start_date"]
-            for r in customers
-            if r["subscription_id"] == row["subscription_id"]
-        )
+        sub_start = min(r["start_date"] for r in customers if r["subscription_id"] == row["subscription_id"])
         if row["discount"]:
             assert sub_start >= first_day.isoformat()
             assert row["discount_start"] == sub_start[:7]
@@ -312,14 +299,10 @@ def test_offsets_summer_winter_and_dst_days(
     for row in everything:
         if row[3][:10] in {"2026-10-25", "2026-03-29"}:
             hour = int(row[3][11:13])
-            assert row[3].endswith(
-                "+02:00" if (hour < 3) == (row[3][5:7] == "10") else "+01:00"
-            )
+            assert row[3].endswith("+02:00" if (hour < 3) == (row[3][5:7] == "10") else "+01:00")
 
 
-def test_cdrs_only_within_active_mobile_segments(
-    customers: list[dict[str, str]], cdrs: list[tuple[str, ...]]
-) -> None:
+def test_cdrs_only_within_active_mobile_segments(customers: list[dict[str, str]], cdrs: list[tuple[str, ...]]) -> None:
     segments = _segments(customers)
     window = dd.usage_months(AUTUMN, MONTHS)
     last_seen: dict[str, str] = {}
@@ -331,28 +314,20 @@ def test_cdrs_only_within_active_mobile_segments(
         assert row[3] >= last_seen.get(row[1], "")
         last_seen[row[1]] = row[3]
     # grouped by subscription: each msisdn forms one contiguous block
-    blocks = [
-        m for i, m in enumerate(r[1] for r in cdrs) if i == 0 or cdrs[i - 1][1] != m
-    ]
+    blocks = [m for i, m in enumerate(r[1] for r in cdrs) if i == 0 or cdrs[i - 1][1] != m]
     assert len(blocks) == len(set(blocks))
 
 
 def test_exact_count_mode(customers: list[dict[str, str]]) -> None:
     expected = dd.active_subscription_months(customers, months=MONTHS, today=AUTUMN)
-    rows = list(
-        dd.generate_cdrs(
-            customers, months=MONTHS, today=AUTUMN, seed=9, per_sub_per_month=13
-        )
-    )
+    rows = list(dd.generate_cdrs(customers, months=MONTHS, today=AUTUMN, seed=9, per_sub_per_month=13))
     assert len(rows) == 13 * expected
     per = Counter((r[1], r[3][:7]) for r in rows)
     assert set(per.values()) == {13}
     assert len(per) == expected
     # plan changes don't split a subscription-month in two
     changed = {r["msisdn"] for r in customers if r["msisdn"]} - {
-        m
-        for m, c in Counter(r["msisdn"] for r in customers if r["msisdn"]).items()
-        if c == 1
+        m for m, c in Counter(r["msisdn"] for r in customers if r["msisdn"]).items() if c == 1
     }
     assert changed
     assert all(per[(m, mo)] == 13 for (m, mo) in per if m in changed)
@@ -366,9 +341,7 @@ def test_exact_count_one_month_benchmark_shape() -> None:
     assert len({r[0] for r in rows}) == len(rows)
 
 
-def test_usage_is_realistic(
-    customers: list[dict[str, str]], cdrs: list[tuple[str, ...]]
-) -> None:
+def test_usage_is_realistic(customers: list[dict[str, str]], cdrs: list[tuple[str, ...]]) -> None:
     services = Counter(r[2] for r in cdrs)
     total = len(cdrs)
     assert 0.22 < services["voice"] / total < 0.38
@@ -424,9 +397,7 @@ def test_usage_is_realistic(
     assert over
 
 
-def test_roaming_trips(
-    customers: list[dict[str, str]], cdrs: list[tuple[str, ...]]
-) -> None:
+def test_roaming_trips(customers: list[dict[str, str]], cdrs: list[tuple[str, ...]]) -> None:
     abroad = [r for r in cdrs if r[7]]
     travellers = {r[1] for r in abroad}
     subscribers = {r[1] for r in cdrs}
@@ -436,9 +407,7 @@ def test_roaming_trips(
         assert len({r[7] for r in trip}) == 1
         days = {r[3][:10] for r in trip}
         assert len({d[:7] for d in days}) == 1
-        span = max(date.fromisoformat(d) for d in days) - min(
-            date.fromisoformat(d) for d in days
-        )
+        span = max(date.fromisoformat(d) for d in days) - min(date.fromisoformat(d) for d in days)
         assert span.days <= 9
         assert {r[2] for r in trip} & {"data", "voice", "sms"}
 
@@ -448,9 +417,7 @@ def test_roaming_trips(
 # --------------------------------------------------------------------------------------
 
 
-def test_write_cdr_csv_roundtrip(
-    customers: list[dict[str, str]], tmp_path: Path
-) -> None:
+def test_write_cdr_csv_roundtrip(customers: list[dict[str, str]], tmp_path: Path) -> None:
     rows = list(dd.generate_cdrs(customers[:30], months=1, today=AUTUMN))
     buf = io.StringIO()
     assert dd.write_cdr_csv(buf, iter(rows)) == len(rows)
@@ -464,9 +431,7 @@ def test_write_cdr_csv_roundtrip(
     assert path.read_text(encoding="utf-8") == ",".join(dd.CDR_COLUMNS) + "\n"
 
 
-def test_write_customers_csv_roundtrip(
-    customers: list[dict[str, str]], tmp_path: Path
-) -> None:
+def test_write_customers_csv_roundtrip(customers: list[dict[str, str]], tmp_path: Path) -> None:
     path = tmp_path / "customers.csv"
     assert dd.write_customers_csv(path, customers) == len(customers)
     with path.open(encoding="utf-8", newline="") as fh:

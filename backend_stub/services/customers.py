@@ -179,3 +179,56 @@ def customers_summary(engine: Engine) -> dict[str, int]:
         for r in conn.execute(select(m.PlanSegment.plan_id)):
             counts[r.plan_id] += 1
     return dict(counts)
+
+
+def search_customers(engine: Engine, q: str, limit: int, offset: int) -> dict[str, Any]:
+    """Customers matching a name, customer number, e-mail or phone number (staff search)."""
+    from sqlalchemy import func, or_
+
+    query = select(m.Customer)
+    if q:
+        like = f"%{q.lower()}%"
+        query = query.where(or_(func.lower(m.Customer.name).like(like), func.lower(m.Customer.customer_number).like(like),
+                                func.lower(m.Customer.email).like(like), m.Customer.phone.like(f"%{q}%")))
+    with engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+        rows = conn.execute(query.order_by(m.Customer.customer_number).limit(limit).offset(offset))
+        items = [{"id": r.id, "customer_number": r.customer_number, "name": r.name, "email": r.email,
+                  "phone": r.phone, "city": r.city} for r in rows]
+    return {"total": total, "limit": limit, "offset": offset, "items": items}
+
+
+def find_customer_id(engine: Engine, identifier: str) -> int | None:
+    """A customer's id by customer number or by the phone number of one of its subscriptions."""
+    with engine.connect() as conn:
+        cid = conn.execute(select(m.Customer.id).where(m.Customer.customer_number == identifier)).scalar()
+        if cid is None:
+            cid = conn.execute(select(m.Subscription.customer_id).where(m.Subscription.msisdn == identifier)).scalar()
+        return cid
+
+
+def get_customer(engine: Engine, catalogue: Catalogue, customer_id: int) -> dict[str, Any] | None:
+    """One customer with subscriptions and plan segments, and the credit balance."""
+    from backend_stub.services import ledger
+    from backend_stub.storage.repo import load_subscriptions
+
+    with engine.connect() as conn:
+        c = conn.execute(select(m.Customer).where(m.Customer.id == customer_id)).first()
+        if c is None:
+            return None
+        subs = load_subscriptions(conn, customer_ids=[customer_id])
+        credit = ledger.customer_credit_balance(conn, customer_id)
+    return {
+        "id": c.id, "customer_number": c.customer_number, "name": c.name, "email": c.email, "phone": c.phone,
+        "address": {"street": c.street, "postal_code": c.postal_code, "city": c.city}, "channel": c.channel,
+        "language": c.language, "reminder_fee_agreed": c.reminder_fee_agreed, "cycle_day": c.cycle_day,
+        "credit_balance_ore": credit,
+        "subscriptions": [
+            {"id": s.id, "number": s.number, "msisdn": s.msisdn,
+             "segments": [{"plan_id": g.plan_id, "plan_name": catalogue.plans[g.plan_id].name
+                           if g.plan_id in catalogue.plans else g.plan_id,
+                           "start": g.start.isoformat(), "end": g.end.isoformat() if g.end else None}
+                          for g in s.segments]}
+            for s in subs
+        ],
+    }

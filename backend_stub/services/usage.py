@@ -339,3 +339,14 @@ def _normalise(stored: tuple) -> tuple:
     values = list(stored)
     values[4] = bool(values[4])
     return tuple(values)
+
+
+def list_suspense(engine: Engine, status: str, limit: int, offset: int) -> dict[str, Any]:
+    """Suspense rows (pending, resolved, …) with their line, reason and raw values."""
+    with engine.connect() as conn:
+        q = select(m.SuspenseRecord).where(m.SuspenseRecord.status == status)
+        total = conn.execute(select(func.count()).select_from(q.subquery())).scalar_one()
+        rows = conn.execute(q.order_by(m.SuspenseRecord.id).limit(limit).offset(offset))
+        items = [{"id": r.id, "source": r.source, "line": r.line_no, "record_id": r.record_id, "field": r.field,
+                  "reason": r.reason, "raw": r.raw, "status": r.status} for r in rows]
+    return {"total": total, "limit": limit, "offset": offset, "items": items}

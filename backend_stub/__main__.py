@@ -1,0 +1,303 @@
+"""Command line of the billing core: ``python -m backend_stub COMMAND``.
+
+Every command works on the database named by ``DATABASE_URL`` (default: a SQLite file
+``var/selfcare.db``). ``--json`` prints machine-readable results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import logging
+import os
+import random
+import sys
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from backend_stub.catalogue import CatalogueError
+
+
+def _core():
+    from backend_stub.core import Core
+
+    return Core.from_url()
+
+
+def _print(obj: Any, as_json: bool, text: str) -> None:
+    print(json.dumps(obj, ensure_ascii=False, indent=2) if as_json else text)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from backend_stub.api.app import create_app
+
+    uvicorn.run(create_app(_core()), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def cmd_load_catalogue(args: argparse.Namespace) -> int:
+    try:
+        cat = _core().load_catalogue_file(args.file)
+    except CatalogueError as exc:
+        print(f"{args.file}: invalid catalogue", file=sys.stderr)
+        for err in exc.errors:
+            print(f"  {err}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"{args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    _print({"plans": len(cat.plans), "destinations": len(cat.destinations), "zones": len(cat.zones)}, args.json,
+           f"Loaded {args.file}: {len(cat.plans)} plans, {len(cat.destinations)} destination classes, "
+           f"{len(cat.zones)} roaming zones.")
+    return 0
+
+
+def cmd_import_customers(args: argparse.Namespace) -> int:
+    from backend_stub.services.customers import import_customers, read_customers_csv
+
+    core = _core()
+    try:
+        with open(args.file, encoding="utf-8-sig", newline="") as fh:
+            result = import_customers(core.engine, core.catalogue, read_customers_csv(fh))
+    except (OSError, ValueError) as exc:
+        print(f"{args.file}: {exc}", file=sys.stderr)
+        return 2
+    for err in result.errors:
+        print(f"{args.file}: {err}", file=sys.stderr)
+    _print(result.as_dict(), args.json,
+           f"Imported {result.subscriptions} subscriptions of {result.customers} customers "
+           f"from {result.rows} rows; {len(result.errors)} errors.")
+    return 1 if result.errors else 0
+
+
+def cmd_import_cdrs(args: argparse.Namespace) -> int:
+    from backend_stub.formats.cdr_csv import CdrFileError, read_cdr_csv
+    from backend_stub.services.usage import UsageImporter
+
+    core = _core()
+    try:
+        with open(args.file, encoding="utf-8-sig", newline="") as fh:
+            result = UsageImporter(core.engine, core.catalogue).import_rows(read_cdr_csv(fh), Path(args.file).name)
+    except CdrFileError as exc:
+        print(f"{args.file}: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"{args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except UnicodeDecodeError as exc:
+        print(f"{args.file}: not UTF-8 ({exc.reason} at byte {exc.start})", file=sys.stderr)
+        return 2
+    if not args.json:
+        for e in result.errors:
+            print(f"{args.file}: line {e['line']}: {e['field']}: {e['reason']}", file=sys.stderr)
+    out = {"read": result.read, "rated": result.rated, "duplicate": result.duplicate, "rejected": result.rejected,
+           "rerated": result.rerated, "suspense_errors": result.errors}
+    _print(out, args.json,
+           f"read {result.read}, rated {result.rated}, duplicate {result.duplicate}, rejected {result.rejected}"
+           + (f" (re-rated {result.rerated})" if result.rerated else ""))
+    return 0
+
+
+def cmd_reprocess(args: argparse.Namespace) -> int:
+    from backend_stub.services.usage import UsageImporter
+
+    core = _core()
+    result = UsageImporter(core.engine, core.catalogue).reprocess_suspense()
+    _print(result.as_dict(), args.json,
+           f"re-processed {result.read}: rated {result.rated}, still rejected {result.rejected}, "
+           f"duplicate {result.duplicate}")
+    return 0
+
+
+def cmd_bill_run(args: argparse.Namespace) -> int:
+    from backend_stub.services.billrun import run_bill_run
+
+    core = _core()
+    try:
+        inv_date = date.fromisoformat(args.invoice_date) if args.invoice_date else None
+        result = run_bill_run(core.engine, core.catalogue, args.period, invoice_date=inv_date)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    d = result.as_dict()
+    _print(d, args.json, f"Bill run {result.period}: {result.invoices} invoices issued "
+           f"({d['first_number']}–{d['last_number']}), {result.skipped} already invoiced."
+           if result.invoices else f"Bill run {result.period}: nothing new to invoice.")
+    return 0
+
+
+def cmd_invoices(args: argparse.Namespace) -> int:
+    from backend_stub.services.invoices import invoices_for_period
+
+    try:
+        docs = invoices_for_period(_core().engine, args.period)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(docs, ensure_ascii=False, indent=2))
+    else:
+        for d in docs:
+            print(f"{d['number']}  {d['customer_number']:<10} {d['invoice_date']}  due {d['due_date']}  "
+                  f"{d['amount_due_ore'] / 100:>10.2f} kr  {d['status']}")
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from backend_stub.api.auth import AuthSettings, Role, issue_token
+    from backend_stub.services.customers import find_customer_id
+
+    role = Role(args.role)
+    cid = None
+    if role == Role.SUBSCRIBER:
+        if not args.customer:
+            print("error: --customer is required for a subscriber token", file=sys.stderr)
+            return 2
+        cid = find_customer_id(_core().engine, args.customer)
+        if cid is None:
+            print(f"error: no customer {args.customer}", file=sys.stderr)
+            return 2
+    print(issue_token(AuthSettings.from_env(), subject=args.subject or args.customer or role.value, role=role,
+                      customer_id=cid, ttl=timedelta(hours=args.hours)))
+    return 0
+
+
+def seed(core, customers: int, months: int, *, today: date | None = None, cdr_out: str | None = None,
+         seed_value: int = 1, quiet: bool = False) -> dict[str, Any]:
+    """A believable demo operator: customers, M months of usage, billed, some paid, some overdue."""
+    from sqlalchemy import select
+
+    from backend_stub import demo_data
+    from backend_stub.formats.cdr_csv import read_cdr_csv
+    from backend_stub.services import ledger
+    from backend_stub.services.billrun import run_bill_run
+    from backend_stub.services.customers import import_customers
+    from backend_stub.services.usage import UsageImporter
+    from backend_stub.storage import models as m
+
+    today = today or date.today()
+    say = (lambda *a: None) if quiet else (lambda *a: print(*a, file=sys.stderr))
+    rows = demo_data.generate_customers(customers, seed=seed_value, today=today, months=months)
+    cust = import_customers(core.engine, core.catalogue, [(i + 2, r) for i, r in enumerate(rows)])
+    say(f"customers: {cust.customers}, subscriptions: {cust.subscriptions}")
+    buf = io.StringIO()
+    n = demo_data.write_cdr_csv(buf, demo_data.generate_cdrs(rows, months=months, today=today, seed=seed_value))
+    if cdr_out:
+        Path(cdr_out).write_text(buf.getvalue(), encoding="utf-8")
+    buf.seek(0)
+    imported = UsageImporter(core.engine, core.catalogue).import_rows(read_cdr_csv(buf), "seed")
+    say(f"usage records: {n}: rated {imported.rated}, rejected {imported.rejected}")
+    rng = random.Random(seed_value)
+    invoices = 0
+    for first, _last in demo_data.usage_months(today, months):
+        invoices += run_bill_run(core.engine, core.catalogue, f"{first.year:04d}-{first.month:02d}").invoices
+    with core.engine.begin() as conn:
+        rows_inv = list(conn.execute(select(m.Invoice).where(m.Invoice.kind == "invoice").order_by(m.Invoice.number)))
+        states = ledger.invoice_states(conn, rows_inv, today)
+        paid = 0
+        for inv in rows_inv:
+            if states[inv.id].balance_ore <= 0:
+                continue
+            due_passed = inv.due_date < today
+            # Most pay on time; a few are overdue; the newest invoices are mostly still open.
+            if (due_passed and rng.random() < 0.93) or (not due_passed and rng.random() < 0.35):
+                pay_day = min(today, inv.due_date - timedelta(days=rng.randint(0, 12)))
+                ledger.record_payment(conn, invoice_id=inv.id, reference=f"seed-{inv.number}", method="bankgiro",
+                                      amount_ore=states[inv.id].balance_ore, customer_id=inv.customer_id, ocr=inv.ocr,
+                                      received_at=datetime(pay_day.year, pay_day.month, pay_day.day, 12, tzinfo=UTC))
+                paid += 1
+    say(f"invoices: {invoices}, paid: {paid}")
+    return {"customers": cust.customers, "subscriptions": cust.subscriptions, "cdrs": n, "rated": imported.rated,
+            "rejected": imported.rejected, "invoices": invoices, "paid": paid}
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    core = _core()
+    today = date.fromisoformat(args.today) if args.today else None
+    result = seed(core, args.customers, args.months, today=today, cdr_out=args.cdr_out, seed_value=args.seed)
+    _print(result, args.json, ", ".join(f"{k} {v}" for k, v in result.items()))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Seed a demo database on first start, print tokens to try the API with, and serve it."""
+    from sqlalchemy import func, select
+
+    from backend_stub.storage import models as m
+
+    core = _core()
+    with core.engine.connect() as conn:
+        empty = not conn.execute(select(func.count()).select_from(m.Customer)).scalar_one()
+    if empty:
+        print("Seeding the demo operator (first start)…", file=sys.stderr)
+        seed(core, args.customers, args.months)
+    os.environ.setdefault("SELFCARE_JWT_SECRET", "demo-secret-" + "x" * 40)
+    from backend_stub.api.auth import AuthSettings, Role, issue_token
+
+    with core.engine.connect() as conn:
+        first = conn.execute(select(m.Customer.id, m.Customer.customer_number).order_by(m.Customer.id)).first()
+    settings = AuthSettings.from_env()
+    print(f"\nCore API: http://{args.host}:{args.port}/docs", file=sys.stderr)
+    print(f"Service token:\n  {issue_token(settings, subject='demo', role=Role.SERVICE, ttl=timedelta(days=1))}",
+          file=sys.stderr)
+    if first:
+        token = issue_token(settings, subject=first.customer_number, role=Role.SUBSCRIBER, customer_id=first.id,
+                            ttl=timedelta(days=1))
+        print(f"Subscriber token ({first.customer_number}):\n  {token}\n", file=sys.stderr)
+    args_serve = argparse.Namespace(host=args.host, port=args.port)
+    return cmd_serve(args_serve)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m backend_stub", description="Selfcare rating and invoicing core")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def add(name: str, fn, help_: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help_)
+        sp.set_defaults(fn=fn)
+        sp.add_argument("--json", action="store_true", help="print a JSON object")
+        return sp
+
+    sp = add("serve", cmd_serve, "run the HTTP API")
+    sp.add_argument("--host", default="127.0.0.1")
+    sp.add_argument("--port", type=int, default=8001)
+    sp = add("demo", cmd_demo, "seed demo data on first start and run the API")
+    sp.add_argument("--host", default="127.0.0.1")
+    sp.add_argument("--port", type=int, default=8001)
+    sp.add_argument("--customers", type=int, default=200)
+    sp.add_argument("--months", type=int, default=12)
+    add("load-catalogue", cmd_load_catalogue, "validate and load a catalogue TOML file").add_argument("file")
+    add("import-customers", cmd_import_customers, "import customers CSV (docs/customers-csv.md)").add_argument("file")
+    add("import-cdrs", cmd_import_cdrs, "import a usage CSV (spec/cdr-csv.md)").add_argument("file")
+    add("reprocess-suspense", cmd_reprocess, "re-run pending suspense rows")
+    sp = add("bill-run", cmd_bill_run, "invoice a period for all accounts")
+    sp.add_argument("--period", required=True, help="YYYY-MM")
+    sp.add_argument("--invoice-date", help="YYYY-MM-DD (default: the day after the period)")
+    sp = add("invoices", cmd_invoices, "list a period's invoices")
+    sp.add_argument("--period", required=True, help="YYYY-MM")
+    sp = add("seed", cmd_seed, "generate a demo operator")
+    sp.add_argument("--customers", type=int, default=200)
+    sp.add_argument("--months", type=int, default=12)
+    sp.add_argument("--cdr-out", help="also write the generated usage as CSV")
+    sp.add_argument("--seed", type=int, default=1)
+    sp.add_argument("--today", help="YYYY-MM-DD (default: today)")
+    sp = add("token", cmd_token, "issue an API token (development and operations)")
+    sp.add_argument("--role", required=True, choices=["subscriber", "agent", "supervisor", "marketing", "service"])
+    sp.add_argument("--customer", help="customer number or phone number (subscriber tokens)")
+    sp.add_argument("--subject")
+    sp.add_argument("--hours", type=int, default=1)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING)
+    args = build_parser().parse_args(argv)
+    return args.fn(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

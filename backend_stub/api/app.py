@@ -1,0 +1,277 @@
+"""The core's HTTP API (FastAPI). The only door into the core; OpenAPI at ``/openapi.json``.
+
+Every route but ``/health`` needs a bearer JWT (``api.auth``). A subscriber token reaches
+only its own customer: routes that take a customer or invoice id check it with
+``ensure_customer_access`` and answer 404 for anything else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from datetime import date
+from decimal import Decimal
+from functools import partial
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Query, Request, UploadFile
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from backend_stub.api.auth import (
+    AuthSettings,
+    Principal,
+    RevocationList,
+    Role,
+    configure_auth,
+    current_principal,
+    ensure_customer_access,
+    require_roles,
+)
+from backend_stub.catalogue import CatalogueError
+from backend_stub.core import Core
+from backend_stub.formats.cdr_csv import CdrFileError, read_cdr_bytes
+from backend_stub.services import billrun, customers, invoices, usage, usage_query
+
+STAFF = (Role.AGENT, Role.SUPERVISOR, Role.SERVICE)
+Any_ = Annotated[Principal, Depends(current_principal)]
+Service = Annotated[Principal, Depends(require_roles(Role.SERVICE))]
+Staff = Annotated[Principal, Depends(require_roles(*STAFF))]
+Agent = Annotated[Principal, Depends(require_roles(Role.AGENT, Role.SUPERVISOR, Role.SERVICE))]
+CustomerReader = Annotated[Principal, Depends(require_roles(Role.SUBSCRIBER, *STAFF))]
+
+
+def _core(request: Request) -> Core:
+    return request.app.state.core
+
+
+async def _run(fn, *args, **kwargs):
+    """Database work runs in a worker thread so the event loop stays free."""
+    return await asyncio.to_thread(partial(fn, *args, **kwargs))
+
+
+class UsageBatch(BaseModel):
+    records: list[dict[str, Any]] = Field(description="usage records with the fields of spec/cdr-csv.md")
+
+
+class BillRunRequest(BaseModel):
+    period: str = Field(pattern=r"^\d{4}-\d{2}$", examples=["2026-10"])
+    invoice_date: date | None = None
+
+
+class CreditNoteRequest(BaseModel):
+    reason: str = Field(min_length=1, max_length=500)
+    amount_ore: int | None = Field(default=None, gt=0)
+    vat_rate: Decimal | None = None
+    line_positions: list[int] | None = None
+
+
+router = APIRouter()
+
+
+@router.get("/health", tags=["meta"])
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/catalogue", tags=["catalogue"])
+async def get_catalogue(request: Request, _p: Any_) -> dict[str, Any]:
+    """The catalogue in force: plans, add-ons, discounts, destinations and roaming zones."""
+    cat = await _run(lambda: _core(request).catalogue)
+    return {
+        "operator": {"name": cat.operator.name, "bankgiro": cat.operator.bankgiro,
+                     "support_email": cat.operator.support_email, "support_phone": cat.operator.support_phone,
+                     "payment_terms_days": cat.operator.payment_terms_days},
+        "plans": [{"id": p.id, "name": p.name, "kind": p.kind, "monthly_fee_ore": p.monthly_fee_ore,
+                   "vat_rate": str(p.vat_rate), "description": p.description, "on_sale": p.on_sale,
+                   "allowances": {k: {"amount": a.amount, "unit": a.unit, "label": a.label}
+                                  for k, a in p.allowances.items()}} for p in cat.plans.values()],
+        "addons": [{"id": a.id, "name": a.name, "price_ore": a.price_ore, "plans": sorted(a.plans)}
+                   for a in cat.addons.values()],
+        "discounts": [{"id": d.id, "name": d.name, "applies_to": d.applies_to, "periods": d.periods,
+                       "percent": None if d.percent is None else str(d.percent), "amount_ore": d.amount_ore}
+                      for d in cat.discounts.values()],
+        "destinations": [{"id": d.id, "name": d.name, "category": d.category} for d in cat.destinations.values()],
+        "roaming_zones": [{"id": z.id, "name": z.name, "eu": z.eu, "countries": sorted(z.countries)}
+                          for z in cat.zones],
+    }
+
+
+@router.put("/catalogue", tags=["catalogue"])
+async def put_catalogue(request: Request, _p: Service, toml: Annotated[str, Body(media_type="application/toml")]
+                        ) -> dict[str, Any]:
+    """Load a new catalogue (TOML). Errors name every bad field; nothing changes then."""
+    try:
+        cat = await _run(_core(request).load_catalogue, toml, "api")
+    except CatalogueError as exc:
+        raise HTTPException(422, {"errors": exc.errors}) from None
+    return {"plans": len(cat.plans), "destinations": len(cat.destinations)}
+
+
+@router.post("/customers/import", tags=["customers"])
+async def import_customers(request: Request, _p: Service, file: UploadFile) -> JSONResponse:
+    """Import customers and subscriptions from CSV (docs/customers-csv.md)."""
+    data = (await file.read()).decode("utf-8-sig")
+    core = _core(request)
+    try:
+        rows = list(customers.read_customers_csv(io.StringIO(data)))
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    result = await _run(customers.import_customers, core.engine, core.catalogue, rows)
+    return JSONResponse(result.as_dict(), status_code=422 if result.errors and not result.subscriptions else 200)
+
+
+@router.get("/customers", tags=["customers"])
+async def list_customers(request: Request, _p: Staff, q: str = "", limit: int = Query(20, ge=1, le=200),
+                         offset: int = Query(0, ge=0)) -> dict[str, Any]:
+    return await _run(customers.search_customers, _core(request).engine, q, limit, offset)
+
+
+@router.get("/customers/{customer_id}", tags=["customers"])
+async def get_customer(request: Request, customer_id: int, p: CustomerReader) -> dict[str, Any]:
+    """A customer with subscriptions, plans over time and credit balance."""
+    ensure_customer_access(p, customer_id)
+    core = _core(request)
+    found = await _run(customers.get_customer, core.engine, core.catalogue, customer_id)
+    if found is None:
+        raise HTTPException(404, "customer not found")
+    return found
+
+
+@router.post("/usage", tags=["usage"])
+async def ingest_usage(request: Request, _p: Service, batch: UsageBatch) -> dict[str, Any]:
+    """Ingest a JSON batch of usage records; every record ends rated, duplicate or in suspense."""
+    core = _core(request)
+    importer = usage.UsageImporter(core.engine, core.catalogue)
+    rows = [(i, r) for i, r in enumerate(batch.records, start=1)]
+    result = await _run(importer.import_rows, rows, "api")
+    return result.as_dict()
+
+
+@router.post("/usage/csv", tags=["usage"])
+async def ingest_usage_csv(request: Request, _p: Service, file: UploadFile) -> dict[str, Any]:
+    """Ingest a CDR CSV file (spec/cdr-csv.md)."""
+    core = _core(request)
+    data = await file.read()
+    importer = usage.UsageImporter(core.engine, core.catalogue)
+    try:
+        result = await _run(lambda: importer.import_rows(read_cdr_bytes(data), file.filename or "upload.csv"))
+    except CdrFileError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return result.as_dict()
+
+
+@router.get("/usage", tags=["usage"])
+async def list_usage(request: Request, p: CustomerReader, customer_id: int, period: str | None = None,
+                     subscription_id: int | None = None, service: str | None = None, category: str | None = None,
+                     rate_key: str | None = None, invoice_id: str | None = None, charged_only: bool = False,
+                     limit: int = Query(50, ge=1, le=1000), offset: int = Query(0, ge=0)) -> dict[str, Any]:
+    """Itemised usage of a customer, newest first, with paging and filters."""
+    ensure_customer_access(p, customer_id)
+    core = _core(request)
+    try:
+        return await _run(usage_query.itemised, core.engine, core.catalogue, customer_id, period=period,
+                          subscription_id=subscription_id, service=service, category=category, rate_key=rate_key,
+                          invoice_id=invoice_id, charged_only=charged_only, limit=limit, offset=offset)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+@router.get("/usage/summary", tags=["usage"])
+async def usage_summary(request: Request, p: CustomerReader, customer_id: int, period: str) -> dict[str, Any]:
+    """Per-day and per-category aggregates of a period, with the plan's allowances and their use."""
+    ensure_customer_access(p, customer_id)
+    core = _core(request)
+    try:
+        return await _run(usage_query.summary, core.engine, core.catalogue, customer_id, period)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+@router.get("/suspense", tags=["usage"])
+async def list_suspense(request: Request, _p: Staff, status: str = "pending", limit: int = Query(50, ge=1, le=500),
+                        offset: int = Query(0, ge=0)) -> dict[str, Any]:
+    return await _run(usage.list_suspense, _core(request).engine, status, limit, offset)
+
+
+@router.post("/suspense/reprocess", tags=["usage"])
+async def reprocess_suspense(request: Request, _p: Service) -> dict[str, Any]:
+    core = _core(request)
+    result = await _run(usage.UsageImporter(core.engine, core.catalogue).reprocess_suspense)
+    return result.as_dict()
+
+
+@router.post("/bill-runs", tags=["invoices"])
+async def bill_run(request: Request, _p: Service, body: BillRunRequest) -> dict[str, Any]:
+    """Invoice a period for all accounts (idempotent)."""
+    core = _core(request)
+    result = await _run(billrun.run_bill_run, core.engine, core.catalogue, body.period,
+                        invoice_date=body.invoice_date)
+    return result.as_dict()
+
+
+@router.get("/invoices", tags=["invoices"])
+async def list_invoices(request: Request, p: CustomerReader, customer_id: int | None = None,
+                        period: str | None = None, status: str | None = None, kind: str | None = None,
+                        limit: int = Query(20, ge=1, le=200), offset: int = Query(0, ge=0)) -> dict[str, Any]:
+    """Invoices newest first with status and balance. Subscribers see only their own."""
+    if p.role == Role.SUBSCRIBER:
+        if customer_id is not None and customer_id != p.customer_id:
+            raise HTTPException(404, "customer not found")
+        customer_id = p.customer_id
+    try:
+        return await _run(invoices.list_invoices, _core(request).engine, customer_id=customer_id, period=period,
+                          status=status, kind=kind, limit=limit, offset=offset)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+async def _owned_invoice(request: Request, p: Principal, invoice_id: str) -> dict[str, Any]:
+    try:
+        doc = await _run(invoices.get_invoice, _core(request).engine, invoice_id)
+    except invoices.NotFound:
+        raise HTTPException(404, "invoice not found") from None
+    ensure_customer_access(p, doc["customer_id"])
+    return doc
+
+
+@router.get("/invoices/{invoice_id}", tags=["invoices"])
+async def get_invoice(request: Request, invoice_id: str, p: CustomerReader) -> dict[str, Any]:
+    """One invoice as JSON: document, status, balance, timeline, payments, credit notes."""
+    return await _owned_invoice(request, p, invoice_id)
+
+
+@router.get("/invoices/{invoice_id}/pdf", tags=["invoices"], response_class=Response)
+async def get_invoice_pdf(request: Request, invoice_id: str, p: CustomerReader, lang: str = "sv") -> Response:
+    """The invoice (or credit note) as PDF."""
+    from backend_stub.formats.invoice_pdf import render_invoice_pdf
+
+    doc = await _owned_invoice(request, p, invoice_id)
+    pdf = await _run(render_invoice_pdf, doc, "en" if lang == "en" else "sv")
+    name = ("kreditfaktura" if doc["kind"] == "credit_note" else "faktura") + f"-{doc['number']}.pdf"
+    return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'})
+
+
+@router.post("/invoices/{invoice_id}/credit-notes", tags=["invoices"], status_code=201)
+async def credit_note(request: Request, invoice_id: str, body: CreditNoteRequest, p: Agent) -> dict[str, Any]:
+    """Credit an invoice in full, some of its lines, or an amount; the invoice itself never changes."""
+    core = _core(request)
+    req = invoices.CreditRequest(reason=body.reason, amount_ore=body.amount_ore, vat_rate=body.vat_rate,
+                                 line_positions=body.line_positions, actor=f"{p.role}:{p.subject}")
+    try:
+        return await _run(invoices.create_credit_note, core.engine, core.catalogue, invoice_id, req)
+    except invoices.NotFound:
+        raise HTTPException(404, "invoice not found") from None
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+def create_app(core: Core | None = None, *, auth: AuthSettings | None = None,
+               revocations: RevocationList | None = None) -> FastAPI:
+    """The core API as an ASGI app (standalone, or mounted inside the Reflex backend)."""
+    app = FastAPI(title="Selfcare billing core", version="0.1.0",
+                  description="Rating, invoicing and payments for a Swedish telecom operator.")
+    app.state.core = core or Core.from_url()
+    configure_auth(app, auth or AuthSettings.from_env(), revocations)
+    app.include_router(router)
+    return app

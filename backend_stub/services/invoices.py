@@ -1,0 +1,193 @@
+"""Invoice queries and corrections: lists with balance and status, one invoice, credit notes."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, select
+
+from backend_stub import invoicing
+from backend_stub.catalogue import Catalogue
+from backend_stub.periods import Period, period_for
+from backend_stub.services import documents, ledger
+from backend_stub.services.billrun import CREDIT_SERIES, ensure_series, lock_series, store_invoice, take_numbers
+from backend_stub.storage import models as m
+
+
+class NotFound(LookupError):
+    pass
+
+
+def _summary(inv: Any, state: ledger.InvoiceState, customer_number: str) -> dict[str, Any]:
+    return {
+        "id": inv.id, "number": inv.number, "kind": inv.kind, "customer_number": customer_number,
+        "period": f"{inv.period_start.year:04d}-{inv.period_start.month:02d}",
+        "period_start": inv.period_start.isoformat(), "period_end": inv.period_end.isoformat(),
+        "invoice_date": inv.invoice_date.isoformat(), "due_date": inv.due_date.isoformat(), "ocr": inv.ocr,
+        "gross_ore": inv.gross_ore, "amount_due_ore": inv.amount_due_ore, "balance_ore": state.balance_ore,
+        "paid_ore": state.paid_ore, "credited_ore": state.credited_ore, "status": state.status,
+        "credits_invoice_id": inv.credits_invoice_id,
+    }
+
+
+def list_invoices(engine: Engine, *, customer_id: int | None = None, period: str | None = None,
+                  status: str | None = None, kind: str | None = None, limit: int = 20, offset: int = 0,
+                  today: date | None = None) -> dict[str, Any]:
+    """Invoices newest first with balance and status; ``total`` counts all matches."""
+    with engine.connect() as conn:
+        q = select(m.Invoice, m.Customer.customer_number).join(m.Customer, m.Customer.id == m.Invoice.customer_id)
+        if customer_id is not None:
+            q = q.where(m.Invoice.customer_id == customer_id)
+        if period:
+            p = period_for(period)
+            q = q.where(m.Invoice.period_start >= p.start, m.Invoice.period_start <= p.end)
+        if kind:
+            q = q.where(m.Invoice.kind == kind)
+        q = q.order_by(m.Invoice.invoice_date.desc(), m.Invoice.number.desc())
+        if status:  # status is computed, so filter after computing it
+            rows = list(conn.execute(q))
+            states = ledger.invoice_states(conn, rows, today)
+            rows = [r for r in rows if states[r.id].status == status]
+            total = len(rows)
+            rows = rows[offset: offset + limit]
+        else:
+            total = conn.execute(select(func.count()).select_from(q.subquery())).scalar_one()
+            rows = list(conn.execute(q.limit(limit).offset(offset)))
+            states = ledger.invoice_states(conn, rows, today)
+        items = [_summary(r, states[r.id], r.customer_number) for r in rows]
+        return {"total": total, "limit": limit, "offset": offset, "items": items}
+
+
+def invoices_for_period(engine: Engine, label: str) -> list[dict[str, Any]]:
+    """Every invoice of a period as its full document (the ``invoices --json`` contract)."""
+    p = period_for(label)
+    with engine.connect() as conn:
+        rows = list(conn.execute(select(m.Invoice).where(
+            m.Invoice.period_start >= p.start, m.Invoice.period_start <= p.end).order_by(m.Invoice.number)))
+        states = ledger.invoice_states(conn, rows)
+        return [_full(r, states[r.id]) for r in rows]
+
+
+def _full(inv: Any, state: ledger.InvoiceState) -> dict[str, Any]:
+    doc = dict(inv.document)
+    doc.update({"id": inv.id, "status": state.status, "balance_ore": state.balance_ore, "paid_ore": state.paid_ore,
+                "credited_ore": state.credited_ore})
+    return doc
+
+
+def get_invoice_row(conn: Connection, invoice_id: str) -> Any:
+    row = conn.execute(select(m.Invoice).where((m.Invoice.id == invoice_id) | (m.Invoice.number == invoice_id))).first()
+    if row is None:
+        raise NotFound(f"invoice {invoice_id} not found")
+    return row
+
+
+def get_invoice(engine: Engine, invoice_id: str, *, today: date | None = None) -> dict[str, Any]:
+    """One invoice: its document, balance, status, timeline, payments and credit notes."""
+    with engine.connect() as conn:
+        inv = get_invoice_row(conn, invoice_id)
+        state = ledger.invoice_states(conn, [inv], today)[inv.id]
+        doc = _full(inv, state)
+        doc["customer_id"] = inv.customer_id
+        doc["timeline"] = [
+            {"at": e.at.isoformat(), "actor": e.actor, "kind": e.kind, "text": e.text, "data": e.data}
+            for e in conn.execute(select(m.InvoiceEvent).where(m.InvoiceEvent.invoice_id == inv.id)
+                                  .order_by(m.InvoiceEvent.at, m.InvoiceEvent.id))
+        ]
+        doc["payments"] = [
+            {"reference": p.reference, "method": p.method, "amount_ore": p.amount_ore,
+             "received_at": p.received_at.isoformat()}
+            for p in conn.execute(select(m.Payment).where(m.Payment.invoice_id == inv.id).order_by(m.Payment.id))
+        ]
+        doc["credit_notes"] = [
+            {"id": c.id, "number": c.number, "amount_due_ore": c.amount_due_ore, "invoice_date": c.invoice_date.isoformat()}
+            for c in conn.execute(select(m.Invoice).where(m.Invoice.credits_invoice_id == inv.id))
+        ]
+        return doc
+
+
+def invoice_customer_id(engine: Engine, invoice_id: str) -> int:
+    with engine.connect() as conn:
+        return get_invoice_row(conn, invoice_id).customer_id
+
+
+@dataclass(frozen=True)
+class CreditRequest:
+    reason: str
+    amount_ore: int | None = None  # a partial credit of this amount
+    vat_rate: Decimal | None = None
+    line_positions: list[int] | None = None  # 1-based positions of lines to credit in full
+    actor: str = "system"
+
+
+def create_credit_note(engine: Engine, catalogue: Catalogue, invoice_id: str, req: CreditRequest) -> dict[str, Any]:
+    """Issue a credit note for an invoice (whole, some lines, or an amount), linked to it.
+
+    The invoice itself never changes: its balance and status follow from the credit note.
+    A credit can not exceed what is left to credit on the invoice.
+    """
+    if not req.reason.strip():
+        raise ValueError("reason: a credit note needs a reason")
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        ensure_series(conn, CREDIT_SERIES)
+        lock_series(conn, CREDIT_SERIES)
+        inv = get_invoice_row(conn, invoice_id)
+        if inv.kind != "invoice":
+            raise ValueError("invoice: only an invoice can be credited")
+        state = ledger.invoice_states(conn, [inv])[inv.id]
+        creditable = inv.amount_due_ore - state.credited_ore
+        original = [_line_from_dict(d) for d in inv.document["lines"]]
+        full = req.amount_ore is None and req.line_positions is None
+        rounding = None
+        if full:
+            if state.credited_ore:
+                raise ValueError("invoice: it is already partly credited; credit the rest as an amount")
+            lines = invoicing.credit_note_lines(original, reason=req.reason)
+            rounding = -inv.rounding_ore
+        elif req.line_positions is not None:
+            try:
+                lines = invoicing.credit_note_lines(original, line_indexes=[p - 1 for p in req.line_positions],
+                                                    reason=req.reason)
+            except IndexError:
+                raise ValueError("line_positions: no such line on the invoice") from None
+        else:
+            lines = invoicing.credit_note_lines(original, amount_ore=req.amount_ore, vat_rate=req.vat_rate,
+                                                reason=req.reason)
+        draft = invoicing.draft_from_lines(inv.customer_id, Period(inv.period_start, inv.period_end), lines,
+                                           kind="credit_note", ore_rounding=False, rounding_ore=rounding)
+        if -draft.amount_due_ore > creditable:
+            raise ValueError(f"amount_ore: at most {creditable} öre is left to credit on invoice {inv.number}")
+        number = take_numbers(conn, CREDIT_SERIES, 1)[0]
+        issued = invoicing.issue(draft, number, now.date(), 0, ocr=inv.ocr)
+        customer = conn.execute(select(m.Customer).where(m.Customer.id == inv.customer_id)).one()
+        doc = documents.invoice_document(catalogue, customer, [], issued, credits={
+            "credits_invoice": inv.number, "credit_reason": req.reason})
+        cn_id = str(uuid.uuid4())
+        store_invoice(conn, cn_id, issued, doc, series=CREDIT_SERIES, regular_key=None, now=now,
+                      credits_invoice_id=inv.id)
+        new_state = ledger.invoice_states(conn, [inv])[inv.id]
+        new_amount = inv.amount_due_ore - new_state.credited_ore
+        ledger.add_event(conn, inv.id, "corrected",
+                         f"Fakturan ändrades. Nytt belopp är {documents.format_kr(new_amount)}.",
+                         actor=req.actor, at=now, data={"credit_note": number, "credited_ore": -issued.amount_due_ore,
+                                                        "new_amount_ore": new_amount, "reason": req.reason})
+        ledger.add_event(conn, cn_id, "created", f"Kreditfaktura till faktura {inv.number}: {req.reason}",
+                         actor=req.actor, at=now)
+    return get_invoice(engine, cn_id)
+
+
+def _line_from_dict(d: dict[str, Any]) -> invoicing.Line:
+    return invoicing.Line(
+        description=d["description"], quantity=Decimal(d["quantity"]), unit=d["unit"],
+        unit_price=None if d["unit_price"] is None else Decimal(d["unit_price"]), vat_rate=Decimal(d["vat_rate"]),
+        amount_ore=d["amount_ore"], kind=d["kind"], subscription_id=d.get("subscription_id"), msisdn=d.get("msisdn"),
+        period_label=d.get("period"), rate_key=d.get("rate_key"))
+
+
+def period_of(label: str) -> Period:
+    return period_for(label)

@@ -1,0 +1,136 @@
+"""Usage queries: itemised records with paging and filters, and aggregates for charts."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from backend_stub.catalogue import UNLIMITED, Catalogue
+from backend_stub.invoicing import _rate_index
+from backend_stub.money import exact_to_ore
+from backend_stub.periods import Period, period_for
+from backend_stub.rating import STOCKHOLM, PeriodRater
+from backend_stub.storage import models as m
+from backend_stub.storage.repo import load_subscriptions
+
+SERVICES = ("voice", "sms", "mms", "data")
+CATEGORIES = ("domestic", "international", "premium", "eu_roaming", "roaming")
+
+
+def _epoch(day: date) -> int:
+    return int(datetime(day.year, day.month, day.day, tzinfo=STOCKHOLM).timestamp())
+
+
+def _filters(q, customer_id: int, period: Period | None, subscription_id: int | None, service: str | None,
+             category: str | None, charged_only: bool):
+    u = m.UsageEvent
+    q = q.where(u.customer_id == customer_id)
+    if period is not None:
+        q = q.where(u.started_at >= _epoch(period.start), u.started_at < _epoch(period.end + timedelta(days=1)))
+    if subscription_id is not None:
+        q = q.where(u.subscription_id == subscription_id)
+    if service:
+        if service not in SERVICES:
+            raise ValueError(f"service: {service!r} is not one of {', '.join(SERVICES)}")
+        q = q.where(u.service == service)
+    if category:
+        if category not in CATEGORIES:
+            raise ValueError(f"category: {category!r} is not one of {', '.join(CATEGORIES)}")
+        q = q.where(u.category == category)
+    if charged_only:
+        q = q.where(u.charge_exact > 0)
+    return q
+
+
+def itemised(engine: Engine, catalogue: Catalogue, customer_id: int, *, period: str | None = None,
+             subscription_id: int | None = None, service: str | None = None, category: str | None = None,
+             rate_key: str | None = None, charged_only: bool = False, invoice_id: str | None = None,
+             limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    """Rated usage records, newest first, with cost rounded for display only (rules §1)."""
+    if not 1 <= limit <= 1000:
+        raise ValueError("limit: must be 1..1000")
+    p = period_for(period) if period else None
+    u = m.UsageEvent
+    q = _filters(select(u), customer_id, p, subscription_id, service, category, charged_only)
+    if rate_key:
+        q = q.where(u.rate_key == rate_key)
+    if invoice_id:
+        q = q.where(u.invoice_id == invoice_id)
+    rates = _rate_index(catalogue)
+    with engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(q.subquery())).scalar_one()
+        rows = conn.execute(q.order_by(u.started_at.desc(), u.record_id.desc()).limit(limit).offset(offset))
+        msisdn = {s.id: s.msisdn for s in load_subscriptions(conn, customer_ids=[customer_id])}
+        items = []
+        for r in rows:
+            rate = rates.get(r.rate_key)
+            items.append({
+                "record_id": r.record_id, "subscription_id": r.subscription_id, "msisdn": msisdn.get(r.subscription_id),
+                "service": r.service,
+                "started_at": datetime.fromtimestamp(r.started_at, STOCKHOLM).isoformat(),
+                "duration_s": r.duration_s, "volume_bytes": r.volume_bytes, "called_number": r.called_number,
+                "visited_country": r.visited_country, "category": r.category, "rate_key": r.rate_key,
+                "description": rate.name if rate else r.rate_key, "billed_units": r.billed_units,
+                "included_units": r.included_units, "charged_units": r.charged_units,
+                "cost_ore": exact_to_ore(r.charge_exact), "included": r.charge_exact == 0,
+                "late": r.late, "invoice_id": r.invoice_id, "period": r.period_start.isoformat()[:7],
+            })
+    return {"total": total, "limit": limit, "offset": offset, "items": items}
+
+
+def summary(engine: Engine, catalogue: Catalogue, customer_id: int, period: str,
+            today: date | None = None) -> dict[str, Any]:
+    """Aggregates of one period for charts: per day and service, per category, allowances and use."""
+    p = period_for(period)
+    u = m.UsageEvent
+    with engine.connect() as conn:
+        subs = load_subscriptions(conn, customer_ids=[customer_id])
+        per_day: dict[str, dict[str, int]] = {s: defaultdict(int) for s in SERVICES}
+        q = _filters(select(u.started_at, u.service, u.billed_units, u.duration_s, u.volume_bytes), customer_id, p,
+                     None, None, None, False)
+        for r in conn.execute(q):
+            day = datetime.fromtimestamp(r.started_at, STOCKHOLM).date().isoformat()
+            if r.service == "voice":
+                per_day["voice"][day] += r.duration_s
+            elif r.service == "data":
+                per_day["data"][day] += r.volume_bytes
+            else:
+                per_day[r.service][day] += 1
+        per_category = {c: {"count": 0, "cost_ore": 0} for c in CATEGORIES}
+        q = _filters(select(u.category, func.count(), func.sum(u.charge_exact)).group_by(u.category), customer_id, p,
+                     None, None, None, False)
+        for cat, count, exact in conn.execute(q):
+            per_category[cat] = {"count": int(count), "cost_ore": exact_to_ore(int(exact or 0))}
+        rates = _rate_index(catalogue)
+        used: dict[str, int] = defaultdict(int)
+        q = _filters(select(u.rate_key, func.sum(u.billed_units - u.surcharge_units)).group_by(u.rate_key),
+                     customer_id, p, None, None, None, False)
+        for key, units in conn.execute(q):
+            rate = rates.get(key)
+            if rate is not None and rate.allowance:
+                used[rate.allowance] += int(units or 0)
+    allowances: dict[str, dict[str, Any]] = {}
+    for sub in subs:
+        rater = PeriodRater(catalogue, sub, p)
+        for state in rater.states:
+            for pool, amount in state.remaining.items():
+                entry = allowances.setdefault(pool, {"pool": pool, "included": 0, "unlimited": False,
+                                                     "unit": state.plan.allowances[pool].unit})
+                if amount == UNLIMITED:
+                    entry["unlimited"] = True
+                else:
+                    entry["included"] += amount
+    for pool, entry in allowances.items():
+        entry["used"] = used.get(pool, 0)
+        entry["remaining"] = None if entry["unlimited"] else max(0, entry["included"] - entry["used"])
+    today = today or date.today()
+    days_left = (p.end - today).days + 1 if p.contains(today) else 0
+    return {
+        "period": p.label, "start": p.start.isoformat(), "end": p.end.isoformat(), "days_left": days_left,
+        "per_day": {s: dict(sorted(v.items())) for s, v in per_day.items()},
+        "per_category": per_category,
+        "allowances": list(allowances.values()),
+    }
