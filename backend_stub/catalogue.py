@@ -406,7 +406,7 @@ def _increment(rate: RateIn, field: str) -> tuple[int, int]:
     if rate.service == "data":
         if inc is None:
             return 1000, 1000
-        if isinstance(inc, str) and not inc.isdigit() or int(inc) < 1:
+        if isinstance(inc, str) and not (inc.isascii() and inc.isdigit()) or int(inc) < 1:
             raise CatalogueError([f"{field}.increment: data increment is a whole number of bytes ≥ 1"])
         return int(inc), int(inc)
     if inc is not None:

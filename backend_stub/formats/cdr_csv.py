@@ -43,10 +43,21 @@ class RowError(NamedTuple):
     reason: str
 
 
-def read_cdr_csv(
-    stream: IO[str] | Iterable[str],
-) -> Iterator[tuple[int, dict[str, str]]]:
-    """Rows of a CDR CSV file as ``(line_no, {column: value})``; extra columns are dropped."""
+Row = tuple[str, str, str, str, str, str, str, str]  # the values of COLUMNS, in that order
+
+
+def row_of(mapping: dict[str, Any]) -> Row:
+    """A JSON object (or dict row) as a row tuple in ``COLUMNS`` order; unknown keys are ignored."""
+    return tuple("" if mapping.get(c) is None else str(mapping.get(c)) for c in COLUMNS)  # type: ignore[return-value]
+
+
+def raw_of(row: Row | dict[str, Any]) -> dict[str, Any]:
+    """A row as a dict (what suspense keeps, so that it can be re-processed)."""
+    return dict(row) if isinstance(row, dict) else dict(zip(COLUMNS, row, strict=True))
+
+
+def read_cdr_csv(stream: IO[str] | Iterable[str]) -> Iterator[tuple[int, Row]]:
+    """Rows of a CDR CSV file as ``(line_no, row)``; columns in any order, extra columns dropped."""
     reader = csv.reader(stream)
     try:
         header = next(reader)
@@ -57,24 +68,25 @@ def read_cdr_csv(
     header = [h.strip().lstrip("\ufeff") for h in header]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
-        raise CdrFileError(
-            f"line 1: header lacks required column(s) {', '.join(missing)}"
-        )
-    index = [(c, header.index(c)) for c in COLUMNS if c in header]
+        raise CdrFileError(f"line 1: header lacks required column(s) {', '.join(missing)}")
     width = len(header)
+    positions = [header.index(c) if c in header else width for c in COLUMNS]
+    in_order = positions == list(range(len(COLUMNS))) and width == len(COLUMNS)
+    blank = [""] * (width + 1)
     try:
         for values in reader:
-            line_no = reader.line_num
             if not values:
                 continue
-            if len(values) < width:
-                values = values + [""] * (width - len(values))
-            yield line_no, {c: values[i] for c, i in index}
+            if in_order and len(values) == width:
+                yield reader.line_num, tuple(values)  # type: ignore[misc]
+                continue
+            padded = values + blank[len(values) :] if len(values) <= width else values + [""]
+            yield reader.line_num, tuple(padded[i] for i in positions)  # type: ignore[misc]
     except (UnicodeDecodeError, csv.Error) as exc:
         raise CdrFileError(f"line {reader.line_num}: {exc}") from None
 
 
-def read_cdr_bytes(data: bytes) -> Iterator[tuple[int, dict[str, str]]]:
+def read_cdr_bytes(data: bytes) -> Iterator[tuple[int, Row]]:
     """Rows of a CSV given as bytes (UTF-8, with or without BOM)."""
     try:
         text = data.decode("utf-8-sig")
@@ -83,112 +95,105 @@ def read_cdr_bytes(data: bytes) -> Iterator[tuple[int, dict[str, str]]]:
     return read_cdr_csv(io.StringIO(text, newline=""))
 
 
-def _int_field(
-    row: dict[str, Any], name: str, line_no: int | None, record_id: str
-) -> int | RowError:
-    raw = row.get(name)
-    text = "" if raw is None else str(raw).strip()
+def _whole(text: str, name: str, line_no: int | None, record_id: str) -> int | RowError:
+    if text.isdigit():
+        return int(text)
+    text = text.strip()
     if text == "":
-        return RowError(
-            line_no, record_id, name, f"{name} is required for this service"
-        )
-    if not text.lstrip("-").isdigit():
-        return RowError(
-            line_no, record_id, name, f"{name} {text!r} is not a whole number"
-        )
-    value = int(text)
-    if value < 0:
+        return RowError(line_no, record_id, name, f"{name} is required for this service")
+    if text.startswith("-") and text[1:].isdigit():
         what = "negative duration" if name == "duration_s" else "negative volume"
-        return RowError(line_no, record_id, name, f"{what}: {value}")
-    return value
+        return RowError(line_no, record_id, name, f"{what}: {text}")
+    if not text.isdigit():
+        return RowError(line_no, record_id, name, f"{name} {text!r} is not a whole number")
+    return int(text)
 
 
-def validate_row(line_no: int | None, row: dict[str, Any]) -> UsageEvent | RowError:
-    """One CSV row or JSON object to a ``UsageEvent``, or the first thing wrong with it."""
-    record_id = str(row.get("record_id") or "").strip()
-    if not record_id:
-        return RowError(line_no, "", "record_id", "record_id is required")
-    if len(record_id) > 100:
-        return RowError(
-            line_no,
-            record_id[:100],
-            "record_id",
-            "record_id is longer than 100 characters",
-        )
-    msisdn = str(row.get("msisdn") or "").strip()
-    if not _E164.fullmatch(msisdn):
-        return RowError(
-            line_no,
-            record_id,
-            "msisdn",
-            f"msisdn {msisdn!r} is not an E.164 number like +46701234567",
-        )
-    service = str(row.get("service") or "").strip()
-    if service not in SERVICES:
-        return RowError(
-            line_no,
-            record_id,
-            "service",
-            f"service {service!r} is not voice, sms, mms or data",
-        )
-    started_text = str(row.get("started_at") or "").strip()
+_E164_MATCH = _E164.fullmatch
+_fromiso = datetime.fromisoformat
+_hour_epochs: dict[str, int | None] = {}
+
+
+def parse_timestamp(text: str) -> int | None:
+    """Epoch seconds of an ISO 8601 timestamp with offset; None if it is not one.
+
+    The common form ``2026-10-03T14:22:05+02:00`` is parsed through a cache of hour
+    starts (the import's hot path); anything else goes through ``datetime.fromisoformat``.
+    """
+    if len(text) == 25 and text[13] == ":" and text[16] == ":":
+        mm, ss = text[14:16], text[17:19]
+        if mm.isdigit() and ss.isdigit() and mm < "60" and ss < "60":
+            key = text[:13] + text[19:]
+            base = _hour_epochs.get(key, -1)
+            if base == -1:
+                if len(_hour_epochs) > 200_000:
+                    _hour_epochs.clear()
+                try:
+                    hour = _fromiso(text[:13] + ":00:00" + text[19:])
+                    base = int(hour.timestamp()) if hour.tzinfo is not None else None
+                except ValueError:
+                    base = None
+                _hour_epochs[key] = base
+            if base is not None:
+                return base + int(mm) * 60 + int(ss)
+            return None
     try:
-        started = datetime.fromisoformat(started_text)
+        started = _fromiso(text.strip())
     except ValueError:
-        return RowError(
-            line_no,
-            record_id,
-            "started_at",
-            f"bad timestamp {started_text!r} (ISO 8601 with offset)",
-        )
+        return None
     if started.tzinfo is None:
-        return RowError(
-            line_no,
-            record_id,
-            "started_at",
-            f"bad timestamp {started_text!r}: no UTC offset",
-        )
+        return None
+    return int(started.timestamp())
+
+
+def validate_row(line_no: int | None, row: Row | dict[str, Any]) -> UsageEvent | RowError:
+    """One row (CSV tuple or JSON object) to a ``UsageEvent``, or the first thing wrong with it."""
+    if isinstance(row, dict):
+        row = row_of(row)
+    record_id, msisdn, service, started_text, duration_text, volume_text, called, country = row
+    if not record_id or record_id != record_id.strip():
+        record_id = record_id.strip()
+        if not record_id:
+            return RowError(line_no, "", "record_id", "record_id is required")
+    if len(record_id) > 100:
+        return RowError(line_no, record_id[:100], "record_id", "record_id is longer than 100 characters")
+    if not _E164_MATCH(msisdn):
+        msisdn = msisdn.strip()
+        if not _E164_MATCH(msisdn):
+            return RowError(line_no, record_id, "msisdn", f"msisdn {msisdn!r} is not an E.164 number like +46701234567")
+    if service not in SERVICES:
+        service = service.strip()
+        if service not in SERVICES:
+            return RowError(line_no, record_id, "service", f"service {service!r} is not voice, sms, mms or data")
+    started = parse_timestamp(started_text)
+    if started is None:
+        return RowError(line_no, record_id, "started_at",
+                        f"bad timestamp {started_text!r} (ISO 8601 with a UTC offset, like 2026-10-03T14:22:05+02:00)")
     duration = volume = 0
-    called = str(row.get("called_number") or "").strip()
     if service == "voice":
-        value = _int_field(row, "duration_s", line_no, record_id)
-        if isinstance(value, RowError):
-            return value
-        duration = value
+        value = _whole(duration_text, "duration_s", line_no, record_id)
+        if value.__class__ is RowError:
+            return value  # type: ignore[return-value]
+        duration = value  # type: ignore[assignment]
     elif service == "data":
-        value = _int_field(row, "volume_bytes", line_no, record_id)
-        if isinstance(value, RowError):
-            return value
-        volume = value
-    if service != "data" and not _E164.fullmatch(called):
-        return RowError(
-            line_no,
-            record_id,
-            "called_number",
-            f"called_number {called!r} is not an E.164 number"
-            if called
-            else "called_number is required",
-        )
-    country = str(row.get("visited_country") or "").strip().upper()
-    if country and not _COUNTRY.fullmatch(country):
-        return RowError(
-            line_no,
-            record_id,
-            "visited_country",
-            f"visited_country {country!r} is not ISO 3166-1 alpha-2",
-        )
-    if country == "SE":
-        country = ""
-    return UsageEvent(
-        record_id,
-        msisdn,
-        service,
-        int(started.timestamp()),
-        duration,
-        volume,
-        called if service != "data" else "",
-        country,
-    )
+        value = _whole(volume_text, "volume_bytes", line_no, record_id)
+        if value.__class__ is RowError:
+            return value  # type: ignore[return-value]
+        volume = value  # type: ignore[assignment]
+    if service == "data":
+        called = ""
+    elif not _E164_MATCH(called):
+        called = called.strip()
+        if not _E164_MATCH(called):
+            return RowError(line_no, record_id, "called_number",
+                            f"called_number {called!r} is not an E.164 number" if called else "called_number is required")
+    if country:
+        country = country.strip().upper()
+        if country and not _COUNTRY.fullmatch(country):
+            return RowError(line_no, record_id, "visited_country", f"visited_country {country!r} is not ISO 3166-1 alpha-2")
+        if country == "SE":
+            country = ""
+    return UsageEvent(record_id, msisdn, service, started, duration, volume, called, country)
 
 
 def write_cdr_csv(stream: IO[str], rows: Iterable[dict[str, Any]]) -> int:

@@ -138,7 +138,7 @@ def _bill_batch(conn: Connection, catalogue: Catalogue, customers: dict[int, Any
                 func.sum(u.charged_units), func.sum(u.charge_exact - u.fee_exact - u.surcharge_exact),
                 func.sum(func.coalesce((u.fee_exact > 0).cast(m.Integer), 0)), func.sum(u.fee_exact),
                 func.sum(u.surcharge_units), func.sum(u.surcharge_exact))
-         .where(u.invoice_id.in_(list(invoice_ids.values())))
+         .where(u.customer_id.in_(todo), u.invoice_id.in_(list(invoice_ids.values())))
          .group_by(u.invoice_id, u.subscription_id, u.period_start, u.rate_key, u.offpeak))
     for r in conn.execute(q):
         aggregates[r[0]].append(invoicing.UsageAggregate(

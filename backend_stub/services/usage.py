@@ -11,6 +11,9 @@ with what those left of the allowances, and billed on the next invoice.
 
 from __future__ import annotations
 
+import queue
+import time
+import threading
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -20,13 +23,13 @@ from typing import Any
 from sqlalchemy import Engine, func, insert, select, update
 
 from backend_stub.catalogue import Catalogue
-from backend_stub.formats.cdr_csv import RowError, validate_row
+from backend_stub.formats.cdr_csv import RowError, raw_of, validate_row
 from backend_stub.periods import Period, Subscription, period_containing
 from backend_stub.rating import STOCKHOLM, RatedEvent, Rejection, UsageEvent, rate_period
 from backend_stub.storage import models as m
 from backend_stub.storage.repo import bulk_insert, bulk_update, chunks, cycle_days, load_subscriptions
 
-FLUSH_ROWS = 50_000
+FLUSH_ROWS = 20_000
 EVENT_COLUMNS = (
     "record_id", "subscription_id", "customer_id", "period_start", "service", "started_at", "duration_s",
     "volume_bytes", "called_number", "visited_country", "plan_id", "category", "rate_key", "destination",
@@ -49,6 +52,7 @@ class ImportResult:
     batch_id: int | None = None
     errors: list[dict[str, Any]] = field(default_factory=list)  # the first rejections, for the caller
     notices: int = 0
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase, for benchmarks
 
     def as_dict(self) -> dict[str, Any]:
         return {"read": self.read, "rated": self.rated, "duplicate": self.duplicate, "rejected": self.rejected,
@@ -96,6 +100,7 @@ class UsageImporter:
                     *, exclude_suspense_ids: frozenset[int] = frozenset()) -> ImportResult:
         """Import ``(line_no, row)`` pairs (a CSV file's rows, or a JSON batch)."""
         result = ImportResult()
+        clock = time.perf_counter()
         events: list[UsageEvent] = []
         lines: dict[str, int | None] = {}
         rejects: list[tuple[int | None, str, dict[str, Any], str, str]] = []  # line, record_id, raw, field, reason
@@ -109,8 +114,7 @@ class UsageImporter:
                     continue
                 if ev.record_id:
                     seen.add(ev.record_id)
-                rejects.append((line_no, ev.record_id, {k: ("" if v is None else v) for k, v in row.items()},
-                                ev.field, ev.reason))
+                rejects.append((line_no, ev.record_id, raw_of(row), ev.field, ev.reason))
                 continue
             if ev.record_id in seen:
                 result.duplicate += 1
@@ -119,6 +123,7 @@ class UsageImporter:
             events.append(ev)
             if line_no is not None:
                 lines[ev.record_id] = line_no
+        result.timings["parse"] = time.perf_counter() - clock
         with self.engine.begin() as conn:
             batch_id = conn.execute(
                 insert(m.ImportBatch).values(source=source[:200], started_at=datetime.now(UTC))
@@ -131,11 +136,14 @@ class UsageImporter:
                 events = [e for e in events if e.record_id not in known]
                 rejects = [r for r in rejects if r[1] not in known]
                 result.duplicate += before - len(events) - len(rejects)
+            result.timings["dedupe"] = time.perf_counter() - clock - result.timings["parse"]
             self._rate_and_store(conn, events, lines, rejects, result, batch_id, source)
+            result.timings["rate_store"] = time.perf_counter() - clock - sum(result.timings.values())
             result.rejected = len(rejects)
             self._store_suspense(conn, rejects, batch_id, source)
             conn.execute(update(m.ImportBatch).where(m.ImportBatch.id == batch_id).values(
                 read=result.read, rated=result.rated, duplicate=result.duplicate, rejected=result.rejected))
+        result.timings["total"] = time.perf_counter() - clock
         result.errors = [
             {"line": line, "record_id": rid, "field": fld, "reason": reason}
             for line, rid, _raw, fld, reason in rejects[: self.max_errors]
@@ -222,10 +230,11 @@ class UsageImporter:
             groups[key].append(ev)
 
         closed = self._closed_periods(conn, subs_by_id, {k[1] for k in groups})
-        existing = self._existing_events(conn, groups.keys())
+        existing = self._existing_events(conn, groups.keys(), subs_by_id)
 
         inserts: list[tuple] = []
         updates: list[tuple] = []
+        writer = _BulkWriter(conn, "usage_events", EVENT_COLUMNS)
         notices: list[dict[str, Any]] = []
         catalogue = self.catalogue
         for key in sorted(groups):
@@ -265,9 +274,10 @@ class UsageImporter:
                         notices.append({"subscription_id": sub.id, "period_start": key[1], "threshold": n.threshold,
                                         "record_id": n.record_id, "spent_ore": n.spent_ore, "limit_ore": n.limit_ore})
             if len(inserts) >= FLUSH_ROWS:
-                bulk_insert(conn, "usage_events", EVENT_COLUMNS, inserts)
+                writer.put(inserts)
                 inserts = []
-        bulk_insert(conn, "usage_events", EVENT_COLUMNS, inserts)
+        writer.put(inserts)
+        writer.close()
         bulk_update(conn, "UPDATE usage_events SET " + ", ".join(f"{f} = ?" for f in RESULT_FIELDS)
                     + " WHERE id = ? AND invoice_id IS NULL", updates)
         self._store_notices(conn, notices)
@@ -282,21 +292,21 @@ class UsageImporter:
             closed.update((r.customer_id, r.period_start) for r in conn.execute(q))
         return closed
 
-    def _existing_events(self, conn, keys) -> dict[tuple[int, date], list[tuple]]:
+    def _existing_events(self, conn, keys, subs: dict[int, Subscription]) -> dict[tuple[int, date], list[tuple]]:
         keys = list(keys)
         if not conn.execute(select(select(m.UsageEvent.id).limit(1).exists())).scalar():
             return {}
         out: dict[tuple[int, date], list[tuple]] = defaultdict(list)
         wanted = set(keys)
-        sub_ids = sorted({k[0] for k in keys})
+        customer_ids = sorted({subs[k[0]].customer_id for k in keys})
         starts = sorted({k[1] for k in keys})
         cols = [getattr(m.UsageEvent, f) for f in RESULT_FIELDS]
-        for part in chunks(sub_ids, 2000):
+        for part in chunks(customer_ids, 2000):
             q = select(m.UsageEvent.id, m.UsageEvent.record_id, m.UsageEvent.subscription_id,
                        m.UsageEvent.period_start, m.UsageEvent.service, m.UsageEvent.started_at,
                        m.UsageEvent.duration_s, m.UsageEvent.volume_bytes, m.UsageEvent.called_number,
                        m.UsageEvent.visited_country, m.UsageEvent.invoice_id, *cols).where(
-                m.UsageEvent.subscription_id.in_(part), m.UsageEvent.period_start.in_(starts))
+                m.UsageEvent.customer_id.in_(part), m.UsageEvent.period_start.in_(starts))
             for r in conn.execute(q):
                 key = (r.subscription_id, r.period_start)
                 if key not in wanted:
@@ -328,6 +338,39 @@ class UsageImporter:
                 m.RoamingNotice.threshold == n["threshold"])).first()
             if not exists:
                 conn.execute(insert(m.RoamingNotice).values(**n, created_at=now))
+
+
+class _BulkWriter:
+    """Writes row chunks on a second thread while the caller rates the next ones.
+
+    The database driver releases the GIL while it writes, so rating and writing overlap
+    on two cores. The caller must not use the connection until ``close`` returns.
+    """
+
+    def __init__(self, conn, table: str, columns: tuple[str, ...]):
+        self.conn, self.table, self.columns = conn, table, columns
+        self.queue: queue.Queue[list[tuple] | None] = queue.Queue(maxsize=3)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="usage-writer", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (rows := self.queue.get()) is not None:
+            if self.error is None:
+                try:
+                    bulk_insert(self.conn, self.table, self.columns, rows)
+                except BaseException as exc:  # re-raised in the caller's thread by close()
+                    self.error = exc
+
+    def put(self, rows: list[tuple]) -> None:
+        if rows:
+            self.queue.put(rows)
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
 
 
 def _result_values(r: RatedEvent) -> tuple:

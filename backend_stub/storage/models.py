@@ -131,9 +131,8 @@ class UsageEvent(Base):
     batch_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     __table_args__ = (
-        Index("ix_usage_sub_period", "subscription_id", "period_start", "started_at"),
-        Index("ix_usage_customer_unbilled", "customer_id", "invoice_id", "period_start"),
-        Index("ix_usage_invoice", "invoice_id"),
+        # One index besides record_id's: inserts are the hot path (bench/rating.py).
+        Index("ix_usage_customer_period", "customer_id", "period_start", "started_at"),
     )
 
 

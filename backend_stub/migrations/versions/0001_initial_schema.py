@@ -1,7 +1,7 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-21 10:35:52.526136
 """
 
@@ -119,9 +119,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('record_id')
     )
     with op.batch_alter_table('usage_events', schema=None) as batch_op:
-        batch_op.create_index('ix_usage_customer_unbilled', ['customer_id', 'invoice_id', 'period_start'], unique=False)
-        batch_op.create_index('ix_usage_invoice', ['invoice_id'], unique=False)
-        batch_op.create_index('ix_usage_sub_period', ['subscription_id', 'period_start', 'started_at'], unique=False)
+                batch_op.create_index('ix_usage_customer_period', ['customer_id', 'period_start', 'started_at'], unique=False)
 
     op.create_table('invoices',
     sa.Column('id', sa.String(length=36), nullable=False),
@@ -282,9 +280,7 @@ def downgrade() -> None:
 
     op.drop_table('invoices')
     with op.batch_alter_table('usage_events', schema=None) as batch_op:
-        batch_op.drop_index('ix_usage_sub_period')
-        batch_op.drop_index('ix_usage_invoice')
-        batch_op.drop_index('ix_usage_customer_unbilled')
+        batch_op.drop_index('ix_usage_customer_period')
 
     op.drop_table('usage_events')
     with op.batch_alter_table('suspense', schema=None) as batch_op:
