@@ -69,7 +69,8 @@ def test_columns_in_any_order_and_extra_columns_ignored():
 
 
 def test_optional_columns_may_be_left_out():
-    text = "record_id,msisdn,service,started_at,called_number\nc-0002,+46701234567,sms,2026-10-03T14:25:00+02:00,+46739876543\n"
+    text = ("record_id,msisdn,service,started_at,called_number\n"
+            "c-0002,+46701234567,sms,2026-10-03T14:25:00+02:00,+46739876543\n")
     assert validated(text) == validated(SPEC_EXAMPLE)[1:2]
 
 

@@ -31,6 +31,8 @@ CAT = load_catalogue(Path(__file__).parent / "fixtures" / "golden.toml")
 MSISDN = "+46701234567"
 VAT25 = Decimal("0.25")
 _ids = iter(range(1, 1_000_000))
+# Liten 1–10 September, then Stor from 11 September (September has 30 days).
+PLAN_CHANGE = (PlanSegment("liten", date(2026, 9, 1), date(2026, 9, 10)), PlanSegment("stor", date(2026, 9, 11)))
 
 
 # --------------------------------------------------------------------------- helpers
@@ -142,7 +144,7 @@ def test_several_vat_rates_on_one_invoice():
 
 def test_plan_change_mid_month():
     # September has 30 days. Liten (100,00 kr) 1–10 Sep = 10 days, Stor (250,00 kr) 11–30 Sep = 20 days.
-    sub = subscription(PlanSegment("liten", date(2026, 9, 1), date(2026, 9, 10)), PlanSegment("stor", date(2026, 9, 11)))
+    sub = subscription(*PLAN_CHANGE)
     events = [
         # Liten's allowances × 10/30: data 3 GB → 1 GB; voice 10 min → 3,33 → 3 min (whole units, down).
         ev("2026-09-05T12:00:00+02:00", "data", 1_500 * MB),  # 1 000 MB included, 500 MB charged
@@ -380,7 +382,7 @@ def test_plan_fee_discount_does_not_touch_usage():
 
 def test_percentage_discount_on_prorated_fees_is_rounded_per_line():
     # Halva (50 %) on the plan change in September: 33,33 × 0.5 = 16,665 → 16,67; 166,67 × 0.5 = 83,335 → 83,34.
-    sub = subscription(PlanSegment("liten", date(2026, 9, 1), date(2026, 9, 10)), PlanSegment("stor", date(2026, 9, 11)))
+    sub = subscription(*PLAN_CHANGE)
     draft = invoice(sub, "2026-09", grants=[invoicing.DiscountGrant("halva", "2026-09")])
     assert amounts(draft) == [
         ("Liten 3 GB, 1 sep–10 sep", 3_333),

@@ -16,7 +16,17 @@ from backend_stub.catalogue import load_catalogue
 from backend_stub.money import EXACT_PER_KR, EXACT_PER_ORE, exact_per_base_unit, round_half_up_div
 from backend_stub.ocr import is_valid_ocr, ocr_reference
 from backend_stub.periods import PlanSegment, Subscription, period_for
-from backend_stub.rating import GB, MB, STOCKHOLM, RatedEvent, Rejection, UsageEvent, billed_bytes, billed_seconds, rate_period
+from backend_stub.rating import (
+    GB,
+    MB,
+    STOCKHOLM,
+    RatedEvent,
+    Rejection,
+    UsageEvent,
+    billed_bytes,
+    billed_seconds,
+    rate_period,
+)
 
 CAT = load_catalogue(Path(__file__).parent / "fixtures" / "golden.toml")
 OCT = period_for("2026-10")
@@ -132,8 +142,8 @@ def test_every_event_gets_exactly_one_outcome(sub, events):
     assert sorted(r.record_id for r in rated) == sorted(e.record_id for e in events)
     for r in rated:
         if isinstance(r, RatedEvent):
-            assert isinstance(r.charge_exact, int) and r.charge_exact >= 0  # exact ints, never floats
-            assert r.charge_exact == (r.charge_exact - r.fee_exact - r.surcharge_exact) + r.fee_exact + r.surcharge_exact
+            assert all(isinstance(x, int) for x in (r.charge_exact, r.fee_exact, r.surcharge_exact))  # never floats
+            assert 0 <= r.fee_exact + r.surcharge_exact <= r.charge_exact
             if r.category != "roaming":
                 # Every billed unit is included, charged or surcharged: none is dropped.
                 assert r.included_units + r.charged_units + r.surcharge_units == r.billed_units
@@ -188,17 +198,23 @@ def test_each_usage_line_is_its_exact_sum_rounded_once(sub, events):
     rated, draft = build(sub, events)
     usage: dict[tuple[str, bool], int] = defaultdict(int)
     fees: dict[tuple[str, bool], int] = defaultdict(int)
+    surcharges: dict[tuple[str, bool], int] = defaultdict(int)
     for r in rated:
         if isinstance(r, RatedEvent):
             usage[(r.rate_key, r.offpeak)] += r.charge_exact - r.fee_exact - r.surcharge_exact
             fees[(r.rate_key, r.offpeak)] += r.fee_exact
+            surcharges[(r.rate_key, r.offpeak)] += r.surcharge_exact
     usage_lines: dict[tuple[str, bool], int] = defaultdict(int)
     fee_lines: dict[str, int] = defaultdict(int)
+    surcharge_total = 0
     for ln in draft.lines:
-        if ln.kind == "usage" and not ln.rate_key.startswith("roaming/eu"):
+        if ln.rate_key == CAT.roaming.fair_use_surcharge.key:
+            surcharge_total += ln.amount_ore
+        elif ln.kind == "usage":
             usage_lines[(ln.rate_key, ln.description.endswith("lågtrafik"))] += ln.amount_ore
         elif ln.kind == "connection_fee":
             fee_lines[ln.rate_key] += ln.amount_ore  # a fee line per band; its text does not name the band
+    assert surcharge_total == sum(exact_half_up(total) for total in surcharges.values())
     # One line per (rate, band), each the exact sum of its events rounded half up once.
     assert usage_lines == {key: exact_half_up(total) for key, total in usage.items() if key in usage_lines}
     assert all(exact_half_up(total) == 0 for key, total in usage.items() if key not in usage_lines)

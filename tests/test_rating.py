@@ -69,6 +69,8 @@ def kr(exact: int) -> Decimal:
     return Decimal(exact) / EXACT_PER_KR
 
 
+# Liten 1–10 September, then Stor from 11 September (September has 30 days).
+PLAN_CHANGE = (PlanSegment("liten", date(2026, 9, 1), date(2026, 9, 10)), PlanSegment("stor", date(2026, 9, 11)))
 TUESDAY = "2026-10-06T14:22:05+02:00"  # a weekday, peak time
 
 
@@ -282,7 +284,7 @@ def test_prorated_allowance_is_rounded_down_to_whole_units(amount, unit_size, da
 def test_plan_change_mid_month_uses_each_plans_prorated_allowance():
     # Liten 1–10 Sep (10 of 30 days): 3 GB × 10/30 = 1 GB, 10 min × 10/30 → 3 min.
     # Stor 11–30 Sep (20 days): 30 GB × 20/30 = 20 GB, unlimited voice.
-    sub = subscription(PlanSegment("liten", date(2026, 9, 1), date(2026, 9, 10)), PlanSegment("stor", date(2026, 9, 11)))
+    sub = subscription(*PLAN_CHANGE)
     events = [
         ev("2026-09-05T12:00:00+02:00", "data", 1_500 * MB),  # 1 000 MB included, 500 MB × 0.01 = 5.00 kr
         ev("2026-09-06T12:00:00+02:00", "voice", 200, to="+46739876543"),  # 180 s included, 20 s × 0.01 = 0.20
@@ -299,7 +301,7 @@ def test_plan_change_mid_month_uses_each_plans_prorated_allowance():
 
 def test_the_plan_of_an_event_follows_stockholm_local_date():
     # 2026-09-10T22:30Z is 11 Sep 00:30 in Stockholm: the new plan (Stor) applies.
-    sub = subscription(PlanSegment("liten", date(2026, 9, 1), date(2026, 9, 10)), PlanSegment("stor", date(2026, 9, 11)))
+    sub = subscription(*PLAN_CHANGE)
     results, _ = rate_period(CAT, sub, SEP, [ev("2026-09-10T22:30:00+00:00", "data", MB)])
     assert results[0].plan_id == "stor"
 

@@ -53,6 +53,7 @@ class ImportResult:
     errors: list[dict[str, Any]] = field(default_factory=list)  # the first rejections, for the caller
     notices: int = 0
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase, for benchmarks
+    rejected_ids: set[str] = field(default_factory=set, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {"read": self.read, "rated": self.rated, "duplicate": self.duplicate, "rejected": self.rejected,
@@ -96,8 +97,9 @@ class UsageImporter:
 
     # ------------------------------------------------------------------ entry points
 
-    def import_rows(self, rows: Iterable[tuple[int | None, dict[str, Any]]], source: str,
-                    *, exclude_suspense_ids: frozenset[int] = frozenset()) -> ImportResult:
+    def import_rows(self, rows: Iterable[tuple[int | None, Any]], source: str,
+                    *, exclude_suspense_ids: frozenset[int] = frozenset(),
+                    suspense_ids: dict[str, int] | None = None) -> ImportResult:
         """Import ``(line_no, row)`` pairs (a CSV file's rows, or a JSON batch)."""
         result = ImportResult()
         clock = time.perf_counter()
@@ -140,10 +142,11 @@ class UsageImporter:
             self._rate_and_store(conn, events, lines, rejects, result, batch_id, source)
             result.timings["rate_store"] = time.perf_counter() - clock - sum(result.timings.values())
             result.rejected = len(rejects)
-            self._store_suspense(conn, rejects, batch_id, source)
+            self._store_suspense(conn, rejects, batch_id, source, suspense_ids or {})
             conn.execute(update(m.ImportBatch).where(m.ImportBatch.id == batch_id).values(
                 read=result.read, rated=result.rated, duplicate=result.duplicate, rejected=result.rejected))
         result.timings["total"] = time.perf_counter() - clock
+        result.rejected_ids = {r[1] for r in rejects if r[1]}
         result.errors = [
             {"line": line, "record_id": rid, "field": fld, "reason": reason}
             for line, rid, _raw, fld, reason in rejects[: self.max_errors]
@@ -164,20 +167,17 @@ class UsageImporter:
         if not pending:
             return ImportResult()
         pending_ids = frozenset(r.id for r in pending)
+        by_record = {str(r.raw.get("record_id") or "").strip(): r.id for r in pending}
+        by_record.pop("", None)
+        result = self.import_rows(((r.line_no, r.raw) for r in pending), "suspense",
+                                  exclude_suspense_ids=pending_ids, suspense_ids=by_record)
+        still = result.rejected_ids
         with self.engine.begin() as conn:
-            conn.execute(update(m.SuspenseRecord).where(m.SuspenseRecord.id.in_(list(pending_ids)))
-                         .values(status="reprocessing"))
-        try:
-            result = self.import_rows(((r.line_no, r.raw) for r in pending), "suspense",
-                                      exclude_suspense_ids=pending_ids)
-        except Exception:
-            with self.engine.begin() as conn:
-                conn.execute(update(m.SuspenseRecord).where(m.SuspenseRecord.id.in_(list(pending_ids)))
-                             .values(status="pending"))
-            raise
-        with self.engine.begin() as conn:
-            conn.execute(update(m.SuspenseRecord).where(m.SuspenseRecord.id.in_(list(pending_ids)))
-                         .values(status="resolved", resolved_at=datetime.now(UTC)))
+            done = [sid for rid, sid in by_record.items() if rid not in still]
+            done += [r.id for r in pending if not str(r.raw.get("record_id") or "").strip()]
+            if done:
+                conn.execute(update(m.SuspenseRecord).where(m.SuspenseRecord.id.in_(done))
+                             .values(status="resolved", resolved_at=datetime.now(UTC)))
         return result
 
     # ------------------------------------------------------------------ internals
@@ -195,7 +195,7 @@ class UsageImporter:
         if has_suspense.scalar_one():
             for part in chunks(record_ids):
                 q = select(m.SuspenseRecord.id, m.SuspenseRecord.record_id).where(
-                    m.SuspenseRecord.record_id.in_(part), m.SuspenseRecord.status != "discarded")
+                    m.SuspenseRecord.record_id.in_(part), m.SuspenseRecord.status == "pending")
                 known.update(r.record_id for r in conn.execute(q) if r.id not in exclude_suspense)
         return known
 
@@ -317,15 +317,19 @@ class UsageImporter:
                 out[key].append((ev, r.id, r.invoice_id, _normalise(stored)))
         return out
 
-    def _store_suspense(self, conn, rejects: list, batch_id: int, source: str) -> None:
-        if not rejects:
-            return
+    def _store_suspense(self, conn, rejects: list, batch_id: int, source: str, existing: dict[str, int]) -> None:
+        """New rejections become suspense rows; re-processed ones update their own row."""
         now = datetime.now(UTC)
-        conn.execute(insert(m.SuspenseRecord), [
-            {"batch_id": batch_id, "source": source[:200], "line_no": line, "record_id": rid or "", "raw": raw,
-             "field": fld, "reason": reason, "status": "pending", "created_at": now}
-            for line, rid, raw, fld, reason in rejects
-        ])
+        fresh = []
+        for line, rid, raw, fld, reason in rejects:
+            if rid and rid in existing:
+                conn.execute(update(m.SuspenseRecord).where(m.SuspenseRecord.id == existing[rid]).values(
+                    field=fld, reason=reason, status="pending"))
+            else:
+                fresh.append({"batch_id": batch_id, "source": source[:200], "line_no": line, "record_id": rid or "",
+                              "raw": raw, "field": fld, "reason": reason, "status": "pending", "created_at": now})
+        if fresh:
+            conn.execute(insert(m.SuspenseRecord), fresh)
 
     def _store_notices(self, conn, notices: list[dict[str, Any]]) -> None:
         if not notices:

@@ -1,0 +1,57 @@
+"""Shared fixtures: a fresh database per test on SQLite and on PostgreSQL, and a core on it."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from backend_stub.api.auth import AuthSettings, Role, issue_token
+from backend_stub.core import Core
+from backend_stub.storage.db import make_engine
+
+PG_URL = os.environ.get("TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+FIXTURES = Path(__file__).parent / "fixtures"
+SECRET = "test-secret-" + "s" * 40
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file, or a PostgreSQL schema of its own."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'selfcare.db'}"
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture
+def core(db_url: str) -> Iterator[Core]:
+    c = Core(make_engine(db_url))
+    yield c
+    c.engine.dispose()
+
+
+@pytest.fixture
+def auth() -> AuthSettings:
+    return AuthSettings(secret=SECRET)
+
+
+def token_for(settings: AuthSettings, role: str, customer_id: int | None = None) -> dict[str, str]:
+    """An Authorization header for a role (and customer, for subscribers)."""
+    tok = issue_token(settings, subject=f"test-{role}", role=Role(role), customer_id=customer_id,
+                      ttl=timedelta(minutes=10))
+    return {"Authorization": f"Bearer {tok}"}
