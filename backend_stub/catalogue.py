@@ -482,7 +482,9 @@ def compile_catalogue(raw: dict[str, Any]) -> Catalogue:
         return None
 
     op = doc.operator
-    vat_rate = guard(parse_decimal, op.vat_rate, field="operator.vat_rate") or Decimal("0.25")
+    vat_rate = guard(parse_decimal, op.vat_rate, field="operator.vat_rate")
+    if vat_rate is None:  # not `or`: a 0 % rate is a rate
+        vat_rate = Decimal("0.25")
     operator = Operator(
         name=op.name, org_number=op.org_number, vat_number=op.vat_number, address=tuple(op.address),
         bankgiro=op.bankgiro, support_email=op.support_email, support_phone=op.support_phone,
@@ -589,8 +591,9 @@ def compile_catalogue(raw: dict[str, Any]) -> Catalogue:
     notify = tuple(guard(parse_decimal, x, field="settings.roaming_data_notify_at") or Decimal(1)
                    for x in s.roaming_data_notify_at)
     if surcharge and caps:
-        # Regulation (EU) 2022/612 art. 8: the surcharge must not exceed the wholesale cap (ex VAT).
-        cap_sek_per_gb_incl_vat = max(caps.values()) * eur_to_sek * (1 + vat_rate)
+        # Regulation (EU) 2022/612 art. 8: the surcharge must not exceed the wholesale cap (ex VAT) of any
+        # year it is charged in; one surcharge serves every listed year, so the lowest cap binds.
+        cap_sek_per_gb_incl_vat = min(caps.values()) * eur_to_sek * (1 + vat_rate)
         per_gb = Fraction(surcharge.exact_per_unit * 1_000_000_000, 100 * 6 * 10**9)  # kr per GB
         if per_gb > Fraction(cap_sek_per_gb_incl_vat):
             errors.append("settings.eu_fair_use_surcharge: above the regulated wholesale cap")
@@ -613,7 +616,8 @@ def compile_catalogue(raw: dict[str, Any]) -> Catalogue:
         rate = guard(parse_decimal, p.vat_rate, field=f"{f}.vat_rate") if p.vat_rate else vat_rate
         if p.id in plans:
             errors.append(f"{f}.id: duplicate plan {p.id!r}")
-        plans[p.id] = Plan(p.id, p.name, p.kind, fee or 0, rate or vat_rate, tariff, allowances, p.description, p.on_sale)
+        plans[p.id] = Plan(p.id, p.name, p.kind, fee or 0, vat_rate if rate is None else rate, tariff, allowances,
+                           p.description, p.on_sale)
 
     addons: dict[str, Addon] = {}
     for i, a in enumerate(doc.addons):

@@ -116,6 +116,6 @@ def validate_segments(segments: list[PlanSegment], *, field: str = "segments") -
     for seg in ordered:
         if seg.end is not None and seg.end < seg.start:
             raise ValueError(f"{field}: plan {seg.plan_id} ends {seg.end} before it starts {seg.start}")
-    for a, b in zip(ordered, ordered[1:]):
+    for a, b in zip(ordered, ordered[1:], strict=False):
         if a.end is None or a.end >= b.start:
             raise ValueError(f"{field}: plan {a.plan_id} from {a.start} overlaps plan {b.plan_id} from {b.start}")

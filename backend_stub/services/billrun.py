@@ -157,7 +157,7 @@ def _bill_batch(conn: Connection, catalogue: Catalogue, customers: dict[int, Any
     numbers = take_numbers(conn, INVOICE_SERIES, len(drafts))
     now = datetime.now(UTC)
     issued_ids = []
-    for (cid, draft), number in zip(drafts, numbers):
+    for (cid, draft), number in zip(drafts, numbers, strict=False):
         period = draft.period
         inv_date = invoice_date or (period.end + timedelta(days=1))
         issued = invoicing.issue(draft, number, inv_date, catalogue.operator.payment_terms_days)

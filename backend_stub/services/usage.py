@@ -12,8 +12,8 @@ with what those left of the allowances, and billed on the next invoice.
 from __future__ import annotations
 
 import queue
-import time
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
