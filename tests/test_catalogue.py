@@ -296,6 +296,33 @@ def test_the_fair_use_surcharge_may_not_exceed_the_wholesale_cap():
     assert errors_of(text) == ["settings.eu_fair_use_surcharge: above the regulated wholesale cap"]
 
 
+def test_the_fair_use_surcharge_is_checked_against_the_lowest_listed_cap():
+    # 2025: 1.30 EUR → 16.25 kr incl. VAT; 2026: 1.00 EUR → 12.50 kr. 13.00 kr would break the 2026 cap.
+    text = broken('{ 2026 = "1.00" }', '{ 2025 = "1.30", 2026 = "1.00" }')
+    assert parse_catalogue_text(text).roaming.wholesale_cap(2025) == Decimal("1.30")
+    text = text.replace('price = "12.00", per = "GB"', 'price = "13.00", per = "GB"')
+    assert errors_of(text) == ["settings.eu_fair_use_surcharge: above the regulated wholesale cap"]
+
+
+def test_a_plan_at_zero_percent_vat_keeps_its_rate():
+    cat = parse_catalogue_text(broken('monthly_fee = "300.00"', 'monthly_fee = "300.00"\nvat_rate = "0"'))
+    assert cat.plan("bredband").vat_rate == Decimal("0")
+    assert cat.plan("rorlig").vat_rate == Decimal("0.25")  # the operator's rate
+
+
+def test_a_plan_with_its_own_vat_rate():
+    cat = parse_catalogue_text(broken('monthly_fee = "300.00"', 'monthly_fee = "300.00"\nvat_rate = "0.06"'))
+    assert cat.plan("bredband").vat_rate == Decimal("0.06")
+
+
+def test_an_operator_at_zero_percent_vat_keeps_its_rate():
+    # Without VAT the surcharge may be at most the cap itself: 1.00 EUR × 10.00 = 10.00 kr.
+    text = broken('vat_rate = "0.25"', 'vat_rate = "0"').replace('price = "12.00", per = "GB"', 'price = "10.00", per = "GB"')
+    cat = parse_catalogue_text(text)
+    assert cat.operator.vat_rate == Decimal("0")
+    assert cat.plan("rorlig").vat_rate == Decimal("0")
+
+
 def test_a_discount_with_both_percent_and_amount():
     text = broken('percent = "50"', 'percent = "50"\namount = "10.00"')
     assert errors_of(text) == ["discounts[1]: give exactly one of percent or amount"]

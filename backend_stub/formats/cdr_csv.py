@@ -80,7 +80,7 @@ def read_cdr_csv(stream: IO[str] | Iterable[str]) -> Iterator[tuple[int, Row]]:
             if in_order and len(values) == width:
                 yield reader.line_num, tuple(values)  # type: ignore[misc]
                 continue
-            padded = values + blank[len(values) :] if len(values) <= width else values + [""]
+            padded = values + blank[len(values) :] if len(values) <= width else values[:width] + [""]
             yield reader.line_num, tuple(padded[i] for i in positions)  # type: ignore[misc]
     except (UnicodeDecodeError, csv.Error) as exc:
         raise CdrFileError(f"line {reader.line_num}: {exc}") from None
@@ -96,15 +96,15 @@ def read_cdr_bytes(data: bytes) -> Iterator[tuple[int, Row]]:
 
 
 def _whole(text: str, name: str, line_no: int | None, record_id: str) -> int | RowError:
-    if text.isdigit():
+    if text.isdigit() and text.isascii():
         return int(text)
     text = text.strip()
     if text == "":
         return RowError(line_no, record_id, name, f"{name} is required for this service")
-    if text.startswith("-") and text[1:].isdigit():
+    if text.startswith("-") and text[1:].isdigit() and text.isascii():
         what = "negative duration" if name == "duration_s" else "negative volume"
         return RowError(line_no, record_id, name, f"{what}: {text}")
-    if not text.isdigit():
+    if not (text.isdigit() and text.isascii()):
         return RowError(line_no, record_id, name, f"{name} {text!r} is not a whole number")
     return int(text)
 
