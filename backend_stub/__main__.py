@@ -81,7 +81,8 @@ def cmd_import_cdrs(args: argparse.Namespace) -> int:
     core = _core()
     try:
         with open(args.file, encoding="utf-8-sig", newline="") as fh:
-            result = UsageImporter(core.engine, core.catalogue).import_rows(read_cdr_csv(fh), Path(args.file).name)
+            result = UsageImporter(core.engine, core.catalogue, parallel=True).import_rows(read_cdr_csv(fh),
+                                                                                      Path(args.file).name)
     except CdrFileError as exc:
         print(f"{args.file}: {exc}", file=sys.stderr)
         return 2
@@ -189,7 +190,7 @@ def seed(core, customers: int, months: int, *, today: date | None = None, cdr_ou
     if cdr_out:
         Path(cdr_out).write_text(buf.getvalue(), encoding="utf-8")
     buf.seek(0)
-    imported = UsageImporter(core.engine, core.catalogue).import_rows(read_cdr_csv(buf), "seed")
+    imported = UsageImporter(core.engine, core.catalogue, parallel=True).import_rows(read_cdr_csv(buf), "seed")
     say(f"usage records: {n}: rated {imported.rated}, rejected {imported.rejected}")
     rng = random.Random(seed_value)
     invoices = 0

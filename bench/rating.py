@@ -35,13 +35,14 @@ def generate(workdir: Path, cdrs: int, subscribers: int) -> tuple[Path, Path]:
     from backend_stub import demo_data
 
     per_sub = cdrs // subscribers
-    rows = demo_data.generate_customers(int(subscribers * 1.1) + 100, seed=7, today=TODAY, months=1)
+    rows = demo_data.generate_customers(int(subscribers * 1.25) + 100, seed=7, today=TODAY, months=1)
     first, last = demo_data.usage_months(TODAY, 1)[0]
     keep: list[dict[str, str]] = []
     chosen: set[str] = set()
+    accounts: set[str] = set()
     for r in rows:
-        if not r["msisdn"]:
-            continue
+        if not r["msisdn"] or r["customer_number"] in accounts:
+            continue  # one mobile subscription per account: 10,000 subscriptions = 10,000 invoices
         start = date.fromisoformat(r["start_date"])
         end = date.fromisoformat(r["end_date"]) if r["end_date"] else None
         if start > first or (end is not None and end < last):
@@ -49,6 +50,7 @@ def generate(workdir: Path, cdrs: int, subscribers: int) -> tuple[Path, Path]:
         if r["subscription_id"] not in chosen and len(chosen) >= subscribers:
             continue
         chosen.add(r["subscription_id"])
+        accounts.add(r["customer_number"])
         keep.append(r)
     if len(chosen) < subscribers:
         raise SystemExit(f"only {len(chosen)} subscriptions generated; raise the customer count")
@@ -75,7 +77,7 @@ def run_one(url: str, customers_csv: Path, cdrs_csv: Path) -> dict[str, float]:
     assert not cust.errors, cust.errors[:3]
     t0 = time.perf_counter()
     with open(cdrs_csv, encoding="utf-8", newline="") as fh:
-        result = UsageImporter(core.engine, core.catalogue).import_rows(read_cdr_csv(fh), "bench")
+        result = UsageImporter(core.engine, core.catalogue, parallel=True).import_rows(read_cdr_csv(fh), "bench")
     t_import = time.perf_counter() - t0
     assert result.read == result.rated + result.duplicate + result.rejected
     t0 = time.perf_counter()

@@ -317,7 +317,8 @@ def test_a_plan_with_its_own_vat_rate():
 
 def test_an_operator_at_zero_percent_vat_keeps_its_rate():
     # Without VAT the surcharge may be at most the cap itself: 1.00 EUR × 10.00 = 10.00 kr.
-    text = broken('vat_rate = "0.25"', 'vat_rate = "0"').replace('price = "12.00", per = "GB"', 'price = "10.00", per = "GB"')
+    text = broken('vat_rate = "0.25"', 'vat_rate = "0"')
+    text = text.replace('price = "12.00", per = "GB"', 'price = "10.00", per = "GB"')
     cat = parse_catalogue_text(text)
     assert cat.operator.vat_rate == Decimal("0")
     assert cat.plan("rorlig").vat_rate == Decimal("0")

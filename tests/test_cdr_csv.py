@@ -160,13 +160,12 @@ def test_the_line_number_follows_the_file_not_the_row_count():
     assert error.line_no == 3  # line 2 is blank
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a non-ASCII digit passes str.isdigit() and int() raises ValueError")
 def test_a_superscript_digit_is_a_row_error_not_a_crash():
+    # "²".isdigit() is true, but int("²") raises: the row must be rejected, not crash the import.
     error = one_row("c-9,+46701234567,voice,2026-10-03T14:22:05+02:00,²,,+46812345678,")
     assert isinstance(error, RowError) and error.field == "duration_s"
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a stray value past the header's last column is read as a missing column")
 def test_a_stray_trailing_value_is_not_read_as_a_missing_column():
     # The header has no visited_country column; the row has one value too many. The call was made at
     # home (no visited_country), so it must not be read as roaming in "XX".

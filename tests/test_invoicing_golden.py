@@ -1,4 +1,4 @@
-"""Golden invoices worked out by hand from docs billing-rules.md, on tests/fixtures/golden.toml.
+"""Golden invoices worked out by hand from the rule book (spec/billing-rules.md), on tests/fixtures/golden.toml.
 
 Each test builds the usage of one subscription, rates it (``rating.rate_period``), sums the
 rated events per (subscription, period, rate, band) exactly as the bill run's SQL does, and

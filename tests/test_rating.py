@@ -14,7 +14,7 @@ import pytest
 
 from backend_stub.catalogue import UNLIMITED, load_catalogue
 from backend_stub.money import EXACT_PER_KR
-from backend_stub.periods import PlanSegment, Subscription, period_for
+from backend_stub.periods import PlanSegment, Subscription, period_containing, period_for, validate_segments
 from backend_stub.rating import (
     GB,
     MB,
@@ -464,3 +464,40 @@ def test_a_plan_missing_from_the_catalogue_is_rejected():
     [r] = rate("mobi", ev(TUESDAY, "data", MB, rid="x"))
     assert r.field == "msisdn"
     assert "plan is not in the catalogue" in r.reason
+
+
+# --------------------------------------------------------------------------- billing periods
+
+
+def test_calendar_month_periods():
+    assert (OCT.start, OCT.end, OCT.days, OCT.label) == (date(2026, 10, 1), date(2026, 10, 31), 31, "2026-10")
+    assert period_for("2028-02").days == 29  # leap year
+    assert OCT.next() == period_for("2026-11")
+
+
+def test_periods_on_a_cycle_day():
+    period = period_for("2026-10", cycle_day=15)
+    assert (period.start, period.end, period.days) == (date(2026, 10, 15), date(2026, 11, 14), 31)
+    assert period_containing(date(2026, 10, 14), cycle_day=15) == period_for("2026-09", cycle_day=15)
+    assert period_containing(date(2026, 10, 15), cycle_day=15) == period
+
+
+@pytest.mark.parametrize(("label", "cycle_day"), [("2026-13", 1), ("oktober", 1), ("2026-10", 29), ("2026-10", 0)])
+def test_bad_periods_are_refused(label, cycle_day):
+    with pytest.raises(ValueError, match="period|cycle_day"):
+        period_for(label, cycle_day)
+
+
+def test_active_days_of_plan_segments_in_a_period():
+    sub = subscription(*PLAN_CHANGE)
+    assert [(seg.plan_id, days) for seg, days in sub.segments_in(SEP)] == [("liten", 10), ("stor", 20)]
+    assert [(seg.plan_id, days) for seg, days in sub.segments_in(OCT)] == [("stor", 31)]
+
+
+def test_overlapping_plan_segments_are_refused():
+    with pytest.raises(ValueError, match="segments: plan liten from 2026-09-01 overlaps plan stor"):
+        validate_segments([PlanSegment("liten", date(2026, 9, 1), date(2026, 9, 11)),
+                           PlanSegment("stor", date(2026, 9, 11))])
+    with pytest.raises(ValueError, match="ends 2026-09-01 before it starts"):
+        validate_segments([PlanSegment("liten", date(2026, 9, 2), date(2026, 9, 1))])
+    validate_segments(list(PLAN_CHANGE))

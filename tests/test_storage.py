@@ -226,3 +226,28 @@ def test_payments_are_idempotent_and_overpayment_becomes_credit_used_next_time(c
     assert invoices.get_invoice(core.engine, k1["id"])["balance_ore"] == 0
     timeline = invoices.get_invoice(core.engine, octo["id"])["timeline"]
     assert any(e["kind"] == "credit_applied" for e in timeline)
+
+
+def test_parallel_rating_gives_the_same_result_as_serial(core, monkeypatch, tmp_path):
+    """Large CLI imports rate in a forked child; the stored result must be identical."""
+    from backend_stub.services import usage as usage_module
+
+    load_customers(core)
+    lines = [f"p-{i},+4670{'1234567' if i % 2 else '9876543'},data,2026-10-{(i % 28) + 1:02d}T12:{i % 60:02d}:00+02:00,,"
+             f"{(i * 7919) % 900_000_000},," for i in range(300)]
+    lines += [f"p-bad-{i},+46700000000,sms,2026-10-02T12:00:00+02:00,,,+46739876543," for i in range(3)]
+    text = HEADER + "\n".join(lines) + "\n"
+    monkeypatch.setattr(usage_module, "PARALLEL_MIN_EVENTS", 10)
+    importer = UsageImporter(core.engine, core.catalogue, parallel=True)
+    result = importer.import_rows(read_cdr_csv(io.StringIO(text)), "parallel.csv")
+    assert (result.read, result.rated, result.rejected) == (303, 300, 3)
+    parallel = charges(core)
+
+    from backend_stub.core import Core
+    from backend_stub.storage.db import make_engine
+
+    other = Core(make_engine(f"sqlite:///{tmp_path / 'serial.db'}"))
+    load_customers(other)
+    UsageImporter(other.engine, other.catalogue).import_rows(read_cdr_csv(io.StringIO(text)), "serial.csv")
+    assert charges(other) == parallel
+    other.engine.dispose()

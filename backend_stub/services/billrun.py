@@ -17,6 +17,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from backend_stub import invoicing
 from backend_stub.catalogue import Catalogue
@@ -47,8 +49,12 @@ class BillRunResult:
 
 
 def ensure_series(conn: Connection, series: str) -> None:
-    if conn.execute(select(m.InvoiceSeries.series).where(m.InvoiceSeries.series == series)).first() is None:
-        conn.execute(insert(m.InvoiceSeries).values(series=series, next_number=FIRST_NUMBER.get(series, 1)))
+    """Create a number series if missing (safe when several bill runs start at once)."""
+    if conn.execute(select(m.InvoiceSeries.series).where(m.InvoiceSeries.series == series)).first() is not None:
+        return
+    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    conn.execute(dialect_insert(m.InvoiceSeries).values(series=series, next_number=FIRST_NUMBER.get(series, 1))
+                 .on_conflict_do_nothing(index_elements=["series"]))
 
 
 def take_numbers(conn: Connection, series: str, count: int) -> list[str]:

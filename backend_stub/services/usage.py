@@ -11,9 +11,10 @@ with what those left of the allowances, and billed on the next invoice.
 
 from __future__ import annotations
 
-import queue
-import threading
+import multiprocessing
+import os
 import time
+import traceback
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from backend_stub.storage import models as m
 from backend_stub.storage.repo import bulk_insert, bulk_update, chunks, cycle_days, load_subscriptions
 
 FLUSH_ROWS = 20_000
+PARALLEL_MIN_EVENTS = 50_000  # below this, forking costs more than it saves
 EVENT_COLUMNS = (
     "record_id", "subscription_id", "customer_id", "period_start", "service", "started_at", "duration_s",
     "volume_bytes", "called_number", "visited_country", "plan_id", "category", "rate_key", "destination",
@@ -89,8 +91,12 @@ def _raw_of(ev: UsageEvent) -> dict[str, Any]:
 class UsageImporter:
     """Imports usage rows into the database for one catalogue."""
 
-    def __init__(self, engine: Engine, catalogue: Catalogue, *, max_errors_reported: int = 100):
+    def __init__(self, engine: Engine, catalogue: Catalogue, *, max_errors_reported: int = 100,
+                 parallel: bool = False):
         self.engine = engine
+        # Large imports from the CLI rate in a forked process while this one writes; a
+        # server (threads, event loop) keeps to the serial path, since forking it is unsafe.
+        self.parallel = parallel
         self.catalogue = catalogue
         self.max_errors = max_errors_reported
         self._local_date = _LocalDates()
@@ -232,52 +238,18 @@ class UsageImporter:
         closed = self._closed_periods(conn, subs_by_id, {k[1] for k in groups})
         existing = self._existing_events(conn, groups.keys(), subs_by_id)
 
-        inserts: list[tuple] = []
-        updates: list[tuple] = []
-        writer = _BulkWriter(conn, "usage_events", EVENT_COLUMNS)
-        notices: list[dict[str, Any]] = []
-        catalogue = self.catalogue
-        for key in sorted(groups):
-            sub = subs_by_id[key[0]]
-            period = periods[key]
-            new_events = groups[key]
-            old = existing.get(key, [])
-            frozen = [o[0] for o in old if o[2] is not None]
-            pending_old = [o for o in old if o[2] is None]
-            is_closed = (sub.customer_id, key[1]) in closed
-            outcomes, rater = rate_period(catalogue, sub, period, new_events + [o[0] for o in pending_old], frozen)
-            old_by_rid = {o[0].record_id: o for o in pending_old}
-            new_by_rid = {e.record_id: e for e in new_events}
-            for outcome in outcomes:
-                rid = outcome.record_id
-                if isinstance(outcome, Rejection):
-                    ev = new_by_rid.get(rid)
-                    if ev is not None:
-                        rejects.append((lines.get(rid), rid, _raw_of(ev), outcome.field, outcome.reason))
-                    continue
-                if rid in new_by_rid:
-                    ev = new_by_rid[rid]
-                    inserts.append((rid, sub.id, sub.customer_id, key[1], ev.service, ev.started_at, ev.duration_s,
-                                    ev.volume_bytes, ev.called_number, ev.visited_country, *_result_values(outcome),
-                                    is_closed, batch_id))
-                    result.rated += 1
-                else:
-                    row_id, stored = old_by_rid[rid][1], old_by_rid[rid][3]
-                    values = _result_values(outcome)
-                    if values != stored:
-                        updates.append((*values, row_id))
-                        result.rerated += 1
-            if rater.notifications:
-                new_ids = set(new_by_rid)
-                for n in rater.notifications:
-                    if n.record_id in new_ids:
-                        notices.append({"subscription_id": sub.id, "period_start": key[1], "threshold": n.threshold,
-                                        "record_id": n.record_id, "spent_ore": n.spent_ore, "limit_ore": n.limit_ore})
-            if len(inserts) >= FLUSH_ROWS:
-                writer.put(inserts)
-                inserts = []
-        writer.put(inserts)
-        writer.close()
+        work = _GroupRating(self.catalogue, groups, subs_by_id, periods, existing, closed, lines, batch_id,
+                            pstart_as_text=conn.dialect.name == "sqlite")
+        if self.parallel and len(events) >= PARALLEL_MIN_EVENTS and _can_fork():
+            outcome = _rate_in_child(work, conn)
+        else:
+            for chunk in work.chunks():
+                bulk_insert(conn, "usage_events", EVENT_COLUMNS, chunk)
+            outcome = work.summary()
+        new_rejects, updates, notices, rated, rerated = outcome
+        rejects.extend(new_rejects)
+        result.rated += rated
+        result.rerated += rerated
         bulk_update(conn, "UPDATE usage_events SET " + ", ".join(f"{f} = ?" for f in RESULT_FIELDS)
                     + " WHERE id = ? AND invoice_id IS NULL", updates)
         self._store_notices(conn, notices)
@@ -344,37 +316,115 @@ class UsageImporter:
                 conn.execute(insert(m.RoamingNotice).values(**n, created_at=now))
 
 
-class _BulkWriter:
-    """Writes row chunks on a second thread while the caller rates the next ones.
+class _GroupRating:
+    """Rates the grouped events and yields the rows to insert, in chunks (no database access)."""
 
-    The database driver releases the GIL while it writes, so rating and writing overlap
-    on two cores. The caller must not use the connection until ``close`` returns.
+    def __init__(self, catalogue, groups, subs, periods, existing, closed, lines, batch_id, *, pstart_as_text):
+        self.catalogue, self.groups, self.subs, self.periods = catalogue, groups, subs, periods
+        self.existing, self.closed, self.lines, self.batch_id = existing, closed, lines, batch_id
+        self.pstart_as_text = pstart_as_text
+        self.rejects: list[tuple] = []
+        self.updates: list[tuple] = []
+        self.notices: list[dict[str, Any]] = []
+        self.rated = 0
+        self.rerated = 0
+
+    def chunks(self):
+        inserts: list[tuple] = []
+        catalogue, batch_id = self.catalogue, self.batch_id
+        for key in sorted(self.groups):
+            sub = self.subs[key[0]]
+            new_events = self.groups[key]
+            old = self.existing.get(key, [])
+            frozen = [o[0] for o in old if o[2] is not None]
+            pending_old = [o for o in old if o[2] is None]
+            is_closed = (sub.customer_id, key[1]) in self.closed
+            pstart = key[1].isoformat() if self.pstart_as_text else key[1]
+            outcomes, rater = rate_period(catalogue, sub, self.periods[key],
+                                          new_events + [o[0] for o in pending_old], frozen)
+            old_by_rid = {o[0].record_id: o for o in pending_old}
+            new_by_rid = {e.record_id: e for e in new_events}
+            for outcome in outcomes:
+                rid = outcome.record_id
+                ev = new_by_rid.get(rid)
+                if outcome.__class__ is Rejection:
+                    if ev is not None:
+                        self.rejects.append((self.lines.get(rid), rid, _raw_of(ev), outcome.field, outcome.reason))
+                    continue
+                if ev is not None:
+                    inserts.append((rid, sub.id, sub.customer_id, pstart, ev.service, ev.started_at, ev.duration_s,
+                                    ev.volume_bytes, ev.called_number, ev.visited_country, outcome.plan_id,
+                                    outcome.category, outcome.rate_key, outcome.destination, outcome.offpeak,
+                                    outcome.billed_units, outcome.included_units, outcome.charged_units,
+                                    outcome.surcharge_units, outcome.charge_exact, outcome.fee_exact,
+                                    outcome.surcharge_exact, is_closed, batch_id))
+                else:
+                    row_id, stored = old_by_rid[rid][1], old_by_rid[rid][3]
+                    values = _result_values(outcome)
+                    if values != stored:
+                        self.updates.append((*values, row_id))
+                        self.rerated += 1
+            if rater.notifications:
+                for n in rater.notifications:
+                    if n.record_id in new_by_rid:
+                        self.notices.append({"subscription_id": sub.id, "period_start": key[1],
+                                             "threshold": n.threshold, "record_id": n.record_id,
+                                             "spent_ore": n.spent_ore, "limit_ore": n.limit_ore})
+            if len(inserts) >= FLUSH_ROWS:
+                self.rated += len(inserts)
+                yield inserts
+                inserts = []
+        self.rated += len(inserts)
+        if inserts:
+            yield inserts
+
+    def summary(self) -> tuple:
+        return self.rejects, self.updates, self.notices, self.rated, self.rerated
+
+
+def _can_fork() -> bool:
+    return hasattr(os, "fork") and "fork" in multiprocessing.get_all_start_methods()
+
+
+def _rate_in_child(work: _GroupRating, conn) -> tuple:
+    """Rate in a forked child while this process writes what it sends: two cores, one writer.
+
+    The child inherits the grouped events (no copying in), never touches the database, and
+    sends chunks of rows back through a pipe; the parent inserts them as they arrive.
     """
+    ctx = multiprocessing.get_context("fork")
+    receiver, sender = ctx.Pipe(duplex=False)
 
-    def __init__(self, conn, table: str, columns: tuple[str, ...]):
-        self.conn, self.table, self.columns = conn, table, columns
-        self.queue: queue.Queue[list[tuple] | None] = queue.Queue(maxsize=3)
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="usage-writer", daemon=True)
-        self.thread.start()
+    def child() -> None:
+        try:
+            for chunk in work.chunks():
+                sender.send(("rows", chunk))
+            sender.send(("done", work.summary()))
+        except BaseException:  # report, never hang the parent
+            sender.send(("error", traceback.format_exc()))
+        finally:
+            sender.close()
 
-    def _run(self) -> None:
-        while (rows := self.queue.get()) is not None:
-            if self.error is None:
-                try:
-                    bulk_insert(self.conn, self.table, self.columns, rows)
-                except BaseException as exc:  # re-raised in the caller's thread by close()
-                    self.error = exc
-
-    def put(self, rows: list[tuple]) -> None:
-        if rows:
-            self.queue.put(rows)
-
-    def close(self) -> None:
-        self.queue.put(None)
-        self.thread.join()
-        if self.error is not None:
-            raise self.error
+    proc = ctx.Process(target=child, name="usage-rating", daemon=True)
+    proc.start()
+    sender.close()
+    try:
+        while True:
+            try:
+                kind, payload = receiver.recv()
+            except EOFError:
+                raise RuntimeError("the rating process ended without a result") from None
+            if kind == "rows":
+                bulk_insert(conn, "usage_events", EVENT_COLUMNS, payload)
+            elif kind == "done":
+                return payload
+            else:
+                raise RuntimeError(f"rating failed in the child process:\n{payload}")
+    finally:
+        receiver.close()
+        proc.join(timeout=30)
+        if proc.is_alive():
+            proc.kill()
 
 
 def _result_values(r: RatedEvent) -> tuple:
