@@ -105,11 +105,6 @@ def vat_of_gross(gross_ore: int, rate: Decimal) -> int:
     return round_fraction(Fraction(gross_ore) * r / (1 + r))
 
 
-def d(value: str) -> Decimal:
-    """Shorthand for ``Decimal(value)`` in tests and catalogue code."""
-    return Decimal(value)
-
-
 def quantize_kr(value: Decimal) -> Decimal:
     """A kronor value to 2 decimals, half up (display of per-unit prices)."""
     return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)

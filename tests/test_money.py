@@ -171,7 +171,6 @@ def test_vat_at_zero_rate_is_zero():
     assert vat_of_gross(10_000, Decimal("0")) == 0
 
 
-def test_helpers():
-    assert money.d("1.10") == Decimal("1.10")
+def test_quantize_kr_rounds_half_up_for_display():
     assert money.quantize_kr(Decimal("0.115")) == Decimal("0.12")
     assert money.quantize_kr(Decimal("0.0115")) == Decimal("0.01")

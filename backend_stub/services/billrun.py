@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -208,7 +208,3 @@ def store_invoice(conn: Connection, inv_id: str, issued: invoicing.InvoiceDraft,
             for i, ln in enumerate(issued.lines, start=1)
         ])
 
-
-def invoiced_periods(conn: Connection, customer_id: int) -> list[date]:
-    return list(conn.execute(select(m.Invoice.period_start).where(
-        and_(m.Invoice.customer_id == customer_id, m.Invoice.kind == "invoice"))).scalars())

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import re
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -171,14 +170,6 @@ def read_customers_csv(stream: IO[str]) -> Iterable[tuple[int, dict[str, str]]]:
     reader.fieldnames = header
     for row in reader:
         yield reader.line_num, row
-
-
-def customers_summary(engine: Engine) -> dict[str, int]:
-    with engine.connect() as conn:
-        counts: dict[str, int] = defaultdict(int)
-        for r in conn.execute(select(m.PlanSegment.plan_id)):
-            counts[r.plan_id] += 1
-    return dict(counts)
 
 
 def search_customers(engine: Engine, q: str, limit: int, offset: int) -> dict[str, Any]:

@@ -188,6 +188,3 @@ def _line_from_dict(d: dict[str, Any]) -> invoicing.Line:
         amount_ore=d["amount_ore"], kind=d["kind"], subscription_id=d.get("subscription_id"), msisdn=d.get("msisdn"),
         period_label=d.get("period"), rate_key=d.get("rate_key"))
 
-
-def period_of(label: str) -> Period:
-    return period_for(label)
