@@ -7,6 +7,7 @@ Every command works on the database named by ``DATABASE_URL`` (default: a SQLite
 from __future__ import annotations
 
 import argparse
+import importlib
 import io
 import json
 import logging
@@ -253,6 +254,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return cmd_serve(args_serve)
 
 
+# Feature areas with their own commands (each module defines ``register(add)``).
+CLI_MODULES: list[str] = []
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m backend_stub", description="Selfcare rating and invoicing core")
     sub = p.add_subparsers(dest="command", required=True)
@@ -291,6 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--customer", help="customer number or phone number (subscriber tokens)")
     sp.add_argument("--subject")
     sp.add_argument("--hours", type=int, default=1)
+    for module in CLI_MODULES:
+        importlib.import_module(module).register(add)
     return p
 
 

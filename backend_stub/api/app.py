@@ -8,6 +8,7 @@ only its own customer: routes that take a customer or invoice id check it with
 from __future__ import annotations
 
 import asyncio
+import importlib
 import io
 from datetime import date
 from decimal import Decimal
@@ -67,6 +68,9 @@ class CreditNoteRequest(BaseModel):
 
 
 router = APIRouter()
+
+# Feature areas with their own routers (each module defines ``router``).
+ROUTER_MODULES: list[str] = []
 
 
 @router.get("/health", tags=["meta"])
@@ -274,4 +278,6 @@ def create_app(core: Core | None = None, *, auth: AuthSettings | None = None,
     app.state.core = core or Core.from_url()
     configure_auth(app, auth or AuthSettings.from_env(), revocations)
     app.include_router(router)
+    for module in ROUTER_MODULES:
+        app.include_router(importlib.import_module(module).router)
     return app
