@@ -253,3 +253,4 @@ class Payment(Base):
     amount_ore: Mapped[int] = mapped_column(BigInteger)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     status: Mapped[str] = mapped_column(String(16), default="matched")  # matched, unmatched
+from backend_stub.storage import lifecycle_models  # noqa: E402,F401

@@ -1,0 +1,44 @@
+"""Tables of the invoice lifecycle: the message outbox and the fees and interest charged on invoices."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend_stub.storage.models import Base
+
+
+class OutboxMessage(Base):
+    """Every e-mail, SMS and letter sent (or queued). ``key`` makes a send idempotent."""
+
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(8))  # email, sms, letter
+    to: Mapped[str] = mapped_column(String(300), index=True)
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    html: Mapped[str | None] = mapped_column(Text, nullable=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, sent, recorded, failed
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    invoice_id: Mapped[str | None] = mapped_column(ForeignKey("invoices.id"), nullable=True, index=True)
+
+
+class InvoiceCharge(Base):
+    """A reminder fee or late interest added to an invoice's balance. ``key`` makes a charge idempotent."""
+
+    __tablename__ = "invoice_charges"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # reminder_fee, interest
+    amount_ore: Mapped[int] = mapped_column(BigInteger)
+    accrued_from: Mapped[date | None] = mapped_column(Date, nullable=True)
+    accrued_to: Mapped[date] = mapped_column(Date)  # the day it applies (fees) or the last day accrued (interest)
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
