@@ -1,0 +1,72 @@
+"""Reflex configuration of the subscriber app, all from the environment.
+
+| variable | meaning | default |
+| --- | --- | --- |
+| ``SELFCARE_PORT`` | production mode: the one port of frontend and backend | Reflex's (3000; dev: 3000 + 8000) |
+| ``SELFCARE_PUBLIC_URL`` | the address the browser uses (baked into the frontend build) | ``http://localhost:<port>`` |
+| ``SELFCARE_ALLOWED_ORIGINS`` | comma-separated extra origins allowed by CORS and the websocket | none |
+| ``REDIS_URL`` | Reflex's state manager in Redis: several backend workers share sessions | in-process state |
+| ``GRANIAN_WORKERS`` | backend worker processes (Reflex's own default is 1 without Redis) | |
+
+The allowed origins are always explicit (never ``*``): the public URL plus its
+``localhost``/``127.0.0.1`` twin. They guard the Reflex backend, its ``/_event`` websocket
+and the core mounted under ``/core`` alike (Reflex wraps the whole ASGI app in one CORS
+middleware and gives the same list to Socket.IO).
+"""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlsplit
+
+import reflex as rx
+
+_PORT_SET = bool(os.environ.get("SELFCARE_PORT"))
+PORT = int(os.environ.get("SELFCARE_PORT") or 3000)
+_PUBLIC_SET = bool(os.environ.get("SELFCARE_PUBLIC_URL"))
+PUBLIC_URL = (os.environ.get("SELFCARE_PUBLIC_URL") or f"http://localhost:{PORT}").rstrip("/")
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"SELFCARE_PUBLIC_URL / SELFCARE_ALLOWED_ORIGINS: {url!r} is not an http(s) URL")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def allowed_origins() -> list[str]:
+    """The origins the browser may call the backend from: explicit, no wildcard."""
+    public = _origin(PUBLIC_URL)
+    origins = [public]
+    parts = urlsplit(public)
+    port = f":{parts.port}" if parts.port else ""
+    for twin in ("localhost", "127.0.0.1"):
+        if parts.hostname in ("localhost", "127.0.0.1") and parts.hostname != twin:
+            origins.append(f"{parts.scheme}://{twin}{port}")
+    extra = os.environ.get("SELFCARE_ALLOWED_ORIGINS") or ""
+    origins += [_origin(o.strip()) for o in extra.split(",") if o.strip()]
+    if "*" in origins:
+        raise ValueError("SELFCARE_ALLOWED_ORIGINS: '*' is not allowed; list the origins")
+    return list(dict.fromkeys(origins))
+
+
+# Ports and URLs are only pinned when asked to: `reflex run` in dev mode keeps its two ports.
+_placement: dict[str, object] = {}
+if _PORT_SET:
+    _placement.update(frontend_port=PORT, backend_port=PORT)
+if _PUBLIC_SET:
+    _placement.update(api_url=PUBLIC_URL, deploy_url=PUBLIC_URL)
+
+config = rx.Config(
+    app_name="selfcare",
+    telemetry_enabled=False,
+    show_built_with_reflex=False,
+    # state_auto_setters: False is Reflex 0.10's default (the option is deprecated; setting it only warns);
+    # tests/e2e/test_smoke.py checks that it stays off.
+    **_placement,  # type: ignore[arg-type]
+    cors_allowed_origins=allowed_origins(),
+    redis_url=os.environ.get("REDIS_URL") or None,
+    # The app keeps no tables of its own; the core owns the database (DATABASE_URL).
+    db_url=None,
+    disable_plugins=[rx.plugins.SitemapPlugin],
+)
