@@ -4,26 +4,65 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
+# The frontend toolchain lives in the project: bun from npm (Reflex's own download needs
+# the internet), used by Reflex through REFLEX_USE_SYSTEM_BUN and PATH.
+TOOLS := .tools
+BUN := $(TOOLS)/node_modules/.bin/bun
+CHROMIUM := /usr/bin/chromium
+export REFLEX_USE_SYSTEM_BUN := 1
+export PATH := $(CURDIR)/$(TOOLS)/node_modules/.bin:$(PATH)
+
+# The demo: one port for the app (production mode), its database, a development JWT secret.
+DEMO_PORT ?= 3000
+DEMO_DB ?= sqlite:///var/selfcare.db
+DEMO_SECRET ?= demo-secret-only-for-the-local-demo-0123456789
+
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
 
-.PHONY: install demo test lint bench serve
-install: $(STAMP)
+$(BUN):
+	npm install --prefix $(TOOLS) --no-audit --no-fund --loglevel=error bun
+	$(BUN) --version
 
-demo: $(STAMP)
+# Debian's Chromium for the browser tests and bench/web.py (Playwright drives it; its own
+# browser download is not used). CI runs as root; elsewhere sudo is asked for.
+$(CHROMIUM):
+	$$( [ "$$(id -u)" = 0 ] || echo sudo ) sh -c 'apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium'
+
+.PHONY: install tools browser demo serve test lint bench bench-web
+install: $(STAMP) tools
+tools: $(BUN)
+browser: $(CHROMIUM)
+
+# Seeds the demo operator on first start (an empty database), then runs the app in
+# production mode on http://localhost:$(DEMO_PORT) with the core embedded under /core.
+demo: install
+	mkdir -p var
+	DATABASE_URL='$(DEMO_DB)' $(BIN)/python .ci/demo_seed.py --customers 200 --months 12
+	@echo
+	@echo "Selfcare: http://localhost:$(DEMO_PORT)   (first start builds the frontend: about a minute)"
+	@echo "Sign in with a customer number (e.g. K100001); the one-time code is on"
+	@echo "http://localhost:$(DEMO_PORT)/dev/outbox and in the log below (SELFCARE_ENV=dev)."
+	@echo "The core API: http://localhost:$(DEMO_PORT)/core/docs"
+	@echo
+	DATABASE_URL='$(DEMO_DB)' SELFCARE_JWT_SECRET='$(DEMO_SECRET)' SELFCARE_ENV=dev \
+	  SELFCARE_PORT=$(DEMO_PORT) $(BIN)/reflex run --env prod
+
+# The core API alone (no app): http://127.0.0.1:8001/docs
+serve: $(STAMP)
 	$(BIN)/python -m backend_stub demo
 
-serve: $(STAMP)
-	$(BIN)/python -m backend_stub serve
-
-test: $(STAMP)
+test: install browser
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check backend_stub tests bench
+	$(BIN)/ruff check backend_stub selfcare tests bench rxconfig.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/rating.py
+
+bench-web: install browser
+	$(BIN)/python bench/web.py
