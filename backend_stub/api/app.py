@@ -27,6 +27,7 @@ from backend_stub.api.auth import (
     configure_auth,
     current_principal,
     ensure_customer_access,
+    ensure_invoice_access,
     require_roles,
 )
 from backend_stub.catalogue import CatalogueError
@@ -70,7 +71,7 @@ class CreditNoteRequest(BaseModel):
 router = APIRouter()
 
 # Feature areas with their own routers (each module defines ``router``).
-ROUTER_MODULES: list[str] = []
+ROUTER_MODULES: list[str] = ["backend_stub.api.selfservice"]
 
 
 @router.get("/health", tags=["meta"])
@@ -220,7 +221,7 @@ async def list_invoices(request: Request, p: CustomerReader, customer_id: int | 
                         limit: int = Query(20, ge=1, le=200), offset: int = Query(0, ge=0)) -> dict[str, Any]:
     """Invoices newest first with status and balance. Subscribers see only their own."""
     if p.role == Role.SUBSCRIBER:
-        if customer_id is not None and customer_id != p.customer_id:
+        if (customer_id is not None and customer_id != p.customer_id) or p.invoice_id is not None:
             raise HTTPException(404, "customer not found")
         customer_id = p.customer_id
     try:
@@ -235,7 +236,7 @@ async def _owned_invoice(request: Request, p: Principal, invoice_id: str) -> dic
         doc = await _run(invoices.get_invoice, _core(request).engine, invoice_id)
     except invoices.NotFound:
         raise HTTPException(404, "invoice not found") from None
-    ensure_customer_access(p, doc["customer_id"])
+    ensure_invoice_access(p, doc["customer_id"], doc["id"])
     return doc
 
 
@@ -276,6 +277,10 @@ def create_app(core: Core | None = None, *, auth: AuthSettings | None = None,
     app = FastAPI(title="Selfcare billing core", version="0.1.0",
                   description="Rating, invoicing and payments for a Swedish telecom operator.")
     app.state.core = core or Core.from_url()
+    if revocations is None:
+        from backend_stub.services.revocations import DbRevocationList
+
+        revocations = DbRevocationList(app.state.core.engine)  # shared by every worker
     configure_auth(app, auth or AuthSettings.from_env(), revocations)
     app.include_router(router)
     for module in ROUTER_MODULES:

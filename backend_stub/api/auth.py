@@ -43,6 +43,7 @@ __all__ = [
     "current_principal",
     "decode_token",
     "ensure_customer_access",
+    "ensure_invoice_access",
     "issue_token",
     "require_roles",
 ]
@@ -95,6 +96,8 @@ class Principal:
     customer_id: int | None
     token_id: str
     expires_at: datetime
+    # Set for tokens got from an invoice's own link: they reach that one invoice only.
+    invoice_id: str | None = None
 
     def __post_init__(self) -> None:
         if self.role is Role.SUBSCRIBER and self.customer_id is None:
@@ -188,6 +191,7 @@ def issue_token(
     customer_id: int | None = None,
     ttl: timedelta | None = None,
     now: datetime | None = None,
+    invoice_id: str | None = None,
 ) -> str:
     """Sign a token for ``subject`` in ``role``, valid from ``now`` for ``ttl`` (default: settings).
 
@@ -222,6 +226,10 @@ def issue_token(
     }
     if customer_id is not None:
         claims["cid"] = customer_id
+    if invoice_id is not None:
+        if role is not Role.SUBSCRIBER or not invoice_id:
+            raise ValueError("only subscriber tokens can be limited to one invoice")
+        claims["inv"] = invoice_id
     return jwt.encode(claims, settings.secret, algorithm=settings.algorithm)
 
 
@@ -311,7 +319,11 @@ def _principal_from_claims(claims: dict[str, Any]) -> Principal:
         expires_at = datetime.fromtimestamp(claims["exp"], tz=UTC)
     except (TypeError, ValueError, OverflowError, OSError):
         raise AuthError("token is malformed") from None
-    return Principal(subject=subject, role=role, customer_id=customer_id, token_id=token_id, expires_at=expires_at)
+    invoice_id = claims.get("inv")
+    if invoice_id is not None and (role is not Role.SUBSCRIBER or not isinstance(invoice_id, str) or not invoice_id):
+        raise AuthError("token invoice scope (inv) is invalid")
+    return Principal(subject=subject, role=role, customer_id=customer_id, token_id=token_id, expires_at=expires_at,
+                     invoice_id=invoice_id)
 
 
 @runtime_checkable
@@ -464,7 +476,8 @@ def ensure_customer_access(principal: Principal, customer_id: int) -> None:
     be probed. Marketing works on segments, never on one customer's data: 403.
     """
     if principal.role is Role.SUBSCRIBER:
-        if principal.customer_id != customer_id:
+        # A token from an invoice link reaches that invoice only (ensure_invoice_access), no customer data.
+        if principal.customer_id != customer_id or principal.invoice_id is not None:
             raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="customer not found")
         return
     if principal.role in CUSTOMER_STAFF_ROLES:
@@ -473,3 +486,17 @@ def ensure_customer_access(principal: Principal, customer_id: int) -> None:
         status_code=status.HTTP_403_FORBIDDEN,
         detail=f"role {principal.role} may not access customer data",
     )
+
+
+def ensure_invoice_access(principal: Principal, customer_id: int, invoice_id: str) -> None:
+    """Raise unless ``principal`` may see the invoice ``invoice_id`` of customer ``customer_id``.
+
+    As :func:`ensure_customer_access`, and a link-scoped subscriber token reaches only the
+    one invoice it was issued for (404 for every other).
+    """
+    if principal.role is Role.SUBSCRIBER:
+        if principal.customer_id != customer_id or (
+                principal.invoice_id is not None and principal.invoice_id != invoice_id):
+            raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="invoice not found")
+        return
+    ensure_customer_access(principal, customer_id)

@@ -254,3 +254,4 @@ class Payment(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     status: Mapped[str] = mapped_column(String(16), default="matched")  # matched, unmatched
 from backend_stub.storage import lifecycle_models  # noqa: E402,F401
+from backend_stub.storage import access_models  # noqa: E402,F401

@@ -1,0 +1,378 @@
+"""Routes the subscriber app needs: sign-in codes, invoice links, QR, explanations, forecast, paying.
+
+See ``docs/api-app.md``. Sign-in and link opening are called by the app's backend with its
+service token (they act for nobody yet); everything else with the subscriber's own token,
+which may be limited to one invoice when it came from that invoice's link.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html
+import os
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+import httpx
+from fastapi import APIRouter, Depends, Form, Header, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
+
+from backend_stub.api.auth import (
+    PRODUCTION_ENVIRONMENTS,
+    AuthSettings,
+    Principal,
+    Role,
+    current_principal,
+    ensure_customer_access,
+    ensure_invoice_access,
+    issue_token,
+    require_roles,
+)
+from backend_stub.core import Core
+from backend_stub.formats import invoice_qr
+from backend_stub.services import explain, forecast, invoices, links, messaging, paygw, signin, usage_query
+
+router = APIRouter()
+
+SESSION_TTL = timedelta(hours=8)
+LINK_SESSION_TTL = timedelta(hours=1)
+
+Service = Annotated[Principal, Depends(require_roles(Role.SERVICE))]
+Staff = Annotated[Principal, Depends(require_roles(Role.AGENT, Role.SUPERVISOR, Role.SERVICE))]
+Any_ = Annotated[Principal, Depends(current_principal)]
+Reader = Annotated[Principal, Depends(require_roles(Role.SUBSCRIBER, Role.AGENT, Role.SUPERVISOR, Role.SERVICE))]
+Payer = Annotated[Principal, Depends(require_roles(Role.SUBSCRIBER, Role.SERVICE))]
+
+
+def _core(request: Request) -> Core:
+    return request.app.state.core
+
+
+def _auth(request: Request) -> AuthSettings:
+    return request.app.state.auth_settings
+
+
+async def _run(fn, *args, **kwargs):
+    from backend_stub.api.app import _run as run
+
+    return await run(fn, *args, **kwargs)
+
+
+def _production() -> bool:
+    return os.environ.get("SELFCARE_ENV", "").lower() in PRODUCTION_ENVIRONMENTS
+
+
+def _paygw(request: Request) -> paygw.TestPayProvider:
+    provider = getattr(request.app.state, "paygw", None)
+    if provider is None:
+        secret = os.environ.get("SELFCARE_PAYGW_SECRET")
+        if not secret:
+            if _production():
+                raise HTTPException(503, "the payment provider is not configured (SELFCARE_PAYGW_SECRET)")
+            secret = hmac.new(_auth(request).secret.encode(), b"testpay-webhook", hashlib.sha256).hexdigest()
+        provider = request.app.state.paygw = paygw.TestPayProvider(_core(request).engine, secret)
+    return provider
+
+
+# --- sign-in ------------------------------------------------------------------------------
+
+class CodeRequest(BaseModel):
+    identifier: str = Field(min_length=1, max_length=64, description="customer number or phone number")
+    client: str | None = Field(default=None, max_length=64, description="the browser's address, for rate limits")
+
+
+class CodeCheck(BaseModel):
+    identifier: str = Field(min_length=1, max_length=64)
+    code: str = Field(min_length=1, max_length=16)
+
+
+def _deliver(engine):
+    mail = messaging.MailSettings.from_env()
+    sms = messaging.OutboxSmsProvider()
+
+    def deliver(customer: Any, channel: str, text: str, key: str) -> None:
+        if channel == "sms":
+            messaging.send_sms(engine, sms, to=customer.phone, text=text, key=key)
+        else:
+            subject = "Your sign-in code" if customer.language == "en" else "Din inloggningskod"
+            messaging.send_email(engine, mail, to=customer.email, subject=subject, text=text, key=key)
+
+    return deliver
+
+
+def _too_many(exc: signin.RateLimited) -> HTTPException:
+    return HTTPException(429, "too many attempts; try again later", headers={"Retry-After": str(exc.retry_after)})
+
+
+@router.post("/auth/otp/request", tags=["sign-in"], status_code=202)
+async def request_code(request: Request, _p: Service, body: CodeRequest) -> dict[str, str]:
+    """Send a one-time code to the account's e-mail or phone. The same answer whether or not it exists."""
+    core = _core(request)
+    try:
+        await _run(signin.request_code, core.engine, _auth(request).secret, body.identifier, _deliver(core.engine),
+                   client=body.client)
+    except signin.RateLimited as exc:
+        raise _too_many(exc) from None
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return {"status": "sent"}
+
+
+@router.post("/auth/otp/verify", tags=["sign-in"])
+async def verify_code(request: Request, _p: Service, body: CodeCheck) -> dict[str, Any]:
+    """Exchange a one-time code for the subscriber's session token."""
+    core, settings = _core(request), _auth(request)
+    try:
+        who = await _run(signin.verify_code, core.engine, settings.secret, body.identifier, body.code)
+    except signin.RateLimited as exc:
+        raise _too_many(exc) from None
+    if who is None:
+        raise HTTPException(401, "wrong or expired code")
+    token = issue_token(settings, subject=who.customer_number, role=Role.SUBSCRIBER, customer_id=who.customer_id,
+                        ttl=SESSION_TTL)
+    return {"access_token": token, "token_type": "bearer",
+            "expires_at": (datetime.now(UTC) + SESSION_TTL).isoformat(), "customer_id": who.customer_id,
+            "customer_number": who.customer_number, "name": who.name, "language": who.language}
+
+
+@router.post("/auth/logout", tags=["sign-in"], status_code=204)
+async def logout(request: Request, p: Any_) -> Response:
+    """Revoke the token used for this call (for every worker)."""
+    await _run(request.app.state.auth_revocations.revoke, p.token_id, p.expires_at)
+    return Response(status_code=204)
+
+
+@router.get("/dev/outbox", tags=["sign-in"])
+async def dev_outbox(request: Request, _p: Service, to: str | None = None, customer: str | None = None,
+                     limit: int = Query(20, ge=1, le=200)) -> list[dict[str, Any]]:
+    """The newest messages (e-mail and SMS) for development and the demo; not in production."""
+    if _production():
+        raise HTTPException(404, "not found")
+    engine = _core(request).engine
+    addresses: list[str | None] = [to]
+    if customer:
+        from sqlalchemy import select
+
+        from backend_stub.storage import models as m
+
+        key = signin.normalise_identifier(customer)
+        with engine.connect() as conn:
+            row = conn.execute(select(m.Customer).where(m.Customer.customer_number == key)).first()
+        if row is None:
+            return []
+        addresses = [row.email, row.phone]
+    out: list[dict[str, Any]] = []
+    for address in addresses:
+        out += await _run(messaging.list_outbox, engine, address, limit)
+    out.sort(key=lambda msg: msg["id"], reverse=True)
+    return [{k: v for k, v in msg.items() if k in ("id", "channel", "to", "subject", "text", "created_at", "status",
+                                                   "invoice_id")} for msg in out[:limit]]
+
+
+# --- the invoice's own address ------------------------------------------------------------
+
+class LinkOpen(BaseModel):
+    token: str = Field(min_length=10, max_length=2000)
+
+
+async def _invoice(request: Request, p: Principal, invoice_id: str) -> dict[str, Any]:
+    try:
+        doc = await _run(invoices.get_invoice, _core(request).engine, invoice_id)
+    except invoices.NotFound:
+        raise HTTPException(404, "invoice not found") from None
+    ensure_invoice_access(p, doc["customer_id"], doc["id"])
+    return doc
+
+
+@router.post("/invoices/{invoice_id}/link", tags=["links"])
+async def make_link(request: Request, invoice_id: str, p: Reader) -> dict[str, Any]:
+    """The invoice's own address (the current one, or a new one)."""
+    doc = await _invoice(request, p, invoice_id)
+    settings = _auth(request)
+    link = await _run(links.invoice_link, _core(request).engine, settings.secret, settings.issuer, doc["id"])
+    return {"token": link.token, "path": link.path, "expires_at": link.expires_at.isoformat()}
+
+
+@router.post("/links/open", tags=["links"])
+async def open_link(request: Request, _p: Service, body: LinkOpen) -> dict[str, Any]:
+    """Open an invoice link: a session limited to that invoice. The first open is on the timeline."""
+    settings = _auth(request)
+    try:
+        opened = await _run(links.open_link, _core(request).engine, settings.secret, settings.issuer, body.token)
+    except links.LinkRefused:
+        raise HTTPException(404, "link not found") from None
+    token = issue_token(settings, subject=f"link:{opened.invoice_id}", role=Role.SUBSCRIBER,
+                        customer_id=opened.customer_id, invoice_id=opened.invoice_id, ttl=LINK_SESSION_TTL)
+    return {"invoice_id": opened.invoice_id, "customer_id": opened.customer_id, "access_token": token,
+            "expires_at": (datetime.now(UTC) + LINK_SESSION_TTL).isoformat(), "first_open": opened.first_open}
+
+
+@router.delete("/links/{token}", tags=["links"], status_code=204)
+async def revoke_link(request: Request, token: str, _p: Staff) -> Response:
+    if not await _run(links.revoke_links, _core(request).engine, token=token):
+        raise HTTPException(404, "link not found")
+    return Response(status_code=204)
+
+
+@router.post("/invoices/{invoice_id}/links/revoke", tags=["links"])
+async def revoke_invoice_links(request: Request, invoice_id: str, _p: Staff) -> dict[str, int]:
+    """Revoke every link of an invoice (e.g. sent to a wrong address)."""
+    return {"revoked": await _run(links.revoke_links, _core(request).engine, invoice_id=invoice_id)}
+
+
+# --- the invoice page ---------------------------------------------------------------------
+
+@router.get("/invoices/{invoice_id}/qr", tags=["invoices"])
+async def invoice_qr_code(request: Request, invoice_id: str, p: Reader) -> dict[str, Any]:
+    """The bank-app QR code (UsingQR) for what is left to pay."""
+    doc = await _invoice(request, p, invoice_id)
+    if doc["kind"] != "invoice":
+        raise HTTPException(422, "a credit note has no payment code")
+    fields = invoice_qr.payload(doc, amount_ore=max(0, doc["balance_ore"]))
+    text = invoice_qr.payload_text(fields)
+    return {"payload": {k: (str(v) if not isinstance(v, str | int) else v) for k, v in fields.items()},
+            "text": text, "svg": invoice_qr.qr_svg(text)}
+
+
+@router.get("/invoices/{invoice_id}/explain", tags=["invoices"])
+async def explain_invoice(request: Request, invoice_id: str, p: Reader, lang: str = "sv") -> dict[str, Any]:
+    """How this invoice differs from the previous one, line by line."""
+    doc = await _invoice(request, p, invoice_id)
+    return await _run(explain.explain, _core(request).engine, doc["id"], lang)
+
+
+@router.get("/invoices/{invoice_id}/lines/{position}/usage", tags=["invoices"])
+async def line_usage(request: Request, invoice_id: str, position: int, p: Reader,
+                     limit: int = Query(50, ge=1, le=1000), offset: int = Query(0, ge=0)) -> dict[str, Any]:
+    """The usage records behind one line of the specification (1-based position)."""
+    doc = await _invoice(request, p, invoice_id)
+    if not 1 <= position <= len(doc["lines"]):
+        raise HTTPException(404, "line not found")
+    line = doc["lines"][position - 1]
+    out = {"line": line, "items": [], "total": 0}
+    if line["kind"] not in ("usage", "connection_fee", "late_usage") or not line.get("rate_key"):
+        return out
+    core = _core(request)
+    found = await _run(usage_query.itemised, core.engine, core.catalogue, doc["customer_id"], invoice_id=doc["id"],
+                       rate_key=line["rate_key"], subscription_id=line.get("subscription_id"), limit=limit,
+                       offset=offset)
+    out.update(items=found["items"], total=found["total"])
+    return out
+
+
+@router.get("/invoices/{invoice_id}/usage", tags=["invoices"])
+async def invoice_usage(request: Request, invoice_id: str, p: Reader, category: str | None = None,
+                        service: str | None = None, limit: int = Query(50, ge=1, le=1000),
+                        offset: int = Query(0, ge=0)) -> dict[str, Any]:
+    """The itemised usage of the invoice's period (what a link-scoped session may see)."""
+    doc = await _invoice(request, p, invoice_id)
+    core = _core(request)
+    try:
+        return await _run(usage_query.itemised, core.engine, core.catalogue, doc["customer_id"],
+                          period=doc["period"]["label"], category=category, service=service, limit=limit,
+                          offset=offset)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+@router.get("/customers/{customer_id}/forecast", tags=["usage"])
+async def usage_forecast(request: Request, customer_id: int, p: Reader, lang: str = "sv") -> dict[str, Any]:
+    """The open period so far, its forecast total, and warnings before an allowance runs out."""
+    ensure_customer_access(p, customer_id)
+    core = _core(request)
+    try:
+        return await _run(forecast.forecast, core.engine, core.catalogue, customer_id, lang=lang)
+    except Exception as exc:
+        from sqlalchemy.exc import NoResultFound
+
+        if isinstance(exc, NoResultFound):
+            raise HTTPException(404, "customer not found") from None
+        raise
+
+
+# --- paying through the provider's hosted page --------------------------------------------
+
+class PayRequest(BaseModel):
+    return_url: str = Field(min_length=1, max_length=2000)
+
+
+@router.post("/invoices/{invoice_id}/pay", tags=["payments"])
+async def pay(request: Request, invoice_id: str, p: Payer, body: PayRequest) -> dict[str, Any]:
+    """Start paying what is left on the invoice at the payment provider's hosted page."""
+    doc = await _invoice(request, p, invoice_id)
+    try:
+        checkout = await _run(_paygw(request).create_checkout, doc["id"], body.return_url)
+    except paygw.PaymentError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return {"payment_id": checkout.payment_id, "amount_ore": checkout.amount_ore,
+            "checkout_path": checkout.checkout_path}
+
+
+@router.post("/payments/webhook/testpay", tags=["payments"])
+async def testpay_webhook(request: Request,
+                          signature: Annotated[str | None, Header(alias=paygw.SIGNATURE_HEADER)] = None
+                          ) -> dict[str, str]:
+    """The test provider's signed confirmation (no bearer token: the HMAC signature is the proof)."""
+    body = await request.body()
+    try:
+        result = await _run(_paygw(request).handle_webhook, signature or "", body)
+    except paygw.WebhookRejected as exc:
+        raise HTTPException(400, f"webhook rejected: {exc}") from None
+    return {"result": result}
+
+
+_PAGE = """<!doctype html><html lang="sv"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>TestPay</title>
+<style>body{{font-family:system-ui,sans-serif;margin:0;background:#f4f5f7;color:#1b1d21}}
+main{{max-width:420px;margin:0 auto;padding:24px 16px}}h1{{font-size:1.1rem;margin:0 0 4px}}
+.card{{background:#fff;border-radius:12px;padding:20px;box-shadow:0 1px 3px #0002}}
+.amount{{font-size:2rem;font-weight:700;margin:12px 0}}button{{display:block;width:100%;padding:14px;margin:10px 0 0;
+font-size:1rem;border-radius:10px;border:0;cursor:pointer}}.card-btn{{background:#1a56db;color:#fff}}
+.swish-btn{{background:#0a7d52;color:#fff}}.fail-btn{{background:#e5e7eb;color:#1b1d21}}
+small{{color:#555}}</style></head><body><main><p><small>TestPay · testbetalning / test payment</small></p>
+<div class="card"><h1>{merchant}</h1><div>Faktura / Invoice {number}</div>
+<div class="amount" id="amount">{amount}</div>{body}</div>
+<p><small>Inga kortuppgifter lämnas till butiken. / No card details are shared with the merchant.</small></p>
+</main></body></html>"""
+
+
+@router.get("/paygw/checkout/{session_id}", tags=["payments"], response_class=HTMLResponse)
+async def checkout_page(request: Request, session_id: str) -> HTMLResponse:
+    """The test provider's hosted payment page."""
+    info = await _run(_paygw(request).session, session_id)
+    if info is None:
+        return HTMLResponse("<h1>Not found</h1>", status_code=404)
+    if info["expired"] or info["status"] != "open":
+        body = "<p>Betalningen är redan avslutad. / This payment is closed.</p>"
+    else:
+        body = ('<form method="post"><input type="hidden" name="method" value="card">'
+                '<button class="card-btn" id="pay-card">Betala med kort •••• 4242 / Pay by card</button></form>'
+                '<form method="post"><input type="hidden" name="method" value="swish">'
+                '<button class="swish-btn" id="pay-swish">Betala med Swish / Pay with Swish</button></form>'
+                '<form method="post"><input type="hidden" name="method" value="fail">'
+                '<button class="fail-btn" id="pay-fail">Avbryt (misslyckas) / Fail</button></form>')
+    page = _PAGE.format(merchant=html.escape(info["merchant"]), number=html.escape(info["invoice_number"]),
+                        amount=html.escape(info["amount"]), body=body)
+    return HTMLResponse(page, headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY"})
+
+
+@router.post("/paygw/checkout/{session_id}", tags=["payments"])
+async def checkout_submit(request: Request, session_id: str, method: Annotated[str, Form()]) -> Response:
+    """The payer's choice: the provider confirms by its signed webhook, then sends the payer back."""
+    provider = _paygw(request)
+    info = await _run(provider.session, session_id)
+    if info is None:
+        return HTMLResponse("<h1>Not found</h1>", status_code=404)
+    try:
+        signature, body = await _run(provider.complete, session_id, method)
+    except paygw.PaymentError as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+    # The provider calls the merchant's webhook over HTTP (here: the same ASGI app, in process).
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=request.app), base_url="http://core") as client:
+        answer = await client.post("/payments/webhook/testpay", content=body,
+                                   headers={paygw.SIGNATURE_HEADER: signature, "Content-Type": "application/json"})
+    outcome = "paid" if answer.status_code == 200 and method in paygw.METHODS else "failed"
+    sep = "&" if "?" in info["return_url"] else "?"
+    return RedirectResponse(f"{info['return_url']}{sep}payment={outcome}", status_code=303)

@@ -1,0 +1,133 @@
+"""Why is this invoice different from the previous one? Computed, never written by hand.
+
+The two invoices' lines are matched (same kind, tariff, subscription); each difference
+becomes one plain-language item with its amount, and for usage the days the charged
+records fell on ("+87,00 kr: Surf utöver 5 GB, 3,2 GB (14–17 okt)"). The items add up to
+the difference between the two amounts to pay.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from babel.dates import format_date
+from babel.numbers import format_currency, format_decimal
+from sqlalchemy import Engine, func, select
+
+from backend_stub.rating import STOCKHOLM
+from backend_stub.services.invoices import get_invoice_row
+from backend_stub.storage import models as m
+
+TEXTS = {
+    "sv": {"new": "ny", "gone": "finns inte längre", "rounding": "Öresavrundning", "first": "Din första faktura.",
+           "same": "Samma belopp som förra fakturan.", "was": "förra fakturan {qty}"},
+    "en": {"new": "new", "gone": "no longer on the invoice", "rounding": "Rounding", "first": "Your first invoice.",
+           "same": "The same amount as the previous invoice.", "was": "previous invoice {qty}"},
+}
+LOCALES = {"sv": "sv_SE", "en": "en_GB"}
+
+
+def _money(ore: int, lang: str, signed: bool = True) -> str:
+    text = format_currency(Decimal(abs(ore)) / 100, "SEK", locale=LOCALES[lang])
+    if not signed:
+        return text
+    return ("+" if ore > 0 else "−" if ore < 0 else "±") + text
+
+
+def _qty(value: str, unit: str, lang: str) -> str:
+    return f"{format_decimal(Decimal(value), locale=LOCALES[lang])} {unit}"
+
+
+def _key(line: dict[str, Any]) -> tuple:
+    return line["kind"], line.get("rate_key"), line.get("subscription_id"), line.get("period")
+
+
+def _group(lines: list[dict[str, Any]]) -> dict[tuple, dict[str, Any]]:
+    out: dict[tuple, dict[str, Any]] = {}
+    for ln in lines:
+        k = _key(ln)
+        if k in out:
+            g = out[k]
+            g["amount_ore"] += ln["amount_ore"]
+            g["quantity"] = str(Decimal(g["quantity"]) + Decimal(ln["quantity"]))
+        else:
+            out[k] = dict(ln)
+    return out
+
+
+def _usage_days(conn, invoice_id: str, lang: str) -> dict[tuple[str | None, int | None], str]:
+    """Per (tariff, subscription): the days the charged records of the invoice fell on."""
+    u = m.UsageEvent
+    rows = conn.execute(select(u.rate_key, u.subscription_id, func.min(u.started_at), func.max(u.started_at))
+                        .where(u.invoice_id == invoice_id, u.charge_exact > 0)
+                        .group_by(u.rate_key, u.subscription_id))
+    out = {}
+    for key, sub, first, last in rows:
+        a = datetime.fromtimestamp(first, STOCKHOLM).date()
+        b = datetime.fromtimestamp(last, STOCKHOLM).date()
+        loc = LOCALES[lang]
+        if a == b:
+            out[(key, sub)] = format_date(a, "d MMM", locale=loc)
+        elif a.month == b.month:
+            out[(key, sub)] = f"{a.day}–{format_date(b, 'd MMM', locale=loc)}"
+        else:
+            out[(key, sub)] = f"{format_date(a, 'd MMM', locale=loc)}–{format_date(b, 'd MMM', locale=loc)}"
+    return out
+
+
+def explain(engine: Engine, invoice_id: str, lang: str = "sv") -> dict[str, Any]:
+    """The differences between an invoice and the customer's previous invoice."""
+    lang = lang if lang in TEXTS else "sv"
+    t = TEXTS[lang]
+    with engine.connect() as conn:
+        inv = get_invoice_row(conn, invoice_id)
+        prev = conn.execute(select(m.Invoice).where(
+            m.Invoice.customer_id == inv.customer_id, m.Invoice.kind == inv.kind,
+            (m.Invoice.period_start < inv.period_start)
+            | ((m.Invoice.period_start == inv.period_start) & (m.Invoice.number < inv.number)))
+            .order_by(m.Invoice.period_start.desc(), m.Invoice.number.desc()).limit(1)).first()
+        days = _usage_days(conn, inv.id, lang)
+    if prev is None:
+        return {"invoice": {"id": inv.id, "number": inv.number, "amount_due_ore": inv.amount_due_ore},
+                "previous": None, "difference_ore": 0, "items": [], "summary": t["first"]}
+    cur_lines = _group(inv.document["lines"])
+    prev_lines = _group(prev.document["lines"])
+    items = []
+    for k in list(cur_lines) + [k for k in prev_lines if k not in cur_lines]:
+        c, p = cur_lines.get(k), prev_lines.get(k)
+        delta = (c["amount_ore"] if c else 0) - (p["amount_ore"] if p else 0)
+        if delta == 0:
+            continue
+        line = c or p
+        text = f"{_money(delta, lang)}: {line['description']}"
+        if line["kind"] in ("usage", "connection_fee", "late_usage") and line["unit"]:
+            now_q = _qty(c["quantity"], c["unit"], lang) if c else None
+            was_q = _qty(p["quantity"], p["unit"], lang) if p else None
+            detail = [q for q in (now_q, t["was"].format(qty=was_q) if was_q else None) if q]
+            when = days.get((line.get("rate_key"), line.get("subscription_id"))) if c else None
+            if when:
+                detail.append(when)
+            text += f", {', '.join(detail)}" if detail else ""
+        elif c is None:
+            text += f" ({t['gone']})"
+        elif p is None:
+            text += f" ({t['new']})"
+        items.append({"delta_ore": delta, "kind": line["kind"], "rate_key": line.get("rate_key"), "text": text})
+    rounding = inv.rounding_ore - prev.rounding_ore
+    if rounding:
+        items.append({"delta_ore": rounding, "kind": "rounding", "rate_key": None,
+                      "text": f"{_money(rounding, lang)}: {t['rounding']}"})
+    items.sort(key=lambda i: -abs(i["delta_ore"]))
+    difference = inv.amount_due_ore - prev.amount_due_ore
+    assert sum(i["delta_ore"] for i in items) == difference
+    summary = t["same"] if difference == 0 else (
+        f"{_money(difference, lang)} ({_money(prev.amount_due_ore, lang, False)} → "
+        f"{_money(inv.amount_due_ore, lang, False)})")
+    return {
+        "invoice": {"id": inv.id, "number": inv.number, "amount_due_ore": inv.amount_due_ore},
+        "previous": {"id": prev.id, "number": prev.number, "amount_due_ore": prev.amount_due_ore,
+                     "period": prev.document["period"]["label"]},
+        "difference_ore": difference, "items": items, "summary": summary,
+    }
