@@ -127,3 +127,8 @@ def _opened_before(conn, invoice_id: str) -> bool:
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def invoice_link_path(engine: Engine, settings, invoice_id: str) -> str:
+    """``/i/<token>`` of the invoice's current link (``settings``: the core's ``AuthSettings``)."""
+    return invoice_link(engine, settings.secret, settings.issuer, invoice_id).path
