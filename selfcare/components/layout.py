@@ -1,0 +1,129 @@
+"""The frame of every page: brand header, language switch, navigation, support footer."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from selfcare import styles
+from selfcare.brand import brand
+from selfcare.state.session import SessionState
+
+C = styles.C
+
+
+def tr(msgid: str) -> rx.Var:
+    """A UI text in the chosen language (looked up in the babel catalogue on the backend)."""
+    return SessionState.t[msgid]
+
+
+def lang_switch(reload: rx.EventHandler | rx.event.EventSpec | None = None) -> rx.Component:
+    """Svenska ⇄ English; the page's own reload runs after, so data comes back formatted anew."""
+    after = [reload] if reload is not None else []
+    style = {"background": "transparent", "color": C.primary_text, "border": "1px solid rgba(255,255,255,0.6)",
+             "cursor": "pointer", "min_height": "36px"}
+    return rx.cond(
+        SessionState.locale == "sv",
+        rx.button("English", id="lang-switch", lang="en", on_click=[SessionState.set_lang("en"), *after],
+                  size="2", style=style),
+        rx.button("Svenska", id="lang-switch", lang="sv", on_click=[SessionState.set_lang("sv"), *after],
+                  size="2", style=style),
+    )
+
+
+def header(reload=None) -> rx.Component:
+    b = brand()
+    return rx.box(
+        rx.hstack(
+            rx.link(
+                rx.hstack(rx.image(src=b.logo, alt="", width="32px", height="32px"),
+                          rx.text(b.name, weight="bold", size="4", color=C.primary_text), align="center",
+                          spacing="2"),
+                href="/", underline="none", aria_label=b.name,
+            ),
+            rx.spacer(),
+            lang_switch(reload),
+            rx.cond(
+                SessionState.signed_in | SessionState.scoped,
+                rx.button(rx.icon("log-out", size=16), id="sign-out", on_click=SessionState.sign_out, size="2",
+                          aria_label=tr("Sign out"), title=tr("Sign out"),
+                          style={"background": "transparent", "color": C.primary_text, "cursor": "pointer",
+                                 "min_height": "36px"}),
+            ),
+            align="center", width="100%", max_width=styles.MAX_WIDTH, margin="0 auto", spacing="2",
+        ),
+        background=C.primary, padding="0.6rem 1rem", width="100%", position="sticky", top="0", z_index="10",
+    )
+
+
+def nav_item(label_key: str, href: str, icon: str, active: str) -> rx.Component:
+    is_active = label_key == active
+    return rx.link(
+        rx.vstack(rx.icon(icon, size=20), rx.text(tr(label_key), size="1", weight="medium"), align="center",
+                  spacing="0"),
+        href=href, underline="none", flex="1", padding="0.4rem 0", text_align="center",
+        color=C.primary if is_active else C.muted,
+        border_bottom=f"3px solid {C.primary}" if is_active else "3px solid transparent",
+        aria_current="page" if is_active else None,
+    )
+
+
+def nav(active: str) -> rx.Component:
+    return rx.cond(
+        SessionState.signed_in,
+        rx.hstack(
+            nav_item("Overview", "/", "house", active),
+            nav_item("Invoices", "/invoices", "receipt-text", active),
+            nav_item("Usage", "/usage", "chart-column", active),
+            width="100%", max_width=styles.MAX_WIDTH, margin="0 auto", spacing="0",
+            background=C.surface, border_bottom="1px solid #e3e8eb",
+        ),
+    )
+
+
+def footer() -> rx.Component:
+    s = brand().support
+    return rx.vstack(
+        rx.text(tr("Customer service"), weight="bold", size="2"),
+        rx.hstack(rx.icon("phone", size=14), rx.link(s.phone, href=f"tel:{s.phone.replace(' ', '')}", size="2"),
+                  rx.text("·", size="2"), rx.text(rx.cond(SessionState.locale == "en", s.hours_en, s.hours_sv),
+                                                  size="2"),
+                  align="center", spacing="2", wrap="wrap"),
+        rx.hstack(rx.icon("mail", size=14), rx.link(s.email, href=f"mailto:{s.email}", size="2"), align="center",
+                  spacing="2"),
+        spacing="1", padding="1.5rem 1rem 2rem", width="100%", max_width=styles.MAX_WIDTH, margin="0 auto",
+        color=C.muted,
+    )
+
+
+def page(*children: rx.Component, active: str = "", reload=None) -> rx.Component:
+    """A page of the app: header, navigation, the content column, footer."""
+    return rx.box(
+        header(reload),
+        nav(active),
+        rx.vstack(*children, spacing="4", width="100%", max_width=styles.MAX_WIDTH, margin="0 auto",
+                  padding="1rem", align="stretch"),
+        footer(),
+        min_height="100vh", width="100%", background=C.background, overflow_x="hidden",
+    )
+
+
+def card(*children: rx.Component, **props) -> rx.Component:
+    return rx.box(rx.vstack(*children, spacing="2", align="stretch", width="100%"), style=styles.card, **props)
+
+
+def section_title(key: str) -> rx.Component:
+    return rx.heading(tr(key), size="4", as_="h2", margin_top="0.25rem")
+
+
+def status_badge(text, tone, **props) -> rx.Component:
+    return rx.badge(text, color_scheme=tone, variant="soft", size="2", radius="full", **props)
+
+
+def error_callout(message: rx.Var) -> rx.Component:
+    return rx.cond(message != "", rx.callout(message, icon="triangle-alert", color_scheme="red", role="alert",
+                                             width="100%"))
+
+
+def offer_banner() -> rx.Component:
+    """The slot for an offer that fits the subscriber (filled by the offers feature later)."""
+    return rx.box(id="offer-banner", width="100%")

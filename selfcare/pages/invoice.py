@@ -1,0 +1,255 @@
+"""``/invoices/[invoice_id]``: the invoice as a living page."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from selfcare import styles
+from selfcare.components.layout import card, error_callout, page, section_title, status_badge, tr
+from selfcare.state.invoice import InvoiceState
+from selfcare.state.session import SessionState
+
+C = styles.C
+S = InvoiceState
+
+
+def _kv(label_key: str, value: rx.Var, id_: str) -> rx.Component:
+    return rx.hstack(rx.text(tr(label_key), style=styles.muted), rx.spacer(),
+                     rx.text(value, weight="bold", id=id_, font_variant_numeric="tabular-nums"),
+                     width="100%", align="baseline")
+
+
+def _head() -> rx.Component:
+    v = S.view
+    return card(
+        rx.hstack(
+            rx.vstack(rx.text(v["seller_name"].to(str), weight="bold", id="invoice-sender"),
+                      rx.text(tr("Invoice"), " ", v["number"].to(str), " · ", v["period"].to(str),
+                              style=styles.muted, id="invoice-number"),
+                      spacing="0"),
+            rx.spacer(),
+            status_badge(v["status"].to(str), v["tone"].to(str), id="invoice-status"),
+            width="100%", align="start",
+        ),
+        rx.text(tr("To pay incl. VAT"), style=styles.label, margin_top="0.5rem"),
+        rx.text(v["amount"].to(str), id="invoice-amount", style=styles.amount_big),
+        rx.text(tr("Due"), " ", rx.text.strong(v["due"].to(str), id="invoice-due")),
+        rx.cond(v["balance"].to(str) != v["amount"].to(str),
+                rx.text(tr("Left to pay"), ": ", rx.text.strong(v["balance"].to(str)), id="invoice-balance")),
+        rx.cond(
+            v["payable"].to(bool),
+            rx.button(rx.icon("credit-card", size=18), tr("Pay"), id="pay-button", on_click=S.pay,
+                      loading=S.paying, size="3", style=styles.primary_button, margin_top="0.5rem"),
+            rx.callout(tr("Nothing left to pay on this invoice."), icon="circle-check", color_scheme="green",
+                       id="invoice-settled"),
+        ),
+        rx.button(rx.icon("file-down", size=18), tr("Download PDF"), id="pdf-link", on_click=S.download_pdf,
+                  size="3", style=styles.secondary_button),
+    )
+
+
+def _payment_details() -> rx.Component:
+    v = S.view
+    return card(
+        section_title("Pay with your bank app"),
+        _kv("Bankgiro", v["bankgiro"].to(str), "bankgiro"),
+        _kv("OCR number", v["ocr"].to(str), "ocr"),
+        _kv("Amount", v["balance"].to(str), "qr-amount"),
+        _kv("Due date", v["due"].to(str), "qr-due"),
+        rx.cond(
+            S.qr_svg != "",
+            rx.vstack(
+                rx.box(rx.html(S.qr_svg), id="qr-code", width="180px", height="180px", margin="0 auto",
+                       role="img", aria_label=tr("QR code for your bank app"),
+                       style={"& svg": {"width": "100%", "height": "100%"}}),
+                rx.text(tr("Scan the code in your bank app to fill in the payment."), style=styles.muted,
+                        text_align="center"),
+                align="center", width="100%", spacing="1",
+            ),
+        ),
+    )
+
+
+def _explain() -> rx.Component:
+    return rx.cond(
+        S.explain_summary != "",
+        card(
+            section_title("Why is this invoice different?"),
+            rx.text(S.explain_summary),
+            rx.foreach(S.explain_rows, lambda r: rx.hstack(
+                rx.text(r["delta"], weight="bold", color=rx.cond(r["tone"] == "red", C.danger, C.success),
+                        min_width="6.5rem", font_variant_numeric="tabular-nums"),
+                rx.text(r["text"]), align="start", width="100%", class_name="explain-item")),
+            id="explain",
+        ),
+    )
+
+
+def _spec_line(line: rx.Var) -> rx.Component:
+    body = rx.hstack(
+        rx.vstack(
+            rx.text(line["description"], weight="medium"),
+            rx.text(line["quantity"], " × ", line["unit_price"], " · ", tr("VAT"), " ", line["vat"],
+                    style=styles.muted),
+            spacing="0", align="start", flex="1", min_width="0",
+        ),
+        rx.text(line["amount"], weight="medium", white_space="nowrap", font_variant_numeric="tabular-nums"),
+        rx.cond(line["drill"] != "", rx.icon("chevron-right", size=16, color=C.muted)),
+        width="100%", align="center", padding="0.5rem 0", border_bottom="1px solid #eef1f3",
+    )
+    return rx.cond(
+        line["drill"] != "",
+        rx.box(body, on_click=S.open_line(line["position"].to(int)), cursor="pointer", role="button",
+               tab_index=0, class_name="spec-line spec-line-usage", aria_label=line["description"]),
+        rx.box(body, class_name="spec-line"),
+    )
+
+
+def _total(label_key: str, value: rx.Var, strong: bool = False, id_: str | None = None) -> rx.Component:
+    return rx.hstack(rx.text(tr(label_key), weight="bold" if strong else "regular"), rx.spacer(),
+                     rx.text(value, weight="bold" if strong else "regular", id=id_,
+                             font_variant_numeric="tabular-nums"),
+                     width="100%")
+
+
+def _specification() -> rx.Component:
+    v = S.view
+    return card(
+        section_title("Specification"),
+        rx.text(tr("Tap a usage line to see the calls, texts and data behind it."), style=styles.muted),
+        rx.box(rx.foreach(S.lines, _spec_line), width="100%"),
+        rx.foreach(S.vat_rows, lambda r: rx.text(tr("VAT"), " ", r["rate"], ": ", r["vat"], " ", tr("of"), " ",
+                                                 r["net"], style=styles.muted, class_name="vat-row")),
+        _total("Net", v["net"].to(str)),
+        _total("VAT", v["vat"].to(str)),
+        _total("Total incl. VAT", v["gross"].to(str)),
+        _total("Rounding", v["rounding"].to(str)),
+        _total("To pay", v["to_pay"].to(str), strong=True, id_="spec-to-pay"),
+        id="spec-table",
+    )
+
+
+def _plans() -> rx.Component:
+    return rx.cond(
+        S.plans.length() > 0,
+        card(
+            section_title("Your plan"),
+            rx.foreach(S.plans, lambda p: rx.vstack(
+                rx.hstack(rx.text(p["name"], weight="bold"), rx.spacer(), rx.text(p["fee"], " / ", tr("month")),
+                          width="100%"),
+                rx.text(p["msisdn"], " · ", p["span"], style=styles.muted),
+                rx.text(tr("Includes"), ": ", p["includes"]),
+                rx.text(p["description"], style=styles.muted),
+                spacing="0", width="100%", class_name="plan")),
+            id="plans",
+        ),
+    )
+
+
+def _usage_row(r: rx.Var) -> rx.Component:
+    return rx.hstack(
+        rx.vstack(rx.text(r["service"], " · ", r["description"], size="2", weight="medium"),
+                  rx.text(r["at"], " ", r["number"], size="1", color=C.muted), spacing="0", flex="1", min_width="0"),
+        rx.vstack(rx.text(r["amount"], size="2"), rx.text(r["cost"], size="1", color=C.muted), align="end",
+                  spacing="0"),
+        width="100%", padding="0.35rem 0", border_bottom="1px solid #eef1f3", class_name="usage-row",
+    )
+
+
+def _usage() -> rx.Component:
+    return rx.cond(
+        S.usage_rows.length() > 0,
+        card(
+            section_title("Itemised usage"),
+            rx.el.details(
+                rx.el.summary(tr("Show"), " ", S.usage_total, " ", tr("records"),
+                              style={"cursor": "pointer", "color": C.primary, "font_weight": "600"}),
+                rx.box(rx.foreach(S.usage_rows, _usage_row), width="100%"),
+            ),
+            id="invoice-usage",
+        ),
+    )
+
+
+def _timeline() -> rx.Component:
+    return card(
+        section_title("Timeline"),
+        rx.foreach(S.timeline, lambda e: rx.hstack(
+            rx.icon(e["icon"], size=18, color=C.primary, flex_shrink="0"),
+            rx.vstack(rx.text(e["text"]), rx.text(e["at"], style=styles.muted), spacing="0"),
+            align="start", width="100%", class_name="timeline-event", data_kind=e["kind"])),
+        id="timeline",
+    )
+
+
+def _parties() -> rx.Component:
+    v = S.view
+    return card(
+        section_title("Sender and recipient"),
+        rx.text(v["seller_name"].to(str), weight="bold"),
+        rx.foreach(v["seller_lines"].to(list[str]), lambda x: rx.text(x, style=styles.muted)),
+        rx.text(tr("Customer service"), ": ", v["support_phone"].to(str), " · ", v["support_email"].to(str),
+                size="2"),
+        rx.separator(),
+        rx.text(v["buyer_name"].to(str), weight="bold"),
+        rx.foreach(v["buyer_lines"].to(list[str]), lambda x: rx.text(x, style=styles.muted)),
+        rx.text(tr("Customer number"), ": ", v["customer_number"].to(str), style=styles.muted),
+        rx.text(tr("Invoice date"), ": ", v["invoice_date"].to(str), style=styles.muted),
+        rx.text(v["late_note"].to(str), size="1", color=C.muted),
+        rx.text(v["disputes"].to(str), size="1", color=C.muted),
+    )
+
+
+def _drill() -> rx.Component:
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(S.drill_title),
+            rx.dialog.description(S.drill_total, " ", tr("records"), style=styles.muted),
+            rx.box(rx.foreach(S.drill_rows, _usage_row), max_height="60vh", overflow_y="auto", width="100%",
+                   id="drill-rows"),
+            rx.dialog.close(rx.button(tr("Close"), on_click=S.close_line, style=styles.secondary_button,
+                                      margin_top="0.75rem")),
+            max_width="min(36rem, 94vw)", id="drill-dialog",
+        ),
+        open=S.drill_open, on_open_change=S.set_drill_open,
+    )
+
+
+def invoice_page() -> rx.Component:
+    return page(
+        rx.cond(
+            S.not_found,
+            card(rx.heading(tr("Invoice not found"), size="5", as_="h1"),
+                 rx.text(tr("The invoice does not exist or is not yours.")),
+                 rx.cond(SessionState.signed_in, rx.link(tr("All invoices"), href="/invoices")),
+                 id="not-found"),
+            rx.cond(
+                S.view.contains("id"),
+                rx.vstack(
+                    rx.cond(SessionState.signed_in,
+                            rx.link(rx.hstack(rx.icon("chevron-left", size=16), tr("All invoices"), align="center",
+                                              spacing="1"), href="/invoices", size="2")),
+                    error_callout(S.error),
+                    _head(), _payment_details(), _explain(), _specification(), _plans(), _usage(), _timeline(),
+                    _parties(), _drill(),
+                    spacing="4", width="100%", align="stretch",
+                ),
+                rx.center(rx.spinner(size="3"), padding="3rem", width="100%"),
+            ),
+        ),
+        active="Invoices", reload=InvoiceState.load,
+    )
+
+
+def link_page() -> rx.Component:
+    from selfcare.state.invoice import LinkState
+
+    return page(
+        rx.cond(
+            LinkState.failed,
+            card(rx.heading(tr("The link does not work"), size="5", as_="h1"),
+                 rx.text(tr("It may have expired or been replaced. Sign in to see all your invoices.")),
+                 rx.link(tr("Sign in"), href="/login"), id="link-failed"),
+            rx.center(rx.spinner(size="3"), padding="3rem", width="100%"),
+        ),
+    )

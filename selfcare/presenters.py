@@ -1,0 +1,266 @@
+"""Pure functions from the core's JSON to what a page shows, in the chosen language.
+
+Kept out of the states so plain unit tests cover them. Every value a page shows is a
+string here (already formatted by babel), so the browser never formats money or dates.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from selfcare.i18n import (
+    N_,
+    format_bytes,
+    format_date,
+    format_datetime,
+    format_duration,
+    format_money,
+    format_number,
+    format_period,
+    format_short_date,
+    format_signed_money,
+    gettext,
+)
+
+STATUS_TEXT = {
+    "unpaid": N_("Unpaid"),
+    "partly_paid": N_("Partly paid"),
+    "paid": N_("Paid"),
+    "overdue": N_("Overdue"),
+    "reminder": N_("Reminder sent"),
+    "collection": N_("Debt collection"),
+    "credited": N_("Credited"),
+    "credit_note": N_("Credit note"),
+}
+STATUS_TONE = {
+    "unpaid": "blue", "partly_paid": "amber", "paid": "green", "overdue": "red", "reminder": "orange",
+    "collection": "red", "credited": "gray", "credit_note": "gray",
+}
+OPEN_STATUSES = frozenset({"unpaid", "partly_paid", "overdue", "reminder", "collection"})
+USAGE_LINE_KINDS = frozenset({"usage", "connection_fee"})
+CATEGORY_TEXT = {
+    "domestic": N_("Sweden"),
+    "eu_roaming": N_("EU roaming"),
+    "roaming": N_("Other zones"),
+    "international": N_("Calls abroad"),
+    "premium": N_("Premium"),
+}
+SERVICE_TEXT = {"voice": N_("Calls"), "sms": N_("SMS"), "mms": N_("MMS"), "data": N_("Data")}
+OTHER = N_("Other")
+TIMELINE_ICON = {
+    "created": "file-plus", "sent": "send", "opened": "eye", "payment": "banknote", "paid": "circle-check",
+    "reminder_sent": "bell", "collection": "triangle-alert", "credit_note": "undo-2", "message": "message-circle",
+}
+
+
+def status_label(status: str, lang: str) -> str:
+    return gettext(lang, STATUS_TEXT.get(status, "Unpaid"))
+
+
+def status_tone(status: str) -> str:
+    return STATUS_TONE.get(status, "gray")
+
+
+def _int(value: Any) -> int:
+    return value if type(value) is int else 0
+
+
+def invoice_row(item: dict[str, Any], lang: str) -> dict[str, str]:
+    """One line of the invoices list."""
+    status = str(item.get("status", ""))
+    balance = _int(item.get("balance_ore"))
+    return {
+        "id": str(item.get("id", "")),
+        "number": str(item.get("number", "")),
+        "kind": str(item.get("kind", "invoice")),
+        "period": format_period(item["period"], lang) if item.get("period") else "",
+        "amount": format_money(_int(item.get("amount_due_ore")), lang),
+        "due": format_date(item["due_date"], lang) if item.get("due_date") else "",
+        "status": status_label(status, lang),
+        "tone": status_tone(status),
+        "balance": format_money(balance, lang),
+        "open": "1" if status in OPEN_STATUSES and balance > 0 else "",
+    }
+
+
+def _decimal_text(value: Any, lang: str) -> str:
+    try:
+        d = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return str(value)
+    return format_number(d.normalize() if d == d.to_integral() else d, lang)
+
+
+def vat_percent(rate: Any, lang: str) -> str:
+    try:
+        pct = (Decimal(str(rate)) * 100).normalize()
+    except (InvalidOperation, ValueError):
+        return ""
+    return f"{format_number(pct, lang)} %"
+
+
+def spec_lines(doc: dict[str, Any], lang: str) -> list[dict[str, str]]:
+    """The specification: description, quantity, unit price, VAT and amount per line."""
+    rows = []
+    for index, line in enumerate(doc.get("lines") or [], start=1):
+        position = line.get("position", index)
+        unit_price = line.get("unit_price")
+        try:
+            unit_price_text = format_money(int((Decimal(str(unit_price)) * 100).to_integral_value()), lang)
+        except (InvalidOperation, ValueError, TypeError):
+            unit_price_text = ""
+        quantity = _decimal_text(line.get("quantity", ""), lang)
+        unit = str(line.get("unit") or "")
+        rows.append({
+            "position": str(position),
+            "description": str(line.get("description", "")),
+            "quantity": f"{quantity} {unit}".strip(),
+            "unit_price": unit_price_text,
+            "vat": vat_percent(line.get("vat_rate"), lang),
+            "amount": format_money(_int(line.get("amount_ore")), lang),
+            "msisdn": str(line.get("msisdn") or ""),
+            "drill": "1" if line.get("kind") in USAGE_LINE_KINDS else "",
+        })
+    return rows
+
+
+def vat_rows(doc: dict[str, Any], lang: str) -> list[dict[str, str]]:
+    return [{"rate": vat_percent(v.get("rate"), lang), "net": format_money(_int(v.get("net_ore")), lang),
+             "vat": format_money(_int(v.get("vat_ore")), lang), "gross": format_money(_int(v.get("gross_ore")), lang)}
+            for v in doc.get("vat") or []]
+
+
+def timeline_rows(doc: dict[str, Any], lang: str) -> list[dict[str, str]]:
+    """Events of the invoice, oldest first."""
+    rows = []
+    for event in doc.get("timeline") or []:
+        kind = str(event.get("kind", ""))
+        rows.append({"at": format_datetime(event["at"], lang) if event.get("at") else "", "kind": kind,
+                     "text": str(event.get("text", "")), "icon": TIMELINE_ICON.get(kind, "circle")})
+    return rows
+
+
+def plan_rows(doc: dict[str, Any], lang: str) -> list[dict[str, str]]:
+    rows = []
+    for plan in doc.get("plans") or []:
+        span = ""
+        if plan.get("from") and plan.get("to"):
+            span = f"{format_short_date(plan['from'], lang)} – {format_short_date(plan['to'], lang)}"
+        rows.append({"name": str(plan.get("plan_name", "")), "msisdn": str(plan.get("msisdn", "")),
+                     "fee": format_money(_int(plan.get("monthly_fee_ore")), lang),
+                     "includes": str(plan.get("allowances", "")), "description": str(plan.get("description", "")),
+                     "span": span})
+    return rows
+
+
+def invoice_view(doc: dict[str, Any], lang: str) -> dict[str, Any]:
+    """The invoice page's header, totals and sender, as display strings."""
+    seller = doc.get("seller") or {}
+    buyer = doc.get("buyer") or {}
+    period = doc.get("period") or {}
+    status = str(doc.get("status", ""))
+    balance = _int(doc.get("balance_ore"))
+    addr = buyer.get("address") or {}
+    return {
+        "id": str(doc.get("id", "")),
+        "number": str(doc.get("number", "")),
+        "kind": str(doc.get("kind", "invoice")),
+        "status": status_label(status, lang),
+        "tone": status_tone(status),
+        "payable": status in OPEN_STATUSES and balance > 0,
+        "amount": format_money(_int(doc.get("amount_due_ore")), lang),
+        "balance": format_money(balance, lang),
+        "paid": format_money(_int(doc.get("paid_ore")), lang),
+        "credited": format_money(_int(doc.get("credited_ore")), lang),
+        "due": format_date(doc["due_date"], lang) if doc.get("due_date") else "",
+        "invoice_date": format_date(doc["invoice_date"], lang) if doc.get("invoice_date") else "",
+        "period": format_period(period["label"], lang) if period.get("label") else "",
+        "period_key": str(period.get("label", "")),
+        "ocr": str(doc.get("ocr", "")),
+        "bankgiro": str(seller.get("bankgiro", "")),
+        "seller_name": str(seller.get("name", "")),
+        "seller_lines": [str(x) for x in seller.get("address") or []]
+        + [gettext(lang, "Org. no. {number}", number=seller.get("org_number", "")),
+           gettext(lang, "VAT no. {number}", number=seller.get("vat_number", ""))]
+        + ([gettext(lang, "Approved for F-tax")] if seller.get("f_tax_approved") else []),
+        "support_phone": str(seller.get("support_phone", "")),
+        "support_email": str(seller.get("support_email", "")),
+        "buyer_name": str(buyer.get("name", "")),
+        "buyer_lines": [x for x in (str(addr.get("street", "")),
+                                    f"{addr.get('postal_code', '')} {addr.get('city', '')}".strip()) if x],
+        "customer_number": str(buyer.get("customer_number", doc.get("customer_number", ""))),
+        "net": format_money(_int(doc.get("net_ore")), lang),
+        "vat": format_money(_int(doc.get("vat_ore")), lang),
+        "gross": format_money(_int(doc.get("gross_ore")), lang),
+        "rounding": format_money(_int(doc.get("rounding_ore")), lang),
+        "to_pay": format_money(_int(doc.get("amount_due_ore")), lang),
+        "late_note": str(seller.get("late_interest_note", "")),
+        "disputes": str(seller.get("disputes", "")),
+    }
+
+
+def usage_row(record: dict[str, Any], lang: str) -> dict[str, str]:
+    """One usage record: when, what, to whom, how much, and what it cost (or "Included")."""
+    service = str(record.get("service", ""))
+    if service == "data":
+        amount = format_bytes(_int(record.get("volume_bytes")), lang)
+    elif service == "voice":
+        amount = format_duration(_int(record.get("duration_s")), lang)
+    else:
+        amount = "1"
+    cost = _int(record.get("cost_ore"))
+    started = str(record.get("started_at", ""))
+    return {
+        "id": str(record.get("record_id", "")),
+        "at": format_datetime(started, lang) if started else "",
+        "day": started[:10],
+        "service": gettext(lang, SERVICE_TEXT.get(service, service or OTHER)),
+        "description": str(record.get("description", "")),
+        "number": str(record.get("called_number") or record.get("visited_country") or ""),
+        "amount": amount,
+        "category": gettext(lang, CATEGORY_TEXT.get(str(record.get("category", "")), OTHER)),
+        "cost": gettext(lang, "Included") if cost == 0 and record.get("included") else format_money(cost, lang),
+    }
+
+
+def allowance_amount(pool: str, quantity: int, lang: str) -> str:
+    if pool == "data":
+        return format_bytes(quantity, lang)
+    if pool == "voice":
+        return f"{format_number(math.ceil(quantity / 60), lang)} min"
+    return gettext(lang, "{count} pcs", count=format_number(quantity, lang))
+
+
+ALLOWANCE_TEXT = {"data": N_("Data"), "voice": N_("Calls"), "sms": N_("SMS"), "mms": N_("MMS")}
+
+
+def allowance_rows(allowances: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
+    """Each allowance: used of included, what remains, a 0–100 bar, and when it runs out."""
+    rows = []
+    for a in allowances or []:
+        pool = str(a.get("pool", ""))
+        used = _int(a.get("used"))
+        included = _int(a.get("included"))
+        unlimited = bool(a.get("unlimited")) or (a.get("remaining") is None and included == 0)
+        remaining = _int(a.get("remaining")) if a.get("remaining") is not None else max(0, included - used)
+        percent = 0 if unlimited or included <= 0 else min(100, round(used * 100 / included))
+        runs_out = a.get("runs_out_on")
+        rows.append({
+            "pool": pool,
+            "label": gettext(lang, ALLOWANCE_TEXT.get(pool, pool)),
+            "used": allowance_amount(pool, used, lang),
+            "included": gettext(lang, "Unlimited") if unlimited else allowance_amount(pool, included, lang),
+            "remaining": gettext(lang, "Unlimited") if unlimited else allowance_amount(pool, remaining, lang),
+            "percent": percent,
+            "unlimited": unlimited,
+            "warn": (not unlimited) and percent >= 80,
+            "runs_out": format_date(runs_out, lang) if isinstance(runs_out, str) and runs_out else "",
+        })
+    return rows
+
+
+def explain_rows(explain: dict[str, Any], lang: str) -> list[dict[str, str]]:
+    return [{"delta": format_signed_money(_int(i.get("delta_ore")), lang), "text": str(i.get("text", "")),
+             "tone": "red" if _int(i.get("delta_ore")) > 0 else "green"} for i in explain.get("items") or []]

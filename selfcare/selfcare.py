@@ -1,0 +1,46 @@
+"""The subscriber app: routes and the Reflex app object (little more than ``rx.App``)."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from selfcare import embedding, styles
+from selfcare.brand import brand
+from selfcare.pages.invoice import invoice_page, link_page
+from selfcare.pages.invoices import invoices_page
+from selfcare.pages.login import login_page
+from selfcare.pages.outbox import outbox_page
+from selfcare.pages.overview import overview_page
+from selfcare.pages.usage import usage_page
+from selfcare.state.auth import OutboxState, dev_outbox_enabled
+from selfcare.state.invoice import InvoiceState, LinkState
+from selfcare.state.overview import InvoicesState, OverviewState
+from selfcare.state.usage import UsageState
+
+_b = brand()
+
+app = rx.App(
+    theme=rx.theme(appearance="light", accent_color="cyan", radius="medium", scaling="100%"),
+    style=styles.base_style,
+    head_components=[
+        rx.el.link(rel="icon", href=_b.favicon, type="image/svg+xml"),
+        rx.el.link(rel="manifest", href="/manifest.webmanifest"),
+        rx.el.meta(name="theme-color", content=_b.colors.primary),
+    ],
+    html_lang="sv",
+    api_transformer=embedding.api_transformer,
+)
+
+
+def _title(what: str) -> str:
+    return f"{what} – {_b.name}"
+
+
+app.add_page(overview_page, route="/", title=_title("Mina sidor"), on_load=OverviewState.load)
+app.add_page(login_page, route="/login", title=_title("Logga in"))
+app.add_page(invoices_page, route="/invoices", title=_title("Fakturor"), on_load=InvoicesState.load)
+app.add_page(invoice_page, route="/invoices/[invoice_id]", title=_title("Faktura"), on_load=InvoiceState.load)
+app.add_page(link_page, route="/i/[link_token]", title=_title("Faktura"), on_load=LinkState.open)
+app.add_page(usage_page, route="/usage", title=_title("Förbrukning"), on_load=UsageState.load)
+if dev_outbox_enabled():
+    app.add_page(outbox_page, route="/dev/outbox", title=_title("Skickade meddelanden"), on_load=OutboxState.load)

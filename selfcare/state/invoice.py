@@ -1,0 +1,278 @@
+"""The invoice page: one invoice, re-checked against the session in every handler."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import Any
+
+import reflex as rx
+
+from selfcare import presenters
+from selfcare.api_client import ApiError, NotFound, Unauthorized, core_public_base, get_client, valid_invoice_id
+from selfcare.i18n import gettext
+from selfcare.state.session import LOGIN_ROUTE, SessionState
+
+logger = logging.getLogger(__name__)
+
+DRILL_PAGE = 50
+
+
+class InvoiceState(rx.State):
+    """What the invoice page shows. Everything here is the signed-in subscriber's own."""
+
+    current_id: str = ""
+    loading: bool = False
+    not_found: bool = False
+    error: str = ""
+    view: dict[str, Any] = {}
+    lines: list[dict[str, str]] = []
+    vat_rows: list[dict[str, str]] = []
+    plans: list[dict[str, str]] = []
+    timeline: list[dict[str, str]] = []
+    usage_rows: list[dict[str, str]] = []
+    usage_total: int = 0
+    explain_rows: list[dict[str, str]] = []
+    explain_summary: str = ""
+    qr_svg: str = ""
+    paying: bool = False
+    # Drill-down from a specification line to the usage records behind it.
+    drill_open: bool = False
+    drill_title: str = ""
+    drill_rows: list[dict[str, str]] = []
+    drill_total: int = 0
+
+    def _clear(self) -> None:
+        self.current_id = ""
+        self.view = {}
+        self.lines = []
+        self.vat_rows = []
+        self.plans = []
+        self.timeline = []
+        self.usage_rows = []
+        self.usage_total = 0
+        self.explain_rows = []
+        self.explain_summary = ""
+        self.qr_svg = ""
+        self.drill_open = False
+        self.drill_rows = []
+        self.drill_title = ""
+        self.error = ""
+
+    async def _token(self, invoice_id: str) -> tuple[SessionState, str]:
+        session = await self.get_state(SessionState)
+        return session, session.token_for_invoice(invoice_id)
+
+    def _not_found(self) -> None:
+        self._clear()
+        self.not_found = True
+
+    @rx.event
+    async def load(self):
+        """on_load of ``/invoices/[invoice_id]``."""
+        invoice_id = str(self.rx_router_page.params.get("invoice_id", ""))
+        async for update in self._open(invoice_id):
+            yield update
+
+    @rx.event
+    async def open_invoice(self, invoice_id: str):
+        """Show ``invoice_id`` (the browser may send any id: it is checked like any other)."""
+        async for update in self._open(invoice_id):
+            yield update
+
+    async def _open(self, invoice_id: Any):
+        session, token = await self._token(invoice_id if isinstance(invoice_id, str) else "")
+        if not token:
+            self._not_found()
+            if not session.signed_in and not session.scoped:
+                yield rx.redirect(LOGIN_ROUTE)
+            return
+        lang = session._lang()
+        if self.current_id != invoice_id:
+            self._clear()
+        self.loading = True
+        self.not_found = False
+        yield
+        client = get_client()
+        try:
+            doc = await client.invoice(token, invoice_id, lang)
+            # The core already refuses foreign ids; this is the app's own second check.
+            if not session.owns_customer(doc.get("customer_id")):
+                raise NotFound(404, "invoice not found")
+        except NotFound:
+            self._not_found()
+            self.loading = False
+            return
+        except Unauthorized:
+            session._drop()
+            self._clear()
+            self.loading = False
+            yield rx.redirect(LOGIN_ROUTE)
+            return
+        except ApiError as exc:
+            logger.warning("invoice %s: %s", invoice_id, exc)
+            self.error = gettext(lang, "The invoice could not be loaded just now. Please try again.")
+            self.loading = False
+            return
+        self.current_id = invoice_id
+        self.view = presenters.invoice_view(doc, lang)
+        self.lines = presenters.spec_lines(doc, lang)
+        self.vat_rows = presenters.vat_rows(doc, lang)
+        self.plans = presenters.plan_rows(doc, lang)
+        self.timeline = presenters.timeline_rows(doc, lang)
+        self.loading = False
+        yield
+        await self._load_extras(session, token, invoice_id, doc, lang)
+
+    async def _load_extras(self, session: SessionState, token: str, invoice_id: str, doc: dict[str, Any],
+                           lang: str) -> None:
+        """QR, explanation and itemised usage: each optional, the page works without them."""
+        client = get_client()
+        try:
+            qr = await client.invoice_qr(token, invoice_id)
+            svg = str(qr.get("svg", ""))
+            self.qr_svg = svg if svg.lstrip().startswith(("<svg", "<?xml")) else ""
+        except ApiError as exc:
+            logger.info("qr %s: %s", invoice_id, exc)
+            self.qr_svg = ""
+        try:
+            explain = await client.explain(token, invoice_id, lang)
+            self.explain_rows = presenters.explain_rows(explain, lang)
+            prev = explain.get("previous")
+            if prev:
+                self.explain_summary = gettext(
+                    lang, "{difference} compared with invoice {number}.",
+                    difference=presenters.format_signed_money(int(explain.get("difference_ore") or 0), lang),
+                    number=str(prev.get("number", "")))
+            else:
+                self.explain_summary = gettext(lang, "This is your first invoice.")
+        except ApiError as exc:
+            logger.info("explain %s: %s", invoice_id, exc)
+            self.explain_rows = []
+            self.explain_summary = ""
+        try:
+            usage = await client.invoice_usage(token, invoice_id, limit=100)
+            self.usage_rows = [presenters.usage_row(r, lang) for r in usage.get("items") or []]
+            self.usage_total = int(usage.get("total") or 0)
+        except (ApiError, KeyError, ValueError) as exc:
+            logger.info("usage of %s: %s", invoice_id, exc)
+            self.usage_rows = []
+            self.usage_total = 0
+
+    @rx.event
+    async def open_line(self, position: int):
+        """Tap on a usage line of the specification: the records behind it."""
+        invoice_id = self.current_id
+        session, token = await self._token(invoice_id)
+        if not token or type(position) is not int or not 1 <= position <= len(self.lines):
+            self.drill_open = False
+            return
+        lang = session._lang()
+        try:
+            answer = await get_client().line_usage(token, invoice_id, position, limit=DRILL_PAGE)
+        except NotFound:
+            self.drill_rows = []
+            self.drill_total = 0
+        except Unauthorized:
+            session._drop()
+            yield rx.redirect(LOGIN_ROUTE)
+            return
+        except ApiError as exc:
+            logger.info("line usage %s/%s: %s", invoice_id, position, exc)
+            self.drill_rows = []
+            self.drill_total = 0
+        else:
+            self.drill_rows = [presenters.usage_row(r, lang) for r in answer.get("items") or []]
+            self.drill_total = int(answer.get("total") or len(self.drill_rows))
+        self.drill_title = self.lines[position - 1]["description"]
+        self.drill_open = True
+
+    @rx.event
+    def close_line(self):
+        self.drill_open = False
+
+    @rx.event
+    def set_drill_open(self, value: bool):
+        """The dialog's own open/close (Esc, overlay): only ever closes it."""
+        if not value:
+            self.drill_open = False
+
+    @rx.event
+    async def download_pdf(self):
+        invoice_id = self.current_id
+        session, token = await self._token(invoice_id)
+        if not token:
+            return rx.redirect(LOGIN_ROUTE)
+        lang = session._lang()
+        try:
+            pdf = await get_client().invoice_pdf(token, invoice_id, lang)
+        except Unauthorized:
+            session._drop()
+            return rx.redirect(LOGIN_ROUTE)
+        except ApiError as exc:
+            logger.warning("pdf %s: %s", invoice_id, exc)
+            self.error = gettext(lang, "The PDF could not be made just now. Please try again.")
+            return None
+        name = ("kreditfaktura" if self.view.get("kind") == "credit_note" else "faktura") if lang == "sv" else (
+            "credit-note" if self.view.get("kind") == "credit_note" else "invoice")
+        return rx.download(data=pdf, filename=f"{name}-{self.view.get('number', '')}.pdf")
+
+    @rx.event
+    async def pay(self):
+        """Start a payment and send the browser to the provider's hosted page."""
+        invoice_id = self.current_id
+        session, token = await self._token(invoice_id)
+        if not token:
+            return rx.redirect(LOGIN_ROUTE)
+        lang = session._lang()
+        origin = str(self.rx_router_page.host or os.environ.get("SELFCARE_APP_URL", "")).rstrip("/")
+        return_url = f"{origin}/invoices/{invoice_id}"
+        self.paying = True
+        try:
+            answer = await get_client().pay(token, invoice_id, return_url)
+        except Unauthorized:
+            session._drop()
+            return rx.redirect(LOGIN_ROUTE)
+        except ApiError as exc:
+            logger.warning("pay %s: %s", invoice_id, exc)
+            self.error = gettext(lang, "The payment could not be started. Please try again.")
+            return None
+        finally:
+            self.paying = False
+        path = str(answer.get("checkout_path", ""))
+        if not path.startswith("/"):
+            self.error = gettext(lang, "The payment could not be started. Please try again.")
+            return None
+        # A full page load (the hosted page is not a route of this app), in the same tab.
+        return rx.call_script(f"window.location.assign({json.dumps(core_public_base() + path)})")
+
+
+class LinkState(rx.State):
+    """``/i/[link_token]``: open one invoice from its own link, without signing in."""
+
+    failed: bool = False
+
+    @rx.event
+    async def open(self):
+        link_token = str(self.rx_router_page.params.get("link_token", ""))
+        session = await self.get_state(SessionState)
+        self.failed = False
+        try:
+            answer = await get_client().open_link(link_token)
+            invoice_id = str(answer["invoice_id"])
+            if not valid_invoice_id(invoice_id):
+                raise NotFound(404, "bad link")
+        except (NotFound, KeyError):
+            self.failed = True
+            return None
+        except ApiError as exc:
+            logger.warning("link open: %s", exc)
+            self.failed = True
+            return None
+        self.failed = False
+        full_token, customer_id = session.token_for_customer()
+        if not (full_token and customer_id == int(answer.get("customer_id", -1))):
+            # Not signed in as this customer: the link's own session, for this one invoice.
+            session._start(answer, scope_invoice=invoice_id)
+        return rx.redirect(f"/invoices/{invoice_id}")
