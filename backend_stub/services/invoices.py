@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine, func, select
 from backend_stub import invoicing
 from backend_stub.catalogue import Catalogue
 from backend_stub.periods import Period, period_for
-from backend_stub.services import documents, ledger
+from backend_stub.services import documents, ledger, timeline
 from backend_stub.services.billrun import CREDIT_SERIES, ensure_series, lock_series, store_invoice, take_numbers
 from backend_stub.storage import models as m
 
@@ -86,18 +86,23 @@ def get_invoice_row(conn: Connection, invoice_id: str) -> Any:
     return row
 
 
-def get_invoice(engine: Engine, invoice_id: str, *, today: date | None = None) -> dict[str, Any]:
-    """One invoice: its document, balance, status, timeline, payments and credit notes."""
+def get_invoice(engine: Engine, invoice_id: str, *, today: date | None = None, lang: str = "sv") -> dict[str, Any]:
+    """One invoice: its document, balance, status, timeline, payments and credit notes.
+
+    Each timeline entry's ``text`` is in ``lang`` ("sv" or "en"); ``texts`` holds both.
+    """
     with engine.connect() as conn:
         inv = get_invoice_row(conn, invoice_id)
         state = ledger.invoice_states(conn, [inv], today)[inv.id]
         doc = _full(inv, state)
         doc["customer_id"] = inv.customer_id
-        doc["timeline"] = [
-            {"at": e.at.isoformat(), "actor": e.actor, "kind": e.kind, "text": e.text, "data": e.data}
-            for e in conn.execute(select(m.InvoiceEvent).where(m.InvoiceEvent.invoice_id == inv.id)
-                                  .order_by(m.InvoiceEvent.at, m.InvoiceEvent.id))
-        ]
+        ctx = {"due_date": inv.due_date.isoformat(), "number": inv.number}
+        doc["timeline"] = []
+        for e in conn.execute(select(m.InvoiceEvent).where(m.InvoiceEvent.invoice_id == inv.id)
+                              .order_by(m.InvoiceEvent.at, m.InvoiceEvent.id)):
+            texts = {"sv": e.text, "en": timeline.render(e.kind, e.data, "en", e.text, ctx)}
+            doc["timeline"].append({"at": e.at.isoformat(), "actor": e.actor, "kind": e.kind,
+                                    "text": texts.get(lang, e.text), "texts": texts, "data": e.data})
         doc["payments"] = [
             {"reference": p.reference, "method": p.method, "amount_ore": p.amount_ore,
              "received_at": p.received_at.isoformat()}

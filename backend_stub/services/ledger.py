@@ -1,7 +1,7 @@
 """Balances and statuses of invoices, payments and the customer's credit balance.
 
-An invoice's balance is its amount due, less what was paid on it, plus its credit notes
-(negative amounts). A negative balance is money the operator owes the customer: it is
+An invoice's balance is its amount due plus reminder fees and late interest charged on it,
+less what was paid on it, plus its credit notes (negative amounts). A negative balance is money the operator owes the customer: it is
 used on the customer's next invoice (a transfer recorded as two ``credit_balance``
 payments, so every öre stays traceable).
 """
@@ -17,6 +17,7 @@ from sqlalchemy import Connection, func, insert, select
 
 from backend_stub.services.documents import format_kr
 from backend_stub.storage import models as m
+from backend_stub.storage.lifecycle_models import InvoiceCharge
 
 STATUSES = ("unpaid", "partly_paid", "paid", "overdue", "reminder", "collection", "credited", "credit_note",
             "no_payment")
@@ -28,6 +29,8 @@ class InvoiceState:
     paid_ore: int
     credited_ore: int
     status: str
+    fees_ore: int = 0  # reminder fees charged (services.dunning)
+    interest_ore: int = 0  # late interest charged (services.dunning)
 
 
 def invoice_states(conn: Connection, invoices: list[Any], today: date | None = None) -> dict[str, InvoiceState]:
@@ -37,6 +40,7 @@ def invoice_states(conn: Connection, invoices: list[Any], today: date | None = N
     paid: dict[str, int] = defaultdict(int)
     credited: dict[str, int] = defaultdict(int)
     flags: dict[str, set[str]] = defaultdict(set)
+    charges: dict[tuple[str, str], int] = defaultdict(int)
     for i in range(0, len(ids), 2000):
         part = ids[i : i + 2000]
         for r in conn.execute(select(m.Payment.invoice_id, func.sum(m.Payment.amount_ore))
@@ -49,11 +53,16 @@ def invoice_states(conn: Connection, invoices: list[Any], today: date | None = N
                 m.InvoiceEvent.invoice_id.in_(part),
                 m.InvoiceEvent.kind.in_(["reminder_sent", "collection", "collection_recalled"])).distinct()):
             flags[r[0]].add(r[1])
+        for r in conn.execute(select(InvoiceCharge.invoice_id, InvoiceCharge.kind, func.sum(InvoiceCharge.amount_ore))
+                              .where(InvoiceCharge.invoice_id.in_(part))
+                              .group_by(InvoiceCharge.invoice_id, InvoiceCharge.kind)):
+            charges[(r[0], r[1])] = int(r[2])
     out = {}
     for inv in invoices:
         p, c = paid[inv.id], credited[inv.id]
-        balance = inv.amount_due_ore - p - c
-        out[inv.id] = InvoiceState(balance, p, c, _status(inv, balance, p, c, flags[inv.id], today))
+        fees, interest = charges[(inv.id, "reminder_fee")], charges[(inv.id, "interest")]
+        balance = inv.amount_due_ore + fees + interest - p - c
+        out[inv.id] = InvoiceState(balance, p, c, _status(inv, balance, p, c, flags[inv.id], today), fees, interest)
     return out
 
 

@@ -1,0 +1,63 @@
+"""CLI commands of the invoice lifecycle: send-invoices, dunning, import-payments, export-sie."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+from typing import Any
+
+from backend_stub.services.lifecycle_config import ConfigError, LifecycleConfig
+
+
+def _core():
+    from backend_stub.core import Core
+
+    return Core.from_url()
+
+
+def _print(obj: Any, as_json: bool, text: str) -> None:
+    print(json.dumps(obj, ensure_ascii=False, indent=2) if as_json else text)
+
+
+def _date(text: str | None, name: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise SystemExit(f"{name}: not a date YYYY-MM-DD: {text!r}") from None
+
+
+def _config() -> LifecycleConfig:
+    try:
+        return LifecycleConfig.from_env()
+    except ConfigError as exc:
+        raise SystemExit(f"configuration: {exc}") from None
+
+
+def cmd_send_invoices(args: argparse.Namespace) -> int:
+    from backend_stub.services import messaging, sending
+
+    core = _core()
+    cfg = _config()
+    try:
+        mail = messaging.MailSettings.from_env()
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    result = sending.send_invoices(core.engine, cfg, mail=mail, link_for=sending.default_link_builder(core.engine, cfg),
+                                   period=args.period)
+    for err in result.errors:
+        print(err, file=sys.stderr)
+    _print(result.as_dict(), args.json,
+           f"Sent {result.email} e-mails, {result.sms} SMS and {result.letter} letters; "
+           f"{result.fallback_letter} letters after no opening; {result.already_sent} already sent; "
+           f"{result.failed} failed.")
+    return 1 if result.failed else 0
+
+
+def register(add) -> None:
+    sp = add("send-invoices", cmd_send_invoices, "send unsent invoices by each customer's channel (idempotent)")
+    sp.add_argument("--period", help="only invoices of this period YYYY-MM")

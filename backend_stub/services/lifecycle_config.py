@@ -1,0 +1,203 @@
+"""Operator terms of the invoice lifecycle: sending, dunning, interest rates, bookkeeping accounts.
+
+Defaults are below; an operator overrides any of them in a TOML file named by
+``SELFCARE_LIFECYCLE_CONFIG`` (format in docs/lifecycle.md). Folders come from
+``SELFCARE_PRINT_DIR`` (default ``var/print``) and ``SELFCARE_COLLECTION_DIR`` (``var/collection``).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+REMINDER_FEE_CAP_ORE = 6000  # lag (1981:739) om ersättning för inkassokostnader: 60 kr
+COLLECTION_FEE_CAP_ORE = 18000  # inkassoavgift: 180 kr
+
+# Riksbanken's reference rate (räntelagen 9 §), set per calendar half-year. The operator keeps this table current.
+DEFAULT_REFERENCE_RATES: tuple[tuple[date, Decimal], ...] = (
+    (date(2024, 1, 1), Decimal("4.00")),
+    (date(2024, 7, 1), Decimal("3.75")),
+    (date(2025, 1, 1), Decimal("2.50")),
+    (date(2025, 7, 1), Decimal("2.00")),
+    (date(2026, 1, 1), Decimal("1.75")),
+)
+
+
+class ConfigError(ValueError):
+    """A bad value in the lifecycle configuration; the message names the key."""
+
+
+@dataclass(frozen=True)
+class DunningTerms:
+    reminder1_days: int = 10  # days after the due date
+    reminder2_days: int | None = 24  # None: no second reminder
+    collection_days: int = 45
+    min_days_between_steps: int = 10
+    reminder_fee_ore: int = 6000  # charged with reminder 1 where the customer agreed to it; capped at 60 kr
+    interest_margin: Decimal = Decimal("8")  # percentage points above the reference rate (räntelagen 6 §)
+    interest_day_basis: int = 365
+    respite_max_days: int = 14
+    reference_rates: tuple[tuple[date, Decimal], ...] = DEFAULT_REFERENCE_RATES
+
+    def reference_rate(self, on: date) -> Decimal:
+        rate = None
+        for start, value in self.reference_rates:
+            if start <= on:
+                rate = value
+        if rate is None:
+            raise ConfigError(f"reference_rates: no reference rate for {on.isoformat()}")
+        return rate
+
+    def interest_rate(self, on: date) -> Decimal:
+        """Annual late-interest rate in percent on ``on``."""
+        return self.reference_rate(on) + self.interest_margin
+
+
+@dataclass(frozen=True)
+class Accounts:
+    """BAS accounts for the SIE export."""
+
+    receivables: str = "1510"  # Kundfordringar
+    bank: str = "1930"  # Företagskonto
+    output_vat: dict[str, str] = field(default_factory=lambda: {"25": "2611", "12": "2621", "6": "2631", "0": "3001"})
+    revenue: dict[str, str] = field(default_factory=lambda: {
+        "fee": "3011", "usage": "3012", "connection_fee": "3012", "late_usage": "3012", "one_off": "3013",
+        "discount": "3019", "credit": "3019", "rounding": "3740"})
+    revenue_default: str = "3010"
+    reminder_fees: str = "3930"  # Påminnelseavgifter (outside VAT)
+    interest: str = "8313"  # Ränteintäkter från kortfristiga fordringar
+    rounding: str = "3740"  # Öres- och kronutjämning
+    unmatched_payments: str = "2999"  # Oidentifierade inbetalningar
+    names: dict[str, str] = field(default_factory=lambda: {
+        "1510": "Kundfordringar", "1930": "Företagskonto", "2611": "Utgående moms 25 %", "2621": "Utgående moms 12 %",
+        "2631": "Utgående moms 6 %", "3001": "Försäljning", "3010": "Försäljning tjänster",
+        "3011": "Abonnemangsavgifter", "3012": "Samtal, sms och data", "3013": "Engångsavgifter",
+        "3019": "Rabatter och krediteringar", "3740": "Öres- och kronutjämning", "3930": "Påminnelseavgifter",
+        "8313": "Ränteintäkter kundfordringar", "2999": "Oidentifierade inbetalningar"})
+
+    def vat_account(self, rate: str) -> str:
+        key = _rate_key(rate)
+        if key not in self.output_vat:
+            raise ConfigError(f"accounts.output_vat: no account for VAT rate {rate} %")
+        return self.output_vat[key]
+
+    def revenue_account(self, kind: str) -> str:
+        return self.revenue.get(kind, self.revenue_default)
+
+
+def _rate_key(rate: str) -> str:
+    d = Decimal(str(rate))
+    if d < 1:  # 0.25 → 25
+        d = d * 100
+    return str(d.normalize().quantize(Decimal(1)) if d == d.to_integral() else d.normalize())
+
+
+@dataclass(frozen=True)
+class LifecycleConfig:
+    dunning: DunningTerms = field(default_factory=DunningTerms)
+    accounts: Accounts = field(default_factory=Accounts)
+    letter_fallback_hours: int = 48
+    print_dir: Path = Path("var/print")
+    collection_dir: Path = Path("var/collection")
+    public_url: str = "http://127.0.0.1:3000"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> LifecycleConfig:
+        env = dict(os.environ) if env is None else env
+        cfg = cls()
+        path = env.get("SELFCARE_LIFECYCLE_CONFIG")
+        if path:
+            try:
+                doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+            except (OSError, tomllib.TOMLDecodeError) as exc:
+                raise ConfigError(f"SELFCARE_LIFECYCLE_CONFIG: {path}: {exc}") from None
+            cfg = from_toml(doc, cfg)
+        over: dict[str, Any] = {}
+        if env.get("SELFCARE_PRINT_DIR"):
+            over["print_dir"] = Path(env["SELFCARE_PRINT_DIR"])
+        if env.get("SELFCARE_COLLECTION_DIR"):
+            over["collection_dir"] = Path(env["SELFCARE_COLLECTION_DIR"])
+        if env.get("SELFCARE_PUBLIC_URL"):
+            over["public_url"] = env["SELFCARE_PUBLIC_URL"].rstrip("/")
+        if env.get("SELFCARE_LETTER_FALLBACK_HOURS"):
+            over["letter_fallback_hours"] = _int(env["SELFCARE_LETTER_FALLBACK_HOURS"], "SELFCARE_LETTER_FALLBACK_HOURS")
+        return replace(cfg, **over)
+
+
+def _int(value: Any, name: str, minimum: int = 0) -> int:
+    if isinstance(value, bool):
+        raise ConfigError(f"{name}: must be a whole number")
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name}: must be a whole number, got {value!r}") from None
+    if n < minimum:
+        raise ConfigError(f"{name}: must be at least {minimum}, got {n}")
+    return n
+
+
+def _dec(value: Any, name: str) -> Decimal:
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise ConfigError(f"{name}: must be a number, got {value!r}") from None
+
+
+def from_toml(doc: dict[str, Any], base: LifecycleConfig | None = None) -> LifecycleConfig:
+    """Apply a parsed TOML document (sections ``sending``, ``dunning``, ``reference_rates``, ``accounts``)."""
+    cfg = base or LifecycleConfig()
+    unknown = set(doc) - {"sending", "dunning", "reference_rates", "accounts"}
+    if unknown:
+        raise ConfigError(f"{sorted(unknown)[0]}: unknown section")
+    top: dict[str, Any] = {}
+    for key, value in doc.get("sending", {}).items():
+        if key == "letter_fallback_hours":
+            top[key] = _int(value, "sending.letter_fallback_hours")
+        elif key in ("print_dir", "collection_dir"):
+            top[key] = Path(str(value))
+        elif key == "public_url":
+            top[key] = str(value).rstrip("/")
+        else:
+            raise ConfigError(f"sending.{key}: unknown key")
+    d: dict[str, Any] = {}
+    names = {f.name for f in fields(DunningTerms)} - {"reference_rates"}
+    for key, value in doc.get("dunning", {}).items():
+        name = f"dunning.{key}"
+        if key not in names:
+            raise ConfigError(f"{name}: unknown key")
+        if key == "reminder2_days":
+            d[key] = None if value in (0, False) else _int(value, name, 1)
+        elif key == "interest_margin":
+            d[key] = _dec(value, name)
+        else:
+            d[key] = _int(value, name)
+    if "reminder_fee_ore" in d and d["reminder_fee_ore"] > REMINDER_FEE_CAP_ORE:
+        raise ConfigError(f"dunning.reminder_fee_ore: at most {REMINDER_FEE_CAP_ORE} öre (60 kr) by law")
+    if "reference_rates" in doc:
+        rates = []
+        for i, row in enumerate(doc["reference_rates"], start=1):
+            try:
+                start = date.fromisoformat(str(row["from"]))
+            except (KeyError, ValueError):
+                raise ConfigError(f"reference_rates[{i}].from: a date YYYY-MM-DD is needed") from None
+            rates.append((start, _dec(row.get("rate"), f"reference_rates[{i}].rate")))
+        d["reference_rates"] = tuple(sorted(rates))
+    acc: dict[str, Any] = {}
+    acc_names = {f.name for f in fields(Accounts)}
+    for key, value in doc.get("accounts", {}).items():
+        if key not in acc_names:
+            raise ConfigError(f"accounts.{key}: unknown key")
+        if isinstance(value, dict):
+            merged = dict(getattr(cfg.accounts, key))
+            merged.update({str(k): str(v) for k, v in value.items()})
+            acc[key] = merged
+        else:
+            if not str(value).isdigit() or len(str(value)) != 4:
+                raise ConfigError(f"accounts.{key}: a four-digit BAS account is needed, got {value!r}")
+            acc[key] = str(value)
+    return replace(cfg, dunning=replace(cfg.dunning, **d), accounts=replace(cfg.accounts, **acc), **top)

@@ -1,0 +1,160 @@
+"""Timeline texts in Swedish and English, rendered from an event's kind and parameters.
+
+Events are stored with ``kind`` and ``data`` (plus the Swedish text as written at the time);
+``render`` gives the text in the reader's language. Kinds it does not know keep their stored text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date
+from typing import Any
+
+LANGS = ("sv", "en")
+
+
+def kr(ore: int, lang: str = "sv") -> str:
+    """``6000`` → ``"60,00 kr"`` (sv) or ``"SEK 60.00"`` (en)."""
+    sign = "-" if ore < 0 else ""
+    whole, rest = divmod(abs(int(ore)), 100)
+    if lang == "en":
+        return f"SEK {sign}{whole:,}.{rest:02d}"
+    return f"{sign}{whole:,}".replace(",", "\u00a0") + f",{rest:02d}\u00a0kr"
+
+
+MONTHS_SV = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober",
+             "november", "december")
+MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+             "November", "December")
+
+
+def day(d: date | str, lang: str = "sv") -> str:
+    """``2026-04-14`` → ``"14 april 2026"`` / ``"14 April 2026"``."""
+    if isinstance(d, str):
+        d = date.fromisoformat(d[:10])
+    months = MONTHS_EN if lang == "en" else MONTHS_SV
+    return f"{d.day} {months[d.month - 1]} {d.year}"
+
+
+CHANNEL = {"sv": {"email": "e-post", "sms": "sms", "letter": "brev"},
+           "en": {"email": "e-mail", "sms": "text message", "letter": "letter"}}
+
+Renderer = Callable[[Mapping[str, Any], str], str | None]
+
+
+def _created(d: Mapping[str, Any], lang: str) -> str | None:
+    if "amount_due_ore" not in d or "due_date" not in d:
+        return None
+    if lang == "en":
+        return f"Invoice created: {kr(d['amount_due_ore'], lang)} to pay by {day(d['due_date'], lang)}."
+    return f"Fakturan skapades: {kr(d['amount_due_ore'])} att betala senast {day(d['due_date'])}."
+
+
+def _sent(d: Mapping[str, Any], lang: str) -> str:
+    ch = CHANNEL[lang].get(d.get("channel", ""), d.get("channel", ""))
+    to = d.get("to", "")
+    if lang == "en":
+        base = "Not opened in time, so sent as a letter" if d.get("fallback") else f"Sent by {ch}"
+        return f"{base}{' to ' + to if to else ''}."
+    base = "Inte öppnad i tid, skickad som brev" if d.get("fallback") else f"Skickad med {ch}"
+    return f"{base}{' till ' + to if to else ''}."
+
+
+def _payment(d: Mapping[str, Any], lang: str) -> str:
+    left = max(0, int(d.get("remaining_ore", 0)))
+    if lang == "en":
+        return f"Payment received: {kr(d['amount_ore'], lang)}. Left to pay: {kr(left, lang)}."
+    return f"Betalning mottagen: {kr(d['amount_ore'])}. Kvar att betala: {kr(left)}."
+
+
+def _corrected(d: Mapping[str, Any], lang: str) -> str:
+    if lang == "en":
+        return f"The invoice was changed. The new amount is {kr(d['new_amount_ore'], lang)}."
+    return f"Fakturan ändrades. Nytt belopp är {kr(d['new_amount_ore'])}."
+
+
+def _reminder(d: Mapping[str, Any], lang: str) -> str:
+    level = int(d.get("level", 1))
+    fee = int(d.get("fee_ore", 0))
+    if lang == "en":
+        text = f"Reminder {level} sent"
+        return text + (f" with a reminder fee of {kr(fee, lang)}." if fee else " (no fee).")
+    text = f"Påminnelse {level} skickad"
+    return text + (f" med påminnelseavgift {kr(fee)}." if fee else " (ingen avgift).")
+
+
+def _overdue(d: Mapping[str, Any], lang: str) -> str:
+    if lang == "en":
+        return f"The due date ({day(d['due_date'], lang)}) passed without full payment."
+    return f"Förfallodagen ({day(d['due_date'])}) passerade utan full betalning."
+
+
+def _interest(d: Mapping[str, Any], lang: str) -> str:
+    if lang == "en":
+        return f"Late interest {kr(d['amount_ore'], lang)} ({d['rate']} % a year) up to {day(d['to'], lang)}."
+    return f"Dröjsmålsränta {kr(d['amount_ore'])} ({d['rate'].replace('.', ',')} % per år) till och med {day(d['to'])}."
+
+
+def _collection(d: Mapping[str, Any], lang: str) -> str:
+    if lang == "en":
+        return f"Handed to the collection agency ({kr(d['balance_ore'], lang)} unpaid)."
+    return f"Lämnad till inkasso ({kr(d['balance_ore'])} obetalt)."
+
+
+def _respite(d: Mapping[str, Any], lang: str) -> str:
+    if lang == "en":
+        return f"Respite granted: {d['days']} more days. Reminders move accordingly (next step {day(d['next_date'], lang)})."
+    return f"Anstånd beviljat: {d['days']} dagar till. Påminnelserna flyttas (nästa steg {day(d['next_date'])})."
+
+
+def _allocated(d: Mapping[str, Any], lang: str) -> str:
+    if lang == "en":
+        return f"Payment {kr(d['amount_ore'], lang)} (ref. {d['reference']}) allocated to this invoice by an agent."
+    return f"Betalning {kr(d['amount_ore'])} (ref. {d['reference']}) fördelad till fakturan av handläggare."
+
+
+def _refund(d: Mapping[str, Any], lang: str) -> str:
+    if lang == "en":
+        return f"Credit balance refunded: {kr(d['amount_ore'], lang)}."
+    return f"Tillgodohavande återbetalt: {kr(d['amount_ore'])}."
+
+
+def _credit_applied(d: Mapping[str, Any], lang: str) -> str:
+    if lang == "en":
+        return f"Credit from invoice {d['from_invoice']} applied: {kr(d['amount_ore'], lang)}."
+    return f"Tillgodohavande från faktura {d['from_invoice']} avräknat: {kr(d['amount_ore'])}."
+
+
+def _opened(d: Mapping[str, Any], lang: str) -> str:
+    return "The invoice was opened." if lang == "en" else "Fakturan öppnades."
+
+
+def _payment_failed(d: Mapping[str, Any], lang: str) -> str:
+    if lang == "en":
+        return "The payment did not go through. The invoice is still unpaid."
+    return "Betalningen genomfördes inte. Fakturan är fortfarande obetald."
+
+
+RENDERERS: dict[str, Renderer] = {
+    "created": _created, "sent": _sent, "payment_received": _payment, "corrected": _corrected,
+    "reminder_sent": _reminder, "overdue": _overdue, "interest": _interest, "collection": _collection,
+    "respite": _respite, "payment_allocated": _allocated, "refund": _refund, "credit_applied": _credit_applied,
+    "opened": _opened, "payment_failed": _payment_failed,
+}
+
+
+def render(kind: str, data: Mapping[str, Any] | None, lang: str, stored_text: str,
+           context: Mapping[str, Any] | None = None) -> str:
+    """The event's text in ``lang`` ("sv" or "en"); the stored text when the kind or its data is unknown."""
+    if lang not in LANGS:
+        lang = "sv"
+    fn = RENDERERS.get(kind)
+    if fn is None:
+        return stored_text
+    params = dict(context or {})
+    params.update(data or {})
+    try:
+        text = fn(params, lang)
+    except (KeyError, ValueError, TypeError, AttributeError):
+        return stored_text
+    return stored_text if text is None else text
