@@ -58,6 +58,29 @@ def cmd_send_invoices(args: argparse.Namespace) -> int:
     return 1 if result.failed else 0
 
 
+def cmd_dunning(args: argparse.Namespace) -> int:
+    from backend_stub.services import dunning, messaging
+
+    today = _date(args.today, "--today")
+    core = _core()
+    try:
+        mail = messaging.MailSettings.from_env()
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    r = dunning.run_dunning(core.engine, _config(), today=today, mail=mail)
+    for err in r.errors:
+        print(err, file=sys.stderr)
+    _print(r.as_dict(), args.json,
+           f"Dunning {r.today}: {r.overdue} overdue, {r.reminder_1} first and {r.reminder_2} second reminders "
+           f"({r.fees} fees, {r.fees_ore / 100:.2f} kr), interest on {r.interest} invoices ({r.interest_ore / 100:.2f} kr), "
+           f"{r.collection} to collection{' (' + r.collection_file + ')' if r.collection_file else ''}; "
+           f"{r.messages} messages sent, {r.failed} failed.")
+    return 1 if r.failed else 0
+
+
 def register(add) -> None:
     sp = add("send-invoices", cmd_send_invoices, "send unsent invoices by each customer's channel (idempotent)")
     sp.add_argument("--period", help="only invoices of this period YYYY-MM")
+    sp = add("dunning", cmd_dunning, "overdue, interest, reminders and collection for a day (idempotent; cron daily)")
+    sp.add_argument("--today", help="YYYY-MM-DD (default: today)")
