@@ -255,7 +255,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 # Feature areas with their own commands (each module defines ``register(add)``).
-CLI_MODULES: list[str] = ["backend_stub.cli_lifecycle"]
+CLI_MODULES: list[str] = ["backend_stub.cli_support", "backend_stub.cli_lifecycle"]
 
 
 def build_parser() -> argparse.ArgumentParser:

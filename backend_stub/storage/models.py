@@ -255,3 +255,4 @@ class Payment(Base):
     status: Mapped[str] = mapped_column(String(16), default="matched")  # matched, unmatched
 from backend_stub.storage import lifecycle_models  # noqa: E402,F401
 from backend_stub.storage import access_models  # noqa: E402,F401
+from backend_stub.storage import support_models  # noqa: E402,F401

@@ -1,0 +1,216 @@
+"""Routes of the support side: agent sign-in, threads on invoices, the inbox, credits, the audit log.
+
+Subscribers (also with a link-limited session) read and write the thread of their own
+invoices only; agents and supervisors reach every thread, and every action of theirs is
+audited. Credits above the configured limit need a supervisor.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from backend_stub.api.auth import Principal, Role, ensure_invoice_access, issue_token, require_roles
+from backend_stub.services import agents, audit, invoices, messaging, signin, threads
+from backend_stub.storage import models as m
+
+router = APIRouter()
+log = logging.getLogger(__name__)
+
+AGENT_SESSION_TTL = timedelta(hours=8)
+
+Service = Annotated[Principal, Depends(require_roles(Role.SERVICE))]
+AgentOnly = Annotated[Principal, Depends(require_roles(Role.AGENT, Role.SUPERVISOR))]
+Supervisor = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR))]
+Writer = Annotated[Principal, Depends(require_roles(Role.SUBSCRIBER, Role.AGENT, Role.SUPERVISOR))]
+
+
+def _core(request: Request):
+    return request.app.state.core
+
+
+async def _run(fn, *args, **kwargs):
+    from backend_stub.api.app import _run as run
+
+    return await run(fn, *args, **kwargs)
+
+
+def _actor(p: Principal) -> str:
+    return f"customer:{p.customer_id}" if p.role is Role.SUBSCRIBER else f"{p.role.value}:{p.subject}"
+
+
+async def _owned(request: Request, p: Principal, invoice_id: str) -> Any:
+    def load():
+        with _core(request).engine.connect() as conn:
+            return invoices.get_invoice_row(conn, invoice_id)
+
+    try:
+        inv = await _run(load)
+    except invoices.NotFound:
+        raise HTTPException(404, "invoice not found") from None
+    ensure_invoice_access(p, inv.customer_id, inv.id)
+    return inv
+
+
+# --- agent sign-in ------------------------------------------------------------------------
+
+class AgentLogin(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+    client: str | None = Field(default=None, max_length=64)
+
+
+@router.post("/agent-auth/login", tags=["support"])
+async def agent_login(request: Request, _p: Service, body: AgentLogin) -> dict[str, Any]:
+    """An agent's or supervisor's session token for a right name and password (rate-limited, audited)."""
+    try:
+        who = await _run(agents.authenticate, _core(request).engine, body.username, body.password,
+                         client=body.client)
+    except signin.RateLimited as exc:
+        raise HTTPException(429, "too many attempts; try again later",
+                            headers={"Retry-After": str(exc.retry_after)}) from None
+    if who is None:
+        raise HTTPException(401, "wrong username or password")
+    token = issue_token(request.app.state.auth_settings, subject=who.username, role=Role(who.role),
+                        ttl=AGENT_SESSION_TTL)
+    return {"access_token": token, "token_type": "bearer", "role": who.role, "name": who.name,
+            "username": who.username, "expires_at": (datetime.now(UTC) + AGENT_SESSION_TTL).isoformat()}
+
+
+# --- threads ------------------------------------------------------------------------------
+
+class NewMessage(BaseModel):
+    text: str = Field(min_length=1, max_length=threads.MAX_LENGTH * 2)
+    line_position: int | None = Field(default=None, ge=1)
+
+
+class CreditFromThread(BaseModel):
+    reason: str = Field(min_length=1, max_length=500)
+    amount_ore: int | None = Field(default=None, gt=0)
+    line_positions: list[int] | None = None
+
+
+@router.get("/invoices/{invoice_id}/thread", tags=["support"])
+async def get_thread(request: Request, invoice_id: str, p: Writer, after: int | None = None) -> dict[str, Any]:
+    """The invoice's messages (only those after message id ``after`` when polling); marks the other side's read."""
+    inv = await _owned(request, p, invoice_id)
+    reader = "customer" if p.role is Role.SUBSCRIBER else "agent"
+    out = await _run(threads.get_thread, _core(request).engine, inv.id, reader, after=after)
+    if reader == "agent" and after is None:
+        await _run(_audit, request, _actor(p), "view", inv.id)
+    return out
+
+
+def _audit(request: Request, actor: str, action: str, target: str, detail: dict | None = None) -> None:
+    with _core(request).engine.begin() as conn:
+        audit.log(conn, actor, action, target, detail)
+
+
+def _author_name(request: Request, p: Principal) -> str:
+    with _core(request).engine.connect() as conn:
+        if p.role is Role.SUBSCRIBER:
+            return conn.execute(select(m.Customer.name).where(m.Customer.id == p.customer_id)).scalar_one()
+        from backend_stub.storage.support_models import Agent
+
+        name = conn.execute(select(Agent.name).where(Agent.username == p.subject)).scalar()
+        return (name or p.subject).split()[0]  # agents sign with their first name
+
+
+@router.post("/invoices/{invoice_id}/thread/messages", tags=["support"], status_code=201)
+async def post_message(request: Request, invoice_id: str, p: Writer, body: NewMessage) -> dict[str, Any]:
+    """Write on the invoice's thread (a subscriber asks, an agent answers)."""
+    inv = await _owned(request, p, invoice_id)
+    kind = "customer" if p.role is Role.SUBSCRIBER else "agent"
+    author = threads.Author(kind, await _run(_author_name, request, p), _actor(p))
+    try:
+        msg = await _run(threads.post_message, _core(request).engine, inv.id, author, body.text,
+                         line_position=body.line_position)
+    except signin.RateLimited as exc:
+        raise HTTPException(429, "too many messages; try again later",
+                            headers={"Retry-After": str(exc.retry_after)}) from None
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    if kind == "agent":
+        await _run(notify_reply, request, inv.id, msg["id"])
+    return msg
+
+
+def notify_reply(request: Request, invoice_id: str, message_id: int) -> None:
+    """Tell the subscriber about an agent's answer by their channel, with the invoice's link (once per message)."""
+    from backend_stub.services.lifecycle_config import LifecycleConfig
+    from backend_stub.services.links import invoice_link_path
+
+    engine = _core(request).engine
+    with engine.connect() as conn:
+        inv = invoices.get_invoice_row(conn, invoice_id)
+        customer = conn.execute(select(m.Customer).where(m.Customer.id == inv.customer_id)).one()
+    url = LifecycleConfig.from_env().public_url + invoice_link_path(engine, request.app.state.auth_settings, inv.id)
+    en = customer.language == "en"
+    text = (f"Customer service has answered your question about invoice {inv.number}: {url}" if en else
+            f"Kundtjänst har svarat på din fråga om faktura {inv.number}: {url}")
+    key = f"thread-reply:{message_id}"
+    try:
+        if customer.channel == "sms" and customer.phone:
+            messaging.send_sms(engine, messaging.OutboxSmsProvider(), to=customer.phone, text=text, key=key,
+                               invoice_id=inv.id)
+        elif customer.email:
+            subject = f"Answer about invoice {inv.number}" if en else f"Svar om faktura {inv.number}"
+            messaging.send_email(engine, messaging.MailSettings.from_env(), to=customer.email, subject=subject,
+                                 text=text, key=key, invoice_id=inv.id)
+    except OSError:  # the reply is saved; the outbox keeps the failed notice for a retry
+        log.exception("could not notify customer %s about message %s", customer.customer_number, message_id)
+
+
+@router.get("/agent/inbox", tags=["support"])
+async def inbox(request: Request, p: AgentOnly, status: str | None = None, mine: bool = False,
+                limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0)) -> dict[str, Any]:
+    """Threads, those waiting for an answer first (longest wait first)."""
+    return await _run(threads.inbox, _core(request).engine, status=status, assigned_to=p.subject if mine else None,
+                      limit=limit, offset=offset)
+
+
+@router.post("/threads/{thread_id}/assign", tags=["support"])
+async def assign(request: Request, thread_id: int, p: AgentOnly, release: bool = False) -> dict[str, Any]:
+    """Assign the thread to the calling agent (``release=true``: to nobody)."""
+    try:
+        return await _run(threads.assign, _core(request).engine, thread_id, _actor(p), None if release else p.subject)
+    except invoices.NotFound:
+        raise HTTPException(404, "thread not found") from None
+
+
+@router.post("/threads/{thread_id}/resolve", tags=["support"])
+async def resolve(request: Request, thread_id: int, p: AgentOnly) -> dict[str, Any]:
+    try:
+        return await _run(threads.resolve, _core(request).engine, thread_id, _actor(p))
+    except invoices.NotFound:
+        raise HTTPException(404, "thread not found") from None
+
+
+@router.post("/invoices/{invoice_id}/thread/credit", tags=["support"], status_code=201)
+async def credit(request: Request, invoice_id: str, p: AgentOnly, body: CreditFromThread) -> dict[str, Any]:
+    """Credit an amount or some lines of the invoice from its thread (a credit note; audited)."""
+    inv = await _owned(request, p, invoice_id)
+    core = _core(request)
+    try:
+        return await _run(threads.credit_from_thread, core.engine, core.catalogue, inv.id, actor=_actor(p),
+                          role=p.role.value, reason=body.reason, amount_ore=body.amount_ore,
+                          line_positions=body.line_positions, agent_name=await _run(_author_name, request, p))
+    except threads.NeedsSupervisor as exc:
+        await _run(_audit, request, _actor(p), "credit_refused", inv.id, {"reason": str(exc)})
+        raise HTTPException(403, str(exc)) from None
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+@router.get("/audit", tags=["support"])
+async def audit_log(request: Request, _p: Supervisor, actor: str | None = None, action: str | None = None,
+                    target: str | None = None, limit: int = Query(100, ge=1, le=500),
+                    offset: int = Query(0, ge=0)) -> dict[str, Any]:
+    """The audit log, newest first (supervisors only)."""
+    return await _run(audit.entries, _core(request).engine, actor=actor, action=action, target=target, limit=limit,
+                      offset=offset)

@@ -1,0 +1,33 @@
+"""CLI commands of the support side: ``create-agent``."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+
+
+def cmd_create_agent(args: argparse.Namespace) -> int:
+    """Create an agent or supervisor; the password comes from SELFCARE_AGENT_PASSWORD or a prompt."""
+    from backend_stub.core import Core
+    from backend_stub.services import agents
+
+    password = os.environ.get("SELFCARE_AGENT_PASSWORD") or getpass.getpass("Password: ")
+    try:
+        who = agents.create_agent(Core.from_url().engine, args.username, args.name or args.username, password,
+                                  args.role)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    out = {"id": who.id, "username": who.username, "name": who.name, "role": who.role}
+    print(json.dumps(out) if args.json else f"created {who.role} {who.username}")
+    return 0
+
+
+def register(add) -> None:
+    sp = add("create-agent", cmd_create_agent, "create a support agent or supervisor account")
+    sp.add_argument("--username", required=True)
+    sp.add_argument("--name")
+    sp.add_argument("--role", choices=["agent", "supervisor"], default="agent")
