@@ -79,3 +79,14 @@ def test_scale_mode_runs_several_workers_on_redis_and_postgres(running_app, core
     page.goto(running_app.url + "/login")
     page.locator("input").first.wait_for(state="visible")
     shot("login")
+
+
+def test_otp_code_reads_the_code_that_was_sent(core_api, otp_code):
+    assert core_api.post("/auth/otp/request", json={"identifier": "K100001"}).status_code == 202
+    code = otp_code("K100001")
+    assert len(code) == 6 and code.isdigit()
+    signed_in = core_api.post("/auth/otp/verify", json={"identifier": "K100001", "code": code})
+    assert signed_in.status_code == 200, signed_in.text
+    assert signed_in.json()["customer_number"] == "K100001"
+    # Single use: the same code a second time is refused.
+    assert core_api.post("/auth/otp/verify", json={"identifier": "K100001", "code": code}).status_code == 401
