@@ -79,8 +79,35 @@ def cmd_dunning(args: argparse.Namespace) -> int:
     return 1 if r.failed else 0
 
 
+def cmd_import_payments(args: argparse.Namespace) -> int:
+    from backend_stub.formats.bgmax import BgMaxError
+    from backend_stub.services.payments import import_bgmax
+
+    try:
+        with open(args.file, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        print(f"{args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    try:
+        r = import_bgmax(_core().engine, data, args.file)
+    except BgMaxError as exc:
+        print(f"{args.file}: not imported, nothing recorded:", file=sys.stderr)
+        for err in exc.errors:
+            print(f"  {err}", file=sys.stderr)
+        return 2
+    for w in r.warnings or []:
+        print(f"{args.file}: {w}", file=sys.stderr)
+    _print(r.as_dict(), args.json,
+           f"{args.file}: {r.payments} payments: {r.matched} matched ({r.partly_matched} with a rest), "
+           f"{r.unmatched} to the unmatched queue ({r.foreign_currency} in foreign currency), {r.duplicate} already "
+           f"imported; {r.amount_ore / 100:.2f} kr recorded.")
+    return 0
+
+
 def register(add) -> None:
     sp = add("send-invoices", cmd_send_invoices, "send unsent invoices by each customer's channel (idempotent)")
     sp.add_argument("--period", help="only invoices of this period YYYY-MM")
     sp = add("dunning", cmd_dunning, "overdue, interest, reminders and collection for a day (idempotent; cron daily)")
     sp.add_argument("--today", help="YYYY-MM-DD (default: today)")
+    add("import-payments", cmd_import_payments, "import a Bankgirot BgMax payments file (idempotent)").add_argument("file")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Date, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend_stub.storage.models import Base
@@ -41,4 +41,27 @@ class InvoiceCharge(Base):
     accrued_from: Mapped[date | None] = mapped_column(Date, nullable=True)
     accrued_to: Mapped[date] = mapped_column(Date)  # the day it applies (fees) or the last day accrued (interest)
     key: Mapped[str] = mapped_column(String(120), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class BankPayment(Base):
+    """A payment record from a bank file (BgMax) as received, and where its money went.
+
+    ``reference`` is the bank's identity of the record (idempotency); ``payment_refs`` the
+    ``payments.reference`` values it was recorded under (one per invoice it was split over).
+    """
+
+    __tablename__ = "bank_payments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(120), unique=True)
+    source: Mapped[str] = mapped_column(String(200))
+    line_no: Mapped[int] = mapped_column(Integer)
+    payment_date: Mapped[date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)  # öre for SEK, cents for EUR
+    references: Mapped[list] = mapped_column(JSON, default=list)
+    payer: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # matched, unmatched, foreign_currency, allocated
+    payment_refs: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
