@@ -7,6 +7,7 @@ string here (already formatted by babel), so the browser never formats money or 
 from __future__ import annotations
 
 import math
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -50,7 +51,8 @@ CATEGORY_TEXT = {
 SERVICE_TEXT = {"voice": N_("Calls"), "sms": N_("SMS"), "mms": N_("MMS"), "data": N_("Data")}
 OTHER = N_("Other")
 TIMELINE_ICON = {
-    "created": "file-plus", "sent": "send", "opened": "eye", "payment": "banknote", "paid": "circle-check",
+    "created": "file-plus", "sent": "send", "opened": "eye", "link_opened": "eye", "payment": "banknote",
+    "payment_received": "banknote", "paid": "circle-check", "payment_started": "credit-card",
     "reminder_sent": "bell", "collection": "triangle-alert", "credit_note": "undo-2", "message": "message-circle",
 }
 
@@ -137,8 +139,10 @@ def timeline_rows(doc: dict[str, Any], lang: str) -> list[dict[str, str]]:
     rows = []
     for event in doc.get("timeline") or []:
         kind = str(event.get("kind", ""))
+        texts = event.get("texts") if isinstance(event.get("texts"), dict) else {}
+        text = texts.get(lang) or event.get("text", "")
         rows.append({"at": format_datetime(event["at"], lang) if event.get("at") else "", "kind": kind,
-                     "text": str(event.get("text", "")), "icon": TIMELINE_ICON.get(kind, "circle")})
+                     "text": str(text), "icon": TIMELINE_ICON.get(kind, "circle")})
     return rows
 
 
@@ -261,6 +265,16 @@ def allowance_rows(allowances: list[dict[str, Any]], lang: str) -> list[dict[str
     return rows
 
 
+_DELTA_PREFIX = re.compile(r"^\s*[+\-−]?[\d\s\u00a0.,]+(kr|SEK)?\s*:\s*")
+
+
 def explain_rows(explain: dict[str, Any], lang: str) -> list[dict[str, str]]:
-    return [{"delta": format_signed_money(_int(i.get("delta_ore")), lang), "text": str(i.get("text", "")),
-             "tone": "red" if _int(i.get("delta_ore")) > 0 else "green"} for i in explain.get("items") or []]
+    """Each line of "why is this invoice different": the change in kronor and what caused it."""
+    rows = []
+    for item in explain.get("items") or []:
+        delta = _int(item.get("delta_ore"))
+        # The core's text may start with the amount ("+87,00 kr: ..."); the page shows it apart.
+        text = _DELTA_PREFIX.sub("", str(item.get("text", "")), count=1)
+        rows.append({"delta": format_signed_money(delta, lang), "text": text,
+                     "tone": "red" if delta > 0 else "green"})
+    return rows

@@ -148,7 +148,7 @@ def _plans() -> rx.Component:
 
 def _usage_row(r: rx.Var) -> rx.Component:
     return rx.hstack(
-        rx.vstack(rx.text(r["service"], " · ", r["description"], size="2", weight="medium"),
+        rx.vstack(rx.text(r["description"], size="2", weight="medium"),
                   rx.text(r["at"], " ", r["number"], size="1", color=C.muted), spacing="0", flex="1", min_width="0"),
         rx.vstack(rx.text(r["amount"], size="2"), rx.text(r["cost"], size="1", color=C.muted), align="end",
                   spacing="0"),

@@ -69,7 +69,9 @@ class OverviewState(rx.State):
         self.loading = False
 
     def _show_forecast(self, fc: dict[str, Any], lang: str) -> None:
-        self.period = format_period(fc["period"], lang) if fc.get("period") else ""
+        period = fc.get("period")
+        label = period.get("label") if isinstance(period, dict) else period
+        self.period = format_period(label, lang) if isinstance(label, str) and label else ""
         days = fc.get("days_left")
         self.days_left = gettext(lang, "{days} days left", days=days) if isinstance(days, int) else ""
         self.allowances = presenters.allowance_rows(fc.get("allowances") or [], lang)
