@@ -71,7 +71,7 @@ class CreditNoteRequest(BaseModel):
 router = APIRouter()
 
 # Feature areas with their own routers (each module defines ``router``).
-ROUTER_MODULES: list[str] = ["backend_stub.api.selfservice", "backend_stub.api.support"]
+ROUTER_MODULES: list[str] = ["backend_stub.api.selfservice", "backend_stub.api.support", "backend_stub.api.lifecycle"]
 
 
 @router.get("/health", tags=["meta"])
