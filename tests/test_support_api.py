@@ -158,3 +158,29 @@ def test_messages_are_limited_in_length_and_rate(api, auth):
     assert api.post(url, headers=me, json={"text": "hej", "line_position": 999}).status_code == 422
     codes = [api.post(url, headers=me, json={"text": f"fråga {i}"}).status_code for i in range(11)]
     assert codes[:10] == [201] * 10 and codes[10] == 429
+
+
+def test_agent_waives_a_reminder_fee(api, auth, core):
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert
+
+    from backend_stub.storage.lifecycle_models import InvoiceCharge
+
+    c = api.get("/customers", headers=token_for(auth, "agent")).json()["items"][0]["id"]
+    inv = _first_invoice(api, auth, c)
+    agent = _bearer(_login(api, auth, "anna").json()["access_token"])
+    url = f"/invoices/{inv['id']}/thread/waive-fee"
+    assert api.post(url, headers=agent, json={"reason": "no fee"}).status_code == 422  # nothing to waive
+    with core.engine.begin() as conn:
+        conn.execute(insert(InvoiceCharge).values(invoice_id=inv["id"], kind="reminder_fee", amount_ore=6000,
+                                                  accrued_to=date(2026, 11, 21), key="test-fee",
+                                                  created_at=datetime.now(UTC)))
+    me = token_for(auth, "subscriber", c)
+    before = api.get(f"/invoices/{inv['id']}", headers=me).json()["balance_ore"]
+    r = api.post(url, headers=agent, json={"reason": "Första påminnelsen, vi bjuder"})
+    assert r.status_code == 200 and r.json()["waived_ore"] == 6000
+    after = api.get(f"/invoices/{inv['id']}", headers=me).json()
+    assert after["balance_ore"] == before - 6000 and after["timeline"][-1]["kind"] == "fee_waived"
+    assert api.post(url, headers=token_for(auth, "subscriber", c), json={"reason": "x"}).status_code == 403
+    assert api.post(url, headers=agent, json={"reason": "again"}).status_code == 422

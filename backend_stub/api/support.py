@@ -207,6 +207,21 @@ async def credit(request: Request, invoice_id: str, p: AgentOnly, body: CreditFr
         raise HTTPException(422, str(exc)) from None
 
 
+class Waive(BaseModel):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+@router.post("/invoices/{invoice_id}/thread/waive-fee", tags=["support"])
+async def waive_fee(request: Request, invoice_id: str, p: AgentOnly, body: Waive) -> dict[str, Any]:
+    """Waive the invoice's reminder fees from its thread (audited)."""
+    inv = await _owned(request, p, invoice_id)
+    try:
+        return await _run(threads.waive_reminder_fees, _core(request).engine, inv.id, actor=_actor(p),
+                          reason=body.reason, agent_name=await _run(_author_name, request, p))
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
 @router.get("/audit", tags=["support"])
 async def audit_log(request: Request, _p: Supervisor, actor: str | None = None, action: str | None = None,
                     target: str | None = None, limit: int = Query(100, ge=1, le=500),

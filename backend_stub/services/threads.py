@@ -246,3 +246,34 @@ def credit_from_thread(engine: Engine, catalogue: Catalogue, invoice_id: str, *,
     return {"credit_note": {"id": note["id"], "number": note["number"], "amount_due_ore": note["amount_due_ore"]},
             "invoice": {"id": inv.id, "status": doc["status"], "balance_ore": doc["balance_ore"],
                         "new_amount_ore": new_amount}}
+
+
+def waive_reminder_fees(engine: Engine, invoice_id: str, *, actor: str, reason: str,
+                        agent_name: str = "Kundtjänst") -> dict[str, Any]:
+    """Take the invoice's reminder fees away (a negative fee charge, so bookkeeping sees the reversal)."""
+    from backend_stub.storage.lifecycle_models import InvoiceCharge
+
+    if not reason.strip():
+        raise ValueError("reason: say why the fee is waived")
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        inv = invoices.get_invoice_row(conn, invoice_id)
+        fees = conn.execute(select(func.coalesce(func.sum(InvoiceCharge.amount_ore), 0)).where(
+            InvoiceCharge.invoice_id == inv.id, InvoiceCharge.kind == "reminder_fee")).scalar_one()
+        if fees <= 0:
+            raise ValueError("invoice: there is no reminder fee to waive")
+        n = conn.execute(select(func.count()).select_from(InvoiceCharge).where(
+            InvoiceCharge.invoice_id == inv.id, InvoiceCharge.amount_ore < 0)).scalar_one()
+        conn.execute(insert(InvoiceCharge).values(invoice_id=inv.id, kind="reminder_fee", amount_ore=-int(fees),
+                                                  accrued_to=now.date(), key=f"waive:{inv.id}:{n + 1}",
+                                                  created_at=now))
+        text = f"Påminnelseavgiften på {format_kr(int(fees))} togs bort. ({reason})"
+        ledger.add_event(conn, inv.id, "fee_waived", text, actor=actor, at=now,
+                         data={"amount_ore": int(fees), "reason": reason})
+        thread = _thread_for(conn, inv, now)
+        conn.execute(insert(Message).values(thread_id=thread.id, author="agent", author_name=agent_name, text=text,
+                                            created_at=now))
+        audit.log(conn, actor, "waive", inv.id, {"amount_ore": int(fees), "reason": reason}, at=now)
+        state = ledger.invoice_states(conn, [inv])[inv.id]
+    return {"waived_ore": int(fees), "invoice": {"id": inv.id, "status": state.status,
+                                                 "balance_ore": state.balance_ore}}
