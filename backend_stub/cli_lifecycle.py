@@ -105,9 +105,39 @@ def cmd_import_payments(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_sie(args: argparse.Namespace) -> int:
+    from backend_stub.formats.sie import SieError, parse_sie
+    from backend_stub.services.bookkeeping import export_sie
+
+    start, end = _date(args.from_, "--from"), _date(args.to, "--to")
+    assert start is not None and end is not None
+    core = _core()
+    try:
+        data = export_sie(core.engine, core.catalogue, _config(), start, end)
+    except (ValueError, SieError) as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    parsed = parse_sie(data)
+    summary = {"verifications": len(parsed.verifications),
+               "debit_ore": sum(t.amount_ore for v in parsed.verifications for t in v.trans if t.amount_ore > 0),
+               "out": args.out}
+    if args.out:
+        with open(args.out, "wb") as fh:
+            fh.write(data)
+        _print(summary, args.json, f"Wrote {args.out}: {summary['verifications']} verifications, "
+                                   f"{summary['debit_ore'] / 100:.2f} kr debit = credit.")
+    else:
+        sys.stdout.buffer.write(data)
+    return 0
+
+
 def register(add) -> None:
     sp = add("send-invoices", cmd_send_invoices, "send unsent invoices by each customer's channel (idempotent)")
     sp.add_argument("--period", help="only invoices of this period YYYY-MM")
     sp = add("dunning", cmd_dunning, "overdue, interest, reminders and collection for a day (idempotent; cron daily)")
     sp.add_argument("--today", help="YYYY-MM-DD (default: today)")
+    sp = add("export-sie", cmd_export_sie, "write a SIE 4 bookkeeping file for a date range")
+    sp.add_argument("--from", dest="from_", required=True, help="YYYY-MM-DD")
+    sp.add_argument("--to", required=True, help="YYYY-MM-DD")
+    sp.add_argument("--out", help="file to write (default: standard output)")
     add("import-payments", cmd_import_payments, "import a Bankgirot BgMax payments file (idempotent)").add_argument("file")
