@@ -1,0 +1,98 @@
+"""The app's states and API client against the real core ASGI app on a seeded SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import reflex as rx
+
+from backend_stub.api.app import create_app
+from backend_stub.api.auth import AuthSettings, Role, issue_token
+from backend_stub.core import Core
+from backend_stub.storage.db import make_engine
+from selfcare import api_client
+
+SECRET = "app-test-secret-" + "x" * 40
+
+
+@pytest.fixture(scope="session")
+def core_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One seeded core for the app tests (read-mostly; tests that write use their own invoices)."""
+    from backend_stub.__main__ import seed
+
+    old = {k: os.environ.get(k) for k in ("SELFCARE_JWT_SECRET", "SELFCARE_ENV")}
+    os.environ["SELFCARE_JWT_SECRET"] = SECRET
+    os.environ["SELFCARE_ENV"] = "dev"
+    db = Path(tmp_path_factory.mktemp("appcore")) / "core.db"
+    core = Core(make_engine(f"sqlite:///{db}"))
+    seed(core, 4, 3, quiet=True)
+    app = create_app(core, auth=AuthSettings(secret=SECRET))
+    yield app
+    core.engine.dispose()
+    for key, value in old.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture
+def client(core_app: Any) -> Iterator[api_client.CoreClient]:
+    c = api_client.CoreClient(base_url="http://core", transport=httpx.ASGITransport(app=core_app))
+    api_client.set_client(c)
+    yield c
+    api_client.set_client(None)
+
+
+def subscriber_token(customer_id: int) -> str:
+    return issue_token(AuthSettings(secret=SECRET), subject=f"K{100000 + customer_id}", role=Role.SUBSCRIBER,
+                       customer_id=customer_id, ttl=timedelta(minutes=10))
+
+
+def service_token() -> str:
+    return issue_token(AuthSettings(secret=SECRET), subject="test", role=Role.SERVICE, ttl=timedelta(minutes=10))
+
+
+async def latest_code(client: api_client.CoreClient, customer_number: str) -> str:
+    """The newest one-time code sent to a customer (the demo's outbox, through the core API)."""
+    resp = await client._http.get("/dev/outbox", params={"customer": customer_number, "limit": 5},
+                                  headers={"Authorization": f"Bearer {service_token()}"})
+    resp.raise_for_status()
+    for msg in resp.json():
+        if m := re.search(r"\b(\d{6})\b", msg["text"]):
+            return m.group(1)
+    raise AssertionError(f"no code sent to {customer_number}")
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def fresh_states() -> rx.State:
+    """A root state with every app state beneath it, as one browser tab would have."""
+    return rx.State(_reflex_internal_init=True)
+
+
+def substate(root: rx.State, cls: type) -> Any:
+    return root.get_substate(cls.get_full_name().split(".")[1:])
+
+
+async def drain(gen) -> list[Any]:
+    """Run an event handler (plain, coroutine or async generator) and collect what it yields."""
+    out: list[Any] = []
+    if hasattr(gen, "__aiter__"):
+        async for item in gen:
+            out.append(item)
+    elif asyncio.iscoroutine(gen):
+        out.append(await gen)
+    else:
+        out.append(gen)
+    return out

@@ -1,0 +1,56 @@
+"""Catalogues, locale formatting and the brand file."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+
+from selfcare.brand import BrandError, brand, parse_brand
+from selfcare.i18n import catalogue, format_date, format_money, format_period, gettext
+from selfcare.presenters import explain_rows, invoice_row
+
+KEYWORDS = {"tr": None, "gettext": (2,), "section_title": None, "_kv": None, "_total": None, "nav_item": None,
+            "N_": None}
+
+
+def test_money_and_dates_follow_the_locale():
+    assert format_money(124900, "sv") == "1\u00a0249,00\u00a0kr"
+    assert format_money(124900, "en") == "1,249.00\u00a0kr"
+    assert format_date(date(2026, 3, 10), "sv") == "10 mars 2026"
+    assert format_date("2026-03-10", "en") == "10 March 2026"
+    assert format_period("2026-03", "sv") == "mars 2026"
+    with pytest.raises(TypeError):
+        format_money(12.5, "sv")  # type: ignore[arg-type]
+
+
+def test_every_text_in_the_code_has_a_swedish_translation():
+    root = Path(__file__).resolve().parents[2] / "selfcare"
+    used = {msg[2] if isinstance(msg[2], str) else msg[2][0]
+            for msg in extract_from_dir(str(root), keywords=KEYWORDS, method_map=[("**.py", "python")])}
+    assert len(used) > 100
+    sv = catalogue("sv")
+    missing = sorted(m for m in used if m not in sv or sv[m] == m and m not in {"SMS", "MMS", "Bankgiro", "Period"})
+    assert missing == []
+    assert gettext("sv", "{days} days left", days=3) == "3 dagar kvar"
+    assert gettext("en", "{days} days left", days=3) == "3 days left"
+
+
+def test_presenters_translate_status_and_split_the_explanation():
+    row = invoice_row({"id": "x", "number": "1", "period": "2026-10", "amount_due_ore": 20200,
+                       "due_date": "2026-12-01", "status": "overdue", "balance_ore": 20200}, "sv")
+    assert row["status"] == "Förfallen" and row["tone"] == "red" and row["open"] == "1"
+    assert row["amount"] == "202,00\u00a0kr" and row["due"] == "1 december 2026"
+    [item] = explain_rows({"items": [{"delta_ore": 8700, "text": "+87,00 kr: 3,2 GB surf utöver"}]}, "sv")
+    assert item == {"delta": "+87,00\u00a0kr", "text": "3,2 GB surf utöver", "tone": "red"}
+
+
+def test_brand_comes_from_configuration():
+    assert brand().name == "Nordvik Telecom"
+    text = (Path(__file__).resolve().parents[2] / "selfcare" / "brand.toml").read_text(encoding="utf-8")
+    with pytest.raises(BrandError, match="colors.primary"):
+        parse_brand(text.replace('primary = "#0b4f6c"', 'primary = "blue"'))
+    with pytest.raises(BrandError, match="support.phone"):
+        parse_brand(text.replace('phone = "0771-12 34 56"', ""))

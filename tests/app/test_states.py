@@ -1,0 +1,146 @@
+"""The app's states, handlers called directly as the browser would (any handler, any argument)."""
+
+from __future__ import annotations
+
+import time
+
+from selfcare.state.auth import LoginState
+from selfcare.state.invoice import InvoiceState
+from selfcare.state.overview import InvoicesState, OverviewState
+from selfcare.state.session import SessionState
+from selfcare.state.usage import UsageState
+from tests.app.conftest import drain, fresh_states, latest_code, run, subscriber_token, substate
+
+
+def _signed_in(customer_id: int = 1):
+    root = fresh_states()
+    session = substate(root, SessionState)
+    session._start({"access_token": subscriber_token(customer_id), "expires_at": time.time() + 600,
+                    "customer_id": customer_id, "name": "Test", "customer_number": f"K{100000 + customer_id}"})
+    return root, session
+
+
+def _redirects(updates) -> bool:
+    return any("_redirect" in repr(u) for u in updates)
+
+
+def _ids(client, customer_id: int) -> list[str]:
+    return [i["id"] for i in run(client.invoices(subscriber_token(customer_id), customer_id))["items"]]
+
+
+def test_language_is_validated():
+    session = substate(fresh_states(), SessionState)
+    SessionState.set_lang.fn(session, "en")
+    assert session.lang == "en" and session.t["Pay"] == "Pay"
+    SessionState.set_lang.fn(session, "<script>")
+    assert session.lang == "sv" and session.t["Pay"] == "Betala"
+
+
+def test_sign_in_with_code_then_sign_out(client):
+    root = fresh_states()
+    login, session = substate(root, LoginState), substate(root, SessionState)
+    run(drain(LoginState.request_code.fn(login, {"identifier": " K100001 "})))
+    assert login.step == "code" and login.error == ""
+    run(drain(LoginState.verify_code.fn(login, {"code": "12"})))
+    assert "6" in login.error and not session.signed_in
+    code = run(latest_code(client, "K100001"))
+    updates = run(drain(LoginState.verify_code.fn(login, {"code": code})))
+    assert session.signed_in and session.token_for_customer()[1] == 1 and _redirects(updates)
+    assert "_token" not in session.get_delta().get(session.get_full_name(), {})
+    run(drain(SessionState.sign_out.fn(session)))
+    assert session.token_for_customer() == ("", 0) and not session.signed_in
+
+
+def test_wrong_code_is_refused(client):
+    root = fresh_states()
+    login, session = substate(root, LoginState), substate(root, SessionState)
+    run(drain(LoginState.request_code.fn(login, {"identifier": "K100002"})))
+    code = run(latest_code(client, "K100002"))
+    run(drain(LoginState.verify_code.fn(login, {"code": "999999" if code != "999999" else "111111"})))
+    assert login.error and not session.signed_in
+
+
+def test_foreign_invoice_id_yields_nothing(client):
+    foreign = _ids(client, 2)[0]
+    root, _session = _signed_in(1)
+    inv = substate(root, InvoiceState)
+    run(drain(InvoiceState.open_invoice.fn(inv, foreign)))
+    assert inv.not_found and inv.view == {} and inv.lines == [] and inv.timeline == [] and inv.qr_svg == ""
+    # Not even through handlers that act on the current invoice.
+    inv.current_id = foreign
+    assert run(drain(InvoiceState.download_pdf.fn(inv))) and inv.view == {}
+    run(drain(InvoiceState.open_line.fn(inv, 1)))
+    assert not inv.drill_open and inv.drill_rows == []
+
+
+def test_own_invoice_shows_everything(client):
+    own = _ids(client, 1)[0]
+    root, _session = _signed_in(1)
+    inv = substate(root, InvoiceState)
+    run(drain(InvoiceState.open_invoice.fn(inv, own)))
+    assert not inv.not_found and inv.view["id"] == own
+    assert inv.view["amount"].endswith("kr") and inv.view["ocr"] and inv.view["bankgiro"]
+    assert inv.lines and inv.timeline and inv.qr_svg.startswith("<svg")
+    usage_lines = [int(line["position"]) for line in inv.lines if line["drill"]]
+    if usage_lines:
+        run(drain(InvoiceState.open_line.fn(inv, usage_lines[0])))
+        assert inv.drill_open and inv.drill_rows
+    run(drain(InvoiceState.open_line.fn(inv, 999)))
+    assert not inv.drill_open
+    [download] = run(drain(InvoiceState.download_pdf.fn(inv)))
+    assert "_download" in repr(download)
+
+
+def test_link_session_sees_its_invoice_only(client):
+    own = _ids(client, 1)
+    link = run(client.create_link(subscriber_token(1), own[0]))
+    opened = run(client.open_link(link["token"]))
+    root = fresh_states()
+    session = substate(root, SessionState)
+    session._start(opened, scope_invoice=opened["invoice_id"])
+    inv = substate(root, InvoiceState)
+    run(drain(InvoiceState.open_invoice.fn(inv, own[0])))
+    assert inv.view["id"] == own[0]
+    run(drain(InvoiceState.open_invoice.fn(inv, own[1])))
+    assert inv.not_found and inv.view == {}
+    # A link session is not a sign-in: the customer pages send it to the sign-in page.
+    assert session.token_for_customer() == ("", 0)
+    assert _redirects(run(drain(InvoicesState.load.fn(substate(root, InvoicesState)))))
+
+
+def test_expired_session_goes_back_to_sign_in(client):
+    root, session = _signed_in(1)
+    session._expires_at = time.time() - 1
+    overview = substate(root, OverviewState)
+    assert _redirects(run(drain(OverviewState.load.fn(overview))))
+    assert session._token == "" and not session.signed_in
+
+
+def test_overview_and_invoice_list(client):
+    root, _session = _signed_in(1)
+    overview = substate(root, OverviewState)
+    run(drain(OverviewState.load.fn(overview)))
+    assert overview.left_to_pay.endswith("kr") and overview.latest["id"]
+    invoices = substate(root, InvoicesState)
+    invoices.page_size = 2
+    run(drain(InvoicesState.load.fn(invoices)))
+    first_page = [r["id"] for r in invoices.rows]
+    assert len(first_page) == 2 and invoices.total >= 3
+    run(drain(InvoicesState.next_page.fn(invoices)))
+    assert invoices.page == 1 and not set(first_page) & {r["id"] for r in invoices.rows}
+
+
+def test_usage_page_refuses_unknown_periods(client):
+    root, _session = _signed_in(1)
+    usage = substate(root, UsageState)
+    run(drain(UsageState.load.fn(usage)))
+    chosen = usage.period
+    assert usage.rows and usage.data_fig.data
+    run(drain(UsageState.choose_period.fn(usage, "1999-01")))
+    assert usage.period == chosen
+    run(drain(UsageState.choose_service.fn(usage, "data")))
+    assert usage.service == "data" and all(r["service"] == "Surf" for r in usage.rows)
+    run(drain(UsageState.choose_service.fn(usage, "'; drop")))
+    assert usage.service == ""
+    [csv_event] = run(drain(UsageState.download_csv.fn(usage)))
+    assert "_download" in repr(csv_event)
