@@ -14,6 +14,7 @@ export PATH := $(CURDIR)/$(TOOLS)/node_modules/.bin:$(PATH)
 
 # The demo: one port for the app (production mode), its database, a development JWT secret.
 DEMO_PORT ?= 3000
+DEMO_HOST ?= 127.0.0.1
 DEMO_DB ?= sqlite:///var/selfcare.db
 DEMO_SECRET ?= demo-secret-only-for-the-local-demo-0123456789
 
@@ -44,12 +45,12 @@ demo: install
 	DATABASE_URL='$(DEMO_DB)' $(BIN)/python .ci/demo_seed.py --customers 200 --months 12
 	@echo
 	@echo "Selfcare: http://localhost:$(DEMO_PORT)   (first start builds the frontend: about a minute)"
-	@echo "Sign in with a customer number (e.g. K100001); the one-time code is on"
-	@echo "http://localhost:$(DEMO_PORT)/dev/outbox and in the log below (SELFCARE_ENV=dev)."
+	@echo "Sign in with a customer number (e.g. K100001); the one-time code is shown on"
+	@echo "http://localhost:$(DEMO_PORT)/dev/outbox (the demo's sent messages; not in production)."
 	@echo "The core API: http://localhost:$(DEMO_PORT)/core/docs"
 	@echo
 	DATABASE_URL='$(DEMO_DB)' SELFCARE_JWT_SECRET='$(DEMO_SECRET)' SELFCARE_ENV=dev \
-	  SELFCARE_PORT=$(DEMO_PORT) $(BIN)/reflex run --env prod
+	  SELFCARE_PORT=$(DEMO_PORT) $(BIN)/reflex run --env prod --backend-host $(DEMO_HOST)
 
 # The core API alone (no app): http://127.0.0.1:8001/docs
 serve: $(STAMP)
