@@ -43,12 +43,12 @@ async def _socket_open(url: str, origin: str) -> str:
     async with websockets.connect(ws_url, origin=origin, open_timeout=10) as ws:  # type: ignore[arg-type]
         hello = await asyncio.wait_for(ws.recv(), 10)
         assert str(hello).startswith("0")
-        await ws.send("40" + json.dumps({}))
+        await ws.send("40/_event," + json.dumps({}))  # CONNECT to Reflex's namespace
         return str(await asyncio.wait_for(ws.recv(), 10))
 
 
 def test_websocket_origin_is_checked(running_app):
-    assert asyncio.run(_socket_open(running_app.url, running_app.url)).startswith("40")
+    assert asyncio.run(_socket_open(running_app.url, running_app.url)).startswith("40/_event,")
     with pytest.raises((websockets.exceptions.InvalidStatus, websockets.exceptions.ConnectionClosed)):
         asyncio.run(_socket_open(running_app.url, EVIL))
 
