@@ -208,6 +208,8 @@ def test_pay_through_the_test_provider(api, auth):
     assert doc["status"] == "paid" and doc["balance_ore"] == 0
     assert doc["timeline"][-1]["kind"] == "payment_received"
     assert doc["payments"][-1]["method"] == "swish"
+    en = api.get(f"/invoices/{inv['id']}?lang=en", headers=me).json()
+    assert en["timeline"][-1]["text"] == en["timeline"][-1]["texts"]["en"] != doc["timeline"][-1]["text"]
     # the page cannot be used twice; nothing left to pay
     assert api.post(checkout["checkout_path"], data={"method": "card"}).status_code == 409
     assert api.post(f"/invoices/{inv['id']}/pay", headers=me, json={"return_url": "/x"}).status_code == 422

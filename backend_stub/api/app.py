@@ -231,9 +231,9 @@ async def list_invoices(request: Request, p: CustomerReader, customer_id: int | 
         raise HTTPException(422, str(exc)) from None
 
 
-async def _owned_invoice(request: Request, p: Principal, invoice_id: str) -> dict[str, Any]:
+async def _owned_invoice(request: Request, p: Principal, invoice_id: str, lang: str = "sv") -> dict[str, Any]:
     try:
-        doc = await _run(invoices.get_invoice, _core(request).engine, invoice_id)
+        doc = await _run(invoices.get_invoice, _core(request).engine, invoice_id, lang="en" if lang == "en" else "sv")
     except invoices.NotFound:
         raise HTTPException(404, "invoice not found") from None
     ensure_invoice_access(p, doc["customer_id"], doc["id"])
@@ -241,9 +241,9 @@ async def _owned_invoice(request: Request, p: Principal, invoice_id: str) -> dic
 
 
 @router.get("/invoices/{invoice_id}", tags=["invoices"])
-async def get_invoice(request: Request, invoice_id: str, p: CustomerReader) -> dict[str, Any]:
-    """One invoice as JSON: document, status, balance, timeline, payments, credit notes."""
-    return await _owned_invoice(request, p, invoice_id)
+async def get_invoice(request: Request, invoice_id: str, p: CustomerReader, lang: str = "sv") -> dict[str, Any]:
+    """One invoice as JSON: document, status, balance, timeline (texts in ``lang``), payments, credit notes."""
+    return await _owned_invoice(request, p, invoice_id, lang)
 
 
 @router.get("/invoices/{invoice_id}/pdf", tags=["invoices"], response_class=Response)
@@ -251,7 +251,7 @@ async def get_invoice_pdf(request: Request, invoice_id: str, p: CustomerReader, 
     """The invoice (or credit note) as PDF."""
     from backend_stub.formats.invoice_pdf import render_invoice_pdf
 
-    doc = await _owned_invoice(request, p, invoice_id)
+    doc = await _owned_invoice(request, p, invoice_id, lang)
     pdf = await _run(render_invoice_pdf, doc, "en" if lang == "en" else "sv")
     name = ("kreditfaktura" if doc["kind"] == "credit_note" else "faktura") + f"-{doc['number']}.pdf"
     return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'})
