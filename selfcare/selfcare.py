@@ -6,12 +6,14 @@ import reflex as rx
 
 from selfcare import embedding, styles
 from selfcare.brand import brand
+from selfcare.pages.agent import agent_page, audit_page
 from selfcare.pages.invoice import invoice_page, link_page
 from selfcare.pages.invoices import invoices_page
 from selfcare.pages.login import login_page
 from selfcare.pages.outbox import outbox_page
 from selfcare.pages.overview import overview_page
 from selfcare.pages.usage import usage_page
+from selfcare.state.agent import AgentState, AuditState
 from selfcare.state.auth import OutboxState, dev_outbox_enabled
 from selfcare.state.invoice import InvoiceState, LinkState
 from selfcare.state.overview import InvoicesState, OverviewState
@@ -42,5 +44,7 @@ app.add_page(invoices_page, route="/invoices", title=_title("Fakturor"), on_load
 app.add_page(invoice_page, route="/invoices/[invoice_id]", title=_title("Faktura"), on_load=InvoiceState.load)
 app.add_page(link_page, route="/i/[link_token]", title=_title("Faktura"), on_load=LinkState.open)
 app.add_page(usage_page, route="/usage", title=_title("Förbrukning"), on_load=UsageState.load)
+app.add_page(agent_page, route="/agent", title=_title("Kundtjänst"), on_load=AgentState.load)
+app.add_page(audit_page, route="/agent/audit", title=_title("Granskningslogg"), on_load=AuditState.load)
 if dev_outbox_enabled():
     app.add_page(outbox_page, route="/dev/outbox", title=_title("Skickade meddelanden"), on_load=OutboxState.load)

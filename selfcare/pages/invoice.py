@@ -6,6 +6,7 @@ import reflex as rx
 
 from selfcare import styles
 from selfcare.components.layout import card, error_callout, page, section_title, status_badge, tr
+from selfcare.components.thread import thread_card
 from selfcare.state.invoice import InvoiceState
 from selfcare.state.session import SessionState
 
@@ -231,7 +232,7 @@ def invoice_page() -> rx.Component:
                                               spacing="1"), href="/invoices", size="2")),
                     error_callout(S.error),
                     _head(), _payment_details(), _explain(), _specification(), _plans(), _usage(), _timeline(),
-                    _parties(), _drill(),
+                    thread_card(), _parties(), _drill(),
                     spacing="4", width="100%", align="stretch",
                 ),
                 rx.center(rx.spinner(size="3"), padding="3rem", width="100%"),

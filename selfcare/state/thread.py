@@ -1,0 +1,296 @@
+"""The message thread on the invoice page: the subscriber asks, customer service answers, live.
+
+Every handler re-checks the session against the invoice (a full session, or the link
+session of that one invoice) and the core answers 404 for anything else, which the page
+shows as "not found". New messages arrive without a reload: :meth:`ThreadState.poll` is a
+background task that asks the core for messages after the newest one it has, every
+``SELFCARE_THREAD_POLL_S`` seconds or at once when an agent answers through this worker
+(:mod:`selfcare.thread_bus`). It stops when the page closes (the component unmounts or the
+browser's socket goes away), when another invoice is opened, or when the session changes.
+
+Message text is kept as written and only ever shown as text (``rx.text``), never as HTML
+or markdown.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import reflex as rx
+
+from selfcare import thread_bus
+from selfcare.api_client import ApiError, NotFound, RateLimited, Unauthorized, valid_invoice_id
+from selfcare.i18n import format_datetime, gettext
+from selfcare.state.invoice import InvoiceState
+from selfcare.state.session import SessionState
+from selfcare.support_client import MAX_MESSAGE, support_client
+
+logger = logging.getLogger(__name__)
+
+WHOLE_INVOICE = "0"  # the line picker's value for "the whole invoice"
+MAX_POLL_S = 4 * 3600  # an open page stops polling after this long (a reload starts it again)
+
+
+def message_row(msg: dict[str, Any], reader: str, lang: str, line_names: dict[int, str]) -> dict[str, str]:
+    """One message as the page shows it (all strings; ``text`` exactly as written, shown as text)."""
+    author = str(msg.get("author", ""))
+    mine = author == reader
+    name = str(msg.get("author_name") or "")
+    if author == "agent":
+        who = gettext(lang, "{name}, customer service", name=name) if name else gettext(lang, "Customer service")
+    else:
+        who = name or gettext(lang, "Customer")
+    if reader == "customer" and mine:
+        who = gettext(lang, "You")
+    position = msg.get("line_position")
+    line = ""
+    if type(position) is int and position > 0:
+        line = (gettext(lang, "About line {position}: {description}", position=position,
+                        description=line_names[position]) if line_names.get(position)
+                else gettext(lang, "About line {position}", position=position))
+    read = ""
+    if mine:
+        read = gettext(lang, "Read") if msg.get("read") else gettext(lang, "Sent")
+    created = msg.get("created_at")
+    return {
+        "id": str(msg.get("id", "")),
+        "author": author,
+        "mine": "1" if mine else "",
+        "who": who,
+        "text": str(msg.get("text", "")),
+        "at": format_datetime(created, lang) if isinstance(created, str) and created else "",
+        "line": line,
+        "read": read,
+    }
+
+
+async def client_connected(token: str) -> bool:
+    """Whether the browser tab ``token`` still has its socket open (True when it cannot be told)."""
+    if not token:  # no browser behind this state (a direct call): the other stop conditions apply
+        return True
+    try:
+        from reflex_base.registry import RegistrationContext
+
+        app = RegistrationContext.get().app
+        namespace = app.event_namespace if app is not None else None
+        manager = getattr(namespace, "_token_manager", None)
+        if manager is None:
+            return True
+        return bool(await manager.is_token_connected(token))
+    except Exception:  # outside a running app (unit tests): rely on the other stop conditions
+        return True
+
+
+class ThreadState(rx.State):
+    """The thread of the invoice on the page, for its subscriber."""
+
+    invoice_id: str = ""
+    messages: list[dict[str, str]] = []
+    line_options: list[dict[str, str]] = []
+    not_found: bool = False
+    error: str = ""
+    notice: str = ""
+    sending: bool = False
+    live: bool = False
+
+    # Backend-only.
+    _raw: list[dict[str, Any]] = []
+    _line_names: dict[int, str] = {}
+    _last_id: int = 0
+    _generation: int = 0
+    _token: str = ""
+    _lang: str = "sv"
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _clear(self) -> None:
+        self.invoice_id = ""
+        self.messages = []
+        self.line_options = []
+        self._raw = []
+        self._line_names = {}
+        self._last_id = 0
+        self._token = ""
+        self.error = ""
+        self.notice = ""
+        self.live = False
+        self._generation += 1  # any running poll stops
+
+    def _render(self) -> None:
+        self.messages = [message_row(m, "customer", self._lang, self._line_names) for m in self._raw]
+
+    def _take(self, answer: dict[str, Any]) -> bool:
+        """Add the new messages of a thread answer; True if any came from customer service."""
+        known = {int(m["id"]) for m in self._raw}
+        fresh = [m for m in answer.get("messages") or [] if type(m.get("id")) is int and m["id"] not in known]
+        # A full answer also carries the read marks of the messages we have.
+        marks = {m["id"]: m.get("read") for m in answer.get("messages") or [] if type(m.get("id")) is int}
+        changed = bool(fresh)
+        for m in self._raw:
+            if m["id"] in marks and bool(marks[m["id"]]) != bool(m.get("read")):
+                m["read"] = marks[m["id"]]
+                changed = True
+        if fresh:
+            self._raw = sorted(self._raw + fresh, key=lambda m: m["id"])[-200:]
+            self._last_id = max(self._last_id, *(m["id"] for m in fresh))
+        if changed:
+            self._render()
+        return any(m.get("author") == "agent" for m in fresh)
+
+    async def _session_token(self, invoice_id: str) -> tuple[SessionState, str]:
+        session = await self.get_state(SessionState)
+        return session, session.token_for_invoice(invoice_id)
+
+    # -- event handlers -----------------------------------------------------------------------
+
+    @rx.event
+    async def open(self, invoice_id: str):
+        """Show the thread of ``invoice_id`` (any id the browser sends is checked) and start the live poll."""
+        if not isinstance(invoice_id, str) or not valid_invoice_id(invoice_id):
+            self._clear()
+            self.not_found = True
+            return None
+        session, token = await self._session_token(invoice_id)
+        if not token:
+            self._clear()
+            self.not_found = True
+            return None
+        lang = session._lang()
+        try:
+            answer = await support_client().thread(token, invoice_id)
+            # The core refuses foreign invoices already; this is the app's own second check.
+            if not session.owns_customer(answer.get("customer_id")):
+                raise NotFound(404, "invoice not found")
+        except (NotFound, Unauthorized):
+            self._clear()
+            self.not_found = True
+            return None
+        except ApiError as exc:
+            logger.warning("thread of %s: %s", invoice_id, exc)
+            self._clear()
+            self.error = gettext(lang, "The messages could not be loaded just now. Please try again.")
+            return None
+        self._clear()
+        self.not_found = False
+        self.invoice_id = invoice_id
+        self._token = token
+        self._lang = lang
+        invoice = await self.get_state(InvoiceState)
+        lines = invoice.lines if invoice.current_id == invoice_id else []
+        self._line_names = {int(x["position"]): x["description"] for x in lines if x.get("position", "").isdigit()}
+        self.line_options = [{"value": WHOLE_INVOICE, "label": gettext(lang, "The whole invoice")}] + [
+            {"value": x["position"], "label": f"{x['position']}. {x['description']} · {x['amount']}"}
+            for x in lines if x.get("position", "").isdigit()]
+        self._take(answer)
+        self._render()
+        self.live = True
+        return ThreadState.poll
+
+    @rx.event
+    def stop(self):
+        """The component left the page: the poll stops."""
+        self._generation += 1
+        self.live = False
+
+    @rx.event
+    async def send(self, form: dict[str, Any]):
+        """Post the subscriber's message (about the whole invoice or one line of it)."""
+        invoice_id = self.invoice_id
+        session, token = await self._session_token(invoice_id)
+        lang = session._lang()
+        self.error = ""
+        self.notice = ""
+        if not token or token != self._token:
+            self._clear()
+            self.not_found = True
+            return
+        text = form.get("text") if isinstance(form, dict) else None
+        text = text.strip() if isinstance(text, str) else ""
+        if not text:
+            self.error = gettext(lang, "Write your message first.")
+            return
+        if len(text) > MAX_MESSAGE:
+            self.error = gettext(lang, "The message is too long: at most {limit} characters (yours has {count}).",
+                                 limit=MAX_MESSAGE, count=len(text))
+            return
+        choice = form.get("line", WHOLE_INVOICE)
+        position: int | None = None
+        if isinstance(choice, str) and choice.isdigit() and choice != WHOLE_INVOICE:
+            position = int(choice)
+            if position not in self._line_names:
+                self.error = gettext(lang, "Choose a line of this invoice.")
+                return
+        self.sending = True
+        yield
+        try:
+            msg = await support_client().post_message(token, invoice_id, text, position)
+        except RateLimited as exc:
+            self.error = gettext(lang, "You have written many messages in a short time. Try again in {minutes} "
+                                       "minutes.", minutes=max(1, -(-exc.retry_after // 60)))
+            return
+        except (NotFound, Unauthorized):
+            self._clear()
+            self.not_found = True
+            return
+        except ApiError as exc:
+            logger.warning("message on %s: %s", invoice_id, exc)
+            self.error = gettext(lang, "The message could not be sent just now. Please try again.")
+            return
+        finally:
+            self.sending = False
+        self._take({"messages": [msg]})
+        self.notice = gettext(lang, "Your message was sent. We usually answer within a working day.")
+        yield rx.set_value("thread-text", "")
+        yield InvoiceState.open_invoice(invoice_id)  # the message is on the timeline now
+
+    @rx.event(background=True)
+    async def poll(self):
+        """Fetch new messages while the page is open; a reply from customer service also refreshes the invoice."""
+        async with self:
+            generation = self._generation
+            invoice_id = self.invoice_id
+            client_token = self.rx_router_session.client_token
+            if not invoice_id or not self._token:
+                return
+        started = time.monotonic()
+        interval = thread_bus.poll_interval_s()
+        while time.monotonic() - started < MAX_POLL_S:
+            await thread_bus.wait(invoice_id, interval)
+            if not await client_connected(client_token):
+                return
+            async with self:
+                if self._generation != generation or self.invoice_id != invoice_id:
+                    return
+                session, token = await self._session_token(invoice_id)
+                if not token or token != self._token:  # signed out, expired or another session
+                    self._clear()
+                    return
+                # Only new messages, unless one of ours is still unread (then the read marks too).
+                after = 0 if any(m.get("author") == "customer" and not m.get("read") for m in self._raw) \
+                    else self._last_id
+                lang = session._lang()
+            try:
+                answer = await support_client().thread(token, invoice_id, after=after or None)
+            except (NotFound, Unauthorized):
+                async with self:
+                    if self._generation == generation:
+                        self._clear()
+                        self.not_found = True
+                return
+            except ApiError as exc:
+                logger.info("thread poll %s: %s", invoice_id, exc)
+                continue
+            async with self:
+                if self._generation != generation:
+                    return
+                if lang != self._lang:
+                    self._lang = lang
+                    self._render()
+                answered = self._take(answer)
+            if answered:
+                yield InvoiceState.open_invoice(invoice_id)  # a credit or a waived fee changes the amount
+        async with self:
+            if self._generation == generation:
+                self.live = False

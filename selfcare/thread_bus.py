@@ -1,0 +1,50 @@
+"""Wake-ups for open invoice pages when their thread changes, so a reply shows at once.
+
+The subscriber's page polls the core for new messages (``ThreadState.poll``) every
+``SELFCARE_THREAD_POLL_S`` seconds; when an agent answers through this app's console in
+the same backend worker, :func:`notify` wakes those polls right away instead of at their
+next tick. Replies from elsewhere (another worker, the core's API) still arrive by the poll.
+Nothing here carries data: a wake-up only makes the page ask the core (with its own token).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections import defaultdict
+
+_waiters: dict[str, set[asyncio.Event]] = defaultdict(set)
+
+
+def poll_interval_s() -> float:
+    """Seconds between polls of an open thread (``SELFCARE_THREAD_POLL_S``, default 1.0, at least 0.2)."""
+    try:
+        value = float(os.environ.get("SELFCARE_THREAD_POLL_S", "1.0"))
+    except ValueError:
+        value = 1.0
+    return max(0.2, value)
+
+
+def notify(invoice_id: str) -> int:
+    """Wake every open page of ``invoice_id`` in this worker; returns how many were waiting."""
+    events = _waiters.get(invoice_id) or set()
+    for event in events:
+        event.set()
+    return len(events)
+
+
+async def wait(invoice_id: str, timeout: float) -> bool:
+    """Sleep up to ``timeout`` seconds or until :func:`notify` for ``invoice_id``; True if woken."""
+    event = asyncio.Event()
+    _waiters[invoice_id].add(event)
+    try:
+        await asyncio.wait_for(event.wait(), timeout)
+        return True
+    except TimeoutError:
+        return False
+    finally:
+        waiters = _waiters.get(invoice_id)
+        if waiters is not None:
+            waiters.discard(event)
+            if not waiters:
+                _waiters.pop(invoice_id, None)
