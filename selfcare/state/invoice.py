@@ -265,6 +265,8 @@ class LinkState(rx.State):
                 raise NotFound(404, "bad link")
         except (NotFound, KeyError):
             self.failed = True
+            if session.scoped:
+                session._drop()  # a bad link ends the previous link's session too
             return None
         except ApiError as exc:
             logger.warning("link open: %s", exc)
