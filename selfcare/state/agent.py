@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import reflex as rx
@@ -31,20 +32,18 @@ AUDIT_ROUTE = "/agent/audit"
 INBOX_FILTERS = ("", "waiting", "mine", "resolved")
 AUDIT_ACTIONS = ("", "login", "view", "reply", "assign", "resolve", "credit", "credit_refused", "waive_fee")
 INBOX_REFRESH_S = 5.0
+_KR = re.compile(r"\d{1,7}([.,]\d{1,2})?")  # whole kronor, or kronor and öre
 
 
 def parse_kr(text: object) -> int | None:
     """``"50"``, ``"50,00"``, ``"1 249,50 kr"`` → öre; ``None`` when it is not a positive amount in kr."""
     if not isinstance(text, str):
         return None
-    cleaned = text.lower().replace("kr", "").replace("\u00a0", "").replace(" ", "").replace(",", ".").strip()
-    if not cleaned or len(cleaned) > 12:
+    cleaned = text.lower().replace("kr", "").replace("\u00a0", "").replace(" ", "").strip()
+    if not _KR.fullmatch(cleaned):
         return None
-    try:
-        amount = Decimal(cleaned)
-    except InvalidOperation:
-        return None
-    if not amount.is_finite() or amount <= 0 or amount.as_tuple().exponent < -2:  # type: ignore[operator]
+    amount = Decimal(cleaned.replace(",", "."))
+    if amount <= 0:
         return None
     return int(amount * 100)
 
