@@ -23,9 +23,38 @@ def has_customers() -> bool:
         core.engine.dispose()
 
 
+# The demo's customer service (README "Support console"): an agent and a supervisor.
+DEMO_AGENTS = (("agent", "Anna Agent", "agent"), ("supervisor", "Sam Supervisor", "supervisor"))
+DEMO_AGENT_PASSWORD = "demo-agent-password"
+
+
+def ensure_demo_agents() -> None:
+    """Create the demo agents once (password from SELFCARE_AGENT_PASSWORD, else the documented demo one)."""
+    import os
+
+    from backend_stub.services import agents
+
+    password = os.environ.get("SELFCARE_AGENT_PASSWORD") or DEMO_AGENT_PASSWORD
+    core = Core.from_url()
+    try:
+        for username, name, role in DEMO_AGENTS:
+            try:
+                agents.create_agent(core.engine, username, name, password, role)
+                print(f"demo data: {role} {username!r} created", file=sys.stderr)
+            except ValueError as exc:
+                if "exists already" not in str(exc):
+                    raise
+    finally:
+        core.engine.dispose()
+
+
 if __name__ == "__main__":
     if has_customers():
         print("demo data: already seeded (delete var/selfcare.db to seed anew)", file=sys.stderr)
+        ensure_demo_agents()
         sys.exit(0)
     print("demo data: seeding the demo operator (first start, about a minute)…", file=sys.stderr)
-    sys.exit(main(["seed", *sys.argv[1:]]))
+    status = main(["seed", *sys.argv[1:]])
+    if status == 0:
+        ensure_demo_agents()
+    sys.exit(status)
