@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 AGENT_ROUTE = "/agent"
 AUDIT_ROUTE = "/agent/audit"
 INBOX_FILTERS = ("", "waiting", "mine", "resolved")
-AUDIT_ACTIONS = ("", "login", "view", "reply", "assign", "resolve", "credit", "credit_refused", "waive_fee")
+AUDIT_ACTIONS = ("", "sign_in", "sign_in_failed", "view", "reply", "assign", "resolve", "credit", "credit_refused", "waive_fee")
 INBOX_REFRESH_S = 5.0
 _KR = re.compile(r"\d{1,7}([.,]\d{1,2})?")  # whole kronor, or kronor and öre
 

@@ -159,14 +159,18 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
         pass
 
 
-def start_app(workdir: Path, *, database_url: str, scale: bool = False, seed_args: list[str] | None = None
-              ) -> RunningApp:
-    """Seed ``database_url`` and start the app on a free port as the README does; wait until it serves."""
+def start_app(workdir: Path, *, database_url: str, scale: bool = False, seed_args: list[str] | None = None,
+              extra_env: dict[str, str] | None = None) -> RunningApp:
+    """Seed ``database_url`` and start the app on a free port as the README does; wait until it serves.
+
+    ``extra_env``: more settings for the app (e.g. ``SELFCARE_SMTP_HOST``/``PORT`` of a test SMTP server).
+    """
     if not (TOOLS_BIN / "bun").exists():
         raise RuntimeError(f"{TOOLS_BIN / 'bun'} is missing: run `make install` (bun from npm into .tools/)")
     workdir.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     env = _app_env(port=port, database_url=database_url, workdir=workdir, scale=scale)
+    env.update(extra_env or {})
     log = workdir / "app.log"
     _seed(env, log, seed_args or SEED_ARGS)
     out = log.open("ab")

@@ -12,7 +12,9 @@ Once per test session (all browser tests run in one xdist worker, group ``e2e``)
 Fixtures: ``app_url``, ``page`` (390×844, Swedish), ``shot(name)`` (a full-page PNG in
 ``tests/e2e/screenshots/``), ``horizontal_overflow(page)``, ``otp_code(identifier)`` (the newest one-time code sent to a
 customer, read from the core's ``GET /dev/outbox``), ``core_api`` (an httpx client on the
-app's ``/core`` with a service token), ``running_app`` (all of the above's facts). A test
+app's ``/core`` with a service token), ``running_app`` (all of the above's facts),
+``smtp_sink`` (the default app's SMTP server on loopback), ``agent_credentials`` (an agent and a
+supervisor created in the app under test). A test
 marked ``@pytest.mark.scale`` (or a parameter with that mark) gets them all in scale mode.
 """
 
@@ -49,11 +51,57 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.xdist_group("e2e"))
 
 
+class SmtpSink:
+    """A real SMTP server on loopback (aiosmtpd) that keeps every message it is given."""
+
+    def __init__(self) -> None:
+        import email
+        import email.policy
+
+        self.messages: list[Any] = []
+        self._parse = lambda raw: email.message_from_bytes(raw, policy=email.policy.default)
+        self.port = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's hook)
+        self.messages.append(self._parse(envelope.content))
+        return "250 Message accepted for delivery"
+
+    def wait_for(self, predicate: Callable[[Any], bool], timeout: float = 20.0) -> Any:
+        """The first message ``predicate`` accepts, waiting up to ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for msg in list(self.messages):
+                if predicate(msg):
+                    return msg
+            time.sleep(0.2)
+        raise AssertionError(f"no such e-mail arrived; got {[m['subject'] for m in self.messages][-5:]}")
+
+
 @pytest.fixture(scope="session")
-def default_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
-    """The app on a fresh SQLite file, one backend worker (the embedded default)."""
+def smtp_sink() -> Iterator[SmtpSink]:
+    """The default app's SMTP server: e-mail it sends (codes, invoice notices, replies) arrives here."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    sink = SmtpSink()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        sink.port = s.getsockname()[1]
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+    controller.start()
+    try:
+        yield sink
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(scope="session")
+def default_app(tmp_path_factory: pytest.TempPathFactory, smtp_sink: SmtpSink) -> Iterator[RunningApp]:
+    """The app on a fresh SQLite file, one backend worker (the embedded default); e-mail to ``smtp_sink``."""
     workdir = tmp_path_factory.mktemp("app")
-    app = start_app(workdir, database_url=f"sqlite:///{workdir / 'selfcare.db'}")
+    app = start_app(workdir, database_url=f"sqlite:///{workdir / 'selfcare.db'}",
+                    extra_env={"SELFCARE_SMTP_HOST": "127.0.0.1", "SELFCARE_SMTP_PORT": str(smtp_sink.port)})
     try:
         yield app
     finally:
@@ -96,6 +144,27 @@ def core_api(running_app: RunningApp) -> Iterator[httpx.Client]:
     headers = {"Authorization": f"Bearer {running_app.service_token()}"}
     with httpx.Client(base_url=running_app.core_url, headers=headers, timeout=30) as client:
         yield client
+
+
+AGENT_PASSWORD = "e2e-agent-password-0123"
+_AGENTS_CREATED: set[str] = set()
+
+
+@pytest.fixture
+def agent_credentials(running_app: RunningApp) -> dict[str, str]:
+    """An agent and a supervisor in the app under test (created once per app): usernames and password."""
+    import subprocess
+    import sys
+
+    creds = {"agent": "e2e-agent", "supervisor": "e2e-supervisor", "password": AGENT_PASSWORD}
+    if running_app.url not in _AGENTS_CREATED:
+        env = {**running_app.env, "SELFCARE_AGENT_PASSWORD": AGENT_PASSWORD}
+        for role, name in (("agent", "Anna Agent"), ("supervisor", "Sam Supervisor")):
+            subprocess.run([sys.executable, "-m", "backend_stub", "create-agent", "--username", creds[role],
+                            "--name", name, "--role", role], cwd=E2E_DIR.parents[1], env=env, check=True,
+                           capture_output=True, timeout=120)
+        _AGENTS_CREATED.add(running_app.url)
+    return creds
 
 
 CODE_RE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
