@@ -6,6 +6,7 @@ import asyncio
 import os
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -73,7 +74,14 @@ async def latest_code(client: api_client.CoreClient, customer_number: str) -> st
 
 
 def run(coro):
-    return asyncio.run(coro)
+    """Run a coroutine to the end, also when this thread already runs a loop (Playwright's sync
+    API leaves one running in a worker that has run browser tests)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def fresh_states() -> rx.State:
