@@ -164,8 +164,8 @@ async def run(app: RunningApp, subscribers: int, via: str) -> dict[str, list[flo
     await asyncio.gather(*(open_page(t, x["invoice_id"]) for t, x in zip(tabs, invoices, strict=True)))
     print(f"{len(tabs)} invoice pages open, each polling its thread", file=sys.stderr)
     t0 = time.perf_counter()
-    await asyncio.gather(*(t.event(f"{names['thread']}.send", {"form": {"text": f"Fråga {i}", "line": "0"}},
-                                   until=f"Fråga {i}")
+    await asyncio.gather(*(t.event(f"{names['thread']}.send", {"form": {"text": f"Question {i}", "line": "0"}},
+                                   until=f"Question {i}")
                            for i, t in enumerate(tabs)))
     print(f"{len(tabs)} questions posted at once in {time.perf_counter() - t0:.2f} s", file=sys.stderr)
 
