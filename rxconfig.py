@@ -69,4 +69,8 @@ config = rx.Config(
     # The app keeps no tables of its own; the core owns the database (DATABASE_URL).
     db_url=None,
     disable_plugins=[rx.plugins.SitemapPlugin],
+    # Light theme always: the brand colours are chosen for it (a phone in dark mode keeps its contrast).
+    default_color_mode="light",
+    plugins=[rx.plugins.RadixThemesPlugin(theme=rx.theme(appearance="light", accent_color="cyan", radius="medium",
+                                                          scaling="100%"))],
 )

@@ -22,7 +22,6 @@ from selfcare.state.usage import UsageState
 _b = brand()
 
 app = rx.App(
-    theme=rx.theme(appearance="light", accent_color="cyan", radius="medium", scaling="100%"),
     style=styles.base_style,
     head_components=[
         rx.el.link(rel="icon", href=_b.favicon, type="image/svg+xml"),
