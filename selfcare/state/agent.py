@@ -48,15 +48,19 @@ def parse_kr(text: object) -> int | None:
     return int(amount * 100)
 
 
+_UNITS = {"sv": ("d", "tim", "min"), "en": ("d", "h", "min")}
+
+
 def waited(seconds: int, lang: str) -> str:
-    """How long a thread has waited: ``5 min``, ``3 h 10 min``, ``2 d 4 h``."""
+    """How long a thread has waited: ``5 min``, ``3 tim 10 min`` / ``3 h 10 min``, ``2 d 4 tim``."""
+    day, hour, minute = _UNITS.get(lang, _UNITS["sv"])
     seconds = max(0, int(seconds))
     minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
     if days:
-        return gettext(lang, "{days} d {hours} h", days=days, hours=hours % 24)
+        return f"{days} {day} {hours % 24} {hour}"
     if hours:
-        return gettext(lang, "{hours} h {minutes} min", hours=hours, minutes=minutes % 60)
-    return gettext(lang, "{minutes} min", minutes=minutes)
+        return f"{hours} {hour} {minutes % 60} {minute}"
+    return f"{minutes} {minute}"
 
 
 STATUS_TEXT = {"waiting": "Waiting", "answered": "Answered", "resolved": "Resolved"}

@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from backend_stub.services import agents
+from selfcare.api_client import Unauthorized
 from selfcare.state.agent import AgentSessionState, AgentState, AuditState, parse_kr, waited
 from selfcare.state.session import SessionState
 from selfcare.support_client import SupportClient
@@ -63,7 +64,7 @@ def test_without_an_agent_session_every_handler_does_nothing(client, accounts):
     run(drain(AgentState.assign_to_me.fn(console)))
     run(drain(AgentState.resolve.fn(console)))
     thread = run(SupportClient(client).thread(subscriber_token(2), invoice_id))
-    assert [m["author"] for m in thread["messages"]] == ["customer"] and thread["thread"]["status"] == "waiting"
+    assert {m["author"] for m in thread["messages"]} == {"customer"} and thread["thread"]["status"] == "waiting"
     assert thread["thread"]["assigned_to"] is None
     audit = substate(_root, AuditState)
     run(drain(AuditState.load.fn(audit)))
@@ -117,7 +118,7 @@ def test_agent_answers_credits_and_resolves(client, accounts):
     run(drain(AgentState.resolve.fn(console)))
     assert console.thread_status == "resolved"
     thread = run(SupportClient(client).thread(subscriber_token(3), invoice_id))
-    assert [m["author"] for m in thread["messages"]] == ["customer", "agent", "agent"]
+    assert [m["author"] for m in thread["messages"]][-3:] == ["customer", "agent", "agent"]
 
     # The audit log is for supervisors only; it has what the agent did.
     audit = substate(root, AuditState)
@@ -133,5 +134,5 @@ def test_agent_answers_credits_and_resolves(client, accounts):
     token = agent._token
     run(drain(AgentSessionState.sign_out.fn(agent)))
     assert agent._token == "" and console.invoice_id == "" and console.inbox == []
-    with pytest.raises(Exception):
+    with pytest.raises(Unauthorized):
         run(SupportClient(client).inbox(token))

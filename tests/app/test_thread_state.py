@@ -82,7 +82,8 @@ def test_foreign_invoice_yields_nothing(client):
     run(drain(ThreadState.send.fn(thread, {"text": "let me in"})))
     assert thread.messages == [] and thread.not_found
     stored = run(SupportClient(client).thread(subscriber_token(2), foreign))
-    assert [m["text"] for m in stored["messages"]] == ["customer 2's own question"]
+    texts = [m["text"] for m in stored["messages"]]
+    assert "customer 2's own question" in texts and "let me in" not in texts
 
 
 def test_link_session_reaches_only_its_invoice(client):

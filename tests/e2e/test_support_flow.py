@@ -142,7 +142,7 @@ def test_supervisor_reads_the_audit_log(browser, app_url, agent_credentials):
         desk.locator("#agent-username").fill(agent_credentials["agent"])
         desk.locator("#agent-password").fill(agent_credentials["password"])
         desk.locator("#agent-sign-in").click()
-        desk.locator("#inbox").wait_for(timeout=TIMEOUT)
+        desk.locator("#agent-console").wait_for(timeout=TIMEOUT)
         assert desk.locator("#agent-audit-link").count() == 0
         desk.goto(app_url + "/agent/audit")
         desk.locator("#audit-refused").wait_for(timeout=TIMEOUT)
