@@ -128,18 +128,25 @@ def get_thread(engine: Engine, invoice_id: str, reader: str, *, after: int | Non
     Reading marks the other side's messages read.
     """
     now = now or datetime.now(UTC)
-    with engine.begin() as conn:
+    other = "agent" if reader == "customer" else "customer"
+    # A read-only transaction when there is nothing new to mark read: polling pages never queue for the writer.
+    with engine.connect() as conn:
         inv = invoices.get_invoice_row(conn, invoice_id)
         thread = conn.execute(select(Thread).where(Thread.invoice_id == inv.id)).first()
         if thread is None:
             return {"thread": None, "messages": [], "invoice_id": inv.id, "customer_id": inv.customer_id}
-        other = "agent" if reader == "customer" else "customer"
-        conn.execute(update(Message).where(Message.thread_id == thread.id, Message.author == other,
-                                           Message.read_at.is_(None)).values(read_at=now))
+        unread = conn.execute(select(Message.id).where(Message.thread_id == thread.id, Message.author == other,
+                                                       Message.read_at.is_(None)).limit(1)).first()
         q = select(Message).where(Message.thread_id == thread.id)
         if after is not None:
             q = q.where(Message.id > after)
-        msgs = conn.execute(q.order_by(Message.id)).all()
+        if unread is None:
+            msgs = conn.execute(q.order_by(Message.id)).all()
+    if unread is not None:
+        with engine.begin() as conn:
+            conn.execute(update(Message).where(Message.thread_id == thread.id, Message.author == other,
+                                               Message.read_at.is_(None)).values(read_at=now))
+            msgs = conn.execute(q.order_by(Message.id)).all()
     return {"thread": _thread_dict(thread, now), "messages": [_message_dict(x) for x in msgs],
             "invoice_id": inv.id, "customer_id": inv.customer_id}
 
