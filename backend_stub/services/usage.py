@@ -11,33 +11,47 @@ with what those left of the allowances, and billed on the next invoice.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
+import threading
 import time
 import traceback
+from array import array
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from itertools import repeat
+from operator import add, itemgetter
 from typing import Any
 
 from sqlalchemy import Engine, func, insert, select, update
 
 from backend_stub.catalogue import Catalogue
-from backend_stub.formats.cdr_csv import RowError, raw_of, validate_row
+from backend_stub.formats.cdr_csv import CdrReader, EventRun, RowError, raw_of, validate_row
 from backend_stub.periods import Period, Subscription, period_containing
-from backend_stub.rating import STOCKHOLM, RatedEvent, Rejection, UsageEvent, rate_period
+from backend_stub.rating import STOCKHOLM, PeriodRater, RatedEvent, Rejection, UsageEvent, rate_period
 from backend_stub.storage import models as m
 from backend_stub.storage.repo import bulk_insert, bulk_update, chunks, cycle_days, load_subscriptions
 
 FLUSH_ROWS = 20_000
 PARALLEL_MIN_EVENTS = 50_000  # below this, forking costs more than it saves
-EVENT_COLUMNS = (
-    "record_id", "subscription_id", "customer_id", "period_start", "service", "started_at", "duration_s",
-    "volume_bytes", "called_number", "visited_country", "plan_id", "category", "rate_key", "destination",
-    "offpeak", "billed_units", "included_units", "charged_units", "surcharge_units", "charge_exact", "fee_exact",
-    "surcharge_exact", "late", "batch_id",
+# A stored row is built without copying field by field: ``UsageEvent + RatedEvent + group values``
+# (tuple concatenation). ``ROW_LAYOUT`` names each position; None marks values not stored (the
+# msisdn, and the rated event's own record_id). Inserts bind the stored positions only.
+ROW_LAYOUT = (
+    *("record_id", None, "service", "started_at", "duration_s", "volume_bytes", "called_number", "visited_country"),
+    *(None, "plan_id", "category", "rate_key", "offpeak", "billed_units", "included_units", "charged_units",
+      "surcharge_units", "charge_exact", "fee_exact", "surcharge_exact", "destination"),
+    *("subscription_id", "customer_id", "period_start", "late", "batch_id"),
 )
+EVENT_COLUMNS = tuple(c for c in ROW_LAYOUT if c is not None)
+_STORED = [i for i, c in enumerate(ROW_LAYOUT) if c is not None]
+_EVENT_ORDER = itemgetter(3, 0)  # (started_at, record_id): rating.event_order, as a C-level key
+_RECORD_ID = itemgetter(0)
+_STARTED_AT = itemgetter(3)
 RESULT_FIELDS = ("plan_id", "category", "rate_key", "destination", "offpeak", "billed_units", "included_units",
                  "charged_units", "surcharge_units", "charge_exact", "fee_exact", "surcharge_exact")
 
@@ -106,14 +120,42 @@ class UsageImporter:
     def import_rows(self, rows: Iterable[tuple[int | None, Any]], source: str,
                     *, exclude_suspense_ids: frozenset[int] = frozenset(),
                     suspense_ids: dict[str, int] | None = None) -> ImportResult:
-        """Import ``(line_no, row)`` pairs (a CSV file's rows, or a JSON batch)."""
+        """Import ``(line_no, row)`` pairs (a CSV file's rows, or a JSON batch).
+
+        A ``CdrReader`` (``read_cdr_csv``) is read through its bulk path, with the same result.
+        """
+        with _no_cyclic_gc():
+            return self._import_rows(rows, source, exclude_suspense_ids, suspense_ids)
+
+    def _import_rows(self, rows: Iterable[Any], source: str, exclude_suspense_ids: frozenset[int],
+                     suspense_ids: dict[str, int] | None) -> ImportResult:
         result = ImportResult()
         clock = time.perf_counter()
+        cpu = time.process_time()
         events: list[UsageEvent] = []
-        lines: dict[str, int | None] = {}
+        event_lines = array("q")  # line of each event (-1: none), in step with ``events``
         rejects: list[tuple[int | None, str, dict[str, Any], str, str]] = []  # line, record_id, raw, field, reason
         seen: set[str] = set()
-        for line_no, row in rows:
+        items = rows.segments() if isinstance(rows, CdrReader) else rows
+        for item in items:
+            if item.__class__ is EventRun:
+                run, first = item.events, item.first_line
+                result.read += len(run)
+                ids = set(map(_RECORD_ID, run))
+                if len(ids) == len(run) and seen.isdisjoint(ids):
+                    seen |= ids
+                    events += run
+                    event_lines.extend(range(first, first + len(run)))
+                    continue
+                for i, ev in enumerate(run):
+                    if ev.record_id in seen:
+                        result.duplicate += 1
+                        continue
+                    seen.add(ev.record_id)
+                    events.append(ev)
+                    event_lines.append(first + i)
+                continue
+            line_no, row = item
             result.read += 1
             ev = validate_row(line_no, row)
             if isinstance(ev, RowError):
@@ -129,9 +171,10 @@ class UsageImporter:
                 continue
             seen.add(ev.record_id)
             events.append(ev)
-            if line_no is not None:
-                lines[ev.record_id] = line_no
+            event_lines.append(-1 if line_no is None else line_no)
+        lines = _LineNumbers(events, event_lines)
         result.timings["parse"] = time.perf_counter() - clock
+        result.timings["parse_cpu"] = time.process_time() - cpu
         with self.engine.begin() as conn:
             batch_id = conn.execute(
                 insert(m.ImportBatch).values(source=source[:200], started_at=datetime.now(UTC))
@@ -146,12 +189,14 @@ class UsageImporter:
                 result.duplicate += before - len(events) - len(rejects)
             result.timings["dedupe"] = time.perf_counter() - clock - result.timings["parse"]
             self._rate_and_store(conn, events, lines, rejects, result, batch_id, source)
-            result.timings["rate_store"] = time.perf_counter() - clock - sum(result.timings.values())
+            result.timings["rate_store"] = (time.perf_counter() - clock - result.timings["parse"]
+                                            - result.timings["dedupe"])
             result.rejected = len(rejects)
             self._store_suspense(conn, rejects, batch_id, source, suspense_ids or {})
             conn.execute(update(m.ImportBatch).where(m.ImportBatch.id == batch_id).values(
                 read=result.read, rated=result.rated, duplicate=result.duplicate, rejected=result.rejected))
         result.timings["total"] = time.perf_counter() - clock
+        result.timings["total_cpu"] = time.process_time() - cpu  # this process only, not a rating child
         result.rejected_ids = {r[1] for r in rejects if r[1]}
         result.errors = [
             {"line": line, "record_id": rid, "field": fld, "reason": reason}
@@ -205,12 +250,15 @@ class UsageImporter:
                 known.update(r.record_id for r in conn.execute(q) if r.id not in exclude_suspense)
         return known
 
-    def _rate_and_store(self, conn, events: list[UsageEvent], lines: dict[str, int | None],
+    def _rate_and_store(self, conn, events: list[UsageEvent], lines: _LineNumbers,
                         rejects: list, result: ImportResult, batch_id: int, source: str) -> None:
         if not events:
             return
+        by_number: dict[str, list[UsageEvent]] = defaultdict(list)
+        for ev in events:
+            by_number[ev.msisdn].append(ev)
         by_msisdn: dict[str, list[Subscription]] = defaultdict(list)
-        for sub in load_subscriptions(conn, msisdns={e.msisdn for e in events}):
+        for sub in load_subscriptions(conn, msisdns=by_number.keys()):
             if sub.msisdn:
                 by_msisdn[sub.msisdn].append(sub)
         cycle = cycle_days(conn, {s.customer_id for subs in by_msisdn.values() for s in subs})
@@ -218,22 +266,34 @@ class UsageImporter:
         groups: dict[tuple[int, date], list[UsageEvent]] = defaultdict(list)
         subs_by_id: dict[int, Subscription] = {}
         periods: dict[tuple[int, date], Period] = {}
-        for ev in events:
-            subs = by_msisdn.get(ev.msisdn)
+        unknown: set[str] = set()
+        for msisdn, evs in by_number.items():
+            subs = by_msisdn.get(msisdn)
             if not subs:
-                rejects.append((lines.get(ev.record_id), ev.record_id, _raw_of(ev), "msisdn",
-                                f"unknown MSISDN {ev.msisdn}"))
+                unknown.add(msisdn)
                 continue
-            day = local_date(ev.started_at)
-            sub = subs[0] if len(subs) == 1 else next((s for s in subs if s.segment_on(day)), subs[0])
-            cd = cycle.get(sub.customer_id, 1)
-            period = period_containing(day, cd) if cd != 1 else None
-            pstart = period.start if period else day.replace(day=1)
-            key = (sub.id, pstart)
-            if key not in periods:
-                periods[key] = period or period_containing(day, 1)
-            subs_by_id[sub.id] = sub
-            groups[key].append(ev)
+            if len(subs) == 1:
+                # One subscription: when the first and the last event fall in one period, so do all.
+                sub = subs[0]
+                cd = cycle.get(sub.customer_id, 1)
+                period = period_containing(local_date(min(map(_STARTED_AT, evs))), cd)
+                if period.start == period_containing(local_date(max(map(_STARTED_AT, evs))), cd).start:
+                    key = (sub.id, period.start)
+                    periods.setdefault(key, period)
+                    subs_by_id[sub.id] = sub
+                    groups[key] += evs
+                    continue
+            for ev in evs:
+                day = local_date(ev.started_at)
+                sub = subs[0] if len(subs) == 1 else next((s for s in subs if s.segment_on(day)), subs[0])
+                period = period_containing(day, cycle.get(sub.customer_id, 1))
+                key = (sub.id, period.start)
+                periods.setdefault(key, period)
+                subs_by_id[sub.id] = sub
+                groups[key].append(ev)
+        if unknown:
+            rejects.extend((lines.get(ev.record_id), ev.record_id, _raw_of(ev), "msisdn", f"unknown MSISDN {ev.msisdn}")
+                           for ev in events if ev.msisdn in unknown)
 
         closed = self._closed_periods(conn, subs_by_id, {k[1] for k in groups})
         existing = self._existing_events(conn, groups.keys(), subs_by_id)
@@ -244,7 +304,7 @@ class UsageImporter:
             outcome = _rate_in_child(work, conn)
         else:
             for chunk in work.chunks():
-                bulk_insert(conn, "usage_events", EVENT_COLUMNS, chunk)
+                bulk_insert(conn, "usage_events", ROW_LAYOUT, chunk)
             outcome = work.summary()
         new_rejects, updates, notices, rated, rerated = outcome
         rejects.extend(new_rejects)
@@ -336,10 +396,36 @@ class _GroupRating:
             sub = self.subs[key[0]]
             new_events = self.groups[key]
             old = self.existing.get(key, [])
-            frozen = [o[0] for o in old if o[2] is not None]
-            pending_old = [o for o in old if o[2] is None]
             is_closed = (sub.customer_id, key[1]) in self.closed
             pstart = key[1].isoformat() if self.pstart_as_text else key[1]
+            tail = (sub.id, sub.customer_id, pstart, is_closed, batch_id)
+            if not old:
+                # Only new events: rate_period's work without its per-event lookups. Sorting by
+                # (started_at, record_id) first lets each outcome pair with its event by position.
+                new_events.sort(key=_EVENT_ORDER)
+                rater = PeriodRater(catalogue, sub, self.periods[key])
+                outcomes = list(map(rater.rate, new_events))
+                if Rejection not in set(map(type, outcomes)):
+                    inserts += map(add, map(add, new_events, outcomes), repeat(tail))
+                else:
+                    for ev, outcome in zip(new_events, outcomes, strict=True):
+                        if outcome.__class__ is Rejection:
+                            self.rejects.append((self.lines.get(ev.record_id), ev.record_id, _raw_of(ev),
+                                                 outcome.field, outcome.reason))
+                        else:
+                            inserts.append(ev + outcome + tail)
+                if rater.notifications:
+                    for n in rater.notifications:
+                        self.notices.append({"subscription_id": sub.id, "period_start": key[1],
+                                             "threshold": n.threshold, "record_id": n.record_id,
+                                             "spent_ore": n.spent_ore, "limit_ore": n.limit_ore})
+                if len(inserts) >= FLUSH_ROWS:
+                    self.rated += len(inserts)
+                    yield inserts
+                    inserts = []
+                continue
+            frozen = [o[0] for o in old if o[2] is not None]
+            pending_old = [o for o in old if o[2] is None]
             outcomes, rater = rate_period(catalogue, sub, self.periods[key],
                                           new_events + [o[0] for o in pending_old], frozen)
             old_by_rid = {o[0].record_id: o for o in pending_old}
@@ -352,12 +438,7 @@ class _GroupRating:
                         self.rejects.append((self.lines.get(rid), rid, _raw_of(ev), outcome.field, outcome.reason))
                     continue
                 if ev is not None:
-                    inserts.append((rid, sub.id, sub.customer_id, pstart, ev.service, ev.started_at, ev.duration_s,
-                                    ev.volume_bytes, ev.called_number, ev.visited_country, outcome.plan_id,
-                                    outcome.category, outcome.rate_key, outcome.destination, outcome.offpeak,
-                                    outcome.billed_units, outcome.included_units, outcome.charged_units,
-                                    outcome.surcharge_units, outcome.charge_exact, outcome.fee_exact,
-                                    outcome.surcharge_exact, is_closed, batch_id))
+                    inserts.append(ev + outcome + tail)
                 else:
                     row_id, stored = old_by_rid[rid][1], old_by_rid[rid][3]
                     values = _result_values(outcome)
@@ -380,6 +461,41 @@ class _GroupRating:
 
     def summary(self) -> tuple:
         return self.rejects, self.updates, self.notices, self.rated, self.rerated
+
+
+class _LineNumbers:
+    """Line of each event by record_id; the index is built only if a rejection asks for it."""
+
+    def __init__(self, events: list[UsageEvent], lines: array):
+        self._events, self._lines = events, lines
+        self._by_id: dict[str, int] | None = None
+
+    def get(self, record_id: str) -> int | None:
+        if self._by_id is None:
+            self._by_id = dict(zip(map(_RECORD_ID, self._events), self._lines, strict=True))
+        line = self._by_id.get(record_id, -1)
+        return None if line < 0 else line
+
+
+_gc_lock = threading.Lock()
+_gc_pause = {"holders": 0, "was_enabled": False}
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector (an import makes millions of long-lived tuples, none cyclic)."""
+    with _gc_lock:
+        if _gc_pause["holders"] == 0:
+            _gc_pause["was_enabled"] = gc.isenabled()
+            gc.disable()
+        _gc_pause["holders"] += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pause["holders"] -= 1
+            if _gc_pause["holders"] == 0 and _gc_pause["was_enabled"]:
+                gc.enable()
 
 
 def _can_fork() -> bool:
@@ -415,7 +531,7 @@ def _rate_in_child(work: _GroupRating, conn) -> tuple:
             except EOFError:
                 raise RuntimeError("the rating process ended without a result") from None
             if kind == "rows":
-                bulk_insert(conn, "usage_events", EVENT_COLUMNS, payload)
+                bulk_insert(conn, "usage_events", ROW_LAYOUT, payload)
             elif kind == "done":
                 return payload
             else:

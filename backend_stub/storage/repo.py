@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -12,6 +14,11 @@ from backend_stub import periods
 from backend_stub.storage.models import Customer, PlanSegment, Subscription
 
 CHUNK = 5000
+
+# sqlite3 binds a bool as an integer only after failing to find an adapter for it (an
+# exception per value, ~15 % of a bulk insert); with this adapter it is found at once.
+# The stored value is the same 0/1.
+sqlite3.register_adapter(bool, int)
 
 
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
@@ -56,18 +63,29 @@ def cycle_days(conn: Connection, customer_ids: Iterable[int]) -> dict[int, int]:
     return out
 
 
-def bulk_insert(conn: Connection, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
-    """Insert many rows fast: COPY on PostgreSQL, ``executemany`` on SQLite."""
+def bulk_insert(conn: Connection, table: str, columns: Sequence[str | None], rows: list[tuple]) -> None:
+    """Insert many rows fast: COPY on PostgreSQL, ``executemany`` on SQLite.
+
+    ``columns`` names each position of a row; positions named None are not stored (so rows
+    built by concatenating tuples need no copying into a narrower shape first).
+    """
     if not rows:
         return
+    stored = [i for i, c in enumerate(columns) if c is not None]
+    names = ", ".join(c for c in columns if c is not None)
     if conn.dialect.name == "postgresql":
         raw = conn.connection.driver_connection
-        with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        with raw.cursor() as cur, cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            if len(stored) == len(columns):
+                for row in rows:
+                    copy.write_row(row)
+            else:
+                pick = itemgetter(*stored)
+                for row in rows:
+                    copy.write_row(pick(row))
         return
-    placeholders = ", ".join("?" for _ in columns)
-    conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", rows)
+    placeholders = ", ".join(f"?{i + 1}" for i in stored)  # numbered: unused positions are bound, not stored
+    conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({placeholders})", rows)
 
 
 def bulk_update(conn: Connection, sql_sqlite: str, rows: list[tuple]) -> None:
