@@ -136,7 +136,7 @@ class UsageImporter:
         event_lines = array("q")  # line of each event (-1: none), in step with ``events``
         rejects: list[tuple[int | None, str, dict[str, Any], str, str]] = []  # line, record_id, raw, field, reason
         seen: set[str] = set()
-        items = rows.segments() if isinstance(rows, CdrReader) else rows
+        items = rows.segments(parallel=self.parallel) if isinstance(rows, CdrReader) else rows
         for item in items:
             if item.__class__ is EventRun:
                 run, first = item.events, item.first_line
