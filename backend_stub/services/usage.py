@@ -38,7 +38,6 @@ from backend_stub.storage.repo import bulk_insert, bulk_update, chunks, cycle_da
 
 FLUSH_ROWS = 20_000
 PARALLEL_MIN_EVENTS = 50_000  # below this, forking costs more than it saves
-BULK_CACHE_KIB = 131_072  # SQLite page cache during a large import (128 MiB)
 # A stored row is built without copying field by field: ``UsageEvent + RatedEvent + group values``
 # (tuple concatenation). ``ROW_LAYOUT`` names each position; None marks values not stored (the
 # msisdn, and the rated event's own record_id). Inserts bind the stored positions only.
@@ -301,19 +300,12 @@ class UsageImporter:
 
         work = _GroupRating(self.catalogue, groups, subs_by_id, periods, existing, closed, lines, batch_id,
                             pstart_as_text=conn.dialect.name == "sqlite")
-        big_sqlite = conn.dialect.name == "sqlite" and len(events) >= PARALLEL_MIN_EVENTS
-        if big_sqlite:  # a page cache that holds the new index pages, instead of spilling them mid-transaction
-            conn.exec_driver_sql(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
-        try:
-            if self.parallel and len(events) >= PARALLEL_MIN_EVENTS and _can_fork():
-                outcome = _rate_in_child(work, conn)
-            else:
-                for chunk in work.chunks():
-                    bulk_insert(conn, "usage_events", ROW_LAYOUT, chunk)
-                outcome = work.summary()
-        finally:
-            if big_sqlite:
-                conn.exec_driver_sql("PRAGMA cache_size = -2000")  # SQLite's default
+        if self.parallel and len(events) >= PARALLEL_MIN_EVENTS and _can_fork():
+            outcome = _rate_in_child(work, conn)
+        else:
+            for chunk in work.chunks():
+                bulk_insert(conn, "usage_events", ROW_LAYOUT, chunk)
+            outcome = work.summary()
         new_rejects, updates, notices, rated, rerated = outcome
         rejects.extend(new_rejects)
         result.rated += rated
