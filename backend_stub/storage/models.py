@@ -253,6 +253,8 @@ class Payment(Base):
     amount_ore: Mapped[int] = mapped_column(BigInteger)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     status: Mapped[str] = mapped_column(String(16), default="matched")  # matched, unmatched
-from backend_stub.storage import lifecycle_models  # noqa: E402,F401
-from backend_stub.storage import access_models  # noqa: E402,F401
-from backend_stub.storage import support_models  # noqa: E402,F401
+
+
+# The tables of each feature area live in their own module; importing them here puts them
+# in ``Base.metadata`` (Alembic, tests) whenever the models are loaded.
+from backend_stub.storage import access_models, lifecycle_models, support_models  # noqa: E402,F401
