@@ -102,6 +102,10 @@ def test_question_reply_and_credit_from_the_thread(api, auth, smtp_server, monke
     # the e-mail about the reply reached the SMTP server, with the invoice's own link
     assert inbox_smtp.messages and inbox_smtp.envelopes[-1][1] == [c["email"]]
     assert "/i/" in inbox_smtp.messages[-1].get_content()
+    en = api.get(f"/invoices/{inv['id']}?lang=en", headers=me).json()["timeline"]
+    asked = next(e for e in en if e["kind"] == "message")
+    assert asked["text"].startswith("Question to customer service (line 1): ") and "<script>" in asked["text"]
+    assert next(e for e in en if e["kind"] == "reply")["text"].startswith("Answer from customer service: ")
     timeline_kinds = [e["kind"] for e in after["timeline"]]
     assert "message" in timeline_kinds and "reply" in timeline_kinds
     sup = _bearer(_login(api, auth, "sven").json()["access_token"])
@@ -182,5 +186,7 @@ def test_agent_waives_a_reminder_fee(api, auth, core):
     assert r.status_code == 200 and r.json()["waived_ore"] == 6000
     after = api.get(f"/invoices/{inv['id']}", headers=me).json()
     assert after["balance_ore"] == before - 6000 and after["timeline"][-1]["kind"] == "fee_waived"
+    en = api.get(f"/invoices/{inv['id']}?lang=en", headers=me).json()["timeline"][-1]["text"]
+    assert en.startswith("The reminder fee of") and "was waived" in en
     assert api.post(url, headers=token_for(auth, "subscriber", c), json={"reason": "x"}).status_code == 403
     assert api.post(url, headers=agent, json={"reason": "again"}).status_code == 422

@@ -135,11 +135,30 @@ def _payment_failed(d: Mapping[str, Any], lang: str) -> str:
     return "Betalningen genomfördes inte. Fakturan är fortfarande obetald."
 
 
+def _message(d: Mapping[str, Any], lang: str) -> str:
+    line = d.get("line_position")
+    if lang == "en":
+        return f"Question to customer service{f' (line {line})' if line else ''}: {d['excerpt']}"
+    return f"Fråga till kundtjänst{f' (rad {line})' if line else ''}: {d['excerpt']}"
+
+
+def _reply(d: Mapping[str, Any], lang: str) -> str:
+    return (f"Answer from customer service: {d['excerpt']}" if lang == "en"
+            else f"Svar från kundtjänst: {d['excerpt']}")
+
+
+def _fee_waived(d: Mapping[str, Any], lang: str) -> str:
+    if lang == "en":
+        return f"The reminder fee of {kr(d['amount_ore'], lang)} was waived ({d['reason']})."
+    return f"Påminnelseavgiften på {kr(d['amount_ore'])} togs bort. ({d['reason']})"
+
+
 RENDERERS: dict[str, Renderer] = {
     "created": _created, "sent": _sent, "payment_received": _payment, "corrected": _corrected,
     "reminder_sent": _reminder, "overdue": _overdue, "interest": _interest, "collection": _collection,
     "respite": _respite, "payment_allocated": _allocated, "refund": _refund, "credit_applied": _credit_applied,
-    "opened": _opened, "payment_failed": _payment_failed,
+    "opened": _opened, "payment_failed": _payment_failed, "message": _message, "reply": _reply,
+    "fee_waived": _fee_waived,
 }
 
 
