@@ -99,6 +99,13 @@ def audit_row(e: dict[str, Any], lang: str) -> dict[str, str]:
             "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else ""}
 
 
+
+def clean_reason(form: dict[str, Any]) -> str:
+    """The form's reason for a credit or a waiver, stripped; ``""`` when missing or over 500 characters."""
+    reason = form.get("reason")
+    reason = reason.strip() if isinstance(reason, str) else ""
+    return reason if len(reason) <= 500 else ""
+
 class AgentSessionState(rx.State):
     """Who is signed in to the console. The token never reaches the browser."""
 
@@ -476,9 +483,8 @@ class AgentState(rx.State):
         self.error, self.notice = "", ""
         if not token or not self.invoice_id or not isinstance(form, dict):
             return
-        reason = form.get("reason")
-        reason = reason.strip() if isinstance(reason, str) else ""
-        if not reason or len(reason) > 500:
+        reason = clean_reason(form)
+        if not reason:
             self.error = gettext(lang, "Reason: say why the invoice is credited (at most 500 characters).")
             return
         line = form.get("line", "0")
@@ -522,9 +528,8 @@ class AgentState(rx.State):
         self.error, self.notice = "", ""
         if not token or not self.invoice_id or not isinstance(form, dict):
             return
-        reason = form.get("reason")
-        reason = reason.strip() if isinstance(reason, str) else ""
-        if not reason or len(reason) > 500:
+        reason = clean_reason(form)
+        if not reason:
             self.error = gettext(lang, "Reason: say why the fee is waived (at most 500 characters).")
             return
         try:
