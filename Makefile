@@ -33,7 +33,7 @@ $(BUN):
 $(CHROMIUM):
 	$$( [ "$$(id -u)" = 0 ] || echo sudo ) sh -c 'apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium'
 
-.PHONY: install tools browser demo serve test lint bench bench-web
+.PHONY: install tools browser demo serve test lint bench bench-web i18n
 install: $(STAMP) tools
 tools: $(BUN)
 browser: $(CHROMIUM)
@@ -58,6 +58,10 @@ serve: $(STAMP)
 
 test: install browser
 	$(BIN)/python -m pytest -n 2 -q
+
+# Extract the app's texts and update the catalogues (selfcare/locales/README.md).
+i18n: $(STAMP)
+	$(BIN)/python -m selfcare.locales.extract
 
 lint: $(STAMP)
 	$(BIN)/ruff check backend_stub selfcare tests bench rxconfig.py

@@ -23,8 +23,9 @@ def has_customers() -> bool:
         core.engine.dispose()
 
 
-# The demo's customer service (README "Support console"): an agent and a supervisor.
-DEMO_AGENTS = (("agent", "Anna Agent", "agent"), ("supervisor", "Sam Supervisor", "supervisor"))
+# The demo's staff (README "Support console", "Marketing console"): an agent, a supervisor, a marketer.
+DEMO_AGENTS = (("agent", "Anna Agent", "agent"), ("supervisor", "Sam Supervisor", "supervisor"),
+               ("marketing", "Maja Marknad", "marketing"))
 DEMO_AGENT_PASSWORD = "demo-agent-password"
 
 
@@ -48,13 +49,28 @@ def ensure_demo_agents() -> None:
         core.engine.dispose()
 
 
+def ensure_demo_offers() -> None:
+    """Schedule the demo's upsell offers once (docs/offers.md): heavy data, broadband upgrade, recommended plan."""
+    from backend_stub.services.offers import seed_demo_offers
+
+    core = Core.from_url()
+    try:
+        made = seed_demo_offers(core.engine, core.catalogue)
+        if made:
+            print(f"demo data: {made} offers scheduled", file=sys.stderr)
+    finally:
+        core.engine.dispose()
+
+
 if __name__ == "__main__":
     if has_customers():
         print("demo data: already seeded (delete var/selfcare.db to seed anew)", file=sys.stderr)
         ensure_demo_agents()
+        ensure_demo_offers()
         sys.exit(0)
     print("demo data: seeding the demo operator (first start, about a minute)…", file=sys.stderr)
     status = main(["seed", *sys.argv[1:]])
     if status == 0:
         ensure_demo_agents()
+        ensure_demo_offers()
     sys.exit(status)

@@ -193,6 +193,8 @@ def seed(core, customers: int, months: int, *, today: date | None = None, cdr_ou
     buf.seek(0)
     imported = UsageImporter(core.engine, core.catalogue, parallel=True).import_rows(read_cdr_csv(buf), "seed")
     say(f"usage records: {n}: rated {imported.rated}, rejected {imported.rejected}")
+    say("charges: {instalments} phones on instalment, {addons} add-ons, {charges} one-off charges".format(
+        **demo_data.seed_charges(core, today=today, months=months)))
     rng = random.Random(seed_value)
     invoices = 0
     for first, _last in demo_data.usage_months(today, months):
@@ -255,7 +257,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 # Feature areas with their own commands (each module defines ``register(add)``).
-CLI_MODULES: list[str] = ["backend_stub.cli_support", "backend_stub.cli_lifecycle"]
+CLI_MODULES: list[str] = ["backend_stub.cli_support", "backend_stub.cli_lifecycle", "backend_stub.cli_offers",
+                          "backend_stub.cli_charges", "backend_stub.cli_autopay"]
 
 
 def build_parser() -> argparse.ArgumentParser:

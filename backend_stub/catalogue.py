@@ -1,4 +1,4 @@
-"""The product catalogue: plans, tariffs, destinations, roaming zones, add-ons, discounts.
+"""The product catalogue: plans, tariffs, destinations, roaming zones, add-ons, discounts, devices.
 
 The operator keeps the catalogue as a TOML file in version control (format in
 ``docs/catalogue.md``). ``load_catalogue`` validates it with pydantic and compiles it into
@@ -24,6 +24,7 @@ from backend_stub.money import (
     exact_per_base_unit,
     kr_to_ore,
     parse_decimal,
+    round_half_up_div,
 )
 
 SERVICES = ("voice", "sms", "mms", "data")
@@ -156,6 +157,16 @@ class AddonIn(_Model):
     price: Money
     allowances: dict[str, str] = {}
     plans: list[str] = []
+    name_en: str = ""
+
+
+class DeviceIn(_Model):
+    id: str
+    name: str
+    cash_price: Money
+    months: list[int] = Field(min_length=1)
+    vat_rate: Money | None = None
+    description: str = ""
 
 
 class DiscountIn(_Model):
@@ -176,6 +187,7 @@ class CatalogueIn(_Model):
     plans: list[PlanIn] = Field(min_length=1)
     addons: list[AddonIn] = []
     discounts: list[DiscountIn] = []
+    devices: list[DeviceIn] = []
 
 
 # --------------------------------------------------------------------------- compiled values
@@ -282,7 +294,20 @@ class Addon:
     name: str
     price_ore: int
     allowances: dict[str, Allowance]
-    plans: frozenset[str]
+    plans: frozenset[str]  # the plans it may be bought on; empty = every mobile plan
+    name_en: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    """A device sold on instalment: its cash price (incl. VAT) and the terms it may be paid over."""
+
+    id: str
+    name: str
+    cash_price_ore: int
+    months: tuple[int, ...]
+    vat_rate: Decimal
+    description: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,6 +353,9 @@ class RoamingSettings:
         return self.wholesale_cap_eur_per_gb[years[-1]]
 
 
+DESTINATION_CACHE_SIZE = 200_000
+
+
 @dataclass(frozen=True)
 class Catalogue:
     """A validated, compiled catalogue. Plain values; safe to share between threads."""
@@ -345,15 +373,28 @@ class Catalogue:
     discounts: dict[str, Discount]
     source: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
     max_prefix_len: int = 16
+    devices: dict[str, Device] = field(default_factory=dict)
+    # Numbers already looked up (subscribers call the same numbers again and again); bounded.
+    _destination_cache: dict[str, Destination | None] = field(default_factory=dict, repr=False, compare=False)
 
     def destination_of(self, number: str) -> Destination | None:
         """The destination class of an E.164 number: longest prefix match."""
+        cache = self._destination_cache
+        try:
+            return cache[number]
+        except KeyError:
+            pass
+        found = None
         prefixes = self.prefixes
         for length in range(min(len(number), self.max_prefix_len), 1, -1):
             dest_id = prefixes.get(number[:length])
             if dest_id is not None:
-                return self.destinations[dest_id]
-        return None
+                found = self.destinations[dest_id]
+                break
+        if len(cache) >= DESTINATION_CACHE_SIZE:
+            cache.clear()
+        cache[number] = found
+        return found
 
     def zone_of(self, country: str) -> Zone | None:
         """The roaming zone of a visited country (ISO 3166-1 alpha-2)."""
@@ -367,6 +408,22 @@ class Catalogue:
 
 
 # --------------------------------------------------------------------------- compilation
+
+MAX_INSTALMENT_MONTHS = 60
+
+
+def instalment_amounts(total_ore: int, months: int) -> tuple[int, int]:
+    """(monthly amount, last month's amount) of ``total_ore`` paid over ``months``.
+
+    The monthly amount is ``total / months`` rounded half up to whole öre; the last month
+    takes what is left, so the months add up to the cash price exactly. 7 990 kr over 24
+    months: 332,92 kr × 23 + 332,84 kr.
+    """
+    if months < 1:
+        raise ValueError("months: at least 1")
+    monthly = round_half_up_div(total_ore, months)
+    return monthly, total_ore - monthly * (months - 1)
+
 
 _ALLOWANCE_UNITS = {
     "data": {"GB": 1_000_000_000, "MB": 1_000_000, "kB": 1_000},
@@ -631,7 +688,11 @@ def compile_catalogue(raw: dict[str, Any]) -> Catalogue:
         for pid in a.plans:
             if pid not in plans:
                 errors.append(f"{f}.plans: unknown plan {pid!r}")
-        addons[a.id] = Addon(a.id, a.name, price or 0, allowances, frozenset(a.plans))
+        if a.id in addons:
+            errors.append(f"{f}.id: duplicate add-on {a.id!r}")
+        if price is not None and price < 0:
+            errors.append(f"{f}.price: must not be negative")
+        addons[a.id] = Addon(a.id, a.name, price or 0, allowances, frozenset(a.plans), a.name_en)
 
     discounts: dict[str, Discount] = {}
     for i, dsc in enumerate(doc.discounts):
@@ -650,6 +711,28 @@ def compile_catalogue(raw: dict[str, Any]) -> Catalogue:
                 errors.append(f"{f}.amount: must be positive (it is subtracted)")
         discounts[dsc.id] = Discount(dsc.id, dsc.name, pct, amount, dsc.applies_to, dsc.periods)
 
+    devices: dict[str, Device] = {}
+    for i, dv in enumerate(doc.devices):
+        f = f"devices[{i}]"
+        if dv.id in devices:
+            errors.append(f"{f}.id: duplicate device {dv.id!r}")
+        cash = guard(kr_to_ore, dv.cash_price, field=f"{f}.cash_price")
+        if cash is not None and cash <= 0:
+            errors.append(f"{f}.cash_price: must be above 0")
+            cash = None
+        for j, months in enumerate(dv.months):
+            if not 1 <= months <= MAX_INSTALMENT_MONTHS:
+                errors.append(f"{f}.months[{j}]: {months} is not a term of 1..{MAX_INSTALMENT_MONTHS} months")
+            elif cash is not None and min(instalment_amounts(cash, months)) <= 0:
+                errors.append(f"{f}.months[{j}]: {dv.cash_price} kr cannot be paid over {months} months")
+        if len(set(dv.months)) != len(dv.months):
+            errors.append(f"{f}.months: a term is listed twice")
+        rate = guard(parse_decimal, dv.vat_rate, field=f"{f}.vat_rate") if dv.vat_rate else vat_rate
+        if rate is not None and not 0 <= rate < 1:
+            errors.append(f"{f}.vat_rate: {dv.vat_rate} is not a rate like \"0.25\"")
+        devices[dv.id] = Device(dv.id, dv.name, cash or 0, tuple(sorted(dv.months)),
+                                vat_rate if rate is None else rate, dv.description)
+
     if errors:
         raise CatalogueError(errors)
     assert surcharge is not None
@@ -667,6 +750,7 @@ def compile_catalogue(raw: dict[str, Any]) -> Catalogue:
         discounts=discounts,
         source=raw,
         max_prefix_len=max((len(p) for p in prefixes), default=2),
+        devices=devices,
     )
 
 

@@ -10,7 +10,7 @@ import sys
 
 
 def cmd_create_agent(args: argparse.Namespace) -> int:
-    """Create an agent or supervisor; the password comes from SELFCARE_AGENT_PASSWORD or a prompt."""
+    """Create a staff account (agent, supervisor, marketing); the password comes from SELFCARE_AGENT_PASSWORD or a prompt."""
     from backend_stub.core import Core
     from backend_stub.services import agents
 
@@ -27,7 +27,9 @@ def cmd_create_agent(args: argparse.Namespace) -> int:
 
 
 def register(add) -> None:
-    sp = add("create-agent", cmd_create_agent, "create a support agent or supervisor account")
+    from backend_stub.services.agents import ROLES
+
+    sp = add("create-agent", cmd_create_agent, "create a staff account: support agent, supervisor or marketing")
     sp.add_argument("--username", required=True)
     sp.add_argument("--name")
-    sp.add_argument("--role", choices=["agent", "supervisor"], default="agent")
+    sp.add_argument("--role", choices=list(ROLES), default="agent")

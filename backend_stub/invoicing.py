@@ -42,7 +42,7 @@ class Line:
     unit_price: Decimal | None  # kr, incl. VAT
     vat_rate: Decimal
     amount_ore: int
-    kind: str  # fee, usage, connection_fee, late_usage, discount, one_off, credit, rounding
+    kind: str  # fee, usage, connection_fee, late_usage, discount, one_off, addon, instalment, credit, rounding
     subscription_id: int | None = None
     msisdn: str | None = None
     period_label: str | None = None  # late usage: the period it belongs to
@@ -114,11 +114,18 @@ class UsageAggregate:
 
 @dataclass(frozen=True, slots=True)
 class DiscountGrant:
-    """A discount given to a subscription (or, with ``subscription_id`` None, the account)."""
+    """A discount given to a subscription (or, with ``subscription_id`` None, the account).
+
+    The terms are the catalogue's discount ``discount_id``, or ``terms`` when the grant
+    carries its own (an offer's price terms). ``plan_id`` limits a plan-fee discount to the
+    fee lines of that plan (an upgrade's free months do not discount the old plan's days).
+    """
 
     discount_id: str
     start_period: str  # YYYY-MM
     subscription_id: int | None = None
+    terms: Discount | None = None
+    plan_id: str | None = None
 
     def active_in(self, period: Period, periods: int) -> bool:
         start = period_for(self.start_period)
@@ -128,10 +135,117 @@ class DiscountGrant:
 
 @dataclass(frozen=True, slots=True)
 class OneOffCharge:
+    """A one-off charge (positive) or credit (negative) with its own description, e.g. "Byte av SIM-kort"."""
+
     description: str
     amount_ore: int
     vat_rate: Decimal
     subscription_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AddonCharge:
+    """An add-on bought in the period: its price on the invoice, a line of its own."""
+
+    addon_id: str
+    name: str
+    amount_ore: int
+    vat_rate: Decimal
+    bought_on: date
+    subscription_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InstalmentPlan:
+    """A device on instalment as the bill run sees it: terms and what earlier invoices billed."""
+
+    id: int
+    device_name: str
+    months: int
+    total_ore: int
+    monthly_ore: int
+    vat_rate: Decimal
+    start_period: str  # YYYY-MM: the month of the first instalment
+    months_billed: int = 0
+    paid_ore: int = 0
+    payoff: bool = False  # paid off early: the whole remainder on the next invoice
+    subscription_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InstalmentCharge:
+    """Months ``first_month``..``last_month`` of an instalment (or its payoff) on one invoice."""
+
+    instalment_id: int
+    first_month: int
+    last_month: int
+    amount_ore: int
+    paid_after_ore: int  # invoiced so far, this line included
+    left_after_ore: int  # still to invoice after this line
+    kind: str  # month, payoff
+
+
+def month_amount(plan: InstalmentPlan, month: int) -> int:
+    """The instalment of month ``month`` (1-based): the monthly amount, the last month the rest."""
+    return plan.monthly_ore if month < plan.months else plan.total_ore - plan.monthly_ore * (plan.months - 1)
+
+
+def _months_between(start_label: str, label: str) -> int:
+    a, b = period_for(start_label).start, period_for(label).start
+    return (b.year - a.year) * 12 + b.month - a.month
+
+
+def instalment_charges(plan: InstalmentPlan, label: str) -> list[InstalmentCharge]:
+    """What the invoice of period ``label`` bills of ``plan``.
+
+    In arrears, like the plan fee: month k belongs to the period ``start_period + k − 1``. The
+    invoice bills every month due by its period and not billed yet (one line each, so a
+    missed bill run is caught up), or, after an early payoff, one line for the whole rest.
+    """
+    left = plan.total_ore - plan.paid_ore
+    if left <= 0 or plan.months_billed >= plan.months:
+        return []
+    if plan.payoff:
+        return [InstalmentCharge(plan.id, plan.months_billed + 1, plan.months, left, plan.total_ore, 0, "payoff")]
+    due = min(plan.months, _months_between(plan.start_period, label) + 1)
+    out = []
+    paid = plan.paid_ore
+    for month in range(plan.months_billed + 1, due + 1):
+        amount = month_amount(plan, month)
+        paid += amount
+        out.append(InstalmentCharge(plan.id, month, month, amount, paid, plan.total_ore - paid, "month"))
+    return out
+
+
+def instalment_lines(plan: InstalmentPlan, charges: list[InstalmentCharge], msisdn: str | None) -> list[Line]:
+    """The invoice lines of ``charges``: the device, the month, and what is paid and left after it."""
+    lines = []
+    for c in charges:
+        state = f"betalt {_kr_text(c.paid_after_ore)}, kvar {_kr_text(c.left_after_ore)}"
+        if c.kind == "payoff":
+            months = (f"månad {c.first_month}–{c.last_month}" if c.first_month < c.last_month
+                      else f"månad {c.first_month}")
+            text = f"Slutbetalning {plan.device_name}, {months} av {plan.months} ({state})"
+            quantity = Decimal(c.last_month - c.first_month + 1)
+            unit_price = None
+        else:
+            text = f"Delbetalning {plan.device_name}, månad {c.first_month} av {plan.months} ({state})"
+            quantity = Decimal(1)
+            unit_price = ore_to_kr(c.amount_ore)
+        lines.append(Line(text, quantity, "mån", unit_price, plan.vat_rate, c.amount_ore, "instalment",
+                          plan.subscription_id, msisdn, rate_key=f"instalment/{plan.id}"))
+    return lines
+
+
+def _kr_text(ore: int) -> str:
+    whole, rest = divmod(abs(ore), 100)
+    return ("-" if ore < 0 else "") + f"{whole:,}".replace(",", "\u00a0") + f",{rest:02d}\u00a0kr"
+
+
+def addon_line(charge: AddonCharge, msisdn: str | None) -> Line:
+    return Line(f"{charge.name}, köpt {_day_label(charge.bought_on)}", Decimal(1), "st", ore_to_kr(charge.amount_ore),
+                charge.vat_rate, charge.amount_ore, "addon", charge.subscription_id, msisdn,
+                rate_key=f"addon/{charge.addon_id}")
 
 
 def _dec_str(value: Decimal) -> str:
@@ -308,12 +422,13 @@ def discount_lines(
     """Negative lines for the discounts active in ``period``, at the VAT rate of what they discount."""
     out: list[Line] = []
     for grant in grants:
-        discount: Discount | None = catalogue.discounts.get(grant.discount_id)
+        discount: Discount | None = grant.terms or catalogue.discounts.get(grant.discount_id)
         if discount is None or not grant.active_in(period, discount.periods):
             continue
         if discount.applies_to == "plan_fee":
             targets = [ln for ln in lines if ln.kind == "fee"
-                       and (grant.subscription_id is None or ln.subscription_id == grant.subscription_id)]
+                       and (grant.subscription_id is None or ln.subscription_id == grant.subscription_id)
+                       and (grant.plan_id is None or ln.rate_key == f"plan/{grant.plan_id}")]
             for ln in targets:
                 if discount.percent is not None:
                     amount = round_fraction(Fraction(ln.amount_ore) * Fraction(discount.percent) / 100)
@@ -346,23 +461,43 @@ def build_invoice(
     aggregates: list[UsageAggregate],
     grants: list[DiscountGrant] = (),  # type: ignore[assignment]
     one_offs: list[OneOffCharge] = (),  # type: ignore[assignment]
+    *,
+    addons: list[AddonCharge] = (),  # type: ignore[assignment]
+    instalments: list[tuple[InstalmentPlan, list[InstalmentCharge]]] = (),  # type: ignore[assignment]
+    msisdns: dict[int, str | None] | None = None,
 ) -> InvoiceDraft:
-    """The invoice of one account for one period, in arrears: fees, usage, late usage, discounts."""
+    """The invoice of one account for one period, in arrears.
+
+    Fees, usage and late usage per subscription, its add-ons bought in the period, one-off
+    charges and credits, discounts, then device instalments (invoice discounts do not reduce
+    a device's price). ``msisdns`` names subscriptions that are no longer active (an
+    instalment or a late event of an ended subscription).
+    """
     lines: list[Line] = []
-    msisdn_of = {s.id: s.msisdn for s in subscriptions}
+    msisdn_of = dict(msisdns or {})
+    msisdn_of.update({s.id: s.msisdn for s in subscriptions})
     by_sub: dict[int, list[UsageAggregate]] = defaultdict(list)
     for agg in aggregates:
         by_sub[agg.subscription_id].append(agg)
+    addons_by_sub: dict[int | None, list[AddonCharge]] = defaultdict(list)
+    for addon in sorted(addons, key=lambda a: (a.bought_on, a.addon_id)):
+        addons_by_sub[addon.subscription_id].append(addon)
     for sub in sorted(subscriptions, key=lambda s: s.number):
         lines.extend(fee_lines(catalogue, sub, period))
         lines.extend(usage_lines(catalogue, by_sub.pop(sub.id, []), period, msisdn_of))
+        lines.extend(addon_line(a, sub.msisdn) for a in addons_by_sub.pop(sub.id, []))
     for rest in by_sub.values():  # usage of subscriptions no longer active (late events)
         lines.extend(usage_lines(catalogue, rest, period, msisdn_of))
+    for sub_id, rest_addons in addons_by_sub.items():
+        lines.extend(addon_line(a, msisdn_of.get(sub_id) if sub_id else None) for a in rest_addons)
     for charge in one_offs:
         lines.append(Line(charge.description, Decimal(1), "st", ore_to_kr(charge.amount_ore), charge.vat_rate,
                           charge.amount_ore, "one_off", charge.subscription_id,
                           msisdn_of.get(charge.subscription_id) if charge.subscription_id else None))
     lines.extend(discount_lines(catalogue, list(grants), period, lines))
+    for plan, charges in instalments:
+        lines.extend(instalment_lines(plan, charges, msisdn_of.get(plan.subscription_id)
+                                      if plan.subscription_id else None))
     return InvoiceDraft(customer_id=customer_id, period=period, lines=tuple(lines),
                         **totals(lines, ore_rounding=catalogue.operator.ore_rounding))
 

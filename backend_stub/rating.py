@@ -109,6 +109,9 @@ def fair_use_bytes(catalogue: Catalogue, plan: Plan, year: int, days: int, perio
     return int(volume) // MB * MB
 
 
+_LOCAL_HOURS: dict[int, tuple[date, int, int]] = {}
+
+
 @dataclass
 class _SegmentState:
     segment: PlanSegment
@@ -126,7 +129,13 @@ class PeriodRater:
         subscription: Subscription,
         period: Period,
         extra_allowances: list[tuple[date, str, int]] | None = None,
+        *,
+        bought_allowances: list[tuple[int, str, int]] | None = None,
     ):
+        """``extra_allowances`` count from the start of the period (on the plan active that day);
+        ``bought_allowances`` are add-ons ``(bought at, epoch s UTC; pool; base units)``: they count
+        for events that start at or after the purchase only (earlier events keep their charges).
+        """
         self.catalogue = catalogue
         self.subscription = subscription
         self.period = period
@@ -144,13 +153,20 @@ class PeriodRater:
             state = self._state_on(day)
             if state is not None and state.remaining.get(pool, 0) != UNLIMITED:
                 state.remaining[pool] = state.remaining.get(pool, 0) + amount
+        # The common case, one plan the whole period: every event of the period is on it.
+        only = self.states[0].segment if len(self.states) == 1 else None
+        self._whole_period = self.states[0] if only is not None and only.start <= period.start and (
+            only.end is None or only.end >= period.end) else None
         roaming = catalogue.roaming
         self.spend_limit_exact = roaming.data_spend_limit_ore * EXACT_PER_ORE
         self.roaming_data_spent = 0
         self.notify_at = sorted(roaming.notify_at)
         self.notified: set[str] = set()
         self.notifications: list[Notification] = []
-        self._local_cache: dict[int, tuple[date, int, int]] = {}
+        if bought_allowances:
+            # Only a rater with add-ons pays for the purchase-time check: its ``rate`` is the gated one.
+            self._bought = sorted(bought_allowances)
+            self.rate = self._rate_after_purchases  # type: ignore[method-assign]
 
     def _state_on(self, day: date) -> _SegmentState | None:
         for state in self.states:
@@ -158,20 +174,28 @@ class PeriodRater:
                 return state
         return None
 
-    def _local(self, ts: int) -> tuple[date, int, int]:
-        """(local date, weekday, minute of day) in Europe/Stockholm; cached per UTC hour."""
+    @staticmethod
+    def _local(ts: int) -> tuple[date, int, int]:
+        """(local date, weekday, minute of day) in Europe/Stockholm; cached per UTC hour.
+
+        Stockholm's offset changes only on whole UTC hours, so the hour's start tells the
+        rest. The cache is shared by all raters of the process (a month is ~744 hours).
+        """
         hour = ts // 3600
-        hit = self._local_cache.get(hour)
+        hit = _LOCAL_HOURS.get(hour)
         if hit is None:
             local = datetime.fromtimestamp(hour * 3600, STOCKHOLM)
             hit = (local.date(), local.weekday(), local.hour * 60)
-            self._local_cache[hour] = hit
+            if len(_LOCAL_HOURS) >= 100_000:  # ~11 years of hours
+                _LOCAL_HOURS.clear()
+            _LOCAL_HOURS[hour] = hit
         return hit[0], hit[1], hit[2] + (ts % 3600) // 60
 
     def rate(self, ev: UsageEvent) -> RatedEvent | Rejection:
         """Rate one event (call in ``(started_at, record_id)`` order)."""
         day, weekday, minute = self._local(ev.started_at)
-        state = self._state_on(day)
+        whole = self._whole_period
+        state = whole if whole is not None and self.period.start <= day <= self.period.end else self._state_on(day)
         if state is None:
             if self.subscription.segment_on(day) is not None:
                 return Rejection(ev.record_id, "msisdn", "the subscription's plan is not in the catalogue")
@@ -263,6 +287,29 @@ class PeriodRater:
         return RatedEvent(ev.record_id, plan.id, category_override or category, rate.key, offpeak, billed,
                           included, charged, surcharge_units, charge, fee, surcharge, destination)
 
+    def _rate_after_purchases(self, ev: UsageEvent) -> RatedEvent | Rejection:
+        """``rate`` for a period with add-ons: purchases made up to the event's start count first."""
+        bought = self._bought
+        while bought and bought[0][0] <= ev.started_at:
+            self._add_bought(*bought.pop(0))
+        return PeriodRater.rate(self, ev)
+
+    def _add_bought(self, at: int, pool: str, amount: int) -> None:
+        """Grow ``pool`` of the plan active when the add-on was bought (a later plan has its own)."""
+        state = self._state_on(self._local(at)[0])
+        if state is None:
+            return
+        left = state.remaining.get(pool, 0)
+        if left == UNLIMITED:
+            return
+        state.remaining[pool] = UNLIMITED if amount == UNLIMITED else left + amount
+
+    def apply_purchases(self, until: int) -> None:
+        """Count the add-ons bought up to ``until`` (epoch s) without rating anything (what is left now)."""
+        bought = getattr(self, "_bought", None)
+        while bought and bought[0][0] <= until:
+            self._add_bought(*bought.pop(0))
+
     def _cap_roaming_data(self, record_id: str, charge: int) -> int:
         """Bill-shock protection: non-EU roaming data stops being charged at the limit."""
         limit = self.spend_limit_exact
@@ -295,13 +342,16 @@ def rate_period(
     events: list[UsageEvent],
     frozen: list[UsageEvent] = (),  # type: ignore[assignment]
     extra_allowances: list[tuple[date, str, int]] | None = None,
+    *,
+    bought_allowances: list[tuple[int, str, int]] | None = None,
 ) -> tuple[list[RatedEvent | Rejection], PeriodRater]:
     """Rate ``events`` of one subscription and period, after replaying ``frozen`` ones.
 
     ``frozen`` are events already invoiced: they are replayed only to rebuild what they
     consumed, so late events are rated "with what was left of that period's allowances".
+    ``bought_allowances``: add-ons bought in the period (see ``PeriodRater``).
     """
-    rater = PeriodRater(catalogue, subscription, period, extra_allowances)
+    rater = PeriodRater(catalogue, subscription, period, extra_allowances, bought_allowances=bought_allowances)
     for ev in sorted(frozen, key=event_order):
         rater.rate(ev)
     return [rater.rate(ev) for ev in sorted(events, key=event_order)], rater

@@ -6,17 +6,23 @@ import reflex as rx
 
 from selfcare import embedding, styles
 from selfcare.brand import brand
+from selfcare.pages.addons import addons_page
 from selfcare.pages.agent import agent_page, audit_page
 from selfcare.pages.invoice import invoice_page, link_page
 from selfcare.pages.invoices import invoices_page
 from selfcare.pages.login import login_page
+from selfcare.pages.marketing import marketing_page
 from selfcare.pages.outbox import outbox_page
 from selfcare.pages.overview import overview_page
+from selfcare.pages.payment_method import payment_method_page
 from selfcare.pages.usage import usage_page
+from selfcare.state.addons import AddonsState
 from selfcare.state.agent import AgentState, AuditState
 from selfcare.state.auth import OutboxState, dev_outbox_enabled
 from selfcare.state.invoice import InvoiceState, LinkState
+from selfcare.state.marketing import MarketingState
 from selfcare.state.overview import InvoicesState, OverviewState
+from selfcare.state.payment_method import PaymentMethodState
 from selfcare.state.usage import UsageState
 
 _b = brand()
@@ -43,7 +49,11 @@ app.add_page(invoices_page, route="/invoices", title=_title("Fakturor"), on_load
 app.add_page(invoice_page, route="/invoices/[invoice_id]", title=_title("Faktura"), on_load=InvoiceState.load)
 app.add_page(link_page, route="/i/[link_token]", title=_title("Faktura"), on_load=LinkState.open)
 app.add_page(usage_page, route="/usage", title=_title("Förbrukning"), on_load=UsageState.load)
+app.add_page(payment_method_page, route="/payment-method", title=_title("Betalsätt"),
+             on_load=PaymentMethodState.load)
+app.add_page(addons_page, route="/addons", title=_title("Tilläggstjänster"), on_load=AddonsState.load)
 app.add_page(agent_page, route="/agent", title=_title("Kundtjänst"), on_load=AgentState.load)
 app.add_page(audit_page, route="/agent/audit", title=_title("Granskningslogg"), on_load=AuditState.load)
+app.add_page(marketing_page, route="/marketing", title=_title("Marknad"), on_load=MarketingState.load)
 if dev_outbox_enabled():
     app.add_page(outbox_page, route="/dev/outbox", title=_title("Skickade meddelanden"), on_load=OutboxState.load)

@@ -70,6 +70,18 @@ def test_the_shipped_catalogue_matches_the_longest_prefix():
     assert cat.destination_of("+12125550100").id == "world-1"
 
 
+def test_remembered_destinations_give_the_same_answers_when_the_memory_fills(monkeypatch):
+    import backend_stub.catalogue as catalogue_module
+
+    monkeypatch.setattr(catalogue_module, "DESTINATION_CACHE_SIZE", 2)
+    cat = load_catalogue(DEFAULT_CATALOGUE)
+    numbers = ["+46701234567", "+46812345678", "+46900123456", "+4720123456", "+12125550100", "+999"]
+    first = [getattr(cat.destination_of(n), "id", None) for n in numbers]
+    again = [getattr(cat.destination_of(n), "id", None) for n in reversed(numbers)][::-1]
+    assert first == again == ["se-mobile", "se-fixed", "se-premium", "nordic", "world-1", "world-2"]
+    assert len(cat._destination_cache) <= 2
+
+
 def test_the_shipped_catalogue_has_a_default_roaming_zone():
     cat = load_catalogue(DEFAULT_CATALOGUE)
     assert cat.zone_of("ES").eu

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from backend_stub import invoicing
-from backend_stub.catalogue import load_catalogue
+from backend_stub.catalogue import Discount, load_catalogue
 from backend_stub.money import exact_to_ore
 from backend_stub.ocr import is_valid_ocr
 from backend_stub.periods import Period, PlanSegment, Subscription, period_for
@@ -392,6 +392,23 @@ def test_percentage_discount_on_prorated_fees_is_rounded_per_line():
     ]
     # Gross 200,00 − 100,01 = 99,99; VAT 19,998 → 20,00; 99,99 → 100,00.
     check_totals(draft, gross=9_999, vat=2_000, rounding=1, due=10_000)
+
+
+def test_a_grant_with_its_own_terms_and_one_plan_discounts_only_that_plans_days():
+    # An offer's "first month free" on Stor from 11 September: the grant carries its own terms
+    # (100 % of the plan fee, 1 period) and names the plan, so Liten's 1–10 September stays charged.
+    terms = Discount(id="offer-7", name="Stor: första månaden 0 kr", percent=Decimal(100), amount_ore=None,
+                     applies_to="plan_fee", periods=1)
+    grant = invoicing.DiscountGrant("offer-7", "2026-09", subscription_id=1, terms=terms, plan_id="stor")
+    draft = invoice(subscription(*PLAN_CHANGE), "2026-09", grants=[grant])
+    assert amounts(draft) == [
+        ("Liten 3 GB, 1 sep–10 sep", 3_333),
+        ("Stor 30 GB, 11 sep–30 sep", 16_667),
+        ("Stor: första månaden 0 kr", -16_667),
+    ]
+    check_totals(draft, gross=3_333, vat=667, rounding=-33, due=3_300)
+    # The next period the grant has run out.
+    assert [ln.kind for ln in invoice(subscription(*PLAN_CHANGE), "2026-10", grants=[grant]).lines] == ["fee"]
 
 
 def test_fixed_invoice_discount():

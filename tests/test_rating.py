@@ -455,6 +455,18 @@ def test_no_active_subscription_is_rejected():
     assert by_id["after"] == Rejection("after", "msisdn", f"no active subscription for {MSISDN} on 2026-10-21")
 
 
+def test_a_plan_for_the_whole_period_does_not_cover_days_outside_it():
+    # A subscription that ends in November: its October events rate, a November one given to
+    # October's rater is still checked against the segment (the one-plan shortcut is per period).
+    sub = subscription(PlanSegment("liten", date(2026, 9, 1), date(2026, 11, 5)))
+    events = [ev("2026-10-31T23:59:59+01:00", "sms", to="+46739876543", rid="in"),
+              ev("2026-11-06T10:00:00+01:00", "sms", to="+46739876543", rid="out")]
+    results, _ = rate_period(CAT, sub, OCT, events)
+    by_id = {r.record_id: r for r in results}
+    assert isinstance(by_id["in"], RatedEvent)
+    assert by_id["out"] == Rejection("out", "msisdn", f"no active subscription for {MSISDN} on 2026-11-06")
+
+
 def test_usage_on_a_broadband_plan_is_rejected():
     [r] = rate("bredband", ev(TUESDAY, "data", MB, rid="x"))
     assert r == Rejection("x", "service", "plan bredband (broadband) has no usage tariff")

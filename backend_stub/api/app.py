@@ -71,7 +71,8 @@ class CreditNoteRequest(BaseModel):
 router = APIRouter()
 
 # Feature areas with their own routers (each module defines ``router``).
-ROUTER_MODULES: list[str] = ["backend_stub.api.selfservice", "backend_stub.api.support", "backend_stub.api.lifecycle"]
+ROUTER_MODULES: list[str] = ["backend_stub.api.selfservice", "backend_stub.api.support", "backend_stub.api.lifecycle",
+                             "backend_stub.api.offers", "backend_stub.api.charges", "backend_stub.api.autopay"]
 
 
 @router.get("/health", tags=["meta"])
@@ -99,6 +100,8 @@ async def get_catalogue(request: Request, _p: Any_) -> dict[str, Any]:
         "destinations": [{"id": d.id, "name": d.name, "category": d.category} for d in cat.destinations.values()],
         "roaming_zones": [{"id": z.id, "name": z.name, "eu": z.eu, "countries": sorted(z.countries)}
                           for z in cat.zones],
+        "devices": [{"id": d.id, "name": d.name, "cash_price_ore": d.cash_price_ore, "months": list(d.months),
+                     "vat_rate": str(d.vat_rate), "description": d.description} for d in cat.devices.values()],
     }
 
 

@@ -369,10 +369,19 @@ async def checkout_submit(request: Request, session_id: str, method: Annotated[s
         signature, body = await _run(provider.complete, session_id, method)
     except paygw.PaymentError as exc:
         return JSONResponse({"detail": str(exc)}, status_code=409)
-    # The provider calls the merchant's webhook over HTTP (here: the same ASGI app, in process).
+    delivered = await deliver_testpay_webhook(request, signature, body)
+    return back_to_merchant(info["return_url"], "payment", "paid" if delivered and method in paygw.METHODS else "failed")
+
+
+async def deliver_testpay_webhook(request: Request, signature: str, body: bytes) -> bool:
+    """The provider calls the merchant's webhook over HTTP (here: the same ASGI app, in process); True if taken."""
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=request.app), base_url="http://core") as client:
         answer = await client.post("/payments/webhook/testpay", content=body,
                                    headers={paygw.SIGNATURE_HEADER: signature, "Content-Type": "application/json"})
-    outcome = "paid" if answer.status_code == 200 and method in paygw.METHODS else "failed"
-    sep = "&" if "?" in info["return_url"] else "?"
-    return RedirectResponse(f"{info['return_url']}{sep}payment={outcome}", status_code=303)
+    return answer.status_code == 200
+
+
+def back_to_merchant(return_url: str, key: str, outcome: str) -> RedirectResponse:
+    """The provider sends the payer back to the (allow-listed) return address with the outcome."""
+    sep = "&" if "?" in return_url else "?"
+    return RedirectResponse(f"{return_url}{sep}{key}={outcome}", status_code=303)

@@ -15,7 +15,7 @@ from backend_stub.services.signin import RateLimited
 from backend_stub.services.throttle import Limit, hit, throttle_key
 from backend_stub.storage.support_models import Agent
 
-ROLES = ("agent", "supervisor")
+ROLES = ("agent", "supervisor", "marketing")  # staff accounts; marketing has its own console
 LOGIN_LIMIT = Limit(5, timedelta(minutes=15))  # failed and successful tries per username
 CLIENT_LIMIT = Limit(30, timedelta(minutes=15))  # per client address
 MIN_PASSWORD = 12

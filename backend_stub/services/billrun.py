@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, func, insert, or_, select, update
@@ -21,10 +22,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from backend_stub import invoicing
-from backend_stub.catalogue import Catalogue
+from backend_stub.catalogue import Catalogue, Discount
 from backend_stub.periods import Period, Subscription, period_for
-from backend_stub.services import documents, ledger
+from backend_stub.services import documents, ledger, timeline
 from backend_stub.storage import models as m
+from backend_stub.storage.charges_models import AddonPurchase, Instalment, InstalmentBill, OneOffCharge
 from backend_stub.storage.repo import chunks, load_subscriptions
 
 INVOICE_SERIES = "F"
@@ -75,8 +77,40 @@ def lock_series(conn: Connection, series: str) -> None:
         conn.execute(select(m.InvoiceSeries.next_number).where(m.InvoiceSeries.series == series).with_for_update())
 
 
+def grant_of_row(row: Any) -> invoicing.DiscountGrant:
+    """The domain grant of a ``discount_grants`` row: catalogue terms, or its own."""
+    terms = None
+    if row.applies_to is not None:
+        terms = Discount(id=row.discount_id, name=row.name or row.discount_id,
+                         percent=None if row.percent is None else Decimal(row.percent),
+                         amount_ore=row.amount_ore, applies_to=row.applies_to, periods=row.periods or 1)
+    return invoicing.DiscountGrant(row.discount_id, row.start_period, row.subscription_id, terms, row.plan_id)
+
+
 def _regular_key(customer_id: int, period: Period) -> str:
     return f"{customer_id}:{period.start.isoformat()}"
+
+
+@dataclass
+class _Pending:
+    """Which kinds of charges wait for an invoice at all (a batch skips the queries of the others)."""
+
+    charges: bool = False
+    addons: bool = False
+    instalments: bool = False
+
+
+def _pending_customers(conn: Connection, base_period: Period, label: str) -> tuple[set[int], _Pending]:
+    """Accounts with a one-off charge, an add-on or an instalment month to bill, even without a plan."""
+    charges = set(conn.execute(select(OneOffCharge.customer_id).where(OneOffCharge.invoice_id.is_(None))
+                               .distinct()).scalars())
+    addons = set(conn.execute(select(AddonPurchase.customer_id).where(
+        AddonPurchase.invoice_id.is_(None), AddonPurchase.period_start <= base_period.end).distinct()).scalars())
+    instalments = set(conn.execute(select(Instalment.customer_id).where(or_(
+        (Instalment.status == "active") & (Instalment.start_period <= label),
+        (Instalment.status == "paid_off") & Instalment.payoff_invoice_id.is_(None))).distinct()).scalars())
+    found = charges | addons | instalments
+    return found, _Pending(bool(charges), bool(addons), bool(instalments))
 
 
 def run_bill_run(engine: Engine, catalogue: Catalogue, label: str, *, invoice_date: date | None = None,
@@ -102,12 +136,13 @@ def run_bill_run(engine: Engine, catalogue: Catalogue, label: str, *, invoice_da
         ).scalars())
         with_usage = set(conn.execute(select(m.UsageEvent.customer_id).where(
             m.UsageEvent.invoice_id.is_(None), m.UsageEvent.period_start <= base_period.start).distinct()).scalars())
-    candidates = sorted((active | with_usage) - done)
+        with_charges, pending = _pending_customers(conn, base_period, label)
+    candidates = sorted((active | with_usage | with_charges) - done)
     result.accounts = len(candidates)
     batches = 0
     for part in chunks(candidates, batch_size):
         with engine.begin() as conn:
-            _bill_batch(conn, catalogue, customers, list(part), label, invoice_date, result)
+            _bill_batch(conn, catalogue, customers, list(part), label, invoice_date, result, pending)
         batches += 1
         if stop_after_batches is not None and batches >= stop_after_batches:
             break
@@ -115,7 +150,8 @@ def run_bill_run(engine: Engine, catalogue: Catalogue, label: str, *, invoice_da
 
 
 def _bill_batch(conn: Connection, catalogue: Catalogue, customers: dict[int, Any], customer_ids: list[int],
-                label: str, invoice_date: date | None, result: BillRunResult) -> None:
+                label: str, invoice_date: date | None, result: BillRunResult, pending: _Pending | None = None
+                ) -> None:
     lock_series(conn, INVOICE_SERIES)
     periods = {cid: period_for(label, customers[cid].cycle_day) for cid in customer_ids}
     keys = {cid: _regular_key(cid, periods[cid]) for cid in customer_ids}
@@ -130,7 +166,7 @@ def _bill_batch(conn: Connection, catalogue: Catalogue, customers: dict[int, Any
         subs_by_customer[sub.customer_id].append(sub)
     grants: dict[int, list[invoicing.DiscountGrant]] = defaultdict(list)
     for g in conn.execute(select(m.DiscountGrant).where(m.DiscountGrant.customer_id.in_(todo))):
-        grants[g.customer_id].append(invoicing.DiscountGrant(g.discount_id, g.start_period, g.subscription_id))
+        grants[g.customer_id].append(grant_of_row(g))
 
     # Claim the usage each invoice bills, then aggregate exactly what was claimed.
     # One statement for the batch (executemany: pipelined on PostgreSQL), not a round trip per account.
@@ -152,12 +188,21 @@ def _bill_batch(conn: Connection, catalogue: Catalogue, customers: dict[int, Any
             r[1], r[2], r[3], bool(r[4]), int(r[5] or 0), int(r[6] or 0), int(r[7] or 0), int(r[8] or 0),
             int(r[9] or 0), int(r[10] or 0)))
 
+    extras = _load_extras(conn, todo, periods, label, pending or _Pending(True, True, True))
     drafts = []
     for cid in todo:
         period = periods[cid]
         subs = subs_by_customer.get(cid, [])
-        draft = invoicing.build_invoice(catalogue, cid, subs, period, aggregates.get(invoice_ids[cid], []),
-                                        grants.get(cid, []))
+        extra = extras.get(cid)
+        if extra is None:
+            draft = invoicing.build_invoice(catalogue, cid, subs, period, aggregates.get(invoice_ids[cid], []),
+                                            grants.get(cid, []))
+        else:
+            draft = invoicing.build_invoice(
+                catalogue, cid, subs, period, aggregates.get(invoice_ids[cid], []), grants.get(cid, []),
+                [c for _, c in extra.charges], addons=[a for _, a in extra.addons], instalments=extra.instalments)
+            if extra.instalments:
+                draft = replace(draft, meta={**draft.meta, "instalments": _instalment_summary(extra.instalments)})
         if not draft.lines:
             continue
         drafts.append((cid, draft))
@@ -167,6 +212,7 @@ def _bill_batch(conn: Connection, catalogue: Catalogue, customers: dict[int, Any
     invoice_rows: list[dict[str, Any]] = []
     line_rows: list[dict[str, Any]] = []
     event_rows: list[dict[str, Any]] = []
+    claims: list[tuple[_Extras, str]] = []
     for (cid, draft), number in zip(drafts, numbers, strict=False):
         period = draft.period
         inv_date = invoice_date or (period.end + timedelta(days=1))
@@ -182,6 +228,8 @@ def _bill_batch(conn: Connection, catalogue: Catalogue, customers: dict[int, Any
                  f"senast {issued.due_date.isoformat()}.",
             data={"amount_due_ore": issued.amount_due_ore}))
         issued_ids.append((inv_id, cid))
+        if cid in extras:
+            claims.append((extras[cid], inv_id))
         result.invoices += 1
         result.numbers.append(number)
         result.gross_ore += issued.gross_ore
@@ -190,6 +238,8 @@ def _bill_batch(conn: Connection, catalogue: Catalogue, customers: dict[int, Any
         conn.execute(insert(m.Invoice), invoice_rows)
     if line_rows:
         conn.execute(insert(m.InvoiceLine), line_rows)
+    for extra, inv_id in claims:  # charges, add-ons and instalment months billed: claimed with their invoice
+        event_rows += _claim_extras(conn, extra, inv_id)
     if event_rows:
         conn.execute(insert(m.InvoiceEvent), event_rows)
     # Accounts that got no invoice (nothing to bill) release their (empty) usage claim.
@@ -207,6 +257,128 @@ def _bill_batch(conn: Connection, catalogue: Catalogue, customers: dict[int, Any
     for inv_id, cid in issued_ids:
         if cid in several:
             ledger.apply_credit_balance(conn, cid, inv_id, now)
+
+
+@dataclass
+class _Extras:
+    """One account's one-off charges, add-on purchases and instalment months for this invoice."""
+
+    charges: list[tuple[Any, invoicing.OneOffCharge]] = field(default_factory=list)
+    addons: list[tuple[Any, invoicing.AddonCharge]] = field(default_factory=list)
+    instalments: list[tuple[invoicing.InstalmentPlan, list[invoicing.InstalmentCharge]]] = field(default_factory=list)
+    instalment_rows: dict[int, Any] = field(default_factory=dict)
+
+
+def _locked(conn: Connection, q):
+    """Rows this batch will claim are locked on PostgreSQL (a charge deleted meanwhile waits, then finds it billed)."""
+    return q.with_for_update() if conn.dialect.name == "postgresql" else q
+
+
+def _load_extras(conn: Connection, todo: list[int], periods: dict[int, Period], label: str,
+                 pending: _Pending) -> dict[int, _Extras]:
+    """What each account's invoice bills besides fees and usage; no query for a kind nobody has pending."""
+    extras: dict[int, _Extras] = {}
+    if pending.charges:
+        for part in chunks(todo):
+            for r in conn.execute(_locked(conn, select(OneOffCharge).where(
+                    OneOffCharge.customer_id.in_(part), OneOffCharge.invoice_id.is_(None))
+                    .order_by(OneOffCharge.id))):
+                extras.setdefault(r.customer_id, _Extras()).charges.append((r, invoicing.OneOffCharge(
+                    r.description, r.amount_ore, Decimal(r.vat_rate), r.subscription_id)))
+    if pending.addons:
+        for part in chunks(todo):
+            for r in conn.execute(_locked(conn, select(AddonPurchase).where(
+                    AddonPurchase.customer_id.in_(part), AddonPurchase.invoice_id.is_(None))
+                    .order_by(AddonPurchase.id))):
+                if r.period_start > periods[r.customer_id].start:
+                    continue  # bought in a later period: that period's invoice
+                bought = r.bought_at if r.bought_at.tzinfo else r.bought_at.replace(tzinfo=UTC)
+                extras.setdefault(r.customer_id, _Extras()).addons.append((r, invoicing.AddonCharge(
+                    r.addon_id, r.name, r.price_ore, Decimal(r.vat_rate), _local_day(bought), r.subscription_id)))
+    if pending.instalments:
+        for part in chunks(todo):
+            for r in conn.execute(_locked(conn, select(Instalment).where(
+                    Instalment.customer_id.in_(part), Instalment.status != "closed",
+                    Instalment.payoff_invoice_id.is_(None)).order_by(Instalment.id))):
+                plan = instalment_plan(r)
+                charges = invoicing.instalment_charges(plan, label)
+                if charges:
+                    extra = extras.setdefault(r.customer_id, _Extras())
+                    extra.instalments.append((plan, charges))
+                    extra.instalment_rows[r.id] = r
+    return extras
+
+
+def _local_day(at: datetime) -> date:
+    from backend_stub.rating import STOCKHOLM
+
+    return at.astimezone(STOCKHOLM).date()
+
+
+def instalment_plan(row: Any) -> invoicing.InstalmentPlan:
+    """The domain value of an ``instalments`` row."""
+    return invoicing.InstalmentPlan(
+        id=row.id, device_name=row.device_name, months=row.months, total_ore=row.total_ore,
+        monthly_ore=row.monthly_ore, vat_rate=Decimal(row.vat_rate), start_period=row.start_period,
+        months_billed=row.months_billed, paid_ore=row.paid_ore, payoff=row.status == "paid_off",
+        subscription_id=row.subscription_id)
+
+
+def _instalment_summary(items: list[tuple[invoicing.InstalmentPlan, list[invoicing.InstalmentCharge]]]
+                        ) -> list[dict[str, Any]]:
+    """Per instalment on the invoice: device, months billed, paid and left after it (the document's section)."""
+    out = []
+    for plan, charges in items:
+        last = charges[-1]
+        out.append({"instalment_id": plan.id, "device_name": plan.device_name, "months": plan.months,
+                    "first_month": charges[0].first_month, "last_month": last.last_month,
+                    "amount_ore": sum(c.amount_ore for c in charges), "total_ore": plan.total_ore,
+                    "paid_ore": last.paid_after_ore, "remaining_ore": last.left_after_ore,
+                    "months_left": plan.months - last.last_month, "payoff": last.kind == "payoff",
+                    "subscription_id": plan.subscription_id})
+    return out
+
+
+def _claim_extras(conn: Connection, extra: _Extras, inv_id: str) -> list[dict[str, Any]]:
+    """Mark what the invoice ``inv_id`` bills as billed (in its transaction); its timeline entries."""
+    events: list[dict[str, Any]] = []
+    if extra.charges:
+        conn.execute(update(OneOffCharge).where(OneOffCharge.id == bindparam("cid_"), OneOffCharge.invoice_id.is_(None))
+                     .values(invoice_id=inv_id, status="invoiced"), [{"cid_": r.id} for r, _ in extra.charges])
+        for r, _ in extra.charges:
+            data = {"charge_id": r.id, "description": r.description, "amount_ore": r.amount_ore}
+            events.append(dict(invoice_id=inv_id, at=r.created_at, actor="system", kind="charge_added",
+                               text=timeline.render("charge_added", data, "sv", r.description), data=data))
+    if extra.addons:
+        conn.execute(update(AddonPurchase).where(AddonPurchase.id == bindparam("pid_"),
+                                                 AddonPurchase.invoice_id.is_(None))
+                     .values(invoice_id=inv_id, status="invoiced"), [{"pid_": r.id} for r, _ in extra.addons])
+        for r, a in extra.addons:
+            data = {"purchase_id": r.id, "name": r.name, "amount_ore": r.price_ore,
+                    "bought_on": a.bought_on.isoformat()}
+            events.append(dict(invoice_id=inv_id, at=r.bought_at, actor="system", kind="addon_purchased",
+                               text=timeline.render("addon_purchased", data, "sv", r.name), data=data))
+    if extra.instalments:
+        bills = []
+        for plan, charges in extra.instalments:
+            row = extra.instalment_rows[plan.id]
+            last = charges[-1]
+            payoff = last.kind == "payoff"
+            values: dict[str, Any] = {"months_billed": last.last_month, "paid_ore": last.paid_after_ore}
+            if payoff:
+                values["payoff_invoice_id"] = inv_id
+            elif last.last_month >= plan.months:
+                values["status"] = "closed"
+            conn.execute(update(Instalment).where(Instalment.id == plan.id).values(**values))
+            bills += [{"instalment_id": plan.id, "invoice_id": inv_id, "first_month": c.first_month,
+                       "last_month": c.last_month, "amount_ore": c.amount_ore, "kind": c.kind} for c in charges]
+            if payoff:
+                data = {"instalment_id": plan.id, "device_name": plan.device_name, "amount_ore": last.amount_ore}
+                events.append(dict(invoice_id=inv_id, at=row.payoff_requested_at or datetime.now(UTC), actor="system",
+                                   kind="instalment_payoff", data=data,
+                                   text=timeline.render("instalment_payoff", data, "sv", plan.device_name)))
+        conn.execute(insert(InstalmentBill), bills)
+    return events
 
 
 def store_invoice(conn: Connection, inv_id: str, issued: invoicing.InvoiceDraft, doc: dict[str, Any], *,

@@ -91,6 +91,8 @@ def invoice_document(catalogue: Catalogue, customer: Any, subs: list[Subscriptio
     }
     if credits:
         doc.update(credits)
+    if issued.meta.get("instalments"):  # devices on instalment: paid and left after this invoice
+        doc["instalments"] = issued.meta["instalments"]
     assert sum(ln["amount_ore"] for ln in doc["lines"]) == doc["gross_ore"]
     assert all(Decimal(v["rate"]) >= 0 for v in doc["vat"])
     return doc

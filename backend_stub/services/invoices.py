@@ -112,6 +112,9 @@ def get_invoice(engine: Engine, invoice_id: str, *, today: date | None = None, l
             {"id": c.id, "number": c.number, "amount_due_ore": c.amount_due_ore, "invoice_date": c.invoice_date.isoformat()}
             for c in conn.execute(select(m.Invoice).where(m.Invoice.credits_invoice_id == inv.id))
         ]
+        from backend_stub.services.autopay import invoice_autopay  # automatic payment (docs/autopay.md)
+
+        doc["autopay"] = invoice_autopay(conn, inv, state.balance_ore, today=today)
         return doc
 
 

@@ -98,8 +98,21 @@ def _rate_key(rate: str) -> str:
 
 
 @dataclass(frozen=True)
+class AutopayTerms:
+    """Automatic payment (services.autopay): autogiro at Bankgirot and saved cards."""
+
+    payee_bankgiro: str | None = None  # the operator's bankgiro for Autogiro; None: the catalogue's
+    bankgirot_customer_number: str = "000000"  # the payee's customer number at Bankgirot (6 digits)
+    lead_days: int = 5  # invoices due within this many days go into the payment order file
+    retry_days: int = 3  # banking days after a failed draw (no cover) until the new attempt
+    max_retries: int = 1  # new attempts after a failed draw, then the invoice falls back to manual payment
+    card_retry_days: int = 2  # days after a declined card charge until the next attempt
+
+
+@dataclass(frozen=True)
 class LifecycleConfig:
     dunning: DunningTerms = field(default_factory=DunningTerms)
+    autopay: AutopayTerms = field(default_factory=AutopayTerms)
     accounts: Accounts = field(default_factory=Accounts)
     letter_fallback_hours: int = 48
     print_dir: Path = Path("var/print")
@@ -126,6 +139,14 @@ class LifecycleConfig:
             over["public_url"] = env["SELFCARE_PUBLIC_URL"].rstrip("/")
         if env.get("SELFCARE_LETTER_FALLBACK_HOURS"):
             over["letter_fallback_hours"] = _int(env["SELFCARE_LETTER_FALLBACK_HOURS"], "SELFCARE_LETTER_FALLBACK_HOURS")
+        ag: dict[str, Any] = {}
+        if env.get("SELFCARE_AUTOGIRO_BANKGIRO"):
+            ag["payee_bankgiro"] = _bankgiro(env["SELFCARE_AUTOGIRO_BANKGIRO"], "SELFCARE_AUTOGIRO_BANKGIRO")
+        if env.get("SELFCARE_AUTOGIRO_CUSTOMER_NUMBER"):
+            ag["bankgirot_customer_number"] = _bgc_number(env["SELFCARE_AUTOGIRO_CUSTOMER_NUMBER"],
+                                                          "SELFCARE_AUTOGIRO_CUSTOMER_NUMBER")
+        if ag:
+            over["autopay"] = replace(cfg.autopay, **ag)
         return replace(cfg, **over)
 
 
@@ -141,6 +162,37 @@ def _int(value: Any, name: str, minimum: int = 0) -> int:
     return n
 
 
+def _bankgiro(value: Any, name: str) -> str:
+    digits = str(value).replace("-", "").replace(" ", "")
+    if not digits.isdigit() or not 7 <= len(digits) <= 8:
+        raise ConfigError(f"{name}: a bankgiro number of 7 or 8 digits is needed, got {value!r}")
+    return digits
+
+
+def _bgc_number(value: Any, name: str) -> str:
+    text = str(value).strip()
+    if not text.isdigit() or len(text) > 6:
+        raise ConfigError(f"{name}: the customer number at Bankgirot has at most 6 digits, got {value!r}")
+    return text.rjust(6, "0")
+
+
+def _autopay(section: dict[str, Any], base: AutopayTerms) -> AutopayTerms:
+    out: dict[str, Any] = {}
+    for key, value in section.items():
+        name = f"autopay.{key}"
+        if key == "payee_bankgiro":
+            out[key] = _bankgiro(value, name)
+        elif key == "bankgirot_customer_number":
+            out[key] = _bgc_number(value, name)
+        elif key in ("lead_days", "retry_days", "card_retry_days"):
+            out[key] = _int(value, name, 1)
+        elif key == "max_retries":
+            out[key] = _int(value, name, 0)
+        else:
+            raise ConfigError(f"{name}: unknown key")
+    return replace(base, **out)
+
+
 def _dec(value: Any, name: str) -> Decimal:
     try:
         return Decimal(str(value))
@@ -151,7 +203,7 @@ def _dec(value: Any, name: str) -> Decimal:
 def from_toml(doc: dict[str, Any], base: LifecycleConfig | None = None) -> LifecycleConfig:
     """Apply a parsed TOML document (sections ``sending``, ``dunning``, ``reference_rates``, ``accounts``)."""
     cfg = base or LifecycleConfig()
-    unknown = set(doc) - {"sending", "dunning", "reference_rates", "accounts"}
+    unknown = set(doc) - {"sending", "dunning", "reference_rates", "accounts", "autopay"}
     if unknown:
         raise ConfigError(f"{sorted(unknown)[0]}: unknown section")
     top: dict[str, Any] = {}
@@ -200,4 +252,6 @@ def from_toml(doc: dict[str, Any], base: LifecycleConfig | None = None) -> Lifec
             if not str(value).isdigit() or len(str(value)) != 4:
                 raise ConfigError(f"accounts.{key}: a four-digit BAS account is needed, got {value!r}")
             acc[key] = str(value)
+    if "autopay" in doc:
+        top["autopay"] = _autopay(doc["autopay"], cfg.autopay)
     return replace(cfg, dunning=replace(cfg.dunning, **d), accounts=replace(cfg.accounts, **acc), **top)

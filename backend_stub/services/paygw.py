@@ -6,6 +6,13 @@ lets the payer pay by (simulated) card or Swish, or fail; it confirms by a webho
 signed with HMAC-SHA256 over ``"<timestamp>.<body>"``, which the core accepts within
 five minutes of its timestamp, once per event id and once per provider payment id. No
 card data is asked for or stored.
+
+Saved cards (automatic payment, ``services.autopay``): a second hosted page
+(``/paygw/cards/<session>``) where the payer picks one of the provider's test cards; the
+provider keeps the card in its own vault and tells the merchant the token, brand, last four
+digits and expiry by a ``card.saved`` webhook signed the same way. The merchant later charges
+the token (``charge_saved_card``): the provider answers at once, approved or declined. Test
+cards: ``visa`` (•••• 4242, always approved) and ``decline`` (•••• 0002, always declined).
 """
 
 from __future__ import annotations
@@ -34,6 +41,8 @@ SIGNATURE_HEADER = "Testpay-Signature"
 TOLERANCE = timedelta(minutes=5)
 SESSION_TTL = timedelta(minutes=30)
 METHODS = ("card", "swish")
+# The provider's test cards for saving: choice → (brand, last4, expiry, behaviour).
+TEST_CARDS = {"visa": ("visa", "4242", "12/30", "approve"), "decline": ("visa", "0002", "12/30", "decline")}
 
 
 class PaymentError(ValueError):
@@ -171,8 +180,10 @@ class TestPayProvider:
         try:
             event = json.loads(body)
             event_id, kind, data = str(event["id"]), str(event["type"]), event["data"]
+            if kind.startswith("card."):
+                return self._card_event(event_id, kind, data, now)
             payment_id, amount = str(data["payment_id"]), int(data["amount_ore"])
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             raise WebhookRejected("body is not a payment event") from None
         with self.engine.begin() as conn:
             try:
@@ -200,3 +211,95 @@ class TestPayProvider:
                                      actor="testpay", at=now, data={"payment_id": payment_id})
                 return "failed"
             raise WebhookRejected(f"unknown event type {kind!r}")
+
+    # --- saved cards (automatic payment) --------------------------------------------------
+
+    def create_card_setup(self, customer_id: int, return_url: str, *, now: datetime | None = None) -> str:
+        """A session on the hosted page where the payer saves a card; returns its id."""
+        from backend_stub.storage.autopay_models import CardSetupSession
+
+        now = now or datetime.now(UTC)
+        return_url = check_return_url(return_url)
+        session_id = secrets.token_urlsafe(24)
+        with self.engine.begin() as conn:
+            conn.execute(insert(CardSetupSession).values(id=session_id, customer_id=customer_id, return_url=return_url,
+                                                         status="open", created_at=now, expires_at=now + SESSION_TTL))
+        return session_id
+
+    def card_session(self, session_id: str, *, now: datetime | None = None) -> dict[str, Any] | None:
+        """What the card page shows, or None for an unknown session."""
+        from backend_stub.storage.autopay_models import CardSetupSession
+
+        now = now or datetime.now(UTC)
+        with self.engine.connect() as conn:
+            s = conn.execute(select(CardSetupSession).where(CardSetupSession.id == session_id)).first()
+            if s is None:
+                return None
+            customer = conn.execute(select(m.Customer.name).where(m.Customer.id == s.customer_id)).scalar_one()
+        expires = s.expires_at if s.expires_at.tzinfo else s.expires_at.replace(tzinfo=UTC)
+        return {"session_id": s.id, "status": s.status, "expired": expires <= now, "return_url": s.return_url,
+                "customer_name": customer}
+
+    def complete_card_setup(self, session_id: str, choice: str, *, now: datetime | None = None) -> tuple[str, bytes]:
+        """The payer's choice on the card page → the signed webhook delivery (header, body).
+
+        A test card choice is kept in the provider's vault under a new token; anything else
+        (``cancel``) tells the merchant that no card was saved.
+        """
+        from backend_stub.storage.autopay_models import TestPayCard
+
+        now = now or datetime.now(UTC)
+        info = self.card_session(session_id, now=now)
+        if info is None or info["expired"] or info["status"] != "open":
+            raise PaymentError("session: unknown, expired or already completed")
+        data: dict[str, Any] = {"session_id": session_id}
+        if choice in TEST_CARDS:
+            brand, last4, expires, behaviour = TEST_CARDS[choice]
+            token = "tpc_" + secrets.token_hex(16)
+            with self.engine.begin() as conn:
+                conn.execute(insert(TestPayCard).values(token=token, session_id=session_id, brand=brand, last4=last4,
+                                                        expires=expires, behaviour=behaviour, created_at=now))
+            data.update(token=token, brand=brand, last4=last4, expires=expires)
+        event = {"id": "evt_" + uuid.uuid4().hex, "type": "card.saved" if choice in TEST_CARDS else "card.setup_failed",
+                 "created": int(now.timestamp()), "data": data}
+        body = json.dumps(event, separators=(",", ":")).encode()
+        return sign(self.secret, body, int(now.timestamp())), body
+
+    def _card_event(self, event_id: str, kind: str, data: dict[str, Any], now: datetime) -> str:
+        from backend_stub.services import autopay
+
+        session_id = str(data["session_id"])
+        if kind not in ("card.saved", "card.setup_failed"):
+            raise WebhookRejected(f"unknown event type {kind!r}")
+        with self.engine.begin() as conn:
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(WebhookEvent).values(event_id=event_id, received_at=now, kind=kind))
+            except IntegrityError:
+                return "duplicate"
+            if kind == "card.saved":
+                card = {k: str(data[k]) for k in ("token", "brand", "last4", "expires")}
+                outcome = autopay.card_saved(conn, session_id, card, now=now)
+            else:
+                outcome = autopay.card_setup_failed(conn, session_id, now=now)
+            if outcome is None:  # rolls the event back too: a delivery about an unknown session is refused
+                raise WebhookRejected("unknown card session")
+        return outcome
+
+    def charge_saved_card(self, token: str, amount_ore: int, key: str, *, now: datetime | None = None) -> dict[str, Any]:
+        """Charge a saved card (no payer present). The same ``key`` gives the same payment id.
+
+        Returns ``{"payment_id", "status": "succeeded"|"declined", "decline_code"}``.
+        """
+        from backend_stub.storage.autopay_models import TestPayCard
+
+        if amount_ore <= 0:
+            raise PaymentError("amount_ore: must be more than 0")
+        payment_id = "tp_" + hmac.new(self.secret.encode(), f"charge:{key}".encode(), hashlib.sha256).hexdigest()[:32]
+        with self.engine.connect() as conn:
+            card = conn.execute(select(TestPayCard).where(TestPayCard.token == token)).first()
+        if card is None:
+            return {"payment_id": payment_id, "status": "declined", "decline_code": "card_not_found"}
+        if card.behaviour == "decline":
+            return {"payment_id": payment_id, "status": "declined", "decline_code": "card_declined"}
+        return {"payment_id": payment_id, "status": "succeeded", "decline_code": None}

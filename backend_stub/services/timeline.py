@@ -153,13 +153,61 @@ def _fee_waived(d: Mapping[str, Any], lang: str) -> str:
     return f"Påminnelseavgiften på {kr(d['amount_ore'])} togs bort. ({d['reason']})"
 
 
+def _charge_added(d: Mapping[str, Any], lang: str) -> str:
+    amount = int(d["amount_ore"])
+    if lang == "en":
+        return f"{'One-off charge' if amount >= 0 else 'Credit'}: {d['description']}, {kr(amount, lang)}."
+    return f"{'Engångsavgift' if amount >= 0 else 'Kreditering'}: {d['description']}, {kr(amount)}."
+
+
+def _addon_purchased(d: Mapping[str, Any], lang: str) -> str:
+    if lang == "en":
+        return f"Add-on bought {day(d['bought_on'], lang)}: {d['name']}, {kr(d['amount_ore'], lang)}."
+    return f"Tillägg köpt {day(d['bought_on'])}: {d['name']}, {kr(d['amount_ore'])}."
+
+
+def _instalment_payoff(d: Mapping[str, Any], lang: str) -> str:
+    if lang == "en":
+        return f"{d['device_name']} paid off early: the remaining {kr(d['amount_ore'], lang)} is on this invoice."
+    return f"{d['device_name']} slutbetalas i förtid: återstående {kr(d['amount_ore'])} finns på den här fakturan."
+
+
 RENDERERS: dict[str, Renderer] = {
     "created": _created, "sent": _sent, "payment_received": _payment, "corrected": _corrected,
     "reminder_sent": _reminder, "overdue": _overdue, "interest": _interest, "collection": _collection,
     "respite": _respite, "payment_allocated": _allocated, "refund": _refund, "credit_applied": _credit_applied,
     "opened": _opened, "payment_failed": _payment_failed, "message": _message, "reply": _reply,
-    "fee_waived": _fee_waived,
+    "fee_waived": _fee_waived, "charge_added": _charge_added, "addon_purchased": _addon_purchased,
+    "instalment_payoff": _instalment_payoff,
 }
+
+
+def _offer_accepted(d: Mapping[str, Any], lang: str) -> str:
+    terms = d.get("terms_en" if lang == "en" else "terms_sv") or ""
+    when = day(d["effective_date"], lang)
+    if lang == "en":
+        change = (f"{d['msisdn']} changes from {d['old_plan']} to {d['new_plan']} on {when}" if d.get("old_plan")
+                  else f"{d['new_plan']} added to {d['msisdn']} from {when}")
+        return f"Offer accepted: {change}.{' ' + terms + '.' if terms else ''}"
+    change = (f"{d['msisdn']} byter från {d['old_plan']} till {d['new_plan']} den {when}" if d.get("old_plan")
+              else f"{d['new_plan']} läggs till på {d['msisdn']} från {when}")
+    return f"Erbjudande antaget: {change}.{' ' + terms + '.' if terms else ''}"
+
+
+RENDERERS["offer_accepted"] = _offer_accepted  # offers (services/offers.py)
+
+
+def _autopay(kind: str) -> Renderer:
+    def render_autopay(d: Mapping[str, Any], lang: str) -> str:
+        from backend_stub.services.autopay import summary_text
+
+        return summary_text(kind, d, lang)
+
+    return render_autopay
+
+
+for _kind in ("autopay_ordered", "autopay_failed", "autopay_fallback"):  # automatic payment (services/autopay.py)
+    RENDERERS[_kind] = _autopay(_kind)
 
 
 def render(kind: str, data: Mapping[str, Any] | None, lang: str, stored_text: str,

@@ -297,9 +297,10 @@ class UsageImporter:
 
         closed = self._closed_periods(conn, subs_by_id, {k[1] for k in groups})
         existing = self._existing_events(conn, groups.keys(), subs_by_id)
+        bought = load_bought_allowances(conn, groups.keys())
 
         work = _GroupRating(self.catalogue, groups, subs_by_id, periods, existing, closed, lines, batch_id,
-                            pstart_as_text=conn.dialect.name == "sqlite")
+                            pstart_as_text=conn.dialect.name == "sqlite", bought=bought)
         if self.parallel and len(events) >= PARALLEL_MIN_EVENTS and _can_fork():
             outcome = _rate_in_child(work, conn)
         else:
@@ -379,10 +380,12 @@ class UsageImporter:
 class _GroupRating:
     """Rates the grouped events and yields the rows to insert, in chunks (no database access)."""
 
-    def __init__(self, catalogue, groups, subs, periods, existing, closed, lines, batch_id, *, pstart_as_text):
+    def __init__(self, catalogue, groups, subs, periods, existing, closed, lines, batch_id, *, pstart_as_text,
+                 bought=None):
         self.catalogue, self.groups, self.subs, self.periods = catalogue, groups, subs, periods
         self.existing, self.closed, self.lines, self.batch_id = existing, closed, lines, batch_id
         self.pstart_as_text = pstart_as_text
+        self.bought: dict[tuple[int, date], list[tuple[int, str, int]]] = bought or {}  # add-ons per group
         self.rejects: list[tuple] = []
         self.updates: list[tuple] = []
         self.notices: list[dict[str, Any]] = []
@@ -391,7 +394,7 @@ class _GroupRating:
 
     def chunks(self):
         inserts: list[tuple] = []
-        catalogue, batch_id = self.catalogue, self.batch_id
+        catalogue, batch_id, bought = self.catalogue, self.batch_id, self.bought
         for key in sorted(self.groups):
             sub = self.subs[key[0]]
             new_events = self.groups[key]
@@ -403,7 +406,7 @@ class _GroupRating:
                 # Only new events: rate_period's work without its per-event lookups. Sorting by
                 # (started_at, record_id) first lets each outcome pair with its event by position.
                 new_events.sort(key=_EVENT_ORDER)
-                rater = PeriodRater(catalogue, sub, self.periods[key])
+                rater = PeriodRater(catalogue, sub, self.periods[key], bought_allowances=bought.get(key))
                 outcomes = list(map(rater.rate, new_events))
                 if Rejection not in set(map(type, outcomes)):
                     inserts += map(add, map(add, new_events, outcomes), repeat(tail))
@@ -427,7 +430,8 @@ class _GroupRating:
             frozen = [o[0] for o in old if o[2] is not None]
             pending_old = [o for o in old if o[2] is None]
             outcomes, rater = rate_period(catalogue, sub, self.periods[key],
-                                          new_events + [o[0] for o in pending_old], frozen)
+                                          new_events + [o[0] for o in pending_old], frozen,
+                                          bought_allowances=bought.get(key))
             old_by_rid = {o[0].record_id: o for o in pending_old}
             new_by_rid = {e.record_id: e for e in new_events}
             for outcome in outcomes:
@@ -513,8 +517,11 @@ def _rate_in_child(work: _GroupRating, conn) -> tuple:
 
     def child() -> None:
         try:
+            # Only the stored columns cross the pipe: less to pickle here and to unpickle and
+            # bind in the writer, which is the busier of the two processes.
+            stored = itemgetter(*_STORED)
             for chunk in work.chunks():
-                sender.send(("rows", chunk))
+                sender.send(("rows", list(map(stored, chunk))))
             sender.send(("done", work.summary()))
         except BaseException:  # report, never hang the parent
             sender.send(("error", traceback.format_exc()))
@@ -531,7 +538,7 @@ def _rate_in_child(work: _GroupRating, conn) -> tuple:
             except EOFError:
                 raise RuntimeError("the rating process ended without a result") from None
             if kind == "rows":
-                bulk_insert(conn, "usage_events", ROW_LAYOUT, payload)
+                bulk_insert(conn, "usage_events", EVENT_COLUMNS, payload)
             elif kind == "done":
                 return payload
             else:
@@ -541,6 +548,49 @@ def _rate_in_child(work: _GroupRating, conn) -> tuple:
         proc.join(timeout=30)
         if proc.is_alive():
             proc.kill()
+
+
+def load_bought_allowances(conn, keys: Iterable[tuple[int, date]]) -> dict[tuple[int, date], list[tuple[int, str, int]]]:
+    """Add-ons bought per (subscription, period start) among ``keys``: ``[(bought epoch, pool, units)]``.
+
+    One probe when nobody has bought an add-on (the common import), one query per 5 000
+    subscriptions otherwise.
+    """
+    from backend_stub.storage.charges_models import AddonPurchase
+
+    wanted = set(keys)
+    if not wanted or not conn.execute(select(select(AddonPurchase.id).limit(1).exists())).scalar():
+        return {}
+    out: dict[tuple[int, date], list[tuple[int, str, int]]] = defaultdict(list)
+    for part in chunks(sorted({k[0] for k in wanted})):
+        q = select(AddonPurchase.subscription_id, AddonPurchase.period_start, AddonPurchase.bought_epoch,
+                   AddonPurchase.allowances).where(AddonPurchase.subscription_id.in_(part))
+        for r in conn.execute(q):
+            key = (r.subscription_id, r.period_start)
+            if key in wanted:
+                out[key] += [(r.bought_epoch, pool, int(units)) for pool, units in sorted(r.allowances.items())]
+    return dict(out)
+
+
+def rerate_period(conn, catalogue: Catalogue, subscription: Subscription, period: Period) -> int:
+    """Re-rate the not yet invoiced events of one subscription and period, in event order.
+
+    Used when an add-on is bought: events that started after the purchase now draw from it.
+    Invoiced events are replayed, never changed. Returns how many events changed.
+    """
+    key = (subscription.id, period.start)
+    importer = UsageImporter(conn.engine, catalogue)
+    existing = importer._existing_events(conn, [key], {subscription.id: subscription})
+    if not any(o[2] is None for o in existing.get(key, ())):
+        return 0
+    work = _GroupRating(catalogue, {key: []}, {subscription.id: subscription}, {key: period}, existing, set(),
+                        _LineNumbers([], array("q")), None, pstart_as_text=conn.dialect.name == "sqlite",
+                        bought=load_bought_allowances(conn, [key]))
+    for _ in work.chunks():  # no new events: nothing to insert, only updates
+        pass
+    bulk_update(conn, "UPDATE usage_events SET " + ", ".join(f"{f} = ?" for f in RESULT_FIELDS)
+                + " WHERE id = ? AND invoice_id IS NULL", work.updates)
+    return work.rerated
 
 
 def _result_values(r: RatedEvent) -> tuple:

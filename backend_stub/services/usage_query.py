@@ -112,6 +112,9 @@ def summary(engine: Engine, catalogue: Catalogue, customer_id: int, period: str,
             rate = rates.get(key)
             if rate is not None and rate.allowance:
                 used[rate.allowance] += int(units or 0)
+        from backend_stub.services.addons import bought_by_pool
+
+        bought = bought_by_pool(conn, customer_id, p.start, p.end)  # add-ons bought this period count too
     allowances: dict[str, dict[str, Any]] = {}
     for sub in subs:
         rater = PeriodRater(catalogue, sub, p)
@@ -123,6 +126,14 @@ def summary(engine: Engine, catalogue: Catalogue, customer_id: int, period: str,
                     entry["unlimited"] = True
                 else:
                     entry["included"] += amount
+    for pool, units in bought.items():
+        entry = allowances.setdefault(pool, {"pool": pool, "included": 0, "unlimited": False,
+                                             "unit": {"data": "GB", "voice": "min"}.get(pool, "st")})
+        entry["bought"] = units
+        if units == UNLIMITED:
+            entry["unlimited"] = True
+        else:
+            entry["included"] += units
     for pool, entry in allowances.items():
         entry["used"] = used.get(pool, 0)
         entry["remaining"] = None if entry["unlimited"] else max(0, entry["included"] - entry["used"])

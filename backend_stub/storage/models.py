@@ -75,6 +75,15 @@ class DiscountGrant(Base):
     subscription_id: Mapped[int | None] = mapped_column(ForeignKey("subscriptions.id"), nullable=True)
     discount_id: Mapped[str] = mapped_column(String(64))
     start_period: Mapped[str] = mapped_column(String(7))
+    # Own terms (an offer's price terms) instead of the catalogue's discount ``discount_id``:
+    # set together, all NULL for a catalogue discount. ``percent`` is a decimal string.
+    name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    percent: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    amount_ore: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    applies_to: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    periods: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    plan_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # only this plan's fee lines
+    source: Mapped[str | None] = mapped_column(String(64), nullable=True)  # e.g. "offer:12"
 
 
 class CatalogueVersion(Base):
@@ -257,4 +266,11 @@ class Payment(Base):
 
 # The tables of each feature area live in their own module; importing them here puts them
 # in ``Base.metadata`` (Alembic, tests) whenever the models are loaded.
-from backend_stub.storage import access_models, lifecycle_models, support_models  # noqa: E402,F401
+from backend_stub.storage import (  # noqa: E402,F401
+    access_models,
+    autopay_models,
+    charges_models,
+    lifecycle_models,
+    offers_models,
+    support_models,
+)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from selfcare import styles
+from selfcare.components.agent_charges import agent_charges_panel
 from selfcare.components.layout import status_badge, tr
 from selfcare.state.agent import AgentState
 
@@ -69,6 +70,7 @@ def invoice_panel() -> rx.Component:
                  rx.foreach(A.payments, lambda p: rx.hstack(
                      rx.text(p["at"], size="1"), rx.text(p["method"], size="1", color=C.muted), rx.spacer(),
                      rx.text(p["amount"], size="1"), style=ROW)), id="agent-payments"),
+            agent_charges_panel(),
             _box("The customer's other invoices", rx.foreach(A.other_invoices, lambda i: rx.hstack(
                 rx.link(i["number"], on_click=A.open_thread(i["id"]), size="1", cursor="pointer"),
                 rx.text(i["period"], size="1", color=C.muted), rx.spacer(), rx.text(i["amount"], size="1"),

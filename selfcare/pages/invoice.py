@@ -5,7 +5,9 @@ from __future__ import annotations
 import reflex as rx
 
 from selfcare import styles
+from selfcare.components.autopay_status import invoice_autopay, invoice_autopay_failed
 from selfcare.components.layout import card, error_callout, page, section_title, status_badge, tr
+from selfcare.components.offer_banner import offer_banner
 from selfcare.components.thread import thread_card
 from selfcare.state.invoice import InvoiceState
 from selfcare.state.session import SessionState
@@ -38,12 +40,17 @@ def _head() -> rx.Component:
         rx.cond(v["balance"].to(str) != v["amount"].to(str),
                 rx.text(tr("Left to pay"), ": ", rx.text.strong(v["balance"].to(str)), id="invoice-balance")),
         rx.cond(
-            v["payable"].to(bool),
-            rx.button(rx.icon("credit-card", size=18), tr("Pay"), id="pay-button", on_click=S.pay,
-                      loading=S.paying, size="3", style=styles.primary_button, margin_top="0.5rem"),
-            rx.callout(tr("Nothing left to pay on this invoice."), icon="circle-check", color_scheme="green",
-                       id="invoice-settled"),
+            S.autopay["text"].to(str) != "",
+            invoice_autopay(S.autopay),
+            rx.cond(
+                v["payable"].to(bool),
+                rx.button(rx.icon("credit-card", size=18), tr("Pay"), id="pay-button", on_click=S.pay,
+                          loading=S.paying, size="3", style=styles.primary_button, margin_top="0.5rem"),
+                rx.callout(tr("Nothing left to pay on this invoice."), icon="circle-check", color_scheme="green",
+                           id="invoice-settled"),
+            ),
         ),
+        rx.cond(S.autopay["failed"].to(str) != "", invoice_autopay_failed()),
         rx.button(rx.icon("file-down", size=18), tr("Download PDF"), id="pdf-link", on_click=S.download_pdf,
                   size="3", style=styles.secondary_button),
     )
@@ -231,8 +238,9 @@ def invoice_page() -> rx.Component:
                             rx.link(rx.hstack(rx.icon("chevron-left", size=16), tr("All invoices"), align="center",
                                               spacing="1"), href="/invoices", size="2")),
                     error_callout(S.error),
-                    _head(), _payment_details(), _explain(), _specification(), _plans(), _usage(), _timeline(),
-                    thread_card(), _parties(), _drill(),
+                    _head(), offer_banner("invoice"),
+                    rx.cond(S.autopay["text"].to(str) == "", _payment_details()), _explain(), _specification(), _plans(),
+                    _usage(), _timeline(), thread_card(), _parties(), _drill(),
                     spacing="4", width="100%", align="stretch",
                 ),
                 rx.center(rx.spinner(size="3"), padding="3rem", width="100%"),

@@ -5,7 +5,10 @@ from __future__ import annotations
 import reflex as rx
 
 from selfcare import styles
-from selfcare.components.layout import card, error_callout, offer_banner, page, section_title, status_badge, tr
+from selfcare.components.autopay_status import addon_shop_link, payment_method_summary
+from selfcare.components.instalment_card import instalment_card
+from selfcare.components.layout import card, error_callout, page, section_title, status_badge, tr
+from selfcare.components.offer_banner import offer_banner
 from selfcare.state.overview import OverviewState
 from selfcare.state.session import SessionState
 
@@ -46,7 +49,7 @@ def overview_page() -> rx.Component:
                     rx.text(tr("Next due date"), ": ", rx.text.strong(s.next_due), id="next-due"),
                     rx.text(tr("Nothing to pay right now."), color=C.success)),
         ),
-        offer_banner(),
+        offer_banner("overview"),
         card(
             rx.hstack(section_title("This period"), rx.spacer(), rx.text(s.days_left, style=styles.muted),
                       align="baseline", width="100%"),
@@ -58,8 +61,11 @@ def overview_page() -> rx.Component:
                     rx.text(tr("So far"), " ", rx.text.strong(s.so_far), " · ", tr("Forecast for the period"), " ",
                             rx.text.strong(s.forecast), id="forecast")),
             rx.link(tr("See your usage"), href="/usage"),
+            addon_shop_link(),
             id="period-usage",
         ),
+        instalment_card(),
+        payment_method_summary(),
         rx.cond(
             s.latest.contains("id"),
             card(

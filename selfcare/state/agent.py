@@ -12,16 +12,16 @@ import asyncio
 import json
 import logging
 import re
-import time
 from decimal import Decimal
 from typing import Any
 
 import reflex as rx
 
 from selfcare import presenters, thread_bus
-from selfcare.api_client import ApiError, NotFound, RateLimited, Unauthorized, get_client, valid_invoice_id
-from selfcare.i18n import format_datetime, format_money, gettext
+from selfcare.api_client import ApiError, NotFound, Unauthorized, get_client, valid_invoice_id
+from selfcare.i18n import N_, format_datetime, format_money, gettext
 from selfcare.state.session import SessionState, _epoch
+from selfcare.state.staff import check_credentials, live_token, staff_sign_in
 from selfcare.state.thread import message_row
 from selfcare.support_client import MAX_MESSAGE, Forbidden, support_client
 
@@ -63,7 +63,7 @@ def waited(seconds: int, lang: str) -> str:
     return f"{minutes} {minute}"
 
 
-STATUS_TEXT = {"waiting": "Waiting", "answered": "Answered", "resolved": "Resolved"}
+STATUS_TEXT = {"waiting": N_("Waiting"), "answered": N_("Answered"), "resolved": N_("Resolved")}
 STATUS_TONE = {"waiting": "red", "answered": "blue", "resolved": "gray"}
 
 
@@ -106,6 +106,7 @@ def clean_reason(form: dict[str, Any]) -> str:
     reason = reason.strip() if isinstance(reason, str) else ""
     return reason if len(reason) <= 500 else ""
 
+
 class AgentSessionState(rx.State):
     """Who is signed in to the console. The token never reaches the browser."""
 
@@ -120,12 +121,7 @@ class AgentSessionState(rx.State):
     _expires_at: float = 0.0
 
     def live_token(self) -> str:
-        """The agent's token, or ``""`` (never signed in, signed out or expired)."""
-        if self._token and time.time() < self._expires_at:
-            return self._token
-        if self._token:
-            self._drop()
-        return ""
+        return live_token(self)
 
     def _drop(self) -> None:
         self._token = ""
@@ -142,33 +138,20 @@ class AgentSessionState(rx.State):
     async def sign_in(self, form: dict[str, Any]):
         """Username and password → an agent session (the core rate-limits and audits every try)."""
         lang = await self._lang()
-        username = form.get("username") if isinstance(form, dict) else None
-        password = form.get("password") if isinstance(form, dict) else None
-        self.login_error = ""
-        if not isinstance(username, str) or not username.strip() or len(username) > 64:
-            self.login_error = gettext(lang, "Username: fill in your username.")
-            return
-        if not isinstance(password, str) or not password or len(password) > 256:
-            self.login_error = gettext(lang, "Password: fill in your password.")
+        username, password, self.login_error = check_credentials(form, lang)
+        if self.login_error:
             return
         self.signing_in = True
         yield
-        client = str(self.rx_router_session.client_ip or "")  # the core also limits tries per client
         try:
-            answer = await support_client().agent_login(username.strip(), password, client=client or None)
-        except RateLimited as exc:
-            self.login_error = gettext(lang, "Too many tries. Try again in {minutes} minutes.",
-                                       minutes=max(1, -(-exc.retry_after // 60)))
-            return
-        except (Unauthorized, Forbidden):
-            self.login_error = gettext(lang, "Wrong username or password.")
-            return
-        except ApiError as exc:
-            logger.warning("agent sign-in: %s", exc)
-            self.login_error = gettext(lang, "Sign-in is not possible just now. Please try again.")
-            return
+            answer, self.login_error = await staff_sign_in(
+                username, password, client_ip=str(self.rx_router_session.client_ip or ""),
+                roles=("agent", "supervisor"), lang=lang, console="agent",
+                refused_text=N_("This is not a customer service account. Marketing signs in at /marketing."))
         finally:
             self.signing_in = False
+        if answer is None:
+            return
         self._token = str(answer["access_token"])
         self._expires_at = _epoch(answer.get("expires_at"), 8 * 3600)
         self.signed_in = True

@@ -12,6 +12,7 @@ import reflex as rx
 from selfcare import presenters
 from selfcare.api_client import ApiError, NotFound, Unauthorized, core_public_base, get_client, valid_invoice_id
 from selfcare.i18n import gettext
+from selfcare.state.payment_method import autopay_view
 from selfcare.state.session import LOGIN_ROUTE, SessionState
 
 logger = logging.getLogger(__name__)
@@ -37,6 +38,8 @@ class InvoiceState(rx.State):
     explain_summary: str = ""
     qr_svg: str = ""
     paying: bool = False
+    # The automatic draw (autogiro or saved card): shown instead of the Pay button when set.
+    autopay: dict[str, str] = {}
     # Drill-down from a specification line to the usage records behind it.
     drill_open: bool = False
     drill_title: str = ""
@@ -55,6 +58,7 @@ class InvoiceState(rx.State):
         self.explain_rows = []
         self.explain_summary = ""
         self.qr_svg = ""
+        self.autopay = {}
         self.drill_open = False
         self.drill_rows = []
         self.drill_title = ""
@@ -117,6 +121,7 @@ class InvoiceState(rx.State):
             return
         self.current_id = invoice_id
         self.view = presenters.invoice_view(doc, lang)
+        self.autopay = autopay_view(doc.get("autopay"), lang)
         self.lines = presenters.spec_lines(doc, lang)
         self.vat_rows = presenters.vat_rows(doc, lang)
         self.plans = presenters.plan_rows(doc, lang)

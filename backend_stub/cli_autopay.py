@@ -1,0 +1,107 @@
+"""CLI commands of the autopay area: ``autogiro-export``, ``autogiro-import``, ``autopay-run`` (docs/autopay.md)."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import json
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+
+def _setup():
+    from backend_stub.core import Core
+    from backend_stub.services.lifecycle_config import LifecycleConfig
+
+    return Core.from_url(), LifecycleConfig.from_env()
+
+
+def _day(text: str | None) -> date:
+    return date.fromisoformat(text) if text else date.today()
+
+
+def _print(result: dict, as_json: bool, text: str) -> None:
+    print(json.dumps(result, ensure_ascii=False, indent=2) if as_json else text)
+
+
+def cmd_autogiro_export(args: argparse.Namespace) -> int:
+    """Write the day's files to Bankgirot (mandates, payment orders) into ``--out``."""
+    from backend_stub.formats.autogiro import ENCODING, AutogiroError
+    from backend_stub.services import autopay
+
+    core, cfg = _setup()
+    try:
+        result = autopay.export_autogiro(core.engine, core.catalogue, cfg, _day(args.date))
+    except (autopay.AutopayError, AutogiroError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for f in result.files:
+        path = out / f["name"]
+        tmp = path.with_suffix(".part")
+        tmp.write_bytes(f["content"].encode(ENCODING))
+        os.replace(tmp, path)
+        written.append(str(path))
+    doc = result.as_dict()
+    doc["files"] = [{k: v for k, v in f.items() if k != "content"} | {"path": p}
+                    for f, p in zip(result.files, written, strict=True)]
+    _print(doc, args.json, "\n".join(written) if written else "nothing to send")
+    return 0
+
+
+def cmd_autogiro_import(args: argparse.Namespace) -> int:
+    """Apply an answer file from Bankgirot (idempotent)."""
+    from backend_stub.formats.autogiro import AutogiroError
+    from backend_stub.services import autopay
+
+    core, cfg = _setup()
+    path = Path(args.file)
+    try:
+        result = autopay.import_autogiro(core.engine, core.catalogue, cfg, path.read_bytes(), path.name)
+    except AutogiroError as exc:
+        for e in exc.errors:
+            print(f"{path.name}: {e}", file=sys.stderr)
+        return 2
+    except (autopay.AutopayError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    doc = result.as_dict()
+    _print(doc, args.json, ", ".join(f"{k} {v}" for k, v in doc.items() if k not in ("files", "errors", "date")))
+    return 1 if result.errors else 0
+
+
+def _provider(engine):
+    from backend_stub.api.auth import AuthSettings
+    from backend_stub.services.paygw import TestPayProvider
+
+    secret = os.environ.get("SELFCARE_PAYGW_SECRET") or hmac.new(
+        AuthSettings.from_env().secret.encode(), b"testpay-webhook", hashlib.sha256).hexdigest()
+    return TestPayProvider(engine, secret)
+
+
+def cmd_autopay_run(args: argparse.Namespace) -> int:
+    """Charge saved cards for the day: invoices due, retries, fallbacks (idempotent)."""
+    from backend_stub.services import autopay
+
+    core, cfg = _setup()
+    result = autopay.run_card_draws(core.engine, _provider(core.engine), cfg, _day(args.date))
+    doc = result.as_dict()
+    _print(doc, args.json, ", ".join(f"{k} {v}" for k, v in doc.items() if k not in ("files", "errors", "date"))
+           or "nothing to charge")
+    return 1 if result.errors else 0
+
+
+def register(add) -> None:
+    """Add this area's commands to the CLI (see backend_stub/__main__.py)."""
+    sp = add("autogiro-export", cmd_autogiro_export, "write the day's Autogiro files (mandates, payment orders)")
+    sp.add_argument("--date", help="YYYY-MM-DD (default today)")
+    sp.add_argument("--out", required=True, help="folder for the files")
+    sp = add("autogiro-import", cmd_autogiro_import, "apply an Autogiro answer file from Bankgirot")
+    sp.add_argument("file")
+    sp = add("autopay-run", cmd_autopay_run, "charge saved cards for the day (due invoices, retries, fallbacks)")
+    sp.add_argument("--date", help="YYYY-MM-DD (default today)")

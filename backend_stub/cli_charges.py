@@ -1,0 +1,135 @@
+"""CLI commands of the charges area: ``add-charge``, ``add-instalment``, ``payoff``.
+
+The back office's way to what agents do in the console: a one-off charge or credit for a
+customer's next invoice, a device on instalment, an early payoff. Each is audited with the
+actor ``cli:<user>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from typing import Any
+
+
+def _core():
+    from backend_stub.core import Core
+
+    return Core.from_url()
+
+
+def _print(obj: Any, as_json: bool, text: str) -> None:
+    print(json.dumps(obj, ensure_ascii=False, indent=2) if as_json else text)
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # no user name in a container: still say it came from the CLI
+        return "cli"
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def _customer(core, identifier: str) -> int | None:
+    from backend_stub.services.customers import find_customer_id
+
+    return find_customer_id(core.engine, identifier)
+
+
+def _subscription(core, customer_id: int, identifier: str | None) -> int | None:
+    """A subscription of the customer by subscription number or phone number (None: none given)."""
+    from sqlalchemy import or_, select
+
+    from backend_stub.storage import models as m
+
+    if identifier is None:
+        return None
+    with core.engine.connect() as conn:
+        sid = conn.execute(select(m.Subscription.id).where(
+            m.Subscription.customer_id == customer_id,
+            or_(m.Subscription.subscription_number == identifier, m.Subscription.msisdn == identifier))).scalar()
+    if sid is None:
+        raise ValueError(f"--subscription: the customer has no subscription {identifier!r}")
+    return sid
+
+
+def cmd_add_charge(args: argparse.Namespace) -> int:
+    """A one-off charge (or, with a negative amount, a credit) for the customer's next invoice."""
+    from backend_stub.money import MoneyError, kr_to_ore
+    from backend_stub.services import charges
+
+    core = _core()
+    cid = _customer(core, args.customer)
+    if cid is None:
+        return _fail(f"--customer: no customer {args.customer!r}")
+    try:
+        amount = kr_to_ore(args.amount, field="--amount")
+        sub_id = _subscription(core, cid, args.subscription)
+        rate = args.vat_rate if args.vat_rate is not None else str(core.catalogue.operator.vat_rate)
+        out = charges.add_charge(core.engine, cid, subscription_id=sub_id, description=args.description,
+                                 amount_ore=amount, vat_rate=rate, reason=args.reason, actor=_actor())
+    except (MoneyError, ValueError) as exc:
+        return _fail(str(exc))
+    kind = "credit" if amount < 0 else "charge"
+    _print(out, args.json, f"Added {kind} {out['id']} for {args.customer}: {out['description']}, "
+                           f"{args.amount} kr (next invoice).")
+    return 0
+
+
+def cmd_add_instalment(args: argparse.Namespace) -> int:
+    """Put a catalogue device on instalment for a subscription of the customer."""
+    from backend_stub.services import instalments
+
+    core = _core()
+    cid = _customer(core, args.customer)
+    if cid is None:
+        return _fail(f"--customer: no customer {args.customer!r}")
+    try:
+        sub_id = _subscription(core, cid, args.subscription)
+        out = instalments.create_instalment(core.engine, core.catalogue, cid, subscription_id=sub_id,
+                                            device_id=args.device, months=args.months,
+                                            start_period=args.start_period, actor=_actor())
+    except ValueError as exc:
+        return _fail(str(exc))
+    _print(out, args.json, f"Instalment {out['id']}: {out['device_name']} over {out['months']} months, "
+                           f"{out['monthly_ore'] / 100:.2f} kr a month from {out['start_period']}.")
+    return 0
+
+
+def cmd_payoff(args: argparse.Namespace) -> int:
+    """Pay off an instalment early: the next invoice carries the whole remainder."""
+    from backend_stub.services import instalments
+
+    core = _core()
+    try:
+        out = instalments.payoff(core.engine, args.instalment, actor=_actor(), catalogue=core.catalogue)
+    except ValueError as exc:
+        return _fail(str(exc))
+    _print(out, args.json, f"Instalment {out['id']} paid off: {out['remaining_ore'] / 100:.2f} kr "
+                           "on the next invoice.")
+    return 0
+
+
+def register(add) -> None:
+    """Add this area's commands to the CLI (see backend_stub/__main__.py)."""
+    sp = add("add-charge", cmd_add_charge, "add a one-off charge or credit (negative amount) to the next invoice")
+    sp.add_argument("--customer", required=True, help="customer number or phone number")
+    sp.add_argument("--amount", required=True, help="kr incl. VAT, e.g. 99.00; negative for a credit")
+    sp.add_argument("--description", required=True, help="the invoice line's text, e.g. 'Byte av SIM-kort'")
+    sp.add_argument("--reason", required=True, help="why (kept in the audit log)")
+    sp.add_argument("--subscription", help="subscription number or phone number the charge is for")
+    sp.add_argument("--vat-rate", help="e.g. 0.25 (default: the operator's)")
+    sp = add("add-instalment", cmd_add_instalment, "put a catalogue device on instalment")
+    sp.add_argument("--customer", required=True, help="customer number or phone number")
+    sp.add_argument("--subscription", required=True, help="subscription number or phone number")
+    sp.add_argument("--device", required=True, help="device id in the catalogue")
+    sp.add_argument("--months", required=True, type=int)
+    sp.add_argument("--start-period", required=True, help="YYYY-MM: the first month invoiced")
+    sp = add("payoff", cmd_payoff, "pay off an instalment early (the rest on the next invoice)")
+    sp.add_argument("--instalment", required=True, type=int, help="instalment id")

@@ -1,0 +1,99 @@
+"""CLI commands of the offers area: ``offers [list|seed-demo|results ID]`` and ``recommend --customer K…``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+
+
+def _core():
+    from backend_stub.core import Core
+
+    return Core.from_url()
+
+
+def _kr(ore: int) -> str:
+    return f"{ore / 100:,.2f}".replace(",", " ").replace(".", ",") + " kr"
+
+
+def cmd_offers(args: argparse.Namespace) -> int:
+    """List offers, seed the demo's offers, or print one offer's results."""
+    from backend_stub.services import offers
+
+    core = _core()
+    if args.action == "seed-demo":
+        made = offers.seed_demo_offers(core.engine, core.catalogue)
+        print(json.dumps({"created": made}) if args.json else f"created {made} demo offers")
+        return 0
+    if args.action == "results":
+        if args.id is None:
+            print("error: offers results needs an offer id", file=sys.stderr)
+            return 2
+        try:
+            res = offers.results(core.engine, args.id)
+        except offers.NotFound:
+            print(f"error: no offer {args.id}", file=sys.stderr)
+            return 2
+        if args.json:
+            print(json.dumps(res, ensure_ascii=False, indent=2))
+        else:
+            print(f"impressions {res['impressions']}, clicks {res['clicks']}, dismissals {res['dismissals']}, "
+                  f"acceptances {res['acceptances']}, conversion {res['conversion']}, "
+                  f"extra monthly revenue {_kr(res['extra_monthly_revenue_ore'])}")
+        return 0
+    items = offers.list_offers(core.engine)
+    if args.json:
+        print(json.dumps(items, ensure_ascii=False, indent=2))
+        return 0
+    for o in items:
+        print(f"{o['id']:>4}  {o['status']:<9}  prio {o['priority']:>4}  {o['sells']['kind']} {o['sells']['id']:<16} "
+              f"{o['name']}")
+    if not items:
+        print("no offers")
+    return 0
+
+
+def cmd_recommend(args: argparse.Namespace) -> int:
+    """Re-rate a subscriber's last three invoiced periods under every plan on sale."""
+    from backend_stub.services import recommend
+    from backend_stub.services.customers import find_customer_id
+    from backend_stub.storage.repo import load_subscriptions
+
+    core = _core()
+    cid = find_customer_id(core.engine, args.customer)
+    if cid is None:
+        print(f"error: no customer {args.customer}", file=sys.stderr)
+        return 2
+    today = date.fromisoformat(args.today) if args.today else date.today()
+    catalogue = core.catalogue
+    with core.engine.begin() as conn:
+        subs = [s for s in load_subscriptions(conn, customer_ids=[cid]) if s.segment_on(today) is not None
+                and (args.subscription is None or s.id == args.subscription)]
+        results = [recommend.recommendation(conn, catalogue, s, today) for s in subs]
+    if not results:
+        print(f"error: {args.customer} has no such active subscription", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps([recommend.for_api(r) for r in results], ensure_ascii=False, indent=2))
+        return 0
+    for r in results:
+        print(f"subscription {r['subscription_id']} ({r['msisdn'] or 'no number'}), periods {', '.join(r['periods'])}")
+        for p in r["plans"]:
+            mark = "*" if p["current"] else ("→" if p["plan_id"] == r["best_plan_id"] else " ")
+            costs = "  ".join(f"{_kr(c):>12}" for c in p["per_period_ore"])
+            print(f"  {mark} {p['name']:<22} {costs}  total {_kr(p['total_ore']):>12}")
+        print(f"  best: {r['best_plan_id'] or 'the current plan'}   (* current plan, → recommended)")
+    return 0
+
+
+def register(add) -> None:
+    """Add this area's commands to the CLI (see backend_stub/__main__.py)."""
+    sp = add("offers", cmd_offers, "upsell offers: list, seed-demo, results ID")
+    sp.add_argument("action", nargs="?", choices=["list", "seed-demo", "results"], default="list")
+    sp.add_argument("id", nargs="?", type=int, help="the offer (for results)")
+    sp = add("recommend", cmd_recommend, "re-rate a subscriber's last three periods under every plan on sale")
+    sp.add_argument("--customer", required=True, help="customer number or phone number")
+    sp.add_argument("--subscription", type=int, help="only this subscription id")
+    sp.add_argument("--today", help="YYYY-MM-DD (default: today)")
