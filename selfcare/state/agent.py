@@ -20,6 +20,7 @@ import reflex as rx
 from selfcare import presenters, thread_bus
 from selfcare.api_client import ApiError, NotFound, Unauthorized, get_client, valid_invoice_id
 from selfcare.i18n import N_, format_datetime, format_money, gettext
+from selfcare.state.fields import clear_if_sent
 from selfcare.state.session import SessionState, _epoch
 from selfcare.state.staff import check_credentials, live_token, staff_sign_in
 from selfcare.state.thread import message_row
@@ -426,7 +427,7 @@ class AgentState(rx.State):
             self.error = gettext(lang, "The message could not be sent just now. Please try again.")
             return
         self.notice = gettext(lang, "Reply sent. The customer is notified.")
-        yield rx.set_value("agent-reply-text", "")
+        yield clear_if_sent("agent-reply-text", text)
 
     @rx.event
     async def assign_to_me(self):

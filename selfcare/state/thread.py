@@ -23,6 +23,7 @@ import reflex as rx
 from selfcare import thread_bus
 from selfcare.api_client import ApiError, NotFound, RateLimited, Unauthorized, valid_invoice_id
 from selfcare.i18n import format_datetime, gettext
+from selfcare.state.fields import clear_if_sent
 from selfcare.state.invoice import InvoiceState
 from selfcare.state.session import SessionState
 from selfcare.support_client import MAX_MESSAGE, support_client
@@ -242,7 +243,7 @@ class ThreadState(rx.State):
             self.sending = False
         self._take({"messages": [msg]})
         self.notice = gettext(lang, "Your message was sent. We usually answer within a working day.")
-        yield rx.set_value("thread-text", "")
+        yield clear_if_sent("thread-text", text)
         yield InvoiceState.open_invoice(invoice_id)  # the message is on the timeline now
 
     @rx.event(background=True)

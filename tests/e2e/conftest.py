@@ -216,6 +216,28 @@ def browser() -> Iterator[Any]:
             chromium.close()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """A failed browser test leaves a screenshot and what the page showed in its report."""
+    outcome = yield
+    report = outcome.get_result()
+    pg = getattr(item, "funcargs", {}).get("page")
+    if report.when != "call" or not report.failed or pg is None:
+        return
+    try:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"failed-{re.sub(r'[^A-Za-z0-9_.-]+', '-', item.name)}.png"
+        pg.screenshot(path=str(path), full_page=True)
+        alerts = pg.locator("[role=alert], .rt-CalloutRoot").all_inner_texts()
+        fields = pg.evaluate("() => Array.from(document.querySelectorAll('textarea, input'))"
+                             ".filter(f => f.id).map(f => f.id + '=' + JSON.stringify(f.value))")
+        report.sections.append(("page at failure", "\n".join([
+            f"url: {pg.url}", f"screenshot: {path}", f"alerts and notices: {alerts}", f"fields: {fields}",
+            f"console errors: {getattr(pg, 'console_errors', [])[-10:]}"])))
+    except Exception as exc:  # the page may be gone; the failure itself is what matters
+        report.sections.append(("page at failure", f"could not be read: {exc}"))
+
+
 @pytest.fixture
 def browser_context(browser: Any) -> Iterator[Any]:
     """A fresh phone-sized browser profile (390×844, touch, Swedish, Stockholm time)."""

@@ -17,6 +17,8 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from playwright.sync_api import expect
+
 from tests.e2e.conftest import SCREENSHOTS
 from tests.e2e.test_subscriber_flow import TIMEOUT, _sign_in
 
@@ -28,6 +30,20 @@ def _kr(text: str) -> Decimal:
     m = re.search(r"(-?[\d\s\u00a0]+,\d\d)\s*kr", text)
     assert m, text
     return Decimal(re.sub(r"[\s\u00a0]", "", m.group(1)).replace(",", "."))
+
+
+def _ask(page, text: str) -> Any:
+    """Write ``text`` in the invoice's thread, send it, and return its bubble once it is shown."""
+    box = page.locator("#thread-text")
+    expect(box).to_have_value("", timeout=TIMEOUT)  # the previous message has left the box
+    box.fill(text)
+    expect(box).to_have_value(text)
+    page.locator("#thread-send").click()
+    bubble = page.locator("#thread-messages .thread-mine").filter(
+        has=page.locator(".thread-text", has_text=text[:40])).first
+    bubble.wait_for(timeout=TIMEOUT)
+    expect(box).to_have_value("", timeout=TIMEOUT)  # sent: the box is empty again
+    return bubble
 
 
 def _email_customer_with_usage_invoice(core_api) -> tuple[dict[str, Any], dict[str, Any], int]:
@@ -54,19 +70,18 @@ def test_subscriber_asks_agent_answers_and_credits_live(browser, page, app_url, 
     page.goto(f"{app_url}/invoices/{invoice['id']}")
     page.locator("#thread-text").wait_for(timeout=TIMEOUT)
     balance_before = _kr(page.locator("#invoice-amount").inner_text())
+    asked_before = page.locator("#timeline .timeline-event[data-kind='message']").count()
     page.locator("#thread-line").select_option(str(line))
-    page.locator("#thread-text").fill("Vad är det här för avgift? Jag var inte utomlands.")
-    page.locator("#thread-send").click()
     # The invoice may already have a message of the customer's (another browser test writes one
     # through the core): the one sent here is found by its text.
-    mine = page.locator("#thread-messages .thread-mine", has_text="Vad är det här för avgift?")
-    mine.first.wait_for(timeout=TIMEOUT)
-    assert f"Om rad {line}" in mine.first.inner_text()
+    mine = _ask(page, "Vad är det här för avgift? Jag var inte utomlands.")
+    assert f"Om rad {line}" in mine.inner_text()
     assert horizontal_overflow(page) == 0
+    # The question is on the invoice's timeline too (the page settles before the next message).
+    expect(page.locator("#timeline .timeline-event[data-kind='message']")).to_have_count(asked_before + 1,
+                                                                                        timeout=TIMEOUT)
     # A message that tries HTML, script and markdown is shown as the text it is.
-    page.locator("#thread-text").fill(SCRIPT_TEXT)
-    page.locator("#thread-send").click()
-    page.locator("#thread-messages .thread-text", has_text="window.__pwned").wait_for(timeout=TIMEOUT)
+    _ask(page, SCRIPT_TEXT)
     texts = page.locator("#thread-messages .thread-text").all_inner_texts()
     assert SCRIPT_TEXT in texts
     assert page.evaluate("() => window.__pwned") is None
