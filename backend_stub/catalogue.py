@@ -86,6 +86,9 @@ class SettingsIn(_Model):
     eu_fair_use_surcharge: PriceIn
     roaming_data_spend_limit: Money = "575.00"
     roaming_data_notify_at: list[Money] = ["0.8", "1.0"]
+    # Roam like at home (Regulation (EU) 2022/612 art. 4): calls, SMS and MMS made while roaming in the
+    # EU/EEA to a number in the EU/EEA cost what a call home to this domestic destination class costs.
+    eu_roaming_calls_as: str | None = None
 
 
 class DestinationIn(_Model):
@@ -93,6 +96,7 @@ class DestinationIn(_Model):
     name: str
     category: Literal["domestic", "international", "premium"]
     prefixes: list[str] = Field(min_length=1)
+    eea: bool = False  # numbers in the EU/EEA (an international class whose calls roam like at home)
 
     @field_validator("prefixes")
     @classmethod
@@ -244,6 +248,7 @@ class Destination:
     id: str
     name: str
     category: str
+    eea: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,6 +349,7 @@ class RoamingSettings:
     fair_use_surcharge: Rate
     data_spend_limit_ore: int
     notify_at: tuple[Decimal, ...]
+    calls_as: str = ""  # domestic destination class pricing calls to EU/EEA numbers while EU roaming; "" = none
 
     def wholesale_cap(self, year: int) -> Decimal:
         """The regulated wholesale data cap for ``year`` (the latest known year before it)."""
@@ -555,7 +561,9 @@ def compile_catalogue(raw: dict[str, Any]) -> Catalogue:
         f = f"destinations[{i}]"
         if dest.id in destinations:
             errors.append(f"{f}.id: duplicate destination {dest.id!r}")
-        destinations[dest.id] = Destination(dest.id, dest.name, dest.category)
+        if dest.eea and dest.category != "international":
+            errors.append(f"{f}.eea: only an international class is marked as EU/EEA numbers")
+        destinations[dest.id] = Destination(dest.id, dest.name, dest.category, dest.eea)
         for p in dest.prefixes:
             if p in prefixes and prefixes[p] != dest.id:
                 errors.append(f"{f}.prefixes: {p} is already used by destination {prefixes[p]!r}")
@@ -645,6 +653,9 @@ def compile_catalogue(raw: dict[str, Any]) -> Catalogue:
         field="settings.eu_fair_use_surcharge",
     )
     spend_limit = guard(kr_to_ore, s.roaming_data_spend_limit, field="settings.roaming_data_spend_limit") or 0
+    calls_as = s.eu_roaming_calls_as or ""
+    if calls_as and (calls_as not in destinations or destinations[calls_as].category != "domestic"):
+        errors.append(f"settings.eu_roaming_calls_as: {calls_as!r} is not a domestic destination class")
     notify = tuple(guard(parse_decimal, x, field="settings.roaming_data_notify_at") or Decimal(1)
                    for x in s.roaming_data_notify_at)
     if surcharge and caps:
@@ -738,7 +749,7 @@ def compile_catalogue(raw: dict[str, Any]) -> Catalogue:
     assert surcharge is not None
     return Catalogue(
         operator=operator,
-        roaming=RoamingSettings(caps, eur_to_sek, surcharge, spend_limit, notify),
+        roaming=RoamingSettings(caps, eur_to_sek, surcharge, spend_limit, notify, calls_as),
         destinations=destinations,
         prefixes=prefixes,
         tariffs=tariffs,

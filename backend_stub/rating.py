@@ -247,10 +247,14 @@ class PeriodRater:
             dest = self.catalogue.destination_of(number)
             if dest is None:
                 return Rejection(ev.record_id, "called_number", f"unknown destination {number}")
-            rate = tariff.rates.get((service, dest.id))
+            priced_as = dest.id
+            if category_override is not None and dest.eea and self.catalogue.roaming.calls_as:
+                priced_as = self.catalogue.roaming.calls_as  # roam like at home: an EU/EEA number costs a call home
+            rate = tariff.rates.get((service, priced_as))
             if rate is None:
                 return Rejection(ev.record_id, "called_number",
-                                 f"tariff {tariff.id} has no {service} rate for {dest.name}")
+                                 f"tariff {tariff.id} has no {service} rate for "
+                                 f"{self.catalogue.destinations[priced_as].name}")
             destination = dest.id
             category = dest.category
             billed = billed_seconds(ev.duration_s, rate.first_block, rate.next_block) if service == "voice" else 1

@@ -302,6 +302,23 @@ def test_a_non_eu_zone_needs_all_four_services():
     assert errors_of(text) == ["roaming_zones[1].rates: no mms rate (a zone outside the EU/EEA needs all four)"]
 
 
+@pytest.mark.parametrize("calls_as", ["norden", "finns-inte"])
+def test_eu_roaming_calls_are_priced_as_a_domestic_class(calls_as):
+    text = broken('eu_roaming_calls_as = "se-mobil"', f'eu_roaming_calls_as = "{calls_as}"')
+    assert errors_of(text) == [f"settings.eu_roaming_calls_as: {calls_as!r} is not a domestic destination class"]
+
+
+def test_only_an_international_class_holds_eea_numbers():
+    text = broken('prefixes = ["+468"]', 'prefixes = ["+468"]\neea = true')
+    assert errors_of(text) == ["destinations[1].eea: only an international class is marked as EU/EEA numbers"]
+
+
+def test_the_shipped_catalogue_roams_like_at_home_to_eea_numbers():
+    cat = load_catalogue(DEFAULT_CATALOGUE)
+    assert cat.roaming.calls_as == "se-mobile"
+    assert cat.destination_of("+4930123456").eea and cat.destination_of("+4791234567").eea
+    assert not cat.destination_of("+441234567890").eea and not cat.destination_of("+41441234567").eea
+
 def test_the_fair_use_surcharge_may_not_exceed_the_wholesale_cap():
     # Cap 1.00 EUR/GB × 10.00 kr/EUR = 10 kr ex VAT = 12.50 kr incl. 25 % VAT; 13.00 is above it.
     text = broken('price = "12.00", per = "GB"', 'price = "13.00", per = "GB"')

@@ -326,6 +326,26 @@ def test_eu_roaming_is_like_at_home():
     assert r.included_units == 125
 
 
+def test_eu_roaming_calls_to_eea_numbers_cost_a_call_home():
+    # Roam like at home (Regulation (EU) 2022/612 art. 4): from Spain, a call to Norway (EEA) is priced
+    # and counted like a call to a Swedish mobile; the same call from home is an international call.
+    roaming, home = rate("liten", ev(TUESDAY, "voice", 125, to="+4791234567", country="ES"),
+                         ev(TUESDAY, "voice", 125, to="+4791234567"))
+    assert (roaming.category, roaming.rate_key, roaming.included_units) == ("eu_roaming", "test/voice/se-mobil", 125)
+    assert roaming.charge_exact == 0 and roaming.destination == "norden"  # the called class is still shown
+    assert (home.category, home.rate_key) == ("international", "test/voice/norden")
+    assert kr(home.charge_exact) == Decimal("0.50") + Decimal("2.50")  # connection fee + 125 s × 0.02
+    # An SMS to Norway from France takes the domestic SMS rate and allowance too.
+    [sms] = rate("liten", ev(TUESDAY, "sms", to="+4791234567", country="FR"))
+    assert (sms.rate_key, sms.included_units) == ("test/sms/se-mobil", 1)
+
+
+def test_eu_roaming_calls_outside_the_eea_stay_international():
+    # A call from Spain to the USA is not a regulated roaming call: the international rate applies.
+    [r] = rate("liten", ev(TUESDAY, "voice", 60, to="+12025550100", country="ES"))
+    assert (r.category, r.rate_key, r.included_units) == ("eu_roaming", "test/voice/usa", 0)
+    assert kr(r.charge_exact) == Decimal("3.00")
+
 def test_eu_roaming_data_past_fair_use_is_surcharged():
     # Obegränsad: fair use 39 840 MB. 30 GB in Spain, then 10 GB in France: 9 840 MB within fair use
     # (from the unlimited allowance), 160 MB beyond: 0.16 GB × 12.00 kr = 1.92 kr.

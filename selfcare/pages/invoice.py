@@ -164,6 +164,12 @@ def _usage_row(r: rx.Var) -> rx.Component:
     )
 
 
+def _more(condition: rx.Var, handler, element_id: str) -> rx.Component:
+    """"Show more" under a list of records that has more than one page."""
+    return rx.cond(condition, rx.button(tr("Show more"), on_click=handler, id=element_id, variant="soft", size="3",
+                                        width="100%", margin_top="0.5rem"))
+
+
 def _usage() -> rx.Component:
     return rx.cond(
         S.usage_rows.length() > 0,
@@ -173,6 +179,7 @@ def _usage() -> rx.Component:
                 rx.el.summary(tr("Show"), " ", S.usage_total, " ", tr("records"),
                               style={"cursor": "pointer", "color": C.primary, "font_weight": "600"}),
                 rx.box(rx.foreach(S.usage_rows, _usage_row), width="100%"),
+                _more(S.usage_rows.length() < S.usage_total, S.more_usage, "usage-more"),
             ),
             id="invoice-usage",
         ),
@@ -213,8 +220,9 @@ def _drill() -> rx.Component:
         rx.dialog.content(
             rx.dialog.title(S.drill_title),
             rx.dialog.description(S.drill_total, " ", tr("records"), style=styles.muted),
-            rx.box(rx.foreach(S.drill_rows, _usage_row), max_height="60vh", overflow_y="auto", width="100%",
-                   id="drill-rows"),
+            rx.box(rx.foreach(S.drill_rows, _usage_row),
+                   _more(S.drill_rows.length() < S.drill_total, S.more_drill, "drill-more"),
+                   max_height="60vh", overflow_y="auto", width="100%", id="drill-rows"),
             rx.dialog.close(rx.button(tr("Close"), on_click=S.close_line, style=styles.secondary_button,
                                       margin_top="0.75rem")),
             max_width="min(36rem, 94vw)", id="drill-dialog",

@@ -18,6 +18,7 @@ from selfcare.state.session import LOGIN_ROUTE, SessionState
 logger = logging.getLogger(__name__)
 
 DRILL_PAGE = 50
+USAGE_PAGE = 100
 
 
 class InvoiceState(rx.State):
@@ -45,6 +46,7 @@ class InvoiceState(rx.State):
     drill_title: str = ""
     drill_rows: list[dict[str, str]] = []
     drill_total: int = 0
+    _drill_position: int = 0
 
     def _clear(self) -> None:
         self.current_id = ""
@@ -62,6 +64,8 @@ class InvoiceState(rx.State):
         self.drill_open = False
         self.drill_rows = []
         self.drill_title = ""
+        self.drill_total = 0
+        self._drill_position = 0
         self.error = ""
 
     async def _token(self, invoice_id: str) -> tuple[SessionState, str]:
@@ -157,7 +161,7 @@ class InvoiceState(rx.State):
             self.explain_rows = []
             self.explain_summary = ""
         try:
-            usage = await client.invoice_usage(token, invoice_id, limit=100)
+            usage = await client.invoice_usage(token, invoice_id, limit=USAGE_PAGE)
             self.usage_rows = [presenters.usage_row(r, lang) for r in usage.get("items") or []]
             self.usage_total = int(usage.get("total") or 0)
         except (ApiError, KeyError, ValueError) as exc:
@@ -191,7 +195,60 @@ class InvoiceState(rx.State):
             self.drill_rows = [presenters.usage_row(r, lang) for r in answer.get("items") or []]
             self.drill_total = int(answer.get("total") or len(self.drill_rows))
         self.drill_title = self.lines[position - 1]["description"]
+        self._drill_position = position
         self.drill_open = True
+
+    async def _next_page(self, shown: int, total: int, fetch):
+        """``(session, answer)`` of the next page of records, or ``(session, None)`` when there is none or it
+        failed (the error then says so)."""
+        invoice_id = self.current_id
+        session, token = await self._token(invoice_id)
+        if not token or shown >= total:
+            return session, None
+        try:
+            return session, await fetch(get_client(), token, invoice_id, shown)
+        except Unauthorized:
+            session._drop()
+            raise
+        except ApiError as exc:
+            logger.info("records of %s from %s: %s", invoice_id, shown, exc)
+            self.error = gettext(session._lang(), "The records could not be loaded just now. Please try again.")
+            return session, None
+
+    @rx.event
+    async def more_usage(self):
+        """The next page of the invoice's itemised usage."""
+        try:
+            session, answer = await self._next_page(
+                len(self.usage_rows), self.usage_total,
+                lambda client, token, invoice_id, offset: client.invoice_usage(token, invoice_id, limit=USAGE_PAGE,
+                                                                               offset=offset))
+        except Unauthorized:
+            return rx.redirect(LOGIN_ROUTE)
+        if answer is not None:
+            lang = session._lang()
+            self.usage_rows = self.usage_rows + [presenters.usage_row(r, lang) for r in answer.get("items") or []]
+            self.usage_total = int(answer.get("total") or len(self.usage_rows))
+        return None
+
+    @rx.event
+    async def more_drill(self):
+        """The next page of the records behind the open specification line."""
+        position = self._drill_position
+        if not self.drill_open or not position:
+            return None
+        try:
+            session, answer = await self._next_page(
+                len(self.drill_rows), self.drill_total,
+                lambda client, token, invoice_id, offset: client.line_usage(token, invoice_id, position,
+                                                                            limit=DRILL_PAGE, offset=offset))
+        except Unauthorized:
+            return rx.redirect(LOGIN_ROUTE)
+        if answer is not None:
+            lang = session._lang()
+            self.drill_rows = self.drill_rows + [presenters.usage_row(r, lang) for r in answer.get("items") or []]
+            self.drill_total = int(answer.get("total") or len(self.drill_rows))
+        return None
 
     @rx.event
     def close_line(self):

@@ -144,3 +144,67 @@ def test_usage_page_refuses_unknown_periods(client):
     assert usage.service == ""
     [csv_event] = run(drain(UsageState.download_csv.fn(usage)))
     assert "_download" in repr(csv_event)
+
+
+def test_itemised_usage_pages_on_request(client, monkeypatch):
+    import selfcare.state.invoice as invoice_state
+
+    monkeypatch.setattr(invoice_state, "USAGE_PAGE", 2)
+    root, _session = _signed_in(1)
+    inv = substate(root, InvoiceState)
+    for own in _ids(client, 1):
+        run(drain(InvoiceState.open_invoice.fn(inv, own)))
+        if inv.usage_total > 2:
+            break
+    assert inv.usage_total > 2 and len(inv.usage_rows) == 2, "the test data needs an invoice with 3+ records"
+    while len(inv.usage_rows) < inv.usage_total:
+        shown = len(inv.usage_rows)
+        run(drain(InvoiceState.more_usage.fn(inv)))
+        assert len(inv.usage_rows) > shown and inv.error == ""
+    keys = [(r["at"], r["number"], r["amount"]) for r in inv.usage_rows]
+    assert len(inv.usage_rows) == inv.usage_total
+    run(drain(InvoiceState.more_usage.fn(inv)))  # nothing more: nothing changes
+    assert [(r["at"], r["number"], r["amount"]) for r in inv.usage_rows] == keys
+    assert len(set(keys)) > 1  # pages, not the first page again
+
+
+def test_the_records_behind_a_line_page_on_request(client, monkeypatch):
+    import selfcare.state.invoice as invoice_state
+
+    monkeypatch.setattr(invoice_state, "DRILL_PAGE", 1)
+
+    def line_with_records(inv) -> bool:
+        for line in (line for line in inv.lines if line["drill"]):
+            run(drain(InvoiceState.open_line.fn(inv, int(line["position"]))))
+            if inv.drill_total > 1:
+                return True
+        return False
+
+    def find():
+        for customer_id in (1, 2, 3, 4):
+            root, _session = _signed_in(customer_id)
+            inv = substate(root, InvoiceState)
+            for own in _ids(client, customer_id):
+                run(drain(InvoiceState.open_invoice.fn(inv, own)))
+                if line_with_records(inv):
+                    return inv
+        raise AssertionError("the test data needs a specification line with 2+ records")
+
+    inv = find()
+    assert len(inv.drill_rows) == 1
+    while len(inv.drill_rows) < inv.drill_total:
+        shown = list(inv.drill_rows)
+        run(drain(InvoiceState.more_drill.fn(inv)))
+        assert inv.drill_rows[:len(shown)] == shown and len(inv.drill_rows) == len(shown) + 1
+    run(drain(InvoiceState.more_drill.fn(inv)))
+    assert len(inv.drill_rows) == inv.drill_total
+
+def test_more_records_of_a_foreign_invoice_yield_nothing(client):
+    foreign = _ids(client, 2)[0]
+    root, _session = _signed_in(1)
+    inv = substate(root, InvoiceState)
+    inv.current_id, inv.usage_total, inv.drill_total, inv.drill_open = foreign, 50, 50, True
+    inv._drill_position = 1
+    run(drain(InvoiceState.more_usage.fn(inv)))
+    run(drain(InvoiceState.more_drill.fn(inv)))
+    assert inv.usage_rows == [] and inv.drill_rows == []
