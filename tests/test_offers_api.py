@@ -405,7 +405,13 @@ def test_previews_for_marketing(api):
     light = api.get(f"/marketing/offers/{draft['id']}/preview", headers=mk(api),
                     params={"customer_number": "K2"}).json()
     assert light["matches"] is False
-    assert f"{offers.mask_msisdn(MSISDN['K2'])}: not met: data ≥ 90 % in 0 of 3 periods (needs 2)" in light["reasons"]
+    # Marketing reads the reasons in the console's language (Swedish unless asked otherwise).
+    assert f"{offers.mask_msisdn(MSISDN['K2'])}: uppfylls inte: data ≥ 90 % i 0 av 3 perioder (kräver 2)" \
+        in light["reasons"]
+    light_en = api.get(f"/marketing/offers/{draft['id']}/preview", headers=mk(api),
+                       params={"customer_number": "K2", "lang": "en"}).json()
+    assert f"{offers.mask_msisdn(MSISDN['K2'])}: not met: data ≥ 90 % in 0 of 3 periods (needs 2)" \
+        in light_en["reasons"]
     assert api.get(f"/marketing/offers/{draft['id']}/preview", headers=mk(api),
                    params={"customer_number": "K999"}).status_code == 404
 

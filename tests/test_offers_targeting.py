@@ -180,6 +180,18 @@ def test_reasons_say_what_held_and_what_did_not(core):
     assert not k2.matches
     assert "not met: tenure 5 months (wanted 6–any)" in k2.reasons
     assert f"{MSISDN['K2']}: not met: data ≥ 90 % in 0 of 3 periods (needs 2)" in k2.reasons
+    # The same reasons in Swedish, for the console in Swedish.
+    k2_sv = targeting.match(core.catalogue, rules, targeting.Sells("plan", "mobil-20gb"), facts[ids["K2"]], TODAY,
+                            lang="sv")
+    assert "uppfylls inte: kundtid 5 månader (önskas 6–obegränsat)" in k2_sv.reasons
+    assert f"{MSISDN['K2']}: uppfylls inte: data ≥ 90 % i 0 av 3 perioder (kräver 2)" in k2_sv.reasons
+    nobody = targeting.match(core.catalogue, rules, targeting.Sells("plan", "mobil-5gb"), facts[ids["K1"]], TODAY,
+                             lang="sv")
+    assert nobody.reasons[-1] == "uppfylls inte: inget abonnemang som abonnemanget mobil-5gb gäller för"
+
+
+def test_every_reason_has_both_languages():
+    assert set(targeting.REASONS["sv"]) == set(targeting.REASONS["en"])
 
 
 def test_period_stats_are_cached_and_a_late_event_makes_them_stale(core):

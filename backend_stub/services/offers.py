@@ -482,12 +482,12 @@ def _rules(row: Any, catalogue: Catalogue) -> targeting.Rules | None:
         return None
 
 
-def match_offer(ctx: Context, row: Any, subscription_id: int | None = None) -> targeting.Match:
+def match_offer(ctx: Context, row: Any, subscription_id: int | None = None, lang: str = "en") -> targeting.Match:
     rules = _rules(row, ctx.catalogue)
     if rules is None:
-        return targeting.Match(False, None, ["not met: the rules name plans no longer in the catalogue"])
+        return targeting.Match(False, None, [targeting.say(lang, "not_met", text=targeting.say(lang, "rules_stale"))])
     return targeting.match(ctx.catalogue, rules, _sells(row), ctx.facts, ctx.today, ctx.recommend_fn,
-                           subscription_id=subscription_id)
+                           subscription_id=subscription_id, lang=lang)
 
 
 def _recommendation_block(ctx: Context, row: Any, sub: Subscription, lang: str) -> dict[str, Any] | None:
@@ -905,7 +905,7 @@ def customer_preview(engine: Engine, catalogue: Catalogue, offer_id: int, custom
         if cid is None:
             raise NotFound("customer not found")
         ctx = context(conn, catalogue, cid, now)
-        result = match_offer(ctx, row)
+        result = match_offer(ctx, row, lang=lang)
         shown = None if result.subscription is None else banner(ctx, row, result.subscription, lang)
         # Marketing sees why and what, not the subscriber's phone number.
         if shown is not None:

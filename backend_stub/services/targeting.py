@@ -360,16 +360,55 @@ def applies_to(catalogue: Catalogue, sells: Sells | None, sub: Subscription, tod
     return addon is not None and current.kind == "mobile" and (not addon.plans or current.id in addon.plans)
 
 
+# The reasons marketing reads in the preview, in the console's languages.
+REASONS: dict[str, dict[str, str]] = {
+    "en": {
+        "not_met": "not met: {text}", "plan": "plan {plan} (wanted: {plans})", "window": "in {hits} of {of} periods",
+        "needs": " (needs {need})", "data": "data ≥ {percent} % {window}", "overage": "overage ≥ {amount} {window}",
+        "roaming": "roaming {window}", "no_recommendation": "no recommendation available",
+        "instead": "{name}: {offered} instead of {current} over {periods} periods",
+        "not_comparable": "{plan} is not comparable with the current plan", "recommended": "recommended: {text}",
+        "recommended_plan": "recommended plan: {plan}", "none_better": "none better",
+        "not_checked": "recommended: not checked (other rules fail)",
+        "tenure": "tenure {months} months (wanted {low}–{high})", "any": "any",
+        "no_overdue": "no overdue invoice", "no_collection": "not in collection",
+        "no_subscription": "no subscription that {what} applies to", "an_offer": "an offer", "plan_kind": "plan {id}",
+        "addon_kind": "add-on {id}", "rules_stale": "the rules name plans no longer in the catalogue",
+    },
+    "sv": {
+        "not_met": "uppfylls inte: {text}", "plan": "abonnemang {plan} (önskas: {plans})",
+        "window": "i {hits} av {of} perioder", "needs": " (kräver {need})", "data": "data ≥ {percent} % {window}",
+        "overage": "överförbrukning ≥ {amount} {window}", "roaming": "roaming {window}",
+        "no_recommendation": "ingen rekommendation tillgänglig",
+        "instead": "{name}: {offered} i stället för {current} under {periods} perioder",
+        "not_comparable": "{plan} går inte att jämföra med nuvarande abonnemang",
+        "recommended": "rekommenderas: {text}", "recommended_plan": "rekommenderat abonnemang: {plan}",
+        "none_better": "inget bättre", "not_checked": "rekommenderas: inte prövat (andra villkor uppfylls inte)",
+        "tenure": "kundtid {months} månader (önskas {low}–{high})", "any": "obegränsat",
+        "no_overdue": "ingen förfallen faktura", "no_collection": "inte hos inkasso",
+        "no_subscription": "inget abonnemang som {what} gäller för", "an_offer": "erbjudandet",
+        "plan_kind": "abonnemanget {id}", "addon_kind": "tillägget {id}",
+        "rules_stale": "villkoren nämner abonnemang som inte längre finns i katalogen",
+    },
+}
+
+
+def say(lang: str, key: str, **params: Any) -> str:
+    """A reason in ``lang`` (English for any other)."""
+    return REASONS.get(lang, REASONS["en"])[key].format(**params)
+
+
 def _count(periods: list[Period], test: Callable[[Period], bool]) -> int:
     return sum(1 for p in periods if test(p))
 
 
-def _window_text(hits: int, of: int, need: int, ok: bool) -> str:
-    return f"in {hits} of {of} periods" + ("" if ok else f" (needs {need})")
+def _window_text(hits: int, of: int, need: int, ok: bool, lang: str = "en") -> str:
+    return say(lang, "window", hits=hits, of=of) + ("" if ok else say(lang, "needs", need=need))
 
 
 def subscription_rules(catalogue: Catalogue, rules: Rules, sells: Sells | None, facts: SubscriberFacts,
-                       sub: Subscription, today: date, recommend_fn: RecommendFn | None) -> tuple[bool, list[str]]:
+                       sub: Subscription, today: date, recommend_fn: RecommendFn | None,
+                       lang: str = "en") -> tuple[bool, list[str]]:
     """The subscription-level rules for one subscription: (all hold, one reason per rule)."""
     ok = True
     reasons: list[str] = []
@@ -379,10 +418,10 @@ def subscription_rules(catalogue: Catalogue, rules: Rules, sells: Sells | None, 
     def note(holds: bool, text: str) -> None:
         nonlocal ok
         ok = ok and holds
-        reasons.append(text if holds else f"not met: {text}")
+        reasons.append(text if holds else say(lang, "not_met", text=text))
 
     if rules.plans is not None:
-        note(plan_id in rules.plans, f"plan {plan_id} (wanted: {', '.join(rules.plans)})")
+        note(plan_id in rules.plans, say(lang, "plan", plan=plan_id, plans=", ".join(rules.plans)))
     stats = facts.stats
     if rules.data_usage is not None:
         r = rules.data_usage
@@ -398,74 +437,79 @@ def subscription_rules(catalogue: Catalogue, rules: Rules, sells: Sells | None, 
             return used * 100 >= r.min_percent * allowance
 
         hits = _count(last, heavy)
-        note(hits >= r.periods, f"data ≥ {r.min_percent} % {_window_text(hits, len(last), r.periods, hits >= r.periods)}")
+        note(hits >= r.periods, say(lang, "data", percent=r.min_percent,
+                                    window=_window_text(hits, len(last), r.periods, hits >= r.periods, lang)))
     if rules.overage is not None:
         r2 = rules.overage
         last = facts.periods[: r2.of_last]
         hits = _count(last, lambda p: exact_to_ore(stats.get((sub.id, p.start), PeriodStats()).overage_exact)
                       >= max(r2.min_ore, 1))
-        note(hits >= r2.periods,
-             f"overage ≥ {kr(max(r2.min_ore, 1), 'en')} {_window_text(hits, len(last), r2.periods, hits >= r2.periods)}")
+        note(hits >= r2.periods, say(lang, "overage", amount=kr(max(r2.min_ore, 1), lang),
+                                     window=_window_text(hits, len(last), r2.periods, hits >= r2.periods, lang)))
     if rules.roaming is not None:
         r3 = rules.roaming
         last = facts.periods[: r3.of_last]
         hits = _count(last, lambda p: stats.get((sub.id, p.start), PeriodStats()).roaming_events > 0)
-        note(hits >= r3.periods, f"roaming {_window_text(hits, len(last), r3.periods, hits >= r3.periods)}")
+        note(hits >= r3.periods, say(lang, "roaming",
+                                     window=_window_text(hits, len(last), r3.periods, hits >= r3.periods, lang)))
     if rules.recommended and ok:  # the costly one last, and only when the rest hold
         rec = recommend_fn(sub) if recommend_fn else None
         if rec is None:
-            note(False, "no recommendation available")
+            note(False, say(lang, "no_recommendation"))
         elif sells is not None and sells.kind == "plan":
             current = next((p for p in rec["plans"] if p["current"]), None)
             offered = next((p for p in rec["plans"] if p["plan_id"] == sells.id), None)
             better = recommend.is_better(rec, sells.id)
             if current and offered:
-                text = (f"{offered['name']}: {kr(offered['total_ore'], 'en')} instead of "
-                        f"{kr(current['total_ore'], 'en')} over {len(rec['periods'])} periods")
+                text = say(lang, "instead", name=offered["name"], offered=kr(offered["total_ore"], lang),
+                           current=kr(current["total_ore"], lang), periods=len(rec["periods"]))
             else:
-                text = f"{sells.id} is not comparable with the current plan"
-            note(better, f"recommended: {text}")
+                text = say(lang, "not_comparable", plan=sells.id)
+            note(better, say(lang, "recommended", text=text))
         else:
-            note(rec.get("best_plan_id") is not None, f"recommended plan: {rec.get('best_plan_id') or 'none better'}")
+            note(rec.get("best_plan_id") is not None,
+                 say(lang, "recommended_plan", plan=rec.get("best_plan_id") or say(lang, "none_better")))
     elif rules.recommended:
-        reasons.append("recommended: not checked (other rules fail)")
+        reasons.append(say(lang, "not_checked"))
     return ok, reasons
 
 
-def customer_rules(rules: Rules, facts: SubscriberFacts, today: date) -> tuple[bool, list[str]]:
+def customer_rules(rules: Rules, facts: SubscriberFacts, today: date, lang: str = "en") -> tuple[bool, list[str]]:
     ok = True
     reasons: list[str] = []
 
     def note(holds: bool, text: str) -> None:
         nonlocal ok
         ok = ok and holds
-        reasons.append(text if holds else f"not met: {text}")
+        reasons.append(text if holds else say(lang, "not_met", text=text))
 
     if rules.tenure_months is not None:
         months = tenure_months(facts.first_start, today)
         lo, hi = rules.tenure_months.min, rules.tenure_months.max
         holds = (lo is None or months >= lo) and (hi is None or months <= hi)
-        note(holds, f"tenure {months} months (wanted {lo if lo is not None else 0}–{hi if hi is not None else 'any'})")
+        note(holds, say(lang, "tenure", months=months, low=lo if lo is not None else 0,
+                        high=hi if hi is not None else say(lang, "any")))
     if rules.exclude_overdue:
-        note(not facts.overdue, "no overdue invoice")
+        note(not facts.overdue, say(lang, "no_overdue"))
     if rules.exclude_collection:
-        note(not facts.collection, "not in collection")
+        note(not facts.collection, say(lang, "no_collection"))
     return ok, reasons
 
 
 def match(catalogue: Catalogue, rules: Rules, sells: Sells | None, facts: SubscriberFacts, today: date,
-          recommend_fn: RecommendFn | None = None, *, subscription_id: int | None = None) -> Match:
+          recommend_fn: RecommendFn | None = None, *, subscription_id: int | None = None, lang: str = "en") -> Match:
     """Whether the customer (or their subscription ``subscription_id``) matches; reasons for marketing."""
-    ok_customer, customer_reasons = customer_rules(rules, facts, today)
+    ok_customer, customer_reasons = customer_rules(rules, facts, today, lang)
     candidates = [s for s in sorted(facts.subscriptions, key=lambda s: s.id)
                   if (subscription_id is None or s.id == subscription_id) and applies_to(catalogue, sells, s, today)]
     if not candidates:
-        what = f"{sells.kind} {sells.id}" if sells else "an offer"
-        return Match(False, None, [*customer_reasons, f"not met: no subscription that {what} applies to"])
+        what = say(lang, f"{sells.kind}_kind", id=sells.id) if sells else say(lang, "an_offer")
+        return Match(False, None, [*customer_reasons,
+                                   say(lang, "not_met", text=say(lang, "no_subscription", what=what))])
     first: tuple[Subscription, list[str]] | None = None
     for sub in candidates:
         ok_sub, reasons = subscription_rules(catalogue, rules, sells, facts, sub, today,
-                                             recommend_fn if ok_customer else None)
+                                             recommend_fn if ok_customer else None, lang)
         label = sub.msisdn or sub.number
         reasons = [*customer_reasons, *(f"{label}: {r}" for r in reasons)]
         if ok_customer and ok_sub:
