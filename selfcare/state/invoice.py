@@ -198,38 +198,34 @@ class InvoiceState(rx.State):
         self._drill_position = position
         self.drill_open = True
 
-    async def _next_page(self, shown: int, total: int, fetch):
-        """``(session, answer)`` of the next page of records, or ``(session, None)`` when there is none or it
-        failed (the error then says so)."""
+    async def _more(self, rows: str, total: str, fetch):
+        """Append the next page of records to the list ``rows`` (of ``total``): ``fetch(client, token, invoice_id,
+        offset)`` asks the core for it."""
         invoice_id = self.current_id
         session, token = await self._token(invoice_id)
-        if not token or shown >= total:
-            return session, None
+        shown = getattr(self, rows)
+        if not token or len(shown) >= getattr(self, total):
+            return None
+        lang = session._lang()
         try:
-            return session, await fetch(get_client(), token, invoice_id, shown)
+            answer = await fetch(get_client(), token, invoice_id, len(shown))
         except Unauthorized:
             session._drop()
-            raise
+            return rx.redirect(LOGIN_ROUTE)
         except ApiError as exc:
-            logger.info("records of %s from %s: %s", invoice_id, shown, exc)
-            self.error = gettext(session._lang(), "The records could not be loaded just now. Please try again.")
-            return session, None
+            logger.info("records of %s from %s: %s", invoice_id, len(shown), exc)
+            self.error = gettext(lang, "The records could not be loaded just now. Please try again.")
+            return None
+        added = [presenters.usage_row(r, lang) for r in answer.get("items") or []]
+        setattr(self, rows, shown + added)
+        setattr(self, total, int(answer.get("total") or len(shown) + len(added)))
+        return None
 
     @rx.event
     async def more_usage(self):
         """The next page of the invoice's itemised usage."""
-        try:
-            session, answer = await self._next_page(
-                len(self.usage_rows), self.usage_total,
-                lambda client, token, invoice_id, offset: client.invoice_usage(token, invoice_id, limit=USAGE_PAGE,
-                                                                               offset=offset))
-        except Unauthorized:
-            return rx.redirect(LOGIN_ROUTE)
-        if answer is not None:
-            lang = session._lang()
-            self.usage_rows = self.usage_rows + [presenters.usage_row(r, lang) for r in answer.get("items") or []]
-            self.usage_total = int(answer.get("total") or len(self.usage_rows))
-        return None
+        return await self._more("usage_rows", "usage_total", lambda client, token, invoice_id, offset:
+                                client.invoice_usage(token, invoice_id, limit=USAGE_PAGE, offset=offset))
 
     @rx.event
     async def more_drill(self):
@@ -237,18 +233,8 @@ class InvoiceState(rx.State):
         position = self._drill_position
         if not self.drill_open or not position:
             return None
-        try:
-            session, answer = await self._next_page(
-                len(self.drill_rows), self.drill_total,
-                lambda client, token, invoice_id, offset: client.line_usage(token, invoice_id, position,
-                                                                            limit=DRILL_PAGE, offset=offset))
-        except Unauthorized:
-            return rx.redirect(LOGIN_ROUTE)
-        if answer is not None:
-            lang = session._lang()
-            self.drill_rows = self.drill_rows + [presenters.usage_row(r, lang) for r in answer.get("items") or []]
-            self.drill_total = int(answer.get("total") or len(self.drill_rows))
-        return None
+        return await self._more("drill_rows", "drill_total", lambda client, token, invoice_id, offset:
+                                client.line_usage(token, invoice_id, position, limit=DRILL_PAGE, offset=offset))
 
     @rx.event
     def close_line(self):
