@@ -207,6 +207,35 @@ def test_foreign_invoice_stays_hidden(page, app_url, shot, otp_code, core_api):
     assert own["ocr"] in own_frames
 
 
+def test_itemised_usage_shows_more_on_request(page, app_url, otp_code, core_api, shot, horizontal_overflow):
+    """An invoice with more records than one page: "Visa fler" adds the next page under the first."""
+    from playwright.sync_api import expect
+
+    from selfcare.state.invoice import USAGE_PAGE
+
+    busy = None
+    for invoice in core_api.get("/invoices", params={"kind": "invoice", "limit": 100}).json()["items"]:
+        total = core_api.get(f"/invoices/{invoice['id']}/usage", params={"limit": 1}).json()["total"]
+        if total > USAGE_PAGE:
+            busy = invoice
+            break
+    assert busy, f"the seeded app has no invoice with more than {USAGE_PAGE} usage records"
+    _sign_in(page, app_url, otp_code, busy["customer_number"])
+    page.goto(f"{app_url}/invoices/{busy['id']}")
+    page.locator("#invoice-usage summary").click()
+    rows = page.locator("#invoice-usage .usage-row")
+    expect(rows).to_have_count(USAGE_PAGE, timeout=TIMEOUT)
+    first = rows.first.inner_text()
+    page.locator("#usage-more").click()
+    expect(rows).to_have_count(min(2 * USAGE_PAGE, total), timeout=TIMEOUT)
+    assert rows.first.inner_text() == first  # added under the first page, not instead of it
+    if total <= 2 * USAGE_PAGE:
+        expect(page.locator("#usage-more")).to_have_count(0)
+    assert horizontal_overflow(page) == 0
+    rows.last.scroll_into_view_if_needed()
+    shot("subscriber-invoice-usage-more", full_page=False)
+
+
 @pytest.mark.scale
 def test_sign_in_to_payment_at_scale(page, app_url, otp_code, core_api):
     customer, invoice = _customer_with_unpaid(core_api)
