@@ -8,11 +8,12 @@ workers agree); a fresh database uses the example catalogue shipped with the pac
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, func, insert, select
 
+from backend_stub import clock as clocks
 from backend_stub.catalogue import DEFAULT_CATALOGUE, Catalogue, parse_catalogue_text
 from backend_stub.storage import models as m
 from backend_stub.storage.db import make_engine, migrate
@@ -21,8 +22,9 @@ from backend_stub.storage.db import make_engine, migrate
 class Core:
     """Engine + catalogue. Thread-safe; cheap to share."""
 
-    def __init__(self, engine: Engine, *, migrate_schema: bool = True):
+    def __init__(self, engine: Engine, *, migrate_schema: bool = True, clock: clocks.Clock | None = None):
         self.engine = engine
+        self._clock = clock
         if migrate_schema:
             migrate(engine)
         self._lock = threading.Lock()
@@ -30,8 +32,19 @@ class Core:
         self._catalogue_version: int | None = -1
 
     @classmethod
-    def from_url(cls, url: str | None = None) -> Core:
-        return cls(make_engine(url))
+    def from_url(cls, url: str | None = None, *, clock: clocks.Clock | None = None) -> Core:
+        return cls(make_engine(url), clock=clock)
+
+    @property
+    def clock(self) -> clocks.Clock:
+        """The core's clock: the one given, else the process clock (``backend_stub.clock``)."""
+        return self._clock if self._clock is not None else clocks.current()
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def today(self) -> date:
+        return self.clock.today()
 
     def _latest_version(self) -> int | None:
         with self.engine.connect() as conn:
@@ -57,7 +70,7 @@ class Core:
         """Validate and store a catalogue; it is in force from now on. Raises ``CatalogueError``."""
         catalogue = parse_catalogue_text(text)
         with self.engine.begin() as conn:
-            conn.execute(insert(m.CatalogueVersion).values(loaded_at=datetime.now(UTC), source_name=source_name[:200],
+            conn.execute(insert(m.CatalogueVersion).values(loaded_at=self.now(), source_name=source_name[:200],
                                                            document=text))
         return catalogue
 
