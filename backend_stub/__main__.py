@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from backend_stub import clock
 from backend_stub.catalogue import CatalogueError
 
 
@@ -181,7 +182,7 @@ def seed(core, customers: int, months: int, *, today: date | None = None, cdr_ou
     from backend_stub.services.usage import UsageImporter
     from backend_stub.storage import models as m
 
-    today = today or date.today()
+    today = today or clock.today()
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, file=sys.stderr))
     rows = demo_data.generate_customers(customers, seed=seed_value, today=today, months=months)
     cust = import_customers(core.engine, core.catalogue, [(i + 2, r) for i, r in enumerate(rows)])

@@ -11,6 +11,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from backend_stub import clock
+
 
 def _setup():
     from backend_stub.core import Core
@@ -20,7 +22,7 @@ def _setup():
 
 
 def _day(text: str | None) -> date:
-    return date.fromisoformat(text) if text else date.today()
+    return date.fromisoformat(text) if text else clock.today()
 
 
 def _print(result: dict, as_json: bool, text: str) -> None:

@@ -7,6 +7,8 @@ import json
 import sys
 from datetime import date
 
+from backend_stub import clock
+
 
 def _core():
     from backend_stub.core import Core
@@ -66,7 +68,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     if cid is None:
         print(f"error: no customer {args.customer}", file=sys.stderr)
         return 2
-    today = date.fromisoformat(args.today) if args.today else date.today()
+    today = date.fromisoformat(args.today) if args.today else clock.today()
     catalogue = core.catalogue
     with core.engine.begin() as conn:
         subs = [s for s in load_subscriptions(conn, customer_ids=[cid]) if s.segment_on(today) is not None

@@ -100,6 +100,19 @@ def start_of_day(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=STOCKHOLM).astimezone(UTC)
 
 
+BUSINESS_DAY_START = time(6, 0)
+"""When a run "for a day" happens if that day is not today: the morning batch, 06:00 Stockholm."""
+
+
+def moment_on(day: date, source: Clock | None = None) -> datetime:
+    """The business time of something done for ``day``: now if ``day`` is today, else 06:00
+    Stockholm that day (a dunning run, a bill run or a bank file dated another day)."""
+    source = source or current()
+    if source.today() == day:
+        return source.now()
+    return datetime.combine(day, BUSINESS_DAY_START, tzinfo=STOCKHOLM).astimezone(UTC)
+
+
 def from_env(environ: Mapping[str, str] | None = None) -> Clock:
     """The process clock the environment asks for (``SELFCARE_CLOCK`` only in dev and test)."""
     env = os.environ if environ is None else environ

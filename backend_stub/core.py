@@ -40,6 +40,10 @@ class Core:
         """The core's clock: the one given, else the process clock (``backend_stub.clock``)."""
         return self._clock if self._clock is not None else clocks.current()
 
+    @clock.setter
+    def clock(self, value: clocks.Clock | None) -> None:
+        self._clock = value
+
     def now(self) -> datetime:
         return self.clock.now()
 

@@ -24,13 +24,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import delete, func, select  # noqa: E402
 
+from backend_stub import clock
 from backend_stub.core import Core  # noqa: E402
 from backend_stub.services import offers, recommend, targeting  # noqa: E402
 from backend_stub.storage import models as m  # noqa: E402
@@ -76,8 +77,8 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--db", help="an already seeded database (default: seed a temp SQLite file)")
     args = ap.parse_args()
-    today = date.today()
-    now = datetime.now(UTC)
+    today = clock.today()
+    now = clock.now()
     tmp = tempfile.TemporaryDirectory()
     url = args.db
     if url is None:

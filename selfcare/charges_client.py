@@ -96,10 +96,13 @@ class ChargesClient:
 
     # -- the customer's subscriptions ---------------------------------------------------------
 
+    async def customer(self, token: str, customer_id: int) -> dict[str, Any]:
+        """``GET /customers/{id}``: subscriptions (``id``, ``msisdn``, plan segments) and the core's ``today``."""
+        return dict(await self._json("GET", f"/customers/{_id(customer_id, 'customer')}", token) or {})
+
     async def subscriptions(self, token: str, customer_id: int) -> list[dict[str, Any]]:
         """The customer's subscriptions (``id``, ``msisdn``, plan segments) from ``GET /customers/{id}``."""
-        doc = await self._json("GET", f"/customers/{_id(customer_id, 'customer')}", token)
-        return list((doc or {}).get("subscriptions") or [])
+        return list((await self.customer(token, customer_id)).get("subscriptions") or [])
 
     # -- instalments --------------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from backend_stub.api.auth import (
     ensure_customer_access,
     issue_token,
     require_roles,
+    security_now,
 )
 
 SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
@@ -45,7 +46,7 @@ def subscriber_token(customer_id: int = 42, **kwargs: Any) -> str:
 
 def valid_claims(**overrides: Any) -> dict[str, Any]:
     """Claims of a good subscriber token, for hand-built tokens."""
-    now = int(datetime.now(UTC).timestamp())
+    now = int(security_now().timestamp())
     claims: dict[str, Any] = {
         "sub": "anna@example.se",
         "role": "subscriber",
@@ -137,7 +138,7 @@ def test_from_env_requires_secret_in_production() -> None:
 
 
 def test_round_trip_subscriber() -> None:
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = security_now().replace(microsecond=0)
     token = subscriber_token(now=now, ttl=timedelta(minutes=5))
     principal = decode_token(SETTINGS, token)
     assert principal.subject == "anna@example.se"
@@ -197,18 +198,18 @@ def test_issue_refuses_bad_arguments(kwargs: dict[str, Any]) -> None:
 
 
 def test_expired() -> None:
-    token = subscriber_token(now=datetime.now(UTC) - timedelta(hours=2))
+    token = subscriber_token(now=security_now() - timedelta(hours=2))
     assert refusal(token) == "token expired"
 
 
 def test_expired_within_leeway_is_accepted() -> None:
-    issued = datetime.now(UTC) - timedelta(minutes=1, seconds=5)
+    issued = security_now() - timedelta(minutes=1, seconds=5)
     token = subscriber_token(now=issued, ttl=timedelta(minutes=1))
     assert decode_token(SETTINGS, token).customer_id == 42
 
 
 def test_not_yet_valid() -> None:
-    token = subscriber_token(now=datetime.now(UTC) + timedelta(minutes=5))
+    token = subscriber_token(now=security_now() + timedelta(minutes=5))
     assert refusal(token) == "token is not valid yet"
 
 
@@ -372,7 +373,7 @@ def test_memory_revocation_list_refuses_naive_expiry() -> None:
 
 def test_memory_revocation_list_is_thread_safe() -> None:
     revocations = MemoryRevocationList()
-    expires = datetime.now(UTC) + timedelta(hours=1)
+    expires = security_now() + timedelta(hours=1)
 
     def revoke_many(offset: int) -> None:
         for index in range(500):
@@ -447,7 +448,7 @@ def test_api_bad_token_is_401(client: TestClient) -> None:
 
 
 def test_api_expired_token_is_401(client: TestClient) -> None:
-    response = client.get("/me", headers=bearer(subscriber_token(now=datetime.now(UTC) - timedelta(days=1))))
+    response = client.get("/me", headers=bearer(subscriber_token(now=security_now() - timedelta(days=1))))
     assert response.status_code == 401
     assert response.json() == {"detail": "token expired"}
 
@@ -522,7 +523,7 @@ def test_openapi_declares_bearer_scheme(client: TestClient) -> None:
 
 def test_require_roles_message_lists_roles() -> None:
     guard = require_roles(Role.AGENT, Role.SUPERVISOR, Role.SERVICE)
-    marketer = Principal("mia", Role.MARKETING, None, "jti", datetime.now(UTC))
+    marketer = Principal("mia", Role.MARKETING, None, "jti", security_now())
     with pytest.raises(HTTPException) as caught:
         guard(marketer)
     assert (caught.value.status_code, caught.value.detail) == (403, "this needs role agent, supervisor or service")
@@ -533,7 +534,7 @@ def test_require_roles_message_lists_roles() -> None:
 
 
 def principal(role: Role, customer_id: int | None = None) -> Principal:
-    return Principal("someone", role, customer_id, "jti", datetime.now(UTC) + timedelta(hours=1))
+    return Principal("someone", role, customer_id, "jti", security_now() + timedelta(hours=1))
 
 
 def test_ensure_customer_access() -> None:

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, insert, select
 
+from backend_stub import clock
 from backend_stub.core import Core
 from backend_stub.services import dunning, invoices, ledger
 from backend_stub.services.payments import invoice_allocation
@@ -40,7 +41,7 @@ def _new_invoices(core: Core, template, amounts: list[int]) -> list[str]:
                 due_date=template.due_date, ocr=None, net_ore=template.net_ore, vat_ore=template.vat_ore,
                 gross_ore=template.gross_ore, rounding_ore=template.rounding_ore, amount_due_ore=amount,
                 credits_invoice_id=None, regular_key=None, document=template.document,
-                created_at=datetime.now(UTC)))
+                created_at=clock.now()))
             ids.append(inv_id)
     return ids
 

@@ -17,6 +17,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from backend_stub.api.app import create_app
+from backend_stub.clock import FrozenClock
 from backend_stub.services import billrun, offers
 from backend_stub.services.usage import UsageImporter
 from backend_stub.storage import models as m
@@ -38,7 +39,7 @@ HEAVY = {"name": "Heavy data → 20 GB", "title": "Slut på surf igen?",
 def api(core, auth):
     ids = build_operator(core)
     app = create_app(core, auth=auth)
-    app.state.offers_clock = lambda: NOW
+    core.clock = FrozenClock(NOW)
     with TestClient(app) as client:
         client.ids = ids  # type: ignore[attr-defined]
         client.jwt = auth  # type: ignore[attr-defined]
@@ -258,7 +259,7 @@ def test_banners_follow_rules_priority_cap_and_dismissal(api):
     results = api.get(f"/marketing/offers/{heavy['id']}/results", headers=mk(api)).json()
     assert results["impressions"] == 2
     # a week later the cap has room again
-    api.app.state.offers_clock = lambda: NOW + timedelta(days=7, minutes=1)
+    api.app.state.core.clock = FrozenClock(NOW + timedelta(days=7, minutes=1))
     assert heavy["id"] in [b["offer_id"] for b in banners(api, "K1")]
     # dismissed: gone for good
     assert event(api, "K1", low["id"], "dismiss", "view-cccc").status_code == 204

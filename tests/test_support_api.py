@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from backend_stub import clock
 from backend_stub.__main__ import seed
 from backend_stub.api.app import create_app
 from backend_stub.services import agents
@@ -165,7 +166,6 @@ def test_messages_are_limited_in_length_and_rate(api, auth):
 
 
 def test_agent_waives_a_reminder_fee(api, auth, core):
-    from datetime import UTC, datetime
 
     from sqlalchemy import insert
 
@@ -179,7 +179,7 @@ def test_agent_waives_a_reminder_fee(api, auth, core):
     with core.engine.begin() as conn:
         conn.execute(insert(InvoiceCharge).values(invoice_id=inv["id"], kind="reminder_fee", amount_ore=6000,
                                                   accrued_to=date(2026, 11, 21), key="test-fee",
-                                                  created_at=datetime.now(UTC)))
+                                                  created_at=clock.now()))
     me = token_for(auth, "subscriber", c)
     before = api.get(f"/invoices/{inv['id']}", headers=me).json()["balance_ore"]
     r = api.post(url, headers=agent, json={"reason": "Första påminnelsen, vi bjuder"})

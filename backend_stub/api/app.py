@@ -143,7 +143,7 @@ async def get_customer(request: Request, customer_id: int, p: CustomerReader) ->
     found = await _run(customers.get_customer, core.engine, core.catalogue, customer_id)
     if found is None:
         raise HTTPException(404, "customer not found")
-    return found
+    return {**found, "today": core.today().isoformat()}  # the app's "today" is the core clock's
 
 
 @router.post("/usage", tags=["usage"])
@@ -227,9 +227,11 @@ async def list_invoices(request: Request, p: CustomerReader, customer_id: int | 
         if (customer_id is not None and customer_id != p.customer_id) or p.invoice_id is not None:
             raise HTTPException(404, "customer not found")
         customer_id = p.customer_id
+    core = _core(request)
     try:
-        return await _run(invoices.list_invoices, _core(request).engine, customer_id=customer_id, period=period,
-                          status=status, kind=kind, limit=limit, offset=offset)
+        listing = await _run(invoices.list_invoices, core.engine, customer_id=customer_id, period=period,
+                             status=status, kind=kind, limit=limit, offset=offset)
+        return {**listing, "today": core.today().isoformat()}  # the app's "today" is the core clock's
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
 

@@ -32,6 +32,8 @@ from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from jwt import exceptions as jwt_errors
 
+from backend_stub import clock
+
 __all__ = [
     "AuthError",
     "AuthSettings",
@@ -174,8 +176,16 @@ def _process_dev_secret() -> str:
         return _dev_secret
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
+_WALL_CLOCK = clock.SystemClock()
+
+
+def security_now() -> datetime:
+    """Real time for token lifetimes: PyJWT checks ``exp`` against the wall clock, so issuing
+    on a fixed business clock (``SELFCARE_CLOCK`` in a demo) would mint tokens born expired."""
+    return _WALL_CLOCK.now()
+
+
+_utcnow = security_now
 
 
 def _require_aware(value: datetime, name: str) -> None:

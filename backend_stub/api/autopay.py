@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, Upl
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from backend_stub import clock
 from backend_stub.api.auth import Principal, Role, ensure_customer_access, require_roles
 from backend_stub.api.lifecycle import _config
 from backend_stub.api.selfservice import _paygw, back_to_merchant, deliver_testpay_webhook
@@ -92,7 +93,7 @@ class RunRequest(BaseModel):
 @router.post("/autopay/run")
 async def run_draws(request: Request, _p: Service, body: RunRequest | None = None) -> dict[str, Any]:
     """Charge saved cards for the day: invoices due, retries planned, fallbacks (idempotent)."""
-    on = (body.on if body else None) or date.today()
+    on = (body.on if body else None) or clock.today()
     result = await _run(autopay.run_card_draws, _core(request).engine, _paygw(request), _config(request), on)
     return result.as_dict()
 

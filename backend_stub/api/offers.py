@@ -13,8 +13,7 @@ core's alike.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, UploadFile
@@ -39,9 +38,8 @@ def _core(request: Request):
 
 
 def _now(request: Request) -> datetime:
-    """The current time; tests set ``app.state.offers_clock`` to look at another day."""
-    clock: Callable[[], datetime] | None = getattr(request.app.state, "offers_clock", None)
-    return clock() if clock else datetime.now(UTC)
+    """The core clock's now (tests give the core a ``FrozenClock`` to look at another day)."""
+    return _core(request).now()
 
 
 async def _run(fn, *args, **kwargs):

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import html
 import os
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 import httpx
@@ -29,6 +29,7 @@ from backend_stub.api.auth import (
     ensure_invoice_access,
     issue_token,
     require_roles,
+    security_now,
 )
 from backend_stub.core import Core
 from backend_stub.formats import invoice_qr
@@ -133,7 +134,7 @@ async def verify_code(request: Request, _p: Service, body: CodeCheck) -> dict[st
     token = issue_token(settings, subject=who.customer_number, role=Role.SUBSCRIBER, customer_id=who.customer_id,
                         ttl=SESSION_TTL)
     return {"access_token": token, "token_type": "bearer",
-            "expires_at": (datetime.now(UTC) + SESSION_TTL).isoformat(), "customer_id": who.customer_id,
+            "expires_at": (security_now() + SESSION_TTL).isoformat(), "customer_id": who.customer_id,
             "customer_number": who.customer_number, "name": who.name, "language": who.language}
 
 
@@ -206,7 +207,7 @@ async def open_link(request: Request, _p: Service, body: LinkOpen) -> dict[str, 
     token = issue_token(settings, subject=f"link:{opened.invoice_id}", role=Role.SUBSCRIBER,
                         customer_id=opened.customer_id, invoice_id=opened.invoice_id, ttl=LINK_SESSION_TTL)
     return {"invoice_id": opened.invoice_id, "customer_id": opened.customer_id, "access_token": token,
-            "expires_at": (datetime.now(UTC) + LINK_SESSION_TTL).isoformat(), "first_open": opened.first_open}
+            "expires_at": (security_now() + LINK_SESSION_TTL).isoformat(), "first_open": opened.first_open}
 
 
 @router.delete("/links/{token}", tags=["links"], status_code=204)

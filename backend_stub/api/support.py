@@ -8,14 +8,14 @@ audited. Credits above the configured limit need a supervisor.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from backend_stub.api.auth import Principal, Role, ensure_invoice_access, issue_token, require_roles
+from backend_stub.api.auth import Principal, Role, ensure_invoice_access, issue_token, require_roles, security_now
 from backend_stub.services import agents, audit, invoices, messaging, signin, threads
 from backend_stub.storage import models as m
 
@@ -79,7 +79,7 @@ async def agent_login(request: Request, _p: Service, body: AgentLogin) -> dict[s
     token = issue_token(request.app.state.auth_settings, subject=who.username, role=Role(who.role),
                         ttl=AGENT_SESSION_TTL)
     return {"access_token": token, "token_type": "bearer", "role": who.role, "name": who.name,
-            "username": who.username, "expires_at": (datetime.now(UTC) + AGENT_SESSION_TTL).isoformat()}
+            "username": who.username, "expires_at": (security_now() + AGENT_SESSION_TTL).isoformat()}
 
 
 # --- threads ------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select
 
+from backend_stub import clock
 from backend_stub.catalogue import UNLIMITED, Addon, Catalogue, Plan
 from backend_stub.invoicing import _rate_index
 from backend_stub.periods import Period, Subscription, period_containing
@@ -60,7 +61,7 @@ def addon_entry(addon: Addon, lang: str = "sv") -> dict[str, Any]:
 
 def _aware(now: datetime | None) -> datetime:
     if now is None:
-        return datetime.now(UTC)
+        return clock.now()
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now: must be timezone-aware")
     return now

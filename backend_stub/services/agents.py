@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from backend_stub import clock
 from backend_stub.services import audit
 from backend_stub.services.signin import RateLimited
 from backend_stub.services.throttle import Limit, hit, throttle_key
@@ -45,7 +46,7 @@ def create_agent(engine: Engine, username: str, name: str, password: str, role: 
         with engine.begin() as conn:
             agent_id = conn.execute(insert(Agent).values(
                 username=username, name=name.strip() or username, role=role, password_hash=_hasher.hash(password),
-                active=True, created_at=datetime.now(UTC)).returning(Agent.id)).scalar_one()
+                active=True, created_at=clock.now()).returning(Agent.id)).scalar_one()
             audit.log(conn, "system", "agent_created", username, {"role": role})
     except IntegrityError:
         raise ValueError(f"username: {username!r} exists already") from None
@@ -55,7 +56,7 @@ def create_agent(engine: Engine, username: str, name: str, password: str, role: 
 def authenticate(engine: Engine, username: str, password: str, *, client: str | None = None,
                  now: datetime | None = None) -> AgentInfo | None:
     """The agent, or None for a wrong name or password. Raises ``RateLimited``. Every try is audited."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     username = username.strip().lower()
     with engine.begin() as conn:
         wait = hit(conn, throttle_key("agent-login", username), LOGIN_LIMIT, now)

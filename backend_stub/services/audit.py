@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select
 
+from backend_stub import clock
 from backend_stub.storage.support_models import AuditEntry
 
 
 def log(conn: Connection, actor: str, action: str, target: str, detail: dict[str, Any] | None = None,
         *, at: datetime | None = None) -> None:
-    conn.execute(insert(AuditEntry).values(at=at or datetime.now(UTC), actor=actor, action=action,
+    conn.execute(insert(AuditEntry).values(at=at or clock.now(), actor=actor, action=action,
                                            target=str(target), detail=detail or {}))
 
 

@@ -35,6 +35,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from backend_stub import clock
 from backend_stub.formats import autogiro as ag
 from backend_stub.services import ledger, messaging
 from backend_stub.services.lifecycle_config import AutopayTerms, LifecycleConfig
@@ -200,7 +201,7 @@ def check_account(clearing: str, account: str) -> BankAccount:
 def check_personal_number(text: str, *, today: date | None = None) -> str:
     """A personal identity number (or coordination number) as 12 digits, or an organisation
     number as ``00`` + 10 digits; ``AutopayError`` naming ``personal_number``."""
-    today = today or date.today()
+    today = today or clock.today()
     raw = "".join(ch for ch in str(text) if ch not in " -+")
     if not raw.isascii() or not raw.isdigit() or len(raw) not in (10, 12):
         raise AutopayError("personal_number: 12 digits (ÅÅÅÅMMDDNNNN) or 10 (ÅÅMMDDNNNN)")
@@ -366,7 +367,7 @@ def set_autogiro(engine: Engine, customer_id: int, clearing: str, account: str, 
     Without a personal identity number (given now or before) the mandate waits, with a notice
     saying so, unless the account is a Nordea personkonto (whose number is the personal number).
     """
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     acct = check_account(clearing, account)
     pnr = check_personal_number(personal_number, today=now.date()) if personal_number else None
     with engine.begin() as conn:
@@ -393,7 +394,7 @@ def set_autogiro(engine: Engine, customer_id: int, clearing: str, account: str, 
 
 def set_manual(engine: Engine, customer_id: int, *, now: datetime | None = None) -> dict[str, Any]:
     """Stop paying automatically: the mandate is cancelled in the next file, a saved card forgotten."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     with engine.begin() as conn:
         _customer(conn, customer_id)
         _cancel_mandates(conn, customer_id, now)
@@ -467,7 +468,7 @@ def invoice_autopay(conn: Connection, inv: Any, balance_ore: int, *, today: date
     """The invoice JSON's ``autopay``: how it is (or was) paid automatically, or None."""
     if inv.kind != "invoice":
         return None
-    today = today or date.today()
+    today = today or clock.today()
     draw = _latest_draws(conn, [inv.id]).get(inv.id)
     if draw is not None and draw.status != "cancelled":
         status = {"paid": "paid", "pending": "pending", "failed": "failed"}.get(draw.status)
@@ -639,7 +640,7 @@ def export_autogiro(engine: Engine, catalogue: Any, cfg: LifecycleConfig, on: da
     Idempotent: what went into a file is marked, so a second run the same day writes nothing new.
     The result lists every file of the day.
     """
-    now = now or datetime.now(UTC)
+    now = now or clock.moment_on(on)
     terms = cfg.autopay
     bg = payee_bankgiro(cfg, catalogue)
     result = RunResult(on.isoformat())
@@ -753,8 +754,8 @@ def import_autogiro(engine: Engine, catalogue: Any, cfg: LifecycleConfig, data: 
     Raises ``AutogiroError`` for a bad file (nothing applied) and ``AutopayError`` for a file of
     another payee. The same file again, or a record already applied, changes nothing.
     """
-    now = now or datetime.now(UTC)
-    today = today or now.date()
+    now = now or (clock.moment_on(today) if today else clock.now())
+    today = today or clock.stockholm_date(now)
     parsed = ag.parse(data)
     if isinstance(parsed, ag.RequestFile):
         raise AutopayError("file: this is a file to Bankgirot (TK01 AUTOGIRO), not an answer from Bankgirot")
@@ -910,7 +911,7 @@ def run_card_draws(engine: Engine, provider: Any, cfg: LifecycleConfig, on: date
     """Charge saved cards for day ``on``: invoices due by then (since the card was chosen) and the
     retries planned for then. Safe to run again: a draw is charged once (the provider's payment id
     follows from the draw)."""
-    now = now or datetime.now(UTC)
+    now = now or clock.moment_on(on)
     terms = cfg.autopay
     result = RunResult(on.isoformat())
     notes: list[Notification] = []

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, bindparam, func, insert, or_, select,
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from backend_stub import invoicing
+from backend_stub import clock, invoicing
 from backend_stub.catalogue import Catalogue, Discount
 from backend_stub.periods import Period, Subscription, period_for
 from backend_stub.services import documents, ledger, timeline
@@ -207,7 +207,7 @@ def _bill_batch(conn: Connection, catalogue: Catalogue, customers: dict[int, Any
             continue
         drafts.append((cid, draft))
     numbers = take_numbers(conn, INVOICE_SERIES, len(drafts))
-    now = datetime.now(UTC)
+    now = clock.now()
     issued_ids = []
     invoice_rows: list[dict[str, Any]] = []
     line_rows: list[dict[str, Any]] = []
@@ -223,7 +223,7 @@ def _bill_batch(conn: Connection, catalogue: Catalogue, customers: dict[int, Any
                                          regular_key=_regular_key(cid, period), now=now))
         line_rows += _line_rows(inv_id, issued)
         event_rows.append(dict(
-            invoice_id=inv_id, at=now, actor="system", kind="created",
+            invoice_id=inv_id, at=clock.moment_on(inv_date), actor="system", kind="created",
             text=f"Fakturan skapades: {documents.format_kr(issued.amount_due_ore)} att betala "
                  f"senast {issued.due_date.isoformat()}.",
             data={"amount_due_ore": issued.amount_due_ore}))
@@ -374,7 +374,7 @@ def _claim_extras(conn: Connection, extra: _Extras, inv_id: str) -> list[dict[st
                        "last_month": c.last_month, "amount_ore": c.amount_ore, "kind": c.kind} for c in charges]
             if payoff:
                 data = {"instalment_id": plan.id, "device_name": plan.device_name, "amount_ore": last.amount_ore}
-                events.append(dict(invoice_id=inv_id, at=row.payoff_requested_at or datetime.now(UTC), actor="system",
+                events.append(dict(invoice_id=inv_id, at=row.payoff_requested_at or clock.now(), actor="system",
                                    kind="instalment_payoff", data=data,
                                    text=timeline.render("instalment_payoff", data, "sv", plan.device_name)))
         conn.execute(insert(InstalmentBill), bills)

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from backend_stub import clock
 from backend_stub.catalogue import Catalogue
 from backend_stub.formats.sie import Trans, Verification, write_sie
 from backend_stub.services.lifecycle_config import Accounts, LifecycleConfig
@@ -127,6 +128,6 @@ def export_sie(engine: Engine, catalogue: Catalogue, cfg: LifecycleConfig, start
     used = {t.account for v in vers for t in v.trans}
     names = {a: cfg.accounts.names.get(a, a) for a in used}
     op = catalogue.operator
-    return write_sie(company=op.name, org_number=op.org_number, generated=date.today(),
+    return write_sie(company=op.name, org_number=op.org_number, generated=clock.today(),
                      year_start=date(start.year, 1, 1), year_end=date(start.year, 12, 31), accounts=names,
                      verifications=vers)

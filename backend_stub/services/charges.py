@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select
 
+from backend_stub import clock
 from backend_stub.services import audit
 from backend_stub.storage import models as m
 from backend_stub.storage.charges_models import OneOffCharge
@@ -65,7 +66,7 @@ def add_charge(engine: Engine, customer_id: int, *, description: str, amount_ore
     if amount_ore == 0 or abs(amount_ore) > MAX_AMOUNT_ORE:
         raise ValueError(f"amount_ore: not 0 and at most {MAX_AMOUNT_ORE // 100} kr either way")
     rate = parse_vat_rate(vat_rate)
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     with engine.begin() as conn:
         if conn.execute(select(m.Customer.id).where(m.Customer.id == customer_id)).scalar() is None:
             raise NotFound(f"customer_id: no customer {customer_id}")

@@ -13,11 +13,12 @@ import csv
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import IO, Any
 
 from sqlalchemy import Engine, delete, insert, select, update
 
+from backend_stub import clock
 from backend_stub.catalogue import Catalogue
 from backend_stub.periods import PlanSegment as DomainSegment
 from backend_stub.periods import validate_segments
@@ -123,7 +124,7 @@ def import_customers(engine: Engine, catalogue: Catalogue, rows: Iterable[tuple[
     """Upsert customers and subscriptions from rows; bad rows are reported and skipped."""
     result = CustomerImportResult()
     subs = parse_customer_rows(rows, catalogue, result)
-    now = datetime.now(UTC)
+    now = clock.now()
     with engine.begin() as conn:
         customer_ids = {r.customer_number: r.id for r in conn.execute(select(m.Customer.id, m.Customer.customer_number))}
         sub_ids = {r.subscription_number: r.id for r in conn.execute(

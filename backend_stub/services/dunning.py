@@ -13,13 +13,14 @@ import csv
 import io
 import os
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from backend_stub import clock
 from backend_stub.services import ledger, messaging
 from backend_stub.services.lifecycle_config import REMINDER_FEE_CAP_ORE, DunningTerms, LifecycleConfig
 from backend_stub.services.payments import allocate, invoice_allocation, invoice_items
@@ -121,8 +122,9 @@ def interest_due(conn: Connection, inv: Any, terms: DunningTerms, today: date) -
 
 
 def _at(today: date) -> datetime:
-    """Events of a dunning day are stamped at 06:00 UTC of that day (the nightly run)."""
-    return datetime.combine(today, time(6, 0), tzinfo=UTC)
+    """Events of a dunning day carry that day's business time (now when run for today, else
+    the morning run of that day)."""
+    return clock.moment_on(today)
 
 
 def _charge(conn: Connection, inv_id: str, kind: str, amount: int, key: str, today: date,
@@ -131,7 +133,7 @@ def _charge(conn: Connection, inv_id: str, kind: str, amount: int, key: str, tod
         return False
     conn.execute(insert(InvoiceCharge).values(invoice_id=inv_id, kind=kind, amount_ore=amount, key=key,
                                               accrued_from=accrued_from, accrued_to=today,
-                                              created_at=datetime.now(UTC)))
+                                              created_at=_at(today)))
     return True
 
 
@@ -142,7 +144,7 @@ def _event(conn: Connection, inv_id: str, kind: str, data: dict[str, Any], today
 def run_dunning(engine: Engine, cfg: LifecycleConfig, *, today: date | None = None,
                 mail: messaging.MailSettings | None = None, sms: messaging.SmsProvider | None = None) -> DunningResult:
     """One dunning run for ``today`` (default: today). Idempotent per day."""
-    today = today or date.today()
+    today = today or clock.today()
     terms = cfg.dunning
     result = DunningResult(today=today.isoformat())
     with engine.connect() as conn:
@@ -329,7 +331,7 @@ def next_steps(engine: Engine, cfg: LifecycleConfig, invoice_id: str, *, today: 
     """What happens next to an invoice and when, if it stays unpaid; and whether a respite can be asked for."""
     from backend_stub.services.invoices import get_invoice_row
 
-    today = today or date.today()
+    today = today or clock.today()
     terms = cfg.dunning
     en = lang == "en"
     with engine.connect() as conn:
@@ -394,7 +396,7 @@ def request_respite(engine: Engine, cfg: LifecycleConfig, invoice_id: str, days:
     """Grant a respite: the dunning steps not yet taken move ``days`` later. Once per invoice, not in collection."""
     from backend_stub.services.invoices import get_invoice_row
 
-    today = today or date.today()
+    today = today or clock.today()
     terms = cfg.dunning
     if not 1 <= days <= terms.respite_max_days:
         raise RespiteRefused(f"days: must be 1 to {terms.respite_max_days}, got {days}")
@@ -412,7 +414,7 @@ def request_respite(engine: Engine, cfg: LifecycleConfig, invoice_id: str, days:
         data = {"days": days, "next_date": min(upcoming).isoformat() if upcoming else today.isoformat(),
                 "date": today.isoformat()}
         ledger.add_event(conn, inv.id, "respite", render("respite", data, "sv", "respite"), actor=actor,
-                         at=datetime.now(UTC), data=data)
+                         at=_at(today), data=data)
     return next_steps(engine, cfg, inv.id, today=today)
 
 

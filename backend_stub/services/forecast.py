@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from backend_stub import clock
 from backend_stub.catalogue import Catalogue
 from backend_stub.invoicing import fee_lines
 from backend_stub.money import round_half_up_div
@@ -34,7 +35,7 @@ TEXTS = {
 
 def forecast(engine: Engine, catalogue: Catalogue, customer_id: int, *, today: date | None = None,
              lang: str = "sv") -> dict[str, Any]:
-    today = today or date.today()
+    today = today or clock.today()
     t = TEXTS.get(lang, TEXTS["sv"])
     with engine.connect() as conn:
         cycle_day = conn.execute(select(m.Customer.cycle_day).where(m.Customer.id == customer_id)).scalar_one()

@@ -12,11 +12,12 @@ final line of the next invoice. No debt is lost either way.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
+from backend_stub import clock
 from backend_stub.catalogue import Catalogue, instalment_amounts
 from backend_stub.periods import period_for
 from backend_stub.services import audit, messaging
@@ -74,7 +75,7 @@ def create_instalment(engine: Engine, catalogue: Catalogue, customer_id: int, *,
     except ValueError:
         raise ValueError(f"start_period: {start_period!r} is not a month like 2026-03") from None
     monthly, _last = instalment_amounts(device.cash_price_ore, months)
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     with engine.begin() as conn:
         if conn.execute(select(m.Customer.id).where(m.Customer.id == customer_id)).scalar() is None:
             raise NotFound(f"customer_id: no customer {customer_id}")
@@ -117,7 +118,7 @@ def payoff(engine: Engine, instalment_id: int, *, actor: str, now: datetime | No
            mail: messaging.MailSettings | None = None, sms: messaging.SmsProvider | None = None,
            catalogue: Catalogue | None = None) -> dict[str, Any]:
     """Pay off an active instalment early: the next invoice carries one final line for the whole remainder."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     with engine.begin() as conn:
         row = conn.execute(select(Instalment).where(Instalment.id == instalment_id)).first()
         if row is None:

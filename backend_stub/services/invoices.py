@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 
-from backend_stub import invoicing
+from backend_stub import clock, invoicing
 from backend_stub.catalogue import Catalogue
 from backend_stub.periods import Period, period_for
 from backend_stub.services import documents, ledger, timeline
@@ -140,7 +140,7 @@ def create_credit_note(engine: Engine, catalogue: Catalogue, invoice_id: str, re
     """
     if not req.reason.strip():
         raise ValueError("reason: a credit note needs a reason")
-    now = datetime.now(UTC)
+    now = clock.now()
     with engine.begin() as conn:
         ensure_series(conn, CREDIT_SERIES)
         lock_series(conn, CREDIT_SERIES)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 
+from backend_stub import clock
 from backend_stub.services.documents import format_kr
 from backend_stub.storage import models as m
 from backend_stub.storage.lifecycle_models import InvoiceCharge
@@ -35,7 +36,7 @@ class InvoiceState:
 
 def invoice_states(conn: Connection, invoices: list[Any], today: date | None = None) -> dict[str, InvoiceState]:
     """Balance and status of each invoice row (batched: three queries whatever the count)."""
-    today = today or date.today()
+    today = today or clock.today()
     ids = [inv.id for inv in invoices]
     paid: dict[str, int] = defaultdict(int)
     credited: dict[str, int] = defaultdict(int)
@@ -89,7 +90,7 @@ def _status(inv: Any, balance: int, paid: int, credited: int, flags: set[str], t
 def add_event(conn: Connection, invoice_id: str, kind: str, text: str, *, actor: str = "system",
               data: dict[str, Any] | None = None, at: datetime | None = None) -> None:
     """Append an entry to an invoice's timeline."""
-    conn.execute(insert(m.InvoiceEvent).values(invoice_id=invoice_id, at=at or datetime.now(UTC), actor=actor,
+    conn.execute(insert(m.InvoiceEvent).values(invoice_id=invoice_id, at=at or clock.now(), actor=actor,
                                                kind=kind, text=text, data=data or {}))
 
 
@@ -99,7 +100,7 @@ def record_payment(conn: Connection, *, invoice_id: str | None, reference: str, 
     """Record a payment once (idempotent on ``reference``); returns False if already recorded."""
     if conn.execute(select(m.Payment.id).where(m.Payment.reference == reference)).first() is not None:
         return False
-    at = received_at or datetime.now(UTC)
+    at = received_at or clock.now()
     conn.execute(insert(m.Payment).values(
         reference=reference, method=method, invoice_id=invoice_id, customer_id=customer_id, ocr=ocr,
         amount_ore=amount_ore, received_at=at, status="matched" if invoice_id else "unmatched"))

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 from sqlalchemy import Engine, insert, select, update
 
+from backend_stub import clock
 from backend_stub.services import ledger
 from backend_stub.services.invoices import NotFound, get_invoice_row
 from backend_stub.storage.access_models import InvoiceLink
@@ -48,7 +49,7 @@ class OpenedLink:
 def create_link(engine: Engine, secret: str, issuer: str, invoice_id: str, *, ttl: timedelta = LINK_TTL,
                 now: datetime | None = None) -> Link:
     """A new link to the invoice (by id or number)."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     with engine.begin() as conn:
         inv = get_invoice_row(conn, invoice_id)
         jti = uuid.uuid4().hex
@@ -65,7 +66,7 @@ def invoice_link(engine: Engine, secret: str, issuer: str, invoice_id: str, *, n
 
     Sending uses this, so a resend carries the same address as the first message.
     """
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     with engine.connect() as conn:
         inv = get_invoice_row(conn, invoice_id)
         row = conn.execute(select(InvoiceLink).where(InvoiceLink.invoice_id == inv.id,
@@ -79,7 +80,7 @@ def invoice_link(engine: Engine, secret: str, issuer: str, invoice_id: str, *, n
 
 def open_link(engine: Engine, secret: str, issuer: str, token: str, *, now: datetime | None = None) -> OpenedLink:
     """Check the link and record the first open. Raises ``LinkRefused``."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     try:
         claims = jwt.decode(token, secret, algorithms=["HS256"], audience=LINK_AUDIENCE, issuer=issuer,
                             options={"require": ["exp", "iat", "sub", "jti", "cid"]})
@@ -102,7 +103,7 @@ def open_link(engine: Engine, secret: str, issuer: str, token: str, *, now: date
 def revoke_links(engine: Engine, *, token: str | None = None, invoice_id: str | None = None,
                  now: datetime | None = None) -> int:
     """Revoke one link (by its token) or every link of an invoice; returns how many."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     with engine.begin() as conn:
         q = update(InvoiceLink).where(InvoiceLink.revoked_at.is_(None))
         if token is not None:

@@ -16,13 +16,14 @@ import hashlib
 import os
 import smtplib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, insert, select, update
 
+from backend_stub import clock
 from backend_stub.storage.lifecycle_models import OutboxMessage
 
 DONE = ("sent", "recorded")
@@ -79,7 +80,7 @@ class OutboxSmsProvider:
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def _claim(engine: Engine, *, channel: str, to: str, subject: str, text: str, html: str | None, key: str,

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from backend_stub import invoicing
+from backend_stub import clock, invoicing
 from backend_stub.catalogue import Catalogue, Discount
 from backend_stub.periods import Period, Subscription, period_containing
 from backend_stub.services import ledger, messaging, subscriptions, targeting
@@ -336,7 +336,7 @@ def _load(conn: Connection, offer_id: int) -> Any:
 def create_offer(engine: Engine, catalogue: Catalogue, raw: Any, *, actor: str, now: datetime | None = None
                  ) -> dict[str, Any]:
     """A new offer, a draft until it is scheduled."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     with engine.begin() as conn:
         body, rules, terms = parse_offer(raw, catalogue, conn)
         offer_id = conn.execute(insert(Offer).values(
@@ -348,7 +348,7 @@ def create_offer(engine: Engine, catalogue: Catalogue, raw: Any, *, actor: str, 
 def update_offer(engine: Engine, catalogue: Catalogue, offer_id: int, raw: Any, *, now: datetime | None = None
                  ) -> dict[str, Any]:
     """Replace an offer's fields (its schedule state stays)."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     with engine.begin() as conn:
         _load(conn, offer_id)
         body, rules, terms = parse_offer(raw, catalogue, conn)
@@ -359,19 +359,19 @@ def update_offer(engine: Engine, catalogue: Catalogue, offer_id: int, raw: Any, 
 
 def get_offer(engine: Engine, offer_id: int, *, now: datetime | None = None) -> dict[str, Any]:
     with engine.connect() as conn:
-        return offer_dict(_load(conn, offer_id), now or datetime.now(UTC))
+        return offer_dict(_load(conn, offer_id), now or clock.now())
 
 
 def list_offers(engine: Engine, *, now: datetime | None = None) -> list[dict[str, Any]]:
     """Every offer, newest first."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     with engine.connect() as conn:
         return [offer_dict(r, now) for r in conn.execute(select(Offer).order_by(Offer.id.desc()))]
 
 
 def schedule_offer(engine: Engine, offer_id: int, raw: Any, *, now: datetime | None = None) -> dict[str, Any]:
     """Put an offer on the air in a window (both ends optional); a stopped offer may be scheduled again."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     try:
         body = ScheduleIn.model_validate(raw or {})
     except ValidationError as exc:
@@ -390,7 +390,7 @@ def schedule_offer(engine: Engine, offer_id: int, raw: Any, *, now: datetime | N
 
 def stop_offer(engine: Engine, offer_id: int, *, now: datetime | None = None) -> dict[str, Any]:
     """Take an offer off the air at once."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     with engine.begin() as conn:
         row = _load(conn, offer_id)
         if row.stopped_at is None:
@@ -422,7 +422,7 @@ def store_image(engine: Engine, data: bytes, *, actor: str, now: datetime | None
         if isinstance(exc, OfferInvalid):
             raise
         raise OfferInvalid([(("file",), "not a PNG, JPEG or WebP image")]) from None
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     with engine.begin() as conn:
         image_id = conn.execute(insert(OfferImage).values(
             content_type=IMAGE_TYPES[fmt], width=width, height=height, size_bytes=len(data),
@@ -543,7 +543,7 @@ def _accepted_offer_ids(conn: Connection, customer_id: int) -> set[int]:
 def banners_for(engine: Engine, catalogue: Catalogue, customer_id: int, *, placement: str = "overview",
                 lang: str = "sv", now: datetime | None = None) -> list[dict[str, Any]]:
     """At most two banners for a page: active, matching, not dismissed, not accepted, within the cap."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     with engine.begin() as conn:  # a transaction: the targeting caches may be refreshed
         offers = [r for r in _active_offers(conn, now) if placement in r.placements]
         if not offers:
@@ -596,7 +596,7 @@ def _targeted(ctx: Context, offer_id: int, subscription_id: int | None = None) -
 def record_event(engine: Engine, catalogue: Catalogue, customer_id: int, offer_id: int, kind: str, placement: str,
                  view_id: str, *, now: datetime | None = None) -> bool:
     """Count an impression, click or dismissal once per (offer, customer, kind, view); True if new."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     if kind not in EVENT_KINDS:
         raise OfferInvalid([(("kind",), f"must be one of {', '.join(EVENT_KINDS)}")])
     if placement not in PLACEMENTS:
@@ -685,7 +685,7 @@ def _plan_lines(ctx: Context, row: Any, sub: Subscription, effective: date) -> t
 def order_sheet(engine: Engine, catalogue: Catalogue, customer_id: int, offer_id: int, subscription_id: int | None,
                 *, lang: str = "sv", now: datetime | None = None) -> dict[str, Any]:
     """What accepting would do, in figures: the lines the next invoice will carry for this subscription."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     with engine.begin() as conn:
         ctx = context(conn, catalogue, customer_id, now)
         if offer_id in _accepted_offer_ids(conn, customer_id):
@@ -737,7 +737,7 @@ def accept_offer(engine: Engine, catalogue: Catalogue, customer_id: int, offer_i
     was accepted already. An add-on is bought through the add-on shop (``services.addons.buy_addon``),
     which confirms the purchase to the subscriber itself.
     """
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     with engine.begin() as conn:
         if conn.execute(select(OfferAcceptance.id).where(OfferAcceptance.offer_id == offer_id,
                                                          OfferAcceptance.subscription_id == subscription_id)).first():
@@ -898,7 +898,7 @@ def _confirm(engine: Engine, customer_id: int, data: dict[str, Any], invoice_id:
 def customer_preview(engine: Engine, catalogue: Catalogue, offer_id: int, customer_number: str, *, lang: str = "sv",
                      now: datetime | None = None) -> dict[str, Any]:
     """Whether a chosen subscriber matches (with the reasons) and the banner they would see, even for a draft."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     with engine.begin() as conn:
         row = _load(conn, offer_id)
         cid = conn.execute(select(m.Customer.id).where(m.Customer.customer_number == customer_number.strip())).scalar()
@@ -927,7 +927,7 @@ def mask_msisdn(msisdn: str | None) -> str | None:
 def segment_preview(engine: Engine, catalogue: Catalogue, raw_rules: Any, raw_sells: Any, *,
                     now: datetime | None = None) -> dict[str, Any]:
     """How many subscribers match ``rules`` now (with ``sells``: those it can apply to), and a sample."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     rules = targeting.parse_rules(raw_rules, catalogue)
     sells = None
     if raw_sells is not None:
@@ -984,7 +984,7 @@ def results(engine: Engine, offer_id: int) -> dict[str, Any]:
 
 def summary(engine: Engine, *, now: datetime | None = None) -> dict[str, Any]:
     """Every offer with its counts, newest first (the console's list)."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     with engine.connect() as conn:
         rows = list(conn.execute(select(Offer).order_by(Offer.id.desc())))
         counts = _counts(conn)
@@ -1042,7 +1042,7 @@ DEMO_OFFERS = (
 
 def seed_demo_offers(engine: Engine, catalogue: Catalogue, *, now: datetime | None = None) -> int:
     """Create and schedule the demo's offers once (a database with offers is left as it is)."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     with engine.connect() as conn:
         if conn.execute(select(func.count()).select_from(Offer)).scalar_one():
             return 0

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from backend_stub import clock
 from backend_stub.services import ledger
 from backend_stub.services.documents import format_kr
 from backend_stub.services.invoices import get_invoice_row
@@ -117,7 +118,7 @@ class TestPayProvider:
     # --- the merchant side: checkout ------------------------------------------------------
 
     def create_checkout(self, invoice_id: str, return_url: str, *, now: datetime | None = None) -> Checkout:
-        now = now or datetime.now(UTC)
+        now = now or clock.now()
         return_url = check_return_url(return_url)
         with self.engine.begin() as conn:
             inv = get_invoice_row(conn, invoice_id)
@@ -137,7 +138,7 @@ class TestPayProvider:
 
     def session(self, session_id: str, *, now: datetime | None = None) -> dict[str, Any] | None:
         """What the hosted page shows, or None for an unknown or expired session."""
-        now = now or datetime.now(UTC)
+        now = now or clock.now()
         with self.engine.connect() as conn:
             s = conn.execute(select(PaymentSession).where(PaymentSession.id == session_id)).first()
             if s is None:
@@ -151,7 +152,7 @@ class TestPayProvider:
 
     def complete(self, session_id: str, method: str, *, now: datetime | None = None) -> tuple[str, bytes]:
         """The payer's choice on the hosted page → the signed webhook delivery (header, body)."""
-        now = now or datetime.now(UTC)
+        now = now or clock.now()
         info = self.session(session_id, now=now)
         if info is None or info["expired"] or info["status"] != "open":
             raise PaymentError("session: unknown, expired or already completed")
@@ -170,7 +171,7 @@ class TestPayProvider:
 
     def handle_webhook(self, signature: str, body: bytes, *, now: datetime | None = None) -> str:
         """Verify and apply a delivery; returns "recorded", "failed" or "duplicate". Raises ``WebhookRejected``."""
-        now = now or datetime.now(UTC)
+        now = now or clock.now()
         timestamp, macs = _parse_signature(signature or "")
         expected = sign(self.secret, body, timestamp).split("v1=", 1)[1]
         if not any(hmac.compare_digest(expected, mac) for mac in macs):
@@ -218,7 +219,7 @@ class TestPayProvider:
         """A session on the hosted page where the payer saves a card; returns its id."""
         from backend_stub.storage.autopay_models import CardSetupSession
 
-        now = now or datetime.now(UTC)
+        now = now or clock.now()
         return_url = check_return_url(return_url)
         session_id = secrets.token_urlsafe(24)
         with self.engine.begin() as conn:
@@ -230,7 +231,7 @@ class TestPayProvider:
         """What the card page shows, or None for an unknown session."""
         from backend_stub.storage.autopay_models import CardSetupSession
 
-        now = now or datetime.now(UTC)
+        now = now or clock.now()
         with self.engine.connect() as conn:
             s = conn.execute(select(CardSetupSession).where(CardSetupSession.id == session_id)).first()
             if s is None:
@@ -248,7 +249,7 @@ class TestPayProvider:
         """
         from backend_stub.storage.autopay_models import TestPayCard
 
-        now = now or datetime.now(UTC)
+        now = now or clock.now()
         info = self.card_session(session_id, now=now)
         if info is None or info["expired"] or info["status"] != "open":
             raise PaymentError("session: unknown, expired or already completed")

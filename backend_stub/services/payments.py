@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from backend_stub import clock
 from backend_stub.storage import models as m
 from backend_stub.storage.lifecycle_models import InvoiceCharge
 
@@ -160,19 +161,24 @@ def import_bgmax(engine: Any, data: bytes, source: str) -> ImportResult:
     return result
 
 
+def _bank_day(day: date) -> datetime:
+    """The business time of a payment with a bank date: noon UTC that day (a date-only event)."""
+    return datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+
+
 def _record_bank_payment(conn: Connection, ref: str, source: str, dep: Any, p: Any) -> str:
     from backend_stub.services import ledger
     from backend_stub.storage.lifecycle_models import BankPayment
 
     if conn.execute(select(BankPayment.id).where(BankPayment.reference == ref)).first() is not None:
         return "duplicate"
-    received = datetime(dep.payment_date.year, dep.payment_date.month, dep.payment_date.day, 12, tzinfo=UTC)
+    received = _bank_day(dep.payment_date)
     payer = {k: getattr(p, k) for k in ("name", "extra_name", "address", "postal_code", "city", "country",
                                         "organisation_number", "payer_bankgiro")}
     payer["information"] = p.information
     row = {"reference": ref, "source": source[:200], "line_no": p.line_no, "payment_date": dep.payment_date,
            "currency": dep.currency, "amount_minor": p.amount_ore, "references": p.references, "payer": payer,
-           "created_at": datetime.now(UTC)}
+           "created_at": clock.now()}
     if dep.currency != "SEK":  # invoices are in SEK: an agent decides what this is worth
         conn.execute(insert_bank(row | {"status": "foreign_currency", "payment_refs": []}))
         return "foreign_currency"
@@ -295,7 +301,8 @@ def allocate_bank_payment(engine: Any, bank_payment_id: int, invoice_id: str, am
             raise AllocationError(f"bank_payment_id: {bank_payment_id} is not waiting for an agent")
         inv = get_invoice_row(conn, invoice_id)
         ledger.record_payment(conn, invoice_id=inv.id, reference=b.reference, method="bankgiro", amount_ore=amount_ore,
-                              customer_id=inv.customer_id, ocr=inv.ocr, received_at=datetime.now(UTC), actor=actor)
+                              customer_id=inv.customer_id, ocr=inv.ocr, received_at=_bank_day(b.payment_date),
+                              actor=actor)  # the money arrived on the bank date, not when an agent booked it
         conn.execute(update(BankPayment).where(BankPayment.id == b.id).values(status="allocated",
                                                                              payment_refs=[b.reference]))
     return {"bank_payment_id": b.id, "invoice_id": inv.id, "amount_ore": amount_ore}
@@ -346,5 +353,5 @@ def insert_payment(reference: str, inv: Any, amount: int) -> Any:
     from sqlalchemy import insert
 
     return insert(m.Payment).values(reference=reference, method="refund", invoice_id=inv.id,
-                                    customer_id=inv.customer_id, amount_ore=amount, received_at=datetime.now(UTC),
+                                    customer_id=inv.customer_id, amount_ore=amount, received_at=clock.now(),
                                     status="matched")

@@ -19,12 +19,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select
 
-from backend_stub import invoicing
+from backend_stub import clock, invoicing
 from backend_stub.catalogue import UNLIMITED, Catalogue, Plan
 from backend_stub.periods import Period, PlanSegment, Subscription
 from backend_stub.rating import RatedEvent, UsageEvent, event_order, rate_period
@@ -230,7 +230,7 @@ def recommendation(conn: Connection, catalogue: Catalogue, subscription: Subscri
 
 def store(conn: Connection, subscription_id: int, key: str, result: dict[str, Any]) -> None:
     """Replace the cached recommendation of a subscription (safe when two workers compute it at once)."""
-    now = datetime.now(UTC)
+    now = clock.now()
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 

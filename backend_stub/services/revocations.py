@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from backend_stub import clock
 from backend_stub.storage.access_models import RevokedToken
 
 
@@ -19,7 +20,7 @@ class DbRevocationList:
     def revoke(self, jti: str, expires_at: datetime) -> None:
         if not jti:
             raise ValueError("jti must not be empty")
-        now = datetime.now(UTC)
+        now = clock.now()
         with self.engine.begin() as conn:
             conn.execute(delete(RevokedToken).where(RevokedToken.expires_at < now))
             try:

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
+from backend_stub import clock
 from backend_stub.services import ledger, messaging
 from backend_stub.services.invoices import get_invoice
 from backend_stub.services.lifecycle_config import LifecycleConfig
@@ -160,7 +161,7 @@ def send_one(engine: Engine, cfg: LifecycleConfig, invoice_id: str, *, mail: mes
              sms: messaging.SmsProvider, link_for: LinkBuilder, now: datetime | None = None,
              channel: str | None = None, fallback: bool = False) -> tuple[str, bool]:
     """Send one invoice by its customer's channel (or ``channel``); returns (channel, sent now)."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     with engine.connect() as conn:
         inv = conn.execute(select(m.Invoice).where(m.Invoice.id == invoice_id)).one()
         customer = conn.execute(select(m.Customer).where(m.Customer.id == inv.customer_id)).one()
@@ -188,7 +189,7 @@ def send_invoices(engine: Engine, cfg: LifecycleConfig, *, mail: messaging.MailS
                   sms: messaging.SmsProvider | None = None, link_for: LinkBuilder, now: datetime | None = None,
                   period: str | None = None) -> SendResult:
     """Send every invoice and credit note not sent yet, then the letter fallbacks that are due."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     sms = sms or messaging.OutboxSmsProvider()
     result = SendResult()
     with engine.connect() as conn:

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
 
+from backend_stub import clock
 from backend_stub.services.throttle import Limit, hit, throttle_key
 from backend_stub.storage import models as m
 from backend_stub.storage.access_models import LoginCode
@@ -82,7 +83,7 @@ def _hash(secret: str, customer_id: int, code: str) -> str:
 def request_code(engine: Engine, secret: str, identifier: str, deliver: Deliver, *, client: str | None = None,
                  now: datetime | None = None) -> None:
     """Send a new code to the account behind ``identifier``, if there is one. Raises ``RateLimited``."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     identifier = normalise_identifier(identifier)
     if not identifier:
         raise ValueError("identifier: give a customer number or a phone number")
@@ -113,7 +114,7 @@ def request_code(engine: Engine, secret: str, identifier: str, deliver: Deliver,
 def verify_code(engine: Engine, secret: str, identifier: str, code: str, *,
                 now: datetime | None = None) -> SignedIn | None:
     """The customer signed in by ``code``, or None (wrong, used or expired). Raises ``RateLimited``."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     identifier = normalise_identifier(identifier)
     code = re.sub(r"\s", "", code or "")
     with engine.begin() as conn:

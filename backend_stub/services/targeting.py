@@ -26,12 +26,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import Connection, func, select
 
+from backend_stub import clock
 from backend_stub.catalogue import UNLIMITED, Catalogue, Rate
 from backend_stub.money import exact_to_ore
 from backend_stub.periods import Period, Subscription
@@ -279,7 +280,7 @@ def _compute_stats(conn: Connection, catalogue: Catalogue, facts: dict[int, Subs
             s[1] += int(surcharge or 0)
             if category in ("roaming", "eu_roaming"):
                 s[2] += int(count)
-    now = datetime.now(UTC)
+    now = clock.now()
     rows = []
     for cid, start in stale:
         period = wanted[(cid, start)]

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from backend_stub import clock
 from backend_stub.catalogue import Catalogue
 from backend_stub.services import audit, invoices, ledger
 from backend_stub.services.documents import format_kr
@@ -84,7 +85,7 @@ def _message_dict(msg: Any) -> dict[str, Any]:
 def post_message(engine: Engine, invoice_id: str, author: Author, text: str, *, line_position: int | None = None,
                  now: datetime | None = None) -> dict[str, Any]:
     """Add a message to the invoice's thread. Raises ``ValueError`` (bad text or line) or ``RateLimited``."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     text = clean_text(text)
     with engine.begin() as conn:
         inv = invoices.get_invoice_row(conn, invoice_id)
@@ -128,7 +129,7 @@ def get_thread(engine: Engine, invoice_id: str, reader: str, *, after: int | Non
 
     Reading marks the other side's messages read.
     """
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     other = "agent" if reader == "customer" else "customer"
     # A read-only transaction when there is nothing new to mark read: polling pages never queue for the writer.
     with engine.connect() as conn:
@@ -163,7 +164,7 @@ def _thread_dict(t: Any, now: datetime) -> dict[str, Any]:
 def inbox(engine: Engine, *, status: str | None = None, assigned_to: str | None = None, limit: int = 50,
           offset: int = 0, now: datetime | None = None) -> dict[str, Any]:
     """Threads for agents: those waiting for an answer first (longest wait first), then the rest."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     order = case((Thread.status == "waiting", 0), (Thread.status == "answered", 1), else_=2)
     q = select(Thread, m.Invoice.number, m.Customer.name, m.Customer.customer_number).join(
         m.Invoice, m.Invoice.id == Thread.invoice_id).join(m.Customer, m.Customer.id == Thread.customer_id)
@@ -199,7 +200,7 @@ def _thread_row(conn: Connection, thread_id: int) -> Any:
 
 
 def assign(engine: Engine, thread_id: int, actor: str, username: str | None) -> dict[str, Any]:
-    now = datetime.now(UTC)
+    now = clock.now()
     with engine.begin() as conn:
         _thread_row(conn, thread_id)
         conn.execute(update(Thread).where(Thread.id == thread_id).values(assigned_to=username, updated_at=now))
@@ -208,7 +209,7 @@ def assign(engine: Engine, thread_id: int, actor: str, username: str | None) -> 
 
 
 def resolve(engine: Engine, thread_id: int, actor: str) -> dict[str, Any]:
-    now = datetime.now(UTC)
+    now = clock.now()
     with engine.begin() as conn:
         _thread_row(conn, thread_id)
         conn.execute(update(Thread).where(Thread.id == thread_id).values(status="resolved", waiting_since=None,
@@ -244,7 +245,7 @@ def credit_from_thread(engine: Engine, catalogue: Catalogue, invoice_id: str, *,
     new_amount = inv.amount_due_ore - doc["credited_ore"]
     text = (f"Fakturan ändrades. Nytt belopp är {format_kr(new_amount)}. "
             f"(Kreditfaktura {note['number']}: {reason})")
-    now = datetime.now(UTC)
+    now = clock.now()
     with engine.begin() as conn:
         thread = _thread_for(conn, inv, now)
         conn.execute(insert(Message).values(thread_id=thread.id, author="agent", author_name=agent_name, text=text,
@@ -263,7 +264,7 @@ def waive_reminder_fees(engine: Engine, invoice_id: str, *, actor: str, reason: 
 
     if not reason.strip():
         raise ValueError("reason: say why the fee is waived")
-    now = datetime.now(UTC)
+    now = clock.now()
     with engine.begin() as conn:
         inv = invoices.get_invoice_row(conn, invoice_id)
         fees = conn.execute(select(func.coalesce(func.sum(InvoiceCharge.amount_ore), 0)).where(

@@ -22,13 +22,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from itertools import repeat
 from operator import add, itemgetter
 from typing import Any
 
 from sqlalchemy import Engine, func, insert, select, update
 
+from backend_stub import clock
 from backend_stub.catalogue import Catalogue
 from backend_stub.formats.cdr_csv import CdrReader, EventRun, RowError, raw_of, validate_row
 from backend_stub.periods import Period, Subscription, period_containing
@@ -130,7 +131,7 @@ class UsageImporter:
     def _import_rows(self, rows: Iterable[Any], source: str, exclude_suspense_ids: frozenset[int],
                      suspense_ids: dict[str, int] | None) -> ImportResult:
         result = ImportResult()
-        clock = time.perf_counter()
+        started = time.perf_counter()
         cpu = time.process_time()
         events: list[UsageEvent] = []
         event_lines = array("q")  # line of each event (-1: none), in step with ``events``
@@ -173,11 +174,11 @@ class UsageImporter:
             events.append(ev)
             event_lines.append(-1 if line_no is None else line_no)
         lines = _LineNumbers(events, event_lines)
-        result.timings["parse"] = time.perf_counter() - clock
+        result.timings["parse"] = time.perf_counter() - started
         result.timings["parse_cpu"] = time.process_time() - cpu
         with self.engine.begin() as conn:
             batch_id = conn.execute(
-                insert(m.ImportBatch).values(source=source[:200], started_at=datetime.now(UTC))
+                insert(m.ImportBatch).values(source=source[:200], started_at=clock.now())
                 .returning(m.ImportBatch.id)
             ).scalar_one()
             result.batch_id = batch_id
@@ -187,15 +188,15 @@ class UsageImporter:
                 events = [e for e in events if e.record_id not in known]
                 rejects = [r for r in rejects if r[1] not in known]
                 result.duplicate += before - len(events) - len(rejects)
-            result.timings["dedupe"] = time.perf_counter() - clock - result.timings["parse"]
+            result.timings["dedupe"] = time.perf_counter() - started - result.timings["parse"]
             self._rate_and_store(conn, events, lines, rejects, result, batch_id, source)
-            result.timings["rate_store"] = (time.perf_counter() - clock - result.timings["parse"]
+            result.timings["rate_store"] = (time.perf_counter() - started - result.timings["parse"]
                                             - result.timings["dedupe"])
             result.rejected = len(rejects)
             self._store_suspense(conn, rejects, batch_id, source, suspense_ids or {})
             conn.execute(update(m.ImportBatch).where(m.ImportBatch.id == batch_id).values(
                 read=result.read, rated=result.rated, duplicate=result.duplicate, rejected=result.rejected))
-        result.timings["total"] = time.perf_counter() - clock
+        result.timings["total"] = time.perf_counter() - started
         result.timings["total_cpu"] = time.process_time() - cpu  # this process only, not a rating child
         result.rejected_ids = {r[1] for r in rejects if r[1]}
         result.errors = [
@@ -228,7 +229,7 @@ class UsageImporter:
             done += [r.id for r in pending if not str(r.raw.get("record_id") or "").strip()]
             if done:
                 conn.execute(update(m.SuspenseRecord).where(m.SuspenseRecord.id.in_(done))
-                             .values(status="resolved", resolved_at=datetime.now(UTC)))
+                             .values(status="resolved", resolved_at=clock.now()))
         return result
 
     # ------------------------------------------------------------------ internals
@@ -352,7 +353,7 @@ class UsageImporter:
 
     def _store_suspense(self, conn, rejects: list, batch_id: int, source: str, existing: dict[str, int]) -> None:
         """New rejections become suspense rows; re-processed ones update their own row."""
-        now = datetime.now(UTC)
+        now = clock.now()
         fresh = []
         for line, rid, raw, fld, reason in rejects:
             if rid and rid in existing:
@@ -367,7 +368,7 @@ class UsageImporter:
     def _store_notices(self, conn, notices: list[dict[str, Any]]) -> None:
         if not notices:
             return
-        now = datetime.now(UTC)
+        now = clock.now()
         for n in notices:
             exists = conn.execute(select(m.RoamingNotice.id).where(
                 m.RoamingNotice.subscription_id == n["subscription_id"],

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+from backend_stub import clock
 from backend_stub.catalogue import UNLIMITED, Catalogue
 from backend_stub.invoicing import _rate_index
 from backend_stub.money import exact_to_ore
@@ -137,7 +138,7 @@ def summary(engine: Engine, catalogue: Catalogue, customer_id: int, period: str,
     for pool, entry in allowances.items():
         entry["used"] = used.get(pool, 0)
         entry["remaining"] = None if entry["unlimited"] else max(0, entry["included"] - entry["used"])
-    today = today or date.today()
+    today = today or clock.today()
     days_left = (p.end - today).days + 1 if p.contains(today) else 0
     return {
         "period": p.label, "start": p.start.isoformat(), "end": p.end.isoformat(), "days_left": days_left,

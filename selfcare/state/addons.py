@@ -31,9 +31,16 @@ def _int(value: Any) -> int:
     return value if type(value) is int else 0
 
 
-def active_subscriptions(subscriptions: list[dict[str, Any]], today: date | None = None) -> list[dict[str, str]]:
-    """The subscriptions running today (their last plan segment has not ended): id, MSISDN, plan name."""
-    today = today or date.today()
+def _core_today(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def active_subscriptions(subscriptions: list[dict[str, Any]], today: date) -> list[dict[str, str]]:
+    """The subscriptions running on ``today`` (the core clock's day; their last plan segment has not
+    ended): id, MSISDN, plan name."""
     rows = []
     for sub in subscriptions or []:
         if type(sub.get("id")) is not int:
@@ -214,7 +221,9 @@ class AddonsState(rx.State):
         yield
         client = charges_client()
         try:
-            subs = active_subscriptions(await client.subscriptions(token, customer_id))
+            customer = await client.customer(token, customer_id)
+            today = _core_today(customer.get("today")) or date.min  # no day from the core: none has ended
+            subs = active_subscriptions(list(customer.get("subscriptions") or []), today)
             self._customer_id = customer_id
             self._sub_ids = [int(s["id"]) for s in subs]
             self.subscriptions = subs

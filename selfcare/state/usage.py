@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from datetime import date
 from typing import Any
 
 import plotly.graph_objects as go
@@ -24,9 +23,9 @@ LIST_PAGE = 25
 CSV_LIMIT = 1000
 
 
-def _current_period(today: date | None = None) -> str:
-    today = today or date.today()
-    return f"{today.year:04d}-{today.month:02d}"
+def _current_period(today: str | None) -> str | None:
+    """``YYYY-MM`` of the core clock's today (the listing's ``today``); None when the core gave none."""
+    return today[:7] if isinstance(today, str) and valid_period(today[:7]) else None
 
 
 class UsageState(rx.State):
@@ -77,11 +76,12 @@ class UsageState(rx.State):
             logger.warning("usage page invoices: %s", exc)
             listing = {"items": []}
         items = listing.get("items") or []
-        periods = [_current_period()] + [i["period"] for i in items if i.get("period")]
+        current = _current_period(listing.get("today"))
+        periods = ([current] if current else []) + [i["period"] for i in items if i.get("period")]
         self._periods = list(dict.fromkeys(periods))[:13]
         self.period_options = [{"value": p, "label": format_period(p, lang)} for p in self._periods]
         self.invoices_fig = charts.invoices_figure(items, lang)
-        if self.period not in self._periods:
+        if self._periods and self.period not in self._periods:
             self.period = self._periods[1] if len(self._periods) > 1 else self._periods[0]
         await self._refresh(session, token, customer_id, lang)
         self.loading = False
