@@ -9,6 +9,9 @@ STAMP := $(VENV)/.installed
 TOOLS := .tools
 BUN := $(TOOLS)/node_modules/.bin/bun
 CHROMIUM := /usr/bin/chromium
+FAKETIME := /usr/bin/faketime
+# The second test run: the non-browser tests with the system clock a year and more ahead.
+LATER ?= +400 days
 export REFLEX_USE_SYSTEM_BUN := 1
 export PATH := $(CURDIR)/$(TOOLS)/node_modules/.bin:$(PATH)
 
@@ -33,10 +36,14 @@ $(BUN):
 $(CHROMIUM):
 	$$( [ "$$(id -u)" = 0 ] || echo sudo ) sh -c 'apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium'
 
-.PHONY: install tools browser demo serve test lint bench bench-web i18n
+# Debian's libfaketime, for the test run at another date.
+$(FAKETIME):
+	$$( [ "$$(id -u)" = 0 ] || echo sudo ) sh -c 'apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q faketime'
+
+.PHONY: install tools browser demo serve test test-later lint bench bench-web i18n
 install: $(STAMP) tools
 tools: $(BUN)
-browser: $(CHROMIUM)
+browser: $(CHROMIUM) $(FAKETIME)
 
 # Seeds the demo operator on first start (an empty database), then runs the app in
 # production mode on http://localhost:$(DEMO_PORT) with the core embedded under /core.
@@ -56,8 +63,15 @@ demo: install
 serve: $(STAMP)
 	$(BIN)/python -m backend_stub demo
 
+# The whole suite, then the non-browser tests again with the system clock moved $(LATER):
+# the suite must pass on any date.
 test: install browser
 	$(BIN)/python -m pytest -n 2 -q
+	$(MAKE) --no-print-directory test-later
+
+test-later: install $(FAKETIME)
+	@echo "== again with the system clock moved $(LATER) =="
+	$(FAKETIME) '$(LATER)' $(BIN)/python -m pytest -n 2 -q -p no:cacheprovider --ignore=tests/e2e
 
 # Extract the app's texts and update the catalogues (selfcare/locales/README.md).
 i18n: $(STAMP)
