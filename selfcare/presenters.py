@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from selfcare.i18n import (
     N_,
@@ -24,6 +26,8 @@ from selfcare.i18n import (
     format_signed_money,
     gettext,
 )
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")  # the operator's business day and the times subscribers read
 
 STATUS_TEXT = {
     "unpaid": N_("Unpaid"),
@@ -134,15 +138,29 @@ def vat_rows(doc: dict[str, Any], lang: str) -> list[dict[str, str]]:
             for v in doc.get("vat") or []]
 
 
+def _event_time(at: str, date_only: bool, lang: str) -> str:
+    """When a timeline event happened, in Stockholm time; a date-only event (a dunning day) shows its date."""
+    try:
+        moment = datetime.fromisoformat(at)
+    except ValueError:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    local = moment.astimezone(STOCKHOLM)
+    return format_date(local.date(), lang) if date_only else format_datetime(local.replace(tzinfo=None), lang)
+
+
 def timeline_rows(doc: dict[str, Any], lang: str) -> list[dict[str, str]]:
-    """Events of the invoice, oldest first."""
+    """Events of the invoice in the order the core gives them (business time, oldest first)."""
     rows = []
     for event in doc.get("timeline") or []:
         kind = str(event.get("kind", ""))
         texts = event.get("texts") if isinstance(event.get("texts"), dict) else {}
         text = texts.get(lang) or event.get("text", "")
-        rows.append({"at": format_datetime(event["at"], lang) if event.get("at") else "", "kind": kind,
-                     "text": str(text), "icon": TIMELINE_ICON.get(kind, "circle")})
+        document = event.get("document") if isinstance(event.get("document"), dict) else {}
+        rows.append({"at": _event_time(str(event["at"]), bool(event.get("date_only")), lang) if event.get("at")
+                     else "", "kind": kind, "text": str(text), "icon": TIMELINE_ICON.get(kind, "circle"),
+                     "document": str(document.get("kind") or ""), "event_id": str(event.get("id") or "")})
     return rows
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -105,8 +106,9 @@ def test_question_reply_and_credit_from_the_thread(api, auth, smtp_server, monke
     assert "/i/" in inbox_smtp.messages[-1].get_content()
     en = api.get(f"/invoices/{inv['id']}?lang=en", headers=me).json()["timeline"]
     asked = next(e for e in en if e["kind"] == "message")
-    assert asked["text"].startswith("Question to customer service (line 1): ") and "<script>" in asked["text"]
-    assert next(e for e in en if e["kind"] == "reply")["text"].startswith("Answer from customer service: ")
+    assert asked["text"].startswith(f"Question to customer service from {c['name']} (line 1): ")
+    assert "<script>" in asked["text"]
+    assert re.match(r"Answer from customer service \(\w+\): ", next(e for e in en if e["kind"] == "reply")["text"])
     timeline_kinds = [e["kind"] for e in after["timeline"]]
     assert "message" in timeline_kinds and "reply" in timeline_kinds
     sup = _bearer(_login(api, auth, "sven").json()["access_token"])

@@ -262,6 +262,37 @@ async def get_invoice_pdf(request: Request, invoice_id: str, p: CustomerReader, 
     return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'})
 
 
+def _invoice_owner(engine: Any, invoice_id: str) -> tuple[str, int]:
+    with engine.connect() as conn:
+        row = invoices.get_invoice_row(conn, invoice_id)
+        return row.id, row.customer_id
+
+
+@router.get("/invoices/{invoice_id}/documents/{event_id}", tags=["invoices"], response_class=Response)
+async def get_event_document(request: Request, invoice_id: str, event_id: int, p: CustomerReader,
+                             lang: str = "sv") -> Response:
+    """The PDF a timeline event carries (reminder letter, credit note, collection notice).
+
+    The same access as the invoice: a subscriber only their own, a link session only its invoice.
+    Rendered when first asked for, then kept.
+    """
+    from backend_stub.services import event_documents
+
+    core = _core(request)
+    try:
+        inv_id, customer_id = await _run(_invoice_owner, core.engine, invoice_id)
+    except invoices.NotFound:
+        raise HTTPException(404, "invoice not found") from None
+    ensure_invoice_access(p, customer_id, inv_id)
+    try:
+        doc = await _run(event_documents.event_document, core.engine, inv_id, event_id,
+                         "en" if lang == "en" else "sv", now=core.now())
+    except invoices.NotFound:
+        raise HTTPException(404, "document not found") from None
+    return Response(doc.pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{doc.filename}"'})
+
+
 @router.post("/invoices/{invoice_id}/credit-notes", tags=["invoices"], status_code=201)
 async def credit_note(request: Request, invoice_id: str, body: CreditNoteRequest, p: Agent) -> dict[str, Any]:
     """Credit an invoice in full, some of its lines, or an amount; the invoice itself never changes."""

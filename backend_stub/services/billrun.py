@@ -225,7 +225,7 @@ def _bill_batch(conn: Connection, catalogue: Catalogue, customers: dict[int, Any
         event_rows.append(dict(
             invoice_id=inv_id, at=clock.moment_on(inv_date), actor="system", kind="created",
             text=f"Fakturan skapades: {documents.format_kr(issued.amount_due_ore)} att betala "
-                 f"senast {issued.due_date.isoformat()}.",
+                 f"senast {timeline.day(issued.due_date)}.",
             data={"amount_due_ore": issued.amount_due_ore}))
         issued_ids.append((inv_id, cid))
         if cid in extras:

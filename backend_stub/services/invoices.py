@@ -97,12 +97,8 @@ def get_invoice(engine: Engine, invoice_id: str, *, today: date | None = None, l
         doc = _full(inv, state)
         doc["customer_id"] = inv.customer_id
         ctx = {"due_date": inv.due_date.isoformat(), "number": inv.number}
-        doc["timeline"] = []
-        for e in conn.execute(select(m.InvoiceEvent).where(m.InvoiceEvent.invoice_id == inv.id)
-                              .order_by(m.InvoiceEvent.at, m.InvoiceEvent.id)):
-            texts = {"sv": e.text, "en": timeline.render(e.kind, e.data, "en", e.text, ctx)}
-            doc["timeline"].append({"at": e.at.isoformat(), "actor": e.actor, "kind": e.kind,
-                                    "text": texts.get(lang, e.text), "texts": texts, "data": e.data})
+        events = list(conn.execute(select(m.InvoiceEvent).where(m.InvoiceEvent.invoice_id == inv.id)))
+        doc["timeline"] = timeline.entries(inv.id, events, ctx, lang)  # in business-time order (rules §7)
         doc["payments"] = [
             {"reference": p.reference, "method": p.method, "amount_ore": p.amount_ore,
              "received_at": p.received_at.isoformat()}
@@ -185,7 +181,8 @@ def create_credit_note(engine: Engine, catalogue: Catalogue, invoice_id: str, re
                          actor=req.actor, at=now, data={"credit_note": number, "credited_ore": -issued.amount_due_ore,
                                                         "new_amount_ore": new_amount, "reason": req.reason})
         ledger.add_event(conn, cn_id, "created", f"Kreditfaktura till faktura {inv.number}: {req.reason}",
-                         actor=req.actor, at=now)
+                         actor=req.actor, at=now, data={"credits_invoice": inv.number, "reason": req.reason,
+                                                        "credited_ore": -issued.amount_due_ore})
     return get_invoice(engine, cn_id)
 
 

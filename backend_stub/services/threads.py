@@ -107,12 +107,12 @@ def post_message(engine: Engine, invoice_id: str, author: Author, text: str, *, 
             line = f" (rad {line_position})" if line_position else ""
             ledger.add_event(conn, inv.id, "message", f"Fråga till kundtjänst{line}: {_excerpt(text)}",
                              actor=author.actor, at=now, data={"message_id": msg_id, "line_position": line_position,
-                                                               "excerpt": _excerpt(text)})
+                                                               "excerpt": _excerpt(text), "author_name": author.name})
         else:
             conn.execute(update(Thread).where(Thread.id == thread.id).values(
                 status="answered", waiting_since=None, updated_at=now))
             ledger.add_event(conn, inv.id, "reply", f"Svar från kundtjänst: {_excerpt(text)}", actor=author.actor,
-                             at=now, data={"message_id": msg_id, "excerpt": _excerpt(text)})
+                             at=now, data={"message_id": msg_id, "excerpt": _excerpt(text), "author_name": author.name})
             audit.log(conn, author.actor, "reply", inv.id, {"thread": thread.id, "message": msg_id}, at=now)
         msg = conn.execute(select(Message).where(Message.id == msg_id)).one()
     return _message_dict(msg) | {"thread_id": thread.id, "invoice_id": inv.id, "customer_id": inv.customer_id}

@@ -2,38 +2,44 @@
 
 Events are stored with ``kind`` and ``data`` (plus the Swedish text as written at the time);
 ``render`` gives the text in the reader's language. Kinds it does not know keep their stored text.
+Money and dates are formatted with babel and dates are written out ("1 december 2026"), never ISO.
+``business_time`` places an event in time for ordering (rules §7); ``DOCUMENT_KINDS`` names the
+events that carry a document (a reminder letter, a credit note, a collection notice).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
+from babel.dates import format_date
+from babel.numbers import format_currency, format_decimal
+
+from backend_stub.clock import start_of_day, to_instant
+
 LANGS = ("sv", "en")
+BABEL_LOCALE = {"sv": "sv_SE", "en": "en_GB"}
 
 
 def kr(ore: int, lang: str = "sv") -> str:
-    """``6000`` → ``"60,00 kr"`` (sv) or ``"SEK 60.00"`` (en)."""
+    """``6000`` → ``"60,00 kr"`` (sv) or ``"SEK 60.00"`` (en), with babel; the sign before the number."""
+    ore = int(ore)
     sign = "-" if ore < 0 else ""
-    whole, rest = divmod(abs(int(ore)), 100)
+    amount = Decimal(abs(ore)).scaleb(-2)
     if lang == "en":
-        return f"SEK {sign}{whole:,}.{rest:02d}"
-    return f"{sign}{whole:,}".replace(",", "\u00a0") + f",{rest:02d}\u00a0kr"
+        return f"SEK {sign}{format_decimal(amount, format='#,##0.00', locale=BABEL_LOCALE['en'])}"
+    return sign + format_currency(amount, "SEK", locale=BABEL_LOCALE["sv"])
 
 
-MONTHS_SV = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober",
-             "november", "december")
-MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-             "November", "December")
-
-
-def day(d: date | str, lang: str = "sv") -> str:
-    """``2026-04-14`` → ``"14 april 2026"`` / ``"14 April 2026"``."""
+def day(d: date | datetime | str, lang: str = "sv") -> str:
+    """``2026-04-14`` → ``"14 april 2026"`` / ``"14 April 2026"`` (babel's long date)."""
     if isinstance(d, str):
         d = date.fromisoformat(d[:10])
-    months = MONTHS_EN if lang == "en" else MONTHS_SV
-    return f"{d.day} {months[d.month - 1]} {d.year}"
+    elif isinstance(d, datetime):
+        d = d.date()
+    return format_date(d, format="long", locale=BABEL_LOCALE["en" if lang == "en" else "sv"])
 
 
 CHANNEL = {"sv": {"email": "e-post", "sms": "sms", "letter": "brev"},
@@ -43,6 +49,10 @@ Renderer = Callable[[Mapping[str, Any], str], str | None]
 
 
 def _created(d: Mapping[str, Any], lang: str) -> str | None:
+    if d.get("credits_invoice"):  # a credit note's own timeline
+        if lang == "en":
+            return f"Credit note for invoice {d['credits_invoice']} created: {kr(d['credited_ore'], lang)}. {d['reason']}"
+        return f"Kreditfaktura till faktura {d['credits_invoice']} skapad: {kr(d['credited_ore'])}. {d['reason']}"
     if "amount_due_ore" not in d or "due_date" not in d:
         return None
     if lang == "en":
@@ -60,17 +70,30 @@ def _sent(d: Mapping[str, Any], lang: str) -> str:
     return f"{base}{' till ' + to if to else ''}."
 
 
+PAYMENT_METHOD = {
+    "sv": {"bankgiro": "bankgiro", "card": "kort", "swish": "Swish", "autogiro": "autogiro",
+           "agent": "kundtjänst", "credit_balance": "tillgodohavande", "refund": "återbetalning"},
+    "en": {"bankgiro": "bank giro", "card": "card", "swish": "Swish", "autogiro": "direct debit (autogiro)",
+           "agent": "customer service", "credit_balance": "credit balance", "refund": "refund"},
+}
+
+
 def _payment(d: Mapping[str, Any], lang: str) -> str:
     left = max(0, int(d.get("remaining_ore", 0)))
+    method = d.get("method") or ""
+    how = PAYMENT_METHOD[lang].get(method, method)
     if lang == "en":
-        return f"Payment received: {kr(d['amount_ore'], lang)}. Left to pay: {kr(left, lang)}."
-    return f"Betalning mottagen: {kr(d['amount_ore'])}. Kvar att betala: {kr(left)}."
+        return f"Payment received{' by ' + how if how else ''}: {kr(d['amount_ore'], lang)}. Left to pay: {kr(left, lang)}."
+    return f"Betalning mottagen{' via ' + how if how else ''}: {kr(d['amount_ore'])}. Kvar att betala: {kr(left)}."
 
 
 def _corrected(d: Mapping[str, Any], lang: str) -> str:
+    note = d.get("credit_note")
     if lang == "en":
-        return f"The invoice was changed. The new amount is {kr(d['new_amount_ore'], lang)}."
-    return f"Fakturan ändrades. Nytt belopp är {kr(d['new_amount_ore'])}."
+        head = f"Credit note {note} of {kr(d['credited_ore'], lang)}: the" if note and "credited_ore" in d else "The"
+        return f"{head} invoice was changed. The new amount is {kr(d['new_amount_ore'], lang)}."
+    head = f"Kreditfaktura {note} på {kr(d['credited_ore'])}: f" if note and "credited_ore" in d else "F"
+    return f"{head}akturan ändrades. Nytt belopp är {kr(d['new_amount_ore'])}."
 
 
 def _reminder(d: Mapping[str, Any], lang: str) -> str:
@@ -96,9 +119,10 @@ def _interest(d: Mapping[str, Any], lang: str) -> str:
 
 
 def _collection(d: Mapping[str, Any], lang: str) -> str:
+    when = f" {day(d['date'], lang)}" if d.get("date") else ""
     if lang == "en":
-        return f"Handed to the collection agency ({kr(d['balance_ore'], lang)} unpaid)."
-    return f"Lämnad till inkasso ({kr(d['balance_ore'])} obetalt)."
+        return f"Handed to the collection agency{when} ({kr(d['balance_ore'], lang)} unpaid)."
+    return f"Lämnad till inkasso{when} ({kr(d['balance_ore'])} obetalt)."
 
 
 def _respite(d: Mapping[str, Any], lang: str) -> str:
@@ -126,6 +150,8 @@ def _credit_applied(d: Mapping[str, Any], lang: str) -> str:
 
 
 def _opened(d: Mapping[str, Any], lang: str) -> str:
+    if d.get("via") == "link":  # only the first open of the invoice's own link is recorded
+        return "The invoice was opened from its link." if lang == "en" else "Fakturan öppnades från sin länk."
     return "The invoice was opened." if lang == "en" else "Fakturan öppnades."
 
 
@@ -137,14 +163,17 @@ def _payment_failed(d: Mapping[str, Any], lang: str) -> str:
 
 def _message(d: Mapping[str, Any], lang: str) -> str:
     line = d.get("line_position")
+    who = d.get("author_name")
     if lang == "en":
-        return f"Question to customer service{f' (line {line})' if line else ''}: {d['excerpt']}"
-    return f"Fråga till kundtjänst{f' (rad {line})' if line else ''}: {d['excerpt']}"
+        return f"Question to customer service{' from ' + who if who else ''}{f' (line {line})' if line else ''}: " \
+               f"{d['excerpt']}"
+    return f"Fråga till kundtjänst{' från ' + who if who else ''}{f' (rad {line})' if line else ''}: {d['excerpt']}"
 
 
 def _reply(d: Mapping[str, Any], lang: str) -> str:
-    return (f"Answer from customer service: {d['excerpt']}" if lang == "en"
-            else f"Svar från kundtjänst: {d['excerpt']}")
+    who = f" ({d['author_name']})" if d.get("author_name") else ""
+    return (f"Answer from customer service{who}: {d['excerpt']}" if lang == "en"
+            else f"Svar från kundtjänst{who}: {d['excerpt']}")
 
 
 def _fee_waived(d: Mapping[str, Any], lang: str) -> str:
@@ -225,3 +254,56 @@ def render(kind: str, data: Mapping[str, Any] | None, lang: str, stored_text: st
     except (KeyError, ValueError, TypeError, AttributeError):
         return stored_text
     return stored_text if text is None else text
+
+
+# --- order and documents ------------------------------------------------------------------------
+
+DATE_ONLY_KINDS = frozenset({"overdue", "reminder_sent", "collection"})
+"""Events that happen on a day, not at an instant: placed at the start of that Stockholm day (``data["date"]``)."""
+
+DOCUMENT_KINDS = {"reminder_sent": "reminder", "collection": "collection_notice", "corrected": "credit_note"}
+"""Event kind → the kind of document it carries (rendered when first asked for, then kept)."""
+
+
+def business_time(kind: str, data: Mapping[str, Any] | None, at: datetime) -> tuple[datetime, bool]:
+    """When the event happened in the business, as an aware UTC instant, and whether it is date-only.
+
+    A date-only event (the due date passed, a dunning step) is placed at midnight Stockholm time
+    at the start of its day (``clock.start_of_day``); any other event at its stamped ``at``.
+    """
+    if kind in DATE_ONLY_KINDS and (data or {}).get("date"):
+        try:
+            return start_of_day(date.fromisoformat(str(data["date"])[:10])), True  # type: ignore[index]
+        except ValueError:
+            pass
+    return to_instant(at), False
+
+
+def document_ref(kind: str, invoice_id: str, event_id: int) -> dict[str, Any] | None:
+    """The document an event carries (kind and the API path it is fetched from), or None."""
+    doc_kind = DOCUMENT_KINDS.get(kind)
+    if doc_kind is None:
+        return None
+    return {"kind": doc_kind, "event_id": event_id, "path": f"/invoices/{invoice_id}/documents/{event_id}"}
+
+
+def entries(invoice_id: str, events: list[Any], context: Mapping[str, Any], lang: str) -> list[dict[str, Any]]:
+    """An invoice's timeline: each event with time, actor and text (in ``lang``, both in ``texts``).
+
+    Ordered by business time (``business_time``), ties in the order they were recorded (event id),
+    whatever order the events were stored in. ``at`` is the business time; ``recorded_at`` when
+    the core wrote it down.
+    """
+    rows = []
+    for e in events:
+        at, date_only = business_time(e.kind, e.data, e.at)
+        rows.append((at, e.id, date_only, e))
+    rows.sort(key=lambda r: (r[0], r[1]))
+    out = []
+    for at, _id, date_only, e in rows:
+        texts = {code: render(e.kind, e.data, code, e.text, context) for code in LANGS}
+        entry = {"id": e.id, "at": at.isoformat(), "date_only": date_only, "recorded_at": to_instant(e.at).isoformat(),
+                 "actor": e.actor, "kind": e.kind, "text": texts.get(lang, texts["sv"]), "texts": texts,
+                 "data": e.data, "document": document_ref(e.kind, invoice_id, e.id)}
+        out.append(entry)
+    return out

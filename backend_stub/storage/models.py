@@ -270,6 +270,7 @@ from backend_stub.storage import (  # noqa: E402,F401
     access_models,
     autopay_models,
     charges_models,
+    document_models,
     lifecycle_models,
     offers_models,
     support_models,
