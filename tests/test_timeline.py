@@ -24,7 +24,7 @@ from backend_stub import clock
 from backend_stub.api.app import create_app
 from backend_stub.api.auth import Role, issue_token
 from backend_stub.core import Core
-from backend_stub.services import billrun, dunning, invoices, ledger, threads, timeline
+from backend_stub.services import dunning, invoices, ledger, threads, timeline
 from backend_stub.services.lifecycle_config import LifecycleConfig
 from backend_stub.storage import models as m
 from backend_stub.storage.document_models import EventDocument
@@ -39,21 +39,8 @@ def _at(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
 
 
-class _ClockDatetime(datetime):
-    """``datetime`` whose ``now()`` is the core's clock: for services that still read the wall clock."""
-
-    @classmethod
-    def now(cls, tz=None):  # type: ignore[override]
-        now = clock.now()
-        return now.astimezone(tz) if tz else now.replace(tzinfo=None)
-
-
 @pytest.fixture
-def frozen(monkeypatch: pytest.MonkeyPatch):
-    # The bill run and credit notes stamp their events with the wall clock until the clock refactor
-    # reaches them; this puts them on the test's clock so the walk passes on any real date.
-    for module in (billrun, invoices):
-        monkeypatch.setattr(module, "datetime", _ClockDatetime, raising=False)
+def frozen():
     with clock.use(clock.FrozenClock("2026-11-01T06:00:00+01:00")) as frozen_clock:
         yield frozen_clock
 
