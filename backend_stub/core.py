@@ -22,9 +22,8 @@ from backend_stub.storage.db import make_engine, migrate
 class Core:
     """Engine + catalogue. Thread-safe; cheap to share."""
 
-    def __init__(self, engine: Engine, *, migrate_schema: bool = True, clock: clocks.Clock | None = None):
+    def __init__(self, engine: Engine, *, migrate_schema: bool = True):
         self.engine = engine
-        self._clock = clock
         if migrate_schema:
             migrate(engine)
         self._lock = threading.Lock()
@@ -32,17 +31,14 @@ class Core:
         self._catalogue_version: int | None = -1
 
     @classmethod
-    def from_url(cls, url: str | None = None, *, clock: clocks.Clock | None = None) -> Core:
-        return cls(make_engine(url), clock=clock)
+    def from_url(cls, url: str | None = None) -> Core:
+        return cls(make_engine(url))
 
     @property
     def clock(self) -> clocks.Clock:
-        """The core's clock: the one given, else the process clock (``backend_stub.clock``)."""
-        return self._clock if self._clock is not None else clocks.current()
-
-    @clock.setter
-    def clock(self, value: clocks.Clock | None) -> None:
-        self._clock = value
+        """The core's one clock: the process clock of ``backend_stub.clock`` (the system clock,
+        ``SELFCARE_CLOCK`` in dev/test, or a ``FrozenClock`` a test installed with ``clock.use``)."""
+        return clocks.current()
 
     def now(self) -> datetime:
         return self.clock.now()

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import io
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pypdf
 import pytest
 from sqlalchemy import func, select
 
+from backend_stub import clock
 from backend_stub.formats.invoice_pdf import render_invoice_pdf
 from backend_stub.services import addons, billrun, charges, instalments, invoices
 from backend_stub.services.customers import import_customers
@@ -163,13 +164,20 @@ def test_charges_go_on_the_next_invoice_and_purchases_on_their_period(core):
 
 
 def test_ended_subscription_keeps_the_instalment_until_paid_off(core):
+    with clock.use(clock.FrozenClock("2026-10-01")) as frozen:
+        _ended_subscription_keeps_the_instalment(core, frozen)
+
+
+def _ended_subscription_keeps_the_instalment(core, frozen):
     [cid] = customers(core, 1, end_date="2026-10-20")
     sid = subscription_of(core, cid)
     instalments.create_instalment(core.engine, core.catalogue, cid, subscription_id=sid, device_id="fjall-a5",
                                   months=12, start_period="2026-10", actor="agent:anna")
+    frozen.set(date(2026, 11, 1))
     billrun.run_bill_run(core.engine, core.catalogue, "2026-10")
     # 2 490 kr / 12 = 207,50 a month (the last month too).
     assert [k for k in line_kinds(core, "2026-10")["K000"]] == ["fee", "instalment"]
+    frozen.set(date(2026, 12, 1))
     billrun.run_bill_run(core.engine, core.catalogue, "2026-11")  # no plan any more: the phone still comes
     [nov] = invoices.invoices_for_period(core.engine, "2026-11")
     assert [(ln["kind"], ln["amount_ore"], ln["msisdn"]) for ln in nov["lines"]] == [
@@ -183,10 +191,12 @@ def test_ended_subscription_keeps_the_instalment_until_paid_off(core):
     text = " ".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages)
     assert "Delbetalning Fjäll A5 64 GB, månad 2 av 12" in text and "kvar 2" in text and "075,00" in text
     [inst] = instalments.list_instalments(core.engine, cid)["instalments"]
+    frozen.set(date(2026, 12, 10))
     out = instalments.payoff(core.engine, inst["id"], actor="agent:anna")
     assert (out["status"], out["remaining_ore"], out["payoff_pending"]) == ("paid_off", 207_500, True)
     with pytest.raises(instalments.Conflict, match="status: .* already paid off"):
         instalments.payoff(core.engine, inst["id"], actor="agent:anna")
+    frozen.set(date(2027, 1, 1))
     billrun.run_bill_run(core.engine, core.catalogue, "2026-12")
     [dec] = invoices.invoices_for_period(core.engine, "2026-12")
     assert [(ln["kind"], ln["amount_ore"]) for ln in dec["lines"]] == [("instalment", 207_500)]

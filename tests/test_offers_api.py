@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import select
 
+from backend_stub import clock
 from backend_stub.api.app import create_app
 from backend_stub.clock import FrozenClock
 from backend_stub.services import billrun, offers
@@ -39,8 +40,8 @@ HEAVY = {"name": "Heavy data → 20 GB", "title": "Slut på surf igen?",
 def api(core, auth):
     ids = build_operator(core)
     app = create_app(core, auth=auth)
-    core.clock = FrozenClock(NOW)
-    with TestClient(app) as client:
+    with clock.use(FrozenClock(NOW)) as frozen, TestClient(app) as client:
+        client.clock = frozen  # type: ignore[attr-defined]
         client.ids = ids  # type: ignore[attr-defined]
         client.jwt = auth  # type: ignore[attr-defined]
         yield client
@@ -259,7 +260,7 @@ def test_banners_follow_rules_priority_cap_and_dismissal(api):
     results = api.get(f"/marketing/offers/{heavy['id']}/results", headers=mk(api)).json()
     assert results["impressions"] == 2
     # a week later the cap has room again
-    api.app.state.core.clock = FrozenClock(NOW + timedelta(days=7, minutes=1))
+    api.clock.set(NOW + timedelta(days=7, minutes=1))
     assert heavy["id"] in [b["offer_id"] for b in banners(api, "K1")]
     # dismissed: gone for good
     assert event(api, "K1", low["id"], "dismiss", "view-cccc").status_code == 204

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from backend_stub import clock
 from backend_stub.core import Core
 from backend_stub.formats.sie import SieError, Trans, Verification, parse_sie, write_sie
 from backend_stub.services import dunning, invoices, ledger, payments
@@ -20,8 +21,9 @@ def test_export_parses_back_balanced(core: Core, tmp_path: Path) -> None:
     invs = bill_october(core)
     k1, k2 = invs["K1"], invs["K2"]
     cfg = LifecycleConfig(print_dir=tmp_path / "p", collection_dir=tmp_path / "c")
-    invoices.create_credit_note(core.engine, core.catalogue, k2.id, invoices.CreditRequest(reason="Fel pris",
-                                                                                          amount_ore=5000))
+    with clock.use(clock.FrozenClock("2026-11-15")):  # a credit note of the year exported
+        invoices.create_credit_note(core.engine, core.catalogue, k2.id,
+                                    invoices.CreditRequest(reason="Fel pris", amount_ore=5000))
     with core.engine.begin() as conn:
         ledger.record_payment(conn, invoice_id=k1.id, reference="p1", method="card", amount_ore=10000,
                               received_at=datetime(2026, 11, 20, tzinfo=UTC))
@@ -29,7 +31,8 @@ def test_export_parses_back_balanced(core: Core, tmp_path: Path) -> None:
                               received_at=datetime(2026, 11, 21, tzinfo=UTC))
     dunning.run_dunning(core.engine, cfg, today=date(2026, 12, 11))
     q = payments.list_unmatched(core.engine)["items"][0]
-    payments.allocate_payment(core.engine, q["id"], k1.id, actor="agent:x")
+    with clock.use(clock.FrozenClock("2026-12-12")):  # an agent books it within the year exported
+        payments.allocate_payment(core.engine, q["id"], k1.id, actor="agent:x")
 
     data = export_sie(core.engine, core.catalogue, cfg, date(2026, 1, 1), date(2026, 12, 31))
     sie = parse_sie(data)
