@@ -45,8 +45,10 @@ def cmd_load_catalogue(args: argparse.Namespace) -> int:
         cat = _core().load_catalogue_file(args.file)
     except CatalogueError as exc:
         print(f"{args.file}: invalid catalogue", file=sys.stderr)
-        for err in exc.errors:
+        for err in exc.located:  # every error, with its TOML line where known
             print(f"  {err}", file=sys.stderr)
+        if args.json:
+            print(json.dumps({"file": args.file, "errors": exc.errors}, ensure_ascii=False, indent=2))
         return 2
     except OSError as exc:
         print(f"{args.file}: {exc.strerror}", file=sys.stderr)
