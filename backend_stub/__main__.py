@@ -46,8 +46,10 @@ def cmd_load_catalogue(args: argparse.Namespace) -> int:
         cat = _core().load_catalogue_file(args.file)
     except CatalogueError as exc:
         print(f"{args.file}: invalid catalogue", file=sys.stderr)
-        for err in exc.errors:
+        for err in exc.located:  # every error, with its TOML line where known
             print(f"  {err}", file=sys.stderr)
+        if args.json:
+            print(json.dumps({"file": args.file, "errors": exc.errors}, ensure_ascii=False, indent=2))
         return 2
     except OSError as exc:
         print(f"{args.file}: {exc.strerror}", file=sys.stderr)
@@ -77,28 +79,35 @@ def cmd_import_customers(args: argparse.Namespace) -> int:
 
 
 def cmd_import_cdrs(args: argparse.Namespace) -> int:
+    """Import a usage CSV. Every row ends rated, duplicate or in suspense (exit 0); a file that
+    cannot be read at all imports nothing and exits 2. ``--json`` always prints an object."""
     from backend_stub.formats.cdr_csv import CdrFileError, read_cdr_csv
     from backend_stub.services.usage import UsageImporter
 
     core = _core()
     try:
-        with open(args.file, encoding="utf-8-sig", newline="") as fh:
+        with open(args.file, encoding="utf-8-sig", newline="", errors="surrogateescape") as fh:
             result = UsageImporter(core.engine, core.catalogue, parallel=True).import_rows(read_cdr_csv(fh),
                                                                                       Path(args.file).name)
     except CdrFileError as exc:
-        print(f"{args.file}: {exc}", file=sys.stderr)
-        return 2
+        error = str(exc)
     except OSError as exc:
-        print(f"{args.file}: {exc.strerror}", file=sys.stderr)
-        return 2
+        error = exc.strerror or str(exc)
     except UnicodeDecodeError as exc:
-        print(f"{args.file}: not UTF-8 ({exc.reason} at byte {exc.start})", file=sys.stderr)
+        error = f"not UTF-8 ({exc.reason} at byte {exc.start})"
+    else:
+        error = ""
+    if error:
+        print(f"{args.file}: {error}", file=sys.stderr)
+        if args.json:
+            print(json.dumps({"file": args.file, "error": error, "read": 0, "rated": 0, "duplicate": 0,
+                              "rejected": 0}, ensure_ascii=False, indent=2))
         return 2
     if not args.json:
         for e in result.errors:
             print(f"{args.file}: line {e['line']}: {e['field']}: {e['reason']}", file=sys.stderr)
     out = {"read": result.read, "rated": result.rated, "duplicate": result.duplicate, "rejected": result.rejected,
-           "rerated": result.rerated, "suspense_errors": result.errors}
+           "suspense": result.rejected, "rerated": result.rerated, "suspense_errors": result.errors}
     _print(out, args.json,
            f"read {result.read}, rated {result.rated}, duplicate {result.duplicate}, rejected {result.rejected}"
            + (f" (re-rated {result.rerated})" if result.rerated else ""))

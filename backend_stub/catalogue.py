@@ -35,10 +35,15 @@ UNLIMITED = -1
 
 
 class CatalogueError(ValueError):
-    """An invalid catalogue. ``errors`` lists every problem as ``field: message``."""
+    """An invalid catalogue. ``errors`` lists every problem as ``field: message``.
 
-    def __init__(self, errors: list[str]):
+    ``located`` is the same list for people, each error followed by its TOML line and the
+    id of the item it is in, where the file's text is known (``load_catalogue``).
+    """
+
+    def __init__(self, errors: list[str], located: list[str] | None = None):
         self.errors = errors
+        self.located = located if located is not None else list(errors)
         super().__init__("invalid catalogue:\n  " + "\n  ".join(errors))
 
 
@@ -481,25 +486,44 @@ _SERVICE_UNITS = {"voice": ("second", "minute"), "sms": ("message",), "mms": ("m
 
 
 def _compile_rate(rate: RateIn, *, key: str, name: str, category: str, field: str) -> Rate:
+    errors: list[str] = []
+
+    def check(fn, *args, **kwargs):  # every problem of the rate, not only the first
+        try:
+            return fn(*args, **kwargs)
+        except CatalogueError as exc:
+            errors.extend(exc.errors)
+        except MoneyError as exc:
+            errors.append(str(exc))
+        return None
+
     if rate.per not in _SERVICE_UNITS[rate.service]:
-        raise CatalogueError([f"{field}.per: {rate.service} is priced per {' or '.join(_SERVICE_UNITS[rate.service])}"])
-    price = parse_decimal(rate.price, field=f"{field}.price")
-    if price < 0:
-        raise CatalogueError([f"{field}.price: must not be negative"])
-    exact = exact_per_base_unit(price, rate.per, field=f"{field}.price")
-    first, nxt = _increment(rate, field)
+        errors.append(f"{field}.per: {rate.service} is priced per {' or '.join(_SERVICE_UNITS[rate.service])}")
+    price = check(parse_decimal, rate.price, field=f"{field}.price")
+    exact = None
+    if price is not None and price < 0:
+        errors.append(f"{field}.price: must not be negative")
+    elif price is not None and not errors:
+        exact = check(exact_per_base_unit, price, rate.per, field=f"{field}.price")
+    blocks = check(_increment, rate, field)
     fee = 0
     if rate.connection_fee is not None:
         if rate.service != "voice":
-            raise CatalogueError([f"{field}.connection_fee: only voice rates have a connection fee"])
-        fee_kr = parse_decimal(rate.connection_fee, field=f"{field}.connection_fee")
-        fee = exact_per_base_unit(fee_kr, "message", field=f"{field}.connection_fee")
+            errors.append(f"{field}.connection_fee: only voice rates have a connection fee")
+        else:
+            fee_kr = check(parse_decimal, rate.connection_fee, field=f"{field}.connection_fee")
+            if fee_kr is not None:
+                fee = check(exact_per_base_unit, fee_kr, "message", field=f"{field}.connection_fee") or 0
     off_exact = off_price = None
     if rate.offpeak_price is not None:
-        off_price = parse_decimal(rate.offpeak_price, field=f"{field}.offpeak_price")
-        off_exact = exact_per_base_unit(off_price, rate.per, field=f"{field}.offpeak_price")
+        off_price = check(parse_decimal, rate.offpeak_price, field=f"{field}.offpeak_price")
+        if off_price is not None and rate.per in _SERVICE_UNITS[rate.service]:
+            off_exact = check(exact_per_base_unit, off_price, rate.per, field=f"{field}.offpeak_price")
     if rate.allowance and rate.allowance not in _ALLOWANCE_UNITS:
-        raise CatalogueError([f"{field}.allowance: unknown allowance pool {rate.allowance!r}"])
+        errors.append(f"{field}.allowance: unknown allowance pool {rate.allowance!r}")
+    if errors:
+        raise CatalogueError(errors)
+    assert price is not None and exact is not None and blocks is not None
     return Rate(
         key=key,
         service=rate.service,
@@ -508,8 +532,8 @@ def _compile_rate(rate: RateIn, *, key: str, name: str, category: str, field: st
         price=price,
         per=rate.per,
         exact_per_unit=exact,
-        first_block=first,
-        next_block=nxt,
+        first_block=blocks[0],
+        next_block=blocks[1],
         connection_fee_exact=fee,
         allowance=rate.allowance,
         offpeak_exact_per_unit=off_exact,
@@ -528,12 +552,29 @@ def _parse_time(text: str, field: str) -> time:
 
 
 def compile_catalogue(raw: dict[str, Any]) -> Catalogue:
-    """Validate a catalogue document (the parsed TOML) and compile it."""
+    """Validate a catalogue document (the parsed TOML) and compile it.
+
+    Every error is collected and raised in one ``CatalogueError``: items that fail the
+    schema are left out and the rest is still checked (keeping each item's own index in
+    the error paths), so a file with several mistakes reports them all at once.
+    """
+    errors: list[str] = []
+    kept: dict[str, list[int]] = {}  # original index of each item of a list section that passed the schema
+    left_out: dict[str, set[str]] = {}  # ids of the items left out, so nothing reports them as unknown
     try:
         doc = CatalogueIn.model_validate(raw)
     except ValidationError as exc:
-        raise CatalogueError([_pydantic_error(e) for e in exc.errors()]) from None
-    errors: list[str] = []
+        errors = [_pydantic_error(e) for e in exc.errors()]
+        partial = _without_bad_items(raw, exc, kept, left_out)
+        if partial is None:
+            raise CatalogueError(errors) from None
+        doc = partial
+
+    def numbered(section: str, items: list) -> Any:
+        return zip(kept.get(section, range(len(items))), items, strict=True)
+
+    def left_out_id(section: str, item_id: Any) -> bool:
+        return item_id in left_out.get(section, ())
 
     def guard(fn, *args, **kwargs):  # collect errors instead of stopping at the first
         try:
@@ -557,7 +598,7 @@ def compile_catalogue(raw: dict[str, Any]) -> Catalogue:
 
     destinations: dict[str, Destination] = {}
     prefixes: dict[str, str] = {}
-    for i, dest in enumerate(doc.destinations):
+    for i, dest in numbered("destinations", doc.destinations):
         f = f"destinations[{i}]"
         if dest.id in destinations:
             errors.append(f"{f}.id: duplicate destination {dest.id!r}")
@@ -570,7 +611,7 @@ def compile_catalogue(raw: dict[str, Any]) -> Catalogue:
             prefixes[p] = dest.id
 
     tariffs: dict[str, Tariff] = {}
-    for i, t in enumerate(doc.tariffs):
+    for i, t in numbered("tariffs", doc.tariffs):
         f = f"tariffs[{i}]"
         rates: dict[tuple[str, str], Rate] = {}
         for j, r in enumerate(t.rates):
@@ -581,7 +622,8 @@ def compile_catalogue(raw: dict[str, Any]) -> Catalogue:
                 dest_key, name, category = "", "Surf", "domestic"
             else:
                 if not r.destination or r.destination not in destinations:
-                    errors.append(f"{rf}.destination: unknown destination {r.destination!r}")
+                    if not left_out_id("destinations", r.destination):
+                        errors.append(f"{rf}.destination: unknown destination {r.destination!r}")
                     continue
                 dest = destinations[r.destination]
                 dest_key, name, category = dest.id, f"{_SERVICE_NAMES[r.service]} {dest.name}", dest.category
@@ -606,7 +648,7 @@ def compile_catalogue(raw: dict[str, Any]) -> Catalogue:
     zones: list[Zone] = []
     country_zone: dict[str, Zone] = {}
     default_zone = None
-    for i, z in enumerate(doc.roaming_zones):
+    for i, z in numbered("roaming_zones", doc.roaming_zones):
         f = f"roaming_zones[{i}]"
         zrates: dict[str, Rate] = {}
         if z.eu and z.rates:
@@ -654,7 +696,8 @@ def compile_catalogue(raw: dict[str, Any]) -> Catalogue:
     )
     spend_limit = guard(kr_to_ore, s.roaming_data_spend_limit, field="settings.roaming_data_spend_limit") or 0
     calls_as = s.eu_roaming_calls_as or ""
-    if calls_as and (calls_as not in destinations or destinations[calls_as].category != "domestic"):
+    if calls_as and not left_out_id("destinations", calls_as) and (
+            calls_as not in destinations or destinations[calls_as].category != "domestic"):
         errors.append(f"settings.eu_roaming_calls_as: {calls_as!r} is not a domestic destination class")
     notify = tuple(guard(parse_decimal, x, field="settings.roaming_data_notify_at") or Decimal(1)
                    for x in s.roaming_data_notify_at)
@@ -667,13 +710,14 @@ def compile_catalogue(raw: dict[str, Any]) -> Catalogue:
             errors.append("settings.eu_fair_use_surcharge: above the regulated wholesale cap")
 
     plans: dict[str, Plan] = {}
-    for i, p in enumerate(doc.plans):
+    for i, p in numbered("plans", doc.plans):
         f = f"plans[{i}]"
         fee = guard(kr_to_ore, p.monthly_fee, field=f"{f}.monthly_fee")
         tariff = None
         if p.kind == "mobile":
             if not p.tariff or p.tariff not in tariffs:
-                errors.append(f"{f}.tariff: unknown tariff {p.tariff!r}")
+                if not left_out_id("tariffs", p.tariff):
+                    errors.append(f"{f}.tariff: unknown tariff {p.tariff!r}")
             else:
                 tariff = tariffs[p.tariff]
         allowances = {}
@@ -688,7 +732,7 @@ def compile_catalogue(raw: dict[str, Any]) -> Catalogue:
                            p.description, p.on_sale)
 
     addons: dict[str, Addon] = {}
-    for i, a in enumerate(doc.addons):
+    for i, a in numbered("addons", doc.addons):
         f = f"addons[{i}]"
         price = guard(kr_to_ore, a.price, field=f"{f}.price")
         allowances = {}
@@ -697,7 +741,7 @@ def compile_catalogue(raw: dict[str, Any]) -> Catalogue:
             if al:
                 allowances[pool] = al
         for pid in a.plans:
-            if pid not in plans:
+            if pid not in plans and not left_out_id("plans", pid):
                 errors.append(f"{f}.plans: unknown plan {pid!r}")
         if a.id in addons:
             errors.append(f"{f}.id: duplicate add-on {a.id!r}")
@@ -706,7 +750,7 @@ def compile_catalogue(raw: dict[str, Any]) -> Catalogue:
         addons[a.id] = Addon(a.id, a.name, price or 0, allowances, frozenset(a.plans), a.name_en)
 
     discounts: dict[str, Discount] = {}
-    for i, dsc in enumerate(doc.discounts):
+    for i, dsc in numbered("discounts", doc.discounts):
         f = f"discounts[{i}]"
         if (dsc.percent is None) == (dsc.amount is None):
             errors.append(f"{f}: give exactly one of percent or amount")
@@ -723,7 +767,7 @@ def compile_catalogue(raw: dict[str, Any]) -> Catalogue:
         discounts[dsc.id] = Discount(dsc.id, dsc.name, pct, amount, dsc.applies_to, dsc.periods)
 
     devices: dict[str, Device] = {}
-    for i, dv in enumerate(doc.devices):
+    for i, dv in numbered("devices", doc.devices):
         f = f"devices[{i}]"
         if dv.id in devices:
             errors.append(f"{f}.id: duplicate device {dv.id!r}")
@@ -765,6 +809,126 @@ def compile_catalogue(raw: dict[str, Any]) -> Catalogue:
     )
 
 
+_LIST_SECTIONS = ("destinations", "tariffs", "roaming_zones", "plans", "addons", "discounts", "devices")
+# Stand-ins for a table that fails the schema, so that the other sections can still be checked (the
+# catalogue is refused anyway).
+_STAND_INS: dict[str, dict[str, Any]] = {
+    "operator": {"name": "", "org_number": "", "vat_number": "", "address": [], "bankgiro": "0000-0000",
+                 "support_email": "", "support_phone": ""},
+    "settings": {"wholesale_data_cap_eur_per_gb": {}, "eur_to_sek": "1",
+                 "eu_fair_use_surcharge": {"price": "0", "per": "GB"}},
+}
+
+
+def _without_bad_items(raw: dict[str, Any], exc: ValidationError, kept: dict[str, list[int]],
+                       left_out: dict[str, set[str]]) -> CatalogueIn | None:
+    """The document without the items that fail the schema, or None if what is left is no document.
+
+    Fills ``kept`` (original index of each remaining item, by section) and ``left_out`` (ids of the
+    removed items, by section).
+    """
+    bad: dict[str, set[int]] = {}
+    whole: set[str] = set()
+    for err in exc.errors():
+        loc = err["loc"]
+        if len(loc) >= 2 and loc[0] in _LIST_SECTIONS and isinstance(loc[1], int):
+            bad.setdefault(str(loc[0]), set()).add(loc[1])
+        elif loc:
+            whole.add(str(loc[0]))
+    partial = {k: v for k, v in raw.items() if k in CatalogueIn.model_fields}
+    for section in whole:
+        if section in _STAND_INS:
+            vat_rate = raw.get("operator", {}).get("vat_rate") if isinstance(raw.get("operator"), dict) else None
+            partial[section] = {**_STAND_INS[section], **({"vat_rate": vat_rate} if section == "operator"
+                                                          and isinstance(vat_rate, str) else {})}
+        elif section in _LIST_SECTIONS:
+            partial[section] = []
+            left_out[section] = {item.get("id") for item in raw.get(section) or [] if isinstance(item, dict)}
+    for section, indices in bad.items():
+        if section in whole:
+            continue
+        items = raw.get(section) or []
+        kept[section] = [i for i in range(len(items)) if i not in indices]
+        partial[section] = [items[i] for i in kept[section]]
+        left_out[section] = {items[i].get("id") for i in indices if isinstance(items[i], dict)}
+    try:
+        return CatalogueIn.model_validate(partial)
+    except ValidationError:
+        return None
+
+
+def _located(errors: list[str], text: str) -> list[str]:
+    """Each error with the TOML line of its field (or of the nearest enclosing one) and its item's id."""
+    lines, ids = _toml_paths(text)
+    out = []
+    for error in errors:
+        path = error.split(": ", 1)[0]
+        where = []
+        probe = path
+        while probe:
+            if probe in lines:
+                where.append(f"line {lines[probe]}")
+                break
+            probe = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", probe) if re.search(r"(\.[^.\[]+|\[\d+\])$", probe) else ""
+        item = re.match(r"[a-z_]+\[\d+\]", path)
+        if item and ids.get(item.group()):
+            where.append(f"id {ids[item.group()]!r}")
+        out.append(f"{error} ({', '.join(where)})" if where else error)
+    return out
+
+
+def _toml_paths(text: str) -> tuple[dict[str, int], dict[str, str]]:
+    """First line of each field path of a catalogue's TOML text (``plans[2].monthly_fee``), and item ids.
+
+    A plain line scan of the layout the catalogue uses (tables, arrays of tables, one inline
+    table per line in arrays), good enough to point a person at the right line.
+    """
+    lines: dict[str, int] = {}
+    ids: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    table = ""
+    array_key = ""
+    array_items = 0
+    for n, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        header = re.fullmatch(r"\[\[\s*([\w.-]+)\s*\]\]|\[\s*([\w.-]+)\s*\]", stripped.split("#")[0].strip())
+        if header:
+            array_key = ""
+            name = header.group(1) or header.group(2)
+            parent, _, last = name.rpartition(".")
+            base = ""
+            if parent:  # a sub-table of the latest item of its parent array (tariffs.offpeak)
+                base = next((p for p in sorted(lines, key=lines.__getitem__, reverse=True)
+                             if re.fullmatch(rf"{re.escape(parent)}\[\d+\]", p)), parent) + "."
+            if header.group(1):
+                counts[base + last] = counts.get(base + last, -1) + 1
+                table = f"{base}{last}[{counts[base + last]}]"
+            else:
+                table = base + last
+            lines.setdefault(table, n)
+            continue
+        if array_key:
+            if stripped.startswith("{"):
+                lines.setdefault(f"{array_key}[{array_items}]", n)
+                array_items += 1
+            if stripped.startswith("]"):
+                array_key = ""
+            continue
+        key = re.match(r"([\w-]+|\"[^\"]*\")\s*=\s*(.*)", stripped)
+        if key:
+            name = key.group(1).strip('"')
+            path = f"{table}.{name}" if table else name
+            lines.setdefault(path, n)
+            value = key.group(2)
+            if name == "id" and re.match(r"[a-z_]+\[\d+\]$", table):
+                ids[table] = value.split("#")[0].strip().strip('"')
+            if value.startswith("[") and not value.rstrip().endswith("]"):
+                array_key, array_items = path, 0
+    return lines, ids
+
+
 def _pydantic_error(err: Any) -> str:
     loc = ""
     for part in err["loc"]:
@@ -780,12 +944,21 @@ def _pydantic_error(err: Any) -> str:
 def load_catalogue(path: str | Path) -> Catalogue:
     """Read and compile a catalogue TOML file; ``CatalogueError`` names every bad field."""
     path = Path(path)
+    data = path.read_bytes()
     try:
-        with path.open("rb") as fh:
-            raw = tomllib.load(fh)
+        raw = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise CatalogueError([f"{path.name}: not UTF-8 (byte {exc.start})"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise CatalogueError([f"{path.name}: not valid TOML: {exc}"]) from None
-    return compile_catalogue(raw)
+    return _compiled(raw, data.decode("utf-8"))
+
+
+def _compiled(raw: dict[str, Any], text: str) -> Catalogue:
+    try:
+        return compile_catalogue(raw)
+    except CatalogueError as exc:
+        raise CatalogueError(exc.errors, _located(exc.errors, text)) from None
 
 
 def parse_catalogue_text(text: str) -> Catalogue:
@@ -794,7 +967,7 @@ def parse_catalogue_text(text: str) -> Catalogue:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CatalogueError([f"not valid TOML: {exc}"]) from None
-    return compile_catalogue(raw)
+    return _compiled(raw, text)
 
 
 DEFAULT_CATALOGUE = Path(__file__).parent / "catalogues" / "nordvik.toml"

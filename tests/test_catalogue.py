@@ -419,3 +419,31 @@ def test_parse_allowance(pool, text, amount, label):
 def test_parse_allowance_refuses_minutes_of_data():
     with pytest.raises(CatalogueError, match=r"plans\[0\]\.allowances\.data: '5 min' is not an allowance"):
         parse_allowance("data", "5 min", field="plans[0].allowances.data")
+
+
+def test_several_independent_errors_in_different_sections_are_all_reported_with_their_lines(tmp_path):
+    text = broken('bankgiro = "5050-1055"', 'bankgiro = "5050"')  # [operator]: fails the schema
+    text = text.replace('monthly_fee = "100.00"', 'monthly_fee = "100,00 kr"', 1)  # [[plans]] 1: not a price
+    text = text.replace('destination = "usa", price', 'destination = "mars", price', 1)  # [[tariffs]]: unknown
+    text = text.replace('monthly_fee = "250.00"', 'monthly_fee = "250.00"\ncolour = "red"', 1)  # plans[2]: schema
+    errors = errors_of(text)
+    assert len(errors) == 4, errors
+    assert "operator.bankgiro: Value error, a Bankgiro number looks like 5050-1055" in errors
+    assert "plans[2].colour: unknown field" in errors
+    assert any(e.startswith("plans[1].monthly_fee: '100,00 kr'") for e in errors)
+    assert "tariffs[0].rates[5].destination: unknown destination 'mars'" in errors
+    path = tmp_path / "several.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(CatalogueError) as info:
+        load_catalogue(path)
+    lines = text.splitlines()
+    fee_line = lines.index('monthly_fee = "100,00 kr"') + 1
+    [fee] = [e for e in info.value.located if e.startswith("plans[1].monthly_fee")]
+    assert fee.endswith(f"(line {fee_line}, id 'liten')")
+    [mars] = [e for e in info.value.located if "mars" in e]
+    assert f"line {next(n for n, ln in enumerate(lines, 1) if 'mars' in ln)}" in mars
+
+
+def test_a_plan_on_a_tariff_that_fails_the_schema_is_not_reported_as_unknown():
+    text = broken('[[tariffs]]\nid = "test"', '[[tariffs]]\nid = "test"\ncolour = "red"')
+    assert errors_of(text) == ["tariffs[0].colour: unknown field"]

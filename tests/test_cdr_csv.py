@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 from datetime import UTC, datetime
 
@@ -190,7 +191,46 @@ def test_an_empty_file_needs_a_header():
         list(read_cdr_csv(io.StringIO("")))
 
 
-def test_a_file_that_is_not_utf8():
-    with pytest.raises(CdrFileError, match="UTF-8"):
-        list(read_cdr_bytes((SPEC_EXAMPLE + "c-6,+46701234567,sms,2026-10-03T14:25:00+02:00,,,+46739876543,Å\n")
-                            .encode("latin-1")))
+def test_a_byte_that_is_not_utf8_rejects_its_row_only_naming_line_column_and_byte():
+    data = (SPEC_EXAMPLE.encode("utf-8")
+            + "c-6,+46701234567,sms,2026-10-03T14:25:00+02:00,,,+46739876543,Å\n".encode("latin-1")
+            + b"c-7,+46701234567,sms,2026-10-03T14:25:00+02:00,,,+46739876543,\n")
+    results = [validate_row(n, r) for n, r in read_cdr_bytes(data)]
+    assert results[:5] == validated(SPEC_EXAMPLE)
+    column = len("c-6,+46701234567,sms,2026-10-03T14:25:00+02:00,,,+46739876543,") + 1
+    assert results[5] == RowError(7, "c-6", "visited_country", f"not UTF-8 (byte 0xc5 at column {column})")
+    assert isinstance(results[6], UsageEvent) and results[6].record_id == "c-7"
+
+
+def test_an_unreadable_row_keeps_its_bytes_escaped_for_suspense():
+    data = HEADER.encode() + b"\nc-1,+46701234567,sms,2026-10-03T14:25:00+02:00,,,+4673\xff9876543,,extra\n"
+    [(line_no, raw)] = list(read_cdr_bytes(data))
+    assert line_no == 2
+    assert raw["called_number"] == "+4673\\xff9876543"
+    assert raw["line_text"] == "c-1,+46701234567,sms,2026-10-03T14:25:00+02:00,,,+4673\\xff9876543,,extra"
+    # Re-processing the kept row gives the same rejection: it is never rated with a mangled value.
+    column = len("c-1,+46701234567,sms,2026-10-03T14:25:00+02:00,,,+4673") + 1
+    assert validate_row(line_no, dict(raw)) == RowError(2, "c-1", "called_number",
+                                                         f"not UTF-8 (byte 0xff at column {column})")
+
+
+def test_a_byte_that_is_not_utf8_in_an_extra_column_still_rejects_the_row():
+    header = HEADER + ",note"
+    before = "c-1,+46701234567,sms,2026-10-03T14:25:00+02:00,,,+46739876543,,"
+    [(line_no, raw)] = list(read_cdr_bytes(f"{header}\n{before}".encode() + b"\xe5\n"))
+    assert validate_row(line_no, raw) == RowError(2, "c-1", "line",
+                                                  f"not UTF-8 (byte 0xe5 at column {len(before) + 1})")
+
+
+def test_a_field_over_the_csv_size_limit_rejects_its_row_only():
+    limit = csv.field_size_limit()
+    text = (SPEC_EXAMPLE + f"c-6,+46701234567,sms,2026-10-03T14:25:00+02:00,,,{'9' * (limit + 1)},\n"
+            + "c-7,+46701234567,sms,2026-10-03T14:25:00+02:00,,,+46739876543,\n")
+    results = validated(text)
+    assert results[5] == RowError(7, "c-6", "called_number", f"field longer than {limit} characters")
+    assert isinstance(results[6], UsageEvent) and results[6].record_id == "c-7"
+
+
+def test_a_header_that_is_not_utf8_refuses_the_file():
+    with pytest.raises(CdrFileError, match=r"line 1: the header is not UTF-8 \(byte 0xff at column 2\)"):
+        list(read_cdr_bytes(b"r\xffecord_id,msisdn,service,started_at\n"))

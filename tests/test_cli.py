@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sqlalchemy import create_engine, select
+
+from backend_stub.storage.models import SuspenseRecord
+
 from .conftest import FIXTURES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,6 +77,44 @@ def test_bad_input_names_the_line_or_field(tmp_path):
     noheader.write_text("record_id,msisdn,started_at\nx,+46701234567,2026-10-03T14:22:05+02:00\n")
     r = cli(tmp_path, "import-cdrs", str(noheader))
     assert r.returncode == 2 and "service" in r.stderr
+
+
+def test_import_cdrs_puts_unreadable_rows_in_suspense_and_imports_the_rest(tmp_path):
+    catalogue = ROOT / "backend_stub" / "catalogues" / "nordvik.toml"
+    assert cli(tmp_path, "load-catalogue", str(catalogue)).returncode == 0
+    assert cli(tmp_path, "import-customers", str(FIXTURES / "customers.csv")).returncode == 0
+    header, *good = (FIXTURES / "cdrs.csv").read_bytes().splitlines(keepends=True)
+    bad_byte = b"x-3,+46701234567,sms,2026-10-03T14:25:00+02:00,,,+46739876543,\xff\n"  # line 3
+    too_long = b"x-5,+46701234567,sms,2026-10-03T14:25:00+02:00,,," + b"9" * 200_000 + b",\n"  # line 5
+    cdrs = tmp_path / "bad.csv"
+    cdrs.write_bytes(b"".join([header, good[0], bad_byte, good[1], too_long, *good[2:]]))
+    r = cli(tmp_path, "import-cdrs", str(cdrs), "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert (out["read"], out["rated"], out["duplicate"], out["rejected"]) == (len(good) + 2, len(good), 0, 2)
+    assert out["read"] == out["rated"] + out["duplicate"] + out["rejected"]
+    [on_3, on_5] = out["suspense_errors"]
+    assert (on_3["line"], on_3["record_id"]) == (3, "x-3") and on_3["reason"].startswith("not UTF-8 (byte 0xff")
+    assert (on_5["line"], on_5["record_id"]) == (5, "x-5") and on_5["reason"].startswith("field longer than")
+    # The rows are kept in suspense, bytes escaped, and re-processing leaves them there.
+    with create_engine(f"sqlite:///{tmp_path / 'cli.db'}").connect() as conn:
+        kept = {r.line_no: r.raw for r in conn.execute(select(SuspenseRecord.line_no, SuspenseRecord.raw))}
+    assert set(kept) == {3, 5}
+    assert kept[3]["line_text"].endswith("+46739876543,\\xff") and len(kept[5]["line_text"]) > 200_000
+    r = cli(tmp_path, "reprocess-suspense", "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["rejected"] == 2
+
+
+def test_import_cdrs_of_an_unreadable_file_imports_nothing_and_says_why_in_json(tmp_path):
+    r = cli(tmp_path, "import-cdrs", str(tmp_path / "missing.csv"), "--json")
+    assert r.returncode != 0 and "error" in json.loads(r.stdout)
+    noheader = tmp_path / "noheader.csv"
+    noheader.write_bytes((FIXTURES / "cdrs.csv").read_bytes().split(b"\n", 1)[1])  # rows without the header
+    r = cli(tmp_path, "import-cdrs", str(noheader), "--json")
+    out = json.loads(r.stdout)
+    assert r.returncode != 0 and "header" in out["error"] and out["read"] == 0
+    r = cli(tmp_path, "import-cdrs", str(FIXTURES / "cdrs.csv"), "--json")
+    assert json.loads(r.stdout)["duplicate"] == 0  # nothing of the refused file was imported
 
 
 def test_seed_makes_a_believable_billed_operator(tmp_path):

@@ -28,6 +28,9 @@ ODD = [
     "",  # blank line
     "c-0,+46701234567,sms,2026-10-03T14:22:05+02:00,,,+46739876543,",  # duplicate record_id
     '"c-{i}",+46701234567,sms,2026-10-03T14:22:05+02:00,,,"+46739876543",',  # quoted
+    "c-{i},+46701234567,sms,2026-10-03T14:22:05+02:00,,,+4673\udcff9876543,",  # a byte that is not UTF-8
+    "c-{i},+46701234567,sms,2026-10-03T14:22:05+02:00,,," + "9" * 140_000 + ",",  # over the csv field limit
+    "c-{i}\udce5,+46701234567,sms,2026-10-03T14:22:05+02:00,,,+46739876543,",  # not UTF-8 in the record_id
 ]
 
 
@@ -64,13 +67,24 @@ def test_bulk_reading_matches_row_by_row(odd, newline, monkeypatch):
     assert rows_in_bulk(read_cdr_csv(io.StringIO(text, newline=""))) == expected
 
 
-@pytest.mark.parametrize("odd", [ODD[0], ODD[2], ODD[4], ODD[6]])
+@pytest.mark.parametrize("odd", [ODD[0], ODD[2], ODD[4], ODD[6], *ODD[-3:]])
 def test_a_large_file_read_in_two_halves_matches_row_by_row(odd, tmp_path, monkeypatch):
     monkeypatch.setattr(cdr_csv, "PARALLEL_MIN_BYTES", 1000)
     lines = [GOOD[i % len(GOOD)].format(i=i, m=i % 60) for i in range(3000)]
     lines.insert(2500, odd.format(i=999))  # in the second half, which a forked child reads
+    lines.insert(500, odd.format(i=998))  # and in the first, which this process reads
     text = text_of(lines)
     path = tmp_path / "cdrs.csv"
-    path.write_text(text, encoding="utf-8")
-    with open(path, encoding="utf-8", newline="") as fh:
+    path.write_bytes(text.encode("utf-8", "surrogateescape"))  # a lone surrogate stands for a bad byte
+    with open(path, encoding="utf-8", newline="") as fh:  # strict, as a caller may open it
         assert rows_in_bulk(read_cdr_csv(fh)) == rows_one_by_one(text)
+
+
+@pytest.mark.parametrize("odd", ODD[-3:])
+def test_an_unreadable_row_is_one_rejected_row_on_every_path(odd):
+    lines = [GOOD[i % len(GOOD)].format(i=i, m=i % 60) for i in range(20)]
+    lines.insert(5, odd.format(i=999))
+    results = rows_one_by_one(text_of(lines))
+    rejected = [(line, r) for line, r in results if not hasattr(r, "started_at")]
+    assert len(results) == 21 and [line for line, _ in rejected] == [7]
+    assert rejected[0][1].reason.startswith(("not UTF-8 (byte 0x", "field longer than"))

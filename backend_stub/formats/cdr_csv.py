@@ -3,6 +3,13 @@
 ``read_cdr_csv`` yields ``(line_no, row)`` with ``row`` a tuple of the known columns;
 ``validate_row`` turns one row into a ``rating.UsageEvent`` or a ``RowError`` that names
 the field. A file without the required header columns is refused as a whole.
+
+A row that cannot be read (a byte that is not UTF-8, a field over the csv module's size
+limit) is yielded as a dict (``unreadable_row``): its columns decoded with replacement,
+the physical line as escaped text and the reason, so that it goes to suspense like any
+other bad row while the rest of the file is read. Files are decoded with
+``surrogateescape``: the whole buffer is decoded at C speed and only a line that holds an
+escaped byte is looked at again.
 """
 
 from __future__ import annotations
@@ -45,6 +52,10 @@ class CdrFileError(ValueError):
     """The file as a whole cannot be read (encoding, missing header columns)."""
 
 
+UNREADABLE = "unreadable"  # key of a raw row that could not be read: {"field": ..., "reason": ...}
+_SURROGATE = re.compile("[\udc80-\udcff]").search  # a byte that was not UTF-8, as surrogateescape keeps it
+
+
 class RowError(NamedTuple):
     line_no: int | None
     record_id: str
@@ -82,26 +93,34 @@ class CdrReader:
     """
 
     def __init__(self, stream: IO[str] | Iterable[str]):
+        if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
+            # A bad byte is one bad row, not an unreadable file: keep it as a lone surrogate.
+            stream.reconfigure(errors="surrogateescape")
         self._stream = stream
         self._lines = iter(stream)
-        self._rows: Iterator[tuple[int, Row]] | None = None
+        self._rows: Iterator[tuple[int, Row | dict[str, Any]]] | None = None
 
-    def __iter__(self) -> Iterator[tuple[int, Row]]:
+    def __iter__(self) -> Iterator[tuple[int, Row | dict[str, Any]]]:
         return self
 
-    def __next__(self) -> tuple[int, Row]:
+    def __next__(self) -> tuple[int, Row | dict[str, Any]]:
         if self._rows is None:
             self._rows = self._all_rows()
         return next(self._rows)
 
-    def _header(self) -> tuple[Any, list[int], int, bool]:
-        reader = csv.reader(self._lines)
+    def _header(self) -> tuple[Any, list[int], int, bool, list[str]]:
+        taken: list[str] = []
+        reader = csv.reader(_tapped(self._lines, taken))
         try:
             header = next(reader)
         except StopIteration:
             raise CdrFileError("the file is empty: a header row is required") from None
         except (UnicodeDecodeError, csv.Error) as exc:
             raise CdrFileError(f"line 1: {exc}") from None
+        bad = _first_bad_byte(taken)
+        if bad is not None:
+            raise CdrFileError(f"line {1 + bad[0]}: the header is not UTF-8 ({bad[1]})")
+        taken.clear()
         header = [h.strip().lstrip("\ufeff") for h in header]
         missing = [c for c in REQUIRED_COLUMNS if c not in header]
         if missing:
@@ -109,13 +128,13 @@ class CdrReader:
         width = len(header)
         positions = [header.index(c) if c in header else width for c in COLUMNS]
         in_order = positions == list(range(len(COLUMNS))) and width == len(COLUMNS)
-        return reader, positions, width, in_order
+        return reader, positions, width, in_order, taken
 
-    def _all_rows(self) -> Iterator[tuple[int, Row]]:
-        reader, positions, width, in_order = self._header()
-        yield from _shaped_rows(reader, positions, width, in_order, 0)
+    def _all_rows(self) -> Iterator[tuple[int, Row | dict[str, Any]]]:
+        reader, positions, width, in_order, taken = self._header()
+        yield from _shaped_rows(reader, positions, width, in_order, 0, taken)
 
-    def segments(self, *, parallel: bool = False) -> Iterator[EventRun | tuple[int, Row]]:
+    def segments(self, *, parallel: bool = False) -> Iterator[EventRun | tuple[int, Row | dict[str, Any]]]:
         """The file as runs of valid events and single rows to validate, in file order.
 
         With ``parallel``, a large plain UTF-8 file is read in two halves at once, the second
@@ -129,10 +148,10 @@ class CdrReader:
             if halves is not None:
                 yield from _segments_in_halves(*halves)
                 return
-        reader, positions, width, in_order = self._header()
+        reader, positions, width, in_order, taken = self._header()
         offset = reader.line_num
         if not in_order:
-            yield from _shaped_rows(reader, positions, width, in_order, 0)
+            yield from _shaped_rows(reader, positions, width, in_order, 0, taken)
             return
         lines = self._lines
         while True:
@@ -144,7 +163,9 @@ class CdrReader:
                 return
             text = "".join(batch)
             if '"' in text:  # quoted fields may hold commas and line breaks: the csv module reads on
-                yield from _shaped_rows(csv.reader(chain(batch, lines)), positions, width, in_order, offset)
+                taken = []
+                yield from _shaped_rows(csv.reader(_tapped(chain(batch, lines), taken)), positions, width, in_order,
+                                        offset, taken)
                 return
             found = _COMMON_LINES(text)
             if len(found) == len(batch):
@@ -169,10 +190,7 @@ class CdrReader:
             return None
         if os.fstat(stream.fileno()).st_size < PARALLEL_MIN_BYTES:
             return None
-        try:
-            text = stream.buffer.read().decode(encoding)
-        except UnicodeDecodeError:
-            text = '"'
+        text = stream.buffer.read().decode(encoding, "surrogateescape")  # a bad byte is one bad row
         if '"' in text or text.count("\r") != text.count("\r\n"):
             stream.seek(0)
             return None
@@ -181,7 +199,7 @@ class CdrReader:
         end = text.find("\n")
         end = len(text) if end < 0 else end
         self._lines = iter([text[:end]])
-        _reader, positions, width, in_order = self._header()
+        _reader, positions, width, in_order, _taken = self._header()
         if not in_order:
             stream.seek(0)
             self._lines = iter(stream)
@@ -269,21 +287,117 @@ def read_cdr_csv(stream: IO[str] | Iterable[str]) -> CdrReader:
     return CdrReader(stream)
 
 
-def _shaped_rows(reader: Any, positions: list[int], width: int, in_order: bool,
-                 offset: int) -> Iterator[tuple[int, Row]]:
-    """``(line_no, row)`` of a csv reader, its rows put in ``COLUMNS`` order; line numbers after ``offset``."""
+def _tapped(lines: Iterable[str], taken: list[str]) -> Iterator[str]:
+    """``lines``, each also appended to ``taken``: the physical lines of the row the csv module reads."""
+    for line in lines:
+        taken.append(line)
+        yield line
+
+
+def _shaped_rows(reader: Any, positions: list[int], width: int, in_order: bool, offset: int,
+                 taken: list[str]) -> Iterator[tuple[int, Row | dict[str, Any]]]:
+    """``(line_no, row)`` of a csv reader, its rows put in ``COLUMNS`` order; line numbers after ``offset``.
+
+    ``taken`` holds the physical lines the reader read for the current row (see ``_tapped``):
+    a row with a byte that is not UTF-8, or that the csv module refuses (a field over its
+    size limit), is yielded as an ``unreadable_row`` and the reader goes on with the next.
+    """
     blank = [""] * (width + 1)
-    try:
-        for values in reader:
-            if not values:
-                continue
-            if in_order and len(values) == width:
-                yield offset + reader.line_num, tuple(values)  # type: ignore[misc]
-                continue
-            padded = values + blank[len(values) :] if len(values) <= width else values[:width] + [""]
-            yield offset + reader.line_num, tuple(padded[i] for i in positions)  # type: ignore[misc]
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise CdrFileError(f"line {offset + reader.line_num}: {exc}") from None
+    while True:
+        try:
+            for values in reader:
+                text = taken[0] if len(taken) == 1 else "".join(taken)
+                if not text.isascii() and _SURROGATE(text):
+                    first = offset + reader.line_num - len(taken) + 1
+                    k, where = _first_bad_byte(taken)  # type: ignore[misc]
+                    lines = taken[:]
+                    taken.clear()
+                    yield first + k, unreadable_row(lines, values, positions, width, f"not UTF-8 ({where})",
+                                                    _bad_column(values, positions, width))
+                    continue
+                taken.clear()
+                if not values:
+                    continue
+                if in_order and len(values) == width:
+                    yield offset + reader.line_num, tuple(values)  # type: ignore[misc]
+                    continue
+                padded = values + blank[len(values) :] if len(values) <= width else values[:width] + [""]
+                yield offset + reader.line_num, tuple(padded[i] for i in positions)  # type: ignore[misc]
+            return
+        except csv.Error as exc:
+            line_no = offset + reader.line_num
+            lines = taken[:]
+            taken.clear()
+            yield line_no, _unparsable_row(lines, positions, width, exc)
+        except UnicodeDecodeError as exc:
+            raise CdrFileError(f"line {offset + reader.line_num + 1}: {exc}") from None
+
+
+def _first_bad_byte(lines: list[str]) -> tuple[int, str] | None:
+    """(index of the line, "byte 0xff at column 12") of the first byte that was not UTF-8, or None."""
+    for k, line in enumerate(lines):
+        if not line.isascii():
+            found = _SURROGATE(line)
+            if found is not None:
+                byte = ord(found.group()) - 0xDC00
+                return k, f"byte 0x{byte:02x} at column {found.start() + 1}"
+    return None
+
+
+def _escaped(text: str) -> str:
+    """Text with its undecodable bytes written as ``\\xff`` (what suspense keeps: nothing is lost)."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _column_names(positions: list[int], width: int) -> list[str]:
+    """The name of each column of the file ("" for an extra column), by position."""
+    names = [""] * width
+    for name, pos in zip(COLUMNS, positions, strict=True):
+        if pos < width:
+            names[pos] = name
+    return names
+
+
+def _bad_column(values: list[str], positions: list[int], width: int) -> str:
+    """The column that holds the first undecodable byte ("line" when it is in no known column)."""
+    names = _column_names(positions, width)
+    for i, value in enumerate(values[:width]):
+        if not value.isascii() and _SURROGATE(value):
+            return names[i] or "line"
+    return "line"
+
+
+def unreadable_row(lines: list[str], values: list[str], positions: list[int], width: int, reason: str,
+                   field: str) -> dict[str, Any]:
+    """The raw row that suspense keeps for a line that cannot be read.
+
+    The known columns (undecodable bytes escaped as ``\\xff``), the physical line(s) as
+    escaped text under ``line_text``, and under ``UNREADABLE`` the field and reason that
+    ``validate_row`` gives again whenever the row is re-processed.
+    """
+    padded = values + [""] * (width + 1 - len(values)) if len(values) <= width else values[:width] + [""]
+    raw: dict[str, Any] = {c: _escaped(padded[i])[:_RAW_VALUE_CHARS] for c, i in zip(COLUMNS, positions, strict=True)}
+    raw["line_text"] = _escaped("".join(lines).rstrip("\r\n"))
+    raw[UNREADABLE] = {"field": field, "reason": reason}
+    return raw
+
+
+_RAW_VALUE_CHARS = 1000  # a column kept in the raw row; ``line_text`` keeps the whole line
+
+
+def _unparsable_row(lines: list[str], positions: list[int], width: int, exc: csv.Error) -> dict[str, Any]:
+    """A row the csv module refused: the line's comma-separated parts stand in for its values."""
+    text = "".join(lines).rstrip("\r\n")
+    values = text.split(",")
+    limit = csv.field_size_limit()
+    long = next((i for i, v in enumerate(values) if len(v) > limit), None)
+    if long is not None or "field larger than field limit" in str(exc):
+        reason = f"field longer than {limit} characters"
+        names = _column_names(positions, max(width, len(values)))
+        field = names[long] if long is not None and names[long] else "line"
+    else:
+        reason, field = f"not a CSV row ({exc})", "line"
+    return unreadable_row(lines, values, positions, width, reason, field)
 
 
 # The common form of a row, columns in ``COLUMNS`` order: what ``validate_row`` accepts without
@@ -293,7 +407,7 @@ def _shaped_rows(reader: Any, positions: list[int], width: int, in_order: bool,
 # minute, second, offset, duration (voice only), volume (data only), called_number (not data),
 # visited_country.
 _COMMON = (
-    r"([^,\"\s\x00]{1,100}),(\+[1-9][0-9]{4,14}),(?:(voice)|(data)|(sms|mms)),"
+    r"([^,\"\s\x00\udc80-\udcff]{1,100}),(\+[1-9][0-9]{4,14}),(?:(voice)|(data)|(sms|mms)),"
     r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-5][0-9]):([0-5][0-9])([+-][0-9]{2}:[0-9]{2}),"
     r"(?(3)([0-9]+)|[0-9]*),(?(4)([0-9]+)|[0-9]*),(?(4)(?:\+[1-9][0-9]{4,14})?|(\+[1-9][0-9]{4,14})),"
     r"([A-Z]{2}|)"
@@ -366,7 +480,7 @@ def _line_by_line(batch: list[str], first_line: int, positions: list[int], width
         if events:
             yield EventRun(run_start, events)
             events = []
-        yield from _shaped_rows(_OneLine(line), positions, width, in_order, first_line + i - 1)
+        yield from _shaped_rows(_OneLine(line), positions, width, in_order, first_line + i - 1, [line])
     if events:
         yield EventRun(run_start, events)
 
@@ -383,12 +497,8 @@ class _OneLine:
 
 
 def read_cdr_bytes(data: bytes) -> CdrReader:
-    """Rows of a CSV given as bytes (UTF-8, with or without BOM)."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise CdrFileError(f"the file is not UTF-8 (byte {exc.start})") from None
-    return read_cdr_csv(io.StringIO(text, newline=""))
+    """Rows of a CSV given as bytes (UTF-8, with or without BOM); a bad byte makes one bad row."""
+    return read_cdr_csv(io.StringIO(data.decode("utf-8-sig", "surrogateescape"), newline=""))
 
 
 def _whole(text: str, name: str, line_no: int | None, record_id: str) -> int | RowError:
@@ -445,6 +555,10 @@ def parse_timestamp(text: str) -> int | None:
 def validate_row(line_no: int | None, row: Row | dict[str, Any]) -> UsageEvent | RowError:
     """One row (CSV tuple or JSON object) to a ``UsageEvent``, or the first thing wrong with it."""
     if isinstance(row, dict):
+        unreadable = row.get(UNREADABLE)
+        if unreadable is not None:
+            return RowError(line_no, str(row.get("record_id") or "")[:100], str(unreadable.get("field") or "line"),
+                            str(unreadable.get("reason") or "the row could not be read"))
         row = row_of(row)
     record_id, msisdn, service, started_text, duration_text, volume_text, called, country = row
     if not record_id or record_id != record_id.strip():

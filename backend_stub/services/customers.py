@@ -54,12 +54,22 @@ def _date(text: str, line: int, name: str, errors: list[str]) -> date | None:
 
 def parse_customer_rows(rows: Iterable[tuple[int, dict[str, str]]], catalogue: Catalogue,
                         result: CustomerImportResult) -> dict[str, dict[str, Any]]:
-    """Validate rows; returns subscriptions by id with their customer and segments."""
+    """Validate rows; returns subscriptions by id with their customer and segments.
+
+    A customer's rows apply all together or not at all: when one is rejected, the
+    customer's other rows are dropped too and an error names them (a plan change is two
+    rows, and applying one alone would cut an active subscription short).
+    """
     subs: dict[str, dict[str, Any]] = {}
+    customer_lines: dict[str, list[int]] = {}  # every row of each customer, rejected or not
+    rejected: dict[str, list[int]] = {}  # the rejected rows of each customer
     for line, row in rows:
         result.rows += 1
         errs: list[str] = []
         row = {k: (v or "").strip() for k, v in row.items()}
+        number = row.get("customer_number", "")
+        if number:
+            customer_lines.setdefault(number, []).append(line)
         for col in REQUIRED:
             if not row.get(col):
                 errs.append(f"line {line}: {col} is required")
@@ -92,12 +102,16 @@ def parse_customer_rows(rows: Iterable[tuple[int, dict[str, str]]], catalogue: C
             errs.append(f"line {line}: reminder_fee_agreed {fee_agreed!r} must be true or false")
         if errs:
             result.errors.extend(errs)
+            if number:
+                rejected.setdefault(number, []).append(line)
             continue
         sid = row["subscription_id"]
         entry = subs.setdefault(sid, {"customer": None, "msisdn": msisdn, "segments": [], "discounts": [],
-                                      "lines": []})
+                                      "lines": [], "customers": set()})
+        entry["customers"].add(number)
         if entry["msisdn"] != msisdn:
             result.errors.append(f"line {line}: subscription {sid} has msisdn {entry['msisdn']} on an earlier row")
+            rejected.setdefault(number, []).append(line)
             continue
         entry["customer"] = {
             "customer_number": row["customer_number"], "name": row["name"], "email": row.get("email", ""),
@@ -115,8 +129,16 @@ def parse_customer_rows(rows: Iterable[tuple[int, dict[str, str]]], catalogue: C
             validate_segments(entry["segments"], field=f"subscription {sid}")
         except ValueError as exc:
             result.errors.append(f"line {entry['lines'][-1]}: {exc}")
-            del subs[sid]
-    return subs
+            for number in entry["customers"]:
+                rejected.setdefault(number, []).append(entry["lines"][-1])
+    for number, bad in rejected.items():
+        others = [n for n in customer_lines.get(number, []) if n not in bad]
+        if others:
+            result.errors.append(
+                f"line{'s' if len(others) > 1 else ''} {', '.join(map(str, others))}: not applied: customer {number} "
+                f"is imported all or nothing and its line{'s' if len(bad) > 1 else ''} "
+                f"{', '.join(map(str, sorted(set(bad))))} {'were' if len(set(bad)) > 1 else 'was'} rejected")
+    return {sid: entry for sid, entry in subs.items() if not entry["customers"] & rejected.keys()}
 
 
 def import_customers(engine: Engine, catalogue: Catalogue, rows: Iterable[tuple[int, dict[str, str]]]
