@@ -223,6 +223,17 @@ def _offer_accepted(d: Mapping[str, Any], lang: str) -> str:
     return f"Erbjudande antaget: {change}.{' ' + terms + '.' if terms else ''}"
 
 
+def _late_usage(d: Mapping[str, Any], lang: str) -> str:
+    month = format_date(date.fromisoformat(f"{d['period']}-01"), "LLLL yyyy", locale=BABEL_LOCALE[lang])
+    n = int(d["count"])
+    if lang == "en":
+        return (f"{n} usage record{'s' if n != 1 else ''} for {month} arrived after this invoice was issued; "
+                f"{'they are' if n != 1 else 'it is'} billed on the next invoice.")
+    return (f"{n} {'användningsposter' if n != 1 else 'användningspost'} för {month} kom in efter att fakturan "
+            f"skapades; {'de' if n != 1 else 'den'} debiteras på nästa faktura.")
+
+
+RENDERERS["late_usage"] = _late_usage  # usage import (services/usage.py)
 RENDERERS["offer_accepted"] = _offer_accepted  # offers (services/offers.py)
 
 

@@ -34,6 +34,8 @@ from backend_stub.catalogue import Catalogue
 from backend_stub.formats.cdr_csv import CdrReader, EventRun, RowError, raw_of, validate_row
 from backend_stub.periods import Period, Subscription, period_containing
 from backend_stub.rating import STOCKHOLM, PeriodRater, RatedEvent, Rejection, UsageEvent, rate_period
+from backend_stub.services.ledger import add_event
+from backend_stub.services.timeline import render
 from backend_stub.storage import models as m
 from backend_stub.storage.repo import bulk_insert, bulk_update, chunks, cycle_days, load_subscriptions
 
@@ -316,6 +318,26 @@ class UsageImporter:
                     + " WHERE id = ? AND invoice_id IS NULL", updates)
         self._store_notices(conn, notices)
         result.notices = len(notices)
+        self._note_late_usage(conn, groups, subs_by_id, closed, {r[1] for r in new_rejects}, batch_id)
+
+    def _note_late_usage(self, conn, groups, subs_by_id: dict[int, Subscription], closed: set[tuple[int, date]],
+                         rejected: set[str], batch_id: int) -> None:
+        """Records of an invoiced period are late: say so on that period's invoice, at the import time
+        (they are billed on the next invoice, rules §3)."""
+        late: dict[tuple[int, date], int] = defaultdict(int)
+        for (sub_id, pstart), evs in groups.items():
+            key = (subs_by_id[sub_id].customer_id, pstart)
+            if key in closed:
+                late[key] += sum(1 for ev in evs if ev.record_id not in rejected)
+        now = clock.now()
+        for (customer_id, pstart), count in sorted(late.items()):
+            inv = conn.execute(select(m.Invoice.id).where(
+                m.Invoice.customer_id == customer_id, m.Invoice.period_start == pstart, m.Invoice.kind == "invoice",
+                m.Invoice.regular_key.is_not(None))).first()
+            if count and inv is not None:
+                data = {"count": count, "period": pstart.isoformat()[:7], "batch_id": batch_id}
+                add_event(conn, inv.id, "late_usage", render("late_usage", data, "sv", ""), actor="usage import",
+                          at=now, data=data)
 
     def _closed_periods(self, conn, subs: dict[int, Subscription], starts: set[date]) -> set[tuple[int, date]]:
         customer_ids = list({s.customer_id for s in subs.values()})
