@@ -302,6 +302,8 @@ def parse_bgmax(data: bytes | str) -> BgMaxFile:
 
 def _field(value: int | str, width: int, name: str, *, digits: bool = True, right: bool = True) -> str:
     text = str(value)
+    if digits and text == "":
+        return "0" * width
     if len(text) > width or (digits and not (text.isascii() and text.isdigit())):
         raise ValueError(f"{name}: at most {width} {'digits' if digits else 'characters'}, got {text!r}")
     return (text.rjust(width, "0") if digits else text.rjust(width) if right else text.ljust(width))
@@ -322,8 +324,8 @@ def write_bgmax(deposits: list[Deposit], *, created_at: datetime, test: bool = F
         for p in dep.payments:
             if p.record_type != "20" or p.amount_ore < 0:
                 raise ValueError(f"payments: only payment records (20) of 0 öre or more are written, got {p!r}")
-            lines.append("20" + _field(p.payer_bankgiro, 10, "payer_bankgiro") + _field(p.reference, 25, "reference",
-                                                                                        digits=False)
+            lines.append("20" + (_field(p.payer_bankgiro, 10, "payer_bankgiro") if p.payer_bankgiro else " " * 10)
+                         + _field(p.reference, 25, "reference", digits=False)
                          + _field(p.amount_ore, 18, "amount_ore") + p.reference_code + p.channel_code
                          + _field(p.bgc_serial, 12, "bgc_serial") + ("1" if p.has_image else "0"))
             if p.name:
