@@ -108,6 +108,7 @@ class _Year:
         self.autopay_since: date | None = None
         self.names: dict[int, str] = {}
         self.channels: dict[int, str] = {}
+        self.fee_agreed: dict[int, bool] = {}
         self.autogiro_orders: dict[date, list[ag.PaymentOrder]] = defaultdict(list)
         self.bgc_serial = 0
         self.deposit_serial = 0
@@ -164,8 +165,10 @@ class _Year:
             rows = list(conn.execute(select(m.Invoice).where(m.Invoice.kind == "invoice",
                                                              m.Invoice.invoice_date == day)
                                      .order_by(m.Invoice.number)))
-            for c in conn.execute(select(m.Customer.id, m.Customer.name, m.Customer.channel)):
+            for c in conn.execute(select(m.Customer.id, m.Customer.name, m.Customer.channel,
+                                         m.Customer.reminder_fee_agreed)):
                 self.names[c.id], self.channels[c.id] = c.name, c.channel
+                self.fee_agreed[c.id] = bool(c.reminder_fee_agreed)
         for inv in rows:
             self.plan_invoice(inv, label)
         self.plan(_at(day + timedelta(days=2), 10), lambda: self.send(_at(day + timedelta(days=2), 10)))
@@ -232,6 +235,22 @@ class _Year:
             story["collection_done"] = inv.id
             return  # never pays: reminders, then collection
         due = (inv.due_date - inv.invoice_date).days
+        if label == story.get("respite") and "respite_done" not in story:
+            # asks for a respite three days after the due date and pays only after the (moved) reminder
+            story["respite_done"] = inv.id
+            self.plan(_at(inv.due_date + timedelta(days=3), 20, 10), lambda: self.respite(inv))
+            self.plan_payment(inv, due + self.terms.reminder1_days + self.terms.respite_max_days + 6, "balance")
+            return
+        if label == story.get("reminded") and "reminded_done" not in story and self.fee_agreed.get(inv.customer_id):
+            # a reminder with a fee, paid just before collection
+            story["reminded_done"] = inv.id
+            self.plan_payment(inv, due + self.terms.collection_days - 4, "balance")
+            return
+        if label == story.get("question") and "partial_done" not in story:
+            story["partial_done"] = inv.id  # a part paid the day after the invoice came, the rest later
+            self.plan_payment(inv, 1, "part")
+            self.plan_payment(inv, due - 2, "balance")
+            return
         r = rng.random()
         if story.get("unmatched", 0) < 2 and label == story.get("unmatched_period") and r < 0.5:
             story["unmatched"] = story.get("unmatched", 0) + 1
@@ -282,6 +301,11 @@ class _Year:
         invoices.create_credit_note(self.engine, self.core.catalogue, invoice_id, req)
         self.counts()["credit_notes"] += 1
         self.send(clock.now() + timedelta(minutes=5))
+
+    def respite(self, inv: Any) -> None:
+        dunning.request_respite(self.engine, self.cfg, inv.id, self.terms.respite_max_days,
+                                actor=f"customer:{inv.customer_id}", today=clock.today())
+        self.counts()["respites"] += 1
 
     # --- the bank: BgMax files ----------------------------------------------------------------------
 
@@ -426,7 +450,8 @@ def live_the_year(core: Any, *, today: date, months: int, seed: int = 1, cfg: Li
                   if d + timedelta(days=terms_days + cfg.dunning.collection_days + 2) < today]
     year.collection_period = old_enough[-1] if old_enough else None
     year.story_month.update({"credit_full": labels[max(0, len(labels) - 3)], "credit_part": labels[max(0, len(labels) - 2)],
-                             "question": labels[-1], "unmatched_period": labels[max(0, len(labels) - 3)]})
+                             "question": labels[-1], "unmatched_period": labels[max(0, len(labels) - 3)],
+                             "respite": labels[max(0, len(labels) - 2)], "reminded": labels[max(0, len(labels) - 3)]})
     year.choose_autopay(start)
     year.dunning_days.add(today - timedelta(days=1))  # interest current up to yesterday
     for label, day in zip(labels, bill_days, strict=True):
