@@ -200,9 +200,10 @@ class _Year:
         sent_at = _at(inv.invoice_date, 10, 5)
         letter = self.channels.get(inv.customer_id) == "letter"
         r = rng.random()
-        if r < (0.3 if letter else 0.88):  # most open the link within two days (no letter follows)
+        # most open the link within two days, so no letter follows (a letter is a PDF: the slow part of sending)
+        if r < (0.3 if letter else 0.95):
             self.plan(sent_at + timedelta(minutes=rng.randint(20, 46 * 60)), lambda: self.open_link(inv.id))
-        elif r < 0.94:  # some only after the letter came
+        elif r < 0.98:  # some only after the letter came
             self.plan(sent_at + timedelta(days=rng.randint(3, 12), minutes=rng.randint(0, 600)),
                       lambda: self.open_link(inv.id))
         if inv.amount_due_ore <= 0:
