@@ -92,7 +92,6 @@ class _Year:
         from backend_stub.api.auth import AuthSettings
 
         self.core, self.engine, self.cfg, self.today, self.end_at, self.say = core, core.engine, cfg, today, end_at, say
-        self.rng = random.Random(f"year:{seed}")
         self.seed = seed
         self.settings = AuthSettings.from_env()
         secret = os.environ.get("SELFCARE_PAYGW_SECRET") or hmac.new(
