@@ -168,9 +168,10 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def seed(core, customers: int, months: int, *, today: date | None = None, cdr_out: str | None = None,
-         seed_value: int = 1, quiet: bool = False) -> dict[str, Any]:
-    """A believable demo operator: customers, M months of usage, and the year lived day by day
-    (bill runs, sending, opens, payments, dunning, autopay, support, credit notes; ``demo_year``)."""
+         seed_value: int = 1, quiet: bool = False, live: bool = False) -> dict[str, Any]:
+    """A believable demo operator: customers, M months of usage, and with ``live`` (the ``seed`` and
+    ``demo`` commands) the year lived day by day through the services (``demo_year``). Without it
+    (small fixtures of other tests) the months are billed and most invoices marked paid at once."""
     from backend_stub import demo_data, demo_year
     from backend_stub.formats.cdr_csv import read_cdr_csv
     from backend_stub.services.customers import import_customers
@@ -190,6 +191,10 @@ def seed(core, customers: int, months: int, *, today: date | None = None, cdr_ou
     say(f"usage records: {n}: rated {imported.rated}, rejected {imported.rejected}")
     say("charges: {instalments} phones on instalment, {addons} add-ons, {charges} one-off charges".format(
         **demo_data.seed_charges(core, today=today, months=months)))
+    if not live:
+        return _seed_static(core, today, months, seed_value, say) | {
+            "customers": cust.customers, "subscriptions": cust.subscriptions, "cdrs": n, "rated": imported.rated,
+            "rejected": imported.rejected}
     year = demo_year.live_the_year(core, today=today, months=months, seed=seed_value, say=say)
     counts = year.counts
     say(f"the year {year.start.isoformat()} … {year.end.isoformat()}: {counts.get('invoices', 0)} invoices, "
@@ -205,10 +210,46 @@ def seed(core, customers: int, months: int, *, today: date | None = None, cdr_ou
             + year.states.get("paid_autogiro", 0), "states": year.states}
 
 
+def _seed_static(core, today: date, months: int, seed_value: int, say) -> dict[str, Any]:
+    """Bill the months and record most invoices as paid at once (the fixture of tests that need a quiet ledger)."""
+    import random
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from backend_stub import demo_data
+    from backend_stub.services import ledger
+    from backend_stub.services.billrun import run_bill_run
+    from backend_stub.storage import models as m
+
+    rng = random.Random(seed_value)
+    invoices = 0
+    for first, _last in demo_data.usage_months(today, months):
+        invoices += run_bill_run(core.engine, core.catalogue, f"{first.year:04d}-{first.month:02d}").invoices
+    with core.engine.begin() as conn:
+        rows_inv = list(conn.execute(select(m.Invoice).where(m.Invoice.kind == "invoice").order_by(m.Invoice.number)))
+        states = ledger.invoice_states(conn, rows_inv, today)
+        paid = 0
+        for inv in rows_inv:
+            if states[inv.id].balance_ore <= 0:
+                continue
+            due_passed = inv.due_date < today
+            # Most pay on time; a few are overdue; the newest invoices are mostly still open.
+            if (due_passed and rng.random() < 0.93) or (not due_passed and rng.random() < 0.35):
+                pay_day = min(today, inv.due_date - timedelta(days=rng.randint(0, 12)))
+                ledger.record_payment(conn, invoice_id=inv.id, reference=f"seed-{inv.number}", method="bankgiro",
+                                      amount_ore=states[inv.id].balance_ore, customer_id=inv.customer_id, ocr=inv.ocr,
+                                      received_at=datetime(pay_day.year, pay_day.month, pay_day.day, 12, tzinfo=UTC))
+                paid += 1
+    say(f"invoices: {invoices}, paid: {paid}")
+    return {"invoices": invoices, "paid": paid}
+
+
 def cmd_seed(args: argparse.Namespace) -> int:
     core = _core()
     today = date.fromisoformat(args.today) if args.today else None
-    result = seed(core, args.customers, args.months, today=today, cdr_out=args.cdr_out, seed_value=args.seed)
+    result = seed(core, args.customers, args.months, today=today, cdr_out=args.cdr_out, seed_value=args.seed,
+                  live=True)
     _print(result, args.json, ", ".join(f"{k} {v}" for k, v in result.items()))
     return 0
 
@@ -224,7 +265,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         empty = not conn.execute(select(func.count()).select_from(m.Customer)).scalar_one()
     if empty:
         print("Seeding the demo operator (first start)…", file=sys.stderr)
-        seed(core, args.customers, args.months)
+        seed(core, args.customers, args.months, live=True)
     os.environ.setdefault("SELFCARE_JWT_SECRET", "demo-secret-" + "x" * 40)
     from backend_stub.api.auth import AuthSettings, Role, issue_token
 

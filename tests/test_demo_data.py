@@ -466,7 +466,7 @@ def year(tmp_path_factory: pytest.TempPathFactory):
     env = {"SELFCARE_PRINT_DIR": str(tmp / "print"), "SELFCARE_COLLECTION_DIR": str(tmp / "collection"),
            "SELFCARE_JWT_SECRET": "demo-year-test-secret-0123456789abcdef"}
     with mock.patch.dict("os.environ", env), clock.use(clock.FrozenClock(YEAR_END)):
-        result = seed(core, 24, 4, quiet=True)
+        result = seed(core, 24, 4, quiet=True, live=True)
     yield core, result
     core.engine.dispose()
 
