@@ -49,14 +49,15 @@ browser: $(CHROMIUM) $(FAKETIME)
 # production mode on http://localhost:$(DEMO_PORT) with the core embedded under /core.
 demo: install
 	mkdir -p var
-	DATABASE_URL='$(DEMO_DB)' $(BIN)/python .ci/demo_seed.py --customers 200 --months 12
+	DATABASE_URL='$(DEMO_DB)' SELFCARE_JWT_SECRET='$(DEMO_SECRET)' \
+	  $(BIN)/python .ci/demo_seed.py --customers 200 --months 12
 	@echo
 	@echo "Selfcare: http://localhost:$(DEMO_PORT)   (first start builds the frontend: about a minute)"
 	@echo "Sign in with a customer number (e.g. K100001); the one-time code is shown on"
 	@echo "http://localhost:$(DEMO_PORT)/dev/outbox (the demo's sent messages; not in production)."
 	@echo "The core API: http://localhost:$(DEMO_PORT)/core/docs"
 	@echo
-	DATABASE_URL='$(DEMO_DB)' SELFCARE_JWT_SECRET='$(DEMO_SECRET)' SELFCARE_ENV=dev \
+	DATABASE_URL='$(DEMO_DB)' SELFCARE_JWT_SECRET='$(DEMO_SECRET)' \
 	  SELFCARE_PORT=$(DEMO_PORT) $(BIN)/reflex run --env prod --backend-host $(DEMO_HOST)
 
 # The core API alone (no app): http://127.0.0.1:8001/docs

@@ -12,13 +12,11 @@ import io
 import json
 import logging
 import os
-import random
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from backend_stub import clock
 from backend_stub.catalogue import CatalogueError
 
 
@@ -179,19 +177,16 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def seed(core, customers: int, months: int, *, today: date | None = None, cdr_out: str | None = None,
-         seed_value: int = 1, quiet: bool = False) -> dict[str, Any]:
-    """A believable demo operator: customers, M months of usage, billed, some paid, some overdue."""
-    from sqlalchemy import select
-
-    from backend_stub import demo_data
+         seed_value: int = 1, quiet: bool = False, live: bool = False) -> dict[str, Any]:
+    """A believable demo operator: customers, M months of usage, and with ``live`` (the ``seed`` and
+    ``demo`` commands) the year lived day by day through the services (``demo_year``). Without it
+    (small fixtures of other tests) the months are billed and most invoices marked paid at once."""
+    from backend_stub import demo_data, demo_year
     from backend_stub.formats.cdr_csv import read_cdr_csv
-    from backend_stub.services import ledger
-    from backend_stub.services.billrun import run_bill_run
     from backend_stub.services.customers import import_customers
     from backend_stub.services.usage import UsageImporter
-    from backend_stub.storage import models as m
 
-    today = today or clock.today()
+    today = today or core.today()  # the seeded year ends at the core clock's today
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, file=sys.stderr))
     rows = demo_data.generate_customers(customers, seed=seed_value, today=today, months=months)
     cust = import_customers(core.engine, core.catalogue, [(i + 2, r) for i, r in enumerate(rows)])
@@ -205,6 +200,37 @@ def seed(core, customers: int, months: int, *, today: date | None = None, cdr_ou
     say(f"usage records: {n}: rated {imported.rated}, rejected {imported.rejected}")
     say("charges: {instalments} phones on instalment, {addons} add-ons, {charges} one-off charges".format(
         **demo_data.seed_charges(core, today=today, months=months)))
+    if not live:
+        return _seed_static(core, today, months, seed_value, say) | {
+            "customers": cust.customers, "subscriptions": cust.subscriptions, "cdrs": n, "rated": imported.rated,
+            "rejected": imported.rejected}
+    year = demo_year.live_the_year(core, today=today, months=months, seed=seed_value, say=say)
+    counts = year.counts
+    say(f"the year {year.start.isoformat()} … {year.end.isoformat()}: {counts.get('invoices', 0)} invoices, "
+        f"{counts.get('opened', 0)} opened, {counts.get('bgmax_files', 0)} BgMax files, "
+        f"{counts.get('unmatched', 0)} unmatched, {counts.get('reminder_1', 0)} reminders, "
+        f"{counts.get('collection', 0)} to collection, {counts.get('credit_notes', 0)} credit notes")
+    say("invoices by state (a few customers to sign in as):")
+    for state, count in year.states.items():
+        say(f"  {state:<14} {count:>5}   e.g. {', '.join(year.examples[state])}")
+    return {"customers": cust.customers, "subscriptions": cust.subscriptions, "cdrs": n, "rated": imported.rated,
+            "rejected": imported.rejected, "invoices": counts.get("invoices", 0),
+            "paid": year.states.get("paid", 0) + year.states.get("paid_card", 0)
+            + year.states.get("paid_autogiro", 0), "states": year.states}
+
+
+def _seed_static(core, today: date, months: int, seed_value: int, say) -> dict[str, Any]:
+    """Bill the months and record most invoices as paid at once (the fixture of tests that need a quiet ledger)."""
+    import random
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from backend_stub import demo_data
+    from backend_stub.services import ledger
+    from backend_stub.services.billrun import run_bill_run
+    from backend_stub.storage import models as m
+
     rng = random.Random(seed_value)
     invoices = 0
     for first, _last in demo_data.usage_months(today, months):
@@ -225,14 +251,14 @@ def seed(core, customers: int, months: int, *, today: date | None = None, cdr_ou
                                       received_at=datetime(pay_day.year, pay_day.month, pay_day.day, 12, tzinfo=UTC))
                 paid += 1
     say(f"invoices: {invoices}, paid: {paid}")
-    return {"customers": cust.customers, "subscriptions": cust.subscriptions, "cdrs": n, "rated": imported.rated,
-            "rejected": imported.rejected, "invoices": invoices, "paid": paid}
+    return {"invoices": invoices, "paid": paid}
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
     core = _core()
     today = date.fromisoformat(args.today) if args.today else None
-    result = seed(core, args.customers, args.months, today=today, cdr_out=args.cdr_out, seed_value=args.seed)
+    result = seed(core, args.customers, args.months, today=today, cdr_out=args.cdr_out, seed_value=args.seed,
+                  live=True)
     _print(result, args.json, ", ".join(f"{k} {v}" for k, v in result.items()))
     return 0
 
@@ -248,7 +274,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         empty = not conn.execute(select(func.count()).select_from(m.Customer)).scalar_one()
     if empty:
         print("Seeding the demo operator (first start)…", file=sys.stderr)
-        seed(core, args.customers, args.months)
+        seed(core, args.customers, args.months, live=True)
     os.environ.setdefault("SELFCARE_JWT_SECRET", "demo-secret-" + "x" * 40)
     from backend_stub.api.auth import AuthSettings, Role, issue_token
 

@@ -1027,7 +1027,8 @@ def seed_charges(core: Any, *, today: date, months: int, every: int = 12) -> dic
             device = devices[i % len(devices)]
             instalments.create_instalment(core.engine, catalogue, sub.customer_id, subscription_id=sub.id,
                                           device_id=device.id, months=device.months[i % len(device.months)],
-                                          start_period=f"{start.year:04d}-{start.month:02d}", actor="seed")
+                                          start_period=f"{start.year:04d}-{start.month:02d}", actor="seed",
+                                          now=datetime(start.year, start.month, start.day, 9, tzinfo=UTC))
             done["instalments"] += 1
         takes = [a for a in catalogue.addons.values() if addons.addon_allowed(a, plan)]
         if takes and i % 2 == 0:
@@ -1041,6 +1042,7 @@ def seed_charges(core: Any, *, today: date, months: int, every: int = 12) -> dic
         if i % 4 == 1:
             charges.add_charge(core.engine, sub.customer_id, subscription_id=sub.id, description="Byte av SIM-kort",
                                amount_ore=9_900, reason="Nytt SIM-kort (demo)", actor="seed",
-                               vat_rate=str(catalogue.operator.vat_rate))
+                               vat_rate=str(catalogue.operator.vat_rate),
+                               now=datetime(start.year, start.month, 10, 11, tzinfo=UTC))  # billed on the first invoice
             done["charges"] += 1
     return done

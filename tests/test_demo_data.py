@@ -6,7 +6,7 @@ import csv
 import io
 import re
 from collections import Counter, defaultdict
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -438,3 +438,159 @@ def test_write_customers_csv_roundtrip(customers: list[dict[str, str]], tmp_path
         reader = csv.DictReader(fh)
         assert tuple(reader.fieldnames or ()) == dd.CUSTOMER_COLUMNS
         assert list(reader) == customers
+
+
+# --------------------------------------------------------------------------------------
+# The demo lives its year (backend_stub.demo_year through ``seed``): a small seed, every state
+# --------------------------------------------------------------------------------------
+
+# 24 customers over July-October 2026, the year ending on Friday 6 November 2026 at 15:00: the
+# October invoices (1 November) are not due, September's fell due on 31 October, August's are
+# being reminded and July's are old enough for collection.
+YEAR_END = datetime(2026, 11, 6, 15, 0, tzinfo=STOCKHOLM)
+# Stamped by services that still read the wall clock (the bill run's "created", a credit note's
+# "corrected", a respite): under the process clock once those services read it, so not asserted here.
+WALL_CLOCK_KINDS = {"created", "corrected", "respite"}
+
+
+@pytest.fixture(scope="module")
+def year(tmp_path_factory: pytest.TempPathFactory):
+    from unittest import mock
+
+    from backend_stub import clock
+    from backend_stub.__main__ import seed
+    from backend_stub.core import Core
+
+    tmp = tmp_path_factory.mktemp("year")
+    core = Core.from_url(f"sqlite:///{tmp / 'demo.db'}")
+    env = {"SELFCARE_PRINT_DIR": str(tmp / "print"), "SELFCARE_COLLECTION_DIR": str(tmp / "collection"),
+           "SELFCARE_JWT_SECRET": "demo-year-test-secret-0123456789abcdef"}
+    with mock.patch.dict("os.environ", env), clock.use(clock.FrozenClock(YEAR_END)):
+        result = seed(core, 24, 4, quiet=True, live=True)
+    yield core, result
+    core.engine.dispose()
+
+
+def _all_invoices(core) -> list[dict]:
+    from backend_stub.services import invoices
+
+    return invoices.list_invoices(core.engine, limit=10_000, today=YEAR_END.date())["items"]
+
+
+def test_the_year_ends_at_the_clocks_today_and_every_state_is_there(year) -> None:
+    from backend_stub.services import invoices, payments
+
+    core, result = year
+    items = _all_invoices(core)
+    regular = [i for i in items if i["kind"] == "invoice"]
+    # the months are the four before the clock's month, each billed on the 1st of the next
+    assert sorted({i["period"] for i in regular}) == ["2026-07", "2026-08", "2026-09", "2026-10"]
+    assert max(i["invoice_date"] for i in regular) == "2026-11-01"
+    statuses = Counter(i["status"] for i in regular)
+    for state in ("unpaid", "partly_paid", "paid", "overdue", "reminder", "collection", "credited"):
+        assert statuses[state] >= 1, (state, statuses)
+    assert result["states"] == {s: n for s, n in result["states"].items() if n}  # only states that occur
+    # unpaid ones are all from the latest period and not yet due
+    assert all(i["period"] == "2026-10" and i["due_date"] >= "2026-11-06" for i in regular if i["status"] == "unpaid")
+    # paid automatically: by card and by autogiro, each through its own draw
+    methods = Counter()
+    for inv in regular:
+        if inv["status"] == "paid":
+            doc = invoices.get_invoice(core.engine, inv["id"], today=YEAR_END.date())
+            methods.update(p["method"] for p in doc["payments"])
+            if doc["autopay"]:
+                assert doc["autopay"]["status"] == "paid" and doc["autopay"]["method"] in {"card", "autogiro"}
+    assert methods["card"] >= 1 and methods["autogiro"] >= 1 and methods["bankgiro"] > methods["card"]
+    # a reminder with a fee, credit notes, the unmatched queue and an answered thread
+    reminded = [invoices.get_invoice(core.engine, i["id"], today=YEAR_END.date()) for i in regular
+                if i["status"] in ("reminder", "collection")]
+    assert any(e["kind"] == "reminder_sent" and e["data"]["fee_ore"] > 0 for d in reminded for e in d["timeline"])
+    assert any(i["kind"] == "credit_note" for i in items)
+    assert 1 <= payments.list_unmatched(core.engine)["total"] <= 2
+    kinds = {e["kind"] for i in regular for e in invoices.get_invoice(core.engine, i["id"])["timeline"]}
+    assert {"sent", "opened", "payment_received", "overdue", "reminder_sent", "collection", "message", "reply",
+            "autopay_ordered"} <= kinds
+
+
+def test_timelines_are_in_business_time_order_and_end_with_the_year(year) -> None:
+    from sqlalchemy import select
+
+    from backend_stub.storage import models as m
+
+    core, _result = year
+    with core.engine.connect() as conn:
+        invoices = {r.id: r for r in conn.execute(select(m.Invoice))}
+        events = list(conn.execute(select(m.InvoiceEvent).order_by(m.InvoiceEvent.id)))
+    by_invoice: dict[str, list] = defaultdict(list)
+    for e in events:
+        if e.kind not in WALL_CLOCK_KINDS:
+            by_invoice[e.invoice_id].append(e)
+    assert len(by_invoice) > 60
+    for inv_id, timeline in by_invoice.items():
+        inv = invoices[inv_id]
+        ats = [(e.at if e.at.tzinfo else e.at.replace(tzinfo=UTC)) for e in timeline]
+        # recorded in the order it happened, nothing after the end of the year, nothing before the invoice
+        assert ats == sorted(ats), [(e.kind, e.at) for e in timeline]
+        assert ats[-1] <= YEAR_END
+        kinds = [e.kind for e in timeline]
+        if "opened" in kinds:
+            assert "sent" in kinds[: kinds.index("opened")]
+        for e, at in zip(timeline, ats, strict=True):
+            # (a credit note's own date comes from the wall clock until the credit-note service reads the clock)
+            if inv.kind == "invoice" and e.kind in ("sent", "opened", "payment_received", "message"):
+                assert at.astimezone(STOCKHOLM).date() >= inv.invoice_date, (e.kind, at)
+            if e.kind == "overdue":
+                assert at.date() > inv.due_date
+            if e.kind == "collection":
+                assert "reminder_sent" in kinds[: kinds.index("collection")]
+
+
+def test_every_invoice_adds_up_paid_plus_open_plus_credited_is_the_total(year) -> None:
+    from sqlalchemy import func, select
+
+    from backend_stub.storage import models as m
+    from backend_stub.storage.lifecycle_models import BankPayment, InvoiceCharge
+
+    core, _result = year
+    with core.engine.connect() as conn:
+        paid = dict(conn.execute(select(m.Payment.invoice_id, func.sum(m.Payment.amount_ore))
+                                 .group_by(m.Payment.invoice_id)).all())
+        charged = dict(conn.execute(select(InvoiceCharge.invoice_id, func.sum(InvoiceCharge.amount_ore))
+                                    .group_by(InvoiceCharge.invoice_id)).all())
+        credited = dict(conn.execute(select(m.Invoice.credits_invoice_id, func.sum(m.Invoice.amount_due_ore))
+                                     .where(m.Invoice.credits_invoice_id.is_not(None))
+                                     .group_by(m.Invoice.credits_invoice_id)).all())
+        bank_in = conn.execute(select(func.sum(BankPayment.amount_minor))).scalar_one()
+        bank_booked = conn.execute(select(func.sum(m.Payment.amount_ore)).where(m.Payment.method == "bankgiro")).scalar_one()
+    items = [i for i in _all_invoices(core) if i["kind"] == "invoice"]
+    for inv in items:
+        total = inv["amount_due_ore"] + int(charged.get(inv["id"]) or 0)
+        p, c = int(paid.get(inv["id"]) or 0), -int(credited.get(inv["id"]) or 0)
+        assert (inv["paid_ore"], inv["credited_ore"]) == (p, c), inv["number"]
+        assert p + inv["balance_ore"] + c == total, inv["number"]
+        if inv["status"] in ("paid", "credited"):
+            assert inv["balance_ore"] <= 0, inv
+        elif inv["status"] == "unpaid":
+            assert p == 0 and c == 0 and inv["balance_ore"] == total, inv
+        else:
+            assert inv["balance_ore"] > 0, inv
+    # every krona in the bank's files is booked: on an invoice or in the unmatched queue
+    assert bank_in == bank_booked > 0
+
+
+def test_an_invoice_link_opens_in_business_time_and_expires_then(year) -> None:
+    """The demo opens January's links in its simulated January: expiry is judged at ``now``, not the wall clock."""
+    from sqlalchemy import select
+
+    from backend_stub.services import links
+    from backend_stub.storage import models as m
+
+    core, _result = year
+    secret, issuer = "a-test-secret-for-links-0123456789abcdef", "selfcare"
+    with core.engine.connect() as conn:
+        inv_id = conn.execute(select(m.Invoice.id).where(m.Invoice.kind == "invoice")).scalars().first()
+    made = datetime(2020, 1, 10, 9, tzinfo=UTC)
+    link = links.create_link(core.engine, secret, issuer, inv_id, now=made)
+    assert links.open_link(core.engine, secret, issuer, link.token, now=made + timedelta(days=3)).invoice_id == inv_id
+    with pytest.raises(links.LinkRefused):
+        links.open_link(core.engine, secret, issuer, link.token, now=link.expires_at)

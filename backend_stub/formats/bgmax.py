@@ -295,3 +295,45 @@ def parse_bgmax(data: bytes | str) -> BgMaxFile:
         raise BgMaxError(errors)
     assert start is not None
     return BgMaxFile(start[0], start[1], start[2], deposits, counts["20"], counts["21"], counts["22"], warnings)
+
+
+# --- writing (the bank side: the demo's year and tests) -----------------------------------------------------
+
+
+def _field(value: int | str, width: int, name: str, *, digits: bool = True, right: bool = True) -> str:
+    text = str(value)
+    if digits and text == "":
+        return "0" * width
+    if len(text) > width or (digits and not (text.isascii() and text.isdigit())):
+        raise ValueError(f"{name}: at most {width} {'digits' if digits else 'characters'}, got {text!r}")
+    return (text.rjust(width, "0") if digits else text.rjust(width) if right else text.ljust(width))
+
+
+def write_bgmax(deposits: list[Deposit], *, created_at: datetime, test: bool = False) -> bytes:
+    """A BgMax file as Bankgirot writes it: payments (20) with the payer's name (26), per deposit (05 … 15).
+
+    Each deposit's amount and count, and the end record's counts, are computed from its payments,
+    so the file always passes ``parse_bgmax``. ISO 8859-1, CR LF. Raises ``ValueError`` naming the field.
+    """
+    lines = ["01" + "BGMAX".ljust(20) + "01" + created_at.strftime("%Y%m%d%H%M%S%f") + ("T" if test else "P")]
+    count = 0
+    for dep in deposits:
+        if dep.payment_date is None:
+            raise ValueError(f"payment_date: deposit {dep.deposit_serial!r} has no payment date")
+        lines.append("05" + _field(dep.receiver_bankgiro, 10, "receiver_bankgiro") + " " * 10 + dep.currency)
+        for p in dep.payments:
+            if p.record_type != "20" or p.amount_ore < 0:
+                raise ValueError(f"payments: only payment records (20) of 0 öre or more are written, got {p!r}")
+            lines.append("20" + (_field(p.payer_bankgiro, 10, "payer_bankgiro") if p.payer_bankgiro else " " * 10)
+                         + _field(p.reference, 25, "reference", digits=False)
+                         + _field(p.amount_ore, 18, "amount_ore") + p.reference_code + p.channel_code
+                         + _field(p.bgc_serial, 12, "bgc_serial") + ("1" if p.has_image else "0"))
+            if p.name:
+                lines.append("26" + _field(p.name[:35], 35, "name", digits=False, right=False))
+        total = sum(p.amount_ore for p in dep.payments)
+        lines.append("15" + _field(dep.bank_account, 35, "bank_account") + dep.payment_date.strftime("%Y%m%d")
+                     + _field(dep.deposit_serial, 5, "deposit_serial") + _field(total, 18, "amount")
+                     + dep.currency + _field(len(dep.payments), 8, "payment_count") + (dep.deposit_type or " "))
+        count += len(dep.payments)
+    lines.append("70" + f"{count:08d}" + "0" * 8 + "0" * 8 + f"{len(deposits):08d}")
+    return "".join(ln.ljust(RECORD_LENGTH) + "\r\n" for ln in lines).encode("iso-8859-1", "replace")
