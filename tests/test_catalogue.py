@@ -419,3 +419,14 @@ def test_parse_allowance(pool, text, amount, label):
 def test_parse_allowance_refuses_minutes_of_data():
     with pytest.raises(CatalogueError, match=r"plans\[0\]\.allowances\.data: '5 min' is not an allowance"):
         parse_allowance("data", "5 min", field="plans[0].allowances.data")
+
+
+def test_a_prorated_allowance_is_labelled_in_a_readable_unit():
+    from backend_stub.catalogue import UNLIMITED, allowance_label
+
+    assert allowance_label("data", 2_500_000_000) == "2,5 GB"
+    assert allowance_label("data", 1_129_032_258) == "1,12 GB"  # two decimals at most, rounded down
+    assert allowance_label("data", 333_333_333) == "333,33 MB"
+    assert allowance_label("voice", 290) == "4,83 min"
+    assert allowance_label("sms", 33) == "33 st"
+    assert allowance_label("data", UNLIMITED) == "obegränsat"

@@ -319,7 +319,7 @@ def data_allowance(catalogue: Catalogue, sub: Subscription, period: Period) -> i
             continue
         if a.amount == UNLIMITED:
             return UNLIMITED
-        total += prorated_units(a.amount, a.unit_size, days, period.days)
+        total += prorated_units(a.amount, days, period.days)
     return total
 
 
