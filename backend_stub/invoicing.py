@@ -526,6 +526,18 @@ def credit_note_lines(original: list[Line], *, amount_ore: int | None = None, va
     return [replace(ln, amount_ore=-ln.amount_ore, kind="credit", quantity=-ln.quantity) for ln in chosen]
 
 
+def credit_note_rounding(gross_ore: int, creditable_ore: int, *, ore_rounding: bool) -> int:
+    """Öresavrundning of a credit note of ``gross_ore`` (≤ 0) on an invoice with ``creditable_ore`` left.
+
+    Rounded like an invoice (rules §1): the amount credited to whole kronor, half up on its size,
+    so what is left to pay stays whole kronor; never more than is left to credit.
+    """
+    if not ore_rounding or gross_ore >= 0:
+        return 0
+    credited = min(round_half_up_div(-gross_ore, 100) * 100, creditable_ore)
+    return -credited - gross_ore
+
+
 def draft_from_lines(customer_id: int, period: Period, lines: list[Line], *, kind: str, ore_rounding: bool,
                      rounding_ore: int | None = None) -> InvoiceDraft:
     """A draft for given lines (credit notes, replacement invoices)."""

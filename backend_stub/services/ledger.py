@@ -19,8 +19,11 @@ from backend_stub.services.documents import format_kr
 from backend_stub.storage import models as m
 from backend_stub.storage.lifecycle_models import InvoiceCharge
 
-STATUSES = ("unpaid", "partly_paid", "paid", "overdue", "reminder", "collection", "credited", "credit_note",
-            "no_payment")
+# What ``status`` can say (docs/billing-rules.md explains each one).
+STATUSES = ("unpaid", "partly_paid", "paid", "overdue", "reminded", "in_collection", "credited", "carried",
+            "written_off", "credit_note", "no_payment")
+# Events that close an invoice's small balance (rules §5): carried to the next invoice, or written off.
+CLOSING_EVENTS = ("carried", "written_off")
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,8 @@ def invoice_states(conn: Connection, invoices: list[Any], today: date | None = N
             credited[r[0]] = -int(r[1])
         for r in conn.execute(select(m.InvoiceEvent.invoice_id, m.InvoiceEvent.kind).where(
                 m.InvoiceEvent.invoice_id.in_(part),
-                m.InvoiceEvent.kind.in_(["reminder_sent", "collection", "collection_recalled"])).distinct()):
+                m.InvoiceEvent.kind.in_(["reminder_sent", "collection", "collection_recalled", *CLOSING_EVENTS]))
+                .distinct()):
             flags[r[0]].add(r[1])
         for r in conn.execute(select(InvoiceCharge.invoice_id, InvoiceCharge.kind, func.sum(InvoiceCharge.amount_ore))
                               .where(InvoiceCharge.invoice_id.in_(part))
@@ -73,15 +77,18 @@ def _status(inv: Any, balance: int, paid: int, credited: int, flags: set[str], t
         return "credited"
     if inv.amount_due_ore <= 0:
         return "no_payment"
+    for closing in CLOSING_EVENTS:  # its small balance was moved to the next invoice, or written off
+        if closing in flags:
+            return closing
     if balance <= 0:
         return "paid"
     if "collection" in flags and "collection_recalled" not in flags:
-        return "collection"
+        return "in_collection"
     if "reminder_sent" in flags:
-        return "reminder"
+        return "reminded"
     if today > inv.due_date:
         return "overdue"
-    if paid > 0 or credited > 0:
+    if paid > 0:  # only money received makes an invoice partly paid; a credit note lowers what is due
         return "partly_paid"
     return "unpaid"
 
