@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pypdf
 import pytest
@@ -187,14 +187,14 @@ def test_ended_subscription_keeps_the_instalment_until_paid_off(core):
     assert (out["status"], out["remaining_ore"], out["payoff_pending"]) == ("paid_off", 207_500, True)
     with pytest.raises(instalments.Conflict, match="status: .* already paid off"):
         instalments.payoff(core.engine, inst["id"], actor="agent:anna")
-    billrun.run_bill_run(core.engine, core.catalogue, "2026-12")
+    billrun.run_bill_run(core.engine, core.catalogue, "2026-12", today=date(2027, 1, 1))
     [dec] = invoices.invoices_for_period(core.engine, "2026-12")
     assert [(ln["kind"], ln["amount_ore"]) for ln in dec["lines"]] == [("instalment", 207_500)]
     assert "Fjäll A5 64 GB slutbetalas i förtid" in invoices.get_invoice(core.engine, dec["id"])["timeline"][0]["text"]
     [inst] = instalments.list_instalments(core.engine, cid)["instalments"]
     assert (inst["paid_ore"], inst["remaining_ore"], inst["months_left"], inst["payoff_pending"]) == (
         249_000, 0, 0, False)
-    billrun.run_bill_run(core.engine, core.catalogue, "2027-01")  # nothing left to bill: no invoice
+    billrun.run_bill_run(core.engine, core.catalogue, "2027-01", today=date(2027, 2, 1))  # nothing left to bill: no invoice
     assert invoices.invoices_for_period(core.engine, "2027-01") == []
 
 

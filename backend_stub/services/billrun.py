@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, bindparam, func, insert, or_, select,
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from backend_stub import invoicing
+from backend_stub import clock, invoicing
 from backend_stub.catalogue import Catalogue, Discount
 from backend_stub.periods import Period, Subscription, period_for
 from backend_stub.services import documents, ledger, timeline
@@ -32,6 +32,16 @@ from backend_stub.storage.repo import chunks, load_subscriptions
 INVOICE_SERIES = "F"
 CREDIT_SERIES = "K"
 FIRST_NUMBER = {INVOICE_SERIES: 100001, CREDIT_SERIES: 900001}
+
+
+class OpenPeriod(ValueError):
+    """A bill run of a period that has not ended yet for some account (invoices are in arrears, rules §4)."""
+
+    def __init__(self, label: str, period_end: date, today: date):
+        self.label, self.period_end, self.today = label, period_end, today
+        super().__init__(f"period {label} has not ended: it ends {period_end.isoformat()} and today is "
+                         f"{today.isoformat()}; bill it from {(period_end + timedelta(days=1)).isoformat()} "
+                         f"(or allow an open period explicitly)")
 
 
 @dataclass
@@ -114,13 +124,23 @@ def _pending_customers(conn: Connection, base_period: Period, label: str) -> tup
 
 
 def run_bill_run(engine: Engine, catalogue: Catalogue, label: str, *, invoice_date: date | None = None,
-                 batch_size: int = 250, stop_after_batches: int | None = None) -> BillRunResult:
+                 batch_size: int = 250, stop_after_batches: int | None = None, today: date | None = None,
+                 allow_open_period: bool = False) -> BillRunResult:
     """Invoice period ``label`` (YYYY-MM) for all accounts; idempotent.
 
+    Refused with ``OpenPeriod`` while the period has not ended for every account (by
+    ``today``, default the core clock's) unless ``allow_open_period``.
     ``stop_after_batches`` simulates a crash half-way (tests of the rerun).
     """
     result = BillRunResult(period=label)
     base_period = period_for(label)
+    if not allow_open_period:
+        today = today or clock.today()
+        with engine.connect() as conn:
+            cycle_days = set(conn.execute(select(m.Customer.cycle_day).distinct()).scalars())
+        period_end = max([period_for(label, cd).end for cd in cycle_days if cd] + [base_period.end])
+        if today <= period_end:
+            raise OpenPeriod(label, period_end, today)
     with engine.begin() as conn:
         ensure_series(conn, INVOICE_SERIES)
         ensure_series(conn, CREDIT_SERIES)
