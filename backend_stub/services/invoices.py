@@ -79,6 +79,13 @@ def _full(inv: Any, state: ledger.InvoiceState) -> dict[str, Any]:
     return doc
 
 
+def invoice_as_listed(engine: Engine, invoice_id: str) -> dict[str, Any]:
+    """One invoice or credit note in the shape ``invoices --json`` prints (document, status, balance)."""
+    with engine.connect() as conn:
+        inv = get_invoice_row(conn, invoice_id)
+        return _full(inv, ledger.invoice_states(conn, [inv])[inv.id])
+
+
 def get_invoice_row(conn: Connection, invoice_id: str) -> Any:
     row = conn.execute(select(m.Invoice).where((m.Invoice.id == invoice_id) | (m.Invoice.number == invoice_id))).first()
     if row is None:
@@ -167,6 +174,12 @@ def create_credit_note(engine: Engine, catalogue: Catalogue, invoice_id: str, re
             lines = invoicing.credit_note_lines(original, line_indexes=[p - 1 for p in req.line_positions],
                                                 reason=req.reason)
         else:
+            rates = sorted({ln.vat_rate for ln in original})
+            if req.vat_rate is None and len(rates) > 1:
+                raise ValueError(f"vat_rate: invoice {inv.number} has several VAT rates "
+                                 f"({', '.join(map(str, rates))}); say which one the amount is credited at")
+            if req.vat_rate is not None and rates and req.vat_rate not in rates:
+                raise ValueError(f"vat_rate: invoice {inv.number} has no lines at VAT rate {req.vat_rate}")
             lines = invoicing.credit_note_lines(original, amount_ore=req.amount_ore, vat_rate=req.vat_rate,
                                                 reason=req.reason)
         gross = sum(ln.amount_ore for ln in lines)
