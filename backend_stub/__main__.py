@@ -121,8 +121,11 @@ def cmd_bill_run(args: argparse.Namespace) -> int:
     core = _core()
     try:
         inv_date = date.fromisoformat(args.invoice_date) if args.invoice_date else None
+        from backend_stub.services.lifecycle_config import LifecycleConfig
+
         result = run_bill_run(core.engine, core.catalogue, args.period, invoice_date=inv_date,
-                              today=core.today(), allow_open_period=args.allow_open_period)
+                              today=core.today(), allow_open_period=args.allow_open_period,
+                              small_balance_ore=LifecycleConfig.from_env().dunning.small_balance_ore)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

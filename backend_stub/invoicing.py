@@ -502,6 +502,24 @@ def build_invoice(
                         **totals(lines, ore_rounding=catalogue.operator.ore_rounding))
 
 
+@dataclass(frozen=True, slots=True)
+class CarriedBalance:
+    """A past-due small balance of an earlier invoice, carried to this one (rules §5)."""
+
+    invoice_number: str
+    amount_ore: int
+
+
+def with_carried(draft: InvoiceDraft, carried: list[CarriedBalance], *, ore_rounding: bool) -> InvoiceDraft:
+    """``draft`` with one line per carried balance, outside VAT (rate 0), naming the invoice it comes from."""
+    if not carried:
+        return draft
+    lines = list(draft.lines) + [
+        Line(f"Ej betalt från faktura {c.invoice_number}", Decimal(1), "st", ore_to_kr(c.amount_ore), Decimal(0),
+             c.amount_ore, "carried") for c in carried]
+    return replace(draft, lines=tuple(lines), **totals(lines, ore_rounding=ore_rounding))
+
+
 def issue(draft: InvoiceDraft, number: str, invoice_date: date, terms_days: int, ocr: str | None = None) -> InvoiceDraft:
     """Give a draft its number, OCR reference, invoice date and due date."""
     return replace(

@@ -10,7 +10,9 @@ from the operator's lifecycle configuration (``Accounts``). Every verification b
 - payment: bank against receivables; an unmatched payment against unmatched payments, moved to
   receivables when an agent allocates it; refunds the other way; moves of credit balance between a
   customer's invoices stay inside receivables and are not exported;
-- reminder fee (outside VAT) and late interest: receivables against their income accounts.
+- reminder fee (outside VAT) and late interest: receivables against their income accounts;
+- a small balance carried to the next invoice (rules §5): its line on that invoice credits receivables
+  (a transfer between receivables, no revenue); one written off (series A): customer losses against receivables.
 """
 
 from __future__ import annotations
@@ -60,7 +62,9 @@ def invoice_trans(doc: dict[str, Any], acc: Accounts) -> list[Trans]:
     trans = [Trans(acc.receivables, doc["gross_ore"])]
     by_rate: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for ln in doc["lines"]:
-        by_rate[str(ln["vat_rate"])][acc.revenue_account(ln["kind"])] += ln["amount_ore"]
+        # a small balance carried from an earlier invoice is a transfer between receivables, not revenue
+        account = acc.receivables if ln["kind"] == "carried" else acc.revenue_account(ln["kind"])
+        by_rate[str(ln["vat_rate"])][account] += ln["amount_ore"]
     revenue: dict[str, int] = defaultdict(int)
     for v in doc["vat"]:
         weights = dict(by_rate.get(str(v["rate"]), {}))
@@ -96,10 +100,13 @@ def verifications(engine: Engine, cfg: LifecycleConfig, start: date, end: date) 
         numbers = {r.id: r.number for r in conn.execute(select(m.Invoice.id, m.Invoice.number))}
         pays = {p.id: p for p in conn.execute(select(m.Payment))}
         for p in sorted(pays.values(), key=lambda p: (p.received_at, p.id)):
-            if p.method == "credit_balance" or not (lo <= _aware(p.received_at) < hi):
-                continue
+            if p.method in ("credit_balance", "carried") or not (lo <= _aware(p.received_at) < hi):
+                continue  # moves inside receivables (a carried balance is booked with the invoice it went to)
             day = _day(p.received_at)
-            if p.status in ("unmatched", "allocated"):
+            if p.method == "written_off":
+                items.append((day, "A", f"Avskrivet obetalt belopp {numbers.get(p.invoice_id, '')}",
+                              [Trans(acc.write_offs, p.amount_ore), Trans(acc.receivables, -p.amount_ore)]))
+            elif p.status in ("unmatched", "allocated"):
                 items.append((day, "B", f"Inbetalning utan matchning {p.reference}",
                               [Trans(acc.bank, p.amount_ore), Trans(acc.unmatched_payments, -p.amount_ore)]))
             elif p.method == "refund":

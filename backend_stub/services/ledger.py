@@ -24,6 +24,8 @@ STATUSES = ("unpaid", "partly_paid", "paid", "overdue", "reminded", "in_collecti
             "written_off", "credit_note", "no_payment")
 # Events that close an invoice's small balance (rules §5): carried to the next invoice, or written off.
 CLOSING_EVENTS = ("carried", "written_off")
+# Payment methods that close a small balance without money (not counted as paid).
+CLOSING_METHODS = ("carried", "written_off")
 
 
 @dataclass(frozen=True)
@@ -41,14 +43,19 @@ def invoice_states(conn: Connection, invoices: list[Any], today: date | None = N
     today = today or date.today()
     ids = [inv.id for inv in invoices]
     paid: dict[str, int] = defaultdict(int)
+    closed: dict[str, int] = defaultdict(int)  # carried to the next invoice or written off
     credited: dict[str, int] = defaultdict(int)
     flags: dict[str, set[str]] = defaultdict(set)
     charges: dict[tuple[str, str], int] = defaultdict(int)
     for i in range(0, len(ids), 2000):
         part = ids[i : i + 2000]
-        for r in conn.execute(select(m.Payment.invoice_id, func.sum(m.Payment.amount_ore))
-                              .where(m.Payment.invoice_id.in_(part)).group_by(m.Payment.invoice_id)):
-            paid[r[0]] = int(r[1])
+        for r in conn.execute(select(m.Payment.invoice_id, m.Payment.method, func.sum(m.Payment.amount_ore))
+                              .where(m.Payment.invoice_id.in_(part))
+                              .group_by(m.Payment.invoice_id, m.Payment.method)):
+            if r[1] in CLOSING_METHODS:
+                closed[r[0]] += int(r[2])
+            else:
+                paid[r[0]] += int(r[2])
         for r in conn.execute(select(m.Invoice.credits_invoice_id, func.sum(m.Invoice.amount_due_ore))
                               .where(m.Invoice.credits_invoice_id.in_(part)).group_by(m.Invoice.credits_invoice_id)):
             credited[r[0]] = -int(r[1])
@@ -65,7 +72,7 @@ def invoice_states(conn: Connection, invoices: list[Any], today: date | None = N
     for inv in invoices:
         p, c = paid[inv.id], credited[inv.id]
         fees, interest = charges[(inv.id, "reminder_fee")], charges[(inv.id, "interest")]
-        balance = inv.amount_due_ore + fees + interest - p - c
+        balance = inv.amount_due_ore + fees + interest - p - c - closed[inv.id]
         out[inv.id] = InvoiceState(balance, p, c, _status(inv, balance, p, c, flags[inv.id], today), fees, interest)
     return out
 
