@@ -178,7 +178,7 @@ def run_bill_run(engine: Engine, catalogue: Catalogue, label: str, *, invoice_da
     orphans = {cid: rows for cid, rows in small.items() if cid not in done and cid not in result.billed}
     if orphans:
         with engine.begin() as conn:
-            now = datetime.now(UTC)
+            now = clock.now()
             for rows in orphans.values():
                 for inv_id, number, amount in rows:
                     _close_small_balance(conn, inv_id, number, amount, "written_off", None, now)
