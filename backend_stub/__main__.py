@@ -129,7 +129,11 @@ def cmd_bill_run(args: argparse.Namespace) -> int:
     core = _core()
     try:
         inv_date = date.fromisoformat(args.invoice_date) if args.invoice_date else None
-        result = run_bill_run(core.engine, core.catalogue, args.period, invoice_date=inv_date)
+        from backend_stub.services.lifecycle_config import LifecycleConfig
+
+        result = run_bill_run(core.engine, core.catalogue, args.period, invoice_date=inv_date,
+                              today=core.today(), allow_open_period=args.allow_open_period,
+                              small_balance_ore=LifecycleConfig.from_env().dunning.small_balance_ore)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -234,7 +238,8 @@ def _seed_static(core, today: date, months: int, seed_value: int, say) -> dict[s
     rng = random.Random(seed_value)
     invoices = 0
     for first, _last in demo_data.usage_months(today, months):
-        invoices += run_bill_run(core.engine, core.catalogue, f"{first.year:04d}-{first.month:02d}").invoices
+        invoices += run_bill_run(core.engine, core.catalogue, f"{first.year:04d}-{first.month:02d}",
+                                 today=today).invoices
     with core.engine.begin() as conn:
         rows_inv = list(conn.execute(select(m.Invoice).where(m.Invoice.kind == "invoice").order_by(m.Invoice.number)))
         states = ledger.invoice_states(conn, rows_inv, today)
@@ -322,6 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("bill-run", cmd_bill_run, "invoice a period for all accounts")
     sp.add_argument("--period", required=True, help="YYYY-MM")
     sp.add_argument("--invoice-date", help="YYYY-MM-DD (default: the day after the period)")
+    sp.add_argument("--allow-open-period", action="store_true",
+                    help="bill a period that has not ended yet (refused otherwise)")
     sp = add("invoices", cmd_invoices, "list a period's invoices")
     sp.add_argument("--period", required=True, help="YYYY-MM")
     sp = add("seed", cmd_seed, "generate a demo operator")

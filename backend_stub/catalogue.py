@@ -444,6 +444,26 @@ _ALLOWANCE_UNITS = {
 }
 
 
+def allowance_label(pool: str, units: int) -> str:
+    """A (prorated) allowance in base units as the invoice shows it: ``2 500 000 000`` data → ``"2,5 GB"``.
+
+    Data in GB from 1 GB up, else MB; voice in minutes; messages whole. At most two decimals,
+    rounded down, so the label never promises more than is included.
+    """
+    if units == UNLIMITED:
+        return "obegränsat"
+    if pool == "data":
+        unit, size = ("GB", 1_000_000_000) if units >= 1_000_000_000 else ("MB", 1_000_000)
+    elif pool == "voice":
+        unit, size = "min", 60
+    else:
+        return f"{units} st"
+    hundredths = units * 100 // size
+    whole, rest = divmod(hundredths, 100)
+    decimals = f"{rest:02d}".rstrip("0")
+    return f"{whole}{',' + decimals if decimals else ''} {unit}"
+
+
 def parse_allowance(pool: str, text: str, *, field: str) -> Allowance:
     """Parse ``"5 GB"``, ``"300 min"``, ``"100"`` or ``"unlimited"`` for an allowance pool."""
     text = str(text).strip()

@@ -131,11 +131,55 @@ def cmd_export_sie(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_credit_note(args: argparse.Namespace) -> int:
+    """Issue a credit note for some lines of an invoice or an amount; prints it like ``invoices --json``."""
+    import re
+    from decimal import Decimal
+
+    from backend_stub.money import kr_to_ore, parse_decimal
+    from backend_stub.services import invoices
+
+    try:
+        if (args.lines is None) == (args.amount is None):
+            raise ValueError("--lines or --amount: give exactly one")
+        positions = None
+        if args.lines is not None:
+            try:
+                positions = [int(p) for p in args.lines.split(",")]
+            except ValueError:
+                raise ValueError(f"--lines: {args.lines!r} is not a list of line numbers like 2,3") from None
+        if args.amount is not None and not re.fullmatch(r"\d+(\.\d{1,2})?", args.amount.strip()):
+            raise ValueError(f"--amount: {args.amount!r} is not kronor like 50.00 (digits, a point, two decimals)")
+        amount = kr_to_ore(args.amount.strip(), field="--amount") if args.amount is not None else None
+        rate = parse_decimal(args.vat_rate, field="--vat-rate") if args.vat_rate is not None else None
+        if rate is not None and not Decimal(0) <= rate < 1:
+            raise ValueError(f"--vat-rate: {args.vat_rate!r} is not a rate like 0.25")
+        core = _core()
+        cn = invoices.create_credit_note(core.engine, core.catalogue, args.invoice, invoices.CreditRequest(
+            reason=args.reason, amount_ore=amount, vat_rate=rate, line_positions=positions, actor="cli"))
+        doc = invoices.invoice_as_listed(core.engine, cn["id"])
+    except invoices.NotFound as exc:
+        print(f"error: --invoice: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    _print(doc, args.json, f"Credit note {doc['number']} for invoice {args.invoice}: "
+           f"{doc['amount_due_ore'] / 100:.2f} kr (öresavrundning {doc['rounding_ore'] / 100:.2f} kr).")
+    return 0
+
+
 def register(add) -> None:
     sp = add("send-invoices", cmd_send_invoices, "send unsent invoices by each customer's channel (idempotent)")
     sp.add_argument("--period", help="only invoices of this period YYYY-MM")
     sp = add("dunning", cmd_dunning, "overdue, interest, reminders and collection for a day (idempotent; cron daily)")
     sp.add_argument("--today", help="YYYY-MM-DD (default: today)")
+    sp = add("credit-note", cmd_credit_note, "credit lines of an invoice or an amount (a credit note of its own)")
+    sp.add_argument("--invoice", required=True, help="invoice number, e.g. 100001")
+    sp.add_argument("--lines", help="line numbers from 1 as in invoices --json, e.g. 2,3")
+    sp.add_argument("--amount", help="kr incl. VAT to credit, e.g. 50.00")
+    sp.add_argument("--vat-rate", help="VAT rate of --amount, e.g. 0.25 (required when the invoice has several)")
+    sp.add_argument("--reason", required=True, help="why, shown on the credit note")
     sp = add("export-sie", cmd_export_sie, "write a SIE 4 bookkeeping file for a date range")
     sp.add_argument("--from", dest="from_", required=True, help="YYYY-MM-DD")
     sp.add_argument("--to", required=True, help="YYYY-MM-DD")

@@ -40,7 +40,7 @@ from backend_stub.storage import models as m
 
 __all__ = ["YearResult", "live_the_year"]
 
-STATES = ("unpaid", "partly_paid", "paid", "overdue", "reminder", "collection", "credited", "paid_card",
+STATES = ("unpaid", "partly_paid", "paid", "overdue", "reminded", "in_collection", "credited", "paid_card",
           "paid_autogiro")
 """What a subscriber can meet; ``paid_card``/``paid_autogiro`` are paid invoices drawn automatically."""
 
@@ -297,7 +297,7 @@ class _Year:
 
         req = invoices.CreditRequest(reason="Uppsagt abonnemang fakturerat" if amount_ore is None
                                      else "Avdrag för avbrott i surfen", amount_ore=amount_ore,
-                                     vat_rate=None if amount_ore is None else Decimal("25"), actor=AGENT.actor)
+                                     vat_rate=None if amount_ore is None else Decimal("0.25"), actor=AGENT.actor)
         invoices.create_credit_note(self.engine, self.core.catalogue, invoice_id, req)
         self.counts()["credit_notes"] += 1
         self.send(clock.now() + timedelta(minutes=5))

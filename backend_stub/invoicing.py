@@ -502,6 +502,24 @@ def build_invoice(
                         **totals(lines, ore_rounding=catalogue.operator.ore_rounding))
 
 
+@dataclass(frozen=True, slots=True)
+class CarriedBalance:
+    """A past-due small balance of an earlier invoice, carried to this one (rules §5)."""
+
+    invoice_number: str
+    amount_ore: int
+
+
+def with_carried(draft: InvoiceDraft, carried: list[CarriedBalance], *, ore_rounding: bool) -> InvoiceDraft:
+    """``draft`` with one line per carried balance, outside VAT (rate 0), naming the invoice it comes from."""
+    if not carried:
+        return draft
+    lines = list(draft.lines) + [
+        Line(f"Ej betalt från faktura {c.invoice_number}", Decimal(1), "st", ore_to_kr(c.amount_ore), Decimal(0),
+             c.amount_ore, "carried") for c in carried]
+    return replace(draft, lines=tuple(lines), **totals(lines, ore_rounding=ore_rounding))
+
+
 def issue(draft: InvoiceDraft, number: str, invoice_date: date, terms_days: int, ocr: str | None = None) -> InvoiceDraft:
     """Give a draft its number, OCR reference, invoice date and due date."""
     return replace(
@@ -524,6 +542,18 @@ def credit_note_lines(original: list[Line], *, amount_ore: int | None = None, va
                      -amount_ore, "credit")]
     chosen = original if line_indexes is None else [original[i] for i in line_indexes]
     return [replace(ln, amount_ore=-ln.amount_ore, kind="credit", quantity=-ln.quantity) for ln in chosen]
+
+
+def credit_note_rounding(gross_ore: int, creditable_ore: int, *, ore_rounding: bool) -> int:
+    """Öresavrundning of a credit note of ``gross_ore`` (≤ 0) on an invoice with ``creditable_ore`` left.
+
+    Rounded like an invoice (rules §1): the amount credited to whole kronor, half up on its size,
+    so what is left to pay stays whole kronor; never more than is left to credit.
+    """
+    if not ore_rounding or gross_ore >= 0:
+        return 0
+    credited = min(round_half_up_div(-gross_ore, 100) * 100, creditable_ore)
+    return -credited - gross_ore
 
 
 def draft_from_lines(customer_id: int, period: Period, lines: list[Line], *, kind: str, ore_rounding: bool,

@@ -9,6 +9,7 @@ charges, whatever order they arrived in (rules §2). Each event either gets a
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime
 from fractions import Fraction
@@ -86,19 +87,22 @@ def billed_bytes(volume: int, increment: int) -> int:
     return -(-volume // increment) * increment
 
 
-def prorated_units(amount: int, unit_size: int, days: int, period_days: int) -> int:
-    """An allowance prorated by ``days/period_days``, rounded down to whole catalogue units."""
+def prorated_units(amount: int, days: int, period_days: int) -> int:
+    """An allowance (base units) prorated by ``days/period_days``, rounded down to a whole base unit.
+
+    Prorating in bytes, seconds or messages (not in the unit the catalogue happened to write)
+    makes "5 GB" and "5000 MB" the same allowance (rules §4): 5 GB for 15 of 30 days is 2,5 GB.
+    """
     if amount == UNLIMITED or days >= period_days:
         return amount
-    whole_units = amount // unit_size
-    return (whole_units * days // period_days) * unit_size
+    return amount * days // period_days
 
 
 def fair_use_bytes(catalogue: Catalogue, plan: Plan, year: int, days: int, period_days: int) -> int:
     """EU fair-use volume (Regulation (EU) 2022/612): 2 × price ex VAT ÷ wholesale cap, in GB.
 
     The price is converted to EUR at the catalogue's rate; the result is prorated like
-    allowances and rounded down to whole MB.
+    allowances and rounded down to a whole byte (exact: ``Fraction`` throughout).
     """
     roaming = catalogue.roaming
     cap_sek = Fraction(roaming.wholesale_cap(year)) * Fraction(roaming.eur_to_sek)
@@ -106,7 +110,7 @@ def fair_use_bytes(catalogue: Catalogue, plan: Plan, year: int, days: int, perio
         return UNLIMITED
     fee_kr = plan.fee_ex_vat / 100
     volume = 2 * fee_kr / cap_sek * GB * days / period_days
-    return int(volume) // MB * MB
+    return math.floor(volume)
 
 
 _LOCAL_HOURS: dict[int, tuple[date, int, int]] = {}
@@ -145,7 +149,7 @@ class PeriodRater:
             if plan is None:
                 continue  # an unknown plan rejects its events below
             remaining = {
-                pool: prorated_units(a.amount, a.unit_size, days, period.days) for pool, a in plan.allowances.items()
+                pool: prorated_units(a.amount, days, period.days) for pool, a in plan.allowances.items()
             }
             fair = fair_use_bytes(catalogue, plan, period.start.year, days, period.days)
             self.states.append(_SegmentState(seg, plan, remaining, fair))

@@ -34,16 +34,18 @@ STATUS_TEXT = {
     "partly_paid": N_("Partly paid"),
     "paid": N_("Paid"),
     "overdue": N_("Overdue"),
-    "reminder": N_("Reminder sent"),
-    "collection": N_("Debt collection"),
+    "reminded": N_("Reminder sent"),
+    "in_collection": N_("Debt collection"),
     "credited": N_("Credited"),
+    "carried": N_("Moved to next invoice"),
+    "written_off": N_("Written off"),
     "credit_note": N_("Credit note"),
 }
 STATUS_TONE = {
-    "unpaid": "blue", "partly_paid": "amber", "paid": "green", "overdue": "red", "reminder": "orange",
-    "collection": "red", "credited": "gray", "credit_note": "gray",
+    "unpaid": "blue", "partly_paid": "amber", "paid": "green", "overdue": "red", "reminded": "orange",
+    "in_collection": "red", "credited": "gray", "carried": "gray", "written_off": "gray", "credit_note": "gray",
 }
-OPEN_STATUSES = frozenset({"unpaid", "partly_paid", "overdue", "reminder", "collection"})
+OPEN_STATUSES = frozenset({"unpaid", "partly_paid", "overdue", "reminded", "in_collection"})
 USAGE_LINE_KINDS = frozenset({"usage", "connection_fee"})
 CATEGORY_TEXT = {
     "domestic": N_("Sweden"),

@@ -447,3 +447,14 @@ def test_several_independent_errors_in_different_sections_are_all_reported_with_
 def test_a_plan_on_a_tariff_that_fails_the_schema_is_not_reported_as_unknown():
     text = broken('[[tariffs]]\nid = "test"', '[[tariffs]]\nid = "test"\ncolour = "red"')
     assert errors_of(text) == ["tariffs[0].colour: unknown field"]
+
+
+def test_a_prorated_allowance_is_labelled_in_a_readable_unit():
+    from backend_stub.catalogue import UNLIMITED, allowance_label
+
+    assert allowance_label("data", 2_500_000_000) == "2,5 GB"
+    assert allowance_label("data", 1_129_032_258) == "1,12 GB"  # two decimals at most, rounded down
+    assert allowance_label("data", 333_333_333) == "333,33 MB"
+    assert allowance_label("voice", 290) == "4,83 min"
+    assert allowance_label("sms", 33) == "33 st"
+    assert allowance_label("data", UNLIMITED) == "obegränsat"

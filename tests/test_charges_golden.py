@@ -252,8 +252,8 @@ def test_add_on_goes_to_the_plan_active_when_bought_and_unlimited_plans_ignore_i
                                                 PlanSegment("obegransad", date(2026, 10, 16))))
     results, rater = rate_period(CAT, change, period_for("2026-10"), [], bought_allowances=[(PURCHASE, "data", 2 * 10**9)])
     rater.apply_purchases(PURCHASE)
-    # Liten 1–15 Oct: 3 GB × 15/31 = 1,45… → 1 GB (whole GB, rounded down) + the 2 GB bought.
-    assert rater.states[0].remaining["data"] == 3 * 10**9
+    # Liten 1–15 Oct: 3 GB × 15/31 = 1 451 612 903,2 bytes → 1 451 612 903 (a whole byte, down) + the 2 GB bought.
+    assert rater.states[0].remaining["data"] == 1_451_612_903 + 2 * 10**9
     assert rater.states[1].remaining["data"] == -1  # unlimited stays unlimited
 
 

@@ -487,7 +487,7 @@ def test_the_year_ends_at_the_clocks_today_and_every_state_is_there(year) -> Non
     assert sorted({i["period"] for i in regular}) == ["2026-07", "2026-08", "2026-09", "2026-10"]
     assert max(i["invoice_date"] for i in regular) == "2026-11-01"
     statuses = Counter(i["status"] for i in regular)
-    for state in ("unpaid", "partly_paid", "paid", "overdue", "reminder", "collection", "credited"):
+    for state in ("unpaid", "partly_paid", "paid", "overdue", "reminded", "in_collection", "credited"):
         assert statuses[state] >= 1, (state, statuses)
     assert result["states"] == {s: n for s, n in result["states"].items() if n}  # only states that occur
     # unpaid ones are all from the latest period and not yet due
@@ -503,7 +503,7 @@ def test_the_year_ends_at_the_clocks_today_and_every_state_is_there(year) -> Non
     assert methods["card"] >= 1 and methods["autogiro"] >= 1 and methods["bankgiro"] > methods["card"]
     # a reminder with a fee, credit notes, the unmatched queue and an answered thread
     reminded = [invoices.get_invoice(core.engine, i["id"], today=YEAR_END.date()) for i in regular
-                if i["status"] in ("reminder", "collection")]
+                if i["status"] in ("reminded", "in_collection")]
     assert any(e["kind"] == "reminder_sent" and e["data"]["fee_ore"] > 0 for d in reminded for e in d["timeline"])
     assert any(i["kind"] == "credit_note" for i in items)
     assert 1 <= payments.list_unmatched(core.engine)["total"] <= 2

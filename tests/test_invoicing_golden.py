@@ -146,9 +146,9 @@ def test_plan_change_mid_month():
     # September has 30 days. Liten (100,00 kr) 1–10 Sep = 10 days, Stor (250,00 kr) 11–30 Sep = 20 days.
     sub = subscription(*PLAN_CHANGE)
     events = [
-        # Liten's allowances × 10/30: data 3 GB → 1 GB; voice 10 min → 3,33 → 3 min (whole units, down).
+        # Liten's allowances × 10/30 in base units: data 3 GB → 1 GB; voice 600 s → 200 s.
         ev("2026-09-05T12:00:00+02:00", "data", 1_500 * MB),  # 1 000 MB included, 500 MB charged
-        ev("2026-09-06T12:00:00+02:00", "voice", 200, to="+46739876543"),  # 180 s included, 20 s charged
+        ev("2026-09-06T12:00:00+02:00", "voice", 220, to="+46739876543"),  # 200 s included, 20 s charged
         # Stor's allowances × 20/30: data 30 GB → 20 GB; voice unlimited. Nothing charged.
         ev("2026-09-20T12:00:00+02:00", "data", 1_500 * MB),
         ev("2026-09-21T12:00:00+02:00", "voice", 200, to="+46739876543"),
@@ -177,12 +177,13 @@ def test_subscription_starting_mid_month():
 
 
 def test_subscription_ending_mid_month():
-    # Liten until 15 Oct: 15 of 31 days. 100,00 × 15/31 = 48,387… → 48,39. Voice allowance 10 × 15/31 → 4 min.
+    # Liten until 15 Oct: 15 of 31 days. 100,00 × 15/31 = 48,387… → 48,39.
+    # Voice allowance in seconds: 600 s × 15/31 = 290,3 → 290 s (a whole second, down).
     sub = subscription(PlanSegment("liten", date(2026, 1, 1), date(2026, 10, 15)))
-    draft = invoice(sub, "2026-10", [ev("2026-10-02T10:00:00+02:00", "voice", 300, to="+46739876543")])
+    draft = invoice(sub, "2026-10", [ev("2026-10-02T10:00:00+02:00", "voice", 350, to="+46739876543")])
     assert amounts(draft) == [
         ("Liten 3 GB, 1 okt–15 okt", 4_839),
-        ("Samtal Sverige mobil", 60),  # 300 s − 240 s included = 60 s × 0,01 = 0,60
+        ("Samtal Sverige mobil", 60),  # 350 s − 290 s included = 60 s × 0,01 = 0,60
     ]
     check_totals(draft, gross=4_899, vat=980, rounding=1, due=4_900)  # VAT 48,99 × 0.2 = 9,798 → 9,80
 
@@ -527,3 +528,42 @@ def test_a_credit_followed_by_a_replacement_keeps_the_books_whole():
     replacement = invoicing.draft_from_lines(1, original.period, [original.lines[0]], kind="invoice",
                                              ore_rounding=True)
     assert original.amount_due_ore + credit.amount_due_ore + replacement.amount_due_ore == 4_900
+
+
+# --------------------------------------------------------------------------- proration in base units
+
+
+def _catalogue_with_mellan(data_allowance: str, tmp_path: Path):
+    text = (Path(__file__).parent / "fixtures" / "golden.toml").read_text(encoding="utf-8")
+    text += ('\n[[plans]]\nid = "mellan"\nname = "Mellan"\nkind = "mobile"\nmonthly_fee = "150.00"\n'
+             f'tariff = "test"\nallowances = {{ data = "{data_allowance}" }}\n')
+    path = tmp_path / f"cat-{data_allowance.replace(' ', '')}.toml"
+    path.write_text(text, encoding="utf-8")
+    return load_catalogue(path)
+
+
+def test_every_spelling_of_an_allowance_gives_the_same_prorated_invoice(tmp_path):
+    # Mellan (150,00 kr, 5 GB) from 16 Sep: 15 of 30 days. Allowance 5 GB × 15/30 = 2 500 000 000 bytes
+    # (2,5 GB), whether the catalogue writes "5 GB" or "5000 MB". 3 GB used: 500 MB × 0,01 = 5,00.
+    from types import SimpleNamespace
+
+    from backend_stub.services.documents import invoice_document
+
+    customer = SimpleNamespace(name="Test", customer_number="K1", street="", postal_code="", city="", email="",
+                               phone="")
+    sub = subscription(PlanSegment("mellan", date(2026, 9, 16)))
+    period = period_for("2026-09")
+    docs = []
+    for spelling in ("5 GB", "5000 MB"):
+        cat = _catalogue_with_mellan(spelling, tmp_path)
+        results, rater = rate_period(cat, sub, period, [ev("2026-09-20T12:00:00+02:00", "data", 3 * GB)])
+        assert [r.included_units for r in results] == [2_500_000_000]
+        draft = invoicing.build_invoice(cat, 1, [sub], period, aggregate(sub.id, period, results))
+        issued = invoicing.issue(draft, "100001", date(2026, 10, 1), 30)
+        docs.append(invoice_document(cat, customer, [sub], issued))
+    assert docs[0] == docs[1]
+    assert [(ln["description"], ln["amount_ore"]) for ln in docs[0]["lines"]] == [
+        ("Mellan, 16 sep–30 sep", 7_500),  # 150,00 × 15/30
+        ("Surf", 500),  # 3 GB − 2,5 GB = 500 MB × 0,01
+    ]
+    assert docs[0]["plans"][0]["allowances"] == "2,5 GB surf"

@@ -76,7 +76,7 @@ def test_walk_an_invoice_through_dunning(core: Core, tmp_path: Path) -> None:
     r = run(date(2026, 12, 11))
     assert (r.reminder_1, r.fees_ore, r.messages) == (1, 6000, 1)
     d = doc(date(2026, 12, 11))
-    assert d["status"] == "reminder"
+    assert d["status"] == "reminded"
     assert d["balance_ore"] == amount + 6000 + _interest(amount, 10)
     assert "Påminnelse 1 skickad med påminnelseavgift 60,00" in d["timeline"][-1]["text"]
     sent = messaging.list_outbox(core.engine, to="anna@example.se")
@@ -100,7 +100,7 @@ def test_walk_an_invoice_through_dunning(core: Core, tmp_path: Path) -> None:
 
         alloc = invoice_allocation(conn, conn.execute(select(m.Invoice).where(m.Invoice.id == inv.id)).one())
     assert (alloc.fees_open, alloc.interest_open, alloc.principal_open) == (0, 0, principal_left)
-    assert d["status"] == "reminder"
+    assert d["status"] == "reminded"
 
     # reminder 2 (no fee) on day 24, interest now on the smaller principal
     r = run(date(2026, 12, 25))
@@ -110,7 +110,7 @@ def test_walk_an_invoice_through_dunning(core: Core, tmp_path: Path) -> None:
     r = run(date(2027, 1, 15))
     assert r.collection == 1 and r.collection_file
     d = doc(date(2027, 1, 15))
-    assert d["status"] == "collection"
+    assert d["status"] == "in_collection"
     with open(r.collection_file, encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert [row["invoice_number"] for row in rows] == [inv.number]

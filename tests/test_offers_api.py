@@ -276,8 +276,8 @@ def test_banners_follow_rules_priority_cap_and_dismissal(api):
 def test_order_sheet_is_what_the_next_invoice_shows(api):
     core = api.app.state.core
     # K1 used 4 GB on 10 November, before the change: with Mobil 5 GB all month that is within 5 GB; after
-    # the change from 21 November Mobil 5 GB holds 1–20 November only: 5 GB × 20/30 = 3,33, rounded down to
-    # 3 GB, so 1 GB is beyond the allowance: 29,00 kr.
+    # the change from 21 November Mobil 5 GB holds 1–20 November only: 5 GB × 20/30 = 3 333 333 333 bytes
+    # (prorated in bytes, rules §4), so 666 666 667 bytes are beyond the allowance: × 29 kr/GB = 19,33 kr.
     rows = [(1, {"record_id": "K1-nov", "msisdn": MSISDN["K1"], "service": "data",
                  "started_at": "2026-11-10T12:00:00+01:00", "volume_bytes": str(4 * GB)})]
     assert UsageImporter(core.engine, core.catalogue).import_rows(rows, "nov").rated == 1
@@ -309,7 +309,7 @@ def test_order_sheet_is_what_the_next_invoice_shows(api):
     assert [(s["plan_id"], s["start"], s["end"]) for s in segments] == [
         ("mobil-5gb", "2024-01-01", "2026-11-20"), ("mobil-20gb", "2026-11-21", None)]
     # The bill run for November: the subscription's fee and discount lines are the order sheet's.
-    billrun.run_bill_run(core.engine, core.catalogue, "2026-11")
+    billrun.run_bill_run(core.engine, core.catalogue, "2026-11", today=date(2026, 12, 1))
     invoices = api.get("/invoices", headers=sub_of(api, "K1")).json()["items"]
     november = next(i for i in invoices if i["period"] == "2026-11")
     doc = api.get(f"/invoices/{november['id']}", headers=sub_of(api, "K1")).json()
@@ -317,7 +317,7 @@ def test_order_sheet_is_what_the_next_invoice_shows(api):
              if ln["subscription_id"] == sid and ln["kind"] in ("fee", "discount")]
     assert lines == sheet["this_period"]["lines"]
     usage = [ln for ln in doc["lines"] if ln["subscription_id"] == sid and ln["kind"] == "usage"]
-    assert [(ln["description"], ln["amount_ore"]) for ln in usage] == [("Surf", 2_900)]  # re-rated on the change
+    assert [(ln["description"], ln["amount_ore"]) for ln in usage] == [("Surf", 1_933)]  # re-rated on the change
     # the timeline of the latest invoice before the change (October's) says what changed, in both languages
     october = next(i for i in invoices if i["period"] == "2026-10")
     timeline = api.get(f"/invoices/{october['id']}", headers=sub_of(api, "K1"), params={"lang": "en"}).json()[
@@ -352,8 +352,8 @@ def test_next_period_offer_changes_the_plan_from_the_next_period(api):
     assert [(s["plan_id"], s["start"], s["end"]) for s in segments] == [
         ("bredband-100", "2025-01-01", "2026-11-30"), ("bredband-250", "2026-12-01", None)]
     core = api.app.state.core
-    billrun.run_bill_run(core.engine, core.catalogue, "2026-11")
-    billrun.run_bill_run(core.engine, core.catalogue, "2026-12")
+    billrun.run_bill_run(core.engine, core.catalogue, "2026-11", today=date(2027, 1, 1))
+    billrun.run_bill_run(core.engine, core.catalogue, "2026-12", today=date(2027, 1, 1))
     with core.engine.connect() as conn:
         got = {(r.period_start, r.description): r.amount_ore for r in conn.execute(
             select(m.Invoice.period_start, m.InvoiceLine.description, m.InvoiceLine.amount_ore)

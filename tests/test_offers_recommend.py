@@ -131,11 +131,11 @@ def test_a_subscription_that_began_mid_period_is_compared_on_its_own_days():
     result = recommend.compute(CAT, sub, PERIODS, events, TODAY)
     assert result["periods"] == ["2026-09", "2026-10"]  # not active in August
     assert costs(result) == {
-        # 5 GB in September: 199 × 15/30 = 99,50; allowance 5 GB × 15/30 = 2,5, rounded down to 2 GB;
-        # 1 GB over = 29,00: 128,50. October 199,00.
-        "mobil-5gb": [12_850, 19_900],
-        # Bas: 49,50 with 1 × 15/30 → 0 GB: 3 × 29 = 87,00: 136,50. October 99 + 2 × 29 = 157,00.
-        "mobil-bas": [13_650, 15_700],
+        # 5 GB in September: 199 × 15/30 = 99,50; allowance 5 GB × 15/30 = 2,5 GB (in bytes, rules §4);
+        # 0,5 GB over = 14,50: 114,00. October 199,00.
+        "mobil-5gb": [11_400, 19_900],
+        # Bas: 49,50 with 1 GB × 15/30 = 0,5 GB: 2,5 × 29 = 72,50: 122,00. October 99 + 2 × 29 = 157,00.
+        "mobil-bas": [12_200, 15_700],
         # 20 GB: 149,50 (10 GB allowance); 299,00.
         "mobil-20gb": [14_950, 29_900],
         # Obegränsad: 224,50; 449,00.

@@ -266,35 +266,36 @@ def test_late_events_use_what_was_left_of_the_period():
 
 
 @pytest.mark.parametrize(
-    ("amount", "unit_size", "days", "period_days", "expected"),
+    ("amount", "days", "period_days", "expected"),
     [
-        (3 * GB, GB, 10, 30, 1 * GB),  # 3 GB × 10/30 = 1 GB
-        (1 * GB, GB, 10, 30, 0),  # 1 GB × 10/30 = 0.33 GB → 0 whole GB
-        (600, 60, 10, 30, 180),  # 10 min × 10/30 = 3.33 min → 3 min = 180 s
-        (100, 1, 10, 30, 33),  # 100 sms × 10/30 = 33.3 → 33
-        (30 * GB, GB, 20, 30, 20 * GB),
-        (30 * GB, GB, 30, 30, 30 * GB),  # a whole period is not prorated
-        (UNLIMITED, GB, 1, 31, UNLIMITED),
+        (3 * GB, 10, 30, 1 * GB),  # 3 GB × 10/30 = 1 GB
+        (1 * GB, 10, 30, 333_333_333),  # 1 GB × 10/30 = 333 333 333,3 bytes → down to a whole byte
+        (5 * GB, 15, 30, 2_500_000_000),  # 5 GB × 15/30 = 2,5 GB (not 2 GB)
+        (5_000 * MB, 15, 30, 2_500_000_000),  # the same allowance spelled in MB: the same bytes
+        (600, 10, 30, 200),  # 10 min × 10/30 = 200 s
+        (100, 10, 30, 33),  # 100 sms × 10/30 = 33.3 → 33
+        (30 * GB, 30, 30, 30 * GB),  # a whole period is not prorated
+        (UNLIMITED, 1, 31, UNLIMITED),
     ],
 )
-def test_prorated_allowance_is_rounded_down_to_whole_units(amount, unit_size, days, period_days, expected):
-    assert prorated_units(amount, unit_size, days, period_days) == expected
+def test_prorated_allowance_is_rounded_down_to_a_whole_base_unit(amount, days, period_days, expected):
+    assert prorated_units(amount, days, period_days) == expected
 
 
 def test_plan_change_mid_month_uses_each_plans_prorated_allowance():
-    # Liten 1–10 Sep (10 of 30 days): 3 GB × 10/30 = 1 GB, 10 min × 10/30 → 3 min.
+    # Liten 1–10 Sep (10 of 30 days): 3 GB × 10/30 = 1 GB, 600 s × 10/30 = 200 s.
     # Stor 11–30 Sep (20 days): 30 GB × 20/30 = 20 GB, unlimited voice.
     sub = subscription(*PLAN_CHANGE)
     events = [
         ev("2026-09-05T12:00:00+02:00", "data", 1_500 * MB),  # 1 000 MB included, 500 MB × 0.01 = 5.00 kr
-        ev("2026-09-06T12:00:00+02:00", "voice", 200, to="+46739876543"),  # 180 s included, 20 s × 0.01 = 0.20
+        ev("2026-09-06T12:00:00+02:00", "voice", 220, to="+46739876543"),  # 200 s included, 20 s × 0.01 = 0.20
         ev("2026-09-20T12:00:00+02:00", "data", 1_500 * MB),  # inside Stor's 20 GB
         ev("2026-09-21T12:00:00+02:00", "voice", 200, to="+46739876543"),  # Stor: unlimited
     ]
     results, rater = rate_period(CAT, sub, SEP, events)
     assert [r.plan_id for r in results] == ["liten", "liten", "stor", "stor"]
     assert [kr(r.charge_exact) for r in results] == [Decimal("5.00"), Decimal("0.20"), 0, 0]
-    assert [r.included_units for r in results] == [1_000 * MB, 180, 1_500 * MB, 200]
+    assert [r.included_units for r in results] == [1_000 * MB, 200, 1_500 * MB, 200]
     assert rater.remaining() == {"data": 20 * GB - 1_500 * MB, "voice": UNLIMITED, "sms": UNLIMITED,
                                  "mms": UNLIMITED}
 
@@ -313,9 +314,12 @@ def test_fair_use_volume_follows_regulation_2022_612():
     # Obegränsad 249.00 kr incl. VAT = 199.20 ex VAT; cap 1.00 EUR × 10.00 kr = 10 kr/GB.
     # 2 × 199.20 / 10 = 39.84 GB = 39 840 MB.
     assert fair_use_bytes(CAT, CAT.plan("obegransad"), 2026, 31, 31) == 39_840 * MB
-    # Stor 250.00 → 200 ex VAT → 40 GB; for 20 of 30 days: 26.666… GB → 26 666 MB (whole MB, down).
+    # Stor 250.00 → 200 ex VAT → 40 GB; for 20 of 30 days: 26.666… GB → 26 666 666 666 bytes (a whole
+    # byte, down: computed in bytes like the allowances, not in MB).
     assert fair_use_bytes(CAT, CAT.plan("stor"), 2026, 30, 30) == 40 * GB
-    assert fair_use_bytes(CAT, CAT.plan("stor"), 2026, 20, 30) == 26_666 * MB
+    assert fair_use_bytes(CAT, CAT.plan("stor"), 2026, 20, 30) == 26_666_666_666
+    # Liten 100.00 → 80 ex VAT → 16 GB; 7 of 30 days: 16 × 7/30 = 3.7333… GB → 3 733 333 333 bytes.
+    assert fair_use_bytes(CAT, CAT.plan("liten"), 2026, 7, 30) == 3_733_333_333
 
 
 def test_eu_roaming_is_like_at_home():

@@ -73,3 +73,20 @@ def test_unbalanced_verification_is_refused_and_bad_amounts_name_the_line() -> N
                   year_end=date(2026, 12, 31), accounts={}, verifications=[v])
     with pytest.raises(SieError, match="line 3"):
         parse_sie(b'#VER A 1 20260101 "x"\n{\n#TRANS 1510 {} 1,00\n}\n')
+
+
+def test_each_revenue_account_gets_its_own_lines_net() -> None:
+    # Fee 199,00 (3011) + usage 0,07 (3012) at 25 %: gross 199,07, VAT 199,07 × 0,2 = 39,814 → 39,81,
+    # net 159,26. Own nets: fee 199,00 / 1,25 = 159,20 exactly; usage 0,07 / 1,25 = 0,056. Down to whole
+    # öre 159,20 + 0,05 = 159,25; the öre left goes to the largest remainder (usage, 0,6) → 0,06.
+    # The old split gave the fee 159,21 and the usage 0,05.
+    from backend_stub.services.bookkeeping import invoice_trans
+
+    doc = {"gross_ore": 19_907,
+           "lines": [{"vat_rate": "0.25", "kind": "fee", "amount_ore": 19_900},
+                     {"vat_rate": "0.25", "kind": "usage", "amount_ore": 7}],
+           "vat": [{"rate": "0.25", "net_ore": 15_926, "vat_ore": 3_981, "gross_ore": 19_907}]}
+    trans = invoice_trans(doc, LifecycleConfig().accounts)
+    assert Trans("3011", -15_920) in trans and Trans("3012", -6) in trans
+    assert Trans("2611", -3_981) in trans and Trans("1510", 19_907) in trans
+    assert sum(t.amount_ore for t in trans) == 0

@@ -59,6 +59,7 @@ class UsageBatch(BaseModel):
 class BillRunRequest(BaseModel):
     period: str = Field(pattern=r"^\d{4}-\d{2}$", examples=["2026-10"])
     invoice_date: date | None = None
+    allow_open_period: bool = False
 
 
 class CreditNoteRequest(BaseModel):
@@ -213,8 +214,12 @@ async def reprocess_suspense(request: Request, _p: Service) -> dict[str, Any]:
 async def bill_run(request: Request, _p: Service, body: BillRunRequest) -> dict[str, Any]:
     """Invoice a period for all accounts (idempotent)."""
     core = _core(request)
-    result = await _run(billrun.run_bill_run, core.engine, core.catalogue, body.period,
-                        invoice_date=body.invoice_date)
+    try:
+        result = await _run(billrun.run_bill_run, core.engine, core.catalogue, body.period,
+                            invoice_date=body.invoice_date, today=core.today(),
+                            allow_open_period=body.allow_open_period)
+    except billrun.OpenPeriod as exc:  # in arrears: the period must have ended
+        raise HTTPException(409, str(exc)) from None
     return result.as_dict()
 
 

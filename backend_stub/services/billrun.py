@@ -34,6 +34,16 @@ CREDIT_SERIES = "K"
 FIRST_NUMBER = {INVOICE_SERIES: 100001, CREDIT_SERIES: 900001}
 
 
+class OpenPeriod(ValueError):
+    """A bill run of a period that has not ended yet for some account (invoices are in arrears, rules §4)."""
+
+    def __init__(self, label: str, period_end: date, today: date):
+        self.label, self.period_end, self.today = label, period_end, today
+        super().__init__(f"period {label} has not ended: it ends {period_end.isoformat()} and today is "
+                         f"{today.isoformat()}; bill it from {(period_end + timedelta(days=1)).isoformat()} "
+                         f"(or allow an open period explicitly)")
+
+
 @dataclass
 class BillRunResult:
     period: str
@@ -42,12 +52,16 @@ class BillRunResult:
     accounts: int = 0
     numbers: list[str] = field(default_factory=list)
     gross_ore: int = 0
+    carried: int = 0  # small balances carried to an invoice of this run (rules §5)
+    written_off: int = 0  # small balances written off: no next invoice
+    billed: set[int] = field(default_factory=set)  # accounts invoiced by this run
 
     def as_dict(self) -> dict[str, Any]:
         first = self.numbers[0] if self.numbers else None
         last = self.numbers[-1] if self.numbers else None
         return {"period": self.period, "accounts": self.accounts, "invoices": self.invoices,
-                "skipped": self.skipped, "first_number": first, "last_number": last, "gross_ore": self.gross_ore}
+                "skipped": self.skipped, "first_number": first, "last_number": last, "gross_ore": self.gross_ore,
+                "carried": self.carried, "written_off": self.written_off}
 
 
 def ensure_series(conn: Connection, series: str) -> None:
@@ -114,13 +128,25 @@ def _pending_customers(conn: Connection, base_period: Period, label: str) -> tup
 
 
 def run_bill_run(engine: Engine, catalogue: Catalogue, label: str, *, invoice_date: date | None = None,
-                 batch_size: int = 250, stop_after_batches: int | None = None) -> BillRunResult:
+                 batch_size: int = 250, stop_after_batches: int | None = None, today: date | None = None,
+                 allow_open_period: bool = False, small_balance_ore: int = 1000) -> BillRunResult:
     """Invoice period ``label`` (YYYY-MM) for all accounts; idempotent.
 
+    Refused with ``OpenPeriod`` while the period has not ended for every account (by
+    ``today``, default the core clock's) unless ``allow_open_period``. Past-due balances below
+    ``small_balance_ore`` are carried to the account's invoice of this run, or written off when
+    the run makes none for it (rules §5).
     ``stop_after_batches`` simulates a crash half-way (tests of the rerun).
     """
     result = BillRunResult(period=label)
     base_period = period_for(label)
+    today = today or clock.today()
+    if not allow_open_period:
+        with engine.connect() as conn:
+            cycle_days = set(conn.execute(select(m.Customer.cycle_day).distinct()).scalars())
+        period_end = max([period_for(label, cd).end for cd in cycle_days if cd] + [base_period.end])
+        if today <= period_end:
+            raise OpenPeriod(label, period_end, today)
     with engine.begin() as conn:
         ensure_series(conn, INVOICE_SERIES)
         ensure_series(conn, CREDIT_SERIES)
@@ -137,21 +163,62 @@ def run_bill_run(engine: Engine, catalogue: Catalogue, label: str, *, invoice_da
         with_usage = set(conn.execute(select(m.UsageEvent.customer_id).where(
             m.UsageEvent.invoice_id.is_(None), m.UsageEvent.period_start <= base_period.start).distinct()).scalars())
         with_charges, pending = _pending_customers(conn, base_period, label)
+        small = small_balances(conn, today, small_balance_ore)
     candidates = sorted((active | with_usage | with_charges) - done)
     result.accounts = len(candidates)
     batches = 0
     for part in chunks(candidates, batch_size):
         with engine.begin() as conn:
-            _bill_batch(conn, catalogue, customers, list(part), label, invoice_date, result, pending)
+            _bill_batch(conn, catalogue, customers, list(part), label, invoice_date, result, pending, small)
         batches += 1
         if stop_after_batches is not None and batches >= stop_after_batches:
-            break
+            return result
+    # Small balances of accounts that got no invoice in this run and have none for the period: no next
+    # invoice to carry them to, so they are written off (an account invoiced earlier keeps them for the next).
+    orphans = {cid: rows for cid, rows in small.items() if cid not in done and cid not in result.billed}
+    if orphans:
+        with engine.begin() as conn:
+            now = clock.now()
+            for rows in orphans.values():
+                for inv_id, number, amount in rows:
+                    _close_small_balance(conn, inv_id, number, amount, "written_off", None, now)
+                    result.written_off += 1
     return result
 
 
+def small_balances(conn: Connection, today: date, minimum_ore: int) -> dict[int, list[tuple[str, str, int]]]:
+    """Past-due invoices with 0 < balance < ``minimum_ore`` per customer: (id, number, balance), oldest first.
+
+    Balances not yet due are never carried (rules §5).
+    """
+    rows = list(conn.execute(select(m.Invoice).where(m.Invoice.kind == "invoice", m.Invoice.amount_due_ore > 0,
+                                                     m.Invoice.due_date < today)
+                             .order_by(m.Invoice.invoice_date, m.Invoice.number)))
+    out: dict[int, list[tuple[str, str, int]]] = defaultdict(list)
+    states = ledger.invoice_states(conn, rows, today)
+    for inv in rows:
+        st = states[inv.id]
+        if 0 < st.balance_ore < minimum_ore and st.status not in ledger.CLOSING_EVENTS:
+            out[inv.customer_id].append((inv.id, inv.number, st.balance_ore))
+    return out
+
+
+def _close_small_balance(conn: Connection, inv_id: str, number: str, amount: int, how: str,
+                         to_number: str | None, now: datetime) -> None:
+    """Close a small balance on its invoice: carried to invoice ``to_number``, or written off (rules §5)."""
+    conn.execute(insert(m.Payment).values(
+        reference=f"{how}:{inv_id}", method=how, invoice_id=inv_id, customer_id=None, amount_ore=amount,
+        received_at=now, status="matched"))
+    if how == "carried":
+        text = f"Obetalt belopp {documents.format_kr(amount)} flyttat till faktura {to_number}."
+    else:
+        text = f"Obetalt belopp {documents.format_kr(amount)} avskrivet (ingen ny faktura att föra det till)."
+    ledger.add_event(conn, inv_id, how, text, at=now, data={"amount_ore": amount, "to_invoice": to_number})
+
+
 def _bill_batch(conn: Connection, catalogue: Catalogue, customers: dict[int, Any], customer_ids: list[int],
-                label: str, invoice_date: date | None, result: BillRunResult, pending: _Pending | None = None
-                ) -> None:
+                label: str, invoice_date: date | None, result: BillRunResult, pending: _Pending | None = None,
+                small: dict[int, list[tuple[str, str, int]]] | None = None) -> None:
     lock_series(conn, INVOICE_SERIES)
     periods = {cid: period_for(label, customers[cid].cycle_day) for cid in customer_ids}
     keys = {cid: _regular_key(cid, periods[cid]) for cid in customer_ids}
@@ -205,6 +272,8 @@ def _bill_batch(conn: Connection, catalogue: Catalogue, customers: dict[int, Any
                 draft = replace(draft, meta={**draft.meta, "instalments": _instalment_summary(extra.instalments)})
         if not draft.lines:
             continue
+        carried = [invoicing.CarriedBalance(number, amount) for _id, number, amount in (small or {}).get(cid, [])]
+        draft = invoicing.with_carried(draft, carried, ore_rounding=catalogue.operator.ore_rounding)
         drafts.append((cid, draft))
     numbers = take_numbers(conn, INVOICE_SERIES, len(drafts))
     now = clock.now()
@@ -213,6 +282,7 @@ def _bill_batch(conn: Connection, catalogue: Catalogue, customers: dict[int, Any
     line_rows: list[dict[str, Any]] = []
     event_rows: list[dict[str, Any]] = []
     claims: list[tuple[_Extras, str]] = []
+    carried_rows: list[tuple[str, str, int, str]] = []
     for (cid, draft), number in zip(drafts, numbers, strict=False):
         period = draft.period
         inv_date = invoice_date or (period.end + timedelta(days=1))
@@ -228,6 +298,9 @@ def _bill_batch(conn: Connection, catalogue: Catalogue, customers: dict[int, Any
                  f"senast {timeline.day(issued.due_date)}.",
             data={"amount_due_ore": issued.amount_due_ore}))
         issued_ids.append((inv_id, cid))
+        result.billed.add(cid)
+        for old_id, old_number, amount in (small or {}).get(cid, []):  # carried onto this invoice
+            carried_rows.append((old_id, old_number, amount, number))
         if cid in extras:
             claims.append((extras[cid], inv_id))
         result.invoices += 1
@@ -242,6 +315,9 @@ def _bill_batch(conn: Connection, catalogue: Catalogue, customers: dict[int, Any
         event_rows += _claim_extras(conn, extra, inv_id)
     if event_rows:
         conn.execute(insert(m.InvoiceEvent), event_rows)
+    for old_id, old_number, amount, new_number in carried_rows:
+        _close_small_balance(conn, old_id, old_number, amount, "carried", new_number, now)
+        result.carried += 1
     # Accounts that got no invoice (nothing to bill) release their (empty) usage claim.
     billed = {cid for cid, _ in drafts}
     unclaimed = [invoice_ids[cid] for cid in todo if cid not in billed]

@@ -10,13 +10,18 @@ from the operator's lifecycle configuration (``Accounts``). Every verification b
 - payment: bank against receivables; an unmatched payment against unmatched payments, moved to
   receivables when an agent allocates it; refunds the other way; moves of credit balance between a
   customer's invoices stay inside receivables and are not exported;
-- reminder fee (outside VAT) and late interest: receivables against their income accounts.
+- reminder fee (outside VAT) and late interest: receivables against their income accounts;
+- a small balance carried to the next invoice (rules §5): its line on that invoice credits receivables
+  (a transfer between receivables, no revenue); one written off (series A): customer losses against receivables.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -29,17 +34,27 @@ from backend_stub.storage import models as m
 from backend_stub.storage.lifecycle_models import InvoiceCharge
 
 
-def _split(total: int, weights: dict[str, int]) -> dict[str, int]:
-    """``total`` split over ``weights`` in proportion, exactly (the remainder goes to the largest weight)."""
-    keys = sorted(weights, key=lambda k: (-abs(weights[k]), k))
-    wsum = sum(weights.values())
+def _split(total: int, weights: dict[str, int], vat_rate: Decimal = Decimal(0)) -> dict[str, int]:
+    """``total`` (a VAT rate's net) over accounts whose lines sum to ``weights`` (gross at ``vat_rate``).
+
+    Each account gets its own lines' exact net ``gross / (1 + rate)`` rounded down, then the öre
+    the VAT rounding leaves over go one each to the largest remainders (ties: account order), so
+    no account takes another's öre and the sum is exactly ``total``.
+    """
+    keys = sorted(weights)
     if not keys:
         return {}
-    if wsum == 0:
-        return {keys[0]: total} | {k: 0 for k in keys[1:]}
-    out = {k: total * weights[k] // wsum if total * weights[k] >= 0 else -((-total * weights[k]) // wsum)
-           for k in keys}
-    out[keys[0]] += total - sum(out.values())
+    if not any(weights.values()):
+        return {k: total if k == keys[0] else 0 for k in keys}
+    exact = {k: Fraction(weights[k]) / (1 + Fraction(vat_rate)) for k in keys}
+    out = {k: math.floor(exact[k]) for k in keys}
+    left = total - sum(out.values())
+    order = sorted(keys, key=lambda k: (-(exact[k] - out[k]), k))
+    step = 1 if left >= 0 else -1
+    for i in range(abs(left)):
+        # |left| ≤ number of accounts: the exact nets sum to the net within half an öre
+        k = order[i % len(order)] if step > 0 else order[::-1][i % len(order)]
+        out[k] += step
     return out
 
 
@@ -48,11 +63,13 @@ def invoice_trans(doc: dict[str, Any], acc: Accounts) -> list[Trans]:
     trans = [Trans(acc.receivables, doc["gross_ore"])]
     by_rate: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for ln in doc["lines"]:
-        by_rate[str(ln["vat_rate"])][acc.revenue_account(ln["kind"])] += ln["amount_ore"]
+        # a small balance carried from an earlier invoice is a transfer between receivables, not revenue
+        account = acc.receivables if ln["kind"] == "carried" else acc.revenue_account(ln["kind"])
+        by_rate[str(ln["vat_rate"])][account] += ln["amount_ore"]
     revenue: dict[str, int] = defaultdict(int)
     for v in doc["vat"]:
         weights = dict(by_rate.get(str(v["rate"]), {}))
-        for account, net in _split(v["net_ore"], weights or {acc.revenue_default: 1}).items():
+        for account, net in _split(v["net_ore"], weights or {acc.revenue_default: 1}, Decimal(str(v["rate"]))).items():
             revenue[account] += net
         if v["vat_ore"]:
             trans.append(Trans(acc.vat_account(str(v["rate"])), -v["vat_ore"]))
@@ -84,10 +101,13 @@ def verifications(engine: Engine, cfg: LifecycleConfig, start: date, end: date) 
         numbers = {r.id: r.number for r in conn.execute(select(m.Invoice.id, m.Invoice.number))}
         pays = {p.id: p for p in conn.execute(select(m.Payment))}
         for p in sorted(pays.values(), key=lambda p: (p.received_at, p.id)):
-            if p.method == "credit_balance" or not (lo <= _aware(p.received_at) < hi):
-                continue
+            if p.method in ("credit_balance", "carried") or not (lo <= _aware(p.received_at) < hi):
+                continue  # moves inside receivables (a carried balance is booked with the invoice it went to)
             day = _day(p.received_at)
-            if p.status in ("unmatched", "allocated"):
+            if p.method == "written_off":
+                items.append((day, "A", f"Avskrivet obetalt belopp {numbers.get(p.invoice_id, '')}",
+                              [Trans(acc.write_offs, p.amount_ore), Trans(acc.receivables, -p.amount_ore)]))
+            elif p.status in ("unmatched", "allocated"):
                 items.append((day, "B", f"Inbetalning utan matchning {p.reference}",
                               [Trans(acc.bank, p.amount_ore), Trans(acc.unmatched_payments, -p.amount_ore)]))
             elif p.method == "refund":

@@ -10,9 +10,10 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from backend_stub.catalogue import Catalogue
+from backend_stub.catalogue import Catalogue, allowance_label
 from backend_stub.invoicing import InvoiceDraft
 from backend_stub.periods import Subscription
+from backend_stub.rating import prorated_units
 
 
 def format_kr(ore: int) -> str:
@@ -43,12 +44,17 @@ def buyer_of(customer: Any) -> dict[str, Any]:
 def _plans(catalogue: Catalogue, subs: list[Subscription], draft: InvoiceDraft) -> list[dict[str, Any]]:
     out = []
     for sub in sorted(subs, key=lambda s: s.number):
-        for seg, _days in sub.segments_in(draft.period):
+        for seg, days in sub.segments_in(draft.period):
             plan = catalogue.plans.get(seg.plan_id)
             if plan is None:
                 continue
             names = {"data": "surf", "voice": "samtal", "sms": "sms", "mms": "mms"}
-            parts = [f"{a.label} {names.get(pool, pool)}" for pool, a in plan.allowances.items()]
+            parts = []
+            for pool, a in plan.allowances.items():
+                # part of the period: the prorated allowance (base units, rules §4), e.g. "2,5 GB"
+                label = a.label if days >= draft.period.days else allowance_label(
+                    pool, prorated_units(a.amount, days, draft.period.days))
+                parts.append(f"{label} {names.get(pool, pool)}")
             out.append({
                 "subscription": sub.number, "msisdn": sub.msisdn, "plan_id": plan.id, "plan_name": plan.name,
                 "monthly_fee_ore": plan.monthly_fee_ore, "allowances": ", ".join(parts) or plan.description,

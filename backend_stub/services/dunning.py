@@ -157,6 +157,8 @@ def run_dunning(engine: Engine, cfg: LifecycleConfig, *, today: date | None = No
     for inv in rows:
         if states[inv.id].balance_ore <= 0 or inv.id in held:
             continue
+        if states[inv.id].balance_ore < terms.small_balance_ore:  # rules §5: carried at the bill run instead
+            continue
         try:
             _dun_one(engine, cfg, terms, inv, today, result)
         except IntegrityError:  # a concurrent run took the same step: it is done once, by the other run

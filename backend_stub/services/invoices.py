@@ -79,6 +79,13 @@ def _full(inv: Any, state: ledger.InvoiceState) -> dict[str, Any]:
     return doc
 
 
+def invoice_as_listed(engine: Engine, invoice_id: str) -> dict[str, Any]:
+    """One invoice or credit note in the shape ``invoices --json`` prints (document, status, balance)."""
+    with engine.connect() as conn:
+        inv = get_invoice_row(conn, invoice_id)
+        return _full(inv, ledger.invoice_states(conn, [inv])[inv.id])
+
+
 def get_invoice_row(conn: Connection, invoice_id: str) -> Any:
     row = conn.execute(select(m.Invoice).where((m.Invoice.id == invoice_id) | (m.Invoice.number == invoice_id))).first()
     if row is None:
@@ -154,18 +161,33 @@ def create_credit_note(engine: Engine, catalogue: Catalogue, invoice_id: str, re
             lines = invoicing.credit_note_lines(original, reason=req.reason)
             rounding = -inv.rounding_ore
         elif req.line_positions is not None:
-            try:
-                lines = invoicing.credit_note_lines(original, line_indexes=[p - 1 for p in req.line_positions],
-                                                    reason=req.reason)
-            except IndexError:
-                raise ValueError("line_positions: no such line on the invoice") from None
+            bad = [p for p in req.line_positions if not 1 <= p <= len(original)]
+            if bad or not req.line_positions:
+                raise ValueError(f"line_positions: invoice {inv.number} has lines 1–{len(original)}, "
+                                 f"not {', '.join(map(str, bad)) or 'none'}")
+            if len(set(req.line_positions)) != len(req.line_positions):
+                raise ValueError("line_positions: a line is named twice")
+            lines = invoicing.credit_note_lines(original, line_indexes=[p - 1 for p in req.line_positions],
+                                                reason=req.reason)
         else:
+            rates = sorted({ln.vat_rate for ln in original})
+            if req.vat_rate is None and len(rates) > 1:
+                raise ValueError(f"vat_rate: invoice {inv.number} has several VAT rates "
+                                 f"({', '.join(map(str, rates))}); say which one the amount is credited at")
+            if req.vat_rate is not None and rates and req.vat_rate not in rates:
+                raise ValueError(f"vat_rate: invoice {inv.number} has no lines at VAT rate {req.vat_rate}")
             lines = invoicing.credit_note_lines(original, amount_ore=req.amount_ore, vat_rate=req.vat_rate,
                                                 reason=req.reason)
+        gross = sum(ln.amount_ore for ln in lines)
+        if -(gross + (rounding or 0)) > creditable:  # a full credit takes back the invoice's own rounding too
+            raise ValueError(f"amount_ore: at most {creditable} öre is left to credit on invoice {inv.number}")
+        if rounding is None:  # its own öresavrundning, so what is left to pay stays whole kronor
+            rounding = invoicing.credit_note_rounding(gross, creditable,
+                                                      ore_rounding=catalogue.operator.ore_rounding)
         draft = invoicing.draft_from_lines(inv.customer_id, Period(inv.period_start, inv.period_end), lines,
                                            kind="credit_note", ore_rounding=False, rounding_ore=rounding)
-        if -draft.amount_due_ore > creditable:
-            raise ValueError(f"amount_ore: at most {creditable} öre is left to credit on invoice {inv.number}")
+        if draft.amount_due_ore == 0:
+            raise ValueError("amount_ore: the credit rounds to 0 kr (öresavrundning); credit at least 0,50 kr")
         number = take_numbers(conn, CREDIT_SERIES, 1)[0]
         issued = invoicing.issue(draft, number, now.date(), 0, ocr=inv.ocr)
         customer = conn.execute(select(m.Customer).where(m.Customer.id == inv.customer_id)).one()

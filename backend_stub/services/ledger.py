@@ -20,8 +20,13 @@ from backend_stub.services.documents import format_kr
 from backend_stub.storage import models as m
 from backend_stub.storage.lifecycle_models import InvoiceCharge
 
-STATUSES = ("unpaid", "partly_paid", "paid", "overdue", "reminder", "collection", "credited", "credit_note",
-            "no_payment")
+# What ``status`` can say (docs/billing-rules.md explains each one).
+STATUSES = ("unpaid", "partly_paid", "paid", "overdue", "reminded", "in_collection", "credited", "carried",
+            "written_off", "credit_note", "no_payment")
+# Events that close an invoice's small balance (rules §5): carried to the next invoice, or written off.
+CLOSING_EVENTS = ("carried", "written_off")
+# Payment methods that close a small balance without money (not counted as paid).
+CLOSING_METHODS = ("carried", "written_off")
 
 
 @dataclass(frozen=True)
@@ -39,20 +44,26 @@ def invoice_states(conn: Connection, invoices: list[Any], today: date | None = N
     today = today or clock.today()
     ids = [inv.id for inv in invoices]
     paid: dict[str, int] = defaultdict(int)
+    closed: dict[str, int] = defaultdict(int)  # carried to the next invoice or written off
     credited: dict[str, int] = defaultdict(int)
     flags: dict[str, set[str]] = defaultdict(set)
     charges: dict[tuple[str, str], int] = defaultdict(int)
     for i in range(0, len(ids), 2000):
         part = ids[i : i + 2000]
-        for r in conn.execute(select(m.Payment.invoice_id, func.sum(m.Payment.amount_ore))
-                              .where(m.Payment.invoice_id.in_(part)).group_by(m.Payment.invoice_id)):
-            paid[r[0]] = int(r[1])
+        for r in conn.execute(select(m.Payment.invoice_id, m.Payment.method, func.sum(m.Payment.amount_ore))
+                              .where(m.Payment.invoice_id.in_(part))
+                              .group_by(m.Payment.invoice_id, m.Payment.method)):
+            if r[1] in CLOSING_METHODS:
+                closed[r[0]] += int(r[2])
+            else:
+                paid[r[0]] += int(r[2])
         for r in conn.execute(select(m.Invoice.credits_invoice_id, func.sum(m.Invoice.amount_due_ore))
                               .where(m.Invoice.credits_invoice_id.in_(part)).group_by(m.Invoice.credits_invoice_id)):
             credited[r[0]] = -int(r[1])
         for r in conn.execute(select(m.InvoiceEvent.invoice_id, m.InvoiceEvent.kind).where(
                 m.InvoiceEvent.invoice_id.in_(part),
-                m.InvoiceEvent.kind.in_(["reminder_sent", "collection", "collection_recalled"])).distinct()):
+                m.InvoiceEvent.kind.in_(["reminder_sent", "collection", "collection_recalled", *CLOSING_EVENTS]))
+                .distinct()):
             flags[r[0]].add(r[1])
         for r in conn.execute(select(InvoiceCharge.invoice_id, InvoiceCharge.kind, func.sum(InvoiceCharge.amount_ore))
                               .where(InvoiceCharge.invoice_id.in_(part))
@@ -62,7 +73,7 @@ def invoice_states(conn: Connection, invoices: list[Any], today: date | None = N
     for inv in invoices:
         p, c = paid[inv.id], credited[inv.id]
         fees, interest = charges[(inv.id, "reminder_fee")], charges[(inv.id, "interest")]
-        balance = inv.amount_due_ore + fees + interest - p - c
+        balance = inv.amount_due_ore + fees + interest - p - c - closed[inv.id]
         out[inv.id] = InvoiceState(balance, p, c, _status(inv, balance, p, c, flags[inv.id], today), fees, interest)
     return out
 
@@ -74,15 +85,18 @@ def _status(inv: Any, balance: int, paid: int, credited: int, flags: set[str], t
         return "credited"
     if inv.amount_due_ore <= 0:
         return "no_payment"
+    for closing in CLOSING_EVENTS:  # its small balance was moved to the next invoice, or written off
+        if closing in flags:
+            return closing
     if balance <= 0:
         return "paid"
     if "collection" in flags and "collection_recalled" not in flags:
-        return "collection"
+        return "in_collection"
     if "reminder_sent" in flags:
-        return "reminder"
+        return "reminded"
     if today > inv.due_date:
         return "overdue"
-    if paid > 0 or credited > 0:
+    if paid > 0:  # only money received makes an invoice partly paid; a credit note lowers what is due
         return "partly_paid"
     return "unpaid"
 

@@ -42,6 +42,9 @@ class DunningTerms:
     interest_margin: Decimal = Decimal("8")  # percentage points above the reference rate (räntelagen 6 §)
     interest_day_basis: int = 365
     respite_max_days: int = 14
+    # Rules §5: an open balance below this is never reminded, bears no fee or interest, and once past due
+    # is carried to the next invoice (or written off when there is none).
+    small_balance_ore: int = 1000
     reference_rates: tuple[tuple[date, Decimal], ...] = DEFAULT_REFERENCE_RATES
 
     def reference_rate(self, on: date) -> Decimal:
@@ -73,12 +76,14 @@ class Accounts:
     interest: str = "8313"  # Ränteintäkter från kortfristiga fordringar
     rounding: str = "3740"  # Öres- och kronutjämning
     unmatched_payments: str = "2999"  # Oidentifierade inbetalningar
+    write_offs: str = "6351"  # Konstaterade förluster på kundfordringar (small balances written off)
     names: dict[str, str] = field(default_factory=lambda: {
         "1510": "Kundfordringar", "1930": "Företagskonto", "2611": "Utgående moms 25 %", "2621": "Utgående moms 12 %",
         "2631": "Utgående moms 6 %", "3001": "Försäljning", "3010": "Försäljning tjänster",
         "3011": "Abonnemangsavgifter", "3012": "Samtal, sms och data", "3013": "Engångsavgifter",
         "3019": "Rabatter och krediteringar", "3740": "Öres- och kronutjämning", "3930": "Påminnelseavgifter",
-        "8313": "Ränteintäkter kundfordringar", "2999": "Oidentifierade inbetalningar"})
+        "8313": "Ränteintäkter kundfordringar", "2999": "Oidentifierade inbetalningar",
+        "6351": "Konstaterade förluster på kundfordringar"})
 
     def vat_account(self, rate: str) -> str:
         key = _rate_key(rate)

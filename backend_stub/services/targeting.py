@@ -215,9 +215,9 @@ def load_facts(conn: Connection, catalogue: Catalogue, customer_ids: Iterable[in
         states = ledger.invoice_states(conn, due, today)
         for inv in due:
             status = states[inv.id].status
-            if status in ("overdue", "reminder", "collection"):
+            if status in ("overdue", "reminded", "in_collection"):
                 facts[inv.customer_id].overdue = True
-            if status == "collection":
+            if status == "in_collection":
                 facts[inv.customer_id].collection = True
     if periods_needed:
         _attach_stats(conn, catalogue, facts, periods_needed)
@@ -320,7 +320,7 @@ def data_allowance(catalogue: Catalogue, sub: Subscription, period: Period) -> i
             continue
         if a.amount == UNLIMITED:
             return UNLIMITED
-        total += prorated_units(a.amount, a.unit_size, days, period.days)
+        total += prorated_units(a.amount, days, period.days)
     return total
 
 
