@@ -210,6 +210,14 @@ async def reprocess_suspense(request: Request, _p: Service) -> dict[str, Any]:
     return result.as_dict()
 
 
+def _small_balance_ore(request: Request) -> int:
+    """The operator's minimum open balance (the lifecycle configuration the lifecycle routes use)."""
+    from backend_stub.services.lifecycle_config import LifecycleConfig
+
+    cfg = getattr(request.app.state, "lifecycle_config", None) or LifecycleConfig.from_env()
+    return cfg.dunning.small_balance_ore
+
+
 @router.post("/bill-runs", tags=["invoices"])
 async def bill_run(request: Request, _p: Service, body: BillRunRequest) -> dict[str, Any]:
     """Invoice a period for all accounts (idempotent)."""
@@ -217,7 +225,8 @@ async def bill_run(request: Request, _p: Service, body: BillRunRequest) -> dict[
     try:
         result = await _run(billrun.run_bill_run, core.engine, core.catalogue, body.period,
                             invoice_date=body.invoice_date, today=core.today(),
-                            allow_open_period=body.allow_open_period)
+                            allow_open_period=body.allow_open_period,
+                            small_balance_ore=_small_balance_ore(request))
     except billrun.OpenPeriod as exc:  # in arrears: the period must have ended
         raise HTTPException(409, str(exc)) from None
     return result.as_dict()
