@@ -13,6 +13,8 @@ import json
 import sys
 from typing import Any
 
+from backend_stub.money import ore_to_kr
+
 
 def _core():
     from backend_stub.core import Core
@@ -98,7 +100,7 @@ def cmd_add_instalment(args: argparse.Namespace) -> int:
     except ValueError as exc:
         return _fail(str(exc))
     _print(out, args.json, f"Instalment {out['id']}: {out['device_name']} over {out['months']} months, "
-                           f"{out['monthly_ore'] / 100:.2f} kr a month from {out['start_period']}.")
+                           f"{ore_to_kr(out['monthly_ore'])} kr a month from {out['start_period']}.")
     return 0
 
 
@@ -111,7 +113,7 @@ def cmd_payoff(args: argparse.Namespace) -> int:
         out = instalments.payoff(core.engine, args.instalment, actor=_actor(), catalogue=core.catalogue)
     except ValueError as exc:
         return _fail(str(exc))
-    _print(out, args.json, f"Instalment {out['id']} paid off: {out['remaining_ore'] / 100:.2f} kr "
+    _print(out, args.json, f"Instalment {out['id']} paid off: {ore_to_kr(out['remaining_ore'])} kr "
                            "on the next invoice.")
     return 0
 

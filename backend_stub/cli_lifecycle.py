@@ -8,6 +8,7 @@ import sys
 from datetime import date
 from typing import Any
 
+from backend_stub.money import ore_to_kr
 from backend_stub.services.lifecycle_config import ConfigError, LifecycleConfig
 
 
@@ -73,7 +74,7 @@ def cmd_dunning(args: argparse.Namespace) -> int:
         print(err, file=sys.stderr)
     _print(r.as_dict(), args.json,
            f"Dunning {r.today}: {r.overdue} overdue, {r.reminder_1} first and {r.reminder_2} second reminders "
-           f"({r.fees} fees, {r.fees_ore / 100:.2f} kr), interest on {r.interest} invoices ({r.interest_ore / 100:.2f} kr), "
+           f"({r.fees} fees, {ore_to_kr(r.fees_ore)} kr), interest on {r.interest} invoices ({ore_to_kr(r.interest_ore)} kr), "
            f"{r.collection} to collection{' (' + r.collection_file + ')' if r.collection_file else ''}; "
            f"{r.messages} messages sent, {r.failed} failed.")
     return 1 if r.failed else 0
@@ -101,7 +102,7 @@ def cmd_import_payments(args: argparse.Namespace) -> int:
     _print(r.as_dict(), args.json,
            f"{args.file}: {r.payments} payments: {r.matched} matched ({r.partly_matched} with a rest), "
            f"{r.unmatched} to the unmatched queue ({r.foreign_currency} in foreign currency), {r.duplicate} already "
-           f"imported; {r.amount_ore / 100:.2f} kr recorded.")
+           f"imported; {ore_to_kr(r.amount_ore)} kr recorded.")
     return 0
 
 
@@ -125,7 +126,7 @@ def cmd_export_sie(args: argparse.Namespace) -> int:
         with open(args.out, "wb") as fh:
             fh.write(data)
         _print(summary, args.json, f"Wrote {args.out}: {summary['verifications']} verifications, "
-                                   f"{summary['debit_ore'] / 100:.2f} kr debit = credit.")
+                                   f"{ore_to_kr(summary['debit_ore'])} kr debit = credit.")
     else:
         sys.stdout.buffer.write(data)
     return 0
@@ -165,7 +166,7 @@ def cmd_credit_note(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     _print(doc, args.json, f"Credit note {doc['number']} for invoice {args.invoice}: "
-           f"{doc['amount_due_ore'] / 100:.2f} kr (öresavrundning {doc['rounding_ore'] / 100:.2f} kr).")
+           f"{ore_to_kr(doc['amount_due_ore'])} kr (öresavrundning {ore_to_kr(doc['rounding_ore'])} kr).")
     return 0
 
 
