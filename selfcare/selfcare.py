@@ -5,8 +5,8 @@ from __future__ import annotations
 import reflex as rx
 
 from selfcare import embedding, styles
-from selfcare.components import layout
 from selfcare.brand import brand
+from selfcare.components import layout
 from selfcare.pages.addons import addons_page
 from selfcare.pages.agent import agent_page, audit_page
 from selfcare.pages.invoice import invoice_page, link_page

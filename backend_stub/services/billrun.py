@@ -337,7 +337,9 @@ def _instalment_summary(items: list[tuple[invoicing.InstalmentPlan, list[invoici
     for plan, charges in items:
         last = charges[-1]
         out.append({"instalment_id": plan.id, "device_name": plan.device_name,
-                    **({"device_name_en": plan.device_name_en} if plan.device_name_en else {}), "months": plan.months,
+                    **({"device_name_en": plan.device_name_en}
+                       if plan.device_name_en not in ("", plan.device_name) else {}),
+                    "months": plan.months,
                     "first_month": charges[0].first_month, "last_month": last.last_month,
                     "amount_ore": sum(c.amount_ore for c in charges), "total_ore": plan.total_ore,
                     "paid_ore": last.paid_after_ore, "remaining_ore": last.left_after_ore,
