@@ -52,6 +52,8 @@ def cmd_load_catalogue(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"{args.file}: {exc.strerror}", file=sys.stderr)
         return 2
+    for warning in cat.warnings:  # not errors: English shows the Swedish text
+        print(f"{args.file}: warning: {warning}", file=sys.stderr)
     _print({"plans": len(cat.plans), "destinations": len(cat.destinations), "zones": len(cat.zones)}, args.json,
            f"Loaded {args.file}: {len(cat.plans)} plans, {len(cat.destinations)} destination classes, "
            f"{len(cat.zones)} roaming zones.")

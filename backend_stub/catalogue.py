@@ -8,9 +8,10 @@ field, e.g. ``plans[2].tariff: unknown tariff 'mobi'``.
 
 from __future__ import annotations
 
+import logging
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import time
 from decimal import Decimal
 from fractions import Fraction
@@ -26,6 +27,8 @@ from backend_stub.money import (
     parse_decimal,
     round_half_up_div,
 )
+
+logger = logging.getLogger(__name__)
 
 SERVICES = ("voice", "sms", "mms", "data")
 CATEGORIES = ("domestic", "international", "premium")
@@ -67,6 +70,8 @@ class OperatorIn(_Model):
     website: str = ""
     disputes: str = ""
     late_interest_note: str = ""
+    disputes_en: str = ""
+    late_interest_note_en: str = ""
     payment_terms_days: int = Field(30, ge=0, le=365)
     ore_rounding: bool = True
     currency: Literal["SEK"] = "SEK"
@@ -99,6 +104,7 @@ class SettingsIn(_Model):
 class DestinationIn(_Model):
     id: str
     name: str
+    name_en: str = ""
     category: Literal["domestic", "international", "premium"]
     prefixes: list[str] = Field(min_length=1)
     eea: bool = False  # numbers in the EU/EEA (an international class whose calls roam like at home)
@@ -143,6 +149,7 @@ class TariffIn(_Model):
 class ZoneIn(_Model):
     id: str
     name: str
+    name_en: str = ""
     eu: bool = False
     countries: list[str] = Field(min_length=1)
     rates: list[RateIn] = []
@@ -158,6 +165,8 @@ class PlanIn(_Model):
     description: str = ""
     on_sale: bool = True
     vat_rate: Money | None = None
+    name_en: str = ""
+    description_en: str = ""
 
 
 class AddonIn(_Model):
@@ -176,6 +185,8 @@ class DeviceIn(_Model):
     months: list[int] = Field(min_length=1)
     vat_rate: Money | None = None
     description: str = ""
+    name_en: str = ""
+    description_en: str = ""
 
 
 class DiscountIn(_Model):
@@ -185,6 +196,7 @@ class DiscountIn(_Model):
     amount: Money | None = None
     applies_to: Literal["plan_fee", "invoice"]
     periods: int = Field(ge=1)
+    name_en: str = ""
 
 
 class CatalogueIn(_Model):
@@ -219,6 +231,7 @@ class Rate:
     allowance: str  # pool name, "" for none
     offpeak_exact_per_unit: int | None = None
     offpeak_price: Decimal | None = None
+    name_en: str = ""  # the line's text in English ("" = the Swedish name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +267,7 @@ class Destination:
     name: str
     category: str
     eea: bool = False
+    name_en: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +277,7 @@ class Zone:
     eu: bool
     countries: frozenset[str]
     rates: dict[str, Rate]  # service -> rate
+    name_en: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,6 +306,8 @@ class Plan:
     allowances: dict[str, Allowance]
     description: str
     on_sale: bool
+    name_en: str = ""
+    description_en: str = ""
 
     @property
     def fee_ex_vat(self) -> Fraction:
@@ -318,6 +335,8 @@ class Device:
     months: tuple[int, ...]
     vat_rate: Decimal
     description: str = ""
+    name_en: str = ""
+    description_en: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,6 +347,7 @@ class Discount:
     amount_ore: int | None
     applies_to: str
     periods: int
+    name_en: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,6 +365,8 @@ class Operator:
     payment_terms_days: int
     ore_rounding: bool
     vat_rate: Decimal
+    disputes_en: str = ""
+    late_interest_note_en: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,6 +407,8 @@ class Catalogue:
     source: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
     max_prefix_len: int = 16
     devices: dict[str, Device] = field(default_factory=dict)
+    # Items without an English text (English shows the Swedish one): reported at load, not errors.
+    warnings: tuple[str, ...] = ()
     # Numbers already looked up (subscribers call the same numbers again and again); bounded.
     _destination_cache: dict[str, Destination | None] = field(default_factory=dict, repr=False, compare=False)
 
@@ -505,7 +529,7 @@ def _increment(rate: RateIn, field: str) -> tuple[int, int]:
 _SERVICE_UNITS = {"voice": ("second", "minute"), "sms": ("message",), "mms": ("message",), "data": ("kB", "MB", "GB")}
 
 
-def _compile_rate(rate: RateIn, *, key: str, name: str, category: str, field: str) -> Rate:
+def _compile_rate(rate: RateIn, *, key: str, name: str, category: str, field: str, name_en: str = "") -> Rate:
     errors: list[str] = []
 
     def check(fn, *args, **kwargs):  # every problem of the rate, not only the first
@@ -558,10 +582,42 @@ def _compile_rate(rate: RateIn, *, key: str, name: str, category: str, field: st
         allowance=rate.allowance,
         offpeak_exact_per_unit=off_exact,
         offpeak_price=off_price,
+        name_en=name_en,
     )
 
 
 _SERVICE_NAMES = {"voice": "Samtal", "sms": "SMS", "mms": "MMS", "data": "Surf"}
+_SERVICE_NAMES_EN = {"voice": "Calls", "sms": "SMS", "mms": "MMS", "data": "Data"}
+FAIR_USE_NAME = "Surf i EU/EES utöver skälig användning"
+FAIR_USE_NAME_EN = "Data in the EU/EEA beyond fair use"
+
+
+def in_language(item: Any, lang: str, field: str = "name") -> str:
+    """``item.<field>`` in ``lang``: the English text (``<field>_en``) for "en" where the catalogue has
+    one, else the Swedish text (Swedish is the fallback)."""
+    if lang == "en":
+        english = getattr(item, f"{field}_en", "")
+        if english:
+            return english
+    return getattr(item, field)
+
+
+def _missing_english(doc: CatalogueIn) -> list[str]:
+    """``section[i]: no name_en …`` for every subscriber-facing text without an English version."""
+    out: list[str] = []
+
+    def check(where: str, item: Any, *fields: str) -> None:
+        missing = [f"{f}_en" for f in fields if getattr(item, f, "") and not getattr(item, f"{f}_en", "")]
+        if missing:
+            out.append(f"{where}: no {' or '.join(missing)} (English shows the Swedish text)")
+
+    check("operator", doc.operator, "disputes", "late_interest_note")
+    for section, fields in (("destinations", ("name",)), ("roaming_zones", ("name",)),
+                            ("plans", ("name", "description")), ("addons", ("name",)),
+                            ("discounts", ("name",)), ("devices", ("name", "description"))):
+        for i, item in enumerate(getattr(doc, section)):
+            check(f"{section}[{i}]", item, *fields)
+    return out
 
 
 def _parse_time(text: str, field: str) -> time:
@@ -614,6 +670,7 @@ def compile_catalogue(raw: dict[str, Any]) -> Catalogue:
         bankgiro=op.bankgiro, support_email=op.support_email, support_phone=op.support_phone,
         website=op.website, disputes=op.disputes, late_interest_note=op.late_interest_note,
         payment_terms_days=op.payment_terms_days, ore_rounding=op.ore_rounding, vat_rate=vat_rate,
+        disputes_en=op.disputes_en, late_interest_note_en=op.late_interest_note_en,
     )
 
     destinations: dict[str, Destination] = {}
@@ -624,7 +681,7 @@ def compile_catalogue(raw: dict[str, Any]) -> Catalogue:
             errors.append(f"{f}.id: duplicate destination {dest.id!r}")
         if dest.eea and dest.category != "international":
             errors.append(f"{f}.eea: only an international class is marked as EU/EEA numbers")
-        destinations[dest.id] = Destination(dest.id, dest.name, dest.category, dest.eea)
+        destinations[dest.id] = Destination(dest.id, dest.name, dest.category, dest.eea, dest.name_en)
         for p in dest.prefixes:
             if p in prefixes and prefixes[p] != dest.id:
                 errors.append(f"{f}.prefixes: {p} is already used by destination {prefixes[p]!r}")
@@ -640,6 +697,7 @@ def compile_catalogue(raw: dict[str, Any]) -> Catalogue:
                 if r.destination:
                     errors.append(f"{rf}.destination: data rates have no destination")
                 dest_key, name, category = "", "Surf", "domestic"
+                name_en = "Data"
             else:
                 if not r.destination or r.destination not in destinations:
                     if not left_out_id("destinations", r.destination):
@@ -647,10 +705,11 @@ def compile_catalogue(raw: dict[str, Any]) -> Catalogue:
                     continue
                 dest = destinations[r.destination]
                 dest_key, name, category = dest.id, f"{_SERVICE_NAMES[r.service]} {dest.name}", dest.category
+                name_en = f"{_SERVICE_NAMES_EN[r.service]} to {dest.name_en}" if dest.name_en else ""
             if (r.service, dest_key) in rates:
                 errors.append(f"{rf}: a second {r.service} rate for {dest_key or 'data'}")
             rate = guard(_compile_rate, r, key=f"{t.id}/{r.service}/{dest_key or 'data'}", name=name,
-                         category=category, field=rf)
+                         category=category, field=rf, name_en=name_en)
             if rate:
                 rates[(r.service, dest_key)] = rate
         offpeak = None
@@ -678,14 +737,15 @@ def compile_catalogue(raw: dict[str, Any]) -> Catalogue:
                 errors.append(f"{f}.rates[{j}].destination: roaming rates apply to any destination")
             rate = guard(_compile_rate, r, key=f"roaming/{z.id}/{r.service}",
                          name=f"{_SERVICE_NAMES[r.service]} utomlands, {z.name}", category="roaming",
-                         field=f"{f}.rates[{j}]")
+                         field=f"{f}.rates[{j}]",
+                         name_en=f"{_SERVICE_NAMES_EN[r.service]} abroad, {z.name_en}" if z.name_en else "")
             if rate:
                 zrates[r.service] = rate
         if not z.eu:
             for service in SERVICES:
                 if service not in zrates:
                     errors.append(f"{f}.rates: no {service} rate (a zone outside the EU/EEA needs all four)")
-        zone = Zone(z.id, z.name, z.eu, frozenset(z.countries), zrates)
+        zone = Zone(z.id, z.name, z.eu, frozenset(z.countries), zrates, z.name_en)
         zones.append(zone)
         for c in z.countries:
             if c == "*":
@@ -711,8 +771,8 @@ def compile_catalogue(raw: dict[str, Any]) -> Catalogue:
     eur_to_sek = guard(parse_decimal, s.eur_to_sek, field="settings.eur_to_sek") or Decimal(1)
     surcharge = guard(
         _compile_rate, RateIn(service="data", price=s.eu_fair_use_surcharge.price, per=s.eu_fair_use_surcharge.per),
-        key="roaming/eu/fair-use", name="Surf i EU/EES utöver skälig användning", category="eu_roaming",
-        field="settings.eu_fair_use_surcharge",
+        key="roaming/eu/fair-use", name=FAIR_USE_NAME, category="eu_roaming",
+        field="settings.eu_fair_use_surcharge", name_en=FAIR_USE_NAME_EN,
     )
     spend_limit = guard(kr_to_ore, s.roaming_data_spend_limit, field="settings.roaming_data_spend_limit") or 0
     calls_as = s.eu_roaming_calls_as or ""
@@ -749,7 +809,7 @@ def compile_catalogue(raw: dict[str, Any]) -> Catalogue:
         if p.id in plans:
             errors.append(f"{f}.id: duplicate plan {p.id!r}")
         plans[p.id] = Plan(p.id, p.name, p.kind, fee or 0, vat_rate if rate is None else rate, tariff, allowances,
-                           p.description, p.on_sale)
+                           p.description, p.on_sale, p.name_en, p.description_en)
 
     addons: dict[str, Addon] = {}
     for i, a in numbered("addons", doc.addons):
@@ -784,7 +844,7 @@ def compile_catalogue(raw: dict[str, Any]) -> Catalogue:
             amount = guard(kr_to_ore, dsc.amount, field=f"{f}.amount")
             if amount is not None and amount <= 0:
                 errors.append(f"{f}.amount: must be positive (it is subtracted)")
-        discounts[dsc.id] = Discount(dsc.id, dsc.name, pct, amount, dsc.applies_to, dsc.periods)
+        discounts[dsc.id] = Discount(dsc.id, dsc.name, pct, amount, dsc.applies_to, dsc.periods, dsc.name_en)
 
     devices: dict[str, Device] = {}
     for i, dv in numbered("devices", doc.devices):
@@ -806,7 +866,7 @@ def compile_catalogue(raw: dict[str, Any]) -> Catalogue:
         if rate is not None and not 0 <= rate < 1:
             errors.append(f"{f}.vat_rate: {dv.vat_rate} is not a rate like \"0.25\"")
         devices[dv.id] = Device(dv.id, dv.name, cash or 0, tuple(sorted(dv.months)),
-                                vat_rate if rate is None else rate, dv.description)
+                                vat_rate if rate is None else rate, dv.description, dv.name_en, dv.description_en)
 
     if errors:
         raise CatalogueError(errors)
@@ -826,6 +886,7 @@ def compile_catalogue(raw: dict[str, Any]) -> Catalogue:
         source=raw,
         max_prefix_len=max((len(p) for p in prefixes), default=2),
         devices=devices,
+        warnings=tuple(_missing_english(doc)),
     )
 
 
@@ -976,9 +1037,14 @@ def load_catalogue(path: str | Path) -> Catalogue:
 
 def _compiled(raw: dict[str, Any], text: str) -> Catalogue:
     try:
-        return compile_catalogue(raw)
+        catalogue = compile_catalogue(raw)
     except CatalogueError as exc:
         raise CatalogueError(exc.errors, _located(exc.errors, text)) from None
+    if catalogue.warnings:  # each with its TOML line and item id, like the errors
+        catalogue = replace(catalogue, warnings=tuple(_located(list(catalogue.warnings), text)))
+        for warning in catalogue.warnings:
+            logger.warning("catalogue: %s", warning)
+    return catalogue
 
 
 def parse_catalogue_text(text: str) -> Catalogue:

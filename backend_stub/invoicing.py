@@ -16,7 +16,9 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from backend_stub.catalogue import Catalogue, Discount, Rate
+from babel.dates import format_date
+
+from backend_stub.catalogue import FAIR_USE_NAME_EN, Catalogue, Discount, Rate, in_language
 from backend_stub.money import (
     EXACT_PER_KR,
     PRICING_UNITS,
@@ -30,11 +32,22 @@ from backend_stub.ocr import ocr_reference
 from backend_stub.periods import Period, Subscription, period_for
 
 MONTHS_SV = ["jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec"]
+# Units as an English line reads them ("1 mo × 199.00", "7 × 0.99"); the stored unit is Swedish.
+UNITS_EN = {"mån": "mo", "st": "", "s": "s", "min": "min", "kB": "kB", "MB": "MB", "GB": "GB"}
+
+
+def unit_in(unit: str, lang: str) -> str:
+    """A line's unit as ``lang`` writes it (``mån`` → ``mo`` in English)."""
+    return UNITS_EN.get(unit, unit) if lang == "en" else unit
 
 
 @dataclass(frozen=True, slots=True)
 class Line:
-    """One invoice line. ``amount_ore`` is VAT-inclusive and already rounded."""
+    """One invoice line. ``amount_ore`` is VAT-inclusive and already rounded.
+
+    ``description`` is Swedish; ``description_en`` the same line in English where the catalogue
+    has English texts ("" = none: English shows the Swedish text).
+    """
 
     description: str
     quantity: Decimal
@@ -47,9 +60,10 @@ class Line:
     msisdn: str | None = None
     period_label: str | None = None  # late usage: the period it belongs to
     rate_key: str | None = None
+    description_en: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "description": self.description,
             "quantity": _dec_str(self.quantity),
             "unit": self.unit,
@@ -62,6 +76,9 @@ class Line:
             "period": self.period_label,
             "rate_key": self.rate_key,
         }
+        if self.description_en:
+            out["description_en"] = self.description_en
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +170,7 @@ class AddonCharge:
     vat_rate: Decimal
     bought_on: date
     subscription_id: int | None = None
+    name_en: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +188,7 @@ class InstalmentPlan:
     paid_ore: int = 0
     payoff: bool = False  # paid off early: the whole remainder on the next invoice
     subscription_id: int | None = None
+    device_name_en: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,20 +239,25 @@ def instalment_charges(plan: InstalmentPlan, label: str) -> list[InstalmentCharg
 def instalment_lines(plan: InstalmentPlan, charges: list[InstalmentCharge], msisdn: str | None) -> list[Line]:
     """The invoice lines of ``charges``: the device, the month, and what is paid and left after it."""
     lines = []
+    device_en = plan.device_name_en or plan.device_name
     for c in charges:
         state = f"betalt {_kr_text(c.paid_after_ore)}, kvar {_kr_text(c.left_after_ore)}"
+        state_en = f"paid {_kr_text_en(c.paid_after_ore)}, left {_kr_text_en(c.left_after_ore)}"
         if c.kind == "payoff":
-            months = (f"månad {c.first_month}–{c.last_month}" if c.first_month < c.last_month
-                      else f"månad {c.first_month}")
+            several = c.first_month < c.last_month
+            months = f"månad {c.first_month}–{c.last_month}" if several else f"månad {c.first_month}"
+            months_en = f"months {c.first_month}–{c.last_month}" if several else f"month {c.first_month}"
             text = f"Slutbetalning {plan.device_name}, {months} av {plan.months} ({state})"
+            text_en = f"Final payment {device_en}, {months_en} of {plan.months} ({state_en})"
             quantity = Decimal(c.last_month - c.first_month + 1)
             unit_price = None
         else:
             text = f"Delbetalning {plan.device_name}, månad {c.first_month} av {plan.months} ({state})"
+            text_en = f"Instalment {device_en}, month {c.first_month} of {plan.months} ({state_en})"
             quantity = Decimal(1)
             unit_price = ore_to_kr(c.amount_ore)
         lines.append(Line(text, quantity, "mån", unit_price, plan.vat_rate, c.amount_ore, "instalment",
-                          plan.subscription_id, msisdn, rate_key=f"instalment/{plan.id}"))
+                          plan.subscription_id, msisdn, rate_key=f"instalment/{plan.id}", description_en=text_en))
     return lines
 
 
@@ -242,10 +266,17 @@ def _kr_text(ore: int) -> str:
     return ("-" if ore < 0 else "") + f"{whole:,}".replace(",", "\u00a0") + f",{rest:02d}\u00a0kr"
 
 
+def _kr_text_en(ore: int) -> str:
+    """``100000`` → ``"SEK 1,000.00"``: money in an English line text, as the core's English texts write it."""
+    whole, rest = divmod(abs(ore), 100)
+    return f"SEK {'-' if ore < 0 else ''}{whole:,}.{rest:02d}"
+
+
 def addon_line(charge: AddonCharge, msisdn: str | None) -> Line:
     return Line(f"{charge.name}, köpt {_day_label(charge.bought_on)}", Decimal(1), "st", ore_to_kr(charge.amount_ore),
                 charge.vat_rate, charge.amount_ore, "addon", charge.subscription_id, msisdn,
-                rate_key=f"addon/{charge.addon_id}")
+                rate_key=f"addon/{charge.addon_id}",
+                description_en=f"{charge.name_en or charge.name}, bought {_day_label_en(charge.bought_on)}")
 
 
 def _dec_str(value: Decimal) -> str:
@@ -255,6 +286,11 @@ def _dec_str(value: Decimal) -> str:
 
 def _day_label(day: date) -> str:
     return f"{day.day} {MONTHS_SV[day.month - 1]}"
+
+
+def _day_label_en(day: date) -> str:
+    """``1 Nov`` (babel's abbreviated month, en_GB)."""
+    return format_date(day, "d MMM", locale="en_GB")
 
 
 def totals(lines: list[Line] | tuple[Line, ...], *, ore_rounding: bool) -> dict[str, Any]:
@@ -325,12 +361,14 @@ def usage_lines(
         kind = "late_usage" if late else "usage"
         suffix = f" (period {label})" if late else ""
         name = rate.name if rate else agg.rate_key
+        name_en = in_language(rate, "en") if rate else agg.rate_key
         msisdn = msisdn_of.get(agg.subscription_id)
         if agg.usage_exact or agg.charged_units and (rate is None or rate.exact_per_unit):
             per = rate.per if rate else "second"
             price = (rate.offpeak_price if agg.offpeak else rate.price) if rate else None
             lines.append(Line(
                 description=f"{name}{' lågtrafik' if agg.offpeak else ''}{suffix}",
+                description_en=f"{name_en}{' off-peak' if agg.offpeak else ''}{suffix}",
                 quantity=_quantity(agg.charged_units, per),
                 unit=_UNIT_LABEL[per],
                 unit_price=price,
@@ -346,6 +384,7 @@ def usage_lines(
             fee_price = Fraction(rate.connection_fee_exact, EXACT_PER_KR) if rate else None
             lines.append(Line(
                 description=f"Öppningsavgift {name.removeprefix('Samtal ')}{suffix}",
+                description_en=f"Connection fee, {_fee_target_en(rate, name_en)}{suffix}",
                 quantity=Decimal(agg.fee_count),
                 unit="st",
                 unit_price=Decimal(fee_price.numerator) / Decimal(fee_price.denominator) if fee_price else None,
@@ -361,6 +400,7 @@ def usage_lines(
             surcharge = catalogue.roaming.fair_use_surcharge
             lines.append(Line(
                 description=f"{surcharge.name}{suffix}",
+                description_en=f"{surcharge.name_en or FAIR_USE_NAME_EN}{suffix}",
                 quantity=_quantity(agg.surcharge_units, surcharge.per),
                 unit=_UNIT_LABEL[surcharge.per],
                 unit_price=surcharge.price,
@@ -373,6 +413,13 @@ def usage_lines(
                 rate_key=surcharge.key,
             ))
     return lines
+
+
+def _fee_target_en(rate: Rate | None, name_en: str) -> str:
+    """What a connection fee is for, in English: "calls to Sweden premium numbers"."""
+    if rate is not None and rate.name_en.startswith("Calls "):
+        return "c" + rate.name_en[1:]
+    return name_en
 
 
 def fee_lines(catalogue: Catalogue, subscription: Subscription, period: Period) -> list[Line]:
@@ -390,6 +437,7 @@ def fee_lines(catalogue: Catalogue, subscription: Subscription, period: Period) 
             amount = round_half_up_div(plan.monthly_fee_ore * days, period.days)
         lines.append(Line(
             description=f"{plan.name}, {_day_label(start)}–{_day_label(end)}",
+            description_en=f"{in_language(plan, 'en')}, {_day_label_en(start)}–{_day_label_en(end)}",
             quantity=quantity,
             unit="mån",
             unit_price=ore_to_kr(plan.monthly_fee_ore),
@@ -436,7 +484,8 @@ def discount_lines(
                     amount = min(discount.amount_ore or 0, ln.amount_ore)
                 if amount:
                     out.append(Line(discount.name, Decimal(1), "st", None, ln.vat_rate, -amount, "discount",
-                                    ln.subscription_id, ln.msisdn, rate_key=f"discount/{discount.id}"))
+                                    ln.subscription_id, ln.msisdn, rate_key=f"discount/{discount.id}",
+                                    description_en=discount.name_en))
         else:
             bases: dict[Decimal, int] = defaultdict(int)
             for ln in lines + out:
@@ -449,7 +498,7 @@ def discount_lines(
             for rate in sorted(per_rate):
                 if per_rate[rate]:
                     out.append(Line(discount.name, Decimal(1), "st", None, rate, -per_rate[rate], "discount",
-                                    rate_key=f"discount/{discount.id}"))
+                                    rate_key=f"discount/{discount.id}", description_en=discount.name_en))
     return out
 
 
@@ -539,7 +588,7 @@ def credit_note_lines(original: list[Line], *, amount_ore: int | None = None, va
             raise ValueError("amount_ore: a credit is a positive amount to take off")
         rate = vat_rate if vat_rate is not None else (original[0].vat_rate if original else Decimal("0.25"))
         return [Line(f"Kreditering: {reason}" if reason else "Kreditering", Decimal(1), "st", None, rate,
-                     -amount_ore, "credit")]
+                     -amount_ore, "credit", description_en=f"Credit: {reason}" if reason else "Credit")]
     chosen = original if line_indexes is None else [original[i] for i in line_indexes]
     return [replace(ln, amount_ore=-ln.amount_ore, kind="credit", quantity=-ln.quantity) for ln in chosen]
 

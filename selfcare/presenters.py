@@ -241,7 +241,7 @@ def usage_row(record: dict[str, Any], lang: str) -> dict[str, str]:
         "at": format_datetime(started, lang) if started else "",
         "day": started[:10],
         "service": gettext(lang, SERVICE_TEXT.get(service, service or OTHER)),
-        "description": str(record.get("description", "")),
+        "description": str((record.get("description_en") if lang == "en" else None) or record.get("description", "")),
         "number": str(record.get("called_number") or record.get("visited_country") or ""),
         "amount": amount,
         "category": gettext(lang, CATEGORY_TEXT.get(str(record.get("category", "")), OTHER)),
@@ -285,7 +285,7 @@ def allowance_rows(allowances: list[dict[str, Any]], lang: str) -> list[dict[str
     return rows
 
 
-_DELTA_PREFIX = re.compile(r"^\s*[+\-−]?[\d\s\u00a0.,]+(kr|SEK)?\s*:\s*")
+_DELTA_PREFIX = re.compile(r"^\s*[+\-−±]?\s*(SEK)?[\s\u00a0]*[\d\s\u00a0.,]+(kr|SEK)?\s*:\s*")
 
 
 def explain_rows(explain: dict[str, Any], lang: str) -> list[dict[str, str]]:
@@ -293,8 +293,10 @@ def explain_rows(explain: dict[str, Any], lang: str) -> list[dict[str, str]]:
     rows = []
     for item in explain.get("items") or []:
         delta = _int(item.get("delta_ore"))
-        # The core's text may start with the amount ("+87,00 kr: ..."); the page shows it apart.
-        text = _DELTA_PREFIX.sub("", str(item.get("text", "")), count=1)
+        # The amount is shown apart, formatted here once: the core's ``label`` is the text without it
+        # (an older core's ``text`` starts with it: "+87,00 kr: ...", "+SEK 2.97: ...").
+        label = item.get("label")
+        text = str(label) if isinstance(label, str) else _DELTA_PREFIX.sub("", str(item.get("text", "")), count=1)
         rows.append({"delta": format_signed_money(delta, lang), "text": text,
                      "tone": "red" if delta > 0 else "green"})
     return rows

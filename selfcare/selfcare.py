@@ -6,6 +6,7 @@ import reflex as rx
 
 from selfcare import embedding, styles
 from selfcare.brand import brand
+from selfcare.components import layout
 from selfcare.pages.addons import addons_page
 from selfcare.pages.agent import agent_page, audit_page
 from selfcare.pages.invoice import invoice_page, link_page
@@ -23,6 +24,7 @@ from selfcare.state.invoice import InvoiceState, LinkState
 from selfcare.state.marketing import MarketingState
 from selfcare.state.overview import InvoicesState, OverviewState
 from selfcare.state.payment_method import PaymentMethodState
+from selfcare.state.session import SessionState
 from selfcare.state.usage import UsageState
 
 _b = brand()
@@ -33,6 +35,7 @@ app = rx.App(
         rx.el.link(rel="icon", href=_b.favicon, type="image/svg+xml"),
         rx.el.link(rel="manifest", href="/manifest.webmanifest"),
         rx.el.meta(name="theme-color", content=_b.colors.primary),
+        rx.script(layout.HTML_LANG_SCRIPT),
     ],
     html_lang="sv",
     api_transformer=embedding.api_transformer,
@@ -43,15 +46,21 @@ def _title(what: str) -> str:
     return f"{what} – {_b.name}"
 
 
-app.add_page(overview_page, route="/", title=_title("Mina sidor"), on_load=OverviewState.load)
-app.add_page(login_page, route="/login", title=_title("Logga in"))
-app.add_page(invoices_page, route="/invoices", title=_title("Fakturor"), on_load=InvoicesState.load)
-app.add_page(invoice_page, route="/invoices/[invoice_id]", title=_title("Faktura"), on_load=InvoiceState.load)
-app.add_page(link_page, route="/i/[link_token]", title=_title("Faktura"), on_load=LinkState.open)
-app.add_page(usage_page, route="/usage", title=_title("Förbrukning"), on_load=UsageState.load)
-app.add_page(payment_method_page, route="/payment-method", title=_title("Betalsätt"),
+def _subscriber_title(msgid: str) -> rx.Var:
+    """A subscriber page's title in the chosen language (the catalogue's text, then the brand)."""
+    return SessionState.t[msgid].to(str) + f" – {_b.name}"
+
+
+app.add_page(overview_page, route="/", title=_subscriber_title("Overview"), on_load=OverviewState.load)
+app.add_page(login_page, route="/login", title=_subscriber_title("Sign in"))
+app.add_page(invoices_page, route="/invoices", title=_subscriber_title("Invoices"), on_load=InvoicesState.load)
+app.add_page(invoice_page, route="/invoices/[invoice_id]", title=_subscriber_title("Invoice"),
+             on_load=InvoiceState.load)
+app.add_page(link_page, route="/i/[link_token]", title=_subscriber_title("Invoice"), on_load=LinkState.open)
+app.add_page(usage_page, route="/usage", title=_subscriber_title("Usage"), on_load=UsageState.load)
+app.add_page(payment_method_page, route="/payment-method", title=_subscriber_title("Payment method"),
              on_load=PaymentMethodState.load)
-app.add_page(addons_page, route="/addons", title=_title("Tilläggstjänster"), on_load=AddonsState.load)
+app.add_page(addons_page, route="/addons", title=_subscriber_title("Add-ons"), on_load=AddonsState.load)
 app.add_page(agent_page, route="/agent", title=_title("Kundtjänst"), on_load=AgentState.load)
 app.add_page(audit_page, route="/agent/audit", title=_title("Granskningslogg"), on_load=AuditState.load)
 app.add_page(marketing_page, route="/marketing", title=_title("Marknad"), on_load=MarketingState.load)

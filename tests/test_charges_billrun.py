@@ -156,7 +156,7 @@ def test_charges_go_on_the_next_invoice_and_purchases_on_their_period(core):
     texts = [e["text"] for e in full["timeline"]]
     assert "One-off charge: Pappersfaktura, SEK 29.00." in texts
     assert "Credit: Kompensation för avbrott, SEK -50.00." in texts
-    assert "Add-on bought 3 November 2026: Extra 1 GB denna månad, SEK 19.00." in texts
+    assert "Add-on bought 3 November 2026: Extra 1 GB this month, SEK 19.00." in texts
     sv = [e["text"] for e in invoices.get_invoice(core.engine, nov["id"], lang="sv")["timeline"]]
     assert "Tillägg köpt 3 november 2026: Extra 1 GB denna månad, 19,00\u00a0kr." in sv
     listed = charges.list_charges(core.engine, cid)["charges"]

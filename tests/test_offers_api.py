@@ -325,7 +325,7 @@ def test_order_sheet_is_what_the_next_invoice_shows(api):
     entry = next(t for t in timeline if t["kind"] == "offer_accepted")
     assert entry["texts"]["sv"] == ("Erbjudande antaget: +46701000001 byter från Mobil 5 GB till Mobil 20 GB den "
                                     "21 november 2026. 3 mån 0\u00a0kr, sedan 299\u00a0kr/mån.")
-    assert entry["text"].startswith("Offer accepted: +46701000001 changes from Mobil 5 GB to Mobil 20 GB on "
+    assert entry["text"].startswith("Offer accepted: +46701000001 changes from Mobile 5 GB to Mobile 20 GB on "
                                     "21 November 2026.")
     outbox = api.get("/dev/outbox", headers=token_for(api.jwt, "service")).json()
     mail = next(o for o in outbox if o["subject"] == "Din beställning: Mobil 20 GB")

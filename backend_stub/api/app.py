@@ -114,7 +114,7 @@ async def put_catalogue(request: Request, _p: Service, toml: Annotated[str, Body
         cat = await _run(_core(request).load_catalogue, toml, "api")
     except CatalogueError as exc:
         raise HTTPException(422, {"errors": exc.errors}) from None
-    return {"plans": len(cat.plans), "destinations": len(cat.destinations)}
+    return {"plans": len(cat.plans), "destinations": len(cat.destinations), "warnings": list(cat.warnings)}
 
 
 @router.post("/customers/import", tags=["customers"])

@@ -149,8 +149,11 @@ def allowance_status(conn: Connection, catalogue: Catalogue, sub: Subscription, 
     return out
 
 
-def _bought_entry(row: Any) -> dict[str, Any]:
-    return {"id": row.id, "addon_id": row.addon_id, "name": row.name, "price_ore": row.price_ore,
+def _bought_entry(row: Any, catalogue: Catalogue, lang: str) -> dict[str, Any]:
+    addon = catalogue.addons.get(row.addon_id)
+    # The name as bought; in English the catalogue's English name while the add-on is unchanged.
+    name = _name(addon, lang) if addon is not None and addon.name == row.name else row.name
+    return {"id": row.id, "addon_id": row.addon_id, "name": name, "price_ore": row.price_ore,
             "bought_at": row.bought_at.astimezone(UTC).isoformat() if row.bought_at.tzinfo
             else row.bought_at.replace(tzinfo=UTC).isoformat()}
 
@@ -168,7 +171,7 @@ def subscription_addons(engine: Engine, catalogue: Catalogue, subscription_id: i
         available = [addon_entry(a, lang) for a in catalogue.addons.values() if plan and addon_allowed(a, plan)]
         return {"subscription_id": sub.id, "msisdn": sub.msisdn, "period": period.label,
                 "allowances": allowance_status(conn, catalogue, sub, period), "available": available,
-                "bought": [_bought_entry(r) for r in purchases(conn, sub.id, period.start)]}
+                "bought": [_bought_entry(r, catalogue, lang) for r in purchases(conn, sub.id, period.start)]}
 
 
 def buy_addon(engine: Engine, catalogue: Catalogue, subscription_id: int, addon_id: str, *, source: str = "shop",

@@ -255,7 +255,7 @@ def _bill_batch(conn: Connection, catalogue: Catalogue, customers: dict[int, Any
             r[1], r[2], r[3], bool(r[4]), int(r[5] or 0), int(r[6] or 0), int(r[7] or 0), int(r[8] or 0),
             int(r[9] or 0), int(r[10] or 0)))
 
-    extras = _load_extras(conn, todo, periods, label, pending or _Pending(True, True, True))
+    extras = _load_extras(conn, todo, periods, label, pending or _Pending(True, True, True), catalogue)
     drafts = []
     for cid in todo:
         period = periods[cid]
@@ -351,7 +351,7 @@ def _locked(conn: Connection, q):
 
 
 def _load_extras(conn: Connection, todo: list[int], periods: dict[int, Period], label: str,
-                 pending: _Pending) -> dict[int, _Extras]:
+                 pending: _Pending, catalogue: Catalogue | None = None) -> dict[int, _Extras]:
     """What each account's invoice bills besides fees and usage; no query for a kind nobody has pending."""
     extras: dict[int, _Extras] = {}
     if pending.charges:
@@ -369,14 +369,18 @@ def _load_extras(conn: Connection, todo: list[int], periods: dict[int, Period], 
                 if r.period_start > periods[r.customer_id].start:
                     continue  # bought in a later period: that period's invoice
                 bought = r.bought_at if r.bought_at.tzinfo else r.bought_at.replace(tzinfo=UTC)
+                addon = catalogue.addons.get(r.addon_id) if catalogue else None
+                # The name as bought; English from the catalogue while the add-on is still in it.
+                name_en = addon.name_en if addon and addon.name == r.name else ""
                 extras.setdefault(r.customer_id, _Extras()).addons.append((r, invoicing.AddonCharge(
-                    r.addon_id, r.name, r.price_ore, Decimal(r.vat_rate), _local_day(bought), r.subscription_id)))
+                    r.addon_id, r.name, r.price_ore, Decimal(r.vat_rate), _local_day(bought), r.subscription_id,
+                    name_en)))
     if pending.instalments:
         for part in chunks(todo):
             for r in conn.execute(_locked(conn, select(Instalment).where(
                     Instalment.customer_id.in_(part), Instalment.status != "closed",
                     Instalment.payoff_invoice_id.is_(None)).order_by(Instalment.id))):
-                plan = instalment_plan(r)
+                plan = instalment_plan(r, catalogue)
                 charges = invoicing.instalment_charges(plan, label)
                 if charges:
                     extra = extras.setdefault(r.customer_id, _Extras())
@@ -391,13 +395,15 @@ def _local_day(at: datetime) -> date:
     return at.astimezone(STOCKHOLM).date()
 
 
-def instalment_plan(row: Any) -> invoicing.InstalmentPlan:
-    """The domain value of an ``instalments`` row."""
+def instalment_plan(row: Any, catalogue: Catalogue | None = None) -> invoicing.InstalmentPlan:
+    """The domain value of an ``instalments`` row (the device's English name from ``catalogue``)."""
+    device = catalogue.devices.get(row.device_id) if catalogue else None
     return invoicing.InstalmentPlan(
         id=row.id, device_name=row.device_name, months=row.months, total_ore=row.total_ore,
         monthly_ore=row.monthly_ore, vat_rate=Decimal(row.vat_rate), start_period=row.start_period,
         months_billed=row.months_billed, paid_ore=row.paid_ore, payoff=row.status == "paid_off",
-        subscription_id=row.subscription_id)
+        subscription_id=row.subscription_id,
+        device_name_en=device.name_en if device and device.name == row.device_name else "")
 
 
 def _instalment_summary(items: list[tuple[invoicing.InstalmentPlan, list[invoicing.InstalmentCharge]]]
@@ -406,7 +412,10 @@ def _instalment_summary(items: list[tuple[invoicing.InstalmentPlan, list[invoici
     out = []
     for plan, charges in items:
         last = charges[-1]
-        out.append({"instalment_id": plan.id, "device_name": plan.device_name, "months": plan.months,
+        out.append({"instalment_id": plan.id, "device_name": plan.device_name,
+                    **({"device_name_en": plan.device_name_en}
+                       if plan.device_name_en not in ("", plan.device_name) else {}),
+                    "months": plan.months,
                     "first_month": charges[0].first_month, "last_month": last.last_month,
                     "amount_ore": sum(c.amount_ore for c in charges), "total_ore": plan.total_ore,
                     "paid_ore": last.paid_after_ore, "remaining_ore": last.left_after_ore,
@@ -431,7 +440,7 @@ def _claim_extras(conn: Connection, extra: _Extras, inv_id: str) -> list[dict[st
                      .values(invoice_id=inv_id, status="invoiced"), [{"pid_": r.id} for r, _ in extra.addons])
         for r, a in extra.addons:
             data = {"purchase_id": r.id, "name": r.name, "amount_ore": r.price_ore,
-                    "bought_on": a.bought_on.isoformat()}
+                    "bought_on": a.bought_on.isoformat(), **({"name_en": a.name_en} if a.name_en else {})}
             events.append(dict(invoice_id=inv_id, at=r.bought_at, actor="system", kind="addon_purchased",
                                text=timeline.render("addon_purchased", data, "sv", r.name), data=data))
     if extra.instalments:
@@ -449,7 +458,8 @@ def _claim_extras(conn: Connection, extra: _Extras, inv_id: str) -> list[dict[st
             bills += [{"instalment_id": plan.id, "invoice_id": inv_id, "first_month": c.first_month,
                        "last_month": c.last_month, "amount_ore": c.amount_ore, "kind": c.kind} for c in charges]
             if payoff:
-                data = {"instalment_id": plan.id, "device_name": plan.device_name, "amount_ore": last.amount_ore}
+                data = {"instalment_id": plan.id, "device_name": plan.device_name, "amount_ore": last.amount_ore,
+                        **({"device_name_en": plan.device_name_en} if plan.device_name_en else {})}
                 events.append(dict(invoice_id=inv_id, at=row.payoff_requested_at or clock.now(), actor="system",
                                    kind="instalment_payoff", data=data,
                                    text=timeline.render("instalment_payoff", data, "sv", plan.device_name)))

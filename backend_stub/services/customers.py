@@ -19,7 +19,7 @@ from typing import IO, Any
 from sqlalchemy import Engine, delete, insert, select, update
 
 from backend_stub import clock
-from backend_stub.catalogue import Catalogue
+from backend_stub.catalogue import Catalogue, in_language
 from backend_stub.periods import PlanSegment as DomainSegment
 from backend_stub.periods import validate_segments
 from backend_stub.storage import models as m
@@ -240,6 +240,8 @@ def get_customer(engine: Engine, catalogue: Catalogue, customer_id: int) -> dict
         "subscriptions": [
             {"id": s.id, "number": s.number, "msisdn": s.msisdn,
              "segments": [{"plan_id": g.plan_id, "plan_name": catalogue.plans[g.plan_id].name
+                           if g.plan_id in catalogue.plans else g.plan_id,
+                           "plan_name_en": in_language(catalogue.plans[g.plan_id], "en")
                            if g.plan_id in catalogue.plans else g.plan_id,
                            "start": g.start.isoformat(), "end": g.end.isoformat() if g.end else None}
                           for g in s.segments]}

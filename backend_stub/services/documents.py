@@ -10,8 +10,8 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from backend_stub.catalogue import Catalogue, allowance_label
-from backend_stub.invoicing import InvoiceDraft
+from backend_stub.catalogue import Catalogue, allowance_label, in_language
+from backend_stub.invoicing import InvoiceDraft, unit_in
 from backend_stub.periods import Subscription
 from backend_stub.rating import prorated_units
 
@@ -29,6 +29,8 @@ def seller_of(catalogue: Catalogue) -> dict[str, Any]:
         "name": op.name, "org_number": op.org_number, "vat_number": op.vat_number, "address": list(op.address),
         "bankgiro": op.bankgiro, "support_email": op.support_email, "support_phone": op.support_phone,
         "website": op.website, "disputes": op.disputes, "late_interest_note": op.late_interest_note,
+        "disputes_en": in_language(op, "en", "disputes"),
+        "late_interest_note_en": in_language(op, "en", "late_interest_note"),
         "f_tax_approved": True,
     }
 
@@ -49,19 +51,82 @@ def _plans(catalogue: Catalogue, subs: list[Subscription], draft: InvoiceDraft) 
             if plan is None:
                 continue
             names = {"data": "surf", "voice": "samtal", "sms": "sms", "mms": "mms"}
-            parts = []
+            parts, parts_en = [], []
             for pool, a in plan.allowances.items():
                 # part of the period: the prorated allowance (base units, rules §4), e.g. "2,5 GB"
                 label = a.label if days >= draft.period.days else allowance_label(
                     pool, prorated_units(a.amount, days, draft.period.days))
                 parts.append(f"{label} {names.get(pool, pool)}")
+                parts_en.append(f"{_label_en(label)} {_POOLS_EN.get(pool, pool)}")
             out.append({
                 "subscription": sub.number, "msisdn": sub.msisdn, "plan_id": plan.id, "plan_name": plan.name,
                 "monthly_fee_ore": plan.monthly_fee_ore, "allowances": ", ".join(parts) or plan.description,
                 "description": plan.description,
+                "plan_name_en": in_language(plan, "en"),
+                "allowances_en": ", ".join(parts_en) or in_language(plan, "en", "description"),
+                "description_en": in_language(plan, "en", "description"),
                 "from": max(seg.start, draft.period.start).isoformat(),
                 "to": (draft.period.end if seg.end is None else min(seg.end, draft.period.end)).isoformat(),
             })
+    return out
+
+
+_POOLS_EN = {"data": "data", "voice": "calls", "sms": "texts", "mms": "MMS"}
+
+
+def _label_en(label: str) -> str:
+    """An allowance label in English: ``obegränsat`` → ``unlimited``, ``100 st`` → ``100``,
+    ``2,5 GB`` → ``2.5 GB``."""
+    return "unlimited" if label == "obegränsat" else label.removesuffix(" st").replace(",", ".")
+
+
+# Texts of the document that come in both languages: the field, and its English twin.
+_SELLER_TEXTS = ("disputes", "late_interest_note")
+_PLAN_TEXTS = ("plan_name", "allowances", "description")
+
+
+def localized(doc: dict[str, Any], lang: str) -> dict[str, Any]:
+    """The document with its texts in ``lang``: line descriptions and units, plan names, the seller's
+    policy texts. The Swedish texts are kept (``*_sv``) so that the result can be turned again.
+
+    An invoice issued before it stored English texts has none: English then shows the Swedish
+    text (an issued invoice never changes).
+    """
+    en = lang == "en"
+
+    def pick(item: dict[str, Any], name: str) -> None:
+        sv = item.get(f"{name}_sv", item.get(name))
+        if sv is None:
+            return
+        item[f"{name}_sv"] = sv
+        item[name] = (item.get(f"{name}_en") or sv) if en else sv
+
+    out = dict(doc)
+    lines = []
+    for line in doc.get("lines") or []:
+        line = dict(line)
+        pick(line, "description")
+        unit_sv = line.get("unit_sv", line.get("unit") or "")
+        line["unit_sv"] = unit_sv
+        line["unit"] = unit_in(unit_sv, lang)
+        lines.append(line)
+    out["lines"] = lines
+    if isinstance(doc.get("seller"), dict):
+        seller = dict(doc["seller"])
+        for name in _SELLER_TEXTS:
+            pick(seller, name)
+        out["seller"] = seller
+    plans = []
+    for plan in doc.get("plans") or []:
+        plan = dict(plan)
+        for name in _PLAN_TEXTS:
+            pick(plan, name)
+        plans.append(plan)
+    out["plans"] = plans
+    if doc.get("instalments"):
+        out["instalments"] = [dict(i, device_name=i.get("device_name_en") or i.get("device_name")) if en else i
+                              for i in doc["instalments"]]
+    out["language"] = "en" if en else "sv"
     return out
 
 

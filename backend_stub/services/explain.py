@@ -3,7 +3,8 @@
 The two invoices' lines are matched (same kind, tariff, subscription); each difference
 becomes one plain-language item with its amount, and for usage the days the charged
 records fell on ("+87,00 kr: Surf utöver 5 GB, 3,2 GB (14–17 okt)"). The items add up to
-the difference between the two amounts to pay.
+the difference between the two amounts to pay. Each item's ``text`` starts with its amount;
+``label`` is the same text without it, for a page that shows the amount apart (once).
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from decimal import Decimal
 from typing import Any
 
 from babel.dates import format_date
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_decimal
 from sqlalchemy import Engine, func, select
 
 from backend_stub.rating import STOCKHOLM
+from backend_stub.services import documents, timeline
 from backend_stub.services.invoices import get_invoice_row
 from backend_stub.storage import models as m
 
@@ -30,14 +32,15 @@ LOCALES = {"sv": "sv_SE", "en": "en_GB"}
 
 
 def _money(ore: int, lang: str, signed: bool = True) -> str:
-    text = format_currency(Decimal(abs(ore)) / 100, "SEK", locale=LOCALES[lang])
+    """``+2,97 kr`` / ``+SEK 2.97``: the amount written once, as the core's other texts write it."""
+    text = timeline.kr(abs(ore), lang)
     if not signed:
         return text
     return ("+" if ore > 0 else "−" if ore < 0 else "±") + text
 
 
 def _qty(value: str, unit: str, lang: str) -> str:
-    return f"{format_decimal(Decimal(value), locale=LOCALES[lang])} {unit}"
+    return f"{format_decimal(Decimal(value), locale=LOCALES[lang])} {unit}".strip()
 
 
 def _key(line: dict[str, Any]) -> tuple:
@@ -92,8 +95,8 @@ def explain(engine: Engine, invoice_id: str, lang: str = "sv") -> dict[str, Any]
     if prev is None:
         return {"invoice": {"id": inv.id, "number": inv.number, "amount_due_ore": inv.amount_due_ore},
                 "previous": None, "difference_ore": 0, "items": [], "summary": t["first"]}
-    cur_lines = _group(inv.document["lines"])
-    prev_lines = _group(prev.document["lines"])
+    cur_lines = _group(documents.localized(inv.document, lang)["lines"])
+    prev_lines = _group(documents.localized(prev.document, lang)["lines"])
     items = []
     for k in list(cur_lines) + [k for k in prev_lines if k not in cur_lines]:
         c, p = cur_lines.get(k), prev_lines.get(k)
@@ -101,7 +104,7 @@ def explain(engine: Engine, invoice_id: str, lang: str = "sv") -> dict[str, Any]
         if delta == 0:
             continue
         line = c or p
-        text = f"{_money(delta, lang)}: {line['description']}"
+        label = str(line["description"])
         if line["kind"] in ("usage", "connection_fee", "late_usage") and line["unit"]:
             now_q = _qty(c["quantity"], c["unit"], lang) if c else None
             was_q = _qty(p["quantity"], p["unit"], lang) if p else None
@@ -109,16 +112,17 @@ def explain(engine: Engine, invoice_id: str, lang: str = "sv") -> dict[str, Any]
             when = days.get((line.get("rate_key"), line.get("subscription_id"))) if c else None
             if when:
                 detail.append(when)
-            text += f", {', '.join(detail)}" if detail else ""
+            label += f", {', '.join(detail)}" if detail else ""
         elif c is None:
-            text += f" ({t['gone']})"
+            label += f" ({t['gone']})"
         elif p is None:
-            text += f" ({t['new']})"
-        items.append({"delta_ore": delta, "kind": line["kind"], "rate_key": line.get("rate_key"), "text": text})
+            label += f" ({t['new']})"
+        items.append({"delta_ore": delta, "kind": line["kind"], "rate_key": line.get("rate_key"),
+                      "text": f"{_money(delta, lang)}: {label}", "label": label})
     rounding = inv.rounding_ore - prev.rounding_ore
     if rounding:
         items.append({"delta_ore": rounding, "kind": "rounding", "rate_key": None,
-                      "text": f"{_money(rounding, lang)}: {t['rounding']}"})
+                      "text": f"{_money(rounding, lang)}: {t['rounding']}", "label": t["rounding"]})
     items.sort(key=lambda i: -abs(i["delta_ore"]))
     difference = inv.amount_due_ore - prev.amount_due_ore
     assert sum(i["delta_ore"] for i in items) == difference

@@ -96,12 +96,14 @@ def get_invoice_row(conn: Connection, invoice_id: str) -> Any:
 def get_invoice(engine: Engine, invoice_id: str, *, today: date | None = None, lang: str = "sv") -> dict[str, Any]:
     """One invoice: its document, balance, status, timeline, payments and credit notes.
 
-    Each timeline entry's ``text`` is in ``lang`` ("sv" or "en"); ``texts`` holds both.
+    Each timeline entry's ``text`` is in ``lang`` ("sv" or "en"); ``texts`` holds both. The
+    document's texts (lines, units, plans, the seller's policy texts) are in ``lang`` too, with the
+    Swedish ones kept beside them (``documents.localized``).
     """
     with engine.connect() as conn:
         inv = get_invoice_row(conn, invoice_id)
         state = ledger.invoice_states(conn, [inv], today)[inv.id]
-        doc = _full(inv, state)
+        doc = documents.localized(_full(inv, state), lang)  # texts in the reader's language
         doc["customer_id"] = inv.customer_id
         ctx = {"due_date": inv.due_date.isoformat(), "number": inv.number}
         events = list(conn.execute(select(m.InvoiceEvent).where(m.InvoiceEvent.invoice_id == inv.id)))
@@ -213,5 +215,5 @@ def _line_from_dict(d: dict[str, Any]) -> invoicing.Line:
         description=d["description"], quantity=Decimal(d["quantity"]), unit=d["unit"],
         unit_price=None if d["unit_price"] is None else Decimal(d["unit_price"]), vat_rate=Decimal(d["vat_rate"]),
         amount_ore=d["amount_ore"], kind=d["kind"], subscription_id=d.get("subscription_id"), msisdn=d.get("msisdn"),
-        period_label=d.get("period"), rate_key=d.get("rate_key"))
+        period_label=d.get("period"), rate_key=d.get("rate_key"), description_en=d.get("description_en", ""))
 

@@ -33,7 +33,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from backend_stub import clock, invoicing
-from backend_stub.catalogue import Catalogue, Discount
+from backend_stub.catalogue import Catalogue, Discount, in_language
 from backend_stub.periods import Period, Subscription, period_containing
 from backend_stub.services import ledger, messaging, subscriptions, targeting
 from backend_stub.services.timeline import day
@@ -635,10 +635,11 @@ def what_you_get(catalogue: Catalogue, kind: str, item_id: str, lang: str) -> li
     if kind == "addon":
         addon = catalogue.addons[item_id]
         return [f"{a.label} {'data' if en else 'surf'}" if pool == "data" else a.label
-                for pool, a in addon.allowances.items()] + [addon.name]
+                for pool, a in addon.allowances.items()] + [in_language(addon, lang)]
     plan = catalogue.plans[item_id]
     if plan.kind != "mobile":
-        return [plan.name, plan.description] if plan.description else [plan.name]
+        name, description = in_language(plan, lang), in_language(plan, lang, "description")
+        return [name, description] if description else [name]
     out = []
     data = plan.allowances.get("data")
     if data is not None:
@@ -695,7 +696,7 @@ def order_sheet(engine: Engine, catalogue: Catalogue, customer_id: int, offer_id
         assert sub is not None
         seg = sub.segment_on(ctx.today)
         current_plan = catalogue.plans[seg.plan_id]
-        current = {"kind": "plan", "id": current_plan.id, "name": current_plan.name,
+        current = {"kind": "plan", "id": current_plan.id, "name": in_language(current_plan, lang),
                    "monthly_fee_ore": current_plan.monthly_fee_ore}
         texts = row.terms_text_en if lang == "en" else row.terms_text_sv
         out: dict[str, Any] = {"offer_id": row.id, "subscription_id": sub.id, "msisdn": sub.msisdn,
@@ -705,8 +706,9 @@ def order_sheet(engine: Engine, catalogue: Catalogue, customer_id: int, offer_id
         if row.sells_kind == "addon":
             addon = catalogue.addons[row.sells_id]
             period = period_containing(ctx.today, _cycle_day(conn, customer_id))
-            line = {"description": addon.name, "amount_ore": addon.price_ore}
-            out.update({"new": {"kind": "addon", "id": addon.id, "name": addon.name, "price_ore": addon.price_ore},
+            line = {"description": in_language(addon, lang), "amount_ore": addon.price_ore}
+            out.update({"new": {"kind": "addon", "id": addon.id, "name": in_language(addon, lang),
+                                "price_ore": addon.price_ore},
                         "effective_date": ctx.today.isoformat(),
                         "this_period": {"period": period.label, "lines": [line], "total_ore": addon.price_ore},
                         "monthly_after_discount_ore": current_plan.monthly_fee_ore})
@@ -717,11 +719,12 @@ def order_sheet(engine: Engine, catalogue: Catalogue, customer_id: int, offer_id
         except subscriptions.PlanChangeError:
             raise NotFound("offer not found") from None
         new_plan = catalogue.plans[row.sells_id]
-        out.update({"new": {"kind": "plan", "id": new_plan.id, "name": new_plan.name,
+        out.update({"new": {"kind": "plan", "id": new_plan.id, "name": in_language(new_plan, lang),
                             "monthly_fee_ore": new_plan.monthly_fee_ore},
                     "effective_date": effective.isoformat(),
                     "this_period": {"period": period.label,
-                                    "lines": [{"description": ln.description, "amount_ore": ln.amount_ore}
+                                    "lines": [{"description": (ln.description_en or ln.description) if lang == "en"
+                                               else ln.description, "amount_ore": ln.amount_ore}
                                               for ln in lines],
                                     "total_ore": sum(ln.amount_ore for ln in lines)},
                     "monthly_after_discount_ore": new_plan.monthly_fee_ore})
@@ -782,6 +785,7 @@ def accept_offer(engine: Engine, catalogue: Catalogue, customer_id: int, offer_i
                              .values(grant_id=grant_id))
             data = {"offer_id": row.id, "acceptance_id": acceptance_id, "msisdn": sub.msisdn or sub.number,
                     "old_plan": old_plan.name, "new_plan": new_plan.name, "effective_date": effective.isoformat(),
+                    "old_plan_en": in_language(old_plan, "en"), "new_plan_en": in_language(new_plan, "en"),
                     "terms_sv": row.terms_text_sv, "terms_en": row.terms_text_en}
             invoice_id = _note_on_timeline(conn, customer_id, data, actor, now)
     except IntegrityError:
@@ -818,6 +822,7 @@ def _accept_addon(engine: Engine, catalogue: Catalogue, row: Any, sub: Subscript
         raise
     data = {"offer_id": row.id, "acceptance_id": acceptance_id, "msisdn": sub.msisdn or sub.number,
             "old_plan": None, "new_plan": addon.name, "effective_date": today.isoformat(),
+            "new_plan_en": in_language(addon, "en"),
             "terms_sv": row.terms_text_sv, "terms_en": row.terms_text_en}
     with engine.begin() as conn:
         _note_on_timeline(conn, sub.customer_id, data, actor, now)
@@ -844,11 +849,12 @@ def confirmation_texts(data: dict[str, Any], name: str, seller: str, lang: str) 
     when = day(data["effective_date"], lang)
     terms = data["terms_en"] if lang == "en" else data["terms_sv"]
     if lang == "en":
+        old, new = data.get("old_plan_en") or data.get("old_plan"), data.get("new_plan_en") or data["new_plan"]
         if data.get("old_plan"):
-            what = f"{data['msisdn']} changes from {data['old_plan']} to {data['new_plan']} on {when}"
+            what = f"{data['msisdn']} changes from {old} to {new} on {when}"
         else:
-            what = f"{data['new_plan']} is added to {data['msisdn']} from {when}"
-        subject = f"Your order: {data['new_plan']}"
+            what = f"{new} is added to {data['msisdn']} from {when}"
+        subject = f"Your order: {new}"
         text = (f"Hello {name},\n\nThank you for your order. {what}. Price: {terms}.\n"
                 f"Your next invoice shows the change.\n\nKind regards, {seller}\n")
         return subject, text, f"{seller}: {what}. {terms}."

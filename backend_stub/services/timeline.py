@@ -182,6 +182,11 @@ def _fee_waived(d: Mapping[str, Any], lang: str) -> str:
     return f"Påminnelseavgiften på {kr(d['amount_ore'])} togs bort. ({d['reason']})"
 
 
+def _en(d: Mapping[str, Any], key: str) -> Any:
+    """A catalogue name in English (``<key>_en``, stored beside the Swedish one), else the Swedish name."""
+    return d.get(f"{key}_en") or d[key]
+
+
 def _charge_added(d: Mapping[str, Any], lang: str) -> str:
     amount = int(d["amount_ore"])
     if lang == "en":
@@ -191,13 +196,14 @@ def _charge_added(d: Mapping[str, Any], lang: str) -> str:
 
 def _addon_purchased(d: Mapping[str, Any], lang: str) -> str:
     if lang == "en":
-        return f"Add-on bought {day(d['bought_on'], lang)}: {d['name']}, {kr(d['amount_ore'], lang)}."
+        return f"Add-on bought {day(d['bought_on'], lang)}: {_en(d, 'name')}, {kr(d['amount_ore'], lang)}."
     return f"Tillägg köpt {day(d['bought_on'])}: {d['name']}, {kr(d['amount_ore'])}."
 
 
 def _instalment_payoff(d: Mapping[str, Any], lang: str) -> str:
     if lang == "en":
-        return f"{d['device_name']} paid off early: the remaining {kr(d['amount_ore'], lang)} is on this invoice."
+        return (f"{_en(d, 'device_name')} paid off early: the remaining {kr(d['amount_ore'], lang)} is on this "
+                "invoice.")
     return f"{d['device_name']} slutbetalas i förtid: återstående {kr(d['amount_ore'])} finns på den här fakturan."
 
 
@@ -215,8 +221,8 @@ def _offer_accepted(d: Mapping[str, Any], lang: str) -> str:
     terms = d.get("terms_en" if lang == "en" else "terms_sv") or ""
     when = day(d["effective_date"], lang)
     if lang == "en":
-        change = (f"{d['msisdn']} changes from {d['old_plan']} to {d['new_plan']} on {when}" if d.get("old_plan")
-                  else f"{d['new_plan']} added to {d['msisdn']} from {when}")
+        change = (f"{d['msisdn']} changes from {_en(d, 'old_plan')} to {_en(d, 'new_plan')} on {when}"
+                  if d.get("old_plan") else f"{_en(d, 'new_plan')} added to {d['msisdn']} from {when}")
         return f"Offer accepted: {change}.{' ' + terms + '.' if terms else ''}"
     change = (f"{d['msisdn']} byter från {d['old_plan']} till {d['new_plan']} den {when}" if d.get("old_plan")
               else f"{d['new_plan']} läggs till på {d['msisdn']} från {when}")

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from backend_stub import clock
-from backend_stub.catalogue import UNLIMITED, Catalogue
+from backend_stub.catalogue import UNLIMITED, Catalogue, in_language
 from backend_stub.invoicing import _rate_index
 from backend_stub.money import exact_to_ore
 from backend_stub.periods import Period, period_for
@@ -74,7 +74,8 @@ def itemised(engine: Engine, catalogue: Catalogue, customer_id: int, *, period: 
                 "started_at": datetime.fromtimestamp(r.started_at, STOCKHOLM).isoformat(),
                 "duration_s": r.duration_s, "volume_bytes": r.volume_bytes, "called_number": r.called_number,
                 "visited_country": r.visited_country, "category": r.category, "rate_key": r.rate_key,
-                "description": rate.name if rate else r.rate_key, "billed_units": r.billed_units,
+                "description": rate.name if rate else r.rate_key,
+                "description_en": in_language(rate, "en") if rate else r.rate_key, "billed_units": r.billed_units,
                 "included_units": r.included_units, "charged_units": r.charged_units,
                 "cost_ore": exact_to_ore(r.charge_exact), "included": r.charge_exact == 0,
                 "late": r.late, "invoice_id": r.invoice_id, "period": r.period_start.isoformat()[:7],

@@ -11,6 +11,31 @@ from selfcare.state.session import SessionState
 C = styles.C
 
 
+# <html lang> follows the chosen language. Before the page is hydrated the language cookie says it
+# (so nothing is announced in the wrong language); afterwards the hidden #lang-sync element that
+# every page renders from the session's language (sign-in, the switch), watched here.
+HTML_LANG_SCRIPT = """(function () {
+  var root = document.documentElement;
+  function sync() {
+    var el = document.getElementById("lang-sync");
+    var lang = el && el.getAttribute("data-lang");
+    if (!lang) {
+      var m = document.cookie.match(/(?:^|;\\s*)selfcare_lang=(sv|en)(?:;|$)/);
+      lang = m ? m[1] : null;
+    }
+    if ((lang === "sv" || lang === "en") && root.lang !== lang) root.lang = lang;
+  }
+  sync();
+  new MutationObserver(sync).observe(root, {subtree: true, childList: true, attributes: true,
+                                            attributeFilter: ["data-lang", "lang"]});
+})();"""
+
+
+def lang_sync() -> rx.Component:
+    """The session's language for HTML_LANG_SCRIPT; rendered only once the state is hydrated."""
+    return rx.cond(rx.State.is_hydrated, rx.el.span(id="lang-sync", data_lang=SessionState.locale, hidden=True))
+
+
 def tr(msgid: str) -> rx.Var:
     """A UI text in the chosen language (looked up in the babel catalogue on the backend)."""
     return SessionState.t[msgid]
@@ -41,7 +66,7 @@ def header(reload=None) -> rx.Component:
                 href="/", underline="none", aria_label=b.name,
             ),
             rx.spacer(),
-            lang_switch(reload),
+            rx.cond(rx.State.is_hydrated, lang_switch(reload)),
             rx.cond(
                 SessionState.signed_in | SessionState.scoped,
                 rx.button(rx.icon("log-out", size=16), id="sign-out", on_click=SessionState.sign_out, size="2",
@@ -98,11 +123,19 @@ def footer() -> rx.Component:
 def page(*children: rx.Component, active: str = "", reload=None) -> rx.Component:
     """A page of the app: header, navigation, the content column, footer."""
     return rx.box(
+        lang_sync(),
         header(reload),
-        nav(active),
-        rx.vstack(*children, spacing="4", width="100%", max_width=styles.MAX_WIDTH, margin="0 auto",
-                  padding="1rem", align="stretch"),
-        footer(),
+        # Until the session's language is known nothing with text is shown (no flash of Swedish).
+        rx.cond(
+            rx.State.is_hydrated,
+            rx.fragment(
+                nav(active),
+                rx.vstack(*children, spacing="4", width="100%", max_width=styles.MAX_WIDTH, margin="0 auto",
+                          padding="1rem", align="stretch"),
+                footer(),
+            ),
+            rx.box(id="page-skeleton", height="60vh", width="100%", aria_busy="true"),
+        ),
         min_height="100vh", width="100%", background=C.background, overflow_x="hidden",
     )
 

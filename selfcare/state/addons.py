@@ -38,9 +38,9 @@ def _core_today(value: Any) -> date | None:
         return None
 
 
-def active_subscriptions(subscriptions: list[dict[str, Any]], today: date) -> list[dict[str, str]]:
+def active_subscriptions(subscriptions: list[dict[str, Any]], today: date, lang: str = "sv") -> list[dict[str, str]]:
     """The subscriptions running on ``today`` (the core clock's day; their last plan segment has not
-    ended): id, MSISDN, plan name."""
+    ended): id, MSISDN, plan name (in ``lang``: the core sends ``plan_name_en`` beside the Swedish name)."""
     rows = []
     for sub in subscriptions or []:
         if type(sub.get("id")) is not int:
@@ -53,7 +53,8 @@ def active_subscriptions(subscriptions: list[dict[str, Any]], today: date) -> li
         if isinstance(end, str) and end and end[:10] < today.isoformat():
             continue
         rows.append({"id": str(sub["id"]), "msisdn": str(sub.get("msisdn", "")),
-                     "plan": str(last.get("plan_name") or last.get("plan_id") or "")})
+                     "plan": str((last.get("plan_name_en") if lang == "en" else None) or last.get("plan_name")
+                                 or last.get("plan_id") or "")})
     return rows
 
 
@@ -223,7 +224,7 @@ class AddonsState(rx.State):
         try:
             customer = await client.customer(token, customer_id)
             today = _core_today(customer.get("today")) or date.min  # no day from the core: none has ended
-            subs = active_subscriptions(list(customer.get("subscriptions") or []), today)
+            subs = active_subscriptions(list(customer.get("subscriptions") or []), today, lang)
             self._customer_id = customer_id
             self._sub_ids = [int(s["id"]) for s in subs]
             self.subscriptions = subs
