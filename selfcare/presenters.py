@@ -44,7 +44,7 @@ STATUS_TONE = {
     "collection": "red", "credited": "gray", "credit_note": "gray",
 }
 OPEN_STATUSES = frozenset({"unpaid", "partly_paid", "overdue", "reminder", "collection"})
-USAGE_LINE_KINDS = frozenset({"usage", "connection_fee"})
+USAGE_LINE_KINDS = frozenset({"usage", "connection_fee", "late_usage"})
 CATEGORY_TEXT = {
     "domestic": N_("Sweden"),
     "eu_roaming": N_("EU roaming"),
@@ -245,6 +245,27 @@ def usage_row(record: dict[str, Any], lang: str) -> dict[str, str]:
         "category": gettext(lang, CATEGORY_TEXT.get(str(record.get("category", "")), OTHER)),
         "cost": gettext(lang, "Included") if cost == 0 and record.get("included") else format_money(cost, lang),
     }
+
+
+def drill_footer(answer: dict[str, Any], lang: str) -> dict[str, str]:
+    """Below the records of one line: its amount, the records' display rounding, and what the line bills.
+
+    Each record shows its share of the line rounded to whole öre; the line is the rounded sum
+    of the exact shares (rules §1), so a rounding row makes the list add up to the line.
+    """
+    line = answer.get("line") if isinstance(answer.get("line"), dict) else {}
+    if not answer or not line:
+        return {"amount": "", "rounding": "", "note": ""}
+    rounding = _int(answer.get("rounding_ore"))
+    part = answer.get("part")
+    note = ""
+    if part == "fee":
+        note = gettext(lang, "The connection fee of each call. The calls themselves are on their own line.")
+    elif part == "usage" and any(_int(r.get("charge_ore")) != _int(r.get("cost_ore"))
+                                 for r in answer.get("items") or []):
+        note = gettext(lang, "Each call without its connection fee, which is on a line of its own.")
+    return {"amount": format_money(_int(line.get("amount_ore")), lang),
+            "rounding": format_signed_money(rounding, lang) if rounding else "", "note": note}
 
 
 def allowance_amount(pool: str, quantity: int, lang: str) -> str:

@@ -247,20 +247,14 @@ async def explain_invoice(request: Request, invoice_id: str, p: Reader, lang: st
 @router.get("/invoices/{invoice_id}/lines/{position}/usage", tags=["invoices"])
 async def line_usage(request: Request, invoice_id: str, position: int, p: Reader,
                      limit: int = Query(50, ge=1, le=1000), offset: int = Query(0, ge=0)) -> dict[str, Any]:
-    """The usage records behind one line of the specification (1-based position)."""
+    """The usage records behind one line of the specification (1-based position), each with its share of
+    the line; ``records_ore + rounding_ore`` is the line's amount (``usage_query.line_records``)."""
     doc = await _invoice(request, p, invoice_id)
     if not 1 <= position <= len(doc["lines"]):
         raise HTTPException(404, "line not found")
-    line = doc["lines"][position - 1]
-    out = {"line": line, "items": [], "total": 0}
-    if line["kind"] not in ("usage", "connection_fee", "late_usage") or not line.get("rate_key"):
-        return out
     core = _core(request)
-    found = await _run(usage_query.itemised, core.engine, core.catalogue, doc["customer_id"], invoice_id=doc["id"],
-                       rate_key=line["rate_key"], subscription_id=line.get("subscription_id"), limit=limit,
-                       offset=offset)
-    out.update(items=found["items"], total=found["total"])
-    return out
+    return await _run(usage_query.line_records, core.engine, core.catalogue, doc, position, limit=limit,
+                      offset=offset)
 
 
 @router.get("/invoices/{invoice_id}/usage", tags=["invoices"])

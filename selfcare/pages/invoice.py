@@ -220,9 +220,19 @@ def _drill() -> rx.Component:
         rx.dialog.content(
             rx.dialog.title(S.drill_title),
             rx.dialog.description(S.drill_total, " ", tr("records"), style=styles.muted),
+            rx.cond(S.drill_note != "", rx.text(S.drill_note, size="2", style=styles.muted, id="drill-note")),
             rx.box(rx.foreach(S.drill_rows, _usage_row),
                    _more(S.drill_rows.length() < S.drill_total, S.more_drill, "drill-more"),
                    max_height="60vh", overflow_y="auto", width="100%", id="drill-rows"),
+            # The records add up to the line: their display rounding, then the line's own amount.
+            rx.cond(S.drill_rounding != "", rx.hstack(
+                rx.text(tr("Rounding of the records"), size="2", color=C.muted), rx.spacer(),
+                rx.text(S.drill_rounding, size="2", font_variant_numeric="tabular-nums"),
+                width="100%", padding="0.35rem 0", id="drill-rounding")),
+            rx.cond(S.drill_amount != "", rx.hstack(
+                rx.text(tr("Line total"), weight="bold", size="2"), rx.spacer(),
+                rx.text(S.drill_amount, weight="bold", size="2", font_variant_numeric="tabular-nums"),
+                width="100%", padding="0.35rem 0", border_top="1px solid #d8dee3", id="drill-sum")),
             rx.dialog.close(rx.button(tr("Close"), on_click=S.close_line, style=styles.secondary_button,
                                       margin_top="0.75rem")),
             max_width="min(36rem, 94vw)", id="drill-dialog",

@@ -46,6 +46,11 @@ class InvoiceState(rx.State):
     drill_title: str = ""
     drill_rows: list[dict[str, str]] = []
     drill_total: int = 0
+    # What makes the records add up to the line: the line's amount, the display rounding of the
+    # records ("" when none) and, on a fee line, a note that the calls are on their own line.
+    drill_amount: str = ""
+    drill_rounding: str = ""
+    drill_note: str = ""
     _drill_position: int = 0
 
     def _clear(self) -> None:
@@ -65,6 +70,7 @@ class InvoiceState(rx.State):
         self.drill_rows = []
         self.drill_title = ""
         self.drill_total = 0
+        self._drill_footer({}, "sv")
         self._drill_position = 0
         self.error = ""
 
@@ -183,6 +189,7 @@ class InvoiceState(rx.State):
         except NotFound:
             self.drill_rows = []
             self.drill_total = 0
+            self._drill_footer({}, lang)
         except Unauthorized:
             session._drop()
             yield rx.redirect(LOGIN_ROUTE)
@@ -191,12 +198,20 @@ class InvoiceState(rx.State):
             logger.info("line usage %s/%s: %s", invoice_id, position, exc)
             self.drill_rows = []
             self.drill_total = 0
+            self._drill_footer({}, lang)
         else:
             self.drill_rows = [presenters.usage_row(r, lang) for r in answer.get("items") or []]
             self.drill_total = int(answer.get("total") or len(self.drill_rows))
+            self._drill_footer(answer, lang)
         self.drill_title = self.lines[position - 1]["description"]
         self._drill_position = position
         self.drill_open = True
+
+    def _drill_footer(self, answer: dict[str, Any], lang: str) -> None:
+        footer = presenters.drill_footer(answer, lang)
+        self.drill_amount = footer["amount"]
+        self.drill_rounding = footer["rounding"]
+        self.drill_note = footer["note"]
 
     async def _more(self, rows: str, total: str, fetch):
         """Append the next page of records to the list ``rows`` (of ``total``): ``fetch(client, token, invoice_id,
