@@ -198,10 +198,17 @@ async def make_link(request: Request, invoice_id: str, p: Reader) -> dict[str, A
 
 @router.post("/links/open", tags=["links"])
 async def open_link(request: Request, _p: Service, body: LinkOpen) -> dict[str, Any]:
-    """Open an invoice link: a session limited to that invoice. The first open is on the timeline."""
+    """Open an invoice link: a session limited to that invoice. The first open is on the timeline.
+
+    An expired or revoked link answers 410 naming its invoice (for the app's backend only: the
+    app asks the subscriber to sign in, then shows that invoice); an unknown one 404.
+    """
     settings = _auth(request)
     try:
         opened = await _run(links.open_link, _core(request).engine, settings.secret, settings.issuer, body.token)
+    except links.LinkGone as gone:
+        raise HTTPException(410, {"message": f"link {gone.reason}", "reason": gone.reason,
+                                  "invoice_id": gone.invoice_id}) from None
     except links.LinkRefused:
         raise HTTPException(404, "link not found") from None
     token = issue_token(settings, subject=f"link:{opened.invoice_id}", role=Role.SUBSCRIBER,
@@ -212,7 +219,7 @@ async def open_link(request: Request, _p: Service, body: LinkOpen) -> dict[str, 
 
 @router.delete("/links/{token}", tags=["links"], status_code=204)
 async def revoke_link(request: Request, token: str, _p: Staff) -> Response:
-    if not await _run(links.revoke_links, _core(request).engine, token=token):
+    if not await _run(links.revoke_links, _core(request).engine, token=token, secret=_auth(request).secret):
         raise HTTPException(404, "link not found")
     return Response(status_code=204)
 

@@ -10,7 +10,15 @@ from typing import Any
 import reflex as rx
 
 from selfcare import presenters
-from selfcare.api_client import ApiError, NotFound, Unauthorized, core_public_base, get_client, valid_invoice_id
+from selfcare.api_client import (
+    ApiError,
+    LinkGone,
+    NotFound,
+    Unauthorized,
+    core_public_base,
+    get_client,
+    valid_invoice_id,
+)
 from selfcare.i18n import gettext
 from selfcare.state.payment_method import autopay_view
 from selfcare.state.session import LOGIN_ROUTE, SessionState
@@ -326,6 +334,14 @@ class LinkState(rx.State):
             invoice_id = str(answer["invoice_id"])
             if not valid_invoice_id(invoice_id):
                 raise NotFound(404, "bad link")
+        except LinkGone as gone:
+            # Expired or revoked: sign in, then the invoice (never shown without a sign-in).
+            if session.scoped:
+                session._drop()
+            if session.token_for_customer()[0] and gone.invoice_id:
+                return rx.redirect(f"/invoices/{gone.invoice_id}")  # its page checks it is theirs
+            session._remember_invoice(gone.invoice_id)
+            return rx.redirect(LOGIN_ROUTE)
         except (NotFound, KeyError):
             self.failed = True
             if session.scoped:
