@@ -154,6 +154,24 @@ def _plans() -> rx.Component:
     )
 
 
+def _usage_summary() -> rx.Component:
+    """What each subscription used in the period, with one bar for data against the allowance."""
+    return rx.cond(
+        S.usage_summary.length() > 0,
+        card(
+            section_title("Your usage this period"),
+            rx.foreach(S.usage_summary, lambda u: rx.vstack(
+                rx.text(u["who"], size="2", style=styles.muted),
+                rx.text(u["text"], weight="medium"),
+                rx.cond(u["bar"] != "", rx.progress(value=u["bar"].to(int), max=100, width="100%", size="2",
+                                                    aria_label=u["text"])),
+                rx.cond(u["note"] != "", rx.text(u["note"], size="1", color=C.muted)),
+                spacing="1", width="100%", class_name="usage-summary")),
+            id="usage-summary",
+        ),
+    )
+
+
 def _usage_row(r: rx.Var) -> rx.Component:
     return rx.hstack(
         rx.vstack(rx.text(r["description"], size="2", weight="medium"),
@@ -257,7 +275,7 @@ def invoice_page() -> rx.Component:
                                               spacing="1"), href="/invoices", size="2")),
                     error_callout(S.error),
                     _head(), offer_banner("invoice"),
-                    rx.cond(S.autopay["text"].to(str) == "", _payment_details()), _explain(), _specification(), _plans(),
+                    rx.cond(S.autopay["text"].to(str) == "", _payment_details()), _explain(), _usage_summary(), _specification(), _plans(),
                     _usage(), _timeline(), thread_card(), _parties(), _drill(),
                     spacing="4", width="100%", align="stretch",
                 ),

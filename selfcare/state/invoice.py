@@ -40,6 +40,7 @@ class InvoiceState(rx.State):
     lines: list[dict[str, str]] = []
     vat_rows: list[dict[str, str]] = []
     plans: list[dict[str, str]] = []
+    usage_summary: list[dict[str, str]] = []
     timeline: list[dict[str, str]] = []
     usage_rows: list[dict[str, str]] = []
     usage_total: int = 0
@@ -67,6 +68,7 @@ class InvoiceState(rx.State):
         self.lines = []
         self.vat_rows = []
         self.plans = []
+        self.usage_summary = []
         self.timeline = []
         self.usage_rows = []
         self.usage_total = 0
@@ -143,6 +145,7 @@ class InvoiceState(rx.State):
         self.lines = presenters.spec_lines(doc, lang)
         self.vat_rows = presenters.vat_rows(doc, lang)
         self.plans = presenters.plan_rows(doc, lang)
+        self.usage_summary = presenters.usage_summary_rows(doc, lang)
         self.timeline = presenters.timeline_rows(doc, lang)
         self.loading = False
         yield
