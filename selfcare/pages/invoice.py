@@ -163,8 +163,11 @@ def _usage_summary() -> rx.Component:
             rx.foreach(S.usage_summary, lambda u: rx.vstack(
                 rx.text(u["who"], size="2", style=styles.muted),
                 rx.text(u["text"], weight="medium"),
-                rx.cond(u["bar"] != "", rx.progress(value=u["bar"].to(int), max=100, width="100%", size="2",
-                                                    aria_label=u["text"])),
+                rx.cond(u["bar"] != "", rx.box(
+                    rx.box(height="100%", width=u["bar"] + "%", background=C.primary, border_radius="4px"),
+                    role="progressbar", aria_valuenow=u["bar"], aria_valuemin="0", aria_valuemax="100",
+                    aria_label=u["text"], width="100%", height="8px", background="#e6eaee", border_radius="4px",
+                    overflow="hidden", class_name="usage-bar")),
                 rx.cond(u["note"] != "", rx.text(u["note"], size="1", color=C.muted)),
                 spacing="1", width="100%", class_name="usage-summary")),
             id="usage-summary",

@@ -36,7 +36,10 @@ def test_usage_summary_and_drill_down_in_both_languages(page, app_url, shot, cor
     summary.wait_for(timeout=TIMEOUT)
     text = summary.inner_text()
     assert "Du använde" in text and " av " in text and "sms" in text
-    assert page.locator("#usage-summary [role='progressbar']").count() >= 1
+    bar = page.locator("#usage-summary [role='progressbar']").first
+    entry = next(e for e in doc["usage_totals"] if e.get("data_allowance_bytes") and not e["data_unlimited"])
+    share = min(100, entry["data_bytes"] * 100 // entry["data_allowance_bytes"])
+    assert bar.get_attribute("aria-valuenow") == str(share)  # the bar is the data used of the allowance
     assert horizontal_overflow(page) == 0
     summary.scroll_into_view_if_needed()
     shot("invoice-usage-summary-sv", full_page=False)
