@@ -45,6 +45,14 @@ class NotFound(ApiError):
     """Missing, or not this subscriber's: one answer for both."""
 
 
+class LinkGone(NotFound):
+    """An invoice link that has expired or been revoked; ``invoice_id`` is the invoice it was for."""
+
+    def __init__(self, status: int, detail: str = "", invoice_id: str = "") -> None:
+        super().__init__(status, detail)
+        self.invoice_id = invoice_id
+
+
 class Unauthorized(ApiError):
     """The token is missing, expired or revoked."""
 
@@ -153,11 +161,16 @@ class CoreClient:
         if resp.status_code < 400:
             return resp
         detail = ""
+        body = None
         try:
             body = resp.json()
             detail = str(body.get("detail", "")) if isinstance(body, dict) else ""
         except ValueError:
             detail = resp.text[:200]
+        if resp.status_code == 410 and isinstance(body, dict) and isinstance(body.get("detail"), dict):
+            invoice_id = str(body["detail"].get("invoice_id") or "")
+            raise LinkGone(410, str(body["detail"].get("reason", "")),
+                           invoice_id if valid_invoice_id(invoice_id) else "")
         if resp.status_code == 404:
             raise NotFound(404, detail)
         if resp.status_code in (401, 403):
@@ -207,6 +220,8 @@ class CoreClient:
         return await self._json("POST", self._invoice_path(invoice_id, "/link"), self._service.get())
 
     async def open_link(self, link_token: str) -> dict[str, Any]:
+        """A session for the link's invoice. Raises ``LinkGone`` (naming the invoice) when the link
+        expired or was revoked, ``NotFound`` when it is no link at all."""
         if not link_token or len(link_token) > 2048:
             raise NotFound(404, "link not found")
         return await self._json("POST", "/links/open", self._service.get(), json={"token": link_token})

@@ -46,7 +46,7 @@ STATUS_TONE = {
     "in_collection": "red", "credited": "gray", "carried": "gray", "written_off": "gray", "credit_note": "gray",
 }
 OPEN_STATUSES = frozenset({"unpaid", "partly_paid", "overdue", "reminded", "in_collection"})
-USAGE_LINE_KINDS = frozenset({"usage", "connection_fee"})
+USAGE_LINE_KINDS = frozenset({"usage", "connection_fee", "late_usage"})
 CATEGORY_TEXT = {
     "domestic": N_("Sweden"),
     "eu_roaming": N_("EU roaming"),
@@ -247,6 +247,66 @@ def usage_row(record: dict[str, Any], lang: str) -> dict[str, str]:
         "category": gettext(lang, CATEGORY_TEXT.get(str(record.get("category", "")), OTHER)),
         "cost": gettext(lang, "Included") if cost == 0 and record.get("included") else format_money(cost, lang),
     }
+
+
+def summary_volume(volume: int, lang: str) -> str:
+    """Data in the usage summary: ``9,4 GB`` (one decimal, half up), ``350 MB`` below 1 GB (as the PDF)."""
+    if volume >= 1_000_000_000 or volume == 0:
+        gb = (Decimal(volume) / 10**9).quantize(Decimal("0.1"), rounding="ROUND_HALF_UP")
+        return f"{format_number(gb, lang, '#,##0.#')}\u00a0GB"
+    mb = (Decimal(volume) / 10**6).quantize(Decimal("1"), rounding="ROUND_HALF_UP")
+    return f"{format_number(mb, lang, '#,##0')}\u00a0MB"
+
+
+def usage_summary_rows(doc: dict[str, Any], lang: str) -> list[dict[str, str]]:
+    """Per subscription: "Du använde 9,4 GB av 20 GB, 85 min och 40 sms" and a data bar (0–100)."""
+    rows = []
+    for entry in doc.get("usage_totals") or []:
+        if not isinstance(entry, dict):
+            continue
+        who = " · ".join(x for x in (str(entry.get("msisdn") or ""), str(entry.get("plan_name") or "")) if x)
+        if entry.get("kind") == "broadband":
+            rows.append({"who": who, "text": gettext(lang, "Broadband: unlimited data."), "bar": "", "note": ""})
+            continue
+        used = summary_volume(_int(entry.get("data_bytes")), lang)
+        allowance = _int(entry.get("data_allowance_bytes"))
+        if entry.get("data_unlimited"):
+            data = gettext(lang, "{used} (unlimited)", used=used)
+        elif allowance:
+            data = gettext(lang, "{used} of {allowance}", used=used, allowance=summary_volume(allowance, lang))
+        else:
+            data = used
+        text = gettext(lang, "You used {data}, {minutes} and {texts}", data=data,
+                       minutes=gettext(lang, "{count} min", count=format_number(_int(entry.get("voice_minutes")), lang)),
+                       texts=gettext(lang, "{count} texts", count=format_number(_int(entry.get("texts")), lang)))
+        bar = ""
+        if allowance and not entry.get("data_unlimited"):
+            bar = str(min(100, _int(entry.get("data_bytes")) * 100 // allowance))
+        note = (gettext(lang, "The data allowance is counted for the days the subscription was active.")
+                if entry.get("prorated") and allowance else "")
+        rows.append({"who": who, "text": text, "bar": bar, "note": note})
+    return rows
+
+
+def drill_footer(answer: dict[str, Any], lang: str) -> dict[str, str]:
+    """Below the records of one line: its amount, the records' display rounding, and what the line bills.
+
+    Each record shows its share of the line rounded to whole öre; the line is the rounded sum
+    of the exact shares (rules §1), so a rounding row makes the list add up to the line.
+    """
+    line = answer.get("line") if isinstance(answer.get("line"), dict) else {}
+    if not answer or not line:
+        return {"amount": "", "rounding": "", "note": ""}
+    rounding = _int(answer.get("rounding_ore"))
+    part = answer.get("part")
+    note = ""
+    if part == "fee":
+        note = gettext(lang, "The connection fee of each call. The calls themselves are on their own line.")
+    elif part == "usage" and any(_int(r.get("charge_ore")) != _int(r.get("cost_ore"))
+                                 for r in answer.get("items") or []):
+        note = gettext(lang, "Each call without its connection fee, which is on a line of its own.")
+    return {"amount": format_money(_int(line.get("amount_ore")), lang),
+            "rounding": format_signed_money(rounding, lang) if rounding else "", "note": note}
 
 
 def allowance_amount(pool: str, quantity: int, lang: str) -> str:

@@ -252,7 +252,8 @@ async def list_invoices(request: Request, p: CustomerReader, customer_id: int | 
 
 async def _owned_invoice(request: Request, p: Principal, invoice_id: str, lang: str = "sv") -> dict[str, Any]:
     try:
-        doc = await _run(invoices.get_invoice, _core(request).engine, invoice_id, lang="en" if lang == "en" else "sv")
+        doc = await _run(invoices.get_invoice, _core(request).engine, invoice_id, lang="en" if lang == "en" else "sv",
+                         catalogue=_core(request).catalogue)
     except invoices.NotFound:
         raise HTTPException(404, "invoice not found") from None
     ensure_invoice_access(p, doc["customer_id"], doc["id"])
@@ -271,9 +272,18 @@ async def get_invoice_pdf(request: Request, invoice_id: str, p: CustomerReader, 
     from backend_stub.formats.invoice_pdf import render_invoice_pdf
 
     doc = await _owned_invoice(request, p, invoice_id, lang)
+    doc["link_url"] = await _run(_public_link, _core(request).engine, request.app.state.auth_settings, doc["id"])
     pdf = await _run(render_invoice_pdf, doc, "en" if lang == "en" else "sv")
     name = ("kreditfaktura" if doc["kind"] == "credit_note" else "faktura") + f"-{doc['number']}.pdf"
     return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'})
+
+
+def _public_link(engine: Any, settings: AuthSettings, invoice_id: str) -> str:
+    """The invoice's own short link, absolute (printed on the PDF with a QR code to it)."""
+    from backend_stub.services.lifecycle_config import LifecycleConfig
+    from backend_stub.services.links import invoice_link_path
+
+    return LifecycleConfig.from_env().public_url + invoice_link_path(engine, settings, invoice_id)
 
 
 def _invoice_owner(engine: Any, invoice_id: str) -> tuple[str, int]:

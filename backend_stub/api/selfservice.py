@@ -198,10 +198,17 @@ async def make_link(request: Request, invoice_id: str, p: Reader) -> dict[str, A
 
 @router.post("/links/open", tags=["links"])
 async def open_link(request: Request, _p: Service, body: LinkOpen) -> dict[str, Any]:
-    """Open an invoice link: a session limited to that invoice. The first open is on the timeline."""
+    """Open an invoice link: a session limited to that invoice. The first open is on the timeline.
+
+    An expired or revoked link answers 410 naming its invoice (for the app's backend only: the
+    app asks the subscriber to sign in, then shows that invoice); an unknown one 404.
+    """
     settings = _auth(request)
     try:
         opened = await _run(links.open_link, _core(request).engine, settings.secret, settings.issuer, body.token)
+    except links.LinkGone as gone:
+        raise HTTPException(410, {"message": f"link {gone.reason}", "reason": gone.reason,
+                                  "invoice_id": gone.invoice_id}) from None
     except links.LinkRefused:
         raise HTTPException(404, "link not found") from None
     token = issue_token(settings, subject=f"link:{opened.invoice_id}", role=Role.SUBSCRIBER,
@@ -212,7 +219,7 @@ async def open_link(request: Request, _p: Service, body: LinkOpen) -> dict[str, 
 
 @router.delete("/links/{token}", tags=["links"], status_code=204)
 async def revoke_link(request: Request, token: str, _p: Staff) -> Response:
-    if not await _run(links.revoke_links, _core(request).engine, token=token):
+    if not await _run(links.revoke_links, _core(request).engine, token=token, secret=_auth(request).secret):
         raise HTTPException(404, "link not found")
     return Response(status_code=204)
 
@@ -247,20 +254,14 @@ async def explain_invoice(request: Request, invoice_id: str, p: Reader, lang: st
 @router.get("/invoices/{invoice_id}/lines/{position}/usage", tags=["invoices"])
 async def line_usage(request: Request, invoice_id: str, position: int, p: Reader,
                      limit: int = Query(50, ge=1, le=1000), offset: int = Query(0, ge=0)) -> dict[str, Any]:
-    """The usage records behind one line of the specification (1-based position)."""
+    """The usage records behind one line of the specification (1-based position), each with its share of
+    the line; ``records_ore + rounding_ore`` is the line's amount (``usage_query.line_records``)."""
     doc = await _invoice(request, p, invoice_id)
     if not 1 <= position <= len(doc["lines"]):
         raise HTTPException(404, "line not found")
-    line = doc["lines"][position - 1]
-    out = {"line": line, "items": [], "total": 0}
-    if line["kind"] not in ("usage", "connection_fee", "late_usage") or not line.get("rate_key"):
-        return out
     core = _core(request)
-    found = await _run(usage_query.itemised, core.engine, core.catalogue, doc["customer_id"], invoice_id=doc["id"],
-                       rate_key=line["rate_key"], subscription_id=line.get("subscription_id"), limit=limit,
-                       offset=offset)
-    out.update(items=found["items"], total=found["total"])
-    return out
+    return await _run(usage_query.line_records, core.engine, core.catalogue, doc, position, limit=limit,
+                      offset=offset)
 
 
 @router.get("/invoices/{invoice_id}/usage", tags=["invoices"])

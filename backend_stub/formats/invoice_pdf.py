@@ -20,16 +20,18 @@ Text is encoded as Windows-1252 (the PDF's WinAnsiEncoding), which covers Swedis
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+import segno
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
 from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
 
-__all__ = ["LABELS", "render_invoice_pdf", "sanitize_text"]
+__all__ = ["LABELS", "data_volume", "qr_png", "render_invoice_pdf", "sanitize_text", "usage_sentence"]
 
 # --------------------------------------------------------------------------- labels
 
@@ -94,6 +96,23 @@ LABELS: dict[str, dict[str, str]] = {
         "f_tax": "Godkänd för F-skatt",
         "page": "Sida {page} av {pages}",
         "continued": "{title} {number} (forts.)",
+        "left_to_pay": "Kvar att betala",
+        "status": "Status",
+        "paid": "Betald",
+        "credited": "Krediterad",
+        "paid_note": "Fakturan är betald. Tack!",
+        "credited_note": "Fakturan är krediterad. Inget kvar att betala.",
+        "left_note": "Av {amount} återstår {left}. Ange OCR-numret när du betalar.",
+        "pay_qr": "Skanna i bankappen",
+        "online": "Fakturan på webben",
+        "online_text": "Se specifikation och samtal, betala eller ställ en fråga om fakturan:",
+        "used": "Du använde {data}, {minutes} och {texts}",
+        "data_of": "{used} av {allowance}",
+        "data_unlimited": "{used} (obegränsat)",
+        "minutes": "{n}\u00a0min",
+        "texts": "{n}\u00a0sms",
+        "broadband": "Bredband: obegränsad surf.",
+        "prorated": "Surfmängden är räknad för de dagar abonnemanget var aktivt.",
     },
     "en": {
         "invoice": "Invoice",
@@ -155,6 +174,23 @@ LABELS: dict[str, dict[str, str]] = {
         "f_tax": "Approved for F-tax",
         "page": "Page {page} of {pages}",
         "continued": "{title} {number} (continued)",
+        "left_to_pay": "Left to pay",
+        "status": "Status",
+        "paid": "Paid",
+        "credited": "Credited",
+        "paid_note": "This invoice is paid. Thank you!",
+        "credited_note": "This invoice is credited. Nothing is left to pay.",
+        "left_note": "Of {amount}, {left} is left to pay. Please quote the OCR reference when you pay.",
+        "pay_qr": "Scan in your bank app",
+        "online": "Your invoice online",
+        "online_text": "See the specification and calls, pay, or ask about the invoice:",
+        "used": "You used {data}, {minutes} and {texts}",
+        "data_of": "{used} of {allowance}",
+        "data_unlimited": "{used} (unlimited)",
+        "minutes": "{n}\u00a0min",
+        "texts": "{n}\u00a0texts",
+        "broadband": "Broadband: unlimited data.",
+        "prorated": "The data allowance is counted for the days the subscription was active.",
     },
 }
 
@@ -254,6 +290,46 @@ class _Formatter:
         pct = Decimal(str(value)) * 100
         text = format_decimal(pct, format="#,##0.##", locale=self.babel)
         return f"{text}\u00a0%" if self.lang == "sv" else f"{text}%"
+
+
+def data_volume(volume: int, locale: str) -> str:
+    """Data in decimal units as the usage summary writes it: ``9,4 GB``, ``20 GB``, ``350 MB``."""
+    babel = _BABEL_LOCALE[locale]
+    if volume >= 1_000_000_000 or volume == 0:
+        gb = (Decimal(volume) / 10**9).quantize(Decimal("0.1"), rounding="ROUND_HALF_UP")
+        return f"{format_decimal(gb, format='#,##0.#', locale=babel)}\u00a0GB"
+    mb = (Decimal(volume) / 10**6).quantize(Decimal("1"), rounding="ROUND_HALF_UP")
+    return f"{format_decimal(mb, format='#,##0', locale=babel)}\u00a0MB"
+
+
+def usage_sentence(entry: Mapping[str, Any], locale: str) -> tuple[str, float | None]:
+    """"Du använde 9,4 GB av 20 GB, 85 min och 40 sms" and the data bar's share (None: no bar)."""
+    L = LABELS[locale]
+    if entry.get("kind") == "broadband":
+        return L["broadband"], None
+    used = data_volume(int(entry.get("data_bytes") or 0), locale)
+    allowance = entry.get("data_allowance_bytes")
+    if entry.get("data_unlimited"):
+        data = L["data_unlimited"].format(used=used)
+    elif allowance:
+        data = L["data_of"].format(used=used, allowance=data_volume(int(allowance), locale))
+    else:
+        data = used
+    babel = _BABEL_LOCALE[locale]
+    minutes = L["minutes"].format(n=format_decimal(int(entry.get("voice_minutes") or 0), locale=babel))
+    texts = L["texts"].format(n=format_decimal(int(entry.get("texts") or 0), locale=babel))
+    text = L["used"].format(data=data, minutes=minutes, texts=texts)
+    share = None
+    if allowance and not entry.get("data_unlimited"):
+        share = min(1.0, int(entry.get("data_bytes") or 0) / int(allowance))  # a drawing, not money
+    return text, share
+
+
+def qr_png(text: str) -> bytes:
+    """A QR code (error correction M) as PNG bytes, for the PDF."""
+    buf = io.BytesIO()
+    segno.make(text, error="m", micro=False).save(buf, kind="png", scale=4, border=2)
+    return buf.getvalue()
 
 
 def format_msisdn(msisdn: str | None) -> str:
@@ -488,11 +564,24 @@ def _draw_top(pdf: _InvoicePDF, fmt: _Formatter) -> None:
     pdf.set_y(max(pdf.get_y(), facts_bottom) + 7)
 
 
+def _payment_qr_text(inv: Mapping[str, Any], left: int) -> str | None:
+    """The bank-app code (UsingQR) for what is left to pay now; None when nothing is."""
+    from backend_stub.formats import invoice_qr
+
+    if inv["kind"] != "invoice" or left <= 0 or not inv.get("ocr") or not inv.get("due_date"):
+        return None
+    return invoice_qr.payload_text(invoice_qr.payload(dict(inv), amount_ore=left))
+
+
 def _draw_payment_box(pdf: _InvoicePDF, fmt: _Formatter) -> None:
+    """How to pay, from the invoice's state when the dict has it (``balance_ore``, ``status``):
+    a PDF downloaded later shows what is left to pay now, or that the invoice is paid."""
     inv, L = pdf.inv, pdf.L
     is_credit = inv["kind"] == "credit_note"
     due = int(inv["amount_due_ore"])
+    left = int(inv["balance_ore"]) if "balance_ore" in inv and not is_credit else max(due, 0)
     x, y, w = pdf.l_margin, pdf.get_y(), pdf.content_width
+    qr_text = None
 
     if is_credit:
         cells = [(L["amount_credited"], fmt.money(due))]
@@ -502,10 +591,19 @@ def _draw_payment_box(pdf: _InvoicePDF, fmt: _Formatter) -> None:
         note = L["credit_note_settle"].format(number=inv.get("credits_invoice") or "")
         if inv.get("credit_reason"):
             note = f"{L['credit_reason']}: {inv['credit_reason']}\n{note}"
-    else:
-        shown = max(due, 0)
+    elif due > 0 and left <= 0:  # settled since it was issued
+        credited = inv.get("status") == "credited"
         cells = [
-            (L["amount_due"], fmt.money(shown)),
+            (L["status"], L["credited"] if credited else L["paid"]),
+            (L["amount_due"], fmt.money(due)),
+            (L["ocr"], str(inv.get("ocr") or "")),
+        ]
+        note = L["credited_note"] if credited else L["paid_note"]
+    else:
+        shown = max(left, 0)
+        partly = 0 < left < due
+        cells = [
+            (L["left_to_pay"] if partly else L["amount_due"], fmt.money(shown)),
             (L["due_date"], fmt.date(inv["due_date"])),
             (L["ocr"], str(inv.get("ocr") or "")),
             (L["bankgiro"], str(inv["seller"]["bankgiro"])),
@@ -514,21 +612,26 @@ def _draw_payment_box(pdf: _InvoicePDF, fmt: _Formatter) -> None:
             note = L["no_payment"]
             if due < 0:
                 note += " " + L["credit_balance"].format(amount=fmt.money(-due))
+        elif partly:
+            note = L["left_note"].format(amount=fmt.money(due), left=fmt.money(left))
         else:
             note = L["pay_hint"]
+        qr_text = _payment_qr_text(inv, left)
 
+    qr_size = 30.0 if qr_text else 0.0
+    text_w = w - 12 - (qr_size + 4 if qr_text else 0)
     pdf.style(8.5)
     note_lines = pdf.multi_cell(
-        w - 12, 4.2, note, align=Align.L, dry_run=True, output="LINES"
+        text_w, 4.2, note, align=Align.L, dry_run=True, output="LINES"
     )
-    h = 21 + 4.2 * len(note_lines) + 2
+    h = max(21 + 4.2 * len(note_lines) + 2, qr_size + 10 if qr_text else 0)
     pdf.set_fill_color(*_ACCENT_LIGHT)
     pdf.rect(x, y, w, h, style="F")
     pdf.set_fill_color(*_ACCENT)
     pdf.rect(x, y, 1.6, h, style="F")
 
-    first_w = 54.0
-    rest_w = (w - 6 - first_w) / max(1, len(cells) - 1)
+    first_w = 54.0 if not qr_text else 46.0
+    rest_w = (w - 6 - first_w - (qr_size + 4 if qr_text else 0)) / max(1, len(cells) - 1)
     cx = x + 6
     for i, (label, value) in enumerate(cells):
         cw = first_w if i == 0 else rest_w
@@ -537,18 +640,43 @@ def _draw_payment_box(pdf: _InvoicePDF, fmt: _Formatter) -> None:
         pdf.cell(cw, 4, label.upper())
         pdf.set_xy(cx, y + 9)
         if i == 0:
-            pdf.style(17, bold=True, color=_ACCENT)
+            pdf.style(17 if not qr_text else 15, bold=True, color=_ACCENT)
             pdf.cell(cw, 9, value)
         else:
-            pdf.style(11, bold=True)
+            pdf.style(10 if qr_text else 11, bold=True)
             pdf.cell(cw, 9, value)
         cx += cw
     pdf.set_xy(x + 6, y + 20)
     pdf.style(8.5, color=_TEXT)
     pdf.multi_cell(
-        w - 12, 4.2, note, align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT
+        text_w, 4.2, note, align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT
     )
+    if qr_text:
+        qx = x + w - qr_size - 3
+        pdf.image(io.BytesIO(qr_png(qr_text)), x=qx, y=y + 2, w=qr_size, h=qr_size)
+        pdf.set_xy(qx - 4, y + 2 + qr_size)
+        pdf.style(6.5, color=_MUTED)
+        pdf.cell(qr_size + 8, 4, L["pay_qr"], align=Align.C)
     pdf.set_y(y + h + 2)
+
+
+def _draw_link(pdf: _InvoicePDF) -> None:
+    """The invoice's own short link and a QR code to it (``link_url``, when the dict has it)."""
+    url = pdf.inv.get("link_url")
+    if not url:
+        return
+    L = pdf.L
+    x, y, w = pdf.l_margin, pdf.get_y() + 1, pdf.content_width
+    size = 22.0
+    pdf.image(io.BytesIO(qr_png(str(url))), x=x, y=y, w=size, h=size)
+    pdf.set_xy(x + size + 4, y + 3)
+    pdf.style(9.5, bold=True, color=_ACCENT)
+    pdf.cell(w - size - 4, 5, L["online"], new_x=XPos.LEFT, new_y=YPos.NEXT)
+    pdf.style(8.5)
+    pdf.multi_cell(w - size - 4, 4.2, L["online_text"], align=Align.L, new_x=XPos.LEFT, new_y=YPos.NEXT)
+    pdf.style(10, bold=True)
+    pdf.cell(w - size - 4, 6, str(url), link=str(url), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_y(max(pdf.get_y(), y + size) + 2)
 
 
 def _simple_table(
@@ -608,6 +736,32 @@ def _draw_plans_and_usage(pdf: _InvoicePDF) -> None:
             [34.0, 50.0, w - 84.0],
             rows,
         )
+    totals = inv.get("usage_totals") or []
+    if totals:
+        _section_title(pdf, L["usage"])
+        locale = "en" if L is LABELS["en"] else "sv"
+        w = pdf.content_width
+        for entry in totals:
+            text, share = usage_sentence(entry, locale)
+            if pdf.get_y() + 16 > pdf.page_break_trigger:
+                pdf.add_page()
+            pdf.style(8.5, bold=True)
+            who = " \u00b7 ".join(p for p in (format_msisdn(entry.get("msisdn")), entry.get("plan_name")) if p)
+            pdf.cell(w, 4.6, who, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.style(8.5)
+            pdf.multi_cell(w, 4.4, text + ".", align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            if share is not None:
+                by = pdf.get_y() + 0.8
+                pdf.set_fill_color(*_HEAD_FILL)
+                pdf.rect(pdf.l_margin, by, 80, 2.6, style="F")
+                pdf.set_fill_color(*_ACCENT)
+                if share > 0:
+                    pdf.rect(pdf.l_margin, by, max(0.6, 80 * share), 2.6, style="F")
+                pdf.set_y(by + 3.6)
+            if entry.get("prorated") and entry.get("data_allowance_bytes"):
+                pdf.style(7.5, color=_MUTED)
+                pdf.cell(w, 4, L["prorated"], new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.ln(1.5)
     usage = inv.get("usage_summary") or []
     if usage:
         _section_title(pdf, L["usage"])
@@ -822,7 +976,12 @@ def render_invoice_pdf(invoice: Mapping[str, Any], locale: str = "sv") -> bytes:
     ``allowances``), ``usage_summary`` (``label``, ``used``, ``included``), the
     seller's ``support_email``, ``support_phone``, ``website``, ``disputes`` and
     ``late_interest_note``, ``seller["f_tax_approved"]`` (default true) and
-    ``prices_include_vat`` (default true: consumer prices).
+    ``prices_include_vat`` (default true: consumer prices); ``usage_totals`` (per
+    subscription: ``data_bytes``, ``data_allowance_bytes``, ``data_unlimited``,
+    ``voice_minutes``, ``texts``, ``kind``; see ``services.usage_totals``), ``link_url``
+    (the invoice's own short link: printed with a QR code to it), and the invoice's state
+    now, ``balance_ore`` and ``status``: the payment block then shows what is left to pay
+    (a bank-app QR code only while something is) or that the invoice is paid.
 
     Amounts are printed as given, with their sign: a credit note normally carries
     negative amounts. An invoice whose amount due is zero or negative asks for no
@@ -859,6 +1018,7 @@ def render_invoice_pdf(invoice: Mapping[str, Any], locale: str = "sv") -> bytes:
     pdf.add_page()
     _draw_top(pdf, fmt)
     _draw_payment_box(pdf, fmt)
+    _draw_link(pdf)
     _draw_plans_and_usage(pdf)
     _draw_specification(pdf, fmt)
     _draw_totals(pdf, fmt)

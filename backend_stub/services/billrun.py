@@ -24,7 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from backend_stub import clock, invoicing
 from backend_stub.catalogue import Catalogue, Discount
 from backend_stub.periods import Period, Subscription, period_for
-from backend_stub.services import documents, ledger, timeline
+from backend_stub.services import documents, ledger, timeline, usage_totals
 from backend_stub.storage import models as m
 from backend_stub.storage.charges_models import AddonPurchase, Instalment, InstalmentBill, OneOffCharge
 from backend_stub.storage.repo import chunks, load_subscriptions
@@ -255,6 +255,10 @@ def _bill_batch(conn: Connection, catalogue: Catalogue, customers: dict[int, Any
             r[1], r[2], r[3], bool(r[4]), int(r[5] or 0), int(r[6] or 0), int(r[7] or 0), int(r[8] or 0),
             int(r[9] or 0), int(r[10] or 0)))
 
+    usage_of: dict[str, list] = defaultdict(list)  # the usage summary frozen in each document
+    for row in usage_totals.usage_rows(conn, list(invoice_ids.values())):
+        usage_of[row[0]].append(row)
+
     extras = _load_extras(conn, todo, periods, label, pending or _Pending(True, True, True), catalogue)
     drafts = []
     for cid in todo:
@@ -289,6 +293,8 @@ def _bill_batch(conn: Connection, catalogue: Catalogue, customers: dict[int, Any
         issued = invoicing.issue(draft, number, inv_date, catalogue.operator.payment_terms_days)
         doc = documents.invoice_document(catalogue, customers[cid], subs_by_customer.get(cid, []), issued)
         inv_id = invoice_ids[cid]
+        doc["usage_totals"] = usage_totals.usage_totals(catalogue, subs_by_customer.get(cid, []), period,
+                                                        usage_of.get(inv_id, []))
         invoice_rows.append(_invoice_row(inv_id, issued, doc, series=INVOICE_SERIES,
                                          regular_key=_regular_key(cid, period), now=now))
         line_rows += _line_rows(inv_id, issued)

@@ -93,18 +93,26 @@ def get_invoice_row(conn: Connection, invoice_id: str) -> Any:
     return row
 
 
-def get_invoice(engine: Engine, invoice_id: str, *, today: date | None = None, lang: str = "sv") -> dict[str, Any]:
+def get_invoice(engine: Engine, invoice_id: str, *, today: date | None = None, lang: str = "sv",
+                catalogue: Catalogue | None = None) -> dict[str, Any]:
     """One invoice: its document, balance, status, timeline, payments and credit notes.
 
     Each timeline entry's ``text`` is in ``lang`` ("sv" or "en"); ``texts`` holds both. The
     document's texts (lines, units, plans, the seller's policy texts) are in ``lang`` too, with the
     Swedish ones kept beside them (``documents.localized``).
+    With ``catalogue``, an invoice issued before its usage summary was kept in the document gets it
+    computed from its rated events (``services.usage_totals``).
     """
     with engine.connect() as conn:
         inv = get_invoice_row(conn, invoice_id)
         state = ledger.invoice_states(conn, [inv], today)[inv.id]
         doc = documents.localized(_full(inv, state), lang)  # texts in the reader's language
         doc["customer_id"] = inv.customer_id
+        if catalogue is not None and inv.kind == "invoice" and "usage_totals" not in doc:
+            from backend_stub.services.usage_totals import totals_for_invoice
+
+            doc["usage_totals"] = totals_for_invoice(conn, catalogue, inv.id, inv.customer_id,
+                                                     Period(inv.period_start, inv.period_end))
         ctx = {"due_date": inv.due_date.isoformat(), "number": inv.number}
         events = list(conn.execute(select(m.InvoiceEvent).where(m.InvoiceEvent.invoice_id == inv.id)))
         doc["timeline"] = timeline.entries(inv.id, events, ctx, lang)  # in business-time order (rules §7)

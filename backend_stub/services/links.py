@@ -1,13 +1,26 @@
-"""An invoice's own address: ``/i/<token>``, opened without signing in.
+"""An invoice's own address: ``/i/<id>``, opened without signing in.
 
-The token is a JWT signed with the core's key (audience ``selfcare-invoice-link``, so it
-can never pass as an API token), naming the invoice and the customer, expiring, and
-recorded by its id so that it can be revoked. The first open puts "opened" on the
-invoice's timeline.
+The id is 16 random characters (80 bits, lower-case base32: short enough for an SMS and a
+QR code on paper, too many to guess). The database keeps only HMAC-SHA256(server secret, id)
+as the link's key (``jti``), with the invoice, the customer, the expiry and the revocation.
+So that a resend or a PDF downloaded later carries the same address, the row also keeps a
+random seed from which only the server (with its secret) derives the id again; neither
+column reveals the id without the secret.
+
+Links made before these short ids are JWTs signed with the core's key (audience
+``selfcare-invoice-link``, so one can never pass as an API token); they keep working until
+they expire. The first open puts "opened" on the invoice's timeline. An expired or revoked
+link is refused with ``LinkGone``, which names the invoice so that the app can ask the
+subscriber to sign in and then show it.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import re
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,8 +37,36 @@ LINK_AUDIENCE = "selfcare-invoice-link"
 LINK_TTL = timedelta(days=180)
 
 
+SHORT_ID = re.compile(r"^[a-z2-7]{16}$")
+_SEED_PREFIX = "seed:"  # ``token`` of a short link: the seed, never the id
+
+
 class LinkRefused(Exception):
-    """The link is malformed, expired, revoked or unknown (one answer for all)."""
+    """The link is malformed or unknown (one answer for all)."""
+
+
+class LinkGone(LinkRefused):
+    """A real link of this invoice that has expired or been revoked: sign in to see it."""
+
+    def __init__(self, invoice_id: str, customer_id: int, reason: str) -> None:
+        super().__init__(f"link {reason}")
+        self.invoice_id = invoice_id
+        self.customer_id = customer_id
+        self.reason = reason
+
+
+def _mac(secret: str, purpose: str, value: str) -> bytes:
+    return hmac.new(secret.encode(), f"{purpose}|{value}".encode(), hashlib.sha256).digest()
+
+
+def short_id(secret: str, seed: str) -> str:
+    """The link's 16-character id, derived from its stored seed with the server secret."""
+    return base64.b32encode(_mac(secret, "selfcare-invoice-link-id", seed)).decode().lower()[:16]
+
+
+def link_key(secret: str, link_id: str) -> str:
+    """What the database stores to find a link: HMAC-SHA256 of its id with the server secret (hex)."""
+    return _mac(secret, "selfcare-invoice-link-key", link_id).hex()
 
 
 @dataclass(frozen=True)
@@ -48,7 +89,22 @@ class OpenedLink:
 
 def create_link(engine: Engine, secret: str, issuer: str, invoice_id: str, *, ttl: timedelta = LINK_TTL,
                 now: datetime | None = None) -> Link:
-    """A new link to the invoice (by id or number)."""
+    """A new short link to the invoice (by id or number); only its HMAC is stored."""
+    now = now or clock.now()
+    with engine.begin() as conn:
+        inv = get_invoice_row(conn, invoice_id)
+        seed = secrets.token_hex(16)
+        link_id = short_id(secret, seed)
+        expires = now + ttl
+        conn.execute(insert(InvoiceLink).values(jti=link_key(secret, link_id), invoice_id=inv.id,
+                                                customer_id=inv.customer_id, created_at=now, expires_at=expires,
+                                                token=_SEED_PREFIX + seed))
+    return Link(link_id, inv.id, expires)
+
+
+def create_jwt_link(engine: Engine, secret: str, issuer: str, invoice_id: str, *, ttl: timedelta = LINK_TTL,
+                    now: datetime | None = None) -> Link:
+    """A link of the earlier kind (a signed JWT): what links sent before short ids look like (tests)."""
     now = now or clock.now()
     with engine.begin() as conn:
         inv = get_invoice_row(conn, invoice_id)
@@ -62,38 +118,51 @@ def create_link(engine: Engine, secret: str, issuer: str, invoice_id: str, *, tt
 
 
 def invoice_link(engine: Engine, secret: str, issuer: str, invoice_id: str, *, now: datetime | None = None) -> Link:
-    """The invoice's current link (the newest one still valid for a week), else a new one.
+    """The invoice's current short link (the newest one still valid for a week), else a new one.
 
-    Sending uses this, so a resend carries the same address as the first message.
+    Sending and the PDF use this, so a resend carries the same address as the first message.
     """
     now = now or clock.now()
     with engine.connect() as conn:
         inv = get_invoice_row(conn, invoice_id)
         row = conn.execute(select(InvoiceLink).where(InvoiceLink.invoice_id == inv.id,
                                                      InvoiceLink.revoked_at.is_(None),
+                                                     InvoiceLink.token.startswith(_SEED_PREFIX),
                                                      InvoiceLink.expires_at > now + timedelta(days=7))
                            .order_by(InvoiceLink.created_at.desc())).first()
     if row is not None:
-        return Link(row.token, row.invoice_id, _aware(row.expires_at))
+        link_id = short_id(secret, row.token.removeprefix(_SEED_PREFIX))
+        if hmac.compare_digest(link_key(secret, link_id), row.jti):  # made with this secret
+            return Link(link_id, row.invoice_id, _aware(row.expires_at))
     return create_link(engine, secret, issuer, inv.id, now=now)
 
 
 def open_link(engine: Engine, secret: str, issuer: str, token: str, *, now: datetime | None = None) -> OpenedLink:
-    """Check the link and record the first open. Raises ``LinkRefused``."""
+    """Check the link and record the first open.
+
+    Raises ``LinkGone`` for a real link that expired or was revoked, ``LinkRefused`` otherwise.
+    """
     now = now or clock.now()
-    try:
-        # expiry is checked against ``now`` below (the stored row holds the same ``exp``); PyJWT's own
-        # checks would read the wall clock, so a link opened in business time (the demo's year) would fail
-        claims = jwt.decode(token, secret, algorithms=["HS256"], audience=LINK_AUDIENCE, issuer=issuer,
-                            options={"require": ["exp", "iat", "sub", "jti", "cid"], "verify_exp": False,
-                                     "verify_iat": False})
-    except jwt.PyJWTError:
-        raise LinkRefused("link not found") from None
+    if SHORT_ID.match(token):
+        where = InvoiceLink.jti == link_key(secret, token)
+        claims = None
+    else:
+        try:  # a link of the earlier kind: the signature must hold; expiry is checked below
+            claims = jwt.decode(token, secret, algorithms=["HS256"], audience=LINK_AUDIENCE, issuer=issuer,
+                                options={"require": ["exp", "iat", "sub", "jti", "cid"], "verify_exp": False,
+                                                 "verify_iat": False})
+        except jwt.PyJWTError:
+            raise LinkRefused("link not found") from None
+        where = InvoiceLink.jti == claims["jti"]
     with engine.begin() as conn:
-        row = conn.execute(select(InvoiceLink).where(InvoiceLink.jti == claims["jti"])).first()
-        if (row is None or row.revoked_at is not None or row.invoice_id != claims["sub"]
-                or row.customer_id != claims["cid"] or _aware(row.expires_at) <= now):
+        row = conn.execute(select(InvoiceLink).where(where)).first()
+        if row is None or (claims is not None and (row.invoice_id != claims["sub"]
+                                                   or row.customer_id != claims["cid"])):
             raise LinkRefused("link not found")
+        if row.revoked_at is not None:
+            raise LinkGone(row.invoice_id, row.customer_id, "revoked")
+        if _aware(row.expires_at) <= now or (claims is not None and claims["exp"] <= now.timestamp()):
+            raise LinkGone(row.invoice_id, row.customer_id, "expired")
         first = conn.execute(update(InvoiceLink).where(InvoiceLink.jti == row.jti,
                                                        InvoiceLink.first_opened_at.is_(None))
                              .values(first_opened_at=now)).rowcount == 1
@@ -104,12 +173,19 @@ def open_link(engine: Engine, secret: str, issuer: str, token: str, *, now: date
 
 
 def revoke_links(engine: Engine, *, token: str | None = None, invoice_id: str | None = None,
-                 now: datetime | None = None) -> int:
-    """Revoke one link (by its token) or every link of an invoice; returns how many."""
+                 now: datetime | None = None, secret: str | None = None) -> int:
+    """Revoke one link (by its id or token; a short id needs ``secret``) or every link of an invoice.
+
+    Returns how many were revoked.
+    """
     now = now or clock.now()
     with engine.begin() as conn:
         q = update(InvoiceLink).where(InvoiceLink.revoked_at.is_(None))
-        if token is not None:
+        if token is not None and SHORT_ID.match(token):
+            if secret is None:
+                raise ValueError("secret: a short link is found by its HMAC")
+            q = q.where(InvoiceLink.jti == link_key(secret, token))
+        elif token is not None:
             q = q.where(InvoiceLink.token == token)
         elif invoice_id is not None:
             try:
@@ -134,5 +210,5 @@ def _aware(value: datetime) -> datetime:
 
 
 def invoice_link_path(engine: Engine, settings, invoice_id: str) -> str:
-    """``/i/<token>`` of the invoice's current link (``settings``: the core's ``AuthSettings``)."""
+    """``/i/<id>`` of the invoice's current link (``settings``: the core's ``AuthSettings``)."""
     return invoice_link(engine, settings.secret, settings.issuer, invoice_id).path

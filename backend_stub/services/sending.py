@@ -180,6 +180,7 @@ def send_one(engine: Engine, cfg: LifecycleConfig, invoice_id: str, *, mail: mes
                                  invoice_id=inv.id)
     else:
         to = address_line(customer)
+        doc["link_url"] = link_for(inv.id)  # the letter's PDF leads back to the page too
         new, _path = _letter(engine, cfg, doc, customer, lang, key)
     _note_sent(engine, inv.id, channel, to, key, now, fallback)
     return channel, new

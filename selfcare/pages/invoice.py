@@ -154,6 +154,27 @@ def _plans() -> rx.Component:
     )
 
 
+def _usage_summary() -> rx.Component:
+    """What each subscription used in the period, with one bar for data against the allowance."""
+    return rx.cond(
+        S.usage_summary.length() > 0,
+        card(
+            section_title("Your usage this period"),
+            rx.foreach(S.usage_summary, lambda u: rx.vstack(
+                rx.text(u["who"], size="2", style=styles.muted),
+                rx.text(u["text"], weight="medium"),
+                rx.cond(u["bar"] != "", rx.box(
+                    rx.box(height="100%", width=u["bar"] + "%", background=C.primary, border_radius="4px"),
+                    role="progressbar", aria_valuenow=u["bar"], aria_valuemin="0", aria_valuemax="100",
+                    aria_label=u["text"], width="100%", height="8px", background="#e6eaee", border_radius="4px",
+                    overflow="hidden", class_name="usage-bar")),
+                rx.cond(u["note"] != "", rx.text(u["note"], size="1", color=C.muted)),
+                spacing="1", width="100%", class_name="usage-summary")),
+            id="usage-summary",
+        ),
+    )
+
+
 def _usage_row(r: rx.Var) -> rx.Component:
     return rx.hstack(
         rx.vstack(rx.text(r["description"], size="2", weight="medium"),
@@ -220,9 +241,19 @@ def _drill() -> rx.Component:
         rx.dialog.content(
             rx.dialog.title(S.drill_title),
             rx.dialog.description(S.drill_total, " ", tr("records"), style=styles.muted),
+            rx.cond(S.drill_note != "", rx.text(S.drill_note, size="2", style=styles.muted, id="drill-note")),
             rx.box(rx.foreach(S.drill_rows, _usage_row),
                    _more(S.drill_rows.length() < S.drill_total, S.more_drill, "drill-more"),
                    max_height="60vh", overflow_y="auto", width="100%", id="drill-rows"),
+            # The records add up to the line: their display rounding, then the line's own amount.
+            rx.cond(S.drill_rounding != "", rx.hstack(
+                rx.text(tr("Rounding of the records"), size="2", color=C.muted), rx.spacer(),
+                rx.text(S.drill_rounding, size="2", font_variant_numeric="tabular-nums"),
+                width="100%", padding="0.35rem 0", id="drill-rounding")),
+            rx.cond(S.drill_amount != "", rx.hstack(
+                rx.text(tr("Line total"), weight="bold", size="2"), rx.spacer(),
+                rx.text(S.drill_amount, weight="bold", size="2", font_variant_numeric="tabular-nums"),
+                width="100%", padding="0.35rem 0", border_top="1px solid #d8dee3", id="drill-sum")),
             rx.dialog.close(rx.button(tr("Close"), on_click=S.close_line, style=styles.secondary_button,
                                       margin_top="0.75rem")),
             max_width="min(36rem, 94vw)", id="drill-dialog",
@@ -247,7 +278,7 @@ def invoice_page() -> rx.Component:
                                               spacing="1"), href="/invoices", size="2")),
                     error_callout(S.error),
                     _head(), offer_banner("invoice"),
-                    rx.cond(S.autopay["text"].to(str) == "", _payment_details()), _explain(), _specification(), _plans(),
+                    rx.cond(S.autopay["text"].to(str) == "", _payment_details()), _explain(), _usage_summary(), _specification(), _plans(),
                     _usage(), _timeline(), thread_card(), _parties(), _drill(),
                     spacing="4", width="100%", align="stretch",
                 ),

@@ -7,6 +7,7 @@ import reflex as rx
 from selfcare import styles
 from selfcare.components.layout import card, error_callout, page, tr
 from selfcare.state.auth import LoginState, dev_outbox_enabled
+from selfcare.state.session import SessionState
 
 C = styles.C
 
@@ -53,6 +54,9 @@ def login_page() -> rx.Component:
     return page(
         rx.heading(tr("Sign in to My pages"), size="6", as_="h1"),
         card(
+            rx.cond(SessionState.link_expired,
+                    rx.callout(tr("The invoice link has expired. Sign in and the invoice opens."), icon="clock",
+                               color_scheme="amber", id="login-link-expired")),
             error_callout(LoginState.error),
             rx.cond(LoginState.step == "code", _code_form(), _identify_form()),
         ),

@@ -107,7 +107,8 @@ class LoginState(rx.State):
         session._start(answer)
         self.step = "identify"
         self.identifier = ""
-        yield rx.redirect("/")
+        # The invoice of an expired link, if that is how the subscriber came here (its page checks ownership).
+        yield rx.redirect(session._take_after_login())
 
 
 def dev_outbox_enabled() -> bool:

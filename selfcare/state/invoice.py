@@ -10,7 +10,15 @@ from typing import Any
 import reflex as rx
 
 from selfcare import presenters
-from selfcare.api_client import ApiError, NotFound, Unauthorized, core_public_base, get_client, valid_invoice_id
+from selfcare.api_client import (
+    ApiError,
+    LinkGone,
+    NotFound,
+    Unauthorized,
+    core_public_base,
+    get_client,
+    valid_invoice_id,
+)
 from selfcare.i18n import gettext
 from selfcare.state.payment_method import autopay_view
 from selfcare.state.session import LOGIN_ROUTE, SessionState
@@ -32,6 +40,7 @@ class InvoiceState(rx.State):
     lines: list[dict[str, str]] = []
     vat_rows: list[dict[str, str]] = []
     plans: list[dict[str, str]] = []
+    usage_summary: list[dict[str, str]] = []
     timeline: list[dict[str, str]] = []
     usage_rows: list[dict[str, str]] = []
     usage_total: int = 0
@@ -46,6 +55,11 @@ class InvoiceState(rx.State):
     drill_title: str = ""
     drill_rows: list[dict[str, str]] = []
     drill_total: int = 0
+    # What makes the records add up to the line: the line's amount, the display rounding of the
+    # records ("" when none) and, on a fee line, a note that the calls are on their own line.
+    drill_amount: str = ""
+    drill_rounding: str = ""
+    drill_note: str = ""
     _drill_position: int = 0
 
     def _clear(self) -> None:
@@ -54,6 +68,7 @@ class InvoiceState(rx.State):
         self.lines = []
         self.vat_rows = []
         self.plans = []
+        self.usage_summary = []
         self.timeline = []
         self.usage_rows = []
         self.usage_total = 0
@@ -65,6 +80,7 @@ class InvoiceState(rx.State):
         self.drill_rows = []
         self.drill_title = ""
         self.drill_total = 0
+        self._drill_footer({}, "sv")
         self._drill_position = 0
         self.error = ""
 
@@ -129,6 +145,7 @@ class InvoiceState(rx.State):
         self.lines = presenters.spec_lines(doc, lang)
         self.vat_rows = presenters.vat_rows(doc, lang)
         self.plans = presenters.plan_rows(doc, lang)
+        self.usage_summary = presenters.usage_summary_rows(doc, lang)
         self.timeline = presenters.timeline_rows(doc, lang)
         self.loading = False
         yield
@@ -183,6 +200,7 @@ class InvoiceState(rx.State):
         except NotFound:
             self.drill_rows = []
             self.drill_total = 0
+            self._drill_footer({}, lang)
         except Unauthorized:
             session._drop()
             yield rx.redirect(LOGIN_ROUTE)
@@ -191,12 +209,20 @@ class InvoiceState(rx.State):
             logger.info("line usage %s/%s: %s", invoice_id, position, exc)
             self.drill_rows = []
             self.drill_total = 0
+            self._drill_footer({}, lang)
         else:
             self.drill_rows = [presenters.usage_row(r, lang) for r in answer.get("items") or []]
             self.drill_total = int(answer.get("total") or len(self.drill_rows))
+            self._drill_footer(answer, lang)
         self.drill_title = self.lines[position - 1]["description"]
         self._drill_position = position
         self.drill_open = True
+
+    def _drill_footer(self, answer: dict[str, Any], lang: str) -> None:
+        footer = presenters.drill_footer(answer, lang)
+        self.drill_amount = footer["amount"]
+        self.drill_rounding = footer["rounding"]
+        self.drill_note = footer["note"]
 
     async def _more(self, rows: str, total: str, fetch):
         """Append the next page of records to the list ``rows`` (of ``total``): ``fetch(client, token, invoice_id,
@@ -311,6 +337,14 @@ class LinkState(rx.State):
             invoice_id = str(answer["invoice_id"])
             if not valid_invoice_id(invoice_id):
                 raise NotFound(404, "bad link")
+        except LinkGone as gone:
+            # Expired or revoked: sign in, then the invoice (never shown without a sign-in).
+            if session.scoped:
+                session._drop()
+            if session.token_for_customer()[0] and gone.invoice_id:
+                return rx.redirect(f"/invoices/{gone.invoice_id}")  # its page checks it is theirs
+            session._remember_invoice(gone.invoice_id)
+            return rx.redirect(LOGIN_ROUTE)
         except (NotFound, KeyError):
             self.failed = True
             if session.scoped:

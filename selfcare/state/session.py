@@ -49,12 +49,15 @@ class SessionState(rx.State):
     scoped: bool = False
     customer_name: str = ""
     customer_number: str = ""
+    # The sign-in page says why it is shown: an invoice link that expired (the invoice follows sign-in).
+    link_expired: bool = False
 
     # Backend-only: never sent to the browser, never settable from it.
     _token: str = ""
     _expires_at: float = 0.0
     _customer_id: int = 0
     _scope_invoice: str = ""
+    _after_login: str = ""  # where sign-in leads: the invoice of an expired link, else the overview
 
     @rx.var
     def locale(self) -> str:
@@ -82,7 +85,20 @@ class SessionState(rx.State):
         if answer.get("language") in ("sv", "en") and not scope_invoice:
             self.lang = answer["language"]
 
+    def _remember_invoice(self, invoice_id: str) -> None:
+        """After the next sign-in, show this invoice (from an expired or revoked link)."""
+        if valid_invoice_id(invoice_id):
+            self._after_login = f"/invoices/{invoice_id}"
+            self.link_expired = True
+
+    def _take_after_login(self) -> str:
+        """Where to go once signed in (once): the remembered invoice, or the overview."""
+        target, self._after_login, self.link_expired = self._after_login or "/", "", False
+        return target
+
     def _drop(self) -> None:
+        self._after_login = ""
+        self.link_expired = False
         self._token = ""
         self._expires_at = 0.0
         self._customer_id = 0

@@ -1,0 +1,84 @@
+"""What each subscription used in an invoice's period, for the invoice's usage summary.
+
+"Du använde 9,4 GB av 20 GB, 85 min och 40 sms": the sums of the period's rated events
+billed on the invoice (late events of earlier periods are not this period's use), against
+the plan's data allowance for the period, prorated like the rating prorates it. Computed at
+issue and frozen in the invoice document (``usage_totals``); an invoice issued before that
+gets it computed on read from the same events.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from backend_stub.catalogue import UNLIMITED, Catalogue
+from backend_stub.periods import Period, Subscription
+from backend_stub.rating import PeriodRater
+from backend_stub.storage import models as m
+
+# (invoice id, period start, subscription id, service, events, seconds, bytes)
+UsageRow = tuple[str, date, int, str, int, int, int]
+
+
+def usage_rows(conn: Connection, invoice_ids: list[str]) -> list[UsageRow]:
+    """The sums per invoice, period, subscription and service of the rated events billed on the invoices."""
+    if not invoice_ids:
+        return []
+    u = m.UsageEvent
+    q = (select(u.invoice_id, u.period_start, u.subscription_id, u.service, func.count(), func.sum(u.duration_s),
+                func.sum(u.volume_bytes))
+         .where(u.invoice_id.in_(invoice_ids))
+         .group_by(u.invoice_id, u.period_start, u.subscription_id, u.service))
+    return [(r[0], r[1], int(r[2]), r[3], int(r[4] or 0), int(r[5] or 0), int(r[6] or 0)) for r in conn.execute(q)]
+
+
+def usage_totals(catalogue: Catalogue, subscriptions: list[Subscription], period: Period,
+                 rows: Iterable[UsageRow]) -> list[dict[str, Any]]:
+    """One entry per subscription active in the period: use of data, calls and texts against the allowance.
+
+    ``data_allowance_bytes`` is None when the data allowance is unlimited (``data_unlimited``)
+    or the plan has none; broadband plans (``kind``) are unlimited by nature.
+    """
+    used: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for _inv, start, sub_id, service, count, seconds, volume in rows:
+        if start != period.start:
+            continue  # late events of an earlier period: that period's use
+        if service == "data":
+            used[sub_id]["data_bytes"] += volume
+        elif service == "voice":
+            used[sub_id]["voice_seconds"] += seconds
+        else:  # sms, mms: messages
+            used[sub_id]["texts"] += count
+    out = []
+    for sub in sorted(subscriptions, key=lambda s: s.number):
+        rater = PeriodRater(catalogue, sub, period)
+        if not rater.states:
+            continue
+        plan = rater.states[-1].plan
+        amounts = [s.remaining.get("data", 0) for s in rater.states]
+        unlimited = UNLIMITED in amounts or plan.kind == "broadband"
+        days = sum(d for _seg, d in sub.segments_in(period))
+        u = used.get(sub.id, {})
+        out.append({
+            "subscription_id": sub.id, "msisdn": sub.msisdn, "plan_name": plan.name, "kind": plan.kind,
+            "data_bytes": u.get("data_bytes", 0), "voice_seconds": u.get("voice_seconds", 0),
+            "voice_minutes": -(-u.get("voice_seconds", 0) // 60), "texts": u.get("texts", 0),
+            "data_unlimited": unlimited,
+            "data_allowance_bytes": None if unlimited or not any(amounts) else sum(amounts),
+            "prorated": days < period.days,
+        })
+    return out
+
+
+def totals_for_invoice(conn: Connection, catalogue: Catalogue, invoice_id: str, customer_id: int,
+                       period: Period) -> list[dict[str, Any]]:
+    """``usage_totals`` of an invoice issued before it was frozen in the document (computed on read)."""
+    from backend_stub.storage.repo import load_subscriptions
+
+    subs = [s for s in load_subscriptions(conn, customer_ids=[customer_id]) if s.segments_in(period)]
+    return usage_totals(catalogue, subs, period, usage_rows(conn, [invoice_id]))
