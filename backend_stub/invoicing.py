@@ -28,6 +28,7 @@ from backend_stub.money import (
     round_half_up_div,
     vat_of_gross,
 )
+from backend_stub.money_format import format_kr
 from backend_stub.ocr import ocr_reference
 from backend_stub.periods import Period, Subscription, period_for
 
@@ -241,8 +242,8 @@ def instalment_lines(plan: InstalmentPlan, charges: list[InstalmentCharge], msis
     lines = []
     device_en = plan.device_name_en or plan.device_name
     for c in charges:
-        state = f"betalt {_kr_text(c.paid_after_ore)}, kvar {_kr_text(c.left_after_ore)}"
-        state_en = f"paid {_kr_text_en(c.paid_after_ore)}, left {_kr_text_en(c.left_after_ore)}"
+        state = f"betalt {format_kr(c.paid_after_ore)}, kvar {format_kr(c.left_after_ore)}"
+        state_en = f"paid {format_kr_en(c.paid_after_ore)}, left {format_kr_en(c.left_after_ore)}"
         if c.kind == "payoff":
             several = c.first_month < c.last_month
             months = f"månad {c.first_month}–{c.last_month}" if several else f"månad {c.first_month}"
@@ -261,15 +262,8 @@ def instalment_lines(plan: InstalmentPlan, charges: list[InstalmentCharge], msis
     return lines
 
 
-def _kr_text(ore: int) -> str:
-    whole, rest = divmod(abs(ore), 100)
-    return ("-" if ore < 0 else "") + f"{whole:,}".replace(",", "\u00a0") + f",{rest:02d}\u00a0kr"
-
-
-def _kr_text_en(ore: int) -> str:
-    """``100000`` → ``"SEK 1,000.00"``: money in an English line text, as the core's English texts write it."""
-    whole, rest = divmod(abs(ore), 100)
-    return f"SEK {'-' if ore < 0 else ''}{whole:,}.{rest:02d}"
+def format_kr_en(ore: int) -> str:
+    return format_kr(ore, "en")
 
 
 def addon_line(charge: AddonCharge, msisdn: str | None) -> Line:

@@ -17,7 +17,7 @@ from babel import Locale
 from babel.dates import format_date as _babel_date
 from babel.dates import format_datetime as _babel_datetime
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_decimal
 
 LANGUAGES: tuple[str, ...] = ("sv", "en")
 DEFAULT_LANGUAGE = "sv"
@@ -54,15 +54,16 @@ def gettext(lang: str, msgid: str, **params: object) -> str:
 
 
 def format_money(ore: int, lang: str) -> str:
-    """``124900`` → ``1 249,00 kr`` (sv) or ``1,249.00 kr`` (en)."""
+    """``124900`` → ``1 249,00 kr`` (sv) or ``1,249.00 kr`` (en); negative ``-50,00 kr``.
+
+    The same text as the core's ``backend_stub.money_format.format_kr`` (a test holds them
+    together): the operator's invoices say "kr" in both languages.
+    """
     if type(ore) is not int:
         raise TypeError(f"money must be integer öre, not {type(ore).__name__}")
-    amount = Decimal(ore).scaleb(-2)
-    lang = normalise_language(lang)
-    if lang == "sv":
-        return format_currency(amount, "SEK", locale=_FORMAT_LOCALE[lang])
-    # en_GB would print "SEK1,249.00"; the operator's invoices say "kr" in both languages.
-    return f"{format_decimal(amount, format='#,##0.00', locale=_FORMAT_LOCALE[lang])}\u00a0kr"
+    locale = _FORMAT_LOCALE[normalise_language(lang)]
+    number = format_decimal(Decimal(abs(ore)).scaleb(-2), format="#,##0.00", locale=locale)
+    return ("-" if ore < 0 else "") + number + "\u00a0kr"
 
 
 def format_signed_money(ore: int, lang: str) -> str:

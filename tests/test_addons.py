@@ -101,7 +101,7 @@ def test_add_on_counts_from_the_purchase_on_for_events_imported_before_and_after
     assert (doc["gross_ore"], doc["rounding_ore"], doc["amount_due_ore"]) == (48_150, 50, 48_200)
     timeline = invoices.get_invoice(core.engine, doc["id"], lang="en")["timeline"]
     assert timeline[0]["kind"] == "addon_purchased"  # at the time of the purchase, before the invoice was made
-    assert timeline[0]["text"] == "Add-on bought 12 October 2026: Extra 1 GB this month, SEK 19.00."
+    assert timeline[0]["text"] == "Add-on bought 12 October 2026: Extra 1 GB this month, 19.00\u00a0kr."
 
 
 def test_sms_confirmation_for_a_subscriber_who_chose_sms(core):

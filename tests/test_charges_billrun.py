@@ -154,9 +154,9 @@ def test_charges_go_on_the_next_invoice_and_purchases_on_their_period(core):
     assert nov["gross_ore"] == 19_700 and nov["amount_due_ore"] == 19_700
     full = invoices.get_invoice(core.engine, nov["id"], lang="en")
     texts = [e["text"] for e in full["timeline"]]
-    assert "One-off charge: Pappersfaktura, SEK 29.00." in texts
-    assert "Credit: Kompensation för avbrott, SEK -50.00." in texts
-    assert "Add-on bought 3 November 2026: Extra 1 GB this month, SEK 19.00." in texts
+    assert "One-off charge: Pappersfaktura, 29.00\u00a0kr." in texts
+    assert "Credit: Kompensation för avbrott, -50.00\u00a0kr." in texts
+    assert "Add-on bought 3 November 2026: Extra 1 GB this month, 19.00\u00a0kr." in texts
     sv = [e["text"] for e in invoices.get_invoice(core.engine, nov["id"], lang="sv")["timeline"]]
     assert "Tillägg köpt 3 november 2026: Extra 1 GB denna månad, 19,00\u00a0kr." in sv
     listed = charges.list_charges(core.engine, cid)["charges"]

@@ -63,7 +63,7 @@ def test_connection_fee_usage_and_instalment_lines_in_english():
                                     device_name_en="Nordphone 12 (128 GB)")
     (line,) = invoicing.instalment_lines(plan, invoicing.instalment_charges(plan, "2026-11"), None)
     assert line.description_en == ("Instalment Nordphone 12 (128 GB), month 1 of 24 "
-                                   "(paid SEK 332.92, left SEK 7,657.08)")
+                                   "(paid 332.92\u00a0kr, left 7,657.08\u00a0kr)")
 
 
 def _document(lines: list[dict]) -> dict:
@@ -93,7 +93,7 @@ def test_the_document_is_served_in_the_readers_language_and_back():
 
 
 def test_why_different_shows_the_amount_once():
-    core_item = {"delta_ore": 297, "text": "+SEK 2.97: Data, 3 GB", "label": "Data, 3 GB"}
+    core_item = {"delta_ore": 297, "text": "+2.97\u00a0kr: Data, 3 GB", "label": "Data, 3 GB"}
     (row,) = explain_rows({"items": [core_item]}, "en")
     assert row["text"] == "Data, 3 GB" and "SEK" not in row["text"] and "2.97" in row["delta"]
     older = {"delta_ore": 297, "text": "+SEK2.97: Data"}  # an older core: the amount stripped off

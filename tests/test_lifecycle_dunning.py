@@ -61,7 +61,7 @@ def test_walk_an_invoice_through_dunning(core: Core, tmp_path: Path) -> None:
     steps = dunning.next_steps(core.engine, cfg, inv.id, today=DUE, lang="en")["steps"]
     assert [s["action"] for s in steps] == ["overdue", "reminder_1", "reminder_2", "collection"]
     assert steps[1] == {"date": "2026-12-11", "action": "reminder_1", "fee_ore": 6000,
-                        "text": "If unpaid on 11 December 2026, a reminder with a SEK 60.00 fee is sent."}
+                        "text": "If unpaid on 11 December 2026, a reminder with a 60.00\u00a0kr fee is sent."}
     assert dunning.next_steps(core.engine, cfg, inv.id, today=DUE)["steps"][1]["text"] == (
         "Om fakturan är obetald 11 december 2026 skickas en påminnelse med 60,00\u00a0kr i avgift.")
 

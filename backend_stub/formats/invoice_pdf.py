@@ -31,6 +31,8 @@ from babel.numbers import format_currency, format_decimal
 from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
 
+from backend_stub.money_format import format_kr
+
 __all__ = ["LABELS", "data_volume", "qr_png", "render_invoice_pdf", "sanitize_text", "usage_sentence"]
 
 # --------------------------------------------------------------------------- labels
@@ -245,12 +247,10 @@ class _Formatter:
         self.currency = currency
 
     def money(self, ore: int) -> str:
+        if self.currency == "SEK":  # the one money format of every screen and document
+            return format_kr(int(ore), self.lang)
         amount = Decimal(int(ore)) / 100
-        if self.lang == "sv":
-            return format_currency(amount, self.currency, locale=self.babel)
-        return format_currency(
-            amount, self.currency, format="#,##0.00\u00a0¤", locale=self.babel
-        )
+        return format_currency(amount, self.currency, format="#,##0.00\u00a0¤", locale=self.babel)
 
     def price(self, value: str | None) -> str:
         """Format a unit price in kronor (2 to 4 decimals), e.g. ``0,0115 kr``."""

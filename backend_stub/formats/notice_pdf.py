@@ -82,7 +82,7 @@ NOTICE_LABELS: dict[str, dict[str, str]] = {
         "collection_intro": ("Invoice {number}, due on {due}, is unpaid despite a reminder. It was handed to a "
                              "collection agency on {date}."),
         "collection_todo": ("The collection agency will send you a demand for payment; please follow it. The agency "
-                            "may add its own fees (the collection fee is at most SEK 180). Do not pay us any more."),
+                            "may add its own fees (the collection fee is at most 180 kr). Do not pay us any more."),
         "questions": "Questions? Contact customer service: {contact}.",
         "org_number": "Reg. no.",
         "vat_number": "VAT no.",

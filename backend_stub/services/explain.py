@@ -32,7 +32,7 @@ LOCALES = {"sv": "sv_SE", "en": "en_GB"}
 
 
 def _money(ore: int, lang: str, signed: bool = True) -> str:
-    """``+2,97 kr`` / ``+SEK 2.97``: the amount written once, as the core's other texts write it."""
+    """``+2,97 kr`` / ``+2.97 kr``: the amount written once, as the core's other texts write it."""
     text = timeline.kr(abs(ore), lang)
     if not signed:
         return text

@@ -11,26 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 from babel.dates import format_date
-from babel.numbers import format_currency, format_decimal
 
 from backend_stub.clock import start_of_day, to_instant
+from backend_stub.money_format import format_kr
 
 LANGS = ("sv", "en")
 BABEL_LOCALE = {"sv": "sv_SE", "en": "en_GB"}
 
 
 def kr(ore: int, lang: str = "sv") -> str:
-    """``6000`` → ``"60,00 kr"`` (sv) or ``"SEK 60.00"`` (en), with babel; the sign before the number."""
-    ore = int(ore)
-    sign = "-" if ore < 0 else ""
-    amount = Decimal(abs(ore)).scaleb(-2)
-    if lang == "en":
-        return f"SEK {sign}{format_decimal(amount, format='#,##0.00', locale=BABEL_LOCALE['en'])}"
-    return sign + format_currency(amount, "SEK", locale=BABEL_LOCALE["sv"])
+    """``6000`` → ``"60,00 kr"`` (sv) or ``"60.00 kr"`` (en): the one money format (``money_format``)."""
+    return format_kr(int(ore), lang)
 
 
 def day(d: date | datetime | str, lang: str = "sv") -> str:

@@ -1,0 +1,30 @@
+"""How an amount reads, in Swedish and English: one formatter for every text the core writes.
+
+``1 249,00 kr`` (sv) and ``1,249.00 kr`` (en): the operator's invoices say "kr" in both
+languages, so the same amount reads the same on the invoice page, the PDF, the timeline,
+e-mails and SMS (the app's ``selfcare.i18n.format_money`` gives the same text; a test holds
+the two together). Babel does the grouping and decimal signs; the amount stays integer öre
+until it is turned into a ``Decimal`` here, never a float.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from babel.numbers import format_decimal
+
+BABEL_LOCALE = {"sv": "sv_SE", "en": "en_GB"}
+SIGNED_MINUS = "\u2212"  # with an explicit sign: "+87,00 kr", "−50,00 kr" (as the app's)
+
+
+def format_kr(ore: int, lang: str = "sv", *, signed: bool = False) -> str:
+    """``124900`` → ``"1 249,00 kr"`` (sv) / ``"1,249.00 kr"`` (en); ``-5 000`` → ``"-50,00 kr"``.
+
+    ``signed``: an explicit sign, ``"+87,00 kr"`` / ``"−50,00 kr"`` (differences, explanations).
+    """
+    if type(ore) is not int:
+        raise TypeError(f"money must be integer öre, not {type(ore).__name__}")
+    locale = BABEL_LOCALE["en" if lang == "en" else "sv"]
+    number = format_decimal(Decimal(abs(ore)).scaleb(-2), format="#,##0.00", locale=locale)
+    sign = ("+" if ore > 0 else SIGNED_MINUS if ore < 0 else "") if signed else ("-" if ore < 0 else "")
+    return f"{sign}{number}\u00a0kr"
