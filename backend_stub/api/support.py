@@ -201,6 +201,7 @@ async def credit_preview(request: Request, invoice_id: str, p: AgentOnly, body: 
                           role=p.role.value, reason=body.reason, amount_ore=body.amount_ore,
                           line_positions=body.line_positions)
     except threads.NeedsSupervisor as exc:
+        await _run(_audit, request, _actor(p), "credit_refused", inv.id, {"reason": str(exc), "preview": True})
         raise HTTPException(403, str(exc)) from None
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
