@@ -131,7 +131,8 @@ def test_subscriber_asks_agent_answers_and_credits_live(browser, page, app_url, 
         assert _kr(desk.locator("#agent-invoice-balance").inner_text()) == balance_before
         assert desk.locator("#agent-waive-send").count() == 0  # no reminder fee on this invoice: no waive button
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        desk.screenshot(path=str(SCREENSHOTS / "support-agent-confirm-credit.png"), full_page=True)
+        desk.locator("#agent-confirm-yes").scroll_into_view_if_needed()  # the thread column scrolls on its own
+        desk.screenshot(path=str(SCREENSHOTS / "support-agent-confirm-credit.png"))
         # Cancel leaves nothing issued; preview again and confirm issues it.
         desk.locator("#agent-confirm-no").click()
         expect(confirm).to_have_count(0, timeout=TIMEOUT)
