@@ -37,9 +37,9 @@ def _console(username: str | None):
     return root, agent, substate(root, AgentState)
 
 
-def _asked(client, customer_id: int, text: str, line: int | None = 1) -> str:
-    """A subscriber asks on their newest invoice; returns its id."""
-    invoice_id = run(client.invoices(subscriber_token(customer_id), customer_id))["items"][0]["id"]
+def _asked(client, customer_id: int, text: str, line: int | None = 1, index: int = 0) -> str:
+    """A subscriber asks on their newest invoice (or the ``index``-th newest); returns its id."""
+    invoice_id = run(client.invoices(subscriber_token(customer_id), customer_id))["items"][index]["id"]
     run(SupportClient(client).post_message(subscriber_token(customer_id), invoice_id, text, line))
     return invoice_id
 
@@ -146,7 +146,7 @@ def _credit_notes(client, invoice_id: str) -> list[dict]:
 
 
 def test_a_credit_is_previewed_then_issued_once_on_confirm(client, accounts):
-    invoice_id = _asked(client, 4, "Kan ni kreditera?")
+    invoice_id = _asked(client, 3, "Kan ni kreditera?", index=2)  # an invoice no other test writes on
     _root, _agent, console = _console(accounts["agent"])
     run(drain(AgentState.open_thread.fn(console, invoice_id)))
     notes = len(_credit_notes(client, invoice_id))
@@ -195,7 +195,7 @@ def test_the_waive_button_is_there_only_with_a_fee_and_waiving_is_confirmed(clie
     from backend_stub import clock
     from backend_stub.storage.lifecycle_models import InvoiceCharge
 
-    invoice_id = _asked(client, 1, "Varför en avgift?")
+    invoice_id = _asked(client, 2, "Varför en avgift?", index=2)  # an invoice no other test writes on
     _root, _agent, console = _console(accounts["agent"])
     run(drain(AgentState.open_thread.fn(console, invoice_id)))
     assert console.fee_to_waive == ""  # no reminder fee: no waive button
