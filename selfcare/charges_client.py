@@ -104,6 +104,16 @@ class ChargesClient:
         """The customer's subscriptions (``id``, ``msisdn``, plan segments) from ``GET /customers/{id}``."""
         return list((await self.customer(token, customer_id)).get("subscriptions") or [])
 
+    async def pending_changes(self, token: str, customer_id: int) -> dict[str, Any]:
+        """``GET /customers/{id}/pending-changes``: plan changes ordered for a later day, and the core's ``today``."""
+        return dict(await self._json("GET", f"/customers/{_id(customer_id, 'customer')}/pending-changes", token)
+                    or {})
+
+    async def cancel_pending_change(self, token: str, customer_id: int, change_id: int) -> dict[str, Any]:
+        """Undo one pending change (404 not the customer's, 409 already in effect: ``ApiError`` with status)."""
+        return await self._json("POST", f"/customers/{_id(customer_id, 'customer')}/pending-changes/"
+                                        f"{_id(change_id, 'change')}/cancel", token)
+
     # -- instalments --------------------------------------------------------------------------
 
     async def instalments(self, token: str, customer_id: int) -> list[dict[str, Any]]:

@@ -96,6 +96,21 @@ class SupportClient:
             body["amount_ore"] = amount_ore
         return await self._json("POST", CoreClient._invoice_path(invoice_id, "/thread/credit"), token, json=body)
 
+    async def credit_preview(self, token: str, invoice_id: str, reason: str, *, amount_ore: int | None = None,
+                             line_positions: list[int] | None = None) -> dict[str, Any]:
+        """What :meth:`credit` would issue (lines, rounding, amount and balance before and after); issues nothing."""
+        body: dict[str, Any] = {"reason": reason}
+        if line_positions:
+            body["line_positions"] = line_positions
+        else:
+            body["amount_ore"] = amount_ore
+        return await self._json("POST", CoreClient._invoice_path(invoice_id, "/thread/credit/preview"), token,
+                                json=body)
+
+    async def waive_preview(self, token: str, invoice_id: str) -> dict[str, Any]:
+        """The reminder fee a waiver would take away and the balance after; waives nothing."""
+        return await self._json("POST", CoreClient._invoice_path(invoice_id, "/thread/waive-fee/preview"), token)
+
     async def waive_fee(self, token: str, invoice_id: str, reason: str) -> dict[str, Any]:
         return await self._json("POST", CoreClient._invoice_path(invoice_id, "/thread/waive-fee"), token,
                                 json={"reason": reason})

@@ -192,3 +192,64 @@ def test_agent_waives_a_reminder_fee(api, auth, core):
     assert en.startswith("The reminder fee of") and "was waived" in en
     assert api.post(url, headers=token_for(auth, "subscriber", c), json={"reason": "x"}).status_code == 403
     assert api.post(url, headers=agent, json={"reason": "again"}).status_code == 422
+
+
+def test_credit_preview_is_the_credit_note_the_core_would_issue_and_issues_nothing(api, auth, core):
+    from backend_stub.storage import models as m
+
+    customers = api.get("/customers", headers=token_for(auth, "agent")).json()["items"]
+    inv = max((_first_invoice(api, auth, c["id"]) for c in customers), key=lambda i: i["amount_due_ore"])
+    agent = _bearer(_login(api, auth, "anna").json()["access_token"])
+    before = api.get(f"/invoices/{inv['id']}", headers=agent).json()
+    me = token_for(auth, "subscriber", before["customer_id"])
+    body = {"line_positions": [1], "reason": "Fel avgift"}
+    with core.engine.connect() as conn:
+        notes_before = conn.execute(select(m.Invoice.id).where(m.Invoice.kind == "credit_note")).all()
+    preview = api.post(f"/invoices/{inv['id']}/thread/credit/preview", headers=agent, json=body)
+    assert preview.status_code == 200, preview.text
+    p = preview.json()
+    line_one = before["lines"][0]
+    assert p["lines"][0]["amount_ore"] == -line_one["amount_ore"] and p["credited_ore"] == line_one["amount_ore"]
+    assert p["amount_ore"] == before["amount_due_ore"] - before["credited_ore"]
+    assert p["new_amount_ore"] == p["amount_ore"] - p["credited_ore"]
+    assert p["new_balance_ore"] == before["balance_ore"] - p["credited_ore"]
+    with core.engine.connect() as conn:  # a preview issues nothing
+        assert conn.execute(select(m.Invoice.id).where(m.Invoice.kind == "credit_note")).all() == notes_before
+    # The issued credit note is the preview: same lines, same rounding, same new amount.
+    issued = api.post(f"/invoices/{inv['id']}/thread/credit", headers=agent, json=body).json()
+    note = api.get(f"/invoices/{issued['credit_note']['id']}", headers=agent).json()
+    assert [(ln["description"], ln["amount_ore"]) for ln in note["lines"]] == [
+        (ln["description"], ln["amount_ore"]) for ln in p["lines"]]
+    assert -note["amount_due_ore"] == p["credited_ore"] and note["rounding_ore"] == p["rounding_ore"]
+    assert issued["invoice"]["new_amount_ore"] == p["new_amount_ore"]
+    # who may preview: agents only; nothing to credit is refused like the credit itself
+    assert api.post(f"/invoices/{inv['id']}/thread/credit/preview", headers=me, json=body).status_code == 403
+    assert api.post(f"/invoices/{inv['id']}/thread/credit/preview", headers=agent,
+                    json={"reason": "x"}).status_code == 422
+    assert api.post("/invoices/nope/thread/credit/preview", headers=agent, json=body).status_code == 404
+
+
+def test_waive_preview_shows_the_fee_and_the_balance_after(api, auth, core):
+    from sqlalchemy import insert
+
+    from backend_stub.storage.lifecycle_models import InvoiceCharge
+
+    c = api.get("/customers", headers=token_for(auth, "agent")).json()["items"][0]["id"]
+    inv = _first_invoice(api, auth, c)
+    agent = _bearer(_login(api, auth, "anna").json()["access_token"])
+    url = f"/invoices/{inv['id']}/thread/waive-fee/preview"
+    assert api.post(url, headers=agent).status_code == 422  # no fee: nothing to preview
+    assert api.get(f"/invoices/{inv['id']}", headers=agent).json()["reminder_fees_ore"] == 0
+    with core.engine.begin() as conn:
+        conn.execute(insert(InvoiceCharge).values(invoice_id=inv["id"], kind="reminder_fee", amount_ore=6000,
+                                                  accrued_to=date(2026, 11, 21), key="test-fee",
+                                                  created_at=clock.now()))
+    doc = api.get(f"/invoices/{inv['id']}", headers=agent).json()
+    assert doc["reminder_fees_ore"] == 6000
+    p = api.post(url, headers=agent).json()
+    assert p["fee_ore"] == 6000 and p["new_balance_ore"] == doc["balance_ore"] - 6000
+    assert api.get(f"/invoices/{inv['id']}", headers=agent).json()["balance_ore"] == doc["balance_ore"]
+    assert api.post(url, headers=token_for(auth, "subscriber", c)).status_code == 403
+    api.post(f"/invoices/{inv['id']}/thread/waive-fee", headers=agent, json={"reason": "ok"})
+    assert api.get(f"/invoices/{inv['id']}", headers=agent).json()["reminder_fees_ore"] == 0
+    assert api.post(url, headers=agent).status_code == 422

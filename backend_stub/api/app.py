@@ -33,7 +33,7 @@ from backend_stub.api.auth import (
 from backend_stub.catalogue import CatalogueError
 from backend_stub.core import Core
 from backend_stub.formats.cdr_csv import CdrFileError, read_cdr_bytes
-from backend_stub.services import billrun, customers, invoices, usage, usage_query
+from backend_stub.services import billrun, customers, invoices, pending, usage, usage_query
 
 STAFF = (Role.AGENT, Role.SUPERVISOR, Role.SERVICE)
 Any_ = Annotated[Principal, Depends(current_principal)]
@@ -141,10 +141,37 @@ async def get_customer(request: Request, customer_id: int, p: CustomerReader) ->
     """A customer with subscriptions, plans over time and credit balance."""
     ensure_customer_access(p, customer_id)
     core = _core(request)
-    found = await _run(customers.get_customer, core.engine, core.catalogue, customer_id)
+    today = core.today()
+    found = await _run(customers.get_customer, core.engine, core.catalogue, customer_id, today)
     if found is None:
         raise HTTPException(404, "customer not found")
-    return {**found, "today": core.today().isoformat()}  # the app's "today" is the core clock's
+    return {**found, "today": today.isoformat()}  # the app's "today" is the core clock's
+
+
+@router.get("/customers/{customer_id}/pending-changes", tags=["customers"])
+async def list_pending_changes(request: Request, customer_id: int, p: CustomerReader) -> dict[str, Any]:
+    """Plan changes ordered for a later day (not in force yet), soonest first, each cancellable until it starts."""
+    ensure_customer_access(p, customer_id)
+    core = _core(request)
+    today = core.today()
+    items = await _run(pending.pending_changes, core.engine, core.catalogue, customer_id, today=today)
+    return {"items": items, "today": today.isoformat()}
+
+
+@router.post("/customers/{customer_id}/pending-changes/{change_id}/cancel", tags=["customers"])
+async def cancel_pending_change(request: Request, customer_id: int, change_id: int, p: CustomerReader
+                                ) -> dict[str, Any]:
+    """Undo a pending plan change: 404 when the customer has no such change, 409 once it has taken effect."""
+    ensure_customer_access(p, customer_id)
+    core = _core(request)
+    actor = f"customer:{p.customer_id}" if p.role is Role.SUBSCRIBER else f"{p.role.value}:{p.subject}"
+    try:
+        return await _run(pending.cancel_change, core.engine, core.catalogue, customer_id, change_id, actor=actor,
+                          now=core.now())
+    except pending.NotFound:
+        raise HTTPException(404, "pending change not found") from None
+    except pending.AlreadyInEffect as exc:
+        raise HTTPException(409, str(exc)) from None
 
 
 @router.post("/usage", tags=["usage"])

@@ -191,6 +191,23 @@ async def resolve(request: Request, thread_id: int, p: AgentOnly) -> dict[str, A
         raise HTTPException(404, "thread not found") from None
 
 
+@router.post("/invoices/{invoice_id}/thread/credit/preview", tags=["support"])
+async def credit_preview(request: Request, invoice_id: str, p: AgentOnly, body: CreditFromThread) -> dict[str, Any]:
+    """What the credit would do, issuing nothing: the credit note's lines, VAT and öresavrundning as the
+    core computes them, and the invoice's amount and balance before and after (403 above the agent's limit)."""
+    inv = await _owned(request, p, invoice_id)
+    try:
+        core = _core(request)
+        return await _run(threads.preview_credit_from_thread, core.engine, core.catalogue, inv.id, actor=_actor(p),
+                          role=p.role.value, reason=body.reason, amount_ore=body.amount_ore,
+                          line_positions=body.line_positions)
+    except threads.NeedsSupervisor as exc:
+        await _run(_audit, request, _actor(p), "credit_refused", inv.id, {"reason": str(exc), "preview": True})
+        raise HTTPException(403, str(exc)) from None
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
 @router.post("/invoices/{invoice_id}/thread/credit", tags=["support"], status_code=201)
 async def credit(request: Request, invoice_id: str, p: AgentOnly, body: CreditFromThread) -> dict[str, Any]:
     """Credit an amount or some lines of the invoice from its thread (a credit note; audited)."""
@@ -209,6 +226,16 @@ async def credit(request: Request, invoice_id: str, p: AgentOnly, body: CreditFr
 
 class Waive(BaseModel):
     reason: str = Field(min_length=1, max_length=500)
+
+
+@router.post("/invoices/{invoice_id}/thread/waive-fee/preview", tags=["support"])
+async def waive_fee_preview(request: Request, invoice_id: str, p: AgentOnly) -> dict[str, Any]:
+    """The reminder fee a waiver would take away and the balance after (422 when there is none); writes nothing."""
+    inv = await _owned(request, p, invoice_id)
+    try:
+        return await _run(threads.preview_waive, _core(request).engine, inv.id)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
 
 
 @router.post("/invoices/{invoice_id}/thread/waive-fee", tags=["support"])

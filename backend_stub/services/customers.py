@@ -221,9 +221,16 @@ def find_customer_id(engine: Engine, identifier: str) -> int | None:
         return cid
 
 
-def get_customer(engine: Engine, catalogue: Catalogue, customer_id: int) -> dict[str, Any] | None:
-    """One customer with subscriptions and plan segments, and the credit balance."""
+def get_customer(engine: Engine, catalogue: Catalogue, customer_id: int, today: date | None = None
+                 ) -> dict[str, Any] | None:
+    """One customer with subscriptions and plan segments, and the credit balance.
+
+    Each segment has a ``status`` on ``today`` (the core clock's day): ``current``, ``pending``
+    (a change ordered for a later day) or ``ended``; ``plan_id``/``plan_name`` of a subscription
+    are those of its current segment (None when none runs today).
+    """
     from backend_stub.services import ledger
+    from backend_stub.services.pending import segment_status
     from backend_stub.storage.repo import load_subscriptions
 
     with engine.connect() as conn:
@@ -232,6 +239,17 @@ def get_customer(engine: Engine, catalogue: Catalogue, customer_id: int) -> dict
             return None
         subs = load_subscriptions(conn, customer_ids=[customer_id])
         credit = ledger.customer_credit_balance(conn, customer_id)
+    today = today or clock.today()
+
+    def name(plan_id: str) -> str:
+        return catalogue.plans[plan_id].name if plan_id in catalogue.plans else plan_id
+
+    def name_en(plan_id: str) -> str:
+        return in_language(catalogue.plans[plan_id], "en") if plan_id in catalogue.plans else plan_id
+
+    def current(s: Any) -> Any:
+        return next((g for g in s.segments if segment_status(g.start, g.end, today) == "current"), None)
+
     return {
         "id": c.id, "customer_number": c.customer_number, "name": c.name, "email": c.email, "phone": c.phone,
         "address": {"street": c.street, "postal_code": c.postal_code, "city": c.city}, "channel": c.channel,
@@ -239,12 +257,12 @@ def get_customer(engine: Engine, catalogue: Catalogue, customer_id: int) -> dict
         "credit_balance_ore": credit,
         "subscriptions": [
             {"id": s.id, "number": s.number, "msisdn": s.msisdn,
-             "segments": [{"plan_id": g.plan_id, "plan_name": catalogue.plans[g.plan_id].name
-                           if g.plan_id in catalogue.plans else g.plan_id,
-                           "plan_name_en": in_language(catalogue.plans[g.plan_id], "en")
-                           if g.plan_id in catalogue.plans else g.plan_id,
-                           "start": g.start.isoformat(), "end": g.end.isoformat() if g.end else None}
+             "plan_id": cur.plan_id if cur else None, "plan_name": name(cur.plan_id) if cur else None,
+             "plan_name_en": name_en(cur.plan_id) if cur else None,
+             "segments": [{"plan_id": g.plan_id, "plan_name": name(g.plan_id), "plan_name_en": name_en(g.plan_id),
+                           "start": g.start.isoformat(), "end": g.end.isoformat() if g.end else None,
+                           "status": segment_status(g.start, g.end, today)}
                           for g in s.segments]}
-            for s in subs
+            for s in subs for cur in [current(s)]
         ],
     }

@@ -113,6 +113,7 @@ def get_invoice(engine: Engine, invoice_id: str, *, today: date | None = None, l
 
             doc["usage_totals"] = totals_for_invoice(conn, catalogue, inv.id, inv.customer_id,
                                                      Period(inv.period_start, inv.period_end))
+        doc["reminder_fees_ore"] = state.fees_ore  # charged less waived (services.dunning, threads)
         ctx = {"due_date": inv.due_date.isoformat(), "number": inv.number}
         events = list(conn.execute(select(m.InvoiceEvent).where(m.InvoiceEvent.invoice_id == inv.id)))
         doc["timeline"] = timeline.entries(inv.id, events, ctx, lang)  # in business-time order (rules §7)
@@ -151,53 +152,12 @@ def create_credit_note(engine: Engine, catalogue: Catalogue, invoice_id: str, re
     The invoice itself never changes: its balance and status follow from the credit note.
     A credit can not exceed what is left to credit on the invoice.
     """
-    if not req.reason.strip():
-        raise ValueError("reason: a credit note needs a reason")
     now = clock.now()
     with engine.begin() as conn:
         ensure_series(conn, CREDIT_SERIES)
         lock_series(conn, CREDIT_SERIES)
         inv = get_invoice_row(conn, invoice_id)
-        if inv.kind != "invoice":
-            raise ValueError("invoice: only an invoice can be credited")
-        state = ledger.invoice_states(conn, [inv])[inv.id]
-        creditable = inv.amount_due_ore - state.credited_ore
-        original = [_line_from_dict(d) for d in inv.document["lines"]]
-        full = req.amount_ore is None and req.line_positions is None
-        rounding = None
-        if full:
-            if state.credited_ore:
-                raise ValueError("invoice: it is already partly credited; credit the rest as an amount")
-            lines = invoicing.credit_note_lines(original, reason=req.reason)
-            rounding = -inv.rounding_ore
-        elif req.line_positions is not None:
-            bad = [p for p in req.line_positions if not 1 <= p <= len(original)]
-            if bad or not req.line_positions:
-                raise ValueError(f"line_positions: invoice {inv.number} has lines 1–{len(original)}, "
-                                 f"not {', '.join(map(str, bad)) or 'none'}")
-            if len(set(req.line_positions)) != len(req.line_positions):
-                raise ValueError("line_positions: a line is named twice")
-            lines = invoicing.credit_note_lines(original, line_indexes=[p - 1 for p in req.line_positions],
-                                                reason=req.reason)
-        else:
-            rates = sorted({ln.vat_rate for ln in original})
-            if req.vat_rate is None and len(rates) > 1:
-                raise ValueError(f"vat_rate: invoice {inv.number} has several VAT rates "
-                                 f"({', '.join(map(str, rates))}); say which one the amount is credited at")
-            if req.vat_rate is not None and rates and req.vat_rate not in rates:
-                raise ValueError(f"vat_rate: invoice {inv.number} has no lines at VAT rate {req.vat_rate}")
-            lines = invoicing.credit_note_lines(original, amount_ore=req.amount_ore, vat_rate=req.vat_rate,
-                                                reason=req.reason)
-        gross = sum(ln.amount_ore for ln in lines)
-        if -(gross + (rounding or 0)) > creditable:  # a full credit takes back the invoice's own rounding too
-            raise ValueError(f"amount_ore: at most {creditable} öre is left to credit on invoice {inv.number}")
-        if rounding is None:  # its own öresavrundning, so what is left to pay stays whole kronor
-            rounding = invoicing.credit_note_rounding(gross, creditable,
-                                                      ore_rounding=catalogue.operator.ore_rounding)
-        draft = invoicing.draft_from_lines(inv.customer_id, Period(inv.period_start, inv.period_end), lines,
-                                           kind="credit_note", ore_rounding=False, rounding_ore=rounding)
-        if draft.amount_due_ore == 0:
-            raise ValueError("amount_ore: the credit rounds to 0 kr (öresavrundning); credit at least 0,50 kr")
+        draft, _state = _credit_draft(conn, inv, req, ore_rounding=catalogue.operator.ore_rounding)
         number = take_numbers(conn, CREDIT_SERIES, 1)[0]
         issued = invoicing.issue(draft, number, now.date(), 0, ocr=inv.ocr)
         customer = conn.execute(select(m.Customer).where(m.Customer.id == inv.customer_id)).one()
@@ -216,6 +176,74 @@ def create_credit_note(engine: Engine, catalogue: Catalogue, invoice_id: str, re
                          actor=req.actor, at=now, data={"credits_invoice": inv.number, "reason": req.reason,
                                                         "credited_ore": -issued.amount_due_ore})
     return get_invoice(engine, cn_id)
+
+
+def _credit_draft(conn: Connection, inv: Any, req: CreditRequest, *, ore_rounding: bool
+                  ) -> tuple[invoicing.InvoiceDraft, ledger.InvoiceState]:
+    """The credit note ``req`` would issue for ``inv`` (not numbered, not stored) and the invoice's state now.
+
+    The one computation of a credit note's lines, VAT and öresavrundning (rules §1: its own rounding,
+    so what is left to pay stays whole kronor), for issuing and for previews.
+    """
+    if not req.reason.strip():
+        raise ValueError("reason: a credit note needs a reason")
+    if inv.kind != "invoice":
+        raise ValueError("invoice: only an invoice can be credited")
+    state = ledger.invoice_states(conn, [inv])[inv.id]
+    creditable = inv.amount_due_ore - state.credited_ore
+    original = [_line_from_dict(d) for d in inv.document["lines"]]
+    full = req.amount_ore is None and req.line_positions is None
+    rounding = None
+    if full:
+        if state.credited_ore:
+            raise ValueError("invoice: it is already partly credited; credit the rest as an amount")
+        lines = invoicing.credit_note_lines(original, reason=req.reason)
+        rounding = -inv.rounding_ore
+    elif req.line_positions is not None:
+        bad = [p for p in req.line_positions if not 1 <= p <= len(original)]
+        if bad or not req.line_positions:
+            raise ValueError(f"line_positions: invoice {inv.number} has lines 1–{len(original)}, "
+                             f"not {', '.join(map(str, bad)) or 'none'}")
+        if len(set(req.line_positions)) != len(req.line_positions):
+            raise ValueError("line_positions: a line is named twice")
+        lines = invoicing.credit_note_lines(original, line_indexes=[p - 1 for p in req.line_positions],
+                                            reason=req.reason)
+    else:
+        rates = sorted({ln.vat_rate for ln in original})
+        if req.vat_rate is None and len(rates) > 1:
+            raise ValueError(f"vat_rate: invoice {inv.number} has several VAT rates "
+                             f"({', '.join(map(str, rates))}); say which one the amount is credited at")
+        if req.vat_rate is not None and rates and req.vat_rate not in rates:
+            raise ValueError(f"vat_rate: invoice {inv.number} has no lines at VAT rate {req.vat_rate}")
+        lines = invoicing.credit_note_lines(original, amount_ore=req.amount_ore, vat_rate=req.vat_rate,
+                                            reason=req.reason)
+    gross = sum(ln.amount_ore for ln in lines)
+    if -(gross + (rounding or 0)) > creditable:  # a full credit takes back the invoice's own rounding too
+        raise ValueError(f"amount_ore: at most {creditable} öre is left to credit on invoice {inv.number}")
+    if rounding is None:  # its own öresavrundning, so what is left to pay stays whole kronor
+        rounding = invoicing.credit_note_rounding(gross, creditable,
+                                                  ore_rounding=ore_rounding)
+    draft = invoicing.draft_from_lines(inv.customer_id, Period(inv.period_start, inv.period_end), lines,
+                                       kind="credit_note", ore_rounding=False, rounding_ore=rounding)
+    if draft.amount_due_ore == 0:
+        raise ValueError("amount_ore: the credit rounds to 0 kr (öresavrundning); credit at least 0,50 kr")
+    return draft, state
+
+
+def preview_credit_note(engine: Engine, catalogue: Catalogue, invoice_id: str, req: CreditRequest) -> dict[str, Any]:
+    """What ``create_credit_note`` would do, without doing it: the credit note's lines and rounding, and the
+    invoice's amount and balance before and after (``ValueError`` as the issue itself would raise)."""
+    with engine.connect() as conn:
+        inv = get_invoice_row(conn, invoice_id)
+        draft, state = _credit_draft(conn, inv, req, ore_rounding=catalogue.operator.ore_rounding)
+    credited = -draft.amount_due_ore
+    amount = inv.amount_due_ore - state.credited_ore
+    return {"invoice_id": inv.id, "invoice_number": inv.number, "credited_ore": credited,
+            "lines": [{"description": ln.description, "amount_ore": ln.amount_ore, "vat_rate": str(ln.vat_rate)}
+                      for ln in draft.lines],
+            "vat_ore": draft.vat_ore, "rounding_ore": draft.rounding_ore,
+            "amount_ore": amount, "new_amount_ore": amount - credited,
+            "balance_ore": state.balance_ore, "new_balance_ore": state.balance_ore - credited}
 
 
 def _line_from_dict(d: dict[str, Any]) -> invoicing.Line:

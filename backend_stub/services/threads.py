@@ -218,15 +218,9 @@ def resolve(engine: Engine, thread_id: int, actor: str) -> dict[str, Any]:
         return _thread_dict(_thread_row(conn, thread_id), now)
 
 
-def credit_from_thread(engine: Engine, catalogue: Catalogue, invoice_id: str, *, actor: str, role: str,
-                       reason: str, amount_ore: int | None = None, line_positions: list[int] | None = None,
-                       agent_name: str = "Kundtjänst") -> dict[str, Any]:
-    """Credit an amount or lines of the invoice from its thread (a credit note), with a note in the thread.
-
-    Credits above ``credit_limit_ore()`` need a supervisor (``NeedsSupervisor``).
-    """
-    with engine.connect() as conn:
-        inv = invoices.get_invoice_row(conn, invoice_id)
+def _credit_request(inv: Any, actor: str, role: str, reason: str, amount_ore: int | None,
+                    line_positions: list[int] | None) -> invoices.CreditRequest:
+    """The credit note an agent asks for from the thread, checked (an amount or lines; the limit)."""
     if amount_ore is None and not line_positions:
         raise ValueError("amount_ore: give an amount or the lines to credit")
     lines = inv.document["lines"]
@@ -238,9 +232,31 @@ def credit_from_thread(engine: Engine, catalogue: Catalogue, invoice_id: str, *,
         wanted = int(amount_ore or 0)
     if wanted > credit_limit_ore() and role != "supervisor":
         raise NeedsSupervisor(f"amount_ore: credits above {format_kr(credit_limit_ore())} need a supervisor")
-    note = invoices.create_credit_note(engine, catalogue, inv.id, invoices.CreditRequest(
-        reason=reason, amount_ore=None if line_positions else amount_ore,
-        line_positions=sorted(set(line_positions)) if line_positions else None, actor=actor))
+    return invoices.CreditRequest(reason=reason, amount_ore=None if line_positions else amount_ore,
+                                  line_positions=sorted(set(line_positions)) if line_positions else None, actor=actor)
+
+
+def preview_credit_from_thread(engine: Engine, catalogue: Catalogue, invoice_id: str, *, actor: str, role: str, reason: str,
+                               amount_ore: int | None = None, line_positions: list[int] | None = None
+                               ) -> dict[str, Any]:
+    """What ``credit_from_thread`` would issue (the core's own credit-note computation), issuing nothing."""
+    with engine.connect() as conn:
+        inv = invoices.get_invoice_row(conn, invoice_id)
+    return invoices.preview_credit_note(engine, catalogue, inv.id,
+                                        _credit_request(inv, actor, role, reason, amount_ore, line_positions))
+
+
+def credit_from_thread(engine: Engine, catalogue: Catalogue, invoice_id: str, *, actor: str, role: str,
+                       reason: str, amount_ore: int | None = None, line_positions: list[int] | None = None,
+                       agent_name: str = "Kundtjänst") -> dict[str, Any]:
+    """Credit an amount or lines of the invoice from its thread (a credit note), with a note in the thread.
+
+    Credits above ``credit_limit_ore()`` need a supervisor (``NeedsSupervisor``).
+    """
+    with engine.connect() as conn:
+        inv = invoices.get_invoice_row(conn, invoice_id)
+    note = invoices.create_credit_note(engine, catalogue, inv.id,
+                                       _credit_request(inv, actor, role, reason, amount_ore, line_positions))
     doc = invoices.get_invoice(engine, inv.id)
     new_amount = inv.amount_due_ore - doc["credited_ore"]
     text = (f"Fakturan ändrades. Nytt belopp är {format_kr(new_amount)}. "
@@ -257,6 +273,27 @@ def credit_from_thread(engine: Engine, catalogue: Catalogue, invoice_id: str, *,
                         "new_amount_ore": new_amount}}
 
 
+def _open_fees(conn: Any, inv: Any) -> int:
+    """The invoice's reminder fees not yet waived (``ValueError`` when there are none)."""
+    from backend_stub.storage.lifecycle_models import InvoiceCharge
+
+    fees = conn.execute(select(func.coalesce(func.sum(InvoiceCharge.amount_ore), 0)).where(
+        InvoiceCharge.invoice_id == inv.id, InvoiceCharge.kind == "reminder_fee")).scalar_one()
+    if fees <= 0:
+        raise ValueError("invoice: there is no reminder fee to waive")
+    return int(fees)
+
+
+def preview_waive(engine: Engine, invoice_id: str) -> dict[str, Any]:
+    """What waiving the reminder fees would do: the fee taken away and the balance after (nothing is written)."""
+    with engine.connect() as conn:
+        inv = invoices.get_invoice_row(conn, invoice_id)
+        fees = _open_fees(conn, inv)
+        state = ledger.invoice_states(conn, [inv])[inv.id]
+    return {"invoice_id": inv.id, "invoice_number": inv.number, "fee_ore": fees, "balance_ore": state.balance_ore,
+            "new_balance_ore": state.balance_ore - fees}
+
+
 def waive_reminder_fees(engine: Engine, invoice_id: str, *, actor: str, reason: str,
                         agent_name: str = "Kundtjänst") -> dict[str, Any]:
     """Take the invoice's reminder fees away (a negative fee charge, so bookkeeping sees the reversal)."""
@@ -267,10 +304,7 @@ def waive_reminder_fees(engine: Engine, invoice_id: str, *, actor: str, reason: 
     now = clock.now()
     with engine.begin() as conn:
         inv = invoices.get_invoice_row(conn, invoice_id)
-        fees = conn.execute(select(func.coalesce(func.sum(InvoiceCharge.amount_ore), 0)).where(
-            InvoiceCharge.invoice_id == inv.id, InvoiceCharge.kind == "reminder_fee")).scalar_one()
-        if fees <= 0:
-            raise ValueError("invoice: there is no reminder fee to waive")
+        fees = _open_fees(conn, inv)
         n = conn.execute(select(func.count()).select_from(InvoiceCharge).where(
             InvoiceCharge.invoice_id == inv.id, InvoiceCharge.amount_ore < 0)).scalar_one()
         conn.execute(insert(InvoiceCharge).values(invoice_id=inv.id, kind="reminder_fee", amount_ore=-int(fees),

@@ -237,6 +237,16 @@ RENDERERS["late_usage"] = _late_usage  # usage import (services/usage.py)
 RENDERERS["offer_accepted"] = _offer_accepted  # offers (services/offers.py)
 
 
+def _plan_change_cancelled(d: Mapping[str, Any], lang: str) -> str:
+    when = day(d["effective_date"], lang)
+    if lang == "en":
+        return f"Plan change cancelled: {d['msisdn']} keeps {d['plan']} (was to change to {d['cancelled_plan']} on {when})."
+    return f"Planbyte ångrat: {d['msisdn']} behåller {d['plan']} (skulle byta till {d['cancelled_plan']} den {when})."
+
+
+RENDERERS["plan_change_cancelled"] = _plan_change_cancelled  # pending changes (services/pending.py)
+
+
 def _autopay(kind: str) -> Renderer:
     def render_autopay(d: Mapping[str, Any], lang: str) -> str:
         from backend_stub.services.autopay import summary_text

@@ -56,7 +56,7 @@ def _credit() -> rx.Component:
                      input_mode="decimal", width="100%"),
             rx.input(name="reason", id="agent-credit-reason", placeholder=tr("Reason (shown on the credit note)"),
                      max_length=500, width="100%"),
-            rx.button(tr("Issue credit note"), type="submit", id="agent-credit-send", color_scheme="orange"),
+            rx.button(tr("Preview credit note"), type="submit", id="agent-credit-send", color_scheme="orange"),
             spacing="2", width="100%", align="stretch",
         ),
         on_submit=A.credit, reset_on_submit=False, width="100%",
@@ -64,14 +64,46 @@ def _credit() -> rx.Component:
 
 
 def _waive() -> rx.Component:
-    return rx.form(
-        rx.hstack(
-            rx.input(name="reason", id="agent-waive-reason", placeholder=tr("Reason for waiving the reminder fee"),
-                     max_length=500, flex="1"),
-            rx.button(tr("Waive reminder fee"), type="submit", id="agent-waive-send", variant="outline"),
-            width="100%",
+    """Only where the invoice has a reminder fee that is not waived yet."""
+    return rx.cond(
+        A.fee_to_waive != "",
+        rx.form(
+            rx.hstack(
+                rx.input(name="reason", id="agent-waive-reason",
+                         placeholder=tr("Reason for waiving the reminder fee"), max_length=500, flex="1"),
+                rx.button(tr("Waive reminder fee"), " (", A.fee_to_waive, ")", type="submit", id="agent-waive-send",
+                          variant="outline"),
+                width="100%",
+            ),
+            on_submit=A.waive_fee, reset_on_submit=False, width="100%",
         ),
-        on_submit=A.waive_fee, reset_on_submit=False, width="100%",
+    )
+
+
+def _confirmation() -> rx.Component:
+    """The credit or waiver as the invoice will show it, waiting for "Confirm" (nothing is issued before)."""
+    return rx.cond(
+        A.confirm_kind != "",
+        rx.vstack(
+            rx.heading(rx.cond(A.confirm_kind == "credit", tr("Check the credit note before you issue it"),
+                               tr("Check the waiver before you confirm it")), size="3", as_="h3"),
+            rx.foreach(A.confirm_lines, lambda x: rx.hstack(
+                rx.text(x["description"], size="2", flex="1"),
+                rx.text(x["amount"], size="2", white_space="nowrap", font_variant_numeric="tabular-nums"),
+                width="100%", class_name="agent-confirm-line")),
+            rx.cond(A.confirm_amount != "", rx.text(A.confirm_amount, size="2", id="agent-confirm-amount")),
+            rx.text(A.confirm_left, weight="bold", id="agent-confirm-left"),
+            rx.hstack(
+                rx.button(tr("Cancel"), on_click=A.cancel_confirmation, variant="outline", id="agent-confirm-no"),
+                rx.button(rx.cond(A.confirm_kind == "credit", tr("Confirm and issue credit note"),
+                                  tr("Confirm waiver")),
+                          on_click=A.confirm, color_scheme="orange", id="agent-confirm-yes"),
+                justify="end", width="100%", spacing="2",
+            ),
+            spacing="2", width="100%", align="stretch", padding="0.75rem", border="2px solid #f5a524",
+            border_radius="8px", background="#fff8eb", id="agent-confirm", role="dialog",
+            aria_label=tr("Confirm"),
+        ),
     )
 
 
@@ -92,6 +124,7 @@ def thread_panel() -> rx.Component:
             rx.separator(),
             _credit(),
             _waive(),
+            _confirmation(),
             spacing="3", width="100%", align="stretch", id="agent-thread",
         ),
     )

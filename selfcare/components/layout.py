@@ -41,9 +41,10 @@ def tr(msgid: str) -> rx.Var:
     return SessionState.t[msgid]
 
 
-def lang_switch(reload: rx.EventHandler | rx.event.EventSpec | None = None) -> rx.Component:
-    """Svenska ⇄ English; the page's own reload runs after, so data comes back formatted anew."""
-    after = [reload] if reload is not None else []
+def lang_switch(reload: rx.EventHandler | rx.event.EventSpec | list | None = None) -> rx.Component:
+    """Svenska ⇄ English; the page's own reload (one handler or a list) runs after, so data comes back
+    formatted anew."""
+    after = list(reload) if isinstance(reload, list | tuple) else [reload] if reload is not None else []
     style = {"background": "transparent", "color": C.primary_text, "border": "1px solid rgba(255,255,255,0.6)",
              "cursor": "pointer", "min_height": "36px"}
     return rx.cond(

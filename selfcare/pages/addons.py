@@ -13,6 +13,7 @@ import reflex as rx
 from selfcare import styles
 from selfcare.components.layout import card, error_callout, page, section_title, tr
 from selfcare.components.order_sheet import order_sheet
+from selfcare.components.pending_changes import PendingChangesState, plan_card
 from selfcare.state.addons import AddonsState
 
 C = styles.C
@@ -114,7 +115,8 @@ def addons_page() -> rx.Component:
                                            role="status", width="100%")),
         rx.cond(
             A.loaded,
-            rx.cond(A.subscriptions.length() > 0, _shop(),
+            rx.cond(A.subscriptions.length() > 0, rx.vstack(plan_card(), _shop(), spacing="4", width="100%",
+                                                             align="stretch"),
                     card(rx.text(tr("You have no active subscription to add to.")))),
             rx.cond(A.error == "", rx.center(rx.spinner(size="3"), padding="3rem", width="100%")),
         ),
@@ -124,5 +126,5 @@ def addons_page() -> rx.Component:
             confirm_label=tr("Buy"), on_confirm=A.confirm_purchase, on_cancel=A.close_sheet, open=A.sheet_open,
             busy=A.buying, error=A.sheet_error, done=A.sheet_done, id_="addon-sheet",
         ),
-        active="Overview", reload=AddonsState.load,
+        active="Overview", reload=[AddonsState.load, PendingChangesState.load],
     )

@@ -9,6 +9,7 @@ from selfcare.components.autopay_status import addon_shop_link, payment_method_s
 from selfcare.components.instalment_card import instalment_card
 from selfcare.components.layout import card, error_callout, page, section_title, status_badge, tr
 from selfcare.components.offer_banner import offer_banner
+from selfcare.components.pending_changes import PendingChangesState, plan_card
 from selfcare.state.overview import OverviewState
 from selfcare.state.session import SessionState
 
@@ -64,6 +65,7 @@ def overview_page() -> rx.Component:
             addon_shop_link(),
             id="period-usage",
         ),
+        plan_card(),
         instalment_card(),
         payment_method_summary(),
         rx.cond(
@@ -84,5 +86,5 @@ def overview_page() -> rx.Component:
                 rx.link(tr("All invoices"), href="/invoices"),
             ),
         ),
-        active="Overview", reload=OverviewState.load,
+        active="Overview", reload=[OverviewState.load, PendingChangesState.load],
     )

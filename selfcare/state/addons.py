@@ -38,23 +38,33 @@ def _core_today(value: Any) -> date | None:
         return None
 
 
+def current_segment(segments: list[dict[str, Any]], today: date) -> dict[str, Any] | None:
+    """The plan segment in force on ``today``: started on or before it and not ended. A segment that
+    starts later is a pending change, never the current plan. The core's own ``status`` decides when given."""
+    if any("status" in seg for seg in segments):
+        return next((seg for seg in segments if seg.get("status") == "current"), None)
+    day = today.isoformat()
+    for seg in segments:
+        start, end = str(seg.get("start") or "")[:10], seg.get("end")
+        if start and start <= day and not (isinstance(end, str) and end and end[:10] < day):
+            return seg
+    return None
+
+
 def active_subscriptions(subscriptions: list[dict[str, Any]], today: date, lang: str = "sv") -> list[dict[str, str]]:
-    """The subscriptions running on ``today`` (the core clock's day; their last plan segment has not
-    ended): id, MSISDN, plan name (in ``lang``: the core sends ``plan_name_en`` beside the Swedish name)."""
+    """The subscriptions running on ``today`` (the core clock's day): id, MSISDN, the plan in force today
+    (in ``lang``: the core sends ``plan_name_en`` beside the Swedish name)."""
     rows = []
     for sub in subscriptions or []:
         if type(sub.get("id")) is not int:
             continue
         segments = [s for s in sub.get("segments") or [] if isinstance(s, dict)]
-        if not segments:
-            continue
-        last = max(segments, key=lambda s: str(s.get("start", "")))
-        end = last.get("end")
-        if isinstance(end, str) and end and end[:10] < today.isoformat():
+        current = current_segment(segments, today)
+        if current is None:
             continue
         rows.append({"id": str(sub["id"]), "msisdn": str(sub.get("msisdn", "")),
-                     "plan": str((last.get("plan_name_en") if lang == "en" else None) or last.get("plan_name")
-                                 or last.get("plan_id") or "")})
+                     "plan": str((current.get("plan_name_en") if lang == "en" else None) or current.get("plan_name")
+                                 or current.get("plan_id") or "")})
     return rows
 
 
@@ -223,7 +233,7 @@ class AddonsState(rx.State):
         client = charges_client()
         try:
             customer = await client.customer(token, customer_id)
-            today = _core_today(customer.get("today")) or date.min  # no day from the core: none has ended
+            today = _core_today(customer.get("today")) or date.min  # no day from the core: segments' status decides
             subs = active_subscriptions(list(customer.get("subscriptions") or []), today, lang)
             self._customer_id = customer_id
             self._sub_ids = [int(s["id"]) for s in subs]

@@ -201,8 +201,17 @@ class AgentState(rx.State):
     usage_title: str = ""
     usage_rows: list[dict[str, str]] = []
     usage_total: int = 0
+    fee_to_waive: str = ""  # the reminder fee not yet waived ("" when there is none: no waive button)
+
+    # A credit or a waiver waiting for the agent's confirmation: what the invoice will look like after it.
+    confirm_kind: str = ""  # "credit" | "waive" | ""
+    confirm_lines: list[dict[str, str]] = []
+    confirm_amount: str = ""
+    confirm_left: str = ""
 
     _generation: int = 0
+    # What the confirmation would issue, exactly as previewed (backend-only: the browser cannot choose it).
+    _pending: dict[str, Any] = {}
 
     async def _agent(self) -> tuple[AgentSessionState, str, str]:
         agent = await self.get_state(AgentSessionState)
@@ -232,6 +241,15 @@ class AgentState(rx.State):
         self.usage_title = ""
         self.usage_rows = []
         self.usage_total = 0
+        self.fee_to_waive = ""
+        self._drop_confirmation()
+
+    def _drop_confirmation(self) -> None:
+        self._pending = {}
+        self.confirm_kind = ""
+        self.confirm_lines = []
+        self.confirm_amount = ""
+        self.confirm_left = ""
 
     def _lost_session(self, agent: AgentSessionState, lang: str) -> None:
         agent._drop()
@@ -336,6 +354,8 @@ class AgentState(rx.State):
             for x in self.lines if x["position"].isdigit()]
         self.timeline = presenters.timeline_rows(doc, lang)
         self.payments = [payment_row(p, lang) for p in doc.get("payments") or []]
+        fees = doc.get("reminder_fees_ore")
+        self.fee_to_waive = format_money(fees, lang) if type(fees) is int and fees > 0 else ""
         customer_id = doc.get("customer_id")
         if type(customer_id) is int:
             listing = await get_client().invoices(token, customer_id, limit=24)
@@ -462,7 +482,8 @@ class AgentState(rx.State):
 
     @rx.event
     async def credit(self, form: dict[str, Any]):
-        """Credit an amount or one line of the open invoice, with a reason (a credit note)."""
+        """Preview crediting an amount or one line of the open invoice, with a reason: what the invoice will
+        look like after the credit note. Nothing is issued until :meth:`confirm`."""
         agent, token, lang = await self._agent()
         self.error, self.notice = "", ""
         if not token or not self.invoice_id or not isinstance(form, dict):
@@ -484,9 +505,89 @@ class AgentState(rx.State):
             if amount_ore is None:
                 self.error = gettext(lang, "Amount: write an amount in kronor, e.g. 50 or 49,50.")
                 return
+        self._drop_confirmation()
+        request = {"kind": "credit", "invoice_id": self.invoice_id, "reason": reason, "amount_ore": amount_ore,
+                   "line_positions": positions}
         try:
-            answer = await support_client().credit(token, self.invoice_id, reason, amount_ore=amount_ore,
-                                                   line_positions=positions)
+            preview = await support_client().credit_preview(token, self.invoice_id, reason, amount_ore=amount_ore,
+                                                            line_positions=positions)
+        except Forbidden:
+            self.error = gettext(lang, "This credit needs a supervisor: it is above your limit.")
+            return
+        except Unauthorized:
+            self._lost_session(agent, lang)
+            return
+        except ApiError as exc:
+            logger.warning("credit preview on %s: %s", self.invoice_id, exc)
+            self.error = gettext(lang, "The credit was refused: {reason}", reason=exc.detail or exc.status)
+            return
+        self._show_confirmation(request, preview, lang)
+
+    def _show_confirmation(self, request: dict[str, Any], preview: dict[str, Any], lang: str) -> None:
+        """What the invoice will look like after the credit or waiver; nothing is issued until confirmed."""
+        def money(key: str) -> int:
+            value = preview.get(key)
+            return value if type(value) is int else 0
+
+        if request["kind"] == "credit":
+            lines = [{"description": str(x.get("description", "")),
+                      "amount": format_money(x["amount_ore"], lang)}
+                     for x in preview.get("lines") or [] if isinstance(x, dict) and type(x.get("amount_ore")) is int]
+            if money("rounding_ore"):
+                lines.append({"description": gettext(lang, "Öre rounding"),
+                              "amount": format_money(money("rounding_ore"), lang)})
+            self.confirm_amount = gettext(lang, "Amount of the invoice: {before} → {after}",
+                                          before=format_money(money("amount_ore"), lang),
+                                          after=format_money(money("new_amount_ore"), lang))
+            expected = {"credited_ore": money("credited_ore"), "new_balance_ore": money("new_balance_ore")}
+        else:
+            lines = [{"description": gettext(lang, "Reminder fee waived"),
+                      "amount": format_money(-money("fee_ore"), lang)}]
+            self.confirm_amount = ""
+            expected = {"fee_ore": money("fee_ore"), "new_balance_ore": money("new_balance_ore")}
+        self.confirm_lines = lines
+        self.confirm_left = gettext(lang, "Left to pay: {before} → {after}",
+                                    before=format_money(money("balance_ore"), lang),
+                                    after=format_money(money("new_balance_ore"), lang))
+        self.confirm_kind = request["kind"]
+        self._pending = {**request, "expected": expected}
+
+    @rx.event
+    def cancel_confirmation(self):
+        """Leave the credit or waiver unissued."""
+        self._drop_confirmation()
+
+    @rx.event
+    async def confirm(self):
+        """Issue the previewed credit note or waiver, and only that one (checked again against the core)."""
+        agent, token, lang = await self._agent()
+        self.error, self.notice = "", ""
+        pending = self._pending
+        if not token or not self.invoice_id or not pending or pending.get("invoice_id") != self.invoice_id:
+            self._drop_confirmation()
+            if token and self.invoice_id:
+                self.error = gettext(lang, "Nothing to confirm: look at the preview first.")
+            return
+        self._drop_confirmation()
+        client = support_client()
+        try:
+            # The invoice may have changed since the preview (a payment, another agent's credit): ask again, and
+            # issue only when it still says what the agent saw.
+            if pending["kind"] == "credit":
+                again = await client.credit_preview(token, self.invoice_id, pending["reason"],
+                                                    amount_ore=pending["amount_ore"],
+                                                    line_positions=pending["line_positions"])
+            else:
+                again = await client.waive_preview(token, self.invoice_id)
+            if any(again.get(k) != v for k, v in pending["expected"].items()):
+                self.error = gettext(lang, "The invoice has changed since the preview. Check the new figures.")
+                self._show_confirmation({k: v for k, v in pending.items() if k != "expected"}, again, lang)
+                return
+            if pending["kind"] == "credit":
+                answer = await client.credit(token, self.invoice_id, pending["reason"],
+                                             amount_ore=pending["amount_ore"], line_positions=pending["line_positions"])
+            else:
+                answer = await client.waive_fee(token, self.invoice_id, pending["reason"])
             await self._after_change(token, lang)
         except Forbidden:
             self.error = gettext(lang, "This credit needs a supervisor: it is above your limit.")
@@ -495,19 +596,25 @@ class AgentState(rx.State):
             self._lost_session(agent, lang)
             return
         except ApiError as exc:
-            logger.warning("credit on %s: %s", self.invoice_id, exc)
-            self.error = gettext(lang, "The credit was refused: {reason}", reason=exc.detail or exc.status)
+            logger.warning("%s on %s: %s", pending["kind"], self.invoice_id, exc)
+            self.error = gettext(lang, "The credit was refused: {reason}", reason=exc.detail or exc.status) \
+                if pending["kind"] == "credit" else \
+                gettext(lang, "No fee was waived: {reason}", reason=exc.detail or exc.status)
             return
-        new_amount = (answer.get("invoice") or {}).get("new_amount_ore")
-        self.notice = gettext(lang, "Credit note {number} issued. The new amount is {amount}.",
-                              number=(answer.get("credit_note") or {}).get("number", ""),
-                              amount=format_money(new_amount if type(new_amount) is int else 0, lang))
-        yield rx.set_value("agent-credit-amount", "")
-        yield rx.set_value("agent-credit-reason", "")
+        if pending["kind"] == "credit":
+            new_amount = (answer.get("invoice") or {}).get("new_amount_ore")
+            self.notice = gettext(lang, "Credit note {number} issued. The new amount is {amount}.",
+                                  number=(answer.get("credit_note") or {}).get("number", ""),
+                                  amount=format_money(new_amount if type(new_amount) is int else 0, lang))
+            yield rx.set_value("agent-credit-amount", "")
+            yield rx.set_value("agent-credit-reason", "")
+        else:
+            self.notice = gettext(lang, "The reminder fee was waived.")
+            yield rx.set_value("agent-waive-reason", "")
 
     @rx.event
     async def waive_fee(self, form: dict[str, Any]):
-        """Waive the open invoice's reminder fees, with a reason."""
+        """Preview waiving the open invoice's reminder fees, with a reason; :meth:`confirm` waives them."""
         agent, token, lang = await self._agent()
         self.error, self.notice = "", ""
         if not token or not self.invoice_id or not isinstance(form, dict):
@@ -516,18 +623,17 @@ class AgentState(rx.State):
         if not reason:
             self.error = gettext(lang, "Reason: say why the fee is waived (at most 500 characters).")
             return
+        self._drop_confirmation()
         try:
-            await support_client().waive_fee(token, self.invoice_id, reason)
-            await self._after_change(token, lang)
+            preview = await support_client().waive_preview(token, self.invoice_id)
         except Unauthorized:
             self._lost_session(agent, lang)
             return
         except ApiError as exc:
-            logger.info("waive fee on %s: %s", self.invoice_id, exc)
+            logger.info("waive preview on %s: %s", self.invoice_id, exc)
             self.error = gettext(lang, "No fee was waived: {reason}", reason=exc.detail or exc.status)
             return
-        self.notice = gettext(lang, "The reminder fee was waived.")
-        yield rx.set_value("agent-waive-reason", "")
+        self._show_confirmation({"kind": "waive", "invoice_id": self.invoice_id, "reason": reason}, preview, lang)
 
 
 class AuditState(rx.State):

@@ -9,10 +9,11 @@ import pytest
 
 from backend_stub.services import agents
 from selfcare.api_client import Unauthorized
+from selfcare.i18n import format_money
 from selfcare.state.agent import AgentSessionState, AgentState, AuditState, parse_kr, waited
 from selfcare.state.session import SessionState
 from selfcare.support_client import SupportClient
-from tests.app.conftest import drain, fresh_states, run, subscriber_token, substate
+from tests.app.conftest import drain, fresh_states, run, service_token, subscriber_token, substate
 
 PASSWORD = "correct horse battery staple"
 
@@ -36,9 +37,9 @@ def _console(username: str | None):
     return root, agent, substate(root, AgentState)
 
 
-def _asked(client, customer_id: int, text: str, line: int | None = 1) -> str:
-    """A subscriber asks on their newest invoice; returns its id."""
-    invoice_id = run(client.invoices(subscriber_token(customer_id), customer_id))["items"][0]["id"]
+def _asked(client, customer_id: int, text: str, line: int | None = 1, index: int = 0) -> str:
+    """A subscriber asks on their newest invoice (or the ``index``-th newest); returns its id."""
+    invoice_id = run(client.invoices(subscriber_token(customer_id), customer_id))["items"][index]["id"]
     run(SupportClient(client).post_message(subscriber_token(customer_id), invoice_id, text, line))
     return invoice_id
 
@@ -106,6 +107,8 @@ def test_agent_answers_credits_and_resolves(client, accounts):
 
     before = console.view["balance"]
     run(drain(AgentState.credit.fn(console, {"line": "0", "amount": "50", "reason": "Goodwill"})))
+    assert console.confirm_kind == "credit" and console.view["balance"] == before  # previewed, not issued
+    run(drain(AgentState.confirm.fn(console)))
     assert console.error == "" and "50" not in before and console.view["balance"] != before
     assert "Nytt belopp" in console.messages[-1]["text"] or "Fakturan ändrades" in console.messages[-1]["text"]
     run(drain(AgentState.credit.fn(console, {"line": "0", "amount": "600", "reason": "Too much"})))
@@ -136,3 +139,78 @@ def test_agent_answers_credits_and_resolves(client, accounts):
     assert agent._token == "" and console.invoice_id == "" and console.inbox == []
     with pytest.raises(Unauthorized):
         run(SupportClient(client).inbox(token))
+
+
+def _credit_notes(client, invoice_id: str) -> list[dict]:
+    return run(client.invoice(service_token(), invoice_id))["credit_notes"]
+
+
+def test_a_credit_is_previewed_then_issued_once_on_confirm(client, accounts):
+    invoice_id = _asked(client, 3, "Kan ni kreditera?", index=2)  # an invoice no other test writes on
+    _root, _agent, console = _console(accounts["agent"])
+    run(drain(AgentState.open_thread.fn(console, invoice_id)))
+    notes = len(_credit_notes(client, invoice_id))
+    doc = run(client.invoice(service_token(), invoice_id))
+    # Confirming with nothing previewed issues nothing.
+    run(drain(AgentState.confirm.fn(console)))
+    assert console.error.startswith("Inget att bekräfta") and len(_credit_notes(client, invoice_id)) == notes
+
+    # Preview: what the invoice will look like after the credit, from the core's own computation.
+    run(drain(AgentState.credit.fn(console, {"line": "0", "amount": "49,99", "reason": "Goodwill"})))
+    assert console.error == "" and console.confirm_kind == "credit"
+    assert any(x["amount"] == "-49,99\u00a0kr" for x in console.confirm_lines), console.confirm_lines
+    balance = doc["balance_ore"]
+    assert console.confirm_left == (f"Kvar att betala: {format_money(balance, 'sv')} → "
+                                    f"{format_money(balance - 4999, 'sv')}")
+    assert len(_credit_notes(client, invoice_id)) == notes  # the preview issued nothing
+
+    # Cancel: nothing issued, and confirm afterwards has nothing to issue.
+    run(drain(AgentState.cancel_confirmation.fn(console)))
+    assert console.confirm_kind == "" and console._pending == {}
+    run(drain(AgentState.confirm.fn(console)))
+    assert len(_credit_notes(client, invoice_id)) == notes
+
+    # Preview, then confirm: exactly one credit note, the one previewed; a second confirm issues nothing.
+    run(drain(AgentState.credit.fn(console, {"line": "0", "amount": "49,99", "reason": "Goodwill"})))
+    run(drain(AgentState.confirm.fn(console)))
+    assert console.error == "" and "Kreditfaktura" in console.notice
+    [new] = [n for n in _credit_notes(client, invoice_id)][notes:]
+    assert new["amount_due_ore"] == -4999
+    run(drain(AgentState.confirm.fn(console)))
+    assert len(_credit_notes(client, invoice_id)) == notes + 1
+
+    # A preview is for the invoice it was made on: opening another thread drops it.
+    run(drain(AgentState.credit.fn(console, {"line": "0", "amount": "10", "reason": "x"})))
+    other = next(i["id"] for i in console.other_invoices)
+    run(drain(AgentState.open_thread.fn(console, other)))
+    run(drain(AgentState.confirm.fn(console)))
+    assert len(_credit_notes(client, invoice_id)) == notes + 1 and _credit_notes(client, other) == \
+        run(client.invoice(service_token(), other))["credit_notes"]
+    assert console.notice == ""
+
+
+def test_the_waive_button_is_there_only_with_a_fee_and_waiving_is_confirmed(client, core_app, accounts):
+    from sqlalchemy import insert
+
+    from backend_stub import clock
+    from backend_stub.storage.lifecycle_models import InvoiceCharge
+
+    invoice_id = _asked(client, 2, "Varför en avgift?", index=2)  # an invoice no other test writes on
+    _root, _agent, console = _console(accounts["agent"])
+    run(drain(AgentState.open_thread.fn(console, invoice_id)))
+    assert console.fee_to_waive == ""  # no reminder fee: no waive button
+    run(drain(AgentState.waive_fee.fn(console, {"reason": "x"})))
+    assert console.confirm_kind == "" and console.error  # and the handler refuses too
+    with core_app.state.core.engine.begin() as conn:
+        conn.execute(insert(InvoiceCharge).values(invoice_id=invoice_id, kind="reminder_fee", amount_ore=6000,
+                                                  accrued_to=clock.today(), key=f"state-test-fee-{invoice_id}",
+                                                  created_at=clock.now()))
+    run(drain(AgentState.open_thread.fn(console, invoice_id)))
+    assert console.fee_to_waive == "60,00\u00a0kr"
+    balance = run(client.invoice(service_token(), invoice_id))["balance_ore"]
+    run(drain(AgentState.waive_fee.fn(console, {"reason": "Vi bjuder"})))
+    assert console.confirm_kind == "waive" and console.confirm_lines[0]["amount"] == "-60,00\u00a0kr"
+    assert run(client.invoice(service_token(), invoice_id))["balance_ore"] == balance  # not yet
+    run(drain(AgentState.confirm.fn(console)))
+    assert console.error == "" and console.notice and console.fee_to_waive == ""  # waived: the button is gone
+    assert run(client.invoice(service_token(), invoice_id))["balance_ore"] == balance - 6000

@@ -1,5 +1,6 @@
 """Issue 5 in real Chromium, two browser contexts at once: a subscriber (390×844) asks about a line
-of their invoice; an agent (desktop) answers and credits 50 kr from the console; the subscriber's
+of their invoice; an agent (desktop) answers and credits 50 kr from the console (previewed, cancelled,
+previewed again and confirmed); the subscriber's
 open page shows the answer and the new amount without a reload; the answer's e-mail arrives at
 the app's SMTP server on loopback; a message with ``<script>`` and markdown stays text.
 
@@ -7,7 +8,9 @@ Element ids (selfcare/components/thread.py, agent_*.py, pages/agent.py): thread,
 thread-text, thread-send, thread-messages (.thread-message, .thread-text, .thread-line),
 agent-username, agent-password, agent-sign-in, inbox (.inbox-row[data-invoice]),
 agent-messages, agent-reply-text, agent-reply-send, agent-credit-line, agent-credit-amount,
-agent-credit-reason, agent-credit-send, agent-notice, agent-invoice-balance, agent-audit-link,
+agent-credit-reason, agent-credit-send (a preview), agent-confirm (agent-confirm-left, .agent-confirm-line,
+agent-confirm-yes, agent-confirm-no), agent-waive-send (only with a reminder fee), agent-notice,
+agent-invoice-balance, agent-audit-link,
 audit-table (.audit-row).
 """
 
@@ -114,12 +117,31 @@ def test_subscriber_asks_agent_answers_and_credits_live(browser, page, app_url, 
         desk.locator("#agent-reply-send").click()
         desk.locator("#agent-messages .thread-text", has_text="Vi krediterar 50 kr").wait_for(timeout=TIMEOUT)
 
+        notes_before = len(core_api.get(f"/invoices/{invoice['id']}").json()["credit_notes"])
         desk.locator("#agent-credit-line").select_option("0")
         desk.locator("#agent-credit-amount").fill("50")
         desk.locator("#agent-credit-reason").fill("Kompensation för otydlig avgift")
         desk.locator("#agent-credit-send").click()
+        # First what the invoice will look like after the credit; nothing is issued yet.
+        confirm = desk.locator("#agent-confirm")
+        confirm.wait_for(timeout=TIMEOUT)
+        assert "-50,00" in confirm.locator(".agent-confirm-line").first.inner_text()
+        left = desk.locator("#agent-confirm-left").inner_text()
+        assert left.startswith("Kvar att betala") and _kr(left.split("→")[1]) == balance_before - 50
+        assert _kr(desk.locator("#agent-invoice-balance").inner_text()) == balance_before
+        assert desk.locator("#agent-waive-send").count() == 0  # no reminder fee on this invoice: no waive button
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        desk.locator("#agent-confirm-yes").scroll_into_view_if_needed()  # the thread column scrolls on its own
+        desk.screenshot(path=str(SCREENSHOTS / "support-agent-confirm-credit.png"))
+        # Cancel leaves nothing issued; preview again and confirm issues it.
+        desk.locator("#agent-confirm-no").click()
+        expect(confirm).to_have_count(0, timeout=TIMEOUT)
+        assert _kr(desk.locator("#agent-invoice-balance").inner_text()) == balance_before
+        desk.locator("#agent-credit-send").click()
+        desk.locator("#agent-confirm-yes").click()
         desk.locator("#agent-notice", has_text="Kreditfaktura").wait_for(timeout=TIMEOUT)
         assert _kr(desk.locator("#agent-invoice-balance").inner_text()) == balance_before - 50
+        assert len(core_api.get(f"/invoices/{invoice['id']}").json()["credit_notes"]) == notes_before + 1
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         desk.screenshot(path=str(SCREENSHOTS / "support-agent-console.png"), full_page=True)
         assert errors == []

@@ -1,0 +1,174 @@
+"""The subscriber's plan and the changes they have ordered, for the overview and the add-on shop:
+"+46 70 … · Mobil 5 GB" (the plan in force today) and "Byter till Mobil 20 GB den 1 januari 2027"
+with an "Ångra" button until the change takes effect.
+
+Its own small state. Which changes may be undone is what the core listed *for the session's
+customer* (backend-only); the browser's id is only looked up in that list, and the core checks the
+owner and the date again (404 for another customer's change, 409 once it has taken effect).
+
+Stable element ids: ``plan-card`` (rows ``.plan-row``), ``pending-changes`` (rows ``.pending-change``
+with ``data-change``, buttons ``.pending-cancel``), ``pending-notice``, ``pending-error``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import reflex as rx
+
+from selfcare import styles
+from selfcare.api_client import ApiError, NotFound, Unauthorized
+from selfcare.charges_client import charges_client
+from selfcare.components.layout import card, section_title, tr
+from selfcare.i18n import format_date, gettext
+from selfcare.state.session import SessionState
+
+logger = logging.getLogger(__name__)
+C = styles.C
+
+
+def change_row(item: dict[str, Any], lang: str) -> dict[str, str] | None:
+    """One pending change as the card shows it (None when the core's entry is not one)."""
+    if type(item.get("id")) is not int or not isinstance(item.get("effective_date"), str):
+        return None
+    try:
+        when = format_date(item["effective_date"], lang)
+    except ValueError:
+        return None
+    plan = str(item.get("plan_name") or item.get("plan_id") or "")
+    return {"id": str(item["id"]), "msisdn": str(item.get("msisdn") or ""), "plan": plan,
+            "text": gettext(lang, "Changes to {plan} on {date}", plan=plan, date=when),
+            "from": gettext(lang, "Until then: {plan}", plan=str(item.get("from_plan_name") or "")),
+            "cancellable": "1" if item.get("cancellable") else ""}
+
+
+def plan_rows(customer: dict[str, Any]) -> list[dict[str, str]]:
+    """The subscriptions running today with the plan in force (the core says which one that is)."""
+    rows = []
+    for sub in customer.get("subscriptions") or []:
+        if isinstance(sub, dict) and sub.get("plan_name"):
+            rows.append({"id": str(sub.get("id", "")), "msisdn": str(sub.get("msisdn") or sub.get("number") or ""),
+                         "plan": str(sub["plan_name"])})
+    return rows
+
+
+class PendingChangesState(rx.State):
+    """The session's customer's plans and pending changes (nothing is taken from the browser but an id)."""
+
+    plans: list[dict[str, str]] = []
+    changes: list[dict[str, str]] = []
+    notice: str = ""
+    error: str = ""
+    busy: bool = False
+
+    _customer_id: int = 0
+    _changes: dict[int, dict[str, str]] = {}
+
+    def _forget(self) -> None:
+        self._customer_id = 0
+        self._changes = {}
+        self.plans = []
+        self.changes = []
+
+    async def _fetch(self, token: str, customer_id: int, lang: str) -> None:
+        client = charges_client()
+        customer = await client.customer(token, customer_id)
+        listing = await client.pending_changes(token, customer_id)
+        rows = [r for r in (change_row(x, lang) for x in listing.get("items") or [] if isinstance(x, dict)) if r]
+        self._customer_id = customer_id
+        self._changes = {int(r["id"]): r for r in rows}
+        self.plans = plan_rows(customer)
+        self.changes = rows
+
+    @rx.event
+    async def load(self):
+        """On mount: the plans and pending changes of the session's customer."""
+        session = await self.get_state(SessionState)
+        token, customer_id = session.token_for_customer()
+        self.notice, self.error = "", ""
+        if not token:
+            self._forget()
+            return
+        try:
+            await self._fetch(token, customer_id, session._lang())
+        except ApiError as exc:
+            logger.info("pending changes: %s", exc)
+            self._forget()
+
+    @rx.event
+    async def cancel(self, change_id: str):
+        """Undo one of the listed changes ("Ångra"); any other id changes nothing."""
+        session = await self.get_state(SessionState)
+        token, customer_id = session.token_for_customer()
+        lang = session._lang()
+        self.notice, self.error = "", ""
+        if not token or customer_id != self._customer_id:
+            self._forget()
+            return
+        wanted = int(change_id) if isinstance(change_id, str) and change_id.isdigit() else 0
+        row = self._changes.get(wanted)
+        if row is None or self.busy:
+            return
+        self.busy = True
+        yield
+        try:
+            await charges_client().cancel_pending_change(token, customer_id, wanted)
+            self.notice = gettext(lang, "The change to {plan} is cancelled. Your plan stays as it is.",
+                                  plan=row["plan"])
+        except NotFound:
+            self.error = gettext(lang, "This change is no longer pending.")
+        except Unauthorized:
+            session._drop()
+            self._forget()
+        except ApiError as exc:
+            if exc.status == 409:
+                self.error = gettext(lang, "The change to {plan} has taken effect and can no longer be undone.",
+                                     plan=row["plan"])
+            else:
+                logger.warning("cancel change %s: %s", wanted, exc)
+                self.error = gettext(lang, "The change could not be undone just now. Please try again.")
+        finally:
+            self.busy = False
+        if self._customer_id:
+            try:
+                await self._fetch(token, customer_id, lang)
+            except ApiError as exc:
+                logger.info("pending changes after cancel: %s", exc)
+
+
+def _change(c: rx.Var) -> rx.Component:
+    return rx.hstack(
+        rx.vstack(rx.text(c["text"], weight="bold", class_name="pending-text"),
+                  rx.text(c["msisdn"], " · ", c["from"], style=styles.muted), spacing="0", flex="1", min_width="0"),
+        rx.cond(c["cancellable"] != "",
+                rx.button(tr("Undo"), on_click=PendingChangesState.cancel(c["id"]), variant="outline", size="3",
+                          class_name="pending-cancel", data_change=c["id"], disabled=PendingChangesState.busy,
+                          style={"min_height": "44px", "cursor": "pointer"})),
+        width="100%", align="center", padding="0.5rem 0", border_top="1px solid #eef1f3",
+        class_name="pending-change", data_change=c["id"], wrap="wrap",
+    )
+
+
+def plan_card() -> rx.Component:
+    """The plan in force per subscription, and the changes ordered for later (hidden without any)."""
+    s = PendingChangesState
+    return rx.box(
+        rx.cond(
+            (s.plans.length() > 0) | (s.changes.length() > 0) | (s.error != "") | (s.notice != ""),
+            card(
+                section_title("Your plan"),
+                rx.foreach(s.plans, lambda p: rx.hstack(
+                    rx.text(p["msisdn"], style=styles.muted), rx.spacer(), rx.text(p["plan"], weight="bold"),
+                    width="100%", class_name="plan-row", wrap="wrap")),
+                rx.cond(s.changes.length() > 0,
+                        rx.box(rx.text(tr("Ordered changes"), style=styles.label),
+                               rx.foreach(s.changes, _change), id="pending-changes", width="100%")),
+                rx.cond(s.notice != "", rx.callout(s.notice, icon="circle-check", color_scheme="green",
+                                                   id="pending-notice", role="status", width="100%")),
+                rx.cond(s.error != "", rx.callout(s.error, icon="triangle-alert", color_scheme="red",
+                                                  id="pending-error", role="alert", width="100%")),
+            ),
+        ),
+        on_mount=PendingChangesState.load, id="plan-card", width="100%",
+    )
