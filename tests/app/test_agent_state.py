@@ -160,8 +160,9 @@ def test_a_credit_is_previewed_then_issued_once_on_confirm(client, accounts):
     assert console.error == "" and console.confirm_kind == "credit"
     assert any(x["amount"] == "-49,99\u00a0kr" for x in console.confirm_lines), console.confirm_lines
     balance = doc["balance_ore"]
+    # the credit note carries its own öresavrundning (rules §1): 49,99 kr credits 50,00 kr
     assert console.confirm_left == (f"Kvar att betala: {format_money(balance, 'sv')} → "
-                                    f"{format_money(balance - 4999, 'sv')}")
+                                    f"{format_money(balance - 5000, 'sv')}")
     assert len(_credit_notes(client, invoice_id)) == notes  # the preview issued nothing
 
     # Cancel: nothing issued, and confirm afterwards has nothing to issue.
@@ -175,7 +176,7 @@ def test_a_credit_is_previewed_then_issued_once_on_confirm(client, accounts):
     run(drain(AgentState.confirm.fn(console)))
     assert console.error == "" and "Kreditfaktura" in console.notice
     [new] = [n for n in _credit_notes(client, invoice_id)][notes:]
-    assert new["amount_due_ore"] == -4999
+    assert new["amount_due_ore"] == -5000  # 49,99 kr and its öresavrundning 0,01 kr
     run(drain(AgentState.confirm.fn(console)))
     assert len(_credit_notes(client, invoice_id)) == notes + 1
 
