@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import time
 from decimal import Decimal
@@ -529,17 +530,22 @@ def _increment(rate: RateIn, field: str) -> tuple[int, int]:
 _SERVICE_UNITS = {"voice": ("second", "minute"), "sms": ("message",), "mms": ("message",), "data": ("kB", "MB", "GB")}
 
 
+def _collecting(errors: list[str], fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``fn(...)``, or None with its problems added to ``errors``: a catalogue reports every error at once."""
+    try:
+        return fn(*args, **kwargs)
+    except CatalogueError as exc:
+        errors.extend(exc.errors)
+    except MoneyError as exc:
+        errors.append(str(exc))
+    return None
+
+
 def _compile_rate(rate: RateIn, *, key: str, name: str, category: str, field: str, name_en: str = "") -> Rate:
     errors: list[str] = []
 
     def check(fn, *args, **kwargs):  # every problem of the rate, not only the first
-        try:
-            return fn(*args, **kwargs)
-        except CatalogueError as exc:
-            errors.extend(exc.errors)
-        except MoneyError as exc:
-            errors.append(str(exc))
-        return None
+        return _collecting(errors, fn, *args, **kwargs)
 
     if rate.per not in _SERVICE_UNITS[rate.service]:
         errors.append(f"{field}.per: {rate.service} is priced per {' or '.join(_SERVICE_UNITS[rate.service])}")
@@ -653,13 +659,7 @@ def compile_catalogue(raw: dict[str, Any]) -> Catalogue:
         return item_id in left_out.get(section, ())
 
     def guard(fn, *args, **kwargs):  # collect errors instead of stopping at the first
-        try:
-            return fn(*args, **kwargs)
-        except CatalogueError as exc:
-            errors.extend(exc.errors)
-        except MoneyError as exc:
-            errors.append(str(exc))
-        return None
+        return _collecting(errors, fn, *args, **kwargs)
 
     op = doc.operator
     vat_rate = guard(parse_decimal, op.vat_rate, field="operator.vat_rate")
