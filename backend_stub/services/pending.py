@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, select, update
 
 from backend_stub import clock
-from backend_stub.catalogue import Catalogue
+from backend_stub.catalogue import Catalogue, in_language
 from backend_stub.periods import period_containing
 from backend_stub.services import audit, ledger, subscriptions, usage
 from backend_stub.storage import models as m
@@ -43,9 +43,9 @@ def segment_status(start: date, end: date | None, today: date) -> str:
     return "current"
 
 
-def _plan_name(catalogue: Catalogue, plan_id: str) -> str:
+def _plan_name(catalogue: Catalogue, plan_id: str, lang: str = "sv") -> str:
     plan = catalogue.plans.get(plan_id)
-    return plan.name if plan is not None else plan_id  # plan names are product names, the same in both languages
+    return in_language(plan, lang) if plan is not None else plan_id
 
 
 def _segments(conn: Connection, customer_id: int, subscription_id: int | None = None) -> list[Any]:
@@ -73,7 +73,9 @@ def _entry(catalogue: Catalogue, prev: Any, seg: Any, today: date) -> dict[str, 
     return {"id": seg.id, "kind": "plan_change", "subscription_id": seg.subscription_id,
             "msisdn": seg.msisdn or seg.number, "from_plan_id": prev.plan_id,
             "from_plan_name": _plan_name(catalogue, prev.plan_id), "plan_id": seg.plan_id,
-            "plan_name": _plan_name(catalogue, seg.plan_id), "effective_date": seg.start_date.isoformat(),
+            "from_plan_name_en": _plan_name(catalogue, prev.plan_id, "en"),
+            "plan_name": _plan_name(catalogue, seg.plan_id), "plan_name_en": _plan_name(catalogue, seg.plan_id, "en"),
+            "effective_date": seg.start_date.isoformat(),
             "cancellable": seg.start_date > today}
 
 

@@ -28,6 +28,11 @@ logger = logging.getLogger(__name__)
 C = styles.C
 
 
+def _in(item: dict[str, Any], field: str, lang: str) -> Any:
+    """A text the core sends in both languages (``plan_name`` / ``plan_name_en``), Swedish as the fallback."""
+    return (item.get(f"{field}_en") if lang == "en" else None) or item.get(field)
+
+
 def change_row(item: dict[str, Any], lang: str) -> dict[str, str] | None:
     """One pending change as the card shows it (None when the core's entry is not one)."""
     if type(item.get("id")) is not int or not isinstance(item.get("effective_date"), str):
@@ -36,20 +41,20 @@ def change_row(item: dict[str, Any], lang: str) -> dict[str, str] | None:
         when = format_date(item["effective_date"], lang)
     except ValueError:
         return None
-    plan = str(item.get("plan_name") or item.get("plan_id") or "")
+    plan = str(_in(item, "plan_name", lang) or item.get("plan_id") or "")
     return {"id": str(item["id"]), "msisdn": str(item.get("msisdn") or ""), "plan": plan,
             "text": gettext(lang, "Changes to {plan} on {date}", plan=plan, date=when),
-            "from": gettext(lang, "Until then: {plan}", plan=str(item.get("from_plan_name") or "")),
+            "from": gettext(lang, "Until then: {plan}", plan=str(_in(item, "from_plan_name", lang) or "")),
             "cancellable": "1" if item.get("cancellable") else ""}
 
 
-def plan_rows(customer: dict[str, Any]) -> list[dict[str, str]]:
+def plan_rows(customer: dict[str, Any], lang: str = "sv") -> list[dict[str, str]]:
     """The subscriptions running today with the plan in force (the core says which one that is)."""
     rows = []
     for sub in customer.get("subscriptions") or []:
         if isinstance(sub, dict) and sub.get("plan_name"):
             rows.append({"id": str(sub.get("id", "")), "msisdn": str(sub.get("msisdn") or sub.get("number") or ""),
-                         "plan": str(sub["plan_name"])})
+                         "plan": str(_in(sub, "plan_name", lang))})
     return rows
 
 
@@ -78,7 +83,7 @@ class PendingChangesState(rx.State):
         rows = [r for r in (change_row(x, lang) for x in listing.get("items") or [] if isinstance(x, dict)) if r]
         self._customer_id = customer_id
         self._changes = {int(r["id"]): r for r in rows}
-        self.plans = plan_rows(customer)
+        self.plans = plan_rows(customer, lang)
         self.changes = rows
 
     @rx.event
