@@ -264,7 +264,8 @@ def usage_summary_rows(doc: dict[str, Any], lang: str) -> list[dict[str, str]]:
     for entry in doc.get("usage_totals") or []:
         if not isinstance(entry, dict):
             continue
-        who = " · ".join(x for x in (str(entry.get("msisdn") or ""), str(entry.get("plan_name") or "")) if x)
+        plan = (entry.get("plan_name_en") if lang == "en" else None) or entry.get("plan_name") or ""
+        who = " · ".join(x for x in (str(entry.get("msisdn") or ""), str(plan)) if x)
         if entry.get("kind") == "broadband":
             rows.append({"who": who, "text": gettext(lang, "Broadband: unlimited data."), "bar": "", "note": ""})
             continue

@@ -125,7 +125,20 @@ def localized(doc: dict[str, Any], lang: str) -> dict[str, Any]:
     if doc.get("instalments"):
         out["instalments"] = [dict(i, device_name=i.get("device_name_en") or i.get("device_name")) if en else i
                               for i in doc["instalments"]]
+    if doc.get("usage_totals"):
+        out["usage_totals"] = localized_usage(doc["usage_totals"], lang)
     out["language"] = "en" if en else "sv"
+    return out
+
+
+def localized_usage(entries: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
+    """The usage summary's plan names in ``lang`` (``plan_name_en`` beside the Swedish one)."""
+    out = []
+    for entry in entries:
+        entry = dict(entry)
+        sv = entry.setdefault("plan_name_sv", entry.get("plan_name"))
+        entry["plan_name"] = (entry.get("plan_name_en") or sv) if lang == "en" else sv
+        out.append(entry)
     return out
 
 

@@ -111,8 +111,8 @@ def get_invoice(engine: Engine, invoice_id: str, *, today: date | None = None, l
         if catalogue is not None and inv.kind == "invoice" and "usage_totals" not in doc:
             from backend_stub.services.usage_totals import totals_for_invoice
 
-            doc["usage_totals"] = totals_for_invoice(conn, catalogue, inv.id, inv.customer_id,
-                                                     Period(inv.period_start, inv.period_end))
+            doc["usage_totals"] = documents.localized_usage(totals_for_invoice(
+                conn, catalogue, inv.id, inv.customer_id, Period(inv.period_start, inv.period_end)), lang)
         doc["reminder_fees_ore"] = state.fees_ore  # charged less waived (services.dunning, threads)
         ctx = {"due_date": inv.due_date.isoformat(), "number": inv.number}
         events = list(conn.execute(select(m.InvoiceEvent).where(m.InvoiceEvent.invoice_id == inv.id)))

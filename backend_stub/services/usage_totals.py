@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from backend_stub.catalogue import UNLIMITED, Catalogue
+from backend_stub.catalogue import UNLIMITED, Catalogue, in_language
 from backend_stub.periods import Period, Subscription
 from backend_stub.rating import PeriodRater
 from backend_stub.storage import models as m
@@ -65,7 +65,8 @@ def usage_totals(catalogue: Catalogue, subscriptions: list[Subscription], period
         days = sum(d for _seg, d in sub.segments_in(period))
         u = used.get(sub.id, {})
         out.append({
-            "subscription_id": sub.id, "msisdn": sub.msisdn, "plan_name": plan.name, "kind": plan.kind,
+            "subscription_id": sub.id, "msisdn": sub.msisdn, "plan_name": plan.name,
+            "plan_name_en": in_language(plan, "en"), "kind": plan.kind,
             "data_bytes": u.get("data_bytes", 0), "voice_seconds": u.get("voice_seconds", 0),
             "voice_minutes": -(-u.get("voice_seconds", 0) // 60), "texts": u.get("texts", 0),
             "data_unlimited": unlimited,

@@ -10,6 +10,7 @@ from datetime import date
 from sqlalchemy import select
 
 from backend_stub import clock
+from backend_stub.catalogue import in_language
 from backend_stub.clock import FrozenClock
 from backend_stub.services import subscriptions
 from backend_stub.storage import models as m
@@ -30,7 +31,7 @@ def _signed_in(customer_id: int, lang: str = "sv"):
     return substate(root, PendingChangesState)
 
 
-def _order_change(core_app) -> tuple[int, int, str, str, date]:
+def _order_change(core_app) -> tuple[int, int, str, str, date, str]:
     """A plan change for the next period on a seeded customer's mobile subscription."""
     core = core_app.state.core
     catalogue = core.catalogue
@@ -47,7 +48,8 @@ def _order_change(core_app) -> tuple[int, int, str, str, date]:
                             if p.kind == "mobile" and p.id != current.plan_id and p.tariff is not None)
             effective = subscriptions.next_period_start(conn, customer_id, today)
             subscriptions.change_plan(conn, catalogue, sub_id, new_plan.id, effective)
-            return customer_id, sub_id, catalogue.plans[current.plan_id].name, new_plan.name, effective
+            return (customer_id, sub_id, catalogue.plans[current.plan_id].name, new_plan.name, effective,
+                    in_language(new_plan, "en"))
     raise AssertionError("the seeded core has no running mobile subscription")
 
 
@@ -56,7 +58,7 @@ def _other_customer(customer_id: int) -> int:
 
 
 def test_a_pending_change_is_listed_refused_after_it_starts_and_undone_before(client, core_app):
-    customer_id, sub_id, old_name, new_name, effective = _order_change(core_app)
+    customer_id, sub_id, old_name, new_name, effective, new_name_en = _order_change(core_app)
     state = _signed_in(customer_id)
     run(drain(PendingChangesState.load.fn(state)))
     [change] = state.changes
@@ -69,7 +71,7 @@ def test_a_pending_change_is_listed_refused_after_it_starts_and_undone_before(cl
     assert next(s["plan"] for s in picker if s["id"] == str(sub_id)) == old_name
     english = _signed_in(customer_id, "en")
     run(drain(PendingChangesState.load.fn(english)))
-    assert english.changes[0]["text"] == f"Changes to {new_name} on {format_date(effective, 'en')}"
+    assert english.changes[0]["text"] == f"Changes to {new_name_en} on {format_date(effective, 'en')}"
 
     # Another subscriber calls the handler with this change's id: nothing happens.
     other = _signed_in(_other_customer(customer_id))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from backend_stub.catalogue import in_language
 from backend_stub.core import Core
 from backend_stub.services import subscriptions
 from backend_stub.storage import models as m
@@ -18,7 +19,7 @@ from selfcare.i18n import format_date
 from tests.e2e.test_subscriber_flow import TIMEOUT, _sign_in
 
 
-def _order_next_period_change(running_app, avoid: set[str]) -> tuple[str, str, str, object]:
+def _order_next_period_change(running_app, avoid: set[str]) -> tuple[str, str, str, object, str]:
     """A plan change from the next period on a running mobile subscription, written to the app's database
     (not for the customers in ``avoid``, whom other browser tests sign in: sign-in codes are rate limited)."""
     core = Core(make_engine(running_app.database_url))
@@ -39,7 +40,8 @@ def _order_next_period_change(running_app, avoid: set[str]) -> tuple[str, str, s
                                 and p.id != current.plan_id)
                 effective = subscriptions.next_period_start(conn, customer_id, today)
                 subscriptions.change_plan(conn, catalogue, sub_id, new_plan.id, effective)
-                return number, catalogue.plans[current.plan_id].name, new_plan.name, effective
+                return (number, catalogue.plans[current.plan_id].name, new_plan.name, effective,
+                        in_language(new_plan, "en"))
     finally:
         core.engine.dispose()
     raise AssertionError("the seeded app has no running mobile subscription without a change")
@@ -49,7 +51,7 @@ def test_a_pending_plan_change_is_shown_and_undone(page, app_url, shot, otp_code
                                                   horizontal_overflow):
     unpaid = core_api.get("/invoices", params={"status": "unpaid", "kind": "invoice", "limit": 50}).json()["items"]
     avoid = {i["customer_number"] for i in unpaid[:1] + unpaid[-1:]}  # the subscriber and English flows' customers
-    number, old_plan, new_plan, effective = _order_next_period_change(running_app, avoid)
+    number, old_plan, new_plan, effective, new_plan_en = _order_next_period_change(running_app, avoid)
     _sign_in(page, app_url, otp_code, number)
 
     change = page.locator("#pending-changes .pending-change").first
@@ -64,7 +66,7 @@ def test_a_pending_plan_change_is_shown_and_undone(page, app_url, shot, otp_code
 
     page.locator("#lang-switch").click()
     page.locator("#pending-changes .pending-change",
-                 has_text=f"Changes to {new_plan} on {format_date(effective, 'en')}").wait_for(timeout=TIMEOUT)
+                 has_text=f"Changes to {new_plan_en} on {format_date(effective, 'en')}").wait_for(timeout=TIMEOUT)
     assert page.locator("#pending-changes .pending-cancel").first.inner_text().strip() == "Undo"
     assert horizontal_overflow(page) == 0
     page.locator("#pending-changes").scroll_into_view_if_needed()
