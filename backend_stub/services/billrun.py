@@ -178,7 +178,7 @@ def run_bill_run(engine: Engine, catalogue: Catalogue, label: str, *, invoice_da
     orphans = {cid: rows for cid, rows in small.items() if cid not in done and cid not in result.billed}
     if orphans:
         with engine.begin() as conn:
-            now = clock.now()
+            now = clock.moment_on(today)  # the bill run's business day
             for rows in orphans.values():
                 for inv_id, number, amount in rows:
                     _close_small_balance(conn, inv_id, number, amount, "written_off", None, now)
@@ -286,7 +286,7 @@ def _bill_batch(conn: Connection, catalogue: Catalogue, customers: dict[int, Any
     line_rows: list[dict[str, Any]] = []
     event_rows: list[dict[str, Any]] = []
     claims: list[tuple[_Extras, str]] = []
-    carried_rows: list[tuple[str, str, int, str]] = []
+    carried_rows: list[tuple[str, str, int, str, datetime]] = []
     for (cid, draft), number in zip(drafts, numbers, strict=False):
         period = draft.period
         inv_date = invoice_date or (period.end + timedelta(days=1))
@@ -306,7 +306,7 @@ def _bill_batch(conn: Connection, catalogue: Catalogue, customers: dict[int, Any
         issued_ids.append((inv_id, cid))
         result.billed.add(cid)
         for old_id, old_number, amount in (small or {}).get(cid, []):  # carried onto this invoice
-            carried_rows.append((old_id, old_number, amount, number))
+            carried_rows.append((old_id, old_number, amount, number, clock.moment_on(inv_date)))
         if cid in extras:
             claims.append((extras[cid], inv_id))
         result.invoices += 1
@@ -321,8 +321,8 @@ def _bill_batch(conn: Connection, catalogue: Catalogue, customers: dict[int, Any
         event_rows += _claim_extras(conn, extra, inv_id)
     if event_rows:
         conn.execute(insert(m.InvoiceEvent), event_rows)
-    for old_id, old_number, amount, new_number in carried_rows:
-        _close_small_balance(conn, old_id, old_number, amount, "carried", new_number, now)
+    for old_id, old_number, amount, new_number, carried_at in carried_rows:  # on the new invoice's day
+        _close_small_balance(conn, old_id, old_number, amount, "carried", new_number, carried_at)
         result.carried += 1
     # Accounts that got no invoice (nothing to bill) release their (empty) usage claim.
     billed = {cid for cid, _ in drafts}
