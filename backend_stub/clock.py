@@ -123,6 +123,15 @@ def from_env(environ: Mapping[str, str] | None = None) -> Clock:
     return SystemClock()
 
 
+_WALL = SystemClock()
+
+
+def wall_now() -> datetime:
+    """Real time, whatever the business clock says: only for security protocols whose peers check
+    the wall clock (JWT ``exp``/``iat`` checked by PyJWT, webhook signature timestamps)."""
+    return _WALL.now()
+
+
 _current: Clock | None = None
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from backend_stub import clock
 from backend_stub.api.auth import AuthSettings, Role, issue_token
 from backend_stub.core import Core
 from backend_stub.storage.db import make_engine
@@ -18,6 +19,25 @@ from backend_stub.storage.db import make_engine
 PG_URL = os.environ.get("TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 FIXTURES = Path(__file__).parent / "fixtures"
 SECRET = "test-secret-" + "s" * 40
+
+TEST_NOW = "2026-12-05T10:00:00+01:00"
+"""The business time the tests live in: the fixtures' October 2026 is billed (1 November, due
+1 December) and December is running. Frozen for every test but the browser tests (whose app runs
+in its own process on its own clock), so the suite passes on any real date."""
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[clock.FrozenClock | None]:
+    """The core's clock frozen at ``TEST_NOW``, in this process and in the CLI processes tests start
+    (``SELFCARE_CLOCK``, honoured in ``SELFCARE_ENV=test``). A test moves it with ``.set()``/``.advance()``
+    or runs a block on another day with ``clock.use(...)``."""
+    if request.node.path.parent.name == "e2e":
+        yield None
+        return
+    monkeypatch.setenv("SELFCARE_ENV", "test")
+    monkeypatch.setenv(clock.CLOCK_ENV, TEST_NOW)
+    with clock.use(clock.FrozenClock(TEST_NOW)) as frozen:
+        yield frozen
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -176,13 +176,10 @@ def _process_dev_secret() -> str:
         return _dev_secret
 
 
-_WALL_CLOCK = clock.SystemClock()
-
-
 def security_now() -> datetime:
     """Real time for token lifetimes: PyJWT checks ``exp`` against the wall clock, so issuing
     on a fixed business clock (``SELFCARE_CLOCK`` in a demo) would mint tokens born expired."""
-    return _WALL_CLOCK.now()
+    return clock.wall_now()
 
 
 _utcnow = security_now

@@ -165,7 +165,7 @@ class TestPayProvider:
                      "method": method if ok else None},
         }
         body = json.dumps(event, separators=(",", ":")).encode()
-        return sign(self.secret, body, int(now.timestamp())), body
+        return sign(self.secret, body, int(clock.wall_now().timestamp())), body  # a transport stamp: real time
 
     # --- the merchant side: webhook -------------------------------------------------------
 
@@ -176,7 +176,8 @@ class TestPayProvider:
         expected = sign(self.secret, body, timestamp).split("v1=", 1)[1]
         if not any(hmac.compare_digest(expected, mac) for mac in macs):
             raise WebhookRejected("signature does not match")
-        if abs(now.timestamp() - timestamp) > TOLERANCE.total_seconds():
+        # replay protection is about real time (the signer's and ours), not the business clock
+        if abs(clock.wall_now().timestamp() - timestamp) > TOLERANCE.total_seconds():
             raise WebhookRejected("timestamp outside the tolerance")
         try:
             event = json.loads(body)
@@ -264,7 +265,7 @@ class TestPayProvider:
         event = {"id": "evt_" + uuid.uuid4().hex, "type": "card.saved" if choice in TEST_CARDS else "card.setup_failed",
                  "created": int(now.timestamp()), "data": data}
         body = json.dumps(event, separators=(",", ":")).encode()
-        return sign(self.secret, body, int(now.timestamp())), body
+        return sign(self.secret, body, int(clock.wall_now().timestamp())), body  # a transport stamp: real time
 
     def _card_event(self, event_id: str, kind: str, data: dict[str, Any], now: datetime) -> str:
         from backend_stub.services import autopay
