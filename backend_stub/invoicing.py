@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from babel.dates import format_date
@@ -282,8 +283,9 @@ def _day_label(day: date) -> str:
     return f"{day.day} {MONTHS_SV[day.month - 1]}"
 
 
+@lru_cache(maxsize=1024)
 def _day_label_en(day: date) -> str:
-    """``1 Nov`` (babel's abbreviated month, en_GB)."""
+    """``1 Nov`` (babel's abbreviated month, en_GB); a bill run asks for the same few days thousands of times."""
     return format_date(day, "d MMM", locale="en_GB")
 
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from babel import Locale
 from babel.numbers import format_decimal
 
 BABEL_LOCALE = {"sv": "sv_SE", "en": "en_GB"}
+_LOCALES = {lang: Locale.parse(name) for lang, name in BABEL_LOCALE.items()}  # parsed once, not per amount
 SIGNED_MINUS = "\u2212"  # with an explicit sign: "+87,00 kr", "−50,00 kr" (as the app's)
 
 
@@ -24,7 +26,7 @@ def format_kr(ore: int, lang: str = "sv", *, signed: bool = False) -> str:
     """
     if type(ore) is not int:
         raise TypeError(f"money must be integer öre, not {type(ore).__name__}")
-    locale = BABEL_LOCALE["en" if lang == "en" else "sv"]
+    locale = _LOCALES["en" if lang == "en" else "sv"]
     number = format_decimal(Decimal(abs(ore)).scaleb(-2), format="#,##0.00", locale=locale)
     sign = ("+" if ore > 0 else SIGNED_MINUS if ore < 0 else "") if signed else ("-" if ore < 0 else "")
     return f"{sign}{number}\u00a0kr"

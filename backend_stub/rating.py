@@ -13,7 +13,8 @@ import math
 from dataclasses import dataclass
 from datetime import date, datetime
 from fractions import Fraction
-from typing import NamedTuple
+from functools import lru_cache
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from backend_stub.catalogue import UNLIMITED, Catalogue, Plan
@@ -105,10 +106,16 @@ def fair_use_bytes(catalogue: Catalogue, plan: Plan, year: int, days: int, perio
     allowances and rounded down to a whole byte (exact: ``Fraction`` throughout).
     """
     roaming = catalogue.roaming
-    cap_sek = Fraction(roaming.wholesale_cap(year)) * Fraction(roaming.eur_to_sek)
+    return _fair_use_bytes(roaming.wholesale_cap(year), roaming.eur_to_sek, plan.fee_ex_vat, days, period_days)
+
+
+@lru_cache(maxsize=4096)
+def _fair_use_bytes(cap_eur: Any, eur_to_sek: Any, fee_ex_vat: Any, days: int, period_days: int) -> int:
+    """The exact computation, cached on plain values: a bill run asks it for every subscription."""
+    cap_sek = Fraction(cap_eur) * Fraction(eur_to_sek)
     if cap_sek <= 0:
         return UNLIMITED
-    fee_kr = plan.fee_ex_vat / 100
+    fee_kr = Fraction(fee_ex_vat) / 100
     volume = 2 * fee_kr / cap_sek * GB * days / period_days
     return math.floor(volume)
 

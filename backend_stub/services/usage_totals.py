@@ -25,14 +25,15 @@ from backend_stub.storage import models as m
 UsageRow = tuple[str, date, int, str, int, int, int]
 
 
-def usage_rows(conn: Connection, invoice_ids: list[str]) -> list[UsageRow]:
-    """The sums per invoice, period, subscription and service of the rated events billed on the invoices."""
+def usage_rows(conn: Connection, invoice_ids: list[str], customer_ids: list[int]) -> list[UsageRow]:
+    """The sums per invoice, period, subscription and service of the rated events billed on the invoices
+    (of ``customer_ids``: the usage index is by customer, so no scan of the whole table)."""
     if not invoice_ids:
         return []
     u = m.UsageEvent
     q = (select(u.invoice_id, u.period_start, u.subscription_id, u.service, func.count(), func.sum(u.duration_s),
                 func.sum(u.volume_bytes))
-         .where(u.invoice_id.in_(invoice_ids))
+         .where(u.customer_id.in_(customer_ids), u.invoice_id.in_(invoice_ids))
          .group_by(u.invoice_id, u.period_start, u.subscription_id, u.service))
     return [(r[0], r[1], int(r[2]), r[3], int(r[4] or 0), int(r[5] or 0), int(r[6] or 0)) for r in conn.execute(q)]
 
@@ -82,4 +83,4 @@ def totals_for_invoice(conn: Connection, catalogue: Catalogue, invoice_id: str, 
     from backend_stub.storage.repo import load_subscriptions
 
     subs = [s for s in load_subscriptions(conn, customer_ids=[customer_id]) if s.segments_in(period)]
-    return usage_totals(catalogue, subs, period, usage_rows(conn, [invoice_id]))
+    return usage_totals(catalogue, subs, period, usage_rows(conn, [invoice_id], [customer_id]))
