@@ -10,6 +10,7 @@ until it is turned into a ``Decimal`` here, never a float.
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 
 from babel import Locale
 from babel.numbers import format_decimal
@@ -26,7 +27,12 @@ def format_kr(ore: int, lang: str = "sv", *, signed: bool = False) -> str:
     """
     if type(ore) is not int:
         raise TypeError(f"money must be integer öre, not {type(ore).__name__}")
-    locale = _LOCALES["en" if lang == "en" else "sv"]
+    return _format_kr(ore, "en" if lang == "en" else "sv", signed)
+
+
+@lru_cache(maxsize=65_536)  # a bill run writes the same fees and prices thousands of times
+def _format_kr(ore: int, lang: str, signed: bool) -> str:
+    locale = _LOCALES[lang]
     number = format_decimal(Decimal(abs(ore)).scaleb(-2), format="#,##0.00", locale=locale)
     sign = ("+" if ore > 0 else SIGNED_MINUS if ore < 0 else "") if signed else ("-" if ore < 0 else "")
     return f"{sign}{number}\u00a0kr"

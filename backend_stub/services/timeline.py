@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from babel.dates import format_date
@@ -33,7 +34,12 @@ def day(d: date | datetime | str, lang: str = "sv") -> str:
         d = date.fromisoformat(d[:10])
     elif isinstance(d, datetime):
         d = d.date()
-    return format_date(d, format="long", locale=BABEL_LOCALE["en" if lang == "en" else "sv"])
+    return _long_date(d, "en" if lang == "en" else "sv")
+
+
+@lru_cache(maxsize=4096)
+def _long_date(d: date, lang: str) -> str:
+    return format_date(d, format="long", locale=BABEL_LOCALE[lang])  # the same few days, over and over
 
 
 CHANNEL = {"sv": {"email": "e-post", "sms": "sms", "letter": "brev"},
