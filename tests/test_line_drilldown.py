@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
@@ -88,7 +89,7 @@ def test_a_call_line_shows_the_call_without_its_fee(api, auth):
                 call = api.get(f"/invoices/{inv['id']}/lines/{call_pos}/usage", headers=mine).json()
                 fee = api.get(f"/invoices/{inv['id']}/lines/{pos}/usage", headers=mine).json()
                 fees = {i["record_id"]: i["cost_ore"] for i in fee["items"]}
-                unit_fee = round(float(line["unit_price"]) * 100)
+                unit_fee = int(Decimal(line["unit_price"]) * 100)  # the fee in öre (the catalogue prices it in whole öre)
                 assert set(fees.values()) == {unit_fee}
                 for i in call["items"]:
                     if i["record_id"] in fees:
