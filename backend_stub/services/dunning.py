@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from backend_stub import clock
+from backend_stub.invoice_state import NextStep
 from backend_stub.services import ledger, messaging
 from backend_stub.services.lifecycle_config import REMINDER_FEE_CAP_ORE, DunningTerms, LifecycleConfig
 from backend_stub.services.payments import allocate, invoice_allocation, invoice_items
@@ -353,30 +354,49 @@ def next_steps(engine: Engine, cfg: LifecycleConfig, invoice_id: str, *, today: 
                 f"If unpaid on {day(sched.overdue, 'en')}, late interest of {rate_s} % a year runs from the due date."
                 if en else f"Om fakturan är obetald {day(sched.overdue)} löper dröjsmålsränta på {rate_s} % per år "
                            "från förfallodagen.")})
-        fee = 0
-        if customer.reminder_fee_agreed and not fee_charged:
-            fee = min(terms.reminder_fee_ore, REMINDER_FEE_CAP_ORE)
-        plan = [("reminder_1", sched.reminder_1), ("reminder_2", sched.reminder_2), ("collection", sched.collection)]
-        for action, when in plan:
-            if when is None or action in sched.done:
-                continue
-            when = max(when, today)
+        for step in upcoming(sched, terms, today, fee_agreed=customer.reminder_fee_agreed,
+                             fee_charged=fee_charged is not None):
+            fee, when, action = step.fee_ore, step.day, step.action
             if action == "reminder_1":
                 what_en = f"a reminder with a {kr(fee, 'en')} fee is sent" if fee else "a reminder is sent (no fee)"
                 what_sv = f"skickas en påminnelse med {kr(fee)} i avgift" if fee else "skickas en påminnelse (ingen avgift)"
-                f = fee
             elif action == "reminder_2":
-                what_en, what_sv, f = "a second reminder is sent (no fee)", "skickas en andra påminnelse (ingen avgift)", 0
+                what_en, what_sv = "a second reminder is sent (no fee)", "skickas en andra påminnelse (ingen avgift)"
             else:
                 what_en = "the invoice is handed to a collection agency, which may add its own fees"
                 what_sv = "lämnas fakturan till inkasso, som kan ta ut egna avgifter"
-                f = 0
-            steps.append({"date": when.isoformat(), "action": action, "fee_ore": f,
+            steps.append({"date": when.isoformat(), "action": action, "fee_ore": fee,
                           "text": f"If unpaid on {day(when, 'en')}, {what_en}." if en
                           else f"Om fakturan är obetald {day(when)} {what_sv}."})
     respite = respite_status(inv, state, sched, terms)
     return {"invoice_id": inv.id, "number": inv.number, "status": state.status, "balance_ore": state.balance_ore,
             "steps": steps, "respite": respite}
+
+
+def upcoming(sched: Schedule, terms: DunningTerms, today: date, *, fee_agreed: bool, fee_charged: bool
+             ) -> list[NextStep]:
+    """The dunning steps not yet taken on an open invoice, in order, each on its day (never before today).
+
+    Reminder 1 carries the reminder fee when the customer's terms agreed to one and none is charged yet
+    (rules §6: at most once per invoice, never above the cap)."""
+    fee = min(terms.reminder_fee_ore, REMINDER_FEE_CAP_ORE) if fee_agreed and not fee_charged else 0
+    out = []
+    for action, when in (("reminder_1", sched.reminder_1), ("reminder_2", sched.reminder_2),
+                         ("collection", sched.collection)):
+        if when is None or action in sched.done:
+            continue
+        out.append(NextStep(max(when, today), action, fee if action == "reminder_1" else 0))
+    return out
+
+
+def events_of(conn: Connection, inv_ids: list[str]) -> dict[str, list[Any]]:
+    """The dunning-step events of several invoices (for ``schedule``), in recording order."""
+    out: dict[str, list[Any]] = {i: [] for i in inv_ids}
+    for e in conn.execute(select(m.InvoiceEvent).where(m.InvoiceEvent.invoice_id.in_(inv_ids),
+                                                       m.InvoiceEvent.kind.in_(STEP_KINDS))
+                          .order_by(m.InvoiceEvent.id)):
+        out[e.invoice_id].append(e)
+    return out
 
 
 def respite_status(inv: Any, state: ledger.InvoiceState, sched: Schedule, terms: DunningTerms) -> dict[str, Any]:

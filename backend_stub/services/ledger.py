@@ -15,16 +15,14 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 
-from backend_stub import clock
+from backend_stub import clock, invoice_state
 from backend_stub.services.documents import format_kr
 from backend_stub.storage import models as m
 from backend_stub.storage.lifecycle_models import InvoiceCharge
 
-# What ``status`` can say (docs/billing-rules.md explains each one).
-STATUSES = ("unpaid", "partly_paid", "paid", "overdue", "reminded", "in_collection", "credited", "carried",
-            "written_off", "credit_note", "no_payment")
-# Events that close an invoice's small balance (rules §5): carried to the next invoice, or written off.
-CLOSING_EVENTS = ("carried", "written_off")
+# Statuses and the events that close a small balance live with the one state of an invoice.
+STATUSES = invoice_state.STATUSES
+CLOSING_EVENTS = invoice_state.CLOSING_EVENTS
 # Payment methods that close a small balance without money (not counted as paid).
 CLOSING_METHODS = ("carried", "written_off")
 
@@ -74,31 +72,10 @@ def invoice_states(conn: Connection, invoices: list[Any], today: date | None = N
         p, c = paid[inv.id], credited[inv.id]
         fees, interest = charges[(inv.id, "reminder_fee")], charges[(inv.id, "interest")]
         balance = inv.amount_due_ore + fees + interest - p - c - closed[inv.id]
-        out[inv.id] = InvoiceState(balance, p, c, _status(inv, balance, p, c, flags[inv.id], today), fees, interest)
+        out[inv.id] = InvoiceState(balance, p, c, invoice_state.status_of(
+            kind=inv.kind, amount_due_ore=inv.amount_due_ore, due_date=inv.due_date, balance_ore=balance, paid_ore=p,
+            credited_ore=c, flags=flags[inv.id], today=today), fees, interest)
     return out
-
-
-def _status(inv: Any, balance: int, paid: int, credited: int, flags: set[str], today: date) -> str:
-    if inv.kind == "credit_note":
-        return "credit_note"
-    if credited and credited >= inv.amount_due_ore:
-        return "credited"
-    if inv.amount_due_ore <= 0:
-        return "no_payment"
-    for closing in CLOSING_EVENTS:  # its small balance was moved to the next invoice, or written off
-        if closing in flags:
-            return closing
-    if balance <= 0:
-        return "paid"
-    if "collection" in flags and "collection_recalled" not in flags:
-        return "in_collection"
-    if "reminder_sent" in flags:
-        return "reminded"
-    if today > inv.due_date:
-        return "overdue"
-    if paid > 0:  # only money received makes an invoice partly paid; a credit note lowers what is due
-        return "partly_paid"
-    return "unpaid"
 
 
 def add_event(conn: Connection, invoice_id: str, kind: str, text: str, *, actor: str = "system",
