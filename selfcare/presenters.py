@@ -75,21 +75,101 @@ def _int(value: Any) -> int:
     return value if type(value) is int else 0
 
 
+PAID_BY = {
+    "card": N_("Paid {date} by card"),
+    "swish": N_("Paid {date} with Swish"),
+    "bankgiro": N_("Paid {date} by Bankgiro"),
+    "autogiro": N_("Paid {date} by autogiro"),
+    "credit_balance": N_("Paid {date} from your credit balance"),
+}
+NEXT_STEP_TEXT = {
+    "overdue": N_("If unpaid on {date}, late interest is charged from the due date."),
+    "reminder_1": N_("If unpaid on {date}, a reminder is sent."),
+    "reminder_fee": N_("If unpaid on {date}, a reminder is sent with a fee of {fee}."),
+    "reminder_2": N_("If unpaid on {date}, a second reminder is sent (no fee)."),
+    "collection": N_("If unpaid on {date}, the invoice is handed to a debt collection agency."),
+}
+
+
+def state_of(item: dict[str, Any]) -> dict[str, Any]:
+    """The core's one state of the invoice (``backend_stub.invoice_state``); an older answer without it
+    is read from its status and balance."""
+    st = item.get("state")
+    if isinstance(st, dict):
+        return st
+    status = str(item.get("status", ""))
+    balance = _int(item.get("balance_ore"))
+    open_ = status in OPEN_STATUSES and balance > 0
+    return {"status": status, "open": open_, "overdue": open_ and status in ("overdue", "reminded", "in_collection"),
+            "amount_ore": _int(item.get("amount_due_ore")) - _int(item.get("credited_ore")),
+            "to_pay_ore": balance if open_ else 0, "payable": open_, "paid": None, "credit_notes": [],
+            "fees_ore": 0, "interest_ore": 0, "days_overdue": 0, "carried_to": None, "owed_to_customer_ore": 0,
+            "next_step": None, "due_date": item.get("due_date")}
+
+
+def state_line(st: dict[str, Any], lang: str) -> str:
+    """One sentence on where the invoice stands: due, overdue (days), paid (when, how), credited, moved."""
+    status = str(st.get("status", ""))
+    due = st.get("due_date")
+    if status == "paid" and isinstance(st.get("paid"), dict):
+        paid = st["paid"]
+        msgid = PAID_BY.get(str(paid.get("method")), N_("Paid {date}"))
+        return gettext(lang, msgid, date=format_date(str(paid.get("on")), lang))
+    if status == "paid":
+        return gettext(lang, "Nothing left to pay on this invoice.")
+    if status == "credited":
+        return gettext(lang, "Credited in full: nothing to pay.")
+    if status == "carried":
+        return gettext(lang, "The amount left was moved to invoice {number}.", number=str(st.get("carried_to") or ""))
+    if status == "written_off":
+        return gettext(lang, "The small amount left was written off.")
+    if status == "no_payment":
+        return gettext(lang, "Nothing to pay on this invoice.")
+    if not due:
+        return ""
+    if st.get("overdue") or _int(st.get("days_overdue")) > 0:
+        days = _int(st.get("days_overdue"))
+        return gettext(lang, "Was due {date} · {days} days ago", date=format_date(str(due), lang),
+                       days=format_number(days, lang)) if days != 1 else gettext(
+            lang, "Was due {date} · yesterday", date=format_date(str(due), lang))
+    if st.get("open"):
+        return gettext(lang, "Due {date}", date=format_date(str(due), lang))
+    return ""
+
+
+def next_step_line(st: dict[str, Any], lang: str) -> str:
+    """What happens next to an open invoice, and when (rules §6)."""
+    step = st.get("next_step")
+    if not isinstance(step, dict) or not st.get("open"):
+        return ""
+    action = str(step.get("action", ""))
+    fee = _int(step.get("fee_ore"))
+    key = "reminder_fee" if action == "reminder_1" and fee else action
+    msgid = NEXT_STEP_TEXT.get(key)
+    if msgid is None or not step.get("on"):
+        return ""
+    return gettext(lang, msgid, date=format_date(str(step["on"]), lang), fee=format_money(fee, lang))
+
+
 def invoice_row(item: dict[str, Any], lang: str) -> dict[str, str]:
     """One line of the invoices list."""
-    status = str(item.get("status", ""))
+    st = state_of(item)
+    status = str(st.get("status") or item.get("status", ""))
     balance = _int(item.get("balance_ore"))
     return {
         "id": str(item.get("id", "")),
         "number": str(item.get("number", "")),
         "kind": str(item.get("kind", "invoice")),
         "period": format_period(item["period"], lang) if item.get("period") else "",
-        "amount": format_money(_int(item.get("amount_due_ore")), lang),
+        "amount": format_money(_int(st.get("amount_ore", item.get("amount_due_ore"))), lang),
         "due": format_date(item["due_date"], lang) if item.get("due_date") else "",
+        "state_line": state_line(st, lang),
         "status": status_label(status, lang),
         "tone": status_tone(status),
         "balance": format_money(balance, lang),
-        "open": "1" if status in OPEN_STATUSES and balance > 0 else "",
+        "to_pay": format_money(_int(st.get("to_pay_ore")), lang),
+        "open": "1" if st.get("open") else "",
+        "overdue": "1" if st.get("overdue") else "",
     }
 
 
@@ -184,18 +264,45 @@ def invoice_view(doc: dict[str, Any], lang: str) -> dict[str, Any]:
     seller = doc.get("seller") or {}
     buyer = doc.get("buyer") or {}
     period = doc.get("period") or {}
-    status = str(doc.get("status", ""))
+    st = state_of(doc)
+    status = str(st.get("status") or doc.get("status", ""))
     balance = _int(doc.get("balance_ore"))
     addr = buyer.get("address") or {}
+    amount = _int(st.get("amount_ore", doc.get("amount_due_ore")))
+    to_pay = _int(st.get("to_pay_ore"))
+    overdue = doc.get("customer_overdue") if isinstance(doc.get("customer_overdue"), dict) else {}
+    owed = _int(st.get("owed_to_customer_ore"))
     return {
         "id": str(doc.get("id", "")),
         "number": str(doc.get("number", "")),
         "kind": str(doc.get("kind", "invoice")),
         "status": status_label(status, lang),
         "tone": status_tone(status),
-        "payable": status in OPEN_STATUSES and balance > 0,
-        "amount": format_money(_int(doc.get("amount_due_ore")), lang),
-        "balance": format_money(balance, lang),
+        "payable": bool(st.get("payable")),
+        "open": bool(st.get("open")),
+        "overdue": bool(st.get("overdue")),
+        # The headline: what is left to pay while the invoice is open; otherwise its amount after credits.
+        "headline_label": gettext(lang, "To pay incl. VAT") if st.get("open") and to_pay == amount
+        else gettext(lang, "Invoice amount incl. VAT"),
+        "amount": format_money(amount, lang),
+        "original_amount": format_money(_int(doc.get("amount_due_ore")), lang)
+        if amount != _int(doc.get("amount_due_ore")) and doc.get("kind") == "invoice" else "",
+        "balance": format_money(to_pay if st.get("open") else max(0, balance), lang),
+        "show_balance": bool(st.get("open")) and to_pay != amount,
+        "state_line": state_line(st, lang),
+        "next_step": next_step_line(st, lang),
+        "fees": format_money(_int(st.get("fees_ore")), lang) if _int(st.get("fees_ore")) else "",
+        "interest": format_money(_int(st.get("interest_ore")), lang) if _int(st.get("interest_ore")) else "",
+        "owed": gettext(lang, "You have {amount} to your credit. It is taken off your next invoice.",
+                        amount=format_money(owed, lang)) if owed > 0 else "",
+        "credit_notes": [{"id": str(c.get("id", "")), "number": str(c.get("number", "")),
+                          "amount": format_money(-_int(c.get("amount_ore")), lang),
+                          "date": format_date(str(c["on"]), lang) if c.get("on") else ""}
+                         for c in st.get("credit_notes") or [] if isinstance(c, dict)],
+        "overdue_count": _int(overdue.get("count")),
+        "overdue_note": gettext(lang, "Your invoices from {seller} ({count} overdue)",
+                                seller=str(seller.get("name", "")), count=_int(overdue.get("count")))
+        if _int(overdue.get("count")) else "",
         "paid": format_money(_int(doc.get("paid_ore")), lang),
         "credited": format_money(_int(doc.get("credited_ore")), lang),
         "due": format_date(doc["due_date"], lang) if doc.get("due_date") else "",

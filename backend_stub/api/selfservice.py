@@ -238,7 +238,9 @@ async def invoice_qr_code(request: Request, invoice_id: str, p: Reader) -> dict[
     doc = await _invoice(request, p, invoice_id)
     if doc["kind"] != "invoice":
         raise HTTPException(422, "a credit note has no payment code")
-    fields = invoice_qr.payload(doc, amount_ore=max(0, doc["balance_ore"]))
+    if not doc["state"]["to_pay_ore"]:  # paid, credited, carried: nothing for a bank app to pay
+        raise HTTPException(409, "nothing left to pay on this invoice")
+    fields = invoice_qr.payload(doc, amount_ore=doc["state"]["to_pay_ore"])
     text = invoice_qr.payload_text(fields)
     return {"payload": {k: (str(v) if not isinstance(v, str | int) else v) for k, v in fields.items()},
             "text": text, "svg": invoice_qr.qr_svg(text)}

@@ -37,7 +37,7 @@ __all__ = ["LABELS", "data_volume", "qr_png", "render_invoice_pdf", "sanitize_te
 
 # --------------------------------------------------------------------------- labels
 
-LABELS: dict[str, dict[str, str]] = {
+LABELS: dict[str, dict[str, Any]] = {
     "sv": {
         "invoice": "Faktura",
         "credit_note": "Kreditfaktura",
@@ -103,6 +103,14 @@ LABELS: dict[str, dict[str, str]] = {
         "paid": "Betald",
         "credited": "Krediterad",
         "paid_note": "Fakturan är betald. Tack!",
+        "paid_on": "Betald {date}",
+        "paid_by": {"card": "Betald {date} med kort", "swish": "Betald {date} med Swish",
+                    "bankgiro": "Betald {date} via Bankgiro", "autogiro": "Betald {date} via autogiro",
+                    "credit_balance": "Betald {date} med ditt tillgodohavande"},
+        "carried": "Flyttad till faktura {number}",
+        "carried_note": "Det som var kvar att betala finns nu på faktura {number}.",
+        "written_off": "Avskriven",
+        "written_off_note": "Det lilla belopp som var kvar är avskrivet. Inget kvar att betala.",
         "credited_note": "Fakturan är krediterad. Inget kvar att betala.",
         "left_note": "Av {amount} återstår {left}. Ange OCR-numret när du betalar.",
         "pay_qr": "Skanna i bankappen",
@@ -181,6 +189,14 @@ LABELS: dict[str, dict[str, str]] = {
         "paid": "Paid",
         "credited": "Credited",
         "paid_note": "This invoice is paid. Thank you!",
+        "paid_on": "Paid {date}",
+        "paid_by": {"card": "Paid {date} by card", "swish": "Paid {date} with Swish",
+                    "bankgiro": "Paid {date} by Bankgiro", "autogiro": "Paid {date} by autogiro",
+                    "credit_balance": "Paid {date} from your credit balance"},
+        "carried": "Moved to invoice {number}",
+        "carried_note": "What was left to pay is now on invoice {number}.",
+        "written_off": "Written off",
+        "written_off_note": "The small amount left was written off. Nothing left to pay.",
         "credited_note": "This invoice is credited. Nothing is left to pay.",
         "left_note": "Of {amount}, {left} is left to pay. Please quote the OCR reference when you pay.",
         "pay_qr": "Scan in your bank app",
@@ -579,7 +595,15 @@ def _draw_payment_box(pdf: _InvoicePDF, fmt: _Formatter) -> None:
     inv, L = pdf.inv, pdf.L
     is_credit = inv["kind"] == "credit_note"
     due = int(inv["amount_due_ore"])
-    left = int(inv["balance_ore"]) if "balance_ore" in inv and not is_credit else max(due, 0)
+    st = inv.get("state") if isinstance(inv.get("state"), dict) else None  # backend_stub.invoice_state
+    if st is not None and not is_credit:
+        left = int(st["to_pay_ore"])
+        settled = due > 0 and not st["open"]
+        amount = int(st["amount_ore"])
+    else:
+        left = int(inv["balance_ore"]) if "balance_ore" in inv and not is_credit else max(due, 0)
+        settled = due > 0 and left <= 0
+        amount = due
     x, y, w = pdf.l_margin, pdf.get_y(), pdf.content_width
     qr_text = None
 
@@ -591,17 +615,27 @@ def _draw_payment_box(pdf: _InvoicePDF, fmt: _Formatter) -> None:
         note = L["credit_note_settle"].format(number=inv.get("credits_invoice") or "")
         if inv.get("credit_reason"):
             note = f"{L['credit_reason']}: {inv['credit_reason']}\n{note}"
-    elif due > 0 and left <= 0:  # settled since it was issued
-        credited = inv.get("status") == "credited"
-        cells = [
-            (L["status"], L["credited"] if credited else L["paid"]),
-            (L["amount_due"], fmt.money(due)),
-            (L["ocr"], str(inv.get("ocr") or "")),
-        ]
-        note = L["credited_note"] if credited else L["paid_note"]
+    elif settled:  # settled since it was issued: paid (when, how), credited, moved or written off
+        status = (st or {}).get("status") or inv.get("status")
+        paid = (st or {}).get("paid")
+        if status == "carried":
+            label, note = (L["carried"].format(number=st["carried_to"]),
+                           L["carried_note"].format(number=st["carried_to"]))
+        elif status == "written_off":
+            label, note = L["written_off"], L["written_off_note"]
+        elif status == "credited":
+            label, note = L["credited"], L["credited_note"]
+        elif isinstance(paid, dict):
+            label = L["paid_by"].get(paid["method"], L["paid_on"]).format(date=fmt.date(paid["on"]))
+            note = L["paid_note"]
+        else:
+            label, note = L["paid"], L["paid_note"]
+        cells = [(L["status"], label), (L["amount_due"] if status != "credited" else L["amount_credited"],
+                                        fmt.money(amount if status != "credited" else due)),
+                 (L["ocr"], str(inv.get("ocr") or ""))]
     else:
         shown = max(left, 0)
-        partly = 0 < left < due
+        partly = left != amount and left > 0
         cells = [
             (L["left_to_pay"] if partly else L["amount_due"], fmt.money(shown)),
             (L["due_date"], fmt.date(inv["due_date"])),
@@ -613,10 +647,11 @@ def _draw_payment_box(pdf: _InvoicePDF, fmt: _Formatter) -> None:
             if due < 0:
                 note += " " + L["credit_balance"].format(amount=fmt.money(-due))
         elif partly:
-            note = L["left_note"].format(amount=fmt.money(due), left=fmt.money(left))
+            note = L["left_note"].format(amount=fmt.money(amount), left=fmt.money(left))
         else:
             note = L["pay_hint"]
-        qr_text = _payment_qr_text(inv, left)
+        if left > 0:
+            qr_text = _payment_qr_text(inv, left)
 
     qr_size = 30.0 if qr_text else 0.0
     text_w = w - 12 - (qr_size + 4 if qr_text else 0)

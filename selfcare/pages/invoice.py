@@ -34,11 +34,33 @@ def _head() -> rx.Component:
             status_badge(v["status"].to(str), v["tone"].to(str), id="invoice-status"),
             width="100%", align="start",
         ),
-        rx.text(tr("To pay incl. VAT"), style=styles.label, margin_top="0.5rem"),
-        rx.text(v["amount"].to(str), id="invoice-amount", style=styles.amount_big),
-        rx.text(tr("Due"), " ", rx.text.strong(v["due"].to(str), id="invoice-due")),
-        rx.cond(v["balance"].to(str) != v["amount"].to(str),
-                rx.text(tr("Left to pay"), ": ", rx.text.strong(v["balance"].to(str)), id="invoice-balance")),
+        rx.text(v["headline_label"].to(str), style=styles.label, margin_top="0.5rem", id="invoice-headline"),
+        rx.hstack(
+            rx.text(v["amount"].to(str), id="invoice-amount", style=styles.amount_big),
+            rx.cond(v["original_amount"].to(str) != "",
+                    rx.text(v["original_amount"].to(str), text_decoration="line-through", style=styles.muted,
+                            id="invoice-original-amount")),
+            align="baseline", spacing="3",
+        ),
+        rx.text(v["state_line"].to(str), id="invoice-due", weight="medium",
+                color=rx.cond(v["overdue"].to(bool), C.danger, C.text)),
+        rx.cond(v["show_balance"].to(bool),
+                rx.text(tr("Left to pay"), ": ", rx.text.strong(v["balance"].to(str), id="invoice-balance-amount"),
+                        id="invoice-balance")),
+        rx.cond(v["fees"].to(str) != "",
+                rx.text(tr("Reminder fee"), ": ", v["fees"].to(str), style=styles.muted, id="invoice-fees")),
+        rx.cond(v["interest"].to(str) != "",
+                rx.text(tr("Late interest"), ": ", v["interest"].to(str), style=styles.muted, id="invoice-interest")),
+        rx.foreach(v["credit_notes"].to(list[dict[str, str]]), lambda c: rx.link(
+            rx.hstack(rx.icon("undo-2", size=16), rx.text(tr("Credit note"), " ", c["number"], " · ", c["date"]),
+                      rx.spacer(), rx.text(c["amount"], font_variant_numeric="tabular-nums"), width="100%",
+                      align="center"),
+            href="/invoices/" + c["id"], class_name="credit-note-link", width="100%", padding="0.35rem 0")),
+        rx.cond(v["next_step"].to(str) != "",
+                rx.callout(v["next_step"].to(str), icon="calendar-clock",
+                           color_scheme=rx.cond(v["overdue"].to(bool), "red", "gray"), size="1", id="invoice-next-step")),
+        rx.cond(v["owed"].to(str) != "",
+                rx.callout(v["owed"].to(str), icon="piggy-bank", color_scheme="green", size="1", id="invoice-owed")),
         rx.cond(
             S.autopay["text"].to(str) != "",
             invoice_autopay(S.autopay),
@@ -46,13 +68,25 @@ def _head() -> rx.Component:
                 v["payable"].to(bool),
                 rx.button(rx.icon("credit-card", size=18), tr("Pay"), id="pay-button", on_click=S.pay,
                           loading=S.paying, size="3", style=styles.primary_button, margin_top="0.5rem"),
-                rx.callout(tr("Nothing left to pay on this invoice."), icon="circle-check", color_scheme="green",
-                           id="invoice-settled"),
+                rx.cond(v["open"].to(bool), rx.fragment(),
+                        rx.callout(tr("Nothing left to pay on this invoice."), icon="circle-check",
+                                   color_scheme="green", id="invoice-settled")),
             ),
         ),
         rx.cond(S.autopay["failed"].to(str) != "", invoice_autopay_failed()),
         rx.button(rx.icon("file-down", size=18), tr("Download PDF"), id="pdf-link", on_click=S.download_pdf,
                   size="3", style=styles.secondary_button),
+    )
+
+
+def _overdue_note() -> rx.Component:
+    """"Your invoices from Nordvik Telecom (2 overdue)": all of them are one tap away (a link's session
+    signs in first)."""
+    return rx.link(
+        rx.hstack(rx.icon("files", size=18), rx.text(S.view["overdue_note"].to(str), weight="medium"), rx.spacer(),
+                  rx.icon("chevron-right", size=16), width="100%", align="center"),
+        href=rx.cond(SessionState.signed_in, "/invoices", "/login"), id="customer-overdue", underline="none",
+        color=C.danger, padding="0.75rem 1rem", border="1px solid", border_radius="12px", width="100%",
     )
 
 
@@ -278,7 +312,8 @@ def invoice_page() -> rx.Component:
                                               spacing="1"), href="/invoices", size="2")),
                     error_callout(S.error),
                     _head(), offer_banner("invoice"),
-                    rx.cond(S.autopay["text"].to(str) == "", _payment_details()), _explain(), _usage_summary(), _specification(), _plans(),
+                    rx.cond(S.view["overdue_note"].to(str) != "", _overdue_note()),
+                    rx.cond(S.view["payable"].to(bool), _payment_details()), _explain(), _usage_summary(), _specification(), _plans(),
                     _usage(), _timeline(), thread_card(), _parties(), _drill(),
                     spacing="4", width="100%", align="stretch",
                 ),

@@ -155,13 +155,14 @@ class InvoiceState(rx.State):
                            lang: str) -> None:
         """QR, explanation and itemised usage: each optional, the page works without them."""
         client = get_client()
-        try:
-            qr = await client.invoice_qr(token, invoice_id)
-            svg = str(qr.get("svg", ""))
-            self.qr_svg = svg if svg.lstrip().startswith(("<svg", "<?xml")) else ""
-        except ApiError as exc:
-            logger.info("qr %s: %s", invoice_id, exc)
-            self.qr_svg = ""
+        self.qr_svg = ""
+        if self.view.get("payable"):  # a QR code only while something is left to pay
+            try:
+                qr = await client.invoice_qr(token, invoice_id)
+                svg = str(qr.get("svg", ""))
+                self.qr_svg = svg if svg.lstrip().startswith(("<svg", "<?xml")) else ""
+            except ApiError as exc:
+                logger.info("qr %s: %s", invoice_id, exc)
         try:
             explain = await client.explain(token, invoice_id, lang)
             self.explain_rows = presenters.explain_rows(explain, lang)
