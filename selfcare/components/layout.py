@@ -145,6 +145,13 @@ def card(*children: rx.Component, **props) -> rx.Component:
     return rx.box(rx.vstack(*children, spacing="2", align="stretch", width="100%"), style=styles.card, **props)
 
 
+def skeleton(height: str, width: str = "100%", **props) -> rx.Component:
+    """A grey block holding the place of a value not known yet: the final layout's size, and no text
+    (nothing to flash in the wrong language, nothing false said before the data is there)."""
+    return rx.box(height=height, width=width, background="#e6eaee", border_radius="6px", aria_hidden="true",
+                  class_name="skeleton", **props)
+
+
 def section_title(key: str) -> rx.Component:
     return rx.heading(tr(key), size="4", as_="h2", margin_top="0.25rem")
 

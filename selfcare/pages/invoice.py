@@ -6,7 +6,7 @@ import reflex as rx
 
 from selfcare import styles
 from selfcare.components.autopay_status import invoice_autopay, invoice_autopay_failed
-from selfcare.components.layout import card, error_callout, page, section_title, status_badge, tr
+from selfcare.components.layout import card, error_callout, page, section_title, skeleton, status_badge, tr
 from selfcare.components.offer_banner import offer_banner
 from selfcare.components.thread import thread_card
 from selfcare.state.invoice import InvoiceState
@@ -296,6 +296,17 @@ def _drill() -> rx.Component:
     )
 
 
+def _loading() -> rx.Component:
+    """The invoice's layout before its data: grey blocks where the values go, no text, no spinner jump."""
+    return rx.vstack(
+        card(skeleton("1.1rem", "60%"), skeleton("0.9rem", "40%"), skeleton("2.2rem", "10rem", margin_top="0.5rem"),
+             skeleton("1.1rem", "14rem"), skeleton("2.75rem", "100%", margin_top="0.5rem"),
+             skeleton("2.75rem", "100%")),
+        card(skeleton("1.3rem", "50%"), skeleton("1rem", "100%"), skeleton("1rem", "100%"), skeleton("1rem", "80%")),
+        spacing="4", width="100%", align="stretch", id="invoice-loading", aria_busy="true",
+    )
+
+
 def invoice_page() -> rx.Component:
     return page(
         rx.cond(
@@ -317,7 +328,7 @@ def invoice_page() -> rx.Component:
                     _usage(), _timeline(), thread_card(), _parties(), _drill(),
                     spacing="4", width="100%", align="stretch",
                 ),
-                rx.center(rx.spinner(size="3"), padding="3rem", width="100%"),
+                _loading(),
             ),
         ),
         active="Invoices", reload=InvoiceState.load,

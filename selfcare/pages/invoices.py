@@ -18,14 +18,16 @@ def _row(inv: rx.Var) -> rx.Component:
                 rx.vstack(
                     rx.text(inv["period"], weight="bold"),
                     rx.text(tr("Invoice"), " ", inv["number"], style=styles.muted),
-                    rx.text(tr("Due"), " ", inv["due"], style=styles.muted),
+                    rx.text(inv["state_line"], size="2", class_name="invoice-state",
+                            color=rx.cond(inv["overdue"] != "", C.danger, C.muted),
+                            weight=rx.cond(inv["overdue"] != "", "medium", "regular")),
                     spacing="0", align="start",
                 ),
                 rx.spacer(),
                 rx.vstack(
                     rx.text(inv["amount"], weight="bold", class_name="invoice-amount"),
                     status_badge(inv["status"], inv["tone"]),
-                    rx.cond(inv["open"] != "", rx.text(tr("Left"), " ", inv["balance"], size="1", color=C.muted)),
+                    rx.cond(inv["open"] != "", rx.text(tr("Left"), " ", inv["to_pay"], size="1", color=C.muted)),
                     spacing="1", align="end",
                 ),
                 width="100%", align="center",

@@ -7,7 +7,7 @@ import reflex as rx
 from selfcare import styles
 from selfcare.components.autopay_status import addon_shop_link, payment_method_summary
 from selfcare.components.instalment_card import instalment_card
-from selfcare.components.layout import card, error_callout, page, section_title, status_badge, tr
+from selfcare.components.layout import card, error_callout, page, section_title, skeleton, status_badge, tr
 from selfcare.components.offer_banner import offer_banner
 from selfcare.components.pending_changes import PendingChangesState, plan_card
 from selfcare.state.overview import OverviewState
@@ -38,17 +38,53 @@ def _allowance(a: rx.Var) -> rx.Component:
     )
 
 
+def _overdue_card() -> rx.Component:
+    """Overdue invoices lead the page: how many, the total, the oldest's days late, fees, what comes next,
+    and one "Pay all" for all of them."""
+    s = OverviewState
+    return rx.box(
+        rx.vstack(
+            rx.hstack(rx.icon("triangle-alert", color=C.danger, size=20),
+                      rx.heading(s.overdue_count, " ", rx.cond(s.overdue_count == 1, tr("overdue invoice"),
+                                                               tr("overdue invoices")),
+                                 size="4", as_="h2", color=C.danger),
+                      align="center", spacing="2"),
+            rx.text(s.overdue_total, id="overdue-total", style=styles.amount_big, color=C.danger),
+            rx.text(s.overdue_oldest, id="overdue-oldest", weight="medium"),
+            rx.cond(s.overdue_fees != "", rx.text(s.overdue_fees, size="2", id="overdue-fees")),
+            rx.cond(s.overdue_next != "", rx.text(s.overdue_next, size="2", style=styles.muted, id="overdue-next")),
+            rx.button(rx.icon("credit-card", size=18), tr("Pay all"), id="pay-all", on_click=s.pay_all,
+                      loading=s.paying_all, size="3", style=styles.primary_button, width="100%"),
+            rx.link(tr("See the overdue invoices"), href="/invoices", size="2"),
+            spacing="2", align="stretch", width="100%",
+        ),
+        style=styles.card, border=f"2px solid {C.danger}", id="overdue-card", role="alert",
+    )
+
+
 def overview_page() -> rx.Component:
     s = OverviewState
     return page(
         rx.heading(tr("Hello"), " ", SessionState.customer_name, size="6", as_="h1"),
         error_callout(s.error),
+        rx.cond(s.overdue_count > 0, _overdue_card()),
         card(
             rx.text(tr("Left to pay"), style=styles.label),
-            rx.text(s.left_to_pay, id="left-to-pay", style=styles.amount_big),
-            rx.cond(s.has_open,
-                    rx.text(tr("Next due date"), ": ", rx.text.strong(s.next_due), id="next-due"),
-                    rx.text(tr("Nothing to pay right now."), color=C.success)),
+            rx.cond(
+                s.loaded,
+                rx.fragment(
+                    rx.text(s.left_to_pay, id="left-to-pay", style=styles.amount_big),
+                    rx.cond(s.next_due != "",
+                            rx.text(tr("Next due date"), ": ", rx.text.strong(s.next_due), id="next-due"),
+                            rx.cond(s.has_open, rx.fragment(),
+                                    rx.text(tr("Nothing to pay right now."), color=C.success, id="nothing-to-pay"))),
+                    rx.cond(s.owed != "", rx.text(s.owed, color=C.success, size="2", id="credit-owed")),
+                ),
+                # Until the invoices are known: the same room, nothing said.
+                rx.vstack(skeleton("2.2rem", "9rem"), skeleton("1.25rem", "14rem"), spacing="2",
+                          id="left-to-pay-loading"),
+            ),
+            min_height="8.5rem",
         ),
         offer_banner("overview"),
         card(
@@ -75,7 +111,7 @@ def overview_page() -> rx.Component:
                 rx.link(
                     rx.hstack(
                         rx.vstack(rx.text(s.latest["period"], weight="bold"),
-                                  rx.text(tr("Due"), " ", s.latest["due"], style=styles.muted), spacing="0"),
+                                  rx.text(s.latest["state_line"], style=styles.muted), spacing="0"),
                         rx.spacer(),
                         rx.vstack(rx.text(s.latest["amount"], weight="bold"),
                                   status_badge(s.latest["status"], s.latest["tone"]), align="end", spacing="1"),

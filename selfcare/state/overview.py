@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
-from datetime import date
+import os
 from typing import Any
 
 import reflex as rx
 
 from selfcare import presenters
-from selfcare.api_client import ApiError, Unauthorized, get_client
+from selfcare.api_client import ApiError, Unauthorized, core_public_base, get_client
 from selfcare.i18n import format_date, format_money, format_period, gettext
 from selfcare.state.session import LOGIN_ROUTE, SessionState
 
@@ -18,6 +19,15 @@ logger = logging.getLogger(__name__)
 
 class OverviewState(rx.State):
     loading: bool = False
+    # False until the invoices are known: the page shows skeletons, never "nothing to pay", before.
+    loaded: bool = False
+    overdue_count: int = 0
+    overdue_total: str = ""
+    overdue_oldest: str = ""
+    overdue_fees: str = ""
+    overdue_next: str = ""
+    owed: str = ""
+    paying_all: bool = False
     error: str = ""
     left_to_pay: str = ""
     next_due: str = ""
@@ -52,14 +62,11 @@ class OverviewState(rx.State):
         except ApiError as exc:
             logger.warning("overview invoices: %s", exc)
             self.error = gettext(lang, "Your invoices could not be loaded just now. Please try again.")
-            listing = {"items": []}
-        items = [i for i in listing.get("items") or [] if i.get("kind", "invoice") == "invoice"]
-        open_items = [i for i in items if i.get("status") in presenters.OPEN_STATUSES and int(i.get("balance_ore") or 0) > 0]
-        self.left_to_pay = format_money(sum(int(i["balance_ore"]) for i in open_items), lang)
-        self.has_open = bool(open_items)
-        dues = sorted(date.fromisoformat(i["due_date"]) for i in open_items if i.get("due_date"))
-        self.next_due = format_date(dues[0], lang) if dues else ""
-        self.latest = presenters.invoice_row(items[0], lang) if items else {}
+            listing = None  # unknown: say so, never "nothing to pay"
+        if listing is not None:
+            self._show_invoices(listing, lang)
+            self.loaded = True
+        yield
         try:
             fc = await client.forecast(token, customer_id, lang)
         except ApiError as exc:
@@ -67,6 +74,59 @@ class OverviewState(rx.State):
             fc = {}
         self._show_forecast(fc, lang)
         self.loading = False
+
+    def _show_invoices(self, listing: dict[str, Any], lang: str) -> None:
+        """Left to pay, overdue first, the next due date and any credit, from each invoice's one state."""
+        items = [i for i in listing.get("items") or [] if i.get("kind", "invoice") == "invoice"]
+        states = [presenters.state_of(i) for i in items]
+        open_states = [st for st in states if st.get("open")]
+        self.left_to_pay = format_money(sum(int(st.get("to_pay_ore") or 0) for st in open_states), lang)
+        self.has_open = bool(open_states)
+        coming = sorted(str(st["due_date"]) for st in open_states if not st.get("overdue") and st.get("due_date"))
+        self.next_due = format_date(coming[0], lang) if coming else ""
+        overdue = listing.get("overdue") if isinstance(listing.get("overdue"), dict) else {}
+        count = int(overdue.get("count") or 0)
+        self.overdue_count = count
+        self.overdue_total = format_money(int(overdue.get("total_ore") or 0), lang) if count else ""
+        days = int(overdue.get("oldest_days") or 0)
+        self.overdue_oldest = gettext(lang, "The oldest was due {days} days ago.", days=days) if count else ""
+        fees = int(overdue.get("fees_ore") or 0)
+        self.overdue_fees = gettext(lang, "Reminder fees charged: {amount}.", amount=format_money(fees, lang)) \
+            if count and fees else ""
+        # What happens next to the oldest overdue invoice (a reminder fee coming, collection).
+        late = sorted((st for st in open_states if st.get("overdue")), key=lambda st: str(st.get("due_date")))
+        self.overdue_next = presenters.next_step_line(late[0], lang) if late else ""
+        owed = sum(int(st.get("owed_to_customer_ore") or 0) for st in states)
+        self.owed = gettext(lang, "You have {amount} to your credit. It is taken off your next invoice.",
+                            amount=format_money(owed, lang)) if owed > 0 else ""
+        self.latest = presenters.invoice_row(items[0], lang) if items else {}
+
+    @rx.event
+    async def pay_all(self):
+        """"Pay all": one payment at the provider's hosted page for every overdue invoice (oldest due first)."""
+        session = await self.get_state(SessionState)
+        token, customer_id = session.token_for_customer()
+        if not token:
+            return rx.redirect(LOGIN_ROUTE)
+        lang = session._lang()
+        origin = str(self.rx_router_page.host or os.environ.get("SELFCARE_APP_URL", "")).rstrip("/")
+        self.paying_all = True
+        try:
+            answer = await get_client().pay_many(token, customer_id, None, f"{origin}/")
+        except Unauthorized:
+            session._drop()
+            return rx.redirect(LOGIN_ROUTE)
+        except ApiError as exc:
+            logger.warning("pay all %s: %s", customer_id, exc)
+            self.error = gettext(lang, "The payment could not be started. Please try again.")
+            return None
+        finally:
+            self.paying_all = False
+        path = str(answer.get("checkout_path", ""))
+        if not path.startswith("/"):
+            self.error = gettext(lang, "The payment could not be started. Please try again.")
+            return None
+        return rx.call_script(f"window.location.assign({json.dumps(core_public_base() + path)})")
 
     def _show_forecast(self, fc: dict[str, Any], lang: str) -> None:
         period = fc.get("period")
