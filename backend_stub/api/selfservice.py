@@ -282,12 +282,18 @@ async def invoice_usage(request: Request, invoice_id: str, p: Reader, category: 
 
 
 @router.get("/customers/{customer_id}/forecast", tags=["usage"])
-async def usage_forecast(request: Request, customer_id: int, p: Reader, lang: str = "sv") -> dict[str, Any]:
-    """The open period so far, its forecast total, and warnings before an allowance runs out."""
+async def usage_forecast(request: Request, customer_id: int, p: Reader, lang: str = "sv",
+                         period: str | None = None) -> dict[str, Any]:
+    """The next invoice as it stands (or ``period``'s, YYYY-MM), its forecast total, and allowance warnings."""
     ensure_customer_access(p, customer_id)
     core = _core(request)
+    from backend_stub.api.app import _small_balance_ore
+
     try:
-        return await _run(forecast.forecast, core.engine, core.catalogue, customer_id, lang=lang)
+        return await _run(forecast.forecast, core.engine, core.catalogue, customer_id, lang=lang, period=period,
+                          today=core.today(), small_balance_ore=_small_balance_ore(request))
+    except ValueError as exc:  # names the field: period
+        raise HTTPException(422, str(exc)) from None
     except Exception as exc:
         from sqlalchemy.exc import NoResultFound
 

@@ -186,14 +186,16 @@ def run_bill_run(engine: Engine, catalogue: Catalogue, label: str, *, invoice_da
     return result
 
 
-def small_balances(conn: Connection, today: date, minimum_ore: int) -> dict[int, list[tuple[str, str, int]]]:
+def small_balances(conn: Connection, today: date, minimum_ore: int,
+                   customer_ids: list[int] | None = None) -> dict[int, list[tuple[str, str, int]]]:
     """Past-due invoices with 0 < balance < ``minimum_ore`` per customer: (id, number, balance), oldest first.
 
-    Balances not yet due are never carried (rules §5).
+    Balances not yet due are never carried (rules §5). ``customer_ids`` limits it to those accounts.
     """
-    rows = list(conn.execute(select(m.Invoice).where(m.Invoice.kind == "invoice", m.Invoice.amount_due_ore > 0,
-                                                     m.Invoice.due_date < today)
-                             .order_by(m.Invoice.invoice_date, m.Invoice.number)))
+    q = select(m.Invoice).where(m.Invoice.kind == "invoice", m.Invoice.amount_due_ore > 0, m.Invoice.due_date < today)
+    if customer_ids is not None:
+        q = q.where(m.Invoice.customer_id.in_(customer_ids))
+    rows = list(conn.execute(q.order_by(m.Invoice.invoice_date, m.Invoice.number)))
     out: dict[int, list[tuple[str, str, int]]] = defaultdict(list)
     states = ledger.invoice_states(conn, rows, today)
     for inv in rows:
@@ -263,23 +265,11 @@ def _bill_batch(conn: Connection, catalogue: Catalogue, customers: dict[int, Any
     extras = _load_extras(conn, todo, periods, label, pending or _Pending(True, True, True), catalogue)
     drafts = []
     for cid in todo:
-        period = periods[cid]
-        subs = subs_by_customer.get(cid, [])
-        extra = extras.get(cid)
-        if extra is None:
-            draft = invoicing.build_invoice(catalogue, cid, subs, period, aggregates.get(invoice_ids[cid], []),
-                                            grants.get(cid, []))
-        else:
-            draft = invoicing.build_invoice(
-                catalogue, cid, subs, period, aggregates.get(invoice_ids[cid], []), grants.get(cid, []),
-                [c for _, c in extra.charges], addons=[a for _, a in extra.addons], instalments=extra.instalments)
-            if extra.instalments:
-                draft = replace(draft, meta={**draft.meta, "instalments": _instalment_summary(extra.instalments)})
-        if not draft.lines:
-            continue
-        carried = [invoicing.CarriedBalance(number, amount) for _id, number, amount in (small or {}).get(cid, [])]
-        draft = invoicing.with_carried(draft, carried, ore_rounding=catalogue.operator.ore_rounding)
-        drafts.append((cid, draft))
+        draft = invoice_draft(catalogue, cid, subs_by_customer.get(cid, []), periods[cid],
+                              aggregates.get(invoice_ids[cid], []), grants.get(cid, []), extras.get(cid),
+                              (small or {}).get(cid, []))
+        if draft is not None:
+            drafts.append((cid, draft))
     numbers = take_numbers(conn, INVOICE_SERIES, len(drafts))
     now = clock.now()
     issued_ids = []
@@ -342,6 +332,57 @@ def _bill_batch(conn: Connection, catalogue: Catalogue, customers: dict[int, Any
             ledger.apply_credit_balance(conn, cid, inv_id, now)
 
 
+def invoice_draft(catalogue: Catalogue, customer_id: int, subs: list[Subscription], period: Period,
+                  aggregates: list[invoicing.UsageAggregate], grants: list[invoicing.DiscountGrant],
+                  extra: _Extras | None, small: list[tuple[str, str, int]]) -> invoicing.InvoiceDraft | None:
+    """One account's invoice of ``period`` from what the bill run loaded (pure); None when it bills nothing.
+
+    The bill run issues it; the forecast (``services.forecast``) shows it before the bill run.
+    """
+    if extra is None:
+        draft = invoicing.build_invoice(catalogue, customer_id, subs, period, aggregates, grants)
+    else:
+        draft = invoicing.build_invoice(
+            catalogue, customer_id, subs, period, aggregates, grants,
+            [c for _, c in extra.charges], addons=[a for _, a in extra.addons], instalments=extra.instalments)
+        if extra.instalments:
+            draft = replace(draft, meta={**draft.meta, "instalments": _instalment_summary(extra.instalments)})
+    if not draft.lines:
+        return None
+    carried = [invoicing.CarriedBalance(number, amount) for _id, number, amount in small]
+    return invoicing.with_carried(draft, carried, ore_rounding=catalogue.operator.ore_rounding)
+
+
+def unbilled_usage(conn: Connection, customer_id: int, period: Period) -> list[invoicing.UsageAggregate]:
+    """The usage the account's invoice of ``period`` would bill, aggregated as ``_bill_batch`` does, read-only.
+
+    Not yet invoiced events of the period and of earlier ones (late events); nothing is claimed.
+    """
+    u = m.UsageEvent
+    q = (select(u.subscription_id, u.period_start, u.rate_key, u.offpeak,
+                func.sum(u.charged_units), func.sum(u.charge_exact - u.fee_exact - u.surcharge_exact),
+                func.sum(func.coalesce((u.fee_exact > 0).cast(m.Integer), 0)), func.sum(u.fee_exact),
+                func.sum(u.surcharge_units), func.sum(u.surcharge_exact))
+         .where(u.customer_id == customer_id, u.invoice_id.is_(None), u.period_start <= period.start)
+         .group_by(u.subscription_id, u.period_start, u.rate_key, u.offpeak, u.service))
+    return [invoicing.UsageAggregate(r[0], r[1], r[2], bool(r[3]), int(r[4] or 0), int(r[5] or 0), int(r[6] or 0),
+                                     int(r[7] or 0), int(r[8] or 0), int(r[9] or 0)) for r in conn.execute(q)]
+
+
+def pending_extras(conn: Connection, catalogue: Catalogue, customer_id: int, period: Period) -> _Extras | None:
+    """The one-off charges, add-ons and instalment months the account's invoice of ``period`` would bill.
+
+    Read-only (no row locks): what ``_bill_batch`` loads, for a look ahead.
+    """
+    return _load_extras(conn, [customer_id], {customer_id: period}, period.label, _Pending(True, True, True),
+                        catalogue, lock=False).get(customer_id)
+
+
+def discount_grants(conn: Connection, customer_id: int) -> list[invoicing.DiscountGrant]:
+    """The account's discount grants as the bill run reads them."""
+    return [grant_of_row(g) for g in conn.execute(select(m.DiscountGrant).where(m.DiscountGrant.customer_id == customer_id))]
+
+
 @dataclass
 class _Extras:
     """One account's one-off charges, add-on purchases and instalment months for this invoice."""
@@ -358,19 +399,23 @@ def _locked(conn: Connection, q):
 
 
 def _load_extras(conn: Connection, todo: list[int], periods: dict[int, Period], label: str,
-                 pending: _Pending, catalogue: Catalogue | None = None) -> dict[int, _Extras]:
-    """What each account's invoice bills besides fees and usage; no query for a kind nobody has pending."""
+                 pending: _Pending, catalogue: Catalogue | None = None, *, lock: bool = True) -> dict[int, _Extras]:
+    """What each account's invoice bills besides fees and usage; no query for a kind nobody has pending.
+
+    ``lock`` False reads without row locks (the forecast, which claims nothing).
+    """
     extras: dict[int, _Extras] = {}
+    maybe_locked = _locked if lock else (lambda _conn, q: q)
     if pending.charges:
         for part in chunks(todo):
-            for r in conn.execute(_locked(conn, select(OneOffCharge).where(
+            for r in conn.execute(maybe_locked(conn, select(OneOffCharge).where(
                     OneOffCharge.customer_id.in_(part), OneOffCharge.invoice_id.is_(None))
                     .order_by(OneOffCharge.id))):
                 extras.setdefault(r.customer_id, _Extras()).charges.append((r, invoicing.OneOffCharge(
                     r.description, r.amount_ore, Decimal(r.vat_rate), r.subscription_id)))
     if pending.addons:
         for part in chunks(todo):
-            for r in conn.execute(_locked(conn, select(AddonPurchase).where(
+            for r in conn.execute(maybe_locked(conn, select(AddonPurchase).where(
                     AddonPurchase.customer_id.in_(part), AddonPurchase.invoice_id.is_(None))
                     .order_by(AddonPurchase.id))):
                 if r.period_start > periods[r.customer_id].start:
@@ -384,7 +429,7 @@ def _load_extras(conn: Connection, todo: list[int], periods: dict[int, Period], 
                     name_en)))
     if pending.instalments:
         for part in chunks(todo):
-            for r in conn.execute(_locked(conn, select(Instalment).where(
+            for r in conn.execute(maybe_locked(conn, select(Instalment).where(
                     Instalment.customer_id.in_(part), Instalment.status != "closed",
                     Instalment.payoff_invoice_id.is_(None)).order_by(Instalment.id))):
                 plan = instalment_plan(r, catalogue)
