@@ -151,8 +151,9 @@ def test_subscriber_asks_agent_answers_and_credits_live(browser, page, app_url, 
     # --- back on the phone: the answer and the new amount, without a reload -----------------------
     page.locator("#thread-messages .thread-theirs .thread-text", has_text="Vi krediterar 50 kr").wait_for(
         timeout=TIMEOUT)
-    page.locator("#invoice-balance").wait_for(timeout=TIMEOUT)
-    assert _kr(page.locator("#invoice-balance").inner_text()) == balance_before - 50
+    # The headline is the amount after the credit, and the credit note is linked under it.
+    page.locator(".credit-note-link").first.wait_for(timeout=TIMEOUT)
+    assert _kr(page.locator("#invoice-amount").inner_text()) == balance_before - 50
     page.locator("#timeline .timeline-event", has_text="Nytt belopp").first.wait_for(timeout=TIMEOUT)
     assert page.evaluate("() => performance.getEntriesByType('navigation').length") == 1  # still the same page
     assert page.evaluate("() => window.__pwned") is None
