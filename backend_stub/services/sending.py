@@ -81,6 +81,7 @@ def invoice_email(doc: dict[str, Any], link: str, lang: str) -> tuple[str, str, 
     name = doc["buyer"]["name"]
     amount = doc["amount_due_ore"]
     credit = doc["kind"] == "credit_note"
+    ask = _ask(doc, lang)
     if lang == "en":
         subject = f"Your {'credit note' if credit else 'invoice'} {doc['number']} from {seller}"
         lines = [f"Hello {name},", ""]
@@ -88,7 +89,8 @@ def invoice_email(doc: dict[str, Any], link: str, lang: str) -> tuple[str, str, 
             lines.append(f"Credit note {doc['number']} of {kr(-amount, 'en')} has been issued to you.")
         else:
             lines += [f"Your invoice {doc['number']} of {kr(amount, 'en')} is due on {day(doc['due_date'], 'en')}.",
-                      f"Pay to bankgiro {doc['seller']['bankgiro']} with OCR reference {doc['ocr']}, or pay on the page."]
+                      ask or f"Pay to bankgiro {doc['seller']['bankgiro']} with OCR reference {doc['ocr']}, "
+                             "or pay on the page."]
         lines += ["", f"View it here: {link}", "", f"Kind regards, {seller}"]
         button = "View the invoice"
     else:
@@ -98,7 +100,8 @@ def invoice_email(doc: dict[str, Any], link: str, lang: str) -> tuple[str, str, 
             lines.append(f"Kreditfaktura {doc['number']} på {kr(-amount)} har utfärdats till dig.")
         else:
             lines += [f"Din faktura {doc['number']} på {kr(amount)} ska vara betald senast {day(doc['due_date'])}.",
-                      f"Betala till bankgiro {doc['seller']['bankgiro']} med OCR-nummer {doc['ocr']}, eller direkt på sidan."]
+                      ask or f"Betala till bankgiro {doc['seller']['bankgiro']} med OCR-nummer {doc['ocr']}, "
+                             "eller direkt på sidan."]
         lines += ["", f"Se fakturan här: {link}", "", f"Vänliga hälsningar, {seller}"]
         button = "Visa fakturan"
     text = "\n".join(lines) + "\n"
@@ -106,6 +109,22 @@ def invoice_email(doc: dict[str, Any], link: str, lang: str) -> tuple[str, str, 
     page = (f"<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><title>{html.escape(subject)}</title>"
             f"</head><body>{body}<p><a href=\"{html.escape(link, quote=True)}\">{button}</a></p></body></html>")
     return subject, text, page
+
+
+def _ask(doc: dict[str, Any], lang: str) -> str:
+    """What the message asks of the subscriber when it is not "pay": the one state of the invoice
+    (``invoice_state``) says nothing is left to pay, or an automatic draw will pay it."""
+    st = doc.get("state") or {}
+    en = lang == "en"
+    if st.get("status") in ("paid", "credited", "no_payment") or (st and not st.get("to_pay_ore")):
+        return "Nothing is left to pay: you need not do anything." if en else "Inget kvar att betala: du behöver inte göra något."
+    autopay = st.get("autopay") or {}
+    if autopay.get("status") in ("scheduled", "pending", "retrying") and autopay.get("draw_date"):
+        how = {"autogiro": ("by autogiro", "via autogiro"), "card": ("from your card", "från ditt kort")}.get(
+            str(autopay.get("method")), ("automatically", "automatiskt"))
+        when = day(autopay["draw_date"], "en" if en else "sv")
+        return f"It is paid {how[0]} on {when}." if en else f"Beloppet dras {how[1]} {when}."
+    return ""
 
 
 def invoice_sms(doc: dict[str, Any], link: str, lang: str) -> str:
