@@ -16,6 +16,7 @@ import asyncio
 import json
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -317,7 +318,21 @@ def test_another_customers_invoice_is_not_found(api, core, auth):
                                                                      "return_url": "/x"}).status_code == 200
     assert api.post(f"/customers/{cid}/pay", headers=service, json={"invoice_ids": [sep2.id],
                                                                      "return_url": "/x"}).status_code == 404
-    assert api.post("/customers/999999/pay", headers=service, json={"return_url": "/x"}).status_code == 404
+    r = api.post("/customers/999999/pay", headers=service, json={"return_url": "/x"})
+    assert (r.status_code, r.json()["detail"]) == (404, "customer not found")
+
+
+def test_checkouts_made_at_once_leave_one_open(api, core, auth):
+    """Four checkouts of the same invoices at the same moment (the app's button pressed in four
+    tabs): each supersedes the one before it, whatever the interleaving; exactly one stays open."""
+    cid, sep, oct_ = _account(core, "K1")
+    provider = paygw.TestPayProvider(core.engine, "webhook-secret-" + "w" * 32)
+    with ThreadPoolExecutor(4) as pool:
+        made = list(pool.map(lambda ids: provider.create_customer_checkout(cid, ids, "/x"),
+                             [None, [sep.id, oct_.id], [oct_.id, sep.id], None]))
+    with core.engine.connect() as conn:
+        statuses = dict(conn.execute(select(PaymentSession.provider_payment_id, PaymentSession.status)).all())
+    assert sorted(statuses[c.payment_id] for c in made) == ["open", "superseded", "superseded", "superseded"]
 
 
 def test_bad_input_is_refused_naming_the_field(api, core, auth):
@@ -383,3 +398,22 @@ def test_app_client_pay_many(api, core, auth):
             await client.aclose()
 
     asyncio.run(go())
+
+
+def test_replays_at_the_same_moment_record_once(api, core, auth):
+    """The provider delivers the same payment twice at once (two event ids): one records, one is a duplicate."""
+    cid, sep, oct_ = _account(core, "K1")
+    provider = paygw.TestPayProvider(core.engine, "webhook-secret-" + "w" * 32)
+    checkout = provider.create_customer_checkout(cid, None, "/x")
+    _signature, body = provider.complete(checkout.session_id, "card")
+    deliveries = []
+    for _ in range(3):
+        event = json.loads(body)
+        event["id"] = "evt_" + uuid.uuid4().hex
+        raw = json.dumps(event).encode()
+        deliveries.append((paygw.sign(provider.secret, raw, int(time.time())), raw))
+    with ThreadPoolExecutor(3) as pool:
+        results = list(pool.map(lambda d: provider.handle_webhook(*d), deliveries))
+    assert sorted(results) == ["duplicate", "duplicate", "recorded"]
+    assert sorted(_payments(core, checkout.payment_id)) == [f"testpay:{checkout.payment_id}:{n}" for n in (1, 2)]
+    assert _state(core, sep.id).balance_ore == _state(core, oct_.id).balance_ore == 0

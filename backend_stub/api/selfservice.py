@@ -334,9 +334,10 @@ async def pay_many(request: Request, customer_id: Annotated[int, Path(ge=1, le=2
     try:
         checkout = await _run(_paygw(request).create_customer_checkout, customer_id, body.invoice_ids,
                               body.return_url)
-    except invoices.NotFound as exc:
-        what = "customer" if str(exc).startswith("customer") else "invoice"
-        raise HTTPException(404, f"{what} not found") from None
+    except paygw.UnknownCustomer:
+        raise HTTPException(404, "customer not found") from None
+    except invoices.NotFound:
+        raise HTTPException(404, "invoice not found") from None
     except paygw.PaymentError as exc:
         raise HTTPException(422, str(exc)) from None
     return _checkout_answer(checkout)

@@ -76,6 +76,10 @@ def payment_order(inv: Any) -> tuple[Any, int, str]:
     return inv.due_date, len(inv.number), inv.number
 
 
+class UnknownCustomer(NotFound):
+    """A checkout for a customer that does not exist."""
+
+
 class WebhookRejected(Exception):
     """A webhook delivery is refused (bad signature, too old, malformed)."""
 
@@ -168,15 +172,15 @@ class TestPayProvider:
                                  now: datetime | None = None) -> Checkout:
         """One checkout over invoices of customer ``customer_id`` (ids or numbers); ``None``: every overdue one.
 
-        Raises ``NotFound`` for an unknown customer, or an invoice that is unknown or another
-        customer's (the same answer: nothing leaks), and ``PaymentError`` naming the field for
+        Raises ``UnknownCustomer``; ``NotFound`` for an invoice that is unknown or another
+        customer's (the same answer: nothing leaks); ``PaymentError`` naming the field for
         a credit note, an invoice with nothing left to pay, a repeated one, or nothing overdue.
         """
         now = now or clock.now()
         return_url = check_return_url(return_url)
         with self.engine.begin() as conn:
             if conn.execute(select(m.Customer.id).where(m.Customer.id == customer_id)).first() is None:
-                raise NotFound(f"customer {customer_id} not found")
+                raise UnknownCustomer(f"customer {customer_id} not found")
             if invoice_ids is None:
                 rows = list(conn.execute(select(m.Invoice).where(m.Invoice.customer_id == customer_id,
                                                                   m.Invoice.kind == "invoice")))
@@ -243,16 +247,16 @@ class TestPayProvider:
             if s is None:
                 return None
             invs = list(conn.execute(
-                select(m.Invoice.id, m.Invoice.number, m.Invoice.due_date, m.Invoice.document,
-                       PaymentSessionInvoice.amount_ore)
+                select(m.Invoice.id, m.Invoice.number, m.Invoice.due_date, PaymentSessionInvoice.amount_ore)
                 .join(PaymentSessionInvoice, PaymentSessionInvoice.invoice_id == m.Invoice.id)
                 .where(PaymentSessionInvoice.session_id == s.id).order_by(PaymentSessionInvoice.position)))
+            document = conn.execute(select(m.Invoice.document).where(m.Invoice.id == invs[0].id)).scalar_one()
         expires = s.expires_at if s.expires_at.tzinfo else s.expires_at.replace(tzinfo=UTC)
         expired = expires <= now
         closed = s.status if s.status != "open" else ("expired" if expired else None)
         return {"session_id": s.id, "status": s.status, "expired": expired, "closed": closed,
                 "amount_ore": s.amount_ore, "amount": format_kr(s.amount_ore),
-                "invoice_number": invs[0].number, "merchant": invs[0].document["seller"]["name"],
+                "invoice_number": invs[0].number, "merchant": document["seller"]["name"],
                 "invoices": [{"id": i.id, "number": i.number, "due_date": i.due_date.isoformat(),
                               "amount_ore": i.amount_ore, "amount": format_kr(i.amount_ore)} for i in invs],
                 "return_url": s.return_url, "payment_id": s.provider_payment_id}
