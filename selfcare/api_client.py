@@ -264,6 +264,19 @@ class CoreClient:
         return await self._json("POST", self._invoice_path(invoice_id, "/pay"), token,
                                 json={"return_url": return_url})
 
+    async def pay_many(self, token: str, customer_id: int, invoice_ids: list[str] | None,
+                       return_url: str) -> dict[str, Any]:
+        """One payment over several invoices ("Betala alla"); ``None`` pays every overdue one.
+
+        Answers ``{"payment_id", "amount_ore", "checkout_path", "invoices": [{"id", "number", "amount_ore"}]}``.
+        """
+        if invoice_ids is not None:
+            invoice_ids = list(invoice_ids)
+            if not all(valid_invoice_id(i) for i in invoice_ids):
+                raise NotFound(404, "invoice not found")
+        return await self._json("POST", f"/customers/{int(customer_id)}/pay", token,
+                                json={"invoice_ids": invoice_ids, "return_url": return_url})
+
     # -- usage --------------------------------------------------------------------------------
 
     async def usage(self, token: str, customer_id: int, period: str | None = None, category: str | None = None,

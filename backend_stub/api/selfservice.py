@@ -15,8 +15,8 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 import httpx
-from fastapi import APIRouter, Depends, Form, Header, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi import APIRouter, Depends, Form, Header, HTTPException, Path, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from backend_stub.api.auth import (
@@ -308,16 +308,47 @@ class PayRequest(BaseModel):
     return_url: str = Field(min_length=1, max_length=2000)
 
 
+class PayManyRequest(BaseModel):
+    invoice_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        default=None, max_length=paygw.MAX_INVOICES,
+        description="the invoices to pay (ids or numbers); null or absent: every overdue one")
+    return_url: str = Field(min_length=1, max_length=2000)
+
+
+def _checkout_answer(checkout: paygw.Checkout) -> dict[str, Any]:
+    return {"payment_id": checkout.payment_id, "amount_ore": checkout.amount_ore,
+            "checkout_path": checkout.checkout_path,
+            "invoices": [{"id": i.id, "number": i.number, "amount_ore": i.amount_ore} for i in checkout.invoices]}
+
+
 @router.post("/invoices/{invoice_id}/pay", tags=["payments"])
 async def pay(request: Request, invoice_id: str, p: Payer, body: PayRequest) -> dict[str, Any]:
-    """Start paying what is left on the invoice at the payment provider's hosted page."""
+    """Start paying what is left on the invoice at the payment provider's hosted page (a checkout
+    of one invoice; it supersedes every open checkout of that invoice)."""
     doc = await _invoice(request, p, invoice_id)
     try:
         checkout = await _run(_paygw(request).create_checkout, doc["id"], body.return_url)
     except paygw.PaymentError as exc:
         raise HTTPException(422, str(exc)) from None
-    return {"payment_id": checkout.payment_id, "amount_ore": checkout.amount_ore,
-            "checkout_path": checkout.checkout_path}
+    return _checkout_answer(checkout)
+
+
+@router.post("/customers/{customer_id}/pay", tags=["payments"])
+async def pay_many(request: Request, customer_id: Annotated[int, Path(ge=1, le=2**63 - 1)], p: Payer,
+                   body: PayManyRequest) -> dict[str, Any]:
+    """Pay several of the customer's invoices in one payment ("Betala alla"): the named ones, or every
+    overdue one; applied oldest due date first. Supersedes every open checkout sharing an invoice."""
+    ensure_customer_access(p, customer_id)  # a link session reaches its one invoice only: 404 here
+    try:
+        checkout = await _run(_paygw(request).create_customer_checkout, customer_id, body.invoice_ids,
+                              body.return_url)
+    except paygw.UnknownCustomer:
+        raise HTTPException(404, "customer not found") from None
+    except invoices.NotFound:
+        raise HTTPException(404, "invoice not found") from None
+    except paygw.PaymentError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return _checkout_answer(checkout)
 
 
 @router.post("/payments/webhook/testpay", tags=["payments"])
@@ -341,44 +372,79 @@ main{{max-width:420px;margin:0 auto;padding:24px 16px}}h1{{font-size:1.1rem;marg
 .amount{{font-size:2rem;font-weight:700;margin:12px 0}}button{{display:block;width:100%;padding:14px;margin:10px 0 0;
 font-size:1rem;border-radius:10px;border:0;cursor:pointer}}.card-btn{{background:#1a56db;color:#fff}}
 .swish-btn{{background:#0a7d52;color:#fff}}.fail-btn{{background:#e5e7eb;color:#1b1d21}}
+ul{{list-style:none;padding:0;margin:8px 0 0}}li{{display:flex;justify-content:space-between;gap:8px;
+padding:4px 0;border-top:1px solid #eee}}.closed{{font-weight:600}}
 small{{color:#555}}</style></head><body><main><p><small>TestPay · testbetalning / test payment</small></p>
-<div class="card"><h1>{merchant}</h1><div>Faktura / Invoice {number}</div>
+<div class="card"><h1>{merchant}</h1>{what}
 <div class="amount" id="amount">{amount}</div>{body}</div>
 <p><small>Inga kortuppgifter lämnas till butiken. / No card details are shared with the merchant.</small></p>
 </main></body></html>"""
 
+# Why a session cannot be paid, as the hosted page says it (paygw.CLOSED_REASONS).
+_CLOSED_TEXT = {
+    "paid": "Den här betalningen är redan genomförd. / This payment has already been made.",
+    "failed": "Den här betalningen avbröts. Starta en ny betalning från fakturan. / "
+              "This payment was cancelled. Start a new payment from the invoice.",
+    "superseded": "Den här betalningen har ersatts av en nyare och kan inte användas. Inget har dragits. / "
+                  "This payment was replaced by a newer one and cannot be used. Nothing was charged.",
+    "expired": "Tiden för den här betalningen har gått ut. Starta en ny betalning från fakturan. / "
+               "This payment has expired. Start a new payment from the invoice.",
+}
+
+
+def _checkout_html(info: dict[str, Any], body: str) -> str:
+    invs = info["invoices"]
+    if len(invs) == 1:
+        what = f'<div id="invoice">Faktura / Invoice {html.escape(invs[0]["number"])}</div>'
+    else:
+        rows = "".join(f'<li><span>Faktura / Invoice {html.escape(i["number"])} · {html.escape(i["due_date"])}'
+                       f'</span><span>{html.escape(i["amount"])}</span></li>' for i in invs)
+        what = f'<div>{len(invs)} fakturor / invoices</div><ul id="invoices">{rows}</ul>'
+    return _PAGE.format(merchant=html.escape(info["merchant"]), what=what, amount=html.escape(info["amount"]),
+                        body=body)
+
+
+def _closed_page(info: dict[str, Any], status_code: int) -> HTMLResponse:
+    body = (f'<p class="closed" id="closed" data-reason="{info["closed"]}">{_CLOSED_TEXT[info["closed"]]}</p>'
+            f'<p><a href="{html.escape(info["return_url"], quote=True)}">Tillbaka / Back</a></p>')
+    return HTMLResponse(_checkout_html(info, body), status_code=status_code,
+                        headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY"})
+
 
 @router.get("/paygw/checkout/{session_id}", tags=["payments"], response_class=HTMLResponse)
 async def checkout_page(request: Request, session_id: str) -> HTMLResponse:
-    """The test provider's hosted payment page."""
+    """The test provider's hosted payment page: the invoices it pays, then card, Swish or fail."""
     info = await _run(_paygw(request).session, session_id)
     if info is None:
         return HTMLResponse("<h1>Not found</h1>", status_code=404)
-    if info["expired"] or info["status"] != "open":
-        body = "<p>Betalningen är redan avslutad. / This payment is closed.</p>"
-    else:
-        body = ('<form method="post"><input type="hidden" name="method" value="card">'
-                '<button class="card-btn" id="pay-card">Betala med kort •••• 4242 / Pay by card</button></form>'
-                '<form method="post"><input type="hidden" name="method" value="swish">'
-                '<button class="swish-btn" id="pay-swish">Betala med Swish / Pay with Swish</button></form>'
-                '<form method="post"><input type="hidden" name="method" value="fail">'
-                '<button class="fail-btn" id="pay-fail">Avbryt (misslyckas) / Fail</button></form>')
-    page = _PAGE.format(merchant=html.escape(info["merchant"]), number=html.escape(info["invoice_number"]),
-                        amount=html.escape(info["amount"]), body=body)
-    return HTMLResponse(page, headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY"})
+    if info["closed"] is not None:
+        return _closed_page(info, 200)
+    body = ('<form method="post"><input type="hidden" name="method" value="card">'
+            '<button class="card-btn" id="pay-card">Betala med kort •••• 4242 / Pay by card</button></form>'
+            '<form method="post"><input type="hidden" name="method" value="swish">'
+            '<button class="swish-btn" id="pay-swish">Betala med Swish / Pay with Swish</button></form>'
+            '<form method="post"><input type="hidden" name="method" value="fail">'
+            '<button class="fail-btn" id="pay-fail">Avbryt (misslyckas) / Fail</button></form>')
+    return HTMLResponse(_checkout_html(info, body), headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY"})
 
 
 @router.post("/paygw/checkout/{session_id}", tags=["payments"])
 async def checkout_submit(request: Request, session_id: str, method: Annotated[str, Form()]) -> Response:
-    """The payer's choice: the provider confirms by its signed webhook, then sends the payer back."""
+    """The payer's choice: the provider confirms by its signed webhook, then sends the payer back.
+    A paid, failed, superseded or expired session is refused (409) with a page that says why."""
     provider = _paygw(request)
     info = await _run(provider.session, session_id)
     if info is None:
         return HTMLResponse("<h1>Not found</h1>", status_code=404)
+    if info["closed"] is not None:
+        return _closed_page(info, 409)
     try:
         signature, body = await _run(provider.complete, session_id, method)
-    except paygw.PaymentError as exc:
-        return JSONResponse({"detail": str(exc)}, status_code=409)
+    except paygw.PaymentError as exc:  # closed in between
+        info = await _run(provider.session, session_id)
+        if info is None or info["closed"] is None:
+            return HTMLResponse(f"<h1>{html.escape(str(exc))}</h1>", status_code=409)
+        return _closed_page(info, 409)
     delivered = await deliver_testpay_webhook(request, signature, body)
     return back_to_merchant(info["return_url"], "payment", "paid" if delivered and method in paygw.METHODS else "failed")
 

@@ -108,6 +108,25 @@ def invoice_allocation(conn: Connection, inv: Any, upto: date | None = None) -> 
     return allocate(inv.amount_due_ore, credits=credits, charges=charges, payments=pays, upto=upto)
 
 
+def split_over_invoices(amount_ore: int, balances: list[int]) -> list[int]:
+    """One payment over several invoices, given in payment order (oldest due date first): each takes
+    at most its balance (nothing when it has none); what is left over goes on the last invoice, where
+    it becomes credit balance. Within an invoice ``allocate`` then applies its share to fees, interest
+    and the invoice amount. Returns each invoice's share; they add up to ``amount_ore``.
+    """
+    if not balances:
+        raise ValueError("balances: a payment needs at least one invoice")
+    if amount_ore < 0:
+        raise ValueError("amount_ore: must not be negative")
+    shares, rest = [], amount_ore
+    for balance in balances:
+        take = min(rest, max(balance, 0))
+        shares.append(take)
+        rest -= take
+    shares[-1] += rest
+    return shares
+
+
 # --- BgMax import, the unmatched queue, allocation by an agent, refunds -------------------------------------
 
 

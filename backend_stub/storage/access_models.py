@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend_stub.storage.models import Base
@@ -57,7 +57,8 @@ class InvoiceLink(Base):
 
 
 class PaymentSession(Base):
-    """A checkout at the test payment provider."""
+    """A checkout at the test payment provider: one payment over one or more invoices
+    (``PaymentSessionInvoice``; ``invoice_id`` is the first of them, paid first)."""
 
     __tablename__ = "payment_sessions"
 
@@ -66,10 +67,22 @@ class PaymentSession(Base):
     customer_id: Mapped[int] = mapped_column(Integer)
     amount_ore: Mapped[int] = mapped_column(BigInteger)
     return_url: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16))  # open, paid, failed
+    status: Mapped[str] = mapped_column(String(16))  # open, paid, failed, superseded
     provider_payment_id: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PaymentSessionInvoice(Base):
+    """An invoice a checkout pays, in the order its money is applied (oldest due date first)."""
+
+    __tablename__ = "payment_session_invoices"
+    __table_args__ = (UniqueConstraint("session_id", "invoice_id"),)
+
+    session_id: Mapped[str] = mapped_column(ForeignKey("payment_sessions.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)  # 1, 2, … in payment order
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), index=True)
+    amount_ore: Mapped[int] = mapped_column(BigInteger)  # its balance when the checkout was made
 
 
 class WebhookEvent(Base):
