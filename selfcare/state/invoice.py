@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 from typing import Any
 
 import reflex as rx
@@ -15,11 +13,11 @@ from selfcare.api_client import (
     LinkGone,
     NotFound,
     Unauthorized,
-    core_public_base,
     get_client,
     valid_invoice_id,
 )
 from selfcare.i18n import gettext
+from selfcare.state.checkout import app_origin, to_checkout
 from selfcare.state.payment_method import autopay_view
 from selfcare.state.session import LOGIN_ROUTE, SessionState
 
@@ -300,27 +298,13 @@ class InvoiceState(rx.State):
         session, token = await self._token(invoice_id)
         if not token:
             return rx.redirect(LOGIN_ROUTE)
-        lang = session._lang()
-        origin = str(self.rx_router_page.host or os.environ.get("SELFCARE_APP_URL", "")).rstrip("/")
-        return_url = f"{origin}/invoices/{invoice_id}"
+        return_url = f"{app_origin(self)}/invoices/{invoice_id}"
         self.paying = True
         try:
-            answer = await get_client().pay(token, invoice_id, return_url)
-        except Unauthorized:
-            session._drop()
-            return rx.redirect(LOGIN_ROUTE)
-        except ApiError as exc:
-            logger.warning("pay %s: %s", invoice_id, exc)
-            self.error = gettext(lang, "The payment could not be started. Please try again.")
-            return None
+            return await to_checkout(self, session, lambda: get_client().pay(token, invoice_id, return_url),
+                                     f"pay {invoice_id}")
         finally:
             self.paying = False
-        path = str(answer.get("checkout_path", ""))
-        if not path.startswith("/"):
-            self.error = gettext(lang, "The payment could not be started. Please try again.")
-            return None
-        # A full page load (the hosted page is not a route of this app), in the same tab.
-        return rx.call_script(f"window.location.assign({json.dumps(core_public_base() + path)})")
 
 
 class LinkState(rx.State):

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 from typing import Any
 
 import reflex as rx
 
 from selfcare import presenters
-from selfcare.api_client import ApiError, Unauthorized, core_public_base, get_client
+from selfcare.api_client import ApiError, Unauthorized, get_client
 from selfcare.i18n import format_date, format_money, format_period, gettext
+from selfcare.state.checkout import app_origin, to_checkout
 from selfcare.state.session import LOGIN_ROUTE, SessionState
 
 logger = logging.getLogger(__name__)
@@ -108,25 +107,12 @@ class OverviewState(rx.State):
         token, customer_id = session.token_for_customer()
         if not token:
             return rx.redirect(LOGIN_ROUTE)
-        lang = session._lang()
-        origin = str(self.rx_router_page.host or os.environ.get("SELFCARE_APP_URL", "")).rstrip("/")
         self.paying_all = True
         try:
-            answer = await get_client().pay_many(token, customer_id, None, f"{origin}/")
-        except Unauthorized:
-            session._drop()
-            return rx.redirect(LOGIN_ROUTE)
-        except ApiError as exc:
-            logger.warning("pay all %s: %s", customer_id, exc)
-            self.error = gettext(lang, "The payment could not be started. Please try again.")
-            return None
+            return await to_checkout(self, session, lambda: get_client().pay_many(
+                token, customer_id, None, f"{app_origin(self)}/"), f"pay all {customer_id}")
         finally:
             self.paying_all = False
-        path = str(answer.get("checkout_path", ""))
-        if not path.startswith("/"):
-            self.error = gettext(lang, "The payment could not be started. Please try again.")
-            return None
-        return rx.call_script(f"window.location.assign({json.dumps(core_public_base() + path)})")
 
     def _show_forecast(self, fc: dict[str, Any], lang: str) -> None:
         period = fc.get("period")
