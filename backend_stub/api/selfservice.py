@@ -34,6 +34,7 @@ from backend_stub.api.auth import (
 from backend_stub.core import Core
 from backend_stub.formats import invoice_qr
 from backend_stub.services import explain, forecast, invoices, links, messaging, paygw, signin, usage_query
+from backend_stub.services.lifecycle_config import LifecycleConfig
 
 router = APIRouter()
 
@@ -73,7 +74,8 @@ def _paygw(request: Request) -> paygw.TestPayProvider:
             if _production():
                 raise HTTPException(503, "the payment provider is not configured (SELFCARE_PAYGW_SECRET)")
             secret = hmac.new(_auth(request).secret.encode(), b"testpay-webhook", hashlib.sha256).hexdigest()
-        provider = request.app.state.paygw = paygw.TestPayProvider(_core(request).engine, secret)
+        provider = request.app.state.paygw = paygw.TestPayProvider(
+            _core(request).engine, secret, overpayment=LifecycleConfig.from_env().dunning.overpayment)
     return provider
 
 

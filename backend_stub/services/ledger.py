@@ -102,6 +102,15 @@ def record_payment(conn: Connection, *, invoice_id: str | None, reference: str, 
                   f"Betalning mottagen: {format_kr(amount_ore)}. Kvar att betala: {format_kr(max(0, state.balance_ore))}.",
                   actor=actor, at=at, data={"amount_ore": amount_ore, "remaining_ore": state.balance_ore,
                                             "method": method})
+        surplus = min(amount_ore, -state.balance_ore) if amount_ore > 0 else 0
+        if surplus > 0 and method not in CLOSING_METHODS and method != "credit_balance":
+            # More than was left (e.g. paid twice, or after a credit): never a silent negative balance.
+            # The surplus is the customer's credit balance (rules §5), and the agents see it in their
+            # attention queue (payments.list_unmatched, kind "overpaid") to refund it if asked.
+            data = {"amount_ore": surplus, "payment_reference": reference}
+            add_event(conn, invoice_id, "overpaid", f"Betalningen var {format_kr(surplus)} mer än det som var kvar "
+                      "att betala; det är ditt tillgodohavande och dras av på nästa faktura.", actor=actor, at=at,
+                      data=data)
     return True
 
 

@@ -45,6 +45,9 @@ class DunningTerms:
     # Rules §5: an open balance below this is never reminded, bears no fee or interest, and once past due
     # is carried to the next invoice (or written off when there is none).
     small_balance_ore: int = 1000
+    # A payment beyond what is owed (rules §6): "credit" (the customer's credit balance, used on the
+    # next invoice; agents see it in their queue) or "refund" (paid back at once).
+    overpayment: str = "credit"
     reference_rates: tuple[tuple[date, Decimal], ...] = DEFAULT_REFERENCE_RATES
 
     def reference_rate(self, on: date) -> Decimal:
@@ -229,6 +232,10 @@ def from_toml(doc: dict[str, Any], base: LifecycleConfig | None = None) -> Lifec
             raise ConfigError(f"{name}: unknown key")
         if key == "reminder2_days":
             d[key] = None if value in (0, False) else _int(value, name, 1)
+        elif key == "overpayment":
+            if value not in ("credit", "refund"):
+                raise ConfigError(f"{name}: 'credit' or 'refund', not {str(value)[:40]!r}")
+            d[key] = value
         elif key == "interest_margin":
             d[key] = _dec(value, name)
         else:

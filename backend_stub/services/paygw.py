@@ -40,7 +40,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from backend_stub import clock
-from backend_stub.services import ledger
+from backend_stub.services import ledger, payments
 from backend_stub.services.documents import format_kr
 from backend_stub.services.invoices import NotFound, get_invoice_row
 from backend_stub.services.payments import split_over_invoices
@@ -152,11 +152,14 @@ class TestPayProvider:
 
     __test__ = False  # not a pytest test class
 
-    def __init__(self, engine: Engine, secret: str) -> None:
+    def __init__(self, engine: Engine, secret: str, *, overpayment: str = "credit") -> None:
         if len(secret.encode()) < 32:
             raise ValueError("the payment provider's webhook secret needs at least 32 bytes")
+        if overpayment not in ("credit", "refund"):
+            raise ValueError("overpayment: 'credit' or 'refund'")
         self.engine = engine
         self.secret = secret
+        self.overpayment = overpayment  # what a payment beyond what is owed becomes (lifecycle dunning.overpayment)
 
     # --- the merchant side: checkout ------------------------------------------------------
 
@@ -309,11 +312,6 @@ class TestPayProvider:
             s = conn.execute(select(PaymentSession).where(PaymentSession.provider_payment_id == payment_id)).first()
             if s is None:
                 raise WebhookRejected("unknown payment")
-            if kind == "payment.succeeded":
-                if amount != s.amount_ore:
-                    raise WebhookRejected("amount differs from the checkout")
-                method = data.get("method") if data.get("method") in METHODS else "card"
-                return self._record_checkout_payment(conn, s, payment_id, method, amount, now)
             if kind == "payment.failed":
                 if s.status == "open":
                     conn.execute(update(PaymentSession).where(PaymentSession.id == s.id).values(status="failed"))
@@ -322,7 +320,16 @@ class TestPayProvider:
                                          "Betalningen genomfördes inte. Fakturan är fortfarande obetald.",
                                          actor="testpay", at=now, data={"payment_id": payment_id})
                 return "failed"
-            raise WebhookRejected(f"unknown event type {kind!r}")
+            if kind != "payment.succeeded":
+                raise WebhookRejected(f"unknown event type {kind!r}")
+            if amount != s.amount_ore:
+                raise WebhookRejected("amount differs from the checkout")
+            method = data.get("method") if data.get("method") in METHODS else "card"
+            result, surplus = self._record_checkout_payment(conn, s, payment_id, method, amount, now)
+        if surplus and self.overpayment == "refund":  # the operator's choice: pay it back at once
+            payments.refund_credit(self.engine, s.customer_id, surplus, actor="testpay",
+                                   reference=f"overpaid-{payment_id}")
+        return result
 
     @staticmethod
     def _session_invoice_ids(conn: Connection, session_id: str) -> list[str]:
@@ -331,7 +338,7 @@ class TestPayProvider:
                                  .order_by(PaymentSessionInvoice.position)).scalars())
 
     def _record_checkout_payment(self, conn: Connection, s: Any, payment_id: str, method: str, amount: int,
-                                 now: datetime) -> str:
+                                 now: datetime) -> tuple[str, int]:
         """Apply a confirmed checkout: its invoices oldest due first, each at most its balance now.
 
         Also for a superseded (or expired, failed) session: the provider has taken the money,
@@ -347,7 +354,7 @@ class TestPayProvider:
         status = conn.execute(select(PaymentSession.status).where(PaymentSession.id == s.id)
                               .with_for_update()).scalar_one()
         if status == "paid":  # another delivery about this provider payment recorded it
-            return "duplicate"
+            return "duplicate", 0
         rows = {r.id: r for r in conn.execute(select(m.Invoice).where(m.Invoice.id.in_(invoice_ids)))}
         invs = [rows[i] for i in invoice_ids]
         states = ledger.invoice_states(conn, invs)
@@ -361,7 +368,10 @@ class TestPayProvider:
                                               amount_ore=share, customer_id=inv.customer_id, received_at=now,
                                               actor="testpay")
         conn.execute(update(PaymentSession).where(PaymentSession.id == s.id).values(status="paid"))
-        return "recorded" if recorded else "duplicate"
+        # What was not owed (an invoice settled meanwhile): the customer's credit balance (ledger event
+        # "overpaid", the agents' queue), or paid back at once when the operator chose so.
+        surplus = max(0, amount - sum(max(0, states[i.id].balance_ore) for i in invs))
+        return ("recorded", surplus) if recorded else ("duplicate", 0)
 
     # --- saved cards (automatic payment) --------------------------------------------------
 

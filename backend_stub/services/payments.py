@@ -271,7 +271,31 @@ def list_unmatched(engine: Any, limit: int = 100, offset: int = 0) -> dict[str, 
             items.append({"kind": "bank_payment", "id": b.id, "reference": b.reference, "method": "bankgiro",
                           "amount_minor": b.amount_minor, "currency": b.currency, "ocr": None,
                           "received_at": b.payment_date.isoformat(), "references": b.references, "payer": b.payer})
+        items += _overpaid(conn)
     return {"total": len(items), "items": items[offset:offset + limit]}
+
+
+def _overpaid(conn: Connection) -> list[dict[str, Any]]:
+    """Overpaid invoices whose surplus is still the customer's credit (not used, not refunded): for an agent
+    to refund on request, or leave to the next invoice."""
+    from backend_stub.services import ledger
+
+    events = {e.invoice_id: e for e in conn.execute(select(m.InvoiceEvent).where(m.InvoiceEvent.kind == "overpaid")
+                                                    .order_by(m.InvoiceEvent.id))}
+    if not events:
+        return []
+    rows = list(conn.execute(select(m.Invoice).where(m.Invoice.id.in_(list(events)))))
+    states = ledger.invoice_states(conn, rows)
+    out = []
+    for inv in sorted(rows, key=lambda r: events[r.id].id):
+        credit = -states[inv.id].balance_ore
+        if credit > 0:
+            e = events[inv.id]
+            out.append({"kind": "overpaid", "id": e.id, "invoice_id": inv.id, "invoice_number": inv.number,
+                        "customer_id": inv.customer_id, "amount_ore": credit, "currency": "SEK",
+                        "reference": (e.data or {}).get("payment_reference"), "method": None, "ocr": inv.ocr,
+                        "received_at": e.at.isoformat(), "references": [], "payer": {}})
+    return out
 
 
 class AllocationError(ValueError):

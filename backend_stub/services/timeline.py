@@ -137,6 +137,19 @@ def _allocated(d: Mapping[str, Any], lang: str) -> str:
     return f"Betalning {kr(d['amount_ore'])} (ref. {d['reference']}) fördelad till fakturan av handläggare."
 
 
+def _overpaid(d: Mapping[str, Any], lang: str) -> str:
+    if d.get("refund"):
+        if lang == "en":
+            return (f"The payment was {kr(d['amount_ore'], lang)} more than was left to pay; "
+                    "it is paid back to you.")
+        return f"Betalningen var {kr(d['amount_ore'])} mer än det som var kvar att betala; det betalas tillbaka till dig."
+    if lang == "en":
+        return (f"The payment was {kr(d['amount_ore'], lang)} more than was left to pay; "
+                "it is your credit balance, taken off your next invoice.")
+    return (f"Betalningen var {kr(d['amount_ore'])} mer än det som var kvar att betala; "
+            "det är ditt tillgodohavande och dras av på nästa faktura.")
+
+
 def _refund(d: Mapping[str, Any], lang: str) -> str:
     if lang == "en":
         return f"Credit balance refunded: {kr(d['amount_ore'], lang)}."
@@ -210,7 +223,8 @@ def _instalment_payoff(d: Mapping[str, Any], lang: str) -> str:
 RENDERERS: dict[str, Renderer] = {
     "created": _created, "sent": _sent, "payment_received": _payment, "corrected": _corrected,
     "reminder_sent": _reminder, "overdue": _overdue, "interest": _interest, "collection": _collection,
-    "respite": _respite, "payment_allocated": _allocated, "refund": _refund, "credit_applied": _credit_applied,
+    "respite": _respite, "payment_allocated": _allocated, "refund": _refund, "overpaid": _overpaid,
+    "credit_applied": _credit_applied,
     "opened": _opened, "payment_failed": _payment_failed, "message": _message, "reply": _reply,
     "fee_waived": _fee_waived, "charge_added": _charge_added, "addon_purchased": _addon_purchased,
     "instalment_payoff": _instalment_payoff,
