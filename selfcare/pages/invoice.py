@@ -52,9 +52,10 @@ def _head() -> rx.Component:
         rx.cond(v["interest"].to(str) != "",
                 rx.text(tr("Late interest"), ": ", v["interest"].to(str), style=styles.muted, id="invoice-interest")),
         rx.foreach(v["credit_notes"].to(list[dict[str, str]]), lambda c: rx.link(
-            rx.hstack(rx.icon("undo-2", size=16), rx.text(tr("Credit note"), " ", c["number"], " · ", c["date"]),
-                      rx.spacer(), rx.text(c["amount"], font_variant_numeric="tabular-nums"), width="100%",
-                      align="center"),
+            rx.hstack(rx.icon("undo-2", size=16, flex_shrink="0"),
+                      rx.text(tr("Credit note"), " ", c["number"], " · ", c["date"], flex="1", min_width="0"),
+                      rx.text(c["amount"], font_variant_numeric="tabular-nums", white_space="nowrap"),
+                      width="100%", align="center"),
             href="/invoices/" + c["id"], class_name="credit-note-link", width="100%", padding="0.35rem 0")),
         rx.cond(v["next_step"].to(str) != "",
                 rx.callout(v["next_step"].to(str), icon="calendar-clock",
