@@ -153,8 +153,10 @@ def invoices_for_period(engine: Engine, label: str) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         rows = list(conn.execute(select(m.Invoice).where(
             m.Invoice.period_start >= p.start, m.Invoice.period_start <= p.end).order_by(m.Invoice.number)))
-        states = ledger.invoice_states(conn, rows)
-        return [_full(r, states[r.id]) for r in rows]
+        today = clock.today()
+        states = ledger.invoice_states(conn, rows, today)
+        facts = invoice_facts(conn, rows, states, today, terms=_terms(None))
+        return [_full(r, states[r.id]) | {"state": invoice_state.describe(facts[r.id], today)} for r in rows]
 
 
 def _full(inv: Any, state: ledger.InvoiceState) -> dict[str, Any]:
@@ -168,7 +170,10 @@ def invoice_as_listed(engine: Engine, invoice_id: str) -> dict[str, Any]:
     """One invoice or credit note in the shape ``invoices --json`` prints (document, status, balance)."""
     with engine.connect() as conn:
         inv = get_invoice_row(conn, invoice_id)
-        return _full(inv, ledger.invoice_states(conn, [inv])[inv.id])
+        today = clock.today()
+        states = ledger.invoice_states(conn, [inv], today)
+        facts = invoice_facts(conn, [inv], states, today, terms=_terms(None))
+        return _full(inv, states[inv.id]) | {"state": invoice_state.describe(facts[inv.id], today)}
 
 
 def get_invoice_row(conn: Connection, invoice_id: str) -> Any:
