@@ -115,7 +115,7 @@ def describe(f: Facts, today: date) -> dict[str, Any]:
             paid = {"on": last.day.isoformat(), "method": last.method, "amount_ore": f.paid_ore}
     days_overdue = (today - f.due_date).days if open_ and today > f.due_date else 0
     next_step = None
-    if open_ and f.next_step is not None and f.status != "in_collection":
+    if open_ and f.next_step is not None and f.status != "in_collection" and not draw_coming:
         next_step = {"on": f.next_step.day.isoformat(), "action": f.next_step.action, "fee_ore": f.next_step.fee_ore}
     return {
         "status": f.status,

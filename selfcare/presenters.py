@@ -252,7 +252,7 @@ def plan_rows(doc: dict[str, Any], lang: str) -> list[dict[str, str]]:
         span = ""
         if plan.get("from") and plan.get("to"):
             span = f"{format_short_date(plan['from'], lang)} – {format_short_date(plan['to'], lang)}"
-        rows.append({"name": str(plan.get("plan_name", "")), "msisdn": str(plan.get("msisdn", "")),
+        rows.append({"name": str(plan.get("plan_name", "")), "msisdn": str(plan.get("msisdn") or ""),
                      "fee": format_money(_int(plan.get("monthly_fee_ore")), lang),
                      "includes": str(plan.get("allowances", "")), "description": str(plan.get("description", "")),
                      "span": span})
@@ -293,6 +293,9 @@ def invoice_view(doc: dict[str, Any], lang: str) -> dict[str, Any]:
         "next_step": next_step_line(st, lang),
         "fees": format_money(_int(st.get("fees_ore")), lang) if _int(st.get("fees_ore")) else "",
         "interest": format_money(_int(st.get("interest_ore")), lang) if _int(st.get("interest_ore")) else "",
+        "respite": gettext(lang, "You were granted a respite of {days} days.", days=_int(st.get("respite_days")))
+        if st.get("open") and _int(st.get("respite_days")) else "",
+        "is_credit_note": doc.get("kind") == "credit_note",
         "owed": gettext(lang, "You have {amount} to your credit. It is taken off your next invoice.",
                         amount=format_money(owed, lang)) if owed > 0 else "",
         "credit_notes": [{"id": str(c.get("id", "")), "number": str(c.get("number", "")),

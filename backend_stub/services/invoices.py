@@ -123,7 +123,13 @@ def list_invoices(engine: Engine, *, customer_id: int | None = None, period: str
             rows = list(conn.execute(q.limit(limit).offset(offset)))
             states = ledger.invoice_states(conn, rows, today)
         today = today or clock.today()
-        facts = invoice_facts(conn, rows, states, today, terms=_terms(terms))
+        autopay = None
+        if customer_id is not None:  # a subscriber's list: each open invoice's automatic payment, as on its page
+            from backend_stub.services.autopay import invoice_autopay
+
+            autopay = {r.id: invoice_autopay(conn, r, states[r.id].balance_ore, today=today) for r in rows
+                       if r.kind == "invoice" and states[r.id].balance_ore > 0}
+        facts = invoice_facts(conn, rows, states, today, terms=_terms(terms), autopay=autopay)
         items = [_summary(r, states[r.id], r.customer_number, invoice_state.describe(facts[r.id], today))
                  for r in rows]
         overdue = _overdue_of(conn, customer_id, today) if customer_id is not None else None

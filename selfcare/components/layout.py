@@ -121,8 +121,12 @@ def footer() -> rx.Component:
     )
 
 
-def page(*children: rx.Component, active: str = "", reload=None) -> rx.Component:
-    """A page of the app: header, navigation, the content column, footer."""
+def page(*children: rx.Component, active: str = "", reload=None, loading: rx.Component | None = None
+         ) -> rx.Component:
+    """A page of the app: header, navigation, the content column, footer.
+
+    Until the page is hydrated (its on-load handlers have run), ``loading`` holds the place: grey
+    blocks in the final layout, no text (so nothing false and nothing in the wrong language)."""
     return rx.box(
         lang_sync(),
         header(reload),
@@ -135,7 +139,10 @@ def page(*children: rx.Component, active: str = "", reload=None) -> rx.Component
                           padding="1rem", align="stretch"),
                 footer(),
             ),
-            rx.box(id="page-skeleton", height="60vh", width="100%", aria_busy="true"),
+            rx.box(rx.box(height="3rem", width="100%", background=C.surface, border_bottom="1px solid #e6eaee"),
+                   rx.vstack(loading, width="100%", max_width=styles.MAX_WIDTH, margin="0 auto", padding="1rem",
+                             align="stretch") if loading is not None else rx.fragment(),
+                   id="page-skeleton", min_height="60vh", width="100%", aria_busy="true"),
         ),
         min_height="100vh", width="100%", background=C.background, overflow_x="hidden",
     )

@@ -27,7 +27,8 @@ def _head() -> rx.Component:
     return card(
         rx.hstack(
             rx.vstack(rx.text(v["seller_name"].to(str), weight="bold", id="invoice-sender"),
-                      rx.text(tr("Invoice"), " ", v["number"].to(str), " · ", v["period"].to(str),
+                      rx.text(rx.cond(v["is_credit_note"].to(bool), tr("Credit note"), tr("Invoice")), " ",
+                              v["number"].to(str), " · ", v["period"].to(str),
                               style=styles.muted, id="invoice-number"),
                       spacing="0"),
             rx.spacer(),
@@ -60,6 +61,8 @@ def _head() -> rx.Component:
         rx.cond(v["next_step"].to(str) != "",
                 rx.callout(v["next_step"].to(str), icon="calendar-clock",
                            color_scheme=rx.cond(v["overdue"].to(bool), "red", "gray"), size="1", id="invoice-next-step")),
+        rx.cond(v["respite"].to(str) != "",
+                rx.text(v["respite"].to(str), size="2", id="invoice-respite")),
         rx.cond(v["owed"].to(str) != "",
                 rx.callout(v["owed"].to(str), icon="piggy-bank", color_scheme="green", size="1", id="invoice-owed")),
         rx.cond(
@@ -167,7 +170,9 @@ def _specification() -> rx.Component:
         _total("VAT", v["vat"].to(str)),
         _total("Total incl. VAT", v["gross"].to(str)),
         _total("Rounding", v["rounding"].to(str)),
-        _total("To pay", v["to_pay"].to(str), strong=True, id_="spec-to-pay"),
+        rx.cond(v["is_credit_note"].to(bool),
+                _total("Credited", v["to_pay"].to(str), strong=True, id_="spec-to-pay"),
+                _total("To pay", v["to_pay"].to(str), strong=True, id_="spec-to-pay")),
         id="spec-table",
     )
 
@@ -325,14 +330,15 @@ def invoice_page() -> rx.Component:
                     error_callout(S.error),
                     _head(), offer_banner("invoice"),
                     rx.cond(S.view["overdue_note"].to(str) != "", _overdue_note()),
-                    rx.cond(S.view["payable"].to(bool), _payment_details()), _explain(), _usage_summary(), _specification(), _plans(),
-                    _usage(), _timeline(), thread_card(), _parties(), _drill(),
+                    rx.cond(S.view["payable"].to(bool), _payment_details()), rx.cond(S.view["is_credit_note"].to(bool), rx.fragment(), _explain()),
+                    _usage_summary(), _specification(), _plans(),
+                    rx.cond(S.view["is_credit_note"].to(bool), rx.fragment(), _usage()), _timeline(), thread_card(), _parties(), _drill(),
                     spacing="4", width="100%", align="stretch",
                 ),
                 _loading(),
             ),
         ),
-        active="Invoices", reload=InvoiceState.load,
+        active="Invoices", reload=InvoiceState.load, loading=_loading(),
     )
 
 

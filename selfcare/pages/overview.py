@@ -62,6 +62,16 @@ def _overdue_card() -> rx.Component:
     )
 
 
+def _loading() -> rx.Component:
+    """The overview's layout before its data: the greeting, what is left to pay, this period."""
+    return rx.vstack(
+        skeleton("2rem", "70%"),
+        card(skeleton("0.9rem", "8rem"), skeleton("2.2rem", "9rem"), skeleton("1.25rem", "14rem"), min_height="8.5rem"),
+        card(skeleton("1.3rem", "50%"), skeleton("1rem", "30%"), skeleton("3rem", "100%"), skeleton("3rem", "100%")),
+        spacing="4", width="100%", align="stretch",
+    )
+
+
 def overview_page() -> rx.Component:
     s = OverviewState
     return page(
@@ -122,5 +132,5 @@ def overview_page() -> rx.Component:
                 rx.link(tr("All invoices"), href="/invoices"),
             ),
         ),
-        active="Overview", reload=[OverviewState.load, PendingChangesState.load],
+        active="Overview", reload=[OverviewState.load, PendingChangesState.load], loading=_loading(),
     )
