@@ -42,7 +42,7 @@ EN_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Au
 TEXT: dict[str, dict[str, str]] = {
     "sv": {
         "to_pay": "Att betala inkl. moms", "amount": "Fakturabelopp inkl. moms", "left": "Kvar att betala",
-        "fee": "Påminnelseavgift", "interest": "Dröjsmålsränta", "settled": "Fakturan är betald. Inget kvar att betala.",
+        "fee": "Påminnelseavgift", "interest": "Dröjsmålsränta", "settled": "Inget kvar att betala på den här fakturan.",
         "nothing_left": "Inget kvar att betala",
         "due": "Förfaller {date}", "was_due": "Förföll {date} · {days} dagar sedan", "yesterday": "Förföll {date} · i går",
         "paid_by": "Betald {date} {how}", "credited_full": "Helt krediterad: inget att betala.",
@@ -310,7 +310,7 @@ def _nothing_to_pay(page, doc: dict[str, Any], lang: str) -> None:
         settled = page.locator("#invoice-settled")
         if doc["state"]["status"] == "paid":
             expect(settled).to_have_text(_t(lang, "settled"))
-        else:  # the same callout; its Swedish ("Fakturan är betald. …") is wrong for a credited invoice (reported)
+        else:  # the same callout for a credited invoice
             expect(settled).to_contain_text(_t(lang, "nothing_left"))
         _absent(page, "#invoice-autopay")
 
@@ -553,6 +553,8 @@ def test_respite_granted_moves_the_next_step(page, app_url, core_api, shot, hori
         _head(page, docs[lang], lang)
         respite = [e for e in docs[lang]["timeline"] if e["kind"] == "respite"]
         assert respite, "the core's timeline has no respite"
+        days = str(st["respite_days"])
+        expect(page.locator("#invoice-respite")).to_contain_text(days)
         shown = page.locator("#timeline .timeline-event[data-kind='respite']")
         expect(shown).to_have_count(len(respite))
         assert (respite[-1].get("texts") or {}).get(lang, respite[-1]["text"]) in shown.last.inner_text()
