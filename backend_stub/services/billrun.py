@@ -298,7 +298,7 @@ def _bill_batch(conn: Connection, catalogue: Catalogue, customers: dict[int, Any
                                                         usage_of.get(inv_id, []))
         invoice_rows.append(_invoice_row(inv_id, issued, doc, series=INVOICE_SERIES,
                                          regular_key=_regular_key(cid, period), now=now))
-        line_rows += _line_rows(inv_id, issued)
+        line_rows += _line_rows(inv_id, issued, doc["lines"])
         event_rows.append(dict(
             invoice_id=inv_id, at=clock.moment_on(inv_date), actor="system", kind="created",
             text=f"Fakturan skapades: {documents.format_kr(issued.amount_due_ore)} att betala "
@@ -493,7 +493,18 @@ def _invoice_row(inv_id: str, issued: invoicing.InvoiceDraft, doc: dict[str, Any
         credits_invoice_id=credits_invoice_id, regular_key=regular_key, document=doc, created_at=now)
 
 
-def _line_rows(inv_id: str, issued: invoicing.InvoiceDraft) -> list[dict[str, Any]]:
+def _line_rows(inv_id: str, issued: invoicing.InvoiceDraft,
+               line_dicts: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """The ``invoice_lines`` rows of ``issued``; ``line_dicts``, its document's lines, give the texts of the
+    quantities and prices already written (the same ``Line.as_dict`` texts, not formatted twice)."""
+    if line_dicts is not None:
+        return [
+            {"invoice_id": inv_id, "position": i, "description": ln.description[:300],
+             "quantity": d["quantity"], "unit": ln.unit, "unit_price": d["unit_price"], "vat_rate": d["vat_rate"],
+             "amount_ore": ln.amount_ore, "kind": ln.kind, "subscription_id": ln.subscription_id,
+             "rate_key": ln.rate_key, "period_label": ln.period_label}
+            for i, (ln, d) in enumerate(zip(issued.lines, line_dicts, strict=True), start=1)
+        ]
     return [
         {"invoice_id": inv_id, "position": i, "description": ln.description[:300],
          "quantity": invoicing._dec_str(ln.quantity), "unit": ln.unit,
