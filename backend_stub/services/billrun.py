@@ -27,7 +27,7 @@ from backend_stub.periods import Period, Subscription, period_for
 from backend_stub.services import documents, ledger, timeline, usage_totals
 from backend_stub.storage import models as m
 from backend_stub.storage.charges_models import AddonPurchase, Instalment, InstalmentBill, OneOffCharge
-from backend_stub.storage.repo import chunks, load_subscriptions
+from backend_stub.storage.repo import chunks, insert_rows, load_subscriptions
 
 INVOICE_SERIES = "F"
 CREDIT_SERIES = "K"
@@ -313,15 +313,12 @@ def _bill_batch(conn: Connection, catalogue: Catalogue, customers: dict[int, Any
         result.invoices += 1
         result.numbers.append(number)
         result.gross_ore += issued.gross_ore
-    # The batch's invoices, lines and timeline entries: three executemany statements.
-    if invoice_rows:
-        conn.execute(insert(m.Invoice), invoice_rows)
-    if line_rows:
-        conn.execute(insert(m.InvoiceLine), line_rows)
+    # The batch's invoices, lines and timeline entries: three bulk inserts (COPY on PostgreSQL).
+    insert_rows(conn, m.Invoice.__table__, invoice_rows)
+    insert_rows(conn, m.InvoiceLine.__table__, line_rows)
     for extra, inv_id in claims:  # charges, add-ons and instalment months billed: claimed with their invoice
         event_rows += _claim_extras(conn, extra, inv_id)
-    if event_rows:
-        conn.execute(insert(m.InvoiceEvent), event_rows)
+    insert_rows(conn, m.InvoiceEvent.__table__, event_rows)
     for old_id, old_number, amount, new_number, carried_at in carried_rows:  # on the new invoice's day
         _close_small_balance(conn, old_id, old_number, amount, "carried", new_number, carried_at)
         result.carried += 1

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Table, select
 
 from backend_stub import periods
 from backend_stub.storage.models import Customer, PlanSegment, Subscription
@@ -86,6 +86,36 @@ def bulk_insert(conn: Connection, table: str, columns: Sequence[str | None], row
         return
     placeholders = ", ".join(f"?{i + 1}" for i in stored)  # numbered: unused positions are bound, not stored
     conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({placeholders})", rows)
+
+
+def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """``conn.execute(insert(table), rows)``, stored the same, without SQLAlchemy's work per row.
+
+    The rows (dicts with the same keys) go through the bind processors of their columns' types
+    for the connection's dialect, as an ``insert()`` would send them (SQLite's date and time
+    texts, JSON text, psycopg's JSON wrapper), then ``bulk_insert``: one ``executemany`` on
+    SQLite, COPY on PostgreSQL. The bill run inserts tens of thousands of lines this way.
+    """
+    if not rows:
+        return
+    names = list(rows[0])
+    missing_defaults = [c.name for c in table.c if c.name not in names and c.default is not None]
+    if missing_defaults:  # an insert() would fill these in Python; this path does not
+        raise ValueError(f"insert_rows({table.name}): give {', '.join(missing_defaults)} (they have defaults)")
+    dialect = conn.dialect
+    processors = [(i, proc) for i, name in enumerate(names)
+                  if (proc := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None]
+    if processors:
+        values = []
+        for row in rows:
+            value = [row[name] for name in names]
+            for i, proc in processors:
+                value[i] = proc(value[i])
+            values.append(tuple(value))
+    else:
+        values = [tuple(row[name] for name in names) for row in rows]
+    quote = dialect.identifier_preparer.quote
+    bulk_insert(conn, quote(table.name), [quote(name) for name in names], values)
 
 
 def bulk_update(conn: Connection, sql_sqlite: str, rows: list[tuple]) -> None:
