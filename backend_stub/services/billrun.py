@@ -277,9 +277,11 @@ def _bill_batch(conn: Connection, catalogue: Catalogue, customers: dict[int, Any
     event_rows: list[dict[str, Any]] = []
     claims: list[tuple[_Extras, str]] = []
     carried_rows: list[tuple[str, str, int, str, datetime]] = []
+    moments: dict[date, datetime] = {}  # the business time of each invoice day, once per batch
     for (cid, draft), number in zip(drafts, numbers, strict=False):
         period = draft.period
         inv_date = invoice_date or (period.end + timedelta(days=1))
+        created_at = moments.get(inv_date) or moments.setdefault(inv_date, clock.moment_on(inv_date))
         issued = invoicing.issue(draft, number, inv_date, catalogue.operator.payment_terms_days)
         doc = documents.invoice_document(catalogue, customers[cid], subs_by_customer.get(cid, []), issued)
         inv_id = invoice_ids[cid]
@@ -289,14 +291,14 @@ def _bill_batch(conn: Connection, catalogue: Catalogue, customers: dict[int, Any
                                          regular_key=_regular_key(cid, period), now=now))
         line_rows += _line_rows(inv_id, issued, doc["lines"])
         event_rows.append(dict(
-            invoice_id=inv_id, at=clock.moment_on(inv_date), actor="system", kind="created",
+            invoice_id=inv_id, at=created_at, actor="system", kind="created",
             text=f"Fakturan skapades: {documents.format_kr(issued.amount_due_ore)} att betala "
                  f"senast {timeline.day(issued.due_date)}.",
             data={"amount_due_ore": issued.amount_due_ore}))
         issued_ids.append((inv_id, cid))
         result.billed.add(cid)
         for old_id, old_number, amount in (small or {}).get(cid, []):  # carried onto this invoice
-            carried_rows.append((old_id, old_number, amount, number, clock.moment_on(inv_date)))
+            carried_rows.append((old_id, old_number, amount, number, created_at))
         if cid in extras:
             claims.append((extras[cid], inv_id))
         result.invoices += 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table, select
@@ -42,16 +42,17 @@ def load_subscriptions(
         rows = list(conn.execute(query))
     segs: dict[int, list[periods.PlanSegment]] = defaultdict(list)
     ids = [r.id for r in rows]
+    segment = periods.PlanSegment
     for part in chunks(ids):
-        for s in conn.execute(
+        for sub_id, plan_id, start, end in conn.execute(
             select(PlanSegment.subscription_id, PlanSegment.plan_id, PlanSegment.start_date, PlanSegment.end_date)
             .where(PlanSegment.subscription_id.in_(part))
         ):
-            segs[s.subscription_id].append(periods.PlanSegment(s.plan_id, s.start_date, s.end_date))
+            segs[sub_id].append(segment(plan_id, start, end))
+    by_start = attrgetter("start")
     return [
-        periods.Subscription(r.id, r.subscription_number, r.customer_id, r.msisdn,
-                             tuple(sorted(segs[r.id], key=lambda g: g.start)))
-        for r in rows
+        periods.Subscription(sub_id, number, customer_id, msisdn, tuple(sorted(segs[sub_id], key=by_start)))
+        for sub_id, number, customer_id, msisdn in rows
     ]
 
 
