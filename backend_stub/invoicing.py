@@ -27,7 +27,6 @@ from backend_stub.money import (
     ore_to_kr,
     round_fraction,
     round_half_up_div,
-    vat_of_gross,
 )
 from backend_stub.money_format import format_kr
 from backend_stub.ocr import ocr_reference
@@ -41,6 +40,29 @@ UNITS_EN = {"mån": "mo", "st": "", "s": "s", "min": "min", "kB": "kB", "MB": "M
 def unit_in(unit: str, lang: str) -> str:
     """A line's unit as ``lang`` writes it (``mån`` → ``mo`` in English)."""
     return UNITS_EN.get(unit, unit) if lang == "en" else unit
+
+
+class IdentityCache:
+    """Values derived from immutable catalogue objects (the catalogue, a plan, a rate), by the object's
+    identity and plain values: a bill run asks the same ones for every account.
+
+    Each entry keeps its object, so an id is never taken for another object's while cached. Bounded.
+    """
+
+    def __init__(self, maxsize: int = 4096):
+        self._entries: dict[tuple[int, Any], tuple[Any, Any]] = {}
+        self._maxsize = maxsize
+
+    def get(self, obj: Any, key: Any, compute: Any) -> Any:
+        """The value for ``(obj, key)``, from ``compute()`` the first time."""
+        entry = self._entries.get((id(obj), key))
+        if entry is not None and entry[0] is obj:
+            return entry[1]
+        value = compute()
+        if len(self._entries) >= self._maxsize:
+            self._entries.clear()
+        self._entries[(id(obj), key)] = (obj, value)
+        return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,7 +319,8 @@ def totals(lines: list[Line] | tuple[Line, ...], *, ore_rounding: bool) -> dict[
     vat_rows = []
     for rate in sorted(by_rate):
         gross = by_rate[rate]
-        vat = vat_of_gross(gross, rate)
+        share, whole = _vat_share(rate)
+        vat = round_half_up_div(gross * share, whole)  # = money.vat_of_gross(gross, rate), without Fractions
         vat_rows.append(VatRow(rate, gross, gross - vat, vat))
     gross = sum(r.gross_ore for r in vat_rows)
     vat = sum(r.vat_ore for r in vat_rows)
@@ -312,6 +335,33 @@ def totals(lines: list[Line] | tuple[Line, ...], *, ore_rounding: bool) -> dict[
         "rounding_ore": rounding,
         "amount_due_ore": gross + rounding,
     }
+
+
+@lru_cache(maxsize=64)
+def _vat_share(rate: Decimal) -> tuple[int, int]:
+    """``r / (1 + r)`` as (numerator, denominator): the VAT in a gross amount is
+    ``round_half_up(gross × numerator / denominator)`` (rules §1, ``money.vat_of_gross``)."""
+    r = Fraction(rate)
+    share = r / (1 + r)
+    return share.numerator, share.denominator
+
+
+_CACHE = IdentityCache()  # per catalogue and rate: what every invoice of a bill run asks again
+
+
+def _rates_of(catalogue: Catalogue) -> dict[str, Rate]:
+    """``_rate_index`` of ``catalogue``, built once (shared: read it, never change it)."""
+    return _CACHE.get(catalogue, "rates", lambda: _rate_index(catalogue))
+
+
+def _rate_texts(rate: Rate | None, rate_key: str) -> tuple[str, str, str, str, Decimal | None]:
+    """A rate's line texts: (name, English name, connection fee text, its English, fee per call in kr)."""
+    name = rate.name if rate else rate_key
+    name_en = in_language(rate, "en") if rate else rate_key
+    fee_price = Fraction(rate.connection_fee_exact, EXACT_PER_KR) if rate else None
+    return (name, name_en, f"Öppningsavgift {name.removeprefix('Samtal ')}",
+            f"Connection fee, {_fee_target_en(rate, name_en)}",
+            Decimal(fee_price.numerator) / Decimal(fee_price.denominator) if fee_price else None)
 
 
 def _rate_index(catalogue: Catalogue) -> dict[str, Rate]:
@@ -347,7 +397,7 @@ def usage_lines(
     Usage of an earlier period (late events) gets lines of its own naming that period.
     Each line is the exact sum of its events' charges, rounded once.
     """
-    rates = _rate_index(catalogue)
+    rates = _rates_of(catalogue)
     vat_rate = catalogue.operator.vat_rate
     lines: list[Line] = []
     for agg in sorted(aggregates, key=lambda a: (a.subscription_id, a.period_start, a.rate_key, a.offpeak)):
@@ -356,8 +406,11 @@ def usage_lines(
         label = f"{agg.period_start.year:04d}-{agg.period_start.month:02d}" if late else None
         kind = "late_usage" if late else "usage"
         suffix = f" (period {label})" if late else ""
-        name = rate.name if rate else agg.rate_key
-        name_en = in_language(rate, "en") if rate else agg.rate_key
+        if rate is None:
+            name, name_en, fee_text, fee_text_en, fee_unit_price = _rate_texts(None, agg.rate_key)
+        else:
+            name, name_en, fee_text, fee_text_en, fee_unit_price = _CACHE.get(
+                rate, "texts", lambda rate=rate: _rate_texts(rate, rate.key))
         msisdn = msisdn_of.get(agg.subscription_id)
         if agg.usage_exact or agg.charged_units and (rate is None or rate.exact_per_unit):
             per = rate.per if rate else "second"
@@ -377,13 +430,12 @@ def usage_lines(
                 rate_key=agg.rate_key,
             ))
         if agg.fee_exact:
-            fee_price = Fraction(rate.connection_fee_exact, EXACT_PER_KR) if rate else None
             lines.append(Line(
-                description=f"Öppningsavgift {name.removeprefix('Samtal ')}{suffix}",
-                description_en=f"Connection fee, {_fee_target_en(rate, name_en)}{suffix}",
+                description=f"{fee_text}{suffix}",
+                description_en=f"{fee_text_en}{suffix}",
                 quantity=Decimal(agg.fee_count),
                 unit="st",
-                unit_price=Decimal(fee_price.numerator) / Decimal(fee_price.denominator) if fee_price else None,
+                unit_price=fee_unit_price,
                 vat_rate=vat_rate,
                 amount_ore=exact_to_ore(agg.fee_exact),
                 kind="connection_fee" if not late else "late_usage",
@@ -418,6 +470,9 @@ def _fee_target_en(rate: Rate | None, name_en: str) -> str:
     return name_en
 
 
+_fee_kr = lru_cache(maxsize=1024)(ore_to_kr)  # a plan's fee in kr (an immutable Decimal), once per fee
+
+
 def fee_lines(catalogue: Catalogue, subscription: Subscription, period: Period) -> list[Line]:
     """Recurring fees of a period, prorated per plan segment: ``fee × days / days_in_period``."""
     lines = []
@@ -436,7 +491,7 @@ def fee_lines(catalogue: Catalogue, subscription: Subscription, period: Period) 
             description_en=f"{in_language(plan, 'en')}, {_day_label_en(start)}–{_day_label_en(end)}",
             quantity=quantity,
             unit="mån",
-            unit_price=ore_to_kr(plan.monthly_fee_ore),
+            unit_price=_fee_kr(plan.monthly_fee_ore),
             vat_rate=plan.vat_rate,
             amount_ore=amount,
             kind="fee",

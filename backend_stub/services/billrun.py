@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, or_, select, update
+from sqlalchemy import ARRAY, Connection, Date, Engine, String, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -27,7 +27,7 @@ from backend_stub.periods import Period, Subscription, period_for
 from backend_stub.services import documents, ledger, timeline, usage_totals
 from backend_stub.storage import models as m
 from backend_stub.storage.charges_models import AddonPurchase, Instalment, InstalmentBill, OneOffCharge
-from backend_stub.storage.repo import chunks, load_subscriptions
+from backend_stub.storage.repo import chunks, insert_rows, load_subscriptions
 
 INVOICE_SERIES = "F"
 CREDIT_SERIES = "K"
@@ -237,30 +237,19 @@ def _bill_batch(conn: Connection, catalogue: Catalogue, customers: dict[int, Any
     for g in conn.execute(select(m.DiscountGrant).where(m.DiscountGrant.customer_id.in_(todo))):
         grants[g.customer_id].append(grant_of_row(g))
 
-    # Claim the usage each invoice bills, then aggregate exactly what was claimed.
-    # One statement for the batch (executemany: pipelined on PostgreSQL), not a round trip per account.
+    # Claim the usage each invoice bills, then aggregate exactly what was claimed: one pass over the
+    # claimed events gives both the lines' sums and the usage summary's (per service: events, seconds,
+    # bytes), so the summary costs no second scan.
     invoice_ids = {cid: str(uuid.uuid4()) for cid in todo}
-    conn.execute(update(m.UsageEvent).where(
-        m.UsageEvent.customer_id == bindparam("cid"), m.UsageEvent.invoice_id.is_(None),
-        m.UsageEvent.period_start <= bindparam("pstart")).values(invoice_id=bindparam("inv")),
-        [{"cid": cid, "pstart": periods[cid].start, "inv": invoice_ids[cid]} for cid in todo])
     aggregates: dict[str, list[invoicing.UsageAggregate]] = defaultdict(list)
-    u = m.UsageEvent
-    # One pass over the claimed events gives both the lines' sums and the usage summary's (per service:
-    # events, seconds, bytes), so the summary costs no second scan.
-    q = (select(u.invoice_id, u.subscription_id, u.period_start, u.rate_key, u.offpeak,
-                func.sum(u.charged_units), func.sum(u.charge_exact - u.fee_exact - u.surcharge_exact),
-                func.sum(func.coalesce((u.fee_exact > 0).cast(m.Integer), 0)), func.sum(u.fee_exact),
-                func.sum(u.surcharge_units), func.sum(u.surcharge_exact),
-                u.service, func.count(), func.sum(u.duration_s), func.sum(u.volume_bytes))
-         .where(u.customer_id.in_(todo), u.invoice_id.in_(list(invoice_ids.values())))
-         .group_by(u.invoice_id, u.subscription_id, u.period_start, u.rate_key, u.offpeak, u.service))
     usage_of: dict[str, list] = defaultdict(list)  # the usage summary frozen in each document
-    for r in conn.execute(q):
-        aggregates[r[0]].append(invoicing.UsageAggregate(
+    for r in _claim_usage(conn, todo, periods, invoice_ids):
+        inv_id = invoice_ids[r[0]]
+        aggregates[inv_id].append(invoicing.UsageAggregate(
             r[1], r[2], r[3], bool(r[4]), int(r[5] or 0), int(r[6] or 0), int(r[7] or 0), int(r[8] or 0),
             int(r[9] or 0), int(r[10] or 0)))
-        usage_of[r[0]].append((r[0], r[2], int(r[1]), r[11], int(r[12] or 0), int(r[13] or 0), int(r[14] or 0)))
+        usage_of[inv_id].append((inv_id, r[2], int(r[1]), r[11], int(r[12] or 0), int(r[13] or 0),
+                                 int(r[14] or 0)))
 
     extras = _load_extras(conn, todo, periods, label, pending or _Pending(True, True, True), catalogue)
     drafts = []
@@ -278,9 +267,11 @@ def _bill_batch(conn: Connection, catalogue: Catalogue, customers: dict[int, Any
     event_rows: list[dict[str, Any]] = []
     claims: list[tuple[_Extras, str]] = []
     carried_rows: list[tuple[str, str, int, str, datetime]] = []
+    moments: dict[date, datetime] = {}  # the business time of each invoice day, once per batch
     for (cid, draft), number in zip(drafts, numbers, strict=False):
         period = draft.period
         inv_date = invoice_date or (period.end + timedelta(days=1))
+        created_at = moments.get(inv_date) or moments.setdefault(inv_date, clock.moment_on(inv_date))
         issued = invoicing.issue(draft, number, inv_date, catalogue.operator.payment_terms_days)
         doc = documents.invoice_document(catalogue, customers[cid], subs_by_customer.get(cid, []), issued)
         inv_id = invoice_ids[cid]
@@ -288,30 +279,27 @@ def _bill_batch(conn: Connection, catalogue: Catalogue, customers: dict[int, Any
                                                         usage_of.get(inv_id, []))
         invoice_rows.append(_invoice_row(inv_id, issued, doc, series=INVOICE_SERIES,
                                          regular_key=_regular_key(cid, period), now=now))
-        line_rows += _line_rows(inv_id, issued)
+        line_rows += _line_rows(inv_id, issued, doc["lines"])
         event_rows.append(dict(
-            invoice_id=inv_id, at=clock.moment_on(inv_date), actor="system", kind="created",
+            invoice_id=inv_id, at=created_at, actor="system", kind="created",
             text=f"Fakturan skapades: {documents.format_kr(issued.amount_due_ore)} att betala "
                  f"senast {timeline.day(issued.due_date)}.",
             data={"amount_due_ore": issued.amount_due_ore}))
         issued_ids.append((inv_id, cid))
         result.billed.add(cid)
         for old_id, old_number, amount in (small or {}).get(cid, []):  # carried onto this invoice
-            carried_rows.append((old_id, old_number, amount, number, clock.moment_on(inv_date)))
+            carried_rows.append((old_id, old_number, amount, number, created_at))
         if cid in extras:
             claims.append((extras[cid], inv_id))
         result.invoices += 1
         result.numbers.append(number)
         result.gross_ore += issued.gross_ore
-    # The batch's invoices, lines and timeline entries: three executemany statements.
-    if invoice_rows:
-        conn.execute(insert(m.Invoice), invoice_rows)
-    if line_rows:
-        conn.execute(insert(m.InvoiceLine), line_rows)
+    # The batch's invoices, lines and timeline entries: three bulk inserts (COPY on PostgreSQL).
+    insert_rows(conn, m.Invoice.__table__, invoice_rows)
+    insert_rows(conn, m.InvoiceLine.__table__, line_rows)
     for extra, inv_id in claims:  # charges, add-ons and instalment months billed: claimed with their invoice
         event_rows += _claim_extras(conn, extra, inv_id)
-    if event_rows:
-        conn.execute(insert(m.InvoiceEvent), event_rows)
+    insert_rows(conn, m.InvoiceEvent.__table__, event_rows)
     for old_id, old_number, amount, new_number, carried_at in carried_rows:  # on the new invoice's day
         _close_small_balance(conn, old_id, old_number, amount, "carried", new_number, carried_at)
         result.carried += 1
@@ -381,6 +369,54 @@ def pending_extras(conn: Connection, catalogue: Catalogue, customer_id: int, per
 def discount_grants(conn: Connection, customer_id: int) -> list[invoicing.DiscountGrant]:
     """The account's discount grants as the bill run reads them."""
     return [grant_of_row(g) for g in conn.execute(select(m.DiscountGrant).where(m.DiscountGrant.customer_id == customer_id))]
+
+
+def _usage_sums(c: Any) -> tuple[Any, ...]:
+    """The claimed usage summed per account, subscription, period, rate, band and service (columns ``c``):
+    what the lines bill (units, usage, connection fees, fair-use surcharge) and what the summary shows."""
+    return (c.customer_id, c.subscription_id, c.period_start, c.rate_key, c.offpeak,
+            func.sum(c.charged_units), func.sum(c.charge_exact - c.fee_exact - c.surcharge_exact),
+            func.sum(func.coalesce((c.fee_exact > 0).cast(m.Integer), 0)), func.sum(c.fee_exact),
+            func.sum(c.surcharge_units), func.sum(c.surcharge_exact),
+            c.service, func.count(), func.sum(c.duration_s), func.sum(c.volume_bytes))
+
+
+def _usage_groups(c: Any) -> tuple[Any, ...]:
+    return c.customer_id, c.subscription_id, c.period_start, c.rate_key, c.offpeak, c.service
+
+
+def _claim_usage(conn: Connection, todo: list[int], periods: dict[int, Period], invoice_ids: dict[int, str]) -> Any:
+    """Set each account's unbilled usage up to its period (late events included) on its invoice, and
+    return the sums of what was claimed (``_usage_sums``, ordered by account, subscription, …).
+
+    PostgreSQL: one statement, the UPDATE's RETURNING summed in the database (no second pass over the
+    usage). SQLite: the claim is one ``executemany``, then one aggregate query over the claimed rows.
+    """
+    u = m.UsageEvent.__table__
+    if conn.dialect.name == "postgresql":
+        claim = func.unnest(bindparam("cids", type_=ARRAY(m.Integer)), bindparam("pstarts", type_=ARRAY(Date)),
+                            bindparam("invs", type_=ARRAY(String))).table_valued("cid", "pstart", "inv").render_derived(name="claim")
+        claimed = (update(u).values(invoice_id=claim.c.inv)
+                   # The accounts' id range as well: on a freshly imported table without statistics the
+                   # planner would otherwise scan the whole table for every batch, not read its index.
+                   .where(u.c.customer_id.between(min(todo), max(todo)), u.c.customer_id == claim.c.cid,
+                          u.c.invoice_id.is_(None), u.c.period_start <= claim.c.pstart)
+                   .returning(u.c.customer_id, u.c.subscription_id, u.c.period_start, u.c.rate_key, u.c.offpeak,
+                              u.c.charged_units, u.c.charge_exact, u.c.fee_exact, u.c.surcharge_units,
+                              u.c.surcharge_exact, u.c.service, u.c.duration_s, u.c.volume_bytes)
+                   .cte("claimed"))
+        return conn.execute(select(*_usage_sums(claimed.c)).group_by(*_usage_groups(claimed.c))
+                            .order_by(*_usage_groups(claimed.c)),
+                            {"cids": todo, "pstarts": [periods[cid].start for cid in todo],
+                             "invs": [invoice_ids[cid] for cid in todo]})
+    # One statement for the batch (executemany), not a round trip per account.
+    conn.execute(update(u).where(
+        u.c.customer_id == bindparam("cid"), u.c.invoice_id.is_(None),
+        u.c.period_start <= bindparam("pstart")).values(invoice_id=bindparam("inv")),
+        [{"cid": cid, "pstart": periods[cid].start, "inv": invoice_ids[cid]} for cid in todo])
+    return conn.execute(select(*_usage_sums(u.c)).where(u.c.customer_id.in_(todo),
+                                                        u.c.invoice_id.in_(list(invoice_ids.values())))
+                        .group_by(*_usage_groups(u.c)).order_by(*_usage_groups(u.c)))
 
 
 @dataclass
@@ -538,7 +574,18 @@ def _invoice_row(inv_id: str, issued: invoicing.InvoiceDraft, doc: dict[str, Any
         credits_invoice_id=credits_invoice_id, regular_key=regular_key, document=doc, created_at=now)
 
 
-def _line_rows(inv_id: str, issued: invoicing.InvoiceDraft) -> list[dict[str, Any]]:
+def _line_rows(inv_id: str, issued: invoicing.InvoiceDraft,
+               line_dicts: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """The ``invoice_lines`` rows of ``issued``; ``line_dicts``, its document's lines, give the texts of the
+    quantities and prices already written (the same ``Line.as_dict`` texts, not formatted twice)."""
+    if line_dicts is not None:
+        return [
+            {"invoice_id": inv_id, "position": i, "description": ln.description[:300],
+             "quantity": d["quantity"], "unit": ln.unit, "unit_price": d["unit_price"], "vat_rate": d["vat_rate"],
+             "amount_ore": ln.amount_ore, "kind": ln.kind, "subscription_id": ln.subscription_id,
+             "rate_key": ln.rate_key, "period_label": ln.period_label}
+            for i, (ln, d) in enumerate(zip(issued.lines, line_dicts, strict=True), start=1)
+        ]
     return [
         {"invoice_id": inv_id, "position": i, "description": ln.description[:300],
          "quantity": invoicing._dec_str(ln.quantity), "unit": ln.unit,

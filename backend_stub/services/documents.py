@@ -12,7 +12,7 @@ from typing import Any
 
 from backend_stub import money_format
 from backend_stub.catalogue import Catalogue, allowance_label, in_language
-from backend_stub.invoicing import InvoiceDraft, unit_in
+from backend_stub.invoicing import IdentityCache, InvoiceDraft, unit_in
 from backend_stub.periods import Subscription
 from backend_stub.rating import prorated_units
 
@@ -24,6 +24,11 @@ def format_kr(ore: int, lang: str = "sv") -> str:
 
 def seller_of(catalogue: Catalogue) -> dict[str, Any]:
     op = catalogue.operator
+    seller = _CACHE.get(op, "seller", lambda: _seller(op))
+    return {**seller, "address": list(op.address)}  # a dict (and address) of its own for every document
+
+
+def _seller(op: Any) -> dict[str, Any]:
     return {
         "name": op.name, "org_number": op.org_number, "vat_number": op.vat_number, "address": list(op.address),
         "bankgiro": op.bankgiro, "support_email": op.support_email, "support_phone": op.support_phone,
@@ -44,30 +49,44 @@ def buyer_of(customer: Any) -> dict[str, Any]:
 
 def _plans(catalogue: Catalogue, subs: list[Subscription], draft: InvoiceDraft) -> list[dict[str, Any]]:
     out = []
+    period = draft.period
+    period_days = period.days
     for sub in sorted(subs, key=lambda s: s.number):
-        for seg, days in sub.segments_in(draft.period):
+        for seg, days in sub.segments_in(period):
             plan = catalogue.plans.get(seg.plan_id)
             if plan is None:
                 continue
-            names = {"data": "surf", "voice": "samtal", "sms": "sms", "mms": "mms"}
-            parts, parts_en = [], []
-            for pool, a in plan.allowances.items():
-                # part of the period: the prorated allowance (base units, rules §4), e.g. "2,5 GB"
-                label = a.label if days >= draft.period.days else allowance_label(
-                    pool, prorated_units(a.amount, days, draft.period.days))
-                parts.append(f"{label} {names.get(pool, pool)}")
-                parts_en.append(f"{_label_en(label)} {_POOLS_EN.get(pool, pool)}")
+            full = days >= period_days
+            texts = _CACHE.get(plan, ("plan_texts", period_days if full else days, period_days),
+                               lambda plan=plan, days=days, full=full: _plan_texts(plan, days, period_days, full))
             out.append({
                 "subscription": sub.number, "msisdn": sub.msisdn, "plan_id": plan.id, "plan_name": plan.name,
-                "monthly_fee_ore": plan.monthly_fee_ore, "allowances": ", ".join(parts) or plan.description,
+                "monthly_fee_ore": plan.monthly_fee_ore, "allowances": texts[0],
                 "description": plan.description,
-                "plan_name_en": in_language(plan, "en"),
-                "allowances_en": ", ".join(parts_en) or in_language(plan, "en", "description"),
-                "description_en": in_language(plan, "en", "description"),
-                "from": max(seg.start, draft.period.start).isoformat(),
-                "to": (draft.period.end if seg.end is None else min(seg.end, draft.period.end)).isoformat(),
+                "plan_name_en": texts[1],
+                "allowances_en": texts[2],
+                "description_en": texts[3],
+                "from": max(seg.start, period.start).isoformat(),
+                "to": (period.end if seg.end is None else min(seg.end, period.end)).isoformat(),
             })
     return out
+
+
+_CACHE = IdentityCache()  # the seller and the plans' texts: the same for every invoice of a bill run
+
+
+def _plan_texts(plan: Any, days: int, period_days: int, full: bool) -> tuple[str, str, str, str]:
+    """A plan's allowances in Swedish and English for ``days`` of a period (prorated, rules §4), with its
+    English name and description: (allowances, plan_name_en, allowances_en, description_en)."""
+    names = {"data": "surf", "voice": "samtal", "sms": "sms", "mms": "mms"}
+    parts, parts_en = [], []
+    for pool, a in plan.allowances.items():
+        # part of the period: the prorated allowance (base units, rules §4), e.g. "2,5 GB"
+        label = a.label if full else allowance_label(pool, prorated_units(a.amount, days, period_days))
+        parts.append(f"{label} {names.get(pool, pool)}")
+        parts_en.append(f"{_label_en(label)} {_POOLS_EN.get(pool, pool)}")
+    return (", ".join(parts) or plan.description, in_language(plan, "en"),
+            ", ".join(parts_en) or in_language(plan, "en", "description"), in_language(plan, "en", "description"))
 
 
 _POOLS_EN = {"data": "data", "voice": "calls", "sms": "texts", "mms": "MMS"}

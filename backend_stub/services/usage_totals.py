@@ -9,7 +9,6 @@ gets it computed on read from the same events.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
@@ -18,7 +17,7 @@ from sqlalchemy import Connection, func, select
 
 from backend_stub.catalogue import UNLIMITED, Catalogue, in_language
 from backend_stub.periods import Period, Subscription
-from backend_stub.rating import PeriodRater
+from backend_stub.rating import prorated_units
 from backend_stub.storage import models as m
 
 # (invoice id, period start, subscription id, service, events, seconds, bytes)
@@ -45,31 +44,43 @@ def usage_totals(catalogue: Catalogue, subscriptions: list[Subscription], period
     ``data_allowance_bytes`` is None when the data allowance is unlimited (``data_unlimited``)
     or the plan has none; broadband plans (``kind``) are unlimited by nature.
     """
-    used: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    used: dict[int, list[int]] = {}  # subscription -> [data bytes, voice seconds, texts]
     for _inv, start, sub_id, service, count, seconds, volume in rows:
         if start != period.start:
             continue  # late events of an earlier period: that period's use
+        u = used.get(sub_id)
+        if u is None:
+            u = used[sub_id] = [0, 0, 0]
         if service == "data":
-            used[sub_id]["data_bytes"] += volume
+            u[0] += volume
         elif service == "voice":
-            used[sub_id]["voice_seconds"] += seconds
+            u[1] += seconds
         else:  # sms, mms: messages
-            used[sub_id]["texts"] += count
+            u[2] += count
     out = []
     for sub in sorted(subscriptions, key=lambda s: s.number):
-        rater = PeriodRater(catalogue, sub, period)
-        if not rater.states:
+        # The plan and the data allowance of the period as the rating counts them (``PeriodRater``'s
+        # segment states: each known plan's allowance prorated to its days), without building a rater.
+        segments = sub.segments_in(period)
+        plan = None
+        amounts = []
+        for seg, seg_days in segments:
+            seg_plan = catalogue.plans.get(seg.plan_id)
+            if seg_plan is None:
+                continue  # an unknown plan has no state in the rater either
+            plan = seg_plan
+            data = seg_plan.allowances.get("data")
+            amounts.append(0 if data is None else prorated_units(data.amount, seg_days, period.days))
+        if plan is None:
             continue
-        plan = rater.states[-1].plan
-        amounts = [s.remaining.get("data", 0) for s in rater.states]
         unlimited = UNLIMITED in amounts or plan.kind == "broadband"
-        days = sum(d for _seg, d in sub.segments_in(period))
-        u = used.get(sub.id, {})
+        days = sum(d for _seg, d in segments)
+        data_bytes, voice_seconds, texts = used.get(sub.id) or (0, 0, 0)
         out.append({
             "subscription_id": sub.id, "msisdn": sub.msisdn, "plan_name": plan.name,
             "plan_name_en": in_language(plan, "en"), "kind": plan.kind,
-            "data_bytes": u.get("data_bytes", 0), "voice_seconds": u.get("voice_seconds", 0),
-            "voice_minutes": -(-u.get("voice_seconds", 0) // 60), "texts": u.get("texts", 0),
+            "data_bytes": data_bytes, "voice_seconds": voice_seconds,
+            "voice_minutes": -(-voice_seconds // 60), "texts": texts,
             "data_unlimited": unlimited,
             "data_allowance_bytes": None if unlimited or not any(amounts) else sum(amounts),
             "prorated": days < period.days,
