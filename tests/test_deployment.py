@@ -4,6 +4,7 @@ server and the app refuse to start elsewhere without a JWT secret, naming the va
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -158,3 +159,14 @@ def test_the_suite_sets_its_deployment_explicitly() -> None:
     assert os.environ["SELFCARE_ENV"] == "test"
     env = _app_env(port=1, database_url="sqlite://", workdir=ROOT / "var", scale=False)
     assert env["SELFCARE_ENV"] == "dev" and len(env["SELFCARE_JWT_SECRET"]) >= 32
+
+
+def test_make_demo_and_serve_say_dev_explicitly() -> None:
+    """The demo is dev because the Makefile says so, not because the variable is missing."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8").replace("\\\n", " ")  # one line per command
+    recipes = {m.group(1): m.group(2).splitlines()
+               for m in re.finditer(r"^(\w[\w-]*):[^\n]*\n((?:\t[^\n]*\n?)+)", makefile, re.MULTILINE)}
+    commands = [c for c in recipes["demo"] + recipes["serve"] if "demo_seed.py" in c or "reflex run" in c
+                or "backend_stub demo" in c]
+    assert len(commands) == 3 and all("SELFCARE_ENV=dev " in c for c in commands), commands
+    assert '"demo-secret-' not in (ROOT / "backend_stub" / "__main__.py").read_text(encoding="utf-8")
