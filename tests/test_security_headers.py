@@ -166,6 +166,30 @@ def test_page_csp_lists_exactly_its_inline_scripts(path: str) -> None:
     assert resp.headers.get("content-encoding") == ("gzip" if path == "/gz" else None)
 
 
+def test_page_sent_as_a_file_path_is_hashed_too(tmp_path) -> None:
+    """Granian's ``http.response.pathsend``: Starlette's FileResponse (the built pages) hands the server a path."""
+    page = tmp_path / "login.html.gz"
+    page.write_bytes(gzip.compress(PAGE.encode()))
+    sent: list[dict] = []
+
+    async def file_app(scope, receive, send) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/html; charset=utf-8"), (b"content-encoding", b"gzip")]})
+        await send({"type": "http.response.pathsend", "path": str(page)})
+
+    async def record(message) -> None:
+        sent.append(message)
+
+    async def nothing() -> dict:
+        return {"type": "http.disconnect"}
+
+    app = web_security.secure(file_app)
+    asyncio.run(app({"type": "http", "method": "GET", "path": "/login/", "headers": []}, nothing, record))
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.pathsend"]
+    headers = {k.decode(): v.decode() for k, v in sent[0]["headers"]}
+    assert _directives(headers["content-security-policy"])["script-src"] == ["'self'", *[_sha(s) for s in INLINE]]
+
+
 def test_not_modified_keeps_the_stored_policy() -> None:
     """A 304 must not carry a CSP: it would replace the page's (with its hashes) in the browser's cache."""
     resp = _call("GET", "/nm")

@@ -23,6 +23,7 @@ import hashlib
 import re
 import zlib
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from pathlib import Path
 from typing import Any
 
 Scope = MutableMapping[str, Any]
@@ -130,21 +131,39 @@ class SecurityHeadersMiddleware:
                     headers.setdefault("content-security-policy", self.other_policy)
                     await send({**message, "headers": headers.raw})
                 return
-            if start is None or message["type"] != "http.response.body":
+            if start is None:
+                await send(message)
+                return
+            if message["type"] == "http.response.pathsend":
+                # The server sends the file itself (Granian's ASGI extension, used by Starlette's FileResponse).
+                try:
+                    body = Path(message["path"]).read_bytes()
+                except OSError:
+                    body = b""
+                held, start = start, None
+                await send(self._with_policy(scope, held, body))
+                await send(message)
+                return
+            if message["type"] != "http.response.body":
                 await send(message)
                 return
             chunks.append(message.get("body", b""))
             if message.get("more_body", False):
                 return
             body = b"".join(chunks)
-            headers = _Headers(start["headers"])
-            page = _decoded(body, headers.get("content-encoding"))
-            hashes = inline_script_hashes(page) if page else []
-            headers.setdefault("content-security-policy", self.html_policy(scope, hashes))
-            await send({**start, "headers": headers.raw})
+            held, start = start, None
+            await send(self._with_policy(scope, held, body))
             await send({"type": "http.response.body", "body": body, "more_body": False})
 
         await self.app(scope, receive, guarded_send)
+
+    def _with_policy(self, scope: Scope, start: Message, body: bytes) -> Message:
+        """The held response start with the page's CSP (its inline scripts' hashes)."""
+        headers = _Headers(start["headers"])
+        page = _decoded(body, headers.get("content-encoding"))
+        hashes = inline_script_hashes(page) if page else []
+        headers.setdefault("content-security-policy", self.html_policy(scope, hashes))
+        return {**start, "headers": headers.raw}
 
 
 class _Headers:
