@@ -16,6 +16,8 @@ export REFLEX_USE_SYSTEM_BUN := 1
 export PATH := $(CURDIR)/$(TOOLS)/node_modules/.bin:$(PATH)
 
 # The demo: one port for the app (production mode), its database, a development JWT secret.
+# SELFCARE_ENV=dev is what makes it a demo (the outbox page with the sign-in codes); without it
+# the app and the core are production and refuse to start without their own secret.
 DEMO_PORT ?= 3000
 DEMO_HOST ?= 127.0.0.1
 DEMO_DB ?= sqlite:///var/selfcare.db
@@ -49,7 +51,7 @@ browser: $(CHROMIUM) $(FAKETIME)
 # production mode on http://localhost:$(DEMO_PORT) with the core embedded under /core.
 demo: install
 	mkdir -p var
-	DATABASE_URL='$(DEMO_DB)' SELFCARE_JWT_SECRET='$(DEMO_SECRET)' \
+	SELFCARE_ENV=dev DATABASE_URL='$(DEMO_DB)' SELFCARE_JWT_SECRET='$(DEMO_SECRET)' \
 	  $(BIN)/python .ci/demo_seed.py --customers 200 --months 12
 	@echo
 	@echo "Selfcare: http://localhost:$(DEMO_PORT)   (first start builds the frontend: about a minute)"
@@ -57,12 +59,13 @@ demo: install
 	@echo "http://localhost:$(DEMO_PORT)/dev/outbox (the demo's sent messages; not in production)."
 	@echo "The core API: http://localhost:$(DEMO_PORT)/core/docs"
 	@echo
-	DATABASE_URL='$(DEMO_DB)' SELFCARE_JWT_SECRET='$(DEMO_SECRET)' \
+	SELFCARE_ENV=dev DATABASE_URL='$(DEMO_DB)' SELFCARE_JWT_SECRET='$(DEMO_SECRET)' \
 	  SELFCARE_PORT=$(DEMO_PORT) $(BIN)/reflex run --env prod --backend-host $(DEMO_HOST)
 
-# The core API alone (no app): http://127.0.0.1:8001/docs
+# The core API alone (no app): http://127.0.0.1:8001/docs (dev: a random JWT secret for the process,
+# the tokens to try it with are printed)
 serve: $(STAMP)
-	$(BIN)/python -m backend_stub demo
+	SELFCARE_ENV=dev $(BIN)/python -m backend_stub demo
 
 # The whole suite, then the non-browser tests again with the system clock moved $(LATER):
 # the suite must pass on any date.

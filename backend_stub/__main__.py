@@ -11,12 +11,12 @@ import importlib
 import io
 import json
 import logging
-import os
 import sys
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from backend_stub import deployment
 from backend_stub.catalogue import CatalogueError
 
 
@@ -35,6 +35,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from backend_stub.api.app import create_app
 
+    # Outside dev, no secret: refuse before the database is touched (main() prints the reason).
+    deployment.require_secret()
     uvicorn.run(create_app(_core()), host=args.host, port=args.port, log_level="info")
     return 0
 
@@ -276,13 +278,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     from backend_stub.storage import models as m
 
+    # No built-in secret: dev (``make serve`` sets SELFCARE_ENV=dev) gets a random one for this process,
+    # anything else needs SELFCARE_JWT_SECRET; checked before seeding.
+    deployment.require_secret()
     core = _core()
     with core.engine.connect() as conn:
         empty = not conn.execute(select(func.count()).select_from(m.Customer)).scalar_one()
     if empty:
         print("Seeding the demo operator (first start)…", file=sys.stderr)
         seed(core, args.customers, args.months, live=True)
-    os.environ.setdefault("SELFCARE_JWT_SECRET", "demo-secret-" + "x" * 40)
     from backend_stub.api.auth import AuthSettings, Role, issue_token
 
     with core.engine.connect() as conn:
@@ -352,7 +356,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     args = build_parser().parse_args(argv)
-    return args.fn(args)
+    try:
+        return args.fn(args)
+    except deployment.ConfigurationError as exc:
+        what = "the core server refuses to start" if args.command in ("serve", "demo") else f"{args.command}"
+        print(f"error: {what}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

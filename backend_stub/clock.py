@@ -4,9 +4,9 @@ Business code never calls ``datetime.now()`` or ``date.today()`` (ruff's banned-
 forbids it outside this module). It asks a ``Clock`` for "now" (an aware UTC datetime) and
 "today" (the date in Stockholm, the operator's business day). The clock in force is the
 process's: the system clock in production; a fixed instant when ``SELFCARE_CLOCK`` is set
-and ``SELFCARE_ENV`` is ``dev`` or ``test`` (CLI and subprocess tests); a ``FrozenClock``
-installed with ``use()`` in tests. A ``Core`` holds the clock it was made with and passes
-``core.clock.now()``/``.today()`` down to the services it calls.
+and ``SELFCARE_ENV`` is exactly ``dev`` or ``test`` (``backend_stub.deployment``; CLI and
+subprocess tests); a ``FrozenClock`` installed with ``use()`` in tests. A ``Core`` holds the
+clock it was made with and passes ``core.clock.now()``/``.today()`` down to the services it calls.
 """
 
 from __future__ import annotations
@@ -18,13 +18,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from backend_stub import deployment
+
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 CLOCK_ENV = "SELFCARE_CLOCK"
 """An ISO instant (``2026-12-05T10:00:00+01:00``) or date (``2026-12-05``, noon Stockholm)."""
-
-FIXED_CLOCK_ENVIRONMENTS = frozenset({"dev", "development", "test"})
-"""Values of ``SELFCARE_ENV`` under which ``SELFCARE_CLOCK`` is honoured; never production."""
 
 
 class Clock(Protocol):
@@ -117,8 +116,7 @@ def from_env(environ: Mapping[str, str] | None = None) -> Clock:
     """The process clock the environment asks for (``SELFCARE_CLOCK`` only in dev and test)."""
     env = os.environ if environ is None else environ
     fixed = (env.get(CLOCK_ENV) or "").strip()
-    deployment = (env.get("SELFCARE_ENV") or "").strip().lower()
-    if fixed and deployment in FIXED_CLOCK_ENVIRONMENTS:
+    if fixed and deployment.is_dev(env):  # exactly ``dev`` or ``test``; never production
         return FrozenClock(fixed)
     return SystemClock()
 

@@ -24,6 +24,8 @@ from urllib.parse import quote
 import httpx
 import jwt
 
+from backend_stub import deployment  # pure: which deployment this is (no core internals)
+
 logger = logging.getLogger(__name__)
 
 SERVICE_SUBJECT = "selfcare-app"
@@ -81,13 +83,12 @@ def valid_period(value: object) -> bool:
 
 
 def _jwt_secret() -> str:
-    """The shared HS256 secret. In development without one, make one for this process and
-    publish it in the environment so that the embedded core (built later) uses the same."""
-    secret = os.environ.get("SELFCARE_JWT_SECRET", "")
+    """The shared HS256 secret. In development (``SELFCARE_ENV=dev``/``test``) without one, make one for
+    this process and publish it in the environment so that the embedded core (built later) uses the
+    same; anywhere else a missing secret is a ``deployment.ConfigurationError`` naming the variable."""
+    secret = deployment.require_secret()
     if secret:
         return secret
-    if (os.environ.get("SELFCARE_ENV") or "dev").strip().lower() in {"prod", "production"}:
-        raise RuntimeError("SELFCARE_JWT_SECRET must be set in production")
     secret = secrets.token_urlsafe(48)
     os.environ["SELFCARE_JWT_SECRET"] = secret
     logger.warning("SELFCARE_JWT_SECRET is not set: using a random secret for this process (development only)")

@@ -126,9 +126,9 @@ def core_public_base() -> str:
     ``/core`` on the page's own origin. Embedded in dev mode (frontend on its own port):
     the backend's address + ``/core``.
 
-    Open it with a full page load (``rx.call_script("window.location.assign(...)")`` or a
-    plain link), not ``rx.redirect``: a same-origin ``rx.redirect`` is routed inside the
-    single-page app and never reaches the backend.
+    Open it with a full page load (``selfcare.state.browser.go_to(...)`` or a plain link), not
+    ``rx.redirect``: a same-origin ``rx.redirect`` is routed inside the single-page app and never
+    reaches the backend.
     """
     explicit = (os.environ.get("SELFCARE_CORE_PUBLIC_URL") or "").strip().rstrip("/")
     if explicit:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from selfcare import embedding, styles
+from backend_stub import deployment
+from selfcare import embedding, styles, web_security
 from selfcare.brand import brand
 from selfcare.components import layout
 from selfcare.pages.addons import addons_page
@@ -20,12 +21,17 @@ from selfcare.pages.usage import usage_page
 from selfcare.state.addons import AddonsState
 from selfcare.state.agent import AgentState, AuditState
 from selfcare.state.auth import OutboxState, dev_outbox_enabled
+from selfcare.state.browser import browser_orders
 from selfcare.state.invoice import InvoiceState, LinkState
 from selfcare.state.marketing import MarketingState
 from selfcare.state.overview import InvoicesState, OverviewState
 from selfcare.state.payment_method import PaymentMethodState
 from selfcare.state.session import SessionState
 from selfcare.state.usage import UsageState
+
+# Fail closed: outside SELFCARE_ENV=dev (or test) the app does not start without SELFCARE_JWT_SECRET
+# (deployment.ConfigurationError names it), before anything is compiled or served.
+deployment.require_secret()
 
 _b = brand()
 
@@ -35,10 +41,13 @@ app = rx.App(
         rx.el.link(rel="icon", href=_b.favicon, type="image/svg+xml"),
         rx.el.link(rel="manifest", href="/manifest.webmanifest"),
         rx.el.meta(name="theme-color", content=_b.colors.primary),
-        rx.script(layout.HTML_LANG_SCRIPT),
+        rx.script(src=layout.LANG_SYNC_SCRIPT),
     ],
     html_lang="sv",
-    api_transformer=embedding.api_transformer,
+    # The core under /core, then the security headers and the upload cap around everything (the last wraps outermost).
+    api_transformer=[embedding.api_transformer, web_security.api_transformer],
+    # On every page, inside the state providers: the browser's orders (full page loads) without eval.
+    extra_app_wraps={(3, "BrowserOrders"): lambda stateful: rx.fragment(browser_orders()) if stateful else None},
 )
 
 

@@ -120,7 +120,7 @@ def test_from_env_generates_one_dev_secret_per_process(
 ) -> None:
     monkeypatch.setattr(auth, "_dev_secret", None)
     with caplog.at_level(logging.WARNING, logger=auth.__name__):
-        first = AuthSettings.from_env({})
+        first = AuthSettings.from_env({"SELFCARE_ENV": "test"})
         second = AuthSettings.from_env({"SELFCARE_ENV": "dev"})
     assert first.secret == second.secret
     assert len(first.secret) >= 32
@@ -129,9 +129,12 @@ def test_from_env_generates_one_dev_secret_per_process(
     assert len(warnings) == 1
 
 
-def test_from_env_requires_secret_in_production() -> None:
-    with pytest.raises(ValueError, match="SELFCARE_JWT_SECRET must be set"):
-        AuthSettings.from_env({"SELFCARE_ENV": "production"})
+@pytest.mark.parametrize("deployment", [None, "", "production", "prod", "staging", "Dev", " dev", "development"])
+def test_from_env_requires_secret_outside_dev(deployment: str | None) -> None:
+    """Production is the default: unset, empty, a typo or any other name is not dev."""
+    env = {} if deployment is None else {"SELFCARE_ENV": deployment}
+    with pytest.raises(ValueError, match="SELFCARE_JWT_SECRET is not set"):
+        AuthSettings.from_env(env)
 
 
 # --- issuing and decoding -----------------------------------------------------------------

@@ -30,6 +30,7 @@ from backend_stub.api.auth import (
     ensure_invoice_access,
     require_roles,
 )
+from backend_stub.api.security_headers import SecurityHeadersMiddleware, core_html_policy
 from backend_stub.catalogue import CatalogueError
 from backend_stub.core import Core
 from backend_stub.formats.cdr_csv import CdrFileError, read_cdr_bytes
@@ -360,15 +361,22 @@ async def credit_note(request: Request, invoice_id: str, body: CreditNoteRequest
 
 def create_app(core: Core | None = None, *, auth: AuthSettings | None = None,
                revocations: RevocationList | None = None) -> FastAPI:
-    """The core API as an ASGI app (standalone, or mounted inside the Reflex backend)."""
+    """The core API as an ASGI app (standalone, or mounted inside the Reflex backend).
+
+    Refuses (``deployment.ConfigurationError``) outside dev without ``SELFCARE_JWT_SECRET``, before it
+    touches the database. Every response carries the security headers (``api.security_headers``).
+    """
+    settings = auth or AuthSettings.from_env()
     app = FastAPI(title="Selfcare billing core", version="0.1.0",
                   description="Rating, invoicing and payments for a Swedish telecom operator.")
+    app.add_middleware(SecurityHeadersMiddleware,
+                       html_policy=core_html_policy(frozenset(p for p in (app.docs_url, app.redoc_url) if p)))
     app.state.core = core or Core.from_url()
     if revocations is None:
         from backend_stub.services.revocations import DbRevocationList
 
         revocations = DbRevocationList(app.state.core.engine)  # shared by every worker
-    configure_auth(app, auth or AuthSettings.from_env(), revocations)
+    configure_auth(app, settings, revocations)
     app.include_router(router)
     for module in ROUTER_MODULES:
         app.include_router(importlib.import_module(module).router)

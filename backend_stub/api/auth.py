@@ -32,7 +32,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from jwt import exceptions as jwt_errors
 
-from backend_stub import clock
+from backend_stub import clock, deployment
 
 __all__ = [
     "AuthError",
@@ -52,7 +52,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-MIN_SECRET_BYTES = 32
+MIN_SECRET_BYTES = deployment.MIN_SECRET_BYTES
 """HMAC secrets shorter than the hash output are brute-forceable offline (RFC 7518 §3.2)."""
 
 HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
@@ -62,9 +62,6 @@ DEFAULT_ISSUER = "selfcare-core"
 DEFAULT_AUDIENCE = "selfcare-api"
 
 REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub", "jti", "role")
-
-PRODUCTION_ENVIRONMENTS = frozenset({"prod", "production"})
-"""Values of ``SELFCARE_ENV`` under which a missing ``SELFCARE_JWT_SECRET`` is an error."""
 
 
 class Role(StrEnum):
@@ -140,18 +137,14 @@ class AuthSettings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> AuthSettings:
         """Build settings from ``SELFCARE_JWT_SECRET``, ``SELFCARE_JWT_ISSUER``, ``SELFCARE_JWT_AUDIENCE``.
 
-        Without a secret, development gets a random one generated once per process (tokens
-        then die with the process, and several workers would not accept each other's tokens);
-        with ``SELFCARE_ENV=production`` a missing secret is an error. A secret shorter than
-        32 bytes is refused with ``ValueError``.
+        Without a secret, development (``SELFCARE_ENV=dev`` or ``test``, ``backend_stub.deployment``)
+        gets a random one generated once per process (tokens then die with the process, and several
+        workers would not accept each other's tokens); anywhere else, production by default, a
+        missing secret is a ``deployment.ConfigurationError`` (a ``ValueError``) naming the variable.
+        A secret shorter than 32 bytes is refused with ``ValueError``.
         """
         env = os.environ if environ is None else environ
-        secret = env.get("SELFCARE_JWT_SECRET") or ""
-        if not secret:
-            deployment = (env.get("SELFCARE_ENV") or "dev").strip().lower()
-            if deployment in PRODUCTION_ENVIRONMENTS:
-                raise ValueError(f"SELFCARE_JWT_SECRET must be set when SELFCARE_ENV={deployment}")
-            secret = _process_dev_secret()
+        secret = deployment.require_secret(env) or _process_dev_secret()
         return cls(
             secret=secret,
             issuer=env.get("SELFCARE_JWT_ISSUER") or DEFAULT_ISSUER,

@@ -19,8 +19,8 @@ from fastapi import APIRouter, Depends, Form, Header, HTTPException, Path, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
+from backend_stub import deployment
 from backend_stub.api.auth import (
-    PRODUCTION_ENVIRONMENTS,
     AuthSettings,
     Principal,
     Role,
@@ -63,7 +63,7 @@ async def _run(fn, *args, **kwargs):
 
 
 def _production() -> bool:
-    return os.environ.get("SELFCARE_ENV", "").lower() in PRODUCTION_ENVIRONMENTS
+    return deployment.is_production()
 
 
 def _paygw(request: Request) -> paygw.TestPayProvider:

@@ -9,7 +9,6 @@ Paying (balance ≤ 0) stops the process wherever it stands.
 
 from __future__ import annotations
 
-import csv
 import io
 import os
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from backend_stub import clock
+from backend_stub.formats.csv_export import spreadsheet_writer
 from backend_stub.invoice_state import NextStep
 from backend_stub.services import ledger, messaging
 from backend_stub.services.lifecycle_config import REMINDER_FEE_CAP_ORE, DunningTerms, LifecycleConfig
@@ -318,7 +318,7 @@ def _collection_file(engine: Engine, cfg: LifecycleConfig, today: date) -> str |
     if not rows:
         return None
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = spreadsheet_writer(buf, lineterminator="\n")  # names and addresses are typed by people: no formulas
     w.writerow(COLLECTION_COLUMNS)
     w.writerows(rows)
     cfg.collection_dir.mkdir(parents=True, exist_ok=True)

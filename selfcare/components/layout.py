@@ -11,28 +11,13 @@ from selfcare.state.session import SessionState
 C = styles.C
 
 
-# <html lang> follows the chosen language. Before the page is hydrated the language cookie says it
-# (so nothing is announced in the wrong language); afterwards the hidden #lang-sync element that
-# every page renders from the session's language (sign-in, the switch), watched here.
-HTML_LANG_SCRIPT = """(function () {
-  var root = document.documentElement;
-  function sync() {
-    var el = document.getElementById("lang-sync");
-    var lang = el && el.getAttribute("data-lang");
-    if (!lang) {
-      var m = document.cookie.match(/(?:^|;\\s*)selfcare_lang=(sv|en)(?:;|$)/);
-      lang = m ? m[1] : null;
-    }
-    if ((lang === "sv" || lang === "en") && root.lang !== lang) root.lang = lang;
-  }
-  sync();
-  new MutationObserver(sync).observe(root, {subtree: true, childList: true, attributes: true,
-                                            attributeFilter: ["data-lang", "lang"]});
-})();"""
+# <html lang> follows the chosen language: assets/lang-sync.js (loaded on every page by selfcare.py)
+# watches the hidden #lang-sync element below.
+LANG_SYNC_SCRIPT = "/lang-sync.js"
 
 
 def lang_sync() -> rx.Component:
-    """The session's language for HTML_LANG_SCRIPT; rendered only once the state is hydrated."""
+    """The session's language for LANG_SYNC_SCRIPT; rendered only once the state is hydrated."""
     return rx.cond(rx.State.is_hydrated, rx.el.span(id="lang-sync", data_lang=SessionState.locale, hidden=True))
 
 

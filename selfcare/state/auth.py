@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
 from typing import Any
 
 import reflex as rx
 
+from backend_stub import deployment
 from selfcare.api_client import ApiError, RateLimited, Unauthorized, get_client
 from selfcare.i18n import gettext
 from selfcare.state.session import SessionState
@@ -112,8 +112,9 @@ class LoginState(rx.State):
 
 
 def dev_outbox_enabled() -> bool:
-    """The demo's outbox page exists only outside production."""
-    return (os.environ.get("SELFCARE_ENV") or "dev").strip().lower() not in {"prod", "production"}
+    """The demo's outbox page and state exist only with ``SELFCARE_ENV=dev`` (or ``test``); production
+    is the default (``backend_stub.deployment``)."""
+    return deployment.is_dev()
 
 
 class OutboxState(rx.State):

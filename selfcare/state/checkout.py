@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Awaitable, Callable
@@ -12,6 +11,7 @@ import reflex as rx
 
 from selfcare.api_client import ApiError, Unauthorized, core_public_base
 from selfcare.i18n import gettext
+from selfcare.state.browser import go_to
 from selfcare.state.session import LOGIN_ROUTE, SessionState
 
 logger = logging.getLogger(__name__)
@@ -40,4 +40,4 @@ async def to_checkout(state: rx.State, session: SessionState, start: Callable[[]
     if not path.startswith("/"):
         state.error = gettext(lang, "The payment could not be started. Please try again.")
         return None
-    return rx.call_script(f"window.location.assign({json.dumps(core_public_base() + path)})")
+    return go_to(core_public_base() + path)  # a full page load, without eval (the CSP forbids it)

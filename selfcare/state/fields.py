@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
-
 import reflex as rx
+
+from selfcare.state import browser
 
 
 def clear_if_sent(element_id: str, sent: str) -> rx.event.EventSpec:
     """Empty the field ``element_id`` once its text has been sent, unless it now holds something else.
 
     Sending takes a moment; a user who started on the next message meanwhile keeps what they typed
-    (``rx.set_value`` would wipe it).
+    (``rx.set_value`` would wipe it). Carried out by the page's compiled code, not by a script sent
+    to ``eval`` (``selfcare.state.browser``).
     """
-    return rx.call_script(
-        f"(() => {{ const f = document.getElementById({json.dumps(element_id)}); "
-        f"if (f && f.value.trim() === {json.dumps(sent.strip())}) {{ f.value = ''; }} }})()")
+    return browser.clear_if_sent(element_id, sent)

@@ -9,7 +9,6 @@ provider's hosted page: the core gives its address, the browser goes there and c
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -22,6 +21,7 @@ from babel.dates import format_date as _babel_date
 from selfcare.api_client import ApiError, Unauthorized, core_public_base
 from selfcare.charges_client import Invalid, charges_client
 from selfcare.i18n import N_, format_date, gettext, normalise_language
+from selfcare.state.browser import go_to
 from selfcare.state.session import LOGIN_ROUTE, SessionState
 
 logger = logging.getLogger(__name__)
@@ -332,7 +332,7 @@ class PaymentMethodState(rx.State):
             self.error = gettext(lang, "The card could not be set up just now. Please try again.")
             return None
         # A full page load: the hosted page is not a route of this app.
-        return rx.call_script(f"window.location.assign({json.dumps(target)})")
+        return go_to(target)  # without eval (the CSP forbids it)
 
     @rx.event
     async def ask_manual(self):

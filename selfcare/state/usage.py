@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import plotly.graph_objects as go
 import reflex as rx
 
+from backend_stub.formats.csv_export import spreadsheet_writer  # the one CSV-export helper (pure)
 from selfcare import charts, presenters
 from selfcare.api_client import ApiError, Unauthorized, get_client, valid_period
 from selfcare.i18n import N_, format_period, gettext
@@ -179,7 +179,8 @@ CSV_HEADERS = (N_("Time"), N_("Type"), N_("Description"), N_("Number"), N_("Amou
 def usage_csv(records: list[dict[str, Any]], lang: str) -> str:
     """The itemised list as CSV (semicolon-separated in Swedish, as Swedish spreadsheets expect)."""
     buf = io.StringIO()
-    writer = csv.writer(buf, delimiter=";" if lang == "sv" else ",")
+    # Descriptions and numbers come from usage records: formula-like cells are neutralised.
+    writer = spreadsheet_writer(buf, delimiter=";" if lang == "sv" else ",")
     writer.writerow([gettext(lang, h) for h in CSV_HEADERS])
     for r in records:
         row = presenters.usage_row(r, lang)

@@ -93,6 +93,14 @@ def substate(root: rx.State, cls: type) -> Any:
     return root.get_substate(cls.get_full_name().split(".")[1:])
 
 
+def full_page_load(updates: list[Any]) -> str:
+    """The address a handler sent the browser to (``selfcare.state.browser.go_to``: a full page load)."""
+    targets = [arg[1]._var_value for u in updates if getattr(getattr(u, "handler", None), "fn", None) is not None
+               and u.handler.fn.__qualname__ == "BrowserState.go" for arg in u.args]
+    assert len(targets) == 1, f"expected one full page load, got {updates!r}"
+    return targets[0]
+
+
 async def drain(gen) -> list[Any]:
     """Run an event handler (plain, coroutine or async generator) and collect what it yields."""
     out: list[Any] = []

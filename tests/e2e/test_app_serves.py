@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -47,10 +48,16 @@ async def _socket_open(url: str, origin: str) -> str:
         return str(await asyncio.wait_for(ws.recv(), 10))
 
 
+def _socket_open_sync(url: str, origin: str) -> str:
+    # After a browser test Playwright's sync API owns this thread's event loop: use another thread.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, _socket_open(url, origin)).result(timeout=60)
+
+
 def test_websocket_origin_is_checked(running_app):
-    assert asyncio.run(_socket_open(running_app.url, running_app.url)).startswith("40/_event,")
+    assert _socket_open_sync(running_app.url, running_app.url).startswith("40/_event,")
     with pytest.raises((websockets.exceptions.InvalidStatus, websockets.exceptions.ConnectionClosed)):
-        asyncio.run(_socket_open(running_app.url, EVIL))
+        _socket_open_sync(running_app.url, EVIL)
 
 
 def test_sign_in_page_fits_a_phone(page, app_url, shot, horizontal_overflow):
