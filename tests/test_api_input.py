@@ -139,3 +139,25 @@ def test_the_schema_documents_bounds_and_refusals(api):
     assert "409" in schema["paths"]["/bill-runs"]["post"]["responses"]
     assert "410" in schema["paths"]["/links/open"]["post"]["responses"]
     assert set(schema["paths"]["/health"]["get"]["responses"]) == {"200"}  # no token, no refusal
+
+
+def test_days_are_bounded(api, auth):
+    """A day the services can count from: 9999-12-31 plus one banking day gave a 500."""
+    service, agent = token_for(auth, "service"), token_for(auth, "agent")
+    assert "1900-01-01" in refused(api.get("/autogiro/files/outgoing", headers=service, params={"date": "9999-12-31"}),
+                                   "query", "date")
+    refused(api.post("/autopay/run", headers=service, json={"date": "0001-01-01"}), "body", "date")
+    refused(api.post("/bill-runs", headers=service, json={"period": "2026-10", "invoice_date": "9999-12-31"}),
+            "body", "invoice_date")
+    refused(api.get("/invoices/100001/next-steps", headers=agent, params={"today": "9999-12-31"}), "query", "today")
+    assert api.get("/autogiro/files/outgoing", headers=service, params={"date": "2026-12-07"}).status_code == 200
+
+
+def test_a_customers_file_the_csv_reader_cannot_read_is_refused(api, auth):
+    """The CSV reader's own errors (here: a field beyond its size limit) are the file's fault, not the server's."""
+    head = (FIXTURES / "customers.csv").read_text(encoding="utf-8").splitlines()[0] + "\n"
+    row = "K9,S9," + "x" * 200_000 + ",a@x.se,+46701234560,G 1,111 22,Sthlm,email,,mobil-5gb,2024-01-01,,true,,,1\n"
+    r = api.post("/customers/import", headers=token_for(auth, "service"),
+                 files={"file": ("c.csv", (head + row).encode(), "text/csv")})
+    assert refused(r, "body", "file").startswith("line 2: not readable as CSV")
+    assert len(r.content) < 1_000

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import importlib
 import io
-from datetime import date
 from decimal import Decimal
 from functools import partial
 from typing import Annotated, Any
@@ -33,6 +32,7 @@ from backend_stub.api.auth import (
 )
 from backend_stub.api.params import (
     AmountOre,
+    DayField,
     Filter,
     IdPath,
     IdQuery,
@@ -75,7 +75,7 @@ class UsageBatch(BaseModel):
 
 class BillRunRequest(BaseModel):
     period: PeriodField
-    invoice_date: date | None = None
+    invoice_date: DayField | None = None
     allow_open_period: bool = False
 
 
@@ -142,7 +142,7 @@ async def import_customers(request: Request, _p: Service, file: UploadFile) -> J
         data = (await file.read()).decode("utf-8-sig")
         if "\x00" in data:  # no database column holds it (PostgreSQL refuses NUL)
             raise HTTPException(422, f"file: line {data.count(chr(10), 0, data.index(chr(0))) + 1}: a NUL character")
-        rows = list(customers.read_customers_csv(io.StringIO(data)))
+        rows = list(customers.read_customers_csv(io.StringIO(data, newline="")))  # as the CLI reads a file
     except UnicodeDecodeError as exc:
         raise HTTPException(422, f"file: not UTF-8 text (byte {exc.start})") from None
     except ValueError as exc:

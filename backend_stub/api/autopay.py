@@ -14,13 +14,13 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from backend_stub import clock
 from backend_stub.api import errors
 from backend_stub.api.auth import Principal, Role, ensure_customer_access, require_roles
 from backend_stub.api.lifecycle import _config
-from backend_stub.api.params import IdPath, SessionRef
+from backend_stub.api.params import DAY_RULE, DayField, IdPath, SessionRef, check_day
 from backend_stub.api.selfservice import _paygw, back_to_merchant, deliver_testpay_webhook
 from backend_stub.formats.autogiro import AutogiroError
 from backend_stub.services import autopay, paygw
@@ -89,7 +89,7 @@ async def put_payment_method(request: Request, customer_id: IdPath, body: Paymen
 
 
 class RunRequest(BaseModel):
-    on: date | None = Field(default=None, alias="date", description="the day to run for (default today)")
+    on: DayField | None = Field(default=None, alias="date", description="the day to run for (default today)")
 
 
 @router.post("/autopay/run")
@@ -117,7 +117,9 @@ async def upload_answer_file(request: Request, _p: Service, file: UploadFile) ->
 
 
 @router.get("/autogiro/files/outgoing")
-async def outgoing_files(request: Request, _p: Service, date_: Annotated[date, Query(alias="date")]) -> dict[str, Any]:
+async def outgoing_files(request: Request, _p: Service,
+                         date_: Annotated[date, Query(alias="date", description=DAY_RULE), AfterValidator(check_day)]
+                         ) -> dict[str, Any]:
     """The day's files to Bankgirot (mandates, payment orders), written on the first call for the day
     and the same files on later calls (plus any for what came up since)."""
     core = _core(request)
@@ -165,7 +167,8 @@ async def card_page(request: Request, session_id: SessionRef) -> HTMLResponse:
 
 
 @router.post("/paygw/cards/{session_id}", tags=["payments"], responses={**errors.refusals(409), **errors.redirect()})
-async def card_submit(request: Request, session_id: SessionRef, choice: Annotated[str, Form(max_length=16)]) -> Response:
+async def card_submit(request: Request, session_id: SessionRef,
+                      choice: Annotated[str, Form(max_length=16)]) -> Response:
     """The payer's choice: the provider tells the merchant by its signed webhook, then sends the payer back."""
     provider = _paygw(request)
     info = await _run(provider.card_session, session_id)

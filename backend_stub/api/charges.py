@@ -146,7 +146,8 @@ class AddonPurchaseRequest(BaseModel):
 
 
 @router.get("/subscriptions/{subscription_id}/addons")
-async def subscription_addons(request: Request, subscription_id: IdPath, p: Reader, lang: Lang = "sv") -> dict[str, Any]:
+async def subscription_addons(request: Request, subscription_id: IdPath, p: Reader,
+                              lang: Lang = "sv") -> dict[str, Any]:
     """This period's allowances (included, bought, used, left), the add-ons the plan takes, those bought."""
     await _owned_subscription(request, p, subscription_id)
     core = _core(request)

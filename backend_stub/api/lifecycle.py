@@ -7,7 +7,6 @@ allocation and refunds are for agents; the file import for services.
 from __future__ import annotations
 
 import asyncio
-from datetime import date
 from functools import partial
 from typing import Annotated, Any
 
@@ -15,7 +14,16 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, UploadFil
 from pydantic import BaseModel, Field
 
 from backend_stub.api.auth import Principal, Role, ensure_customer_access, ensure_invoice_access, require_roles
-from backend_stub.api.params import MAX_AMOUNT_ORE, AmountOre, Filter, IdPath, InvoiceRef, InvoiceRefQuery, Offset
+from backend_stub.api.params import (
+    MAX_AMOUNT_ORE,
+    AmountOre,
+    Filter,
+    IdPath,
+    InvoiceRef,
+    InvoiceRefQuery,
+    Offset,
+    OptionalDayQuery,
+)
 from backend_stub.formats.bgmax import BgMaxError
 from backend_stub.services import dunning, invoices, messaging, payments
 from backend_stub.services.lifecycle_config import LifecycleConfig
@@ -62,7 +70,7 @@ async def _check_invoice(request: Request, p: Principal, invoice_id: str) -> str
 
 @router.get("/invoices/{invoice_id}/next-steps")
 async def next_steps(request: Request, invoice_id: InvoiceRef, p: Reader, lang: str = Query("sv", pattern="^(sv|en)$"),
-                     today: date | None = None) -> dict[str, Any]:
+                     today: OptionalDayQuery = None) -> dict[str, Any]:
     """What happens next to the invoice if it stays unpaid, with dates and fees; and whether a respite is possible."""
     inv_id = await _check_invoice(request, p, invoice_id)
     if today is not None and p.role is Role.SUBSCRIBER:
@@ -87,7 +95,8 @@ async def respite(request: Request, invoice_id: InvoiceRef, body: RespiteRequest
 
 
 @router.get("/payments/unmatched")
-async def unmatched(request: Request, _p: Agent, limit: int = Query(100, ge=1, le=500), offset: Offset = 0) -> dict[str, Any]:
+async def unmatched(request: Request, _p: Agent, limit: int = Query(100, ge=1, le=500),
+                    offset: Offset = 0) -> dict[str, Any]:
     """Payments no invoice could be found for (and foreign-currency payments), waiting for an agent."""
     return await _run(payments.list_unmatched, _engine(request), limit, offset)
 
@@ -113,7 +122,8 @@ class BankAllocateRequest(BaseModel):
 
 
 @router.post("/bank-payments/{bank_payment_id}/allocate")
-async def allocate_bank(request: Request, bank_payment_id: IdPath, body: BankAllocateRequest, p: Agent) -> dict[str, Any]:
+async def allocate_bank(request: Request, bank_payment_id: IdPath, body: BankAllocateRequest,
+                        p: Agent) -> dict[str, Any]:
     """Book a foreign-currency bank payment on an invoice at its SEK amount."""
     try:
         return await _run(payments.allocate_bank_payment, _engine(request), bank_payment_id, body.invoice_id,
@@ -153,7 +163,8 @@ async def import_bgmax(request: Request, _p: Service, file: UploadFile) -> dict[
 
 @router.get("/outbox")
 async def outbox(request: Request, _p: Agent, to: Annotated[str | None, Query(max_length=254)] = None,
-                 channel: Filter = None, invoice_id: InvoiceRefQuery = None, limit: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
+                 channel: Filter = None, invoice_id: InvoiceRefQuery = None,
+                 limit: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
     """Messages sent or recorded (e-mail, SMS, letters), newest first: what the demo's SMS provider 'sent'."""
     items = await _run(messaging.list_outbox, _engine(request), to, limit, channel=channel, invoice_id=invoice_id)
     return {"items": items}

@@ -237,7 +237,8 @@ def _recommendation(engine, catalogue, customer_id: int, subscription_id: int | 
 
 
 @router.get("/customers/{customer_id}/recommendation")
-async def recommendation(request: Request, customer_id: IdPath, p: Reader, subscription_id: OptionalIdQuery = None) -> Any:
+async def recommendation(request: Request, customer_id: IdPath, p: Reader,
+                         subscription_id: OptionalIdQuery = None) -> Any:
     """The last three invoiced periods re-rated under every plan on sale; the best plan, if another is better."""
     ensure_customer_access(p, customer_id)
     core = _core(request)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import date
 from typing import Annotated
 
 from fastapi import Path, Query, Request
@@ -44,6 +45,20 @@ def check_period(value: str) -> str:
 
 _PERIOD_SCHEMA = {"pattern": PERIOD_PATTERN}
 
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+DAY_RULE = f"a day from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}"
+
+
+def check_day(value: date) -> date:
+    """A business day the services can count from (9999-12-31 + one banking day overflowed)."""
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise ValueError(f"expected {DAY_RULE}")
+    return value
+
+
+def _check_optional_day(value: date | None) -> date | None:
+    return None if value is None else check_day(value)
+
 # --- path parameters ------------------------------------------------------------------------
 
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="a database id (1 … 2³¹−1)")]
@@ -67,6 +82,7 @@ Filter = Annotated[str | None, Query(max_length=64, description="a filter value 
 """A short free-text filter (status, kind, service, category …): long input is refused, never echoed."""
 InvoiceRefQuery = Annotated[str | None, Query(max_length=64, description="an invoice's id or number")]
 Lang = Annotated[str, Query(max_length=8, description="sv or en (anything else: sv)")]
+OptionalDayQuery = Annotated[date | None, Query(description=DAY_RULE), AfterValidator(_check_optional_day)]
 
 # --- body fields ----------------------------------------------------------------------------
 
@@ -75,6 +91,7 @@ PeriodField = Annotated[str, Field(description=PERIOD_RULE, examples=["2026-10"]
                                    json_schema_extra=_PERIOD_SCHEMA), AfterValidator(check_period)]
 AmountOre = Annotated[int, Field(gt=0, le=MAX_AMOUNT_ORE, description="öre, more than 0")]
 PositionField = Annotated[int, Field(ge=1, le=MAX_POSITION, description="a line of the invoice, 1-based")]
+DayField = Annotated[date, Field(description=DAY_RULE), AfterValidator(check_day)]
 
 # --- text that a database can store -------------------------------------------------------------
 

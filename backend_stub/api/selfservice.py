@@ -449,7 +449,8 @@ async def checkout_page(request: Request, session_id: SessionRef) -> HTMLRespons
 
 
 @router.post("/paygw/checkout/{session_id}", tags=["payments"], responses={**errors.refusals(409), **errors.redirect()})
-async def checkout_submit(request: Request, session_id: SessionRef, method: Annotated[str, Form(max_length=16)]) -> Response:
+async def checkout_submit(request: Request, session_id: SessionRef,
+                          method: Annotated[str, Form(max_length=16)]) -> Response:
     """The payer's choice: the provider confirms by its signed webhook, then sends the payer back.
     A paid, failed, superseded or expired session is refused (409) with a page that says why."""
     provider = _paygw(request)

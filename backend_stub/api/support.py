@@ -195,7 +195,8 @@ async def resolve(request: Request, thread_id: IdPath, p: AgentOnly) -> dict[str
 
 
 @router.post("/invoices/{invoice_id}/thread/credit/preview", tags=["support"])
-async def credit_preview(request: Request, invoice_id: InvoiceRef, p: AgentOnly, body: CreditFromThread) -> dict[str, Any]:
+async def credit_preview(request: Request, invoice_id: InvoiceRef, p: AgentOnly,
+                         body: CreditFromThread) -> dict[str, Any]:
     """What the credit would do, issuing nothing: the credit note's lines, VAT and öresavrundning as the
     core computes them, and the invoice's amount and balance before and after (403 above the agent's limit)."""
     inv = await _owned(request, p, invoice_id)
