@@ -67,6 +67,20 @@ class RateLimited(ApiError):
         self.retry_after = retry_after
 
 
+def detail_text(detail: Any) -> str:
+    """The core's ``detail`` as one line: a string as it is; a 422's list (``[{"loc": ["body", "amount_ore"],
+    "msg": …}]``) as ``amount_ore: …`` items, the field named without where it was sent."""
+    if isinstance(detail, list):
+        parts = []
+        for item in detail:
+            if isinstance(item, dict):
+                loc = [str(x) for x in item.get("loc") or [] if x not in ("body", "query", "path", "header")]
+                msg = str(item.get("msg") or "invalid")
+                parts.append(f"{'.'.join(loc)}: {msg}" if loc else msg)
+        return "; ".join(parts)
+    return "" if detail is None else str(detail)
+
+
 def valid_invoice_id(value: object) -> bool:
     """Invoice ids are UUIDs; anything else never reaches a URL."""
     if not isinstance(value, str) or not _INVOICE_ID.match(value):
@@ -165,7 +179,7 @@ class CoreClient:
         body = None
         try:
             body = resp.json()
-            detail = str(body.get("detail", "")) if isinstance(body, dict) else ""
+            detail = detail_text(body.get("detail")) if isinstance(body, dict) else ""
         except ValueError:
             detail = resp.text[:200]
         if resp.status_code == 410 and isinstance(body, dict) and isinstance(body.get("detail"), dict):

@@ -44,7 +44,7 @@ def _detail_text(detail: Any) -> str:
         parts = []
         for item in detail:
             if isinstance(item, dict):
-                loc = [str(x) for x in item.get("loc") or [] if x != "body"]
+                loc = [str(x) for x in item.get("loc") or [] if x not in ("body", "query", "path", "header")]
                 parts.append(f"{'.'.join(loc)}: {item.get('msg', '')}" if loc else str(item.get("msg", "")))
         return "; ".join(p for p in parts if p)
     return ""

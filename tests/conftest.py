@@ -75,3 +75,16 @@ def token_for(settings: AuthSettings, role: str, customer_id: int | None = None)
     tok = issue_token(settings, subject=f"test-{role}", role=Role(role), customer_id=customer_id,
                       ttl=timedelta(minutes=10))
     return {"Authorization": f"Bearer {tok}"}
+
+
+def problems(response) -> list[str]:
+    """A 422's items as the app shows them, ``field: message`` (FastAPI's shape: ``detail`` a list of
+    ``{loc, msg, type}``; the location, body, query or path, left out)."""
+    assert response.status_code == 422, response.text
+    detail = response.json()["detail"]
+    assert isinstance(detail, list), detail
+    out = []
+    for item in detail:
+        field = ".".join(str(x) for x in item["loc"] if x not in ("body", "query", "path", "header"))
+        out.append(f"{field}: {item['msg']}" if field else item["msg"])
+    return out

@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from backend_stub.api.app import create_app
 
-from .conftest import FIXTURES, token_for
+from .conftest import FIXTURES, problems, token_for
 
 
 @pytest.fixture
@@ -121,6 +121,5 @@ def test_invalid_catalogue_upload_names_the_field(api, auth):
     broken = (FIXTURES.parent.parent / "backend_stub" / "catalogues" / "nordvik.toml").read_text()
     broken = broken.replace('tariff = "mobil"\nallowances = { data = "5 GB"', 'tariff = "mobi"\nallowances = { data = "5 GB"')
     r = api.put("/catalogue", headers={**service, "Content-Type": "application/toml"}, content=broken)
-    assert r.status_code == 422
-    assert any("plans[0].tariff" in e for e in r.json()["detail"]["errors"])
+    assert any(e.startswith("plans[0].tariff: ") for e in problems(r)), r.text
     assert api.get("/catalogue", headers=service).json()["plans"][0]["id"] == "mobil-5gb"  # unchanged

@@ -17,7 +17,7 @@ from backend_stub.formats import autogiro as ag
 from backend_stub.services import autopay, messaging, paygw
 from backend_stub.storage.autopay_models import PaymentMethod
 
-from .conftest import token_for
+from .conftest import problems, token_for
 from .lifecycle_support import bill_october
 
 DUE = date(2026, 12, 1)
@@ -148,7 +148,7 @@ def test_autogiro_through_the_api_and_the_file_routes(setup, auth):
                          ({"clearing": "8327", "account": "9384750001", "personal_number": "197001011234"},
                           "personal_number")]:
         r = api.put(route, headers=me, json={"method": "autogiro", **body})
-        assert r.status_code == 422 and r.json()["detail"].startswith(field_ + ":"), r.text
+        assert problems(r)[0].startswith(field_ + ":"), r.text
     r = api.put(route, headers=me, json={"method": "autogiro", "clearing": "8327", "account": "9384750001",
                                          "personal_number": "197001011233"})
     assert r.status_code == 200, r.text
@@ -171,7 +171,7 @@ def test_autogiro_through_the_api_and_the_file_routes(setup, auth):
     assert _invoice(api, auth, inv)["autopay"]["status"] == "pending"
     broken = advice.replace(b"AG-MEDAVI", b"AG-XXXXXX")
     r = api.post("/autogiro/files", headers=service, files={"file": ("bad.txt", broken)})
-    assert r.status_code == 422 and r.json()["detail"]["errors"][0].startswith("line 1:")
+    assert problems(r)[0].startswith("file: line 1:"), r.text
     r = api.put(route, headers=me, json={"method": "manual"})
     assert r.json()["method"] == "manual" and r.json()["status"] == "none"
 

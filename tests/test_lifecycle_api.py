@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from backend_stub.api.app import create_app
 
-from .conftest import token_for
+from .conftest import problems, token_for
 from .lifecycle_support import bill_october
 from .test_bgmax import EXAMPLE
 
@@ -50,7 +50,7 @@ def test_bgmax_upload_queue_and_allocation_need_staff(api, core, auth) -> None:
     r = api.post("/payments/bgmax", headers=service, files={"file": ("bg.txt", data)})
     assert r.status_code == 200 and r.json()["unmatched"] == 9
     bad = api.post("/payments/bgmax", headers=service, files={"file": ("bad.txt", b"01BGMAX\n99\n")})
-    assert bad.status_code == 422 and any("line" in e for e in bad.json()["detail"]["errors"])
+    assert any("line" in e for e in problems(bad))
     assert api.get("/payments/unmatched", headers=sub).status_code == 403
     queue = api.get("/payments/unmatched", headers=agent).json()
     first = next(i for i in queue["items"] if i["kind"] == "payment" and i["amount_ore"] > 0)

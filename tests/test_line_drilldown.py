@@ -105,5 +105,8 @@ def test_drill_down_is_the_owners_only(api, auth):
     inv = api.get("/invoices", headers=token_for(auth, "subscriber", mine)).json()["items"][0]
     assert api.get(f"/invoices/{inv['id']}/lines/1/usage",
                    headers=token_for(auth, "subscriber", other)).status_code == 404
-    assert api.get(f"/invoices/{inv['id']}/lines/0/usage",
+    assert api.get(f"/invoices/{inv['id']}/lines/999/usage",
                    headers=token_for(auth, "subscriber", mine)).status_code == 404
+    # Positions are 1-based: 0 is malformed, a 422 naming it.
+    zero = api.get(f"/invoices/{inv['id']}/lines/0/usage", headers=token_for(auth, "subscriber", mine))
+    assert zero.status_code == 422 and zero.json()["detail"][0]["loc"] == ["path", "position"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import importlib
 import io
-from datetime import date
 from decimal import Decimal
 from functools import partial
 from typing import Annotated, Any
@@ -19,6 +18,7 @@ from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Query, Req
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from backend_stub.api import errors
 from backend_stub.api.auth import (
     AuthSettings,
     Principal,
@@ -29,6 +29,23 @@ from backend_stub.api.auth import (
     ensure_customer_access,
     ensure_invoice_access,
     require_roles,
+)
+from backend_stub.api.params import (
+    AmountOre,
+    DayField,
+    Filter,
+    IdPath,
+    IdQuery,
+    InvoiceRef,
+    InvoiceRefQuery,
+    Lang,
+    Offset,
+    OptionalIdQuery,
+    OptionalPeriodQuery,
+    PeriodField,
+    PeriodQuery,
+    PositionField,
+    storable_text,
 )
 from backend_stub.api.security_headers import SecurityHeadersMiddleware, core_html_policy
 from backend_stub.catalogue import CatalogueError
@@ -58,16 +75,16 @@ class UsageBatch(BaseModel):
 
 
 class BillRunRequest(BaseModel):
-    period: str = Field(pattern=r"^\d{4}-\d{2}$", examples=["2026-10"])
-    invoice_date: date | None = None
+    period: PeriodField
+    invoice_date: DayField | None = None
     allow_open_period: bool = False
 
 
 class CreditNoteRequest(BaseModel):
     reason: str = Field(min_length=1, max_length=500)
-    amount_ore: int | None = Field(default=None, gt=0)
-    vat_rate: Decimal | None = None
-    line_positions: list[int] | None = None
+    amount_ore: AmountOre | None = None
+    vat_rate: Decimal | None = Field(default=None, ge=0, lt=1, max_digits=6, decimal_places=4)
+    line_positions: list[PositionField] | None = Field(default=None, max_length=1000)
 
 
 router = APIRouter()
@@ -121,24 +138,30 @@ async def put_catalogue(request: Request, _p: Service, toml: Annotated[str, Body
 @router.post("/customers/import", tags=["customers"])
 async def import_customers(request: Request, _p: Service, file: UploadFile) -> JSONResponse:
     """Import customers and subscriptions from CSV (docs/customers-csv.md)."""
-    data = (await file.read()).decode("utf-8-sig")
     core = _core(request)
     try:
-        rows = list(customers.read_customers_csv(io.StringIO(data)))
+        data = (await file.read()).decode("utf-8-sig")
+        if "\x00" in data:  # no database column holds it (PostgreSQL refuses NUL)
+            raise HTTPException(422, f"file: line {data.count(chr(10), 0, data.index(chr(0))) + 1}: a NUL character")
+        rows = list(customers.read_customers_csv(io.StringIO(data, newline="")))  # as the CLI reads a file
+    except UnicodeDecodeError as exc:
+        raise HTTPException(422, f"file: not UTF-8 text (byte {exc.start})") from None
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
     result = await _run(customers.import_customers, core.engine, core.catalogue, rows)
-    return JSONResponse(result.as_dict(), status_code=422 if result.errors and not result.subscriptions else 200)
+    if result.errors and not result.subscriptions:  # nothing imported: the errors by line, as a 422
+        raise HTTPException(422, {"errors": result.errors})
+    return JSONResponse(result.as_dict())
 
 
 @router.get("/customers", tags=["customers"])
-async def list_customers(request: Request, _p: Staff, q: str = "", limit: int = Query(20, ge=1, le=200),
-                         offset: int = Query(0, ge=0)) -> dict[str, Any]:
+async def list_customers(request: Request, _p: Staff, q: Annotated[str, Query(max_length=64)] = "",
+                         limit: int = Query(20, ge=1, le=200), offset: Offset = 0) -> dict[str, Any]:
     return await _run(customers.search_customers, _core(request).engine, q, limit, offset)
 
 
 @router.get("/customers/{customer_id}", tags=["customers"])
-async def get_customer(request: Request, customer_id: int, p: CustomerReader) -> dict[str, Any]:
+async def get_customer(request: Request, customer_id: IdPath, p: CustomerReader) -> dict[str, Any]:
     """A customer with subscriptions, plans over time and credit balance."""
     ensure_customer_access(p, customer_id)
     core = _core(request)
@@ -150,7 +173,7 @@ async def get_customer(request: Request, customer_id: int, p: CustomerReader) ->
 
 
 @router.get("/customers/{customer_id}/pending-changes", tags=["customers"])
-async def list_pending_changes(request: Request, customer_id: int, p: CustomerReader) -> dict[str, Any]:
+async def list_pending_changes(request: Request, customer_id: IdPath, p: CustomerReader) -> dict[str, Any]:
     """Plan changes ordered for a later day (not in force yet), soonest first, each cancellable until it starts."""
     ensure_customer_access(p, customer_id)
     core = _core(request)
@@ -159,8 +182,9 @@ async def list_pending_changes(request: Request, customer_id: int, p: CustomerRe
     return {"items": items, "today": today.isoformat()}
 
 
-@router.post("/customers/{customer_id}/pending-changes/{change_id}/cancel", tags=["customers"])
-async def cancel_pending_change(request: Request, customer_id: int, change_id: int, p: CustomerReader
+@router.post("/customers/{customer_id}/pending-changes/{change_id}/cancel", tags=["customers"],
+             responses=errors.refusals(409))
+async def cancel_pending_change(request: Request, customer_id: IdPath, change_id: IdPath, p: CustomerReader
                                 ) -> dict[str, Any]:
     """Undo a pending plan change: 404 when the customer has no such change, 409 once it has taken effect."""
     ensure_customer_access(p, customer_id)
@@ -199,10 +223,10 @@ async def ingest_usage_csv(request: Request, _p: Service, file: UploadFile) -> d
 
 
 @router.get("/usage", tags=["usage"])
-async def list_usage(request: Request, p: CustomerReader, customer_id: int, period: str | None = None,
-                     subscription_id: int | None = None, service: str | None = None, category: str | None = None,
-                     rate_key: str | None = None, invoice_id: str | None = None, charged_only: bool = False,
-                     limit: int = Query(50, ge=1, le=1000), offset: int = Query(0, ge=0)) -> dict[str, Any]:
+async def list_usage(request: Request, p: CustomerReader, customer_id: IdQuery, period: OptionalPeriodQuery = None,
+                     subscription_id: OptionalIdQuery = None, service: Filter = None, category: Filter = None,
+                     rate_key: Filter = None, invoice_id: InvoiceRefQuery = None, charged_only: bool = False,
+                     limit: int = Query(50, ge=1, le=1000), offset: Offset = 0) -> dict[str, Any]:
     """Itemised usage of a customer, newest first, with paging and filters."""
     ensure_customer_access(p, customer_id)
     core = _core(request)
@@ -215,7 +239,8 @@ async def list_usage(request: Request, p: CustomerReader, customer_id: int, peri
 
 
 @router.get("/usage/summary", tags=["usage"])
-async def usage_summary(request: Request, p: CustomerReader, customer_id: int, period: str) -> dict[str, Any]:
+async def usage_summary(request: Request, p: CustomerReader, customer_id: IdQuery, period: PeriodQuery
+                        ) -> dict[str, Any]:
     """Per-day and per-category aggregates of a period, with the plan's allowances and their use."""
     ensure_customer_access(p, customer_id)
     core = _core(request)
@@ -226,8 +251,8 @@ async def usage_summary(request: Request, p: CustomerReader, customer_id: int, p
 
 
 @router.get("/suspense", tags=["usage"])
-async def list_suspense(request: Request, _p: Staff, status: str = "pending", limit: int = Query(50, ge=1, le=500),
-                        offset: int = Query(0, ge=0)) -> dict[str, Any]:
+async def list_suspense(request: Request, _p: Staff, status: Annotated[str, Query(max_length=32)] = "pending",
+                        limit: int = Query(50, ge=1, le=500), offset: Offset = 0) -> dict[str, Any]:
     return await _run(usage.list_suspense, _core(request).engine, status, limit, offset)
 
 
@@ -246,7 +271,7 @@ def _small_balance_ore(request: Request) -> int:
     return cfg.dunning.small_balance_ore
 
 
-@router.post("/bill-runs", tags=["invoices"])
+@router.post("/bill-runs", tags=["invoices"], responses=errors.refusals(409))
 async def bill_run(request: Request, _p: Service, body: BillRunRequest) -> dict[str, Any]:
     """Invoice a period for all accounts (idempotent)."""
     core = _core(request)
@@ -261,9 +286,9 @@ async def bill_run(request: Request, _p: Service, body: BillRunRequest) -> dict[
 
 
 @router.get("/invoices", tags=["invoices"])
-async def list_invoices(request: Request, p: CustomerReader, customer_id: int | None = None,
-                        period: str | None = None, status: str | None = None, kind: str | None = None,
-                        limit: int = Query(20, ge=1, le=200), offset: int = Query(0, ge=0)) -> dict[str, Any]:
+async def list_invoices(request: Request, p: CustomerReader, customer_id: OptionalIdQuery = None,
+                        period: OptionalPeriodQuery = None, status: Filter = None, kind: Filter = None,
+                        limit: int = Query(20, ge=1, le=200), offset: Offset = 0) -> dict[str, Any]:
     """Invoices newest first with status and balance. Subscribers see only their own."""
     if p.role == Role.SUBSCRIBER:
         if (customer_id is not None and customer_id != p.customer_id) or p.invoice_id is not None:
@@ -289,13 +314,13 @@ async def _owned_invoice(request: Request, p: Principal, invoice_id: str, lang: 
 
 
 @router.get("/invoices/{invoice_id}", tags=["invoices"])
-async def get_invoice(request: Request, invoice_id: str, p: CustomerReader, lang: str = "sv") -> dict[str, Any]:
+async def get_invoice(request: Request, invoice_id: InvoiceRef, p: CustomerReader, lang: Lang = "sv") -> dict[str, Any]:
     """One invoice as JSON: document, status, balance, timeline (texts in ``lang``), payments, credit notes."""
     return await _owned_invoice(request, p, invoice_id, lang)
 
 
 @router.get("/invoices/{invoice_id}/pdf", tags=["invoices"], response_class=Response)
-async def get_invoice_pdf(request: Request, invoice_id: str, p: CustomerReader, lang: str = "sv") -> Response:
+async def get_invoice_pdf(request: Request, invoice_id: InvoiceRef, p: CustomerReader, lang: Lang = "sv") -> Response:
     """The invoice (or credit note) as PDF."""
     from backend_stub.formats.invoice_pdf import render_invoice_pdf
 
@@ -321,8 +346,8 @@ def _invoice_owner(engine: Any, invoice_id: str) -> tuple[str, int]:
 
 
 @router.get("/invoices/{invoice_id}/documents/{event_id}", tags=["invoices"], response_class=Response)
-async def get_event_document(request: Request, invoice_id: str, event_id: int, p: CustomerReader,
-                             lang: str = "sv") -> Response:
+async def get_event_document(request: Request, invoice_id: InvoiceRef, event_id: IdPath, p: CustomerReader,
+                             lang: Lang = "sv") -> Response:
     """The PDF a timeline event carries (reminder letter, credit note, collection notice).
 
     The same access as the invoice: a subscriber only their own, a link session only its invoice.
@@ -346,7 +371,7 @@ async def get_event_document(request: Request, invoice_id: str, event_id: int, p
 
 
 @router.post("/invoices/{invoice_id}/credit-notes", tags=["invoices"], status_code=201)
-async def credit_note(request: Request, invoice_id: str, body: CreditNoteRequest, p: Agent) -> dict[str, Any]:
+async def credit_note(request: Request, invoice_id: InvoiceRef, body: CreditNoteRequest, p: Agent) -> dict[str, Any]:
     """Credit an invoice in full, some of its lines, or an amount; the invoice itself never changes."""
     core = _core(request)
     req = invoices.CreditRequest(reason=body.reason, amount_ore=body.amount_ore, vat_rate=body.vat_rate,
@@ -368,7 +393,8 @@ def create_app(core: Core | None = None, *, auth: AuthSettings | None = None,
     """
     settings = auth or AuthSettings.from_env()
     app = FastAPI(title="Selfcare billing core", version="0.1.0",
-                  description="Rating, invoicing and payments for a Swedish telecom operator.")
+                  description="Rating, invoicing and payments for a Swedish telecom operator.",
+                  dependencies=[Depends(storable_text)])
     app.add_middleware(SecurityHeadersMiddleware,
                        html_policy=core_html_policy(frozenset(p for p in (app.docs_url, app.redoc_url) if p)))
     app.state.core = core or Core.from_url()
@@ -377,7 +403,8 @@ def create_app(core: Core | None = None, *, auth: AuthSettings | None = None,
 
         revocations = DbRevocationList(app.state.core.engine)  # shared by every worker
     configure_auth(app, settings, revocations)
-    app.include_router(router)
-    for module in ROUTER_MODULES:
-        app.include_router(importlib.import_module(module).router)
+    routers = [router, *(importlib.import_module(module).router for module in ROUTER_MODULES)]
+    for each in routers:
+        app.include_router(each)
+    errors.install(app, routers)
     return app

@@ -14,11 +14,13 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from backend_stub import clock
+from backend_stub.api import errors
 from backend_stub.api.auth import Principal, Role, ensure_customer_access, require_roles
 from backend_stub.api.lifecycle import _config
+from backend_stub.api.params import DAY_RULE, DayField, IdPath, SessionRef, check_day
 from backend_stub.api.selfservice import _paygw, back_to_merchant, deliver_testpay_webhook
 from backend_stub.formats.autogiro import AutogiroError
 from backend_stub.services import autopay, paygw
@@ -41,7 +43,7 @@ def _core(request: Request):
 
 
 @router.get("/customers/{customer_id}/payment-method")
-async def get_payment_method(request: Request, customer_id: int, p: Reader,
+async def get_payment_method(request: Request, customer_id: IdPath, p: Reader,
                              lang: str | None = Query(None, pattern="^(sv|en)$")) -> dict[str, Any]:
     """How the customer pays: manual, autogiro (mandate and its status) or a saved card."""
     ensure_customer_access(p, customer_id)
@@ -60,7 +62,7 @@ class PaymentMethodChange(BaseModel):
 
 
 @router.put("/customers/{customer_id}/payment-method")
-async def put_payment_method(request: Request, customer_id: int, body: PaymentMethodChange,
+async def put_payment_method(request: Request, customer_id: IdPath, body: PaymentMethodChange,
                              p: Changer) -> dict[str, Any]:
     """Change how the customer pays. Autogiro: a mandate, pending until the bank answers. Card: the
     answer is ``redirect_url``, the provider's page where the card is saved. Manual: automatic
@@ -87,7 +89,7 @@ async def put_payment_method(request: Request, customer_id: int, body: PaymentMe
 
 
 class RunRequest(BaseModel):
-    on: date | None = Field(default=None, alias="date", description="the day to run for (default today)")
+    on: DayField | None = Field(default=None, alias="date", description="the day to run for (default today)")
 
 
 @router.post("/autopay/run")
@@ -115,7 +117,9 @@ async def upload_answer_file(request: Request, _p: Service, file: UploadFile) ->
 
 
 @router.get("/autogiro/files/outgoing")
-async def outgoing_files(request: Request, _p: Service, date_: Annotated[date, Query(alias="date")]) -> dict[str, Any]:
+async def outgoing_files(request: Request, _p: Service,
+                         date_: Annotated[date, Query(alias="date", description=DAY_RULE), AfterValidator(check_day)]
+                         ) -> dict[str, Any]:
     """The day's files to Bankgirot (mandates, payment orders), written on the first call for the day
     and the same files on later calls (plus any for what came up since)."""
     core = _core(request)
@@ -143,7 +147,7 @@ small{{color:#555}}</style></head><body><main><p><small>TestPay · spara kort / 
 
 
 @router.get("/paygw/cards/{session_id}", response_class=HTMLResponse, tags=["payments"])
-async def card_page(request: Request, session_id: str) -> HTMLResponse:
+async def card_page(request: Request, session_id: SessionRef) -> HTMLResponse:
     """The test provider's hosted page where a card is saved."""
     info = await _run(_paygw(request).card_session, session_id)
     if info is None:
@@ -162,8 +166,9 @@ async def card_page(request: Request, session_id: str) -> HTMLResponse:
     return HTMLResponse(page, headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY"})
 
 
-@router.post("/paygw/cards/{session_id}", tags=["payments"])
-async def card_submit(request: Request, session_id: str, choice: Annotated[str, Form()]) -> Response:
+@router.post("/paygw/cards/{session_id}", tags=["payments"], responses={**errors.refusals(409), **errors.redirect()})
+async def card_submit(request: Request, session_id: SessionRef,
+                      choice: Annotated[str, Form(max_length=16)]) -> Response:
     """The payer's choice: the provider tells the merchant by its signed webhook, then sends the payer back."""
     provider = _paygw(request)
     info = await _run(provider.card_session, session_id)

@@ -12,7 +12,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
+from backend_stub.api import errors
 from backend_stub.api.auth import Principal, Role, ensure_customer_access, require_roles
+from backend_stub.api.params import IdField, IdPath, Lang, PeriodField
 from backend_stub.services import addons, charges, instalments
 
 router = APIRouter(tags=["charges"])
@@ -65,21 +67,21 @@ async def _owned_subscription(request: Request, p: Principal, subscription_id: i
 # --- instalments ----------------------------------------------------------------------------
 
 class InstalmentRequest(BaseModel):
-    subscription_id: int
+    subscription_id: IdField
     device_id: str = Field(min_length=1, max_length=64)
     months: int = Field(ge=1, le=60)
-    start_period: str = Field(pattern=r"^\d{4}-\d{2}$", examples=["2026-03"])
+    start_period: PeriodField
 
 
 @router.get("/customers/{customer_id}/instalments")
-async def list_instalments(request: Request, customer_id: int, p: Reader) -> dict[str, Any]:
+async def list_instalments(request: Request, customer_id: IdPath, p: Reader) -> dict[str, Any]:
     """The customer's devices on instalment: monthly amount, paid so far, left, months left."""
     ensure_customer_access(p, customer_id)
     return await _run(instalments.list_instalments, _core(request).engine, customer_id)
 
 
-@router.post("/customers/{customer_id}/instalments", status_code=201)
-async def create_instalment(request: Request, customer_id: int, body: InstalmentRequest, p: Staff) -> dict[str, Any]:
+@router.post("/customers/{customer_id}/instalments", status_code=201, responses=errors.refusals(409))
+async def create_instalment(request: Request, customer_id: IdPath, body: InstalmentRequest, p: Staff) -> dict[str, Any]:
     """Put a device of the catalogue on instalment for one of the customer's subscriptions (audited)."""
     core = _core(request)
     return await _call(instalments.create_instalment, core.engine, core.catalogue, customer_id,
@@ -87,8 +89,8 @@ async def create_instalment(request: Request, customer_id: int, body: Instalment
                        start_period=body.start_period, actor=_actor(p))
 
 
-@router.post("/instalments/{instalment_id}/payoff")
-async def payoff_instalment(request: Request, instalment_id: int, p: Reader) -> dict[str, Any]:
+@router.post("/instalments/{instalment_id}/payoff", responses=errors.refusals(409))
+async def payoff_instalment(request: Request, instalment_id: IdPath, p: Reader) -> dict[str, Any]:
     """Pay off the rest at once: the next invoice carries one final line for the whole remainder."""
     core = _core(request)
     customer_id = await _run(instalments.instalment_customer, core.engine, instalment_id)
@@ -104,15 +106,17 @@ async def payoff_instalment(request: Request, instalment_id: int, p: Reader) -> 
 # --- one-off charges and credits ------------------------------------------------------------
 
 class ChargeRequest(BaseModel):
-    subscription_id: int | None = None
+    subscription_id: IdField | None = None
     description: str = Field(min_length=1, max_length=200, examples=["Byte av SIM-kort"])
-    amount_ore: int = Field(description="öre incl. VAT; negative for a credit", examples=[9900])
-    vat_rate: str | None = Field(default=None, examples=["0.25"], description="default: the operator's rate")
+    amount_ore: int = Field(ge=-charges.MAX_AMOUNT_ORE, le=charges.MAX_AMOUNT_ORE, examples=[9900],
+                            description="öre incl. VAT; negative for a credit")
+    vat_rate: str | None = Field(default=None, max_length=16, examples=["0.25"],
+                                 description="default: the operator's rate")
     reason: str = Field(min_length=1, max_length=500)
 
 
-@router.post("/customers/{customer_id}/charges", status_code=201)
-async def add_charge(request: Request, customer_id: int, body: ChargeRequest, p: Staff) -> dict[str, Any]:
+@router.post("/customers/{customer_id}/charges", status_code=201, responses=errors.refusals(409))
+async def add_charge(request: Request, customer_id: IdPath, body: ChargeRequest, p: Staff) -> dict[str, Any]:
     """A one-off charge or credit for the customer's next invoice, with its reason (audited)."""
     core = _core(request)
     rate = body.vat_rate if body.vat_rate is not None else str(core.catalogue.operator.vat_rate)
@@ -122,14 +126,14 @@ async def add_charge(request: Request, customer_id: int, body: ChargeRequest, p:
 
 
 @router.get("/customers/{customer_id}/charges")
-async def list_charges(request: Request, customer_id: int, p: Reader) -> dict[str, Any]:
+async def list_charges(request: Request, customer_id: IdPath, p: Reader) -> dict[str, Any]:
     """The customer's one-off charges and credits: pending ones and the invoice that carried the others."""
     ensure_customer_access(p, customer_id)
     return await _run(charges.list_charges, _core(request).engine, customer_id)
 
 
-@router.delete("/charges/{charge_id}", status_code=204, response_class=Response)
-async def delete_charge(request: Request, charge_id: int, p: Staff) -> Response:
+@router.delete("/charges/{charge_id}", status_code=204, response_class=Response, responses=errors.refusals(409))
+async def delete_charge(request: Request, charge_id: IdPath, p: Staff) -> Response:
     """Delete a charge that is still pending (409 once it is on an invoice)."""
     await _call(charges.delete_charge, _core(request).engine, charge_id, actor=_actor(p))
     return Response(status_code=204)
@@ -142,7 +146,8 @@ class AddonPurchaseRequest(BaseModel):
 
 
 @router.get("/subscriptions/{subscription_id}/addons")
-async def subscription_addons(request: Request, subscription_id: int, p: Reader, lang: str = "sv") -> dict[str, Any]:
+async def subscription_addons(request: Request, subscription_id: IdPath, p: Reader,
+                              lang: Lang = "sv") -> dict[str, Any]:
     """This period's allowances (included, bought, used, left), the add-ons the plan takes, those bought."""
     await _owned_subscription(request, p, subscription_id)
     core = _core(request)
@@ -150,8 +155,8 @@ async def subscription_addons(request: Request, subscription_id: int, p: Reader,
                        lang="en" if lang == "en" else "sv")
 
 
-@router.post("/subscriptions/{subscription_id}/addons", status_code=201)
-async def buy_addon(request: Request, subscription_id: int, body: AddonPurchaseRequest, p: Buyer) -> dict[str, Any]:
+@router.post("/subscriptions/{subscription_id}/addons", status_code=201, responses=errors.refusals(409))
+async def buy_addon(request: Request, subscription_id: IdPath, body: AddonPurchaseRequest, p: Buyer) -> dict[str, Any]:
     """Buy an add-on: the allowance grows at once, the price lands on the next invoice (422 if the plan does not take it)."""
     await _owned_subscription(request, p, subscription_id)
     core = _core(request)

@@ -7,7 +7,6 @@ allocation and refunds are for agents; the file import for services.
 from __future__ import annotations
 
 import asyncio
-from datetime import date
 from functools import partial
 from typing import Annotated, Any
 
@@ -15,6 +14,16 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, UploadFil
 from pydantic import BaseModel, Field
 
 from backend_stub.api.auth import Principal, Role, ensure_customer_access, ensure_invoice_access, require_roles
+from backend_stub.api.params import (
+    MAX_AMOUNT_ORE,
+    AmountOre,
+    Filter,
+    IdPath,
+    InvoiceRef,
+    InvoiceRefQuery,
+    Offset,
+    OptionalDayQuery,
+)
 from backend_stub.formats.bgmax import BgMaxError
 from backend_stub.services import dunning, invoices, messaging, payments
 from backend_stub.services.lifecycle_config import LifecycleConfig
@@ -60,8 +69,8 @@ async def _check_invoice(request: Request, p: Principal, invoice_id: str) -> str
 
 
 @router.get("/invoices/{invoice_id}/next-steps")
-async def next_steps(request: Request, invoice_id: str, p: Reader, lang: str = Query("sv", pattern="^(sv|en)$"),
-                     today: date | None = None) -> dict[str, Any]:
+async def next_steps(request: Request, invoice_id: InvoiceRef, p: Reader, lang: str = Query("sv", pattern="^(sv|en)$"),
+                     today: OptionalDayQuery = None) -> dict[str, Any]:
     """What happens next to the invoice if it stays unpaid, with dates and fees; and whether a respite is possible."""
     inv_id = await _check_invoice(request, p, invoice_id)
     if today is not None and p.role is Role.SUBSCRIBER:
@@ -74,7 +83,7 @@ class RespiteRequest(BaseModel):
 
 
 @router.post("/invoices/{invoice_id}/respite")
-async def respite(request: Request, invoice_id: str, body: RespiteRequest, p: Reader,
+async def respite(request: Request, invoice_id: InvoiceRef, body: RespiteRequest, p: Reader,
                   lang: str = Query("sv", pattern="^(sv|en)$")) -> dict[str, Any]:
     """Ask for more time (once per invoice, not in collection): the reminder and collection steps move."""
     inv_id = await _check_invoice(request, p, invoice_id)
@@ -87,17 +96,17 @@ async def respite(request: Request, invoice_id: str, body: RespiteRequest, p: Re
 
 @router.get("/payments/unmatched")
 async def unmatched(request: Request, _p: Agent, limit: int = Query(100, ge=1, le=500),
-                    offset: int = Query(0, ge=0)) -> dict[str, Any]:
+                    offset: Offset = 0) -> dict[str, Any]:
     """Payments no invoice could be found for (and foreign-currency payments), waiting for an agent."""
     return await _run(payments.list_unmatched, _engine(request), limit, offset)
 
 
 class AllocateRequest(BaseModel):
-    invoice_id: str = Field(min_length=1, description="invoice id or number")
+    invoice_id: str = Field(min_length=1, max_length=64, description="invoice id or number")
 
 
 @router.post("/payments/{payment_id}/allocate")
-async def allocate(request: Request, payment_id: int, body: AllocateRequest, p: Agent) -> dict[str, Any]:
+async def allocate(request: Request, payment_id: IdPath, body: AllocateRequest, p: Agent) -> dict[str, Any]:
     """Put an unmatched payment on an invoice."""
     try:
         return await _run(payments.allocate_payment, _engine(request), payment_id, body.invoice_id, actor=_actor(p))
@@ -108,12 +117,13 @@ async def allocate(request: Request, payment_id: int, body: AllocateRequest, p: 
 
 
 class BankAllocateRequest(BaseModel):
-    invoice_id: str = Field(min_length=1)
-    amount_ore: int = Field(gt=0, description="the SEK amount the bank credited, in öre")
+    invoice_id: str = Field(min_length=1, max_length=64)
+    amount_ore: int = Field(gt=0, le=MAX_AMOUNT_ORE, description="the SEK amount the bank credited, in öre")
 
 
 @router.post("/bank-payments/{bank_payment_id}/allocate")
-async def allocate_bank(request: Request, bank_payment_id: int, body: BankAllocateRequest, p: Agent) -> dict[str, Any]:
+async def allocate_bank(request: Request, bank_payment_id: IdPath, body: BankAllocateRequest,
+                        p: Agent) -> dict[str, Any]:
     """Book a foreign-currency bank payment on an invoice at its SEK amount."""
     try:
         return await _run(payments.allocate_bank_payment, _engine(request), bank_payment_id, body.invoice_id,
@@ -125,12 +135,12 @@ async def allocate_bank(request: Request, bank_payment_id: int, body: BankAlloca
 
 
 class RefundRequest(BaseModel):
-    amount_ore: int = Field(gt=0)
+    amount_ore: AmountOre
     reference: str = Field(min_length=1, max_length=40, description="the refund's own id (idempotency)")
 
 
 @router.post("/customers/{customer_id}/refunds")
-async def refund(request: Request, customer_id: int, body: RefundRequest, p: Agent) -> dict[str, Any]:
+async def refund(request: Request, customer_id: IdPath, body: RefundRequest, p: Agent) -> dict[str, Any]:
     """Pay back (part of) a customer's credit balance."""
     ensure_customer_access(p, customer_id)
     try:
@@ -152,8 +162,9 @@ async def import_bgmax(request: Request, _p: Service, file: UploadFile) -> dict[
 
 
 @router.get("/outbox")
-async def outbox(request: Request, _p: Agent, to: str | None = None, channel: str | None = None,
-                 invoice_id: str | None = None, limit: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
+async def outbox(request: Request, _p: Agent, to: Annotated[str | None, Query(max_length=254)] = None,
+                 channel: Filter = None, invoice_id: InvoiceRefQuery = None,
+                 limit: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
     """Messages sent or recorded (e-mail, SMS, letters), newest first: what the demo's SMS provider 'sent'."""
     items = await _run(messaging.list_outbox, _engine(request), to, limit, channel=channel, invoice_id=invoice_id)
     return {"items": items}

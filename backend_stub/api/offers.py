@@ -20,7 +20,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, UploadFil
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from backend_stub.api import errors
 from backend_stub.api.auth import Principal, Role, ensure_customer_access, require_roles
+from backend_stub.api.params import IdField, IdPath, OptionalIdQuery
 from backend_stub.services import offers, recommend
 from backend_stub.services.offers import OfferIn, ScheduleIn
 from backend_stub.storage.repo import load_subscriptions
@@ -86,25 +88,25 @@ async def create_offer(request: Request, p: Marketing, body: OfferIn) -> Any:
 
 
 @router.get("/marketing/offers/{offer_id}")
-async def get_offer(request: Request, offer_id: int, _p: Marketing) -> Any:
+async def get_offer(request: Request, offer_id: IdPath, _p: Marketing) -> Any:
     return await _call(offers.get_offer, _core(request).engine, offer_id, now=_now(request))
 
 
-@router.put("/marketing/offers/{offer_id}")
-async def put_offer(request: Request, offer_id: int, _p: Marketing, body: OfferIn) -> Any:
+@router.put("/marketing/offers/{offer_id}", responses=errors.refusals(409))
+async def put_offer(request: Request, offer_id: IdPath, _p: Marketing, body: OfferIn) -> Any:
     """Replace an offer's fields (the same body as creating it)."""
     core = _core(request)
     return await _call(offers.update_offer, core.engine, core.catalogue, offer_id, body, now=_now(request))
 
 
-@router.post("/marketing/offers/{offer_id}/schedule")
-async def schedule_offer(request: Request, offer_id: int, _p: Marketing, body: ScheduleIn) -> Any:
+@router.post("/marketing/offers/{offer_id}/schedule", responses=errors.refusals(409))
+async def schedule_offer(request: Request, offer_id: IdPath, _p: Marketing, body: ScheduleIn) -> Any:
     """On the air in a window (``starts_at``/``ends_at`` optional): status scheduled or active."""
     return await _call(offers.schedule_offer, _core(request).engine, offer_id, body.model_dump(), now=_now(request))
 
 
-@router.post("/marketing/offers/{offer_id}/stop")
-async def stop_offer(request: Request, offer_id: int, _p: Marketing) -> Any:
+@router.post("/marketing/offers/{offer_id}/stop", responses=errors.refusals(409))
+async def stop_offer(request: Request, offer_id: IdPath, _p: Marketing) -> Any:
     """Off the air at once (status stopped)."""
     return await _call(offers.stop_offer, _core(request).engine, offer_id, now=_now(request))
 
@@ -116,8 +118,8 @@ async def upload_image(request: Request, p: Marketing, file: UploadFile) -> Any:
     return await _call(offers.store_image, _core(request).engine, data, actor=_actor(p), now=_now(request))
 
 
-@router.get("/offer-images/{image_id}", response_class=Response)
-async def offer_image(request: Request, image_id: int) -> Response:
+@router.get("/offer-images/{image_id}", response_class=Response, responses={304: {"description": "Not modified"}})
+async def offer_image(request: Request, image_id: IdPath) -> Response:
     """A banner image (public: banners are public; an image never changes, so it is cached long)."""
     try:
         data, content_type, digest = await _run(offers.get_image, _core(request).engine, image_id)
@@ -145,7 +147,7 @@ async def segment_preview(request: Request, _p: Marketing, body: SegmentPreviewI
 
 
 @router.get("/marketing/offers/{offer_id}/preview")
-async def customer_preview(request: Request, offer_id: int, _p: Marketing,
+async def customer_preview(request: Request, offer_id: IdPath, _p: Marketing,
                            customer_number: Annotated[str, Query(min_length=1, max_length=32)],
                            lang: Lang = "sv") -> Any:
     """Whether this subscriber matches, why, and the banner they would see (even for a draft)."""
@@ -155,7 +157,7 @@ async def customer_preview(request: Request, offer_id: int, _p: Marketing,
 
 
 @router.get("/marketing/offers/{offer_id}/results")
-async def offer_results(request: Request, offer_id: int, _p: Marketing) -> Any:
+async def offer_results(request: Request, offer_id: IdPath, _p: Marketing) -> Any:
     """Counts, conversion, extra monthly revenue, per day and as a funnel."""
     return await _call(offers.results, _core(request).engine, offer_id)
 
@@ -169,7 +171,7 @@ async def marketing_summary(request: Request, _p: Marketing) -> dict[str, Any]:
 
 
 @router.get("/customers/{customer_id}/offers")
-async def customer_offers(request: Request, customer_id: int, p: Reader,
+async def customer_offers(request: Request, customer_id: IdPath, p: Reader,
                           placement: Literal["overview", "invoice"] = "overview", lang: Lang = "sv") -> Any:
     """At most two banners for the page, highest priority first."""
     ensure_customer_access(p, customer_id)
@@ -185,7 +187,7 @@ class EventIn(BaseModel):
 
 
 @router.post("/customers/{customer_id}/offers/{offer_id}/events", status_code=204, response_class=Response)
-async def offer_event(request: Request, customer_id: int, offer_id: int, p: Reader, body: EventIn) -> Response:
+async def offer_event(request: Request, customer_id: IdPath, offer_id: IdPath, p: Reader, body: EventIn) -> Response:
     """An impression, click or dismissal; counted once per (offer, customer, kind, view)."""
     ensure_customer_access(p, customer_id)
     core = _core(request)
@@ -197,8 +199,8 @@ async def offer_event(request: Request, customer_id: int, offer_id: int, p: Read
 
 
 @router.get("/customers/{customer_id}/offers/{offer_id}/order")
-async def order_sheet(request: Request, customer_id: int, offer_id: int, p: Reader,
-                      subscription_id: int | None = None, lang: Lang = "sv") -> Any:
+async def order_sheet(request: Request, customer_id: IdPath, offer_id: IdPath, p: Reader,
+                      subscription_id: OptionalIdQuery = None, lang: Lang = "sv") -> Any:
     """What accepting does, in figures: the fee and discount lines of this period's invoice."""
     ensure_customer_access(p, customer_id)
     core = _core(request)
@@ -207,11 +209,11 @@ async def order_sheet(request: Request, customer_id: int, offer_id: int, p: Read
 
 
 class AcceptIn(BaseModel):
-    subscription_id: int
+    subscription_id: IdField
 
 
-@router.post("/customers/{customer_id}/offers/{offer_id}/accept", status_code=201)
-async def accept_offer(request: Request, customer_id: int, offer_id: int, p: Buyer, body: AcceptIn) -> Any:
+@router.post("/customers/{customer_id}/offers/{offer_id}/accept", status_code=201, responses=errors.refusals(409))
+async def accept_offer(request: Request, customer_id: IdPath, offer_id: IdPath, p: Buyer, body: AcceptIn) -> Any:
     """Yes to the offer: the subscription changes as the offer says; 404 if it is not for them, 409 if done."""
     ensure_customer_access(p, customer_id)
     core = _core(request)
@@ -235,7 +237,8 @@ def _recommendation(engine, catalogue, customer_id: int, subscription_id: int | 
 
 
 @router.get("/customers/{customer_id}/recommendation")
-async def recommendation(request: Request, customer_id: int, p: Reader, subscription_id: int | None = None) -> Any:
+async def recommendation(request: Request, customer_id: IdPath, p: Reader,
+                         subscription_id: OptionalIdQuery = None) -> Any:
     """The last three invoiced periods re-rated under every plan on sale; the best plan, if another is better."""
     ensure_customer_access(p, customer_id)
     core = _core(request)

@@ -15,11 +15,12 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 import httpx
-from fastapi import APIRouter, Depends, Form, Header, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, Form, Header, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from backend_stub import deployment
+from backend_stub.api import errors
 from backend_stub.api.auth import (
     AuthSettings,
     Principal,
@@ -30,6 +31,16 @@ from backend_stub.api.auth import (
     issue_token,
     require_roles,
     security_now,
+)
+from backend_stub.api.params import (
+    IdPath,
+    InvoiceRef,
+    Lang,
+    LinkToken,
+    Offset,
+    OptionalPeriodQuery,
+    PositionPath,
+    SessionRef,
 )
 from backend_stub.core import Core
 from backend_stub.formats import invoice_qr
@@ -109,7 +120,7 @@ def _too_many(exc: signin.RateLimited) -> HTTPException:
     return HTTPException(429, "too many attempts; try again later", headers={"Retry-After": str(exc.retry_after)})
 
 
-@router.post("/auth/otp/request", tags=["sign-in"], status_code=202)
+@router.post("/auth/otp/request", tags=["sign-in"], status_code=202, responses=errors.refusals(429))
 async def request_code(request: Request, _p: Service, body: CodeRequest) -> dict[str, str]:
     """Send a one-time code to the account's e-mail or phone. The same answer whether or not it exists."""
     core = _core(request)
@@ -123,7 +134,7 @@ async def request_code(request: Request, _p: Service, body: CodeRequest) -> dict
     return {"status": "sent"}
 
 
-@router.post("/auth/otp/verify", tags=["sign-in"])
+@router.post("/auth/otp/verify", tags=["sign-in"], responses=errors.refusals(429))
 async def verify_code(request: Request, _p: Service, body: CodeCheck) -> dict[str, Any]:
     """Exchange a one-time code for the subscriber's session token."""
     core, settings = _core(request), _auth(request)
@@ -147,8 +158,9 @@ async def logout(request: Request, p: Any_) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/dev/outbox", tags=["sign-in"])
-async def dev_outbox(request: Request, _p: Service, to: str | None = None, customer: str | None = None,
+@router.get("/dev/outbox", tags=["sign-in"], responses=errors.refusals(404))
+async def dev_outbox(request: Request, _p: Service, to: Annotated[str | None, Query(max_length=254)] = None,
+                     customer: Annotated[str | None, Query(max_length=64)] = None,
                      limit: int = Query(20, ge=1, le=200)) -> list[dict[str, Any]]:
     """The newest messages (e-mail and SMS) for development and the demo; not in production."""
     if _production():
@@ -190,7 +202,7 @@ async def _invoice(request: Request, p: Principal, invoice_id: str) -> dict[str,
 
 
 @router.post("/invoices/{invoice_id}/link", tags=["links"])
-async def make_link(request: Request, invoice_id: str, p: Reader) -> dict[str, Any]:
+async def make_link(request: Request, invoice_id: InvoiceRef, p: Reader) -> dict[str, Any]:
     """The invoice's own address (the current one, or a new one)."""
     doc = await _invoice(request, p, invoice_id)
     settings = _auth(request)
@@ -198,7 +210,12 @@ async def make_link(request: Request, invoice_id: str, p: Reader) -> dict[str, A
     return {"token": link.token, "path": link.path, "expires_at": link.expires_at.isoformat()}
 
 
-@router.post("/links/open", tags=["links"])
+_LINK_GONE = {"type": "object", "required": ["detail"], "properties": {"detail": {
+    "type": "object", "required": ["message", "reason", "invoice_id"],
+    "properties": {"message": {"type": "string"}, "reason": {"type": "string"}, "invoice_id": {"type": "string"}}}}}
+
+
+@router.post("/links/open", tags=["links"], responses=errors.refusals(404, 410, s410=_LINK_GONE))
 async def open_link(request: Request, _p: Service, body: LinkOpen) -> dict[str, Any]:
     """Open an invoice link: a session limited to that invoice. The first open is on the timeline.
 
@@ -220,22 +237,22 @@ async def open_link(request: Request, _p: Service, body: LinkOpen) -> dict[str, 
 
 
 @router.delete("/links/{token}", tags=["links"], status_code=204)
-async def revoke_link(request: Request, token: str, _p: Staff) -> Response:
+async def revoke_link(request: Request, token: LinkToken, _p: Staff) -> Response:
     if not await _run(links.revoke_links, _core(request).engine, token=token, secret=_auth(request).secret):
         raise HTTPException(404, "link not found")
     return Response(status_code=204)
 
 
 @router.post("/invoices/{invoice_id}/links/revoke", tags=["links"])
-async def revoke_invoice_links(request: Request, invoice_id: str, _p: Staff) -> dict[str, int]:
+async def revoke_invoice_links(request: Request, invoice_id: InvoiceRef, _p: Staff) -> dict[str, int]:
     """Revoke every link of an invoice (e.g. sent to a wrong address)."""
     return {"revoked": await _run(links.revoke_links, _core(request).engine, invoice_id=invoice_id)}
 
 
 # --- the invoice page ---------------------------------------------------------------------
 
-@router.get("/invoices/{invoice_id}/qr", tags=["invoices"])
-async def invoice_qr_code(request: Request, invoice_id: str, p: Reader) -> dict[str, Any]:
+@router.get("/invoices/{invoice_id}/qr", tags=["invoices"], responses=errors.refusals(409))
+async def invoice_qr_code(request: Request, invoice_id: InvoiceRef, p: Reader) -> dict[str, Any]:
     """The bank-app QR code (UsingQR) for what is left to pay."""
     doc = await _invoice(request, p, invoice_id)
     if doc["kind"] != "invoice":
@@ -249,15 +266,15 @@ async def invoice_qr_code(request: Request, invoice_id: str, p: Reader) -> dict[
 
 
 @router.get("/invoices/{invoice_id}/explain", tags=["invoices"])
-async def explain_invoice(request: Request, invoice_id: str, p: Reader, lang: str = "sv") -> dict[str, Any]:
+async def explain_invoice(request: Request, invoice_id: InvoiceRef, p: Reader, lang: Lang = "sv") -> dict[str, Any]:
     """How this invoice differs from the previous one, line by line."""
     doc = await _invoice(request, p, invoice_id)
     return await _run(explain.explain, _core(request).engine, doc["id"], lang)
 
 
 @router.get("/invoices/{invoice_id}/lines/{position}/usage", tags=["invoices"])
-async def line_usage(request: Request, invoice_id: str, position: int, p: Reader,
-                     limit: int = Query(50, ge=1, le=1000), offset: int = Query(0, ge=0)) -> dict[str, Any]:
+async def line_usage(request: Request, invoice_id: InvoiceRef, position: PositionPath, p: Reader,
+                     limit: int = Query(50, ge=1, le=1000), offset: Offset = 0) -> dict[str, Any]:
     """The usage records behind one line of the specification (1-based position), each with its share of
     the line; ``records_ore + rounding_ore`` is the line's amount (``usage_query.line_records``)."""
     doc = await _invoice(request, p, invoice_id)
@@ -269,9 +286,10 @@ async def line_usage(request: Request, invoice_id: str, position: int, p: Reader
 
 
 @router.get("/invoices/{invoice_id}/usage", tags=["invoices"])
-async def invoice_usage(request: Request, invoice_id: str, p: Reader, category: str | None = None,
-                        service: str | None = None, limit: int = Query(50, ge=1, le=1000),
-                        offset: int = Query(0, ge=0)) -> dict[str, Any]:
+async def invoice_usage(request: Request, invoice_id: InvoiceRef, p: Reader,
+                        category: Annotated[str | None, Query(max_length=64)] = None,
+                        service: Annotated[str | None, Query(max_length=64)] = None,
+                        limit: int = Query(50, ge=1, le=1000), offset: Offset = 0) -> dict[str, Any]:
     """The itemised usage of the invoice's period (what a link-scoped session may see)."""
     doc = await _invoice(request, p, invoice_id)
     core = _core(request)
@@ -284,8 +302,8 @@ async def invoice_usage(request: Request, invoice_id: str, p: Reader, category: 
 
 
 @router.get("/customers/{customer_id}/forecast", tags=["usage"])
-async def usage_forecast(request: Request, customer_id: int, p: Reader, lang: str = "sv",
-                         period: str | None = None) -> dict[str, Any]:
+async def usage_forecast(request: Request, customer_id: IdPath, p: Reader, lang: Lang = "sv",
+                         period: OptionalPeriodQuery = None) -> dict[str, Any]:
     """The next invoice as it stands (or ``period``'s, YYYY-MM), its forecast total, and allowance warnings."""
     ensure_customer_access(p, customer_id)
     core = _core(request)
@@ -324,7 +342,7 @@ def _checkout_answer(checkout: paygw.Checkout) -> dict[str, Any]:
 
 
 @router.post("/invoices/{invoice_id}/pay", tags=["payments"])
-async def pay(request: Request, invoice_id: str, p: Payer, body: PayRequest) -> dict[str, Any]:
+async def pay(request: Request, invoice_id: InvoiceRef, p: Payer, body: PayRequest) -> dict[str, Any]:
     """Start paying what is left on the invoice at the payment provider's hosted page (a checkout
     of one invoice; it supersedes every open checkout of that invoice)."""
     doc = await _invoice(request, p, invoice_id)
@@ -336,7 +354,7 @@ async def pay(request: Request, invoice_id: str, p: Payer, body: PayRequest) -> 
 
 
 @router.post("/customers/{customer_id}/pay", tags=["payments"])
-async def pay_many(request: Request, customer_id: Annotated[int, Path(ge=1, le=2**63 - 1)], p: Payer,
+async def pay_many(request: Request, customer_id: IdPath, p: Payer,
                    body: PayManyRequest) -> dict[str, Any]:
     """Pay several of the customer's invoices in one payment ("Betala alla"): the named ones, or every
     overdue one; applied oldest due date first. Supersedes every open checkout sharing an invoice."""
@@ -353,7 +371,7 @@ async def pay_many(request: Request, customer_id: Annotated[int, Path(ge=1, le=2
     return _checkout_answer(checkout)
 
 
-@router.post("/payments/webhook/testpay", tags=["payments"])
+@router.post("/payments/webhook/testpay", tags=["payments"], responses=errors.refusals(400))
 async def testpay_webhook(request: Request,
                           signature: Annotated[str | None, Header(alias=paygw.SIGNATURE_HEADER)] = None
                           ) -> dict[str, str]:
@@ -414,7 +432,7 @@ def _closed_page(info: dict[str, Any], status_code: int) -> HTMLResponse:
 
 
 @router.get("/paygw/checkout/{session_id}", tags=["payments"], response_class=HTMLResponse)
-async def checkout_page(request: Request, session_id: str) -> HTMLResponse:
+async def checkout_page(request: Request, session_id: SessionRef) -> HTMLResponse:
     """The test provider's hosted payment page: the invoices it pays, then card, Swish or fail."""
     info = await _run(_paygw(request).session, session_id)
     if info is None:
@@ -430,8 +448,9 @@ async def checkout_page(request: Request, session_id: str) -> HTMLResponse:
     return HTMLResponse(_checkout_html(info, body), headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY"})
 
 
-@router.post("/paygw/checkout/{session_id}", tags=["payments"])
-async def checkout_submit(request: Request, session_id: str, method: Annotated[str, Form()]) -> Response:
+@router.post("/paygw/checkout/{session_id}", tags=["payments"], responses={**errors.refusals(409), **errors.redirect()})
+async def checkout_submit(request: Request, session_id: SessionRef,
+                          method: Annotated[str, Form(max_length=16)]) -> Response:
     """The payer's choice: the provider confirms by its signed webhook, then sends the payer back.
     A paid, failed, superseded or expired session is refused (409) with a page that says why."""
     provider = _paygw(request)

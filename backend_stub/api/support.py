@@ -15,7 +15,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from backend_stub.api import errors
 from backend_stub.api.auth import Principal, Role, ensure_invoice_access, issue_token, require_roles, security_now
+from backend_stub.api.params import AfterIdQuery, AmountOre, Filter, IdPath, InvoiceRef, Offset, PositionField
 from backend_stub.services import agents, audit, invoices, messaging, signin, threads
 from backend_stub.storage import models as m
 
@@ -65,7 +67,7 @@ class AgentLogin(BaseModel):
     client: str | None = Field(default=None, max_length=64)
 
 
-@router.post("/agent-auth/login", tags=["support"])
+@router.post("/agent-auth/login", tags=["support"], responses=errors.refusals(429))
 async def agent_login(request: Request, _p: Service, body: AgentLogin) -> dict[str, Any]:
     """An agent's or supervisor's session token for a right name and password (rate-limited, audited)."""
     try:
@@ -86,17 +88,17 @@ async def agent_login(request: Request, _p: Service, body: AgentLogin) -> dict[s
 
 class NewMessage(BaseModel):
     text: str = Field(min_length=1, max_length=threads.MAX_LENGTH * 2)
-    line_position: int | None = Field(default=None, ge=1)
+    line_position: PositionField | None = None
 
 
 class CreditFromThread(BaseModel):
     reason: str = Field(min_length=1, max_length=500)
-    amount_ore: int | None = Field(default=None, gt=0)
-    line_positions: list[int] | None = None
+    amount_ore: AmountOre | None = None
+    line_positions: list[PositionField] | None = Field(default=None, max_length=1000)
 
 
 @router.get("/invoices/{invoice_id}/thread", tags=["support"])
-async def get_thread(request: Request, invoice_id: str, p: Writer, after: int | None = None) -> dict[str, Any]:
+async def get_thread(request: Request, invoice_id: InvoiceRef, p: Writer, after: AfterIdQuery = None) -> dict[str, Any]:
     """The invoice's messages (only those after message id ``after`` when polling); marks the other side's read."""
     inv = await _owned(request, p, invoice_id)
     reader = "customer" if p.role is Role.SUBSCRIBER else "agent"
@@ -121,8 +123,9 @@ def _author_name(request: Request, p: Principal) -> str:
         return (name or p.subject).split()[0]  # agents sign with their first name
 
 
-@router.post("/invoices/{invoice_id}/thread/messages", tags=["support"], status_code=201)
-async def post_message(request: Request, invoice_id: str, p: Writer, body: NewMessage) -> dict[str, Any]:
+@router.post("/invoices/{invoice_id}/thread/messages", tags=["support"], status_code=201,
+             responses=errors.refusals(429))
+async def post_message(request: Request, invoice_id: InvoiceRef, p: Writer, body: NewMessage) -> dict[str, Any]:
     """Write on the invoice's thread (a subscriber asks, an agent answers)."""
     inv = await _owned(request, p, invoice_id)
     kind = "customer" if p.role is Role.SUBSCRIBER else "agent"
@@ -167,15 +170,15 @@ def notify_reply(request: Request, invoice_id: str, message_id: int) -> None:
 
 
 @router.get("/agent/inbox", tags=["support"])
-async def inbox(request: Request, p: AgentOnly, status: str | None = None, mine: bool = False,
-                limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0)) -> dict[str, Any]:
+async def inbox(request: Request, p: AgentOnly, status: Filter = None, mine: bool = False,
+                limit: int = Query(50, ge=1, le=200), offset: Offset = 0) -> dict[str, Any]:
     """Threads, those waiting for an answer first (longest wait first)."""
     return await _run(threads.inbox, _core(request).engine, status=status, assigned_to=p.subject if mine else None,
                       limit=limit, offset=offset)
 
 
 @router.post("/threads/{thread_id}/assign", tags=["support"])
-async def assign(request: Request, thread_id: int, p: AgentOnly, release: bool = False) -> dict[str, Any]:
+async def assign(request: Request, thread_id: IdPath, p: AgentOnly, release: bool = False) -> dict[str, Any]:
     """Assign the thread to the calling agent (``release=true``: to nobody)."""
     try:
         return await _run(threads.assign, _core(request).engine, thread_id, _actor(p), None if release else p.subject)
@@ -184,7 +187,7 @@ async def assign(request: Request, thread_id: int, p: AgentOnly, release: bool =
 
 
 @router.post("/threads/{thread_id}/resolve", tags=["support"])
-async def resolve(request: Request, thread_id: int, p: AgentOnly) -> dict[str, Any]:
+async def resolve(request: Request, thread_id: IdPath, p: AgentOnly) -> dict[str, Any]:
     try:
         return await _run(threads.resolve, _core(request).engine, thread_id, _actor(p))
     except invoices.NotFound:
@@ -192,7 +195,8 @@ async def resolve(request: Request, thread_id: int, p: AgentOnly) -> dict[str, A
 
 
 @router.post("/invoices/{invoice_id}/thread/credit/preview", tags=["support"])
-async def credit_preview(request: Request, invoice_id: str, p: AgentOnly, body: CreditFromThread) -> dict[str, Any]:
+async def credit_preview(request: Request, invoice_id: InvoiceRef, p: AgentOnly,
+                         body: CreditFromThread) -> dict[str, Any]:
     """What the credit would do, issuing nothing: the credit note's lines, VAT and öresavrundning as the
     core computes them, and the invoice's amount and balance before and after (403 above the agent's limit)."""
     inv = await _owned(request, p, invoice_id)
@@ -209,7 +213,7 @@ async def credit_preview(request: Request, invoice_id: str, p: AgentOnly, body: 
 
 
 @router.post("/invoices/{invoice_id}/thread/credit", tags=["support"], status_code=201)
-async def credit(request: Request, invoice_id: str, p: AgentOnly, body: CreditFromThread) -> dict[str, Any]:
+async def credit(request: Request, invoice_id: InvoiceRef, p: AgentOnly, body: CreditFromThread) -> dict[str, Any]:
     """Credit an amount or some lines of the invoice from its thread (a credit note; audited)."""
     inv = await _owned(request, p, invoice_id)
     core = _core(request)
@@ -229,7 +233,7 @@ class Waive(BaseModel):
 
 
 @router.post("/invoices/{invoice_id}/thread/waive-fee/preview", tags=["support"])
-async def waive_fee_preview(request: Request, invoice_id: str, p: AgentOnly) -> dict[str, Any]:
+async def waive_fee_preview(request: Request, invoice_id: InvoiceRef, p: AgentOnly) -> dict[str, Any]:
     """The reminder fee a waiver would take away and the balance after (422 when there is none); writes nothing."""
     inv = await _owned(request, p, invoice_id)
     try:
@@ -239,7 +243,7 @@ async def waive_fee_preview(request: Request, invoice_id: str, p: AgentOnly) -> 
 
 
 @router.post("/invoices/{invoice_id}/thread/waive-fee", tags=["support"])
-async def waive_fee(request: Request, invoice_id: str, p: AgentOnly, body: Waive) -> dict[str, Any]:
+async def waive_fee(request: Request, invoice_id: InvoiceRef, p: AgentOnly, body: Waive) -> dict[str, Any]:
     """Waive the invoice's reminder fees from its thread (audited)."""
     inv = await _owned(request, p, invoice_id)
     try:
@@ -250,9 +254,8 @@ async def waive_fee(request: Request, invoice_id: str, p: AgentOnly, body: Waive
 
 
 @router.get("/audit", tags=["support"])
-async def audit_log(request: Request, _p: Supervisor, actor: str | None = None, action: str | None = None,
-                    target: str | None = None, limit: int = Query(100, ge=1, le=500),
-                    offset: int = Query(0, ge=0)) -> dict[str, Any]:
+async def audit_log(request: Request, _p: Supervisor, actor: Filter = None, action: Filter = None,
+                    target: Filter = None, limit: int = Query(100, ge=1, le=500), offset: Offset = 0) -> dict[str, Any]:
     """The audit log, newest first (supervisors only)."""
     return await _run(audit.entries, _core(request).engine, actor=actor, action=action, target=target, limit=limit,
                       offset=offset)

@@ -184,15 +184,19 @@ def import_customers(engine: Engine, catalogue: Catalogue, rows: Iterable[tuple[
 
 
 def read_customers_csv(stream: IO[str]) -> Iterable[tuple[int, dict[str, str]]]:
-    """Rows of a customers CSV as ``(line_no, row)``; refuses a header without the required columns."""
+    """Rows of a customers CSV as ``(line_no, row)``; refuses a header without the required columns, and
+    a file the CSV reader cannot read, with ``ValueError`` naming the line."""
     reader = csv.DictReader(stream)
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise ValueError(f"line 1: header lacks required column(s) {', '.join(missing)}")
-    reader.fieldnames = header
-    for row in reader:
-        yield reader.line_num, row
+    try:
+        header = [h.strip() for h in (reader.fieldnames or [])]
+        missing = [c for c in REQUIRED if c not in header]
+        if missing:
+            raise ValueError(f"line 1: header lacks required column(s) {', '.join(missing)}")
+        reader.fieldnames = header
+        for row in reader:
+            yield reader.line_num, row
+    except csv.Error as exc:  # e.g. a lone carriage return inside a field: the file, not the server
+        raise ValueError(f"line {reader.line_num + 1}: not readable as CSV ({exc})") from None
 
 
 def search_customers(engine: Engine, q: str, limit: int, offset: int) -> dict[str, Any]:

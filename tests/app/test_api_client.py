@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from selfcare.api_client import NotFound, Unauthorized, valid_invoice_id
+from selfcare.api_client import ApiError, NotFound, Unauthorized, valid_invoice_id
 from tests.app.conftest import latest_code, run, subscriber_token
 
 
@@ -34,6 +34,14 @@ def test_sign_in_with_one_time_code(client):
 
 def test_unknown_account_gets_the_same_answer(client):
     assert run(client.otp_request("K999999")) == {"status": "sent"}
+
+
+def test_a_refusal_reads_as_field_and_message(client):
+    """The core's 422 (a list of {loc, msg, type}) reaches the app as one line naming the field."""
+    with pytest.raises(ApiError) as refused:
+        run(client.otp_request(""))
+    assert refused.value.status == 422
+    assert refused.value.detail.startswith("identifier: ") and "{" not in refused.value.detail
 
 
 def test_foreign_invoice_is_not_found(client):
