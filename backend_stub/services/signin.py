@@ -119,9 +119,11 @@ def client_key(client: str | None) -> str | None:
         address = ipaddress.ip_address(client.strip())
     except ValueError:
         return client.strip().lower()[:64]
-    if address.version == 6 and address.ipv4_mapped is None:
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
         return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return str(address.ipv4_mapped or address)
+    return str(address)
 
 
 def _key(kind: str, *parts: str) -> str:
