@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 import httpx
-from fastapi import APIRouter, Depends, Form, Header, HTTPException, Path, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, Header, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
@@ -111,31 +111,30 @@ def _too_many(exc: signin.RateLimited) -> HTTPException:
     return HTTPException(429, "too many attempts; try again later", headers={"Retry-After": str(exc.retry_after)})
 
 
-def _deliver_later(engine):
-    """Hand the message to a worker thread: the answer does not wait for SMTP or the SMS provider,
-    so it takes as long whether or not the account exists (``signin.Deliveries``)."""
-    deliver = _deliver(engine)
-
-    def later(customer: Any, channel: str, text: str, key: str) -> None:
-        signin.DELIVERIES.submit(deliver, customer, channel, text, key)
-
-    return later
-
-
 @router.post("/auth/otp/request", tags=["sign-in"], status_code=202)
-async def request_code(request: Request, p: Service, body: CodeRequest) -> dict[str, str]:
+async def request_code(request: Request, p: Service, body: CodeRequest, after: BackgroundTasks) -> dict[str, str]:
     """Send a one-time code to the account's e-mail or phone. The same answer, after the same work,
     whether or not it exists. Throttled per browser address (``X-Selfcare-Client-IP``) and identifier."""
     core = _core(request)
     client = client_address(request, p, body.client)
+    messages: list[tuple[Any, str, str, str]] = []
     try:
         await _run(signin.request_code, core.engine, _auth(request).secret, body.identifier,
-                   _deliver_later(core.engine), client=client)
+                   lambda *message: messages.append(message), client=client)
     except signin.RateLimited as exc:
         raise _too_many(exc) from None
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
+    deliver = _deliver(core.engine)
+    for message in messages:
+        # Sent on a worker thread once the answer is out (``signin.Deliveries``): the answer never waits
+        # for SMTP or the SMS provider, so it comes as soon whether or not the account exists.
+        after.add_task(_hand_over, deliver, message)
     return {"status": "sent"}
+
+
+async def _hand_over(deliver, message: tuple[Any, str, str, str]) -> None:
+    signin.DELIVERIES.submit(deliver, *message)
 
 
 @router.post("/auth/otp/verify", tags=["sign-in"])
