@@ -212,6 +212,25 @@ def test_codes_stay_unguessable_under_distributed_guessing(core, accounts, froze
     assert isinstance(guess(core, "K100004", code, VICTIM), signin.SignedIn)
 
 
+def test_the_asking_client_has_a_few_tries_per_code_then_asks_again(core, accounts, frozen_clock):
+    outbox = Outbox()
+    assert ask(core, "K100002", outbox) == 0
+    code = outbox.code("K100002")
+    for n in range(1, signin.MAX_OWN_GUESSES_PER_CODE + 1):
+        answer = guess(core, "K100002", wrong(code, n))
+        if isinstance(answer, int):  # the back-off: wait, then the same guess
+            frozen_clock.advance(timedelta(seconds=answer))
+            answer = guess(core, "K100002", wrong(code, n))
+        assert answer is None
+    frozen_clock.advance(timedelta(minutes=1))
+    assert guess(core, "K100002", code) is None  # that code is spent for this client too …
+    assert ask(core, "K100002", outbox) == 0  # … which asks for a new one
+    wait = guess(core, "K100002", outbox.code("K100002"))
+    assert isinstance(wait, int)  # its back-off still runs (it is per client and identifier, not per code)
+    frozen_clock.advance(timedelta(seconds=wait))
+    assert isinstance(guess(core, "K100002", outbox.code("K100002")), signin.SignedIn)
+
+
 def test_a_code_expires(core, accounts, frozen_clock):
     outbox = Outbox()
     assert ask(core, "K100001", outbox) == 0

@@ -13,8 +13,8 @@ per identifier over all clients (generous, against guessing from many addresses)
   own earlier one;
 * wrong guesses from other clients count against a code (at most ``MAX_GUESSES_PER_CODE``
   of them), never against the client that asked for it: its own right code keeps working,
-  slowed only by its own back-off. When the per-identifier count is exhausted, only the
-  client that asked for a code may still try it;
+  slowed only by its own back-off (and its own ``MAX_OWN_GUESSES_PER_CODE``). When the
+  per-identifier count is exhausted, only the client that asked for a code may still try it;
 * asking and guessing do the same work and give the same answer whether or not the account
   exists: an unknown identifier gets a code stored all the same (never sent), and the message
   itself goes out on a worker thread after the answer (``DELIVERIES``).
@@ -48,13 +48,15 @@ logger = logging.getLogger(__name__)
 
 CODE_TTL = timedelta(minutes=10)
 MAX_GUESSES_PER_CODE = 10
-"""Wrong guesses from clients other than the one that asked, over all of them, before a code is dead."""
+"""Wrong guesses from clients other than the one that asked, over all of them, before a code is dead for them."""
+MAX_OWN_GUESSES_PER_CODE = 5
+"""Wrong guesses from the client that asked before the code is dead for it too (it may ask again)."""
 
 # Asking for a code.
 ASK_PER_CLIENT_IDENTIFIER = Backoff(free=3, base=timedelta(seconds=30), cap=timedelta(minutes=15),
                                     forget=timedelta(hours=1))
 ASK_PER_CLIENT = Backoff(free=20, base=timedelta(seconds=30), cap=timedelta(hours=1), forget=timedelta(hours=1))
-ASK_PER_IDENTIFIER = Backoff(free=10, base=timedelta(minutes=1), cap=timedelta(hours=1), forget=timedelta(hours=24))
+ASK_PER_IDENTIFIER = Backoff(free=10, base=timedelta(minutes=1), cap=timedelta(hours=6), forget=timedelta(hours=24))
 # Guessing (a guess is counted when made and taken back when it was right).
 GUESS_PER_CLIENT_IDENTIFIER = Backoff(free=3, base=timedelta(seconds=2), cap=timedelta(minutes=15),
                                       forget=timedelta(hours=1))
@@ -179,7 +181,7 @@ def request_code(engine: Engine, secret: str, identifier: str, deliver: Deliver,
         row_id = conn.execute(insert(LoginCode).values(
             customer_id=None if customer is None else customer.id, subject=subject, client_key=ck,
             code_hash=_hash(secret, subject, code), created_at=now, expires_at=now + CODE_TTL,
-            attempts=0).returning(LoginCode.id)).scalar_one()
+            attempts=0, own_attempts=0).returning(LoginCode.id)).scalar_one()
     if customer is None:
         return
     channel = "sms" if customer.channel == "sms" and customer.phone else "email"
@@ -211,15 +213,16 @@ def verify_code(engine: Engine, secret: str, identifier: str, code: str, *, clie
         live = conn.execute(select(LoginCode).where(LoginCode.subject == subject, LoginCode.used_at.is_(None),
                                                     LoginCode.expires_at > now)
                             .order_by(LoginCode.id.desc()).with_for_update()).all()
-        own = [row for row in live if ck is not None and row.client_key == ck]
+        own = [row for row in live
+               if ck is not None and row.client_key == ck and row.own_attempts < MAX_OWN_GUESSES_PER_CODE]
         own_ids = {row.id for row in own}
         if crowd_wait:
             if not own:
                 raise RateLimited(crowd_wait)
             candidates = own
         else:
-            candidates = own + [row for row in live
-                                if row.id not in own_ids and row.attempts < MAX_GUESSES_PER_CODE]
+            candidates = own + [row for row in live if row.attempts < MAX_GUESSES_PER_CODE
+                                and (ck is None or row.client_key != ck)]
         digest = _hash(secret, subject, code) if re.fullmatch(r"[0-9]{6}", code) else ""
         match = None
         for row in candidates:  # every candidate is compared: the same work whichever matches
@@ -230,6 +233,9 @@ def verify_code(engine: Engine, secret: str, identifier: str, code: str, *, clie
             if others:
                 conn.execute(update(LoginCode).where(LoginCode.id.in_(others))
                              .values(attempts=LoginCode.attempts + 1))
+            if own_ids:
+                conn.execute(update(LoginCode).where(LoginCode.id.in_(own_ids))
+                             .values(own_attempts=LoginCode.own_attempts + 1))
             return None
         used = conn.execute(update(LoginCode).where(LoginCode.id == match.id, LoginCode.used_at.is_(None))
                             .values(used_at=now))

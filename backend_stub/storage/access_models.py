@@ -28,7 +28,8 @@ class LoginCode(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # wrong guesses from other clients
+    own_attempts: Mapped[int] = mapped_column(Integer, default=0)  # … and from the client that asked
 
 
 class Throttle(Base):

@@ -22,10 +22,12 @@ def upgrade() -> None:
     with op.batch_alter_table("login_codes", schema=None) as batch_op:
         batch_op.add_column(sa.Column("subject", sa.String(64), nullable=True))
         batch_op.add_column(sa.Column("client_key", sa.String(64), nullable=True))
+        batch_op.add_column(sa.Column("own_attempts", sa.Integer(), nullable=False, server_default="0"))
     op.execute("UPDATE login_codes SET subject = 'c:' || CAST(customer_id AS VARCHAR(20))")
     with op.batch_alter_table("login_codes", schema=None) as batch_op:
         batch_op.alter_column("subject", existing_type=sa.String(64), nullable=False)
         batch_op.alter_column("customer_id", existing_type=sa.Integer(), nullable=True)
+        batch_op.alter_column("own_attempts", existing_type=sa.Integer(), server_default=None)
         batch_op.create_index("ix_login_codes_subject", ["subject"])
 
     op.create_table(
@@ -65,5 +67,6 @@ def downgrade() -> None:
     with op.batch_alter_table("login_codes", schema=None) as batch_op:
         batch_op.drop_index("ix_login_codes_subject")
         batch_op.alter_column("customer_id", existing_type=sa.Integer(), nullable=False)
+        batch_op.drop_column("own_attempts")
         batch_op.drop_column("client_key")
         batch_op.drop_column("subject")
