@@ -168,8 +168,9 @@ class CoreClient:
     async def _call(self, method: str, path: str, token: str, **kwargs: Any) -> httpx.Response:
         if not token:
             raise Unauthorized(401, "no session")
+        headers = {"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}
         try:
-            resp = await self._http.request(method, path, headers={"Authorization": f"Bearer {token}"}, **kwargs)
+            resp = await self._http.request(method, path, headers=headers, **kwargs)
         except httpx.HTTPError as exc:
             logger.warning("core unreachable: %s %s: %s", method, path, exc)
             raise ApiError(0, "core unreachable") from None
@@ -210,12 +211,18 @@ class CoreClient:
 
     # -- sign-in ------------------------------------------------------------------------------
 
-    async def otp_request(self, identifier: str) -> dict[str, Any]:
-        return await self._json("POST", "/auth/otp/request", self._service.get(), json={"identifier": identifier})
+    @staticmethod
+    def _for_client(client_ip: str) -> dict[str, str]:
+        """The browser's address for the core's throttling (``selfcare.client_address``)."""
+        return {"X-Selfcare-Client-IP": client_ip[:64]} if client_ip else {}
 
-    async def otp_verify(self, identifier: str, code: str) -> dict[str, Any]:
+    async def otp_request(self, identifier: str, client_ip: str = "") -> dict[str, Any]:
+        return await self._json("POST", "/auth/otp/request", self._service.get(), json={"identifier": identifier},
+                                headers=self._for_client(client_ip))
+
+    async def otp_verify(self, identifier: str, code: str, client_ip: str = "") -> dict[str, Any]:
         return await self._json("POST", "/auth/otp/verify", self._service.get(),
-                                json={"identifier": identifier, "code": code})
+                                json={"identifier": identifier, "code": code}, headers=self._for_client(client_ip))
 
     async def logout(self, token: str) -> None:
         await self._call("POST", "/auth/logout", token)

@@ -64,9 +64,8 @@ class SupportClient:
     async def agent_login(self, username: str, password: str, client: str | None = None) -> dict[str, Any]:
         """An agent's session token (through the app's service token); 401 wrong, 429 too many tries."""
         body: dict[str, Any] = {"username": username, "password": password}
-        if client:
-            body["client"] = client[:64]
-        return await self._json("POST", "/agent-auth/login", self.core._service.get(), json=body)
+        return await self._json("POST", "/agent-auth/login", self.core._service.get(), json=body,
+                                headers=self.core._for_client(client or ""))
 
     async def logout(self, token: str) -> None:
         await self.core.logout(token)

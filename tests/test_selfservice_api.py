@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -89,7 +89,8 @@ def test_sign_in_by_phone_number_in_national_format(api, auth):
     assert r.status_code == 200 and r.json()["customer_id"] == c["id"]
 
 
-def test_code_requests_and_guesses_are_rate_limited(api, auth):
+def test_code_requests_and_guesses_back_off(api, auth, frozen_clock):
+    """Asking and guessing back off instead of locking (issue 14): see tests/test_signin_throttle.py."""
     service = token_for(auth, "service")
     c = _customers(api, auth)[1]
     for _ in range(3):
@@ -103,11 +104,15 @@ def test_code_requests_and_guesses_are_rate_limited(api, auth):
     assert api.post("/auth/otp/request", headers=service, json={"identifier": "K424242"}).status_code == 429
     code = _code_from_outbox(api, auth, c["customer_number"])
     wrong = f"{(int(code) + 7) % 1_000_000:06d}"
-    for _ in range(5):
-        api.post("/auth/otp/verify", headers=service, json={"identifier": c["customer_number"], "code": wrong})
-    # five wrong guesses burn the code: the right one no longer works
+    for _ in range(3):
+        assert api.post("/auth/otp/verify", headers=service,
+                        json={"identifier": c["customer_number"], "code": wrong}).status_code == 401
+    # the fourth guess waits (even the right one): back-off, not a burnt code
+    r = api.post("/auth/otp/verify", headers=service, json={"identifier": c["customer_number"], "code": code})
+    assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+    frozen_clock.advance(timedelta(seconds=int(r.headers["retry-after"])))
     assert api.post("/auth/otp/verify", headers=service,
-                    json={"identifier": c["customer_number"], "code": code}).status_code == 401
+                    json={"identifier": c["customer_number"], "code": code}).status_code == 200
 
 
 def test_invoice_link_opens_one_invoice_only(api, auth):

@@ -56,8 +56,12 @@ def test_agent_sign_in_hashes_limits_and_audits(api, auth, core):
     # sign-out: the token is dead everywhere
     assert api.post("/auth/logout", headers=agent).status_code == 204
     assert api.get("/agent/inbox", headers=agent).status_code == 401
-    for _ in range(3):
-        _login(api, auth, "anna", "wrong password!!")
+    # Successful sign-ins are never counted (issue 14: they used to lock the account) …
+    for _ in range(8):
+        assert _login(api, auth, "anna").status_code == 200
+    # … failed ones back off: five free, then the next try (even the right one) waits.
+    for _ in range(5):
+        assert _login(api, auth, "anna", "wrong password!!").status_code == 401
     r = _login(api, auth, "anna")
     assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
     sup = _bearer(_login(api, auth, "sven").json()["access_token"])

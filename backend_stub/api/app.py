@@ -325,18 +325,21 @@ async def get_invoice_pdf(request: Request, invoice_id: InvoiceRef, p: CustomerR
     from backend_stub.formats.invoice_pdf import render_invoice_pdf
 
     doc = await _owned_invoice(request, p, invoice_id, lang)
-    doc["link_url"] = await _run(_public_link, _core(request).engine, request.app.state.auth_settings, doc["id"])
+    # A session opened from a link never makes one (not even for the PDF): it could outlive its revocation.
+    doc["link_url"] = await _run(_public_link, _core(request).engine, request.app.state.auth_settings, doc["id"],
+                                 create=p.invoice_id is None)
     pdf = await _run(render_invoice_pdf, doc, "en" if lang == "en" else "sv")
     name = ("kreditfaktura" if doc["kind"] == "credit_note" else "faktura") + f"-{doc['number']}.pdf"
     return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'})
 
 
-def _public_link(engine: Any, settings: AuthSettings, invoice_id: str) -> str:
-    """The invoice's own short link, absolute (printed on the PDF with a QR code to it)."""
+def _public_link(engine: Any, settings: AuthSettings, invoice_id: str, create: bool = True) -> str:
+    """The invoice's own short link, absolute (printed on the PDF with a QR code to it); "" for none."""
     from backend_stub.services.lifecycle_config import LifecycleConfig
     from backend_stub.services.links import invoice_link_path
 
-    return LifecycleConfig.from_env().public_url + invoice_link_path(engine, settings, invoice_id)
+    path = invoice_link_path(engine, settings, invoice_id, create=create)
+    return LifecycleConfig.from_env().public_url + path if path else ""
 
 
 def _invoice_owner(engine: Any, invoice_id: str) -> tuple[str, int]:

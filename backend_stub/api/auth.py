@@ -192,8 +192,12 @@ def issue_token(
     ttl: timedelta | None = None,
     now: datetime | None = None,
     invoice_id: str | None = None,
+    token_id: str | None = None,
 ) -> str:
     """Sign a token for ``subject`` in ``role``, valid from ``now`` for ``ttl`` (default: settings).
+
+    ``token_id`` (the ``jti``; default: a fresh random one) lets the caller record the token
+    before handing it out, e.g. a session opened from an invoice link, so revoking the link ends it.
 
     A subscriber's token carries ``cid``, the one customer they may see; it is required for
     subscribers and refused for every other role. Raises ``ValueError`` on bad arguments.
@@ -222,7 +226,7 @@ def issue_token(
         "exp": int((issued_at + lifetime).timestamp()),
         "iss": settings.issuer,
         "aud": settings.audience,
-        "jti": uuid.uuid4().hex,
+        "jti": token_id or uuid.uuid4().hex,
     }
     if customer_id is not None:
         claims["cid"] = customer_id

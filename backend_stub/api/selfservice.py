@@ -11,11 +11,12 @@ import hashlib
 import hmac
 import html
 import os
+import uuid
 from datetime import timedelta
 from typing import Annotated, Any
 
 import httpx
-from fastapi import APIRouter, Depends, Form, Header, HTTPException, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, Header, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
@@ -32,6 +33,7 @@ from backend_stub.api.auth import (
     require_roles,
     security_now,
 )
+from backend_stub.api.clients import client_address
 from backend_stub.api.params import (
     IdPath,
     InvoiceRef,
@@ -94,7 +96,9 @@ def _paygw(request: Request) -> paygw.TestPayProvider:
 
 class CodeRequest(BaseModel):
     identifier: str = Field(min_length=1, max_length=64, description="customer number or phone number")
-    client: str | None = Field(default=None, max_length=64, description="the browser's address, for rate limits")
+    client: str | None = Field(default=None, max_length=64,
+                               description="the browser's address, for rate limits (older form of the "
+                                           "X-Selfcare-Client-IP header)")
 
 
 class CodeCheck(BaseModel):
@@ -121,25 +125,38 @@ def _too_many(exc: signin.RateLimited) -> HTTPException:
 
 
 @router.post("/auth/otp/request", tags=["sign-in"], status_code=202, responses=errors.refusals(429))
-async def request_code(request: Request, _p: Service, body: CodeRequest) -> dict[str, str]:
-    """Send a one-time code to the account's e-mail or phone. The same answer whether or not it exists."""
+async def request_code(request: Request, p: Service, body: CodeRequest, after: BackgroundTasks) -> dict[str, str]:
+    """Send a one-time code to the account's e-mail or phone. The same answer, after the same work,
+    whether or not it exists. Throttled per browser address (``X-Selfcare-Client-IP``) and identifier."""
     core = _core(request)
+    client = client_address(request, p, body.client)
+    messages: list[tuple[Any, str, str, str]] = []
     try:
-        await _run(signin.request_code, core.engine, _auth(request).secret, body.identifier, _deliver(core.engine),
-                   client=body.client)
+        await _run(signin.request_code, core.engine, _auth(request).secret, body.identifier,
+                   lambda *message: messages.append(message), client=client)
     except signin.RateLimited as exc:
         raise _too_many(exc) from None
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
+    deliver = _deliver(core.engine)
+    for message in messages:
+        # Sent on a worker thread once the answer is out (``signin.Deliveries``): the answer never waits
+        # for SMTP or the SMS provider, so it comes as soon whether or not the account exists.
+        after.add_task(_hand_over, deliver, message)
     return {"status": "sent"}
 
 
+async def _hand_over(deliver, message: tuple[Any, str, str, str]) -> None:
+    signin.DELIVERIES.submit(deliver, *message)
+
+
 @router.post("/auth/otp/verify", tags=["sign-in"], responses=errors.refusals(429))
-async def verify_code(request: Request, _p: Service, body: CodeCheck) -> dict[str, Any]:
-    """Exchange a one-time code for the subscriber's session token."""
+async def verify_code(request: Request, p: Service, body: CodeCheck) -> dict[str, Any]:
+    """Exchange a one-time code for the subscriber's session token (throttled like asking)."""
     core, settings = _core(request), _auth(request)
     try:
-        who = await _run(signin.verify_code, core.engine, settings.secret, body.identifier, body.code)
+        who = await _run(signin.verify_code, core.engine, settings.secret, body.identifier, body.code,
+                         client=client_address(request, p))
     except signin.RateLimited as exc:
         raise _too_many(exc) from None
     if who is None:
@@ -165,6 +182,7 @@ async def dev_outbox(request: Request, _p: Service, to: Annotated[str | None, Qu
     """The newest messages (e-mail and SMS) for development and the demo; not in production."""
     if _production():
         raise HTTPException(404, "not found")
+    await _run(signin.DELIVERIES.flush)  # sign-in codes asked for just now are in it
     engine = _core(request).engine
     addresses: list[str | None] = [to]
     if customer:
@@ -203,7 +221,10 @@ async def _invoice(request: Request, p: Principal, invoice_id: str) -> dict[str,
 
 @router.post("/invoices/{invoice_id}/link", tags=["links"])
 async def make_link(request: Request, invoice_id: InvoiceRef, p: Reader) -> dict[str, Any]:
-    """The invoice's own address (the current one, or a new one)."""
+    """The invoice's own address (the current one, or a new one). Not for a session opened from a
+    link (403): a link could otherwise outlive its own revocation."""
+    if p.invoice_id is not None:
+        raise HTTPException(403, "a session opened from an invoice link cannot make links")
     doc = await _invoice(request, p, invoice_id)
     settings = _auth(request)
     link = await _run(links.invoice_link, _core(request).engine, settings.secret, settings.issuer, doc["id"])
@@ -223,21 +244,25 @@ async def open_link(request: Request, _p: Service, body: LinkOpen) -> dict[str, 
     app asks the subscriber to sign in, then shows that invoice); an unknown one 404.
     """
     settings = _auth(request)
-    try:
-        opened = await _run(links.open_link, _core(request).engine, settings.secret, settings.issuer, body.token)
+    session_id, issued_at = uuid.uuid4().hex, security_now()
+    try:  # the session is recorded with its link before it is handed out: revoking the link ends it
+        opened = await _run(links.open_link, _core(request).engine, settings.secret, settings.issuer, body.token,
+                            session_id=session_id, session_expires_at=issued_at + LINK_SESSION_TTL)
     except links.LinkGone as gone:
         raise HTTPException(410, {"message": f"link {gone.reason}", "reason": gone.reason,
                                   "invoice_id": gone.invoice_id}) from None
     except links.LinkRefused:
         raise HTTPException(404, "link not found") from None
     token = issue_token(settings, subject=f"link:{opened.invoice_id}", role=Role.SUBSCRIBER,
-                        customer_id=opened.customer_id, invoice_id=opened.invoice_id, ttl=LINK_SESSION_TTL)
+                        customer_id=opened.customer_id, invoice_id=opened.invoice_id, ttl=LINK_SESSION_TTL,
+                        now=issued_at, token_id=session_id)
     return {"invoice_id": opened.invoice_id, "customer_id": opened.customer_id, "access_token": token,
-            "expires_at": (security_now() + LINK_SESSION_TTL).isoformat(), "first_open": opened.first_open}
+            "expires_at": (issued_at + LINK_SESSION_TTL).isoformat(), "first_open": opened.first_open}
 
 
 @router.delete("/links/{token}", tags=["links"], status_code=204)
 async def revoke_link(request: Request, token: LinkToken, _p: Staff) -> Response:
+    """Revoke one link; every session opened from it ends at once."""
     if not await _run(links.revoke_links, _core(request).engine, token=token, secret=_auth(request).secret):
         raise HTTPException(404, "link not found")
     return Response(status_code=204)
@@ -245,7 +270,8 @@ async def revoke_link(request: Request, token: LinkToken, _p: Staff) -> Response
 
 @router.post("/invoices/{invoice_id}/links/revoke", tags=["links"])
 async def revoke_invoice_links(request: Request, invoice_id: InvoiceRef, _p: Staff) -> dict[str, int]:
-    """Revoke every link of an invoice (e.g. sent to a wrong address)."""
+    """Revoke every link of an invoice (e.g. sent to a wrong address); every session opened from them
+    ends at once, on every worker."""
     return {"revoked": await _run(links.revoke_links, _core(request).engine, invoice_id=invoice_id)}
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from backend_stub.api import errors
 from backend_stub.api.auth import Principal, Role, ensure_invoice_access, issue_token, require_roles, security_now
+from backend_stub.api.clients import client_address
 from backend_stub.api.params import AfterIdQuery, AmountOre, Filter, IdPath, InvoiceRef, Offset, PositionField
 from backend_stub.services import agents, audit, invoices, messaging, signin, threads
 from backend_stub.storage import models as m
@@ -69,10 +70,11 @@ class AgentLogin(BaseModel):
 
 @router.post("/agent-auth/login", tags=["support"], responses=errors.refusals(429))
 async def agent_login(request: Request, _p: Service, body: AgentLogin) -> dict[str, Any]:
-    """An agent's or supervisor's session token for a right name and password (rate-limited, audited)."""
+    """An agent's or supervisor's session token for a right name and password (throttled per username and
+    browser address, ``X-Selfcare-Client-IP``, with back-off; audited)."""
     try:
         who = await _run(agents.authenticate, _core(request).engine, body.username, body.password,
-                         client=body.client)
+                         client=client_address(request, _p, body.client))
     except signin.RateLimited as exc:
         raise HTTPException(429, "too many attempts; try again later",
                             headers={"Retry-After": str(exc.retry_after)}) from None

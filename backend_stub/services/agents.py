@@ -12,13 +12,26 @@ from sqlalchemy.exc import IntegrityError
 
 from backend_stub import clock
 from backend_stub.services import audit
-from backend_stub.services.signin import RateLimited
-from backend_stub.services.throttle import Limit, hit, throttle_key
+from backend_stub.services.signin import UNKNOWN_CLIENT, RateLimited, client_key
+from backend_stub.services.throttle import (
+    Backoff,
+    backoff_hit,
+    backoff_mark,
+    backoff_refund,
+    backoff_reset,
+    backoff_seen_since,
+    throttle_key,
+)
 from backend_stub.storage.support_models import Agent
 
 ROLES = ("agent", "supervisor", "marketing")  # staff accounts; marketing has its own console
-LOGIN_LIMIT = Limit(5, timedelta(minutes=15))  # failed and successful tries per username
-CLIENT_LIMIT = Limit(30, timedelta(minutes=15))  # per client address
+# Failed tries, with exponential back-off (never a hard lock); a successful sign-in is never counted.
+TRIES_PER_CLIENT_USER = Backoff(free=5, base=timedelta(seconds=2), cap=timedelta(minutes=15),
+                                forget=timedelta(hours=1))
+TRIES_PER_CLIENT = Backoff(free=30, base=timedelta(seconds=2), cap=timedelta(minutes=15), forget=timedelta(hours=1))
+# Against guessing from many addresses; a client the agent signed in from lately is not held up by it.
+TRIES_PER_USER = Backoff(free=50, base=timedelta(minutes=1), cap=timedelta(minutes=15), forget=timedelta(hours=24))
+KNOWN_CLIENT_FOR = timedelta(days=30)
 MIN_PASSWORD = 12
 
 _hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
@@ -53,31 +66,56 @@ def create_agent(engine: Engine, username: str, name: str, password: str, role: 
     return AgentInfo(agent_id, username, name.strip() or username, role)
 
 
+def _key(kind: str, *parts: str) -> str:
+    return throttle_key(kind, "\x1f".join(parts))
+
+
 def authenticate(engine: Engine, username: str, password: str, *, client: str | None = None,
                  now: datetime | None = None) -> AgentInfo | None:
-    """The agent, or None for a wrong name or password. Raises ``RateLimited``. Every try is audited."""
+    """The agent, or None for a wrong name or password. Raises ``RateLimited``. Every try is audited.
+
+    Failed tries back off per username and client address, per client address, and (generously)
+    per username over all clients, which a client the agent signed in from in the last 30 days
+    skips: nobody can lock an agent out from elsewhere. A successful sign-in is never counted.
+    """
     now = now or clock.now()
     username = username.strip().lower()
-    with engine.begin() as conn:
-        wait = hit(conn, throttle_key("agent-login", username), LOGIN_LIMIT, now)
-        if not wait and client:
-            wait = hit(conn, throttle_key("agent-client", client), CLIENT_LIMIT, now)
-        if wait:  # logged, then refused (after the commit, so the entry stays)
+    ck = client_key(client)
+    pair_key = _key("staff", ck or UNKNOWN_CLIENT, username)
+    known_key = _key("staff-known", ck or UNKNOWN_CLIENT, username)
+    user_key = _key("staff-user", username)
+    try:
+        with engine.begin() as conn:  # counted now (so that parallel tries cannot slip through), taken back if right
+            wait = backoff_hit(conn, pair_key, TRIES_PER_CLIENT_USER, now)
+            if not wait and ck:
+                wait = backoff_hit(conn, _key("staff-client", ck), TRIES_PER_CLIENT, now)
+            known = ck is not None and backoff_seen_since(conn, known_key, now - KNOWN_CLIENT_FOR)
+            if not wait and not known:
+                wait = backoff_hit(conn, user_key, TRIES_PER_USER, now)
+            if wait:
+                raise RateLimited(wait)  # rolls back: a refused try is not counted
+    except RateLimited:
+        with engine.begin() as conn:
             audit.log(conn, username or "?", "sign_in_limited", "agent", {"client": client}, at=now)
-            row, ok = None, False
-        else:
-            row = conn.execute(select(Agent).where(Agent.username == username, Agent.active.is_(True))).first()
-            try:
-                _hasher.verify(row.password_hash if row else _DUMMY, password)
-                ok = row is not None
-            except (VerificationError, InvalidHashError):
-                ok = False
-            audit.log(conn, username or "?", "sign_in" if ok else "sign_in_failed", "agent", {"client": client},
-                      at=now)
-            if ok and _hasher.check_needs_rehash(row.password_hash):
+        raise
+    with engine.connect() as conn:
+        row = conn.execute(select(Agent).where(Agent.username == username, Agent.active.is_(True))).first()
+    try:  # outside any transaction: Argon2 takes a while, and the same while for a user who does not exist
+        _hasher.verify(row.password_hash if row else _DUMMY, password)
+        ok = row is not None
+    except (VerificationError, InvalidHashError):
+        ok = False
+    with engine.begin() as conn:
+        audit.log(conn, username or "?", "sign_in" if ok else "sign_in_failed", "agent", {"client": client}, at=now)
+        if ok:
+            backoff_reset(conn, pair_key)
+            if ck:
+                backoff_refund(conn, _key("staff-client", ck))
+                backoff_mark(conn, known_key, now)
+            if not known:
+                backoff_refund(conn, user_key)
+            if _hasher.check_needs_rehash(row.password_hash):
                 conn.execute(update(Agent).where(Agent.id == row.id).values(password_hash=_hasher.hash(password)))
-    if wait:
-        raise RateLimited(wait)
     if not ok or row is None:
         return None
     return AgentInfo(row.id, row.username, row.name, row.role)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from backend_stub import clock
 from backend_stub.storage.access_models import RevokedToken
+
+GRACE = timedelta(minutes=1)
+"""Entries outlive their token a little: the token check allows a few seconds' leeway."""
 
 
 class DbRevocationList:
@@ -18,17 +21,26 @@ class DbRevocationList:
         self.engine = engine
 
     def revoke(self, jti: str, expires_at: datetime) -> None:
-        if not jti:
-            raise ValueError("jti must not be empty")
-        now = clock.now()
         with self.engine.begin() as conn:
-            conn.execute(delete(RevokedToken).where(RevokedToken.expires_at < now))
-            try:
-                with conn.begin_nested():
-                    conn.execute(insert(RevokedToken).values(jti=jti, expires_at=expires_at))
-            except IntegrityError:
-                pass  # already revoked
+            revoke_in(conn, jti, expires_at)
 
     def is_revoked(self, jti: str) -> bool:
         with self.engine.connect() as conn:
             return conn.execute(select(RevokedToken.jti).where(RevokedToken.jti == jti)).first() is not None
+
+
+def revoke_in(conn: Connection, jti: str, expires_at: datetime) -> None:
+    """Put the token ``jti`` on the revocation list inside the caller's transaction (and forget
+    the entries of tokens that have expired anyway).
+
+    Token lifetimes run on the wall clock (``api.auth.security_now``), so expiry is compared
+    with it, not with the business clock (which a demo or a test may have moved).
+    """
+    if not jti:
+        raise ValueError("jti must not be empty")
+    conn.execute(delete(RevokedToken).where(RevokedToken.expires_at < clock.wall_now() - GRACE))
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(RevokedToken).values(jti=jti, expires_at=expires_at))
+    except IntegrityError:
+        pass  # already revoked

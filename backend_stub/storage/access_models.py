@@ -11,17 +11,25 @@ from backend_stub.storage.models import Base
 
 
 class LoginCode(Base):
-    """A one-time sign-in code (only its keyed hash is stored)."""
+    """A one-time sign-in code (only its keyed hash is stored).
+
+    ``subject`` is whom it signs in: ``c:<customer id>``, or ``i:<hash of the identifier>`` for an
+    identifier that belongs to nobody (a code is made and stored all the same, never sent, so that
+    asking costs the same work either way). ``client_key`` is the client address that asked for it.
+    """
 
     __tablename__ = "login_codes"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True, nullable=True)
+    subject: Mapped[str] = mapped_column(String(64), index=True)
+    client_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     code_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # wrong guesses from other clients
+    own_attempts: Mapped[int] = mapped_column(Integer, default=0)  # … and from the client that asked
 
 
 class Throttle(Base):
@@ -34,6 +42,17 @@ class Throttle(Base):
     count: Mapped[int] = mapped_column(Integer)
 
 
+class Backoff(Base):
+    """Exponential back-off counters shared by every worker (``services.throttle.Backoff``):
+    how many events were counted on ``key`` and when the last one was."""
+
+    __tablename__ = "backoffs"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class RevokedToken(Base):
     __tablename__ = "revoked_tokens"
 
@@ -42,7 +61,9 @@ class RevokedToken(Base):
 
 
 class InvoiceLink(Base):
-    """An invoice's own address (``/i/<token>``); the token is a signed JWT whose id is ``jti``."""
+    """An invoice's own address (``/i/<id>``). Never the link itself: ``jti`` is HMAC-SHA256 of a
+    short link's id (``token`` then holds ``seed:<seed>``, from which only the server secret derives
+    the id again), or the id of an old long (JWT) link (``token`` then holds ``sha256:<hash of the JWT>``)."""
 
     __tablename__ = "invoice_links"
 
@@ -54,6 +75,17 @@ class InvoiceLink(Base):
     token: Mapped[str] = mapped_column(Text)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     first_opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class LinkSession(Base):
+    """A session opened from an invoice link (its token id), so that revoking the link ends it."""
+
+    __tablename__ = "link_sessions"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    link_jti: Mapped[str] = mapped_column(ForeignKey("invoice_links.jti"), index=True)
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class PaymentSession(Base):

@@ -17,7 +17,7 @@ from typing import Any
 
 import reflex as rx
 
-from selfcare import presenters, thread_bus
+from selfcare import client_address, presenters, thread_bus
 from selfcare.api_client import ApiError, NotFound, Unauthorized, get_client, valid_invoice_id
 from selfcare.i18n import N_, format_datetime, format_money, gettext
 from selfcare.state.fields import clear_if_sent
@@ -146,7 +146,7 @@ class AgentSessionState(rx.State):
         yield
         try:
             answer, self.login_error = await staff_sign_in(
-                username, password, client_ip=str(self.rx_router_session.client_ip or ""),
+                username, password, client_ip=client_address.of_state(self),
                 roles=("agent", "supervisor"), lang=lang, console="agent",
                 refused_text=N_("This is not a customer service account. Marketing signs in at /marketing."))
         finally:

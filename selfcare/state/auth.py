@@ -9,6 +9,7 @@ from typing import Any
 import reflex as rx
 
 from backend_stub import deployment
+from selfcare import client_address
 from selfcare.api_client import ApiError, RateLimited, Unauthorized, get_client
 from selfcare.i18n import gettext
 from selfcare.state.session import SessionState
@@ -61,7 +62,7 @@ class LoginState(rx.State):
         self.error = ""
         yield
         try:
-            await get_client().otp_request(identifier)
+            await get_client().otp_request(identifier, client_address.of_state(self))
         except RateLimited as exc:
             self.error = gettext(lang, "Too many attempts. Try again in {minutes} min.",
                                  minutes=max(1, (exc.retry_after + 59) // 60))
@@ -90,10 +91,11 @@ class LoginState(rx.State):
         self.error = ""
         yield
         try:
-            answer = await get_client().otp_verify(self.identifier, code)
-        except RateLimited:
-            self.error = gettext(lang, "Too many attempts. Ask for a new code.")
-            self.step = "identify"
+            answer = await get_client().otp_verify(self.identifier, code, client_address.of_state(self))
+        except RateLimited as exc:
+            # A back-off, not a dead code: the code stays valid, so the subscriber waits and tries it again.
+            self.error = gettext(lang, "Too many attempts. Try again in {minutes} min.",
+                                 minutes=max(1, (exc.retry_after + 59) // 60))
             return
         except Unauthorized:
             self.error = gettext(lang, "Wrong or expired code.")

@@ -127,7 +127,10 @@ class InvoiceState(rx.State):
             self.loading = False
             return
         except Unauthorized:
+            scoped = session.scoped
             session._drop()
+            if scoped:  # a link's session that ended (the link was revoked): sign in, then this invoice
+                session._remember_invoice(invoice_id)
             self._clear()
             self.loading = False
             yield rx.redirect(LOGIN_ROUTE)

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 import plotly.graph_objects as go
 import reflex as rx
 
+from selfcare import client_address
 from selfcare.api_client import ApiError, NotFound, Unauthorized
 from selfcare.brand import brand
 from selfcare.i18n import N_, format_datetime, format_money, format_number, gettext
@@ -380,7 +381,7 @@ class MarketingSessionState(rx.State):
         yield
         try:
             answer, self.login_error = await staff_sign_in(
-                username, password, client_ip=str(self.rx_router_session.client_ip or ""), roles=("marketing",),
+                username, password, client_ip=client_address.of_state(self), roles=("marketing",),
                 lang=lang, console="marketing",
                 refused_text=N_("This is not a marketing account. Customer service signs in at /agent."))
         finally:
