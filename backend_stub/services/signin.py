@@ -260,7 +260,7 @@ class Deliveries:
     code takes as long whether or not a message is sent (handing an e-mail to SMTP alone takes
     longer than all the rest). Each process has its own threads (made on first use after a fork)."""
 
-    def __init__(self, workers: int = 2) -> None:
+    def __init__(self, workers: int = 1) -> None:  # one: messages leave in the order asked (the newest code last)
         self._workers = workers
         self._lock = threading.Lock()
         self._pool: tuple[int, ThreadPoolExecutor] | None = None
