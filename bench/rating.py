@@ -1,17 +1,19 @@
 """Benchmark: import + rating + persistence of 1,000,000 CDRs, and the bill run of the period.
 
-    python bench/rating.py [--cdrs 1000000] [--subscribers 10000] [--db sqlite|postgres|both]
+    python bench/rating.py [--cdrs 1000000] [--subscribers 10000] [--db sqlite|postgres|both] [--profile DIR]
 
 Generates the customers and the usage CSV (in a child process, not timed), then times the
 import of the CSV (parse, validate, de-duplicate, rate, store) and the bill run of the
 month on a fresh database, and prints CDRs/s, invoices/s and the peak memory (RSS) of the
-process that imported and billed. Targets (issue 2): ≥ 100,000 CDRs/s on SQLite, bill run
+process that imported and billed (``--profile DIR``: also a cProfile of each bill run,
+``DIR/billrun-<database>.prof``, which slows it). Targets (issue 2): ≥ 100,000 CDRs/s on SQLite, bill run
 of 10,000 accounts ≤ 30 s, peak memory ≤ 1 GB.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import csv
 import json
 import os
@@ -63,7 +65,7 @@ def generate(workdir: Path, cdrs: int, subscribers: int) -> tuple[Path, Path]:
     return customers_csv, cdrs_csv
 
 
-def run_one(url: str, customers_csv: Path, cdrs_csv: Path) -> dict[str, float]:
+def run_one(url: str, customers_csv: Path, cdrs_csv: Path, profile: Path | None = None) -> dict[str, float]:
     """Import and bill on ``url`` (a fresh database); returns the figures."""
     from backend_stub.core import Core
     from backend_stub.formats.cdr_csv import read_cdr_csv
@@ -80,9 +82,15 @@ def run_one(url: str, customers_csv: Path, cdrs_csv: Path) -> dict[str, float]:
         result = UsageImporter(core.engine, core.catalogue, parallel=True).import_rows(read_cdr_csv(fh), "bench")
     t_import = time.perf_counter() - t0
     assert result.read == result.rated + result.duplicate + result.rejected
+    profiler = cProfile.Profile() if profile else None
     t0 = time.perf_counter()
+    if profiler:
+        profiler.enable()
     bill = run_bill_run(core.engine, core.catalogue, "2026-10")
     t_bill = time.perf_counter() - t0
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(profile)
     core.engine.dispose()
     return {
         "cdrs": result.read, "rated": result.rated, "rejected": result.rejected, "import_s": round(t_import, 2),
@@ -110,12 +118,15 @@ def main() -> None:
     ap.add_argument("--cdrs", type=int, default=1_000_000)
     ap.add_argument("--subscribers", type=int, default=10_000)
     ap.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    ap.add_argument("--profile", type=Path, help="write a cProfile of each bill run to this directory")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:  # one measurement in a fresh process, so peak memory is its own
-        url, customers_csv, cdrs_csv = args.child.split("|")
-        print(json.dumps(run_one(url, Path(customers_csv), Path(cdrs_csv))))
+        url, customers_csv, cdrs_csv, profile = args.child.split("|")
+        print(json.dumps(run_one(url, Path(customers_csv), Path(cdrs_csv), Path(profile) if profile else None)))
         return
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         workdir = Path(tmp)
         subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
@@ -133,7 +144,8 @@ def main() -> None:
         print(f"{'database':<11} {'CDRs/s':>9} {'import s':>9} {'invoices':>9} {'bill run s':>11} "
               f"{'invoices/s':>11} {'peak MB':>8}")
         for name, url in targets:
-            out = subprocess.run([sys.executable, __file__, "--child", f"{url}|{customers_csv}|{cdrs_csv}"],
+            profile = args.profile.resolve() / f"billrun-{name.lower()}.prof" if args.profile else ""
+            out = subprocess.run([sys.executable, __file__, "--child", f"{url}|{customers_csv}|{cdrs_csv}|{profile}"],
                                  check=True, capture_output=True, text=True, cwd=ROOT)
             r = json.loads(out.stdout.strip().splitlines()[-1])
             print(f"{name:<11} {r['cdrs_per_s']:>9,} {r['import_s']:>9} {r['invoices']:>9,} {r['bill_run_s']:>11} "

@@ -394,8 +394,9 @@ def _claim_usage(conn: Connection, todo: list[int], periods: dict[int, Period], 
     """
     u = m.UsageEvent.__table__
     if conn.dialect.name == "postgresql":
-        claim = func.unnest(bindparam("cids", type_=ARRAY(m.Integer)), bindparam("pstarts", type_=ARRAY(Date)),
-                            bindparam("invs", type_=ARRAY(String))).table_valued("cid", "pstart", "inv").render_derived(name="claim")
+        claim = (func.unnest(bindparam("cids", type_=ARRAY(m.Integer)), bindparam("pstarts", type_=ARRAY(Date)),
+                             bindparam("invs", type_=ARRAY(String)))
+                 .table_valued("cid", "pstart", "inv").render_derived(name="claim"))  # one row per account
         claimed = (update(u).values(invoice_id=claim.c.inv)
                    # The accounts' id range as well: on a freshly imported table without statistics the
                    # planner would otherwise scan the whole table for every batch, not read its index.
