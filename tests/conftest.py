@@ -88,3 +88,17 @@ def problems(response) -> list[str]:
         field = ".".join(str(x) for x in item["loc"] if x not in ("body", "query", "path", "header"))
         out.append(f"{field}: {item['msg']}" if field else item["msg"])
     return out
+
+
+def run_coroutine(coro):
+    """Run a coroutine to the end, also when this thread already runs a loop (Playwright's sync
+    API leaves one running in a worker that has run browser tests, as in ``make test``)."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()

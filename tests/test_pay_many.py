@@ -12,7 +12,6 @@ date, not by number. Run on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 import uuid
@@ -36,7 +35,7 @@ from backend_stub.storage import models as m
 from backend_stub.storage.access_models import PaymentSession
 from selfcare.api_client import CoreClient, NotFound
 
-from .conftest import problems, token_for
+from .conftest import problems, run_coroutine, token_for
 from .lifecycle_support import bill_october
 
 WEBHOOK = "/payments/webhook/testpay"
@@ -397,7 +396,7 @@ def test_app_client_pay_many(api, core, auth):
         finally:
             await client.aclose()
 
-    asyncio.run(go())
+    run_coroutine(go())
 
 
 def test_replays_at_the_same_moment_record_once(api, core, auth):

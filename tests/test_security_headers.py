@@ -5,7 +5,6 @@ The browser side (every page works under its CSP, no violation) is tests/e2e/tes
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import gzip
 import hashlib
@@ -25,7 +24,7 @@ from backend_stub.api.app import create_app
 from backend_stub.api.security_headers import inline_script_hashes
 from selfcare import web_security
 
-from .conftest import token_for
+from .conftest import run_coroutine, token_for
 
 BASE = {
     "x-content-type-options": "nosniff",
@@ -146,7 +145,7 @@ def _call(method: str, path: str, seen: list[int] | None = None, **kwargs) -> ht
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app") as client:
             return await client.request(method, path, **kwargs)
 
-    return asyncio.run(go())
+    return run_coroutine(go())
 
 
 def test_inline_scripts_are_hashed_as_written() -> None:
@@ -184,7 +183,7 @@ def test_page_sent_as_a_file_path_is_hashed_too(tmp_path) -> None:
         return {"type": "http.disconnect"}
 
     app = web_security.secure(file_app)
-    asyncio.run(app({"type": "http", "method": "GET", "path": "/login/", "headers": []}, nothing, record))
+    run_coroutine(app({"type": "http", "method": "GET", "path": "/login/", "headers": []}, nothing, record))
     assert [m["type"] for m in sent] == ["http.response.start", "http.response.pathsend"]
     headers = {k.decode(): v.decode() for k, v in sent[0]["headers"]}
     assert _directives(headers["content-security-policy"])["script-src"] == ["'self'", *[_sha(s) for s in INLINE]]

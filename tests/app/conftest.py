@@ -6,7 +6,6 @@ import asyncio
 import os
 import re
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from backend_stub.api.auth import AuthSettings, Role, issue_token
 from backend_stub.core import Core
 from backend_stub.storage.db import make_engine
 from selfcare import api_client
+from tests.conftest import run_coroutine
 
 SECRET = "app-test-secret-" + "x" * 40
 
@@ -73,15 +73,7 @@ async def latest_code(client: api_client.CoreClient, customer_number: str) -> st
     raise AssertionError(f"no code sent to {customer_number}")
 
 
-def run(coro):
-    """Run a coroutine to the end, also when this thread already runs a loop (Playwright's sync
-    API leaves one running in a worker that has run browser tests)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
+run = run_coroutine  # noqa: E305 (tests.conftest: also inside a running loop)
 
 
 def fresh_states() -> rx.State:
