@@ -179,7 +179,7 @@ def request_code(engine: Engine, secret: str, identifier: str, deliver: Deliver,
         conn.execute(update(LoginCode).where(LoginCode.subject == subject, LoginCode.used_at.is_(None), same_client)
                      .values(used_at=now))
         row_id = conn.execute(insert(LoginCode).values(
-            customer_id=None if customer is None else customer.id, subject=subject, client_key=ck,
+            subject=subject, client_key=ck,
             code_hash=_hash(secret, subject, code), created_at=now, expires_at=now + CODE_TTL,
             attempts=0, own_attempts=0).returning(LoginCode.id)).scalar_one()
     if customer is None:

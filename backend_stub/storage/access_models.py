@@ -15,13 +15,13 @@ class LoginCode(Base):
 
     ``subject`` is whom it signs in: ``c:<customer id>``, or ``i:<hash of the identifier>`` for an
     identifier that belongs to nobody (a code is made and stored all the same, never sent, so that
-    asking costs the same work either way). ``client_key`` is the client address that asked for it.
+    asking costs the same work either way; hence no foreign key, whose check would cost only for a
+    customer). ``client_key`` is the client address that asked for it.
     """
 
     __tablename__ = "login_codes"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True, nullable=True)
     subject: Mapped[str] = mapped_column(String(64), index=True)
     client_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     code_hash: Mapped[str] = mapped_column(String(64))

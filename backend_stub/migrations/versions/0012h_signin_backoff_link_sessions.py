@@ -1,5 +1,6 @@
-"""sign-in back-off and link sessions: codes per subject and asking client, back-off counters,
-sessions opened from invoice links (so revoking the link ends them), old long links stored hashed
+"""sign-in back-off and link sessions: codes per subject (instead of a customer column) and asking
+client, back-off counters, sessions opened from invoice links (so revoking the link ends them), old
+long links stored hashed
 
 Revision ID: 0012h
 Revises: 0011c
@@ -26,9 +27,11 @@ def upgrade() -> None:
     op.execute("UPDATE login_codes SET subject = 'c:' || CAST(customer_id AS VARCHAR(20))")
     with op.batch_alter_table("login_codes", schema=None) as batch_op:
         batch_op.alter_column("subject", existing_type=sa.String(64), nullable=False)
-        batch_op.alter_column("customer_id", existing_type=sa.Integer(), nullable=True)
         batch_op.alter_column("own_attempts", existing_type=sa.Integer(), server_default=None)
         batch_op.create_index("ix_login_codes_subject", ["subject"])
+        # The subject names the customer; a foreign key would be checked only for real accounts.
+        batch_op.drop_index("ix_login_codes_customer_id")
+        batch_op.drop_column("customer_id")
 
     op.create_table(
         "backoffs",
@@ -63,10 +66,15 @@ def downgrade() -> None:
     op.drop_index("ix_link_sessions_link_jti", table_name="link_sessions")
     op.drop_table("link_sessions")
     op.drop_table("backoffs")
-    op.execute("DELETE FROM login_codes WHERE customer_id IS NULL")
+    op.execute("DELETE FROM login_codes WHERE subject NOT LIKE 'c:%'")
     with op.batch_alter_table("login_codes", schema=None) as batch_op:
-        batch_op.drop_index("ix_login_codes_subject")
+        batch_op.add_column(sa.Column("customer_id", sa.Integer(), nullable=True))
+    op.execute("UPDATE login_codes SET customer_id = CAST(SUBSTR(subject, 3) AS INTEGER)")
+    with op.batch_alter_table("login_codes", schema=None) as batch_op:
         batch_op.alter_column("customer_id", existing_type=sa.Integer(), nullable=False)
+        batch_op.create_foreign_key("fk_login_codes_customer_id", "customers", ["customer_id"], ["id"])
+        batch_op.create_index("ix_login_codes_customer_id", ["customer_id"])
+        batch_op.drop_index("ix_login_codes_subject")
         batch_op.drop_column("own_attempts")
         batch_op.drop_column("client_key")
         batch_op.drop_column("subject")
