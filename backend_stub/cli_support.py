@@ -1,4 +1,4 @@
-"""CLI commands of the support side: ``create-agent``."""
+"""CLI commands of the support side: ``create-agent``, ``deactivate-agent``."""
 
 from __future__ import annotations
 
@@ -26,6 +26,21 @@ def cmd_create_agent(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_deactivate_agent(args: argparse.Namespace) -> int:
+    """Close a staff account; its sessions end at once."""
+    from backend_stub.core import Core
+    from backend_stub.services import agents
+
+    try:
+        ended = agents.deactivate_agent(Core.from_url().engine, args.username)
+    except LookupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    out = {"username": args.username.strip().lower(), "sessions_ended": ended}
+    print(json.dumps(out) if args.json else f"deactivated {out['username']} ({ended} sessions ended)")
+    return 0
+
+
 def register(add) -> None:
     from backend_stub.services.agents import ROLES
 
@@ -33,3 +48,5 @@ def register(add) -> None:
     sp.add_argument("--username", required=True)
     sp.add_argument("--name")
     sp.add_argument("--role", choices=list(ROLES), default="agent")
+    sp = add("deactivate-agent", cmd_deactivate_agent, "close a staff account; its sessions end at once")
+    sp.add_argument("--username", required=True)

@@ -52,6 +52,7 @@ from backend_stub.catalogue import CatalogueError
 from backend_stub.core import Core
 from backend_stub.formats.cdr_csv import CdrFileError, read_cdr_bytes
 from backend_stub.services import billrun, customers, invoices, pending, usage, usage_query
+from backend_stub.services.sessions import DbSessions, SessionPolicy
 
 STAFF = (Role.AGENT, Role.SUPERVISOR, Role.SERVICE)
 Any_ = Annotated[Principal, Depends(current_principal)]
@@ -309,7 +310,8 @@ async def _owned_invoice(request: Request, p: Principal, invoice_id: str, lang: 
                          catalogue=_core(request).catalogue)
     except invoices.NotFound:
         raise HTTPException(404, "invoice not found") from None
-    ensure_invoice_access(p, doc["customer_id"], doc["id"])
+    # A link's session reads the credit notes of its invoice too (the invoice page links to them).
+    ensure_invoice_access(p, doc["customer_id"], doc["id"], doc.get("credits_invoice_id"))
     return doc
 
 
@@ -401,11 +403,12 @@ def create_app(core: Core | None = None, *, auth: AuthSettings | None = None,
     app.add_middleware(SecurityHeadersMiddleware,
                        html_policy=core_html_policy(frozenset(p for p in (app.docs_url, app.redoc_url) if p)))
     app.state.core = core or Core.from_url()
+    app.state.session_policy = SessionPolicy.from_env()  # a bad value stops the start, naming the variable
     if revocations is None:
         from backend_stub.services.revocations import DbRevocationList
 
         revocations = DbRevocationList(app.state.core.engine)  # shared by every worker
-    configure_auth(app, settings, revocations)
+    configure_auth(app, settings, revocations, DbSessions(app.state.core.engine))
     routers = [router, *(importlib.import_module(module).router for module in ROUTER_MODULES)]
     for each in routers:
         app.include_router(each)

@@ -97,6 +97,9 @@ class Principal:
     expires_at: datetime
     # Set for tokens got from an invoice's own link: they reach that one invoice only.
     invoice_id: str | None = None
+    # A signed-in session's token (``ses`` claim): live only while its ``web_sessions`` row says so
+    # (idle and absolute limits, sign-out; ``services.sessions``).
+    session: bool = False
 
     def __post_init__(self) -> None:
         if self.role is Role.SUBSCRIBER and self.customer_id is None:
@@ -193,11 +196,14 @@ def issue_token(
     now: datetime | None = None,
     invoice_id: str | None = None,
     token_id: str | None = None,
+    session: bool = False,
 ) -> str:
     """Sign a token for ``subject`` in ``role``, valid from ``now`` for ``ttl`` (default: settings).
 
     ``token_id`` (the ``jti``; default: a fresh random one) lets the caller record the token
     before handing it out, e.g. a session opened from an invoice link, so revoking the link ends it.
+    ``session``: the token is a signed-in session recorded under ``token_id`` in ``web_sessions``
+    (``services.sessions``); every request with it asks that record whether it is still live.
 
     A subscriber's token carries ``cid``, the one customer they may see; it is required for
     subscribers and refused for every other role. Raises ``ValueError`` on bad arguments.
@@ -234,6 +240,10 @@ def issue_token(
         if role is not Role.SUBSCRIBER or not invoice_id:
             raise ValueError("only subscriber tokens can be limited to one invoice")
         claims["inv"] = invoice_id
+    if session:
+        if not token_id:
+            raise ValueError("a session token needs the token_id it was recorded under")
+        claims["ses"] = 1
     return jwt.encode(claims, settings.secret, algorithm=settings.algorithm)
 
 
@@ -326,8 +336,11 @@ def _principal_from_claims(claims: dict[str, Any]) -> Principal:
     invoice_id = claims.get("inv")
     if invoice_id is not None and (role is not Role.SUBSCRIBER or not isinstance(invoice_id, str) or not invoice_id):
         raise AuthError("token invoice scope (inv) is invalid")
+    session = claims.get("ses", 0)
+    if session not in (0, 1) or isinstance(session, bool):
+        raise AuthError("token session flag (ses) is invalid")
     return Principal(subject=subject, role=role, customer_id=customer_id, token_id=token_id, expires_at=expires_at,
-                     invoice_id=invoice_id)
+                     invoice_id=invoice_id, session=session == 1)
 
 
 @runtime_checkable
@@ -402,14 +415,65 @@ _bearer = HTTPBearer(
 )
 
 
-def configure_auth(app: FastAPI, settings: AuthSettings, revocations: RevocationList | None = None) -> None:
-    """Attach auth settings and a revocation store to ``app`` (``app.state.auth_settings``, ``.auth_revocations``).
+@runtime_checkable
+class SessionStore(Protocol):
+    """Where signed-in sessions are kept (``services.sessions.DbSessions``)."""
+
+    def is_live(self, jti: str) -> bool:
+        """Whether the session ``jti`` may still be used (and count this use)."""
+        ...
+
+
+def configure_auth(app: FastAPI, settings: AuthSettings, revocations: RevocationList | None = None,
+                   sessions: SessionStore | None = None) -> None:
+    """Attach auth settings, a revocation store and a session store to ``app`` (``app.state.auth_settings``,
+    ``.auth_revocations``, ``.auth_sessions``).
 
     Without ``revocations`` an in-process :class:`MemoryRevocationList` is used, which is
     right for the embedded single-process default; pass a shared store for several workers.
+    Without ``sessions`` a session token (``ses``) is refused: nothing could say it is live.
     """
     app.state.auth_settings = settings
     app.state.auth_revocations = MemoryRevocationList() if revocations is None else revocations
+    app.state.auth_sessions = sessions
+
+
+def session_policy(request: Request) -> Any:
+    """The deployment's ``services.sessions.SessionPolicy`` (read from the environment at start-up)."""
+    from backend_stub.services import sessions
+
+    return getattr(request.app.state, "session_policy", None) or sessions.SessionPolicy()
+
+
+def start_session(request: Request, *, subject: str, role: Role, customer_id: int | None = None,
+                  invoice_id: str | None = None, jti: str | None = None,
+                  now: datetime | None = None) -> tuple[str, datetime]:
+    """Record a signed-in session and sign its token: ``(token, expires_at)``.
+
+    Its lifetimes are the deployment's ``SessionPolicy`` (``app.state.session_policy``: idle and
+    absolute, from the environment); the token's ``exp`` is the absolute end. Blocking (database):
+    call it from a worker thread.
+    """
+    from backend_stub.services import sessions
+
+    policy = session_policy(request)
+    engine = request.app.state.core.engine
+    now = security_now() if now is None else now
+    jti = jti or uuid.uuid4().hex
+    opened = sessions.open_session(engine, policy, jti, subject=subject, role=Role(role).value,
+                                   customer_id=customer_id, invoice_id=invoice_id, now=now)
+    token = issue_token(request.app.state.auth_settings, subject=subject, role=role, customer_id=customer_id,
+                        invoice_id=invoice_id, ttl=policy.absolute, now=now, token_id=jti, session=True)
+    return token, opened.expires_at
+
+
+def end_session(request: Request, principal: Principal) -> None:
+    """Sign-out: refuse this token on every worker from now on (blocking: a worker thread)."""
+    request.app.state.auth_revocations.revoke(principal.token_id, principal.expires_at)
+    if principal.session:
+        from backend_stub.services import sessions
+
+        sessions.DbSessions(request.app.state.core.engine).end(principal.token_id)
 
 
 def _unauthorized(message: str) -> HTTPException:
@@ -443,6 +507,10 @@ def current_principal(
         )
     except AuthError as exc:
         raise _unauthorized(exc.message) from None
+    if principal.session:
+        sessions: SessionStore | None = getattr(request.app.state, "auth_sessions", None)
+        if sessions is None or not sessions.is_live(principal.token_id):
+            raise _unauthorized("session has ended")
     request.state.principal = principal
     return principal
 
@@ -492,15 +560,17 @@ def ensure_customer_access(principal: Principal, customer_id: int) -> None:
     )
 
 
-def ensure_invoice_access(principal: Principal, customer_id: int, invoice_id: str) -> None:
+def ensure_invoice_access(principal: Principal, customer_id: int, invoice_id: str,
+                          credits_invoice_id: str | None = None) -> None:
     """Raise unless ``principal`` may see the invoice ``invoice_id`` of customer ``customer_id``.
 
     As :func:`ensure_customer_access`, and a link-scoped subscriber token reaches only the
-    one invoice it was issued for (404 for every other).
+    one invoice it was issued for (404 for every other) and, to read them, its credit notes
+    (``credits_invoice_id``: the invoice a credit note credits; given only where a document is read).
     """
     if principal.role is Role.SUBSCRIBER:
         if principal.customer_id != customer_id or (
-                principal.invoice_id is not None and principal.invoice_id != invoice_id):
+                principal.invoice_id is not None and principal.invoice_id not in (invoice_id, credits_invoice_id)):
             raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="invoice not found")
         return
     ensure_customer_access(principal, customer_id)

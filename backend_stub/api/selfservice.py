@@ -12,7 +12,6 @@ import hmac
 import html
 import os
 import uuid
-from datetime import timedelta
 from typing import Annotated, Any
 
 import httpx
@@ -27,11 +26,13 @@ from backend_stub.api.auth import (
     Principal,
     Role,
     current_principal,
+    end_session,
     ensure_customer_access,
     ensure_invoice_access,
-    issue_token,
     require_roles,
     security_now,
+    session_policy,
+    start_session,
 )
 from backend_stub.api.clients import client_address
 from backend_stub.api.params import (
@@ -51,8 +52,6 @@ from backend_stub.services.lifecycle_config import LifecycleConfig
 
 router = APIRouter()
 
-SESSION_TTL = timedelta(hours=8)
-LINK_SESSION_TTL = timedelta(hours=1)
 
 Service = Annotated[Principal, Depends(require_roles(Role.SERVICE))]
 Staff = Annotated[Principal, Depends(require_roles(Role.AGENT, Role.SUPERVISOR, Role.SERVICE))]
@@ -161,17 +160,17 @@ async def verify_code(request: Request, p: Service, body: CodeCheck) -> dict[str
         raise _too_many(exc) from None
     if who is None:
         raise HTTPException(401, "wrong or expired code")
-    token = issue_token(settings, subject=who.customer_number, role=Role.SUBSCRIBER, customer_id=who.customer_id,
-                        ttl=SESSION_TTL)
+    token, expires_at = await _run(start_session, request, subject=who.customer_number, role=Role.SUBSCRIBER,
+                                   customer_id=who.customer_id)
     return {"access_token": token, "token_type": "bearer",
-            "expires_at": (security_now() + SESSION_TTL).isoformat(), "customer_id": who.customer_id,
+            "expires_at": expires_at.isoformat(), "customer_id": who.customer_id,
             "customer_number": who.customer_number, "name": who.name, "language": who.language}
 
 
 @router.post("/auth/logout", tags=["sign-in"], status_code=204)
 async def logout(request: Request, p: Any_) -> Response:
-    """Revoke the token used for this call (for every worker)."""
-    await _run(request.app.state.auth_revocations.revoke, p.token_id, p.expires_at)
+    """Revoke the token used for this call and end its session (for every worker)."""
+    await _run(end_session, request, p)
     return Response(status_code=204)
 
 
@@ -247,17 +246,17 @@ async def open_link(request: Request, _p: Service, body: LinkOpen) -> dict[str, 
     session_id, issued_at = uuid.uuid4().hex, security_now()
     try:  # the session is recorded with its link before it is handed out: revoking the link ends it
         opened = await _run(links.open_link, _core(request).engine, settings.secret, settings.issuer, body.token,
-                            session_id=session_id, session_expires_at=issued_at + LINK_SESSION_TTL)
+                            session_id=session_id, session_expires_at=issued_at + session_policy(request).absolute)
     except links.LinkGone as gone:
         raise HTTPException(410, {"message": f"link {gone.reason}", "reason": gone.reason,
                                   "invoice_id": gone.invoice_id}) from None
     except links.LinkRefused:
         raise HTTPException(404, "link not found") from None
-    token = issue_token(settings, subject=f"link:{opened.invoice_id}", role=Role.SUBSCRIBER,
-                        customer_id=opened.customer_id, invoice_id=opened.invoice_id, ttl=LINK_SESSION_TTL,
-                        now=issued_at, token_id=session_id)
+    token, expires_at = await _run(start_session, request, subject=f"link:{opened.invoice_id}", role=Role.SUBSCRIBER,
+                                   customer_id=opened.customer_id, invoice_id=opened.invoice_id, jti=session_id,
+                                   now=issued_at)
     return {"invoice_id": opened.invoice_id, "customer_id": opened.customer_id, "access_token": token,
-            "expires_at": (issued_at + LINK_SESSION_TTL).isoformat(), "first_open": opened.first_open}
+            "expires_at": expires_at.isoformat(), "first_open": opened.first_open}
 
 
 @router.delete("/links/{token}", tags=["links"], status_code=204)

@@ -8,7 +8,6 @@ audited. Credits above the configured limit need a supervisor.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -16,7 +15,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from backend_stub.api import errors
-from backend_stub.api.auth import Principal, Role, ensure_invoice_access, issue_token, require_roles, security_now
+from backend_stub.api.auth import Principal, Role, ensure_invoice_access, require_roles, start_session
 from backend_stub.api.clients import client_address
 from backend_stub.api.params import AfterIdQuery, AmountOre, Filter, IdPath, InvoiceRef, Offset, PositionField
 from backend_stub.services import agents, audit, invoices, messaging, signin, threads
@@ -25,7 +24,6 @@ from backend_stub.storage import models as m
 router = APIRouter()
 log = logging.getLogger(__name__)
 
-AGENT_SESSION_TTL = timedelta(hours=8)
 
 Service = Annotated[Principal, Depends(require_roles(Role.SERVICE))]
 AgentOnly = Annotated[Principal, Depends(require_roles(Role.AGENT, Role.SUPERVISOR))]
@@ -80,10 +78,9 @@ async def agent_login(request: Request, _p: Service, body: AgentLogin) -> dict[s
                             headers={"Retry-After": str(exc.retry_after)}) from None
     if who is None:
         raise HTTPException(401, "wrong username or password")
-    token = issue_token(request.app.state.auth_settings, subject=who.username, role=Role(who.role),
-                        ttl=AGENT_SESSION_TTL)
+    token, expires_at = await _run(start_session, request, subject=who.username, role=Role(who.role))
     return {"access_token": token, "token_type": "bearer", "role": who.role, "name": who.name,
-            "username": who.username, "expires_at": (security_now() + AGENT_SESSION_TTL).isoformat()}
+            "username": who.username, "expires_at": expires_at.isoformat()}
 
 
 # --- threads ------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from backend_stub import clock
-from backend_stub.services import audit
+from backend_stub.services import audit, sessions
 from backend_stub.services.signin import UNKNOWN_CLIENT, RateLimited, client_key
 from backend_stub.services.throttle import (
     Backoff,
@@ -64,6 +64,20 @@ def create_agent(engine: Engine, username: str, name: str, password: str, role: 
     except IntegrityError:
         raise ValueError(f"username: {username!r} exists already") from None
     return AgentInfo(agent_id, username, name.strip() or username, role)
+
+
+def deactivate_agent(engine: Engine, username: str, *, actor: str = "system") -> int:
+    """Close a staff account: it cannot sign in again, and every session it has ends at once (on every
+    worker, ``services.sessions``). Returns how many sessions ended; ``LookupError`` for no such account."""
+    username = username.strip().lower()
+    now = clock.wall_now()
+    with engine.begin() as conn:
+        found = conn.execute(update(Agent).where(Agent.username == username).values(active=False)).rowcount
+        if not found:
+            raise LookupError(f"username: no staff account {username!r}")
+        ended = sessions.end_subject_in(conn, username, now)
+        audit.log(conn, actor, "agent_deactivated", username, {"sessions_ended": ended}, at=clock.now())
+    return ended
 
 
 def _key(kind: str, *parts: str) -> str:

@@ -204,6 +204,7 @@ def get_invoice(engine: Engine, invoice_id: str, *, today: date | None = None, l
         state = ledger.invoice_states(conn, [inv], today)[inv.id]
         doc = documents.localized(_full(inv, state), lang)  # texts in the reader's language
         doc["customer_id"] = inv.customer_id
+        doc["credits_invoice_id"] = inv.credits_invoice_id  # a credit note's invoice (None for an invoice)
         if catalogue is not None and inv.kind == "invoice" and "usage_totals" not in doc:
             from backend_stub.services.usage_totals import totals_for_invoice
 

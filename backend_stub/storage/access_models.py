@@ -1,4 +1,4 @@
-"""Tables of sign-in, invoice links, revoked tokens and the test payment provider."""
+"""Tables of sign-in, sessions, invoice links, revoked tokens and the test payment provider."""
 
 from __future__ import annotations
 
@@ -86,6 +86,24 @@ class LinkSession(Base):
     link_jti: Mapped[str] = mapped_column(ForeignKey("invoice_links.jti"), index=True)
     opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WebSession(Base):
+    """A signed-in session (its token id): who, since when, last seen, until when at the latest, and
+    when it ended (sign-out, link revocation, a deactivated agent). ``services.sessions`` owns it."""
+
+    __tablename__ = "web_sessions"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(64), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    customer_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    invoice_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    idle_s: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class PaymentSession(Base):
