@@ -7,13 +7,14 @@ worker. Run on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import jwt
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
+from backend_stub import clock
 from backend_stub.__main__ import seed
 from backend_stub.api.app import create_app
 from backend_stub.api.auth import decode_token
@@ -88,7 +89,7 @@ def test_a_sign_in_is_a_recorded_session_with_the_configured_lifetimes(workers, 
     # The token's own expiry is the absolute end, 6 hours (SELFCARE_SESSION_MAX_HOURS=6) after it began.
     expires = datetime.fromisoformat(answer["expires_at"])
     assert expires - principal.expires_at < timedelta(seconds=1)
-    assert timedelta(hours=6) - timedelta(seconds=5) < expires - datetime.now(UTC) <= timedelta(hours=6)
+    assert timedelta(hours=6) - timedelta(seconds=5) < expires - clock.wall_now() <= timedelta(hours=6)
 
 
 def test_a_session_ends_after_its_idle_time_and_use_keeps_it_alive(workers, auth, seeded):
@@ -99,7 +100,7 @@ def test_a_session_ends_after_its_idle_time_and_use_keeps_it_alive(workers, auth
     # 19 minutes unused: still live, and the use starts the idle time again (written through).
     _age(seeded, token, last_seen_at=timedelta(minutes=19))
     assert two.get(f"/customers/{customer['id']}", headers=bearer).status_code == 200
-    assert datetime.now(UTC) - sessions.clock.to_instant(_row(seeded, token).last_seen_at) < timedelta(seconds=5)
+    assert clock.wall_now() - clock.to_instant(_row(seeded, token).last_seen_at) < timedelta(seconds=5)
     # 21 minutes unused: over, on every worker.
     _age(seeded, token, last_seen_at=timedelta(minutes=21))
     for api in (one, two):
@@ -130,7 +131,7 @@ def test_sign_out_on_one_worker_ends_the_session_on_the_other(workers, auth, see
 def test_a_session_flag_without_a_recorded_session_is_refused(workers, auth):
     one, _two = workers
     customer = _customer(one, auth)
-    now = datetime.now(UTC)
+    now = clock.wall_now()
     forged = jwt.encode({"sub": customer["customer_number"], "role": "subscriber", "cid": customer["id"],
                          "iat": int(now.timestamp()), "nbf": int(now.timestamp()),
                          "exp": int((now + timedelta(hours=1)).timestamp()), "iss": auth.issuer, "aud": auth.audience,
