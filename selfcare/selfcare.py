@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from backend_stub import deployment
-from selfcare import embedding, styles, web_security
+from selfcare import embedding, session_cookie, styles, web_security
 from selfcare.brand import brand
 from selfcare.components import layout
 from selfcare.pages.addons import addons_page
@@ -45,7 +45,8 @@ app = rx.App(
     ],
     html_lang="sv",
     # The core under /core, then the security headers and the upload cap around everything (the last wraps outermost).
-    api_transformer=[embedding.api_transformer, web_security.api_transformer],
+    # The session cookie's two routes (session_cookie) sit inside, so they get the headers too.
+    api_transformer=[embedding.api_transformer, session_cookie.api_transformer, web_security.api_transformer],
     # On every page, inside the state providers: the browser's orders (full page loads) without eval.
     extra_app_wraps={(3, "BrowserOrders"): lambda stateful: rx.fragment(browser_orders()) if stateful else None},
 )
@@ -61,7 +62,7 @@ def _subscriber_title(msgid: str) -> rx.Var:
 
 
 app.add_page(overview_page, route="/", title=_subscriber_title("Overview"), on_load=OverviewState.load)
-app.add_page(login_page, route="/login", title=_subscriber_title("Sign in"))
+app.add_page(login_page, route="/login", title=_subscriber_title("Sign in"), on_load=SessionState.at_sign_in)
 app.add_page(invoices_page, route="/invoices", title=_subscriber_title("Invoices"), on_load=InvoicesState.load)
 app.add_page(invoice_page, route="/invoices/[invoice_id]", title=_subscriber_title("Invoice"),
              on_load=InvoiceState.load)

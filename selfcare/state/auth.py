@@ -109,8 +109,9 @@ class LoginState(rx.State):
         session._start(answer)
         self.step = "identify"
         self.identifier = ""
-        # The invoice of an expired link, if that is how the subscriber came here (its page checks ownership).
-        yield rx.redirect(session._take_after_login())
+        # The invoice of an expired link, if that is how the subscriber came here (its page checks ownership),
+        # by way of the cookie route, so that new tabs and reloads find the session (session_cookie).
+        yield session._handoff_to("start", session._take_after_login())
 
 
 def dev_outbox_enabled() -> bool:

@@ -141,6 +141,8 @@ class InvoiceState(rx.State):
             self.loading = False
             return
         self.current_id = invoice_id
+        if invoice_id == session._scope_invoice:  # a link's session may open the credit notes this page lists
+            session._allow_related([str(c.get("id", "")) for c in doc.get("credit_notes") or []])
         self.view = presenters.invoice_view(doc, lang)
         self.autopay = autopay_view(doc.get("autopay"), lang)
         self.lines = presenters.spec_lines(doc, lang)
@@ -347,4 +349,6 @@ class LinkState(rx.State):
         if not (full_token and customer_id == int(answer.get("customer_id", -1))):
             # Not signed in as this customer: the link's own session, for this one invoice.
             session._start(answer, scope_invoice=invoice_id)
+            # By way of the cookie route: the link's session then reaches new tabs and reloads too.
+            return session._handoff_to("start", f"/invoices/{invoice_id}")
         return rx.redirect(f"/invoices/{invoice_id}")

@@ -77,8 +77,14 @@ run = run_coroutine  # noqa: E305 (tests.conftest: also inside a running loop)
 
 
 def fresh_states() -> rx.State:
-    """A root state with every app state beneath it, as one browser tab would have."""
-    return rx.State(_reflex_internal_init=True)
+    """A root state with every app state beneath it, as one browser tab (its own client token) would have."""
+    import uuid
+
+    from reflex.istate.data import SessionData
+
+    root = rx.State(_reflex_internal_init=True)
+    root.rx_router_session = SessionData(client_token=str(uuid.uuid4()))
+    return root
 
 
 def substate(root: rx.State, cls: type) -> Any:
@@ -91,6 +97,20 @@ def full_page_load(updates: list[Any]) -> str:
                and u.handler.fn.__qualname__ == "BrowserState.go" for arg in u.args]
     assert len(targets) == 1, f"expected one full page load, got {updates!r}"
     return targets[0]
+
+
+def handed_off(updates: list[Any], session: Any, purpose: str = "start") -> str:
+    """Where a hand-off through the session cookie's route leads (``selfcare.session_cookie``): the
+    browser goes to the route with a grant for this tab's pending nonce; the answer is the next page."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from selfcare import session_cookie
+
+    url = urlsplit(full_page_load(updates))
+    assert url.path == (session_cookie.START_PATH if purpose == "start" else session_cookie.END_PATH), url
+    grant = session_cookie.read_grant(parse_qs(url.query)["g"][0])
+    assert grant is not None and grant["n"] == session._handoff and grant["p"] == purpose
+    return session._handoff_next
 
 
 async def drain(gen) -> list[Any]:

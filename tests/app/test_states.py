@@ -7,9 +7,9 @@ import time
 from selfcare.state.auth import LoginState
 from selfcare.state.invoice import InvoiceState
 from selfcare.state.overview import InvoicesState, OverviewState
-from selfcare.state.session import SessionState
+from selfcare.state.session import LOGIN_ROUTE, SessionState
 from selfcare.state.usage import UsageState
-from tests.app.conftest import drain, fresh_states, latest_code, run, subscriber_token, substate
+from tests.app.conftest import drain, fresh_states, handed_off, latest_code, run, subscriber_token, substate
 
 
 def _signed_in(customer_id: int = 1):
@@ -45,10 +45,12 @@ def test_sign_in_with_code_then_sign_out(client):
     assert "6" in login.error and not session.signed_in
     code = run(latest_code(client, "K100001"))
     updates = run(drain(LoginState.verify_code.fn(login, {"code": code})))
-    assert session.signed_in and session.token_for_customer()[1] == 1 and _redirects(updates)
+    assert session.signed_in and session.token_for_customer()[1] == 1
+    assert handed_off(updates, session) == "/"  # by way of the cookie route (session_cookie), then the overview
     assert "_token" not in session.get_delta().get(session.get_full_name(), {})
-    run(drain(SessionState.sign_out.fn(session)))
+    updates = run(drain(SessionState.sign_out.fn(session)))
     assert session.token_for_customer() == ("", 0) and not session.signed_in
+    assert handed_off(updates, session, "end") == LOGIN_ROUTE  # the cookie is cleared on the way out
 
 
 def test_wrong_code_is_refused(client):
