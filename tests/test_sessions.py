@@ -198,3 +198,25 @@ def test_bad_session_settings_stop_the_start_naming_the_variable(env, message):
 def test_default_lifetimes_are_30_minutes_idle_and_12_hours_in_all():
     policy = sessions.SessionPolicy.from_env({})
     assert (policy.idle, policy.absolute) == (timedelta(minutes=30), timedelta(hours=12))
+
+
+def test_support_ends_every_session_of_a_subscriber(workers, auth, seeded):
+    one, two = workers
+    customer = _customer(one, auth)
+    signed_in = _bearer(_sign_in(one, auth, customer)["access_token"])
+    inv = one.get("/invoices", headers=token_for(auth, "agent"),
+                  params={"customer_id": customer["id"], "kind": "invoice", "limit": 1}).json()["items"][0]
+    link = one.post(f"/invoices/{inv['id']}/link", headers=token_for(auth, "agent")).json()["token"]
+    from_link = _bearer(one.post("/links/open", headers=token_for(auth, "service"), json={"token": link}).json()[
+        "access_token"])
+    other = next(c for c in one.get("/customers", headers=token_for(auth, "agent")).json()["items"]
+                 if c["id"] != customer["id"])
+    others = _bearer(_sign_in(one, auth, other)["access_token"])
+    assert one.post(f"/customers/{customer['id']}/sessions/end", headers=token_for(auth, "marketing")).status_code == 403
+    assert one.post(f"/customers/{customer['id']}/sessions/end", headers=signed_in).status_code == 403
+    ended = one.post(f"/customers/{customer['id']}/sessions/end", headers=token_for(auth, "agent"))
+    assert ended.json() == {"ended": 2}
+    assert two.get(f"/customers/{customer['id']}", headers=signed_in).status_code == 401
+    assert two.get(f"/invoices/{inv['id']}", headers=from_link).status_code == 401
+    assert two.get(f"/customers/{other['id']}", headers=others).status_code == 200  # nobody else's
+    assert one.post("/customers/999999/sessions/end", headers=token_for(auth, "agent")).status_code == 404

@@ -18,7 +18,7 @@ from backend_stub.api import errors
 from backend_stub.api.auth import Principal, Role, ensure_invoice_access, require_roles, start_session
 from backend_stub.api.clients import client_address
 from backend_stub.api.params import AfterIdQuery, AmountOre, Filter, IdPath, InvoiceRef, Offset, PositionField
-from backend_stub.services import agents, audit, invoices, messaging, signin, threads
+from backend_stub.services import agents, audit, invoices, messaging, sessions, signin, threads
 from backend_stub.storage import models as m
 
 router = APIRouter()
@@ -81,6 +81,21 @@ async def agent_login(request: Request, _p: Service, body: AgentLogin) -> dict[s
     token, expires_at = await _run(start_session, request, subject=who.username, role=Role(who.role))
     return {"access_token": token, "token_type": "bearer", "role": who.role, "name": who.name,
             "username": who.username, "expires_at": expires_at.isoformat()}
+
+
+@router.post("/customers/{customer_id}/sessions/end", tags=["support"], responses=errors.refusals(404))
+async def end_customer_sessions(request: Request, customer_id: IdPath, p: AgentOnly) -> dict[str, int]:
+    """End every session of a subscriber at once, on every worker: signed-in ones and those opened from
+    invoice links (e.g. a lost phone). Audited. Links themselves stay; revoke them separately."""
+    def end() -> int:
+        with _core(request).engine.begin() as conn:
+            if conn.execute(select(m.Customer.id).where(m.Customer.id == customer_id)).first() is None:
+                raise HTTPException(404, "customer not found")
+            ended = sessions.end_customer_in(conn, customer_id)
+            audit.log(conn, _actor(p), "sessions_ended", f"customer:{customer_id}", {"sessions": ended})
+            return ended
+
+    return {"ended": await _run(end)}
 
 
 # --- threads ------------------------------------------------------------------------------

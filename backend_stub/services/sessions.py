@@ -112,6 +112,13 @@ def end_subject_in(conn: Connection, subject: str, now: datetime | None = None) 
                         .values(ended_at=now)).rowcount
 
 
+def end_customer_in(conn: Connection, customer_id: int, now: datetime | None = None) -> int:
+    """End every session that reaches customer ``customer_id``'s data: signed-in and invoice-link ones."""
+    now = clock.wall_now() if now is None else now
+    return conn.execute(update(WebSession).where(WebSession.customer_id == customer_id, WebSession.ended_at.is_(None))
+                        .values(ended_at=now)).rowcount
+
+
 class DbSessions:
     """The session check every worker shares (``app.state.auth_sessions``)."""
 
