@@ -17,7 +17,6 @@ import pytest
 from selfcare.session_cookie import COOKIE
 from tests.e2e.test_subscriber_flow import TIMEOUT, _customer_with_unpaid, _sign_in
 
-
 AT_LOGIN = re.compile(r"/login/?$")
 
 
