@@ -19,6 +19,12 @@ two routes of the app's backend outside Reflex's own (``/_event``, ``/ping``, ``
    the scale path) with the session's token, sets or clears the cookie and sends the browser on to
    the page the handler chose (on the page's own origin, never one named in the URL).
 
+An invoice link (``/i/<token>``) opens in one step where the backend serves the pages (production,
+one port): :func:`open_link_route` opens it at the core, sets the cookie to the link's session and
+redirects to ``/invoices/<id>``, so the invoice page is the only page loaded. Anything else (a link
+that expired or was revoked, a browser with a full session in its cookie, which a link never
+replaces) falls through to the Reflex page ``/i/[link_token]`` and its state (``LinkState``).
+
 Sign-out revokes both the tab's token and the cookie's at the core (``/auth/logout``), so the session
 ends on every worker and in every tab; the idle (30 min) and absolute (12 h) limits are the core's
 (``backend_stub.services.sessions``), so a cookie never outlives its session.
@@ -44,6 +50,7 @@ logger = logging.getLogger(__name__)
 
 COOKIE = "selfcare_session"
 START_PATH = "/session/start"
+LINK_PREFIX = "/i/"
 END_PATH = "/session/end"
 GRANT_TTL_S = 60
 GRANT_AUDIENCE = "selfcare-session-handoff"
@@ -206,10 +213,49 @@ async def handle(request: Request) -> Response:
     return response
 
 
+def full_session_in(cookie_header: str) -> dict[str, Any] | None:
+    """The claims of a full (not link-limited) subscriber session in a ``Cookie`` header, or ``None``."""
+    claims = verify_session_token(read_cookie(cookie_header))
+    return claims if claims is not None and not claims.get("inv") else None
+
+
+def _link_token(path: str) -> str:
+    token = path[len(LINK_PREFIX):].rstrip("/")
+    return token if 10 <= len(token) <= 2000 and all(c.isalnum() or c in "-_.~" for c in token) else ""
+
+
+async def open_link_route(request: Request) -> Response | None:
+    """``GET /i/<token>``: the link's session into the cookie and on to its invoice, or ``None`` to let
+    the Reflex page handle it (see the module's docstring)."""
+    from selfcare.api_client import ApiError, get_client, valid_invoice_id
+
+    token = _link_token(request.url.path)
+    if not token or full_session_in(request.headers.get("cookie", "")) is not None:
+        return None
+    try:
+        answer = await get_client().open_link(token)
+    except ApiError:
+        return None  # gone or unknown: the page says so (and remembers the invoice for after sign-in)
+    invoice_id = str(answer.get("invoice_id", ""))
+    claims = verify_session_token(str(answer.get("access_token", "")))
+    if not valid_invoice_id(invoice_id) or claims is None:
+        return None
+    response = RedirectResponse(f"/invoices/{invoice_id}", status_code=303)
+    _set_cookie(response, answer["access_token"], float(claims["exp"]), _secure(request))
+    return response
+
+
 def api_transformer(inner: ASGIApp) -> ASGIApp:
-    """``rx.App(api_transformer=...)``: answer the two session routes, pass everything else on."""
+    """``rx.App(api_transformer=...)``: answer the two session routes and open invoice links; pass
+    everything else on."""
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        path = str(scope.get("path") or "")
+        if scope.get("type") == "http" and scope.get("method") == "GET" and path.startswith(LINK_PREFIX):
+            link_response = await open_link_route(Request(scope, receive))
+            if link_response is not None:
+                await link_response(scope, receive, send)
+                return
         if scope.get("type") == "http" and scope.get("path") in (START_PATH, END_PATH):
             if scope.get("method") not in ("GET", "HEAD"):
                 response: Response = PlainTextResponse("method not allowed", status_code=405,

@@ -7,7 +7,7 @@ from typing import Any
 
 import reflex as rx
 
-from selfcare import presenters
+from selfcare import presenters, session_cookie
 from selfcare.api_client import (
     ApiError,
     LinkGone,
@@ -349,6 +349,8 @@ class LinkState(rx.State):
         if not (full_token and customer_id == int(answer.get("customer_id", -1))):
             # Not signed in as this customer: the link's own session, for this one invoice.
             session._start(answer, scope_invoice=invoice_id)
-            # By way of the cookie route: the link's session then reaches new tabs and reloads too.
-            return session._handoff_to("start", f"/invoices/{invoice_id}")
+            # By way of the cookie route: the link's session then reaches new tabs and reloads too, unless
+            # the browser keeps a full session there (another customer's): a link never replaces it.
+            if not session_cookie.full_session_in(str(self.rx_router_headers.cookie or "")):
+                return session._handoff_to("start", f"/invoices/{invoice_id}")
         return rx.redirect(f"/invoices/{invoice_id}")

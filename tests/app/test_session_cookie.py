@@ -19,6 +19,7 @@ from selfcare.state.auth import LoginState
 from selfcare.state.overview import OverviewState
 from selfcare.state.session import LOGIN_ROUTE, SessionState
 from tests.app.conftest import drain, fresh_states, handed_off, latest_code, run, subscriber_token, substate
+from tests.app.test_states import _ids
 
 
 def _sign_in(client, number: str = "K100001"):
@@ -129,3 +130,50 @@ def test_a_hand_off_is_taken_once_and_only_for_its_purpose(client):
     assert session._redeem_handoff(nonce, "start") is None  # once
     session._handoff_to("start", "//evil.example/x")
     assert session._handoff_next == "/"  # never another site
+
+
+async def _get(path: str, cookie: str = ""):
+    """``GET path`` through the app's HTTP front (the session routes around a page server that answers 200)."""
+    import httpx
+
+    async def pages(scope, receive, send):  # stands for Reflex's own app: the page /i/[link_token]
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"the page"})
+
+    transport = httpx.ASGITransport(app=session_cookie.api_transformer(pages))
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:3000") as http:
+        return await http.get(path, headers={"cookie": cookie} if cookie else {})
+
+
+def test_an_invoice_link_opens_in_one_step_with_its_session_in_the_cookie(client):
+    invoice_id = _ids(client, 3)[0]
+    link = run(client.create_link(subscriber_token(3), invoice_id))
+    answer = run(_get(f"/i/{link['token']}"))
+    assert answer.status_code == 303 and answer.headers["location"] == f"/invoices/{invoice_id}"
+    cookie = answer.headers["set-cookie"]
+    assert cookie.startswith(f"{session_cookie.COOKIE}=") and "HttpOnly" in cookie and "SameSite=lax" in cookie
+    assert "Path=/" in cookie and "Domain" not in cookie and "Secure" not in cookie  # http: not Secure
+    token = cookie.split(";")[0].split("=", 1)[1]
+    assert session_cookie.verify_session_token(token)["inv"] == invoice_id
+    # A new tab with that cookie reaches the invoice (only).
+    _root, tab = _tab_with_cookie(f"{session_cookie.COOKIE}={token}")
+    assert tab.token_for_invoice(invoice_id) == token and tab.scoped and tab.token_for_customer() == ("", 0)
+
+
+def test_a_link_never_replaces_a_full_session_and_a_dead_one_goes_to_its_page(client):
+    invoice_id = _ids(client, 3)[0]
+    link = run(client.create_link(subscriber_token(3), invoice_id))
+    full = _sign_in(client, "K100002")._token
+    kept = run(_get(f"/i/{link['token']}", cookie=f"{session_cookie.COOKIE}={full}"))
+    assert kept.status_code == 200 and kept.text == "the page" and "set-cookie" not in kept.headers
+    for path in ("/i/" + "a" * 16, "/i/<script>", "/i/short"):
+        answer = run(_get(path))
+        assert answer.status_code == 200 and answer.text == "the page", path
+    assert run(_get("/i/" + link["token"], cookie="x=1")).status_code == 303
+
+
+def test_the_session_routes_take_only_get_and_a_valid_grant(client):
+    assert run(_get(session_cookie.START_PATH)).status_code == 400
+    assert run(_get(session_cookie.END_PATH + "?g=" + "x" * 40)).status_code == 400
+    other = session_cookie.make_grant("tab", "nonce", "end", "http://127.0.0.1:3000")
+    assert run(_get(f"{session_cookie.START_PATH}?g={other}")).status_code == 400  # an end grant does not start
