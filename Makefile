@@ -42,7 +42,7 @@ $(CHROMIUM):
 $(FAKETIME):
 	$$( [ "$$(id -u)" = 0 ] || echo sudo ) sh -c 'apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q faketime'
 
-.PHONY: install tools browser demo serve test test-later lint bench bench-web i18n
+.PHONY: install tools browser demo serve test test-later lint bench bench-web lighthouse-tools bench-lighthouse i18n
 install: $(STAMP) tools
 tools: $(BUN)
 browser: $(CHROMIUM) $(FAKETIME)
@@ -89,3 +89,10 @@ bench: $(STAMP)
 
 bench-web: install browser
 	$(BIN)/python bench/web.py
+
+# Lighthouse 12 from npm into .tools/ (bench/lighthouse.py runs it on Debian's Chromium).
+lighthouse-tools: install browser
+	npm install --prefix $(TOOLS) --no-audit --no-fund --loglevel=error lighthouse@12
+
+bench-lighthouse: lighthouse-tools
+	$(BIN)/python bench/lighthouse.py
