@@ -8,16 +8,13 @@ import sys
 from datetime import date
 
 from backend_stub import clock
+from backend_stub.money_format import format_kr
 
 
 def _core():
     from backend_stub.core import Core
 
     return Core.from_url()
-
-
-def _kr(ore: int) -> str:
-    return f"{ore / 100:,.2f}".replace(",", " ").replace(".", ",") + " kr"
 
 
 def cmd_offers(args: argparse.Namespace) -> int:
@@ -43,7 +40,7 @@ def cmd_offers(args: argparse.Namespace) -> int:
         else:
             print(f"impressions {res['impressions']}, clicks {res['clicks']}, dismissals {res['dismissals']}, "
                   f"acceptances {res['acceptances']}, conversion {res['conversion']}, "
-                  f"extra monthly revenue {_kr(res['extra_monthly_revenue_ore'])}")
+                  f"extra monthly revenue {format_kr(res['extra_monthly_revenue_ore'], plain_spaces=True)}")
         return 0
     items = offers.list_offers(core.engine)
     if args.json:
@@ -84,8 +81,8 @@ def cmd_recommend(args: argparse.Namespace) -> int:
         print(f"subscription {r['subscription_id']} ({r['msisdn'] or 'no number'}), periods {', '.join(r['periods'])}")
         for p in r["plans"]:
             mark = "*" if p["current"] else ("→" if p["plan_id"] == r["best_plan_id"] else " ")
-            costs = "  ".join(f"{_kr(c):>12}" for c in p["per_period_ore"])
-            print(f"  {mark} {p['name']:<22} {costs}  total {_kr(p['total_ore']):>12}")
+            costs = "  ".join(f"{format_kr(c, plain_spaces=True):>12}" for c in p["per_period_ore"])
+            print(f"  {mark} {p['name']:<22} {costs}  total {format_kr(p['total_ore'], plain_spaces=True):>12}")
         print(f"  best: {r['best_plan_id'] or 'the current plan'}   (* current plan, → recommended)")
     return 0
 

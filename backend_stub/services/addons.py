@@ -19,10 +19,10 @@ from sqlalchemy import Connection, Engine, func, insert, select
 from backend_stub import clock
 from backend_stub.catalogue import UNLIMITED, Addon, Catalogue, Plan
 from backend_stub.invoicing import _rate_index
+from backend_stub.money_format import format_kr
 from backend_stub.periods import Period, Subscription, period_containing
 from backend_stub.rating import STOCKHOLM, PeriodRater
 from backend_stub.services import messaging, usage
-from backend_stub.services.timeline import kr
 from backend_stub.storage import models as m
 from backend_stub.storage.charges_models import AddonPurchase
 from backend_stub.storage.repo import load_subscriptions
@@ -234,7 +234,7 @@ def _confirm(engine: Engine, catalogue: Catalogue, customer: Any, sub: Subscript
 
     lang = "en" if customer.language == "en" else "sv"
     subject, body = CONFIRMATION[lang]
-    values = {"name": _name(addon, lang), "customer": customer.name, "price": kr(addon.price_ore, lang),
+    values = {"name": _name(addon, lang), "customer": customer.name, "price": format_kr(addon.price_ore, lang),
               "msisdn": sub.msisdn or sub.number, "end": day_text(period.end, lang), "operator": catalogue.operator.name}
     subject, text = subject.format(**values), body.format(**values)
     key = f"addon-purchase:{purchase_id}"

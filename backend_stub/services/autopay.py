@@ -37,9 +37,10 @@ from sqlalchemy.exc import IntegrityError
 
 from backend_stub import clock
 from backend_stub.formats import autogiro as ag
+from backend_stub.money_format import format_kr
 from backend_stub.services import ledger, messaging
 from backend_stub.services.lifecycle_config import AutopayTerms, LifecycleConfig
-from backend_stub.services.timeline import day, kr, render
+from backend_stub.services.timeline import day, render
 from backend_stub.storage import models as m
 from backend_stub.storage.autopay_models import (
     AutogiroFile,
@@ -991,8 +992,8 @@ def summary_text(kind: str, data: dict[str, Any], lang: str) -> str:
     method = data.get("method", "autogiro")
     if kind == "autopay_ordered":
         if en:
-            return f"{kr(data['amount_ore'], 'en')} will be drawn by {method} on {day(data['date'], 'en')}."
-        return f"{kr(data['amount_ore'])} dras via {method} {day(data['date'])}."
+            return f"{format_kr(data['amount_ore'], 'en')} will be drawn by {method} on {day(data['date'], 'en')}."
+        return f"{format_kr(data['amount_ore'])} dras via {method} {day(data['date'])}."
     if kind == "autopay_failed":
         what = ("The autogiro draw" if method == "autogiro" else "The card payment") if en else (
             "Autogirodragningen" if method == "autogiro" else "Kortbetalningen")
@@ -1003,8 +1004,8 @@ def summary_text(kind: str, data: dict[str, Any], lang: str) -> str:
         return text + (f" Vi försöker igen {day(data['retry_date'])}." if data.get("retry_date") else "")
     if kind == "autopay_fallback":
         if en:
-            return (f"Automatic payment did not work. Please pay {kr(data['balance_ore'], 'en')} yourself by "
+            return (f"Automatic payment did not work. Please pay {format_kr(data['balance_ore'], 'en')} yourself by "
                     f"{day(data['pay_by'], 'en')}.")
-        return (f"Den automatiska betalningen fungerade inte. Betala {kr(data['balance_ore'])} själv senast "
+        return (f"Den automatiska betalningen fungerade inte. Betala {format_kr(data['balance_ore'])} själv senast "
                 f"{day(data['pay_by'])}.")
     raise KeyError(kind)

@@ -23,6 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from backend_stub import clock, invoicing
 from backend_stub.catalogue import Catalogue, Discount
+from backend_stub.money_format import format_kr
 from backend_stub.periods import Period, Subscription, period_for
 from backend_stub.services import documents, ledger, timeline, usage_totals
 from backend_stub.storage import models as m
@@ -212,9 +213,9 @@ def _close_small_balance(conn: Connection, inv_id: str, number: str, amount: int
         reference=f"{how}:{inv_id}", method=how, invoice_id=inv_id, customer_id=None, amount_ore=amount,
         received_at=now, status="matched"))
     if how == "carried":
-        text = f"Obetalt belopp {documents.format_kr(amount)} flyttat till faktura {to_number}."
+        text = f"Obetalt belopp {format_kr(amount)} flyttat till faktura {to_number}."
     else:
-        text = f"Obetalt belopp {documents.format_kr(amount)} avskrivet (ingen ny faktura att föra det till)."
+        text = f"Obetalt belopp {format_kr(amount)} avskrivet (ingen ny faktura att föra det till)."
     ledger.add_event(conn, inv_id, how, text, at=now, data={"amount_ore": amount, "to_invoice": to_number})
 
 
@@ -282,7 +283,7 @@ def _bill_batch(conn: Connection, catalogue: Catalogue, customers: dict[int, Any
         line_rows += _line_rows(inv_id, issued, doc["lines"])
         event_rows.append(dict(
             invoice_id=inv_id, at=created_at, actor="system", kind="created",
-            text=f"Fakturan skapades: {documents.format_kr(issued.amount_due_ore)} att betala "
+            text=f"Fakturan skapades: {format_kr(issued.amount_due_ore)} att betala "
                  f"senast {timeline.day(issued.due_date)}.",
             data={"amount_due_ore": issued.amount_due_ore}))
         issued_ids.append((inv_id, cid))

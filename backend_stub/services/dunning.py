@@ -22,10 +22,11 @@ from sqlalchemy.exc import IntegrityError
 from backend_stub import clock
 from backend_stub.formats.csv_export import spreadsheet_writer
 from backend_stub.invoice_state import NextStep
+from backend_stub.money_format import format_kr
 from backend_stub.services import ledger, messaging
 from backend_stub.services.lifecycle_config import REMINDER_FEE_CAP_ORE, DunningTerms, LifecycleConfig
 from backend_stub.services.payments import allocate, invoice_allocation, invoice_items
-from backend_stub.services.timeline import day, kr, render
+from backend_stub.services.timeline import day, render
 from backend_stub.storage import models as m
 from backend_stub.storage.lifecycle_models import InvoiceCharge, OutboxMessage
 
@@ -228,15 +229,15 @@ def reminder_text(inv: Any, balance: int, fee: int, level: int, seller: dict[str
     if lang == "en":
         subject = f"Reminder {level}: invoice {inv.number}"
         text = (f"Our records show that invoice {inv.number}, due on {day(inv.due_date, 'en')}, is not fully paid.\n"
-                f"Please pay {kr(balance, 'en')} now"
-                + (f" (including a reminder fee of {kr(fee, 'en')})" if fee else "")
+                f"Please pay {format_kr(balance, 'en')} now"
+                + (f" (including a reminder fee of {format_kr(fee, 'en')})" if fee else "")
                 + f" to bankgiro {seller.get('bankgiro', '')} with OCR reference {inv.ocr}.\n"
                 "Late interest runs per the Swedish Interest Act until it is paid.\n"
                 "If you have already paid, please disregard this reminder.\n")
     else:
         subject = f"Påminnelse {level}: faktura {inv.number}"
         text = (f"Enligt våra noteringar är faktura {inv.number}, som förföll {day(inv.due_date)}, inte betald.\n"
-                f"Betala {kr(balance)} nu" + (f" (varav påminnelseavgift {kr(fee)})" if fee else "")
+                f"Betala {format_kr(balance)} nu" + (f" (varav påminnelseavgift {format_kr(fee)})" if fee else "")
                 + f" till bankgiro {seller.get('bankgiro', '')} med OCR-nummer {inv.ocr}.\n"
                 "Dröjsmålsränta enligt räntelagen löper tills fakturan är betald.\n"
                 "Har du redan betalat kan du bortse från denna påminnelse.\n")
@@ -358,8 +359,8 @@ def next_steps(engine: Engine, cfg: LifecycleConfig, invoice_id: str, *, today: 
                              fee_charged=fee_charged is not None):
             fee, when, action = step.fee_ore, step.day, step.action
             if action == "reminder_1":
-                what_en = f"a reminder with a {kr(fee, 'en')} fee is sent" if fee else "a reminder is sent (no fee)"
-                what_sv = f"skickas en påminnelse med {kr(fee)} i avgift" if fee else "skickas en påminnelse (ingen avgift)"
+                what_en = f"a reminder with a {format_kr(fee, 'en')} fee is sent" if fee else "a reminder is sent (no fee)"
+                what_sv = f"skickas en påminnelse med {format_kr(fee)} i avgift" if fee else "skickas en påminnelse (ingen avgift)"
             elif action == "reminder_2":
                 what_en, what_sv = "a second reminder is sent (no fee)", "skickas en andra påminnelse (ingen avgift)"
             else:

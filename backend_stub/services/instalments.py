@@ -19,9 +19,9 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from backend_stub import clock
 from backend_stub.catalogue import Catalogue, instalment_amounts
+from backend_stub.money_format import format_kr
 from backend_stub.periods import period_for
 from backend_stub.services import audit, messaging
-from backend_stub.services.timeline import kr
 from backend_stub.storage import models as m
 from backend_stub.storage.charges_models import Instalment
 
@@ -151,7 +151,7 @@ def _confirm_payoff(engine: Engine, customer: Any, entry: dict[str, Any], mail: 
                     sms: messaging.SmsProvider | None, catalogue: Catalogue | None) -> None:
     lang = "en" if customer.language == "en" else "sv"
     subject, body = PAYOFF_TEXT[lang]
-    values = {"device": entry["device_name"], "customer": customer.name, "left": kr(entry["remaining_ore"], lang),
+    values = {"device": entry["device_name"], "customer": customer.name, "left": format_kr(entry["remaining_ore"], lang),
               "operator": catalogue.operator.name if catalogue else ""}
     subject, text = subject.format(**values), body.format(**values).rstrip()
     key = f"instalment-payoff:{entry['id']}"

@@ -40,8 +40,8 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from backend_stub import clock
+from backend_stub.money_format import format_kr
 from backend_stub.services import ledger, payments
-from backend_stub.services.documents import format_kr
 from backend_stub.services.invoices import NotFound, get_invoice_row
 from backend_stub.services.payments import split_over_invoices
 from backend_stub.storage import models as m
