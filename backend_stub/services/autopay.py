@@ -38,6 +38,7 @@ from sqlalchemy.exc import IntegrityError
 from backend_stub import clock
 from backend_stub.formats import autogiro as ag
 from backend_stub.money_format import format_kr
+from backend_stub.ocr import has_luhn_digit
 from backend_stub.services import ledger, messaging
 from backend_stub.services.lifecycle_config import AutopayTerms, LifecycleConfig
 from backend_stub.services.timeline import day, render
@@ -139,14 +140,6 @@ def _mod11(digits: str) -> bool:
     return sum(int(c) * weights[i % 10] for i, c in enumerate(reversed(digits))) % 11 == 0
 
 
-def _mod10(digits: str) -> bool:
-    total = 0
-    for i, c in enumerate(reversed(digits)):
-        n = int(c) * (2 if i % 2 else 1)
-        total += n - 9 if n > 9 else n
-    return total % 10 == 0
-
-
 @dataclass(frozen=True)
 class BankAccount:
     clearing: str  # 4 digits
@@ -166,7 +159,7 @@ def check_account(clearing: str, account: str) -> BankAccount:
     if not c.isascii() or not c.isdigit() or len(c) not in (4, 5):
         raise AutopayError("clearing: a clearing number has 4 digits (5 for some Swedbank accounts)")
     if len(c) == 5:
-        if not c.startswith("8") or not _mod10(c):
+        if not c.startswith("8") or not has_luhn_digit(c):
             raise AutopayError("clearing: a five-digit clearing number is Swedbank's 8xxx-x with a check digit")
         c = c[:4]
     series = next((s for s in CLEARING_SERIES if s[0] <= int(c) <= s[1]), None)
@@ -190,7 +183,7 @@ def check_account(clearing: str, account: str) -> BankAccount:
     elif comment == 1:
         if len(a) != 10:
             raise AutopayError(f"account: {bank} account numbers have 10 digits")
-        if not _mod10(a):
+        if not has_luhn_digit(a):
             raise AutopayError("account: the check digit does not match (wrong account number?)")
     else:
         a = a.lstrip("0")
@@ -212,7 +205,7 @@ def check_personal_number(text: str, *, today: date | None = None) -> str:
         else:
             century = today.year // 100 if int(raw[:2]) <= today.year % 100 else today.year // 100 - 1
             raw = f"{century:02d}{raw}"
-    if not _mod10(raw[2:]):
+    if not has_luhn_digit(raw[2:]):
         raise AutopayError("personal_number: the check digit does not match")
     if not raw.startswith("00"):
         try:
