@@ -198,14 +198,13 @@ def _dun_one(engine: Engine, cfg: LifecycleConfig, terms: DunningTerms, inv: Any
             return
         if "reminder_1" not in sched.done:
             if today >= sched.reminder_1:
-                fee = 0
-                if customer.reminder_fee_agreed and terms.reminder_fee_ore > 0:
-                    fee = min(terms.reminder_fee_ore, REMINDER_FEE_CAP_ORE)
+                fee = reminder_fee(terms, fee_agreed=customer.reminder_fee_agreed)
+                if fee:
                     if _charge(conn, inv.id, "reminder_fee", fee, f"fee:{inv.id}", today):
                         result.fees += 1
                         result.fees_ore += fee
                     else:
-                        fee = 0
+                        fee = 0  # charged before: the charge's key holds it to once per invoice
                 _event(conn, inv.id, "reminder_sent", {"level": 1, "fee_ore": fee, "date": today.isoformat(),
                                                        "key": f"reminder:{inv.id}:1"}, today)
                 result.reminder_1 += 1
@@ -374,13 +373,20 @@ def next_steps(engine: Engine, cfg: LifecycleConfig, invoice_id: str, *, today: 
             "steps": steps, "respite": respite}
 
 
+def reminder_fee(terms: DunningTerms, *, fee_agreed: bool, fee_charged: bool = False) -> int:
+    """The fee reminder 1 carries (rules §6): the terms' fee, never above the cap, when the customer's
+    terms agreed to one and none is charged on the invoice yet (at most once per invoice); else 0."""
+    if not fee_agreed or fee_charged:
+        return 0
+    return max(0, min(terms.reminder_fee_ore, REMINDER_FEE_CAP_ORE))
+
+
 def upcoming(sched: Schedule, terms: DunningTerms, today: date, *, fee_agreed: bool, fee_charged: bool
              ) -> list[NextStep]:
     """The dunning steps not yet taken on an open invoice, in order, each on its day (never before today).
 
-    Reminder 1 carries the reminder fee when the customer's terms agreed to one and none is charged yet
-    (rules §6: at most once per invoice, never above the cap)."""
-    fee = min(terms.reminder_fee_ore, REMINDER_FEE_CAP_ORE) if fee_agreed and not fee_charged else 0
+    Reminder 1 carries the reminder fee (``reminder_fee``)."""
+    fee = reminder_fee(terms, fee_agreed=fee_agreed, fee_charged=fee_charged)
     out = []
     for action, when in (("reminder_1", sched.reminder_1), ("reminder_2", sched.reminder_2),
                          ("collection", sched.collection)):
