@@ -13,6 +13,7 @@ import json
 import sys
 from typing import Any
 
+from backend_stub.errors import Conflict, NotFound
 from backend_stub.money import ore_to_kr
 
 
@@ -76,7 +77,7 @@ def cmd_add_charge(args: argparse.Namespace) -> int:
         rate = args.vat_rate if args.vat_rate is not None else str(core.catalogue.operator.vat_rate)
         out = charges.add_charge(core.engine, cid, subscription_id=sub_id, description=args.description,
                                  amount_ore=amount, vat_rate=rate, reason=args.reason, actor=_actor())
-    except (MoneyError, ValueError) as exc:
+    except (MoneyError, ValueError, NotFound) as exc:
         return _fail(str(exc))
     kind = "credit" if amount < 0 else "charge"
     _print(out, args.json, f"Added {kind} {out['id']} for {args.customer}: {out['description']}, "
@@ -97,7 +98,7 @@ def cmd_add_instalment(args: argparse.Namespace) -> int:
         out = instalments.create_instalment(core.engine, core.catalogue, cid, subscription_id=sub_id,
                                             device_id=args.device, months=args.months,
                                             start_period=args.start_period, actor=_actor())
-    except ValueError as exc:
+    except (ValueError, NotFound, Conflict) as exc:
         return _fail(str(exc))
     _print(out, args.json, f"Instalment {out['id']}: {out['device_name']} over {out['months']} months, "
                            f"{ore_to_kr(out['monthly_ore'])} kr a month from {out['start_period']}.")
@@ -111,7 +112,7 @@ def cmd_payoff(args: argparse.Namespace) -> int:
     core = _core()
     try:
         out = instalments.payoff(core.engine, args.instalment, actor=_actor(), catalogue=core.catalogue)
-    except ValueError as exc:
+    except (ValueError, NotFound, Conflict) as exc:
         return _fail(str(exc))
     _print(out, args.json, f"Instalment {out['id']} paid off: {ore_to_kr(out['remaining_ore'])} kr "
                            "on the next invoice.")

@@ -36,6 +36,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from backend_stub import clock
+from backend_stub.errors import NotFound
 from backend_stub.formats import autogiro as ag
 from backend_stub.money_format import format_kr
 from backend_stub.ocr import has_luhn_digit
@@ -274,7 +275,7 @@ def _set_method(conn: Connection, customer_id: int, now: datetime, **values: Any
 def _customer(conn: Connection, customer_id: int) -> Any:
     row = conn.execute(select(m.Customer).where(m.Customer.id == customer_id)).first()
     if row is None:
-        raise LookupError(f"customer {customer_id} not found")
+        raise NotFound(f"customer {customer_id} not found")
     return row
 
 
@@ -297,7 +298,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def payment_method(engine: Engine, customer_id: int, *, lang: str | None = None) -> dict[str, Any]:
-    """``GET /customers/{id}/payment-method`` (docs/autopay.md). ``LookupError`` for an unknown customer."""
+    """``GET /customers/{id}/payment-method`` (docs/autopay.md). ``NotFound`` for an unknown customer."""
     with engine.connect() as conn:
         customer = _customer(conn, customer_id)
         lang = lang or ("en" if customer.language == "en" else "sv")

@@ -23,6 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from backend_stub import clock, invoicing
 from backend_stub.catalogue import Catalogue, Discount
+from backend_stub.errors import Conflict
 from backend_stub.money_format import format_kr
 from backend_stub.periods import Period, Subscription, period_for
 from backend_stub.services import documents, ledger, timeline, usage_totals
@@ -35,8 +36,10 @@ CREDIT_SERIES = "K"
 FIRST_NUMBER = {INVOICE_SERIES: 100001, CREDIT_SERIES: 900001}
 
 
-class OpenPeriod(ValueError):
-    """A bill run of a period that has not ended yet for some account (invoices are in arrears, rules §4)."""
+class OpenPeriod(Conflict, ValueError):
+    """A bill run of a period that has not ended yet for some account (invoices are in arrears, rules §4).
+
+    A ``Conflict`` (409 in the API) and still a ``ValueError``: the CLI reports it with the other bad input."""
 
     def __init__(self, label: str, period_end: date, today: date):
         self.label, self.period_end, self.today = label, period_end, today

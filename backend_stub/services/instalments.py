@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from backend_stub import clock
 from backend_stub.catalogue import Catalogue, instalment_amounts
+from backend_stub.errors import Conflict, NotFound
 from backend_stub.money_format import format_kr
 from backend_stub.periods import period_for
 from backend_stub.services import audit, messaging
@@ -26,14 +27,6 @@ from backend_stub.storage import models as m
 from backend_stub.storage.charges_models import Instalment
 
 log = logging.getLogger(__name__)
-
-
-class NotFound(ValueError):
-    """No such customer or instalment (the API answers 404)."""
-
-
-class Conflict(ValueError):
-    """The instalment is not in a state that allows this (the API answers 409)."""
 
 
 def instalment_entry(row: Any, msisdn: str | None) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 
 from backend_stub import clock, invoicing
 from backend_stub.catalogue import Catalogue, Discount, in_language
+from backend_stub.errors import Conflict, NotFound
 from backend_stub.money_format import format_kr
 from backend_stub.periods import Period, Subscription, period_containing
 from backend_stub.services import ledger, messaging, subscriptions, targeting
@@ -53,14 +54,6 @@ EVENT_KINDS = ("impression", "click", "dismiss")
 READ_ONLY_FIELDS = ("id", "status", "created_at", "updated_at", "image_url", "stopped_at")
 
 Loc = tuple[str | int, ...]
-
-
-class NotFound(LookupError):
-    """No such offer, image or customer, or not one this customer could be shown now (answer 404)."""
-
-
-class Conflict(RuntimeError):
-    """The request cannot be done in the offer's state (answer 409)."""
 
 
 class OfferInvalid(targeting.RuleError):
@@ -811,7 +804,7 @@ def _accept_addon(engine: Engine, catalogue: Catalogue, row: Any, sub: Subscript
     except Exception as exc:
         with engine.begin() as conn:
             conn.execute(OfferAcceptance.__table__.delete().where(OfferAcceptance.id == acceptance_id))
-        if isinstance(exc, ValueError):
+        if isinstance(exc, ValueError | NotFound):  # the shop refused: for this offer, a conflict
             raise Conflict(str(exc)) from None
         raise
     data = {"offer_id": row.id, "acceptance_id": acceptance_id, "msisdn": sub.msisdn or sub.number,
