@@ -4,37 +4,29 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from datetime import date
 
 from backend_stub import clock
+from backend_stub.cli_common import fail, open_core
 from backend_stub.money_format import format_kr
-
-
-def _core():
-    from backend_stub.core import Core
-
-    return Core.from_url()
 
 
 def cmd_offers(args: argparse.Namespace) -> int:
     """List offers, seed the demo's offers, or print one offer's results."""
     from backend_stub.services import offers
 
-    core = _core()
+    core = open_core()
     if args.action == "seed-demo":
         made = offers.seed_demo_offers(core.engine, core.catalogue)
         print(json.dumps({"created": made}) if args.json else f"created {made} demo offers")
         return 0
     if args.action == "results":
         if args.id is None:
-            print("error: offers results needs an offer id", file=sys.stderr)
-            return 2
+            return fail("offers results needs an offer id")
         try:
             res = offers.results(core.engine, args.id)
         except offers.NotFound:
-            print(f"error: no offer {args.id}", file=sys.stderr)
-            return 2
+            return fail(f"no offer {args.id}")
         if args.json:
             print(json.dumps(res, ensure_ascii=False, indent=2))
         else:
@@ -60,11 +52,10 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     from backend_stub.services.customers import find_customer_id
     from backend_stub.storage.repo import load_subscriptions
 
-    core = _core()
+    core = open_core()
     cid = find_customer_id(core.engine, args.customer)
     if cid is None:
-        print(f"error: no customer {args.customer}", file=sys.stderr)
-        return 2
+        return fail(f"no customer {args.customer}")
     today = date.fromisoformat(args.today) if args.today else clock.today()
     catalogue = core.catalogue
     with core.engine.begin() as conn:
@@ -72,8 +63,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
                 and (args.subscription is None or s.id == args.subscription)]
         results = [recommend.recommendation(conn, catalogue, s, today) for s in subs]
     if not results:
-        print(f"error: {args.customer} has no such active subscription", file=sys.stderr)
-        return 2
+        return fail(f"{args.customer} has no such active subscription")
     if args.json:
         print(json.dumps([recommend.for_api(r) for r in results], ensure_ascii=False, indent=2))
         return 0
