@@ -18,16 +18,7 @@ from typing import Any
 
 from backend_stub import deployment
 from backend_stub.catalogue import CatalogueError
-
-
-def _core():
-    from backend_stub.core import Core
-
-    return Core.from_url()
-
-
-def _print(obj: Any, as_json: bool, text: str) -> None:
-    print(json.dumps(obj, ensure_ascii=False, indent=2) if as_json else text)
+from backend_stub.cli_common import fail, open_core, print_result
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -37,13 +28,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     # Outside dev, no secret: refuse before the database is touched (main() prints the reason).
     deployment.require_secret()
-    uvicorn.run(create_app(_core()), host=args.host, port=args.port, log_level="info")
+    uvicorn.run(create_app(open_core()), host=args.host, port=args.port, log_level="info")
     return 0
 
 
 def cmd_load_catalogue(args: argparse.Namespace) -> int:
     try:
-        cat = _core().load_catalogue_file(args.file)
+        cat = open_core().load_catalogue_file(args.file)
     except CatalogueError as exc:
         print(f"{args.file}: invalid catalogue", file=sys.stderr)
         for err in exc.located:  # every error, with its TOML line where known
@@ -56,16 +47,16 @@ def cmd_load_catalogue(args: argparse.Namespace) -> int:
         return 2
     for warning in cat.warnings:  # not errors: English shows the Swedish text
         print(f"{args.file}: warning: {warning}", file=sys.stderr)
-    _print({"plans": len(cat.plans), "destinations": len(cat.destinations), "zones": len(cat.zones)}, args.json,
-           f"Loaded {args.file}: {len(cat.plans)} plans, {len(cat.destinations)} destination classes, "
-           f"{len(cat.zones)} roaming zones.")
+    print_result({"plans": len(cat.plans), "destinations": len(cat.destinations), "zones": len(cat.zones)}, args.json,
+                 f"Loaded {args.file}: {len(cat.plans)} plans, {len(cat.destinations)} destination classes, "
+                 f"{len(cat.zones)} roaming zones.")
     return 0
 
 
 def cmd_import_customers(args: argparse.Namespace) -> int:
     from backend_stub.services.customers import import_customers, read_customers_csv
 
-    core = _core()
+    core = open_core()
     try:
         with open(args.file, encoding="utf-8-sig", newline="") as fh:
             result = import_customers(core.engine, core.catalogue, read_customers_csv(fh))
@@ -74,9 +65,9 @@ def cmd_import_customers(args: argparse.Namespace) -> int:
         return 2
     for err in result.errors:
         print(f"{args.file}: {err}", file=sys.stderr)
-    _print(result.as_dict(), args.json,
-           f"Imported {result.subscriptions} subscriptions of {result.customers} customers "
-           f"from {result.rows} rows; {len(result.errors)} errors.")
+    print_result(result.as_dict(), args.json,
+                 f"Imported {result.subscriptions} subscriptions of {result.customers} customers "
+                 f"from {result.rows} rows; {len(result.errors)} errors.")
     return 1 if result.errors else 0
 
 
@@ -86,7 +77,7 @@ def cmd_import_cdrs(args: argparse.Namespace) -> int:
     from backend_stub.formats.cdr_csv import CdrFileError, read_cdr_csv
     from backend_stub.services.usage import UsageImporter
 
-    core = _core()
+    core = open_core()
     try:
         with open(args.file, encoding="utf-8-sig", newline="", errors="surrogateescape") as fh:
             result = UsageImporter(core.engine, core.catalogue, parallel=True).import_rows(read_cdr_csv(fh),
@@ -110,27 +101,27 @@ def cmd_import_cdrs(args: argparse.Namespace) -> int:
             print(f"{args.file}: line {e['line']}: {e['field']}: {e['reason']}", file=sys.stderr)
     out = {"read": result.read, "rated": result.rated, "duplicate": result.duplicate, "rejected": result.rejected,
            "suspense": result.rejected, "rerated": result.rerated, "suspense_errors": result.errors}
-    _print(out, args.json,
-           f"read {result.read}, rated {result.rated}, duplicate {result.duplicate}, rejected {result.rejected}"
-           + (f" (re-rated {result.rerated})" if result.rerated else ""))
+    print_result(out, args.json,
+                 f"read {result.read}, rated {result.rated}, duplicate {result.duplicate}, rejected {result.rejected}"
+                 + (f" (re-rated {result.rerated})" if result.rerated else ""))
     return 0
 
 
 def cmd_reprocess(args: argparse.Namespace) -> int:
     from backend_stub.services.usage import UsageImporter
 
-    core = _core()
+    core = open_core()
     result = UsageImporter(core.engine, core.catalogue).reprocess_suspense()
-    _print(result.as_dict(), args.json,
-           f"re-processed {result.read}: rated {result.rated}, still rejected {result.rejected}, "
-           f"duplicate {result.duplicate}")
+    print_result(result.as_dict(), args.json,
+                 f"re-processed {result.read}: rated {result.rated}, still rejected {result.rejected}, "
+                 f"duplicate {result.duplicate}")
     return 0
 
 
 def cmd_bill_run(args: argparse.Namespace) -> int:
     from backend_stub.services.billrun import run_bill_run
 
-    core = _core()
+    core = open_core()
     try:
         inv_date = date.fromisoformat(args.invoice_date) if args.invoice_date else None
         from backend_stub.services.lifecycle_config import LifecycleConfig
@@ -139,12 +130,11 @@ def cmd_bill_run(args: argparse.Namespace) -> int:
                               today=core.today(), allow_open_period=args.allow_open_period,
                               small_balance_ore=LifecycleConfig.from_env().dunning.small_balance_ore)
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return fail(str(exc))
     d = result.as_dict()
-    _print(d, args.json, f"Bill run {result.period}: {result.invoices} invoices issued "
-           f"({d['first_number']}–{d['last_number']}), {result.skipped} already invoiced."
-           if result.invoices else f"Bill run {result.period}: nothing new to invoice.")
+    print_result(d, args.json, f"Bill run {result.period}: {result.invoices} invoices issued "
+                 f"({d['first_number']}–{d['last_number']}), {result.skipped} already invoiced."
+                 if result.invoices else f"Bill run {result.period}: nothing new to invoice.")
     return 0
 
 
@@ -152,10 +142,9 @@ def cmd_invoices(args: argparse.Namespace) -> int:
     from backend_stub.services.invoices import invoices_for_period
 
     try:
-        docs = invoices_for_period(_core().engine, args.period)
+        docs = invoices_for_period(open_core().engine, args.period)
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return fail(str(exc))
     if args.json:
         print(json.dumps(docs, ensure_ascii=False, indent=2))
     else:
@@ -173,12 +162,10 @@ def cmd_token(args: argparse.Namespace) -> int:
     cid = None
     if role == Role.SUBSCRIBER:
         if not args.customer:
-            print("error: --customer is required for a subscriber token", file=sys.stderr)
-            return 2
-        cid = find_customer_id(_core().engine, args.customer)
+            return fail("--customer is required for a subscriber token")
+        cid = find_customer_id(open_core().engine, args.customer)
         if cid is None:
-            print(f"error: no customer {args.customer}", file=sys.stderr)
-            return 2
+            return fail(f"no customer {args.customer}")
     print(issue_token(AuthSettings.from_env(), subject=args.subject or args.customer or role.value, role=role,
                       customer_id=cid, ttl=timedelta(hours=args.hours)))
     return 0
@@ -264,11 +251,11 @@ def _seed_static(core, today: date, months: int, seed_value: int, say) -> dict[s
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
-    core = _core()
+    core = open_core()
     today = date.fromisoformat(args.today) if args.today else None
     result = seed(core, args.customers, args.months, today=today, cdr_out=args.cdr_out, seed_value=args.seed,
                   live=True)
-    _print(result, args.json, ", ".join(f"{k} {v}" for k, v in result.items()))
+    print_result(result, args.json, ", ".join(f"{k} {v}" for k, v in result.items()))
     return 0
 
 
@@ -281,7 +268,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # No built-in secret: dev (``make serve`` sets SELFCARE_ENV=dev) gets a random one for this process,
     # anything else needs SELFCARE_JWT_SECRET; checked before seeding.
     deployment.require_secret()
-    core = _core()
+    core = open_core()
     with core.engine.connect() as conn:
         empty = not conn.execute(select(func.count()).select_from(m.Customer)).scalar_one()
     if empty:
@@ -360,8 +347,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.fn(args)
     except deployment.ConfigurationError as exc:
         what = "the core server refuses to start" if args.command in ("serve", "demo") else f"{args.command}"
-        print(f"error: {what}: {exc}", file=sys.stderr)
-        return 2
+        return fail(f"{what}: {exc}")
 
 
 if __name__ == "__main__":

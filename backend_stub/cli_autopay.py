@@ -5,28 +5,23 @@ from __future__ import annotations
 import argparse
 import hashlib
 import hmac
-import json
 import os
 import sys
 from datetime import date
 from pathlib import Path
 
 from backend_stub import clock
+from backend_stub.cli_common import fail, open_core, print_result
 
 
 def _setup():
-    from backend_stub.core import Core
     from backend_stub.services.lifecycle_config import LifecycleConfig
 
-    return Core.from_url(), LifecycleConfig.from_env()
+    return open_core(), LifecycleConfig.from_env()
 
 
 def _day(text: str | None) -> date:
     return date.fromisoformat(text) if text else clock.today()
-
-
-def _print(result: dict, as_json: bool, text: str) -> None:
-    print(json.dumps(result, ensure_ascii=False, indent=2) if as_json else text)
 
 
 def cmd_autogiro_export(args: argparse.Namespace) -> int:
@@ -38,8 +33,7 @@ def cmd_autogiro_export(args: argparse.Namespace) -> int:
     try:
         result = autopay.export_autogiro(core.engine, core.catalogue, cfg, _day(args.date))
     except (autopay.AutopayError, AutogiroError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return fail(str(exc))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -52,7 +46,7 @@ def cmd_autogiro_export(args: argparse.Namespace) -> int:
     doc = result.as_dict()
     doc["files"] = [{k: v for k, v in f.items() if k != "content"} | {"path": p}
                     for f, p in zip(result.files, written, strict=True)]
-    _print(doc, args.json, "\n".join(written) if written else "nothing to send")
+    print_result(doc, args.json, "\n".join(written) if written else "nothing to send")
     return 0
 
 
@@ -70,10 +64,9 @@ def cmd_autogiro_import(args: argparse.Namespace) -> int:
             print(f"{path.name}: {e}", file=sys.stderr)
         return 2
     except (autopay.AutopayError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return fail(str(exc))
     doc = result.as_dict()
-    _print(doc, args.json, ", ".join(f"{k} {v}" for k, v in doc.items() if k not in ("files", "errors", "date")))
+    print_result(doc, args.json, ", ".join(f"{k} {v}" for k, v in doc.items() if k not in ("files", "errors", "date")))
     return 1 if result.errors else 0
 
 
@@ -93,8 +86,8 @@ def cmd_autopay_run(args: argparse.Namespace) -> int:
     core, cfg = _setup()
     result = autopay.run_card_draws(core.engine, _provider(core.engine), cfg, _day(args.date))
     doc = result.as_dict()
-    _print(doc, args.json, ", ".join(f"{k} {v}" for k, v in doc.items() if k not in ("files", "errors", "date"))
-           or "nothing to charge")
+    print_result(doc, args.json, ", ".join(f"{k} {v}" for k, v in doc.items() if k not in ("files", "errors", "date"))
+                 or "nothing to charge")
     return 1 if result.errors else 0
 
 

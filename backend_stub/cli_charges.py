@@ -8,34 +8,10 @@ actor ``cli:<user>``.
 from __future__ import annotations
 
 import argparse
-import getpass
-import json
-import sys
-from typing import Any
 
+from backend_stub.cli_common import actor, fail, open_core, print_result
+from backend_stub.errors import Conflict, NotFound
 from backend_stub.money import ore_to_kr
-
-
-def _core():
-    from backend_stub.core import Core
-
-    return Core.from_url()
-
-
-def _print(obj: Any, as_json: bool, text: str) -> None:
-    print(json.dumps(obj, ensure_ascii=False, indent=2) if as_json else text)
-
-
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no user name in a container: still say it came from the CLI
-        return "cli"
-
-
-def _fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return 2
 
 
 def _customer(core, identifier: str) -> int | None:
@@ -66,21 +42,21 @@ def cmd_add_charge(args: argparse.Namespace) -> int:
     from backend_stub.money import MoneyError, kr_to_ore
     from backend_stub.services import charges
 
-    core = _core()
+    core = open_core()
     cid = _customer(core, args.customer)
     if cid is None:
-        return _fail(f"--customer: no customer {args.customer!r}")
+        return fail(f"--customer: no customer {args.customer!r}")
     try:
         amount = kr_to_ore(args.amount, field="--amount")
         sub_id = _subscription(core, cid, args.subscription)
         rate = args.vat_rate if args.vat_rate is not None else str(core.catalogue.operator.vat_rate)
         out = charges.add_charge(core.engine, cid, subscription_id=sub_id, description=args.description,
-                                 amount_ore=amount, vat_rate=rate, reason=args.reason, actor=_actor())
-    except (MoneyError, ValueError) as exc:
-        return _fail(str(exc))
+                                 amount_ore=amount, vat_rate=rate, reason=args.reason, actor=actor())
+    except (MoneyError, ValueError, NotFound) as exc:
+        return fail(str(exc))
     kind = "credit" if amount < 0 else "charge"
-    _print(out, args.json, f"Added {kind} {out['id']} for {args.customer}: {out['description']}, "
-                           f"{args.amount} kr (next invoice).")
+    print_result(out, args.json, f"Added {kind} {out['id']} for {args.customer}: {out['description']}, "
+                                 f"{args.amount} kr (next invoice).")
     return 0
 
 
@@ -88,19 +64,19 @@ def cmd_add_instalment(args: argparse.Namespace) -> int:
     """Put a catalogue device on instalment for a subscription of the customer."""
     from backend_stub.services import instalments
 
-    core = _core()
+    core = open_core()
     cid = _customer(core, args.customer)
     if cid is None:
-        return _fail(f"--customer: no customer {args.customer!r}")
+        return fail(f"--customer: no customer {args.customer!r}")
     try:
         sub_id = _subscription(core, cid, args.subscription)
         out = instalments.create_instalment(core.engine, core.catalogue, cid, subscription_id=sub_id,
                                             device_id=args.device, months=args.months,
-                                            start_period=args.start_period, actor=_actor())
-    except ValueError as exc:
-        return _fail(str(exc))
-    _print(out, args.json, f"Instalment {out['id']}: {out['device_name']} over {out['months']} months, "
-                           f"{ore_to_kr(out['monthly_ore'])} kr a month from {out['start_period']}.")
+                                            start_period=args.start_period, actor=actor())
+    except (ValueError, NotFound, Conflict) as exc:
+        return fail(str(exc))
+    print_result(out, args.json, f"Instalment {out['id']}: {out['device_name']} over {out['months']} months, "
+                                 f"{ore_to_kr(out['monthly_ore'])} kr a month from {out['start_period']}.")
     return 0
 
 
@@ -108,13 +84,13 @@ def cmd_payoff(args: argparse.Namespace) -> int:
     """Pay off an instalment early: the next invoice carries the whole remainder."""
     from backend_stub.services import instalments
 
-    core = _core()
+    core = open_core()
     try:
-        out = instalments.payoff(core.engine, args.instalment, actor=_actor(), catalogue=core.catalogue)
-    except ValueError as exc:
-        return _fail(str(exc))
-    _print(out, args.json, f"Instalment {out['id']} paid off: {ore_to_kr(out['remaining_ore'])} kr "
-                           "on the next invoice.")
+        out = instalments.payoff(core.engine, args.instalment, actor=actor(), catalogue=core.catalogue)
+    except (ValueError, NotFound, Conflict) as exc:
+        return fail(str(exc))
+    print_result(out, args.json, f"Instalment {out['id']} paid off: {ore_to_kr(out['remaining_ore'])} kr "
+                                 "on the next invoice.")
     return 0
 
 

@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import date
-from typing import Any
 
+from backend_stub.cli_common import fail, open_core, print_result
 from backend_stub.money import ore_to_kr
 from backend_stub.services.lifecycle_config import ConfigError, LifecycleConfig
-
-
-def _core():
-    from backend_stub.core import Core
-
-    return Core.from_url()
-
-
-def _print(obj: Any, as_json: bool, text: str) -> None:
-    print(json.dumps(obj, ensure_ascii=False, indent=2) if as_json else text)
 
 
 def _date(text: str | None, name: str) -> date | None:
@@ -41,7 +30,7 @@ def _config() -> LifecycleConfig:
 def cmd_send_invoices(args: argparse.Namespace) -> int:
     from backend_stub.services import messaging, sending
 
-    core = _core()
+    core = open_core()
     cfg = _config()
     try:
         mail = messaging.MailSettings.from_env()
@@ -52,10 +41,10 @@ def cmd_send_invoices(args: argparse.Namespace) -> int:
                                    period=args.period)
     for err in result.errors:
         print(err, file=sys.stderr)
-    _print(result.as_dict(), args.json,
-           f"Sent {result.email} e-mails, {result.sms} SMS and {result.letter} letters; "
-           f"{result.fallback_letter} letters after no opening; {result.already_sent} already sent; "
-           f"{result.failed} failed.")
+    print_result(result.as_dict(), args.json,
+                 f"Sent {result.email} e-mails, {result.sms} SMS and {result.letter} letters; "
+                 f"{result.fallback_letter} letters after no opening; {result.already_sent} already sent; "
+                 f"{result.failed} failed.")
     return 1 if result.failed else 0
 
 
@@ -63,7 +52,7 @@ def cmd_dunning(args: argparse.Namespace) -> int:
     from backend_stub.services import dunning, messaging
 
     today = _date(args.today, "--today")
-    core = _core()
+    core = open_core()
     try:
         mail = messaging.MailSettings.from_env()
     except ValueError as exc:
@@ -72,11 +61,11 @@ def cmd_dunning(args: argparse.Namespace) -> int:
     r = dunning.run_dunning(core.engine, _config(), today=today, mail=mail)
     for err in r.errors:
         print(err, file=sys.stderr)
-    _print(r.as_dict(), args.json,
-           f"Dunning {r.today}: {r.overdue} overdue, {r.reminder_1} first and {r.reminder_2} second reminders "
-           f"({r.fees} fees, {ore_to_kr(r.fees_ore)} kr), interest on {r.interest} invoices ({ore_to_kr(r.interest_ore)} kr), "
-           f"{r.collection} to collection{' (' + r.collection_file + ')' if r.collection_file else ''}; "
-           f"{r.messages} messages sent, {r.failed} failed.")
+    print_result(r.as_dict(), args.json,
+                 f"Dunning {r.today}: {r.overdue} overdue, {r.reminder_1} first and {r.reminder_2} second reminders "
+                 f"({r.fees} fees, {ore_to_kr(r.fees_ore)} kr), interest on {r.interest} invoices ({ore_to_kr(r.interest_ore)} kr), "
+                 f"{r.collection} to collection{' (' + r.collection_file + ')' if r.collection_file else ''}; "
+                 f"{r.messages} messages sent, {r.failed} failed.")
     return 1 if r.failed else 0
 
 
@@ -91,7 +80,7 @@ def cmd_import_payments(args: argparse.Namespace) -> int:
         print(f"{args.file}: {exc.strerror}", file=sys.stderr)
         return 2
     try:
-        r = import_bgmax(_core().engine, data, args.file)
+        r = import_bgmax(open_core().engine, data, args.file)
     except BgMaxError as exc:
         print(f"{args.file}: not imported, nothing recorded:", file=sys.stderr)
         for err in exc.errors:
@@ -99,10 +88,10 @@ def cmd_import_payments(args: argparse.Namespace) -> int:
         return 2
     for w in r.warnings or []:
         print(f"{args.file}: {w}", file=sys.stderr)
-    _print(r.as_dict(), args.json,
-           f"{args.file}: {r.payments} payments: {r.matched} matched ({r.partly_matched} with a rest), "
-           f"{r.unmatched} to the unmatched queue ({r.foreign_currency} in foreign currency), {r.duplicate} already "
-           f"imported; {ore_to_kr(r.amount_ore)} kr recorded.")
+    print_result(r.as_dict(), args.json,
+                 f"{args.file}: {r.payments} payments: {r.matched} matched ({r.partly_matched} with a rest), "
+                 f"{r.unmatched} to the unmatched queue ({r.foreign_currency} in foreign currency), {r.duplicate} already "
+                 f"imported; {ore_to_kr(r.amount_ore)} kr recorded.")
     return 0
 
 
@@ -112,7 +101,7 @@ def cmd_export_sie(args: argparse.Namespace) -> int:
 
     start, end = _date(args.from_, "--from"), _date(args.to, "--to")
     assert start is not None and end is not None
-    core = _core()
+    core = open_core()
     try:
         data = export_sie(core.engine, core.catalogue, _config(), start, end)
     except (ValueError, SieError) as exc:
@@ -125,8 +114,8 @@ def cmd_export_sie(args: argparse.Namespace) -> int:
     if args.out:
         with open(args.out, "wb") as fh:
             fh.write(data)
-        _print(summary, args.json, f"Wrote {args.out}: {summary['verifications']} verifications, "
-                                   f"{ore_to_kr(summary['debit_ore'])} kr debit = credit.")
+        print_result(summary, args.json, f"Wrote {args.out}: {summary['verifications']} verifications, "
+                                         f"{ore_to_kr(summary['debit_ore'])} kr debit = credit.")
     else:
         sys.stdout.buffer.write(data)
     return 0
@@ -155,18 +144,16 @@ def cmd_credit_note(args: argparse.Namespace) -> int:
         rate = parse_decimal(args.vat_rate, field="--vat-rate") if args.vat_rate is not None else None
         if rate is not None and not Decimal(0) <= rate < 1:
             raise ValueError(f"--vat-rate: {args.vat_rate!r} is not a rate like 0.25")
-        core = _core()
+        core = open_core()
         cn = invoices.create_credit_note(core.engine, core.catalogue, args.invoice, invoices.CreditRequest(
             reason=args.reason, amount_ore=amount, vat_rate=rate, line_positions=positions, actor="cli"))
         doc = invoices.invoice_as_listed(core.engine, cn["id"])
     except invoices.NotFound as exc:
-        print(f"error: --invoice: {exc}", file=sys.stderr)
-        return 2
+        return fail(f"--invoice: {exc}")
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    _print(doc, args.json, f"Credit note {doc['number']} for invoice {args.invoice}: "
-           f"{ore_to_kr(doc['amount_due_ore'])} kr (öresavrundning {ore_to_kr(doc['rounding_ore'])} kr).")
+        return fail(str(exc))
+    print_result(doc, args.json, f"Credit note {doc['number']} for invoice {args.invoice}: "
+                 f"{ore_to_kr(doc['amount_due_ore'])} kr (öresavrundning {ore_to_kr(doc['rounding_ore'])} kr).")
     return 0
 
 

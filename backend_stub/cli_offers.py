@@ -4,46 +4,35 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from datetime import date
 
 from backend_stub import clock
-
-
-def _core():
-    from backend_stub.core import Core
-
-    return Core.from_url()
-
-
-def _kr(ore: int) -> str:
-    return f"{ore / 100:,.2f}".replace(",", " ").replace(".", ",") + " kr"
+from backend_stub.cli_common import fail, open_core
+from backend_stub.money_format import format_kr
 
 
 def cmd_offers(args: argparse.Namespace) -> int:
     """List offers, seed the demo's offers, or print one offer's results."""
     from backend_stub.services import offers
 
-    core = _core()
+    core = open_core()
     if args.action == "seed-demo":
         made = offers.seed_demo_offers(core.engine, core.catalogue)
         print(json.dumps({"created": made}) if args.json else f"created {made} demo offers")
         return 0
     if args.action == "results":
         if args.id is None:
-            print("error: offers results needs an offer id", file=sys.stderr)
-            return 2
+            return fail("offers results needs an offer id")
         try:
             res = offers.results(core.engine, args.id)
         except offers.NotFound:
-            print(f"error: no offer {args.id}", file=sys.stderr)
-            return 2
+            return fail(f"no offer {args.id}")
         if args.json:
             print(json.dumps(res, ensure_ascii=False, indent=2))
         else:
             print(f"impressions {res['impressions']}, clicks {res['clicks']}, dismissals {res['dismissals']}, "
                   f"acceptances {res['acceptances']}, conversion {res['conversion']}, "
-                  f"extra monthly revenue {_kr(res['extra_monthly_revenue_ore'])}")
+                  f"extra monthly revenue {format_kr(res['extra_monthly_revenue_ore'], plain_spaces=True)}")
         return 0
     items = offers.list_offers(core.engine)
     if args.json:
@@ -63,11 +52,10 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     from backend_stub.services.customers import find_customer_id
     from backend_stub.storage.repo import load_subscriptions
 
-    core = _core()
+    core = open_core()
     cid = find_customer_id(core.engine, args.customer)
     if cid is None:
-        print(f"error: no customer {args.customer}", file=sys.stderr)
-        return 2
+        return fail(f"no customer {args.customer}")
     today = date.fromisoformat(args.today) if args.today else clock.today()
     catalogue = core.catalogue
     with core.engine.begin() as conn:
@@ -75,8 +63,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
                 and (args.subscription is None or s.id == args.subscription)]
         results = [recommend.recommendation(conn, catalogue, s, today) for s in subs]
     if not results:
-        print(f"error: {args.customer} has no such active subscription", file=sys.stderr)
-        return 2
+        return fail(f"{args.customer} has no such active subscription")
     if args.json:
         print(json.dumps([recommend.for_api(r) for r in results], ensure_ascii=False, indent=2))
         return 0
@@ -84,8 +71,8 @@ def cmd_recommend(args: argparse.Namespace) -> int:
         print(f"subscription {r['subscription_id']} ({r['msisdn'] or 'no number'}), periods {', '.join(r['periods'])}")
         for p in r["plans"]:
             mark = "*" if p["current"] else ("→" if p["plan_id"] == r["best_plan_id"] else " ")
-            costs = "  ".join(f"{_kr(c):>12}" for c in p["per_period_ore"])
-            print(f"  {mark} {p['name']:<22} {costs}  total {_kr(p['total_ore']):>12}")
+            costs = "  ".join(f"{format_kr(c, plain_spaces=True):>12}" for c in p["per_period_ore"])
+            print(f"  {mark} {p['name']:<22} {costs}  total {format_kr(p['total_ore'], plain_spaces=True):>12}")
         print(f"  best: {r['best_plan_id'] or 'the current plan'}   (* current plan, → recommended)")
     return 0
 

@@ -6,21 +6,20 @@ import argparse
 import getpass
 import json
 import os
-import sys
+
+from backend_stub.cli_common import fail, open_core
 
 
 def cmd_create_agent(args: argparse.Namespace) -> int:
     """Create a staff account (agent, supervisor, marketing); the password comes from SELFCARE_AGENT_PASSWORD or a prompt."""
-    from backend_stub.core import Core
     from backend_stub.services import agents
 
     password = os.environ.get("SELFCARE_AGENT_PASSWORD") or getpass.getpass("Password: ")
     try:
-        who = agents.create_agent(Core.from_url().engine, args.username, args.name or args.username, password,
+        who = agents.create_agent(open_core().engine, args.username, args.name or args.username, password,
                                   args.role)
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return fail(str(exc))
     out = {"id": who.id, "username": who.username, "name": who.name, "role": who.role}
     print(json.dumps(out) if args.json else f"created {who.role} {who.username}")
     return 0

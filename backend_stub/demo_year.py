@@ -33,6 +33,7 @@ from backend_stub import clock
 from backend_stub.demo_data import usage_months
 from backend_stub.formats import autogiro as ag
 from backend_stub.formats.bgmax import BgPayment, Deposit, write_bgmax
+from backend_stub.ocr import luhn_digit
 from backend_stub.services import autopay, dunning, invoices, ledger, links, messaging, payments, sending, threads
 from backend_stub.services.lifecycle_config import LifecycleConfig
 from backend_stub.services.paygw import TestPayProvider
@@ -76,12 +77,7 @@ def _noon_utc(day: date) -> datetime:
 def _personal_number(n: int) -> str:
     """A valid (modulus 10) demo personal identity number, born 1960-1999."""
     body = f"{1960 + n % 40}{1 + n % 12:02d}{1 + n % 28:02d}{(n * 37) % 1000:03d}"
-    digits = body[2:]
-    total = 0
-    for i, ch in enumerate(digits):
-        d = int(ch) * (2 if i % 2 == 0 else 1)
-        total += d - 9 if d > 9 else d
-    return body + str((10 - total % 10) % 10)
+    return body + str(luhn_digit(body[2:]))
 
 
 class _Year:

@@ -266,7 +266,7 @@ def instalment_lines(plan: InstalmentPlan, charges: list[InstalmentCharge], msis
     device_en = plan.device_name_en or plan.device_name
     for c in charges:
         state = f"betalt {format_kr(c.paid_after_ore)}, kvar {format_kr(c.left_after_ore)}"
-        state_en = f"paid {format_kr_en(c.paid_after_ore)}, left {format_kr_en(c.left_after_ore)}"
+        state_en = f"paid {format_kr(c.paid_after_ore, 'en')}, left {format_kr(c.left_after_ore, 'en')}"
         if c.kind == "payoff":
             several = c.first_month < c.last_month
             months = f"månad {c.first_month}–{c.last_month}" if several else f"månad {c.first_month}"
@@ -283,10 +283,6 @@ def instalment_lines(plan: InstalmentPlan, charges: list[InstalmentCharge], msis
         lines.append(Line(text, quantity, "mån", unit_price, plan.vat_rate, c.amount_ore, "instalment",
                           plan.subscription_id, msisdn, rate_key=f"instalment/{plan.id}", description_en=text_en))
     return lines
-
-
-def format_kr_en(ore: int) -> str:
-    return format_kr(ore, "en")
 
 
 def addon_line(charge: AddonCharge, msisdn: str | None) -> Line:

@@ -1,4 +1,8 @@
-"""OCR references (Bankgirot "check digit + length"): digits, a length digit, a Luhn digit."""
+"""OCR references (Bankgirot "check digit + length"): digits, a length digit, a Luhn digit.
+
+The Luhn (modulus-10) digit is written here once: OCR references, and the autopay checks of
+bank accounts and personal identity numbers, use ``luhn_digit`` / ``has_luhn_digit``.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,11 @@ def luhn_digit(digits: str) -> int:
         n = int(ch) * (2 if i % 2 == 0 else 1)
         total += n - 9 if n > 9 else n
     return (10 - total % 10) % 10
+
+
+def has_luhn_digit(digits: str) -> bool:
+    """Whether the last of ``digits`` is the Luhn digit of the ones before it (an account, a personal number)."""
+    return digits != "" and luhn_digit(digits[:-1]) == int(digits[-1])
 
 
 def ocr_reference(invoice_number: str) -> str:
@@ -29,4 +38,4 @@ def is_valid_ocr(reference: str) -> bool:
         return False
     if int(reference[-2]) != len(reference) % 10:
         return False
-    return luhn_digit(reference[:-1]) == int(reference[-1])
+    return has_luhn_digit(reference)

@@ -19,6 +19,8 @@ from babel.dates import format_datetime as _babel_datetime
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
+from backend_stub.money_format import format_kr  # pure (babel only): one money format for core and app
+
 LANGUAGES: tuple[str, ...] = ("sv", "en")
 DEFAULT_LANGUAGE = "sv"
 LOCALES_DIR = Path(__file__).parent / "locales"
@@ -56,20 +58,15 @@ def gettext(lang: str, msgid: str, **params: object) -> str:
 def format_money(ore: int, lang: str) -> str:
     """``124900`` → ``1 249,00 kr`` (sv) or ``1,249.00 kr`` (en); negative ``-50,00 kr``.
 
-    The same text as the core's ``backend_stub.money_format.format_kr`` (a test holds them
-    together): the operator's invoices say "kr" in both languages.
+    The core's one money formatter (``backend_stub.money_format``, pure: babel only), so the
+    app and the core's texts read alike: the operator's invoices say "kr" in both languages.
     """
-    if type(ore) is not int:
-        raise TypeError(f"money must be integer öre, not {type(ore).__name__}")
-    locale = _FORMAT_LOCALE[normalise_language(lang)]
-    number = format_decimal(Decimal(abs(ore)).scaleb(-2), format="#,##0.00", locale=locale)
-    return ("-" if ore < 0 else "") + number + "\u00a0kr"
+    return format_kr(ore, normalise_language(lang))
 
 
 def format_signed_money(ore: int, lang: str) -> str:
     """Like :func:`format_money` with an explicit sign: ``+87,00 kr``, ``−50,00 kr``."""
-    text = format_money(abs(ore), lang)
-    return ("+" if ore > 0 else "−" if ore < 0 else "") + text
+    return format_kr(ore, normalise_language(lang), signed=True)
 
 
 def _as_date(value: date | datetime | str) -> date | datetime:

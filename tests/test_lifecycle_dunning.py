@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from backend_stub.core import Core
 from backend_stub.services import dunning, ledger, messaging
 from backend_stub.services.invoices import get_invoice
-from backend_stub.services.lifecycle_config import LifecycleConfig
+from backend_stub.services.lifecycle_config import DunningTerms, LifecycleConfig
 from backend_stub.storage import models as m
 from backend_stub.storage.lifecycle_models import InvoiceCharge, OutboxMessage
 
@@ -39,6 +39,19 @@ def _pay(core: Core, inv_id: str, amount: int, on: date, ref: str) -> None:
     with core.engine.begin() as conn:
         assert ledger.record_payment(conn, invoice_id=inv_id, reference=ref, method="bankgiro", amount_ore=amount,
                                      received_at=datetime(on.year, on.month, on.day, 12, tzinfo=UTC))
+
+
+@pytest.mark.parametrize(("terms_fee", "agreed", "charged", "fee"), [
+    (6000, True, False, 6000),  # agreed, none charged yet: the terms' fee with reminder 1
+    (4500, True, False, 4500),
+    (9000, True, False, 6000),  # never above the cap (60 kr by law)
+    (6000, False, False, 0),  # the customer's terms did not agree to a fee
+    (6000, True, True, 0),  # at most once per invoice
+    (0, True, False, 0),  # terms without a fee
+])
+def test_reminder_fee_rule(terms_fee: int, agreed: bool, charged: bool, fee: int) -> None:
+    terms = DunningTerms(reminder_fee_ore=terms_fee)
+    assert dunning.reminder_fee(terms, fee_agreed=agreed, fee_charged=charged) == fee
 
 
 def test_walk_an_invoice_through_dunning(core: Core, tmp_path: Path) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from backend_stub.ocr import is_valid_ocr, luhn_digit, ocr_reference
+from backend_stub.ocr import has_luhn_digit, is_valid_ocr, luhn_digit, ocr_reference
 
 # shared/ stands beside the project root (here and in CI); a missing file fails the test, never skips it.
 BGMAX_EXAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "bgmax" / "example-ocr-checksiffra-langd.txt"
@@ -67,6 +69,15 @@ def test_the_length_digit_is_the_total_length_mod_10():
 @pytest.mark.parametrize(("digits", "check"), [("7992739871", 3), ("65596", 9), ("0", 0), ("10016", 4)])
 def test_luhn_digit(digits, check):
     assert luhn_digit(digits) == check
+    assert has_luhn_digit(digits + str(check))
+    assert not has_luhn_digit(digits + str((check + 1) % 10))
+
+
+@given(st.text(alphabet="0123456789", min_size=1, max_size=30))
+def test_has_luhn_digit_is_the_modulus_10_sum(digits):
+    # The whole number's Luhn sum (weights 1, 2, 1, … from the right, digits of products added) ends in 0.
+    total = sum(sum(divmod(int(ch) * (1 + i % 2), 10)) for i, ch in enumerate(reversed(digits)))
+    assert has_luhn_digit(digits) == (total % 10 == 0)
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ from backend_stub import clock
 from backend_stub.api.app import create_app
 from backend_stub.api.auth import Role, issue_token
 from backend_stub.core import Core
+from backend_stub.money_format import format_kr
 from backend_stub.services import dunning, invoices, ledger, threads, timeline
 from backend_stub.services.lifecycle_config import LifecycleConfig
 from backend_stub.storage import models as m
@@ -57,7 +58,7 @@ def _pdf_text(data: bytes) -> str:
 
 
 def _money(ore: int) -> str:
-    return timeline.kr(ore).replace("\xa0", " ")
+    return format_kr(ore).replace("\xa0", " ")
 
 
 def _walk(core: Core, frozen: clock.FrozenClock, tmp_path: Path) -> tuple[Any, dict[str, Any]]:
@@ -111,8 +112,8 @@ def test_the_timeline_reads_in_business_time_in_both_languages(core: Core, froze
     amount = inv.amount_due_ore
     sv = [e["texts"]["sv"] for e in events]
     en = [e["texts"]["en"] for e in events]
-    assert sv[0] == f"Fakturan skapades: {timeline.kr(amount)} att betala senast 1 december 2026."
-    assert en[0] == f"Invoice created: {timeline.kr(amount, 'en')} to pay by 1 December 2026."
+    assert sv[0] == f"Fakturan skapades: {format_kr(amount)} att betala senast 1 december 2026."
+    assert en[0] == f"Invoice created: {format_kr(amount, 'en')} to pay by 1 December 2026."
     assert sv[1] == "Skickad med e-post till anna@example.se."
     assert en[1] == "Sent by e-mail to anna@example.se."
     assert (sv[2], en[2]) == ("Fakturan öppnades från sin länk.", "The invoice was opened from its link.")
@@ -121,9 +122,9 @@ def test_the_timeline_reads_in_business_time_in_both_languages(core: Core, froze
     assert sv[4] == "Påminnelse 1 skickad med påminnelseavgift 60,00\u00a0kr."
     assert en[4] == "Reminder 1 sent with a reminder fee of 60.00\u00a0kr."
     note = events[5]["data"]["credit_note"]
-    assert sv[5] == f"Kreditfaktura {note} på 50,00\u00a0kr: fakturan ändrades. Nytt belopp är {timeline.kr(amount - 5000)}."
+    assert sv[5] == f"Kreditfaktura {note} på 50,00\u00a0kr: fakturan ändrades. Nytt belopp är {format_kr(amount - 5000)}."
     assert en[5] == (f"Credit note {note} of 50.00\u00a0kr: the invoice was changed. "
-                     f"The new amount is {timeline.kr(amount - 5000, 'en')}.")
+                     f"The new amount is {format_kr(amount - 5000, 'en')}.")
     assert sv[6].startswith("Betalning mottagen via bankgiro: 100,00\u00a0kr. Kvar att betala: ")
     assert en[6].startswith("Payment received by bank giro: 100.00\u00a0kr. Left to pay: ") and en[6].endswith("\u00a0kr.")
     assert sv[7] == "Fråga till kundtjänst från Anna Andersson: Varför är fakturan så hög?"
@@ -132,8 +133,8 @@ def test_the_timeline_reads_in_business_time_in_both_languages(core: Core, froze
                               "Answer from customer service (Bo): Vi krediterar 50 kr.")
     assert (sv[9], en[9]) == ("Påminnelse 2 skickad (ingen avgift).", "Reminder 2 sent (no fee).")
     handed = events[10]["data"]["balance_ore"]
-    assert sv[10] == f"Lämnad till inkasso 15 januari 2027 ({timeline.kr(handed)} obetalt)."
-    assert en[10] == f"Handed to the collection agency 15 January 2027 ({timeline.kr(handed, 'en')} unpaid)."
+    assert sv[10] == f"Lämnad till inkasso 15 januari 2027 ({format_kr(handed)} obetalt)."
+    assert en[10] == f"Handed to the collection agency 15 January 2027 ({format_kr(handed, 'en')} unpaid)."
     assert sv[11].endswith("Kvar att betala: 0,00\u00a0kr.") and en[11].endswith("Left to pay: 0.00\u00a0kr.")
     for text in sv + en:
         assert not ISO_DATE.search(text), text
@@ -238,7 +239,7 @@ def test_every_kind_has_both_languages(kind: str, data: dict, sv: str, en: str) 
 
 
 def test_money_and_dates_are_written_with_babel() -> None:
-    assert timeline.kr(124900) == "1\u00a0249,00\u00a0kr" and timeline.kr(-5000) == "-50,00\u00a0kr"
-    assert timeline.kr(124900, "en") == "1,249.00\u00a0kr"
+    assert format_kr(124900) == "1\u00a0249,00\u00a0kr" and format_kr(-5000) == "-50,00\u00a0kr"
+    assert format_kr(124900, "en") == "1,249.00\u00a0kr"
     assert (timeline.day("2026-12-01"), timeline.day(date(2026, 12, 1), "en")) == ("1 december 2026",
                                                                                   "1 December 2026")

@@ -40,13 +40,10 @@ def _actor(p: Principal) -> str:
 
 
 async def _call(fn, *args, **kwargs) -> Any:
-    """Run a service; its typed failures become 404, 409 or 422 with the message naming the field."""
+    """Run a service; bad input becomes 422 with the message naming the field (``NotFound`` and
+    ``Conflict`` are the API's 404 and 409, ``api.errors``)."""
     try:
         return await _run(fn, *args, **kwargs)
-    except (instalments.NotFound, charges.NotFound, addons.NotFound) as exc:
-        raise HTTPException(404, str(exc)) from None
-    except (instalments.Conflict, charges.Conflict) as exc:
-        raise HTTPException(409, str(exc)) from None
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
 

@@ -5,6 +5,9 @@
   route's ``HTTPException(422, "field: message")`` turned into one item whose ``loc`` names the
   field where the route takes it (``["body", "amount_ore"]``, ``["query", "period"]``). Messages
   are cut at ``MAX_MESSAGE`` characters, so long input is never sent back whole.
+* The core's typed failures (``backend_stub.errors``) are answered here, once: ``NotFound`` is
+  404 and ``Conflict`` 409, ``{"detail": "<the message>"}``. A route that answers a lookup with
+  its own words (``"invoice not found"``, the same for another customer's id) catches it itself.
 * The OpenAPI schema documents the refusals a route can give: 400 for a body that cannot be read
   at all, 401 for every route behind a token,
   403 where roles are checked, 404 where an id (path, or a customer in the query) is looked up,
@@ -26,6 +29,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backend_stub.api.auth import current_principal
+from backend_stub.errors import Conflict, NotFound
 
 MAX_MESSAGE = 300
 """Longest message sent back in a 422 item (the rest is cut: a message may quote the input)."""
@@ -144,6 +148,14 @@ async def _on_http_exception(request: Request, exc: StarletteHTTPException) -> A
     return await http_exception_handler(request, exc)
 
 
+async def _on_not_found(request: Request, exc: NotFound) -> JSONResponse:
+    return JSONResponse({"detail": str(exc) or "not found"}, status_code=404)
+
+
+async def _on_conflict(request: Request, exc: Conflict) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=409)
+
+
 # --- the refusals in the OpenAPI schema ---------------------------------------------------------
 
 def _guards(route: APIRoute) -> tuple[bool, bool]:
@@ -197,7 +209,10 @@ def document_refusals(app: FastAPI, routers: list[APIRouter]) -> None:
 
 
 def install(app: FastAPI, routers: list[APIRouter]) -> None:
-    """One 422 shape for every refusal of input, and the refusals of ``routers``' routes documented."""
+    """One 422 shape for every refusal of input, the core's ``NotFound`` and ``Conflict`` answered 404 and 409,
+    and the refusals of ``routers``' routes documented."""
     app.add_exception_handler(RequestValidationError, _on_validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)  # type: ignore[arg-type]
+    app.add_exception_handler(NotFound, _on_not_found)  # type: ignore[arg-type]
+    app.add_exception_handler(Conflict, _on_conflict)  # type: ignore[arg-type]
     document_refusals(app, routers)

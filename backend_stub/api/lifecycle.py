@@ -110,8 +110,6 @@ async def allocate(request: Request, payment_id: IdPath, body: AllocateRequest, 
     """Put an unmatched payment on an invoice."""
     try:
         return await _run(payments.allocate_payment, _engine(request), payment_id, body.invoice_id, actor=_actor(p))
-    except (LookupError, invoices.NotFound) as exc:
-        raise HTTPException(404, str(exc)) from None
     except payments.AllocationError as exc:
         raise HTTPException(422, str(exc)) from None
 
@@ -128,8 +126,6 @@ async def allocate_bank(request: Request, bank_payment_id: IdPath, body: BankAll
     try:
         return await _run(payments.allocate_bank_payment, _engine(request), bank_payment_id, body.invoice_id,
                           body.amount_ore, actor=_actor(p))
-    except (LookupError, invoices.NotFound) as exc:
-        raise HTTPException(404, str(exc)) from None
     except payments.AllocationError as exc:
         raise HTTPException(422, str(exc)) from None
 

@@ -60,13 +60,10 @@ def _invalid(exc: offers.targeting.RuleError, where: str = "body") -> JSONRespon
 
 
 async def _call(fn, *args, where: str = "body", **kwargs):
-    """Run a service call, answering its refusals with 404, 409 or 422."""
+    """Run a service call, answering a rule's errors with 422 (``NotFound`` and ``Conflict`` are the API's
+    404 and 409, ``api.errors``)."""
     try:
         return await _run(fn, *args, **kwargs)
-    except offers.NotFound as exc:
-        raise HTTPException(404, str(exc) or "not found") from None
-    except offers.Conflict as exc:
-        raise HTTPException(409, str(exc)) from None
     except offers.targeting.RuleError as exc:
         return _invalid(exc, where)
 

@@ -18,20 +18,17 @@ from sqlalchemy import Connection, Engine, func, insert, select
 
 from backend_stub import clock
 from backend_stub.catalogue import UNLIMITED, Addon, Catalogue, Plan
+from backend_stub.errors import NotFound
 from backend_stub.invoicing import _rate_index
+from backend_stub.money_format import format_kr
 from backend_stub.periods import Period, Subscription, period_containing
 from backend_stub.rating import STOCKHOLM, PeriodRater
 from backend_stub.services import messaging, usage
-from backend_stub.services.timeline import kr
 from backend_stub.storage import models as m
 from backend_stub.storage.charges_models import AddonPurchase
 from backend_stub.storage.repo import load_subscriptions
 
 log = logging.getLogger(__name__)
-
-
-class NotFound(ValueError):
-    """No such subscription (the API answers 404)."""
 
 
 class NotAllowed(ValueError):
@@ -180,8 +177,8 @@ def buy_addon(engine: Engine, catalogue: Catalogue, subscription_id: int, addon_
     """Buy ``addon_id`` for ``subscription_id`` in the period that contains ``now``.
 
     Returns ``{"purchase_id", "addon_id", "period", "price_ore", "allowances"}`` (allowances as
-    ``subscription_addons``). Raises ``ValueError`` naming the field: ``NotFound`` for an unknown
-    subscription, ``NotAllowed`` for an add-on the plan does not take. The period's not yet
+    ``subscription_addons``). Raises ``NotFound`` for an unknown subscription, and ``ValueError`` naming
+    the field for bad input: ``NotAllowed`` for an add-on the plan does not take. The period's not yet
     invoiced usage is re-rated in the same transaction (events after the purchase time draw
     from it), and the subscriber gets a confirmation once it is committed.
     """
@@ -234,7 +231,7 @@ def _confirm(engine: Engine, catalogue: Catalogue, customer: Any, sub: Subscript
 
     lang = "en" if customer.language == "en" else "sv"
     subject, body = CONFIRMATION[lang]
-    values = {"name": _name(addon, lang), "customer": customer.name, "price": kr(addon.price_ore, lang),
+    values = {"name": _name(addon, lang), "customer": customer.name, "price": format_kr(addon.price_ore, lang),
               "msisdn": sub.msisdn or sub.number, "end": day_text(period.end, lang), "operator": catalogue.operator.name}
     subject, text = subject.format(**values), body.format(**values)
     key = f"addon-purchase:{purchase_id}"

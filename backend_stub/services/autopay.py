@@ -36,10 +36,13 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from backend_stub import clock
+from backend_stub.errors import NotFound
 from backend_stub.formats import autogiro as ag
+from backend_stub.money_format import format_kr
+from backend_stub.ocr import has_luhn_digit
 from backend_stub.services import ledger, messaging
 from backend_stub.services.lifecycle_config import AutopayTerms, LifecycleConfig
-from backend_stub.services.timeline import day, kr, render
+from backend_stub.services.timeline import day, render
 from backend_stub.storage import models as m
 from backend_stub.storage.autopay_models import (
     AutogiroFile,
@@ -138,14 +141,6 @@ def _mod11(digits: str) -> bool:
     return sum(int(c) * weights[i % 10] for i, c in enumerate(reversed(digits))) % 11 == 0
 
 
-def _mod10(digits: str) -> bool:
-    total = 0
-    for i, c in enumerate(reversed(digits)):
-        n = int(c) * (2 if i % 2 else 1)
-        total += n - 9 if n > 9 else n
-    return total % 10 == 0
-
-
 @dataclass(frozen=True)
 class BankAccount:
     clearing: str  # 4 digits
@@ -165,7 +160,7 @@ def check_account(clearing: str, account: str) -> BankAccount:
     if not c.isascii() or not c.isdigit() or len(c) not in (4, 5):
         raise AutopayError("clearing: a clearing number has 4 digits (5 for some Swedbank accounts)")
     if len(c) == 5:
-        if not c.startswith("8") or not _mod10(c):
+        if not c.startswith("8") or not has_luhn_digit(c):
             raise AutopayError("clearing: a five-digit clearing number is Swedbank's 8xxx-x with a check digit")
         c = c[:4]
     series = next((s for s in CLEARING_SERIES if s[0] <= int(c) <= s[1]), None)
@@ -189,7 +184,7 @@ def check_account(clearing: str, account: str) -> BankAccount:
     elif comment == 1:
         if len(a) != 10:
             raise AutopayError(f"account: {bank} account numbers have 10 digits")
-        if not _mod10(a):
+        if not has_luhn_digit(a):
             raise AutopayError("account: the check digit does not match (wrong account number?)")
     else:
         a = a.lstrip("0")
@@ -211,7 +206,7 @@ def check_personal_number(text: str, *, today: date | None = None) -> str:
         else:
             century = today.year // 100 if int(raw[:2]) <= today.year % 100 else today.year // 100 - 1
             raw = f"{century:02d}{raw}"
-    if not _mod10(raw[2:]):
+    if not has_luhn_digit(raw[2:]):
         raise AutopayError("personal_number: the check digit does not match")
     if not raw.startswith("00"):
         try:
@@ -280,7 +275,7 @@ def _set_method(conn: Connection, customer_id: int, now: datetime, **values: Any
 def _customer(conn: Connection, customer_id: int) -> Any:
     row = conn.execute(select(m.Customer).where(m.Customer.id == customer_id)).first()
     if row is None:
-        raise LookupError(f"customer {customer_id} not found")
+        raise NotFound(f"customer {customer_id} not found")
     return row
 
 
@@ -303,7 +298,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def payment_method(engine: Engine, customer_id: int, *, lang: str | None = None) -> dict[str, Any]:
-    """``GET /customers/{id}/payment-method`` (docs/autopay.md). ``LookupError`` for an unknown customer."""
+    """``GET /customers/{id}/payment-method`` (docs/autopay.md). ``NotFound`` for an unknown customer."""
     with engine.connect() as conn:
         customer = _customer(conn, customer_id)
         lang = lang or ("en" if customer.language == "en" else "sv")
@@ -991,8 +986,8 @@ def summary_text(kind: str, data: dict[str, Any], lang: str) -> str:
     method = data.get("method", "autogiro")
     if kind == "autopay_ordered":
         if en:
-            return f"{kr(data['amount_ore'], 'en')} will be drawn by {method} on {day(data['date'], 'en')}."
-        return f"{kr(data['amount_ore'])} dras via {method} {day(data['date'])}."
+            return f"{format_kr(data['amount_ore'], 'en')} will be drawn by {method} on {day(data['date'], 'en')}."
+        return f"{format_kr(data['amount_ore'])} dras via {method} {day(data['date'])}."
     if kind == "autopay_failed":
         what = ("The autogiro draw" if method == "autogiro" else "The card payment") if en else (
             "Autogirodragningen" if method == "autogiro" else "Kortbetalningen")
@@ -1003,8 +998,8 @@ def summary_text(kind: str, data: dict[str, Any], lang: str) -> str:
         return text + (f" Vi försöker igen {day(data['retry_date'])}." if data.get("retry_date") else "")
     if kind == "autopay_fallback":
         if en:
-            return (f"Automatic payment did not work. Please pay {kr(data['balance_ore'], 'en')} yourself by "
+            return (f"Automatic payment did not work. Please pay {format_kr(data['balance_ore'], 'en')} yourself by "
                     f"{day(data['pay_by'], 'en')}.")
-        return (f"Den automatiska betalningen fungerade inte. Betala {kr(data['balance_ore'])} själv senast "
+        return (f"Den automatiska betalningen fungerade inte. Betala {format_kr(data['balance_ore'])} själv senast "
                 f"{day(data['pay_by'])}.")
     raise KeyError(kind)

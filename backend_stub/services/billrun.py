@@ -23,6 +23,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from backend_stub import clock, invoicing
 from backend_stub.catalogue import Catalogue, Discount
+from backend_stub.errors import Conflict
+from backend_stub.money_format import format_kr
 from backend_stub.periods import Period, Subscription, period_for
 from backend_stub.services import documents, ledger, timeline, usage_totals
 from backend_stub.storage import models as m
@@ -34,8 +36,10 @@ CREDIT_SERIES = "K"
 FIRST_NUMBER = {INVOICE_SERIES: 100001, CREDIT_SERIES: 900001}
 
 
-class OpenPeriod(ValueError):
-    """A bill run of a period that has not ended yet for some account (invoices are in arrears, rules §4)."""
+class OpenPeriod(Conflict, ValueError):
+    """A bill run of a period that has not ended yet for some account (invoices are in arrears, rules §4).
+
+    A ``Conflict`` (409 in the API) and still a ``ValueError``: the CLI reports it with the other bad input."""
 
     def __init__(self, label: str, period_end: date, today: date):
         self.label, self.period_end, self.today = label, period_end, today
@@ -212,9 +216,9 @@ def _close_small_balance(conn: Connection, inv_id: str, number: str, amount: int
         reference=f"{how}:{inv_id}", method=how, invoice_id=inv_id, customer_id=None, amount_ore=amount,
         received_at=now, status="matched"))
     if how == "carried":
-        text = f"Obetalt belopp {documents.format_kr(amount)} flyttat till faktura {to_number}."
+        text = f"Obetalt belopp {format_kr(amount)} flyttat till faktura {to_number}."
     else:
-        text = f"Obetalt belopp {documents.format_kr(amount)} avskrivet (ingen ny faktura att föra det till)."
+        text = f"Obetalt belopp {format_kr(amount)} avskrivet (ingen ny faktura att föra det till)."
     ledger.add_event(conn, inv_id, how, text, at=now, data={"amount_ore": amount, "to_invoice": to_number})
 
 
@@ -282,7 +286,7 @@ def _bill_batch(conn: Connection, catalogue: Catalogue, customers: dict[int, Any
         line_rows += _line_rows(inv_id, issued, doc["lines"])
         event_rows.append(dict(
             invoice_id=inv_id, at=created_at, actor="system", kind="created",
-            text=f"Fakturan skapades: {documents.format_kr(issued.amount_due_ore)} att betala "
+            text=f"Fakturan skapades: {format_kr(issued.amount_due_ore)} att betala "
                  f"senast {timeline.day(issued.due_date)}.",
             data={"amount_due_ore": issued.amount_due_ore}))
         issued_ids.append((inv_id, cid))

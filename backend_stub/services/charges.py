@@ -14,19 +14,12 @@ from typing import Any
 from sqlalchemy import Engine, delete, insert, select
 
 from backend_stub import clock
+from backend_stub.errors import Conflict, NotFound
 from backend_stub.services import audit
 from backend_stub.storage import models as m
 from backend_stub.storage.charges_models import OneOffCharge
 
 MAX_AMOUNT_ORE = 10_000_000  # 100 000 kr either way: anything larger is a typo, not a one-off
-
-
-class NotFound(ValueError):
-    """No such customer or charge (the API answers 404)."""
-
-
-class Conflict(ValueError):
-    """The charge is already invoiced (the API answers 409)."""
 
 
 def charge_entry(row: Any) -> dict[str, Any]:

@@ -10,16 +10,10 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from backend_stub import money_format
 from backend_stub.catalogue import Catalogue, allowance_label, in_language
 from backend_stub.invoicing import IdentityCache, InvoiceDraft, unit_in
 from backend_stub.periods import Subscription
 from backend_stub.rating import prorated_units
-
-
-def format_kr(ore: int, lang: str = "sv") -> str:
-    """``124900`` → ``"1 249,00 kr"``: the one money format (``backend_stub.money_format``)."""
-    return money_format.format_kr(int(ore), lang)
 
 
 def seller_of(catalogue: Catalogue) -> dict[str, Any]:

@@ -22,10 +22,11 @@ from sqlalchemy.exc import IntegrityError
 from backend_stub import clock
 from backend_stub.formats.csv_export import spreadsheet_writer
 from backend_stub.invoice_state import NextStep
+from backend_stub.money_format import format_kr
 from backend_stub.services import ledger, messaging
 from backend_stub.services.lifecycle_config import REMINDER_FEE_CAP_ORE, DunningTerms, LifecycleConfig
 from backend_stub.services.payments import allocate, invoice_allocation, invoice_items
-from backend_stub.services.timeline import day, kr, render
+from backend_stub.services.timeline import day, render
 from backend_stub.storage import models as m
 from backend_stub.storage.lifecycle_models import InvoiceCharge, OutboxMessage
 
@@ -197,14 +198,13 @@ def _dun_one(engine: Engine, cfg: LifecycleConfig, terms: DunningTerms, inv: Any
             return
         if "reminder_1" not in sched.done:
             if today >= sched.reminder_1:
-                fee = 0
-                if customer.reminder_fee_agreed and terms.reminder_fee_ore > 0:
-                    fee = min(terms.reminder_fee_ore, REMINDER_FEE_CAP_ORE)
+                fee = reminder_fee(terms, fee_agreed=customer.reminder_fee_agreed)
+                if fee:
                     if _charge(conn, inv.id, "reminder_fee", fee, f"fee:{inv.id}", today):
                         result.fees += 1
                         result.fees_ore += fee
                     else:
-                        fee = 0
+                        fee = 0  # charged before: the charge's key holds it to once per invoice
                 _event(conn, inv.id, "reminder_sent", {"level": 1, "fee_ore": fee, "date": today.isoformat(),
                                                        "key": f"reminder:{inv.id}:1"}, today)
                 result.reminder_1 += 1
@@ -228,15 +228,15 @@ def reminder_text(inv: Any, balance: int, fee: int, level: int, seller: dict[str
     if lang == "en":
         subject = f"Reminder {level}: invoice {inv.number}"
         text = (f"Our records show that invoice {inv.number}, due on {day(inv.due_date, 'en')}, is not fully paid.\n"
-                f"Please pay {kr(balance, 'en')} now"
-                + (f" (including a reminder fee of {kr(fee, 'en')})" if fee else "")
+                f"Please pay {format_kr(balance, 'en')} now"
+                + (f" (including a reminder fee of {format_kr(fee, 'en')})" if fee else "")
                 + f" to bankgiro {seller.get('bankgiro', '')} with OCR reference {inv.ocr}.\n"
                 "Late interest runs per the Swedish Interest Act until it is paid.\n"
                 "If you have already paid, please disregard this reminder.\n")
     else:
         subject = f"Påminnelse {level}: faktura {inv.number}"
         text = (f"Enligt våra noteringar är faktura {inv.number}, som förföll {day(inv.due_date)}, inte betald.\n"
-                f"Betala {kr(balance)} nu" + (f" (varav påminnelseavgift {kr(fee)})" if fee else "")
+                f"Betala {format_kr(balance)} nu" + (f" (varav påminnelseavgift {format_kr(fee)})" if fee else "")
                 + f" till bankgiro {seller.get('bankgiro', '')} med OCR-nummer {inv.ocr}.\n"
                 "Dröjsmålsränta enligt räntelagen löper tills fakturan är betald.\n"
                 "Har du redan betalat kan du bortse från denna påminnelse.\n")
@@ -358,8 +358,8 @@ def next_steps(engine: Engine, cfg: LifecycleConfig, invoice_id: str, *, today: 
                              fee_charged=fee_charged is not None):
             fee, when, action = step.fee_ore, step.day, step.action
             if action == "reminder_1":
-                what_en = f"a reminder with a {kr(fee, 'en')} fee is sent" if fee else "a reminder is sent (no fee)"
-                what_sv = f"skickas en påminnelse med {kr(fee)} i avgift" if fee else "skickas en påminnelse (ingen avgift)"
+                what_en = f"a reminder with a {format_kr(fee, 'en')} fee is sent" if fee else "a reminder is sent (no fee)"
+                what_sv = f"skickas en påminnelse med {format_kr(fee)} i avgift" if fee else "skickas en påminnelse (ingen avgift)"
             elif action == "reminder_2":
                 what_en, what_sv = "a second reminder is sent (no fee)", "skickas en andra påminnelse (ingen avgift)"
             else:
@@ -373,13 +373,20 @@ def next_steps(engine: Engine, cfg: LifecycleConfig, invoice_id: str, *, today: 
             "steps": steps, "respite": respite}
 
 
+def reminder_fee(terms: DunningTerms, *, fee_agreed: bool, fee_charged: bool = False) -> int:
+    """The fee reminder 1 carries (rules §6): the terms' fee, never above the cap, when the customer's
+    terms agreed to one and none is charged on the invoice yet (at most once per invoice); else 0."""
+    if not fee_agreed or fee_charged:
+        return 0
+    return max(0, min(terms.reminder_fee_ore, REMINDER_FEE_CAP_ORE))
+
+
 def upcoming(sched: Schedule, terms: DunningTerms, today: date, *, fee_agreed: bool, fee_charged: bool
              ) -> list[NextStep]:
     """The dunning steps not yet taken on an open invoice, in order, each on its day (never before today).
 
-    Reminder 1 carries the reminder fee when the customer's terms agreed to one and none is charged yet
-    (rules §6: at most once per invoice, never above the cap)."""
-    fee = min(terms.reminder_fee_ore, REMINDER_FEE_CAP_ORE) if fee_agreed and not fee_charged else 0
+    Reminder 1 carries the reminder fee (``reminder_fee``)."""
+    fee = reminder_fee(terms, fee_agreed=fee_agreed, fee_charged=fee_charged)
     out = []
     for action, when in (("reminder_1", sched.reminder_1), ("reminder_2", sched.reminder_2),
                          ("collection", sched.collection)):

@@ -16,8 +16,9 @@ from typing import Any
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from backend_stub.errors import NotFound
 from backend_stub.services import timeline
-from backend_stub.services.invoices import NotFound, get_invoice, get_invoice_row
+from backend_stub.services.invoices import get_invoice, get_invoice_row
 from backend_stub.services.payments import invoice_allocation, invoice_items
 from backend_stub.storage import models as m
 from backend_stub.storage.document_models import EventDocument

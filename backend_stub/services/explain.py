@@ -17,8 +17,9 @@ from babel.dates import format_date
 from babel.numbers import format_decimal
 from sqlalchemy import Engine, func, select
 
+from backend_stub.money_format import format_kr
 from backend_stub.rating import STOCKHOLM
-from backend_stub.services import documents, timeline
+from backend_stub.services import documents
 from backend_stub.services.invoices import get_invoice_row
 from backend_stub.storage import models as m
 
@@ -35,10 +36,9 @@ LOCALES = {"sv": "sv_SE", "en": "en_GB"}
 
 def _money(ore: int, lang: str, signed: bool = True) -> str:
     """``+2,97 kr`` / ``+2.97 kr``: the amount written once, as the core's other texts write it."""
-    text = timeline.kr(abs(ore), lang)
     if not signed:
-        return text
-    return ("+" if ore > 0 else "−" if ore < 0 else "±") + text
+        return format_kr(abs(ore), lang)
+    return format_kr(ore, lang, signed=True) if ore else "±" + format_kr(0, lang)
 
 
 def _qty(value: str, unit: str, lang: str) -> str:

@@ -19,21 +19,14 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from backend_stub import clock
 from backend_stub.catalogue import Catalogue, instalment_amounts
+from backend_stub.errors import Conflict, NotFound
+from backend_stub.money_format import format_kr
 from backend_stub.periods import period_for
 from backend_stub.services import audit, messaging
-from backend_stub.services.timeline import kr
 from backend_stub.storage import models as m
 from backend_stub.storage.charges_models import Instalment
 
 log = logging.getLogger(__name__)
-
-
-class NotFound(ValueError):
-    """No such customer or instalment (the API answers 404)."""
-
-
-class Conflict(ValueError):
-    """The instalment is not in a state that allows this (the API answers 409)."""
 
 
 def instalment_entry(row: Any, msisdn: str | None) -> dict[str, Any]:
@@ -151,7 +144,7 @@ def _confirm_payoff(engine: Engine, customer: Any, entry: dict[str, Any], mail: 
                     sms: messaging.SmsProvider | None, catalogue: Catalogue | None) -> None:
     lang = "en" if customer.language == "en" else "sv"
     subject, body = PAYOFF_TEXT[lang]
-    values = {"device": entry["device_name"], "customer": customer.name, "left": kr(entry["remaining_ore"], lang),
+    values = {"device": entry["device_name"], "customer": customer.name, "left": format_kr(entry["remaining_ore"], lang),
               "operator": catalogue.operator.name if catalogue else ""}
     subject, text = subject.format(**values), body.format(**values).rstrip()
     key = f"instalment-payoff:{entry['id']}"

@@ -12,6 +12,8 @@ from sqlalchemy import Connection, Engine, func, select
 
 from backend_stub import clock, invoice_state, invoicing
 from backend_stub.catalogue import Catalogue
+from backend_stub.errors import NotFound
+from backend_stub.money_format import format_kr
 from backend_stub.periods import Period, period_for
 from backend_stub.services import documents, dunning, ledger, timeline
 from backend_stub.services.billrun import CREDIT_SERIES, ensure_series, lock_series, store_invoice, take_numbers
@@ -19,10 +21,6 @@ from backend_stub.services.lifecycle_config import DunningTerms, LifecycleConfig
 from backend_stub.storage import models as m
 from backend_stub.storage.lifecycle_models import InvoiceCharge
 from backend_stub.storage.repo import chunks
-
-
-class NotFound(LookupError):
-    pass
 
 
 def invoice_facts(conn: Connection, rows: list[Any], states: dict[str, ledger.InvoiceState], today: date, *,
@@ -274,7 +272,7 @@ def create_credit_note(engine: Engine, catalogue: Catalogue, invoice_id: str, re
         new_state = ledger.invoice_states(conn, [inv])[inv.id]
         new_amount = inv.amount_due_ore - new_state.credited_ore
         ledger.add_event(conn, inv.id, "corrected",
-                         f"Fakturan ändrades. Nytt belopp är {documents.format_kr(new_amount)}.",
+                         f"Fakturan ändrades. Nytt belopp är {format_kr(new_amount)}.",
                          actor=req.actor, at=now, data={"credit_note": number, "credited_ore": -issued.amount_due_ore,
                                                         "new_amount_ore": new_amount, "reason": req.reason})
         ledger.add_event(conn, cn_id, "created", f"Kreditfaktura till faktura {inv.number}: {req.reason}",

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select
 
 from backend_stub import clock, invoice_state
-from backend_stub.services.documents import format_kr
+from backend_stub.money_format import format_kr
 from backend_stub.storage import models as m
 from backend_stub.storage.lifecycle_models import InvoiceCharge
 

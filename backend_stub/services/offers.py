@@ -34,6 +34,8 @@ from sqlalchemy.exc import IntegrityError
 
 from backend_stub import clock, invoicing
 from backend_stub.catalogue import Catalogue, Discount, in_language
+from backend_stub.errors import Conflict, NotFound
+from backend_stub.money_format import format_kr
 from backend_stub.periods import Period, Subscription, period_containing
 from backend_stub.services import ledger, messaging, subscriptions, targeting
 from backend_stub.services.timeline import day
@@ -52,14 +54,6 @@ EVENT_KINDS = ("impression", "click", "dismiss")
 READ_ONLY_FIELDS = ("id", "status", "created_at", "updated_at", "image_url", "stopped_at")
 
 Loc = tuple[str | int, ...]
-
-
-class NotFound(LookupError):
-    """No such offer, image or customer, or not one this customer could be shown now (answer 404)."""
-
-
-class Conflict(RuntimeError):
-    """The request cannot be done in the offer's state (answer 409)."""
 
 
 class OfferInvalid(targeting.RuleError):
@@ -208,17 +202,6 @@ def parse_offer(raw: Any, catalogue: Catalogue, conn: Connection) -> tuple[Offer
 # --------------------------------------------------------------------------- texts
 
 
-def kr_short(ore: int, lang: str) -> str:
-    """``29900`` → ``"299 kr"``, ``22450`` → ``"224,50 kr"`` (``"224.50 kr"`` in English)."""
-    whole, rest = divmod(abs(ore), 100)
-    sign = "-" if ore < 0 else ""
-    sep = "\u00a0" if lang == "sv" else ","
-    text = f"{whole:,}".replace(",", sep)
-    if rest:
-        text += ("," if lang == "sv" else ".") + f"{rest:02d}"
-    return f"{sign}{text}\u00a0kr"
-
-
 def discounted_fee(fee_ore: int, terms: Terms) -> int:
     """The monthly fee while the discount runs (the same rounding as the invoice's discount line)."""
     if terms.percent is not None:
@@ -232,19 +215,22 @@ def discounted_fee(fee_ore: int, terms: Terms) -> int:
 
 def terms_texts(catalogue: Catalogue, sells_kind: str, sells_id: str, terms: Terms | None) -> dict[str, str]:
     """The price terms in words: ``3 mån 0 kr, sedan 299 kr/mån`` / ``3 months 0 kr, then 299 kr/month``."""
+    def short(ore: int, lang: str) -> str:
+        return format_kr(ore, lang, short=True)
+
     if sells_kind == "addon":
         addon = catalogue.addons.get(sells_id)
         price = addon.price_ore if addon else 0
-        return {"sv": f"{kr_short(price, 'sv')}, en gång", "en": f"{kr_short(price, 'en')}, once"}
+        return {"sv": f"{short(price, 'sv')}, en gång", "en": f"{short(price, 'en')}, once"}
     plan = catalogue.plans.get(sells_id)
     fee = plan.monthly_fee_ore if plan else 0
     if terms is None:
-        return {"sv": f"{kr_short(fee, 'sv')}/mån", "en": f"{kr_short(fee, 'en')}/month"}
+        return {"sv": f"{short(fee, 'sv')}/mån", "en": f"{short(fee, 'en')}/month"}
     low = discounted_fee(fee, terms)
     n = terms.periods
-    return {"sv": f"{n} mån {kr_short(low, 'sv')}{'' if low == 0 else '/mån'}, sedan {kr_short(fee, 'sv')}/mån",
-            "en": f"{n} month{'s' if n != 1 else ''} {kr_short(low, 'en')}{'' if low == 0 else '/month'}, "
-                  f"then {kr_short(fee, 'en')}/month"}
+    return {"sv": f"{n} mån {short(low, 'sv')}{'' if low == 0 else '/mån'}, sedan {short(fee, 'sv')}/mån",
+            "en": f"{n} month{'s' if n != 1 else ''} {short(low, 'en')}{'' if low == 0 else '/month'}, "
+                  f"then {short(fee, 'en')}/month"}
 
 
 def discount_name(terms: Terms) -> str:
@@ -253,7 +239,7 @@ def discount_name(terms: Terms) -> str:
         return f"{terms.periods} mån 0 kr"
     if terms.percent is not None:
         return f"Rabatt {format(terms.percent.normalize(), 'f')} % i {terms.periods} mån"
-    return f"Rabatt {kr_short(terms.amount_ore or 0, 'sv')}/mån i {terms.periods} mån"
+    return f"Rabatt {format_kr(terms.amount_ore or 0, 'sv', short=True)}/mån i {terms.periods} mån"
 
 
 def offer_terms(row: Any) -> Terms | None:
@@ -509,9 +495,10 @@ def _fill(text: str, figures: dict[str, Any] | None, lang: str) -> str:
     values = {"{current_plan}": "", "{offer_plan}": "", "{current_cost}": "", "{offer_cost}": "", "{saving}": ""}
     if figures:
         values.update({"{current_plan}": figures["current_plan"], "{offer_plan}": figures["offer_plan"],
-                       "{current_cost}": kr_short(figures["current_cost_ore"], lang),
-                       "{offer_cost}": kr_short(figures["offer_cost_ore"], lang),
-                       "{saving}": kr_short(max(0, figures["current_cost_ore"] - figures["offer_cost_ore"]), lang)})
+                       "{current_cost}": format_kr(figures["current_cost_ore"], lang, short=True),
+                       "{offer_cost}": format_kr(figures["offer_cost_ore"], lang, short=True),
+                       "{saving}": format_kr(max(0, figures["current_cost_ore"] - figures["offer_cost_ore"]), lang,
+                                             short=True)})
     for key, value in values.items():
         text = text.replace(key, value)
     return text
@@ -817,7 +804,7 @@ def _accept_addon(engine: Engine, catalogue: Catalogue, row: Any, sub: Subscript
     except Exception as exc:
         with engine.begin() as conn:
             conn.execute(OfferAcceptance.__table__.delete().where(OfferAcceptance.id == acceptance_id))
-        if isinstance(exc, ValueError):
+        if isinstance(exc, ValueError | NotFound):  # the shop refused: for this offer, a conflict
             raise Conflict(str(exc)) from None
         raise
     data = {"offer_id": row.id, "acceptance_id": acceptance_id, "msisdn": sub.msisdn or sub.number,

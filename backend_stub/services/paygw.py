@@ -40,9 +40,10 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from backend_stub import clock
+from backend_stub.errors import NotFound
+from backend_stub.money_format import format_kr
 from backend_stub.services import ledger, payments
-from backend_stub.services.documents import format_kr
-from backend_stub.services.invoices import NotFound, get_invoice_row
+from backend_stub.services.invoices import get_invoice_row
 from backend_stub.services.payments import split_over_invoices
 from backend_stub.storage import models as m
 from backend_stub.storage.access_models import PaymentSession, PaymentSessionInvoice, WebhookEvent

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from backend_stub import clock
+from backend_stub.errors import NotFound
 from backend_stub.storage import models as m
 from backend_stub.storage.lifecycle_models import InvoiceCharge
 
@@ -310,7 +311,7 @@ def allocate_payment(engine: Any, payment_id: int, invoice_id: str, *, actor: st
     with engine.begin() as conn:
         pay = conn.execute(select(m.Payment).where(m.Payment.id == payment_id).with_for_update()).first()
         if pay is None:
-            raise LookupError(f"payment {payment_id} not found")
+            raise NotFound(f"payment {payment_id} not found")
         if pay.status != "unmatched" or pay.invoice_id is not None:
             raise AllocationError(f"payment_id: payment {payment_id} is not in the unmatched queue")
         inv = get_invoice_row(conn, invoice_id)
@@ -339,7 +340,7 @@ def allocate_bank_payment(engine: Any, bank_payment_id: int, invoice_id: str, am
     with engine.begin() as conn:
         b = conn.execute(select(BankPayment).where(BankPayment.id == bank_payment_id).with_for_update()).first()
         if b is None:
-            raise LookupError(f"bank payment {bank_payment_id} not found")
+            raise NotFound(f"bank payment {bank_payment_id} not found")
         if b.status != "foreign_currency":
             raise AllocationError(f"bank_payment_id: {bank_payment_id} is not waiting for an agent")
         inv = get_invoice_row(conn, invoice_id)

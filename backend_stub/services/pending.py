@@ -20,17 +20,14 @@ from sqlalchemy import Connection, Engine, delete, select, update
 
 from backend_stub import clock
 from backend_stub.catalogue import Catalogue, in_language
+from backend_stub.errors import Conflict, NotFound
 from backend_stub.periods import period_containing
 from backend_stub.services import audit, ledger, subscriptions, usage
 from backend_stub.storage import models as m
 from backend_stub.storage.offers_models import OfferAcceptance
 
 
-class NotFound(LookupError):
-    """No such pending change of this customer (the API answers 404)."""
-
-
-class AlreadyInEffect(ValueError):
+class AlreadyInEffect(Conflict):
     """The change has taken effect and can no longer be undone (the API answers 409)."""
 
 

@@ -21,10 +21,11 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from backend_stub import clock
+from backend_stub.money_format import format_kr
 from backend_stub.services import ledger, messaging
 from backend_stub.services.invoices import get_invoice
 from backend_stub.services.lifecycle_config import LifecycleConfig
-from backend_stub.services.timeline import day, kr
+from backend_stub.services.timeline import day
 from backend_stub.storage import models as m
 
 LinkBuilder = Callable[[str], str]  # invoice id → the invoice's absolute unique link
@@ -86,9 +87,9 @@ def invoice_email(doc: dict[str, Any], link: str, lang: str) -> tuple[str, str, 
         subject = f"Your {'credit note' if credit else 'invoice'} {doc['number']} from {seller}"
         lines = [f"Hello {name},", ""]
         if credit:
-            lines.append(f"Credit note {doc['number']} of {kr(-amount, 'en')} has been issued to you.")
+            lines.append(f"Credit note {doc['number']} of {format_kr(-amount, 'en')} has been issued to you.")
         else:
-            lines += [f"Your invoice {doc['number']} of {kr(amount, 'en')} is due on {day(doc['due_date'], 'en')}.",
+            lines += [f"Your invoice {doc['number']} of {format_kr(amount, 'en')} is due on {day(doc['due_date'], 'en')}.",
                       ask or f"Pay to bankgiro {doc['seller']['bankgiro']} with OCR reference {doc['ocr']}, "
                              "or pay on the page."]
         lines += ["", f"View it here: {link}", "", f"Kind regards, {seller}"]
@@ -97,9 +98,9 @@ def invoice_email(doc: dict[str, Any], link: str, lang: str) -> tuple[str, str, 
         subject = f"Din {'kreditfaktura' if credit else 'faktura'} {doc['number']} från {seller}"
         lines = [f"Hej {name}!", ""]
         if credit:
-            lines.append(f"Kreditfaktura {doc['number']} på {kr(-amount)} har utfärdats till dig.")
+            lines.append(f"Kreditfaktura {doc['number']} på {format_kr(-amount)} har utfärdats till dig.")
         else:
-            lines += [f"Din faktura {doc['number']} på {kr(amount)} ska vara betald senast {day(doc['due_date'])}.",
+            lines += [f"Din faktura {doc['number']} på {format_kr(amount)} ska vara betald senast {day(doc['due_date'])}.",
                       ask or f"Betala till bankgiro {doc['seller']['bankgiro']} med OCR-nummer {doc['ocr']}, "
                              "eller direkt på sidan."]
         lines += ["", f"Se fakturan här: {link}", "", f"Vänliga hälsningar, {seller}"]
@@ -131,12 +132,12 @@ def invoice_sms(doc: dict[str, Any], link: str, lang: str) -> str:
     seller = doc["seller"]["name"]
     if doc["kind"] == "credit_note":
         if lang == "en":
-            return f"{seller}: credit note {doc['number']} of {kr(-doc['amount_due_ore'], 'en')}: {link}"
-        return f"{seller}: kreditfaktura {doc['number']} på {kr(-doc['amount_due_ore'])}: {link}"
+            return f"{seller}: credit note {doc['number']} of {format_kr(-doc['amount_due_ore'], 'en')}: {link}"
+        return f"{seller}: kreditfaktura {doc['number']} på {format_kr(-doc['amount_due_ore'])}: {link}"
     if lang == "en":
-        return (f"{seller}: invoice {doc['number']} of {kr(doc['amount_due_ore'], 'en')} is due "
+        return (f"{seller}: invoice {doc['number']} of {format_kr(doc['amount_due_ore'], 'en')} is due "
                 f"{day(doc['due_date'], 'en')}. View and pay: {link}")
-    return (f"{seller}: faktura {doc['number']} på {kr(doc['amount_due_ore'])} förfaller "
+    return (f"{seller}: faktura {doc['number']} på {format_kr(doc['amount_due_ore'])} förfaller "
             f"{day(doc['due_date'])}. Se och betala: {link}")
 
 

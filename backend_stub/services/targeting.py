@@ -35,10 +35,10 @@ from sqlalchemy import Connection, func, select
 from backend_stub import clock
 from backend_stub.catalogue import UNLIMITED, Catalogue, Rate
 from backend_stub.money import exact_to_ore
+from backend_stub.money_format import format_kr
 from backend_stub.periods import Period, Subscription
 from backend_stub.rating import prorated_units
 from backend_stub.services import ledger, recommend
-from backend_stub.services.timeline import kr
 from backend_stub.storage import models as m
 from backend_stub.storage.offers_models import OfferUsageStats
 from backend_stub.storage.repo import chunks, load_subscriptions
@@ -445,7 +445,7 @@ def subscription_rules(catalogue: Catalogue, rules: Rules, sells: Sells | None, 
         last = facts.periods[: r2.of_last]
         hits = _count(last, lambda p: exact_to_ore(stats.get((sub.id, p.start), PeriodStats()).overage_exact)
                       >= max(r2.min_ore, 1))
-        note(hits >= r2.periods, say(lang, "overage", amount=kr(max(r2.min_ore, 1), lang),
+        note(hits >= r2.periods, say(lang, "overage", amount=format_kr(max(r2.min_ore, 1), lang),
                                      window=_window_text(hits, len(last), r2.periods, hits >= r2.periods, lang)))
     if rules.roaming is not None:
         r3 = rules.roaming
@@ -462,8 +462,8 @@ def subscription_rules(catalogue: Catalogue, rules: Rules, sells: Sells | None, 
             offered = next((p for p in rec["plans"] if p["plan_id"] == sells.id), None)
             better = recommend.is_better(rec, sells.id)
             if current and offered:
-                text = say(lang, "instead", name=offered["name"], offered=kr(offered["total_ore"], lang),
-                           current=kr(current["total_ore"], lang), periods=len(rec["periods"]))
+                text = say(lang, "instead", name=offered["name"], offered=format_kr(offered["total_ore"], lang),
+                           current=format_kr(current["total_ore"], lang), periods=len(rec["periods"]))
             else:
                 text = say(lang, "not_comparable", plan=sells.id)
             note(better, say(lang, "recommended", text=text))

@@ -23,11 +23,6 @@ LANGS = ("sv", "en")
 BABEL_LOCALE = {"sv": "sv_SE", "en": "en_GB"}
 
 
-def kr(ore: int, lang: str = "sv") -> str:
-    """``6000`` → ``"60,00 kr"`` (sv) or ``"60.00 kr"`` (en): the one money format (``money_format``)."""
-    return format_kr(int(ore), lang)
-
-
 def day(d: date | datetime | str, lang: str = "sv") -> str:
     """``2026-04-14`` → ``"14 april 2026"`` / ``"14 April 2026"`` (babel's long date)."""
     if isinstance(d, str):
@@ -51,13 +46,13 @@ Renderer = Callable[[Mapping[str, Any], str], str | None]
 def _created(d: Mapping[str, Any], lang: str) -> str | None:
     if d.get("credits_invoice"):  # a credit note's own timeline
         if lang == "en":
-            return f"Credit note for invoice {d['credits_invoice']} created: {kr(d['credited_ore'], lang)}. {d['reason']}"
-        return f"Kreditfaktura till faktura {d['credits_invoice']} skapad: {kr(d['credited_ore'])}. {d['reason']}"
+            return f"Credit note for invoice {d['credits_invoice']} created: {format_kr(d['credited_ore'], lang)}. {d['reason']}"
+        return f"Kreditfaktura till faktura {d['credits_invoice']} skapad: {format_kr(d['credited_ore'])}. {d['reason']}"
     if "amount_due_ore" not in d or "due_date" not in d:
         return None
     if lang == "en":
-        return f"Invoice created: {kr(d['amount_due_ore'], lang)} to pay by {day(d['due_date'], lang)}."
-    return f"Fakturan skapades: {kr(d['amount_due_ore'])} att betala senast {day(d['due_date'])}."
+        return f"Invoice created: {format_kr(d['amount_due_ore'], lang)} to pay by {day(d['due_date'], lang)}."
+    return f"Fakturan skapades: {format_kr(d['amount_due_ore'])} att betala senast {day(d['due_date'])}."
 
 
 def _sent(d: Mapping[str, Any], lang: str) -> str:
@@ -83,17 +78,17 @@ def _payment(d: Mapping[str, Any], lang: str) -> str:
     method = d.get("method") or ""
     how = PAYMENT_METHOD[lang].get(method, method)
     if lang == "en":
-        return f"Payment received{' by ' + how if how else ''}: {kr(d['amount_ore'], lang)}. Left to pay: {kr(left, lang)}."
-    return f"Betalning mottagen{' via ' + how if how else ''}: {kr(d['amount_ore'])}. Kvar att betala: {kr(left)}."
+        return f"Payment received{' by ' + how if how else ''}: {format_kr(d['amount_ore'], lang)}. Left to pay: {format_kr(left, lang)}."
+    return f"Betalning mottagen{' via ' + how if how else ''}: {format_kr(d['amount_ore'])}. Kvar att betala: {format_kr(left)}."
 
 
 def _corrected(d: Mapping[str, Any], lang: str) -> str:
     note = d.get("credit_note")
     if lang == "en":
-        head = f"Credit note {note} of {kr(d['credited_ore'], lang)}: the" if note and "credited_ore" in d else "The"
-        return f"{head} invoice was changed. The new amount is {kr(d['new_amount_ore'], lang)}."
-    head = f"Kreditfaktura {note} på {kr(d['credited_ore'])}: f" if note and "credited_ore" in d else "F"
-    return f"{head}akturan ändrades. Nytt belopp är {kr(d['new_amount_ore'])}."
+        head = f"Credit note {note} of {format_kr(d['credited_ore'], lang)}: the" if note and "credited_ore" in d else "The"
+        return f"{head} invoice was changed. The new amount is {format_kr(d['new_amount_ore'], lang)}."
+    head = f"Kreditfaktura {note} på {format_kr(d['credited_ore'])}: f" if note and "credited_ore" in d else "F"
+    return f"{head}akturan ändrades. Nytt belopp är {format_kr(d['new_amount_ore'])}."
 
 
 def _reminder(d: Mapping[str, Any], lang: str) -> str:
@@ -101,9 +96,9 @@ def _reminder(d: Mapping[str, Any], lang: str) -> str:
     fee = int(d.get("fee_ore", 0))
     if lang == "en":
         text = f"Reminder {level} sent"
-        return text + (f" with a reminder fee of {kr(fee, lang)}." if fee else " (no fee).")
+        return text + (f" with a reminder fee of {format_kr(fee, lang)}." if fee else " (no fee).")
     text = f"Påminnelse {level} skickad"
-    return text + (f" med påminnelseavgift {kr(fee)}." if fee else " (ingen avgift).")
+    return text + (f" med påminnelseavgift {format_kr(fee)}." if fee else " (ingen avgift).")
 
 
 def _overdue(d: Mapping[str, Any], lang: str) -> str:
@@ -114,15 +109,15 @@ def _overdue(d: Mapping[str, Any], lang: str) -> str:
 
 def _interest(d: Mapping[str, Any], lang: str) -> str:
     if lang == "en":
-        return f"Late interest {kr(d['amount_ore'], lang)} ({d['rate']} % a year) up to {day(d['to'], lang)}."
-    return f"Dröjsmålsränta {kr(d['amount_ore'])} ({d['rate'].replace('.', ',')} % per år) till och med {day(d['to'])}."
+        return f"Late interest {format_kr(d['amount_ore'], lang)} ({d['rate']} % a year) up to {day(d['to'], lang)}."
+    return f"Dröjsmålsränta {format_kr(d['amount_ore'])} ({d['rate'].replace('.', ',')} % per år) till och med {day(d['to'])}."
 
 
 def _collection(d: Mapping[str, Any], lang: str) -> str:
     when = f" {day(d['date'], lang)}" if d.get("date") else ""
     if lang == "en":
-        return f"Handed to the collection agency{when} ({kr(d['balance_ore'], lang)} unpaid)."
-    return f"Lämnad till inkasso{when} ({kr(d['balance_ore'])} obetalt)."
+        return f"Handed to the collection agency{when} ({format_kr(d['balance_ore'], lang)} unpaid)."
+    return f"Lämnad till inkasso{when} ({format_kr(d['balance_ore'])} obetalt)."
 
 
 def _respite(d: Mapping[str, Any], lang: str) -> str:
@@ -133,33 +128,33 @@ def _respite(d: Mapping[str, Any], lang: str) -> str:
 
 def _allocated(d: Mapping[str, Any], lang: str) -> str:
     if lang == "en":
-        return f"Payment {kr(d['amount_ore'], lang)} (ref. {d['reference']}) allocated to this invoice by an agent."
-    return f"Betalning {kr(d['amount_ore'])} (ref. {d['reference']}) fördelad till fakturan av handläggare."
+        return f"Payment {format_kr(d['amount_ore'], lang)} (ref. {d['reference']}) allocated to this invoice by an agent."
+    return f"Betalning {format_kr(d['amount_ore'])} (ref. {d['reference']}) fördelad till fakturan av handläggare."
 
 
 def _overpaid(d: Mapping[str, Any], lang: str) -> str:
     if d.get("refund"):
         if lang == "en":
-            return (f"The payment was {kr(d['amount_ore'], lang)} more than was left to pay; "
+            return (f"The payment was {format_kr(d['amount_ore'], lang)} more than was left to pay; "
                     "it is paid back to you.")
-        return f"Betalningen var {kr(d['amount_ore'])} mer än det som var kvar att betala; det betalas tillbaka till dig."
+        return f"Betalningen var {format_kr(d['amount_ore'])} mer än det som var kvar att betala; det betalas tillbaka till dig."
     if lang == "en":
-        return (f"The payment was {kr(d['amount_ore'], lang)} more than was left to pay; "
+        return (f"The payment was {format_kr(d['amount_ore'], lang)} more than was left to pay; "
                 "it is your credit balance, taken off your next invoice.")
-    return (f"Betalningen var {kr(d['amount_ore'])} mer än det som var kvar att betala; "
+    return (f"Betalningen var {format_kr(d['amount_ore'])} mer än det som var kvar att betala; "
             "det är ditt tillgodohavande och dras av på nästa faktura.")
 
 
 def _refund(d: Mapping[str, Any], lang: str) -> str:
     if lang == "en":
-        return f"Credit balance refunded: {kr(d['amount_ore'], lang)}."
-    return f"Tillgodohavande återbetalt: {kr(d['amount_ore'])}."
+        return f"Credit balance refunded: {format_kr(d['amount_ore'], lang)}."
+    return f"Tillgodohavande återbetalt: {format_kr(d['amount_ore'])}."
 
 
 def _credit_applied(d: Mapping[str, Any], lang: str) -> str:
     if lang == "en":
-        return f"Credit from invoice {d['from_invoice']} applied: {kr(d['amount_ore'], lang)}."
-    return f"Tillgodohavande från faktura {d['from_invoice']} avräknat: {kr(d['amount_ore'])}."
+        return f"Credit from invoice {d['from_invoice']} applied: {format_kr(d['amount_ore'], lang)}."
+    return f"Tillgodohavande från faktura {d['from_invoice']} avräknat: {format_kr(d['amount_ore'])}."
 
 
 def _opened(d: Mapping[str, Any], lang: str) -> str:
@@ -191,8 +186,8 @@ def _reply(d: Mapping[str, Any], lang: str) -> str:
 
 def _fee_waived(d: Mapping[str, Any], lang: str) -> str:
     if lang == "en":
-        return f"The reminder fee of {kr(d['amount_ore'], lang)} was waived ({d['reason']})."
-    return f"Påminnelseavgiften på {kr(d['amount_ore'])} togs bort. ({d['reason']})"
+        return f"The reminder fee of {format_kr(d['amount_ore'], lang)} was waived ({d['reason']})."
+    return f"Påminnelseavgiften på {format_kr(d['amount_ore'])} togs bort. ({d['reason']})"
 
 
 def _en(d: Mapping[str, Any], key: str) -> Any:
@@ -203,21 +198,21 @@ def _en(d: Mapping[str, Any], key: str) -> Any:
 def _charge_added(d: Mapping[str, Any], lang: str) -> str:
     amount = int(d["amount_ore"])
     if lang == "en":
-        return f"{'One-off charge' if amount >= 0 else 'Credit'}: {d['description']}, {kr(amount, lang)}."
-    return f"{'Engångsavgift' if amount >= 0 else 'Kreditering'}: {d['description']}, {kr(amount)}."
+        return f"{'One-off charge' if amount >= 0 else 'Credit'}: {d['description']}, {format_kr(amount, lang)}."
+    return f"{'Engångsavgift' if amount >= 0 else 'Kreditering'}: {d['description']}, {format_kr(amount)}."
 
 
 def _addon_purchased(d: Mapping[str, Any], lang: str) -> str:
     if lang == "en":
-        return f"Add-on bought {day(d['bought_on'], lang)}: {_en(d, 'name')}, {kr(d['amount_ore'], lang)}."
-    return f"Tillägg köpt {day(d['bought_on'])}: {d['name']}, {kr(d['amount_ore'])}."
+        return f"Add-on bought {day(d['bought_on'], lang)}: {_en(d, 'name')}, {format_kr(d['amount_ore'], lang)}."
+    return f"Tillägg köpt {day(d['bought_on'])}: {d['name']}, {format_kr(d['amount_ore'])}."
 
 
 def _instalment_payoff(d: Mapping[str, Any], lang: str) -> str:
     if lang == "en":
-        return (f"{_en(d, 'device_name')} paid off early: the remaining {kr(d['amount_ore'], lang)} is on this "
+        return (f"{_en(d, 'device_name')} paid off early: the remaining {format_kr(d['amount_ore'], lang)} is on this "
                 "invoice.")
-    return f"{d['device_name']} slutbetalas i förtid: återstående {kr(d['amount_ore'])} finns på den här fakturan."
+    return f"{d['device_name']} slutbetalas i förtid: återstående {format_kr(d['amount_ore'])} finns på den här fakturan."
 
 
 RENDERERS: dict[str, Renderer] = {
