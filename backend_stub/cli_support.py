@@ -27,14 +27,12 @@ def cmd_create_agent(args: argparse.Namespace) -> int:
 
 def cmd_deactivate_agent(args: argparse.Namespace) -> int:
     """Close a staff account; its sessions end at once."""
-    from backend_stub.core import Core
     from backend_stub.services import agents
 
     try:
-        ended = agents.deactivate_agent(Core.from_url().engine, args.username)
+        ended = agents.deactivate_agent(open_core().engine, args.username)
     except LookupError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return fail(str(exc))
     out = {"username": args.username.strip().lower(), "sessions_ended": ended}
     print(json.dumps(out) if args.json else f"deactivated {out['username']} ({ended} sessions ended)")
     return 0
