@@ -129,3 +129,15 @@ def test_seed_makes_a_believable_billed_operator(tmp_path):
     docs = json.loads(cli(tmp_path, "invoices", "--period", "2026-08", "--json").stdout)
     statuses = {d["status"] for d in docs}
     assert "paid" in statuses
+
+
+def test_staff_accounts_are_created_and_deactivated_from_the_cli(tmp_path, monkeypatch):
+    monkeypatch.setenv("SELFCARE_AGENT_PASSWORD", "a-long-enough-password")
+    r = cli(tmp_path, "create-agent", "--username", "Eva", "--name", "Eva E", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["username"] == "eva"
+    r = cli(tmp_path, "deactivate-agent", "--username", "EVA", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == {"username": "eva", "sessions_ended": 0}
+    r = cli(tmp_path, "deactivate-agent", "--username", "nobody")
+    assert r.returncode == 2 and "error: username: no staff account 'nobody'" in r.stderr
