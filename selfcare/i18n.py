@@ -57,6 +57,20 @@ def gettext(lang: str, msgid: str, **params: object) -> str:
     return text.format(**params) if params else text
 
 
+def later(msgid: str, **params: object) -> list:
+    """A text kept untranslated in a state (``[msgid, params]``), translated where it is shown by
+    :func:`translate_later`, so it follows a language switch."""
+    return [msgid, params]
+
+
+def translate_later(text: list | tuple, lang: str) -> str:
+    """A :func:`later` text in ``lang``; ``""`` for no text."""
+    if not text:
+        return ""
+    msgid, params = text
+    return gettext(lang, msgid, **params)
+
+
 def format_money(ore: int, lang: str) -> str:
     """``124900`` → ``1 249,00 kr`` (sv) or ``1,249.00 kr`` (en); negative ``-50,00 kr``.
 
