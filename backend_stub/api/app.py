@@ -14,7 +14,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
@@ -48,6 +48,15 @@ from backend_stub.api.params import (
     storable_text,
 )
 from backend_stub.api.security_headers import SecurityHeadersMiddleware, core_html_policy
+from backend_stub.api.uploads import (
+    CSV_MAX_BYTES,
+    TOML_MAX_BYTES,
+    Upload,
+    file_schema,
+    file_upload,
+    text_body,
+    text_schema,
+)
 from backend_stub.catalogue import CatalogueError
 from backend_stub.core import Core
 from backend_stub.formats.cdr_csv import CdrFileError, read_cdr_bytes
@@ -59,6 +68,9 @@ Service = Annotated[Principal, Depends(require_roles(Role.SERVICE))]
 Staff = Annotated[Principal, Depends(require_roles(*STAFF))]
 Agent = Annotated[Principal, Depends(require_roles(Role.AGENT, Role.SUPERVISOR, Role.SERVICE))]
 CustomerReader = Annotated[Principal, Depends(require_roles(Role.SUBSCRIBER, *STAFF))]
+# An upload is read after the role check before it in the route's parameters (api.uploads).
+CsvFile = Annotated[Upload, Depends(file_upload(CSV_MAX_BYTES))]
+CatalogueToml = Annotated[str, Depends(text_body(TOML_MAX_BYTES, "toml"))]
 
 
 def _core(request: Request) -> Core:
@@ -124,9 +136,9 @@ async def get_catalogue(request: Request, _p: Any_) -> dict[str, Any]:
     }
 
 
-@router.put("/catalogue", tags=["catalogue"])
-async def put_catalogue(request: Request, _p: Service, toml: Annotated[str, Body(media_type="application/toml")]
-                        ) -> dict[str, Any]:
+@router.put("/catalogue", tags=["catalogue"],
+            openapi_extra=text_schema("application/toml", "the catalogue (TOML, UTF-8, at most 1 MiB)"))
+async def put_catalogue(request: Request, _p: Service, toml: CatalogueToml) -> dict[str, Any]:
     """Load a new catalogue (TOML). Errors name every bad field; nothing changes then."""
     try:
         cat = await _run(_core(request).load_catalogue, toml, "api")
@@ -135,12 +147,12 @@ async def put_catalogue(request: Request, _p: Service, toml: Annotated[str, Body
     return {"plans": len(cat.plans), "destinations": len(cat.destinations), "warnings": list(cat.warnings)}
 
 
-@router.post("/customers/import", tags=["customers"])
-async def import_customers(request: Request, _p: Service, file: UploadFile) -> JSONResponse:
+@router.post("/customers/import", tags=["customers"], openapi_extra=file_schema(description="customers CSV"))
+async def import_customers(request: Request, _p: Service, file: CsvFile) -> JSONResponse:
     """Import customers and subscriptions from CSV (docs/customers-csv.md)."""
     core = _core(request)
     try:
-        data = (await file.read()).decode("utf-8-sig")
+        data = file.data.decode("utf-8-sig")
         if "\x00" in data:  # no database column holds it (PostgreSQL refuses NUL)
             raise HTTPException(422, f"file: line {data.count(chr(10), 0, data.index(chr(0))) + 1}: a NUL character")
         rows = list(customers.read_customers_csv(io.StringIO(data, newline="")))  # as the CLI reads a file
@@ -209,14 +221,13 @@ async def ingest_usage(request: Request, _p: Service, batch: UsageBatch) -> dict
     return result.as_dict()
 
 
-@router.post("/usage/csv", tags=["usage"])
-async def ingest_usage_csv(request: Request, _p: Service, file: UploadFile) -> dict[str, Any]:
+@router.post("/usage/csv", tags=["usage"], openapi_extra=file_schema(description="CDR CSV (spec/cdr-csv.md)"))
+async def ingest_usage_csv(request: Request, _p: Service, file: CsvFile) -> dict[str, Any]:
     """Ingest a CDR CSV file (spec/cdr-csv.md)."""
     core = _core(request)
-    data = await file.read()
     importer = usage.UsageImporter(core.engine, core.catalogue)
     try:
-        result = await _run(lambda: importer.import_rows(read_cdr_bytes(data), file.filename or "upload.csv"))
+        result = await _run(lambda: importer.import_rows(read_cdr_bytes(file.data), file.filename or "upload.csv"))
     except CdrFileError as exc:
         raise HTTPException(422, str(exc)) from None
     return result.as_dict()
