@@ -16,8 +16,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
+from backend_stub import clock
 from backend_stub.api import errors
 from backend_stub.api.auth import (
     AuthSettings,
@@ -60,6 +61,7 @@ from backend_stub.api.uploads import (
 from backend_stub.catalogue import CatalogueError
 from backend_stub.core import Core
 from backend_stub.formats.cdr_csv import CdrFileError, read_cdr_bytes
+from backend_stub.periods import FIRST_BILLING_PERIOD, bill_run_period_problem
 from backend_stub.services import billrun, customers, invoices, pending, usage, usage_query
 
 STAFF = (Role.AGENT, Role.SUPERVISOR, Role.SERVICE)
@@ -86,8 +88,19 @@ class UsageBatch(BaseModel):
     records: list[dict[str, Any]] = Field(description="usage records with the fields of spec/cdr-csv.md")
 
 
+def _billable_period(value: str) -> str:
+    """At the edge: not before 2000-01, not after next month by the core's clock (the service also
+    refuses a period before the operator's first subscription or charge)."""
+    problem = bill_run_period_problem(value, clock.today())
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
 class BillRunRequest(BaseModel):
-    period: PeriodField
+    period: Annotated[PeriodField, AfterValidator(_billable_period),
+                      Field(description=f"the month to invoice: from {FIRST_BILLING_PERIOD} (and the operator's "
+                                        "first subscription or charge) to next month")]
     invoice_date: DayField | None = None
     allow_open_period: bool = False
 
@@ -293,6 +306,8 @@ async def bill_run(request: Request, _p: Service, body: BillRunRequest) -> dict[
                             small_balance_ore=_small_balance_ore(request))
     except billrun.OpenPeriod as exc:  # in arrears: the period must have ended
         raise HTTPException(409, str(exc)) from None
+    except billrun.PeriodOutOfRange as exc:  # "period: …", beside the field
+        raise HTTPException(422, str(exc)) from None
     return result.as_dict()
 
 
