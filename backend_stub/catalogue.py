@@ -28,6 +28,7 @@ from backend_stub.money import (
     parse_decimal,
     round_half_up_div,
 )
+from backend_stub.toml_text import control_characters, printable
 
 logger = logging.getLogger(__name__)
 
@@ -1013,7 +1014,7 @@ def _toml_paths(text: str) -> tuple[dict[str, int], dict[str, str]]:
 def _pydantic_error(err: Any) -> str:
     loc = ""
     for part in err["loc"]:
-        loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
+        loc += f"[{part}]" if isinstance(part, int) else (f".{printable(part)}" if loc else printable(str(part)))
     msg = err["msg"]
     if err["type"] == "extra_forbidden":
         msg = "unknown field"
@@ -1036,10 +1037,14 @@ def load_catalogue(path: str | Path) -> Catalogue:
 
 
 def _compiled(raw: dict[str, Any], text: str) -> Catalogue:
+    controls = control_characters(raw)  # "\u0000" is valid TOML, not a text the system can carry
     try:
         catalogue = compile_catalogue(raw)
     except CatalogueError as exc:
-        raise CatalogueError(exc.errors, _located(exc.errors, text)) from None
+        errors = controls + exc.errors
+        raise CatalogueError(errors, _located(errors, text)) from None
+    if controls:
+        raise CatalogueError(controls, _located(controls, text))
     if catalogue.warnings:  # each with its TOML line and item id, like the errors
         catalogue = replace(catalogue, warnings=tuple(_located(list(catalogue.warnings), text)))
         for warning in catalogue.warnings:

@@ -46,6 +46,33 @@ def _cycle_start(year: int, month: int, cycle_day: int) -> date:
     return date(year, month, min(cycle_day, calendar.monthrange(year, month)[1]))
 
 
+FIRST_BILLING_PERIOD = "2000-01"
+"""No bill run before this month, whatever the data says: nothing of this system (subscriptions on plans
+with allowances, EU roaming, OCR references) existed before it. The service also refuses a period before
+the first subscription, usage event or charge of the operator's data (``billrun.first_billable_period``)."""
+
+
+def month_label(day: date) -> str:
+    """``YYYY-MM`` of the month ``day`` is in."""
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def bill_run_period_problem(label: str, today: date, first: str = FIRST_BILLING_PERIOD) -> str | None:
+    """Why a bill run may not invoice period ``label`` (``YYYY-MM``) on ``today``, or None.
+
+    A period before ``first`` has nothing to bill (the run would put pending charges and instalments on an
+    invoice of 1900); one after next month cannot be billed in arrears, nor early (``allow_open_period``
+    reaches at most next month). ``label`` has the shape of a month already (``period_for``).
+    """
+    latest = month_label(date(*_add_months(today.year, today.month, 1), 1))
+    first = max(first, FIRST_BILLING_PERIOD)
+    if label < first:
+        return f"{label} is before {first}, the first period with anything to bill"
+    if label > latest:
+        return f"{label} is after {latest}: a bill run reaches at most next month (today is {today.isoformat()})"
+    return None
+
+
 def period_for(label: str, cycle_day: int = 1) -> Period:
     """The period that starts in month ``label`` (``YYYY-MM``) on the account's cycle day."""
     m = re.fullmatch(r"(\d{4})-(\d{2})", label or "")

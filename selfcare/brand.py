@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from backend_stub.toml_text import control_characters
+
 DEFAULT_BRAND_FILE = Path(__file__).parent / "brand.toml"
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 COLOUR_NAMES = ("primary", "primary_text", "accent", "background", "surface", "text", "muted", "danger",
@@ -72,6 +74,9 @@ def parse_brand(text: str) -> Brand:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise BrandError(f"brand file: {exc}") from None
+    controls = control_characters(data)  # "\u0000" is valid TOML, not a text a page or a header can carry
+    if controls:
+        raise BrandError("brand file: " + "; ".join(controls))
     colours_t = data.get("colors") or {}
     colours = {}
     for key in COLOUR_NAMES:

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date as _babel_date
@@ -24,6 +25,9 @@ from backend_stub.money_format import format_kr  # pure (babel only): one money 
 LANGUAGES: tuple[str, ...] = ("sv", "en")
 DEFAULT_LANGUAGE = "sv"
 LOCALES_DIR = Path(__file__).parent / "locales"
+
+# Times are shown on the operator's clock, summer and winter time alike (the core sends UTC instants).
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 # The babel locale used for formatting each UI language.
 _FORMAT_LOCALE = {"sv": "sv_SE", "en": "en_GB"}
@@ -53,6 +57,20 @@ def gettext(lang: str, msgid: str, **params: object) -> str:
     """Translate ``msgid`` into ``lang`` and fill ``{name}`` placeholders."""
     text = catalogue(normalise_language(lang)).get(msgid, msgid)
     return text.format(**params) if params else text
+
+
+def later(msgid: str, **params: object) -> list:
+    """A text kept untranslated in a state (``[msgid, params]``), translated where it is shown by
+    :func:`translate_later`, so it follows a language switch."""
+    return [msgid, params]
+
+
+def translate_later(text: list | tuple, lang: str) -> str:
+    """A :func:`later` text in ``lang``; ``""`` for no text."""
+    if not text:
+        return ""
+    msgid, params = text
+    return gettext(lang, msgid, **params)
 
 
 def format_money(ore: int, lang: str) -> str:
@@ -92,10 +110,17 @@ def format_short_date(value: date | datetime | str, lang: str) -> str:
 
 
 def format_datetime(value: datetime | str, lang: str) -> str:
-    """A timestamp as ``10 mars 2026 14:05``."""
+    """A timestamp as ``10 mars 2026 14:05``, in Stockholm time.
+
+    An instant with an offset (``2026-07-01T12:00:00+00:00`` from the core) is shown on the
+    Stockholm clock (``14:00`` in summer, ``13:00`` in winter), date included; a time without an
+    offset is taken as already being Stockholm wall time.
+    """
     d = _as_date(value)
     if not isinstance(d, datetime):
         d = datetime(d.year, d.month, d.day)
+    if d.tzinfo is not None:
+        d = d.astimezone(STOCKHOLM)
     loc = _FORMAT_LOCALE[normalise_language(lang)]
     return f"{_babel_date(d.date(), format='long', locale=loc)} {_babel_datetime(d, format='HH:mm', locale=loc)}"
 

@@ -123,3 +123,14 @@ def test_invalid_catalogue_upload_names_the_field(api, auth):
     r = api.put("/catalogue", headers={**service, "Content-Type": "application/toml"}, content=broken)
     assert any(e.startswith("plans[0].tariff: ") for e in problems(r)), r.text
     assert api.get("/catalogue", headers=service).json()["plans"][0]["id"] == "mobil-5gb"  # unchanged
+
+
+def test_a_catalogue_with_a_control_character_is_refused_and_nothing_of_it_kept(api, auth):
+    service = token_for(auth, "service")
+    text = (FIXTURES.parent.parent / "backend_stub" / "catalogues" / "nordvik.toml").read_text()
+    assert 'name = "Mobil 5 GB"' in text
+    bad = text.replace('name = "Mobil 5 GB"', 'name = "Mobil\\u0000 5 GB"', 1)
+    r = api.put("/catalogue", headers={**service, "Content-Type": "application/toml"}, content=bad)
+    assert r.json()["detail"] == [{"loc": ["body", "plans[0].name"], "type": "value_error",
+                                   "msg": "a control character (U+0000) is not allowed in text"}], r.text
+    assert api.get("/catalogue", headers=service).json()["plans"][0]["name"] == "Mobil 5 GB"  # unchanged

@@ -458,3 +458,52 @@ def test_a_prorated_allowance_is_labelled_in_a_readable_unit():
     assert allowance_label("voice", 290) == "4,83 min"
     assert allowance_label("sms", 33) == "33 st"
     assert allowance_label("data", UNLIMITED) == "obegränsat"
+
+
+# --------------------------------------------------------------------------- control characters
+
+
+def test_a_nul_escape_in_a_text_is_refused_naming_the_field():
+    text = broken('name = "Rörlig"', 'name = "Rör\\u0000lig"')  # valid TOML: the escape makes a NUL
+    [error] = errors_of(text)
+    assert error == "plans[0].name: a control character (U+0000) is not allowed in text"
+    with pytest.raises(CatalogueError) as info:
+        parse_catalogue_text(text)
+    line = GOLDEN_TEXT.splitlines().index('name = "Rörlig"') + 1
+    assert info.value.located == [f"{error} (line {line}, id 'rorlig')"]
+
+
+@pytest.mark.parametrize("escape", ["\\u001b[31m", "\\t", "\\n", "\\u007f", "\\u0085"])
+def test_other_control_characters_are_refused_too(escape):
+    assert errors_of(broken('name = "Sverige fast"', f'name = "Sverige{escape}fast"')) == [
+        f"destinations[1].name: a control character (U+{ord(escape.encode().decode('unicode_escape')[0]):04X})"
+        " is not allowed in text"]
+
+
+def test_a_control_character_in_a_key_or_a_table_is_refused():
+    errors = errors_of(broken('name = "Rörlig"', 'name = "Rörlig"\n"col\\u0000our" = "red"'))
+    assert "plans[0].col\\x00our: a control character (U+0000) is not allowed in a key" in errors
+    # The table's own problems are reported with it (the file is refused once, with everything in it).
+    assert "plans[0].col\\x00our: unknown field" in errors
+    assert errors_of(broken('name = "Golden Telecom AB"', 'name = "Golden\\u0007 Telecom AB"')) == [
+        "operator.name: a control character (U+0007) is not allowed in text"]
+
+
+def test_a_refused_catalogue_leaves_nothing_behind(tmp_path):
+    from sqlalchemy import func, select
+
+    from backend_stub.core import Core
+    from backend_stub.storage import models as m
+    from backend_stub.storage.db import make_engine
+
+    core = Core(make_engine(f"sqlite:///{tmp_path / 'c.db'}"))
+    core.load_catalogue(GOLDEN_TEXT, "golden.toml")
+    with pytest.raises(CatalogueError, match=r"plans\[0\]\.name"):
+        core.load_catalogue(broken('name = "Rörlig"', 'name = "Rör\\u0000lig"'), "bad.toml")
+    with core.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(m.CatalogueVersion)).scalar_one() == 1
+    assert core.catalogue.plans["rorlig"].name == "Rörlig"
+    path = tmp_path / "bad.toml"
+    path.write_text(broken('name = "Rörlig"', 'name = "Rör\\u0000lig"'), encoding="utf-8")
+    with pytest.raises(CatalogueError, match=r"plans\[0\]\.name: a control character"):
+        load_catalogue(path)

@@ -60,6 +60,10 @@ def test_bad_input_names_the_line_or_field(tmp_path):
                       .replace('monthly_fee = "199.00"', "monthly_fee = 199.0"))
     r = cli(tmp_path, "load-catalogue", str(broken))
     assert r.returncode == 2 and "plans[0].monthly_fee" in r.stderr
+    broken.write_text((ROOT / "backend_stub" / "catalogues" / "nordvik.toml").read_text()
+                      .replace('name = "Mobil 5 GB"', 'name = "Mobil\\u001b[2J 5 GB"'))
+    r = cli(tmp_path, "load-catalogue", str(broken))
+    assert r.returncode == 2 and "plans[0].name: a control character (U+001B)" in r.stderr and "\x1b" not in r.stderr
     customers = tmp_path / "customers.csv"
     customers.write_text((FIXTURES / "customers.csv").read_text() +
                          "K3,S4,Cecilia Ek,c@example.se,,Gatan 1,111 22,Stockholm,email,+46701112233,mobil-99gb,"

@@ -68,3 +68,12 @@ def test_the_setting_is_checked():
         assert "dunning.overpayment" in str(exc)
     else:
         raise AssertionError("an unknown overpayment mode was accepted")
+
+
+def test_a_control_character_in_the_lifecycle_file_is_refused_naming_the_field():
+    try:
+        from_toml({"sending": {"public_url": "https://example.se/\x00"}})
+    except ConfigError as exc:
+        assert str(exc) == "sending.public_url: a control character (U+0000) is not allowed in text"
+    else:
+        raise AssertionError("a NUL in the lifecycle file was accepted")

@@ -14,10 +14,11 @@ from decimal import Decimal
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
+from backend_stub import clock
 from backend_stub.api import errors
 from backend_stub.api.auth import (
     AuthSettings,
@@ -48,9 +49,19 @@ from backend_stub.api.params import (
     storable_text,
 )
 from backend_stub.api.security_headers import SecurityHeadersMiddleware, core_html_policy
+from backend_stub.api.uploads import (
+    CSV_MAX_BYTES,
+    TOML_MAX_BYTES,
+    Upload,
+    file_schema,
+    file_upload,
+    text_body,
+    text_schema,
+)
 from backend_stub.catalogue import CatalogueError
 from backend_stub.core import Core
 from backend_stub.formats.cdr_csv import CdrFileError, read_cdr_bytes
+from backend_stub.periods import FIRST_BILLING_PERIOD, bill_run_period_problem
 from backend_stub.services import billrun, customers, invoices, pending, usage, usage_query
 from backend_stub.services.sessions import DbSessions, SessionPolicy
 
@@ -60,6 +71,9 @@ Service = Annotated[Principal, Depends(require_roles(Role.SERVICE))]
 Staff = Annotated[Principal, Depends(require_roles(*STAFF))]
 Agent = Annotated[Principal, Depends(require_roles(Role.AGENT, Role.SUPERVISOR, Role.SERVICE))]
 CustomerReader = Annotated[Principal, Depends(require_roles(Role.SUBSCRIBER, *STAFF))]
+# An upload is read after the role check before it in the route's parameters (api.uploads).
+CsvFile = Annotated[Upload, Depends(file_upload(CSV_MAX_BYTES))]
+CatalogueToml = Annotated[str, Depends(text_body(TOML_MAX_BYTES, "toml"))]
 
 
 def _core(request: Request) -> Core:
@@ -75,8 +89,19 @@ class UsageBatch(BaseModel):
     records: list[dict[str, Any]] = Field(description="usage records with the fields of spec/cdr-csv.md")
 
 
+def _billable_period(value: str) -> str:
+    """At the edge: not before 2000-01, not after next month by the core's clock (the service also
+    refuses a period before the operator's first subscription or charge)."""
+    problem = bill_run_period_problem(value, clock.today())
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
 class BillRunRequest(BaseModel):
-    period: PeriodField
+    period: Annotated[PeriodField, AfterValidator(_billable_period),
+                      Field(description=f"the month to invoice: from {FIRST_BILLING_PERIOD} (and the operator's "
+                                        "first subscription or charge) to next month")]
     invoice_date: DayField | None = None
     allow_open_period: bool = False
 
@@ -125,9 +150,9 @@ async def get_catalogue(request: Request, _p: Any_) -> dict[str, Any]:
     }
 
 
-@router.put("/catalogue", tags=["catalogue"])
-async def put_catalogue(request: Request, _p: Service, toml: Annotated[str, Body(media_type="application/toml")]
-                        ) -> dict[str, Any]:
+@router.put("/catalogue", tags=["catalogue"],
+            openapi_extra=text_schema("application/toml", "the catalogue (TOML, UTF-8, at most 1 MiB)"))
+async def put_catalogue(request: Request, _p: Service, toml: CatalogueToml) -> dict[str, Any]:
     """Load a new catalogue (TOML). Errors name every bad field; nothing changes then."""
     try:
         cat = await _run(_core(request).load_catalogue, toml, "api")
@@ -136,12 +161,12 @@ async def put_catalogue(request: Request, _p: Service, toml: Annotated[str, Body
     return {"plans": len(cat.plans), "destinations": len(cat.destinations), "warnings": list(cat.warnings)}
 
 
-@router.post("/customers/import", tags=["customers"])
-async def import_customers(request: Request, _p: Service, file: UploadFile) -> JSONResponse:
+@router.post("/customers/import", tags=["customers"], openapi_extra=file_schema(description="customers CSV"))
+async def import_customers(request: Request, _p: Service, file: CsvFile) -> JSONResponse:
     """Import customers and subscriptions from CSV (docs/customers-csv.md)."""
     core = _core(request)
     try:
-        data = (await file.read()).decode("utf-8-sig")
+        data = file.data.decode("utf-8-sig")
         if "\x00" in data:  # no database column holds it (PostgreSQL refuses NUL)
             raise HTTPException(422, f"file: line {data.count(chr(10), 0, data.index(chr(0))) + 1}: a NUL character")
         rows = list(customers.read_customers_csv(io.StringIO(data, newline="")))  # as the CLI reads a file
@@ -208,14 +233,13 @@ async def ingest_usage(request: Request, _p: Service, batch: UsageBatch) -> dict
     return result.as_dict()
 
 
-@router.post("/usage/csv", tags=["usage"])
-async def ingest_usage_csv(request: Request, _p: Service, file: UploadFile) -> dict[str, Any]:
+@router.post("/usage/csv", tags=["usage"], openapi_extra=file_schema(description="CDR CSV (spec/cdr-csv.md)"))
+async def ingest_usage_csv(request: Request, _p: Service, file: CsvFile) -> dict[str, Any]:
     """Ingest a CDR CSV file (spec/cdr-csv.md)."""
     core = _core(request)
-    data = await file.read()
     importer = usage.UsageImporter(core.engine, core.catalogue)
     try:
-        result = await _run(lambda: importer.import_rows(read_cdr_bytes(data), file.filename or "upload.csv"))
+        result = await _run(lambda: importer.import_rows(read_cdr_bytes(file.data), file.filename or "upload.csv"))
     except CdrFileError as exc:
         raise HTTPException(422, str(exc)) from None
     return result.as_dict()
@@ -274,9 +298,12 @@ def _small_balance_ore(request: Request) -> int:
 async def bill_run(request: Request, _p: Service, body: BillRunRequest) -> dict[str, Any]:
     """Invoice a period for all accounts (idempotent)."""
     core = _core(request)
-    result = await _run(billrun.run_bill_run, core.engine, core.catalogue, body.period,  # OpenPeriod: 409
-                        invoice_date=body.invoice_date, today=core.today(), allow_open_period=body.allow_open_period,
-                        small_balance_ore=_small_balance_ore(request))
+    try:
+        result = await _run(billrun.run_bill_run, core.engine, core.catalogue, body.period,  # OpenPeriod: 409
+                            invoice_date=body.invoice_date, today=core.today(),
+                            allow_open_period=body.allow_open_period, small_balance_ore=_small_balance_ore(request))
+    except billrun.PeriodOutOfRange as exc:  # "period: …", beside the field
+        raise HTTPException(422, str(exc)) from None
     return result.as_dict()
 
 

@@ -12,7 +12,7 @@ import html
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import AfterValidator, BaseModel, Field
 
@@ -22,6 +22,7 @@ from backend_stub.api.auth import Principal, Role, ensure_customer_access, requi
 from backend_stub.api.lifecycle import _config
 from backend_stub.api.params import DAY_RULE, DayField, IdPath, SessionRef, check_day
 from backend_stub.api.selfservice import _paygw, back_to_merchant, deliver_testpay_webhook
+from backend_stub.api.uploads import CSV_MAX_BYTES, Upload, file_schema, file_upload
 from backend_stub.formats.autogiro import AutogiroError
 from backend_stub.services import autopay, paygw
 
@@ -100,14 +101,14 @@ async def run_draws(request: Request, _p: Service, body: RunRequest | None = Non
     return result.as_dict()
 
 
-@router.post("/autogiro/files")
-async def upload_answer_file(request: Request, _p: Service, file: UploadFile) -> JSONResponse:
+@router.post("/autogiro/files", openapi_extra=file_schema(description="an answer file from Bankgirot"))
+async def upload_answer_file(request: Request, _p: Service,
+                             file: Annotated[Upload, Depends(file_upload(CSV_MAX_BYTES))]) -> JSONResponse:
     """Import an answer file from Bankgirot (mandate advice, payment specification, rejected orders).
     The same file twice changes nothing. A bad file is refused whole, with its errors by line."""
-    data = await file.read()
     core = _core(request)
     try:
-        result = await _run(autopay.import_autogiro, core.engine, core.catalogue, _config(request), data,
+        result = await _run(autopay.import_autogiro, core.engine, core.catalogue, _config(request), file.data,
                             file.filename or "upload")
     except AutogiroError as exc:
         raise HTTPException(422, {"errors": exc.errors}) from None

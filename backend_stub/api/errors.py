@@ -9,7 +9,7 @@
   404 and ``Conflict`` 409, ``{"detail": "<the message>"}``. A route that answers a lookup with
   its own words (``"invoice not found"``, the same for another customer's id) catches it itself.
 * The OpenAPI schema documents the refusals a route can give: 400 for a body that cannot be read
-  at all, 401 for every route behind a token,
+  at all, 413 for an upload over its limit (``api.uploads``), 401 for every route behind a token,
   403 where roles are checked, 404 where an id (path, or a customer in the query) is looked up,
   and whatever a route declares itself (``responses=refusals(409)``).
 """
@@ -46,6 +46,8 @@ _DESCRIPTIONS = {
     404: "Not found (or not the caller's: the same answer)",
     409: "Conflicts with the state it is in",
     410: "Gone: the link expired or was revoked",
+    413: "The upload is larger than the route's limit (named in the message)",
+    422: "Validation Error",
     429: "Too many attempts: try again after Retry-After seconds",
 }
 
@@ -80,6 +82,11 @@ def _dependants(dependant: Dependant) -> Iterator[Dependant]:
         yield from _dependants(sub)
 
 
+def _uploads(dependant: Dependant) -> list[str]:
+    """The bodies a route reads itself (``api.uploads`` dependencies), by name (``file``, ``toml``)."""
+    return [dep.call.body_name for dep in _dependants(dependant) if hasattr(dep.call, "body_name")]
+
+
 def _params(request: Request) -> dict[str, list[str]]:
     """The route's parameters by where they are taken: path, query, header and body."""
     found: dict[str, list[str]] = {"path": [], "query": [], "header": [], "body": []}
@@ -91,6 +98,7 @@ def _params(request: Request) -> dict[str, list[str]]:
         for where, fields in (("path", dep.path_params), ("query", dep.query_params), ("header", dep.header_params),
                               ("body", dep.body_params)):
             found[where] += [f.alias or f.name for f in fields]
+    found["body"] += _uploads(dependant)
     return found
 
 
@@ -169,9 +177,17 @@ def _guards(route: APIRoute) -> tuple[bool, bool]:
     return token, roles
 
 
+_VALIDATION = {"$ref": "#/components/schemas/HTTPValidationError"}
+
+
 def _common_refusals(route: APIRoute) -> dict[int | str, dict[str, Any]]:
     token, roles = _guards(route)
-    statuses = [400] if route.dependant.body_params else []  # FastAPI: a body it cannot read at all (not UTF-8)
+    uploads = _uploads(route.dependant)
+    # A body that cannot be read at all (not UTF-8, broken multipart); an upload also has its size limit,
+    # and its 422 (FastAPI documents one only for the parameters it reads itself).
+    statuses = [400] if route.dependant.body_params or uploads else []
+    if uploads:
+        statuses += [413, 422]
     if token:
         statuses.append(401)
     if roles:
@@ -180,7 +196,7 @@ def _common_refusals(route: APIRoute) -> dict[int | str, dict[str, Any]]:
     if route.dependant.path_params or any(dep.path_params for dep in _dependants(route.dependant)) or (
             token and "customer_id" in query):
         statuses.append(404)
-    return refusals(*statuses)
+    return refusals(*statuses, s422=_VALIDATION)
 
 
 def document_refusals(app: FastAPI, routers: list[APIRouter]) -> None:

@@ -10,7 +10,7 @@ import asyncio
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from backend_stub.api.auth import Principal, Role, ensure_customer_access, ensure_invoice_access, require_roles
@@ -24,6 +24,7 @@ from backend_stub.api.params import (
     Offset,
     OptionalDayQuery,
 )
+from backend_stub.api.uploads import CSV_MAX_BYTES, Upload, file_schema, file_upload
 from backend_stub.formats.bgmax import BgMaxError
 from backend_stub.services import dunning, invoices, messaging, payments
 from backend_stub.services.lifecycle_config import LifecycleConfig
@@ -146,12 +147,12 @@ async def refund(request: Request, customer_id: IdPath, body: RefundRequest, p: 
         raise HTTPException(422, str(exc)) from None
 
 
-@router.post("/payments/bgmax")
-async def import_bgmax(request: Request, _p: Service, file: UploadFile) -> dict[str, Any]:
+@router.post("/payments/bgmax", openapi_extra=file_schema(description="a BgMax file from Bankgirot"))
+async def import_bgmax(request: Request, _p: Service,
+                       file: Annotated[Upload, Depends(file_upload(CSV_MAX_BYTES))]) -> dict[str, Any]:
     """Import a BgMax file (idempotent). A bad file is refused whole, with its errors by line."""
-    data = await file.read()
     try:
-        result = await _run(payments.import_bgmax, _engine(request), data, file.filename or "upload")
+        result = await _run(payments.import_bgmax, _engine(request), file.data, file.filename or "upload")
     except BgMaxError as exc:
         raise HTTPException(422, {"errors": exc.errors}) from None
     return result.as_dict()

@@ -16,13 +16,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from backend_stub.api import errors
 from backend_stub.api.auth import Principal, Role, ensure_customer_access, require_roles
 from backend_stub.api.params import IdField, IdPath, OptionalIdQuery
+from backend_stub.api.uploads import Upload, file_schema, file_upload
 from backend_stub.services import offers, recommend
 from backend_stub.services.offers import OfferIn, ScheduleIn
 from backend_stub.storage.repo import load_subscriptions
@@ -108,11 +109,11 @@ async def stop_offer(request: Request, offer_id: IdPath, _p: Marketing) -> Any:
     return await _call(offers.stop_offer, _core(request).engine, offer_id, now=_now(request))
 
 
-@router.post("/marketing/images", status_code=201)
-async def upload_image(request: Request, p: Marketing, file: UploadFile) -> Any:
+@router.post("/marketing/images", status_code=201, openapi_extra=file_schema(description="PNG, JPEG or WebP"))
+async def upload_image(request: Request, p: Marketing,
+                       file: Annotated[Upload, Depends(file_upload(offers.MAX_IMAGE_BYTES + 1))]) -> Any:
     """A banner image: PNG, JPEG or WebP by content, ≤ 1 MB, ≤ 4000×4000; else 422 with the reason."""
-    data = await file.read(offers.MAX_IMAGE_BYTES + 1)
-    return await _call(offers.store_image, _core(request).engine, data, actor=_actor(p), now=_now(request))
+    return await _call(offers.store_image, _core(request).engine, file.data, actor=_actor(p), now=_now(request))
 
 
 @router.get("/offer-images/{image_id}", response_class=Response, responses={304: {"description": "Not modified"}})

@@ -127,6 +127,9 @@ async def storable_text(request: Request) -> None:
     NUL characters (PostgreSQL refuses them) and lone surrogates (not UTF-8). A 422 naming the field.
 
     An app-wide dependency, so that every route's strings are checked before any of them is used.
+    A body is looked at only when FastAPI has read it for the route (a body parameter): a route
+    without one reads its body itself after its access check (an upload, ``api.uploads``) or not
+    at all, and this check, which runs before the route's own dependencies, must not read it first.
     """
     found: list[tuple[list[str | int], str]] = []
     for name, value in request.path_params.items():
@@ -135,7 +138,9 @@ async def storable_text(request: Request) -> None:
         found += _text_problems(name, ["query", name])
         found += _text_problems(value, ["query", name])
     content_type = request.headers.get("content-type", "").lower()
-    if "json" in content_type:
+    if getattr(request.scope.get("route"), "body_field", None) is None:
+        pass  # no body parameter: the body is not read here
+    elif "json" in content_type:
         body = await request.body()
         if _ESCAPE in body:  # NUL and surrogates can only come as \u escapes in JSON
             try:

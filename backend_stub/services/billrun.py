@@ -25,7 +25,7 @@ from backend_stub import clock, invoicing
 from backend_stub.catalogue import Catalogue, Discount
 from backend_stub.errors import Conflict
 from backend_stub.money_format import format_kr
-from backend_stub.periods import Period, Subscription, period_for
+from backend_stub.periods import Period, Subscription, bill_run_period_problem, month_label, period_for
 from backend_stub.services import documents, ledger, timeline, usage_totals
 from backend_stub.storage import models as m
 from backend_stub.storage.charges_models import AddonPurchase, Instalment, InstalmentBill, OneOffCharge
@@ -46,6 +46,41 @@ class OpenPeriod(Conflict, ValueError):
         super().__init__(f"period {label} has not ended: it ends {period_end.isoformat()} and today is "
                          f"{today.isoformat()}; bill it from {(period_end + timedelta(days=1)).isoformat()} "
                          f"(or allow an open period explicitly)")
+
+
+class PeriodOutOfRange(ValueError):
+    """A bill run of a period nothing can be billed for: before the operator's first subscription, usage
+    or charge (or 2000-01), or after next month. The message names ``period``."""
+
+    def __init__(self, label: str, why: str):
+        self.label = label
+        super().__init__(f"period: {why}")
+
+
+def first_billable_period(conn: Connection) -> str | None:
+    """The month of the operator's first subscription, add-on, instalment or one-off charge (``YYYY-MM``),
+    or None when there is nothing yet: no bill run has anything of its own before it. (Usage is rated
+    only inside a subscription's days, so it never starts before the first subscription.)"""
+    days = [conn.execute(select(func.min(column))).scalar() for column in (
+        m.PlanSegment.start_date, AddonPurchase.period_start)]
+    labels = [month_label(d) for d in days if d is not None]
+    created = conn.execute(select(func.min(OneOffCharge.created_at))).scalar()
+    if created is not None:
+        labels.append(month_label(clock.stockholm_date(created)))
+    instalment = conn.execute(select(func.min(Instalment.start_period))).scalar()
+    if instalment:
+        labels.append(str(instalment))
+    return min(labels) if labels else None
+
+
+def check_period(engine: Engine, label: str, today: date) -> None:
+    """Raise :class:`PeriodOutOfRange` unless a bill run may invoice ``label`` on ``today``."""
+    period_for(label)  # the shape: a month like 2026-10
+    with engine.connect() as conn:
+        first = first_billable_period(conn)
+    why = bill_run_period_problem(label, today, first or "")
+    if why:
+        raise PeriodOutOfRange(label, why)
 
 
 @dataclass
@@ -136,8 +171,9 @@ def run_bill_run(engine: Engine, catalogue: Catalogue, label: str, *, invoice_da
                  allow_open_period: bool = False, small_balance_ore: int = 1000) -> BillRunResult:
     """Invoice period ``label`` (YYYY-MM) for all accounts; idempotent.
 
-    Refused with ``OpenPeriod`` while the period has not ended for every account (by
-    ``today``, default the core clock's) unless ``allow_open_period``. Past-due balances below
+    Refused with ``PeriodOutOfRange`` for a period before the first one with anything to bill or after
+    next month (:func:`check_period`), and with ``OpenPeriod`` while the period has not ended for every
+    account (by ``today``, default the core clock's) unless ``allow_open_period``. Past-due balances below
     ``small_balance_ore`` are carried to the account's invoice of this run, or written off when
     the run makes none for it (rules §5).
     ``stop_after_batches`` simulates a crash half-way (tests of the rerun).
@@ -145,6 +181,7 @@ def run_bill_run(engine: Engine, catalogue: Catalogue, label: str, *, invoice_da
     result = BillRunResult(period=label)
     base_period = period_for(label)
     today = today or clock.today()
+    check_period(engine, label, today)
     if not allow_open_period:
         with engine.connect() as conn:
             cycle_days = set(conn.execute(select(m.Customer.cycle_day).distinct()).scalars())

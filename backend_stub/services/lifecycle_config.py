@@ -15,6 +15,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from backend_stub.toml_text import control_characters
+
 REMINDER_FEE_CAP_ORE = 6000  # lag (1981:739) om ersättning för inkassokostnader: 60 kr
 COLLECTION_FEE_CAP_ORE = 18000  # inkassoavgift: 180 kr
 
@@ -211,6 +213,9 @@ def _dec(value: Any, name: str) -> Decimal:
 def from_toml(doc: dict[str, Any], base: LifecycleConfig | None = None) -> LifecycleConfig:
     """Apply a parsed TOML document (sections ``sending``, ``dunning``, ``reference_rates``, ``accounts``)."""
     cfg = base or LifecycleConfig()
+    controls = control_characters(doc)  # "\u0000" is valid TOML, not a path, address or account
+    if controls:
+        raise ConfigError(controls[0])
     unknown = set(doc) - {"sending", "dunning", "reference_rates", "accounts", "autopay"}
     if unknown:
         raise ConfigError(f"{sorted(unknown)[0]}: unknown section")

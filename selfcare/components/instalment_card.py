@@ -1,7 +1,8 @@
 """The phone on instalment, for the overview: "iPhone 16: 8 of 24 months paid, 1 598,00 kr left".
 
 Its own small state (the instalments of the session's customer, loaded when the card mounts);
-the card shows nothing when the subscriber has no instalment.
+the card shows nothing when the subscriber has no instalment. The rows are computed from the
+core's answer in the session's language of the moment, so a language switch relabels them.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from selfcare import styles
 from selfcare.api_client import ApiError
 from selfcare.charges_client import charges_client
 from selfcare.components.layout import card, section_title, status_badge
-from selfcare.i18n import format_money, format_period, gettext
+from selfcare.i18n import format_money, format_period, gettext, normalise_language
 from selfcare.state.session import SessionState
 
 logger = logging.getLogger(__name__)
@@ -62,23 +63,28 @@ def instalment_row(item: dict[str, Any], lang: str) -> dict[str, str]:
 class InstalmentCardState(rx.State):
     """The session's customer's instalments (nothing is taken from the browser)."""
 
-    rows: list[dict[str, str]] = []
+    _items: list[dict[str, Any]] = []  # the core's answer, without closed plans
+
+    @rx.var
+    async def rows(self) -> list[dict[str, str]]:
+        session = await self.get_state(SessionState)
+        lang = normalise_language(session.lang)
+        return [instalment_row(i, lang) for i in self._items]
 
     @rx.event
     async def load(self):
         session = await self.get_state(SessionState)
         token, customer_id = session.token_for_customer()
         if not token:
-            self.rows = []
+            self._items = []
             return
-        lang = session._lang()
         try:
             items = await charges_client().instalments(token, customer_id)
         except ApiError as exc:
             logger.info("instalments: %s", exc)
-            self.rows = []
+            self._items = []
             return
-        self.rows = [instalment_row(i, lang) for i in items if isinstance(i, dict) and i.get("status") != "closed"]
+        self._items = [i for i in items if isinstance(i, dict) and i.get("status") != "closed"]
 
 
 def _row(r: rx.Var) -> rx.Component:

@@ -1,7 +1,7 @@
 """Extract the app's texts into ``messages.pot`` and update the ``.po`` catalogues.
 
 ``python -m selfcare.locales.extract`` (``make i18n``). Texts are marked with ``tr("…")``,
-``gettext(lang, "…")`` or ``N_("…")``; a helper that hands one of its own parameters to
+``gettext(lang, "…")``, ``later("…")`` or ``N_("…")``; a helper that hands one of its own parameters to
 ``tr``/``gettext`` (``_box(title_key, …)``, ``nav_item(label_key, …)``) becomes a keyword
 too, found by reading the code, so a literal passed to it is extracted without a marker.
 """
@@ -18,7 +18,7 @@ from babel.messages.pofile import read_po, write_po
 
 APP = Path(__file__).resolve().parents[1]
 LOCALES = APP / "locales"
-BASE_KEYWORDS: dict[str, tuple[int, ...] | None] = {"tr": None, "gettext": (2,), "N_": None}
+BASE_KEYWORDS: dict[str, tuple[int, ...] | None] = {"tr": None, "gettext": (2,), "N_": None, "later": None}
 
 
 def _param_position(fn: ast.FunctionDef, call: ast.Call, arg_index: int) -> int | None:

@@ -11,6 +11,7 @@ from selfcare.components.layout import card, error_callout, page, section_title,
 from selfcare.components.offer_banner import offer_banner
 from selfcare.components.pending_changes import PendingChangesState, plan_card
 from selfcare.state.overview import OverviewState
+from selfcare.state.payment_method import PaymentMethodState
 from selfcare.state.session import SessionState
 
 C = styles.C
@@ -132,5 +133,8 @@ def overview_page() -> rx.Component:
                 rx.link(tr("All invoices"), href="/invoices"),
             ),
         ),
-        active="Overview", reload=[OverviewState.load, PendingChangesState.load], loading=_loading(),
+        # The payment method card's labels follow the language by themselves; its notice is the core's own
+        # text, asked for again in the new language.
+        active="Overview", reload=[OverviewState.load, PendingChangesState.load, PaymentMethodState.load],
+        loading=_loading(),
     )

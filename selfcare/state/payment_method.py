@@ -5,6 +5,10 @@ Autogiro's clearing and account numbers are checked here for shape (digits, leng
 typing slip gets an answer at once; the bank rules (clearing ranges, account lengths per bank)
 are the core's, and its 422 is shown beside the field it names. A card is saved on the payment
 provider's hosted page: the core gives its address, the browser goes there and comes back here.
+
+The state keeps the core's answer as given (``_doc``); what the page and the overview's card
+show of it is computed in the session's language of the moment (``view``, ``details``), so a
+language switch relabels them at once.
 """
 
 from __future__ import annotations
@@ -161,8 +165,6 @@ class PaymentMethodState(rx.State):
     loading: bool = False
     error: str = ""
     success: str = ""
-    view: dict[str, Any] = {}
-    details: list[str] = []
     form_open: bool = False
     confirm_manual: bool = False
     clearing_error: str = ""
@@ -171,6 +173,24 @@ class PaymentMethodState(rx.State):
     busy: bool = False
 
     _customer_id: int = 0
+    _doc: dict[str, Any] = {}  # the core's answer (GET /customers/{id}/payment-method)
+
+    @rx.var
+    async def view(self) -> dict[str, Any]:
+        """The payment method as display strings, in the session's language (``{}`` until loaded)."""
+        session = await self.get_state(SessionState)
+        if not self.loaded:
+            return {}
+        view = method_view(self._doc, normalise_language(session.lang))
+        view.pop("details")
+        return view
+
+    @rx.var
+    async def details(self) -> list[str]:
+        session = await self.get_state(SessionState)
+        if not self.loaded:
+            return []
+        return method_view(self._doc, normalise_language(session.lang))["details"]
 
     async def _session(self) -> tuple[SessionState, str, int]:
         session = await self.get_state(SessionState)
@@ -181,8 +201,7 @@ class PaymentMethodState(rx.State):
 
     def _forget(self) -> None:
         self.loaded = False
-        self.view = {}
-        self.details = []
+        self._doc = {}
         self.form_open = False
         self.confirm_manual = False
         self.clearing_error = ""
@@ -192,16 +211,11 @@ class PaymentMethodState(rx.State):
         self.success = ""
         self._customer_id = 0
 
-    def _show(self, doc: dict[str, Any], lang: str, customer_id: int) -> None:
-        view = method_view(doc or {}, lang)
-        self.details = view.pop("details")
-        self.view = view
-        self._customer_id = customer_id
-        self.loaded = True
-
     async def _reload(self, session: SessionState, token: str, customer_id: int) -> None:
         doc = await charges_client().payment_method(token, customer_id, session._lang())
-        self._show(doc, session._lang(), customer_id)
+        self._doc = doc if isinstance(doc, dict) else {}
+        self._customer_id = customer_id
+        self.loaded = True
 
     @rx.event
     async def load(self):
@@ -228,7 +242,7 @@ class PaymentMethodState(rx.State):
             self.loading = False
         # Back from the provider's save-card page (``?card=saved|failed``); the core's answer decides.
         back = self.rx_router_page.params.get("card") if self.rx_router_page.path == ROUTE else None
-        if back == "saved" and self.view.get("method") == "card":
+        if back == "saved" and self._doc.get("method") == "card":
             self.success = gettext(lang, "Your card is saved. Your invoices are charged to it on their due date.")
         elif back in ("saved", "failed"):
             self.error = gettext(lang, "The card was not saved. Try again, or choose another way to pay.")

@@ -9,7 +9,9 @@ background task that asks the core for messages after the newest one it has, eve
 browser's socket goes away), when another invoice is opened, or when the session changes.
 
 Message text is kept as written and only ever shown as text (``rx.text``), never as HTML
-or markdown.
+or markdown. What the page shows is computed from the messages as the core gave them, in the
+session's language of the moment (computed vars reading ``SessionState.lang``): a language
+switch relabels authors, read marks, times and the line choices at once.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import reflex as rx
 
 from selfcare import thread_bus
 from selfcare.api_client import ApiError, NotFound, RateLimited, Unauthorized, valid_invoice_id
-from selfcare.i18n import format_datetime, gettext
+from selfcare.i18n import format_datetime, gettext, later, normalise_language, translate_later
 from selfcare.state.fields import clear_if_sent
 from selfcare.state.invoice import InvoiceState
 from selfcare.state.session import SessionState
@@ -32,6 +34,18 @@ logger = logging.getLogger(__name__)
 
 WHOLE_INVOICE = "0"  # the line picker's value for "the whole invoice"
 MAX_POLL_S = 4 * 3600  # an open page stops polling after this long (a reload starts it again)
+
+
+def line_names(lines: list[dict[str, str]]) -> dict[int, str]:
+    """Position → description of an invoice's specification lines (``InvoiceState.lines``)."""
+    return {int(x["position"]): x.get("description", "") for x in lines if x.get("position", "").isdigit()}
+
+
+def line_choices(lines: list[dict[str, str]], lang: str) -> list[dict[str, str]]:
+    """The line picker: the whole invoice first, then each line with its amount."""
+    return [{"value": WHOLE_INVOICE, "label": gettext(lang, "The whole invoice")}] + [
+        {"value": x["position"], "label": f"{x['position']}. {x['description']} · {x['amount']}"}
+        for x in lines if x.get("position", "").isdigit()]
 
 
 def message_row(msg: dict[str, Any], reader: str, lang: str, line_names: dict[int, str]) -> dict[str, str]:
@@ -88,39 +102,59 @@ class ThreadState(rx.State):
     """The thread of the invoice on the page, for its subscriber."""
 
     invoice_id: str = ""
-    messages: list[dict[str, str]] = []
-    line_options: list[dict[str, str]] = []
     not_found: bool = False
-    error: str = ""
-    notice: str = ""
     sending: bool = False
     live: bool = False
 
-    # Backend-only.
+    # Backend-only: the messages as the core gave them, and the page's notes untranslated (``later``).
     _raw: list[dict[str, Any]] = []
-    _line_names: dict[int, str] = {}
+    _error: list = []
+    _notice: list = []
     _last_id: int = 0
     _generation: int = 0
     _token: str = ""
-    _lang: str = "sv"
+
+    # -- what the page shows, in the language of the moment -------------------------------------
+
+    @rx.var
+    async def messages(self) -> list[dict[str, str]]:
+        session = await self.get_state(SessionState)
+        invoice = await self.get_state(InvoiceState)
+        # The line descriptions are the invoice page's own (in the language it was loaded in).
+        names = line_names(invoice.lines) if self.invoice_id and invoice.current_id == self.invoice_id else {}
+        lang = normalise_language(session.lang)
+        return [message_row(m, "customer", lang, names) for m in self._raw]
+
+    @rx.var
+    async def line_options(self) -> list[dict[str, str]]:
+        session = await self.get_state(SessionState)
+        invoice = await self.get_state(InvoiceState)
+        if not self.invoice_id:
+            return []
+        lines = invoice.lines if invoice.current_id == self.invoice_id else []
+        return line_choices(lines, normalise_language(session.lang))
+
+    @rx.var
+    async def error(self) -> str:
+        session = await self.get_state(SessionState)
+        return translate_later(self._error, normalise_language(session.lang))
+
+    @rx.var
+    async def notice(self) -> str:
+        session = await self.get_state(SessionState)
+        return translate_later(self._notice, normalise_language(session.lang))
 
     # -- helpers ------------------------------------------------------------------------------
 
     def _clear(self) -> None:
         self.invoice_id = ""
-        self.messages = []
-        self.line_options = []
         self._raw = []
-        self._line_names = {}
         self._last_id = 0
         self._token = ""
-        self.error = ""
-        self.notice = ""
+        self._error = []
+        self._notice = []
         self.live = False
         self._generation += 1  # any running poll stops
-
-    def _render(self) -> None:
-        self.messages = [message_row(m, "customer", self._lang, self._line_names) for m in self._raw]
 
     def _take(self, answer: dict[str, Any]) -> bool:
         """Add the new messages of a thread answer; True if any came from customer service."""
@@ -128,16 +162,13 @@ class ThreadState(rx.State):
         fresh = [m for m in answer.get("messages") or [] if type(m.get("id")) is int and m["id"] not in known]
         # A full answer also carries the read marks of the messages we have.
         marks = {m["id"]: m.get("read") for m in answer.get("messages") or [] if type(m.get("id")) is int}
-        changed = bool(fresh)
-        for m in self._raw:
-            if m["id"] in marks and bool(marks[m["id"]]) != bool(m.get("read")):
-                m["read"] = marks[m["id"]]
-                changed = True
+        marked = [{**m, "read": marks[m["id"]]} if m["id"] in marks and bool(marks[m["id"]]) != bool(m.get("read"))
+                  else m for m in self._raw]
+        changed = bool(fresh) or any(a is not b for a, b in zip(marked, self._raw, strict=True))
+        if changed:  # a new list: the messages shown are computed again
+            self._raw = sorted(marked + fresh, key=lambda m: m["id"])[-200:]
         if fresh:
-            self._raw = sorted(self._raw + fresh, key=lambda m: m["id"])[-200:]
             self._last_id = max(self._last_id, *(m["id"] for m in fresh))
-        if changed:
-            self._render()
         return any(m.get("author") == "agent" for m in fresh)
 
     async def _session_token(self, invoice_id: str) -> tuple[SessionState, str]:
@@ -158,7 +189,6 @@ class ThreadState(rx.State):
             self._clear()
             self.not_found = True
             return None
-        lang = session._lang()
         try:
             answer = await support_client().thread(token, invoice_id)
             # The core refuses foreign invoices already; this is the app's own second check.
@@ -171,21 +201,13 @@ class ThreadState(rx.State):
         except ApiError as exc:
             logger.warning("thread of %s: %s", invoice_id, exc)
             self._clear()
-            self.error = gettext(lang, "The messages could not be loaded just now. Please try again.")
+            self._error = later("The messages could not be loaded just now. Please try again.")
             return None
         self._clear()
         self.not_found = False
         self.invoice_id = invoice_id
         self._token = token
-        self._lang = lang
-        invoice = await self.get_state(InvoiceState)
-        lines = invoice.lines if invoice.current_id == invoice_id else []
-        self._line_names = {int(x["position"]): x["description"] for x in lines if x.get("position", "").isdigit()}
-        self.line_options = [{"value": WHOLE_INVOICE, "label": gettext(lang, "The whole invoice")}] + [
-            {"value": x["position"], "label": f"{x['position']}. {x['description']} · {x['amount']}"}
-            for x in lines if x.get("position", "").isdigit()]
         self._take(answer)
-        self._render()
         self.live = True
         return ThreadState.poll
 
@@ -199,10 +221,9 @@ class ThreadState(rx.State):
     async def send(self, form: dict[str, Any]):
         """Post the subscriber's message (about the whole invoice or one line of it)."""
         invoice_id = self.invoice_id
-        session, token = await self._session_token(invoice_id)
-        lang = session._lang()
-        self.error = ""
-        self.notice = ""
+        _session, token = await self._session_token(invoice_id)
+        self._error = []
+        self._notice = []
         if not token or token != self._token:
             self._clear()
             self.not_found = True
@@ -210,26 +231,27 @@ class ThreadState(rx.State):
         text = form.get("text") if isinstance(form, dict) else None
         text = text.strip() if isinstance(text, str) else ""
         if not text:
-            self.error = gettext(lang, "Write your message first.")
+            self._error = later("Write your message first.")
             return
         if len(text) > MAX_MESSAGE:
-            self.error = gettext(lang, "The message is too long: at most {limit} characters (yours has {count}).",
-                                 limit=MAX_MESSAGE, count=len(text))
+            self._error = later("The message is too long: at most {limit} characters (yours has {count}).",
+                                limit=MAX_MESSAGE, count=len(text))
             return
         choice = form.get("line", WHOLE_INVOICE)
         position: int | None = None
         if isinstance(choice, str) and choice.isdigit() and choice != WHOLE_INVOICE:
             position = int(choice)
-            if position not in self._line_names:
-                self.error = gettext(lang, "Choose a line of this invoice.")
+            invoice = await self.get_state(InvoiceState)
+            if invoice.current_id != invoice_id or position not in line_names(invoice.lines):
+                self._error = later("Choose a line of this invoice.")
                 return
         self.sending = True
         yield
         try:
             msg = await support_client().post_message(token, invoice_id, text, position)
         except RateLimited as exc:
-            self.error = gettext(lang, "You have written many messages in a short time. Try again in {minutes} "
-                                       "minutes.", minutes=max(1, -(-exc.retry_after // 60)))
+            self._error = later("You have written many messages in a short time. Try again in {minutes} minutes.",
+                                minutes=max(1, -(-exc.retry_after // 60)))
             return
         except (NotFound, Unauthorized):
             self._clear()
@@ -237,12 +259,12 @@ class ThreadState(rx.State):
             return
         except ApiError as exc:
             logger.warning("message on %s: %s", invoice_id, exc)
-            self.error = gettext(lang, "The message could not be sent just now. Please try again.")
+            self._error = later("The message could not be sent just now. Please try again.")
             return
         finally:
             self.sending = False
         self._take({"messages": [msg]})
-        self.notice = gettext(lang, "Your message was sent. We usually answer within a working day.")
+        self._notice = later("Your message was sent. We usually answer within a working day.")
         yield clear_if_sent("thread-text", text)
         yield InvoiceState.open_invoice(invoice_id)  # the message is on the timeline now
 
@@ -264,14 +286,13 @@ class ThreadState(rx.State):
             async with self:
                 if self._generation != generation or self.invoice_id != invoice_id:
                     return
-                session, token = await self._session_token(invoice_id)
+                _session, token = await self._session_token(invoice_id)
                 if not token or token != self._token:  # signed out, expired or another session
                     self._clear()
                     return
                 # Only new messages, unless one of ours is still unread (then the read marks too).
                 after = 0 if any(m.get("author") == "customer" and not m.get("read") for m in self._raw) \
                     else self._last_id
-                lang = session._lang()
             try:
                 answer = await support_client().thread(token, invoice_id, after=after or None)
             except (NotFound, Unauthorized):
@@ -286,9 +307,6 @@ class ThreadState(rx.State):
             async with self:
                 if self._generation != generation:
                     return
-                if lang != self._lang:
-                    self._lang = lang
-                    self._render()
                 answered = self._take(answer)
             if answered:
                 yield InvoiceState.open_invoice(invoice_id)  # a credit or a waived fee changes the amount

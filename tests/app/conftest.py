@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import re
 from collections.abc import Iterator
@@ -89,6 +90,12 @@ def fresh_states() -> rx.State:
 
 def substate(root: rx.State, cls: type) -> Any:
     return root.get_substate(cls.get_full_name().split(".")[1:])
+
+
+def shown(state: Any, name: str) -> Any:
+    """A var as the page gets it: an async computed var (one following the language, say) awaited."""
+    value = getattr(state, name)
+    return run(value) if inspect.isawaitable(value) else value
 
 
 def full_page_load(updates: list[Any]) -> str:

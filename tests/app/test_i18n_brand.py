@@ -61,3 +61,13 @@ def test_brand_comes_from_configuration():
         parse_brand(text.replace('primary = "#0b4f6c"', 'primary = "blue"'))
     with pytest.raises(BrandError, match="support.phone"):
         parse_brand(text.replace('phone = "0771-12 34 56"', ""))
+
+
+def test_brand_text_with_a_control_character_is_refused_naming_the_field():
+    text = (Path(__file__).resolve().parents[2] / "selfcare" / "brand.toml").read_text(encoding="utf-8")
+    assert 'phone = "0771-12 34 56"' in text and 'name = "Nordvik Telecom"' in text
+    with pytest.raises(BrandError) as info:
+        parse_brand(text.replace('phone = "0771-12 34 56"', 'phone = "0771-12\\u0000 34 56"'))
+    assert str(info.value) == "brand file: support.phone: a control character (U+0000) is not allowed in text"
+    with pytest.raises(BrandError, match=r"^brand file: name: a control character \(U\+001B\)"):
+        parse_brand(text.replace('name = "Nordvik Telecom"', 'name = "Nordvik\\u001b]0;x\\u0007 Telecom"'))

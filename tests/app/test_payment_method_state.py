@@ -21,7 +21,7 @@ from selfcare.state.payment_method import (
     provider_page,
 )
 from selfcare.state.session import SessionState
-from tests.app.conftest import drain, fresh_states, full_page_load, run, subscriber_token, substate
+from tests.app.conftest import drain, fresh_states, full_page_load, run, shown, subscriber_token, substate
 
 # Customers of the seeded core that these tests change (others are left to other test modules).
 OWN, OTHER = 3, 4
@@ -104,7 +104,7 @@ def test_without_a_session_every_handler_does_nothing(client):
                                                                                 "personal_number": PNR}))))
     assert _redirects(run(drain(PaymentMethodState.choose_card.fn(state))))
     assert _redirects(run(drain(PaymentMethodState.choose_manual.fn(state))))
-    assert state.view == {} and not state.loaded
+    assert shown(state, "view") == {} and not state.loaded
 
 
 def test_bad_shape_never_reaches_the_core(client):
@@ -137,7 +137,8 @@ def test_autogiro_is_pending_until_the_bank_approves_then_back_to_manual(client)
     run(drain(PaymentMethodState.submit_autogiro.fn(pm, {"clearing": "8327", "account": "9384750001",
                                                          "personal_number": PNR})))
     assert pm.clearing_error == pm.account_error == pm.personal_error == pm.error == ""
-    assert pm.view["method"] == "autogiro" and pm.view["status"] == "pending" and pm.view["pending_note"]
+    view = shown(pm, "view")
+    assert view["method"] == "autogiro" and view["status"] == "pending" and view["pending_note"]
     assert pm.success and not pm.form_open
     core = _core_method(client, OWN)
     assert core["method"] == "autogiro" and core["autogiro"]["mandate_status"] == "pending"
@@ -145,7 +146,7 @@ def test_autogiro_is_pending_until_the_bank_approves_then_back_to_manual(client)
     run(drain(PaymentMethodState.ask_manual.fn(pm)))
     assert pm.confirm_manual
     run(drain(PaymentMethodState.choose_manual.fn(pm)))
-    assert pm.view["method"] == "manual" and not pm.confirm_manual
+    assert shown(pm, "view")["method"] == "manual" and not pm.confirm_manual
     assert _core_method(client, OWN)["method"] == "manual"
 
 
@@ -164,13 +165,14 @@ def test_card_goes_to_the_providers_page(client):
     assert back.status_code == 303 and back.headers["location"].endswith("/payment-method?card=saved")
     pm.rx_router_page = PageData(path="/payment-method", params={"card": "saved"})
     run(drain(PaymentMethodState.load.fn(pm)))
-    assert pm.view["method"] == "card" and pm.view["status"] == "active" and pm.success and not pm.error
-    assert any("4242" in d for d in pm.details) and pm.view["summary"].endswith("4242")
+    view = shown(pm, "view")
+    assert view["method"] == "card" and view["status"] == "active" and pm.success and not pm.error
+    assert any("4242" in d for d in shown(pm, "details")) and view["summary"].endswith("4242")
     # A return that claims success while the core has no card shows the failure, never a success.
     run(drain(PaymentMethodState.choose_manual.fn(pm)))
     pm.success = ""
     run(drain(PaymentMethodState.load.fn(pm)))
-    assert pm.view["method"] == "manual" and pm.error and not pm.success
+    assert shown(pm, "view")["method"] == "manual" and pm.error and not pm.success
 
 
 def test_only_the_sessions_own_customer_is_reached(client):
@@ -187,7 +189,7 @@ def test_only_the_sessions_own_customer_is_reached(client):
     session._start({"access_token": subscriber_token(OTHER), "expires_at": time.time() + 600,
                     "customer_id": OTHER, "name": "Other", "customer_number": f"K{100000 + OTHER}"})
     run(drain(PaymentMethodState.open_autogiro.fn(pm)))
-    assert pm.view == {} and not pm.loaded
+    assert shown(pm, "view") == {} and not pm.loaded
     session._drop()
     assert _redirects(run(drain(PaymentMethodState.choose_manual.fn(pm))))
 
