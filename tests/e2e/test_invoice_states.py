@@ -97,11 +97,6 @@ NEXT_STEP = {
            "reminder_2": "If unpaid on {date}, a second reminder is sent (no fee).",
            "collection": "If unpaid on {date}, the invoice is handed to a debt collection agency."},
 }
-# Parts of a page that do not follow the language switch (they are loaded apart from the page's own data and
-# not reloaded by the switch): the question form's line choices and message headers (selfcare/state/thread.py)
-# and the overview's payment method card (PaymentMethodState). Defects reported to the lead; left out of the
-# "no Swedish in English" check here, which is about the invoice states.
-SWITCH_STALE = ("#thread-line", "#thread-messages", "#overview-payment-method")
 
 
 # --- formatting, written out here (not the app's own code) -----------------------------------
@@ -235,9 +230,8 @@ def _done(page, name: str, lang: str, shot, horizontal_overflow, doc: dict[str, 
     page.wait_for_timeout(300)  # late parts (QR code, timeline) settle before the picture
     assert horizontal_overflow(page) == 0, f"{name} ({lang}) scrolls sideways"
     if lang == "en":
-        # Left out: the switch's own label, the messages people wrote (quoted on the timeline too), and the
-        # parts that keep the language the page was opened in when the switch is used on it (SWITCH_STALE).
-        text = page.evaluate(TEXT_WITHOUT, ["#lang-switch", *SWITCH_STALE, ".timeline-event[data-kind='message']",
+        # Left out: the switch's own label and the messages people wrote (quoted on the timeline too).
+        text = page.evaluate(TEXT_WITHOUT, ["#lang-switch", ".timeline-event[data-kind='message']",
                                             ".timeline-event[data-kind='reply']"])
         allowed = _names(doc)
         found = swedish_in(text, allowed)
