@@ -230,8 +230,8 @@ def _done(page, name: str, lang: str, shot, horizontal_overflow, doc: dict[str, 
     page.wait_for_timeout(300)  # late parts (QR code, timeline) settle before the picture
     assert horizontal_overflow(page) == 0, f"{name} ({lang}) scrolls sideways"
     if lang == "en":
-        # Left out: the switch's own label and the messages people wrote (quoted on the timeline too).
-        text = page.evaluate(TEXT_WITHOUT, ["#lang-switch", ".timeline-event[data-kind='message']",
+        # Left out: the switch's own label and the messages people wrote (in the thread, quoted on the timeline).
+        text = page.evaluate(TEXT_WITHOUT, ["#lang-switch", ".thread-text", ".timeline-event[data-kind='message']",
                                             ".timeline-event[data-kind='reply']"])
         allowed = _names(doc)
         found = swedish_in(text, allowed)
