@@ -150,6 +150,7 @@ def test_an_invoice_link_opens_in_one_step_with_its_session_in_the_cookie(client
     link = run(client.create_link(subscriber_token(3), invoice_id))
     answer = run(_get(f"/i/{link['token']}"))
     assert answer.status_code == 303 and answer.headers["location"] == f"/invoices/{invoice_id}"
+    assert answer.headers["cache-control"] == "no-store"
     cookie = answer.headers["set-cookie"]
     assert cookie.startswith(f"{session_cookie.COOKIE}=") and "HttpOnly" in cookie and "SameSite=lax" in cookie
     assert "Path=/" in cookie and "Domain" not in cookie and "Secure" not in cookie  # http: not Secure
@@ -173,7 +174,8 @@ def test_a_link_never_replaces_a_full_session_and_a_dead_one_goes_to_its_page(cl
 
 
 def test_the_session_routes_take_only_get_and_a_valid_grant(client):
-    assert run(_get(session_cookie.START_PATH)).status_code == 400
+    refused = run(_get(session_cookie.START_PATH))
+    assert refused.status_code == 400 and refused.headers["cache-control"] == "no-store"
     assert run(_get(session_cookie.END_PATH + "?g=" + "x" * 40)).status_code == 400
     other = session_cookie.make_grant("tab", "nonce", "end", "http://127.0.0.1:3000")
     assert run(_get(f"{session_cookie.START_PATH}?g={other}")).status_code == 400  # an end grant does not start
