@@ -33,7 +33,7 @@ from backend_stub.api.security_headers import (
     Send,
     csp,
 )
-from selfcare.state.marketing import MAX_IMAGE_BYTES
+from selfcare.pages.marketing.image import MAX_IMAGE_BYTES
 
 UPLOAD_PATH = "/_upload"
 UPLOAD_MAX_BYTES = MAX_IMAGE_BYTES + 64 * 1024
