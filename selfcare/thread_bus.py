@@ -5,6 +5,8 @@ The subscriber's page polls the core for new messages (``ThreadState.poll``) eve
 the same backend worker, :func:`notify` wakes those polls right away instead of at their
 next tick. Replies from elsewhere (another worker, the core's API) still arrive by the poll.
 Nothing here carries data: a wake-up only makes the page ask the core (with its own token).
+:func:`client_connected` tells the live refreshes (the invoice page's thread, the console's inbox)
+when their browser tab is gone, so they stop.
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ language switch relabels them at once.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 from datetime import date, datetime
@@ -28,8 +27,6 @@ from selfcare.i18n import N_, format_date, gettext, normalise_language
 from selfcare.state.browser import go_to
 from selfcare.state.calls import Subscriber, core_call
 from selfcare.state.session import LOGIN_ROUTE, SessionState
-
-logger = logging.getLogger(__name__)
 
 ROUTE = "/payment-method"
 _SEPARATORS = re.compile(r"[\s\-.]")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Callable
 from typing import Any
@@ -14,8 +13,6 @@ from selfcare.api_client import RateLimited, Unauthorized, get_client
 from selfcare.i18n import N_, gettext
 from selfcare.state.calls import Visitor, core_call
 from selfcare.state.session import SessionState
-
-logger = logging.getLogger(__name__)
 
 MAX_IDENTIFIER = 40
 _CODE = re.compile(r"^\d{6}$")

@@ -84,85 +84,105 @@ def image_upload() -> rx.Component:
     )
 
 
+def _banner_group() -> rx.Component:
+    """The banner's own texts."""
+    return _group(
+        N_("Banner"),
+        field(N_("Internal name"), "name", max_length=120),
+        field(N_("Title"), "title", max_length=120),
+        rx.vstack(_label(N_("Text"), "offer-body"),
+                  rx.el.textarea(name="body", id="offer-body", default_value=M.form["body"], rows=3,
+                                 max_length=600, style={**_INPUT, "padding": "0.5rem"}),
+                  spacing="1", width="100%"),
+        field(N_("Button text"), "cta", max_length=40),
+    )
+
+
+def _sells_group() -> rx.Component:
+    """What the offer sells, on which terms, from when."""
+    return _group(
+        N_("What it sells"),
+        rx.vstack(
+            _label(N_("Sells"), "offer-sells"),
+            rx.el.select(
+                rx.el.option("–", value=""),
+                rx.foreach(M.sells_options, lambda o: rx.el.option(o["label"], value=o["value"])),
+                name="sells", id="offer-sells", default_value=M.form["sells"], style=_INPUT,
+            ),
+            spacing="1", width="100%",
+        ),
+        _row(
+            field(N_("Discount (%)"), "terms_percent", width="8rem", inputmode="decimal"),
+            field(N_("Discount (kr)"), "terms_amount_kr", width="8rem", inputmode="decimal"),
+            number(N_("Discount months"), "terms_periods", "9rem"),
+        ),
+        field(N_("Price terms (Swedish)"), "terms_text_sv", hint=N_("E.g. 3 mån 0 kr, sedan 299 kr/mån")),
+        field(N_("Price terms (English)"), "terms_text_en", hint=N_("E.g. 3 months 0 kr, then 299 kr/month")),
+        rx.vstack(
+            _label(N_("Takes effect"), "offer-effective"),
+            rx.el.select(rx.el.option(tr("Now (prorated)"), value="now"),
+                         rx.el.option(tr("From the next period"), value="next_period"),
+                         name="effective", id="offer-effective", default_value=M.form["effective"],
+                         style=_INPUT),
+            spacing="1", width="16rem",
+        ),
+    )
+
+
+def _where_group() -> rx.Component:
+    """Which pages show it, its priority and how often one subscriber sees it."""
+    return _group(
+        N_("Where and how often"),
+        rx.hstack(check(N_("Overview"), "placement_overview"), check(N_("Invoice page"), "placement_invoice"),
+                  spacing="5"),
+        _row(number(N_("Priority"), "priority"), number(N_("Shown at most (times)"), "cap_impressions", "11rem"),
+             number(N_("Per (days)"), "cap_days")),
+    )
+
+
+def _who_group() -> rx.Component:
+    """Who sees it: the segment rules."""
+    return _group(
+        N_("Who sees it"),
+        rx.vstack(
+            rx.text(tr("Current plan (none ticked: any plan)"), size="2", weight="bold"),
+            rx.hstack(
+                rx.foreach(M.plan_options, lambda p: rx.el.label(
+                    rx.el.input(type="checkbox", name="rule_plan_" + p["id"], id="offer-plan-" + p["id"],
+                                default_checked=M.form_plans.contains(p["id"]),
+                                style={"width": "18px", "height": "18px"}),
+                    p["name"],
+                    style={"display": "flex", "gap": "0.4rem", "align_items": "center", "cursor": "pointer"})),
+                spacing="4", wrap="wrap",
+            ),
+            spacing="1", width="100%",
+        ),
+        rx.text(tr("Data usage: at least this share of the allowance in N of the last M invoiced periods"),
+                size="2", weight="bold"),
+        _row(number(N_("At least (%)"), "data_min_percent"), number(N_("In (periods)"), "data_periods"),
+             number(N_("Of the last"), "data_of_last")),
+        rx.text(tr("Overage: paid beyond the allowance in N of the last M periods"), size="2", weight="bold"),
+        _row(field(N_("At least (kr)"), "overage_min_kr", width="8rem", inputmode="decimal"),
+             number(N_("In (periods)"), "overage_periods"), number(N_("Of the last"), "overage_of_last")),
+        rx.text(tr("Roaming: any use abroad in N of the last M periods"), size="2", weight="bold"),
+        _row(number(N_("In (periods)"), "roaming_periods"), number(N_("Of the last"), "roaming_of_last")),
+        rx.text(tr("Tenure in months"), size="2", weight="bold"),
+        _row(number(N_("At least"), "tenure_min"), number(N_("At most"), "tenure_max")),
+        rx.hstack(check(N_("Not with overdue invoices"), "exclude_overdue"),
+                  check(N_("Not in collection"), "exclude_collection"),
+                  check(N_("Only where the plan is cheaper for them (recommendation)"), "recommended"),
+                  spacing="5", wrap="wrap"),
+    )
+
+
 def offer_form() -> rx.Component:
     """The form; its inputs start from ``MarketingState.form`` (re-mounted when another offer opens)."""
     return rx.form(
         rx.vstack(
-            _group(
-                N_("Banner"),
-                field(N_("Internal name"), "name", max_length=120),
-                field(N_("Title"), "title", max_length=120),
-                rx.vstack(_label(N_("Text"), "offer-body"),
-                          rx.el.textarea(name="body", id="offer-body", default_value=M.form["body"], rows=3,
-                                         max_length=600, style={**_INPUT, "padding": "0.5rem"}),
-                          spacing="1", width="100%"),
-                field(N_("Button text"), "cta", max_length=40),
-            ),
-            _group(
-                N_("What it sells"),
-                rx.vstack(
-                    _label(N_("Sells"), "offer-sells"),
-                    rx.el.select(
-                        rx.el.option("–", value=""),
-                        rx.foreach(M.sells_options, lambda o: rx.el.option(o["label"], value=o["value"])),
-                        name="sells", id="offer-sells", default_value=M.form["sells"], style=_INPUT,
-                    ),
-                    spacing="1", width="100%",
-                ),
-                _row(
-                    field(N_("Discount (%)"), "terms_percent", width="8rem", inputmode="decimal"),
-                    field(N_("Discount (kr)"), "terms_amount_kr", width="8rem", inputmode="decimal"),
-                    number(N_("Discount months"), "terms_periods", "9rem"),
-                ),
-                field(N_("Price terms (Swedish)"), "terms_text_sv", hint=N_("E.g. 3 mån 0 kr, sedan 299 kr/mån")),
-                field(N_("Price terms (English)"), "terms_text_en", hint=N_("E.g. 3 months 0 kr, then 299 kr/month")),
-                rx.vstack(
-                    _label(N_("Takes effect"), "offer-effective"),
-                    rx.el.select(rx.el.option(tr("Now (prorated)"), value="now"),
-                                 rx.el.option(tr("From the next period"), value="next_period"),
-                                 name="effective", id="offer-effective", default_value=M.form["effective"],
-                                 style=_INPUT),
-                    spacing="1", width="16rem",
-                ),
-            ),
-            _group(
-                N_("Where and how often"),
-                rx.hstack(check(N_("Overview"), "placement_overview"), check(N_("Invoice page"), "placement_invoice"),
-                          spacing="5"),
-                _row(number(N_("Priority"), "priority"), number(N_("Shown at most (times)"), "cap_impressions", "11rem"),
-                     number(N_("Per (days)"), "cap_days")),
-            ),
-            _group(
-                N_("Who sees it"),
-                rx.vstack(
-                    rx.text(tr("Current plan (none ticked: any plan)"), size="2", weight="bold"),
-                    rx.hstack(
-                        rx.foreach(M.plan_options, lambda p: rx.el.label(
-                            rx.el.input(type="checkbox", name="rule_plan_" + p["id"], id="offer-plan-" + p["id"],
-                                        default_checked=M.form_plans.contains(p["id"]),
-                                        style={"width": "18px", "height": "18px"}),
-                            p["name"],
-                            style={"display": "flex", "gap": "0.4rem", "align_items": "center", "cursor": "pointer"})),
-                        spacing="4", wrap="wrap",
-                    ),
-                    spacing="1", width="100%",
-                ),
-                rx.text(tr("Data usage: at least this share of the allowance in N of the last M invoiced periods"),
-                        size="2", weight="bold"),
-                _row(number(N_("At least (%)"), "data_min_percent"), number(N_("In (periods)"), "data_periods"),
-                     number(N_("Of the last"), "data_of_last")),
-                rx.text(tr("Overage: paid beyond the allowance in N of the last M periods"), size="2", weight="bold"),
-                _row(field(N_("At least (kr)"), "overage_min_kr", width="8rem", inputmode="decimal"),
-                     number(N_("In (periods)"), "overage_periods"), number(N_("Of the last"), "overage_of_last")),
-                rx.text(tr("Roaming: any use abroad in N of the last M periods"), size="2", weight="bold"),
-                _row(number(N_("In (periods)"), "roaming_periods"), number(N_("Of the last"), "roaming_of_last")),
-                rx.text(tr("Tenure in months"), size="2", weight="bold"),
-                _row(number(N_("At least"), "tenure_min"), number(N_("At most"), "tenure_max")),
-                rx.hstack(check(N_("Not with overdue invoices"), "exclude_overdue"),
-                          check(N_("Not in collection"), "exclude_collection"),
-                          check(N_("Only where the plan is cheaper for them (recommendation)"), "recommended"),
-                          spacing="5", wrap="wrap"),
-            ),
+            _banner_group(),
+            _sells_group(),
+            _where_group(),
+            _who_group(),
             rx.button(rx.icon("save", size=16), rx.cond(M.selected_id > 0, tr("Save changes"), tr("Create offer")),
                       type="submit", loading=M.busy, size="3", id="offer-save"),
             spacing="4", width="100%", align="stretch",

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import reflex as rx
 
@@ -63,10 +63,10 @@ def offer_row(offer: dict[str, Any], counts: dict[str, Any], lang: str) -> dict[
 class MarketingSessionState(StaffSessionState, rx.State):
     """Who is signed in to the marketing console: a marketing account (agents and supervisors are refused)."""
 
-    ROLES = ("marketing",)
-    CONSOLE = "marketing"
-    ROUTE = MARKETING_ROUTE
-    REFUSED = N_("This is not a marketing account. Customer service signs in at /agent.")
+    ROLES: ClassVar[tuple[str, ...]] = ("marketing",)
+    CONSOLE: ClassVar[str] = "marketing"
+    ROUTE: ClassVar[str] = MARKETING_ROUTE
+    REFUSED: ClassVar[str] = N_("This is not a marketing account. Customer service signs in at /agent.")
 
     marketer_name: str = ""
 
