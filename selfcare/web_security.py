@@ -37,11 +37,11 @@ from backend_stub.api.security_headers import (
     Send,
     csp,
 )
-from selfcare.state.marketing import MAX_IMAGE_BYTES
+from selfcare.pages.marketing.image import MAX_IMAGE_BYTES
 
 UPLOAD_PATH = "/_upload"
 UPLOAD_MAX_BYTES = MAX_IMAGE_BYTES + 64 * 1024
-"""The only upload of the app is a marketing offer image (≤ 1 MiB, ``state/marketing.py``); CSV
+"""The only upload of the app is a marketing offer image (≤ 1 MiB, ``pages/marketing/image.py``); CSV
 imports go to the core's API with a service token, not through ``/_upload``. 64 KiB more is room
 for the multipart framing and the bound event arguments."""
 

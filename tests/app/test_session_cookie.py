@@ -15,8 +15,8 @@ import pytest
 from reflex.istate.data import HeaderData
 
 from selfcare import session_cookie
-from selfcare.state.auth import LoginState
-from selfcare.state.overview import OverviewState
+from selfcare.pages.login.state import LoginState
+from selfcare.pages.overview.state import OverviewState
 from selfcare.state.session import LOGIN_ROUTE, SessionState
 from tests.app.conftest import drain, fresh_states, handed_off, latest_code, run, subscriber_token, substate
 from tests.app.test_states import _ids

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 
-from selfcare.state.auth import LoginState
-from selfcare.state.invoice import InvoiceState
-from selfcare.state.overview import InvoicesState, OverviewState
+from selfcare.pages.invoice.state import InvoiceState
+from selfcare.pages.invoices.state import InvoicesState
+from selfcare.pages.login.state import LoginState
+from selfcare.pages.overview.state import OverviewState
+from selfcare.pages.usage.state import UsageState
 from selfcare.state.session import LOGIN_ROUTE, SessionState
-from selfcare.state.usage import UsageState
 from tests.app.conftest import drain, fresh_states, handed_off, latest_code, run, subscriber_token, substate
 
 
@@ -149,7 +150,7 @@ def test_usage_page_refuses_unknown_periods(client):
 
 
 def test_itemised_usage_pages_on_request(client, monkeypatch):
-    import selfcare.state.invoice as invoice_state
+    import selfcare.pages.invoice.state as invoice_state
 
     monkeypatch.setattr(invoice_state, "USAGE_PAGE", 2)
     root, _session = _signed_in(1)
@@ -171,7 +172,7 @@ def test_itemised_usage_pages_on_request(client, monkeypatch):
 
 
 def test_the_records_behind_a_line_page_on_request(client, monkeypatch):
-    import selfcare.state.invoice as invoice_state
+    import selfcare.pages.invoice.state as invoice_state
 
     monkeypatch.setattr(invoice_state, "DRILL_PAGE", 1)
 

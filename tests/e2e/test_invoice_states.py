@@ -30,6 +30,8 @@ import pytest
 from playwright.sync_api import expect
 
 from selfcare.i18n import format_money
+from selfcare.pages.invoice.state import InvoiceState
+from selfcare.pages.overview.state import OverviewState
 from tests.e2e.test_english_everywhere import swedish_in
 from tests.e2e.test_subscriber_flow import TIMEOUT, _sign_in
 
@@ -430,7 +432,7 @@ def test_paid_invoice_says_when_and_how_and_asks_for_nothing(page, app_url, core
     for lang in ("en", "sv"):
         if lang == "sv":
             _switch_language(page, "sv")
-        held_socket.arm("invoice____invoice_state")
+        held_socket.arm(InvoiceState.get_name())
         page.goto(f"{app_url}/invoices/{invoice['id']}", wait_until="domcontentloaded")
         page.locator("#page-skeleton, #invoice-loading").first.wait_for(timeout=TIMEOUT)
         page.wait_for_timeout(500)
@@ -630,7 +632,7 @@ def test_credit_balance_on_the_invoice_and_the_overview(page, app_url, core_api,
     page.locator("#login-send").click()
     page.locator("#login-code").wait_for(timeout=TIMEOUT)
     page.locator("#login-code").fill(otp_code(number))
-    held_socket.arm("overview____overview_state")
+    held_socket.arm(OverviewState.get_name())
     page.locator("#login-submit").click()
     page.wait_for_url(re.compile(r".*/$"), timeout=TIMEOUT)
     page.locator("#page-skeleton, #left-to-pay-loading").first.wait_for(timeout=TIMEOUT)
@@ -659,7 +661,7 @@ def test_credit_balance_on_the_invoice_and_the_overview(page, app_url, core_api,
     # English, loading again (by the menu, as a subscriber goes back to the overview).
     page.get_by_role("link", name="Invoices").first.click()
     page.locator(".invoice-row").first.wait_for(timeout=TIMEOUT)
-    held_socket.arm("overview____overview_state")
+    held_socket.arm(OverviewState.get_name())
     page.get_by_role("link", name="Overview").first.click()
     page.wait_for_url(re.compile(r".*/$"), timeout=TIMEOUT)
     page.locator("#page-skeleton, #left-to-pay-loading").first.wait_for(timeout=TIMEOUT)
