@@ -91,7 +91,7 @@ class PendingChangesState(rx.State):
     async def load(self):
         """On mount: the plans and pending changes of the session's customer."""
         session = await self.get_state(SessionState)
-        token, customer_id = session.token_for_customer()
+        token, customer_id = session._token_for_customer()
         self.notice, self.error = "", ""
         if not token:
             self._forget()
@@ -106,7 +106,7 @@ class PendingChangesState(rx.State):
     async def cancel(self, change_id: str):
         """Undo one of the listed changes ("Ångra"); any other id changes nothing."""
         session = await self.get_state(SessionState)
-        token, customer_id = session.token_for_customer()
+        token, customer_id = session._token_for_customer()
         lang = session._lang()
         self.notice, self.error = "", ""
         if not token or customer_id != self._customer_id:

@@ -165,7 +165,7 @@ class OffersState(rx.State):
 
     async def _session(self) -> tuple[SessionState, str, int]:
         session = await self.get_state(SessionState)
-        token, customer_id = session.token_for_customer()
+        token, customer_id = session._token_for_customer()
         if token and customer_id != self._customer_id:
             # Another subscriber signed in on this tab: nothing loaded before is theirs.
             self._forget()

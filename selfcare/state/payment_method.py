@@ -192,7 +192,7 @@ class PaymentMethodState(rx.State):
 
     async def _session(self) -> tuple[SessionState, str, int]:
         session = await self.get_state(SessionState)
-        token, customer_id = session.token_for_customer()
+        token, customer_id = session._token_for_customer()
         if customer_id != self._customer_id:
             self._forget()
         return session, token, customer_id

@@ -78,12 +78,12 @@ class StaffSessionState(rx.State, mixin=True):
     async def of(cls, state: rx.State) -> tuple[Self, str, str]:
         """This console's session of ``state``'s tab: ``(session, live token or "", language)``."""
         session = await state.get_state(cls)
-        return session, session.live_token(), await session._lang()
+        return session, session._live_token(), await session._lang()
 
     async def _lang(self) -> str:
         return (await self.get_state(SessionState))._lang()
 
-    def live_token(self) -> str:
+    def _live_token(self) -> str:
         """The token, or ``""`` (never signed in, signed out or expired: then dropped)."""
         if self._token and time.time() < self._expires_at:
             return self._token

@@ -119,9 +119,9 @@ def test_the_two_consoles_inherit_one_staff_session_but_never_share_it():
     root = fresh_states()
     agent, marketer = substate(root, AgentSessionState), substate(root, MarketingSessionState)
     agent._token, agent._expires_at, agent.signed_in = "agent-token", time.time() + 60, True
-    assert marketer._token == "" and not marketer.signed_in and marketer.live_token() == ""
-    assert agent.live_token() == "agent-token"
+    assert marketer._token == "" and not marketer.signed_in and marketer._live_token() == ""
+    assert agent._live_token() == "agent-token"
     assert (AgentSessionState.ROLES, MarketingSessionState.ROLES) == (("agent", "supervisor"), ("marketing",))
     assert AgentSessionState.sign_in.fn is not MarketingSessionState.sign_in.fn  # each console's own handler
     agent._expires_at = time.time() - 1  # expired: dropped when asked
-    assert agent.live_token() == "" and agent._token == "" and not agent.signed_in
+    assert agent._live_token() == "" and agent._token == "" and not agent.signed_in

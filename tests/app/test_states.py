@@ -46,11 +46,11 @@ def test_sign_in_with_code_then_sign_out(client):
     assert "6" in login.error and not session.signed_in
     code = run(latest_code(client, "K100001"))
     updates = run(drain(LoginState.verify_code.fn(login, {"code": code})))
-    assert session.signed_in and session.token_for_customer()[1] == 1
+    assert session.signed_in and session._token_for_customer()[1] == 1
     assert handed_off(updates, session) == "/"  # by way of the cookie route (session_cookie), then the overview
     assert "_token" not in session.get_delta().get(session.get_full_name(), {})
     updates = run(drain(SessionState.sign_out.fn(session)))
-    assert session.token_for_customer() == ("", 0) and not session.signed_in
+    assert session._token_for_customer() == ("", 0) and not session.signed_in
     assert handed_off(updates, session, "end") == LOGIN_ROUTE  # the cookie is cleared on the way out
 
 
@@ -107,7 +107,7 @@ def test_link_session_sees_its_invoice_only(client):
     run(drain(InvoiceState.open_invoice.fn(inv, own[1])))
     assert inv.not_found and inv.view == {}
     # A link session is not a sign-in: the customer pages send it to the sign-in page.
-    assert session.token_for_customer() == ("", 0)
+    assert session._token_for_customer() == ("", 0)
     assert _redirects(run(drain(InvoicesState.load.fn(substate(root, InvoicesState)))))
 
 

@@ -188,7 +188,7 @@ class AddonsState(rx.State):
     async def _session(self) -> tuple[SessionState, str, int]:
         """The session's token and customer; anything loaded for another customer is dropped."""
         session = await self.get_state(SessionState)
-        token, customer_id = session.token_for_customer()
+        token, customer_id = session._token_for_customer()
         if not token or customer_id != self._customer_id:
             self._forget()
         return session, token, customer_id

@@ -115,7 +115,7 @@ class AgentChargesState(rx.State):
 
     async def _context(self, agent: AgentSessionState, lang: str) -> tuple[str, int]:
         """``(token, customer id)`` of the invoice open in the console (``("", 0)``: no session or invoice)."""
-        token = agent.live_token()
+        token = agent._live_token()
         console = await self.get_state(AgentState)
         invoice_id = console.invoice_id
         if not token or not valid_invoice_id(invoice_id):

@@ -78,7 +78,7 @@ class InvoiceState(rx.State):
 
     async def _token(self, invoice_id: str) -> tuple[SessionState, str]:
         session = await self.get_state(SessionState)
-        return session, session.token_for_invoice(invoice_id)
+        return session, session._token_for_invoice(invoice_id)
 
     def _not_found(self) -> None:
         self._clear()
@@ -116,7 +116,7 @@ class InvoiceState(rx.State):
                              busy="loading", refused={NotFound: None}) as call:
             doc = await get_client().invoice(token, invoice_id, lang)
             # The core already refuses foreign ids; this is the app's own second check.
-            if not session.owns_customer(doc.get("customer_id")):
+            if not session._owns_customer(doc.get("customer_id")):
                 raise NotFound(404, "invoice not found")
         if isinstance(call.exc, NotFound):
             self._not_found()

@@ -124,7 +124,7 @@ class ThreadState(rx.State):
 
     async def _session_token(self, invoice_id: str) -> tuple[SessionState, str]:
         session = await self.get_state(SessionState)
-        return session, session.token_for_invoice(invoice_id)
+        return session, session._token_for_invoice(invoice_id)
 
     # -- event handlers -----------------------------------------------------------------------
 
@@ -143,7 +143,7 @@ class ThreadState(rx.State):
         try:
             answer = await support_client().thread(token, invoice_id)
             # The core refuses foreign invoices already; this is the app's own second check.
-            if not session.owns_customer(answer.get("customer_id")):
+            if not session._owns_customer(answer.get("customer_id")):
                 raise NotFound(404, "invoice not found")
         except (NotFound, Unauthorized):
             self._clear()

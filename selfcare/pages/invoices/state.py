@@ -50,7 +50,7 @@ class InvoicesState(rx.State):
 
     async def _fetch(self, page: int):
         session = await self.get_state(SessionState)
-        token, customer_id = session.token_for_customer()
+        token, customer_id = session._token_for_customer()
         if not token:
             yield rx.redirect(LOGIN_ROUTE)
             return

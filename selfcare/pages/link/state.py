@@ -32,7 +32,7 @@ class LinkState(rx.State):
             # Expired or revoked: sign in, then the invoice (never shown without a sign-in).
             if session.scoped:
                 session._drop()
-            if session.token_for_customer()[0] and gone.invoice_id:
+            if session._token_for_customer()[0] and gone.invoice_id:
                 return rx.redirect(f"/invoices/{gone.invoice_id}")  # its page checks it is theirs
             session._remember_invoice(gone.invoice_id)
             return rx.redirect(LOGIN_ROUTE)
@@ -46,7 +46,7 @@ class LinkState(rx.State):
             self.failed = True
             return None
         self.failed = False
-        full_token, customer_id = session.token_for_customer()
+        full_token, customer_id = session._token_for_customer()
         if not (full_token and customer_id == int(answer.get("customer_id", -1))):
             # Not signed in as this customer: the link's own session, for this one invoice.
             session._start(answer, scope_invoice=invoice_id)

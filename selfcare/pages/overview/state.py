@@ -43,7 +43,7 @@ class OverviewState(rx.State):
     @rx.event
     async def load(self):
         session = await self.get_state(SessionState)
-        token, customer_id = session.token_for_customer()
+        token, customer_id = session._token_for_customer()
         if not token:
             yield rx.redirect(LOGIN_ROUTE)
             return
@@ -102,7 +102,7 @@ class OverviewState(rx.State):
     async def pay_all(self):
         """"Pay all": one payment at the provider's hosted page for every overdue invoice (oldest due first)."""
         session = await self.get_state(SessionState)
-        token, customer_id = session.token_for_customer()
+        token, customer_id = session._token_for_customer()
         if not token:
             return rx.redirect(LOGIN_ROUTE)
         self.paying_all = True

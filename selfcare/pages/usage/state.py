@@ -55,7 +55,7 @@ class UsageState(rx.State):
 
     async def _session(self) -> tuple[SessionState, str, int]:
         session = await self.get_state(SessionState)
-        token, customer_id = session.token_for_customer()
+        token, customer_id = session._token_for_customer()
         return session, token, customer_id
 
     @rx.event
