@@ -109,6 +109,28 @@ def _sheet() -> rx.Component:
     )
 
 
+def _itemised() -> rx.Component:
+    """The period's records, filterable, pageable, downloadable."""
+    return card(
+        section_title("Itemised usage"),
+        _filters(),
+        rx.hstack(rx.text(S.total, " ", tr("records"), style=styles.muted), rx.spacer(),
+                  rx.button(rx.icon("download", size=16), tr("Download CSV"), on_click=S.download_csv,
+                            id="csv-download", size="2",
+                            style={"cursor": "pointer", "min_height": "44px", **_NOT_CHOSEN}),
+                  width="100%", align="center"),
+        rx.box(rx.foreach(S.rows, usage_row), width="100%", id="usage-list"),
+        rx.hstack(
+            rx.button(rx.icon("chevron-left"), on_click=S.prev_page, disabled=~S.has_prev, variant="outline",
+                      aria_label=tr("Newer"), style={"min_width": "44px", "min_height": "44px"}),
+            rx.text(S.page + 1, style=styles.muted),
+            rx.button(rx.icon("chevron-right"), on_click=S.next_page, disabled=~S.has_next, variant="outline",
+                      aria_label=tr("Older"), style={"min_width": "44px", "min_height": "44px"}),
+            justify="between", align="center", width="100%",
+        ),
+    )
+
+
 def _loading() -> rx.Component:
     """Before hydration: the page's first blocks at their final size."""
     return rx.fragment(skeleton("2rem", "45%"), skeleton("4rem"), skeleton("9.5rem"),
@@ -130,32 +152,25 @@ def usage_page() -> rx.Component:
             spacing="1", width="100%",
         ),
         _summary(),
-        _plan(),
-        _sheet(),
-        _chart(S.data_fig, "chart-data", "Data used this period"),
-        rx.cond(S.mobile, rx.fragment(
-            _chart(S.calls_fig, "chart-calls", "Call minutes per day"),
-            _chart(S.sms_fig, "chart-sms", "Texts per day"),
-        )),
-        _chart(S.category_fig, "chart-category", "Cost by category (kr)"),
-        _chart(S.invoices_fig, "chart-invoices", "Your last invoices (kr)"),
-        card(
-            section_title("Itemised usage"),
-            _filters(),
-            rx.hstack(rx.text(S.total, " ", tr("records"), style=styles.muted), rx.spacer(),
-                      rx.button(rx.icon("download", size=16), tr("Download CSV"), on_click=S.download_csv,
-                                id="csv-download", size="2",
-                                style={"cursor": "pointer", "min_height": "44px", **_NOT_CHOSEN}),
-                      width="100%", align="center"),
-            rx.box(rx.foreach(S.rows, usage_row), width="100%", id="usage-list"),
-            rx.hstack(
-                rx.button(rx.icon("chevron-left"), on_click=S.prev_page, disabled=~S.has_prev, variant="outline",
-                          aria_label=tr("Newer"), style={"min_width": "44px", "min_height": "44px"}),
-                rx.text(S.page + 1, style=styles.muted),
-                rx.button(rx.icon("chevron-right"), on_click=S.next_page, disabled=~S.has_next, variant="outline",
-                          aria_label=tr("Older"), style={"min_width": "44px", "min_height": "44px"}),
-                justify="between", align="center", width="100%",
+        # What follows the summary comes with it (the plan line is asked for alongside the summary):
+        # until then one tall placeholder holds the footer below the screen, so nothing visible moves.
+        rx.cond(
+            S.summary_ready,
+            rx.vstack(
+                _plan(),
+                _sheet(),
+                _chart(S.data_fig, "chart-data", "Data used this period"),
+                rx.cond(S.mobile, rx.fragment(
+                    _chart(S.calls_fig, "chart-calls", "Call minutes per day"),
+                    _chart(S.sms_fig, "chart-sms", "Texts per day"),
+                )),
+                _chart(S.category_fig, "chart-category", "Cost by category (kr)"),
+                _chart(S.invoices_fig, "chart-invoices", "Your last invoices (kr)"),
+                _itemised(),
+                spacing="4", width="100%", align="stretch",
             ),
+            rx.box(skeleton(f"calc({CHART_HEIGHT} + 1rem)"), min_height="100vh", width="100%",
+                   id="usage-waiting"),
         ),
         active="Usage", reload=UsageState.load, loading=_loading(),
     )

@@ -2,12 +2,14 @@
 one), then its charts and the itemised, filterable list with CSV download.
 
 The summary's figures come from the core's usage summary; the plan line from the core's
-recommendation (loaded in the background after the page shows), linked to the order sheet of an
-offer that sells that plan to this subscriber when the core has one for them.
+recommendation, asked for alongside the summary so both show at once (a line arriving later would
+push the chart below it down), linked to the order sheet of an offer that sells that plan to this
+subscriber when the core has one for them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 from typing import Any
@@ -74,6 +76,7 @@ class UsageState(rx.State):
     invoices_fig: go.Figure = go.Figure()
     _periods: list[str] = []
     _plan_customer: int = 0
+    _plan: dict[str, Any] = {}
     _plan_offer: int = 0
     _plan_subscription: int = 0
     _plan_order: dict[str, Any] = {}
@@ -114,9 +117,17 @@ class UsageState(rx.State):
         self.invoices_fig = charts.invoices_figure(items, lang)
         if self._periods and self.period not in self._periods:
             self.period = self._periods[0]  # this period (the overview talks about it too)
+        plan_call = None
+        if customer_id != self._plan_customer:  # once per customer; a language switch only re-words it
+            self._forget_plan()
+            plan_call = asyncio.create_task(find_cheaper_plan(token, customer_id, lang))
         await self._refresh(session, token, customer_id, lang)
+        if plan_call is not None:
+            plan, self._plan_subscription, self._plan_offer = await plan_call
+            self._plan, self._plan_customer = plan or {}, customer_id
+        self.plan_text = words.recommendation_text(self._plan or None, lang)
+        self.plan_orderable = bool(self._plan and self._plan_offer)
         self.loading = False
-        yield UsageState.load_plan
 
     @rx.event
     async def choose_period(self, period: str):
@@ -170,6 +181,8 @@ class UsageState(rx.State):
         except ApiError as exc:
             logger.warning("usage summary: %s", exc)
             self.error = gettext(lang, "Your usage could not be loaded just now. Please try again.")
+            self.summary_lines, self.days_left, self.data_share = [], "", -1
+            self.summary_ready = True  # the page shows what it has (the error says the rest)
             return
         self.error = ""
         self.summary_lines = words.summary_sentences(summary, lang)
@@ -200,7 +213,7 @@ class UsageState(rx.State):
 
     def _forget_plan(self) -> None:
         self.plan_text, self.plan_orderable = "", False
-        self._plan_customer, self._plan_offer, self._plan_subscription = 0, 0, 0
+        self._plan_customer, self._plan_offer, self._plan_subscription, self._plan = 0, 0, 0, {}
         self._close_sheet()
 
     def _close_sheet(self) -> None:
@@ -209,26 +222,6 @@ class UsageState(rx.State):
         self.sheet_total = ""
         self.sheet_get, self.sheet_lines = [], []
         self._plan_order = {}
-
-    @rx.event(background=True)
-    async def load_plan(self):
-        """After the summary: whether another plan would have cost less, and an offer that sells it."""
-        async with self:
-            session, token, customer_id = await self._session()
-            if not token:
-                return
-            lang = session._lang()
-            if customer_id != self._plan_customer:
-                self._forget_plan()
-        plan, subscription, offer = await find_cheaper_plan(token, customer_id, lang)
-        async with self:
-            _session, again, now_customer = await self._session()
-            if not again or now_customer != customer_id:
-                return
-            self._plan_customer = customer_id
-            self.plan_text = words.recommendation_text(plan, lang)
-            self._plan_subscription, self._plan_offer = subscription, offer
-            self.plan_orderable = bool(plan and offer)
 
     @rx.event
     async def open_plan_order(self):
@@ -279,7 +272,7 @@ class UsageState(rx.State):
             return
         self.sheet_busy = False
         self.sheet_done = accepted_text(self._plan_order, answer or {}, lang)
-        self.plan_text, self.plan_orderable, self._plan_offer = "", False, 0
+        self.plan_text, self.plan_orderable, self._plan_offer, self._plan = "", False, 0, {}
 
     @rx.event
     def close_plan_order(self):
