@@ -124,7 +124,9 @@ def _rec(current_total: int, best_total: int, best: str | None = "mobil-5gb") ->
 
 def test_the_plan_line():
     plan = words.cheaper_plan(_rec(89700, 59700))
-    assert plan == {"plan_id": "mobil-5gb", "name": "Mobil 5 GB", "monthly_saving_ore": 10000}
+    assert plan == {"plan_id": "mobil-5gb", "name": "Mobil 5 GB", "monthly_saving_ore": 10000, "months": 3}
+    assert words.recommendation_basis(plan, "sv") == "Räknat på dina senaste 3 fakturor."
+    assert words.recommendation_basis(plan, "en") == "Based on your last 3 invoices."
     assert _plain(words.recommendation_text(plan, "sv")) == "Mobil 5 GB hade räckt: 100 kr/mån billigare"
     assert _plain(words.recommendation_text(plan, "en")) == "Mobil 5 GB would have been enough: 100 kr/month less"
     # half a krona rounds up; the saving is per month (3 periods)
@@ -188,3 +190,35 @@ def test_the_plan_line_follows_the_cores_recommendation(client):
             assert order["new"]["id"] == plan["plan_id"]
         checked += 1
     assert checked == 4
+
+
+def test_the_plan_line_opens_the_offers_order_sheet_and_orders(client):
+    """An offer that sells the cheaper plan: the line's button opens its order sheet, "Byt" orders it."""
+    from selfcare.offers_client import OffersClient
+    from tests.app.conftest import service_token
+    from tests.app.test_offers_state import _offer_body
+
+    cid = 3
+    plan, subscription, _offer = run(find_cheaper_plan(subscriber_token(cid), cid, "sv"))
+    assert plan, "the seeded customer 3 is on a plan re-rating finds too dear"
+    oc = OffersClient(client)
+    body = _offer_body(plan["plan_id"], effective="next_period", priority=990, terms=None,
+                       terms_text={"sv": "", "en": ""})
+    offer = run(oc.schedule(service_token(), run(oc.create(service_token(), body))["id"], None, None))
+    try:
+        root, session = _signed_in(cid)
+        usage = substate(root, UsageState)
+        run(drain(UsageState.load.fn(usage)))
+        assert usage.plan_orderable and usage._plan_offer == offer["id"] and usage._plan_subscription == subscription
+        run(drain(UsageState.open_plan_order.fn(usage)))
+        assert usage.sheet_open and not usage.sheet_busy and usage.sheet_error == ""
+        assert plan["name"] in usage.sheet_change  # "Mobil 20 GB → Mobil 5 GB från 1 jan"
+        run(drain(UsageState.confirm_plan.fn(usage)))
+        assert usage.sheet_done.startswith("Klart!") and usage.plan_text == "" and not usage.plan_orderable
+        run(drain(UsageState.confirm_plan.fn(usage)))  # a second tap orders nothing more
+        changes = run(client._json("GET", f"/customers/{cid}/pending-changes", subscriber_token(cid)))["items"]
+        assert [c["plan_name"] for c in changes] == [plan["name"]]
+    finally:
+        run(oc.stop(service_token(), offer["id"]))
+        for change in run(client._json("GET", f"/customers/{cid}/pending-changes", subscriber_token(cid)))["items"]:
+            run(client._json("POST", f"/customers/{cid}/pending-changes/{change['id']}/cancel", subscriber_token(cid)))

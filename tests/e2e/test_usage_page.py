@@ -100,14 +100,14 @@ def test_usage_page_on_a_phone_in_both_languages(page, app_url, otp_code, core_a
     page.locator("#chart-data").scroll_into_view_if_needed()
     page.locator("#chart-data .js-plotly-plot .main-svg").first.wait_for(timeout=60_000)
     assert page.locator("#chart-data").bounding_box()["height"] == box_before["height"]
-    ticks = page.locator("#chart-data .xtick text").all_inner_texts()
+    ticks = page.locator("#chart-data .xtick text").all_text_contents()  # SVG: no innerText
     assert 2 <= len(ticks) <= 5 and all(t.strip() for t in ticks), ticks
-    assert page.locator("#chart-data .ytitle").inner_text() == "GB"
-    for chart in ("chart-calls", "chart-sms", "chart-category"):
+    assert page.locator("#chart-data .ytitle").text_content() == "GB"
+    for chart in ("chart-calls", "chart-sms", "chart-category", "chart-invoices"):
         page.locator(f"#{chart}").scroll_into_view_if_needed()
         page.locator(f"#{chart} .js-plotly-plot .main-svg").first.wait_for(timeout=TIMEOUT)
-    assert page.locator("#chart-calls .ytitle").inner_text() == "min"
-    assert page.locator("#chart-sms .ytitle").inner_text() == "sms"
+    assert page.locator("#chart-calls .ytitle").text_content() == "min"
+    assert page.locator("#chart-sms .ytitle").text_content() == "sms"
     page.locator("#usage-list").scroll_into_view_if_needed()
     page.wait_for_timeout(500)
     shifts = page.evaluate("() => window.__layoutShifts")
@@ -123,8 +123,10 @@ def test_usage_page_on_a_phone_in_both_languages(page, app_url, otp_code, core_a
     page.locator("#lang-switch").click()
     page.locator("#usage-sentences .usage-sentence", has_text="You have used").first.wait_for(timeout=TIMEOUT)
     assert _sentences(page) == [_plain(t) for t in words.summary_sentences(summary, "en")]
-    page.locator("#chart-data").scroll_into_view_if_needed()
-    page.locator("#chart-data .js-plotly-plot .main-svg").first.wait_for(timeout=TIMEOUT)
+    for chart in ("chart-data", "chart-calls", "chart-sms", "chart-category", "chart-invoices"):
+        page.locator(f"#{chart}").scroll_into_view_if_needed()
+        page.locator(f"#{chart} .js-plotly-plot .main-svg").first.wait_for(timeout=TIMEOUT)
+    assert page.locator("#chart-sms .ytitle").text_content() == "texts"
     page.evaluate("() => window.scrollTo(0, 0)")
     shot("usage-en")
 

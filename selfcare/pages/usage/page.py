@@ -89,6 +89,7 @@ def _plan() -> rx.Component:
             rx.icon("sparkles", size=18, color=C.success, flex_shrink="0", margin_top="0.15rem"),
             rx.vstack(
                 rx.text(S.plan_text, weight="bold", id="usage-plan-text"),
+                rx.text(S.plan_basis, size="2", id="usage-plan-basis"),
                 rx.cond(S.plan_orderable,
                         rx.button(tr("See the offer"), rx.icon("chevron-right", size=18), on_click=S.open_plan_order,
                                   id="usage-plan-order", size="3", style=styles.secondary_button)),

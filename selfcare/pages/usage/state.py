@@ -58,6 +58,7 @@ class UsageState(rx.State):
     mobile: bool = True  # False: broadband only (data only, no calls and texts)
     # A cheaper plan (re-rating of the last invoiced periods) and its order sheet.
     plan_text: str = ""
+    plan_basis: str = ""  # what the saving is reckoned on: the last invoiced periods
     plan_orderable: bool = False
     sheet_open: bool = False
     sheet_busy: bool = False
@@ -117,15 +118,13 @@ class UsageState(rx.State):
         self.invoices_fig = charts.invoices_figure(items, lang)
         if self._periods and self.period not in self._periods:
             self.period = self._periods[0]  # this period (the overview talks about it too)
-        plan_call = None
-        if customer_id != self._plan_customer:  # once per customer; a language switch only re-words it
-            self._forget_plan()
-            plan_call = asyncio.create_task(find_cheaper_plan(token, customer_id, lang))
+        self._forget_plan()  # asked anew on each visit: a plan taken meanwhile (overview) ends the line
+        plan_call = asyncio.create_task(find_cheaper_plan(token, customer_id, lang))
         await self._refresh(session, token, customer_id, lang)
-        if plan_call is not None:
-            plan, self._plan_subscription, self._plan_offer = await plan_call
-            self._plan, self._plan_customer = plan or {}, customer_id
+        plan, self._plan_subscription, self._plan_offer = await plan_call
+        self._plan, self._plan_customer = plan or {}, customer_id
         self.plan_text = words.recommendation_text(self._plan or None, lang)
+        self.plan_basis = words.recommendation_basis(self._plan or None, lang)
         self.plan_orderable = bool(self._plan and self._plan_offer)
         self.loading = False
 
@@ -212,7 +211,7 @@ class UsageState(rx.State):
     # -- a cheaper plan ------------------------------------------------------------------------
 
     def _forget_plan(self) -> None:
-        self.plan_text, self.plan_orderable = "", False
+        self.plan_text, self.plan_basis, self.plan_orderable = "", "", False
         self._plan_customer, self._plan_offer, self._plan_subscription, self._plan = 0, 0, 0, {}
         self._close_sheet()
 
@@ -272,7 +271,7 @@ class UsageState(rx.State):
             return
         self.sheet_busy = False
         self.sheet_done = accepted_text(self._plan_order, answer or {}, lang)
-        self.plan_text, self.plan_orderable, self._plan_offer, self._plan = "", False, 0, {}
+        self.plan_text, self.plan_basis, self.plan_orderable, self._plan_offer, self._plan = "", "", False, 0, {}
 
     @rx.event
     def close_plan_order(self):

@@ -158,7 +158,8 @@ def cheaper_plan(rec: Any) -> dict[str, Any] | None:
     kr = round_half_up_div(current_total - best_total, 100 * n)
     if kr <= 0:
         return None
-    return {"plan_id": str(best_id), "name": str(best.get("name") or best_id), "monthly_saving_ore": kr * 100}
+    return {"plan_id": str(best_id), "name": str(best.get("name") or best_id), "monthly_saving_ore": kr * 100,
+            "months": n}
 
 
 def recommendation_text(plan: dict[str, Any] | None, lang: str) -> str:
@@ -167,3 +168,10 @@ def recommendation_text(plan: dict[str, Any] | None, lang: str) -> str:
         return ""
     return gettext(lang, "{plan} would have been enough: {amount}/month less", plan=plan["name"],
                    amount=short_kr(plan["monthly_saving_ore"], lang))
+
+
+def recommendation_basis(plan: dict[str, Any] | None, lang: str) -> str:
+    """``Räknat på dina senaste 3 fakturor.``: the saving is the past periods re-rated, not this one."""
+    if not plan:
+        return ""
+    return gettext(lang, "Based on your last {months} invoices.", months=plan.get("months") or 3)
