@@ -105,7 +105,11 @@ def _per_day_bars(summary: dict[str, Any], service: str, lang: str, title: str, 
     fig = go.Figure()
     fig.add_bar(x=[d.isoformat() for d in days], y=y, marker_color=colour, name=unit,
                 hovertemplate=f"%{{y}} {unit}<extra></extra>")
-    fig.update_layout(**_layout(title, unit, xaxis=_date_axis(days, lang)))
+    layout = _layout(title, unit, xaxis=_date_axis(days, lang))
+    layout["yaxis"]["tickformat"] = "d"  # whole minutes and texts
+    if max(y, default=0) < 5:  # a quiet period: whole steps, not 0.2 of a text
+        layout["yaxis"].update(range=[0, 5], dtick=1)
+    fig.update_layout(**layout)
     return fig
 
 

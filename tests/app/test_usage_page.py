@@ -49,7 +49,7 @@ def test_data_runs_out_at_this_rate(lang, expected):
     assert lines[:2] == expected
     # calls and texts follow in their own units; unlimited: the use only
     assert lines[2:] == (["Du har ringt 121 min.", "Du har skickat 12 sms."] if lang == "sv"
-                         else ["You have called 121 min.", "You have sent 12 texts."])
+                         else ["You have called for 121 min.", "You have sent 12 texts."])
 
 
 @pytest.mark.parametrize(("lang", "expected"), [
@@ -222,3 +222,9 @@ def test_the_plan_line_opens_the_offers_order_sheet_and_orders(client):
         run(oc.stop(service_token(), offer["id"]))
         for change in run(client._json("GET", f"/customers/{cid}/pending-changes", subscriber_token(cid)))["items"]:
             run(client._json("POST", f"/customers/{cid}/pending-changes/{change['id']}/cancel", subscriber_token(cid)))
+
+
+def test_a_quiet_period_has_whole_steps():
+    s = _summary(days_left=21, allowances=[*UNLIMITED_CALLS], sms_days={"2026-12-02": 1})
+    fig = charts.sms_figure(s, "sv")
+    assert fig.layout.yaxis.dtick == 1 and list(fig.layout.yaxis.range) == [0, 5] and fig.layout.yaxis.tickformat == "d"

@@ -106,13 +106,13 @@ def summary_sentences(summary: dict[str, Any], lang: str) -> list[str]:
     voice = _allowance(summary, "voice")
     if voice and not voice.get("unlimited") and _int(voice.get("included")) > 0:
         included, used = _int(voice.get("included")), _int(voice.get("used"))
-        out.append(gettext(lang, "You have called {used} of {allowance}.", used=minutes(used, lang),
+        out.append(gettext(lang, "You have called for {used} of {allowance}.", used=minutes(used, lang),
                            allowance=minutes(included, lang)))
         day = runs_out_on(included, used, start, end, today, elapsed) if used < included else None
         if day:
             out.append(gettext(lang, "At this rate your minutes will run out around {day}.", day=day_month(day, lang)))
     else:
-        out.append(gettext(lang, "You have called {used}.", used=minutes(_per_day_total(summary, "voice"), lang)))
+        out.append(gettext(lang, "You have called for {used}.", used=minutes(_per_day_total(summary, "voice"), lang)))
     sms = _allowance(summary, "sms")
     if sms and not sms.get("unlimited") and _int(sms.get("included")) > 0:
         included, used = _int(sms.get("included")), _int(sms.get("used"))
