@@ -137,6 +137,8 @@ def test_the_plan_line():
     assert words.cheaper_plan(_rec(89700, 89700 - 100)) is None
     assert words.cheaper_plan(_rec(89700, 59700, best="mobil-20gb")) is None
     assert words.recommendation_text(None, "sv") == ""
+    nameless = {**plan, "name": ""}  # English, where the core gave no English name
+    assert _plain(words.recommendation_text(nameless, "en")) == "A cheaper plan would have been enough: 100 kr/month less"
 
 
 def test_figures_have_one_unit_each_and_data_is_cumulative():
@@ -168,7 +170,9 @@ def test_the_page_opens_on_this_period_with_the_cores_figures(client):
         summary = run(client.usage_summary(subscriber_token(1), 1, usage.period))
         assert usage.summary_ready and usage.summary_lines == words.summary_sentences(summary, lang)
         assert usage.days_left == words.days_left_text(summary, lang) and summary["days_left"] > 0
-        assert usage.plan_text == words.recommendation_text(plan, lang) != ""  # with the summary, not after it
+        shown, _sub, _offer = run(find_cheaper_plan(subscriber_token(1), 1, lang))
+        assert shown["plan_id"] == plan["plan_id"] and (lang == "sv") == (shown["name"] == plan["name"] != "")
+        assert usage.plan_text == words.recommendation_text(shown, lang) != ""  # with the summary, not after it
 
 
 def test_the_plan_line_follows_the_cores_recommendation(client):

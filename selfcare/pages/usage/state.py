@@ -297,7 +297,11 @@ class UsageState(rx.State):
 async def find_cheaper_plan(token: str, customer_id: int, lang: str) -> tuple[dict[str, Any] | None, int, int]:
     """``(plan, subscription_id, offer_id)``: the first running subscription for which re-rating found a
     cheaper plan (``summary.cheaper_plan``), and an offer to this subscriber that sells that plan for
-    that subscription (0: none; the line is shown without the order button). Failures are logged only."""
+    that subscription (0: none; the line is shown without the order button). Failures are logged only.
+
+    The plan's name is in ``lang``: the recommendation names plans in Swedish only, so in English the
+    name comes from the offer's order sheet or the subscriber's own plan history (``plan_name_en``),
+    and is left empty (the line then says "another plan") when neither has it."""
     try:
         customer = await get_client().customer(token, customer_id)
         plan, subscription = None, 0
@@ -314,6 +318,10 @@ async def find_cheaper_plan(token: str, customer_id: int, lang: str) -> tuple[di
                 break
         if not plan:
             return None, 0, 0
+        if lang == "en":
+            known = {g.get("plan_id"): g.get("plan_name_en") for sub in customer.get("subscriptions") or []
+                     for g in sub.get("segments") or [] if isinstance(g, dict)}
+            plan["name"] = str(known.get(plan["plan_id"]) or "")
         for banner in await offers_client().banners(token, customer_id, "overview", lang):
             try:
                 offer_id, sub_id = int(banner["offer_id"]), int(banner["subscription_id"])
@@ -327,6 +335,7 @@ async def find_cheaper_plan(token: str, customer_id: int, lang: str) -> tuple[di
                 continue
             new = order.get("new") or {}
             if new.get("kind") == "plan" and new.get("id") == plan["plan_id"]:
+                plan["name"] = str(new.get("name") or plan["name"])  # the core's name in ``lang``
                 return plan, subscription, offer_id
         return plan, subscription, 0
     except ApiError as exc:

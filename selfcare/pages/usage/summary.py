@@ -166,8 +166,10 @@ def recommendation_text(plan: dict[str, Any] | None, lang: str) -> str:
     """``Mobil 5 GB hade räckt: 100 kr/mån billigare`` (empty without a cheaper plan)."""
     if not plan:
         return ""
-    return gettext(lang, "{plan} would have been enough: {amount}/month less", plan=plan["name"],
-                   amount=short_kr(plan["monthly_saving_ore"], lang))
+    amount = short_kr(plan["monthly_saving_ore"], lang)
+    if not plan.get("name"):  # no name in this language from the core
+        return gettext(lang, "A cheaper plan would have been enough: {amount}/month less", amount=amount)
+    return gettext(lang, "{plan} would have been enough: {amount}/month less", plan=plan["name"], amount=amount)
 
 
 def recommendation_basis(plan: dict[str, Any] | None, lang: str) -> str:
