@@ -137,6 +137,8 @@ def test_usage_page_refuses_unknown_periods(client):
     root, _session = _signed_in(1)
     usage = substate(root, UsageState)
     run(drain(UsageState.load.fn(usage)))
+    assert usage.period == usage._periods[0] and usage.summary_lines  # this period first (issue 16)
+    run(drain(UsageState.choose_period.fn(usage, usage._periods[1])))  # the seeded usage ends last month
     chosen = usage.period
     assert usage.rows and usage.data_fig.data
     run(drain(UsageState.choose_period.fn(usage, "1999-01")))

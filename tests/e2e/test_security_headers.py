@@ -119,8 +119,11 @@ def test_every_subscriber_page_works_under_its_csp(csp_page, app_url, otp_code, 
     page.locator("#invoice-status", has_text="Betald").wait_for(timeout=TIMEOUT)
 
     page.goto(app_url + "/usage")
-    page.locator("#chart-data .js-plotly-plot").wait_for(timeout=60_000)
+    page.locator("#usage-sentences .usage-sentence").first.wait_for(timeout=TIMEOUT)  # this period
+    page.locator("#period-select").select_option(index=1)  # the seeded usage ends last month
     page.locator("#usage-list .usage-row").first.wait_for(timeout=TIMEOUT)
+    page.locator("#chart-data").scroll_into_view_if_needed()  # charts mount when on screen
+    page.locator("#chart-data .js-plotly-plot").wait_for(timeout=60_000)
     page.locator("#csv-download").click()  # rx.download: a data URL, no eval
 
     page.goto(app_url + "/payment-method")

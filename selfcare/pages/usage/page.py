@@ -1,30 +1,47 @@
-"""``/usage``: charts for a chosen period and the itemised list. The only page that loads plotly."""
+"""``/usage``: this period in words first, then the charts (plotly, mounted as they scroll into view)
+and the itemised list. The only page that loads plotly, and only when a chart is on screen."""
 
 from __future__ import annotations
 
 import reflex as rx
 
 from selfcare import styles
-from selfcare.components.layout import card, error_callout, page, section_title, tr
+from selfcare.components.layout import card, error_callout, page, section_title, skeleton, tr
+from selfcare.components.order_sheet import order_sheet
 from selfcare.components.usage_row import usage_row
+from selfcare.pages.usage.lazy import lazy_mount
 from selfcare.pages.usage.state import CATEGORIES, SERVICES, UsageState
 from selfcare.presenters import CATEGORY_TEXT, SERVICE_TEXT
 
 C = styles.C
 S = UsageState
-PLOT_CONFIG = {"displayModeBar": False, "responsive": True, "scrollZoom": False}
+PLOT_CONFIG = {"displayModeBar": False, "responsive": True, "scrollZoom": False, "staticPlot": False}
+CHART_HEIGHT = "240px"  # charts.HEIGHT: the box is reserved before the chart mounts
 
 
-def _chart(fig, id_: str) -> rx.Component:
+def _chart(fig, id_: str, label: str) -> rx.Component:
     return rx.box(
-        rx.plotly.basic(data=fig, config=PLOT_CONFIG, use_resize_handler=True, width="100%", height="260px"),
+        lazy_mount(
+            rx.plotly.basic(data=fig, config=PLOT_CONFIG, use_resize_handler=True, width="100%", height=CHART_HEIGHT),
+            margin="0px", height=CHART_HEIGHT, width="100%",
+        ),
         style=styles.card, padding="0.5rem", id=id_, overflow="hidden", class_name="usage-chart",
+        role="img", aria_label=tr(label), height=f"calc({CHART_HEIGHT} + 1rem)", contain="layout size",
     )
 
 
+_CHOSEN = {"background": C.primary, "color": C.primary_text, "border": f"1px solid {C.primary}"}
+_NOT_CHOSEN = {"background": C.surface, "color": C.primary, "border": f"1px solid {C.primary}"}
+
+
 def _choice(label: rx.Var, value: str, current: rx.Var, handler) -> rx.Component:
-    return rx.button(label, on_click=handler(value), size="1", variant=rx.cond(current == value, "solid", "soft"),
-                     style={"cursor": "pointer"})
+    """A filter button (brand colours: white on the primary colour, or the primary colour on white)."""
+    chosen = current == value
+    return rx.button(label, on_click=handler(value), size="2", aria_pressed=chosen,
+                     style={"cursor": "pointer", "min_height": "44px",
+                            "background": rx.cond(chosen, _CHOSEN["background"], _NOT_CHOSEN["background"]),
+                            "color": rx.cond(chosen, _CHOSEN["color"], _NOT_CHOSEN["color"]),
+                            "border": _CHOSEN["border"]})
 
 
 def _filters() -> rx.Component:
@@ -38,6 +55,87 @@ def _filters() -> rx.Component:
                   wrap="wrap", spacing="1", id="filter-category", role="group", aria_label=tr("Category")),
         spacing="2", width="100%",
     )
+
+
+def _summary() -> rx.Component:
+    """The period in words: what was used, whether it lasts, the days left; the data bar. Its box has
+    the same height before the figures come (skeleton lines), so nothing below moves."""
+    bar = rx.cond(
+        S.data_share >= 0,
+        rx.box(rx.box(height="100%", width=S.data_share.to_string() + "%", background=C.primary,
+                      border_radius="5px"),
+               role="progressbar", aria_valuenow=S.data_share, aria_valuemin=0, aria_valuemax=100,
+               aria_label=tr("Share of the data allowance used"), width="100%", height="10px",
+               background="#e6eaee", border_radius="5px", id="usage-data-bar"),
+    )
+    ready = rx.vstack(
+        rx.text(S.days_left, style=styles.label, id="usage-days-left"),
+        rx.vstack(rx.foreach(S.summary_lines, lambda t: rx.text(t, class_name="usage-sentence", size="3")),
+                  spacing="1", width="100%", id="usage-sentences"),
+        bar,
+        spacing="2", width="100%", align="stretch",
+    )
+    waiting = rx.vstack(skeleton("0.9rem", "40%"), skeleton("1.2rem"), skeleton("1.2rem", "85%"),
+                        skeleton("1.2rem", "70%"), skeleton("10px"), spacing="2", width="100%")
+    return rx.box(rx.cond(S.summary_ready, ready, waiting), style=styles.card, id="usage-summary",
+                  min_height="9.5rem", aria_live="polite")
+
+
+def _plan() -> rx.Component:
+    """``Mobil 5 GB hade räckt: 100 kr/mån billigare`` and the order sheet of the offer that sells it."""
+    return rx.cond(
+        S.plan_text != "",
+        rx.hstack(
+            rx.icon("sparkles", size=18, color=C.success, flex_shrink="0", margin_top="0.15rem"),
+            rx.vstack(
+                rx.text(S.plan_text, weight="bold", id="usage-plan-text"),
+                rx.text(S.plan_basis, size="2", id="usage-plan-basis"),
+                rx.cond(S.plan_orderable,
+                        rx.button(tr("See the offer"), rx.icon("chevron-right", size=18), on_click=S.open_plan_order,
+                                  id="usage-plan-order", size="3", style=styles.secondary_button)),
+                spacing="2", width="100%", align="stretch",
+            ),
+            align="start", spacing="2", padding="0.75rem", border_radius="12px", background="#e9f6ee",
+            width="100%", id="usage-plan",
+        ),
+    )
+
+
+def _sheet() -> rx.Component:
+    return order_sheet(
+        title=S.sheet_title, what_you_get=S.sheet_get, terms=S.sheet_terms, cost_lines=S.sheet_lines,
+        total=S.sheet_total, confirm_label=tr("Change plan"), on_confirm=S.confirm_plan, on_cancel=S.close_plan_order,
+        open=S.sheet_open, busy=S.sheet_busy, error=S.sheet_error, done=S.sheet_done, summary=S.sheet_change,
+        id_="usage-plan-sheet",
+    )
+
+
+def _itemised() -> rx.Component:
+    """The period's records, filterable, pageable, downloadable."""
+    return card(
+        section_title("Itemised usage"),
+        _filters(),
+        rx.hstack(rx.text(S.total, " ", tr("records"), style=styles.muted), rx.spacer(),
+                  rx.button(rx.icon("download", size=16), tr("Download CSV"), on_click=S.download_csv,
+                            id="csv-download", size="2",
+                            style={"cursor": "pointer", "min_height": "44px", **_NOT_CHOSEN}),
+                  width="100%", align="center"),
+        rx.box(rx.foreach(S.rows, usage_row), width="100%", id="usage-list"),
+        rx.hstack(
+            rx.button(rx.icon("chevron-left"), on_click=S.prev_page, disabled=~S.has_prev, variant="outline",
+                      aria_label=tr("Newer"), style={"min_width": "44px", "min_height": "44px"}),
+            rx.text(S.page + 1, style=styles.muted),
+            rx.button(rx.icon("chevron-right"), on_click=S.next_page, disabled=~S.has_next, variant="outline",
+                      aria_label=tr("Older"), style={"min_width": "44px", "min_height": "44px"}),
+            justify="between", align="center", width="100%",
+        ),
+    )
+
+
+def _loading() -> rx.Component:
+    """Before hydration: the page's first blocks at their final size."""
+    return rx.fragment(skeleton("2rem", "45%"), skeleton("4rem"), skeleton("9.5rem"),
+                       skeleton(f"calc({CHART_HEIGHT} + 1rem)"))
 
 
 def usage_page() -> rx.Component:
@@ -54,26 +152,26 @@ def usage_page() -> rx.Component:
             ),
             spacing="1", width="100%",
         ),
-        _chart(S.data_fig, "chart-data"),
-        _chart(S.calls_fig, "chart-calls"),
-        _chart(S.category_fig, "chart-category"),
-        _chart(S.invoices_fig, "chart-invoices"),
-        card(
-            section_title("Itemised usage"),
-            _filters(),
-            rx.hstack(rx.text(S.total, " ", tr("records"), style=styles.muted), rx.spacer(),
-                      rx.button(rx.icon("download", size=16), tr("Download CSV"), on_click=S.download_csv,
-                                id="csv-download", variant="soft", size="2", style={"cursor": "pointer"}),
-                      width="100%", align="center"),
-            rx.box(rx.foreach(S.rows, usage_row), width="100%", id="usage-list"),
-            rx.hstack(
-                rx.button(rx.icon("chevron-left"), on_click=S.prev_page, disabled=~S.has_prev, variant="soft",
-                          aria_label=tr("Newer")),
-                rx.text(S.page + 1, style=styles.muted),
-                rx.button(rx.icon("chevron-right"), on_click=S.next_page, disabled=~S.has_next, variant="soft",
-                          aria_label=tr("Older")),
-                justify="between", align="center", width="100%",
+        _summary(),
+        # What follows the summary comes with it (the plan line is asked for alongside the summary):
+        # until then one tall placeholder holds the footer below the screen, so nothing visible moves.
+        rx.cond(
+            S.summary_ready,
+            rx.vstack(
+                _plan(),
+                _sheet(),
+                _chart(S.data_fig, "chart-data", "Data used this period"),
+                rx.cond(S.mobile, rx.fragment(
+                    _chart(S.calls_fig, "chart-calls", "Call minutes per day"),
+                    _chart(S.sms_fig, "chart-sms", "Texts per day"),
+                )),
+                _chart(S.category_fig, "chart-category", "Cost by category (kr)"),
+                _chart(S.invoices_fig, "chart-invoices", "Your last invoices (kr)"),
+                _itemised(),
+                spacing="4", width="100%", align="stretch",
             ),
+            rx.box(skeleton(f"calc({CHART_HEIGHT} + 1rem)"), min_height="100vh", width="100%",
+                   id="usage-waiting"),
         ),
-        active="Usage", reload=UsageState.load,
+        active="Usage", reload=UsageState.load, loading=_loading(),
     )

@@ -1,7 +1,15 @@
-"""``/usage``: charts of a chosen period and the itemised, filterable list with CSV download."""
+"""``/usage``: this period in words first (the summary, the days left, a cheaper plan if re-rating found
+one), then its charts and the itemised, filterable list with CSV download.
+
+The summary's figures come from the core's usage summary; the plan line from the core's
+recommendation, asked for alongside the summary so both show at once (a line arriving later would
+push the chart below it down), linked to the order sheet of an offer that sells that plan to this
+subscriber when the core has one for them.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 from typing import Any
@@ -11,9 +19,12 @@ import reflex as rx
 
 from backend_stub.formats.csv_export import spreadsheet_writer  # the one CSV-export helper (pure)
 from selfcare import charts, presenters
-from selfcare.api_client import ApiError, get_client, valid_period
+from selfcare.api_client import ApiError, NotFound, get_client, valid_period
 from selfcare.i18n import N_, format_period, gettext
+from selfcare.offers_client import offers_client
+from selfcare.pages.usage import summary as words
 from selfcare.state.calls import Subscriber, core_call
+from selfcare.state.offers import accepted_text, order_view
 from selfcare.state.session import LOGIN_ROUTE, SessionState
 
 logger = logging.getLogger(__name__)
@@ -39,11 +50,37 @@ class UsageState(rx.State):
     page: int = 0
     loading: bool = False
     error: str = ""
+    # The summary: sentences, the days left, the data allowance's share used (-1: no bar).
+    summary_ready: bool = False
+    summary_lines: list[str] = []
+    days_left: str = ""
+    data_share: int = -1
+    mobile: bool = True  # False: broadband only (data only, no calls and texts)
+    # A cheaper plan (re-rating of the last invoiced periods) and its order sheet.
+    plan_text: str = ""
+    plan_basis: str = ""  # what the saving is reckoned on: the last invoiced periods
+    plan_orderable: bool = False
+    sheet_open: bool = False
+    sheet_busy: bool = False
+    sheet_error: str = ""
+    sheet_done: str = ""
+    sheet_title: str = ""
+    sheet_get: list[str] = []
+    sheet_terms: str = ""
+    sheet_change: str = ""
+    sheet_lines: list[dict[str, str]] = []
+    sheet_total: str = ""
     data_fig: go.Figure = go.Figure()
     calls_fig: go.Figure = go.Figure()
+    sms_fig: go.Figure = go.Figure()
     category_fig: go.Figure = go.Figure()
     invoices_fig: go.Figure = go.Figure()
     _periods: list[str] = []
+    _plan_customer: int = 0
+    _plan: dict[str, Any] = {}
+    _plan_offer: int = 0
+    _plan_subscription: int = 0
+    _plan_order: dict[str, Any] = {}
 
     @rx.var
     def has_next(self) -> bool:
@@ -80,8 +117,15 @@ class UsageState(rx.State):
         self.period_options = [{"value": p, "label": format_period(p, lang)} for p in self._periods]
         self.invoices_fig = charts.invoices_figure(items, lang)
         if self._periods and self.period not in self._periods:
-            self.period = self._periods[1] if len(self._periods) > 1 else self._periods[0]
+            self.period = self._periods[0]  # this period (the overview talks about it too)
+        self._forget_plan()  # asked anew on each visit: a plan taken meanwhile (overview) ends the line
+        plan_call = asyncio.create_task(find_cheaper_plan(token, customer_id, lang))
         await self._refresh(session, token, customer_id, lang)
+        plan, self._plan_subscription, self._plan_offer = await plan_call
+        self._plan, self._plan_customer = plan or {}, customer_id
+        self.plan_text = words.recommendation_text(self._plan or None, lang)
+        self.plan_basis = words.recommendation_basis(self._plan or None, lang)
+        self.plan_orderable = bool(self._plan and self._plan_offer)
         self.loading = False
 
     @rx.event
@@ -136,10 +180,19 @@ class UsageState(rx.State):
         except ApiError as exc:
             logger.warning("usage summary: %s", exc)
             self.error = gettext(lang, "Your usage could not be loaded just now. Please try again.")
+            self.summary_lines, self.days_left, self.data_share = [], "", -1
+            self.summary_ready = True  # the page shows what it has (the error says the rest)
             return
         self.error = ""
+        self.summary_lines = words.summary_sentences(summary, lang)
+        self.days_left = words.days_left_text(summary, lang)
+        share = words.data_bar(summary)
+        self.data_share = -1 if share is None else share
+        self.mobile = bool(summary.get("allowances"))
+        self.summary_ready = True
         self.data_fig = charts.data_figure(summary, lang)
-        self.calls_fig = charts.calls_sms_figure(summary, lang)
+        self.calls_fig = charts.calls_figure(summary, lang)
+        self.sms_fig = charts.sms_figure(summary, lang)
         self.category_fig = charts.category_figure(summary, lang)
         await self._list(token, customer_id, lang)
 
@@ -155,6 +208,76 @@ class UsageState(rx.State):
         self.rows = [presenters.usage_row(r, lang) for r in found.get("items") or []]
         self.total = int(found.get("total") or 0)
 
+    # -- a cheaper plan ------------------------------------------------------------------------
+
+    def _forget_plan(self) -> None:
+        self.plan_text, self.plan_basis, self.plan_orderable = "", "", False
+        self._plan_customer, self._plan_offer, self._plan_subscription, self._plan = 0, 0, 0, {}
+        self._close_sheet()
+
+    def _close_sheet(self) -> None:
+        self.sheet_open = self.sheet_busy = False
+        self.sheet_error = self.sheet_done = self.sheet_title = self.sheet_terms = self.sheet_change = ""
+        self.sheet_total = ""
+        self.sheet_get, self.sheet_lines = [], []
+        self._plan_order = {}
+
+    @rx.event
+    async def open_plan_order(self):
+        """The plan line's button: the order sheet of the offer that sells the cheaper plan."""
+        session, token, customer_id = await self._session()
+        if not token or customer_id != self._plan_customer or not self._plan_offer:
+            return
+        lang = session._lang()
+        self._close_sheet()
+        self.sheet_open, self.sheet_busy = True, True
+        yield
+        try:
+            order = await offers_client().order(token, customer_id, self._plan_offer, self._plan_subscription, lang)
+        except NotFound:
+            self.sheet_busy = False
+            self.sheet_error = gettext(lang, "This offer is no longer available.")
+            return
+        except ApiError as exc:
+            logger.warning("usage plan order: %s", exc)
+            self.sheet_busy = False
+            self.sheet_error = gettext(lang, "The order could not be loaded just now. Please try again.")
+            return
+        view = order_view(order, lang)
+        self._plan_order = order
+        self.sheet_busy = False
+        self.sheet_title = view["title"]
+        self.sheet_get = view["get"]
+        self.sheet_terms = view["terms"] or view["monthly"]
+        self.sheet_change = view["change"]
+        self.sheet_lines = view["lines"]
+        self.sheet_total = view["total"]
+
+    @rx.event
+    async def confirm_plan(self):
+        session, token, customer_id = await self._session()
+        if (not token or customer_id != self._plan_customer or not self._plan_order or self.sheet_busy
+                or self.sheet_done):
+            return
+        lang = session._lang()
+        self.sheet_busy, self.sheet_error = True, ""
+        yield
+        try:
+            answer = await offers_client().accept(token, customer_id, self._plan_offer, self._plan_subscription)
+        except ApiError as exc:
+            logger.warning("usage plan accept: %s", exc)
+            self.sheet_busy = False
+            self.sheet_error = gettext(lang, "The order could not be placed just now. Please try again.")
+            return
+        self.sheet_busy = False
+        self.sheet_done = accepted_text(self._plan_order, answer or {}, lang)
+        self.plan_text, self.plan_basis, self.plan_orderable, self._plan_offer, self._plan = "", "", False, 0, {}
+
+    @rx.event
+    def close_plan_order(self):
+        if not self.sheet_busy:
+            self._close_sheet()
+
     @rx.event
     async def download_csv(self):
         session, token, customer_id = await self._session()
@@ -169,6 +292,55 @@ class UsageState(rx.State):
             self.error = gettext(lang, "Your usage could not be loaded just now. Please try again.")
             return None
         return rx.download(data=usage_csv(found.get("items") or [], lang), filename=f"usage-{self.period}.csv")
+
+
+async def find_cheaper_plan(token: str, customer_id: int, lang: str) -> tuple[dict[str, Any] | None, int, int]:
+    """``(plan, subscription_id, offer_id)``: the first running subscription for which re-rating found a
+    cheaper plan (``summary.cheaper_plan``), and an offer to this subscriber that sells that plan for
+    that subscription (0: none; the line is shown without the order button). Failures are logged only.
+
+    The plan's name is in ``lang``: the recommendation names plans in Swedish only, so in English the
+    name comes from the offer's order sheet or the subscriber's own plan history (``plan_name_en``),
+    and is left empty (the line then says "another plan") when neither has it."""
+    try:
+        customer = await get_client().customer(token, customer_id)
+        plan, subscription = None, 0
+        for sub in customer.get("subscriptions") or []:
+            if not sub.get("plan_id") or type(sub.get("id")) is not int:
+                continue
+            try:
+                rec = await offers_client().recommendation(token, customer_id, sub["id"])
+            except NotFound:
+                continue
+            plan = words.cheaper_plan(rec)
+            if plan:
+                subscription = sub["id"]
+                break
+        if not plan:
+            return None, 0, 0
+        if lang == "en":
+            known = {g.get("plan_id"): g.get("plan_name_en") for sub in customer.get("subscriptions") or []
+                     for g in sub.get("segments") or [] if isinstance(g, dict)}
+            plan["name"] = str(known.get(plan["plan_id"]) or "")
+        for banner in await offers_client().banners(token, customer_id, "overview", lang):
+            try:
+                offer_id, sub_id = int(banner["offer_id"]), int(banner["subscription_id"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            if sub_id != subscription:
+                continue
+            try:
+                order = await offers_client().order(token, customer_id, offer_id, sub_id, lang)
+            except NotFound:
+                continue
+            new = order.get("new") or {}
+            if new.get("kind") == "plan" and new.get("id") == plan["plan_id"]:
+                plan["name"] = str(new.get("name") or plan["name"])  # the core's name in ``lang``
+                return plan, subscription, offer_id
+        return plan, subscription, 0
+    except ApiError as exc:
+        logger.info("usage plan recommendation: %s", exc)
+        return None, 0, 0
 
 
 CSV_HEADERS = (N_("Time"), N_("Type"), N_("Description"), N_("Number"), N_("Amount"), N_("Category"), N_("Cost"))
