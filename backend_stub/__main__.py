@@ -16,9 +16,9 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from backend_stub import deployment
 from backend_stub.catalogue import CatalogueError
 from backend_stub.cli_common import fail, open_core, print_result
+from selfcare_common import deployment
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

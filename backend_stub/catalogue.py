@@ -28,7 +28,7 @@ from backend_stub.money import (
     parse_decimal,
     round_half_up_div,
 )
-from backend_stub.toml_text import control_characters, printable
+from selfcare_common.toml_text import control_characters, printable
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from datetime import date
 
 from backend_stub import clock
 from backend_stub.cli_common import fail, open_core
-from backend_stub.money_format import format_kr
+from selfcare_common.money_format import format_kr
 
 
 def cmd_offers(args: argparse.Namespace) -> int:

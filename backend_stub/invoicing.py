@@ -28,9 +28,9 @@ from backend_stub.money import (
     round_fraction,
     round_half_up_div,
 )
-from backend_stub.money_format import format_kr
 from backend_stub.ocr import ocr_reference
 from backend_stub.periods import Period, Subscription, period_for
+from selfcare_common.money_format import format_kr
 
 MONTHS_SV = ["jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec"]
 # Units as an English line reads them ("1 mo × 199.00", "7 × 0.99"); the stored unit is Swedish.

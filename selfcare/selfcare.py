@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import reflex as rx
 
-from backend_stub import deployment
 from selfcare import embedding, session_cookie, styles, web_security
 from selfcare.brand import brand
 from selfcare.components import layout
@@ -28,6 +27,7 @@ from selfcare.state.overview import InvoicesState, OverviewState
 from selfcare.state.payment_method import PaymentMethodState
 from selfcare.state.session import SessionState
 from selfcare.state.usage import UsageState
+from selfcare_common import deployment
 
 # Fail closed: outside SELFCARE_ENV=dev (or test) the app does not start without SELFCARE_JWT_SECRET
 # (deployment.ConfigurationError names it), before anything is compiled or served.

@@ -15,8 +15,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from backend_stub import clock, deployment
+from backend_stub import clock
 from backend_stub.api.app import create_app
+from selfcare_common import deployment
 
 from .conftest import SECRET, token_for
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backend_stub.money_format import format_kr
 from selfcare.i18n import format_money, format_signed_money
+from selfcare_common.money_format import format_kr
 
 
 @pytest.mark.parametrize(("ore", "sv", "en"), [

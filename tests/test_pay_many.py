@@ -27,13 +27,13 @@ from sqlalchemy import func, select
 
 from backend_stub.api.app import create_app
 from backend_stub.core import Core
-from backend_stub.money_format import format_kr
 from backend_stub.services import billrun, dunning, invoices, ledger, paygw
 from backend_stub.services.lifecycle_config import LifecycleConfig
 from backend_stub.services.payments import invoice_allocation, split_over_invoices
 from backend_stub.storage import models as m
 from backend_stub.storage.access_models import PaymentSession
 from selfcare.api_client import CoreClient, NotFound
+from selfcare_common.money_format import format_kr
 
 from .conftest import problems, run_coroutine, token_for
 from .lifecycle_support import bill_october

@@ -21,8 +21,8 @@ from starlette.routing import Route
 
 from backend_stub.__main__ import seed
 from backend_stub.api.app import create_app
-from backend_stub.api.security_headers import inline_script_hashes
 from selfcare import web_security
+from selfcare_common.security_headers import inline_script_hashes
 
 from .conftest import run_coroutine, token_for
 

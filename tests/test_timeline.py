@@ -24,11 +24,11 @@ from backend_stub import clock
 from backend_stub.api.app import create_app
 from backend_stub.api.auth import Role, issue_token
 from backend_stub.core import Core
-from backend_stub.money_format import format_kr
 from backend_stub.services import dunning, invoices, ledger, threads, timeline
 from backend_stub.services.lifecycle_config import LifecycleConfig
 from backend_stub.storage import models as m
 from backend_stub.storage.document_models import EventDocument
+from selfcare_common.money_format import format_kr
 
 from .conftest import token_for
 from .lifecycle_support import bill_october

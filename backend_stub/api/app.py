@@ -48,7 +48,6 @@ from backend_stub.api.params import (
     PositionField,
     storable_text,
 )
-from backend_stub.api.security_headers import SecurityHeadersMiddleware, core_html_policy
 from backend_stub.api.uploads import (
     CSV_MAX_BYTES,
     TOML_MAX_BYTES,
@@ -64,6 +63,7 @@ from backend_stub.formats.cdr_csv import CdrFileError, read_cdr_bytes
 from backend_stub.periods import FIRST_BILLING_PERIOD, bill_run_period_problem
 from backend_stub.services import billrun, customers, invoices, pending, usage, usage_query
 from backend_stub.services.sessions import DbSessions, SessionPolicy
+from selfcare_common.security_headers import SecurityHeadersMiddleware, core_html_policy
 
 STAFF = (Role.AGENT, Role.SUPERVISOR, Role.SERVICE)
 Any_ = Annotated[Principal, Depends(current_principal)]

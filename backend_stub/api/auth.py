@@ -32,7 +32,8 @@ from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from jwt import exceptions as jwt_errors
 
-from backend_stub import clock, deployment
+from backend_stub import clock
+from selfcare_common import deployment
 
 __all__ = [
     "AuthError",
@@ -140,7 +141,7 @@ class AuthSettings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> AuthSettings:
         """Build settings from ``SELFCARE_JWT_SECRET``, ``SELFCARE_JWT_ISSUER``, ``SELFCARE_JWT_AUDIENCE``.
 
-        Without a secret, development (``SELFCARE_ENV=dev`` or ``test``, ``backend_stub.deployment``)
+        Without a secret, development (``SELFCARE_ENV=dev`` or ``test``, ``selfcare_common.deployment``)
         gets a random one generated once per process (tokens then die with the process, and several
         workers would not accept each other's tokens); anywhere else, production by default, a
         missing secret is a ``deployment.ConfigurationError`` (a ``ValueError``) naming the variable.

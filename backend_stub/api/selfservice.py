@@ -19,7 +19,6 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Form, Header, HTTPExcep
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from backend_stub import deployment
 from backend_stub.api import errors
 from backend_stub.api.auth import (
     AuthSettings,
@@ -49,6 +48,7 @@ from backend_stub.core import Core
 from backend_stub.formats import invoice_qr
 from backend_stub.services import explain, forecast, invoices, links, messaging, paygw, signin, usage_query
 from backend_stub.services.lifecycle_config import LifecycleConfig
+from selfcare_common import deployment
 
 router = APIRouter()
 

@@ -31,7 +31,7 @@ from babel.numbers import format_currency, format_decimal
 from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
 
-from backend_stub.money_format import format_kr
+from selfcare_common.money_format import format_kr
 
 __all__ = ["LABELS", "data_volume", "qr_png", "render_invoice_pdf", "sanitize_text", "usage_sentence"]
 

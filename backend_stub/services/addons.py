@@ -20,13 +20,13 @@ from backend_stub import clock
 from backend_stub.catalogue import UNLIMITED, Addon, Catalogue, Plan
 from backend_stub.errors import NotFound
 from backend_stub.invoicing import _rate_index
-from backend_stub.money_format import format_kr
 from backend_stub.periods import Period, Subscription, period_containing
 from backend_stub.rating import STOCKHOLM, PeriodRater
 from backend_stub.services import messaging, usage
 from backend_stub.storage import models as m
 from backend_stub.storage.charges_models import AddonPurchase
 from backend_stub.storage.repo import load_subscriptions
+from selfcare_common.money_format import format_kr
 
 log = logging.getLogger(__name__)
 

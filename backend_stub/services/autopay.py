@@ -38,7 +38,6 @@ from sqlalchemy.exc import IntegrityError
 from backend_stub import clock
 from backend_stub.errors import NotFound
 from backend_stub.formats import autogiro as ag
-from backend_stub.money_format import format_kr
 from backend_stub.ocr import has_luhn_digit
 from backend_stub.services import ledger, messaging
 from backend_stub.services.lifecycle_config import AutopayTerms, LifecycleConfig
@@ -53,6 +52,7 @@ from backend_stub.storage.autopay_models import (
     PaymentMethod,
     SavedCard,
 )
+from selfcare_common.money_format import format_kr
 
 METHODS = ("manual", "autogiro", "card")
 OPEN_DRAWS = ("scheduled", "pending")

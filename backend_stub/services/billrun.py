@@ -24,12 +24,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from backend_stub import clock, invoicing
 from backend_stub.catalogue import Catalogue, Discount
 from backend_stub.errors import Conflict
-from backend_stub.money_format import format_kr
 from backend_stub.periods import Period, Subscription, bill_run_period_problem, month_label, period_for
 from backend_stub.services import documents, ledger, timeline, usage_totals
 from backend_stub.storage import models as m
 from backend_stub.storage.charges_models import AddonPurchase, Instalment, InstalmentBill, OneOffCharge
 from backend_stub.storage.repo import chunks, insert_rows, load_subscriptions
+from selfcare_common.money_format import format_kr
 
 INVOICE_SERIES = "F"
 CREDIT_SERIES = "K"

@@ -20,15 +20,15 @@ from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from backend_stub import clock
-from backend_stub.formats.csv_export import spreadsheet_writer
 from backend_stub.invoice_state import NextStep
-from backend_stub.money_format import format_kr
 from backend_stub.services import ledger, messaging
 from backend_stub.services.lifecycle_config import REMINDER_FEE_CAP_ORE, DunningTerms, LifecycleConfig
 from backend_stub.services.payments import allocate, invoice_allocation, invoice_items
 from backend_stub.services.timeline import day, render
 from backend_stub.storage import models as m
 from backend_stub.storage.lifecycle_models import InvoiceCharge, OutboxMessage
+from selfcare_common.csv_export import spreadsheet_writer
+from selfcare_common.money_format import format_kr
 
 STEP_KINDS = ("overdue", "reminder_sent", "collection", "respite")
 

@@ -17,11 +17,11 @@ from babel.dates import format_date
 from babel.numbers import format_decimal
 from sqlalchemy import Engine, func, select
 
-from backend_stub.money_format import format_kr
 from backend_stub.rating import STOCKHOLM
 from backend_stub.services import documents
 from backend_stub.services.invoices import get_invoice_row
 from backend_stub.storage import models as m
+from selfcare_common.money_format import format_kr
 
 TEXTS = {
     "sv": {"new": "ny", "gone": "finns inte längre", "rounding": "Öresavrundning", "first": "Din första faktura.",

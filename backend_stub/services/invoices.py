@@ -13,7 +13,6 @@ from sqlalchemy import Connection, Engine, func, select
 from backend_stub import clock, invoice_state, invoicing
 from backend_stub.catalogue import Catalogue
 from backend_stub.errors import NotFound
-from backend_stub.money_format import format_kr
 from backend_stub.periods import Period, period_for
 from backend_stub.services import documents, dunning, ledger, timeline
 from backend_stub.services.billrun import CREDIT_SERIES, ensure_series, lock_series, store_invoice, take_numbers
@@ -21,6 +20,7 @@ from backend_stub.services.lifecycle_config import DunningTerms, LifecycleConfig
 from backend_stub.storage import models as m
 from backend_stub.storage.lifecycle_models import InvoiceCharge
 from backend_stub.storage.repo import chunks
+from selfcare_common.money_format import format_kr
 
 
 def invoice_facts(conn: Connection, rows: list[Any], states: dict[str, ledger.InvoiceState], today: date, *,

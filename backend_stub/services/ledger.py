@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select
 
 from backend_stub import clock, invoice_state
-from backend_stub.money_format import format_kr
 from backend_stub.storage import models as m
 from backend_stub.storage.lifecycle_models import InvoiceCharge
+from selfcare_common.money_format import format_kr
 
 # Statuses and the events that close a small balance live with the one state of an invoice.
 STATUSES = invoice_state.STATUSES

@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from backend_stub.toml_text import control_characters
+from selfcare_common.toml_text import control_characters
 
 REMINDER_FEE_CAP_ORE = 6000  # lag (1981:739) om ersättning för inkassokostnader: 60 kr
 COLLECTION_FEE_CAP_ORE = 18000  # inkassoavgift: 180 kr

@@ -35,12 +35,12 @@ from sqlalchemy.exc import IntegrityError
 from backend_stub import clock, invoicing
 from backend_stub.catalogue import Catalogue, Discount, in_language
 from backend_stub.errors import Conflict, NotFound
-from backend_stub.money_format import format_kr
 from backend_stub.periods import Period, Subscription, period_containing
 from backend_stub.services import ledger, messaging, subscriptions, targeting
 from backend_stub.services.timeline import day
 from backend_stub.storage import models as m
 from backend_stub.storage.offers_models import Offer, OfferAcceptance, OfferEvent, OfferImage
+from selfcare_common.money_format import format_kr
 
 log = logging.getLogger(__name__)
 STOCKHOLM = ZoneInfo("Europe/Stockholm")

@@ -41,12 +41,12 @@ from sqlalchemy.exc import IntegrityError
 
 from backend_stub import clock
 from backend_stub.errors import NotFound
-from backend_stub.money_format import format_kr
 from backend_stub.services import ledger, payments
 from backend_stub.services.invoices import get_invoice_row
 from backend_stub.services.payments import split_over_invoices
 from backend_stub.storage import models as m
 from backend_stub.storage.access_models import PaymentSession, PaymentSessionInvoice, WebhookEvent
+from selfcare_common.money_format import format_kr
 
 SIGNATURE_HEADER = "Testpay-Signature"
 TOLERANCE = timedelta(minutes=5)

@@ -21,12 +21,12 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from backend_stub import clock
-from backend_stub.money_format import format_kr
 from backend_stub.services import ledger, messaging
 from backend_stub.services.invoices import get_invoice
 from backend_stub.services.lifecycle_config import LifecycleConfig
 from backend_stub.services.timeline import day
 from backend_stub.storage import models as m
+from selfcare_common.money_format import format_kr
 
 LinkBuilder = Callable[[str], str]  # invoice id → the invoice's absolute unique link
 

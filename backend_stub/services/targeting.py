@@ -35,13 +35,13 @@ from sqlalchemy import Connection, func, select
 from backend_stub import clock
 from backend_stub.catalogue import UNLIMITED, Catalogue, Rate
 from backend_stub.money import exact_to_ore
-from backend_stub.money_format import format_kr
 from backend_stub.periods import Period, Subscription
 from backend_stub.rating import prorated_units
 from backend_stub.services import ledger, recommend
 from backend_stub.storage import models as m
 from backend_stub.storage.offers_models import OfferUsageStats
 from backend_stub.storage.repo import chunks, load_subscriptions
+from selfcare_common.money_format import format_kr
 
 MAX_PERIODS = 12
 

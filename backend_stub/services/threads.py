@@ -20,12 +20,12 @@ from sqlalchemy.exc import IntegrityError
 
 from backend_stub import clock
 from backend_stub.catalogue import Catalogue
-from backend_stub.money_format import format_kr
 from backend_stub.services import audit, invoices, ledger
 from backend_stub.services.signin import RateLimited
 from backend_stub.services.throttle import Limit, hit, throttle_key
 from backend_stub.storage import models as m
 from backend_stub.storage.support_models import Message, Thread
+from selfcare_common.money_format import format_kr
 
 MAX_LENGTH = 2000
 CUSTOMER_LIMIT = Limit(10, timedelta(minutes=10))  # messages per customer

@@ -17,7 +17,7 @@ from typing import Any
 from babel.dates import format_date
 
 from backend_stub.clock import start_of_day, to_instant
-from backend_stub.money_format import format_kr
+from selfcare_common.money_format import format_kr
 
 LANGS = ("sv", "en")
 BABEL_LOCALE = {"sv": "sv_SE", "en": "en_GB"}

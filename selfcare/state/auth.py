@@ -8,11 +8,11 @@ from typing import Any
 
 import reflex as rx
 
-from backend_stub import deployment
 from selfcare import client_address
 from selfcare.api_client import ApiError, RateLimited, Unauthorized, get_client
 from selfcare.i18n import gettext
 from selfcare.state.session import SessionState
+from selfcare_common import deployment
 
 logger = logging.getLogger(__name__)
 
