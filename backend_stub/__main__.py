@@ -16,8 +16,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from backend_stub.catalogue import CatalogueError
 from backend_stub.cli_common import fail, open_core, print_result
+from backend_stub.domain.catalogue import CatalogueError
 from selfcare_common import deployment
 
 

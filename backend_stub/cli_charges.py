@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 
 from backend_stub.cli_common import actor, fail, open_core, print_result
-from backend_stub.errors import Conflict, NotFound
-from backend_stub.money import ore_to_kr
+from backend_stub.domain.errors import Conflict, NotFound
+from backend_stub.domain.money import ore_to_kr
 
 
 def _customer(core, identifier: str) -> int | None:
@@ -39,7 +39,7 @@ def _subscription(core, customer_id: int, identifier: str | None) -> int | None:
 
 def cmd_add_charge(args: argparse.Namespace) -> int:
     """A one-off charge (or, with a negative amount, a credit) for the customer's next invoice."""
-    from backend_stub.money import MoneyError, kr_to_ore
+    from backend_stub.domain.money import MoneyError, kr_to_ore
     from backend_stub.services import charges
 
     core = open_core()

@@ -7,7 +7,7 @@ import sys
 from datetime import date
 
 from backend_stub.cli_common import fail, open_core, print_result
-from backend_stub.money import ore_to_kr
+from backend_stub.domain.money import ore_to_kr
 from backend_stub.services.lifecycle_config import ConfigError, LifecycleConfig
 
 
@@ -126,7 +126,7 @@ def cmd_credit_note(args: argparse.Namespace) -> int:
     import re
     from decimal import Decimal
 
-    from backend_stub.money import kr_to_ore, parse_decimal
+    from backend_stub.domain.money import kr_to_ore, parse_decimal
     from backend_stub.services import invoices
 
     try:

@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import Engine, func, insert, select
 
 from backend_stub import clock as clocks
-from backend_stub.catalogue import DEFAULT_CATALOGUE, Catalogue, parse_catalogue_text
+from backend_stub.domain.catalogue import DEFAULT_CATALOGUE, Catalogue, parse_catalogue_text
 from backend_stub.storage import models as m
 from backend_stub.storage.db import make_engine, migrate
 

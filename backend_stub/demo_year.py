@@ -31,9 +31,9 @@ from sqlalchemy import select
 
 from backend_stub import clock
 from backend_stub.demo_data import usage_months
+from backend_stub.domain.ocr import luhn_digit
 from backend_stub.formats import autogiro as ag
 from backend_stub.formats.bgmax import BgPayment, Deposit, write_bgmax
-from backend_stub.ocr import luhn_digit
 from backend_stub.services import autopay, dunning, invoices, ledger, links, messaging, payments, sending, threads
 from backend_stub.services.lifecycle_config import LifecycleConfig
 from backend_stub.services.paygw import TestPayProvider

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from backend_stub.api.app import create_app
-from backend_stub.periods import bill_run_period_problem
+from backend_stub.domain.periods import bill_run_period_problem
 from backend_stub.services import billrun
 from backend_stub.services.customers import import_customers, read_customers_csv
 from backend_stub.storage import charges_models as cm

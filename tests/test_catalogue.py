@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from backend_stub.catalogue import (
+from backend_stub.domain.catalogue import (
     DEFAULT_CATALOGUE,
     UNLIMITED,
     CatalogueError,
@@ -16,7 +16,7 @@ from backend_stub.catalogue import (
     parse_allowance,
     parse_catalogue_text,
 )
-from backend_stub.money import EXACT_PER_KR
+from backend_stub.domain.money import EXACT_PER_KR
 
 GOLDEN = Path(__file__).parent / "fixtures" / "golden.toml"
 GOLDEN_TEXT = GOLDEN.read_text(encoding="utf-8")
@@ -71,7 +71,7 @@ def test_the_shipped_catalogue_matches_the_longest_prefix():
 
 
 def test_remembered_destinations_give_the_same_answers_when_the_memory_fills(monkeypatch):
-    import backend_stub.catalogue as catalogue_module
+    import backend_stub.domain.catalogue as catalogue_module
 
     monkeypatch.setattr(catalogue_module, "DESTINATION_CACHE_SIZE", 2)
     cat = load_catalogue(DEFAULT_CATALOGUE)
@@ -450,7 +450,7 @@ def test_a_plan_on_a_tariff_that_fails_the_schema_is_not_reported_as_unknown():
 
 
 def test_a_prorated_allowance_is_labelled_in_a_readable_unit():
-    from backend_stub.catalogue import UNLIMITED, allowance_label
+    from backend_stub.domain.catalogue import UNLIMITED, allowance_label
 
     assert allowance_label("data", 2_500_000_000) == "2,5 GB"
     assert allowance_label("data", 1_129_032_258) == "1,12 GB"  # two decimals at most, rounded down

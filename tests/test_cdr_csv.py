@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from backend_stub.domain.rating import UsageEvent
 from backend_stub.formats.cdr_csv import CdrFileError, RowError, read_cdr_bytes, read_cdr_csv, validate_row
-from backend_stub.rating import UsageEvent
 
 HEADER = "record_id,msisdn,service,started_at,duration_s,volume_bytes,called_number,visited_country"
 

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from backend_stub import invoicing
-from backend_stub.catalogue import CatalogueError, instalment_amounts, parse_catalogue_text
-from backend_stub.periods import PlanSegment, Subscription, period_for
-from backend_stub.rating import MB, Rejection, UsageEvent, rate_period
+from backend_stub.domain import invoicing
+from backend_stub.domain.catalogue import CatalogueError, instalment_amounts, parse_catalogue_text
+from backend_stub.domain.periods import PlanSegment, Subscription, period_for
+from backend_stub.domain.rating import MB, Rejection, UsageEvent, rate_period
 
 from .test_invoicing_golden import aggregate
 

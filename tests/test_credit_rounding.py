@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from backend_stub import invoicing
 from backend_stub.core import Core
-from backend_stub.periods import period_for
+from backend_stub.domain import invoicing
+from backend_stub.domain.periods import period_for
 from backend_stub.services import billrun, documents, dunning, invoices, ledger
 from backend_stub.services.customers import import_customers, read_customers_csv
 from backend_stub.services.lifecycle_config import LifecycleConfig

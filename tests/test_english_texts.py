@@ -6,9 +6,9 @@ import logging
 from datetime import date
 from decimal import Decimal
 
-from backend_stub import invoicing
-from backend_stub.catalogue import DEFAULT_CATALOGUE, in_language, load_catalogue, parse_catalogue_text
-from backend_stub.periods import Period, PlanSegment, Subscription
+from backend_stub.domain import invoicing
+from backend_stub.domain.catalogue import DEFAULT_CATALOGUE, in_language, load_catalogue, parse_catalogue_text
+from backend_stub.domain.periods import Period, PlanSegment, Subscription
 from backend_stub.services import documents
 from selfcare.presenters import explain_rows, spec_lines
 
@@ -25,7 +25,7 @@ def test_the_shipped_catalogue_has_english_for_every_item():
 
 def test_an_item_without_english_falls_back_to_swedish_with_a_warning(caplog):
     text = DEFAULT_CATALOGUE.read_text(encoding="utf-8").replace('name_en = "Mobile Basic 1 GB"\n', "")
-    with caplog.at_level(logging.WARNING, logger="backend_stub.catalogue"):
+    with caplog.at_level(logging.WARNING, logger="backend_stub.domain.catalogue"):
         cat = parse_catalogue_text(text)  # a warning, not an error
     assert len(cat.warnings) == 1
     assert cat.warnings[0].startswith("plans[3]: no name_en (English shows the Swedish text)")

@@ -1,13 +1,13 @@
-"""One error family (``backend_stub.errors``), answered once by the API: NotFound 404, Conflict 409."""
+"""One error family (``backend_stub.domain.errors``), answered once by the API: NotFound 404, Conflict 409."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from backend_stub import errors
 from backend_stub.api import errors as api_errors
 from backend_stub.api.app import create_app
+from backend_stub.domain import errors
 from backend_stub.services import addons, billrun, charges, instalments, invoices, offers, pending
 
 from .conftest import token_for

@@ -20,8 +20,8 @@ from sqlalchemy import func, select
 from backend_stub import clock, demo_data
 from backend_stub.__main__ import seed
 from backend_stub.api.app import create_app
+from backend_stub.domain.money import round_half_up_div
 from backend_stub.formats.cdr_csv import read_cdr_csv
-from backend_stub.money import round_half_up_div
 from backend_stub.services import addons, billrun, charges, instalments, invoices, ledger
 from backend_stub.services.customers import import_customers
 from backend_stub.services.forecast import forecast

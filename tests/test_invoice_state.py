@@ -1,10 +1,10 @@
-"""One state of an invoice (``backend_stub.invoice_state``): what every screen and document says about its money."""
+"""One state of an invoice (``backend_stub.domain.invoice_state``): what every screen and document says about its money."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from backend_stub.invoice_state import CreditNote, Facts, NextStep, Payment, describe, overdue_summary, status_of
+from backend_stub.domain.invoice_state import CreditNote, Facts, NextStep, Payment, describe, overdue_summary, status_of
 from selfcare import presenters
 
 TODAY = date(2026, 12, 5)

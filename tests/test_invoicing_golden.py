@@ -20,12 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from backend_stub import invoicing
-from backend_stub.catalogue import Discount, load_catalogue
-from backend_stub.money import exact_to_ore
-from backend_stub.ocr import is_valid_ocr
-from backend_stub.periods import Period, PlanSegment, Subscription, period_for
-from backend_stub.rating import GB, MB, RatedEvent, Rejection, UsageEvent, rate_period
+from backend_stub.domain import invoicing
+from backend_stub.domain.catalogue import Discount, load_catalogue
+from backend_stub.domain.money import exact_to_ore
+from backend_stub.domain.ocr import is_valid_ocr
+from backend_stub.domain.periods import Period, PlanSegment, Subscription, period_for
+from backend_stub.domain.rating import GB, MB, RatedEvent, Rejection, UsageEvent, rate_period
 
 CAT = load_catalogue(Path(__file__).parent / "fixtures" / "golden.toml")
 MSISDN = "+46701234567"

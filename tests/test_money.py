@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from backend_stub import money
-from backend_stub.money import (
+from backend_stub.domain import money
+from backend_stub.domain.money import (
     EXACT_PER_KR,
     EXACT_PER_ORE,
     MoneyError,

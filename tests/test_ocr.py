@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backend_stub.ocr import has_luhn_digit, is_valid_ocr, luhn_digit, ocr_reference
+from backend_stub.domain.ocr import has_luhn_digit, is_valid_ocr, luhn_digit, ocr_reference
 
 # shared/ stands beside the project root (here and in CI); a missing file fails the test, never skips it.
 BGMAX_EXAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "bgmax" / "example-ocr-checksiffra-langd.txt"

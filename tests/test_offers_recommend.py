@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from backend_stub.catalogue import DEFAULT_CATALOGUE, load_catalogue
-from backend_stub.periods import PlanSegment, Subscription, period_for
-from backend_stub.rating import UsageEvent
+from backend_stub.domain.catalogue import DEFAULT_CATALOGUE, load_catalogue
+from backend_stub.domain.periods import PlanSegment, Subscription, period_for
+from backend_stub.domain.rating import UsageEvent
 from backend_stub.services import recommend
 
 CAT = load_catalogue(DEFAULT_CATALOGUE)

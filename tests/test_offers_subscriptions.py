@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from backend_stub.periods import PlanSegment, Subscription
+from backend_stub.domain.periods import PlanSegment, Subscription
 from backend_stub.services import subscriptions
 from backend_stub.services.subscriptions import PlanChangeError
 from backend_stub.storage import models as m

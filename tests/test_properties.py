@@ -11,12 +11,12 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backend_stub import invoicing
-from backend_stub.catalogue import load_catalogue
-from backend_stub.money import EXACT_PER_KR, EXACT_PER_ORE, exact_per_base_unit, round_half_up_div
-from backend_stub.ocr import is_valid_ocr, ocr_reference
-from backend_stub.periods import PlanSegment, Subscription, period_for
-from backend_stub.rating import (
+from backend_stub.domain import invoicing
+from backend_stub.domain.catalogue import load_catalogue
+from backend_stub.domain.money import EXACT_PER_KR, EXACT_PER_ORE, exact_per_base_unit, round_half_up_div
+from backend_stub.domain.ocr import is_valid_ocr, ocr_reference
+from backend_stub.domain.periods import PlanSegment, Subscription, period_for
+from backend_stub.domain.rating import (
     GB,
     MB,
     STOCKHOLM,

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from backend_stub.catalogue import UNLIMITED, load_catalogue
-from backend_stub.money import EXACT_PER_KR
-from backend_stub.periods import PlanSegment, Subscription, period_containing, period_for, validate_segments
-from backend_stub.rating import (
+from backend_stub.domain.catalogue import UNLIMITED, load_catalogue
+from backend_stub.domain.money import EXACT_PER_KR
+from backend_stub.domain.periods import PlanSegment, Subscription, period_containing, period_for, validate_segments
+from backend_stub.domain.rating import (
     GB,
     MB,
     Notification,

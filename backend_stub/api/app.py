@@ -57,10 +57,10 @@ from backend_stub.api.uploads import (
     text_body,
     text_schema,
 )
-from backend_stub.catalogue import CatalogueError
 from backend_stub.core import Core
+from backend_stub.domain.catalogue import CatalogueError
+from backend_stub.domain.periods import FIRST_BILLING_PERIOD, bill_run_period_problem
 from backend_stub.formats.cdr_csv import CdrFileError, read_cdr_bytes
-from backend_stub.periods import FIRST_BILLING_PERIOD, bill_run_period_problem
 from backend_stub.services import billrun, customers, invoices, pending, usage, usage_query
 from backend_stub.services.sessions import DbSessions, SessionPolicy
 from selfcare_common.security_headers import SecurityHeadersMiddleware, core_html_policy

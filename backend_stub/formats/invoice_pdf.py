@@ -595,7 +595,7 @@ def _draw_payment_box(pdf: _InvoicePDF, fmt: _Formatter) -> None:
     inv, L = pdf.inv, pdf.L
     is_credit = inv["kind"] == "credit_note"
     due = int(inv["amount_due_ore"])
-    st = inv.get("state") if isinstance(inv.get("state"), dict) else None  # backend_stub.invoice_state
+    st = inv.get("state") if isinstance(inv.get("state"), dict) else None  # backend_stub.domain.invoice_state
     if st is not None and not is_credit:
         left = int(st["to_pay_ore"])
         settled = due > 0 and not st["open"]

@@ -17,11 +17,11 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select
 
 from backend_stub import clock
-from backend_stub.catalogue import UNLIMITED, Addon, Catalogue, Plan
-from backend_stub.errors import NotFound
-from backend_stub.invoicing import _rate_index
-from backend_stub.periods import Period, Subscription, period_containing
-from backend_stub.rating import STOCKHOLM, PeriodRater
+from backend_stub.domain.catalogue import UNLIMITED, Addon, Catalogue, Plan
+from backend_stub.domain.errors import NotFound
+from backend_stub.domain.invoicing import _rate_index
+from backend_stub.domain.periods import Period, Subscription, period_containing
+from backend_stub.domain.rating import STOCKHOLM, PeriodRater
 from backend_stub.services import messaging, usage
 from backend_stub.storage import models as m
 from backend_stub.storage.charges_models import AddonPurchase

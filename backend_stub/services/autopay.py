@@ -36,9 +36,9 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from backend_stub import clock
-from backend_stub.errors import NotFound
+from backend_stub.domain.errors import NotFound
+from backend_stub.domain.ocr import has_luhn_digit
 from backend_stub.formats import autogiro as ag
-from backend_stub.ocr import has_luhn_digit
 from backend_stub.services import ledger, messaging
 from backend_stub.services.lifecycle_config import AutopayTerms, LifecycleConfig
 from backend_stub.services.timeline import day, render

@@ -21,10 +21,11 @@ from sqlalchemy import ARRAY, Connection, Date, Engine, String, bindparam, func,
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from backend_stub import clock, invoicing
-from backend_stub.catalogue import Catalogue, Discount
-from backend_stub.errors import Conflict
-from backend_stub.periods import Period, Subscription, bill_run_period_problem, month_label, period_for
+from backend_stub import clock
+from backend_stub.domain import invoicing
+from backend_stub.domain.catalogue import Catalogue, Discount
+from backend_stub.domain.errors import Conflict
+from backend_stub.domain.periods import Period, Subscription, bill_run_period_problem, month_label, period_for
 from backend_stub.services import documents, ledger, timeline, usage_totals
 from backend_stub.storage import models as m
 from backend_stub.storage.charges_models import AddonPurchase, Instalment, InstalmentBill, OneOffCharge
@@ -520,7 +521,7 @@ def _load_extras(conn: Connection, todo: list[int], periods: dict[int, Period], 
 
 
 def _local_day(at: datetime) -> date:
-    from backend_stub.rating import STOCKHOLM
+    from backend_stub.domain.rating import STOCKHOLM
 
     return at.astimezone(STOCKHOLM).date()
 

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from backend_stub import clock
-from backend_stub.catalogue import Catalogue
+from backend_stub.domain.catalogue import Catalogue
 from backend_stub.formats.sie import Trans, Verification, write_sie
 from backend_stub.services.lifecycle_config import Accounts, LifecycleConfig
 from backend_stub.storage import models as m

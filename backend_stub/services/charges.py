@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, insert, select
 
 from backend_stub import clock
-from backend_stub.errors import Conflict, NotFound
+from backend_stub.domain.errors import Conflict, NotFound
 from backend_stub.services import audit
 from backend_stub.storage import models as m
 from backend_stub.storage.charges_models import OneOffCharge

@@ -19,9 +19,9 @@ from typing import IO, Any
 from sqlalchemy import Engine, delete, insert, select, update
 
 from backend_stub import clock
-from backend_stub.catalogue import Catalogue, in_language
-from backend_stub.periods import PlanSegment as DomainSegment
-from backend_stub.periods import validate_segments
+from backend_stub.domain.catalogue import Catalogue, in_language
+from backend_stub.domain.periods import PlanSegment as DomainSegment
+from backend_stub.domain.periods import validate_segments
 from backend_stub.storage import models as m
 
 CUSTOMER_COLUMNS = ("customer_number", "subscription_id", "name", "email", "phone", "street", "postal_code", "city",

@@ -10,10 +10,10 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from backend_stub.catalogue import Catalogue, allowance_label, in_language
-from backend_stub.invoicing import IdentityCache, InvoiceDraft, unit_in
-from backend_stub.periods import Subscription
-from backend_stub.rating import prorated_units
+from backend_stub.domain.catalogue import Catalogue, allowance_label, in_language
+from backend_stub.domain.invoicing import IdentityCache, InvoiceDraft, unit_in
+from backend_stub.domain.periods import Subscription
+from backend_stub.domain.rating import prorated_units
 
 
 def seller_of(catalogue: Catalogue) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from backend_stub import clock
-from backend_stub.invoice_state import NextStep
+from backend_stub.domain.invoice_state import NextStep
 from backend_stub.services import ledger, messaging
 from backend_stub.services.lifecycle_config import REMINDER_FEE_CAP_ORE, DunningTerms, LifecycleConfig
 from backend_stub.services.payments import allocate, invoice_allocation, invoice_items

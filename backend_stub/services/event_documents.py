@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from backend_stub.errors import NotFound
+from backend_stub.domain.errors import NotFound
 from backend_stub.services import timeline
 from backend_stub.services.invoices import get_invoice, get_invoice_row
 from backend_stub.services.payments import invoice_allocation, invoice_items

@@ -17,7 +17,7 @@ from babel.dates import format_date
 from babel.numbers import format_decimal
 from sqlalchemy import Engine, func, select
 
-from backend_stub.rating import STOCKHOLM
+from backend_stub.domain.rating import STOCKHOLM
 from backend_stub.services import documents
 from backend_stub.services.invoices import get_invoice_row
 from backend_stub.storage import models as m

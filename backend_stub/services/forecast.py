@@ -22,10 +22,10 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from backend_stub import clock
-from backend_stub.catalogue import Catalogue
-from backend_stub.invoicing import InvoiceDraft, Line, totals
-from backend_stub.money import round_half_up_div
-from backend_stub.periods import Period, Subscription, period_containing, period_for
+from backend_stub.domain.catalogue import Catalogue
+from backend_stub.domain.invoicing import InvoiceDraft, Line, totals
+from backend_stub.domain.money import round_half_up_div
+from backend_stub.domain.periods import Period, Subscription, period_containing, period_for
 from backend_stub.services import billrun, usage_query
 from backend_stub.storage import models as m
 from backend_stub.storage.repo import load_subscriptions

@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from backend_stub import clock
-from backend_stub.catalogue import Catalogue, instalment_amounts
-from backend_stub.errors import Conflict, NotFound
-from backend_stub.periods import period_for
+from backend_stub.domain.catalogue import Catalogue, instalment_amounts
+from backend_stub.domain.errors import Conflict, NotFound
+from backend_stub.domain.periods import period_for
 from backend_stub.services import audit, messaging
 from backend_stub.storage import models as m
 from backend_stub.storage.charges_models import Instalment

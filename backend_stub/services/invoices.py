@@ -10,10 +10,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 
-from backend_stub import clock, invoice_state, invoicing
-from backend_stub.catalogue import Catalogue
-from backend_stub.errors import NotFound
-from backend_stub.periods import Period, period_for
+from backend_stub import clock
+from backend_stub.domain import invoice_state, invoicing
+from backend_stub.domain.catalogue import Catalogue
+from backend_stub.domain.errors import NotFound
+from backend_stub.domain.periods import Period, period_for
 from backend_stub.services import documents, dunning, ledger, timeline
 from backend_stub.services.billrun import CREDIT_SERIES, ensure_series, lock_series, store_invoice, take_numbers
 from backend_stub.services.lifecycle_config import DunningTerms, LifecycleConfig

@@ -15,7 +15,8 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 
-from backend_stub import clock, invoice_state
+from backend_stub import clock
+from backend_stub.domain import invoice_state
 from backend_stub.storage import models as m
 from backend_stub.storage.lifecycle_models import InvoiceCharge
 from selfcare_common.money_format import format_kr

@@ -32,10 +32,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from backend_stub import clock, invoicing
-from backend_stub.catalogue import Catalogue, Discount, in_language
-from backend_stub.errors import Conflict, NotFound
-from backend_stub.periods import Period, Subscription, period_containing
+from backend_stub import clock
+from backend_stub.domain import invoicing
+from backend_stub.domain.catalogue import Catalogue, Discount, in_language
+from backend_stub.domain.errors import Conflict, NotFound
+from backend_stub.domain.periods import Period, Subscription, period_containing
 from backend_stub.services import ledger, messaging, subscriptions, targeting
 from backend_stub.services.timeline import day
 from backend_stub.storage import models as m
@@ -207,7 +208,7 @@ def discounted_fee(fee_ore: int, terms: Terms) -> int:
     if terms.percent is not None:
         from fractions import Fraction
 
-        from backend_stub.money import round_fraction
+        from backend_stub.domain.money import round_fraction
 
         return fee_ore - round_fraction(Fraction(fee_ore) * Fraction(terms.percent) / 100)
     return max(0, fee_ore - (terms.amount_ore or 0))

@@ -40,7 +40,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from backend_stub import clock
-from backend_stub.errors import NotFound
+from backend_stub.domain.errors import NotFound
 from backend_stub.services import ledger, payments
 from backend_stub.services.invoices import get_invoice_row
 from backend_stub.services.payments import split_over_invoices

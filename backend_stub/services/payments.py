@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from backend_stub import clock
-from backend_stub.errors import NotFound
+from backend_stub.domain.errors import NotFound
 from backend_stub.storage import models as m
 from backend_stub.storage.lifecycle_models import InvoiceCharge
 

@@ -19,9 +19,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, select, update
 
 from backend_stub import clock
-from backend_stub.catalogue import Catalogue, in_language
-from backend_stub.errors import Conflict, NotFound
-from backend_stub.periods import period_containing
+from backend_stub.domain.catalogue import Catalogue, in_language
+from backend_stub.domain.errors import Conflict, NotFound
+from backend_stub.domain.periods import period_containing
 from backend_stub.services import audit, ledger, subscriptions, usage
 from backend_stub.storage import models as m
 from backend_stub.storage.offers_models import OfferAcceptance

@@ -24,10 +24,11 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select
 
-from backend_stub import clock, invoicing
-from backend_stub.catalogue import UNLIMITED, Catalogue, Plan
-from backend_stub.periods import Period, PlanSegment, Subscription
-from backend_stub.rating import RatedEvent, UsageEvent, event_order, rate_period
+from backend_stub import clock
+from backend_stub.domain import invoicing
+from backend_stub.domain.catalogue import UNLIMITED, Catalogue, Plan
+from backend_stub.domain.periods import Period, PlanSegment, Subscription
+from backend_stub.domain.rating import RatedEvent, UsageEvent, event_order, rate_period
 from backend_stub.storage import models as m
 from backend_stub.storage.offers_models import OfferRecommendation
 

@@ -33,10 +33,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sqlalchemy import Connection, func, select
 
 from backend_stub import clock
-from backend_stub.catalogue import UNLIMITED, Catalogue, Rate
-from backend_stub.money import exact_to_ore
-from backend_stub.periods import Period, Subscription
-from backend_stub.rating import prorated_units
+from backend_stub.domain.catalogue import UNLIMITED, Catalogue, Rate
+from backend_stub.domain.money import exact_to_ore
+from backend_stub.domain.periods import Period, Subscription
+from backend_stub.domain.rating import prorated_units
 from backend_stub.services import ledger, recommend
 from backend_stub.storage import models as m
 from backend_stub.storage.offers_models import OfferUsageStats

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from backend_stub import clock
-from backend_stub.catalogue import Catalogue
+from backend_stub.domain.catalogue import Catalogue
 from backend_stub.services import audit, invoices, ledger
 from backend_stub.services.signin import RateLimited
 from backend_stub.services.throttle import Limit, hit, throttle_key

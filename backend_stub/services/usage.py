@@ -30,10 +30,10 @@ from typing import Any
 from sqlalchemy import Engine, func, insert, select, update
 
 from backend_stub import clock
-from backend_stub.catalogue import Catalogue
+from backend_stub.domain.catalogue import Catalogue
+from backend_stub.domain.periods import Period, Subscription, period_containing
+from backend_stub.domain.rating import STOCKHOLM, PeriodRater, RatedEvent, Rejection, UsageEvent, rate_period
 from backend_stub.formats.cdr_csv import CdrReader, EventRun, RowError, raw_of, validate_row
-from backend_stub.periods import Period, Subscription, period_containing
-from backend_stub.rating import STOCKHOLM, PeriodRater, RatedEvent, Rejection, UsageEvent, rate_period
 from backend_stub.services.ledger import add_event
 from backend_stub.services.timeline import render
 from backend_stub.storage import models as m

@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from backend_stub import clock
-from backend_stub.catalogue import UNLIMITED, Catalogue, in_language
-from backend_stub.invoicing import _rate_index
-from backend_stub.money import exact_to_ore
-from backend_stub.periods import Period, period_for
-from backend_stub.rating import STOCKHOLM, PeriodRater
+from backend_stub.domain.catalogue import UNLIMITED, Catalogue, in_language
+from backend_stub.domain.invoicing import _rate_index
+from backend_stub.domain.money import exact_to_ore
+from backend_stub.domain.periods import Period, period_for
+from backend_stub.domain.rating import STOCKHOLM, PeriodRater
 from backend_stub.storage import models as m
 from backend_stub.storage.repo import load_subscriptions
 
@@ -175,7 +175,7 @@ def _line_source(conn, catalogue: Catalogue, doc: dict[str, Any], position: int)
     with the same function; the document's line is the k-th of its kind among them. So the
     records found are exactly those the line was summed from, off-peak and late ones apart.
     """
-    from backend_stub.invoicing import UsageAggregate, usage_lines
+    from backend_stub.domain.invoicing import UsageAggregate, usage_lines
 
     lines = doc.get("lines") or []
     line = lines[position - 1]

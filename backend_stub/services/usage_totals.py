@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from backend_stub.catalogue import UNLIMITED, Catalogue, in_language
-from backend_stub.periods import Period, Subscription
-from backend_stub.rating import prorated_units
+from backend_stub.domain.catalogue import UNLIMITED, Catalogue, in_language
+from backend_stub.domain.periods import Period, Subscription
+from backend_stub.domain.rating import prorated_units
 from backend_stub.storage import models as m
 
 # (invoice id, period start, subscription id, service, events, seconds, bytes)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from backend_stub.catalogue import in_language
 from backend_stub.core import Core
+from backend_stub.domain.catalogue import in_language
 from backend_stub.services import subscriptions
 from backend_stub.storage import models as m
 from backend_stub.storage.db import make_engine

@@ -21,13 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from backend_stub.money import (
-    MoneyError,
-    exact_per_base_unit,
-    kr_to_ore,
-    parse_decimal,
-    round_half_up_div,
-)
+from backend_stub.domain.money import MoneyError, exact_per_base_unit, kr_to_ore, parse_decimal, round_half_up_div
 from selfcare_common.toml_text import control_characters, printable
 
 logger = logging.getLogger(__name__)
@@ -1061,4 +1055,4 @@ def parse_catalogue_text(text: str) -> Catalogue:
     return _compiled(raw, text)
 
 
-DEFAULT_CATALOGUE = Path(__file__).parent / "catalogues" / "nordvik.toml"
+DEFAULT_CATALOGUE = Path(__file__).parent.parent / "catalogues" / "nordvik.toml"

@@ -19,8 +19,8 @@ from typing import Any
 
 from babel.dates import format_date
 
-from backend_stub.catalogue import FAIR_USE_NAME_EN, Catalogue, Discount, Rate, in_language
-from backend_stub.money import (
+from backend_stub.domain.catalogue import FAIR_USE_NAME_EN, Catalogue, Discount, Rate, in_language
+from backend_stub.domain.money import (
     EXACT_PER_KR,
     PRICING_UNITS,
     exact_to_ore,
@@ -28,8 +28,8 @@ from backend_stub.money import (
     round_fraction,
     round_half_up_div,
 )
-from backend_stub.ocr import ocr_reference
-from backend_stub.periods import Period, Subscription, period_for
+from backend_stub.domain.ocr import ocr_reference
+from backend_stub.domain.periods import Period, Subscription, period_for
 from selfcare_common.money_format import format_kr
 
 MONTHS_SV = ["jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec"]

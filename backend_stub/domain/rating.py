@@ -17,9 +17,9 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from backend_stub.catalogue import UNLIMITED, Catalogue, Plan
-from backend_stub.money import EXACT_PER_ORE
-from backend_stub.periods import Period, PlanSegment, Subscription
+from backend_stub.domain.catalogue import UNLIMITED, Catalogue, Plan
+from backend_stub.domain.money import EXACT_PER_ORE
+from backend_stub.domain.periods import Period, PlanSegment, Subscription
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 GB = 1_000_000_000
