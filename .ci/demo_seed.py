@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from backend_stub.__main__ import main
 from backend_stub.core import Core
-from backend_stub.storage import models as m
+from backend_stub.storage.models import billing as m
 
 
 def has_customers() -> bool:

@@ -224,7 +224,7 @@ def _seed_static(core, today: date, months: int, seed_value: int, say) -> dict[s
     from backend_stub import demo_data
     from backend_stub.services import ledger
     from backend_stub.services.billrun import run_bill_run
-    from backend_stub.storage import models as m
+    from backend_stub.storage.models import billing as m
 
     rng = random.Random(seed_value)
     invoices = 0
@@ -263,7 +263,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Seed a demo database on first start, print tokens to try the API with, and serve it."""
     from sqlalchemy import func, select
 
-    from backend_stub.storage import models as m
+    from backend_stub.storage.models import billing as m
 
     # No built-in secret: dev (``make serve`` sets SELFCARE_ENV=dev) gets a random one for this process,
     # anything else needs SELFCARE_JWT_SECRET; checked before seeding.

@@ -24,7 +24,7 @@ def _subscription(core, customer_id: int, identifier: str | None) -> int | None:
     """A subscription of the customer by subscription number or phone number (None: none given)."""
     from sqlalchemy import or_, select
 
-    from backend_stub.storage import models as m
+    from backend_stub.storage.models import billing as m
 
     if identifier is None:
         return None

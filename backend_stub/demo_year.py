@@ -37,7 +37,7 @@ from backend_stub.formats.bgmax import BgPayment, Deposit, write_bgmax
 from backend_stub.services import autopay, dunning, invoices, ledger, links, messaging, payments, sending, threads
 from backend_stub.services.lifecycle_config import LifecycleConfig
 from backend_stub.services.paygw import TestPayProvider
-from backend_stub.storage import models as m
+from backend_stub.storage.models import billing as m
 
 __all__ = ["YearResult", "live_the_year"]
 

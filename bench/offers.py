@@ -34,8 +34,8 @@ from sqlalchemy import delete, func, select  # noqa: E402
 from backend_stub import clock
 from backend_stub.core import Core  # noqa: E402
 from backend_stub.services import offers, recommend, targeting  # noqa: E402
-from backend_stub.storage import models as m  # noqa: E402
-from backend_stub.storage.offers_models import OfferRecommendation, OfferUsageStats  # noqa: E402
+from backend_stub.storage.models import billing as m  # noqa: E402
+from backend_stub.storage.models.offers import OfferRecommendation, OfferUsageStats  # noqa: E402
 from backend_stub.storage.repo import load_subscriptions  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

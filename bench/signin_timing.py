@@ -60,7 +60,7 @@ def identifiers(core: Core, count: int) -> tuple[list[str], list[str]]:
     """``count`` identifiers of existing accounts and ``count`` of none (half numbers, half phones)."""
     from sqlalchemy import select
 
-    from backend_stub.storage import models as m
+    from backend_stub.storage.models import billing as m
 
     with core.engine.connect() as conn:
         rows = conn.execute(select(m.Customer.customer_number, m.Customer.phone)).all()

@@ -18,7 +18,7 @@ from backend_stub.formats.cdr_csv import read_cdr_csv
 from backend_stub.services import addons, billrun, invoices, messaging, usage_query
 from backend_stub.services.customers import import_customers
 from backend_stub.services.usage import UsageImporter
-from backend_stub.storage import models as m
+from backend_stub.storage.models import billing as m
 
 from .test_messaging import smtp_server  # noqa: F401 (a fixture: a real SMTP server on loopback)
 

@@ -40,9 +40,12 @@ from backend_stub import clock
 from backend_stub.api.app import create_app
 from backend_stub.api.auth import AuthSettings
 from backend_stub.core import Core
-from backend_stub.storage import charges_models, lifecycle_models, offers_models, support_models
-from backend_stub.storage import models as m
 from backend_stub.storage.db import make_engine
+from backend_stub.storage.models import billing as m
+from backend_stub.storage.models import charges as charges_models
+from backend_stub.storage.models import lifecycle as lifecycle_models
+from backend_stub.storage.models import offers as offers_models
+from backend_stub.storage.models import support as support_models
 
 from .conftest import PG_URL, SECRET, TEST_NOW, token_for
 

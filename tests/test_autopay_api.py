@@ -15,7 +15,7 @@ from sqlalchemy import update
 from backend_stub.api.app import create_app
 from backend_stub.formats import autogiro as ag
 from backend_stub.services import autopay, messaging, paygw
-from backend_stub.storage.autopay_models import PaymentMethod
+from backend_stub.storage.models.autopay import PaymentMethod
 
 from .conftest import problems, token_for
 from .lifecycle_support import bill_october

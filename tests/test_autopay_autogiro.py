@@ -15,8 +15,8 @@ from sqlalchemy import func, insert, select
 from backend_stub.formats import autogiro as ag
 from backend_stub.services import autopay, dunning, invoices, messaging
 from backend_stub.services.lifecycle_config import LifecycleConfig
-from backend_stub.storage import models as m
-from backend_stub.storage.autopay_models import AutogiroMandate, AutopayDraw
+from backend_stub.storage.models import billing as m
+from backend_stub.storage.models.autopay import AutogiroMandate, AutopayDraw
 
 from .conftest import FIXTURES
 from .lifecycle_support import bill_october

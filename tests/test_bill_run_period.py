@@ -21,8 +21,8 @@ from backend_stub.api.app import create_app
 from backend_stub.domain.periods import bill_run_period_problem
 from backend_stub.services import billrun
 from backend_stub.services.customers import import_customers, read_customers_csv
-from backend_stub.storage import charges_models as cm
-from backend_stub.storage import models as m
+from backend_stub.storage.models import billing as m
+from backend_stub.storage.models import charges as cm
 
 from .conftest import FIXTURES, token_for
 

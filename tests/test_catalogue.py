@@ -493,8 +493,8 @@ def test_a_refused_catalogue_leaves_nothing_behind(tmp_path):
     from sqlalchemy import func, select
 
     from backend_stub.core import Core
-    from backend_stub.storage import models as m
     from backend_stub.storage.db import make_engine
+    from backend_stub.storage.models import billing as m
 
     core = Core(make_engine(f"sqlite:///{tmp_path / 'c.db'}"))
     core.load_catalogue(GOLDEN_TEXT, "golden.toml")

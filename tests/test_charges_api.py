@@ -17,7 +17,7 @@ from backend_stub.api.app import create_app
 from backend_stub.api.auth import Role, issue_token
 from backend_stub.services import audit
 from backend_stub.services.customers import import_customers, read_customers_csv
-from backend_stub.storage import models as m
+from backend_stub.storage.models import billing as m
 
 from .conftest import FIXTURES, problems, token_for
 
@@ -115,7 +115,7 @@ def test_add_ons_are_bought_for_own_subscriptions_only(api, auth, ids, core):
                  json={"addon_id": "extra-1gb"})
     assert r.status_code == 201
     with core.engine.connect() as conn:
-        from backend_stub.storage.charges_models import AddonPurchase
+        from backend_stub.storage.models.charges import AddonPurchase
 
         sources = sorted(conn.execute(select(AddonPurchase.source)).scalars())
     assert sources == ["service:test-service", "shop"]

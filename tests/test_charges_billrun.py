@@ -19,8 +19,8 @@ from backend_stub import clock
 from backend_stub.formats.invoice_pdf import render_invoice_pdf
 from backend_stub.services import addons, billrun, charges, instalments, invoices
 from backend_stub.services.customers import import_customers
-from backend_stub.storage import charges_models as cm
-from backend_stub.storage import models as m
+from backend_stub.storage.models import billing as m
+from backend_stub.storage.models import charges as cm
 
 OCT_14 = datetime(2026, 10, 14, 10, 0, tzinfo=UTC)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, select
 
-from backend_stub.storage.models import SuspenseRecord
+from backend_stub.storage.models.billing import SuspenseRecord
 
 from .conftest import FIXTURES
 

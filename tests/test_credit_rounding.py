@@ -16,7 +16,7 @@ from backend_stub.domain.periods import period_for
 from backend_stub.services import billrun, documents, dunning, invoices, ledger
 from backend_stub.services.customers import import_customers, read_customers_csv
 from backend_stub.services.lifecycle_config import LifecycleConfig
-from backend_stub.storage import models as m
+from backend_stub.storage.models import billing as m
 
 from .conftest import FIXTURES
 

@@ -515,7 +515,7 @@ def test_the_year_ends_at_the_clocks_today_and_every_state_is_there(year) -> Non
 def test_timelines_are_in_business_time_order_and_end_with_the_year(year) -> None:
     from sqlalchemy import select
 
-    from backend_stub.storage import models as m
+    from backend_stub.storage.models import billing as m
 
     core, _result = year
     with core.engine.connect() as conn:
@@ -547,8 +547,8 @@ def test_timelines_are_in_business_time_order_and_end_with_the_year(year) -> Non
 def test_every_invoice_adds_up_paid_plus_open_plus_credited_is_the_total(year) -> None:
     from sqlalchemy import func, select
 
-    from backend_stub.storage import models as m
-    from backend_stub.storage.lifecycle_models import BankPayment, InvoiceCharge
+    from backend_stub.storage.models import billing as m
+    from backend_stub.storage.models.lifecycle import BankPayment, InvoiceCharge
 
     core, _result = year
     with core.engine.connect() as conn:
@@ -582,7 +582,7 @@ def test_an_invoice_link_opens_in_business_time_and_expires_then(year) -> None:
     from sqlalchemy import select
 
     from backend_stub.services import links
-    from backend_stub.storage import models as m
+    from backend_stub.storage.models import billing as m
 
     core, _result = year
     secret, issuer = "a-test-secret-for-links-0123456789abcdef", "selfcare"

@@ -26,8 +26,8 @@ from backend_stub.services import addons, billrun, charges, instalments, invoice
 from backend_stub.services.customers import import_customers
 from backend_stub.services.forecast import forecast
 from backend_stub.services.usage import UsageImporter
-from backend_stub.storage import charges_models as cm
-from backend_stub.storage import models as m
+from backend_stub.storage.models import billing as m
+from backend_stub.storage.models import charges as cm
 from backend_stub.storage.repo import load_subscriptions
 
 from .conftest import problems, token_for

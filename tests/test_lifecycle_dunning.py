@@ -14,8 +14,8 @@ from backend_stub.core import Core
 from backend_stub.services import dunning, ledger, messaging
 from backend_stub.services.invoices import get_invoice
 from backend_stub.services.lifecycle_config import DunningTerms, LifecycleConfig
-from backend_stub.storage import models as m
-from backend_stub.storage.lifecycle_models import InvoiceCharge, OutboxMessage
+from backend_stub.storage.models import billing as m
+from backend_stub.storage.models.lifecycle import InvoiceCharge, OutboxMessage
 
 from .lifecycle_support import bill_october, set_customer
 

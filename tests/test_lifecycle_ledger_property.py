@@ -15,7 +15,7 @@ from backend_stub import clock
 from backend_stub.core import Core
 from backend_stub.services import dunning, invoices, ledger
 from backend_stub.services.payments import invoice_allocation
-from backend_stub.storage import models as m
+from backend_stub.storage.models import billing as m
 
 from .lifecycle_support import bill_october
 

@@ -16,8 +16,8 @@ from sqlalchemy import func, select, update
 from backend_stub.__main__ import seed
 from backend_stub.api.app import create_app
 from backend_stub.services import links
-from backend_stub.storage.access_models import InvoiceLink, LinkSession, RevokedToken
 from backend_stub.storage.db import alembic_config
+from backend_stub.storage.models.access import InvoiceLink, LinkSession, RevokedToken
 
 from .conftest import SECRET, token_for
 
@@ -155,7 +155,7 @@ def test_the_migration_hashes_links_kept_in_plain_text(seeded, auth):
 
 
 def _first_invoice_id(core) -> str:
-    from backend_stub.storage import models as m
+    from backend_stub.storage.models import billing as m
 
     with core.engine.connect() as conn:
         return conn.execute(select(m.Invoice.id).where(m.Invoice.kind == "invoice").limit(1)).scalar_one()

@@ -21,7 +21,7 @@ from backend_stub.api.app import create_app
 from backend_stub.clock import FrozenClock
 from backend_stub.services import billrun, offers
 from backend_stub.services.usage import UsageImporter
-from backend_stub.storage import models as m
+from backend_stub.storage.models import billing as m
 
 from .conftest import token_for
 from .test_offers_targeting import GB, MSISDN, build_operator
@@ -365,7 +365,7 @@ def test_next_period_offer_changes_the_plan_from_the_next_period(api):
 
 
 def test_add_on_offers_are_bought_through_the_add_on_shop(api):
-    from backend_stub.storage.charges_models import AddonPurchase
+    from backend_stub.storage.models.charges import AddonPurchase
 
     offer = create(api, {**HEAVY, "name": "Extra", "sells": {"kind": "addon", "id": "extra-5gb"}, "terms": None})
     assert offer["terms_text"] == {"sv": "49\u00a0kr, en gång", "en": "49\u00a0kr, once"}

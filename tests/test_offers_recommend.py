@@ -156,8 +156,8 @@ def test_re_rating_under_the_current_plan_gives_what_the_invoices_said(core):
     from sqlalchemy import func, select
 
     from backend_stub.services.usage import UsageImporter
-    from backend_stub.storage import models as m
-    from backend_stub.storage.offers_models import OfferRecommendation
+    from backend_stub.storage.models import billing as m
+    from backend_stub.storage.models.offers import OfferRecommendation
     from backend_stub.storage.repo import load_subscriptions
 
     from .test_offers_targeting import MSISDN as NUMBERS

@@ -25,8 +25,8 @@ from sqlalchemy import select
 from backend_stub.services import billrun, ledger, recommend, targeting
 from backend_stub.services.customers import import_customers
 from backend_stub.services.usage import UsageImporter
-from backend_stub.storage import models as m
-from backend_stub.storage.offers_models import OfferUsageStats
+from backend_stub.storage.models import billing as m
+from backend_stub.storage.models.offers import OfferUsageStats
 
 TODAY = date(2026, 11, 21)
 GB = 1_000_000_000

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from backend_stub.services import ledger, payments
 from backend_stub.services.lifecycle_config import ConfigError, from_toml
-from backend_stub.storage import models as m
+from backend_stub.storage.models import billing as m
 
 from .conftest import token_for
 from .test_pay_many import _account, _deliver, _pay_all, _state, api, cfg  # noqa: F401 (fixtures)

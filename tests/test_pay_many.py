@@ -30,8 +30,8 @@ from backend_stub.core import Core
 from backend_stub.services import billrun, dunning, invoices, ledger, paygw
 from backend_stub.services.lifecycle_config import LifecycleConfig
 from backend_stub.services.payments import invoice_allocation, split_over_invoices
-from backend_stub.storage import models as m
-from backend_stub.storage.access_models import PaymentSession
+from backend_stub.storage.models import billing as m
+from backend_stub.storage.models.access import PaymentSession
 from selfcare.api_client import CoreClient, NotFound
 from selfcare_common.money_format import format_kr
 

@@ -17,9 +17,9 @@ from backend_stub import clock
 from backend_stub.api.app import create_app
 from backend_stub.clock import FrozenClock
 from backend_stub.services import customers, pending, subscriptions
-from backend_stub.storage import models as m
-from backend_stub.storage.offers_models import OfferAcceptance
-from backend_stub.storage.support_models import AuditEntry
+from backend_stub.storage.models import billing as m
+from backend_stub.storage.models.offers import OfferAcceptance
+from backend_stub.storage.models.support import AuditEntry
 
 from .conftest import token_for
 from .test_offers_api import HEAVY

@@ -8,7 +8,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from backend_stub.storage.db import alembic_config
-from backend_stub.storage.models import Base
+from backend_stub.storage.models import Base  # every area's tables (the metadata Alembic reads)
 
 
 def test_every_table_matches_its_migration(core):

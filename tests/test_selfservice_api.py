@@ -297,7 +297,7 @@ def test_codes_expire_after_ten_minutes(core):
     with core.engine.connect() as conn:
         from sqlalchemy import select
 
-        from backend_stub.storage import models as m
+        from backend_stub.storage.models import billing as m
 
         number = conn.execute(select(m.Customer.customer_number).order_by(m.Customer.id)).scalar()
     signin.request_code(core.engine, secret, number, lambda c, ch, text, key: sent.append(text), now=t0)

@@ -19,7 +19,7 @@ from backend_stub.__main__ import seed
 from backend_stub.api.app import create_app
 from backend_stub.api.auth import decode_token
 from backend_stub.services import agents, sessions
-from backend_stub.storage.access_models import WebSession
+from backend_stub.storage.models.access import WebSession
 
 from .conftest import token_for
 

@@ -50,7 +50,7 @@ def test_export_parses_back_balanced(core: Core, tmp_path: Path) -> None:
     with core.engine.connect() as conn:
         from sqlalchemy import select
 
-        from backend_stub.storage import models as m
+        from backend_stub.storage.models import billing as m
 
         rows = list(conn.execute(select(m.Invoice).where(m.Invoice.kind == "invoice")))
         owed = sum(s.balance_ore for s in ledger.invoice_states(conn, rows, date(2026, 12, 31)).values())

@@ -22,7 +22,7 @@ from backend_stub.api.app import create_app
 from backend_stub.demo_data import generate_customers
 from backend_stub.services import agents, signin
 from backend_stub.services.customers import import_customers
-from backend_stub.storage.access_models import LoginCode
+from backend_stub.storage.models.access import LoginCode
 
 from .conftest import SECRET, token_for
 

@@ -12,7 +12,7 @@ from backend_stub.formats.cdr_csv import read_cdr_csv
 from backend_stub.services import billrun, invoices, ledger
 from backend_stub.services.customers import import_customers, read_customers_csv
 from backend_stub.services.usage import UsageImporter
-from backend_stub.storage import models as m
+from backend_stub.storage.models import billing as m
 
 from .conftest import FIXTURES
 

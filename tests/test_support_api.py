@@ -13,7 +13,7 @@ from backend_stub import clock
 from backend_stub.__main__ import seed
 from backend_stub.api.app import create_app
 from backend_stub.services import agents
-from backend_stub.storage.support_models import Agent
+from backend_stub.storage.models.support import Agent
 
 from .conftest import token_for
 from .test_messaging import smtp_server  # noqa: F401 (a fixture: a real SMTP server on loopback)
@@ -175,7 +175,7 @@ def test_agent_waives_a_reminder_fee(api, auth, core):
 
     from sqlalchemy import insert
 
-    from backend_stub.storage.lifecycle_models import InvoiceCharge
+    from backend_stub.storage.models.lifecycle import InvoiceCharge
 
     c = api.get("/customers", headers=token_for(auth, "agent")).json()["items"][0]["id"]
     inv = _first_invoice(api, auth, c)
@@ -199,7 +199,7 @@ def test_agent_waives_a_reminder_fee(api, auth, core):
 
 
 def test_credit_preview_is_the_credit_note_the_core_would_issue_and_issues_nothing(api, auth, core):
-    from backend_stub.storage import models as m
+    from backend_stub.storage.models import billing as m
 
     customers = api.get("/customers", headers=token_for(auth, "agent")).json()["items"]
     inv = max((_first_invoice(api, auth, c["id"]) for c in customers), key=lambda i: i["amount_due_ore"])
@@ -236,7 +236,7 @@ def test_credit_preview_is_the_credit_note_the_core_would_issue_and_issues_nothi
 def test_waive_preview_shows_the_fee_and_the_balance_after(api, auth, core):
     from sqlalchemy import insert
 
-    from backend_stub.storage.lifecycle_models import InvoiceCharge
+    from backend_stub.storage.models.lifecycle import InvoiceCharge
 
     c = api.get("/customers", headers=token_for(auth, "agent")).json()["items"][0]["id"]
     inv = _first_invoice(api, auth, c)

@@ -26,8 +26,8 @@ from backend_stub.api.auth import Role, issue_token
 from backend_stub.core import Core
 from backend_stub.services import dunning, invoices, ledger, threads, timeline
 from backend_stub.services.lifecycle_config import LifecycleConfig
-from backend_stub.storage import models as m
-from backend_stub.storage.document_models import EventDocument
+from backend_stub.storage.models import billing as m
+from backend_stub.storage.models.lifecycle import EventDocument
 from selfcare_common.money_format import format_kr
 
 from .conftest import token_for

@@ -187,7 +187,7 @@ async def dev_outbox(request: Request, _p: Service, to: Annotated[str | None, Qu
     if customer:
         from sqlalchemy import select
 
-        from backend_stub.storage import models as m
+        from backend_stub.storage.models import billing as m
 
         key = signin.normalise_identifier(customer)
         with engine.connect() as conn:

@@ -19,7 +19,7 @@ from backend_stub.api.auth import Principal, Role, ensure_invoice_access, requir
 from backend_stub.api.clients import client_address
 from backend_stub.api.params import AfterIdQuery, AmountOre, Filter, IdPath, InvoiceRef, Offset, PositionField
 from backend_stub.services import agents, audit, invoices, messaging, sessions, signin, threads
-from backend_stub.storage import models as m
+from backend_stub.storage.models import billing as m
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ def _author_name(request: Request, p: Principal) -> str:
     with _core(request).engine.connect() as conn:
         if p.role is Role.SUBSCRIBER:
             return conn.execute(select(m.Customer.name).where(m.Customer.id == p.customer_id)).scalar_one()
-        from backend_stub.storage.support_models import Agent
+        from backend_stub.storage.models.support import Agent
 
         name = conn.execute(select(Agent.name).where(Agent.username == p.subject)).scalar()
         return (name or p.subject).split()[0]  # agents sign with their first name

@@ -23,8 +23,8 @@ from backend_stub.domain.invoicing import _rate_index
 from backend_stub.domain.periods import Period, Subscription, period_containing
 from backend_stub.domain.rating import STOCKHOLM, PeriodRater
 from backend_stub.services import messaging, usage
-from backend_stub.storage import models as m
-from backend_stub.storage.charges_models import AddonPurchase
+from backend_stub.storage.models import billing as m
+from backend_stub.storage.models.charges import AddonPurchase
 from backend_stub.storage.repo import load_subscriptions
 from selfcare_common.money_format import format_kr
 

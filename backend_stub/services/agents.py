@@ -22,7 +22,7 @@ from backend_stub.services.throttle import (
     backoff_seen_since,
     throttle_key,
 )
-from backend_stub.storage.support_models import Agent
+from backend_stub.storage.models.support import Agent
 
 ROLES = ("agent", "supervisor", "marketing")  # staff accounts; marketing has its own console
 # Failed tries, with exponential back-off (never a hard lock); a successful sign-in is never counted.

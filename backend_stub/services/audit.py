@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select
 
 from backend_stub import clock
-from backend_stub.storage.support_models import AuditEntry
+from backend_stub.storage.models.support import AuditEntry
 
 
 def log(conn: Connection, actor: str, action: str, target: str, detail: dict[str, Any] | None = None,

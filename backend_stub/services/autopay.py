@@ -42,8 +42,8 @@ from backend_stub.formats import autogiro as ag
 from backend_stub.services import ledger, messaging
 from backend_stub.services.lifecycle_config import AutopayTerms, LifecycleConfig
 from backend_stub.services.timeline import day, render
-from backend_stub.storage import models as m
-from backend_stub.storage.autopay_models import (
+from backend_stub.storage.models import billing as m
+from backend_stub.storage.models.autopay import (
     AutogiroFile,
     AutogiroMandate,
     AutogiroRecordRef,

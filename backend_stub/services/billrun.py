@@ -27,8 +27,8 @@ from backend_stub.domain.catalogue import Catalogue, Discount
 from backend_stub.domain.errors import Conflict
 from backend_stub.domain.periods import Period, Subscription, bill_run_period_problem, month_label, period_for
 from backend_stub.services import documents, ledger, timeline, usage_totals
-from backend_stub.storage import models as m
-from backend_stub.storage.charges_models import AddonPurchase, Instalment, InstalmentBill, OneOffCharge
+from backend_stub.storage.models import billing as m
+from backend_stub.storage.models.charges import AddonPurchase, Instalment, InstalmentBill, OneOffCharge
 from backend_stub.storage.repo import chunks, insert_rows, load_subscriptions
 from selfcare_common.money_format import format_kr
 

@@ -30,8 +30,8 @@ from backend_stub import clock
 from backend_stub.domain.catalogue import Catalogue
 from backend_stub.formats.sie import Trans, Verification, write_sie
 from backend_stub.services.lifecycle_config import Accounts, LifecycleConfig
-from backend_stub.storage import models as m
-from backend_stub.storage.lifecycle_models import InvoiceCharge
+from backend_stub.storage.models import billing as m
+from backend_stub.storage.models.lifecycle import InvoiceCharge
 
 
 def _split(total: int, weights: dict[str, int], vat_rate: Decimal = Decimal(0)) -> dict[str, int]:

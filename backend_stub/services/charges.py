@@ -16,8 +16,8 @@ from sqlalchemy import Engine, delete, insert, select
 from backend_stub import clock
 from backend_stub.domain.errors import Conflict, NotFound
 from backend_stub.services import audit
-from backend_stub.storage import models as m
-from backend_stub.storage.charges_models import OneOffCharge
+from backend_stub.storage.models import billing as m
+from backend_stub.storage.models.charges import OneOffCharge
 
 MAX_AMOUNT_ORE = 10_000_000  # 100 000 kr either way: anything larger is a typo, not a one-off
 

@@ -22,7 +22,7 @@ from backend_stub import clock
 from backend_stub.domain.catalogue import Catalogue, in_language
 from backend_stub.domain.periods import PlanSegment as DomainSegment
 from backend_stub.domain.periods import validate_segments
-from backend_stub.storage import models as m
+from backend_stub.storage.models import billing as m
 
 CUSTOMER_COLUMNS = ("customer_number", "subscription_id", "name", "email", "phone", "street", "postal_code", "city",
                     "channel", "msisdn", "plan", "start_date", "end_date", "reminder_fee_agreed", "discount",

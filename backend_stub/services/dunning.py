@@ -25,8 +25,8 @@ from backend_stub.services import ledger, messaging
 from backend_stub.services.lifecycle_config import REMINDER_FEE_CAP_ORE, DunningTerms, LifecycleConfig
 from backend_stub.services.payments import allocate, invoice_allocation, invoice_items
 from backend_stub.services.timeline import day, render
-from backend_stub.storage import models as m
-from backend_stub.storage.lifecycle_models import InvoiceCharge, OutboxMessage
+from backend_stub.storage.models import billing as m
+from backend_stub.storage.models.lifecycle import InvoiceCharge, OutboxMessage
 from selfcare_common.csv_export import spreadsheet_writer
 from selfcare_common.money_format import format_kr
 

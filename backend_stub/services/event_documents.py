@@ -20,8 +20,8 @@ from backend_stub.domain.errors import NotFound
 from backend_stub.services import timeline
 from backend_stub.services.invoices import get_invoice, get_invoice_row
 from backend_stub.services.payments import invoice_allocation, invoice_items
-from backend_stub.storage import models as m
-from backend_stub.storage.document_models import EventDocument
+from backend_stub.storage.models import billing as m
+from backend_stub.storage.models.lifecycle import EventDocument
 
 FILE_STEM = {"sv": {"reminder": "paminnelse", "collection_notice": "inkassomeddelande", "credit_note": "kreditfaktura"},
              "en": {"reminder": "reminder", "collection_notice": "collection-notice", "credit_note": "credit-note"}}

@@ -27,7 +27,7 @@ from backend_stub.domain.invoicing import InvoiceDraft, Line, totals
 from backend_stub.domain.money import round_half_up_div
 from backend_stub.domain.periods import Period, Subscription, period_containing, period_for
 from backend_stub.services import billrun, usage_query
-from backend_stub.storage import models as m
+from backend_stub.storage.models import billing as m
 from backend_stub.storage.repo import load_subscriptions
 
 WARN_SHARE = (8, 10)  # warn at 80 % used

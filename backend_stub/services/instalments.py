@@ -22,8 +22,8 @@ from backend_stub.domain.catalogue import Catalogue, instalment_amounts
 from backend_stub.domain.errors import Conflict, NotFound
 from backend_stub.domain.periods import period_for
 from backend_stub.services import audit, messaging
-from backend_stub.storage import models as m
-from backend_stub.storage.charges_models import Instalment
+from backend_stub.storage.models import billing as m
+from backend_stub.storage.models.charges import Instalment
 from selfcare_common.money_format import format_kr
 
 log = logging.getLogger(__name__)

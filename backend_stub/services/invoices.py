@@ -18,8 +18,8 @@ from backend_stub.domain.periods import Period, period_for
 from backend_stub.services import documents, dunning, ledger, timeline
 from backend_stub.services.billrun import CREDIT_SERIES, ensure_series, lock_series, store_invoice, take_numbers
 from backend_stub.services.lifecycle_config import DunningTerms, LifecycleConfig
-from backend_stub.storage import models as m
-from backend_stub.storage.lifecycle_models import InvoiceCharge
+from backend_stub.storage.models import billing as m
+from backend_stub.storage.models.lifecycle import InvoiceCharge
 from backend_stub.storage.repo import chunks
 from selfcare_common.money_format import format_kr
 

@@ -17,8 +17,8 @@ from sqlalchemy import Connection, func, insert, select
 
 from backend_stub import clock
 from backend_stub.domain import invoice_state
-from backend_stub.storage import models as m
-from backend_stub.storage.lifecycle_models import InvoiceCharge
+from backend_stub.storage.models import billing as m
+from backend_stub.storage.models.lifecycle import InvoiceCharge
 from selfcare_common.money_format import format_kr
 
 # Statuses and the events that close a small balance live with the one state of an invoice.

@@ -37,7 +37,7 @@ from backend_stub import clock
 from backend_stub.services import ledger
 from backend_stub.services.invoices import NotFound, get_invoice_row
 from backend_stub.services.revocations import revoke_in
-from backend_stub.storage.access_models import InvoiceLink, LinkSession
+from backend_stub.storage.models.access import InvoiceLink, LinkSession
 
 LINK_AUDIENCE = "selfcare-invoice-link"
 LINK_TTL = timedelta(days=180)
@@ -238,7 +238,7 @@ def revoke_links(engine: Engine, *, token: str | None = None, invoice_id: str | 
 
 
 def _opened_before(conn, invoice_id: str) -> bool:
-    from backend_stub.storage import models as m
+    from backend_stub.storage.models import billing as m
 
     return conn.execute(select(m.InvoiceEvent.id).where(m.InvoiceEvent.invoice_id == invoice_id,
                                                         m.InvoiceEvent.kind == "opened").limit(1)).first() is not None

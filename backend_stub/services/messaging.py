@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from sqlalchemy import Engine, insert, select, update
 
 from backend_stub import clock
-from backend_stub.storage.lifecycle_models import OutboxMessage
+from backend_stub.storage.models.lifecycle import OutboxMessage
 
 DONE = ("sent", "recorded")
 CHANNELS = ("email", "sms", "letter")

@@ -39,8 +39,8 @@ from backend_stub.domain.errors import Conflict, NotFound
 from backend_stub.domain.periods import Period, Subscription, period_containing
 from backend_stub.services import ledger, messaging, subscriptions, targeting
 from backend_stub.services.timeline import day
-from backend_stub.storage import models as m
-from backend_stub.storage.offers_models import Offer, OfferAcceptance, OfferEvent, OfferImage
+from backend_stub.storage.models import billing as m
+from backend_stub.storage.models.offers import Offer, OfferAcceptance, OfferEvent, OfferImage
 from selfcare_common.money_format import format_kr
 
 log = logging.getLogger(__name__)

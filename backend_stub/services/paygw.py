@@ -44,8 +44,8 @@ from backend_stub.domain.errors import NotFound
 from backend_stub.services import ledger, payments
 from backend_stub.services.invoices import get_invoice_row
 from backend_stub.services.payments import split_over_invoices
-from backend_stub.storage import models as m
-from backend_stub.storage.access_models import PaymentSession, PaymentSessionInvoice, WebhookEvent
+from backend_stub.storage.models import billing as m
+from backend_stub.storage.models.access import PaymentSession, PaymentSessionInvoice, WebhookEvent
 from selfcare_common.money_format import format_kr
 
 SIGNATURE_HEADER = "Testpay-Signature"
@@ -378,7 +378,7 @@ class TestPayProvider:
 
     def create_card_setup(self, customer_id: int, return_url: str, *, now: datetime | None = None) -> str:
         """A session on the hosted page where the payer saves a card; returns its id."""
-        from backend_stub.storage.autopay_models import CardSetupSession
+        from backend_stub.storage.models.autopay import CardSetupSession
 
         now = now or clock.now()
         return_url = check_return_url(return_url)
@@ -390,7 +390,7 @@ class TestPayProvider:
 
     def card_session(self, session_id: str, *, now: datetime | None = None) -> dict[str, Any] | None:
         """What the card page shows, or None for an unknown session."""
-        from backend_stub.storage.autopay_models import CardSetupSession
+        from backend_stub.storage.models.autopay import CardSetupSession
 
         now = now or clock.now()
         with self.engine.connect() as conn:
@@ -408,7 +408,7 @@ class TestPayProvider:
         A test card choice is kept in the provider's vault under a new token; anything else
         (``cancel``) tells the merchant that no card was saved.
         """
-        from backend_stub.storage.autopay_models import TestPayCard
+        from backend_stub.storage.models.autopay import TestPayCard
 
         now = now or clock.now()
         info = self.card_session(session_id, now=now)
@@ -453,7 +453,7 @@ class TestPayProvider:
 
         Returns ``{"payment_id", "status": "succeeded"|"declined", "decline_code"}``.
         """
-        from backend_stub.storage.autopay_models import TestPayCard
+        from backend_stub.storage.models.autopay import TestPayCard
 
         if amount_ore <= 0:
             raise PaymentError("amount_ore: must be more than 0")

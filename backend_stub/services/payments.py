@@ -15,8 +15,8 @@ from sqlalchemy import Connection, select, update
 
 from backend_stub import clock
 from backend_stub.domain.errors import NotFound
-from backend_stub.storage import models as m
-from backend_stub.storage.lifecycle_models import InvoiceCharge
+from backend_stub.storage.models import billing as m
+from backend_stub.storage.models.lifecycle import InvoiceCharge
 
 
 @dataclass(frozen=True)
@@ -188,7 +188,7 @@ def _bank_day(day: date) -> datetime:
 
 def _record_bank_payment(conn: Connection, ref: str, source: str, dep: Any, p: Any) -> str:
     from backend_stub.services import ledger
-    from backend_stub.storage.lifecycle_models import BankPayment
+    from backend_stub.storage.models.lifecycle import BankPayment
 
     if conn.execute(select(BankPayment.id).where(BankPayment.reference == ref)).first() is not None:
         return "duplicate"
@@ -246,14 +246,14 @@ def _record_bank_payment(conn: Connection, ref: str, source: str, dep: Any, p: A
 def insert_bank(values: dict[str, Any]) -> Any:
     from sqlalchemy import insert
 
-    from backend_stub.storage.lifecycle_models import BankPayment
+    from backend_stub.storage.models.lifecycle import BankPayment
 
     return insert(BankPayment).values(**values)
 
 
 def list_unmatched(engine: Any, limit: int = 100, offset: int = 0) -> dict[str, Any]:
     """The unmatched queue: payments with no invoice, and foreign-currency bank payments, oldest first."""
-    from backend_stub.storage.lifecycle_models import BankPayment
+    from backend_stub.storage.models.lifecycle import BankPayment
 
     with engine.connect() as conn:
         bank = {}
@@ -333,7 +333,7 @@ def allocate_bank_payment(engine: Any, bank_payment_id: int, invoice_id: str, am
     """An agent books a foreign-currency bank payment on an invoice at the SEK amount the bank credited."""
     from backend_stub.services import ledger
     from backend_stub.services.invoices import get_invoice_row
-    from backend_stub.storage.lifecycle_models import BankPayment
+    from backend_stub.storage.models.lifecycle import BankPayment
 
     if amount_ore <= 0:
         raise AllocationError("amount_ore: must be more than 0")
@@ -353,7 +353,7 @@ def allocate_bank_payment(engine: Any, bank_payment_id: int, invoice_id: str, am
 
 
 def _mark_bank(conn: Connection, payment_reference: str) -> None:
-    from backend_stub.storage.lifecycle_models import BankPayment
+    from backend_stub.storage.models.lifecycle import BankPayment
 
     for b in conn.execute(select(BankPayment).where(BankPayment.status == "unmatched")):
         if payment_reference in (b.payment_refs or []):

@@ -23,8 +23,8 @@ from backend_stub.domain.catalogue import Catalogue, in_language
 from backend_stub.domain.errors import Conflict, NotFound
 from backend_stub.domain.periods import period_containing
 from backend_stub.services import audit, ledger, subscriptions, usage
-from backend_stub.storage import models as m
-from backend_stub.storage.offers_models import OfferAcceptance
+from backend_stub.storage.models import billing as m
+from backend_stub.storage.models.offers import OfferAcceptance
 
 
 class AlreadyInEffect(Conflict):

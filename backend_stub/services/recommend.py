@@ -29,8 +29,8 @@ from backend_stub.domain import invoicing
 from backend_stub.domain.catalogue import UNLIMITED, Catalogue, Plan
 from backend_stub.domain.periods import Period, PlanSegment, Subscription
 from backend_stub.domain.rating import RatedEvent, UsageEvent, event_order, rate_period
-from backend_stub.storage import models as m
-from backend_stub.storage.offers_models import OfferRecommendation
+from backend_stub.storage.models import billing as m
+from backend_stub.storage.models.offers import OfferRecommendation
 
 PERIODS = 3
 ABOUT_THE_SAME_PERCENT = 105  # "about the same": at most 5 % more

@@ -8,7 +8,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from backend_stub import clock
-from backend_stub.storage.access_models import RevokedToken
+from backend_stub.storage.models.access import RevokedToken
 
 GRACE = timedelta(minutes=1)
 """Entries outlive their token a little: the token check allows a few seconds' leeway."""

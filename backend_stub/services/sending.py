@@ -25,7 +25,7 @@ from backend_stub.services import ledger, messaging
 from backend_stub.services.invoices import get_invoice
 from backend_stub.services.lifecycle_config import LifecycleConfig
 from backend_stub.services.timeline import day
-from backend_stub.storage import models as m
+from backend_stub.storage.models import billing as m
 from selfcare_common.money_format import format_kr
 
 LinkBuilder = Callable[[str], str]  # invoice id → the invoice's absolute unique link

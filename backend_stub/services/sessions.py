@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from backend_stub import clock
-from backend_stub.storage.access_models import WebSession
+from backend_stub.storage.models.access import WebSession
 
 IDLE_VAR = "SELFCARE_SESSION_IDLE_MINUTES"
 MAX_VAR = "SELFCARE_SESSION_MAX_HOURS"

@@ -41,8 +41,8 @@ from sqlalchemy import Engine, case, delete, insert, or_, select, update
 
 from backend_stub import clock
 from backend_stub.services.throttle import Backoff, backoff_hit, backoff_refund, backoff_reset, throttle_key
-from backend_stub.storage import models as m
-from backend_stub.storage.access_models import LoginCode
+from backend_stub.storage.models import billing as m
+from backend_stub.storage.models.access import LoginCode
 
 logger = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from backend_stub.storage.access_models import Backoff as BackoffRow
-from backend_stub.storage.access_models import Throttle
+from backend_stub.storage.models.access import Backoff as BackoffRow
+from backend_stub.storage.models.access import Throttle
 
 
 @dataclass(frozen=True)

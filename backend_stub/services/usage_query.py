@@ -15,7 +15,7 @@ from backend_stub.domain.invoicing import _rate_index
 from backend_stub.domain.money import exact_to_ore
 from backend_stub.domain.periods import Period, period_for
 from backend_stub.domain.rating import STOCKHOLM, PeriodRater
-from backend_stub.storage import models as m
+from backend_stub.storage.models import billing as m
 from backend_stub.storage.repo import load_subscriptions
 
 logger = logging.getLogger(__name__)

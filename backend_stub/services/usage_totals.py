@@ -18,7 +18,7 @@ from sqlalchemy import Connection, func, select
 from backend_stub.domain.catalogue import UNLIMITED, Catalogue, in_language
 from backend_stub.domain.periods import Period, Subscription
 from backend_stub.domain.rating import prorated_units
-from backend_stub.storage import models as m
+from backend_stub.storage.models import billing as m
 
 # (invoice id, period start, subscription id, service, events, seconds, bytes)
 UsageRow = tuple[str, date, int, str, int, int, int]

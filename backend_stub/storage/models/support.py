@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend_stub.storage.models import Base
+from backend_stub.storage.base import Base
 
 
 class Agent(Base):

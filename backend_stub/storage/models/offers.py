@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend_stub.storage.models import Base
+from backend_stub.storage.base import Base
 
 
 class OfferImage(Base):

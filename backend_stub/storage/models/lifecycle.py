@@ -1,13 +1,30 @@
-"""Tables of the invoice lifecycle: the message outbox and the fees and interest charged on invoices."""
+"""Tables of the invoice lifecycle: the message outbox, the fees and interest charged on invoices, bank payments,
+and the documents of timeline events.
+
+A timeline event's document (a reminder letter, a credit note, a collection notice) is rendered the first time
+someone asks for it and then kept (one row per event and language), so the same letter is served every time
+and seeding many invoices stays fast. Migration: ``0010t``.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, Date, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend_stub.storage.models import Base
+from backend_stub.storage.base import Base
 
 
 class OutboxMessage(Base):
@@ -64,4 +81,20 @@ class BankPayment(Base):
     payer: Mapped[dict] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), index=True)  # matched, unmatched, foreign_currency, allocated
     payment_refs: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class EventDocument(Base):
+    """The PDF of one timeline event in one language (``kind``: reminder, credit_note, collection_notice)."""
+
+    __tablename__ = "event_documents"
+    __table_args__ = (UniqueConstraint("event_id", "lang"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), index=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("invoice_events.id"))
+    lang: Mapped[str] = mapped_column(String(2))
+    kind: Mapped[str] = mapped_column(String(32))
+    filename: Mapped[str] = mapped_column(String(200))
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, BigInteger, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend_stub.storage.models import Base
+from backend_stub.storage.base import Base
 
 
 class PaymentMethod(Base):

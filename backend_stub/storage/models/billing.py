@@ -1,9 +1,6 @@
-"""The database schema (SQLAlchemy 2). Migrations live in ``backend_stub/migrations``.
-
-Money columns are integer öre (``*_ore``) or exact charge units (``*_exact``,
-``money.EXACT_PER_ORE`` per öre); usage times are UTC epoch seconds, which sort and
-compare the same on SQLite and PostgreSQL and insert fast.
-"""
+"""Tables of billing: customers, subscriptions and plan segments, discount grants, catalogue versions, usage
+(imported, in suspense, roaming notices), invoice number series, invoices with their lines and timeline events,
+and the payments on them."""
 
 from __future__ import annotations
 
@@ -22,11 +19,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-
-class Base(DeclarativeBase):
-    pass
+from backend_stub.storage.base import Base
 
 
 class Customer(Base):
@@ -262,16 +257,3 @@ class Payment(Base):
     amount_ore: Mapped[int] = mapped_column(BigInteger)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     status: Mapped[str] = mapped_column(String(16), default="matched")  # matched, unmatched
-
-
-# The tables of each feature area live in their own module; importing them here puts them
-# in ``Base.metadata`` (Alembic, tests) whenever the models are loaded.
-from backend_stub.storage import (  # noqa: E402,F401
-    access_models,
-    autopay_models,
-    charges_models,
-    document_models,
-    lifecycle_models,
-    offers_models,
-    support_models,
-)

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend_stub.storage.models import Base
+from backend_stub.storage.base import Base
 
 
 class LoginCode(Base):
