@@ -155,7 +155,7 @@ def cmd_invoices(args: argparse.Namespace) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    from backend_stub.api.auth import AuthSettings, Role, issue_token
+    from backend_stub.services.access.tokens import AuthSettings, Role, issue_token
     from backend_stub.services.customers import find_customer_id
 
     role = Role(args.role)
@@ -274,7 +274,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if empty:
         print("Seeding the demo operator (first start)…", file=sys.stderr)
         seed(core, args.customers, args.months, live=True)
-    from backend_stub.api.auth import AuthSettings, Role, issue_token
+    from backend_stub.services.access.tokens import AuthSettings, Role, issue_token
 
     with core.engine.connect() as conn:
         first = conn.execute(select(m.Customer.id, m.Customer.customer_number).order_by(m.Customer.id)).first()

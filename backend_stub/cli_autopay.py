@@ -71,7 +71,7 @@ def cmd_autogiro_import(args: argparse.Namespace) -> int:
 
 
 def _provider(engine):
-    from backend_stub.api.auth import AuthSettings
+    from backend_stub.services.access.tokens import AuthSettings
     from backend_stub.services.paygw import TestPayProvider
 
     secret = os.environ.get("SELFCARE_PAYGW_SECRET") or hmac.new(

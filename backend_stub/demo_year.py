@@ -85,7 +85,7 @@ class _Year:
 
     def __init__(self, core: Any, cfg: LifecycleConfig, today: date, end_at: datetime, seed: int,
                  say: Callable[[str], None]) -> None:
-        from backend_stub.api.auth import AuthSettings
+        from backend_stub.services.access.tokens import AuthSettings
 
         self.core, self.engine, self.cfg, self.today, self.end_at, self.say = core, core.engine, cfg, today, end_at, say
         self.seed = seed

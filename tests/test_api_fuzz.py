@@ -38,8 +38,8 @@ from sqlalchemy import create_engine, select, text
 
 from backend_stub import clock
 from backend_stub.api.app import create_app
-from backend_stub.api.auth import AuthSettings
 from backend_stub.core import Core
+from backend_stub.services.access.tokens import AuthSettings
 from backend_stub.storage.db import make_engine
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models import charges as charges_models

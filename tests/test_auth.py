@@ -1,4 +1,5 @@
-"""Tests for backend_stub.api.auth: tokens, refusals, revocation and the FastAPI dependencies."""
+"""Tests for backend_stub.services.access.tokens and backend_stub.api.auth: tokens, refusals, revocation and the
+FastAPI dependencies."""
 
 from __future__ import annotations
 
@@ -18,20 +19,17 @@ import pytest
 from fastapi import Depends, FastAPI, HTTPException
 from fastapi.testclient import TestClient
 
-from backend_stub.api import auth
-from backend_stub.api.auth import (
+from backend_stub.api.auth import configure_auth, current_principal, ensure_customer_access, require_roles
+from backend_stub.services.access import tokens
+from backend_stub.services.access.tokens import (
     AuthError,
     AuthSettings,
     MemoryRevocationList,
     Principal,
     RevocationList,
     Role,
-    configure_auth,
-    current_principal,
     decode_token,
-    ensure_customer_access,
     issue_token,
-    require_roles,
     security_now,
 )
 
@@ -118,8 +116,8 @@ def test_from_env_refuses_short_secret() -> None:
 def test_from_env_generates_one_dev_secret_per_process(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(auth, "_dev_secret", None)
-    with caplog.at_level(logging.WARNING, logger=auth.__name__):
+    monkeypatch.setattr(tokens, "_dev_secret", None)
+    with caplog.at_level(logging.WARNING, logger=tokens.__name__):
         first = AuthSettings.from_env({"SELFCARE_ENV": "test"})
         second = AuthSettings.from_env({"SELFCARE_ENV": "dev"})
     assert first.secret == second.secret

@@ -288,7 +288,7 @@ def test_forecast_for_own_account_only(api, auth):
 def test_codes_expire_after_ten_minutes(core):
     from datetime import UTC, datetime, timedelta
 
-    from backend_stub.services import signin
+    from backend_stub.services.access import signin
 
     seed(core, 2, 1, today=TODAY, quiet=True)
     sent: list[str] = []

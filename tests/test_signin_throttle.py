@@ -20,7 +20,8 @@ from sqlalchemy import func, select
 from backend_stub import clock
 from backend_stub.api.app import create_app
 from backend_stub.demo_data import generate_customers
-from backend_stub.services import agents, signin
+from backend_stub.services import agents
+from backend_stub.services.access import signin
 from backend_stub.services.customers import import_customers
 from backend_stub.storage.models.access import LoginCode
 
@@ -316,8 +317,8 @@ def test_the_api_counts_by_the_address_the_app_states(api, auth):
 def test_only_a_service_caller_may_state_the_client_address():
     from starlette.requests import Request
 
-    from backend_stub.api.auth import Principal, Role
     from backend_stub.api.clients import client_address
+    from backend_stub.services.access.tokens import Principal, Role
 
     def request(header: str | None) -> Request:
         headers = [(b"x-selfcare-client-ip", header.encode())] if header else []

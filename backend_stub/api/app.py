@@ -21,10 +21,6 @@ from pydantic import AfterValidator, BaseModel, Field
 from backend_stub import clock
 from backend_stub.api import errors
 from backend_stub.api.auth import (
-    AuthSettings,
-    Principal,
-    RevocationList,
-    Role,
     configure_auth,
     current_principal,
     ensure_customer_access,
@@ -62,7 +58,8 @@ from backend_stub.domain.catalogue import CatalogueError
 from backend_stub.domain.periods import FIRST_BILLING_PERIOD, bill_run_period_problem
 from backend_stub.formats.cdr_csv import CdrFileError, read_cdr_bytes
 from backend_stub.services import billrun, customers, invoices, pending, usage, usage_query
-from backend_stub.services.sessions import DbSessions, SessionPolicy
+from backend_stub.services.access.sessions import DbSessions, SessionPolicy
+from backend_stub.services.access.tokens import AuthSettings, Principal, RevocationList, Role
 from selfcare_common.security_headers import SecurityHeadersMiddleware, core_html_policy
 
 STAFF = (Role.AGENT, Role.SUPERVISOR, Role.SERVICE)
@@ -426,7 +423,7 @@ def create_app(core: Core | None = None, *, auth: AuthSettings | None = None,
     app.state.core = core or Core.from_url()
     app.state.session_policy = SessionPolicy.from_env()  # a bad value stops the start, naming the variable
     if revocations is None:
-        from backend_stub.services.revocations import DbRevocationList
+        from backend_stub.services.access.revocations import DbRevocationList
 
         revocations = DbRevocationList(app.state.core.engine)  # shared by every worker
     configure_auth(app, settings, revocations, DbSessions(app.state.core.engine))

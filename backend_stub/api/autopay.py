@@ -18,13 +18,14 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from backend_stub import clock
 from backend_stub.api import errors
-from backend_stub.api.auth import Principal, Role, ensure_customer_access, require_roles
+from backend_stub.api.auth import ensure_customer_access, require_roles
 from backend_stub.api.lifecycle import _config
 from backend_stub.api.params import DAY_RULE, DayField, IdPath, SessionRef, check_day
 from backend_stub.api.selfservice import _paygw, back_to_merchant, deliver_testpay_webhook
 from backend_stub.api.uploads import CSV_MAX_BYTES, Upload, file_schema, file_upload
 from backend_stub.formats.autogiro import AutogiroError
 from backend_stub.services import autopay, paygw
+from backend_stub.services.access.tokens import Principal, Role
 
 router = APIRouter(tags=["autopay"])
 

@@ -13,9 +13,10 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
 from backend_stub.api import errors
-from backend_stub.api.auth import Principal, Role, ensure_customer_access, require_roles
+from backend_stub.api.auth import ensure_customer_access, require_roles
 from backend_stub.api.params import IdField, IdPath, Lang, PeriodField
 from backend_stub.services import addons, charges, instalments
+from backend_stub.services.access.tokens import Principal, Role
 
 router = APIRouter(tags=["charges"])
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
-from backend_stub.api.auth import Principal, Role, ensure_customer_access, ensure_invoice_access, require_roles
+from backend_stub.api.auth import ensure_customer_access, ensure_invoice_access, require_roles
 from backend_stub.api.params import (
     MAX_AMOUNT_ORE,
     AmountOre,
@@ -27,6 +27,7 @@ from backend_stub.api.params import (
 from backend_stub.api.uploads import CSV_MAX_BYTES, Upload, file_schema, file_upload
 from backend_stub.formats.bgmax import BgMaxError
 from backend_stub.services import dunning, invoices, messaging, payments
+from backend_stub.services.access.tokens import Principal, Role
 from backend_stub.services.lifecycle_config import LifecycleConfig
 
 router = APIRouter(tags=["lifecycle"])

@@ -21,10 +21,11 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from backend_stub.api import errors
-from backend_stub.api.auth import Principal, Role, ensure_customer_access, require_roles
+from backend_stub.api.auth import ensure_customer_access, require_roles
 from backend_stub.api.params import IdField, IdPath, OptionalIdQuery
 from backend_stub.api.uploads import Upload, file_schema, file_upload
 from backend_stub.services import offers, recommend
+from backend_stub.services.access.tokens import Principal, Role
 from backend_stub.services.offers import OfferIn, ScheduleIn
 from backend_stub.storage.repo import load_subscriptions
 

@@ -21,15 +21,11 @@ from pydantic import BaseModel, Field
 
 from backend_stub.api import errors
 from backend_stub.api.auth import (
-    AuthSettings,
-    Principal,
-    Role,
     current_principal,
     end_session,
     ensure_customer_access,
     ensure_invoice_access,
     require_roles,
-    security_now,
     session_policy,
     start_session,
 )
@@ -46,7 +42,9 @@ from backend_stub.api.params import (
 )
 from backend_stub.core import Core
 from backend_stub.formats import invoice_qr
-from backend_stub.services import explain, forecast, invoices, links, messaging, paygw, signin, usage_query
+from backend_stub.services import explain, forecast, invoices, links, messaging, paygw, usage_query
+from backend_stub.services.access import signin
+from backend_stub.services.access.tokens import AuthSettings, Principal, Role, security_now
 from backend_stub.services.lifecycle_config import LifecycleConfig
 from selfcare_common import deployment
 

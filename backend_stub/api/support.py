@@ -15,10 +15,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from backend_stub.api import errors
-from backend_stub.api.auth import Principal, Role, ensure_invoice_access, require_roles, start_session
+from backend_stub.api.auth import ensure_invoice_access, require_roles, start_session
 from backend_stub.api.clients import client_address
 from backend_stub.api.params import AfterIdQuery, AmountOre, Filter, IdPath, InvoiceRef, Offset, PositionField
-from backend_stub.services import agents, audit, invoices, messaging, sessions, signin, threads
+from backend_stub.services import agents, audit, invoices, messaging, threads
+from backend_stub.services.access import sessions, signin
+from backend_stub.services.access.tokens import Principal, Role
 from backend_stub.storage.models import billing as m
 
 router = APIRouter()

@@ -11,9 +11,10 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from backend_stub import clock
-from backend_stub.services import audit, sessions
-from backend_stub.services.signin import UNKNOWN_CLIENT, RateLimited, client_key
-from backend_stub.services.throttle import (
+from backend_stub.services import audit
+from backend_stub.services.access import sessions
+from backend_stub.services.access.signin import UNKNOWN_CLIENT, RateLimited, client_key
+from backend_stub.services.access.throttle import (
     Backoff,
     backoff_hit,
     backoff_mark,

@@ -48,8 +48,8 @@ class SendResult:
 
 def default_link_builder(engine: Engine, cfg: LifecycleConfig) -> LinkBuilder:
     """The invoice's unique link from ``services.links`` (the sign-in code's), absolute on ``public_url``."""
-    from backend_stub.api.auth import AuthSettings
     from backend_stub.services import links
+    from backend_stub.services.access.tokens import AuthSettings
 
     settings = AuthSettings.from_env()
     path_fn = getattr(links, "invoice_link_path", None)

@@ -16,8 +16,8 @@ import pytest
 import reflex as rx
 
 from backend_stub.api.app import create_app
-from backend_stub.api.auth import AuthSettings, Role, issue_token
 from backend_stub.core import Core
+from backend_stub.services.access.tokens import AuthSettings, Role, issue_token
 from backend_stub.storage.db import make_engine
 from selfcare import api_client
 from tests.conftest import run_coroutine

@@ -6,7 +6,7 @@ import asyncio
 import time
 from datetime import timedelta
 
-from backend_stub.api.auth import AuthSettings, Role, issue_token
+from backend_stub.services.access.tokens import AuthSettings, Role, issue_token
 from selfcare.state.invoice import InvoiceState
 from selfcare.state.session import SessionState
 from selfcare.state.thread import ThreadState

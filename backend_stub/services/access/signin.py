@@ -40,7 +40,7 @@ from typing import Any
 from sqlalchemy import Engine, case, delete, insert, or_, select, update
 
 from backend_stub import clock
-from backend_stub.services.throttle import Backoff, backoff_hit, backoff_refund, backoff_reset, throttle_key
+from backend_stub.services.access.throttle import Backoff, backoff_hit, backoff_refund, backoff_reset, throttle_key
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.access import LoginCode
 

@@ -15,7 +15,7 @@ GRACE = timedelta(minutes=1)
 
 
 class DbRevocationList:
-    """A :class:`backend_stub.api.auth.RevocationList` shared through the database."""
+    """A :class:`backend_stub.services.access.tokens.RevocationList` shared through the database."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
