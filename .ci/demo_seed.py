@@ -33,7 +33,7 @@ def ensure_demo_agents() -> None:
     """Create the demo agents once (password from SELFCARE_AGENT_PASSWORD, else the documented demo one)."""
     import os
 
-    from backend_stub.services import agents
+    from backend_stub.services.support import agents
 
     password = os.environ.get("SELFCARE_AGENT_PASSWORD") or DEMO_AGENT_PASSWORD
     core = Core.from_url()

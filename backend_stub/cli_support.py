@@ -12,7 +12,7 @@ from backend_stub.cli_common import fail, open_core
 
 def cmd_create_agent(args: argparse.Namespace) -> int:
     """Create a staff account (agent, supervisor, marketing); the password comes from SELFCARE_AGENT_PASSWORD or a prompt."""
-    from backend_stub.services import agents
+    from backend_stub.services.support import agents
 
     password = os.environ.get("SELFCARE_AGENT_PASSWORD") or getpass.getpass("Password: ")
     try:
@@ -27,7 +27,7 @@ def cmd_create_agent(args: argparse.Namespace) -> int:
 
 def cmd_deactivate_agent(args: argparse.Namespace) -> int:
     """Close a staff account; its sessions end at once."""
-    from backend_stub.services import agents
+    from backend_stub.services.support import agents
 
     try:
         ended = agents.deactivate_agent(open_core().engine, args.username)
@@ -39,7 +39,7 @@ def cmd_deactivate_agent(args: argparse.Namespace) -> int:
 
 
 def register(add) -> None:
-    from backend_stub.services.agents import ROLES
+    from backend_stub.services.support.agents import ROLES
 
     sp = add("create-agent", cmd_create_agent, "create a staff account: support agent, supervisor or marketing")
     sp.add_argument("--username", required=True)

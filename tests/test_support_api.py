@@ -12,7 +12,7 @@ from sqlalchemy import select
 from backend_stub import clock
 from backend_stub.__main__ import seed
 from backend_stub.api.app import create_app
-from backend_stub.services import agents
+from backend_stub.services.support import agents
 from backend_stub.storage.models.support import Agent
 
 from .conftest import token_for

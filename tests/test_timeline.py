@@ -23,9 +23,10 @@ from sqlalchemy import func, select
 from backend_stub import clock
 from backend_stub.api.app import create_app
 from backend_stub.core import Core
-from backend_stub.services import dunning, invoices, ledger, threads, timeline
+from backend_stub.services import dunning, invoices, ledger, timeline
 from backend_stub.services.access.tokens import Role, issue_token
 from backend_stub.services.lifecycle_config import LifecycleConfig
+from backend_stub.services.support import threads
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.lifecycle import EventDocument
 from selfcare_common.money_format import format_kr

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, delete, insert, select
 
 from backend_stub import clock
 from backend_stub.domain.errors import Conflict, NotFound
-from backend_stub.services import audit
+from backend_stub.services.support import audit
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.charges import OneOffCharge
 

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from backend_stub.services import agents
+from backend_stub.services.support import agents
 from selfcare.api_client import Unauthorized
 from selfcare.i18n import format_money
 from selfcare.state.agent import AgentSessionState, AgentState, AuditState, parse_kr, waited

@@ -11,7 +11,6 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from backend_stub import clock
-from backend_stub.services import audit
 from backend_stub.services.access import sessions
 from backend_stub.services.access.signin import UNKNOWN_CLIENT, RateLimited, client_key
 from backend_stub.services.access.throttle import (
@@ -23,6 +22,7 @@ from backend_stub.services.access.throttle import (
     backoff_seen_since,
     throttle_key,
 )
+from backend_stub.services.support import audit
 from backend_stub.storage.models.support import Agent
 
 ROLES = ("agent", "supervisor", "marketing")  # staff accounts; marketing has its own console
