@@ -40,7 +40,7 @@ def _subscription(core, customer_id: int, identifier: str | None) -> int | None:
 def cmd_add_charge(args: argparse.Namespace) -> int:
     """A one-off charge (or, with a negative amount, a credit) for the customer's next invoice."""
     from backend_stub.domain.money import MoneyError, kr_to_ore
-    from backend_stub.services import charges
+    from backend_stub.services.charges import one_offs
 
     core = open_core()
     cid = _customer(core, args.customer)
@@ -50,7 +50,7 @@ def cmd_add_charge(args: argparse.Namespace) -> int:
         amount = kr_to_ore(args.amount, field="--amount")
         sub_id = _subscription(core, cid, args.subscription)
         rate = args.vat_rate if args.vat_rate is not None else str(core.catalogue.operator.vat_rate)
-        out = charges.add_charge(core.engine, cid, subscription_id=sub_id, description=args.description,
+        out = one_offs.add_charge(core.engine, cid, subscription_id=sub_id, description=args.description,
                                  amount_ore=amount, vat_rate=rate, reason=args.reason, actor=actor())
     except (MoneyError, ValueError, NotFound) as exc:
         return fail(str(exc))
@@ -62,7 +62,7 @@ def cmd_add_charge(args: argparse.Namespace) -> int:
 
 def cmd_add_instalment(args: argparse.Namespace) -> int:
     """Put a catalogue device on instalment for a subscription of the customer."""
-    from backend_stub.services import instalments
+    from backend_stub.services.charges import instalments
 
     core = open_core()
     cid = _customer(core, args.customer)
@@ -82,7 +82,7 @@ def cmd_add_instalment(args: argparse.Namespace) -> int:
 
 def cmd_payoff(args: argparse.Namespace) -> int:
     """Pay off an instalment early: the next invoice carries the whole remainder."""
-    from backend_stub.services import instalments
+    from backend_stub.services.charges import instalments
 
     core = open_core()
     try:

@@ -1002,7 +1002,8 @@ def seed_charges(core: Any, *, today: date, months: int, every: int = 12) -> dic
     usage month (billed) and one this month (not yet billed), some a SIM swap charge.
     Deterministic; a handful of service calls, so the seed stays fast.
     """
-    from backend_stub.services import addons, charges, instalments, messaging
+    from backend_stub.services import messaging
+    from backend_stub.services.charges import addons, instalments, one_offs
     from backend_stub.storage.repo import load_subscriptions
 
     window = usage_months(today, max(months, 1))
@@ -1040,7 +1041,7 @@ def seed_charges(core: Any, *, today: date, months: int, every: int = 12) -> dic
             addons.buy_addon(core.engine, catalogue, sub.id, takes[-1].id, source="seed", now=bought, mail=mail)
             done["addons"] += 1
         if i % 4 == 1:
-            charges.add_charge(core.engine, sub.customer_id, subscription_id=sub.id, description="Byte av SIM-kort",
+            one_offs.add_charge(core.engine, sub.customer_id, subscription_id=sub.id, description="Byte av SIM-kort",
                                amount_ore=9_900, reason="Nytt SIM-kort (demo)", actor="seed",
                                vat_rate=str(catalogue.operator.vat_rate),
                                now=datetime(start.year, start.month, 10, 11, tzinfo=UTC))  # billed on the first invoice

@@ -17,7 +17,8 @@ from sqlalchemy import func, select
 
 from backend_stub import clock
 from backend_stub.formats.invoice_pdf import render_invoice_pdf
-from backend_stub.services import addons, billrun, charges, instalments, invoices
+from backend_stub.services import billrun, invoices
+from backend_stub.services.charges import addons, instalments, one_offs
 from backend_stub.services.customers import import_customers
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models import charges as cm
@@ -42,7 +43,7 @@ def subscription_of(core, customer_id: int) -> int:
 def give_everything(core, cid: int) -> None:
     """A SIM swap charge, an add-on bought on 14 October and a phone on instalment from October."""
     sid = subscription_of(core, cid)
-    charges.add_charge(core.engine, cid, description="Byte av SIM-kort", amount_ore=9_900, reason="tappat kortet",
+    one_offs.add_charge(core.engine, cid, description="Byte av SIM-kort", amount_ore=9_900, reason="tappat kortet",
                        actor="agent:anna", subscription_id=sid)
     addons.buy_addon(core.engine, core.catalogue, sid, "extra-5gb", now=OCT_14)
     instalments.create_instalment(core.engine, core.catalogue, cid, subscription_id=sid, device_id="nordphone-12",
@@ -142,9 +143,9 @@ def test_charges_go_on_the_next_invoice_and_purchases_on_their_period(core):
     billrun.run_bill_run(core.engine, core.catalogue, "2026-10")
     assert line_kinds(core, "2026-10") == {"K000": ["fee"]}
     # A charge added after October's invoice: on November's.
-    charges.add_charge(core.engine, cid, description="Pappersfaktura", amount_ore=2_900, reason="brev",
+    one_offs.add_charge(core.engine, cid, description="Pappersfaktura", amount_ore=2_900, reason="brev",
                        actor="agent:anna")
-    charges.add_charge(core.engine, cid, description="Kompensation för avbrott", amount_ore=-5_000,
+    one_offs.add_charge(core.engine, cid, description="Kompensation för avbrott", amount_ore=-5_000,
                        reason="avbrott 2 dagar", actor="agent:anna", vat_rate="0.25")
     billrun.run_bill_run(core.engine, core.catalogue, "2026-11")
     [nov] = invoices.invoices_for_period(core.engine, "2026-11")
@@ -159,7 +160,7 @@ def test_charges_go_on_the_next_invoice_and_purchases_on_their_period(core):
     assert "Add-on bought 3 November 2026: Extra 1 GB this month, 19.00\u00a0kr." in texts
     sv = [e["text"] for e in invoices.get_invoice(core.engine, nov["id"], lang="sv")["timeline"]]
     assert "Tillägg köpt 3 november 2026: Extra 1 GB denna månad, 19,00\u00a0kr." in sv
-    listed = charges.list_charges(core.engine, cid)["charges"]
+    listed = one_offs.list_charges(core.engine, cid)["charges"]
     assert {c["status"] for c in listed} == {"invoiced"} and {c["invoice_id"] for c in listed} == {nov["id"]}
 
 
@@ -210,16 +211,16 @@ def _ended_subscription_keeps_the_instalment(core, frozen):
 
 def test_pending_charge_can_be_deleted_an_invoiced_one_cannot(core):
     [cid] = customers(core, 1)
-    a = charges.add_charge(core.engine, cid, description="Fel avgift", amount_ore=4_900, reason="test",
+    a = one_offs.add_charge(core.engine, cid, description="Fel avgift", amount_ore=4_900, reason="test",
                            actor="agent:anna")
-    b = charges.add_charge(core.engine, cid, description="Byte av SIM-kort", amount_ore=9_900, reason="test",
+    b = one_offs.add_charge(core.engine, cid, description="Byte av SIM-kort", amount_ore=9_900, reason="test",
                            actor="agent:anna")
-    charges.delete_charge(core.engine, a["id"], actor="agent:anna")
-    with pytest.raises(charges.NotFound):
-        charges.delete_charge(core.engine, a["id"], actor="agent:anna")
+    one_offs.delete_charge(core.engine, a["id"], actor="agent:anna")
+    with pytest.raises(one_offs.NotFound):
+        one_offs.delete_charge(core.engine, a["id"], actor="agent:anna")
     billrun.run_bill_run(core.engine, core.catalogue, "2026-10")
-    with pytest.raises(charges.Conflict, match="already on an invoice"):
-        charges.delete_charge(core.engine, b["id"], actor="agent:anna")
+    with pytest.raises(one_offs.Conflict, match="already on an invoice"):
+        one_offs.delete_charge(core.engine, b["id"], actor="agent:anna")
     [oct_] = invoices.invoices_for_period(core.engine, "2026-10")
     assert [ln["description"] for ln in oct_["lines"]][1:] == ["Byte av SIM-kort"]
 
@@ -234,5 +235,5 @@ def test_pending_charge_can_be_deleted_an_invoiced_one_cannot(core):
 def test_bad_charges_name_the_field(core, kwargs, field):
     [cid] = customers(core, 1)
     with pytest.raises(ValueError, match=f"^{field}:"):
-        charges.add_charge(core.engine, cid, actor="agent:anna", **kwargs)
-    assert charges.list_charges(core.engine, cid) == {"charges": []}
+        one_offs.add_charge(core.engine, cid, actor="agent:anna", **kwargs)
+    assert one_offs.list_charges(core.engine, cid) == {"charges": []}

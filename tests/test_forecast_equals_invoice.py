@@ -22,7 +22,8 @@ from backend_stub.__main__ import seed
 from backend_stub.api.app import create_app
 from backend_stub.domain.money import round_half_up_div
 from backend_stub.formats.cdr_csv import read_cdr_csv
-from backend_stub.services import addons, billrun, charges, instalments, invoices, ledger
+from backend_stub.services import billrun, invoices, ledger
+from backend_stub.services.charges import addons, instalments, one_offs
 from backend_stub.services.customers import import_customers
 from backend_stub.services.forecast import forecast
 from backend_stub.services.usage import UsageImporter
@@ -98,9 +99,9 @@ def anna(core, frozen: clock.FrozenClock) -> int:
         f"o-1,{MOBILE},sms,2026-10-30T21:00:00+01:00,,,+46900123456,",  # October's, arrived late
     )
     addons.buy_addon(core.engine, core.catalogue, s1, "extra-1gb", now=datetime(2026, 11, 12, 9, tzinfo=UTC))
-    charges.add_charge(core.engine, cid, description="Byte av SIM-kort", amount_ore=9_900, reason="tappat kortet",
+    one_offs.add_charge(core.engine, cid, description="Byte av SIM-kort", amount_ore=9_900, reason="tappat kortet",
                        actor="agent:anna", subscription_id=s1, now=datetime(2026, 11, 14, 9, tzinfo=UTC))
-    charges.add_charge(core.engine, cid, description="Kompensation för avbrott", amount_ore=-2_550,
+    one_offs.add_charge(core.engine, cid, description="Kompensation för avbrott", amount_ore=-2_550,
                        reason="avbrott en dag", actor="agent:anna", now=datetime(2026, 11, 16, 9, tzinfo=UTC))
     frozen.set(datetime.fromisoformat("2026-12-05T10:00:00+01:00"))
     return cid

@@ -15,8 +15,8 @@ from pydantic import BaseModel, Field
 from backend_stub.api import errors
 from backend_stub.api.auth import ensure_customer_access, require_roles
 from backend_stub.api.params import IdField, IdPath, Lang, PeriodField
-from backend_stub.services import addons, charges, instalments
 from backend_stub.services.access.tokens import Principal, Role
+from backend_stub.services.charges import addons, instalments, one_offs
 
 router = APIRouter(tags=["charges"])
 
@@ -106,7 +106,7 @@ async def payoff_instalment(request: Request, instalment_id: IdPath, p: Reader) 
 class ChargeRequest(BaseModel):
     subscription_id: IdField | None = None
     description: str = Field(min_length=1, max_length=200, examples=["Byte av SIM-kort"])
-    amount_ore: int = Field(ge=-charges.MAX_AMOUNT_ORE, le=charges.MAX_AMOUNT_ORE, examples=[9900],
+    amount_ore: int = Field(ge=-one_offs.MAX_AMOUNT_ORE, le=one_offs.MAX_AMOUNT_ORE, examples=[9900],
                             description="öre incl. VAT; negative for a credit")
     vat_rate: str | None = Field(default=None, max_length=16, examples=["0.25"],
                                  description="default: the operator's rate")
@@ -118,7 +118,7 @@ async def add_charge(request: Request, customer_id: IdPath, body: ChargeRequest,
     """A one-off charge or credit for the customer's next invoice, with its reason (audited)."""
     core = _core(request)
     rate = body.vat_rate if body.vat_rate is not None else str(core.catalogue.operator.vat_rate)
-    return await _call(charges.add_charge, core.engine, customer_id, subscription_id=body.subscription_id,
+    return await _call(one_offs.add_charge, core.engine, customer_id, subscription_id=body.subscription_id,
                        description=body.description, amount_ore=body.amount_ore, vat_rate=rate, reason=body.reason,
                        actor=_actor(p))
 
@@ -127,13 +127,13 @@ async def add_charge(request: Request, customer_id: IdPath, body: ChargeRequest,
 async def list_charges(request: Request, customer_id: IdPath, p: Reader) -> dict[str, Any]:
     """The customer's one-off charges and credits: pending ones and the invoice that carried the others."""
     ensure_customer_access(p, customer_id)
-    return await _run(charges.list_charges, _core(request).engine, customer_id)
+    return await _run(one_offs.list_charges, _core(request).engine, customer_id)
 
 
 @router.delete("/charges/{charge_id}", status_code=204, response_class=Response, responses=errors.refusals(409))
 async def delete_charge(request: Request, charge_id: IdPath, p: Staff) -> Response:
     """Delete a charge that is still pending (409 once it is on an invoice)."""
-    await _call(charges.delete_charge, _core(request).engine, charge_id, actor=_actor(p))
+    await _call(one_offs.delete_charge, _core(request).engine, charge_id, actor=_actor(p))
     return Response(status_code=204)
 
 

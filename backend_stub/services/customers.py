@@ -234,7 +234,7 @@ def get_customer(engine: Engine, catalogue: Catalogue, customer_id: int, today: 
     are those of its current segment (None when none runs today).
     """
     from backend_stub.services import ledger
-    from backend_stub.services.pending import segment_status
+    from backend_stub.services.charges.pending import segment_status
     from backend_stub.storage.repo import load_subscriptions
 
     with engine.connect() as conn:

@@ -787,7 +787,7 @@ def accept_offer(engine: Engine, catalogue: Catalogue, customer_id: int, offer_i
 
 def _accept_addon(engine: Engine, catalogue: Catalogue, row: Any, sub: Subscription, *, actor: str, now: datetime,
                   mail: messaging.MailSettings | None, sms: messaging.SmsProvider | None) -> dict[str, Any]:
-    from backend_stub.services.addons import buy_addon
+    from backend_stub.services.charges.addons import buy_addon
 
     addon = catalogue.addons[row.sells_id]
     today = today_of(now)

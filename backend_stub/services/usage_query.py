@@ -117,7 +117,7 @@ def summary(engine: Engine, catalogue: Catalogue, customer_id: int, period: str,
             rate = rates.get(key)
             if rate is not None and rate.allowance:
                 used[rate.allowance] += int(units or 0)
-        from backend_stub.services.addons import bought_by_pool
+        from backend_stub.services.charges.addons import bought_by_pool
 
         bought = bought_by_pool(conn, customer_id, p.start, p.end)  # add-ons bought this period count too
     allowances: dict[str, dict[str, Any]] = {}
