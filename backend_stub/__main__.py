@@ -124,7 +124,7 @@ def cmd_bill_run(args: argparse.Namespace) -> int:
     core = open_core()
     try:
         inv_date = date.fromisoformat(args.invoice_date) if args.invoice_date else None
-        from backend_stub.services.lifecycle_config import LifecycleConfig
+        from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
 
         result = run_bill_run(core.engine, core.catalogue, args.period, invoice_date=inv_date,
                               today=core.today(), allow_open_period=args.allow_open_period,
@@ -222,8 +222,8 @@ def _seed_static(core, today: date, months: int, seed_value: int, say) -> dict[s
     from sqlalchemy import select
 
     from backend_stub import demo_data
-    from backend_stub.services import ledger
     from backend_stub.services.billrun import run_bill_run
+    from backend_stub.services.lifecycle import ledger
     from backend_stub.storage.models import billing as m
 
     rng = random.Random(seed_value)

@@ -15,7 +15,7 @@ from backend_stub.cli_common import fail, open_core, print_result
 
 
 def _setup():
-    from backend_stub.services.lifecycle_config import LifecycleConfig
+    from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
 
     return open_core(), LifecycleConfig.from_env()
 
@@ -72,7 +72,7 @@ def cmd_autogiro_import(args: argparse.Namespace) -> int:
 
 def _provider(engine):
     from backend_stub.services.access.tokens import AuthSettings
-    from backend_stub.services.paygw import TestPayProvider
+    from backend_stub.services.lifecycle.paygw import TestPayProvider
 
     secret = os.environ.get("SELFCARE_PAYGW_SECRET") or hmac.new(
         AuthSettings.from_env().secret.encode(), b"testpay-webhook", hashlib.sha256).hexdigest()

@@ -8,7 +8,7 @@ from datetime import date
 
 from backend_stub.cli_common import fail, open_core, print_result
 from backend_stub.domain.money import ore_to_kr
-from backend_stub.services.lifecycle_config import ConfigError, LifecycleConfig
+from backend_stub.services.lifecycle.lifecycle_config import ConfigError, LifecycleConfig
 
 
 def _date(text: str | None, name: str) -> date | None:
@@ -28,7 +28,7 @@ def _config() -> LifecycleConfig:
 
 
 def cmd_send_invoices(args: argparse.Namespace) -> int:
-    from backend_stub.services import messaging, sending
+    from backend_stub.services.lifecycle import messaging, sending
 
     core = open_core()
     cfg = _config()
@@ -49,7 +49,7 @@ def cmd_send_invoices(args: argparse.Namespace) -> int:
 
 
 def cmd_dunning(args: argparse.Namespace) -> int:
-    from backend_stub.services import dunning, messaging
+    from backend_stub.services.lifecycle import dunning, messaging
 
     today = _date(args.today, "--today")
     core = open_core()
@@ -71,7 +71,7 @@ def cmd_dunning(args: argparse.Namespace) -> int:
 
 def cmd_import_payments(args: argparse.Namespace) -> int:
     from backend_stub.formats.bgmax import BgMaxError
-    from backend_stub.services.payments import import_bgmax
+    from backend_stub.services.lifecycle.payments import import_bgmax
 
     try:
         with open(args.file, "rb") as fh:
@@ -97,7 +97,7 @@ def cmd_import_payments(args: argparse.Namespace) -> int:
 
 def cmd_export_sie(args: argparse.Namespace) -> int:
     from backend_stub.formats.sie import SieError, parse_sie
-    from backend_stub.services.bookkeeping import export_sie
+    from backend_stub.services.lifecycle.bookkeeping import export_sie
 
     start, end = _date(args.from_, "--from"), _date(args.to, "--to")
     assert start is not None and end is not None

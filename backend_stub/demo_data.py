@@ -1002,8 +1002,8 @@ def seed_charges(core: Any, *, today: date, months: int, every: int = 12) -> dic
     usage month (billed) and one this month (not yet billed), some a SIM swap charge.
     Deterministic; a handful of service calls, so the seed stays fast.
     """
-    from backend_stub.services import messaging
     from backend_stub.services.charges import addons, instalments, one_offs
+    from backend_stub.services.lifecycle import messaging
     from backend_stub.storage.repo import load_subscriptions
 
     window = usage_months(today, max(months, 1))

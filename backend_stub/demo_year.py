@@ -34,9 +34,10 @@ from backend_stub.demo_data import usage_months
 from backend_stub.domain.ocr import luhn_digit
 from backend_stub.formats import autogiro as ag
 from backend_stub.formats.bgmax import BgPayment, Deposit, write_bgmax
-from backend_stub.services import autopay, dunning, invoices, ledger, links, messaging, payments, sending
-from backend_stub.services.lifecycle_config import LifecycleConfig
-from backend_stub.services.paygw import TestPayProvider
+from backend_stub.services import autopay, invoices
+from backend_stub.services.lifecycle import dunning, ledger, links, messaging, payments, sending
+from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
+from backend_stub.services.lifecycle.paygw import TestPayProvider
 from backend_stub.services.support import threads
 from backend_stub.storage.models import billing as m
 

@@ -15,9 +15,10 @@ import pytest
 from sqlalchemy import select
 
 from backend_stub.formats.cdr_csv import read_cdr_csv
-from backend_stub.services import billrun, invoices, messaging, usage_query
+from backend_stub.services import billrun, invoices, usage_query
 from backend_stub.services.charges import addons
 from backend_stub.services.customers import import_customers
+from backend_stub.services.lifecycle import messaging
 from backend_stub.services.usage import UsageImporter
 from backend_stub.storage.models import billing as m
 

@@ -14,7 +14,8 @@ from sqlalchemy import update
 
 from backend_stub.api.app import create_app
 from backend_stub.formats import autogiro as ag
-from backend_stub.services import autopay, messaging, paygw
+from backend_stub.services import autopay
+from backend_stub.services.lifecycle import messaging, paygw
 from backend_stub.storage.models.autopay import PaymentMethod
 
 from .conftest import problems, token_for

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from backend_stub.core import Core
-from backend_stub.services import dunning, ledger
-from backend_stub.services.lifecycle_config import LifecycleConfig
+from backend_stub.services.lifecycle import dunning, ledger
+from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
 from selfcare_common.csv_export import neutralise_cell, spreadsheet_writer
 
 from .lifecycle_support import bill_october, set_customer

@@ -478,7 +478,8 @@ def _all_invoices(core) -> list[dict]:
 
 
 def test_the_year_ends_at_the_clocks_today_and_every_state_is_there(year) -> None:
-    from backend_stub.services import invoices, payments
+    from backend_stub.services import invoices
+    from backend_stub.services.lifecycle import payments
 
     core, result = year
     items = _all_invoices(core)
@@ -581,7 +582,7 @@ def test_an_invoice_link_opens_in_business_time_and_expires_then(year) -> None:
     """The demo opens January's links in its simulated January: expiry is judged at ``now``, not the wall clock."""
     from sqlalchemy import select
 
-    from backend_stub.services import links
+    from backend_stub.services.lifecycle import links
     from backend_stub.storage.models import billing as m
 
     core, _result = year

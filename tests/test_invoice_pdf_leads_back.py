@@ -21,7 +21,7 @@ from backend_stub.__main__ import seed
 from backend_stub.api.app import create_app
 from backend_stub.formats import invoice_qr
 from backend_stub.formats.invoice_pdf import qr_png, usage_sentence
-from backend_stub.services import ledger
+from backend_stub.services.lifecycle import ledger
 from backend_stub.storage.models import billing as m
 
 from .conftest import token_for

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import func, select
 
 from backend_stub.core import Core
-from backend_stub.services import dunning, ledger, messaging
 from backend_stub.services.invoices import get_invoice
-from backend_stub.services.lifecycle_config import DunningTerms, LifecycleConfig
+from backend_stub.services.lifecycle import dunning, ledger, messaging
+from backend_stub.services.lifecycle.lifecycle_config import DunningTerms, LifecycleConfig
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.lifecycle import InvoiceCharge, OutboxMessage
 
@@ -109,7 +109,7 @@ def test_walk_an_invoice_through_dunning(core: Core, tmp_path: Path) -> None:
     assert d["balance_ore"] == amount + 6000 + interest_14 - 10000
     principal_left = amount - (10000 - 6000 - interest_14)
     with core.engine.connect() as conn:
-        from backend_stub.services.payments import invoice_allocation
+        from backend_stub.services.lifecycle.payments import invoice_allocation
 
         alloc = invoice_allocation(conn, conn.execute(select(m.Invoice).where(m.Invoice.id == inv.id)).one())
     assert (alloc.fees_open, alloc.interest_open, alloc.principal_open) == (0, 0, principal_left)

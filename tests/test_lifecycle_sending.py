@@ -11,9 +11,9 @@ from aiosmtpd.controller import Controller
 from pypdf import PdfReader
 
 from backend_stub.core import Core
-from backend_stub.services import ledger, messaging, sending
 from backend_stub.services.invoices import get_invoice
-from backend_stub.services.lifecycle_config import LifecycleConfig
+from backend_stub.services.lifecycle import ledger, messaging, sending
+from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
 
 from .lifecycle_support import SmtpInbox, bill_october, free_port, set_customer
 

@@ -13,7 +13,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from backend_stub.core import Core
-from backend_stub.services.messaging import (
+from backend_stub.services.lifecycle.messaging import (
     MailSettings,
     OutboxSmsProvider,
     list_outbox,

@@ -22,8 +22,9 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
-from backend_stub.services import billrun, ledger, recommend, targeting
+from backend_stub.services import billrun, recommend, targeting
 from backend_stub.services.customers import import_customers
+from backend_stub.services.lifecycle import ledger
 from backend_stub.services.usage import UsageImporter
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.offers import OfferUsageStats

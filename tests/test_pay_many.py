@@ -27,9 +27,10 @@ from sqlalchemy import func, select
 
 from backend_stub.api.app import create_app
 from backend_stub.core import Core
-from backend_stub.services import billrun, dunning, invoices, ledger, paygw
-from backend_stub.services.lifecycle_config import LifecycleConfig
-from backend_stub.services.payments import invoice_allocation, split_over_invoices
+from backend_stub.services import billrun, invoices
+from backend_stub.services.lifecycle import dunning, ledger, paygw
+from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
+from backend_stub.services.lifecycle.payments import invoice_allocation, split_over_invoices
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.access import PaymentSession
 from selfcare.api_client import CoreClient, NotFound

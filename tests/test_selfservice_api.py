@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from backend_stub.__main__ import seed
 from backend_stub.api.app import create_app
 from backend_stub.formats.invoice_qr import parse_payload
-from backend_stub.services import paygw
+from backend_stub.services.lifecycle import paygw
 
 from .conftest import problems, token_for
 

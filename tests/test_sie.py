@@ -10,9 +10,10 @@ import pytest
 from backend_stub import clock
 from backend_stub.core import Core
 from backend_stub.formats.sie import SieError, Trans, Verification, parse_sie, write_sie
-from backend_stub.services import dunning, invoices, ledger, payments
-from backend_stub.services.bookkeeping import export_sie
-from backend_stub.services.lifecycle_config import LifecycleConfig
+from backend_stub.services import invoices
+from backend_stub.services.lifecycle import dunning, ledger, payments
+from backend_stub.services.lifecycle.bookkeeping import export_sie
+from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
 
 from .lifecycle_support import bill_october
 
@@ -80,7 +81,7 @@ def test_each_revenue_account_gets_its_own_lines_net() -> None:
     # net 159,26. Own nets: fee 199,00 / 1,25 = 159,20 exactly; usage 0,07 / 1,25 = 0,056. Down to whole
     # öre 159,20 + 0,05 = 159,25; the öre left goes to the largest remainder (usage, 0,6) → 0,06.
     # The old split gave the fee 159,21 and the usage 0,05.
-    from backend_stub.services.bookkeeping import invoice_trans
+    from backend_stub.services.lifecycle.bookkeeping import invoice_trans
 
     doc = {"gross_ore": 19_907,
            "lines": [{"vat_rate": "0.25", "kind": "fee", "amount_ore": 19_900},

@@ -9,10 +9,11 @@ from decimal import Decimal
 
 from backend_stub.core import Core
 from backend_stub.formats.sie import Trans
-from backend_stub.services import billrun, dunning, invoices
-from backend_stub.services.bookkeeping import verifications
+from backend_stub.services import billrun, invoices
 from backend_stub.services.customers import import_customers, read_customers_csv
-from backend_stub.services.lifecycle_config import LifecycleConfig
+from backend_stub.services.lifecycle import dunning
+from backend_stub.services.lifecycle.bookkeeping import verifications
+from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
 
 from .conftest import FIXTURES
 from .test_credit_rounding import _line, issue_invoice, pay

@@ -9,8 +9,9 @@ import threading
 from sqlalchemy import func, select
 
 from backend_stub.formats.cdr_csv import read_cdr_csv
-from backend_stub.services import billrun, invoices, ledger
+from backend_stub.services import billrun, invoices
 from backend_stub.services.customers import import_customers, read_customers_csv
+from backend_stub.services.lifecycle import ledger
 from backend_stub.services.usage import UsageImporter
 from backend_stub.storage.models import billing as m
 

@@ -23,9 +23,10 @@ from sqlalchemy import func, select
 from backend_stub import clock
 from backend_stub.api.app import create_app
 from backend_stub.core import Core
-from backend_stub.services import dunning, invoices, ledger, timeline
+from backend_stub.services import invoices
 from backend_stub.services.access.tokens import Role, issue_token
-from backend_stub.services.lifecycle_config import LifecycleConfig
+from backend_stub.services.lifecycle import dunning, ledger, timeline
+from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
 from backend_stub.services.support import threads
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.lifecycle import EventDocument
@@ -178,7 +179,7 @@ def test_timeline_documents_are_pdfs_behind_the_invoice_access_rules(core: Core,
         text = _pdf_text(r.content)
         # what was open on 11 December: the invoice, the 60 kr fee and ten days of interest (nothing paid yet)
         with core.engine.connect() as conn:
-            from backend_stub.services.payments import invoice_allocation
+            from backend_stub.services.lifecycle.payments import invoice_allocation
 
             row = conn.execute(select(m.Invoice).where(m.Invoice.id == inv.id)).one()
             on_day = invoice_allocation(conn, row, upto=date(2026, 12, 11))

@@ -286,7 +286,7 @@ async def reprocess_suspense(request: Request, _p: Service) -> dict[str, Any]:
 
 def _small_balance_ore(request: Request) -> int:
     """The operator's minimum open balance (the lifecycle configuration the lifecycle routes use)."""
-    from backend_stub.services.lifecycle_config import LifecycleConfig
+    from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
 
     cfg = getattr(request.app.state, "lifecycle_config", None) or LifecycleConfig.from_env()
     return cfg.dunning.small_balance_ore
@@ -356,8 +356,8 @@ async def get_invoice_pdf(request: Request, invoice_id: InvoiceRef, p: CustomerR
 
 def _public_link(engine: Any, settings: AuthSettings, invoice_id: str, create: bool = True) -> str:
     """The invoice's own short link, absolute (printed on the PDF with a QR code to it); "" for none."""
-    from backend_stub.services.lifecycle_config import LifecycleConfig
-    from backend_stub.services.links import invoice_link_path
+    from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
+    from backend_stub.services.lifecycle.links import invoice_link_path
 
     path = invoice_link_path(engine, settings, invoice_id, create=create)
     return LifecycleConfig.from_env().public_url + path if path else ""
@@ -377,7 +377,7 @@ async def get_event_document(request: Request, invoice_id: InvoiceRef, event_id:
     The same access as the invoice: a subscriber only their own, a link session only its invoice.
     Rendered when first asked for, then kept.
     """
-    from backend_stub.services import event_documents
+    from backend_stub.services.lifecycle import event_documents
 
     core = _core(request)
     try:

@@ -24,8 +24,9 @@ from backend_stub.api.params import DAY_RULE, DayField, IdPath, SessionRef, chec
 from backend_stub.api.selfservice import _paygw, back_to_merchant, deliver_testpay_webhook
 from backend_stub.api.uploads import CSV_MAX_BYTES, Upload, file_schema, file_upload
 from backend_stub.formats.autogiro import AutogiroError
-from backend_stub.services import autopay, paygw
+from backend_stub.services import autopay
 from backend_stub.services.access.tokens import Principal, Role
+from backend_stub.services.lifecycle import paygw
 
 router = APIRouter(tags=["autopay"])
 

@@ -18,9 +18,10 @@ from backend_stub.api import errors
 from backend_stub.api.auth import ensure_invoice_access, require_roles, start_session
 from backend_stub.api.clients import client_address
 from backend_stub.api.params import AfterIdQuery, AmountOre, Filter, IdPath, InvoiceRef, Offset, PositionField
-from backend_stub.services import invoices, messaging
+from backend_stub.services import invoices
 from backend_stub.services.access import sessions, signin
 from backend_stub.services.access.tokens import Principal, Role
+from backend_stub.services.lifecycle import messaging
 from backend_stub.services.support import agents, audit, threads
 from backend_stub.storage.models import billing as m
 
@@ -162,8 +163,8 @@ async def post_message(request: Request, invoice_id: InvoiceRef, p: Writer, body
 
 def notify_reply(request: Request, invoice_id: str, message_id: int) -> None:
     """Tell the subscriber about an agent's answer by their channel, with the invoice's link (once per message)."""
-    from backend_stub.services.lifecycle_config import LifecycleConfig
-    from backend_stub.services.links import invoice_link_path
+    from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
+    from backend_stub.services.lifecycle.links import invoice_link_path
 
     engine = _core(request).engine
     with engine.connect() as conn:

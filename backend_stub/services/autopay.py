@@ -39,9 +39,9 @@ from backend_stub import clock
 from backend_stub.domain.errors import NotFound
 from backend_stub.domain.ocr import has_luhn_digit
 from backend_stub.formats import autogiro as ag
-from backend_stub.services import ledger, messaging
-from backend_stub.services.lifecycle_config import AutopayTerms, LifecycleConfig
-from backend_stub.services.timeline import day, render
+from backend_stub.services.lifecycle import ledger, messaging
+from backend_stub.services.lifecycle.lifecycle_config import AutopayTerms, LifecycleConfig
+from backend_stub.services.lifecycle.timeline import day, render
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.autopay import (
     AutogiroFile,
@@ -568,7 +568,7 @@ def _fallback(conn: Connection, inv: Any, method: str, balance: int, now: dateti
 def _send(engine: Engine, notes: list[Notification], mail: messaging.MailSettings | None,
           sms: messaging.SmsProvider | None, result: RunResult) -> None:
     """Tell the subscribers, after the changes are committed (each message once per key)."""
-    from backend_stub.services.sending import address_line
+    from backend_stub.services.lifecycle.sending import address_line
 
     mail = mail or messaging.MailSettings.from_env()
     sms = sms or messaging.OutboxSmsProvider()

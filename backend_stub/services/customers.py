@@ -233,8 +233,8 @@ def get_customer(engine: Engine, catalogue: Catalogue, customer_id: int, today: 
     (a change ordered for a later day) or ``ended``; ``plan_id``/``plan_name`` of a subscription
     are those of its current segment (None when none runs today).
     """
-    from backend_stub.services import ledger
     from backend_stub.services.charges.pending import segment_status
+    from backend_stub.services.lifecycle import ledger
     from backend_stub.storage.repo import load_subscriptions
 
     with engine.connect() as conn:

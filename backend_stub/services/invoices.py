@@ -15,9 +15,10 @@ from backend_stub.domain import invoice_state, invoicing
 from backend_stub.domain.catalogue import Catalogue
 from backend_stub.domain.errors import NotFound
 from backend_stub.domain.periods import Period, period_for
-from backend_stub.services import documents, dunning, ledger, timeline
+from backend_stub.services import documents
 from backend_stub.services.billrun import CREDIT_SERIES, ensure_series, lock_series, store_invoice, take_numbers
-from backend_stub.services.lifecycle_config import DunningTerms, LifecycleConfig
+from backend_stub.services.lifecycle import dunning, ledger, timeline
+from backend_stub.services.lifecycle.lifecycle_config import DunningTerms, LifecycleConfig
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.lifecycle import InvoiceCharge
 from backend_stub.storage.repo import chunks

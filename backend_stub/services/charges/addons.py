@@ -22,7 +22,8 @@ from backend_stub.domain.errors import NotFound
 from backend_stub.domain.invoicing import _rate_index
 from backend_stub.domain.periods import Period, Subscription, period_containing
 from backend_stub.domain.rating import STOCKHOLM, PeriodRater
-from backend_stub.services import messaging, usage
+from backend_stub.services import usage
+from backend_stub.services.lifecycle import messaging
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.charges import AddonPurchase
 from backend_stub.storage.repo import load_subscriptions
@@ -227,7 +228,7 @@ def _confirm(engine: Engine, catalogue: Catalogue, customer: Any, sub: Subscript
              now: datetime, period: Period, mail: messaging.MailSettings | None,
              sms: messaging.SmsProvider | None) -> None:
     """E-mail or SMS the subscriber (their channel; once per purchase). A failed send stays in the outbox."""
-    from backend_stub.services.timeline import day as day_text
+    from backend_stub.services.lifecycle.timeline import day as day_text
 
     lang = "en" if customer.language == "en" else "sv"
     subject, body = CONFIRMATION[lang]

@@ -21,7 +21,7 @@ from backend_stub import clock
 from backend_stub.domain.catalogue import Catalogue, instalment_amounts
 from backend_stub.domain.errors import Conflict, NotFound
 from backend_stub.domain.periods import period_for
-from backend_stub.services import messaging
+from backend_stub.services.lifecycle import messaging
 from backend_stub.services.support import audit
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.charges import Instalment

@@ -22,7 +22,8 @@ from backend_stub import clock
 from backend_stub.domain.catalogue import Catalogue, in_language
 from backend_stub.domain.errors import Conflict, NotFound
 from backend_stub.domain.periods import period_containing
-from backend_stub.services import ledger, subscriptions, usage
+from backend_stub.services import subscriptions, usage
+from backend_stub.services.lifecycle import ledger
 from backend_stub.services.support import audit
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.offers import OfferAcceptance
@@ -127,7 +128,7 @@ def cancel_change(engine: Engine, catalogue: Catalogue, customer_id: int, change
                                                              m.Invoice.kind == "invoice")
                                   .order_by(m.Invoice.period_start.desc(), m.Invoice.number.desc()).limit(1)).scalar()
         if invoice_id is not None:
-            from backend_stub.services.timeline import render
+            from backend_stub.services.lifecycle.timeline import render
 
             ledger.add_event(conn, invoice_id, "plan_change_cancelled",
                              render("plan_change_cancelled", data, "sv", "Planbytet ångrades."),

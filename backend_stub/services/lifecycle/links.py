@@ -34,9 +34,9 @@ import jwt
 from sqlalchemy import Engine, delete, insert, select, update
 
 from backend_stub import clock
-from backend_stub.services import ledger
 from backend_stub.services.access.revocations import revoke_in
 from backend_stub.services.invoices import NotFound, get_invoice_row
+from backend_stub.services.lifecycle import ledger
 from backend_stub.storage.models.access import InvoiceLink, LinkSession
 
 LINK_AUDIENCE = "selfcare-invoice-link"

@@ -187,7 +187,7 @@ def _bank_day(day: date) -> datetime:
 
 
 def _record_bank_payment(conn: Connection, ref: str, source: str, dep: Any, p: Any) -> str:
-    from backend_stub.services import ledger
+    from backend_stub.services.lifecycle import ledger
     from backend_stub.storage.models.lifecycle import BankPayment
 
     if conn.execute(select(BankPayment.id).where(BankPayment.reference == ref)).first() is not None:
@@ -279,7 +279,7 @@ def list_unmatched(engine: Any, limit: int = 100, offset: int = 0) -> dict[str, 
 def _overpaid(conn: Connection) -> list[dict[str, Any]]:
     """Overpaid invoices whose surplus is still the customer's credit (not used, not refunded): for an agent
     to refund on request, or leave to the next invoice."""
-    from backend_stub.services import ledger
+    from backend_stub.services.lifecycle import ledger
 
     events = {e.invoice_id: e for e in conn.execute(select(m.InvoiceEvent).where(m.InvoiceEvent.kind == "overpaid")
                                                     .order_by(m.InvoiceEvent.id))}
@@ -305,8 +305,8 @@ class AllocationError(ValueError):
 
 def allocate_payment(engine: Any, payment_id: int, invoice_id: str, *, actor: str) -> dict[str, Any]:
     """An agent puts an unmatched payment on an invoice (its money then counts there, in the usual order)."""
-    from backend_stub.services import ledger
     from backend_stub.services.invoices import get_invoice_row
+    from backend_stub.services.lifecycle import ledger
 
     with engine.begin() as conn:
         pay = conn.execute(select(m.Payment).where(m.Payment.id == payment_id).with_for_update()).first()
@@ -321,7 +321,7 @@ def allocate_payment(engine: Any, payment_id: int, invoice_id: str, *, actor: st
             invoice_id=inv.id, customer_id=inv.customer_id, status="allocated"))
         _mark_bank(conn, pay.reference)
         data = {"amount_ore": pay.amount_ore, "reference": pay.reference, "payment_id": pay.id}
-        from backend_stub.services.timeline import render
+        from backend_stub.services.lifecycle.timeline import render
 
         ledger.add_event(conn, inv.id, "payment_allocated", render("payment_allocated", data, "sv", ""), actor=actor,
                          data=data)
@@ -331,8 +331,8 @@ def allocate_payment(engine: Any, payment_id: int, invoice_id: str, *, actor: st
 def allocate_bank_payment(engine: Any, bank_payment_id: int, invoice_id: str, amount_ore: int, *,
                           actor: str) -> dict[str, Any]:
     """An agent books a foreign-currency bank payment on an invoice at the SEK amount the bank credited."""
-    from backend_stub.services import ledger
     from backend_stub.services.invoices import get_invoice_row
+    from backend_stub.services.lifecycle import ledger
     from backend_stub.storage.models.lifecycle import BankPayment
 
     if amount_ore <= 0:
@@ -365,8 +365,8 @@ def refund_credit(engine: Any, customer_id: int, amount_ore: int, *, actor: str,
 
     Idempotent on ``reference`` (the refund's own id, e.g. from the bank order).
     """
-    from backend_stub.services import ledger
-    from backend_stub.services.timeline import render
+    from backend_stub.services.lifecycle import ledger
+    from backend_stub.services.lifecycle.timeline import render
 
     if amount_ore <= 0:
         raise AllocationError("amount_ore: must be more than 0")
