@@ -54,7 +54,7 @@ def cmd_load_catalogue(args: argparse.Namespace) -> int:
 
 
 def cmd_import_customers(args: argparse.Namespace) -> int:
-    from backend_stub.services.customers import import_customers, read_customers_csv
+    from backend_stub.services.billing.customers import import_customers, read_customers_csv
 
     core = open_core()
     try:
@@ -75,7 +75,7 @@ def cmd_import_cdrs(args: argparse.Namespace) -> int:
     """Import a usage CSV. Every row ends rated, duplicate or in suspense (exit 0); a file that
     cannot be read at all imports nothing and exits 2. ``--json`` always prints an object."""
     from backend_stub.formats.cdr_csv import CdrFileError, read_cdr_csv
-    from backend_stub.services.usage import UsageImporter
+    from backend_stub.services.billing.usage import UsageImporter
 
     core = open_core()
     try:
@@ -108,7 +108,7 @@ def cmd_import_cdrs(args: argparse.Namespace) -> int:
 
 
 def cmd_reprocess(args: argparse.Namespace) -> int:
-    from backend_stub.services.usage import UsageImporter
+    from backend_stub.services.billing.usage import UsageImporter
 
     core = open_core()
     result = UsageImporter(core.engine, core.catalogue).reprocess_suspense()
@@ -119,7 +119,7 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
 
 
 def cmd_bill_run(args: argparse.Namespace) -> int:
-    from backend_stub.services.billrun import run_bill_run
+    from backend_stub.services.billing.billrun import run_bill_run
 
     core = open_core()
     try:
@@ -139,7 +139,7 @@ def cmd_bill_run(args: argparse.Namespace) -> int:
 
 
 def cmd_invoices(args: argparse.Namespace) -> int:
-    from backend_stub.services.invoices import invoices_for_period
+    from backend_stub.services.billing.invoices import invoices_for_period
 
     try:
         docs = invoices_for_period(open_core().engine, args.period)
@@ -156,7 +156,7 @@ def cmd_invoices(args: argparse.Namespace) -> int:
 
 def cmd_token(args: argparse.Namespace) -> int:
     from backend_stub.services.access.tokens import AuthSettings, Role, issue_token
-    from backend_stub.services.customers import find_customer_id
+    from backend_stub.services.billing.customers import find_customer_id
 
     role = Role(args.role)
     cid = None
@@ -178,8 +178,8 @@ def seed(core, customers: int, months: int, *, today: date | None = None, cdr_ou
     (small fixtures of other tests) the months are billed and most invoices marked paid at once."""
     from backend_stub import demo_data, demo_year
     from backend_stub.formats.cdr_csv import read_cdr_csv
-    from backend_stub.services.customers import import_customers
-    from backend_stub.services.usage import UsageImporter
+    from backend_stub.services.billing.customers import import_customers
+    from backend_stub.services.billing.usage import UsageImporter
 
     today = today or core.today()  # the seeded year ends at the core clock's today
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, file=sys.stderr))
@@ -222,7 +222,7 @@ def _seed_static(core, today: date, months: int, seed_value: int, say) -> dict[s
     from sqlalchemy import select
 
     from backend_stub import demo_data
-    from backend_stub.services.billrun import run_bill_run
+    from backend_stub.services.billing.billrun import run_bill_run
     from backend_stub.services.lifecycle import ledger
     from backend_stub.storage.models import billing as m
 

@@ -15,7 +15,7 @@ from backend_stub.domain.money import ore_to_kr
 
 
 def _customer(core, identifier: str) -> int | None:
-    from backend_stub.services.customers import find_customer_id
+    from backend_stub.services.billing.customers import find_customer_id
 
     return find_customer_id(core.engine, identifier)
 

@@ -127,7 +127,7 @@ def cmd_credit_note(args: argparse.Namespace) -> int:
     from decimal import Decimal
 
     from backend_stub.domain.money import kr_to_ore, parse_decimal
-    from backend_stub.services import invoices
+    from backend_stub.services.billing import invoices
 
     try:
         if (args.lines is None) == (args.amount is None):

@@ -49,7 +49,7 @@ def cmd_offers(args: argparse.Namespace) -> int:
 def cmd_recommend(args: argparse.Namespace) -> int:
     """Re-rate a subscriber's last three invoiced periods under every plan on sale."""
     from backend_stub.services import recommend
-    from backend_stub.services.customers import find_customer_id
+    from backend_stub.services.billing.customers import find_customer_id
     from backend_stub.storage.repo import load_subscriptions
 
     core = open_core()

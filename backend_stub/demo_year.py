@@ -34,7 +34,8 @@ from backend_stub.demo_data import usage_months
 from backend_stub.domain.ocr import luhn_digit
 from backend_stub.formats import autogiro as ag
 from backend_stub.formats.bgmax import BgPayment, Deposit, write_bgmax
-from backend_stub.services import autopay, invoices
+from backend_stub.services import autopay
+from backend_stub.services.billing import invoices
 from backend_stub.services.lifecycle import dunning, ledger, links, messaging, payments, sending
 from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
 from backend_stub.services.lifecycle.paygw import TestPayProvider
@@ -152,7 +153,7 @@ class _Year:
     # --- the bill run and sending ------------------------------------------------------------------
 
     def bill_run(self, label: str, day: date) -> None:
-        from backend_stub.services.billrun import run_bill_run
+        from backend_stub.services.billing.billrun import run_bill_run
 
         made = run_bill_run(self.engine, self.core.catalogue, label).invoices
         self.counts()["invoices"] += made

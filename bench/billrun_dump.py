@@ -54,8 +54,8 @@ def dump(url: str, out: Path, postgres: bool) -> None:
     import backend_stub.__main__ as cli
     from backend_stub.core import Core
     from backend_stub.formats.cdr_csv import read_cdr_csv
-    from backend_stub.services.billrun import run_bill_run
-    from backend_stub.services.usage import UsageImporter
+    from backend_stub.services.billing.billrun import run_bill_run
+    from backend_stub.services.billing.usage import UsageImporter
 
     core = Core.from_url(url)
     seeded = cli.seed(core, 300, 5, today=date(2026, 12, 5), quiet=True, live=False)

@@ -69,9 +69,9 @@ def run_one(url: str, customers_csv: Path, cdrs_csv: Path, profile: Path | None 
     """Import and bill on ``url`` (a fresh database); returns the figures."""
     from backend_stub.core import Core
     from backend_stub.formats.cdr_csv import read_cdr_csv
-    from backend_stub.services.billrun import run_bill_run
-    from backend_stub.services.customers import import_customers, read_customers_csv
-    from backend_stub.services.usage import UsageImporter
+    from backend_stub.services.billing.billrun import run_bill_run
+    from backend_stub.services.billing.customers import import_customers, read_customers_csv
+    from backend_stub.services.billing.usage import UsageImporter
 
     core = Core.from_url(url)
     with open(customers_csv, encoding="utf-8", newline="") as fh:

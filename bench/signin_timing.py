@@ -42,7 +42,7 @@ from backend_stub.core import Core  # noqa: E402
 from backend_stub.demo_data import generate_customers  # noqa: E402
 from backend_stub.services.access import signin  # noqa: E402
 from backend_stub.services.access.tokens import AuthSettings, Role, issue_token  # noqa: E402
-from backend_stub.services.customers import import_customers  # noqa: E402
+from backend_stub.services.billing.customers import import_customers  # noqa: E402
 from backend_stub.storage.db import make_engine  # noqa: E402
 
 SECRET = "bench-secret-" + "b" * 40

@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import select
 
 from backend_stub.formats.cdr_csv import read_cdr_csv
-from backend_stub.services import billrun, invoices, usage_query
+from backend_stub.services.billing import billrun, invoices, usage_query
+from backend_stub.services.billing.customers import import_customers
+from backend_stub.services.billing.usage import UsageImporter
 from backend_stub.services.charges import addons
-from backend_stub.services.customers import import_customers
 from backend_stub.services.lifecycle import messaging
-from backend_stub.services.usage import UsageImporter
 from backend_stub.storage.models import billing as m
 
 from .test_messaging import smtp_server  # noqa: F401 (a fixture: a real SMTP server on loopback)

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from backend_stub.api import params
 from backend_stub.api.app import create_app
-from backend_stub.services.customers import import_customers, read_customers_csv
+from backend_stub.services.billing.customers import import_customers, read_customers_csv
 
 from .conftest import FIXTURES, token_for
 

@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from backend_stub.formats import autogiro as ag
-from backend_stub.services import autopay, invoices
+from backend_stub.services import autopay
+from backend_stub.services.billing import invoices
 from backend_stub.services.lifecycle import dunning, messaging
 from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
 from backend_stub.storage.models import billing as m

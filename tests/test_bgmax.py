@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 
 from backend_stub.core import Core
 from backend_stub.formats.bgmax import BgMaxError, parse_bgmax
-from backend_stub.services.invoices import get_invoice
+from backend_stub.services.billing.invoices import get_invoice
 from backend_stub.services.lifecycle import ledger, payments
 from backend_stub.storage.models import billing as m
 

@@ -19,8 +19,8 @@ from sqlalchemy import func, select
 
 from backend_stub.api.app import create_app
 from backend_stub.domain.periods import bill_run_period_problem
-from backend_stub.services import billrun
-from backend_stub.services.customers import import_customers, read_customers_csv
+from backend_stub.services.billing import billrun
+from backend_stub.services.billing.customers import import_customers, read_customers_csv
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models import charges as cm
 

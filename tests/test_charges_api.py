@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from backend_stub.api.app import create_app
 from backend_stub.services.access.tokens import Role, issue_token
-from backend_stub.services.customers import import_customers, read_customers_csv
+from backend_stub.services.billing.customers import import_customers, read_customers_csv
 from backend_stub.services.support import audit
 from backend_stub.storage.models import billing as m
 

@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 
 from backend_stub import clock
 from backend_stub.formats.invoice_pdf import render_invoice_pdf
-from backend_stub.services import billrun, invoices
+from backend_stub.services.billing import billrun, invoices
+from backend_stub.services.billing.customers import import_customers
 from backend_stub.services.charges import addons, instalments, one_offs
-from backend_stub.services.customers import import_customers
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models import charges as cm
 

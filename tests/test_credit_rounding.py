@@ -13,8 +13,8 @@ from sqlalchemy import select
 from backend_stub.core import Core
 from backend_stub.domain import invoicing
 from backend_stub.domain.periods import period_for
-from backend_stub.services import billrun, documents, invoices
-from backend_stub.services.customers import import_customers, read_customers_csv
+from backend_stub.services.billing import billrun, documents, invoices
+from backend_stub.services.billing.customers import import_customers, read_customers_csv
 from backend_stub.services.lifecycle import dunning, ledger
 from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
 from backend_stub.storage.models import billing as m

@@ -6,7 +6,7 @@ import io
 
 from sqlalchemy import select
 
-from backend_stub.services.customers import import_customers, read_customers_csv
+from backend_stub.services.billing.customers import import_customers, read_customers_csv
 from backend_stub.storage.models import billing as m
 
 from .conftest import FIXTURES

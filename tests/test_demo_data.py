@@ -472,13 +472,13 @@ def year(tmp_path_factory: pytest.TempPathFactory):
 
 
 def _all_invoices(core) -> list[dict]:
-    from backend_stub.services import invoices
+    from backend_stub.services.billing import invoices
 
     return invoices.list_invoices(core.engine, limit=10_000, today=YEAR_END.date())["items"]
 
 
 def test_the_year_ends_at_the_clocks_today_and_every_state_is_there(year) -> None:
-    from backend_stub.services import invoices
+    from backend_stub.services.billing import invoices
     from backend_stub.services.lifecycle import payments
 
     core, result = year

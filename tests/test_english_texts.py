@@ -9,7 +9,7 @@ from decimal import Decimal
 from backend_stub.domain import invoicing
 from backend_stub.domain.catalogue import DEFAULT_CATALOGUE, in_language, load_catalogue, parse_catalogue_text
 from backend_stub.domain.periods import Period, PlanSegment, Subscription
-from backend_stub.services import documents
+from backend_stub.services.billing import documents
 from selfcare.presenters import explain_rows, spec_lines
 
 CAT = load_catalogue(DEFAULT_CATALOGUE)

@@ -8,7 +8,8 @@ from fastapi.testclient import TestClient
 from backend_stub.api import errors as api_errors
 from backend_stub.api.app import create_app
 from backend_stub.domain import errors
-from backend_stub.services import billrun, invoices, offers
+from backend_stub.services import offers
+from backend_stub.services.billing import billrun, invoices
 from backend_stub.services.charges import addons, instalments, one_offs, pending
 
 from .conftest import token_for

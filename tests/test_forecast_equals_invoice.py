@@ -22,12 +22,12 @@ from backend_stub.__main__ import seed
 from backend_stub.api.app import create_app
 from backend_stub.domain.money import round_half_up_div
 from backend_stub.formats.cdr_csv import read_cdr_csv
-from backend_stub.services import billrun, invoices
+from backend_stub.services.billing import billrun, invoices
+from backend_stub.services.billing.customers import import_customers
+from backend_stub.services.billing.forecast import forecast
+from backend_stub.services.billing.usage import UsageImporter
 from backend_stub.services.charges import addons, instalments, one_offs
-from backend_stub.services.customers import import_customers
-from backend_stub.services.forecast import forecast
 from backend_stub.services.lifecycle import ledger
-from backend_stub.services.usage import UsageImporter
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models import charges as cm
 from backend_stub.storage.repo import load_subscriptions

@@ -547,7 +547,7 @@ def test_every_spelling_of_an_allowance_gives_the_same_prorated_invoice(tmp_path
     # (2,5 GB), whether the catalogue writes "5 GB" or "5000 MB". 3 GB used: 500 MB × 0,01 = 5,00.
     from types import SimpleNamespace
 
-    from backend_stub.services.documents import invoice_document
+    from backend_stub.services.billing.documents import invoice_document
 
     customer = SimpleNamespace(name="Test", customer_number="K1", street="", postal_code="", city="", email="",
                                phone="")

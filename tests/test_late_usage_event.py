@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from backend_stub import clock
 from backend_stub.core import Core
 from backend_stub.formats.cdr_csv import read_cdr_csv
-from backend_stub.services.invoices import get_invoice
-from backend_stub.services.usage import UsageImporter
+from backend_stub.services.billing.invoices import get_invoice
+from backend_stub.services.billing.usage import UsageImporter
 
 from .lifecycle_support import bill_october
 

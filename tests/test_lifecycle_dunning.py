@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from backend_stub.core import Core
-from backend_stub.services.invoices import get_invoice
+from backend_stub.services.billing.invoices import get_invoice
 from backend_stub.services.lifecycle import dunning, ledger, messaging
 from backend_stub.services.lifecycle.lifecycle_config import DunningTerms, LifecycleConfig
 from backend_stub.storage.models import billing as m

@@ -13,7 +13,7 @@ from sqlalchemy import func, insert, select
 
 from backend_stub import clock
 from backend_stub.core import Core
-from backend_stub.services import invoices
+from backend_stub.services.billing import invoices
 from backend_stub.services.lifecycle import dunning, ledger
 from backend_stub.services.lifecycle.payments import invoice_allocation
 from backend_stub.storage.models import billing as m

@@ -11,7 +11,7 @@ from aiosmtpd.controller import Controller
 from pypdf import PdfReader
 
 from backend_stub.core import Core
-from backend_stub.services.invoices import get_invoice
+from backend_stub.services.billing.invoices import get_invoice
 from backend_stub.services.lifecycle import ledger, messaging, sending
 from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
 

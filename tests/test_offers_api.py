@@ -19,8 +19,9 @@ from sqlalchemy import select
 from backend_stub import clock
 from backend_stub.api.app import create_app
 from backend_stub.clock import FrozenClock
-from backend_stub.services import billrun, offers
-from backend_stub.services.usage import UsageImporter
+from backend_stub.services import offers
+from backend_stub.services.billing import billrun
+from backend_stub.services.billing.usage import UsageImporter
 from backend_stub.storage.models import billing as m
 
 from .conftest import token_for

@@ -155,7 +155,7 @@ def test_re_rating_under_the_current_plan_gives_what_the_invoices_said(core):
     """On a real database: the current plan's figures are the subscription's invoice lines, to the öre."""
     from sqlalchemy import func, select
 
-    from backend_stub.services.usage import UsageImporter
+    from backend_stub.services.billing.usage import UsageImporter
     from backend_stub.storage.models import billing as m
     from backend_stub.storage.models.offers import OfferRecommendation
     from backend_stub.storage.repo import load_subscriptions

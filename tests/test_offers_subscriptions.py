@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from backend_stub.domain.periods import PlanSegment, Subscription
-from backend_stub.services import subscriptions
-from backend_stub.services.subscriptions import PlanChangeError
+from backend_stub.services.billing import subscriptions
+from backend_stub.services.billing.subscriptions import PlanChangeError
 from backend_stub.storage.models import billing as m
 
 from .test_offers_targeting import build_operator

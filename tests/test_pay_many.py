@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 
 from backend_stub.api.app import create_app
 from backend_stub.core import Core
-from backend_stub.services import billrun, invoices
+from backend_stub.services.billing import billrun, invoices
 from backend_stub.services.lifecycle import dunning, ledger, paygw
 from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
 from backend_stub.services.lifecycle.payments import invoice_allocation, split_over_invoices

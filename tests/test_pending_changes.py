@@ -16,7 +16,7 @@ from sqlalchemy import select
 from backend_stub import clock
 from backend_stub.api.app import create_app
 from backend_stub.clock import FrozenClock
-from backend_stub.services import customers, subscriptions
+from backend_stub.services.billing import customers, subscriptions
 from backend_stub.services.charges import pending
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.offers import OfferAcceptance

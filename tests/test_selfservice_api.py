@@ -312,7 +312,7 @@ def test_codes_expire_after_ten_minutes(core):
 
 
 def test_forecast_warns_before_an_allowance_runs_out(core):
-    from backend_stub.services.forecast import forecast
+    from backend_stub.services.billing.forecast import forecast
 
     seed(core, 6, 2, today=date(2026, 11, 1), quiet=True)
     # Mid-October, with October's usage imported: the pace so far projects each pool's end.

@@ -10,7 +10,7 @@ import pytest
 from backend_stub import clock
 from backend_stub.core import Core
 from backend_stub.formats.sie import SieError, Trans, Verification, parse_sie, write_sie
-from backend_stub.services import invoices
+from backend_stub.services.billing import invoices
 from backend_stub.services.lifecycle import dunning, ledger, payments
 from backend_stub.services.lifecycle.bookkeeping import export_sie
 from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig

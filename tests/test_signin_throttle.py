@@ -21,7 +21,7 @@ from backend_stub import clock
 from backend_stub.api.app import create_app
 from backend_stub.demo_data import generate_customers
 from backend_stub.services.access import signin
-from backend_stub.services.customers import import_customers
+from backend_stub.services.billing.customers import import_customers
 from backend_stub.services.support import agents
 from backend_stub.storage.models.access import LoginCode
 

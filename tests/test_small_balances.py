@@ -9,8 +9,8 @@ from decimal import Decimal
 
 from backend_stub.core import Core
 from backend_stub.formats.sie import Trans
-from backend_stub.services import billrun, invoices
-from backend_stub.services.customers import import_customers, read_customers_csv
+from backend_stub.services.billing import billrun, invoices
+from backend_stub.services.billing.customers import import_customers, read_customers_csv
 from backend_stub.services.lifecycle import dunning
 from backend_stub.services.lifecycle.bookkeeping import verifications
 from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig

@@ -9,10 +9,10 @@ import threading
 from sqlalchemy import func, select
 
 from backend_stub.formats.cdr_csv import read_cdr_csv
-from backend_stub.services import billrun, invoices
-from backend_stub.services.customers import import_customers, read_customers_csv
+from backend_stub.services.billing import billrun, invoices
+from backend_stub.services.billing.customers import import_customers, read_customers_csv
+from backend_stub.services.billing.usage import UsageImporter
 from backend_stub.services.lifecycle import ledger
-from backend_stub.services.usage import UsageImporter
 from backend_stub.storage.models import billing as m
 
 from .conftest import FIXTURES
@@ -231,7 +231,7 @@ def test_payments_are_idempotent_and_overpayment_becomes_credit_used_next_time(c
 
 def test_parallel_rating_gives_the_same_result_as_serial(core, monkeypatch, tmp_path):
     """Large CLI imports rate in a forked child; the stored result must be identical."""
-    from backend_stub.services import usage as usage_module
+    from backend_stub.services.billing import usage as usage_module
 
     load_customers(core)
     lines = [f"p-{i},+4670{'1234567' if i % 2 else '9876543'},data,2026-10-{(i % 28) + 1:02d}T12:{i % 60:02d}:00+02:00,,"

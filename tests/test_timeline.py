@@ -23,8 +23,8 @@ from sqlalchemy import func, select
 from backend_stub import clock
 from backend_stub.api.app import create_app
 from backend_stub.core import Core
-from backend_stub.services import invoices
 from backend_stub.services.access.tokens import Role, issue_token
+from backend_stub.services.billing import invoices
 from backend_stub.services.lifecycle import dunning, ledger, timeline
 from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
 from backend_stub.services.support import threads

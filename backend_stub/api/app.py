@@ -57,9 +57,9 @@ from backend_stub.core import Core
 from backend_stub.domain.catalogue import CatalogueError
 from backend_stub.domain.periods import FIRST_BILLING_PERIOD, bill_run_period_problem
 from backend_stub.formats.cdr_csv import CdrFileError, read_cdr_bytes
-from backend_stub.services import billrun, customers, invoices, usage, usage_query
 from backend_stub.services.access.sessions import DbSessions, SessionPolicy
 from backend_stub.services.access.tokens import AuthSettings, Principal, RevocationList, Role
+from backend_stub.services.billing import billrun, customers, invoices, usage, usage_query
 from backend_stub.services.charges import pending
 from selfcare_common.security_headers import SecurityHeadersMiddleware, core_html_policy
 

@@ -26,8 +26,8 @@ from backend_stub.api.params import (
 )
 from backend_stub.api.uploads import CSV_MAX_BYTES, Upload, file_schema, file_upload
 from backend_stub.formats.bgmax import BgMaxError
-from backend_stub.services import invoices
 from backend_stub.services.access.tokens import Principal, Role
+from backend_stub.services.billing import invoices
 from backend_stub.services.lifecycle import dunning, messaging, payments
 from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
 

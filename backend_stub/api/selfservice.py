@@ -42,9 +42,9 @@ from backend_stub.api.params import (
 )
 from backend_stub.core import Core
 from backend_stub.formats import invoice_qr
-from backend_stub.services import explain, forecast, invoices, usage_query
 from backend_stub.services.access import signin
 from backend_stub.services.access.tokens import AuthSettings, Principal, Role, security_now
+from backend_stub.services.billing import explain, forecast, invoices, usage_query
 from backend_stub.services.lifecycle import links, messaging, paygw
 from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
 from selfcare_common import deployment

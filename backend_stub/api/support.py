@@ -18,9 +18,9 @@ from backend_stub.api import errors
 from backend_stub.api.auth import ensure_invoice_access, require_roles, start_session
 from backend_stub.api.clients import client_address
 from backend_stub.api.params import AfterIdQuery, AmountOre, Filter, IdPath, InvoiceRef, Offset, PositionField
-from backend_stub.services import invoices
 from backend_stub.services.access import sessions, signin
 from backend_stub.services.access.tokens import Principal, Role
+from backend_stub.services.billing import invoices
 from backend_stub.services.lifecycle import messaging
 from backend_stub.services.support import agents, audit, threads
 from backend_stub.storage.models import billing as m

@@ -37,7 +37,8 @@ from backend_stub.domain import invoicing
 from backend_stub.domain.catalogue import Catalogue, Discount, in_language
 from backend_stub.domain.errors import Conflict, NotFound
 from backend_stub.domain.periods import Period, Subscription, period_containing
-from backend_stub.services import subscriptions, targeting
+from backend_stub.services import targeting
+from backend_stub.services.billing import subscriptions
 from backend_stub.services.lifecycle import ledger, messaging
 from backend_stub.services.lifecycle.timeline import day
 from backend_stub.storage.models import billing as m
@@ -648,7 +649,7 @@ def what_you_get(catalogue: Catalogue, kind: str, item_id: str, lang: str) -> li
 
 
 def _grants_of(conn: Connection, subscription_id: int) -> list[invoicing.DiscountGrant]:
-    from backend_stub.services.billrun import grant_of_row
+    from backend_stub.services.billing.billrun import grant_of_row
 
     return [grant_of_row(g) for g in conn.execute(select(m.DiscountGrant).where(
         m.DiscountGrant.subscription_id == subscription_id))]

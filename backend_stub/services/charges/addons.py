@@ -22,7 +22,7 @@ from backend_stub.domain.errors import NotFound
 from backend_stub.domain.invoicing import _rate_index
 from backend_stub.domain.periods import Period, Subscription, period_containing
 from backend_stub.domain.rating import STOCKHOLM, PeriodRater
-from backend_stub.services import usage
+from backend_stub.services.billing import usage
 from backend_stub.services.lifecycle import messaging
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.charges import AddonPurchase

@@ -22,7 +22,7 @@ from backend_stub import clock
 from backend_stub.domain.catalogue import Catalogue, in_language
 from backend_stub.domain.errors import Conflict, NotFound
 from backend_stub.domain.periods import period_containing
-from backend_stub.services import subscriptions, usage
+from backend_stub.services.billing import subscriptions, usage
 from backend_stub.services.lifecycle import ledger
 from backend_stub.services.support import audit
 from backend_stub.storage.models import billing as m

@@ -332,7 +332,7 @@ def _collection_file(engine: Engine, cfg: LifecycleConfig, today: date) -> str |
 def next_steps(engine: Engine, cfg: LifecycleConfig, invoice_id: str, *, today: date | None = None,
                lang: str = "sv") -> dict[str, Any]:
     """What happens next to an invoice and when, if it stays unpaid; and whether a respite can be asked for."""
-    from backend_stub.services.invoices import get_invoice_row
+    from backend_stub.services.billing.invoices import get_invoice_row
 
     today = today or clock.today()
     terms = cfg.dunning
@@ -423,7 +423,7 @@ def respite_status(inv: Any, state: ledger.InvoiceState, sched: Schedule, terms:
 def request_respite(engine: Engine, cfg: LifecycleConfig, invoice_id: str, days: int, *, actor: str,
                     today: date | None = None) -> dict[str, Any]:
     """Grant a respite: the dunning steps not yet taken move ``days`` later. Once per invoice, not in collection."""
-    from backend_stub.services.invoices import get_invoice_row
+    from backend_stub.services.billing.invoices import get_invoice_row
 
     today = today or clock.today()
     terms = cfg.dunning

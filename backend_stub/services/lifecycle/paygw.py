@@ -41,7 +41,7 @@ from sqlalchemy.exc import IntegrityError
 
 from backend_stub import clock
 from backend_stub.domain.errors import NotFound
-from backend_stub.services.invoices import get_invoice_row
+from backend_stub.services.billing.invoices import get_invoice_row
 from backend_stub.services.lifecycle import ledger, payments
 from backend_stub.services.lifecycle.payments import split_over_invoices
 from backend_stub.storage.models import billing as m

@@ -305,7 +305,7 @@ class AllocationError(ValueError):
 
 def allocate_payment(engine: Any, payment_id: int, invoice_id: str, *, actor: str) -> dict[str, Any]:
     """An agent puts an unmatched payment on an invoice (its money then counts there, in the usual order)."""
-    from backend_stub.services.invoices import get_invoice_row
+    from backend_stub.services.billing.invoices import get_invoice_row
     from backend_stub.services.lifecycle import ledger
 
     with engine.begin() as conn:
@@ -331,7 +331,7 @@ def allocate_payment(engine: Any, payment_id: int, invoice_id: str, *, actor: st
 def allocate_bank_payment(engine: Any, bank_payment_id: int, invoice_id: str, amount_ore: int, *,
                           actor: str) -> dict[str, Any]:
     """An agent books a foreign-currency bank payment on an invoice at the SEK amount the bank credited."""
-    from backend_stub.services.invoices import get_invoice_row
+    from backend_stub.services.billing.invoices import get_invoice_row
     from backend_stub.services.lifecycle import ledger
     from backend_stub.storage.models.lifecycle import BankPayment
 

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from backend_stub import clock
-from backend_stub.services.invoices import get_invoice
+from backend_stub.services.billing.invoices import get_invoice
 from backend_stub.services.lifecycle import ledger, messaging
 from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
 from backend_stub.services.lifecycle.timeline import day

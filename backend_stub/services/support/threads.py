@@ -20,9 +20,9 @@ from sqlalchemy.exc import IntegrityError
 
 from backend_stub import clock
 from backend_stub.domain.catalogue import Catalogue
-from backend_stub.services import invoices
 from backend_stub.services.access.signin import RateLimited
 from backend_stub.services.access.throttle import Limit, hit, throttle_key
+from backend_stub.services.billing import invoices
 from backend_stub.services.lifecycle import ledger
 from backend_stub.services.support import audit
 from backend_stub.storage.models import billing as m

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from backend_stub.domain.catalogue import Catalogue
 from backend_stub.domain.periods import Period, PlanSegment, Subscription, period_containing
-from backend_stub.services import usage
+from backend_stub.services.billing import usage
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.repo import load_subscriptions
 

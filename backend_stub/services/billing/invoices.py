@@ -15,8 +15,8 @@ from backend_stub.domain import invoice_state, invoicing
 from backend_stub.domain.catalogue import Catalogue
 from backend_stub.domain.errors import NotFound
 from backend_stub.domain.periods import Period, period_for
-from backend_stub.services import documents
-from backend_stub.services.billrun import CREDIT_SERIES, ensure_series, lock_series, store_invoice, take_numbers
+from backend_stub.services.billing import documents
+from backend_stub.services.billing.billrun import CREDIT_SERIES, ensure_series, lock_series, store_invoice, take_numbers
 from backend_stub.services.lifecycle import dunning, ledger, timeline
 from backend_stub.services.lifecycle.lifecycle_config import DunningTerms, LifecycleConfig
 from backend_stub.storage.models import billing as m
@@ -206,7 +206,7 @@ def get_invoice(engine: Engine, invoice_id: str, *, today: date | None = None, l
         doc["customer_id"] = inv.customer_id
         doc["credits_invoice_id"] = inv.credits_invoice_id  # a credit note's invoice (None for an invoice)
         if catalogue is not None and inv.kind == "invoice" and "usage_totals" not in doc:
-            from backend_stub.services.usage_totals import totals_for_invoice
+            from backend_stub.services.billing.usage_totals import totals_for_invoice
 
             doc["usage_totals"] = documents.localized_usage(totals_for_invoice(
                 conn, catalogue, inv.id, inv.customer_id, Period(inv.period_start, inv.period_end)), lang)

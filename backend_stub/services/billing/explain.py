@@ -18,8 +18,8 @@ from babel.numbers import format_decimal
 from sqlalchemy import Engine, func, select
 
 from backend_stub.domain.rating import STOCKHOLM
-from backend_stub.services import documents
-from backend_stub.services.invoices import get_invoice_row
+from backend_stub.services.billing import documents
+from backend_stub.services.billing.invoices import get_invoice_row
 from backend_stub.storage.models import billing as m
 from selfcare_common.money_format import format_kr
 

@@ -26,7 +26,7 @@ from backend_stub.domain import invoicing
 from backend_stub.domain.catalogue import Catalogue, Discount
 from backend_stub.domain.errors import Conflict
 from backend_stub.domain.periods import Period, Subscription, bill_run_period_problem, month_label, period_for
-from backend_stub.services import documents, usage_totals
+from backend_stub.services.billing import documents, usage_totals
 from backend_stub.services.lifecycle import ledger, timeline
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.charges import AddonPurchase, Instalment, InstalmentBill, OneOffCharge

@@ -26,7 +26,7 @@ from backend_stub.domain.catalogue import Catalogue
 from backend_stub.domain.invoicing import InvoiceDraft, Line, totals
 from backend_stub.domain.money import round_half_up_div
 from backend_stub.domain.periods import Period, Subscription, period_containing, period_for
-from backend_stub.services import billrun, usage_query
+from backend_stub.services.billing import billrun, usage_query
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.repo import load_subscriptions
 
