@@ -95,7 +95,7 @@ def test_cancelling_keeps_the_plan_audits_and_notes_it_on_the_timeline(core):
         entry = conn.execute(select(AuditEntry).where(AuditEntry.action == "cancel_plan_change")).one()
         event = conn.execute(select(m.InvoiceEvent).where(m.InvoiceEvent.kind == "plan_change_cancelled")).one()
     assert entry.actor == f"customer:{k1}" and entry.detail["effective_date"] == "2027-01-01"
-    from backend_stub.services.lifecycle.timeline import render
+    from backend_stub.domain.texts import render
 
     assert event.text == ("Planbyte ångrat: +46701000001 behåller Mobil 5 GB (skulle byta till Mobil 20 GB den "
                           "1 januari 2027).")

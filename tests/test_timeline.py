@@ -23,9 +23,10 @@ from sqlalchemy import func, select
 from backend_stub import clock
 from backend_stub.api.app import create_app
 from backend_stub.core import Core
+from backend_stub.domain import texts
 from backend_stub.services.access.tokens import Role, issue_token
 from backend_stub.services.billing import invoices
-from backend_stub.services.lifecycle import dunning, ledger, timeline
+from backend_stub.services.lifecycle import dunning, ledger
 from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
 from backend_stub.services.support import threads
 from backend_stub.storage.models import billing as m
@@ -236,12 +237,12 @@ def test_recording_events_renders_no_document(core: Core, frozen, tmp_path: Path
      "Credit note for invoice 100234 created: 50.00\u00a0kr. Fel avgift"),
 ])
 def test_every_kind_has_both_languages(kind: str, data: dict, sv: str, en: str) -> None:
-    assert timeline.render(kind, data, "sv", "stored") == sv
-    assert timeline.render(kind, data, "en", "stored") == en
+    assert texts.render(kind, data, "sv", "stored") == sv
+    assert texts.render(kind, data, "en", "stored") == en
 
 
 def test_money_and_dates_are_written_with_babel() -> None:
     assert format_kr(124900) == "1\u00a0249,00\u00a0kr" and format_kr(-5000) == "-50,00\u00a0kr"
     assert format_kr(124900, "en") == "1,249.00\u00a0kr"
-    assert (timeline.day("2026-12-01"), timeline.day(date(2026, 12, 1), "en")) == ("1 december 2026",
+    assert (texts.day("2026-12-01"), texts.day(date(2026, 12, 1), "en")) == ("1 december 2026",
                                                                                   "1 December 2026")

@@ -38,10 +38,10 @@ from sqlalchemy.exc import IntegrityError
 from backend_stub import clock
 from backend_stub.domain.errors import NotFound
 from backend_stub.domain.ocr import has_luhn_digit
+from backend_stub.domain.texts import render
 from backend_stub.formats import autogiro as ag
 from backend_stub.services.lifecycle import ledger, messaging
 from backend_stub.services.lifecycle.lifecycle_config import AutopayTerms, LifecycleConfig
-from backend_stub.services.lifecycle.timeline import day, render
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.autopay import (
     AutogiroFile,
@@ -52,7 +52,6 @@ from backend_stub.storage.models.autopay import (
     PaymentMethod,
     SavedCard,
 )
-from selfcare_common.money_format import format_kr
 
 METHODS = ("manual", "autogiro", "card")
 OPEN_DRAWS = ("scheduled", "pending")
@@ -568,7 +567,7 @@ def _fallback(conn: Connection, inv: Any, method: str, balance: int, now: dateti
 def _send(engine: Engine, notes: list[Notification], mail: messaging.MailSettings | None,
           sms: messaging.SmsProvider | None, result: RunResult) -> None:
     """Tell the subscribers, after the changes are committed (each message once per key)."""
-    from backend_stub.services.lifecycle.sending import address_line
+    from backend_stub.services.lifecycle.messaging import address_line
 
     mail = mail or messaging.MailSettings.from_env()
     sms = sms or messaging.OutboxSmsProvider()
@@ -978,28 +977,3 @@ def _charge(engine: Engine, provider: Any, terms: AutopayTerms, draw_id: int, on
                      reason_en=f"the card was declined ({code})", retry=True, today=on, now=now, notes=notes,
                      result=result)
         result.add("failed")
-
-
-def summary_text(kind: str, data: dict[str, Any], lang: str) -> str:
-    """Timeline text of this module's event kinds (used by ``services.timeline``)."""
-    en = lang == "en"
-    method = data.get("method", "autogiro")
-    if kind == "autopay_ordered":
-        if en:
-            return f"{format_kr(data['amount_ore'], 'en')} will be drawn by {method} on {day(data['date'], 'en')}."
-        return f"{format_kr(data['amount_ore'])} dras via {method} {day(data['date'])}."
-    if kind == "autopay_failed":
-        what = ("The autogiro draw" if method == "autogiro" else "The card payment") if en else (
-            "Autogirodragningen" if method == "autogiro" else "Kortbetalningen")
-        if en:
-            text = f"{what} on {day(data['date'], 'en')} did not go through ({data['reason_en']})."
-            return text + (f" We try again on {day(data['retry_date'], 'en')}." if data.get("retry_date") else "")
-        text = f"{what} {day(data['date'])} gick inte igenom ({data['reason_sv']})."
-        return text + (f" Vi försöker igen {day(data['retry_date'])}." if data.get("retry_date") else "")
-    if kind == "autopay_fallback":
-        if en:
-            return (f"Automatic payment did not work. Please pay {format_kr(data['balance_ore'], 'en')} yourself by "
-                    f"{day(data['pay_by'], 'en')}.")
-        return (f"Den automatiska betalningen fungerade inte. Betala {format_kr(data['balance_ore'])} själv senast "
-                f"{day(data['pay_by'])}.")
-    raise KeyError(kind)

@@ -37,10 +37,10 @@ from backend_stub.domain import invoicing
 from backend_stub.domain.catalogue import Catalogue, Discount, in_language
 from backend_stub.domain.errors import Conflict, NotFound
 from backend_stub.domain.periods import Period, Subscription, period_containing
+from backend_stub.domain.texts import day
 from backend_stub.services import targeting
 from backend_stub.services.billing import subscriptions
 from backend_stub.services.lifecycle import ledger, messaging
-from backend_stub.services.lifecycle.timeline import day
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.offers import Offer, OfferAcceptance, OfferEvent, OfferImage
 from selfcare_common.money_format import format_kr
@@ -823,7 +823,7 @@ def _accept_addon(engine: Engine, catalogue: Catalogue, row: Any, sub: Subscript
 def _note_on_timeline(conn: Connection, customer_id: int, data: dict[str, Any], actor: str, now: datetime
                       ) -> str | None:
     """An ``offer_accepted`` entry on the customer's latest invoice (None: no invoice yet)."""
-    from backend_stub.services.lifecycle.timeline import render
+    from backend_stub.domain.texts import render
 
     invoice_id = conn.execute(select(m.Invoice.id).where(m.Invoice.customer_id == customer_id,
                                                          m.Invoice.kind == "invoice")
@@ -861,7 +861,8 @@ def confirmation_texts(data: dict[str, Any], name: str, seller: str, lang: str) 
 def _confirm(engine: Engine, customer_id: int, data: dict[str, Any], invoice_id: str | None, *,
              mail: messaging.MailSettings | None, sms: messaging.SmsProvider | None) -> str | None:
     """The confirmation by the customer's channel, once per acceptance; a failure leaves it in the outbox."""
-    from backend_stub.services.lifecycle.sending import _channel, address_line
+    from backend_stub.services.lifecycle.messaging import address_line
+    from backend_stub.services.lifecycle.sending import _channel
 
     with engine.connect() as conn:
         customer = conn.execute(select(m.Customer).where(m.Customer.id == customer_id)).one()

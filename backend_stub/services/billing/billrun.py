@@ -22,12 +22,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from backend_stub import clock
-from backend_stub.domain import invoicing
+from backend_stub.domain import invoicing, texts
 from backend_stub.domain.catalogue import Catalogue, Discount
 from backend_stub.domain.errors import Conflict
 from backend_stub.domain.periods import Period, Subscription, bill_run_period_problem, month_label, period_for
 from backend_stub.services.billing import documents, usage_totals
-from backend_stub.services.lifecycle import ledger, timeline
+from backend_stub.services.lifecycle import ledger
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.charges import AddonPurchase, Instalment, InstalmentBill, OneOffCharge
 from backend_stub.storage.repo import chunks, insert_rows, load_subscriptions
@@ -326,7 +326,7 @@ def _bill_batch(conn: Connection, catalogue: Catalogue, customers: dict[int, Any
         event_rows.append(dict(
             invoice_id=inv_id, at=created_at, actor="system", kind="created",
             text=f"Fakturan skapades: {format_kr(issued.amount_due_ore)} att betala "
-                 f"senast {timeline.day(issued.due_date)}.",
+                 f"senast {texts.day(issued.due_date)}.",
             data={"amount_due_ore": issued.amount_due_ore}))
         issued_ids.append((inv_id, cid))
         result.billed.add(cid)
@@ -565,7 +565,7 @@ def _claim_extras(conn: Connection, extra: _Extras, inv_id: str) -> list[dict[st
         for r, _ in extra.charges:
             data = {"charge_id": r.id, "description": r.description, "amount_ore": r.amount_ore}
             events.append(dict(invoice_id=inv_id, at=r.created_at, actor="system", kind="charge_added",
-                               text=timeline.render("charge_added", data, "sv", r.description), data=data))
+                               text=texts.render("charge_added", data, "sv", r.description), data=data))
     if extra.addons:
         conn.execute(update(AddonPurchase).where(AddonPurchase.id == bindparam("pid_"),
                                                  AddonPurchase.invoice_id.is_(None))
@@ -574,7 +574,7 @@ def _claim_extras(conn: Connection, extra: _Extras, inv_id: str) -> list[dict[st
             data = {"purchase_id": r.id, "name": r.name, "amount_ore": r.price_ore,
                     "bought_on": a.bought_on.isoformat(), **({"name_en": a.name_en} if a.name_en else {})}
             events.append(dict(invoice_id=inv_id, at=r.bought_at, actor="system", kind="addon_purchased",
-                               text=timeline.render("addon_purchased", data, "sv", r.name), data=data))
+                               text=texts.render("addon_purchased", data, "sv", r.name), data=data))
     if extra.instalments:
         bills = []
         for plan, charges in extra.instalments:
@@ -594,7 +594,7 @@ def _claim_extras(conn: Connection, extra: _Extras, inv_id: str) -> list[dict[st
                         **({"device_name_en": plan.device_name_en} if plan.device_name_en else {})}
                 events.append(dict(invoice_id=inv_id, at=row.payoff_requested_at or clock.now(), actor="system",
                                    kind="instalment_payoff", data=data,
-                                   text=timeline.render("instalment_payoff", data, "sv", plan.device_name)))
+                                   text=texts.render("instalment_payoff", data, "sv", plan.device_name)))
         conn.execute(insert(InstalmentBill), bills)
     return events
 

@@ -33,9 +33,9 @@ from backend_stub import clock
 from backend_stub.domain.catalogue import Catalogue
 from backend_stub.domain.periods import Period, Subscription, period_containing
 from backend_stub.domain.rating import STOCKHOLM, PeriodRater, RatedEvent, Rejection, UsageEvent, rate_period
+from backend_stub.domain.texts import render
 from backend_stub.formats.cdr_csv import CdrReader, EventRun, RowError, raw_of, validate_row
 from backend_stub.services.lifecycle.ledger import add_event
-from backend_stub.services.lifecycle.timeline import render
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.repo import bulk_insert, bulk_update, chunks, cycle_days, load_subscriptions
 

@@ -228,7 +228,7 @@ def _confirm(engine: Engine, catalogue: Catalogue, customer: Any, sub: Subscript
              now: datetime, period: Period, mail: messaging.MailSettings | None,
              sms: messaging.SmsProvider | None) -> None:
     """E-mail or SMS the subscriber (their channel; once per purchase). A failed send stays in the outbox."""
-    from backend_stub.services.lifecycle.timeline import day as day_text
+    from backend_stub.domain.texts import day as day_text
 
     lang = "en" if customer.language == "en" else "sv"
     subject, body = CONFIRMATION[lang]

@@ -128,7 +128,7 @@ def cancel_change(engine: Engine, catalogue: Catalogue, customer_id: int, change
                                                              m.Invoice.kind == "invoice")
                                   .order_by(m.Invoice.period_start.desc(), m.Invoice.number.desc()).limit(1)).scalar()
         if invoice_id is not None:
-            from backend_stub.services.lifecycle.timeline import render
+            from backend_stub.domain.texts import render
 
             ledger.add_event(conn, invoice_id, "plan_change_cancelled",
                              render("plan_change_cancelled", data, "sv", "Planbytet ångrades."),

@@ -21,10 +21,10 @@ from sqlalchemy.exc import IntegrityError
 
 from backend_stub import clock
 from backend_stub.domain.invoice_state import NextStep
+from backend_stub.domain.texts import day, render
 from backend_stub.services.lifecycle import ledger, messaging
 from backend_stub.services.lifecycle.lifecycle_config import REMINDER_FEE_CAP_ORE, DunningTerms, LifecycleConfig
 from backend_stub.services.lifecycle.payments import allocate, invoice_allocation, invoice_items
-from backend_stub.services.lifecycle.timeline import day, render
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.lifecycle import InvoiceCharge, OutboxMessage
 from selfcare_common.csv_export import spreadsheet_writer
@@ -262,7 +262,7 @@ def _reminder_pdf(subject: str, text: str, address: str) -> bytes:
 def _send_reminders(engine: Engine, cfg: LifecycleConfig, mail: messaging.MailSettings, sms: messaging.SmsProvider,
                     result: DunningResult) -> None:
     """Send every reminder recorded on a timeline whose message is not sent yet (also after a crash)."""
-    from backend_stub.services.lifecycle.sending import address_line, write_print_file
+    from backend_stub.services.lifecycle.messaging import address_line, write_print_file
 
     with engine.connect() as conn:
         done = {k for (k,) in conn.execute(select(OutboxMessage.key).where(

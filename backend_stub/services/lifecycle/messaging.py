@@ -1,4 +1,5 @@
-"""Outgoing messages: e-mail over SMTP, SMS through a provider, all recorded in ``outbox_messages``.
+"""Outgoing messages: e-mail over SMTP, SMS through a provider, letters to the print queue, all recorded in
+``outbox_messages``.
 
 Every message has a ``key``; a key that was already sent is never sent again, so a crashed
 run can simply be run again. The order is: record the message as ``pending`` (committed),
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate
+from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, insert, select, update
@@ -204,3 +206,20 @@ def list_outbox(engine: Engine, to: str | None = None, limit: int = 50, *, chann
              "key": r.key, "created_at": r.created_at.isoformat() if r.created_at else None,
              "sent_at": r.sent_at.isoformat() if r.sent_at else None, "status": r.status, "error": r.error,
              "invoice_id": r.invoice_id} for r in rows]
+
+
+# --- letters -----------------------------------------------------------------------------------------
+
+
+def address_line(customer: Any) -> str:
+    return ", ".join(p for p in (customer.name, customer.street, f"{customer.postal_code} {customer.city}".strip()) if p)
+
+
+def write_print_file(print_dir: Path, name: str, data: bytes) -> Path:
+    """Put a file into the print queue atomically (a rerun overwrites it with the same content)."""
+    print_dir.mkdir(parents=True, exist_ok=True)
+    path = print_dir / name
+    tmp = path.with_suffix(path.suffix + ".part")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return path

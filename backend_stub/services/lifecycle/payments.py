@@ -321,7 +321,7 @@ def allocate_payment(engine: Any, payment_id: int, invoice_id: str, *, actor: st
             invoice_id=inv.id, customer_id=inv.customer_id, status="allocated"))
         _mark_bank(conn, pay.reference)
         data = {"amount_ore": pay.amount_ore, "reference": pay.reference, "payment_id": pay.id}
-        from backend_stub.services.lifecycle.timeline import render
+        from backend_stub.domain.texts import render
 
         ledger.add_event(conn, inv.id, "payment_allocated", render("payment_allocated", data, "sv", ""), actor=actor,
                          data=data)
@@ -365,8 +365,8 @@ def refund_credit(engine: Any, customer_id: int, amount_ore: int, *, actor: str,
 
     Idempotent on ``reference`` (the refund's own id, e.g. from the bank order).
     """
+    from backend_stub.domain.texts import render
     from backend_stub.services.lifecycle import ledger
-    from backend_stub.services.lifecycle.timeline import render
 
     if amount_ore <= 0:
         raise AllocationError("amount_ore: must be more than 0")

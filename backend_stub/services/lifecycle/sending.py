@@ -10,21 +10,19 @@ event on the invoice's timeline. Each message has a fixed key in the outbox
 from __future__ import annotations
 
 import html
-import os
 import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
 from backend_stub import clock
+from backend_stub.domain.texts import day
 from backend_stub.services.billing.invoices import get_invoice
 from backend_stub.services.lifecycle import ledger, messaging
 from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
-from backend_stub.services.lifecycle.timeline import day
 from backend_stub.storage.models import billing as m
 from selfcare_common.money_format import format_kr
 
@@ -62,10 +60,6 @@ def default_link_builder(engine: Engine, cfg: LifecycleConfig) -> LinkBuilder:
         return path if path.startswith("http") else cfg.public_url + path
 
     return build
-
-
-def address_line(customer: Any) -> str:
-    return ", ".join(p for p in (customer.name, customer.street, f"{customer.postal_code} {customer.city}".strip()) if p)
 
 
 def _channel(customer: Any) -> str:
@@ -141,23 +135,13 @@ def invoice_sms(doc: dict[str, Any], link: str, lang: str) -> str:
             f"{day(doc['due_date'])}. Se och betala: {link}")
 
 
-def write_print_file(print_dir: Path, name: str, data: bytes) -> Path:
-    """Put a file into the print queue atomically (a rerun overwrites it with the same content)."""
-    print_dir.mkdir(parents=True, exist_ok=True)
-    path = print_dir / name
-    tmp = path.with_suffix(path.suffix + ".part")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-    return path
-
-
 def _letter(engine: Engine, cfg: LifecycleConfig, doc: dict[str, Any], customer: Any, lang: str,
             key: str) -> tuple[bool, str]:
     from backend_stub.formats.invoice_pdf import render_invoice_pdf
 
     prefix = "kreditfaktura" if doc["kind"] == "credit_note" else "faktura"
-    path = write_print_file(cfg.print_dir, f"{prefix}-{doc['number']}.pdf", render_invoice_pdf(doc, lang))
-    return messaging.record_letter(engine, to=address_line(customer), subject=f"{prefix} {doc['number']}",
+    path = messaging.write_print_file(cfg.print_dir, f"{prefix}-{doc['number']}.pdf", render_invoice_pdf(doc, lang))
+    return messaging.record_letter(engine, to=messaging.address_line(customer), subject=f"{prefix} {doc['number']}",
                                    text=str(path), key=key, invoice_id=doc["id"]), str(path)
 
 
@@ -172,7 +156,7 @@ def _note_sent(engine: Engine, invoice_id: str, channel: str, to: str, key: str,
         if channel in _sent_channels(conn, invoice_id):
             return
         data = {"channel": channel, "to": to, "key": key, "fallback": fallback}
-        from backend_stub.services.lifecycle.timeline import render
+        from backend_stub.domain.texts import render
 
         ledger.add_event(conn, invoice_id, "sent", render("sent", data, "sv", ""), at=now, data=data)
 
@@ -199,7 +183,7 @@ def send_one(engine: Engine, cfg: LifecycleConfig, invoice_id: str, *, mail: mes
         new = messaging.send_sms(engine, sms, to=to, text=invoice_sms(doc, link_for(inv.id), lang), key=key,
                                  invoice_id=inv.id)
     else:
-        to = address_line(customer)
+        to = messaging.address_line(customer)
         doc["link_url"] = link_for(inv.id)  # the letter's PDF leads back to the page too
         new, _path = _letter(engine, cfg, doc, customer, lang, key)
     _note_sent(engine, inv.id, channel, to, key, now, fallback)
