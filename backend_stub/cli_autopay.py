@@ -26,13 +26,14 @@ def _day(text: str | None) -> date:
 
 def cmd_autogiro_export(args: argparse.Namespace) -> int:
     """Write the day's files to Bankgirot (mandates, payment orders) into ``--out``."""
+    from backend_stub.domain import banking
     from backend_stub.formats.autogiro import ENCODING, AutogiroError
-    from backend_stub.services import autopay
+    from backend_stub.services.autopay import autogiro_files
 
     core, cfg = _setup()
     try:
-        result = autopay.export_autogiro(core.engine, core.catalogue, cfg, _day(args.date))
-    except (autopay.AutopayError, AutogiroError) as exc:
+        result = autogiro_files.export_autogiro(core.engine, core.catalogue, cfg, _day(args.date))
+    except (banking.AutopayError, AutogiroError) as exc:
         return fail(str(exc))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -52,18 +53,19 @@ def cmd_autogiro_export(args: argparse.Namespace) -> int:
 
 def cmd_autogiro_import(args: argparse.Namespace) -> int:
     """Apply an answer file from Bankgirot (idempotent)."""
+    from backend_stub.domain import banking
     from backend_stub.formats.autogiro import AutogiroError
-    from backend_stub.services import autopay
+    from backend_stub.services.autopay import autogiro_files
 
     core, cfg = _setup()
     path = Path(args.file)
     try:
-        result = autopay.import_autogiro(core.engine, core.catalogue, cfg, path.read_bytes(), path.name)
+        result = autogiro_files.import_autogiro(core.engine, core.catalogue, cfg, path.read_bytes(), path.name)
     except AutogiroError as exc:
         for e in exc.errors:
             print(f"{path.name}: {e}", file=sys.stderr)
         return 2
-    except (autopay.AutopayError, OSError) as exc:
+    except (banking.AutopayError, OSError) as exc:
         return fail(str(exc))
     doc = result.as_dict()
     print_result(doc, args.json, ", ".join(f"{k} {v}" for k, v in doc.items() if k not in ("files", "errors", "date")))
@@ -81,10 +83,10 @@ def _provider(engine):
 
 def cmd_autopay_run(args: argparse.Namespace) -> int:
     """Charge saved cards for the day: invoices due, retries, fallbacks (idempotent)."""
-    from backend_stub.services import autopay
+    from backend_stub.services.autopay import draws
 
     core, cfg = _setup()
-    result = autopay.run_card_draws(core.engine, _provider(core.engine), cfg, _day(args.date))
+    result = draws.run_card_draws(core.engine, _provider(core.engine), cfg, _day(args.date))
     doc = result.as_dict()
     print_result(doc, args.json, ", ".join(f"{k} {v}" for k, v in doc.items() if k not in ("files", "errors", "date"))
                  or "nothing to charge")

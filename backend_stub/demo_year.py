@@ -31,10 +31,11 @@ from sqlalchemy import select
 
 from backend_stub import clock
 from backend_stub.demo_data import usage_months
+from backend_stub.domain import banking
 from backend_stub.domain.ocr import luhn_digit
 from backend_stub.formats import autogiro as ag
 from backend_stub.formats.bgmax import BgPayment, Deposit, write_bgmax
-from backend_stub.services import autopay
+from backend_stub.services.autopay import autogiro_files, draws, mandates
 from backend_stub.services.billing import invoices
 from backend_stub.services.lifecycle import dunning, ledger, links, messaging, payments, sending
 from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
@@ -114,7 +115,7 @@ class _Year:
         self.collection_period: str | None = None
         self.story_month: dict[str, str] = {}  # story → period that hosts it
         self.terms = cfg.dunning
-        self.bankgiro = autopay.payee_bankgiro(cfg, core.catalogue)
+        self.bankgiro = autogiro_files.payee_bankgiro(cfg, core.catalogue)
 
     # --- the agenda ------------------------------------------------------------------------------
 
@@ -268,7 +269,7 @@ class _Year:
             self.plan_payment(inv, due + (self.terms.reminder2_days or 24) + rng.randint(4, 16), "balance")
 
     def plan_payment(self, inv: Any, days_after_invoice: int, how: str) -> None:
-        day = autopay.next_banking_day(inv.invoice_date + timedelta(days=max(days_after_invoice, 1)))
+        day = banking.next_banking_day(inv.invoice_date + timedelta(days=max(days_after_invoice, 1)))
         if day > self.today:
             return
         self.bank_day[day].append((inv.id, how, inv.ocr))
@@ -375,17 +376,17 @@ class _Year:
         now = clock.now()
         for n, (cid, method) in enumerate(sorted(self.autopay_customers.items())):
             if method == "autogiro":
-                autopay.set_autogiro(self.engine, cid, "8327", f"{9_384_750_001 + n * 97:010d}",
+                mandates.set_autogiro(self.engine, cid, "8327", f"{9_384_750_001 + n * 97:010d}",
                                      _personal_number(cid), now=now)
             else:
-                session = autopay.start_card_setup(self.engine, self.provider, cid,
+                session = mandates.start_card_setup(self.engine, self.provider, cid,
                                                    "http://localhost:3000/payment-method", now=now)
                 signature, body = self.provider.complete_card_setup(session, "visa", now=now)
                 self.provider.handle_webhook(signature, body, now=now)
             self.counts()[f"autopay_{method}"] += 1
 
     def autogiro_day(self, day: date) -> None:
-        res = autopay.export_autogiro(self.engine, self.core.catalogue, self.cfg, day, now=clock.now(),
+        res = autogiro_files.export_autogiro(self.engine, self.core.catalogue, self.cfg, day, now=clock.now(),
                                       mail=self.mail, sms=self.sms)
         customer_number = self.cfg.autopay.bankgirot_customer_number
         for f in res.files:
@@ -414,12 +415,12 @@ class _Year:
             self.plan(_noon_utc(day), lambda: self.autogiro_answer(data, f"betspec-{day}.txt", day))
 
     def autogiro_answer(self, data: bytes, name: str, day: date) -> None:
-        res = autopay.import_autogiro(self.engine, self.core.catalogue, self.cfg, data, name,
+        res = autogiro_files.import_autogiro(self.engine, self.core.catalogue, self.cfg, data, name,
                                       today=day, now=clock.now(), mail=self.mail, sms=self.sms)
         self.counts()["autogiro_paid"] += res.counts.get("paid", 0)
 
     def card_day(self, day: date) -> None:
-        res = autopay.run_card_draws(self.engine, self.provider, self.cfg, day, now=clock.now(), mail=self.mail,
+        res = draws.run_card_draws(self.engine, self.provider, self.cfg, day, now=clock.now(), mail=self.mail,
                                      sms=self.sms)
         self.counts()["card_paid"] += res.counts.get("paid", 0)
 

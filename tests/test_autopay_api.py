@@ -14,7 +14,7 @@ from sqlalchemy import update
 
 from backend_stub.api.app import create_app
 from backend_stub.formats import autogiro as ag
-from backend_stub.services import autopay
+from backend_stub.services.autopay import mandates
 from backend_stub.services.lifecycle import messaging, paygw
 from backend_stub.storage.models.autopay import PaymentMethod
 
@@ -197,4 +197,4 @@ def test_nobody_reaches_another_customers_payment_method(setup, auth):
         assert api.post("/autogiro/files", headers=headers, files={"file": ("x.txt", b"01")}).status_code == 403
         assert api.post("/autopay/run", headers=headers, json={}).status_code == 403
     assert api.get(route).status_code == 401
-    assert autopay.payment_method(api.app.state.core.engine, other)["method"] == "manual"  # untouched
+    assert mandates.payment_method(api.app.state.core.engine, other)["method"] == "manual"  # untouched

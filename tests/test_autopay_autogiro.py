@@ -12,8 +12,9 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, insert, select
 
+from backend_stub.domain import banking
 from backend_stub.formats import autogiro as ag
-from backend_stub.services import autopay
+from backend_stub.services.autopay import autogiro_files, mandates
 from backend_stub.services.billing import invoices
 from backend_stub.services.lifecycle import dunning, messaging
 from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
@@ -57,9 +58,9 @@ def _spec(written: datetime, results: list[tuple[str, int, date, str]]) -> bytes
 def _approved_customer(core, cfg, rows) -> tuple[str, object]:
     """K1 pays by autogiro: mandate sent and approved. Returns (payer number, K1's invoice)."""
     cid = rows["K1"].customer_id
-    pm = autopay.set_autogiro(core.engine, cid, "8327", "9384750001", "197001011233", now=NOW)
+    pm = mandates.set_autogiro(core.engine, cid, "8327", "9384750001", "197001011233", now=NOW)
     assert (pm["method"], pm["status"], pm["autogiro"]["mandate_status"]) == ("autogiro", "pending", "pending")
-    out = autopay.export_autogiro(core.engine, core.catalogue, cfg, date(2026, 11, 20))
+    out = autogiro_files.export_autogiro(core.engine, core.catalogue, cfg, date(2026, 11, 20))
     assert out.counts == {"mandates": 1, "cancellations": 0}
     sent = ag.parse(out.files[-1]["content"].encode(ag.ENCODING))
     assert sent.customer_number == "471117" and sent.bankgiro == "0050501055"
@@ -67,44 +68,46 @@ def _approved_customer(core, cfg, rows) -> tuple[str, object]:
     assert (mandate.action, mandate.clearing, mandate.account, mandate.personal_number) == (
         "create", "8327", "9384750001", "197001011233")
     payer = mandate.payer_number.lstrip("0")
-    res = autopay.import_autogiro(core.engine, core.catalogue, cfg, _advice(payer, "04", "32"), "medavi.txt")
+    res = autogiro_files.import_autogiro(core.engine, core.catalogue, cfg, _advice(payer, "04", "32"), "medavi.txt")
     assert res.counts["approved"] == 1
-    pm = autopay.payment_method(core.engine, cid)
+    pm = mandates.payment_method(core.engine, cid)
     assert (pm["status"], pm["autogiro"]["mandate_status"], pm["autogiro"]["account"]) == (
         "active", "approved", "•••• 0001")
     return payer, rows["K1"]
 
 
 def _order(core, cfg, on: date) -> list[ag.PaymentOrder]:
-    out = autopay.export_autogiro(core.engine, core.catalogue, cfg, on)
+    out = autogiro_files.export_autogiro(core.engine, core.catalogue, cfg, on)
     files = [f for f in out.files if f["kind"] == "payments"]
     return ag.parse(files[-1]["content"].encode(ag.ENCODING)).payments if files else []
 
 
 def test_bank_account_rules_of_bankernas_kontonummer():
-    assert autopay.check_account("8327-9", "938 475 000-1") == autopay.BankAccount("8327", "9384750001", "Swedbank")
-    assert autopay.check_account("5000", "1000004").bank == "SEB"  # type 1, comment 1 (modulus 11)
-    assert autopay.check_account("6000", "100000002").bank == "Handelsbanken"  # type 2, 9 digits
-    assert autopay.check_account("3300", "1212121212").bank == "Nordea personkonto"  # type 2, modulus 10
+    assert banking.check_account("8327-9", "938 475 000-1") == banking.BankAccount("8327", "9384750001", "Swedbank")
+    assert banking.check_account("5000", "1000004").bank == "SEB"  # type 1, comment 1 (modulus 11)
+    assert banking.check_account("6000", "100000002").bank == "Handelsbanken"  # type 2, 9 digits
+    assert banking.check_account("3300", "1212121212").bank == "Nordea personkonto"  # type 2, modulus 10
     for clearing, account, field_ in [("0100", "1234567", "clearing"), ("83", "1", "clearing"),
                                       ("5000", "1000005", "account"), ("5000", "123", "account"),
                                       ("6000", "100000003", "account"), ("3300", "1212121213", "account"),
                                       ("8327", "12345678901", "account"), ("8327-1", "1", "clearing")]:
-        with pytest.raises(autopay.AutopayError) as exc:
-            autopay.check_account(clearing, account)
+        with pytest.raises(banking.AutopayError) as exc:
+            banking.check_account(clearing, account)
         assert str(exc.value).startswith(field_ + ":"), (clearing, account, exc.value)
-    assert autopay.check_personal_number("19700101-1233") == "197001011233"
-    assert autopay.check_personal_number("556012-5790") == "005560125790"  # an organisation number
-    with pytest.raises(autopay.AutopayError, match="^personal_number:"):
-        autopay.check_personal_number("197001011234")
+    today = date(2026, 11, 20)
+    assert banking.check_personal_number("19700101-1233", today=today) == "197001011233"
+    assert banking.check_personal_number("700101-1233", today=today) == "197001011233"  # the century from today
+    assert banking.check_personal_number("556012-5790", today=today) == "005560125790"  # an organisation number
+    with pytest.raises(banking.AutopayError, match="^personal_number:"):
+        banking.check_personal_number("197001011234", today=today)
 
 
 def test_banking_days_skip_weekends_and_swedish_bank_holidays():
-    assert autopay.next_banking_day(date(2026, 12, 24)) == date(2026, 12, 28)  # Christmas Eve to Monday
-    assert autopay.add_banking_days(date(2026, 12, 30), 1) == date(2027, 1, 4)  # New Year's Eve, Day, weekend
-    assert not autopay.is_banking_day(date(2026, 4, 3)) and not autopay.is_banking_day(date(2026, 4, 6))  # Easter
-    assert not autopay.is_banking_day(date(2026, 6, 19))  # Midsummer Eve
-    assert autopay.is_banking_day(DUE)
+    assert banking.next_banking_day(date(2026, 12, 24)) == date(2026, 12, 28)  # Christmas Eve to Monday
+    assert banking.add_banking_days(date(2026, 12, 30), 1) == date(2027, 1, 4)  # New Year's Eve, Day, weekend
+    assert not banking.is_banking_day(date(2026, 4, 3)) and not banking.is_banking_day(date(2026, 4, 6))  # Easter
+    assert not banking.is_banking_day(date(2026, 6, 19))  # Midsummer Eve
+    assert banking.is_banking_day(DUE)
 
 
 def test_mandate_approved_invoice_drawn_on_due_date_paid_once(core, cfg):
@@ -124,17 +127,17 @@ def test_mandate_approved_invoice_drawn_on_due_date_paid_once(core, cfg):
     assert result.overdue == 1 and "overdue" not in _kinds(core, inv.id)
     assert "overdue" in _kinds(core, rows["K2"].id)
     spec = _spec(datetime(2026, 12, 1, 19, 30), [(payer, inv.amount_due_ore, DUE, "0")])
-    res = autopay.import_autogiro(core.engine, core.catalogue, cfg, spec, "betspec.txt")
+    res = autogiro_files.import_autogiro(core.engine, core.catalogue, cfg, spec, "betspec.txt")
     assert (res.counts["paid"], res.counts["paid_ore"]) == (1, inv.amount_due_ore)
     doc = _doc(core, inv.id, date(2026, 12, 2))
     assert doc["status"] == "paid" and doc["balance_ore"] == 0
     assert doc["payments"][-1]["method"] == "autogiro" and doc["timeline"][-1]["kind"] == "payment_received"
     assert doc["autopay"]["status"] == "paid" and doc["autopay"]["paid_at"].startswith("2026-12-01")
     # the same file again, and the same record in another file: nothing changes
-    again = autopay.import_autogiro(core.engine, core.catalogue, cfg, spec, "betspec-copy.txt")
+    again = autogiro_files.import_autogiro(core.engine, core.catalogue, cfg, spec, "betspec-copy.txt")
     assert again.counts == {"kind": "payment_spec", "duplicate_file": 1}
     other = _spec(datetime(2026, 12, 2, 6, 0), [(payer, inv.amount_due_ore, DUE, "0")])
-    assert autopay.import_autogiro(core.engine, core.catalogue, cfg, other, "b2.txt").counts[
+    assert autogiro_files.import_autogiro(core.engine, core.catalogue, cfg, other, "b2.txt").counts[
         "duplicate_records"] == 1
     with core.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(m.Payment)
@@ -147,7 +150,7 @@ def test_failed_draw_is_retried_once_then_falls_back_with_the_timeline_at_each_s
     _order(core, cfg, date(2026, 11, 27))
     # 1. no cover: a new attempt three banking days later
     spec = _spec(datetime(2026, 12, 1, 19, 30), [(payer, inv.amount_due_ore, DUE, "1")])
-    res = autopay.import_autogiro(core.engine, core.catalogue, cfg, spec, "spec1.txt", today=DUE)
+    res = autogiro_files.import_autogiro(core.engine, core.catalogue, cfg, spec, "spec1.txt", today=DUE)
     assert (res.counts["failed"], res.counts["retrying"]) == (1, 1)
     doc = _doc(core, inv.id, DUE)
     assert doc["timeline"][-1]["kind"] == "autopay_failed"
@@ -164,7 +167,7 @@ def test_failed_draw_is_retried_once_then_falls_back_with_the_timeline_at_each_s
     assert _doc(core, inv.id, date(2026, 12, 3))["autopay"]["status"] == "pending"
     # 3. no cover again: the retries are used up, the invoice falls back to manual payment
     spec2 = _spec(datetime(2026, 12, 4, 19, 30), [(payer, inv.amount_due_ore, date(2026, 12, 4), "1")])
-    res = autopay.import_autogiro(core.engine, core.catalogue, cfg, spec2, "spec2.txt", today=date(2026, 12, 4))
+    res = autogiro_files.import_autogiro(core.engine, core.catalogue, cfg, spec2, "spec2.txt", today=date(2026, 12, 4))
     assert res.counts["fallback"] == 1 and res.counts["messages"] == 1
     kinds = _kinds(core, inv.id)
     assert kinds[-2:] == ["autopay_failed", "autopay_fallback"]
@@ -177,18 +180,18 @@ def test_failed_draw_is_retried_once_then_falls_back_with_the_timeline_at_each_s
     # 4. dunning goes on as for any unpaid invoice
     dunning.run_dunning(core.engine, cfg, today=date(2026, 12, 5))
     assert "overdue" in _kinds(core, inv.id)
-    assert autopay.payment_method(core.engine, inv.customer_id)["status"] == "active"  # the mandate still holds
+    assert mandates.payment_method(core.engine, inv.customer_id)["status"] == "active"  # the mandate still holds
 
 
 def test_rejected_and_withdrawn_mandates_reach_the_subscriber(core, cfg):
     rows = bill_october(core)
     k2 = rows["K2"].customer_id
-    autopay.set_autogiro(core.engine, k2, "5000", "1000004", "197001011233", now=NOW)
-    out = autopay.export_autogiro(core.engine, core.catalogue, cfg, date(2026, 11, 20))
+    mandates.set_autogiro(core.engine, k2, "5000", "1000004", "197001011233", now=NOW)
+    out = autogiro_files.export_autogiro(core.engine, core.catalogue, cfg, date(2026, 11, 20))
     payer = ag.parse(out.files[0]["content"].encode(ag.ENCODING)).mandates[0].payer_number.lstrip("0")
-    res = autopay.import_autogiro(core.engine, core.catalogue, cfg, _advice(payer, "04", "23"), "a.txt")
+    res = autogiro_files.import_autogiro(core.engine, core.catalogue, cfg, _advice(payer, "04", "23"), "a.txt")
     assert res.counts["rejected"] == 1 and res.counts["messages"] == 1
-    pm = autopay.payment_method(core.engine, k2)
+    pm = mandates.payment_method(core.engine, k2)
     assert (pm["status"], pm["autogiro"]["mandate_status"]) == ("failed", "rejected")
     assert pm["notice"] == "Banken godkände inte autogiromedgivandet (fel kontonummer). Betala fakturorna själv " \
                            "tills vidare."
@@ -196,8 +199,8 @@ def test_rejected_and_withdrawn_mandates_reach_the_subscriber(core, cfg):
     assert "fel kontonummer" in sms[0]["text"]
     # approved, then withdrawn by the payer's bank
     payer, _inv = _approved_customer(core, cfg, rows)
-    autopay.import_autogiro(core.engine, core.catalogue, cfg, _advice(payer, "46", "02"), "b.txt")
-    pm = autopay.payment_method(core.engine, rows["K1"].customer_id, lang="en")
+    autogiro_files.import_autogiro(core.engine, core.catalogue, cfg, _advice(payer, "46", "02"), "b.txt")
+    pm = mandates.payment_method(core.engine, rows["K1"].customer_id, lang="en")
     assert (pm["status"], pm["autogiro"]["mandate_status"]) == ("failed", "withdrawn")
     assert pm["notice"].startswith("The autogiro mandate has ended")
     assert _order(core, cfg, date(2026, 11, 27)) == []  # no draws on a withdrawn mandate
@@ -206,9 +209,9 @@ def test_rejected_and_withdrawn_mandates_reach_the_subscriber(core, cfg):
 def test_changing_to_manual_cancels_the_mandate_in_the_next_file(core, cfg):
     rows = bill_october(core)
     payer, inv = _approved_customer(core, cfg, rows)
-    pm = autopay.set_manual(core.engine, inv.customer_id, now=NOW)
+    pm = mandates.set_manual(core.engine, inv.customer_id, now=NOW)
     assert (pm["method"], pm["status"], pm["autogiro"]) == ("manual", "none", None)
-    out = autopay.export_autogiro(core.engine, core.catalogue, cfg, date(2026, 11, 24))
+    out = autogiro_files.export_autogiro(core.engine, core.catalogue, cfg, date(2026, 11, 24))
     assert out.counts == {"mandates": 0, "cancellations": 1}
     sent = ag.parse(out.files[-1]["content"].encode(ag.ENCODING))
     assert [(r.action, r.payer_number.lstrip("0")) for r in sent.mandates] == [("cancel", payer)]
@@ -219,12 +222,12 @@ def test_changing_to_manual_cancels_the_mandate_in_the_next_file(core, cfg):
 def test_without_a_personal_number_the_mandate_waits_with_a_notice(core, cfg):
     rows = bill_october(core)
     cid = rows["K1"].customer_id
-    pm = autopay.set_autogiro(core.engine, cid, "8327", "9384750001", now=NOW)
+    pm = mandates.set_autogiro(core.engine, cid, "8327", "9384750001", now=NOW)
     assert pm["status"] == "pending" and "personnummer" in pm["notice"]
-    assert autopay.export_autogiro(core.engine, core.catalogue, cfg, date(2026, 11, 20)).files == []
-    pm = autopay.set_autogiro(core.engine, cid, "8327", "9384750001", "197001011233", now=NOW)
+    assert autogiro_files.export_autogiro(core.engine, core.catalogue, cfg, date(2026, 11, 20)).files == []
+    pm = mandates.set_autogiro(core.engine, cid, "8327", "9384750001", "197001011233", now=NOW)
     assert "Medgivandet skickas" in pm["notice"]
-    out = autopay.export_autogiro(core.engine, core.catalogue, cfg, date(2026, 11, 20))
+    out = autogiro_files.export_autogiro(core.engine, core.catalogue, cfg, date(2026, 11, 20))
     assert out.counts["mandates"] == 1 and out.counts["cancellations"] == 0  # the unsent one is simply dropped
 
 
@@ -245,14 +248,14 @@ def test_bankgirots_example_mandate_advice_applied(core, cfg):
             conn.execute(insert(AutogiroMandate).values(
                 customer_id=k1, payer_number=payer, clearing="5001", account="1000020", personal_number="196803050000",
                 status="approved" if payer == "2222101" else "pending", requested_at=NOW, request_file_id=1))
-    res = autopay.import_autogiro(core.engine, core.catalogue, cfg, _example("medgivandeavisering.txt"), "ex.txt")
+    res = autogiro_files.import_autogiro(core.engine, core.catalogue, cfg, _example("medgivandeavisering.txt"), "ex.txt")
     with core.engine.connect() as conn:
         status = dict(conn.execute(select(AutogiroMandate.payer_number, AutogiroMandate.status)).all())
     # 103 is approved (04/32) and then cancelled at the payee's request (03/33) in the same file
     assert status == {"103": "withdrawn", "102": "rejected", "2222101": "withdrawn"}
     assert (res.counts["approved"], res.counts["withdrawn"], res.counts["rejected"]) == (1, 3, 1)
     assert res.counts["unknown"] == 5  # the other payers in the example are not ours
-    assert autopay.import_autogiro(core.engine, core.catalogue, cfg, _example("medgivandeavisering.txt"), "again").counts["duplicate_file"] == 1
+    assert autogiro_files.import_autogiro(core.engine, core.catalogue, cfg, _example("medgivandeavisering.txt"), "again").counts["duplicate_file"] == 1
 
 
 def test_bankgirots_example_payment_specification_and_rejections_applied(core, cfg):
@@ -266,7 +269,7 @@ def test_bankgirots_example_payment_specification_and_rejections_applied(core, c
                 invoice_id=inv.id, customer_id=inv.customer_id, method="autogiro", attempt=attempt,
                 draw_date=drawn if attempt <= 4 else date(2008, 6, 11), status="pending", payer_number=payer,
                 amount_ore={"3333": 7500, "4444": 25000}.get(payer, 300_000), created_at=NOW, updated_at=NOW))
-    res = autopay.import_autogiro(core.engine, core.catalogue, cfg, _example("betalningsspecifikation.txt"),
+    res = autogiro_files.import_autogiro(core.engine, core.catalogue, cfg, _example("betalningsspecifikation.txt"),
                                   "spec.txt", today=drawn)
     assert (res.counts["paid"], res.counts["failed"], res.counts["renewed"]) == (1, 2, 1)
     with core.engine.connect() as conn:
@@ -274,7 +277,7 @@ def test_bankgirots_example_payment_specification_and_rejections_applied(core, c
     assert by_payer["101"] == ("paid", "0")
     assert by_payer["106"] == ("failed", "1") and by_payer["107"] == ("failed", "2")
     assert by_payer["2222101"] == ("pending", "9")  # Bankgirot tries again
-    rej = autopay.import_autogiro(core.engine, core.catalogue, cfg, _example("avvisade_betalningsuppdrag.txt"),
+    rej = autogiro_files.import_autogiro(core.engine, core.catalogue, cfg, _example("avvisade_betalningsuppdrag.txt"),
                                   "rej.txt", today=date(2008, 6, 11))
     assert rej.counts["rejected_orders"] == 2 and rej.counts["unknown"] == 1
     with core.engine.connect() as conn:
@@ -285,10 +288,10 @@ def test_bankgirots_example_payment_specification_and_rejections_applied(core, c
 
 def test_a_file_for_another_bankgiro_or_a_broken_file_changes_nothing(core, cfg):
     bill_october(core)
-    with pytest.raises(autopay.AutopayError, match="bankgiro 9912346"):
-        autopay.import_autogiro(core.engine, core.catalogue, cfg, _example("medgivandeavisering.txt"), "x")
+    with pytest.raises(banking.AutopayError, match="bankgiro 9912346"):
+        autogiro_files.import_autogiro(core.engine, core.catalogue, cfg, _example("medgivandeavisering.txt"), "x")
     broken = _example("medgivandeavisering.txt").replace(b"092008061199000000010", b"092008061199000000011")
     with pytest.raises(ag.AutogiroError, match="line 12"):
-        autopay.import_autogiro(core.engine, core.catalogue, _example_cfg(cfg), broken, "x")
+        autogiro_files.import_autogiro(core.engine, core.catalogue, _example_cfg(cfg), broken, "x")
     with core.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(AutogiroMandate)).scalar_one() == 0

@@ -7,7 +7,7 @@ from datetime import date
 
 from backend_stub.core import Core
 from backend_stub.formats import autogiro as ag
-from backend_stub.services import autopay
+from backend_stub.services.autopay import mandates
 from backend_stub.storage.db import make_engine
 
 from .lifecycle_support import bill_october
@@ -17,7 +17,7 @@ from .test_cli import cli
 def test_export_import_and_run_from_the_command_line(tmp_path, monkeypatch):
     core = Core(make_engine(f"sqlite:///{tmp_path / 'cli.db'}"))
     rows = bill_october(core)
-    autopay.set_autogiro(core.engine, rows["K1"].customer_id, "8327", "9384750001", "197001011233")
+    mandates.set_autogiro(core.engine, rows["K1"].customer_id, "8327", "9384750001", "197001011233")
     core.engine.dispose()
     out = tmp_path / "to-bankgirot"
     r = cli(tmp_path, "autogiro-export", "--date", "2026-11-20", "--out", str(out), "--json")

@@ -23,9 +23,10 @@ from backend_stub.api.lifecycle import _config
 from backend_stub.api.params import DAY_RULE, DayField, IdPath, SessionRef, check_day
 from backend_stub.api.selfservice import _paygw, back_to_merchant, deliver_testpay_webhook
 from backend_stub.api.uploads import CSV_MAX_BYTES, Upload, file_schema, file_upload
+from backend_stub.domain import banking
 from backend_stub.formats.autogiro import AutogiroError
-from backend_stub.services import autopay
 from backend_stub.services.access.tokens import Principal, Role
+from backend_stub.services.autopay import autogiro_files, draws, mandates
 from backend_stub.services.lifecycle import paygw
 
 router = APIRouter(tags=["autopay"])
@@ -51,7 +52,7 @@ async def get_payment_method(request: Request, customer_id: IdPath, p: Reader,
     """How the customer pays: manual, autogiro (mandate and its status) or a saved card."""
     ensure_customer_access(p, customer_id)
     try:
-        return await _run(autopay.payment_method, _core(request).engine, customer_id, lang=lang)
+        return await _run(mandates.payment_method, _core(request).engine, customer_id, lang=lang)
     except LookupError:
         raise HTTPException(404, "customer not found") from None
 
@@ -76,18 +77,18 @@ async def put_payment_method(request: Request, customer_id: IdPath, body: Paymen
         if body.method == "autogiro":
             for name in ("clearing", "account"):
                 if not (getattr(body, name) or "").strip():
-                    raise autopay.AutopayError(f"{name}: required for autogiro")
-            return await _run(autopay.set_autogiro, engine, customer_id, body.clearing, body.account,
+                    raise banking.AutopayError(f"{name}: required for autogiro")
+            return await _run(mandates.set_autogiro, engine, customer_id, body.clearing, body.account,
                               body.personal_number)
         if body.method == "card":
             if not body.return_url:
-                raise autopay.AutopayError("return_url: required for a card")
-            session_id = await _run(autopay.start_card_setup, engine, _paygw(request), customer_id, body.return_url)
+                raise banking.AutopayError("return_url: required for a card")
+            session_id = await _run(mandates.start_card_setup, engine, _paygw(request), customer_id, body.return_url)
             return {"redirect_url": f"{request.scope.get('root_path', '')}/paygw/cards/{session_id}"}
-        return await _run(autopay.set_manual, engine, customer_id)
+        return await _run(mandates.set_manual, engine, customer_id)
     except LookupError:
         raise HTTPException(404, "customer not found") from None
-    except (autopay.AutopayError, paygw.PaymentError) as exc:
+    except (banking.AutopayError, paygw.PaymentError) as exc:
         raise HTTPException(422, str(exc)) from None
 
 
@@ -99,7 +100,7 @@ class RunRequest(BaseModel):
 async def run_draws(request: Request, _p: Service, body: RunRequest | None = None) -> dict[str, Any]:
     """Charge saved cards for the day: invoices due, retries planned, fallbacks (idempotent)."""
     on = (body.on if body else None) or clock.today()
-    result = await _run(autopay.run_card_draws, _core(request).engine, _paygw(request), _config(request), on)
+    result = await _run(draws.run_card_draws, _core(request).engine, _paygw(request), _config(request), on)
     return result.as_dict()
 
 
@@ -110,11 +111,11 @@ async def upload_answer_file(request: Request, _p: Service,
     The same file twice changes nothing. A bad file is refused whole, with its errors by line."""
     core = _core(request)
     try:
-        result = await _run(autopay.import_autogiro, core.engine, core.catalogue, _config(request), file.data,
+        result = await _run(autogiro_files.import_autogiro, core.engine, core.catalogue, _config(request), file.data,
                             file.filename or "upload")
     except AutogiroError as exc:
         raise HTTPException(422, {"errors": exc.errors}) from None
-    except autopay.AutopayError as exc:
+    except banking.AutopayError as exc:
         raise HTTPException(422, str(exc)) from None
     return JSONResponse(result.as_dict())
 
@@ -127,8 +128,8 @@ async def outgoing_files(request: Request, _p: Service,
     and the same files on later calls (plus any for what came up since)."""
     core = _core(request)
     try:
-        result = await _run(autopay.export_autogiro, core.engine, core.catalogue, _config(request), date_)
-    except (autopay.AutopayError, AutogiroError) as exc:
+        result = await _run(autogiro_files.export_autogiro, core.engine, core.catalogue, _config(request), date_)
+    except (banking.AutopayError, AutogiroError) as exc:
         raise HTTPException(422, str(exc)) from None
     return result.as_dict()
 

@@ -125,7 +125,7 @@ def list_invoices(engine: Engine, *, customer_id: int | None = None, period: str
         today = today or clock.today()
         autopay = None
         if customer_id is not None:  # a subscriber's list: each open invoice's automatic payment, as on its page
-            from backend_stub.services.autopay import invoice_autopay
+            from backend_stub.services.autopay.draws import invoice_autopay
 
             autopay = {r.id: invoice_autopay(conn, r, states[r.id].balance_ore, today=today) for r in rows
                        if r.kind == "invoice" and states[r.id].balance_ore > 0}
@@ -223,7 +223,7 @@ def get_invoice(engine: Engine, invoice_id: str, *, today: date | None = None, l
             {"id": c.id, "number": c.number, "amount_due_ore": c.amount_due_ore, "invoice_date": c.invoice_date.isoformat()}
             for c in conn.execute(select(m.Invoice).where(m.Invoice.credits_invoice_id == inv.id))
         ]
-        from backend_stub.services.autopay import invoice_autopay  # automatic payment (docs/autopay.md)
+        from backend_stub.services.autopay.draws import invoice_autopay  # automatic payment (docs/autopay.md)
 
         doc["autopay"] = invoice_autopay(conn, inv, state.balance_ore, today=today)
         today = today or clock.today()

@@ -153,7 +153,7 @@ def run_dunning(engine: Engine, cfg: LifecycleConfig, *, today: date | None = No
         rows = list(conn.execute(select(m.Invoice).where(m.Invoice.kind == "invoice", m.Invoice.amount_due_ore > 0,
                                                          m.Invoice.due_date < today)))
         states = ledger.invoice_states(conn, rows, today)
-        from backend_stub.services.autopay import held_invoice_ids
+        from backend_stub.services.autopay.draws import held_invoice_ids
 
         held = held_invoice_ids(conn, [r.id for r in rows])  # an automatic draw is scheduled or pending
     for inv in rows:

@@ -428,7 +428,7 @@ class TestPayProvider:
         return sign(self.secret, body, int(clock.wall_now().timestamp())), body  # a transport stamp: real time
 
     def _card_event(self, event_id: str, kind: str, data: dict[str, Any], now: datetime) -> str:
-        from backend_stub.services import autopay
+        from backend_stub.services.autopay import mandates
 
         session_id = str(data["session_id"])
         if kind not in ("card.saved", "card.setup_failed"):
@@ -441,9 +441,9 @@ class TestPayProvider:
                 return "duplicate"
             if kind == "card.saved":
                 card = {k: str(data[k]) for k in ("token", "brand", "last4", "expires")}
-                outcome = autopay.card_saved(conn, session_id, card, now=now)
+                outcome = mandates.card_saved(conn, session_id, card, now=now)
             else:
-                outcome = autopay.card_setup_failed(conn, session_id, now=now)
+                outcome = mandates.card_setup_failed(conn, session_id, now=now)
             if outcome is None:  # rolls the event back too: a delivery about an unknown session is refused
                 raise WebhookRejected("unknown card session")
         return outcome
