@@ -51,7 +51,7 @@ def ensure_demo_agents() -> None:
 
 def ensure_demo_offers() -> None:
     """Schedule the demo's upsell offers once (docs/offers.md): heavy data, broadband upgrade, recommended plan."""
-    from backend_stub.services.offers import seed_demo_offers
+    from backend_stub.demo.offers import seed_demo_offers
 
     core = Core.from_url()
     try:

@@ -13,7 +13,9 @@ from selfcare_common.money_format import format_kr
 
 def cmd_offers(args: argparse.Namespace) -> int:
     """List offers, seed the demo's offers, or print one offer's results."""
-    from backend_stub.services import offers
+    from backend_stub.demo import offers
+    from backend_stub.domain import errors
+    from backend_stub.services.offers import marketing, results
 
     core = open_core()
     if args.action == "seed-demo":
@@ -24,8 +26,8 @@ def cmd_offers(args: argparse.Namespace) -> int:
         if args.id is None:
             return fail("offers results needs an offer id")
         try:
-            res = offers.results(core.engine, args.id)
-        except offers.NotFound:
+            res = results.results(core.engine, args.id)
+        except errors.NotFound:
             return fail(f"no offer {args.id}")
         if args.json:
             print(json.dumps(res, ensure_ascii=False, indent=2))
@@ -34,7 +36,7 @@ def cmd_offers(args: argparse.Namespace) -> int:
                   f"acceptances {res['acceptances']}, conversion {res['conversion']}, "
                   f"extra monthly revenue {format_kr(res['extra_monthly_revenue_ore'], plain_spaces=True)}")
         return 0
-    items = offers.list_offers(core.engine)
+    items = marketing.list_offers(core.engine)
     if args.json:
         print(json.dumps(items, ensure_ascii=False, indent=2))
         return 0
@@ -48,8 +50,8 @@ def cmd_offers(args: argparse.Namespace) -> int:
 
 def cmd_recommend(args: argparse.Namespace) -> int:
     """Re-rate a subscriber's last three invoiced periods under every plan on sale."""
-    from backend_stub.services import recommend
     from backend_stub.services.billing.customers import find_customer_id
+    from backend_stub.services.offers import recommend
     from backend_stub.storage.repo import load_subscriptions
 
     core = open_core()

@@ -19,9 +19,9 @@ from sqlalchemy import select
 from backend_stub import clock
 from backend_stub.api.app import create_app
 from backend_stub.clock import FrozenClock
-from backend_stub.services import offers
 from backend_stub.services.billing import billrun
 from backend_stub.services.billing.usage import UsageImporter
+from backend_stub.services.offers.results import mask_msisdn
 from backend_stub.storage.models import billing as m
 
 from .conftest import token_for
@@ -400,7 +400,7 @@ def test_previews_for_marketing(api):
     preview = r.json()
     assert preview["matches"] is True  # even for a draft
     # The subscriber's number is masked for marketing: enough to tell lines apart, not to call.
-    masked = offers.mask_msisdn(MSISDN["K1"])
+    masked = mask_msisdn(MSISDN["K1"])
     assert masked != MSISDN["K1"] and masked[-2:] == MSISDN["K1"][-2:]
     assert f"{masked}: data ≥ 90 % in 2 of 3 periods" in preview["reasons"]
     assert preview["banner"]["msisdn"] == masked
@@ -409,11 +409,11 @@ def test_previews_for_marketing(api):
                     params={"customer_number": "K2"}).json()
     assert light["matches"] is False
     # Marketing reads the reasons in the console's language (Swedish unless asked otherwise).
-    assert f"{offers.mask_msisdn(MSISDN['K2'])}: uppfylls inte: data ≥ 90 % i 0 av 3 perioder (kräver 2)" \
+    assert f"{mask_msisdn(MSISDN['K2'])}: uppfylls inte: data ≥ 90 % i 0 av 3 perioder (kräver 2)" \
         in light["reasons"]
     light_en = api.get(f"/marketing/offers/{draft['id']}/preview", headers=mk(api),
                        params={"customer_number": "K2", "lang": "en"}).json()
-    assert f"{offers.mask_msisdn(MSISDN['K2'])}: not met: data ≥ 90 % in 0 of 3 periods (needs 2)" \
+    assert f"{mask_msisdn(MSISDN['K2'])}: not met: data ≥ 90 % in 0 of 3 periods (needs 2)" \
         in light_en["reasons"]
     assert api.get(f"/marketing/offers/{draft['id']}/preview", headers=mk(api),
                    params={"customer_number": "K999"}).status_code == 404

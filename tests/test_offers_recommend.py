@@ -24,7 +24,7 @@ from datetime import date, datetime
 from backend_stub.domain.catalogue import DEFAULT_CATALOGUE, load_catalogue
 from backend_stub.domain.periods import PlanSegment, Subscription, period_for
 from backend_stub.domain.rating import UsageEvent
-from backend_stub.services import recommend
+from backend_stub.services.offers import recommend
 
 CAT = load_catalogue(DEFAULT_CATALOGUE)
 MSISDN = "+46701234567"

@@ -22,11 +22,11 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
-from backend_stub.services import recommend, targeting
 from backend_stub.services.billing import billrun
 from backend_stub.services.billing.customers import import_customers
 from backend_stub.services.billing.usage import UsageImporter
 from backend_stub.services.lifecycle import ledger
+from backend_stub.services.offers import recommend, targeting
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.offers import OfferUsageStats
 

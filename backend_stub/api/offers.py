@@ -24,9 +24,10 @@ from backend_stub.api import errors
 from backend_stub.api.auth import ensure_customer_access, require_roles
 from backend_stub.api.params import IdField, IdPath, OptionalIdQuery
 from backend_stub.api.uploads import Upload, file_schema, file_upload
-from backend_stub.services import offers, recommend
+from backend_stub.domain.errors import NotFound
 from backend_stub.services.access.tokens import Principal, Role
-from backend_stub.services.offers import OfferIn, ScheduleIn
+from backend_stub.services.offers import accepting, banners, marketing, recommend, results, targeting
+from backend_stub.services.offers.marketing import OfferIn, ScheduleIn
 from backend_stub.storage.repo import load_subscriptions
 
 router = APIRouter(tags=["offers"])
@@ -56,7 +57,7 @@ def _actor(p: Principal) -> str:
     return f"customer:{p.customer_id}" if p.role is Role.SUBSCRIBER else f"{p.role.value}:{p.subject}"
 
 
-def _invalid(exc: offers.targeting.RuleError, where: str = "body") -> JSONResponse:
+def _invalid(exc: targeting.RuleError, where: str = "body") -> JSONResponse:
     return JSONResponse({"detail": [{"loc": [where, *loc], "msg": msg, "type": "value_error"}
                                     for loc, msg in exc.errors]}, status_code=422)
 
@@ -66,7 +67,7 @@ async def _call(fn, *args, where: str = "body", **kwargs):
     404 and 409, ``api.errors``)."""
     try:
         return await _run(fn, *args, **kwargs)
-    except offers.targeting.RuleError as exc:
+    except targeting.RuleError as exc:
         return _invalid(exc, where)
 
 
@@ -76,53 +77,53 @@ async def _call(fn, *args, where: str = "body", **kwargs):
 @router.get("/marketing/offers")
 async def list_offers(request: Request, _p: Marketing) -> dict[str, Any]:
     """Every offer, newest first."""
-    return {"offers": await _run(offers.list_offers, _core(request).engine, now=_now(request))}
+    return {"offers": await _run(marketing.list_offers, _core(request).engine, now=_now(request))}
 
 
 @router.post("/marketing/offers", status_code=201)
 async def create_offer(request: Request, p: Marketing, body: OfferIn) -> Any:
     """A new offer (a draft until scheduled). 422 names the field: unknown plan, bad terms, bad window …"""
     core = _core(request)
-    return await _call(offers.create_offer, core.engine, core.catalogue, body, actor=_actor(p), now=_now(request))
+    return await _call(marketing.create_offer, core.engine, core.catalogue, body, actor=_actor(p), now=_now(request))
 
 
 @router.get("/marketing/offers/{offer_id}")
 async def get_offer(request: Request, offer_id: IdPath, _p: Marketing) -> Any:
-    return await _call(offers.get_offer, _core(request).engine, offer_id, now=_now(request))
+    return await _call(marketing.get_offer, _core(request).engine, offer_id, now=_now(request))
 
 
 @router.put("/marketing/offers/{offer_id}", responses=errors.refusals(409))
 async def put_offer(request: Request, offer_id: IdPath, _p: Marketing, body: OfferIn) -> Any:
     """Replace an offer's fields (the same body as creating it)."""
     core = _core(request)
-    return await _call(offers.update_offer, core.engine, core.catalogue, offer_id, body, now=_now(request))
+    return await _call(marketing.update_offer, core.engine, core.catalogue, offer_id, body, now=_now(request))
 
 
 @router.post("/marketing/offers/{offer_id}/schedule", responses=errors.refusals(409))
 async def schedule_offer(request: Request, offer_id: IdPath, _p: Marketing, body: ScheduleIn) -> Any:
     """On the air in a window (``starts_at``/``ends_at`` optional): status scheduled or active."""
-    return await _call(offers.schedule_offer, _core(request).engine, offer_id, body.model_dump(), now=_now(request))
+    return await _call(marketing.schedule_offer, _core(request).engine, offer_id, body.model_dump(), now=_now(request))
 
 
 @router.post("/marketing/offers/{offer_id}/stop", responses=errors.refusals(409))
 async def stop_offer(request: Request, offer_id: IdPath, _p: Marketing) -> Any:
     """Off the air at once (status stopped)."""
-    return await _call(offers.stop_offer, _core(request).engine, offer_id, now=_now(request))
+    return await _call(marketing.stop_offer, _core(request).engine, offer_id, now=_now(request))
 
 
 @router.post("/marketing/images", status_code=201, openapi_extra=file_schema(description="PNG, JPEG or WebP"))
 async def upload_image(request: Request, p: Marketing,
-                       file: Annotated[Upload, Depends(file_upload(offers.MAX_IMAGE_BYTES + 1))]) -> Any:
+                       file: Annotated[Upload, Depends(file_upload(marketing.MAX_IMAGE_BYTES + 1))]) -> Any:
     """A banner image: PNG, JPEG or WebP by content, ≤ 1 MB, ≤ 4000×4000; else 422 with the reason."""
-    return await _call(offers.store_image, _core(request).engine, file.data, actor=_actor(p), now=_now(request))
+    return await _call(marketing.store_image, _core(request).engine, file.data, actor=_actor(p), now=_now(request))
 
 
 @router.get("/offer-images/{image_id}", response_class=Response, responses={304: {"description": "Not modified"}})
 async def offer_image(request: Request, image_id: IdPath) -> Response:
     """A banner image (public: banners are public; an image never changes, so it is cached long)."""
     try:
-        data, content_type, digest = await _run(offers.get_image, _core(request).engine, image_id)
-    except offers.NotFound:
+        data, content_type, digest = await _run(marketing.get_image, _core(request).engine, image_id)
+    except NotFound:
         raise HTTPException(404, "image not found") from None
     etag = f'"{digest[:32]}"'
     headers = {"Cache-Control": "public, max-age=31536000, immutable", "ETag": etag,
@@ -141,7 +142,7 @@ class SegmentPreviewIn(BaseModel):
 async def segment_preview(request: Request, _p: Marketing, body: SegmentPreviewIn) -> Any:
     """How many subscribers (customers) the rules match now, of how many, and up to 10 of them."""
     core = _core(request)
-    return await _call(offers.segment_preview, core.engine, core.catalogue, body.rules, body.sells,
+    return await _call(results.segment_preview, core.engine, core.catalogue, body.rules, body.sells,
                        now=_now(request))
 
 
@@ -151,19 +152,19 @@ async def customer_preview(request: Request, offer_id: IdPath, _p: Marketing,
                            lang: Lang = "sv") -> Any:
     """Whether this subscriber matches, why, and the banner they would see (even for a draft)."""
     core = _core(request)
-    return await _call(offers.customer_preview, core.engine, core.catalogue, offer_id, customer_number, lang=lang,
+    return await _call(results.customer_preview, core.engine, core.catalogue, offer_id, customer_number, lang=lang,
                        now=_now(request))
 
 
 @router.get("/marketing/offers/{offer_id}/results")
 async def offer_results(request: Request, offer_id: IdPath, _p: Marketing) -> Any:
     """Counts, conversion, extra monthly revenue, per day and as a funnel."""
-    return await _call(offers.results, _core(request).engine, offer_id)
+    return await _call(results.results, _core(request).engine, offer_id)
 
 
 @router.get("/marketing/summary")
 async def marketing_summary(request: Request, _p: Marketing) -> dict[str, Any]:
-    return await _run(offers.summary, _core(request).engine, now=_now(request))
+    return await _run(results.summary, _core(request).engine, now=_now(request))
 
 
 # --- subscribers ----------------------------------------------------------------------------------
@@ -175,7 +176,7 @@ async def customer_offers(request: Request, customer_id: IdPath, p: Reader,
     """At most two banners for the page, highest priority first."""
     ensure_customer_access(p, customer_id)
     core = _core(request)
-    return {"banners": await _call(offers.banners_for, core.engine, core.catalogue, customer_id,
+    return {"banners": await _call(banners.banners_for, core.engine, core.catalogue, customer_id,
                                    placement=placement, lang=lang, now=_now(request))}
 
 
@@ -190,7 +191,7 @@ async def offer_event(request: Request, customer_id: IdPath, offer_id: IdPath, p
     """An impression, click or dismissal; counted once per (offer, customer, kind, view)."""
     ensure_customer_access(p, customer_id)
     core = _core(request)
-    result = await _call(offers.record_event, core.engine, core.catalogue, customer_id, offer_id, body.kind,
+    result = await _call(banners.record_event, core.engine, core.catalogue, customer_id, offer_id, body.kind,
                          body.placement, body.view_id, now=_now(request))
     if isinstance(result, Response):
         return result
@@ -203,7 +204,7 @@ async def order_sheet(request: Request, customer_id: IdPath, offer_id: IdPath, p
     """What accepting does, in figures: the fee and discount lines of this period's invoice."""
     ensure_customer_access(p, customer_id)
     core = _core(request)
-    return await _call(offers.order_sheet, core.engine, core.catalogue, customer_id, offer_id, subscription_id,
+    return await _call(accepting.order_sheet, core.engine, core.catalogue, customer_id, offer_id, subscription_id,
                        lang=lang, now=_now(request))
 
 
@@ -216,12 +217,12 @@ async def accept_offer(request: Request, customer_id: IdPath, offer_id: IdPath, 
     """Yes to the offer: the subscription changes as the offer says; 404 if it is not for them, 409 if done."""
     ensure_customer_access(p, customer_id)
     core = _core(request)
-    return await _call(offers.accept_offer, core.engine, core.catalogue, customer_id, offer_id, body.subscription_id,
+    return await _call(accepting.accept_offer, core.engine, core.catalogue, customer_id, offer_id, body.subscription_id,
                        actor=_actor(p), now=_now(request))
 
 
 def _recommendation(engine, catalogue, customer_id: int, subscription_id: int | None, now: datetime) -> dict[str, Any]:
-    today = offers.today_of(now)
+    today = marketing.today_of(now)
     with engine.begin() as conn:
         subs = load_subscriptions(conn, customer_ids=[customer_id])
         if subscription_id is None:
@@ -231,7 +232,7 @@ def _recommendation(engine, catalogue, customer_id: int, subscription_id: int | 
         else:
             sub = next((s for s in subs if s.id == subscription_id), None)
         if sub is None:
-            raise offers.NotFound("subscription not found")
+            raise NotFound("subscription not found")
         return recommend.for_api(recommend.recommendation(conn, catalogue, sub, today))
 
 

@@ -208,7 +208,16 @@ def list_outbox(engine: Engine, to: str | None = None, limit: int = 50, *, chann
              "invoice_id": r.invoice_id} for r in rows]
 
 
-# --- letters -----------------------------------------------------------------------------------------
+# --- channels and letters -----------------------------------------------------------------------------------------
+
+
+def channel_of(customer: Any) -> str:
+    """How the customer is written to: their channel when it has an address, else a letter."""
+    if customer.channel == "email" and customer.email:
+        return "email"
+    if customer.channel == "sms" and customer.phone:
+        return "sms"
+    return "letter"
 
 
 def address_line(customer: Any) -> str:

@@ -62,14 +62,6 @@ def default_link_builder(engine: Engine, cfg: LifecycleConfig) -> LinkBuilder:
     return build
 
 
-def _channel(customer: Any) -> str:
-    if customer.channel == "email" and customer.email:
-        return "email"
-    if customer.channel == "sms" and customer.phone:
-        return "sms"
-    return "letter"
-
-
 def invoice_email(doc: dict[str, Any], link: str, lang: str) -> tuple[str, str, str]:
     """Subject, text and HTML of an invoice e-mail."""
     seller = doc["seller"]["name"]
@@ -170,7 +162,7 @@ def send_one(engine: Engine, cfg: LifecycleConfig, invoice_id: str, *, mail: mes
         inv = conn.execute(select(m.Invoice).where(m.Invoice.id == invoice_id)).one()
         customer = conn.execute(select(m.Customer).where(m.Customer.id == inv.customer_id)).one()
     lang = "en" if customer.language == "en" else "sv"
-    channel = channel or _channel(customer)
+    channel = channel or messaging.channel_of(customer)
     key = f"invoice:{inv.id}:{channel}"
     doc = get_invoice(engine, inv.id, lang=lang)
     if channel == "email":

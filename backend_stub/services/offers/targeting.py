@@ -37,8 +37,8 @@ from backend_stub.domain.catalogue import UNLIMITED, Catalogue, Rate
 from backend_stub.domain.money import exact_to_ore
 from backend_stub.domain.periods import Period, Subscription
 from backend_stub.domain.rating import prorated_units
-from backend_stub.services import recommend
 from backend_stub.services.lifecycle import ledger
+from backend_stub.services.offers import recommend
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.offers import OfferUsageStats
 from backend_stub.storage.repo import chunks, load_subscriptions
