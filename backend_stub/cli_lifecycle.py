@@ -7,8 +7,9 @@ import sys
 from datetime import date
 
 from backend_stub.cli_common import fail, open_core, print_result
+from backend_stub.domain.lifecycle_terms import ConfigError
 from backend_stub.domain.money import ore_to_kr
-from backend_stub.services.lifecycle.lifecycle_config import ConfigError, LifecycleConfig
+from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
 
 
 def _date(text: str | None, name: str) -> date | None:
@@ -127,7 +128,7 @@ def cmd_credit_note(args: argparse.Namespace) -> int:
     from decimal import Decimal
 
     from backend_stub.domain.money import kr_to_ore, parse_decimal
-    from backend_stub.services.billing import invoices
+    from backend_stub.services.billing import credit_notes, invoice_rows, invoices
 
     try:
         if (args.lines is None) == (args.amount is None):
@@ -145,10 +146,10 @@ def cmd_credit_note(args: argparse.Namespace) -> int:
         if rate is not None and not Decimal(0) <= rate < 1:
             raise ValueError(f"--vat-rate: {args.vat_rate!r} is not a rate like 0.25")
         core = open_core()
-        cn = invoices.create_credit_note(core.engine, core.catalogue, args.invoice, invoices.CreditRequest(
+        cn = credit_notes.create_credit_note(core.engine, core.catalogue, args.invoice, credit_notes.CreditRequest(
             reason=args.reason, amount_ore=amount, vat_rate=rate, line_positions=positions, actor="cli"))
         doc = invoices.invoice_as_listed(core.engine, cn["id"])
-    except invoices.NotFound as exc:
+    except invoice_rows.NotFound as exc:
         return fail(f"--invoice: {exc}")
     except ValueError as exc:
         return fail(str(exc))

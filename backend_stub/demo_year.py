@@ -36,7 +36,7 @@ from backend_stub.domain.ocr import luhn_digit
 from backend_stub.formats import autogiro as ag
 from backend_stub.formats.bgmax import BgPayment, Deposit, write_bgmax
 from backend_stub.services.autopay import autogiro_files, draws, mandates
-from backend_stub.services.billing import invoices
+from backend_stub.services.billing import credit_notes
 from backend_stub.services.lifecycle import dunning, ledger, links, messaging, payments, sending
 from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
 from backend_stub.services.lifecycle.paygw import TestPayProvider
@@ -295,10 +295,10 @@ class _Year:
     def credit(self, invoice_id: str, amount_ore: int | None) -> None:
         from decimal import Decimal
 
-        req = invoices.CreditRequest(reason="Uppsagt abonnemang fakturerat" if amount_ore is None
+        req = credit_notes.CreditRequest(reason="Uppsagt abonnemang fakturerat" if amount_ore is None
                                      else "Avdrag för avbrott i surfen", amount_ore=amount_ore,
                                      vat_rate=None if amount_ore is None else Decimal("0.25"), actor=AGENT.actor)
-        invoices.create_credit_note(self.engine, self.core.catalogue, invoice_id, req)
+        credit_notes.create_credit_note(self.engine, self.core.catalogue, invoice_id, req)
         self.counts()["credit_notes"] += 1
         self.send(clock.now() + timedelta(minutes=5))
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from backend_stub.core import Core
 from backend_stub.domain import invoicing
 from backend_stub.domain.periods import period_for
-from backend_stub.services.billing import billrun, documents, invoices
+from backend_stub.services.billing import credit_notes, documents, invoice_rows, invoices, numbering
 from backend_stub.services.billing.customers import import_customers, read_customers_csv
 from backend_stub.services.lifecycle import dunning, ledger
 from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
@@ -39,20 +39,20 @@ def issue_invoice(core: Core, lines: list[invoicing.Line], *, customer_number: s
     catalogue = core.catalogue  # read outside the write transaction (SQLite: one writer)
     with core.engine.begin() as conn:
         customer = conn.execute(select(m.Customer).where(m.Customer.customer_number == customer_number)).one()
-        billrun.ensure_series(conn, billrun.INVOICE_SERIES)
+        numbering.ensure_series(conn, numbering.INVOICE_SERIES)
         draft = invoicing.draft_from_lines(customer.id, period_for("2026-10"), lines, kind="invoice",
                                            ore_rounding=True)
-        number = billrun.take_numbers(conn, billrun.INVOICE_SERIES, 1)[0]
+        number = numbering.take_numbers(conn, numbering.INVOICE_SERIES, 1)[0]
         issued = invoicing.issue(draft, number, invoice_date, 30)
         doc = documents.invoice_document(catalogue, customer, [], issued)
-        billrun.store_invoice(conn, str(uuid.uuid4()), issued, doc, series=billrun.INVOICE_SERIES,
+        invoice_rows.store_invoice(conn, str(uuid.uuid4()), issued, doc, series=numbering.INVOICE_SERIES,
                               regular_key=None, now=datetime.combine(invoice_date, datetime.min.time(), UTC))
     return number
 
 
 def pay(core: Core, number: str, amount_ore: int, reference: str) -> None:
     with core.engine.begin() as conn:
-        inv = invoices.get_invoice_row(conn, number)
+        inv = invoice_rows.get_invoice_row(conn, number)
         ledger.record_payment(conn, invoice_id=inv.id, reference=reference, method="bankgiro", amount_ore=amount_ore,
                               received_at=datetime(2026, 11, 20, tzinfo=UTC))
 
@@ -61,8 +61,8 @@ def test_credited_line_leaves_whole_kronor_and_no_reminder_after_paying_them(cor
     # Invoice 199,00 + 19,80 = 218,80, öresavrundning +0,20 → 219,00 to pay.
     number = issue_invoice(core, [_line("Rörlig", 19_900, "fee"), _line("Surf", 1_980)])
     # Credit line 2 (19,80): the credit note rounds to −20,00 (its own öresavrundning −0,20).
-    cn = invoices.create_credit_note(core.engine, core.catalogue, number,
-                                     invoices.CreditRequest(reason="Fel", line_positions=[2]))
+    cn = credit_notes.create_credit_note(core.engine, core.catalogue, number,
+                                     credit_notes.CreditRequest(reason="Fel", line_positions=[2]))
     assert (cn["gross_ore"], cn["rounding_ore"], cn["amount_due_ore"]) == (-1_980, -20, -2_000)
     inv = invoices.get_invoice(core.engine, number, today=date(2026, 11, 10))
     assert (inv["balance_ore"], inv["status"]) == (19_900, "unpaid")  # nothing paid: not partly_paid
@@ -76,14 +76,14 @@ def test_credited_line_leaves_whole_kronor_and_no_reminder_after_paying_them(cor
 
 def test_partly_paid_only_when_money_was_received(core: Core) -> None:
     number = issue_invoice(core, [_line("Rörlig", 10_000, "fee")])
-    invoices.create_credit_note(core.engine, core.catalogue, number, invoices.CreditRequest(reason="x", amount_ore=2_000))
+    credit_notes.create_credit_note(core.engine, core.catalogue, number, credit_notes.CreditRequest(reason="x", amount_ore=2_000))
     assert invoices.get_invoice(core.engine, number, today=date(2026, 11, 2))["status"] == "unpaid"
     pay(core, number, 1_000, "bank-2")
     assert invoices.get_invoice(core.engine, number, today=date(2026, 11, 2))["status"] == "partly_paid"
-    invoices.create_credit_note(core.engine, core.catalogue, number, invoices.CreditRequest(reason="y", amount_ore=7_000))
+    credit_notes.create_credit_note(core.engine, core.catalogue, number, credit_notes.CreditRequest(reason="y", amount_ore=7_000))
     assert invoices.get_invoice(core.engine, number, today=date(2026, 11, 2))["status"] == "paid"
     other = issue_invoice(core, [_line("Rörlig", 10_000, "fee")])
-    invoices.create_credit_note(core.engine, core.catalogue, other, invoices.CreditRequest(reason="z"))
+    credit_notes.create_credit_note(core.engine, core.catalogue, other, credit_notes.CreditRequest(reason="z"))
     assert invoices.get_invoice(core.engine, other, today=date(2026, 11, 2))["status"] == "credited"
 
 
@@ -105,10 +105,10 @@ def test_what_is_left_is_whole_kronor_after_any_credits_and_payments(core: Core)
             if kind == "pay":
                 pay(core, number, arg, f"prop-{next(refs)}")
                 continue
-            req = (invoices.CreditRequest(reason="p", line_positions=arg) if kind == "lines"
-                   else invoices.CreditRequest(reason="p", amount_ore=arg))
+            req = (credit_notes.CreditRequest(reason="p", line_positions=arg) if kind == "lines"
+                   else credit_notes.CreditRequest(reason="p", amount_ore=arg))
             try:
-                invoices.create_credit_note(core.engine, core.catalogue, number, req)
+                credit_notes.create_credit_note(core.engine, core.catalogue, number, req)
             except ValueError as exc:  # more than is left, or a credit that rounds to nothing
                 assert "at most" in str(exc) or "rounds to 0 kr" in str(exc)
             inv = invoices.get_invoice(core.engine, number)
@@ -125,8 +125,8 @@ def test_what_is_left_is_whole_kronor_after_any_credits_and_payments(core: Core)
 def test_full_credit_of_an_invoice_rounded_down_takes_back_its_rounding(core: Core) -> None:
     # 535,20 kr → 535,00 to pay (öresavrundning −0,20): the full credit note is −535,20 + 0,20 = −535,00.
     number = issue_invoice(core, [_line("Mobil 20 GB", 49_900, "fee"), _line("Surf utomlands", 3_620)])
-    credit = invoices.create_credit_note(core.engine, core.catalogue, number,
-                                         invoices.CreditRequest(reason="Uppsagt abonnemang fakturerat"))
+    credit = credit_notes.create_credit_note(core.engine, core.catalogue, number,
+                                         credit_notes.CreditRequest(reason="Uppsagt abonnemang fakturerat"))
     assert (credit["gross_ore"], credit["rounding_ore"], credit["amount_due_ore"]) == (-53_520, 20, -53_500)
     doc = invoices.get_invoice(core.engine, number, today=date(2026, 11, 5))
     assert (doc["status"], doc["balance_ore"]) == ("credited", 0)

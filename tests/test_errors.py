@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from backend_stub.api import errors as api_errors
 from backend_stub.api.app import create_app
 from backend_stub.domain import errors
-from backend_stub.services.billing import billrun, invoices
+from backend_stub.services.billing import billrun, invoice_rows
 from backend_stub.services.charges import addons, instalments, one_offs, pending
 
 from .conftest import token_for
@@ -17,7 +17,7 @@ from .lifecycle_support import bill_october
 
 def test_the_services_raise_one_family() -> None:
     assert {addons.NotFound, one_offs.NotFound, instalments.NotFound, errors.NotFound, pending.NotFound,
-            invoices.NotFound} == {errors.NotFound}
+            invoice_rows.NotFound} == {errors.NotFound}
     assert {one_offs.Conflict, instalments.Conflict, errors.Conflict} == {errors.Conflict}
     assert issubclass(errors.NotFound, LookupError)
     # A conflict is not bad input: a route's "except ValueError" (422) never swallows it.

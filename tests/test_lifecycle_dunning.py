@@ -11,9 +11,11 @@ import pytest
 from sqlalchemy import func, select
 
 from backend_stub.core import Core
+from backend_stub.domain.dunning import reminder_fee
+from backend_stub.domain.lifecycle_terms import DunningTerms
 from backend_stub.services.billing.invoices import get_invoice
 from backend_stub.services.lifecycle import dunning, ledger, messaging
-from backend_stub.services.lifecycle.lifecycle_config import DunningTerms, LifecycleConfig
+from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.lifecycle import InvoiceCharge, OutboxMessage
 
@@ -51,7 +53,7 @@ def _pay(core: Core, inv_id: str, amount: int, on: date, ref: str) -> None:
 ])
 def test_reminder_fee_rule(terms_fee: int, agreed: bool, charged: bool, fee: int) -> None:
     terms = DunningTerms(reminder_fee_ore=terms_fee)
-    assert dunning.reminder_fee(terms, fee_agreed=agreed, fee_charged=charged) == fee
+    assert reminder_fee(terms, fee_agreed=agreed, fee_charged=charged) == fee
 
 
 def test_walk_an_invoice_through_dunning(core: Core, tmp_path: Path) -> None:

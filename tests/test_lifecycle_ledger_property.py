@@ -13,7 +13,7 @@ from sqlalchemy import func, insert, select
 
 from backend_stub import clock
 from backend_stub.core import Core
-from backend_stub.services.billing import invoices
+from backend_stub.services.billing import credit_notes
 from backend_stub.services.lifecycle import dunning, ledger
 from backend_stub.services.lifecycle.payments import invoice_allocation
 from backend_stub.storage.models import billing as m
@@ -72,8 +72,8 @@ def test_ledger_sums_hold_over_random_histories(core: Core) -> None:
                     paid += amount
             elif op == "credit":
                 try:
-                    cn = invoices.create_credit_note(core.engine, core.catalogue, inv_id,
-                                                     invoices.CreditRequest(reason="prop", amount_ore=amount))
+                    cn = credit_notes.create_credit_note(core.engine, core.catalogue, inv_id,
+                                                     credit_notes.CreditRequest(reason="prop", amount_ore=amount))
                     credited += -cn["amount_due_ore"]
                 except ValueError as exc:  # above what is left, or below 0,50 kr (rounds to nothing)
                     assert "amount_ore: at most" in str(exc) or "rounds to 0 kr" in str(exc)

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from backend_stub.domain.lifecycle_terms import ConfigError
 from backend_stub.services.lifecycle import ledger, payments
-from backend_stub.services.lifecycle.lifecycle_config import ConfigError, from_toml
+from backend_stub.services.lifecycle.lifecycle_config import from_toml
 from backend_stub.storage.models import billing as m
 
 from .conftest import token_for

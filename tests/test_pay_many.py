@@ -27,10 +27,11 @@ from sqlalchemy import func, select
 
 from backend_stub.api.app import create_app
 from backend_stub.core import Core
-from backend_stub.services.billing import billrun, invoices
+from backend_stub.domain.allocation import split_over_invoices
+from backend_stub.services.billing import billrun, credit_notes, invoices
 from backend_stub.services.lifecycle import dunning, ledger, paygw
 from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
-from backend_stub.services.lifecycle.payments import invoice_allocation, split_over_invoices
+from backend_stub.services.lifecycle.payments import invoice_allocation
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.access import PaymentSession
 from selfcare.api_client import CoreClient, NotFound
@@ -366,8 +367,8 @@ def test_bad_input_is_refused_naming_the_field(api, core, auth):
     assert r.status_code == 422 and "return_url" in r.text
 
     # a credit note, and an invoice with nothing left to pay
-    note = invoices.create_credit_note(core.engine, core.catalogue, sep.id,
-                                       invoices.CreditRequest(reason="Goodwill", amount_ore=5000))
+    note = credit_notes.create_credit_note(core.engine, core.catalogue, sep.id,
+                                       credit_notes.CreditRequest(reason="Goodwill", amount_ore=5000))
     r = pay({"invoice_ids": [note["id"]], "return_url": "/x"})
     assert problems(r)[0] == f"invoice_ids: {note['number']} is a credit note, not paid"
     owed = _state(core, oct_.id).balance_ore

@@ -10,7 +10,7 @@ import pytest
 from backend_stub import clock
 from backend_stub.core import Core
 from backend_stub.formats.sie import SieError, Trans, Verification, parse_sie, write_sie
-from backend_stub.services.billing import invoices
+from backend_stub.services.billing import credit_notes
 from backend_stub.services.lifecycle import dunning, ledger, payments
 from backend_stub.services.lifecycle.bookkeeping import export_sie
 from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
@@ -23,8 +23,8 @@ def test_export_parses_back_balanced(core: Core, tmp_path: Path) -> None:
     k1, k2 = invs["K1"], invs["K2"]
     cfg = LifecycleConfig(print_dir=tmp_path / "p", collection_dir=tmp_path / "c")
     with clock.use(clock.FrozenClock("2026-11-15")):  # a credit note of the year exported
-        invoices.create_credit_note(core.engine, core.catalogue, k2.id,
-                                    invoices.CreditRequest(reason="Fel pris", amount_ore=5000))
+        credit_notes.create_credit_note(core.engine, core.catalogue, k2.id,
+                                    credit_notes.CreditRequest(reason="Fel pris", amount_ore=5000))
     with core.engine.begin() as conn:
         ledger.record_payment(conn, invoice_id=k1.id, reference="p1", method="card", amount_ore=10000,
                               received_at=datetime(2026, 11, 20, tzinfo=UTC))

@@ -9,7 +9,7 @@ import threading
 from sqlalchemy import func, select
 
 from backend_stub.formats.cdr_csv import read_cdr_csv
-from backend_stub.services.billing import billrun, invoices
+from backend_stub.services.billing import billrun, credit_notes, invoices
 from backend_stub.services.billing.customers import import_customers, read_customers_csv
 from backend_stub.services.billing.usage import UsageImporter
 from backend_stub.services.lifecycle import ledger
@@ -195,8 +195,8 @@ def test_credit_note_changes_balance_and_timeline_not_the_invoice(core):
     import_text(core, (FIXTURES / "cdrs.csv").read_text())
     billrun.run_bill_run(core.engine, core.catalogue, "2026-10")
     doc = invoices.invoices_for_period(core.engine, "2026-10")[0]
-    note = invoices.create_credit_note(core.engine, core.catalogue, doc["id"],
-                                       invoices.CreditRequest(reason="Fel taxa", amount_ore=5000, actor="agent:1"))
+    note = credit_notes.create_credit_note(core.engine, core.catalogue, doc["id"],
+                                       credit_notes.CreditRequest(reason="Fel taxa", amount_ore=5000, actor="agent:1"))
     assert note["kind"] == "credit_note" and note["number"] == "900001" and note["credits_invoice"] == doc["number"]
     assert note["gross_ore"] == -5000 and note["vat"][0]["vat_ore"] == -1000
     after = invoices.get_invoice(core.engine, doc["id"])
@@ -204,8 +204,8 @@ def test_credit_note_changes_balance_and_timeline_not_the_invoice(core):
     assert after["balance_ore"] == doc["amount_due_ore"] - 5000
     assert after["timeline"][-1]["kind"] == "corrected"
     assert "Nytt belopp" in after["timeline"][-1]["text"]
-    full = invoices.create_credit_note(core.engine, core.catalogue, doc["id"],
-                                       invoices.CreditRequest(reason="Resten", amount_ore=after["balance_ore"]))
+    full = credit_notes.create_credit_note(core.engine, core.catalogue, doc["id"],
+                                       credit_notes.CreditRequest(reason="Resten", amount_ore=after["balance_ore"]))
     assert full["number"] == "900002"
     assert invoices.get_invoice(core.engine, doc["id"])["status"] == "credited"
 

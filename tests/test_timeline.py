@@ -25,7 +25,7 @@ from backend_stub.api.app import create_app
 from backend_stub.core import Core
 from backend_stub.domain import texts
 from backend_stub.services.access.tokens import Role, issue_token
-from backend_stub.services.billing import invoices
+from backend_stub.services.billing import credit_notes, invoice_rows, invoices
 from backend_stub.services.lifecycle import dunning, ledger
 from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
 from backend_stub.services.support import threads
@@ -87,8 +87,8 @@ def _walk(core: Core, frozen: clock.FrozenClock, tmp_path: Path) -> tuple[Any, d
     threads.post_message(engine, inv.id, threads.Author("agent", "Bo", "agent:bo"), "Vi krediterar 50 kr.",
                          now=datetime(2026, 12, 16, 13, 0, tzinfo=UTC))
     frozen.set(datetime(2026, 12, 12, 10, 0, tzinfo=UTC))
-    invoices.create_credit_note(engine, core.catalogue, inv.id,
-                                invoices.CreditRequest(reason="Fel avgift", amount_ore=5000, actor="agent:bo"))
+    credit_notes.create_credit_note(engine, core.catalogue, inv.id,
+                                credit_notes.CreditRequest(reason="Fel avgift", amount_ore=5000, actor="agent:bo"))
     # ... and the bank file with the payment of 15 December arrives after all of them.
     _pay(core, inv.id, 10000, date(2026, 12, 15), "bg-1")
     dunning.run_dunning(engine, cfg, today=date(2026, 12, 25))
@@ -158,7 +158,7 @@ def test_timeline_documents_are_pdfs_behind_the_invoice_access_rules(core: Core,
     reminder1, credit, collection = (next(e for e in doc["timeline"] if e["kind"] == k) for k in
                                      ("reminder_sent", "corrected", "collection"))
     owner = token_for(auth, "subscriber", customer_id=inv.customer_id)
-    stranger = token_for(auth, "subscriber", customer_id=invoices.invoice_customer_id(core.engine, other["id"]))
+    stranger = token_for(auth, "subscriber", customer_id=invoice_rows.invoice_customer_id(core.engine, other["id"]))
     link = {"Authorization": "Bearer " + issue_token(auth, subject=f"link:{inv.id}", role=Role.SUBSCRIBER,
                                                       customer_id=inv.customer_id, invoice_id=inv.id,
                                                       ttl=timedelta(minutes=10))}

@@ -59,7 +59,7 @@ from backend_stub.domain.periods import FIRST_BILLING_PERIOD, bill_run_period_pr
 from backend_stub.formats.cdr_csv import CdrFileError, read_cdr_bytes
 from backend_stub.services.access.sessions import DbSessions, SessionPolicy
 from backend_stub.services.access.tokens import AuthSettings, Principal, RevocationList, Role
-from backend_stub.services.billing import billrun, customers, invoices, usage, usage_query
+from backend_stub.services.billing import billrun, credit_notes, customers, invoice_rows, invoices, usage, usage_query
 from backend_stub.services.charges import pending
 from selfcare_common.security_headers import SecurityHeadersMiddleware, core_html_policy
 
@@ -327,7 +327,7 @@ async def _owned_invoice(request: Request, p: Principal, invoice_id: str, lang: 
     try:
         doc = await _run(invoices.get_invoice, _core(request).engine, invoice_id, lang="en" if lang == "en" else "sv",
                          catalogue=_core(request).catalogue)
-    except invoices.NotFound:
+    except invoice_rows.NotFound:
         raise HTTPException(404, "invoice not found") from None
     # A link's session reads the credit notes of its invoice too (the invoice page links to them).
     ensure_invoice_access(p, doc["customer_id"], doc["id"], doc.get("credits_invoice_id"))
@@ -365,7 +365,7 @@ def _public_link(engine: Any, settings: AuthSettings, invoice_id: str, create: b
 
 def _invoice_owner(engine: Any, invoice_id: str) -> tuple[str, int]:
     with engine.connect() as conn:
-        row = invoices.get_invoice_row(conn, invoice_id)
+        row = invoice_rows.get_invoice_row(conn, invoice_id)
         return row.id, row.customer_id
 
 
@@ -382,13 +382,13 @@ async def get_event_document(request: Request, invoice_id: InvoiceRef, event_id:
     core = _core(request)
     try:
         inv_id, customer_id = await _run(_invoice_owner, core.engine, invoice_id)
-    except invoices.NotFound:
+    except invoice_rows.NotFound:
         raise HTTPException(404, "invoice not found") from None
     ensure_invoice_access(p, customer_id, inv_id)
     try:
         doc = await _run(event_documents.event_document, core.engine, inv_id, event_id,
                          "en" if lang == "en" else "sv", now=core.now())
-    except invoices.NotFound:
+    except invoice_rows.NotFound:
         raise HTTPException(404, "document not found") from None
     return Response(doc.pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{doc.filename}"'})
@@ -398,11 +398,11 @@ async def get_event_document(request: Request, invoice_id: InvoiceRef, event_id:
 async def credit_note(request: Request, invoice_id: InvoiceRef, body: CreditNoteRequest, p: Agent) -> dict[str, Any]:
     """Credit an invoice in full, some of its lines, or an amount; the invoice itself never changes."""
     core = _core(request)
-    req = invoices.CreditRequest(reason=body.reason, amount_ore=body.amount_ore, vat_rate=body.vat_rate,
+    req = credit_notes.CreditRequest(reason=body.reason, amount_ore=body.amount_ore, vat_rate=body.vat_rate,
                                  line_positions=body.line_positions, actor=f"{p.role}:{p.subject}")
     try:
-        return await _run(invoices.create_credit_note, core.engine, core.catalogue, invoice_id, req)
-    except invoices.NotFound:
+        return await _run(credit_notes.create_credit_note, core.engine, core.catalogue, invoice_id, req)
+    except invoice_rows.NotFound:
         raise HTTPException(404, "invoice not found") from None
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None

@@ -27,7 +27,7 @@ from backend_stub.api.params import (
 from backend_stub.api.uploads import CSV_MAX_BYTES, Upload, file_schema, file_upload
 from backend_stub.formats.bgmax import BgMaxError
 from backend_stub.services.access.tokens import Principal, Role
-from backend_stub.services.billing import invoices
+from backend_stub.services.billing import invoice_rows
 from backend_stub.services.lifecycle import dunning, messaging, payments
 from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
 
@@ -61,11 +61,11 @@ def _actor(p: Principal) -> str:
 async def _check_invoice(request: Request, p: Principal, invoice_id: str) -> str:
     def owner() -> tuple[str, int]:
         with _engine(request).connect() as conn:
-            row = invoices.get_invoice_row(conn, invoice_id)
+            row = invoice_rows.get_invoice_row(conn, invoice_id)
             return row.id, row.customer_id
     try:
         inv_id, customer_id = await _run(owner)
-    except invoices.NotFound:
+    except invoice_rows.NotFound:
         raise HTTPException(404, "invoice not found") from None
     ensure_invoice_access(p, customer_id, inv_id)
     return inv_id

@@ -44,7 +44,7 @@ from backend_stub.core import Core
 from backend_stub.formats import invoice_qr
 from backend_stub.services.access import signin
 from backend_stub.services.access.tokens import AuthSettings, Principal, Role, security_now
-from backend_stub.services.billing import explain, forecast, invoices, usage_query
+from backend_stub.services.billing import explain, forecast, invoice_rows, invoices, usage_query
 from backend_stub.services.lifecycle import links, messaging, paygw
 from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
 from selfcare_common import deployment
@@ -211,7 +211,7 @@ class LinkOpen(BaseModel):
 async def _invoice(request: Request, p: Principal, invoice_id: str) -> dict[str, Any]:
     try:
         doc = await _run(invoices.get_invoice, _core(request).engine, invoice_id)
-    except invoices.NotFound:
+    except invoice_rows.NotFound:
         raise HTTPException(404, "invoice not found") from None
     ensure_invoice_access(p, doc["customer_id"], doc["id"])
     return doc
@@ -388,7 +388,7 @@ async def pay_many(request: Request, customer_id: IdPath, p: Payer,
                               body.return_url)
     except paygw.UnknownCustomer:
         raise HTTPException(404, "customer not found") from None
-    except invoices.NotFound:
+    except invoice_rows.NotFound:
         raise HTTPException(404, "invoice not found") from None
     except paygw.PaymentError as exc:
         raise HTTPException(422, str(exc)) from None

@@ -20,7 +20,7 @@ from backend_stub.api.clients import client_address
 from backend_stub.api.params import AfterIdQuery, AmountOre, Filter, IdPath, InvoiceRef, Offset, PositionField
 from backend_stub.services.access import sessions, signin
 from backend_stub.services.access.tokens import Principal, Role
-from backend_stub.services.billing import invoices
+from backend_stub.services.billing import invoice_rows
 from backend_stub.services.lifecycle import messaging
 from backend_stub.services.support import agents, audit, threads
 from backend_stub.storage.models import billing as m
@@ -52,11 +52,11 @@ def _actor(p: Principal) -> str:
 async def _owned(request: Request, p: Principal, invoice_id: str) -> Any:
     def load():
         with _core(request).engine.connect() as conn:
-            return invoices.get_invoice_row(conn, invoice_id)
+            return invoice_rows.get_invoice_row(conn, invoice_id)
 
     try:
         inv = await _run(load)
-    except invoices.NotFound:
+    except invoice_rows.NotFound:
         raise HTTPException(404, "invoice not found") from None
     ensure_invoice_access(p, inv.customer_id, inv.id)
     return inv
@@ -168,7 +168,7 @@ def notify_reply(request: Request, invoice_id: str, message_id: int) -> None:
 
     engine = _core(request).engine
     with engine.connect() as conn:
-        inv = invoices.get_invoice_row(conn, invoice_id)
+        inv = invoice_rows.get_invoice_row(conn, invoice_id)
         customer = conn.execute(select(m.Customer).where(m.Customer.id == inv.customer_id)).one()
     url = LifecycleConfig.from_env().public_url + invoice_link_path(engine, request.app.state.auth_settings, inv.id)
     en = customer.language == "en"
@@ -200,7 +200,7 @@ async def assign(request: Request, thread_id: IdPath, p: AgentOnly, release: boo
     """Assign the thread to the calling agent (``release=true``: to nobody)."""
     try:
         return await _run(threads.assign, _core(request).engine, thread_id, _actor(p), None if release else p.subject)
-    except invoices.NotFound:
+    except invoice_rows.NotFound:
         raise HTTPException(404, "thread not found") from None
 
 
@@ -208,7 +208,7 @@ async def assign(request: Request, thread_id: IdPath, p: AgentOnly, release: boo
 async def resolve(request: Request, thread_id: IdPath, p: AgentOnly) -> dict[str, Any]:
     try:
         return await _run(threads.resolve, _core(request).engine, thread_id, _actor(p))
-    except invoices.NotFound:
+    except invoice_rows.NotFound:
         raise HTTPException(404, "thread not found") from None
 
 

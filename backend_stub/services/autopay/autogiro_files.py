@@ -30,6 +30,7 @@ from backend_stub.domain.banking import (
     add_banking_days,
     next_banking_day,
 )
+from backend_stub.domain.lifecycle_terms import AutopayTerms
 from backend_stub.formats import autogiro as ag
 from backend_stub.services.autopay.draws import (
     Notification,
@@ -45,7 +46,7 @@ from backend_stub.services.autopay.draws import (
 )
 from backend_stub.services.autopay.mandates import current_mandate, method_row, notice_text, set_method
 from backend_stub.services.lifecycle import ledger, messaging
-from backend_stub.services.lifecycle.lifecycle_config import AutopayTerms, LifecycleConfig
+from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.autopay import (
     AutogiroFile,

@@ -22,10 +22,11 @@ from backend_stub.domain.banking import (
     add_banking_days,
     next_banking_day,
 )
+from backend_stub.domain.lifecycle_terms import AutopayTerms
 from backend_stub.domain.texts import render
 from backend_stub.services.autopay.mandates import active_card, customer_row, iso_instant, method_row
 from backend_stub.services.lifecycle import ledger, messaging
-from backend_stub.services.lifecycle.lifecycle_config import AutopayTerms, LifecycleConfig
+from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.autopay import (
     AutopayDraw,

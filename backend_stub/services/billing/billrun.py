@@ -18,8 +18,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ARRAY, Connection, Date, Engine, String, bindparam, func, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from backend_stub import clock
 from backend_stub.domain import invoicing, texts
@@ -27,15 +25,19 @@ from backend_stub.domain.catalogue import Catalogue, Discount
 from backend_stub.domain.errors import Conflict
 from backend_stub.domain.periods import Period, Subscription, bill_run_period_problem, month_label, period_for
 from backend_stub.services.billing import documents, usage_totals
+from backend_stub.services.billing.invoice_rows import invoice_values, line_values
+from backend_stub.services.billing.numbering import (
+    CREDIT_SERIES,
+    INVOICE_SERIES,
+    ensure_series,
+    lock_series,
+    take_numbers,
+)
 from backend_stub.services.lifecycle import ledger
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.charges import AddonPurchase, Instalment, InstalmentBill, OneOffCharge
 from backend_stub.storage.repo import chunks, insert_rows, load_subscriptions
 from selfcare_common.money_format import format_kr
-
-INVOICE_SERIES = "F"
-CREDIT_SERIES = "K"
-FIRST_NUMBER = {INVOICE_SERIES: 100001, CREDIT_SERIES: 900001}
 
 
 class OpenPeriod(Conflict, ValueError):
@@ -103,33 +105,6 @@ class BillRunResult:
         return {"period": self.period, "accounts": self.accounts, "invoices": self.invoices,
                 "skipped": self.skipped, "first_number": first, "last_number": last, "gross_ore": self.gross_ore,
                 "carried": self.carried, "written_off": self.written_off}
-
-
-def ensure_series(conn: Connection, series: str) -> None:
-    """Create a number series if missing (safe when several bill runs start at once)."""
-    if conn.execute(select(m.InvoiceSeries.series).where(m.InvoiceSeries.series == series)).first() is not None:
-        return
-    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    conn.execute(dialect_insert(m.InvoiceSeries).values(series=series, next_number=FIRST_NUMBER.get(series, 1))
-                 .on_conflict_do_nothing(index_elements=["series"]))
-
-
-def take_numbers(conn: Connection, series: str, count: int) -> list[str]:
-    """Take ``count`` consecutive numbers of ``series`` inside the caller's transaction."""
-    q = select(m.InvoiceSeries.next_number).where(m.InvoiceSeries.series == series)
-    if conn.dialect.name == "postgresql":
-        q = q.with_for_update()
-    start = conn.execute(q).scalar_one()
-    if count:
-        conn.execute(update(m.InvoiceSeries).where(m.InvoiceSeries.series == series)
-                     .values(next_number=start + count))
-    return [str(start + i) for i in range(count)]
-
-
-def lock_series(conn: Connection, series: str) -> None:
-    """Serialise issuers of ``series`` (a no-op on SQLite, whose writer lock already does)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(select(m.InvoiceSeries.next_number).where(m.InvoiceSeries.series == series).with_for_update())
 
 
 def grant_of_row(row: Any) -> invoicing.DiscountGrant:
@@ -320,9 +295,9 @@ def _bill_batch(conn: Connection, catalogue: Catalogue, customers: dict[int, Any
         inv_id = invoice_ids[cid]
         doc["usage_totals"] = usage_totals.usage_totals(catalogue, subs_by_customer.get(cid, []), period,
                                                         usage_of.get(inv_id, []))
-        invoice_rows.append(_invoice_row(inv_id, issued, doc, series=INVOICE_SERIES,
+        invoice_rows.append(invoice_values(inv_id, issued, doc, series=INVOICE_SERIES,
                                          regular_key=_regular_key(cid, period), now=now))
-        line_rows += _line_rows(inv_id, issued, doc["lines"])
+        line_rows += line_values(inv_id, issued, doc["lines"])
         event_rows.append(dict(
             invoice_id=inv_id, at=created_at, actor="system", kind="created",
             text=f"Fakturan skapades: {format_kr(issued.amount_due_ore)} att betala "
@@ -597,45 +572,3 @@ def _claim_extras(conn: Connection, extra: _Extras, inv_id: str) -> list[dict[st
                                    text=texts.render("instalment_payoff", data, "sv", plan.device_name)))
         conn.execute(insert(InstalmentBill), bills)
     return events
-
-
-def store_invoice(conn: Connection, inv_id: str, issued: invoicing.InvoiceDraft, doc: dict[str, Any], *,
-                  series: str, regular_key: str | None, now: datetime, credits_invoice_id: str | None = None) -> None:
-    """Insert an issued invoice (or credit note) with its lines."""
-    conn.execute(insert(m.Invoice).values(**_invoice_row(inv_id, issued, doc, series=series, regular_key=regular_key,
-                                                         now=now, credits_invoice_id=credits_invoice_id)))
-    if issued.lines:
-        conn.execute(insert(m.InvoiceLine), _line_rows(inv_id, issued))
-
-
-def _invoice_row(inv_id: str, issued: invoicing.InvoiceDraft, doc: dict[str, Any], *, series: str,
-                 regular_key: str | None, now: datetime, credits_invoice_id: str | None = None) -> dict[str, Any]:
-    return dict(
-        id=inv_id, number=issued.number, series=series, kind=issued.kind, customer_id=issued.customer_id,
-        period_start=issued.period.start, period_end=issued.period.end, invoice_date=issued.invoice_date,
-        due_date=issued.due_date, ocr=issued.ocr, net_ore=issued.net_ore, vat_ore=issued.vat_ore,
-        gross_ore=issued.gross_ore, rounding_ore=issued.rounding_ore, amount_due_ore=issued.amount_due_ore,
-        credits_invoice_id=credits_invoice_id, regular_key=regular_key, document=doc, created_at=now)
-
-
-def _line_rows(inv_id: str, issued: invoicing.InvoiceDraft,
-               line_dicts: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
-    """The ``invoice_lines`` rows of ``issued``; ``line_dicts``, its document's lines, give the texts of the
-    quantities and prices already written (the same ``Line.as_dict`` texts, not formatted twice)."""
-    if line_dicts is not None:
-        return [
-            {"invoice_id": inv_id, "position": i, "description": ln.description[:300],
-             "quantity": d["quantity"], "unit": ln.unit, "unit_price": d["unit_price"], "vat_rate": d["vat_rate"],
-             "amount_ore": ln.amount_ore, "kind": ln.kind, "subscription_id": ln.subscription_id,
-             "rate_key": ln.rate_key, "period_label": ln.period_label}
-            for i, (ln, d) in enumerate(zip(issued.lines, line_dicts, strict=True), start=1)
-        ]
-    return [
-        {"invoice_id": inv_id, "position": i, "description": ln.description[:300],
-         "quantity": invoicing._dec_str(ln.quantity), "unit": ln.unit,
-         "unit_price": None if ln.unit_price is None else str(ln.unit_price), "vat_rate": str(ln.vat_rate),
-         "amount_ore": ln.amount_ore, "kind": ln.kind, "subscription_id": ln.subscription_id,
-         "rate_key": ln.rate_key, "period_label": ln.period_label}
-        for i, ln in enumerate(issued.lines, start=1)
-    ]
-

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, func, select
 
 from backend_stub.domain.rating import STOCKHOLM
 from backend_stub.services.billing import documents
-from backend_stub.services.billing.invoices import get_invoice_row
+from backend_stub.services.billing.invoice_rows import get_invoice_row
 from backend_stub.storage.models import billing as m
 from selfcare_common.money_format import format_kr
 

@@ -1,28 +1,34 @@
-"""Invoice queries and corrections: lists with balance and status, one invoice, credit notes."""
+"""The invoice view: lists with balance and status, one invoice with everything a reader sees.
+
+It composes what the other parts know of an invoice: its document and rows (billing), the
+ledger's balance and status, the timeline, the dunning step that comes next
+(``services.lifecycle.dunning``) and how it is paid automatically (``services.autopay.draws``),
+into the one state every reader shows (``domain.invoice_state``). None of those parts import
+this view. Credit notes are ``credit_notes``.
+"""
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 
 from backend_stub import clock
-from backend_stub.domain import invoice_state, invoicing
+from backend_stub.domain import invoice_state
 from backend_stub.domain.catalogue import Catalogue
-from backend_stub.domain.errors import NotFound
+from backend_stub.domain.dunning import schedule, upcoming
+from backend_stub.domain.lifecycle_terms import DunningTerms
 from backend_stub.domain.periods import Period, period_for
+from backend_stub.services.autopay.draws import invoice_autopay
 from backend_stub.services.billing import documents
-from backend_stub.services.billing.billrun import CREDIT_SERIES, ensure_series, lock_series, store_invoice, take_numbers
+from backend_stub.services.billing.invoice_rows import get_invoice_row
+from backend_stub.services.billing.usage_totals import totals_for_invoice
 from backend_stub.services.lifecycle import dunning, ledger, timeline
-from backend_stub.services.lifecycle.lifecycle_config import DunningTerms, LifecycleConfig
+from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.lifecycle import InvoiceCharge
 from backend_stub.storage.repo import chunks
-from selfcare_common.money_format import format_kr
 
 
 def invoice_facts(conn: Connection, rows: list[Any], states: dict[str, ledger.InvoiceState], today: date, *,
@@ -67,10 +73,10 @@ def invoice_facts(conn: Connection, rows: list[Any], states: dict[str, ledger.In
         next_step = None
         respite = 0
         if terms is not None and r.kind == "invoice":
-            sched = dunning.schedule(r.due_date, steps[r.id], terms)
+            sched = schedule(r.due_date, steps[r.id], terms)
             respite = sched.respite_days
             if st.balance_ore > 0:
-                coming = dunning.upcoming(sched, terms, today, fee_agreed=bool(fee_agreed.get(r.customer_id)),
+                coming = upcoming(sched, terms, today, fee_agreed=bool(fee_agreed.get(r.customer_id)),
                                           fee_charged=r.id in fee_charged)
                 if today <= r.due_date:
                     next_step = invoice_state.NextStep(sched.overdue, "overdue")
@@ -125,7 +131,6 @@ def list_invoices(engine: Engine, *, customer_id: int | None = None, period: str
         today = today or clock.today()
         autopay = None
         if customer_id is not None:  # a subscriber's list: each open invoice's automatic payment, as on its page
-            from backend_stub.services.autopay.draws import invoice_autopay
 
             autopay = {r.id: invoice_autopay(conn, r, states[r.id].balance_ore, today=today) for r in rows
                        if r.kind == "invoice" and states[r.id].balance_ore > 0}
@@ -182,13 +187,6 @@ def invoice_as_listed(engine: Engine, invoice_id: str) -> dict[str, Any]:
         return _full(inv, states[inv.id]) | {"state": invoice_state.describe(facts[inv.id], today)}
 
 
-def get_invoice_row(conn: Connection, invoice_id: str) -> Any:
-    row = conn.execute(select(m.Invoice).where((m.Invoice.id == invoice_id) | (m.Invoice.number == invoice_id))).first()
-    if row is None:
-        raise NotFound(f"invoice {invoice_id} not found")
-    return row
-
-
 def get_invoice(engine: Engine, invoice_id: str, *, today: date | None = None, lang: str = "sv",
                 catalogue: Catalogue | None = None, terms: DunningTerms | None = None) -> dict[str, Any]:
     """One invoice: its document, balance, status, timeline, payments and credit notes.
@@ -206,7 +204,6 @@ def get_invoice(engine: Engine, invoice_id: str, *, today: date | None = None, l
         doc["customer_id"] = inv.customer_id
         doc["credits_invoice_id"] = inv.credits_invoice_id  # a credit note's invoice (None for an invoice)
         if catalogue is not None and inv.kind == "invoice" and "usage_totals" not in doc:
-            from backend_stub.services.billing.usage_totals import totals_for_invoice
 
             doc["usage_totals"] = documents.localized_usage(totals_for_invoice(
                 conn, catalogue, inv.id, inv.customer_id, Period(inv.period_start, inv.period_end)), lang)
@@ -223,7 +220,6 @@ def get_invoice(engine: Engine, invoice_id: str, *, today: date | None = None, l
             {"id": c.id, "number": c.number, "amount_due_ore": c.amount_due_ore, "invoice_date": c.invoice_date.isoformat()}
             for c in conn.execute(select(m.Invoice).where(m.Invoice.credits_invoice_id == inv.id))
         ]
-        from backend_stub.services.autopay.draws import invoice_autopay  # automatic payment (docs/autopay.md)
 
         doc["autopay"] = invoice_autopay(conn, inv, state.balance_ore, today=today)
         today = today or clock.today()
@@ -235,126 +231,3 @@ def get_invoice(engine: Engine, invoice_id: str, *, today: date | None = None, l
             overdue.pop("invoice_ids")  # counts only: a link's session reads this one invoice
             doc["customer_overdue"] = overdue
         return doc
-
-
-def invoice_customer_id(engine: Engine, invoice_id: str) -> int:
-    with engine.connect() as conn:
-        return get_invoice_row(conn, invoice_id).customer_id
-
-
-@dataclass(frozen=True)
-class CreditRequest:
-    reason: str
-    amount_ore: int | None = None  # a partial credit of this amount
-    vat_rate: Decimal | None = None
-    line_positions: list[int] | None = None  # 1-based positions of lines to credit in full
-    actor: str = "system"
-
-
-def create_credit_note(engine: Engine, catalogue: Catalogue, invoice_id: str, req: CreditRequest) -> dict[str, Any]:
-    """Issue a credit note for an invoice (whole, some lines, or an amount), linked to it.
-
-    The invoice itself never changes: its balance and status follow from the credit note.
-    A credit can not exceed what is left to credit on the invoice.
-    """
-    now = clock.now()
-    with engine.begin() as conn:
-        ensure_series(conn, CREDIT_SERIES)
-        lock_series(conn, CREDIT_SERIES)
-        inv = get_invoice_row(conn, invoice_id)
-        draft, _state = _credit_draft(conn, inv, req, ore_rounding=catalogue.operator.ore_rounding)
-        number = take_numbers(conn, CREDIT_SERIES, 1)[0]
-        issued = invoicing.issue(draft, number, now.date(), 0, ocr=inv.ocr)
-        customer = conn.execute(select(m.Customer).where(m.Customer.id == inv.customer_id)).one()
-        doc = documents.invoice_document(catalogue, customer, [], issued, credits={
-            "credits_invoice": inv.number, "credit_reason": req.reason})
-        cn_id = str(uuid.uuid4())
-        store_invoice(conn, cn_id, issued, doc, series=CREDIT_SERIES, regular_key=None, now=now,
-                      credits_invoice_id=inv.id)
-        new_state = ledger.invoice_states(conn, [inv])[inv.id]
-        new_amount = inv.amount_due_ore - new_state.credited_ore
-        ledger.add_event(conn, inv.id, "corrected",
-                         f"Fakturan ändrades. Nytt belopp är {format_kr(new_amount)}.",
-                         actor=req.actor, at=now, data={"credit_note": number, "credited_ore": -issued.amount_due_ore,
-                                                        "new_amount_ore": new_amount, "reason": req.reason})
-        ledger.add_event(conn, cn_id, "created", f"Kreditfaktura till faktura {inv.number}: {req.reason}",
-                         actor=req.actor, at=now, data={"credits_invoice": inv.number, "reason": req.reason,
-                                                        "credited_ore": -issued.amount_due_ore})
-    return get_invoice(engine, cn_id)
-
-
-def _credit_draft(conn: Connection, inv: Any, req: CreditRequest, *, ore_rounding: bool
-                  ) -> tuple[invoicing.InvoiceDraft, ledger.InvoiceState]:
-    """The credit note ``req`` would issue for ``inv`` (not numbered, not stored) and the invoice's state now.
-
-    The one computation of a credit note's lines, VAT and öresavrundning (rules §1: its own rounding,
-    so what is left to pay stays whole kronor), for issuing and for previews.
-    """
-    if not req.reason.strip():
-        raise ValueError("reason: a credit note needs a reason")
-    if inv.kind != "invoice":
-        raise ValueError("invoice: only an invoice can be credited")
-    state = ledger.invoice_states(conn, [inv])[inv.id]
-    creditable = inv.amount_due_ore - state.credited_ore
-    original = [_line_from_dict(d) for d in inv.document["lines"]]
-    full = req.amount_ore is None and req.line_positions is None
-    rounding = None
-    if full:
-        if state.credited_ore:
-            raise ValueError("invoice: it is already partly credited; credit the rest as an amount")
-        lines = invoicing.credit_note_lines(original, reason=req.reason)
-        rounding = -inv.rounding_ore
-    elif req.line_positions is not None:
-        bad = [p for p in req.line_positions if not 1 <= p <= len(original)]
-        if bad or not req.line_positions:
-            raise ValueError(f"line_positions: invoice {inv.number} has lines 1–{len(original)}, "
-                             f"not {', '.join(map(str, bad)) or 'none'}")
-        if len(set(req.line_positions)) != len(req.line_positions):
-            raise ValueError("line_positions: a line is named twice")
-        lines = invoicing.credit_note_lines(original, line_indexes=[p - 1 for p in req.line_positions],
-                                            reason=req.reason)
-    else:
-        rates = sorted({ln.vat_rate for ln in original})
-        if req.vat_rate is None and len(rates) > 1:
-            raise ValueError(f"vat_rate: invoice {inv.number} has several VAT rates "
-                             f"({', '.join(map(str, rates))}); say which one the amount is credited at")
-        if req.vat_rate is not None and rates and req.vat_rate not in rates:
-            raise ValueError(f"vat_rate: invoice {inv.number} has no lines at VAT rate {req.vat_rate}")
-        lines = invoicing.credit_note_lines(original, amount_ore=req.amount_ore, vat_rate=req.vat_rate,
-                                            reason=req.reason)
-    gross = sum(ln.amount_ore for ln in lines)
-    if -(gross + (rounding or 0)) > creditable:  # a full credit takes back the invoice's own rounding too
-        raise ValueError(f"amount_ore: at most {creditable} öre is left to credit on invoice {inv.number}")
-    if rounding is None:  # its own öresavrundning, so what is left to pay stays whole kronor
-        rounding = invoicing.credit_note_rounding(gross, creditable,
-                                                  ore_rounding=ore_rounding)
-    draft = invoicing.draft_from_lines(inv.customer_id, Period(inv.period_start, inv.period_end), lines,
-                                       kind="credit_note", ore_rounding=False, rounding_ore=rounding)
-    if draft.amount_due_ore == 0:
-        raise ValueError("amount_ore: the credit rounds to 0 kr (öresavrundning); credit at least 0,50 kr")
-    return draft, state
-
-
-def preview_credit_note(engine: Engine, catalogue: Catalogue, invoice_id: str, req: CreditRequest) -> dict[str, Any]:
-    """What ``create_credit_note`` would do, without doing it: the credit note's lines and rounding, and the
-    invoice's amount and balance before and after (``ValueError`` as the issue itself would raise)."""
-    with engine.connect() as conn:
-        inv = get_invoice_row(conn, invoice_id)
-        draft, state = _credit_draft(conn, inv, req, ore_rounding=catalogue.operator.ore_rounding)
-    credited = -draft.amount_due_ore
-    amount = inv.amount_due_ore - state.credited_ore
-    return {"invoice_id": inv.id, "invoice_number": inv.number, "credited_ore": credited,
-            "lines": [{"description": ln.description, "amount_ore": ln.amount_ore, "vat_rate": str(ln.vat_rate)}
-                      for ln in draft.lines],
-            "vat_ore": draft.vat_ore, "rounding_ore": draft.rounding_ore,
-            "amount_ore": amount, "new_amount_ore": amount - credited,
-            "balance_ore": state.balance_ore, "new_balance_ore": state.balance_ore - credited}
-
-
-def _line_from_dict(d: dict[str, Any]) -> invoicing.Line:
-    return invoicing.Line(
-        description=d["description"], quantity=Decimal(d["quantity"]), unit=d["unit"],
-        unit_price=None if d["unit_price"] is None else Decimal(d["unit_price"]), vat_rate=Decimal(d["vat_rate"]),
-        amount_ore=d["amount_ore"], kind=d["kind"], subscription_id=d.get("subscription_id"), msisdn=d.get("msisdn"),
-        period_label=d.get("period"), rate_key=d.get("rate_key"), description_en=d.get("description_en", ""))
-

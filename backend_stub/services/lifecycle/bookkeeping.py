@@ -28,8 +28,9 @@ from sqlalchemy import Engine, select
 
 from backend_stub import clock
 from backend_stub.domain.catalogue import Catalogue
+from backend_stub.domain.lifecycle_terms import Accounts
 from backend_stub.formats.sie import Trans, Verification, write_sie
-from backend_stub.services.lifecycle.lifecycle_config import Accounts, LifecycleConfig
+from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.lifecycle import InvoiceCharge
 

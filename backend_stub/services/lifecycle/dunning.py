@@ -13,24 +13,31 @@ import io
 import os
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from backend_stub import clock
-from backend_stub.domain.invoice_state import NextStep
+from backend_stub.domain.dunning import (
+    STEP_KINDS,
+    StepEvent,
+    interest_owed,
+    reminder_fee,
+    respite_status,
+    schedule,
+    upcoming,
+)
+from backend_stub.domain.lifecycle_terms import DunningTerms
 from backend_stub.domain.texts import day, render
 from backend_stub.services.lifecycle import ledger, messaging
-from backend_stub.services.lifecycle.lifecycle_config import REMINDER_FEE_CAP_ORE, DunningTerms, LifecycleConfig
-from backend_stub.services.lifecycle.payments import allocate, invoice_allocation, invoice_items
+from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
+from backend_stub.services.lifecycle.payments import invoice_allocation, invoice_items
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.lifecycle import InvoiceCharge, OutboxMessage
 from selfcare_common.csv_export import spreadsheet_writer
 from selfcare_common.money_format import format_kr
-
-STEP_KINDS = ("overdue", "reminder_sent", "collection", "respite")
 
 
 class RespiteRefused(ValueError):
@@ -57,70 +64,17 @@ class DunningResult:
         return dict(self.__dict__)
 
 
-@dataclass(frozen=True)
-class Schedule:
-    """The dates of an invoice's dunning steps, as they stand (taken steps carry their real date)."""
-
-    overdue: date
-    reminder_1: date
-    reminder_2: date | None
-    collection: date
-    respite_days: int
-    done: dict[str, date]
-
-
 def _events(conn: Connection, inv_id: str) -> list[Any]:
     return list(conn.execute(select(m.InvoiceEvent).where(m.InvoiceEvent.invoice_id == inv_id,
                                                           m.InvoiceEvent.kind.in_(STEP_KINDS))
                              .order_by(m.InvoiceEvent.id)))
 
 
-def schedule(due: date, events: list[Any], terms: DunningTerms) -> Schedule:
-    done: dict[str, date] = {}
-    respite = 0
-    for e in events:
-        d = e.data or {}
-        if e.kind == "overdue":
-            done["overdue"] = date.fromisoformat(d["date"])
-        elif e.kind == "reminder_sent":
-            done[f"reminder_{d.get('level', 1)}"] = date.fromisoformat(d["date"])
-        elif e.kind == "collection":
-            done["collection"] = date.fromisoformat(d["date"])
-        elif e.kind == "respite":
-            respite += int(d.get("days", 0))
-    gap = timedelta(days=terms.min_days_between_steps)
-    r1 = done.get("reminder_1") or due + timedelta(days=terms.reminder1_days + respite)
-    r2 = None
-    last = r1
-    if terms.reminder2_days is not None:
-        r2 = done.get("reminder_2") or max(due + timedelta(days=terms.reminder2_days + respite), r1 + gap)
-        last = r2
-    coll = done.get("collection") or max(due + timedelta(days=terms.collection_days + respite), last + gap)
-    return Schedule(due + timedelta(days=1), r1, r2, coll, respite, done)
-
-
 def interest_due(conn: Connection, inv: Any, terms: DunningTerms, today: date) -> tuple[int, Decimal]:
-    """Late interest owed in total from the day after the due date through ``today`` (öre), and today's rate.
-
-    Per day: the invoice amount still open at the start of the day × (reference rate + margin) / 365.
-    """
+    """Late interest owed on invoice row ``inv`` through ``today`` (``domain.dunning.interest_owed``)."""
     credits, charges, pays = invoice_items(conn, inv)
-    dates = sorted({d for d, _ in credits} | {d for d, _k, _a in charges} | {d for d, _ in pays})
-    total = Decimal(0)
-    d = inv.due_date + timedelta(days=1)
-    cache: dict[date | None, int] = {}
-    while d <= today:
-        # the principal only changes on days something happened: allocate once per such day
-        prior = [x for x in dates if x < d]
-        key = prior[-1] if prior else None
-        if key not in cache:
-            cache[key] = allocate(inv.amount_due_ore, credits=credits, charges=charges, payments=pays,
-                                  upto=d - timedelta(days=1)).principal_open
-        principal = cache[key]
-        if principal > 0:
-            total += Decimal(principal) * terms.interest_rate(d) / Decimal(100) / Decimal(terms.interest_day_basis)
-        d += timedelta(days=1)
-    return int(total.quantize(Decimal(1), rounding=ROUND_HALF_UP)), terms.interest_rate(today)
+    return interest_owed(inv.amount_due_ore, inv.due_date, credits=credits, charges=charges, payments=pays,
+                         terms=terms, today=today)
 
 
 def _at(today: date) -> datetime:
@@ -332,7 +286,7 @@ def _collection_file(engine: Engine, cfg: LifecycleConfig, today: date) -> str |
 def next_steps(engine: Engine, cfg: LifecycleConfig, invoice_id: str, *, today: date | None = None,
                lang: str = "sv") -> dict[str, Any]:
     """What happens next to an invoice and when, if it stays unpaid; and whether a respite can be asked for."""
-    from backend_stub.services.billing.invoices import get_invoice_row
+    from backend_stub.services.billing.invoice_rows import get_invoice_row
 
     today = today or clock.today()
     terms = cfg.dunning
@@ -373,29 +327,6 @@ def next_steps(engine: Engine, cfg: LifecycleConfig, invoice_id: str, *, today: 
             "steps": steps, "respite": respite}
 
 
-def reminder_fee(terms: DunningTerms, *, fee_agreed: bool, fee_charged: bool = False) -> int:
-    """The fee reminder 1 carries (rules §6): the terms' fee, never above the cap, when the customer's
-    terms agreed to one and none is charged on the invoice yet (at most once per invoice); else 0."""
-    if not fee_agreed or fee_charged:
-        return 0
-    return max(0, min(terms.reminder_fee_ore, REMINDER_FEE_CAP_ORE))
-
-
-def upcoming(sched: Schedule, terms: DunningTerms, today: date, *, fee_agreed: bool, fee_charged: bool
-             ) -> list[NextStep]:
-    """The dunning steps not yet taken on an open invoice, in order, each on its day (never before today).
-
-    Reminder 1 carries the reminder fee (``reminder_fee``)."""
-    fee = reminder_fee(terms, fee_agreed=fee_agreed, fee_charged=fee_charged)
-    out = []
-    for action, when in (("reminder_1", sched.reminder_1), ("reminder_2", sched.reminder_2),
-                         ("collection", sched.collection)):
-        if when is None or action in sched.done:
-            continue
-        out.append(NextStep(max(when, today), action, fee if action == "reminder_1" else 0))
-    return out
-
-
 def events_of(conn: Connection, inv_ids: list[str]) -> dict[str, list[Any]]:
     """The dunning-step events of several invoices (for ``schedule``), in recording order."""
     out: dict[str, list[Any]] = {i: [] for i in inv_ids}
@@ -406,24 +337,10 @@ def events_of(conn: Connection, inv_ids: list[str]) -> dict[str, list[Any]]:
     return out
 
 
-def respite_status(inv: Any, state: ledger.InvoiceState, sched: Schedule, terms: DunningTerms) -> dict[str, Any]:
-    reason = None
-    if inv.kind != "invoice" or state.balance_ore <= 0:
-        reason = "nothing to pay"
-    elif "collection" in sched.done:
-        reason = "in collection"
-    elif sched.respite_days:
-        reason = "already granted"
-    elif terms.respite_max_days <= 0:
-        reason = "not offered"
-    return {"allowed": reason is None, "max_days": terms.respite_max_days, "reason": reason,
-            "granted_days": sched.respite_days}
-
-
 def request_respite(engine: Engine, cfg: LifecycleConfig, invoice_id: str, days: int, *, actor: str,
                     today: date | None = None) -> dict[str, Any]:
     """Grant a respite: the dunning steps not yet taken move ``days`` later. Once per invoice, not in collection."""
-    from backend_stub.services.billing.invoices import get_invoice_row
+    from backend_stub.services.billing.invoice_rows import get_invoice_row
 
     today = today or clock.today()
     terms = cfg.dunning
@@ -437,7 +354,7 @@ def request_respite(engine: Engine, cfg: LifecycleConfig, invoice_id: str, days:
         status = respite_status(inv, state, sched, terms)
         if not status["allowed"]:
             raise RespiteRefused(f"respite: not possible ({status['reason']})")
-        moved = schedule(inv.due_date, [*_events(conn, inv.id), _Fake("respite", {"days": days})], terms)
+        moved = schedule(inv.due_date, [*_events(conn, inv.id), StepEvent("respite", {"days": days})], terms)
         upcoming = [d for k, d in (("reminder_1", moved.reminder_1), ("reminder_2", moved.reminder_2),
                                    ("collection", moved.collection)) if d is not None and k not in moved.done]
         data = {"days": days, "next_date": min(upcoming).isoformat() if upcoming else today.isoformat(),
@@ -445,9 +362,3 @@ def request_respite(engine: Engine, cfg: LifecycleConfig, invoice_id: str, days:
         ledger.add_event(conn, inv.id, "respite", render("respite", data, "sv", "respite"), actor=actor,
                          at=_at(today), data=data)
     return next_steps(engine, cfg, inv.id, today=today)
-
-
-@dataclass
-class _Fake:
-    kind: str
-    data: dict[str, Any]

@@ -17,7 +17,8 @@ from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from backend_stub.domain.errors import NotFound
-from backend_stub.services.billing.invoices import get_invoice, get_invoice_row
+from backend_stub.services.billing.invoice_rows import get_invoice_row
+from backend_stub.services.billing.invoices import get_invoice
 from backend_stub.services.lifecycle import timeline
 from backend_stub.services.lifecycle.payments import invoice_allocation, invoice_items
 from backend_stub.storage.models import billing as m

@@ -35,7 +35,7 @@ from sqlalchemy import Engine, delete, insert, select, update
 
 from backend_stub import clock
 from backend_stub.services.access.revocations import revoke_in
-from backend_stub.services.billing.invoices import NotFound, get_invoice_row
+from backend_stub.services.billing.invoice_rows import NotFound, get_invoice_row
 from backend_stub.services.lifecycle import ledger
 from backend_stub.storage.models.access import InvoiceLink, LinkSession
 

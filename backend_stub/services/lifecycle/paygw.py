@@ -40,10 +40,10 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from backend_stub import clock
+from backend_stub.domain.allocation import split_over_invoices
 from backend_stub.domain.errors import NotFound
-from backend_stub.services.billing.invoices import get_invoice_row
+from backend_stub.services.billing.invoice_rows import get_invoice_row
 from backend_stub.services.lifecycle import ledger, payments
-from backend_stub.services.lifecycle.payments import split_over_invoices
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.access import PaymentSession, PaymentSessionInvoice, WebhookEvent
 from selfcare_common.money_format import format_kr

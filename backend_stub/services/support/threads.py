@@ -22,7 +22,7 @@ from backend_stub import clock
 from backend_stub.domain.catalogue import Catalogue
 from backend_stub.services.access.signin import RateLimited
 from backend_stub.services.access.throttle import Limit, hit, throttle_key
-from backend_stub.services.billing import invoices
+from backend_stub.services.billing import credit_notes, invoice_rows, invoices
 from backend_stub.services.lifecycle import ledger
 from backend_stub.services.support import audit
 from backend_stub.storage.models import billing as m
@@ -90,7 +90,7 @@ def post_message(engine: Engine, invoice_id: str, author: Author, text: str, *, 
     now = now or clock.now()
     text = clean_text(text)
     with engine.begin() as conn:
-        inv = invoices.get_invoice_row(conn, invoice_id)
+        inv = invoice_rows.get_invoice_row(conn, invoice_id)
         if line_position is not None and not 1 <= line_position <= len(inv.document["lines"]):
             raise ValueError("line_position: no such line on the invoice")
         if author.kind == "customer":
@@ -135,7 +135,7 @@ def get_thread(engine: Engine, invoice_id: str, reader: str, *, after: int | Non
     other = "agent" if reader == "customer" else "customer"
     # A read-only transaction when there is nothing new to mark read: polling pages never queue for the writer.
     with engine.connect() as conn:
-        inv = invoices.get_invoice_row(conn, invoice_id)
+        inv = invoice_rows.get_invoice_row(conn, invoice_id)
         thread = conn.execute(select(Thread).where(Thread.invoice_id == inv.id)).first()
         if thread is None:
             return {"thread": None, "messages": [], "invoice_id": inv.id, "customer_id": inv.customer_id}
@@ -197,7 +197,7 @@ def inbox(engine: Engine, *, status: str | None = None, assigned_to: str | None 
 def _thread_row(conn: Connection, thread_id: int) -> Any:
     row = conn.execute(select(Thread).where(Thread.id == thread_id)).first()
     if row is None:
-        raise invoices.NotFound(f"thread {thread_id} not found")
+        raise invoice_rows.NotFound(f"thread {thread_id} not found")
     return row
 
 
@@ -221,7 +221,7 @@ def resolve(engine: Engine, thread_id: int, actor: str) -> dict[str, Any]:
 
 
 def _credit_request(inv: Any, actor: str, role: str, reason: str, amount_ore: int | None,
-                    line_positions: list[int] | None) -> invoices.CreditRequest:
+                    line_positions: list[int] | None) -> credit_notes.CreditRequest:
     """The credit note an agent asks for from the thread, checked (an amount or lines; the limit)."""
     if amount_ore is None and not line_positions:
         raise ValueError("amount_ore: give an amount or the lines to credit")
@@ -234,7 +234,7 @@ def _credit_request(inv: Any, actor: str, role: str, reason: str, amount_ore: in
         wanted = int(amount_ore or 0)
     if wanted > credit_limit_ore() and role != "supervisor":
         raise NeedsSupervisor(f"amount_ore: credits above {format_kr(credit_limit_ore())} need a supervisor")
-    return invoices.CreditRequest(reason=reason, amount_ore=None if line_positions else amount_ore,
+    return credit_notes.CreditRequest(reason=reason, amount_ore=None if line_positions else amount_ore,
                                   line_positions=sorted(set(line_positions)) if line_positions else None, actor=actor)
 
 
@@ -243,8 +243,8 @@ def preview_credit_from_thread(engine: Engine, catalogue: Catalogue, invoice_id:
                                ) -> dict[str, Any]:
     """What ``credit_from_thread`` would issue (the core's own credit-note computation), issuing nothing."""
     with engine.connect() as conn:
-        inv = invoices.get_invoice_row(conn, invoice_id)
-    return invoices.preview_credit_note(engine, catalogue, inv.id,
+        inv = invoice_rows.get_invoice_row(conn, invoice_id)
+    return credit_notes.preview_credit_note(engine, catalogue, inv.id,
                                         _credit_request(inv, actor, role, reason, amount_ore, line_positions))
 
 
@@ -256,8 +256,8 @@ def credit_from_thread(engine: Engine, catalogue: Catalogue, invoice_id: str, *,
     Credits above ``credit_limit_ore()`` need a supervisor (``NeedsSupervisor``).
     """
     with engine.connect() as conn:
-        inv = invoices.get_invoice_row(conn, invoice_id)
-    note = invoices.create_credit_note(engine, catalogue, inv.id,
+        inv = invoice_rows.get_invoice_row(conn, invoice_id)
+    note = credit_notes.create_credit_note(engine, catalogue, inv.id,
                                        _credit_request(inv, actor, role, reason, amount_ore, line_positions))
     doc = invoices.get_invoice(engine, inv.id)
     new_amount = inv.amount_due_ore - doc["credited_ore"]
@@ -289,7 +289,7 @@ def _open_fees(conn: Any, inv: Any) -> int:
 def preview_waive(engine: Engine, invoice_id: str) -> dict[str, Any]:
     """What waiving the reminder fees would do: the fee taken away and the balance after (nothing is written)."""
     with engine.connect() as conn:
-        inv = invoices.get_invoice_row(conn, invoice_id)
+        inv = invoice_rows.get_invoice_row(conn, invoice_id)
         fees = _open_fees(conn, inv)
         state = ledger.invoice_states(conn, [inv])[inv.id]
     return {"invoice_id": inv.id, "invoice_number": inv.number, "fee_ore": fees, "balance_ore": state.balance_ore,
@@ -305,7 +305,7 @@ def waive_reminder_fees(engine: Engine, invoice_id: str, *, actor: str, reason: 
         raise ValueError("reason: say why the fee is waived")
     now = clock.now()
     with engine.begin() as conn:
-        inv = invoices.get_invoice_row(conn, invoice_id)
+        inv = invoice_rows.get_invoice_row(conn, invoice_id)
         fees = _open_fees(conn, inv)
         n = conn.execute(select(func.count()).select_from(InvoiceCharge).where(
             InvoiceCharge.invoice_id == inv.id, InvoiceCharge.amount_ore < 0)).scalar_one()
