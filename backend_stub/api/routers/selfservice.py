@@ -7,16 +7,12 @@ which may be limited to one invoice when it came from that invoice's link.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import html
-import os
 import uuid
 from typing import Annotated, Any
 
-import httpx
 from fastapi import APIRouter, BackgroundTasks, Depends, Form, Header, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from backend_stub.api import errors
@@ -30,6 +26,14 @@ from backend_stub.api.auth import (
     start_session,
 )
 from backend_stub.api.clients import client_address
+from backend_stub.api.deps import (
+    back_to_merchant,
+    core_of,
+    deliver_testpay_webhook,
+    payment_provider,
+    run,
+    small_balance_ore,
+)
 from backend_stub.api.params import (
     IdPath,
     InvoiceRef,
@@ -40,13 +44,11 @@ from backend_stub.api.params import (
     PositionPath,
     SessionRef,
 )
-from backend_stub.core import Core
 from backend_stub.formats import invoice_qr
 from backend_stub.services.access import signin
 from backend_stub.services.access.tokens import AuthSettings, Principal, Role, security_now
 from backend_stub.services.billing import explain, forecast, invoice_rows, invoices, usage_query
 from backend_stub.services.lifecycle import links, messaging, paygw
-from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
 from selfcare_common import deployment
 
 router = APIRouter()
@@ -59,35 +61,12 @@ Reader = Annotated[Principal, Depends(require_roles(Role.SUBSCRIBER, Role.AGENT,
 Payer = Annotated[Principal, Depends(require_roles(Role.SUBSCRIBER, Role.SERVICE))]
 
 
-def _core(request: Request) -> Core:
-    return request.app.state.core
-
-
 def _auth(request: Request) -> AuthSettings:
     return request.app.state.auth_settings
 
 
-async def _run(fn, *args, **kwargs):
-    from backend_stub.api.app import _run as run
-
-    return await run(fn, *args, **kwargs)
-
-
 def _production() -> bool:
     return deployment.is_production()
-
-
-def _paygw(request: Request) -> paygw.TestPayProvider:
-    provider = getattr(request.app.state, "paygw", None)
-    if provider is None:
-        secret = os.environ.get("SELFCARE_PAYGW_SECRET")
-        if not secret:
-            if _production():
-                raise HTTPException(503, "the payment provider is not configured (SELFCARE_PAYGW_SECRET)")
-            secret = hmac.new(_auth(request).secret.encode(), b"testpay-webhook", hashlib.sha256).hexdigest()
-        provider = request.app.state.paygw = paygw.TestPayProvider(
-            _core(request).engine, secret, overpayment=LifecycleConfig.from_env().dunning.overpayment)
-    return provider
 
 
 # --- sign-in ------------------------------------------------------------------------------
@@ -126,11 +105,11 @@ def _too_many(exc: signin.RateLimited) -> HTTPException:
 async def request_code(request: Request, p: Service, body: CodeRequest, after: BackgroundTasks) -> dict[str, str]:
     """Send a one-time code to the account's e-mail or phone. The same answer, after the same work,
     whether or not it exists. Throttled per browser address (``X-Selfcare-Client-IP``) and identifier."""
-    core = _core(request)
+    core = core_of(request)
     client = client_address(request, p, body.client)
     messages: list[tuple[Any, str, str, str]] = []
     try:
-        await _run(signin.request_code, core.engine, _auth(request).secret, body.identifier,
+        await run(signin.request_code, core.engine, _auth(request).secret, body.identifier,
                    lambda *message: messages.append(message), client=client)
     except signin.RateLimited as exc:
         raise _too_many(exc) from None
@@ -151,15 +130,15 @@ async def _hand_over(deliver, message: tuple[Any, str, str, str]) -> None:
 @router.post("/auth/otp/verify", tags=["sign-in"], responses=errors.refusals(429))
 async def verify_code(request: Request, p: Service, body: CodeCheck) -> dict[str, Any]:
     """Exchange a one-time code for the subscriber's session token (throttled like asking)."""
-    core, settings = _core(request), _auth(request)
+    core, settings = core_of(request), _auth(request)
     try:
-        who = await _run(signin.verify_code, core.engine, settings.secret, body.identifier, body.code,
+        who = await run(signin.verify_code, core.engine, settings.secret, body.identifier, body.code,
                          client=client_address(request, p))
     except signin.RateLimited as exc:
         raise _too_many(exc) from None
     if who is None:
         raise HTTPException(401, "wrong or expired code")
-    token, expires_at = await _run(start_session, request, subject=who.customer_number, role=Role.SUBSCRIBER,
+    token, expires_at = await run(start_session, request, subject=who.customer_number, role=Role.SUBSCRIBER,
                                    customer_id=who.customer_id)
     return {"access_token": token, "token_type": "bearer",
             "expires_at": expires_at.isoformat(), "customer_id": who.customer_id,
@@ -169,7 +148,7 @@ async def verify_code(request: Request, p: Service, body: CodeCheck) -> dict[str
 @router.post("/auth/logout", tags=["sign-in"], status_code=204)
 async def logout(request: Request, p: Any_) -> Response:
     """Revoke the token used for this call and end its session (for every worker)."""
-    await _run(end_session, request, p)
+    await run(end_session, request, p)
     return Response(status_code=204)
 
 
@@ -180,8 +159,8 @@ async def dev_outbox(request: Request, _p: Service, to: Annotated[str | None, Qu
     """The newest messages (e-mail and SMS) for development and the demo; not in production."""
     if _production():
         raise HTTPException(404, "not found")
-    await _run(signin.DELIVERIES.flush)  # sign-in codes asked for just now are in it
-    engine = _core(request).engine
+    await run(signin.DELIVERIES.flush)  # sign-in codes asked for just now are in it
+    engine = core_of(request).engine
     addresses: list[str | None] = [to]
     if customer:
         from sqlalchemy import select
@@ -196,7 +175,7 @@ async def dev_outbox(request: Request, _p: Service, to: Annotated[str | None, Qu
         addresses = [row.email, row.phone]
     out: list[dict[str, Any]] = []
     for address in addresses:
-        out += await _run(messaging.list_outbox, engine, address, limit)
+        out += await run(messaging.list_outbox, engine, address, limit)
     out.sort(key=lambda msg: msg["id"], reverse=True)
     return [{k: v for k, v in msg.items() if k in ("id", "channel", "to", "subject", "text", "created_at", "status",
                                                    "invoice_id")} for msg in out[:limit]]
@@ -210,7 +189,7 @@ class LinkOpen(BaseModel):
 
 async def _invoice(request: Request, p: Principal, invoice_id: str) -> dict[str, Any]:
     try:
-        doc = await _run(invoices.get_invoice, _core(request).engine, invoice_id)
+        doc = await run(invoices.get_invoice, core_of(request).engine, invoice_id)
     except invoice_rows.NotFound:
         raise HTTPException(404, "invoice not found") from None
     ensure_invoice_access(p, doc["customer_id"], doc["id"])
@@ -225,7 +204,7 @@ async def make_link(request: Request, invoice_id: InvoiceRef, p: Reader) -> dict
         raise HTTPException(403, "a session opened from an invoice link cannot make links")
     doc = await _invoice(request, p, invoice_id)
     settings = _auth(request)
-    link = await _run(links.invoice_link, _core(request).engine, settings.secret, settings.issuer, doc["id"])
+    link = await run(links.invoice_link, core_of(request).engine, settings.secret, settings.issuer, doc["id"])
     return {"token": link.token, "path": link.path, "expires_at": link.expires_at.isoformat()}
 
 
@@ -244,14 +223,14 @@ async def open_link(request: Request, _p: Service, body: LinkOpen) -> dict[str, 
     settings = _auth(request)
     session_id, issued_at = uuid.uuid4().hex, security_now()
     try:  # the session is recorded with its link before it is handed out: revoking the link ends it
-        opened = await _run(links.open_link, _core(request).engine, settings.secret, settings.issuer, body.token,
+        opened = await run(links.open_link, core_of(request).engine, settings.secret, settings.issuer, body.token,
                             session_id=session_id, session_expires_at=issued_at + session_policy(request).absolute)
     except links.LinkGone as gone:
         raise HTTPException(410, {"message": f"link {gone.reason}", "reason": gone.reason,
                                   "invoice_id": gone.invoice_id}) from None
     except links.LinkRefused:
         raise HTTPException(404, "link not found") from None
-    token, expires_at = await _run(start_session, request, subject=f"link:{opened.invoice_id}", role=Role.SUBSCRIBER,
+    token, expires_at = await run(start_session, request, subject=f"link:{opened.invoice_id}", role=Role.SUBSCRIBER,
                                    customer_id=opened.customer_id, invoice_id=opened.invoice_id, jti=session_id,
                                    now=issued_at)
     return {"invoice_id": opened.invoice_id, "customer_id": opened.customer_id, "access_token": token,
@@ -261,7 +240,7 @@ async def open_link(request: Request, _p: Service, body: LinkOpen) -> dict[str, 
 @router.delete("/links/{token}", tags=["links"], status_code=204)
 async def revoke_link(request: Request, token: LinkToken, _p: Staff) -> Response:
     """Revoke one link; every session opened from it ends at once."""
-    if not await _run(links.revoke_links, _core(request).engine, token=token, secret=_auth(request).secret):
+    if not await run(links.revoke_links, core_of(request).engine, token=token, secret=_auth(request).secret):
         raise HTTPException(404, "link not found")
     return Response(status_code=204)
 
@@ -270,7 +249,7 @@ async def revoke_link(request: Request, token: LinkToken, _p: Staff) -> Response
 async def revoke_invoice_links(request: Request, invoice_id: InvoiceRef, _p: Staff) -> dict[str, int]:
     """Revoke every link of an invoice (e.g. sent to a wrong address); every session opened from them
     ends at once, on every worker."""
-    return {"revoked": await _run(links.revoke_links, _core(request).engine, invoice_id=invoice_id)}
+    return {"revoked": await run(links.revoke_links, core_of(request).engine, invoice_id=invoice_id)}
 
 
 # --- the invoice page ---------------------------------------------------------------------
@@ -293,7 +272,7 @@ async def invoice_qr_code(request: Request, invoice_id: InvoiceRef, p: Reader) -
 async def explain_invoice(request: Request, invoice_id: InvoiceRef, p: Reader, lang: Lang = "sv") -> dict[str, Any]:
     """How this invoice differs from the previous one, line by line."""
     doc = await _invoice(request, p, invoice_id)
-    return await _run(explain.explain, _core(request).engine, doc["id"], lang)
+    return await run(explain.explain, core_of(request).engine, doc["id"], lang)
 
 
 @router.get("/invoices/{invoice_id}/lines/{position}/usage", tags=["invoices"])
@@ -304,8 +283,8 @@ async def line_usage(request: Request, invoice_id: InvoiceRef, position: Positio
     doc = await _invoice(request, p, invoice_id)
     if not 1 <= position <= len(doc["lines"]):
         raise HTTPException(404, "line not found")
-    core = _core(request)
-    return await _run(usage_query.line_records, core.engine, core.catalogue, doc, position, limit=limit,
+    core = core_of(request)
+    return await run(usage_query.line_records, core.engine, core.catalogue, doc, position, limit=limit,
                       offset=offset)
 
 
@@ -316,9 +295,9 @@ async def invoice_usage(request: Request, invoice_id: InvoiceRef, p: Reader,
                         limit: int = Query(50, ge=1, le=1000), offset: Offset = 0) -> dict[str, Any]:
     """The itemised usage of the invoice's period (what a link-scoped session may see)."""
     doc = await _invoice(request, p, invoice_id)
-    core = _core(request)
+    core = core_of(request)
     try:
-        return await _run(usage_query.itemised, core.engine, core.catalogue, doc["customer_id"],
+        return await run(usage_query.itemised, core.engine, core.catalogue, doc["customer_id"],
                           period=doc["period"]["label"], category=category, service=service, limit=limit,
                           offset=offset)
     except ValueError as exc:
@@ -330,12 +309,10 @@ async def usage_forecast(request: Request, customer_id: IdPath, p: Reader, lang:
                          period: OptionalPeriodQuery = None) -> dict[str, Any]:
     """The next invoice as it stands (or ``period``'s, YYYY-MM), its forecast total, and allowance warnings."""
     ensure_customer_access(p, customer_id)
-    core = _core(request)
-    from backend_stub.api.app import _small_balance_ore
-
+    core = core_of(request)
     try:
-        return await _run(forecast.forecast, core.engine, core.catalogue, customer_id, lang=lang, period=period,
-                          today=core.today(), small_balance_ore=_small_balance_ore(request))
+        return await run(forecast.forecast, core.engine, core.catalogue, customer_id, lang=lang, period=period,
+                          today=core.today(), small_balance_ore=small_balance_ore(request))
     except ValueError as exc:  # names the field: period
         raise HTTPException(422, str(exc)) from None
     except Exception as exc:
@@ -371,7 +348,7 @@ async def pay(request: Request, invoice_id: InvoiceRef, p: Payer, body: PayReque
     of one invoice; it supersedes every open checkout of that invoice)."""
     doc = await _invoice(request, p, invoice_id)
     try:
-        checkout = await _run(_paygw(request).create_checkout, doc["id"], body.return_url)
+        checkout = await run(payment_provider(request).create_checkout, doc["id"], body.return_url)
     except paygw.PaymentError as exc:
         raise HTTPException(422, str(exc)) from None
     return _checkout_answer(checkout)
@@ -384,7 +361,7 @@ async def pay_many(request: Request, customer_id: IdPath, p: Payer,
     overdue one; applied oldest due date first. Supersedes every open checkout sharing an invoice."""
     ensure_customer_access(p, customer_id)  # a link session reaches its one invoice only: 404 here
     try:
-        checkout = await _run(_paygw(request).create_customer_checkout, customer_id, body.invoice_ids,
+        checkout = await run(payment_provider(request).create_customer_checkout, customer_id, body.invoice_ids,
                               body.return_url)
     except paygw.UnknownCustomer:
         raise HTTPException(404, "customer not found") from None
@@ -402,7 +379,7 @@ async def testpay_webhook(request: Request,
     """The test provider's signed confirmation (no bearer token: the HMAC signature is the proof)."""
     body = await request.body()
     try:
-        result = await _run(_paygw(request).handle_webhook, signature or "", body)
+        result = await run(payment_provider(request).handle_webhook, signature or "", body)
     except paygw.WebhookRejected as exc:
         raise HTTPException(400, f"webhook rejected: {exc}") from None
     return {"result": result}
@@ -458,7 +435,7 @@ def _closed_page(info: dict[str, Any], status_code: int) -> HTMLResponse:
 @router.get("/paygw/checkout/{session_id}", tags=["payments"], response_class=HTMLResponse)
 async def checkout_page(request: Request, session_id: SessionRef) -> HTMLResponse:
     """The test provider's hosted payment page: the invoices it pays, then card, Swish or fail."""
-    info = await _run(_paygw(request).session, session_id)
+    info = await run(payment_provider(request).session, session_id)
     if info is None:
         return HTMLResponse("<h1>Not found</h1>", status_code=404)
     if info["closed"] is not None:
@@ -477,16 +454,16 @@ async def checkout_submit(request: Request, session_id: SessionRef,
                           method: Annotated[str, Form(max_length=16)]) -> Response:
     """The payer's choice: the provider confirms by its signed webhook, then sends the payer back.
     A paid, failed, superseded or expired session is refused (409) with a page that says why."""
-    provider = _paygw(request)
-    info = await _run(provider.session, session_id)
+    provider = payment_provider(request)
+    info = await run(provider.session, session_id)
     if info is None:
         return HTMLResponse("<h1>Not found</h1>", status_code=404)
     if info["closed"] is not None:
         return _closed_page(info, 409)
     try:
-        signature, body = await _run(provider.complete, session_id, method)
+        signature, body = await run(provider.complete, session_id, method)
     except paygw.PaymentError as exc:  # closed in between
-        info = await _run(provider.session, session_id)
+        info = await run(provider.session, session_id)
         if info is None or info["closed"] is None:
             return HTMLResponse(f"<h1>{html.escape(str(exc))}</h1>", status_code=409)
         return _closed_page(info, 409)
@@ -494,15 +471,3 @@ async def checkout_submit(request: Request, session_id: SessionRef,
     return back_to_merchant(info["return_url"], "payment", "paid" if delivered and method in paygw.METHODS else "failed")
 
 
-async def deliver_testpay_webhook(request: Request, signature: str, body: bytes) -> bool:
-    """The provider calls the merchant's webhook over HTTP (here: the same ASGI app, in process); True if taken."""
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=request.app), base_url="http://core") as client:
-        answer = await client.post("/payments/webhook/testpay", content=body,
-                                   headers={paygw.SIGNATURE_HEADER: signature, "Content-Type": "application/json"})
-    return answer.status_code == 200
-
-
-def back_to_merchant(return_url: str, key: str, outcome: str) -> RedirectResponse:
-    """The provider sends the payer back to the (allow-listed) return address with the outcome."""
-    sep = "&" if "?" in return_url else "?"
-    return RedirectResponse(f"{return_url}{sep}{key}={outcome}", status_code=303)

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from backend_stub.api import errors
 from backend_stub.api.auth import ensure_invoice_access, require_roles, start_session
 from backend_stub.api.clients import client_address
+from backend_stub.api.deps import core_of, run
 from backend_stub.api.params import AfterIdQuery, AmountOre, Filter, IdPath, InvoiceRef, Offset, PositionField
 from backend_stub.services.access import sessions, signin
 from backend_stub.services.access.tokens import Principal, Role
@@ -35,27 +36,17 @@ Supervisor = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR))]
 Writer = Annotated[Principal, Depends(require_roles(Role.SUBSCRIBER, Role.AGENT, Role.SUPERVISOR))]
 
 
-def _core(request: Request):
-    return request.app.state.core
-
-
-async def _run(fn, *args, **kwargs):
-    from backend_stub.api.app import _run as run
-
-    return await run(fn, *args, **kwargs)
-
-
 def _actor(p: Principal) -> str:
     return f"customer:{p.customer_id}" if p.role is Role.SUBSCRIBER else f"{p.role.value}:{p.subject}"
 
 
 async def _owned(request: Request, p: Principal, invoice_id: str) -> Any:
     def load():
-        with _core(request).engine.connect() as conn:
+        with core_of(request).engine.connect() as conn:
             return invoice_rows.get_invoice_row(conn, invoice_id)
 
     try:
-        inv = await _run(load)
+        inv = await run(load)
     except invoice_rows.NotFound:
         raise HTTPException(404, "invoice not found") from None
     ensure_invoice_access(p, inv.customer_id, inv.id)
@@ -75,14 +66,14 @@ async def agent_login(request: Request, _p: Service, body: AgentLogin) -> dict[s
     """An agent's or supervisor's session token for a right name and password (throttled per username and
     browser address, ``X-Selfcare-Client-IP``, with back-off; audited)."""
     try:
-        who = await _run(agents.authenticate, _core(request).engine, body.username, body.password,
+        who = await run(agents.authenticate, core_of(request).engine, body.username, body.password,
                          client=client_address(request, _p, body.client))
     except signin.RateLimited as exc:
         raise HTTPException(429, "too many attempts; try again later",
                             headers={"Retry-After": str(exc.retry_after)}) from None
     if who is None:
         raise HTTPException(401, "wrong username or password")
-    token, expires_at = await _run(start_session, request, subject=who.username, role=Role(who.role))
+    token, expires_at = await run(start_session, request, subject=who.username, role=Role(who.role))
     return {"access_token": token, "token_type": "bearer", "role": who.role, "name": who.name,
             "username": who.username, "expires_at": expires_at.isoformat()}
 
@@ -92,14 +83,14 @@ async def end_customer_sessions(request: Request, customer_id: IdPath, p: AgentO
     """End every session of a subscriber at once, on every worker: signed-in ones and those opened from
     invoice links (e.g. a lost phone). Audited. Links themselves stay; revoke them separately."""
     def end() -> int:
-        with _core(request).engine.begin() as conn:
+        with core_of(request).engine.begin() as conn:
             if conn.execute(select(m.Customer.id).where(m.Customer.id == customer_id)).first() is None:
                 raise HTTPException(404, "customer not found")
             ended = sessions.end_customer_in(conn, customer_id)
             audit.log(conn, _actor(p), "sessions_ended", f"customer:{customer_id}", {"sessions": ended})
             return ended
 
-    return {"ended": await _run(end)}
+    return {"ended": await run(end)}
 
 
 # --- threads ------------------------------------------------------------------------------
@@ -120,19 +111,19 @@ async def get_thread(request: Request, invoice_id: InvoiceRef, p: Writer, after:
     """The invoice's messages (only those after message id ``after`` when polling); marks the other side's read."""
     inv = await _owned(request, p, invoice_id)
     reader = "customer" if p.role is Role.SUBSCRIBER else "agent"
-    out = await _run(threads.get_thread, _core(request).engine, inv.id, reader, after=after)
+    out = await run(threads.get_thread, core_of(request).engine, inv.id, reader, after=after)
     if reader == "agent" and after is None:
-        await _run(_audit, request, _actor(p), "view", inv.id)
+        await run(_audit, request, _actor(p), "view", inv.id)
     return out
 
 
 def _audit(request: Request, actor: str, action: str, target: str, detail: dict | None = None) -> None:
-    with _core(request).engine.begin() as conn:
+    with core_of(request).engine.begin() as conn:
         audit.log(conn, actor, action, target, detail)
 
 
 def _author_name(request: Request, p: Principal) -> str:
-    with _core(request).engine.connect() as conn:
+    with core_of(request).engine.connect() as conn:
         if p.role is Role.SUBSCRIBER:
             return conn.execute(select(m.Customer.name).where(m.Customer.id == p.customer_id)).scalar_one()
         from backend_stub.storage.models.support import Agent
@@ -147,9 +138,9 @@ async def post_message(request: Request, invoice_id: InvoiceRef, p: Writer, body
     """Write on the invoice's thread (a subscriber asks, an agent answers)."""
     inv = await _owned(request, p, invoice_id)
     kind = "customer" if p.role is Role.SUBSCRIBER else "agent"
-    author = threads.Author(kind, await _run(_author_name, request, p), _actor(p))
+    author = threads.Author(kind, await run(_author_name, request, p), _actor(p))
     try:
-        msg = await _run(threads.post_message, _core(request).engine, inv.id, author, body.text,
+        msg = await run(threads.post_message, core_of(request).engine, inv.id, author, body.text,
                          line_position=body.line_position)
     except signin.RateLimited as exc:
         raise HTTPException(429, "too many messages; try again later",
@@ -157,7 +148,7 @@ async def post_message(request: Request, invoice_id: InvoiceRef, p: Writer, body
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
     if kind == "agent":
-        await _run(notify_reply, request, inv.id, msg["id"])
+        await run(notify_reply, request, inv.id, msg["id"])
     return msg
 
 
@@ -166,7 +157,7 @@ def notify_reply(request: Request, invoice_id: str, message_id: int) -> None:
     from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
     from backend_stub.services.lifecycle.links import invoice_link_path
 
-    engine = _core(request).engine
+    engine = core_of(request).engine
     with engine.connect() as conn:
         inv = invoice_rows.get_invoice_row(conn, invoice_id)
         customer = conn.execute(select(m.Customer).where(m.Customer.id == inv.customer_id)).one()
@@ -191,7 +182,7 @@ def notify_reply(request: Request, invoice_id: str, message_id: int) -> None:
 async def inbox(request: Request, p: AgentOnly, status: Filter = None, mine: bool = False,
                 limit: int = Query(50, ge=1, le=200), offset: Offset = 0) -> dict[str, Any]:
     """Threads, those waiting for an answer first (longest wait first)."""
-    return await _run(threads.inbox, _core(request).engine, status=status, assigned_to=p.subject if mine else None,
+    return await run(threads.inbox, core_of(request).engine, status=status, assigned_to=p.subject if mine else None,
                       limit=limit, offset=offset)
 
 
@@ -199,7 +190,7 @@ async def inbox(request: Request, p: AgentOnly, status: Filter = None, mine: boo
 async def assign(request: Request, thread_id: IdPath, p: AgentOnly, release: bool = False) -> dict[str, Any]:
     """Assign the thread to the calling agent (``release=true``: to nobody)."""
     try:
-        return await _run(threads.assign, _core(request).engine, thread_id, _actor(p), None if release else p.subject)
+        return await run(threads.assign, core_of(request).engine, thread_id, _actor(p), None if release else p.subject)
     except invoice_rows.NotFound:
         raise HTTPException(404, "thread not found") from None
 
@@ -207,7 +198,7 @@ async def assign(request: Request, thread_id: IdPath, p: AgentOnly, release: boo
 @router.post("/threads/{thread_id}/resolve", tags=["support"])
 async def resolve(request: Request, thread_id: IdPath, p: AgentOnly) -> dict[str, Any]:
     try:
-        return await _run(threads.resolve, _core(request).engine, thread_id, _actor(p))
+        return await run(threads.resolve, core_of(request).engine, thread_id, _actor(p))
     except invoice_rows.NotFound:
         raise HTTPException(404, "thread not found") from None
 
@@ -219,12 +210,12 @@ async def credit_preview(request: Request, invoice_id: InvoiceRef, p: AgentOnly,
     core computes them, and the invoice's amount and balance before and after (403 above the agent's limit)."""
     inv = await _owned(request, p, invoice_id)
     try:
-        core = _core(request)
-        return await _run(threads.preview_credit_from_thread, core.engine, core.catalogue, inv.id, actor=_actor(p),
+        core = core_of(request)
+        return await run(threads.preview_credit_from_thread, core.engine, core.catalogue, inv.id, actor=_actor(p),
                           role=p.role.value, reason=body.reason, amount_ore=body.amount_ore,
                           line_positions=body.line_positions)
     except threads.NeedsSupervisor as exc:
-        await _run(_audit, request, _actor(p), "credit_refused", inv.id, {"reason": str(exc), "preview": True})
+        await run(_audit, request, _actor(p), "credit_refused", inv.id, {"reason": str(exc), "preview": True})
         raise HTTPException(403, str(exc)) from None
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
@@ -234,13 +225,13 @@ async def credit_preview(request: Request, invoice_id: InvoiceRef, p: AgentOnly,
 async def credit(request: Request, invoice_id: InvoiceRef, p: AgentOnly, body: CreditFromThread) -> dict[str, Any]:
     """Credit an amount or some lines of the invoice from its thread (a credit note; audited)."""
     inv = await _owned(request, p, invoice_id)
-    core = _core(request)
+    core = core_of(request)
     try:
-        return await _run(threads.credit_from_thread, core.engine, core.catalogue, inv.id, actor=_actor(p),
+        return await run(threads.credit_from_thread, core.engine, core.catalogue, inv.id, actor=_actor(p),
                           role=p.role.value, reason=body.reason, amount_ore=body.amount_ore,
-                          line_positions=body.line_positions, agent_name=await _run(_author_name, request, p))
+                          line_positions=body.line_positions, agent_name=await run(_author_name, request, p))
     except threads.NeedsSupervisor as exc:
-        await _run(_audit, request, _actor(p), "credit_refused", inv.id, {"reason": str(exc)})
+        await run(_audit, request, _actor(p), "credit_refused", inv.id, {"reason": str(exc)})
         raise HTTPException(403, str(exc)) from None
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
@@ -255,7 +246,7 @@ async def waive_fee_preview(request: Request, invoice_id: InvoiceRef, p: AgentOn
     """The reminder fee a waiver would take away and the balance after (422 when there is none); writes nothing."""
     inv = await _owned(request, p, invoice_id)
     try:
-        return await _run(threads.preview_waive, _core(request).engine, inv.id)
+        return await run(threads.preview_waive, core_of(request).engine, inv.id)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
 
@@ -265,8 +256,8 @@ async def waive_fee(request: Request, invoice_id: InvoiceRef, p: AgentOnly, body
     """Waive the invoice's reminder fees from its thread (audited)."""
     inv = await _owned(request, p, invoice_id)
     try:
-        return await _run(threads.waive_reminder_fees, _core(request).engine, inv.id, actor=_actor(p),
-                          reason=body.reason, agent_name=await _run(_author_name, request, p))
+        return await run(threads.waive_reminder_fees, core_of(request).engine, inv.id, actor=_actor(p),
+                          reason=body.reason, agent_name=await run(_author_name, request, p))
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
 
@@ -275,5 +266,5 @@ async def waive_fee(request: Request, invoice_id: InvoiceRef, p: AgentOnly, body
 async def audit_log(request: Request, _p: Supervisor, actor: Filter = None, action: Filter = None,
                     target: Filter = None, limit: int = Query(100, ge=1, le=500), offset: Offset = 0) -> dict[str, Any]:
     """The audit log, newest first (supervisors only)."""
-    return await _run(audit.entries, _core(request).engine, actor=actor, action=action, target=target, limit=limit,
+    return await run(audit.entries, core_of(request).engine, actor=actor, action=action, target=target, limit=limit,
                       offset=offset)

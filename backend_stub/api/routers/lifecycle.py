@@ -6,14 +6,13 @@ allocation and refunds are for agents; the file import for services.
 
 from __future__ import annotations
 
-import asyncio
-from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from backend_stub.api.auth import ensure_customer_access, ensure_invoice_access, require_roles
+from backend_stub.api.deps import lifecycle_config, run
 from backend_stub.api.params import (
     MAX_AMOUNT_ORE,
     AmountOre,
@@ -29,7 +28,6 @@ from backend_stub.formats.bgmax import BgMaxError
 from backend_stub.services.access.tokens import Principal, Role
 from backend_stub.services.billing import invoice_rows
 from backend_stub.services.lifecycle import dunning, messaging, payments
-from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
 
 router = APIRouter(tags=["lifecycle"])
 
@@ -42,18 +40,6 @@ def _engine(request: Request):
     return request.app.state.core.engine
 
 
-def _config(request: Request) -> LifecycleConfig:
-    cfg = getattr(request.app.state, "lifecycle_config", None)
-    if cfg is None:
-        cfg = LifecycleConfig.from_env()
-        request.app.state.lifecycle_config = cfg
-    return cfg
-
-
-async def _run(fn, *args, **kwargs):
-    return await asyncio.to_thread(partial(fn, *args, **kwargs))
-
-
 def _actor(p: Principal) -> str:
     return f"{p.role}:{p.subject}"
 
@@ -64,7 +50,7 @@ async def _check_invoice(request: Request, p: Principal, invoice_id: str) -> str
             row = invoice_rows.get_invoice_row(conn, invoice_id)
             return row.id, row.customer_id
     try:
-        inv_id, customer_id = await _run(owner)
+        inv_id, customer_id = await run(owner)
     except invoice_rows.NotFound:
         raise HTTPException(404, "invoice not found") from None
     ensure_invoice_access(p, customer_id, inv_id)
@@ -78,7 +64,7 @@ async def next_steps(request: Request, invoice_id: InvoiceRef, p: Reader, lang: 
     inv_id = await _check_invoice(request, p, invoice_id)
     if today is not None and p.role is Role.SUBSCRIBER:
         today = None  # only staff may look at another day
-    return await _run(dunning.next_steps, _engine(request), _config(request), inv_id, today=today, lang=lang)
+    return await run(dunning.next_steps, _engine(request), lifecycle_config(request), inv_id, today=today, lang=lang)
 
 
 class RespiteRequest(BaseModel):
@@ -91,17 +77,17 @@ async def respite(request: Request, invoice_id: InvoiceRef, body: RespiteRequest
     """Ask for more time (once per invoice, not in collection): the reminder and collection steps move."""
     inv_id = await _check_invoice(request, p, invoice_id)
     try:
-        await _run(dunning.request_respite, _engine(request), _config(request), inv_id, body.days, actor=_actor(p))
+        await run(dunning.request_respite, _engine(request), lifecycle_config(request), inv_id, body.days, actor=_actor(p))
     except dunning.RespiteRefused as exc:
         raise HTTPException(422, str(exc)) from None
-    return await _run(dunning.next_steps, _engine(request), _config(request), inv_id, lang=lang)
+    return await run(dunning.next_steps, _engine(request), lifecycle_config(request), inv_id, lang=lang)
 
 
 @router.get("/payments/unmatched")
 async def unmatched(request: Request, _p: Agent, limit: int = Query(100, ge=1, le=500),
                     offset: Offset = 0) -> dict[str, Any]:
     """Payments no invoice could be found for (and foreign-currency payments), waiting for an agent."""
-    return await _run(payments.list_unmatched, _engine(request), limit, offset)
+    return await run(payments.list_unmatched, _engine(request), limit, offset)
 
 
 class AllocateRequest(BaseModel):
@@ -112,7 +98,7 @@ class AllocateRequest(BaseModel):
 async def allocate(request: Request, payment_id: IdPath, body: AllocateRequest, p: Agent) -> dict[str, Any]:
     """Put an unmatched payment on an invoice."""
     try:
-        return await _run(payments.allocate_payment, _engine(request), payment_id, body.invoice_id, actor=_actor(p))
+        return await run(payments.allocate_payment, _engine(request), payment_id, body.invoice_id, actor=_actor(p))
     except payments.AllocationError as exc:
         raise HTTPException(422, str(exc)) from None
 
@@ -127,7 +113,7 @@ async def allocate_bank(request: Request, bank_payment_id: IdPath, body: BankAll
                         p: Agent) -> dict[str, Any]:
     """Book a foreign-currency bank payment on an invoice at its SEK amount."""
     try:
-        return await _run(payments.allocate_bank_payment, _engine(request), bank_payment_id, body.invoice_id,
+        return await run(payments.allocate_bank_payment, _engine(request), bank_payment_id, body.invoice_id,
                           body.amount_ore, actor=_actor(p))
     except payments.AllocationError as exc:
         raise HTTPException(422, str(exc)) from None
@@ -143,7 +129,7 @@ async def refund(request: Request, customer_id: IdPath, body: RefundRequest, p: 
     """Pay back (part of) a customer's credit balance."""
     ensure_customer_access(p, customer_id)
     try:
-        return await _run(payments.refund_credit, _engine(request), customer_id, body.amount_ore, actor=_actor(p),
+        return await run(payments.refund_credit, _engine(request), customer_id, body.amount_ore, actor=_actor(p),
                           reference=body.reference)
     except payments.AllocationError as exc:
         raise HTTPException(422, str(exc)) from None
@@ -154,7 +140,7 @@ async def import_bgmax(request: Request, _p: Service,
                        file: Annotated[Upload, Depends(file_upload(CSV_MAX_BYTES))]) -> dict[str, Any]:
     """Import a BgMax file (idempotent). A bad file is refused whole, with its errors by line."""
     try:
-        result = await _run(payments.import_bgmax, _engine(request), file.data, file.filename or "upload")
+        result = await run(payments.import_bgmax, _engine(request), file.data, file.filename or "upload")
     except BgMaxError as exc:
         raise HTTPException(422, {"errors": exc.errors}) from None
     return result.as_dict()
@@ -165,5 +151,5 @@ async def outbox(request: Request, _p: Agent, to: Annotated[str | None, Query(ma
                  channel: Filter = None, invoice_id: InvoiceRefQuery = None,
                  limit: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
     """Messages sent or recorded (e-mail, SMS, letters), newest first: what the demo's SMS provider 'sent'."""
-    items = await _run(messaging.list_outbox, _engine(request), to, limit, channel=channel, invoice_id=invoice_id)
+    items = await run(messaging.list_outbox, _engine(request), to, limit, channel=channel, invoice_id=invoice_id)
     return {"items": items}

@@ -19,9 +19,15 @@ from pydantic import AfterValidator, BaseModel, Field
 from backend_stub import clock
 from backend_stub.api import errors
 from backend_stub.api.auth import ensure_customer_access, require_roles
-from backend_stub.api.lifecycle import _config
+from backend_stub.api.deps import (
+    back_to_merchant,
+    core_of,
+    deliver_testpay_webhook,
+    lifecycle_config,
+    payment_provider,
+    run,
+)
 from backend_stub.api.params import DAY_RULE, DayField, IdPath, SessionRef, check_day
-from backend_stub.api.selfservice import _paygw, back_to_merchant, deliver_testpay_webhook
 from backend_stub.api.uploads import CSV_MAX_BYTES, Upload, file_schema, file_upload
 from backend_stub.domain import banking
 from backend_stub.formats.autogiro import AutogiroError
@@ -36,23 +42,13 @@ Changer = Annotated[Principal, Depends(require_roles(Role.SUBSCRIBER, Role.SERVI
 Service = Annotated[Principal, Depends(require_roles(Role.SERVICE))]
 
 
-async def _run(fn, *args, **kwargs):
-    from backend_stub.api.app import _run as run
-
-    return await run(fn, *args, **kwargs)
-
-
-def _core(request: Request):
-    return request.app.state.core
-
-
 @router.get("/customers/{customer_id}/payment-method")
 async def get_payment_method(request: Request, customer_id: IdPath, p: Reader,
                              lang: str | None = Query(None, pattern="^(sv|en)$")) -> dict[str, Any]:
     """How the customer pays: manual, autogiro (mandate and its status) or a saved card."""
     ensure_customer_access(p, customer_id)
     try:
-        return await _run(mandates.payment_method, _core(request).engine, customer_id, lang=lang)
+        return await run(mandates.payment_method, core_of(request).engine, customer_id, lang=lang)
     except LookupError:
         raise HTTPException(404, "customer not found") from None
 
@@ -72,20 +68,20 @@ async def put_payment_method(request: Request, customer_id: IdPath, body: Paymen
     answer is ``redirect_url``, the provider's page where the card is saved. Manual: automatic
     payment stops (the mandate is cancelled in the next file, a saved card forgotten)."""
     ensure_customer_access(p, customer_id)
-    engine = _core(request).engine
+    engine = core_of(request).engine
     try:
         if body.method == "autogiro":
             for name in ("clearing", "account"):
                 if not (getattr(body, name) or "").strip():
                     raise banking.AutopayError(f"{name}: required for autogiro")
-            return await _run(mandates.set_autogiro, engine, customer_id, body.clearing, body.account,
+            return await run(mandates.set_autogiro, engine, customer_id, body.clearing, body.account,
                               body.personal_number)
         if body.method == "card":
             if not body.return_url:
                 raise banking.AutopayError("return_url: required for a card")
-            session_id = await _run(mandates.start_card_setup, engine, _paygw(request), customer_id, body.return_url)
+            session_id = await run(mandates.start_card_setup, engine, payment_provider(request), customer_id, body.return_url)
             return {"redirect_url": f"{request.scope.get('root_path', '')}/paygw/cards/{session_id}"}
-        return await _run(mandates.set_manual, engine, customer_id)
+        return await run(mandates.set_manual, engine, customer_id)
     except LookupError:
         raise HTTPException(404, "customer not found") from None
     except (banking.AutopayError, paygw.PaymentError) as exc:
@@ -100,7 +96,7 @@ class RunRequest(BaseModel):
 async def run_draws(request: Request, _p: Service, body: RunRequest | None = None) -> dict[str, Any]:
     """Charge saved cards for the day: invoices due, retries planned, fallbacks (idempotent)."""
     on = (body.on if body else None) or clock.today()
-    result = await _run(draws.run_card_draws, _core(request).engine, _paygw(request), _config(request), on)
+    result = await run(draws.run_card_draws, core_of(request).engine, payment_provider(request), lifecycle_config(request), on)
     return result.as_dict()
 
 
@@ -109,9 +105,9 @@ async def upload_answer_file(request: Request, _p: Service,
                              file: Annotated[Upload, Depends(file_upload(CSV_MAX_BYTES))]) -> JSONResponse:
     """Import an answer file from Bankgirot (mandate advice, payment specification, rejected orders).
     The same file twice changes nothing. A bad file is refused whole, with its errors by line."""
-    core = _core(request)
+    core = core_of(request)
     try:
-        result = await _run(autogiro_files.import_autogiro, core.engine, core.catalogue, _config(request), file.data,
+        result = await run(autogiro_files.import_autogiro, core.engine, core.catalogue, lifecycle_config(request), file.data,
                             file.filename or "upload")
     except AutogiroError as exc:
         raise HTTPException(422, {"errors": exc.errors}) from None
@@ -126,9 +122,9 @@ async def outgoing_files(request: Request, _p: Service,
                          ) -> dict[str, Any]:
     """The day's files to Bankgirot (mandates, payment orders), written on the first call for the day
     and the same files on later calls (plus any for what came up since)."""
-    core = _core(request)
+    core = core_of(request)
     try:
-        result = await _run(autogiro_files.export_autogiro, core.engine, core.catalogue, _config(request), date_)
+        result = await run(autogiro_files.export_autogiro, core.engine, core.catalogue, lifecycle_config(request), date_)
     except (banking.AutopayError, AutogiroError) as exc:
         raise HTTPException(422, str(exc)) from None
     return result.as_dict()
@@ -153,7 +149,7 @@ small{{color:#555}}</style></head><body><main><p><small>TestPay · spara kort / 
 @router.get("/paygw/cards/{session_id}", response_class=HTMLResponse, tags=["payments"])
 async def card_page(request: Request, session_id: SessionRef) -> HTMLResponse:
     """The test provider's hosted page where a card is saved."""
-    info = await _run(_paygw(request).card_session, session_id)
+    info = await run(payment_provider(request).card_session, session_id)
     if info is None:
         return HTMLResponse("<h1>Not found</h1>", status_code=404)
     if info["expired"] or info["status"] != "open":
@@ -174,12 +170,12 @@ async def card_page(request: Request, session_id: SessionRef) -> HTMLResponse:
 async def card_submit(request: Request, session_id: SessionRef,
                       choice: Annotated[str, Form(max_length=16)]) -> Response:
     """The payer's choice: the provider tells the merchant by its signed webhook, then sends the payer back."""
-    provider = _paygw(request)
-    info = await _run(provider.card_session, session_id)
+    provider = payment_provider(request)
+    info = await run(provider.card_session, session_id)
     if info is None:
         return HTMLResponse("<h1>Not found</h1>", status_code=404)
     try:
-        signature, body = await _run(provider.complete_card_setup, session_id, choice)
+        signature, body = await run(provider.complete_card_setup, session_id, choice)
     except paygw.PaymentError as exc:
         return JSONResponse({"detail": str(exc)}, status_code=409)
     delivered = await deliver_testpay_webhook(request, signature, body)
