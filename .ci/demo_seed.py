@@ -9,7 +9,7 @@ import sys
 
 from sqlalchemy import func, select
 
-from backend_stub.__main__ import main
+from backend_stub.cli.main import main
 from backend_stub.core import Core
 from backend_stub.storage.models import billing as m
 

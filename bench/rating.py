@@ -34,7 +34,7 @@ TODAY = date(2026, 11, 15)  # the bench month is October 2026
 
 def generate(workdir: Path, cdrs: int, subscribers: int) -> tuple[Path, Path]:
     """Write customers.csv and cdrs.csv (exactly ``cdrs`` rows over ``subscribers`` subscriptions)."""
-    from backend_stub import demo_data
+    from backend_stub.demo import demo_data
 
     per_sub = cdrs // subscribers
     rows = demo_data.generate_customers(int(subscribers * 1.25) + 100, seed=7, today=TODAY, months=1)

@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from backend_stub import clock  # noqa: E402
 from backend_stub.api.app import create_app  # noqa: E402
 from backend_stub.core import Core  # noqa: E402
-from backend_stub.demo_data import generate_customers  # noqa: E402
+from backend_stub.demo.demo_data import generate_customers  # noqa: E402
 from backend_stub.services.access import signin  # noqa: E402
 from backend_stub.services.access.tokens import AuthSettings, Role, issue_token  # noqa: E402
 from backend_stub.services.billing.customers import import_customers  # noqa: E402

@@ -65,8 +65,8 @@ def _seed_operator(core: Core, auth: AuthSettings) -> dict[str, list[Any]]:
     """A small operator with one of everything the routes take an id of; returns the ids by parameter name."""
     from fastapi.testclient import TestClient
 
-    from backend_stub.__main__ import seed as seed_demo
     from backend_stub.demo import offers
+    from backend_stub.demo.seed import seed as seed_demo
     from backend_stub.services.support import agents, threads
 
     seed_demo(core, 4, 2, today=date(2026, 12, 5), quiet=True)

@@ -1,4 +1,4 @@
-"""Tests for the deterministic demo-operator generator (backend_stub.demo_data)."""
+"""Tests for the deterministic demo-operator generator (backend_stub.demo.demo_data)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from backend_stub import demo_data as dd
+from backend_stub.demo import demo_data as dd
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 # Autumn window Aug-Oct 2026 (summer time, DST ends 2026-10-25) and spring window
@@ -441,7 +441,7 @@ def test_write_customers_csv_roundtrip(customers: list[dict[str, str]], tmp_path
 
 
 # --------------------------------------------------------------------------------------
-# The demo lives its year (backend_stub.demo_year through ``seed``): a small seed, every state
+# The demo lives its year (backend_stub.demo.demo_year through ``seed``): a small seed, every state
 # --------------------------------------------------------------------------------------
 
 # 24 customers over July-October 2026, the year ending on Friday 6 November 2026 at 15:00: the
@@ -458,8 +458,8 @@ def year(tmp_path_factory: pytest.TempPathFactory):
     from unittest import mock
 
     from backend_stub import clock
-    from backend_stub.__main__ import seed
     from backend_stub.core import Core
+    from backend_stub.demo.seed import seed
 
     tmp = tmp_path_factory.mktemp("year")
     core = Core.from_url(f"sqlite:///{tmp / 'demo.db'}")

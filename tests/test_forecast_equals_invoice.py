@@ -17,9 +17,10 @@ from datetime import UTC, date, datetime
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from backend_stub import clock, demo_data
-from backend_stub.__main__ import seed
+from backend_stub import clock
 from backend_stub.api.app import create_app
+from backend_stub.demo import demo_data
+from backend_stub.demo.seed import seed
 from backend_stub.domain.money import round_half_up_div
 from backend_stub.formats.cdr_csv import read_cdr_csv
 from backend_stub.services.billing import billrun, invoices

@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import func, select, update
 
-from backend_stub.__main__ import seed
 from backend_stub.api.app import create_app
+from backend_stub.demo.seed import seed
 from backend_stub.formats import invoice_qr
 from backend_stub.formats.invoice_pdf import qr_png, usage_sentence
 from backend_stub.services.lifecycle import ledger

@@ -15,8 +15,8 @@ from decimal import Decimal
 import pytest
 from fastapi.testclient import TestClient
 
-from backend_stub.__main__ import seed
 from backend_stub.api.app import create_app
+from backend_stub.demo.seed import seed
 
 from .conftest import token_for
 

@@ -13,8 +13,8 @@ from alembic import command
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
-from backend_stub.__main__ import seed
 from backend_stub.api.app import create_app
+from backend_stub.demo.seed import seed
 from backend_stub.services.lifecycle import links
 from backend_stub.storage.db import alembic_config
 from backend_stub.storage.models.access import InvoiceLink, LinkSession, RevokedToken

@@ -19,8 +19,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from backend_stub.__main__ import seed
 from backend_stub.api.app import create_app
+from backend_stub.demo.seed import seed
 from selfcare import web_security
 from selfcare_common.security_headers import inline_script_hashes
 

@@ -14,8 +14,8 @@ from datetime import date, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from backend_stub.__main__ import seed
 from backend_stub.api.app import create_app
+from backend_stub.demo.seed import seed
 from backend_stub.formats.invoice_qr import parse_payload
 from backend_stub.services.lifecycle import paygw
 

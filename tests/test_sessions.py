@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from backend_stub import clock
-from backend_stub.__main__ import seed
 from backend_stub.api.app import create_app
+from backend_stub.demo.seed import seed
 from backend_stub.services.access import sessions
 from backend_stub.services.access.tokens import decode_token
 from backend_stub.services.support import agents

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from backend_stub import clock
 from backend_stub.api.app import create_app
-from backend_stub.demo_data import generate_customers
+from backend_stub.demo.demo_data import generate_customers
 from backend_stub.services.access import signin
 from backend_stub.services.billing.customers import import_customers
 from backend_stub.services.support import agents

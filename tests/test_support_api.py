@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from backend_stub import clock
-from backend_stub.__main__ import seed
 from backend_stub.api.app import create_app
+from backend_stub.demo.seed import seed
 from backend_stub.services.support import agents
 from backend_stub.storage.models.support import Agent
 

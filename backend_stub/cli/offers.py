@@ -7,16 +7,17 @@ import json
 from datetime import date
 
 from backend_stub import clock
-from backend_stub.cli_common import fail, open_core
+from backend_stub.cli.common import fail, open_core
+from backend_stub.demo import offers
+from backend_stub.domain import errors
+from backend_stub.services.billing.customers import find_customer_id
+from backend_stub.services.offers import marketing, recommend, results
+from backend_stub.storage.repo import load_subscriptions
 from selfcare_common.money_format import format_kr
 
 
 def cmd_offers(args: argparse.Namespace) -> int:
     """List offers, seed the demo's offers, or print one offer's results."""
-    from backend_stub.demo import offers
-    from backend_stub.domain import errors
-    from backend_stub.services.offers import marketing, results
-
     core = open_core()
     if args.action == "seed-demo":
         made = offers.seed_demo_offers(core.engine, core.catalogue)
@@ -50,10 +51,6 @@ def cmd_offers(args: argparse.Namespace) -> int:
 
 def cmd_recommend(args: argparse.Namespace) -> int:
     """Re-rate a subscriber's last three invoiced periods under every plan on sale."""
-    from backend_stub.services.billing.customers import find_customer_id
-    from backend_stub.services.offers import recommend
-    from backend_stub.storage.repo import load_subscriptions
-
     core = open_core()
     cid = find_customer_id(core.engine, args.customer)
     if cid is None:
@@ -77,14 +74,3 @@ def cmd_recommend(args: argparse.Namespace) -> int:
             print(f"  {mark} {p['name']:<22} {costs}  total {format_kr(p['total_ore'], plain_spaces=True):>12}")
         print(f"  best: {r['best_plan_id'] or 'the current plan'}   (* current plan, → recommended)")
     return 0
-
-
-def register(add) -> None:
-    """Add this area's commands to the CLI (see backend_stub/__main__.py)."""
-    sp = add("offers", cmd_offers, "upsell offers: list, seed-demo, results ID")
-    sp.add_argument("action", nargs="?", choices=["list", "seed-demo", "results"], default="list")
-    sp.add_argument("id", nargs="?", type=int, help="the offer (for results)")
-    sp = add("recommend", cmd_recommend, "re-rate a subscriber's last three periods under every plan on sale")
-    sp.add_argument("--customer", required=True, help="customer number or phone number")
-    sp.add_argument("--subscription", type=int, help="only this subscription id")
-    sp.add_argument("--today", help="YYYY-MM-DD (default: today)")

@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import select
 
 from backend_stub import clock
-from backend_stub.demo_data import usage_months
+from backend_stub.demo.demo_data import usage_months
 from backend_stub.domain import banking
 from backend_stub.domain.ocr import luhn_digit
 from backend_stub.formats import autogiro as ag

@@ -1,7 +1,6 @@
 """What every command of ``python -m backend_stub`` shares: the core, a result, a refusal, who acts.
 
-Written once for ``__main__`` and the area modules (``cli_<area>.py``). The core is opened when
-a command runs, not when the CLI is imported, so ``--help`` stays quick.
+Written once for the area modules (``cli/<area>.py``). The core is opened when a command runs.
 """
 
 from __future__ import annotations
@@ -9,16 +8,13 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from backend_stub.core import Core
+from backend_stub.core import Core
 
 
 def open_core() -> Core:
     """The core on the configured database (``DATABASE_URL``, else the SQLite file under ``var/``)."""
-    from backend_stub.core import Core
-
     return Core.from_url()
 
 

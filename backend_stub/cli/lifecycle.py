@@ -6,10 +6,16 @@ import argparse
 import sys
 from datetime import date
 
-from backend_stub.cli_common import fail, open_core, print_result
+from backend_stub.cli.common import fail, open_core, print_result
 from backend_stub.domain.lifecycle_terms import ConfigError
-from backend_stub.domain.money import ore_to_kr
+from backend_stub.domain.money import kr_to_ore, ore_to_kr, parse_decimal
+from backend_stub.formats.bgmax import BgMaxError
+from backend_stub.formats.sie import SieError, parse_sie
+from backend_stub.services.billing import credit_notes, invoice_rows, invoices
+from backend_stub.services.lifecycle import dunning, messaging, sending
+from backend_stub.services.lifecycle.bookkeeping import export_sie
 from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
+from backend_stub.services.lifecycle.payments import import_bgmax
 
 
 def _date(text: str | None, name: str) -> date | None:
@@ -29,8 +35,6 @@ def _config() -> LifecycleConfig:
 
 
 def cmd_send_invoices(args: argparse.Namespace) -> int:
-    from backend_stub.services.lifecycle import messaging, sending
-
     core = open_core()
     cfg = _config()
     try:
@@ -50,8 +54,6 @@ def cmd_send_invoices(args: argparse.Namespace) -> int:
 
 
 def cmd_dunning(args: argparse.Namespace) -> int:
-    from backend_stub.services.lifecycle import dunning, messaging
-
     today = _date(args.today, "--today")
     core = open_core()
     try:
@@ -71,9 +73,6 @@ def cmd_dunning(args: argparse.Namespace) -> int:
 
 
 def cmd_import_payments(args: argparse.Namespace) -> int:
-    from backend_stub.formats.bgmax import BgMaxError
-    from backend_stub.services.lifecycle.payments import import_bgmax
-
     try:
         with open(args.file, "rb") as fh:
             data = fh.read()
@@ -97,9 +96,6 @@ def cmd_import_payments(args: argparse.Namespace) -> int:
 
 
 def cmd_export_sie(args: argparse.Namespace) -> int:
-    from backend_stub.formats.sie import SieError, parse_sie
-    from backend_stub.services.lifecycle.bookkeeping import export_sie
-
     start, end = _date(args.from_, "--from"), _date(args.to, "--to")
     assert start is not None and end is not None
     core = open_core()
@@ -127,8 +123,6 @@ def cmd_credit_note(args: argparse.Namespace) -> int:
     import re
     from decimal import Decimal
 
-    from backend_stub.domain.money import kr_to_ore, parse_decimal
-    from backend_stub.services.billing import credit_notes, invoice_rows, invoices
 
     try:
         if (args.lines is None) == (args.amount is None):
@@ -156,21 +150,3 @@ def cmd_credit_note(args: argparse.Namespace) -> int:
     print_result(doc, args.json, f"Credit note {doc['number']} for invoice {args.invoice}: "
                  f"{ore_to_kr(doc['amount_due_ore'])} kr (öresavrundning {ore_to_kr(doc['rounding_ore'])} kr).")
     return 0
-
-
-def register(add) -> None:
-    sp = add("send-invoices", cmd_send_invoices, "send unsent invoices by each customer's channel (idempotent)")
-    sp.add_argument("--period", help="only invoices of this period YYYY-MM")
-    sp = add("dunning", cmd_dunning, "overdue, interest, reminders and collection for a day (idempotent; cron daily)")
-    sp.add_argument("--today", help="YYYY-MM-DD (default: today)")
-    sp = add("credit-note", cmd_credit_note, "credit lines of an invoice or an amount (a credit note of its own)")
-    sp.add_argument("--invoice", required=True, help="invoice number, e.g. 100001")
-    sp.add_argument("--lines", help="line numbers from 1 as in invoices --json, e.g. 2,3")
-    sp.add_argument("--amount", help="kr incl. VAT to credit, e.g. 50.00")
-    sp.add_argument("--vat-rate", help="VAT rate of --amount, e.g. 0.25 (required when the invoice has several)")
-    sp.add_argument("--reason", required=True, help="why, shown on the credit note")
-    sp = add("export-sie", cmd_export_sie, "write a SIE 4 bookkeeping file for a date range")
-    sp.add_argument("--from", dest="from_", required=True, help="YYYY-MM-DD")
-    sp.add_argument("--to", required=True, help="YYYY-MM-DD")
-    sp.add_argument("--out", help="file to write (default: standard output)")
-    add("import-payments", cmd_import_payments, "import a Bankgirot BgMax payments file (idempotent)").add_argument("file")

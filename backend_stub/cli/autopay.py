@@ -11,12 +11,16 @@ from datetime import date
 from pathlib import Path
 
 from backend_stub import clock
-from backend_stub.cli_common import fail, open_core, print_result
+from backend_stub.cli.common import fail, open_core, print_result
+from backend_stub.domain import banking
+from backend_stub.formats.autogiro import ENCODING, AutogiroError
+from backend_stub.services.access.tokens import AuthSettings
+from backend_stub.services.autopay import autogiro_files, draws
+from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
+from backend_stub.services.lifecycle.paygw import TestPayProvider
 
 
 def _setup():
-    from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
-
     return open_core(), LifecycleConfig.from_env()
 
 
@@ -26,10 +30,6 @@ def _day(text: str | None) -> date:
 
 def cmd_autogiro_export(args: argparse.Namespace) -> int:
     """Write the day's files to Bankgirot (mandates, payment orders) into ``--out``."""
-    from backend_stub.domain import banking
-    from backend_stub.formats.autogiro import ENCODING, AutogiroError
-    from backend_stub.services.autopay import autogiro_files
-
     core, cfg = _setup()
     try:
         result = autogiro_files.export_autogiro(core.engine, core.catalogue, cfg, _day(args.date))
@@ -53,10 +53,6 @@ def cmd_autogiro_export(args: argparse.Namespace) -> int:
 
 def cmd_autogiro_import(args: argparse.Namespace) -> int:
     """Apply an answer file from Bankgirot (idempotent)."""
-    from backend_stub.domain import banking
-    from backend_stub.formats.autogiro import AutogiroError
-    from backend_stub.services.autopay import autogiro_files
-
     core, cfg = _setup()
     path = Path(args.file)
     try:
@@ -73,9 +69,6 @@ def cmd_autogiro_import(args: argparse.Namespace) -> int:
 
 
 def _provider(engine):
-    from backend_stub.services.access.tokens import AuthSettings
-    from backend_stub.services.lifecycle.paygw import TestPayProvider
-
     secret = os.environ.get("SELFCARE_PAYGW_SECRET") or hmac.new(
         AuthSettings.from_env().secret.encode(), b"testpay-webhook", hashlib.sha256).hexdigest()
     return TestPayProvider(engine, secret)
@@ -83,22 +76,9 @@ def _provider(engine):
 
 def cmd_autopay_run(args: argparse.Namespace) -> int:
     """Charge saved cards for the day: invoices due, retries, fallbacks (idempotent)."""
-    from backend_stub.services.autopay import draws
-
     core, cfg = _setup()
     result = draws.run_card_draws(core.engine, _provider(core.engine), cfg, _day(args.date))
     doc = result.as_dict()
     print_result(doc, args.json, ", ".join(f"{k} {v}" for k, v in doc.items() if k not in ("files", "errors", "date"))
                  or "nothing to charge")
     return 1 if result.errors else 0
-
-
-def register(add) -> None:
-    """Add this area's commands to the CLI (see backend_stub/__main__.py)."""
-    sp = add("autogiro-export", cmd_autogiro_export, "write the day's Autogiro files (mandates, payment orders)")
-    sp.add_argument("--date", help="YYYY-MM-DD (default today)")
-    sp.add_argument("--out", required=True, help="folder for the files")
-    sp = add("autogiro-import", cmd_autogiro_import, "apply an Autogiro answer file from Bankgirot")
-    sp.add_argument("file")
-    sp = add("autopay-run", cmd_autopay_run, "charge saved cards for the day (due invoices, retries, fallbacks)")
-    sp.add_argument("--date", help="YYYY-MM-DD (default today)")

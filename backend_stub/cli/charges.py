@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import argparse
 
-from backend_stub.cli_common import actor, fail, open_core, print_result
+from backend_stub.cli.common import actor, fail, open_core, print_result
 from backend_stub.domain.errors import Conflict, NotFound
-from backend_stub.domain.money import ore_to_kr
+from backend_stub.domain.money import MoneyError, kr_to_ore, ore_to_kr
+from backend_stub.services.billing.customers import find_customer_id
+from backend_stub.services.charges import instalments, one_offs
+from backend_stub.storage.models import billing as m
 
 
 def _customer(core, identifier: str) -> int | None:
-    from backend_stub.services.billing.customers import find_customer_id
-
     return find_customer_id(core.engine, identifier)
 
 
@@ -24,7 +25,6 @@ def _subscription(core, customer_id: int, identifier: str | None) -> int | None:
     """A subscription of the customer by subscription number or phone number (None: none given)."""
     from sqlalchemy import or_, select
 
-    from backend_stub.storage.models import billing as m
 
     if identifier is None:
         return None
@@ -39,9 +39,6 @@ def _subscription(core, customer_id: int, identifier: str | None) -> int | None:
 
 def cmd_add_charge(args: argparse.Namespace) -> int:
     """A one-off charge (or, with a negative amount, a credit) for the customer's next invoice."""
-    from backend_stub.domain.money import MoneyError, kr_to_ore
-    from backend_stub.services.charges import one_offs
-
     core = open_core()
     cid = _customer(core, args.customer)
     if cid is None:
@@ -62,8 +59,6 @@ def cmd_add_charge(args: argparse.Namespace) -> int:
 
 def cmd_add_instalment(args: argparse.Namespace) -> int:
     """Put a catalogue device on instalment for a subscription of the customer."""
-    from backend_stub.services.charges import instalments
-
     core = open_core()
     cid = _customer(core, args.customer)
     if cid is None:
@@ -82,8 +77,6 @@ def cmd_add_instalment(args: argparse.Namespace) -> int:
 
 def cmd_payoff(args: argparse.Namespace) -> int:
     """Pay off an instalment early: the next invoice carries the whole remainder."""
-    from backend_stub.services.charges import instalments
-
     core = open_core()
     try:
         out = instalments.payoff(core.engine, args.instalment, actor=actor(), catalogue=core.catalogue)
@@ -92,22 +85,3 @@ def cmd_payoff(args: argparse.Namespace) -> int:
     print_result(out, args.json, f"Instalment {out['id']} paid off: {ore_to_kr(out['remaining_ore'])} kr "
                                  "on the next invoice.")
     return 0
-
-
-def register(add) -> None:
-    """Add this area's commands to the CLI (see backend_stub/__main__.py)."""
-    sp = add("add-charge", cmd_add_charge, "add a one-off charge or credit (negative amount) to the next invoice")
-    sp.add_argument("--customer", required=True, help="customer number or phone number")
-    sp.add_argument("--amount", required=True, help="kr incl. VAT, e.g. 99.00; negative for a credit")
-    sp.add_argument("--description", required=True, help="the invoice line's text, e.g. 'Byte av SIM-kort'")
-    sp.add_argument("--reason", required=True, help="why (kept in the audit log)")
-    sp.add_argument("--subscription", help="subscription number or phone number the charge is for")
-    sp.add_argument("--vat-rate", help="e.g. 0.25 (default: the operator's)")
-    sp = add("add-instalment", cmd_add_instalment, "put a catalogue device on instalment")
-    sp.add_argument("--customer", required=True, help="customer number or phone number")
-    sp.add_argument("--subscription", required=True, help="subscription number or phone number")
-    sp.add_argument("--device", required=True, help="device id in the catalogue")
-    sp.add_argument("--months", required=True, type=int)
-    sp.add_argument("--start-period", required=True, help="YYYY-MM: the first month invoiced")
-    sp = add("payoff", cmd_payoff, "pay off an instalment early (the rest on the next invoice)")
-    sp.add_argument("--instalment", required=True, type=int, help="instalment id")
