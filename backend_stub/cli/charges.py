@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 
+from sqlalchemy import or_, select
+
 from backend_stub.cli.common import actor, fail, open_core, print_result
 from backend_stub.domain.errors import Conflict, NotFound
 from backend_stub.domain.money import MoneyError, kr_to_ore, ore_to_kr
@@ -23,9 +25,6 @@ def _customer(core, identifier: str) -> int | None:
 
 def _subscription(core, customer_id: int, identifier: str | None) -> int | None:
     """A subscription of the customer by subscription number or phone number (None: none given)."""
-    from sqlalchemy import or_, select
-
-
     if identifier is None:
         return None
     with core.engine.connect() as conn:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from datetime import date
+from decimal import Decimal
 
 from backend_stub.cli.common import fail, open_core, print_result
 from backend_stub.domain.lifecycle_terms import ConfigError
@@ -120,10 +122,6 @@ def cmd_export_sie(args: argparse.Namespace) -> int:
 
 def cmd_credit_note(args: argparse.Namespace) -> int:
     """Issue a credit note for some lines of an invoice or an amount; prints it like ``invoices --json``."""
-    import re
-    from decimal import Decimal
-
-
     try:
         if (args.lines is None) == (args.amount is None):
             raise ValueError("--lines or --amount: give exactly one")

@@ -7,6 +7,8 @@ import argparse
 import sys
 from datetime import timedelta
 
+from sqlalchemy import func, select
+
 from backend_stub.api.app import create_app
 from backend_stub.cli.common import open_core
 from backend_stub.demo.seed import seed
@@ -27,9 +29,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Seed a demo database on first start, print tokens to try the API with, and serve it."""
-    from sqlalchemy import func, select
-
-
     # No built-in secret: dev (``make serve`` sets SELFCARE_ENV=dev) gets a random one for this process,
     # anything else needs SELFCARE_JWT_SECRET; checked before seeding.
     deployment.require_secret()

@@ -26,6 +26,10 @@ from statistics import NormalDist
 from typing import IO, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from backend_stub.services.charges import addons, instalments, one_offs
+from backend_stub.services.lifecycle import messaging
+from backend_stub.storage.repo import load_subscriptions
+
 __all__ = [
     "CDR_COLUMNS",
     "CUSTOMER_COLUMNS",
@@ -1002,10 +1006,6 @@ def seed_charges(core: Any, *, today: date, months: int, every: int = 12) -> dic
     usage month (billed) and one this month (not yet billed), some a SIM swap charge.
     Deterministic; a handful of service calls, so the seed stays fast.
     """
-    from backend_stub.services.charges import addons, instalments, one_offs
-    from backend_stub.services.lifecycle import messaging
-    from backend_stub.storage.repo import load_subscriptions
-
     window = usage_months(today, max(months, 1))
     start, last_month = window[0][0], window[-1][0]
     catalogue = core.catalogue

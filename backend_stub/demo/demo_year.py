@@ -25,6 +25,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -35,13 +36,16 @@ from backend_stub.domain import banking
 from backend_stub.domain.ocr import luhn_digit
 from backend_stub.formats import autogiro as ag
 from backend_stub.formats.bgmax import BgPayment, Deposit, write_bgmax
+from backend_stub.services.access.tokens import AuthSettings
 from backend_stub.services.autopay import autogiro_files, draws, mandates
 from backend_stub.services.billing import credit_notes
+from backend_stub.services.billing.billrun import run_bill_run
 from backend_stub.services.lifecycle import dunning, ledger, links, messaging, payments, sending
 from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
 from backend_stub.services.lifecycle.paygw import TestPayProvider
 from backend_stub.services.support import threads
 from backend_stub.storage.models import billing as m
+from backend_stub.storage.repo import load_subscriptions
 
 __all__ = ["YearResult", "live_the_year"]
 
@@ -89,8 +93,6 @@ class _Year:
 
     def __init__(self, core: Any, cfg: LifecycleConfig, today: date, end_at: datetime, seed: int,
                  say: Callable[[str], None]) -> None:
-        from backend_stub.services.access.tokens import AuthSettings
-
         self.core, self.engine, self.cfg, self.today, self.end_at, self.say = core, core.engine, cfg, today, end_at, say
         self.seed = seed
         self.settings = AuthSettings.from_env()
@@ -154,8 +156,6 @@ class _Year:
     # --- the bill run and sending ------------------------------------------------------------------
 
     def bill_run(self, label: str, day: date) -> None:
-        from backend_stub.services.billing.billrun import run_bill_run
-
         made = run_bill_run(self.engine, self.core.catalogue, label).invoices
         self.counts()["invoices"] += made
         self.say(f"{day.isoformat()}: bill run {label}, {made} invoices")
@@ -293,8 +293,6 @@ class _Year:
         self.counts()["messages"] += 1
 
     def credit(self, invoice_id: str, amount_ore: int | None) -> None:
-        from decimal import Decimal
-
         req = credit_notes.CreditRequest(reason="Uppsagt abonnemang fakturerat" if amount_ore is None
                                      else "Avdrag för avbrott i surfen", amount_ore=amount_ore,
                                      vat_rate=None if amount_ore is None else Decimal("0.25"), actor=AGENT.actor)
@@ -352,8 +350,6 @@ class _Year:
 
     def choose_autopay(self, start: date) -> None:
         """Two customers pay by autogiro and two by card from the first month on (one of each in a small seed)."""
-        from backend_stub.storage.repo import load_subscriptions
-
         with self.engine.connect() as conn:
             subs = load_subscriptions(conn)
             channels = dict(conn.execute(select(m.Customer.id, m.Customer.channel)).all())

@@ -31,6 +31,7 @@ from babel.numbers import format_currency, format_decimal
 from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
 
+from backend_stub.formats import invoice_qr
 from selfcare_common.money_format import format_kr
 
 __all__ = ["LABELS", "data_volume", "qr_png", "render_invoice_pdf", "sanitize_text", "usage_sentence"]
@@ -582,8 +583,6 @@ def _draw_top(pdf: _InvoicePDF, fmt: _Formatter) -> None:
 
 def _payment_qr_text(inv: Mapping[str, Any], left: int) -> str | None:
     """The bank-app code (UsingQR) for what is left to pay now; None when nothing is."""
-    from backend_stub.formats import invoice_qr
-
     if inv["kind"] != "invoice" or left <= 0 or not inv.get("ocr") or not inv.get("due_date"):
         return None
     return invoice_qr.payload_text(invoice_qr.payload(dict(inv), amount_ore=left))

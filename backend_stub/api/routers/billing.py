@@ -51,6 +51,9 @@ from backend_stub.formats.cdr_csv import CdrFileError, read_cdr_bytes
 from backend_stub.services.access.tokens import AuthSettings, Principal, Role
 from backend_stub.services.billing import billrun, credit_notes, customers, invoice_rows, invoices, usage, usage_query
 from backend_stub.services.charges import pending
+from backend_stub.services.lifecycle import event_documents
+from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
+from backend_stub.services.lifecycle.links import invoice_link_path
 
 STAFF = (Role.AGENT, Role.SUPERVISOR, Role.SERVICE)
 Any_ = Annotated[Principal, Depends(current_principal)]
@@ -319,9 +322,6 @@ async def get_invoice_pdf(request: Request, invoice_id: InvoiceRef, p: CustomerR
 
 def _public_link(engine: Any, settings: AuthSettings, invoice_id: str, create: bool = True) -> str:
     """The invoice's own short link, absolute (printed on the PDF with a QR code to it); "" for none."""
-    from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
-    from backend_stub.services.lifecycle.links import invoice_link_path
-
     path = invoice_link_path(engine, settings, invoice_id, create=create)
     return LifecycleConfig.from_env().public_url + path if path else ""
 
@@ -340,8 +340,6 @@ async def get_event_document(request: Request, invoice_id: InvoiceRef, event_id:
     The same access as the invoice: a subscriber only their own, a link session only its invoice.
     Rendered when first asked for, then kept.
     """
-    from backend_stub.services.lifecycle import event_documents
-
     core = core_of(request)
     try:
         inv_id, customer_id = await run(_invoice_owner, core.engine, invoice_id)

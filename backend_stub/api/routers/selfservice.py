@@ -14,6 +14,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Depends, Form, Header, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.exc import NoResultFound
 
 from backend_stub.api import errors
 from backend_stub.api.auth import (
@@ -49,6 +51,7 @@ from backend_stub.services.access import signin
 from backend_stub.services.access.tokens import AuthSettings, Principal, Role, security_now
 from backend_stub.services.billing import explain, forecast, invoice_rows, invoices, usage_query
 from backend_stub.services.lifecycle import links, messaging, paygw
+from backend_stub.storage.models import billing as m
 from selfcare_common import deployment
 
 router = APIRouter()
@@ -163,10 +166,6 @@ async def dev_outbox(request: Request, _p: Service, to: Annotated[str | None, Qu
     engine = core_of(request).engine
     addresses: list[str | None] = [to]
     if customer:
-        from sqlalchemy import select
-
-        from backend_stub.storage.models import billing as m
-
         key = signin.normalise_identifier(customer)
         with engine.connect() as conn:
             row = conn.execute(select(m.Customer).where(m.Customer.customer_number == key)).first()
@@ -315,12 +314,8 @@ async def usage_forecast(request: Request, customer_id: IdPath, p: Reader, lang:
                           today=core.today(), small_balance_ore=small_balance_ore(request))
     except ValueError as exc:  # names the field: period
         raise HTTPException(422, str(exc)) from None
-    except Exception as exc:
-        from sqlalchemy.exc import NoResultFound
-
-        if isinstance(exc, NoResultFound):
-            raise HTTPException(404, "customer not found") from None
-        raise
+    except NoResultFound:
+        raise HTTPException(404, "customer not found") from None
 
 
 # --- paying through the provider's hosted page --------------------------------------------

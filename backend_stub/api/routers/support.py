@@ -23,8 +23,11 @@ from backend_stub.services.access import sessions, signin
 from backend_stub.services.access.tokens import Principal, Role
 from backend_stub.services.billing import invoice_rows
 from backend_stub.services.lifecycle import messaging
+from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
+from backend_stub.services.lifecycle.links import invoice_link_path
 from backend_stub.services.support import agents, audit, threads
 from backend_stub.storage.models import billing as m
+from backend_stub.storage.models.support import Agent
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -126,7 +129,6 @@ def _author_name(request: Request, p: Principal) -> str:
     with core_of(request).engine.connect() as conn:
         if p.role is Role.SUBSCRIBER:
             return conn.execute(select(m.Customer.name).where(m.Customer.id == p.customer_id)).scalar_one()
-        from backend_stub.storage.models.support import Agent
 
         name = conn.execute(select(Agent.name).where(Agent.username == p.subject)).scalar()
         return (name or p.subject).split()[0]  # agents sign with their first name
@@ -154,9 +156,6 @@ async def post_message(request: Request, invoice_id: InvoiceRef, p: Writer, body
 
 def notify_reply(request: Request, invoice_id: str, message_id: int) -> None:
     """Tell the subscriber about an agent's answer by their channel, with the invoice's link (once per message)."""
-    from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
-    from backend_stub.services.lifecycle.links import invoice_link_path
-
     engine = core_of(request).engine
     with engine.connect() as conn:
         inv = invoice_rows.get_invoice_row(conn, invoice_id)

@@ -27,6 +27,7 @@ from backend_stub.domain.texts import render
 from backend_stub.services.autopay.mandates import active_card, customer_row, iso_instant, method_row
 from backend_stub.services.lifecycle import ledger, messaging
 from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
+from backend_stub.services.lifecycle.messaging import address_line
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.autopay import (
     AutopayDraw,
@@ -166,8 +167,6 @@ def fall_back(conn: Connection, inv: Any, method: str, balance: int, now: dateti
 def send_notes(engine: Engine, notes: list[Notification], mail: messaging.MailSettings | None,
           sms: messaging.SmsProvider | None, result: RunResult) -> None:
     """Tell the subscribers, after the changes are committed (each message once per key)."""
-    from backend_stub.services.lifecycle.messaging import address_line
-
     mail = mail or messaging.MailSettings.from_env()
     sms = sms or messaging.OutboxSmsProvider()
     for n in notes:

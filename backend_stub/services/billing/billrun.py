@@ -24,6 +24,7 @@ from backend_stub.domain import invoicing, texts
 from backend_stub.domain.catalogue import Catalogue, Discount
 from backend_stub.domain.errors import Conflict
 from backend_stub.domain.periods import Period, Subscription, bill_run_period_problem, month_label, period_for
+from backend_stub.domain.rating import STOCKHOLM
 from backend_stub.services.billing import documents, usage_totals
 from backend_stub.services.billing.invoice_rows import invoice_values, line_values
 from backend_stub.services.billing.numbering import (
@@ -497,8 +498,6 @@ def _load_extras(conn: Connection, todo: list[int], periods: dict[int, Period], 
 
 
 def _local_day(at: datetime) -> date:
-    from backend_stub.domain.rating import STOCKHOLM
-
     return at.astimezone(STOCKHOLM).date()
 
 

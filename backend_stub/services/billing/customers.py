@@ -16,13 +16,16 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import IO, Any
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, or_, select, update
 
 from backend_stub import clock
 from backend_stub.domain.catalogue import Catalogue, in_language
 from backend_stub.domain.periods import PlanSegment as DomainSegment
 from backend_stub.domain.periods import validate_segments
+from backend_stub.services.charges.pending import segment_status
+from backend_stub.services.lifecycle import ledger
 from backend_stub.storage.models import billing as m
+from backend_stub.storage.repo import load_subscriptions
 
 CUSTOMER_COLUMNS = ("customer_number", "subscription_id", "name", "email", "phone", "street", "postal_code", "city",
                     "channel", "msisdn", "plan", "start_date", "end_date", "reminder_fee_agreed", "discount",
@@ -201,8 +204,6 @@ def read_customers_csv(stream: IO[str]) -> Iterable[tuple[int, dict[str, str]]]:
 
 def search_customers(engine: Engine, q: str, limit: int, offset: int) -> dict[str, Any]:
     """Customers matching a name, customer number, e-mail or phone number (staff search)."""
-    from sqlalchemy import func, or_
-
     query = select(m.Customer)
     if q:
         like = f"%{q.lower()}%"
@@ -233,10 +234,6 @@ def get_customer(engine: Engine, catalogue: Catalogue, customer_id: int, today: 
     (a change ordered for a later day) or ``ended``; ``plan_id``/``plan_name`` of a subscription
     are those of its current segment (None when none runs today).
     """
-    from backend_stub.services.charges.pending import segment_status
-    from backend_stub.services.lifecycle import ledger
-    from backend_stub.storage.repo import load_subscriptions
-
     with engine.connect() as conn:
         c = conn.execute(select(m.Customer).where(m.Customer.id == customer_id)).first()
         if c is None:

@@ -37,6 +37,7 @@ from backend_stub.domain.texts import render
 from backend_stub.formats.cdr_csv import CdrReader, EventRun, RowError, raw_of, validate_row
 from backend_stub.services.lifecycle.ledger import add_event
 from backend_stub.storage.models import billing as m
+from backend_stub.storage.models.charges import AddonPurchase
 from backend_stub.storage.repo import bulk_insert, bulk_update, chunks, cycle_days, load_subscriptions
 
 FLUSH_ROWS = 20_000
@@ -579,8 +580,6 @@ def load_bought_allowances(conn, keys: Iterable[tuple[int, date]]) -> dict[tuple
     One probe when nobody has bought an add-on (the common import), one query per 5 000
     subscriptions otherwise.
     """
-    from backend_stub.storage.models.charges import AddonPurchase
-
     wanted = set(keys)
     if not wanted or not conn.execute(select(select(AddonPurchase.id).limit(1).exists())).scalar():
         return {}

@@ -11,10 +11,11 @@ from sqlalchemy import Engine, func, select
 
 from backend_stub import clock
 from backend_stub.domain.catalogue import UNLIMITED, Catalogue, in_language
-from backend_stub.domain.invoicing import _rate_index
+from backend_stub.domain.invoicing import UsageAggregate, _rate_index, usage_lines
 from backend_stub.domain.money import exact_to_ore
 from backend_stub.domain.periods import Period, period_for
 from backend_stub.domain.rating import STOCKHOLM, PeriodRater
+from backend_stub.services.charges.addons import bought_by_pool
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.repo import load_subscriptions
 
@@ -117,7 +118,6 @@ def summary(engine: Engine, catalogue: Catalogue, customer_id: int, period: str,
             rate = rates.get(key)
             if rate is not None and rate.allowance:
                 used[rate.allowance] += int(units or 0)
-        from backend_stub.services.charges.addons import bought_by_pool
 
         bought = bought_by_pool(conn, customer_id, p.start, p.end)  # add-ons bought this period count too
     allowances: dict[str, dict[str, Any]] = {}
@@ -175,8 +175,6 @@ def _line_source(conn, catalogue: Catalogue, doc: dict[str, Any], position: int)
     with the same function; the document's line is the k-th of its kind among them. So the
     records found are exactly those the line was summed from, off-peak and late ones apart.
     """
-    from backend_stub.domain.invoicing import UsageAggregate, usage_lines
-
     lines = doc.get("lines") or []
     line = lines[position - 1]
     if line.get("kind") not in ("usage", "connection_fee", "late_usage") or not line.get("rate_key"):

@@ -19,6 +19,7 @@ from backend_stub.domain.catalogue import UNLIMITED, Catalogue, in_language
 from backend_stub.domain.periods import Period, Subscription
 from backend_stub.domain.rating import prorated_units
 from backend_stub.storage.models import billing as m
+from backend_stub.storage.repo import load_subscriptions
 
 # (invoice id, period start, subscription id, service, events, seconds, bytes)
 UsageRow = tuple[str, date, int, str, int, int, int]
@@ -91,7 +92,5 @@ def usage_totals(catalogue: Catalogue, subscriptions: list[Subscription], period
 def totals_for_invoice(conn: Connection, catalogue: Catalogue, invoice_id: str, customer_id: int,
                        period: Period) -> list[dict[str, Any]]:
     """``usage_totals`` of an invoice issued before it was frozen in the document (computed on read)."""
-    from backend_stub.storage.repo import load_subscriptions
-
     subs = [s for s in load_subscriptions(conn, customer_ids=[customer_id]) if s.segments_in(period)]
     return usage_totals(catalogue, subs, period, usage_rows(conn, [invoice_id], [customer_id]))

@@ -22,6 +22,7 @@ from backend_stub.domain.errors import NotFound
 from backend_stub.domain.invoicing import _rate_index
 from backend_stub.domain.periods import Period, Subscription, period_containing
 from backend_stub.domain.rating import STOCKHOLM, PeriodRater
+from backend_stub.domain.texts import day as day_text
 from backend_stub.services.billing import usage
 from backend_stub.services.lifecycle import messaging
 from backend_stub.storage.models import billing as m
@@ -228,8 +229,6 @@ def _confirm(engine: Engine, catalogue: Catalogue, customer: Any, sub: Subscript
              now: datetime, period: Period, mail: messaging.MailSettings | None,
              sms: messaging.SmsProvider | None) -> None:
     """E-mail or SMS the subscriber (their channel; once per purchase). A failed send stays in the outbox."""
-    from backend_stub.domain.texts import day as day_text
-
     lang = "en" if customer.language == "en" else "sv"
     subject, body = CONFIRMATION[lang]
     values = {"name": _name(addon, lang), "customer": customer.name, "price": format_kr(addon.price_ore, lang),

@@ -22,6 +22,7 @@ from backend_stub import clock
 from backend_stub.domain.catalogue import Catalogue, in_language
 from backend_stub.domain.errors import Conflict, NotFound
 from backend_stub.domain.periods import period_containing
+from backend_stub.domain.texts import render
 from backend_stub.services.billing import subscriptions, usage
 from backend_stub.services.lifecycle import ledger
 from backend_stub.services.support import audit
@@ -128,8 +129,6 @@ def cancel_change(engine: Engine, catalogue: Catalogue, customer_id: int, change
                                                              m.Invoice.kind == "invoice")
                                   .order_by(m.Invoice.period_start.desc(), m.Invoice.number.desc()).limit(1)).scalar()
         if invoice_id is not None:
-            from backend_stub.domain.texts import render
-
             ledger.add_event(conn, invoice_id, "plan_change_cancelled",
                              render("plan_change_cancelled", data, "sv", "Planbytet ångrades."),
                              actor=actor[:64], data=data, at=now)

@@ -31,8 +31,11 @@ from backend_stub.domain.dunning import (
 )
 from backend_stub.domain.lifecycle_terms import DunningTerms
 from backend_stub.domain.texts import day, render
+from backend_stub.services.autopay.draws import held_invoice_ids
+from backend_stub.services.billing.invoice_rows import get_invoice_row
 from backend_stub.services.lifecycle import ledger, messaging
 from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
+from backend_stub.services.lifecycle.messaging import address_line, write_print_file
 from backend_stub.services.lifecycle.payments import invoice_allocation, invoice_items
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.lifecycle import InvoiceCharge, OutboxMessage
@@ -107,7 +110,6 @@ def run_dunning(engine: Engine, cfg: LifecycleConfig, *, today: date | None = No
         rows = list(conn.execute(select(m.Invoice).where(m.Invoice.kind == "invoice", m.Invoice.amount_due_ore > 0,
                                                          m.Invoice.due_date < today)))
         states = ledger.invoice_states(conn, rows, today)
-        from backend_stub.services.autopay.draws import held_invoice_ids
 
         held = held_invoice_ids(conn, [r.id for r in rows])  # an automatic draw is scheduled or pending
     for inv in rows:
@@ -216,8 +218,6 @@ def _reminder_pdf(subject: str, text: str, address: str) -> bytes:
 def _send_reminders(engine: Engine, cfg: LifecycleConfig, mail: messaging.MailSettings, sms: messaging.SmsProvider,
                     result: DunningResult) -> None:
     """Send every reminder recorded on a timeline whose message is not sent yet (also after a crash)."""
-    from backend_stub.services.lifecycle.messaging import address_line, write_print_file
-
     with engine.connect() as conn:
         done = {k for (k,) in conn.execute(select(OutboxMessage.key).where(
             OutboxMessage.key.like("reminder:%"), OutboxMessage.status.in_(messaging.DONE)))}
@@ -286,8 +286,6 @@ def _collection_file(engine: Engine, cfg: LifecycleConfig, today: date) -> str |
 def next_steps(engine: Engine, cfg: LifecycleConfig, invoice_id: str, *, today: date | None = None,
                lang: str = "sv") -> dict[str, Any]:
     """What happens next to an invoice and when, if it stays unpaid; and whether a respite can be asked for."""
-    from backend_stub.services.billing.invoice_rows import get_invoice_row
-
     today = today or clock.today()
     terms = cfg.dunning
     en = lang == "en"
@@ -340,8 +338,6 @@ def events_of(conn: Connection, inv_ids: list[str]) -> dict[str, list[Any]]:
 def request_respite(engine: Engine, cfg: LifecycleConfig, invoice_id: str, days: int, *, actor: str,
                     today: date | None = None) -> dict[str, Any]:
     """Grant a respite: the dunning steps not yet taken move ``days`` later. Once per invoice, not in collection."""
-    from backend_stub.services.billing.invoice_rows import get_invoice_row
-
     today = today or clock.today()
     terms = cfg.dunning
     if not 1 <= days <= terms.respite_max_days:

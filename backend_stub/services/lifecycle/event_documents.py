@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from backend_stub import clock
 from backend_stub.domain.errors import NotFound
 from backend_stub.services.billing.invoice_rows import get_invoice_row
 from backend_stub.services.billing.invoices import get_invoice
@@ -74,8 +75,6 @@ def event_document(engine: Engine, invoice_id: str, event_id: int, lang: str = "
         pdf = render_notice_pdf(notice, lang)
     filename = f"{FILE_STEM[lang][kind]}-{number}.pdf"
     if now is None:
-        from backend_stub import clock
-
         now = clock.now()
     try:
         with engine.begin() as conn:

@@ -37,6 +37,7 @@ from backend_stub import clock
 from backend_stub.services.access.revocations import revoke_in
 from backend_stub.services.billing.invoice_rows import NotFound, get_invoice_row
 from backend_stub.services.lifecycle import ledger
+from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.access import InvoiceLink, LinkSession
 
 LINK_AUDIENCE = "selfcare-invoice-link"
@@ -238,8 +239,6 @@ def revoke_links(engine: Engine, *, token: str | None = None, invoice_id: str | 
 
 
 def _opened_before(conn, invoice_id: str) -> bool:
-    from backend_stub.storage.models import billing as m
-
     return conn.execute(select(m.InvoiceEvent.id).where(m.InvoiceEvent.invoice_id == invoice_id,
                                                         m.InvoiceEvent.kind == "opened").limit(1)).first() is not None
 

@@ -42,10 +42,12 @@ from sqlalchemy.exc import IntegrityError
 from backend_stub import clock
 from backend_stub.domain.allocation import split_over_invoices
 from backend_stub.domain.errors import NotFound
+from backend_stub.services.autopay import mandates
 from backend_stub.services.billing.invoice_rows import get_invoice_row
 from backend_stub.services.lifecycle import ledger, payments
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.access import PaymentSession, PaymentSessionInvoice, WebhookEvent
+from backend_stub.storage.models.autopay import CardSetupSession, TestPayCard
 from selfcare_common.money_format import format_kr
 
 SIGNATURE_HEADER = "Testpay-Signature"
@@ -378,8 +380,6 @@ class TestPayProvider:
 
     def create_card_setup(self, customer_id: int, return_url: str, *, now: datetime | None = None) -> str:
         """A session on the hosted page where the payer saves a card; returns its id."""
-        from backend_stub.storage.models.autopay import CardSetupSession
-
         now = now or clock.now()
         return_url = check_return_url(return_url)
         session_id = secrets.token_urlsafe(24)
@@ -390,8 +390,6 @@ class TestPayProvider:
 
     def card_session(self, session_id: str, *, now: datetime | None = None) -> dict[str, Any] | None:
         """What the card page shows, or None for an unknown session."""
-        from backend_stub.storage.models.autopay import CardSetupSession
-
         now = now or clock.now()
         with self.engine.connect() as conn:
             s = conn.execute(select(CardSetupSession).where(CardSetupSession.id == session_id)).first()
@@ -408,8 +406,6 @@ class TestPayProvider:
         A test card choice is kept in the provider's vault under a new token; anything else
         (``cancel``) tells the merchant that no card was saved.
         """
-        from backend_stub.storage.models.autopay import TestPayCard
-
         now = now or clock.now()
         info = self.card_session(session_id, now=now)
         if info is None or info["expired"] or info["status"] != "open":
@@ -428,8 +424,6 @@ class TestPayProvider:
         return sign(self.secret, body, int(clock.wall_now().timestamp())), body  # a transport stamp: real time
 
     def _card_event(self, event_id: str, kind: str, data: dict[str, Any], now: datetime) -> str:
-        from backend_stub.services.autopay import mandates
-
         session_id = str(data["session_id"])
         if kind not in ("card.saved", "card.setup_failed"):
             raise WebhookRejected(f"unknown event type {kind!r}")
@@ -453,8 +447,6 @@ class TestPayProvider:
 
         Returns ``{"payment_id", "status": "succeeded"|"declined", "decline_code"}``.
         """
-        from backend_stub.storage.models.autopay import TestPayCard
-
         if amount_ore <= 0:
             raise PaymentError("amount_ore: must be more than 0")
         payment_id = "tp_" + hmac.new(self.secret.encode(), f"charge:{key}".encode(), hashlib.sha256).hexdigest()[:32]

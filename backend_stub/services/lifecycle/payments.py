@@ -7,13 +7,17 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from backend_stub import clock
 from backend_stub.domain.allocation import Allocation, allocate
 from backend_stub.domain.errors import NotFound
+from backend_stub.domain.texts import render
+from backend_stub.formats.bgmax import parse_bgmax
+from backend_stub.services.billing.invoice_rows import get_invoice_row
+from backend_stub.services.lifecycle import ledger
 from backend_stub.storage.models import billing as m
-from backend_stub.storage.models.lifecycle import InvoiceCharge
+from backend_stub.storage.models.lifecycle import BankPayment, InvoiceCharge
 
 
 def _day(value: datetime | date) -> date:
@@ -72,8 +76,6 @@ def import_bgmax(engine: Any, data: bytes, source: str) -> ImportResult:
 
     Raises ``BgMaxError`` for a bad file (then nothing is recorded).
     """
-    from backend_stub.formats.bgmax import parse_bgmax
-
     parsed = parse_bgmax(data)
     result = ImportResult(source=source, warnings=parsed.warnings)
     for dep in parsed.deposits:
@@ -101,9 +103,6 @@ def _bank_day(day: date) -> datetime:
 
 
 def _record_bank_payment(conn: Connection, ref: str, source: str, dep: Any, p: Any) -> str:
-    from backend_stub.services.lifecycle import ledger
-    from backend_stub.storage.models.lifecycle import BankPayment
-
     if conn.execute(select(BankPayment.id).where(BankPayment.reference == ref)).first() is not None:
         return "duplicate"
     received = _bank_day(dep.payment_date)
@@ -158,17 +157,11 @@ def _record_bank_payment(conn: Connection, ref: str, source: str, dep: Any, p: A
 
 
 def insert_bank(values: dict[str, Any]) -> Any:
-    from sqlalchemy import insert
-
-    from backend_stub.storage.models.lifecycle import BankPayment
-
     return insert(BankPayment).values(**values)
 
 
 def list_unmatched(engine: Any, limit: int = 100, offset: int = 0) -> dict[str, Any]:
     """The unmatched queue: payments with no invoice, and foreign-currency bank payments, oldest first."""
-    from backend_stub.storage.models.lifecycle import BankPayment
-
     with engine.connect() as conn:
         bank = {}
         for b in conn.execute(select(BankPayment).where(BankPayment.status.in_(["unmatched", "foreign_currency"]))):
@@ -193,8 +186,6 @@ def list_unmatched(engine: Any, limit: int = 100, offset: int = 0) -> dict[str, 
 def _overpaid(conn: Connection) -> list[dict[str, Any]]:
     """Overpaid invoices whose surplus is still the customer's credit (not used, not refunded): for an agent
     to refund on request, or leave to the next invoice."""
-    from backend_stub.services.lifecycle import ledger
-
     events = {e.invoice_id: e for e in conn.execute(select(m.InvoiceEvent).where(m.InvoiceEvent.kind == "overpaid")
                                                     .order_by(m.InvoiceEvent.id))}
     if not events:
@@ -219,9 +210,6 @@ class AllocationError(ValueError):
 
 def allocate_payment(engine: Any, payment_id: int, invoice_id: str, *, actor: str) -> dict[str, Any]:
     """An agent puts an unmatched payment on an invoice (its money then counts there, in the usual order)."""
-    from backend_stub.services.billing.invoice_rows import get_invoice_row
-    from backend_stub.services.lifecycle import ledger
-
     with engine.begin() as conn:
         pay = conn.execute(select(m.Payment).where(m.Payment.id == payment_id).with_for_update()).first()
         if pay is None:
@@ -235,7 +223,6 @@ def allocate_payment(engine: Any, payment_id: int, invoice_id: str, *, actor: st
             invoice_id=inv.id, customer_id=inv.customer_id, status="allocated"))
         _mark_bank(conn, pay.reference)
         data = {"amount_ore": pay.amount_ore, "reference": pay.reference, "payment_id": pay.id}
-        from backend_stub.domain.texts import render
 
         ledger.add_event(conn, inv.id, "payment_allocated", render("payment_allocated", data, "sv", ""), actor=actor,
                          data=data)
@@ -245,10 +232,6 @@ def allocate_payment(engine: Any, payment_id: int, invoice_id: str, *, actor: st
 def allocate_bank_payment(engine: Any, bank_payment_id: int, invoice_id: str, amount_ore: int, *,
                           actor: str) -> dict[str, Any]:
     """An agent books a foreign-currency bank payment on an invoice at the SEK amount the bank credited."""
-    from backend_stub.services.billing.invoice_rows import get_invoice_row
-    from backend_stub.services.lifecycle import ledger
-    from backend_stub.storage.models.lifecycle import BankPayment
-
     if amount_ore <= 0:
         raise AllocationError("amount_ore: must be more than 0")
     with engine.begin() as conn:
@@ -267,8 +250,6 @@ def allocate_bank_payment(engine: Any, bank_payment_id: int, invoice_id: str, am
 
 
 def _mark_bank(conn: Connection, payment_reference: str) -> None:
-    from backend_stub.storage.models.lifecycle import BankPayment
-
     for b in conn.execute(select(BankPayment).where(BankPayment.status == "unmatched")):
         if payment_reference in (b.payment_refs or []):
             conn.execute(update(BankPayment).where(BankPayment.id == b.id).values(status="allocated"))
@@ -279,9 +260,6 @@ def refund_credit(engine: Any, customer_id: int, amount_ore: int, *, actor: str,
 
     Idempotent on ``reference`` (the refund's own id, e.g. from the bank order).
     """
-    from backend_stub.domain.texts import render
-    from backend_stub.services.lifecycle import ledger
-
     if amount_ore <= 0:
         raise AllocationError("amount_ore: must be more than 0")
     with engine.begin() as conn:
@@ -308,8 +286,6 @@ def refund_credit(engine: Any, customer_id: int, amount_ore: int, *, actor: str,
 
 
 def insert_payment(reference: str, inv: Any, amount: int) -> Any:
-    from sqlalchemy import insert
-
     return insert(m.Payment).values(reference=reference, method="refund", invoice_id=inv.id,
                                     customer_id=inv.customer_id, amount_ore=amount, received_at=clock.now(),
                                     status="matched")

@@ -19,9 +19,10 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from backend_stub import clock
-from backend_stub.domain.texts import day
+from backend_stub.domain.texts import day, render
+from backend_stub.services.access.tokens import AuthSettings
 from backend_stub.services.billing.invoices import get_invoice
-from backend_stub.services.lifecycle import ledger, messaging
+from backend_stub.services.lifecycle import ledger, links, messaging
 from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
 from backend_stub.storage.models import billing as m
 from selfcare_common.money_format import format_kr
@@ -46,9 +47,6 @@ class SendResult:
 
 def default_link_builder(engine: Engine, cfg: LifecycleConfig) -> LinkBuilder:
     """The invoice's unique link from ``services.links`` (the sign-in code's), absolute on ``public_url``."""
-    from backend_stub.services.access.tokens import AuthSettings
-    from backend_stub.services.lifecycle import links
-
     settings = AuthSettings.from_env()
     path_fn = getattr(links, "invoice_link_path", None)
 
@@ -148,7 +146,6 @@ def _note_sent(engine: Engine, invoice_id: str, channel: str, to: str, key: str,
         if channel in _sent_channels(conn, invoice_id):
             return
         data = {"channel": channel, "to": to, "key": key, "fallback": fallback}
-        from backend_stub.domain.texts import render
 
         ledger.add_event(conn, invoice_id, "sent", render("sent", data, "sv", ""), at=now, data=data)
 

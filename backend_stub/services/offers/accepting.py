@@ -17,9 +17,12 @@ from backend_stub.domain import invoicing
 from backend_stub.domain.catalogue import Catalogue, in_language
 from backend_stub.domain.errors import Conflict, NotFound
 from backend_stub.domain.periods import Period, Subscription, period_containing
-from backend_stub.domain.texts import day
+from backend_stub.domain.texts import day, render
 from backend_stub.services.billing import subscriptions
+from backend_stub.services.billing.billrun import grant_of_row
+from backend_stub.services.charges.addons import buy_addon
 from backend_stub.services.lifecycle import ledger, messaging
+from backend_stub.services.lifecycle.messaging import address_line
 from backend_stub.services.offers.banners import (
     Context,
     accepted_offer_ids,
@@ -79,8 +82,6 @@ def what_you_get(catalogue: Catalogue, kind: str, item_id: str, lang: str) -> li
 
 
 def _grants_of(conn: Connection, subscription_id: int) -> list[invoicing.DiscountGrant]:
-    from backend_stub.services.billing.billrun import grant_of_row
-
     return [grant_of_row(g) for g in conn.execute(select(m.DiscountGrant).where(
         m.DiscountGrant.subscription_id == subscription_id))]
 
@@ -219,8 +220,6 @@ def accept_offer(engine: Engine, catalogue: Catalogue, customer_id: int, offer_i
 
 def _accept_addon(engine: Engine, catalogue: Catalogue, row: Any, sub: Subscription, *, actor: str, now: datetime,
                   mail: messaging.MailSettings | None, sms: messaging.SmsProvider | None) -> dict[str, Any]:
-    from backend_stub.services.charges.addons import buy_addon
-
     addon = catalogue.addons[row.sells_id]
     today = today_of(now)
     try:
@@ -253,8 +252,6 @@ def _accept_addon(engine: Engine, catalogue: Catalogue, row: Any, sub: Subscript
 def _note_on_timeline(conn: Connection, customer_id: int, data: dict[str, Any], actor: str, now: datetime
                       ) -> str | None:
     """An ``offer_accepted`` entry on the customer's latest invoice (None: no invoice yet)."""
-    from backend_stub.domain.texts import render
-
     invoice_id = conn.execute(select(m.Invoice.id).where(m.Invoice.customer_id == customer_id,
                                                          m.Invoice.kind == "invoice")
                               .order_by(m.Invoice.period_start.desc(), m.Invoice.number.desc()).limit(1)).scalar()
@@ -291,8 +288,6 @@ def confirmation_texts(data: dict[str, Any], name: str, seller: str, lang: str) 
 def _confirm(engine: Engine, customer_id: int, data: dict[str, Any], invoice_id: str | None, *,
              mail: messaging.MailSettings | None, sms: messaging.SmsProvider | None) -> str | None:
     """The confirmation by the customer's channel, once per acceptance; a failure leaves it in the outbox."""
-    from backend_stub.services.lifecycle.messaging import address_line
-
     with engine.connect() as conn:
         customer = conn.execute(select(m.Customer).where(m.Customer.id == customer_id)).one()
         seller = conn.execute(select(m.Invoice.document).where(m.Invoice.id == invoice_id)).scalar() if invoice_id \

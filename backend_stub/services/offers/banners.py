@@ -16,6 +16,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from backend_stub import clock
 from backend_stub.domain.catalogue import Catalogue
@@ -208,10 +210,7 @@ def record_event(engine: Engine, catalogue: Catalogue, customer_id: int, offer_i
             ctx = context(conn, catalogue, customer_id, now, periods_needed=rules.periods_needed() if rules else 0)
             if not match_offer(ctx, row).matches:
                 raise NotFound("offer not found")
-        if conn.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
         done = conn.execute(dialect_insert(OfferEvent).values(
             offer_id=offer_id, customer_id=customer_id, kind=kind, placement=placement, view_id=view_id, at=now)
             .on_conflict_do_nothing(index_elements=["offer_id", "customer_id", "kind", "view_id"]))

@@ -17,6 +17,7 @@ import io
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -26,6 +27,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from backend_stub import clock
 from backend_stub.domain.catalogue import Catalogue, Discount
 from backend_stub.domain.errors import NotFound
+from backend_stub.domain.money import round_fraction
 from backend_stub.services.offers import targeting
 from backend_stub.storage.models.offers import Offer, OfferImage
 from selfcare_common.money_format import format_kr
@@ -192,10 +194,6 @@ def parse_offer(raw: Any, catalogue: Catalogue, conn: Connection) -> tuple[Offer
 def discounted_fee(fee_ore: int, terms: Terms) -> int:
     """The monthly fee while the discount runs (the same rounding as the invoice's discount line)."""
     if terms.percent is not None:
-        from fractions import Fraction
-
-        from backend_stub.domain.money import round_fraction
-
         return fee_ore - round_fraction(Fraction(fee_ore) * Fraction(terms.percent) / 100)
     return max(0, fee_ore - (terms.amount_ore or 0))
 

@@ -23,6 +23,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from backend_stub import clock
 from backend_stub.domain import invoicing
@@ -233,8 +234,6 @@ def store(conn: Connection, subscription_id: int, key: str, result: dict[str, An
     """Replace the cached recommendation of a subscription (safe when two workers compute it at once)."""
     now = clock.now()
     if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
         stmt = pg_insert(OfferRecommendation).values(subscription_id=subscription_id, fingerprint=key, result=result,
                                                      computed_at=now)
         conn.execute(stmt.on_conflict_do_update(index_elements=["subscription_id"], set_={

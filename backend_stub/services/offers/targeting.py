@@ -31,6 +31,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import Connection, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from backend_stub import clock
 from backend_stub.domain.catalogue import UNLIMITED, Catalogue, Rate
@@ -299,10 +301,7 @@ def _compute_stats(conn: Connection, catalogue: Catalogue, facts: dict[int, Subs
 def _upsert_stats(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     stmt = dialect_insert(OfferUsageStats)
     stmt = stmt.on_conflict_do_update(index_elements=["subscription_id", "period_start"], set_={
         c: stmt.excluded[c] for c in ("customer_id", "fingerprint", "data_bytes", "overage_exact", "roaming_events",

@@ -26,6 +26,7 @@ from backend_stub.services.billing import credit_notes, invoice_rows, invoices
 from backend_stub.services.lifecycle import ledger
 from backend_stub.services.support import audit
 from backend_stub.storage.models import billing as m
+from backend_stub.storage.models.lifecycle import InvoiceCharge
 from backend_stub.storage.models.support import Message, Thread
 from selfcare_common.money_format import format_kr
 
@@ -277,8 +278,6 @@ def credit_from_thread(engine: Engine, catalogue: Catalogue, invoice_id: str, *,
 
 def _open_fees(conn: Any, inv: Any) -> int:
     """The invoice's reminder fees not yet waived (``ValueError`` when there are none)."""
-    from backend_stub.storage.models.lifecycle import InvoiceCharge
-
     fees = conn.execute(select(func.coalesce(func.sum(InvoiceCharge.amount_ore), 0)).where(
         InvoiceCharge.invoice_id == inv.id, InvoiceCharge.kind == "reminder_fee")).scalar_one()
     if fees <= 0:
@@ -299,8 +298,6 @@ def preview_waive(engine: Engine, invoice_id: str) -> dict[str, Any]:
 def waive_reminder_fees(engine: Engine, invoice_id: str, *, actor: str, reason: str,
                         agent_name: str = "Kundtjänst") -> dict[str, Any]:
     """Take the invoice's reminder fees away (a negative fee charge, so bookkeeping sees the reversal)."""
-    from backend_stub.storage.models.lifecycle import InvoiceCharge
-
     if not reason.strip():
         raise ValueError("reason: say why the fee is waived")
     now = clock.now()
