@@ -13,8 +13,7 @@ from backend_stub.services.billing import billrun
 from backend_stub.services.billing.customers import import_customers, read_customers_csv
 from backend_stub.services.billing.usage import UsageImporter
 from backend_stub.storage.models import billing as m
-
-from .conftest import FIXTURES
+from tests.conftest import FIXTURES
 
 INVOICE_DATE = date(2026, 11, 1)
 
