@@ -37,7 +37,7 @@ def create_app(core: Core | None = None, *, auth: AuthSettings | None = None,
     """The core API as an ASGI app (standalone, or mounted inside the Reflex backend).
 
     Refuses (``deployment.ConfigurationError``) outside dev without ``SELFCARE_JWT_SECRET``, before it
-    touches the database. Every response carries the security headers (``api.security_headers``).
+    touches the database. Every response carries the security headers (``selfcare_common.security_headers``).
     """
     settings = auth or AuthSettings.from_env()
     app = FastAPI(title="Selfcare billing core", version="0.1.0",

@@ -54,7 +54,7 @@ _bearer = HTTPBearer(
 
 @runtime_checkable
 class SessionStore(Protocol):
-    """Where signed-in sessions are kept (``services.sessions.DbSessions``)."""
+    """Where signed-in sessions are kept (``services.access.sessions.DbSessions``)."""
 
     def is_live(self, jti: str) -> bool:
         """Whether the session ``jti`` may still be used (and count this use)."""
@@ -76,7 +76,7 @@ def configure_auth(app: FastAPI, settings: AuthSettings, revocations: Revocation
 
 
 def session_policy(request: Request) -> Any:
-    """The deployment's ``services.sessions.SessionPolicy`` (read from the environment at start-up)."""
+    """The deployment's ``services.access.sessions.SessionPolicy`` (read from the environment at start-up)."""
     return getattr(request.app.state, "session_policy", None) or web_sessions.SessionPolicy()
 
 

@@ -78,7 +78,7 @@ def _at(day: date, hour: int, minute: int = 0) -> datetime:
 
 
 def _noon_utc(day: date) -> datetime:
-    # BgMax and autogiro payments are stamped 12:00 UTC of the bank date (services.payments, services.autopay)
+    # BgMax and autogiro payments are stamped 12:00 UTC of the bank date (services.lifecycle.payments, services.autopay)
     return datetime.combine(day, time(12), tzinfo=UTC)
 
 

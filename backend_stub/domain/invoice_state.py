@@ -95,7 +95,7 @@ class Facts:
     credit_notes: tuple[CreditNote, ...] = ()
     carried_to: str | None = None  # the invoice its small balance was moved to
     respite_days: int = 0
-    autopay: dict[str, Any] | None = None  # services.autopay.invoice_autopay
+    autopay: dict[str, Any] | None = None  # services.autopay.draws.invoice_autopay
     next_step: NextStep | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -247,8 +247,8 @@ def _late_usage(d: Mapping[str, Any], lang: str) -> str:
             f"skapades; {'de' if n != 1 else 'den'} debiteras på nästa faktura.")
 
 
-RENDERERS["late_usage"] = _late_usage  # usage import (services/usage.py)
-RENDERERS["offer_accepted"] = _offer_accepted  # offers (services/offers.py)
+RENDERERS["late_usage"] = _late_usage  # usage import (services/billing/usage.py)
+RENDERERS["offer_accepted"] = _offer_accepted  # offers (services/offers/accepting.py)
 
 
 def _plan_change_cancelled(d: Mapping[str, Any], lang: str) -> str:
@@ -258,7 +258,7 @@ def _plan_change_cancelled(d: Mapping[str, Any], lang: str) -> str:
     return f"Planbyte ångrat: {d['msisdn']} behåller {d['plan']} (skulle byta till {d['cancelled_plan']} den {when})."
 
 
-RENDERERS["plan_change_cancelled"] = _plan_change_cancelled  # pending changes (services/pending.py)
+RENDERERS["plan_change_cancelled"] = _plan_change_cancelled  # pending changes (services/charges/pending.py)
 
 
 def _autopay_ordered(d: Mapping[str, Any], lang: str) -> str:

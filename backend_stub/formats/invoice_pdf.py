@@ -1012,7 +1012,7 @@ def render_invoice_pdf(invoice: Mapping[str, Any], locale: str = "sv") -> bytes:
     ``late_interest_note``, ``seller["f_tax_approved"]`` (default true) and
     ``prices_include_vat`` (default true: consumer prices); ``usage_totals`` (per
     subscription: ``data_bytes``, ``data_allowance_bytes``, ``data_unlimited``,
-    ``voice_minutes``, ``texts``, ``kind``; see ``services.usage_totals``), ``link_url``
+    ``voice_minutes``, ``texts``, ``kind``; see ``services.billing.usage_totals``), ``link_url``
     (the invoice's own short link: printed with a QR code to it), and the invoice's state
     now, ``balance_ore`` and ``status``: the payment block then shows what is left to pay
     (a bank-app QR code only while something is) or that the invoice is paid.

@@ -2,7 +2,7 @@
 
 A code is six digits, single use, valid ten minutes; only a keyed hash of it is stored.
 
-Throttling slows attackers down without handing them a lockout (``services.throttle.Backoff``:
+Throttling slows attackers down without handing them a lockout (``services.access.throttle.Backoff``:
 a few tries free, then each one more waits twice as long, never a hard lock; a successful
 sign-in takes its tries back). Every count is kept per client address *and* identifier
 (normalised: a phone number in any spelling is one E.164 number, a customer number is

@@ -79,7 +79,7 @@ class Principal:
     # Set for tokens got from an invoice's own link: they reach that one invoice only.
     invoice_id: str | None = None
     # A signed-in session's token (``ses`` claim): live only while its ``web_sessions`` row says so
-    # (idle and absolute limits, sign-out; ``services.sessions``).
+    # (idle and absolute limits, sign-out; ``services.access.sessions``).
     session: bool = False
 
     def __post_init__(self) -> None:
@@ -184,7 +184,7 @@ def issue_token(
     ``token_id`` (the ``jti``; default: a fresh random one) lets the caller record the token
     before handing it out, e.g. a session opened from an invoice link, so revoking the link ends it.
     ``session``: the token is a signed-in session recorded under ``token_id`` in ``web_sessions``
-    (``services.sessions``); every request with it asks that record whether it is still live.
+    (``services.access.sessions``); every request with it asks that record whether it is still live.
 
     A subscriber's token carries ``cid``, the one customer they may see; it is required for
     subscribers and refused for every other role. Raises ``ValueError`` on bad arguments.

@@ -20,7 +20,7 @@ Autogiro (Bankgirot's direct debit, files in ``formats.autogiro``):
 * Importing the same file twice changes nothing (the file's hash), and neither does the same
   record in another file (a reference per record).
 
-Card: the card is saved at the provider's hosted page (``services.paygw``; only its token,
+Card: the card is saved at the provider's hosted page (``services.lifecycle.paygw``; only its token,
 brand, last four digits and expiry reach us). ``run_card_draws(on=D)`` charges the invoices due
 by D, with the same retry rule (``card_retry_days`` later) and the same fallback.
 

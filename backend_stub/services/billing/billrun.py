@@ -344,7 +344,7 @@ def invoice_draft(catalogue: Catalogue, customer_id: int, subs: list[Subscriptio
                   extra: _Extras | None, small: list[tuple[str, str, int]]) -> invoicing.InvoiceDraft | None:
     """One account's invoice of ``period`` from what the bill run loaded (pure); None when it bills nothing.
 
-    The bill run issues it; the forecast (``services.forecast``) shows it before the bill run.
+    The bill run issues it; the forecast (``services.billing.forecast``) shows it before the bill run.
     """
     if extra is None:
         draft = invoicing.build_invoice(catalogue, customer_id, subs, period, aggregates, grants)

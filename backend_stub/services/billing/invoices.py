@@ -37,7 +37,7 @@ def invoice_facts(conn: Connection, rows: list[Any], states: dict[str, ledger.In
     """What ``invoice_state.describe`` needs of each invoice row, batched (a few queries whatever the count).
 
     With ``terms`` (the dunning terms), an open invoice's next dunning step is included; ``autopay`` maps an
-    invoice id to its automatic payment (``services.autopay.invoice_autopay``).
+    invoice id to its automatic payment (``services.autopay.draws.invoice_autopay``).
     """
     ids = [r.id for r in rows]
     pays: dict[str, list[invoice_state.Payment]] = {i: [] for i in ids}
@@ -195,7 +195,7 @@ def get_invoice(engine: Engine, invoice_id: str, *, today: date | None = None, l
     document's texts (lines, units, plans, the seller's policy texts) are in ``lang`` too, with the
     Swedish ones kept beside them (``documents.localized``).
     With ``catalogue``, an invoice issued before its usage summary was kept in the document gets it
-    computed from its rated events (``services.usage_totals``).
+    computed from its rated events (``services.billing.usage_totals``).
     """
     with engine.connect() as conn:
         inv = get_invoice_row(conn, invoice_id)
@@ -207,7 +207,7 @@ def get_invoice(engine: Engine, invoice_id: str, *, today: date | None = None, l
 
             doc["usage_totals"] = documents.localized_usage(totals_for_invoice(
                 conn, catalogue, inv.id, inv.customer_id, Period(inv.period_start, inv.period_end)), lang)
-        doc["reminder_fees_ore"] = state.fees_ore  # charged less waived (services.dunning, threads)
+        doc["reminder_fees_ore"] = state.fees_ore  # charged less waived (services.lifecycle.dunning, threads)
         ctx = {"due_date": inv.due_date.isoformat(), "number": inv.number}
         events = list(conn.execute(select(m.InvoiceEvent).where(m.InvoiceEvent.invoice_id == inv.id)))
         doc["timeline"] = timeline.entries(inv.id, events, ctx, lang)  # in business-time order (rules §7)

@@ -6,7 +6,7 @@ plan segment. Until the day it starts that segment is *pending*: the plan in for
 the segment that contains today, and the subscriber may cancel ("Ångra") the change. On and after
 its first day the change is current and can no longer be undone here.
 
-Add-ons always count from the moment they are bought (``services.addons``), so they are never
+Add-ons always count from the moment they are bought (``services.charges.addons``), so they are never
 pending. A change's id is its plan segment's id; every function takes the customer the caller
 acts for, and a change of another customer is ``NotFound`` exactly like one that does not exist.
 """

@@ -34,8 +34,8 @@ class InvoiceState:
     paid_ore: int
     credited_ore: int
     status: str
-    fees_ore: int = 0  # reminder fees charged (services.dunning)
-    interest_ore: int = 0  # late interest charged (services.dunning)
+    fees_ore: int = 0  # reminder fees charged (services.lifecycle.dunning)
+    interest_ore: int = 0  # late interest charged (services.lifecycle.dunning)
 
 
 def invoice_states(conn: Connection, invoices: list[Any], today: date | None = None) -> dict[str, InvoiceState]:

@@ -46,7 +46,7 @@ class SendResult:
 
 
 def default_link_builder(engine: Engine, cfg: LifecycleConfig) -> LinkBuilder:
-    """The invoice's unique link from ``services.links`` (the sign-in code's), absolute on ``public_url``."""
+    """The invoice's unique link from ``services.lifecycle.links`` (the sign-in code's), absolute on ``public_url``."""
     settings = AuthSettings.from_env()
     path_fn = getattr(links, "invoice_link_path", None)
 

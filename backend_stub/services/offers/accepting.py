@@ -158,7 +158,7 @@ def accept_offer(engine: Engine, catalogue: Catalogue, customer_id: int, offer_i
     """Say yes to an offer: change the plan (or buy the add-on), grant the terms, note it, confirm it.
 
     ``NotFound`` when the offer is not for this customer's subscription now, ``Conflict`` when it
-    was accepted already. An add-on is bought through the add-on shop (``services.addons.buy_addon``),
+    was accepted already. An add-on is bought through the add-on shop (``services.charges.addons.buy_addon``),
     which confirms the purchase to the subscriber itself.
     """
     now = now or clock.now()

@@ -1,10 +1,10 @@
 """Who sees an offer: one customer's view of the offers now, the banners of a page, impressions and clicks.
 
 A subscriber sees at most two active offers per page whose rules match them now
-(``services.targeting``), not dismissed, not accepted, and not past the offer's frequency cap
+(``services.offers.targeting``), not dismissed, not accepted, and not past the offer's frequency cap
 (impressions per subscriber in the last D days). Marketing's texts may carry figures from the
 subscriber's own re-rated usage: ``{current_plan}``, ``{offer_plan}``, ``{current_cost}``,
-``{offer_cost}``, ``{saving}`` (over the last invoiced periods, ``services.recommend``).
+``{offer_cost}``, ``{saving}`` (over the last invoiced periods, ``services.offers.recommend``).
 """
 
 from __future__ import annotations

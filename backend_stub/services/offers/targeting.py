@@ -12,7 +12,7 @@ Rules (all optional; every rule given must hold; see docs/offers.md):
 * ``tenure_months`` ``{min, max}``: whole months since the customer's first subscription began;
 * ``exclude_overdue``, ``exclude_collection`` (both default true): no unpaid invoice past its
   due date / none handed to collection;
-* ``recommended``: re-rating the last three invoiced periods (``services.recommend``) shows the
+* ``recommended``: re-rating the last three invoiced periods (``services.offers.recommend``) shows the
   plan the offer sells would have served them better (or, with nothing sold, that any plan would).
 
 Usage rules look at one subscription; a customer matches when one of their subscriptions

@@ -69,7 +69,7 @@ def create_agent(engine: Engine, username: str, name: str, password: str, role: 
 
 def deactivate_agent(engine: Engine, username: str, *, actor: str = "system") -> int:
     """Close a staff account: it cannot sign in again, and every session it has ends at once (on every
-    worker, ``services.sessions``). Returns how many sessions ended; ``LookupError`` for no such account."""
+    worker, ``services.access.sessions``). Returns how many sessions ended; ``LookupError`` for no such account."""
     username = username.strip().lower()
     now = clock.wall_now()
     with engine.begin() as conn:

@@ -43,7 +43,7 @@ class Throttle(Base):
 
 
 class Backoff(Base):
-    """Exponential back-off counters shared by every worker (``services.throttle.Backoff``):
+    """Exponential back-off counters shared by every worker (``services.access.throttle.Backoff``):
     how many events were counted on ``key`` and when the last one was."""
 
     __tablename__ = "backoffs"
@@ -90,7 +90,7 @@ class LinkSession(Base):
 
 class WebSession(Base):
     """A signed-in session (its token id): who, since when, last seen, until when at the latest, and
-    when it ended (sign-out, link revocation, a deactivated agent). ``services.sessions`` owns it."""
+    when it ended (sign-out, link revocation, a deactivated agent). ``services.access.sessions`` owns it."""
 
     __tablename__ = "web_sessions"
 

@@ -2,7 +2,7 @@
 
 Images are kept in the database (every worker serves them). ``offer_usage_stats`` and
 ``offer_recommendations`` are caches of what an invoiced period's usage says about a
-subscription; each row carries the fingerprint it was computed from (``services.targeting``),
+subscription; each row carries the fingerprint it was computed from (``services.offers.targeting``),
 so a late event that lands in an invoiced period makes it stale.
 """
 

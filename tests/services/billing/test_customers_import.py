@@ -1,4 +1,4 @@
-"""services.customers: a customer's rows apply all together or not at all."""
+"""services.billing.customers: a customer's rows apply all together or not at all."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Pending plan changes (services/pending.py and the customers API) on SQLite and PostgreSQL.
+"""Pending plan changes (services/charges/pending.py and the customers API) on SQLite and PostgreSQL.
 
 A change ordered for a later day is listed as pending and cancellable until that day; on it, it is
 the current plan and can no longer be undone. The operator is the small one of

@@ -1,4 +1,4 @@
-"""Changing a subscription's plan from a date (services/subscriptions.py), pure and on a database."""
+"""Changing a subscription's plan from a date (services/billing/subscriptions.py), pure and on a database."""
 
 from __future__ import annotations
 
