@@ -11,7 +11,7 @@ the documented schema, and its status code is documented. On SQLite and on Postg
 NUL characters and overflows fail differently there). The seed is fixed, examples per operation are
 few and the deadline is off: the four tests take about three minutes of one core (1½ on two).
 
-``python -m tests.test_api_fuzz [sqlite|postgres]`` prints the failures per operation instead
+``python -m tests.api.test_api_fuzz [sqlite|postgres]`` prints the failures per operation instead
 (``SELFCARE_FUZZ_EXAMPLES`` for a longer run).
 """
 
@@ -144,8 +144,12 @@ def _seeded_schema(kind: str, tmp: Path) -> Iterator[tuple[Any, dict[str, list[A
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def fuzz_target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
                 ) -> Iterator[tuple[Any, dict[str, list[Any]], AuthSettings]]:
-    with _seeded_schema(request.param, tmp_path_factory.mktemp("fuzz")) as target:
-        yield target
+    # Module-scoped, so set up before the per-test autouse fixture sets SELFCARE_ENV=test: set it here too
+    # (the core's checkout answers 503 outside test/dev without a payment provider's key).
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("SELFCARE_ENV", "test")
+        with _seeded_schema(request.param, tmp_path_factory.mktemp("fuzz")) as target:
+            yield target
 
 
 def _aim_at_known(case: Any, known: dict[str, list[Any]], pick: int) -> None:
