@@ -13,23 +13,18 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+from collections.abc import Callable
 
 from backend_stub.cli.common import fail
 from backend_stub.services.support.agents import ROLES
 from selfcare_common import deployment
 
+Add = Callable[[str, str, str], argparse.ArgumentParser]
+"""Adds a command: its name, ``"area:function"`` and its help; returns its parser for the options."""
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m backend_stub", description="Selfcare rating and invoicing core")
-    sub = p.add_subparsers(dest="command", required=True)
 
-    def add(name: str, fn: str, help_: str) -> argparse.ArgumentParser:
-        sp = sub.add_parser(name, help=help_)
-        sp.set_defaults(fn=fn)
-        sp.add_argument("--json", action="store_true", help="print a JSON object")
-        return sp
-
-    # the API (cli/server.py)
+def _server_commands(add: Add) -> None:
+    """The commands of the API (``cli/server.py``)."""
     sp = add("serve", "server:cmd_serve", "run the HTTP API")
     sp.add_argument("--host", default="127.0.0.1")
     sp.add_argument("--port", type=int, default=8001)
@@ -38,7 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--port", type=int, default=8001)
     sp.add_argument("--customers", type=int, default=200)
     sp.add_argument("--months", type=int, default=12)
-    # billing (cli/billing.py)
+
+
+def _billing_commands(add: Add) -> None:
+    """The commands of billing (``cli/billing.py``)."""
     add("load-catalogue", "billing:cmd_load_catalogue", "validate and load a catalogue TOML file").add_argument("file")
     add("import-customers", "billing:cmd_import_customers",
         "import customers CSV (docs/customers-csv.md)").add_argument("file")
@@ -51,20 +49,29 @@ def build_parser() -> argparse.ArgumentParser:
                     help="bill a period that has not ended yet (refused otherwise)")
     sp = add("invoices", "billing:cmd_invoices", "list a period's invoices")
     sp.add_argument("--period", required=True, help="YYYY-MM")
-    # the demo (cli/demo.py)
+
+
+def _demo_commands(add: Add) -> None:
+    """The commands of the demo (``cli/demo.py``)."""
     sp = add("seed", "demo:cmd_seed", "generate a demo operator")
     sp.add_argument("--customers", type=int, default=200)
     sp.add_argument("--months", type=int, default=12)
     sp.add_argument("--cdr-out", help="also write the generated usage as CSV")
     sp.add_argument("--seed", type=int, default=1)
     sp.add_argument("--today", help="YYYY-MM-DD (default: today)")
-    # access (cli/access.py)
+
+
+def _access_commands(add: Add) -> None:
+    """The commands of access (``cli/access.py``)."""
     sp = add("token", "access:cmd_token", "issue an API token (development and operations)")
     sp.add_argument("--role", required=True, choices=["subscriber", "agent", "supervisor", "marketing", "service"])
     sp.add_argument("--customer", help="customer number or phone number (subscriber tokens)")
     sp.add_argument("--subject")
     sp.add_argument("--hours", type=int, default=1)
-    # support (cli/support.py)
+
+
+def _support_commands(add: Add) -> None:
+    """The commands of support (``cli/support.py``)."""
     sp = add("create-agent", "support:cmd_create_agent",
              "create a staff account: support agent, supervisor or marketing")
     sp.add_argument("--username", required=True)
@@ -72,7 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--role", choices=list(ROLES), default="agent")
     sp = add("deactivate-agent", "support:cmd_deactivate_agent", "close a staff account; its sessions end at once")
     sp.add_argument("--username", required=True)
-    # the invoice lifecycle (cli/lifecycle.py)
+
+
+def _lifecycle_commands(add: Add) -> None:
+    """The commands of the invoice lifecycle (``cli/lifecycle.py``)."""
     sp = add("send-invoices", "lifecycle:cmd_send_invoices",
              "send unsent invoices by each customer's channel (idempotent)")
     sp.add_argument("--period", help="only invoices of this period YYYY-MM")
@@ -92,7 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", help="file to write (default: standard output)")
     add("import-payments", "lifecycle:cmd_import_payments",
         "import a Bankgirot BgMax payments file (idempotent)").add_argument("file")
-    # offers (cli/offers.py)
+
+
+def _offers_commands(add: Add) -> None:
+    """The commands of offers (``cli/offers.py``)."""
     sp = add("offers", "offers:cmd_offers", "upsell offers: list, seed-demo, results ID")
     sp.add_argument("action", nargs="?", choices=["list", "seed-demo", "results"], default="list")
     sp.add_argument("id", nargs="?", type=int, help="the offer (for results)")
@@ -100,7 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--customer", required=True, help="customer number or phone number")
     sp.add_argument("--subscription", type=int, help="only this subscription id")
     sp.add_argument("--today", help="YYYY-MM-DD (default: today)")
-    # charges (cli/charges.py)
+
+
+def _charges_commands(add: Add) -> None:
+    """The commands of charges (``cli/charges.py``)."""
     sp = add("add-charge", "charges:cmd_add_charge",
              "add a one-off charge or credit (negative amount) to the next invoice")
     sp.add_argument("--customer", required=True, help="customer number or phone number")
@@ -117,7 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--start-period", required=True, help="YYYY-MM: the first month invoiced")
     sp = add("payoff", "charges:cmd_payoff", "pay off an instalment early (the rest on the next invoice)")
     sp.add_argument("--instalment", required=True, type=int, help="instalment id")
-    # automatic payment (cli/autopay.py)
+
+
+def _autopay_commands(add: Add) -> None:
+    """The commands of automatic payment (``cli/autopay.py``)."""
     sp = add("autogiro-export", "autopay:cmd_autogiro_export",
              "write the day's Autogiro files (mandates, payment orders)")
     sp.add_argument("--date", help="YYYY-MM-DD (default today)")
@@ -127,6 +146,27 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("autopay-run", "autopay:cmd_autopay_run",
              "charge saved cards for the day (due invoices, retries, fallbacks)")
     sp.add_argument("--date", help="YYYY-MM-DD (default today)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m backend_stub", description="Selfcare rating and invoicing core")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def add(name: str, fn: str, help_: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help_)
+        sp.set_defaults(fn=fn)
+        sp.add_argument("--json", action="store_true", help="print a JSON object")
+        return sp
+
+    _server_commands(add)
+    _billing_commands(add)
+    _demo_commands(add)
+    _access_commands(add)
+    _support_commands(add)
+    _lifecycle_commands(add)
+    _offers_commands(add)
+    _charges_commands(add)
+    _autopay_commands(add)
     return p
 
 
