@@ -108,9 +108,10 @@ class Tab:
 
 
 def _names() -> dict[str, str]:
-    from selfcare.state.agent import AgentSessionState, AgentState
-    from selfcare.state.invoice import InvoiceState, LinkState
-    from selfcare.state.thread import ThreadState
+    from selfcare.pages.agent.state import AgentSessionState, AgentState
+    from selfcare.pages.invoice.state import InvoiceState
+    from selfcare.pages.invoice.thread import ThreadState
+    from selfcare.pages.link.state import LinkState
 
     return {"link": LinkState.get_full_name(), "invoice": InvoiceState.get_full_name(),
             "thread": ThreadState.get_full_name(), "agent_session": AgentSessionState.get_full_name(),

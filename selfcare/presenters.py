@@ -471,3 +471,36 @@ def explain_rows(explain: dict[str, Any], lang: str) -> list[dict[str, str]]:
         rows.append({"delta": format_signed_money(delta, lang), "text": text,
                      "tone": "red" if delta > 0 else "green"})
     return rows
+
+
+def message_row(msg: dict[str, Any], reader: str, lang: str, line_names: dict[int, str]) -> dict[str, str]:
+    """One message as the page shows it (all strings; ``text`` exactly as written, shown as text)."""
+    author = str(msg.get("author", ""))
+    mine = author == reader
+    name = str(msg.get("author_name") or "")
+    if author == "agent":
+        who = gettext(lang, "{name}, customer service", name=name) if name else gettext(lang, "Customer service")
+    else:
+        who = name or gettext(lang, "Customer")
+    if reader == "customer" and mine:
+        who = gettext(lang, "You")
+    position = msg.get("line_position")
+    line = ""
+    if type(position) is int and position > 0:
+        line = (gettext(lang, "About line {position}: {description}", position=position,
+                        description=line_names[position]) if line_names.get(position)
+                else gettext(lang, "About line {position}", position=position))
+    read = ""
+    if mine:
+        read = gettext(lang, "Read") if msg.get("read") else gettext(lang, "Sent")
+    created = msg.get("created_at")
+    return {
+        "id": str(msg.get("id", "")),
+        "author": author,
+        "mine": "1" if mine else "",
+        "who": who,
+        "text": str(msg.get("text", "")),
+        "at": format_datetime(created, lang) if isinstance(created, str) and created else "",
+        "line": line,
+        "read": read,
+    }

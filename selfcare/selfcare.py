@@ -7,26 +7,30 @@ import reflex as rx
 from selfcare import embedding, session_cookie, styles, web_security
 from selfcare.brand import brand
 from selfcare.components import layout
-from selfcare.pages.addons import addons_page
-from selfcare.pages.agent import agent_page, audit_page
-from selfcare.pages.invoice import invoice_page, link_page
-from selfcare.pages.invoices import invoices_page
-from selfcare.pages.login import login_page
-from selfcare.pages.marketing import marketing_page
-from selfcare.pages.outbox import outbox_page
-from selfcare.pages.overview import overview_page
-from selfcare.pages.payment_method import payment_method_page
-from selfcare.pages.usage import usage_page
-from selfcare.state.addons import AddonsState
-from selfcare.state.agent import AgentState, AuditState
-from selfcare.state.auth import OutboxState, dev_outbox_enabled
+from selfcare.pages.addons.page import addons_page
+from selfcare.pages.addons.state import AddonsState
+from selfcare.pages.agent.audit import AuditState
+from selfcare.pages.agent.page import agent_page, audit_page
+from selfcare.pages.agent.state import AgentState
+from selfcare.pages.invoice.page import invoice_page
+from selfcare.pages.invoice.state import InvoiceState
+from selfcare.pages.invoices.page import invoices_page
+from selfcare.pages.invoices.state import InvoicesState
+from selfcare.pages.link.page import link_page
+from selfcare.pages.link.state import LinkState
+from selfcare.pages.login.page import login_page
+from selfcare.pages.marketing.page import marketing_page
+from selfcare.pages.marketing.state import MarketingState
+from selfcare.pages.outbox.page import outbox_page
+from selfcare.pages.outbox.state import OutboxState, dev_outbox_enabled
+from selfcare.pages.overview.page import overview_page
+from selfcare.pages.overview.state import OverviewState
+from selfcare.pages.payment_method.page import payment_method_page
+from selfcare.pages.usage.page import usage_page
+from selfcare.pages.usage.state import UsageState
 from selfcare.state.browser import browser_orders
-from selfcare.state.invoice import InvoiceState, LinkState
-from selfcare.state.marketing import MarketingState
-from selfcare.state.overview import InvoicesState, OverviewState
 from selfcare.state.payment_method import PaymentMethodState
 from selfcare.state.session import SessionState
-from selfcare.state.usage import UsageState
 from selfcare_common import deployment
 
 # Fail closed: outside SELFCARE_ENV=dev (or test) the app does not start without SELFCARE_JWT_SECRET

@@ -247,13 +247,14 @@ async def open_link_route(request: Request) -> Response | None:
 
 def api_transformer(inner: ASGIApp) -> ASGIApp:
     """``rx.App(api_transformer=...)``: answer the two session routes and open invoice links; pass
-    everything else on."""
+    everything else on. Their answers are never stored by a browser or a proxy (``no-store``)."""
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         path = str(scope.get("path") or "")
         if scope.get("type") == "http" and scope.get("method") == "GET" and path.startswith(LINK_PREFIX):
             link_response = await open_link_route(Request(scope, receive))
             if link_response is not None:
+                link_response.headers["cache-control"] = "no-store"
                 await link_response(scope, receive, send)
                 return
         if scope.get("type") == "http" and scope.get("path") in (START_PATH, END_PATH):
@@ -262,6 +263,7 @@ def api_transformer(inner: ASGIApp) -> ASGIApp:
                                                        headers={"Allow": "GET"})
             else:
                 response = await handle(Request(scope, receive))
+            response.headers["cache-control"] = "no-store"
             await response(scope, receive, send)
             return
         await inner(scope, receive, send)

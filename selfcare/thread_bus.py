@@ -5,6 +5,8 @@ The subscriber's page polls the core for new messages (``ThreadState.poll``) eve
 the same backend worker, :func:`notify` wakes those polls right away instead of at their
 next tick. Replies from elsewhere (another worker, the core's API) still arrive by the poll.
 Nothing here carries data: a wake-up only makes the page ask the core (with its own token).
+:func:`client_connected` tells the live refreshes (the invoice page's thread, the console's inbox)
+when their browser tab is gone, so they stop.
 """
 
 from __future__ import annotations
@@ -48,3 +50,20 @@ async def wait(invoice_id: str, timeout: float) -> bool:
             waiters.discard(event)
             if not waiters:
                 _waiters.pop(invoice_id, None)
+
+
+async def client_connected(token: str) -> bool:
+    """Whether the browser tab ``token`` still has its socket open (True when it cannot be told)."""
+    if not token:  # no browser behind this state (a direct call): the other stop conditions apply
+        return True
+    try:
+        from reflex_base.registry import RegistrationContext
+
+        app = RegistrationContext.get().app
+        namespace = app.event_namespace if app is not None else None
+        manager = getattr(namespace, "_token_manager", None)
+        if manager is None:
+            return True
+        return bool(await manager.is_token_connected(token))
+    except Exception:  # outside a running app (unit tests): rely on the other stop conditions
+        return True

@@ -13,6 +13,10 @@ wraps that whole app, so :func:`api_transformer` sees every HTTP response the br
   neither ``'unsafe-inline'`` nor ``'unsafe-eval'``. ``style-src 'unsafe-inline'`` stays: Emotion
   and Radix write ``<style>`` elements and ``style`` attributes at run time. The core's responses
   under ``/core`` keep the core's own policy.
+* Caching (:class:`CachePolicy`): the build's hashed files under ``/assets/`` are ``immutable`` for a
+  year (a new build has new names); every other answer of the front that says nothing itself (pages,
+  ``lang-sync.js``, the icons and manifest) is ``no-cache``: kept, but checked with its ``ETag`` first, so
+  a new build shows at once. The core's answers under ``/core`` and Reflex's own routes are left alone.
 * Uploads: ``POST /_upload`` (Reflex's upload route; anyone with a websocket token can call it)
   is refused with 413 when ``Content-Length`` says more than :data:`UPLOAD_MAX_BYTES`, and cut
   off at that many bytes when the body is streamed without a length, before Reflex reads it.
@@ -24,12 +28,12 @@ import json
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from selfcare.state.marketing import MAX_IMAGE_BYTES
+from selfcare.pages.marketing.image import MAX_IMAGE_BYTES
 from selfcare_common.security_headers import ASGIApp, Message, Receive, Scope, SecurityHeadersMiddleware, Send, csp
 
 UPLOAD_PATH = "/_upload"
 UPLOAD_MAX_BYTES = MAX_IMAGE_BYTES + 64 * 1024
-"""The only upload of the app is a marketing offer image (≤ 1 MiB, ``state/marketing.py``); CSV
+"""The only upload of the app is a marketing offer image (≤ 1 MiB, ``pages/marketing/image.py``); CSV
 imports go to the core's API with a service token, not through ``/_upload``. 64 KiB more is room
 for the multipart framing and the bound event arguments."""
 
@@ -156,9 +160,39 @@ async def _too_large(send: Send, limit: int, why: str = "") -> None:
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
+ASSETS_PREFIX = "/assets/"
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"
+_LEFT_ALONE = ("/core/", "/_event", "/_upload", "/ping", "/_health", "/_all_routes")
+
+
+class CachePolicy:
+    """``Cache-Control`` for the compiled frontend (see the module's docstring); a route that sets its own keeps it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = str(scope.get("path") or "")
+        if scope["type"] != "http" or scope.get("method") not in ("GET", "HEAD") or path.startswith(_LEFT_ALONE):
+            await self.app(scope, receive, send)
+            return
+        value = IMMUTABLE if path.startswith(ASSETS_PREFIX) else REVALIDATE
+
+        async def with_policy(message: Message) -> None:
+            if message["type"] == "http.response.start" and message.get("status") in (200, 203, 304):
+                headers = list(message.get("headers") or [])
+                if not any(k.lower() == b"cache-control" for k, _ in headers):
+                    message = {**message, "headers": [*headers, (b"cache-control", value.encode())]}
+            await send(message)
+
+        await self.app(scope, receive, with_policy)
+
+
 def secure(app: ASGIApp, *, api_url: str = "", core_url: str = "") -> ASGIApp:
-    """``app`` behind the upload cap and the security headers (the headers outermost, so a 413 has them too)."""
-    return SecurityHeadersMiddleware(UploadCap(app), html_policy=page_policy(api_url, core_url),
+    """``app`` behind the upload cap, the cache policy and the security headers (the headers outermost, so
+    a 413 has them too)."""
+    return SecurityHeadersMiddleware(CachePolicy(UploadCap(app)), html_policy=page_policy(api_url, core_url),
                                      other_policy=RESOURCE_POLICY)
 
 

@@ -74,7 +74,7 @@ class InstalmentCardState(rx.State):
     @rx.event
     async def load(self):
         session = await self.get_state(SessionState)
-        token, customer_id = session.token_for_customer()
+        token, customer_id = session._token_for_customer()
         if not token:
             self._items = []
             return

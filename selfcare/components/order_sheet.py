@@ -72,6 +72,58 @@ def _cost_line(line: rx.Var, pairs: bool) -> rx.Component:
     )
 
 
+# phone: a bottom sheet across the full width; wider: a centred dialog
+SHEET_STYLE = {
+    "position": ["fixed", "relative"],
+    "left": ["0", "auto"],
+    "right": ["0", "auto"],
+    "bottom": ["0", "auto"],
+    "width": ["100%", "min(32rem, 94vw)"],
+    "max_width": ["100%", "32rem"],
+    "margin": "0",
+    "border_radius": [f"{styles.RADIUS} {styles.RADIUS} 0 0", styles.RADIUS],
+    "padding": ["1.25rem 1rem calc(1rem + env(safe-area-inset-bottom))", "1.5rem"],
+    "max_height": ["88vh", "90vh"],
+    "overflow_y": "auto",
+}
+
+
+def _costs(cost_lines: Any, pairs: bool, total: Any, costs_heading: Any, total_label: Any, id_: str) -> rx.Component:
+    """What this period will cost: the lines and the total (nothing without lines)."""
+    return rx.cond(
+        cost_lines.length() > 0 if isinstance(cost_lines, rx.Var) else bool(cost_lines),
+        rx.vstack(
+            rx.text(costs_heading if costs_heading is not None else tr("What this period will cost"),
+                    style=styles.label),
+            rx.box(rx.foreach(cost_lines, lambda line: _cost_line(line, pairs)), width="100%"),
+            rx.hstack(
+                rx.text(total_label if total_label is not None else tr("This period in total"), weight="bold"),
+                rx.spacer(),
+                rx.text(total, weight="bold", white_space="nowrap", font_variant_numeric="tabular-nums",
+                        id=f"{id_}-total"),
+                width="100%", align="baseline",
+            ),
+            spacing="1", width="100%", align="stretch", id=f"{id_}-costs",
+        ),
+    )
+
+
+def _what_you_get(what_you_get: Any, id_: str) -> rx.Component:
+    """What the order gives, a tick before each (nothing when empty)."""
+    return rx.cond(
+        what_you_get.length() > 0 if isinstance(what_you_get, rx.Var) else bool(what_you_get),
+        rx.el.ul(
+            rx.foreach(what_you_get, lambda item: rx.el.li(
+                rx.hstack(rx.icon("check", size=16, color=C.success, flex_shrink="0", margin_top="0.2rem"),
+                          rx.text(item), spacing="2", align="start"),
+                class_name="order-get")),
+            style={"list_style": "none", "margin": "0", "padding": "0", "display": "flex",
+                   "flex_direction": "column", "gap": "0.25rem"},
+            id=f"{id_}-get",
+        ),
+    )
+
+
 def order_sheet(
     *,
     title: Any,
@@ -107,36 +159,10 @@ def order_sheet(
         cancel_label if cancel_label is not None else tr("Cancel"), on_click=on_cancel, disabled=busy, size="3",
         id=f"{id_}-cancel", style=styles.secondary_button,
     )
-    costs = rx.cond(
-        cost_lines.length() > 0 if isinstance(cost_lines, rx.Var) else bool(cost_lines),
-        rx.vstack(
-            rx.text(costs_heading if costs_heading is not None else tr("What this period will cost"),
-                    style=styles.label),
-            rx.box(rx.foreach(cost_lines, lambda line: _cost_line(line, pairs)), width="100%"),
-            rx.hstack(
-                rx.text(total_label if total_label is not None else tr("This period in total"), weight="bold"),
-                rx.spacer(),
-                rx.text(total, weight="bold", white_space="nowrap", font_variant_numeric="tabular-nums",
-                        id=f"{id_}-total"),
-                width="100%", align="baseline",
-            ),
-            spacing="1", width="100%", align="stretch", id=f"{id_}-costs",
-        ),
-    )
+    costs = _costs(cost_lines, pairs, total, costs_heading, total_label, id_)
     order = rx.vstack(
         rx.cond(summary != "", rx.text(summary, weight="medium", id=f"{id_}-summary")),
-        rx.cond(
-            what_you_get.length() > 0 if isinstance(what_you_get, rx.Var) else bool(what_you_get),
-            rx.el.ul(
-                rx.foreach(what_you_get, lambda item: rx.el.li(
-                    rx.hstack(rx.icon("check", size=16, color=C.success, flex_shrink="0", margin_top="0.2rem"),
-                              rx.text(item), spacing="2", align="start"),
-                    class_name="order-get")),
-                style={"list_style": "none", "margin": "0", "padding": "0", "display": "flex",
-                       "flex_direction": "column", "gap": "0.25rem"},
-                id=f"{id_}-get",
-            ),
-        ),
+        _what_you_get(what_you_get, id_),
         rx.cond(terms != "", rx.text(terms, weight="bold", color=C.primary, id=f"{id_}-terms")),
         costs,
         rx.cond(error != "", rx.callout(error, icon="triangle-alert", color_scheme="red", role="alert",
@@ -164,20 +190,7 @@ def order_sheet(
             rx.cond(done != "", finished, order),
             id=id_,
             aria_busy=busy,
-            style={
-                # phone: a bottom sheet across the full width; wider: a centred dialog
-                "position": ["fixed", "relative"],
-                "left": ["0", "auto"],
-                "right": ["0", "auto"],
-                "bottom": ["0", "auto"],
-                "width": ["100%", "min(32rem, 94vw)"],
-                "max_width": ["100%", "32rem"],
-                "margin": "0",
-                "border_radius": [f"{styles.RADIUS} {styles.RADIUS} 0 0", styles.RADIUS],
-                "padding": ["1.25rem 1rem calc(1rem + env(safe-area-inset-bottom))", "1.5rem"],
-                "max_height": ["88vh", "90vh"],
-                "overflow_y": "auto",
-            },
+            style={**SHEET_STYLE},
         ),
         open=open,
         on_open_change=_on_open_change,

@@ -18,10 +18,11 @@ from typing import Any
 import reflex as rx
 
 from selfcare import styles
-from selfcare.api_client import ApiError, NotFound, Unauthorized
+from selfcare.api_client import ApiError, NotFound
 from selfcare.charges_client import charges_client
 from selfcare.components.layout import card, section_title, tr
-from selfcare.i18n import format_date, gettext
+from selfcare.i18n import N_, format_date, gettext
+from selfcare.state.calls import Subscriber, core_call
 from selfcare.state.session import SessionState
 
 logger = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ class PendingChangesState(rx.State):
     async def load(self):
         """On mount: the plans and pending changes of the session's customer."""
         session = await self.get_state(SessionState)
-        token, customer_id = session.token_for_customer()
+        token, customer_id = session._token_for_customer()
         self.notice, self.error = "", ""
         if not token:
             self._forget()
@@ -105,7 +106,7 @@ class PendingChangesState(rx.State):
     async def cancel(self, change_id: str):
         """Undo one of the listed changes ("Ångra"); any other id changes nothing."""
         session = await self.get_state(SessionState)
-        token, customer_id = session.token_for_customer()
+        token, customer_id = session._token_for_customer()
         lang = session._lang()
         self.notice, self.error = "", ""
         if not token or customer_id != self._customer_id:
@@ -117,24 +118,15 @@ class PendingChangesState(rx.State):
             return
         self.busy = True
         yield
-        try:
+        taken = N_("The change to {plan} has taken effect and can no longer be undone.")
+        ended = Subscriber(session, forget=self._forget, to_sign_in=False)  # the card does not leave the page
+        async with core_call(self, ended, f"cancel change {wanted}",
+                             N_("The change could not be undone just now. Please try again."), busy="busy",
+                             refused={NotFound: N_("This change is no longer pending."),
+                                      409: lambda exc: gettext(lang, taken, plan=row["plan"])}):
             await charges_client().cancel_pending_change(token, customer_id, wanted)
             self.notice = gettext(lang, "The change to {plan} is cancelled. Your plan stays as it is.",
                                   plan=row["plan"])
-        except NotFound:
-            self.error = gettext(lang, "This change is no longer pending.")
-        except Unauthorized:
-            session._drop()
-            self._forget()
-        except ApiError as exc:
-            if exc.status == 409:
-                self.error = gettext(lang, "The change to {plan} has taken effect and can no longer be undone.",
-                                     plan=row["plan"])
-            else:
-                logger.warning("cancel change %s: %s", wanted, exc)
-                self.error = gettext(lang, "The change could not be undone just now. Please try again.")
-        finally:
-            self.busy = False
         if self._customer_id:
             try:
                 await self._fetch(token, customer_id, lang)

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import reflex as rx
 
-from selfcare.api_client import ApiError, Unauthorized, core_public_base
-from selfcare.i18n import gettext
+from selfcare.api_client import core_public_base
+from selfcare.i18n import N_, gettext
 from selfcare.state.browser import go_to
-from selfcare.state.session import LOGIN_ROUTE, SessionState
+from selfcare.state.calls import Subscriber, core_call
+from selfcare.state.session import SessionState
 
-logger = logging.getLogger(__name__)
+CANNOT_START = N_("The payment could not be started. Please try again.")
 
 
 def app_origin(state: rx.State) -> str:
@@ -27,17 +27,12 @@ async def to_checkout(state: rx.State, session: SessionState, start: Callable[[]
     """Start a checkout with ``start()`` and go to its hosted page (a full page load in the same tab);
     an error is shown on ``state.error`` in the session's language."""
     lang = session._lang()
-    try:
+    async with core_call(state, Subscriber(session), what, CANNOT_START) as call:
         answer = await start()
-    except Unauthorized:
-        session._drop()
-        return rx.redirect(LOGIN_ROUTE)
-    except ApiError as exc:
-        logger.warning("%s: %s", what, exc)
-        state.error = gettext(lang, "The payment could not be started. Please try again.")
-        return None
+    if call.failed:
+        return call.event
     path = str(answer.get("checkout_path", ""))
     if not path.startswith("/"):
-        state.error = gettext(lang, "The payment could not be started. Please try again.")
+        state.error = gettext(lang, CANNOT_START)
         return None
     return go_to(core_public_base() + path)  # a full page load, without eval (the CSP forbids it)

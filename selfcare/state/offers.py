@@ -18,9 +18,10 @@ from typing import Any
 
 import reflex as rx
 
-from selfcare.api_client import ApiError, NotFound, Unauthorized, core_public_base
-from selfcare.i18n import format_money, format_number, format_short_date, gettext
+from selfcare.api_client import ApiError, NotFound, core_public_base
+from selfcare.i18n import N_, format_money, format_number, format_short_date, gettext
 from selfcare.offers_client import PLACEMENTS, Invalid, offers_client
+from selfcare.state.calls import Subscriber, core_call
 from selfcare.state.session import LOGIN_ROUTE, SessionState
 
 logger = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ logger = logging.getLogger(__name__)
 MAX_BANNERS = 2
 ABOUT_THE_SAME_PERCENT = 105  # the core's recommendation: at most 5 % more counts as about the same
 CORE_PREFIX = "/core"
+GONE = N_("This offer is no longer available.")
 
 
 def short_kr(ore: int, lang: str) -> str:
@@ -163,7 +165,7 @@ class OffersState(rx.State):
 
     async def _session(self) -> tuple[SessionState, str, int]:
         session = await self.get_state(SessionState)
-        token, customer_id = session.token_for_customer()
+        token, customer_id = session._token_for_customer()
         if token and customer_id != self._customer_id:
             # Another subscriber signed in on this tab: nothing loaded before is theirs.
             self._forget()
@@ -290,21 +292,13 @@ class OffersState(rx.State):
         self.sheet_title = next((b["title"] for b in self.banners if b["offer_id"] == str(offer)), "")
         yield
         await self._send(token, customer_id, offer, "click", self._placement, self._view_id)
-        try:
+        async with core_call(self, Subscriber(session, forget=self._forget), f"order sheet {offer}",
+                             N_("The order could not be loaded just now. Please try again."), error="sheet_error",
+                             busy="sheet_busy", refused={NotFound: GONE}) as call:
             order = await offers_client().order(token, customer_id, offer, subscription, lang)
-        except Unauthorized:
-            session._drop()
-            self._forget()
-            yield rx.redirect(LOGIN_ROUTE)
-            return
-        except NotFound:
-            self.sheet_busy = False
-            self.sheet_error = gettext(lang, "This offer is no longer available.")
-            return
-        except ApiError as exc:
-            logger.warning("order sheet %s: %s", offer, exc)
-            self.sheet_busy = False
-            self.sheet_error = gettext(lang, "The order could not be loaded just now. Please try again.")
+        if call.failed:
+            if call.event:
+                yield call.event
             return
         view = order_view(order, lang)
         self._sheet_offer, self._sheet_subscription, self._sheet_order = offer, subscription, order
@@ -314,7 +308,6 @@ class OffersState(rx.State):
         self.sheet_change = view["change"]
         self.sheet_lines = view["lines"]
         self.sheet_total = view["total"]
-        self.sheet_busy = False
 
     @rx.event
     async def confirm(self):
@@ -332,41 +325,34 @@ class OffersState(rx.State):
         self._accepting = True
         self.sheet_error = ""
         yield
-        try:
+        async with core_call(self, Subscriber(session, forget=self._forget), f"accept offer {offer}",
+                             N_("The order could not be placed just now. Please try again."), error="sheet_error",
+                             busy="sheet_busy",
+                             refused={NotFound: GONE,
+                                      Invalid: lambda exc: gettext(lang, "The order was not placed: {reason}",
+                                                                   reason=exc.detail),
+                                      409: N_("You have already taken this offer.")}) as call:
             answer = await offers_client().accept(token, customer_id, offer, subscription)
-        except Unauthorized:
-            session._drop()
-            self._forget()
-            yield rx.redirect(LOGIN_ROUTE)
-            return
-        except NotFound:
-            self.sheet_error = gettext(lang, "This offer is no longer available.")
-        except Invalid as exc:
-            self.sheet_error = gettext(lang, "The order was not placed: {reason}", reason=exc.detail)
-        except ApiError as exc:
-            if exc.status == 409:
-                self.sheet_error = gettext(lang, "You have already taken this offer.")
-            else:
-                logger.warning("accept offer %s: %s", offer, exc)
-                self.sheet_error = gettext(lang, "The order could not be placed just now. Please try again.")
-        else:
-            self.sheet_done = accepted_text(self._sheet_order, answer or {}, lang)
-            self.banners = [b for b in self.banners if b["offer_id"] != str(offer)]
-            self._targets = {k: v for k, v in self._targets.items() if k != str(offer)}
-            self.sheet_busy = False
-            self._accepting = False
-            yield self._reload_page()
-            return
-        self.sheet_busy = False
         self._accepting = False
+        if call.failed:
+            if call.event:
+                yield call.event
+            return
+        self.sheet_done = accepted_text(self._sheet_order, answer or {}, lang)
+        self.banners = [b for b in self.banners if b["offer_id"] != str(offer)]
+        self._targets = {k: v for k, v in self._targets.items() if k != str(offer)}
+        yield self._reload_page()
 
     def _reload_page(self):
-        """The page behind the sheet shows the change (the plan, this period's allowances)."""
+        """The page behind the sheet shows the change (the plan, this period's allowances).
+
+        The one place a shared state names a page's state: imported here, when it is needed, so that
+        this module (the banner's state, which those pages show) does not depend on the pages."""
         if self._placement == "invoice":
-            from selfcare.state.invoice import InvoiceState
+            from selfcare.pages.invoice.state import InvoiceState
 
             return InvoiceState.load
-        from selfcare.state.overview import OverviewState
+        from selfcare.pages.overview.state import OverviewState
 
         return OverviewState.load
 

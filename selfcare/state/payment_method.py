@@ -13,7 +13,6 @@ language switch relabels them at once.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 from datetime import date, datetime
@@ -22,13 +21,12 @@ from typing import Any
 import reflex as rx
 from babel.dates import format_date as _babel_date
 
-from selfcare.api_client import ApiError, Unauthorized, core_public_base
+from selfcare.api_client import core_public_base
 from selfcare.charges_client import Invalid, charges_client
 from selfcare.i18n import N_, format_date, gettext, normalise_language
 from selfcare.state.browser import go_to
+from selfcare.state.calls import Subscriber, core_call
 from selfcare.state.session import LOGIN_ROUTE, SessionState
-
-logger = logging.getLogger(__name__)
 
 ROUTE = "/payment-method"
 _SEPARATORS = re.compile(r"[\s\-.]")
@@ -194,7 +192,7 @@ class PaymentMethodState(rx.State):
 
     async def _session(self) -> tuple[SessionState, str, int]:
         session = await self.get_state(SessionState)
-        token, customer_id = session.token_for_customer()
+        token, customer_id = session._token_for_customer()
         if customer_id != self._customer_id:
             self._forget()
         return session, token, customer_id
@@ -229,17 +227,12 @@ class PaymentMethodState(rx.State):
         # A page (re)opened starts clean: no half-filled form or old message from an earlier visit.
         self.error = self.success = self.clearing_error = self.account_error = self.personal_error = ""
         self.form_open = self.confirm_manual = False
-        try:
+        async with core_call(self, Subscriber(session, forget=self._forget), "payment method",
+                             N_("Your payment method could not be loaded just now. Please try again."),
+                             busy="loading") as call:
             await self._reload(session, token, customer_id)
-        except Unauthorized:
-            session._drop()
-            self._forget()
-            return rx.redirect(LOGIN_ROUTE)
-        except ApiError as exc:
-            logger.warning("payment method: %s", exc)
-            self.error = gettext(lang, "Your payment method could not be loaded just now. Please try again.")
-        finally:
-            self.loading = False
+        if call.event:
+            return call.event
         # Back from the provider's save-card page (``?card=saved|failed``); the core's answer decides.
         back = self.rx_router_page.params.get("card") if self.rx_router_page.path == ROUTE else None
         if back == "saved" and self._doc.get("method") == "card":
@@ -276,23 +269,13 @@ class PaymentMethodState(rx.State):
         self.personal_error = errors.get("personal_number", "")
         if errors:
             return None
-        self.busy = True
-        try:
+        async with core_call(self, Subscriber(session, forget=self._forget), "autogiro",
+                             N_("Autogiro could not be turned on just now. Please try again."), busy="busy",
+                             refused={Invalid: lambda exc: self._field_error(exc.detail, lang)}) as call:
             await charges_client().set_autogiro(token, customer_id, clearing, account, personal)
             await self._reload(session, token, customer_id)
-        except Invalid as exc:
-            self._field_error(exc.detail, lang)
-            return None
-        except Unauthorized:
-            session._drop()
-            self._forget()
-            return rx.redirect(LOGIN_ROUTE)
-        except ApiError as exc:
-            logger.warning("autogiro: %s", exc)
-            self.error = gettext(lang, "Autogiro could not be turned on just now. Please try again.")
-            return None
-        finally:
-            self.busy = False
+        if call.failed:
+            return call.event
         self.form_open = False
         self.success = gettext(lang, "Autogiro is requested. It starts when your bank has approved the mandate, "
                                      "usually within a few banking days.")
@@ -328,19 +311,11 @@ class PaymentMethodState(rx.State):
         lang = session._lang()
         self.error = self.success = ""
         origin = str(self.rx_router_page.host or os.environ.get("SELFCARE_APP_URL", "")).rstrip("/")
-        self.busy = True
-        try:
+        async with core_call(self, Subscriber(session, forget=self._forget), "card",
+                             N_("The card could not be set up just now. Please try again."), busy="busy") as call:
             answer = await charges_client().set_card(token, customer_id, f"{origin}{ROUTE}")
-        except Unauthorized:
-            session._drop()
-            self._forget()
-            return rx.redirect(LOGIN_ROUTE)
-        except ApiError as exc:
-            logger.warning("card: %s", exc)
-            self.error = gettext(lang, "The card could not be set up just now. Please try again.")
-            return None
-        finally:
-            self.busy = False
+        if call.failed:
+            return call.event
         target = provider_page((answer or {}).get("redirect_url"))
         if not target:
             self.error = gettext(lang, "The card could not be set up just now. Please try again.")
@@ -367,20 +342,13 @@ class PaymentMethodState(rx.State):
             return rx.redirect(LOGIN_ROUTE)
         lang = session._lang()
         self.error = self.success = ""
-        self.busy = True
-        try:
+        async with core_call(self, Subscriber(session, forget=self._forget), "manual",
+                             N_("The payment method could not be changed just now. Please try again."),
+                             busy="busy") as call:
             await charges_client().set_manual(token, customer_id)
             await self._reload(session, token, customer_id)
-        except Unauthorized:
-            session._drop()
-            self._forget()
-            return rx.redirect(LOGIN_ROUTE)
-        except ApiError as exc:
-            logger.warning("manual: %s", exc)
-            self.error = gettext(lang, "The payment method could not be changed just now. Please try again.")
-            return None
-        finally:
-            self.busy = False
+        if call.failed:
+            return call.event
         self.confirm_manual = False
         self.success = gettext(lang, "You now pay your invoices yourself, by bank transfer or the Pay button.")
         return None

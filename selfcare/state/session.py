@@ -4,7 +4,7 @@ Two kinds of session exist: a full subscriber session after a one-time-code sign
 invoice-scoped session opened from an invoice's own link (``/i/<token>``), which reaches
 that one invoice (and its credit notes) and nothing else. Tokens live only in backend-only
 fields (``_token``); page scripts never see them. Every page state asks
-:meth:`SessionState.token_for_customer` or :meth:`SessionState.token_for_invoice` inside every
+:meth:`SessionState._token_for_customer` or :meth:`SessionState._token_for_invoice` inside every
 handler, because the browser can call any handler with any argument.
 
 New tabs and reloads: the session's token is also in an ``HttpOnly`` cookie
@@ -184,14 +184,14 @@ class SessionState(rx.State):
             return {"token": token, "expires_at": self._expires_at, "next": self._handoff_next}
         return {"token": "", "expires_at": 0.0, "next": self._handoff_next}
 
-    def token_for_customer(self) -> tuple[str, int]:
+    def _token_for_customer(self) -> tuple[str, int]:
         """``(token, customer_id)`` of a full session, or ``("", 0)`` (scoped links don't count)."""
         token = self._live_token()
         if not token or self._scope_invoice:
             return "", 0
         return token, self._customer_id
 
-    def token_for_invoice(self, invoice_id: str) -> str:
+    def _token_for_invoice(self, invoice_id: str) -> str:
         """The token that may open ``invoice_id``, or ``""``: a full session, or the link's invoice."""
         if not valid_invoice_id(invoice_id):
             return ""
@@ -208,7 +208,7 @@ class SessionState(rx.State):
         if self._scope_invoice:
             self._scope_related = [i for i in invoice_ids if valid_invoice_id(i)][:50]
 
-    def owns_customer(self, customer_id: Any) -> bool:
+    def _owns_customer(self, customer_id: Any) -> bool:
         return type(customer_id) is int and customer_id == self._customer_id and self._customer_id > 0
 
     # -- event handlers -----------------------------------------------------------------------
@@ -221,7 +221,7 @@ class SessionState(rx.State):
     @rx.event
     def require_session(self):
         """on_load guard of the signed-in pages: no live full session → the sign-in page."""
-        token, _cid = self.token_for_customer()
+        token, _cid = self._token_for_customer()
         if not token:
             return rx.redirect(LOGIN_ROUTE)
         return None
@@ -229,7 +229,7 @@ class SessionState(rx.State):
     @rx.event
     def at_sign_in(self):
         """on_load of the sign-in page: a tab that finds a live session (the cookie) goes on to the overview."""
-        token, _cid = self.token_for_customer()
+        token, _cid = self._token_for_customer()
         if token:
             return rx.redirect(self._take_after_login())
         return None

@@ -11,7 +11,7 @@ import pytest
 
 from selfcare.api_client import NotFound
 from selfcare.charges_client import ChargesClient
-from selfcare.state.addons import AddonsState, active_subscriptions, allowance_rows, offer_rows
+from selfcare.pages.addons.state import AddonsState, active_subscriptions, allowance_rows, offer_rows
 from selfcare.state.session import SessionState
 from tests.app.conftest import drain, fresh_states, run, service_token, subscriber_token, substate
 
@@ -167,7 +167,7 @@ def _console(client):
     import uuid
 
     from backend_stub.services.support import agents
-    from selfcare.state.agent import AgentSessionState, AgentState
+    from selfcare.pages.agent.state import AgentSessionState, AgentState
 
     engine = client._http._transport.app.state.core.engine
     username, password = f"chg{uuid.uuid4().hex[:6]}", "correct horse battery staple"
@@ -180,8 +180,8 @@ def _console(client):
 
 
 def test_agent_adds_lists_and_removes_a_one_off_charge(client):
-    from selfcare.state.agent import AgentState
-    from selfcare.state.agent_charges import AgentChargesState
+    from selfcare.pages.agent.charges import AgentChargesState
+    from selfcare.pages.agent.state import AgentState
 
     customer_id = 2
     invoice_id = run(client.invoices(subscriber_token(customer_id), customer_id))["items"][0]["id"]

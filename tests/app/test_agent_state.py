@@ -10,7 +10,9 @@ import pytest
 from backend_stub.services.support import agents
 from selfcare.api_client import Unauthorized
 from selfcare.i18n import format_money
-from selfcare.state.agent import AgentSessionState, AgentState, AuditState, parse_kr, waited
+from selfcare.pages.agent.audit import AuditState
+from selfcare.pages.agent.rows import parse_kr, waited
+from selfcare.pages.agent.state import AgentSessionState, AgentState
 from selfcare.state.session import SessionState
 from selfcare.support_client import SupportClient
 from tests.app.conftest import drain, fresh_states, run, service_token, subscriber_token, substate

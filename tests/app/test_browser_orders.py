@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from selfcare.state import auth as auth_state
-from selfcare.state.auth import OutboxState
+from selfcare.pages.invoice.state import InvoiceState
+from selfcare.pages.outbox import state as outbox_state
+from selfcare.pages.outbox.state import OutboxState
 from selfcare.state.browser import DONE_KEY, BrowserState, browser_orders, clear_if_sent, go_to
-from selfcare.state.invoice import InvoiceState
 from selfcare.state.session import SessionState
 from tests.app.conftest import drain, fresh_states, full_page_load, run, subscriber_token, substate
 
@@ -117,7 +117,7 @@ def test_outbox_state_gives_nothing_outside_dev(client, monkeypatch: pytest.Monk
             monkeypatch.delenv("SELFCARE_ENV", raising=False)
         else:
             monkeypatch.setenv("SELFCARE_ENV", deployment)
-        assert not auth_state.dev_outbox_enabled()
+        assert not outbox_state.dev_outbox_enabled()
         run(drain(OutboxState.load.fn(state)))
         assert state.messages == [] and state.available is False
     assert asked == []

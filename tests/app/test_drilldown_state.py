@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from selfcare.state.invoice import InvoiceState
+from selfcare.pages.invoice.state import InvoiceState
 from tests.app.conftest import drain, run, substate
 from tests.app.test_states import _ids, _signed_in
 

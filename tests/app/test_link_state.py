@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from reflex.istate.data import PageData
 
-from selfcare.state.auth import LoginState
-from selfcare.state.invoice import InvoiceState, LinkState
+from selfcare.pages.invoice.state import InvoiceState
+from selfcare.pages.link.state import LinkState
+from selfcare.pages.login.state import LoginState
 from selfcare.state.session import LOGIN_ROUTE, SessionState
 from tests.app.conftest import (
     drain,

@@ -12,19 +12,11 @@ import reflex as rx
 
 from backend_stub.services.support import agents
 from selfcare.offers_client import OffersClient
-from selfcare.state.agent import AgentSessionState
-from selfcare.state.marketing import (
-    FORM_DEFAULTS,
-    MAX_IMAGE_BYTES,
-    MarketingSessionState,
-    MarketingState,
-    form_from_offer,
-    image_type,
-    local_input,
-    offer_body,
-    percent_text,
-    results_figures,
-)
+from selfcare.pages.agent.state import AgentSessionState
+from selfcare.pages.marketing.image import MAX_IMAGE_BYTES, image_type
+from selfcare.pages.marketing.offer_form import FORM_DEFAULTS, form_from_offer, local_input, offer_body
+from selfcare.pages.marketing.results import percent_text, results_figures
+from selfcare.pages.marketing.state import MarketingSessionState, MarketingState
 from selfcare.state.session import SessionState
 from tests.app.conftest import drain, fresh_states, run, service_token, subscriber_token, substate
 

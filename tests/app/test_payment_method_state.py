@@ -12,7 +12,7 @@ from reflex.istate.data import PageData
 
 from selfcare.api_client import NotFound
 from selfcare.charges_client import ChargesClient
-from selfcare.state.invoice import InvoiceState
+from selfcare.pages.invoice.state import InvoiceState
 from selfcare.state.payment_method import (
     PaymentMethodState,
     autopay_view,

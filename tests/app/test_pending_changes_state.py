@@ -17,7 +17,7 @@ from backend_stub.storage.models import billing as m
 from selfcare.charges_client import ChargesClient
 from selfcare.components.pending_changes import PendingChangesState
 from selfcare.i18n import format_date
-from selfcare.state.addons import active_subscriptions
+from selfcare.pages.addons.state import active_subscriptions
 from selfcare.state.session import SessionState
 from tests.app.conftest import drain, fresh_states, run, subscriber_token, substate
 

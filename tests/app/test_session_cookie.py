@@ -15,8 +15,8 @@ import pytest
 from reflex.istate.data import HeaderData
 
 from selfcare import session_cookie
-from selfcare.state.auth import LoginState
-from selfcare.state.overview import OverviewState
+from selfcare.pages.login.state import LoginState
+from selfcare.pages.overview.state import OverviewState
 from selfcare.state.session import LOGIN_ROUTE, SessionState
 from tests.app.conftest import drain, fresh_states, handed_off, latest_code, run, subscriber_token, substate
 from tests.app.test_states import _ids
@@ -42,13 +42,13 @@ def _tab_with_cookie(cookie: str):
 def test_a_new_tab_finds_the_session_of_the_cookie(client):
     first = _sign_in(client)
     root, second = _tab_with_cookie(f"theme=light; {session_cookie.COOKIE}={first._token}; lang=sv")
-    assert second.token_for_customer() == (first._token, 1)
+    assert second._token_for_customer() == (first._token, 1)
     assert second.signed_in and not second.scoped and second.customer_number == "K100001"
     # … and it works: the overview loads in the new tab.
     overview = substate(root, OverviewState)
     updates = run(drain(OverviewState.load.fn(overview)))
     assert not any(LOGIN_ROUTE in repr(u) for u in updates) and overview.error == ""
-    assert second.token_for_customer()[0] == first._token  # the core accepted it
+    assert second._token_for_customer()[0] == first._token  # the core accepted it
 
 
 def test_a_signed_out_session_is_not_found_again_by_any_tab(client):
@@ -58,14 +58,14 @@ def test_a_signed_out_session_is_not_found_again_by_any_tab(client):
     assert handed_off(updates, first, "end") == LOGIN_ROUTE
     # The tab that signed out does not take the (old) cookie back …
     first.rx_router_headers = HeaderData(cookie=f"{session_cookie.COOKIE}={token}")
-    assert first.token_for_customer() == ("", 0)
+    assert first._token_for_customer() == ("", 0)
     # … and in another tab it is refused by the core at the first call, then never adopted again there.
     root, other = _tab_with_cookie(f"{session_cookie.COOKIE}={token}")
-    assert other.token_for_customer()[0] == token
+    assert other._token_for_customer()[0] == token
     overview = substate(root, OverviewState)
     updates = run(drain(OverviewState.load.fn(overview)))
     assert any("_redirect" in repr(u) and LOGIN_ROUTE in repr(u) for u in updates)
-    assert other.token_for_customer() == ("", 0)
+    assert other._token_for_customer() == ("", 0)
 
 
 @pytest.mark.parametrize("kind", ["plain-token", "expired", "staff", "other-secret", "garbage"])
@@ -82,7 +82,7 @@ def test_a_cookie_that_is_not_a_live_subscriber_session_is_not_adopted(kind):
         "garbage": "not.a.token",
     }[kind]
     _root, tab = _tab_with_cookie(f"{session_cookie.COOKIE}={token}")
-    assert tab.token_for_customer() == ("", 0) and tab.token_for_invoice("0" * 36) == ""
+    assert tab._token_for_customer() == ("", 0) and tab._token_for_invoice("0" * 36) == ""
 
 
 def test_the_cookie_header_is_read_strictly():
@@ -150,6 +150,7 @@ def test_an_invoice_link_opens_in_one_step_with_its_session_in_the_cookie(client
     link = run(client.create_link(subscriber_token(3), invoice_id))
     answer = run(_get(f"/i/{link['token']}"))
     assert answer.status_code == 303 and answer.headers["location"] == f"/invoices/{invoice_id}"
+    assert answer.headers["cache-control"] == "no-store"
     cookie = answer.headers["set-cookie"]
     assert cookie.startswith(f"{session_cookie.COOKIE}=") and "HttpOnly" in cookie and "SameSite=lax" in cookie
     assert "Path=/" in cookie and "Domain" not in cookie and "Secure" not in cookie  # http: not Secure
@@ -157,7 +158,7 @@ def test_an_invoice_link_opens_in_one_step_with_its_session_in_the_cookie(client
     assert session_cookie.verify_session_token(token)["inv"] == invoice_id
     # A new tab with that cookie reaches the invoice (only).
     _root, tab = _tab_with_cookie(f"{session_cookie.COOKIE}={token}")
-    assert tab.token_for_invoice(invoice_id) == token and tab.scoped and tab.token_for_customer() == ("", 0)
+    assert tab._token_for_invoice(invoice_id) == token and tab.scoped and tab._token_for_customer() == ("", 0)
 
 
 def test_a_link_never_replaces_a_full_session_and_a_dead_one_goes_to_its_page(client):
@@ -173,7 +174,18 @@ def test_a_link_never_replaces_a_full_session_and_a_dead_one_goes_to_its_page(cl
 
 
 def test_the_session_routes_take_only_get_and_a_valid_grant(client):
-    assert run(_get(session_cookie.START_PATH)).status_code == 400
+    refused = run(_get(session_cookie.START_PATH))
+    assert refused.status_code == 400 and refused.headers["cache-control"] == "no-store"
     assert run(_get(session_cookie.END_PATH + "?g=" + "x" * 40)).status_code == 400
     other = session_cookie.make_grant("tab", "nonce", "end", "http://127.0.0.1:3000")
     assert run(_get(f"{session_cookie.START_PATH}?g={other}")).status_code == 400  # an end grant does not start
+
+
+def test_the_sessions_helpers_are_not_handlers_the_browser_could_call():
+    """Every public method of a Reflex state is an event handler any browser can call: the session's
+    token helpers are private (leading underscore), so only these four exist."""
+    from selfcare.state.staff import StaffSessionState
+
+    assert set(SessionState.event_handlers) - {"setvar"} == {"at_sign_in", "require_session", "set_lang", "sign_out"}
+    assert not {"live_token", "token_for_customer", "token_for_invoice", "owns_customer"} & (
+        set(StaffSessionState.event_handlers) | set(SessionState.event_handlers))

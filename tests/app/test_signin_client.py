@@ -16,9 +16,10 @@ from reflex.istate.data import HeaderData, PageData, SessionData
 
 from backend_stub.services.support import agents
 from selfcare import api_client, client_address
-from selfcare.state.agent import AgentSessionState
-from selfcare.state.auth import LoginState
-from selfcare.state.invoice import InvoiceState, LinkState
+from selfcare.pages.agent.state import AgentSessionState
+from selfcare.pages.invoice.state import InvoiceState
+from selfcare.pages.link.state import LinkState
+from selfcare.pages.login.state import LoginState
 from selfcare.state.session import LOGIN_ROUTE, SessionState
 from tests.app.conftest import drain, fresh_states, latest_code, run, service_token, subscriber_token, substate
 from tests.app.test_states import _ids

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 
-from selfcare.state.auth import LoginState
-from selfcare.state.invoice import InvoiceState
-from selfcare.state.overview import InvoicesState, OverviewState
+from selfcare.pages.invoice.state import InvoiceState
+from selfcare.pages.invoices.state import InvoicesState
+from selfcare.pages.login.state import LoginState
+from selfcare.pages.overview.state import OverviewState
+from selfcare.pages.usage.state import UsageState
 from selfcare.state.session import LOGIN_ROUTE, SessionState
-from selfcare.state.usage import UsageState
 from tests.app.conftest import drain, fresh_states, handed_off, latest_code, run, subscriber_token, substate
 
 
@@ -45,11 +46,11 @@ def test_sign_in_with_code_then_sign_out(client):
     assert "6" in login.error and not session.signed_in
     code = run(latest_code(client, "K100001"))
     updates = run(drain(LoginState.verify_code.fn(login, {"code": code})))
-    assert session.signed_in and session.token_for_customer()[1] == 1
+    assert session.signed_in and session._token_for_customer()[1] == 1
     assert handed_off(updates, session) == "/"  # by way of the cookie route (session_cookie), then the overview
     assert "_token" not in session.get_delta().get(session.get_full_name(), {})
     updates = run(drain(SessionState.sign_out.fn(session)))
-    assert session.token_for_customer() == ("", 0) and not session.signed_in
+    assert session._token_for_customer() == ("", 0) and not session.signed_in
     assert handed_off(updates, session, "end") == LOGIN_ROUTE  # the cookie is cleared on the way out
 
 
@@ -106,7 +107,7 @@ def test_link_session_sees_its_invoice_only(client):
     run(drain(InvoiceState.open_invoice.fn(inv, own[1])))
     assert inv.not_found and inv.view == {}
     # A link session is not a sign-in: the customer pages send it to the sign-in page.
-    assert session.token_for_customer() == ("", 0)
+    assert session._token_for_customer() == ("", 0)
     assert _redirects(run(drain(InvoicesState.load.fn(substate(root, InvoicesState)))))
 
 
@@ -149,7 +150,7 @@ def test_usage_page_refuses_unknown_periods(client):
 
 
 def test_itemised_usage_pages_on_request(client, monkeypatch):
-    import selfcare.state.invoice as invoice_state
+    import selfcare.pages.invoice.state as invoice_state
 
     monkeypatch.setattr(invoice_state, "USAGE_PAGE", 2)
     root, _session = _signed_in(1)
@@ -171,7 +172,7 @@ def test_itemised_usage_pages_on_request(client, monkeypatch):
 
 
 def test_the_records_behind_a_line_page_on_request(client, monkeypatch):
-    import selfcare.state.invoice as invoice_state
+    import selfcare.pages.invoice.state as invoice_state
 
     monkeypatch.setattr(invoice_state, "DRILL_PAGE", 1)
 

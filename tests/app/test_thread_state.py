@@ -7,9 +7,9 @@ import time
 from datetime import timedelta
 
 from backend_stub.services.access.tokens import AuthSettings, Role, issue_token
-from selfcare.state.invoice import InvoiceState
+from selfcare.pages.invoice.state import InvoiceState
+from selfcare.pages.invoice.thread import ThreadState
 from selfcare.state.session import SessionState
-from selfcare.state.thread import ThreadState
 from selfcare.support_client import SupportClient
 from tests.app.conftest import SECRET, drain, fresh_states, run, shown, subscriber_token, substate
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from selfcare.i18n import format_datetime
-from selfcare.state.agent import inbox_row
-from selfcare.state.thread import message_row
+from selfcare.pages.agent.rows import inbox_row
+from selfcare.presenters import message_row
 
 
 def _msg(created_at: str, author: str = "agent") -> dict:

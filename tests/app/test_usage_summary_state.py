@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from backend_stub.formats.invoice_pdf import usage_sentence
-from selfcare.state.invoice import InvoiceState
+from selfcare.pages.invoice.state import InvoiceState
 from tests.app.conftest import drain, run, subscriber_token, substate
 from tests.app.test_states import _ids, _signed_in
 

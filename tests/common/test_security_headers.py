@@ -132,7 +132,11 @@ def _inner_app(seen: list[int]) -> Starlette:
         seen.append(len(body))
         return JSONResponse({"bytes": len(body)})
 
+    async def asset(_request: Request) -> Response:
+        return Response("export const x = 1;", media_type="text/javascript")
+
     return Starlette(routes=[Route("/login/", page), Route("/gz", page_gz), Route("/nm", not_modified),
+                             Route("/assets/root-BdUNkvzk.js", asset),
                              Route("/core/x", core_json), Route("/_upload", upload, methods=["POST"]),
                              Route("/logo.svg", lambda _r: Response("<svg/>", media_type="image/svg+xml"))])
 
@@ -229,3 +233,13 @@ def test_upload_of_an_offer_image_still_passes() -> None:
     resp = _call("POST", "/_upload", seen, content=image)
     assert resp.status_code == 200 and seen == [len(image)]
     assert _call("POST", "/_upload", [], content=b"x", headers={"content-length": "abc"}).status_code in (400, 413)
+
+
+def test_hashed_assets_are_cached_for_a_year_and_everything_else_is_checked_first() -> None:
+    asset = _call("GET", "/assets/root-BdUNkvzk.js")
+    assert asset.headers["cache-control"] == "public, max-age=31536000, immutable"
+    for path in ("/login/", "/logo.svg", "/nm"):
+        assert _call("GET", path).headers["cache-control"] == "no-cache", path
+    # The core's answers and uploads say what they say (nothing here).
+    assert "cache-control" not in _call("GET", "/core/x").headers
+    assert "cache-control" not in _call("POST", "/_upload", [], content=b"x").headers

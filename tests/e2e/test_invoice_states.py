@@ -30,6 +30,8 @@ import pytest
 from playwright.sync_api import expect
 
 from selfcare.i18n import format_money
+from selfcare.pages.invoice.state import InvoiceState
+from selfcare.pages.overview.state import OverviewState
 from tests.e2e.test_english_everywhere import swedish_in
 from tests.e2e.test_subscriber_flow import TIMEOUT, _sign_in
 
@@ -97,11 +99,6 @@ NEXT_STEP = {
            "reminder_2": "If unpaid on {date}, a second reminder is sent (no fee).",
            "collection": "If unpaid on {date}, the invoice is handed to a debt collection agency."},
 }
-# Parts of a page that do not follow the language switch (they are loaded apart from the page's own data and
-# not reloaded by the switch): the question form's line choices and message headers (selfcare/state/thread.py)
-# and the overview's payment method card (PaymentMethodState). Defects reported to the lead; left out of the
-# "no Swedish in English" check here, which is about the invoice states.
-SWITCH_STALE = ("#thread-line", "#thread-messages", "#overview-payment-method")
 
 
 # --- formatting, written out here (not the app's own code) -----------------------------------
@@ -235,9 +232,8 @@ def _done(page, name: str, lang: str, shot, horizontal_overflow, doc: dict[str, 
     page.wait_for_timeout(300)  # late parts (QR code, timeline) settle before the picture
     assert horizontal_overflow(page) == 0, f"{name} ({lang}) scrolls sideways"
     if lang == "en":
-        # Left out: the switch's own label, the messages people wrote (quoted on the timeline too), and the
-        # parts that keep the language the page was opened in when the switch is used on it (SWITCH_STALE).
-        text = page.evaluate(TEXT_WITHOUT, ["#lang-switch", *SWITCH_STALE, ".timeline-event[data-kind='message']",
+        # Left out: the switch's own label and the messages people wrote (in the thread, quoted on the timeline).
+        text = page.evaluate(TEXT_WITHOUT, ["#lang-switch", ".thread-text", ".timeline-event[data-kind='message']",
                                             ".timeline-event[data-kind='reply']"])
         allowed = _names(doc)
         found = swedish_in(text, allowed)
@@ -436,7 +432,7 @@ def test_paid_invoice_says_when_and_how_and_asks_for_nothing(page, app_url, core
     for lang in ("en", "sv"):
         if lang == "sv":
             _switch_language(page, "sv")
-        held_socket.arm("invoice____invoice_state")
+        held_socket.arm(InvoiceState.get_name())
         page.goto(f"{app_url}/invoices/{invoice['id']}", wait_until="domcontentloaded")
         page.locator("#page-skeleton, #invoice-loading").first.wait_for(timeout=TIMEOUT)
         page.wait_for_timeout(500)
@@ -636,7 +632,7 @@ def test_credit_balance_on_the_invoice_and_the_overview(page, app_url, core_api,
     page.locator("#login-send").click()
     page.locator("#login-code").wait_for(timeout=TIMEOUT)
     page.locator("#login-code").fill(otp_code(number))
-    held_socket.arm("overview____overview_state")
+    held_socket.arm(OverviewState.get_name())
     page.locator("#login-submit").click()
     page.wait_for_url(re.compile(r".*/$"), timeout=TIMEOUT)
     page.locator("#page-skeleton, #left-to-pay-loading").first.wait_for(timeout=TIMEOUT)
@@ -665,7 +661,7 @@ def test_credit_balance_on_the_invoice_and_the_overview(page, app_url, core_api,
     # English, loading again (by the menu, as a subscriber goes back to the overview).
     page.get_by_role("link", name="Invoices").first.click()
     page.locator(".invoice-row").first.wait_for(timeout=TIMEOUT)
-    held_socket.arm("overview____overview_state")
+    held_socket.arm(OverviewState.get_name())
     page.get_by_role("link", name="Overview").first.click()
     page.wait_for_url(re.compile(r".*/$"), timeout=TIMEOUT)
     page.locator("#page-skeleton, #left-to-pay-loading").first.wait_for(timeout=TIMEOUT)

@@ -28,7 +28,9 @@ import pytest
 import websockets
 from pypdf import PdfReader
 
-INVOICE_STATE = "reflex___state____state.selfcare___state___invoice____invoice_state"
+from selfcare.pages.invoice.state import USAGE_PAGE, InvoiceState
+
+INVOICE_STATE = InvoiceState.get_full_name()
 TIMEOUT = 30_000
 
 
@@ -210,8 +212,6 @@ def test_foreign_invoice_stays_hidden(page, app_url, shot, otp_code, core_api):
 def test_itemised_usage_shows_more_on_request(page, app_url, otp_code, core_api, shot, horizontal_overflow):
     """An invoice with more records than one page: "Visa fler" adds the next page under the first."""
     from playwright.sync_api import expect
-
-    from selfcare.state.invoice import USAGE_PAGE
 
     busy = None
     for invoice in core_api.get("/invoices", params={"kind": "invoice", "limit": 100}).json()["items"]:
