@@ -82,7 +82,8 @@ i18n: $(STAMP)
 	$(BIN)/python -m selfcare.locales.extract
 
 lint: $(STAMP)
-	$(BIN)/ruff check backend_stub selfcare tests bench rxconfig.py
+	$(BIN)/ruff check backend_stub selfcare selfcare_common tests bench rxconfig.py .ci
+	$(BIN)/lint-imports --no-cache
 
 bench: $(STAMP)
 	$(BIN)/python bench/rating.py

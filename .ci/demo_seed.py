@@ -9,9 +9,9 @@ import sys
 
 from sqlalchemy import func, select
 
-from backend_stub.__main__ import main
+from backend_stub.cli.main import main
 from backend_stub.core import Core
-from backend_stub.storage import models as m
+from backend_stub.storage.models import billing as m
 
 
 def has_customers() -> bool:
@@ -33,7 +33,7 @@ def ensure_demo_agents() -> None:
     """Create the demo agents once (password from SELFCARE_AGENT_PASSWORD, else the documented demo one)."""
     import os
 
-    from backend_stub.services import agents
+    from backend_stub.services.support import agents
 
     password = os.environ.get("SELFCARE_AGENT_PASSWORD") or DEMO_AGENT_PASSWORD
     core = Core.from_url()
@@ -51,7 +51,7 @@ def ensure_demo_agents() -> None:
 
 def ensure_demo_offers() -> None:
     """Schedule the demo's upsell offers once (docs/offers.md): heavy data, broadband upgrade, recommended plan."""
-    from backend_stub.services.offers import seed_demo_offers
+    from backend_stub.demo.offers import seed_demo_offers
 
     core = Core.from_url()
     try:

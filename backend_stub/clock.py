@@ -4,7 +4,7 @@ Business code never calls ``datetime.now()`` or ``date.today()`` (ruff's banned-
 forbids it outside this module). It asks a ``Clock`` for "now" (an aware UTC datetime) and
 "today" (the date in Stockholm, the operator's business day). The clock in force is the
 process's: the system clock in production; a fixed instant when ``SELFCARE_CLOCK`` is set
-and ``SELFCARE_ENV`` is exactly ``dev`` or ``test`` (``backend_stub.deployment``; CLI and
+and ``SELFCARE_ENV`` is exactly ``dev`` or ``test`` (``selfcare_common.deployment``; CLI and
 subprocess tests); a ``FrozenClock`` installed with ``use()`` in tests. A ``Core`` holds the
 clock it was made with and passes ``core.clock.now()``/``.today()`` down to the services it calls.
 """
@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from backend_stub import deployment
+from selfcare_common import deployment
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 

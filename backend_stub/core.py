@@ -14,9 +14,9 @@ from pathlib import Path
 from sqlalchemy import Engine, func, insert, select
 
 from backend_stub import clock as clocks
-from backend_stub.catalogue import DEFAULT_CATALOGUE, Catalogue, parse_catalogue_text
-from backend_stub.storage import models as m
+from backend_stub.domain.catalogue import DEFAULT_CATALOGUE, Catalogue, parse_catalogue_text
 from backend_stub.storage.db import make_engine, migrate
+from backend_stub.storage.models import billing as m
 
 
 class Core:

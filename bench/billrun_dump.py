@@ -51,14 +51,14 @@ def late_usage_csv(msisdns: list[str]) -> str:
 def dump(url: str, out: Path, postgres: bool) -> None:
     from sqlalchemy import inspect, text
 
-    import backend_stub.__main__ as cli
     from backend_stub.core import Core
+    from backend_stub.demo.seed import seed
     from backend_stub.formats.cdr_csv import read_cdr_csv
-    from backend_stub.services.billrun import run_bill_run
-    from backend_stub.services.usage import UsageImporter
+    from backend_stub.services.billing.billrun import run_bill_run
+    from backend_stub.services.billing.usage import UsageImporter
 
     core = Core.from_url(url)
-    seeded = cli.seed(core, 300, 5, today=date(2026, 12, 5), quiet=True, live=False)
+    seeded = seed(core, 300, 5, today=date(2026, 12, 5), quiet=True, live=False)
     with core.engine.connect() as conn:
         msisdns = list(conn.execute(text("SELECT msisdn FROM subscriptions WHERE msisdn IS NOT NULL "
                                          "ORDER BY id LIMIT 40")).scalars())

@@ -46,7 +46,7 @@ COOKIE = "selfcare_session"
 
 
 def _service_headers(secret: str) -> dict[str, str]:
-    from backend_stub.api.auth import AuthSettings, Role, issue_token
+    from backend_stub.services.access.tokens import AuthSettings, Role, issue_token
 
     token = issue_token(AuthSettings(secret=secret), subject="bench-lighthouse", role=Role.SERVICE,
                         ttl=timedelta(hours=2))

@@ -33,9 +33,10 @@ from sqlalchemy import delete, func, select  # noqa: E402
 
 from backend_stub import clock
 from backend_stub.core import Core  # noqa: E402
-from backend_stub.services import offers, recommend, targeting  # noqa: E402
-from backend_stub.storage import models as m  # noqa: E402
-from backend_stub.storage.offers_models import OfferRecommendation, OfferUsageStats  # noqa: E402
+from backend_stub.demo import offers
+from backend_stub.services.offers import banners, marketing, recommend, targeting  # noqa: E402
+from backend_stub.storage.models import billing as m  # noqa: E402
+from backend_stub.storage.models.offers import OfferRecommendation, OfferUsageStats  # noqa: E402
 from backend_stub.storage.repo import load_subscriptions  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -122,16 +123,16 @@ def main() -> int:
     cold, warm, shown = [], [], 0
     for cid in customer_ids:
         t0 = time.perf_counter()
-        got = offers.banners_for(core.engine, cat, cid, placement="invoice", now=now)
+        got = banners.banners_for(core.engine, cat, cid, placement="invoice", now=now)
         cold.append(time.perf_counter() - t0)
         shown += bool(got)
     for _ in range(max(1, args.runs // 10)):
         for cid in customer_ids:
             t0 = time.perf_counter()
-            offers.banners_for(core.engine, cat, cid, placement="invoice", now=now)
+            banners.banners_for(core.engine, cat, cid, placement="invoice", now=now)
             warm.append(time.perf_counter() - t0)
     print(f"\n2. banner lookup, {len(customer_ids)} customers ({shown} see a banner), "
-          f"{len(offers.list_offers(core.engine))} offers on the air")
+          f"{len(marketing.list_offers(core.engine))} offers on the air")
     print(f"   cold caches (first page view):  {ms(cold)}")
     print(f"   warm caches (every later view): {ms(warm)}")
 

@@ -34,7 +34,7 @@ TODAY = date(2026, 11, 15)  # the bench month is October 2026
 
 def generate(workdir: Path, cdrs: int, subscribers: int) -> tuple[Path, Path]:
     """Write customers.csv and cdrs.csv (exactly ``cdrs`` rows over ``subscribers`` subscriptions)."""
-    from backend_stub import demo_data
+    from backend_stub.demo import demo_data
 
     per_sub = cdrs // subscribers
     rows = demo_data.generate_customers(int(subscribers * 1.25) + 100, seed=7, today=TODAY, months=1)
@@ -69,9 +69,9 @@ def run_one(url: str, customers_csv: Path, cdrs_csv: Path, profile: Path | None 
     """Import and bill on ``url`` (a fresh database); returns the figures."""
     from backend_stub.core import Core
     from backend_stub.formats.cdr_csv import read_cdr_csv
-    from backend_stub.services.billrun import run_bill_run
-    from backend_stub.services.customers import import_customers, read_customers_csv
-    from backend_stub.services.usage import UsageImporter
+    from backend_stub.services.billing.billrun import run_bill_run
+    from backend_stub.services.billing.customers import import_customers, read_customers_csv
+    from backend_stub.services.billing.usage import UsageImporter
 
     core = Core.from_url(url)
     with open(customers_csv, encoding="utf-8", newline="") as fh:

@@ -38,11 +38,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from backend_stub import clock  # noqa: E402
 from backend_stub.api.app import create_app  # noqa: E402
-from backend_stub.api.auth import AuthSettings, Role, issue_token  # noqa: E402
 from backend_stub.core import Core  # noqa: E402
-from backend_stub.demo_data import generate_customers  # noqa: E402
-from backend_stub.services import signin  # noqa: E402
-from backend_stub.services.customers import import_customers  # noqa: E402
+from backend_stub.demo.demo_data import generate_customers  # noqa: E402
+from backend_stub.services.access import signin  # noqa: E402
+from backend_stub.services.access.tokens import AuthSettings, Role, issue_token  # noqa: E402
+from backend_stub.services.billing.customers import import_customers  # noqa: E402
 from backend_stub.storage.db import make_engine  # noqa: E402
 
 SECRET = "bench-secret-" + "b" * 40
@@ -60,7 +60,7 @@ def identifiers(core: Core, count: int) -> tuple[list[str], list[str]]:
     """``count`` identifiers of existing accounts and ``count`` of none (half numbers, half phones)."""
     from sqlalchemy import select
 
-    from backend_stub.storage import models as m
+    from backend_stub.storage.models import billing as m
 
     with core.engine.connect() as conn:
         rows = conn.execute(select(m.Customer.customer_number, m.Customer.phone)).all()

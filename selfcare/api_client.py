@@ -24,7 +24,7 @@ from urllib.parse import quote
 import httpx
 import jwt
 
-from backend_stub import deployment  # pure: which deployment this is (no core internals)
+from selfcare_common import deployment  # pure: which deployment this is (no core internals)
 
 logger = logging.getLogger(__name__)
 

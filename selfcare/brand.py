@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from backend_stub.toml_text import control_characters
+from selfcare_common.toml_text import control_characters
 
 DEFAULT_BRAND_FILE = Path(__file__).parent / "brand.toml"
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")

@@ -20,7 +20,7 @@ from babel.dates import format_datetime as _babel_datetime
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
-from backend_stub.money_format import format_kr  # pure (babel only): one money format for core and app
+from selfcare_common.money_format import format_kr  # pure (babel only): one money format for core and app
 
 LANGUAGES: tuple[str, ...] = ("sv", "en")
 DEFAULT_LANGUAGE = "sv"
@@ -76,7 +76,7 @@ def translate_later(text: list | tuple, lang: str) -> str:
 def format_money(ore: int, lang: str) -> str:
     """``124900`` → ``1 249,00 kr`` (sv) or ``1,249.00 kr`` (en); negative ``-50,00 kr``.
 
-    The core's one money formatter (``backend_stub.money_format``, pure: babel only), so the
+    The core's one money formatter (``selfcare_common.money_format``, pure: babel only), so the
     app and the core's texts read alike: the operator's invoices say "kr" in both languages.
     """
     return format_kr(ore, normalise_language(lang))

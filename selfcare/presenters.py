@@ -92,7 +92,7 @@ NEXT_STEP_TEXT = {
 
 
 def state_of(item: dict[str, Any]) -> dict[str, Any]:
-    """The core's one state of the invoice (``backend_stub.invoice_state``); an older answer without it
+    """The core's one state of the invoice (``backend_stub.domain.invoice_state``); an older answer without it
     is read from its status and balance."""
     st = item.get("state")
     if isinstance(st, dict):

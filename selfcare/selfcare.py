@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import reflex as rx
 
-from backend_stub import deployment
 from selfcare import embedding, session_cookie, styles, web_security
 from selfcare.brand import brand
 from selfcare.components import layout
@@ -32,6 +31,7 @@ from selfcare.pages.usage.state import UsageState
 from selfcare.state.browser import browser_orders
 from selfcare.state.payment_method import PaymentMethodState
 from selfcare.state.session import SessionState
+from selfcare_common import deployment
 
 # Fail closed: outside SELFCARE_ENV=dev (or test) the app does not start without SELFCARE_JWT_SECRET
 # (deployment.ConfigurationError names it), before anything is compiled or served.

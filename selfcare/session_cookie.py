@@ -27,7 +27,7 @@ replaces) falls through to the Reflex page ``/i/[link_token]`` and its state (``
 
 Sign-out revokes both the tab's token and the cookie's at the core (``/auth/logout``), so the session
 ends on every worker and in every tab; the idle (30 min) and absolute (12 h) limits are the core's
-(``backend_stub.services.sessions``), so a cookie never outlives its session.
+(``backend_stub.services.access.sessions``), so a cookie never outlives its session.
 """
 
 from __future__ import annotations

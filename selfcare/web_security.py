@@ -7,7 +7,7 @@ is set, as ``reflex run --env prod`` does for a single port), next to ``/_event`
 ``/_upload``, ``/ping`` and, embedded, the core under ``/core``. ``rx.App(api_transformer=...)``
 wraps that whole app, so :func:`api_transformer` sees every HTTP response the browser gets.
 
-* Headers: ``backend_stub.api.security_headers.SecurityHeadersMiddleware`` with the page policy
+* Headers: ``selfcare_common.security_headers.SecurityHeadersMiddleware`` with the page policy
   below. Each HTML page's inline scripts (React Router's hydration data and module loader, the
   theme script) are allowed by their sha256, read from the page as it is served; ``script-src`` has
   neither ``'unsafe-inline'`` nor ``'unsafe-eval'``. ``style-src 'unsafe-inline'`` stays: Emotion
@@ -28,16 +28,8 @@ import json
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from backend_stub.api.security_headers import (
-    ASGIApp,
-    Message,
-    Receive,
-    Scope,
-    SecurityHeadersMiddleware,
-    Send,
-    csp,
-)
 from selfcare.pages.marketing.image import MAX_IMAGE_BYTES
+from selfcare_common.security_headers import ASGIApp, Message, Receive, Scope, SecurityHeadersMiddleware, Send, csp
 
 UPLOAD_PATH = "/_upload"
 UPLOAD_MAX_BYTES = MAX_IMAGE_BYTES + 64 * 1024

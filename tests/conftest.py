@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from backend_stub import clock
-from backend_stub.api.auth import AuthSettings, Role, issue_token
 from backend_stub.core import Core
+from backend_stub.services.access.tokens import AuthSettings, Role, issue_token
 from backend_stub.storage.db import make_engine
 
 PG_URL = os.environ.get("TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

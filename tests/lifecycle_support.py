@@ -9,12 +9,11 @@ from sqlalchemy import select, update
 
 from backend_stub.core import Core
 from backend_stub.formats.cdr_csv import read_cdr_csv
-from backend_stub.services import billrun
-from backend_stub.services.customers import import_customers, read_customers_csv
-from backend_stub.services.usage import UsageImporter
-from backend_stub.storage import models as m
-
-from .conftest import FIXTURES
+from backend_stub.services.billing import billrun
+from backend_stub.services.billing.customers import import_customers, read_customers_csv
+from backend_stub.services.billing.usage import UsageImporter
+from backend_stub.storage.models import billing as m
+from tests.conftest import FIXTURES
 
 INVOICE_DATE = date(2026, 11, 1)
 

@@ -13,7 +13,7 @@ import ipaddress
 
 from fastapi import HTTPException, Request
 
-from backend_stub.api.auth import Principal, Role
+from backend_stub.services.access.tokens import Principal, Role
 
 CLIENT_HEADER = "X-Selfcare-Client-IP"
 

@@ -5,7 +5,7 @@
   route's ``HTTPException(422, "field: message")`` turned into one item whose ``loc`` names the
   field where the route takes it (``["body", "amount_ore"]``, ``["query", "period"]``). Messages
   are cut at ``MAX_MESSAGE`` characters, so long input is never sent back whole.
-* The core's typed failures (``backend_stub.errors``) are answered here, once: ``NotFound`` is
+* The core's typed failures (``backend_stub.domain.errors``) are answered here, once: ``NotFound`` is
   404 and ``Conflict`` 409, ``{"detail": "<the message>"}``. A route that answers a lookup with
   its own words (``"invoice not found"``, the same for another customer's id) catches it itself.
 * The OpenAPI schema documents the refusals a route can give: 400 for a body that cannot be read
@@ -29,7 +29,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backend_stub.api.auth import current_principal
-from backend_stub.errors import Conflict, NotFound
+from backend_stub.domain.errors import Conflict, NotFound
 
 MAX_MESSAGE = 300
 """Longest message sent back in a 422 item (the rest is cut: a message may quote the input)."""

@@ -29,7 +29,7 @@ from itertools import chain, islice, repeat
 from operator import add
 from typing import IO, Any, NamedTuple
 
-from backend_stub.rating import UsageEvent
+from backend_stub.domain.rating import UsageEvent
 
 COLUMNS = (
     "record_id",

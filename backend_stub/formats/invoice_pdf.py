@@ -31,7 +31,8 @@ from babel.numbers import format_currency, format_decimal
 from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
 
-from backend_stub.money_format import format_kr
+from backend_stub.formats import invoice_qr
+from selfcare_common.money_format import format_kr
 
 __all__ = ["LABELS", "data_volume", "qr_png", "render_invoice_pdf", "sanitize_text", "usage_sentence"]
 
@@ -582,8 +583,6 @@ def _draw_top(pdf: _InvoicePDF, fmt: _Formatter) -> None:
 
 def _payment_qr_text(inv: Mapping[str, Any], left: int) -> str | None:
     """The bank-app code (UsingQR) for what is left to pay now; None when nothing is."""
-    from backend_stub.formats import invoice_qr
-
     if inv["kind"] != "invoice" or left <= 0 or not inv.get("ocr") or not inv.get("due_date"):
         return None
     return invoice_qr.payload_text(invoice_qr.payload(dict(inv), amount_ore=left))
@@ -595,7 +594,7 @@ def _draw_payment_box(pdf: _InvoicePDF, fmt: _Formatter) -> None:
     inv, L = pdf.inv, pdf.L
     is_credit = inv["kind"] == "credit_note"
     due = int(inv["amount_due_ore"])
-    st = inv.get("state") if isinstance(inv.get("state"), dict) else None  # backend_stub.invoice_state
+    st = inv.get("state") if isinstance(inv.get("state"), dict) else None  # backend_stub.domain.invoice_state
     if st is not None and not is_credit:
         left = int(st["to_pay_ore"])
         settled = due > 0 and not st["open"]
@@ -1013,7 +1012,7 @@ def render_invoice_pdf(invoice: Mapping[str, Any], locale: str = "sv") -> bytes:
     ``late_interest_note``, ``seller["f_tax_approved"]`` (default true) and
     ``prices_include_vat`` (default true: consumer prices); ``usage_totals`` (per
     subscription: ``data_bytes``, ``data_allowance_bytes``, ``data_unlimited``,
-    ``voice_minutes``, ``texts``, ``kind``; see ``services.usage_totals``), ``link_url``
+    ``voice_minutes``, ``texts``, ``kind``; see ``services.billing.usage_totals``), ``link_url``
     (the invoice's own short link: printed with a QR code to it), and the invoice's state
     now, ``balance_ore`` and ``status``: the payment block then shows what is left to pay
     (a bank-app QR code only while something is) or that the invoice is paid.

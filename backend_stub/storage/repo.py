@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, select
 
-from backend_stub import periods
-from backend_stub.storage.models import Customer, PlanSegment, Subscription
+from backend_stub.domain import periods
+from backend_stub.storage.models.billing import Customer, PlanSegment, Subscription
 
 CHUNK = 5000
 

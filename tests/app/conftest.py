@@ -16,8 +16,8 @@ import pytest
 import reflex as rx
 
 from backend_stub.api.app import create_app
-from backend_stub.api.auth import AuthSettings, Role, issue_token
 from backend_stub.core import Core
+from backend_stub.services.access.tokens import AuthSettings, Role, issue_token
 from backend_stub.storage.db import make_engine
 from selfcare import api_client
 from tests.conftest import run_coroutine
@@ -28,7 +28,7 @@ SECRET = "app-test-secret-" + "x" * 40
 @pytest.fixture(scope="session")
 def core_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """One seeded core for the app tests (read-mostly; tests that write use their own invoices)."""
-    from backend_stub.__main__ import seed
+    from backend_stub.demo.seed import seed
 
     old = {k: os.environ.get(k) for k in ("SELFCARE_JWT_SECRET", "SELFCARE_ENV")}
     os.environ["SELFCARE_JWT_SECRET"] = SECRET

@@ -166,7 +166,7 @@ def test_a_changed_session_finds_nothing_loaded(client, buyers):
 def _console(client):
     import uuid
 
-    from backend_stub.services import agents
+    from backend_stub.services.support import agents
     from selfcare.pages.agent.state import AgentSessionState, AgentState
 
     engine = client._http._transport.app.state.core.engine

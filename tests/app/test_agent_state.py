@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from backend_stub.services import agents
+from backend_stub.services.support import agents
 from selfcare.api_client import Unauthorized
 from selfcare.i18n import format_money
 from selfcare.pages.agent.audit import AuditState
@@ -196,7 +196,7 @@ def test_the_waive_button_is_there_only_with_a_fee_and_waiving_is_confirmed(clie
     from sqlalchemy import insert
 
     from backend_stub import clock
-    from backend_stub.storage.lifecycle_models import InvoiceCharge
+    from backend_stub.storage.models.lifecycle import InvoiceCharge
 
     invoice_id = _asked(client, 2, "Varför en avgift?", index=2)  # an invoice no other test writes on
     _root, _agent, console = _console(accounts["agent"])

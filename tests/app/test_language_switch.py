@@ -12,7 +12,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from backend_stub.api.auth import AuthSettings, Role, issue_token
+from backend_stub.services.access.tokens import AuthSettings, Role, issue_token
 from selfcare.components.instalment_card import InstalmentCardState
 from selfcare.pages.invoice.state import InvoiceState
 from selfcare.pages.invoice.thread import ThreadState

@@ -10,7 +10,7 @@ import uuid
 import pytest
 import reflex as rx
 
-from backend_stub.services import agents
+from backend_stub.services.support import agents
 from selfcare.offers_client import OffersClient
 from selfcare.pages.agent.state import AgentSessionState
 from selfcare.pages.marketing.image import MAX_IMAGE_BYTES, image_type

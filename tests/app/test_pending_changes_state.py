@@ -10,10 +10,10 @@ from datetime import date
 from sqlalchemy import select
 
 from backend_stub import clock
-from backend_stub.catalogue import in_language
 from backend_stub.clock import FrozenClock
-from backend_stub.services import subscriptions
-from backend_stub.storage import models as m
+from backend_stub.domain.catalogue import in_language
+from backend_stub.services.billing import subscriptions
+from backend_stub.storage.models import billing as m
 from selfcare.charges_client import ChargesClient
 from selfcare.components.pending_changes import PendingChangesState
 from selfcare.i18n import format_date

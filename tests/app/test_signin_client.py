@@ -14,7 +14,7 @@ import httpx
 import pytest
 from reflex.istate.data import HeaderData, PageData, SessionData
 
-from backend_stub.services import agents
+from backend_stub.services.support import agents
 from selfcare import api_client, client_address
 from selfcare.pages.agent.state import AgentSessionState
 from selfcare.pages.invoice.state import InvoiceState

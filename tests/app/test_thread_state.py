@@ -6,7 +6,7 @@ import asyncio
 import time
 from datetime import timedelta
 
-from backend_stub.api.auth import AuthSettings, Role, issue_token
+from backend_stub.services.access.tokens import AuthSettings, Role, issue_token
 from selfcare.pages.invoice.state import InvoiceState
 from selfcare.pages.invoice.thread import ThreadState
 from selfcare.state.session import SessionState

@@ -57,7 +57,7 @@ class RunningApp:
         return self.url + "/core"
 
     def service_token(self, ttl: timedelta = timedelta(hours=2)) -> str:
-        from backend_stub.api.auth import AuthSettings, Role, issue_token
+        from backend_stub.services.access.tokens import AuthSettings, Role, issue_token
 
         return issue_token(AuthSettings(secret=SECRET), subject="e2e-tests", role=Role.SERVICE, ttl=ttl)
 

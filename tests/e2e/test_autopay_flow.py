@@ -181,7 +181,7 @@ def test_agent_adds_and_removes_a_one_off_charge(browser, app_url, core_api, age
     """The console (desktop): a SIM card replacement for the customer's next invoice, listed, then removed."""
     from datetime import timedelta
 
-    from backend_stub.api.auth import AuthSettings, Role, issue_token
+    from backend_stub.services.access.tokens import AuthSettings, Role, issue_token
     from tests.e2e.app_process import SECRET
     from tests.e2e.conftest import SCREENSHOTS
 

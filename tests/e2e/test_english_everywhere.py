@@ -29,8 +29,8 @@ from babel import Locale
 from babel.messages.pofile import read_po
 from pypdf import PdfReader
 
-from backend_stub.catalogue import DEFAULT_CATALOGUE, load_catalogue
-from backend_stub.invoicing import MONTHS_SV
+from backend_stub.domain.catalogue import DEFAULT_CATALOGUE, load_catalogue
+from backend_stub.domain.invoicing import MONTHS_SV
 
 TIMEOUT = 30_000
 PO = Path(__file__).resolve().parents[2] / "selfcare" / "locales" / "sv" / "LC_MESSAGES" / "messages.po"

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from backend_stub.catalogue import in_language
 from backend_stub.core import Core
-from backend_stub.services import subscriptions
-from backend_stub.storage import models as m
+from backend_stub.domain.catalogue import in_language
+from backend_stub.services.billing import subscriptions
 from backend_stub.storage.db import make_engine
+from backend_stub.storage.models import billing as m
 from selfcare.i18n import format_date
 from tests.e2e.test_subscriber_flow import TIMEOUT, _sign_in
 

@@ -6,8 +6,8 @@ import logging
 
 import reflex as rx
 
-from backend_stub import deployment
 from selfcare.api_client import ApiError, get_client
+from selfcare_common import deployment
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,6 @@ from typing import Any
 import plotly.graph_objects as go
 import reflex as rx
 
-from backend_stub.formats.csv_export import spreadsheet_writer  # the one CSV-export helper (pure)
 from selfcare import charts, presenters
 from selfcare.api_client import ApiError, NotFound, get_client, valid_period
 from selfcare.i18n import N_, format_period, gettext
@@ -26,6 +25,7 @@ from selfcare.pages.usage import summary as words
 from selfcare.state.calls import Subscriber, core_call
 from selfcare.state.offers import accepted_text, order_view
 from selfcare.state.session import LOGIN_ROUTE, SessionState
+from selfcare_common.csv_export import spreadsheet_writer  # the one CSV-export helper (pure)
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,372 @@
+"""Rating: usage events of one subscription and billing period to exact charges.
+
+Pure. ``PeriodRater`` holds the state of one (subscription, period): what is left of
+each allowance, the EU fair-use volume and the non-EU data spend. Events are fed in
+(``started_at``, ``record_id``) order, so the same set of events always gives the same
+charges, whatever order they arrived in (rules §2). Each event either gets a
+``RatedEvent`` or a ``Rejection`` (the reason it goes to suspense).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime
+from fractions import Fraction
+from functools import lru_cache
+from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
+
+from backend_stub.domain.catalogue import UNLIMITED, Catalogue, Plan
+from backend_stub.domain.money import EXACT_PER_ORE
+from backend_stub.domain.periods import Period, PlanSegment, Subscription
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+GB = 1_000_000_000
+MB = 1_000_000
+
+
+class UsageEvent(NamedTuple):
+    """A usage record as the rating engine sees it (validated, times as UTC epoch seconds)."""
+
+    record_id: str
+    msisdn: str
+    service: str  # voice, sms, mms, data
+    started_at: int  # epoch seconds, UTC
+    duration_s: int
+    volume_bytes: int
+    called_number: str
+    visited_country: str
+
+
+class RatedEvent(NamedTuple):
+    """The result of rating one event. Charges are exact (``money.EXACT_PER_ORE``)."""
+
+    record_id: str
+    plan_id: str
+    category: str  # domestic, international, premium, eu_roaming, roaming
+    rate_key: str
+    offpeak: bool
+    billed_units: int  # seconds, messages or bytes after increments
+    included_units: int  # covered by an allowance
+    charged_units: int  # billed at the rate (billed - included, less fair-use part)
+    surcharge_units: int  # EU data beyond fair use, at the surcharge rate
+    charge_exact: int  # everything: usage + connection fee + surcharge
+    fee_exact: int  # the connection fee part
+    surcharge_exact: int  # the EU fair-use surcharge part
+    destination: str  # destination class id, or roaming zone id
+
+
+class Rejection(NamedTuple):
+    record_id: str
+    field: str
+    reason: str
+
+
+class Notification(NamedTuple):
+    """A bill-shock notice: non-EU roaming data spend reached ``threshold`` of the limit."""
+
+    record_id: str
+    threshold: str  # "0.8", "1.0"
+    spent_ore: int
+    limit_ore: int
+
+
+def billed_seconds(duration: int, first: int, nxt: int) -> int:
+    """Charging increment a/b: ``a`` if d ≤ a, else ``a + ceil((d − a)/b) × b``; 0 s bills 0."""
+    if duration <= 0:
+        return 0
+    if duration <= first:
+        return first
+    return first + -(-(duration - first) // nxt) * nxt
+
+
+def billed_bytes(volume: int, increment: int) -> int:
+    """Data volume rounded up to the rate's increment."""
+    if volume <= 0:
+        return 0
+    return -(-volume // increment) * increment
+
+
+def prorated_units(amount: int, days: int, period_days: int) -> int:
+    """An allowance (base units) prorated by ``days/period_days``, rounded down to a whole base unit.
+
+    Prorating in bytes, seconds or messages (not in the unit the catalogue happened to write)
+    makes "5 GB" and "5000 MB" the same allowance (rules §4): 5 GB for 15 of 30 days is 2,5 GB.
+    """
+    if amount == UNLIMITED or days >= period_days:
+        return amount
+    return amount * days // period_days
+
+
+def fair_use_bytes(catalogue: Catalogue, plan: Plan, year: int, days: int, period_days: int) -> int:
+    """EU fair-use volume (Regulation (EU) 2022/612): 2 × price ex VAT ÷ wholesale cap, in GB.
+
+    The price is converted to EUR at the catalogue's rate; the result is prorated like
+    allowances and rounded down to a whole byte (exact: ``Fraction`` throughout).
+    """
+    roaming = catalogue.roaming
+    return _fair_use_bytes(roaming.wholesale_cap(year), roaming.eur_to_sek, plan.fee_ex_vat, days, period_days)
+
+
+@lru_cache(maxsize=4096)
+def _fair_use_bytes(cap_eur: Any, eur_to_sek: Any, fee_ex_vat: Any, days: int, period_days: int) -> int:
+    """The exact computation, cached on plain values: a bill run asks it for every subscription."""
+    cap_sek = Fraction(cap_eur) * Fraction(eur_to_sek)
+    if cap_sek <= 0:
+        return UNLIMITED
+    fee_kr = Fraction(fee_ex_vat) / 100
+    volume = 2 * fee_kr / cap_sek * GB * days / period_days
+    return math.floor(volume)
+
+
+_LOCAL_HOURS: dict[int, tuple[date, int, int]] = {}
+
+
+@dataclass
+class _SegmentState:
+    segment: PlanSegment
+    plan: Plan
+    remaining: dict[str, int]  # pool -> base units left (UNLIMITED = -1)
+    fair_use_left: int
+
+
+class PeriodRater:
+    """Rates the events of one subscription in one billing period, in event order."""
+
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        subscription: Subscription,
+        period: Period,
+        extra_allowances: list[tuple[date, str, int]] | None = None,
+        *,
+        bought_allowances: list[tuple[int, str, int]] | None = None,
+    ):
+        """``extra_allowances`` count from the start of the period (on the plan active that day);
+        ``bought_allowances`` are add-ons ``(bought at, epoch s UTC; pool; base units)``: they count
+        for events that start at or after the purchase only (earlier events keep their charges).
+        """
+        self.catalogue = catalogue
+        self.subscription = subscription
+        self.period = period
+        self.states: list[_SegmentState] = []
+        for seg, days in subscription.segments_in(period):
+            plan = catalogue.plans.get(seg.plan_id)
+            if plan is None:
+                continue  # an unknown plan rejects its events below
+            remaining = {
+                pool: prorated_units(a.amount, days, period.days) for pool, a in plan.allowances.items()
+            }
+            fair = fair_use_bytes(catalogue, plan, period.start.year, days, period.days)
+            self.states.append(_SegmentState(seg, plan, remaining, fair))
+        for day, pool, amount in extra_allowances or ():
+            state = self._state_on(day)
+            if state is not None and state.remaining.get(pool, 0) != UNLIMITED:
+                state.remaining[pool] = state.remaining.get(pool, 0) + amount
+        # The common case, one plan the whole period: every event of the period is on it.
+        only = self.states[0].segment if len(self.states) == 1 else None
+        self._whole_period = self.states[0] if only is not None and only.start <= period.start and (
+            only.end is None or only.end >= period.end) else None
+        roaming = catalogue.roaming
+        self.spend_limit_exact = roaming.data_spend_limit_ore * EXACT_PER_ORE
+        self.roaming_data_spent = 0
+        self.notify_at = sorted(roaming.notify_at)
+        self.notified: set[str] = set()
+        self.notifications: list[Notification] = []
+        if bought_allowances:
+            # Only a rater with add-ons pays for the purchase-time check: its ``rate`` is the gated one.
+            self._bought = sorted(bought_allowances)
+            self.rate = self._rate_after_purchases  # type: ignore[method-assign]
+
+    def _state_on(self, day: date) -> _SegmentState | None:
+        for state in self.states:
+            if state.segment.active_on(day):
+                return state
+        return None
+
+    @staticmethod
+    def _local(ts: int) -> tuple[date, int, int]:
+        """(local date, weekday, minute of day) in Europe/Stockholm; cached per UTC hour.
+
+        Stockholm's offset changes only on whole UTC hours, so the hour's start tells the
+        rest. The cache is shared by all raters of the process (a month is ~744 hours).
+        """
+        hour = ts // 3600
+        hit = _LOCAL_HOURS.get(hour)
+        if hit is None:
+            local = datetime.fromtimestamp(hour * 3600, STOCKHOLM)
+            hit = (local.date(), local.weekday(), local.hour * 60)
+            if len(_LOCAL_HOURS) >= 100_000:  # ~11 years of hours
+                _LOCAL_HOURS.clear()
+            _LOCAL_HOURS[hour] = hit
+        return hit[0], hit[1], hit[2] + (ts % 3600) // 60
+
+    def rate(self, ev: UsageEvent) -> RatedEvent | Rejection:
+        """Rate one event (call in ``(started_at, record_id)`` order)."""
+        day, weekday, minute = self._local(ev.started_at)
+        whole = self._whole_period
+        state = whole if whole is not None and self.period.start <= day <= self.period.end else self._state_on(day)
+        if state is None:
+            if self.subscription.segment_on(day) is not None:
+                return Rejection(ev.record_id, "msisdn", "the subscription's plan is not in the catalogue")
+            return Rejection(ev.record_id, "msisdn", f"no active subscription for {ev.msisdn} on {day}")
+        plan = state.plan
+        tariff = plan.tariff
+        if tariff is None:
+            return Rejection(ev.record_id, "service", f"plan {plan.id} ({plan.kind}) has no usage tariff")
+        service = ev.service
+        country = ev.visited_country
+        zone = None
+        category_override = None
+        if country:
+            zone = self.catalogue.zone_of(country)
+            if zone is None:
+                return Rejection(ev.record_id, "visited_country", f"no roaming zone for country {country}")
+            if zone.eu:
+                category_override = "eu_roaming"
+                zone = None  # roam like at home
+
+        if zone is not None:
+            rate = zone.rates.get(service)
+            if rate is None:
+                return Rejection(ev.record_id, "service", f"no {service} rate in roaming zone {zone.id}")
+            destination = zone.id
+            if service == "voice":
+                billed = billed_seconds(ev.duration_s, rate.first_block, rate.next_block)
+            elif service == "data":
+                billed = billed_bytes(ev.volume_bytes, rate.first_block)
+            else:
+                billed = 1
+            charge = billed * rate.exact_per_unit
+            fee = rate.connection_fee_exact if billed and service == "voice" else 0
+            if service == "data":
+                charge = self._cap_roaming_data(ev.record_id, charge)
+            return RatedEvent(ev.record_id, plan.id, "roaming", rate.key, False, billed, 0, billed, 0,
+                              charge + fee, fee, 0, destination)
+
+        # Home network, or EU/EEA roaming (roam like at home).
+        if service == "data":
+            rate = tariff.rates.get(("data", ""))
+            if rate is None:
+                return Rejection(ev.record_id, "service", f"tariff {tariff.id} has no data rate")
+            destination = ""
+            category = "domestic"
+            billed = billed_bytes(ev.volume_bytes, rate.first_block)
+        else:
+            number = ev.called_number
+            dest = self.catalogue.destination_of(number)
+            if dest is None:
+                return Rejection(ev.record_id, "called_number", f"unknown destination {number}")
+            priced_as = dest.id
+            if category_override is not None and dest.eea and self.catalogue.roaming.calls_as:
+                priced_as = self.catalogue.roaming.calls_as  # roam like at home: an EU/EEA number costs a call home
+            rate = tariff.rates.get((service, priced_as))
+            if rate is None:
+                return Rejection(ev.record_id, "called_number",
+                                 f"tariff {tariff.id} has no {service} rate for "
+                                 f"{self.catalogue.destinations[priced_as].name}")
+            destination = dest.id
+            category = dest.category
+            billed = billed_seconds(ev.duration_s, rate.first_block, rate.next_block) if service == "voice" else 1
+
+        offpeak = False
+        per_unit = rate.exact_per_unit
+        if rate.offpeak_exact_per_unit is not None and tariff.offpeak is not None:
+            if tariff.offpeak.is_offpeak(weekday, minute):
+                offpeak = True
+                per_unit = rate.offpeak_exact_per_unit
+
+        surcharge_units = 0
+        surcharge = 0
+        usable = billed
+        if category_override == "eu_roaming" and service == "data" and state.fair_use_left != UNLIMITED:
+            within = min(billed, state.fair_use_left)
+            state.fair_use_left -= within
+            surcharge_units = billed - within
+            usable = within
+            surcharge = surcharge_units * self.catalogue.roaming.fair_use_surcharge.exact_per_unit
+
+        included = 0
+        pool = rate.allowance
+        if pool and usable:
+            left = state.remaining.get(pool, 0)
+            if left == UNLIMITED:
+                included = usable
+            elif left > 0:
+                included = min(usable, left)
+                state.remaining[pool] = left - included
+        charged = usable - included
+        fee = rate.connection_fee_exact if billed and service == "voice" else 0
+        charge = charged * per_unit + fee + surcharge
+        return RatedEvent(ev.record_id, plan.id, category_override or category, rate.key, offpeak, billed,
+                          included, charged, surcharge_units, charge, fee, surcharge, destination)
+
+    def _rate_after_purchases(self, ev: UsageEvent) -> RatedEvent | Rejection:
+        """``rate`` for a period with add-ons: purchases made up to the event's start count first."""
+        bought = self._bought
+        while bought and bought[0][0] <= ev.started_at:
+            self._add_bought(*bought.pop(0))
+        return PeriodRater.rate(self, ev)
+
+    def _add_bought(self, at: int, pool: str, amount: int) -> None:
+        """Grow ``pool`` of the plan active when the add-on was bought (a later plan has its own)."""
+        state = self._state_on(self._local(at)[0])
+        if state is None:
+            return
+        left = state.remaining.get(pool, 0)
+        if left == UNLIMITED:
+            return
+        state.remaining[pool] = UNLIMITED if amount == UNLIMITED else left + amount
+
+    def apply_purchases(self, until: int) -> None:
+        """Count the add-ons bought up to ``until`` (epoch s) without rating anything (what is left now)."""
+        bought = getattr(self, "_bought", None)
+        while bought and bought[0][0] <= until:
+            self._add_bought(*bought.pop(0))
+
+    def _cap_roaming_data(self, record_id: str, charge: int) -> int:
+        """Bill-shock protection: non-EU roaming data stops being charged at the limit."""
+        limit = self.spend_limit_exact
+        room = max(0, limit - self.roaming_data_spent)
+        charge = min(charge, room)
+        self.roaming_data_spent += charge
+        for threshold in self.notify_at:
+            key = str(threshold)
+            if key not in self.notified and self.roaming_data_spent * 1 >= limit * threshold:
+                self.notified.add(key)
+                self.notifications.append(
+                    Notification(record_id, key, self.roaming_data_spent // EXACT_PER_ORE, limit // EXACT_PER_ORE)
+                )
+        return charge
+
+    def remaining(self) -> dict[str, int]:
+        """Allowance left per pool in the latest segment (UNLIMITED = -1)."""
+        return dict(self.states[-1].remaining) if self.states else {}
+
+
+def event_order(ev: UsageEvent) -> tuple[int, str]:
+    """The order events are applied in: (started_at, record_id)."""
+    return ev.started_at, ev.record_id
+
+
+def rate_period(
+    catalogue: Catalogue,
+    subscription: Subscription,
+    period: Period,
+    events: list[UsageEvent],
+    frozen: list[UsageEvent] = (),  # type: ignore[assignment]
+    extra_allowances: list[tuple[date, str, int]] | None = None,
+    *,
+    bought_allowances: list[tuple[int, str, int]] | None = None,
+) -> tuple[list[RatedEvent | Rejection], PeriodRater]:
+    """Rate ``events`` of one subscription and period, after replaying ``frozen`` ones.
+
+    ``frozen`` are events already invoiced: they are replayed only to rebuild what they
+    consumed, so late events are rated "with what was left of that period's allowances".
+    ``bought_allowances``: add-ons bought in the period (see ``PeriodRater``).
+    """
+    rater = PeriodRater(catalogue, subscription, period, extra_allowances, bought_allowances=bought_allowances)
+    for ev in sorted(frozen, key=event_order):
+        rater.rate(ev)
+    return [rater.rate(ev) for ev in sorted(events, key=event_order)], rater

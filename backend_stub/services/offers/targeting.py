@@ -1,0 +1,553 @@
+"""Segment rules of offers: who an offer is for, judged on invoiced usage, tenure and payment standing.
+
+Rules (all optional; every rule given must hold; see docs/offers.md):
+
+* ``plans``: the subscription's current plan is one of them;
+* ``data_usage`` ``{min_percent, periods, of_last}``: data used ≥ ``min_percent`` % of the
+  period's data allowance (prorated like the bill run's) in at least ``periods`` of the
+  customer's last ``of_last`` invoiced periods;
+* ``overage`` ``{min_ore, periods, of_last}``: usage charged beyond an allowance (and the EU
+  fair-use surcharge) ≥ ``min_ore`` in at least ``periods`` of the last ``of_last``;
+* ``roaming`` ``{periods, of_last}``: any roaming event (EU/EEA or outside) in at least ``periods``;
+* ``tenure_months`` ``{min, max}``: whole months since the customer's first subscription began;
+* ``exclude_overdue``, ``exclude_collection`` (both default true): no unpaid invoice past its
+  due date / none handed to collection;
+* ``recommended``: re-rating the last three invoiced periods (``services.offers.recommend``) shows the
+  plan the offer sells would have served them better (or, with nothing sold, that any plan would).
+
+Usage rules look at one subscription; a customer matches when one of their subscriptions
+that the offer can apply to matches. What a period's usage says is cached per
+(subscription, invoiced period) in ``offer_usage_stats``; each row keeps the customer's event
+count of that period, so a late event makes it stale and it is computed again.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from sqlalchemy import Connection, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from backend_stub import clock
+from backend_stub.domain.catalogue import UNLIMITED, Catalogue, Rate
+from backend_stub.domain.money import exact_to_ore
+from backend_stub.domain.periods import Period, Subscription
+from backend_stub.domain.rating import prorated_units
+from backend_stub.services.lifecycle import ledger
+from backend_stub.services.offers import recommend
+from backend_stub.storage.models import billing as m
+from backend_stub.storage.models.offers import OfferUsageStats
+from backend_stub.storage.repo import chunks, load_subscriptions
+from selfcare_common.money_format import format_kr
+
+MAX_PERIODS = 12
+
+
+# --------------------------------------------------------------------------- rules
+
+
+class _Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Window(_Rule):
+    periods: int = Field(1, ge=1, le=MAX_PERIODS)
+    of_last: int = Field(3, ge=1, le=MAX_PERIODS)
+
+    @model_validator(mode="after")
+    def _within(self):
+        if self.periods > self.of_last:
+            raise ValueError(f"periods ({self.periods}) must not exceed of_last ({self.of_last})")
+        return self
+
+
+class DataUsageRule(_Window):
+    min_percent: int = Field(90, ge=0, le=1000)
+
+
+class OverageRule(_Window):
+    min_ore: int = Field(1, ge=0)
+
+
+class RoamingRule(_Window):
+    pass
+
+
+class TenureRule(_Rule):
+    min: int | None = Field(None, ge=0, le=1200)
+    max: int | None = Field(None, ge=0, le=1200)
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is above max ({self.max})")
+        return self
+
+
+class Rules(_Rule):
+    plans: list[str] | None = None
+    data_usage: DataUsageRule | None = None
+    overage: OverageRule | None = None
+    roaming: RoamingRule | None = None
+    tenure_months: TenureRule | None = None
+    exclude_overdue: bool = True
+    exclude_collection: bool = True
+    recommended: bool = False
+
+    def periods_needed(self) -> int:
+        windows = [r.of_last for r in (self.data_usage, self.overage, self.roaming) if r is not None]
+        return max(windows, default=0)
+
+
+class RuleError(ValueError):
+    """Invalid input; ``errors`` are ``(location, message)`` pairs, the location naming the field."""
+
+    def __init__(self, errors: list[tuple[tuple[str | int, ...], str]]):
+        self.errors = errors
+        super().__init__("; ".join(f"{'.'.join(map(str, loc))}: {msg}" for loc, msg in errors))
+
+
+def pydantic_errors(exc: ValidationError, prefix: tuple[str | int, ...]) -> list[tuple[tuple[str | int, ...], str]]:
+    out = []
+    for e in exc.errors():
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = "unknown field"
+        elif e["type"] == "missing":
+            msg = "required field is missing"
+        out.append(((*prefix, *e["loc"]), msg))
+    return out
+
+
+def parse_rules(raw: Any, catalogue: Catalogue, *, prefix: tuple[str | int, ...] = ("rules",)) -> Rules:
+    """Validate segment rules; ``RuleError`` names every bad field (``rules.data_usage.periods``)."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise RuleError([(prefix, "must be an object")])
+    try:
+        rules = Rules.model_validate(raw)
+    except ValidationError as exc:
+        raise RuleError(pydantic_errors(exc, prefix)) from None
+    errors = []
+    for i, plan_id in enumerate(rules.plans or []):
+        if plan_id not in catalogue.plans:
+            errors.append(((*prefix, "plans", i), f"unknown plan {plan_id!r}"))
+    if rules.plans is not None and not rules.plans:
+        errors.append(((*prefix, "plans"), "name at least one plan, or leave the rule out"))
+    if errors:
+        raise RuleError(errors)
+    return rules
+
+
+# --------------------------------------------------------------------------- what we know of a customer
+
+
+@dataclass(frozen=True)
+class PeriodStats:
+    data_bytes: int = 0
+    overage_exact: int = 0
+    roaming_events: int = 0
+
+
+@dataclass
+class SubscriberFacts:
+    """What targeting knows of one customer on ``today``."""
+
+    customer_id: int
+    customer_number: str
+    name: str
+    subscriptions: list[Subscription]  # all of them, ended ones too
+    periods: list[Period]  # invoiced periods, newest first
+    first_start: date | None
+    overdue: bool
+    collection: bool
+    stats: dict[tuple[int, date], PeriodStats] = field(default_factory=dict)
+
+    def active(self, today: date) -> list[Subscription]:
+        return [s for s in self.subscriptions if s.segment_on(today) is not None]
+
+
+def tenure_months(first: date | None, today: date) -> int:
+    """Whole months from ``first`` to ``today``."""
+    if first is None or first > today:
+        return 0
+    months = (today.year - first.year) * 12 + today.month - first.month
+    return months - 1 if today.day < first.day else months
+
+
+def _rate_index(catalogue: Catalogue) -> dict[str, Rate]:
+    index = {r.key: r for t in catalogue.tariffs.values() for r in t.rates.values()}
+    index.update({r.key: r for z in catalogue.zones for r in z.rates.values()})
+    return index
+
+
+def load_facts(conn: Connection, catalogue: Catalogue, customer_ids: Iterable[int], today: date, *,
+               periods_needed: int = MAX_PERIODS) -> dict[int, SubscriberFacts]:
+    """Facts of many customers with a handful of queries (and the cached period stats)."""
+    ids = sorted(set(customer_ids))
+    facts: dict[int, SubscriberFacts] = {}
+    for part in chunks(ids, 2000):
+        for r in conn.execute(select(m.Customer.id, m.Customer.customer_number, m.Customer.name)
+                              .where(m.Customer.id.in_(part))):
+            facts[r.id] = SubscriberFacts(r.id, r.customer_number, r.name, [], [], None, False, False)
+    if not facts:
+        return facts
+    for sub in load_subscriptions(conn, customer_ids=list(facts)):
+        f = facts[sub.customer_id]
+        f.subscriptions.append(sub)
+        for seg in sub.segments:
+            f.first_start = seg.start if f.first_start is None else min(f.first_start, seg.start)
+    due: list[Any] = []
+    for part in chunks(list(facts), 2000):
+        for inv in conn.execute(select(m.Invoice).where(m.Invoice.customer_id.in_(part), m.Invoice.kind == "invoice")):
+            if inv.regular_key is not None:
+                facts[inv.customer_id].periods.append(Period(inv.period_start, inv.period_end))
+            if inv.due_date < today:
+                due.append(inv)
+    for f in facts.values():
+        f.periods.sort(reverse=True)
+        del f.periods[max(periods_needed, recommend.PERIODS):]
+    if due:
+        states = ledger.invoice_states(conn, due, today)
+        for inv in due:
+            status = states[inv.id].status
+            if status in ("overdue", "reminded", "in_collection"):
+                facts[inv.customer_id].overdue = True
+            if status == "in_collection":
+                facts[inv.customer_id].collection = True
+    if periods_needed:
+        _attach_stats(conn, catalogue, facts, periods_needed)
+    return facts
+
+
+def _attach_stats(conn: Connection, catalogue: Catalogue, facts: dict[int, SubscriberFacts], n: int) -> None:
+    wanted = {(cid, p.start): p for cid, f in facts.items() for p in f.periods[:n]}
+    if not wanted:
+        return
+    starts = sorted({k[1] for k in wanted})
+    cids = sorted({k[0] for k in wanted})
+    counts = recommend.event_counts(conn, cids, starts)
+    cached: dict[tuple[int, date], dict[int, Any]] = defaultdict(dict)
+    s = OfferUsageStats
+    for part in chunks(cids, 2000):
+        for r in conn.execute(select(s).where(s.customer_id.in_(part), s.period_start.in_(starts))):
+            cached[(r.customer_id, r.period_start)][r.subscription_id] = r
+    stale: list[tuple[int, date]] = []
+    for key, period in wanted.items():
+        cid, start = key
+        subs = [sub.id for sub in facts[cid].subscriptions if sub.segments_in(period)]
+        rows = cached.get(key, {})
+        count = counts.get(key, 0)
+        if all(sid in rows and rows[sid].fingerprint == count for sid in subs):
+            for sid in subs:
+                r = rows[sid]
+                facts[cid].stats[(sid, start)] = PeriodStats(r.data_bytes, r.overage_exact, r.roaming_events)
+        else:
+            stale.append(key)
+    if stale:
+        _compute_stats(conn, catalogue, facts, wanted, stale, counts)
+
+
+def _compute_stats(conn: Connection, catalogue: Catalogue, facts: dict[int, SubscriberFacts],
+                   wanted: dict[tuple[int, date], Period], stale: list[tuple[int, date]],
+                   counts: dict[tuple[int, date], int]) -> None:
+    rates = _rate_index(catalogue)
+    todo = set(stale)
+    sums: dict[tuple[int, date], list[int]] = defaultdict(lambda: [0, 0, 0])
+    u = m.UsageEvent
+    cids = sorted({k[0] for k in stale})
+    starts = sorted({k[1] for k in stale})
+    for part in chunks(cids, 2000):
+        q = (select(u.customer_id, u.subscription_id, u.period_start, u.rate_key, u.category, func.count(),
+                    func.sum(u.billed_units - u.surcharge_units), func.sum(u.charge_exact - u.fee_exact - u.surcharge_exact),
+                    func.sum(u.surcharge_exact))
+             .where(u.customer_id.in_(part), u.period_start.in_(starts))
+             .group_by(u.customer_id, u.subscription_id, u.period_start, u.rate_key, u.category))
+        for cid, sid, start, rate_key, category, count, units, usage_exact, surcharge in conn.execute(q):
+            if (cid, start) not in todo:
+                continue
+            s = sums[(sid, start)]
+            rate = rates.get(rate_key)
+            pool = rate.allowance if rate is not None and category != "roaming" else ""
+            if pool == "data":
+                s[0] += int(units or 0)
+            if pool:
+                s[1] += int(usage_exact or 0)
+            s[1] += int(surcharge or 0)
+            if category in ("roaming", "eu_roaming"):
+                s[2] += int(count)
+    now = clock.now()
+    rows = []
+    for cid, start in stale:
+        period = wanted[(cid, start)]
+        for sub in facts[cid].subscriptions:
+            if not sub.segments_in(period):
+                continue
+            data, overage, roaming = sums.get((sub.id, start), (0, 0, 0))
+            facts[cid].stats[(sub.id, start)] = PeriodStats(data, overage, roaming)
+            rows.append({"subscription_id": sub.id, "period_start": start, "customer_id": cid,
+                         "fingerprint": counts.get((cid, start), 0), "data_bytes": data, "overage_exact": overage,
+                         "roaming_events": roaming, "computed_at": now})
+    _upsert_stats(conn, rows)
+
+
+def _upsert_stats(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    stmt = dialect_insert(OfferUsageStats)
+    stmt = stmt.on_conflict_do_update(index_elements=["subscription_id", "period_start"], set_={
+        c: stmt.excluded[c] for c in ("customer_id", "fingerprint", "data_bytes", "overage_exact", "roaming_events",
+                                      "computed_at")})
+    for part in chunks(rows, 1000):
+        conn.execute(stmt, list(part))
+
+
+def data_allowance(catalogue: Catalogue, sub: Subscription, period: Period) -> int:
+    """The data allowance of ``sub`` in ``period``, prorated per plan segment (UNLIMITED = -1)."""
+    total = 0
+    for seg, days in sub.segments_in(period):
+        plan = catalogue.plans.get(seg.plan_id)
+        a = plan.allowances.get("data") if plan else None
+        if a is None:
+            continue
+        if a.amount == UNLIMITED:
+            return UNLIMITED
+        total += prorated_units(a.amount, days, period.days)
+    return total
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+@dataclass(frozen=True)
+class Sells:
+    kind: str  # plan, addon
+    id: str
+
+
+@dataclass
+class Match:
+    matches: bool
+    subscription: Subscription | None  # the one that matches (or, when none does, the first one it applies to)
+    reasons: list[str]
+
+
+RecommendFn = Callable[[Subscription], dict[str, Any]]
+
+
+def applies_to(catalogue: Catalogue, sells: Sells | None, sub: Subscription, today: date) -> bool:
+    """Whether what the offer sells can be bought for ``sub`` now (right kind of plan, not already held)."""
+    seg = sub.segment_on(today)
+    if seg is None:
+        return False
+    if sells is None:
+        return True
+    current = catalogue.plans.get(seg.plan_id)
+    if current is None:
+        return False
+    if sells.kind == "plan":
+        new = catalogue.plans.get(sells.id)
+        later = any(s.start > today for s in sub.segments)  # a change is already booked
+        return new is not None and new.kind == current.kind and new.id != current.id and not later
+    addon = catalogue.addons.get(sells.id)
+    return addon is not None and current.kind == "mobile" and (not addon.plans or current.id in addon.plans)
+
+
+# The reasons marketing reads in the preview, in the console's languages.
+REASONS: dict[str, dict[str, str]] = {
+    "en": {
+        "not_met": "not met: {text}", "plan": "plan {plan} (wanted: {plans})", "window": "in {hits} of {of} periods",
+        "needs": " (needs {need})", "data": "data ≥ {percent} % {window}", "overage": "overage ≥ {amount} {window}",
+        "roaming": "roaming {window}", "no_recommendation": "no recommendation available",
+        "instead": "{name}: {offered} instead of {current} over {periods} periods",
+        "not_comparable": "{plan} is not comparable with the current plan", "recommended": "recommended: {text}",
+        "recommended_plan": "recommended plan: {plan}", "none_better": "none better",
+        "not_checked": "recommended: not checked (other rules fail)",
+        "tenure": "tenure {months} months (wanted {low}–{high})", "any": "any",
+        "no_overdue": "no overdue invoice", "no_collection": "not in collection",
+        "no_subscription": "no subscription that {what} applies to", "an_offer": "an offer", "plan_kind": "plan {id}",
+        "addon_kind": "add-on {id}", "rules_stale": "the rules name plans no longer in the catalogue",
+    },
+    "sv": {
+        "not_met": "uppfylls inte: {text}", "plan": "abonnemang {plan} (önskas: {plans})",
+        "window": "i {hits} av {of} perioder", "needs": " (kräver {need})", "data": "data ≥ {percent} % {window}",
+        "overage": "överförbrukning ≥ {amount} {window}", "roaming": "roaming {window}",
+        "no_recommendation": "ingen rekommendation tillgänglig",
+        "instead": "{name}: {offered} i stället för {current} under {periods} perioder",
+        "not_comparable": "{plan} går inte att jämföra med nuvarande abonnemang",
+        "recommended": "rekommenderas: {text}", "recommended_plan": "rekommenderat abonnemang: {plan}",
+        "none_better": "inget bättre", "not_checked": "rekommenderas: inte prövat (andra villkor uppfylls inte)",
+        "tenure": "kundtid {months} månader (önskas {low}–{high})", "any": "obegränsat",
+        "no_overdue": "ingen förfallen faktura", "no_collection": "inte hos inkasso",
+        "no_subscription": "inget abonnemang som {what} gäller för", "an_offer": "erbjudandet",
+        "plan_kind": "abonnemanget {id}", "addon_kind": "tillägget {id}",
+        "rules_stale": "villkoren nämner abonnemang som inte längre finns i katalogen",
+    },
+}
+
+
+def say(lang: str, key: str, **params: Any) -> str:
+    """A reason in ``lang`` (English for any other)."""
+    return REASONS.get(lang, REASONS["en"])[key].format(**params)
+
+
+def _count(periods: list[Period], test: Callable[[Period], bool]) -> int:
+    return sum(1 for p in periods if test(p))
+
+
+def _window_text(hits: int, of: int, need: int, ok: bool, lang: str = "en") -> str:
+    return say(lang, "window", hits=hits, of=of) + ("" if ok else say(lang, "needs", need=need))
+
+
+def subscription_rules(catalogue: Catalogue, rules: Rules, sells: Sells | None, facts: SubscriberFacts,
+                       sub: Subscription, today: date, recommend_fn: RecommendFn | None,
+                       lang: str = "en") -> tuple[bool, list[str]]:
+    """The subscription-level rules for one subscription: (all hold, one reason per rule)."""
+    ok = True
+    reasons: list[str] = []
+    seg = sub.segment_on(today)
+    plan_id = seg.plan_id if seg else None
+
+    def note(holds: bool, text: str) -> None:
+        nonlocal ok
+        ok = ok and holds
+        reasons.append(text if holds else say(lang, "not_met", text=text))
+
+    if rules.plans is not None:
+        note(plan_id in rules.plans, say(lang, "plan", plan=plan_id, plans=", ".join(rules.plans)))
+    stats = facts.stats
+    if rules.data_usage is not None:
+        r = rules.data_usage
+        last = facts.periods[: r.of_last]
+
+        def heavy(p: Period) -> bool:
+            used = stats.get((sub.id, p.start), PeriodStats()).data_bytes
+            allowance = data_allowance(catalogue, sub, p)
+            if allowance == UNLIMITED:
+                return False
+            if allowance == 0:
+                return used > 0
+            return used * 100 >= r.min_percent * allowance
+
+        hits = _count(last, heavy)
+        note(hits >= r.periods, say(lang, "data", percent=r.min_percent,
+                                    window=_window_text(hits, len(last), r.periods, hits >= r.periods, lang)))
+    if rules.overage is not None:
+        r2 = rules.overage
+        last = facts.periods[: r2.of_last]
+        hits = _count(last, lambda p: exact_to_ore(stats.get((sub.id, p.start), PeriodStats()).overage_exact)
+                      >= max(r2.min_ore, 1))
+        note(hits >= r2.periods, say(lang, "overage", amount=format_kr(max(r2.min_ore, 1), lang),
+                                     window=_window_text(hits, len(last), r2.periods, hits >= r2.periods, lang)))
+    if rules.roaming is not None:
+        r3 = rules.roaming
+        last = facts.periods[: r3.of_last]
+        hits = _count(last, lambda p: stats.get((sub.id, p.start), PeriodStats()).roaming_events > 0)
+        note(hits >= r3.periods, say(lang, "roaming",
+                                     window=_window_text(hits, len(last), r3.periods, hits >= r3.periods, lang)))
+    if rules.recommended and ok:  # the costly one last, and only when the rest hold
+        rec = recommend_fn(sub) if recommend_fn else None
+        if rec is None:
+            note(False, say(lang, "no_recommendation"))
+        elif sells is not None and sells.kind == "plan":
+            current = next((p for p in rec["plans"] if p["current"]), None)
+            offered = next((p for p in rec["plans"] if p["plan_id"] == sells.id), None)
+            better = recommend.is_better(rec, sells.id)
+            if current and offered:
+                text = say(lang, "instead", name=offered["name"], offered=format_kr(offered["total_ore"], lang),
+                           current=format_kr(current["total_ore"], lang), periods=len(rec["periods"]))
+            else:
+                text = say(lang, "not_comparable", plan=sells.id)
+            note(better, say(lang, "recommended", text=text))
+        else:
+            note(rec.get("best_plan_id") is not None,
+                 say(lang, "recommended_plan", plan=rec.get("best_plan_id") or say(lang, "none_better")))
+    elif rules.recommended:
+        reasons.append(say(lang, "not_checked"))
+    return ok, reasons
+
+
+def customer_rules(rules: Rules, facts: SubscriberFacts, today: date, lang: str = "en") -> tuple[bool, list[str]]:
+    ok = True
+    reasons: list[str] = []
+
+    def note(holds: bool, text: str) -> None:
+        nonlocal ok
+        ok = ok and holds
+        reasons.append(text if holds else say(lang, "not_met", text=text))
+
+    if rules.tenure_months is not None:
+        months = tenure_months(facts.first_start, today)
+        lo, hi = rules.tenure_months.min, rules.tenure_months.max
+        holds = (lo is None or months >= lo) and (hi is None or months <= hi)
+        note(holds, say(lang, "tenure", months=months, low=lo if lo is not None else 0,
+                        high=hi if hi is not None else say(lang, "any")))
+    if rules.exclude_overdue:
+        note(not facts.overdue, say(lang, "no_overdue"))
+    if rules.exclude_collection:
+        note(not facts.collection, say(lang, "no_collection"))
+    return ok, reasons
+
+
+def match(catalogue: Catalogue, rules: Rules, sells: Sells | None, facts: SubscriberFacts, today: date,
+          recommend_fn: RecommendFn | None = None, *, subscription_id: int | None = None, lang: str = "en") -> Match:
+    """Whether the customer (or their subscription ``subscription_id``) matches; reasons for marketing."""
+    ok_customer, customer_reasons = customer_rules(rules, facts, today, lang)
+    candidates = [s for s in sorted(facts.subscriptions, key=lambda s: s.id)
+                  if (subscription_id is None or s.id == subscription_id) and applies_to(catalogue, sells, s, today)]
+    if not candidates:
+        what = say(lang, f"{sells.kind}_kind", id=sells.id) if sells else say(lang, "an_offer")
+        return Match(False, None, [*customer_reasons,
+                                   say(lang, "not_met", text=say(lang, "no_subscription", what=what))])
+    first: tuple[Subscription, list[str]] | None = None
+    for sub in candidates:
+        ok_sub, reasons = subscription_rules(catalogue, rules, sells, facts, sub, today,
+                                             recommend_fn if ok_customer else None, lang)
+        label = sub.msisdn or sub.number
+        reasons = [*customer_reasons, *(f"{label}: {r}" for r in reasons)]
+        if ok_customer and ok_sub:
+            return Match(True, sub, reasons)
+        if first is None:
+            first = (sub, reasons)
+    assert first is not None
+    return Match(False, first[0], first[1])
+
+
+def recommend_fn_for(conn: Connection, catalogue: Catalogue, facts: SubscriberFacts, today: date) -> RecommendFn:
+    periods = sorted(facts.periods[: recommend.PERIODS])
+    cache: dict[int, dict[str, Any]] = {}
+
+    def fn(sub: Subscription) -> dict[str, Any]:
+        if sub.id not in cache:
+            cache[sub.id] = recommend.recommendation(conn, catalogue, sub, today, periods=periods)
+        return cache[sub.id]
+
+    return fn
+
+
+def preview(conn: Connection, catalogue: Catalogue, rules: Rules, sells: Sells | None, today: date, *,
+            sample_size: int = 10) -> dict[str, Any]:
+    """How many subscribers (customers with an active subscription) match now, and a sample of them."""
+    active = sorted(set(conn.execute(
+        select(m.Subscription.customer_id).join(m.PlanSegment, m.PlanSegment.subscription_id == m.Subscription.id)
+        .where(m.PlanSegment.start_date <= today,
+               (m.PlanSegment.end_date.is_(None)) | (m.PlanSegment.end_date >= today))).scalars()))
+    matching = 0
+    sample: list[dict[str, Any]] = []
+    for part in chunks(active, 500):
+        facts = load_facts(conn, catalogue, part, today, periods_needed=rules.periods_needed())
+        for f in sorted(facts.values(), key=lambda f: f.customer_number):
+            result = match(catalogue, rules, sells, f, today, recommend_fn_for(conn, catalogue, f, today))
+            if result.matches:
+                matching += 1
+                if len(sample) < sample_size:
+                    sample.append({"customer_number": f.customer_number, "name": f.name})
+    return {"matching": matching, "total": len(active), "sample": sample}

@@ -1,0 +1,1 @@
+"""The core's HTTP API, route by route."""

@@ -1,0 +1,1 @@
+"""selfcare_common: what app and core share (money format, CSV export, deployment, security headers)."""

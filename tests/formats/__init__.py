@@ -1,0 +1,1 @@
+"""File formats: CDR CSV, BgMax, Autogiro, the invoice PDF."""

@@ -1,0 +1,1 @@
+"""The core's services, one folder per area."""

@@ -1,0 +1,1 @@
+"""Access: sessions, sign-in throttling."""

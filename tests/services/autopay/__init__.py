@@ -1,0 +1,1 @@
+"""Automatic payment: mandates, draws, Autogiro files."""

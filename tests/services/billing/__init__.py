@@ -1,0 +1,1 @@
+"""Billing: usage, the bill run, invoices, credit notes, customers, the forecast."""

@@ -1,0 +1,1 @@
+"""Charges: add-ons, one-off charges, instalments, pending plan changes."""

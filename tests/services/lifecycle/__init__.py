@@ -1,0 +1,1 @@
+"""The invoice lifecycle: ledger, payments, dunning, sending, links, messages, bookkeeping."""

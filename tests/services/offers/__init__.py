@@ -1,0 +1,1 @@
+"""Offers: targeting, recommendation, plan changes."""
