@@ -15,6 +15,9 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from fractions import Fraction
 
+from selfcare_common.rounding import round_half_up_div  # once for the core and the app
+
+
 #: Exact charge units per öre (1 kr = 100 öre = 6·10¹¹ exact units).
 EXACT_PER_ORE = 6 * 10**9
 EXACT_PER_KR = 100 * EXACT_PER_ORE
@@ -62,17 +65,6 @@ def kr_to_ore(amount: Decimal | str | int, *, field: str = "amount") -> int:
 def ore_to_kr(ore: int) -> Decimal:
     """Öre as a 2-decimal kronor ``Decimal`` (for display and JSON)."""
     return (Decimal(ore) / 100).quantize(Decimal("0.01"))
-
-
-def round_half_up_div(numerator: int, denominator: int) -> int:
-    """``numerator / denominator`` rounded half up (half away from zero), exactly, on ints."""
-    if denominator <= 0:
-        raise ValueError("denominator must be positive")
-    sign = -1 if numerator < 0 else 1
-    quotient, remainder = divmod(abs(numerator), denominator)
-    if 2 * remainder >= denominator:
-        quotient += 1
-    return sign * quotient
 
 
 def exact_to_ore(exact: int) -> int:

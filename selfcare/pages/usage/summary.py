@@ -16,10 +16,10 @@ from typing import Any
 
 from babel.dates import format_date as _babel_date
 
-from backend_stub.money import round_half_up_div
 from selfcare.i18n import _FORMAT_LOCALE, format_number, gettext, normalise_language
 from selfcare.presenters import summary_volume
 from selfcare.state.offers import short_kr
+from selfcare_common.rounding import round_half_up_div
 
 
 def _int(value: Any) -> int:
