@@ -17,7 +17,6 @@ from fractions import Fraction
 
 from selfcare_common.rounding import round_half_up_div  # once for the core and the app
 
-
 #: Exact charge units per öre (1 kr = 100 öre = 6·10¹¹ exact units).
 EXACT_PER_ORE = 6 * 10**9
 EXACT_PER_KR = 100 * EXACT_PER_ORE
