@@ -41,6 +41,8 @@ _b = brand()
 
 app = rx.App(
     style=styles.base_style,
+    # Bundled into Reflex's one global stylesheet (no request of its own): the accent's contrast.
+    stylesheets=["/app.css"],
     head_components=[
         rx.el.link(rel="icon", href=_b.favicon, type="image/svg+xml"),
         rx.el.link(rel="manifest", href="/manifest.webmanifest"),

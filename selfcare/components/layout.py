@@ -31,7 +31,7 @@ def lang_switch(reload: rx.EventHandler | rx.event.EventSpec | list | None = Non
     formatted anew."""
     after = list(reload) if isinstance(reload, list | tuple) else [reload] if reload is not None else []
     style = {"background": "transparent", "color": C.primary_text, "border": "1px solid rgba(255,255,255,0.6)",
-             "cursor": "pointer", "min_height": "36px"}
+             "cursor": "pointer", "min_height": styles.TAP}
     return rx.cond(
         SessionState.locale == "sv",
         rx.button("English", id="lang-switch", lang="en", on_click=[SessionState.set_lang("en"), *after],
@@ -49,7 +49,7 @@ def header(reload=None) -> rx.Component:
                 rx.hstack(rx.image(src=b.logo, alt="", width="32px", height="32px"),
                           rx.text(b.name, weight="bold", size="4", color=C.primary_text), align="center",
                           spacing="2"),
-                href="/", underline="none", aria_label=b.name,
+                href="/", underline="none", aria_label=b.name, style=styles.tap_link,
             ),
             rx.spacer(),
             rx.cond(rx.State.is_hydrated, lang_switch(reload)),
@@ -57,8 +57,7 @@ def header(reload=None) -> rx.Component:
                 SessionState.signed_in | SessionState.scoped,
                 rx.button(rx.icon("log-out", size=16), id="sign-out", on_click=SessionState.sign_out, size="2",
                           aria_label=tr("Sign out"), title=tr("Sign out"),
-                          style={"background": "transparent", "color": C.primary_text, "cursor": "pointer",
-                                 "min_height": "36px"}),
+                          style={"background": "transparent", "color": C.primary_text, **styles.tap_button}),
             ),
             align="center", width="100%", max_width=styles.MAX_WIDTH, margin="0 auto", spacing="2",
         ),
@@ -95,11 +94,12 @@ def footer() -> rx.Component:
     s = brand().support
     return rx.vstack(
         rx.text(tr("Customer service"), weight="bold", size="2"),
-        rx.hstack(rx.icon("phone", size=14), rx.link(s.phone, href=f"tel:{s.phone.replace(' ', '')}", size="2"),
+        rx.hstack(rx.icon("phone", size=14), rx.link(s.phone, href=f"tel:{s.phone.replace(' ', '')}", size="2",
+                                                      style=styles.tap_link),
                   rx.text("·", size="2"), rx.text(rx.cond(SessionState.locale == "en", s.hours_en, s.hours_sv),
                                                   size="2"),
                   align="center", spacing="2", wrap="wrap"),
-        rx.hstack(rx.icon("mail", size=14), rx.link(s.email, href=f"mailto:{s.email}", size="2"), align="center",
+        rx.hstack(rx.icon("mail", size=14), rx.link(s.email, href=f"mailto:{s.email}", size="2", style=styles.tap_link), align="center",
                   spacing="2"),
         spacing="1", padding="1.5rem 1rem 2rem", width="100%", max_width=styles.MAX_WIDTH, margin="0 auto",
         color=C.muted,

@@ -108,7 +108,7 @@ def _shop() -> rx.Component:
 def addons_page() -> rx.Component:
     return page(
         rx.link(rx.hstack(rx.icon("chevron-left", size=16), tr("Overview"), align="center", spacing="1"),
-                href="/", size="2"),
+                href="/", size="2", style=styles.tap_link),
         rx.heading(tr("Add-ons"), size="6", as_="h1"),
         error_callout(A.error),
         rx.cond(A.notice != "", rx.callout(A.notice, icon="circle-check", color_scheme="green", id="addon-notice",
