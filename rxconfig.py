@@ -50,6 +50,24 @@ def allowed_origins() -> list[str]:
     return list(dict.fromkeys(origins))
 
 
+class RadixThemesTrimmed(rx.plugins.RadixThemesPlugin):
+    """Radix Themes with only the colour scales the app uses.
+
+    Radix's ``styles.css`` (the plugin's default) carries every colour scale of the 31 (tokens: 35 KB
+    gzipped of the 82 KB render-blocking stylesheet of every page); the app names eight: the accent
+    (cyan), its grey (slate), ``gray``, and the tones of badges and callouts (``presenters.*_TONE``,
+    ``color_scheme=``). ``tests/app/test_radix_colours.py`` checks that the app names no other."""
+
+    COLOURS = ("cyan", "slate", "gray", "red", "green", "orange", "blue", "amber")
+
+    def get_stylesheet_paths(self, **context: object) -> tuple[str, ...]:
+        if not self.enabled:
+            return ()
+        return ("@radix-ui/themes/tokens/base.css",
+                *(f"@radix-ui/themes/tokens/colors/{c}.css" for c in self.COLOURS),
+                "@radix-ui/themes/components.css", "@radix-ui/themes/utilities.css")
+
+
 # Ports and URLs are only pinned when asked to: `reflex run` in dev mode keeps its two ports.
 _placement: dict[str, object] = {}
 if _PORT_SET:
@@ -69,8 +87,11 @@ config = rx.Config(
     # The app keeps no tables of its own; the core owns the database (DATABASE_URL).
     db_url=None,
     disable_plugins=[rx.plugins.SitemapPlugin],
+    # The app has no dynamic (eval'd) components: Radix Themes' whole namespace is not imported into the
+    # root bundle of every page for them (window.__reflex), only each page's own components.
+    frontend_lazy_bundled_libraries=True,
     # Light theme always: the brand colours are chosen for it (a phone in dark mode keeps its contrast).
     default_color_mode="light",
-    plugins=[rx.plugins.RadixThemesPlugin(theme=rx.theme(appearance="light", accent_color="cyan", radius="medium",
+    plugins=[RadixThemesTrimmed(theme=rx.theme(appearance="light", accent_color="cyan", radius="medium",
                                                           scaling="100%"))],
 )
