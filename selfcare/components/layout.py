@@ -77,6 +77,13 @@ def nav_item(label_key: str, href: str, icon: str, active: str) -> rx.Component:
     )
 
 
+# The navigation's height, held by the skeleton before the page is hydrated (no shift when it comes).
+NAV_HEIGHT = "3.5rem"
+# The content column reaches at least the bottom of the first screen, so the footer, which comes with the
+# content, starts below it: the content filling in never pushes the footer down within sight.
+CONTENT_MIN_HEIGHT = "calc(100vh - 6.5rem)"
+
+
 def nav(active: str) -> rx.Component:
     return rx.cond(
         SessionState.signed_in,
@@ -84,7 +91,7 @@ def nav(active: str) -> rx.Component:
             nav_item("Overview", "/", "house", active),
             nav_item("Invoices", "/invoices", "receipt-text", active),
             nav_item("Usage", "/usage", "chart-column", active),
-            width="100%", max_width=styles.MAX_WIDTH, margin="0 auto", spacing="0",
+            width="100%", max_width=styles.MAX_WIDTH, margin="0 auto", spacing="0", height=NAV_HEIGHT,
             background=C.surface, border_bottom="1px solid #e3e8eb",
         ),
     )
@@ -121,10 +128,10 @@ def page(*children: rx.Component, active: str = "", reload=None, loading: rx.Com
             rx.fragment(
                 nav(active),
                 rx.vstack(*children, spacing="4", width="100%", max_width=styles.MAX_WIDTH, margin="0 auto",
-                          padding="1rem", align="stretch"),
+                          padding="1rem", align="stretch", min_height=CONTENT_MIN_HEIGHT),
                 footer(),
             ),
-            rx.box(rx.box(height="3rem", width="100%", background=C.surface, border_bottom="1px solid #e6eaee"),
+            rx.box(rx.box(height=NAV_HEIGHT, width="100%", background=C.surface, border_bottom="1px solid #e6eaee"),
                    rx.vstack(loading, width="100%", max_width=styles.MAX_WIDTH, margin="0 auto", padding="1rem",
                              align="stretch") if loading is not None else rx.fragment(),
                    id="page-skeleton", min_height="60vh", width="100%", aria_busy="true"),
