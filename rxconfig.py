@@ -17,9 +17,11 @@ middleware and gives the same list to Socket.IO).
 from __future__ import annotations
 
 import os
+from typing import Any
 from urllib.parse import urlsplit
 
 import reflex as rx
+from reflex_base.registry import RegistrationContext
 
 _PORT_SET = bool(os.environ.get("SELFCARE_PORT"))
 PORT = int(os.environ.get("SELFCARE_PORT") or 3000)
@@ -50,8 +52,18 @@ def allowed_origins() -> list[str]:
     return list(dict.fromkeys(origins))
 
 
+RADIX_PACKAGE = "@radix-ui/themes"
+
+
 class RadixThemesTrimmed(rx.plugins.RadixThemesPlugin):
-    """Radix Themes with only the colour scales the app uses.
+    """Radix Themes with only the colour scales the app uses, and without its whole namespace in the bundle.
+
+    The stock plugin registers ``@radix-ui/themes`` as a library for dynamic (eval'd) components, so the
+    root module imports all of Radix Themes (every component, used or not) for ``window.__reflex``, eagerly
+    or, with ``frontend_lazy_bundled_libraries``, as a dynamic import whose modules the bundler then
+    shares into the common chunk every page loads. The app has no dynamic components: each page imports
+    the Radix components it uses, and nothing else of Radix is bundled. (The package itself is still
+    installed: it stays in the plugin's frontend dependencies.)
 
     Radix's ``styles.css`` (the plugin's default) carries every colour scale of the 31 (tokens: 35 KB
     gzipped of the 82 KB render-blocking stylesheet of every page); the app names eight: the accent
@@ -59,6 +71,12 @@ class RadixThemesTrimmed(rx.plugins.RadixThemesPlugin):
     ``color_scheme=``). ``tests/app/test_radix_colours.py`` checks that the app names no other."""
 
     COLOURS = ("cyan", "slate", "gray", "red", "green", "orange", "blue", "amber")
+
+    def pre_compile(self, **context: Any) -> None:
+        """After the plugins' dependencies are registered as window libraries, and before the root is compiled."""
+        super().pre_compile(**context)
+        libraries = RegistrationContext.ensure_context().bundled_libraries
+        libraries[:] = [lib for lib in libraries if not lib.startswith(RADIX_PACKAGE)]
 
     def get_stylesheet_paths(self, **context: object) -> tuple[str, ...]:
         if not self.enabled:
@@ -87,8 +105,8 @@ config = rx.Config(
     # The app keeps no tables of its own; the core owns the database (DATABASE_URL).
     db_url=None,
     disable_plugins=[rx.plugins.SitemapPlugin],
-    # The app has no dynamic (eval'd) components: Radix Themes' whole namespace is not imported into the
-    # root bundle of every page for them (window.__reflex), only each page's own components.
+    # The app has no dynamic (eval'd) components: libraries registered for them (window.__reflex) beyond
+    # Reflex's core are not imported by the root on every page (RadixThemesTrimmed drops Radix from them).
     frontend_lazy_bundled_libraries=True,
     # Light theme always: the brand colours are chosen for it (a phone in dark mode keeps its contrast).
     default_color_mode="light",

@@ -1,4 +1,4 @@
-"""The trimmed Radix stylesheet (rxconfig.RadixThemesTrimmed) has every colour scale the app names.
+"""rxconfig.RadixThemesTrimmed: its stylesheet has every colour scale the app names, and Radix is no window library.
 
 The app names a Radix colour in three ways: ``color_scheme="red"`` on a component, a tone in a
 ``*_TONE`` table of a presenter or state (a badge's ``color_scheme`` at run time), and the theme's
@@ -60,3 +60,22 @@ def test_the_stylesheets_are_radix_files():
     assert paths[0] == "@radix-ui/themes/tokens/base.css"
     assert "@radix-ui/themes/components.css" in paths and "@radix-ui/themes/utilities.css" in paths
     assert len([p for p in paths if "/tokens/colors/" in p]) == len(RadixThemesTrimmed.COLOURS)
+
+
+def test_radix_is_not_a_window_library():
+    """Radix registered for dynamic components (the stock plugin's dependency) is dropped before the root
+    module is compiled, so the root does not import the whole of Radix Themes on every page."""
+    from reflex_base.components.dynamic import _bundle_library
+    from reflex_base.registry import RegistrationContext
+
+    plugin = RadixThemesTrimmed()
+    for dependency in plugin.get_frontend_dependencies():
+        _bundle_library(dependency)
+    libraries = RegistrationContext.ensure_context().bundled_libraries
+    assert any(lib.startswith("@radix-ui/themes") for lib in libraries)
+    plugin.pre_compile(add_save_task=lambda *a, **k: None, add_modify_task=lambda *a: None,
+                       radix_themes_plugin=plugin, unevaluated_pages=[])
+    assert not any(lib.startswith("@radix-ui/themes") for lib in libraries), libraries
+    assert "react" in libraries and "$/utils/state" in libraries  # Reflex's own stay
+    # The package is still installed for the components that import it.
+    assert any(d.startswith("@radix-ui/themes@") for d in plugin.get_frontend_dependencies())
