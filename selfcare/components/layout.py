@@ -43,7 +43,7 @@ def lang_switch(reload: rx.EventHandler | rx.event.EventSpec | list | None = Non
 
 def header(reload=None) -> rx.Component:
     b = brand()
-    return rx.box(
+    return rx.el.header(
         rx.hstack(
             rx.link(
                 rx.hstack(rx.image(src=b.logo, alt="", width="32px", height="32px"),
@@ -62,6 +62,7 @@ def header(reload=None) -> rx.Component:
             align="center", width="100%", max_width=styles.MAX_WIDTH, margin="0 auto", spacing="2",
         ),
         background=C.primary, padding="0.6rem 1rem", width="100%", position="sticky", top="0", z_index="10",
+        display="block",
     )
 
 
@@ -87,19 +88,19 @@ CONTENT_MIN_HEIGHT = "calc(100vh - 6.5rem)"
 def nav(active: str) -> rx.Component:
     return rx.cond(
         SessionState.signed_in,
-        rx.hstack(
+        rx.el.nav(rx.hstack(
             nav_item("Overview", "/", "house", active),
             nav_item("Invoices", "/invoices", "receipt-text", active),
             nav_item("Usage", "/usage", "chart-column", active),
             width="100%", max_width=styles.MAX_WIDTH, margin="0 auto", spacing="0", height=NAV_HEIGHT,
             background=C.surface, border_bottom="1px solid #e3e8eb",
-        ),
+        ), display="block", width="100%"),
     )
 
 
 def footer() -> rx.Component:
     s = brand().support
-    return rx.vstack(
+    return rx.el.footer(rx.vstack(
         rx.text(tr("Customer service"), weight="bold", size="2"),
         rx.hstack(rx.icon("phone", size=14), rx.link(s.phone, href=f"tel:{s.phone.replace(' ', '')}", size="2",
                                                       style=styles.tap_link),
@@ -110,7 +111,7 @@ def footer() -> rx.Component:
                   spacing="2"),
         spacing="1", padding="1.5rem 1rem 2rem", width="100%", max_width=styles.MAX_WIDTH, margin="0 auto",
         color=C.muted,
-    )
+    ), display="block", width="100%")
 
 
 def page(*children: rx.Component, active: str = "", reload=None, loading: rx.Component | None = None
@@ -127,14 +128,15 @@ def page(*children: rx.Component, active: str = "", reload=None, loading: rx.Com
             rx.State.is_hydrated,
             rx.fragment(
                 nav(active),
-                rx.vstack(*children, spacing="4", width="100%", max_width=styles.MAX_WIDTH, margin="0 auto",
-                          padding="1rem", align="stretch", min_height=CONTENT_MIN_HEIGHT),
+                rx.el.main(rx.vstack(*children, spacing="4", width="100%", max_width=styles.MAX_WIDTH,
+                                     margin="0 auto", padding="1rem", align="stretch", min_height=CONTENT_MIN_HEIGHT),
+                           display="block", width="100%"),
                 footer(),
             ),
-            rx.box(rx.box(height=NAV_HEIGHT, width="100%", background=C.surface, border_bottom="1px solid #e6eaee"),
-                   rx.vstack(loading, width="100%", max_width=styles.MAX_WIDTH, margin="0 auto", padding="1rem",
-                             align="stretch") if loading is not None else rx.fragment(),
-                   id="page-skeleton", min_height="60vh", width="100%", aria_busy="true"),
+            rx.el.main(rx.box(height=NAV_HEIGHT, width="100%", background=C.surface, border_bottom="1px solid #e6eaee"),
+                       rx.vstack(loading, width="100%", max_width=styles.MAX_WIDTH, margin="0 auto", padding="1rem",
+                                 align="stretch") if loading is not None else rx.fragment(),
+                       id="page-skeleton", min_height="60vh", width="100%", aria_busy="true", display="block"),
         ),
         min_height="100vh", width="100%", background=C.background, overflow_x="hidden",
     )

@@ -97,8 +97,10 @@ def test_page_accessible_in_both_languages(open_page, name):
         if lang == "en":
             _switch_to_english(page)
         assert page.evaluate("() => document.documentElement.lang") == lang
-        assert axe_violations(page) == [], f"{name} ({lang})"
-        assert small_targets(page) == [], f"{name} ({lang}): tap targets under 44 × 44 px"
+        found = axe_violations(page)
+        assert not found, f"{name} ({lang}):\n" + "\n".join(found)
+        small = small_targets(page)
+        assert not small, f"{name} ({lang}): tap targets under 44 × 44 px:\n" + "\n".join(small)
     assert page.csp_violations == [], name
 
 
