@@ -138,7 +138,7 @@ def page(*children: rx.Component, active: str = "", reload=None, loading: rx.Com
                                  align="stretch") if loading is not None else rx.fragment(),
                        id="page-skeleton", min_height="60vh", width="100%", aria_busy="true", display="block"),
         ),
-        min_height="100vh", width="100%", background=C.background, overflow_x="hidden",
+        min_height="100vh", width="100%", background=C.background, overflow_x="hidden", class_name="page-frame",
     )
 
 

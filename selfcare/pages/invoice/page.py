@@ -29,9 +29,10 @@ def _head() -> rx.Component:
     return card(
         rx.hstack(
             rx.vstack(rx.text(v["seller_name"].to(str), weight="bold", id="invoice-sender"),
-                      rx.text(rx.cond(v["is_credit_note"].to(bool), tr("Credit note"), tr("Invoice")), " ",
-                              v["number"].to(str), " · ", v["period"].to(str),
-                              style=styles.muted, id="invoice-number"),
+                      # The page's one level-one heading: what this document is.
+                      rx.heading(rx.cond(v["is_credit_note"].to(bool), tr("Credit note"), tr("Invoice")), " ",
+                                 v["number"].to(str), " · ", v["period"].to(str), as_="h1", size="2",
+                                 weight="regular", style=styles.muted, id="invoice-number"),
                       spacing="0"),
             rx.spacer(),
             status_badge(v["status"].to(str), v["tone"].to(str), id="invoice-status"),
