@@ -17,6 +17,7 @@ middleware and gives the same list to Socket.IO).
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -53,6 +54,18 @@ def allowed_origins() -> list[str]:
 
 
 RADIX_PACKAGE = "@radix-ui/themes"
+POSTCSS_TRIM = "postcss-radix-trim.cjs"
+POSTCSS_TRIM_SOURCE = Path(__file__).resolve().parent / "frontend" / POSTCSS_TRIM
+
+
+def add_postcss_trim(config_js: str) -> str:
+    """Reflex's ``postcss.config.js`` with the trim plugin after ``postcss-import`` (which inlines Radix)."""
+    anchor = '"postcss-import": {},'
+    if anchor not in config_js:
+        raise ValueError(f"postcss.config.js has no {anchor!r} line to put {POSTCSS_TRIM} after: {config_js!r}")
+    if POSTCSS_TRIM in config_js:
+        return config_js
+    return config_js.replace(anchor, f'{anchor}\n    "./{POSTCSS_TRIM}": {{}},', 1)
 
 
 class RadixThemesTrimmed(rx.plugins.RadixThemesPlugin):
@@ -77,6 +90,11 @@ class RadixThemesTrimmed(rx.plugins.RadixThemesPlugin):
         super().pre_compile(**context)
         libraries = RegistrationContext.ensure_context().bundled_libraries
         libraries[:] = [lib for lib in libraries if not lib.startswith(RADIX_PACKAGE)]
+        context["add_modify_task"]("postcss.config.js", add_postcss_trim)
+
+    def get_static_assets(self, **context: Any) -> list[tuple[str, str]]:
+        """The PostCSS plugin that drops Radix's responsive variants, into the web dir."""
+        return [*super().get_static_assets(**context), (POSTCSS_TRIM, POSTCSS_TRIM_SOURCE.read_text())]
 
     def get_stylesheet_paths(self, **context: object) -> tuple[str, ...]:
         if not self.enabled:

@@ -11,6 +11,8 @@ import ast
 import re
 from pathlib import Path
 
+import pytest
+
 from rxconfig import RadixThemesTrimmed, config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,3 +81,27 @@ def test_radix_is_not_a_window_library():
     assert "react" in libraries and "$/utils/state" in libraries  # Reflex's own stay
     # The package is still installed for the components that import it.
     assert any(d.startswith("@radix-ui/themes@") for d in plugin.get_frontend_dependencies())
+
+
+def test_postcss_config_gets_the_trim_plugin_after_postcss_import():
+    from rxconfig import POSTCSS_TRIM, POSTCSS_TRIM_SOURCE, add_postcss_trim
+
+    reflex_config = 'export default {\n  plugins: {\n    "postcss-import": {},\n    autoprefixer: {},\n  },\n};'
+    out = add_postcss_trim(reflex_config)
+    lines = [line.strip() for line in out.splitlines()]
+    assert lines.index(f'"./{POSTCSS_TRIM}": {{}},') == lines.index('"postcss-import": {},') + 1
+    assert add_postcss_trim(out) == out  # once
+    with pytest.raises(ValueError, match="postcss-import"):
+        add_postcss_trim("export default {plugins: {}};")
+    assert (POSTCSS_TRIM, POSTCSS_TRIM_SOURCE.read_text()) in RadixThemesTrimmed().get_static_assets()
+
+
+def test_the_app_uses_no_responsive_radix_props():
+    """The trim plugin drops Radix's breakpoint variants, so no component may ask for one: no
+    ``rx.breakpoints`` and no prop given a dict of breakpoints (``size={"initial": "1", "md": "3"}``)."""
+    offenders = []
+    for path in sorted((ROOT / "selfcare").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        if "breakpoints(" in text or re.search(r"=\s*\{\s*[\"'](initial|xs|sm|md|lg|xl)[\"']\s*:", text):
+            offenders.append(str(path.relative_to(ROOT)))
+    assert not offenders, offenders
