@@ -115,7 +115,7 @@ def addons_page() -> rx.Component:
                                            role="status", width="100%")),
         rx.cond(
             A.loaded,
-            rx.cond(A.subscriptions.length() > 0, rx.vstack(plan_card(), _shop(), spacing="4", width="100%",
+            rx.cond(A.subscriptions.length() > 0, rx.vstack(plan_card(load_on_mount=False), _shop(), spacing="4", width="100%",
                                                              align="stretch"),
                     card(rx.text(tr("You have no active subscription to add to.")))),
             rx.cond(A.error == "", rx.center(rx.spinner(size="3"), padding="3rem", width="100%")),
