@@ -8,6 +8,8 @@ STAMP := $(VENV)/.installed
 # the internet), used by Reflex through REFLEX_USE_SYSTEM_BUN and PATH.
 TOOLS := .tools
 BUN := $(TOOLS)/node_modules/.bin/bun
+# axe-core for the browser tests' accessibility check (tests/e2e/page_checks.py injects it).
+AXE := $(TOOLS)/node_modules/axe-core/axe.min.js
 CHROMIUM := /usr/bin/chromium
 FAKETIME := /usr/bin/faketime
 # The second test run: the non-browser tests with the system clock a year and more ahead.
@@ -33,6 +35,9 @@ $(BUN):
 	npm install --prefix $(TOOLS) --no-audit --no-fund --loglevel=error bun
 	$(BUN) --version
 
+$(AXE):
+	npm install --prefix $(TOOLS) --no-audit --no-fund --loglevel=error axe-core@4
+
 # Debian's Chromium for the browser tests and bench/web.py (Playwright drives it; its own
 # browser download is not used). CI runs as root; elsewhere sudo is asked for.
 $(CHROMIUM):
@@ -44,7 +49,7 @@ $(FAKETIME):
 
 .PHONY: install tools browser demo serve test test-later lint bench bench-web lighthouse-tools bench-lighthouse i18n
 install: $(STAMP) tools
-tools: $(BUN)
+tools: $(BUN) $(AXE)
 browser: $(CHROMIUM) $(FAKETIME)
 
 # Seeds the demo operator on first start (an empty database), then runs the app in

@@ -17,9 +17,12 @@ middleware and gives the same list to Socket.IO).
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import reflex as rx
+from reflex_base.registry import RegistrationContext
 
 _PORT_SET = bool(os.environ.get("SELFCARE_PORT"))
 PORT = int(os.environ.get("SELFCARE_PORT") or 3000)
@@ -50,6 +53,57 @@ def allowed_origins() -> list[str]:
     return list(dict.fromkeys(origins))
 
 
+RADIX_PACKAGE = "@radix-ui/themes"
+POSTCSS_TRIM = "postcss-radix-trim.cjs"
+POSTCSS_TRIM_SOURCE = Path(__file__).resolve().parent / "frontend" / POSTCSS_TRIM
+
+
+def add_postcss_trim(config_js: str) -> str:
+    """Reflex's ``postcss.config.js`` with the trim plugin after ``postcss-import`` (which inlines Radix)."""
+    anchor = '"postcss-import": {},'
+    if anchor not in config_js:
+        raise ValueError(f"postcss.config.js has no {anchor!r} line to put {POSTCSS_TRIM} after: {config_js!r}")
+    if POSTCSS_TRIM in config_js:
+        return config_js
+    return config_js.replace(anchor, f'{anchor}\n    "./{POSTCSS_TRIM}": {{}},', 1)
+
+
+class RadixThemesTrimmed(rx.plugins.RadixThemesPlugin):
+    """Radix Themes with only the colour scales the app uses, and without its whole namespace in the bundle.
+
+    The stock plugin registers ``@radix-ui/themes`` as a library for dynamic (eval'd) components, so the
+    root module imports all of Radix Themes (every component, used or not) for ``window.__reflex``, eagerly
+    or, with ``frontend_lazy_bundled_libraries``, as a dynamic import whose modules the bundler then
+    shares into the common chunk every page loads. The app has no dynamic components: each page imports
+    the Radix components it uses, and nothing else of Radix is bundled. (The package itself is still
+    installed: it stays in the plugin's frontend dependencies.)
+
+    Radix's ``styles.css`` (the plugin's default) carries every colour scale of the 31 (tokens: 35 KB
+    gzipped of the 82 KB render-blocking stylesheet of every page); the app names eight: the accent
+    (cyan), its grey (slate), ``gray``, and the tones of badges and callouts (``presenters.*_TONE``,
+    ``color_scheme=``). ``tests/app/test_radix_colours.py`` checks that the app names no other."""
+
+    COLOURS = ("cyan", "slate", "gray", "red", "green", "orange", "blue", "amber")
+
+    def pre_compile(self, **context: Any) -> None:
+        """After the plugins' dependencies are registered as window libraries, and before the root is compiled."""
+        super().pre_compile(**context)
+        libraries = RegistrationContext.ensure_context().bundled_libraries
+        libraries[:] = [lib for lib in libraries if not lib.startswith(RADIX_PACKAGE)]
+        context["add_modify_task"]("postcss.config.js", add_postcss_trim)
+
+    def get_static_assets(self, **context: Any) -> list[tuple[str, str]]:
+        """The PostCSS plugin that drops Radix's responsive variants, into the web dir."""
+        return [*super().get_static_assets(**context), (POSTCSS_TRIM, POSTCSS_TRIM_SOURCE.read_text())]
+
+    def get_stylesheet_paths(self, **context: object) -> tuple[str, ...]:
+        if not self.enabled:
+            return ()
+        return ("@radix-ui/themes/tokens/base.css",
+                *(f"@radix-ui/themes/tokens/colors/{c}.css" for c in self.COLOURS),
+                "@radix-ui/themes/components.css", "@radix-ui/themes/utilities.css")
+
+
 # Ports and URLs are only pinned when asked to: `reflex run` in dev mode keeps its two ports.
 _placement: dict[str, object] = {}
 if _PORT_SET:
@@ -69,8 +123,11 @@ config = rx.Config(
     # The app keeps no tables of its own; the core owns the database (DATABASE_URL).
     db_url=None,
     disable_plugins=[rx.plugins.SitemapPlugin],
+    # The app has no dynamic (eval'd) components: libraries registered for them (window.__reflex) beyond
+    # Reflex's core are not imported by the root on every page (RadixThemesTrimmed drops Radix from them).
+    frontend_lazy_bundled_libraries=True,
     # Light theme always: the brand colours are chosen for it (a phone in dark mode keeps its contrast).
     default_color_mode="light",
-    plugins=[rx.plugins.RadixThemesPlugin(theme=rx.theme(appearance="light", accent_color="cyan", radius="medium",
+    plugins=[RadixThemesTrimmed(theme=rx.theme(appearance="light", accent_color="cyan", radius="medium",
                                                           scaling="100%"))],
 )

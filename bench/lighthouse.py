@@ -102,6 +102,7 @@ def main() -> int:
     parser.add_argument("--secret", default=os.environ.get("SELFCARE_JWT_SECRET", ""))
     parser.add_argument("--pages", help="comma-separated page names to measure (default: all eight)")
     parser.add_argument("--json", type=Path, help="also write every run's figures here")
+    parser.add_argument("--reports", type=Path, help="keep each run's whole Lighthouse report (JSON) in this folder")
     args = parser.parse_args()
     if not LIGHTHOUSE.exists():
         raise SystemExit(f"{LIGHTHOUSE} is missing: run `make lighthouse-tools`")
@@ -139,7 +140,12 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             for _ in range(args.runs):  # round-robin: a slow moment of the machine spreads over the pages
                 for name, path, cookie in pages:
-                    run = _lighthouse(base + path, cookie, Path(tmp) / "report.json")
+                    report = Path(tmp) / "report.json"
+                    run = _lighthouse(base + path, cookie, report)
+                    if args.reports:
+                        args.reports.mkdir(parents=True, exist_ok=True)
+                        slug = name.replace(" ", "-")
+                        report.replace(args.reports / f"{slug}-{len(results.get(name, []))}.json")
                     results.setdefault(name, []).append(run)
                     print(f"  {name}: {run['performance']} ({run['final_url']})", file=sys.stderr)
         print(f"Lighthouse 12, mobile, simulated throttling, median of {args.runs} (app at {base})")

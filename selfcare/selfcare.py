@@ -7,6 +7,7 @@ import reflex as rx
 from selfcare import embedding, session_cookie, styles, web_security
 from selfcare.brand import brand
 from selfcare.components import layout
+from selfcare.components.pending_changes import PendingChangesState
 from selfcare.pages.addons.page import addons_page
 from selfcare.pages.addons.state import AddonsState
 from selfcare.pages.agent.audit import AuditState
@@ -41,6 +42,8 @@ _b = brand()
 
 app = rx.App(
     style=styles.base_style,
+    # Bundled into Reflex's one global stylesheet (no request of its own): the accent's contrast.
+    stylesheets=["/app.css"],
     head_components=[
         rx.el.link(rel="icon", href=_b.favicon, type="image/svg+xml"),
         rx.el.link(rel="manifest", href="/manifest.webmanifest"),
@@ -74,7 +77,9 @@ app.add_page(link_page, route="/i/[link_token]", title=_subscriber_title("Invoic
 app.add_page(usage_page, route="/usage", title=_subscriber_title("Usage"), on_load=UsageState.load)
 app.add_page(payment_method_page, route="/payment-method", title=_subscriber_title("Payment method"),
              on_load=PaymentMethodState.load)
-app.add_page(addons_page, route="/addons", title=_subscriber_title("Add-ons"), on_load=AddonsState.load)
+# The plan card comes with the page (add-ons: plan_card(load_on_mount=False)), not after it.
+app.add_page(addons_page, route="/addons", title=_subscriber_title("Add-ons"),
+             on_load=[AddonsState.load, PendingChangesState.load])
 app.add_page(agent_page, route="/agent", title=_title("Kundtjänst"), on_load=AgentState.load)
 app.add_page(audit_page, route="/agent/audit", title=_title("Granskningslogg"), on_load=AuditState.load)
 app.add_page(marketing_page, route="/marketing", title=_title("Marknad"), on_load=MarketingState.load)

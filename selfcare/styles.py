@@ -26,6 +26,13 @@ primary_button: dict[str, Any] = {"background": C.primary, "color": C.primary_te
                                   "min_height": "48px", "font_size": "1rem", "cursor": "pointer"}
 secondary_button: dict[str, Any] = {"background": C.surface, "color": C.primary, "width": "100%",
                                     "min_height": "44px", "border": f"1px solid {C.primary}", "cursor": "pointer"}
+# Tap targets of at least 44 × 44 px (WCAG 2.5.5; Apple's and Google's guidance): a link standing alone
+# (its line box grows, the text stays where it was), a row-wide control, a button.
+TAP = "44px"
+tap_link: dict[str, Any] = {"display": "inline-flex", "align_items": "center", "min_height": TAP,
+                            "min_width": TAP}
+tap_block: dict[str, Any] = {"min_height": TAP, "padding_block": "10px", "box_sizing": "border-box"}
+tap_button: dict[str, Any] = {"min_height": TAP, "min_width": TAP, "cursor": "pointer"}
 base_style: dict[str, Any] = {
     "font_family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
     "color": C.text,

@@ -52,7 +52,7 @@ def payment_method_summary() -> rx.Component:
                         rx.text(tr("Pay automatically by autogiro or card, and never miss a due date."),
                                 style=styles.muted)),
                 rx.link(rx.cond(v["automatic"].to(bool), tr("Change payment method"), tr("Pay automatically")),
-                        href="/payment-method", id="overview-payment-method-link"),
+                        href="/payment-method", id="overview-payment-method-link", style=styles.tap_link),
             ),
         ),
         on_mount=PaymentMethodState.load, width="100%",
@@ -62,4 +62,4 @@ def payment_method_summary() -> rx.Component:
 def addon_shop_link() -> rx.Component:
     """The overview's way into the add-on shop (below this period's allowances)."""
     return rx.link(rx.hstack(rx.icon("package_plus", size=16), tr("Buy extra data"), align="center", spacing="1"),
-                   href="/addons", id="overview-addons-link")
+                   href="/addons", id="overview-addons-link", style=styles.tap_link)

@@ -31,7 +31,7 @@ def lang_switch(reload: rx.EventHandler | rx.event.EventSpec | list | None = Non
     formatted anew."""
     after = list(reload) if isinstance(reload, list | tuple) else [reload] if reload is not None else []
     style = {"background": "transparent", "color": C.primary_text, "border": "1px solid rgba(255,255,255,0.6)",
-             "cursor": "pointer", "min_height": "36px"}
+             "cursor": "pointer", "min_height": styles.TAP}
     return rx.cond(
         SessionState.locale == "sv",
         rx.button("English", id="lang-switch", lang="en", on_click=[SessionState.set_lang("en"), *after],
@@ -43,13 +43,13 @@ def lang_switch(reload: rx.EventHandler | rx.event.EventSpec | list | None = Non
 
 def header(reload=None) -> rx.Component:
     b = brand()
-    return rx.box(
+    return rx.el.header(
         rx.hstack(
             rx.link(
                 rx.hstack(rx.image(src=b.logo, alt="", width="32px", height="32px"),
                           rx.text(b.name, weight="bold", size="4", color=C.primary_text), align="center",
                           spacing="2"),
-                href="/", underline="none", aria_label=b.name,
+                href="/", underline="none", aria_label=b.name, style=styles.tap_link,
             ),
             rx.spacer(),
             rx.cond(rx.State.is_hydrated, lang_switch(reload)),
@@ -57,12 +57,12 @@ def header(reload=None) -> rx.Component:
                 SessionState.signed_in | SessionState.scoped,
                 rx.button(rx.icon("log-out", size=16), id="sign-out", on_click=SessionState.sign_out, size="2",
                           aria_label=tr("Sign out"), title=tr("Sign out"),
-                          style={"background": "transparent", "color": C.primary_text, "cursor": "pointer",
-                                 "min_height": "36px"}),
+                          style={"background": "transparent", "color": C.primary_text, **styles.tap_button}),
             ),
             align="center", width="100%", max_width=styles.MAX_WIDTH, margin="0 auto", spacing="2",
         ),
         background=C.primary, padding="0.6rem 1rem", width="100%", position="sticky", top="0", z_index="10",
+        display="block",
     )
 
 
@@ -78,32 +78,40 @@ def nav_item(label_key: str, href: str, icon: str, active: str) -> rx.Component:
     )
 
 
+# The navigation's height, held by the skeleton before the page is hydrated (no shift when it comes).
+NAV_HEIGHT = "3.5rem"
+# The content column reaches at least the bottom of the first screen, so the footer, which comes with the
+# content, starts below it: the content filling in never pushes the footer down within sight.
+CONTENT_MIN_HEIGHT = "calc(100vh - 6.5rem)"
+
+
 def nav(active: str) -> rx.Component:
     return rx.cond(
         SessionState.signed_in,
-        rx.hstack(
+        rx.el.nav(rx.hstack(
             nav_item("Overview", "/", "house", active),
             nav_item("Invoices", "/invoices", "receipt-text", active),
             nav_item("Usage", "/usage", "chart-column", active),
-            width="100%", max_width=styles.MAX_WIDTH, margin="0 auto", spacing="0",
+            width="100%", max_width=styles.MAX_WIDTH, margin="0 auto", spacing="0", height=NAV_HEIGHT,
             background=C.surface, border_bottom="1px solid #e3e8eb",
-        ),
+        ), display="block", width="100%"),
     )
 
 
 def footer() -> rx.Component:
     s = brand().support
-    return rx.vstack(
+    return rx.el.footer(rx.vstack(
         rx.text(tr("Customer service"), weight="bold", size="2"),
-        rx.hstack(rx.icon("phone", size=14), rx.link(s.phone, href=f"tel:{s.phone.replace(' ', '')}", size="2"),
+        rx.hstack(rx.icon("phone", size=14), rx.link(s.phone, href=f"tel:{s.phone.replace(' ', '')}", size="2",
+                                                      style=styles.tap_link),
                   rx.text("·", size="2"), rx.text(rx.cond(SessionState.locale == "en", s.hours_en, s.hours_sv),
                                                   size="2"),
                   align="center", spacing="2", wrap="wrap"),
-        rx.hstack(rx.icon("mail", size=14), rx.link(s.email, href=f"mailto:{s.email}", size="2"), align="center",
+        rx.hstack(rx.icon("mail", size=14), rx.link(s.email, href=f"mailto:{s.email}", size="2", style=styles.tap_link), align="center",
                   spacing="2"),
         spacing="1", padding="1.5rem 1rem 2rem", width="100%", max_width=styles.MAX_WIDTH, margin="0 auto",
         color=C.muted,
-    )
+    ), display="block", width="100%")
 
 
 def page(*children: rx.Component, active: str = "", reload=None, loading: rx.Component | None = None
@@ -120,16 +128,17 @@ def page(*children: rx.Component, active: str = "", reload=None, loading: rx.Com
             rx.State.is_hydrated,
             rx.fragment(
                 nav(active),
-                rx.vstack(*children, spacing="4", width="100%", max_width=styles.MAX_WIDTH, margin="0 auto",
-                          padding="1rem", align="stretch"),
+                rx.el.main(rx.vstack(*children, spacing="4", width="100%", max_width=styles.MAX_WIDTH,
+                                     margin="0 auto", padding="1rem", align="stretch", min_height=CONTENT_MIN_HEIGHT),
+                           display="block", width="100%"),
                 footer(),
             ),
-            rx.box(rx.box(height="3rem", width="100%", background=C.surface, border_bottom="1px solid #e6eaee"),
-                   rx.vstack(loading, width="100%", max_width=styles.MAX_WIDTH, margin="0 auto", padding="1rem",
-                             align="stretch") if loading is not None else rx.fragment(),
-                   id="page-skeleton", min_height="60vh", width="100%", aria_busy="true"),
+            rx.el.main(rx.box(height=NAV_HEIGHT, width="100%", background=C.surface, border_bottom="1px solid #e6eaee"),
+                       rx.vstack(loading, width="100%", max_width=styles.MAX_WIDTH, margin="0 auto", padding="1rem",
+                                 align="stretch") if loading is not None else rx.fragment(),
+                       id="page-skeleton", min_height="60vh", width="100%", aria_busy="true", display="block"),
         ),
-        min_height="100vh", width="100%", background=C.background, overflow_x="hidden",
+        min_height="100vh", width="100%", background=C.background, overflow_x="hidden", class_name="page-frame",
     )
 
 

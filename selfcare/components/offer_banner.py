@@ -38,7 +38,7 @@ def banner_card(b: rx.Var, interactive: bool = True) -> rx.Component:
                 rx.icon_button(rx.icon("x", size=18), variant="ghost", **dismiss,
                                color_scheme="gray", size="2", aria_label=tr("No thanks, hide the offer"),
                                title=tr("No thanks, hide the offer"), class_name="offer-dismiss",
-                               style={"min_width": "36px", "min_height": "36px", "cursor": "pointer"}),
+                               style=styles.tap_button),
                 width="100%", align="center",
             ),
             rx.heading(b["title"], size="4", as_="h2", class_name="offer-title", margin_top="-0.25rem"),

@@ -147,8 +147,11 @@ def _change(c: rx.Var) -> rx.Component:
     )
 
 
-def plan_card() -> rx.Component:
-    """The plan in force per subscription, and the changes ordered for later (hidden without any)."""
+def plan_card(load_on_mount: bool = True) -> rx.Component:
+    """The plan in force per subscription, and the changes ordered for later (hidden without any).
+
+    ``load_on_mount=False``: the page loads ``PendingChangesState`` in its own on-load handlers, so the card
+    is there when the page shows (nothing below it moves when it comes)."""
     s = PendingChangesState
     return rx.box(
         rx.cond(
@@ -167,5 +170,5 @@ def plan_card() -> rx.Component:
                                                   id="pending-error", role="alert", width="100%")),
             ),
         ),
-        on_mount=PendingChangesState.load, id="plan-card", width="100%",
+        **({"on_mount": PendingChangesState.load} if load_on_mount else {}), id="plan-card", width="100%",
     )

@@ -108,14 +108,14 @@ def _shop() -> rx.Component:
 def addons_page() -> rx.Component:
     return page(
         rx.link(rx.hstack(rx.icon("chevron-left", size=16), tr("Overview"), align="center", spacing="1"),
-                href="/", size="2"),
+                href="/", size="2", style=styles.tap_link),
         rx.heading(tr("Add-ons"), size="6", as_="h1"),
         error_callout(A.error),
         rx.cond(A.notice != "", rx.callout(A.notice, icon="circle-check", color_scheme="green", id="addon-notice",
                                            role="status", width="100%")),
         rx.cond(
             A.loaded,
-            rx.cond(A.subscriptions.length() > 0, rx.vstack(plan_card(), _shop(), spacing="4", width="100%",
+            rx.cond(A.subscriptions.length() > 0, rx.vstack(plan_card(load_on_mount=False), _shop(), spacing="4", width="100%",
                                                              align="stretch"),
                     card(rx.text(tr("You have no active subscription to add to.")))),
             rx.cond(A.error == "", rx.center(rx.spinner(size="3"), padding="3rem", width="100%")),

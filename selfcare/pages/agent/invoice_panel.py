@@ -6,6 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from selfcare import styles
+from selfcare.components.icons import timeline_icon
 from selfcare.components.layout import status_badge, tr
 from selfcare.pages.agent.charges_panel import agent_charges_panel
 from selfcare.pages.agent.state import AgentState
@@ -62,7 +63,7 @@ def invoice_panel() -> rx.Component:
                              width="100%"),
                          id="agent-usage")),
             _box("Timeline", rx.foreach(A.timeline, lambda e: rx.hstack(
-                rx.icon(e["icon"], size=14, color=C.primary, flex_shrink="0"),
+                timeline_icon(e["icon"], size=14, color=C.primary, flex_shrink="0"),
                 rx.vstack(rx.text(e["text"], size="1"), rx.text(e["at"], size="1", color=C.muted), spacing="0"),
                 style=ROW, align="start", class_name="agent-timeline-event")), id="agent-timeline"),
             _box("Payments",

@@ -6,6 +6,7 @@ import reflex as rx
 
 from selfcare import styles
 from selfcare.components.autopay_status import invoice_autopay, invoice_autopay_failed
+from selfcare.components.icons import timeline_icon
 from selfcare.components.layout import card, error_callout, page, section_title, skeleton, status_badge, tr
 from selfcare.components.offer_banner import offer_banner
 from selfcare.components.usage_row import usage_row
@@ -28,9 +29,10 @@ def _head() -> rx.Component:
     return card(
         rx.hstack(
             rx.vstack(rx.text(v["seller_name"].to(str), weight="bold", id="invoice-sender"),
-                      rx.text(rx.cond(v["is_credit_note"].to(bool), tr("Credit note"), tr("Invoice")), " ",
-                              v["number"].to(str), " · ", v["period"].to(str),
-                              style=styles.muted, id="invoice-number"),
+                      # The page's one level-one heading: what this document is.
+                      rx.heading(rx.cond(v["is_credit_note"].to(bool), tr("Credit note"), tr("Invoice")), " ",
+                                 v["number"].to(str), " · ", v["period"].to(str), as_="h1", size="2",
+                                 weight="regular", style=styles.muted, id="invoice-number"),
                       spacing="0"),
             rx.spacer(),
             status_badge(v["status"].to(str), v["tone"].to(str), id="invoice-status"),
@@ -147,7 +149,7 @@ def _spec_line(line: rx.Var) -> rx.Component:
     return rx.cond(
         line["drill"] != "",
         rx.box(body, on_click=S.open_line(line["position"].to(int)), cursor="pointer", role="button",
-               tab_index=0, class_name="spec-line spec-line-usage", aria_label=line["description"]),
+               tab_index=0, class_name="spec-line spec-line-usage"),  # named by what it shows, amount included
         rx.box(body, class_name="spec-line"),
     )
 
@@ -229,7 +231,8 @@ def _usage() -> rx.Component:
             section_title("Itemised usage"),
             rx.el.details(
                 rx.el.summary(tr("Show"), " ", S.usage_total, " ", tr("records"),
-                              style={"cursor": "pointer", "color": C.primary, "font_weight": "600"}),
+                              style={"cursor": "pointer", "color": C.primary, "font_weight": "600",
+                                     **styles.tap_block}),
                 rx.box(rx.foreach(S.usage_rows, usage_row), width="100%"),
                 _more(S.usage_rows.length() < S.usage_total, S.more_usage, "usage-more"),
             ),
@@ -242,7 +245,7 @@ def _timeline() -> rx.Component:
     return card(
         section_title("Timeline"),
         rx.foreach(S.timeline, lambda e: rx.hstack(
-            rx.icon(e["icon"], size=18, color=C.primary, flex_shrink="0"),
+            timeline_icon(e["icon"], size=18, color=C.primary, flex_shrink="0"),
             rx.vstack(rx.text(e["text"]), rx.text(e["at"], style=styles.muted), spacing="0"),
             align="start", width="100%", class_name="timeline-event", data_kind=e["kind"])),
         id="timeline",
@@ -310,14 +313,14 @@ def invoice_page() -> rx.Component:
             S.not_found,
             card(rx.heading(tr("Invoice not found"), size="5", as_="h1"),
                  rx.text(tr("The invoice does not exist or is not yours.")),
-                 rx.cond(SessionState.signed_in, rx.link(tr("All invoices"), href="/invoices")),
+                 rx.cond(SessionState.signed_in, rx.link(tr("All invoices"), href="/invoices", style=styles.tap_link)),
                  id="not-found"),
             rx.cond(
                 S.view.contains("id"),
                 rx.vstack(
                     rx.cond(SessionState.signed_in,
                             rx.link(rx.hstack(rx.icon("chevron-left", size=16), tr("All invoices"), align="center",
-                                              spacing="1"), href="/invoices", size="2")),
+                                              spacing="1"), href="/invoices", size="2", style=styles.tap_link)),
                     error_callout(S.error),
                     _head(), offer_banner("invoice"),
                     rx.cond(S.view["overdue_note"].to(str) != "", _overdue_note()),

@@ -47,10 +47,10 @@ def invoices_page() -> rx.Component:
         rx.cond(s.total == 0, rx.cond(~s.loading, rx.text(tr("No invoices yet.")))),
         rx.hstack(
             rx.button(rx.icon("chevron-left"), tr("Newer"), on_click=s.prev_page, disabled=~s.has_prev,
-                      variant="soft", id="page-prev", style={"cursor": "pointer"}),
+                      variant="soft", id="page-prev", style=styles.tap_button),
             rx.text(s.page + 1, " / ", s.pages, style=styles.muted),
             rx.button(tr("Older"), rx.icon("chevron-right"), on_click=s.next_page, disabled=~s.has_next,
-                      variant="soft", id="page-next", style={"cursor": "pointer"}),
+                      variant="soft", id="page-next", style=styles.tap_button),
             justify="between", align="center", width="100%",
         ),
         active="Invoices", reload=InvoicesState.load,

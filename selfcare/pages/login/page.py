@@ -41,7 +41,7 @@ def _code_form() -> rx.Component:
             rx.button(tr("Sign in"), id="login-submit", type="submit", loading=LoginState.busy, size="3",
                       style=styles.primary_button),
             rx.button(tr("Use another number or ask for a new code"), type="button", variant="ghost",
-                      on_click=LoginState.start_over, style={"cursor": "pointer"}),
+                      on_click=LoginState.start_over, style=styles.tap_button),
             spacing="3", align="stretch",
         ),
         on_submit=LoginState.verify_code, reset_on_submit=False,
@@ -51,7 +51,8 @@ def _code_form() -> rx.Component:
 def login_page() -> rx.Component:
     dev_hint = rx.fragment()
     if dev_outbox_enabled():
-        dev_hint = rx.link(tr("Demo: see the sent codes"), href="/dev/outbox", id="dev-outbox-link", size="2")
+        dev_hint = rx.link(tr("Demo: see the sent codes"), href="/dev/outbox", id="dev-outbox-link", size="2",
+                           style=styles.tap_link)
     return page(
         rx.heading(tr("Sign in to My pages"), size="6", as_="h1"),
         card(

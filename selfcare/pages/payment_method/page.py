@@ -131,7 +131,7 @@ def _choices() -> rx.Component:
 def payment_method_page() -> rx.Component:
     return page(
         rx.link(rx.hstack(rx.icon("chevron-left", size=16), tr("Overview"), align="center", spacing="1"),
-                href="/", size="2"),
+                href="/", size="2", style=styles.tap_link),
         rx.heading(tr("Payment method"), size="6", as_="h1"),
         error_callout(P.error),
         rx.cond(P.success != "", rx.callout(P.success, icon="circle-check", color_scheme="green", id="pm-success",
