@@ -42,7 +42,7 @@ PAGES: dict[str, tuple[str, str, str]] = {
 }
 # The pages whose first load is measured for layout shift (issue 16: overview, invoice and usage; the
 # others too). Usage: add it here once its rebuilt page holds its layout.
-STEADY = ("overview", "invoice", "sign-in", "invoice list", "invoice link", "add-ons", "payment method")
+STEADY = ("overview", "invoice", "sign-in", "invoice list", "invoice link", "add-ons", "payment method", "usage")
 
 
 def _subscriber(core_api: httpx.Client) -> dict[str, str]:
