@@ -15,12 +15,13 @@ import httpx
 import pytest
 import reflex as rx
 
+from backend_stub import clock
 from backend_stub.api.app import create_app
 from backend_stub.core import Core
 from backend_stub.services.access.tokens import AuthSettings, Role, issue_token
 from backend_stub.storage.db import make_engine
 from selfcare import api_client
-from tests.conftest import run_coroutine
+from tests.conftest import TEST_NOW, run_coroutine
 
 SECRET = "app-test-secret-" + "x" * 40
 
@@ -35,7 +36,10 @@ def core_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     os.environ["SELFCARE_ENV"] = "dev"
     db = Path(tmp_path_factory.mktemp("appcore")) / "core.db"
     core = Core(make_engine(f"sqlite:///{db}"))
-    seed(core, 4, 3, quiet=True)
+    # Seeded on the tests' business day (tests.conftest.TEST_NOW), as every test then runs: session-scoped, this
+    # runs before the per-test frozen clock, and on the wall clock the data would follow the real date.
+    with clock.use(clock.FrozenClock(TEST_NOW)):
+        seed(core, 4, 3, quiet=True)
     app = create_app(core, auth=AuthSettings(secret=SECRET))
     yield app
     core.engine.dispose()
