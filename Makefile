@@ -88,6 +88,7 @@ i18n: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check backend_stub selfcare selfcare_common tests bench rxconfig.py .ci
+	$(BIN)/ruff format --check backend_stub selfcare selfcare_common tests bench rxconfig.py .ci
 	$(BIN)/lint-imports --no-cache
 
 bench: $(STAMP)

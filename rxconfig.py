@@ -99,9 +99,12 @@ class RadixThemesTrimmed(rx.plugins.RadixThemesPlugin):
     def get_stylesheet_paths(self, **context: object) -> tuple[str, ...]:
         if not self.enabled:
             return ()
-        return ("@radix-ui/themes/tokens/base.css",
-                *(f"@radix-ui/themes/tokens/colors/{c}.css" for c in self.COLOURS),
-                "@radix-ui/themes/components.css", "@radix-ui/themes/utilities.css")
+        return (
+            "@radix-ui/themes/tokens/base.css",
+            *(f"@radix-ui/themes/tokens/colors/{c}.css" for c in self.COLOURS),
+            "@radix-ui/themes/components.css",
+            "@radix-ui/themes/utilities.css",
+        )
 
 
 # Ports and URLs are only pinned when asked to: `reflex run` in dev mode keeps its two ports.
@@ -128,6 +131,7 @@ config = rx.Config(
     frontend_lazy_bundled_libraries=True,
     # Light theme always: the brand colours are chosen for it (a phone in dark mode keeps its contrast).
     default_color_mode="light",
-    plugins=[RadixThemesTrimmed(theme=rx.theme(appearance="light", accent_color="cyan", radius="medium",
-                                                          scaling="100%"))],
+    plugins=[
+        RadixThemesTrimmed(theme=rx.theme(appearance="light", accent_color="cyan", radius="medium", scaling="100%"))
+    ],
 )

@@ -24,8 +24,11 @@ def has_customers() -> bool:
 
 
 # The demo's staff (README "Support console", "Marketing console"): an agent, a supervisor, a marketer.
-DEMO_AGENTS = (("agent", "Anna Agent", "agent"), ("supervisor", "Sam Supervisor", "supervisor"),
-               ("marketing", "Maja Marknad", "marketing"))
+DEMO_AGENTS = (
+    ("agent", "Anna Agent", "agent"),
+    ("supervisor", "Sam Supervisor", "supervisor"),
+    ("marketing", "Maja Marknad", "marketing"),
+)
 DEMO_AGENT_PASSWORD = "demo-agent-password"
 
 

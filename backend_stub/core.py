@@ -60,8 +60,9 @@ class Core:
                     text = DEFAULT_CATALOGUE.read_text(encoding="utf-8")
                 else:
                     with self.engine.connect() as conn:
-                        text = conn.execute(select(m.CatalogueVersion.document)
-                                            .where(m.CatalogueVersion.id == version)).scalar_one()
+                        text = conn.execute(
+                            select(m.CatalogueVersion.document).where(m.CatalogueVersion.id == version)
+                        ).scalar_one()
                 self._catalogue = parse_catalogue_text(text)
                 self._catalogue_version = version
             return self._catalogue
@@ -70,8 +71,9 @@ class Core:
         """Validate and store a catalogue; it is in force from now on. Raises ``CatalogueError``."""
         catalogue = parse_catalogue_text(text)
         with self.engine.begin() as conn:
-            conn.execute(insert(m.CatalogueVersion).values(loaded_at=self.now(), source_name=source_name[:200],
-                                                           document=text))
+            conn.execute(
+                insert(m.CatalogueVersion).values(loaded_at=self.now(), source_name=source_name[:200], document=text)
+            )
         return catalogue
 
     def load_catalogue_file(self, path: str | Path) -> Catalogue:

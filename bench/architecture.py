@@ -151,8 +151,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         for number, cycle in enumerate(cycles, 1):
             print(f"cycle {number}: {' '.join(cycle)}")
-        for title, rows in (("own import", own), ("other import", other), ("file", files_over),
-                            ("function", functions_over)):
+        for title, rows in (
+            ("own import", own),
+            ("other import", other),
+            ("file", files_over),
+            ("function", functions_over),
+        ):
             for row in rows:
                 print(f"{title}: {row}")
     return 0

@@ -60,21 +60,29 @@ def dump(url: str, out: Path, postgres: bool) -> None:
     core = Core.from_url(url)
     seeded = seed(core, 300, 5, today=date(2026, 12, 5), quiet=True, live=False)
     with core.engine.connect() as conn:
-        msisdns = list(conn.execute(text("SELECT msisdn FROM subscriptions WHERE msisdn IS NOT NULL "
-                                         "ORDER BY id LIMIT 40")).scalars())
-    late = UsageImporter(core.engine, core.catalogue).import_rows(read_cdr_csv(io.StringIO(late_usage_csv(msisdns))),
-                                                                  "late")
+        msisdns = list(
+            conn.execute(
+                text("SELECT msisdn FROM subscriptions WHERE msisdn IS NOT NULL ORDER BY id LIMIT 40")
+            ).scalars()
+        )
+    late = UsageImporter(core.engine, core.catalogue).import_rows(
+        read_cdr_csv(io.StringIO(late_usage_csv(msisdns))), "late"
+    )
     december = run_bill_run(core.engine, core.catalogue, "2026-12", today=date(2026, 12, 5), allow_open_period=True)
-    print(f"seeded {seeded['invoices']} invoices; late usage rated {late.rated}; December: {december.as_dict()}",
-          file=sys.stderr)
+    print(
+        f"seeded {seeded['invoices']} invoices; late usage rated {late.rated}; December: {december.as_dict()}",
+        file=sys.stderr,
+    )
     with open(out, "w", encoding="utf-8") as fh, core.engine.connect() as conn:
         numbers = {r[0]: f"INV#{r[1]}" for r in conn.execute(text("SELECT id, number FROM invoices"))}
         inspector = inspect(conn)
         for table in sorted(set(inspector.get_table_names()) - SKIPPED):
             columns = [c["name"] for c in inspector.get_columns(table) if c["name"] not in VOLATILE.get(table, ())]
             chosen = ", ".join(f'"{c}"::text' if postgres else f'"{c}"' for c in columns)
-            rows = sorted(UUID_RE.sub(lambda found: numbers.get(found.group(0), "UUID?"), repr(tuple(r)))
-                          for r in conn.execute(text(f'SELECT {chosen} FROM "{table}"')))
+            rows = sorted(
+                UUID_RE.sub(lambda found: numbers.get(found.group(0), "UUID?"), repr(tuple(r)))
+                for r in conn.execute(text(f'SELECT {chosen} FROM "{table}"'))
+            )
             fh.write(f"== {table} {len(rows)} rows\n")
             fh.writelines(row + "\n" for row in rows)
     core.engine.dispose()

@@ -39,8 +39,10 @@ sys.path.insert(0, str(ROOT))
 
 LIGHTHOUSE = ROOT / ".tools" / "node_modules" / ".bin" / "lighthouse"
 CHROME = "/usr/bin/chromium"
-CHROME_FLAGS = ("--headless=new --no-sandbox --disable-gpu --disable-background-networking --disable-component-update "
-                "--disable-sync --no-first-run --disable-quic")
+CHROME_FLAGS = (
+    "--headless=new --no-sandbox --disable-gpu --disable-background-networking --disable-component-update "
+    "--disable-sync --no-first-run --disable-quic"
+)
 CODE_RE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
 COOKIE = "selfcare_session"
 
@@ -48,8 +50,9 @@ COOKIE = "selfcare_session"
 def _service_headers(secret: str) -> dict[str, str]:
     from backend_stub.services.access.tokens import AuthSettings, Role, issue_token
 
-    token = issue_token(AuthSettings(secret=secret), subject="bench-lighthouse", role=Role.SERVICE,
-                        ttl=timedelta(hours=2))
+    token = issue_token(
+        AuthSettings(secret=secret), subject="bench-lighthouse", role=Role.SERVICE, ttl=timedelta(hours=2)
+    )
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -73,9 +76,16 @@ def _subscriber(core: httpx.Client) -> tuple[str, str, str]:
 
 
 def _lighthouse(url: str, cookie: str | None, out: Path) -> dict[str, Any]:
-    cmd = [str(LIGHTHOUSE), url, "--quiet", "--output=json", f"--output-path={out}",
-           "--only-categories=performance,accessibility,best-practices", f"--chrome-flags={CHROME_FLAGS}",
-           "--max-wait-for-load=60000"]
+    cmd = [
+        str(LIGHTHOUSE),
+        url,
+        "--quiet",
+        "--output=json",
+        f"--output-path={out}",
+        "--only-categories=performance,accessibility,best-practices",
+        f"--chrome-flags={CHROME_FLAGS}",
+        "--max-wait-for-load=60000",
+    ]
     if cookie:
         cmd.append("--extra-headers=" + json.dumps({"Cookie": f"{COOKIE}={cookie}"}))
     subprocess.run(cmd, check=True, env={**os.environ, "CHROME_PATH": CHROME}, capture_output=True, timeout=300)
@@ -157,9 +167,11 @@ def main() -> int:
             def med(key: str, runs: list[dict[str, Any]] = runs) -> float:
                 return statistics.median(r[key] for r in runs)
 
-            print(f"| {name} | {med('performance'):.0f} | {med('accessibility'):.0f} | {med('best_practices'):.0f} "
-                  f"| {med('lcp_s'):.1f} s | {med('tbt_ms'):.0f} ms | {med('cls'):.3f} | {med('kib'):.0f} KiB "
-                  f"| {med('js_files'):.0f} |")
+            print(
+                f"| {name} | {med('performance'):.0f} | {med('accessibility'):.0f} | {med('best_practices'):.0f} "
+                f"| {med('lcp_s'):.1f} s | {med('tbt_ms'):.0f} ms | {med('cls'):.3f} | {med('kib'):.0f} KiB "
+                f"| {med('js_files'):.0f} |"
+            )
         if args.json:
             args.json.write_text(json.dumps(results, indent=2))
     finally:

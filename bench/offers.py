@@ -52,20 +52,43 @@ def ms(values: list[float]) -> str:
 
 
 def seed(url: str, customers: int, months: int, today: date) -> None:
-    subprocess.run([sys.executable, "-m", "backend_stub", "seed", "--customers", str(customers), "--months",
-                    str(months), "--today", today.isoformat()], cwd=ROOT, check=True,
-                   env={"DATABASE_URL": url, "PATH": "/usr/bin:/bin"}, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "backend_stub",
+            "seed",
+            "--customers",
+            str(customers),
+            "--months",
+            str(months),
+            "--today",
+            today.isoformat(),
+        ],
+        cwd=ROOT,
+        check=True,
+        env={"DATABASE_URL": url, "PATH": "/usr/bin:/bin"},
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def typical_subscription(core: Core, today: date, *, busiest: bool = False):
     """The mobile subscription whose events per invoiced month are the median of all mobile ones (or the most)."""
     cat = core.catalogue
     with core.engine.connect() as conn:
-        counts = conn.execute(select(m.UsageEvent.subscription_id, func.count(), func.count(
-            m.UsageEvent.period_start.distinct())).group_by(m.UsageEvent.subscription_id)).all()
+        counts = conn.execute(
+            select(
+                m.UsageEvent.subscription_id, func.count(), func.count(m.UsageEvent.period_start.distinct())
+            ).group_by(m.UsageEvent.subscription_id)
+        ).all()
         per_month = {sid: n / max(1, months) for sid, n, months in counts}
-        subs = [s for s in load_subscriptions(conn) if s.segment_on(today) is not None
-                and cat.plans[s.segment_on(today).plan_id].kind == "mobile" and s.id in per_month]
+        subs = [
+            s
+            for s in load_subscriptions(conn)
+            if s.segment_on(today) is not None
+            and cat.plans[s.segment_on(today).plan_id].kind == "mobile"
+            and s.id in per_month
+        ]
     subs.sort(key=lambda s: per_month[s.id])
     chosen = subs[-1] if busiest else subs[len(subs) // 2]
     return chosen, per_month[chosen.id]
@@ -98,8 +121,10 @@ def main() -> int:
             events = recommend.load_events(conn, sub, periods)
         n_events = sum(len(v) for v in events.values())
         plans = len(recommend.candidate_plans(cat, cat.plans[recommend.current_plan_id(sub, today)]))
-        print(f"\n1. re-rating the {label} subscription {sub.id} ({sub.msisdn}): {len(periods)} periods, "
-              f"{n_events} events (~{events_per_month:.0f} a month), under {plans} plans, {args.runs} runs")
+        print(
+            f"\n1. re-rating the {label} subscription {sub.id} ({sub.msisdn}): {len(periods)} periods, "
+            f"{n_events} events (~{events_per_month:.0f} a month), under {plans} plans, {args.runs} runs"
+        )
         pure, loaded = [], []
         for _ in range(args.runs):
             t0 = time.perf_counter()
@@ -112,8 +137,10 @@ def main() -> int:
             loaded.append(time.perf_counter() - t0)
         print(f"   in memory (rate_period + build_invoice):   {ms(pure)}")
         print(f"   with loading the events from the database:  {ms(loaded)}   (target <= 200 ms)")
-        print(f"   best plan: {result['best_plan_id'] or 'the current one'}; totals "
-              + ", ".join(f"{p['plan_id']} {p['total_ore'] / 100:.2f} kr" for p in result["plans"]))
+        print(
+            f"   best plan: {result['best_plan_id'] or 'the current one'}; totals "
+            + ", ".join(f"{p['plan_id']} {p['total_ore'] / 100:.2f} kr" for p in result["plans"])
+        )
 
     with core.engine.connect() as conn:
         customer_ids = list(conn.execute(select(m.Customer.id).order_by(m.Customer.id)).scalars())
@@ -131,8 +158,10 @@ def main() -> int:
             t0 = time.perf_counter()
             banners.banners_for(core.engine, cat, cid, placement="invoice", now=now)
             warm.append(time.perf_counter() - t0)
-    print(f"\n2. banner lookup, {len(customer_ids)} customers ({shown} see a banner), "
-          f"{len(marketing.list_offers(core.engine))} offers on the air")
+    print(
+        f"\n2. banner lookup, {len(customer_ids)} customers ({shown} see a banner), "
+        f"{len(marketing.list_offers(core.engine))} offers on the air"
+    )
     print(f"   cold caches (first page view):  {ms(cold)}")
     print(f"   warm caches (every later view): {ms(warm)}")
 
@@ -145,8 +174,10 @@ def main() -> int:
         with core.engine.begin() as conn:
             out = targeting.preview(conn, cat, rules, targeting.Sells("plan", "mobil-20gb"), today)
         timings.append(time.perf_counter() - t0)
-    print(f"\n3. segment preview (heavy data users) over {out['total']} subscribers: {out['matching']} match; "
-          f"cold {timings[0] * 1000:.0f} ms, warm {timings[1] * 1000:.0f} ms")
+    print(
+        f"\n3. segment preview (heavy data users) over {out['total']} subscribers: {out['matching']} match; "
+        f"cold {timings[0] * 1000:.0f} ms, warm {timings[1] * 1000:.0f} ms"
+    )
     core.engine.dispose()
     tmp.cleanup()
     return 0

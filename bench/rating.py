@@ -59,8 +59,9 @@ def generate(workdir: Path, cdrs: int, subscribers: int) -> tuple[Path, Path]:
     customers_csv = workdir / "customers.csv"
     cdrs_csv = workdir / "cdrs.csv"
     demo_data.write_customers_csv(customers_csv, keep)
-    n = demo_data.write_cdr_csv(cdrs_csv, demo_data.generate_cdrs(keep, months=1, today=TODAY, seed=7,
-                                                                 per_sub_per_month=per_sub))
+    n = demo_data.write_cdr_csv(
+        cdrs_csv, demo_data.generate_cdrs(keep, months=1, today=TODAY, seed=7, per_sub_per_month=per_sub)
+    )
     print(f"generated {n} CDRs for {len(chosen)} subscriptions", file=sys.stderr)
     return customers_csv, cdrs_csv
 
@@ -93,8 +94,13 @@ def run_one(url: str, customers_csv: Path, cdrs_csv: Path, profile: Path | None 
         profiler.dump_stats(profile)
     core.engine.dispose()
     return {
-        "cdrs": result.read, "rated": result.rated, "rejected": result.rejected, "import_s": round(t_import, 2),
-        "cdrs_per_s": round(result.read / t_import), "invoices": bill.invoices, "bill_run_s": round(t_bill, 2),
+        "cdrs": result.read,
+        "rated": result.rated,
+        "rejected": result.rejected,
+        "import_s": round(t_import, 2),
+        "cdrs_per_s": round(result.read / t_import),
+        "invoices": bill.invoices,
+        "bill_run_s": round(t_bill, 2),
         "invoices_per_s": round(bill.invoices / t_bill) if t_bill else 0,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "phases": {k: round(v, 2) for k, v in result.timings.items()},
@@ -129,9 +135,17 @@ def main() -> None:
         args.profile.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         workdir = Path(tmp)
-        subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
-                        f"from bench.rating import generate; from pathlib import Path; "
-                        f"generate(Path({tmp!r}), {args.cdrs}, {args.subscribers})"], check=True, cwd=ROOT)
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
+                f"from bench.rating import generate; from pathlib import Path; "
+                f"generate(Path({tmp!r}), {args.cdrs}, {args.subscribers})",
+            ],
+            check=True,
+            cwd=ROOT,
+        )
         customers_csv, cdrs_csv = workdir / "customers.csv", workdir / "cdrs.csv"
         targets = []
         if args.db in ("sqlite", "both"):
@@ -141,15 +155,25 @@ def main() -> None:
         with open(cdrs_csv, encoding="utf-8") as fh:
             rows = sum(1 for _ in csv.reader(fh)) - 1
         print(f"{rows} CDRs, {args.subscribers} subscriptions, period 2026-10")
-        print(f"{'database':<11} {'CDRs/s':>9} {'import s':>9} {'invoices':>9} {'bill run s':>11} "
-              f"{'invoices/s':>11} {'peak MB':>8}")
+        print(
+            f"{'database':<11} {'CDRs/s':>9} {'import s':>9} {'invoices':>9} {'bill run s':>11} "
+            f"{'invoices/s':>11} {'peak MB':>8}"
+        )
         for name, url in targets:
             profile = args.profile.resolve() / f"billrun-{name.lower()}.prof" if args.profile else ""
-            out = subprocess.run([sys.executable, __file__, "--child", f"{url}|{customers_csv}|{cdrs_csv}|{profile}"],
-                                 check=True, capture_output=True, text=True, cwd=ROOT)
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", f"{url}|{customers_csv}|{cdrs_csv}|{profile}"],
+                check=True,
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+            )
             r = json.loads(out.stdout.strip().splitlines()[-1])
-            print(f"{name:<11} {r['cdrs_per_s']:>9,} {r['import_s']:>9} {r['invoices']:>9,} {r['bill_run_s']:>11} "
-                  f"{r['invoices_per_s']:>11,} {r['peak_rss_mb']:>8}", flush=True)
+            print(
+                f"{name:<11} {r['cdrs_per_s']:>9,} {r['import_s']:>9} {r['invoices']:>9,} {r['bill_run_s']:>11} "
+                f"{r['invoices_per_s']:>11,} {r['peak_rss_mb']:>8}",
+                flush=True,
+            )
             print(f"{'':<11} import phases (s): {r['phases']}", flush=True)
 
 

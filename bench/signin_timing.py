@@ -71,13 +71,23 @@ def identifiers(core: Core, count: int) -> tuple[list[str], list[str]]:
     # As many identifiers of nobody, used as often each: the same pattern of first and repeated uses.
     nobody_numbers = [f"K9{i:05d}" for i in range(len(numbers))]
     nobody_phones = [national(f"+46739{i:06d}") for i in range(len(phones))]
-    missing = [nobody_numbers[i // 2 % len(nobody_numbers)] if i % 2 else nobody_phones[i // 2 % len(nobody_phones)]
-               for i in range(count)]
+    missing = [
+        nobody_numbers[i // 2 % len(nobody_numbers)] if i % 2 else nobody_phones[i // 2 % len(nobody_phones)]
+        for i in range(count)
+    ]
     return existing, missing
 
 
-async def measure(client: httpx.AsyncClient, frozen: clock.FrozenClock, path: str, body_of, existing: list[str],
-                  missing: list[str], *, ask_first: bool = False) -> tuple[list[float], list[float], dict[int, int]]:
+async def measure(
+    client: httpx.AsyncClient,
+    frozen: clock.FrozenClock,
+    path: str,
+    body_of,
+    existing: list[str],
+    missing: list[str],
+    *,
+    ask_first: bool = False,
+) -> tuple[list[float], list[float], dict[int, int]]:
     """Time ``path`` for each identifier; ``ask_first``: ask for a code first (untimed), as a prober would.
 
     Existing and missing alternate in pairs (which comes first is random), so that drift in the
@@ -127,10 +137,12 @@ def best_split(a: list[float], b: list[float]) -> float:
 def report(name: str, a: list[float], b: list[float], statuses: dict[int, int]) -> float:
     ma, mb = statistics.median(a), statistics.median(b)
     paired = statistics.median(x - y for x, y in zip(a, b, strict=True))
-    print(f"{name}: existing median {ma:.3f} ms, non-existing median {mb:.3f} ms, "
-          f"difference {ma - mb:+.3f} ms (|Δ| ≤ 0.200 ms: {'yes' if abs(ma - mb) <= 0.2 else 'NO'}; "
-          f"median of paired differences {paired:+.3f} ms); "
-          f"one threshold classifies {best_split(a, b):.0%}; answers {dict(sorted(statuses.items()))}")
+    print(
+        f"{name}: existing median {ma:.3f} ms, non-existing median {mb:.3f} ms, "
+        f"difference {ma - mb:+.3f} ms (|Δ| ≤ 0.200 ms: {'yes' if abs(ma - mb) <= 0.2 else 'NO'}; "
+        f"median of paired differences {paired:+.3f} ms); "
+        f"one threshold classifies {best_split(a, b):.0%}; answers {dict(sorted(statuses.items()))}"
+    )
     return ma - mb
 
 
@@ -156,24 +168,35 @@ async def run(args: argparse.Namespace) -> int:
                 service = issue_token(auth, subject="bench", role=Role.SERVICE, ttl=timedelta(hours=2))
                 existing, missing = identifiers(core, args.requests)
                 headers = {"Authorization": f"Bearer {service}"}
-                async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://core",
-                                             headers=headers) as client:
+                async with httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=app), base_url="http://core", headers=headers
+                ) as client:
                     # warm up: code paths, connection pool, statement caches
-                    await measure(client, frozen, "/auth/otp/request", lambda i: {"identifier": i},
-                                  existing[:50], missing[:50])
-                    req = await measure(client, frozen, "/auth/otp/request", lambda i: {"identifier": i},
-                                        existing, missing)
-                    ver = await measure(client, frozen, "/auth/otp/verify",
-                                        lambda i: {"identifier": i, "code": "000000"}, existing, missing,
-                                        ask_first=True)
+                    await measure(
+                        client, frozen, "/auth/otp/request", lambda i: {"identifier": i}, existing[:50], missing[:50]
+                    )
+                    req = await measure(
+                        client, frozen, "/auth/otp/request", lambda i: {"identifier": i}, existing, missing
+                    )
+                    ver = await measure(
+                        client,
+                        frozen,
+                        "/auth/otp/verify",
+                        lambda i: {"identifier": i, "code": "000000"},
+                        existing,
+                        missing,
+                        ask_first=True,
+                    )
                 core.engine.dispose()
         finally:
             if args.db == "postgres":
                 with admin.connect() as conn:
                     conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
                 admin.dispose()
-    print(f"{args.requests} requests each for existing and non-existing identifiers ({args.db}, "
-          f"{args.customers} customers)")
+    print(
+        f"{args.requests} requests each for existing and non-existing identifiers ({args.db}, "
+        f"{args.customers} customers)"
+    )
     d1 = report("POST /auth/otp/request", *req)
     d2 = report("POST /auth/otp/verify (wrong code)", *ver)
     return 0 if max(abs(d1), abs(d2)) <= 0.2 else 1

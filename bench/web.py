@@ -69,6 +69,7 @@ def percentile(values: list[float], q: float) -> float:
 
 # --- 1 and 2: the invoice page in Chromium --------------------------------------------------
 
+
 def _sign_in(page: Any, app: RunningApp, core: httpx.Client, customer_number: str) -> None:
     page.goto(app.url + "/login")
     page.fill("#login-identifier", customer_number)
@@ -105,14 +106,16 @@ def _script_bytes(app: RunningApp, urls: list[str]) -> tuple[int, int, int]:
 def invoice_page(app: RunningApp, loads: int) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
-    with httpx.Client(base_url=app.core_url, timeout=30,
-                      headers={"Authorization": f"Bearer {app.service_token()}"}) as core:
+    with httpx.Client(
+        base_url=app.core_url, timeout=30, headers={"Authorization": f"Bearer {app.service_token()}"}
+    ) as core:
         customer = core.get("/customers", params={"q": "K100001"}).json()["items"][0]
         invoice = core.get("/invoices", params={"customer_id": customer["id"], "limit": 1}).json()["items"][0]
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-            context = browser.new_context(viewport=VIEWPORT, device_scale_factor=2, is_mobile=True, has_touch=True,
-                                          locale="sv-SE")
+            context = browser.new_context(
+                viewport=VIEWPORT, device_scale_factor=2, is_mobile=True, has_touch=True, locale="sv-SE"
+            )
             page = context.new_page()
             _sign_in(page, app, core, customer["customer_number"])
             url = f"{app.url}/invoices/{invoice['id']}"
@@ -127,11 +130,18 @@ def invoice_page(app: RunningApp, loads: int) -> dict[str, Any]:
                 .map(e => e.name).filter(n => /\\.m?js(\\?|$)/.test(new URL(n).pathname))""")
             browser.close()
     files, sent, unpacked = _script_bytes(app, sorted(set(scripts)))
-    return {"invoice": invoice["number"], "amount": amount, "times": times, "js_files": files,
-            "js_sent": sent, "js_unpacked": unpacked}
+    return {
+        "invoice": invoice["number"],
+        "amount": amount,
+        "times": times,
+        "js_files": files,
+        "js_sent": sent,
+        "js_unpacked": unpacked,
+    }
 
 
 # --- 3: state events over Reflex's /_event socket -------------------------------------------
+
 
 class Session:
     """One browser session as the Reflex frontend speaks it: Engine.IO 4 + Socket.IO over a websocket."""
@@ -149,9 +159,13 @@ class Session:
 
     async def open(self) -> None:
         base = self.app.url.replace("http://", "ws://")
-        self.ws = await websockets.connect(f"{base}/_event/?EIO=4&transport=websocket&token={self.token}",
-                                           origin=self.app.url, open_timeout=30,  # type: ignore[arg-type]
-                                           max_size=None, compression=None)
+        self.ws = await websockets.connect(
+            f"{base}/_event/?EIO=4&transport=websocket&token={self.token}",
+            origin=self.app.url,
+            open_timeout=30,  # type: ignore[arg-type]
+            max_size=None,
+            compression=None,
+        )
         opened = await self.ws.recv()
         if not str(opened).startswith("0"):
             raise RuntimeError(f"not an Engine.IO open packet: {opened!r}")
@@ -166,7 +180,7 @@ class Session:
             if msg == "2":  # Engine.IO ping
                 await self.ws.send("3")
             elif msg.startswith(f"42{NAMESPACE},"):
-                name, *data = json.loads(msg[len(NAMESPACE) + 3:])
+                name, *data = json.loads(msg[len(NAMESPACE) + 3 :])
                 if name == "event" and data:
                     await self.updates.put(data[0])
 
@@ -221,6 +235,7 @@ async def state_events(app: RunningApp, sessions: int, events: int, pace_s: floa
 
 # --- main -----------------------------------------------------------------------------------
 
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scale", action="store_true", help="Redis + PostgreSQL + two backend workers")
@@ -237,16 +252,22 @@ def main(argv: list[str] | None = None) -> int:
             _schema, db_url, drop = pg_schema()
         else:
             db_url = f"sqlite:///{workdir / 'selfcare.db'}"
-        print(f"starting the app ({'scale: Redis, PostgreSQL, 2 workers' if args.scale else 'default: SQLite, 1 worker'})"
-              " with `reflex run --env prod`…", file=sys.stderr)
+        print(
+            f"starting the app ({'scale: Redis, PostgreSQL, 2 workers' if args.scale else 'default: SQLite, 1 worker'})"
+            " with `reflex run --env prod`…",
+            file=sys.stderr,
+        )
         t0 = time.perf_counter()
         app = start_app(workdir, database_url=db_url, scale=args.scale)
         try:
             print(f"ready in {time.perf_counter() - t0:.0f} s at {app.url}", file=sys.stderr)
             page = invoice_page(app, args.loads)
-            runs = {"back to back": asyncio.run(state_events(app, args.sessions, args.events, 0.0)),
-                    f"one per session every {args.pace:g} s": asyncio.run(
-                        state_events(app, args.sessions, args.events, args.pace))}
+            runs = {
+                "back to back": asyncio.run(state_events(app, args.sessions, args.events, 0.0)),
+                f"one per session every {args.pace:g} s": asyncio.run(
+                    state_events(app, args.sessions, args.events, args.pace)
+                ),
+            }
         finally:
             app.stop()
             if drop is not None:
@@ -256,17 +277,25 @@ def main(argv: list[str] | None = None) -> int:
     host = urlsplit(app.url).hostname
     print(f"\nbench/web.py on {host} ({'scale mode' if args.scale else 'default mode'})")
     print(f"invoice page {page['invoice']} shows its amount ({page['amount']}), {len(t)} warm full loads, 390x844:")
-    print(f"  median {statistics.median(t):.3f} s   p95 {percentile(t, 0.95):.3f} s   max {max(t):.3f} s"
-          f"   (target <= 1.0 s: {'met' if percentile(t, 0.95) <= 1.0 else 'NOT met'})")
-    print(f"JavaScript the invoice page loads: {page['js_files']} files, {page['js_sent'] / 1024:.0f} KiB sent (gzip), "
-          f"{page['js_unpacked'] / 1024:.0f} KiB unpacked")
-    print(f"state event round trip (SessionState.set_lang), {args.sessions} concurrent sessions x {args.events} events:")
+    print(
+        f"  median {statistics.median(t):.3f} s   p95 {percentile(t, 0.95):.3f} s   max {max(t):.3f} s"
+        f"   (target <= 1.0 s: {'met' if percentile(t, 0.95) <= 1.0 else 'NOT met'})"
+    )
+    print(
+        f"JavaScript the invoice page loads: {page['js_files']} files, {page['js_sent'] / 1024:.0f} KiB sent (gzip), "
+        f"{page['js_unpacked'] / 1024:.0f} KiB unpacked"
+    )
+    print(
+        f"state event round trip (SessionState.set_lang), {args.sessions} concurrent sessions x {args.events} events:"
+    )
     for label, ev in runs.items():
         lat_ms = [x * 1000 for x in ev["latencies"]]
         p95 = percentile(lat_ms, 0.95)
-        print(f"  {label:<28} p50 {percentile(lat_ms, 0.5):6.1f} ms   p95 {p95:6.1f} ms   "
-              f"p99 {percentile(lat_ms, 0.99):6.1f} ms   {len(lat_ms) / ev['wall']:5.0f} events/s"
-              f"   (target p95 <= 100 ms: {'met' if p95 <= 100 else 'NOT met'})")
+        print(
+            f"  {label:<28} p50 {percentile(lat_ms, 0.5):6.1f} ms   p95 {p95:6.1f} ms   "
+            f"p99 {percentile(lat_ms, 0.99):6.1f} ms   {len(lat_ms) / ev['wall']:5.0f} events/s"
+            f"   (target p95 <= 100 ms: {'met' if p95 <= 100 else 'NOT met'})"
+        )
     return 0
 
 

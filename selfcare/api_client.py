@@ -124,7 +124,11 @@ class ServiceToken:
                 return self._token
             iat = int(now)
             claims = {
-                "sub": SERVICE_SUBJECT, "role": "service", "jti": uuid.uuid4().hex, "iat": iat, "nbf": iat,
+                "sub": SERVICE_SUBJECT,
+                "role": "service",
+                "jti": uuid.uuid4().hex,
+                "iat": iat,
+                "nbf": iat,
                 "exp": iat + SERVICE_TTL_S,
                 "iss": os.environ.get("SELFCARE_JWT_ISSUER") or "selfcare-core",
                 "aud": os.environ.get("SELFCARE_JWT_AUDIENCE") or "selfcare-api",
@@ -151,8 +155,9 @@ def core_public_base() -> str:
 class CoreClient:
     """Async client of the core API. Every subscriber call takes that subscriber's token."""
 
-    def __init__(self, base_url: str | None = None, transport: httpx.AsyncBaseTransport | None = None,
-                 timeout: float = 15.0) -> None:
+    def __init__(
+        self, base_url: str | None = None, transport: httpx.AsyncBaseTransport | None = None, timeout: float = 15.0
+    ) -> None:
         base_url = base_url if base_url is not None else os.environ.get("BILLING_API_URL", "")
         if not base_url:
             transport = transport or _embedded_transport()
@@ -185,8 +190,9 @@ class CoreClient:
             detail = resp.text[:200]
         if resp.status_code == 410 and isinstance(body, dict) and isinstance(body.get("detail"), dict):
             invoice_id = str(body["detail"].get("invoice_id") or "")
-            raise LinkGone(410, str(body["detail"].get("reason", "")),
-                           invoice_id if valid_invoice_id(invoice_id) else "")
+            raise LinkGone(
+                410, str(body["detail"].get("reason", "")), invoice_id if valid_invoice_id(invoice_id) else ""
+            )
         if resp.status_code == 404:
             raise NotFound(404, detail)
         if resp.status_code in (401, 403):
@@ -217,12 +223,22 @@ class CoreClient:
         return {"X-Selfcare-Client-IP": client_ip[:64]} if client_ip else {}
 
     async def otp_request(self, identifier: str, client_ip: str = "") -> dict[str, Any]:
-        return await self._json("POST", "/auth/otp/request", self._service.get(), json={"identifier": identifier},
-                                headers=self._for_client(client_ip))
+        return await self._json(
+            "POST",
+            "/auth/otp/request",
+            self._service.get(),
+            json={"identifier": identifier},
+            headers=self._for_client(client_ip),
+        )
 
     async def otp_verify(self, identifier: str, code: str, client_ip: str = "") -> dict[str, Any]:
-        return await self._json("POST", "/auth/otp/verify", self._service.get(),
-                                json={"identifier": identifier, "code": code}, headers=self._for_client(client_ip))
+        return await self._json(
+            "POST",
+            "/auth/otp/verify",
+            self._service.get(),
+            json={"identifier": identifier, "code": code},
+            headers=self._for_client(client_ip),
+        )
 
     async def logout(self, token: str) -> None:
         await self._call("POST", "/auth/logout", token)
@@ -251,8 +267,9 @@ class CoreClient:
     # -- invoices -----------------------------------------------------------------------------
 
     async def invoices(self, token: str, customer_id: int, limit: int = 20, offset: int = 0) -> dict[str, Any]:
-        return await self._json("GET", "/invoices", token,
-                                params={"customer_id": customer_id, "limit": limit, "offset": offset})
+        return await self._json(
+            "GET", "/invoices", token, params={"customer_id": customer_id, "limit": limit, "offset": offset}
+        )
 
     async def invoice(self, token: str, invoice_id: str, lang: str = "sv") -> dict[str, Any]:
         return await self._json("GET", self._invoice_path(invoice_id), token, params={"lang": lang})
@@ -267,15 +284,21 @@ class CoreClient:
     async def explain(self, token: str, invoice_id: str, lang: str = "sv") -> dict[str, Any]:
         return await self._json("GET", self._invoice_path(invoice_id, "/explain"), token, params={"lang": lang})
 
-    async def line_usage(self, token: str, invoice_id: str, position: int, limit: int = 50,
-                         offset: int = 0) -> dict[str, Any]:
+    async def line_usage(
+        self, token: str, invoice_id: str, position: int, limit: int = 50, offset: int = 0
+    ) -> dict[str, Any]:
         if type(position) is not int or position < 0:
             raise NotFound(404, "line not found")
-        return await self._json("GET", self._invoice_path(invoice_id, f"/lines/{position}/usage"), token,
-                                params={"limit": limit, "offset": offset})
+        return await self._json(
+            "GET",
+            self._invoice_path(invoice_id, f"/lines/{position}/usage"),
+            token,
+            params={"limit": limit, "offset": offset},
+        )
 
-    async def invoice_usage(self, token: str, invoice_id: str, service: str | None = None, limit: int = 50,
-                            offset: int = 0) -> dict[str, Any]:
+    async def invoice_usage(
+        self, token: str, invoice_id: str, service: str | None = None, limit: int = 50, offset: int = 0
+    ) -> dict[str, Any]:
         """The itemised usage of the invoice's period (reachable with a link-scoped token too)."""
         params: dict[str, Any] = {"limit": limit, "offset": offset}
         if service:
@@ -283,11 +306,11 @@ class CoreClient:
         return await self._json("GET", self._invoice_path(invoice_id, "/usage"), token, params=params)
 
     async def pay(self, token: str, invoice_id: str, return_url: str) -> dict[str, Any]:
-        return await self._json("POST", self._invoice_path(invoice_id, "/pay"), token,
-                                json={"return_url": return_url})
+        return await self._json("POST", self._invoice_path(invoice_id, "/pay"), token, json={"return_url": return_url})
 
-    async def pay_many(self, token: str, customer_id: int, invoice_ids: list[str] | None,
-                       return_url: str) -> dict[str, Any]:
+    async def pay_many(
+        self, token: str, customer_id: int, invoice_ids: list[str] | None, return_url: str
+    ) -> dict[str, Any]:
         """One payment over several invoices ("Betala alla"); ``None`` pays every overdue one.
 
         Answers ``{"payment_id", "amount_ore", "checkout_path", "invoices": [{"id", "number", "amount_ore"}]}``.
@@ -296,21 +319,37 @@ class CoreClient:
             invoice_ids = list(invoice_ids)
             if not all(valid_invoice_id(i) for i in invoice_ids):
                 raise NotFound(404, "invoice not found")
-        return await self._json("POST", f"/customers/{int(customer_id)}/pay", token,
-                                json={"invoice_ids": invoice_ids, "return_url": return_url})
+        return await self._json(
+            "POST",
+            f"/customers/{int(customer_id)}/pay",
+            token,
+            json={"invoice_ids": invoice_ids, "return_url": return_url},
+        )
 
     # -- usage --------------------------------------------------------------------------------
 
-    async def usage(self, token: str, customer_id: int, period: str | None = None, category: str | None = None,
-                    service: str | None = None, invoice_id: str | None = None, limit: int = 50,
-                    offset: int = 0) -> dict[str, Any]:
+    async def usage(
+        self,
+        token: str,
+        customer_id: int,
+        period: str | None = None,
+        category: str | None = None,
+        service: str | None = None,
+        invoice_id: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> dict[str, Any]:
         if invoice_id is not None and not valid_invoice_id(invoice_id):
             raise NotFound(404, "invoice not found")
         if period is not None and not valid_period(period):
             raise ApiError(422, "period: expected YYYY-MM")
         params: dict[str, Any] = {"customer_id": customer_id, "limit": limit, "offset": offset}
-        for key, value in (("period", period), ("category", category), ("service", service),
-                           ("invoice_id", invoice_id)):
+        for key, value in (
+            ("period", period),
+            ("category", category),
+            ("service", service),
+            ("invoice_id", invoice_id),
+        ):
             if value:
                 params[key] = value
         return await self._json("GET", "/usage", token, params=params)

@@ -17,8 +17,18 @@ from selfcare_common.toml_text import control_characters
 
 DEFAULT_BRAND_FILE = Path(__file__).parent / "brand.toml"
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
-COLOUR_NAMES = ("primary", "primary_text", "accent", "background", "surface", "text", "muted", "danger",
-                "success", "warning")
+COLOUR_NAMES = (
+    "primary",
+    "primary_text",
+    "accent",
+    "background",
+    "surface",
+    "text",
+    "muted",
+    "danger",
+    "success",
+    "warning",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +101,9 @@ def parse_brand(text: str) -> Brand:
         logo=_field(data, "logo", ""),
         favicon=_field(data, "favicon", ""),
         colors=Colours(**colours),
-        support=Support(**{k: _field(support_t, k, "support.") for k in ("phone", "email", "web", "hours_sv",
-                                                                           "hours_en")}),
+        support=Support(
+            **{k: _field(support_t, k, "support.") for k in ("phone", "email", "web", "hours_sv", "hours_en")}
+        ),
     )
 
 

@@ -69,8 +69,7 @@ class ChargesClient:
         if not token:
             raise Unauthorized(401, "no session")
         try:
-            resp = await self.core._http.request(method, path, headers={"Authorization": f"Bearer {token}"},
-                                                 **kwargs)
+            resp = await self.core._http.request(method, path, headers={"Authorization": f"Bearer {token}"}, **kwargs)
         except httpx.HTTPError as exc:
             logger.warning("core unreachable: %s %s: %s", method, path, exc)
             raise ApiError(0, "core unreachable") from None
@@ -106,13 +105,15 @@ class ChargesClient:
 
     async def pending_changes(self, token: str, customer_id: int) -> dict[str, Any]:
         """``GET /customers/{id}/pending-changes``: plan changes ordered for a later day, and the core's ``today``."""
-        return dict(await self._json("GET", f"/customers/{_id(customer_id, 'customer')}/pending-changes", token)
-                    or {})
+        return dict(await self._json("GET", f"/customers/{_id(customer_id, 'customer')}/pending-changes", token) or {})
 
     async def cancel_pending_change(self, token: str, customer_id: int, change_id: int) -> dict[str, Any]:
         """Undo one pending change (404 not the customer's, 409 already in effect: ``ApiError`` with status)."""
-        return await self._json("POST", f"/customers/{_id(customer_id, 'customer')}/pending-changes/"
-                                        f"{_id(change_id, 'change')}/cancel", token)
+        return await self._json(
+            "POST",
+            f"/customers/{_id(customer_id, 'customer')}/pending-changes/{_id(change_id, 'change')}/cancel",
+            token,
+        )
 
     # -- instalments --------------------------------------------------------------------------
 
@@ -129,12 +130,26 @@ class ChargesClient:
         doc = await self._json("GET", f"/customers/{_id(customer_id, 'customer')}/charges", token)
         return list((doc or {}).get("charges") or [])
 
-    async def add_charge(self, token: str, customer_id: int, *, description: str, amount_ore: int, reason: str,
-                         subscription_id: int | None = None, vat_rate: str = "0.25") -> dict[str, Any]:
+    async def add_charge(
+        self,
+        token: str,
+        customer_id: int,
+        *,
+        description: str,
+        amount_ore: int,
+        reason: str,
+        subscription_id: int | None = None,
+        vat_rate: str = "0.25",
+    ) -> dict[str, Any]:
         if type(amount_ore) is not int:
             raise TypeError("amount_ore must be integer öre")
-        body = {"subscription_id": subscription_id, "description": description, "amount_ore": amount_ore,
-                "vat_rate": vat_rate, "reason": reason}
+        body = {
+            "subscription_id": subscription_id,
+            "description": description,
+            "amount_ore": amount_ore,
+            "vat_rate": vat_rate,
+            "reason": reason,
+        }
         return await self._json("POST", f"/customers/{_id(customer_id, 'customer')}/charges", token, json=body)
 
     async def delete_charge(self, token: str, charge_id: int) -> None:
@@ -143,27 +158,30 @@ class ChargesClient:
     # -- add-ons ------------------------------------------------------------------------------
 
     async def addons(self, token: str, subscription_id: int, lang: str = "sv") -> dict[str, Any]:
-        return await self._json("GET", f"/subscriptions/{_id(subscription_id, 'subscription')}/addons", token,
-                                params={"lang": lang})
+        return await self._json(
+            "GET", f"/subscriptions/{_id(subscription_id, 'subscription')}/addons", token, params={"lang": lang}
+        )
 
     async def buy_addon(self, token: str, subscription_id: int, addon_id: str) -> dict[str, Any]:
-        return await self._json("POST", f"/subscriptions/{_id(subscription_id, 'subscription')}/addons", token,
-                                    json={"addon_id": addon_id})
+        return await self._json(
+            "POST", f"/subscriptions/{_id(subscription_id, 'subscription')}/addons", token, json={"addon_id": addon_id}
+        )
 
     # -- payment method -----------------------------------------------------------------------
 
     async def payment_method(self, token: str, customer_id: int, lang: str | None = None) -> dict[str, Any]:
         """How the customer pays; ``lang`` (sv/en) is the language of the core's notice."""
         params = {"lang": lang} if lang in ("sv", "en") else {}
-        return await self._json("GET", f"/customers/{_id(customer_id, 'customer')}/payment-method", token,
-                                params=params)
+        return await self._json(
+            "GET", f"/customers/{_id(customer_id, 'customer')}/payment-method", token, params=params
+        )
 
     async def _put_method(self, token: str, customer_id: int, body: dict[str, Any]) -> dict[str, Any]:
-        return await self._json("PUT", f"/customers/{_id(customer_id, 'customer')}/payment-method", token,
-                                    json=body)
+        return await self._json("PUT", f"/customers/{_id(customer_id, 'customer')}/payment-method", token, json=body)
 
-    async def set_autogiro(self, token: str, customer_id: int, clearing: str, account: str,
-                           personal_number: str | None = None) -> dict[str, Any]:
+    async def set_autogiro(
+        self, token: str, customer_id: int, clearing: str, account: str, personal_number: str | None = None
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {"method": "autogiro", "clearing": clearing, "account": account}
         if personal_number:
             body["personal_number"] = personal_number

@@ -32,8 +32,12 @@ def _layout(title: str, y_title: str, **extra: Any) -> dict[str, Any]:
         "plot_bgcolor": c.surface,
         "showlegend": False,
         "bargap": 0.25,
-        "yaxis": {"title": {"text": y_title, "standoff": 4}, "rangemode": "tozero", "fixedrange": True,
-                  "gridcolor": "#e6eaee"},
+        "yaxis": {
+            "title": {"text": y_title, "standoff": 4},
+            "rangemode": "tozero",
+            "fixedrange": True,
+            "gridcolor": "#e6eaee",
+        },
         "dragmode": False,
         **extra,
     }
@@ -47,10 +51,16 @@ def _days(start: str, end: str) -> list[date]:
 def _date_axis(days: list[date], lang: str) -> dict[str, Any]:
     """The whole period on a date axis, labelled once a week in the page's language: readable at 360 px."""
     ticks = days[::7]
-    return {"type": "date", "tickmode": "array", "tickvals": [d.isoformat() for d in ticks],
-            "ticktext": [format_short_date(d, lang).rstrip(".") for d in ticks], "tickangle": 0,
-            "fixedrange": True, "showgrid": False,
-            "range": [f"{days[0].isoformat()} 00:00", f"{days[-1].isoformat()} 23:59"]}
+    return {
+        "type": "date",
+        "tickmode": "array",
+        "tickvals": [d.isoformat() for d in ticks],
+        "ticktext": [format_short_date(d, lang).rstrip(".") for d in ticks],
+        "tickangle": 0,
+        "fixedrange": True,
+        "showgrid": False,
+        "range": [f"{days[0].isoformat()} 00:00", f"{days[-1].isoformat()} 23:59"],
+    }
 
 
 def _gb(volume: int) -> float:
@@ -77,34 +87,70 @@ def data_figure(summary: dict[str, Any], lang: str) -> go.Figure:
         x.append(d.isoformat())
         running.append(_gb(acc))
     fig = go.Figure()
-    fig.add_scatter(x=x, y=running, name=gettext(lang, "Used"), mode="lines", fill="tozeroy",
-                    line={"color": c.primary, "width": 3}, hovertemplate="%{y:.2f} GB<extra></extra>")
+    fig.add_scatter(
+        x=x,
+        y=running,
+        name=gettext(lang, "Used"),
+        mode="lines",
+        fill="tozeroy",
+        line={"color": c.primary, "width": 3},
+        hovertemplate="%{y:.2f} GB<extra></extra>",
+    )
     if today < days[-1] and x:  # the pace so far, carried to the period's end
         pace = Decimal(acc) / len(x)
-        fig.add_scatter(x=[x[-1], days[-1].isoformat()], y=[_gb(acc), _gb(int(pace * len(days)))],
-                        name=gettext(lang, "At this rate"), mode="lines",
-                        line={"color": c.primary, "width": 2, "dash": "dot"}, hoverinfo="skip")
+        fig.add_scatter(
+            x=[x[-1], days[-1].isoformat()],
+            y=[_gb(acc), _gb(int(pace * len(days)))],
+            name=gettext(lang, "At this rate"),
+            mode="lines",
+            line={"color": c.primary, "width": 2, "dash": "dot"},
+            hoverinfo="skip",
+        )
     allowance = next((a for a in summary.get("allowances") or [] if a.get("pool") == "data"), None)
     shapes = []
     if allowance and not allowance.get("unlimited") and allowance.get("included"):
         included = _gb(int(allowance["included"]))
-        shapes.append({"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": included, "y1": included,
-                       "line": {"color": c.danger, "dash": "dash", "width": 2}})
-        fig.add_annotation(xref="paper", x=0.01, y=included, yanchor="bottom", xanchor="left", showarrow=False,
-                           text=gettext(lang, "Allowance"), font={"color": c.danger, "size": 11})
-    fig.update_layout(**_layout(gettext(lang, "Data used this period"), "GB", xaxis=_date_axis(days, lang),
-                                shapes=shapes))
+        shapes.append(
+            {
+                "type": "line",
+                "xref": "paper",
+                "x0": 0,
+                "x1": 1,
+                "y0": included,
+                "y1": included,
+                "line": {"color": c.danger, "dash": "dash", "width": 2},
+            }
+        )
+        fig.add_annotation(
+            xref="paper",
+            x=0.01,
+            y=included,
+            yanchor="bottom",
+            xanchor="left",
+            showarrow=False,
+            text=gettext(lang, "Allowance"),
+            font={"color": c.danger, "size": 11},
+        )
+    fig.update_layout(
+        **_layout(gettext(lang, "Data used this period"), "GB", xaxis=_date_axis(days, lang), shapes=shapes)
+    )
     return fig
 
 
-def _per_day_bars(summary: dict[str, Any], service: str, lang: str, title: str, unit: str, colour: str,
-                  scale: int = 1) -> go.Figure:
+def _per_day_bars(
+    summary: dict[str, Any], service: str, lang: str, title: str, unit: str, colour: str, scale: int = 1
+) -> go.Figure:
     days = _days(summary["start"], summary["end"])
     values = (summary.get("per_day") or {}).get(service) or {}
     y = [-(-int(values.get(d.isoformat(), 0) or 0) // scale) for d in days]  # whole units, rounded up
     fig = go.Figure()
-    fig.add_bar(x=[d.isoformat() for d in days], y=y, marker_color=colour, name=unit,
-                hovertemplate=f"%{{y}} {unit}<extra></extra>")
+    fig.add_bar(
+        x=[d.isoformat() for d in days],
+        y=y,
+        marker_color=colour,
+        name=unit,
+        hovertemplate=f"%{{y}} {unit}<extra></extra>",
+    )
     layout = _layout(title, unit, xaxis=_date_axis(days, lang))
     layout["yaxis"]["tickformat"] = "d"  # whole minutes and texts
     if max(y, default=0) < 5:  # a quiet period: whole steps, not 0.2 of a text
@@ -115,14 +161,16 @@ def _per_day_bars(summary: dict[str, Any], service: str, lang: str, title: str, 
 
 def calls_figure(summary: dict[str, Any], lang: str) -> go.Figure:
     """Call minutes per day (each day's seconds rounded up to whole minutes)."""
-    return _per_day_bars(summary, "voice", lang, gettext(lang, "Call minutes per day"), "min",
-                         brand().colors.primary, scale=60)
+    return _per_day_bars(
+        summary, "voice", lang, gettext(lang, "Call minutes per day"), "min", brand().colors.primary, scale=60
+    )
 
 
 def sms_figure(summary: dict[str, Any], lang: str) -> go.Figure:
     """Texts sent per day."""
-    return _per_day_bars(summary, "sms", lang, gettext(lang, "Texts per day"), gettext(lang, "texts"),
-                         brand().colors.accent)
+    return _per_day_bars(
+        summary, "sms", lang, gettext(lang, "Texts per day"), gettext(lang, "texts"), brand().colors.accent
+    )
 
 
 def category_figure(summary: dict[str, Any], lang: str) -> go.Figure:
@@ -133,9 +181,17 @@ def category_figure(summary: dict[str, Any], lang: str) -> go.Figure:
     labels = [gettext(lang, CATEGORY_TEXT.get(k, OTHER)) for k in names]
     ore = [int((cats[k] or {}).get("cost_ore", 0) or 0) for k in names]
     fig = go.Figure()
-    fig.add_bar(x=[float(Decimal(v).scaleb(-2)) for v in ore], y=labels, orientation="h", marker_color=c.primary,
-                text=[format_money(v, lang) for v in ore], textposition="auto", cliponaxis=False,
-                hoverinfo="skip", name="kr")
+    fig.add_bar(
+        x=[float(Decimal(v).scaleb(-2)) for v in ore],
+        y=labels,
+        orientation="h",
+        marker_color=c.primary,
+        text=[format_money(v, lang) for v in ore],
+        textposition="auto",
+        cliponaxis=False,
+        hoverinfo="skip",
+        name="kr",
+    )
     layout = _layout(gettext(lang, "Cost by category (kr)"), "", margin={"l": 96, "r": 12, "t": 40, "b": 28})
     layout["yaxis"] = {"autorange": "reversed", "fixedrange": True}
     layout["xaxis"] = {"title": {"text": "kr"}, "rangemode": "tozero", "fixedrange": True, "gridcolor": "#e6eaee"}
@@ -151,6 +207,9 @@ def invoices_figure(items: list[dict[str, Any]], lang: str) -> go.Figure:
     amounts = [float(Decimal(int(i.get("amount_due_ore") or 0)).scaleb(-2)) for i in rows]
     fig = go.Figure()
     fig.add_bar(x=labels, y=amounts, marker_color=c.primary, name="kr", hovertemplate="%{y:.2f} kr<extra></extra>")
-    fig.update_layout(**_layout(gettext(lang, "Your last invoices (kr)"), "kr",
-                                xaxis={"tickangle": 0, "fixedrange": True, "nticks": 6}))
+    fig.update_layout(
+        **_layout(
+            gettext(lang, "Your last invoices (kr)"), "kr", xaxis={"tickangle": 0, "fixedrange": True, "nticks": 6}
+        )
+    )
     return fig

@@ -38,7 +38,7 @@ def trusted_proxies(environ: Mapping[str, str] | None = None) -> tuple[Network, 
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     text = text.strip()
     if text.startswith("[") and "]" in text:  # [2001:db8::1]:443
-        text = text[1:text.index("]")]
+        text = text[1 : text.index("]")]
     elif text.count(":") == 1:  # 203.0.113.7:51234
         text = text.split(":")[0]
     try:

@@ -100,33 +100,38 @@ class OffersClient:
         cid = _positive_id(customer_id, "customer")
         if placement not in PLACEMENTS:
             raise Invalid(422, f"placement: one of {', '.join(PLACEMENTS)}")
-        answer = await self._json("GET", f"/customers/{cid}/offers", token,
-                                  params={"placement": placement, "lang": lang})
+        answer = await self._json(
+            "GET", f"/customers/{cid}/offers", token, params={"placement": placement, "lang": lang}
+        )
         return list((answer or {}).get("banners") or [])
 
-    async def event(self, token: str, customer_id: int, offer_id: int, kind: str, placement: str,
-                    view_id: str) -> None:
+    async def event(self, token: str, customer_id: int, offer_id: int, kind: str, placement: str, view_id: str) -> None:
         """Record an impression, click or dismissal (idempotent per view id)."""
         cid, oid = _positive_id(customer_id, "customer"), _positive_id(offer_id, "offer")
         if kind not in EVENT_KINDS or placement not in PLACEMENTS:
             raise Invalid(422, "kind/placement")
-        await self._response("POST", f"/customers/{cid}/offers/{oid}/events", token,
-                             json={"kind": kind, "placement": placement, "view_id": view_id})
+        await self._response(
+            "POST",
+            f"/customers/{cid}/offers/{oid}/events",
+            token,
+            json={"kind": kind, "placement": placement, "view_id": view_id},
+        )
 
-    async def order(self, token: str, customer_id: int, offer_id: int, subscription_id: int,
-                    lang: str = "sv") -> dict[str, Any]:
+    async def order(
+        self, token: str, customer_id: int, offer_id: int, subscription_id: int, lang: str = "sv"
+    ) -> dict[str, Any]:
         """The order sheet: what they get, terms, this period's fee lines with the change."""
         cid, oid = _positive_id(customer_id, "customer"), _positive_id(offer_id, "offer")
         sid = _positive_id(subscription_id, "subscription")
-        return await self._json("GET", f"/customers/{cid}/offers/{oid}/order", token,
-                                params={"subscription_id": sid, "lang": lang})
+        return await self._json(
+            "GET", f"/customers/{cid}/offers/{oid}/order", token, params={"subscription_id": sid, "lang": lang}
+        )
 
     async def accept(self, token: str, customer_id: int, offer_id: int, subscription_id: int) -> dict[str, Any]:
         """Take the offer: 201 with the effective date; 409 when already accepted."""
         cid, oid = _positive_id(customer_id, "customer"), _positive_id(offer_id, "offer")
         sid = _positive_id(subscription_id, "subscription")
-        return await self._json("POST", f"/customers/{cid}/offers/{oid}/accept", token,
-                                json={"subscription_id": sid})
+        return await self._json("POST", f"/customers/{cid}/offers/{oid}/accept", token, json={"subscription_id": sid})
 
     async def recommendation(self, token: str, customer_id: int, subscription_id: int) -> dict[str, Any]:
         cid = _positive_id(customer_id, "customer")
@@ -155,23 +160,35 @@ class OffersClient:
         return await self._json("PUT", f"/marketing/offers/{_positive_id(offer_id, 'offer')}", token, json=body)
 
     async def schedule(self, token: str, offer_id: int, starts_at: str | None, ends_at: str | None) -> dict[str, Any]:
-        return await self._json("POST", f"/marketing/offers/{_positive_id(offer_id, 'offer')}/schedule", token,
-                                json={"starts_at": starts_at, "ends_at": ends_at})
+        return await self._json(
+            "POST",
+            f"/marketing/offers/{_positive_id(offer_id, 'offer')}/schedule",
+            token,
+            json={"starts_at": starts_at, "ends_at": ends_at},
+        )
 
     async def stop(self, token: str, offer_id: int) -> dict[str, Any]:
         return await self._json("POST", f"/marketing/offers/{_positive_id(offer_id, 'offer')}/stop", token)
 
     async def upload_image(self, token: str, filename: str, data: bytes, content_type: str) -> dict[str, Any]:
         """A banner image (PNG, JPEG or WebP, ≤ 1 MB): ``{"id", "url", "width", "height", "content_type"}``."""
-        return await self._json("POST", "/marketing/images", token,
-                                files={"file": (filename or "image", data, content_type or "application/octet-stream")})
+        return await self._json(
+            "POST",
+            "/marketing/images",
+            token,
+            files={"file": (filename or "image", data, content_type or "application/octet-stream")},
+        )
 
     async def segment_preview(self, token: str, rules: dict[str, Any], sells: dict[str, Any] | None) -> dict[str, Any]:
         return await self._json("POST", "/marketing/segments/preview", token, json={"rules": rules, "sells": sells})
 
     async def offer_preview(self, token: str, offer_id: int, customer_number: str, lang: str = "sv") -> dict[str, Any]:
-        return await self._json("GET", f"/marketing/offers/{_positive_id(offer_id, 'offer')}/preview", token,
-                                params={"customer_number": customer_number, "lang": lang})
+        return await self._json(
+            "GET",
+            f"/marketing/offers/{_positive_id(offer_id, 'offer')}/preview",
+            token,
+            params={"customer_number": customer_number, "lang": lang},
+        )
 
     async def results(self, token: str, offer_id: int) -> dict[str, Any]:
         return await self._json("GET", f"/marketing/offers/{_positive_id(offer_id, 'offer')}/results", token)

@@ -42,8 +42,16 @@ STATUS_TEXT = {
     "credit_note": N_("Credit note"),
 }
 STATUS_TONE = {
-    "unpaid": "blue", "partly_paid": "amber", "paid": "green", "overdue": "red", "reminded": "orange",
-    "in_collection": "red", "credited": "gray", "carried": "gray", "written_off": "gray", "credit_note": "gray",
+    "unpaid": "blue",
+    "partly_paid": "amber",
+    "paid": "green",
+    "overdue": "red",
+    "reminded": "orange",
+    "in_collection": "red",
+    "credited": "gray",
+    "carried": "gray",
+    "written_off": "gray",
+    "credit_note": "gray",
 }
 OPEN_STATUSES = frozenset({"unpaid", "partly_paid", "overdue", "reminded", "in_collection"})
 USAGE_LINE_KINDS = frozenset({"usage", "connection_fee", "late_usage"})
@@ -57,9 +65,18 @@ CATEGORY_TEXT = {
 SERVICE_TEXT = {"voice": N_("Calls"), "sms": N_("SMS"), "mms": N_("MMS"), "data": N_("Data")}
 OTHER = N_("Other")
 TIMELINE_ICON = {
-    "created": "file-plus", "sent": "send", "opened": "eye", "link_opened": "eye", "payment": "banknote",
-    "payment_received": "banknote", "paid": "circle-check", "payment_started": "credit-card",
-    "reminder_sent": "bell", "collection": "triangle-alert", "credit_note": "undo-2", "message": "message-circle",
+    "created": "file-plus",
+    "sent": "send",
+    "opened": "eye",
+    "link_opened": "eye",
+    "payment": "banknote",
+    "payment_received": "banknote",
+    "paid": "circle-check",
+    "payment_started": "credit-card",
+    "reminder_sent": "bell",
+    "collection": "triangle-alert",
+    "credit_note": "undo-2",
+    "message": "message-circle",
 }
 
 
@@ -100,11 +117,23 @@ def state_of(item: dict[str, Any]) -> dict[str, Any]:
     status = str(item.get("status", ""))
     balance = _int(item.get("balance_ore"))
     open_ = status in OPEN_STATUSES and balance > 0
-    return {"status": status, "open": open_, "overdue": open_ and status in ("overdue", "reminded", "in_collection"),
-            "amount_ore": _int(item.get("amount_due_ore")) - _int(item.get("credited_ore")),
-            "to_pay_ore": balance if open_ else 0, "payable": open_, "paid": None, "credit_notes": [],
-            "fees_ore": 0, "interest_ore": 0, "days_overdue": 0, "carried_to": None, "owed_to_customer_ore": 0,
-            "next_step": None, "due_date": item.get("due_date")}
+    return {
+        "status": status,
+        "open": open_,
+        "overdue": open_ and status in ("overdue", "reminded", "in_collection"),
+        "amount_ore": _int(item.get("amount_due_ore")) - _int(item.get("credited_ore")),
+        "to_pay_ore": balance if open_ else 0,
+        "payable": open_,
+        "paid": None,
+        "credit_notes": [],
+        "fees_ore": 0,
+        "interest_ore": 0,
+        "days_overdue": 0,
+        "carried_to": None,
+        "owed_to_customer_ore": 0,
+        "next_step": None,
+        "due_date": item.get("due_date"),
+    }
 
 
 def state_line(st: dict[str, Any], lang: str) -> str:
@@ -129,9 +158,16 @@ def state_line(st: dict[str, Any], lang: str) -> str:
         return ""
     if st.get("overdue") or _int(st.get("days_overdue")) > 0:
         days = _int(st.get("days_overdue"))
-        return gettext(lang, "Was due {date} · {days} days ago", date=format_date(str(due), lang),
-                       days=format_number(days, lang)) if days != 1 else gettext(
-            lang, "Was due {date} · yesterday", date=format_date(str(due), lang))
+        return (
+            gettext(
+                lang,
+                "Was due {date} · {days} days ago",
+                date=format_date(str(due), lang),
+                days=format_number(days, lang),
+            )
+            if days != 1
+            else gettext(lang, "Was due {date} · yesterday", date=format_date(str(due), lang))
+        )
     if st.get("open"):
         return gettext(lang, "Due {date}", date=format_date(str(due), lang))
     return ""
@@ -201,23 +237,31 @@ def spec_lines(doc: dict[str, Any], lang: str) -> list[dict[str, str]]:
             unit_price_text = ""
         quantity = _decimal_text(line.get("quantity", ""), lang)
         unit = str(line.get("unit") or "")
-        rows.append({
-            "position": str(position),
-            "description": str(line.get("description", "")),
-            "quantity": f"{quantity} {unit}".strip(),
-            "unit_price": unit_price_text,
-            "vat": vat_percent(line.get("vat_rate"), lang),
-            "amount": format_money(_int(line.get("amount_ore")), lang),
-            "msisdn": str(line.get("msisdn") or ""),
-            "drill": "1" if line.get("kind") in USAGE_LINE_KINDS else "",
-        })
+        rows.append(
+            {
+                "position": str(position),
+                "description": str(line.get("description", "")),
+                "quantity": f"{quantity} {unit}".strip(),
+                "unit_price": unit_price_text,
+                "vat": vat_percent(line.get("vat_rate"), lang),
+                "amount": format_money(_int(line.get("amount_ore")), lang),
+                "msisdn": str(line.get("msisdn") or ""),
+                "drill": "1" if line.get("kind") in USAGE_LINE_KINDS else "",
+            }
+        )
     return rows
 
 
 def vat_rows(doc: dict[str, Any], lang: str) -> list[dict[str, str]]:
-    return [{"rate": vat_percent(v.get("rate"), lang), "net": format_money(_int(v.get("net_ore")), lang),
-             "vat": format_money(_int(v.get("vat_ore")), lang), "gross": format_money(_int(v.get("gross_ore")), lang)}
-            for v in doc.get("vat") or []]
+    return [
+        {
+            "rate": vat_percent(v.get("rate"), lang),
+            "net": format_money(_int(v.get("net_ore")), lang),
+            "vat": format_money(_int(v.get("vat_ore")), lang),
+            "gross": format_money(_int(v.get("gross_ore")), lang),
+        }
+        for v in doc.get("vat") or []
+    ]
 
 
 def _event_time(at: str, date_only: bool, lang: str) -> str:
@@ -240,9 +284,16 @@ def timeline_rows(doc: dict[str, Any], lang: str) -> list[dict[str, str]]:
         texts = event.get("texts") if isinstance(event.get("texts"), dict) else {}
         text = texts.get(lang) or event.get("text", "")
         document = event.get("document") if isinstance(event.get("document"), dict) else {}
-        rows.append({"at": _event_time(str(event["at"]), bool(event.get("date_only")), lang) if event.get("at")
-                     else "", "kind": kind, "text": str(text), "icon": TIMELINE_ICON.get(kind, "circle"),
-                     "document": str(document.get("kind") or ""), "event_id": str(event.get("id") or "")})
+        rows.append(
+            {
+                "at": _event_time(str(event["at"]), bool(event.get("date_only")), lang) if event.get("at") else "",
+                "kind": kind,
+                "text": str(text),
+                "icon": TIMELINE_ICON.get(kind, "circle"),
+                "document": str(document.get("kind") or ""),
+                "event_id": str(event.get("id") or ""),
+            }
+        )
     return rows
 
 
@@ -252,10 +303,16 @@ def plan_rows(doc: dict[str, Any], lang: str) -> list[dict[str, str]]:
         span = ""
         if plan.get("from") and plan.get("to"):
             span = f"{format_short_date(plan['from'], lang)} – {format_short_date(plan['to'], lang)}"
-        rows.append({"name": str(plan.get("plan_name", "")), "msisdn": str(plan.get("msisdn") or ""),
-                     "fee": format_money(_int(plan.get("monthly_fee_ore")), lang),
-                     "includes": str(plan.get("allowances", "")), "description": str(plan.get("description", "")),
-                     "span": span})
+        rows.append(
+            {
+                "name": str(plan.get("plan_name", "")),
+                "msisdn": str(plan.get("msisdn") or ""),
+                "fee": format_money(_int(plan.get("monthly_fee_ore")), lang),
+                "includes": str(plan.get("allowances", "")),
+                "description": str(plan.get("description", "")),
+                "span": span,
+            }
+        )
     return rows
 
 
@@ -282,11 +339,13 @@ def invoice_view(doc: dict[str, Any], lang: str) -> dict[str, Any]:
         "open": bool(st.get("open")),
         "overdue": bool(st.get("overdue")),
         # The headline: what is left to pay while the invoice is open; otherwise its amount after credits.
-        "headline_label": gettext(lang, "To pay incl. VAT") if st.get("open") and to_pay == amount
+        "headline_label": gettext(lang, "To pay incl. VAT")
+        if st.get("open") and to_pay == amount
         else gettext(lang, "Invoice amount incl. VAT"),
         "amount": format_money(amount, lang),
         "original_amount": format_money(_int(doc.get("amount_due_ore")), lang)
-        if amount != _int(doc.get("amount_due_ore")) and doc.get("kind") == "invoice" else "",
+        if amount != _int(doc.get("amount_due_ore")) and doc.get("kind") == "invoice"
+        else "",
         "balance": format_money(to_pay if st.get("open") else max(0, balance), lang),
         "show_balance": bool(st.get("open")) and to_pay != amount,
         "state_line": state_line(st, lang),
@@ -294,18 +353,35 @@ def invoice_view(doc: dict[str, Any], lang: str) -> dict[str, Any]:
         "fees": format_money(_int(st.get("fees_ore")), lang) if _int(st.get("fees_ore")) else "",
         "interest": format_money(_int(st.get("interest_ore")), lang) if _int(st.get("interest_ore")) else "",
         "respite": gettext(lang, "You were granted a respite of {days} days.", days=_int(st.get("respite_days")))
-        if st.get("open") and _int(st.get("respite_days")) else "",
+        if st.get("open") and _int(st.get("respite_days"))
+        else "",
         "is_credit_note": doc.get("kind") == "credit_note",
-        "owed": gettext(lang, "You have {amount} to your credit. It is taken off your next invoice.",
-                        amount=format_money(owed, lang)) if owed > 0 else "",
-        "credit_notes": [{"id": str(c.get("id", "")), "number": str(c.get("number", "")),
-                          "amount": format_money(-_int(c.get("amount_ore")), lang),
-                          "date": format_date(str(c["on"]), lang) if c.get("on") else ""}
-                         for c in st.get("credit_notes") or [] if isinstance(c, dict)],
+        "owed": gettext(
+            lang,
+            "You have {amount} to your credit. It is taken off your next invoice.",
+            amount=format_money(owed, lang),
+        )
+        if owed > 0
+        else "",
+        "credit_notes": [
+            {
+                "id": str(c.get("id", "")),
+                "number": str(c.get("number", "")),
+                "amount": format_money(-_int(c.get("amount_ore")), lang),
+                "date": format_date(str(c["on"]), lang) if c.get("on") else "",
+            }
+            for c in st.get("credit_notes") or []
+            if isinstance(c, dict)
+        ],
         "overdue_count": _int(overdue.get("count")),
-        "overdue_note": gettext(lang, "Your invoices from {seller} ({count} overdue)",
-                                seller=str(seller.get("name", "")), count=_int(overdue.get("count")))
-        if _int(overdue.get("count")) else "",
+        "overdue_note": gettext(
+            lang,
+            "Your invoices from {seller} ({count} overdue)",
+            seller=str(seller.get("name", "")),
+            count=_int(overdue.get("count")),
+        )
+        if _int(overdue.get("count"))
+        else "",
         "paid": format_money(_int(doc.get("paid_ore")), lang),
         "credited": format_money(_int(doc.get("credited_ore")), lang),
         "due": format_date(doc["due_date"], lang) if doc.get("due_date") else "",
@@ -316,14 +392,19 @@ def invoice_view(doc: dict[str, Any], lang: str) -> dict[str, Any]:
         "bankgiro": str(seller.get("bankgiro", "")),
         "seller_name": str(seller.get("name", "")),
         "seller_lines": [str(x) for x in seller.get("address") or []]
-        + [gettext(lang, "Org. no. {number}", number=seller.get("org_number", "")),
-           gettext(lang, "VAT no. {number}", number=seller.get("vat_number", ""))]
+        + [
+            gettext(lang, "Org. no. {number}", number=seller.get("org_number", "")),
+            gettext(lang, "VAT no. {number}", number=seller.get("vat_number", "")),
+        ]
         + ([gettext(lang, "Approved for F-tax")] if seller.get("f_tax_approved") else []),
         "support_phone": str(seller.get("support_phone", "")),
         "support_email": str(seller.get("support_email", "")),
         "buyer_name": str(buyer.get("name", "")),
-        "buyer_lines": [x for x in (str(addr.get("street", "")),
-                                    f"{addr.get('postal_code', '')} {addr.get('city', '')}".strip()) if x],
+        "buyer_lines": [
+            x
+            for x in (str(addr.get("street", "")), f"{addr.get('postal_code', '')} {addr.get('city', '')}".strip())
+            if x
+        ],
         "customer_number": str(buyer.get("customer_number", doc.get("customer_number", ""))),
         "net": format_money(_int(doc.get("net_ore")), lang),
         "vat": format_money(_int(doc.get("vat_ore")), lang),
@@ -387,14 +468,21 @@ def usage_summary_rows(doc: dict[str, Any], lang: str) -> list[dict[str, str]]:
             data = gettext(lang, "{used} of {allowance}", used=used, allowance=summary_volume(allowance, lang))
         else:
             data = used
-        text = gettext(lang, "You used {data}, {minutes} and {texts}", data=data,
-                       minutes=gettext(lang, "{count} min", count=format_number(_int(entry.get("voice_minutes")), lang)),
-                       texts=gettext(lang, "{count} texts", count=format_number(_int(entry.get("texts")), lang)))
+        text = gettext(
+            lang,
+            "You used {data}, {minutes} and {texts}",
+            data=data,
+            minutes=gettext(lang, "{count} min", count=format_number(_int(entry.get("voice_minutes")), lang)),
+            texts=gettext(lang, "{count} texts", count=format_number(_int(entry.get("texts")), lang)),
+        )
         bar = ""
         if allowance and not entry.get("data_unlimited"):
             bar = str(min(100, _int(entry.get("data_bytes")) * 100 // allowance))
-        note = (gettext(lang, "The data allowance is counted for the days the subscription was active.")
-                if entry.get("prorated") and allowance else "")
+        note = (
+            gettext(lang, "The data allowance is counted for the days the subscription was active.")
+            if entry.get("prorated") and allowance
+            else ""
+        )
         rows.append({"who": who, "text": text, "bar": bar, "note": note})
     return rows
 
@@ -413,11 +501,15 @@ def drill_footer(answer: dict[str, Any], lang: str) -> dict[str, str]:
     note = ""
     if part == "fee":
         note = gettext(lang, "The connection fee of each call. The calls themselves are on their own line.")
-    elif part == "usage" and any(_int(r.get("charge_ore")) != _int(r.get("cost_ore"))
-                                 for r in answer.get("items") or []):
+    elif part == "usage" and any(
+        _int(r.get("charge_ore")) != _int(r.get("cost_ore")) for r in answer.get("items") or []
+    ):
         note = gettext(lang, "Each call without its connection fee, which is on a line of its own.")
-    return {"amount": format_money(_int(line.get("amount_ore")), lang),
-            "rounding": format_signed_money(rounding, lang) if rounding else "", "note": note}
+    return {
+        "amount": format_money(_int(line.get("amount_ore")), lang),
+        "rounding": format_signed_money(rounding, lang) if rounding else "",
+        "note": note,
+    }
 
 
 def allowance_amount(pool: str, quantity: int, lang: str) -> str:
@@ -442,17 +534,19 @@ def allowance_rows(allowances: list[dict[str, Any]], lang: str) -> list[dict[str
         remaining = _int(a.get("remaining")) if a.get("remaining") is not None else max(0, included - used)
         percent = 0 if unlimited or included <= 0 else min(100, round(used * 100 / included))
         runs_out = a.get("runs_out_on")
-        rows.append({
-            "pool": pool,
-            "label": gettext(lang, ALLOWANCE_TEXT.get(pool, pool)),
-            "used": allowance_amount(pool, used, lang),
-            "included": gettext(lang, "Unlimited") if unlimited else allowance_amount(pool, included, lang),
-            "remaining": gettext(lang, "Unlimited") if unlimited else allowance_amount(pool, remaining, lang),
-            "percent": percent,
-            "unlimited": unlimited,
-            "warn": (not unlimited) and percent >= 80,
-            "runs_out": format_date(runs_out, lang) if isinstance(runs_out, str) and runs_out else "",
-        })
+        rows.append(
+            {
+                "pool": pool,
+                "label": gettext(lang, ALLOWANCE_TEXT.get(pool, pool)),
+                "used": allowance_amount(pool, used, lang),
+                "included": gettext(lang, "Unlimited") if unlimited else allowance_amount(pool, included, lang),
+                "remaining": gettext(lang, "Unlimited") if unlimited else allowance_amount(pool, remaining, lang),
+                "percent": percent,
+                "unlimited": unlimited,
+                "warn": (not unlimited) and percent >= 80,
+                "runs_out": format_date(runs_out, lang) if isinstance(runs_out, str) and runs_out else "",
+            }
+        )
     return rows
 
 
@@ -468,8 +562,7 @@ def explain_rows(explain: dict[str, Any], lang: str) -> list[dict[str, str]]:
         # (an older core's ``text`` starts with it: "+87,00 kr: ...", "+SEK 2.97: ...").
         label = item.get("label")
         text = str(label) if isinstance(label, str) else _DELTA_PREFIX.sub("", str(item.get("text", "")), count=1)
-        rows.append({"delta": format_signed_money(delta, lang), "text": text,
-                     "tone": "red" if delta > 0 else "green"})
+        rows.append({"delta": format_signed_money(delta, lang), "text": text, "tone": "red" if delta > 0 else "green"})
     return rows
 
 
@@ -487,9 +580,11 @@ def message_row(msg: dict[str, Any], reader: str, lang: str, line_names: dict[in
     position = msg.get("line_position")
     line = ""
     if type(position) is int and position > 0:
-        line = (gettext(lang, "About line {position}: {description}", position=position,
-                        description=line_names[position]) if line_names.get(position)
-                else gettext(lang, "About line {position}", position=position))
+        line = (
+            gettext(lang, "About line {position}: {description}", position=position, description=line_names[position])
+            if line_names.get(position)
+            else gettext(lang, "About line {position}", position=position)
+        )
     read = ""
     if mine:
         read = gettext(lang, "Read") if msg.get("read") else gettext(lang, "Sent")

@@ -71,15 +71,24 @@ def _subscriber_title(msgid: str) -> rx.Var:
 app.add_page(overview_page, route="/", title=_subscriber_title("Overview"), on_load=OverviewState.load)
 app.add_page(login_page, route="/login", title=_subscriber_title("Sign in"), on_load=SessionState.at_sign_in)
 app.add_page(invoices_page, route="/invoices", title=_subscriber_title("Invoices"), on_load=InvoicesState.load)
-app.add_page(invoice_page, route="/invoices/[invoice_id]", title=_subscriber_title("Invoice"),
-             on_load=InvoiceState.load)
+app.add_page(
+    invoice_page, route="/invoices/[invoice_id]", title=_subscriber_title("Invoice"), on_load=InvoiceState.load
+)
 app.add_page(link_page, route="/i/[link_token]", title=_subscriber_title("Invoice"), on_load=LinkState.open)
 app.add_page(usage_page, route="/usage", title=_subscriber_title("Usage"), on_load=UsageState.load)
-app.add_page(payment_method_page, route="/payment-method", title=_subscriber_title("Payment method"),
-             on_load=PaymentMethodState.load)
+app.add_page(
+    payment_method_page,
+    route="/payment-method",
+    title=_subscriber_title("Payment method"),
+    on_load=PaymentMethodState.load,
+)
 # The plan card comes with the page (add-ons: plan_card(load_on_mount=False)), not after it.
-app.add_page(addons_page, route="/addons", title=_subscriber_title("Add-ons"),
-             on_load=[AddonsState.load, PendingChangesState.load])
+app.add_page(
+    addons_page,
+    route="/addons",
+    title=_subscriber_title("Add-ons"),
+    on_load=[AddonsState.load, PendingChangesState.load],
+)
 app.add_page(agent_page, route="/agent", title=_title("Kundtjänst"), on_load=AgentState.load)
 app.add_page(audit_page, route="/agent/audit", title=_title("Granskningslogg"), on_load=AuditState.load)
 app.add_page(marketing_page, route="/marketing", title=_title("Marknad"), on_load=MarketingState.load)

@@ -111,8 +111,19 @@ def make_grant(client_token: str, nonce: str, purpose: str, origin: str, now: fl
     if purpose not in PURPOSES:
         raise ValueError(f"purpose: one of {PURPOSES}")
     issued = int(time.time() if now is None else now)
-    return jwt.encode({"aud": GRANT_AUDIENCE, "c": client_token, "n": nonce, "p": purpose, "o": origin,
-                       "iat": issued, "exp": issued + GRANT_TTL_S}, _secret(), algorithm="HS256")
+    return jwt.encode(
+        {
+            "aud": GRANT_AUDIENCE,
+            "c": client_token,
+            "n": nonce,
+            "p": purpose,
+            "o": origin,
+            "iat": issued,
+            "exp": issued + GRANT_TTL_S,
+        },
+        _secret(),
+        algorithm="HS256",
+    )
 
 
 def read_grant(grant: str) -> dict[str, str] | None:
@@ -120,8 +131,9 @@ def read_grant(grant: str) -> dict[str, str] | None:
     if not isinstance(grant, str) or not 20 < len(grant) < 2000:
         return None
     try:
-        claims = jwt.decode(grant, _secret(), algorithms=["HS256"], audience=GRANT_AUDIENCE,
-                            options={"require": ["exp", "iat", "aud"]})
+        claims = jwt.decode(
+            grant, _secret(), algorithms=["HS256"], audience=GRANT_AUDIENCE, options={"require": ["exp", "iat", "aud"]}
+        )
     except jwt.PyJWTError:
         return None
     fields = {k: claims.get(k) for k in ("c", "n", "p", "o")}
@@ -137,10 +149,14 @@ def verify_session_token(token: str) -> dict[str, Any] | None:
     if not token:
         return None
     try:
-        claims = jwt.decode(token, _secret(), algorithms=["HS256"],
-                            audience=os.environ.get("SELFCARE_JWT_AUDIENCE") or "selfcare-api",
-                            issuer=os.environ.get("SELFCARE_JWT_ISSUER") or "selfcare-core",
-                            options={"require": ["exp", "sub", "jti", "role", "cid"]})
+        claims = jwt.decode(
+            token,
+            _secret(),
+            algorithms=["HS256"],
+            audience=os.environ.get("SELFCARE_JWT_AUDIENCE") or "selfcare-api",
+            issuer=os.environ.get("SELFCARE_JWT_ISSUER") or "selfcare-core",
+            options={"require": ["exp", "sub", "jti", "role", "cid"]},
+        )
     except jwt.PyJWTError:
         return None
     if claims.get("role") != "subscriber" or claims.get("ses") != 1 or type(claims.get("cid")) is not int:
@@ -220,7 +236,7 @@ def full_session_in(cookie_header: str) -> dict[str, Any] | None:
 
 
 def _link_token(path: str) -> str:
-    token = path[len(LINK_PREFIX):].rstrip("/")
+    token = path[len(LINK_PREFIX) :].rstrip("/")
     return token if 10 <= len(token) <= 2000 and all(c.isalnum() or c in "-_.~" for c in token) else ""
 
 
@@ -259,8 +275,7 @@ def api_transformer(inner: ASGIApp) -> ASGIApp:
                 return
         if scope.get("type") == "http" and scope.get("path") in (START_PATH, END_PATH):
             if scope.get("method") not in ("GET", "HEAD"):
-                response: Response = PlainTextResponse("method not allowed", status_code=405,
-                                                       headers={"Allow": "GET"})
+                response: Response = PlainTextResponse("method not allowed", status_code=405, headers={"Allow": "GET"})
             else:
                 response = await handle(Request(scope, receive))
             response.headers["cache-control"] = "no-store"

@@ -52,8 +52,9 @@ class SupportClient:
         params = {"after": int(after)} if after is not None else {}
         return await self._json("GET", CoreClient._invoice_path(invoice_id, "/thread"), token, params=params)
 
-    async def post_message(self, token: str, invoice_id: str, text: str,
-                           line_position: int | None = None) -> dict[str, Any]:
+    async def post_message(
+        self, token: str, invoice_id: str, text: str, line_position: int | None = None
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {"text": text}
         if line_position is not None:
             body["line_position"] = line_position
@@ -64,14 +65,20 @@ class SupportClient:
     async def agent_login(self, username: str, password: str, client: str | None = None) -> dict[str, Any]:
         """An agent's session token (through the app's service token); 401 wrong, 429 too many tries."""
         body: dict[str, Any] = {"username": username, "password": password}
-        return await self._json("POST", "/agent-auth/login", self.core._service.get(), json=body,
-                                headers=self.core._for_client(client or ""))
+        return await self._json(
+            "POST",
+            "/agent-auth/login",
+            self.core._service.get(),
+            json=body,
+            headers=self.core._for_client(client or ""),
+        )
 
     async def logout(self, token: str) -> None:
         await self.core.logout(token)
 
-    async def inbox(self, token: str, status: str | None = None, mine: bool = False, limit: int = 50,
-                    offset: int = 0) -> dict[str, Any]:
+    async def inbox(
+        self, token: str, status: str | None = None, mine: bool = False, limit: int = 50, offset: int = 0
+    ) -> dict[str, Any]:
         params: dict[str, Any] = {"limit": limit, "offset": offset}
         if status:
             params["status"] = status
@@ -86,8 +93,15 @@ class SupportClient:
     async def resolve(self, token: str, thread_id: int) -> dict[str, Any]:
         return await self._json("POST", f"/threads/{_thread_id(thread_id)}/resolve", token)
 
-    async def credit(self, token: str, invoice_id: str, reason: str, *, amount_ore: int | None = None,
-                     line_positions: list[int] | None = None) -> dict[str, Any]:
+    async def credit(
+        self,
+        token: str,
+        invoice_id: str,
+        reason: str,
+        *,
+        amount_ore: int | None = None,
+        line_positions: list[int] | None = None,
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {"reason": reason}
         if line_positions:
             body["line_positions"] = line_positions
@@ -95,27 +109,43 @@ class SupportClient:
             body["amount_ore"] = amount_ore
         return await self._json("POST", CoreClient._invoice_path(invoice_id, "/thread/credit"), token, json=body)
 
-    async def credit_preview(self, token: str, invoice_id: str, reason: str, *, amount_ore: int | None = None,
-                             line_positions: list[int] | None = None) -> dict[str, Any]:
+    async def credit_preview(
+        self,
+        token: str,
+        invoice_id: str,
+        reason: str,
+        *,
+        amount_ore: int | None = None,
+        line_positions: list[int] | None = None,
+    ) -> dict[str, Any]:
         """What :meth:`credit` would issue (lines, rounding, amount and balance before and after); issues nothing."""
         body: dict[str, Any] = {"reason": reason}
         if line_positions:
             body["line_positions"] = line_positions
         else:
             body["amount_ore"] = amount_ore
-        return await self._json("POST", CoreClient._invoice_path(invoice_id, "/thread/credit/preview"), token,
-                                json=body)
+        return await self._json(
+            "POST", CoreClient._invoice_path(invoice_id, "/thread/credit/preview"), token, json=body
+        )
 
     async def waive_preview(self, token: str, invoice_id: str) -> dict[str, Any]:
         """The reminder fee a waiver would take away and the balance after; waives nothing."""
         return await self._json("POST", CoreClient._invoice_path(invoice_id, "/thread/waive-fee/preview"), token)
 
     async def waive_fee(self, token: str, invoice_id: str, reason: str) -> dict[str, Any]:
-        return await self._json("POST", CoreClient._invoice_path(invoice_id, "/thread/waive-fee"), token,
-                                json={"reason": reason})
+        return await self._json(
+            "POST", CoreClient._invoice_path(invoice_id, "/thread/waive-fee"), token, json={"reason": reason}
+        )
 
-    async def audit(self, token: str, actor: str | None = None, action: str | None = None,
-                    target: str | None = None, limit: int = 100, offset: int = 0) -> dict[str, Any]:
+    async def audit(
+        self,
+        token: str,
+        actor: str | None = None,
+        action: str | None = None,
+        target: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> dict[str, Any]:
         params: dict[str, Any] = {"limit": limit, "offset": offset}
         for key, value in (("actor", actor), ("action", action), ("target", target)):
             if value:

@@ -62,19 +62,21 @@ def page_policy(api_url: str = "", core_url: str = "") -> Callable[[Scope, list[
         images.append(core)
 
     def policy(scope: Scope, hashes: list[str]) -> str:
-        return csp([
-            ("default-src", ["'none'"]),
-            ("script-src", ["'self'", *hashes]),
-            ("style-src", ["'self'", "'unsafe-inline'"]),
-            ("img-src", images),
-            ("font-src", ["'self'", "data:"]),
-            ("connect-src", connect),
-            ("manifest-src", ["'self'"]),
-            ("object-src", ["'none'"]),
-            ("base-uri", ["'none'"]),
-            ("form-action", ["'self'"]),
-            ("frame-ancestors", ["'none'"]),
-        ])
+        return csp(
+            [
+                ("default-src", ["'none'"]),
+                ("script-src", ["'self'", *hashes]),
+                ("style-src", ["'self'", "'unsafe-inline'"]),
+                ("img-src", images),
+                ("font-src", ["'self'", "data:"]),
+                ("connect-src", connect),
+                ("manifest-src", ["'self'"]),
+                ("object-src", ["'none'"]),
+                ("base-uri", ["'none'"]),
+                ("form-action", ["'self'"]),
+                ("frame-ancestors", ["'none'"]),
+            ]
+        )
 
     return policy
 
@@ -154,9 +156,17 @@ def _content_length(scope: Scope) -> int | None:
 async def _too_large(send: Send, limit: int, why: str = "") -> None:
     detail = why or f"the upload is larger than {limit} bytes"
     body = json.dumps({"detail": detail, "limit_bytes": limit}).encode()
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
@@ -192,8 +202,9 @@ class CachePolicy:
 def secure(app: ASGIApp, *, api_url: str = "", core_url: str = "") -> ASGIApp:
     """``app`` behind the upload cap, the cache policy and the security headers (the headers outermost, so
     a 413 has them too)."""
-    return SecurityHeadersMiddleware(CachePolicy(UploadCap(app)), html_policy=page_policy(api_url, core_url),
-                                     other_policy=RESOURCE_POLICY)
+    return SecurityHeadersMiddleware(
+        CachePolicy(UploadCap(app)), html_policy=page_policy(api_url, core_url), other_policy=RESOURCE_POLICY
+    )
 
 
 def api_transformer(reflex_app: ASGIApp) -> ASGIApp:

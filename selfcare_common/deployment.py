@@ -62,7 +62,8 @@ def require_secret(environ: Mapping[str, str] | None = None) -> str | None:
     if secret and len(secret.encode("utf-8")) < MIN_SECRET_BYTES:
         raise ConfigurationError(
             f"{SECRET_VAR} is too short: it needs at least {MIN_SECRET_BYTES} bytes "
-            "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))')")
+            "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
     if secret:
         return secret
     if is_dev(env):
@@ -71,4 +72,5 @@ def require_secret(environ: Mapping[str, str] | None = None) -> str | None:
     raise ConfigurationError(
         f"{SECRET_VAR} is not set: outside development it must hold a secret of at least {MIN_SECRET_BYTES} "
         f"bytes ({shown} means production; only {ENV_VAR}=dev or {ENV_VAR}=test is not). "
-        "Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'")
+        "Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+    )

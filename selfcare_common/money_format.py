@@ -22,8 +22,9 @@ _LOCALES = {lang: Locale.parse(name) for lang, name in BABEL_LOCALE.items()}  # 
 SIGNED_MINUS = "\u2212"  # with an explicit sign: "+87,00 kr", "−50,00 kr" (as the app's)
 
 
-def format_kr(ore: int, lang: str = "sv", *, signed: bool = False, short: bool = False,
-              plain_spaces: bool = False) -> str:
+def format_kr(
+    ore: int, lang: str = "sv", *, signed: bool = False, short: bool = False, plain_spaces: bool = False
+) -> str:
     """``124900`` → ``"1 249,00 kr"`` (sv) / ``"1,249.00 kr"`` (en); ``-5 000`` → ``"-50,00 kr"``.
 
     ``signed``: an explicit sign, ``"+87,00 kr"`` / ``"−50,00 kr"`` (differences, explanations).

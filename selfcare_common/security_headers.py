@@ -33,8 +33,9 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 HtmlPolicy = Callable[[Scope, list[str]], str]
 
-PERMISSIONS_POLICY = ("accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
-                      "payment=(), usb=()")
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=()"
+)
 HSTS = "max-age=31536000; includeSubDomains"
 
 BASE_HEADERS: tuple[tuple[str, str], ...] = (
@@ -91,15 +92,21 @@ def route_path(scope: Scope) -> str:
     path = scope.get("path", "")
     root = scope.get("root_path", "")
     if root and path.startswith(root):
-        return path[len(root):] or "/"
+        return path[len(root) :] or "/"
     return path
 
 
 class SecurityHeadersMiddleware:
     """ASGI middleware: the headers above on every ``http`` response; websockets pass untouched."""
 
-    def __init__(self, app: ASGIApp, *, html_policy: HtmlPolicy, other_policy: str = API_POLICY,
-                 extra_headers: Iterable[tuple[str, str]] = ()) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        html_policy: HtmlPolicy,
+        other_policy: str = API_POLICY,
+        extra_headers: Iterable[tuple[str, str]] = (),
+    ) -> None:
         self.app = app
         self.html_policy = html_policy
         self.other_policy = other_policy
@@ -202,25 +209,29 @@ def core_html_policy(docs_paths: frozenset[str]) -> HtmlPolicy:
 
     def policy(scope: Scope, hashes: list[str]) -> str:
         if route_path(scope) in docs_paths:
-            return csp([
+            return csp(
+                [
+                    ("default-src", ["'none'"]),
+                    ("script-src", [DOCS_CDN, *hashes]),
+                    ("style-src", [DOCS_CDN, "https://fonts.googleapis.com", "'unsafe-inline'"]),
+                    ("font-src", ["https://fonts.gstatic.com"]),
+                    ("img-src", ["'self'", "data:", "https://fastapi.tiangolo.com", "https://cdn.redoc.ly"]),
+                    ("connect-src", ["'self'"]),
+                    ("worker-src", ["blob:"]),
+                    ("frame-ancestors", ["'none'"]),
+                    ("base-uri", ["'none'"]),
+                    ("form-action", ["'none'"]),
+                ]
+            )
+        return csp(
+            [
                 ("default-src", ["'none'"]),
-                ("script-src", [DOCS_CDN, *hashes]),
-                ("style-src", [DOCS_CDN, "https://fonts.googleapis.com", "'unsafe-inline'"]),
-                ("font-src", ["https://fonts.gstatic.com"]),
-                ("img-src", ["'self'", "data:", "https://fastapi.tiangolo.com", "https://cdn.redoc.ly"]),
-                ("connect-src", ["'self'"]),
-                ("worker-src", ["blob:"]),
+                ("script-src", hashes or ["'none'"]),
+                ("style-src", ["'unsafe-inline'"]),
+                ("img-src", ["'self'", "data:"]),
                 ("frame-ancestors", ["'none'"]),
                 ("base-uri", ["'none'"]),
-                ("form-action", ["'none'"]),
-            ])
-        return csp([
-            ("default-src", ["'none'"]),
-            ("script-src", hashes or ["'none'"]),
-            ("style-src", ["'unsafe-inline'"]),
-            ("img-src", ["'self'", "data:"]),
-            ("frame-ancestors", ["'none'"]),
-            ("base-uri", ["'none'"]),
-        ])
+            ]
+        )
 
     return policy

@@ -27,8 +27,7 @@ def control_characters(document: Any, path: str = "") -> list[str]:
     found: list[str] = []
     if isinstance(document, str):
         if match := CONTROL.search(document):
-            found.append(f"{path or 'value'}: a control character (U+{ord(match.group()):04X}) is not allowed "
-                         "in text")
+            found.append(f"{path or 'value'}: a control character (U+{ord(match.group()):04X}) is not allowed in text")
     elif isinstance(document, dict):
         for key, value in document.items():
             where = f"{path}.{printable(key)}" if path else printable(key)

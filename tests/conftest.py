@@ -72,8 +72,9 @@ def auth() -> AuthSettings:
 
 def token_for(settings: AuthSettings, role: str, customer_id: int | None = None) -> dict[str, str]:
     """An Authorization header for a role (and customer, for subscribers)."""
-    tok = issue_token(settings, subject=f"test-{role}", role=Role(role), customer_id=customer_id,
-                      ttl=timedelta(minutes=10))
+    tok = issue_token(
+        settings, subject=f"test-{role}", role=Role(role), customer_id=customer_id, ttl=timedelta(minutes=10)
+    )
     return {"Authorization": f"Bearer {tok}"}
 
 

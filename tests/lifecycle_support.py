@@ -27,8 +27,9 @@ def bill_october(core: Core) -> dict[str, Any]:
         UsageImporter(core.engine, core.catalogue).import_rows(read_cdr_csv(fh), "cdrs.csv")
     billrun.run_bill_run(core.engine, core.catalogue, "2026-10", invoice_date=INVOICE_DATE)
     with core.engine.connect() as conn:
-        rows = conn.execute(select(m.Invoice, m.Customer.customer_number)
-                            .join(m.Customer, m.Customer.id == m.Invoice.customer_id)).all()
+        rows = conn.execute(
+            select(m.Invoice, m.Customer.customer_number).join(m.Customer, m.Customer.id == m.Invoice.customer_id)
+        ).all()
     return {r.customer_number: r for r in rows}
 
 

@@ -62,24 +62,57 @@ def test_moment_on_is_now_for_today_and_the_morning_run_for_another_day() -> Non
 
 def test_cli_runs_on_the_fixed_clock(tmp_path: Path) -> None:
     """A subprocess takes its today from SELFCARE_CLOCK: the dunning run reports that day."""
-    env = {**os.environ, "SELFCARE_ENV": "test", "SELFCARE_CLOCK": "2031-04-17",
-           "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "PYTHONPATH": str(ROOT)}
-    out = subprocess.run([sys.executable, "-m", "backend_stub", "dunning", "--json"], cwd=tmp_path, env=env,
-                         capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "SELFCARE_ENV": "test",
+        "SELFCARE_CLOCK": "2031-04-17",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "PYTHONPATH": str(ROOT),
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "backend_stub", "dunning", "--json"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["today"] == "2031-04-17"
 
 
 def test_no_wall_clock_reads_outside_the_clock_module() -> None:
     """ruff's banned-api rule (TID251) is what enforces it; this checks the rule is in force."""
-    out = subprocess.run([sys.executable, "-m", "ruff", "check", "--select", "TID251", "--output-format", "concise",
-                          "backend_stub", "selfcare", "bench"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "check",
+            "--select",
+            "TID251",
+            "--output-format",
+            "concise",
+            "backend_stub",
+            "selfcare",
+            "bench",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stdout
     probe = tmp = ROOT / "backend_stub" / "_probe_wall_clock.py"
     try:
         tmp.write_text("from datetime import date\n\nTODAY = date.today()\n", encoding="utf-8")
-        out = subprocess.run([sys.executable, "-m", "ruff", "check", "--select", "TID251", str(probe)], cwd=ROOT,
-                             capture_output=True, text=True, timeout=120)
+        out = subprocess.run(
+            [sys.executable, "-m", "ruff", "check", "--select", "TID251", str(probe)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert out.returncode == 1 and "datetime.date.today" in out.stdout
     finally:
         tmp.unlink(missing_ok=True)

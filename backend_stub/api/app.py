@@ -28,23 +28,37 @@ async def health() -> dict[str, str]:
 
 
 # The routers in the order their routes are matched and documented: each area's own module (``routers/``).
-ROUTERS: tuple[APIRouter, ...] = (meta, billing.router, selfservice.router, support.router, lifecycle.router,
-                                  offers.router, charges.router, autopay.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    meta,
+    billing.router,
+    selfservice.router,
+    support.router,
+    lifecycle.router,
+    offers.router,
+    charges.router,
+    autopay.router,
+)
 
 
-def create_app(core: Core | None = None, *, auth: AuthSettings | None = None,
-               revocations: RevocationList | None = None) -> FastAPI:
+def create_app(
+    core: Core | None = None, *, auth: AuthSettings | None = None, revocations: RevocationList | None = None
+) -> FastAPI:
     """The core API as an ASGI app (standalone, or mounted inside the Reflex backend).
 
     Refuses (``deployment.ConfigurationError``) outside dev without ``SELFCARE_JWT_SECRET``, before it
     touches the database. Every response carries the security headers (``selfcare_common.security_headers``).
     """
     settings = auth or AuthSettings.from_env()
-    app = FastAPI(title="Selfcare billing core", version="0.1.0",
-                  description="Rating, invoicing and payments for a Swedish telecom operator.",
-                  dependencies=[Depends(storable_text)])
-    app.add_middleware(SecurityHeadersMiddleware,
-                       html_policy=core_html_policy(frozenset(p for p in (app.docs_url, app.redoc_url) if p)))
+    app = FastAPI(
+        title="Selfcare billing core",
+        version="0.1.0",
+        description="Rating, invoicing and payments for a Swedish telecom operator.",
+        dependencies=[Depends(storable_text)],
+    )
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        html_policy=core_html_policy(frozenset(p for p in (app.docs_url, app.redoc_url) if p)),
+    )
     app.state.core = core or Core.from_url()
     app.state.session_policy = SessionPolicy.from_env()  # a bad value stops the start, naming the variable
     if revocations is None:

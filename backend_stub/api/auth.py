@@ -61,8 +61,12 @@ class SessionStore(Protocol):
         ...
 
 
-def configure_auth(app: FastAPI, settings: AuthSettings, revocations: RevocationList | None = None,
-                   sessions: SessionStore | None = None) -> None:
+def configure_auth(
+    app: FastAPI,
+    settings: AuthSettings,
+    revocations: RevocationList | None = None,
+    sessions: SessionStore | None = None,
+) -> None:
     """Attach auth settings, a revocation store and a session store to ``app`` (``app.state.auth_settings``,
     ``.auth_revocations``, ``.auth_sessions``).
 
@@ -80,9 +84,16 @@ def session_policy(request: Request) -> Any:
     return getattr(request.app.state, "session_policy", None) or web_sessions.SessionPolicy()
 
 
-def start_session(request: Request, *, subject: str, role: Role, customer_id: int | None = None,
-                  invoice_id: str | None = None, jti: str | None = None,
-                  now: datetime | None = None) -> tuple[str, datetime]:
+def start_session(
+    request: Request,
+    *,
+    subject: str,
+    role: Role,
+    customer_id: int | None = None,
+    invoice_id: str | None = None,
+    jti: str | None = None,
+    now: datetime | None = None,
+) -> tuple[str, datetime]:
     """Record a signed-in session and sign its token: ``(token, expires_at)``.
 
     Its lifetimes are the deployment's ``SessionPolicy`` (``app.state.session_policy``: idle and
@@ -93,10 +104,27 @@ def start_session(request: Request, *, subject: str, role: Role, customer_id: in
     engine = request.app.state.core.engine
     now = security_now() if now is None else now
     jti = jti or uuid.uuid4().hex
-    opened = web_sessions.open_session(engine, policy, jti, subject=subject, role=Role(role).value,
-                                   customer_id=customer_id, invoice_id=invoice_id, now=now)
-    token = issue_token(request.app.state.auth_settings, subject=subject, role=role, customer_id=customer_id,
-                        invoice_id=invoice_id, ttl=policy.absolute, now=now, token_id=jti, session=True)
+    opened = web_sessions.open_session(
+        engine,
+        policy,
+        jti,
+        subject=subject,
+        role=Role(role).value,
+        customer_id=customer_id,
+        invoice_id=invoice_id,
+        now=now,
+    )
+    token = issue_token(
+        request.app.state.auth_settings,
+        subject=subject,
+        role=role,
+        customer_id=customer_id,
+        invoice_id=invoice_id,
+        ttl=policy.absolute,
+        now=now,
+        token_id=jti,
+        session=True,
+    )
     return token, opened.expires_at
 
 
@@ -191,8 +219,9 @@ def ensure_customer_access(principal: Principal, customer_id: int) -> None:
     )
 
 
-def ensure_invoice_access(principal: Principal, customer_id: int, invoice_id: str,
-                          credits_invoice_id: str | None = None) -> None:
+def ensure_invoice_access(
+    principal: Principal, customer_id: int, invoice_id: str, credits_invoice_id: str | None = None
+) -> None:
     """Raise unless ``principal`` may see the invoice ``invoice_id`` of customer ``customer_id``.
 
     As :func:`ensure_customer_access`, and a link-scoped subscriber token reaches only the
@@ -201,7 +230,8 @@ def ensure_invoice_access(principal: Principal, customer_id: int, invoice_id: st
     """
     if principal.role is Role.SUBSCRIBER:
         if principal.customer_id != customer_id or (
-                principal.invoice_id is not None and principal.invoice_id not in (invoice_id, credits_invoice_id)):
+            principal.invoice_id is not None and principal.invoice_id not in (invoice_id, credits_invoice_id)
+        ):
             raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="invoice not found")
         return
     ensure_customer_access(principal, customer_id)

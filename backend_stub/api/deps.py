@@ -54,18 +54,23 @@ def payment_provider(request: Request) -> paygw.TestPayProvider:
         if not secret:
             if deployment.is_production():
                 raise HTTPException(503, "the payment provider is not configured (SELFCARE_PAYGW_SECRET)")
-            secret = hmac.new(request.app.state.auth_settings.secret.encode(), b"testpay-webhook",
-                              hashlib.sha256).hexdigest()
+            secret = hmac.new(
+                request.app.state.auth_settings.secret.encode(), b"testpay-webhook", hashlib.sha256
+            ).hexdigest()
         provider = request.app.state.paygw = paygw.TestPayProvider(
-            core_of(request).engine, secret, overpayment=LifecycleConfig.from_env().dunning.overpayment)
+            core_of(request).engine, secret, overpayment=LifecycleConfig.from_env().dunning.overpayment
+        )
     return provider
 
 
 async def deliver_testpay_webhook(request: Request, signature: str, body: bytes) -> bool:
     """The provider calls the merchant's webhook over HTTP (here: the same ASGI app, in process); True if taken."""
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=request.app), base_url="http://core") as client:
-        answer = await client.post("/payments/webhook/testpay", content=body,
-                                   headers={paygw.SIGNATURE_HEADER: signature, "Content-Type": "application/json"})
+        answer = await client.post(
+            "/payments/webhook/testpay",
+            content=body,
+            headers={paygw.SIGNATURE_HEADER: signature, "Content-Type": "application/json"},
+        )
     return answer.status_code == 200
 
 

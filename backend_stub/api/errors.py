@@ -60,8 +60,10 @@ def refusals(*statuses: int, **content: dict[str, Any]) -> dict[int | str, dict[
     out: dict[int | str, dict[str, Any]] = {}
     for status in statuses:
         schema = content.get(f"s{status}", _PROBLEM)
-        out[status] = {"description": _DESCRIPTIONS.get(status, "Refused"),
-                       "content": {"application/json": {"schema": schema}}}
+        out[status] = {
+            "description": _DESCRIPTIONS.get(status, "Refused"),
+            "content": {"application/json": {"schema": schema}},
+        }
     return out
 
 
@@ -72,8 +74,9 @@ def redirect() -> dict[int | str, dict[str, Any]]:
 
 # --- 422 in one shape ---------------------------------------------------------------------------
 
+
 def _clip(text: str) -> str:
-    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE - 1] + "…"
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
 
 
 def _dependants(dependant: Dependant) -> Iterator[Dependant]:
@@ -95,8 +98,12 @@ def _params(request: Request) -> dict[str, list[str]]:
     if dependant is None:
         return found
     for dep in _dependants(dependant):
-        for where, fields in (("path", dep.path_params), ("query", dep.query_params), ("header", dep.header_params),
-                              ("body", dep.body_params)):
+        for where, fields in (
+            ("path", dep.path_params),
+            ("query", dep.query_params),
+            ("header", dep.header_params),
+            ("body", dep.body_params),
+        ):
             found[where] += [f.alias or f.name for f in fields]
     found["body"] += _uploads(dependant)
     return found
@@ -131,8 +138,10 @@ def _items(request: Request, detail: Any) -> list[dict[str, Any]]:
     if isinstance(detail, dict) and isinstance(detail.get("errors"), list):  # a file's or a catalogue's errors
         return [_item(request, str(error)) for error in detail["errors"]]
     if isinstance(detail, list) and all(isinstance(i, dict) and "loc" in i and "msg" in i for i in detail):
-        return [{"loc": list(i["loc"]), "msg": _clip(str(i["msg"])), "type": str(i.get("type", "value_error"))}
-                for i in detail]
+        return [
+            {"loc": list(i["loc"]), "msg": _clip(str(i["msg"])), "type": str(i.get("type", "value_error"))}
+            for i in detail
+        ]
     return [_item(request, str(detail))]
 
 
@@ -140,7 +149,7 @@ def _validation_item(error: dict[str, Any]) -> dict[str, Any]:
     """Pydantic's error without the input it was given (nor ``ctx``/``url``), its message cut short."""
     msg = str(error.get("msg", "invalid"))
     if msg.startswith("Value error, "):  # our validators' own words, without pydantic's prefix
-        msg = msg[len("Value error, "):]
+        msg = msg[len("Value error, ") :]
     loc = [part if isinstance(part, int) else str(part) for part in error.get("loc", ())]
     return {"loc": loc, "msg": _clip(msg), "type": str(error.get("type", "value_error"))}
 
@@ -151,8 +160,9 @@ async def _on_validation_error(request: Request, exc: RequestValidationError) ->
 
 async def _on_http_exception(request: Request, exc: StarletteHTTPException) -> Any:
     if exc.status_code == 422:
-        return JSONResponse({"detail": _items(request, exc.detail)}, status_code=422,
-                            headers=getattr(exc, "headers", None))
+        return JSONResponse(
+            {"detail": _items(request, exc.detail)}, status_code=422, headers=getattr(exc, "headers", None)
+        )
     return await http_exception_handler(request, exc)
 
 
@@ -165,6 +175,7 @@ async def _on_conflict(request: Request, exc: Conflict) -> JSONResponse:
 
 
 # --- the refusals in the OpenAPI schema ---------------------------------------------------------
+
 
 def _guards(route: APIRoute) -> tuple[bool, bool]:
     """(behind a token, roles checked) for a route, from its dependencies."""
@@ -193,8 +204,11 @@ def _common_refusals(route: APIRoute) -> dict[int | str, dict[str, Any]]:
     if roles:
         statuses.append(403)
     query = {f.alias or f.name for dep in _dependants(route.dependant) for f in dep.query_params}
-    if route.dependant.path_params or any(dep.path_params for dep in _dependants(route.dependant)) or (
-            token and "customer_id" in query):
+    if (
+        route.dependant.path_params
+        or any(dep.path_params for dep in _dependants(route.dependant))
+        or (token and "customer_id" in query)
+    ):
         statuses.append(404)
     return refusals(*statuses, s422=_VALIDATION)
 

@@ -59,6 +59,7 @@ def check_day(value: date) -> date:
 def _check_optional_day(value: date | None) -> date | None:
     return None if value is None else check_day(value)
 
+
 # --- path parameters ------------------------------------------------------------------------
 
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="a database id (1 … 2³¹−1)")]
@@ -73,11 +74,14 @@ IdQuery = Annotated[int, Query(ge=1, le=MAX_ID, description="a database id (1 �
 OptionalIdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID, description="a database id (1 … 2³¹−1)")]
 AfterIdQuery = Annotated[int | None, Query(ge=0, le=MAX_ID, description="only what comes after this id")]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description=f"rows to skip (0 … {MAX_OFFSET})")]
-PeriodQuery = Annotated[str, Query(description=PERIOD_RULE, json_schema_extra=_PERIOD_SCHEMA),
-                        AfterValidator(check_period)]
-OptionalPeriodQuery = Annotated[str | None, Query(description=PERIOD_RULE,
-                                                  json_schema_extra=_PERIOD_SCHEMA),
-                                AfterValidator(lambda v: v if v is None else check_period(v))]
+PeriodQuery = Annotated[
+    str, Query(description=PERIOD_RULE, json_schema_extra=_PERIOD_SCHEMA), AfterValidator(check_period)
+]
+OptionalPeriodQuery = Annotated[
+    str | None,
+    Query(description=PERIOD_RULE, json_schema_extra=_PERIOD_SCHEMA),
+    AfterValidator(lambda v: v if v is None else check_period(v)),
+]
 Filter = Annotated[str | None, Query(max_length=64, description="a filter value (at most 64 characters)")]
 """A short free-text filter (status, kind, service, category …): long input is refused, never echoed."""
 InvoiceRefQuery = Annotated[str | None, Query(max_length=64, description="an invoice's id or number")]
@@ -87,8 +91,11 @@ OptionalDayQuery = Annotated[date | None, Query(description=DAY_RULE), AfterVali
 # --- body fields ----------------------------------------------------------------------------
 
 IdField = Annotated[int, Field(ge=1, le=MAX_ID, description="a database id (1 … 2³¹−1)")]
-PeriodField = Annotated[str, Field(description=PERIOD_RULE, examples=["2026-10"],
-                                   json_schema_extra=_PERIOD_SCHEMA), AfterValidator(check_period)]
+PeriodField = Annotated[
+    str,
+    Field(description=PERIOD_RULE, examples=["2026-10"], json_schema_extra=_PERIOD_SCHEMA),
+    AfterValidator(check_period),
+]
 AmountOre = Annotated[int, Field(gt=0, le=MAX_AMOUNT_ORE, description="öre, more than 0")]
 PositionField = Annotated[int, Field(ge=1, le=MAX_POSITION, description="a line of the invoice, 1-based")]
 DayField = Annotated[date, Field(description=DAY_RULE), AfterValidator(check_day)]

@@ -117,8 +117,14 @@ def file_schema(field: str = "file", description: str = "") -> dict[str, Any]:
     prop: dict[str, Any] = {"type": "string", "format": "binary"}
     if description:
         prop["description"] = description
-    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-        "type": "object", "required": [field], "properties": {field: prop}}}}}}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {"schema": {"type": "object", "required": [field], "properties": {field: prop}}}
+            },
+        }
+    }
 
 
 def text_schema(media_type: str, description: str = "") -> dict[str, Any]:

@@ -19,6 +19,13 @@ def cmd_token(args: argparse.Namespace) -> int:
         cid = find_customer_id(open_core().engine, args.customer)
         if cid is None:
             return fail(f"no customer {args.customer}")
-    print(issue_token(AuthSettings.from_env(), subject=args.subject or args.customer or role.value, role=role,
-                      customer_id=cid, ttl=timedelta(hours=args.hours)))
+    print(
+        issue_token(
+            AuthSettings.from_env(),
+            subject=args.subject or args.customer or role.value,
+            role=role,
+            customer_id=cid,
+            ttl=timedelta(hours=args.hours),
+        )
+    )
     return 0

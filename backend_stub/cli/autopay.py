@@ -45,8 +45,9 @@ def cmd_autogiro_export(args: argparse.Namespace) -> int:
         os.replace(tmp, path)
         written.append(str(path))
     doc = result.as_dict()
-    doc["files"] = [{k: v for k, v in f.items() if k != "content"} | {"path": p}
-                    for f, p in zip(result.files, written, strict=True)]
+    doc["files"] = [
+        {k: v for k, v in f.items() if k != "content"} | {"path": p} for f, p in zip(result.files, written, strict=True)
+    ]
     print_result(doc, args.json, "\n".join(written) if written else "nothing to send")
     return 0
 
@@ -69,8 +70,10 @@ def cmd_autogiro_import(args: argparse.Namespace) -> int:
 
 
 def _provider(engine):
-    secret = os.environ.get("SELFCARE_PAYGW_SECRET") or hmac.new(
-        AuthSettings.from_env().secret.encode(), b"testpay-webhook", hashlib.sha256).hexdigest()
+    secret = (
+        os.environ.get("SELFCARE_PAYGW_SECRET")
+        or hmac.new(AuthSettings.from_env().secret.encode(), b"testpay-webhook", hashlib.sha256).hexdigest()
+    )
     return TestPayProvider(engine, secret)
 
 
@@ -79,6 +82,9 @@ def cmd_autopay_run(args: argparse.Namespace) -> int:
     core, cfg = _setup()
     result = draws.run_card_draws(core.engine, _provider(core.engine), cfg, _day(args.date))
     doc = result.as_dict()
-    print_result(doc, args.json, ", ".join(f"{k} {v}" for k, v in doc.items() if k not in ("files", "errors", "date"))
-                 or "nothing to charge")
+    print_result(
+        doc,
+        args.json,
+        ", ".join(f"{k} {v}" for k, v in doc.items() if k not in ("files", "errors", "date")) or "nothing to charge",
+    )
     return 1 if result.errors else 0

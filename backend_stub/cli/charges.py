@@ -28,9 +28,12 @@ def _subscription(core, customer_id: int, identifier: str | None) -> int | None:
     if identifier is None:
         return None
     with core.engine.connect() as conn:
-        sid = conn.execute(select(m.Subscription.id).where(
-            m.Subscription.customer_id == customer_id,
-            or_(m.Subscription.subscription_number == identifier, m.Subscription.msisdn == identifier))).scalar()
+        sid = conn.execute(
+            select(m.Subscription.id).where(
+                m.Subscription.customer_id == customer_id,
+                or_(m.Subscription.subscription_number == identifier, m.Subscription.msisdn == identifier),
+            )
+        ).scalar()
     if sid is None:
         raise ValueError(f"--subscription: the customer has no subscription {identifier!r}")
     return sid
@@ -46,13 +49,24 @@ def cmd_add_charge(args: argparse.Namespace) -> int:
         amount = kr_to_ore(args.amount, field="--amount")
         sub_id = _subscription(core, cid, args.subscription)
         rate = args.vat_rate if args.vat_rate is not None else str(core.catalogue.operator.vat_rate)
-        out = one_offs.add_charge(core.engine, cid, subscription_id=sub_id, description=args.description,
-                                 amount_ore=amount, vat_rate=rate, reason=args.reason, actor=actor())
+        out = one_offs.add_charge(
+            core.engine,
+            cid,
+            subscription_id=sub_id,
+            description=args.description,
+            amount_ore=amount,
+            vat_rate=rate,
+            reason=args.reason,
+            actor=actor(),
+        )
     except (MoneyError, ValueError, NotFound) as exc:
         return fail(str(exc))
     kind = "credit" if amount < 0 else "charge"
-    print_result(out, args.json, f"Added {kind} {out['id']} for {args.customer}: {out['description']}, "
-                                 f"{args.amount} kr (next invoice).")
+    print_result(
+        out,
+        args.json,
+        f"Added {kind} {out['id']} for {args.customer}: {out['description']}, {args.amount} kr (next invoice).",
+    )
     return 0
 
 
@@ -64,13 +78,24 @@ def cmd_add_instalment(args: argparse.Namespace) -> int:
         return fail(f"--customer: no customer {args.customer!r}")
     try:
         sub_id = _subscription(core, cid, args.subscription)
-        out = instalments.create_instalment(core.engine, core.catalogue, cid, subscription_id=sub_id,
-                                            device_id=args.device, months=args.months,
-                                            start_period=args.start_period, actor=actor())
+        out = instalments.create_instalment(
+            core.engine,
+            core.catalogue,
+            cid,
+            subscription_id=sub_id,
+            device_id=args.device,
+            months=args.months,
+            start_period=args.start_period,
+            actor=actor(),
+        )
     except (ValueError, NotFound, Conflict) as exc:
         return fail(str(exc))
-    print_result(out, args.json, f"Instalment {out['id']}: {out['device_name']} over {out['months']} months, "
-                                 f"{ore_to_kr(out['monthly_ore'])} kr a month from {out['start_period']}.")
+    print_result(
+        out,
+        args.json,
+        f"Instalment {out['id']}: {out['device_name']} over {out['months']} months, "
+        f"{ore_to_kr(out['monthly_ore'])} kr a month from {out['start_period']}.",
+    )
     return 0
 
 
@@ -81,6 +106,7 @@ def cmd_payoff(args: argparse.Namespace) -> int:
         out = instalments.payoff(core.engine, args.instalment, actor=actor(), catalogue=core.catalogue)
     except (ValueError, NotFound, Conflict) as exc:
         return fail(str(exc))
-    print_result(out, args.json, f"Instalment {out['id']} paid off: {ore_to_kr(out['remaining_ore'])} kr "
-                                 "on the next invoice.")
+    print_result(
+        out, args.json, f"Instalment {out['id']} paid off: {ore_to_kr(out['remaining_ore'])} kr on the next invoice."
+    )
     return 0

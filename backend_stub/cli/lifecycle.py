@@ -44,14 +44,18 @@ def cmd_send_invoices(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    result = sending.send_invoices(core.engine, cfg, mail=mail, link_for=sending.default_link_builder(core.engine, cfg),
-                                   period=args.period)
+    result = sending.send_invoices(
+        core.engine, cfg, mail=mail, link_for=sending.default_link_builder(core.engine, cfg), period=args.period
+    )
     for err in result.errors:
         print(err, file=sys.stderr)
-    print_result(result.as_dict(), args.json,
-                 f"Sent {result.email} e-mails, {result.sms} SMS and {result.letter} letters; "
-                 f"{result.fallback_letter} letters after no opening; {result.already_sent} already sent; "
-                 f"{result.failed} failed.")
+    print_result(
+        result.as_dict(),
+        args.json,
+        f"Sent {result.email} e-mails, {result.sms} SMS and {result.letter} letters; "
+        f"{result.fallback_letter} letters after no opening; {result.already_sent} already sent; "
+        f"{result.failed} failed.",
+    )
     return 1 if result.failed else 0
 
 
@@ -66,11 +70,14 @@ def cmd_dunning(args: argparse.Namespace) -> int:
     r = dunning.run_dunning(core.engine, _config(), today=today, mail=mail)
     for err in r.errors:
         print(err, file=sys.stderr)
-    print_result(r.as_dict(), args.json,
-                 f"Dunning {r.today}: {r.overdue} overdue, {r.reminder_1} first and {r.reminder_2} second reminders "
-                 f"({r.fees} fees, {ore_to_kr(r.fees_ore)} kr), interest on {r.interest} invoices ({ore_to_kr(r.interest_ore)} kr), "
-                 f"{r.collection} to collection{' (' + r.collection_file + ')' if r.collection_file else ''}; "
-                 f"{r.messages} messages sent, {r.failed} failed.")
+    print_result(
+        r.as_dict(),
+        args.json,
+        f"Dunning {r.today}: {r.overdue} overdue, {r.reminder_1} first and {r.reminder_2} second reminders "
+        f"({r.fees} fees, {ore_to_kr(r.fees_ore)} kr), interest on {r.interest} invoices ({ore_to_kr(r.interest_ore)} kr), "
+        f"{r.collection} to collection{' (' + r.collection_file + ')' if r.collection_file else ''}; "
+        f"{r.messages} messages sent, {r.failed} failed.",
+    )
     return 1 if r.failed else 0
 
 
@@ -90,10 +97,13 @@ def cmd_import_payments(args: argparse.Namespace) -> int:
         return 2
     for w in r.warnings or []:
         print(f"{args.file}: {w}", file=sys.stderr)
-    print_result(r.as_dict(), args.json,
-                 f"{args.file}: {r.payments} payments: {r.matched} matched ({r.partly_matched} with a rest), "
-                 f"{r.unmatched} to the unmatched queue ({r.foreign_currency} in foreign currency), {r.duplicate} already "
-                 f"imported; {ore_to_kr(r.amount_ore)} kr recorded.")
+    print_result(
+        r.as_dict(),
+        args.json,
+        f"{args.file}: {r.payments} payments: {r.matched} matched ({r.partly_matched} with a rest), "
+        f"{r.unmatched} to the unmatched queue ({r.foreign_currency} in foreign currency), {r.duplicate} already "
+        f"imported; {ore_to_kr(r.amount_ore)} kr recorded.",
+    )
     return 0
 
 
@@ -107,14 +117,20 @@ def cmd_export_sie(args: argparse.Namespace) -> int:
         print(str(exc), file=sys.stderr)
         return 2
     parsed = parse_sie(data)
-    summary = {"verifications": len(parsed.verifications),
-               "debit_ore": sum(t.amount_ore for v in parsed.verifications for t in v.trans if t.amount_ore > 0),
-               "out": args.out}
+    summary = {
+        "verifications": len(parsed.verifications),
+        "debit_ore": sum(t.amount_ore for v in parsed.verifications for t in v.trans if t.amount_ore > 0),
+        "out": args.out,
+    }
     if args.out:
         with open(args.out, "wb") as fh:
             fh.write(data)
-        print_result(summary, args.json, f"Wrote {args.out}: {summary['verifications']} verifications, "
-                                         f"{ore_to_kr(summary['debit_ore'])} kr debit = credit.")
+        print_result(
+            summary,
+            args.json,
+            f"Wrote {args.out}: {summary['verifications']} verifications, "
+            f"{ore_to_kr(summary['debit_ore'])} kr debit = credit.",
+        )
     else:
         sys.stdout.buffer.write(data)
     return 0
@@ -138,13 +154,23 @@ def cmd_credit_note(args: argparse.Namespace) -> int:
         if rate is not None and not Decimal(0) <= rate < 1:
             raise ValueError(f"--vat-rate: {args.vat_rate!r} is not a rate like 0.25")
         core = open_core()
-        cn = credit_notes.create_credit_note(core.engine, core.catalogue, args.invoice, credit_notes.CreditRequest(
-            reason=args.reason, amount_ore=amount, vat_rate=rate, line_positions=positions, actor="cli"))
+        cn = credit_notes.create_credit_note(
+            core.engine,
+            core.catalogue,
+            args.invoice,
+            credit_notes.CreditRequest(
+                reason=args.reason, amount_ore=amount, vat_rate=rate, line_positions=positions, actor="cli"
+            ),
+        )
         doc = invoices.invoice_as_listed(core.engine, cn["id"])
     except invoice_rows.NotFound as exc:
         return fail(f"--invoice: {exc}")
     except ValueError as exc:
         return fail(str(exc))
-    print_result(doc, args.json, f"Credit note {doc['number']} for invoice {args.invoice}: "
-                 f"{ore_to_kr(doc['amount_due_ore'])} kr (öresavrundning {ore_to_kr(doc['rounding_ore'])} kr).")
+    print_result(
+        doc,
+        args.json,
+        f"Credit note {doc['number']} for invoice {args.invoice}: "
+        f"{ore_to_kr(doc['amount_due_ore'])} kr (öresavrundning {ore_to_kr(doc['rounding_ore'])} kr).",
+    )
     return 0

@@ -38,15 +38,17 @@ def _server_commands(add: Add) -> None:
 def _billing_commands(add: Add) -> None:
     """The commands of billing (``cli/billing.py``)."""
     add("load-catalogue", "billing:cmd_load_catalogue", "validate and load a catalogue TOML file").add_argument("file")
-    add("import-customers", "billing:cmd_import_customers",
-        "import customers CSV (docs/customers-csv.md)").add_argument("file")
+    add(
+        "import-customers", "billing:cmd_import_customers", "import customers CSV (docs/customers-csv.md)"
+    ).add_argument("file")
     add("import-cdrs", "billing:cmd_import_cdrs", "import a usage CSV (spec/cdr-csv.md)").add_argument("file")
     add("reprocess-suspense", "billing:cmd_reprocess", "re-run pending suspense rows")
     sp = add("bill-run", "billing:cmd_bill_run", "invoice a period for all accounts")
     sp.add_argument("--period", required=True, help="YYYY-MM")
     sp.add_argument("--invoice-date", help="YYYY-MM-DD (default: the day after the period)")
-    sp.add_argument("--allow-open-period", action="store_true",
-                    help="bill a period that has not ended yet (refused otherwise)")
+    sp.add_argument(
+        "--allow-open-period", action="store_true", help="bill a period that has not ended yet (refused otherwise)"
+    )
     sp = add("invoices", "billing:cmd_invoices", "list a period's invoices")
     sp.add_argument("--period", required=True, help="YYYY-MM")
 
@@ -72,8 +74,9 @@ def _access_commands(add: Add) -> None:
 
 def _support_commands(add: Add) -> None:
     """The commands of support (``cli/support.py``)."""
-    sp = add("create-agent", "support:cmd_create_agent",
-             "create a staff account: support agent, supervisor or marketing")
+    sp = add(
+        "create-agent", "support:cmd_create_agent", "create a staff account: support agent, supervisor or marketing"
+    )
     sp.add_argument("--username", required=True)
     sp.add_argument("--name")
     sp.add_argument("--role", choices=list(ROLES), default="agent")
@@ -83,14 +86,19 @@ def _support_commands(add: Add) -> None:
 
 def _lifecycle_commands(add: Add) -> None:
     """The commands of the invoice lifecycle (``cli/lifecycle.py``)."""
-    sp = add("send-invoices", "lifecycle:cmd_send_invoices",
-             "send unsent invoices by each customer's channel (idempotent)")
+    sp = add(
+        "send-invoices", "lifecycle:cmd_send_invoices", "send unsent invoices by each customer's channel (idempotent)"
+    )
     sp.add_argument("--period", help="only invoices of this period YYYY-MM")
-    sp = add("dunning", "lifecycle:cmd_dunning",
-             "overdue, interest, reminders and collection for a day (idempotent; cron daily)")
+    sp = add(
+        "dunning",
+        "lifecycle:cmd_dunning",
+        "overdue, interest, reminders and collection for a day (idempotent; cron daily)",
+    )
     sp.add_argument("--today", help="YYYY-MM-DD (default: today)")
-    sp = add("credit-note", "lifecycle:cmd_credit_note",
-             "credit lines of an invoice or an amount (a credit note of its own)")
+    sp = add(
+        "credit-note", "lifecycle:cmd_credit_note", "credit lines of an invoice or an amount (a credit note of its own)"
+    )
     sp.add_argument("--invoice", required=True, help="invoice number, e.g. 100001")
     sp.add_argument("--lines", help="line numbers from 1 as in invoices --json, e.g. 2,3")
     sp.add_argument("--amount", help="kr incl. VAT to credit, e.g. 50.00")
@@ -100,8 +108,9 @@ def _lifecycle_commands(add: Add) -> None:
     sp.add_argument("--from", dest="from_", required=True, help="YYYY-MM-DD")
     sp.add_argument("--to", required=True, help="YYYY-MM-DD")
     sp.add_argument("--out", help="file to write (default: standard output)")
-    add("import-payments", "lifecycle:cmd_import_payments",
-        "import a Bankgirot BgMax payments file (idempotent)").add_argument("file")
+    add(
+        "import-payments", "lifecycle:cmd_import_payments", "import a Bankgirot BgMax payments file (idempotent)"
+    ).add_argument("file")
 
 
 def _offers_commands(add: Add) -> None:
@@ -117,8 +126,9 @@ def _offers_commands(add: Add) -> None:
 
 def _charges_commands(add: Add) -> None:
     """The commands of charges (``cli/charges.py``)."""
-    sp = add("add-charge", "charges:cmd_add_charge",
-             "add a one-off charge or credit (negative amount) to the next invoice")
+    sp = add(
+        "add-charge", "charges:cmd_add_charge", "add a one-off charge or credit (negative amount) to the next invoice"
+    )
     sp.add_argument("--customer", required=True, help="customer number or phone number")
     sp.add_argument("--amount", required=True, help="kr incl. VAT, e.g. 99.00; negative for a credit")
     sp.add_argument("--description", required=True, help="the invoice line's text, e.g. 'Byte av SIM-kort'")
@@ -137,14 +147,16 @@ def _charges_commands(add: Add) -> None:
 
 def _autopay_commands(add: Add) -> None:
     """The commands of automatic payment (``cli/autopay.py``)."""
-    sp = add("autogiro-export", "autopay:cmd_autogiro_export",
-             "write the day's Autogiro files (mandates, payment orders)")
+    sp = add(
+        "autogiro-export", "autopay:cmd_autogiro_export", "write the day's Autogiro files (mandates, payment orders)"
+    )
     sp.add_argument("--date", help="YYYY-MM-DD (default today)")
     sp.add_argument("--out", required=True, help="folder for the files")
     sp = add("autogiro-import", "autopay:cmd_autogiro_import", "apply an Autogiro answer file from Bankgirot")
     sp.add_argument("file")
-    sp = add("autopay-run", "autopay:cmd_autopay_run",
-             "charge saved cards for the day (due invoices, retries, fallbacks)")
+    sp = add(
+        "autopay-run", "autopay:cmd_autopay_run", "charge saved cards for the day (due invoices, retries, fallbacks)"
+    )
     sp.add_argument("--date", help="YYYY-MM-DD (default today)")
 
 

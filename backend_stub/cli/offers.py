@@ -33,17 +33,21 @@ def cmd_offers(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(res, ensure_ascii=False, indent=2))
         else:
-            print(f"impressions {res['impressions']}, clicks {res['clicks']}, dismissals {res['dismissals']}, "
-                  f"acceptances {res['acceptances']}, conversion {res['conversion']}, "
-                  f"extra monthly revenue {format_kr(res['extra_monthly_revenue_ore'], plain_spaces=True)}")
+            print(
+                f"impressions {res['impressions']}, clicks {res['clicks']}, dismissals {res['dismissals']}, "
+                f"acceptances {res['acceptances']}, conversion {res['conversion']}, "
+                f"extra monthly revenue {format_kr(res['extra_monthly_revenue_ore'], plain_spaces=True)}"
+            )
         return 0
     items = marketing.list_offers(core.engine)
     if args.json:
         print(json.dumps(items, ensure_ascii=False, indent=2))
         return 0
     for o in items:
-        print(f"{o['id']:>4}  {o['status']:<9}  prio {o['priority']:>4}  {o['sells']['kind']} {o['sells']['id']:<16} "
-              f"{o['name']}")
+        print(
+            f"{o['id']:>4}  {o['status']:<9}  prio {o['priority']:>4}  {o['sells']['kind']} {o['sells']['id']:<16} "
+            f"{o['name']}"
+        )
     if not items:
         print("no offers")
     return 0
@@ -58,8 +62,11 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     today = date.fromisoformat(args.today) if args.today else clock.today()
     catalogue = core.catalogue
     with core.engine.begin() as conn:
-        subs = [s for s in load_subscriptions(conn, customer_ids=[cid]) if s.segment_on(today) is not None
-                and (args.subscription is None or s.id == args.subscription)]
+        subs = [
+            s
+            for s in load_subscriptions(conn, customer_ids=[cid])
+            if s.segment_on(today) is not None and (args.subscription is None or s.id == args.subscription)
+        ]
         results = [recommend.recommendation(conn, catalogue, s, today) for s in subs]
     if not results:
         return fail(f"{args.customer} has no such active subscription")

@@ -20,7 +20,6 @@ from selfcare_common import deployment
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-
     # Outside dev, no secret: refuse before the database is touched (main() prints the reason).
     deployment.require_secret()
     uvicorn.run(create_app(open_core()), host=args.host, port=args.port, log_level="info")
@@ -43,11 +42,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
         first = conn.execute(select(m.Customer.id, m.Customer.customer_number).order_by(m.Customer.id)).first()
     settings = AuthSettings.from_env()
     print(f"\nCore API: http://{args.host}:{args.port}/docs", file=sys.stderr)
-    print(f"Service token:\n  {issue_token(settings, subject='demo', role=Role.SERVICE, ttl=timedelta(days=1))}",
-          file=sys.stderr)
+    print(
+        f"Service token:\n  {issue_token(settings, subject='demo', role=Role.SERVICE, ttl=timedelta(days=1))}",
+        file=sys.stderr,
+    )
     if first:
-        token = issue_token(settings, subject=first.customer_number, role=Role.SUBSCRIBER, customer_id=first.id,
-                            ttl=timedelta(days=1))
+        token = issue_token(
+            settings, subject=first.customer_number, role=Role.SUBSCRIBER, customer_id=first.id, ttl=timedelta(days=1)
+        )
         print(f"Subscriber token ({first.customer_number}):\n  {token}\n", file=sys.stderr)
     args_serve = argparse.Namespace(host=args.host, port=args.port)
     return cmd_serve(args_serve)

@@ -15,8 +15,7 @@ def cmd_create_agent(args: argparse.Namespace) -> int:
     """Create a staff account (agent, supervisor, marketing); the password comes from SELFCARE_AGENT_PASSWORD or a prompt."""
     password = os.environ.get("SELFCARE_AGENT_PASSWORD") or getpass.getpass("Password: ")
     try:
-        who = agents.create_agent(open_core().engine, args.username, args.name or args.username, password,
-                                  args.role)
+        who = agents.create_agent(open_core().engine, args.username, args.name or args.username, password, args.role)
     except ValueError as exc:
         return fail(str(exc))
     out = {"id": who.id, "username": who.username, "name": who.name, "role": who.role}

@@ -1016,8 +1016,13 @@ def seed_charges(core: Any, *, today: date, months: int, every: int = 12) -> dic
     for sub in subs:
         seg = sub.segment_on(start)
         plan = catalogue.plans.get(seg.plan_id) if seg else None
-        if (sub.customer_id in seen or not sub.msisdn or plan is None or plan.kind != "mobile"
-                or sub.segment_on(today) is None):
+        if (
+            sub.customer_id in seen
+            or not sub.msisdn
+            or plan is None
+            or plan.kind != "mobile"
+            or sub.segment_on(today) is None
+        ):
             continue
         seen.add(sub.customer_id)
         eligible.append((sub, plan))
@@ -1026,10 +1031,17 @@ def seed_charges(core: Any, *, today: date, months: int, every: int = 12) -> dic
     for i, (sub, plan) in enumerate(eligible[::every]):
         if devices:
             device = devices[i % len(devices)]
-            instalments.create_instalment(core.engine, catalogue, sub.customer_id, subscription_id=sub.id,
-                                          device_id=device.id, months=device.months[i % len(device.months)],
-                                          start_period=f"{start.year:04d}-{start.month:02d}", actor="seed",
-                                          now=datetime(start.year, start.month, start.day, 9, tzinfo=UTC))
+            instalments.create_instalment(
+                core.engine,
+                catalogue,
+                sub.customer_id,
+                subscription_id=sub.id,
+                device_id=device.id,
+                months=device.months[i % len(device.months)],
+                start_period=f"{start.year:04d}-{start.month:02d}",
+                actor="seed",
+                now=datetime(start.year, start.month, start.day, 9, tzinfo=UTC),
+            )
             done["instalments"] += 1
         takes = [a for a in catalogue.addons.values() if addons.addon_allowed(a, plan)]
         if takes and i % 2 == 0:
@@ -1041,9 +1053,16 @@ def seed_charges(core: Any, *, today: date, months: int, every: int = 12) -> dic
             addons.buy_addon(core.engine, catalogue, sub.id, takes[-1].id, source="seed", now=bought, mail=mail)
             done["addons"] += 1
         if i % 4 == 1:
-            one_offs.add_charge(core.engine, sub.customer_id, subscription_id=sub.id, description="Byte av SIM-kort",
-                               amount_ore=9_900, reason="Nytt SIM-kort (demo)", actor="seed",
-                               vat_rate=str(catalogue.operator.vat_rate),
-                               now=datetime(start.year, start.month, 10, 11, tzinfo=UTC))  # billed on the first invoice
+            one_offs.add_charge(
+                core.engine,
+                sub.customer_id,
+                subscription_id=sub.id,
+                description="Byte av SIM-kort",
+                amount_ore=9_900,
+                reason="Nytt SIM-kort (demo)",
+                actor="seed",
+                vat_rate=str(catalogue.operator.vat_rate),
+                now=datetime(start.year, start.month, 10, 11, tzinfo=UTC),
+            )  # billed on the first invoice
             done["charges"] += 1
     return done

@@ -49,8 +49,17 @@ from backend_stub.storage.repo import load_subscriptions
 
 __all__ = ["YearResult", "live_the_year"]
 
-STATES = ("unpaid", "partly_paid", "paid", "overdue", "reminded", "in_collection", "credited", "paid_card",
-          "paid_autogiro")
+STATES = (
+    "unpaid",
+    "partly_paid",
+    "paid",
+    "overdue",
+    "reminded",
+    "in_collection",
+    "credited",
+    "paid_card",
+    "paid_autogiro",
+)
 """What a subscriber can meet; ``paid_card``/``paid_autogiro`` are paid invoices drawn automatically."""
 
 AGENT = threads.Author("agent", "Anna Agent", "agent:agent")
@@ -68,8 +77,13 @@ class YearResult:
     examples: dict[str, list[str]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "counts": dict(self.counts),
-                "states": self.states, "examples": self.examples}
+        return {
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "counts": dict(self.counts),
+            "states": self.states,
+            "examples": self.examples,
+        }
 
 
 def _at(day: date, hour: int, minute: int = 0) -> datetime:
@@ -91,13 +105,16 @@ def _personal_number(n: int) -> str:
 class _Year:
     """The simulation's state: the agenda of timed actions per day and the plans per invoice."""
 
-    def __init__(self, core: Any, cfg: LifecycleConfig, today: date, end_at: datetime, seed: int,
-                 say: Callable[[str], None]) -> None:
+    def __init__(
+        self, core: Any, cfg: LifecycleConfig, today: date, end_at: datetime, seed: int, say: Callable[[str], None]
+    ) -> None:
         self.core, self.engine, self.cfg, self.today, self.end_at, self.say = core, core.engine, cfg, today, end_at, say
         self.seed = seed
         self.settings = AuthSettings.from_env()
-        secret = os.environ.get("SELFCARE_PAYGW_SECRET") or hmac.new(
-            self.settings.secret.encode(), b"testpay-webhook", hashlib.sha256).hexdigest()
+        secret = (
+            os.environ.get("SELFCARE_PAYGW_SECRET")
+            or hmac.new(self.settings.secret.encode(), b"testpay-webhook", hashlib.sha256).hexdigest()
+        )
         self.provider = TestPayProvider(self.engine, secret)
         self.mail = messaging.MailSettings()  # the demo's e-mail is recorded in the outbox, never sent
         self.sms = messaging.OutboxSmsProvider()
@@ -161,11 +178,16 @@ class _Year:
         self.say(f"{day.isoformat()}: bill run {label}, {made} invoices")
         self.send(_at(day, 10, 5))
         with self.engine.connect() as conn:
-            rows = list(conn.execute(select(m.Invoice).where(m.Invoice.kind == "invoice",
-                                                             m.Invoice.invoice_date == day)
-                                     .order_by(m.Invoice.number)))
-            for c in conn.execute(select(m.Customer.id, m.Customer.name, m.Customer.channel,
-                                         m.Customer.reminder_fee_agreed)):
+            rows = list(
+                conn.execute(
+                    select(m.Invoice)
+                    .where(m.Invoice.kind == "invoice", m.Invoice.invoice_date == day)
+                    .order_by(m.Invoice.number)
+                )
+            )
+            for c in conn.execute(
+                select(m.Customer.id, m.Customer.name, m.Customer.channel, m.Customer.reminder_fee_agreed)
+            ):
                 self.names[c.id], self.channels[c.id] = c.name, c.channel
                 self.fee_agreed[c.id] = bool(c.reminder_fee_agreed)
         for inv in rows:
@@ -179,8 +201,10 @@ class _Year:
 
     def send(self, now: datetime) -> None:
         def link_for(invoice_id: str) -> str:
-            return self.cfg.public_url + links.invoice_link(self.engine, self.settings.secret, self.settings.issuer,
-                                                            invoice_id, now=now).path
+            return (
+                self.cfg.public_url
+                + links.invoice_link(self.engine, self.settings.secret, self.settings.issuer, invoice_id, now=now).path
+            )
 
         res = sending.send_invoices(self.engine, self.cfg, mail=self.mail, sms=self.sms, link_for=link_for, now=now)
         for k in ("email", "sms", "letter", "fallback_letter"):
@@ -203,8 +227,10 @@ class _Year:
         if r < (0.3 if letter else 0.95):
             self.plan(sent_at + timedelta(minutes=rng.randint(20, 46 * 60)), lambda: self.open_link(inv.id))
         elif r < 0.98:  # some only after the letter came
-            self.plan(sent_at + timedelta(days=rng.randint(3, 12), minutes=rng.randint(0, 600)),
-                      lambda: self.open_link(inv.id))
+            self.plan(
+                sent_at + timedelta(days=rng.randint(3, 12), minutes=rng.randint(0, 600)),
+                lambda: self.open_link(inv.id),
+            )
         if inv.amount_due_ore <= 0:
             return
         story = self.story_month
@@ -212,25 +238,36 @@ class _Year:
             return  # drawn by autogiro or card on the due date
         if story.get("credit_full") == label and not story.get("credit_full_done"):
             story["credit_full_done"] = inv.id
-            self.plan_thread(inv, "Hej! Jag sade upp mitt abonnemang förra månaden men har ändå fått en faktura. "
-                                  "Kan ni titta på det?",
-                             "Hej! Du har helt rätt, uppsägningen kom inte med i tid. Vi krediterar hela fakturan, "
-                             "du behöver inte betala den.", credit="full")
+            self.plan_thread(
+                inv,
+                "Hej! Jag sade upp mitt abonnemang förra månaden men har ändå fått en faktura. Kan ni titta på det?",
+                "Hej! Du har helt rätt, uppsägningen kom inte med i tid. Vi krediterar hela fakturan, "
+                "du behöver inte betala den.",
+                credit="full",
+            )
             return
         if story.get("credit_part") == label and not story.get("credit_part_done"):
             story["credit_part_done"] = inv.id
-            self.plan_thread(inv, "Hej! Surfen fungerade inte alls under en vecka. Får jag avdrag för det?",
-                             "Hej! Ledsen för strulet. Vi har krediterat 50 kr, resten betalar du som vanligt.",
-                             credit=5_000)
+            self.plan_thread(
+                inv,
+                "Hej! Surfen fungerade inte alls under en vecka. Får jag avdrag för det?",
+                "Hej! Ledsen för strulet. Vi har krediterat 50 kr, resten betalar du som vanligt.",
+                credit=5_000,
+            )
             self.plan_payment(inv, rng.randint(12, 25), "balance")
             return
         if story.get("question") == label and story.get("questions", 0) < 2 and rng.random() < 0.5:
             story["questions"] = story.get("questions", 0) + 1
             # the first question is answered; the second still waits in the agents' inbox
-            self.plan_thread(inv, "Varför är fakturan högre den här månaden?",
-                             "Hej! Du surfade mer än det som ingår i ditt abonnemang; det syns under Användning. "
-                             "Med ett större paket blir det billigare." if story["questions"] == 1 else None,
-                             credit=None)
+            self.plan_thread(
+                inv,
+                "Varför är fakturan högre den här månaden?",
+                "Hej! Du surfade mer än det som ingår i ditt abonnemang; det syns under Användning. "
+                "Med ett större paket blir det billigare."
+                if story["questions"] == 1
+                else None,
+                credit=None,
+            )
         if label == self.collection_period and "collection_done" not in story:
             story["collection_done"] = inv.id
             return  # never pays: reminders, then collection
@@ -255,7 +292,9 @@ class _Year:
         if story.get("unmatched", 0) < 2 and label == story.get("unmatched_period") and r < 0.5:
             story["unmatched"] = story.get("unmatched", 0) + 1
             self.plan_payment(inv, rng.randint(5, due - 3), "mistyped")  # the bank cannot match it ...
-            self.plan_payment(inv, due + self.terms.reminder1_days + rng.randint(3, 8), "balance")  # ... so it is paid again
+            self.plan_payment(
+                inv, due + self.terms.reminder1_days + rng.randint(3, 8), "balance"
+            )  # ... so it is paid again
         elif r < 0.78:
             self.plan_payment(inv, rng.randint(3, due - 2), "balance")
         elif r < 0.86:
@@ -293,16 +332,25 @@ class _Year:
         self.counts()["messages"] += 1
 
     def credit(self, invoice_id: str, amount_ore: int | None) -> None:
-        req = credit_notes.CreditRequest(reason="Uppsagt abonnemang fakturerat" if amount_ore is None
-                                     else "Avdrag för avbrott i surfen", amount_ore=amount_ore,
-                                     vat_rate=None if amount_ore is None else Decimal("0.25"), actor=AGENT.actor)
+        req = credit_notes.CreditRequest(
+            reason="Uppsagt abonnemang fakturerat" if amount_ore is None else "Avdrag för avbrott i surfen",
+            amount_ore=amount_ore,
+            vat_rate=None if amount_ore is None else Decimal("0.25"),
+            actor=AGENT.actor,
+        )
         credit_notes.create_credit_note(self.engine, self.core.catalogue, invoice_id, req)
         self.counts()["credit_notes"] += 1
         self.send(clock.now() + timedelta(minutes=5))
 
     def respite(self, inv: Any) -> None:
-        dunning.request_respite(self.engine, self.cfg, inv.id, self.terms.respite_max_days,
-                                actor=f"customer:{inv.customer_id}", today=clock.today())
+        dunning.request_respite(
+            self.engine,
+            self.cfg,
+            inv.id,
+            self.terms.respite_max_days,
+            actor=f"customer:{inv.customer_id}",
+            today=clock.today(),
+        )
         self.counts()["respites"] += 1
 
     # --- the bank: BgMax files ----------------------------------------------------------------------
@@ -310,8 +358,9 @@ class _Year:
     def bank_file(self, day: date) -> None:
         intents = self.bank_day.pop(day, [])
         with self.engine.connect() as conn:
-            rows = {r.id: r for r in conn.execute(select(m.Invoice).where(
-                m.Invoice.id.in_([i for i, _h, _o in intents])))}
+            rows = {
+                r.id: r for r in conn.execute(select(m.Invoice).where(m.Invoice.id.in_([i for i, _h, _o in intents])))
+            }
             states = ledger.invoice_states(conn, list(rows.values()), day)
         pays: list[BgPayment] = []
         for inv_id, how, ocr in intents:
@@ -326,14 +375,34 @@ class _Year:
                 reference = ocr[:-3] + ocr[-2] + ocr[-3] + ocr[-1] if ocr[-2] != ocr[-3] else ocr[:-1] + "0"
                 amount = inv.amount_due_ore
             self.bgc_serial += 1
-            pays.append(BgPayment(0, "20", "", reference, amount, "2", "1", f"{self.bgc_serial:012d}", False,
-                                  name=self.names.get(inv.customer_id, "")[:35]))
+            pays.append(
+                BgPayment(
+                    0,
+                    "20",
+                    "",
+                    reference,
+                    amount,
+                    "2",
+                    "1",
+                    f"{self.bgc_serial:012d}",
+                    False,
+                    name=self.names.get(inv.customer_id, "")[:35],
+                )
+            )
             self.counts()[f"bgmax_{how}"] += 1
         if not pays:
             return
         self.deposit_serial += 1
-        dep = Deposit(0, self.bankgiro.rjust(10, "0"), "", "SEK", pays, bank_account=DEMO_ACCOUNT, payment_date=day,
-                      deposit_serial=f"{self.deposit_serial % 100000:05d}")
+        dep = Deposit(
+            0,
+            self.bankgiro.rjust(10, "0"),
+            "",
+            "SEK",
+            pays,
+            bank_account=DEMO_ACCOUNT,
+            payment_date=day,
+            deposit_serial=f"{self.deposit_serial % 100000:05d}",
+        )
         data = write_bgmax([dep], created_at=_at(day, 18).replace(tzinfo=None))
         res = payments.import_bgmax(self.engine, data, f"bgmax-{day.isoformat()}.txt")
         self.counts()["bgmax_files"] += 1
@@ -361,7 +430,7 @@ class _Year:
         if len(eligible) < 4:
             return
         n = 2 if len(eligible) >= 60 else 1
-        picks = eligible[1::max(1, len(eligible) // (2 * n + 1))][: 2 * n]
+        picks = eligible[1 :: max(1, len(eligible) // (2 * n + 1))][: 2 * n]
         for i, cid in enumerate(picks):
             self.autopay_customers[cid] = "autogiro" if i % 2 == 0 else "card"
         setup = start + timedelta(days=4)
@@ -372,28 +441,37 @@ class _Year:
         now = clock.now()
         for n, (cid, method) in enumerate(sorted(self.autopay_customers.items())):
             if method == "autogiro":
-                mandates.set_autogiro(self.engine, cid, "8327", f"{9_384_750_001 + n * 97:010d}",
-                                     _personal_number(cid), now=now)
+                mandates.set_autogiro(
+                    self.engine, cid, "8327", f"{9_384_750_001 + n * 97:010d}", _personal_number(cid), now=now
+                )
             else:
-                session = mandates.start_card_setup(self.engine, self.provider, cid,
-                                                   "http://localhost:3000/payment-method", now=now)
+                session = mandates.start_card_setup(
+                    self.engine, self.provider, cid, "http://localhost:3000/payment-method", now=now
+                )
                 signature, body = self.provider.complete_card_setup(session, "visa", now=now)
                 self.provider.handle_webhook(signature, body, now=now)
             self.counts()[f"autopay_{method}"] += 1
 
     def autogiro_day(self, day: date) -> None:
-        res = autogiro_files.export_autogiro(self.engine, self.core.catalogue, self.cfg, day, now=clock.now(),
-                                      mail=self.mail, sms=self.sms)
+        res = autogiro_files.export_autogiro(
+            self.engine, self.core.catalogue, self.cfg, day, now=clock.now(), mail=self.mail, sms=self.sms
+        )
         customer_number = self.cfg.autopay.bankgirot_customer_number
         for f in res.files:
             parsed = ag.parse(f["content"].encode(ag.ENCODING))
             if f["kind"] == "mandates" and res.counts.get("mandates"):
                 answered = day + timedelta(days=2)
-                advices = [ag.MandateAdvice(self.bankgiro, x.payer_number, x.account16, x.personal_number, "04", "32",
-                                            answered) for x in parsed.mandates if x.action == "create"]
+                advices = [
+                    ag.MandateAdvice(
+                        self.bankgiro, x.payer_number, x.account16, x.personal_number, "04", "32", answered
+                    )
+                    for x in parsed.mandates
+                    if x.action == "create"
+                ]
                 data = ag.write_mandate_advice(ag.MandateAdviceFile(answered, customer_number, self.bankgiro, advices))
-                self.plan(_at(answered, 8), lambda data=data, d=answered: self.autogiro_answer(data, f"medavi-{d}.txt",
-                                                                                                d))
+                self.plan(
+                    _at(answered, 8), lambda data=data, d=answered: self.autogiro_answer(data, f"medavi-{d}.txt", d)
+                )
             elif f["kind"] == "payments" and res.counts.get("orders"):
                 for order in parsed.payments:
                     when = order.payment_date or day
@@ -403,26 +481,54 @@ class _Year:
         # Bankgirot's payment specification for the day's draws (all covered), read at noon
         orders = self.autogiro_orders.pop(day, [])
         if orders:
-            section = ag.PaymentSection("15", DEMO_ACCOUNT, day, f"{day.toordinal() % 100000:05d}", 0, 0, [
-                ag.PaymentResult("82", day, "0", "", o.payer_number, o.amount_ore, self.bankgiro, o.reference, "0")
-                for o in orders])
-            data = ag.write_payment_spec(ag.PaymentSpecFile(datetime.combine(day, time(12)), customer_number,
-                                                            self.bankgiro, [section]))
+            section = ag.PaymentSection(
+                "15",
+                DEMO_ACCOUNT,
+                day,
+                f"{day.toordinal() % 100000:05d}",
+                0,
+                0,
+                [
+                    ag.PaymentResult("82", day, "0", "", o.payer_number, o.amount_ore, self.bankgiro, o.reference, "0")
+                    for o in orders
+                ],
+            )
+            data = ag.write_payment_spec(
+                ag.PaymentSpecFile(datetime.combine(day, time(12)), customer_number, self.bankgiro, [section])
+            )
             self.plan(_noon_utc(day), lambda: self.autogiro_answer(data, f"betspec-{day}.txt", day))
 
     def autogiro_answer(self, data: bytes, name: str, day: date) -> None:
-        res = autogiro_files.import_autogiro(self.engine, self.core.catalogue, self.cfg, data, name,
-                                      today=day, now=clock.now(), mail=self.mail, sms=self.sms)
+        res = autogiro_files.import_autogiro(
+            self.engine,
+            self.core.catalogue,
+            self.cfg,
+            data,
+            name,
+            today=day,
+            now=clock.now(),
+            mail=self.mail,
+            sms=self.sms,
+        )
         self.counts()["autogiro_paid"] += res.counts.get("paid", 0)
 
     def card_day(self, day: date) -> None:
-        res = draws.run_card_draws(self.engine, self.provider, self.cfg, day, now=clock.now(), mail=self.mail,
-                                     sms=self.sms)
+        res = draws.run_card_draws(
+            self.engine, self.provider, self.cfg, day, now=clock.now(), mail=self.mail, sms=self.sms
+        )
         self.counts()["card_paid"] += res.counts.get("paid", 0)
 
 
-def live_the_year(core: Any, *, today: date, months: int, seed: int = 1, cfg: LifecycleConfig | None = None,
-                  end_at: datetime | None = None, say: Callable[[str], None] = lambda _s: None) -> YearResult:
+def live_the_year(
+    core: Any,
+    *,
+    today: date,
+    months: int,
+    seed: int = 1,
+    cfg: LifecycleConfig | None = None,
+    end_at: datetime | None = None,
+    say: Callable[[str], None] = lambda _s: None,
+) -> YearResult:
     """Run the invoice lifecycle day by day from the first of ``months`` usage months to ``today``.
 
     ``end_at`` is the instant the year ends (default: the core clock's now, else 23:59 on ``today``);
@@ -442,12 +548,22 @@ def live_the_year(core: Any, *, today: date, months: int, seed: int = 1, cfg: Li
     bill_days = [last + timedelta(days=1) for _first, last in window]
     # the stories' months: credits two months back, the collection case as recent as collection allows
     terms_days = core.catalogue.operator.payment_terms_days
-    old_enough = [lb for lb, d in zip(labels, bill_days, strict=True)
-                  if d + timedelta(days=terms_days + cfg.dunning.collection_days + 2) < today]
+    old_enough = [
+        lb
+        for lb, d in zip(labels, bill_days, strict=True)
+        if d + timedelta(days=terms_days + cfg.dunning.collection_days + 2) < today
+    ]
     year.collection_period = old_enough[-1] if old_enough else None
-    year.story_month.update({"credit_full": labels[max(0, len(labels) - 3)], "credit_part": labels[max(0, len(labels) - 2)],
-                             "question": labels[-1], "unmatched_period": labels[max(0, len(labels) - 3)],
-                             "respite": labels[max(0, len(labels) - 2)], "reminded": labels[max(0, len(labels) - 3)]})
+    year.story_month.update(
+        {
+            "credit_full": labels[max(0, len(labels) - 3)],
+            "credit_part": labels[max(0, len(labels) - 2)],
+            "question": labels[-1],
+            "unmatched_period": labels[max(0, len(labels) - 3)],
+            "respite": labels[max(0, len(labels) - 2)],
+            "reminded": labels[max(0, len(labels) - 3)],
+        }
+    )
     year.choose_autopay(start)
     year.dunning_days.add(today - timedelta(days=1))  # interest current up to yesterday
     for label, day in zip(labels, bill_days, strict=True):
@@ -462,8 +578,12 @@ def _summarise(core: Any, result: YearResult, today: date) -> None:
         rows = list(conn.execute(select(m.Invoice).where(m.Invoice.kind == "invoice").order_by(m.Invoice.number)))
         states = ledger.invoice_states(conn, rows, today)
         numbers = dict(conn.execute(select(m.Customer.id, m.Customer.customer_number)).all())
-        auto = {r.invoice_id: r.method for r in conn.execute(select(m.Payment.invoice_id, m.Payment.method).where(
-            m.Payment.method.in_(["card", "autogiro"])))}
+        auto = {
+            r.invoice_id: r.method
+            for r in conn.execute(
+                select(m.Payment.invoice_id, m.Payment.method).where(m.Payment.method.in_(["card", "autogiro"]))
+            )
+        }
     by_state: dict[str, list[str]] = defaultdict(list)
     for inv in rows:
         status = states[inv.id].status

@@ -28,8 +28,14 @@ class Allocation:
         return self.principal_open + self.fees_open + self.interest_open - self.overpaid
 
 
-def allocate(amount_due: int, *, credits: list[tuple[date, int]], charges: list[tuple[date, str, int]],
-             payments: list[tuple[date, int]], upto: date | None = None) -> Allocation:
+def allocate(
+    amount_due: int,
+    *,
+    credits: list[tuple[date, int]],
+    charges: list[tuple[date, str, int]],
+    payments: list[tuple[date, int]],
+    upto: date | None = None,
+) -> Allocation:
     """Walk an invoice's credits (positive amounts credited), charges and payments in date order.
 
     On each day credits and charges come before payments. ``upto`` stops after that day.

@@ -613,9 +613,14 @@ def _missing_english(doc: CatalogueIn) -> list[str]:
             out.append(f"{where}: no {' or '.join(missing)} (English shows the Swedish text)")
 
     check("operator", doc.operator, "disputes", "late_interest_note")
-    for section, fields in (("destinations", ("name",)), ("roaming_zones", ("name",)),
-                            ("plans", ("name", "description")), ("addons", ("name",)),
-                            ("discounts", ("name",)), ("devices", ("name", "description"))):
+    for section, fields in (
+        ("destinations", ("name",)),
+        ("roaming_zones", ("name",)),
+        ("plans", ("name", "description")),
+        ("addons", ("name",)),
+        ("discounts", ("name",)),
+        ("devices", ("name", "description")),
+    ):
         for i, item in enumerate(getattr(doc, section)):
             check(f"{section}[{i}]", item, *fields)
     return out
@@ -661,11 +666,21 @@ def compile_catalogue(raw: dict[str, Any]) -> Catalogue:
     if vat_rate is None:  # not `or`: a 0 % rate is a rate
         vat_rate = Decimal("0.25")
     operator = Operator(
-        name=op.name, org_number=op.org_number, vat_number=op.vat_number, address=tuple(op.address),
-        bankgiro=op.bankgiro, support_email=op.support_email, support_phone=op.support_phone,
-        website=op.website, disputes=op.disputes, late_interest_note=op.late_interest_note,
-        payment_terms_days=op.payment_terms_days, ore_rounding=op.ore_rounding, vat_rate=vat_rate,
-        disputes_en=op.disputes_en, late_interest_note_en=op.late_interest_note_en,
+        name=op.name,
+        org_number=op.org_number,
+        vat_number=op.vat_number,
+        address=tuple(op.address),
+        bankgiro=op.bankgiro,
+        support_email=op.support_email,
+        support_phone=op.support_phone,
+        website=op.website,
+        disputes=op.disputes,
+        late_interest_note=op.late_interest_note,
+        payment_terms_days=op.payment_terms_days,
+        ore_rounding=op.ore_rounding,
+        vat_rate=vat_rate,
+        disputes_en=op.disputes_en,
+        late_interest_note_en=op.late_interest_note_en,
     )
 
     destinations: dict[str, Destination] = {}
@@ -703,8 +718,15 @@ def compile_catalogue(raw: dict[str, Any]) -> Catalogue:
                 name_en = f"{_SERVICE_NAMES_EN[r.service]} to {dest.name_en}" if dest.name_en else ""
             if (r.service, dest_key) in rates:
                 errors.append(f"{rf}: a second {r.service} rate for {dest_key or 'data'}")
-            rate = guard(_compile_rate, r, key=f"{t.id}/{r.service}/{dest_key or 'data'}", name=name,
-                         category=category, field=rf, name_en=name_en)
+            rate = guard(
+                _compile_rate,
+                r,
+                key=f"{t.id}/{r.service}/{dest_key or 'data'}",
+                name=name,
+                category=category,
+                field=rf,
+                name_en=name_en,
+            )
             if rate:
                 rates[(r.service, dest_key)] = rate
         offpeak = None
@@ -730,10 +752,15 @@ def compile_catalogue(raw: dict[str, Any]) -> Catalogue:
         for j, r in enumerate(z.rates):
             if r.destination:
                 errors.append(f"{f}.rates[{j}].destination: roaming rates apply to any destination")
-            rate = guard(_compile_rate, r, key=f"roaming/{z.id}/{r.service}",
-                         name=f"{_SERVICE_NAMES[r.service]} utomlands, {z.name}", category="roaming",
-                         field=f"{f}.rates[{j}]",
-                         name_en=f"{_SERVICE_NAMES_EN[r.service]} abroad, {z.name_en}" if z.name_en else "")
+            rate = guard(
+                _compile_rate,
+                r,
+                key=f"roaming/{z.id}/{r.service}",
+                name=f"{_SERVICE_NAMES[r.service]} utomlands, {z.name}",
+                category="roaming",
+                field=f"{f}.rates[{j}]",
+                name_en=f"{_SERVICE_NAMES_EN[r.service]} abroad, {z.name_en}" if z.name_en else "",
+            )
             if rate:
                 zrates[r.service] = rate
         if not z.eu:
@@ -762,20 +789,30 @@ def compile_catalogue(raw: dict[str, Any]) -> Catalogue:
         if not year.isdigit():
             errors.append(f"settings.wholesale_data_cap_eur_per_gb: {year!r} is not a year")
             continue
-        caps[int(year)] = guard(parse_decimal, cap, field=f"settings.wholesale_data_cap_eur_per_gb.{year}") or Decimal(0)
+        caps[int(year)] = guard(parse_decimal, cap, field=f"settings.wholesale_data_cap_eur_per_gb.{year}") or Decimal(
+            0
+        )
     eur_to_sek = guard(parse_decimal, s.eur_to_sek, field="settings.eur_to_sek") or Decimal(1)
     surcharge = guard(
-        _compile_rate, RateIn(service="data", price=s.eu_fair_use_surcharge.price, per=s.eu_fair_use_surcharge.per),
-        key="roaming/eu/fair-use", name=FAIR_USE_NAME, category="eu_roaming",
-        field="settings.eu_fair_use_surcharge", name_en=FAIR_USE_NAME_EN,
+        _compile_rate,
+        RateIn(service="data", price=s.eu_fair_use_surcharge.price, per=s.eu_fair_use_surcharge.per),
+        key="roaming/eu/fair-use",
+        name=FAIR_USE_NAME,
+        category="eu_roaming",
+        field="settings.eu_fair_use_surcharge",
+        name_en=FAIR_USE_NAME_EN,
     )
     spend_limit = guard(kr_to_ore, s.roaming_data_spend_limit, field="settings.roaming_data_spend_limit") or 0
     calls_as = s.eu_roaming_calls_as or ""
-    if calls_as and not left_out_id("destinations", calls_as) and (
-            calls_as not in destinations or destinations[calls_as].category != "domestic"):
+    if (
+        calls_as
+        and not left_out_id("destinations", calls_as)
+        and (calls_as not in destinations or destinations[calls_as].category != "domestic")
+    ):
         errors.append(f"settings.eu_roaming_calls_as: {calls_as!r} is not a domestic destination class")
-    notify = tuple(guard(parse_decimal, x, field="settings.roaming_data_notify_at") or Decimal(1)
-                   for x in s.roaming_data_notify_at)
+    notify = tuple(
+        guard(parse_decimal, x, field="settings.roaming_data_notify_at") or Decimal(1) for x in s.roaming_data_notify_at
+    )
     if surcharge and caps:
         # Regulation (EU) 2022/612 art. 8: the surcharge must not exceed the wholesale cap (ex VAT) of any
         # year it is charged in; one surcharge serves every listed year, so the lowest cap binds.
@@ -803,8 +840,19 @@ def compile_catalogue(raw: dict[str, Any]) -> Catalogue:
         rate = guard(parse_decimal, p.vat_rate, field=f"{f}.vat_rate") if p.vat_rate else vat_rate
         if p.id in plans:
             errors.append(f"{f}.id: duplicate plan {p.id!r}")
-        plans[p.id] = Plan(p.id, p.name, p.kind, fee or 0, vat_rate if rate is None else rate, tariff, allowances,
-                           p.description, p.on_sale, p.name_en, p.description_en)
+        plans[p.id] = Plan(
+            p.id,
+            p.name,
+            p.kind,
+            fee or 0,
+            vat_rate if rate is None else rate,
+            tariff,
+            allowances,
+            p.description,
+            p.on_sale,
+            p.name_en,
+            p.description_en,
+        )
 
     addons: dict[str, Addon] = {}
     for i, a in numbered("addons", doc.addons):
@@ -859,9 +907,17 @@ def compile_catalogue(raw: dict[str, Any]) -> Catalogue:
             errors.append(f"{f}.months: a term is listed twice")
         rate = guard(parse_decimal, dv.vat_rate, field=f"{f}.vat_rate") if dv.vat_rate else vat_rate
         if rate is not None and not 0 <= rate < 1:
-            errors.append(f"{f}.vat_rate: {dv.vat_rate} is not a rate like \"0.25\"")
-        devices[dv.id] = Device(dv.id, dv.name, cash or 0, tuple(sorted(dv.months)),
-                                vat_rate if rate is None else rate, dv.description, dv.name_en, dv.description_en)
+            errors.append(f'{f}.vat_rate: {dv.vat_rate} is not a rate like "0.25"')
+        devices[dv.id] = Device(
+            dv.id,
+            dv.name,
+            cash or 0,
+            tuple(sorted(dv.months)),
+            vat_rate if rate is None else rate,
+            dv.description,
+            dv.name_en,
+            dv.description_en,
+        )
 
     if errors:
         raise CatalogueError(errors)
@@ -889,15 +945,26 @@ _LIST_SECTIONS = ("destinations", "tariffs", "roaming_zones", "plans", "addons",
 # Stand-ins for a table that fails the schema, so that the other sections can still be checked (the
 # catalogue is refused anyway).
 _STAND_INS: dict[str, dict[str, Any]] = {
-    "operator": {"name": "", "org_number": "", "vat_number": "", "address": [], "bankgiro": "0000-0000",
-                 "support_email": "", "support_phone": ""},
-    "settings": {"wholesale_data_cap_eur_per_gb": {}, "eur_to_sek": "1",
-                 "eu_fair_use_surcharge": {"price": "0", "per": "GB"}},
+    "operator": {
+        "name": "",
+        "org_number": "",
+        "vat_number": "",
+        "address": [],
+        "bankgiro": "0000-0000",
+        "support_email": "",
+        "support_phone": "",
+    },
+    "settings": {
+        "wholesale_data_cap_eur_per_gb": {},
+        "eur_to_sek": "1",
+        "eu_fair_use_surcharge": {"price": "0", "per": "GB"},
+    },
 }
 
 
-def _without_bad_items(raw: dict[str, Any], exc: ValidationError, kept: dict[str, list[int]],
-                       left_out: dict[str, set[str]]) -> CatalogueIn | None:
+def _without_bad_items(
+    raw: dict[str, Any], exc: ValidationError, kept: dict[str, list[int]], left_out: dict[str, set[str]]
+) -> CatalogueIn | None:
     """The document without the items that fail the schema, or None if what is left is no document.
 
     Fills ``kept`` (original index of each remaining item, by section) and ``left_out`` (ids of the
@@ -915,8 +982,10 @@ def _without_bad_items(raw: dict[str, Any], exc: ValidationError, kept: dict[str
     for section in whole:
         if section in _STAND_INS:
             vat_rate = raw.get("operator", {}).get("vat_rate") if isinstance(raw.get("operator"), dict) else None
-            partial[section] = {**_STAND_INS[section], **({"vat_rate": vat_rate} if section == "operator"
-                                                          and isinstance(vat_rate, str) else {})}
+            partial[section] = {
+                **_STAND_INS[section],
+                **({"vat_rate": vat_rate} if section == "operator" and isinstance(vat_rate, str) else {}),
+            }
         elif section in _LIST_SECTIONS:
             partial[section] = []
             left_out[section] = {item.get("id") for item in raw.get(section) or [] if isinstance(item, dict)}
@@ -976,8 +1045,17 @@ def _toml_paths(text: str) -> tuple[dict[str, int], dict[str, str]]:
             parent, _, last = name.rpartition(".")
             base = ""
             if parent:  # a sub-table of the latest item of its parent array (tariffs.offpeak)
-                base = next((p for p in sorted(lines, key=lines.__getitem__, reverse=True)
-                             if re.fullmatch(rf"{re.escape(parent)}\[\d+\]", p)), parent) + "."
+                base = (
+                    next(
+                        (
+                            p
+                            for p in sorted(lines, key=lines.__getitem__, reverse=True)
+                            if re.fullmatch(rf"{re.escape(parent)}\[\d+\]", p)
+                        ),
+                        parent,
+                    )
+                    + "."
+                )
             if header.group(1):
                 counts[base + last] = counts.get(base + last, -1) + 1
                 table = f"{base}{last}[{counts[base + last]}]"

@@ -56,9 +56,16 @@ def schedule(due: date, events: list[Any], terms: DunningTerms) -> Schedule:
     return Schedule(due + timedelta(days=1), r1, r2, coll, respite, done)
 
 
-def interest_owed(amount_due_ore: int, due_date: date, *, credits: list[tuple[date, int]],
-                  charges: list[tuple[date, str, int]], payments: list[tuple[date, int]], terms: DunningTerms,
-                  today: date) -> tuple[int, Decimal]:
+def interest_owed(
+    amount_due_ore: int,
+    due_date: date,
+    *,
+    credits: list[tuple[date, int]],
+    charges: list[tuple[date, str, int]],
+    payments: list[tuple[date, int]],
+    terms: DunningTerms,
+    today: date,
+) -> tuple[int, Decimal]:
     """Late interest owed in total from the day after the due date through ``today`` (öre), and today's rate.
 
     ``credits``, ``charges`` and ``payments`` are the invoice's items as ``domain.allocation.allocate`` takes them.
@@ -74,8 +81,9 @@ def interest_owed(amount_due_ore: int, due_date: date, *, credits: list[tuple[da
         prior = [x for x in dates if x < d]
         key = prior[-1] if prior else None
         if key not in cache:
-            cache[key] = allocate(amount_due_ore, credits=credits, charges=charges, payments=payments,
-                                  upto=d - timedelta(days=1)).principal_open
+            cache[key] = allocate(
+                amount_due_ore, credits=credits, charges=charges, payments=payments, upto=d - timedelta(days=1)
+            ).principal_open
         principal = cache[key]
         if principal > 0:
             total += Decimal(principal) * terms.interest_rate(d) / Decimal(100) / Decimal(terms.interest_day_basis)
@@ -91,15 +99,19 @@ def reminder_fee(terms: DunningTerms, *, fee_agreed: bool, fee_charged: bool = F
     return max(0, min(terms.reminder_fee_ore, REMINDER_FEE_CAP_ORE))
 
 
-def upcoming(sched: Schedule, terms: DunningTerms, today: date, *, fee_agreed: bool, fee_charged: bool
-             ) -> list[NextStep]:
+def upcoming(
+    sched: Schedule, terms: DunningTerms, today: date, *, fee_agreed: bool, fee_charged: bool
+) -> list[NextStep]:
     """The dunning steps not yet taken on an open invoice, in order, each on its day (never before today).
 
     Reminder 1 carries the reminder fee (``reminder_fee``)."""
     fee = reminder_fee(terms, fee_agreed=fee_agreed, fee_charged=fee_charged)
     out = []
-    for action, when in (("reminder_1", sched.reminder_1), ("reminder_2", sched.reminder_2),
-                         ("collection", sched.collection)):
+    for action, when in (
+        ("reminder_1", sched.reminder_1),
+        ("reminder_2", sched.reminder_2),
+        ("collection", sched.collection),
+    ):
         if when is None or action in sched.done:
             continue
         out.append(NextStep(max(when, today), action, fee if action == "reminder_1" else 0))
@@ -117,8 +129,12 @@ def respite_status(inv: Any, state: Any, sched: Schedule, terms: DunningTerms) -
         reason = "already granted"
     elif terms.respite_max_days <= 0:
         reason = "not offered"
-    return {"allowed": reason is None, "max_days": terms.respite_max_days, "reason": reason,
-            "granted_days": sched.respite_days}
+    return {
+        "allowed": reason is None,
+        "max_days": terms.respite_max_days,
+        "reason": reason,
+        "granted_days": sched.respite_days,
+    }
 
 
 @dataclass

@@ -20,8 +20,19 @@ from datetime import date
 from typing import Any
 
 # What ``status`` can say (docs/billing-rules.md explains each one).
-STATUSES = ("unpaid", "partly_paid", "paid", "overdue", "reminded", "in_collection", "credited", "carried",
-            "written_off", "credit_note", "no_payment")
+STATUSES = (
+    "unpaid",
+    "partly_paid",
+    "paid",
+    "overdue",
+    "reminded",
+    "in_collection",
+    "credited",
+    "carried",
+    "written_off",
+    "credit_note",
+    "no_payment",
+)
 OPEN_STATUSES = frozenset({"unpaid", "partly_paid", "overdue", "reminded", "in_collection"})
 OVERDUE_STATUSES = frozenset({"overdue", "reminded", "in_collection"})
 # Events that close an invoice's small balance (rules §5): carried to the next invoice, or written off.
@@ -30,8 +41,17 @@ CLOSING_EVENTS = ("carried", "written_off")
 MONEY_METHODS = frozenset({"card", "swish", "bankgiro", "autogiro", "credit_balance", "manual"})
 
 
-def status_of(*, kind: str, amount_due_ore: int, due_date: date, balance_ore: int, paid_ore: int,
-              credited_ore: int, flags: set[str] | frozenset[str], today: date) -> str:
+def status_of(
+    *,
+    kind: str,
+    amount_due_ore: int,
+    due_date: date,
+    balance_ore: int,
+    paid_ore: int,
+    credited_ore: int,
+    flags: set[str] | frozenset[str],
+    today: date,
+) -> str:
     """The invoice's status (one of ``STATUSES``) from its amounts, timeline flags and today."""
     if kind == "credit_note":
         return "credit_note"
@@ -128,8 +148,10 @@ def describe(f: Facts, today: date) -> dict[str, Any]:
         "paid": paid,
         "paid_ore": f.paid_ore,
         "credited_ore": f.credited_ore,
-        "credit_notes": [{"id": c.id, "number": c.number, "on": c.day.isoformat(), "amount_ore": c.credited_ore}
-                         for c in f.credit_notes],
+        "credit_notes": [
+            {"id": c.id, "number": c.number, "on": c.day.isoformat(), "amount_ore": c.credited_ore}
+            for c in f.credit_notes
+        ],
         "fees_ore": f.fees_ore,
         "interest_ore": f.interest_ore,
         "due_date": f.due_date.isoformat(),
@@ -147,6 +169,9 @@ def describe(f: Facts, today: date) -> dict[str, Any]:
 def overdue_summary(states: list[dict[str, Any]]) -> dict[str, Any]:
     """Over a customer's invoices' states: how many are overdue, their total, and the oldest's days late."""
     overdue = [s for s in states if s.get("overdue")]
-    return {"count": len(overdue), "total_ore": sum(s["to_pay_ore"] for s in overdue),
-            "oldest_days": max((s["days_overdue"] for s in overdue), default=0),
-            "fees_ore": sum(s["fees_ore"] for s in overdue)}
+    return {
+        "count": len(overdue),
+        "total_ore": sum(s["to_pay_ore"] for s in overdue),
+        "oldest_days": max((s["days_overdue"] for s in overdue), default=0),
+        "fees_ore": sum(s["fees_ore"] for s in overdue),
+    }

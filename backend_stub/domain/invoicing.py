@@ -280,16 +280,38 @@ def instalment_lines(plan: InstalmentPlan, charges: list[InstalmentCharge], msis
             text_en = f"Instalment {device_en}, month {c.first_month} of {plan.months} ({state_en})"
             quantity = Decimal(1)
             unit_price = ore_to_kr(c.amount_ore)
-        lines.append(Line(text, quantity, "mån", unit_price, plan.vat_rate, c.amount_ore, "instalment",
-                          plan.subscription_id, msisdn, rate_key=f"instalment/{plan.id}", description_en=text_en))
+        lines.append(
+            Line(
+                text,
+                quantity,
+                "mån",
+                unit_price,
+                plan.vat_rate,
+                c.amount_ore,
+                "instalment",
+                plan.subscription_id,
+                msisdn,
+                rate_key=f"instalment/{plan.id}",
+                description_en=text_en,
+            )
+        )
     return lines
 
 
 def addon_line(charge: AddonCharge, msisdn: str | None) -> Line:
-    return Line(f"{charge.name}, köpt {_day_label(charge.bought_on)}", Decimal(1), "st", ore_to_kr(charge.amount_ore),
-                charge.vat_rate, charge.amount_ore, "addon", charge.subscription_id, msisdn,
-                rate_key=f"addon/{charge.addon_id}",
-                description_en=f"{charge.name_en or charge.name}, bought {_day_label_en(charge.bought_on)}")
+    return Line(
+        f"{charge.name}, köpt {_day_label(charge.bought_on)}",
+        Decimal(1),
+        "st",
+        ore_to_kr(charge.amount_ore),
+        charge.vat_rate,
+        charge.amount_ore,
+        "addon",
+        charge.subscription_id,
+        msisdn,
+        rate_key=f"addon/{charge.addon_id}",
+        description_en=f"{charge.name_en or charge.name}, bought {_day_label_en(charge.bought_on)}",
+    )
 
 
 def _dec_str(value: Decimal) -> str:
@@ -355,9 +377,13 @@ def _rate_texts(rate: Rate | None, rate_key: str) -> tuple[str, str, str, str, D
     name = rate.name if rate else rate_key
     name_en = in_language(rate, "en") if rate else rate_key
     fee_price = Fraction(rate.connection_fee_exact, EXACT_PER_KR) if rate else None
-    return (name, name_en, f"Öppningsavgift {name.removeprefix('Samtal ')}",
-            f"Connection fee, {_fee_target_en(rate, name_en)}",
-            Decimal(fee_price.numerator) / Decimal(fee_price.denominator) if fee_price else None)
+    return (
+        name,
+        name_en,
+        f"Öppningsavgift {name.removeprefix('Samtal ')}",
+        f"Connection fee, {_fee_target_en(rate, name_en)}",
+        Decimal(fee_price.numerator) / Decimal(fee_price.denominator) if fee_price else None,
+    )
 
 
 def _rate_index(catalogue: Catalogue) -> dict[str, Rate]:
@@ -406,56 +432,63 @@ def usage_lines(
             name, name_en, fee_text, fee_text_en, fee_unit_price = _rate_texts(None, agg.rate_key)
         else:
             name, name_en, fee_text, fee_text_en, fee_unit_price = _CACHE.get(
-                rate, "texts", lambda rate=rate: _rate_texts(rate, rate.key))
+                rate, "texts", lambda rate=rate: _rate_texts(rate, rate.key)
+            )
         msisdn = msisdn_of.get(agg.subscription_id)
         if agg.usage_exact or agg.charged_units and (rate is None or rate.exact_per_unit):
             per = rate.per if rate else "second"
             price = (rate.offpeak_price if agg.offpeak else rate.price) if rate else None
-            lines.append(Line(
-                description=f"{name}{' lågtrafik' if agg.offpeak else ''}{suffix}",
-                description_en=f"{name_en}{' off-peak' if agg.offpeak else ''}{suffix}",
-                quantity=_quantity(agg.charged_units, per),
-                unit=_UNIT_LABEL[per],
-                unit_price=price,
-                vat_rate=vat_rate,
-                amount_ore=exact_to_ore(agg.usage_exact),
-                kind=kind,
-                subscription_id=agg.subscription_id,
-                msisdn=msisdn,
-                period_label=label,
-                rate_key=agg.rate_key,
-            ))
+            lines.append(
+                Line(
+                    description=f"{name}{' lågtrafik' if agg.offpeak else ''}{suffix}",
+                    description_en=f"{name_en}{' off-peak' if agg.offpeak else ''}{suffix}",
+                    quantity=_quantity(agg.charged_units, per),
+                    unit=_UNIT_LABEL[per],
+                    unit_price=price,
+                    vat_rate=vat_rate,
+                    amount_ore=exact_to_ore(agg.usage_exact),
+                    kind=kind,
+                    subscription_id=agg.subscription_id,
+                    msisdn=msisdn,
+                    period_label=label,
+                    rate_key=agg.rate_key,
+                )
+            )
         if agg.fee_exact:
-            lines.append(Line(
-                description=f"{fee_text}{suffix}",
-                description_en=f"{fee_text_en}{suffix}",
-                quantity=Decimal(agg.fee_count),
-                unit="st",
-                unit_price=fee_unit_price,
-                vat_rate=vat_rate,
-                amount_ore=exact_to_ore(agg.fee_exact),
-                kind="connection_fee" if not late else "late_usage",
-                subscription_id=agg.subscription_id,
-                msisdn=msisdn,
-                period_label=label,
-                rate_key=agg.rate_key,
-            ))
+            lines.append(
+                Line(
+                    description=f"{fee_text}{suffix}",
+                    description_en=f"{fee_text_en}{suffix}",
+                    quantity=Decimal(agg.fee_count),
+                    unit="st",
+                    unit_price=fee_unit_price,
+                    vat_rate=vat_rate,
+                    amount_ore=exact_to_ore(agg.fee_exact),
+                    kind="connection_fee" if not late else "late_usage",
+                    subscription_id=agg.subscription_id,
+                    msisdn=msisdn,
+                    period_label=label,
+                    rate_key=agg.rate_key,
+                )
+            )
         if agg.surcharge_exact:
             surcharge = catalogue.roaming.fair_use_surcharge
-            lines.append(Line(
-                description=f"{surcharge.name}{suffix}",
-                description_en=f"{surcharge.name_en or FAIR_USE_NAME_EN}{suffix}",
-                quantity=_quantity(agg.surcharge_units, surcharge.per),
-                unit=_UNIT_LABEL[surcharge.per],
-                unit_price=surcharge.price,
-                vat_rate=vat_rate,
-                amount_ore=exact_to_ore(agg.surcharge_exact),
-                kind=kind,
-                subscription_id=agg.subscription_id,
-                msisdn=msisdn,
-                period_label=label,
-                rate_key=surcharge.key,
-            ))
+            lines.append(
+                Line(
+                    description=f"{surcharge.name}{suffix}",
+                    description_en=f"{surcharge.name_en or FAIR_USE_NAME_EN}{suffix}",
+                    quantity=_quantity(agg.surcharge_units, surcharge.per),
+                    unit=_UNIT_LABEL[surcharge.per],
+                    unit_price=surcharge.price,
+                    vat_rate=vat_rate,
+                    amount_ore=exact_to_ore(agg.surcharge_exact),
+                    kind=kind,
+                    subscription_id=agg.subscription_id,
+                    msisdn=msisdn,
+                    period_label=label,
+                    rate_key=surcharge.key,
+                )
+            )
     return lines
 
 
@@ -482,19 +515,21 @@ def fee_lines(catalogue: Catalogue, subscription: Subscription, period: Period) 
         else:
             quantity = (Decimal(days) / Decimal(period.days)).quantize(Decimal("0.0001"))
             amount = round_half_up_div(plan.monthly_fee_ore * days, period.days)
-        lines.append(Line(
-            description=f"{plan.name}, {_day_label(start)}–{_day_label(end)}",
-            description_en=f"{in_language(plan, 'en')}, {_day_label_en(start)}–{_day_label_en(end)}",
-            quantity=quantity,
-            unit="mån",
-            unit_price=_fee_kr(plan.monthly_fee_ore),
-            vat_rate=plan.vat_rate,
-            amount_ore=amount,
-            kind="fee",
-            subscription_id=subscription.id,
-            msisdn=subscription.msisdn,
-            rate_key=f"plan/{plan.id}",
-        ))
+        lines.append(
+            Line(
+                description=f"{plan.name}, {_day_label(start)}–{_day_label(end)}",
+                description_en=f"{in_language(plan, 'en')}, {_day_label_en(start)}–{_day_label_en(end)}",
+                quantity=quantity,
+                unit="mån",
+                unit_price=_fee_kr(plan.monthly_fee_ore),
+                vat_rate=plan.vat_rate,
+                amount_ore=amount,
+                kind="fee",
+                subscription_id=subscription.id,
+                msisdn=subscription.msisdn,
+                rate_key=f"plan/{plan.id}",
+            )
+        )
     return lines
 
 
@@ -511,9 +546,7 @@ def _split_by_rate(amount: int, bases: dict[Decimal, int]) -> dict[Decimal, int]
     return floors
 
 
-def discount_lines(
-    catalogue: Catalogue, grants: list[DiscountGrant], period: Period, lines: list[Line]
-) -> list[Line]:
+def discount_lines(catalogue: Catalogue, grants: list[DiscountGrant], period: Period, lines: list[Line]) -> list[Line]:
     """Negative lines for the discounts active in ``period``, at the VAT rate of what they discount."""
     out: list[Line] = []
     for grant in grants:
@@ -521,18 +554,34 @@ def discount_lines(
         if discount is None or not grant.active_in(period, discount.periods):
             continue
         if discount.applies_to == "plan_fee":
-            targets = [ln for ln in lines if ln.kind == "fee"
-                       and (grant.subscription_id is None or ln.subscription_id == grant.subscription_id)
-                       and (grant.plan_id is None or ln.rate_key == f"plan/{grant.plan_id}")]
+            targets = [
+                ln
+                for ln in lines
+                if ln.kind == "fee"
+                and (grant.subscription_id is None or ln.subscription_id == grant.subscription_id)
+                and (grant.plan_id is None or ln.rate_key == f"plan/{grant.plan_id}")
+            ]
             for ln in targets:
                 if discount.percent is not None:
                     amount = round_fraction(Fraction(ln.amount_ore) * Fraction(discount.percent) / 100)
                 else:
                     amount = min(discount.amount_ore or 0, ln.amount_ore)
                 if amount:
-                    out.append(Line(discount.name, Decimal(1), "st", None, ln.vat_rate, -amount, "discount",
-                                    ln.subscription_id, ln.msisdn, rate_key=f"discount/{discount.id}",
-                                    description_en=discount.name_en))
+                    out.append(
+                        Line(
+                            discount.name,
+                            Decimal(1),
+                            "st",
+                            None,
+                            ln.vat_rate,
+                            -amount,
+                            "discount",
+                            ln.subscription_id,
+                            ln.msisdn,
+                            rate_key=f"discount/{discount.id}",
+                            description_en=discount.name_en,
+                        )
+                    )
         else:
             bases: dict[Decimal, int] = defaultdict(int)
             for ln in lines + out:
@@ -544,8 +593,19 @@ def discount_lines(
                 per_rate = _split_by_rate(min(discount.amount_ore or 0, sum(bases.values())), bases)
             for rate in sorted(per_rate):
                 if per_rate[rate]:
-                    out.append(Line(discount.name, Decimal(1), "st", None, rate, -per_rate[rate], "discount",
-                                    rate_key=f"discount/{discount.id}", description_en=discount.name_en))
+                    out.append(
+                        Line(
+                            discount.name,
+                            Decimal(1),
+                            "st",
+                            None,
+                            rate,
+                            -per_rate[rate],
+                            "discount",
+                            rate_key=f"discount/{discount.id}",
+                            description_en=discount.name_en,
+                        )
+                    )
     return out
 
 
@@ -587,15 +647,30 @@ def build_invoice(
     for sub_id, rest_addons in addons_by_sub.items():
         lines.extend(addon_line(a, msisdn_of.get(sub_id) if sub_id else None) for a in rest_addons)
     for charge in one_offs:
-        lines.append(Line(charge.description, Decimal(1), "st", ore_to_kr(charge.amount_ore), charge.vat_rate,
-                          charge.amount_ore, "one_off", charge.subscription_id,
-                          msisdn_of.get(charge.subscription_id) if charge.subscription_id else None))
+        lines.append(
+            Line(
+                charge.description,
+                Decimal(1),
+                "st",
+                ore_to_kr(charge.amount_ore),
+                charge.vat_rate,
+                charge.amount_ore,
+                "one_off",
+                charge.subscription_id,
+                msisdn_of.get(charge.subscription_id) if charge.subscription_id else None,
+            )
+        )
     lines.extend(discount_lines(catalogue, list(grants), period, lines))
     for plan, charges in instalments:
-        lines.extend(instalment_lines(plan, charges, msisdn_of.get(plan.subscription_id)
-                                      if plan.subscription_id else None))
-    return InvoiceDraft(customer_id=customer_id, period=period, lines=tuple(lines),
-                        **totals(lines, ore_rounding=catalogue.operator.ore_rounding))
+        lines.extend(
+            instalment_lines(plan, charges, msisdn_of.get(plan.subscription_id) if plan.subscription_id else None)
+        )
+    return InvoiceDraft(
+        customer_id=customer_id,
+        period=period,
+        lines=tuple(lines),
+        **totals(lines, ore_rounding=catalogue.operator.ore_rounding),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -611,12 +686,23 @@ def with_carried(draft: InvoiceDraft, carried: list[CarriedBalance], *, ore_roun
     if not carried:
         return draft
     lines = list(draft.lines) + [
-        Line(f"Ej betalt från faktura {c.invoice_number}", Decimal(1), "st", ore_to_kr(c.amount_ore), Decimal(0),
-             c.amount_ore, "carried") for c in carried]
+        Line(
+            f"Ej betalt från faktura {c.invoice_number}",
+            Decimal(1),
+            "st",
+            ore_to_kr(c.amount_ore),
+            Decimal(0),
+            c.amount_ore,
+            "carried",
+        )
+        for c in carried
+    ]
     return replace(draft, lines=tuple(lines), **totals(lines, ore_rounding=ore_rounding))
 
 
-def issue(draft: InvoiceDraft, number: str, invoice_date: date, terms_days: int, ocr: str | None = None) -> InvoiceDraft:
+def issue(
+    draft: InvoiceDraft, number: str, invoice_date: date, terms_days: int, ocr: str | None = None
+) -> InvoiceDraft:
     """Give a draft its number, OCR reference, invoice date and due date."""
     return replace(
         draft,
@@ -627,15 +713,31 @@ def issue(draft: InvoiceDraft, number: str, invoice_date: date, terms_days: int,
     )
 
 
-def credit_note_lines(original: list[Line], *, amount_ore: int | None = None, vat_rate: Decimal | None = None,
-                      line_indexes: list[int] | None = None, reason: str = "") -> list[Line]:
+def credit_note_lines(
+    original: list[Line],
+    *,
+    amount_ore: int | None = None,
+    vat_rate: Decimal | None = None,
+    line_indexes: list[int] | None = None,
+    reason: str = "",
+) -> list[Line]:
     """Lines of a credit note: the whole invoice, some of its lines, or an amount at a VAT rate."""
     if amount_ore is not None:
         if amount_ore <= 0:
             raise ValueError("amount_ore: a credit is a positive amount to take off")
         rate = vat_rate if vat_rate is not None else (original[0].vat_rate if original else Decimal("0.25"))
-        return [Line(f"Kreditering: {reason}" if reason else "Kreditering", Decimal(1), "st", None, rate,
-                     -amount_ore, "credit", description_en=f"Credit: {reason}" if reason else "Credit")]
+        return [
+            Line(
+                f"Kreditering: {reason}" if reason else "Kreditering",
+                Decimal(1),
+                "st",
+                None,
+                rate,
+                -amount_ore,
+                "credit",
+                description_en=f"Credit: {reason}" if reason else "Credit",
+            )
+        ]
     chosen = original if line_indexes is None else [original[i] for i in line_indexes]
     return [replace(ln, amount_ore=-ln.amount_ore, kind="credit", quantity=-ln.quantity) for ln in chosen]
 
@@ -652,8 +754,15 @@ def credit_note_rounding(gross_ore: int, creditable_ore: int, *, ore_rounding: b
     return -credited - gross_ore
 
 
-def draft_from_lines(customer_id: int, period: Period, lines: list[Line], *, kind: str, ore_rounding: bool,
-                     rounding_ore: int | None = None) -> InvoiceDraft:
+def draft_from_lines(
+    customer_id: int,
+    period: Period,
+    lines: list[Line],
+    *,
+    kind: str,
+    ore_rounding: bool,
+    rounding_ore: int | None = None,
+) -> InvoiceDraft:
     """A draft for given lines (credit notes, replacement invoices)."""
     t = totals(lines, ore_rounding=ore_rounding)
     if rounding_ore is not None:

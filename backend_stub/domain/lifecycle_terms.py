@@ -65,22 +65,44 @@ class Accounts:
     receivables: str = "1510"  # Kundfordringar
     bank: str = "1930"  # Företagskonto
     output_vat: dict[str, str] = field(default_factory=lambda: {"25": "2611", "12": "2621", "6": "2631", "0": "3001"})
-    revenue: dict[str, str] = field(default_factory=lambda: {
-        "fee": "3011", "usage": "3012", "connection_fee": "3012", "late_usage": "3012", "one_off": "3013",
-        "discount": "3019", "credit": "3019", "rounding": "3740"})
+    revenue: dict[str, str] = field(
+        default_factory=lambda: {
+            "fee": "3011",
+            "usage": "3012",
+            "connection_fee": "3012",
+            "late_usage": "3012",
+            "one_off": "3013",
+            "discount": "3019",
+            "credit": "3019",
+            "rounding": "3740",
+        }
+    )
     revenue_default: str = "3010"
     reminder_fees: str = "3930"  # Påminnelseavgifter (outside VAT)
     interest: str = "8313"  # Ränteintäkter från kortfristiga fordringar
     rounding: str = "3740"  # Öres- och kronutjämning
     unmatched_payments: str = "2999"  # Oidentifierade inbetalningar
     write_offs: str = "6351"  # Konstaterade förluster på kundfordringar (small balances written off)
-    names: dict[str, str] = field(default_factory=lambda: {
-        "1510": "Kundfordringar", "1930": "Företagskonto", "2611": "Utgående moms 25 %", "2621": "Utgående moms 12 %",
-        "2631": "Utgående moms 6 %", "3001": "Försäljning", "3010": "Försäljning tjänster",
-        "3011": "Abonnemangsavgifter", "3012": "Samtal, sms och data", "3013": "Engångsavgifter",
-        "3019": "Rabatter och krediteringar", "3740": "Öres- och kronutjämning", "3930": "Påminnelseavgifter",
-        "8313": "Ränteintäkter kundfordringar", "2999": "Oidentifierade inbetalningar",
-        "6351": "Konstaterade förluster på kundfordringar"})
+    names: dict[str, str] = field(
+        default_factory=lambda: {
+            "1510": "Kundfordringar",
+            "1930": "Företagskonto",
+            "2611": "Utgående moms 25 %",
+            "2621": "Utgående moms 12 %",
+            "2631": "Utgående moms 6 %",
+            "3001": "Försäljning",
+            "3010": "Försäljning tjänster",
+            "3011": "Abonnemangsavgifter",
+            "3012": "Samtal, sms och data",
+            "3013": "Engångsavgifter",
+            "3019": "Rabatter och krediteringar",
+            "3740": "Öres- och kronutjämning",
+            "3930": "Påminnelseavgifter",
+            "8313": "Ränteintäkter kundfordringar",
+            "2999": "Oidentifierade inbetalningar",
+            "6351": "Konstaterade förluster på kundfordringar",
+        }
+    )
 
     def vat_account(self, rate: str) -> str:
         key = _rate_key(rate)

@@ -39,7 +39,7 @@ class MoneyError(ValueError):
 def parse_decimal(text: str | int | Decimal, *, field: str, max_places: int = 4) -> Decimal:
     """Parse a decimal amount from text, refusing floats and more than ``max_places`` decimals."""
     if isinstance(text, float) or isinstance(text, bool):
-        raise MoneyError(f"{field}: write amounts as strings like \"199.00\", not as {type(text).__name__}")
+        raise MoneyError(f'{field}: write amounts as strings like "199.00", not as {type(text).__name__}')
     try:
         value = Decimal(str(text).strip().replace(",", "."))
     except InvalidOperation as exc:

@@ -155,9 +155,7 @@ class PeriodRater:
             plan = catalogue.plans.get(seg.plan_id)
             if plan is None:
                 continue  # an unknown plan rejects its events below
-            remaining = {
-                pool: prorated_units(a.amount, days, period.days) for pool, a in plan.allowances.items()
-            }
+            remaining = {pool: prorated_units(a.amount, days, period.days) for pool, a in plan.allowances.items()}
             fair = fair_use_bytes(catalogue, plan, period.start.year, days, period.days)
             self.states.append(_SegmentState(seg, plan, remaining, fair))
         for day, pool, amount in extra_allowances or ():
@@ -166,8 +164,11 @@ class PeriodRater:
                 state.remaining[pool] = state.remaining.get(pool, 0) + amount
         # The common case, one plan the whole period: every event of the period is on it.
         only = self.states[0].segment if len(self.states) == 1 else None
-        self._whole_period = self.states[0] if only is not None and only.start <= period.start and (
-            only.end is None or only.end >= period.end) else None
+        self._whole_period = (
+            self.states[0]
+            if only is not None and only.start <= period.start and (only.end is None or only.end >= period.end)
+            else None
+        )
         roaming = catalogue.roaming
         self.spend_limit_exact = roaming.data_spend_limit_ore * EXACT_PER_ORE
         self.roaming_data_spent = 0
@@ -242,8 +243,21 @@ class PeriodRater:
             fee = rate.connection_fee_exact if billed and service == "voice" else 0
             if service == "data":
                 charge = self._cap_roaming_data(ev.record_id, charge)
-            return RatedEvent(ev.record_id, plan.id, "roaming", rate.key, False, billed, 0, billed, 0,
-                              charge + fee, fee, 0, destination)
+            return RatedEvent(
+                ev.record_id,
+                plan.id,
+                "roaming",
+                rate.key,
+                False,
+                billed,
+                0,
+                billed,
+                0,
+                charge + fee,
+                fee,
+                0,
+                destination,
+            )
 
         # Home network, or EU/EEA roaming (roam like at home).
         if service == "data":
@@ -263,9 +277,11 @@ class PeriodRater:
                 priced_as = self.catalogue.roaming.calls_as  # roam like at home: an EU/EEA number costs a call home
             rate = tariff.rates.get((service, priced_as))
             if rate is None:
-                return Rejection(ev.record_id, "called_number",
-                                 f"tariff {tariff.id} has no {service} rate for "
-                                 f"{self.catalogue.destinations[priced_as].name}")
+                return Rejection(
+                    ev.record_id,
+                    "called_number",
+                    f"tariff {tariff.id} has no {service} rate for {self.catalogue.destinations[priced_as].name}",
+                )
             destination = dest.id
             category = dest.category
             billed = billed_seconds(ev.duration_s, rate.first_block, rate.next_block) if service == "voice" else 1
@@ -299,8 +315,21 @@ class PeriodRater:
         charged = usable - included
         fee = rate.connection_fee_exact if billed and service == "voice" else 0
         charge = charged * per_unit + fee + surcharge
-        return RatedEvent(ev.record_id, plan.id, category_override or category, rate.key, offpeak, billed,
-                          included, charged, surcharge_units, charge, fee, surcharge, destination)
+        return RatedEvent(
+            ev.record_id,
+            plan.id,
+            category_override or category,
+            rate.key,
+            offpeak,
+            billed,
+            included,
+            charged,
+            surcharge_units,
+            charge,
+            fee,
+            surcharge,
+            destination,
+        )
 
     def _rate_after_purchases(self, ev: UsageEvent) -> RatedEvent | Rejection:
         """``rate`` for a period with add-ons: purchases made up to the event's start count first."""

@@ -36,8 +36,10 @@ def _long_date(d: date, lang: str) -> str:
     return format_date(d, format="long", locale=BABEL_LOCALE[lang])  # the same few days, over and over
 
 
-CHANNEL = {"sv": {"email": "e-post", "sms": "sms", "letter": "brev"},
-           "en": {"email": "e-mail", "sms": "text message", "letter": "letter"}}
+CHANNEL = {
+    "sv": {"email": "e-post", "sms": "sms", "letter": "brev"},
+    "en": {"email": "e-mail", "sms": "text message", "letter": "letter"},
+}
 
 Renderer = Callable[[Mapping[str, Any], str], str | None]
 
@@ -46,7 +48,9 @@ def _created(d: Mapping[str, Any], lang: str) -> str | None:
     if d.get("credits_invoice"):  # a credit note's own timeline
         if lang == "en":
             return f"Credit note for invoice {d['credits_invoice']} created: {format_kr(d['credited_ore'], lang)}. {d['reason']}"
-        return f"Kreditfaktura till faktura {d['credits_invoice']} skapad: {format_kr(d['credited_ore'])}. {d['reason']}"
+        return (
+            f"Kreditfaktura till faktura {d['credits_invoice']} skapad: {format_kr(d['credited_ore'])}. {d['reason']}"
+        )
     if "amount_due_ore" not in d or "due_date" not in d:
         return None
     if lang == "en":
@@ -65,10 +69,24 @@ def _sent(d: Mapping[str, Any], lang: str) -> str:
 
 
 PAYMENT_METHOD = {
-    "sv": {"bankgiro": "bankgiro", "card": "kort", "swish": "Swish", "autogiro": "autogiro",
-           "agent": "kundtjänst", "credit_balance": "tillgodohavande", "refund": "återbetalning"},
-    "en": {"bankgiro": "bank giro", "card": "card", "swish": "Swish", "autogiro": "direct debit (autogiro)",
-           "agent": "customer service", "credit_balance": "credit balance", "refund": "refund"},
+    "sv": {
+        "bankgiro": "bankgiro",
+        "card": "kort",
+        "swish": "Swish",
+        "autogiro": "autogiro",
+        "agent": "kundtjänst",
+        "credit_balance": "tillgodohavande",
+        "refund": "återbetalning",
+    },
+    "en": {
+        "bankgiro": "bank giro",
+        "card": "card",
+        "swish": "Swish",
+        "autogiro": "direct debit (autogiro)",
+        "agent": "customer service",
+        "credit_balance": "credit balance",
+        "refund": "refund",
+    },
 }
 
 
@@ -84,7 +102,11 @@ def _payment(d: Mapping[str, Any], lang: str) -> str:
 def _corrected(d: Mapping[str, Any], lang: str) -> str:
     note = d.get("credit_note")
     if lang == "en":
-        head = f"Credit note {note} of {format_kr(d['credited_ore'], lang)}: the" if note and "credited_ore" in d else "The"
+        head = (
+            f"Credit note {note} of {format_kr(d['credited_ore'], lang)}: the"
+            if note and "credited_ore" in d
+            else "The"
+        )
         return f"{head} invoice was changed. The new amount is {format_kr(d['new_amount_ore'], lang)}."
     head = f"Kreditfaktura {note} på {format_kr(d['credited_ore'])}: f" if note and "credited_ore" in d else "F"
     return f"{head}akturan ändrades. Nytt belopp är {format_kr(d['new_amount_ore'])}."
@@ -127,21 +149,28 @@ def _respite(d: Mapping[str, Any], lang: str) -> str:
 
 def _allocated(d: Mapping[str, Any], lang: str) -> str:
     if lang == "en":
-        return f"Payment {format_kr(d['amount_ore'], lang)} (ref. {d['reference']}) allocated to this invoice by an agent."
+        return (
+            f"Payment {format_kr(d['amount_ore'], lang)} (ref. {d['reference']}) allocated to this invoice by an agent."
+        )
     return f"Betalning {format_kr(d['amount_ore'])} (ref. {d['reference']}) fördelad till fakturan av handläggare."
 
 
 def _overpaid(d: Mapping[str, Any], lang: str) -> str:
     if d.get("refund"):
         if lang == "en":
-            return (f"The payment was {format_kr(d['amount_ore'], lang)} more than was left to pay; "
-                    "it is paid back to you.")
+            return (
+                f"The payment was {format_kr(d['amount_ore'], lang)} more than was left to pay; it is paid back to you."
+            )
         return f"Betalningen var {format_kr(d['amount_ore'])} mer än det som var kvar att betala; det betalas tillbaka till dig."
     if lang == "en":
-        return (f"The payment was {format_kr(d['amount_ore'], lang)} more than was left to pay; "
-                "it is your credit balance, taken off your next invoice.")
-    return (f"Betalningen var {format_kr(d['amount_ore'])} mer än det som var kvar att betala; "
-            "det är ditt tillgodohavande och dras av på nästa faktura.")
+        return (
+            f"The payment was {format_kr(d['amount_ore'], lang)} more than was left to pay; "
+            "it is your credit balance, taken off your next invoice."
+        )
+    return (
+        f"Betalningen var {format_kr(d['amount_ore'])} mer än det som var kvar att betala; "
+        "det är ditt tillgodohavande och dras av på nästa faktura."
+    )
 
 
 def _refund(d: Mapping[str, Any], lang: str) -> str:
@@ -172,15 +201,20 @@ def _message(d: Mapping[str, Any], lang: str) -> str:
     line = d.get("line_position")
     who = d.get("author_name")
     if lang == "en":
-        return f"Question to customer service{' from ' + who if who else ''}{f' (line {line})' if line else ''}: " \
-               f"{d['excerpt']}"
+        return (
+            f"Question to customer service{' from ' + who if who else ''}{f' (line {line})' if line else ''}: "
+            f"{d['excerpt']}"
+        )
     return f"Fråga till kundtjänst{' från ' + who if who else ''}{f' (rad {line})' if line else ''}: {d['excerpt']}"
 
 
 def _reply(d: Mapping[str, Any], lang: str) -> str:
     who = f" ({d['author_name']})" if d.get("author_name") else ""
-    return (f"Answer from customer service{who}: {d['excerpt']}" if lang == "en"
-            else f"Svar från kundtjänst{who}: {d['excerpt']}")
+    return (
+        f"Answer from customer service{who}: {d['excerpt']}"
+        if lang == "en"
+        else f"Svar från kundtjänst{who}: {d['excerpt']}"
+    )
 
 
 def _fee_waived(d: Mapping[str, Any], lang: str) -> str:
@@ -209,18 +243,36 @@ def _addon_purchased(d: Mapping[str, Any], lang: str) -> str:
 
 def _instalment_payoff(d: Mapping[str, Any], lang: str) -> str:
     if lang == "en":
-        return (f"{_en(d, 'device_name')} paid off early: the remaining {format_kr(d['amount_ore'], lang)} is on this "
-                "invoice.")
-    return f"{d['device_name']} slutbetalas i förtid: återstående {format_kr(d['amount_ore'])} finns på den här fakturan."
+        return (
+            f"{_en(d, 'device_name')} paid off early: the remaining {format_kr(d['amount_ore'], lang)} is on this "
+            "invoice."
+        )
+    return (
+        f"{d['device_name']} slutbetalas i förtid: återstående {format_kr(d['amount_ore'])} finns på den här fakturan."
+    )
 
 
 RENDERERS: dict[str, Renderer] = {
-    "created": _created, "sent": _sent, "payment_received": _payment, "corrected": _corrected,
-    "reminder_sent": _reminder, "overdue": _overdue, "interest": _interest, "collection": _collection,
-    "respite": _respite, "payment_allocated": _allocated, "refund": _refund, "overpaid": _overpaid,
+    "created": _created,
+    "sent": _sent,
+    "payment_received": _payment,
+    "corrected": _corrected,
+    "reminder_sent": _reminder,
+    "overdue": _overdue,
+    "interest": _interest,
+    "collection": _collection,
+    "respite": _respite,
+    "payment_allocated": _allocated,
+    "refund": _refund,
+    "overpaid": _overpaid,
     "credit_applied": _credit_applied,
-    "opened": _opened, "payment_failed": _payment_failed, "message": _message, "reply": _reply,
-    "fee_waived": _fee_waived, "charge_added": _charge_added, "addon_purchased": _addon_purchased,
+    "opened": _opened,
+    "payment_failed": _payment_failed,
+    "message": _message,
+    "reply": _reply,
+    "fee_waived": _fee_waived,
+    "charge_added": _charge_added,
+    "addon_purchased": _addon_purchased,
     "instalment_payoff": _instalment_payoff,
 }
 
@@ -229,11 +281,17 @@ def _offer_accepted(d: Mapping[str, Any], lang: str) -> str:
     terms = d.get("terms_en" if lang == "en" else "terms_sv") or ""
     when = day(d["effective_date"], lang)
     if lang == "en":
-        change = (f"{d['msisdn']} changes from {_en(d, 'old_plan')} to {_en(d, 'new_plan')} on {when}"
-                  if d.get("old_plan") else f"{_en(d, 'new_plan')} added to {d['msisdn']} from {when}")
+        change = (
+            f"{d['msisdn']} changes from {_en(d, 'old_plan')} to {_en(d, 'new_plan')} on {when}"
+            if d.get("old_plan")
+            else f"{_en(d, 'new_plan')} added to {d['msisdn']} from {when}"
+        )
         return f"Offer accepted: {change}.{' ' + terms + '.' if terms else ''}"
-    change = (f"{d['msisdn']} byter från {d['old_plan']} till {d['new_plan']} den {when}" if d.get("old_plan")
-              else f"{d['new_plan']} läggs till på {d['msisdn']} från {when}")
+    change = (
+        f"{d['msisdn']} byter från {d['old_plan']} till {d['new_plan']} den {when}"
+        if d.get("old_plan")
+        else f"{d['new_plan']} läggs till på {d['msisdn']} från {when}"
+    )
     return f"Erbjudande antaget: {change}.{' ' + terms + '.' if terms else ''}"
 
 
@@ -241,10 +299,14 @@ def _late_usage(d: Mapping[str, Any], lang: str) -> str:
     month = format_date(date.fromisoformat(f"{d['period']}-01"), "LLLL yyyy", locale=BABEL_LOCALE[lang])
     n = int(d["count"])
     if lang == "en":
-        return (f"{n} usage record{'s' if n != 1 else ''} for {month} arrived after this invoice was issued; "
-                f"{'they are' if n != 1 else 'it is'} billed on the next invoice.")
-    return (f"{n} {'användningsposter' if n != 1 else 'användningspost'} för {month} kom in efter att fakturan "
-            f"skapades; {'de' if n != 1 else 'den'} debiteras på nästa faktura.")
+        return (
+            f"{n} usage record{'s' if n != 1 else ''} for {month} arrived after this invoice was issued; "
+            f"{'they are' if n != 1 else 'it is'} billed on the next invoice."
+        )
+    return (
+        f"{n} {'användningsposter' if n != 1 else 'användningspost'} för {month} kom in efter att fakturan "
+        f"skapades; {'de' if n != 1 else 'den'} debiteras på nästa faktura."
+    )
 
 
 RENDERERS["late_usage"] = _late_usage  # usage import (services/billing/usage.py)
@@ -280,10 +342,14 @@ def _autopay_failed(d: Mapping[str, Any], lang: str) -> str:
 
 def _autopay_fallback(d: Mapping[str, Any], lang: str) -> str:
     if lang == "en":
-        return (f"Automatic payment did not work. Please pay {format_kr(d['balance_ore'], 'en')} yourself by "
-                f"{day(d['pay_by'], 'en')}.")
-    return (f"Den automatiska betalningen fungerade inte. Betala {format_kr(d['balance_ore'])} själv senast "
-            f"{day(d['pay_by'])}.")
+        return (
+            f"Automatic payment did not work. Please pay {format_kr(d['balance_ore'], 'en')} yourself by "
+            f"{day(d['pay_by'], 'en')}."
+        )
+    return (
+        f"Den automatiska betalningen fungerade inte. Betala {format_kr(d['balance_ore'])} själv senast "
+        f"{day(d['pay_by'])}."
+    )
 
 
 # automatic payment (services/autopay)
@@ -292,8 +358,9 @@ RENDERERS["autopay_failed"] = _autopay_failed
 RENDERERS["autopay_fallback"] = _autopay_fallback
 
 
-def render(kind: str, data: Mapping[str, Any] | None, lang: str, stored_text: str,
-           context: Mapping[str, Any] | None = None) -> str:
+def render(
+    kind: str, data: Mapping[str, Any] | None, lang: str, stored_text: str, context: Mapping[str, Any] | None = None
+) -> str:
     """The event's text in ``lang`` ("sv" or "en"); the stored text when the kind or its data is unknown."""
     if lang not in LANGS:
         lang = "sv"

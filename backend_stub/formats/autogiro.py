@@ -57,12 +57,15 @@ LAYOUT_REJECTED = "AVVISADE BET UPPDR"
 
 # Mandate advice (TK73): information code (what happened) and comment code (the outcome).
 MANDATE_INFO = {
-    "03": "cancelled at the payee's request", "04": "new mandate at the payee's request",
-    "05": "payer number changed at the payee's request", "10": "cancelled: the payee's bankgiro number is closed",
+    "03": "cancelled at the payee's request",
+    "04": "new mandate at the payee's request",
+    "05": "payer number changed at the payee's request",
+    "10": "cancelled: the payee's bankgiro number is closed",
     "42": "answer from the payer's bank to the account enquiry",
     "43": "cancelled: the account enquiry was not answered",
     "44": "cancelled: the payer's bankgiro number is closed",
-    "46": "cancelled by the payer or the payer's bank", "93": "cancelled by the payer",
+    "46": "cancelled by the payer or the payer's bank",
+    "93": "cancelled by the payer",
 }
 MANDATE_COMMENT = {
     "02": "the mandate was cancelled by the payer or the payer's bank",
@@ -73,8 +76,12 @@ MANDATE_COMMENT = {
     "09": "the payer's bankgiro number is not at Bankgirot",
     "10": "the mandate is already registered or under enquiry",
     "20": "wrong personal or organisation number, or no agreement for mandates with bankgiro number",
-    "21": "wrong payer number", "23": "wrong bank account number", "29": "wrong payee bankgiro number",
-    "30": "the payee bankgiro number is deregistered", "32": "new mandate", "33": "cancelled",
+    "21": "wrong payer number",
+    "23": "wrong bank account number",
+    "29": "wrong payee bankgiro number",
+    "30": "the payee bankgiro number is deregistered",
+    "32": "new mandate",
+    "33": "cancelled",
     "98": "cancelled because the payer's bankgiro number was closed",
 }
 # Payment specification, TK82/TK32 position 80.
@@ -84,22 +91,40 @@ PAYMENT_STATUS = {
     "2": "no Autogiro connection (account closed) or another reason: the payment was not made",
     "9": "renewed funds: not made yet, Bankgirot tries again (where agreed)",
 }
-REFUND_CODES = {"01": "no mandate was given to the payee", "02": "the mandate was revoked",
-                "03": "the amount exceeded what the payer could reasonably expect"}
+REFUND_CODES = {
+    "01": "no mandate was given to the payee",
+    "02": "the mandate was revoked",
+    "03": "the amount exceeded what the payer could reasonably expect",
+}
 # Rejected payment orders, positions 59-60.
 REJECTION_COMMENT = {
-    "01": "no mandate", "02": "the account is not approved or is closed", "03": "the mandate is stopped",
-    "04": "wrong payer bankgiro number", "05": "wrong payee bankgiro number", "06": "wrong period code",
-    "07": "wrong number of self-renewing payments", "08": "the amount is not numeric",
-    "09": "outgoing payments are not allowed", "10": "the bankgiro number is not at Bankgirot",
-    "12": "wrong payment date", "13": "the payment date has passed",
+    "01": "no mandate",
+    "02": "the account is not approved or is closed",
+    "03": "the mandate is stopped",
+    "04": "wrong payer bankgiro number",
+    "05": "wrong payee bankgiro number",
+    "06": "wrong period code",
+    "07": "wrong number of self-renewing payments",
+    "08": "the amount is not numeric",
+    "09": "outgoing payments are not allowed",
+    "10": "the bankgiro number is not at Bankgirot",
+    "12": "wrong payment date",
+    "13": "the payment date has passed",
     "15": "the payee bankgiro number differs between the opening record and the payment",
     "24": "the amount exceeds the maximum amount",
 }
 MANDATE_REJECTION_CODES = frozenset({"01", "02", "03"})  # the order failed because the mandate is gone
-PERIOD_CODES = {"0": "once", "1": "monthly", "2": "quarterly", "3": "half-yearly", "4": "yearly",
-                "5": "monthly, last banking day", "6": "quarterly, last banking day",
-                "7": "half-yearly, last banking day", "8": "yearly, last banking day"}
+PERIOD_CODES = {
+    "0": "once",
+    "1": "monthly",
+    "2": "quarterly",
+    "3": "half-yearly",
+    "4": "yearly",
+    "5": "monthly, last banking day",
+    "6": "quarterly, last banking day",
+    "7": "half-yearly, last banking day",
+    "8": "yearly, last banking day",
+}
 IMMEDIATE = "GENAST"
 
 
@@ -182,8 +207,10 @@ class MandateAdvice:
 
     @property
     def text(self) -> str:
-        return (f"{MANDATE_INFO.get(self.info_code, 'code ' + self.info_code)}; "
-                f"{MANDATE_COMMENT.get(self.comment_code, 'code ' + self.comment_code)}")
+        return (
+            f"{MANDATE_INFO.get(self.info_code, 'code ' + self.info_code)}; "
+            f"{MANDATE_COMMENT.get(self.comment_code, 'code ' + self.comment_code)}"
+        )
 
 
 @dataclass
@@ -320,9 +347,14 @@ def _to_bytes(lines: list[str]) -> bytes:
 
 def _opening_request(f: RequestFile, errors: list[str]) -> str:
     where = "opening record (TK01)"
-    return _record("01", f.written.strftime("%Y%m%d"), LAYOUT_REQUEST, " " * 44,
-                   _n(f.customer_number, 6, "customer_number", where, errors),
-                   _n(f.bankgiro, 10, "bankgiro", where, errors))
+    return _record(
+        "01",
+        f.written.strftime("%Y%m%d"),
+        LAYOUT_REQUEST,
+        " " * 44,
+        _n(f.customer_number, 6, "customer_number", where, errors),
+        _n(f.bankgiro, 10, "bankgiro", where, errors),
+    )
 
 
 def write_request(f: RequestFile) -> bytes:
@@ -336,9 +368,16 @@ def write_request(f: RequestFile) -> bytes:
         if r.action == "cancel":
             lines.append(_record("03", bg, payer))
         elif r.action == "create":
-            lines.append(_record("04", bg, payer, _n(r.clearing, 4, "clearing", where, errors),
-                                 _n(r.account, 12, "account", where, errors),
-                                 _n(r.personal_number, 12, "personal_number", where, errors)))
+            lines.append(
+                _record(
+                    "04",
+                    bg,
+                    payer,
+                    _n(r.clearing, 4, "clearing", where, errors),
+                    _n(r.account, 12, "account", where, errors),
+                    _n(r.personal_number, 12, "personal_number", where, errors),
+                )
+            )
         elif r.action == "accept":
             lines.append(_record("04", bg, payer))
         elif r.action == "reject":
@@ -358,10 +397,19 @@ def write_request(f: RequestFile) -> bytes:
             errors.append(f"{where}: amount_ore must be more than 0, got {p.amount_ore}")
         when = p.payment_date.strftime("%Y%m%d") if p.payment_date else IMMEDIATE.ljust(8)
         reps = _n(p.repetitions, 3, "repetitions", where, errors) if p.repetitions else "   "
-        lines.append(_record("82" if p.direction == "in" else "32", when, p.period_code[:1], reps, " ",
-                             _n(p.payer_number, 16, "payer_number", where, errors),
-                             _n(max(p.amount_ore, 0), 12, "amount_ore", where, errors), bg,
-                             _a(p.reference, 16, "reference", where, errors)))
+        lines.append(
+            _record(
+                "82" if p.direction == "in" else "32",
+                when,
+                p.period_code[:1],
+                reps,
+                " ",
+                _n(p.payer_number, 16, "payer_number", where, errors),
+                _n(max(p.amount_ore, 0), 12, "amount_ore", where, errors),
+                bg,
+                _a(p.reference, 16, "reference", where, errors),
+            )
+        )
     if errors:
         raise AutogiroError(errors)
     return _to_bytes(lines)
@@ -369,23 +417,37 @@ def write_request(f: RequestFile) -> bytes:
 
 def _opening_answer(written: str, layout: str, customer_number: str, bankgiro: str, errors: list[str]) -> str:
     where = "opening record (TK01)"
-    return _record("01", "AUTOGIRO".ljust(22), written.ljust(20), layout.ljust(20),
-                   _n(customer_number, 6, "customer_number", where, errors), _n(bankgiro, 10, "bankgiro", where, errors))
+    return _record(
+        "01",
+        "AUTOGIRO".ljust(22),
+        written.ljust(20),
+        layout.ljust(20),
+        _n(customer_number, 6, "customer_number", where, errors),
+        _n(bankgiro, 10, "bankgiro", where, errors),
+    )
 
 
 def write_mandate_advice(f: MandateAdviceFile) -> bytes:
     """A mandate advice file as Bankgirot sends it (the bank side, for tests and the demo)."""
     errors: list[str] = []
-    lines = [_opening_answer(f.written.strftime("%Y%m%d"), LAYOUT_MANDATE_ADVICE, f.customer_number, f.bankgiro,
-                             errors)]
+    lines = [
+        _opening_answer(f.written.strftime("%Y%m%d"), LAYOUT_MANDATE_ADVICE, f.customer_number, f.bankgiro, errors)
+    ]
     for i, a in enumerate(f.advices, start=1):
         where = f"advice {i} (payer {a.payer_number})"
-        lines.append(_record("73", _n(a.payee_bankgiro, 10, "payee_bankgiro", where, errors),
-                             _n(a.payer_number, 16, "payer_number", where, errors),
-                             _n(a.account, 16, "account", where, errors) if a.account else " " * 16,
-                             _n(a.personal_number, 12, "personal_number", where, errors) if a.personal_number
-                             else " " * 12, " " * 5, _n(a.info_code, 2, "info_code", where, errors),
-                             _n(a.comment_code, 2, "comment_code", where, errors), a.advice_date.strftime("%Y%m%d")))
+        lines.append(
+            _record(
+                "73",
+                _n(a.payee_bankgiro, 10, "payee_bankgiro", where, errors),
+                _n(a.payer_number, 16, "payer_number", where, errors),
+                _n(a.account, 16, "account", where, errors) if a.account else " " * 16,
+                _n(a.personal_number, 12, "personal_number", where, errors) if a.personal_number else " " * 12,
+                " " * 5,
+                _n(a.info_code, 2, "info_code", where, errors),
+                _n(a.comment_code, 2, "comment_code", where, errors),
+                a.advice_date.strftime("%Y%m%d"),
+            )
+        )
     lines.append(_record("09", f.written.strftime("%Y%m%d"), "9900", _n(len(f.advices), 7, "count", "TK09", errors)))
     if errors:
         raise AutogiroError(errors)
@@ -394,12 +456,18 @@ def write_mandate_advice(f: MandateAdviceFile) -> bytes:
 
 def _result_line(r: PaymentResult, errors: list[str]) -> str:
     where = f"result (payer {r.payer_number})"
-    head = (r.record_type, r.payment_date.strftime("%Y%m%d"), r.period_code[:1] or "0",
-            _n(r.repetitions, 3, "repetitions", where, errors) if r.repetitions.strip() else "   ", " ",
-            _n(r.payer_number, 16, "payer_number", where, errors), _n(r.amount_ore, 12, "amount_ore", where, errors),
-            _n(r.payee_bankgiro, 10, "payee_bankgiro", where, errors),
-            # Bankgirot gives the reference back right-aligned and zero-filled
-            _a(r.reference.strip().rjust(16, "0"), 16, "reference", where, errors))
+    head = (
+        r.record_type,
+        r.payment_date.strftime("%Y%m%d"),
+        r.period_code[:1] or "0",
+        _n(r.repetitions, 3, "repetitions", where, errors) if r.repetitions.strip() else "   ",
+        " ",
+        _n(r.payer_number, 16, "payer_number", where, errors),
+        _n(r.amount_ore, 12, "amount_ore", where, errors),
+        _n(r.payee_bankgiro, 10, "payee_bankgiro", where, errors),
+        # Bankgirot gives the reference back right-aligned and zero-filled
+        _a(r.reference.strip().rjust(16, "0"), 16, "reference", where, errors),
+    )
     if r.record_type == "77":
         refund = (r.refund_date or r.payment_date).strftime("%Y%m%d")
         return _record(*head, refund, _n(r.status_code, 2, "status_code", where, errors))
@@ -409,16 +477,27 @@ def _result_line(r: PaymentResult, errors: list[str]) -> str:
 def write_payment_spec(f: PaymentSpecFile) -> bytes:
     """A payment specification as Bankgirot sends it (the bank side, for tests and the demo)."""
     errors: list[str] = []
-    lines = [_opening_answer(f.written.strftime("%Y%m%d%H%M%S%f"), LAYOUT_PAYMENT_SPEC, f.customer_number,
-                             f.bankgiro, errors)]
+    lines = [
+        _opening_answer(
+            f.written.strftime("%Y%m%d%H%M%S%f"), LAYOUT_PAYMENT_SPEC, f.customer_number, f.bankgiro, errors
+        )
+    ]
     totals = {"15": [0, 0], "16": [0, 0], "17": [0, 0]}
     for s in f.sections:
         where = f"section {s.record_type} {s.payment_date}"
         counted = [r for r in s.results if r.record_type == "77" or r.approved]
         amount, count = sum(r.amount_ore for r in counted), len(counted)
-        lines.append(_record(s.record_type, _n(s.account, 35, "account", where, errors), s.payment_date.strftime("%Y%m%d"),
-                             _n(s.serial, 5, "serial", where, errors), _n(amount, 18, "amount", where, errors), "   ",
-                             _n(count, 8, "count", where, errors)))
+        lines.append(
+            _record(
+                s.record_type,
+                _n(s.account, 35, "account", where, errors),
+                s.payment_date.strftime("%Y%m%d"),
+                _n(s.serial, 5, "serial", where, errors),
+                _n(amount, 18, "amount", where, errors),
+                "   ",
+                _n(count, 8, "count", where, errors),
+            )
+        )
         lines += [_result_line(r, errors) for r in s.results]
         totals[s.record_type][0] += 1
         totals[s.record_type][1] += count
@@ -435,19 +514,36 @@ def write_rejected(f: RejectedFile) -> bytes:
     lines = [_opening_answer(f.written.strftime("%Y%m%d"), LAYOUT_REJECTED, f.customer_number, f.bankgiro, errors)]
     for o in f.orders:
         where = f"rejected order (payer {o.payer_number})"
-        when = o.payment_date.strftime("%Y%m%d") if o.payment_date else _n(o.payment_date_raw, 8, "payment_date",
-                                                                           where, errors)
-        lines.append(_record(o.record_type, when, o.period_code[:1] or "0",
-                             _n(o.repetitions, 3, "repetitions", where, errors) if o.repetitions.strip() else "   ",
-                             _n(o.payer_number, 16, "payer_number", where, errors),
-                             _n(o.amount_ore, 12, "amount_ore", where, errors),
-                             _a(o.reference, 16, "reference", where, errors), _n(o.comment_code, 2, "comment", where,
-                                                                                errors)))
+        when = (
+            o.payment_date.strftime("%Y%m%d")
+            if o.payment_date
+            else _n(o.payment_date_raw, 8, "payment_date", where, errors)
+        )
+        lines.append(
+            _record(
+                o.record_type,
+                when,
+                o.period_code[:1] or "0",
+                _n(o.repetitions, 3, "repetitions", where, errors) if o.repetitions.strip() else "   ",
+                _n(o.payer_number, 16, "payer_number", where, errors),
+                _n(o.amount_ore, 12, "amount_ore", where, errors),
+                _a(o.reference, 16, "reference", where, errors),
+                _n(o.comment_code, 2, "comment", where, errors),
+            )
+        )
     outs = [o for o in f.orders if o.record_type == "32"]
     ins = [o for o in f.orders if o.record_type == "82"]
-    lines.append(_record("09", f.written.strftime("%Y%m%d"), "9900", f"{len(outs):06d}",
-                         f"{sum(o.amount_ore for o in outs):012d}", f"{len(ins):06d}",
-                         f"{sum(o.amount_ore for o in ins):012d}"))
+    lines.append(
+        _record(
+            "09",
+            f.written.strftime("%Y%m%d"),
+            "9900",
+            f"{len(outs):06d}",
+            f"{sum(o.amount_ore for o in outs):012d}",
+            f"{len(ins):06d}",
+            f"{sum(o.amount_ore for o in ins):012d}",
+        )
+    )
     if errors:
         raise AutogiroError(errors)
     return _to_bytes(lines)
@@ -477,7 +573,7 @@ class _Line:
         self.errors.append(f"line {self.no}: {message}")
 
     def raw(self, a: int, b: int) -> str:
-        return self.text[a - 1:b]
+        return self.text[a - 1 : b]
 
     def text_(self, a: int, b: int) -> str:
         return self.raw(a, b).strip()
@@ -536,21 +632,32 @@ def layout_of(data: bytes) -> str:
     if first.raw(11, 18) == LAYOUT_REQUEST and first.raw(3, 10).isdigit():
         return "request"
     name = first.raw(45, 64).strip()
-    return {LAYOUT_MANDATE_ADVICE: "mandate_advice", LAYOUT_PAYMENT_SPEC: "payment_spec",
-            LAYOUT_REJECTED: "rejected"}.get(name) or _unknown(first)
+    return {
+        LAYOUT_MANDATE_ADVICE: "mandate_advice",
+        LAYOUT_PAYMENT_SPEC: "payment_spec",
+        LAYOUT_REJECTED: "rejected",
+    }.get(name) or _unknown(first)
 
 
 def _unknown(first: _Line) -> str:
-    raise AutogiroError([f"line {first.no}: layout name (positions 45-64) {first.raw(45, 64).strip()!r} is not a "
-                         "new-layout Autogiro file this system reads (AG-MEDAVI, BET. SPEC & STOPP TK, "
-                         "AVVISADE BET UPPDR), nor a request file (AUTOGIRO at 11-18)"])
+    raise AutogiroError(
+        [
+            f"line {first.no}: layout name (positions 45-64) {first.raw(45, 64).strip()!r} is not a "
+            "new-layout Autogiro file this system reads (AG-MEDAVI, BET. SPEC & STOPP TK, "
+            "AVVISADE BET UPPDR), nor a request file (AUTOGIRO at 11-18)"
+        ]
+    )
 
 
 def parse(data: bytes) -> RequestFile | AnswerFile:
     """Read any Autogiro file this module knows; raises ``AutogiroError`` naming every bad line and field."""
     kind = layout_of(data)
-    return {"request": parse_request, "mandate_advice": parse_mandate_advice, "payment_spec": parse_payment_spec,
-            "rejected": parse_rejected}[kind](data)
+    return {
+        "request": parse_request,
+        "mandate_advice": parse_mandate_advice,
+        "payment_spec": parse_payment_spec,
+        "rejected": parse_rejected,
+    }[kind](data)
 
 
 def _answer_opening(line: _Line, layout: str) -> tuple[str, str]:
@@ -563,8 +670,11 @@ def parse_request(data: bytes) -> RequestFile:
     lines = _lines(data)
     errors = lines[0].errors
     first = lines[0]
-    f = RequestFile(written=first.day(3, 10, "date written"), customer_number=first.digits(63, 68, "customer_number"),
-                    bankgiro=first.digits(69, 78, "bankgiro"))
+    f = RequestFile(
+        written=first.day(3, 10, "date written"),
+        customer_number=first.digits(63, 68, "customer_number"),
+        bankgiro=first.digits(69, 78, "bankgiro"),
+    )
     for line in lines[1:]:
         tc = line.tc
         if tc == "01":
@@ -580,20 +690,37 @@ def parse_request(data: bytes) -> RequestFile:
             if tc == "03":
                 f.mandates.append(MandateRequest("cancel", payer, line_no=line.no))
             elif tc == "05":
-                f.mandates.append(MandateRequest("renumber", payer, new_payer_number=line.digits(39, 54, "new payer"),
-                                                 line_no=line.no))
+                f.mandates.append(
+                    MandateRequest(
+                        "renumber", payer, new_payer_number=line.digits(39, 54, "new payer"), line_no=line.no
+                    )
+                )
             elif line.raw(77, 78) == "AV":
                 account = line.digits(29, 44, "account", blank_ok=True)
-                f.mandates.append(MandateRequest("reject", payer, clearing=account[:4], account=account[4:].lstrip("0"),
-                                                 personal_number=line.digits(45, 56, "personal_number", blank_ok=True),
-                                                 line_no=line.no))
+                f.mandates.append(
+                    MandateRequest(
+                        "reject",
+                        payer,
+                        clearing=account[:4],
+                        account=account[4:].lstrip("0"),
+                        personal_number=line.digits(45, 56, "personal_number", blank_ok=True),
+                        line_no=line.no,
+                    )
+                )
             elif not line.raw(29, 56).strip():
                 f.mandates.append(MandateRequest("accept", payer, line_no=line.no))
             else:
                 account = line.digits(29, 44, "account")
-                f.mandates.append(MandateRequest("create", payer, clearing=account[:4], account=account[4:].lstrip("0"),
-                                                 personal_number=line.digits(45, 56, "personal_number"),
-                                                 line_no=line.no))
+                f.mandates.append(
+                    MandateRequest(
+                        "create",
+                        payer,
+                        clearing=account[:4],
+                        account=account[4:].lstrip("0"),
+                        personal_number=line.digits(45, 56, "personal_number"),
+                        line_no=line.no,
+                    )
+                )
         elif tc in ("82", "32"):
             when = None if line.raw(3, 10).rstrip() == IMMEDIATE else line.day(3, 10, "payment date")
             period = line.raw(11, 11)
@@ -603,9 +730,18 @@ def parse_request(data: bytes) -> RequestFile:
             bg = line.digits(44, 53, "payee bankgiro")
             if bg != f.bankgiro:
                 line.error(f"payee bankgiro (positions 44-53) {bg} differs from the opening record's {f.bankgiro}")
-            f.payments.append(PaymentOrder(when, line.digits(16, 31, "payer_number"), line.number(32, 43, "amount"),
-                                           line.text_(54, 69), "in" if tc == "82" else "out", period, reps,
-                                           line_no=line.no))
+            f.payments.append(
+                PaymentOrder(
+                    when,
+                    line.digits(16, 31, "payer_number"),
+                    line.number(32, 43, "amount"),
+                    line.text_(54, 69),
+                    "in" if tc == "82" else "out",
+                    period,
+                    reps,
+                    line_no=line.no,
+                )
+            )
         else:
             line.error(f"transaction code {tc!r} is not one of a request file (01, 03, 04, 05, 82, 32)")
     if errors:
@@ -624,11 +760,18 @@ def parse_mandate_advice(data: bytes) -> MandateAdviceFile:
             line.error("a record after the closing record (TK09)")
         elif line.tc == "73":
             account = line.raw(29, 44)
-            f.advices.append(MandateAdvice(
-                line.digits(3, 12, "payee bankgiro"), line.digits(13, 28, "payer_number"),
-                "" if not account.strip() else line.digits(29, 44, "account"),
-                line.digits(45, 56, "personal_number", blank_ok=True), line.digits(62, 63, "information code"),
-                line.digits(64, 65, "comment code"), line.day(66, 73, "date"), line.no))
+            f.advices.append(
+                MandateAdvice(
+                    line.digits(3, 12, "payee bankgiro"),
+                    line.digits(13, 28, "payer_number"),
+                    "" if not account.strip() else line.digits(29, 44, "account"),
+                    line.digits(45, 56, "personal_number", blank_ok=True),
+                    line.digits(62, 63, "information code"),
+                    line.digits(64, 65, "comment code"),
+                    line.day(66, 73, "date"),
+                    line.no,
+                )
+            )
         elif line.tc == "09":
             closing = line
             line.day(3, 10, "date")
@@ -664,38 +807,57 @@ def parse_payment_spec(data: bytes) -> PaymentSpecFile:
         if closing is not None:
             line.error("a record after the closing record (TK09)")
         elif tc in kinds:
-            section = PaymentSection(tc, line.digits(3, 37, "payee account"), line.day(38, 45, "payment date"),
-                                     line.digits(46, 50, "serial number"), line.number(51, 68, "amount"),
-                                     line.number(72, 79, "number of records"), line_no=line.no)
+            section = PaymentSection(
+                tc,
+                line.digits(3, 37, "payee account"),
+                line.day(38, 45, "payment date"),
+                line.digits(46, 50, "serial number"),
+                line.number(51, 68, "amount"),
+                line.number(72, 79, "number of records"),
+                line_no=line.no,
+            )
             f.sections.append(section)
         elif tc in ("82", "32", "77"):
             if section is None or tc not in kinds[section.record_type]:
-                line.error(f"a TK{tc} must follow a TK{ {'82': '15', '32': '16', '77': '17'}[tc]} section opening")
+                line.error(f"a TK{tc} must follow a TK{ {'82': '15', '32': '16', '77': '17'}[tc] } section opening")
                 continue
             reps = line.raw(12, 14)
             if reps.strip():
                 reps = line.digits(12, 14, "repetitions")
             result = PaymentResult(
-                tc, line.day(3, 10, "payment date"), line.raw(11, 11), reps.strip(), line.digits(16, 31, "payer_number"),
-                line.number(32, 43, "amount"), line.digits(44, 53, "payee bankgiro"), line.text_(54, 69),
+                tc,
+                line.day(3, 10, "payment date"),
+                line.raw(11, 11),
+                reps.strip(),
+                line.digits(16, 31, "payer_number"),
+                line.number(32, 43, "amount"),
+                line.digits(44, 53, "payee bankgiro"),
+                line.text_(54, 69),
                 line.digits(78, 79, "refund code") if tc == "77" else line.raw(80, 80),
-                line.day(70, 77, "refund date") if tc == "77" else None, line.no)
+                line.day(70, 77, "refund date") if tc == "77" else None,
+                line.no,
+            )
             if tc != "77" and result.status_code not in PAYMENT_STATUS:
                 line.error(f"status code (position 80) must be one of 0, 1, 2, 9, got {result.status_code!r}")
             section.results.append(result)
         elif tc == "09":
             closing = line
         else:
-            line.error(f"transaction code {tc!r} does not belong in a payment specification (01, 15, 16, 17, 82, 32, "
-                       "77, 09)")
+            line.error(
+                f"transaction code {tc!r} does not belong in a payment specification (01, 15, 16, 17, 82, 32, 77, 09)"
+            )
     for s in f.sections:
         counted = [r for r in s.results if r.record_type == "77" or r.approved]
         if sum(r.amount_ore for r in counted) != s.amount_ore:
-            errors.append(f"line {s.line_no}: amount (positions 51-68) is {s.amount_ore} öre, the section's approved "
-                          f"payments add up to {sum(r.amount_ore for r in counted)}")
+            errors.append(
+                f"line {s.line_no}: amount (positions 51-68) is {s.amount_ore} öre, the section's approved "
+                f"payments add up to {sum(r.amount_ore for r in counted)}"
+            )
         if len(counted) != s.count:
-            errors.append(f"line {s.line_no}: number of records (positions 72-79) is {s.count}, the section has "
-                          f"{len(counted)} approved")
+            errors.append(
+                f"line {s.line_no}: number of records (positions 72-79) is {s.count}, the section has "
+                f"{len(counted)} approved"
+            )
     if closing is None:
         errors.append(f"line {lines[-1].no + 1}: the closing record (TK09) is missing")
     else:
@@ -706,8 +868,10 @@ def parse_payment_spec(data: bytes) -> PaymentSpecFile:
             n_secs = closing.number(a, a + 5, f"number of {what} sections")
             n_recs = closing.number(a + 6, a + 17, f"number of {what} records")
             if n_secs != len(secs) or n_recs != sum(s.count for s in secs):
-                closing.error(f"{what} totals (positions {a}-{a + 17}) say {n_secs} sections and {n_recs} records, "
-                              f"the file has {len(secs)} and {sum(s.count for s in secs)}")
+                closing.error(
+                    f"{what} totals (positions {a}-{a + 17}) say {n_secs} sections and {n_recs} records, "
+                    f"the file has {len(secs)} and {sum(s.count for s in secs)}"
+                )
     if errors:
         raise AutogiroError(errors)
     return f
@@ -729,11 +893,20 @@ def parse_rejected(data: bytes) -> RejectedFile:
                 when: date | None = datetime.strptime(raw_date, "%Y%m%d").date()
             except ValueError:
                 when = None
-            f.orders.append(RejectedOrder(line.tc, when, line.raw(11, 11),
-                                          line.digits(12, 14, "repetitions") if reps.strip() else "",
-                                          line.digits(15, 30, "payer_number"), line.number(31, 42, "amount"),
-                                          line.text_(43, 58), line.digits(59, 60, "comment code"), line.no,
-                                          raw_date))
+            f.orders.append(
+                RejectedOrder(
+                    line.tc,
+                    when,
+                    line.raw(11, 11),
+                    line.digits(12, 14, "repetitions") if reps.strip() else "",
+                    line.digits(15, 30, "payer_number"),
+                    line.number(31, 42, "amount"),
+                    line.text_(43, 58),
+                    line.digits(59, 60, "comment code"),
+                    line.no,
+                    raw_date,
+                )
+            )
         elif line.tc == "09":
             closing = line
             line.day(3, 10, "date")
@@ -742,8 +915,10 @@ def parse_rejected(data: bytes) -> RejectedFile:
                 orders = [o for o in f.orders if o.record_type == kind]
                 n, amount = line.number(a, a + 5, f"number of {what}"), line.number(a + 6, a + 17, f"{what} amount")
                 if n != len(orders) or amount != sum(o.amount_ore for o in orders):
-                    line.error(f"{what} totals (positions {a}-{a + 17}) say {n} orders of {amount} öre, the file has "
-                               f"{len(orders)} of {sum(o.amount_ore for o in orders)}")
+                    line.error(
+                        f"{what} totals (positions {a}-{a + 17}) say {n} orders of {amount} öre, the file has "
+                        f"{len(orders)} of {sum(o.amount_ore for o in orders)}"
+                    )
         else:
             line.error(f"transaction code {line.tc!r} does not belong in a file of rejected orders (01, 82, 32, 09)")
     if closing is None:

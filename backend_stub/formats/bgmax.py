@@ -22,12 +22,18 @@ from datetime import date, datetime
 RECORD_LENGTH = 80
 
 REFERENCE_CODES = {
-    "0": "no reference", "1": "no reference (could not be read)", "2": "OCR reference",
-    "3": "one or more references", "4": "reference", "5": "incorrect reference",
+    "0": "no reference",
+    "1": "no reference (could not be read)",
+    "2": "OCR reference",
+    "3": "one or more references",
+    "4": "reference",
+    "5": "incorrect reference",
 }
 CHANNEL_CODES = {
-    "1": "electronic payment from a bank", "2": "electronic payment via Leverantörsbetalningar",
-    "3": "payment form (blankett)", "4": "electronic payment via Autogiro",
+    "1": "electronic payment from a bank",
+    "2": "electronic payment via Leverantörsbetalningar",
+    "3": "payment form (blankett)",
+    "4": "electronic payment via Autogiro",
 }
 DEDUCTION_CODES = {"0": "whole deduction", "1": "partial deduction, rest to follow", "2": "final deduction"}
 
@@ -126,10 +132,10 @@ class _Line:
 
     def s(self, a: int, b: int) -> str:
         """Positions a..b (1-based, inclusive), right-stripped."""
-        return self.text[a - 1:b].rstrip()
+        return self.text[a - 1 : b].rstrip()
 
     def digits(self, a: int, b: int, name: str, *, blank_ok: bool = False) -> str:
-        raw = self.text[a - 1:b]
+        raw = self.text[a - 1 : b]
         if blank_ok and not raw.strip():
             return ""
         if not raw.isascii() or not raw.isdigit():
@@ -143,17 +149,24 @@ class _Line:
     def code(self, pos: int, name: str, allowed: dict[str, str]) -> str:
         c = self.text[pos - 1]
         if c not in allowed:
-            self.errors.append(f"line {self.no}: {name} (position {pos}) must be one of {', '.join(allowed)}, got {c!r}")
+            self.errors.append(
+                f"line {self.no}: {name} (position {pos}) must be one of {', '.join(allowed)}, got {c!r}"
+            )
         return c
 
 
 def _payment(ln: _Line, rt: str) -> BgPayment:
     p = BgPayment(
-        line_no=ln.no, record_type=rt, payer_bankgiro=ln.digits(3, 12, "payer's bankgiro number", blank_ok=True),
-        reference=ln.s(13, 37).strip(), amount_ore=ln.number(38, 55, "amount"),
+        line_no=ln.no,
+        record_type=rt,
+        payer_bankgiro=ln.digits(3, 12, "payer's bankgiro number", blank_ok=True),
+        reference=ln.s(13, 37).strip(),
+        amount_ore=ln.number(38, 55, "amount"),
         reference_code=ln.code(56, "reference code", REFERENCE_CODES),
         channel_code=ln.code(57, "payment channel code", CHANNEL_CODES),
-        bgc_serial=ln.digits(58, 69, "BGC serial number"), has_image=ln.code(70, "image flag", {"0": "", "1": ""}) == "1")
+        bgc_serial=ln.digits(58, 69, "BGC serial number"),
+        has_image=ln.code(70, "image flag", {"0": "", "1": ""}) == "1",
+    )
     if rt == "21":
         p.amount_ore = -p.amount_ore
         p.deduction_code = ln.code(71, "deduction code", DEDUCTION_CODES)
@@ -210,8 +223,12 @@ def parse_bgmax(data: bytes | str) -> BgMaxFile:
         elif rt == "05":
             if dep is not None:
                 errors.append(f"line {no}: opening record (05) before the deposit record (15) of line {dep.line_no}")
-            dep = Deposit(no, ln.digits(3, 12, "receiver's bankgiro number"),
-                          ln.digits(13, 22, "receiver's plusgiro number", blank_ok=True), ln.s(23, 25))
+            dep = Deposit(
+                no,
+                ln.digits(3, 12, "receiver's bankgiro number"),
+                ln.digits(13, 22, "receiver's plusgiro number", blank_ok=True),
+                ln.s(23, 25),
+            )
             if len(dep.currency) != 3 or not dep.currency.isalpha():
                 errors.append(f"line {no}: currency (positions 23-25) must be a currency code, got {dep.currency!r}")
             pay = None
@@ -228,10 +245,16 @@ def parse_bgmax(data: bytes | str) -> BgMaxFile:
                 continue
             if rt in ("22", "23"):
                 amount = ln.number(38, 55, "amount")
-                pay.extra_references.append(ExtraReference(
-                    no, ln.s(13, 37).strip(), -amount if rt == "23" else amount,
-                    ln.code(56, "reference code", REFERENCE_CODES), ln.code(57, "payment channel code", CHANNEL_CODES),
-                    ln.digits(58, 69, "BGC serial number")))
+                pay.extra_references.append(
+                    ExtraReference(
+                        no,
+                        ln.s(13, 37).strip(),
+                        -amount if rt == "23" else amount,
+                        ln.code(56, "reference code", REFERENCE_CODES),
+                        ln.code(57, "payment channel code", CHANNEL_CODES),
+                        ln.digits(58, 69, "BGC serial number"),
+                    )
+                )
                 counts["22"] += 1
             elif rt == "25":
                 pay.information.append(ln.s(3, 52).strip())
@@ -259,28 +282,41 @@ def parse_bgmax(data: bytes | str) -> BgMaxFile:
             dep.payment_count = ln.number(72, 79, "number of payments")
             dep.deposit_type = ln.s(80, 80)
             if currency != dep.currency:
-                errors.append(f"line {no}: currency {currency!r} differs from the opening record's "
-                              f"{dep.currency!r} (line {dep.line_no})")
+                errors.append(
+                    f"line {no}: currency {currency!r} differs from the opening record's "
+                    f"{dep.currency!r} (line {dep.line_no})"
+                )
             total = sum(p.amount_ore for p in dep.payments)
             if total != dep.amount_ore:
-                errors.append(f"line {no}: deposit amount {dep.amount_ore} öre differs from the sum of its "
-                              f"payments and deductions, {total} öre")
+                errors.append(
+                    f"line {no}: deposit amount {dep.amount_ore} öre differs from the sum of its "
+                    f"payments and deductions, {total} öre"
+                )
             if len(dep.payments) != dep.payment_count:
-                errors.append(f"line {no}: the deposit says {dep.payment_count} payments, the file has "
-                              f"{len(dep.payments)}")
+                errors.append(
+                    f"line {no}: the deposit says {dep.payment_count} payments, the file has {len(dep.payments)}"
+                )
             deposits.append(dep)
             counts["15"] += 1
             dep, pay = None, None
         elif rt == "70":
             if dep is not None:
-                errors.append(f"line {no}: end record (70) before the deposit record (15) of the deposit "
-                              f"opened on line {dep.line_no}")
-            expected = {"20": ln.number(3, 10, "number of payment records"),
-                        "21": ln.number(11, 18, "number of deduction records"),
-                        "22": ln.number(19, 26, "number of extra reference records"),
-                        "15": ln.number(27, 34, "number of deposit records")}
-            names = {"20": "payment records (20)", "21": "deduction records (21)",
-                     "22": "extra reference records (22/23)", "15": "deposit records (15)"}
+                errors.append(
+                    f"line {no}: end record (70) before the deposit record (15) of the deposit "
+                    f"opened on line {dep.line_no}"
+                )
+            expected = {
+                "20": ln.number(3, 10, "number of payment records"),
+                "21": ln.number(11, 18, "number of deduction records"),
+                "22": ln.number(19, 26, "number of extra reference records"),
+                "15": ln.number(27, 34, "number of deposit records"),
+            }
+            names = {
+                "20": "payment records (20)",
+                "21": "deduction records (21)",
+                "22": "extra reference records (22/23)",
+                "15": "deposit records (15)",
+            }
             for k, want in expected.items():
                 if want != counts[k]:
                     errors.append(f"line {no}: the end record says {want} {names[k]}, the file has {counts[k]}")
@@ -306,7 +342,7 @@ def _field(value: int | str, width: int, name: str, *, digits: bool = True, righ
         return "0" * width
     if len(text) > width or (digits and not (text.isascii() and text.isdigit())):
         raise ValueError(f"{name}: at most {width} {'digits' if digits else 'characters'}, got {text!r}")
-    return (text.rjust(width, "0") if digits else text.rjust(width) if right else text.ljust(width))
+    return text.rjust(width, "0") if digits else text.rjust(width) if right else text.ljust(width)
 
 
 def write_bgmax(deposits: list[Deposit], *, created_at: datetime, test: bool = False) -> bytes:
@@ -324,16 +360,29 @@ def write_bgmax(deposits: list[Deposit], *, created_at: datetime, test: bool = F
         for p in dep.payments:
             if p.record_type != "20" or p.amount_ore < 0:
                 raise ValueError(f"payments: only payment records (20) of 0 öre or more are written, got {p!r}")
-            lines.append("20" + (_field(p.payer_bankgiro, 10, "payer_bankgiro") if p.payer_bankgiro else " " * 10)
-                         + _field(p.reference, 25, "reference", digits=False)
-                         + _field(p.amount_ore, 18, "amount_ore") + p.reference_code + p.channel_code
-                         + _field(p.bgc_serial, 12, "bgc_serial") + ("1" if p.has_image else "0"))
+            lines.append(
+                "20"
+                + (_field(p.payer_bankgiro, 10, "payer_bankgiro") if p.payer_bankgiro else " " * 10)
+                + _field(p.reference, 25, "reference", digits=False)
+                + _field(p.amount_ore, 18, "amount_ore")
+                + p.reference_code
+                + p.channel_code
+                + _field(p.bgc_serial, 12, "bgc_serial")
+                + ("1" if p.has_image else "0")
+            )
             if p.name:
                 lines.append("26" + _field(p.name[:35], 35, "name", digits=False, right=False))
         total = sum(p.amount_ore for p in dep.payments)
-        lines.append("15" + _field(dep.bank_account, 35, "bank_account") + dep.payment_date.strftime("%Y%m%d")
-                     + _field(dep.deposit_serial, 5, "deposit_serial") + _field(total, 18, "amount")
-                     + dep.currency + _field(len(dep.payments), 8, "payment_count") + (dep.deposit_type or " "))
+        lines.append(
+            "15"
+            + _field(dep.bank_account, 35, "bank_account")
+            + dep.payment_date.strftime("%Y%m%d")
+            + _field(dep.deposit_serial, 5, "deposit_serial")
+            + _field(total, 18, "amount")
+            + dep.currency
+            + _field(len(dep.payments), 8, "payment_count")
+            + (dep.deposit_type or " ")
+        )
         count += len(dep.payments)
     lines.append("70" + f"{count:08d}" + "0" * 8 + "0" * 8 + f"{len(deposits):08d}")
     return "".join(ln.ljust(RECORD_LENGTH) + "\r\n" for ln in lines).encode("iso-8859-1", "replace")

@@ -164,8 +164,9 @@ class CdrReader:
             text = "".join(batch)
             if '"' in text:  # quoted fields may hold commas and line breaks: the csv module reads on
                 taken = []
-                yield from _shaped_rows(csv.reader(_tapped(chain(batch, lines), taken)), positions, width, in_order,
-                                        offset, taken)
+                yield from _shaped_rows(
+                    csv.reader(_tapped(chain(batch, lines), taken)), positions, width, in_order, offset, taken
+                )
                 return
             found = _COMMON_LINES(text)
             if len(found) == len(batch):
@@ -173,7 +174,6 @@ class CdrReader:
             else:
                 yield from _line_by_line(batch, offset + 1, positions, width, in_order)
             offset += len(batch)
-
 
     def _halves(self) -> tuple[str, str, int, list[int], int, bool] | None:
         """The body of a large plain file, cut at a line end near its middle, or None.
@@ -215,8 +215,9 @@ def _can_fork() -> bool:
     return hasattr(os, "fork") and "fork" in multiprocessing.get_all_start_methods()
 
 
-def _text_segments(part: str, first_line: int, positions: list[int], width: int,
-                   in_order: bool) -> Iterator[EventRun | tuple[int, Row]]:
+def _text_segments(
+    part: str, first_line: int, positions: list[int], width: int, in_order: bool
+) -> Iterator[EventRun | tuple[int, Row]]:
     """Segments of plain text (LF line ends, no quotes) whose first line is ``first_line``."""
     lines = part.split("\n")
     if lines[-1] == "":
@@ -230,8 +231,9 @@ def _text_segments(part: str, first_line: int, positions: list[int], width: int,
             yield from _line_by_line(batch, first_line + i, positions, width, in_order)
 
 
-def _segments_in_halves(first: str, second: str, second_line: int, positions: list[int], width: int,
-                        in_order: bool) -> Iterator[EventRun | tuple[int, Row]]:
+def _segments_in_halves(
+    first: str, second: str, second_line: int, positions: list[int], width: int, in_order: bool
+) -> Iterator[EventRun | tuple[int, Row]]:
     """Both halves' segments in file order; a forked child reads the second half meanwhile.
 
     The child sends its events as columns (eight lists), which unpickle several times faster
@@ -246,8 +248,7 @@ def _segments_in_halves(first: str, second: str, second_line: int, positions: li
         try:
             out: list[Any] = []
             for seg in _text_segments(halves[1], second_line, positions, width, in_order):
-                out.append((seg.first_line, list(zip(*seg.events, strict=True))) if seg.__class__ is EventRun
-                           else seg)
+                out.append((seg.first_line, list(zip(*seg.events, strict=True))) if seg.__class__ is EventRun else seg)
             sender.send_bytes(pickle.dumps(("ok", out), protocol=pickle.HIGHEST_PROTOCOL))
         except CdrFileError as exc:
             sender.send_bytes(pickle.dumps(("file", str(exc))))
@@ -294,8 +295,9 @@ def _tapped(lines: Iterable[str], taken: list[str]) -> Iterator[str]:
         yield line
 
 
-def _shaped_rows(reader: Any, positions: list[int], width: int, in_order: bool, offset: int,
-                 taken: list[str]) -> Iterator[tuple[int, Row | dict[str, Any]]]:
+def _shaped_rows(
+    reader: Any, positions: list[int], width: int, in_order: bool, offset: int, taken: list[str]
+) -> Iterator[tuple[int, Row | dict[str, Any]]]:
     """``(line_no, row)`` of a csv reader, its rows put in ``COLUMNS`` order; line numbers after ``offset``.
 
     ``taken`` holds the physical lines the reader read for the current row (see ``_tapped``):
@@ -312,8 +314,17 @@ def _shaped_rows(reader: Any, positions: list[int], width: int, in_order: bool, 
                     k, where = _first_bad_byte(taken)  # type: ignore[misc]
                     lines = taken[:]
                     taken.clear()
-                    yield first + k, unreadable_row(lines, values, positions, width, f"not UTF-8 ({where})",
-                                                    _bad_column(values, positions, width))
+                    yield (
+                        first + k,
+                        unreadable_row(
+                            lines,
+                            values,
+                            positions,
+                            width,
+                            f"not UTF-8 ({where})",
+                            _bad_column(values, positions, width),
+                        ),
+                    )
                     continue
                 taken.clear()
                 if not values:
@@ -367,8 +378,9 @@ def _bad_column(values: list[str], positions: list[int], width: int) -> str:
     return "line"
 
 
-def unreadable_row(lines: list[str], values: list[str], positions: list[int], width: int, reason: str,
-                   field: str) -> dict[str, Any]:
+def unreadable_row(
+    lines: list[str], values: list[str], positions: list[int], width: int, reason: str, field: str
+) -> dict[str, Any]:
     """The raw row that suspense keeps for a line that cannot be read.
 
     The known columns (undecodable bytes escaped as ``\\xff``), the physical line(s) as
@@ -433,8 +445,9 @@ def _minute_epoch(key: str) -> int | None:
 
 def _bulk_events(found: list[tuple[str, ...]]) -> list[UsageEvent] | None:
     """Events of rows in the common form (``_COMMON`` groups); None if a timestamp is no time."""
-    (rids, msisdns, voice, data, other, minutes, seconds, offsets, durations, volumes, called,
-     countries) = zip(*found, strict=True)
+    (rids, msisdns, voice, data, other, minutes, seconds, offsets, durations, volumes, called, countries) = zip(
+        *found, strict=True
+    )
     keys = list(map(add, minutes, offsets))
     epochs = _minute_epochs
     for key in set(keys).difference(epochs):
@@ -443,14 +456,27 @@ def _bulk_events(found: list[tuple[str, ...]]) -> list[UsageEvent] | None:
     if None in bases:
         return None
     zeros = repeat("0")
-    return list(map(_as_event, zip(
-        rids, msisdns, map(add, map(add, voice, data), other), map(add, bases, map(_SECONDS.__getitem__, seconds)),
-        map(int, map(add, zeros, durations)), map(int, map(add, zeros, volumes)), called,
-        map(_HOME.get, countries, countries), strict=True)))
+    return list(
+        map(
+            _as_event,
+            zip(
+                rids,
+                msisdns,
+                map(add, map(add, voice, data), other),
+                map(add, bases, map(_SECONDS.__getitem__, seconds)),
+                map(int, map(add, zeros, durations)),
+                map(int, map(add, zeros, volumes)),
+                called,
+                map(_HOME.get, countries, countries),
+                strict=True,
+            ),
+        )
+    )
 
 
-def _bulk_runs(found: list[tuple[str, ...]], batch: list[str], first_line: int, positions: list[int], width: int,
-               in_order: bool) -> Iterator[EventRun | tuple[int, Row]]:
+def _bulk_runs(
+    found: list[tuple[str, ...]], batch: list[str], first_line: int, positions: list[int], width: int, in_order: bool
+) -> Iterator[EventRun | tuple[int, Row]]:
     events = _bulk_events(found)
     if events is not None:
         yield EventRun(first_line, events)
@@ -458,8 +484,9 @@ def _bulk_runs(found: list[tuple[str, ...]], batch: list[str], first_line: int, 
         yield from _line_by_line(batch, first_line, positions, width, in_order)
 
 
-def _line_by_line(batch: list[str], first_line: int, positions: list[int], width: int,
-                  in_order: bool) -> Iterator[EventRun | tuple[int, Row]]:
+def _line_by_line(
+    batch: list[str], first_line: int, positions: list[int], width: int, in_order: bool
+) -> Iterator[EventRun | tuple[int, Row]]:
     """A batch with some rows not in the common form: those go through the csv module one by one."""
     events: list[UsageEvent] = []
     run_start = first_line
@@ -474,8 +501,18 @@ def _line_by_line(batch: list[str], first_line: int, positions: list[int], width
             if base is not None:
                 if not events:
                     run_start = first_line + i
-                events.append(UsageEvent(rid, msisdn, voice + data + other, base + _SECONDS[ss],
-                                         int("0" + duration), int("0" + volume), called, _HOME.get(country, country)))
+                events.append(
+                    UsageEvent(
+                        rid,
+                        msisdn,
+                        voice + data + other,
+                        base + _SECONDS[ss],
+                        int("0" + duration),
+                        int("0" + volume),
+                        called,
+                        _HOME.get(country, country),
+                    )
+                )
                 continue
         if events:
             yield EventRun(run_start, events)
@@ -557,8 +594,12 @@ def validate_row(line_no: int | None, row: Row | dict[str, Any]) -> UsageEvent |
     if isinstance(row, dict):
         unreadable = row.get(UNREADABLE)
         if unreadable is not None:
-            return RowError(line_no, str(row.get("record_id") or "")[:100], str(unreadable.get("field") or "line"),
-                            str(unreadable.get("reason") or "the row could not be read"))
+            return RowError(
+                line_no,
+                str(row.get("record_id") or "")[:100],
+                str(unreadable.get("field") or "line"),
+                str(unreadable.get("reason") or "the row could not be read"),
+            )
         row = row_of(row)
     record_id, msisdn, service, started_text, duration_text, volume_text, called, country = row
     if not record_id or record_id != record_id.strip():
@@ -577,8 +618,12 @@ def validate_row(line_no: int | None, row: Row | dict[str, Any]) -> UsageEvent |
             return RowError(line_no, record_id, "service", f"service {service!r} is not voice, sms, mms or data")
     started = parse_timestamp(started_text)
     if started is None:
-        return RowError(line_no, record_id, "started_at",
-                        f"bad timestamp {started_text!r} (ISO 8601 with a UTC offset, like 2026-10-03T14:22:05+02:00)")
+        return RowError(
+            line_no,
+            record_id,
+            "started_at",
+            f"bad timestamp {started_text!r} (ISO 8601 with a UTC offset, like 2026-10-03T14:22:05+02:00)",
+        )
     duration = volume = 0
     if service == "voice":
         value = _whole(duration_text, "duration_s", line_no, record_id)
@@ -595,12 +640,18 @@ def validate_row(line_no: int | None, row: Row | dict[str, Any]) -> UsageEvent |
     elif not _E164_MATCH(called):
         called = called.strip()
         if not _E164_MATCH(called):
-            return RowError(line_no, record_id, "called_number",
-                            f"called_number {called!r} is not an E.164 number" if called else "called_number is required")
+            return RowError(
+                line_no,
+                record_id,
+                "called_number",
+                f"called_number {called!r} is not an E.164 number" if called else "called_number is required",
+            )
     if country:
         country = country.strip().upper()
         if country and not _COUNTRY.fullmatch(country):
-            return RowError(line_no, record_id, "visited_country", f"visited_country {country!r} is not ISO 3166-1 alpha-2")
+            return RowError(
+                line_no, record_id, "visited_country", f"visited_country {country!r} is not ISO 3166-1 alpha-2"
+            )
         if country == "SE":
             country = ""
     return UsageEvent(record_id, msisdn, service, started, duration, volume, called, country)

@@ -57,9 +57,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "amount_due": "Att betala",
         "amount_credited": "Krediterat belopp",
         "no_payment": "Ingen betalning krävs.",
-        "credit_balance": (
-            "{amount} tillgodoförs ditt konto och används på nästa faktura."
-        ),
+        "credit_balance": ("{amount} tillgodoförs ditt konto och används på nästa faktura."),
         "credit_note_settle": (
             "Ingen betalning krävs. Beloppet räknas av mot faktura {number}; "
             "är den redan betald tillgodoförs beloppet ditt konto."
@@ -105,9 +103,13 @@ LABELS: dict[str, dict[str, Any]] = {
         "credited": "Krediterad",
         "paid_note": "Fakturan är betald. Tack!",
         "paid_on": "Betald {date}",
-        "paid_by": {"card": "Betald {date} med kort", "swish": "Betald {date} med Swish",
-                    "bankgiro": "Betald {date} via Bankgiro", "autogiro": "Betald {date} via autogiro",
-                    "credit_balance": "Betald {date} med ditt tillgodohavande"},
+        "paid_by": {
+            "card": "Betald {date} med kort",
+            "swish": "Betald {date} med Swish",
+            "bankgiro": "Betald {date} via Bankgiro",
+            "autogiro": "Betald {date} via autogiro",
+            "credit_balance": "Betald {date} med ditt tillgodohavande",
+        },
         "carried": "Flyttad till faktura {number}",
         "carried_note": "Det som var kvar att betala finns nu på faktura {number}.",
         "written_off": "Avskriven",
@@ -143,9 +145,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "amount_due": "Amount due",
         "amount_credited": "Amount credited",
         "no_payment": "No payment is required.",
-        "credit_balance": (
-            "{amount} is added to your account and used on your next invoice."
-        ),
+        "credit_balance": ("{amount} is added to your account and used on your next invoice."),
         "credit_note_settle": (
             "No payment is required. The amount is set off against invoice {number}; "
             "if that invoice is already paid, it is added to your account."
@@ -191,9 +191,13 @@ LABELS: dict[str, dict[str, Any]] = {
         "credited": "Credited",
         "paid_note": "This invoice is paid. Thank you!",
         "paid_on": "Paid {date}",
-        "paid_by": {"card": "Paid {date} by card", "swish": "Paid {date} with Swish",
-                    "bankgiro": "Paid {date} by Bankgiro", "autogiro": "Paid {date} by autogiro",
-                    "credit_balance": "Paid {date} from your credit balance"},
+        "paid_by": {
+            "card": "Paid {date} by card",
+            "swish": "Paid {date} with Swish",
+            "bankgiro": "Paid {date} by Bankgiro",
+            "autogiro": "Paid {date} by autogiro",
+            "credit_balance": "Paid {date} from your credit balance",
+        },
         "carried": "Moved to invoice {number}",
         "carried_note": "What was left to pay is now on invoice {number}.",
         "written_off": "Written off",
@@ -320,7 +324,7 @@ def data_volume(volume: int, locale: str) -> str:
 
 
 def usage_sentence(entry: Mapping[str, Any], locale: str) -> tuple[str, float | None]:
-    """"Du använde 9,4 GB av 20 GB, 85 min och 40 sms" and the data bar's share (None: no bar)."""
+    """ "Du använde 9,4 GB av 20 GB, 85 min och 40 sms" and the data bar's share (None: no bar)."""
     L = LABELS[locale]
     if entry.get("kind") == "broadband":
         return L["broadband"], None
@@ -394,9 +398,7 @@ class _InvoicePDF(FPDF):
     def content_width(self) -> float:
         return self.w - self.l_margin - self.r_margin
 
-    def style(
-        self, size: float, bold: bool = False, color: tuple[int, int, int] = _TEXT
-    ) -> None:
+    def style(self, size: float, bold: bool = False, color: tuple[int, int, int] = _TEXT) -> None:
         self.set_font("helvetica", "B" if bold else "", size)
         self.set_text_color(*color)
 
@@ -404,11 +406,7 @@ class _InvoicePDF(FPDF):
         if self.page_no() == 1:
             return
         seller = self.inv["seller"]
-        title = (
-            self.L["credit_note"]
-            if self.inv["kind"] == "credit_note"
-            else self.L["invoice"]
-        )
+        title = self.L["credit_note"] if self.inv["kind"] == "credit_note" else self.L["invoice"]
         self.set_y(12)
         self.style(11, bold=True, color=_ACCENT)
         self.cell(self.content_width / 2, 6, seller["name"])
@@ -437,22 +435,14 @@ class _InvoicePDF(FPDF):
         if seller.get("f_tax_approved", True):
             col2.append(self.L["f_tax"])
         col3 = [f"{self.L['bankgiro']} {seller['bankgiro']}"]
-        col3 += [
-            seller[k]
-            for k in ("support_email", "support_phone", "website")
-            if seller.get(k)
-        ]
+        col3 += [seller[k] for k in ("support_email", "support_phone", "website") if seller.get(k)]
         col4 = [self.L["page"].format(page=self.page_no(), pages="{nb}")]
         x = self.l_margin
-        for i, (w, lines) in enumerate(
-            zip(widths, (col1, col2, col3, col4), strict=True)
-        ):
+        for i, (w, lines) in enumerate(zip(widths, (col1, col2, col3, col4), strict=True)):
             y = top + 3
             for j, text in enumerate(lines):
                 self.set_xy(x, y)
-                self.style(
-                    7.5, bold=(i == 0 and j == 0), color=_TEXT if j == 0 else _MUTED
-                )
+                self.style(7.5, bold=(i == 0 and j == 0), color=_TEXT if j == 0 else _MUTED)
                 self.cell(w, 3.6, text, align=Align.R if i == 3 else Align.L)
                 y += 3.6
             x += w
@@ -488,9 +478,7 @@ def _section_title(pdf: _InvoicePDF, text: str, space_needed: float = 20.0) -> N
     pdf.ln(1)
 
 
-def _key_value_rows(
-    pdf: _InvoicePDF, x: float, y: float, w: float, rows: Sequence[tuple[str, str]]
-) -> float:
+def _key_value_rows(pdf: _InvoicePDF, x: float, y: float, w: float, rows: Sequence[tuple[str, str]]) -> float:
     """Label left, value right, one row each; returns the y below the last row."""
     label_w = 36.0
     for label, value in rows:
@@ -498,9 +486,7 @@ def _key_value_rows(
         pdf.style(8.5, color=_MUTED)
         pdf.cell(label_w, 5, label)
         pdf.style(9, bold=True)
-        lines = pdf.multi_cell(
-            w - label_w, 5, value, align=Align.R, dry_run=True, output="LINES"
-        )
+        lines = pdf.multi_cell(w - label_w, 5, value, align=Align.R, dry_run=True, output="LINES")
         pdf.set_xy(x + label_w, y)
         pdf.multi_cell(w - label_w, 5, value, align=Align.R)
         y += 5 * max(1, len(lines))
@@ -524,17 +510,13 @@ def _draw_top(pdf: _InvoicePDF, fmt: _Formatter) -> None:
         pdf.cell(left_w, 4, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     contact = [seller[k] for k in ("website", "support_phone") if seller.get(k)]
     if contact:
-        pdf.cell(
-            left_w, 4, "  \u00b7  ".join(contact), new_x=XPos.LMARGIN, new_y=YPos.NEXT
-        )
+        pdf.cell(left_w, 4, "  \u00b7  ".join(contact), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     seller_bottom = pdf.get_y()
 
     # Title and key facts.
     pdf.set_xy(right_x, 14)
     pdf.style(24, bold=True, color=_TEXT)
-    pdf.cell(
-        right_w, 11, L["credit_note"] if is_credit else L["invoice"], align=Align.R
-    )
+    pdf.cell(right_w, 11, L["credit_note"] if is_credit else L["invoice"], align=Align.R)
     facts: list[tuple[str, str]] = [
         (L["credit_number"] if is_credit else L["number"], str(inv["number"])),
         (
@@ -546,9 +528,7 @@ def _draw_top(pdf: _InvoicePDF, fmt: _Formatter) -> None:
         facts.append((L["due_date"], fmt.date(inv["due_date"])))
     facts.append((L["customer_number"], str(inv["customer_number"])))
     if inv.get("period"):
-        facts.append(
-            (L["period"], fmt.period(inv["period"]["start"], inv["period"]["end"]))
-        )
+        facts.append((L["period"], fmt.period(inv["period"]["start"], inv["period"]["end"])))
     if is_credit and inv.get("credits_invoice"):
         facts.append((L["credits_invoice"], str(inv["credits_invoice"])))
     if not is_credit and inv.get("ocr"):
@@ -618,8 +598,10 @@ def _draw_payment_box(pdf: _InvoicePDF, fmt: _Formatter) -> None:
         status = (st or {}).get("status") or inv.get("status")
         paid = (st or {}).get("paid")
         if status == "carried":
-            label, note = (L["carried"].format(number=st["carried_to"]),
-                           L["carried_note"].format(number=st["carried_to"]))
+            label, note = (
+                L["carried"].format(number=st["carried_to"]),
+                L["carried_note"].format(number=st["carried_to"]),
+            )
         elif status == "written_off":
             label, note = L["written_off"], L["written_off_note"]
         elif status == "credited":
@@ -629,9 +611,14 @@ def _draw_payment_box(pdf: _InvoicePDF, fmt: _Formatter) -> None:
             note = L["paid_note"]
         else:
             label, note = L["paid"], L["paid_note"]
-        cells = [(L["status"], label), (L["amount_due"] if status != "credited" else L["amount_credited"],
-                                        fmt.money(amount if status != "credited" else due)),
-                 (L["ocr"], str(inv.get("ocr") or ""))]
+        cells = [
+            (L["status"], label),
+            (
+                L["amount_due"] if status != "credited" else L["amount_credited"],
+                fmt.money(amount if status != "credited" else due),
+            ),
+            (L["ocr"], str(inv.get("ocr") or "")),
+        ]
     else:
         shown = max(left, 0)
         partly = left != amount and left > 0
@@ -655,9 +642,7 @@ def _draw_payment_box(pdf: _InvoicePDF, fmt: _Formatter) -> None:
     qr_size = 30.0 if qr_text else 0.0
     text_w = w - 12 - (qr_size + 4 if qr_text else 0)
     pdf.style(8.5)
-    note_lines = pdf.multi_cell(
-        text_w, 4.2, note, align=Align.L, dry_run=True, output="LINES"
-    )
+    note_lines = pdf.multi_cell(text_w, 4.2, note, align=Align.L, dry_run=True, output="LINES")
     h = max(21 + 4.2 * len(note_lines) + 2, qr_size + 10 if qr_text else 0)
     pdf.set_fill_color(*_ACCENT_LIGHT)
     pdf.rect(x, y, w, h, style="F")
@@ -682,9 +667,7 @@ def _draw_payment_box(pdf: _InvoicePDF, fmt: _Formatter) -> None:
         cx += cw
     pdf.set_xy(x + 6, y + 20)
     pdf.style(8.5, color=_TEXT)
-    pdf.multi_cell(
-        text_w, 4.2, note, align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT
-    )
+    pdf.multi_cell(text_w, 4.2, note, align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     if qr_text:
         qx = x + w - qr_size - 3
         pdf.image(io.BytesIO(qr_png(qr_text)), x=qx, y=y + 2, w=qr_size, h=qr_size)
@@ -731,9 +714,7 @@ def _simple_table(
         heights = []
         for i, (text, width) in enumerate(zip(row, widths, strict=True)):
             pdf.style(8.5, bold=bold_first and i == 0)
-            lines = pdf.multi_cell(
-                width, _LINE_H, text, align=Align.L, dry_run=True, output="LINES"
-            )
+            lines = pdf.multi_cell(width, _LINE_H, text, align=Align.L, dry_run=True, output="LINES")
             heights.append(len(lines) * _LINE_H)
         h = max(heights) + 2 * _ROW_PAD
         if pdf.get_y() + h > pdf.page_break_trigger:
@@ -800,10 +781,7 @@ def _draw_plans_and_usage(pdf: _InvoicePDF) -> None:
     if usage:
         _section_title(pdf, L["usage"])
         w = pdf.content_width
-        rows = [
-            [u.get("label", ""), u.get("used", ""), u.get("included", "")]
-            for u in usage
-        ]
+        rows = [[u.get("label", ""), u.get("used", ""), u.get("included", "")] for u in usage]
         _simple_table(
             pdf,
             [L["col_service"], L["col_used"], L["col_included"]],
@@ -855,9 +833,7 @@ def _draw_specification(pdf: _InvoicePDF, fmt: _Formatter) -> None:
         for line in lines:
             pdf.style(8.5)
             desc = str(line.get("description", ""))
-            desc_lines = pdf.multi_cell(
-                desc_w, _LINE_H, desc, align=Align.L, dry_run=True, output="LINES"
-            )
+            desc_lines = pdf.multi_cell(desc_w, _LINE_H, desc, align=Align.L, dry_run=True, output="LINES")
             h = len(desc_lines) * _LINE_H + 2 * _ROW_PAD
             if pdf.get_y() + h > pdf.page_break_trigger:
                 pdf.add_page()
@@ -956,11 +932,7 @@ def _draw_totals(pdf: _InvoicePDF, fmt: _Formatter) -> None:
 def _draw_contacts(pdf: _InvoicePDF) -> None:
     inv, L = pdf.inv, pdf.L
     seller = inv["seller"]
-    contact = [
-        seller[k]
-        for k in ("support_email", "support_phone", "website")
-        if seller.get(k)
-    ]
+    contact = [seller[k] for k in ("support_email", "support_phone", "website") if seller.get(k)]
     paragraphs = []
     if contact:
         paragraphs.append(f"{L['support']}: " + "  \u00b7  ".join(contact))
@@ -1025,18 +997,14 @@ def render_invoice_pdf(invoice: Mapping[str, Any], locale: str = "sv") -> bytes:
     The output is deterministic: the PDF's creation date is the invoice date.
     """
     if locale not in LABELS:
-        raise ValueError(
-            f"unsupported locale {locale!r}; expected one of {sorted(LABELS)}"
-        )
+        raise ValueError(f"unsupported locale {locale!r}; expected one of {sorted(LABELS)}")
     if invoice.get("kind") not in ("invoice", "credit_note"):
         raise ValueError(f"unknown invoice kind {invoice.get('kind')!r}")
     labels = LABELS[locale]
     fmt = _Formatter(locale, str(invoice.get("currency") or "SEK"))
     pdf = _InvoicePDF(invoice, labels)
 
-    title_word = (
-        labels["credit_note"] if invoice["kind"] == "credit_note" else labels["invoice"]
-    )
+    title_word = labels["credit_note"] if invoice["kind"] == "credit_note" else labels["invoice"]
     title = f"{title_word} {invoice['number']}"
     issued = _as_date(invoice["invoice_date"])
     pdf.set_title(title)
@@ -1045,9 +1013,7 @@ def render_invoice_pdf(invoice: Mapping[str, Any], locale: str = "sv") -> bytes:
     pdf.set_creator("Selfcare")
     pdf.set_producer("Selfcare")
     pdf.set_lang("sv-SE" if locale == "sv" else "en-GB")
-    pdf.set_creation_date(
-        dt.datetime(issued.year, issued.month, issued.day, tzinfo=dt.UTC)
-    )
+    pdf.set_creation_date(dt.datetime(issued.year, issued.month, issued.day, tzinfo=dt.UTC))
 
     pdf.add_page()
     _draw_top(pdf, fmt)

@@ -70,6 +70,7 @@ def parse_payload(text: str) -> dict[str, Any]:
 def qr_svg(text: str, *, scale: int = 4, dark: str = "#000") -> str:
     """The QR code as an SVG document (error correction M, quiet zone 4 modules)."""
     buf = io.BytesIO()
-    segno.make(text, error="m", micro=False).save(buf, kind="svg", scale=scale, dark=dark, xmldecl=False,
-                                                  svgns=True, nl=False)
+    segno.make(text, error="m", micro=False).save(
+        buf, kind="svg", scale=scale, dark=dark, xmldecl=False, svgns=True, nl=False
+    )
     return buf.getvalue().decode()

@@ -42,15 +42,19 @@ NOTICE_LABELS: dict[str, dict[str, str]] = {
         "interest_rate": "Dröjsmålsränta ({rate} % per år)",
         "to_pay": "Att betala",
         "unpaid": "Obetalt",
-        "reminder_intro": ("Enligt våra noteringar är faktura {number}, som förföll {due}, inte betald i sin "
-                           "helhet."),
-        "reminder_todo": ("Betala {amount} till bankgiro {bankgiro} med OCR-nummer {ocr} så snart som möjligt. "
-                          "Dröjsmålsränta enligt räntelagen löper tills fakturan är betald. Har du redan betalat "
-                          "kan du bortse från denna påminnelse."),
-        "collection_intro": ("Faktura {number}, som förföll {due}, är inte betald trots påminnelse. Den lämnades "
-                             "till inkasso {date}."),
-        "collection_todo": ("Inkassobolaget skickar ett inkassokrav till dig; följ anvisningarna i det. Inkassobolaget "
-                            "kan ta ut egna avgifter (inkassoavgiften är högst 180 kr). Betala inte längre till oss."),
+        "reminder_intro": ("Enligt våra noteringar är faktura {number}, som förföll {due}, inte betald i sin helhet."),
+        "reminder_todo": (
+            "Betala {amount} till bankgiro {bankgiro} med OCR-nummer {ocr} så snart som möjligt. "
+            "Dröjsmålsränta enligt räntelagen löper tills fakturan är betald. Har du redan betalat "
+            "kan du bortse från denna påminnelse."
+        ),
+        "collection_intro": (
+            "Faktura {number}, som förföll {due}, är inte betald trots påminnelse. Den lämnades till inkasso {date}."
+        ),
+        "collection_todo": (
+            "Inkassobolaget skickar ett inkassokrav till dig; följ anvisningarna i det. Inkassobolaget "
+            "kan ta ut egna avgifter (inkassoavgiften är högst 180 kr). Betala inte längre till oss."
+        ),
         "questions": "Frågor? Kontakta kundtjänst: {contact}.",
         "org_number": "Org.nr",
         "vat_number": "Momsreg.nr",
@@ -76,13 +80,19 @@ NOTICE_LABELS: dict[str, dict[str, str]] = {
         "to_pay": "To pay",
         "unpaid": "Unpaid",
         "reminder_intro": "Our records show that invoice {number}, due on {due}, is not fully paid.",
-        "reminder_todo": ("Please pay {amount} to bankgiro {bankgiro} with OCR reference {ocr} as soon as possible. "
-                          "Late interest runs per the Swedish Interest Act until the invoice is paid. If you have "
-                          "already paid, please disregard this reminder."),
-        "collection_intro": ("Invoice {number}, due on {due}, is unpaid despite a reminder. It was handed to a "
-                             "collection agency on {date}."),
-        "collection_todo": ("The collection agency will send you a demand for payment; please follow it. The agency "
-                            "may add its own fees (the collection fee is at most 180 kr). Do not pay us any more."),
+        "reminder_todo": (
+            "Please pay {amount} to bankgiro {bankgiro} with OCR reference {ocr} as soon as possible. "
+            "Late interest runs per the Swedish Interest Act until the invoice is paid. If you have "
+            "already paid, please disregard this reminder."
+        ),
+        "collection_intro": (
+            "Invoice {number}, due on {due}, is unpaid despite a reminder. It was handed to a "
+            "collection agency on {date}."
+        ),
+        "collection_todo": (
+            "The collection agency will send you a demand for payment; please follow it. The agency "
+            "may add its own fees (the collection fee is at most 180 kr). Do not pay us any more."
+        ),
         "questions": "Questions? Contact customer service: {contact}.",
         "org_number": "Reg. no.",
         "vat_number": "VAT no.",
@@ -108,8 +118,9 @@ class _NoticePDF(FPDF):
         self.set_font("helvetica", "B" if bold else "", size)
         self.set_text_color(*color)
 
-    def line_text(self, text: str, size: float = 10, bold: bool = False, color: tuple[int, int, int] = _TEXT,
-                  height: float = 5) -> None:
+    def line_text(
+        self, text: str, size: float = 10, bold: bool = False, color: tuple[int, int, int] = _TEXT, height: float = 5
+    ) -> None:
         self.style(size, bold, color)
         self.multi_cell(0, height, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
@@ -164,15 +175,18 @@ def render_notice_pdf(notice: Mapping[str, Any], locale: str = "sv") -> bytes:
     pdf.ln(8)
     pdf.line_text(title, size=16, bold=True, color=_ACCENT, height=8)
     pdf.ln(2)
-    _rows(pdf, [
-        (L["notice_date"], fmt.date(on)),
-        (L["number"], str(inv["number"])),
-        (L["ocr"], str(inv["ocr"])),
-        (L["customer_number"], str(inv["customer_number"])),
-        (L["invoice_date"], fmt.date(inv["invoice_date"])),
-        (L["due_date"], fmt.date(inv["due_date"])),
-        (L["bankgiro"], str(seller.get("bankgiro", ""))),
-    ])
+    _rows(
+        pdf,
+        [
+            (L["notice_date"], fmt.date(on)),
+            (L["number"], str(inv["number"])),
+            (L["ocr"], str(inv["ocr"])),
+            (L["customer_number"], str(inv["customer_number"])),
+            (L["invoice_date"], fmt.date(inv["invoice_date"])),
+            (L["due_date"], fmt.date(inv["due_date"])),
+            (L["bankgiro"], str(seller.get("bankgiro", ""))),
+        ],
+    )
     pdf.ln(4)
     due, balance = fmt.date(inv["due_date"]), int(notice["balance_ore"])
     if kind == "reminder":
@@ -196,8 +210,9 @@ def render_notice_pdf(notice: Mapping[str, Any], locale: str = "sv") -> bytes:
     _rows(pdf, rows, bold_last=True)
     pdf.ln(4)
     if kind == "reminder":
-        pdf.line_text(L["reminder_todo"].format(amount=fmt.money(balance), bankgiro=seller.get("bankgiro", ""),
-                                                ocr=inv["ocr"]))
+        pdf.line_text(
+            L["reminder_todo"].format(amount=fmt.money(balance), bankgiro=seller.get("bankgiro", ""), ocr=inv["ocr"])
+        )
     else:
         pdf.line_text(L["collection_todo"])
     contact = ", ".join(str(seller[k]) for k in ("support_phone", "support_email") if seller.get(k))
@@ -208,8 +223,13 @@ def render_notice_pdf(notice: Mapping[str, Any], locale: str = "sv") -> bytes:
     pdf.set_draw_color(*_RULE)
     pdf.line(pdf.l_margin, pdf.get_y(), pdf.w - pdf.r_margin, pdf.get_y())
     pdf.ln(2)
-    pdf.line_text(f"{seller['name']} · {L['org_number']} {seller.get('org_number', '')} · "
-                  f"{L['vat_number']} {seller.get('vat_number', '')}", size=8, color=_MUTED, height=4)
+    pdf.line_text(
+        f"{seller['name']} · {L['org_number']} {seller.get('org_number', '')} · "
+        f"{L['vat_number']} {seller.get('vat_number', '')}",
+        size=8,
+        color=_MUTED,
+        height=4,
+    )
     return bytes(pdf.output())
 
 

@@ -44,11 +44,28 @@ def _kr(ore: int) -> str:
     return f"{sign}{abs(ore) // 100}.{abs(ore) % 100:02d}"
 
 
-def write_sie(*, company: str, org_number: str, generated: date, year_start: date, year_end: date,
-              accounts: dict[str, str], verifications: list[Verification], program: str = "Selfcare") -> bytes:
+def write_sie(
+    *,
+    company: str,
+    org_number: str,
+    generated: date,
+    year_start: date,
+    year_end: date,
+    accounts: dict[str, str],
+    verifications: list[Verification],
+    program: str = "Selfcare",
+) -> bytes:
     """The SIE 4 file; raises ``SieError`` if a verification does not balance."""
-    out = ["#FLAGGA 0", f"#PROGRAM {_q(program)} 0.1", "#FORMAT PC8", f"#GEN {generated:%Y%m%d}", "#SIETYP 4",
-           f"#FNAMN {_q(company)}", f"#ORGNR {org_number}", f"#RAR 0 {year_start:%Y%m%d} {year_end:%Y%m%d}"]
+    out = [
+        "#FLAGGA 0",
+        f"#PROGRAM {_q(program)} 0.1",
+        "#FORMAT PC8",
+        f"#GEN {generated:%Y%m%d}",
+        "#SIETYP 4",
+        f"#FNAMN {_q(company)}",
+        f"#ORGNR {org_number}",
+        f"#RAR 0 {year_start:%Y%m%d} {year_end:%Y%m%d}",
+    ]
     out += [f"#KONTO {no} {_q(name)}" for no, name in sorted(accounts.items())]
     for v in verifications:
         if not v.balanced:
@@ -109,8 +126,9 @@ def parse_sie(data: bytes) -> SieFile:
             cur.trans.append(Trans(args[0], _ore(args[2], no)))
         elif tag == "#VER":
             d = args[2]
-            cur = Verification(args[0], int(args[1]), date(int(d[:4]), int(d[4:6]), int(d[6:8])),
-                               args[3] if len(args) > 3 else "")
+            cur = Verification(
+                args[0], int(args[1]), date(int(d[:4]), int(d[4:6]), int(d[6:8])), args[3] if len(args) > 3 else ""
+            )
             vers.append(cur)
         elif tag == "#KONTO":
             accounts[args[0]] = args[1]

@@ -45,8 +45,9 @@ def load_subscriptions(
     segment = periods.PlanSegment
     for part in chunks(ids):
         for sub_id, plan_id, start, end in conn.execute(
-            select(PlanSegment.subscription_id, PlanSegment.plan_id, PlanSegment.start_date, PlanSegment.end_date)
-            .where(PlanSegment.subscription_id.in_(part))
+            select(
+                PlanSegment.subscription_id, PlanSegment.plan_id, PlanSegment.start_date, PlanSegment.end_date
+            ).where(PlanSegment.subscription_id.in_(part))
         ):
             segs[sub_id].append(segment(plan_id, start, end))
     by_start = attrgetter("start")
@@ -104,8 +105,11 @@ def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     if missing_defaults:  # an insert() would fill these in Python; this path does not
         raise ValueError(f"insert_rows({table.name}): give {', '.join(missing_defaults)} (they have defaults)")
     dialect = conn.dialect
-    processors = [(i, proc) for i, name in enumerate(names)
-                  if (proc := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None]
+    processors = [
+        (i, proc)
+        for i, name in enumerate(names)
+        if (proc := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None
+    ]
     if processors:
         values = []
         for row in rows:

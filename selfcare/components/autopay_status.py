@@ -18,18 +18,37 @@ def invoice_autopay(autopay: rx.Var) -> rx.Component:
     text = autopay["text"].to(str)
     return rx.cond(
         autopay["paid"].to(str) != "",
-        rx.callout(text, icon="circle-check", color_scheme="green", id="invoice-autopay", role="status",
-                   width="100%", margin_top="0.5rem", data_paid="1"),
-        rx.callout(text, icon="calendar-clock", color_scheme=rx.cond(autopay["tone"].to(str) == "orange", "orange",
-                                                                     "blue"),
-                   id="invoice-autopay", role="status", width="100%", margin_top="0.5rem"),
+        rx.callout(
+            text,
+            icon="circle-check",
+            color_scheme="green",
+            id="invoice-autopay",
+            role="status",
+            width="100%",
+            margin_top="0.5rem",
+            data_paid="1",
+        ),
+        rx.callout(
+            text,
+            icon="calendar-clock",
+            color_scheme=rx.cond(autopay["tone"].to(str) == "orange", "orange", "blue"),
+            id="invoice-autopay",
+            role="status",
+            width="100%",
+            margin_top="0.5rem",
+        ),
     )
 
 
 def invoice_autopay_failed() -> rx.Component:
-    return rx.callout(tr("The automatic payment did not go through. Please pay this invoice yourself."),
-                      icon="triangle-alert", color_scheme="orange", id="invoice-autopay-failed", width="100%",
-                      margin_top="0.5rem")
+    return rx.callout(
+        tr("The automatic payment did not go through. Please pay this invoice yourself."),
+        icon="triangle-alert",
+        color_scheme="orange",
+        id="invoice-autopay-failed",
+        width="100%",
+        margin_top="0.5rem",
+    )
 
 
 def payment_method_summary() -> rx.Component:
@@ -40,26 +59,43 @@ def payment_method_summary() -> rx.Component:
         rx.cond(
             p.loaded,
             card(
-                rx.hstack(section_title("Payment method"), rx.spacer(),
-                          rx.cond(v["status_text"].to(str) != "",
-                                  status_badge(v["status_text"].to(str), v["tone"].to(str))),
-                          align="center", width="100%"),
+                rx.hstack(
+                    section_title("Payment method"),
+                    rx.spacer(),
+                    rx.cond(v["status_text"].to(str) != "", status_badge(v["status_text"].to(str), v["tone"].to(str))),
+                    align="center",
+                    width="100%",
+                ),
                 rx.text(v["summary"].to(str), weight="bold", id="overview-payment-method"),
-                rx.cond(v["notice"].to(str) != "",
-                        rx.callout(v["notice"].to(str), icon="triangle-alert", color_scheme="orange", width="100%")),
-                rx.cond(v["automatic"].to(bool),
-                        rx.text(tr("Your invoices are paid automatically on their due date."), style=styles.muted),
-                        rx.text(tr("Pay automatically by autogiro or card, and never miss a due date."),
-                                style=styles.muted)),
-                rx.link(rx.cond(v["automatic"].to(bool), tr("Change payment method"), tr("Pay automatically")),
-                        href="/payment-method", id="overview-payment-method-link", style=styles.tap_link),
+                rx.cond(
+                    v["notice"].to(str) != "",
+                    rx.callout(v["notice"].to(str), icon="triangle-alert", color_scheme="orange", width="100%"),
+                ),
+                rx.cond(
+                    v["automatic"].to(bool),
+                    rx.text(tr("Your invoices are paid automatically on their due date."), style=styles.muted),
+                    rx.text(
+                        tr("Pay automatically by autogiro or card, and never miss a due date."), style=styles.muted
+                    ),
+                ),
+                rx.link(
+                    rx.cond(v["automatic"].to(bool), tr("Change payment method"), tr("Pay automatically")),
+                    href="/payment-method",
+                    id="overview-payment-method-link",
+                    style=styles.tap_link,
+                ),
             ),
         ),
-        on_mount=PaymentMethodState.load, width="100%",
+        on_mount=PaymentMethodState.load,
+        width="100%",
     )
 
 
 def addon_shop_link() -> rx.Component:
     """The overview's way into the add-on shop (below this period's allowances)."""
-    return rx.link(rx.hstack(rx.icon("package_plus", size=16), tr("Buy extra data"), align="center", spacing="1"),
-                   href="/addons", id="overview-addons-link", style=styles.tap_link)
+    return rx.link(
+        rx.hstack(rx.icon("package_plus", size=16), tr("Buy extra data"), align="center", spacing="1"),
+        href="/addons",
+        id="overview-addons-link",
+        style=styles.tap_link,
+    )

@@ -36,8 +36,14 @@ def instalment_row(item: dict[str, Any], lang: str) -> dict[str, str]:
     if status == "paid_off":
         headline = gettext(lang, "{device}: paid off", device=device)
     else:
-        headline = gettext(lang, "{device}: {paid} of {months} months paid, {left} left", device=device,
-                           paid=billed, months=months, left=remaining)
+        headline = gettext(
+            lang,
+            "{device}: {paid} of {months} months paid, {left} left",
+            device=device,
+            paid=billed,
+            months=months,
+            left=remaining,
+        )
     start = item.get("start_period")
     try:
         since = format_period(start, lang) if isinstance(start, str) and start else ""
@@ -49,8 +55,12 @@ def instalment_row(item: dict[str, Any], lang: str) -> dict[str, str]:
         "headline": headline,
         "msisdn": str(item.get("msisdn") or ""),
         "monthly": gettext(lang, "{amount} / month", amount=format_money(_int(item.get("monthly_ore")), lang)),
-        "paid": gettext(lang, "Paid {paid} of {total}", paid=format_money(_int(item.get("paid_ore")), lang),
-                        total=format_money(_int(item.get("total_ore")), lang)),
+        "paid": gettext(
+            lang,
+            "Paid {paid} of {total}",
+            paid=format_money(_int(item.get("paid_ore")), lang),
+            total=format_money(_int(item.get("total_ore")), lang),
+        ),
         "remaining": remaining,
         "months_left": gettext(lang, "{count} months left", count=_int(item.get("months_left"))),
         "since": gettext(lang, "Since {period}", period=since) if since else "",
@@ -89,15 +99,22 @@ class InstalmentCardState(rx.State):
 
 def _row(r: rx.Var) -> rx.Component:
     return rx.vstack(
-        rx.hstack(rx.icon("smartphone", size=18, color=C.primary, flex_shrink="0"),
-                  rx.text(r["headline"], weight="bold", class_name="instalment-headline"),
-                  rx.spacer(),
-                  rx.cond(r["status_text"] != "", status_badge(r["status_text"], "green")),
-                  width="100%", align="start", spacing="2"),
+        rx.hstack(
+            rx.icon("smartphone", size=18, color=C.primary, flex_shrink="0"),
+            rx.text(r["headline"], weight="bold", class_name="instalment-headline"),
+            rx.spacer(),
+            rx.cond(r["status_text"] != "", status_badge(r["status_text"], "green")),
+            width="100%",
+            align="start",
+            spacing="2",
+        ),
         rx.progress(value=r["percent"].to(int), max=100, aria_label=r["device"]),
         rx.text(r["paid"], " · ", r["monthly"], style=styles.muted),
         rx.cond(r["status"] == "active", rx.text(r["months_left"], " · ", r["msisdn"], style=styles.muted)),
-        spacing="1", width="100%", class_name="instalment", data_status=r["status"],
+        spacing="1",
+        width="100%",
+        class_name="instalment",
+        data_status=r["status"],
     )
 
 
@@ -109,5 +126,7 @@ def instalment_card() -> rx.Component:
             s.rows.length() > 0,
             card(section_title("Your phone"), rx.foreach(s.rows, _row)),
         ),
-        on_mount=InstalmentCardState.load, id="instalments", width="100%",
+        on_mount=InstalmentCardState.load,
+        id="instalments",
+        width="100%",
     )

@@ -30,14 +30,31 @@ def lang_switch(reload: rx.EventHandler | rx.event.EventSpec | list | None = Non
     """Svenska ⇄ English; the page's own reload (one handler or a list) runs after, so data comes back
     formatted anew."""
     after = list(reload) if isinstance(reload, list | tuple) else [reload] if reload is not None else []
-    style = {"background": "transparent", "color": C.primary_text, "border": "1px solid rgba(255,255,255,0.6)",
-             "cursor": "pointer", "min_height": styles.TAP}
+    style = {
+        "background": "transparent",
+        "color": C.primary_text,
+        "border": "1px solid rgba(255,255,255,0.6)",
+        "cursor": "pointer",
+        "min_height": styles.TAP,
+    }
     return rx.cond(
         SessionState.locale == "sv",
-        rx.button("English", id="lang-switch", lang="en", on_click=[SessionState.set_lang("en"), *after],
-                  size="2", style=style),
-        rx.button("Svenska", id="lang-switch", lang="sv", on_click=[SessionState.set_lang("sv"), *after],
-                  size="2", style=style),
+        rx.button(
+            "English",
+            id="lang-switch",
+            lang="en",
+            on_click=[SessionState.set_lang("en"), *after],
+            size="2",
+            style=style,
+        ),
+        rx.button(
+            "Svenska",
+            id="lang-switch",
+            lang="sv",
+            on_click=[SessionState.set_lang("sv"), *after],
+            size="2",
+            style=style,
+        ),
     )
 
 
@@ -46,22 +63,43 @@ def header(reload=None) -> rx.Component:
     return rx.el.header(
         rx.hstack(
             rx.link(
-                rx.hstack(rx.image(src=b.logo, alt="", width="32px", height="32px"),
-                          rx.text(b.name, weight="bold", size="4", color=C.primary_text), align="center",
-                          spacing="2"),
-                href="/", underline="none", aria_label=b.name, style=styles.tap_link,
+                rx.hstack(
+                    rx.image(src=b.logo, alt="", width="32px", height="32px"),
+                    rx.text(b.name, weight="bold", size="4", color=C.primary_text),
+                    align="center",
+                    spacing="2",
+                ),
+                href="/",
+                underline="none",
+                aria_label=b.name,
+                style=styles.tap_link,
             ),
             rx.spacer(),
             rx.cond(rx.State.is_hydrated, lang_switch(reload)),
             rx.cond(
                 SessionState.signed_in | SessionState.scoped,
-                rx.button(rx.icon("log-out", size=16), id="sign-out", on_click=SessionState.sign_out, size="2",
-                          aria_label=tr("Sign out"), title=tr("Sign out"),
-                          style={"background": "transparent", "color": C.primary_text, **styles.tap_button}),
+                rx.button(
+                    rx.icon("log-out", size=16),
+                    id="sign-out",
+                    on_click=SessionState.sign_out,
+                    size="2",
+                    aria_label=tr("Sign out"),
+                    title=tr("Sign out"),
+                    style={"background": "transparent", "color": C.primary_text, **styles.tap_button},
+                ),
             ),
-            align="center", width="100%", max_width=styles.MAX_WIDTH, margin="0 auto", spacing="2",
+            align="center",
+            width="100%",
+            max_width=styles.MAX_WIDTH,
+            margin="0 auto",
+            spacing="2",
         ),
-        background=C.primary, padding="0.6rem 1rem", width="100%", position="sticky", top="0", z_index="10",
+        background=C.primary,
+        padding="0.6rem 1rem",
+        width="100%",
+        position="sticky",
+        top="0",
+        z_index="10",
         display="block",
     )
 
@@ -69,9 +107,14 @@ def header(reload=None) -> rx.Component:
 def nav_item(label_key: str, href: str, icon: str, active: str) -> rx.Component:
     is_active = label_key == active
     return rx.link(
-        rx.vstack(rx.icon(icon, size=20), rx.text(tr(label_key), size="1", weight="medium"), align="center",
-                  spacing="0"),
-        href=href, underline="none", flex="1", padding="0.4rem 0", text_align="center",
+        rx.vstack(
+            rx.icon(icon, size=20), rx.text(tr(label_key), size="1", weight="medium"), align="center", spacing="0"
+        ),
+        href=href,
+        underline="none",
+        flex="1",
+        padding="0.4rem 0",
+        text_align="center",
         color=C.primary if is_active else C.muted,
         border_bottom=f"3px solid {C.primary}" if is_active else "3px solid transparent",
         aria_current="page" if is_active else None,
@@ -88,34 +131,58 @@ CONTENT_MIN_HEIGHT = "calc(100vh - 6.5rem)"
 def nav(active: str) -> rx.Component:
     return rx.cond(
         SessionState.signed_in,
-        rx.el.nav(rx.hstack(
-            nav_item("Overview", "/", "house", active),
-            nav_item("Invoices", "/invoices", "receipt-text", active),
-            nav_item("Usage", "/usage", "chart-column", active),
-            width="100%", max_width=styles.MAX_WIDTH, margin="0 auto", spacing="0", height=NAV_HEIGHT,
-            background=C.surface, border_bottom="1px solid #e3e8eb",
-        ), display="block", width="100%"),
+        rx.el.nav(
+            rx.hstack(
+                nav_item("Overview", "/", "house", active),
+                nav_item("Invoices", "/invoices", "receipt-text", active),
+                nav_item("Usage", "/usage", "chart-column", active),
+                width="100%",
+                max_width=styles.MAX_WIDTH,
+                margin="0 auto",
+                spacing="0",
+                height=NAV_HEIGHT,
+                background=C.surface,
+                border_bottom="1px solid #e3e8eb",
+            ),
+            display="block",
+            width="100%",
+        ),
     )
 
 
 def footer() -> rx.Component:
     s = brand().support
-    return rx.el.footer(rx.vstack(
-        rx.text(tr("Customer service"), weight="bold", size="2"),
-        rx.hstack(rx.icon("phone", size=14), rx.link(s.phone, href=f"tel:{s.phone.replace(' ', '')}", size="2",
-                                                      style=styles.tap_link),
-                  rx.text("·", size="2"), rx.text(rx.cond(SessionState.locale == "en", s.hours_en, s.hours_sv),
-                                                  size="2"),
-                  align="center", spacing="2", wrap="wrap"),
-        rx.hstack(rx.icon("mail", size=14), rx.link(s.email, href=f"mailto:{s.email}", size="2", style=styles.tap_link), align="center",
-                  spacing="2"),
-        spacing="1", padding="1.5rem 1rem 2rem", width="100%", max_width=styles.MAX_WIDTH, margin="0 auto",
-        color=C.muted,
-    ), display="block", width="100%")
+    return rx.el.footer(
+        rx.vstack(
+            rx.text(tr("Customer service"), weight="bold", size="2"),
+            rx.hstack(
+                rx.icon("phone", size=14),
+                rx.link(s.phone, href=f"tel:{s.phone.replace(' ', '')}", size="2", style=styles.tap_link),
+                rx.text("·", size="2"),
+                rx.text(rx.cond(SessionState.locale == "en", s.hours_en, s.hours_sv), size="2"),
+                align="center",
+                spacing="2",
+                wrap="wrap",
+            ),
+            rx.hstack(
+                rx.icon("mail", size=14),
+                rx.link(s.email, href=f"mailto:{s.email}", size="2", style=styles.tap_link),
+                align="center",
+                spacing="2",
+            ),
+            spacing="1",
+            padding="1.5rem 1rem 2rem",
+            width="100%",
+            max_width=styles.MAX_WIDTH,
+            margin="0 auto",
+            color=C.muted,
+        ),
+        display="block",
+        width="100%",
+    )
 
 
-def page(*children: rx.Component, active: str = "", reload=None, loading: rx.Component | None = None
-         ) -> rx.Component:
+def page(*children: rx.Component, active: str = "", reload=None, loading: rx.Component | None = None) -> rx.Component:
     """A page of the app: header, navigation, the content column, footer.
 
     Until the page is hydrated (its on-load handlers have run), ``loading`` holds the place: grey
@@ -128,17 +195,41 @@ def page(*children: rx.Component, active: str = "", reload=None, loading: rx.Com
             rx.State.is_hydrated,
             rx.fragment(
                 nav(active),
-                rx.el.main(rx.vstack(*children, spacing="4", width="100%", max_width=styles.MAX_WIDTH,
-                                     margin="0 auto", padding="1rem", align="stretch", min_height=CONTENT_MIN_HEIGHT),
-                           display="block", width="100%"),
+                rx.el.main(
+                    rx.vstack(
+                        *children,
+                        spacing="4",
+                        width="100%",
+                        max_width=styles.MAX_WIDTH,
+                        margin="0 auto",
+                        padding="1rem",
+                        align="stretch",
+                        min_height=CONTENT_MIN_HEIGHT,
+                    ),
+                    display="block",
+                    width="100%",
+                ),
                 footer(),
             ),
-            rx.el.main(rx.box(height=NAV_HEIGHT, width="100%", background=C.surface, border_bottom="1px solid #e6eaee"),
-                       rx.vstack(loading, width="100%", max_width=styles.MAX_WIDTH, margin="0 auto", padding="1rem",
-                                 align="stretch") if loading is not None else rx.fragment(),
-                       id="page-skeleton", min_height="60vh", width="100%", aria_busy="true", display="block"),
+            rx.el.main(
+                rx.box(height=NAV_HEIGHT, width="100%", background=C.surface, border_bottom="1px solid #e6eaee"),
+                rx.vstack(
+                    loading, width="100%", max_width=styles.MAX_WIDTH, margin="0 auto", padding="1rem", align="stretch"
+                )
+                if loading is not None
+                else rx.fragment(),
+                id="page-skeleton",
+                min_height="60vh",
+                width="100%",
+                aria_busy="true",
+                display="block",
+            ),
         ),
-        min_height="100vh", width="100%", background=C.background, overflow_x="hidden", class_name="page-frame",
+        min_height="100vh",
+        width="100%",
+        background=C.background,
+        overflow_x="hidden",
+        class_name="page-frame",
     )
 
 
@@ -149,8 +240,15 @@ def card(*children: rx.Component, **props) -> rx.Component:
 def skeleton(height: str, width: str = "100%", **props) -> rx.Component:
     """A grey block holding the place of a value not known yet: the final layout's size, and no text
     (nothing to flash in the wrong language, nothing false said before the data is there)."""
-    return rx.box(height=height, width=width, background="#e6eaee", border_radius="6px", aria_hidden="true",
-                  class_name="skeleton", **props)
+    return rx.box(
+        height=height,
+        width=width,
+        background="#e6eaee",
+        border_radius="6px",
+        aria_hidden="true",
+        class_name="skeleton",
+        **props,
+    )
 
 
 def section_title(key: str) -> rx.Component:
@@ -162,8 +260,9 @@ def status_badge(text, tone, **props) -> rx.Component:
 
 
 def error_callout(message: rx.Var) -> rx.Component:
-    return rx.cond(message != "", rx.callout(message, icon="triangle-alert", color_scheme="red", role="alert",
-                                             width="100%"))
+    return rx.cond(
+        message != "", rx.callout(message, icon="triangle-alert", color_scheme="red", role="alert", width="100%")
+    )
 
 
 def offer_banner() -> rx.Component:

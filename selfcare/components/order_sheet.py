@@ -68,7 +68,11 @@ def _cost_line(line: rx.Var, pairs: bool) -> rx.Component:
     return rx.hstack(
         rx.text(description, size="2", flex="1", min_width="0"),
         rx.text(amount, size="2", white_space="nowrap", font_variant_numeric="tabular-nums"),
-        width="100%", align="start", padding="0.3rem 0", border_bottom="1px solid #eef1f3", class_name="order-line",
+        width="100%",
+        align="start",
+        padding="0.3rem 0",
+        border_bottom="1px solid #eef1f3",
+        class_name="order-line",
     )
 
 
@@ -93,17 +97,23 @@ def _costs(cost_lines: Any, pairs: bool, total: Any, costs_heading: Any, total_l
     return rx.cond(
         cost_lines.length() > 0 if isinstance(cost_lines, rx.Var) else bool(cost_lines),
         rx.vstack(
-            rx.text(costs_heading if costs_heading is not None else tr("What this period will cost"),
-                    style=styles.label),
+            rx.text(
+                costs_heading if costs_heading is not None else tr("What this period will cost"), style=styles.label
+            ),
             rx.box(rx.foreach(cost_lines, lambda line: _cost_line(line, pairs)), width="100%"),
             rx.hstack(
                 rx.text(total_label if total_label is not None else tr("This period in total"), weight="bold"),
                 rx.spacer(),
-                rx.text(total, weight="bold", white_space="nowrap", font_variant_numeric="tabular-nums",
-                        id=f"{id_}-total"),
-                width="100%", align="baseline",
+                rx.text(
+                    total, weight="bold", white_space="nowrap", font_variant_numeric="tabular-nums", id=f"{id_}-total"
+                ),
+                width="100%",
+                align="baseline",
             ),
-            spacing="1", width="100%", align="stretch", id=f"{id_}-costs",
+            spacing="1",
+            width="100%",
+            align="stretch",
+            id=f"{id_}-costs",
         ),
     )
 
@@ -113,12 +123,26 @@ def _what_you_get(what_you_get: Any, id_: str) -> rx.Component:
     return rx.cond(
         what_you_get.length() > 0 if isinstance(what_you_get, rx.Var) else bool(what_you_get),
         rx.el.ul(
-            rx.foreach(what_you_get, lambda item: rx.el.li(
-                rx.hstack(rx.icon("check", size=16, color=C.success, flex_shrink="0", margin_top="0.2rem"),
-                          rx.text(item), spacing="2", align="start"),
-                class_name="order-get")),
-            style={"list_style": "none", "margin": "0", "padding": "0", "display": "flex",
-                   "flex_direction": "column", "gap": "0.25rem"},
+            rx.foreach(
+                what_you_get,
+                lambda item: rx.el.li(
+                    rx.hstack(
+                        rx.icon("check", size=16, color=C.success, flex_shrink="0", margin_top="0.2rem"),
+                        rx.text(item),
+                        spacing="2",
+                        align="start",
+                    ),
+                    class_name="order-get",
+                ),
+            ),
+            style={
+                "list_style": "none",
+                "margin": "0",
+                "padding": "0",
+                "display": "flex",
+                "flex_direction": "column",
+                "gap": "0.25rem",
+            },
             id=f"{id_}-get",
         ),
     )
@@ -152,12 +176,21 @@ def order_sheet(
     error = _text(error)
     summary = _text(summary)
     confirm = rx.button(
-        confirm_label, on_click=on_confirm, loading=busy, disabled=busy, size="3", id=f"{id_}-confirm",
+        confirm_label,
+        on_click=on_confirm,
+        loading=busy,
+        disabled=busy,
+        size="3",
+        id=f"{id_}-confirm",
         style=styles.primary_button,
     )
     cancel = rx.button(
-        cancel_label if cancel_label is not None else tr("Cancel"), on_click=on_cancel, disabled=busy, size="3",
-        id=f"{id_}-cancel", style=styles.secondary_button,
+        cancel_label if cancel_label is not None else tr("Cancel"),
+        on_click=on_cancel,
+        disabled=busy,
+        size="3",
+        id=f"{id_}-cancel",
+        style=styles.secondary_button,
     )
     costs = _costs(cost_lines, pairs, total, costs_heading, total_label, id_)
     order = rx.vstack(
@@ -165,18 +198,33 @@ def order_sheet(
         _what_you_get(what_you_get, id_),
         rx.cond(terms != "", rx.text(terms, weight="bold", color=C.primary, id=f"{id_}-terms")),
         costs,
-        rx.cond(error != "", rx.callout(error, icon="triangle-alert", color_scheme="red", role="alert",
-                                        width="100%", id=f"{id_}-error")),
-        rx.box(cancel, confirm, width="100%", margin_top="0.25rem",
-               style={"display": "flex", "gap": "0.5rem", "flex_direction": ["column-reverse", "row"]}),
-        spacing="3", width="100%", align="stretch",
+        rx.cond(
+            error != "",
+            rx.callout(error, icon="triangle-alert", color_scheme="red", role="alert", width="100%", id=f"{id_}-error"),
+        ),
+        rx.box(
+            cancel,
+            confirm,
+            width="100%",
+            margin_top="0.25rem",
+            style={"display": "flex", "gap": "0.5rem", "flex_direction": ["column-reverse", "row"]},
+        ),
+        spacing="3",
+        width="100%",
+        align="stretch",
     )
     finished = rx.vstack(
-        rx.callout(done, icon="circle-check", color_scheme="green", width="100%", id=f"{id_}-done",
-                   role="status"),
-        rx.button(close_label if close_label is not None else tr("Close"), on_click=on_cancel, size="3",
-                  id=f"{id_}-close", style=styles.primary_button),
-        spacing="3", width="100%", align="stretch",
+        rx.callout(done, icon="circle-check", color_scheme="green", width="100%", id=f"{id_}-done", role="status"),
+        rx.button(
+            close_label if close_label is not None else tr("Close"),
+            on_click=on_cancel,
+            size="3",
+            id=f"{id_}-close",
+            style=styles.primary_button,
+        ),
+        spacing="3",
+        width="100%",
+        align="stretch",
     )
 
     def _on_open_change(value: rx.Var) -> Any:
@@ -185,8 +233,11 @@ def order_sheet(
     return rx.dialog.root(
         rx.dialog.content(
             rx.dialog.title(title, size="5", margin_bottom="0.5rem"),
-            rx.dialog.description(rx.cond(done != "", tr("Order confirmed"), tr("Check your order")),
-                                  style=styles.muted, margin_bottom="0.75rem"),
+            rx.dialog.description(
+                rx.cond(done != "", tr("Order confirmed"), tr("Check your order")),
+                style=styles.muted,
+                margin_bottom="0.75rem",
+            ),
             rx.cond(done != "", finished, order),
             id=id_,
             aria_busy=busy,

@@ -43,10 +43,14 @@ def change_row(item: dict[str, Any], lang: str) -> dict[str, str] | None:
     except ValueError:
         return None
     plan = str(_in(item, "plan_name", lang) or item.get("plan_id") or "")
-    return {"id": str(item["id"]), "msisdn": str(item.get("msisdn") or ""), "plan": plan,
-            "text": gettext(lang, "Changes to {plan} on {date}", plan=plan, date=when),
-            "from": gettext(lang, "Until then: {plan}", plan=str(_in(item, "from_plan_name", lang) or "")),
-            "cancellable": "1" if item.get("cancellable") else ""}
+    return {
+        "id": str(item["id"]),
+        "msisdn": str(item.get("msisdn") or ""),
+        "plan": plan,
+        "text": gettext(lang, "Changes to {plan} on {date}", plan=plan, date=when),
+        "from": gettext(lang, "Until then: {plan}", plan=str(_in(item, "from_plan_name", lang) or "")),
+        "cancellable": "1" if item.get("cancellable") else "",
+    }
 
 
 def plan_rows(customer: dict[str, Any], lang: str = "sv") -> list[dict[str, str]]:
@@ -54,8 +58,13 @@ def plan_rows(customer: dict[str, Any], lang: str = "sv") -> list[dict[str, str]
     rows = []
     for sub in customer.get("subscriptions") or []:
         if isinstance(sub, dict) and sub.get("plan_name"):
-            rows.append({"id": str(sub.get("id", "")), "msisdn": str(sub.get("msisdn") or sub.get("number") or ""),
-                         "plan": str(_in(sub, "plan_name", lang))})
+            rows.append(
+                {
+                    "id": str(sub.get("id", "")),
+                    "msisdn": str(sub.get("msisdn") or sub.get("number") or ""),
+                    "plan": str(_in(sub, "plan_name", lang)),
+                }
+            )
     return rows
 
 
@@ -120,13 +129,21 @@ class PendingChangesState(rx.State):
         yield
         taken = N_("The change to {plan} has taken effect and can no longer be undone.")
         ended = Subscriber(session, forget=self._forget, to_sign_in=False)  # the card does not leave the page
-        async with core_call(self, ended, f"cancel change {wanted}",
-                             N_("The change could not be undone just now. Please try again."), busy="busy",
-                             refused={NotFound: N_("This change is no longer pending."),
-                                      409: lambda exc: gettext(lang, taken, plan=row["plan"])}):
+        async with core_call(
+            self,
+            ended,
+            f"cancel change {wanted}",
+            N_("The change could not be undone just now. Please try again."),
+            busy="busy",
+            refused={
+                NotFound: N_("This change is no longer pending."),
+                409: lambda exc: gettext(lang, taken, plan=row["plan"]),
+            },
+        ):
             await charges_client().cancel_pending_change(token, customer_id, wanted)
-            self.notice = gettext(lang, "The change to {plan} is cancelled. Your plan stays as it is.",
-                                  plan=row["plan"])
+            self.notice = gettext(
+                lang, "The change to {plan} is cancelled. Your plan stays as it is.", plan=row["plan"]
+            )
         if self._customer_id:
             try:
                 await self._fetch(token, customer_id, lang)
@@ -136,14 +153,33 @@ class PendingChangesState(rx.State):
 
 def _change(c: rx.Var) -> rx.Component:
     return rx.hstack(
-        rx.vstack(rx.text(c["text"], weight="bold", class_name="pending-text"),
-                  rx.text(c["msisdn"], " · ", c["from"], style=styles.muted), spacing="0", flex="1", min_width="0"),
-        rx.cond(c["cancellable"] != "",
-                rx.button(tr("Undo"), on_click=PendingChangesState.cancel(c["id"]), variant="outline", size="3",
-                          class_name="pending-cancel", data_change=c["id"], disabled=PendingChangesState.busy,
-                          style={"min_height": "44px", "cursor": "pointer"})),
-        width="100%", align="center", padding="0.5rem 0", border_top="1px solid #eef1f3",
-        class_name="pending-change", data_change=c["id"], wrap="wrap",
+        rx.vstack(
+            rx.text(c["text"], weight="bold", class_name="pending-text"),
+            rx.text(c["msisdn"], " · ", c["from"], style=styles.muted),
+            spacing="0",
+            flex="1",
+            min_width="0",
+        ),
+        rx.cond(
+            c["cancellable"] != "",
+            rx.button(
+                tr("Undo"),
+                on_click=PendingChangesState.cancel(c["id"]),
+                variant="outline",
+                size="3",
+                class_name="pending-cancel",
+                data_change=c["id"],
+                disabled=PendingChangesState.busy,
+                style={"min_height": "44px", "cursor": "pointer"},
+            ),
+        ),
+        width="100%",
+        align="center",
+        padding="0.5rem 0",
+        border_top="1px solid #eef1f3",
+        class_name="pending-change",
+        data_change=c["id"],
+        wrap="wrap",
     )
 
 
@@ -158,17 +194,51 @@ def plan_card(load_on_mount: bool = True) -> rx.Component:
             (s.plans.length() > 0) | (s.changes.length() > 0) | (s.error != "") | (s.notice != ""),
             card(
                 section_title("Your plan"),
-                rx.foreach(s.plans, lambda p: rx.hstack(
-                    rx.text(p["msisdn"], style=styles.muted), rx.spacer(), rx.text(p["plan"], weight="bold"),
-                    width="100%", class_name="plan-row", wrap="wrap")),
-                rx.cond(s.changes.length() > 0,
-                        rx.box(rx.text(tr("Ordered changes"), style=styles.label),
-                               rx.foreach(s.changes, _change), id="pending-changes", width="100%")),
-                rx.cond(s.notice != "", rx.callout(s.notice, icon="circle-check", color_scheme="green",
-                                                   id="pending-notice", role="status", width="100%")),
-                rx.cond(s.error != "", rx.callout(s.error, icon="triangle-alert", color_scheme="red",
-                                                  id="pending-error", role="alert", width="100%")),
+                rx.foreach(
+                    s.plans,
+                    lambda p: rx.hstack(
+                        rx.text(p["msisdn"], style=styles.muted),
+                        rx.spacer(),
+                        rx.text(p["plan"], weight="bold"),
+                        width="100%",
+                        class_name="plan-row",
+                        wrap="wrap",
+                    ),
+                ),
+                rx.cond(
+                    s.changes.length() > 0,
+                    rx.box(
+                        rx.text(tr("Ordered changes"), style=styles.label),
+                        rx.foreach(s.changes, _change),
+                        id="pending-changes",
+                        width="100%",
+                    ),
+                ),
+                rx.cond(
+                    s.notice != "",
+                    rx.callout(
+                        s.notice,
+                        icon="circle-check",
+                        color_scheme="green",
+                        id="pending-notice",
+                        role="status",
+                        width="100%",
+                    ),
+                ),
+                rx.cond(
+                    s.error != "",
+                    rx.callout(
+                        s.error,
+                        icon="triangle-alert",
+                        color_scheme="red",
+                        id="pending-error",
+                        role="alert",
+                        width="100%",
+                    ),
+                ),
             ),
         ),
-        **({"on_mount": PendingChangesState.load} if load_on_mount else {}), id="plan-card", width="100%",
+        **({"on_mount": PendingChangesState.load} if load_on_mount else {}),
+        id="plan-card",
+        width="100%",
     )

@@ -52,7 +52,8 @@ def extract(root: Path = APP) -> Catalog:
     """Every marked text of the app, as a catalogue template."""
     catalog = Catalog(project="selfcare", msgid_bugs_address=None)
     for _file, _lineno, message, comments, context in extract_from_dir(
-            str(root), keywords=keywords(root), method_map=[("**.py", "python")]):
+        str(root), keywords=keywords(root), method_map=[("**.py", "python")]
+    ):
         catalog.add(message, None, [], auto_comments=comments, context=context)
     return catalog
 

@@ -132,9 +132,17 @@ def _say(state: Any, field: str, text: Text, exc: ApiError, lang: str) -> None:
 
 
 @asynccontextmanager
-async def core_call(state: Any, who: Caller, what: str, failed: Text = None, *, error: str = "error",
-                    refused: Mapping[type[ApiError] | int, Text] | None = None, busy: str = "",
-                    quiet: bool = False) -> AsyncIterator[Call]:
+async def core_call(
+    state: Any,
+    who: Caller,
+    what: str,
+    failed: Text = None,
+    *,
+    error: str = "error",
+    refused: Mapping[type[ApiError] | int, Text] | None = None,
+    busy: str = "",
+    quiet: bool = False,
+) -> AsyncIterator[Call]:
     """Run the block's calls to the core for ``state`` (see the module's docstring); ``what`` names
     them in the log (``"<what>: <error>"``, in the state's module's log)."""
     call = Call()

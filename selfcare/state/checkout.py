@@ -22,8 +22,9 @@ def app_origin(state: rx.State) -> str:
     return str(state.rx_router_page.host or os.environ.get("SELFCARE_APP_URL", "")).rstrip("/")
 
 
-async def to_checkout(state: rx.State, session: SessionState, start: Callable[[], Awaitable[dict[str, Any]]],
-                      what: str) -> Any:
+async def to_checkout(
+    state: rx.State, session: SessionState, start: Callable[[], Awaitable[dict[str, Any]]], what: str
+) -> Any:
     """Start a checkout with ``start()`` and go to its hosted page (a full page load in the same tab);
     an error is shown on ``state.error`` in the session's language."""
     lang = session._lang()

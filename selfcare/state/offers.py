@@ -52,7 +52,7 @@ def image_src(url: Any) -> str:
         return ""
     if url.startswith(("https://", "http://")):
         return url
-    path = url[len(CORE_PREFIX):] if url.startswith(CORE_PREFIX + "/") else url
+    path = url[len(CORE_PREFIX) :] if url.startswith(CORE_PREFIX + "/") else url
     if not path.startswith("/"):
         return ""
     return core_public_base() + path
@@ -80,8 +80,13 @@ def recommendation_text(rec: Any, lang: str) -> str:
     if offer * 100 > current * ABOUT_THE_SAME_PERCENT:
         return ""  # not cheaper (nor about the same): no "recommended for you" for this subscriber
     months = len(rec.get("periods") or []) or 3
-    return gettext(lang, "Your last {months} months would have cost {offer} instead of {current}.",
-                   months=months, offer=short_kr(offer, lang), current=short_kr(current, lang))
+    return gettext(
+        lang,
+        "Your last {months} months would have cost {offer} instead of {current}.",
+        months=months,
+        offer=short_kr(offer, lang),
+        current=short_kr(current, lang),
+    )
 
 
 def banner_view(b: dict[str, Any], lang: str) -> dict[str, str]:
@@ -101,16 +106,24 @@ def banner_view(b: dict[str, Any], lang: str) -> dict[str, str]:
 def order_view(o: dict[str, Any], lang: str) -> dict[str, Any]:
     """The order sheet's texts from the core's order (``this_period.lines`` exactly as given)."""
     this = o.get("this_period") or {}
-    lines = [{"description": str(x.get("description") or ""), "amount": signed_money(int(x.get("amount_ore") or 0), lang)}
-             for x in this.get("lines") or []]
+    lines = [
+        {"description": str(x.get("description") or ""), "amount": signed_money(int(x.get("amount_ore") or 0), lang)}
+        for x in this.get("lines") or []
+    ]
     current, new = o.get("current") or {}, o.get("new") or {}
     change = ""
     if new.get("kind") == "plan" and current.get("name") and new.get("name"):
-        change = gettext(lang, "{current} → {new} from {date}", current=current["name"], new=new["name"],
-                         date=short_date(str(o.get("effective_date") or ""), lang))
+        change = gettext(
+            lang,
+            "{current} → {new} from {date}",
+            current=current["name"],
+            new=new["name"],
+            date=short_date(str(o.get("effective_date") or ""), lang),
+        )
     elif new.get("name"):
-        change = gettext(lang, "{new} from {date}", new=new["name"],
-                         date=short_date(str(o.get("effective_date") or ""), lang))
+        change = gettext(
+            lang, "{new} from {date}", new=new["name"], date=short_date(str(o.get("effective_date") or ""), lang)
+        )
     monthly = o.get("monthly_after_discount_ore")
     return {
         "title": str(o.get("title") or new.get("name") or ""),
@@ -120,7 +133,8 @@ def order_view(o: dict[str, Any], lang: str) -> dict[str, Any]:
         "total": format_money(int(this.get("total_ore") or 0), lang),
         "change": change,
         "monthly": gettext(lang, "Then {amount} a month", amount=short_kr(monthly, lang))
-        if type(monthly) is int else "",
+        if type(monthly) is int
+        else "",
         "msisdn": str(o.get("msisdn") or ""),
     }
 
@@ -130,8 +144,7 @@ def accepted_text(o: dict[str, Any], answer: dict[str, Any], lang: str) -> str:
     when = short_date(str(answer.get("effective_date") or o.get("effective_date") or ""), lang)
     if answer.get("plan_id") or (o.get("new") or {}).get("kind") == "plan":
         return gettext(lang, "Done! Your new plan applies from {date}.", date=when)
-    return gettext(lang, "Done! {name} applies from {date}.", name=(o.get("new") or {}).get("name") or "",
-                   date=when)
+    return gettext(lang, "Done! {name} applies from {date}.", name=(o.get("new") or {}).get("name") or "", date=when)
 
 
 class OffersState(rx.State):
@@ -205,8 +218,7 @@ class OffersState(rx.State):
         subscription_id = self._targets.get(str(offer_id), 0)
         return (offer_id, subscription_id) if subscription_id else (0, 0)
 
-    async def _send(self, token: str, customer_id: int, offer_id: int, kind: str, placement: str,
-                    view_id: str) -> bool:
+    async def _send(self, token: str, customer_id: int, offer_id: int, kind: str, placement: str, view_id: str) -> bool:
         try:
             await offers_client().event(token, customer_id, offer_id, kind, placement, view_id)
         except ApiError as exc:  # tracking never gets in the subscriber's way
@@ -292,9 +304,15 @@ class OffersState(rx.State):
         self.sheet_title = next((b["title"] for b in self.banners if b["offer_id"] == str(offer)), "")
         yield
         await self._send(token, customer_id, offer, "click", self._placement, self._view_id)
-        async with core_call(self, Subscriber(session, forget=self._forget), f"order sheet {offer}",
-                             N_("The order could not be loaded just now. Please try again."), error="sheet_error",
-                             busy="sheet_busy", refused={NotFound: GONE}) as call:
+        async with core_call(
+            self,
+            Subscriber(session, forget=self._forget),
+            f"order sheet {offer}",
+            N_("The order could not be loaded just now. Please try again."),
+            error="sheet_error",
+            busy="sheet_busy",
+            refused={NotFound: GONE},
+        ) as call:
             order = await offers_client().order(token, customer_id, offer, subscription, lang)
         if call.failed:
             if call.event:
@@ -311,7 +329,7 @@ class OffersState(rx.State):
 
     @rx.event
     async def confirm(self):
-        """"Add": the offer is accepted for the subscription its banner was for (no ids from the browser)."""
+        """ "Add": the offer is accepted for the subscription its banner was for (no ids from the browser)."""
         session, token, customer_id = await self._session()
         if not token:
             self._forget()
@@ -325,13 +343,19 @@ class OffersState(rx.State):
         self._accepting = True
         self.sheet_error = ""
         yield
-        async with core_call(self, Subscriber(session, forget=self._forget), f"accept offer {offer}",
-                             N_("The order could not be placed just now. Please try again."), error="sheet_error",
-                             busy="sheet_busy",
-                             refused={NotFound: GONE,
-                                      Invalid: lambda exc: gettext(lang, "The order was not placed: {reason}",
-                                                                   reason=exc.detail),
-                                      409: N_("You have already taken this offer.")}) as call:
+        async with core_call(
+            self,
+            Subscriber(session, forget=self._forget),
+            f"accept offer {offer}",
+            N_("The order could not be placed just now. Please try again."),
+            error="sheet_error",
+            busy="sheet_busy",
+            refused={
+                NotFound: GONE,
+                Invalid: lambda exc: gettext(lang, "The order was not placed: {reason}", reason=exc.detail),
+                409: N_("You have already taken this offer."),
+            },
+        ) as call:
             answer = await offers_client().accept(token, customer_id, offer, subscription)
         self._accepting = False
         if call.failed:
@@ -358,6 +382,6 @@ class OffersState(rx.State):
 
     @rx.event
     def close_order(self):
-        """"Cancel", "Close", Esc or a tap outside the sheet."""
+        """ "Cancel", "Close", Esc or a tap outside the sheet."""
         if not self._accepting:
             self._close_sheet()

@@ -107,9 +107,12 @@ def autopay_view(autopay: Any, lang: str) -> dict[str, str]:
     if msgid is None:
         return {"text": "", "tone": "", "failed": "", "paid": ""}
     when = autopay.get("paid_at") if status == "paid" and autopay.get("paid_at") else autopay.get("draw_date")
-    return {"text": gettext(lang, msgid, date=short_date(when, lang)).strip(),
-            "tone": "green" if status == "paid" else "orange" if status == "retrying" else "blue",
-            "failed": "", "paid": "1" if status == "paid" else ""}
+    return {
+        "text": gettext(lang, msgid, date=short_date(when, lang)).strip(),
+        "tone": "green" if status == "paid" else "orange" if status == "retrying" else "blue",
+        "failed": "",
+        "paid": "1" if status == "paid" else "",
+    }
 
 
 def method_view(doc: dict[str, Any], lang: str) -> dict[str, Any]:
@@ -120,15 +123,27 @@ def method_view(doc: dict[str, Any], lang: str) -> dict[str, Any]:
     ag = doc.get("autogiro") if isinstance(doc.get("autogiro"), dict) else None
     card = doc.get("card") if isinstance(doc.get("card"), dict) else None
     if method == "autogiro" and ag:
-        details.append(gettext(lang, "Account {account}, clearing number {clearing}",
-                               account=str(ag.get("account", "")), clearing=str(ag.get("clearing", ""))))
+        details.append(
+            gettext(
+                lang,
+                "Account {account}, clearing number {clearing}",
+                account=str(ag.get("account", "")),
+                clearing=str(ag.get("clearing", "")),
+            )
+        )
         mandate = str(ag.get("mandate_status", ""))
         if mandate in MANDATE_TEXT:
             details.append(gettext(lang, MANDATE_TEXT[mandate]))
     if method == "card" and card:
-        details.append(gettext(lang, "{brand} ending in {last4}, valid until {expires}",
-                               brand=str(card.get("brand", "")).capitalize(), last4=str(card.get("last4", "")),
-                               expires=str(card.get("expires", ""))))
+        details.append(
+            gettext(
+                lang,
+                "{brand} ending in {last4}, valid until {expires}",
+                brand=str(card.get("brand", "")).capitalize(),
+                last4=str(card.get("last4", "")),
+                expires=str(card.get("expires", "")),
+            )
+        )
     since = doc.get("since")
     if isinstance(since, str) and since and method != "manual":
         try:
@@ -145,12 +160,16 @@ def method_view(doc: dict[str, Any], lang: str) -> dict[str, Any]:
         "method_text": gettext(lang, METHOD_TEXT.get(method, "Manual payment")),
         "summary": summary,
         # Paying by hand has no status worth a badge ("not set up" would read as a fault).
-        "status_text": "" if method == "manual" and status in ("none", "active") else
-        gettext(lang, STATUS_TEXT.get(status, "Not set up")),
+        "status_text": ""
+        if method == "manual" and status in ("none", "active")
+        else gettext(lang, STATUS_TEXT.get(status, "Not set up")),
         "tone": STATUS_TONE.get(status, "gray"),
         "details": details,
-        "pending_note": gettext(lang, "Pending until your bank approves the mandate. Until then, pay your "
-                                      "invoices as usual.") if pending else "",
+        "pending_note": gettext(
+            lang, "Pending until your bank approves the mandate. Until then, pay your invoices as usual."
+        )
+        if pending
+        else "",
         "notice": str(doc.get("notice") or ""),
         "automatic": method in ("autogiro", "card") and status in ("active", "pending"),
     }
@@ -227,9 +246,13 @@ class PaymentMethodState(rx.State):
         # A page (re)opened starts clean: no half-filled form or old message from an earlier visit.
         self.error = self.success = self.clearing_error = self.account_error = self.personal_error = ""
         self.form_open = self.confirm_manual = False
-        async with core_call(self, Subscriber(session, forget=self._forget), "payment method",
-                             N_("Your payment method could not be loaded just now. Please try again."),
-                             busy="loading") as call:
+        async with core_call(
+            self,
+            Subscriber(session, forget=self._forget),
+            "payment method",
+            N_("Your payment method could not be loaded just now. Please try again."),
+            busy="loading",
+        ) as call:
             await self._reload(session, token, customer_id)
         if call.event:
             return call.event
@@ -269,16 +292,24 @@ class PaymentMethodState(rx.State):
         self.personal_error = errors.get("personal_number", "")
         if errors:
             return None
-        async with core_call(self, Subscriber(session, forget=self._forget), "autogiro",
-                             N_("Autogiro could not be turned on just now. Please try again."), busy="busy",
-                             refused={Invalid: lambda exc: self._field_error(exc.detail, lang)}) as call:
+        async with core_call(
+            self,
+            Subscriber(session, forget=self._forget),
+            "autogiro",
+            N_("Autogiro could not be turned on just now. Please try again."),
+            busy="busy",
+            refused={Invalid: lambda exc: self._field_error(exc.detail, lang)},
+        ) as call:
             await charges_client().set_autogiro(token, customer_id, clearing, account, personal)
             await self._reload(session, token, customer_id)
         if call.failed:
             return call.event
         self.form_open = False
-        self.success = gettext(lang, "Autogiro is requested. It starts when your bank has approved the mandate, "
-                                     "usually within a few banking days.")
+        self.success = gettext(
+            lang,
+            "Autogiro is requested. It starts when your bank has approved the mandate, "
+            "usually within a few banking days.",
+        )
         return None
 
     def _field_error(self, detail: str, lang: str) -> None:
@@ -288,17 +319,35 @@ class PaymentMethodState(rx.State):
         message = message.strip() or detail
         # The core explains in English; in Swedish the field gets a Swedish sentence of its own.
         if field.startswith("clearing"):
-            self.clearing_error = gettext(lang, "Clearing number: {message}", message=message) if lang == "en" \
-                else gettext(lang, "Clearing number: no Swedish bank has this number. Check it on your bank "
-                                   "statement or in your internet bank.")
+            self.clearing_error = (
+                gettext(lang, "Clearing number: {message}", message=message)
+                if lang == "en"
+                else gettext(
+                    lang,
+                    "Clearing number: no Swedish bank has this number. Check it on your bank "
+                    "statement or in your internet bank.",
+                )
+            )
         elif field.startswith("personal"):
-            self.personal_error = gettext(lang, "Personal number: {message}", message=message) if lang == "en" \
-                else gettext(lang, "Personal number: it is not a valid Swedish personal number. Check the date and "
-                                   "the last four digits.")
+            self.personal_error = (
+                gettext(lang, "Personal number: {message}", message=message)
+                if lang == "en"
+                else gettext(
+                    lang,
+                    "Personal number: it is not a valid Swedish personal number. Check the date and "
+                    "the last four digits.",
+                )
+            )
         elif field.startswith("account"):
-            self.account_error = gettext(lang, "Account number: {message}", message=message) if lang == "en" \
-                else gettext(lang, "Account number: it does not fit this bank's account numbers (length or check "
-                                   "digit). Check it in your internet bank.")
+            self.account_error = (
+                gettext(lang, "Account number: {message}", message=message)
+                if lang == "en"
+                else gettext(
+                    lang,
+                    "Account number: it does not fit this bank's account numbers (length or check "
+                    "digit). Check it in your internet bank.",
+                )
+            )
         else:
             self.error = gettext(lang, "Not accepted: {message}", message=detail or "422")
 
@@ -311,8 +360,13 @@ class PaymentMethodState(rx.State):
         lang = session._lang()
         self.error = self.success = ""
         origin = str(self.rx_router_page.host or os.environ.get("SELFCARE_APP_URL", "")).rstrip("/")
-        async with core_call(self, Subscriber(session, forget=self._forget), "card",
-                             N_("The card could not be set up just now. Please try again."), busy="busy") as call:
+        async with core_call(
+            self,
+            Subscriber(session, forget=self._forget),
+            "card",
+            N_("The card could not be set up just now. Please try again."),
+            busy="busy",
+        ) as call:
             answer = await charges_client().set_card(token, customer_id, f"{origin}{ROUTE}")
         if call.failed:
             return call.event
@@ -342,9 +396,13 @@ class PaymentMethodState(rx.State):
             return rx.redirect(LOGIN_ROUTE)
         lang = session._lang()
         self.error = self.success = ""
-        async with core_call(self, Subscriber(session, forget=self._forget), "manual",
-                             N_("The payment method could not be changed just now. Please try again."),
-                             busy="busy") as call:
+        async with core_call(
+            self,
+            Subscriber(session, forget=self._forget),
+            "manual",
+            N_("The payment method could not be changed just now. Please try again."),
+            busy="busy",
+        ) as call:
             await charges_client().set_manual(token, customer_id)
             await self._reload(session, token, customer_id)
         if call.failed:
@@ -364,5 +422,5 @@ def provider_page(redirect_url: Any) -> str:
         return ""
     from selfcare.embedding import CORE_PREFIX
 
-    path = redirect_url[len(CORE_PREFIX):] if redirect_url.startswith(CORE_PREFIX + "/") else redirect_url
+    path = redirect_url[len(CORE_PREFIX) :] if redirect_url.startswith(CORE_PREFIX + "/") else redirect_url
     return core_public_base() + path

@@ -146,8 +146,15 @@ class SessionState(rx.State):
             self._refused = session_cookie.digest(token)
             return ""
         scope = str(claims.get("inv") or "")
-        self._start({"access_token": token, "expires_at": claims["exp"], "customer_id": claims["cid"],
-                     "customer_number": "" if scope else claims["sub"]}, scope_invoice=scope)
+        self._start(
+            {
+                "access_token": token,
+                "expires_at": claims["exp"],
+                "customer_id": claims["cid"],
+                "customer_number": "" if scope else claims["sub"],
+            },
+            scope_invoice=scope,
+        )
         return token
 
     # -- the hand-off to the cookie route ------------------------------------------------------
@@ -174,8 +181,12 @@ class SessionState(rx.State):
     def _redeem_handoff(self, nonce: str, purpose: str) -> dict[str, Any] | None:
         """The cookie route takes the pending hand-off (once): the token to set and where to go next."""
         pending, self._handoff = self._handoff, ""
-        if not (pending and secrets.compare_digest(pending, nonce) and purpose == self._handoff_purpose
-                and time.time() < self._handoff_until):
+        if not (
+            pending
+            and secrets.compare_digest(pending, nonce)
+            and purpose == self._handoff_purpose
+            and time.time() < self._handoff_until
+        ):
             return None
         if purpose == "start":
             token = self._live_token()

@@ -125,15 +125,24 @@ class StaffSessionState(rx.State, mixin=True):
         self.signing_in = True
         yield
         wrong = N_("Wrong username or password.")
-        async with core_call(self, Visitor(lang), f"{self.CONSOLE} sign-in",
-                             N_("Sign-in is not possible just now. Please try again."), error="login_error",
-                             busy="signing_in",
-                             refused={RateLimited: lambda exc: gettext(
-                                 lang, "Too many tries. Try again in {minutes} minutes.",
-                                 minutes=max(1, -(-exc.retry_after // 60))),
-                                 Unauthorized: wrong, Forbidden: wrong}) as call:
-            answer = await support_client().agent_login(username, password,
-                                                        client=client_address.of_state(self) or None)
+        async with core_call(
+            self,
+            Visitor(lang),
+            f"{self.CONSOLE} sign-in",
+            N_("Sign-in is not possible just now. Please try again."),
+            error="login_error",
+            busy="signing_in",
+            refused={
+                RateLimited: lambda exc: gettext(
+                    lang, "Too many tries. Try again in {minutes} minutes.", minutes=max(1, -(-exc.retry_after // 60))
+                ),
+                Unauthorized: wrong,
+                Forbidden: wrong,
+            },
+        ) as call:
+            answer = await support_client().agent_login(
+                username, password, client=client_address.of_state(self) or None
+            )
         if call.failed or await self._refuse_role(answer, lang):
             return
         self._token = str(answer["access_token"])

@@ -53,8 +53,7 @@ EXAMPLES = int(os.environ.get("SELFCARE_FUZZ_EXAMPLES", "6"))
 """Twice this many requests per operation and token, valid and invalid data drawn alike."""
 
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance]
-KINDS = {"not_a_server_error": "5xx", "response_schema_conformance": "schema",
-         "status_code_conformance": "status"}
+KINDS = {"not_a_server_error": "5xx", "response_schema_conformance": "schema", "status_code_conformance": "status"}
 
 # PUT /catalogue takes the catalogue as TOML text: generated strings go as they are.
 schemathesis.serializer.alias("application/toml", "text/plain")
@@ -73,8 +72,9 @@ def _seed_operator(core: Core, auth: AuthSettings) -> dict[str, list[Any]]:
     offers.seed_demo_offers(core.engine, core.catalogue, now=core.now())
     with core.engine.connect() as conn:
         customers = [r.id for r in conn.execute(select(m.Customer.id).order_by(m.Customer.id))]
-        invoice_rows = list(conn.execute(select(m.Invoice.id, m.Invoice.number, m.Invoice.customer_id)
-                                         .order_by(m.Invoice.number)))
+        invoice_rows = list(
+            conn.execute(select(m.Invoice.id, m.Invoice.number, m.Invoice.customer_id).order_by(m.Invoice.number))
+        )
         subscriptions = [r.id for r in conn.execute(select(m.Subscription.id).order_by(m.Subscription.id))]
     mine = customers[0]
     own_invoice = next(r for r in invoice_rows if r.customer_id == mine)
@@ -83,10 +83,13 @@ def _seed_operator(core: Core, auth: AuthSettings) -> dict[str, list[Any]]:
     service = token_for(auth, "service")
     with TestClient(create_app(core, auth=auth)) as client:
         link = client.post(f"/invoices/{own_invoice.id}/link", headers=service).json()
-        checkouts = [client.post(f"/invoices/{row.id}/pay", headers=service, json={"return_url": "/invoice"})
-                     for row in invoice_rows]
+        checkouts = [
+            client.post(f"/invoices/{row.id}/pay", headers=service, json={"return_url": "/invoice"})
+            for row in invoice_rows
+        ]
         checkout = next(r.json() for r in checkouts if r.status_code == 200)
     with core.engine.connect() as conn:
+
         def ids(model: Any) -> list[int]:
             return [r[0] for r in conn.execute(select(model.id).order_by(model.id).limit(5))] or [1]
 
@@ -142,8 +145,9 @@ def _seeded_schema(kind: str, tmp: Path) -> Iterator[tuple[Any, dict[str, list[A
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def fuzz_target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-                ) -> Iterator[tuple[Any, dict[str, list[Any]], AuthSettings]]:
+def fuzz_target(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Any, dict[str, list[Any]], AuthSettings]]:
     # Module-scoped, so set up before the per-test autouse fixture sets SELFCARE_ENV=test: set it here too
     # (the core's checkout answers 503 outside test/dev without a payment provider's key).
     with pytest.MonkeyPatch.context() as env:
@@ -163,16 +167,24 @@ def _aim_at_known(case: Any, known: dict[str, list[Any]], pick: int) -> None:
                 container[name] = values[pick % len(values)]
 
 
-def _fuzz_operation(operation: Any, headers: Callable[[], dict[str, str]], known: dict[str, list[Any]]
-                    ) -> list[tuple[str, str]]:
+def _fuzz_operation(
+    operation: Any, headers: Callable[[], dict[str, str]], known: dict[str, list[Any]]
+) -> list[tuple[str, str]]:
     """Run the operation's generated cases; return the failures found as (kind, one-line description)."""
     found: list[tuple[str, str]] = []
-    strategy = st.one_of(operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
-                         operation.as_strategy(generation_mode=GenerationMode.NEGATIVE))
+    strategy = st.one_of(
+        operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
+        operation.as_strategy(generation_mode=GenerationMode.NEGATIVE),
+    )
 
     @seed(FUZZ_SEED)
-    @settings(max_examples=EXAMPLES * 2, deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES * 2,
+        deadline=None,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(case=strategy, pick=st.one_of(st.none(), st.integers(min_value=0, max_value=1000)))
     def run(case: Any, pick: int | None) -> None:
         if pick is not None:
@@ -201,8 +213,7 @@ def _kind(failure: Failure) -> str:
     return {"ServerError": "5xx", "JsonSchemaError": "schema", "UndefinedStatusCode": "status"}.get(name, name)
 
 
-def fuzz_report(schema: Any, headers: Callable[[], dict[str, str]], known: dict[str, list[Any]]
-                ) -> dict[str, Counter]:
+def fuzz_report(schema: Any, headers: Callable[[], dict[str, str]], known: dict[str, list[Any]]) -> dict[str, Counter]:
     """Failures per operation ("GET /path" -> Counter of kinds), with examples kept in ``.examples``."""
     report: dict[str, Counter] = {}
     for result in schema.get_all_operations():

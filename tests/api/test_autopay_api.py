@@ -34,8 +34,11 @@ def setup(core, auth, tmp_path, monkeypatch):
 
 def _save_card(api, auth, customer_id: int, choice: str) -> str:
     me = token_for(auth, "subscriber", customer_id)
-    r = api.put(f"/customers/{customer_id}/payment-method", headers=me,
-                json={"method": "card", "return_url": "http://localhost:3000/payment-method"})
+    r = api.put(
+        f"/customers/{customer_id}/payment-method",
+        headers=me,
+        json={"method": "card", "return_url": "http://localhost:3000/payment-method"},
+    )
     assert r.status_code == 200, r.text
     url = r.json()["redirect_url"]
     assert url.startswith("/paygw/cards/")
@@ -46,8 +49,11 @@ def _save_card(api, auth, customer_id: int, choice: str) -> str:
     assert done.status_code == 303
     # the provider's card is chosen from today; put the start before the October invoice's due date
     with api.app.state.core.engine.begin() as conn:
-        conn.execute(update(PaymentMethod).where(PaymentMethod.customer_id == customer_id)
-                     .values(since=datetime(2026, 11, 21, tzinfo=UTC)))
+        conn.execute(
+            update(PaymentMethod)
+            .where(PaymentMethod.customer_id == customer_id)
+            .values(since=datetime(2026, 11, 21, tzinfo=UTC))
+        )
     return done.headers["location"]
 
 
@@ -67,8 +73,14 @@ def test_card_saved_on_the_providers_page_and_charged_on_the_due_date(setup, aut
     me = token_for(auth, "subscriber", inv.customer_id)
     assert _save_card(api, auth, inv.customer_id, "visa") == "http://localhost:3000/payment-method?card=saved"
     pm = api.get(f"/customers/{inv.customer_id}/payment-method", headers=me).json()
-    assert pm == {"method": "card", "status": "active", "autogiro": None,
-                  "card": {"brand": "visa", "last4": "4242", "expires": "12/30"}, "since": pm["since"], "notice": None}
+    assert pm == {
+        "method": "card",
+        "status": "active",
+        "autogiro": None,
+        "card": {"brand": "visa", "last4": "4242", "expires": "12/30"},
+        "since": pm["since"],
+        "notice": None,
+    }
     assert _run(api, auth, date(2026, 11, 30)).get("paid") is None  # not due yet
     result = _run(api, auth, DUE)
     assert (result["paid"], result["paid_ore"]) == (1, inv.amount_due_ore)
@@ -88,8 +100,9 @@ def test_declined_card_is_retried_then_the_invoice_falls_back(setup, auth, core)
     assert (first["failed"], first["retrying"]) == (1, 1)
     doc = _invoice(api, auth, inv)
     assert doc["timeline"][-1]["kind"] == "autopay_failed"
-    assert doc["timeline"][-1]["text"] == ("Kortbetalningen 1 december 2026 gick inte igenom (kortet nekades). "
-                                           "Vi försöker igen 3 december 2026.")
+    assert doc["timeline"][-1]["text"] == (
+        "Kortbetalningen 1 december 2026 gick inte igenom (kortet nekades). Vi försöker igen 3 december 2026."
+    )
     assert doc["autopay"] == {"method": "card", "status": "retrying", "draw_date": "2026-12-03", "paid_at": None}
     assert _run(api, auth, date(2026, 12, 2)).get("failed") is None  # the retry is on the 3rd
     second = _run(api, auth, date(2026, 12, 3))
@@ -106,8 +119,9 @@ def test_card_webhook_rejects_bad_signatures_and_replays(setup, auth):
     api, rows = setup
     cid = rows["K1"].customer_id
     me = token_for(auth, "subscriber", cid)
-    url = api.put(f"/customers/{cid}/payment-method", headers=me,
-                  json={"method": "card", "return_url": "/payment-method"}).json()["redirect_url"]
+    url = api.put(
+        f"/customers/{cid}/payment-method", headers=me, json={"method": "card", "return_url": "/payment-method"}
+    ).json()["redirect_url"]
     provider = api.app.state.paygw
     signature, body = provider.complete_card_setup(url.rsplit("/", 1)[1], "visa")
     hook = "/payments/webhook/testpay"
@@ -118,8 +132,10 @@ def test_card_webhook_rejects_bad_signatures_and_replays(setup, auth):
     assert api.post(hook, content=body, headers={paygw.SIGNATURE_HEADER: old}).status_code == 400
     forged = json.loads(body)
     forged["data"]["last4"] = "9999"
-    assert api.post(hook, content=json.dumps(forged).encode(), headers={paygw.SIGNATURE_HEADER: signature}
-                    ).status_code == 400
+    assert (
+        api.post(hook, content=json.dumps(forged).encode(), headers={paygw.SIGNATURE_HEADER: signature}).status_code
+        == 400
+    )
     assert api.post(hook, content=body, headers={paygw.SIGNATURE_HEADER: signature}).json() == {"result": "saved"}
     assert api.post(hook, content=body, headers={paygw.SIGNATURE_HEADER: signature}).json() == {"result": "duplicate"}
     again = json.loads(body)
@@ -143,27 +159,44 @@ def test_autogiro_through_the_api_and_the_file_routes(setup, auth):
     me = token_for(auth, "subscriber", cid)
     service = token_for(auth, "service")
     route = f"/customers/{cid}/payment-method"
-    for body, field_ in [({"clearing": "0100", "account": "1234567"}, "clearing"),
-                         ({"clearing": "5000", "account": "1000005"}, "account"), ({"account": "1"}, "clearing"),
-                         ({"clearing": "8327", "account": "9384750001", "personal_number": "197001011234"},
-                          "personal_number")]:
+    for body, field_ in [
+        ({"clearing": "0100", "account": "1234567"}, "clearing"),
+        ({"clearing": "5000", "account": "1000005"}, "account"),
+        ({"account": "1"}, "clearing"),
+        ({"clearing": "8327", "account": "9384750001", "personal_number": "197001011234"}, "personal_number"),
+    ]:
         r = api.put(route, headers=me, json={"method": "autogiro", **body})
         assert problems(r)[0].startswith(field_ + ":"), r.text
-    r = api.put(route, headers=me, json={"method": "autogiro", "clearing": "8327", "account": "9384750001",
-                                         "personal_number": "197001011233"})
+    r = api.put(
+        route,
+        headers=me,
+        json={"method": "autogiro", "clearing": "8327", "account": "9384750001", "personal_number": "197001011233"},
+    )
     assert r.status_code == 200, r.text
     pm = r.json()
     assert (pm["method"], pm["status"], pm["autogiro"]["mandate_status"], pm["autogiro"]["clearing"]) == (
-        "autogiro", "pending", "pending", "8327")
+        "autogiro",
+        "pending",
+        "pending",
+        "8327",
+    )
     out = api.get("/autogiro/files/outgoing", headers=service, params={"date": "2026-11-20"}).json()
     assert [f["kind"] for f in out["files"]] == ["mandates"] and out["mandates"] == 1
     payer = ag.parse(out["files"][0]["content"].encode(ag.ENCODING)).mandates[0].payer_number
-    advice = ag.write_mandate_advice(ag.MandateAdviceFile(date(2026, 11, 23), "471117", "50501055", [
-        ag.MandateAdvice("50501055", payer, "8327009384750001", "197001011233", "04", "32", date(2026, 11, 23))]))
+    advice = ag.write_mandate_advice(
+        ag.MandateAdviceFile(
+            date(2026, 11, 23),
+            "471117",
+            "50501055",
+            [ag.MandateAdvice("50501055", payer, "8327009384750001", "197001011233", "04", "32", date(2026, 11, 23))],
+        )
+    )
     r = api.post("/autogiro/files", headers=service, files={"file": ("medavi.txt", advice)})
     assert r.status_code == 200 and r.json()["approved"] == 1
-    assert api.post("/autogiro/files", headers=service, files={"file": ("medavi.txt", advice)}).json()[
-        "duplicate_file"] == 1
+    assert (
+        api.post("/autogiro/files", headers=service, files={"file": ("medavi.txt", advice)}).json()["duplicate_file"]
+        == 1
+    )
     assert api.get(route, headers=me).json()["status"] == "active"
     out = api.get("/autogiro/files/outgoing", headers=service, params={"date": "2026-11-27"}).json()
     orders = ag.parse(out["files"][-1]["content"].encode(ag.ENCODING)).payments
@@ -182,14 +215,23 @@ def test_nobody_reaches_another_customers_payment_method(setup, auth):
     me = token_for(auth, "subscriber", mine)
     route = f"/customers/{other}/payment-method"
     assert api.get(route, headers=me).status_code == 404
-    for body in ({"method": "manual"}, {"method": "card", "return_url": "/x"},
-                 {"method": "autogiro", "clearing": "8327", "account": "9384750001"}):
+    for body in (
+        {"method": "manual"},
+        {"method": "card", "return_url": "/x"},
+        {"method": "autogiro", "clearing": "8327", "account": "9384750001"},
+    ):
         assert api.put(route, headers=me, json=body).status_code == 404
     assert api.get(route, headers=token_for(auth, "agent")).status_code == 200  # staff read
     assert api.put(route, headers=token_for(auth, "agent"), json={"method": "manual"}).status_code == 403
     assert api.get("/customers/99999/payment-method", headers=token_for(auth, "service")).status_code == 404
-    assert api.put(f"/customers/{mine}/payment-method", headers=me,
-                   json={"method": "card", "return_url": "https://evil.example/x"}).status_code == 422
+    assert (
+        api.put(
+            f"/customers/{mine}/payment-method",
+            headers=me,
+            json={"method": "card", "return_url": "https://evil.example/x"},
+        ).status_code
+        == 422
+    )
     for who in ("subscriber", "agent", "supervisor"):
         headers = token_for(auth, who, mine if who == "subscriber" else None)
         assert api.get("/autogiro/files/outgoing", headers=headers, params={"date": "2026-11-20"}).status_code == 403

@@ -15,8 +15,14 @@ from tests.lifecycle_support import bill_october
 
 
 def test_the_services_raise_one_family() -> None:
-    assert {addons.NotFound, one_offs.NotFound, instalments.NotFound, errors.NotFound, pending.NotFound,
-            invoice_rows.NotFound} == {errors.NotFound}
+    assert {
+        addons.NotFound,
+        one_offs.NotFound,
+        instalments.NotFound,
+        errors.NotFound,
+        pending.NotFound,
+        invoice_rows.NotFound,
+    } == {errors.NotFound}
     assert {one_offs.Conflict, instalments.Conflict, errors.Conflict} == {errors.Conflict}
     assert issubclass(errors.NotFound, LookupError)
     # A conflict is not bad input: a route's "except ValueError" (422) never swallows it.
@@ -43,10 +49,14 @@ def test_the_api_answers_the_family_once() -> None:
     api_errors.install(app, [])
     client = TestClient(app)
     assert (client.get("/missing").status_code, client.get("/missing").json()) == (
-        404, {"detail": "charge_id: no charge 7"})
+        404,
+        {"detail": "charge_id: no charge 7"},
+    )
     assert client.get("/missing-quietly").json() == {"detail": "not found"}
     assert (client.get("/taken").status_code, client.get("/taken").json()) == (
-        409, {"detail": "the offer is already accepted"})
+        409,
+        {"detail": "the offer is already accepted"},
+    )
 
 
 def test_routes_that_left_it_to_the_handler_answer_as_before(core, auth) -> None:

@@ -55,8 +55,10 @@ def test_bgmax_upload_queue_and_allocation_need_staff(api, core, auth) -> None:
     first = next(i for i in queue["items"] if i["kind"] == "payment" and i["amount_ore"] > 0)
     r = api.post(f"/payments/{first['id']}/allocate", headers=agent, json={"invoice_id": invs["K1"].number})
     assert r.status_code == 200, r.text
-    assert api.post(f"/payments/{first['id']}/allocate", headers=agent,
-                    json={"invoice_id": invs["K1"].number}).status_code == 422
+    assert (
+        api.post(f"/payments/{first['id']}/allocate", headers=agent, json={"invoice_id": invs["K1"].number}).status_code
+        == 422
+    )
     assert api.post("/payments/999999/allocate", headers=agent, json={"invoice_id": invs["K1"].id}).status_code == 404
     assert api.get("/outbox", headers=sub).status_code == 403
     assert api.get("/outbox", headers=agent).status_code == 200

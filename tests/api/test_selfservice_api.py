@@ -58,8 +58,12 @@ def test_sign_in_with_a_one_time_code(api, auth):
     assert len(api.get("/dev/outbox", headers=service).json()) == before
     code = _code_from_outbox(api, auth, c["customer_number"])
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
-    assert api.post("/auth/otp/verify", headers=service, json={"identifier": c["customer_number"],
-                                                               "code": wrong}).status_code == 401
+    assert (
+        api.post(
+            "/auth/otp/verify", headers=service, json={"identifier": c["customer_number"], "code": wrong}
+        ).status_code
+        == 401
+    )
     r = api.post("/auth/otp/verify", headers=service, json={"identifier": c["customer_number"], "code": code})
     assert r.status_code == 200, r.text
     session = r.json()
@@ -67,14 +71,22 @@ def test_sign_in_with_a_one_time_code(api, auth):
     bearer = {"Authorization": f"Bearer {session['access_token']}"}
     assert api.get(f"/customers/{c['id']}", headers=bearer).status_code == 200
     # single use
-    assert api.post("/auth/otp/verify", headers=service, json={"identifier": c["customer_number"],
-                                                               "code": code}).status_code == 401
+    assert (
+        api.post(
+            "/auth/otp/verify", headers=service, json={"identifier": c["customer_number"], "code": code}
+        ).status_code
+        == 401
+    )
     # sign-out revokes the token
     assert api.post("/auth/logout", headers=bearer).status_code == 204
     assert api.get(f"/customers/{c['id']}", headers=bearer).status_code == 401
     # the routes are for the app's backend only
-    assert api.post("/auth/otp/request", headers=token_for(auth, "subscriber", c["id"]),
-                    json={"identifier": "K1"}).status_code == 403
+    assert (
+        api.post(
+            "/auth/otp/request", headers=token_for(auth, "subscriber", c["id"]), json={"identifier": "K1"}
+        ).status_code
+        == 403
+    )
 
 
 def test_sign_in_by_phone_number_in_national_format(api, auth):
@@ -93,8 +105,9 @@ def test_code_requests_and_guesses_back_off(api, auth, frozen_clock):
     service = token_for(auth, "service")
     c = _customers(api, auth)[1]
     for _ in range(3):
-        assert api.post("/auth/otp/request", headers=service,
-                        json={"identifier": c["customer_number"]}).status_code == 202
+        assert (
+            api.post("/auth/otp/request", headers=service, json={"identifier": c["customer_number"]}).status_code == 202
+        )
     r = api.post("/auth/otp/request", headers=service, json={"identifier": c["customer_number"]})
     assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
     # the same for an account that does not exist (no probing)
@@ -104,14 +117,22 @@ def test_code_requests_and_guesses_back_off(api, auth, frozen_clock):
     code = _code_from_outbox(api, auth, c["customer_number"])
     wrong = f"{(int(code) + 7) % 1_000_000:06d}"
     for _ in range(3):
-        assert api.post("/auth/otp/verify", headers=service,
-                        json={"identifier": c["customer_number"], "code": wrong}).status_code == 401
+        assert (
+            api.post(
+                "/auth/otp/verify", headers=service, json={"identifier": c["customer_number"], "code": wrong}
+            ).status_code
+            == 401
+        )
     # the fourth guess waits (even the right one): back-off, not a burnt code
     r = api.post("/auth/otp/verify", headers=service, json={"identifier": c["customer_number"], "code": code})
     assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
     frozen_clock.advance(timedelta(seconds=int(r.headers["retry-after"])))
-    assert api.post("/auth/otp/verify", headers=service,
-                    json={"identifier": c["customer_number"], "code": code}).status_code == 200
+    assert (
+        api.post(
+            "/auth/otp/verify", headers=service, json={"identifier": c["customer_number"], "code": code}
+        ).status_code
+        == 200
+    )
 
 
 def test_invoice_link_opens_one_invoice_only(api, auth):
@@ -128,12 +149,22 @@ def test_invoice_link_opens_one_invoice_only(api, auth):
     scoped = {"Authorization": f"Bearer {opened['access_token']}"}
     doc = api.get(f"/invoices/{inv['id']}", headers=scoped).json()
     assert [e["kind"] for e in doc["timeline"]].count("opened") == 1
-    for path in (f"/invoices/{inv['id']}/pdf", f"/invoices/{inv['id']}/qr", f"/invoices/{inv['id']}/explain",
-                 f"/invoices/{inv['id']}/usage"):
+    for path in (
+        f"/invoices/{inv['id']}/pdf",
+        f"/invoices/{inv['id']}/qr",
+        f"/invoices/{inv['id']}/explain",
+        f"/invoices/{inv['id']}/usage",
+    ):
         assert api.get(path, headers=scoped).status_code == 200, path
     # ... and nothing else: not the customer's other invoices, list, customer data or usage.
-    for path in (f"/invoices/{older['id']}", f"/invoices/{older['id']}/pdf", "/invoices", f"/customers/{mine}",
-                 f"/usage?customer_id={mine}", f"/customers/{mine}/forecast"):
+    for path in (
+        f"/invoices/{older['id']}",
+        f"/invoices/{older['id']}/pdf",
+        "/invoices",
+        f"/customers/{mine}",
+        f"/usage?customer_id={mine}",
+        f"/customers/{mine}/forecast",
+    ):
         assert api.get(path, headers=scoped).status_code == 404, path
     # A second open is not a new "opened" event.
     again = api.post("/links/open", headers=service, json={"token": link["token"]}).json()
@@ -174,8 +205,7 @@ def test_explanation_adds_up_to_the_difference(api, auth):
     en = api.get(f"/invoices/{latest['id']}/explain?lang=en", headers=token_for(auth, "subscriber", c)).json()
     assert [i["delta_ore"] for i in en["items"]] == [i["delta_ore"] for i in ex["items"]]
     other = _customers(api, auth)[3]["id"]
-    assert api.get(f"/invoices/{latest['id']}/explain",
-                   headers=token_for(auth, "subscriber", other)).status_code == 404
+    assert api.get(f"/invoices/{latest['id']}/explain", headers=token_for(auth, "subscriber", other)).status_code == 404
 
 
 def test_line_drill_down_returns_the_records_behind_a_line(api, auth):
@@ -184,12 +214,18 @@ def test_line_drill_down_returns_the_records_behind_a_line(api, auth):
             doc = api.get(f"/invoices/{inv['id']}", headers=token_for(auth, "agent")).json()
             for pos, line in enumerate(doc["lines"], start=1):
                 if line["kind"] == "usage" and line["rate_key"]:
-                    r = api.get(f"/invoices/{inv['id']}/lines/{pos}/usage",
-                                headers=token_for(auth, "subscriber", c["id"])).json()
+                    r = api.get(
+                        f"/invoices/{inv['id']}/lines/{pos}/usage", headers=token_for(auth, "subscriber", c["id"])
+                    ).json()
                     assert r["line"] == line and r["total"] > 0
                     assert {i["rate_key"] for i in r["items"]} == {line["rate_key"]}
-                    assert api.get(f"/invoices/{inv['id']}/lines/{len(doc['lines']) + 1}/usage",
-                                   headers=token_for(auth, "agent")).status_code == 404
+                    assert (
+                        api.get(
+                            f"/invoices/{inv['id']}/lines/{len(doc['lines']) + 1}/usage",
+                            headers=token_for(auth, "agent"),
+                        ).status_code
+                        == 404
+                    )
                     return
     pytest.fail("no usage line in the seeded invoices")
 
@@ -227,8 +263,10 @@ def test_pay_refuses_foreign_invoices_and_foreign_return_addresses(api, auth):
     for bad in ("https://evil.example/phish", "//evil.example/x", "javascript:alert(1)"):
         r = api.post(f"/invoices/{inv['id']}/pay", headers=me, json={"return_url": bad})
         assert problems(r)[0].startswith("return_url:"), r.text
-    assert api.post(f"/invoices/{inv['id']}/pay", headers=token_for(auth, "agent"),
-                    json={"return_url": "/x"}).status_code == 403
+    assert (
+        api.post(f"/invoices/{inv['id']}/pay", headers=token_for(auth, "agent"), json={"return_url": "/x"}).status_code
+        == 403
+    )
 
 
 def test_webhook_is_signed_timely_and_once(api, auth, core):
@@ -280,8 +318,10 @@ def test_forecast_for_own_account_only(api, auth):
     assert r.status_code == 200
     f = r.json()
     assert f["forecast_ore"] >= f["so_far_ore"] >= f["fees_ore"] >= 0
-    assert api.get(f"/customers/{cs[0]['id']}/forecast",
-                   headers=token_for(auth, "subscriber", cs[1]["id"])).status_code == 404
+    assert (
+        api.get(f"/customers/{cs[0]['id']}/forecast", headers=token_for(auth, "subscriber", cs[1]["id"])).status_code
+        == 404
+    )
 
 
 def test_codes_expire_after_ten_minutes(core):
@@ -315,8 +355,7 @@ def test_forecast_warns_before_an_allowance_runs_out(core):
 
     seed(core, 6, 2, today=date(2026, 11, 1), quiet=True)
     # Mid-October, with October's usage imported: the pace so far projects each pool's end.
-    results = [forecast(core.engine, core.catalogue, cid, today=date(2026, 10, 10))
-               for cid in range(1, 7)]
+    results = [forecast(core.engine, core.catalogue, cid, today=date(2026, 10, 10)) for cid in range(1, 7)]
     for f in results:
         assert f["days_left"] == 22 and f["days_elapsed"] == 10
         for a in f["allowances"]:

@@ -30,8 +30,9 @@ def api(core, auth):
 
 
 def _login(api, auth, username, password=PASSWORD):
-    return api.post("/agent-auth/login", headers=token_for(auth, "service"),
-                    json={"username": username, "password": password})
+    return api.post(
+        "/agent-auth/login", headers=token_for(auth, "service"), json={"username": username, "password": password}
+    )
 
 
 def _bearer(token: str) -> dict[str, str]:
@@ -73,8 +74,10 @@ def test_question_reply_and_credit_from_the_thread(api, auth, smtp_server, monke
     inbox_smtp, port = smtp_server
     monkeypatch.setenv("SELFCARE_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("SELFCARE_SMTP_PORT", str(port))
-    customers = [api.get(f"/customers/{x['id']}", headers=token_for(auth, "agent")).json()
-                 for x in api.get("/customers", headers=token_for(auth, "agent")).json()["items"]]
+    customers = [
+        api.get(f"/customers/{x['id']}", headers=token_for(auth, "agent")).json()
+        for x in api.get("/customers", headers=token_for(auth, "agent")).json()["items"]
+    ]
     c = next(x for x in customers if x["channel"] == "email" and x["email"])
     me = token_for(auth, "subscriber", c["id"])
     inv = _first_invoice(api, auth, c["id"])
@@ -90,12 +93,16 @@ def test_question_reply_and_credit_from_the_thread(api, auth, smtp_server, monke
     assert api.post(f"/threads/{waiting['id']}/assign", headers=agent).json()["assigned_to"] == "anna"
     seen = api.get(f"/invoices/{inv['id']}/thread", headers=agent).json()
     last_id = seen["messages"][-1]["id"]
-    reply = api.post(f"/invoices/{inv['id']}/thread/messages", headers=agent,
-                     json={"text": "Det är samtal till Världen zon 1. Vi krediterar 50 kr."})
+    reply = api.post(
+        f"/invoices/{inv['id']}/thread/messages",
+        headers=agent,
+        json={"text": "Det är samtal till Världen zon 1. Vi krediterar 50 kr."},
+    )
     assert reply.status_code == 201 and reply.json()["author_name"] == "Anna"
     before = api.get(f"/invoices/{inv['id']}", headers=me).json()
-    credit = api.post(f"/invoices/{inv['id']}/thread/credit", headers=agent,
-                      json={"amount_ore": 5000, "reason": "Goodwill"})
+    credit = api.post(
+        f"/invoices/{inv['id']}/thread/credit", headers=agent, json={"amount_ore": 5000, "reason": "Goodwill"}
+    )
     assert credit.status_code == 201, credit.text
     after = api.get(f"/invoices/{inv['id']}", headers=me).json()
     assert after["balance_ore"] == before["balance_ore"] - 5000
@@ -128,11 +135,19 @@ def test_big_credits_need_a_supervisor(api, auth, monkeypatch):
     r = api.post(f"/invoices/{inv['id']}/thread/credit", headers=agent, json={"amount_ore": 10001, "reason": "x"})
     assert r.status_code == 403 and "supervisor" in r.json()["detail"]
     sup = _bearer(_login(api, auth, "sven").json()["access_token"])
-    assert api.post(f"/invoices/{inv['id']}/thread/credit", headers=sup,
-                    json={"amount_ore": 10001, "reason": "x"}).status_code == 201
+    assert (
+        api.post(
+            f"/invoices/{inv['id']}/thread/credit", headers=sup, json={"amount_ore": 10001, "reason": "x"}
+        ).status_code
+        == 201
+    )
     # at the limit an agent may
-    assert api.post(f"/invoices/{inv['id']}/thread/credit", headers=agent,
-                    json={"amount_ore": 10000, "reason": "y"}).status_code == 201
+    assert (
+        api.post(
+            f"/invoices/{inv['id']}/thread/credit", headers=agent, json={"amount_ore": 10000, "reason": "y"}
+        ).status_code
+        == 201
+    )
 
 
 def test_nobody_reaches_another_subscribers_thread(api, auth):
@@ -141,21 +156,32 @@ def test_nobody_reaches_another_subscribers_thread(api, auth):
     inv_a = _first_invoice(api, auth, a)
     other = token_for(auth, "subscriber", b)
     assert api.get(f"/invoices/{inv_a['id']}/thread", headers=other).status_code == 404
-    assert api.post(f"/invoices/{inv_a['id']}/thread/messages", headers=other,
-                    json={"text": "hej"}).status_code == 404
+    assert api.post(f"/invoices/{inv_a['id']}/thread/messages", headers=other, json={"text": "hej"}).status_code == 404
     # subscribers cannot act as agents
-    assert api.post(f"/invoices/{inv_a['id']}/thread/credit", headers=token_for(auth, "subscriber", a),
-                    json={"amount_ore": 100, "reason": "x"}).status_code == 403
+    assert (
+        api.post(
+            f"/invoices/{inv_a['id']}/thread/credit",
+            headers=token_for(auth, "subscriber", a),
+            json={"amount_ore": 100, "reason": "x"},
+        ).status_code
+        == 403
+    )
     assert api.get("/agent/inbox", headers=token_for(auth, "subscriber", a)).status_code == 403
     # a link session writes on its own invoice only
     link = api.post(f"/invoices/{inv_a['id']}/link", headers=token_for(auth, "agent")).json()
-    scoped = _bearer(api.post("/links/open", headers=token_for(auth, "service"),
-                              json={"token": link["token"]}).json()["access_token"])
-    assert api.post(f"/invoices/{inv_a['id']}/thread/messages", headers=scoped,
-                    json={"text": "Fråga via länken"}).status_code == 201
+    scoped = _bearer(
+        api.post("/links/open", headers=token_for(auth, "service"), json={"token": link["token"]}).json()[
+            "access_token"
+        ]
+    )
+    assert (
+        api.post(
+            f"/invoices/{inv_a['id']}/thread/messages", headers=scoped, json={"text": "Fråga via länken"}
+        ).status_code
+        == 201
+    )
     inv_a2 = api.get("/invoices", headers=token_for(auth, "subscriber", a)).json()["items"][1]
-    assert api.post(f"/invoices/{inv_a2['id']}/thread/messages", headers=scoped,
-                    json={"text": "x"}).status_code == 404
+    assert api.post(f"/invoices/{inv_a2['id']}/thread/messages", headers=scoped, json={"text": "x"}).status_code == 404
 
 
 def test_messages_are_limited_in_length_and_rate(api, auth):
@@ -182,9 +208,16 @@ def test_agent_waives_a_reminder_fee(api, auth, core):
     url = f"/invoices/{inv['id']}/thread/waive-fee"
     assert api.post(url, headers=agent, json={"reason": "no fee"}).status_code == 422  # nothing to waive
     with core.engine.begin() as conn:
-        conn.execute(insert(InvoiceCharge).values(invoice_id=inv["id"], kind="reminder_fee", amount_ore=6000,
-                                                  accrued_to=date(2026, 11, 21), key="test-fee",
-                                                  created_at=clock.now()))
+        conn.execute(
+            insert(InvoiceCharge).values(
+                invoice_id=inv["id"],
+                kind="reminder_fee",
+                amount_ore=6000,
+                accrued_to=date(2026, 11, 21),
+                key="test-fee",
+                created_at=clock.now(),
+            )
+        )
     me = token_for(auth, "subscriber", c)
     before = api.get(f"/invoices/{inv['id']}", headers=me).json()["balance_ore"]
     r = api.post(url, headers=agent, json={"reason": "Första påminnelsen, vi bjuder"})
@@ -222,13 +255,15 @@ def test_credit_preview_is_the_credit_note_the_core_would_issue_and_issues_nothi
     issued = api.post(f"/invoices/{inv['id']}/thread/credit", headers=agent, json=body).json()
     note = api.get(f"/invoices/{issued['credit_note']['id']}", headers=agent).json()
     assert [(ln["description"], ln["amount_ore"]) for ln in note["lines"]] == [
-        (ln["description"], ln["amount_ore"]) for ln in p["lines"]]
+        (ln["description"], ln["amount_ore"]) for ln in p["lines"]
+    ]
     assert -note["amount_due_ore"] == p["credited_ore"] and note["rounding_ore"] == p["rounding_ore"]
     assert issued["invoice"]["new_amount_ore"] == p["new_amount_ore"]
     # who may preview: agents only; nothing to credit is refused like the credit itself
     assert api.post(f"/invoices/{inv['id']}/thread/credit/preview", headers=me, json=body).status_code == 403
-    assert api.post(f"/invoices/{inv['id']}/thread/credit/preview", headers=agent,
-                    json={"reason": "x"}).status_code == 422
+    assert (
+        api.post(f"/invoices/{inv['id']}/thread/credit/preview", headers=agent, json={"reason": "x"}).status_code == 422
+    )
     assert api.post("/invoices/nope/thread/credit/preview", headers=agent, json=body).status_code == 404
 
 
@@ -244,9 +279,16 @@ def test_waive_preview_shows_the_fee_and_the_balance_after(api, auth, core):
     assert api.post(url, headers=agent).status_code == 422  # no fee: nothing to preview
     assert api.get(f"/invoices/{inv['id']}", headers=agent).json()["reminder_fees_ore"] == 0
     with core.engine.begin() as conn:
-        conn.execute(insert(InvoiceCharge).values(invoice_id=inv["id"], kind="reminder_fee", amount_ore=6000,
-                                                  accrued_to=date(2026, 11, 21), key="test-fee",
-                                                  created_at=clock.now()))
+        conn.execute(
+            insert(InvoiceCharge).values(
+                invoice_id=inv["id"],
+                kind="reminder_fee",
+                amount_ore=6000,
+                accrued_to=date(2026, 11, 21),
+                key="test-fee",
+                created_at=clock.now(),
+            )
+        )
     doc = api.get(f"/invoices/{inv['id']}", headers=agent).json()
     assert doc["reminder_fees_ore"] == 6000
     p = api.post(url, headers=agent).json()

@@ -50,9 +50,20 @@ def call(app, method: str, path: str, body: Body, headers: dict[str, str], *, le
     raw = [(b"content-type", content_type.encode())] + [(k.lower().encode(), v.encode()) for k, v in headers.items()]
     if length:
         raw.append((b"content-length", str(body.size).encode()))
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
-             "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"", "headers": raw,
-             "client": ("127.0.0.1", 5000), "server": ("core", 80)}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": raw,
+        "client": ("127.0.0.1", 5000),
+        "server": ("core", 80),
+    }
     answer: dict[str, Any] = {"body": b""}
 
     async def send(message: dict[str, Any]) -> None:
@@ -66,8 +77,10 @@ def call(app, method: str, path: str, body: Body, headers: dict[str, str], *, le
 
 
 def _file_head() -> bytes:
-    return (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.csv\"\r\n"
-            "Content-Type: text/csv\r\n\r\n").encode()
+    return (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n'
+        "Content-Type: text/csv\r\n\r\n"
+    ).encode()
 
 
 @pytest.fixture
@@ -76,10 +89,10 @@ def app(core, auth):
 
 
 @pytest.mark.parametrize(("method", "path", "allowed", "refused", "limit"), UPLOADS)
-def test_an_unknown_or_wrong_caller_is_refused_before_the_body_is_read(app, auth, method, path, allowed, refused,
-                                                                      limit):
-    for headers, status in (({}, 401), ({"Authorization": "Bearer not-a-token"}, 401),
-                            (token_for(auth, refused), 403)):
+def test_an_unknown_or_wrong_caller_is_refused_before_the_body_is_read(
+    app, auth, method, path, allowed, refused, limit
+):
+    for headers, status in (({}, 401), ({"Authorization": "Bearer not-a-token"}, 401), (token_for(auth, refused), 403)):
         for length in (True, False):
             body = Body(200 * 1024 * 1024, _file_head())  # 200 MiB, far above any limit
             got, answer = call(app, method, path, body, headers, length=length)

@@ -59,8 +59,13 @@ def client(core_app: Any) -> Iterator[api_client.CoreClient]:
 
 
 def subscriber_token(customer_id: int) -> str:
-    return issue_token(AuthSettings(secret=SECRET), subject=f"K{100000 + customer_id}", role=Role.SUBSCRIBER,
-                       customer_id=customer_id, ttl=timedelta(minutes=10))
+    return issue_token(
+        AuthSettings(secret=SECRET),
+        subject=f"K{100000 + customer_id}",
+        role=Role.SUBSCRIBER,
+        customer_id=customer_id,
+        ttl=timedelta(minutes=10),
+    )
 
 
 def service_token() -> str:
@@ -69,8 +74,11 @@ def service_token() -> str:
 
 async def latest_code(client: api_client.CoreClient, customer_number: str) -> str:
     """The newest one-time code sent to a customer (the demo's outbox, through the core API)."""
-    resp = await client._http.get("/dev/outbox", params={"customer": customer_number, "limit": 5},
-                                  headers={"Authorization": f"Bearer {service_token()}"})
+    resp = await client._http.get(
+        "/dev/outbox",
+        params={"customer": customer_number, "limit": 5},
+        headers={"Authorization": f"Bearer {service_token()}"},
+    )
     resp.raise_for_status()
     for msg in resp.json():
         if m := re.search(r"\b(\d{6})\b", msg["text"]):
@@ -104,8 +112,13 @@ def shown(state: Any, name: str) -> Any:
 
 def full_page_load(updates: list[Any]) -> str:
     """The address a handler sent the browser to (``selfcare.state.browser.go_to``: a full page load)."""
-    targets = [arg[1]._var_value for u in updates if getattr(getattr(u, "handler", None), "fn", None) is not None
-               and u.handler.fn.__qualname__ == "BrowserState.go" for arg in u.args]
+    targets = [
+        arg[1]._var_value
+        for u in updates
+        if getattr(getattr(u, "handler", None), "fn", None) is not None
+        and u.handler.fn.__qualname__ == "BrowserState.go"
+        for arg in u.args
+    ]
     assert len(targets) == 1, f"expected one full page load, got {updates!r}"
     return targets[0]
 

@@ -22,8 +22,15 @@ GB5 = 5_000_000_000
 def _signed_in(customer_id: int):
     root = fresh_states()
     session = substate(root, SessionState)
-    session._start({"access_token": subscriber_token(customer_id), "expires_at": time.time() + 600,
-                    "customer_id": customer_id, "name": "Test", "customer_number": f"K{100000 + customer_id}"})
+    session._start(
+        {
+            "access_token": subscriber_token(customer_id),
+            "expires_at": time.time() + 600,
+            "customer_id": customer_id,
+            "name": "Test",
+            "customer_number": f"K{100000 + customer_id}",
+        }
+    )
     return root, session, substate(root, AddonsState)
 
 
@@ -59,29 +66,60 @@ def _data(state: AddonsState) -> dict[str, Any]:
 
 # -- pure ---------------------------------------------------------------------------------------
 
+
 def test_presenters_show_left_bought_and_offers():
-    rows = allowance_rows({"data": {"included": 5 * 10**9, "bought": 5 * 10**9, "used": 72 * 10**8,
-                                    "left": 28 * 10**8, "unlimited": False},
-                           "voice": {"included": 0, "bought": 0, "used": 600, "left": None, "unlimited": True}},
-                          "sv")
+    rows = allowance_rows(
+        {
+            "data": {
+                "included": 5 * 10**9,
+                "bought": 5 * 10**9,
+                "used": 72 * 10**8,
+                "left": 28 * 10**8,
+                "unlimited": False,
+            },
+            "voice": {"included": 0, "bought": 0, "used": 600, "left": None, "unlimited": True},
+        },
+        "sv",
+    )
     assert [r["pool"] for r in rows] == ["data", "voice"]
     assert rows[0]["left"] == "2,8 GB" and rows[0]["total"] == "10 GB" and rows[0]["bought"] == "5 GB"
     assert rows[0]["percent"] == 72 and not rows[0]["warn"]
     assert rows[1]["left"] == "Obegränsat" and rows[1]["unlimited"]
-    offers = offer_rows([{"id": ADDON, "name": "Extra 5 GB denna månad", "price_ore": 4900,
-                          "allowances": {"data": GB5}, "labels": ["5 GB"]},
-                         {"id": "bad", "price_ore": 49.0}], "sv")
+    offers = offer_rows(
+        [
+            {
+                "id": ADDON,
+                "name": "Extra 5 GB denna månad",
+                "price_ore": 4900,
+                "allowances": {"data": GB5},
+                "labels": ["5 GB"],
+            },
+            {"id": "bad", "price_ore": 49.0},
+        ],
+        "sv",
+    )
     assert offers == [{"id": ADDON, "name": "Extra 5 GB denna månad", "price": "49,00\u00a0kr", "gives": "5 GB"}]
-    subs = active_subscriptions([
-        {"id": 1, "msisdn": "+4670", "segments": [{"plan_id": "a", "plan_name": "A", "start": "2026-01-01",
-                                                   "end": None}]},
-        {"id": 2, "msisdn": "+4671", "segments": [{"plan_id": "a", "plan_name": "A", "start": "2025-01-01",
-                                                   "end": "2025-06-01"}]},
-        {"id": "3", "msisdn": "+4672", "segments": []}], date(2026, 12, 5))
+    subs = active_subscriptions(
+        [
+            {
+                "id": 1,
+                "msisdn": "+4670",
+                "segments": [{"plan_id": "a", "plan_name": "A", "start": "2026-01-01", "end": None}],
+            },
+            {
+                "id": 2,
+                "msisdn": "+4671",
+                "segments": [{"plan_id": "a", "plan_name": "A", "start": "2025-01-01", "end": "2025-06-01"}],
+            },
+            {"id": "3", "msisdn": "+4672", "segments": []},
+        ],
+        date(2026, 12, 5),
+    )
     assert subs == [{"id": "1", "msisdn": "+4670", "plan": "A"}]
 
 
 # -- against the core ---------------------------------------------------------------------------
+
 
 def test_without_a_session_the_shop_is_empty(client):
     shop = substate(fresh_states(), AddonsState)
@@ -154,14 +192,20 @@ def test_a_changed_session_finds_nothing_loaded(client, buyers):
     assert shop.sheet_open
     own_before, foreign_before = len(_bought(client, own_sub)), len(_bought(client, foreign_sub))
     # Another subscriber signs in in the same tab before the confirm arrives.
-    session._start({"access_token": subscriber_token(other_customer), "expires_at": time.time() + 600,
-                    "customer_id": other_customer})
+    session._start(
+        {
+            "access_token": subscriber_token(other_customer),
+            "expires_at": time.time() + 600,
+            "customer_id": other_customer,
+        }
+    )
     run(drain(AddonsState.confirm_purchase.fn(shop)))
     assert not shop.sheet_done and shop.subscriptions == [] and shop.allowances == []
     assert len(_bought(client, own_sub)) == own_before and len(_bought(client, foreign_sub)) == foreign_before
 
 
 # -- the console's one-off charges (the agent side of the same contract) -------------------------
+
 
 def _console(client):
     import uuid
@@ -189,8 +233,13 @@ def test_agent_adds_lists_and_removes_a_one_off_charge(client):
     charges = substate(root, AgentChargesState)
     # Nothing open in the console: nothing is loaded or added.
     run(drain(AgentChargesState.load.fn(charges)))
-    run(drain(AgentChargesState.add.fn(charges, {"description": "Byte av SIM-kort", "amount": "99",
-                                                  "reason": "Trasigt kort"})))
+    run(
+        drain(
+            AgentChargesState.add.fn(
+                charges, {"description": "Byte av SIM-kort", "amount": "99", "reason": "Trasigt kort"}
+            )
+        )
+    )
     assert charges.customer == "" and charges.pending == []
     run(drain(AgentState.open_thread.fn(console, invoice_id)))
     assert console.invoice_id == invoice_id
@@ -198,20 +247,39 @@ def test_agent_adds_lists_and_removes_a_one_off_charge(client):
     assert charges.customer.endswith(f"K{100000 + customer_id}") and charges.subscriptions
     before = len(run(ChargesClient(client).charges(service_token(), customer_id)))
     # Bad input: the error names the field, nothing reaches the core.
-    for form, field in (({"description": "", "amount": "99", "reason": "x"}, "Beskrivning"),
-                        ({"description": "SIM", "amount": "-5", "reason": "x"}, "Belopp"),
-                        ({"description": "SIM", "amount": "99", "reason": ""}, "Orsak"),
-                        ({"description": "SIM", "amount": "99", "reason": "x", "vat": "0.99"}, "Moms"),
-                        ({"description": "SIM", "amount": "99", "reason": "x", "subscription": "999999"},
-                         "Abonnemang")):
+    for form, field in (
+        ({"description": "", "amount": "99", "reason": "x"}, "Beskrivning"),
+        ({"description": "SIM", "amount": "-5", "reason": "x"}, "Belopp"),
+        ({"description": "SIM", "amount": "99", "reason": ""}, "Orsak"),
+        ({"description": "SIM", "amount": "99", "reason": "x", "vat": "0.99"}, "Moms"),
+        ({"description": "SIM", "amount": "99", "reason": "x", "subscription": "999999"}, "Abonnemang"),
+    ):
         run(drain(AgentChargesState.add.fn(charges, form)))
         assert charges.error.startswith(field), (form, charges.error)
     assert len(run(ChargesClient(client).charges(service_token(), customer_id))) == before
     sub = charges.subscriptions[0]["value"]
-    run(drain(AgentChargesState.add.fn(charges, {"kind": "charge", "description": "Byte av SIM-kort", "amount": "99",
-                                                  "vat": "0.25", "subscription": sub, "reason": "Trasigt kort"})))
-    run(drain(AgentChargesState.add.fn(charges, {"kind": "credit", "description": "Goodwill", "amount": "50,00",
-                                                  "reason": "Lång väntetid"})))
+    run(
+        drain(
+            AgentChargesState.add.fn(
+                charges,
+                {
+                    "kind": "charge",
+                    "description": "Byte av SIM-kort",
+                    "amount": "99",
+                    "vat": "0.25",
+                    "subscription": sub,
+                    "reason": "Trasigt kort",
+                },
+            )
+        )
+    )
+    run(
+        drain(
+            AgentChargesState.add.fn(
+                charges, {"kind": "credit", "description": "Goodwill", "amount": "50,00", "reason": "Lång väntetid"}
+            )
+        )
+    )
     assert charges.error == "" and charges.notice
     listed = {c["description"]: c for c in charges.pending}
     assert listed["Byte av SIM-kort"]["amount"] == "+99,00\u00a0kr" and listed["Byte av SIM-kort"]["msisdn"]
@@ -224,14 +292,18 @@ def test_agent_adds_lists_and_removes_a_one_off_charge(client):
     assert charges.error and len(charges.pending) == 2
     run(drain(AgentChargesState.remove.fn(charges, listed["Goodwill"]["id"])))
     assert [c["description"] for c in charges.pending] == ["Byte av SIM-kort"]
-    assert "Goodwill" not in {c["description"] for c in run(ChargesClient(client).charges(service_token(),
-                                                                                           customer_id))}
+    assert "Goodwill" not in {
+        c["description"] for c in run(ChargesClient(client).charges(service_token(), customer_id))
+    }
     # A subscriber may read but never add charges.
     from selfcare.charges_client import Forbidden
 
     with pytest.raises(Forbidden):
-        run(ChargesClient(client).add_charge(subscriber_token(customer_id), customer_id, description="x",
-                                             amount_ore=-100, reason="x"))
+        run(
+            ChargesClient(client).add_charge(
+                subscriber_token(customer_id), customer_id, description="x", amount_ore=-100, reason="x"
+            )
+        )
     # Signed out: the panel forgets the customer.
     agent._drop()
     run(drain(AgentChargesState.load.fn(charges)))

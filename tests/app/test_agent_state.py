@@ -163,8 +163,9 @@ def test_a_credit_is_previewed_then_issued_once_on_confirm(client, accounts):
     assert any(x["amount"] == "-49,99\u00a0kr" for x in console.confirm_lines), console.confirm_lines
     balance = doc["balance_ore"]
     # the credit note carries its own öresavrundning (rules §1): 49,99 kr credits 50,00 kr
-    assert console.confirm_left == (f"Kvar att betala: {format_money(balance, 'sv')} → "
-                                    f"{format_money(balance - 5000, 'sv')}")
+    assert console.confirm_left == (
+        f"Kvar att betala: {format_money(balance, 'sv')} → {format_money(balance - 5000, 'sv')}"
+    )
     assert len(_credit_notes(client, invoice_id)) == notes  # the preview issued nothing
 
     # Cancel: nothing issued, and confirm afterwards has nothing to issue.
@@ -187,8 +188,10 @@ def test_a_credit_is_previewed_then_issued_once_on_confirm(client, accounts):
     other = next(i["id"] for i in console.other_invoices)
     run(drain(AgentState.open_thread.fn(console, other)))
     run(drain(AgentState.confirm.fn(console)))
-    assert len(_credit_notes(client, invoice_id)) == notes + 1 and _credit_notes(client, other) == \
-        run(client.invoice(service_token(), other))["credit_notes"]
+    assert (
+        len(_credit_notes(client, invoice_id)) == notes + 1
+        and _credit_notes(client, other) == run(client.invoice(service_token(), other))["credit_notes"]
+    )
     assert console.notice == ""
 
 
@@ -205,9 +208,16 @@ def test_the_waive_button_is_there_only_with_a_fee_and_waiving_is_confirmed(clie
     run(drain(AgentState.waive_fee.fn(console, {"reason": "x"})))
     assert console.confirm_kind == "" and console.error  # and the handler refuses too
     with core_app.state.core.engine.begin() as conn:
-        conn.execute(insert(InvoiceCharge).values(invoice_id=invoice_id, kind="reminder_fee", amount_ore=6000,
-                                                  accrued_to=clock.today(), key=f"state-test-fee-{invoice_id}",
-                                                  created_at=clock.now()))
+        conn.execute(
+            insert(InvoiceCharge).values(
+                invoice_id=invoice_id,
+                kind="reminder_fee",
+                amount_ore=6000,
+                accrued_to=clock.today(),
+                key=f"state-test-fee-{invoice_id}",
+                created_at=clock.now(),
+            )
+        )
     run(drain(AgentState.open_thread.fn(console, invoice_id)))
     assert console.fee_to_waive == "60,00\u00a0kr"
     balance = run(client.invoice(service_token(), invoice_id))["balance_ore"]

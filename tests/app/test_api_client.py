@@ -29,6 +29,7 @@ def test_sign_in_with_one_time_code(client):
         await client.logout(answer["access_token"])
         with pytest.raises(Unauthorized):  # revoked
             await client.invoices(answer["access_token"], 1)
+
     run(go())
 
 
@@ -50,13 +51,19 @@ def test_foreign_invoice_is_not_found(client):
         token = subscriber_token(1)
         doc = await client.invoice(token, mine[0]["id"])
         assert doc["customer_id"] == 1
-        for call in (client.invoice(token, theirs[0]["id"]), client.invoice_pdf(token, theirs[0]["id"]),
-                     client.invoice_qr(token, theirs[0]["id"]), client.explain(token, theirs[0]["id"]),
-                     client.line_usage(token, theirs[0]["id"], 1), client.invoice_usage(token, theirs[0]["id"])):
+        for call in (
+            client.invoice(token, theirs[0]["id"]),
+            client.invoice_pdf(token, theirs[0]["id"]),
+            client.invoice_qr(token, theirs[0]["id"]),
+            client.explain(token, theirs[0]["id"]),
+            client.line_usage(token, theirs[0]["id"], 1),
+            client.invoice_usage(token, theirs[0]["id"]),
+        ):
             with pytest.raises(NotFound):
                 await call
         with pytest.raises(NotFound):
             await client.invoices(token, 2)
+
     run(go())
 
 
@@ -82,6 +89,7 @@ def test_pdf_and_qr_of_own_invoice(client):
         assert payload["ddt"] == inv["due_date"].replace("-", "")
         assert round(float(payload["due"]) * 100) == inv["balance_ore"]
         assert qr["svg"].lstrip().startswith("<svg")
+
     run(go())
 
 
@@ -99,6 +107,7 @@ def test_invoice_link_reaches_that_invoice_only(client):
             await client.invoice(scoped, mine[1]["id"])
         with pytest.raises(NotFound):
             await client.open_link(link["token"][:-2] + ("aa" if not link["token"].endswith("aa") else "bb"))
+
     run(go())
 
 
@@ -112,4 +121,5 @@ def test_usage_summary_and_forecast(client):
         assert "allowances" in forecast
         with pytest.raises(NotFound):
             await client.forecast(token, 2)
+
     run(go())

@@ -25,22 +25,33 @@ SELFCARE = Path(__file__).resolve().parents[2] / "selfcare"
 def _signed_in(customer_id: int):
     root = fresh_states()
     session = substate(root, SessionState)
-    session._start({"access_token": subscriber_token(customer_id), "expires_at": time.time() + 600,
-                    "customer_id": customer_id, "name": "Test", "customer_number": f"K{100000 + customer_id}"})
+    session._start(
+        {
+            "access_token": subscriber_token(customer_id),
+            "expires_at": time.time() + 600,
+            "customer_id": customer_id,
+            "name": "Test",
+            "customer_number": f"K{100000 + customer_id}",
+        }
+    )
     return root, session
 
 
 def test_no_handler_sends_script_to_eval():
     """``rx.call_script``/``call_function``/``run_script`` from a handler would be run with eval, which the
     pages' CSP refuses: the app must not use them."""
-    offenders = [f"{path.relative_to(SELFCARE)}:{n}" for path in SELFCARE.rglob("*.py")
-                 for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-                 if re.search(r"\brx\.(call_script|call_function|run_script)\(", line)]
+    offenders = [
+        f"{path.relative_to(SELFCARE)}:{n}"
+        for path in SELFCARE.rglob("*.py")
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if re.search(r"\brx\.(call_script|call_function|run_script)\(", line)
+    ]
     assert offenders == []
 
 
-@pytest.mark.parametrize("url", ["/core/paygw/checkout/abc", "https://pay.example/checkout?s=1",
-                                 "http://127.0.0.1:3000/core/paygw/cards/x"])
+@pytest.mark.parametrize(
+    "url", ["/core/paygw/checkout/abc", "https://pay.example/checkout?s=1", "http://127.0.0.1:3000/core/paygw/cards/x"]
+)
 def test_go_sets_an_order_with_a_fresh_ticket(url: str):
     browser = substate(fresh_states(), BrowserState)
     BrowserState.go.fn(browser, url)
@@ -50,8 +61,19 @@ def test_go_sets_an_order_with_a_fresh_ticket(url: str):
     assert first["ticket"] and first["ticket"] != browser.order["ticket"]  # the same address twice is two loads
 
 
-@pytest.mark.parametrize("url", ["javascript:alert(1)", "//evil.example/x", "data:text/html,<script>",
-                                 "/x\nSet-Cookie: a", "", None, 5, "ftp://files.example/x"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        "//evil.example/x",
+        "data:text/html,<script>",
+        "/x\nSet-Cookie: a",
+        "",
+        None,
+        5,
+        "ftp://files.example/x",
+    ],
+)
 def test_go_refuses_what_is_not_a_page_address(url):
     browser = substate(fresh_states(), BrowserState)
     BrowserState.go.fn(browser, url)
@@ -62,7 +84,7 @@ def test_clear_field_order():
     browser = substate(fresh_states(), BrowserState)
     BrowserState.clear_field.fn(browser, "thread-text", "  Hej!  ")
     assert browser.order["clear"] == "thread-text" and browser.order["sent"] == "Hej!" and browser.order["ticket"]
-    BrowserState.clear_field.fn(browser, "x\" onload=\"", "text")  # not an element id: the order stays as it was
+    BrowserState.clear_field.fn(browser, 'x" onload="', "text")  # not an element id: the order stays as it was
     assert browser.order["clear"] == "thread-text"
     spec = clear_if_sent("agent-reply-text", "Svar")
     assert spec.handler.fn.__qualname__ == "BrowserState.clear_field"
@@ -96,7 +118,7 @@ def test_pay_goes_to_the_providers_page_without_eval(client):
     assert target, "the seeded customer needs an invoice with something to pay"
     assert "/paygw/checkout/" in target and not target.startswith("//")
     assert go_to(target).handler.fn.__qualname__ == "BrowserState.go"
-    page = run(client._http.get(target[target.index("/paygw/"):]))
+    page = run(client._http.get(target[target.index("/paygw/") :]))
     assert page.status_code == 200 and "<form" in page.text
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
 

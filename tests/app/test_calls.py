@@ -48,7 +48,9 @@ def test_a_refusal_is_logged_and_said_in_the_language_and_busy_is_cleared(caplog
     assert seen == [True] and page.busy is False
     assert call.failed and not call.ended and not call.refused and call.event is None
     assert page.error == "The invoice could not be loaded just now. Please try again."
-    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [(logging.WARNING, "test call: core answered 503: down")]
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (logging.WARNING, "test call: core answered 503: down")
+    ]
     caplog.clear()
     sv = Page()
     with caplog.at_level(logging.INFO, logger=__name__):
@@ -80,8 +82,10 @@ def test_refusals_of_their_own_by_class_or_status_come_first():
 
 def _link_session(invoice_id: str) -> SessionState:
     session = substate(fresh_states(), SessionState)
-    session._start({"access_token": subscriber_token(2), "expires_at": time.time() + 600, "customer_id": 2},
-                   scope_invoice=invoice_id)
+    session._start(
+        {"access_token": subscriber_token(2), "expires_at": time.time() + 600, "customer_id": 2},
+        scope_invoice=invoice_id,
+    )
     return session
 
 
@@ -91,16 +95,18 @@ INVOICE = "7f0c1a52-93d1-4c55-a7f4-2b1f0e9d6c11"
 def test_an_ended_subscriber_session_is_dropped_and_the_page_goes_to_sign_in():
     session = _link_session(INVOICE)
     page = Page()
-    _seen, call = run(_through(page, Subscriber(session, forget=page.forget, keep_invoice=INVOICE),
-                               Unauthorized(401, "revoked")))
+    _seen, call = run(
+        _through(page, Subscriber(session, forget=page.forget, keep_invoice=INVOICE), Unauthorized(401, "revoked"))
+    )
     assert call.ended and page.forgotten == 1 and page.error == ""
     assert LOGIN_ROUTE in repr(call.event)
     assert session._token == "" and not session.scoped
     assert session.link_expired and session._after_login == f"/invoices/{INVOICE}"  # after sign-in: that invoice
     # A card on a page (no sign-in page of its own): dropped and forgotten, the page stays.
     session = _link_session(INVOICE)
-    _seen, call = run(_through(page, Subscriber(session, forget=page.forget, to_sign_in=False),
-                               Unauthorized(401, "revoked")))
+    _seen, call = run(
+        _through(page, Subscriber(session, forget=page.forget, to_sign_in=False), Unauthorized(401, "revoked"))
+    )
     assert call.ended and call.event is None and page.forgotten == 2 and session._token == ""
     assert session._after_login == ""  # nothing kept without keep_invoice
 

@@ -34,8 +34,10 @@ def test_helpers_that_translate_a_parameter_are_extraction_keywords():
 
 def test_every_text_in_the_code_has_a_swedish_translation():
     root = Path(__file__).resolve().parents[2] / "selfcare"
-    used = {msg[2] if isinstance(msg[2], str) else msg[2][0]
-            for msg in extract_from_dir(str(root), keywords=keywords(root), method_map=[("**.py", "python")])}
+    used = {
+        msg[2] if isinstance(msg[2], str) else msg[2][0]
+        for msg in extract_from_dir(str(root), keywords=keywords(root), method_map=[("**.py", "python")])
+    }
     assert len(used) > 100
     po = root / "locales" / "sv" / "LC_MESSAGES" / "messages.po"
     with po.open("rb") as fh:
@@ -46,8 +48,18 @@ def test_every_text_in_the_code_has_a_swedish_translation():
 
 
 def test_presenters_translate_status_and_split_the_explanation():
-    row = invoice_row({"id": "x", "number": "1", "period": "2026-10", "amount_due_ore": 20200,
-                       "due_date": "2026-12-01", "status": "overdue", "balance_ore": 20200}, "sv")
+    row = invoice_row(
+        {
+            "id": "x",
+            "number": "1",
+            "period": "2026-10",
+            "amount_due_ore": 20200,
+            "due_date": "2026-12-01",
+            "status": "overdue",
+            "balance_ore": 20200,
+        },
+        "sv",
+    )
     assert row["status"] == "Förfallen" and row["tone"] == "red" and row["open"] == "1"
     assert row["amount"] == "202,00\u00a0kr" and row["due"] == "1 december 2026"
     [item] = explain_rows({"items": [{"delta_ore": 8700, "text": "+87,00 kr: 3,2 GB surf utöver"}]}, "sv")

@@ -26,9 +26,15 @@ CUSTOMER = 2
 
 def _signed_in(customer_id: int):
     root = fresh_states()
-    substate(root, SessionState)._start({"access_token": subscriber_token(customer_id),
-                                         "expires_at": time.time() + 600, "customer_id": customer_id,
-                                         "name": "Test", "customer_number": f"K{100000 + customer_id}"})
+    substate(root, SessionState)._start(
+        {
+            "access_token": subscriber_token(customer_id),
+            "expires_at": time.time() + 600,
+            "customer_id": customer_id,
+            "name": "Test",
+            "customer_number": f"K{100000 + customer_id}",
+        }
+    )
     return root
 
 
@@ -67,10 +73,36 @@ def test_the_thread_follows_the_language(client):
     sv_line_1 = invoice.lines[0]["description"]
     assert (mine["who"], mine["read"], mine["line"]) == ("Du", "Skickat", f"Om rad 1: {sv_line_1}")
     assert theirs["who"] == "tester, kundtjänst" and theirs["read"] == ""
-    month = {"sv": ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september",
-                    "oktober", "november", "december"),
-             "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-                    "October", "November", "December")}
+    month = {
+        "sv": (
+            "januari",
+            "februari",
+            "mars",
+            "april",
+            "maj",
+            "juni",
+            "juli",
+            "augusti",
+            "september",
+            "oktober",
+            "november",
+            "december",
+        ),
+        "en": (
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ),
+    }
     assert any(f" {m} " in mine["at"] for m in month["sv"])
     assert shown(thread, "line_options")[0]["label"] == "Hela fakturan"
     assert shown(thread, "error") == "Skriv ditt meddelande först."
@@ -99,8 +131,13 @@ def test_the_thread_follows_the_language(client):
 def test_the_payment_method_card_follows_the_language():
     root = _signed_in(CUSTOMER)
     pm = substate(root, PaymentMethodState)
-    pm._doc = {"method": "card", "status": "active", "since": "2026-03-10", "notice": None,
-               "card": {"brand": "visa", "last4": "4242", "expires": "12/28"}}
+    pm._doc = {
+        "method": "card",
+        "status": "active",
+        "since": "2026-03-10",
+        "notice": None,
+        "card": {"brand": "visa", "last4": "4242", "expires": "12/28"},
+    }
     pm.loaded = True
     view = shown(pm, "view")
     assert (view["method_text"], view["summary"], view["status_text"]) == ("Kort", "Kort •••• 4242", "Aktiv")
@@ -109,17 +146,32 @@ def test_the_payment_method_card_follows_the_language():
     delta = _switch(root, "en")
     view = _sent(delta, PaymentMethodState, "view")
     assert (view["method_text"], view["summary"], view["status_text"]) == ("Card", "Card •••• 4242", "Active")
-    assert _sent(delta, PaymentMethodState, "details") == ["Visa ending in 4242, valid until 12/28",
-                                                           "Since 10 March 2026"]
+    assert _sent(delta, PaymentMethodState, "details") == [
+        "Visa ending in 4242, valid until 12/28",
+        "Since 10 March 2026",
+    ]
     assert shown(pm, "view") == view
 
 
 def test_the_instalment_card_follows_the_language():
     root = _signed_in(CUSTOMER)
     card = substate(root, InstalmentCardState)
-    card._items = [{"id": 1, "device_name": "iPhone 16", "months": 24, "months_billed": 8, "months_left": 16,
-                    "status": "active", "monthly_ore": 19975, "paid_ore": 159800, "total_ore": 479400,
-                    "remaining_ore": 319600, "start_period": "2026-03", "msisdn": "46701234567"}]
+    card._items = [
+        {
+            "id": 1,
+            "device_name": "iPhone 16",
+            "months": 24,
+            "months_billed": 8,
+            "months_left": 16,
+            "status": "active",
+            "monthly_ore": 19975,
+            "paid_ore": 159800,
+            "total_ore": 479400,
+            "remaining_ore": 319600,
+            "start_period": "2026-03",
+            "msisdn": "46701234567",
+        }
+    ]
     (row,) = shown(card, "rows")
     assert row["headline"] == "iPhone 16: 8 av 24 månader betalda, 3\u00a0196,00\u00a0kr kvar"
     assert row["monthly"] == "199,75\u00a0kr / månad"

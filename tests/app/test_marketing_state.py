@@ -38,15 +38,28 @@ PNG_BANNER = _png()
 
 
 def _form(**changes: str) -> dict[str, str]:
-    form = {**FORM_DEFAULTS, "name": "Heavy data → 20 GB", "title": "Slut på surf igen?", "body": "Med 20 GB …",
-            "cta": "Visa erbjudandet", "sells": "plan:mobil-20gb", "terms_percent": "100", "terms_periods": "3",
-            "terms_text_sv": "3 mån 0 kr, sedan 299 kr/mån", "terms_text_en": "3 months 0 kr, then 299 kr/month",
-            "data_min_percent": "90", "data_periods": "2", "data_of_last": "3", "rule_plan_mobil-5gb": "on"}
+    form = {
+        **FORM_DEFAULTS,
+        "name": "Heavy data → 20 GB",
+        "title": "Slut på surf igen?",
+        "body": "Med 20 GB …",
+        "cta": "Visa erbjudandet",
+        "sells": "plan:mobil-20gb",
+        "terms_percent": "100",
+        "terms_periods": "3",
+        "terms_text_sv": "3 mån 0 kr, sedan 299 kr/mån",
+        "terms_text_en": "3 months 0 kr, then 299 kr/month",
+        "data_min_percent": "90",
+        "data_periods": "2",
+        "data_of_last": "3",
+        "rule_plan_mobil-5gb": "on",
+    }
     form.update(changes)
     return {k: v for k, v in form.items() if v is not None}
 
 
 # -- the form as plain functions -------------------------------------------------------------------
+
 
 def test_a_complete_form_becomes_the_contracts_offer_body():
     body, problems = offer_body(_form(), PLANS, ADDONS, "en", image_id=3)
@@ -54,16 +67,34 @@ def test_a_complete_form_becomes_the_contracts_offer_body():
     assert body["sells"] == {"kind": "plan", "id": "mobil-20gb"}
     assert body["terms"] == {"percent": "100", "amount_ore": None, "periods": 3}
     assert body["terms_text"] == {"sv": "3 mån 0 kr, sedan 299 kr/mån", "en": "3 months 0 kr, then 299 kr/month"}
-    assert body["rules"] == {"plans": ["mobil-5gb"], "data_usage": {"min_percent": 90, "periods": 2, "of_last": 3},
-                             "exclude_overdue": True, "exclude_collection": True}
+    assert body["rules"] == {
+        "plans": ["mobil-5gb"],
+        "data_usage": {"min_percent": 90, "periods": 2, "of_last": 3},
+        "exclude_overdue": True,
+        "exclude_collection": True,
+    }
     assert body["placements"] == ["overview", "invoice"] and body["cap"] == {"impressions": 3, "days": 7}
     assert body["effective"] == "now" and body["priority"] == 10 and body["image_id"] == 3
     # The other rules, an amount discount and an add-on.
-    body, problems = offer_body(_form(sells="addon:extra-5gb", terms_percent="", terms_amount_kr="49,50",
-                                      overage_min_kr="1", overage_periods="1", overage_of_last="3",
-                                      roaming_periods="1", roaming_of_last="3", tenure_min="6",
-                                      exclude_collection="", placement_invoice="", **{"rule_plan_mobil-5gb": ""}),
-                                PLANS, ADDONS, "en")
+    body, problems = offer_body(
+        _form(
+            sells="addon:extra-5gb",
+            terms_percent="",
+            terms_amount_kr="49,50",
+            overage_min_kr="1",
+            overage_periods="1",
+            overage_of_last="3",
+            roaming_periods="1",
+            roaming_of_last="3",
+            tenure_min="6",
+            exclude_collection="",
+            placement_invoice="",
+            **{"rule_plan_mobil-5gb": ""},
+        ),
+        PLANS,
+        ADDONS,
+        "en",
+    )
     assert problems == []
     assert body["terms"] == {"percent": None, "amount_ore": 4950, "periods": 3}
     assert body["rules"]["overage"] == {"min_ore": 100, "periods": 1, "of_last": 3}
@@ -73,20 +104,23 @@ def test_a_complete_form_becomes_the_contracts_offer_body():
     assert body["placements"] == ["overview"]
 
 
-@pytest.mark.parametrize(("changes", "field"), [
-    ({"title": " "}, "Rubrik"),
-    ({"sells": "plan:no-such-plan"}, "Säljer"),
-    ({"terms_percent": "150"}, "Rabatt (%)"),
-    ({"terms_amount_kr": "10"}, "Rabatt (%)"),  # a percentage and an amount
-    ({"terms_periods": "0"}, "Rabattmånader"),
-    ({"data_periods": "4"}, "Dataanvändning"),  # 4 of the last 3
-    ({"data_of_last": ""}, "Dataanvändning"),  # half a rule
-    ({"rule_plan_bogus": "on"}, "Nuvarande abonnemang"),
-    ({"placement_overview": "", "placement_invoice": ""}, "Placeringar"),
-    ({"tenure_min": "12", "tenure_max": "6"}, "Kundtid"),
-    ({"priority": "ten"}, "Prioritet"),
-    ({"recommended": "on", "sells": "addon:extra-5gb"}, "Rekommenderat abonnemang"),
-])
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"title": " "}, "Rubrik"),
+        ({"sells": "plan:no-such-plan"}, "Säljer"),
+        ({"terms_percent": "150"}, "Rabatt (%)"),
+        ({"terms_amount_kr": "10"}, "Rabatt (%)"),  # a percentage and an amount
+        ({"terms_periods": "0"}, "Rabattmånader"),
+        ({"data_periods": "4"}, "Dataanvändning"),  # 4 of the last 3
+        ({"data_of_last": ""}, "Dataanvändning"),  # half a rule
+        ({"rule_plan_bogus": "on"}, "Nuvarande abonnemang"),
+        ({"placement_overview": "", "placement_invoice": ""}, "Placeringar"),
+        ({"tenure_min": "12", "tenure_max": "6"}, "Kundtid"),
+        ({"priority": "ten"}, "Prioritet"),
+        ({"recommended": "on", "sells": "addon:extra-5gb"}, "Rekommenderat abonnemang"),
+    ],
+)
 def test_bad_input_names_the_field_and_sends_nothing(changes, field):
     body, problems = offer_body(_form(**changes), PLANS, ADDONS, "sv")
     assert body is None
@@ -94,8 +128,20 @@ def test_bad_input_names_the_field_and_sends_nothing(changes, field):
 
 
 def test_an_offer_from_the_core_fills_the_form_and_comes_back_the_same():
-    body, _ = offer_body(_form(terms_percent="", terms_amount_kr="100", overage_min_kr="25", overage_periods="2",
-                               overage_of_last="3", tenure_max="24", recommended="on"), PLANS, ADDONS, "en")
+    body, _ = offer_body(
+        _form(
+            terms_percent="",
+            terms_amount_kr="100",
+            overage_min_kr="25",
+            overage_periods="2",
+            overage_of_last="3",
+            tenure_max="24",
+            recommended="on",
+        ),
+        PLANS,
+        ADDONS,
+        "en",
+    )
     offer = {"id": 7, "status": "draft", **body}
     form, plans = form_from_offer(offer)
     assert plans == ["mobil-5gb"] and form["overage_min_kr"] == "25" and form["terms_amount_kr"] == "100"
@@ -123,11 +169,20 @@ def test_image_type_is_read_from_the_bytes_and_times_are_shown_in_stockholm():
 
 def test_results_as_figures():
     assert percent_text("0.0500", "sv") == "5,0\u00a0%" and percent_text("1", "en") == "100.0\u00a0%"
-    daily, funnel = results_figures({
-        "daily": [{"date": "2026-11-20", "impressions": 4, "clicks": 2, "acceptances": 1},
-                  {"date": "2026-11-21", "impressions": 6, "clicks": 1, "acceptances": 0}],
-        "funnel": [{"stage": "impressions", "count": 10}, {"stage": "clicks", "count": 3},
-                   {"stage": "acceptances", "count": 1}]}, "sv")
+    daily, funnel = results_figures(
+        {
+            "daily": [
+                {"date": "2026-11-20", "impressions": 4, "clicks": 2, "acceptances": 1},
+                {"date": "2026-11-21", "impressions": 6, "clicks": 1, "acceptances": 0},
+            ],
+            "funnel": [
+                {"stage": "impressions", "count": 10},
+                {"stage": "clicks", "count": 3},
+                {"stage": "acceptances", "count": 1},
+            ],
+        },
+        "sv",
+    )
     assert [t.name for t in daily.data] == ["Visningar", "Klick", "Accepterade"]
     assert list(daily.data[0].y) == [4, 6] and list(daily.data[2].y) == [1, 0]
     assert funnel.data[0].orientation == "h" and list(funnel.data[0].x) == [1, 3, 10]
@@ -135,6 +190,7 @@ def test_results_as_figures():
 
 
 # -- sign-in and the session -----------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def staff(core_app) -> dict[str, str]:
@@ -176,8 +232,9 @@ def test_only_marketing_accounts_sign_in_here_and_only_staff_at_agent(client, st
 def test_without_a_marketing_session_every_handler_does_nothing(client, staff):
     root, _session, console = _console(None)
     # A subscriber's session is not a marketer's.
-    substate(root, SessionState)._start({"access_token": subscriber_token(1), "expires_at": time.time() + 600,
-                                         "customer_id": 1})
+    substate(root, SessionState)._start(
+        {"access_token": subscriber_token(1), "expires_at": time.time() + 600, "customer_id": 1}
+    )
     console.selected_id = 1
     console._offers = {"1": {"id": 1, "rules": {}, "sells": None}}
     run(drain(MarketingState.load.fn(console)))
@@ -222,8 +279,14 @@ def test_create_preview_schedule_results_and_stop(client, staff):
     # Upload the image, then save: a draft with it.
     run(drain(MarketingState.upload_image.fn(console, [rx.UploadFile(file=io.BytesIO(PNG_BANNER))])))
     assert console.image_error == "" and console.image_id > 0 and console.image_src.endswith(f"/{console.image_id}")
-    run(drain(MarketingState.save.fn(console, _form(**{"rule_plan_mobil-5gb": "", "data_min_percent": "",
-                                                       "data_periods": "", "data_of_last": ""}))))
+    run(
+        drain(
+            MarketingState.save.fn(
+                console,
+                _form(**{"rule_plan_mobil-5gb": "", "data_min_percent": "", "data_periods": "", "data_of_last": ""}),
+            )
+        )
+    )
     assert console.problems == [] and console.error == "", console.error
     offer_id = console.selected_id
     assert offer_id > 0 and console.selected_status == "draft" and len(console.rows) == before + 1
@@ -241,7 +304,9 @@ def test_create_preview_schedule_results_and_stop(client, staff):
         run(drain(MarketingState.preview_for.fn(console, {"customer_number": "drop table"})))
         assert console.problems and console.problems[0].startswith("Kundnummer")
         # Schedule: the end before the start is refused; then from now on.
-        run(drain(MarketingState.schedule.fn(console, {"starts_at": "2026-12-01T08:00", "ends_at": "2026-11-01T08:00"})))
+        run(
+            drain(MarketingState.schedule.fn(console, {"starts_at": "2026-12-01T08:00", "ends_at": "2026-11-01T08:00"}))
+        )
         assert console.problems and console.problems[0].startswith("Slut")
         run(drain(MarketingState.schedule.fn(console, {"starts_at": "", "ends_at": ""})))
         assert console.problems == [] and console.selected_status == "active", console.error
@@ -251,7 +316,11 @@ def test_create_preview_schedule_results_and_stop(client, staff):
         run(drain(MarketingState.set_tab.fn(console, "results")))
         run(drain(MarketingState.show_results.fn(console)))
         assert console.results["impressions"] == "0" and console.results["conversion"] == "0,0\u00a0%"
-        assert len(console.daily_fig.data) == 3 and console.daily_fig.data[0].type == "bar" and len(console.funnel_fig.data) == 1
+        assert (
+            len(console.daily_fig.data) == 3
+            and console.daily_fig.data[0].type == "bar"
+            and len(console.funnel_fig.data) == 1
+        )
     finally:
         run(drain(MarketingState.stop_offer.fn(console)))
     assert console.selected_status == "stopped"

@@ -28,9 +28,14 @@ CUSTOMERS = (1, 2, 3, 4)
 
 # -- presenters ------------------------------------------------------------------------------------
 
+
 def test_recommendation_figures_read_as_a_sentence():
-    rec = {"current_plan": "Mobil 5 GB", "current_cost_ore": 71700, "offer_cost_ore": 59700,
-           "periods": ["2026-08", "2026-09", "2026-10"]}
+    rec = {
+        "current_plan": "Mobil 5 GB",
+        "current_cost_ore": 71700,
+        "offer_cost_ore": 59700,
+        "periods": ["2026-08", "2026-09", "2026-10"],
+    }
     assert recommendation_text(rec, "sv") == "Dina senaste 3 månader hade kostat 597\u00a0kr i stället för 717\u00a0kr."
     assert recommendation_text(rec, "en") == "Your last 3 months would have cost 597\u00a0kr instead of 717\u00a0kr."
     assert recommendation_text(None, "sv") == "" and recommendation_text({"offer_cost_ore": 1.5}, "sv") == ""
@@ -45,49 +50,98 @@ def test_banner_and_order_as_the_page_shows_them(monkeypatch):
     monkeypatch.setenv("SELFCARE_CORE_PUBLIC_URL", "https://app.example/core")
     assert image_src("/core/offer-images/3") == "https://app.example/core/offer-images/3"
     assert image_src("javascript:alert(1)") == "" and image_src(None) == ""
-    view = banner_view({"offer_id": 12, "subscription_id": 5, "msisdn": "+46701234567", "title": "Slut på surf?",
-                        "body": "Med 20 GB …", "cta": "", "image_url": "/core/offer-images/3",
-                        "terms_text": "3 mån 0 kr", "recommendation": None}, "sv")
-    assert view == {"offer_id": "12", "title": "Slut på surf?", "body": "Med 20 GB …", "cta": "Visa erbjudandet",
-                    "image": "https://app.example/core/offer-images/3", "terms": "3 mån 0 kr",
-                    "msisdn": "+46701234567", "recommendation": ""}
+    view = banner_view(
+        {
+            "offer_id": 12,
+            "subscription_id": 5,
+            "msisdn": "+46701234567",
+            "title": "Slut på surf?",
+            "body": "Med 20 GB …",
+            "cta": "",
+            "image_url": "/core/offer-images/3",
+            "terms_text": "3 mån 0 kr",
+            "recommendation": None,
+        },
+        "sv",
+    )
+    assert view == {
+        "offer_id": "12",
+        "title": "Slut på surf?",
+        "body": "Med 20 GB …",
+        "cta": "Visa erbjudandet",
+        "image": "https://app.example/core/offer-images/3",
+        "terms": "3 mån 0 kr",
+        "msisdn": "+46701234567",
+        "recommendation": "",
+    }
     assert "subscription_id" not in view  # the subscription stays in the backend
-    order = {"offer_id": 12, "subscription_id": 5, "title": "Mobil 20 GB", "what_you_get": ["20 GB surf"],
-             "terms_text": "3 mån 0 kr, sedan 299 kr/mån",
-             "current": {"kind": "plan", "id": "mobil-5gb", "name": "Mobil 5 GB", "monthly_fee_ore": 19900},
-             "new": {"kind": "plan", "id": "mobil-20gb", "name": "Mobil 20 GB", "monthly_fee_ore": 29900},
-             "effective_date": "2026-11-21",
-             "this_period": {"period": "2026-11", "lines": [
-                 {"description": "Mobil 5 GB, 1 nov–20 nov", "amount_ore": 13267},
-                 {"description": "Mobil 20 GB, 21 nov–30 nov", "amount_ore": 9967},
-                 {"description": "3 mån 0 kr", "amount_ore": -9967}], "total_ore": 13267},
-             "monthly_after_discount_ore": 29900}
+    order = {
+        "offer_id": 12,
+        "subscription_id": 5,
+        "title": "Mobil 20 GB",
+        "what_you_get": ["20 GB surf"],
+        "terms_text": "3 mån 0 kr, sedan 299 kr/mån",
+        "current": {"kind": "plan", "id": "mobil-5gb", "name": "Mobil 5 GB", "monthly_fee_ore": 19900},
+        "new": {"kind": "plan", "id": "mobil-20gb", "name": "Mobil 20 GB", "monthly_fee_ore": 29900},
+        "effective_date": "2026-11-21",
+        "this_period": {
+            "period": "2026-11",
+            "lines": [
+                {"description": "Mobil 5 GB, 1 nov–20 nov", "amount_ore": 13267},
+                {"description": "Mobil 20 GB, 21 nov–30 nov", "amount_ore": 9967},
+                {"description": "3 mån 0 kr", "amount_ore": -9967},
+            ],
+            "total_ore": 13267,
+        },
+        "monthly_after_discount_ore": 29900,
+    }
     sheet = order_view(order, "sv")
     assert [x["amount"] for x in sheet["lines"]] == ["132,67\u00a0kr", "99,67\u00a0kr", "−99,67\u00a0kr"]
     assert sheet["total"] == "132,67\u00a0kr" and sheet["get"] == ["20 GB surf"]
     assert sheet["change"] == "Mobil 5 GB → Mobil 20 GB från 21 nov"
-    assert accepted_text(order, {"effective_date": "2026-11-21", "plan_id": "mobil-20gb"}, "sv") == \
-        "Klart! Din nya plan gäller från 21 nov."
+    assert (
+        accepted_text(order, {"effective_date": "2026-11-21", "plan_id": "mobil-20gb"}, "sv")
+        == "Klart! Din nya plan gäller från 21 nov."
+    )
 
 
 # -- on the real core ------------------------------------------------------------------------------
 
+
 def _signed_in(customer_id: int):
     root = fresh_states()
     session = substate(root, SessionState)
-    session._start({"access_token": subscriber_token(customer_id), "expires_at": time.time() + 600,
-                    "customer_id": customer_id, "name": "Test", "customer_number": f"K{100000 + customer_id}"})
+    session._start(
+        {
+            "access_token": subscriber_token(customer_id),
+            "expires_at": time.time() + 600,
+            "customer_id": customer_id,
+            "name": "Test",
+            "customer_number": f"K{100000 + customer_id}",
+        }
+    )
     return root, substate(root, OffersState)
 
 
 def _offer_body(sells: str, **extra: Any) -> dict[str, Any]:
-    return {"name": f"test {sells} {time.monotonic_ns()}", "title": "Mer surf för pengarna",
-            "body": "Byt till ett större abonnemang.", "cta": "Visa erbjudandet", "image_id": None,
-            "sells": {"kind": "plan", "id": sells}, "terms": {"percent": "50", "amount_ore": None, "periods": 2},
-            "terms_text": {"sv": "2 mån halva priset", "en": "2 months half price"}, "effective": "now",
-            "starts_at": None, "ends_at": None, "priority": 900, "cap": {"impressions": 50, "days": 7},
-            "placements": ["overview", "invoice"],
-            "rules": {"exclude_overdue": False, "exclude_collection": False}, **extra}
+    return {
+        "name": f"test {sells} {time.monotonic_ns()}",
+        "title": "Mer surf för pengarna",
+        "body": "Byt till ett större abonnemang.",
+        "cta": "Visa erbjudandet",
+        "image_id": None,
+        "sells": {"kind": "plan", "id": sells},
+        "terms": {"percent": "50", "amount_ore": None, "periods": 2},
+        "terms_text": {"sv": "2 mån halva priset", "en": "2 months half price"},
+        "effective": "now",
+        "starts_at": None,
+        "ends_at": None,
+        "priority": 900,
+        "cap": {"impressions": 50, "days": 7},
+        "placements": ["overview", "invoice"],
+        "rules": {"exclude_overdue": False, "exclude_collection": False},
+        **extra,
+    }
 
 
 @pytest.fixture
@@ -189,8 +243,9 @@ def test_no_foreign_id_gets_through_the_handlers(client, live_offer):
     run(drain(OffersState.load.fn(state, "invoice")))
     run(drain(OffersState.open_order.fn(state, str(offer_id))))
     assert state._sheet_subscription > 0
-    substate(root, SessionState)._start({"access_token": subscriber_token(other), "expires_at": time.time() + 600,
-                                         "customer_id": other})
+    substate(root, SessionState)._start(
+        {"access_token": subscriber_token(other), "expires_at": time.time() + 600, "customer_id": other}
+    )
     run(drain(OffersState.confirm.fn(state)))
     assert state.sheet_done == "" and state._sheet_subscription == 0 and state.banners == []
     assert _results(client, offer_id)["acceptances"] == 0 and _results(client, offer_id)["clicks"] == clicks + 1

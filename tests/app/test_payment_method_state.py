@@ -30,8 +30,15 @@ OWN, OTHER = 3, 4
 def _signed_in(customer_id: int):
     root = fresh_states()
     session = substate(root, SessionState)
-    session._start({"access_token": subscriber_token(customer_id), "expires_at": time.time() + 600,
-                    "customer_id": customer_id, "name": "Test", "customer_number": f"K{100000 + customer_id}"})
+    session._start(
+        {
+            "access_token": subscriber_token(customer_id),
+            "expires_at": time.time() + 600,
+            "customer_id": customer_id,
+            "name": "Test",
+            "customer_number": f"K{100000 + customer_id}",
+        }
+    )
     return root, session, substate(root, PaymentMethodState)
 
 
@@ -48,9 +55,11 @@ PNR = "19700101-1233"  # a valid personal number (check digit 3)
 
 # -- pure ---------------------------------------------------------------------------------------
 
+
 def test_autogiro_form_shape_names_the_field():
     clearing, account, personal, errors = check_autogiro_form(
-        {"clearing": " 8327-9 ", "account": "938 475 000-1", "personal_number": "19700101-1233"}, "en")
+        {"clearing": " 8327-9 ", "account": "938 475 000-1", "personal_number": "19700101-1233"}, "en"
+    )
     assert (clearing, account, personal, errors) == ("83279", "9384750001", "197001011233", {})
     _c, _a, _p, errors = check_autogiro_form({"clearing": "83", "account": "12ab", "personal_number": "7001"}, "sv")
     assert errors["clearing"].startswith("Clearingnummer") and errors["account"].startswith("Kontonummer")
@@ -63,27 +72,41 @@ def test_autogiro_form_shape_names_the_field():
 
 def test_autopay_status_texts():
     assert autopay_view(None, "sv") == {"text": "", "tone": "", "failed": "", "paid": ""}
-    scheduled = autopay_view({"method": "autogiro", "status": "scheduled", "draw_date": "2026-04-30",
-                              "paid_at": None}, "sv")
+    scheduled = autopay_view(
+        {"method": "autogiro", "status": "scheduled", "draw_date": "2026-04-30", "paid_at": None}, "sv"
+    )
     assert scheduled["text"] == "Dras via autogiro 30 april" and not scheduled["paid"]
-    paid = autopay_view({"method": "autogiro", "status": "paid", "draw_date": "2026-04-30",
-                         "paid_at": "2026-04-30T06:10:00+00:00"}, "sv")
+    paid = autopay_view(
+        {"method": "autogiro", "status": "paid", "draw_date": "2026-04-30", "paid_at": "2026-04-30T06:10:00+00:00"},
+        "sv",
+    )
     assert paid["text"] == "Betald med autogiro 30 april" and paid["paid"] == "1"
-    assert autopay_view({"method": "card", "status": "paid", "draw_date": "2026-04-30"}, "en")["text"] \
+    assert (
+        autopay_view({"method": "card", "status": "paid", "draw_date": "2026-04-30"}, "en")["text"]
         == "Paid by card on 30 April"
+    )
     failed = autopay_view({"method": "card", "status": "failed", "draw_date": "2026-04-30"}, "sv")
     assert failed["text"] == "" and failed["failed"] == "1"  # the Pay button comes back
     assert autopay_view({"method": "bitcoin", "status": "paid"}, "sv")["text"] == ""
 
 
 def test_method_view_and_provider_page():
-    v = method_view({"method": "autogiro", "status": "pending", "since": None, "notice": None, "card": None,
-                     "autogiro": {"account": "•••• 0001", "clearing": "8327", "mandate_status": "pending",
-                                  "payer_number": "1"}}, "sv")
+    v = method_view(
+        {
+            "method": "autogiro",
+            "status": "pending",
+            "since": None,
+            "notice": None,
+            "card": None,
+            "autogiro": {"account": "•••• 0001", "clearing": "8327", "mandate_status": "pending", "payer_number": "1"},
+        },
+        "sv",
+    )
     assert v["method_text"] == "Autogiro" and v["status_text"] == "Väntar" and v["pending_note"]
     assert any("•••• 0001" in d and "8327" in d for d in v["details"])
-    card = method_view({"method": "card", "status": "active", "card": {"brand": "visa", "last4": "4242",
-                                                                      "expires": "12/28"}}, "en")
+    card = method_view(
+        {"method": "card", "status": "active", "card": {"brand": "visa", "last4": "4242", "expires": "12/28"}}, "en"
+    )
     assert card["summary"] == "Card •••• 4242" and card["automatic"]
     assert "Visa ending in 4242, valid until 12/28" in card["details"]
     assert method_view({}, "sv")["method"] == "manual"
@@ -96,12 +119,19 @@ def test_method_view_and_provider_page():
 
 # -- against the core ---------------------------------------------------------------------------
 
+
 def test_without_a_session_every_handler_does_nothing(client):
     state = substate(fresh_states(), PaymentMethodState)
     assert _redirects(run(drain(PaymentMethodState.load.fn(state))))
-    assert _redirects(run(drain(PaymentMethodState.submit_autogiro.fn(state, {"clearing": "8327",
-                                                                                "account": "9384750001",
-                                                                                "personal_number": PNR}))))
+    assert _redirects(
+        run(
+            drain(
+                PaymentMethodState.submit_autogiro.fn(
+                    state, {"clearing": "8327", "account": "9384750001", "personal_number": PNR}
+                )
+            )
+        )
+    )
     assert _redirects(run(drain(PaymentMethodState.choose_card.fn(state))))
     assert _redirects(run(drain(PaymentMethodState.choose_manual.fn(state))))
     assert shown(state, "view") == {} and not state.loaded
@@ -121,8 +151,13 @@ def test_the_bank_rules_of_the_core_show_beside_the_field(client):
     _root, _session, pm = _signed_in(OWN)
     run(drain(PaymentMethodState.load.fn(pm)))
     # 0999: the right shape, but no Swedish bank has that clearing number.
-    run(drain(PaymentMethodState.submit_autogiro.fn(pm, {"clearing": "0999", "account": "9384750001",
-                                                                 "personal_number": PNR})))
+    run(
+        drain(
+            PaymentMethodState.submit_autogiro.fn(
+                pm, {"clearing": "0999", "account": "9384750001", "personal_number": PNR}
+            )
+        )
+    )
     assert (pm.clearing_error or pm.account_error) and not pm.success
     assert _core_method(client, OWN)["method"] != "autogiro"
 
@@ -131,11 +166,21 @@ def test_autogiro_is_pending_until_the_bank_approves_then_back_to_manual(client)
     _root, _session, pm = _signed_in(OWN)
     run(drain(PaymentMethodState.load.fn(pm)))
     # A personal number with a wrong check digit: the core says so, beside the field.
-    run(drain(PaymentMethodState.submit_autogiro.fn(pm, {"clearing": "8327", "account": "9384750001",
-                                                         "personal_number": "197001011234"})))
+    run(
+        drain(
+            PaymentMethodState.submit_autogiro.fn(
+                pm, {"clearing": "8327", "account": "9384750001", "personal_number": "197001011234"}
+            )
+        )
+    )
     assert pm.personal_error and _core_method(client, OWN)["method"] != "autogiro"
-    run(drain(PaymentMethodState.submit_autogiro.fn(pm, {"clearing": "8327", "account": "9384750001",
-                                                         "personal_number": PNR})))
+    run(
+        drain(
+            PaymentMethodState.submit_autogiro.fn(
+                pm, {"clearing": "8327", "account": "9384750001", "personal_number": PNR}
+            )
+        )
+    )
     assert pm.clearing_error == pm.account_error == pm.personal_error == pm.error == ""
     view = shown(pm, "view")
     assert view["method"] == "autogiro" and view["status"] == "pending" and view["pending_note"]
@@ -157,7 +202,7 @@ def test_card_goes_to_the_providers_page(client):
     path = full_page_load(updates)
     assert "/paygw/" in path and not path.startswith("//")
     # The hosted page exists on the core (no sign-in: the session id is the key).
-    core_path = path[path.index("/paygw/"):]
+    core_path = path[path.index("/paygw/") :]
     resp = run(client._http.get(core_path))
     assert resp.status_code == 200 and "<form" in resp.text.lower()
     # The payer saves the provider's test card; the provider sends the browser back here.
@@ -186,8 +231,15 @@ def test_only_the_sessions_own_customer_is_reached(client):
         run(ChargesClient(client).payment_method(subscriber_token(OWN), OTHER))
     # ...and the state keeps nothing of a previous session's customer.
     session = substate(own_root, SessionState)
-    session._start({"access_token": subscriber_token(OTHER), "expires_at": time.time() + 600,
-                    "customer_id": OTHER, "name": "Other", "customer_number": f"K{100000 + OTHER}"})
+    session._start(
+        {
+            "access_token": subscriber_token(OTHER),
+            "expires_at": time.time() + 600,
+            "customer_id": OTHER,
+            "name": "Other",
+            "customer_number": f"K{100000 + OTHER}",
+        }
+    )
     run(drain(PaymentMethodState.open_autogiro.fn(pm)))
     assert shown(pm, "view") == {} and not pm.loaded
     session._drop()
@@ -198,8 +250,9 @@ def test_invoice_page_has_no_autopay_for_manual_payers(client):
     customer_id = 1
     invoice_id = run(client.invoices(subscriber_token(customer_id), customer_id))["items"][0]["id"]
     root = fresh_states()
-    substate(root, SessionState)._start({"access_token": subscriber_token(customer_id),
-                                         "expires_at": time.time() + 600, "customer_id": customer_id})
+    substate(root, SessionState)._start(
+        {"access_token": subscriber_token(customer_id), "expires_at": time.time() + 600, "customer_id": customer_id}
+    )
     inv = substate(root, InvoiceState)
     run(drain(InvoiceState.open_invoice.fn(inv, invoice_id)))
     assert inv.view and inv.autopay["text"] == ""

@@ -25,8 +25,15 @@ from tests.app.conftest import drain, fresh_states, run, subscriber_token, subst
 def _signed_in(customer_id: int, lang: str = "sv"):
     root = fresh_states()
     session = substate(root, SessionState)
-    session._start({"access_token": subscriber_token(customer_id), "expires_at": time.time() + 600,
-                    "customer_id": customer_id, "name": "Test", "customer_number": f"K{100000 + customer_id}"})
+    session._start(
+        {
+            "access_token": subscriber_token(customer_id),
+            "expires_at": time.time() + 600,
+            "customer_id": customer_id,
+            "name": "Test",
+            "customer_number": f"K{100000 + customer_id}",
+        }
+    )
     session.lang = lang
     return substate(root, PendingChangesState)
 
@@ -37,19 +44,30 @@ def _order_change(core_app) -> tuple[int, int, str, str, date, str]:
     catalogue = core.catalogue
     today = core.today()
     with core.engine.begin() as conn:
-        for sub_id, customer_id in conn.execute(select(m.Subscription.id, m.Subscription.customer_id)
-                                                .where(m.Subscription.kind == "mobile")
-                                                .order_by(m.Subscription.id)):
+        for sub_id, customer_id in conn.execute(
+            select(m.Subscription.id, m.Subscription.customer_id)
+            .where(m.Subscription.kind == "mobile")
+            .order_by(m.Subscription.id)
+        ):
             sub = subscriptions.load_subscription(conn, sub_id)
             current = sub.segment_on(today) if sub else None
             if current is None or current.end is not None:
                 continue
-            new_plan = next(p for p in catalogue.plans.values()
-                            if p.kind == "mobile" and p.id != current.plan_id and p.tariff is not None)
+            new_plan = next(
+                p
+                for p in catalogue.plans.values()
+                if p.kind == "mobile" and p.id != current.plan_id and p.tariff is not None
+            )
             effective = subscriptions.next_period_start(conn, customer_id, today)
             subscriptions.change_plan(conn, catalogue, sub_id, new_plan.id, effective)
-            return (customer_id, sub_id, catalogue.plans[current.plan_id].name, new_plan.name, effective,
-                    in_language(new_plan, "en"))
+            return (
+                customer_id,
+                sub_id,
+                catalogue.plans[current.plan_id].name,
+                new_plan.name,
+                effective,
+                in_language(new_plan, "en"),
+            )
     raise AssertionError("the seeded core has no running mobile subscription")
 
 
@@ -77,8 +95,10 @@ def test_a_pending_change_is_listed_refused_after_it_starts_and_undone_before(cl
     other = _signed_in(_other_customer(customer_id))
     run(drain(PendingChangesState.load.fn(other)))
     run(drain(PendingChangesState.cancel.fn(other, change["id"])))
-    assert other.notice == "" and len(run(ChargesClient(client).pending_changes(
-        subscriber_token(customer_id), customer_id))["items"]) == 1
+    assert (
+        other.notice == ""
+        and len(run(ChargesClient(client).pending_changes(subscriber_token(customer_id), customer_id))["items"]) == 1
+    )
     # Even with the id forced into its backend list, the core refuses (404) and nothing changes.
     other._changes = {int(change["id"]): change}
     other._customer_id = _other_customer(customer_id)

@@ -17,9 +17,37 @@ from rxconfig import RadixThemesTrimmed, config
 
 ROOT = Path(__file__).resolve().parents[2]
 RADIX_COLOURS = {
-    "gray", "gold", "bronze", "brown", "yellow", "amber", "orange", "tomato", "red", "ruby", "crimson", "pink",
-    "plum", "purple", "violet", "iris", "indigo", "blue", "cyan", "teal", "jade", "green", "grass", "lime",
-    "mint", "sky", "mauve", "slate", "sage", "olive", "sand",
+    "gray",
+    "gold",
+    "bronze",
+    "brown",
+    "yellow",
+    "amber",
+    "orange",
+    "tomato",
+    "red",
+    "ruby",
+    "crimson",
+    "pink",
+    "plum",
+    "purple",
+    "violet",
+    "iris",
+    "indigo",
+    "blue",
+    "cyan",
+    "teal",
+    "jade",
+    "green",
+    "grass",
+    "lime",
+    "mint",
+    "sky",
+    "mauve",
+    "slate",
+    "sage",
+    "olive",
+    "sand",
 }
 
 
@@ -75,8 +103,12 @@ def test_radix_is_not_a_window_library():
         _bundle_library(dependency)
     libraries = RegistrationContext.ensure_context().bundled_libraries
     assert any(lib.startswith("@radix-ui/themes") for lib in libraries)
-    plugin.pre_compile(add_save_task=lambda *a, **k: None, add_modify_task=lambda *a: None,
-                       radix_themes_plugin=plugin, unevaluated_pages=[])
+    plugin.pre_compile(
+        add_save_task=lambda *a, **k: None,
+        add_modify_task=lambda *a: None,
+        radix_themes_plugin=plugin,
+        unevaluated_pages=[],
+    )
     assert not any(lib.startswith("@radix-ui/themes") for lib in libraries), libraries
     assert "react" in libraries and "$/utils/state" in libraries  # Reflex's own stay
     # The package is still installed for the components that import it.

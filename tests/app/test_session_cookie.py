@@ -71,8 +71,18 @@ def test_a_signed_out_session_is_not_found_again_by_any_tab(client):
 @pytest.mark.parametrize("kind", ["plain-token", "expired", "staff", "other-secret", "garbage"])
 def test_a_cookie_that_is_not_a_live_subscriber_session_is_not_adopted(kind):
     now = int(time.time())
-    claims = {"sub": "K100001", "role": "subscriber", "cid": 1, "jti": "j1", "iat": now, "nbf": now, "exp": now + 600,
-              "iss": "selfcare-core", "aud": "selfcare-api", "ses": 1}
+    claims = {
+        "sub": "K100001",
+        "role": "subscriber",
+        "cid": 1,
+        "jti": "j1",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 600,
+        "iss": "selfcare-core",
+        "aud": "selfcare-api",
+        "ses": 1,
+    }
     secret = session_cookie._secret()
     token = {
         "plain-token": subscriber_token(1),  # a token that is not a recorded session (no ses)
@@ -93,12 +103,15 @@ def test_the_cookie_header_is_read_strictly():
     assert session_cookie.read_cookie(f"{name}={'a' * 5000}") == ""
 
 
-@pytest.mark.parametrize(("api_url", "page", "expected"), [
-    ("http://localhost:3000", "http://127.0.0.1:3000", "http://127.0.0.1:3000"),  # the page's host name
-    ("http://localhost:8000", "http://localhost:3000", "http://localhost:8000"),  # dev: two ports
-    ("http://0.0.0.0:8000", "https://selfcare.example.se", "https://selfcare.example.se"),  # behind TLS
-    ("https://api.example.se", "https://selfcare.example.se", "https://api.example.se"),  # named: as named
-])
+@pytest.mark.parametrize(
+    ("api_url", "page", "expected"),
+    [
+        ("http://localhost:3000", "http://127.0.0.1:3000", "http://127.0.0.1:3000"),  # the page's host name
+        ("http://localhost:8000", "http://localhost:3000", "http://localhost:8000"),  # dev: two ports
+        ("http://0.0.0.0:8000", "https://selfcare.example.se", "https://selfcare.example.se"),  # behind TLS
+        ("https://api.example.se", "https://selfcare.example.se", "https://api.example.se"),  # named: as named
+    ],
+)
 def test_the_backend_address_is_the_one_the_browser_uses(api_url, page, expected):
     assert session_cookie.backend_base(api_url, page) == expected
 
@@ -113,8 +126,18 @@ def test_a_grant_is_signed_short_lived_and_names_its_tab_nonce_and_purpose():
     assert session_cookie.read_grant(grant[:-2] + ("AA" if not grant.endswith("AA") else "BB")) is None
     old = session_cookie.make_grant("tab-1", nonce, "start", "http://localhost:3000", now=time.time() - 61)
     assert session_cookie.read_grant(old) is None
-    foreign = jwt.encode({"aud": "selfcare-api", "c": "tab-1", "n": nonce, "p": "start", "o": "x",
-                          "iat": int(time.time()), "exp": int(time.time()) + 60}, session_cookie._secret())
+    foreign = jwt.encode(
+        {
+            "aud": "selfcare-api",
+            "c": "tab-1",
+            "n": nonce,
+            "p": "start",
+            "o": "x",
+            "iat": int(time.time()),
+            "exp": int(time.time()) + 60,
+        },
+        session_cookie._secret(),
+    )
     assert session_cookie.read_grant(foreign) is None
 
 
@@ -188,4 +211,5 @@ def test_the_sessions_helpers_are_not_handlers_the_browser_could_call():
 
     assert set(SessionState.event_handlers) - {"setvar"} == {"at_sign_in", "require_session", "set_lang", "sign_out"}
     assert not {"live_token", "token_for_customer", "token_for_invoice", "owns_customer"} & (
-        set(StaffSessionState.event_handlers) | set(SessionState.event_handlers))
+        set(StaffSessionState.event_handlers) | set(SessionState.event_handlers)
+    )

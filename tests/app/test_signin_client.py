@@ -100,22 +100,24 @@ def test_staff_sign_in_passes_the_address(recording, core_app):
     agents.create_agent(core_app.state.core.engine, username, "Cia", "correct horse battery staple", "agent")
     agent = substate(fresh_states(), AgentSessionState)
     _browser(agent, "198.51.100.99")
-    run(drain(AgentSessionState.sign_in.fn(agent, {"username": username,
-                                                    "password": "correct horse battery staple"})))
+    run(drain(AgentSessionState.sign_in.fn(agent, {"username": username, "password": "correct horse battery staple"})))
     assert agent.signed_in and recording.header_of("/agent-auth/login") == "198.51.100.99"
 
 
-@pytest.mark.parametrize(("peer", "forwarded", "proxies", "expected"), [
-    ("198.51.100.1", None, "", "198.51.100.1"),
-    ("198.51.100.1", "203.0.113.5", "", "198.51.100.1"),  # a header from a browser is not believed
-    (PROXY, "203.0.113.5", "10.0.0.5", "203.0.113.5"),
-    (PROXY, "203.0.113.5, 10.0.0.7", "10.0.0.0/24", "203.0.113.5"),  # two trusted hops
-    (PROXY, "10.0.0.7", "10.0.0.0/24", "10.0.0.7"),  # nothing but proxies: the last one seen
-    (PROXY, "garbage, 203.0.113.5", "10.0.0.5", "203.0.113.5"),
-    (PROXY, "203.0.113.5, garbage", "10.0.0.5", PROXY),  # an unreadable hop: stop at what we can vouch for
-    ("2001:db8::1", "[2001:db8:ffff::9]:443", "2001:db8::/64", "2001:db8:ffff::9"),
-    ("", "203.0.113.5", "", ""),
-])
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "proxies", "expected"),
+    [
+        ("198.51.100.1", None, "", "198.51.100.1"),
+        ("198.51.100.1", "203.0.113.5", "", "198.51.100.1"),  # a header from a browser is not believed
+        (PROXY, "203.0.113.5", "10.0.0.5", "203.0.113.5"),
+        (PROXY, "203.0.113.5, 10.0.0.7", "10.0.0.0/24", "203.0.113.5"),  # two trusted hops
+        (PROXY, "10.0.0.7", "10.0.0.0/24", "10.0.0.7"),  # nothing but proxies: the last one seen
+        (PROXY, "garbage, 203.0.113.5", "10.0.0.5", "203.0.113.5"),
+        (PROXY, "203.0.113.5, garbage", "10.0.0.5", PROXY),  # an unreadable hop: stop at what we can vouch for
+        ("2001:db8::1", "[2001:db8:ffff::9]:443", "2001:db8::/64", "2001:db8:ffff::9"),
+        ("", "203.0.113.5", "", ""),
+    ],
+)
 def test_resolving_the_browsers_address(peer, forwarded, proxies, expected):
     headers = {"X-Forwarded-For": forwarded} if forwarded else {}
     networks = client_address.trusted_proxies({client_address.TRUSTED_PROXIES_ENV: proxies})
@@ -140,8 +142,11 @@ def test_a_link_session_ended_by_revocation_leads_through_sign_in_to_its_invoice
     run(drain(InvoiceState.open_invoice.fn(page, invoice_id)))
     assert page.view["id"] == invoice_id
     # Support revokes the invoice's links while the page is open: the next load ends the session.
-    revoked = run(client._http.post(f"/invoices/{invoice_id}/links/revoke",
-                                    headers={"Authorization": f"Bearer {service_token()}"}))
+    revoked = run(
+        client._http.post(
+            f"/invoices/{invoice_id}/links/revoke", headers={"Authorization": f"Bearer {service_token()}"}
+        )
+    )
     assert revoked.json()["revoked"] >= 1
     updates = run(drain(InvoiceState.open_invoice.fn(page, invoice_id)))
     assert LOGIN_ROUTE in repr(updates) and not session.scoped and session._token == ""

@@ -16,8 +16,15 @@ from tests.app.conftest import drain, fresh_states, handed_off, latest_code, run
 def _signed_in(customer_id: int = 1):
     root = fresh_states()
     session = substate(root, SessionState)
-    session._start({"access_token": subscriber_token(customer_id), "expires_at": time.time() + 600,
-                    "customer_id": customer_id, "name": "Test", "customer_number": f"K{100000 + customer_id}"})
+    session._start(
+        {
+            "access_token": subscriber_token(customer_id),
+            "expires_at": time.time() + 600,
+            "customer_id": customer_id,
+            "name": "Test",
+            "customer_number": f"K{100000 + customer_id}",
+        }
+    )
     return root, session
 
 
@@ -200,9 +207,10 @@ def test_the_records_behind_a_line_page_on_request(client, monkeypatch):
     while len(inv.drill_rows) < inv.drill_total:
         shown = list(inv.drill_rows)
         run(drain(InvoiceState.more_drill.fn(inv)))
-        assert inv.drill_rows[:len(shown)] == shown and len(inv.drill_rows) == len(shown) + 1
+        assert inv.drill_rows[: len(shown)] == shown and len(inv.drill_rows) == len(shown) + 1
     run(drain(InvoiceState.more_drill.fn(inv)))
     assert len(inv.drill_rows) == inv.drill_total
+
 
 def test_more_records_of_a_foreign_invoice_yield_nothing(client):
     foreign = _ids(client, 2)[0]

@@ -47,10 +47,15 @@ def test_pages_import_shared_modules_not_one_another():
 
 
 def test_shared_states_and_components_do_not_depend_on_pages():
-    upward = [f"{path.relative_to(APP.parent)} imports {name}" for path in _sources()
-              if path.relative_to(APP).parts[0] != "pages" and path.name != "selfcare.py"
-              and str(path.relative_to(APP.parent)) not in SHARED_TO_PAGE
-              for name in _module_imports(path) if name.startswith("selfcare.pages")]
+    upward = [
+        f"{path.relative_to(APP.parent)} imports {name}"
+        for path in _sources()
+        if path.relative_to(APP).parts[0] != "pages"
+        and path.name != "selfcare.py"
+        and str(path.relative_to(APP.parent)) not in SHARED_TO_PAGE
+        for name in _module_imports(path)
+        if name.startswith("selfcare.pages")
+    ]
     assert upward == []
 
 

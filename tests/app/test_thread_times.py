@@ -10,8 +10,15 @@ from selfcare.presenters import message_row
 
 
 def _msg(created_at: str, author: str = "agent") -> dict:
-    return {"id": 1, "author": author, "author_name": "Eva", "text": "Hej", "created_at": created_at,
-            "line_position": None, "read": False}
+    return {
+        "id": 1,
+        "author": author,
+        "author_name": "Eva",
+        "text": "Hej",
+        "created_at": created_at,
+        "line_position": None,
+        "read": False,
+    }
 
 
 def test_winter_time_is_utc_plus_one():
@@ -43,6 +50,13 @@ def test_a_time_with_its_own_offset_or_none_is_kept_on_the_stockholm_clock():
 
 
 def test_agent_inbox_shows_the_last_message_in_stockholm_time():
-    row = inbox_row({"id": 7, "status": "waiting", "waiting_seconds": 60,
-                     "last_message": {"text": "Varför?", "created_at": "2026-12-01T07:45:00+00:00"}}, "sv")
+    row = inbox_row(
+        {
+            "id": 7,
+            "status": "waiting",
+            "waiting_seconds": 60,
+            "last_message": {"text": "Varför?", "created_at": "2026-12-01T07:45:00+00:00"},
+        },
+        "sv",
+    )
     assert row["at"] == "1 december 2026 08:45"

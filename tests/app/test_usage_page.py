@@ -21,41 +21,71 @@ def _plain(text: str) -> str:
     return text.replace("\u00a0", " ")
 
 
-def _summary(*, days_left: int, allowances: list[dict], data_days: dict[str, int] | None = None,
-             voice_days: dict[str, int] | None = None, sms_days: dict[str, int] | None = None) -> dict:
-    return {"period": "2026-12", "start": "2026-12-01", "end": "2026-12-31", "days_left": days_left,
-            "per_day": {"data": data_days or {}, "voice": voice_days or {}, "sms": sms_days or {}, "mms": {}},
-            "per_category": {"domestic": {"count": 10, "cost_ore": 0}, "eu_roaming": {"count": 2, "cost_ore": 1250}},
-            "allowances": allowances}
+def _summary(
+    *,
+    days_left: int,
+    allowances: list[dict],
+    data_days: dict[str, int] | None = None,
+    voice_days: dict[str, int] | None = None,
+    sms_days: dict[str, int] | None = None,
+) -> dict:
+    return {
+        "period": "2026-12",
+        "start": "2026-12-01",
+        "end": "2026-12-31",
+        "days_left": days_left,
+        "per_day": {"data": data_days or {}, "voice": voice_days or {}, "sms": sms_days or {}, "mms": {}},
+        "per_category": {"domestic": {"count": 10, "cost_ore": 0}, "eu_roaming": {"count": 2, "cost_ore": 1250}},
+        "allowances": allowances,
+    }
 
 
 def _pool(pool: str, included: int, used: int, unlimited: bool = False) -> dict:
-    return {"pool": pool, "included": 0 if unlimited else included, "unlimited": unlimited, "used": used,
-            "remaining": None if unlimited else max(0, included - used), "unit": "GB"}
+    return {
+        "pool": pool,
+        "included": 0 if unlimited else included,
+        "unlimited": unlimited,
+        "used": used,
+        "remaining": None if unlimited else max(0, included - used),
+        "unit": "GB",
+    }
 
 
 UNLIMITED_CALLS = [_pool("voice", 0, 7260, unlimited=True), _pool("sms", 0, 12, unlimited=True)]
 
 
-@pytest.mark.parametrize(("lang", "expected"), [
-    ("sv", ["Du har använt 9,4 GB av 20 GB.", "I den här takten tar surfen slut omkring 24 december."]),
-    ("en", ["You have used 9.4 GB of 20 GB.", "At this rate your data will run out around 24 December."]),
-])
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("sv", ["Du har använt 9,4 GB av 20 GB.", "I den här takten tar surfen slut omkring 24 december."]),
+        ("en", ["You have used 9.4 GB of 20 GB.", "At this rate your data will run out around 24 December."]),
+    ],
+)
 def test_data_runs_out_at_this_rate(lang, expected):
     # 11 days gone (today 11 Dec, 21 left): 9,4 GB in 11 days reaches 20 GB on day 24 (ceil(20·11/9,4) = 24)
-    s = _summary(days_left=21, allowances=[_pool("data", 20 * GB, 9_400_000_000), *UNLIMITED_CALLS],
-                 sms_days={"2026-12-02": 12}, voice_days={"2026-12-03": 7260})
+    s = _summary(
+        days_left=21,
+        allowances=[_pool("data", 20 * GB, 9_400_000_000), *UNLIMITED_CALLS],
+        sms_days={"2026-12-02": 12},
+        voice_days={"2026-12-03": 7260},
+    )
     lines = [_plain(x) for x in words.summary_sentences(s, lang)]
     assert lines[:2] == expected
     # calls and texts follow in their own units; unlimited: the use only
-    assert lines[2:] == (["Du har ringt 121 min.", "Du har skickat 12 sms."] if lang == "sv"
-                         else ["You have called for 121 min.", "You have sent 12 texts."])
+    assert lines[2:] == (
+        ["Du har ringt 121 min.", "Du har skickat 12 sms."]
+        if lang == "sv"
+        else ["You have called for 121 min.", "You have sent 12 texts."]
+    )
 
 
-@pytest.mark.parametrize(("lang", "expected"), [
-    ("sv", "I den här takten räcker surfen perioden ut."),
-    ("en", "At this rate your data will last the period."),
-])
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("sv", "I den här takten räcker surfen perioden ut."),
+        ("en", "At this rate your data will last the period."),
+    ],
+)
 def test_data_lasts_the_period(lang, expected):
     s = _summary(days_left=21, allowances=[_pool("data", 20 * GB, 3 * GB), *UNLIMITED_CALLS])
     lines = words.summary_sentences(s, lang)
@@ -82,8 +112,11 @@ def test_used_up_and_ended_periods():
 
 @pytest.mark.parametrize("lang", ["sv", "en"])
 def test_unlimited_data_gives_use_only(lang):
-    s = _summary(days_left=5, allowances=[_pool("data", 0, 0, unlimited=True), *UNLIMITED_CALLS],
-                 data_days={"2026-12-01": 30 * GB, "2026-12-02": 12_340_000_000})
+    s = _summary(
+        days_left=5,
+        allowances=[_pool("data", 0, 0, unlimited=True), *UNLIMITED_CALLS],
+        data_days={"2026-12-01": 30 * GB, "2026-12-02": 12_340_000_000},
+    )
     lines = [_plain(x) for x in words.summary_sentences(s, lang)]
     assert lines[0] == ("Du har använt 42,3 GB surf." if lang == "sv" else "You have used 42.3 GB of data.")
     assert not any("slut" in x or "run out" in x or "last" in x for x in lines)
@@ -98,8 +131,10 @@ def test_broadband_is_data_only(lang):
 
 
 def test_limited_minutes_and_texts_in_their_units():
-    s = _summary(days_left=21, allowances=[_pool("data", GB, 100_000_000), _pool("voice", 300 * 60, 250 * 60),
-                                           _pool("sms", 100, 20)])
+    s = _summary(
+        days_left=21,
+        allowances=[_pool("data", GB, 100_000_000), _pool("voice", 300 * 60, 250 * 60), _pool("sms", 100, 20)],
+    )
     lines = [_plain(x) for x in words.summary_sentences(s, "sv")]
     assert "Du har ringt 250 min av 300 min." in lines
     assert "I den här takten tar samtalsminuterna slut omkring 14 december." in lines  # ceil(300·11/250) = 14
@@ -114,12 +149,30 @@ def test_days_left():
 
 
 def _rec(current_total: int, best_total: int, best: str | None = "mobil-5gb") -> dict:
-    return {"subscription_id": 1, "periods": ["2026-09", "2026-10", "2026-11"], "current_plan_id": "mobil-20gb",
-            "plans": [{"plan_id": "mobil-20gb", "name": "Mobil 20 GB", "monthly_fee_ore": 29900,
-                       "per_period_ore": [], "total_ore": current_total, "current": True},
-                      {"plan_id": "mobil-5gb", "name": "Mobil 5 GB", "monthly_fee_ore": 19900,
-                       "per_period_ore": [], "total_ore": best_total, "current": False}],
-            "best_plan_id": best}
+    return {
+        "subscription_id": 1,
+        "periods": ["2026-09", "2026-10", "2026-11"],
+        "current_plan_id": "mobil-20gb",
+        "plans": [
+            {
+                "plan_id": "mobil-20gb",
+                "name": "Mobil 20 GB",
+                "monthly_fee_ore": 29900,
+                "per_period_ore": [],
+                "total_ore": current_total,
+                "current": True,
+            },
+            {
+                "plan_id": "mobil-5gb",
+                "name": "Mobil 5 GB",
+                "monthly_fee_ore": 19900,
+                "per_period_ore": [],
+                "total_ore": best_total,
+                "current": False,
+            },
+        ],
+        "best_plan_id": best,
+    }
 
 
 def test_the_plan_line():
@@ -138,13 +191,19 @@ def test_the_plan_line():
     assert words.cheaper_plan(_rec(89700, 59700, best="mobil-20gb")) is None
     assert words.recommendation_text(None, "sv") == ""
     nameless = {**plan, "name": ""}  # English, where the core gave no English name
-    assert _plain(words.recommendation_text(nameless, "en")) == "A cheaper plan would have been enough: 100 kr/month less"
+    assert (
+        _plain(words.recommendation_text(nameless, "en")) == "A cheaper plan would have been enough: 100 kr/month less"
+    )
 
 
 def test_figures_have_one_unit_each_and_data_is_cumulative():
-    s = _summary(days_left=21, allowances=[_pool("data", 20 * GB, 4 * GB), *UNLIMITED_CALLS],
-                 data_days={"2026-12-01": GB, "2026-12-05": 2 * GB, "2026-12-11": GB},
-                 voice_days={"2026-12-02": 61}, sms_days={"2026-12-02": 3})
+    s = _summary(
+        days_left=21,
+        allowances=[_pool("data", 20 * GB, 4 * GB), *UNLIMITED_CALLS],
+        data_days={"2026-12-01": GB, "2026-12-05": 2 * GB, "2026-12-11": GB},
+        voice_days={"2026-12-02": 61},
+        sms_days={"2026-12-02": 3},
+    )
     data = charts.data_figure(s, "sv")
     used = data.data[0]
     assert list(used.y) == sorted(used.y) and used.y[-1] == 4.0 and used.x[-1] == "2026-12-11"  # up to today
@@ -206,8 +265,9 @@ def test_the_plan_line_opens_the_offers_order_sheet_and_orders(client):
     plan, subscription, _offer = run(find_cheaper_plan(subscriber_token(cid), cid, "sv"))
     assert plan, "the seeded customer 3 is on a plan re-rating finds too dear"
     oc = OffersClient(client)
-    body = _offer_body(plan["plan_id"], effective="next_period", priority=990, terms=None,
-                       terms_text={"sv": "", "en": ""})
+    body = _offer_body(
+        plan["plan_id"], effective="next_period", priority=990, terms=None, terms_text={"sv": "", "en": ""}
+    )
     offer = run(oc.schedule(service_token(), run(oc.create(service_token(), body))["id"], None, None))
     try:
         root, session = _signed_in(cid)

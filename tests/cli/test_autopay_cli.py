@@ -29,9 +29,26 @@ def test_export_import_and_run_from_the_command_line(tmp_path, monkeypatch):
     again = json.loads(cli(tmp_path, "autogiro-export", "--date", "2026-11-20", "--out", str(out), "--json").stdout)
     assert "mandates" not in again and [f["name"] for f in again["files"]] == [doc["files"][0]["name"]]
     answer = tmp_path / "medavi.txt"
-    answer.write_bytes(ag.write_mandate_advice(ag.MandateAdviceFile(date(2026, 11, 23), "000000", "50501055", [
-        ag.MandateAdvice("50501055", mandate.payer_number, mandate.account16, "197001011233", "04", "32",
-                         date(2026, 11, 23))])))
+    answer.write_bytes(
+        ag.write_mandate_advice(
+            ag.MandateAdviceFile(
+                date(2026, 11, 23),
+                "000000",
+                "50501055",
+                [
+                    ag.MandateAdvice(
+                        "50501055",
+                        mandate.payer_number,
+                        mandate.account16,
+                        "197001011233",
+                        "04",
+                        "32",
+                        date(2026, 11, 23),
+                    )
+                ],
+            )
+        )
+    )
     r = cli(tmp_path, "autogiro-import", str(answer), "--json")
     assert r.returncode == 0 and json.loads(r.stdout)["approved"] == 1, r.stderr
     r = cli(tmp_path, "autogiro-import", str(answer))

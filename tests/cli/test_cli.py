@@ -18,8 +18,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "backend_stub", *args], capture_output=True, text=True, env=env,
-                          cwd=tmp_path, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "backend_stub", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
 
 
 def test_the_whole_cli_contract(tmp_path):
@@ -31,7 +37,11 @@ def test_the_whole_cli_contract(tmp_path):
     r = cli(tmp_path, "import-cdrs", str(FIXTURES / "cdrs.csv"), "--json")
     counts = json.loads(r.stdout)
     assert {k: counts[k] for k in ("read", "rated", "duplicate", "rejected")} == {
-        "read": 9, "rated": 9, "duplicate": 0, "rejected": 0}
+        "read": 9,
+        "rated": 9,
+        "duplicate": 0,
+        "rejected": 0,
+    }
     r = cli(tmp_path, "import-cdrs", str(FIXTURES / "cdrs.csv"))
     assert r.returncode == 0 and "duplicate 9" in r.stdout
     r = cli(tmp_path, "bill-run", "--period", "2026-10")
@@ -40,8 +50,20 @@ def test_the_whole_cli_contract(tmp_path):
     docs = json.loads(r.stdout)
     assert len(docs) == 2
     for d in docs:
-        for key in ("number", "customer_number", "invoice_date", "due_date", "ocr", "lines", "vat", "net_ore",
-                    "vat_ore", "gross_ore", "rounding_ore", "amount_due_ore"):
+        for key in (
+            "number",
+            "customer_number",
+            "invoice_date",
+            "due_date",
+            "ocr",
+            "lines",
+            "vat",
+            "net_ore",
+            "vat_ore",
+            "gross_ore",
+            "rounding_ore",
+            "amount_due_ore",
+        ):
             assert key in d, key
         for line in d["lines"]:
             assert {"description", "quantity", "unit_price", "vat_rate", "amount_ore"} <= set(line)
@@ -55,23 +77,32 @@ def test_the_whole_cli_contract(tmp_path):
 
 def test_bad_input_names_the_line_or_field(tmp_path):
     broken = tmp_path / "broken.toml"
-    broken.write_text((ROOT / "backend_stub" / "catalogues" / "nordvik.toml").read_text()
-                      .replace('monthly_fee = "199.00"', "monthly_fee = 199.0"))
+    broken.write_text(
+        (ROOT / "backend_stub" / "catalogues" / "nordvik.toml")
+        .read_text()
+        .replace('monthly_fee = "199.00"', "monthly_fee = 199.0")
+    )
     r = cli(tmp_path, "load-catalogue", str(broken))
     assert r.returncode == 2 and "plans[0].monthly_fee" in r.stderr
-    broken.write_text((ROOT / "backend_stub" / "catalogues" / "nordvik.toml").read_text()
-                      .replace('name = "Mobil 5 GB"', 'name = "Mobil\\u001b[2J 5 GB"'))
+    broken.write_text(
+        (ROOT / "backend_stub" / "catalogues" / "nordvik.toml")
+        .read_text()
+        .replace('name = "Mobil 5 GB"', 'name = "Mobil\\u001b[2J 5 GB"')
+    )
     r = cli(tmp_path, "load-catalogue", str(broken))
     assert r.returncode == 2 and "plans[0].name: a control character (U+001B)" in r.stderr and "\x1b" not in r.stderr
     customers = tmp_path / "customers.csv"
-    customers.write_text((FIXTURES / "customers.csv").read_text() +
-                         "K3,S4,Cecilia Ek,c@example.se,,Gatan 1,111 22,Stockholm,email,+46701112233,mobil-99gb,"
-                         "2026-01-01,,true,,,1\n")
+    customers.write_text(
+        (FIXTURES / "customers.csv").read_text()
+        + "K3,S4,Cecilia Ek,c@example.se,,Gatan 1,111 22,Stockholm,email,+46701112233,mobil-99gb,"
+        "2026-01-01,,true,,,1\n"
+    )
     r = cli(tmp_path, "import-customers", str(customers))
     assert r.returncode == 1 and "line 6: plan 'mobil-99gb' is not in the catalogue" in r.stderr
     cdrs = tmp_path / "cdrs.csv"
-    cdrs.write_text((FIXTURES / "cdrs.csv").read_text() + "bad-1,+46701234567,voice,2026-10-03T14:22:05+02:00,-1,,"
-                    "+46812345678,\n")
+    cdrs.write_text(
+        (FIXTURES / "cdrs.csv").read_text() + "bad-1,+46701234567,voice,2026-10-03T14:22:05+02:00,-1,,+46812345678,\n"
+    )
     r = cli(tmp_path, "import-cdrs", str(cdrs), "--json")
     out = json.loads(r.stdout)
     assert (out["read"], out["rated"], out["rejected"]) == (10, 9, 1)
@@ -122,8 +153,9 @@ def test_import_cdrs_of_an_unreadable_file_imports_nothing_and_says_why_in_json(
 
 def test_seed_makes_a_believable_billed_operator(tmp_path):
     out = tmp_path / "seed.csv"
-    r = cli(tmp_path, "seed", "--customers", "30", "--months", "3", "--today", "2026-11-21", "--cdr-out", str(out),
-            "--json")
+    r = cli(
+        tmp_path, "seed", "--customers", "30", "--months", "3", "--today", "2026-11-21", "--cdr-out", str(out), "--json"
+    )
     assert r.returncode == 0, r.stderr
     result = json.loads(r.stdout)
     assert result["customers"] == 30 and result["invoices"] >= 80 and result["cdrs"] > 1000

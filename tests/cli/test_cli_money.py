@@ -15,17 +15,30 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def cli(tmp_path: Path, *args: str, today: str = "2026-11-15") -> subprocess.CompletedProcess[str]:
     """Run the CLI on a database of its own, the core clock frozen at ``today``."""
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "PYTHONPATH": str(ROOT),
-           "SELFCARE_ENV": "test", "SELFCARE_CLOCK": today}
-    return subprocess.run([sys.executable, "-m", "backend_stub", *args], capture_output=True, text=True, env=env,
-                          cwd=tmp_path, timeout=120)
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "PYTHONPATH": str(ROOT),
+        "SELFCARE_ENV": "test",
+        "SELFCARE_CLOCK": today,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "backend_stub", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
 
 
 def billed_october(tmp_path: Path) -> list[dict]:
-    for args in (("load-catalogue", str(ROOT / "backend_stub" / "catalogues" / "nordvik.toml")),
-                 ("import-customers", str(FIXTURES / "customers.csv")),
-                 ("import-cdrs", str(FIXTURES / "cdrs.csv")),
-                 ("bill-run", "--period", "2026-10")):
+    for args in (
+        ("load-catalogue", str(ROOT / "backend_stub" / "catalogues" / "nordvik.toml")),
+        ("import-customers", str(FIXTURES / "customers.csv")),
+        ("import-cdrs", str(FIXTURES / "cdrs.csv")),
+        ("bill-run", "--period", "2026-10"),
+    ):
         r = cli(tmp_path, *args)
         assert r.returncode == 0, r.stderr
     return json.loads(cli(tmp_path, "invoices", "--period", "2026-10", "--json").stdout)
@@ -54,12 +67,14 @@ def test_credit_note_of_lines_and_of_an_amount(tmp_path: Path) -> None:
     assert cn["kind"] == "credit_note" and cn["credits_invoice"] == inv["number"]
     assert [ln["amount_ore"] for ln in cn["lines"]] == [-second["amount_ore"]]
     assert cn["amount_due_ore"] % 100 == 0 and cn["amount_due_ore"] == cn["gross_ore"] + cn["rounding_ore"]
-    r = cli(tmp_path, "credit-note", "--invoice", inv["number"], "--amount", "10.00", "--reason", "Goodwill",
-            "--json")
+    r = cli(tmp_path, "credit-note", "--invoice", inv["number"], "--amount", "10.00", "--reason", "Goodwill", "--json")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["amount_due_ore"] == -1_000
-    [after] = [d for d in json.loads(cli(tmp_path, "invoices", "--period", "2026-10", "--json").stdout)
-               if d["number"] == inv["number"]]
+    [after] = [
+        d
+        for d in json.loads(cli(tmp_path, "invoices", "--period", "2026-10", "--json").stdout)
+        if d["number"] == inv["number"]
+    ]
     assert after["balance_ore"] == inv["amount_due_ore"] + cn["amount_due_ore"] - 1_000
     assert after["balance_ore"] % 100 == 0 and after["status"] != "partly_paid"  # credited, nothing paid
 
@@ -83,5 +98,6 @@ def test_credit_note_errors_name_what_is_wrong(tmp_path: Path) -> None:
         r = cli(tmp_path, "credit-note", *args, "--reason", "x")
         assert r.returncode == 2 and message in r.stderr, (args, r.stderr)
     # nothing was issued by the refused commands
-    assert all(d["credited_ore"] == 0 for d in json.loads(cli(tmp_path, "invoices", "--period", "2026-10",
-                                                              "--json").stdout))
+    assert all(
+        d["credited_ore"] == 0 for d in json.loads(cli(tmp_path, "invoices", "--period", "2026-10", "--json").stdout)
+    )

@@ -16,8 +16,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def cli(url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "backend_stub", *args], capture_output=True, text=True, env=env,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "backend_stub", *args], capture_output=True, text=True, env=env, timeout=120
+    )
 
 
 def test_offers_and_recommend_commands(tmp_path):
@@ -32,7 +33,10 @@ def test_offers_and_recommend_commands(tmp_path):
     assert json.loads(cli(url, "offers", "seed-demo", "--json").stdout) == {"created": 0}  # once
     listed = json.loads(cli(url, "offers", "--json").stdout)
     assert [(o["sells"]["id"], o["status"]) for o in listed] == [
-        ("mobil-5gb", "active"), ("bredband-250", "active"), ("mobil-20gb", "active")]
+        ("mobil-5gb", "active"),
+        ("bredband-250", "active"),
+        ("mobil-20gb", "active"),
+    ]
     r = cli(url, "offers", "results", str(listed[0]["id"]))
     assert r.returncode == 0 and "impressions 0" in r.stdout
     assert cli(url, "offers", "results", "999").returncode == 2

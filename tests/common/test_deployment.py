@@ -21,8 +21,20 @@ from selfcare_common import deployment
 from tests.conftest import SECRET, token_for
 
 ROOT = Path(__file__).resolve().parents[2]
-PRODUCTION_LOOKALIKES = [None, "", "prod", "production", "staging", "Dev", "DEV", "dev ", " test", "development",
-                         "testing", "demo"]
+PRODUCTION_LOOKALIKES = [
+    None,
+    "",
+    "prod",
+    "production",
+    "staging",
+    "Dev",
+    "DEV",
+    "dev ",
+    " test",
+    "development",
+    "testing",
+    "demo",
+]
 
 
 @pytest.mark.parametrize("value", PRODUCTION_LOOKALIKES)
@@ -64,16 +76,28 @@ def _free_port() -> int:
 @pytest.mark.parametrize("extra", [{}, {"SELFCARE_ENV": "staging"}, {"SELFCARE_ENV": "production"}])
 def test_core_server_refuses_to_start_without_a_secret(tmp_path: Path, extra: dict[str, str]) -> None:
     """``python -m backend_stub serve`` with an empty environment: exit 2, the variable named, no database made."""
-    out = subprocess.run([sys.executable, "-m", "backend_stub", "serve", "--port", str(_free_port())],
-                         cwd=tmp_path, env=_bare_env(**extra), capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "backend_stub", "serve", "--port", str(_free_port())],
+        cwd=tmp_path,
+        env=_bare_env(**extra),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 2, out.stdout + out.stderr
     assert "refuses to start" in out.stderr and "SELFCARE_JWT_SECRET is not set" in out.stderr
     assert not (tmp_path / "var").exists()  # refused before the database was touched
 
 
 def test_demo_command_has_no_built_in_secret_outside_dev(tmp_path: Path) -> None:
-    out = subprocess.run([sys.executable, "-m", "backend_stub", "demo", "--customers", "1", "--months", "1"],
-                         cwd=tmp_path, env=_bare_env(), capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "backend_stub", "demo", "--customers", "1", "--months", "1"],
+        cwd=tmp_path,
+        env=_bare_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 2 and "SELFCARE_JWT_SECRET is not set" in out.stderr
     assert not (tmp_path / "var").exists()
 
@@ -81,8 +105,13 @@ def test_demo_command_has_no_built_in_secret_outside_dev(tmp_path: Path) -> None
 def test_core_server_starts_in_dev_and_every_answer_has_the_headers(tmp_path: Path) -> None:
     """The control: the same command with SELFCARE_ENV=dev serves (a random secret), with security headers."""
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "backend_stub", "serve", "--port", str(port)], cwd=tmp_path,
-                            env=_bare_env(SELFCARE_ENV="dev"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "backend_stub", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=_bare_env(SELFCARE_ENV="dev"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 90
         answer = None
@@ -116,21 +145,39 @@ def test_asgi_factory_refuses_before_touching_the_database(tmp_path: Path, monke
 
 def test_app_refuses_to_start_without_a_secret(tmp_path: Path) -> None:
     """The Reflex app's module (what ``reflex run`` imports before it compiles or serves) refuses too."""
-    out = subprocess.run([sys.executable, "-c", "import selfcare.selfcare"], cwd=ROOT,
-                         env=_bare_env(HOME=str(tmp_path), REFLEX_STATES_WORKDIR=str(tmp_path / "states"),
-                                       REFLEX_WEB_WORKDIR=str(tmp_path / "web")),
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", "import selfcare.selfcare"],
+        cwd=ROOT,
+        env=_bare_env(
+            HOME=str(tmp_path), REFLEX_STATES_WORKDIR=str(tmp_path / "states"), REFLEX_WEB_WORKDIR=str(tmp_path / "web")
+        ),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode != 0
     assert "ConfigurationError: SELFCARE_JWT_SECRET is not set" in out.stderr, out.stderr[-2000:]
 
 
 def test_offline_commands_need_no_secret(tmp_path: Path) -> None:
     """A CLI command that mints no token works in production without a secret."""
-    out = subprocess.run([sys.executable, "-m", "backend_stub", "invoices", "--period", "2026-10", "--json"],
-                         cwd=tmp_path, env=_bare_env(), capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "backend_stub", "invoices", "--period", "2026-10", "--json"],
+        cwd=tmp_path,
+        env=_bare_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
-    token = subprocess.run([sys.executable, "-m", "backend_stub", "token", "--role", "service"], cwd=tmp_path,
-                           env=_bare_env(), capture_output=True, text=True, timeout=120)
+    token = subprocess.run(
+        [sys.executable, "-m", "backend_stub", "token", "--role", "service"],
+        cwd=tmp_path,
+        env=_bare_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert token.returncode == 2 and "SELFCARE_JWT_SECRET is not set" in token.stderr
 
 
@@ -164,10 +211,15 @@ def test_the_suite_sets_its_deployment_explicitly() -> None:
 def test_make_demo_and_serve_say_dev_explicitly() -> None:
     """The demo is dev because the Makefile says so, not because the variable is missing."""
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8").replace("\\\n", " ")  # one line per command
-    recipes = {m.group(1): m.group(2).splitlines()
-               for m in re.finditer(r"^(\w[\w-]*):[^\n]*\n((?:\t[^\n]*\n?)+)", makefile, re.MULTILINE)}
-    commands = [c for c in recipes["demo"] + recipes["serve"] if "demo_seed.py" in c or "reflex run" in c
-                or "backend_stub demo" in c]
+    recipes = {
+        m.group(1): m.group(2).splitlines()
+        for m in re.finditer(r"^(\w[\w-]*):[^\n]*\n((?:\t[^\n]*\n?)+)", makefile, re.MULTILINE)
+    }
+    commands = [
+        c
+        for c in recipes["demo"] + recipes["serve"]
+        if "demo_seed.py" in c or "reflex run" in c or "backend_stub demo" in c
+    ]
     assert len(commands) == 3 and all("SELFCARE_ENV=dev " in c for c in commands), commands
     cli = sorted((ROOT / "backend_stub" / "cli").glob("*.py"))
     assert cli and not [p.name for p in cli if '"demo-secret-' in p.read_text(encoding="utf-8")]

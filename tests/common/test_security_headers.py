@@ -63,10 +63,14 @@ def api(core, auth):
 
 
 def test_every_core_answer_has_the_headers(api, auth) -> None:
-    for resp in (api.get("/health"), api.get("/customers"),  # 401 too
-                 api.get("/customers", headers=token_for(auth, "agent")),
-                 api.get("/invoices/not-a-uuid", headers=token_for(auth, "agent")),
-                 api.get("/no-such-route"), api.get("/openapi.json")):
+    for resp in (
+        api.get("/health"),
+        api.get("/customers"),  # 401 too
+        api.get("/customers", headers=token_for(auth, "agent")),
+        api.get("/invoices/not-a-uuid", headers=token_for(auth, "agent")),
+        api.get("/no-such-route"),
+        api.get("/openapi.json"),
+    ):
         _assert_base(resp)
         csp = _directives(resp.headers["content-security-policy"])
         assert csp["default-src"] == ["'none'"]  # JSON: nothing loads, nothing runs
@@ -81,14 +85,18 @@ def test_hsts_only_over_https(core, auth) -> None:
 
 
 def test_hosted_payment_page_runs_no_script_and_is_not_framed(api, auth) -> None:
-    open_invoices = [(c["id"], i) for c in api.get("/customers", headers=token_for(auth, "agent")).json()["items"]
-                     for i in api.get("/invoices", headers=token_for(auth, "subscriber", c["id"])).json()["items"]
-                     if i["balance_ore"] > 0]
+    open_invoices = [
+        (c["id"], i)
+        for c in api.get("/customers", headers=token_for(auth, "agent")).json()["items"]
+        for i in api.get("/invoices", headers=token_for(auth, "subscriber", c["id"])).json()["items"]
+        if i["balance_ore"] > 0
+    ]
     assert open_invoices, "the seed needs an invoice left to pay"
     customer, invoice = open_invoices[0]
     sub = token_for(auth, "subscriber", customer)
-    started = api.post(f"/invoices/{invoice['id']}/pay", headers=sub,
-                       json={"return_url": "http://localhost:3000/invoices/x"})
+    started = api.post(
+        f"/invoices/{invoice['id']}/pay", headers=sub, json={"return_url": "http://localhost:3000/invoices/x"}
+    )
     assert started.status_code in (200, 201), started.text
     page = api.get(started.json()["checkout_path"])
     assert page.status_code == 200 and "<form" in page.text
@@ -107,10 +115,12 @@ def test_api_docs_allow_their_own_start_script_by_hash(api) -> None:
 
 # --- the app's front: pages, uploads ------------------------------------------------------------------
 
-PAGE = ('<!doctype html><html><head><script>window.a = 1;</script><script src="/assets/x.js"></script>'
-        '<script type="module" async="">import "/assets/m.js";</script></head><body>'
-        '<script id="_R_">requestAnimationFrame(function(){})</script><script>window.a = 1;</script></body></html>')
-INLINE = ['window.a = 1;', 'import "/assets/m.js";', "requestAnimationFrame(function(){})"]
+PAGE = (
+    '<!doctype html><html><head><script>window.a = 1;</script><script src="/assets/x.js"></script>'
+    '<script type="module" async="">import "/assets/m.js";</script></head><body>'
+    '<script id="_R_">requestAnimationFrame(function(){})</script><script>window.a = 1;</script></body></html>'
+)
+INLINE = ["window.a = 1;", 'import "/assets/m.js";', "requestAnimationFrame(function(){})"]
 
 
 def _inner_app(seen: list[int]) -> Starlette:
@@ -118,14 +128,15 @@ def _inner_app(seen: list[int]) -> Starlette:
         return HTMLResponse(PAGE)
 
     async def page_gz(_request: Request) -> Response:
-        return Response(gzip.compress(PAGE.encode()), media_type="text/html",
-                        headers={"content-encoding": "gzip"})
+        return Response(gzip.compress(PAGE.encode()), media_type="text/html", headers={"content-encoding": "gzip"})
 
     async def not_modified(_request: Request) -> Response:
         return Response(status_code=304, headers={"etag": '"1"'})
 
     async def core_json(_request: Request) -> Response:
-        return JSONResponse({"ok": True}, headers={"content-security-policy": "default-src 'none'; frame-ancestors 'none'"})
+        return JSONResponse(
+            {"ok": True}, headers={"content-security-policy": "default-src 'none'; frame-ancestors 'none'"}
+        )
 
     async def upload(request: Request) -> Response:
         body = await request.body()
@@ -135,10 +146,17 @@ def _inner_app(seen: list[int]) -> Starlette:
     async def asset(_request: Request) -> Response:
         return Response("export const x = 1;", media_type="text/javascript")
 
-    return Starlette(routes=[Route("/login/", page), Route("/gz", page_gz), Route("/nm", not_modified),
-                             Route("/assets/root-BdUNkvzk.js", asset),
-                             Route("/core/x", core_json), Route("/_upload", upload, methods=["POST"]),
-                             Route("/logo.svg", lambda _r: Response("<svg/>", media_type="image/svg+xml"))])
+    return Starlette(
+        routes=[
+            Route("/login/", page),
+            Route("/gz", page_gz),
+            Route("/nm", not_modified),
+            Route("/assets/root-BdUNkvzk.js", asset),
+            Route("/core/x", core_json),
+            Route("/_upload", upload, methods=["POST"]),
+            Route("/logo.svg", lambda _r: Response("<svg/>", media_type="image/svg+xml")),
+        ]
+    )
 
 
 def _call(method: str, path: str, seen: list[int] | None = None, **kwargs) -> httpx.Response:
@@ -175,8 +193,13 @@ def test_page_sent_as_a_file_path_is_hashed_too(tmp_path) -> None:
     sent: list[dict] = []
 
     async def file_app(scope, receive, send) -> None:
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"text/html; charset=utf-8"), (b"content-encoding", b"gzip")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/html; charset=utf-8"), (b"content-encoding", b"gzip")],
+            }
+        )
         await send({"type": "http.response.pathsend", "path": str(page)})
 
     async def record(message) -> None:

@@ -463,8 +463,11 @@ def year(tmp_path_factory: pytest.TempPathFactory):
 
     tmp = tmp_path_factory.mktemp("year")
     core = Core.from_url(f"sqlite:///{tmp / 'demo.db'}")
-    env = {"SELFCARE_PRINT_DIR": str(tmp / "print"), "SELFCARE_COLLECTION_DIR": str(tmp / "collection"),
-           "SELFCARE_JWT_SECRET": "demo-year-test-secret-0123456789abcdef"}
+    env = {
+        "SELFCARE_PRINT_DIR": str(tmp / "print"),
+        "SELFCARE_COLLECTION_DIR": str(tmp / "collection"),
+        "SELFCARE_JWT_SECRET": "demo-year-test-secret-0123456789abcdef",
+    }
     with mock.patch.dict("os.environ", env), clock.use(clock.FrozenClock(YEAR_END)):
         result = seed(core, 24, 4, quiet=True, live=True)
     yield core, result
@@ -503,14 +506,26 @@ def test_the_year_ends_at_the_clocks_today_and_every_state_is_there(year) -> Non
                 assert doc["autopay"]["status"] == "paid" and doc["autopay"]["method"] in {"card", "autogiro"}
     assert methods["card"] >= 1 and methods["autogiro"] >= 1 and methods["bankgiro"] > methods["card"]
     # a reminder with a fee, credit notes, the unmatched queue and an answered thread
-    reminded = [invoices.get_invoice(core.engine, i["id"], today=YEAR_END.date()) for i in regular
-                if i["status"] in ("reminded", "in_collection")]
+    reminded = [
+        invoices.get_invoice(core.engine, i["id"], today=YEAR_END.date())
+        for i in regular
+        if i["status"] in ("reminded", "in_collection")
+    ]
     assert any(e["kind"] == "reminder_sent" and e["data"]["fee_ore"] > 0 for d in reminded for e in d["timeline"])
     assert any(i["kind"] == "credit_note" for i in items)
     assert 1 <= payments.list_unmatched(core.engine)["total"] <= 2
     kinds = {e["kind"] for i in regular for e in invoices.get_invoice(core.engine, i["id"])["timeline"]}
-    assert {"sent", "opened", "payment_received", "overdue", "reminder_sent", "collection", "message", "reply",
-            "autopay_ordered"} <= kinds
+    assert {
+        "sent",
+        "opened",
+        "payment_received",
+        "overdue",
+        "reminder_sent",
+        "collection",
+        "message",
+        "reply",
+        "autopay_ordered",
+    } <= kinds
 
 
 def test_timelines_are_in_business_time_order_and_end_with_the_year(year) -> None:
@@ -553,15 +568,27 @@ def test_every_invoice_adds_up_paid_plus_open_plus_credited_is_the_total(year) -
 
     core, _result = year
     with core.engine.connect() as conn:
-        paid = dict(conn.execute(select(m.Payment.invoice_id, func.sum(m.Payment.amount_ore))
-                                 .group_by(m.Payment.invoice_id)).all())
-        charged = dict(conn.execute(select(InvoiceCharge.invoice_id, func.sum(InvoiceCharge.amount_ore))
-                                    .group_by(InvoiceCharge.invoice_id)).all())
-        credited = dict(conn.execute(select(m.Invoice.credits_invoice_id, func.sum(m.Invoice.amount_due_ore))
-                                     .where(m.Invoice.credits_invoice_id.is_not(None))
-                                     .group_by(m.Invoice.credits_invoice_id)).all())
+        paid = dict(
+            conn.execute(
+                select(m.Payment.invoice_id, func.sum(m.Payment.amount_ore)).group_by(m.Payment.invoice_id)
+            ).all()
+        )
+        charged = dict(
+            conn.execute(
+                select(InvoiceCharge.invoice_id, func.sum(InvoiceCharge.amount_ore)).group_by(InvoiceCharge.invoice_id)
+            ).all()
+        )
+        credited = dict(
+            conn.execute(
+                select(m.Invoice.credits_invoice_id, func.sum(m.Invoice.amount_due_ore))
+                .where(m.Invoice.credits_invoice_id.is_not(None))
+                .group_by(m.Invoice.credits_invoice_id)
+            ).all()
+        )
         bank_in = conn.execute(select(func.sum(BankPayment.amount_minor))).scalar_one()
-        bank_booked = conn.execute(select(func.sum(m.Payment.amount_ore)).where(m.Payment.method == "bankgiro")).scalar_one()
+        bank_booked = conn.execute(
+            select(func.sum(m.Payment.amount_ore)).where(m.Payment.method == "bankgiro")
+        ).scalar_one()
     items = [i for i in _all_invoices(core) if i["kind"] == "invoice"]
     for inv in items:
         total = inv["amount_due_ore"] + int(charged.get(inv["id"]) or 0)

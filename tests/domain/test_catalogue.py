@@ -150,15 +150,19 @@ def test_a_rate_price_written_as_a_toml_float():
 
 
 def test_bad_voice_increment():
-    text = broken('increment = "60/1", allowance = "voice" },\n  { service = "voice", destination = "se-fast"',
-                  'increment = "60-60", allowance = "voice" },\n  { service = "voice", destination = "se-fast"')
+    text = broken(
+        'increment = "60/1", allowance = "voice" },\n  { service = "voice", destination = "se-fast"',
+        'increment = "60-60", allowance = "voice" },\n  { service = "voice", destination = "se-fast"',
+    )
     assert errors_of(text) == ["tariffs[0].rates[0].increment: write voice increments as 'a/b', e.g. '60/60'"]
 
 
 @pytest.mark.parametrize("increment", ['"0/60"', '"60/0"', "60", '"60/"'])
 def test_other_bad_voice_increments(increment):
-    text = broken('increment = "60/60" },\n  { service = "voice", destination = "betal"',
-                  f'increment = {increment} }},\n  {{ service = "voice", destination = "betal"')
+    text = broken(
+        'increment = "60/60" },\n  { service = "voice", destination = "betal"',
+        f'increment = {increment} }},\n  {{ service = "voice", destination = "betal"',
+    )
     assert errors_of(text) == ["tariffs[0].rates[2].increment: write voice increments as 'a/b', e.g. '60/60'"]
 
 
@@ -169,8 +173,10 @@ def test_bad_data_increment(increment):
 
 
 def test_an_sms_rate_has_no_increment():
-    text = broken('{ service = "sms", destination = "norden", price = "1.00", per = "message" }',
-                  '{ service = "sms", destination = "norden", price = "1.00", per = "message", increment = "1/1" }')
+    text = broken(
+        '{ service = "sms", destination = "norden", price = "1.00", per = "message" }',
+        '{ service = "sms", destination = "norden", price = "1.00", per = "message", increment = "1/1" }',
+    )
     assert errors_of(text) == ["tariffs[0].rates[8].increment: sms is charged per message, no increment"]
 
 
@@ -251,14 +257,18 @@ def test_a_negative_price():
 
 
 def test_a_price_unit_that_does_not_fit_the_service():
-    text = broken('{ service = "sms", destination = "norden", price = "1.00", per = "message" }',
-                  '{ service = "sms", destination = "norden", price = "1.00", per = "minute" }')
+    text = broken(
+        '{ service = "sms", destination = "norden", price = "1.00", per = "message" }',
+        '{ service = "sms", destination = "norden", price = "1.00", per = "minute" }',
+    )
     assert errors_of(text) == ["tariffs[0].rates[8].per: sms is priced per message"]
 
 
 def test_a_connection_fee_on_sms():
-    text = broken('{ service = "sms", destination = "betal", price = "5.00", per = "message" }',
-                  '{ service = "sms", destination = "betal", price = "5.00", per = "message", connection_fee = "1" }')
+    text = broken(
+        '{ service = "sms", destination = "betal", price = "5.00", per = "message" }',
+        '{ service = "sms", destination = "betal", price = "5.00", per = "message", connection_fee = "1" }',
+    )
     assert errors_of(text) == ["tariffs[0].rates[7].connection_fee: only voice rates have a connection fee"]
 
 
@@ -318,6 +328,7 @@ def test_the_shipped_catalogue_roams_like_at_home_to_eea_numbers():
     assert cat.roaming.calls_as == "se-mobile"
     assert cat.destination_of("+4930123456").eea and cat.destination_of("+4791234567").eea
     assert not cat.destination_of("+441234567890").eea and not cat.destination_of("+41441234567").eea
+
 
 def test_the_fair_use_surcharge_may_not_exceed_the_wholesale_cap():
     # Cap 1.00 EUR/GB × 10.00 kr/EUR = 10 kr ex VAT = 12.50 kr incl. 25 % VAT; 13.00 is above it.
@@ -477,7 +488,8 @@ def test_a_nul_escape_in_a_text_is_refused_naming_the_field():
 def test_other_control_characters_are_refused_too(escape):
     assert errors_of(broken('name = "Sverige fast"', f'name = "Sverige{escape}fast"')) == [
         f"destinations[1].name: a control character (U+{ord(escape.encode().decode('unicode_escape')[0]):04X})"
-        " is not allowed in text"]
+        " is not allowed in text"
+    ]
 
 
 def test_a_control_character_in_a_key_or_a_table_is_refused():
@@ -486,7 +498,8 @@ def test_a_control_character_in_a_key_or_a_table_is_refused():
     # The table's own problems are reported with it (the file is refused once, with everything in it).
     assert "plans[0].col\\x00our: unknown field" in errors
     assert errors_of(broken('name = "Golden Telecom AB"', 'name = "Golden\\u0007 Telecom AB"')) == [
-        "operator.name: a control character (U+0007) is not allowed in text"]
+        "operator.name: a control character (U+0007) is not allowed in text"
+    ]
 
 
 def test_a_refused_catalogue_leaves_nothing_behind(tmp_path):

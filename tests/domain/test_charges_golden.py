@@ -43,8 +43,16 @@ CAT = parse_catalogue_text(GOLDEN_TEXT + EXTRA)
 VAT25 = Decimal("0.25")
 MSISDN = "+46701234567"
 LITEN = Subscription(1, "S-1", 1, MSISDN, (PlanSegment("liten", date(2026, 1, 1)),))
-PHONE = invoicing.InstalmentPlan(id=7, device_name="Testtelefon", months=24, total_ore=799_000, monthly_ore=33_292,
-                                 vat_rate=VAT25, start_period="2026-10", subscription_id=1)
+PHONE = invoicing.InstalmentPlan(
+    id=7,
+    device_name="Testtelefon",
+    months=24,
+    total_ore=799_000,
+    monthly_ore=33_292,
+    vat_rate=VAT25,
+    start_period="2026-10",
+    subscription_id=1,
+)
 NBSP = "\u00a0"
 
 
@@ -96,12 +104,20 @@ def test_first_month_on_the_invoice_with_paid_and_left():
     # Liten 100,00 + month 1 of 24: 332,92 → paid 332,92, left 7 990,00 − 332,92 = 7 657,08.
     assert [(ln.description, ln.amount_ore, ln.kind) for ln in draft.lines] == [
         ("Liten 3 GB, 1 okt–31 okt", 10_000, "fee"),
-        (f"Delbetalning Testtelefon, månad 1 av 24 (betalt 332,92{NBSP}kr, kvar 7{NBSP}657,08{NBSP}kr)", 33_292,
-         "instalment"),
+        (
+            f"Delbetalning Testtelefon, månad 1 av 24 (betalt 332,92{NBSP}kr, kvar 7{NBSP}657,08{NBSP}kr)",
+            33_292,
+            "instalment",
+        ),
     ]
     line = draft.lines[1]
     assert (line.quantity, line.unit, line.unit_price, line.vat_rate, line.msisdn) == (
-        1, "mån", Decimal("332.92"), VAT25, MSISDN)
+        1,
+        "mån",
+        Decimal("332.92"),
+        VAT25,
+        MSISDN,
+    )
     # Gross 432,92; VAT 432,92 × 0.2 = 86,584 → 86,58; net 346,34; rounded to 433,00 (+0,08).
     check_totals(draft, gross=43_292, vat=8_658, rounding=8, due=43_300)
 
@@ -122,8 +138,9 @@ def test_last_month_absorbs_the_rounding():
     plan = dataclasses.replace(PHONE, months_billed=23, paid_ore=23 * 33_292)
     draft = bill("2028-09", plan)
     # Month 24 (Sep 2028): 799 000 − 765 716 = 33 284 → paid 7 990,00, left 0,00.
-    assert draft.lines[1].description == (f"Delbetalning Testtelefon, månad 24 av 24 "
-                                          f"(betalt 7{NBSP}990,00{NBSP}kr, kvar 0,00{NBSP}kr)")
+    assert draft.lines[1].description == (
+        f"Delbetalning Testtelefon, månad 24 av 24 (betalt 7{NBSP}990,00{NBSP}kr, kvar 0,00{NBSP}kr)"
+    )
     assert draft.lines[1].amount_ore == 33_284
     # 100,00 + 332,84 = 432,84; VAT 86,568 → 86,57; rounding 432,84 → 433,00 (+0,16).
     check_totals(draft, gross=43_284, vat=8_657, rounding=16, due=43_300)
@@ -133,7 +150,9 @@ def test_a_missed_month_is_caught_up_one_line_each():
     plan = dataclasses.replace(PHONE, months_billed=1, paid_ore=33_292)
     charges = invoicing.instalment_charges(plan, "2026-12")  # November was never invoiced
     assert [(c.first_month, c.amount_ore, c.left_after_ore) for c in charges] == [
-        (2, 33_292, 732_416), (3, 33_292, 699_124)]  # 799 000 − 2 × 33 292, − 3 × 33 292
+        (2, 33_292, 732_416),
+        (3, 33_292, 699_124),
+    ]  # 799 000 − 2 × 33 292, − 3 × 33 292
 
 
 def test_early_payoff_is_one_final_line_for_the_remainder():
@@ -166,8 +185,11 @@ def test_invoice_discounts_do_not_reduce_the_phone():
     grant = invoicing.DiscountGrant("rabatt-25", "2026-10")  # 25 kr off the invoice
     draft = bill("2026-10", PHONE, grants=[grant])
     # The 25 kr comes off the fee (the only discountable line): 100,00 − 25,00 + 332,92 = 407,92.
-    assert [(ln.kind, ln.amount_ore) for ln in draft.lines] == [("fee", 10_000), ("discount", -2_500),
-                                                                  ("instalment", 33_292)]
+    assert [(ln.kind, ln.amount_ore) for ln in draft.lines] == [
+        ("fee", 10_000),
+        ("discount", -2_500),
+        ("instalment", 33_292),
+    ]
     check_totals(draft, gross=40_792, vat=8_158, rounding=8, due=40_800)  # VAT 81,584 → 81,58
 
 
@@ -215,7 +237,12 @@ def rated(events, bought=None):
 def test_add_on_covers_usage_from_the_moment_it_is_bought():
     by_id, rater = rated(OCTOBER, [(PURCHASE, "data", 2_000 * MB)])
     assert {rid: (r.included_units // MB, r.charged_units // MB) for rid, r in by_id.items()} == {
-        "d1": (3_000, 500), "d2": (0, 200), "d3": (100, 0), "d4": (1_400, 0), "d5": (500, 500)}
+        "d1": (3_000, 500),
+        "d2": (0, 200),
+        "d3": (100, 0),
+        "d4": (1_400, 0),
+        "d5": (500, 500),
+    }
     # Without the add-on: d3, d4 and d5 would be all overage.
     without, _ = rated(OCTOBER)
     assert sum(r.charged_units for r in without.values()) // MB == 500 + 200 + 100 + 1_400 + 1_000
@@ -232,8 +259,7 @@ def test_add_on_golden_invoice_usage_before_charged_after_covered():
     by_id, _ = rated(OCTOBER, [(PURCHASE, "data", 2_000 * MB)])
     period = period_for("2026-10")
     addon = invoicing.AddonCharge("extra-2gb", "Extra 2 GB", 3_000, VAT25, date(2026, 10, 15), 1)
-    draft = invoicing.build_invoice(CAT, 1, [LITEN], period, aggregate(1, period, list(by_id.values())),
-                                    addons=[addon])
+    draft = invoicing.build_invoice(CAT, 1, [LITEN], period, aggregate(1, period, list(by_id.values())), addons=[addon])
     # Overage: 500 (d1) + 200 (d2) + 500 (d5) = 1 200 MB × 1 öre = 12,00 kr. Add-on 30,00 kr on its own line.
     assert [(ln.description, ln.amount_ore, ln.kind) for ln in draft.lines] == [
         ("Liten 3 GB, 1 okt–31 okt", 10_000, "fee"),
@@ -247,9 +273,16 @@ def test_add_on_golden_invoice_usage_before_charged_after_covered():
 
 
 def test_add_on_goes_to_the_plan_active_when_bought_and_unlimited_plans_ignore_it():
-    change = Subscription(1, "S-1", 1, MSISDN, (PlanSegment("liten", date(2026, 1, 1), date(2026, 10, 15)),
-                                                PlanSegment("obegransad", date(2026, 10, 16))))
-    results, rater = rate_period(CAT, change, period_for("2026-10"), [], bought_allowances=[(PURCHASE, "data", 2 * 10**9)])
+    change = Subscription(
+        1,
+        "S-1",
+        1,
+        MSISDN,
+        (PlanSegment("liten", date(2026, 1, 1), date(2026, 10, 15)), PlanSegment("obegransad", date(2026, 10, 16))),
+    )
+    results, rater = rate_period(
+        CAT, change, period_for("2026-10"), [], bought_allowances=[(PURCHASE, "data", 2 * 10**9)]
+    )
     rater.apply_purchases(PURCHASE)
     # Liten 1–15 Oct: 3 GB × 15/31 = 1 451 612 903,2 bytes → 1 451 612 903 (a whole byte, down) + the 2 GB bought.
     assert rater.states[0].remaining["data"] == 1_451_612_903 + 2 * 10**9
@@ -257,7 +290,9 @@ def test_add_on_goes_to_the_plan_active_when_bought_and_unlimited_plans_ignore_i
 
 
 def test_devices_are_validated_with_clear_errors():
-    bad = GOLDEN_TEXT + """
+    bad = (
+        GOLDEN_TEXT
+        + """
 [[devices]]
 id = "x"
 name = "X"
@@ -265,6 +300,7 @@ cash_price = "0.05"
 months = [24, 0, 24]
 vat_rate = "1.5"
 """
+    )
     with pytest.raises(CatalogueError) as exc:
         parse_catalogue_text(bad)
     errors = exc.value.errors

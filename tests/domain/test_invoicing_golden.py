@@ -41,8 +41,16 @@ PLAN_CHANGE = (PlanSegment("liten", date(2026, 9, 1), date(2026, 9, 10)), PlanSe
 
 def ev(started: str, service: str, amount: int = 0, *, to: str = "", country: str = "") -> UsageEvent:
     """A usage event: ``amount`` is seconds for voice, bytes for data (ignored for sms/mms)."""
-    return UsageEvent(f"r{next(_ids):06d}", MSISDN, service, int(datetime.fromisoformat(started).timestamp()),
-                      amount if service == "voice" else 0, amount if service == "data" else 0, to, country)
+    return UsageEvent(
+        f"r{next(_ids):06d}",
+        MSISDN,
+        service,
+        int(datetime.fromisoformat(started).timestamp()),
+        amount if service == "voice" else 0,
+        amount if service == "data" else 0,
+        to,
+        country,
+    )
 
 
 def subscription(*segments: PlanSegment, sub_id: int = 1) -> Subscription:
@@ -74,8 +82,9 @@ def rated(sub: Subscription, period: Period, events: list[UsageEvent]) -> list[R
     return results
 
 
-def invoice(sub: Subscription, label: str, events: list[UsageEvent] = (), grants=(), one_offs=()
-            ) -> invoicing.InvoiceDraft:
+def invoice(
+    sub: Subscription, label: str, events: list[UsageEvent] = (), grants=(), one_offs=()
+) -> invoicing.InvoiceDraft:
     period = period_for(label)
     aggs = aggregate(sub.id, period, rated(sub, period, list(events)))
     return invoicing.build_invoice(CAT, 1, [sub], period, aggs, list(grants), list(one_offs))
@@ -235,8 +244,11 @@ def test_rounding_once_per_line_not_per_event():
 
 def test_data_is_rounded_up_to_the_increment_before_pricing():
     # 1 byte → 1 MB, 1 000 001 bytes → 2 MB, 0 bytes → 0: 3 MB × 0,01 = 0,03.
-    events = [ev("2026-10-04T08:00:00+02:00", "data", 1), ev("2026-10-04T09:00:00+02:00", "data", 1_000_001),
-              ev("2026-10-04T10:00:00+02:00", "data", 0)]
+    events = [
+        ev("2026-10-04T08:00:00+02:00", "data", 1),
+        ev("2026-10-04T09:00:00+02:00", "data", 1_000_001),
+        ev("2026-10-04T10:00:00+02:00", "data", 0),
+    ]
     draft = invoice(on("rorlig"), "2026-10", events)
     assert amounts(draft) == [("Rörlig, 1 okt–31 okt", 4_900), ("Surf", 3)]
     assert draft.lines[1].quantity == Decimal("0.003")  # GB
@@ -249,8 +261,10 @@ def test_data_is_rounded_up_to_the_increment_before_pricing():
 def test_allowance_exhausted_inside_one_call():
     # Liten: 10 min = 600 s. 550 s included; the next call of 80 s: 50 s included, 30 s × 0,01 = 0,30
     # (no new 60 s first block for the overage part, which would have made it 0,60).
-    events = [ev("2026-10-06T10:00:00+02:00", "voice", 550, to="+46739876543"),
-              ev("2026-10-06T11:00:00+02:00", "voice", 80, to="+46739876543")]
+    events = [
+        ev("2026-10-06T10:00:00+02:00", "voice", 550, to="+46739876543"),
+        ev("2026-10-06T11:00:00+02:00", "voice", 80, to="+46739876543"),
+    ]
     draft = invoice(on("liten"), "2026-10", events)
     assert amounts(draft) == [("Liten 3 GB, 1 okt–31 okt", 10_000), ("Samtal Sverige mobil", 30)]
     assert draft.lines[1].quantity == Decimal("0.5")  # 30 s = 0.5 min at 0.60 kr/min
@@ -315,8 +329,10 @@ def test_non_eu_zone_and_bill_shock_cap():
 
 def test_premium_number():
     # Not in any allowance, even on Obegränsad. 125 s at 60/60 → 3 min × 5,00 = 15,00 + 1,00 per call; sms 5,00.
-    events = [ev("2026-10-06T14:00:00+02:00", "voice", 125, to="+46900123456"),
-              ev("2026-10-06T14:10:00+02:00", "sms", to="+46900123456")]
+    events = [
+        ev("2026-10-06T14:00:00+02:00", "voice", 125, to="+46900123456"),
+        ev("2026-10-06T14:10:00+02:00", "sms", to="+46900123456"),
+    ]
     draft = invoice(on("obegransad"), "2026-10", events)
     assert amounts(draft) == [
         ("Obegränsad, 1 okt–31 okt", 24_900),
@@ -377,8 +393,11 @@ def test_plan_fee_discount_does_not_touch_usage():
     # 100 % off the fee; the 5,00 kr of data stays.
     grant = invoicing.DiscountGrant("3-man-gratis", "2026-10", subscription_id=1)
     draft = invoice(on("liten"), "2026-10", [ev("2026-10-06T10:00:00+02:00", "data", 3_500 * MB)], grants=[grant])
-    assert amounts(draft) == [("Liten 3 GB, 1 okt–31 okt", 10_000), ("Surf", 500),
-                              ("3 månader utan månadsavgift", -10_000)]
+    assert amounts(draft) == [
+        ("Liten 3 GB, 1 okt–31 okt", 10_000),
+        ("Surf", 500),
+        ("3 månader utan månadsavgift", -10_000),
+    ]
     check_totals(draft, gross=500, vat=100, rounding=0, due=500)
 
 
@@ -399,8 +418,14 @@ def test_percentage_discount_on_prorated_fees_is_rounded_per_line():
 def test_a_grant_with_its_own_terms_and_one_plan_discounts_only_that_plans_days():
     # An offer's "first month free" on Stor from 11 September: the grant carries its own terms
     # (100 % of the plan fee, 1 period) and names the plan, so Liten's 1–10 September stays charged.
-    terms = Discount(id="offer-7", name="Stor: första månaden 0 kr", percent=Decimal(100), amount_ore=None,
-                     applies_to="plan_fee", periods=1)
+    terms = Discount(
+        id="offer-7",
+        name="Stor: första månaden 0 kr",
+        percent=Decimal(100),
+        amount_ore=None,
+        applies_to="plan_fee",
+        periods=1,
+    )
     grant = invoicing.DiscountGrant("offer-7", "2026-09", subscription_id=1, terms=terms, plan_id="stor")
     draft = invoice(subscription(*PLAN_CHANGE), "2026-09", grants=[grant])
     assert amounts(draft) == [
@@ -423,14 +448,20 @@ def test_fixed_invoice_discount():
 def test_fixed_invoice_discount_is_split_over_vat_rates():
     # 25,00 off an invoice of 249,00 at 25 % and 50,00 at 6 % is split in proportion to the two rates.
     paper = invoicing.OneOffCharge("Tidning", 5_000, Decimal("0.06"))
-    draft = invoice(subscription(PlanSegment("obegransad", date(2026, 10, 1))), "2026-10", one_offs=[paper],
-                    grants=[invoicing.DiscountGrant("rabatt-25", "2026-10")])
+    draft = invoice(
+        subscription(PlanSegment("obegransad", date(2026, 10, 1))),
+        "2026-10",
+        one_offs=[paper],
+        grants=[invoicing.DiscountGrant("rabatt-25", "2026-10")],
+    )
     discount = [(ln.vat_rate, ln.amount_ore) for ln in draft.lines if ln.kind == "discount"]
     # 249,00 and 50,00: 2 500 × 24 900 / 29 900 = 2 081,9 and 418,06 → largest remainder: 2 082 + 418.
     assert discount == [(Decimal("0.06"), -418), (VAT25, -2_082)]
     # 6 %: 50,00 − 4,18 = 45,82 → VAT 45,82 × 6/106 = 2,593… → 2,59. 25 %: 249,00 − 20,82 = 228,18 → VAT 45,636 → 45,64.
-    assert draft.vat == (invoicing.VatRow(Decimal("0.06"), 4_582, 4_323, 259),
-                         invoicing.VatRow(VAT25, 22_818, 18_254, 4_564))
+    assert draft.vat == (
+        invoicing.VatRow(Decimal("0.06"), 4_582, 4_323, 259),
+        invoicing.VatRow(VAT25, 22_818, 18_254, 4_564),
+    )
     check_totals(draft, gross=27_400, vat=4_823, rounding=0, due=27_400)
 
 
@@ -483,8 +514,9 @@ def test_full_credit_note():
     ]
     assert lines[1].quantity == -original.lines[1].quantity
     # Crediting the whole invoice also takes back its öresavrundning, so it cancels the 219,00 exactly.
-    note = invoicing.draft_from_lines(1, original.period, lines, kind="credit_note", ore_rounding=False,
-                                      rounding_ore=-original.rounding_ore)
+    note = invoicing.draft_from_lines(
+        1, original.period, lines, kind="credit_note", ore_rounding=False, rounding_ore=-original.rounding_ore
+    )
     assert note.kind == "credit_note"
     check_totals(note, gross=-21_880, vat=-4_376, rounding=-20, due=-21_900)
     assert note.vat == (invoicing.VatRow(VAT25, -21_880, -17_504, -4_376),)
@@ -492,8 +524,13 @@ def test_full_credit_note():
 
 def test_a_credit_note_is_never_rounded_on_its_own():
     # A total ≤ 0 asks for no payment, so there is no öresavrundning unless the caller passes one.
-    note = invoicing.draft_from_lines(1, period_for("2026-10"), invoicing.credit_note_lines(
-        list(_rounded_invoice().lines)), kind="credit_note", ore_rounding=True)
+    note = invoicing.draft_from_lines(
+        1,
+        period_for("2026-10"),
+        invoicing.credit_note_lines(list(_rounded_invoice().lines)),
+        kind="credit_note",
+        ore_rounding=True,
+    )
     check_totals(note, gross=-21_880, vat=-4_376, rounding=0, due=-21_880)
 
 
@@ -507,8 +544,9 @@ def test_partial_credit_note_of_one_line():
 
 
 def test_partial_credit_note_of_an_amount():
-    lines = invoicing.credit_note_lines(list(_rounded_invoice().lines), amount_ore=5_000, vat_rate=VAT25,
-                                        reason="Felaktig debitering")
+    lines = invoicing.credit_note_lines(
+        list(_rounded_invoice().lines), amount_ore=5_000, vat_rate=VAT25, reason="Felaktig debitering"
+    )
     assert [(ln.description, ln.amount_ore, ln.vat_rate) for ln in lines] == [
         ("Kreditering: Felaktig debitering", -5_000, VAT25)
     ]
@@ -524,10 +562,15 @@ def test_a_credit_amount_must_be_positive():
 def test_a_credit_followed_by_a_replacement_keeps_the_books_whole():
     # Original 219,00 to pay; full credit −219,00; replacement without the data line: 49,00.
     original = _rounded_invoice()
-    credit = invoicing.draft_from_lines(1, original.period, invoicing.credit_note_lines(list(original.lines)),
-                                        kind="credit_note", ore_rounding=False, rounding_ore=-original.rounding_ore)
-    replacement = invoicing.draft_from_lines(1, original.period, [original.lines[0]], kind="invoice",
-                                             ore_rounding=True)
+    credit = invoicing.draft_from_lines(
+        1,
+        original.period,
+        invoicing.credit_note_lines(list(original.lines)),
+        kind="credit_note",
+        ore_rounding=False,
+        rounding_ore=-original.rounding_ore,
+    )
+    replacement = invoicing.draft_from_lines(1, original.period, [original.lines[0]], kind="invoice", ore_rounding=True)
     assert original.amount_due_ore + credit.amount_due_ore + replacement.amount_due_ore == 4_900
 
 
@@ -536,8 +579,10 @@ def test_a_credit_followed_by_a_replacement_keeps_the_books_whole():
 
 def _catalogue_with_mellan(data_allowance: str, tmp_path: Path):
     text = (FIXTURES / "golden.toml").read_text(encoding="utf-8")
-    text += ('\n[[plans]]\nid = "mellan"\nname = "Mellan"\nkind = "mobile"\nmonthly_fee = "150.00"\n'
-             f'tariff = "test"\nallowances = {{ data = "{data_allowance}" }}\n')
+    text += (
+        '\n[[plans]]\nid = "mellan"\nname = "Mellan"\nkind = "mobile"\nmonthly_fee = "150.00"\n'
+        f'tariff = "test"\nallowances = {{ data = "{data_allowance}" }}\n'
+    )
     path = tmp_path / f"cat-{data_allowance.replace(' ', '')}.toml"
     path.write_text(text, encoding="utf-8")
     return load_catalogue(path)
@@ -550,8 +595,9 @@ def test_every_spelling_of_an_allowance_gives_the_same_prorated_invoice(tmp_path
 
     from backend_stub.services.billing.documents import invoice_document
 
-    customer = SimpleNamespace(name="Test", customer_number="K1", street="", postal_code="", city="", email="",
-                               phone="")
+    customer = SimpleNamespace(
+        name="Test", customer_number="K1", street="", postal_code="", city="", email="", phone=""
+    )
     sub = subscription(PlanSegment("mellan", date(2026, 9, 16)))
     period = period_for("2026-09")
     docs = []

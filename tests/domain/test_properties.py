@@ -33,8 +33,15 @@ OCT = period_for("2026-10")
 OCT_START = int(datetime(2026, 9, 30, 22, 0, tzinfo=UTC).timestamp())  # 1 Oct 00:00 in Stockholm
 OCT_SECONDS = 31 * 86_400 + 3_600  # the month has an extra hour when DST ends on 25 Oct
 MOBILE_PLANS = ["rorlig", "liten", "stor", "obegransad"]
-NUMBERS = ["+46739876543", "+46812345678", "+46771234567", "+46900123456", "+4722123456", "+12125550100",
-           "+442012345678"]  # the last one matches no destination
+NUMBERS = [
+    "+46739876543",
+    "+46812345678",
+    "+46771234567",
+    "+46900123456",
+    "+4722123456",
+    "+12125550100",
+    "+442012345678",
+]  # the last one matches no destination
 COUNTRIES = ["", "", "", "ES", "DE", "US", "JP"]  # JP is in no zone
 VAT_RATES = [Decimal("0"), Decimal("0.06"), Decimal("0.12"), Decimal("0.25")]
 
@@ -51,13 +58,24 @@ def usage_events(draw, max_size: int = 30) -> list[UsageEvent]:
     for i in range(n):
         service = draw(st.sampled_from(["voice", "voice", "sms", "mms", "data", "data"]))
         # Starts on a coarse grid as often as not, so that several events share a second.
-        started = OCT_START + draw(st.one_of(st.integers(0, 30).map(lambda day: day * 86_400),
-                                             st.integers(0, OCT_SECONDS - 1)))
+        started = OCT_START + draw(
+            st.one_of(st.integers(0, 30).map(lambda day: day * 86_400), st.integers(0, OCT_SECONDS - 1))
+        )
         duration = draw(st.integers(0, 3_600)) if service == "voice" else 0
         volume = draw(st.one_of(st.integers(0, 5 * MB), st.integers(0, 30 * GB))) if service == "data" else 0
         called = draw(st.sampled_from(NUMBERS)) if service != "data" else ""
-        events.append(UsageEvent(f"e{i:03d}", "+46701234567", service, started, duration, volume, called,
-                                 draw(st.sampled_from(COUNTRIES))))
+        events.append(
+            UsageEvent(
+                f"e{i:03d}",
+                "+46701234567",
+                service,
+                started,
+                duration,
+                volume,
+                called,
+                draw(st.sampled_from(COUNTRIES)),
+            )
+        )
     return events
 
 
@@ -68,18 +86,33 @@ def subscriptions(draw) -> Subscription:
         return Subscription(1, "S-1", 1, "+46701234567", (PlanSegment(first, date(2026, 1, 1)),))
     change = date(2026, 10, 1) + timedelta(days=draw(st.integers(1, 30)))
     second = draw(st.sampled_from(MOBILE_PLANS))
-    return Subscription(1, "S-1", 1, "+46701234567", (
-        PlanSegment(first, date(2026, 1, 1), change - timedelta(days=1)), PlanSegment(second, change)))
+    return Subscription(
+        1,
+        "S-1",
+        1,
+        "+46701234567",
+        (PlanSegment(first, date(2026, 1, 1), change - timedelta(days=1)), PlanSegment(second, change)),
+    )
 
 
-grants = st.lists(st.sampled_from([
-    invoicing.DiscountGrant("3-man-gratis", "2026-09", 1),
-    invoicing.DiscountGrant("halva", "2026-10"),
-    invoicing.DiscountGrant("rabatt-25", "2026-10"),
-]), max_size=3, unique=True)
+grants = st.lists(
+    st.sampled_from(
+        [
+            invoicing.DiscountGrant("3-man-gratis", "2026-09", 1),
+            invoicing.DiscountGrant("halva", "2026-10"),
+            invoicing.DiscountGrant("rabatt-25", "2026-10"),
+        ]
+    ),
+    max_size=3,
+    unique=True,
+)
 
-one_offs = st.lists(st.builds(invoicing.OneOffCharge, st.just("Engångsavgift"), st.integers(-10_000, 100_000),
-                              st.sampled_from(VAT_RATES)), max_size=3)
+one_offs = st.lists(
+    st.builds(
+        invoicing.OneOffCharge, st.just("Engångsavgift"), st.integers(-10_000, 100_000), st.sampled_from(VAT_RATES)
+    ),
+    max_size=3,
+)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -92,8 +125,16 @@ def aggregate(rated: list[RatedEvent | Rejection]) -> list[invoicing.UsageAggreg
         if isinstance(r, Rejection):
             continue
         s = sums[(1, OCT.start, r.rate_key, r.offpeak)]
-        for i, value in enumerate((r.charged_units, r.charge_exact - r.fee_exact - r.surcharge_exact,
-                                   int(r.fee_exact > 0), r.fee_exact, r.surcharge_units, r.surcharge_exact)):
+        for i, value in enumerate(
+            (
+                r.charged_units,
+                r.charge_exact - r.fee_exact - r.surcharge_exact,
+                int(r.fee_exact > 0),
+                r.fee_exact,
+                r.surcharge_units,
+                r.surcharge_exact,
+            )
+        ):
             s[i] += value
     return [invoicing.UsageAggregate(*key, *values) for key, values in sums.items()]
 
@@ -113,8 +154,7 @@ def decimal_vat(gross: int, rate: Decimal) -> int:
 
 
 @PROPS
-@given(sub=subscriptions(), events=usage_events(), seed=st.randoms(use_true_random=False),
-       discount_grants=grants)
+@given(sub=subscriptions(), events=usage_events(), seed=st.randoms(use_true_random=False), discount_grants=grants)
 def test_shuffled_input_gives_the_same_rated_events_and_invoice(sub, events, seed, discount_grants):
     shuffled = list(events)
     seed.shuffle(shuffled)
@@ -131,8 +171,7 @@ def test_aggregate_order_does_not_change_the_invoice(sub, events, seed):
     aggs = aggregate(rated)
     shuffled = list(aggs)
     seed.shuffle(shuffled)
-    assert (invoicing.build_invoice(CAT, 1, [sub], OCT, aggs)
-            == invoicing.build_invoice(CAT, 1, [sub], OCT, shuffled))
+    assert invoicing.build_invoice(CAT, 1, [sub], OCT, aggs) == invoicing.build_invoice(CAT, 1, [sub], OCT, shuffled)
 
 
 @PROPS
@@ -157,13 +196,19 @@ def test_allowances_are_never_overdrawn(sub, events):
     rated, _ = rate_period(CAT, sub, OCT, events)
     day_of = {e.record_id: datetime.fromtimestamp(e.started_at, STOCKHOLM).date() for e in events}
     for seg, days in sub.segments_in(OCT):
-        for pool, rate_keys in (("data", {"test/data/data"}), ("voice", {"test/voice/se-mobil", "test/voice/se-fast"}),
-                                ("sms", {"test/sms/se-mobil"})):
+        for pool, rate_keys in (
+            ("data", {"test/data/data"}),
+            ("voice", {"test/voice/se-mobil", "test/voice/se-fast"}),
+            ("sms", {"test/sms/se-mobil"}),
+        ):
             allowance = CAT.plan(seg.plan_id).allowances.get(pool)
             if allowance is None or allowance.unlimited:
                 continue
-            included = sum(r.included_units for r in rated if isinstance(r, RatedEvent)
-                           and r.rate_key in rate_keys and seg.active_on(day_of[r.record_id]))
+            included = sum(
+                r.included_units
+                for r in rated
+                if isinstance(r, RatedEvent) and r.rate_key in rate_keys and seg.active_on(day_of[r.record_id])
+            )
             assert included <= allowance.amount * days // OCT.days
 
 
@@ -234,14 +279,24 @@ def exact_half_up(exact: int) -> int:
 @given(sub=subscriptions(), events=usage_events(max_size=10), charges=one_offs)
 def test_a_full_credit_note_negates_the_invoice(sub, events, charges):
     _, draft = build(sub, events, (), charges)
-    note = invoicing.draft_from_lines(1, OCT, invoicing.credit_note_lines(list(draft.lines)), kind="credit_note",
-                                      ore_rounding=False, rounding_ore=-draft.rounding_ore)
+    note = invoicing.draft_from_lines(
+        1,
+        OCT,
+        invoicing.credit_note_lines(list(draft.lines)),
+        kind="credit_note",
+        ore_rounding=False,
+        rounding_ore=-draft.rounding_ore,
+    )
     assert (note.gross_ore, note.vat_ore, note.net_ore, note.amount_due_ore) == (
-        -draft.gross_ore, -draft.vat_ore, -draft.net_ore, -draft.amount_due_ore)
+        -draft.gross_ore,
+        -draft.vat_ore,
+        -draft.net_ore,
+        -draft.amount_due_ore,
+    )
 
 
 @PROPS
-@given(gross=st.integers(-10**9, 10**9), rate=st.sampled_from(VAT_RATES))
+@given(gross=st.integers(-(10**9), 10**9), rate=st.sampled_from(VAT_RATES))
 def test_vat_per_rate_follows_the_formula(gross, rate):
     line = invoicing.Line("x", Decimal(1), "st", None, rate, gross, "one_off")
     t = invoicing.totals([line], ore_rounding=True)
@@ -254,7 +309,7 @@ def test_vat_per_rate_follows_the_formula(gross, rate):
 
 
 @PROPS
-@given(numerator=st.integers(-10**30, 10**30), denominator=st.integers(1, 10**15))
+@given(numerator=st.integers(-(10**30), 10**30), denominator=st.integers(1, 10**15))
 def test_round_half_up_div_matches_decimal_quantize(numerator, denominator):
     with localcontext() as ctx:  # 28 digits are too few for 30-digit numerators
         ctx.prec = 80
@@ -267,8 +322,10 @@ def test_round_half_up_div_matches_decimal_quantize(numerator, denominator):
 def test_every_four_decimal_price_is_exact(units, per):
     price = Decimal(units).scaleb(-4)  # 0.0000 … 9999.9999 kr
     exact = exact_per_base_unit(price, per, field="price")
-    assert Fraction(exact, EXACT_PER_KR) == Fraction(price) / {"second": 1, "minute": 60, "message": 1,
-                                                               "kB": 1_000, "MB": 1_000_000}[per]
+    assert (
+        Fraction(exact, EXACT_PER_KR)
+        == Fraction(price) / {"second": 1, "minute": 60, "message": 1, "kB": 1_000, "MB": 1_000_000}[per]
+    )
 
 
 @PROPS
@@ -296,7 +353,7 @@ def test_a_single_changed_digit_fails_the_check(number, data):
     ref = ocr_reference(number)
     pos = data.draw(st.integers(0, len(ref) - 1))
     digit = data.draw(st.sampled_from([d for d in "0123456789" if d != ref[pos]]))
-    assert not is_valid_ocr(ref[:pos] + digit + ref[pos + 1:])
+    assert not is_valid_ocr(ref[:pos] + digit + ref[pos + 1 :])
 
 
 # --------------------------------------------------------------------------- increments

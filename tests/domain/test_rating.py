@@ -36,8 +36,9 @@ SEP = period_for("2026-09")  # 30 days
 _ids = iter(range(1, 1_000_000))
 
 
-def ev(started: str, service: str, amount: int = 0, *, to: str = "", country: str = "", rid: str | None = None
-       ) -> UsageEvent:
+def ev(
+    started: str, service: str, amount: int = 0, *, to: str = "", country: str = "", rid: str | None = None
+) -> UsageEvent:
     """A usage event: ``amount`` is seconds for voice, bytes for data (ignored for sms/mms)."""
     return UsageEvent(
         record_id=rid or f"r{next(_ids):06d}",
@@ -147,8 +148,11 @@ def test_a_0_s_call_bills_nothing_and_no_connection_fee():
 
 def test_premium_number_voice_and_sms():
     # 125 s at 60/60 → 3 min × 5.00 = 15.00 kr + 1.00 kr connection fee; sms 5.00 kr. No allowance covers them.
-    voice, sms = rate("obegransad", ev(TUESDAY, "voice", 125, to="+46900123456"),
-                      ev("2026-10-06T14:30:00+02:00", "sms", to="+46900123456"))
+    voice, sms = rate(
+        "obegransad",
+        ev(TUESDAY, "voice", 125, to="+46900123456"),
+        ev("2026-10-06T14:30:00+02:00", "sms", to="+46900123456"),
+    )
     assert voice.category == "premium"
     assert voice.included_units == 0
     assert kr(voice.charge_exact) == Decimal("16.00")
@@ -168,8 +172,12 @@ def test_sms_and_mms_are_per_message():
 
 def test_data_is_rounded_up_to_the_increment():
     # 1 byte → 1 MB; 1 000 001 bytes → 2 MB; 0 bytes → nothing. 10 kr/GB = 0.01 kr per MB.
-    one, two, zero = rate("rorlig", ev(TUESDAY, "data", 1), ev("2026-10-06T15:00:00+02:00", "data", 1_000_001),
-                          ev("2026-10-06T16:00:00+02:00", "data", 0))
+    one, two, zero = rate(
+        "rorlig",
+        ev(TUESDAY, "data", 1),
+        ev("2026-10-06T15:00:00+02:00", "data", 1_000_001),
+        ev("2026-10-06T16:00:00+02:00", "data", 0),
+    )
     assert (one.billed_units, kr(one.charge_exact)) == (MB, Decimal("0.01"))
     assert (two.billed_units, kr(two.charge_exact)) == (2 * MB, Decimal("0.02"))
     assert (zero.billed_units, zero.charge_exact) == (0, 0)
@@ -181,8 +189,11 @@ def test_data_is_rounded_up_to_the_increment():
 def test_allowance_exhausted_inside_one_call_charges_the_rest_without_a_new_minimum():
     # Liten: 10 min = 600 s. 550 s are included; of the next 80 s call 50 s are included and
     # 30 s charged: 30 × 0.01 = 0.30 kr (not a new 60 s first block, which would be 0.60 kr).
-    first, second = rate("liten", ev("2026-10-06T10:00:00+02:00", "voice", 550, to="+46739876543"),
-                         ev("2026-10-06T11:00:00+02:00", "voice", 80, to="+46739876543"))
+    first, second = rate(
+        "liten",
+        ev("2026-10-06T10:00:00+02:00", "voice", 550, to="+46739876543"),
+        ev("2026-10-06T11:00:00+02:00", "voice", 80, to="+46739876543"),
+    )
     assert (first.billed_units, first.included_units, first.charged_units, first.charge_exact) == (550, 550, 0, 0)
     assert (second.billed_units, second.included_units, second.charged_units) == (80, 50, 30)
     assert kr(second.charge_exact) == Decimal("0.30")
@@ -246,8 +257,13 @@ def test_a_rate_without_allowance_pool_is_always_charged():
 
 def test_extra_allowances_add_to_the_pool():
     # An add-on of 1 GB on 2026-10-10 on top of Liten's 3 GB: a 4 GB session is all included.
-    results, rater = rate_period(CAT, on("liten"), OCT, [ev("2026-10-20T10:00:00+02:00", "data", 4 * GB)],
-                                 extra_allowances=[(date(2026, 10, 10), "data", GB)])
+    results, rater = rate_period(
+        CAT,
+        on("liten"),
+        OCT,
+        [ev("2026-10-20T10:00:00+02:00", "data", 4 * GB)],
+        extra_allowances=[(date(2026, 10, 10), "data", GB)],
+    )
     assert results[0].included_units == 4 * GB
     assert rater.remaining()["data"] == 0
 
@@ -296,8 +312,7 @@ def test_plan_change_mid_month_uses_each_plans_prorated_allowance():
     assert [r.plan_id for r in results] == ["liten", "liten", "stor", "stor"]
     assert [kr(r.charge_exact) for r in results] == [Decimal("5.00"), Decimal("0.20"), 0, 0]
     assert [r.included_units for r in results] == [1_000 * MB, 200, 1_500 * MB, 200]
-    assert rater.remaining() == {"data": 20 * GB - 1_500 * MB, "voice": UNLIMITED, "sms": UNLIMITED,
-                                 "mms": UNLIMITED}
+    assert rater.remaining() == {"data": 20 * GB - 1_500 * MB, "voice": UNLIMITED, "sms": UNLIMITED, "mms": UNLIMITED}
 
 
 def test_the_plan_of_an_event_follows_stockholm_local_date():
@@ -333,8 +348,9 @@ def test_eu_roaming_is_like_at_home():
 def test_eu_roaming_calls_to_eea_numbers_cost_a_call_home():
     # Roam like at home (Regulation (EU) 2022/612 art. 4): from Spain, a call to Norway (EEA) is priced
     # and counted like a call to a Swedish mobile; the same call from home is an international call.
-    roaming, home = rate("liten", ev(TUESDAY, "voice", 125, to="+4791234567", country="ES"),
-                         ev(TUESDAY, "voice", 125, to="+4791234567"))
+    roaming, home = rate(
+        "liten", ev(TUESDAY, "voice", 125, to="+4791234567", country="ES"), ev(TUESDAY, "voice", 125, to="+4791234567")
+    )
     assert (roaming.category, roaming.rate_key, roaming.included_units) == ("eu_roaming", "test/voice/se-mobil", 125)
     assert roaming.charge_exact == 0 and roaming.destination == "norden"  # the called class is still shown
     assert (home.category, home.rate_key) == ("international", "test/voice/norden")
@@ -350,11 +366,15 @@ def test_eu_roaming_calls_outside_the_eea_stay_international():
     assert (r.category, r.rate_key, r.included_units) == ("eu_roaming", "test/voice/usa", 0)
     assert kr(r.charge_exact) == Decimal("3.00")
 
+
 def test_eu_roaming_data_past_fair_use_is_surcharged():
     # Obegränsad: fair use 39 840 MB. 30 GB in Spain, then 10 GB in France: 9 840 MB within fair use
     # (from the unlimited allowance), 160 MB beyond: 0.16 GB × 12.00 kr = 1.92 kr.
-    first, second = rate("obegransad", ev("2026-10-05T12:00:00+02:00", "data", 30 * GB, country="ES"),
-                         ev("2026-10-20T12:00:00+02:00", "data", 10 * GB, country="FR"))
+    first, second = rate(
+        "obegransad",
+        ev("2026-10-05T12:00:00+02:00", "data", 30 * GB, country="ES"),
+        ev("2026-10-20T12:00:00+02:00", "data", 10 * GB, country="FR"),
+    )
     assert (first.surcharge_units, first.charge_exact) == (0, 0)
     assert second.category == "eu_roaming"
     assert second.included_units == 9_840 * MB
@@ -364,8 +384,11 @@ def test_eu_roaming_data_past_fair_use_is_surcharged():
 
 def test_home_data_does_not_use_the_fair_use_volume():
     # 45 GB at home, then 1 GB in Germany: the fair-use volume is untouched, so no surcharge.
-    home, roam = rate("obegransad", ev("2026-10-05T12:00:00+02:00", "data", 45 * GB),
-                      ev("2026-10-20T12:00:00+02:00", "data", GB, country="DE"))
+    home, roam = rate(
+        "obegransad",
+        ev("2026-10-05T12:00:00+02:00", "data", 45 * GB),
+        ev("2026-10-20T12:00:00+02:00", "data", GB, country="DE"),
+    )
     assert home.category == "domestic"
     assert roam.surcharge_units == 0
 
@@ -384,8 +407,11 @@ def test_eu_roaming_data_beyond_the_allowance_and_fair_use():
 
 def test_non_eu_zone_rates_with_no_allowance():
     # In the USA, Obegränsad's allowances do not apply: 61 s at 60/60 → 2 min × 6.00 = 12.00 kr; sms 2.00 kr.
-    voice, sms = rate("obegransad", ev(TUESDAY, "voice", 61, to="+46739876543", country="US"),
-                      ev("2026-10-06T15:00:00+02:00", "sms", to="+46739876543", country="US"))
+    voice, sms = rate(
+        "obegransad",
+        ev(TUESDAY, "voice", 61, to="+46739876543", country="US"),
+        ev("2026-10-06T15:00:00+02:00", "sms", to="+46739876543", country="US"),
+    )
     assert (voice.category, voice.rate_key, voice.destination) == ("roaming", "roaming/zon-1/voice", "zon-1")
     assert (voice.billed_units, voice.included_units) == (120, 0)
     assert kr(voice.charge_exact) == Decimal("12.00")
@@ -394,8 +420,10 @@ def test_non_eu_zone_rates_with_no_allowance():
 
 def test_non_eu_data_stops_being_charged_at_the_spend_limit_with_notices():
     # Limit 100 kr; 1.00 kr/MB. 50 MB → 50 kr; 30 MB → 80 kr (80 %); 30 MB → only 20 kr (100 %); 10 MB → 0.
-    events = [ev(f"2026-10-{10 + i}T12:00:00+02:00", "data", mb * MB, country="US", rid=f"d{i}")
-              for i, mb in enumerate([50, 30, 30, 10])]
+    events = [
+        ev(f"2026-10-{10 + i}T12:00:00+02:00", "data", mb * MB, country="US", rid=f"d{i}")
+        for i, mb in enumerate([50, 30, 30, 10])
+    ]
     results, rater = rate_period(CAT, on("stor"), OCT, events)
     assert [kr(r.charge_exact) for r in results] == [Decimal(50), Decimal(30), Decimal(20), Decimal(0)]
     assert [r.charged_units for r in results] == [50 * MB, 30 * MB, 30 * MB, 10 * MB]
@@ -469,9 +497,11 @@ def test_unknown_visited_country_is_rejected():
 
 def test_no_active_subscription_is_rejected():
     sub = subscription(PlanSegment("liten", date(2026, 10, 10), date(2026, 10, 20)))
-    events = [ev("2026-10-09T23:59:59+02:00", "sms", to="+46739876543", rid="before"),
-              ev("2026-10-10T00:00:00+02:00", "sms", to="+46739876543", rid="first"),
-              ev("2026-10-21T00:00:00+02:00", "sms", to="+46739876543", rid="after")]
+    events = [
+        ev("2026-10-09T23:59:59+02:00", "sms", to="+46739876543", rid="before"),
+        ev("2026-10-10T00:00:00+02:00", "sms", to="+46739876543", rid="first"),
+        ev("2026-10-21T00:00:00+02:00", "sms", to="+46739876543", rid="after"),
+    ]
     results, _ = rate_period(CAT, sub, OCT, events)
     by_id = {r.record_id: r for r in results}
     assert by_id["before"] == Rejection("before", "msisdn", f"no active subscription for {MSISDN} on 2026-10-09")
@@ -483,8 +513,10 @@ def test_a_plan_for_the_whole_period_does_not_cover_days_outside_it():
     # A subscription that ends in November: its October events rate, a November one given to
     # October's rater is still checked against the segment (the one-plan shortcut is per period).
     sub = subscription(PlanSegment("liten", date(2026, 9, 1), date(2026, 11, 5)))
-    events = [ev("2026-10-31T23:59:59+01:00", "sms", to="+46739876543", rid="in"),
-              ev("2026-11-06T10:00:00+01:00", "sms", to="+46739876543", rid="out")]
+    events = [
+        ev("2026-10-31T23:59:59+01:00", "sms", to="+46739876543", rid="in"),
+        ev("2026-11-06T10:00:00+01:00", "sms", to="+46739876543", rid="out"),
+    ]
     results, _ = rate_period(CAT, sub, OCT, events)
     by_id = {r.record_id: r for r in results}
     assert isinstance(by_id["in"], RatedEvent)
@@ -532,8 +564,9 @@ def test_active_days_of_plan_segments_in_a_period():
 
 def test_overlapping_plan_segments_are_refused():
     with pytest.raises(ValueError, match="segments: plan liten from 2026-09-01 overlaps plan stor"):
-        validate_segments([PlanSegment("liten", date(2026, 9, 1), date(2026, 9, 11)),
-                           PlanSegment("stor", date(2026, 9, 11))])
+        validate_segments(
+            [PlanSegment("liten", date(2026, 9, 1), date(2026, 9, 11)), PlanSegment("stor", date(2026, 9, 11))]
+        )
     with pytest.raises(ValueError, match="ends 2026-09-01 before it starts"):
         validate_segments([PlanSegment("liten", date(2026, 9, 2), date(2026, 9, 1))])
     validate_segments(list(PLAN_CHANGE))

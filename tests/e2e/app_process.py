@@ -33,8 +33,14 @@ SEED_ARGS = ["--customers", "12", "--months", "3"]
 # Debian's Chromium, driven by Playwright (its own browser download is not used).
 CHROMIUM = os.environ.get("SELFCARE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 VIEWPORT = {"width": 390, "height": 844}
 
@@ -89,23 +95,28 @@ def _free_port() -> int:
 
 def _app_env(*, port: int, database_url: str, workdir: Path, scale: bool) -> dict[str, str]:
     """The environment the README's command gets (see Makefile ``demo``), plus test isolation."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("REFLEX_", "SELFCARE_", "GRANIAN_")) and k not in ("REDIS_URL", "BILLING_API_URL")}
-    env.update({
-        "DATABASE_URL": database_url,
-        "SELFCARE_JWT_SECRET": SECRET,
-        "SELFCARE_ENV": "dev",
-        "SELFCARE_PORT": str(port),
-        "SELFCARE_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "REFLEX_USE_SYSTEM_BUN": "1",
-        "REFLEX_BACKEND_HOST": "127.0.0.1",
-        # Own frontend build and state directories: another session (or a `reflex run` in the
-        # checkout) never shares them.
-        "REFLEX_WEB_WORKDIR": str(workdir / "web"),
-        "REFLEX_STATES_WORKDIR": str(workdir / "states"),
-        "PATH": f"{TOOLS_BIN}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        "PYTHONUNBUFFERED": "1",
-    })
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("REFLEX_", "SELFCARE_", "GRANIAN_")) and k not in ("REDIS_URL", "BILLING_API_URL")
+    }
+    env.update(
+        {
+            "DATABASE_URL": database_url,
+            "SELFCARE_JWT_SECRET": SECRET,
+            "SELFCARE_ENV": "dev",
+            "SELFCARE_PORT": str(port),
+            "SELFCARE_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "REFLEX_USE_SYSTEM_BUN": "1",
+            "REFLEX_BACKEND_HOST": "127.0.0.1",
+            # Own frontend build and state directories: another session (or a `reflex run` in the
+            # checkout) never shares them.
+            "REFLEX_WEB_WORKDIR": str(workdir / "web"),
+            "REFLEX_STATES_WORKDIR": str(workdir / "states"),
+            "PATH": f"{TOOLS_BIN}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     if scale:
         env["REDIS_URL"] = REDIS_URL
         env["GRANIAN_WORKERS"] = str(SCALE_WORKERS)
@@ -114,8 +125,15 @@ def _app_env(*, port: int, database_url: str, workdir: Path, scale: bool) -> dic
 
 def _seed(env: dict[str, str], log: Path, seed_args: list[str]) -> None:
     with log.open("ab") as out:
-        subprocess.run([sys.executable, "-m", "backend_stub", "seed", *seed_args], cwd=ROOT, env=env,
-                       stdout=out, stderr=subprocess.STDOUT, check=True, timeout=300)
+        subprocess.run(
+            [sys.executable, "-m", "backend_stub", "seed", *seed_args],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=True,
+            timeout=300,
+        )
 
 
 def _wait_ready(app: RunningApp) -> None:
@@ -159,8 +177,14 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
         pass
 
 
-def start_app(workdir: Path, *, database_url: str, scale: bool = False, seed_args: list[str] | None = None,
-              extra_env: dict[str, str] | None = None) -> RunningApp:
+def start_app(
+    workdir: Path,
+    *,
+    database_url: str,
+    scale: bool = False,
+    seed_args: list[str] | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> RunningApp:
     """Seed ``database_url`` and start the app on a free port as the README does; wait until it serves.
 
     ``extra_env``: more settings for the app (e.g. ``SELFCARE_SMTP_HOST``/``PORT`` of a test SMTP server).
@@ -174,12 +198,26 @@ def start_app(workdir: Path, *, database_url: str, scale: bool = False, seed_arg
     log = workdir / "app.log"
     _seed(env, log, seed_args or SEED_ARGS)
     out = log.open("ab")
-    process = subprocess.Popen([sys.executable, "-m", "reflex", "run", "--env", "prod"], cwd=ROOT, env=env,
-                               stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reflex", "run", "--env", "prod"],
+        cwd=ROOT,
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     out.close()
-    app = RunningApp(mode="scale" if scale else "default", url=f"http://127.0.0.1:{port}", port=port,
-                     database_url=database_url, workdir=workdir, log_path=log, process=process, env=env)
+    app = RunningApp(
+        mode="scale" if scale else "default",
+        url=f"http://127.0.0.1:{port}",
+        port=port,
+        database_url=database_url,
+        workdir=workdir,
+        log_path=log,
+        process=process,
+        env=env,
+    )
     try:
         _wait_ready(app)
     except BaseException:

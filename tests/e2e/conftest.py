@@ -39,7 +39,8 @@ SCREENSHOTS = E2E_DIR / "screenshots"
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "e2e: a browser test against the running app (tests/e2e)")
     config.addinivalue_line(
-        "markers", "scale: run against the app in scale mode (Redis, PostgreSQL, several backend workers)")
+        "markers", "scale: run against the app in scale mode (Redis, PostgreSQL, several backend workers)"
+    )
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -100,8 +101,11 @@ def smtp_sink() -> Iterator[SmtpSink]:
 def default_app(tmp_path_factory: pytest.TempPathFactory, smtp_sink: SmtpSink) -> Iterator[RunningApp]:
     """The app on a fresh SQLite file, one backend worker (the embedded default); e-mail to ``smtp_sink``."""
     workdir = tmp_path_factory.mktemp("app")
-    app = start_app(workdir, database_url=f"sqlite:///{workdir / 'selfcare.db'}",
-                    extra_env={"SELFCARE_SMTP_HOST": "127.0.0.1", "SELFCARE_SMTP_PORT": str(smtp_sink.port)})
+    app = start_app(
+        workdir,
+        database_url=f"sqlite:///{workdir / 'selfcare.db'}",
+        extra_env={"SELFCARE_SMTP_HOST": "127.0.0.1", "SELFCARE_SMTP_PORT": str(smtp_sink.port)},
+    )
     try:
         yield app
     finally:
@@ -160,9 +164,25 @@ def agent_credentials(running_app: RunningApp) -> dict[str, str]:
     if running_app.url not in _AGENTS_CREATED:
         env = {**running_app.env, "SELFCARE_AGENT_PASSWORD": AGENT_PASSWORD}
         for role, name in (("agent", "Anna Agent"), ("supervisor", "Sam Supervisor")):
-            subprocess.run([sys.executable, "-m", "backend_stub", "create-agent", "--username", creds[role],
-                            "--name", name, "--role", role], cwd=E2E_DIR.parents[1], env=env, check=True,
-                           capture_output=True, timeout=120)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "backend_stub",
+                    "create-agent",
+                    "--username",
+                    creds[role],
+                    "--name",
+                    name,
+                    "--role",
+                    role,
+                ],
+                cwd=E2E_DIR.parents[1],
+                env=env,
+                check=True,
+                capture_output=True,
+                timeout=120,
+            )
         _AGENTS_CREATED.add(running_app.url)
     return creds
 
@@ -201,6 +221,7 @@ def otp_code(core_api: httpx.Client) -> Callable[..., str]:
 
 # --- the browser --------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     """One headless Debian Chromium for the session (Playwright's own browsers are not used)."""
@@ -229,11 +250,24 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
         path = SCREENSHOTS / f"failed-{re.sub(r'[^A-Za-z0-9_.-]+', '-', item.name)}.png"
         pg.screenshot(path=str(path), full_page=True)
         alerts = pg.locator("[role=alert], .rt-CalloutRoot").all_inner_texts()
-        fields = pg.evaluate("() => Array.from(document.querySelectorAll('textarea, input'))"
-                             ".filter(f => f.id).map(f => f.id + '=' + JSON.stringify(f.value))")
-        report.sections.append(("page at failure", "\n".join([
-            f"url: {pg.url}", f"screenshot: {path}", f"alerts and notices: {alerts}", f"fields: {fields}",
-            f"console errors: {getattr(pg, 'console_errors', [])[-10:]}"])))
+        fields = pg.evaluate(
+            "() => Array.from(document.querySelectorAll('textarea, input'))"
+            ".filter(f => f.id).map(f => f.id + '=' + JSON.stringify(f.value))"
+        )
+        report.sections.append(
+            (
+                "page at failure",
+                "\n".join(
+                    [
+                        f"url: {pg.url}",
+                        f"screenshot: {path}",
+                        f"alerts and notices: {alerts}",
+                        f"fields: {fields}",
+                        f"console errors: {getattr(pg, 'console_errors', [])[-10:]}",
+                    ]
+                ),
+            )
+        )
     except Exception as exc:  # the page may be gone; the failure itself is what matters
         report.sections.append(("page at failure", f"could not be read: {exc}"))
 
@@ -241,8 +275,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
 @pytest.fixture
 def browser_context(browser: Any) -> Iterator[Any]:
     """A fresh phone-sized browser profile (390×844, touch, Swedish, Stockholm time)."""
-    context = browser.new_context(viewport=VIEWPORT, device_scale_factor=2, is_mobile=True, has_touch=True,
-                                  locale="sv-SE", timezone_id="Europe/Stockholm", accept_downloads=True)
+    context = browser.new_context(
+        viewport=VIEWPORT,
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale="sv-SE",
+        timezone_id="Europe/Stockholm",
+        accept_downloads=True,
+    )
     context.set_default_timeout(20_000)
     try:
         yield context
@@ -280,7 +321,10 @@ def horizontal_overflow() -> Callable[[Any], int]:
     """``horizontal_overflow(page)``: CSS pixels the page is wider than its viewport (0 = no sideways scroll)."""
 
     def measure(pg: Any) -> int:
-        return int(pg.evaluate(
-            "() => Math.max(document.documentElement.scrollWidth, document.body.scrollWidth) - window.innerWidth"))
+        return int(
+            pg.evaluate(
+                "() => Math.max(document.documentElement.scrollWidth, document.body.scrollWidth) - window.innerWidth"
+            )
+        )
 
     return measure

@@ -97,7 +97,8 @@ def axe_violations(page: Any) -> list[str]:
 def small_targets(page: Any, minimum: int = 44) -> list[str]:
     """Links, buttons and disclosure summaries on screen smaller than ``minimum`` CSS px either way
     (issue 16: tap targets of 44 × 44 px), links inside running text aside (WCAG's inline exception)."""
-    return page.evaluate("""(minimum) => {
+    return page.evaluate(
+        """(minimum) => {
         const out = [];
         for (const el of document.querySelectorAll("a[href], button, summary, [role=button], select")) {
           const r = el.getBoundingClientRect();
@@ -111,4 +112,6 @@ def small_targets(page: Any, minimum: int = 44) -> list[str]:
             out.push(`${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""} "${(el.textContent || el.getAttribute("aria-label") || "").trim().slice(0, 40)}" ${Math.round(r.width)}×${Math.round(r.height)}`);
         }
         return out;
-    }""", minimum)
+    }""",
+        minimum,
+    )

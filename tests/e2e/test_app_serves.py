@@ -33,8 +33,15 @@ def test_cors_origins_are_explicit(running_app):
     assert ok.headers.get("access-control-allow-origin") == own
     bad = httpx.get(running_app.core_url + "/health", headers={"Origin": EVIL}, timeout=10)
     assert "access-control-allow-origin" not in bad.headers
-    preflight = httpx.options(running_app.core_url + "/invoices", timeout=10, headers={
-        "Origin": EVIL, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization"})
+    preflight = httpx.options(
+        running_app.core_url + "/invoices",
+        timeout=10,
+        headers={
+            "Origin": EVIL,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization",
+        },
+    )
     assert preflight.status_code == 400 and "access-control-allow-origin" not in preflight.headers
 
 

@@ -68,9 +68,15 @@ def test_automatic_payment_addon_and_instalment(page, app_url, shot, otp_code, c
     cid = customer["id"]
     if not core_api.get(f"/customers/{cid}/instalments").json()["instalments"]:
         device = core_api.get("/catalogue").json()["devices"][0]
-        created = core_api.post(f"/customers/{cid}/instalments", json={
-            "subscription_id": sub["id"], "device_id": device["id"], "months": device["months"][0],
-            "start_period": addons_before["period"]})
+        created = core_api.post(
+            f"/customers/{cid}/instalments",
+            json={
+                "subscription_id": sub["id"],
+                "device_id": device["id"],
+                "months": device["months"][0],
+                "start_period": addons_before["period"],
+            },
+        )
         assert created.status_code == 201, created.text
     instalment = core_api.get(f"/customers/{cid}/instalments").json()["instalments"][0]
 
@@ -152,7 +158,9 @@ def test_automatic_payment_addon_and_instalment(page, app_url, shot, otp_code, c
     period = addons_before["period"]
     billed = core_api.post("/bill-runs", json={"period": period, "allow_open_period": True})
     assert billed.status_code == 200, billed.text
-    invoice = core_api.get("/invoices", params={"customer_id": cid, "period": period, "kind": "invoice"}).json()["items"][0]
+    invoice = core_api.get("/invoices", params={"customer_id": cid, "period": period, "kind": "invoice"}).json()[
+        "items"
+    ][0]
     doc = core_api.get(f"/invoices/{invoice['id']}").json()
     assert any("5 GB" in line["description"] for line in doc["lines"])
     assert doc["autopay"] and doc["autopay"]["method"] == "card" and doc["autopay"]["status"] != "paid"
@@ -187,10 +195,18 @@ def test_agent_adds_and_removes_a_one_off_charge(browser, app_url, core_api, age
 
     invoice = core_api.get("/invoices", params={"kind": "invoice", "limit": 1}).json()["items"][0]
     customer = core_api.get("/customers", params={"q": invoice["customer_number"]}).json()["items"][0]
-    token = issue_token(AuthSettings(secret=SECRET), subject=customer["customer_number"], role=Role.SUBSCRIBER,
-                        customer_id=customer["id"], ttl=timedelta(minutes=10))
-    asked = core_api.post(f"/invoices/{invoice['id']}/thread/messages", json={"text": "Mitt SIM-kort är trasigt."},
-                          headers={"Authorization": f"Bearer {token}"})
+    token = issue_token(
+        AuthSettings(secret=SECRET),
+        subject=customer["customer_number"],
+        role=Role.SUBSCRIBER,
+        customer_id=customer["id"],
+        ttl=timedelta(minutes=10),
+    )
+    asked = core_api.post(
+        f"/invoices/{invoice['id']}/thread/messages",
+        json={"text": "Mitt SIM-kort är trasigt."},
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert asked.status_code in (200, 201), asked.text
     ctx = browser.new_context(viewport={"width": 1440, "height": 900}, locale="sv-SE", timezone_id="Europe/Stockholm")
     ctx.set_default_timeout(20_000)
@@ -214,15 +230,21 @@ def test_agent_adds_and_removes_a_one_off_charge(browser, app_url, core_api, age
         row = desk.locator("#agent-charge-pending .agent-charge", has_text="Byte av SIM-kort")
         row.wait_for(timeout=TIMEOUT)
         assert "+99,00" in row.inner_text()
-        pending = [c for c in core_api.get(f"/customers/{customer['id']}/charges").json()["charges"]
-                   if c["description"] == "Byte av SIM-kort" and c["status"] == "pending"]
+        pending = [
+            c
+            for c in core_api.get(f"/customers/{customer['id']}/charges").json()["charges"]
+            if c["description"] == "Byte av SIM-kort" and c["status"] == "pending"
+        ]
         assert len(pending) == 1 and pending[0]["amount_ore"] == 9900 and pending[0]["created_by"]
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         desk.screenshot(path=str(SCREENSHOTS / "charges-agent-console.png"), full_page=True)
         row.locator(".agent-charge-remove").click()
         row.wait_for(state="detached", timeout=TIMEOUT)
-        assert not [c for c in core_api.get(f"/customers/{customer['id']}/charges").json()["charges"]
-                    if c["id"] == pending[0]["id"]]
+        assert not [
+            c
+            for c in core_api.get(f"/customers/{customer['id']}/charges").json()["charges"]
+            if c["id"] == pending[0]["id"]
+        ]
         assert errors == []
     finally:
         ctx.close()

@@ -34,8 +34,17 @@ from backend_stub.domain.invoicing import MONTHS_SV
 
 TIMEOUT = 30_000
 PO = Path(__file__).resolve().parents[2] / "selfcare" / "locales" / "sv" / "LC_MESSAGES" / "messages.po"
-PROPER_NOUNS = ("Nordvik Telecom", "Nordvik", "Bankgiro", "Bankgirot", "Swish", "OCR", "Allmänna reklamationsnämnden",
-                "räntelagen", "Fjäll")
+PROPER_NOUNS = (
+    "Nordvik Telecom",
+    "Nordvik",
+    "Bankgiro",
+    "Bankgirot",
+    "Swish",
+    "OCR",
+    "Allmänna reklamationsnämnden",
+    "räntelagen",
+    "Fjäll",
+)
 _PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 
 
@@ -61,8 +70,15 @@ def swedish_markers() -> tuple[tuple[str, re.Pattern[str]], ...]:
             if pattern is not None:
                 markers.append((f"sv catalogue: {msg.string!r}", pattern))
     cat = load_catalogue(DEFAULT_CATALOGUE)
-    items: list[Any] = [*cat.destinations.values(), *cat.zones, *cat.plans.values(), *cat.addons.values(),
-                        *cat.discounts.values(), *cat.devices.values(), cat.operator]
+    items: list[Any] = [
+        *cat.destinations.values(),
+        *cat.zones,
+        *cat.plans.values(),
+        *cat.addons.values(),
+        *cat.discounts.values(),
+        *cat.devices.values(),
+        cat.operator,
+    ]
     for item in items:
         for field in ("name", "description", "disputes", "late_interest_note"):
             sv, en = getattr(item, field, ""), getattr(item, f"{field}_en", "")
@@ -88,7 +104,7 @@ def swedish_in(text: str, allowed: tuple[str, ...] = ()) -> list[str]:
     for what, pattern in swedish_markers():
         hit = pattern.search(text)
         if hit:
-            found.append(f"{what} in …{text[max(0, hit.start() - 40):hit.end() + 40]!r}…")
+            found.append(f"{what} in …{text[max(0, hit.start() - 40) : hit.end() + 40]!r}…")
     return found
 
 
@@ -105,8 +121,9 @@ def _set_language(running_app, customer_id: int, language: str) -> None:
     engine = sa.create_engine(running_app.database_url)
     try:
         with engine.begin() as conn:  # the subscriber's chosen language (no API sets it yet)
-            conn.execute(sa.text("UPDATE customers SET language = :lang WHERE id = :id"),
-                         {"lang": language, "id": customer_id})
+            conn.execute(
+                sa.text("UPDATE customers SET language = :lang WHERE id = :id"), {"lang": language, "id": customer_id}
+            )
     finally:
         engine.dispose()
 
@@ -139,8 +156,9 @@ def _check(page, name: str, shot, allowed: tuple[str, ...], horizontal_overflow)
     assert horizontal_overflow(page) == 0, f"{name} scrolls sideways"
 
 
-def test_every_subscriber_page_in_english(page, app_url, shot, otp_code, core_api, english_customer,
-                                          horizontal_overflow):
+def test_every_subscriber_page_in_english(
+    page, app_url, shot, otp_code, core_api, english_customer, horizontal_overflow
+):
     customer, invoice = english_customer
     number = customer["customer_number"]
     addr = customer.get("address") or {}

@@ -19,8 +19,12 @@ MODULES_MAX = 25  # the sign-in page preloaded 36 modules before (lucide's loade
 def test_sign_in_page_loads_a_trimmed_stylesheet_and_few_modules(app_url):
     with httpx.Client(base_url=app_url, timeout=30, follow_redirects=True) as web:
         html = web.get("/login").text
-        sheets = [href for tag in re.findall(r"<link [^>]*>", html) if 'rel="stylesheet"' in tag
-                  for href in re.findall(r'href="([^"]+\.css)"', tag)]
+        sheets = [
+            href
+            for tag in re.findall(r"<link [^>]*>", html)
+            if 'rel="stylesheet"' in tag
+            for href in re.findall(r'href="([^"]+\.css)"', tag)
+        ]
         assert len(sheets) == 1, sheets
         css = web.get(sheets[0]).text
         modules = re.findall(r'<link rel="modulepreload" href="([^"]+)"', html)

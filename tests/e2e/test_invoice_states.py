@@ -35,73 +35,154 @@ from selfcare.pages.overview.state import OverviewState
 from tests.e2e.test_english_everywhere import swedish_in
 from tests.e2e.test_subscriber_flow import TIMEOUT, _sign_in
 
-SV_MONTHS = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober",
-             "november", "december")
-EN_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-             "November", "December")
+SV_MONTHS = (
+    "januari",
+    "februari",
+    "mars",
+    "april",
+    "maj",
+    "juni",
+    "juli",
+    "augusti",
+    "september",
+    "oktober",
+    "november",
+    "december",
+)
+EN_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 # What the page says, by language (the issue's wording; the Swedish is the catalogue's translation).
 TEXT: dict[str, dict[str, str]] = {
     "sv": {
-        "to_pay": "Att betala inkl. moms", "amount": "Fakturabelopp inkl. moms", "left": "Kvar att betala",
-        "fee": "Påminnelseavgift", "interest": "Dröjsmålsränta", "settled": "Inget kvar att betala på den här fakturan.",
+        "to_pay": "Att betala inkl. moms",
+        "amount": "Fakturabelopp inkl. moms",
+        "left": "Kvar att betala",
+        "fee": "Påminnelseavgift",
+        "interest": "Dröjsmålsränta",
+        "settled": "Inget kvar att betala på den här fakturan.",
         "nothing_left": "Inget kvar att betala",
-        "due": "Förfaller {date}", "was_due": "Förföll {date} · {days} dagar sedan", "yesterday": "Förföll {date} · i går",
-        "paid_by": "Betald {date} {how}", "credited_full": "Helt krediterad: inget att betala.",
+        "due": "Förfaller {date}",
+        "was_due": "Förföll {date} · {days} dagar sedan",
+        "yesterday": "Förföll {date} · i går",
+        "paid_by": "Betald {date} {how}",
+        "credited_full": "Helt krediterad: inget att betala.",
         "overdue_note": "Dina fakturor från {seller} ({count} förfallna)",
         "owed": "Du har {amount} tillgodo. Det dras av på din nästa faktura.",
-        "credit_note": "Kreditfaktura", "pay": "Betala", "pay_all": "Betala alla",
-        "overdue_1": "förfallen faktura", "overdue_n": "förfallna fakturor",
-        "oldest": "Den äldsta förföll för {days} dagar sedan.", "fees": "Påminnelseavgifter: {amount}.",
-        "next_due": "Nästa förfallodag: {date}", "nothing": "Inget att betala",
-        "autopay_card": "Dras från ditt kort {date}", "autopay_autogiro": "Dras via autogiro {date}",
-        "autopay_paid_card": "Betald med kort {date}", "autopay_paid_autogiro": "Betald med autogiro {date}",
+        "credit_note": "Kreditfaktura",
+        "pay": "Betala",
+        "pay_all": "Betala alla",
+        "overdue_1": "förfallen faktura",
+        "overdue_n": "förfallna fakturor",
+        "oldest": "Den äldsta förföll för {days} dagar sedan.",
+        "fees": "Påminnelseavgifter: {amount}.",
+        "next_due": "Nästa förfallodag: {date}",
+        "nothing": "Inget att betala",
+        "autopay_card": "Dras från ditt kort {date}",
+        "autopay_autogiro": "Dras via autogiro {date}",
+        "autopay_paid_card": "Betald med kort {date}",
+        "autopay_paid_autogiro": "Betald med autogiro {date}",
     },
     "en": {
-        "to_pay": "To pay incl. VAT", "amount": "Invoice amount incl. VAT", "left": "Left to pay",
-        "fee": "Reminder fee", "interest": "Late interest", "settled": "Nothing left to pay on this invoice.",
+        "to_pay": "To pay incl. VAT",
+        "amount": "Invoice amount incl. VAT",
+        "left": "Left to pay",
+        "fee": "Reminder fee",
+        "interest": "Late interest",
+        "settled": "Nothing left to pay on this invoice.",
         "nothing_left": "Nothing left to pay",
-        "due": "Due {date}", "was_due": "Was due {date} · {days} days ago", "yesterday": "Was due {date} · yesterday",
-        "paid_by": "Paid {date} {how}", "credited_full": "Credited in full: nothing to pay.",
+        "due": "Due {date}",
+        "was_due": "Was due {date} · {days} days ago",
+        "yesterday": "Was due {date} · yesterday",
+        "paid_by": "Paid {date} {how}",
+        "credited_full": "Credited in full: nothing to pay.",
         "overdue_note": "Your invoices from {seller} ({count} overdue)",
         "owed": "You have {amount} to your credit. It is taken off your next invoice.",
-        "credit_note": "Credit note", "pay": "Pay", "pay_all": "Pay all",
-        "overdue_1": "overdue invoice", "overdue_n": "overdue invoices",
-        "oldest": "The oldest was due {days} days ago.", "fees": "Reminder fees charged: {amount}.",
-        "next_due": "Next due date: {date}", "nothing": "Nothing to pay",
-        "autopay_card": "Charged to your card on {date}", "autopay_autogiro": "Drawn by autogiro on {date}",
-        "autopay_paid_card": "Paid by card on {date}", "autopay_paid_autogiro": "Paid by autogiro on {date}",
+        "credit_note": "Credit note",
+        "pay": "Pay",
+        "pay_all": "Pay all",
+        "overdue_1": "overdue invoice",
+        "overdue_n": "overdue invoices",
+        "oldest": "The oldest was due {days} days ago.",
+        "fees": "Reminder fees charged: {amount}.",
+        "next_due": "Next due date: {date}",
+        "nothing": "Nothing to pay",
+        "autopay_card": "Charged to your card on {date}",
+        "autopay_autogiro": "Drawn by autogiro on {date}",
+        "autopay_paid_card": "Paid by card on {date}",
+        "autopay_paid_autogiro": "Paid by autogiro on {date}",
     },
 }
 PAID_HOW = {
-    "sv": {"card": "med kort", "swish": "med Swish", "bankgiro": "via Bankgiro", "autogiro": "via autogiro",
-           "credit_balance": "med ditt tillgodohavande"},
-    "en": {"card": "by card", "swish": "with Swish", "bankgiro": "by Bankgiro", "autogiro": "by autogiro",
-           "credit_balance": "from your credit balance"},
+    "sv": {
+        "card": "med kort",
+        "swish": "med Swish",
+        "bankgiro": "via Bankgiro",
+        "autogiro": "via autogiro",
+        "credit_balance": "med ditt tillgodohavande",
+    },
+    "en": {
+        "card": "by card",
+        "swish": "with Swish",
+        "bankgiro": "by Bankgiro",
+        "autogiro": "by autogiro",
+        "credit_balance": "from your credit balance",
+    },
 }
 STATUS = {
-    "sv": {"unpaid": "Obetald", "partly_paid": "Delvis betald", "paid": "Betald", "overdue": "Förfallen",
-           "reminded": "Påminnelse skickad", "in_collection": "Inkasso", "credited": "Krediterad",
-           "credit_note": "Kreditfaktura"},
-    "en": {"unpaid": "Unpaid", "partly_paid": "Partly paid", "paid": "Paid", "overdue": "Overdue",
-           "reminded": "Reminder sent", "in_collection": "Debt collection", "credited": "Credited",
-           "credit_note": "Credit note"},
+    "sv": {
+        "unpaid": "Obetald",
+        "partly_paid": "Delvis betald",
+        "paid": "Betald",
+        "overdue": "Förfallen",
+        "reminded": "Påminnelse skickad",
+        "in_collection": "Inkasso",
+        "credited": "Krediterad",
+        "credit_note": "Kreditfaktura",
+    },
+    "en": {
+        "unpaid": "Unpaid",
+        "partly_paid": "Partly paid",
+        "paid": "Paid",
+        "overdue": "Overdue",
+        "reminded": "Reminder sent",
+        "in_collection": "Debt collection",
+        "credited": "Credited",
+        "credit_note": "Credit note",
+    },
 }
 NEXT_STEP = {
-    "sv": {"overdue": "Om fakturan är obetald {date} tas dröjsmålsränta ut från förfallodagen.",
-           "reminder_1": "Om fakturan är obetald {date} skickas en påminnelse.",
-           "reminder_fee": "Om fakturan är obetald {date} skickas en påminnelse med {fee} i avgift.",
-           "reminder_2": "Om fakturan är obetald {date} skickas en andra påminnelse (ingen avgift).",
-           "collection": "Om fakturan är obetald {date} lämnas den till inkasso."},
-    "en": {"overdue": "If unpaid on {date}, late interest is charged from the due date.",
-           "reminder_1": "If unpaid on {date}, a reminder is sent.",
-           "reminder_fee": "If unpaid on {date}, a reminder is sent with a fee of {fee}.",
-           "reminder_2": "If unpaid on {date}, a second reminder is sent (no fee).",
-           "collection": "If unpaid on {date}, the invoice is handed to a debt collection agency."},
+    "sv": {
+        "overdue": "Om fakturan är obetald {date} tas dröjsmålsränta ut från förfallodagen.",
+        "reminder_1": "Om fakturan är obetald {date} skickas en påminnelse.",
+        "reminder_fee": "Om fakturan är obetald {date} skickas en påminnelse med {fee} i avgift.",
+        "reminder_2": "Om fakturan är obetald {date} skickas en andra påminnelse (ingen avgift).",
+        "collection": "Om fakturan är obetald {date} lämnas den till inkasso.",
+    },
+    "en": {
+        "overdue": "If unpaid on {date}, late interest is charged from the due date.",
+        "reminder_1": "If unpaid on {date}, a reminder is sent.",
+        "reminder_fee": "If unpaid on {date}, a reminder is sent with a fee of {fee}.",
+        "reminder_2": "If unpaid on {date}, a second reminder is sent (no fee).",
+        "collection": "If unpaid on {date}, the invoice is handed to a debt collection agency.",
+    },
 }
 
 
 # --- formatting, written out here (not the app's own code) -----------------------------------
+
 
 def _date(iso: str, lang: str) -> str:
     """``2026-12-05`` → ``5 december 2026`` / ``5 December 2026``."""
@@ -130,8 +211,11 @@ def _state_line(st: dict[str, Any], lang: str) -> str:
         return _t(lang, "credited_full")
     if st["overdue"]:
         due = _date(st["due_date"], lang)
-        return _t(lang, "yesterday", date=due) if st["days_overdue"] == 1 else _t(
-            lang, "was_due", date=due, days=st["days_overdue"])
+        return (
+            _t(lang, "yesterday", date=due)
+            if st["days_overdue"] == 1
+            else _t(lang, "was_due", date=due, days=st["days_overdue"])
+        )
     if st["open"]:
         return _t(lang, "due", date=_date(st["due_date"], lang))
     raise AssertionError(f"no state line written out here for {st}")
@@ -143,6 +227,7 @@ def _next_step(step: dict[str, Any], lang: str) -> str:
 
 
 # --- the core ---------------------------------------------------------------------------------
+
 
 def _invoices(core_api, **params: Any) -> list[dict[str, Any]]:
     """Every invoice (and credit note) the core lists, newest first, each with its ``state``."""
@@ -175,8 +260,9 @@ def _busy_customers(core_api) -> set[str]:
     busy = {"K100001"}  # test_app_serves asks for its code
     busy |= {i["customer_number"] for i in unpaid[:1] + unpaid[-1:]}  # the subscriber and English flows
     invoices = core_api.get("/invoices", params={"kind": "invoice", "limit": 50}).json()["items"]
-    revoked = next((i for i in reversed(invoices) if not unpaid or i["customer_number"] != unpaid[0]["customer_number"]),
-                   None)  # the revoked-link test signs in after its link fails
+    revoked = next(
+        (i for i in reversed(invoices) if not unpaid or i["customer_number"] != unpaid[0]["customer_number"]), None
+    )  # the revoked-link test signs in after its link fails
     if revoked:
         busy.add(revoked["customer_number"])
     try:
@@ -192,6 +278,7 @@ def _prefer(candidates: list[dict[str, Any]], avoid: set[str]) -> list[dict[str,
 
 
 # --- the page ---------------------------------------------------------------------------------
+
 
 def _open_by_link(page, app_url: str, core_api, invoice: dict[str, Any]) -> None:
     """Open ``invoice`` by its own link (a session for this one invoice, no sign-in code)."""
@@ -233,8 +320,15 @@ def _done(page, name: str, lang: str, shot, horizontal_overflow, doc: dict[str, 
     assert horizontal_overflow(page) == 0, f"{name} ({lang}) scrolls sideways"
     if lang == "en":
         # Left out: the switch's own label and the messages people wrote (in the thread, quoted on the timeline).
-        text = page.evaluate(TEXT_WITHOUT, ["#lang-switch", ".thread-text", ".timeline-event[data-kind='message']",
-                                            ".timeline-event[data-kind='reply']"])
+        text = page.evaluate(
+            TEXT_WITHOUT,
+            [
+                "#lang-switch",
+                ".thread-text",
+                ".timeline-event[data-kind='message']",
+                ".timeline-event[data-kind='reply']",
+            ],
+        )
         allowed = _names(doc)
         found = swedish_in(text, allowed)
         assert not found, f"Swedish on the English {name} page:\n" + "\n".join(found)
@@ -289,7 +383,9 @@ def _head(page, doc: dict[str, Any], lang: str) -> None:
     else:
         _absent(page, "#invoice-next-step")
     if st["owed_to_customer_ore"]:
-        expect(page.locator("#invoice-owed")).to_have_text(_t(lang, "owed", amount=_kr(st["owed_to_customer_ore"], lang)))
+        expect(page.locator("#invoice-owed")).to_have_text(
+            _t(lang, "owed", amount=_kr(st["owed_to_customer_ore"], lang))
+        )
     else:
         _absent(page, "#invoice-owed")
 
@@ -300,7 +396,12 @@ def _nothing_to_pay(page, doc: dict[str, Any], lang: str) -> None:
     autopay = doc["state"].get("autopay") or {}
     if autopay.get("status") == "paid":
         expect(page.locator("#invoice-autopay")).to_have_text(
-            _t(lang, f"autopay_paid_{autopay['method']}", date=_day_month(autopay["paid_at"] or autopay["draw_date"], lang)))
+            _t(
+                lang,
+                f"autopay_paid_{autopay['method']}",
+                date=_day_month(autopay["paid_at"] or autopay["draw_date"], lang),
+            )
+        )
         _absent(page, "#invoice-settled")
     else:
         settled = page.locator("#invoice-settled")
@@ -312,7 +413,7 @@ def _nothing_to_pay(page, doc: dict[str, Any], lang: str) -> None:
 
 
 def _overdue_note(page, doc: dict[str, Any], lang: str, href: str) -> None:
-    """"Your invoices from Nordvik Telecom (2 overdue)", with the core's count, or nothing."""
+    """ "Your invoices from Nordvik Telecom (2 overdue)", with the core's count, or nothing."""
     count = doc["customer_overdue"]["count"]
     if count:
         note = page.locator("#customer-overdue")
@@ -395,21 +496,32 @@ def _left_to_pay(items: list[dict[str, Any]]) -> tuple[int, str | None, int]:
     states = [i["state"] for i in items if i["kind"] == "invoice"]
     open_ = [s for s in states if s["open"]]
     coming = sorted(s["due_date"] for s in open_ if not s["overdue"])
-    return (sum(s["to_pay_ore"] for s in open_), coming[0] if coming else None,
-            sum(s["owed_to_customer_ore"] for s in states))
+    return (
+        sum(s["to_pay_ore"] for s in open_),
+        coming[0] if coming else None,
+        sum(s["owed_to_customer_ore"] for s in states),
+    )
 
 
 # --- the states -------------------------------------------------------------------------------
 
-def test_paid_invoice_says_when_and_how_and_asks_for_nothing(page, app_url, core_api, shot, horizontal_overflow,
-                                                               held_socket):
-    paid = [i for i in _invoices(core_api, kind="invoice") if i["state"]["status"] == "paid" and i["state"]["paid"]
-            and not i["state"]["credit_notes"]]
+
+def test_paid_invoice_says_when_and_how_and_asks_for_nothing(
+    page, app_url, core_api, shot, horizontal_overflow, held_socket
+):
+    paid = [
+        i
+        for i in _invoices(core_api, kind="invoice")
+        if i["state"]["status"] == "paid" and i["state"]["paid"] and not i["state"]["credit_notes"]
+    ]
     assert paid, "the seeded app has no paid invoice"
     by_card = [i for i in paid if i["state"]["paid"]["method"] == "card"]
     if not by_card:  # not in this seeded year: a quiet customer pays an open invoice by card at TestPay
-        target = next(i for i in _prefer(_invoices(core_api, kind="invoice"), _busy_customers(core_api))
-                      if i["state"]["payable"] and not i["state"]["credit_notes"])
+        target = next(
+            i
+            for i in _prefer(_invoices(core_api, kind="invoice"), _busy_customers(core_api))
+            if i["state"]["payable"] and not i["state"]["credit_notes"]
+        )
         started = core_api.post(f"/invoices/{target['id']}/pay", json={"return_url": app_url + "/"})
         assert started.status_code == 200, started.text
         core_api.post(started.json()["checkout_path"], data={"method": "card"})
@@ -437,8 +549,9 @@ def test_paid_invoice_says_when_and_how_and_asks_for_nothing(page, app_url, core
         page.locator("#page-skeleton, #invoice-loading").first.wait_for(timeout=TIMEOUT)
         page.wait_for_timeout(500)
         assert held_socket.held, "the invoice's data was not held back"
-        _absent(page, "#invoice-amount", "#invoice-due", "#pay-button", "#invoice-settled", "#invoice-autopay",
-                "#qr-code")
+        _absent(
+            page, "#invoice-amount", "#invoice-due", "#pay-button", "#invoice-settled", "#invoice-autopay", "#qr-code"
+        )
         body = page.locator("body").inner_text()
         for word in ("Betald", "Betala", "Paid", "Pay", "kr"):
             assert not re.search(rf"(?<!\w){word}(?!\w)", body), f"{word!r} before the data: {body!r}"
@@ -449,17 +562,23 @@ def test_paid_invoice_says_when_and_how_and_asks_for_nothing(page, app_url, core
 
 
 @pytest.mark.parametrize("extent", ["part", "full"])
-def test_credited_invoice_shows_the_amount_after_its_credit_notes(page, app_url, core_api, shot, horizontal_overflow,
-                                                                   extent):
+def test_credited_invoice_shows_the_amount_after_its_credit_notes(
+    page, app_url, core_api, shot, horizontal_overflow, extent
+):
     """Credited in part (paid, then an agent's credit) or in full: the headline is the amount after credit, the
     original struck through, each credit note linked (its link opens that credit note), nothing to pay."""
-    credited = [i for i in _invoices(core_api, kind="invoice") if i["state"]["credit_notes"]
-                and not i["state"]["owed_to_customer_ore"]]
+    credited = [
+        i
+        for i in _invoices(core_api, kind="invoice")
+        if i["state"]["credit_notes"] and not i["state"]["owed_to_customer_ore"]
+    ]
     found = [i for i in credited if (i["state"]["status"] == "credited") == (extent == "full")]
     if not found:  # not in this seeded year: an agent credits an open invoice of a quiet customer
-        target = next(i for i in _prefer(_invoices(core_api, kind="invoice"), _busy_customers(core_api))
-                      if i["state"]["status"] == "unpaid" and not i["state"]["autopay"]
-                      and i["state"]["amount_ore"] > 10000)
+        target = next(
+            i
+            for i in _prefer(_invoices(core_api, kind="invoice"), _busy_customers(core_api))
+            if i["state"]["status"] == "unpaid" and not i["state"]["autopay"] and i["state"]["amount_ore"] > 10000
+        )
         body = {"reason": f"E2E: credited in {extent}", **({"amount_ore": 5000} if extent == "part" else {})}
         made = core_api.post(f"/invoices/{target['id']}/credit-notes", json=body)
         assert made.status_code == 201, made.text
@@ -530,8 +649,11 @@ def test_respite_granted_moves_the_next_step(page, app_url, core_api, shot, hori
     granted = [i for i in invoices if i["state"]["open"] and i["state"]["respite_days"]]
     if not granted:  # not in this seeded year: a quiet customer asks for more time on an open invoice
         busy = _busy_customers(core_api)
-        target = next(i for i in _prefer(invoices, busy) if i["state"]["open"] and i["state"]["status"] != "in_collection"
-                      and i["state"]["next_step"])
+        target = next(
+            i
+            for i in _prefer(invoices, busy)
+            if i["state"]["open"] and i["state"]["status"] != "in_collection" and i["state"]["next_step"]
+        )
         asked = core_api.post(f"/invoices/{target['id']}/respite", json={"days": 14})
         assert asked.status_code == 200, asked.text
         granted = [target]
@@ -578,7 +700,8 @@ def test_automatic_payment_shows_the_draw_and_no_pay_button(page, app_url, core_
             _switch_language(page, "en")
         _head(page, doc, lang)
         expect(page.locator("#invoice-autopay")).to_have_text(
-            _t(lang, f"autopay_{autopay['method']}", date=_day_month(autopay["draw_date"], lang)))
+            _t(lang, f"autopay_{autopay['method']}", date=_day_month(autopay["draw_date"], lang))
+        )
         _absent(page, "#pay-button", "#qr-code", "#bankgiro", "#invoice-settled")
         _done(page, "autopay", lang, shot, horizontal_overflow, doc)
 
@@ -591,16 +714,24 @@ def _quiet_customer_with_paid_invoice(core_api, avoid: set[str]) -> dict[str, An
     owed = [i for i in invoices if i["state"]["owed_to_customer_ore"] and i["customer_number"] not in avoid]
     if owed:
         return owed[0]
-    candidates = [i for i in invoices if i["state"]["status"] == "paid" and i["state"]["paid"]
-                  and i["state"]["paid"]["method"] in ("bankgiro", "swish", "card") and not i["state"]["autopay"]
-                  and i["state"]["amount_ore"] > 10000 and i["customer_number"] not in overdue_customers]
+    candidates = [
+        i
+        for i in invoices
+        if i["state"]["status"] == "paid"
+        and i["state"]["paid"]
+        and i["state"]["paid"]["method"] in ("bankgiro", "swish", "card")
+        and not i["state"]["autopay"]
+        and i["state"]["amount_ore"] > 10000
+        and i["customer_number"] not in overdue_customers
+    ]
     candidates = _prefer(candidates, avoid)
     assert candidates, "the seeded app has no paid invoice to credit"
     return candidates[0]
 
 
-def test_credit_balance_on_the_invoice_and_the_overview(page, app_url, core_api, otp_code, shot, horizontal_overflow,
-                                                        held_socket):
+def test_credit_balance_on_the_invoice_and_the_overview(
+    page, app_url, core_api, otp_code, shot, horizontal_overflow, held_socket
+):
     """An agent credits 50 kr on a paid invoice: the customer is owed it. Signed in, the overview says so; the
     invoice shows the amount after credit, the credit balance and the credit note, whose link opens it.
 
@@ -612,8 +743,10 @@ def test_credit_balance_on_the_invoice_and_the_overview(page, app_url, core_api,
     busy = _busy_customers(core_api)
     invoice = _quiet_customer_with_paid_invoice(core_api, busy)
     if not invoice["state"]["owed_to_customer_ore"]:
-        made = core_api.post(f"/invoices/{invoice['id']}/credit-notes",
-                             json={"reason": "E2E: goodwill credit on a paid invoice", "amount_ore": 5000})
+        made = core_api.post(
+            f"/invoices/{invoice['id']}/credit-notes",
+            json={"reason": "E2E: goodwill credit on a paid invoice", "amount_ore": 5000},
+        )
         assert made.status_code == 201, made.text
     doc = _doc(core_api, invoice["id"])
     st = doc["state"]
@@ -729,8 +862,10 @@ def test_overview_leads_with_the_overdue_invoices(page, app_url, core_api, otp_c
             _switch_language(page, "en")
         expect(page.locator("#left-to-pay")).to_have_text(_kr(left, lang), timeout=TIMEOUT)
         card.wait_for(timeout=TIMEOUT)
-        first = page.evaluate("() => !!(document.querySelector('#overdue-card').compareDocumentPosition("
-                              "document.querySelector('#left-to-pay')) & Node.DOCUMENT_POSITION_FOLLOWING)")
+        first = page.evaluate(
+            "() => !!(document.querySelector('#overdue-card').compareDocumentPosition("
+            "document.querySelector('#left-to-pay')) & Node.DOCUMENT_POSITION_FOLLOWING)"
+        )
         assert first, "the overdue card is not before Left to pay"
         heading = _t(lang, "overdue_1" if summary["count"] == 1 else "overdue_n")
         expect(card.get_by_role("heading")).to_have_text(f"{summary['count']} {heading}")
@@ -770,4 +905,3 @@ def test_overview_leads_with_the_overdue_invoices(page, app_url, core_api, otp_c
             expect(row.locator(".invoice-state")).to_have_text(_state_line(item["state"], "en"))
             shown += 1
     assert shown, "none of the overdue invoices is on the list's first page"
-

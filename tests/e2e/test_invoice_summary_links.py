@@ -15,7 +15,8 @@ def _invoice_with_data_allowance(core_api) -> dict:
     for inv in core_api.get("/invoices", params={"kind": "invoice", "limit": 60}).json()["items"]:
         doc = core_api.get(f"/invoices/{inv['id']}").json()
         if any(e.get("data_allowance_bytes") and e["data_bytes"] for e in doc.get("usage_totals") or []) and any(
-                ln["kind"] == "connection_fee" for ln in doc["lines"]):
+            ln["kind"] == "connection_fee" for ln in doc["lines"]
+        ):
             return doc
     raise AssertionError("the demo data needs an invoice with data use, an allowance and a call fee")
 

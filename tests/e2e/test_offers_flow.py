@@ -38,9 +38,25 @@ def marketer(running_app) -> str:
     username = "e2e-marketing"
     if running_app.url not in _CREATED:
         env = {**running_app.env, "SELFCARE_AGENT_PASSWORD": PASSWORD}
-        subprocess.run([sys.executable, "-m", "backend_stub", "create-agent", "--username", username,
-                        "--name", "Maja Marknad", "--role", "marketing"], cwd=E2E_DIR.parents[1], env=env,
-                       check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "backend_stub",
+                "create-agent",
+                "--username",
+                username,
+                "--name",
+                "Maja Marknad",
+                "--role",
+                "marketing",
+            ],
+            cwd=E2E_DIR.parents[1],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         _CREATED.add(running_app.url)
     return username
 
@@ -71,8 +87,9 @@ def _fill(desk, field: str, value: str) -> None:
     desk.locator(f"#offer-{field}").fill(value)
 
 
-def test_marketing_offer_to_heavy_data_user_accepted_and_counted(browser, page, app_url, shot, otp_code, core_api,
-                                                                 marketer, horizontal_overflow):
+def test_marketing_offer_to_heavy_data_user_accepted_and_counted(
+    browser, page, app_url, shot, otp_code, core_api, marketer, horizontal_overflow
+):
     match, other = _audience(core_api)
     desk_ctx = browser.new_context(viewport=DESKTOP, locale="sv-SE", timezone_id="Europe/Stockholm")
     desk_ctx.set_default_timeout(20_000)
@@ -111,8 +128,9 @@ def test_marketing_offer_to_heavy_data_user_accepted_and_counted(browser, page, 
         stored = core_api.get(f"/marketing/offers/{offer_id}").json()
         # (the core leaves out the values that equal the rule's defaults: 90 % and "of the last 3")
         assert stored["status"] == "draft"
-        assert {"min_percent": 90, "periods": 1, "of_last": 3, **stored["rules"]["data_usage"]} == \
-            HEAVY_DATA["data_usage"]
+        assert {"min_percent": 90, "periods": 1, "of_last": 3, **stored["rules"]["data_usage"]} == HEAVY_DATA[
+            "data_usage"
+        ]
         assert stored["sells"] == SELLS and stored["placements"] == ["invoice"]
         assert stored["terms"]["periods"] == 3
 
@@ -149,11 +167,16 @@ def test_marketing_offer_to_heavy_data_user_accepted_and_counted(browser, page, 
         banner.locator(".offer-cta").click()
         sheet = page.locator("#order-sheet")
         sheet.locator(".order-line").first.wait_for(timeout=TIMEOUT)
-        subscription_id = next(b["subscription_id"] for b in core_api.get(
-            f"/customers/{customer['id']}/offers", params={"placement": "invoice"}).json()["banners"]
-            if b["offer_id"] == offer_id)
-        order = core_api.get(f"/customers/{customer['id']}/offers/{offer_id}/order",
-                             params={"subscription_id": subscription_id}).json()
+        subscription_id = next(
+            b["subscription_id"]
+            for b in core_api.get(f"/customers/{customer['id']}/offers", params={"placement": "invoice"}).json()[
+                "banners"
+            ]
+            if b["offer_id"] == offer_id
+        )
+        order = core_api.get(
+            f"/customers/{customer['id']}/offers/{offer_id}/order", params={"subscription_id": subscription_id}
+        ).json()
         lines = sheet.locator(".order-line").all_inner_texts()
         assert len(lines) == len(order["this_period"]["lines"])
         assert [x["description"] for x in order["this_period"]["lines"]] == [ln.split("\n")[0] for ln in lines]
@@ -169,14 +192,21 @@ def test_marketing_offer_to_heavy_data_user_accepted_and_counted(browser, page, 
         # The subscription changed in the core: a segment of the new plan from the effective date.
         after = core_api.get(f"/customers/{customer['id']}").json()
         changed = next(s for s in after["subscriptions"] if s["id"] == subscription_id)
-        new_segments = [g for g in changed["segments"] if g["plan_id"] == "mobil-20gb"
-                        and g["start"] >= order["effective_date"]]
+        new_segments = [
+            g for g in changed["segments"] if g["plan_id"] == "mobil-20gb" and g["start"] >= order["effective_date"]
+        ]
         assert new_segments and date.fromisoformat(new_segments[0]["start"]) == date.fromisoformat(
-            order["effective_date"])
+            order["effective_date"]
+        )
 
         # --- a subscriber the rules do not match sees no banner -------------------------------------------
-        other_ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
-                                        locale="sv-SE", timezone_id="Europe/Stockholm")
+        other_ctx = browser.new_context(
+            viewport={"width": 390, "height": 844},
+            is_mobile=True,
+            has_touch=True,
+            locale="sv-SE",
+            timezone_id="Europe/Stockholm",
+        )
         other_ctx.set_default_timeout(20_000)
         try:
             phone = other_ctx.new_page()
@@ -187,8 +217,9 @@ def test_marketing_offer_to_heavy_data_user_accepted_and_counted(browser, page, 
             phone.locator("#invoice-amount").wait_for(timeout=TIMEOUT)
             phone.wait_for_timeout(1500)  # the banners load after the invoice
             assert phone.locator(f".offer-banner[data-offer='{offer_id}']").count() == 0
-            banners = core_api.get(f"/customers/{other_customer['id']}/offers",
-                                   params={"placement": "invoice"}).json()["banners"]
+            banners = core_api.get(f"/customers/{other_customer['id']}/offers", params={"placement": "invoice"}).json()[
+                "banners"
+            ]
             assert offer_id not in [b["offer_id"] for b in banners]
         finally:
             other_ctx.close()

@@ -26,9 +26,12 @@ def _order_next_period_change(running_app, avoid: set[str]) -> tuple[str, str, s
     try:
         catalogue, today = core.catalogue, core.today()
         with core.engine.begin() as conn:
-            rows = conn.execute(select(m.Subscription.id, m.Customer.customer_number, m.Customer.id)
-                                .join(m.Customer, m.Customer.id == m.Subscription.customer_id)
-                                .where(m.Subscription.kind == "mobile").order_by(m.Subscription.id.desc())).all()
+            rows = conn.execute(
+                select(m.Subscription.id, m.Customer.customer_number, m.Customer.id)
+                .join(m.Customer, m.Customer.id == m.Subscription.customer_id)
+                .where(m.Subscription.kind == "mobile")
+                .order_by(m.Subscription.id.desc())
+            ).all()
             for sub_id, number, customer_id in rows:
                 if number in avoid:
                     continue
@@ -36,19 +39,28 @@ def _order_next_period_change(running_app, avoid: set[str]) -> tuple[str, str, s
                 current = sub.segment_on(today) if sub else None
                 if current is None or current.end is not None or len(sub.segments) != 1:
                     continue
-                new_plan = next(p for p in catalogue.plans.values() if p.kind == "mobile" and p.tariff is not None
-                                and p.id != current.plan_id)
+                new_plan = next(
+                    p
+                    for p in catalogue.plans.values()
+                    if p.kind == "mobile" and p.tariff is not None and p.id != current.plan_id
+                )
                 effective = subscriptions.next_period_start(conn, customer_id, today)
                 subscriptions.change_plan(conn, catalogue, sub_id, new_plan.id, effective)
-                return (number, catalogue.plans[current.plan_id].name, new_plan.name, effective,
-                        in_language(new_plan, "en"))
+                return (
+                    number,
+                    catalogue.plans[current.plan_id].name,
+                    new_plan.name,
+                    effective,
+                    in_language(new_plan, "en"),
+                )
     finally:
         core.engine.dispose()
     raise AssertionError("the seeded app has no running mobile subscription without a change")
 
 
-def test_a_pending_plan_change_is_shown_and_undone(page, app_url, shot, otp_code, running_app, core_api,
-                                                  horizontal_overflow):
+def test_a_pending_plan_change_is_shown_and_undone(
+    page, app_url, shot, otp_code, running_app, core_api, horizontal_overflow
+):
     unpaid = core_api.get("/invoices", params={"status": "unpaid", "kind": "invoice", "limit": 50}).json()["items"]
     avoid = {i["customer_number"] for i in unpaid[:1] + unpaid[-1:]}  # the subscriber and English flows' customers
     number, old_plan, new_plan, effective, new_plan_en = _order_next_period_change(running_app, avoid)
@@ -65,8 +77,9 @@ def test_a_pending_plan_change_is_shown_and_undone(page, app_url, shot, otp_code
     shot("pending-change-overview-sv")
 
     page.locator("#lang-switch").click()
-    page.locator("#pending-changes .pending-change",
-                 has_text=f"Changes to {new_plan_en} on {format_date(effective, 'en')}").wait_for(timeout=TIMEOUT)
+    page.locator(
+        "#pending-changes .pending-change", has_text=f"Changes to {new_plan_en} on {format_date(effective, 'en')}"
+    ).wait_for(timeout=TIMEOUT)
     assert page.locator("#pending-changes .pending-cancel").first.inner_text().strip() == "Undo"
     assert horizontal_overflow(page) == 0
     page.locator("#pending-changes").scroll_into_view_if_needed()

@@ -148,8 +148,10 @@ def test_every_subscriber_page_works_under_its_csp(csp_page, app_url, otp_code, 
     assert not [e for e in page.console_errors if "Content Security Policy" in e], page.console_errors
 
     # The control: an injected inline script is refused, and the collector sees it.
-    page.evaluate("() => { const s = document.createElement('script'); s.textContent = 'window.__injected = 1';"
-                  " document.head.appendChild(s); }")
+    page.evaluate(
+        "() => { const s = document.createElement('script'); s.textContent = 'window.__injected = 1';"
+        " document.head.appendChild(s); }"
+    )
     page.wait_for_timeout(500)
     assert page.evaluate("() => window.__injected") is None
     assert [v["directive"] for v in page.csp_violations] == ["script-src-elem"], page.csp_violations
@@ -158,8 +160,7 @@ def test_every_subscriber_page_works_under_its_csp(csp_page, app_url, otp_code, 
 def test_a_foreign_page_cannot_frame_the_app(page, app_url):
     """``frame-ancestors 'none'`` and ``X-Frame-Options: DENY``: /agent inside another site's iframe stays empty."""
     blocked: list[str] = []
-    page.on("console", lambda m: blocked.append(m.text) if "frame-ancestors" in m.text or "X-Frame" in m.text
-            else None)
+    page.on("console", lambda m: blocked.append(m.text) if "frame-ancestors" in m.text or "X-Frame" in m.text else None)
     page.set_content(f'<iframe id="victim" src="{app_url}/agent" width="400" height="300"></iframe>')
     page.wait_for_timeout(3000)
     frame = page.frame_locator("#victim")
@@ -169,15 +170,26 @@ def test_a_foreign_page_cannot_frame_the_app(page, app_url):
 
 def test_every_answer_has_the_headers_and_uploads_are_capped(app_url):
     with httpx.Client(timeout=30) as client:
-        for path, is_page in (("/", True), ("/login", True), ("/core/health", False), ("/core/invoices", False),
-                              ("/ping", False), ("/favicon.svg", False), ("/lang-sync.js", False),
-                              ("/core/docs", False)):
+        for path, is_page in (
+            ("/", True),
+            ("/login", True),
+            ("/core/health", False),
+            ("/core/invoices", False),
+            ("/ping", False),
+            ("/favicon.svg", False),
+            ("/lang-sync.js", False),
+            ("/core/docs", False),
+        ):
             resp = client.get(app_url + path, follow_redirects=True)
             _check_headers(dict(resp.headers), path, page=is_page)
-        big = client.post(app_url + "/_upload", content=b"x" * (3 * 1024 * 1024),
-                          headers={"content-type": "multipart/form-data; boundary=x"})
+        big = client.post(
+            app_url + "/_upload",
+            content=b"x" * (3 * 1024 * 1024),
+            headers={"content-type": "multipart/form-data; boundary=x"},
+        )
         assert big.status_code == 413
         _check_headers(dict(big.headers), "/_upload 413", page=False)
-        small = client.post(app_url + "/_upload", content=b"--x--\r\n",
-                            headers={"content-type": "multipart/form-data; boundary=x"})
+        small = client.post(
+            app_url + "/_upload", content=b"--x--\r\n", headers={"content-type": "multipart/form-data; boundary=x"}
+        )
         assert small.status_code != 413  # Reflex's own answer (no upload token): the cap did not refuse it

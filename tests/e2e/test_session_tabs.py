@@ -70,8 +70,7 @@ def _two_tabs_one_session(page: Any, app_url: str, otp_code: Any, core_api: Any)
     _no_csp_violations(first_errors, second_errors)
 
 
-def test_a_session_reaches_new_tabs_and_reloads_and_sign_out_ends_it_in_every_tab(page, app_url, otp_code,
-                                                                                  core_api):
+def test_a_session_reaches_new_tabs_and_reloads_and_sign_out_ends_it_in_every_tab(page, app_url, otp_code, core_api):
     _two_tabs_one_session(page, app_url, otp_code, core_api)
 
 

@@ -167,8 +167,11 @@ async def _call_handler(app_url: str, token: str, invoice_id: str) -> list[str]:
         await asyncio.wait_for(ws.recv(), 10)
         await ws.send("40/_event,")  # Reflex's Socket.IO namespace
         await asyncio.wait_for(ws.recv(), 10)
-        event = {"name": f"{INVOICE_STATE}.open_invoice", "payload": {"invoice_id": invoice_id},
-                 "router_data": {"pathname": "/invoices", "asPath": "/invoices"}}
+        event = {
+            "name": f"{INVOICE_STATE}.open_invoice",
+            "payload": {"invoice_id": invoice_id},
+            "router_data": {"pathname": "/invoices", "asPath": "/invoices"},
+        }
         await ws.send("42/_event," + json.dumps(["event", event]))
         deadline = asyncio.get_running_loop().time() + 15
         while asyncio.get_running_loop().time() < deadline:

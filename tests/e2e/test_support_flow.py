@@ -26,7 +26,9 @@ from tests.e2e.conftest import SCREENSHOTS
 from tests.e2e.test_subscriber_flow import TIMEOUT, _sign_in
 
 DESKTOP = {"width": 1440, "height": 900}
-SCRIPT_TEXT = '<script>window.__pwned = 1</script> <img src=x onerror="window.__pwned=2"> [klicka](https://evil.example)'
+SCRIPT_TEXT = (
+    '<script>window.__pwned = 1</script> <img src=x onerror="window.__pwned=2"> [klicka](https://evil.example)'
+)
 
 
 def _kr(text: str) -> Decimal:
@@ -42,8 +44,9 @@ def _ask(page, text: str) -> Any:
     box.fill(text)
     expect(box).to_have_value(text)
     page.locator("#thread-send").click()
-    bubble = page.locator("#thread-messages .thread-mine").filter(
-        has=page.locator(".thread-text", has_text=text[:40])).first
+    bubble = (
+        page.locator("#thread-messages .thread-mine").filter(has=page.locator(".thread-text", has_text=text[:40])).first
+    )
     bubble.wait_for(timeout=TIMEOUT)
     expect(box).to_have_value("", timeout=TIMEOUT)  # sent: the box is empty again
     return bubble
@@ -64,8 +67,9 @@ def _email_customer_with_usage_invoice(core_api) -> tuple[dict[str, Any], dict[s
     raise AssertionError("the seeded app has no unpaid invoice with usage for an e-mail customer")
 
 
-def test_subscriber_asks_agent_answers_and_credits_live(browser, page, app_url, shot, otp_code, core_api,
-                                                        smtp_sink, agent_credentials, horizontal_overflow):
+def test_subscriber_asks_agent_answers_and_credits_live(
+    browser, page, app_url, shot, otp_code, core_api, smtp_sink, agent_credentials, horizontal_overflow
+):
     customer, invoice, line = _email_customer_with_usage_invoice(core_api)
 
     # --- the subscriber, on a phone, asks about one line --------------------------------------
@@ -81,8 +85,9 @@ def test_subscriber_asks_agent_answers_and_credits_live(browser, page, app_url, 
     assert f"Om rad {line}" in mine.inner_text()
     assert horizontal_overflow(page) == 0
     # The question is on the invoice's timeline too (the page settles before the next message).
-    expect(page.locator("#timeline .timeline-event[data-kind='message']")).to_have_count(asked_before + 1,
-                                                                                        timeout=TIMEOUT)
+    expect(page.locator("#timeline .timeline-event[data-kind='message']")).to_have_count(
+        asked_before + 1, timeout=TIMEOUT
+    )
     # A message that tries HTML, script and markdown is shown as the text it is.
     _ask(page, SCRIPT_TEXT)
     texts = page.locator("#thread-messages .thread-text").all_inner_texts()
@@ -150,7 +155,8 @@ def test_subscriber_asks_agent_answers_and_credits_live(browser, page, app_url, 
 
     # --- back on the phone: the answer and the new amount, without a reload -----------------------
     page.locator("#thread-messages .thread-theirs .thread-text", has_text="Vi krediterar 50 kr").wait_for(
-        timeout=TIMEOUT)
+        timeout=TIMEOUT
+    )
     # The headline is the amount after the credit, and the credit note is linked under it.
     page.locator(".credit-note-link").first.wait_for(timeout=TIMEOUT)
     assert _kr(page.locator("#invoice-amount").inner_text()) == balance_before - 50

@@ -53,9 +53,16 @@ def _use_data(core_api, customer: dict[str, Any], sub: dict[str, Any]) -> None:
     """Data use today, in the running period: 45 % of the plan's allowance."""
     included = {"mobil-bas": 1, "mobil-5gb": 5, "mobil-20gb": 20}[sub["plan_id"]] * 1_000_000_000
     today = customer["today"]
-    records = [{"record_id": f"e2e-usage-{uuid.uuid4().hex}", "msisdn": sub["msisdn"], "service": "data",
-                "started_at": f"{today}T0{h}:00:00+01:00", "volume_bytes": included * 15 // 100}
-               for h in (7, 8, 9)]
+    records = [
+        {
+            "record_id": f"e2e-usage-{uuid.uuid4().hex}",
+            "msisdn": sub["msisdn"],
+            "service": "data",
+            "started_at": f"{today}T0{h}:00:00+01:00",
+            "volume_bytes": included * 15 // 100,
+        }
+        for h in (7, 8, 9)
+    ]
     answer = core_api.post("/usage", json={"records": records}).json()
     assert answer["rated"] == 3, answer
 
@@ -90,8 +97,7 @@ def test_usage_page_on_a_phone_in_both_languages(page, app_url, otp_code, core_a
     expected = [_plain(t) for t in words.summary_sentences(summary, "sv")]
     assert _sentences(page) == expected
     assert expected[0].startswith("Du har använt ") and " av " in expected[0]
-    assert _plain(page.locator("#usage-days-left").inner_text()).lower() == \
-        words.days_left_text(summary, "sv").lower()
+    assert _plain(page.locator("#usage-days-left").inner_text()).lower() == words.days_left_text(summary, "sv").lower()
     bar = page.locator("#usage-data-bar")
     assert int(bar.get_attribute("aria-valuenow")) == words.data_bar(summary)
 

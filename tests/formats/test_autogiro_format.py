@@ -12,8 +12,12 @@ from backend_stub.formats import autogiro as ag
 from tests.conftest import FIXTURES
 
 EXAMPLES = FIXTURES / "autogiro"
-WRITERS = {ag.RequestFile: ag.write_request, ag.MandateAdviceFile: ag.write_mandate_advice,
-           ag.PaymentSpecFile: ag.write_payment_spec, ag.RejectedFile: ag.write_rejected}
+WRITERS = {
+    ag.RequestFile: ag.write_request,
+    ag.MandateAdviceFile: ag.write_mandate_advice,
+    ag.PaymentSpecFile: ag.write_payment_spec,
+    ag.RejectedFile: ag.write_rejected,
+}
 
 
 def _records(data: bytes) -> list[str]:
@@ -67,7 +71,10 @@ def test_rejected_orders_example_keeps_the_wrong_date_it_was_rejected_for():
     assert isinstance(f, ag.RejectedFile)
     incoming = [o for o in f.orders if o.record_type == "82"]
     assert [(o.payer_number.lstrip("0"), o.amount_ore, o.comment_code) for o in incoming] == [
-        ("3333", 7500, "02"), ("4444", 25000, "06"), ("5555", 55051, "08")]
+        ("3333", 7500, "02"),
+        ("4444", 25000, "06"),
+        ("5555", 55051, "08"),
+    ]
     wrong = next(o for o in f.orders if o.comment_code == "12")
     assert wrong.payment_date is None and wrong.payment_date_raw == "20080633"
     assert "wrong payment date" in wrong.text
@@ -87,32 +94,63 @@ def test_request_example_records():
 
 
 def test_our_files_are_parsed_back():
-    f = ag.RequestFile(date(2026, 11, 25), "123456", "9912346", mandates=[
-        ag.MandateRequest("create", "10000101", clearing="8327", account="9384750001", personal_number="197001011234"),
-        ag.MandateRequest("cancel", "10000201")],
-        payments=[ag.PaymentOrder(date(2026, 12, 1), "10000101", 24900, "1234567897")])
+    f = ag.RequestFile(
+        date(2026, 11, 25),
+        "123456",
+        "9912346",
+        mandates=[
+            ag.MandateRequest(
+                "create", "10000101", clearing="8327", account="9384750001", personal_number="197001011234"
+            ),
+            ag.MandateRequest("cancel", "10000201"),
+        ],
+        payments=[ag.PaymentOrder(date(2026, 12, 1), "10000101", 24900, "1234567897")],
+    )
     data = ag.write_request(f)
     assert data.endswith(b"\r\n") and all(len(line) == 80 for line in data.decode("latin-1").split("\r\n")[:-1])
     back = ag.parse(data)
     assert back.mandates[0].account16 == "8327009384750001"
     assert back.mandates[0].personal_number == "197001011234" and back.mandates[1].action == "cancel"
-    assert back.payments == [ag.PaymentOrder(date(2026, 12, 1), "0000000010000101", 24900, "1234567897",
-                                             line_no=4)]
-    advice = ag.MandateAdviceFile(date(2026, 11, 26), "123456", "9912346", [ag.MandateAdvice(
-        "0009912346", "10000101", "8327009384750001", "197001011234", "04", "32", date(2026, 11, 26))])
+    assert back.payments == [ag.PaymentOrder(date(2026, 12, 1), "0000000010000101", 24900, "1234567897", line_no=4)]
+    advice = ag.MandateAdviceFile(
+        date(2026, 11, 26),
+        "123456",
+        "9912346",
+        [
+            ag.MandateAdvice(
+                "0009912346", "10000101", "8327009384750001", "197001011234", "04", "32", date(2026, 11, 26)
+            )
+        ],
+    )
     assert ag.parse(ag.write_mandate_advice(advice)).advices[0].outcome == "approved"
-    spec = ag.PaymentSpecFile(datetime(2026, 12, 1, 6, 0), "123456", "9912346", [ag.PaymentSection(
-        "15", "83270093847500010", date(2026, 12, 1), "00001", 0, 0, [
-            ag.PaymentResult("82", date(2026, 12, 1), "0", "", "10000101", 24900, "9912346", "1234567897", "0"),
-            ag.PaymentResult("82", date(2026, 12, 1), "0", "", "10000201", 100, "9912346", "1234567898", "1")])])
+    spec = ag.PaymentSpecFile(
+        datetime(2026, 12, 1, 6, 0),
+        "123456",
+        "9912346",
+        [
+            ag.PaymentSection(
+                "15",
+                "83270093847500010",
+                date(2026, 12, 1),
+                "00001",
+                0,
+                0,
+                [
+                    ag.PaymentResult("82", date(2026, 12, 1), "0", "", "10000101", 24900, "9912346", "1234567897", "0"),
+                    ag.PaymentResult("82", date(2026, 12, 1), "0", "", "10000201", 100, "9912346", "1234567898", "1"),
+                ],
+            )
+        ],
+    )
     read = ag.parse(ag.write_payment_spec(spec))
     assert read.sections[0].amount_ore == 24900 and read.sections[0].count == 1
     assert [r.approved for r in read.results] == [True, False]
 
 
 def test_values_that_do_not_fit_are_refused_naming_the_field():
-    bad = ag.RequestFile(date(2026, 11, 25), "1234567", "9912346", payments=[
-        ag.PaymentOrder(date(2026, 12, 1), "1" * 17, 0, "x" * 17)])
+    bad = ag.RequestFile(
+        date(2026, 11, 25), "1234567", "9912346", payments=[ag.PaymentOrder(date(2026, 12, 1), "1" * 17, 0, "x" * 17)]
+    )
     with pytest.raises(ag.AutogiroError) as exc:
         ag.write_request(bad)
     text = " ".join(exc.value.errors)
@@ -124,16 +162,19 @@ def _example_lines(name: str) -> list[str]:
     return ag.decode((EXAMPLES / name).read_bytes()).splitlines()
 
 
-@pytest.mark.parametrize("name,line_no,change,message", [
-    ("medgivandeavisering.txt", 2, lambda s: s[:65] + "2008X611", "line 2: date (positions 66-73)"),
-    ("medgivandeavisering.txt", 12, lambda s: s[:20] + "9", "line 12: number of TK73 records"),
-    ("medgivandeavisering.txt", 3, lambda s: "74" + s[2:], "line 3: transaction code '74'"),
-    ("betalningsspecifikation.txt", 3, lambda s: s[:79] + "7", "line 3: status code (position 80)"),
-    ("betalningsspecifikation.txt", 3, lambda s: s[:31] + "000000300001" + s[43:], "line 2: amount"),
-    ("betalningsspecifikation.txt", 3, lambda s: s + "X", "line 3: the record is 81 characters"),
-    ("avvisade_betalningsuppdrag.txt", 2, lambda s: s[:30] + "00000000750A" + s[42:], "line 2: amount"),
-    ("avvisade_betalningsuppdrag.txt", 10, lambda s: "", "line 10: the closing record (TK09) is missing"),
-])
+@pytest.mark.parametrize(
+    "name,line_no,change,message",
+    [
+        ("medgivandeavisering.txt", 2, lambda s: s[:65] + "2008X611", "line 2: date (positions 66-73)"),
+        ("medgivandeavisering.txt", 12, lambda s: s[:20] + "9", "line 12: number of TK73 records"),
+        ("medgivandeavisering.txt", 3, lambda s: "74" + s[2:], "line 3: transaction code '74'"),
+        ("betalningsspecifikation.txt", 3, lambda s: s[:79] + "7", "line 3: status code (position 80)"),
+        ("betalningsspecifikation.txt", 3, lambda s: s[:31] + "000000300001" + s[43:], "line 2: amount"),
+        ("betalningsspecifikation.txt", 3, lambda s: s + "X", "line 3: the record is 81 characters"),
+        ("avvisade_betalningsuppdrag.txt", 2, lambda s: s[:30] + "00000000750A" + s[42:], "line 2: amount"),
+        ("avvisade_betalningsuppdrag.txt", 10, lambda s: "", "line 10: the closing record (TK09) is missing"),
+    ],
+)
 def test_broken_files_name_the_line_and_field(name, line_no, change, message):
     lines = _example_lines(name)
     lines[line_no - 1] = change(lines[line_no - 1])

@@ -64,14 +64,18 @@ def test_line_numbers_count_the_header_as_line_1():
 
 
 def test_columns_in_any_order_and_extra_columns_ignored():
-    text = ("cell_id,visited_country,called_number,started_at,service,msisdn,record_id,duration_s,volume_bytes\n"
-            "X17,,+46812345678,2026-10-03T14:22:05+02:00,voice,+46701234567,c-0001,125,\n")
+    text = (
+        "cell_id,visited_country,called_number,started_at,service,msisdn,record_id,duration_s,volume_bytes\n"
+        "X17,,+46812345678,2026-10-03T14:22:05+02:00,voice,+46701234567,c-0001,125,\n"
+    )
     assert validated(text) == validated(SPEC_EXAMPLE)[:1]
 
 
 def test_optional_columns_may_be_left_out():
-    text = ("record_id,msisdn,service,started_at,called_number\n"
-            "c-0002,+46701234567,sms,2026-10-03T14:25:00+02:00,+46739876543\n")
+    text = (
+        "record_id,msisdn,service,started_at,called_number\n"
+        "c-0002,+46701234567,sms,2026-10-03T14:25:00+02:00,+46739876543\n"
+    )
     assert validated(text) == validated(SPEC_EXAMPLE)[1:2]
 
 
@@ -94,9 +98,15 @@ def test_a_utf8_file_with_bom():
 
 
 def test_a_json_object_validates_like_a_csv_row():
-    body = {"record_id": "c-0005", "msisdn": "+46701234567", "service": "voice",
-            "started_at": "2026-10-13T09:00:00+02:00", "duration_s": 61, "called_number": "+12125550100",
-            "visited_country": "US"}
+    body = {
+        "record_id": "c-0005",
+        "msisdn": "+46701234567",
+        "service": "voice",
+        "started_at": "2026-10-13T09:00:00+02:00",
+        "duration_s": 61,
+        "called_number": "+12125550100",
+        "visited_country": "US",
+    }
     assert validate_row(None, body) == validated(SPEC_EXAMPLE)[4]
 
 
@@ -170,8 +180,10 @@ def test_a_superscript_digit_is_a_row_error_not_a_crash():
 def test_a_stray_trailing_value_is_not_read_as_a_missing_column():
     # The header has no visited_country column; the row has one value too many. The call was made at
     # home (no visited_country), so it must not be read as roaming in "XX".
-    text = ("record_id,msisdn,service,started_at,duration_s,volume_bytes,called_number\n"
-            "c-1,+46701234567,voice,2026-10-03T14:22:05+02:00,125,,+46812345678,XX\n")
+    text = (
+        "record_id,msisdn,service,started_at,duration_s,volume_bytes,called_number\n"
+        "c-1,+46701234567,voice,2026-10-03T14:22:05+02:00,125,,+46812345678,XX\n"
+    )
     [result] = validated(text)
     assert isinstance(result, RowError) or result.visited_country == ""
 
@@ -192,9 +204,11 @@ def test_an_empty_file_needs_a_header():
 
 
 def test_a_byte_that_is_not_utf8_rejects_its_row_only_naming_line_column_and_byte():
-    data = (SPEC_EXAMPLE.encode("utf-8")
-            + "c-6,+46701234567,sms,2026-10-03T14:25:00+02:00,,,+46739876543,Å\n".encode("latin-1")
-            + b"c-7,+46701234567,sms,2026-10-03T14:25:00+02:00,,,+46739876543,\n")
+    data = (
+        SPEC_EXAMPLE.encode("utf-8")
+        + "c-6,+46701234567,sms,2026-10-03T14:25:00+02:00,,,+46739876543,Å\n".encode("latin-1")
+        + b"c-7,+46701234567,sms,2026-10-03T14:25:00+02:00,,,+46739876543,\n"
+    )
     results = [validate_row(n, r) for n, r in read_cdr_bytes(data)]
     assert results[:5] == validated(SPEC_EXAMPLE)
     column = len("c-6,+46701234567,sms,2026-10-03T14:25:00+02:00,,,+46739876543,") + 1
@@ -210,22 +224,27 @@ def test_an_unreadable_row_keeps_its_bytes_escaped_for_suspense():
     assert raw["line_text"] == "c-1,+46701234567,sms,2026-10-03T14:25:00+02:00,,,+4673\\xff9876543,,extra"
     # Re-processing the kept row gives the same rejection: it is never rated with a mangled value.
     column = len("c-1,+46701234567,sms,2026-10-03T14:25:00+02:00,,,+4673") + 1
-    assert validate_row(line_no, dict(raw)) == RowError(2, "c-1", "called_number",
-                                                         f"not UTF-8 (byte 0xff at column {column})")
+    assert validate_row(line_no, dict(raw)) == RowError(
+        2, "c-1", "called_number", f"not UTF-8 (byte 0xff at column {column})"
+    )
 
 
 def test_a_byte_that_is_not_utf8_in_an_extra_column_still_rejects_the_row():
     header = HEADER + ",note"
     before = "c-1,+46701234567,sms,2026-10-03T14:25:00+02:00,,,+46739876543,,"
     [(line_no, raw)] = list(read_cdr_bytes(f"{header}\n{before}".encode() + b"\xe5\n"))
-    assert validate_row(line_no, raw) == RowError(2, "c-1", "line",
-                                                  f"not UTF-8 (byte 0xe5 at column {len(before) + 1})")
+    assert validate_row(line_no, raw) == RowError(
+        2, "c-1", "line", f"not UTF-8 (byte 0xe5 at column {len(before) + 1})"
+    )
 
 
 def test_a_field_over_the_csv_size_limit_rejects_its_row_only():
     limit = csv.field_size_limit()
-    text = (SPEC_EXAMPLE + f"c-6,+46701234567,sms,2026-10-03T14:25:00+02:00,,,{'9' * (limit + 1)},\n"
-            + "c-7,+46701234567,sms,2026-10-03T14:25:00+02:00,,,+46739876543,\n")
+    text = (
+        SPEC_EXAMPLE
+        + f"c-6,+46701234567,sms,2026-10-03T14:25:00+02:00,,,{'9' * (limit + 1)},\n"
+        + "c-7,+46701234567,sms,2026-10-03T14:25:00+02:00,,,+46739876543,\n"
+    )
     results = validated(text)
     assert results[5] == RowError(7, "c-6", "called_number", f"field longer than {limit} characters")
     assert isinstance(results[6], UsageEvent) and results[6].record_id == "c-7"

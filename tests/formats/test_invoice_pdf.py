@@ -27,9 +27,7 @@ SELLER: dict[str, Any] = {
         "kundservice. "
         "Tvister kan prövas av Allmänna reklamationsnämnden (ARN)."
     ),
-    "late_interest_note": (
-        "Vid försenad betalning debiteras dröjsmålsränta enligt räntelagen."
-    ),
+    "late_interest_note": ("Vid försenad betalning debiteras dröjsmålsränta enligt räntelagen."),
 }
 
 A = "+46701234567"
@@ -66,13 +64,9 @@ def _finish(invoice: dict[str, Any], ore_rounding: bool = True) -> dict[str, Any
     """Fill vat/net/gross/rounding/amount due from the lines (billing-rules §1)."""
     by_rate: dict[str, int] = {}
     for line in invoice["lines"]:
-        by_rate[line["vat_rate"]] = (
-            by_rate.get(line["vat_rate"], 0) + line["amount_ore"]
-        )
+        by_rate[line["vat_rate"]] = by_rate.get(line["vat_rate"], 0) + line["amount_ore"]
     vat_rows = []
-    for rate, gross in sorted(
-        by_rate.items(), key=lambda kv: Decimal(kv[0]), reverse=True
-    ):
+    for rate, gross in sorted(by_rate.items(), key=lambda kv: Decimal(kv[0]), reverse=True):
         r = Decimal(rate)
         vat = _round_half_up(Decimal(gross) * r / (1 + r))
         vat_rows.append({"rate": rate, "net_ore": gross - vat, "vat_ore": vat})
@@ -90,9 +84,7 @@ def _finish(invoice: dict[str, Any], ore_rounding: bool = True) -> dict[str, Any
 def make_invoice() -> dict[str, Any]:
     """Build a self-consistent consumer invoice of 1 249,00 kr (all at 25 % VAT)."""
     lines = [
-        _line(
-            "Mobil 5 GB, månadsavgift oktober", "1", "mån", "199.00", 19900, "fee", A
-        ),
+        _line("Mobil 5 GB, månadsavgift oktober", "1", "mån", "199.00", 19900, "fee", A),
         _line("Samtal till Norden", "12", "min", "1.90", 2280, "usage", A),
         _line("Surf i EU utöver fair use-volym", "0.5", "GB", "12.00", 600, "usage", A),
         _line(
@@ -123,9 +115,7 @@ def make_invoice() -> dict[str, Any]:
             "late_usage",
             B,
         ),
-        _line(
-            "Delbetalning telefon, 3 av 24", "1", "st", "758.00", 75800, "one_off", None
-        ),
+        _line("Delbetalning telefon, 3 av 24", "1", "st", "758.00", 75800, "one_off", None),
         _line("Pappersfaktura", "1", "st", "29.00", 2900, "one_off", None),
     ]
     invoice: dict[str, Any] = {
@@ -208,10 +198,7 @@ def make_credit_note() -> dict[str, Any]:
 def page_texts(data: bytes) -> list[str]:
     """Return each page's text with all whitespace (incl. nbsp) collapsed."""
     reader = pypdf.PdfReader(io.BytesIO(data))
-    return [
-        re.sub(r"[\s\u00a0\u202f\u2009]+", " ", p.extract_text() or "")
-        for p in reader.pages
-    ]
+    return [re.sub(r"[\s\u00a0\u202f\u2009]+", " ", p.extract_text() or "") for p in reader.pages]
 
 
 def pdf_text(data: bytes) -> tuple[str, int]:
@@ -222,9 +209,7 @@ def pdf_text(data: bytes) -> tuple[str, int]:
 
 def test_fixture_is_self_consistent() -> None:
     inv = make_invoice()
-    assert (
-        sum(line["amount_ore"] for line in inv["lines"]) == inv["gross_ore"] == 124937
-    )
+    assert sum(line["amount_ore"] for line in inv["lines"]) == inv["gross_ore"] == 124937
     assert inv["vat"] == [{"rate": "0.25", "net_ore": 99950, "vat_ore": 24987}]
     assert inv["net_ore"] + inv["vat_ore"] == inv["gross_ore"]
     assert inv["amount_due_ore"] == 124900 and inv["rounding_ore"] == -37

@@ -43,8 +43,9 @@ Service = Annotated[Principal, Depends(require_roles(Role.SERVICE))]
 
 
 @router.get("/customers/{customer_id}/payment-method")
-async def get_payment_method(request: Request, customer_id: IdPath, p: Reader,
-                             lang: str | None = Query(None, pattern="^(sv|en)$")) -> dict[str, Any]:
+async def get_payment_method(
+    request: Request, customer_id: IdPath, p: Reader, lang: str | None = Query(None, pattern="^(sv|en)$")
+) -> dict[str, Any]:
     """How the customer pays: manual, autogiro (mandate and its status) or a saved card."""
     ensure_customer_access(p, customer_id)
     try:
@@ -62,8 +63,9 @@ class PaymentMethodChange(BaseModel):
 
 
 @router.put("/customers/{customer_id}/payment-method")
-async def put_payment_method(request: Request, customer_id: IdPath, body: PaymentMethodChange,
-                             p: Changer) -> dict[str, Any]:
+async def put_payment_method(
+    request: Request, customer_id: IdPath, body: PaymentMethodChange, p: Changer
+) -> dict[str, Any]:
     """Change how the customer pays. Autogiro: a mandate, pending until the bank answers. Card: the
     answer is ``redirect_url``, the provider's page where the card is saved. Manual: automatic
     payment stops (the mandate is cancelled in the next file, a saved card forgotten)."""
@@ -74,12 +76,15 @@ async def put_payment_method(request: Request, customer_id: IdPath, body: Paymen
             for name in ("clearing", "account"):
                 if not (getattr(body, name) or "").strip():
                     raise banking.AutopayError(f"{name}: required for autogiro")
-            return await run(mandates.set_autogiro, engine, customer_id, body.clearing, body.account,
-                              body.personal_number)
+            return await run(
+                mandates.set_autogiro, engine, customer_id, body.clearing, body.account, body.personal_number
+            )
         if body.method == "card":
             if not body.return_url:
                 raise banking.AutopayError("return_url: required for a card")
-            session_id = await run(mandates.start_card_setup, engine, payment_provider(request), customer_id, body.return_url)
+            session_id = await run(
+                mandates.start_card_setup, engine, payment_provider(request), customer_id, body.return_url
+            )
             return {"redirect_url": f"{request.scope.get('root_path', '')}/paygw/cards/{session_id}"}
         return await run(mandates.set_manual, engine, customer_id)
     except LookupError:
@@ -96,19 +101,28 @@ class RunRequest(BaseModel):
 async def run_draws(request: Request, _p: Service, body: RunRequest | None = None) -> dict[str, Any]:
     """Charge saved cards for the day: invoices due, retries planned, fallbacks (idempotent)."""
     on = (body.on if body else None) or clock.today()
-    result = await run(draws.run_card_draws, core_of(request).engine, payment_provider(request), lifecycle_config(request), on)
+    result = await run(
+        draws.run_card_draws, core_of(request).engine, payment_provider(request), lifecycle_config(request), on
+    )
     return result.as_dict()
 
 
 @router.post("/autogiro/files", openapi_extra=file_schema(description="an answer file from Bankgirot"))
-async def upload_answer_file(request: Request, _p: Service,
-                             file: Annotated[Upload, Depends(file_upload(CSV_MAX_BYTES))]) -> JSONResponse:
+async def upload_answer_file(
+    request: Request, _p: Service, file: Annotated[Upload, Depends(file_upload(CSV_MAX_BYTES))]
+) -> JSONResponse:
     """Import an answer file from Bankgirot (mandate advice, payment specification, rejected orders).
     The same file twice changes nothing. A bad file is refused whole, with its errors by line."""
     core = core_of(request)
     try:
-        result = await run(autogiro_files.import_autogiro, core.engine, core.catalogue, lifecycle_config(request), file.data,
-                            file.filename or "upload")
+        result = await run(
+            autogiro_files.import_autogiro,
+            core.engine,
+            core.catalogue,
+            lifecycle_config(request),
+            file.data,
+            file.filename or "upload",
+        )
     except AutogiroError as exc:
         raise HTTPException(422, {"errors": exc.errors}) from None
     except banking.AutopayError as exc:
@@ -117,14 +131,18 @@ async def upload_answer_file(request: Request, _p: Service,
 
 
 @router.get("/autogiro/files/outgoing")
-async def outgoing_files(request: Request, _p: Service,
-                         date_: Annotated[date, Query(alias="date", description=DAY_RULE), AfterValidator(check_day)]
-                         ) -> dict[str, Any]:
+async def outgoing_files(
+    request: Request,
+    _p: Service,
+    date_: Annotated[date, Query(alias="date", description=DAY_RULE), AfterValidator(check_day)],
+) -> dict[str, Any]:
     """The day's files to Bankgirot (mandates, payment orders), written on the first call for the day
     and the same files on later calls (plus any for what came up since)."""
     core = core_of(request)
     try:
-        result = await run(autogiro_files.export_autogiro, core.engine, core.catalogue, lifecycle_config(request), date_)
+        result = await run(
+            autogiro_files.export_autogiro, core.engine, core.catalogue, lifecycle_config(request), date_
+        )
     except (banking.AutopayError, AutogiroError) as exc:
         raise HTTPException(422, str(exc)) from None
     return result.as_dict()
@@ -155,20 +173,23 @@ async def card_page(request: Request, session_id: SessionRef) -> HTMLResponse:
     if info["expired"] or info["status"] != "open":
         body = "<p>Sidan är redan använd eller för gammal. / This page is closed.</p>"
     else:
-        body = ('<form method="post"><input type="hidden" name="choice" value="visa">'
-                '<button class="save" id="save-card">Spara Visa •••• 4242 / Save Visa •••• 4242</button></form>'
-                '<form method="post"><input type="hidden" name="choice" value="decline">'
-                '<button class="decline" id="save-declining-card">Spara testkort som nekas •••• 0002 / '
-                'Save a test card that declines</button></form>'
-                '<form method="post"><input type="hidden" name="choice" value="cancel">'
-                '<button class="cancel" id="cancel-card">Avbryt / Cancel</button></form>')
+        body = (
+            '<form method="post"><input type="hidden" name="choice" value="visa">'
+            '<button class="save" id="save-card">Spara Visa •••• 4242 / Save Visa •••• 4242</button></form>'
+            '<form method="post"><input type="hidden" name="choice" value="decline">'
+            '<button class="decline" id="save-declining-card">Spara testkort som nekas •••• 0002 / '
+            "Save a test card that declines</button></form>"
+            '<form method="post"><input type="hidden" name="choice" value="cancel">'
+            '<button class="cancel" id="cancel-card">Avbryt / Cancel</button></form>'
+        )
     page = _CARD_PAGE.format(name=html.escape(info["customer_name"]), body=body)
     return HTMLResponse(page, headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY"})
 
 
 @router.post("/paygw/cards/{session_id}", tags=["payments"], responses={**errors.refusals(409), **errors.redirect()})
-async def card_submit(request: Request, session_id: SessionRef,
-                      choice: Annotated[str, Form(max_length=16)]) -> Response:
+async def card_submit(
+    request: Request, session_id: SessionRef, choice: Annotated[str, Form(max_length=16)]
+) -> Response:
     """The payer's choice: the provider tells the merchant by its signed webhook, then sends the payer back."""
     provider = payment_provider(request)
     info = await run(provider.card_session, session_id)
@@ -179,4 +200,6 @@ async def card_submit(request: Request, session_id: SessionRef,
     except paygw.PaymentError as exc:
         return JSONResponse({"detail": str(exc)}, status_code=409)
     delivered = await deliver_testpay_webhook(request, signature, body)
-    return back_to_merchant(info["return_url"], "card", "saved" if delivered and choice in paygw.TEST_CARDS else "failed")
+    return back_to_merchant(
+        info["return_url"], "card", "saved" if delivered and choice in paygw.TEST_CARDS else "failed"
+    )

@@ -80,9 +80,14 @@ def _billable_period(value: str) -> str:
 
 
 class BillRunRequest(BaseModel):
-    period: Annotated[PeriodField, AfterValidator(_billable_period),
-                      Field(description=f"the month to invoice: from {FIRST_BILLING_PERIOD} (and the operator's "
-                                        "first subscription or charge) to next month")]
+    period: Annotated[
+        PeriodField,
+        AfterValidator(_billable_period),
+        Field(
+            description=f"the month to invoice: from {FIRST_BILLING_PERIOD} (and the operator's "
+            "first subscription or charge) to next month"
+        ),
+    ]
     invoice_date: DayField | None = None
     allow_open_period: bool = False
 
@@ -102,28 +107,66 @@ async def get_catalogue(request: Request, _p: Any_) -> dict[str, Any]:
     """The catalogue in force: plans, add-ons, discounts, destinations and roaming zones."""
     cat = await run(lambda: core_of(request).catalogue)
     return {
-        "operator": {"name": cat.operator.name, "bankgiro": cat.operator.bankgiro,
-                     "support_email": cat.operator.support_email, "support_phone": cat.operator.support_phone,
-                     "payment_terms_days": cat.operator.payment_terms_days},
-        "plans": [{"id": p.id, "name": p.name, "kind": p.kind, "monthly_fee_ore": p.monthly_fee_ore,
-                   "vat_rate": str(p.vat_rate), "description": p.description, "on_sale": p.on_sale,
-                   "allowances": {k: {"amount": a.amount, "unit": a.unit, "label": a.label}
-                                  for k, a in p.allowances.items()}} for p in cat.plans.values()],
-        "addons": [{"id": a.id, "name": a.name, "price_ore": a.price_ore, "plans": sorted(a.plans)}
-                   for a in cat.addons.values()],
-        "discounts": [{"id": d.id, "name": d.name, "applies_to": d.applies_to, "periods": d.periods,
-                       "percent": None if d.percent is None else str(d.percent), "amount_ore": d.amount_ore}
-                      for d in cat.discounts.values()],
+        "operator": {
+            "name": cat.operator.name,
+            "bankgiro": cat.operator.bankgiro,
+            "support_email": cat.operator.support_email,
+            "support_phone": cat.operator.support_phone,
+            "payment_terms_days": cat.operator.payment_terms_days,
+        },
+        "plans": [
+            {
+                "id": p.id,
+                "name": p.name,
+                "kind": p.kind,
+                "monthly_fee_ore": p.monthly_fee_ore,
+                "vat_rate": str(p.vat_rate),
+                "description": p.description,
+                "on_sale": p.on_sale,
+                "allowances": {
+                    k: {"amount": a.amount, "unit": a.unit, "label": a.label} for k, a in p.allowances.items()
+                },
+            }
+            for p in cat.plans.values()
+        ],
+        "addons": [
+            {"id": a.id, "name": a.name, "price_ore": a.price_ore, "plans": sorted(a.plans)}
+            for a in cat.addons.values()
+        ],
+        "discounts": [
+            {
+                "id": d.id,
+                "name": d.name,
+                "applies_to": d.applies_to,
+                "periods": d.periods,
+                "percent": None if d.percent is None else str(d.percent),
+                "amount_ore": d.amount_ore,
+            }
+            for d in cat.discounts.values()
+        ],
         "destinations": [{"id": d.id, "name": d.name, "category": d.category} for d in cat.destinations.values()],
-        "roaming_zones": [{"id": z.id, "name": z.name, "eu": z.eu, "countries": sorted(z.countries)}
-                          for z in cat.zones],
-        "devices": [{"id": d.id, "name": d.name, "cash_price_ore": d.cash_price_ore, "months": list(d.months),
-                     "vat_rate": str(d.vat_rate), "description": d.description} for d in cat.devices.values()],
+        "roaming_zones": [
+            {"id": z.id, "name": z.name, "eu": z.eu, "countries": sorted(z.countries)} for z in cat.zones
+        ],
+        "devices": [
+            {
+                "id": d.id,
+                "name": d.name,
+                "cash_price_ore": d.cash_price_ore,
+                "months": list(d.months),
+                "vat_rate": str(d.vat_rate),
+                "description": d.description,
+            }
+            for d in cat.devices.values()
+        ],
     }
 
 
-@router.put("/catalogue", tags=["catalogue"],
-            openapi_extra=text_schema("application/toml", "the catalogue (TOML, UTF-8, at most 1 MiB)"))
+@router.put(
+    "/catalogue",
+    tags=["catalogue"],
+    openapi_extra=text_schema("application/toml", "the catalogue (TOML, UTF-8, at most 1 MiB)"),
+)
 async def put_catalogue(request: Request, _p: Service, toml: CatalogueToml) -> dict[str, Any]:
     """Load a new catalogue (TOML). Errors name every bad field; nothing changes then."""
     try:
@@ -153,8 +196,13 @@ async def import_customers(request: Request, _p: Service, file: CsvFile) -> JSON
 
 
 @router.get("/customers", tags=["customers"])
-async def list_customers(request: Request, _p: Staff, q: Annotated[str, Query(max_length=64)] = "",
-                         limit: int = Query(20, ge=1, le=200), offset: Offset = 0) -> dict[str, Any]:
+async def list_customers(
+    request: Request,
+    _p: Staff,
+    q: Annotated[str, Query(max_length=64)] = "",
+    limit: int = Query(20, ge=1, le=200),
+    offset: Offset = 0,
+) -> dict[str, Any]:
     return await run(customers.search_customers, core_of(request).engine, q, limit, offset)
 
 
@@ -180,17 +228,20 @@ async def list_pending_changes(request: Request, customer_id: IdPath, p: Custome
     return {"items": items, "today": today.isoformat()}
 
 
-@router.post("/customers/{customer_id}/pending-changes/{change_id}/cancel", tags=["customers"],
-             responses=errors.refusals(409))
-async def cancel_pending_change(request: Request, customer_id: IdPath, change_id: IdPath, p: CustomerReader
-                                ) -> dict[str, Any]:
+@router.post(
+    "/customers/{customer_id}/pending-changes/{change_id}/cancel", tags=["customers"], responses=errors.refusals(409)
+)
+async def cancel_pending_change(
+    request: Request, customer_id: IdPath, change_id: IdPath, p: CustomerReader
+) -> dict[str, Any]:
     """Undo a pending plan change: 404 when the customer has no such change, 409 once it has taken effect."""
     ensure_customer_access(p, customer_id)
     core = core_of(request)
     actor = f"customer:{p.customer_id}" if p.role is Role.SUBSCRIBER else f"{p.role.value}:{p.subject}"
     try:
-        return await run(pending.cancel_change, core.engine, core.catalogue, customer_id, change_id, actor=actor,
-                          now=core.now())
+        return await run(
+            pending.cancel_change, core.engine, core.catalogue, customer_id, change_id, actor=actor, now=core.now()
+        )
     except pending.NotFound:
         raise HTTPException(404, "pending change not found") from None
 
@@ -218,24 +269,47 @@ async def ingest_usage_csv(request: Request, _p: Service, file: CsvFile) -> dict
 
 
 @router.get("/usage", tags=["usage"])
-async def list_usage(request: Request, p: CustomerReader, customer_id: IdQuery, period: OptionalPeriodQuery = None,
-                     subscription_id: OptionalIdQuery = None, service: Filter = None, category: Filter = None,
-                     rate_key: Filter = None, invoice_id: InvoiceRefQuery = None, charged_only: bool = False,
-                     limit: int = Query(50, ge=1, le=1000), offset: Offset = 0) -> dict[str, Any]:
+async def list_usage(
+    request: Request,
+    p: CustomerReader,
+    customer_id: IdQuery,
+    period: OptionalPeriodQuery = None,
+    subscription_id: OptionalIdQuery = None,
+    service: Filter = None,
+    category: Filter = None,
+    rate_key: Filter = None,
+    invoice_id: InvoiceRefQuery = None,
+    charged_only: bool = False,
+    limit: int = Query(50, ge=1, le=1000),
+    offset: Offset = 0,
+) -> dict[str, Any]:
     """Itemised usage of a customer, newest first, with paging and filters."""
     ensure_customer_access(p, customer_id)
     core = core_of(request)
     try:
-        return await run(usage_query.itemised, core.engine, core.catalogue, customer_id, period=period,
-                          subscription_id=subscription_id, service=service, category=category, rate_key=rate_key,
-                          invoice_id=invoice_id, charged_only=charged_only, limit=limit, offset=offset)
+        return await run(
+            usage_query.itemised,
+            core.engine,
+            core.catalogue,
+            customer_id,
+            period=period,
+            subscription_id=subscription_id,
+            service=service,
+            category=category,
+            rate_key=rate_key,
+            invoice_id=invoice_id,
+            charged_only=charged_only,
+            limit=limit,
+            offset=offset,
+        )
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
 
 
 @router.get("/usage/summary", tags=["usage"])
-async def usage_summary(request: Request, p: CustomerReader, customer_id: IdQuery, period: PeriodQuery
-                        ) -> dict[str, Any]:
+async def usage_summary(
+    request: Request, p: CustomerReader, customer_id: IdQuery, period: PeriodQuery
+) -> dict[str, Any]:
     """Per-day and per-category aggregates of a period, with the plan's allowances and their use."""
     ensure_customer_access(p, customer_id)
     core = core_of(request)
@@ -246,8 +320,13 @@ async def usage_summary(request: Request, p: CustomerReader, customer_id: IdQuer
 
 
 @router.get("/suspense", tags=["usage"])
-async def list_suspense(request: Request, _p: Staff, status: Annotated[str, Query(max_length=32)] = "pending",
-                        limit: int = Query(50, ge=1, le=500), offset: Offset = 0) -> dict[str, Any]:
+async def list_suspense(
+    request: Request,
+    _p: Staff,
+    status: Annotated[str, Query(max_length=32)] = "pending",
+    limit: int = Query(50, ge=1, le=500),
+    offset: Offset = 0,
+) -> dict[str, Any]:
     return await run(usage.list_suspense, core_of(request).engine, status, limit, offset)
 
 
@@ -263,18 +342,32 @@ async def bill_run(request: Request, _p: Service, body: BillRunRequest) -> dict[
     """Invoice a period for all accounts (idempotent)."""
     core = core_of(request)
     try:
-        result = await run(billrun.run_bill_run, core.engine, core.catalogue, body.period,  # OpenPeriod: 409
-                            invoice_date=body.invoice_date, today=core.today(),
-                            allow_open_period=body.allow_open_period, small_balance_ore=small_balance_ore(request))
+        result = await run(
+            billrun.run_bill_run,
+            core.engine,
+            core.catalogue,
+            body.period,  # OpenPeriod: 409
+            invoice_date=body.invoice_date,
+            today=core.today(),
+            allow_open_period=body.allow_open_period,
+            small_balance_ore=small_balance_ore(request),
+        )
     except billrun.PeriodOutOfRange as exc:  # "period: …", beside the field
         raise HTTPException(422, str(exc)) from None
     return result.as_dict()
 
 
 @router.get("/invoices", tags=["invoices"])
-async def list_invoices(request: Request, p: CustomerReader, customer_id: OptionalIdQuery = None,
-                        period: OptionalPeriodQuery = None, status: Filter = None, kind: Filter = None,
-                        limit: int = Query(20, ge=1, le=200), offset: Offset = 0) -> dict[str, Any]:
+async def list_invoices(
+    request: Request,
+    p: CustomerReader,
+    customer_id: OptionalIdQuery = None,
+    period: OptionalPeriodQuery = None,
+    status: Filter = None,
+    kind: Filter = None,
+    limit: int = Query(20, ge=1, le=200),
+    offset: Offset = 0,
+) -> dict[str, Any]:
     """Invoices newest first with status and balance. Subscribers see only their own."""
     if p.role == Role.SUBSCRIBER:
         if (customer_id is not None and customer_id != p.customer_id) or p.invoice_id is not None:
@@ -282,8 +375,16 @@ async def list_invoices(request: Request, p: CustomerReader, customer_id: Option
         customer_id = p.customer_id
     core = core_of(request)
     try:
-        listing = await run(invoices.list_invoices, core.engine, customer_id=customer_id, period=period,
-                             status=status, kind=kind, limit=limit, offset=offset)
+        listing = await run(
+            invoices.list_invoices,
+            core.engine,
+            customer_id=customer_id,
+            period=period,
+            status=status,
+            kind=kind,
+            limit=limit,
+            offset=offset,
+        )
         return {**listing, "today": core.today().isoformat()}  # the app's "today" is the core clock's
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
@@ -291,8 +392,13 @@ async def list_invoices(request: Request, p: CustomerReader, customer_id: Option
 
 async def _owned_invoice(request: Request, p: Principal, invoice_id: str, lang: str = "sv") -> dict[str, Any]:
     try:
-        doc = await run(invoices.get_invoice, core_of(request).engine, invoice_id, lang="en" if lang == "en" else "sv",
-                         catalogue=core_of(request).catalogue)
+        doc = await run(
+            invoices.get_invoice,
+            core_of(request).engine,
+            invoice_id,
+            lang="en" if lang == "en" else "sv",
+            catalogue=core_of(request).catalogue,
+        )
     except invoice_rows.NotFound:
         raise HTTPException(404, "invoice not found") from None
     # A link's session reads the credit notes of its invoice too (the invoice page links to them).
@@ -313,8 +419,9 @@ async def get_invoice_pdf(request: Request, invoice_id: InvoiceRef, p: CustomerR
 
     doc = await _owned_invoice(request, p, invoice_id, lang)
     # A session opened from a link never makes one (not even for the PDF): it could outlive its revocation.
-    doc["link_url"] = await run(_public_link, core_of(request).engine, request.app.state.auth_settings, doc["id"],
-                                 create=p.invoice_id is None)
+    doc["link_url"] = await run(
+        _public_link, core_of(request).engine, request.app.state.auth_settings, doc["id"], create=p.invoice_id is None
+    )
     pdf = await run(render_invoice_pdf, doc, "en" if lang == "en" else "sv")
     name = ("kreditfaktura" if doc["kind"] == "credit_note" else "faktura") + f"-{doc['number']}.pdf"
     return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'})
@@ -333,8 +440,9 @@ def _invoice_owner(engine: Any, invoice_id: str) -> tuple[str, int]:
 
 
 @router.get("/invoices/{invoice_id}/documents/{event_id}", tags=["invoices"], response_class=Response)
-async def get_event_document(request: Request, invoice_id: InvoiceRef, event_id: IdPath, p: CustomerReader,
-                             lang: Lang = "sv") -> Response:
+async def get_event_document(
+    request: Request, invoice_id: InvoiceRef, event_id: IdPath, p: CustomerReader, lang: Lang = "sv"
+) -> Response:
     """The PDF a timeline event carries (reminder letter, credit note, collection notice).
 
     The same access as the invoice: a subscriber only their own, a link session only its invoice.
@@ -347,20 +455,32 @@ async def get_event_document(request: Request, invoice_id: InvoiceRef, event_id:
         raise HTTPException(404, "invoice not found") from None
     ensure_invoice_access(p, customer_id, inv_id)
     try:
-        doc = await run(event_documents.event_document, core.engine, inv_id, event_id,
-                         "en" if lang == "en" else "sv", now=core.now())
+        doc = await run(
+            event_documents.event_document,
+            core.engine,
+            inv_id,
+            event_id,
+            "en" if lang == "en" else "sv",
+            now=core.now(),
+        )
     except invoice_rows.NotFound:
         raise HTTPException(404, "document not found") from None
-    return Response(doc.pdf, media_type="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="{doc.filename}"'})
+    return Response(
+        doc.pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{doc.filename}"'}
+    )
 
 
 @router.post("/invoices/{invoice_id}/credit-notes", tags=["invoices"], status_code=201)
 async def credit_note(request: Request, invoice_id: InvoiceRef, body: CreditNoteRequest, p: Agent) -> dict[str, Any]:
     """Credit an invoice in full, some of its lines, or an amount; the invoice itself never changes."""
     core = core_of(request)
-    req = credit_notes.CreditRequest(reason=body.reason, amount_ore=body.amount_ore, vat_rate=body.vat_rate,
-                                 line_positions=body.line_positions, actor=f"{p.role}:{p.subject}")
+    req = credit_notes.CreditRequest(
+        reason=body.reason,
+        amount_ore=body.amount_ore,
+        vat_rate=body.vat_rate,
+        line_positions=body.line_positions,
+        actor=f"{p.role}:{p.subject}",
+    )
     try:
         return await run(credit_notes.create_credit_note, core.engine, core.catalogue, invoice_id, req)
     except invoice_rows.NotFound:

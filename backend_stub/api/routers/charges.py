@@ -55,6 +55,7 @@ async def _owned_subscription(request: Request, p: Principal, subscription_id: i
 
 # --- instalments ----------------------------------------------------------------------------
 
+
 class InstalmentRequest(BaseModel):
     subscription_id: IdField
     device_id: str = Field(min_length=1, max_length=64)
@@ -73,9 +74,17 @@ async def list_instalments(request: Request, customer_id: IdPath, p: Reader) -> 
 async def create_instalment(request: Request, customer_id: IdPath, body: InstalmentRequest, p: Staff) -> dict[str, Any]:
     """Put a device of the catalogue on instalment for one of the customer's subscriptions (audited)."""
     core = core_of(request)
-    return await _call(instalments.create_instalment, core.engine, core.catalogue, customer_id,
-                       subscription_id=body.subscription_id, device_id=body.device_id, months=body.months,
-                       start_period=body.start_period, actor=_actor(p))
+    return await _call(
+        instalments.create_instalment,
+        core.engine,
+        core.catalogue,
+        customer_id,
+        subscription_id=body.subscription_id,
+        device_id=body.device_id,
+        months=body.months,
+        start_period=body.start_period,
+        actor=_actor(p),
+    )
 
 
 @router.post("/instalments/{instalment_id}/payoff", responses=errors.refusals(409))
@@ -94,13 +103,19 @@ async def payoff_instalment(request: Request, instalment_id: IdPath, p: Reader) 
 
 # --- one-off charges and credits ------------------------------------------------------------
 
+
 class ChargeRequest(BaseModel):
     subscription_id: IdField | None = None
     description: str = Field(min_length=1, max_length=200, examples=["Byte av SIM-kort"])
-    amount_ore: int = Field(ge=-one_offs.MAX_AMOUNT_ORE, le=one_offs.MAX_AMOUNT_ORE, examples=[9900],
-                            description="öre incl. VAT; negative for a credit")
-    vat_rate: str | None = Field(default=None, max_length=16, examples=["0.25"],
-                                 description="default: the operator's rate")
+    amount_ore: int = Field(
+        ge=-one_offs.MAX_AMOUNT_ORE,
+        le=one_offs.MAX_AMOUNT_ORE,
+        examples=[9900],
+        description="öre incl. VAT; negative for a credit",
+    )
+    vat_rate: str | None = Field(
+        default=None, max_length=16, examples=["0.25"], description="default: the operator's rate"
+    )
     reason: str = Field(min_length=1, max_length=500)
 
 
@@ -109,9 +124,17 @@ async def add_charge(request: Request, customer_id: IdPath, body: ChargeRequest,
     """A one-off charge or credit for the customer's next invoice, with its reason (audited)."""
     core = core_of(request)
     rate = body.vat_rate if body.vat_rate is not None else str(core.catalogue.operator.vat_rate)
-    return await _call(one_offs.add_charge, core.engine, customer_id, subscription_id=body.subscription_id,
-                       description=body.description, amount_ore=body.amount_ore, vat_rate=rate, reason=body.reason,
-                       actor=_actor(p))
+    return await _call(
+        one_offs.add_charge,
+        core.engine,
+        customer_id,
+        subscription_id=body.subscription_id,
+        description=body.description,
+        amount_ore=body.amount_ore,
+        vat_rate=rate,
+        reason=body.reason,
+        actor=_actor(p),
+    )
 
 
 @router.get("/customers/{customer_id}/charges")
@@ -130,18 +153,21 @@ async def delete_charge(request: Request, charge_id: IdPath, p: Staff) -> Respon
 
 # --- add-ons --------------------------------------------------------------------------------
 
+
 class AddonPurchaseRequest(BaseModel):
     addon_id: str = Field(min_length=1, max_length=64, examples=["extra-5gb"])
 
 
 @router.get("/subscriptions/{subscription_id}/addons")
-async def subscription_addons(request: Request, subscription_id: IdPath, p: Reader,
-                              lang: Lang = "sv") -> dict[str, Any]:
+async def subscription_addons(
+    request: Request, subscription_id: IdPath, p: Reader, lang: Lang = "sv"
+) -> dict[str, Any]:
     """This period's allowances (included, bought, used, left), the add-ons the plan takes, those bought."""
     await _owned_subscription(request, p, subscription_id)
     core = core_of(request)
-    return await _call(addons.subscription_addons, core.engine, core.catalogue, subscription_id,
-                       lang="en" if lang == "en" else "sv")
+    return await _call(
+        addons.subscription_addons, core.engine, core.catalogue, subscription_id, lang="en" if lang == "en" else "sv"
+    )
 
 
 @router.post("/subscriptions/{subscription_id}/addons", status_code=201, responses=errors.refusals(409))

@@ -49,6 +49,7 @@ async def _check_invoice(request: Request, p: Principal, invoice_id: str) -> str
         with _engine(request).connect() as conn:
             row = invoice_rows.get_invoice_row(conn, invoice_id)
             return row.id, row.customer_id
+
     try:
         inv_id, customer_id = await run(owner)
     except invoice_rows.NotFound:
@@ -58,8 +59,13 @@ async def _check_invoice(request: Request, p: Principal, invoice_id: str) -> str
 
 
 @router.get("/invoices/{invoice_id}/next-steps")
-async def next_steps(request: Request, invoice_id: InvoiceRef, p: Reader, lang: str = Query("sv", pattern="^(sv|en)$"),
-                     today: OptionalDayQuery = None) -> dict[str, Any]:
+async def next_steps(
+    request: Request,
+    invoice_id: InvoiceRef,
+    p: Reader,
+    lang: str = Query("sv", pattern="^(sv|en)$"),
+    today: OptionalDayQuery = None,
+) -> dict[str, Any]:
     """What happens next to the invoice if it stays unpaid, with dates and fees; and whether a respite is possible."""
     inv_id = await _check_invoice(request, p, invoice_id)
     if today is not None and p.role is Role.SUBSCRIBER:
@@ -72,20 +78,28 @@ class RespiteRequest(BaseModel):
 
 
 @router.post("/invoices/{invoice_id}/respite")
-async def respite(request: Request, invoice_id: InvoiceRef, body: RespiteRequest, p: Reader,
-                  lang: str = Query("sv", pattern="^(sv|en)$")) -> dict[str, Any]:
+async def respite(
+    request: Request,
+    invoice_id: InvoiceRef,
+    body: RespiteRequest,
+    p: Reader,
+    lang: str = Query("sv", pattern="^(sv|en)$"),
+) -> dict[str, Any]:
     """Ask for more time (once per invoice, not in collection): the reminder and collection steps move."""
     inv_id = await _check_invoice(request, p, invoice_id)
     try:
-        await run(dunning.request_respite, _engine(request), lifecycle_config(request), inv_id, body.days, actor=_actor(p))
+        await run(
+            dunning.request_respite, _engine(request), lifecycle_config(request), inv_id, body.days, actor=_actor(p)
+        )
     except dunning.RespiteRefused as exc:
         raise HTTPException(422, str(exc)) from None
     return await run(dunning.next_steps, _engine(request), lifecycle_config(request), inv_id, lang=lang)
 
 
 @router.get("/payments/unmatched")
-async def unmatched(request: Request, _p: Agent, limit: int = Query(100, ge=1, le=500),
-                    offset: Offset = 0) -> dict[str, Any]:
+async def unmatched(
+    request: Request, _p: Agent, limit: int = Query(100, ge=1, le=500), offset: Offset = 0
+) -> dict[str, Any]:
     """Payments no invoice could be found for (and foreign-currency payments), waiting for an agent."""
     return await run(payments.list_unmatched, _engine(request), limit, offset)
 
@@ -109,12 +123,19 @@ class BankAllocateRequest(BaseModel):
 
 
 @router.post("/bank-payments/{bank_payment_id}/allocate")
-async def allocate_bank(request: Request, bank_payment_id: IdPath, body: BankAllocateRequest,
-                        p: Agent) -> dict[str, Any]:
+async def allocate_bank(
+    request: Request, bank_payment_id: IdPath, body: BankAllocateRequest, p: Agent
+) -> dict[str, Any]:
     """Book a foreign-currency bank payment on an invoice at its SEK amount."""
     try:
-        return await run(payments.allocate_bank_payment, _engine(request), bank_payment_id, body.invoice_id,
-                          body.amount_ore, actor=_actor(p))
+        return await run(
+            payments.allocate_bank_payment,
+            _engine(request),
+            bank_payment_id,
+            body.invoice_id,
+            body.amount_ore,
+            actor=_actor(p),
+        )
     except payments.AllocationError as exc:
         raise HTTPException(422, str(exc)) from None
 
@@ -129,15 +150,22 @@ async def refund(request: Request, customer_id: IdPath, body: RefundRequest, p: 
     """Pay back (part of) a customer's credit balance."""
     ensure_customer_access(p, customer_id)
     try:
-        return await run(payments.refund_credit, _engine(request), customer_id, body.amount_ore, actor=_actor(p),
-                          reference=body.reference)
+        return await run(
+            payments.refund_credit,
+            _engine(request),
+            customer_id,
+            body.amount_ore,
+            actor=_actor(p),
+            reference=body.reference,
+        )
     except payments.AllocationError as exc:
         raise HTTPException(422, str(exc)) from None
 
 
 @router.post("/payments/bgmax", openapi_extra=file_schema(description="a BgMax file from Bankgirot"))
-async def import_bgmax(request: Request, _p: Service,
-                       file: Annotated[Upload, Depends(file_upload(CSV_MAX_BYTES))]) -> dict[str, Any]:
+async def import_bgmax(
+    request: Request, _p: Service, file: Annotated[Upload, Depends(file_upload(CSV_MAX_BYTES))]
+) -> dict[str, Any]:
     """Import a BgMax file (idempotent). A bad file is refused whole, with its errors by line."""
     try:
         result = await run(payments.import_bgmax, _engine(request), file.data, file.filename or "upload")
@@ -147,9 +175,14 @@ async def import_bgmax(request: Request, _p: Service,
 
 
 @router.get("/outbox")
-async def outbox(request: Request, _p: Agent, to: Annotated[str | None, Query(max_length=254)] = None,
-                 channel: Filter = None, invoice_id: InvoiceRefQuery = None,
-                 limit: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
+async def outbox(
+    request: Request,
+    _p: Agent,
+    to: Annotated[str | None, Query(max_length=254)] = None,
+    channel: Filter = None,
+    invoice_id: InvoiceRefQuery = None,
+    limit: int = Query(50, ge=1, le=500),
+) -> dict[str, Any]:
     """Messages sent or recorded (e-mail, SMS, letters), newest first: what the demo's SMS provider 'sent'."""
     items = await run(messaging.list_outbox, _engine(request), to, limit, channel=channel, invoice_id=invoice_id)
     return {"items": items}

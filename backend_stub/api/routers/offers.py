@@ -49,8 +49,10 @@ def _actor(p: Principal) -> str:
 
 
 def _invalid(exc: targeting.RuleError, where: str = "body") -> JSONResponse:
-    return JSONResponse({"detail": [{"loc": [where, *loc], "msg": msg, "type": "value_error"}
-                                    for loc, msg in exc.errors]}, status_code=422)
+    return JSONResponse(
+        {"detail": [{"loc": [where, *loc], "msg": msg, "type": "value_error"} for loc, msg in exc.errors]},
+        status_code=422,
+    )
 
 
 async def _call(fn, *args, where: str = "body", **kwargs):
@@ -93,7 +95,9 @@ async def put_offer(request: Request, offer_id: IdPath, _p: Marketing, body: Off
 @router.post("/marketing/offers/{offer_id}/schedule", responses=errors.refusals(409))
 async def schedule_offer(request: Request, offer_id: IdPath, _p: Marketing, body: ScheduleIn) -> Any:
     """On the air in a window (``starts_at``/``ends_at`` optional): status scheduled or active."""
-    return await _call(marketing.schedule_offer, core_of(request).engine, offer_id, body.model_dump(), now=_now(request))
+    return await _call(
+        marketing.schedule_offer, core_of(request).engine, offer_id, body.model_dump(), now=_now(request)
+    )
 
 
 @router.post("/marketing/offers/{offer_id}/stop", responses=errors.refusals(409))
@@ -103,8 +107,9 @@ async def stop_offer(request: Request, offer_id: IdPath, _p: Marketing) -> Any:
 
 
 @router.post("/marketing/images", status_code=201, openapi_extra=file_schema(description="PNG, JPEG or WebP"))
-async def upload_image(request: Request, p: Marketing,
-                       file: Annotated[Upload, Depends(file_upload(marketing.MAX_IMAGE_BYTES + 1))]) -> Any:
+async def upload_image(
+    request: Request, p: Marketing, file: Annotated[Upload, Depends(file_upload(marketing.MAX_IMAGE_BYTES + 1))]
+) -> Any:
     """A banner image: PNG, JPEG or WebP by content, ≤ 1 MB, ≤ 4000×4000; else 422 with the reason."""
     return await _call(marketing.store_image, core_of(request).engine, file.data, actor=_actor(p), now=_now(request))
 
@@ -117,8 +122,12 @@ async def offer_image(request: Request, image_id: IdPath) -> Response:
     except NotFound:
         raise HTTPException(404, "image not found") from None
     etag = f'"{digest[:32]}"'
-    headers = {"Cache-Control": "public, max-age=31536000, immutable", "ETag": etag,
-               "X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'"}
+    headers = {
+        "Cache-Control": "public, max-age=31536000, immutable",
+        "ETag": etag,
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'",
+    }
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     return Response(data, media_type=content_type, headers=headers)
@@ -133,18 +142,22 @@ class SegmentPreviewIn(BaseModel):
 async def segment_preview(request: Request, _p: Marketing, body: SegmentPreviewIn) -> Any:
     """How many subscribers (customers) the rules match now, of how many, and up to 10 of them."""
     core = core_of(request)
-    return await _call(results.segment_preview, core.engine, core.catalogue, body.rules, body.sells,
-                       now=_now(request))
+    return await _call(results.segment_preview, core.engine, core.catalogue, body.rules, body.sells, now=_now(request))
 
 
 @router.get("/marketing/offers/{offer_id}/preview")
-async def customer_preview(request: Request, offer_id: IdPath, _p: Marketing,
-                           customer_number: Annotated[str, Query(min_length=1, max_length=32)],
-                           lang: Lang = "sv") -> Any:
+async def customer_preview(
+    request: Request,
+    offer_id: IdPath,
+    _p: Marketing,
+    customer_number: Annotated[str, Query(min_length=1, max_length=32)],
+    lang: Lang = "sv",
+) -> Any:
     """Whether this subscriber matches, why, and the banner they would see (even for a draft)."""
     core = core_of(request)
-    return await _call(results.customer_preview, core.engine, core.catalogue, offer_id, customer_number, lang=lang,
-                       now=_now(request))
+    return await _call(
+        results.customer_preview, core.engine, core.catalogue, offer_id, customer_number, lang=lang, now=_now(request)
+    )
 
 
 @router.get("/marketing/offers/{offer_id}/results")
@@ -162,13 +175,27 @@ async def marketing_summary(request: Request, _p: Marketing) -> dict[str, Any]:
 
 
 @router.get("/customers/{customer_id}/offers")
-async def customer_offers(request: Request, customer_id: IdPath, p: Reader,
-                          placement: Literal["overview", "invoice"] = "overview", lang: Lang = "sv") -> Any:
+async def customer_offers(
+    request: Request,
+    customer_id: IdPath,
+    p: Reader,
+    placement: Literal["overview", "invoice"] = "overview",
+    lang: Lang = "sv",
+) -> Any:
     """At most two banners for the page, highest priority first."""
     ensure_customer_access(p, customer_id)
     core = core_of(request)
-    return {"banners": await _call(banners.banners_for, core.engine, core.catalogue, customer_id,
-                                   placement=placement, lang=lang, now=_now(request))}
+    return {
+        "banners": await _call(
+            banners.banners_for,
+            core.engine,
+            core.catalogue,
+            customer_id,
+            placement=placement,
+            lang=lang,
+            now=_now(request),
+        )
+    }
 
 
 class EventIn(BaseModel):
@@ -182,21 +209,44 @@ async def offer_event(request: Request, customer_id: IdPath, offer_id: IdPath, p
     """An impression, click or dismissal; counted once per (offer, customer, kind, view)."""
     ensure_customer_access(p, customer_id)
     core = core_of(request)
-    result = await _call(banners.record_event, core.engine, core.catalogue, customer_id, offer_id, body.kind,
-                         body.placement, body.view_id, now=_now(request))
+    result = await _call(
+        banners.record_event,
+        core.engine,
+        core.catalogue,
+        customer_id,
+        offer_id,
+        body.kind,
+        body.placement,
+        body.view_id,
+        now=_now(request),
+    )
     if isinstance(result, Response):
         return result
     return Response(status_code=204)
 
 
 @router.get("/customers/{customer_id}/offers/{offer_id}/order")
-async def order_sheet(request: Request, customer_id: IdPath, offer_id: IdPath, p: Reader,
-                      subscription_id: OptionalIdQuery = None, lang: Lang = "sv") -> Any:
+async def order_sheet(
+    request: Request,
+    customer_id: IdPath,
+    offer_id: IdPath,
+    p: Reader,
+    subscription_id: OptionalIdQuery = None,
+    lang: Lang = "sv",
+) -> Any:
     """What accepting does, in figures: the fee and discount lines of this period's invoice."""
     ensure_customer_access(p, customer_id)
     core = core_of(request)
-    return await _call(accepting.order_sheet, core.engine, core.catalogue, customer_id, offer_id, subscription_id,
-                       lang=lang, now=_now(request))
+    return await _call(
+        accepting.order_sheet,
+        core.engine,
+        core.catalogue,
+        customer_id,
+        offer_id,
+        subscription_id,
+        lang=lang,
+        now=_now(request),
+    )
 
 
 class AcceptIn(BaseModel):
@@ -208,8 +258,16 @@ async def accept_offer(request: Request, customer_id: IdPath, offer_id: IdPath, 
     """Yes to the offer: the subscription changes as the offer says; 404 if it is not for them, 409 if done."""
     ensure_customer_access(p, customer_id)
     core = core_of(request)
-    return await _call(accepting.accept_offer, core.engine, core.catalogue, customer_id, offer_id, body.subscription_id,
-                       actor=_actor(p), now=_now(request))
+    return await _call(
+        accepting.accept_offer,
+        core.engine,
+        core.catalogue,
+        customer_id,
+        offer_id,
+        body.subscription_id,
+        actor=_actor(p),
+        now=_now(request),
+    )
 
 
 def _recommendation(engine, catalogue, customer_id: int, subscription_id: int | None, now: datetime) -> dict[str, Any]:
@@ -218,8 +276,15 @@ def _recommendation(engine, catalogue, customer_id: int, subscription_id: int | 
         subs = load_subscriptions(conn, customer_ids=[customer_id])
         if subscription_id is None:
             subs = [s for s in subs if s.segment_on(today) is not None]
-            sub = next((s for s in subs if catalogue.plans.get(s.segment_on(today).plan_id) is not None
-                        and catalogue.plans[s.segment_on(today).plan_id].kind == "mobile"), subs[0] if subs else None)
+            sub = next(
+                (
+                    s
+                    for s in subs
+                    if catalogue.plans.get(s.segment_on(today).plan_id) is not None
+                    and catalogue.plans[s.segment_on(today).plan_id].kind == "mobile"
+                ),
+                subs[0] if subs else None,
+            )
         else:
             sub = next((s for s in subs if s.id == subscription_id), None)
         if sub is None:
@@ -228,10 +293,10 @@ def _recommendation(engine, catalogue, customer_id: int, subscription_id: int | 
 
 
 @router.get("/customers/{customer_id}/recommendation")
-async def recommendation(request: Request, customer_id: IdPath, p: Reader,
-                         subscription_id: OptionalIdQuery = None) -> Any:
+async def recommendation(
+    request: Request, customer_id: IdPath, p: Reader, subscription_id: OptionalIdQuery = None
+) -> Any:
     """The last three invoiced periods re-rated under every plan on sale; the best plan, if another is better."""
     ensure_customer_access(p, customer_id)
     core = core_of(request)
     return await _call(_recommendation, core.engine, core.catalogue, customer_id, subscription_id, _now(request))
-

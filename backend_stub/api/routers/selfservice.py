@@ -74,11 +74,14 @@ def _production() -> bool:
 
 # --- sign-in ------------------------------------------------------------------------------
 
+
 class CodeRequest(BaseModel):
     identifier: str = Field(min_length=1, max_length=64, description="customer number or phone number")
-    client: str | None = Field(default=None, max_length=64,
-                               description="the browser's address, for rate limits (older form of the "
-                                           "X-Selfcare-Client-IP header)")
+    client: str | None = Field(
+        default=None,
+        max_length=64,
+        description="the browser's address, for rate limits (older form of the X-Selfcare-Client-IP header)",
+    )
 
 
 class CodeCheck(BaseModel):
@@ -112,8 +115,14 @@ async def request_code(request: Request, p: Service, body: CodeRequest, after: B
     client = client_address(request, p, body.client)
     messages: list[tuple[Any, str, str, str]] = []
     try:
-        await run(signin.request_code, core.engine, _auth(request).secret, body.identifier,
-                   lambda *message: messages.append(message), client=client)
+        await run(
+            signin.request_code,
+            core.engine,
+            _auth(request).secret,
+            body.identifier,
+            lambda *message: messages.append(message),
+            client=client,
+        )
     except signin.RateLimited as exc:
         raise _too_many(exc) from None
     except ValueError as exc:
@@ -135,17 +144,30 @@ async def verify_code(request: Request, p: Service, body: CodeCheck) -> dict[str
     """Exchange a one-time code for the subscriber's session token (throttled like asking)."""
     core, settings = core_of(request), _auth(request)
     try:
-        who = await run(signin.verify_code, core.engine, settings.secret, body.identifier, body.code,
-                         client=client_address(request, p))
+        who = await run(
+            signin.verify_code,
+            core.engine,
+            settings.secret,
+            body.identifier,
+            body.code,
+            client=client_address(request, p),
+        )
     except signin.RateLimited as exc:
         raise _too_many(exc) from None
     if who is None:
         raise HTTPException(401, "wrong or expired code")
-    token, expires_at = await run(start_session, request, subject=who.customer_number, role=Role.SUBSCRIBER,
-                                   customer_id=who.customer_id)
-    return {"access_token": token, "token_type": "bearer",
-            "expires_at": expires_at.isoformat(), "customer_id": who.customer_id,
-            "customer_number": who.customer_number, "name": who.name, "language": who.language}
+    token, expires_at = await run(
+        start_session, request, subject=who.customer_number, role=Role.SUBSCRIBER, customer_id=who.customer_id
+    )
+    return {
+        "access_token": token,
+        "token_type": "bearer",
+        "expires_at": expires_at.isoformat(),
+        "customer_id": who.customer_id,
+        "customer_number": who.customer_number,
+        "name": who.name,
+        "language": who.language,
+    }
 
 
 @router.post("/auth/logout", tags=["sign-in"], status_code=204)
@@ -156,9 +178,13 @@ async def logout(request: Request, p: Any_) -> Response:
 
 
 @router.get("/dev/outbox", tags=["sign-in"], responses=errors.refusals(404))
-async def dev_outbox(request: Request, _p: Service, to: Annotated[str | None, Query(max_length=254)] = None,
-                     customer: Annotated[str | None, Query(max_length=64)] = None,
-                     limit: int = Query(20, ge=1, le=200)) -> list[dict[str, Any]]:
+async def dev_outbox(
+    request: Request,
+    _p: Service,
+    to: Annotated[str | None, Query(max_length=254)] = None,
+    customer: Annotated[str | None, Query(max_length=64)] = None,
+    limit: int = Query(20, ge=1, le=200),
+) -> list[dict[str, Any]]:
     """The newest messages (e-mail and SMS) for development and the demo; not in production."""
     if _production():
         raise HTTPException(404, "not found")
@@ -176,11 +202,18 @@ async def dev_outbox(request: Request, _p: Service, to: Annotated[str | None, Qu
     for address in addresses:
         out += await run(messaging.list_outbox, engine, address, limit)
     out.sort(key=lambda msg: msg["id"], reverse=True)
-    return [{k: v for k, v in msg.items() if k in ("id", "channel", "to", "subject", "text", "created_at", "status",
-                                                   "invoice_id")} for msg in out[:limit]]
+    return [
+        {
+            k: v
+            for k, v in msg.items()
+            if k in ("id", "channel", "to", "subject", "text", "created_at", "status", "invoice_id")
+        }
+        for msg in out[:limit]
+    ]
 
 
 # --- the invoice's own address ------------------------------------------------------------
+
 
 class LinkOpen(BaseModel):
     token: str = Field(min_length=10, max_length=2000)
@@ -207,9 +240,21 @@ async def make_link(request: Request, invoice_id: InvoiceRef, p: Reader) -> dict
     return {"token": link.token, "path": link.path, "expires_at": link.expires_at.isoformat()}
 
 
-_LINK_GONE = {"type": "object", "required": ["detail"], "properties": {"detail": {
-    "type": "object", "required": ["message", "reason", "invoice_id"],
-    "properties": {"message": {"type": "string"}, "reason": {"type": "string"}, "invoice_id": {"type": "string"}}}}}
+_LINK_GONE = {
+    "type": "object",
+    "required": ["detail"],
+    "properties": {
+        "detail": {
+            "type": "object",
+            "required": ["message", "reason", "invoice_id"],
+            "properties": {
+                "message": {"type": "string"},
+                "reason": {"type": "string"},
+                "invoice_id": {"type": "string"},
+            },
+        }
+    },
+}
 
 
 @router.post("/links/open", tags=["links"], responses=errors.refusals(404, 410, s410=_LINK_GONE))
@@ -222,18 +267,38 @@ async def open_link(request: Request, _p: Service, body: LinkOpen) -> dict[str, 
     settings = _auth(request)
     session_id, issued_at = uuid.uuid4().hex, security_now()
     try:  # the session is recorded with its link before it is handed out: revoking the link ends it
-        opened = await run(links.open_link, core_of(request).engine, settings.secret, settings.issuer, body.token,
-                            session_id=session_id, session_expires_at=issued_at + session_policy(request).absolute)
+        opened = await run(
+            links.open_link,
+            core_of(request).engine,
+            settings.secret,
+            settings.issuer,
+            body.token,
+            session_id=session_id,
+            session_expires_at=issued_at + session_policy(request).absolute,
+        )
     except links.LinkGone as gone:
-        raise HTTPException(410, {"message": f"link {gone.reason}", "reason": gone.reason,
-                                  "invoice_id": gone.invoice_id}) from None
+        raise HTTPException(
+            410, {"message": f"link {gone.reason}", "reason": gone.reason, "invoice_id": gone.invoice_id}
+        ) from None
     except links.LinkRefused:
         raise HTTPException(404, "link not found") from None
-    token, expires_at = await run(start_session, request, subject=f"link:{opened.invoice_id}", role=Role.SUBSCRIBER,
-                                   customer_id=opened.customer_id, invoice_id=opened.invoice_id, jti=session_id,
-                                   now=issued_at)
-    return {"invoice_id": opened.invoice_id, "customer_id": opened.customer_id, "access_token": token,
-            "expires_at": expires_at.isoformat(), "first_open": opened.first_open}
+    token, expires_at = await run(
+        start_session,
+        request,
+        subject=f"link:{opened.invoice_id}",
+        role=Role.SUBSCRIBER,
+        customer_id=opened.customer_id,
+        invoice_id=opened.invoice_id,
+        jti=session_id,
+        now=issued_at,
+    )
+    return {
+        "invoice_id": opened.invoice_id,
+        "customer_id": opened.customer_id,
+        "access_token": token,
+        "expires_at": expires_at.isoformat(),
+        "first_open": opened.first_open,
+    }
 
 
 @router.delete("/links/{token}", tags=["links"], status_code=204)
@@ -253,6 +318,7 @@ async def revoke_invoice_links(request: Request, invoice_id: InvoiceRef, _p: Sta
 
 # --- the invoice page ---------------------------------------------------------------------
 
+
 @router.get("/invoices/{invoice_id}/qr", tags=["invoices"], responses=errors.refusals(409))
 async def invoice_qr_code(request: Request, invoice_id: InvoiceRef, p: Reader) -> dict[str, Any]:
     """The bank-app QR code (UsingQR) for what is left to pay."""
@@ -263,8 +329,11 @@ async def invoice_qr_code(request: Request, invoice_id: InvoiceRef, p: Reader) -
         raise HTTPException(409, "nothing left to pay on this invoice")
     fields = invoice_qr.payload(doc, amount_ore=doc["state"]["to_pay_ore"])
     text = invoice_qr.payload_text(fields)
-    return {"payload": {k: (str(v) if not isinstance(v, str | int) else v) for k, v in fields.items()},
-            "text": text, "svg": invoice_qr.qr_svg(text)}
+    return {
+        "payload": {k: (str(v) if not isinstance(v, str | int) else v) for k, v in fields.items()},
+        "text": text,
+        "svg": invoice_qr.qr_svg(text),
+    }
 
 
 @router.get("/invoices/{invoice_id}/explain", tags=["invoices"])
@@ -275,43 +344,70 @@ async def explain_invoice(request: Request, invoice_id: InvoiceRef, p: Reader, l
 
 
 @router.get("/invoices/{invoice_id}/lines/{position}/usage", tags=["invoices"])
-async def line_usage(request: Request, invoice_id: InvoiceRef, position: PositionPath, p: Reader,
-                     limit: int = Query(50, ge=1, le=1000), offset: Offset = 0) -> dict[str, Any]:
+async def line_usage(
+    request: Request,
+    invoice_id: InvoiceRef,
+    position: PositionPath,
+    p: Reader,
+    limit: int = Query(50, ge=1, le=1000),
+    offset: Offset = 0,
+) -> dict[str, Any]:
     """The usage records behind one line of the specification (1-based position), each with its share of
     the line; ``records_ore + rounding_ore`` is the line's amount (``usage_query.line_records``)."""
     doc = await _invoice(request, p, invoice_id)
     if not 1 <= position <= len(doc["lines"]):
         raise HTTPException(404, "line not found")
     core = core_of(request)
-    return await run(usage_query.line_records, core.engine, core.catalogue, doc, position, limit=limit,
-                      offset=offset)
+    return await run(usage_query.line_records, core.engine, core.catalogue, doc, position, limit=limit, offset=offset)
 
 
 @router.get("/invoices/{invoice_id}/usage", tags=["invoices"])
-async def invoice_usage(request: Request, invoice_id: InvoiceRef, p: Reader,
-                        category: Annotated[str | None, Query(max_length=64)] = None,
-                        service: Annotated[str | None, Query(max_length=64)] = None,
-                        limit: int = Query(50, ge=1, le=1000), offset: Offset = 0) -> dict[str, Any]:
+async def invoice_usage(
+    request: Request,
+    invoice_id: InvoiceRef,
+    p: Reader,
+    category: Annotated[str | None, Query(max_length=64)] = None,
+    service: Annotated[str | None, Query(max_length=64)] = None,
+    limit: int = Query(50, ge=1, le=1000),
+    offset: Offset = 0,
+) -> dict[str, Any]:
     """The itemised usage of the invoice's period (what a link-scoped session may see)."""
     doc = await _invoice(request, p, invoice_id)
     core = core_of(request)
     try:
-        return await run(usage_query.itemised, core.engine, core.catalogue, doc["customer_id"],
-                          period=doc["period"]["label"], category=category, service=service, limit=limit,
-                          offset=offset)
+        return await run(
+            usage_query.itemised,
+            core.engine,
+            core.catalogue,
+            doc["customer_id"],
+            period=doc["period"]["label"],
+            category=category,
+            service=service,
+            limit=limit,
+            offset=offset,
+        )
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
 
 
 @router.get("/customers/{customer_id}/forecast", tags=["usage"])
-async def usage_forecast(request: Request, customer_id: IdPath, p: Reader, lang: Lang = "sv",
-                         period: OptionalPeriodQuery = None) -> dict[str, Any]:
+async def usage_forecast(
+    request: Request, customer_id: IdPath, p: Reader, lang: Lang = "sv", period: OptionalPeriodQuery = None
+) -> dict[str, Any]:
     """The next invoice as it stands (or ``period``'s, YYYY-MM), its forecast total, and allowance warnings."""
     ensure_customer_access(p, customer_id)
     core = core_of(request)
     try:
-        return await run(forecast.forecast, core.engine, core.catalogue, customer_id, lang=lang, period=period,
-                          today=core.today(), small_balance_ore=small_balance_ore(request))
+        return await run(
+            forecast.forecast,
+            core.engine,
+            core.catalogue,
+            customer_id,
+            lang=lang,
+            period=period,
+            today=core.today(),
+            small_balance_ore=small_balance_ore(request),
+        )
     except ValueError as exc:  # names the field: period
         raise HTTPException(422, str(exc)) from None
     except NoResultFound:
@@ -320,21 +416,27 @@ async def usage_forecast(request: Request, customer_id: IdPath, p: Reader, lang:
 
 # --- paying through the provider's hosted page --------------------------------------------
 
+
 class PayRequest(BaseModel):
     return_url: str = Field(min_length=1, max_length=2000)
 
 
 class PayManyRequest(BaseModel):
     invoice_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
-        default=None, max_length=paygw.MAX_INVOICES,
-        description="the invoices to pay (ids or numbers); null or absent: every overdue one")
+        default=None,
+        max_length=paygw.MAX_INVOICES,
+        description="the invoices to pay (ids or numbers); null or absent: every overdue one",
+    )
     return_url: str = Field(min_length=1, max_length=2000)
 
 
 def _checkout_answer(checkout: paygw.Checkout) -> dict[str, Any]:
-    return {"payment_id": checkout.payment_id, "amount_ore": checkout.amount_ore,
-            "checkout_path": checkout.checkout_path,
-            "invoices": [{"id": i.id, "number": i.number, "amount_ore": i.amount_ore} for i in checkout.invoices]}
+    return {
+        "payment_id": checkout.payment_id,
+        "amount_ore": checkout.amount_ore,
+        "checkout_path": checkout.checkout_path,
+        "invoices": [{"id": i.id, "number": i.number, "amount_ore": i.amount_ore} for i in checkout.invoices],
+    }
 
 
 @router.post("/invoices/{invoice_id}/pay", tags=["payments"])
@@ -350,14 +452,14 @@ async def pay(request: Request, invoice_id: InvoiceRef, p: Payer, body: PayReque
 
 
 @router.post("/customers/{customer_id}/pay", tags=["payments"])
-async def pay_many(request: Request, customer_id: IdPath, p: Payer,
-                   body: PayManyRequest) -> dict[str, Any]:
+async def pay_many(request: Request, customer_id: IdPath, p: Payer, body: PayManyRequest) -> dict[str, Any]:
     """Pay several of the customer's invoices in one payment ("Betala alla"): the named ones, or every
     overdue one; applied oldest due date first. Supersedes every open checkout sharing an invoice."""
     ensure_customer_access(p, customer_id)  # a link session reaches its one invoice only: 404 here
     try:
-        checkout = await run(payment_provider(request).create_customer_checkout, customer_id, body.invoice_ids,
-                              body.return_url)
+        checkout = await run(
+            payment_provider(request).create_customer_checkout, customer_id, body.invoice_ids, body.return_url
+        )
     except paygw.UnknownCustomer:
         raise HTTPException(404, "customer not found") from None
     except invoice_rows.NotFound:
@@ -368,9 +470,9 @@ async def pay_many(request: Request, customer_id: IdPath, p: Payer,
 
 
 @router.post("/payments/webhook/testpay", tags=["payments"], responses=errors.refusals(400))
-async def testpay_webhook(request: Request,
-                          signature: Annotated[str | None, Header(alias=paygw.SIGNATURE_HEADER)] = None
-                          ) -> dict[str, str]:
+async def testpay_webhook(
+    request: Request, signature: Annotated[str | None, Header(alias=paygw.SIGNATURE_HEADER)] = None
+) -> dict[str, str]:
     """The test provider's signed confirmation (no bearer token: the HMAC signature is the proof)."""
     body = await request.body()
     try:
@@ -400,11 +502,11 @@ small{{color:#555}}</style></head><body><main><p><small>TestPay · testbetalning
 _CLOSED_TEXT = {
     "paid": "Den här betalningen är redan genomförd. / This payment has already been made.",
     "failed": "Den här betalningen avbröts. Starta en ny betalning från fakturan. / "
-              "This payment was cancelled. Start a new payment from the invoice.",
+    "This payment was cancelled. Start a new payment from the invoice.",
     "superseded": "Den här betalningen har ersatts av en nyare och kan inte användas. Inget har dragits. / "
-                  "This payment was replaced by a newer one and cannot be used. Nothing was charged.",
+    "This payment was replaced by a newer one and cannot be used. Nothing was charged.",
     "expired": "Tiden för den här betalningen har gått ut. Starta en ny betalning från fakturan. / "
-               "This payment has expired. Start a new payment from the invoice.",
+    "This payment has expired. Start a new payment from the invoice.",
 }
 
 
@@ -413,18 +515,27 @@ def _checkout_html(info: dict[str, Any], body: str) -> str:
     if len(invs) == 1:
         what = f'<div id="invoice">Faktura / Invoice {html.escape(invs[0]["number"])}</div>'
     else:
-        rows = "".join(f'<li><span>Faktura / Invoice {html.escape(i["number"])} · {html.escape(i["due_date"])}'
-                       f'</span><span>{html.escape(i["amount"])}</span></li>' for i in invs)
+        rows = "".join(
+            f"<li><span>Faktura / Invoice {html.escape(i['number'])} · {html.escape(i['due_date'])}"
+            f"</span><span>{html.escape(i['amount'])}</span></li>"
+            for i in invs
+        )
         what = f'<div>{len(invs)} fakturor / invoices</div><ul id="invoices">{rows}</ul>'
-    return _PAGE.format(merchant=html.escape(info["merchant"]), what=what, amount=html.escape(info["amount"]),
-                        body=body)
+    return _PAGE.format(
+        merchant=html.escape(info["merchant"]), what=what, amount=html.escape(info["amount"]), body=body
+    )
 
 
 def _closed_page(info: dict[str, Any], status_code: int) -> HTMLResponse:
-    body = (f'<p class="closed" id="closed" data-reason="{info["closed"]}">{_CLOSED_TEXT[info["closed"]]}</p>'
-            f'<p><a href="{html.escape(info["return_url"], quote=True)}">Tillbaka / Back</a></p>')
-    return HTMLResponse(_checkout_html(info, body), status_code=status_code,
-                        headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY"})
+    body = (
+        f'<p class="closed" id="closed" data-reason="{info["closed"]}">{_CLOSED_TEXT[info["closed"]]}</p>'
+        f'<p><a href="{html.escape(info["return_url"], quote=True)}">Tillbaka / Back</a></p>'
+    )
+    return HTMLResponse(
+        _checkout_html(info, body),
+        status_code=status_code,
+        headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY"},
+    )
 
 
 @router.get("/paygw/checkout/{session_id}", tags=["payments"], response_class=HTMLResponse)
@@ -435,18 +546,21 @@ async def checkout_page(request: Request, session_id: SessionRef) -> HTMLRespons
         return HTMLResponse("<h1>Not found</h1>", status_code=404)
     if info["closed"] is not None:
         return _closed_page(info, 200)
-    body = ('<form method="post"><input type="hidden" name="method" value="card">'
-            '<button class="card-btn" id="pay-card">Betala med kort •••• 4242 / Pay by card</button></form>'
-            '<form method="post"><input type="hidden" name="method" value="swish">'
-            '<button class="swish-btn" id="pay-swish">Betala med Swish / Pay with Swish</button></form>'
-            '<form method="post"><input type="hidden" name="method" value="fail">'
-            '<button class="fail-btn" id="pay-fail">Avbryt (misslyckas) / Fail</button></form>')
+    body = (
+        '<form method="post"><input type="hidden" name="method" value="card">'
+        '<button class="card-btn" id="pay-card">Betala med kort •••• 4242 / Pay by card</button></form>'
+        '<form method="post"><input type="hidden" name="method" value="swish">'
+        '<button class="swish-btn" id="pay-swish">Betala med Swish / Pay with Swish</button></form>'
+        '<form method="post"><input type="hidden" name="method" value="fail">'
+        '<button class="fail-btn" id="pay-fail">Avbryt (misslyckas) / Fail</button></form>'
+    )
     return HTMLResponse(_checkout_html(info, body), headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY"})
 
 
 @router.post("/paygw/checkout/{session_id}", tags=["payments"], responses={**errors.refusals(409), **errors.redirect()})
-async def checkout_submit(request: Request, session_id: SessionRef,
-                          method: Annotated[str, Form(max_length=16)]) -> Response:
+async def checkout_submit(
+    request: Request, session_id: SessionRef, method: Annotated[str, Form(max_length=16)]
+) -> Response:
     """The payer's choice: the provider confirms by its signed webhook, then sends the payer back.
     A paid, failed, superseded or expired session is refused (409) with a page that says why."""
     provider = payment_provider(request)
@@ -463,6 +577,6 @@ async def checkout_submit(request: Request, session_id: SessionRef,
             return HTMLResponse(f"<h1>{html.escape(str(exc))}</h1>", status_code=409)
         return _closed_page(info, 409)
     delivered = await deliver_testpay_webhook(request, signature, body)
-    return back_to_merchant(info["return_url"], "payment", "paid" if delivered and method in paygw.METHODS else "failed")
-
-
+    return back_to_merchant(
+        info["return_url"], "payment", "paid" if delivered and method in paygw.METHODS else "failed"
+    )

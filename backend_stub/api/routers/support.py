@@ -58,6 +58,7 @@ async def _owned(request: Request, p: Principal, invoice_id: str) -> Any:
 
 # --- agent sign-in ------------------------------------------------------------------------
 
+
 class AgentLogin(BaseModel):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=256)
@@ -69,22 +70,35 @@ async def agent_login(request: Request, _p: Service, body: AgentLogin) -> dict[s
     """An agent's or supervisor's session token for a right name and password (throttled per username and
     browser address, ``X-Selfcare-Client-IP``, with back-off; audited)."""
     try:
-        who = await run(agents.authenticate, core_of(request).engine, body.username, body.password,
-                         client=client_address(request, _p, body.client))
+        who = await run(
+            agents.authenticate,
+            core_of(request).engine,
+            body.username,
+            body.password,
+            client=client_address(request, _p, body.client),
+        )
     except signin.RateLimited as exc:
-        raise HTTPException(429, "too many attempts; try again later",
-                            headers={"Retry-After": str(exc.retry_after)}) from None
+        raise HTTPException(
+            429, "too many attempts; try again later", headers={"Retry-After": str(exc.retry_after)}
+        ) from None
     if who is None:
         raise HTTPException(401, "wrong username or password")
     token, expires_at = await run(start_session, request, subject=who.username, role=Role(who.role))
-    return {"access_token": token, "token_type": "bearer", "role": who.role, "name": who.name,
-            "username": who.username, "expires_at": expires_at.isoformat()}
+    return {
+        "access_token": token,
+        "token_type": "bearer",
+        "role": who.role,
+        "name": who.name,
+        "username": who.username,
+        "expires_at": expires_at.isoformat(),
+    }
 
 
 @router.post("/customers/{customer_id}/sessions/end", tags=["support"], responses=errors.refusals(404))
 async def end_customer_sessions(request: Request, customer_id: IdPath, p: AgentOnly) -> dict[str, int]:
     """End every session of a subscriber at once, on every worker: signed-in ones and those opened from
     invoice links (e.g. a lost phone). Audited. Links themselves stay; revoke them separately."""
+
     def end() -> int:
         with core_of(request).engine.begin() as conn:
             if conn.execute(select(m.Customer.id).where(m.Customer.id == customer_id)).first() is None:
@@ -97,6 +111,7 @@ async def end_customer_sessions(request: Request, customer_id: IdPath, p: AgentO
 
 
 # --- threads ------------------------------------------------------------------------------
+
 
 class NewMessage(BaseModel):
     text: str = Field(min_length=1, max_length=threads.MAX_LENGTH * 2)
@@ -134,19 +149,22 @@ def _author_name(request: Request, p: Principal) -> str:
         return (name or p.subject).split()[0]  # agents sign with their first name
 
 
-@router.post("/invoices/{invoice_id}/thread/messages", tags=["support"], status_code=201,
-             responses=errors.refusals(429))
+@router.post(
+    "/invoices/{invoice_id}/thread/messages", tags=["support"], status_code=201, responses=errors.refusals(429)
+)
 async def post_message(request: Request, invoice_id: InvoiceRef, p: Writer, body: NewMessage) -> dict[str, Any]:
     """Write on the invoice's thread (a subscriber asks, an agent answers)."""
     inv = await _owned(request, p, invoice_id)
     kind = "customer" if p.role is Role.SUBSCRIBER else "agent"
     author = threads.Author(kind, await run(_author_name, request, p), _actor(p))
     try:
-        msg = await run(threads.post_message, core_of(request).engine, inv.id, author, body.text,
-                         line_position=body.line_position)
+        msg = await run(
+            threads.post_message, core_of(request).engine, inv.id, author, body.text, line_position=body.line_position
+        )
     except signin.RateLimited as exc:
-        raise HTTPException(429, "too many messages; try again later",
-                            headers={"Retry-After": str(exc.retry_after)}) from None
+        raise HTTPException(
+            429, "too many messages; try again later", headers={"Retry-After": str(exc.retry_after)}
+        ) from None
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
     if kind == "agent":
@@ -162,27 +180,50 @@ def notify_reply(request: Request, invoice_id: str, message_id: int) -> None:
         customer = conn.execute(select(m.Customer).where(m.Customer.id == inv.customer_id)).one()
     url = LifecycleConfig.from_env().public_url + invoice_link_path(engine, request.app.state.auth_settings, inv.id)
     en = customer.language == "en"
-    text = (f"Customer service has answered your question about invoice {inv.number}: {url}" if en else
-            f"Kundtjänst har svarat på din fråga om faktura {inv.number}: {url}")
+    text = (
+        f"Customer service has answered your question about invoice {inv.number}: {url}"
+        if en
+        else f"Kundtjänst har svarat på din fråga om faktura {inv.number}: {url}"
+    )
     key = f"thread-reply:{message_id}"
     try:
         if customer.channel == "sms" and customer.phone:
-            messaging.send_sms(engine, messaging.OutboxSmsProvider(), to=customer.phone, text=text, key=key,
-                               invoice_id=inv.id)
+            messaging.send_sms(
+                engine, messaging.OutboxSmsProvider(), to=customer.phone, text=text, key=key, invoice_id=inv.id
+            )
         elif customer.email:
             subject = f"Answer about invoice {inv.number}" if en else f"Svar om faktura {inv.number}"
-            messaging.send_email(engine, messaging.MailSettings.from_env(), to=customer.email, subject=subject,
-                                 text=text, key=key, invoice_id=inv.id)
+            messaging.send_email(
+                engine,
+                messaging.MailSettings.from_env(),
+                to=customer.email,
+                subject=subject,
+                text=text,
+                key=key,
+                invoice_id=inv.id,
+            )
     except OSError:  # the reply is saved; the outbox keeps the failed notice for a retry
         log.exception("could not notify customer %s about message %s", customer.customer_number, message_id)
 
 
 @router.get("/agent/inbox", tags=["support"])
-async def inbox(request: Request, p: AgentOnly, status: Filter = None, mine: bool = False,
-                limit: int = Query(50, ge=1, le=200), offset: Offset = 0) -> dict[str, Any]:
+async def inbox(
+    request: Request,
+    p: AgentOnly,
+    status: Filter = None,
+    mine: bool = False,
+    limit: int = Query(50, ge=1, le=200),
+    offset: Offset = 0,
+) -> dict[str, Any]:
     """Threads, those waiting for an answer first (longest wait first)."""
-    return await run(threads.inbox, core_of(request).engine, status=status, assigned_to=p.subject if mine else None,
-                      limit=limit, offset=offset)
+    return await run(
+        threads.inbox,
+        core_of(request).engine,
+        status=status,
+        assigned_to=p.subject if mine else None,
+        limit=limit,
+        offset=offset,
+    )
 
 
 @router.post("/threads/{thread_id}/assign", tags=["support"])
@@ -203,16 +244,25 @@ async def resolve(request: Request, thread_id: IdPath, p: AgentOnly) -> dict[str
 
 
 @router.post("/invoices/{invoice_id}/thread/credit/preview", tags=["support"])
-async def credit_preview(request: Request, invoice_id: InvoiceRef, p: AgentOnly,
-                         body: CreditFromThread) -> dict[str, Any]:
+async def credit_preview(
+    request: Request, invoice_id: InvoiceRef, p: AgentOnly, body: CreditFromThread
+) -> dict[str, Any]:
     """What the credit would do, issuing nothing: the credit note's lines, VAT and öresavrundning as the
     core computes them, and the invoice's amount and balance before and after (403 above the agent's limit)."""
     inv = await _owned(request, p, invoice_id)
     try:
         core = core_of(request)
-        return await run(threads.preview_credit_from_thread, core.engine, core.catalogue, inv.id, actor=_actor(p),
-                          role=p.role.value, reason=body.reason, amount_ore=body.amount_ore,
-                          line_positions=body.line_positions)
+        return await run(
+            threads.preview_credit_from_thread,
+            core.engine,
+            core.catalogue,
+            inv.id,
+            actor=_actor(p),
+            role=p.role.value,
+            reason=body.reason,
+            amount_ore=body.amount_ore,
+            line_positions=body.line_positions,
+        )
     except threads.NeedsSupervisor as exc:
         await run(_audit, request, _actor(p), "credit_refused", inv.id, {"reason": str(exc), "preview": True})
         raise HTTPException(403, str(exc)) from None
@@ -226,9 +276,18 @@ async def credit(request: Request, invoice_id: InvoiceRef, p: AgentOnly, body: C
     inv = await _owned(request, p, invoice_id)
     core = core_of(request)
     try:
-        return await run(threads.credit_from_thread, core.engine, core.catalogue, inv.id, actor=_actor(p),
-                          role=p.role.value, reason=body.reason, amount_ore=body.amount_ore,
-                          line_positions=body.line_positions, agent_name=await run(_author_name, request, p))
+        return await run(
+            threads.credit_from_thread,
+            core.engine,
+            core.catalogue,
+            inv.id,
+            actor=_actor(p),
+            role=p.role.value,
+            reason=body.reason,
+            amount_ore=body.amount_ore,
+            line_positions=body.line_positions,
+            agent_name=await run(_author_name, request, p),
+        )
     except threads.NeedsSupervisor as exc:
         await run(_audit, request, _actor(p), "credit_refused", inv.id, {"reason": str(exc)})
         raise HTTPException(403, str(exc)) from None
@@ -255,15 +314,29 @@ async def waive_fee(request: Request, invoice_id: InvoiceRef, p: AgentOnly, body
     """Waive the invoice's reminder fees from its thread (audited)."""
     inv = await _owned(request, p, invoice_id)
     try:
-        return await run(threads.waive_reminder_fees, core_of(request).engine, inv.id, actor=_actor(p),
-                          reason=body.reason, agent_name=await run(_author_name, request, p))
+        return await run(
+            threads.waive_reminder_fees,
+            core_of(request).engine,
+            inv.id,
+            actor=_actor(p),
+            reason=body.reason,
+            agent_name=await run(_author_name, request, p),
+        )
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
 
 
 @router.get("/audit", tags=["support"])
-async def audit_log(request: Request, _p: Supervisor, actor: Filter = None, action: Filter = None,
-                    target: Filter = None, limit: int = Query(100, ge=1, le=500), offset: Offset = 0) -> dict[str, Any]:
+async def audit_log(
+    request: Request,
+    _p: Supervisor,
+    actor: Filter = None,
+    action: Filter = None,
+    target: Filter = None,
+    limit: int = Query(100, ge=1, le=500),
+    offset: Offset = 0,
+) -> dict[str, Any]:
     """The audit log, newest first (supervisors only)."""
-    return await run(audit.entries, core_of(request).engine, actor=actor, action=action, target=target, limit=limit,
-                      offset=offset)
+    return await run(
+        audit.entries, core_of(request).engine, actor=actor, action=action, target=target, limit=limit, offset=offset
+    )

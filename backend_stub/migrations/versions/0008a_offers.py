@@ -109,6 +109,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("offer_recommendations", "offer_usage_stats", "offer_acceptances", "offer_events", "offers",
-                  "offer_images"):
+    for table in (
+        "offer_recommendations",
+        "offer_usage_stats",
+        "offer_acceptances",
+        "offer_events",
+        "offers",
+        "offer_images",
+    ):
         op.drop_table(table)

@@ -24,8 +24,10 @@ def upgrade() -> None:
     )
     op.create_index("ix_payment_session_invoices_invoice_id", "payment_session_invoices", ["invoice_id"])
     # every checkout made before this paid one invoice: a set of one
-    op.execute("INSERT INTO payment_session_invoices (session_id, position, invoice_id, amount_ore) "
-               "SELECT id, 1, invoice_id, amount_ore FROM payment_sessions")
+    op.execute(
+        "INSERT INTO payment_session_invoices (session_id, position, invoice_id, amount_ore) "
+        "SELECT id, 1, invoice_id, amount_ore FROM payment_sessions"
+    )
 
 
 def downgrade() -> None:

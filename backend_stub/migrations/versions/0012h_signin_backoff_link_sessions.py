@@ -54,11 +54,15 @@ def upgrade() -> None:
     # Old long links were stored as they were sent: keep only their SHA-256, in place.
     conn = op.get_bind()
     links = sa.table("invoice_links", sa.column("jti", sa.String), sa.column("token", sa.Text))
-    rows = conn.execute(sa.select(links.c.jti, links.c.token).where(~links.c.token.like("seed:%"),
-                                                                    ~links.c.token.like("sha256:%"))).all()
+    rows = conn.execute(
+        sa.select(links.c.jti, links.c.token).where(~links.c.token.like("seed:%"), ~links.c.token.like("sha256:%"))
+    ).all()
     for jti, token in rows:
-        conn.execute(links.update().where(links.c.jti == jti)
-                     .values(token="sha256:" + hashlib.sha256(token.encode()).hexdigest()))
+        conn.execute(
+            links.update()
+            .where(links.c.jti == jti)
+            .values(token="sha256:" + hashlib.sha256(token.encode()).hexdigest())
+        )
 
 
 def downgrade() -> None:

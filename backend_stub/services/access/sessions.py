@@ -70,8 +70,10 @@ class SessionPolicy:
         """From ``SELFCARE_SESSION_IDLE_MINUTES`` (1..1440) and ``SELFCARE_SESSION_MAX_HOURS`` (1..720);
         a bad value is a ``ValueError`` naming the variable."""
         env = os.environ if environ is None else environ
-        return cls(idle=_setting(env, IDLE_VAR, timedelta(minutes=1), DEFAULT_IDLE, 1, 24 * 60),
-                   absolute=_setting(env, MAX_VAR, timedelta(hours=1), DEFAULT_MAX, 1, 30 * 24))
+        return cls(
+            idle=_setting(env, IDLE_VAR, timedelta(minutes=1), DEFAULT_IDLE, 1, 24 * 60),
+            absolute=_setting(env, MAX_VAR, timedelta(hours=1), DEFAULT_MAX, 1, 30 * 24),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,16 +82,34 @@ class Opened:
     expires_at: datetime
 
 
-def open_in(conn: Connection, policy: SessionPolicy, jti: str, *, subject: str, role: str,
-            customer_id: int | None = None, invoice_id: str | None = None,
-            now: datetime | None = None) -> Opened:
+def open_in(
+    conn: Connection,
+    policy: SessionPolicy,
+    jti: str,
+    *,
+    subject: str,
+    role: str,
+    customer_id: int | None = None,
+    invoice_id: str | None = None,
+    now: datetime | None = None,
+) -> Opened:
     """Record a session about to be handed out (inside the caller's transaction)."""
     now = clock.wall_now() if now is None else now
     conn.execute(delete(WebSession).where(WebSession.expires_at < now - KEEP_ENDED))
     expires_at = now + policy.absolute
-    conn.execute(insert(WebSession).values(
-        jti=jti, subject=subject[:64], role=role, customer_id=customer_id, invoice_id=invoice_id, created_at=now,
-        last_seen_at=now, idle_s=int(policy.idle.total_seconds()), expires_at=expires_at))
+    conn.execute(
+        insert(WebSession).values(
+            jti=jti,
+            subject=subject[:64],
+            role=role,
+            customer_id=customer_id,
+            invoice_id=invoice_id,
+            created_at=now,
+            last_seen_at=now,
+            idle_s=int(policy.idle.total_seconds()),
+            expires_at=expires_at,
+        )
+    )
     return Opened(jti, expires_at)
 
 
@@ -101,22 +121,30 @@ def open_session(engine: Engine, policy: SessionPolicy, jti: str, **kwargs) -> O
 def end_in(conn: Connection, jti: str, now: datetime | None = None) -> bool:
     """End one session; whether it was live."""
     now = clock.wall_now() if now is None else now
-    return conn.execute(update(WebSession).where(WebSession.jti == jti, WebSession.ended_at.is_(None))
-                        .values(ended_at=now)).rowcount > 0
+    return (
+        conn.execute(
+            update(WebSession).where(WebSession.jti == jti, WebSession.ended_at.is_(None)).values(ended_at=now)
+        ).rowcount
+        > 0
+    )
 
 
 def end_subject_in(conn: Connection, subject: str, now: datetime | None = None) -> int:
     """End every session of ``subject`` (a staff username, a customer number); how many were live."""
     now = clock.wall_now() if now is None else now
-    return conn.execute(update(WebSession).where(WebSession.subject == subject, WebSession.ended_at.is_(None))
-                        .values(ended_at=now)).rowcount
+    return conn.execute(
+        update(WebSession).where(WebSession.subject == subject, WebSession.ended_at.is_(None)).values(ended_at=now)
+    ).rowcount
 
 
 def end_customer_in(conn: Connection, customer_id: int, now: datetime | None = None) -> int:
     """End every session that reaches customer ``customer_id``'s data: signed-in and invoice-link ones."""
     now = clock.wall_now() if now is None else now
-    return conn.execute(update(WebSession).where(WebSession.customer_id == customer_id, WebSession.ended_at.is_(None))
-                        .values(ended_at=now)).rowcount
+    return conn.execute(
+        update(WebSession)
+        .where(WebSession.customer_id == customer_id, WebSession.ended_at.is_(None))
+        .values(ended_at=now)
+    ).rowcount
 
 
 class DbSessions:
@@ -129,8 +157,11 @@ class DbSessions:
         """Whether the session ``jti`` may be used now; counts this use (idle time starts again)."""
         now = clock.wall_now() if now is None else now
         with self.engine.connect() as conn:
-            row = conn.execute(select(WebSession.last_seen_at, WebSession.idle_s, WebSession.expires_at,
-                                      WebSession.ended_at).where(WebSession.jti == jti)).first()
+            row = conn.execute(
+                select(WebSession.last_seen_at, WebSession.idle_s, WebSession.expires_at, WebSession.ended_at).where(
+                    WebSession.jti == jti
+                )
+            ).first()
         if row is None or row.ended_at is not None:
             return False
         last_seen, expires_at = clock.to_instant(row.last_seen_at), clock.to_instant(row.expires_at)
@@ -138,11 +169,13 @@ class DbSessions:
             return False
         if now - last_seen >= TOUCH_EVERY:
             with self.engine.begin() as conn:
-                conn.execute(update(WebSession).where(WebSession.jti == jti, WebSession.last_seen_at < now)
-                             .values(last_seen_at=now))
+                conn.execute(
+                    update(WebSession)
+                    .where(WebSession.jti == jti, WebSession.last_seen_at < now)
+                    .values(last_seen_at=now)
+                )
         return True
 
     def end(self, jti: str) -> bool:
         with self.engine.begin() as conn:
             return end_in(conn, jti)
-

@@ -53,16 +53,17 @@ MAX_OWN_GUESSES_PER_CODE = 5
 """Wrong guesses from the client that asked before the code is dead for it too (it may ask again)."""
 
 # Asking for a code.
-ASK_PER_CLIENT_IDENTIFIER = Backoff(free=3, base=timedelta(seconds=30), cap=timedelta(minutes=15),
-                                    forget=timedelta(hours=1))
+ASK_PER_CLIENT_IDENTIFIER = Backoff(
+    free=3, base=timedelta(seconds=30), cap=timedelta(minutes=15), forget=timedelta(hours=1)
+)
 ASK_PER_CLIENT = Backoff(free=20, base=timedelta(seconds=30), cap=timedelta(hours=1), forget=timedelta(hours=1))
 ASK_PER_IDENTIFIER = Backoff(free=10, base=timedelta(minutes=1), cap=timedelta(hours=6), forget=timedelta(hours=24))
 # Guessing (a guess is counted when made and taken back when it was right).
-GUESS_PER_CLIENT_IDENTIFIER = Backoff(free=3, base=timedelta(seconds=2), cap=timedelta(minutes=15),
-                                      forget=timedelta(hours=1))
+GUESS_PER_CLIENT_IDENTIFIER = Backoff(
+    free=3, base=timedelta(seconds=2), cap=timedelta(minutes=15), forget=timedelta(hours=1)
+)
 GUESS_PER_CLIENT = Backoff(free=30, base=timedelta(seconds=2), cap=timedelta(minutes=15), forget=timedelta(hours=1))
-GUESS_PER_IDENTIFIER = Backoff(free=30, base=timedelta(minutes=1), cap=timedelta(hours=1),
-                               forget=timedelta(hours=24))
+GUESS_PER_IDENTIFIER = Backoff(free=30, base=timedelta(minutes=1), cap=timedelta(hours=1), forget=timedelta(hours=24))
 
 UNKNOWN_CLIENT = "-"  # the caller named no client address: one bucket per identifier
 
@@ -90,8 +91,10 @@ _PHONE = re.compile(r"(\+|00)?[0-9]{6,15}")
 
 def _ascii_digits(text: str) -> str:
     """Any Unicode decimal digit (fullwidth, Arabic-Indic …) as its ASCII digit."""
-    return "".join(str(unicodedata.decimal(ch)) if not ch.isascii() and unicodedata.decimal(ch, None) is not None
-                   else ch for ch in text)
+    return "".join(
+        str(unicodedata.decimal(ch)) if not ch.isascii() and unicodedata.decimal(ch, None) is not None else ch
+        for ch in text
+    )
 
 
 def normalise_identifier(identifier: str) -> str:
@@ -138,9 +141,12 @@ def _find_customer(conn, key: str) -> Any | None:
     number, else the customer's contact phone."""
     subscribers = select(m.Subscription.customer_id).where(m.Subscription.msisdn == key)
     rank = case((m.Customer.customer_number == key, 0), (m.Customer.id.in_(subscribers), 1), else_=2)
-    return conn.execute(select(m.Customer).where(or_(m.Customer.customer_number == key,
-                                                     m.Customer.id.in_(subscribers), m.Customer.phone == key))
-                        .order_by(rank, m.Customer.id).limit(1)).first()
+    return conn.execute(
+        select(m.Customer)
+        .where(or_(m.Customer.customer_number == key, m.Customer.id.in_(subscribers), m.Customer.phone == key))
+        .order_by(rank, m.Customer.id)
+        .limit(1)
+    ).first()
 
 
 def _subject(customer: Any | None, identifier: str) -> str:
@@ -151,8 +157,15 @@ def _hash(secret: str, subject: str, code: str) -> str:
     return hmac.new(secret.encode(), f"{subject}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def request_code(engine: Engine, secret: str, identifier: str, deliver: Deliver, *, client: str | None = None,
-                 now: datetime | None = None) -> None:
+def request_code(
+    engine: Engine,
+    secret: str,
+    identifier: str,
+    deliver: Deliver,
+    *,
+    client: str | None = None,
+    now: datetime | None = None,
+) -> None:
     """Make a code for the account behind ``identifier`` and hand it to ``deliver``, if there is one.
 
     Raises ``RateLimited``, or ``ValueError`` naming the field for an empty identifier.
@@ -173,15 +186,29 @@ def request_code(engine: Engine, secret: str, identifier: str, deliver: Deliver,
         customer = _find_customer(conn, identifier)
         subject = _subject(customer, identifier)
         code = f"{secrets.randbelow(1_000_000):06d}"
-        conn.execute(delete(LoginCode).where(LoginCode.subject == subject, LoginCode.expires_at < now - timedelta(days=1)))
+        conn.execute(
+            delete(LoginCode).where(LoginCode.subject == subject, LoginCode.expires_at < now - timedelta(days=1))
+        )
         # A new code replaces the older ones this client asked for, never another client's.
         same_client = LoginCode.client_key == ck if ck else LoginCode.client_key.is_(None)
-        conn.execute(update(LoginCode).where(LoginCode.subject == subject, LoginCode.used_at.is_(None), same_client)
-                     .values(used_at=now))
-        row_id = conn.execute(insert(LoginCode).values(
-            subject=subject, client_key=ck,
-            code_hash=_hash(secret, subject, code), created_at=now, expires_at=now + CODE_TTL,
-            attempts=0, own_attempts=0).returning(LoginCode.id)).scalar_one()
+        conn.execute(
+            update(LoginCode)
+            .where(LoginCode.subject == subject, LoginCode.used_at.is_(None), same_client)
+            .values(used_at=now)
+        )
+        row_id = conn.execute(
+            insert(LoginCode)
+            .values(
+                subject=subject,
+                client_key=ck,
+                code_hash=_hash(secret, subject, code),
+                created_at=now,
+                expires_at=now + CODE_TTL,
+                attempts=0,
+                own_attempts=0,
+            )
+            .returning(LoginCode.id)
+        ).scalar_one()
     if customer is None:
         return
     channel = "sms" if customer.channel == "sms" and customer.phone else "email"
@@ -192,8 +219,9 @@ def request_code(engine: Engine, secret: str, identifier: str, deliver: Deliver,
     deliver(customer, channel, text, f"otp:{row_id}")
 
 
-def verify_code(engine: Engine, secret: str, identifier: str, code: str, *, client: str | None = None,
-                now: datetime | None = None) -> SignedIn | None:
+def verify_code(
+    engine: Engine, secret: str, identifier: str, code: str, *, client: str | None = None, now: datetime | None = None
+) -> SignedIn | None:
     """The customer signed in by ``code``, or None (wrong, used or expired). Raises ``RateLimited``."""
     now = now or clock.now()
     identifier = normalise_identifier(identifier)
@@ -210,19 +238,26 @@ def verify_code(engine: Engine, secret: str, identifier: str, code: str, *, clie
         crowd_wait = backoff_hit(conn, _key("guess-id", identifier), GUESS_PER_IDENTIFIER, now)
         customer = _find_customer(conn, identifier)
         subject = _subject(customer, identifier)
-        live = conn.execute(select(LoginCode).where(LoginCode.subject == subject, LoginCode.used_at.is_(None),
-                                                    LoginCode.expires_at > now)
-                            .order_by(LoginCode.id.desc()).with_for_update()).all()
-        own = [row for row in live
-               if ck is not None and row.client_key == ck and row.own_attempts < MAX_OWN_GUESSES_PER_CODE]
+        live = conn.execute(
+            select(LoginCode)
+            .where(LoginCode.subject == subject, LoginCode.used_at.is_(None), LoginCode.expires_at > now)
+            .order_by(LoginCode.id.desc())
+            .with_for_update()
+        ).all()
+        own = [
+            row
+            for row in live
+            if ck is not None and row.client_key == ck and row.own_attempts < MAX_OWN_GUESSES_PER_CODE
+        ]
         own_ids = {row.id for row in own}
         if crowd_wait:
             if not own:
                 raise RateLimited(crowd_wait)
             candidates = own
         else:
-            candidates = own + [row for row in live if row.attempts < MAX_GUESSES_PER_CODE
-                                and (ck is None or row.client_key != ck)]
+            candidates = own + [
+                row for row in live if row.attempts < MAX_GUESSES_PER_CODE and (ck is None or row.client_key != ck)
+            ]
         digest = _hash(secret, subject, code) if re.fullmatch(r"[0-9]{6}", code) else ""
         match = None
         for row in candidates:  # every candidate is compared: the same work whichever matches
@@ -231,14 +266,15 @@ def verify_code(engine: Engine, secret: str, identifier: str, code: str, *, clie
         if match is None:
             others = [row.id for row in candidates if row.id not in own_ids]
             if others:
-                conn.execute(update(LoginCode).where(LoginCode.id.in_(others))
-                             .values(attempts=LoginCode.attempts + 1))
+                conn.execute(update(LoginCode).where(LoginCode.id.in_(others)).values(attempts=LoginCode.attempts + 1))
             if own_ids:
-                conn.execute(update(LoginCode).where(LoginCode.id.in_(own_ids))
-                             .values(own_attempts=LoginCode.own_attempts + 1))
+                conn.execute(
+                    update(LoginCode).where(LoginCode.id.in_(own_ids)).values(own_attempts=LoginCode.own_attempts + 1)
+                )
             return None
-        used = conn.execute(update(LoginCode).where(LoginCode.id == match.id, LoginCode.used_at.is_(None))
-                            .values(used_at=now))
+        used = conn.execute(
+            update(LoginCode).where(LoginCode.id == match.id, LoginCode.used_at.is_(None)).values(used_at=now)
+        )
         if used.rowcount != 1 or customer is None:  # a concurrent request used it first
             return None
         # Signed in: its tries are taken back, and so is the asking that led here.

@@ -72,7 +72,7 @@ class Backoff:
         if count < self.free:
             return timedelta(0)
         doublings = min(count - self.free, 40)  # 2**40 × base is past any cap
-        return min(self.cap, self.base * (2 ** doublings))
+        return min(self.cap, self.base * (2**doublings))
 
 
 def backoff_hit(conn: Connection, key: str, policy: Backoff, now: datetime) -> int:
@@ -102,8 +102,9 @@ def backoff_hit(conn: Connection, key: str, policy: Backoff, now: datetime) -> i
 
 def backoff_refund(conn: Connection, key: str) -> None:
     """Take back one counted event (it ended well: a right code, a sign-in)."""
-    conn.execute(update(BackoffRow).where(BackoffRow.key == key, BackoffRow.count > 0)
-                 .values(count=BackoffRow.count - 1))
+    conn.execute(
+        update(BackoffRow).where(BackoffRow.key == key, BackoffRow.count > 0).values(count=BackoffRow.count - 1)
+    )
 
 
 def backoff_reset(conn: Connection, key: str) -> None:

@@ -320,8 +320,15 @@ def _principal_from_claims(claims: dict[str, Any]) -> Principal:
     session = claims.get("ses", 0)
     if session not in (0, 1) or isinstance(session, bool):
         raise AuthError("token session flag (ses) is invalid")
-    return Principal(subject=subject, role=role, customer_id=customer_id, token_id=token_id, expires_at=expires_at,
-                     invoice_id=invoice_id, session=session == 1)
+    return Principal(
+        subject=subject,
+        role=role,
+        customer_id=customer_id,
+        token_id=token_id,
+        expires_at=expires_at,
+        invoice_id=invoice_id,
+        session=session == 1,
+    )
 
 
 @runtime_checkable

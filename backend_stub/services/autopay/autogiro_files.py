@@ -67,29 +67,69 @@ def payee_bankgiro(cfg: LifecycleConfig, catalogue: Any) -> str:
     return value
 
 
-def _store_file(conn: Connection, direction: str, kind: str, name: str, data: bytes, for_date: date | None,
-                records: int, now: datetime, result: dict[str, Any] | None = None) -> int:
-    return conn.execute(insert(AutogiroFile).values(
-        direction=direction, kind=kind, name=name[:200], sha256=hashlib.sha256(data).hexdigest(), for_date=for_date,
-        records=records, content=data.decode(ag.ENCODING), result=result, created_at=now)
-        .returning(AutogiroFile.id)).scalar_one()
+def _store_file(
+    conn: Connection,
+    direction: str,
+    kind: str,
+    name: str,
+    data: bytes,
+    for_date: date | None,
+    records: int,
+    now: datetime,
+    result: dict[str, Any] | None = None,
+) -> int:
+    return conn.execute(
+        insert(AutogiroFile)
+        .values(
+            direction=direction,
+            kind=kind,
+            name=name[:200],
+            sha256=hashlib.sha256(data).hexdigest(),
+            for_date=for_date,
+            records=records,
+            content=data.decode(ag.ENCODING),
+            result=result,
+            created_at=now,
+        )
+        .returning(AutogiroFile.id)
+    ).scalar_one()
 
 
 def _file_dict(f: Any) -> dict[str, Any]:
-    return {"id": f.id, "kind": f.kind, "name": f.name, "for_date": f.for_date.isoformat() if f.for_date else None,
-            "records": f.records, "sha256": f.sha256, "content": f.content}
+    return {
+        "id": f.id,
+        "kind": f.kind,
+        "name": f.name,
+        "for_date": f.for_date.isoformat() if f.for_date else None,
+        "records": f.records,
+        "sha256": f.sha256,
+        "content": f.content,
+    }
 
 
 def outgoing_files(engine: Engine, on: date) -> list[dict[str, Any]]:
     """The files written for day ``on`` (mandates, payment orders), oldest first."""
     with engine.connect() as conn:
-        return [_file_dict(f) for f in conn.execute(select(AutogiroFile).where(
-            AutogiroFile.direction == "out", AutogiroFile.for_date == on).order_by(AutogiroFile.id))]
+        return [
+            _file_dict(f)
+            for f in conn.execute(
+                select(AutogiroFile)
+                .where(AutogiroFile.direction == "out", AutogiroFile.for_date == on)
+                .order_by(AutogiroFile.id)
+            )
+        ]
 
 
-def export_autogiro(engine: Engine, catalogue: Any, cfg: LifecycleConfig, on: date, *,
-                    now: datetime | None = None, mail: messaging.MailSettings | None = None,
-                    sms: messaging.SmsProvider | None = None) -> RunResult:
+def export_autogiro(
+    engine: Engine,
+    catalogue: Any,
+    cfg: LifecycleConfig,
+    on: date,
+    *,
+    now: datetime | None = None,
+    mail: messaging.MailSettings | None = None,
+    sms: messaging.SmsProvider | None = None,
+) -> RunResult:
     """Write day ``on``'s files to Bankgirot: new and cancelled mandates, and payment orders for the
     invoices due within the lead days (each drawn on its due date, moved to a banking day).
 
@@ -109,48 +149,101 @@ def export_autogiro(engine: Engine, catalogue: Any, cfg: LifecycleConfig, on: da
     return result
 
 
-def _export_mandates(conn: Connection, bg: str, terms: AutopayTerms, on: date, now: datetime,
-                     result: RunResult) -> None:
-    creates = list(conn.execute(select(AutogiroMandate).where(
-        AutogiroMandate.status == "pending", AutogiroMandate.request_file_id.is_(None),
-        AutogiroMandate.cancel_requested_at.is_(None), AutogiroMandate.personal_number.is_not(None))
-        .order_by(AutogiroMandate.id)))
-    cancels = list(conn.execute(select(AutogiroMandate).where(
-        AutogiroMandate.cancel_requested_at.is_not(None), AutogiroMandate.cancel_file_id.is_(None))
-        .order_by(AutogiroMandate.id)))
+def _export_mandates(
+    conn: Connection, bg: str, terms: AutopayTerms, on: date, now: datetime, result: RunResult
+) -> None:
+    creates = list(
+        conn.execute(
+            select(AutogiroMandate)
+            .where(
+                AutogiroMandate.status == "pending",
+                AutogiroMandate.request_file_id.is_(None),
+                AutogiroMandate.cancel_requested_at.is_(None),
+                AutogiroMandate.personal_number.is_not(None),
+            )
+            .order_by(AutogiroMandate.id)
+        )
+    )
+    cancels = list(
+        conn.execute(
+            select(AutogiroMandate)
+            .where(AutogiroMandate.cancel_requested_at.is_not(None), AutogiroMandate.cancel_file_id.is_(None))
+            .order_by(AutogiroMandate.id)
+        )
+    )
     if not creates and not cancels:
         return
-    records = ([ag.MandateRequest("cancel", x.payer_number) for x in cancels]
-               + [ag.MandateRequest("create", x.payer_number, clearing=x.clearing, account=x.account,
-                                    personal_number=x.personal_number) for x in creates])
+    records = [ag.MandateRequest("cancel", x.payer_number) for x in cancels] + [
+        ag.MandateRequest(
+            "create", x.payer_number, clearing=x.clearing, account=x.account, personal_number=x.personal_number
+        )
+        for x in creates
+    ]
     data = ag.write_request(ag.RequestFile(on, terms.bankgirot_customer_number, bg, mandates=records))
-    seq = conn.execute(select(func.count()).select_from(AutogiroFile).where(
-        AutogiroFile.direction == "out", AutogiroFile.for_date == on)).scalar_one() + 1
-    file_id = _store_file(conn, "out", "mandates", f"autogiro-medgivanden-{on.isoformat()}-{seq}.txt", data, on,
-                          len(records), now)
+    seq = (
+        conn.execute(
+            select(func.count())
+            .select_from(AutogiroFile)
+            .where(AutogiroFile.direction == "out", AutogiroFile.for_date == on)
+        ).scalar_one()
+        + 1
+    )
+    file_id = _store_file(
+        conn, "out", "mandates", f"autogiro-medgivanden-{on.isoformat()}-{seq}.txt", data, on, len(records), now
+    )
     if creates:
-        conn.execute(update(AutogiroMandate).where(AutogiroMandate.id.in_([x.id for x in creates]))
-                     .values(request_file_id=file_id))
+        conn.execute(
+            update(AutogiroMandate)
+            .where(AutogiroMandate.id.in_([x.id for x in creates]))
+            .values(request_file_id=file_id)
+        )
     if cancels:
-        conn.execute(update(AutogiroMandate).where(AutogiroMandate.id.in_([x.id for x in cancels]))
-                     .values(cancel_file_id=file_id))
+        conn.execute(
+            update(AutogiroMandate)
+            .where(AutogiroMandate.id.in_([x.id for x in cancels]))
+            .values(cancel_file_id=file_id)
+        )
     result.add("mandates", len(creates))
     result.add("cancellations", len(cancels))
 
 
-def _export_payments(conn: Connection, bg: str, terms: AutopayTerms, on: date, now: datetime,
-                     result: RunResult, notes: list[Notification]) -> None:
+def _export_payments(
+    conn: Connection,
+    bg: str,
+    terms: AutopayTerms,
+    on: date,
+    now: datetime,
+    result: RunResult,
+    notes: list[Notification],
+) -> None:
     first_day = add_banking_days(on, 1)  # Bankgirot needs the order the banking day before at the latest
     last_day = on + timedelta(days=terms.lead_days)
-    mandates = {x.customer_id: x for x in conn.execute(
-        select(AutogiroMandate).join(PaymentMethod, PaymentMethod.customer_id == AutogiroMandate.customer_id)
-        .where(AutogiroMandate.status == "approved", AutogiroMandate.cancel_requested_at.is_(None),
-               PaymentMethod.method == "autogiro", PaymentMethod.status == "active"))}
+    mandates = {
+        x.customer_id: x
+        for x in conn.execute(
+            select(AutogiroMandate)
+            .join(PaymentMethod, PaymentMethod.customer_id == AutogiroMandate.customer_id)
+            .where(
+                AutogiroMandate.status == "approved",
+                AutogiroMandate.cancel_requested_at.is_(None),
+                PaymentMethod.method == "autogiro",
+                PaymentMethod.status == "active",
+            )
+        )
+    }
     orders: list[tuple[Any, int, Any, date, Any]] = []  # (invoice, amount, mandate, draw date, existing draw)
     if mandates:
-        candidates = list(conn.execute(select(m.Invoice).where(
-            m.Invoice.kind == "invoice", m.Invoice.customer_id.in_(list(mandates)), m.Invoice.amount_due_ore > 0,
-            m.Invoice.due_date >= on, m.Invoice.due_date <= last_day)))
+        candidates = list(
+            conn.execute(
+                select(m.Invoice).where(
+                    m.Invoice.kind == "invoice",
+                    m.Invoice.customer_id.in_(list(mandates)),
+                    m.Invoice.amount_due_ore > 0,
+                    m.Invoice.due_date >= on,
+                    m.Invoice.due_date <= last_day,
+                )
+            )
+        )
         drawn = latest_draws(conn, [i.id for i in candidates])
         states = ledger.invoice_states(conn, candidates, on) if candidates else {}
         for inv in candidates:
@@ -158,43 +251,82 @@ def _export_payments(conn: Connection, bg: str, terms: AutopayTerms, on: date, n
             if inv.id in drawn or states[inv.id].balance_ore <= 0 or when < first_day:
                 continue
             orders.append((inv, states[inv.id].balance_ore, mandates[inv.customer_id], when, None))
-    for draw in conn.execute(select(AutopayDraw).where(
-            AutopayDraw.method == "autogiro", AutopayDraw.status == "scheduled", AutopayDraw.draw_date <= last_day)):
+    for draw in conn.execute(
+        select(AutopayDraw).where(
+            AutopayDraw.method == "autogiro", AutopayDraw.status == "scheduled", AutopayDraw.draw_date <= last_day
+        )
+    ):
         mandate = mandates.get(draw.customer_id)
         inv = invoice_row(conn, draw.invoice_id)
         balance = balance_of(conn, inv)
         if balance <= 0:
-            conn.execute(update(AutopayDraw).where(AutopayDraw.id == draw.id).values(
-                status="cancelled", updated_at=now, result_text="nothing left to pay"))
+            conn.execute(
+                update(AutopayDraw)
+                .where(AutopayDraw.id == draw.id)
+                .values(status="cancelled", updated_at=now, result_text="nothing left to pay")
+            )
             continue
         if mandate is None:  # the mandate ended before the new attempt: the invoice is paid by hand
-            conn.execute(update(AutopayDraw).where(AutopayDraw.id == draw.id).values(
-                status="failed", updated_at=now, result_text="no approved mandate for the new attempt"))
+            conn.execute(
+                update(AutopayDraw)
+                .where(AutopayDraw.id == draw.id)
+                .values(status="failed", updated_at=now, result_text="no approved mandate for the new attempt")
+            )
             fall_back(conn, inv, "autogiro", balance, now, notes)
             result.add("fallback")
             continue
         orders.append((inv, balance, mandate, max(next_banking_day(draw.draw_date), first_day), draw))
     if not orders:
         return
-    payments = [ag.PaymentOrder(when, mandate.payer_number, amount, (inv.ocr or inv.number)[:16])
-                for inv, amount, mandate, when, _d in orders]
+    payments = [
+        ag.PaymentOrder(when, mandate.payer_number, amount, (inv.ocr or inv.number)[:16])
+        for inv, amount, mandate, when, _d in orders
+    ]
     data = ag.write_request(ag.RequestFile(on, terms.bankgirot_customer_number, bg, payments=payments))
-    seq = conn.execute(select(func.count()).select_from(AutogiroFile).where(
-        AutogiroFile.direction == "out", AutogiroFile.for_date == on)).scalar_one() + 1
-    file_id = _store_file(conn, "out", "payments", f"autogiro-betalningar-{on.isoformat()}-{seq}.txt", data, on,
-                          len(payments), now)
+    seq = (
+        conn.execute(
+            select(func.count())
+            .select_from(AutogiroFile)
+            .where(AutogiroFile.direction == "out", AutogiroFile.for_date == on)
+        ).scalar_one()
+        + 1
+    )
+    file_id = _store_file(
+        conn, "out", "payments", f"autogiro-betalningar-{on.isoformat()}-{seq}.txt", data, on, len(payments), now
+    )
     for inv, amount, mandate, when, existing in orders:
         if existing is None:
-            conn.execute(insert(AutopayDraw).values(
-                invoice_id=inv.id, customer_id=inv.customer_id, method="autogiro", attempt=1, draw_date=when,
-                amount_ore=amount, status="pending", payer_number=mandate.payer_number, order_file_id=file_id,
-                created_at=now, updated_at=now))
+            conn.execute(
+                insert(AutopayDraw).values(
+                    invoice_id=inv.id,
+                    customer_id=inv.customer_id,
+                    method="autogiro",
+                    attempt=1,
+                    draw_date=when,
+                    amount_ore=amount,
+                    status="pending",
+                    payer_number=mandate.payer_number,
+                    order_file_id=file_id,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
         else:
-            conn.execute(update(AutopayDraw).where(AutopayDraw.id == existing.id).values(
-                status="pending", draw_date=when, amount_ore=amount, payer_number=mandate.payer_number,
-                order_file_id=file_id, updated_at=now))
-        add_event(conn, inv.id, "autopay_ordered", {"method": "autogiro", "amount_ore": amount, "date": when.isoformat()},
-               now)
+            conn.execute(
+                update(AutopayDraw)
+                .where(AutopayDraw.id == existing.id)
+                .values(
+                    status="pending",
+                    draw_date=when,
+                    amount_ore=amount,
+                    payer_number=mandate.payer_number,
+                    order_file_id=file_id,
+                    updated_at=now,
+                )
+            )
+        add_event(
+            conn, inv.id, "autopay_ordered", {"method": "autogiro", "amount_ore": amount, "date": when.isoformat()}, now
+        )
     result.add("orders", len(orders))
     result.add("amount_ore", sum(o[1] for o in orders))
 
@@ -202,9 +334,18 @@ def _export_payments(conn: Connection, bg: str, terms: AutopayTerms, on: date, n
 # --- autogiro: the answers in -----------------------------------------------------------------------------
 
 
-def import_autogiro(engine: Engine, catalogue: Any, cfg: LifecycleConfig, data: bytes, source: str, *,
-                    today: date | None = None, now: datetime | None = None,
-                    mail: messaging.MailSettings | None = None, sms: messaging.SmsProvider | None = None) -> RunResult:
+def import_autogiro(
+    engine: Engine,
+    catalogue: Any,
+    cfg: LifecycleConfig,
+    data: bytes,
+    source: str,
+    *,
+    today: date | None = None,
+    now: datetime | None = None,
+    mail: messaging.MailSettings | None = None,
+    sms: messaging.SmsProvider | None = None,
+) -> RunResult:
     """Apply an answer file from Bankgirot (mandate advice, payment specification, rejected orders).
 
     Raises ``AutogiroError`` for a bad file (nothing applied) and ``AutopayError`` for a file of
@@ -218,21 +359,26 @@ def import_autogiro(engine: Engine, catalogue: Any, cfg: LifecycleConfig, data: 
     bg = payee_bankgiro(cfg, catalogue)
     if parsed.bankgiro.lstrip("0") != bg.lstrip("0"):
         raise AutopayError(f"file: it is for bankgiro {parsed.bankgiro.lstrip('0')}, ours is {bg}")
-    kind = {ag.MandateAdviceFile: "mandate_advice", ag.PaymentSpecFile: "payment_spec",
-            ag.RejectedFile: "rejected"}[type(parsed)]
+    kind = {ag.MandateAdviceFile: "mandate_advice", ag.PaymentSpecFile: "payment_spec", ag.RejectedFile: "rejected"}[
+        type(parsed)
+    ]
     result = RunResult(today.isoformat())
     result.counts["kind"] = kind  # type: ignore[assignment]
     digest = hashlib.sha256(data).hexdigest()
     notes: list[Notification] = []
     with engine.begin() as conn:
-        old = conn.execute(select(AutogiroFile).where(AutogiroFile.direction == "in",
-                                                      AutogiroFile.sha256 == digest)).first()
+        old = conn.execute(
+            select(AutogiroFile).where(AutogiroFile.direction == "in", AutogiroFile.sha256 == digest)
+        ).first()
         if old is not None:
             result.add("duplicate_file")
             result.files = [{"id": old.id, "kind": old.kind, "name": old.name}]
             return result
-        records = {"mandate_advice": lambda: parsed.advices, "payment_spec": lambda: parsed.results,
-                   "rejected": lambda: parsed.orders}[kind]()
+        records = {
+            "mandate_advice": lambda: parsed.advices,
+            "payment_spec": lambda: parsed.results,
+            "rejected": lambda: parsed.orders,
+        }[kind]()
         file_id = _store_file(conn, "in", kind, source, data, None, len(records), now)
         for record in records:
             ref = _record_ref(kind, record)
@@ -258,21 +404,36 @@ def _record_ref(kind: str, r: Any) -> str:
     if kind == "mandate_advice":
         parts = ["medavi", r.payer_number, r.info_code, r.comment_code, r.advice_date.isoformat(), r.account]
     elif kind == "payment_spec":
-        parts = ["spec", r.record_type, r.payment_date.isoformat(), r.payer_number, str(r.amount_ore), r.reference,
-                 r.status_code, r.payee_bankgiro]
+        parts = [
+            "spec",
+            r.record_type,
+            r.payment_date.isoformat(),
+            r.payer_number,
+            str(r.amount_ore),
+            r.reference,
+            r.status_code,
+            r.payee_bankgiro,
+        ]
     else:
-        parts = ["rejected", r.record_type, r.payment_date_raw, r.payer_number, str(r.amount_ore), r.reference,
-                 r.comment_code]
+        parts = [
+            "rejected",
+            r.record_type,
+            r.payment_date_raw,
+            r.payer_number,
+            str(r.amount_ore),
+            r.reference,
+            r.comment_code,
+        ]
     return ":".join(p.strip() for p in parts)[:200]
 
 
 def _mandate_by_payer(conn: Connection, payer_number: str) -> Any:
-    return conn.execute(select(AutogiroMandate).where(
-        AutogiroMandate.payer_number == payer_number.lstrip("0"))).first()
+    return conn.execute(select(AutogiroMandate).where(AutogiroMandate.payer_number == payer_number.lstrip("0"))).first()
 
 
-def _apply_advice(conn: Connection, a: ag.MandateAdvice, now: datetime, notes: list[Notification],
-                  result: RunResult) -> None:
+def _apply_advice(
+    conn: Connection, a: ag.MandateAdvice, now: datetime, notes: list[Notification], result: RunResult
+) -> None:
     mandate = _mandate_by_payer(conn, a.payer_number)
     if mandate is None:
         result.add("unknown")
@@ -282,8 +443,11 @@ def _apply_advice(conn: Connection, a: ag.MandateAdvice, now: datetime, notes: l
         result.add("ignored")
         return
     new_status = {"approved": "approved", "rejected": "rejected", "withdrawn": "withdrawn"}[outcome]
-    conn.execute(update(AutogiroMandate).where(AutogiroMandate.id == mandate.id).values(
-        status=new_status, answered_at=now, answer_code=f"{a.info_code}/{a.comment_code}", answer_text=a.text))
+    conn.execute(
+        update(AutogiroMandate)
+        .where(AutogiroMandate.id == mandate.id)
+        .values(status=new_status, answered_at=now, answer_code=f"{a.info_code}/{a.comment_code}", answer_text=a.text)
+    )
     result.add(new_status)
     current = current_mandate(conn, mandate.customer_id)
     row = method_row(conn, mandate.customer_id)
@@ -295,15 +459,27 @@ def _apply_advice(conn: Connection, a: ag.MandateAdvice, now: datetime, notes: l
     notice = f"mandate_{outcome}:{a.comment_code}"
     set_method(conn, mandate.customer_id, now, status="failed", notice=notice)
     sv, en = notice_text(notice, "sv") or "", notice_text(notice, "en") or ""
-    notes.append(Notification(mandate.customer_id, f"autogiro-mandate:{mandate.id}:{outcome}",
-                              ("Autogiro: medgivandet gäller inte", "Autogiro: the mandate is not in force"),
-                              (sv + "\n", en + "\n")))
+    notes.append(
+        Notification(
+            mandate.customer_id,
+            f"autogiro-mandate:{mandate.id}:{outcome}",
+            ("Autogiro: medgivandet gäller inte", "Autogiro: the mandate is not in force"),
+            (sv + "\n", en + "\n"),
+        )
+    )
 
 
 def _pending_draw(conn: Connection, payer_number: str, amount: int, when: date | None) -> Any:
-    q = select(AutopayDraw).where(AutopayDraw.method == "autogiro", AutopayDraw.status == "pending",
-                                  AutopayDraw.payer_number == payer_number.lstrip("0"),
-                                  AutopayDraw.amount_ore == amount).order_by(AutopayDraw.draw_date, AutopayDraw.id)
+    q = (
+        select(AutopayDraw)
+        .where(
+            AutopayDraw.method == "autogiro",
+            AutopayDraw.status == "pending",
+            AutopayDraw.payer_number == payer_number.lstrip("0"),
+            AutopayDraw.amount_ore == amount,
+        )
+        .order_by(AutopayDraw.draw_date, AutopayDraw.id)
+    )
     rows = list(conn.execute(q))
     exact = [d for d in rows if when is not None and d.draw_date == when]
     return (exact or rows or [None])[0]
@@ -312,8 +488,16 @@ def _pending_draw(conn: Connection, payer_number: str, amount: int, when: date |
 STATUS_SV = {"1": "täckning saknades på kontot", "2": "kontot är inte kopplat till autogiro (avslutat)"}
 
 
-def _apply_result(conn: Connection, r: ag.PaymentResult, bg: str, terms: AutopayTerms, today: date, now: datetime,
-                  notes: list[Notification], result: RunResult) -> None:
+def _apply_result(
+    conn: Connection,
+    r: ag.PaymentResult,
+    bg: str,
+    terms: AutopayTerms,
+    today: date,
+    now: datetime,
+    notes: list[Notification],
+    result: RunResult,
+) -> None:
     if r.record_type != "82":
         result.add("ignored")  # outgoing payments and refunds: not drawn by this system
         return
@@ -324,26 +508,64 @@ def _apply_result(conn: Connection, r: ag.PaymentResult, bg: str, terms: Autopay
     if r.status_code == "0":
         reference = f"autogiro:{bg}:{r.payment_date.isoformat()}:{r.payer_number.lstrip('0')}:{draw.id}"
         inv = invoice_row(conn, draw.invoice_id)
-        ledger.record_payment(conn, invoice_id=inv.id, reference=reference, method="autogiro", amount_ore=r.amount_ore,
-                              customer_id=inv.customer_id, ocr=inv.ocr, received_at=noon(r.payment_date),
-                              actor="autogiro")
-        conn.execute(update(AutopayDraw).where(AutopayDraw.id == draw.id).values(
-            status="paid", reference=reference, result_code="0", result_text=r.text, paid_at=noon(r.payment_date),
-            updated_at=now))
+        ledger.record_payment(
+            conn,
+            invoice_id=inv.id,
+            reference=reference,
+            method="autogiro",
+            amount_ore=r.amount_ore,
+            customer_id=inv.customer_id,
+            ocr=inv.ocr,
+            received_at=noon(r.payment_date),
+            actor="autogiro",
+        )
+        conn.execute(
+            update(AutopayDraw)
+            .where(AutopayDraw.id == draw.id)
+            .values(
+                status="paid",
+                reference=reference,
+                result_code="0",
+                result_text=r.text,
+                paid_at=noon(r.payment_date),
+                updated_at=now,
+            )
+        )
         result.add("paid")
         result.add("paid_ore", r.amount_ore)
     elif r.status_code == "9":  # Bankgirot tries again itself: still pending
-        conn.execute(update(AutopayDraw).where(AutopayDraw.id == draw.id).values(
-            result_code="9", result_text=r.text, updated_at=now))
+        conn.execute(
+            update(AutopayDraw)
+            .where(AutopayDraw.id == draw.id)
+            .values(result_code="9", result_text=r.text, updated_at=now)
+        )
         result.add("renewed")
     else:
-        draw_failed(conn, draw, terms, code=r.status_code, reason_sv=STATUS_SV.get(r.status_code, r.text),
-                     reason_en=r.text, retry=r.status_code == "1", today=today, now=now, notes=notes, result=result)
+        draw_failed(
+            conn,
+            draw,
+            terms,
+            code=r.status_code,
+            reason_sv=STATUS_SV.get(r.status_code, r.text),
+            reason_en=r.text,
+            retry=r.status_code == "1",
+            today=today,
+            now=now,
+            notes=notes,
+            result=result,
+        )
         result.add("failed")
 
 
-def _apply_rejection(conn: Connection, o: ag.RejectedOrder, terms: AutopayTerms, today: date, now: datetime,
-                     notes: list[Notification], result: RunResult) -> None:
+def _apply_rejection(
+    conn: Connection,
+    o: ag.RejectedOrder,
+    terms: AutopayTerms,
+    today: date,
+    now: datetime,
+    notes: list[Notification],
+    result: RunResult,
+) -> None:
     if o.record_type != "82":
         result.add("ignored")
         return
@@ -352,8 +574,22 @@ def _apply_rejection(conn: Connection, o: ag.RejectedOrder, terms: AutopayTerms,
         result.add("unknown")
         return
     mandate_gone = o.comment_code in ag.MANDATE_REJECTION_CODES
-    reason_sv = {"01": "medgivande saknas", "02": "kontot är inte godkänt eller avslutat",
-                 "03": "medgivandet är stoppat"}.get(o.comment_code, f"avvisad av Bankgirot (kod {o.comment_code})")
-    draw_failed(conn, draw, terms, code=o.comment_code, reason_sv=reason_sv, reason_en=o.text, retry=not mandate_gone,
-                 today=today, now=now, notes=notes, result=result)
+    reason_sv = {
+        "01": "medgivande saknas",
+        "02": "kontot är inte godkänt eller avslutat",
+        "03": "medgivandet är stoppat",
+    }.get(o.comment_code, f"avvisad av Bankgirot (kod {o.comment_code})")
+    draw_failed(
+        conn,
+        draw,
+        terms,
+        code=o.comment_code,
+        reason_sv=reason_sv,
+        reason_en=o.text,
+        retry=not mandate_gone,
+        today=today,
+        now=now,
+        notes=notes,
+        result=result,
+    )
     result.add("rejected_orders")

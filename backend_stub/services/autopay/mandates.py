@@ -38,26 +38,37 @@ METHODS = ("manual", "autogiro", "card")
 # --- notices ----------------------------------------------------------------------------------------------
 
 MANDATE_REASON_SV = {
-    "02": "avslutat av dig eller din bank", "03": "kontot kan inte användas för autogiro",
-    "04": "medgivandet saknas hos Bankgirot", "05": "fel kontonummer eller personnummer",
-    "07": "banken svarade inte på förfrågan", "10": "det finns redan ett medgivande",
-    "20": "fel personnummer", "21": "fel betalarnummer", "23": "fel kontonummer",
-    "29": "fel bankgironummer hos oss", "30": "vårt bankgironummer är avregistrerat", "33": "avslutat",
+    "02": "avslutat av dig eller din bank",
+    "03": "kontot kan inte användas för autogiro",
+    "04": "medgivandet saknas hos Bankgirot",
+    "05": "fel kontonummer eller personnummer",
+    "07": "banken svarade inte på förfrågan",
+    "10": "det finns redan ett medgivande",
+    "20": "fel personnummer",
+    "21": "fel betalarnummer",
+    "23": "fel kontonummer",
+    "29": "fel bankgironummer hos oss",
+    "30": "vårt bankgironummer är avregistrerat",
+    "33": "avslutat",
     "98": "bankgironumret är avslutat",
 }
 NOTICES = {
     "personal_number_needed": (
         "Vi behöver ditt personnummer för att kunna skicka autogiromedgivandet till banken.",
-        "We need your personal identity number to send the autogiro mandate to the bank."),
+        "We need your personal identity number to send the autogiro mandate to the bank.",
+    ),
     "mandate_pending": (
         "Medgivandet skickas till din bank. Det tar vanligen några bankdagar innan autogiro är igång.",
-        "The mandate is on its way to your bank. Autogiro usually starts within a few banking days."),
+        "The mandate is on its way to your bank. Autogiro usually starts within a few banking days.",
+    ),
     "mandate_rejected": (
         "Banken godkände inte autogiromedgivandet ({reason_sv}). Betala fakturorna själv tills vidare.",
-        "The bank did not approve the autogiro mandate ({reason_en}). Please pay your invoices yourself for now."),
+        "The bank did not approve the autogiro mandate ({reason_en}). Please pay your invoices yourself for now.",
+    ),
     "mandate_withdrawn": (
         "Autogiromedgivandet har avslutats ({reason_sv}). Betala fakturorna själv, eller anmäl autogiro igen.",
-        "The autogiro mandate has ended ({reason_en}). Please pay your invoices yourself, or sign up again."),
+        "The autogiro mandate has ended ({reason_en}). Please pay your invoices yourself, or sign up again.",
+    ),
     "card_setup_failed": ("Kortet sparades inte. Försök gärna igen.", "The card was not saved. Please try again."),
 }
 
@@ -99,14 +110,19 @@ def customer_row(conn: Connection, customer_id: int) -> Any:
 
 def current_mandate(conn: Connection, customer_id: int) -> Any:
     """The customer's newest mandate that is not cancelled by us."""
-    return conn.execute(select(AutogiroMandate).where(AutogiroMandate.customer_id == customer_id,
-                                                      AutogiroMandate.cancel_requested_at.is_(None))
-                        .order_by(AutogiroMandate.id.desc())).first()
+    return conn.execute(
+        select(AutogiroMandate)
+        .where(AutogiroMandate.customer_id == customer_id, AutogiroMandate.cancel_requested_at.is_(None))
+        .order_by(AutogiroMandate.id.desc())
+    ).first()
 
 
 def active_card(conn: Connection, customer_id: int) -> Any:
-    return conn.execute(select(SavedCard).where(SavedCard.customer_id == customer_id, SavedCard.status == "active")
-                        .order_by(SavedCard.id.desc())).first()
+    return conn.execute(
+        select(SavedCard)
+        .where(SavedCard.customer_id == customer_id, SavedCard.status == "active")
+        .order_by(SavedCard.id.desc())
+    ).first()
 
 
 def iso_instant(value: datetime | None) -> str | None:
@@ -121,16 +137,28 @@ def payment_method(engine: Engine, customer_id: int, *, lang: str | None = None)
         customer = customer_row(conn, customer_id)
         lang = lang or ("en" if customer.language == "en" else "sv")
         row = method_row(conn, customer_id)
-        out: dict[str, Any] = {"method": "manual", "status": "none", "autogiro": None, "card": None, "since": None,
-                               "notice": None}
+        out: dict[str, Any] = {
+            "method": "manual",
+            "status": "none",
+            "autogiro": None,
+            "card": None,
+            "since": None,
+            "notice": None,
+        }
         if row is None:
             return out
-        out.update(method=row.method, status=row.status, since=iso_instant(row.since), notice=notice_text(row.notice, lang))
+        out.update(
+            method=row.method, status=row.status, since=iso_instant(row.since), notice=notice_text(row.notice, lang)
+        )
         if row.method == "autogiro":
             mandate = current_mandate(conn, customer_id)
             if mandate is not None:
-                out["autogiro"] = {"account": "•••• " + mandate.account[-4:], "clearing": mandate.clearing,
-                                   "mandate_status": mandate.status, "payer_number": mandate.payer_number}
+                out["autogiro"] = {
+                    "account": "•••• " + mandate.account[-4:],
+                    "clearing": mandate.clearing,
+                    "mandate_status": mandate.status,
+                    "payer_number": mandate.payer_number,
+                }
         if row.method == "card":
             card = active_card(conn, customer_id)
             if card is not None:
@@ -140,8 +168,12 @@ def payment_method(engine: Engine, customer_id: int, *, lang: str | None = None)
 
 def _payer_number(conn: Connection, customer: Any) -> str:
     digits = "".join(ch for ch in customer.customer_number if ch.isdigit()).lstrip("0") or str(customer.id)
-    seq = conn.execute(select(func.count()).select_from(AutogiroMandate)
-                       .where(AutogiroMandate.customer_id == customer.id)).scalar_one() + 1
+    seq = (
+        conn.execute(
+            select(func.count()).select_from(AutogiroMandate).where(AutogiroMandate.customer_id == customer.id)
+        ).scalar_one()
+        + 1
+    )
     number = f"{digits[-13:]}{seq:02d}"
     while conn.execute(select(AutogiroMandate.id).where(AutogiroMandate.payer_number == number)).first():
         seq += 1
@@ -151,30 +183,51 @@ def _payer_number(conn: Connection, customer: Any) -> str:
 
 def _cancel_mandates(conn: Connection, customer_id: int, now: datetime) -> None:
     """Ask Bankgirot to cancel the customer's live mandates (TK03 in the next file)."""
-    for mandate in conn.execute(select(AutogiroMandate).where(
-            AutogiroMandate.customer_id == customer_id, AutogiroMandate.cancel_requested_at.is_(None),
-            AutogiroMandate.status.in_(["pending", "approved"]))).all():
+    for mandate in conn.execute(
+        select(AutogiroMandate).where(
+            AutogiroMandate.customer_id == customer_id,
+            AutogiroMandate.cancel_requested_at.is_(None),
+            AutogiroMandate.status.in_(["pending", "approved"]),
+        )
+    ).all():
         if mandate.status == "pending" and mandate.request_file_id is None:  # never sent: nothing to cancel there
-            conn.execute(update(AutogiroMandate).where(AutogiroMandate.id == mandate.id).values(
-                status="withdrawn", cancel_requested_at=now, cancel_file_id=0, answered_at=now))
+            conn.execute(
+                update(AutogiroMandate)
+                .where(AutogiroMandate.id == mandate.id)
+                .values(status="withdrawn", cancel_requested_at=now, cancel_file_id=0, answered_at=now)
+            )
         else:
-            conn.execute(update(AutogiroMandate).where(AutogiroMandate.id == mandate.id)
-                         .values(cancel_requested_at=now))
+            conn.execute(
+                update(AutogiroMandate).where(AutogiroMandate.id == mandate.id).values(cancel_requested_at=now)
+            )
 
 
 def _forget_cards(conn: Connection, customer_id: int, now: datetime) -> None:
-    conn.execute(update(SavedCard).where(SavedCard.customer_id == customer_id, SavedCard.status == "active")
-                 .values(status="removed", removed_at=now))
+    conn.execute(
+        update(SavedCard)
+        .where(SavedCard.customer_id == customer_id, SavedCard.status == "active")
+        .values(status="removed", removed_at=now)
+    )
 
 
 def _cancel_scheduled(conn: Connection, customer_id: int, now: datetime) -> None:
     """Draws not yet handed to the bank or provider are dropped (an order already at Bankgirot stays)."""
-    conn.execute(update(AutopayDraw).where(AutopayDraw.customer_id == customer_id, AutopayDraw.status == "scheduled")
-                 .values(status="cancelled", updated_at=now, result_text="payment method changed"))
+    conn.execute(
+        update(AutopayDraw)
+        .where(AutopayDraw.customer_id == customer_id, AutopayDraw.status == "scheduled")
+        .values(status="cancelled", updated_at=now, result_text="payment method changed")
+    )
 
 
-def set_autogiro(engine: Engine, customer_id: int, clearing: str, account: str, personal_number: str | None = None,
-                 *, now: datetime | None = None) -> dict[str, Any]:
+def set_autogiro(
+    engine: Engine,
+    customer_id: int,
+    clearing: str,
+    account: str,
+    personal_number: str | None = None,
+    *,
+    now: datetime | None = None,
+) -> dict[str, Any]:
     """Pay by autogiro from this account: a new mandate, pending until Bankgirot answers.
 
     Without a personal identity number (given now or before) the mandate waits, with a notice
@@ -196,12 +249,27 @@ def set_autogiro(engine: Engine, customer_id: int, clearing: str, account: str, 
         _cancel_mandates(conn, customer_id, now)
         _forget_cards(conn, customer_id, now)
         _cancel_scheduled(conn, customer_id, now)
-        conn.execute(insert(AutogiroMandate).values(
-            customer_id=customer_id, payer_number=_payer_number(conn, customer), clearing=acct.clearing,
-            account=acct.account, personal_number=pnr, status="pending", requested_at=now))
-        set_method(conn, customer_id, now, method="autogiro", status="pending", since=now,
-                    notice="mandate_pending" if pnr else "personal_number_needed",
-                    **({"personal_number": pnr} if pnr else {}))
+        conn.execute(
+            insert(AutogiroMandate).values(
+                customer_id=customer_id,
+                payer_number=_payer_number(conn, customer),
+                clearing=acct.clearing,
+                account=acct.account,
+                personal_number=pnr,
+                status="pending",
+                requested_at=now,
+            )
+        )
+        set_method(
+            conn,
+            customer_id,
+            now,
+            method="autogiro",
+            status="pending",
+            since=now,
+            notice="mandate_pending" if pnr else "personal_number_needed",
+            **({"personal_number": pnr} if pnr else {}),
+        )
     return payment_method(engine, customer_id)
 
 
@@ -217,8 +285,9 @@ def set_manual(engine: Engine, customer_id: int, *, now: datetime | None = None)
     return payment_method(engine, customer_id)
 
 
-def start_card_setup(engine: Engine, provider: Any, customer_id: int, return_url: str, *,
-                     now: datetime | None = None) -> str:
+def start_card_setup(
+    engine: Engine, provider: Any, customer_id: int, return_url: str, *, now: datetime | None = None
+) -> str:
     """A session at the provider's hosted card page; the method changes when the card is saved."""
     with engine.connect() as conn:
         customer_row(conn, customer_id)
@@ -236,9 +305,17 @@ def card_saved(conn: Connection, session_id: str, card: dict[str, str], *, now: 
     _cancel_mandates(conn, s.customer_id, now)
     _forget_cards(conn, s.customer_id, now)
     _cancel_scheduled(conn, s.customer_id, now)
-    conn.execute(insert(SavedCard).values(customer_id=s.customer_id, token=card["token"], brand=card["brand"][:16],
-                                          last4=card["last4"][-4:], expires=card["expires"][:5], status="active",
-                                          created_at=now))
+    conn.execute(
+        insert(SavedCard).values(
+            customer_id=s.customer_id,
+            token=card["token"],
+            brand=card["brand"][:16],
+            last4=card["last4"][-4:],
+            expires=card["expires"][:5],
+            status="active",
+            created_at=now,
+        )
+    )
     set_method(conn, s.customer_id, now, method="card", status="active", since=now, notice=None)
     return "saved"
 

@@ -48,9 +48,11 @@ class OpenPeriod(Conflict, ValueError):
 
     def __init__(self, label: str, period_end: date, today: date):
         self.label, self.period_end, self.today = label, period_end, today
-        super().__init__(f"period {label} has not ended: it ends {period_end.isoformat()} and today is "
-                         f"{today.isoformat()}; bill it from {(period_end + timedelta(days=1)).isoformat()} "
-                         f"(or allow an open period explicitly)")
+        super().__init__(
+            f"period {label} has not ended: it ends {period_end.isoformat()} and today is "
+            f"{today.isoformat()}; bill it from {(period_end + timedelta(days=1)).isoformat()} "
+            f"(or allow an open period explicitly)"
+        )
 
 
 class PeriodOutOfRange(ValueError):
@@ -66,8 +68,10 @@ def first_billable_period(conn: Connection) -> str | None:
     """The month of the operator's first subscription, add-on, instalment or one-off charge (``YYYY-MM``),
     or None when there is nothing yet: no bill run has anything of its own before it. (Usage is rated
     only inside a subscription's days, so it never starts before the first subscription.)"""
-    days = [conn.execute(select(func.min(column))).scalar() for column in (
-        m.PlanSegment.start_date, AddonPurchase.period_start)]
+    days = [
+        conn.execute(select(func.min(column))).scalar()
+        for column in (m.PlanSegment.start_date, AddonPurchase.period_start)
+    ]
     labels = [month_label(d) for d in days if d is not None]
     created = conn.execute(select(func.min(OneOffCharge.created_at))).scalar()
     if created is not None:
@@ -103,18 +107,31 @@ class BillRunResult:
     def as_dict(self) -> dict[str, Any]:
         first = self.numbers[0] if self.numbers else None
         last = self.numbers[-1] if self.numbers else None
-        return {"period": self.period, "accounts": self.accounts, "invoices": self.invoices,
-                "skipped": self.skipped, "first_number": first, "last_number": last, "gross_ore": self.gross_ore,
-                "carried": self.carried, "written_off": self.written_off}
+        return {
+            "period": self.period,
+            "accounts": self.accounts,
+            "invoices": self.invoices,
+            "skipped": self.skipped,
+            "first_number": first,
+            "last_number": last,
+            "gross_ore": self.gross_ore,
+            "carried": self.carried,
+            "written_off": self.written_off,
+        }
 
 
 def grant_of_row(row: Any) -> invoicing.DiscountGrant:
     """The domain grant of a ``discount_grants`` row: catalogue terms, or its own."""
     terms = None
     if row.applies_to is not None:
-        terms = Discount(id=row.discount_id, name=row.name or row.discount_id,
-                         percent=None if row.percent is None else Decimal(row.percent),
-                         amount_ore=row.amount_ore, applies_to=row.applies_to, periods=row.periods or 1)
+        terms = Discount(
+            id=row.discount_id,
+            name=row.name or row.discount_id,
+            percent=None if row.percent is None else Decimal(row.percent),
+            amount_ore=row.amount_ore,
+            applies_to=row.applies_to,
+            periods=row.periods or 1,
+        )
     return invoicing.DiscountGrant(row.discount_id, row.start_period, row.subscription_id, terms, row.plan_id)
 
 
@@ -133,20 +150,44 @@ class _Pending:
 
 def _pending_customers(conn: Connection, base_period: Period, label: str) -> tuple[set[int], _Pending]:
     """Accounts with a one-off charge, an add-on or an instalment month to bill, even without a plan."""
-    charges = set(conn.execute(select(OneOffCharge.customer_id).where(OneOffCharge.invoice_id.is_(None))
-                               .distinct()).scalars())
-    addons = set(conn.execute(select(AddonPurchase.customer_id).where(
-        AddonPurchase.invoice_id.is_(None), AddonPurchase.period_start <= base_period.end).distinct()).scalars())
-    instalments = set(conn.execute(select(Instalment.customer_id).where(or_(
-        (Instalment.status == "active") & (Instalment.start_period <= label),
-        (Instalment.status == "paid_off") & Instalment.payoff_invoice_id.is_(None))).distinct()).scalars())
+    charges = set(
+        conn.execute(select(OneOffCharge.customer_id).where(OneOffCharge.invoice_id.is_(None)).distinct()).scalars()
+    )
+    addons = set(
+        conn.execute(
+            select(AddonPurchase.customer_id)
+            .where(AddonPurchase.invoice_id.is_(None), AddonPurchase.period_start <= base_period.end)
+            .distinct()
+        ).scalars()
+    )
+    instalments = set(
+        conn.execute(
+            select(Instalment.customer_id)
+            .where(
+                or_(
+                    (Instalment.status == "active") & (Instalment.start_period <= label),
+                    (Instalment.status == "paid_off") & Instalment.payoff_invoice_id.is_(None),
+                )
+            )
+            .distinct()
+        ).scalars()
+    )
     found = charges | addons | instalments
     return found, _Pending(bool(charges), bool(addons), bool(instalments))
 
 
-def run_bill_run(engine: Engine, catalogue: Catalogue, label: str, *, invoice_date: date | None = None,
-                 batch_size: int = 250, stop_after_batches: int | None = None, today: date | None = None,
-                 allow_open_period: bool = False, small_balance_ore: int = 1000) -> BillRunResult:
+def run_bill_run(
+    engine: Engine,
+    catalogue: Catalogue,
+    label: str,
+    *,
+    invoice_date: date | None = None,
+    batch_size: int = 250,
+    stop_after_batches: int | None = None,
+    today: date | None = None,
+    allow_open_period: bool = False,
+    small_balance_ore: int = 1000,
+) -> BillRunResult:
     """Invoice period ``label`` (YYYY-MM) for all accounts; idempotent.
 
     Refused with ``PeriodOutOfRange`` for a period before the first one with anything to bill or after
@@ -171,16 +212,32 @@ def run_bill_run(engine: Engine, catalogue: Catalogue, label: str, *, invoice_da
         ensure_series(conn, CREDIT_SERIES)
     with engine.connect() as conn:
         customers = {r.id: r for r in conn.execute(select(m.Customer))}
-        done = set(conn.execute(select(m.Invoice.customer_id).where(
-            m.Invoice.kind == "invoice", m.Invoice.period_start >= base_period.start,
-            m.Invoice.period_start <= base_period.end)).scalars())
-        active = set(conn.execute(
-            select(m.Subscription.customer_id).join(m.PlanSegment, m.PlanSegment.subscription_id == m.Subscription.id)
-            .where(m.PlanSegment.start_date <= base_period.end + timedelta(days=31),
-                   or_(m.PlanSegment.end_date.is_(None), m.PlanSegment.end_date >= base_period.start))
-        ).scalars())
-        with_usage = set(conn.execute(select(m.UsageEvent.customer_id).where(
-            m.UsageEvent.invoice_id.is_(None), m.UsageEvent.period_start <= base_period.start).distinct()).scalars())
+        done = set(
+            conn.execute(
+                select(m.Invoice.customer_id).where(
+                    m.Invoice.kind == "invoice",
+                    m.Invoice.period_start >= base_period.start,
+                    m.Invoice.period_start <= base_period.end,
+                )
+            ).scalars()
+        )
+        active = set(
+            conn.execute(
+                select(m.Subscription.customer_id)
+                .join(m.PlanSegment, m.PlanSegment.subscription_id == m.Subscription.id)
+                .where(
+                    m.PlanSegment.start_date <= base_period.end + timedelta(days=31),
+                    or_(m.PlanSegment.end_date.is_(None), m.PlanSegment.end_date >= base_period.start),
+                )
+            ).scalars()
+        )
+        with_usage = set(
+            conn.execute(
+                select(m.UsageEvent.customer_id)
+                .where(m.UsageEvent.invoice_id.is_(None), m.UsageEvent.period_start <= base_period.start)
+                .distinct()
+            ).scalars()
+        )
         with_charges, pending = _pending_customers(conn, base_period, label)
         small = small_balances(conn, today, small_balance_ore)
     candidates = sorted((active | with_usage | with_charges) - done)
@@ -205,8 +262,9 @@ def run_bill_run(engine: Engine, catalogue: Catalogue, label: str, *, invoice_da
     return result
 
 
-def small_balances(conn: Connection, today: date, minimum_ore: int,
-                   customer_ids: list[int] | None = None) -> dict[int, list[tuple[str, str, int]]]:
+def small_balances(
+    conn: Connection, today: date, minimum_ore: int, customer_ids: list[int] | None = None
+) -> dict[int, list[tuple[str, str, int]]]:
     """Past-due invoices with 0 < balance < ``minimum_ore`` per customer: (id, number, balance), oldest first.
 
     Balances not yet due are never carried (rules §5). ``customer_ids`` limits it to those accounts.
@@ -224,12 +282,21 @@ def small_balances(conn: Connection, today: date, minimum_ore: int,
     return out
 
 
-def _close_small_balance(conn: Connection, inv_id: str, number: str, amount: int, how: str,
-                         to_number: str | None, now: datetime) -> None:
+def _close_small_balance(
+    conn: Connection, inv_id: str, number: str, amount: int, how: str, to_number: str | None, now: datetime
+) -> None:
     """Close a small balance on its invoice: carried to invoice ``to_number``, or written off (rules §5)."""
-    conn.execute(insert(m.Payment).values(
-        reference=f"{how}:{inv_id}", method=how, invoice_id=inv_id, customer_id=None, amount_ore=amount,
-        received_at=now, status="matched"))
+    conn.execute(
+        insert(m.Payment).values(
+            reference=f"{how}:{inv_id}",
+            method=how,
+            invoice_id=inv_id,
+            customer_id=None,
+            amount_ore=amount,
+            received_at=now,
+            status="matched",
+        )
+    )
     if how == "carried":
         text = f"Obetalt belopp {format_kr(amount)} flyttat till faktura {to_number}."
     else:
@@ -237,14 +304,23 @@ def _close_small_balance(conn: Connection, inv_id: str, number: str, amount: int
     ledger.add_event(conn, inv_id, how, text, at=now, data={"amount_ore": amount, "to_invoice": to_number})
 
 
-def _bill_batch(conn: Connection, catalogue: Catalogue, customers: dict[int, Any], customer_ids: list[int],
-                label: str, invoice_date: date | None, result: BillRunResult, pending: _Pending | None = None,
-                small: dict[int, list[tuple[str, str, int]]] | None = None) -> None:
+def _bill_batch(
+    conn: Connection,
+    catalogue: Catalogue,
+    customers: dict[int, Any],
+    customer_ids: list[int],
+    label: str,
+    invoice_date: date | None,
+    result: BillRunResult,
+    pending: _Pending | None = None,
+    small: dict[int, list[tuple[str, str, int]]] | None = None,
+) -> None:
     lock_series(conn, INVOICE_SERIES)
     periods = {cid: period_for(label, customers[cid].cycle_day) for cid in customer_ids}
     keys = {cid: _regular_key(cid, periods[cid]) for cid in customer_ids}
-    taken = set(conn.execute(select(m.Invoice.regular_key).where(m.Invoice.regular_key.in_(list(keys.values()))))
-                .scalars())
+    taken = set(
+        conn.execute(select(m.Invoice.regular_key).where(m.Invoice.regular_key.in_(list(keys.values())))).scalars()
+    )
     todo = [cid for cid in customer_ids if keys[cid] not in taken]
     result.skipped += len(customer_ids) - len(todo)
     if not todo:
@@ -264,18 +340,35 @@ def _bill_batch(conn: Connection, catalogue: Catalogue, customers: dict[int, Any
     usage_of: dict[str, list] = defaultdict(list)  # the usage summary frozen in each document
     for r in _claim_usage(conn, todo, periods, invoice_ids):
         inv_id = invoice_ids[r[0]]
-        aggregates[inv_id].append(invoicing.UsageAggregate(
-            r[1], r[2], r[3], bool(r[4]), int(r[5] or 0), int(r[6] or 0), int(r[7] or 0), int(r[8] or 0),
-            int(r[9] or 0), int(r[10] or 0)))
-        usage_of[inv_id].append((inv_id, r[2], int(r[1]), r[11], int(r[12] or 0), int(r[13] or 0),
-                                 int(r[14] or 0)))
+        aggregates[inv_id].append(
+            invoicing.UsageAggregate(
+                r[1],
+                r[2],
+                r[3],
+                bool(r[4]),
+                int(r[5] or 0),
+                int(r[6] or 0),
+                int(r[7] or 0),
+                int(r[8] or 0),
+                int(r[9] or 0),
+                int(r[10] or 0),
+            )
+        )
+        usage_of[inv_id].append((inv_id, r[2], int(r[1]), r[11], int(r[12] or 0), int(r[13] or 0), int(r[14] or 0)))
 
     extras = _load_extras(conn, todo, periods, label, pending or _Pending(True, True, True), catalogue)
     drafts = []
     for cid in todo:
-        draft = invoice_draft(catalogue, cid, subs_by_customer.get(cid, []), periods[cid],
-                              aggregates.get(invoice_ids[cid], []), grants.get(cid, []), extras.get(cid),
-                              (small or {}).get(cid, []))
+        draft = invoice_draft(
+            catalogue,
+            cid,
+            subs_by_customer.get(cid, []),
+            periods[cid],
+            aggregates.get(invoice_ids[cid], []),
+            grants.get(cid, []),
+            extras.get(cid),
+            (small or {}).get(cid, []),
+        )
         if draft is not None:
             drafts.append((cid, draft))
     numbers = take_numbers(conn, INVOICE_SERIES, len(drafts))
@@ -294,16 +387,24 @@ def _bill_batch(conn: Connection, catalogue: Catalogue, customers: dict[int, Any
         issued = invoicing.issue(draft, number, inv_date, catalogue.operator.payment_terms_days)
         doc = documents.invoice_document(catalogue, customers[cid], subs_by_customer.get(cid, []), issued)
         inv_id = invoice_ids[cid]
-        doc["usage_totals"] = usage_totals.usage_totals(catalogue, subs_by_customer.get(cid, []), period,
-                                                        usage_of.get(inv_id, []))
-        invoice_rows.append(invoice_values(inv_id, issued, doc, series=INVOICE_SERIES,
-                                         regular_key=_regular_key(cid, period), now=now))
+        doc["usage_totals"] = usage_totals.usage_totals(
+            catalogue, subs_by_customer.get(cid, []), period, usage_of.get(inv_id, [])
+        )
+        invoice_rows.append(
+            invoice_values(inv_id, issued, doc, series=INVOICE_SERIES, regular_key=_regular_key(cid, period), now=now)
+        )
         line_rows += line_values(inv_id, issued, doc["lines"])
-        event_rows.append(dict(
-            invoice_id=inv_id, at=created_at, actor="system", kind="created",
-            text=f"Fakturan skapades: {format_kr(issued.amount_due_ore)} att betala "
-                 f"senast {texts.day(issued.due_date)}.",
-            data={"amount_due_ore": issued.amount_due_ore}))
+        event_rows.append(
+            dict(
+                invoice_id=inv_id,
+                at=created_at,
+                actor="system",
+                kind="created",
+                text=f"Fakturan skapades: {format_kr(issued.amount_due_ore)} att betala "
+                f"senast {texts.day(issued.due_date)}.",
+                data={"amount_due_ore": issued.amount_due_ore},
+            )
+        )
         issued_ids.append((inv_id, cid))
         result.billed.add(cid)
         for old_id, old_number, amount in (small or {}).get(cid, []):  # carried onto this invoice
@@ -331,17 +432,29 @@ def _bill_batch(conn: Connection, catalogue: Catalogue, customers: dict[int, Any
     # looks at two invoices or more); ask for those in one query instead of one per account.
     several = set()
     for part in chunks([cid for _, cid in issued_ids]):
-        several.update(conn.execute(
-            select(m.Invoice.customer_id).where(m.Invoice.customer_id.in_(part), m.Invoice.kind == "invoice")
-            .group_by(m.Invoice.customer_id).having(func.count() > 1)).scalars())
+        several.update(
+            conn.execute(
+                select(m.Invoice.customer_id)
+                .where(m.Invoice.customer_id.in_(part), m.Invoice.kind == "invoice")
+                .group_by(m.Invoice.customer_id)
+                .having(func.count() > 1)
+            ).scalars()
+        )
     for inv_id, cid in issued_ids:
         if cid in several:
             ledger.apply_credit_balance(conn, cid, inv_id, now)
 
 
-def invoice_draft(catalogue: Catalogue, customer_id: int, subs: list[Subscription], period: Period,
-                  aggregates: list[invoicing.UsageAggregate], grants: list[invoicing.DiscountGrant],
-                  extra: _Extras | None, small: list[tuple[str, str, int]]) -> invoicing.InvoiceDraft | None:
+def invoice_draft(
+    catalogue: Catalogue,
+    customer_id: int,
+    subs: list[Subscription],
+    period: Period,
+    aggregates: list[invoicing.UsageAggregate],
+    grants: list[invoicing.DiscountGrant],
+    extra: _Extras | None,
+    small: list[tuple[str, str, int]],
+) -> invoicing.InvoiceDraft | None:
     """One account's invoice of ``period`` from what the bill run loaded (pure); None when it bills nothing.
 
     The bill run issues it; the forecast (``services.billing.forecast``) shows it before the bill run.
@@ -350,8 +463,16 @@ def invoice_draft(catalogue: Catalogue, customer_id: int, subs: list[Subscriptio
         draft = invoicing.build_invoice(catalogue, customer_id, subs, period, aggregates, grants)
     else:
         draft = invoicing.build_invoice(
-            catalogue, customer_id, subs, period, aggregates, grants,
-            [c for _, c in extra.charges], addons=[a for _, a in extra.addons], instalments=extra.instalments)
+            catalogue,
+            customer_id,
+            subs,
+            period,
+            aggregates,
+            grants,
+            [c for _, c in extra.charges],
+            addons=[a for _, a in extra.addons],
+            instalments=extra.instalments,
+        )
         if extra.instalments:
             draft = replace(draft, meta={**draft.meta, "instalments": _instalment_summary(extra.instalments)})
     if not draft.lines:
@@ -366,14 +487,37 @@ def unbilled_usage(conn: Connection, customer_id: int, period: Period) -> list[i
     Not yet invoiced events of the period and of earlier ones (late events); nothing is claimed.
     """
     u = m.UsageEvent
-    q = (select(u.subscription_id, u.period_start, u.rate_key, u.offpeak,
-                func.sum(u.charged_units), func.sum(u.charge_exact - u.fee_exact - u.surcharge_exact),
-                func.sum(func.coalesce((u.fee_exact > 0).cast(m.Integer), 0)), func.sum(u.fee_exact),
-                func.sum(u.surcharge_units), func.sum(u.surcharge_exact))
-         .where(u.customer_id == customer_id, u.invoice_id.is_(None), u.period_start <= period.start)
-         .group_by(u.subscription_id, u.period_start, u.rate_key, u.offpeak, u.service))
-    return [invoicing.UsageAggregate(r[0], r[1], r[2], bool(r[3]), int(r[4] or 0), int(r[5] or 0), int(r[6] or 0),
-                                     int(r[7] or 0), int(r[8] or 0), int(r[9] or 0)) for r in conn.execute(q)]
+    q = (
+        select(
+            u.subscription_id,
+            u.period_start,
+            u.rate_key,
+            u.offpeak,
+            func.sum(u.charged_units),
+            func.sum(u.charge_exact - u.fee_exact - u.surcharge_exact),
+            func.sum(func.coalesce((u.fee_exact > 0).cast(m.Integer), 0)),
+            func.sum(u.fee_exact),
+            func.sum(u.surcharge_units),
+            func.sum(u.surcharge_exact),
+        )
+        .where(u.customer_id == customer_id, u.invoice_id.is_(None), u.period_start <= period.start)
+        .group_by(u.subscription_id, u.period_start, u.rate_key, u.offpeak, u.service)
+    )
+    return [
+        invoicing.UsageAggregate(
+            r[0],
+            r[1],
+            r[2],
+            bool(r[3]),
+            int(r[4] or 0),
+            int(r[5] or 0),
+            int(r[6] or 0),
+            int(r[7] or 0),
+            int(r[8] or 0),
+            int(r[9] or 0),
+        )
+        for r in conn.execute(q)
+    ]
 
 
 def pending_extras(conn: Connection, catalogue: Catalogue, customer_id: int, period: Period) -> _Extras | None:
@@ -381,23 +525,38 @@ def pending_extras(conn: Connection, catalogue: Catalogue, customer_id: int, per
 
     Read-only (no row locks): what ``_bill_batch`` loads, for a look ahead.
     """
-    return _load_extras(conn, [customer_id], {customer_id: period}, period.label, _Pending(True, True, True),
-                        catalogue, lock=False).get(customer_id)
+    return _load_extras(
+        conn, [customer_id], {customer_id: period}, period.label, _Pending(True, True, True), catalogue, lock=False
+    ).get(customer_id)
 
 
 def discount_grants(conn: Connection, customer_id: int) -> list[invoicing.DiscountGrant]:
     """The account's discount grants as the bill run reads them."""
-    return [grant_of_row(g) for g in conn.execute(select(m.DiscountGrant).where(m.DiscountGrant.customer_id == customer_id))]
+    return [
+        grant_of_row(g) for g in conn.execute(select(m.DiscountGrant).where(m.DiscountGrant.customer_id == customer_id))
+    ]
 
 
 def _usage_sums(c: Any) -> tuple[Any, ...]:
     """The claimed usage summed per account, subscription, period, rate, band and service (columns ``c``):
     what the lines bill (units, usage, connection fees, fair-use surcharge) and what the summary shows."""
-    return (c.customer_id, c.subscription_id, c.period_start, c.rate_key, c.offpeak,
-            func.sum(c.charged_units), func.sum(c.charge_exact - c.fee_exact - c.surcharge_exact),
-            func.sum(func.coalesce((c.fee_exact > 0).cast(m.Integer), 0)), func.sum(c.fee_exact),
-            func.sum(c.surcharge_units), func.sum(c.surcharge_exact),
-            c.service, func.count(), func.sum(c.duration_s), func.sum(c.volume_bytes))
+    return (
+        c.customer_id,
+        c.subscription_id,
+        c.period_start,
+        c.rate_key,
+        c.offpeak,
+        func.sum(c.charged_units),
+        func.sum(c.charge_exact - c.fee_exact - c.surcharge_exact),
+        func.sum(func.coalesce((c.fee_exact > 0).cast(m.Integer), 0)),
+        func.sum(c.fee_exact),
+        func.sum(c.surcharge_units),
+        func.sum(c.surcharge_exact),
+        c.service,
+        func.count(),
+        func.sum(c.duration_s),
+        func.sum(c.volume_bytes),
+    )
 
 
 def _usage_groups(c: Any) -> tuple[Any, ...]:
@@ -413,30 +572,60 @@ def _claim_usage(conn: Connection, todo: list[int], periods: dict[int, Period], 
     """
     u = m.UsageEvent.__table__
     if conn.dialect.name == "postgresql":
-        claim = (func.unnest(bindparam("cids", type_=ARRAY(m.Integer)), bindparam("pstarts", type_=ARRAY(Date)),
-                             bindparam("invs", type_=ARRAY(String)))
-                 .table_valued("cid", "pstart", "inv").render_derived(name="claim"))  # one row per account
-        claimed = (update(u).values(invoice_id=claim.c.inv)
-                   # The accounts' id range as well: on a freshly imported table without statistics the
-                   # planner would otherwise scan the whole table for every batch, not read its index.
-                   .where(u.c.customer_id.between(min(todo), max(todo)), u.c.customer_id == claim.c.cid,
-                          u.c.invoice_id.is_(None), u.c.period_start <= claim.c.pstart)
-                   .returning(u.c.customer_id, u.c.subscription_id, u.c.period_start, u.c.rate_key, u.c.offpeak,
-                              u.c.charged_units, u.c.charge_exact, u.c.fee_exact, u.c.surcharge_units,
-                              u.c.surcharge_exact, u.c.service, u.c.duration_s, u.c.volume_bytes)
-                   .cte("claimed"))
-        return conn.execute(select(*_usage_sums(claimed.c)).group_by(*_usage_groups(claimed.c))
-                            .order_by(*_usage_groups(claimed.c)),
-                            {"cids": todo, "pstarts": [periods[cid].start for cid in todo],
-                             "invs": [invoice_ids[cid] for cid in todo]})
+        claim = (
+            func.unnest(
+                bindparam("cids", type_=ARRAY(m.Integer)),
+                bindparam("pstarts", type_=ARRAY(Date)),
+                bindparam("invs", type_=ARRAY(String)),
+            )
+            .table_valued("cid", "pstart", "inv")
+            .render_derived(name="claim")
+        )  # one row per account
+        claimed = (
+            update(u)
+            .values(invoice_id=claim.c.inv)
+            # The accounts' id range as well: on a freshly imported table without statistics the
+            # planner would otherwise scan the whole table for every batch, not read its index.
+            .where(
+                u.c.customer_id.between(min(todo), max(todo)),
+                u.c.customer_id == claim.c.cid,
+                u.c.invoice_id.is_(None),
+                u.c.period_start <= claim.c.pstart,
+            )
+            .returning(
+                u.c.customer_id,
+                u.c.subscription_id,
+                u.c.period_start,
+                u.c.rate_key,
+                u.c.offpeak,
+                u.c.charged_units,
+                u.c.charge_exact,
+                u.c.fee_exact,
+                u.c.surcharge_units,
+                u.c.surcharge_exact,
+                u.c.service,
+                u.c.duration_s,
+                u.c.volume_bytes,
+            )
+            .cte("claimed")
+        )
+        return conn.execute(
+            select(*_usage_sums(claimed.c)).group_by(*_usage_groups(claimed.c)).order_by(*_usage_groups(claimed.c)),
+            {"cids": todo, "pstarts": [periods[cid].start for cid in todo], "invs": [invoice_ids[cid] for cid in todo]},
+        )
     # One statement for the batch (executemany), not a round trip per account.
-    conn.execute(update(u).where(
-        u.c.customer_id == bindparam("cid"), u.c.invoice_id.is_(None),
-        u.c.period_start <= bindparam("pstart")).values(invoice_id=bindparam("inv")),
-        [{"cid": cid, "pstart": periods[cid].start, "inv": invoice_ids[cid]} for cid in todo])
-    return conn.execute(select(*_usage_sums(u.c)).where(u.c.customer_id.in_(todo),
-                                                        u.c.invoice_id.in_(list(invoice_ids.values())))
-                        .group_by(*_usage_groups(u.c)).order_by(*_usage_groups(u.c)))
+    conn.execute(
+        update(u)
+        .where(u.c.customer_id == bindparam("cid"), u.c.invoice_id.is_(None), u.c.period_start <= bindparam("pstart"))
+        .values(invoice_id=bindparam("inv")),
+        [{"cid": cid, "pstart": periods[cid].start, "inv": invoice_ids[cid]} for cid in todo],
+    )
+    return conn.execute(
+        select(*_usage_sums(u.c))
+        .where(u.c.customer_id.in_(todo), u.c.invoice_id.in_(list(invoice_ids.values())))
+        .group_by(*_usage_groups(u.c))
+        .order_by(*_usage_groups(u.c))
+    )
 
 
 @dataclass
@@ -454,8 +643,16 @@ def _locked(conn: Connection, q):
     return q.with_for_update() if conn.dialect.name == "postgresql" else q
 
 
-def _load_extras(conn: Connection, todo: list[int], periods: dict[int, Period], label: str,
-                 pending: _Pending, catalogue: Catalogue | None = None, *, lock: bool = True) -> dict[int, _Extras]:
+def _load_extras(
+    conn: Connection,
+    todo: list[int],
+    periods: dict[int, Period],
+    label: str,
+    pending: _Pending,
+    catalogue: Catalogue | None = None,
+    *,
+    lock: bool = True,
+) -> dict[int, _Extras]:
     """What each account's invoice bills besides fees and usage; no query for a kind nobody has pending.
 
     ``lock`` False reads without row locks (the forecast, which claims nothing).
@@ -464,30 +661,61 @@ def _load_extras(conn: Connection, todo: list[int], periods: dict[int, Period], 
     maybe_locked = _locked if lock else (lambda _conn, q: q)
     if pending.charges:
         for part in chunks(todo):
-            for r in conn.execute(maybe_locked(conn, select(OneOffCharge).where(
-                    OneOffCharge.customer_id.in_(part), OneOffCharge.invoice_id.is_(None))
-                    .order_by(OneOffCharge.id))):
-                extras.setdefault(r.customer_id, _Extras()).charges.append((r, invoicing.OneOffCharge(
-                    r.description, r.amount_ore, Decimal(r.vat_rate), r.subscription_id)))
+            for r in conn.execute(
+                maybe_locked(
+                    conn,
+                    select(OneOffCharge)
+                    .where(OneOffCharge.customer_id.in_(part), OneOffCharge.invoice_id.is_(None))
+                    .order_by(OneOffCharge.id),
+                )
+            ):
+                extras.setdefault(r.customer_id, _Extras()).charges.append(
+                    (r, invoicing.OneOffCharge(r.description, r.amount_ore, Decimal(r.vat_rate), r.subscription_id))
+                )
     if pending.addons:
         for part in chunks(todo):
-            for r in conn.execute(maybe_locked(conn, select(AddonPurchase).where(
-                    AddonPurchase.customer_id.in_(part), AddonPurchase.invoice_id.is_(None))
-                    .order_by(AddonPurchase.id))):
+            for r in conn.execute(
+                maybe_locked(
+                    conn,
+                    select(AddonPurchase)
+                    .where(AddonPurchase.customer_id.in_(part), AddonPurchase.invoice_id.is_(None))
+                    .order_by(AddonPurchase.id),
+                )
+            ):
                 if r.period_start > periods[r.customer_id].start:
                     continue  # bought in a later period: that period's invoice
                 bought = r.bought_at if r.bought_at.tzinfo else r.bought_at.replace(tzinfo=UTC)
                 addon = catalogue.addons.get(r.addon_id) if catalogue else None
                 # The name as bought; English from the catalogue while the add-on is still in it.
                 name_en = addon.name_en if addon and addon.name == r.name else ""
-                extras.setdefault(r.customer_id, _Extras()).addons.append((r, invoicing.AddonCharge(
-                    r.addon_id, r.name, r.price_ore, Decimal(r.vat_rate), _local_day(bought), r.subscription_id,
-                    name_en)))
+                extras.setdefault(r.customer_id, _Extras()).addons.append(
+                    (
+                        r,
+                        invoicing.AddonCharge(
+                            r.addon_id,
+                            r.name,
+                            r.price_ore,
+                            Decimal(r.vat_rate),
+                            _local_day(bought),
+                            r.subscription_id,
+                            name_en,
+                        ),
+                    )
+                )
     if pending.instalments:
         for part in chunks(todo):
-            for r in conn.execute(maybe_locked(conn, select(Instalment).where(
-                    Instalment.customer_id.in_(part), Instalment.status != "closed",
-                    Instalment.payoff_invoice_id.is_(None)).order_by(Instalment.id))):
+            for r in conn.execute(
+                maybe_locked(
+                    conn,
+                    select(Instalment)
+                    .where(
+                        Instalment.customer_id.in_(part),
+                        Instalment.status != "closed",
+                        Instalment.payoff_invoice_id.is_(None),
+                    )
+                    .order_by(Instalment.id),
+                )
+            ):
                 plan = instalment_plan(r, catalogue)
                 charges = invoicing.instalment_charges(plan, label)
                 if charges:
@@ -505,28 +733,47 @@ def instalment_plan(row: Any, catalogue: Catalogue | None = None) -> invoicing.I
     """The domain value of an ``instalments`` row (the device's English name from ``catalogue``)."""
     device = catalogue.devices.get(row.device_id) if catalogue else None
     return invoicing.InstalmentPlan(
-        id=row.id, device_name=row.device_name, months=row.months, total_ore=row.total_ore,
-        monthly_ore=row.monthly_ore, vat_rate=Decimal(row.vat_rate), start_period=row.start_period,
-        months_billed=row.months_billed, paid_ore=row.paid_ore, payoff=row.status == "paid_off",
+        id=row.id,
+        device_name=row.device_name,
+        months=row.months,
+        total_ore=row.total_ore,
+        monthly_ore=row.monthly_ore,
+        vat_rate=Decimal(row.vat_rate),
+        start_period=row.start_period,
+        months_billed=row.months_billed,
+        paid_ore=row.paid_ore,
+        payoff=row.status == "paid_off",
         subscription_id=row.subscription_id,
-        device_name_en=device.name_en if device and device.name == row.device_name else "")
+        device_name_en=device.name_en if device and device.name == row.device_name else "",
+    )
 
 
-def _instalment_summary(items: list[tuple[invoicing.InstalmentPlan, list[invoicing.InstalmentCharge]]]
-                        ) -> list[dict[str, Any]]:
+def _instalment_summary(
+    items: list[tuple[invoicing.InstalmentPlan, list[invoicing.InstalmentCharge]]],
+) -> list[dict[str, Any]]:
     """Per instalment on the invoice: device, months billed, paid and left after it (the document's section)."""
     out = []
     for plan, charges in items:
         last = charges[-1]
-        out.append({"instalment_id": plan.id, "device_name": plan.device_name,
-                    **({"device_name_en": plan.device_name_en}
-                       if plan.device_name_en not in ("", plan.device_name) else {}),
-                    "months": plan.months,
-                    "first_month": charges[0].first_month, "last_month": last.last_month,
-                    "amount_ore": sum(c.amount_ore for c in charges), "total_ore": plan.total_ore,
-                    "paid_ore": last.paid_after_ore, "remaining_ore": last.left_after_ore,
-                    "months_left": plan.months - last.last_month, "payoff": last.kind == "payoff",
-                    "subscription_id": plan.subscription_id})
+        out.append(
+            {
+                "instalment_id": plan.id,
+                "device_name": plan.device_name,
+                **(
+                    {"device_name_en": plan.device_name_en} if plan.device_name_en not in ("", plan.device_name) else {}
+                ),
+                "months": plan.months,
+                "first_month": charges[0].first_month,
+                "last_month": last.last_month,
+                "amount_ore": sum(c.amount_ore for c in charges),
+                "total_ore": plan.total_ore,
+                "paid_ore": last.paid_after_ore,
+                "remaining_ore": last.left_after_ore,
+                "months_left": plan.months - last.last_month,
+                "payoff": last.kind == "payoff",
+                "subscription_id": plan.subscription_id,
+            }
+        )
     return out
 
 
@@ -534,21 +781,49 @@ def _claim_extras(conn: Connection, extra: _Extras, inv_id: str) -> list[dict[st
     """Mark what the invoice ``inv_id`` bills as billed (in its transaction); its timeline entries."""
     events: list[dict[str, Any]] = []
     if extra.charges:
-        conn.execute(update(OneOffCharge).where(OneOffCharge.id == bindparam("cid_"), OneOffCharge.invoice_id.is_(None))
-                     .values(invoice_id=inv_id, status="invoiced"), [{"cid_": r.id} for r, _ in extra.charges])
+        conn.execute(
+            update(OneOffCharge)
+            .where(OneOffCharge.id == bindparam("cid_"), OneOffCharge.invoice_id.is_(None))
+            .values(invoice_id=inv_id, status="invoiced"),
+            [{"cid_": r.id} for r, _ in extra.charges],
+        )
         for r, _ in extra.charges:
             data = {"charge_id": r.id, "description": r.description, "amount_ore": r.amount_ore}
-            events.append(dict(invoice_id=inv_id, at=r.created_at, actor="system", kind="charge_added",
-                               text=texts.render("charge_added", data, "sv", r.description), data=data))
+            events.append(
+                dict(
+                    invoice_id=inv_id,
+                    at=r.created_at,
+                    actor="system",
+                    kind="charge_added",
+                    text=texts.render("charge_added", data, "sv", r.description),
+                    data=data,
+                )
+            )
     if extra.addons:
-        conn.execute(update(AddonPurchase).where(AddonPurchase.id == bindparam("pid_"),
-                                                 AddonPurchase.invoice_id.is_(None))
-                     .values(invoice_id=inv_id, status="invoiced"), [{"pid_": r.id} for r, _ in extra.addons])
+        conn.execute(
+            update(AddonPurchase)
+            .where(AddonPurchase.id == bindparam("pid_"), AddonPurchase.invoice_id.is_(None))
+            .values(invoice_id=inv_id, status="invoiced"),
+            [{"pid_": r.id} for r, _ in extra.addons],
+        )
         for r, a in extra.addons:
-            data = {"purchase_id": r.id, "name": r.name, "amount_ore": r.price_ore,
-                    "bought_on": a.bought_on.isoformat(), **({"name_en": a.name_en} if a.name_en else {})}
-            events.append(dict(invoice_id=inv_id, at=r.bought_at, actor="system", kind="addon_purchased",
-                               text=texts.render("addon_purchased", data, "sv", r.name), data=data))
+            data = {
+                "purchase_id": r.id,
+                "name": r.name,
+                "amount_ore": r.price_ore,
+                "bought_on": a.bought_on.isoformat(),
+                **({"name_en": a.name_en} if a.name_en else {}),
+            }
+            events.append(
+                dict(
+                    invoice_id=inv_id,
+                    at=r.bought_at,
+                    actor="system",
+                    kind="addon_purchased",
+                    text=texts.render("addon_purchased", data, "sv", r.name),
+                    data=data,
+                )
+            )
     if extra.instalments:
         bills = []
         for plan, charges in extra.instalments:
@@ -561,13 +836,33 @@ def _claim_extras(conn: Connection, extra: _Extras, inv_id: str) -> list[dict[st
             elif last.last_month >= plan.months:
                 values["status"] = "closed"
             conn.execute(update(Instalment).where(Instalment.id == plan.id).values(**values))
-            bills += [{"instalment_id": plan.id, "invoice_id": inv_id, "first_month": c.first_month,
-                       "last_month": c.last_month, "amount_ore": c.amount_ore, "kind": c.kind} for c in charges]
+            bills += [
+                {
+                    "instalment_id": plan.id,
+                    "invoice_id": inv_id,
+                    "first_month": c.first_month,
+                    "last_month": c.last_month,
+                    "amount_ore": c.amount_ore,
+                    "kind": c.kind,
+                }
+                for c in charges
+            ]
             if payoff:
-                data = {"instalment_id": plan.id, "device_name": plan.device_name, "amount_ore": last.amount_ore,
-                        **({"device_name_en": plan.device_name_en} if plan.device_name_en else {})}
-                events.append(dict(invoice_id=inv_id, at=row.payoff_requested_at or clock.now(), actor="system",
-                                   kind="instalment_payoff", data=data,
-                                   text=texts.render("instalment_payoff", data, "sv", plan.device_name)))
+                data = {
+                    "instalment_id": plan.id,
+                    "device_name": plan.device_name,
+                    "amount_ore": last.amount_ore,
+                    **({"device_name_en": plan.device_name_en} if plan.device_name_en else {}),
+                }
+                events.append(
+                    dict(
+                        invoice_id=inv_id,
+                        at=row.payoff_requested_at or clock.now(),
+                        actor="system",
+                        kind="instalment_payoff",
+                        data=data,
+                        text=texts.render("instalment_payoff", data, "sv", plan.device_name),
+                    )
+                )
         conn.execute(insert(InstalmentBill), bills)
     return events

@@ -27,9 +27,25 @@ from backend_stub.services.lifecycle import ledger
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.repo import load_subscriptions
 
-CUSTOMER_COLUMNS = ("customer_number", "subscription_id", "name", "email", "phone", "street", "postal_code", "city",
-                    "channel", "msisdn", "plan", "start_date", "end_date", "reminder_fee_agreed", "discount",
-                    "discount_start", "cycle_day")
+CUSTOMER_COLUMNS = (
+    "customer_number",
+    "subscription_id",
+    "name",
+    "email",
+    "phone",
+    "street",
+    "postal_code",
+    "city",
+    "channel",
+    "msisdn",
+    "plan",
+    "start_date",
+    "end_date",
+    "reminder_fee_agreed",
+    "discount",
+    "discount_start",
+    "cycle_day",
+)
 REQUIRED = ("customer_number", "subscription_id", "name", "plan", "start_date")
 CHANNELS = ("email", "sms", "letter")
 _E164 = re.compile(r"\+[1-9]\d{4,14}")
@@ -43,8 +59,12 @@ class CustomerImportResult:
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"rows": self.rows, "customers": self.customers, "subscriptions": self.subscriptions,
-                "errors": self.errors}
+        return {
+            "rows": self.rows,
+            "customers": self.customers,
+            "subscriptions": self.subscriptions,
+            "errors": self.errors,
+        }
 
 
 def _date(text: str, line: int, name: str, errors: list[str]) -> date | None:
@@ -55,8 +75,9 @@ def _date(text: str, line: int, name: str, errors: list[str]) -> date | None:
         return None
 
 
-def parse_customer_rows(rows: Iterable[tuple[int, dict[str, str]]], catalogue: Catalogue,
-                        result: CustomerImportResult) -> dict[str, dict[str, Any]]:
+def parse_customer_rows(
+    rows: Iterable[tuple[int, dict[str, str]]], catalogue: Catalogue, result: CustomerImportResult
+) -> dict[str, dict[str, Any]]:
     """Validate rows; returns subscriptions by id with their customer and segments.
 
     A customer's rows apply all together or not at all: when one is rejected, the
@@ -109,17 +130,24 @@ def parse_customer_rows(rows: Iterable[tuple[int, dict[str, str]]], catalogue: C
                 rejected.setdefault(number, []).append(line)
             continue
         sid = row["subscription_id"]
-        entry = subs.setdefault(sid, {"customer": None, "msisdn": msisdn, "segments": [], "discounts": [],
-                                      "lines": [], "customers": set()})
+        entry = subs.setdefault(
+            sid, {"customer": None, "msisdn": msisdn, "segments": [], "discounts": [], "lines": [], "customers": set()}
+        )
         entry["customers"].add(number)
         if entry["msisdn"] != msisdn:
             result.errors.append(f"line {line}: subscription {sid} has msisdn {entry['msisdn']} on an earlier row")
             rejected.setdefault(number, []).append(line)
             continue
         entry["customer"] = {
-            "customer_number": row["customer_number"], "name": row["name"], "email": row.get("email", ""),
-            "phone": row.get("phone", ""), "street": row.get("street", ""), "postal_code": row.get("postal_code", ""),
-            "city": row.get("city", ""), "channel": channel, "reminder_fee_agreed": fee_agreed in ("true", "1", "yes"),
+            "customer_number": row["customer_number"],
+            "name": row["name"],
+            "email": row.get("email", ""),
+            "phone": row.get("phone", ""),
+            "street": row.get("street", ""),
+            "postal_code": row.get("postal_code", ""),
+            "city": row.get("city", ""),
+            "channel": channel,
+            "reminder_fee_agreed": fee_agreed in ("true", "1", "yes"),
             "cycle_day": int(cycle),
         }
         entry["kind"] = plan.kind if plan else "mobile"
@@ -140,20 +168,26 @@ def parse_customer_rows(rows: Iterable[tuple[int, dict[str, str]]], catalogue: C
             result.errors.append(
                 f"line{'s' if len(others) > 1 else ''} {', '.join(map(str, others))}: not applied: customer {number} "
                 f"is imported all or nothing and its line{'s' if len(bad) > 1 else ''} "
-                f"{', '.join(map(str, sorted(set(bad))))} {'were' if len(set(bad)) > 1 else 'was'} rejected")
+                f"{', '.join(map(str, sorted(set(bad))))} {'were' if len(set(bad)) > 1 else 'was'} rejected"
+            )
     return {sid: entry for sid, entry in subs.items() if not entry["customers"] & rejected.keys()}
 
 
-def import_customers(engine: Engine, catalogue: Catalogue, rows: Iterable[tuple[int, dict[str, str]]]
-                     ) -> CustomerImportResult:
+def import_customers(
+    engine: Engine, catalogue: Catalogue, rows: Iterable[tuple[int, dict[str, str]]]
+) -> CustomerImportResult:
     """Upsert customers and subscriptions from rows; bad rows are reported and skipped."""
     result = CustomerImportResult()
     subs = parse_customer_rows(rows, catalogue, result)
     now = clock.now()
     with engine.begin() as conn:
-        customer_ids = {r.customer_number: r.id for r in conn.execute(select(m.Customer.id, m.Customer.customer_number))}
-        sub_ids = {r.subscription_number: r.id for r in conn.execute(
-            select(m.Subscription.id, m.Subscription.subscription_number))}
+        customer_ids = {
+            r.customer_number: r.id for r in conn.execute(select(m.Customer.id, m.Customer.customer_number))
+        }
+        sub_ids = {
+            r.subscription_number: r.id
+            for r in conn.execute(select(m.Subscription.id, m.Subscription.subscription_number))
+        }
         seen_customers: set[str] = set()
         for sid, entry in subs.items():
             cust = entry["customer"]
@@ -163,24 +197,38 @@ def import_customers(engine: Engine, catalogue: Catalogue, rows: Iterable[tuple[
                     conn.execute(update(m.Customer).where(m.Customer.id == customer_ids[number]).values(**cust))
             else:
                 customer_ids[number] = conn.execute(
-                    insert(m.Customer).values(**cust, created_at=now).returning(m.Customer.id)).scalar_one()
+                    insert(m.Customer).values(**cust, created_at=now).returning(m.Customer.id)
+                ).scalar_one()
             seen_customers.add(number)
             cid = customer_ids[number]
             if sid in sub_ids:
-                conn.execute(update(m.Subscription).where(m.Subscription.id == sub_ids[sid]).values(
-                    customer_id=cid, msisdn=entry["msisdn"] or None, kind=entry["kind"]))
+                conn.execute(
+                    update(m.Subscription)
+                    .where(m.Subscription.id == sub_ids[sid])
+                    .values(customer_id=cid, msisdn=entry["msisdn"] or None, kind=entry["kind"])
+                )
                 conn.execute(delete(m.PlanSegment).where(m.PlanSegment.subscription_id == sub_ids[sid]))
                 conn.execute(delete(m.DiscountGrant).where(m.DiscountGrant.subscription_id == sub_ids[sid]))
             else:
-                sub_ids[sid] = conn.execute(insert(m.Subscription).values(
-                    subscription_number=sid, customer_id=cid, msisdn=entry["msisdn"] or None, kind=entry["kind"]
-                ).returning(m.Subscription.id)).scalar_one()
+                sub_ids[sid] = conn.execute(
+                    insert(m.Subscription)
+                    .values(
+                        subscription_number=sid, customer_id=cid, msisdn=entry["msisdn"] or None, kind=entry["kind"]
+                    )
+                    .returning(m.Subscription.id)
+                ).scalar_one()
             for seg in entry["segments"]:
-                conn.execute(insert(m.PlanSegment).values(subscription_id=sub_ids[sid], plan_id=seg.plan_id,
-                                                          start_date=seg.start, end_date=seg.end))
+                conn.execute(
+                    insert(m.PlanSegment).values(
+                        subscription_id=sub_ids[sid], plan_id=seg.plan_id, start_date=seg.start, end_date=seg.end
+                    )
+                )
             for discount_id, start in dict.fromkeys(entry["discounts"]):
-                conn.execute(insert(m.DiscountGrant).values(customer_id=cid, subscription_id=sub_ids[sid],
-                                                            discount_id=discount_id, start_period=start))
+                conn.execute(
+                    insert(m.DiscountGrant).values(
+                        customer_id=cid, subscription_id=sub_ids[sid], discount_id=discount_id, start_period=start
+                    )
+                )
             result.subscriptions += 1
         result.customers = len(seen_customers)
     return result
@@ -207,13 +255,28 @@ def search_customers(engine: Engine, q: str, limit: int, offset: int) -> dict[st
     query = select(m.Customer)
     if q:
         like = f"%{q.lower()}%"
-        query = query.where(or_(func.lower(m.Customer.name).like(like), func.lower(m.Customer.customer_number).like(like),
-                                func.lower(m.Customer.email).like(like), m.Customer.phone.like(f"%{q}%")))
+        query = query.where(
+            or_(
+                func.lower(m.Customer.name).like(like),
+                func.lower(m.Customer.customer_number).like(like),
+                func.lower(m.Customer.email).like(like),
+                m.Customer.phone.like(f"%{q}%"),
+            )
+        )
     with engine.connect() as conn:
         total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
         rows = conn.execute(query.order_by(m.Customer.customer_number).limit(limit).offset(offset))
-        items = [{"id": r.id, "customer_number": r.customer_number, "name": r.name, "email": r.email,
-                  "phone": r.phone, "city": r.city} for r in rows]
+        items = [
+            {
+                "id": r.id,
+                "customer_number": r.customer_number,
+                "name": r.name,
+                "email": r.email,
+                "phone": r.phone,
+                "city": r.city,
+            }
+            for r in rows
+        ]
     return {"total": total, "limit": limit, "offset": offset, "items": items}
 
 
@@ -226,8 +289,9 @@ def find_customer_id(engine: Engine, identifier: str) -> int | None:
         return cid
 
 
-def get_customer(engine: Engine, catalogue: Catalogue, customer_id: int, today: date | None = None
-                 ) -> dict[str, Any] | None:
+def get_customer(
+    engine: Engine, catalogue: Catalogue, customer_id: int, today: date | None = None
+) -> dict[str, Any] | None:
     """One customer with subscriptions and plan segments, and the credit balance.
 
     Each segment has a ``status`` on ``today`` (the core clock's day): ``current``, ``pending``
@@ -252,18 +316,38 @@ def get_customer(engine: Engine, catalogue: Catalogue, customer_id: int, today: 
         return next((g for g in s.segments if segment_status(g.start, g.end, today) == "current"), None)
 
     return {
-        "id": c.id, "customer_number": c.customer_number, "name": c.name, "email": c.email, "phone": c.phone,
-        "address": {"street": c.street, "postal_code": c.postal_code, "city": c.city}, "channel": c.channel,
-        "language": c.language, "reminder_fee_agreed": c.reminder_fee_agreed, "cycle_day": c.cycle_day,
+        "id": c.id,
+        "customer_number": c.customer_number,
+        "name": c.name,
+        "email": c.email,
+        "phone": c.phone,
+        "address": {"street": c.street, "postal_code": c.postal_code, "city": c.city},
+        "channel": c.channel,
+        "language": c.language,
+        "reminder_fee_agreed": c.reminder_fee_agreed,
+        "cycle_day": c.cycle_day,
         "credit_balance_ore": credit,
         "subscriptions": [
-            {"id": s.id, "number": s.number, "msisdn": s.msisdn,
-             "plan_id": cur.plan_id if cur else None, "plan_name": name(cur.plan_id) if cur else None,
-             "plan_name_en": name_en(cur.plan_id) if cur else None,
-             "segments": [{"plan_id": g.plan_id, "plan_name": name(g.plan_id), "plan_name_en": name_en(g.plan_id),
-                           "start": g.start.isoformat(), "end": g.end.isoformat() if g.end else None,
-                           "status": segment_status(g.start, g.end, today)}
-                          for g in s.segments]}
-            for s in subs for cur in [current(s)]
+            {
+                "id": s.id,
+                "number": s.number,
+                "msisdn": s.msisdn,
+                "plan_id": cur.plan_id if cur else None,
+                "plan_name": name(cur.plan_id) if cur else None,
+                "plan_name_en": name_en(cur.plan_id) if cur else None,
+                "segments": [
+                    {
+                        "plan_id": g.plan_id,
+                        "plan_name": name(g.plan_id),
+                        "plan_name_en": name_en(g.plan_id),
+                        "start": g.start.isoformat(),
+                        "end": g.end.isoformat() if g.end else None,
+                        "status": segment_status(g.start, g.end, today),
+                    }
+                    for g in s.segments
+                ],
+            }
+            for s in subs
+            for cur in [current(s)]
         ],
     }

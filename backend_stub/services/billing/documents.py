@@ -24,9 +24,16 @@ def seller_of(catalogue: Catalogue) -> dict[str, Any]:
 
 def _seller(op: Any) -> dict[str, Any]:
     return {
-        "name": op.name, "org_number": op.org_number, "vat_number": op.vat_number, "address": list(op.address),
-        "bankgiro": op.bankgiro, "support_email": op.support_email, "support_phone": op.support_phone,
-        "website": op.website, "disputes": op.disputes, "late_interest_note": op.late_interest_note,
+        "name": op.name,
+        "org_number": op.org_number,
+        "vat_number": op.vat_number,
+        "address": list(op.address),
+        "bankgiro": op.bankgiro,
+        "support_email": op.support_email,
+        "support_phone": op.support_phone,
+        "website": op.website,
+        "disputes": op.disputes,
+        "late_interest_note": op.late_interest_note,
         "disputes_en": in_language(op, "en", "disputes"),
         "late_interest_note_en": in_language(op, "en", "late_interest_note"),
         "f_tax_approved": True,
@@ -35,9 +42,11 @@ def _seller(op: Any) -> dict[str, Any]:
 
 def buyer_of(customer: Any) -> dict[str, Any]:
     return {
-        "name": customer.name, "customer_number": customer.customer_number,
+        "name": customer.name,
+        "customer_number": customer.customer_number,
         "address": {"street": customer.street, "postal_code": customer.postal_code, "city": customer.city},
-        "email": customer.email, "phone": customer.phone,
+        "email": customer.email,
+        "phone": customer.phone,
     }
 
 
@@ -51,18 +60,27 @@ def _plans(catalogue: Catalogue, subs: list[Subscription], draft: InvoiceDraft) 
             if plan is None:
                 continue
             full = days >= period_days
-            texts = _CACHE.get(plan, ("plan_texts", period_days if full else days, period_days),
-                               lambda plan=plan, days=days, full=full: _plan_texts(plan, days, period_days, full))
-            out.append({
-                "subscription": sub.number, "msisdn": sub.msisdn, "plan_id": plan.id, "plan_name": plan.name,
-                "monthly_fee_ore": plan.monthly_fee_ore, "allowances": texts[0],
-                "description": plan.description,
-                "plan_name_en": texts[1],
-                "allowances_en": texts[2],
-                "description_en": texts[3],
-                "from": max(seg.start, period.start).isoformat(),
-                "to": (period.end if seg.end is None else min(seg.end, period.end)).isoformat(),
-            })
+            texts = _CACHE.get(
+                plan,
+                ("plan_texts", period_days if full else days, period_days),
+                lambda plan=plan, days=days, full=full: _plan_texts(plan, days, period_days, full),
+            )
+            out.append(
+                {
+                    "subscription": sub.number,
+                    "msisdn": sub.msisdn,
+                    "plan_id": plan.id,
+                    "plan_name": plan.name,
+                    "monthly_fee_ore": plan.monthly_fee_ore,
+                    "allowances": texts[0],
+                    "description": plan.description,
+                    "plan_name_en": texts[1],
+                    "allowances_en": texts[2],
+                    "description_en": texts[3],
+                    "from": max(seg.start, period.start).isoformat(),
+                    "to": (period.end if seg.end is None else min(seg.end, period.end)).isoformat(),
+                }
+            )
     return out
 
 
@@ -79,8 +97,12 @@ def _plan_texts(plan: Any, days: int, period_days: int, full: bool) -> tuple[str
         label = a.label if full else allowance_label(pool, prorated_units(a.amount, days, period_days))
         parts.append(f"{label} {names.get(pool, pool)}")
         parts_en.append(f"{_label_en(label)} {_POOLS_EN.get(pool, pool)}")
-    return (", ".join(parts) or plan.description, in_language(plan, "en"),
-            ", ".join(parts_en) or in_language(plan, "en", "description"), in_language(plan, "en", "description"))
+    return (
+        ", ".join(parts) or plan.description,
+        in_language(plan, "en"),
+        ", ".join(parts_en) or in_language(plan, "en", "description"),
+        in_language(plan, "en", "description"),
+    )
 
 
 _POOLS_EN = {"data": "data", "voice": "calls", "sms": "texts", "mms": "MMS"}
@@ -136,8 +158,10 @@ def localized(doc: dict[str, Any], lang: str) -> dict[str, Any]:
         plans.append(plan)
     out["plans"] = plans
     if doc.get("instalments"):
-        out["instalments"] = [dict(i, device_name=i.get("device_name_en") or i.get("device_name")) if en else i
-                              for i in doc["instalments"]]
+        out["instalments"] = [
+            dict(i, device_name=i.get("device_name_en") or i.get("device_name")) if en else i
+            for i in doc["instalments"]
+        ]
     if doc.get("usage_totals"):
         out["usage_totals"] = localized_usage(doc["usage_totals"], lang)
     out["language"] = "en" if en else "sv"
@@ -155,8 +179,14 @@ def localized_usage(entries: list[dict[str, Any]], lang: str) -> list[dict[str, 
     return out
 
 
-def invoice_document(catalogue: Catalogue, customer: Any, subs: list[Subscription], issued: InvoiceDraft,
-                     *, credits: dict[str, Any] | None = None) -> dict[str, Any]:
+def invoice_document(
+    catalogue: Catalogue,
+    customer: Any,
+    subs: list[Subscription],
+    issued: InvoiceDraft,
+    *,
+    credits: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The frozen JSON document of an issued invoice or credit note (the CLI/API contract)."""
     vat_totals: dict[str, int] = defaultdict(int)
     for ln in issued.lines:
@@ -167,16 +197,21 @@ def invoice_document(catalogue: Catalogue, customer: Any, subs: list[Subscriptio
         "customer_number": customer.customer_number,
         "invoice_date": issued.invoice_date.isoformat() if issued.invoice_date else None,
         "due_date": issued.due_date.isoformat() if issued.due_date else None,
-        "period": {"label": issued.period.label, "start": issued.period.start.isoformat(),
-                   "end": issued.period.end.isoformat()},
+        "period": {
+            "label": issued.period.label,
+            "start": issued.period.start.isoformat(),
+            "end": issued.period.end.isoformat(),
+        },
         "ocr": issued.ocr,
         "currency": "SEK",
         "prices_include_vat": True,
         "seller": seller_of(catalogue),
         "buyer": buyer_of(customer),
         "lines": [ln.as_dict() for ln in issued.lines],
-        "vat": [{"rate": str(v.rate), "net_ore": v.net_ore, "vat_ore": v.vat_ore, "gross_ore": v.gross_ore}
-                for v in issued.vat],
+        "vat": [
+            {"rate": str(v.rate), "net_ore": v.net_ore, "vat_ore": v.vat_ore, "gross_ore": v.gross_ore}
+            for v in issued.vat
+        ],
         "net_ore": issued.net_ore,
         "vat_ore": issued.vat_ore,
         "gross_ore": issued.gross_ore,

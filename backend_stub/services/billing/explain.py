@@ -24,12 +24,26 @@ from backend_stub.storage.models import billing as m
 from selfcare_common.money_format import format_kr
 
 TEXTS = {
-    "sv": {"new": "ny", "gone": "finns inte längre", "rounding": "Öresavrundning", "first": "Din första faktura.",
-           "same": "Samma belopp som förra fakturan.", "was": "förra fakturan {qty}",
-           "credit": "Kreditfaktura {number}", "prev_credit": "Förra fakturans kreditfaktura {number}"},
-    "en": {"new": "new", "gone": "no longer on the invoice", "rounding": "Rounding", "first": "Your first invoice.",
-           "same": "The same amount as the previous invoice.", "was": "previous invoice {qty}",
-           "credit": "Credit note {number}", "prev_credit": "The previous invoice's credit note {number}"},
+    "sv": {
+        "new": "ny",
+        "gone": "finns inte längre",
+        "rounding": "Öresavrundning",
+        "first": "Din första faktura.",
+        "same": "Samma belopp som förra fakturan.",
+        "was": "förra fakturan {qty}",
+        "credit": "Kreditfaktura {number}",
+        "prev_credit": "Förra fakturans kreditfaktura {number}",
+    },
+    "en": {
+        "new": "new",
+        "gone": "no longer on the invoice",
+        "rounding": "Rounding",
+        "first": "Your first invoice.",
+        "same": "The same amount as the previous invoice.",
+        "was": "previous invoice {qty}",
+        "credit": "Credit note {number}",
+        "prev_credit": "The previous invoice's credit note {number}",
+    },
 }
 LOCALES = {"sv": "sv_SE", "en": "en_GB"}
 
@@ -65,9 +79,11 @@ def _group(lines: list[dict[str, Any]]) -> dict[tuple, dict[str, Any]]:
 def _usage_days(conn, invoice_id: str, lang: str) -> dict[tuple[str | None, int | None], str]:
     """Per (tariff, subscription): the days the charged records of the invoice fell on."""
     u = m.UsageEvent
-    rows = conn.execute(select(u.rate_key, u.subscription_id, func.min(u.started_at), func.max(u.started_at))
-                        .where(u.invoice_id == invoice_id, u.charge_exact > 0)
-                        .group_by(u.rate_key, u.subscription_id))
+    rows = conn.execute(
+        select(u.rate_key, u.subscription_id, func.min(u.started_at), func.max(u.started_at))
+        .where(u.invoice_id == invoice_id, u.charge_exact > 0)
+        .group_by(u.rate_key, u.subscription_id)
+    )
     out = {}
     for key, sub, first, last in rows:
         a = datetime.fromtimestamp(first, STOCKHOLM).date()
@@ -88,18 +104,36 @@ def explain(engine: Engine, invoice_id: str, lang: str = "sv") -> dict[str, Any]
     t = TEXTS[lang]
     with engine.connect() as conn:
         inv = get_invoice_row(conn, invoice_id)
-        prev = conn.execute(select(m.Invoice).where(
-            m.Invoice.customer_id == inv.customer_id, m.Invoice.kind == inv.kind,
-            (m.Invoice.period_start < inv.period_start)
-            | ((m.Invoice.period_start == inv.period_start) & (m.Invoice.number < inv.number)))
-            .order_by(m.Invoice.period_start.desc(), m.Invoice.number.desc()).limit(1)).first()
+        prev = conn.execute(
+            select(m.Invoice)
+            .where(
+                m.Invoice.customer_id == inv.customer_id,
+                m.Invoice.kind == inv.kind,
+                (m.Invoice.period_start < inv.period_start)
+                | ((m.Invoice.period_start == inv.period_start) & (m.Invoice.number < inv.number)),
+            )
+            .order_by(m.Invoice.period_start.desc(), m.Invoice.number.desc())
+            .limit(1)
+        ).first()
         days = _usage_days(conn, inv.id, lang)
-        credits = {i: list(conn.execute(select(m.Invoice.number, m.Invoice.amount_due_ore)
-                                        .where(m.Invoice.credits_invoice_id == i).order_by(m.Invoice.number)))
-                   for i in ([inv.id] + ([prev.id] if prev is not None else []))}
+        credits = {
+            i: list(
+                conn.execute(
+                    select(m.Invoice.number, m.Invoice.amount_due_ore)
+                    .where(m.Invoice.credits_invoice_id == i)
+                    .order_by(m.Invoice.number)
+                )
+            )
+            for i in ([inv.id] + ([prev.id] if prev is not None else []))
+        }
     if prev is None:
-        return {"invoice": {"id": inv.id, "number": inv.number, "amount_due_ore": inv.amount_due_ore},
-                "previous": None, "difference_ore": 0, "items": [], "summary": t["first"]}
+        return {
+            "invoice": {"id": inv.id, "number": inv.number, "amount_due_ore": inv.amount_due_ore},
+            "previous": None,
+            "difference_ore": 0,
+            "items": [],
+            "summary": t["first"],
+        }
     cur_lines = _group(documents.localized(inv.document, lang)["lines"])
     prev_lines = _group(documents.localized(prev.document, lang)["lines"])
     items = []
@@ -122,30 +156,59 @@ def explain(engine: Engine, invoice_id: str, lang: str = "sv") -> dict[str, Any]
             label += f" ({t['gone']})"
         elif p is None:
             label += f" ({t['new']})"
-        items.append({"delta_ore": delta, "kind": line["kind"], "rate_key": line.get("rate_key"),
-                      "text": f"{_money(delta, lang)}: {label}", "label": label})
+        items.append(
+            {
+                "delta_ore": delta,
+                "kind": line["kind"],
+                "rate_key": line.get("rate_key"),
+                "text": f"{_money(delta, lang)}: {label}",
+                "label": label,
+            }
+        )
     rounding = inv.rounding_ore - prev.rounding_ore
     if rounding:
-        items.append({"delta_ore": rounding, "kind": "rounding", "rate_key": None,
-                      "text": f"{_money(rounding, lang)}: {t['rounding']}", "label": t["rounding"]})
+        items.append(
+            {
+                "delta_ore": rounding,
+                "kind": "rounding",
+                "rate_key": None,
+                "text": f"{_money(rounding, lang)}: {t['rounding']}",
+                "label": t["rounding"],
+            }
+        )
     # Credit notes change what each invoice asks for: the invoices are compared as they stand now.
     for which, sign in ((inv.id, 1), (prev.id, -1)):
         for note in credits[which]:
             label = t["credit" if sign > 0 else "prev_credit"].format(number=note.number)
-            items.append({"delta_ore": sign * note.amount_due_ore, "kind": "credit_note", "rate_key": None,
-                          "text": f"{_money(sign * note.amount_due_ore, lang)}: {label}", "label": label})
+            items.append(
+                {
+                    "delta_ore": sign * note.amount_due_ore,
+                    "kind": "credit_note",
+                    "rate_key": None,
+                    "text": f"{_money(sign * note.amount_due_ore, lang)}: {label}",
+                    "label": label,
+                }
+            )
     items.sort(key=lambda i: -abs(i["delta_ore"]))
     now_amount = inv.amount_due_ore + sum(n.amount_due_ore for n in credits[inv.id])
     prev_amount = prev.amount_due_ore + sum(n.amount_due_ore for n in credits[prev.id])
     difference = now_amount - prev_amount
     assert sum(i["delta_ore"] for i in items) == difference
-    summary = t["same"] if difference == 0 else (
-        f"{_money(difference, lang)} ({_money(prev_amount, lang, False)} → "
-        f"{_money(now_amount, lang, False)})")
+    summary = (
+        t["same"]
+        if difference == 0
+        else (f"{_money(difference, lang)} ({_money(prev_amount, lang, False)} → {_money(now_amount, lang, False)})")
+    )
     return {
         "invoice": {"id": inv.id, "number": inv.number, "amount_due_ore": inv.amount_due_ore, "amount_ore": now_amount},
-        "previous": {"id": prev.id, "number": prev.number, "amount_due_ore": prev.amount_due_ore,
-                     "amount_ore": prev_amount,
-                     "period": prev.document["period"]["label"]},
-        "difference_ore": difference, "items": items, "summary": summary,
+        "previous": {
+            "id": prev.id,
+            "number": prev.number,
+            "amount_due_ore": prev.amount_due_ore,
+            "amount_ore": prev_amount,
+            "period": prev.document["period"]["label"],
+        },
+        "difference_ore": difference,
+        "items": items,
+        "summary": summary,
     }

@@ -46,24 +46,47 @@ GROUPS = {
 PROJECTED_KINDS = ("usage", "connection_fee")  # this period's usage; late usage of earlier ones is not projected
 
 TEXTS = {
-    "sv": {"runs_out": "Med din nuvarande användning tar {pool} slut omkring {day}.",
-           "nearly": "Du har använt {pct} % av {pool} den här perioden.",
-           "pools": {"data": "surfen", "voice": "samtalsminuterna", "sms": "sms:en", "mms": "mms:en"},
-           "groups": {"fees": "Månadsavgifter", "usage": "Samtal, sms och surf", "addons": "Tillägg",
-                      "charges": "Engångsavgifter och krediteringar", "discounts": "Rabatter",
-                      "instalments": "Delbetalning av telefon", "carried": "Ej betalt från tidigare faktura"}},
-    "en": {"runs_out": "At your current use, your {pool} will run out around {day}.",
-           "nearly": "You have used {pct} % of your {pool} this period.",
-           "pools": {"data": "data", "voice": "minutes", "sms": "texts", "mms": "MMS"},
-           "groups": {"fees": "Monthly fees", "usage": "Calls, texts and data", "addons": "Add-ons",
-                      "charges": "One-off charges and credits", "discounts": "Discounts",
-                      "instalments": "Device instalments", "carried": "Unpaid from an earlier invoice"}},
+    "sv": {
+        "runs_out": "Med din nuvarande användning tar {pool} slut omkring {day}.",
+        "nearly": "Du har använt {pct} % av {pool} den här perioden.",
+        "pools": {"data": "surfen", "voice": "samtalsminuterna", "sms": "sms:en", "mms": "mms:en"},
+        "groups": {
+            "fees": "Månadsavgifter",
+            "usage": "Samtal, sms och surf",
+            "addons": "Tillägg",
+            "charges": "Engångsavgifter och krediteringar",
+            "discounts": "Rabatter",
+            "instalments": "Delbetalning av telefon",
+            "carried": "Ej betalt från tidigare faktura",
+        },
+    },
+    "en": {
+        "runs_out": "At your current use, your {pool} will run out around {day}.",
+        "nearly": "You have used {pct} % of your {pool} this period.",
+        "pools": {"data": "data", "voice": "minutes", "sms": "texts", "mms": "MMS"},
+        "groups": {
+            "fees": "Monthly fees",
+            "usage": "Calls, texts and data",
+            "addons": "Add-ons",
+            "charges": "One-off charges and credits",
+            "discounts": "Discounts",
+            "instalments": "Device instalments",
+            "carried": "Unpaid from an earlier invoice",
+        },
+    },
 }
 
 
-def forecast(engine: Engine, catalogue: Catalogue, customer_id: int, *, today: date | None = None,
-             lang: str = "sv", period: str | None = None, small_balance_ore: int = SMALL_BALANCE_ORE
-             ) -> dict[str, Any]:
+def forecast(
+    engine: Engine,
+    catalogue: Catalogue,
+    customer_id: int,
+    *,
+    today: date | None = None,
+    lang: str = "sv",
+    period: str | None = None,
+    small_balance_ore: int = SMALL_BALANCE_ORE,
+) -> dict[str, Any]:
     """The account's next invoice as it stands (``period`` YYYY-MM: that period's instead).
 
     Raises ``NoResultFound`` for an unknown customer and ``ValueError`` naming ``period`` for a
@@ -96,25 +119,45 @@ def forecast(engine: Engine, catalogue: Catalogue, customer_id: int, *, today: d
         projected = round_half_up_div(usage * target.days, elapsed) - usage
     forecast_ore = so_far
     if projected:  # the draft's lines plus the projection, rounded to whole kronor as the invoice will be
-        projection = Line("Beräknad användning", Decimal(1), "st", None, catalogue.operator.vat_rate, projected,
-                          "usage")
+        projection = Line(
+            "Beräknad användning", Decimal(1), "st", None, catalogue.operator.vat_rate, projected, "usage"
+        )
         forecast_ore = totals(lines + [projection], ore_rounding=catalogue.operator.ore_rounding)["amount_due_ore"]
     allowances, warnings = _allowances(engine, catalogue, customer_id, target, today, elapsed, ended, t)
     return {
-        "period": {"label": target.label, "start": target.start.isoformat(), "end": target.end.isoformat(),
-                   "ended": ended},
-        "days_left": days_left, "days_elapsed": elapsed,
-        "fees_ore": grouped["fees"], "usage_so_far_ore": grouped["usage"],
-        "so_far_ore": so_far, "projected_ore": projected, "forecast_ore": forecast_ore,
+        "period": {
+            "label": target.label,
+            "start": target.start.isoformat(),
+            "end": target.end.isoformat(),
+            "ended": ended,
+        },
+        "days_left": days_left,
+        "days_elapsed": elapsed,
+        "fees_ore": grouped["fees"],
+        "usage_so_far_ore": grouped["usage"],
+        "so_far_ore": so_far,
+        "projected_ore": projected,
+        "forecast_ore": forecast_ore,
         "rounding_ore": draft.rounding_ore if draft else 0,
-        "lines": [{"group": g, "description": t["groups"][g], "amount_ore": grouped[g]}
-                  for g, kinds in GROUPS.items() if any(ln.kind in kinds for ln in lines)],
-        "allowances": allowances, "warnings": warnings,
+        "lines": [
+            {"group": g, "description": t["groups"][g], "amount_ore": grouped[g]}
+            for g, kinds in GROUPS.items()
+            if any(ln.kind in kinds for ln in lines)
+        ],
+        "allowances": allowances,
+        "warnings": warnings,
     }
 
 
-def _draft(conn: Connection, catalogue: Catalogue, customer_id: int, subs: list[Subscription], period: Period, today: date,
-           small_balance_ore: int) -> InvoiceDraft | None:
+def _draft(
+    conn: Connection,
+    catalogue: Catalogue,
+    customer_id: int,
+    subs: list[Subscription],
+    period: Period,
+    today: date,
+    small_balance_ore: int,
+) -> InvoiceDraft | None:
     """The invoice of ``period`` the bill run would issue (None: nothing to bill), read-only.
 
     Small balances are those past due on the bill run's day: today for an ended period, else
@@ -122,14 +165,27 @@ def _draft(conn: Connection, catalogue: Catalogue, customer_id: int, subs: list[
     """
     bill_day = today if period.end < today else period.end + timedelta(days=1)
     small = billrun.small_balances(conn, bill_day, small_balance_ore, customer_ids=[customer_id])
-    return billrun.invoice_draft(catalogue, customer_id, subs, period, billrun.unbilled_usage(conn, customer_id, period),
-                                 billrun.discount_grants(conn, customer_id),
-                                 billrun.pending_extras(conn, catalogue, customer_id, period),
-                                 small.get(customer_id, []))
+    return billrun.invoice_draft(
+        catalogue,
+        customer_id,
+        subs,
+        period,
+        billrun.unbilled_usage(conn, customer_id, period),
+        billrun.discount_grants(conn, customer_id),
+        billrun.pending_extras(conn, catalogue, customer_id, period),
+        small.get(customer_id, []),
+    )
 
 
-def _next_invoice(conn: Connection, catalogue: Catalogue, customer_id: int, subs: list[Subscription], cycle_day: int, today: date,
-                  small_balance_ore: int) -> tuple[Period, InvoiceDraft | None]:
+def _next_invoice(
+    conn: Connection,
+    catalogue: Catalogue,
+    customer_id: int,
+    subs: list[Subscription],
+    cycle_day: int,
+    today: date,
+    small_balance_ore: int,
+) -> tuple[Period, InvoiceDraft | None]:
     """The period of the account's next invoice and its draft.
 
     The period that ended last, while its bill run has not run (no invoice of the account for
@@ -153,19 +209,44 @@ def _invoice_number(conn: Connection, customer_id: int, period: Period) -> str |
 def _bill_run_done(conn: Connection, period: Period) -> bool:
     """Whether the bill run of ``period``'s month has issued any invoice (for any account)."""
     month = period_for(period.label)
-    return conn.execute(select(m.Invoice.id).where(
-        m.Invoice.kind == "invoice", m.Invoice.regular_key.is_not(None),
-        m.Invoice.period_start >= month.start, m.Invoice.period_start <= month.end).limit(1)).first() is not None
+    return (
+        conn.execute(
+            select(m.Invoice.id)
+            .where(
+                m.Invoice.kind == "invoice",
+                m.Invoice.regular_key.is_not(None),
+                m.Invoice.period_start >= month.start,
+                m.Invoice.period_start <= month.end,
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
-def _allowances(engine: Engine, catalogue: Catalogue, customer_id: int, period: Period, today: date, elapsed: int,
-                ended: bool, t: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _allowances(
+    engine: Engine,
+    catalogue: Catalogue,
+    customer_id: int,
+    period: Period,
+    today: date,
+    elapsed: int,
+    ended: bool,
+    t: dict[str, Any],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Each allowance's use in ``period``; warnings when one runs out before the period ends or is 80 % used."""
     summary = usage_query.summary(engine, catalogue, customer_id, period.label, today=today)
     allowances, warnings = [], []
     for a in summary["allowances"]:
-        entry = {"pool": a["pool"], "unit": a["unit"], "included": a["included"], "used": a["used"],
-                 "remaining": a["remaining"], "unlimited": a["unlimited"], "runs_out_on": None}
+        entry = {
+            "pool": a["pool"],
+            "unit": a["unit"],
+            "included": a["included"],
+            "used": a["used"],
+            "remaining": a["remaining"],
+            "unlimited": a["unlimited"],
+            "runs_out_on": None,
+        }
         if not a["unlimited"] and a["included"] > 0:
             pool = t["pools"].get(a["pool"], a["pool"])
             if a["used"] > 0 and not ended:
@@ -174,11 +255,21 @@ def _allowances(engine: Engine, catalogue: Catalogue, customer_id: int, period: 
                 runs_out = period.start + timedelta(days=days_to_empty - 1)
                 if runs_out <= period.end:
                     entry["runs_out_on"] = max(runs_out, today).isoformat()
-                    warnings.append({"code": f"{a['pool']}_runs_out", "pool": a["pool"],
-                                     "text": t["runs_out"].format(pool=pool, day=entry["runs_out_on"])})
+                    warnings.append(
+                        {
+                            "code": f"{a['pool']}_runs_out",
+                            "pool": a["pool"],
+                            "text": t["runs_out"].format(pool=pool, day=entry["runs_out_on"]),
+                        }
+                    )
             if a["used"] * WARN_SHARE[1] >= a["included"] * WARN_SHARE[0] and not entry["runs_out_on"]:
                 pct = min(100, a["used"] * 100 // a["included"])
-                warnings.append({"code": f"{a['pool']}_nearly_used", "pool": a["pool"],
-                                 "text": t["nearly"].format(pct=pct, pool=pool)})
+                warnings.append(
+                    {
+                        "code": f"{a['pool']}_nearly_used",
+                        "pool": a["pool"],
+                        "text": t["nearly"].format(pct=pct, pool=pool),
+                    }
+                )
         allowances.append(entry)
     return allowances, warnings

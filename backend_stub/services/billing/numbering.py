@@ -18,13 +18,17 @@ INVOICE_SERIES = "F"
 CREDIT_SERIES = "K"
 FIRST_NUMBER = {INVOICE_SERIES: 100001, CREDIT_SERIES: 900001}
 
+
 def ensure_series(conn: Connection, series: str) -> None:
     """Create a number series if missing (safe when several bill runs start at once)."""
     if conn.execute(select(m.InvoiceSeries.series).where(m.InvoiceSeries.series == series)).first() is not None:
         return
     dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    conn.execute(dialect_insert(m.InvoiceSeries).values(series=series, next_number=FIRST_NUMBER.get(series, 1))
-                 .on_conflict_do_nothing(index_elements=["series"]))
+    conn.execute(
+        dialect_insert(m.InvoiceSeries)
+        .values(series=series, next_number=FIRST_NUMBER.get(series, 1))
+        .on_conflict_do_nothing(index_elements=["series"])
+    )
 
 
 def take_numbers(conn: Connection, series: str, count: int) -> list[str]:
@@ -34,8 +38,7 @@ def take_numbers(conn: Connection, series: str, count: int) -> list[str]:
         q = q.with_for_update()
     start = conn.execute(q).scalar_one()
     if count:
-        conn.execute(update(m.InvoiceSeries).where(m.InvoiceSeries.series == series)
-                     .values(next_number=start + count))
+        conn.execute(update(m.InvoiceSeries).where(m.InvoiceSeries.series == series).values(next_number=start + count))
     return [str(start + i) for i in range(count)]
 
 

@@ -43,8 +43,9 @@ def changed_segments(subscription: Subscription, new_plan_id: str, effective: da
         raise PlanChangeError(f"effective_date: the subscription is not active on {effective.isoformat()}")
     later = [s for s in subscription.segments if s.start > effective]
     if later:
-        raise PlanChangeError(f"effective_date: a change to {later[0].plan_id} from {later[0].start.isoformat()} "
-                              "is already booked")
+        raise PlanChangeError(
+            f"effective_date: a change to {later[0].plan_id} from {later[0].start.isoformat()} is already booked"
+        )
     if current.plan_id == new_plan_id:
         raise PlanChangeError(f"plan_id: the subscription already has {new_plan_id}")
     out = []
@@ -61,15 +62,26 @@ def changed_segments(subscription: Subscription, new_plan_id: str, effective: da
 
 def with_plan(subscription: Subscription, new_plan_id: str, effective: date) -> Subscription:
     """The subscription as it would be after the change (for order sheets and previews)."""
-    return Subscription(subscription.id, subscription.number, subscription.customer_id, subscription.msisdn,
-                        changed_segments(subscription, new_plan_id, effective))
+    return Subscription(
+        subscription.id,
+        subscription.number,
+        subscription.customer_id,
+        subscription.msisdn,
+        changed_segments(subscription, new_plan_id, effective),
+    )
 
 
 def invoiced_period_containing(conn: Connection, customer_id: int, day: date) -> Period | None:
     """The customer's regular invoice period that contains ``day`` (None: not invoiced yet)."""
-    row = conn.execute(select(m.Invoice.period_start, m.Invoice.period_end).where(
-        m.Invoice.customer_id == customer_id, m.Invoice.kind == "invoice", m.Invoice.regular_key.is_not(None),
-        m.Invoice.period_start <= day, m.Invoice.period_end >= day)).first()
+    row = conn.execute(
+        select(m.Invoice.period_start, m.Invoice.period_end).where(
+            m.Invoice.customer_id == customer_id,
+            m.Invoice.kind == "invoice",
+            m.Invoice.regular_key.is_not(None),
+            m.Invoice.period_start <= day,
+            m.Invoice.period_end >= day,
+        )
+    ).first()
     return None if row is None else Period(row.period_start, row.period_end)
 
 
@@ -79,8 +91,9 @@ def next_period_start(conn: Connection, customer_id: int, today: date) -> date:
     return period_containing(today, cycle).end + timedelta(days=1)
 
 
-def check_change(conn: Connection, catalogue: Catalogue, subscription: Subscription, new_plan_id: str,
-                 effective: date) -> Subscription:
+def check_change(
+    conn: Connection, catalogue: Catalogue, subscription: Subscription, new_plan_id: str, effective: date
+) -> Subscription:
     """Validate a change and return the changed subscription (nothing is written)."""
     new_plan = catalogue.plans.get(new_plan_id)
     if new_plan is None:
@@ -91,8 +104,7 @@ def check_change(conn: Connection, catalogue: Catalogue, subscription: Subscript
         raise PlanChangeError(f"plan_id: {new_plan_id} is a {new_plan.kind} plan; the subscription is {old_plan.kind}")
     invoiced = invoiced_period_containing(conn, subscription.customer_id, effective)
     if invoiced is not None:
-        raise PlanChangeError(f"effective_date: {effective.isoformat()} is inside the invoiced period "
-                              f"{invoiced.label}")
+        raise PlanChangeError(f"effective_date: {effective.isoformat()} is inside the invoiced period {invoiced.label}")
     return with_plan(subscription, new_plan_id, effective)
 
 
@@ -103,8 +115,9 @@ def load_subscription(conn: Connection, subscription_id: int) -> Subscription | 
     return next((s for s in load_subscriptions(conn, customer_ids=[row.customer_id]) if s.id == subscription_id), None)
 
 
-def change_plan(conn: Connection, catalogue: Catalogue, subscription_id: int, new_plan_id: str,
-                effective: date) -> PlanChange:
+def change_plan(
+    conn: Connection, catalogue: Catalogue, subscription_id: int, new_plan_id: str, effective: date
+) -> PlanChange:
     """Change the plan from ``effective`` inside the caller's transaction; re-rate the open period's usage."""
     before = load_subscription(conn, subscription_id)
     if before is None:
@@ -112,15 +125,22 @@ def change_plan(conn: Connection, catalogue: Catalogue, subscription_id: int, ne
     after = check_change(conn, catalogue, before, new_plan_id, effective)
     current = before.segment_on(effective)
     assert current is not None
-    seg_id = conn.execute(select(m.PlanSegment.id).where(
-        m.PlanSegment.subscription_id == subscription_id, m.PlanSegment.start_date == current.start)).scalar_one()
+    seg_id = conn.execute(
+        select(m.PlanSegment.id).where(
+            m.PlanSegment.subscription_id == subscription_id, m.PlanSegment.start_date == current.start
+        )
+    ).scalar_one()
     if current.start == effective:
         conn.execute(update(m.PlanSegment).where(m.PlanSegment.id == seg_id).values(plan_id=new_plan_id))
     else:
-        conn.execute(update(m.PlanSegment).where(m.PlanSegment.id == seg_id)
-                     .values(end_date=effective - timedelta(days=1)))
-        conn.execute(insert(m.PlanSegment).values(subscription_id=subscription_id, plan_id=new_plan_id,
-                                                  start_date=effective, end_date=current.end))
+        conn.execute(
+            update(m.PlanSegment).where(m.PlanSegment.id == seg_id).values(end_date=effective - timedelta(days=1))
+        )
+        conn.execute(
+            insert(m.PlanSegment).values(
+                subscription_id=subscription_id, plan_id=new_plan_id, start_date=effective, end_date=current.end
+            )
+        )
     cycle = conn.execute(select(m.Customer.cycle_day).where(m.Customer.id == before.customer_id)).scalar() or 1
     # The period's not yet invoiced usage, rated again on the changed subscription (add-ons bought count as before).
     usage.rerate_period(conn, catalogue, after, period_containing(effective, cycle))

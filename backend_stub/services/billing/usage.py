@@ -47,8 +47,21 @@ PARALLEL_MIN_EVENTS = 50_000  # below this, forking costs more than it saves
 # msisdn, and the rated event's own record_id). Inserts bind the stored positions only.
 ROW_LAYOUT = (
     *("record_id", None, "service", "started_at", "duration_s", "volume_bytes", "called_number", "visited_country"),
-    *(None, "plan_id", "category", "rate_key", "offpeak", "billed_units", "included_units", "charged_units",
-      "surcharge_units", "charge_exact", "fee_exact", "surcharge_exact", "destination"),
+    *(
+        None,
+        "plan_id",
+        "category",
+        "rate_key",
+        "offpeak",
+        "billed_units",
+        "included_units",
+        "charged_units",
+        "surcharge_units",
+        "charge_exact",
+        "fee_exact",
+        "surcharge_exact",
+        "destination",
+    ),
     *("subscription_id", "customer_id", "period_start", "late", "batch_id"),
 )
 EVENT_COLUMNS = tuple(c for c in ROW_LAYOUT if c is not None)
@@ -56,8 +69,20 @@ _STORED = [i for i, c in enumerate(ROW_LAYOUT) if c is not None]
 _EVENT_ORDER = itemgetter(3, 0)  # (started_at, record_id): rating.event_order, as a C-level key
 _RECORD_ID = itemgetter(0)
 _STARTED_AT = itemgetter(3)
-RESULT_FIELDS = ("plan_id", "category", "rate_key", "destination", "offpeak", "billed_units", "included_units",
-                 "charged_units", "surcharge_units", "charge_exact", "fee_exact", "surcharge_exact")
+RESULT_FIELDS = (
+    "plan_id",
+    "category",
+    "rate_key",
+    "destination",
+    "offpeak",
+    "billed_units",
+    "included_units",
+    "charged_units",
+    "surcharge_units",
+    "charge_exact",
+    "fee_exact",
+    "surcharge_exact",
+)
 
 
 @dataclass
@@ -76,9 +101,16 @@ class ImportResult:
     rejected_ids: set[str] = field(default_factory=set, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"read": self.read, "rated": self.rated, "duplicate": self.duplicate, "rejected": self.rejected,
-                "rerated": self.rerated, "batch_id": self.batch_id, "notices": self.notices,
-                "errors": self.errors}
+        return {
+            "read": self.read,
+            "rated": self.rated,
+            "duplicate": self.duplicate,
+            "rejected": self.rejected,
+            "rerated": self.rerated,
+            "batch_id": self.batch_id,
+            "notices": self.notices,
+            "errors": self.errors,
+        }
 
 
 class _LocalDates:
@@ -98,19 +130,21 @@ class _LocalDates:
 
 def _raw_of(ev: UsageEvent) -> dict[str, Any]:
     return {
-        "record_id": ev.record_id, "msisdn": ev.msisdn, "service": ev.service,
+        "record_id": ev.record_id,
+        "msisdn": ev.msisdn,
+        "service": ev.service,
         "started_at": datetime.fromtimestamp(ev.started_at, STOCKHOLM).isoformat(),
         "duration_s": ev.duration_s if ev.service == "voice" else "",
         "volume_bytes": ev.volume_bytes if ev.service == "data" else "",
-        "called_number": ev.called_number, "visited_country": ev.visited_country,
+        "called_number": ev.called_number,
+        "visited_country": ev.visited_country,
     }
 
 
 class UsageImporter:
     """Imports usage rows into the database for one catalogue."""
 
-    def __init__(self, engine: Engine, catalogue: Catalogue, *, max_errors_reported: int = 100,
-                 parallel: bool = False):
+    def __init__(self, engine: Engine, catalogue: Catalogue, *, max_errors_reported: int = 100, parallel: bool = False):
         self.engine = engine
         # Large imports from the CLI rate in a forked process while this one writes; a
         # server (threads, event loop) keeps to the serial path, since forking it is unsafe.
@@ -121,9 +155,14 @@ class UsageImporter:
 
     # ------------------------------------------------------------------ entry points
 
-    def import_rows(self, rows: Iterable[tuple[int | None, Any]], source: str,
-                    *, exclude_suspense_ids: frozenset[int] = frozenset(),
-                    suspense_ids: dict[str, int] | None = None) -> ImportResult:
+    def import_rows(
+        self,
+        rows: Iterable[tuple[int | None, Any]],
+        source: str,
+        *,
+        exclude_suspense_ids: frozenset[int] = frozenset(),
+        suspense_ids: dict[str, int] | None = None,
+    ) -> ImportResult:
         """Import ``(line_no, row)`` pairs (a CSV file's rows, or a JSON batch).
 
         A ``CdrReader`` (``read_cdr_csv``) is read through its bulk path, with the same result.
@@ -131,8 +170,13 @@ class UsageImporter:
         with _no_cyclic_gc():
             return self._import_rows(rows, source, exclude_suspense_ids, suspense_ids)
 
-    def _import_rows(self, rows: Iterable[Any], source: str, exclude_suspense_ids: frozenset[int],
-                     suspense_ids: dict[str, int] | None) -> ImportResult:
+    def _import_rows(
+        self,
+        rows: Iterable[Any],
+        source: str,
+        exclude_suspense_ids: frozenset[int],
+        suspense_ids: dict[str, int] | None,
+    ) -> ImportResult:
         result = ImportResult()
         started = time.perf_counter()
         cpu = time.process_time()
@@ -181,8 +225,7 @@ class UsageImporter:
         result.timings["parse_cpu"] = time.process_time() - cpu
         with self.engine.begin() as conn:
             batch_id = conn.execute(
-                insert(m.ImportBatch).values(source=source[:200], started_at=clock.now())
-                .returning(m.ImportBatch.id)
+                insert(m.ImportBatch).values(source=source[:200], started_at=clock.now()).returning(m.ImportBatch.id)
             ).scalar_one()
             result.batch_id = batch_id
             known = self._known_record_ids(conn, list(seen), exclude_suspense_ids)
@@ -193,12 +236,16 @@ class UsageImporter:
                 result.duplicate += before - len(events) - len(rejects)
             result.timings["dedupe"] = time.perf_counter() - started - result.timings["parse"]
             self._rate_and_store(conn, events, lines, rejects, result, batch_id, source)
-            result.timings["rate_store"] = (time.perf_counter() - started - result.timings["parse"]
-                                            - result.timings["dedupe"])
+            result.timings["rate_store"] = (
+                time.perf_counter() - started - result.timings["parse"] - result.timings["dedupe"]
+            )
             result.rejected = len(rejects)
             self._store_suspense(conn, rejects, batch_id, source, suspense_ids or {})
-            conn.execute(update(m.ImportBatch).where(m.ImportBatch.id == batch_id).values(
-                read=result.read, rated=result.rated, duplicate=result.duplicate, rejected=result.rejected))
+            conn.execute(
+                update(m.ImportBatch)
+                .where(m.ImportBatch.id == batch_id)
+                .values(read=result.read, rated=result.rated, duplicate=result.duplicate, rejected=result.rejected)
+            )
         result.timings["total"] = time.perf_counter() - started
         result.timings["total_cpu"] = time.process_time() - cpu  # this process only, not a rating child
         result.rejected_ids = {r[1] for r in rejects if r[1]}
@@ -215,7 +262,8 @@ class UsageImporter:
         """
         with self.engine.connect() as conn:
             q = select(m.SuspenseRecord.id, m.SuspenseRecord.line_no, m.SuspenseRecord.raw).where(
-                m.SuspenseRecord.status == "pending")
+                m.SuspenseRecord.status == "pending"
+            )
             if ids is not None:
                 q = q.where(m.SuspenseRecord.id.in_(list(ids)))
             pending = list(conn.execute(q.order_by(m.SuspenseRecord.id)))
@@ -224,15 +272,19 @@ class UsageImporter:
         pending_ids = frozenset(r.id for r in pending)
         by_record = {str(r.raw.get("record_id") or "").strip(): r.id for r in pending}
         by_record.pop("", None)
-        result = self.import_rows(((r.line_no, r.raw) for r in pending), "suspense",
-                                  exclude_suspense_ids=pending_ids, suspense_ids=by_record)
+        result = self.import_rows(
+            ((r.line_no, r.raw) for r in pending), "suspense", exclude_suspense_ids=pending_ids, suspense_ids=by_record
+        )
         still = result.rejected_ids
         with self.engine.begin() as conn:
             done = [sid for rid, sid in by_record.items() if rid not in still]
             done += [r.id for r in pending if not str(r.raw.get("record_id") or "").strip()]
             if done:
-                conn.execute(update(m.SuspenseRecord).where(m.SuspenseRecord.id.in_(done))
-                             .values(status="resolved", resolved_at=clock.now()))
+                conn.execute(
+                    update(m.SuspenseRecord)
+                    .where(m.SuspenseRecord.id.in_(done))
+                    .values(status="resolved", resolved_at=clock.now())
+                )
         return result
 
     # ------------------------------------------------------------------ internals
@@ -245,17 +297,27 @@ class UsageImporter:
         known: set[str] = set()
         if has_events.scalar_one():
             for part in chunks(record_ids):
-                known.update(conn.execute(select(m.UsageEvent.record_id).where(m.UsageEvent.record_id.in_(part)))
-                             .scalars())
+                known.update(
+                    conn.execute(select(m.UsageEvent.record_id).where(m.UsageEvent.record_id.in_(part))).scalars()
+                )
         if has_suspense.scalar_one():
             for part in chunks(record_ids):
                 q = select(m.SuspenseRecord.id, m.SuspenseRecord.record_id).where(
-                    m.SuspenseRecord.record_id.in_(part), m.SuspenseRecord.status == "pending")
+                    m.SuspenseRecord.record_id.in_(part), m.SuspenseRecord.status == "pending"
+                )
                 known.update(r.record_id for r in conn.execute(q) if r.id not in exclude_suspense)
         return known
 
-    def _rate_and_store(self, conn, events: list[UsageEvent], lines: _LineNumbers,
-                        rejects: list, result: ImportResult, batch_id: int, source: str) -> None:
+    def _rate_and_store(
+        self,
+        conn,
+        events: list[UsageEvent],
+        lines: _LineNumbers,
+        rejects: list,
+        result: ImportResult,
+        batch_id: int,
+        source: str,
+    ) -> None:
         if not events:
             return
         by_number: dict[str, list[UsageEvent]] = defaultdict(list)
@@ -296,15 +358,28 @@ class UsageImporter:
                 subs_by_id[sub.id] = sub
                 groups[key].append(ev)
         if unknown:
-            rejects.extend((lines.get(ev.record_id), ev.record_id, _raw_of(ev), "msisdn", f"unknown MSISDN {ev.msisdn}")
-                           for ev in events if ev.msisdn in unknown)
+            rejects.extend(
+                (lines.get(ev.record_id), ev.record_id, _raw_of(ev), "msisdn", f"unknown MSISDN {ev.msisdn}")
+                for ev in events
+                if ev.msisdn in unknown
+            )
 
         closed = self._closed_periods(conn, subs_by_id, {k[1] for k in groups})
         existing = self._existing_events(conn, groups.keys(), subs_by_id)
         bought = load_bought_allowances(conn, groups.keys())
 
-        work = _GroupRating(self.catalogue, groups, subs_by_id, periods, existing, closed, lines, batch_id,
-                            pstart_as_text=conn.dialect.name == "sqlite", bought=bought)
+        work = _GroupRating(
+            self.catalogue,
+            groups,
+            subs_by_id,
+            periods,
+            existing,
+            closed,
+            lines,
+            batch_id,
+            pstart_as_text=conn.dialect.name == "sqlite",
+            bought=bought,
+        )
         if self.parallel and len(events) >= PARALLEL_MIN_EVENTS and _can_fork():
             outcome = _rate_in_child(work, conn)
         else:
@@ -315,14 +390,26 @@ class UsageImporter:
         rejects.extend(new_rejects)
         result.rated += rated
         result.rerated += rerated
-        bulk_update(conn, "UPDATE usage_events SET " + ", ".join(f"{f} = ?" for f in RESULT_FIELDS)
-                    + " WHERE id = ? AND invoice_id IS NULL", updates)
+        bulk_update(
+            conn,
+            "UPDATE usage_events SET "
+            + ", ".join(f"{f} = ?" for f in RESULT_FIELDS)
+            + " WHERE id = ? AND invoice_id IS NULL",
+            updates,
+        )
         self._store_notices(conn, notices)
         result.notices = len(notices)
         self._note_late_usage(conn, groups, subs_by_id, closed, {r[1] for r in new_rejects}, batch_id)
 
-    def _note_late_usage(self, conn, groups, subs_by_id: dict[int, Subscription], closed: set[tuple[int, date]],
-                         rejected: set[str], batch_id: int) -> None:
+    def _note_late_usage(
+        self,
+        conn,
+        groups,
+        subs_by_id: dict[int, Subscription],
+        closed: set[tuple[int, date]],
+        rejected: set[str],
+        batch_id: int,
+    ) -> None:
         """Records of an invoiced period are late: say so on that period's invoice, at the import time
         (they are billed on the next invoice, rules §3)."""
         late: dict[tuple[int, date], int] = defaultdict(int)
@@ -332,20 +419,33 @@ class UsageImporter:
                 late[key] += sum(1 for ev in evs if ev.record_id not in rejected)
         now = clock.now()
         for (customer_id, pstart), count in sorted(late.items()):
-            inv = conn.execute(select(m.Invoice.id).where(
-                m.Invoice.customer_id == customer_id, m.Invoice.period_start == pstart, m.Invoice.kind == "invoice",
-                m.Invoice.regular_key.is_not(None))).first()
+            inv = conn.execute(
+                select(m.Invoice.id).where(
+                    m.Invoice.customer_id == customer_id,
+                    m.Invoice.period_start == pstart,
+                    m.Invoice.kind == "invoice",
+                    m.Invoice.regular_key.is_not(None),
+                )
+            ).first()
             if count and inv is not None:
                 data = {"count": count, "period": pstart.isoformat()[:7], "batch_id": batch_id}
-                add_event(conn, inv.id, "late_usage", render("late_usage", data, "sv", ""), actor="usage import",
-                          at=now, data=data)
+                add_event(
+                    conn,
+                    inv.id,
+                    "late_usage",
+                    render("late_usage", data, "sv", ""),
+                    actor="usage import",
+                    at=now,
+                    data=data,
+                )
 
     def _closed_periods(self, conn, subs: dict[int, Subscription], starts: set[date]) -> set[tuple[int, date]]:
         customer_ids = list({s.customer_id for s in subs.values()})
         closed: set[tuple[int, date]] = set()
         for part in chunks(customer_ids):
             q = select(m.Invoice.customer_id, m.Invoice.period_start).where(
-                m.Invoice.customer_id.in_(part), m.Invoice.kind == "invoice", m.Invoice.regular_key.is_not(None))
+                m.Invoice.customer_id.in_(part), m.Invoice.kind == "invoice", m.Invoice.regular_key.is_not(None)
+            )
             closed.update((r.customer_id, r.period_start) for r in conn.execute(q))
         return closed
 
@@ -359,17 +459,34 @@ class UsageImporter:
         starts = sorted({k[1] for k in keys})
         cols = [getattr(m.UsageEvent, f) for f in RESULT_FIELDS]
         for part in chunks(customer_ids, 2000):
-            q = select(m.UsageEvent.id, m.UsageEvent.record_id, m.UsageEvent.subscription_id,
-                       m.UsageEvent.period_start, m.UsageEvent.service, m.UsageEvent.started_at,
-                       m.UsageEvent.duration_s, m.UsageEvent.volume_bytes, m.UsageEvent.called_number,
-                       m.UsageEvent.visited_country, m.UsageEvent.invoice_id, *cols).where(
-                m.UsageEvent.customer_id.in_(part), m.UsageEvent.period_start.in_(starts))
+            q = select(
+                m.UsageEvent.id,
+                m.UsageEvent.record_id,
+                m.UsageEvent.subscription_id,
+                m.UsageEvent.period_start,
+                m.UsageEvent.service,
+                m.UsageEvent.started_at,
+                m.UsageEvent.duration_s,
+                m.UsageEvent.volume_bytes,
+                m.UsageEvent.called_number,
+                m.UsageEvent.visited_country,
+                m.UsageEvent.invoice_id,
+                *cols,
+            ).where(m.UsageEvent.customer_id.in_(part), m.UsageEvent.period_start.in_(starts))
             for r in conn.execute(q):
                 key = (r.subscription_id, r.period_start)
                 if key not in wanted:
                     continue
-                ev = UsageEvent(r.record_id, "", r.service, r.started_at, r.duration_s, r.volume_bytes,
-                                r.called_number, r.visited_country)
+                ev = UsageEvent(
+                    r.record_id,
+                    "",
+                    r.service,
+                    r.started_at,
+                    r.duration_s,
+                    r.volume_bytes,
+                    r.called_number,
+                    r.visited_country,
+                )
                 stored = tuple(r[11 + i] for i in range(len(RESULT_FIELDS)))
                 out[key].append((ev, r.id, r.invoice_id, _normalise(stored)))
         return out
@@ -380,11 +497,25 @@ class UsageImporter:
         fresh = []
         for line, rid, raw, fld, reason in rejects:
             if rid and rid in existing:
-                conn.execute(update(m.SuspenseRecord).where(m.SuspenseRecord.id == existing[rid]).values(
-                    field=fld, reason=reason, status="pending"))
+                conn.execute(
+                    update(m.SuspenseRecord)
+                    .where(m.SuspenseRecord.id == existing[rid])
+                    .values(field=fld, reason=reason, status="pending")
+                )
             else:
-                fresh.append({"batch_id": batch_id, "source": source[:200], "line_no": line, "record_id": rid or "",
-                              "raw": raw, "field": fld, "reason": reason, "status": "pending", "created_at": now})
+                fresh.append(
+                    {
+                        "batch_id": batch_id,
+                        "source": source[:200],
+                        "line_no": line,
+                        "record_id": rid or "",
+                        "raw": raw,
+                        "field": fld,
+                        "reason": reason,
+                        "status": "pending",
+                        "created_at": now,
+                    }
+                )
         if fresh:
             conn.execute(insert(m.SuspenseRecord), fresh)
 
@@ -393,10 +524,13 @@ class UsageImporter:
             return
         now = clock.now()
         for n in notices:
-            exists = conn.execute(select(m.RoamingNotice.id).where(
-                m.RoamingNotice.subscription_id == n["subscription_id"],
-                m.RoamingNotice.period_start == n["period_start"],
-                m.RoamingNotice.threshold == n["threshold"])).first()
+            exists = conn.execute(
+                select(m.RoamingNotice.id).where(
+                    m.RoamingNotice.subscription_id == n["subscription_id"],
+                    m.RoamingNotice.period_start == n["period_start"],
+                    m.RoamingNotice.threshold == n["threshold"],
+                )
+            ).first()
             if not exists:
                 conn.execute(insert(m.RoamingNotice).values(**n, created_at=now))
 
@@ -404,8 +538,9 @@ class UsageImporter:
 class _GroupRating:
     """Rates the grouped events and yields the rows to insert, in chunks (no database access)."""
 
-    def __init__(self, catalogue, groups, subs, periods, existing, closed, lines, batch_id, *, pstart_as_text,
-                 bought=None):
+    def __init__(
+        self, catalogue, groups, subs, periods, existing, closed, lines, batch_id, *, pstart_as_text, bought=None
+    ):
         self.catalogue, self.groups, self.subs, self.periods = catalogue, groups, subs, periods
         self.existing, self.closed, self.lines, self.batch_id = existing, closed, lines, batch_id
         self.pstart_as_text = pstart_as_text
@@ -437,15 +572,23 @@ class _GroupRating:
                 else:
                     for ev, outcome in zip(new_events, outcomes, strict=True):
                         if outcome.__class__ is Rejection:
-                            self.rejects.append((self.lines.get(ev.record_id), ev.record_id, _raw_of(ev),
-                                                 outcome.field, outcome.reason))
+                            self.rejects.append(
+                                (self.lines.get(ev.record_id), ev.record_id, _raw_of(ev), outcome.field, outcome.reason)
+                            )
                         else:
                             inserts.append(ev + outcome + tail)
                 if rater.notifications:
                     for n in rater.notifications:
-                        self.notices.append({"subscription_id": sub.id, "period_start": key[1],
-                                             "threshold": n.threshold, "record_id": n.record_id,
-                                             "spent_ore": n.spent_ore, "limit_ore": n.limit_ore})
+                        self.notices.append(
+                            {
+                                "subscription_id": sub.id,
+                                "period_start": key[1],
+                                "threshold": n.threshold,
+                                "record_id": n.record_id,
+                                "spent_ore": n.spent_ore,
+                                "limit_ore": n.limit_ore,
+                            }
+                        )
                 if len(inserts) >= FLUSH_ROWS:
                     self.rated += len(inserts)
                     yield inserts
@@ -453,9 +596,14 @@ class _GroupRating:
                 continue
             frozen = [o[0] for o in old if o[2] is not None]
             pending_old = [o for o in old if o[2] is None]
-            outcomes, rater = rate_period(catalogue, sub, self.periods[key],
-                                          new_events + [o[0] for o in pending_old], frozen,
-                                          bought_allowances=bought.get(key))
+            outcomes, rater = rate_period(
+                catalogue,
+                sub,
+                self.periods[key],
+                new_events + [o[0] for o in pending_old],
+                frozen,
+                bought_allowances=bought.get(key),
+            )
             old_by_rid = {o[0].record_id: o for o in pending_old}
             new_by_rid = {e.record_id: e for e in new_events}
             for outcome in outcomes:
@@ -476,9 +624,16 @@ class _GroupRating:
             if rater.notifications:
                 for n in rater.notifications:
                     if n.record_id in new_by_rid:
-                        self.notices.append({"subscription_id": sub.id, "period_start": key[1],
-                                             "threshold": n.threshold, "record_id": n.record_id,
-                                             "spent_ore": n.spent_ore, "limit_ore": n.limit_ore})
+                        self.notices.append(
+                            {
+                                "subscription_id": sub.id,
+                                "period_start": key[1],
+                                "threshold": n.threshold,
+                                "record_id": n.record_id,
+                                "spent_ore": n.spent_ore,
+                                "limit_ore": n.limit_ore,
+                            }
+                        )
             if len(inserts) >= FLUSH_ROWS:
                 self.rated += len(inserts)
                 yield inserts
@@ -574,7 +729,9 @@ def _rate_in_child(work: _GroupRating, conn) -> tuple:
             proc.kill()
 
 
-def load_bought_allowances(conn, keys: Iterable[tuple[int, date]]) -> dict[tuple[int, date], list[tuple[int, str, int]]]:
+def load_bought_allowances(
+    conn, keys: Iterable[tuple[int, date]]
+) -> dict[tuple[int, date], list[tuple[int, str, int]]]:
     """Add-ons bought per (subscription, period start) among ``keys``: ``[(bought epoch, pool, units)]``.
 
     One probe when nobody has bought an add-on (the common import), one query per 5 000
@@ -585,8 +742,12 @@ def load_bought_allowances(conn, keys: Iterable[tuple[int, date]]) -> dict[tuple
         return {}
     out: dict[tuple[int, date], list[tuple[int, str, int]]] = defaultdict(list)
     for part in chunks(sorted({k[0] for k in wanted})):
-        q = select(AddonPurchase.subscription_id, AddonPurchase.period_start, AddonPurchase.bought_epoch,
-                   AddonPurchase.allowances).where(AddonPurchase.subscription_id.in_(part))
+        q = select(
+            AddonPurchase.subscription_id,
+            AddonPurchase.period_start,
+            AddonPurchase.bought_epoch,
+            AddonPurchase.allowances,
+        ).where(AddonPurchase.subscription_id.in_(part))
         for r in conn.execute(q):
             key = (r.subscription_id, r.period_start)
             if key in wanted:
@@ -605,19 +766,45 @@ def rerate_period(conn, catalogue: Catalogue, subscription: Subscription, period
     existing = importer._existing_events(conn, [key], {subscription.id: subscription})
     if not any(o[2] is None for o in existing.get(key, ())):
         return 0
-    work = _GroupRating(catalogue, {key: []}, {subscription.id: subscription}, {key: period}, existing, set(),
-                        _LineNumbers([], array("q")), None, pstart_as_text=conn.dialect.name == "sqlite",
-                        bought=load_bought_allowances(conn, [key]))
+    work = _GroupRating(
+        catalogue,
+        {key: []},
+        {subscription.id: subscription},
+        {key: period},
+        existing,
+        set(),
+        _LineNumbers([], array("q")),
+        None,
+        pstart_as_text=conn.dialect.name == "sqlite",
+        bought=load_bought_allowances(conn, [key]),
+    )
     for _ in work.chunks():  # no new events: nothing to insert, only updates
         pass
-    bulk_update(conn, "UPDATE usage_events SET " + ", ".join(f"{f} = ?" for f in RESULT_FIELDS)
-                + " WHERE id = ? AND invoice_id IS NULL", work.updates)
+    bulk_update(
+        conn,
+        "UPDATE usage_events SET "
+        + ", ".join(f"{f} = ?" for f in RESULT_FIELDS)
+        + " WHERE id = ? AND invoice_id IS NULL",
+        work.updates,
+    )
     return work.rerated
 
 
 def _result_values(r: RatedEvent) -> tuple:
-    return (r.plan_id, r.category, r.rate_key, r.destination, r.offpeak, r.billed_units, r.included_units,
-            r.charged_units, r.surcharge_units, r.charge_exact, r.fee_exact, r.surcharge_exact)
+    return (
+        r.plan_id,
+        r.category,
+        r.rate_key,
+        r.destination,
+        r.offpeak,
+        r.billed_units,
+        r.included_units,
+        r.charged_units,
+        r.surcharge_units,
+        r.charge_exact,
+        r.fee_exact,
+        r.surcharge_exact,
+    )
 
 
 def _normalise(stored: tuple) -> tuple:
@@ -632,6 +819,17 @@ def list_suspense(engine: Engine, status: str, limit: int, offset: int) -> dict[
         q = select(m.SuspenseRecord).where(m.SuspenseRecord.status == status)
         total = conn.execute(select(func.count()).select_from(q.subquery())).scalar_one()
         rows = conn.execute(q.order_by(m.SuspenseRecord.id).limit(limit).offset(offset))
-        items = [{"id": r.id, "source": r.source, "line": r.line_no, "record_id": r.record_id, "field": r.field,
-                  "reason": r.reason, "raw": r.raw, "status": r.status} for r in rows]
+        items = [
+            {
+                "id": r.id,
+                "source": r.source,
+                "line": r.line_no,
+                "record_id": r.record_id,
+                "field": r.field,
+                "reason": r.reason,
+                "raw": r.raw,
+                "status": r.status,
+            }
+            for r in rows
+        ]
     return {"total": total, "limit": limit, "offset": offset, "items": items}

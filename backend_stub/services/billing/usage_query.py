@@ -29,8 +29,15 @@ def _epoch(day: date) -> int:
     return int(datetime(day.year, day.month, day.day, tzinfo=STOCKHOLM).timestamp())
 
 
-def _filters(q, customer_id: int, period: Period | None, subscription_id: int | None, service: str | None,
-             category: str | None, charged_only: bool):
+def _filters(
+    q,
+    customer_id: int,
+    period: Period | None,
+    subscription_id: int | None,
+    service: str | None,
+    category: str | None,
+    charged_only: bool,
+):
     u = m.UsageEvent
     q = q.where(u.customer_id == customer_id)
     if period is not None:
@@ -50,10 +57,21 @@ def _filters(q, customer_id: int, period: Period | None, subscription_id: int | 
     return q
 
 
-def itemised(engine: Engine, catalogue: Catalogue, customer_id: int, *, period: str | None = None,
-             subscription_id: int | None = None, service: str | None = None, category: str | None = None,
-             rate_key: str | None = None, charged_only: bool = False, invoice_id: str | None = None,
-             limit: int = 50, offset: int = 0) -> dict[str, Any]:
+def itemised(
+    engine: Engine,
+    catalogue: Catalogue,
+    customer_id: int,
+    *,
+    period: str | None = None,
+    subscription_id: int | None = None,
+    service: str | None = None,
+    category: str | None = None,
+    rate_key: str | None = None,
+    charged_only: bool = False,
+    invoice_id: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> dict[str, Any]:
     """Rated usage records, newest first, with cost rounded for display only (rules §1)."""
     if not 1 <= limit <= 1000:
         raise ValueError("limit: must be 1..1000")
@@ -72,31 +90,52 @@ def itemised(engine: Engine, catalogue: Catalogue, customer_id: int, *, period: 
         items = []
         for r in rows:
             rate = rates.get(r.rate_key)
-            items.append({
-                "record_id": r.record_id, "subscription_id": r.subscription_id, "msisdn": msisdn.get(r.subscription_id),
-                "service": r.service,
-                "started_at": datetime.fromtimestamp(r.started_at, STOCKHOLM).isoformat(),
-                "duration_s": r.duration_s, "volume_bytes": r.volume_bytes, "called_number": r.called_number,
-                "visited_country": r.visited_country, "category": r.category, "rate_key": r.rate_key,
-                "description": rate.name if rate else r.rate_key,
-                "description_en": in_language(rate, "en") if rate else r.rate_key, "billed_units": r.billed_units,
-                "included_units": r.included_units, "charged_units": r.charged_units,
-                "cost_ore": exact_to_ore(r.charge_exact), "included": r.charge_exact == 0,
-                "late": r.late, "invoice_id": r.invoice_id, "period": r.period_start.isoformat()[:7],
-            })
+            items.append(
+                {
+                    "record_id": r.record_id,
+                    "subscription_id": r.subscription_id,
+                    "msisdn": msisdn.get(r.subscription_id),
+                    "service": r.service,
+                    "started_at": datetime.fromtimestamp(r.started_at, STOCKHOLM).isoformat(),
+                    "duration_s": r.duration_s,
+                    "volume_bytes": r.volume_bytes,
+                    "called_number": r.called_number,
+                    "visited_country": r.visited_country,
+                    "category": r.category,
+                    "rate_key": r.rate_key,
+                    "description": rate.name if rate else r.rate_key,
+                    "description_en": in_language(rate, "en") if rate else r.rate_key,
+                    "billed_units": r.billed_units,
+                    "included_units": r.included_units,
+                    "charged_units": r.charged_units,
+                    "cost_ore": exact_to_ore(r.charge_exact),
+                    "included": r.charge_exact == 0,
+                    "late": r.late,
+                    "invoice_id": r.invoice_id,
+                    "period": r.period_start.isoformat()[:7],
+                }
+            )
     return {"total": total, "limit": limit, "offset": offset, "items": items}
 
 
-def summary(engine: Engine, catalogue: Catalogue, customer_id: int, period: str,
-            today: date | None = None) -> dict[str, Any]:
+def summary(
+    engine: Engine, catalogue: Catalogue, customer_id: int, period: str, today: date | None = None
+) -> dict[str, Any]:
     """Aggregates of one period for charts: per day and service, per category, allowances and use."""
     p = period_for(period)
     u = m.UsageEvent
     with engine.connect() as conn:
         subs = load_subscriptions(conn, customer_ids=[customer_id])
         per_day: dict[str, dict[str, int]] = {s: defaultdict(int) for s in SERVICES}
-        q = _filters(select(u.started_at, u.service, u.billed_units, u.duration_s, u.volume_bytes), customer_id, p,
-                     None, None, None, False)
+        q = _filters(
+            select(u.started_at, u.service, u.billed_units, u.duration_s, u.volume_bytes),
+            customer_id,
+            p,
+            None,
+            None,
+            None,
+            False,
+        )
         for r in conn.execute(q):
             day = datetime.fromtimestamp(r.started_at, STOCKHOLM).date().isoformat()
             if r.service == "voice":
@@ -106,14 +145,28 @@ def summary(engine: Engine, catalogue: Catalogue, customer_id: int, period: str,
             else:
                 per_day[r.service][day] += 1
         per_category = {c: {"count": 0, "cost_ore": 0} for c in CATEGORIES}
-        q = _filters(select(u.category, func.count(), func.sum(u.charge_exact)).group_by(u.category), customer_id, p,
-                     None, None, None, False)
+        q = _filters(
+            select(u.category, func.count(), func.sum(u.charge_exact)).group_by(u.category),
+            customer_id,
+            p,
+            None,
+            None,
+            None,
+            False,
+        )
         for cat, count, exact in conn.execute(q):
             per_category[cat] = {"count": int(count), "cost_ore": exact_to_ore(int(exact or 0))}
         rates = _rate_index(catalogue)
         used: dict[str, int] = defaultdict(int)
-        q = _filters(select(u.rate_key, func.sum(u.billed_units - u.surcharge_units)).group_by(u.rate_key),
-                     customer_id, p, None, None, None, False)
+        q = _filters(
+            select(u.rate_key, func.sum(u.billed_units - u.surcharge_units)).group_by(u.rate_key),
+            customer_id,
+            p,
+            None,
+            None,
+            None,
+            False,
+        )
         for key, units in conn.execute(q):
             rate = rates.get(key)
             if rate is not None and rate.allowance:
@@ -125,15 +178,18 @@ def summary(engine: Engine, catalogue: Catalogue, customer_id: int, period: str,
         rater = PeriodRater(catalogue, sub, p)
         for state in rater.states:
             for pool, amount in state.remaining.items():
-                entry = allowances.setdefault(pool, {"pool": pool, "included": 0, "unlimited": False,
-                                                     "unit": state.plan.allowances[pool].unit})
+                entry = allowances.setdefault(
+                    pool, {"pool": pool, "included": 0, "unlimited": False, "unit": state.plan.allowances[pool].unit}
+                )
                 if amount == UNLIMITED:
                     entry["unlimited"] = True
                 else:
                     entry["included"] += amount
     for pool, units in bought.items():
-        entry = allowances.setdefault(pool, {"pool": pool, "included": 0, "unlimited": False,
-                                             "unit": {"data": "GB", "voice": "min"}.get(pool, "st")})
+        entry = allowances.setdefault(
+            pool,
+            {"pool": pool, "included": 0, "unlimited": False, "unit": {"data": "GB", "voice": "min"}.get(pool, "st")},
+        )
         entry["bought"] = units
         if units == UNLIMITED:
             entry["unlimited"] = True
@@ -145,7 +201,10 @@ def summary(engine: Engine, catalogue: Catalogue, customer_id: int, period: str,
     today = today or clock.today()
     days_left = (p.end - today).days + 1 if p.contains(today) else 0
     return {
-        "period": p.label, "start": p.start.isoformat(), "end": p.end.isoformat(), "days_left": days_left,
+        "period": p.label,
+        "start": p.start.isoformat(),
+        "end": p.end.isoformat(),
+        "days_left": days_left,
         "per_day": {s: dict(sorted(v.items())) for s, v in per_day.items()},
         "per_category": per_category,
         "allowances": list(allowances.values()),
@@ -164,8 +223,13 @@ _PART_EXACT = {
 
 
 def _line_signature(line: dict[str, Any]) -> tuple:
-    return (line.get("description"), line.get("kind"), line.get("subscription_id"), line.get("rate_key"),
-            line.get("amount_ore"))
+    return (
+        line.get("description"),
+        line.get("kind"),
+        line.get("subscription_id"),
+        line.get("rate_key"),
+        line.get("amount_ore"),
+    )
 
 
 def _line_source(conn, catalogue: Catalogue, doc: dict[str, Any], position: int):
@@ -180,14 +244,37 @@ def _line_source(conn, catalogue: Catalogue, doc: dict[str, Any], position: int)
     if line.get("kind") not in ("usage", "connection_fee", "late_usage") or not line.get("rate_key"):
         return None
     u = m.UsageEvent
-    q = (select(u.subscription_id, u.period_start, u.rate_key, u.offpeak, func.sum(u.charged_units),
-                func.sum(u.charge_exact - u.fee_exact - u.surcharge_exact),
-                func.sum(func.coalesce((u.fee_exact > 0).cast(m.Integer), 0)), func.sum(u.fee_exact),
-                func.sum(u.surcharge_units), func.sum(u.surcharge_exact))
-         .where(u.customer_id == doc["customer_id"], u.invoice_id == doc["id"])
-         .group_by(u.subscription_id, u.period_start, u.rate_key, u.offpeak))
-    aggregates = [UsageAggregate(r[0], r[1], r[2], bool(r[3]), int(r[4] or 0), int(r[5] or 0), int(r[6] or 0),
-                                 int(r[7] or 0), int(r[8] or 0), int(r[9] or 0)) for r in conn.execute(q)]
+    q = (
+        select(
+            u.subscription_id,
+            u.period_start,
+            u.rate_key,
+            u.offpeak,
+            func.sum(u.charged_units),
+            func.sum(u.charge_exact - u.fee_exact - u.surcharge_exact),
+            func.sum(func.coalesce((u.fee_exact > 0).cast(m.Integer), 0)),
+            func.sum(u.fee_exact),
+            func.sum(u.surcharge_units),
+            func.sum(u.surcharge_exact),
+        )
+        .where(u.customer_id == doc["customer_id"], u.invoice_id == doc["id"])
+        .group_by(u.subscription_id, u.period_start, u.rate_key, u.offpeak)
+    )
+    aggregates = [
+        UsageAggregate(
+            r[0],
+            r[1],
+            r[2],
+            bool(r[3]),
+            int(r[4] or 0),
+            int(r[5] or 0),
+            int(r[6] or 0),
+            int(r[7] or 0),
+            int(r[8] or 0),
+            int(r[9] or 0),
+        )
+        for r in conn.execute(q)
+    ]
     period = Period(date.fromisoformat(doc["period"]["start"]), date.fromisoformat(doc["period"]["end"]))
     generated: list[tuple[tuple, Any, str]] = []
     for agg in sorted(aggregates, key=lambda a: (a.subscription_id, a.period_start, a.rate_key, a.offpeak)):
@@ -196,13 +283,14 @@ def _line_source(conn, catalogue: Catalogue, doc: dict[str, Any], position: int)
         parts += ["fee"] * bool(agg.fee_exact) + ["surcharge"] * bool(agg.surcharge_exact)
         generated += [(_line_signature(ln.as_dict()), agg, part) for ln, part in zip(made, parts, strict=True)]
     sig = _line_signature(line)
-    nth = sum(1 for ln in lines[:position - 1] if _line_signature(ln) == sig)
+    nth = sum(1 for ln in lines[: position - 1] if _line_signature(ln) == sig)
     same = [(agg, part) for s, agg, part in generated if s == sig]
     return same[nth] if nth < len(same) else None
 
 
-def line_records(engine: Engine, catalogue: Catalogue, doc: dict[str, Any], position: int, *, limit: int = 50,
-                 offset: int = 0) -> dict[str, Any]:
+def line_records(
+    engine: Engine, catalogue: Catalogue, doc: dict[str, Any], position: int, *, limit: int = 50, offset: int = 0
+) -> dict[str, Any]:
     """The rated records behind one invoice line, each with its share of that line.
 
     A record's ``cost_ore`` is the part of its charge this line bills (a call's connection fee
@@ -214,17 +302,31 @@ def line_records(engine: Engine, catalogue: Catalogue, doc: dict[str, Any], posi
     if not 1 <= limit <= 1000:
         raise ValueError("limit: must be 1..1000")
     line = doc["lines"][position - 1]
-    out: dict[str, Any] = {"line": line, "items": [], "total": 0, "limit": limit, "offset": offset,
-                           "part": None, "records_ore": 0, "rounding_ore": 0, "amount_ore": line["amount_ore"]}
+    out: dict[str, Any] = {
+        "line": line,
+        "items": [],
+        "total": 0,
+        "limit": limit,
+        "offset": offset,
+        "part": None,
+        "records_ore": 0,
+        "rounding_ore": 0,
+        "amount_ore": line["amount_ore"],
+    }
     u = m.UsageEvent
     with engine.connect() as conn:
         source = _line_source(conn, catalogue, doc, position)
         if source is None:
             return out
         agg, part = source
-        q = select(u).where(u.customer_id == doc["customer_id"], u.invoice_id == doc["id"],
-                            u.subscription_id == agg.subscription_id, u.period_start == agg.period_start,
-                            u.rate_key == agg.rate_key, u.offpeak == agg.offpeak)
+        q = select(u).where(
+            u.customer_id == doc["customer_id"],
+            u.invoice_id == doc["id"],
+            u.subscription_id == agg.subscription_id,
+            u.period_start == agg.period_start,
+            u.rate_key == agg.rate_key,
+            u.offpeak == agg.offpeak,
+        )
         if part == "fee":
             q = q.where(u.fee_exact > 0)
         elif part == "surcharge":
@@ -236,23 +338,41 @@ def line_records(engine: Engine, catalogue: Catalogue, doc: dict[str, Any], posi
     rates = _rate_index(catalogue)
     shown = sum(exact_to_ore(x) for x in every)
     if exact_to_ore(sum(every)) != line["amount_ore"]:  # never expected: the document and the events disagree
-        logger.warning("invoice %s line %s: records sum to %s öre, the line says %s", doc["id"], position,
-                       exact_to_ore(sum(every)), line["amount_ore"])
+        logger.warning(
+            "invoice %s line %s: records sum to %s öre, the line says %s",
+            doc["id"],
+            position,
+            exact_to_ore(sum(every)),
+            line["amount_ore"],
+        )
     items = []
     for r in rows:
         rate = rates.get(r.rate_key)
         exact = share(r)
-        items.append({
-            "record_id": r.record_id, "subscription_id": r.subscription_id, "msisdn": msisdn.get(r.subscription_id),
-            "service": r.service, "started_at": datetime.fromtimestamp(r.started_at, STOCKHOLM).isoformat(),
-            "duration_s": r.duration_s, "volume_bytes": r.volume_bytes, "called_number": r.called_number,
-            "visited_country": r.visited_country, "category": r.category, "rate_key": r.rate_key,
-            "description": line["description"] if part != "usage" else (rate.name if rate else r.rate_key),
-            "billed_units": r.billed_units, "included_units": r.included_units, "charged_units": r.charged_units,
-            "cost_ore": exact_to_ore(exact), "included": part == "usage" and exact == 0,
-            "charge_ore": exact_to_ore(r.charge_exact),  # the whole record (all its lines together)
-            "late": r.late, "invoice_id": r.invoice_id, "period": r.period_start.isoformat()[:7],
-        })
-    out.update(items=items, total=len(every), part=part, records_ore=shown,
-               rounding_ore=line["amount_ore"] - shown)
+        items.append(
+            {
+                "record_id": r.record_id,
+                "subscription_id": r.subscription_id,
+                "msisdn": msisdn.get(r.subscription_id),
+                "service": r.service,
+                "started_at": datetime.fromtimestamp(r.started_at, STOCKHOLM).isoformat(),
+                "duration_s": r.duration_s,
+                "volume_bytes": r.volume_bytes,
+                "called_number": r.called_number,
+                "visited_country": r.visited_country,
+                "category": r.category,
+                "rate_key": r.rate_key,
+                "description": line["description"] if part != "usage" else (rate.name if rate else r.rate_key),
+                "billed_units": r.billed_units,
+                "included_units": r.included_units,
+                "charged_units": r.charged_units,
+                "cost_ore": exact_to_ore(exact),
+                "included": part == "usage" and exact == 0,
+                "charge_ore": exact_to_ore(r.charge_exact),  # the whole record (all its lines together)
+                "late": r.late,
+                "invoice_id": r.invoice_id,
+                "period": r.period_start.isoformat()[:7],
+            }
+        )
+    out.update(items=items, total=len(every), part=part, records_ore=shown, rounding_ore=line["amount_ore"] - shown)
     return out

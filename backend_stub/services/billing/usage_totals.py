@@ -31,15 +31,25 @@ def usage_rows(conn: Connection, invoice_ids: list[str], customer_ids: list[int]
     if not invoice_ids:
         return []
     u = m.UsageEvent
-    q = (select(u.invoice_id, u.period_start, u.subscription_id, u.service, func.count(), func.sum(u.duration_s),
-                func.sum(u.volume_bytes))
-         .where(u.customer_id.in_(customer_ids), u.invoice_id.in_(invoice_ids))
-         .group_by(u.invoice_id, u.period_start, u.subscription_id, u.service))
+    q = (
+        select(
+            u.invoice_id,
+            u.period_start,
+            u.subscription_id,
+            u.service,
+            func.count(),
+            func.sum(u.duration_s),
+            func.sum(u.volume_bytes),
+        )
+        .where(u.customer_id.in_(customer_ids), u.invoice_id.in_(invoice_ids))
+        .group_by(u.invoice_id, u.period_start, u.subscription_id, u.service)
+    )
     return [(r[0], r[1], int(r[2]), r[3], int(r[4] or 0), int(r[5] or 0), int(r[6] or 0)) for r in conn.execute(q)]
 
 
-def usage_totals(catalogue: Catalogue, subscriptions: list[Subscription], period: Period,
-                 rows: Iterable[UsageRow]) -> list[dict[str, Any]]:
+def usage_totals(
+    catalogue: Catalogue, subscriptions: list[Subscription], period: Period, rows: Iterable[UsageRow]
+) -> list[dict[str, Any]]:
     """One entry per subscription active in the period: use of data, calls and texts against the allowance.
 
     ``data_allowance_bytes`` is None when the data allowance is unlimited (``data_unlimited``)
@@ -77,20 +87,28 @@ def usage_totals(catalogue: Catalogue, subscriptions: list[Subscription], period
         unlimited = UNLIMITED in amounts or plan.kind == "broadband"
         days = sum(d for _seg, d in segments)
         data_bytes, voice_seconds, texts = used.get(sub.id) or (0, 0, 0)
-        out.append({
-            "subscription_id": sub.id, "msisdn": sub.msisdn, "plan_name": plan.name,
-            "plan_name_en": in_language(plan, "en"), "kind": plan.kind,
-            "data_bytes": data_bytes, "voice_seconds": voice_seconds,
-            "voice_minutes": -(-voice_seconds // 60), "texts": texts,
-            "data_unlimited": unlimited,
-            "data_allowance_bytes": None if unlimited or not any(amounts) else sum(amounts),
-            "prorated": days < period.days,
-        })
+        out.append(
+            {
+                "subscription_id": sub.id,
+                "msisdn": sub.msisdn,
+                "plan_name": plan.name,
+                "plan_name_en": in_language(plan, "en"),
+                "kind": plan.kind,
+                "data_bytes": data_bytes,
+                "voice_seconds": voice_seconds,
+                "voice_minutes": -(-voice_seconds // 60),
+                "texts": texts,
+                "data_unlimited": unlimited,
+                "data_allowance_bytes": None if unlimited or not any(amounts) else sum(amounts),
+                "prorated": days < period.days,
+            }
+        )
     return out
 
 
-def totals_for_invoice(conn: Connection, catalogue: Catalogue, invoice_id: str, customer_id: int,
-                       period: Period) -> list[dict[str, Any]]:
+def totals_for_invoice(
+    conn: Connection, catalogue: Catalogue, invoice_id: str, customer_id: int, period: Period
+) -> list[dict[str, Any]]:
     """``usage_totals`` of an invoice issued before it was frozen in the document (computed on read)."""
     subs = [s for s in load_subscriptions(conn, customer_ids=[customer_id]) if s.segments_in(period)]
     return usage_totals(catalogue, subs, period, usage_rows(conn, [invoice_id], [customer_id]))

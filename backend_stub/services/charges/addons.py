@@ -54,8 +54,13 @@ def _labels(addon: Addon, lang: str) -> list[str]:
 
 def addon_entry(addon: Addon, lang: str = "sv") -> dict[str, Any]:
     """An add-on as the shop lists it."""
-    return {"id": addon.id, "name": _name(addon, lang), "price_ore": addon.price_ore,
-            "allowances": {pool: a.amount for pool, a in addon.allowances.items()}, "labels": _labels(addon, lang)}
+    return {
+        "id": addon.id,
+        "name": _name(addon, lang),
+        "price_ore": addon.price_ore,
+        "allowances": {pool: a.amount for pool, a in addon.allowances.items()},
+        "labels": _labels(addon, lang),
+    }
 
 
 def _aware(now: datetime | None) -> datetime:
@@ -84,19 +89,25 @@ def subscription_customer(engine: Engine, subscription_id: int) -> int | None:
 
 
 def purchases(conn: Connection, subscription_id: int, period_start: date) -> list[Any]:
-    q = (select(AddonPurchase).where(AddonPurchase.subscription_id == subscription_id,
-                                     AddonPurchase.period_start == period_start).order_by(AddonPurchase.id))
+    q = (
+        select(AddonPurchase)
+        .where(AddonPurchase.subscription_id == subscription_id, AddonPurchase.period_start == period_start)
+        .order_by(AddonPurchase.id)
+    )
     return list(conn.execute(q))
 
 
-def bought_by_pool(conn: Connection, customer_id: int, period_start: date,
-                   period_end: date | None = None) -> dict[str, int]:
+def bought_by_pool(
+    conn: Connection, customer_id: int, period_start: date, period_end: date | None = None
+) -> dict[str, int]:
     """Allowance bought per pool by a customer's subscriptions in the period starting ``period_start``
     (or in any period starting up to ``period_end``: a calendar month's view of another cycle day)."""
     out: dict[str, int] = defaultdict(int)
     q = select(AddonPurchase.allowances).where(
-        AddonPurchase.customer_id == customer_id, AddonPurchase.period_start >= period_start,
-        AddonPurchase.period_start <= (period_end or period_start))
+        AddonPurchase.customer_id == customer_id,
+        AddonPurchase.period_start >= period_start,
+        AddonPurchase.period_start <= (period_end or period_start),
+    )
     for (allowances,) in conn.execute(q):
         for pool, units in allowances.items():
             out[pool] = UNLIMITED if units == UNLIMITED or out[pool] == UNLIMITED else out[pool] + int(units)
@@ -128,9 +139,11 @@ def allowance_status(conn: Connection, catalogue: Catalogue, sub: Subscription, 
     used: dict[str, int] = defaultdict(int)
     drawn: dict[str, int] = defaultdict(int)
     u = m.UsageEvent
-    q = (select(u.rate_key, func.sum(u.billed_units - u.surcharge_units), func.sum(u.included_units))
-         .where(u.customer_id == sub.customer_id, u.period_start == period.start, u.subscription_id == sub.id)
-         .group_by(u.rate_key))
+    q = (
+        select(u.rate_key, func.sum(u.billed_units - u.surcharge_units), func.sum(u.included_units))
+        .where(u.customer_id == sub.customer_id, u.period_start == period.start, u.subscription_id == sub.id)
+        .group_by(u.rate_key)
+    )
     for key, billed, inc in conn.execute(q):
         rate = rates.get(key)
         if rate is not None and rate.allowance:
@@ -139,12 +152,22 @@ def allowance_status(conn: Connection, catalogue: Catalogue, sub: Subscription, 
     out: dict[str, Any] = {}
     for pool in sorted(set(included) | unlimited | set(bought)):
         if pool in unlimited:
-            out[pool] = {"included": None, "bought": bought.get(pool, 0), "used": used.get(pool, 0), "left": None,
-                         "unlimited": True}
+            out[pool] = {
+                "included": None,
+                "bought": bought.get(pool, 0),
+                "used": used.get(pool, 0),
+                "left": None,
+                "unlimited": True,
+            }
         else:
             total = included.get(pool, 0) + bought.get(pool, 0)
-            out[pool] = {"included": included.get(pool, 0), "bought": bought.get(pool, 0), "used": used.get(pool, 0),
-                         "left": max(0, total - drawn.get(pool, 0)), "unlimited": False}
+            out[pool] = {
+                "included": included.get(pool, 0),
+                "bought": bought.get(pool, 0),
+                "used": used.get(pool, 0),
+                "left": max(0, total - drawn.get(pool, 0)),
+                "unlimited": False,
+            }
     return out
 
 
@@ -152,13 +175,20 @@ def _bought_entry(row: Any, catalogue: Catalogue, lang: str) -> dict[str, Any]:
     addon = catalogue.addons.get(row.addon_id)
     # The name as bought; in English the catalogue's English name while the add-on is unchanged.
     name = _name(addon, lang) if addon is not None and addon.name == row.name else row.name
-    return {"id": row.id, "addon_id": row.addon_id, "name": name, "price_ore": row.price_ore,
-            "bought_at": row.bought_at.astimezone(UTC).isoformat() if row.bought_at.tzinfo
-            else row.bought_at.replace(tzinfo=UTC).isoformat()}
+    return {
+        "id": row.id,
+        "addon_id": row.addon_id,
+        "name": name,
+        "price_ore": row.price_ore,
+        "bought_at": row.bought_at.astimezone(UTC).isoformat()
+        if row.bought_at.tzinfo
+        else row.bought_at.replace(tzinfo=UTC).isoformat(),
+    }
 
 
-def subscription_addons(engine: Engine, catalogue: Catalogue, subscription_id: int, *, lang: str = "sv",
-                        now: datetime | None = None) -> dict[str, Any]:
+def subscription_addons(
+    engine: Engine, catalogue: Catalogue, subscription_id: int, *, lang: str = "sv", now: datetime | None = None
+) -> dict[str, Any]:
     """The add-on shop of one subscription: this period's allowances, what can be bought, what was bought."""
     now = _aware(now)
     with engine.connect() as conn:
@@ -168,14 +198,27 @@ def subscription_addons(engine: Engine, catalogue: Catalogue, subscription_id: i
         seg = sub.segment_on(day)
         plan = catalogue.plans.get(seg.plan_id) if seg else None
         available = [addon_entry(a, lang) for a in catalogue.addons.values() if plan and addon_allowed(a, plan)]
-        return {"subscription_id": sub.id, "msisdn": sub.msisdn, "period": period.label,
-                "allowances": allowance_status(conn, catalogue, sub, period), "available": available,
-                "bought": [_bought_entry(r, catalogue, lang) for r in purchases(conn, sub.id, period.start)]}
+        return {
+            "subscription_id": sub.id,
+            "msisdn": sub.msisdn,
+            "period": period.label,
+            "allowances": allowance_status(conn, catalogue, sub, period),
+            "available": available,
+            "bought": [_bought_entry(r, catalogue, lang) for r in purchases(conn, sub.id, period.start)],
+        }
 
 
-def buy_addon(engine: Engine, catalogue: Catalogue, subscription_id: int, addon_id: str, *, source: str = "shop",
-              now: datetime | None = None, mail: messaging.MailSettings | None = None,
-              sms: messaging.SmsProvider | None = None) -> dict[str, Any]:
+def buy_addon(
+    engine: Engine,
+    catalogue: Catalogue,
+    subscription_id: int,
+    addon_id: str,
+    *,
+    source: str = "shop",
+    now: datetime | None = None,
+    mail: messaging.MailSettings | None = None,
+    sms: messaging.SmsProvider | None = None,
+) -> dict[str, Any]:
     """Buy ``addon_id`` for ``subscription_id`` in the period that contains ``now``.
 
     Returns ``{"purchase_id", "addon_id", "period", "price_ore", "allowances"}`` (allowances as
@@ -198,49 +241,97 @@ def buy_addon(engine: Engine, catalogue: Catalogue, subscription_id: int, addon_
             raise ValueError(f"subscription_id: subscription {sub.number} is not active on {day.isoformat()}")
         plan = catalogue.plans.get(seg.plan_id)
         if plan is None or not addon_allowed(addon, plan):
-            raise NotAllowed(f"addon_id: {addon.name} cannot be bought on the plan "
-                             f"{plan.name if plan else seg.plan_id}")
+            raise NotAllowed(
+                f"addon_id: {addon.name} cannot be bought on the plan {plan.name if plan else seg.plan_id}"
+            )
         period = period_containing(day, customer.cycle_day)
-        purchase_id = conn.execute(insert(AddonPurchase).values(
-            customer_id=customer.id, subscription_id=sub.id, addon_id=addon.id, name=addon.name,
-            price_ore=addon.price_ore, vat_rate=str(catalogue.operator.vat_rate),
-            allowances={pool: a.amount for pool, a in addon.allowances.items()}, period_start=period.start,
-            bought_at=now, bought_epoch=int(now.timestamp()), source=source.strip(), status="pending",
-        ).returning(AddonPurchase.id)).scalar_one()
+        purchase_id = conn.execute(
+            insert(AddonPurchase)
+            .values(
+                customer_id=customer.id,
+                subscription_id=sub.id,
+                addon_id=addon.id,
+                name=addon.name,
+                price_ore=addon.price_ore,
+                vat_rate=str(catalogue.operator.vat_rate),
+                allowances={pool: a.amount for pool, a in addon.allowances.items()},
+                period_start=period.start,
+                bought_at=now,
+                bought_epoch=int(now.timestamp()),
+                source=source.strip(),
+                status="pending",
+            )
+            .returning(AddonPurchase.id)
+        ).scalar_one()
         usage.rerate_period(conn, catalogue, sub, period)
         allowances = allowance_status(conn, catalogue, sub, period)
-    result = {"purchase_id": purchase_id, "addon_id": addon.id, "period": period.label, "price_ore": addon.price_ore,
-              "allowances": allowances}
+    result = {
+        "purchase_id": purchase_id,
+        "addon_id": addon.id,
+        "period": period.label,
+        "price_ore": addon.price_ore,
+        "allowances": allowances,
+    }
     _confirm(engine, catalogue, customer, sub, addon, purchase_id, now, period, mail, sms)
     return result
 
 
 CONFIRMATION = {
-    "sv": ("Tack för ditt köp: {name}",
-           "Hej {customer}!\n\nDu har köpt {name} för {price} till {msisdn}. Det gäller direkt och till och med "
-           "{end}. Beloppet kommer på din nästa faktura.\n\nVänliga hälsningar\n{operator}"),
-    "en": ("Thank you for your purchase: {name}",
-           "Hello {customer},\n\nYou have bought {name} for {price} for {msisdn}. It applies at once and until "
-           "{end}. The amount will be on your next invoice.\n\nKind regards\n{operator}"),
+    "sv": (
+        "Tack för ditt köp: {name}",
+        "Hej {customer}!\n\nDu har köpt {name} för {price} till {msisdn}. Det gäller direkt och till och med "
+        "{end}. Beloppet kommer på din nästa faktura.\n\nVänliga hälsningar\n{operator}",
+    ),
+    "en": (
+        "Thank you for your purchase: {name}",
+        "Hello {customer},\n\nYou have bought {name} for {price} for {msisdn}. It applies at once and until "
+        "{end}. The amount will be on your next invoice.\n\nKind regards\n{operator}",
+    ),
 }
 
 
-def _confirm(engine: Engine, catalogue: Catalogue, customer: Any, sub: Subscription, addon: Addon, purchase_id: int,
-             now: datetime, period: Period, mail: messaging.MailSettings | None,
-             sms: messaging.SmsProvider | None) -> None:
+def _confirm(
+    engine: Engine,
+    catalogue: Catalogue,
+    customer: Any,
+    sub: Subscription,
+    addon: Addon,
+    purchase_id: int,
+    now: datetime,
+    period: Period,
+    mail: messaging.MailSettings | None,
+    sms: messaging.SmsProvider | None,
+) -> None:
     """E-mail or SMS the subscriber (their channel; once per purchase). A failed send stays in the outbox."""
     lang = "en" if customer.language == "en" else "sv"
     subject, body = CONFIRMATION[lang]
-    values = {"name": _name(addon, lang), "customer": customer.name, "price": format_kr(addon.price_ore, lang),
-              "msisdn": sub.msisdn or sub.number, "end": day_text(period.end, lang), "operator": catalogue.operator.name}
+    values = {
+        "name": _name(addon, lang),
+        "customer": customer.name,
+        "price": format_kr(addon.price_ore, lang),
+        "msisdn": sub.msisdn or sub.number,
+        "end": day_text(period.end, lang),
+        "operator": catalogue.operator.name,
+    }
     subject, text = subject.format(**values), body.format(**values)
     key = f"addon-purchase:{purchase_id}"
     try:
         if customer.email and (customer.channel != "sms" or not customer.phone):
-            messaging.send_email(engine, mail or messaging.MailSettings.from_env(), to=customer.email,
-                                 subject=subject, text=text, key=key)
+            messaging.send_email(
+                engine,
+                mail or messaging.MailSettings.from_env(),
+                to=customer.email,
+                subject=subject,
+                text=text,
+                key=key,
+            )
         elif customer.phone:
-            messaging.send_sms(engine, sms or messaging.OutboxSmsProvider(), to=customer.phone,
-                               text=f"{subject}. {text.split(chr(10) * 2)[1]}", key=key)
+            messaging.send_sms(
+                engine,
+                sms or messaging.OutboxSmsProvider(),
+                to=customer.phone,
+                text=f"{subject}. {text.split(chr(10) * 2)[1]}",
+                key=key,
+            )
     except Exception:  # the purchase stands; the outbox row says what failed
         log.exception("confirmation of add-on purchase %s was not sent", purchase_id)

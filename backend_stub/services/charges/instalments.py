@@ -33,11 +33,20 @@ log = logging.getLogger(__name__)
 def instalment_entry(row: Any, msisdn: str | None) -> dict[str, Any]:
     """An instalment as the API shows it (contract: docs/charges.md)."""
     return {
-        "id": row.id, "subscription_id": row.subscription_id, "msisdn": msisdn, "device_id": row.device_id,
-        "device_name": row.device_name, "months": row.months, "monthly_ore": row.monthly_ore,
-        "total_ore": row.total_ore, "start_period": row.start_period, "months_billed": row.months_billed,
-        "paid_ore": row.paid_ore, "remaining_ore": row.total_ore - row.paid_ore,
-        "months_left": row.months - row.months_billed, "status": row.status,
+        "id": row.id,
+        "subscription_id": row.subscription_id,
+        "msisdn": msisdn,
+        "device_id": row.device_id,
+        "device_name": row.device_name,
+        "months": row.months,
+        "monthly_ore": row.monthly_ore,
+        "total_ore": row.total_ore,
+        "start_period": row.start_period,
+        "months_billed": row.months_billed,
+        "paid_ore": row.paid_ore,
+        "remaining_ore": row.total_ore - row.paid_ore,
+        "months_left": row.months - row.months_billed,
+        "status": row.status,
         "payoff_pending": row.status == "paid_off" and row.payoff_invoice_id is None,
     }
 
@@ -52,9 +61,18 @@ def _int(value: Any, name: str) -> int:
     return value
 
 
-def create_instalment(engine: Engine, catalogue: Catalogue, customer_id: int, *, subscription_id: int,
-                      device_id: str, months: int, start_period: str, actor: str,
-                      now: datetime | None = None) -> dict[str, Any]:
+def create_instalment(
+    engine: Engine,
+    catalogue: Catalogue,
+    customer_id: int,
+    *,
+    subscription_id: int,
+    device_id: str,
+    months: int,
+    start_period: str,
+    actor: str,
+    now: datetime | None = None,
+) -> dict[str, Any]:
     """Put ``device_id`` on instalment over ``months`` for a subscription of ``customer_id`` (audited)."""
     subscription_id = _int(subscription_id, "subscription_id")
     months = _int(months, "months")
@@ -62,8 +80,9 @@ def create_instalment(engine: Engine, catalogue: Catalogue, customer_id: int, *,
     if device is None:
         raise ValueError(f"device_id: unknown device {device_id!r}")
     if months not in device.months:
-        raise ValueError(f"months: {device.name} is sold over {' or '.join(map(str, device.months))} months, "
-                         f"not {months}")
+        raise ValueError(
+            f"months: {device.name} is sold over {' or '.join(map(str, device.months))} months, not {months}"
+        )
     try:
         period = period_for(start_period)
     except ValueError:
@@ -76,19 +95,50 @@ def create_instalment(engine: Engine, catalogue: Catalogue, customer_id: int, *,
         owner = conn.execute(select(m.Subscription.customer_id).where(m.Subscription.id == subscription_id)).scalar()
         if owner != customer_id:
             raise ValueError(f"subscription_id: the customer has no subscription {subscription_id}")
-        last_end = conn.execute(select(m.PlanSegment.end_date).where(m.PlanSegment.subscription_id == subscription_id)
-                                .order_by(m.PlanSegment.start_date.desc()).limit(1)).first()
+        last_end = conn.execute(
+            select(m.PlanSegment.end_date)
+            .where(m.PlanSegment.subscription_id == subscription_id)
+            .order_by(m.PlanSegment.start_date.desc())
+            .limit(1)
+        ).first()
         if last_end is not None and last_end[0] is not None and last_end[0] < period.start:
-            raise ValueError(f"subscription_id: the subscription ended {last_end[0].isoformat()}, "
-                             f"before {start_period}")
-        new_id = conn.execute(insert(Instalment).values(
-            customer_id=customer_id, subscription_id=subscription_id, device_id=device.id, device_name=device.name,
-            months=months, total_ore=device.cash_price_ore, monthly_ore=monthly, vat_rate=str(device.vat_rate),
-            start_period=period.label, months_billed=0, paid_ore=0, status="active", created_by=actor[:64],
-            created_at=now).returning(Instalment.id)).scalar_one()
-        audit.log(conn, actor[:64], "instalment_created", f"instalment:{new_id}",
-                  {"customer_id": customer_id, "device_id": device.id, "months": months,
-                   "total_ore": device.cash_price_ore, "start_period": period.label}, at=now)
+            raise ValueError(
+                f"subscription_id: the subscription ended {last_end[0].isoformat()}, before {start_period}"
+            )
+        new_id = conn.execute(
+            insert(Instalment)
+            .values(
+                customer_id=customer_id,
+                subscription_id=subscription_id,
+                device_id=device.id,
+                device_name=device.name,
+                months=months,
+                total_ore=device.cash_price_ore,
+                monthly_ore=monthly,
+                vat_rate=str(device.vat_rate),
+                start_period=period.label,
+                months_billed=0,
+                paid_ore=0,
+                status="active",
+                created_by=actor[:64],
+                created_at=now,
+            )
+            .returning(Instalment.id)
+        ).scalar_one()
+        audit.log(
+            conn,
+            actor[:64],
+            "instalment_created",
+            f"instalment:{new_id}",
+            {
+                "customer_id": customer_id,
+                "device_id": device.id,
+                "months": months,
+                "total_ore": device.cash_price_ore,
+                "start_period": period.label,
+            },
+            at=now,
+        )
         row = conn.execute(select(Instalment).where(Instalment.id == new_id)).one()
         return instalment_entry(row, _msisdn(conn, subscription_id))
 
@@ -96,9 +146,12 @@ def create_instalment(engine: Engine, catalogue: Catalogue, customer_id: int, *,
 def list_instalments(engine: Engine, customer_id: int) -> dict[str, Any]:
     """A customer's instalments, newest first."""
     with engine.connect() as conn:
-        rows = conn.execute(select(*Instalment.__table__.c, m.Subscription.msisdn)
-                            .join(m.Subscription, m.Subscription.id == Instalment.subscription_id)
-                            .where(Instalment.customer_id == customer_id).order_by(Instalment.id.desc())).all()
+        rows = conn.execute(
+            select(*Instalment.__table__.c, m.Subscription.msisdn)
+            .join(m.Subscription, m.Subscription.id == Instalment.subscription_id)
+            .where(Instalment.customer_id == customer_id)
+            .order_by(Instalment.id.desc())
+        ).all()
     return {"instalments": [instalment_entry(r, r.msisdn) for r in rows]}
 
 
@@ -108,23 +161,39 @@ def instalment_customer(engine: Engine, instalment_id: int) -> int | None:
         return conn.execute(select(Instalment.customer_id).where(Instalment.id == instalment_id)).scalar()
 
 
-def payoff(engine: Engine, instalment_id: int, *, actor: str, now: datetime | None = None,
-           mail: messaging.MailSettings | None = None, sms: messaging.SmsProvider | None = None,
-           catalogue: Catalogue | None = None) -> dict[str, Any]:
+def payoff(
+    engine: Engine,
+    instalment_id: int,
+    *,
+    actor: str,
+    now: datetime | None = None,
+    mail: messaging.MailSettings | None = None,
+    sms: messaging.SmsProvider | None = None,
+    catalogue: Catalogue | None = None,
+) -> dict[str, Any]:
     """Pay off an active instalment early: the next invoice carries one final line for the whole remainder."""
     now = now or clock.now()
     with engine.begin() as conn:
         row = conn.execute(select(Instalment).where(Instalment.id == instalment_id)).first()
         if row is None:
             raise NotFound(f"instalment_id: no instalment {instalment_id}")
-        changed = conn.execute(update(Instalment).where(Instalment.id == instalment_id, Instalment.status == "active")
-                               .values(status="paid_off", payoff_requested_at=now, payoff_by=actor[:64])).rowcount
+        changed = conn.execute(
+            update(Instalment)
+            .where(Instalment.id == instalment_id, Instalment.status == "active")
+            .values(status="paid_off", payoff_requested_at=now, payoff_by=actor[:64])
+        ).rowcount
         if not changed:
             state = "paid off" if row.status == "paid_off" else "fully invoiced"
             raise Conflict(f"status: instalment {instalment_id} is already {state}")
         row = conn.execute(select(Instalment).where(Instalment.id == instalment_id)).one()
-        audit.log(conn, actor[:64], "instalment_payoff", f"instalment:{instalment_id}",
-                  {"customer_id": row.customer_id, "remaining_ore": row.total_ore - row.paid_ore}, at=now)
+        audit.log(
+            conn,
+            actor[:64],
+            "instalment_payoff",
+            f"instalment:{instalment_id}",
+            {"customer_id": row.customer_id, "remaining_ore": row.total_ore - row.paid_ore},
+            at=now,
+        )
         entry = instalment_entry(row, _msisdn(conn, row.subscription_id))
         customer = conn.execute(select(m.Customer).where(m.Customer.id == row.customer_id)).one()
     _confirm_payoff(engine, customer, entry, mail, sms, catalogue)
@@ -132,29 +201,50 @@ def payoff(engine: Engine, instalment_id: int, *, actor: str, now: datetime | No
 
 
 PAYOFF_TEXT = {
-    "sv": ("Slutbetalning av {device}",
-           "Hej {customer}!\n\nDu har valt att betala av {device} i förtid. Återstoden, {left}, kommer som en rad "
-           "på din nästa faktura. Därefter är telefonen helt betald.\n\nVänliga hälsningar\n{operator}"),
-    "en": ("Paying off {device}",
-           "Hello {customer},\n\nYou have chosen to pay off {device} early. The rest, {left}, will be one line on "
-           "your next invoice. After that the phone is fully paid.\n\nKind regards\n{operator}"),
+    "sv": (
+        "Slutbetalning av {device}",
+        "Hej {customer}!\n\nDu har valt att betala av {device} i förtid. Återstoden, {left}, kommer som en rad "
+        "på din nästa faktura. Därefter är telefonen helt betald.\n\nVänliga hälsningar\n{operator}",
+    ),
+    "en": (
+        "Paying off {device}",
+        "Hello {customer},\n\nYou have chosen to pay off {device} early. The rest, {left}, will be one line on "
+        "your next invoice. After that the phone is fully paid.\n\nKind regards\n{operator}",
+    ),
 }
 
 
-def _confirm_payoff(engine: Engine, customer: Any, entry: dict[str, Any], mail: messaging.MailSettings | None,
-                    sms: messaging.SmsProvider | None, catalogue: Catalogue | None) -> None:
+def _confirm_payoff(
+    engine: Engine,
+    customer: Any,
+    entry: dict[str, Any],
+    mail: messaging.MailSettings | None,
+    sms: messaging.SmsProvider | None,
+    catalogue: Catalogue | None,
+) -> None:
     lang = "en" if customer.language == "en" else "sv"
     subject, body = PAYOFF_TEXT[lang]
-    values = {"device": entry["device_name"], "customer": customer.name, "left": format_kr(entry["remaining_ore"], lang),
-              "operator": catalogue.operator.name if catalogue else ""}
+    values = {
+        "device": entry["device_name"],
+        "customer": customer.name,
+        "left": format_kr(entry["remaining_ore"], lang),
+        "operator": catalogue.operator.name if catalogue else "",
+    }
     subject, text = subject.format(**values), body.format(**values).rstrip()
     key = f"instalment-payoff:{entry['id']}"
     try:
         if customer.email and (customer.channel != "sms" or not customer.phone):
-            messaging.send_email(engine, mail or messaging.MailSettings.from_env(), to=customer.email,
-                                 subject=subject, text=text, key=key)
+            messaging.send_email(
+                engine,
+                mail or messaging.MailSettings.from_env(),
+                to=customer.email,
+                subject=subject,
+                text=text,
+                key=key,
+            )
         elif customer.phone:
-            messaging.send_sms(engine, sms or messaging.OutboxSmsProvider(), to=customer.phone,
-                               text=text.split("\n\n")[1], key=key)
+            messaging.send_sms(
+                engine, sms or messaging.OutboxSmsProvider(), to=customer.phone, text=text.split("\n\n")[1], key=key
+            )
     except Exception:  # the payoff stands; the outbox row says what failed
         log.exception("confirmation of the payoff of instalment %s was not sent", entry["id"])

@@ -24,33 +24,51 @@ MAX_AMOUNT_ORE = 10_000_000  # 100 000 kr either way: anything larger is a typo,
 
 def charge_entry(row: Any) -> dict[str, Any]:
     created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
-    return {"id": row.id, "customer_id": row.customer_id, "subscription_id": row.subscription_id,
-            "description": row.description, "amount_ore": row.amount_ore, "vat_rate": row.vat_rate,
-            "reason": row.reason, "created_by": row.created_by, "created_at": created.isoformat(),
-            "status": row.status, "invoice_id": row.invoice_id}
+    return {
+        "id": row.id,
+        "customer_id": row.customer_id,
+        "subscription_id": row.subscription_id,
+        "description": row.description,
+        "amount_ore": row.amount_ore,
+        "vat_rate": row.vat_rate,
+        "reason": row.reason,
+        "created_by": row.created_by,
+        "created_at": created.isoformat(),
+        "status": row.status,
+        "invoice_id": row.invoice_id,
+    }
 
 
 def parse_vat_rate(value: Any) -> Decimal:
     """A VAT rate like ``"0.25"`` (0 ≤ rate < 1, at most 4 decimals)."""
     if isinstance(value, float | bool):
-        raise ValueError("vat_rate: write the rate as a string like \"0.25\"")
+        raise ValueError('vat_rate: write the rate as a string like "0.25"')
     try:
         rate = Decimal(str(value).strip())
     except InvalidOperation:
-        raise ValueError(f"vat_rate: {value!r} is not a rate like \"0.25\"") from None
+        raise ValueError(f'vat_rate: {value!r} is not a rate like "0.25"') from None
     exponent = rate.as_tuple().exponent
     if not rate.is_finite() or not 0 <= rate < 1 or (isinstance(exponent, int) and exponent < -4):
-        raise ValueError(f"vat_rate: {value!r} is not a rate like \"0.25\" (0 to below 1)")
+        raise ValueError(f'vat_rate: {value!r} is not a rate like "0.25" (0 to below 1)')
     return rate
 
 
-def add_charge(engine: Engine, customer_id: int, *, description: str, amount_ore: int, reason: str, actor: str,
-               subscription_id: int | None = None, vat_rate: Any = "0.25",
-               now: datetime | None = None) -> dict[str, Any]:
+def add_charge(
+    engine: Engine,
+    customer_id: int,
+    *,
+    description: str,
+    amount_ore: int,
+    reason: str,
+    actor: str,
+    subscription_id: int | None = None,
+    vat_rate: Any = "0.25",
+    now: datetime | None = None,
+) -> dict[str, Any]:
     """Add a one-off charge (positive) or credit (negative) for the customer's next invoice (audited)."""
     description = (description or "").strip() if isinstance(description, str) else ""
     if not 1 <= len(description) <= 200:
-        raise ValueError("description: 1..200 characters, e.g. \"Byte av SIM-kort\"")
+        raise ValueError('description: 1..200 characters, e.g. "Byte av SIM-kort"')
     reason = (reason or "").strip() if isinstance(reason, str) else ""
     if not 1 <= len(reason) <= 500:
         raise ValueError("reason: say why, 1..500 characters")
@@ -64,25 +82,43 @@ def add_charge(engine: Engine, customer_id: int, *, description: str, amount_ore
         if conn.execute(select(m.Customer.id).where(m.Customer.id == customer_id)).scalar() is None:
             raise NotFound(f"customer_id: no customer {customer_id}")
         if subscription_id is not None:
-            owner = conn.execute(select(m.Subscription.customer_id)
-                                 .where(m.Subscription.id == subscription_id)).scalar()
+            owner = conn.execute(
+                select(m.Subscription.customer_id).where(m.Subscription.id == subscription_id)
+            ).scalar()
             if owner != customer_id:
                 raise ValueError(f"subscription_id: the customer has no subscription {subscription_id}")
-        new_id = conn.execute(insert(OneOffCharge).values(
-            customer_id=customer_id, subscription_id=subscription_id, description=description,
-            amount_ore=amount_ore, vat_rate=str(rate), reason=reason, created_by=actor[:64], created_at=now,
-            status="pending").returning(OneOffCharge.id)).scalar_one()
-        audit.log(conn, actor[:64], "charge_added", f"charge:{new_id}",
-                  {"customer_id": customer_id, "amount_ore": amount_ore, "description": description,
-                   "reason": reason}, at=now)
+        new_id = conn.execute(
+            insert(OneOffCharge)
+            .values(
+                customer_id=customer_id,
+                subscription_id=subscription_id,
+                description=description,
+                amount_ore=amount_ore,
+                vat_rate=str(rate),
+                reason=reason,
+                created_by=actor[:64],
+                created_at=now,
+                status="pending",
+            )
+            .returning(OneOffCharge.id)
+        ).scalar_one()
+        audit.log(
+            conn,
+            actor[:64],
+            "charge_added",
+            f"charge:{new_id}",
+            {"customer_id": customer_id, "amount_ore": amount_ore, "description": description, "reason": reason},
+            at=now,
+        )
         return charge_entry(conn.execute(select(OneOffCharge).where(OneOffCharge.id == new_id)).one())
 
 
 def list_charges(engine: Engine, customer_id: int) -> dict[str, Any]:
     """A customer's one-off charges and credits, newest first."""
     with engine.connect() as conn:
-        rows = conn.execute(select(OneOffCharge).where(OneOffCharge.customer_id == customer_id)
-                            .order_by(OneOffCharge.id.desc())).all()
+        rows = conn.execute(
+            select(OneOffCharge).where(OneOffCharge.customer_id == customer_id).order_by(OneOffCharge.id.desc())
+        ).all()
     return {"charges": [charge_entry(r) for r in rows]}
 
 
@@ -99,9 +135,15 @@ def delete_charge(engine: Engine, charge_id: int, *, actor: str) -> None:
             raise NotFound(f"charge_id: no charge {charge_id}")
         # A bill run that claimed it holds the row (PostgreSQL) or the writer lock (SQLite):
         # this waits for it and then deletes nothing.
-        gone = conn.execute(delete(OneOffCharge).where(OneOffCharge.id == charge_id,
-                                                       OneOffCharge.invoice_id.is_(None))).rowcount
+        gone = conn.execute(
+            delete(OneOffCharge).where(OneOffCharge.id == charge_id, OneOffCharge.invoice_id.is_(None))
+        ).rowcount
         if not gone:
             raise Conflict(f"status: charge {charge_id} is already on an invoice; credit it instead")
-        audit.log(conn, actor[:64], "charge_deleted", f"charge:{charge_id}",
-                  {"customer_id": row.customer_id, "amount_ore": row.amount_ore, "description": row.description})
+        audit.log(
+            conn,
+            actor[:64],
+            "charge_deleted",
+            f"charge:{charge_id}",
+            {"customer_id": row.customer_id, "amount_ore": row.amount_ore, "description": row.description},
+        )

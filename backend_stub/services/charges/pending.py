@@ -49,11 +49,20 @@ def _plan_name(catalogue: Catalogue, plan_id: str, lang: str = "sv") -> str:
 
 
 def _segments(conn: Connection, customer_id: int, subscription_id: int | None = None) -> list[Any]:
-    q = (select(m.PlanSegment.id, m.PlanSegment.subscription_id, m.PlanSegment.plan_id, m.PlanSegment.start_date,
-                m.PlanSegment.end_date, m.Subscription.msisdn, m.Subscription.subscription_number.label("number"))
-         .join(m.Subscription, m.Subscription.id == m.PlanSegment.subscription_id)
-         .where(m.Subscription.customer_id == customer_id)
-         .order_by(m.PlanSegment.subscription_id, m.PlanSegment.start_date))
+    q = (
+        select(
+            m.PlanSegment.id,
+            m.PlanSegment.subscription_id,
+            m.PlanSegment.plan_id,
+            m.PlanSegment.start_date,
+            m.PlanSegment.end_date,
+            m.Subscription.msisdn,
+            m.Subscription.subscription_number.label("number"),
+        )
+        .join(m.Subscription, m.Subscription.id == m.PlanSegment.subscription_id)
+        .where(m.Subscription.customer_id == customer_id)
+        .order_by(m.PlanSegment.subscription_id, m.PlanSegment.start_date)
+    )
     if subscription_id is not None:
         q = q.where(m.PlanSegment.subscription_id == subscription_id)
     return list(conn.execute(q))
@@ -63,23 +72,35 @@ def _changes(rows: list[Any]) -> list[tuple[Any, Any]]:
     """(previous segment, segment) pairs where a subscription's plan changes (the segment follows on)."""
     out = []
     for prev, seg in zip(rows, rows[1:], strict=False):
-        if prev.subscription_id == seg.subscription_id and prev.end_date is not None \
-                and prev.end_date + timedelta(days=1) == seg.start_date:
+        if (
+            prev.subscription_id == seg.subscription_id
+            and prev.end_date is not None
+            and prev.end_date + timedelta(days=1) == seg.start_date
+        ):
             out.append((prev, seg))
     return out
 
 
 def _entry(catalogue: Catalogue, prev: Any, seg: Any, today: date) -> dict[str, Any]:
-    return {"id": seg.id, "kind": "plan_change", "subscription_id": seg.subscription_id,
-            "msisdn": seg.msisdn or seg.number, "from_plan_id": prev.plan_id,
-            "from_plan_name": _plan_name(catalogue, prev.plan_id), "plan_id": seg.plan_id,
-            "from_plan_name_en": _plan_name(catalogue, prev.plan_id, "en"),
-            "plan_name": _plan_name(catalogue, seg.plan_id), "plan_name_en": _plan_name(catalogue, seg.plan_id, "en"),
-            "effective_date": seg.start_date.isoformat(),
-            "cancellable": seg.start_date > today}
+    return {
+        "id": seg.id,
+        "kind": "plan_change",
+        "subscription_id": seg.subscription_id,
+        "msisdn": seg.msisdn or seg.number,
+        "from_plan_id": prev.plan_id,
+        "from_plan_name": _plan_name(catalogue, prev.plan_id),
+        "plan_id": seg.plan_id,
+        "from_plan_name_en": _plan_name(catalogue, prev.plan_id, "en"),
+        "plan_name": _plan_name(catalogue, seg.plan_id),
+        "plan_name_en": _plan_name(catalogue, seg.plan_id, "en"),
+        "effective_date": seg.start_date.isoformat(),
+        "cancellable": seg.start_date > today,
+    }
 
 
-def pending_changes(engine: Engine, catalogue: Catalogue, customer_id: int, *, today: date | None = None) -> list[dict[str, Any]]:
+def pending_changes(
+    engine: Engine, catalogue: Catalogue, customer_id: int, *, today: date | None = None
+) -> list[dict[str, Any]]:
     """The customer's plan changes that start after ``today`` (the core clock's day), soonest first."""
     today = today or clock.today()
     with engine.connect() as conn:
@@ -88,8 +109,9 @@ def pending_changes(engine: Engine, catalogue: Catalogue, customer_id: int, *, t
     return [_entry(catalogue, p, s, today) for p, s in pairs]
 
 
-def cancel_change(engine: Engine, catalogue: Catalogue, customer_id: int, change_id: int, *, actor: str,
-                  now: datetime | None = None) -> dict[str, Any]:
+def cancel_change(
+    engine: Engine, catalogue: Catalogue, customer_id: int, change_id: int, *, actor: str, now: datetime | None = None
+) -> dict[str, Any]:
     """Undo the pending plan change ``change_id`` of ``customer_id``: the plan before it runs on.
 
     ``NotFound`` when the customer has no such change, ``AlreadyInEffect`` once it has started.
@@ -101,9 +123,11 @@ def cancel_change(engine: Engine, catalogue: Catalogue, customer_id: int, change
     now = now or clock.now()
     today = clock.stockholm_date(now)
     with engine.begin() as conn:
-        target = conn.execute(select(m.PlanSegment.subscription_id).join(
-            m.Subscription, m.Subscription.id == m.PlanSegment.subscription_id).where(
-            m.PlanSegment.id == change_id, m.Subscription.customer_id == customer_id)).scalar()
+        target = conn.execute(
+            select(m.PlanSegment.subscription_id)
+            .join(m.Subscription, m.Subscription.id == m.PlanSegment.subscription_id)
+            .where(m.PlanSegment.id == change_id, m.Subscription.customer_id == customer_id)
+        ).scalar()
         if target is None:
             raise NotFound("change_id: no such pending change")
         pair = next(((p, s) for p, s in _changes(_segments(conn, customer_id, target)) if s.id == change_id), None)
@@ -112,8 +136,10 @@ def cancel_change(engine: Engine, catalogue: Catalogue, customer_id: int, change
         prev, seg = pair
         entry = _entry(catalogue, prev, seg, today)
         if seg.start_date <= today:
-            raise AlreadyInEffect(f"change_id: the change to {entry['plan_name']} took effect on "
-                                  f"{seg.start_date.isoformat()} and can no longer be undone")
+            raise AlreadyInEffect(
+                f"change_id: the change to {entry['plan_name']} took effect on "
+                f"{seg.start_date.isoformat()} and can no longer be undone"
+            )
         conn.execute(delete(m.PlanSegment).where(m.PlanSegment.id == seg.id))
         conn.execute(update(m.PlanSegment).where(m.PlanSegment.id == prev.id).values(end_date=seg.end_date))
         _drop_offer_terms(conn, seg)
@@ -121,25 +147,44 @@ def cancel_change(engine: Engine, catalogue: Catalogue, customer_id: int, change
         cycle = conn.execute(select(m.Customer.cycle_day).where(m.Customer.id == customer_id)).scalar() or 1
         if after is not None:  # usage already imported for those days (rare) is rated on the plan that stays
             usage.rerate_period(conn, catalogue, after, period_containing(seg.start_date, cycle))
-        data = {"msisdn": entry["msisdn"], "plan": _plan_name(catalogue, prev.plan_id),
-                "cancelled_plan": _plan_name(catalogue, seg.plan_id),
-                "effective_date": seg.start_date.isoformat(), "change_id": seg.id}
+        data = {
+            "msisdn": entry["msisdn"],
+            "plan": _plan_name(catalogue, prev.plan_id),
+            "cancelled_plan": _plan_name(catalogue, seg.plan_id),
+            "effective_date": seg.start_date.isoformat(),
+            "change_id": seg.id,
+        }
         audit.log(conn, actor[:64], "cancel_plan_change", f"subscription:{seg.subscription_id}", data, at=now)
-        invoice_id = conn.execute(select(m.Invoice.id).where(m.Invoice.customer_id == customer_id,
-                                                             m.Invoice.kind == "invoice")
-                                  .order_by(m.Invoice.period_start.desc(), m.Invoice.number.desc()).limit(1)).scalar()
+        invoice_id = conn.execute(
+            select(m.Invoice.id)
+            .where(m.Invoice.customer_id == customer_id, m.Invoice.kind == "invoice")
+            .order_by(m.Invoice.period_start.desc(), m.Invoice.number.desc())
+            .limit(1)
+        ).scalar()
         if invoice_id is not None:
-            ledger.add_event(conn, invoice_id, "plan_change_cancelled",
-                             render("plan_change_cancelled", data, "sv", "Planbytet ångrades."),
-                             actor=actor[:64], data=data, at=now)
+            ledger.add_event(
+                conn,
+                invoice_id,
+                "plan_change_cancelled",
+                render("plan_change_cancelled", data, "sv", "Planbytet ångrades."),
+                actor=actor[:64],
+                data=data,
+                at=now,
+            )
     return {**entry, "cancellable": False, "status": "cancelled"}
 
 
 def _drop_offer_terms(conn: Connection, seg: Any) -> None:
     """The offer acceptance that ordered this change, and the discount it granted on the new plan."""
-    rows = list(conn.execute(select(OfferAcceptance.id, OfferAcceptance.grant_id).where(
-        OfferAcceptance.subscription_id == seg.subscription_id, OfferAcceptance.plan_id == seg.plan_id,
-        OfferAcceptance.effective_date == seg.start_date)))
+    rows = list(
+        conn.execute(
+            select(OfferAcceptance.id, OfferAcceptance.grant_id).where(
+                OfferAcceptance.subscription_id == seg.subscription_id,
+                OfferAcceptance.plan_id == seg.plan_id,
+                OfferAcceptance.effective_date == seg.start_date,
+            )
+        )
+    )
     for row in rows:
         if row.grant_id is not None:
             conn.execute(delete(m.DiscountGrant).where(m.DiscountGrant.id == row.grant_id))

@@ -89,16 +89,31 @@ def verifications(engine: Engine, cfg: LifecycleConfig, start: date, end: date) 
     hi = datetime.combine(end + timedelta(days=1), time(0), tzinfo=UTC)
     items: list[tuple[date, str, str, list[Trans]]] = []
     with engine.connect() as conn:
-        for inv in conn.execute(select(m.Invoice).where(m.Invoice.invoice_date >= start, m.Invoice.invoice_date <= end)
-                                .order_by(m.Invoice.invoice_date, m.Invoice.number)):
+        for inv in conn.execute(
+            select(m.Invoice)
+            .where(m.Invoice.invoice_date >= start, m.Invoice.invoice_date <= end)
+            .order_by(m.Invoice.invoice_date, m.Invoice.number)
+        ):
             credit = inv.kind == "credit_note"
             trans = invoice_trans(inv.document, acc)
             if trans:
-                items.append((inv.invoice_date, "K" if credit else "F",
-                              f"{'Kreditfaktura' if credit else 'Faktura'} {inv.number}", trans))
+                items.append(
+                    (
+                        inv.invoice_date,
+                        "K" if credit else "F",
+                        f"{'Kreditfaktura' if credit else 'Faktura'} {inv.number}",
+                        trans,
+                    )
+                )
             if inv.rounding_ore:
-                items.append((inv.invoice_date, "O", f"Öresutjämning {inv.number}",
-                              [Trans(acc.receivables, inv.rounding_ore), Trans(acc.rounding, -inv.rounding_ore)]))
+                items.append(
+                    (
+                        inv.invoice_date,
+                        "O",
+                        f"Öresutjämning {inv.number}",
+                        [Trans(acc.receivables, inv.rounding_ore), Trans(acc.rounding, -inv.rounding_ore)],
+                    )
+                )
         numbers = {r.id: r.number for r in conn.execute(select(m.Invoice.id, m.Invoice.number))}
         pays = {p.id: p for p in conn.execute(select(m.Payment))}
         for p in sorted(pays.values(), key=lambda p: (p.received_at, p.id)):
@@ -106,29 +121,68 @@ def verifications(engine: Engine, cfg: LifecycleConfig, start: date, end: date) 
                 continue  # moves inside receivables (a carried balance is booked with the invoice it went to)
             day = _day(p.received_at)
             if p.method == "written_off":
-                items.append((day, "A", f"Avskrivet obetalt belopp {numbers.get(p.invoice_id, '')}",
-                              [Trans(acc.write_offs, p.amount_ore), Trans(acc.receivables, -p.amount_ore)]))
+                items.append(
+                    (
+                        day,
+                        "A",
+                        f"Avskrivet obetalt belopp {numbers.get(p.invoice_id, '')}",
+                        [Trans(acc.write_offs, p.amount_ore), Trans(acc.receivables, -p.amount_ore)],
+                    )
+                )
             elif p.status in ("unmatched", "allocated"):
-                items.append((day, "B", f"Inbetalning utan matchning {p.reference}",
-                              [Trans(acc.bank, p.amount_ore), Trans(acc.unmatched_payments, -p.amount_ore)]))
+                items.append(
+                    (
+                        day,
+                        "B",
+                        f"Inbetalning utan matchning {p.reference}",
+                        [Trans(acc.bank, p.amount_ore), Trans(acc.unmatched_payments, -p.amount_ore)],
+                    )
+                )
             elif p.method == "refund":
-                items.append((day, "B", f"Återbetalning {numbers.get(p.invoice_id, '')}",
-                              [Trans(acc.receivables, -p.amount_ore), Trans(acc.bank, p.amount_ore)]))
+                items.append(
+                    (
+                        day,
+                        "B",
+                        f"Återbetalning {numbers.get(p.invoice_id, '')}",
+                        [Trans(acc.receivables, -p.amount_ore), Trans(acc.bank, p.amount_ore)],
+                    )
+                )
             else:
-                items.append((day, "B", f"Inbetalning {numbers.get(p.invoice_id, '')} {p.method}",
-                              [Trans(acc.bank, p.amount_ore), Trans(acc.receivables, -p.amount_ore)]))
-        for e in conn.execute(select(m.InvoiceEvent).where(m.InvoiceEvent.kind == "payment_allocated",
-                                                           m.InvoiceEvent.at >= lo, m.InvoiceEvent.at < hi)):
+                items.append(
+                    (
+                        day,
+                        "B",
+                        f"Inbetalning {numbers.get(p.invoice_id, '')} {p.method}",
+                        [Trans(acc.bank, p.amount_ore), Trans(acc.receivables, -p.amount_ore)],
+                    )
+                )
+        for e in conn.execute(
+            select(m.InvoiceEvent).where(
+                m.InvoiceEvent.kind == "payment_allocated", m.InvoiceEvent.at >= lo, m.InvoiceEvent.at < hi
+            )
+        ):
             amount = int(e.data["amount_ore"])
-            items.append((_day(e.at), "M", f"Fördelad inbetalning {e.data.get('reference', '')} till "
-                          f"{numbers.get(e.invoice_id, '')}",
-                          [Trans(acc.unmatched_payments, amount), Trans(acc.receivables, -amount)]))
-        for c in conn.execute(select(InvoiceCharge).where(InvoiceCharge.accrued_to >= start,
-                                                          InvoiceCharge.accrued_to <= end)):
+            items.append(
+                (
+                    _day(e.at),
+                    "M",
+                    f"Fördelad inbetalning {e.data.get('reference', '')} till {numbers.get(e.invoice_id, '')}",
+                    [Trans(acc.unmatched_payments, amount), Trans(acc.receivables, -amount)],
+                )
+            )
+        for c in conn.execute(
+            select(InvoiceCharge).where(InvoiceCharge.accrued_to >= start, InvoiceCharge.accrued_to <= end)
+        ):
             account = acc.reminder_fees if c.kind == "reminder_fee" else acc.interest
             text = "Påminnelseavgift" if c.kind == "reminder_fee" else "Dröjsmålsränta"
-            items.append((c.accrued_to, "R", f"{text} {numbers.get(c.invoice_id, '')}",
-                          [Trans(acc.receivables, c.amount_ore), Trans(account, -c.amount_ore)]))
+            items.append(
+                (
+                    c.accrued_to,
+                    "R",
+                    f"{text} {numbers.get(c.invoice_id, '')}",
+                    [Trans(acc.receivables, c.amount_ore), Trans(account, -c.amount_ore)],
+                )
+            )
     items.sort(key=lambda t: (t[0], t[1], t[2]))
     counters: dict[str, int] = defaultdict(int)
     out = []
@@ -149,6 +203,12 @@ def export_sie(engine: Engine, catalogue: Catalogue, cfg: LifecycleConfig, start
     used = {t.account for v in vers for t in v.trans}
     names = {a: cfg.accounts.names.get(a, a) for a in used}
     op = catalogue.operator
-    return write_sie(company=op.name, org_number=op.org_number, generated=clock.today(),
-                     year_start=date(start.year, 1, 1), year_end=date(start.year, 12, 31), accounts=names,
-                     verifications=vers)
+    return write_sie(
+        company=op.name,
+        org_number=op.org_number,
+        generated=clock.today(),
+        year_start=date(start.year, 1, 1),
+        year_end=date(start.year, 12, 31),
+        accounts=names,
+        verifications=vers,
+    )

@@ -68,16 +68,21 @@ class DunningResult:
 
 
 def _events(conn: Connection, inv_id: str) -> list[Any]:
-    return list(conn.execute(select(m.InvoiceEvent).where(m.InvoiceEvent.invoice_id == inv_id,
-                                                          m.InvoiceEvent.kind.in_(STEP_KINDS))
-                             .order_by(m.InvoiceEvent.id)))
+    return list(
+        conn.execute(
+            select(m.InvoiceEvent)
+            .where(m.InvoiceEvent.invoice_id == inv_id, m.InvoiceEvent.kind.in_(STEP_KINDS))
+            .order_by(m.InvoiceEvent.id)
+        )
+    )
 
 
 def interest_due(conn: Connection, inv: Any, terms: DunningTerms, today: date) -> tuple[int, Decimal]:
     """Late interest owed on invoice row ``inv`` through ``today`` (``domain.dunning.interest_owed``)."""
     credits, charges, pays = invoice_items(conn, inv)
-    return interest_owed(inv.amount_due_ore, inv.due_date, credits=credits, charges=charges, payments=pays,
-                         terms=terms, today=today)
+    return interest_owed(
+        inv.amount_due_ore, inv.due_date, credits=credits, charges=charges, payments=pays, terms=terms, today=today
+    )
 
 
 def _at(today: date) -> datetime:
@@ -86,13 +91,22 @@ def _at(today: date) -> datetime:
     return clock.moment_on(today)
 
 
-def _charge(conn: Connection, inv_id: str, kind: str, amount: int, key: str, today: date,
-            accrued_from: date | None = None) -> bool:
+def _charge(
+    conn: Connection, inv_id: str, kind: str, amount: int, key: str, today: date, accrued_from: date | None = None
+) -> bool:
     if conn.execute(select(InvoiceCharge.id).where(InvoiceCharge.key == key)).first() is not None:
         return False
-    conn.execute(insert(InvoiceCharge).values(invoice_id=inv_id, kind=kind, amount_ore=amount, key=key,
-                                              accrued_from=accrued_from, accrued_to=today,
-                                              created_at=_at(today)))
+    conn.execute(
+        insert(InvoiceCharge).values(
+            invoice_id=inv_id,
+            kind=kind,
+            amount_ore=amount,
+            key=key,
+            accrued_from=accrued_from,
+            accrued_to=today,
+            created_at=_at(today),
+        )
+    )
     return True
 
 
@@ -100,15 +114,26 @@ def _event(conn: Connection, inv_id: str, kind: str, data: dict[str, Any], today
     ledger.add_event(conn, inv_id, kind, render(kind, data, "sv", kind), actor="dunning", at=_at(today), data=data)
 
 
-def run_dunning(engine: Engine, cfg: LifecycleConfig, *, today: date | None = None,
-                mail: messaging.MailSettings | None = None, sms: messaging.SmsProvider | None = None) -> DunningResult:
+def run_dunning(
+    engine: Engine,
+    cfg: LifecycleConfig,
+    *,
+    today: date | None = None,
+    mail: messaging.MailSettings | None = None,
+    sms: messaging.SmsProvider | None = None,
+) -> DunningResult:
     """One dunning run for ``today`` (default: today). Idempotent per day."""
     today = today or clock.today()
     terms = cfg.dunning
     result = DunningResult(today=today.isoformat())
     with engine.connect() as conn:
-        rows = list(conn.execute(select(m.Invoice).where(m.Invoice.kind == "invoice", m.Invoice.amount_due_ore > 0,
-                                                         m.Invoice.due_date < today)))
+        rows = list(
+            conn.execute(
+                select(m.Invoice).where(
+                    m.Invoice.kind == "invoice", m.Invoice.amount_due_ore > 0, m.Invoice.due_date < today
+                )
+            )
+        )
         states = ledger.invoice_states(conn, rows, today)
 
         held = held_invoice_ids(conn, [r.id for r in rows])  # an automatic draw is scheduled or pending
@@ -126,21 +151,41 @@ def run_dunning(engine: Engine, cfg: LifecycleConfig, *, today: date | None = No
     return result
 
 
-def _dun_one(engine: Engine, cfg: LifecycleConfig, terms: DunningTerms, inv: Any, today: date,
-             result: DunningResult) -> None:
+def _dun_one(
+    engine: Engine, cfg: LifecycleConfig, terms: DunningTerms, inv: Any, today: date, result: DunningResult
+) -> None:
     with engine.begin() as conn:
         events = _events(conn, inv.id)
         sched = schedule(inv.due_date, events, terms)
         if "overdue" not in sched.done:
-            _event(conn, inv.id, "overdue", {"date": sched.overdue.isoformat(), "due_date": inv.due_date.isoformat()},
-                   today)
+            _event(
+                conn,
+                inv.id,
+                "overdue",
+                {"date": sched.overdue.isoformat(), "due_date": inv.due_date.isoformat()},
+                today,
+            )
             result.overdue += 1
         owed, rate = interest_due(conn, inv, terms, today)
-        charged = conn.execute(select(InvoiceCharge.amount_ore).where(InvoiceCharge.invoice_id == inv.id,
-                                                                      InvoiceCharge.kind == "interest")).scalars().all()
+        charged = (
+            conn.execute(
+                select(InvoiceCharge.amount_ore).where(
+                    InvoiceCharge.invoice_id == inv.id, InvoiceCharge.kind == "interest"
+                )
+            )
+            .scalars()
+            .all()
+        )
         increment = owed - sum(charged)
-        if increment > 0 and _charge(conn, inv.id, "interest", increment, f"interest:{inv.id}:{today.isoformat()}",
-                                     today, accrued_from=inv.due_date + timedelta(days=1)):
+        if increment > 0 and _charge(
+            conn,
+            inv.id,
+            "interest",
+            increment,
+            f"interest:{inv.id}:{today.isoformat()}",
+            today,
+            accrued_from=inv.due_date + timedelta(days=1),
+        ):
             result.interest += 1
             result.interest_ore += increment
         state = ledger.invoice_states(conn, [inv], today)[inv.id]
@@ -161,41 +206,66 @@ def _dun_one(engine: Engine, cfg: LifecycleConfig, terms: DunningTerms, inv: Any
                         result.fees_ore += fee
                     else:
                         fee = 0  # charged before: the charge's key holds it to once per invoice
-                _event(conn, inv.id, "reminder_sent", {"level": 1, "fee_ore": fee, "date": today.isoformat(),
-                                                       "key": f"reminder:{inv.id}:1"}, today)
+                _event(
+                    conn,
+                    inv.id,
+                    "reminder_sent",
+                    {"level": 1, "fee_ore": fee, "date": today.isoformat(), "key": f"reminder:{inv.id}:1"},
+                    today,
+                )
                 result.reminder_1 += 1
             return
         if sched.reminder_2 is not None and "reminder_2" not in sched.done:
             if today >= sched.reminder_2:
-                _event(conn, inv.id, "reminder_sent", {"level": 2, "fee_ore": 0, "date": today.isoformat(),
-                                                       "key": f"reminder:{inv.id}:2"}, today)
+                _event(
+                    conn,
+                    inv.id,
+                    "reminder_sent",
+                    {"level": 2, "fee_ore": 0, "date": today.isoformat(), "key": f"reminder:{inv.id}:2"},
+                    today,
+                )
                 result.reminder_2 += 1
             return
         if today >= sched.collection:
             alloc = invoice_allocation(conn, inv)
-            _event(conn, inv.id, "collection", {
-                "date": today.isoformat(), "balance_ore": state.balance_ore, "principal_ore": alloc.principal_open,
-                "fees_ore": alloc.fees_open, "interest_ore": alloc.interest_open,
-                "rate": str(terms.interest_rate(today))}, today)
+            _event(
+                conn,
+                inv.id,
+                "collection",
+                {
+                    "date": today.isoformat(),
+                    "balance_ore": state.balance_ore,
+                    "principal_ore": alloc.principal_open,
+                    "fees_ore": alloc.fees_open,
+                    "interest_ore": alloc.interest_open,
+                    "rate": str(terms.interest_rate(today)),
+                },
+                today,
+            )
             result.collection += 1
 
 
 def reminder_text(inv: Any, balance: int, fee: int, level: int, seller: dict[str, Any], lang: str) -> tuple[str, str]:
     if lang == "en":
         subject = f"Reminder {level}: invoice {inv.number}"
-        text = (f"Our records show that invoice {inv.number}, due on {day(inv.due_date, 'en')}, is not fully paid.\n"
-                f"Please pay {format_kr(balance, 'en')} now"
-                + (f" (including a reminder fee of {format_kr(fee, 'en')})" if fee else "")
-                + f" to bankgiro {seller.get('bankgiro', '')} with OCR reference {inv.ocr}.\n"
-                "Late interest runs per the Swedish Interest Act until it is paid.\n"
-                "If you have already paid, please disregard this reminder.\n")
+        text = (
+            f"Our records show that invoice {inv.number}, due on {day(inv.due_date, 'en')}, is not fully paid.\n"
+            f"Please pay {format_kr(balance, 'en')} now"
+            + (f" (including a reminder fee of {format_kr(fee, 'en')})" if fee else "")
+            + f" to bankgiro {seller.get('bankgiro', '')} with OCR reference {inv.ocr}.\n"
+            "Late interest runs per the Swedish Interest Act until it is paid.\n"
+            "If you have already paid, please disregard this reminder.\n"
+        )
     else:
         subject = f"Påminnelse {level}: faktura {inv.number}"
-        text = (f"Enligt våra noteringar är faktura {inv.number}, som förföll {day(inv.due_date)}, inte betald.\n"
-                f"Betala {format_kr(balance)} nu" + (f" (varav påminnelseavgift {format_kr(fee)})" if fee else "")
-                + f" till bankgiro {seller.get('bankgiro', '')} med OCR-nummer {inv.ocr}.\n"
-                "Dröjsmålsränta enligt räntelagen löper tills fakturan är betald.\n"
-                "Har du redan betalat kan du bortse från denna påminnelse.\n")
+        text = (
+            f"Enligt våra noteringar är faktura {inv.number}, som förföll {day(inv.due_date)}, inte betald.\n"
+            f"Betala {format_kr(balance)} nu"
+            + (f" (varav påminnelseavgift {format_kr(fee)})" if fee else "")
+            + f" till bankgiro {seller.get('bankgiro', '')} med OCR-nummer {inv.ocr}.\n"
+            "Dröjsmålsränta enligt räntelagen löper tills fakturan är betald.\n"
+            "Har du redan betalat kan du bortse från denna påminnelse.\n"
+        )
     return subject, text
 
 
@@ -215,14 +285,28 @@ def _reminder_pdf(subject: str, text: str, address: str) -> bytes:
     return bytes(pdf.output())
 
 
-def _send_reminders(engine: Engine, cfg: LifecycleConfig, mail: messaging.MailSettings, sms: messaging.SmsProvider,
-                    result: DunningResult) -> None:
+def _send_reminders(
+    engine: Engine,
+    cfg: LifecycleConfig,
+    mail: messaging.MailSettings,
+    sms: messaging.SmsProvider,
+    result: DunningResult,
+) -> None:
     """Send every reminder recorded on a timeline whose message is not sent yet (also after a crash)."""
     with engine.connect() as conn:
-        done = {k for (k,) in conn.execute(select(OutboxMessage.key).where(
-            OutboxMessage.key.like("reminder:%"), OutboxMessage.status.in_(messaging.DONE)))}
-        pending = [e for e in conn.execute(select(m.InvoiceEvent).where(m.InvoiceEvent.kind == "reminder_sent"))
-                   if e.data.get("key") and e.data["key"] not in done]
+        done = {
+            k
+            for (k,) in conn.execute(
+                select(OutboxMessage.key).where(
+                    OutboxMessage.key.like("reminder:%"), OutboxMessage.status.in_(messaging.DONE)
+                )
+            )
+        }
+        pending = [
+            e
+            for e in conn.execute(select(m.InvoiceEvent).where(m.InvoiceEvent.kind == "reminder_sent"))
+            if e.data.get("key") and e.data["key"] not in done
+        ]
     for e in pending:
         key = e.data["key"]
         with engine.connect() as conn:
@@ -230,19 +314,35 @@ def _send_reminders(engine: Engine, cfg: LifecycleConfig, mail: messaging.MailSe
             customer = conn.execute(select(m.Customer).where(m.Customer.id == inv.customer_id)).one()
             balance = ledger.invoice_states(conn, [inv])[inv.id].balance_ore
         lang = "en" if customer.language == "en" else "sv"
-        subject, text = reminder_text(inv, balance, int(e.data.get("fee_ore", 0)), int(e.data.get("level", 1)),
-                                      inv.document.get("seller", {}), lang)
+        subject, text = reminder_text(
+            inv,
+            balance,
+            int(e.data.get("fee_ore", 0)),
+            int(e.data.get("level", 1)),
+            inv.document.get("seller", {}),
+            lang,
+        )
         try:
             if customer.channel == "email" and customer.email:
-                messaging.send_email(engine, mail, to=customer.email, subject=subject, text=text, key=key,
-                                     invoice_id=inv.id)
+                messaging.send_email(
+                    engine, mail, to=customer.email, subject=subject, text=text, key=key, invoice_id=inv.id
+                )
             elif customer.channel == "sms" and customer.phone:
-                messaging.send_sms(engine, sms, to=customer.phone, text=f"{subject}. {text.splitlines()[1]}",
-                                   key=key, invoice_id=inv.id)
+                messaging.send_sms(
+                    engine,
+                    sms,
+                    to=customer.phone,
+                    text=f"{subject}. {text.splitlines()[1]}",
+                    key=key,
+                    invoice_id=inv.id,
+                )
             else:
                 addr = address_line(customer)
-                path = write_print_file(cfg.print_dir, f"paminnelse-{e.data.get('level', 1)}-{inv.number}.pdf",
-                                        _reminder_pdf(subject, text, addr))
+                path = write_print_file(
+                    cfg.print_dir,
+                    f"paminnelse-{e.data.get('level', 1)}-{inv.number}.pdf",
+                    _reminder_pdf(subject, text, addr),
+                )
                 messaging.record_letter(engine, to=addr, subject=subject, text=str(path), key=key, invoice_id=inv.id)
             result.messages += 1
         except Exception as exc:  # noqa: BLE001 (any channel failure: keep going, the next run retries)
@@ -250,25 +350,60 @@ def _send_reminders(engine: Engine, cfg: LifecycleConfig, mail: messaging.MailSe
             result.errors.append(f"reminder {key}: {type(exc).__name__}: {exc}")
 
 
-COLLECTION_COLUMNS = ("invoice_number", "customer_number", "name", "street", "postal_code", "city", "email", "phone",
-                      "ocr", "invoice_date", "due_date", "principal_ore", "fees_ore", "interest_ore", "balance_ore",
-                      "interest_rate_percent", "handed_over")
+COLLECTION_COLUMNS = (
+    "invoice_number",
+    "customer_number",
+    "name",
+    "street",
+    "postal_code",
+    "city",
+    "email",
+    "phone",
+    "ocr",
+    "invoice_date",
+    "due_date",
+    "principal_ore",
+    "fees_ore",
+    "interest_ore",
+    "balance_ore",
+    "interest_rate_percent",
+    "handed_over",
+)
 
 
 def _collection_file(engine: Engine, cfg: LifecycleConfig, today: date) -> str | None:
     """The day's handovers as CSV for the collection agency (rewritten identically by a rerun)."""
     with engine.connect() as conn:
         rows = []
-        for e in conn.execute(select(m.InvoiceEvent).where(m.InvoiceEvent.kind == "collection")
-                              .order_by(m.InvoiceEvent.id)):
+        for e in conn.execute(
+            select(m.InvoiceEvent).where(m.InvoiceEvent.kind == "collection").order_by(m.InvoiceEvent.id)
+        ):
             if e.data.get("date") != today.isoformat():
                 continue
             inv = conn.execute(select(m.Invoice).where(m.Invoice.id == e.invoice_id)).one()
             c = conn.execute(select(m.Customer).where(m.Customer.id == inv.customer_id)).one()
             d = e.data
-            rows.append((inv.number, c.customer_number, c.name, c.street, c.postal_code, c.city, c.email, c.phone,
-                         inv.ocr, inv.invoice_date.isoformat(), inv.due_date.isoformat(), d["principal_ore"],
-                         d["fees_ore"], d["interest_ore"], d["balance_ore"], d["rate"], d["date"]))
+            rows.append(
+                (
+                    inv.number,
+                    c.customer_number,
+                    c.name,
+                    c.street,
+                    c.postal_code,
+                    c.city,
+                    c.email,
+                    c.phone,
+                    inv.ocr,
+                    inv.invoice_date.isoformat(),
+                    inv.due_date.isoformat(),
+                    d["principal_ore"],
+                    d["fees_ore"],
+                    d["interest_ore"],
+                    d["balance_ore"],
+                    d["rate"],
+                    d["date"],
+                )
+            )
     if not rows:
         return None
     buf = io.StringIO()
@@ -283,8 +418,9 @@ def _collection_file(engine: Engine, cfg: LifecycleConfig, today: date) -> str |
     return str(path)
 
 
-def next_steps(engine: Engine, cfg: LifecycleConfig, invoice_id: str, *, today: date | None = None,
-               lang: str = "sv") -> dict[str, Any]:
+def next_steps(
+    engine: Engine, cfg: LifecycleConfig, invoice_id: str, *, today: date | None = None, lang: str = "sv"
+) -> dict[str, Any]:
     """What happens next to an invoice and when, if it stays unpaid; and whether a respite can be asked for."""
     today = today or clock.today()
     terms = cfg.dunning
@@ -294,49 +430,82 @@ def next_steps(engine: Engine, cfg: LifecycleConfig, invoice_id: str, *, today: 
         state = ledger.invoice_states(conn, [inv], today)[inv.id]
         events = _events(conn, inv.id)
         customer = conn.execute(select(m.Customer).where(m.Customer.id == inv.customer_id)).one()
-        fee_charged = conn.execute(select(InvoiceCharge.id).where(InvoiceCharge.invoice_id == inv.id,
-                                                                  InvoiceCharge.kind == "reminder_fee")).first()
+        fee_charged = conn.execute(
+            select(InvoiceCharge.id).where(InvoiceCharge.invoice_id == inv.id, InvoiceCharge.kind == "reminder_fee")
+        ).first()
     sched = schedule(inv.due_date, events, terms)
     steps: list[dict[str, Any]] = []
     if inv.kind == "invoice" and state.balance_ore > 0:
         rate = terms.interest_rate(max(today, sched.overdue))
         rate_s = str(rate) if en else str(rate).replace(".", ",")
         if today <= inv.due_date:
-            steps.append({"date": sched.overdue.isoformat(), "action": "overdue", "fee_ore": 0, "text": (
-                f"If unpaid on {day(sched.overdue, 'en')}, late interest of {rate_s} % a year runs from the due date."
-                if en else f"Om fakturan är obetald {day(sched.overdue)} löper dröjsmålsränta på {rate_s} % per år "
-                           "från förfallodagen.")})
-        for step in upcoming(sched, terms, today, fee_agreed=customer.reminder_fee_agreed,
-                             fee_charged=fee_charged is not None):
+            steps.append(
+                {
+                    "date": sched.overdue.isoformat(),
+                    "action": "overdue",
+                    "fee_ore": 0,
+                    "text": (
+                        f"If unpaid on {day(sched.overdue, 'en')}, late interest of {rate_s} % a year runs from the due date."
+                        if en
+                        else f"Om fakturan är obetald {day(sched.overdue)} löper dröjsmålsränta på {rate_s} % per år "
+                        "från förfallodagen."
+                    ),
+                }
+            )
+        for step in upcoming(
+            sched, terms, today, fee_agreed=customer.reminder_fee_agreed, fee_charged=fee_charged is not None
+        ):
             fee, when, action = step.fee_ore, step.day, step.action
             if action == "reminder_1":
-                what_en = f"a reminder with a {format_kr(fee, 'en')} fee is sent" if fee else "a reminder is sent (no fee)"
-                what_sv = f"skickas en påminnelse med {format_kr(fee)} i avgift" if fee else "skickas en påminnelse (ingen avgift)"
+                what_en = (
+                    f"a reminder with a {format_kr(fee, 'en')} fee is sent" if fee else "a reminder is sent (no fee)"
+                )
+                what_sv = (
+                    f"skickas en påminnelse med {format_kr(fee)} i avgift"
+                    if fee
+                    else "skickas en påminnelse (ingen avgift)"
+                )
             elif action == "reminder_2":
                 what_en, what_sv = "a second reminder is sent (no fee)", "skickas en andra påminnelse (ingen avgift)"
             else:
                 what_en = "the invoice is handed to a collection agency, which may add its own fees"
                 what_sv = "lämnas fakturan till inkasso, som kan ta ut egna avgifter"
-            steps.append({"date": when.isoformat(), "action": action, "fee_ore": fee,
-                          "text": f"If unpaid on {day(when, 'en')}, {what_en}." if en
-                          else f"Om fakturan är obetald {day(when)} {what_sv}."})
+            steps.append(
+                {
+                    "date": when.isoformat(),
+                    "action": action,
+                    "fee_ore": fee,
+                    "text": f"If unpaid on {day(when, 'en')}, {what_en}."
+                    if en
+                    else f"Om fakturan är obetald {day(when)} {what_sv}.",
+                }
+            )
     respite = respite_status(inv, state, sched, terms)
-    return {"invoice_id": inv.id, "number": inv.number, "status": state.status, "balance_ore": state.balance_ore,
-            "steps": steps, "respite": respite}
+    return {
+        "invoice_id": inv.id,
+        "number": inv.number,
+        "status": state.status,
+        "balance_ore": state.balance_ore,
+        "steps": steps,
+        "respite": respite,
+    }
 
 
 def events_of(conn: Connection, inv_ids: list[str]) -> dict[str, list[Any]]:
     """The dunning-step events of several invoices (for ``schedule``), in recording order."""
     out: dict[str, list[Any]] = {i: [] for i in inv_ids}
-    for e in conn.execute(select(m.InvoiceEvent).where(m.InvoiceEvent.invoice_id.in_(inv_ids),
-                                                       m.InvoiceEvent.kind.in_(STEP_KINDS))
-                          .order_by(m.InvoiceEvent.id)):
+    for e in conn.execute(
+        select(m.InvoiceEvent)
+        .where(m.InvoiceEvent.invoice_id.in_(inv_ids), m.InvoiceEvent.kind.in_(STEP_KINDS))
+        .order_by(m.InvoiceEvent.id)
+    ):
         out[e.invoice_id].append(e)
     return out
 
 
-def request_respite(engine: Engine, cfg: LifecycleConfig, invoice_id: str, days: int, *, actor: str,
-                    today: date | None = None) -> dict[str, Any]:
+def request_respite(
+    engine: Engine, cfg: LifecycleConfig, invoice_id: str, days: int, *, actor: str, today: date | None = None
+) -> dict[str, Any]:
     """Grant a respite: the dunning steps not yet taken move ``days`` later. Once per invoice, not in collection."""
     today = today or clock.today()
     terms = cfg.dunning
@@ -351,10 +520,21 @@ def request_respite(engine: Engine, cfg: LifecycleConfig, invoice_id: str, days:
         if not status["allowed"]:
             raise RespiteRefused(f"respite: not possible ({status['reason']})")
         moved = schedule(inv.due_date, [*_events(conn, inv.id), StepEvent("respite", {"days": days})], terms)
-        upcoming = [d for k, d in (("reminder_1", moved.reminder_1), ("reminder_2", moved.reminder_2),
-                                   ("collection", moved.collection)) if d is not None and k not in moved.done]
-        data = {"days": days, "next_date": min(upcoming).isoformat() if upcoming else today.isoformat(),
-                "date": today.isoformat()}
-        ledger.add_event(conn, inv.id, "respite", render("respite", data, "sv", "respite"), actor=actor,
-                         at=_at(today), data=data)
+        upcoming = [
+            d
+            for k, d in (
+                ("reminder_1", moved.reminder_1),
+                ("reminder_2", moved.reminder_2),
+                ("collection", moved.collection),
+            )
+            if d is not None and k not in moved.done
+        ]
+        data = {
+            "days": days,
+            "next_date": min(upcoming).isoformat() if upcoming else today.isoformat(),
+            "date": today.isoformat(),
+        }
+        ledger.add_event(
+            conn, inv.id, "respite", render("respite", data, "sv", "respite"), actor=actor, at=_at(today), data=data
+        )
     return next_steps(engine, cfg, inv.id, today=today)

@@ -25,8 +25,10 @@ from backend_stub.services.lifecycle.payments import invoice_allocation, invoice
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.lifecycle import EventDocument
 
-FILE_STEM = {"sv": {"reminder": "paminnelse", "collection_notice": "inkassomeddelande", "credit_note": "kreditfaktura"},
-             "en": {"reminder": "reminder", "collection_notice": "collection-notice", "credit_note": "credit-note"}}
+FILE_STEM = {
+    "sv": {"reminder": "paminnelse", "collection_notice": "inkassomeddelande", "credit_note": "kreditfaktura"},
+    "en": {"reminder": "reminder", "collection_notice": "collection-notice", "credit_note": "credit-note"},
+}
 
 
 @dataclass(frozen=True)
@@ -36,8 +38,9 @@ class Document:
     pdf: bytes
 
 
-def event_document(engine: Engine, invoice_id: str, event_id: int, lang: str = "sv", *,
-                   now: datetime | None = None) -> Document:
+def event_document(
+    engine: Engine, invoice_id: str, event_id: int, lang: str = "sv", *, now: datetime | None = None
+) -> Document:
     """The PDF of timeline event ``event_id`` of invoice ``invoice_id`` (id or number) in ``lang``.
 
     Raises ``NotFound`` when the invoice has no such event or the event carries no document.
@@ -46,19 +49,24 @@ def event_document(engine: Engine, invoice_id: str, event_id: int, lang: str = "
     lang = "en" if lang == "en" else "sv"
     with engine.connect() as conn:
         inv = get_invoice_row(conn, invoice_id)
-        event = conn.execute(select(m.InvoiceEvent).where(m.InvoiceEvent.id == event_id,
-                                                          m.InvoiceEvent.invoice_id == inv.id)).first()
+        event = conn.execute(
+            select(m.InvoiceEvent).where(m.InvoiceEvent.id == event_id, m.InvoiceEvent.invoice_id == inv.id)
+        ).first()
         if event is None or event.kind not in timeline.DOCUMENT_KINDS:
             raise NotFound(f"invoice {inv.number} has no document for event {event_id}")
-        kept = conn.execute(select(EventDocument).where(EventDocument.event_id == event.id,
-                                                        EventDocument.lang == lang)).first()
+        kept = conn.execute(
+            select(EventDocument).where(EventDocument.event_id == event.id, EventDocument.lang == lang)
+        ).first()
         if kept is not None:
             return Document(kept.kind, kept.filename, bytes(kept.pdf))
         kind = timeline.DOCUMENT_KINDS[event.kind]
         if kind == "credit_note":
-            note = conn.execute(select(m.Invoice).where(m.Invoice.credits_invoice_id == inv.id,
-                                                        m.Invoice.number == str((event.data or {}).get("credit_note"))
-                                                        )).first()
+            note = conn.execute(
+                select(m.Invoice).where(
+                    m.Invoice.credits_invoice_id == inv.id,
+                    m.Invoice.number == str((event.data or {}).get("credit_note")),
+                )
+            ).first()
             if note is None:
                 raise NotFound(f"the credit note of event {event_id} is not found")
             number = note.number
@@ -78,12 +86,22 @@ def event_document(engine: Engine, invoice_id: str, event_id: int, lang: str = "
         now = clock.now()
     try:
         with engine.begin() as conn:
-            conn.execute(insert(EventDocument).values(invoice_id=inv.id, event_id=event.id, lang=lang, kind=kind,
-                                                      filename=filename, pdf=pdf, created_at=now))
+            conn.execute(
+                insert(EventDocument).values(
+                    invoice_id=inv.id,
+                    event_id=event.id,
+                    lang=lang,
+                    kind=kind,
+                    filename=filename,
+                    pdf=pdf,
+                    created_at=now,
+                )
+            )
     except IntegrityError:  # asked for twice at once: the first one kept is the one served
         with engine.connect() as conn:
-            kept = conn.execute(select(EventDocument).where(EventDocument.event_id == event.id,
-                                                            EventDocument.lang == lang)).one()
+            kept = conn.execute(
+                select(EventDocument).where(EventDocument.event_id == event.id, EventDocument.lang == lang)
+            ).one()
         return Document(kept.kind, kept.filename, bytes(kept.pdf))
     return Document(kind, filename, pdf)
 
@@ -96,17 +114,33 @@ def _notice(conn: Any, inv: Any, kind: str, data: dict[str, Any]) -> dict[str, A
     credited = sum(a for d, a in credits if d <= on)
     paid = sum(a for d, a in pays if d <= on)
     notice: dict[str, Any] = {
-        "kind": kind, "date": on.isoformat(), "level": int(data.get("level", 1)),
-        "seller": inv.document["seller"], "buyer": inv.document["buyer"],
-        "invoice": {"number": inv.number, "ocr": inv.ocr, "customer_number": inv.document["customer_number"],
-                    "invoice_date": inv.invoice_date.isoformat(), "due_date": inv.due_date.isoformat(),
-                    "amount_due_ore": inv.amount_due_ore},
-        "credited_ore": credited, "paid_ore": paid, "principal_ore": alloc.principal_open,
-        "fees_ore": alloc.fees_open, "interest_ore": alloc.interest_open, "balance_ore": max(0, alloc.balance),
-        "fee_ore": int(data.get("fee_ore", 0)), "rate": data.get("rate"),
+        "kind": kind,
+        "date": on.isoformat(),
+        "level": int(data.get("level", 1)),
+        "seller": inv.document["seller"],
+        "buyer": inv.document["buyer"],
+        "invoice": {
+            "number": inv.number,
+            "ocr": inv.ocr,
+            "customer_number": inv.document["customer_number"],
+            "invoice_date": inv.invoice_date.isoformat(),
+            "due_date": inv.due_date.isoformat(),
+            "amount_due_ore": inv.amount_due_ore,
+        },
+        "credited_ore": credited,
+        "paid_ore": paid,
+        "principal_ore": alloc.principal_open,
+        "fees_ore": alloc.fees_open,
+        "interest_ore": alloc.interest_open,
+        "balance_ore": max(0, alloc.balance),
+        "fee_ore": int(data.get("fee_ore", 0)),
+        "rate": data.get("rate"),
     }
     if kind == "collection_notice" and "balance_ore" in data:  # the amounts handed over, as recorded that day
-        notice.update(principal_ore=int(data["principal_ore"]), fees_ore=int(data["fees_ore"]),
-                      interest_ore=int(data["interest_ore"]), balance_ore=int(data["balance_ore"]))
+        notice.update(
+            principal_ore=int(data["principal_ore"]),
+            fees_ore=int(data["fees_ore"]),
+            interest_ore=int(data["interest_ore"]),
+            balance_ore=int(data["balance_ore"]),
+        )
     return notice
-

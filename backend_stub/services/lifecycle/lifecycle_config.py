@@ -55,13 +55,16 @@ class LifecycleConfig:
         if env.get("SELFCARE_PUBLIC_URL"):
             over["public_url"] = env["SELFCARE_PUBLIC_URL"].rstrip("/")
         if env.get("SELFCARE_LETTER_FALLBACK_HOURS"):
-            over["letter_fallback_hours"] = _int(env["SELFCARE_LETTER_FALLBACK_HOURS"], "SELFCARE_LETTER_FALLBACK_HOURS")
+            over["letter_fallback_hours"] = _int(
+                env["SELFCARE_LETTER_FALLBACK_HOURS"], "SELFCARE_LETTER_FALLBACK_HOURS"
+            )
         ag: dict[str, Any] = {}
         if env.get("SELFCARE_AUTOGIRO_BANKGIRO"):
             ag["payee_bankgiro"] = _bankgiro(env["SELFCARE_AUTOGIRO_BANKGIRO"], "SELFCARE_AUTOGIRO_BANKGIRO")
         if env.get("SELFCARE_AUTOGIRO_CUSTOMER_NUMBER"):
-            ag["bankgirot_customer_number"] = _bgc_number(env["SELFCARE_AUTOGIRO_CUSTOMER_NUMBER"],
-                                                          "SELFCARE_AUTOGIRO_CUSTOMER_NUMBER")
+            ag["bankgirot_customer_number"] = _bgc_number(
+                env["SELFCARE_AUTOGIRO_CUSTOMER_NUMBER"], "SELFCARE_AUTOGIRO_CUSTOMER_NUMBER"
+            )
         if ag:
             over["autopay"] = replace(cfg.autopay, **ag)
         return replace(cfg, **over)

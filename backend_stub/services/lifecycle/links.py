@@ -100,8 +100,9 @@ class OpenedLink:
     first_open: bool
 
 
-def create_link(engine: Engine, secret: str, issuer: str, invoice_id: str, *, ttl: timedelta = LINK_TTL,
-                now: datetime | None = None) -> Link:
+def create_link(
+    engine: Engine, secret: str, issuer: str, invoice_id: str, *, ttl: timedelta = LINK_TTL, now: datetime | None = None
+) -> Link:
     """A new short link to the invoice (by id or number); only its HMAC is stored."""
     now = now or clock.now()
     with engine.begin() as conn:
@@ -109,38 +110,71 @@ def create_link(engine: Engine, secret: str, issuer: str, invoice_id: str, *, tt
         seed = secrets.token_hex(16)
         link_id = short_id(secret, seed)
         expires = now + ttl
-        conn.execute(insert(InvoiceLink).values(jti=link_key(secret, link_id), invoice_id=inv.id,
-                                                customer_id=inv.customer_id, created_at=now, expires_at=expires,
-                                                token=_SEED_PREFIX + seed))
+        conn.execute(
+            insert(InvoiceLink).values(
+                jti=link_key(secret, link_id),
+                invoice_id=inv.id,
+                customer_id=inv.customer_id,
+                created_at=now,
+                expires_at=expires,
+                token=_SEED_PREFIX + seed,
+            )
+        )
     return Link(link_id, inv.id, expires)
 
 
-def create_jwt_link(engine: Engine, secret: str, issuer: str, invoice_id: str, *, ttl: timedelta = LINK_TTL,
-                    now: datetime | None = None) -> Link:
+def create_jwt_link(
+    engine: Engine, secret: str, issuer: str, invoice_id: str, *, ttl: timedelta = LINK_TTL, now: datetime | None = None
+) -> Link:
     """A link of the earlier kind (a signed JWT): what links sent before short ids look like (tests)."""
     now = now or clock.now()
     with engine.begin() as conn:
         inv = get_invoice_row(conn, invoice_id)
         jti = uuid.uuid4().hex
         expires = now + ttl
-        token = jwt.encode({"iss": issuer, "aud": LINK_AUDIENCE, "sub": inv.id, "cid": inv.customer_id, "jti": jti,
-                            "iat": int(now.timestamp()), "exp": int(expires.timestamp())}, secret, algorithm="HS256")
-        conn.execute(insert(InvoiceLink).values(jti=jti, invoice_id=inv.id, customer_id=inv.customer_id,
-                                                created_at=now, expires_at=expires, token=stored_token_hash(token)))
+        token = jwt.encode(
+            {
+                "iss": issuer,
+                "aud": LINK_AUDIENCE,
+                "sub": inv.id,
+                "cid": inv.customer_id,
+                "jti": jti,
+                "iat": int(now.timestamp()),
+                "exp": int(expires.timestamp()),
+            },
+            secret,
+            algorithm="HS256",
+        )
+        conn.execute(
+            insert(InvoiceLink).values(
+                jti=jti,
+                invoice_id=inv.id,
+                customer_id=inv.customer_id,
+                created_at=now,
+                expires_at=expires,
+                token=stored_token_hash(token),
+            )
+        )
     return Link(token, inv.id, expires)
 
 
-def current_link(engine: Engine, secret: str, invoice_id: str, *, valid_for: timedelta = timedelta(0),
-                 now: datetime | None = None) -> Link | None:
+def current_link(
+    engine: Engine, secret: str, invoice_id: str, *, valid_for: timedelta = timedelta(0), now: datetime | None = None
+) -> Link | None:
     """The invoice's newest short link still valid for ``valid_for`` (and made with this secret), or None."""
     now = now or clock.now()
     with engine.connect() as conn:
         inv = get_invoice_row(conn, invoice_id)
-        row = conn.execute(select(InvoiceLink).where(InvoiceLink.invoice_id == inv.id,
-                                                     InvoiceLink.revoked_at.is_(None),
-                                                     InvoiceLink.token.startswith(_SEED_PREFIX),
-                                                     InvoiceLink.expires_at > now + valid_for)
-                           .order_by(InvoiceLink.created_at.desc())).first()
+        row = conn.execute(
+            select(InvoiceLink)
+            .where(
+                InvoiceLink.invoice_id == inv.id,
+                InvoiceLink.revoked_at.is_(None),
+                InvoiceLink.token.startswith(_SEED_PREFIX),
+                InvoiceLink.expires_at > now + valid_for,
+            )
+            .order_by(InvoiceLink.created_at.desc())
+        ).first()
     if row is not None:
         link_id = short_id(secret, row.token.removeprefix(_SEED_PREFIX))
         if hmac.compare_digest(link_key(secret, link_id), row.jti):  # made with this secret
@@ -158,8 +192,16 @@ def invoice_link(engine: Engine, secret: str, issuer: str, invoice_id: str, *, n
     return link if link is not None else create_link(engine, secret, issuer, invoice_id, now=now)
 
 
-def open_link(engine: Engine, secret: str, issuer: str, token: str, *, now: datetime | None = None,
-              session_id: str | None = None, session_expires_at: datetime | None = None) -> OpenedLink:
+def open_link(
+    engine: Engine,
+    secret: str,
+    issuer: str,
+    token: str,
+    *,
+    now: datetime | None = None,
+    session_id: str | None = None,
+    session_expires_at: datetime | None = None,
+) -> OpenedLink:
     """Check the link, record the first open and the session about to be opened from it
     (``session_id``: the token id of that session, which revoking the link revokes).
 
@@ -171,9 +213,14 @@ def open_link(engine: Engine, secret: str, issuer: str, token: str, *, now: date
         claims = None
     else:
         try:  # a link of the earlier kind: the signature must hold; expiry is checked below
-            claims = jwt.decode(token, secret, algorithms=["HS256"], audience=LINK_AUDIENCE, issuer=issuer,
-                                options={"require": ["exp", "iat", "sub", "jti", "cid"], "verify_exp": False,
-                                                 "verify_iat": False})
+            claims = jwt.decode(
+                token,
+                secret,
+                algorithms=["HS256"],
+                audience=LINK_AUDIENCE,
+                issuer=issuer,
+                options={"require": ["exp", "iat", "sub", "jti", "cid"], "verify_exp": False, "verify_iat": False},
+            )
         except jwt.PyJWTError:
             raise LinkRefused("link not found") from None
         where = InvoiceLink.jti == claims["jti"]
@@ -182,29 +229,48 @@ def open_link(engine: Engine, secret: str, issuer: str, token: str, *, now: date
     with engine.begin() as conn:
         # Locked until the session is recorded, so a revocation either comes first (410) or sees it.
         row = conn.execute(select(InvoiceLink).where(where).with_for_update()).first()
-        if row is None or (claims is not None and (row.invoice_id != claims["sub"]
-                                                   or row.customer_id != claims["cid"])):
+        if row is None or (
+            claims is not None and (row.invoice_id != claims["sub"] or row.customer_id != claims["cid"])
+        ):
             raise LinkRefused("link not found")
         if row.revoked_at is not None:
             raise LinkGone(row.invoice_id, row.customer_id, "revoked")
         if _aware(row.expires_at) <= now or (claims is not None and claims["exp"] <= now.timestamp()):
             raise LinkGone(row.invoice_id, row.customer_id, "expired")
         if session_id is not None:
-            conn.execute(delete(LinkSession).where(LinkSession.link_jti == row.jti,
-                                                   LinkSession.expires_at < clock.wall_now() - timedelta(minutes=1)))
-            conn.execute(insert(LinkSession).values(jti=session_id, link_jti=row.jti, opened_at=now,
-                                                    expires_at=session_expires_at))
-        first = conn.execute(update(InvoiceLink).where(InvoiceLink.jti == row.jti,
-                                                       InvoiceLink.first_opened_at.is_(None))
-                             .values(first_opened_at=now)).rowcount == 1
+            conn.execute(
+                delete(LinkSession).where(
+                    LinkSession.link_jti == row.jti, LinkSession.expires_at < clock.wall_now() - timedelta(minutes=1)
+                )
+            )
+            conn.execute(
+                insert(LinkSession).values(
+                    jti=session_id, link_jti=row.jti, opened_at=now, expires_at=session_expires_at
+                )
+            )
+        first = (
+            conn.execute(
+                update(InvoiceLink)
+                .where(InvoiceLink.jti == row.jti, InvoiceLink.first_opened_at.is_(None))
+                .values(first_opened_at=now)
+            ).rowcount
+            == 1
+        )
         if first and not _opened_before(conn, row.invoice_id):
-            ledger.add_event(conn, row.invoice_id, "opened", "Fakturan öppnades.", actor="customer", at=now,
-                             data={"via": "link"})
+            ledger.add_event(
+                conn, row.invoice_id, "opened", "Fakturan öppnades.", actor="customer", at=now, data={"via": "link"}
+            )
     return OpenedLink(row.invoice_id, row.customer_id, first)
 
 
-def revoke_links(engine: Engine, *, token: str | None = None, invoice_id: str | None = None,
-                 now: datetime | None = None, secret: str | None = None) -> int:
+def revoke_links(
+    engine: Engine,
+    *,
+    token: str | None = None,
+    invoice_id: str | None = None,
+    now: datetime | None = None,
+    secret: str | None = None,
+) -> int:
     """Revoke one link (by its id or token; a short id needs ``secret``) or every link of an invoice,
     and end every session opened from them (on the shared revocation list, in the same transaction).
 
@@ -231,16 +297,23 @@ def revoke_links(engine: Engine, *, token: str | None = None, invoice_id: str | 
         if not jtis:
             return 0
         conn.execute(update(InvoiceLink).where(InvoiceLink.jti.in_(jtis)).values(revoked_at=now))
-        sessions = conn.execute(select(LinkSession.jti, LinkSession.expires_at)
-                                .where(LinkSession.link_jti.in_(jtis))).all()
+        sessions = conn.execute(
+            select(LinkSession.jti, LinkSession.expires_at).where(LinkSession.link_jti.in_(jtis))
+        ).all()
         for session in sessions:
             revoke_in(conn, session.jti, _aware(session.expires_at))
         return len(jtis)
 
 
 def _opened_before(conn, invoice_id: str) -> bool:
-    return conn.execute(select(m.InvoiceEvent.id).where(m.InvoiceEvent.invoice_id == invoice_id,
-                                                        m.InvoiceEvent.kind == "opened").limit(1)).first() is not None
+    return (
+        conn.execute(
+            select(m.InvoiceEvent.id)
+            .where(m.InvoiceEvent.invoice_id == invoice_id, m.InvoiceEvent.kind == "opened")
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
 def _aware(value: datetime) -> datetime:

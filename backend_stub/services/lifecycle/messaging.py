@@ -56,10 +56,14 @@ class MailSettings:
             raise ValueError(f"SELFCARE_SMTP_PORT: not a port number: {port_text!r}") from None
         if not 0 < port < 65536:
             raise ValueError(f"SELFCARE_SMTP_PORT: out of range: {port}")
-        return cls(host=env.get("SELFCARE_SMTP_HOST") or None, port=port,
-                   sender=env.get("SELFCARE_MAIL_FROM") or cls.sender,
-                   username=env.get("SELFCARE_SMTP_USER") or None, password=env.get("SELFCARE_SMTP_PASSWORD") or None,
-                   starttls=env.get("SELFCARE_SMTP_STARTTLS", "") in ("1", "true", "yes"))
+        return cls(
+            host=env.get("SELFCARE_SMTP_HOST") or None,
+            port=port,
+            sender=env.get("SELFCARE_MAIL_FROM") or cls.sender,
+            username=env.get("SELFCARE_SMTP_USER") or None,
+            password=env.get("SELFCARE_SMTP_PASSWORD") or None,
+            starttls=env.get("SELFCARE_SMTP_STARTTLS", "") in ("1", "true", "yes"),
+        )
 
 
 class SmsProvider(Protocol):
@@ -85,8 +89,17 @@ def _now() -> datetime:
     return clock.now()
 
 
-def _claim(engine: Engine, *, channel: str, to: str, subject: str, text: str, html: str | None, key: str,
-           invoice_id: str | None) -> int | None:
+def _claim(
+    engine: Engine,
+    *,
+    channel: str,
+    to: str,
+    subject: str,
+    text: str,
+    html: str | None,
+    key: str,
+    invoice_id: str | None,
+) -> int | None:
     """Record the message as pending; None if ``key`` was already sent (idempotent)."""
     if channel not in CHANNELS:
         raise ValueError(f"channel: must be one of {', '.join(CHANNELS)}, got {channel!r}")
@@ -98,15 +111,30 @@ def _claim(engine: Engine, *, channel: str, to: str, subject: str, text: str, ht
         row = conn.execute(select(OutboxMessage.id, OutboxMessage.status).where(OutboxMessage.key == key)).first()
         if row is not None:
             return None if row.status in DONE else row.id
-        return conn.execute(insert(OutboxMessage).values(
-            channel=channel, to=to, subject=subject, text=text, html=html, key=key, created_at=_now(),
-            status="pending", invoice_id=invoice_id).returning(OutboxMessage.id)).scalar_one()
+        return conn.execute(
+            insert(OutboxMessage)
+            .values(
+                channel=channel,
+                to=to,
+                subject=subject,
+                text=text,
+                html=html,
+                key=key,
+                created_at=_now(),
+                status="pending",
+                invoice_id=invoice_id,
+            )
+            .returning(OutboxMessage.id)
+        ).scalar_one()
 
 
 def _finish(engine: Engine, msg_id: int, status: str, error: str | None = None) -> None:
     with engine.begin() as conn:
-        conn.execute(update(OutboxMessage).where(OutboxMessage.id == msg_id).values(
-            status=status, error=error, sent_at=_now() if status in DONE else None))
+        conn.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == msg_id)
+            .values(status=status, error=error, sent_at=_now() if status in DONE else None)
+        )
 
 
 def message_id_for(key: str, sender: str) -> str:
@@ -114,7 +142,9 @@ def message_id_for(key: str, sender: str) -> str:
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
 
 
-def build_email(settings: MailSettings, *, to: str, subject: str, text: str, html: str | None, key: str) -> EmailMessage:
+def build_email(
+    settings: MailSettings, *, to: str, subject: str, text: str, html: str | None, key: str
+) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = settings.sender
     msg["To"] = to
@@ -137,14 +167,24 @@ def _smtp_send(settings: MailSettings, msg: EmailMessage) -> None:
         smtp.send_message(msg)
 
 
-def send_email(engine: Engine, settings: MailSettings, *, to: str, subject: str, text: str, html: str | None = None,
-               key: str, invoice_id: str | None = None) -> bool:
+def send_email(
+    engine: Engine,
+    settings: MailSettings,
+    *,
+    to: str,
+    subject: str,
+    text: str,
+    html: str | None = None,
+    key: str,
+    invoice_id: str | None = None,
+) -> bool:
     """Send an e-mail once per ``key``: True if sent (or recorded) now, False if the key was already sent.
 
     SMTP errors are raised after the outbox row is marked ``failed`` (a rerun tries again).
     """
-    msg_id = _claim(engine, channel="email", to=to, subject=subject, text=text, html=html, key=key,
-                    invoice_id=invoice_id)
+    msg_id = _claim(
+        engine, channel="email", to=to, subject=subject, text=text, html=html, key=key, invoice_id=invoice_id
+    )
     if msg_id is None:
         return False
     if settings.host is None:
@@ -159,8 +199,9 @@ def send_email(engine: Engine, settings: MailSettings, *, to: str, subject: str,
     return True
 
 
-def send_sms(engine: Engine, provider: SmsProvider, *, to: str, text: str, key: str,
-             invoice_id: str | None = None) -> bool:
+def send_sms(
+    engine: Engine, provider: SmsProvider, *, to: str, text: str, key: str, invoice_id: str | None = None
+) -> bool:
     """Send an SMS once per ``key``: True if sent now, False if already sent. Provider errors are re-raised."""
     msg_id = _claim(engine, channel="sms", to=to, subject="", text=text, html=None, key=key, invoice_id=invoice_id)
     if msg_id is None:
@@ -176,8 +217,9 @@ def send_sms(engine: Engine, provider: SmsProvider, *, to: str, text: str, key: 
 
 def record_letter(engine: Engine, *, to: str, subject: str, text: str, key: str, invoice_id: str | None = None) -> bool:
     """Note a letter put in the print queue (``to`` is the postal address); False if ``key`` was already done."""
-    msg_id = _claim(engine, channel="letter", to=to, subject=subject, text=text, html=None, key=key,
-                    invoice_id=invoice_id)
+    msg_id = _claim(
+        engine, channel="letter", to=to, subject=subject, text=text, html=None, key=key, invoice_id=invoice_id
+    )
     if msg_id is None:
         return False
     _finish(engine, msg_id, "recorded")
@@ -190,8 +232,9 @@ def was_sent(engine: Engine, key: str) -> bool:
     return status in DONE
 
 
-def list_outbox(engine: Engine, to: str | None = None, limit: int = 50, *, channel: str | None = None,
-                invoice_id: str | None = None) -> list[dict[str, Any]]:
+def list_outbox(
+    engine: Engine, to: str | None = None, limit: int = 50, *, channel: str | None = None, invoice_id: str | None = None
+) -> list[dict[str, Any]]:
     """The newest messages first, optionally only those to one address, channel or invoice."""
     q = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(max(1, min(limit, 1000)))
     if to is not None:
@@ -202,10 +245,23 @@ def list_outbox(engine: Engine, to: str | None = None, limit: int = 50, *, chann
         q = q.where(OutboxMessage.invoice_id == invoice_id)
     with engine.connect() as conn:
         rows = conn.execute(q).all()
-    return [{"id": r.id, "channel": r.channel, "to": r.to, "subject": r.subject, "text": r.text, "html": r.html,
-             "key": r.key, "created_at": r.created_at.isoformat() if r.created_at else None,
-             "sent_at": r.sent_at.isoformat() if r.sent_at else None, "status": r.status, "error": r.error,
-             "invoice_id": r.invoice_id} for r in rows]
+    return [
+        {
+            "id": r.id,
+            "channel": r.channel,
+            "to": r.to,
+            "subject": r.subject,
+            "text": r.text,
+            "html": r.html,
+            "key": r.key,
+            "created_at": r.created_at.isoformat() if r.created_at else None,
+            "sent_at": r.sent_at.isoformat() if r.sent_at else None,
+            "status": r.status,
+            "error": r.error,
+            "invoice_id": r.invoice_id,
+        }
+        for r in rows
+    ]
 
 
 # --- channels and letters -----------------------------------------------------------------------------------------
@@ -221,7 +277,9 @@ def channel_of(customer: Any) -> str:
 
 
 def address_line(customer: Any) -> str:
-    return ", ".join(p for p in (customer.name, customer.street, f"{customer.postal_code} {customer.city}".strip()) if p)
+    return ", ".join(
+        p for p in (customer.name, customer.street, f"{customer.postal_code} {customer.city}".strip()) if p
+    )
 
 
 def write_print_file(print_dir: Path, name: str, data: bytes) -> Path:

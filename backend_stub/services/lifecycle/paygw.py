@@ -111,15 +111,19 @@ class Checkout:
 class PaymentProvider(Protocol):
     def create_checkout(self, invoice_id: str, return_url: str, *, now: datetime | None = None) -> Checkout: ...
 
-    def create_customer_checkout(self, customer_id: int, invoice_ids: list[str] | None, return_url: str, *,
-                                 now: datetime | None = None) -> Checkout: ...
+    def create_customer_checkout(
+        self, customer_id: int, invoice_ids: list[str] | None, return_url: str, *, now: datetime | None = None
+    ) -> Checkout: ...
 
     def handle_webhook(self, signature: str, body: bytes, *, now: datetime | None = None) -> str: ...
 
 
 def allowed_return_hosts() -> set[str]:
-    return {h.strip().lower() for h in os.environ.get("SELFCARE_PAY_RETURN_HOSTS", "localhost,127.0.0.1").split(",")
-            if h.strip()}
+    return {
+        h.strip().lower()
+        for h in os.environ.get("SELFCARE_PAY_RETURN_HOSTS", "localhost,127.0.0.1").split(",")
+        if h.strip()
+    }
 
 
 def check_return_url(url: str) -> str:
@@ -174,8 +178,9 @@ class TestPayProvider:
             inv = get_invoice_row(conn, invoice_id)
             return self._open_checkout(conn, inv.customer_id, [inv], return_url, now, field="invoice")
 
-    def create_customer_checkout(self, customer_id: int, invoice_ids: list[str] | None, return_url: str, *,
-                                 now: datetime | None = None) -> Checkout:
+    def create_customer_checkout(
+        self, customer_id: int, invoice_ids: list[str] | None, return_url: str, *, now: datetime | None = None
+    ) -> Checkout:
         """One checkout over invoices of customer ``customer_id`` (ids or numbers); ``None``: every overdue one.
 
         Raises ``UnknownCustomer``; ``NotFound`` for an invoice that is unknown or another
@@ -188,8 +193,11 @@ class TestPayProvider:
             if conn.execute(select(m.Customer.id).where(m.Customer.id == customer_id)).first() is None:
                 raise UnknownCustomer(f"customer {customer_id} not found")
             if invoice_ids is None:
-                rows = list(conn.execute(select(m.Invoice).where(m.Invoice.customer_id == customer_id,
-                                                                  m.Invoice.kind == "invoice")))
+                rows = list(
+                    conn.execute(
+                        select(m.Invoice).where(m.Invoice.customer_id == customer_id, m.Invoice.kind == "invoice")
+                    )
+                )
                 states = ledger.invoice_states(conn, rows)
                 rows = [r for r in rows if states[r.id].status in OVERDUE_STATUSES and states[r.id].balance_ore > 0]
                 if not rows:
@@ -209,14 +217,16 @@ class TestPayProvider:
                     rows.append(inv)
             return self._open_checkout(conn, customer_id, rows, return_url, now, field="invoice_ids")
 
-    def _open_checkout(self, conn: Connection, customer_id: int, rows: list[Any], return_url: str, now: datetime,
-                       *, field: str) -> Checkout:
+    def _open_checkout(
+        self, conn: Connection, customer_id: int, rows: list[Any], return_url: str, now: datetime, *, field: str
+    ) -> Checkout:
         """Store a checkout over ``rows`` (invoice rows of one customer) and supersede every open one
         that shares an invoice with it."""
         # Lock the invoices (PostgreSQL; SQLite's writer lock already serialises) so that two
         # checkouts of one invoice made at once cannot both stay open; always in id order.
-        conn.execute(select(m.Invoice.id).where(m.Invoice.id.in_([r.id for r in rows]))
-                     .order_by(m.Invoice.id).with_for_update())
+        conn.execute(
+            select(m.Invoice.id).where(m.Invoice.id.in_([r.id for r in rows])).order_by(m.Invoice.id).with_for_update()
+        )
         states = ledger.invoice_states(conn, rows)
         for inv in rows:
             if inv.kind != "invoice":
@@ -228,16 +238,33 @@ class TestPayProvider:
         amount = sum(i.amount_ore for i in items)
         checkout = Checkout(secrets.token_urlsafe(24), "tp_" + uuid.uuid4().hex, amount, items)
         sharing = select(PaymentSessionInvoice.session_id).where(
-            PaymentSessionInvoice.invoice_id.in_([i.id for i in items]))
-        conn.execute(update(PaymentSession).where(PaymentSession.id.in_(sharing), PaymentSession.status == "open")
-                     .values(status="superseded"))
-        conn.execute(insert(PaymentSession).values(
-            id=checkout.session_id, invoice_id=items[0].id, customer_id=customer_id, amount_ore=amount,
-            return_url=return_url, status="open", provider_payment_id=checkout.payment_id, created_at=now,
-            expires_at=now + SESSION_TTL))
-        conn.execute(insert(PaymentSessionInvoice), [
-            {"session_id": checkout.session_id, "position": n, "invoice_id": i.id, "amount_ore": i.amount_ore}
-            for n, i in enumerate(items, start=1)])
+            PaymentSessionInvoice.invoice_id.in_([i.id for i in items])
+        )
+        conn.execute(
+            update(PaymentSession)
+            .where(PaymentSession.id.in_(sharing), PaymentSession.status == "open")
+            .values(status="superseded")
+        )
+        conn.execute(
+            insert(PaymentSession).values(
+                id=checkout.session_id,
+                invoice_id=items[0].id,
+                customer_id=customer_id,
+                amount_ore=amount,
+                return_url=return_url,
+                status="open",
+                provider_payment_id=checkout.payment_id,
+                created_at=now,
+                expires_at=now + SESSION_TTL,
+            )
+        )
+        conn.execute(
+            insert(PaymentSessionInvoice),
+            [
+                {"session_id": checkout.session_id, "position": n, "invoice_id": i.id, "amount_ore": i.amount_ore}
+                for n, i in enumerate(items, start=1)
+            ],
+        )
         return checkout
 
     # --- the provider side: hosted page ---------------------------------------------------
@@ -252,20 +279,40 @@ class TestPayProvider:
             s = conn.execute(select(PaymentSession).where(PaymentSession.id == session_id)).first()
             if s is None:
                 return None
-            invs = list(conn.execute(
-                select(m.Invoice.id, m.Invoice.number, m.Invoice.due_date, PaymentSessionInvoice.amount_ore)
-                .join(PaymentSessionInvoice, PaymentSessionInvoice.invoice_id == m.Invoice.id)
-                .where(PaymentSessionInvoice.session_id == s.id).order_by(PaymentSessionInvoice.position)))
+            invs = list(
+                conn.execute(
+                    select(m.Invoice.id, m.Invoice.number, m.Invoice.due_date, PaymentSessionInvoice.amount_ore)
+                    .join(PaymentSessionInvoice, PaymentSessionInvoice.invoice_id == m.Invoice.id)
+                    .where(PaymentSessionInvoice.session_id == s.id)
+                    .order_by(PaymentSessionInvoice.position)
+                )
+            )
             document = conn.execute(select(m.Invoice.document).where(m.Invoice.id == invs[0].id)).scalar_one()
         expires = s.expires_at if s.expires_at.tzinfo else s.expires_at.replace(tzinfo=UTC)
         expired = expires <= now
         closed = s.status if s.status != "open" else ("expired" if expired else None)
-        return {"session_id": s.id, "status": s.status, "expired": expired, "closed": closed,
-                "amount_ore": s.amount_ore, "amount": format_kr(s.amount_ore),
-                "invoice_number": invs[0].number, "merchant": document["seller"]["name"],
-                "invoices": [{"id": i.id, "number": i.number, "due_date": i.due_date.isoformat(),
-                              "amount_ore": i.amount_ore, "amount": format_kr(i.amount_ore)} for i in invs],
-                "return_url": s.return_url, "payment_id": s.provider_payment_id}
+        return {
+            "session_id": s.id,
+            "status": s.status,
+            "expired": expired,
+            "closed": closed,
+            "amount_ore": s.amount_ore,
+            "amount": format_kr(s.amount_ore),
+            "invoice_number": invs[0].number,
+            "merchant": document["seller"]["name"],
+            "invoices": [
+                {
+                    "id": i.id,
+                    "number": i.number,
+                    "due_date": i.due_date.isoformat(),
+                    "amount_ore": i.amount_ore,
+                    "amount": format_kr(i.amount_ore),
+                }
+                for i in invs
+            ],
+            "return_url": s.return_url,
+            "payment_id": s.provider_payment_id,
+        }
 
     def complete(self, session_id: str, method: str, *, now: datetime | None = None) -> tuple[str, bytes]:
         """The payer's choice on the hosted page → the signed webhook delivery (header, body)."""
@@ -280,8 +327,12 @@ class TestPayProvider:
             "id": "evt_" + uuid.uuid4().hex,
             "type": "payment.succeeded" if ok else "payment.failed",
             "created": int(now.timestamp()),
-            "data": {"payment_id": info["payment_id"], "session_id": session_id, "amount_ore": info["amount_ore"],
-                     "method": method if ok else None},
+            "data": {
+                "payment_id": info["payment_id"],
+                "session_id": session_id,
+                "amount_ore": info["amount_ore"],
+                "method": method if ok else None,
+            },
         }
         body = json.dumps(event, separators=(",", ":")).encode()
         return sign(self.secret, body, int(clock.wall_now().timestamp())), body  # a transport stamp: real time
@@ -319,9 +370,15 @@ class TestPayProvider:
                 if s.status == "open":
                     conn.execute(update(PaymentSession).where(PaymentSession.id == s.id).values(status="failed"))
                     for invoice_id in self._session_invoice_ids(conn, s.id):
-                        ledger.add_event(conn, invoice_id, "payment_failed",
-                                         "Betalningen genomfördes inte. Fakturan är fortfarande obetald.",
-                                         actor="testpay", at=now, data={"payment_id": payment_id})
+                        ledger.add_event(
+                            conn,
+                            invoice_id,
+                            "payment_failed",
+                            "Betalningen genomfördes inte. Fakturan är fortfarande obetald.",
+                            actor="testpay",
+                            at=now,
+                            data={"payment_id": payment_id},
+                        )
                 return "failed"
             if kind != "payment.succeeded":
                 raise WebhookRejected(f"unknown event type {kind!r}")
@@ -330,18 +387,24 @@ class TestPayProvider:
             method = data.get("method") if data.get("method") in METHODS else "card"
             result, surplus = self._record_checkout_payment(conn, s, payment_id, method, amount, now)
         if surplus and self.overpayment == "refund":  # the operator's choice: pay it back at once
-            payments.refund_credit(self.engine, s.customer_id, surplus, actor="testpay",
-                                   reference=f"overpaid-{payment_id}")
+            payments.refund_credit(
+                self.engine, s.customer_id, surplus, actor="testpay", reference=f"overpaid-{payment_id}"
+            )
         return result
 
     @staticmethod
     def _session_invoice_ids(conn: Connection, session_id: str) -> list[str]:
-        return list(conn.execute(select(PaymentSessionInvoice.invoice_id)
-                                 .where(PaymentSessionInvoice.session_id == session_id)
-                                 .order_by(PaymentSessionInvoice.position)).scalars())
+        return list(
+            conn.execute(
+                select(PaymentSessionInvoice.invoice_id)
+                .where(PaymentSessionInvoice.session_id == session_id)
+                .order_by(PaymentSessionInvoice.position)
+            ).scalars()
+        )
 
-    def _record_checkout_payment(self, conn: Connection, s: Any, payment_id: str, method: str, amount: int,
-                                 now: datetime) -> tuple[str, int]:
+    def _record_checkout_payment(
+        self, conn: Connection, s: Any, payment_id: str, method: str, amount: int, now: datetime
+    ) -> tuple[str, int]:
         """Apply a confirmed checkout: its invoices oldest due first, each at most its balance now.
 
         Also for a superseded (or expired, failed) session: the provider has taken the money,
@@ -352,10 +415,10 @@ class TestPayProvider:
         invoice_ids = self._session_invoice_ids(conn, s.id)
         # The same lock order as a new checkout (invoices by id, then the session), so that
         # a checkout and a confirmation of the same invoices run one after the other.
-        conn.execute(select(m.Invoice.id).where(m.Invoice.id.in_(invoice_ids)).order_by(m.Invoice.id)
-                     .with_for_update())
-        status = conn.execute(select(PaymentSession.status).where(PaymentSession.id == s.id)
-                              .with_for_update()).scalar_one()
+        conn.execute(select(m.Invoice.id).where(m.Invoice.id.in_(invoice_ids)).order_by(m.Invoice.id).with_for_update())
+        status = conn.execute(
+            select(PaymentSession.status).where(PaymentSession.id == s.id).with_for_update()
+        ).scalar_one()
         if status == "paid":  # another delivery about this provider payment recorded it
             return "duplicate", 0
         rows = {r.id: r for r in conn.execute(select(m.Invoice).where(m.Invoice.id.in_(invoice_ids)))}
@@ -367,9 +430,16 @@ class TestPayProvider:
             if share == 0:
                 continue
             reference = f"testpay:{payment_id}" if len(invs) == 1 else f"testpay:{payment_id}:{position}"
-            recorded |= ledger.record_payment(conn, invoice_id=inv.id, reference=reference, method=method,
-                                              amount_ore=share, customer_id=inv.customer_id, received_at=now,
-                                              actor="testpay")
+            recorded |= ledger.record_payment(
+                conn,
+                invoice_id=inv.id,
+                reference=reference,
+                method=method,
+                amount_ore=share,
+                customer_id=inv.customer_id,
+                received_at=now,
+                actor="testpay",
+            )
         conn.execute(update(PaymentSession).where(PaymentSession.id == s.id).values(status="paid"))
         # What was not owed (an invoice settled meanwhile): the customer's credit balance (ledger event
         # "overpaid", the agents' queue), or paid back at once when the operator chose so.
@@ -384,8 +454,16 @@ class TestPayProvider:
         return_url = check_return_url(return_url)
         session_id = secrets.token_urlsafe(24)
         with self.engine.begin() as conn:
-            conn.execute(insert(CardSetupSession).values(id=session_id, customer_id=customer_id, return_url=return_url,
-                                                         status="open", created_at=now, expires_at=now + SESSION_TTL))
+            conn.execute(
+                insert(CardSetupSession).values(
+                    id=session_id,
+                    customer_id=customer_id,
+                    return_url=return_url,
+                    status="open",
+                    created_at=now,
+                    expires_at=now + SESSION_TTL,
+                )
+            )
         return session_id
 
     def card_session(self, session_id: str, *, now: datetime | None = None) -> dict[str, Any] | None:
@@ -397,8 +475,13 @@ class TestPayProvider:
                 return None
             customer = conn.execute(select(m.Customer.name).where(m.Customer.id == s.customer_id)).scalar_one()
         expires = s.expires_at if s.expires_at.tzinfo else s.expires_at.replace(tzinfo=UTC)
-        return {"session_id": s.id, "status": s.status, "expired": expires <= now, "return_url": s.return_url,
-                "customer_name": customer}
+        return {
+            "session_id": s.id,
+            "status": s.status,
+            "expired": expires <= now,
+            "return_url": s.return_url,
+            "customer_name": customer,
+        }
 
     def complete_card_setup(self, session_id: str, choice: str, *, now: datetime | None = None) -> tuple[str, bytes]:
         """The payer's choice on the card page → the signed webhook delivery (header, body).
@@ -415,11 +498,24 @@ class TestPayProvider:
             brand, last4, expires, behaviour = TEST_CARDS[choice]
             token = "tpc_" + secrets.token_hex(16)
             with self.engine.begin() as conn:
-                conn.execute(insert(TestPayCard).values(token=token, session_id=session_id, brand=brand, last4=last4,
-                                                        expires=expires, behaviour=behaviour, created_at=now))
+                conn.execute(
+                    insert(TestPayCard).values(
+                        token=token,
+                        session_id=session_id,
+                        brand=brand,
+                        last4=last4,
+                        expires=expires,
+                        behaviour=behaviour,
+                        created_at=now,
+                    )
+                )
             data.update(token=token, brand=brand, last4=last4, expires=expires)
-        event = {"id": "evt_" + uuid.uuid4().hex, "type": "card.saved" if choice in TEST_CARDS else "card.setup_failed",
-                 "created": int(now.timestamp()), "data": data}
+        event = {
+            "id": "evt_" + uuid.uuid4().hex,
+            "type": "card.saved" if choice in TEST_CARDS else "card.setup_failed",
+            "created": int(now.timestamp()),
+            "data": data,
+        }
         body = json.dumps(event, separators=(",", ":")).encode()
         return sign(self.secret, body, int(clock.wall_now().timestamp())), body  # a transport stamp: real time
 
@@ -442,7 +538,9 @@ class TestPayProvider:
                 raise WebhookRejected("unknown card session")
         return outcome
 
-    def charge_saved_card(self, token: str, amount_ore: int, key: str, *, now: datetime | None = None) -> dict[str, Any]:
+    def charge_saved_card(
+        self, token: str, amount_ore: int, key: str, *, now: datetime | None = None
+    ) -> dict[str, Any]:
         """Charge a saved card (no payer present). The same ``key`` gives the same payment id.
 
         Returns ``{"payment_id", "status": "succeeded"|"declined", "decline_code"}``.

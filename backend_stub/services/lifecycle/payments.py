@@ -26,17 +26,32 @@ def _day(value: datetime | date) -> date:
     return value
 
 
-def invoice_items(conn: Connection, inv: Any) -> tuple[list[tuple[date, int]], list[tuple[date, str, int]],
-                                                        list[tuple[date, int]]]:
+def invoice_items(
+    conn: Connection, inv: Any
+) -> tuple[list[tuple[date, int]], list[tuple[date, str, int]], list[tuple[date, int]]]:
     """An invoice's credits, charges and payments as ``allocate`` takes them."""
-    credits = [(c.invoice_date, -c.amount_due_ore) for c in conn.execute(
-        select(m.Invoice.invoice_date, m.Invoice.amount_due_ore).where(m.Invoice.credits_invoice_id == inv.id))]
-    charges = [(c.accrued_to, c.kind, c.amount_ore) for c in conn.execute(
-        select(InvoiceCharge.accrued_to, InvoiceCharge.kind, InvoiceCharge.amount_ore)
-        .where(InvoiceCharge.invoice_id == inv.id))]
-    pays = [(_day(p.received_at), p.amount_ore) for p in conn.execute(
-        select(m.Payment.received_at, m.Payment.amount_ore).where(m.Payment.invoice_id == inv.id)
-        .order_by(m.Payment.received_at, m.Payment.id))]
+    credits = [
+        (c.invoice_date, -c.amount_due_ore)
+        for c in conn.execute(
+            select(m.Invoice.invoice_date, m.Invoice.amount_due_ore).where(m.Invoice.credits_invoice_id == inv.id)
+        )
+    ]
+    charges = [
+        (c.accrued_to, c.kind, c.amount_ore)
+        for c in conn.execute(
+            select(InvoiceCharge.accrued_to, InvoiceCharge.kind, InvoiceCharge.amount_ore).where(
+                InvoiceCharge.invoice_id == inv.id
+            )
+        )
+    ]
+    pays = [
+        (_day(p.received_at), p.amount_ore)
+        for p in conn.execute(
+            select(m.Payment.received_at, m.Payment.amount_ore)
+            .where(m.Payment.invoice_id == inv.id)
+            .order_by(m.Payment.received_at, m.Payment.id)
+        )
+    ]
     return credits, charges, pays
 
 
@@ -67,8 +82,10 @@ class ImportResult:
 
 def bank_reference(receiver_bankgiro: str, dep: Any, index: int, p: Any) -> str:
     """The bank's identity of a BgMax payment record: receiver, day, deposit serial, position, BGC serial."""
-    return (f"bgmax:{receiver_bankgiro.lstrip('0')}:{dep.payment_date.isoformat()}:{dep.deposit_serial}:"
-            f"{index}:{p.bgc_serial}")
+    return (
+        f"bgmax:{receiver_bankgiro.lstrip('0')}:{dep.payment_date.isoformat()}:{dep.deposit_serial}:"
+        f"{index}:{p.bgc_serial}"
+    )
 
 
 def import_bgmax(engine: Any, data: bytes, source: str) -> ImportResult:
@@ -106,20 +123,42 @@ def _record_bank_payment(conn: Connection, ref: str, source: str, dep: Any, p: A
     if conn.execute(select(BankPayment.id).where(BankPayment.reference == ref)).first() is not None:
         return "duplicate"
     received = _bank_day(dep.payment_date)
-    payer = {k: getattr(p, k) for k in ("name", "extra_name", "address", "postal_code", "city", "country",
-                                        "organisation_number", "payer_bankgiro")}
+    payer = {
+        k: getattr(p, k)
+        for k in (
+            "name",
+            "extra_name",
+            "address",
+            "postal_code",
+            "city",
+            "country",
+            "organisation_number",
+            "payer_bankgiro",
+        )
+    }
     payer["information"] = p.information
-    row = {"reference": ref, "source": source[:200], "line_no": p.line_no, "payment_date": dep.payment_date,
-           "currency": dep.currency, "amount_minor": p.amount_ore, "references": p.references, "payer": payer,
-           "created_at": clock.now()}
+    row = {
+        "reference": ref,
+        "source": source[:200],
+        "line_no": p.line_no,
+        "payment_date": dep.payment_date,
+        "currency": dep.currency,
+        "amount_minor": p.amount_ore,
+        "references": p.references,
+        "payer": payer,
+        "created_at": clock.now(),
+    }
     if dep.currency != "SEK":  # invoices are in SEK: an agent decides what this is worth
         conn.execute(insert_bank(row | {"status": "foreign_currency", "payment_refs": []}))
         return "foreign_currency"
     invoices: list[Any] = []
     if p.amount_ore > 0:
         for r in p.references:
-            inv = conn.execute(select(m.Invoice).where(m.Invoice.ocr == r, m.Invoice.kind == "invoice")
-                               .order_by(m.Invoice.invoice_date)).first()
+            inv = conn.execute(
+                select(m.Invoice)
+                .where(m.Invoice.ocr == r, m.Invoice.kind == "invoice")
+                .order_by(m.Invoice.invoice_date)
+            ).first()
             if inv is not None and inv.id not in {i.id for i in invoices}:
                 invoices.append(inv)
     all_matched = bool(invoices) and len(invoices) == len(p.references)
@@ -143,13 +182,30 @@ def _record_bank_payment(conn: Connection, ref: str, source: str, dep: Any, p: A
     refs = []
     for i, (inv, amount) in enumerate(parts, start=1):
         pref = ref if len(parts) == 1 and rest == 0 else f"{ref}:{i}"
-        ledger.record_payment(conn, invoice_id=inv.id, reference=pref, method="bankgiro", amount_ore=amount,
-                              customer_id=inv.customer_id, ocr=inv.ocr, received_at=received, actor="bankgiro")
+        ledger.record_payment(
+            conn,
+            invoice_id=inv.id,
+            reference=pref,
+            method="bankgiro",
+            amount_ore=amount,
+            customer_id=inv.customer_id,
+            ocr=inv.ocr,
+            received_at=received,
+            actor="bankgiro",
+        )
         refs.append(pref)
     if rest != 0:
         pref = f"{ref}:rest" if parts else ref
-        ledger.record_payment(conn, invoice_id=None, reference=pref, method="bankgiro", amount_ore=rest,
-                              ocr=(p.references or [""])[0][:32] or None, received_at=received, actor="bankgiro")
+        ledger.record_payment(
+            conn,
+            invoice_id=None,
+            reference=pref,
+            method="bankgiro",
+            amount_ore=rest,
+            ocr=(p.references or [""])[0][:32] or None,
+            received_at=received,
+            actor="bankgiro",
+        )
         refs.append(pref)
     status = "matched" if rest == 0 else "unmatched"
     conn.execute(insert_bank(row | {"status": status, "payment_refs": refs}))
@@ -170,24 +226,50 @@ def list_unmatched(engine: Any, limit: int = 100, offset: int = 0) -> dict[str, 
         items = []
         for pay in conn.execute(select(m.Payment).where(m.Payment.status == "unmatched").order_by(m.Payment.id)):
             b = bank.get(pay.reference)
-            items.append({"kind": "payment", "id": pay.id, "reference": pay.reference, "method": pay.method,
-                          "amount_ore": pay.amount_ore, "currency": "SEK", "ocr": pay.ocr,
-                          "received_at": pay.received_at.isoformat(),
-                          "references": b.references if b else [], "payer": b.payer if b else {}})
-        for b in conn.execute(select(BankPayment).where(BankPayment.status == "foreign_currency")
-                              .order_by(BankPayment.id)):
-            items.append({"kind": "bank_payment", "id": b.id, "reference": b.reference, "method": "bankgiro",
-                          "amount_minor": b.amount_minor, "currency": b.currency, "ocr": None,
-                          "received_at": b.payment_date.isoformat(), "references": b.references, "payer": b.payer})
+            items.append(
+                {
+                    "kind": "payment",
+                    "id": pay.id,
+                    "reference": pay.reference,
+                    "method": pay.method,
+                    "amount_ore": pay.amount_ore,
+                    "currency": "SEK",
+                    "ocr": pay.ocr,
+                    "received_at": pay.received_at.isoformat(),
+                    "references": b.references if b else [],
+                    "payer": b.payer if b else {},
+                }
+            )
+        for b in conn.execute(
+            select(BankPayment).where(BankPayment.status == "foreign_currency").order_by(BankPayment.id)
+        ):
+            items.append(
+                {
+                    "kind": "bank_payment",
+                    "id": b.id,
+                    "reference": b.reference,
+                    "method": "bankgiro",
+                    "amount_minor": b.amount_minor,
+                    "currency": b.currency,
+                    "ocr": None,
+                    "received_at": b.payment_date.isoformat(),
+                    "references": b.references,
+                    "payer": b.payer,
+                }
+            )
         items += _overpaid(conn)
-    return {"total": len(items), "items": items[offset:offset + limit]}
+    return {"total": len(items), "items": items[offset : offset + limit]}
 
 
 def _overpaid(conn: Connection) -> list[dict[str, Any]]:
     """Overpaid invoices whose surplus is still the customer's credit (not used, not refunded): for an agent
     to refund on request, or leave to the next invoice."""
-    events = {e.invoice_id: e for e in conn.execute(select(m.InvoiceEvent).where(m.InvoiceEvent.kind == "overpaid")
-                                                    .order_by(m.InvoiceEvent.id))}
+    events = {
+        e.invoice_id: e
+        for e in conn.execute(
+            select(m.InvoiceEvent).where(m.InvoiceEvent.kind == "overpaid").order_by(m.InvoiceEvent.id)
+        )
+    }
     if not events:
         return []
     rows = list(conn.execute(select(m.Invoice).where(m.Invoice.id.in_(list(events)))))
@@ -197,10 +279,23 @@ def _overpaid(conn: Connection) -> list[dict[str, Any]]:
         credit = -states[inv.id].balance_ore
         if credit > 0:
             e = events[inv.id]
-            out.append({"kind": "overpaid", "id": e.id, "invoice_id": inv.id, "invoice_number": inv.number,
-                        "customer_id": inv.customer_id, "amount_ore": credit, "currency": "SEK",
-                        "reference": (e.data or {}).get("payment_reference"), "method": None, "ocr": inv.ocr,
-                        "received_at": e.at.isoformat(), "references": [], "payer": {}})
+            out.append(
+                {
+                    "kind": "overpaid",
+                    "id": e.id,
+                    "invoice_id": inv.id,
+                    "invoice_number": inv.number,
+                    "customer_id": inv.customer_id,
+                    "amount_ore": credit,
+                    "currency": "SEK",
+                    "reference": (e.data or {}).get("payment_reference"),
+                    "method": None,
+                    "ocr": inv.ocr,
+                    "received_at": e.at.isoformat(),
+                    "references": [],
+                    "payer": {},
+                }
+            )
     return out
 
 
@@ -219,18 +314,23 @@ def allocate_payment(engine: Any, payment_id: int, invoice_id: str, *, actor: st
         inv = get_invoice_row(conn, invoice_id)
         if inv.kind != "invoice":
             raise AllocationError("invoice_id: payments go on invoices, not credit notes")
-        conn.execute(update(m.Payment).where(m.Payment.id == pay.id).values(
-            invoice_id=inv.id, customer_id=inv.customer_id, status="allocated"))
+        conn.execute(
+            update(m.Payment)
+            .where(m.Payment.id == pay.id)
+            .values(invoice_id=inv.id, customer_id=inv.customer_id, status="allocated")
+        )
         _mark_bank(conn, pay.reference)
         data = {"amount_ore": pay.amount_ore, "reference": pay.reference, "payment_id": pay.id}
 
-        ledger.add_event(conn, inv.id, "payment_allocated", render("payment_allocated", data, "sv", ""), actor=actor,
-                         data=data)
+        ledger.add_event(
+            conn, inv.id, "payment_allocated", render("payment_allocated", data, "sv", ""), actor=actor, data=data
+        )
     return {"payment_id": pay.id, "invoice_id": inv.id, "amount_ore": pay.amount_ore}
 
 
-def allocate_bank_payment(engine: Any, bank_payment_id: int, invoice_id: str, amount_ore: int, *,
-                          actor: str) -> dict[str, Any]:
+def allocate_bank_payment(
+    engine: Any, bank_payment_id: int, invoice_id: str, amount_ore: int, *, actor: str
+) -> dict[str, Any]:
     """An agent books a foreign-currency bank payment on an invoice at the SEK amount the bank credited."""
     if amount_ore <= 0:
         raise AllocationError("amount_ore: must be more than 0")
@@ -241,11 +341,20 @@ def allocate_bank_payment(engine: Any, bank_payment_id: int, invoice_id: str, am
         if b.status != "foreign_currency":
             raise AllocationError(f"bank_payment_id: {bank_payment_id} is not waiting for an agent")
         inv = get_invoice_row(conn, invoice_id)
-        ledger.record_payment(conn, invoice_id=inv.id, reference=b.reference, method="bankgiro", amount_ore=amount_ore,
-                              customer_id=inv.customer_id, ocr=inv.ocr, received_at=_bank_day(b.payment_date),
-                              actor=actor)  # the money arrived on the bank date, not when an agent booked it
-        conn.execute(update(BankPayment).where(BankPayment.id == b.id).values(status="allocated",
-                                                                             payment_refs=[b.reference]))
+        ledger.record_payment(
+            conn,
+            invoice_id=inv.id,
+            reference=b.reference,
+            method="bankgiro",
+            amount_ore=amount_ore,
+            customer_id=inv.customer_id,
+            ocr=inv.ocr,
+            received_at=_bank_day(b.payment_date),
+            actor=actor,
+        )  # the money arrived on the bank date, not when an agent booked it
+        conn.execute(
+            update(BankPayment).where(BankPayment.id == b.id).values(status="allocated", payment_refs=[b.reference])
+        )
     return {"bank_payment_id": b.id, "invoice_id": inv.id, "amount_ore": amount_ore}
 
 
@@ -265,8 +374,13 @@ def refund_credit(engine: Any, customer_id: int, amount_ore: int, *, actor: str,
     with engine.begin() as conn:
         if conn.execute(select(m.Payment.id).where(m.Payment.reference.like(f"refund:{reference}:%"))).first():
             return {"refunded_ore": 0, "duplicate": True}
-        invs = list(conn.execute(select(m.Invoice).where(m.Invoice.customer_id == customer_id,
-                                                         m.Invoice.kind == "invoice").order_by(m.Invoice.invoice_date)))
+        invs = list(
+            conn.execute(
+                select(m.Invoice)
+                .where(m.Invoice.customer_id == customer_id, m.Invoice.kind == "invoice")
+                .order_by(m.Invoice.invoice_date)
+            )
+        )
         states = ledger.invoice_states(conn, invs)
         available = sum(-s.balance_ore for s in states.values() if s.balance_ore < 0)
         if amount_ore > available:
@@ -286,6 +400,12 @@ def refund_credit(engine: Any, customer_id: int, amount_ore: int, *, actor: str,
 
 
 def insert_payment(reference: str, inv: Any, amount: int) -> Any:
-    return insert(m.Payment).values(reference=reference, method="refund", invoice_id=inv.id,
-                                    customer_id=inv.customer_id, amount_ore=amount, received_at=clock.now(),
-                                    status="matched")
+    return insert(m.Payment).values(
+        reference=reference,
+        method="refund",
+        invoice_id=inv.id,
+        customer_id=inv.customer_id,
+        amount_ore=amount,
+        received_at=clock.now(),
+        status="matched",
+    )

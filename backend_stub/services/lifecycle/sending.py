@@ -41,8 +41,15 @@ class SendResult:
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"email": self.email, "sms": self.sms, "letter": self.letter, "fallback_letter": self.fallback_letter,
-                "already_sent": self.already_sent, "failed": self.failed, "errors": self.errors}
+        return {
+            "email": self.email,
+            "sms": self.sms,
+            "letter": self.letter,
+            "fallback_letter": self.fallback_letter,
+            "already_sent": self.already_sent,
+            "failed": self.failed,
+            "errors": self.errors,
+        }
 
 
 def default_link_builder(engine: Engine, cfg: LifecycleConfig) -> LinkBuilder:
@@ -73,9 +80,11 @@ def invoice_email(doc: dict[str, Any], link: str, lang: str) -> tuple[str, str, 
         if credit:
             lines.append(f"Credit note {doc['number']} of {format_kr(-amount, 'en')} has been issued to you.")
         else:
-            lines += [f"Your invoice {doc['number']} of {format_kr(amount, 'en')} is due on {day(doc['due_date'], 'en')}.",
-                      ask or f"Pay to bankgiro {doc['seller']['bankgiro']} with OCR reference {doc['ocr']}, "
-                             "or pay on the page."]
+            lines += [
+                f"Your invoice {doc['number']} of {format_kr(amount, 'en')} is due on {day(doc['due_date'], 'en')}.",
+                ask
+                or f"Pay to bankgiro {doc['seller']['bankgiro']} with OCR reference {doc['ocr']}, or pay on the page.",
+            ]
         lines += ["", f"View it here: {link}", "", f"Kind regards, {seller}"]
         button = "View the invoice"
     else:
@@ -84,15 +93,20 @@ def invoice_email(doc: dict[str, Any], link: str, lang: str) -> tuple[str, str, 
         if credit:
             lines.append(f"Kreditfaktura {doc['number']} på {format_kr(-amount)} har utfärdats till dig.")
         else:
-            lines += [f"Din faktura {doc['number']} på {format_kr(amount)} ska vara betald senast {day(doc['due_date'])}.",
-                      ask or f"Betala till bankgiro {doc['seller']['bankgiro']} med OCR-nummer {doc['ocr']}, "
-                             "eller direkt på sidan."]
+            lines += [
+                f"Din faktura {doc['number']} på {format_kr(amount)} ska vara betald senast {day(doc['due_date'])}.",
+                ask
+                or f"Betala till bankgiro {doc['seller']['bankgiro']} med OCR-nummer {doc['ocr']}, "
+                "eller direkt på sidan.",
+            ]
         lines += ["", f"Se fakturan här: {link}", "", f"Vänliga hälsningar, {seller}"]
         button = "Visa fakturan"
     text = "\n".join(lines) + "\n"
     body = "".join(f"<p>{html.escape(ln)}</p>" for ln in lines if ln and not ln.startswith(("View it", "Se fakturan")))
-    page = (f"<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><title>{html.escape(subject)}</title>"
-            f"</head><body>{body}<p><a href=\"{html.escape(link, quote=True)}\">{button}</a></p></body></html>")
+    page = (
+        f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>{html.escape(subject)}</title>'
+        f'</head><body>{body}<p><a href="{html.escape(link, quote=True)}">{button}</a></p></body></html>'
+    )
     return subject, text, page
 
 
@@ -102,11 +116,16 @@ def _ask(doc: dict[str, Any], lang: str) -> str:
     st = doc.get("state") or {}
     en = lang == "en"
     if st.get("status") in ("paid", "credited", "no_payment") or (st and not st.get("to_pay_ore")):
-        return "Nothing is left to pay: you need not do anything." if en else "Inget kvar att betala: du behöver inte göra något."
+        return (
+            "Nothing is left to pay: you need not do anything."
+            if en
+            else "Inget kvar att betala: du behöver inte göra något."
+        )
     autopay = st.get("autopay") or {}
     if autopay.get("status") in ("scheduled", "pending", "retrying") and autopay.get("draw_date"):
         how = {"autogiro": ("by autogiro", "via autogiro"), "card": ("from your card", "från ditt kort")}.get(
-            str(autopay.get("method")), ("automatically", "automatiskt"))
+            str(autopay.get("method")), ("automatically", "automatiskt")
+        )
         when = day(autopay["draw_date"], "en" if en else "sv")
         return f"It is paid {how[0]} on {when}." if en else f"Beloppet dras {how[1]} {when}."
     return ""
@@ -119,29 +138,45 @@ def invoice_sms(doc: dict[str, Any], link: str, lang: str) -> str:
             return f"{seller}: credit note {doc['number']} of {format_kr(-doc['amount_due_ore'], 'en')}: {link}"
         return f"{seller}: kreditfaktura {doc['number']} på {format_kr(-doc['amount_due_ore'])}: {link}"
     if lang == "en":
-        return (f"{seller}: invoice {doc['number']} of {format_kr(doc['amount_due_ore'], 'en')} is due "
-                f"{day(doc['due_date'], 'en')}. View and pay: {link}")
-    return (f"{seller}: faktura {doc['number']} på {format_kr(doc['amount_due_ore'])} förfaller "
-            f"{day(doc['due_date'])}. Se och betala: {link}")
+        return (
+            f"{seller}: invoice {doc['number']} of {format_kr(doc['amount_due_ore'], 'en')} is due "
+            f"{day(doc['due_date'], 'en')}. View and pay: {link}"
+        )
+    return (
+        f"{seller}: faktura {doc['number']} på {format_kr(doc['amount_due_ore'])} förfaller "
+        f"{day(doc['due_date'])}. Se och betala: {link}"
+    )
 
 
-def _letter(engine: Engine, cfg: LifecycleConfig, doc: dict[str, Any], customer: Any, lang: str,
-            key: str) -> tuple[bool, str]:
+def _letter(
+    engine: Engine, cfg: LifecycleConfig, doc: dict[str, Any], customer: Any, lang: str, key: str
+) -> tuple[bool, str]:
     from backend_stub.formats.invoice_pdf import render_invoice_pdf
 
     prefix = "kreditfaktura" if doc["kind"] == "credit_note" else "faktura"
     path = messaging.write_print_file(cfg.print_dir, f"{prefix}-{doc['number']}.pdf", render_invoice_pdf(doc, lang))
-    return messaging.record_letter(engine, to=messaging.address_line(customer), subject=f"{prefix} {doc['number']}",
-                                   text=str(path), key=key, invoice_id=doc["id"]), str(path)
+    return messaging.record_letter(
+        engine,
+        to=messaging.address_line(customer),
+        subject=f"{prefix} {doc['number']}",
+        text=str(path),
+        key=key,
+        invoice_id=doc["id"],
+    ), str(path)
 
 
 def _sent_channels(conn: Connection, invoice_id: str) -> set[str]:
-    return {e.data.get("channel") for e in conn.execute(select(m.InvoiceEvent).where(
-        m.InvoiceEvent.invoice_id == invoice_id, m.InvoiceEvent.kind == "sent"))}
+    return {
+        e.data.get("channel")
+        for e in conn.execute(
+            select(m.InvoiceEvent).where(m.InvoiceEvent.invoice_id == invoice_id, m.InvoiceEvent.kind == "sent")
+        )
+    }
 
 
-def _note_sent(engine: Engine, invoice_id: str, channel: str, to: str, key: str, now: datetime,
-               fallback: bool = False) -> None:
+def _note_sent(
+    engine: Engine, invoice_id: str, channel: str, to: str, key: str, now: datetime, fallback: bool = False
+) -> None:
     with engine.begin() as conn:
         if channel in _sent_channels(conn, invoice_id):
             return
@@ -150,9 +185,18 @@ def _note_sent(engine: Engine, invoice_id: str, channel: str, to: str, key: str,
         ledger.add_event(conn, invoice_id, "sent", render("sent", data, "sv", ""), at=now, data=data)
 
 
-def send_one(engine: Engine, cfg: LifecycleConfig, invoice_id: str, *, mail: messaging.MailSettings,
-             sms: messaging.SmsProvider, link_for: LinkBuilder, now: datetime | None = None,
-             channel: str | None = None, fallback: bool = False) -> tuple[str, bool]:
+def send_one(
+    engine: Engine,
+    cfg: LifecycleConfig,
+    invoice_id: str,
+    *,
+    mail: messaging.MailSettings,
+    sms: messaging.SmsProvider,
+    link_for: LinkBuilder,
+    now: datetime | None = None,
+    channel: str | None = None,
+    fallback: bool = False,
+) -> tuple[str, bool]:
     """Send one invoice by its customer's channel (or ``channel``); returns (channel, sent now)."""
     now = now or clock.now()
     with engine.connect() as conn:
@@ -165,12 +209,14 @@ def send_one(engine: Engine, cfg: LifecycleConfig, invoice_id: str, *, mail: mes
     if channel == "email":
         subject, text, page = invoice_email(doc, link_for(inv.id), lang)
         to = customer.email
-        new = messaging.send_email(engine, mail, to=to, subject=subject, text=text, html=page, key=key,
-                                   invoice_id=inv.id)
+        new = messaging.send_email(
+            engine, mail, to=to, subject=subject, text=text, html=page, key=key, invoice_id=inv.id
+        )
     elif channel == "sms":
         to = customer.phone
-        new = messaging.send_sms(engine, sms, to=to, text=invoice_sms(doc, link_for(inv.id), lang), key=key,
-                                 invoice_id=inv.id)
+        new = messaging.send_sms(
+            engine, sms, to=to, text=invoice_sms(doc, link_for(inv.id), lang), key=key, invoice_id=inv.id
+        )
     else:
         to = messaging.address_line(customer)
         doc["link_url"] = link_for(inv.id)  # the letter's PDF leads back to the page too
@@ -179,9 +225,16 @@ def send_one(engine: Engine, cfg: LifecycleConfig, invoice_id: str, *, mail: mes
     return channel, new
 
 
-def send_invoices(engine: Engine, cfg: LifecycleConfig, *, mail: messaging.MailSettings,
-                  sms: messaging.SmsProvider | None = None, link_for: LinkBuilder, now: datetime | None = None,
-                  period: str | None = None) -> SendResult:
+def send_invoices(
+    engine: Engine,
+    cfg: LifecycleConfig,
+    *,
+    mail: messaging.MailSettings,
+    sms: messaging.SmsProvider | None = None,
+    link_for: LinkBuilder,
+    now: datetime | None = None,
+    period: str | None = None,
+) -> SendResult:
     """Send every invoice and credit note not sent yet, then the letter fallbacks that are due."""
     now = now or clock.now()
     sms = sms or messaging.OutboxSmsProvider()
@@ -189,8 +242,11 @@ def send_invoices(engine: Engine, cfg: LifecycleConfig, *, mail: messaging.MailS
     with engine.connect() as conn:
         sent = {r[0] for r in conn.execute(select(m.InvoiceEvent.invoice_id).where(m.InvoiceEvent.kind == "sent"))}
         q = select(m.Invoice.id, m.Invoice.period_start).order_by(m.Invoice.number)
-        todo = [r.id for r in conn.execute(q) if r.id not in sent
-                and (period is None or r.period_start.strftime("%Y-%m") == period)]
+        todo = [
+            r.id
+            for r in conn.execute(q)
+            if r.id not in sent and (period is None or r.period_start.strftime("%Y-%m") == period)
+        ]
     for inv_id in todo:
         try:
             channel, new = send_one(engine, cfg, inv_id, mail=mail, sms=sms, link_for=link_for, now=now)
@@ -204,8 +260,9 @@ def send_invoices(engine: Engine, cfg: LifecycleConfig, *, mail: messaging.MailS
             result.already_sent += 1
     for inv_id in due_fallbacks(engine, cfg, now):
         try:
-            _, new = send_one(engine, cfg, inv_id, mail=mail, sms=sms, link_for=link_for, now=now,
-                              channel="letter", fallback=True)
+            _, new = send_one(
+                engine, cfg, inv_id, mail=mail, sms=sms, link_for=link_for, now=now, channel="letter", fallback=True
+            )
         except (OSError, ValueError, RuntimeError) as exc:
             result.failed += 1
             result.errors.append(f"invoice {inv_id} (letter): {type(exc).__name__}: {exc}")
@@ -220,8 +277,11 @@ def due_fallbacks(engine: Engine, cfg: LifecycleConfig, now: datetime) -> list[s
     cutoff = now - timedelta(hours=cfg.letter_fallback_hours)
     with engine.connect() as conn:
         events: dict[str, dict[str, Any]] = {}
-        for e in conn.execute(select(m.InvoiceEvent.invoice_id, m.InvoiceEvent.kind, m.InvoiceEvent.at,
-                                     m.InvoiceEvent.data).where(m.InvoiceEvent.kind.in_(["sent", "opened"]))):
+        for e in conn.execute(
+            select(m.InvoiceEvent.invoice_id, m.InvoiceEvent.kind, m.InvoiceEvent.at, m.InvoiceEvent.data).where(
+                m.InvoiceEvent.kind.in_(["sent", "opened"])
+            )
+        ):
             st = events.setdefault(e.invoice_id, {"opened": False, "letter": False, "digital_at": None})
             if e.kind == "opened":
                 st["opened"] = True
@@ -230,8 +290,11 @@ def due_fallbacks(engine: Engine, cfg: LifecycleConfig, now: datetime) -> list[s
             else:
                 at = e.at if e.at.tzinfo else e.at.replace(tzinfo=UTC)
                 st["digital_at"] = at if st["digital_at"] is None else min(st["digital_at"], at)
-        candidates = [i for i, st in events.items() if not st["opened"] and not st["letter"]
-                      and st["digital_at"] is not None and st["digital_at"] <= cutoff]
+        candidates = [
+            i
+            for i, st in events.items()
+            if not st["opened"] and not st["letter"] and st["digital_at"] is not None and st["digital_at"] <= cutoff
+        ]
         if not candidates:
             return []
         rows = list(conn.execute(select(m.Invoice).where(m.Invoice.id.in_(candidates), m.Invoice.kind == "invoice")))

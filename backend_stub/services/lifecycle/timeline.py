@@ -60,8 +60,17 @@ def entries(invoice_id: str, events: list[Any], context: Mapping[str, Any], lang
     out = []
     for at, _id, date_only, e in rows:
         texts = {code: render(e.kind, e.data, code, e.text, context) for code in LANGS}
-        entry = {"id": e.id, "at": at.isoformat(), "date_only": date_only, "recorded_at": to_instant(e.at).isoformat(),
-                 "actor": e.actor, "kind": e.kind, "text": texts.get(lang, texts["sv"]), "texts": texts,
-                 "data": e.data, "document": document_ref(e.kind, invoice_id, e.id)}
+        entry = {
+            "id": e.id,
+            "at": at.isoformat(),
+            "date_only": date_only,
+            "recorded_at": to_instant(e.at).isoformat(),
+            "actor": e.actor,
+            "kind": e.kind,
+            "text": texts.get(lang, texts["sv"]),
+            "texts": texts,
+            "data": e.data,
+            "document": document_ref(e.kind, invoice_id, e.id),
+        }
         out.append(entry)
     return out

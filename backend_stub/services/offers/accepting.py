@@ -57,8 +57,10 @@ def what_you_get(catalogue: Catalogue, kind: str, item_id: str, lang: str) -> li
     en = lang == "en"
     if kind == "addon":
         addon = catalogue.addons[item_id]
-        return [f"{a.label} {'data' if en else 'surf'}" if pool == "data" else a.label
-                for pool, a in addon.allowances.items()] + [in_language(addon, lang)]
+        return [
+            f"{a.label} {'data' if en else 'surf'}" if pool == "data" else a.label
+            for pool, a in addon.allowances.items()
+        ] + [in_language(addon, lang)]
     plan = catalogue.plans[item_id]
     if plan.kind != "mobile":
         name, description = in_language(plan, lang), in_language(plan, lang, "description")
@@ -66,15 +68,21 @@ def what_you_get(catalogue: Catalogue, kind: str, item_id: str, lang: str) -> li
     out = []
     data = plan.allowances.get("data")
     if data is not None:
-        out.append(("Unlimited data" if en else "Obegränsad surf") if data.unlimited
-                   else f"{data.label} {'data' if en else 'surf'}")
+        out.append(
+            ("Unlimited data" if en else "Obegränsad surf")
+            if data.unlimited
+            else f"{data.label} {'data' if en else 'surf'}"
+        )
     voice, sms = plan.allowances.get("voice"), plan.allowances.get("sms")
     if voice is not None and sms is not None and voice.unlimited and sms.unlimited:
         out.append("Free calls and texts" if en else "Fria samtal och sms")
     else:
         if voice is not None:
-            out.append(("Free calls" if en else "Fria samtal") if voice.unlimited
-                       else f"{voice.label} {'calls' if en else 'samtal'}")
+            out.append(
+                ("Free calls" if en else "Fria samtal")
+                if voice.unlimited
+                else f"{voice.label} {'calls' if en else 'samtal'}"
+            )
         if sms is not None:
             out.append(("Free texts" if en else "Fria sms") if sms.unlimited else f"{sms.amount} sms")
     out.append("EU roaming like at home" if en else "Surfa och ring i EU som hemma")
@@ -82,8 +90,10 @@ def what_you_get(catalogue: Catalogue, kind: str, item_id: str, lang: str) -> li
 
 
 def _grants_of(conn: Connection, subscription_id: int) -> list[invoicing.DiscountGrant]:
-    return [grant_of_row(g) for g in conn.execute(select(m.DiscountGrant).where(
-        m.DiscountGrant.subscription_id == subscription_id))]
+    return [
+        grant_of_row(g)
+        for g in conn.execute(select(m.DiscountGrant).where(m.DiscountGrant.subscription_id == subscription_id))
+    ]
 
 
 def _cycle_day(conn: Connection, customer_id: int) -> int:
@@ -99,13 +109,22 @@ def _plan_lines(ctx: Context, row: Any, sub: Subscription, effective: date) -> t
     if terms is not None:
         grants.append(invoicing.DiscountGrant(terms.id, period.label, sub.id, terms, row.sells_id))
     fees = invoicing.fee_lines(ctx.catalogue, changed, period)
-    discounts = [d for d in invoicing.discount_lines(ctx.catalogue, grants, period, fees)
-                 if d.subscription_id == sub.id]
+    discounts = [
+        d for d in invoicing.discount_lines(ctx.catalogue, grants, period, fees) if d.subscription_id == sub.id
+    ]
     return period, fees + discounts
 
 
-def order_sheet(engine: Engine, catalogue: Catalogue, customer_id: int, offer_id: int, subscription_id: int | None,
-                *, lang: str = "sv", now: datetime | None = None) -> dict[str, Any]:
+def order_sheet(
+    engine: Engine,
+    catalogue: Catalogue,
+    customer_id: int,
+    offer_id: int,
+    subscription_id: int | None,
+    *,
+    lang: str = "sv",
+    now: datetime | None = None,
+) -> dict[str, Any]:
     """What accepting would do, in figures: the lines the next invoice will carry for this subscription."""
     now = now or clock.now()
     with engine.begin() as conn:
@@ -117,22 +136,39 @@ def order_sheet(engine: Engine, catalogue: Catalogue, customer_id: int, offer_id
         assert sub is not None
         seg = sub.segment_on(ctx.today)
         current_plan = catalogue.plans[seg.plan_id]
-        current = {"kind": "plan", "id": current_plan.id, "name": in_language(current_plan, lang),
-                   "monthly_fee_ore": current_plan.monthly_fee_ore}
+        current = {
+            "kind": "plan",
+            "id": current_plan.id,
+            "name": in_language(current_plan, lang),
+            "monthly_fee_ore": current_plan.monthly_fee_ore,
+        }
         texts = row.terms_text_en if lang == "en" else row.terms_text_sv
-        out: dict[str, Any] = {"offer_id": row.id, "subscription_id": sub.id, "msisdn": sub.msisdn,
-                               "title": fill_figures(row.title, recommendation_figures(ctx, row, sub, lang), lang),
-                               "what_you_get": what_you_get(catalogue, row.sells_kind, row.sells_id, lang),
-                               "terms_text": texts, "current": current}
+        out: dict[str, Any] = {
+            "offer_id": row.id,
+            "subscription_id": sub.id,
+            "msisdn": sub.msisdn,
+            "title": fill_figures(row.title, recommendation_figures(ctx, row, sub, lang), lang),
+            "what_you_get": what_you_get(catalogue, row.sells_kind, row.sells_id, lang),
+            "terms_text": texts,
+            "current": current,
+        }
         if row.sells_kind == "addon":
             addon = catalogue.addons[row.sells_id]
             period = period_containing(ctx.today, _cycle_day(conn, customer_id))
             line = {"description": in_language(addon, lang), "amount_ore": addon.price_ore}
-            out.update({"new": {"kind": "addon", "id": addon.id, "name": in_language(addon, lang),
-                                "price_ore": addon.price_ore},
-                        "effective_date": ctx.today.isoformat(),
-                        "this_period": {"period": period.label, "lines": [line], "total_ore": addon.price_ore},
-                        "monthly_after_discount_ore": current_plan.monthly_fee_ore})
+            out.update(
+                {
+                    "new": {
+                        "kind": "addon",
+                        "id": addon.id,
+                        "name": in_language(addon, lang),
+                        "price_ore": addon.price_ore,
+                    },
+                    "effective_date": ctx.today.isoformat(),
+                    "this_period": {"period": period.label, "lines": [line], "total_ore": addon.price_ore},
+                    "monthly_after_discount_ore": current_plan.monthly_fee_ore,
+                }
+            )
             return out
         effective = effective_date(ctx, row)
         try:
@@ -140,21 +176,44 @@ def order_sheet(engine: Engine, catalogue: Catalogue, customer_id: int, offer_id
         except subscriptions.PlanChangeError:
             raise NotFound("offer not found") from None
         new_plan = catalogue.plans[row.sells_id]
-        out.update({"new": {"kind": "plan", "id": new_plan.id, "name": in_language(new_plan, lang),
-                            "monthly_fee_ore": new_plan.monthly_fee_ore},
-                    "effective_date": effective.isoformat(),
-                    "this_period": {"period": period.label,
-                                    "lines": [{"description": (ln.description_en or ln.description) if lang == "en"
-                                               else ln.description, "amount_ore": ln.amount_ore}
-                                              for ln in lines],
-                                    "total_ore": sum(ln.amount_ore for ln in lines)},
-                    "monthly_after_discount_ore": new_plan.monthly_fee_ore})
+        out.update(
+            {
+                "new": {
+                    "kind": "plan",
+                    "id": new_plan.id,
+                    "name": in_language(new_plan, lang),
+                    "monthly_fee_ore": new_plan.monthly_fee_ore,
+                },
+                "effective_date": effective.isoformat(),
+                "this_period": {
+                    "period": period.label,
+                    "lines": [
+                        {
+                            "description": (ln.description_en or ln.description) if lang == "en" else ln.description,
+                            "amount_ore": ln.amount_ore,
+                        }
+                        for ln in lines
+                    ],
+                    "total_ore": sum(ln.amount_ore for ln in lines),
+                },
+                "monthly_after_discount_ore": new_plan.monthly_fee_ore,
+            }
+        )
         return out
 
 
-def accept_offer(engine: Engine, catalogue: Catalogue, customer_id: int, offer_id: int, subscription_id: int, *,
-                 actor: str, now: datetime | None = None, mail: messaging.MailSettings | None = None,
-                 sms: messaging.SmsProvider | None = None) -> dict[str, Any]:
+def accept_offer(
+    engine: Engine,
+    catalogue: Catalogue,
+    customer_id: int,
+    offer_id: int,
+    subscription_id: int,
+    *,
+    actor: str,
+    now: datetime | None = None,
+    mail: messaging.MailSettings | None = None,
+    sms: messaging.SmsProvider | None = None,
+) -> dict[str, Any]:
     """Say yes to an offer: change the plan (or buy the add-on), grant the terms, note it, confirm it.
 
     ``NotFound`` when the offer is not for this customer's subscription now, ``Conflict`` when it
@@ -163,10 +222,14 @@ def accept_offer(engine: Engine, catalogue: Catalogue, customer_id: int, offer_i
     """
     now = now or clock.now()
     with engine.begin() as conn:
-        if conn.execute(select(OfferAcceptance.id).where(OfferAcceptance.offer_id == offer_id,
-                                                         OfferAcceptance.subscription_id == subscription_id)).first():
-            owner = conn.execute(select(m.Subscription.customer_id).where(
-                m.Subscription.id == subscription_id)).scalar()
+        if conn.execute(
+            select(OfferAcceptance.id).where(
+                OfferAcceptance.offer_id == offer_id, OfferAcceptance.subscription_id == subscription_id
+            )
+        ).first():
+            owner = conn.execute(
+                select(m.Subscription.customer_id).where(m.Subscription.id == subscription_id)
+            ).scalar()
             if owner == customer_id:
                 raise Conflict("the offer is already accepted for this subscription")
         ctx = context(conn, catalogue, customer_id, now)
@@ -186,49 +249,106 @@ def accept_offer(engine: Engine, catalogue: Catalogue, customer_id: int, offer_i
             effective = effective_date(ctx, row)
             old_plan = catalogue.plans[sub.segment_on(ctx.today).plan_id]
             new_plan = catalogue.plans[row.sells_id]
-            acceptance_id = conn.execute(insert(OfferAcceptance).values(
-                offer_id=offer_id, customer_id=customer_id, subscription_id=sub.id, old_plan_id=old_plan.id,
-                plan_id=new_plan.id, addon_id=None, effective_date=effective,
-                extra_monthly_ore=new_plan.monthly_fee_ore - old_plan.monthly_fee_ore, grant_id=None,
-                actor=actor[:64], accepted_at=now).returning(OfferAcceptance.id)).scalar_one()
+            acceptance_id = conn.execute(
+                insert(OfferAcceptance)
+                .values(
+                    offer_id=offer_id,
+                    customer_id=customer_id,
+                    subscription_id=sub.id,
+                    old_plan_id=old_plan.id,
+                    plan_id=new_plan.id,
+                    addon_id=None,
+                    effective_date=effective,
+                    extra_monthly_ore=new_plan.monthly_fee_ore - old_plan.monthly_fee_ore,
+                    grant_id=None,
+                    actor=actor[:64],
+                    accepted_at=now,
+                )
+                .returning(OfferAcceptance.id)
+            ).scalar_one()
             subscriptions.change_plan(conn, catalogue, sub.id, new_plan.id, effective)
             grant_id = None
             terms = offer_terms(row)
             if terms is not None:
                 period = period_containing(effective, _cycle_day(conn, customer_id))
-                grant_id = conn.execute(insert(m.DiscountGrant).values(
-                    customer_id=customer_id, subscription_id=sub.id, discount_id=f"offer-{row.id}",
-                    start_period=period.label, name=discount_name(terms),
-                    percent=None if terms.percent is None else format(terms.percent.normalize(), "f"),
-                    amount_ore=terms.amount_ore, applies_to="plan_fee", periods=terms.periods,
-                    plan_id=new_plan.id, source=f"offer:{row.id}").returning(m.DiscountGrant.id)).scalar_one()
-                conn.execute(update(OfferAcceptance).where(OfferAcceptance.id == acceptance_id)
-                             .values(grant_id=grant_id))
-            data = {"offer_id": row.id, "acceptance_id": acceptance_id, "msisdn": sub.msisdn or sub.number,
-                    "old_plan": old_plan.name, "new_plan": new_plan.name, "effective_date": effective.isoformat(),
-                    "old_plan_en": in_language(old_plan, "en"), "new_plan_en": in_language(new_plan, "en"),
-                    "terms_sv": row.terms_text_sv, "terms_en": row.terms_text_en}
+                grant_id = conn.execute(
+                    insert(m.DiscountGrant)
+                    .values(
+                        customer_id=customer_id,
+                        subscription_id=sub.id,
+                        discount_id=f"offer-{row.id}",
+                        start_period=period.label,
+                        name=discount_name(terms),
+                        percent=None if terms.percent is None else format(terms.percent.normalize(), "f"),
+                        amount_ore=terms.amount_ore,
+                        applies_to="plan_fee",
+                        periods=terms.periods,
+                        plan_id=new_plan.id,
+                        source=f"offer:{row.id}",
+                    )
+                    .returning(m.DiscountGrant.id)
+                ).scalar_one()
+                conn.execute(
+                    update(OfferAcceptance).where(OfferAcceptance.id == acceptance_id).values(grant_id=grant_id)
+                )
+            data = {
+                "offer_id": row.id,
+                "acceptance_id": acceptance_id,
+                "msisdn": sub.msisdn or sub.number,
+                "old_plan": old_plan.name,
+                "new_plan": new_plan.name,
+                "effective_date": effective.isoformat(),
+                "old_plan_en": in_language(old_plan, "en"),
+                "new_plan_en": in_language(new_plan, "en"),
+                "terms_sv": row.terms_text_sv,
+                "terms_en": row.terms_text_en,
+            }
             invoice_id = _note_on_timeline(conn, customer_id, data, actor, now)
     except IntegrityError:
         raise Conflict("the offer is already accepted for this subscription") from None
     except subscriptions.PlanChangeError:
         raise NotFound("offer not found") from None
     _confirm(engine, customer_id, data, invoice_id, mail=mail, sms=sms)
-    return {"acceptance_id": acceptance_id, "effective_date": effective.isoformat(), "subscription_id": sub.id,
-            "plan_id": new_plan.id}
+    return {
+        "acceptance_id": acceptance_id,
+        "effective_date": effective.isoformat(),
+        "subscription_id": sub.id,
+        "plan_id": new_plan.id,
+    }
 
 
-def _accept_addon(engine: Engine, catalogue: Catalogue, row: Any, sub: Subscription, *, actor: str, now: datetime,
-                  mail: messaging.MailSettings | None, sms: messaging.SmsProvider | None) -> dict[str, Any]:
+def _accept_addon(
+    engine: Engine,
+    catalogue: Catalogue,
+    row: Any,
+    sub: Subscription,
+    *,
+    actor: str,
+    now: datetime,
+    mail: messaging.MailSettings | None,
+    sms: messaging.SmsProvider | None,
+) -> dict[str, Any]:
     addon = catalogue.addons[row.sells_id]
     today = today_of(now)
     try:
         with engine.begin() as conn:  # the acceptance first: a second tap cannot buy twice
-            acceptance_id = conn.execute(insert(OfferAcceptance).values(
-                offer_id=row.id, customer_id=sub.customer_id, subscription_id=sub.id,
-                old_plan_id=sub.segment_on(today).plan_id, plan_id=None, addon_id=addon.id, effective_date=today,
-                extra_monthly_ore=addon.price_ore, grant_id=None, actor=actor[:64], accepted_at=now)
-                .returning(OfferAcceptance.id)).scalar_one()
+            acceptance_id = conn.execute(
+                insert(OfferAcceptance)
+                .values(
+                    offer_id=row.id,
+                    customer_id=sub.customer_id,
+                    subscription_id=sub.id,
+                    old_plan_id=sub.segment_on(today).plan_id,
+                    plan_id=None,
+                    addon_id=addon.id,
+                    effective_date=today,
+                    extra_monthly_ore=addon.price_ore,
+                    grant_id=None,
+                    actor=actor[:64],
+                    accepted_at=now,
+                )
+                .returning(OfferAcceptance.id)
+            ).scalar_one()
     except IntegrityError:
         raise Conflict("the offer is already accepted for this subscription") from None
     try:  # the add-on shop confirms the purchase to the subscriber itself
@@ -239,25 +359,47 @@ def _accept_addon(engine: Engine, catalogue: Catalogue, row: Any, sub: Subscript
         if isinstance(exc, ValueError | NotFound):  # the shop refused: for this offer, a conflict
             raise Conflict(str(exc)) from None
         raise
-    data = {"offer_id": row.id, "acceptance_id": acceptance_id, "msisdn": sub.msisdn or sub.number,
-            "old_plan": None, "new_plan": addon.name, "effective_date": today.isoformat(),
-            "new_plan_en": in_language(addon, "en"),
-            "terms_sv": row.terms_text_sv, "terms_en": row.terms_text_en}
+    data = {
+        "offer_id": row.id,
+        "acceptance_id": acceptance_id,
+        "msisdn": sub.msisdn or sub.number,
+        "old_plan": None,
+        "new_plan": addon.name,
+        "effective_date": today.isoformat(),
+        "new_plan_en": in_language(addon, "en"),
+        "terms_sv": row.terms_text_sv,
+        "terms_en": row.terms_text_en,
+    }
     with engine.begin() as conn:
         _note_on_timeline(conn, sub.customer_id, data, actor, now)
-    return {"acceptance_id": acceptance_id, "effective_date": today.isoformat(), "subscription_id": sub.id,
-            "addon_id": addon.id}
+    return {
+        "acceptance_id": acceptance_id,
+        "effective_date": today.isoformat(),
+        "subscription_id": sub.id,
+        "addon_id": addon.id,
+    }
 
 
-def _note_on_timeline(conn: Connection, customer_id: int, data: dict[str, Any], actor: str, now: datetime
-                      ) -> str | None:
+def _note_on_timeline(
+    conn: Connection, customer_id: int, data: dict[str, Any], actor: str, now: datetime
+) -> str | None:
     """An ``offer_accepted`` entry on the customer's latest invoice (None: no invoice yet)."""
-    invoice_id = conn.execute(select(m.Invoice.id).where(m.Invoice.customer_id == customer_id,
-                                                         m.Invoice.kind == "invoice")
-                              .order_by(m.Invoice.period_start.desc(), m.Invoice.number.desc()).limit(1)).scalar()
+    invoice_id = conn.execute(
+        select(m.Invoice.id)
+        .where(m.Invoice.customer_id == customer_id, m.Invoice.kind == "invoice")
+        .order_by(m.Invoice.period_start.desc(), m.Invoice.number.desc())
+        .limit(1)
+    ).scalar()
     if invoice_id is not None:
-        ledger.add_event(conn, invoice_id, "offer_accepted", render("offer_accepted", data, "sv", "Erbjudande antaget."),
-                         actor=actor[:64], data=data, at=now)
+        ledger.add_event(
+            conn,
+            invoice_id,
+            "offer_accepted",
+            render("offer_accepted", data, "sv", "Erbjudande antaget."),
+            actor=actor[:64],
+            data=data,
+            at=now,
+        )
     return invoice_id
 
 
@@ -272,26 +414,38 @@ def confirmation_texts(data: dict[str, Any], name: str, seller: str, lang: str) 
         else:
             what = f"{new} is added to {data['msisdn']} from {when}"
         subject = f"Your order: {new}"
-        text = (f"Hello {name},\n\nThank you for your order. {what}. Price: {terms}.\n"
-                f"Your next invoice shows the change.\n\nKind regards, {seller}\n")
+        text = (
+            f"Hello {name},\n\nThank you for your order. {what}. Price: {terms}.\n"
+            f"Your next invoice shows the change.\n\nKind regards, {seller}\n"
+        )
         return subject, text, f"{seller}: {what}. {terms}."
     if data.get("old_plan"):
         what = f"{data['msisdn']} byter från {data['old_plan']} till {data['new_plan']} den {when}"
     else:
         what = f"{data['new_plan']} läggs till på {data['msisdn']} från {when}"
     subject = f"Din beställning: {data['new_plan']}"
-    text = (f"Hej {name}!\n\nTack för din beställning. {what}. Pris: {terms}.\n"
-            f"Ändringen syns på din nästa faktura.\n\nVänliga hälsningar, {seller}\n")
+    text = (
+        f"Hej {name}!\n\nTack för din beställning. {what}. Pris: {terms}.\n"
+        f"Ändringen syns på din nästa faktura.\n\nVänliga hälsningar, {seller}\n"
+    )
     return subject, text, f"{seller}: {what}. {terms}."
 
 
-def _confirm(engine: Engine, customer_id: int, data: dict[str, Any], invoice_id: str | None, *,
-             mail: messaging.MailSettings | None, sms: messaging.SmsProvider | None) -> str | None:
+def _confirm(
+    engine: Engine,
+    customer_id: int,
+    data: dict[str, Any],
+    invoice_id: str | None,
+    *,
+    mail: messaging.MailSettings | None,
+    sms: messaging.SmsProvider | None,
+) -> str | None:
     """The confirmation by the customer's channel, once per acceptance; a failure leaves it in the outbox."""
     with engine.connect() as conn:
         customer = conn.execute(select(m.Customer).where(m.Customer.id == customer_id)).one()
-        seller = conn.execute(select(m.Invoice.document).where(m.Invoice.id == invoice_id)).scalar() if invoice_id \
-            else None
+        seller = (
+            conn.execute(select(m.Invoice.document).where(m.Invoice.id == invoice_id)).scalar() if invoice_id else None
+        )
     seller_name = (seller or {}).get("seller", {}).get("name") or "Nordvik Telecom AB"
     lang = "en" if customer.language == "en" else "sv"
     subject, text, short = confirmation_texts(data, customer.name, seller_name, lang)
@@ -299,14 +453,28 @@ def _confirm(engine: Engine, customer_id: int, data: dict[str, Any], invoice_id:
     key = f"offer-accept:{data['acceptance_id']}:{channel}"
     try:
         if channel == "email":
-            messaging.send_email(engine, mail or messaging.MailSettings.from_env(), to=customer.email,
-                                 subject=subject, text=text, key=key, invoice_id=invoice_id)
+            messaging.send_email(
+                engine,
+                mail or messaging.MailSettings.from_env(),
+                to=customer.email,
+                subject=subject,
+                text=text,
+                key=key,
+                invoice_id=invoice_id,
+            )
         elif channel == "sms":
-            messaging.send_sms(engine, sms or messaging.OutboxSmsProvider(), to=customer.phone, text=short, key=key,
-                               invoice_id=invoice_id)
+            messaging.send_sms(
+                engine,
+                sms or messaging.OutboxSmsProvider(),
+                to=customer.phone,
+                text=short,
+                key=key,
+                invoice_id=invoice_id,
+            )
         else:
-            messaging.record_letter(engine, to=address_line(customer), subject=subject, text=text, key=key,
-                                    invoice_id=invoice_id)
+            messaging.record_letter(
+                engine, to=address_line(customer), subject=subject, text=text, key=key, invoice_id=invoice_id
+            )
     except (OSError, smtplib.SMTPException, ValueError):
         log.exception("offer confirmation %s not sent; it stays in the outbox", key)
         return None

@@ -60,8 +60,9 @@ class Context:
         return today_of(self.now)
 
 
-def context(conn: Connection, catalogue: Catalogue, customer_id: int, now: datetime,
-            periods_needed: int = targeting.MAX_PERIODS) -> Context:
+def context(
+    conn: Connection, catalogue: Catalogue, customer_id: int, now: datetime, periods_needed: int = targeting.MAX_PERIODS
+) -> Context:
     today = today_of(now)
     facts = targeting.load_facts(conn, catalogue, [customer_id], today, periods_needed=periods_needed).get(customer_id)
     if facts is None:
@@ -85,8 +86,16 @@ def match_offer(ctx: Context, row: Any, subscription_id: int | None = None, lang
     rules = offer_rules(row, ctx.catalogue)
     if rules is None:
         return targeting.Match(False, None, [targeting.say(lang, "not_met", text=targeting.say(lang, "rules_stale"))])
-    return targeting.match(ctx.catalogue, rules, _sells(row), ctx.facts, ctx.today, ctx.recommend_fn,
-                           subscription_id=subscription_id, lang=lang)
+    return targeting.match(
+        ctx.catalogue,
+        rules,
+        _sells(row),
+        ctx.facts,
+        ctx.today,
+        ctx.recommend_fn,
+        subscription_id=subscription_id,
+        lang=lang,
+    )
 
 
 def recommendation_figures(ctx: Context, row: Any, sub: Subscription, lang: str) -> dict[str, Any] | None:
@@ -97,8 +106,13 @@ def recommendation_figures(ctx: Context, row: Any, sub: Subscription, lang: str)
     offered = next((p for p in rec["plans"] if p["plan_id"] == row.sells_id), None)
     if not rec["periods"] or current is None or offered is None:
         return None
-    return {"current_plan": current["name"], "current_cost_ore": current["total_ore"],
-            "offer_cost_ore": offered["total_ore"], "periods": rec["periods"], "offer_plan": offered["name"]}
+    return {
+        "current_plan": current["name"],
+        "current_cost_ore": current["total_ore"],
+        "offer_cost_ore": offered["total_ore"],
+        "periods": rec["periods"],
+        "offer_plan": offered["name"],
+    }
 
 
 def fill_figures(text: str, figures: dict[str, Any] | None, lang: str) -> str:
@@ -107,11 +121,17 @@ def fill_figures(text: str, figures: dict[str, Any] | None, lang: str) -> str:
         return text
     values = {"{current_plan}": "", "{offer_plan}": "", "{current_cost}": "", "{offer_cost}": "", "{saving}": ""}
     if figures:
-        values.update({"{current_plan}": figures["current_plan"], "{offer_plan}": figures["offer_plan"],
-                       "{current_cost}": format_kr(figures["current_cost_ore"], lang, short=True),
-                       "{offer_cost}": format_kr(figures["offer_cost_ore"], lang, short=True),
-                       "{saving}": format_kr(max(0, figures["current_cost_ore"] - figures["offer_cost_ore"]), lang,
-                                             short=True)})
+        values.update(
+            {
+                "{current_plan}": figures["current_plan"],
+                "{offer_plan}": figures["offer_plan"],
+                "{current_cost}": format_kr(figures["current_cost_ore"], lang, short=True),
+                "{offer_cost}": format_kr(figures["offer_cost_ore"], lang, short=True),
+                "{saving}": format_kr(
+                    max(0, figures["current_cost_ore"] - figures["offer_cost_ore"]), lang, short=True
+                ),
+            }
+        )
     for key, value in values.items():
         text = text.replace(key, value)
     return text
@@ -120,14 +140,22 @@ def fill_figures(text: str, figures: dict[str, Any] | None, lang: str) -> str:
 def banner(ctx: Context, row: Any, sub: Subscription, lang: str) -> dict[str, Any]:
     """The offer as this subscriber sees it, with their figures."""
     figures = recommendation_figures(ctx, row, sub, lang)
-    recommendation = None if figures is None else {k: figures[k] for k in (
-        "current_plan", "current_cost_ore", "offer_cost_ore", "periods")}
-    return {"offer_id": row.id, "subscription_id": sub.id, "msisdn": sub.msisdn,
-            "title": fill_figures(row.title, figures, lang), "body": fill_figures(row.body, figures, lang),
-            "cta": fill_figures(row.cta, figures, lang),
-            "image_url": IMAGE_URL.format(id=row.image_id) if row.image_id else None,
-            "terms_text": row.terms_text_en if lang == "en" else row.terms_text_sv,
-            "recommendation": recommendation}
+    recommendation = (
+        None
+        if figures is None
+        else {k: figures[k] for k in ("current_plan", "current_cost_ore", "offer_cost_ore", "periods")}
+    )
+    return {
+        "offer_id": row.id,
+        "subscription_id": sub.id,
+        "msisdn": sub.msisdn,
+        "title": fill_figures(row.title, figures, lang),
+        "body": fill_figures(row.body, figures, lang),
+        "cta": fill_figures(row.cta, figures, lang),
+        "image_url": IMAGE_URL.format(id=row.image_id) if row.image_id else None,
+        "terms_text": row.terms_text_en if lang == "en" else row.terms_text_sv,
+        "recommendation": recommendation,
+    }
 
 
 def _active_offers(conn: Connection, now: datetime) -> list[Any]:
@@ -136,12 +164,20 @@ def _active_offers(conn: Connection, now: datetime) -> list[Any]:
 
 
 def accepted_offer_ids(conn: Connection, customer_id: int) -> set[int]:
-    return set(conn.execute(select(OfferAcceptance.offer_id).where(OfferAcceptance.customer_id == customer_id))
-               .scalars())
+    return set(
+        conn.execute(select(OfferAcceptance.offer_id).where(OfferAcceptance.customer_id == customer_id)).scalars()
+    )
 
 
-def banners_for(engine: Engine, catalogue: Catalogue, customer_id: int, *, placement: str = "overview",
-                lang: str = "sv", now: datetime | None = None) -> list[dict[str, Any]]:
+def banners_for(
+    engine: Engine,
+    catalogue: Catalogue,
+    customer_id: int,
+    *,
+    placement: str = "overview",
+    lang: str = "sv",
+    now: datetime | None = None,
+) -> list[dict[str, Any]]:
     """At most two banners for a page: active, matching, not dismissed, not accepted, within the cap."""
     now = now or clock.now()
     with engine.begin() as conn:  # a transaction: the targeting caches may be refreshed
@@ -151,9 +187,13 @@ def banners_for(engine: Engine, catalogue: Catalogue, customer_id: int, *, place
         ids = [r.id for r in offers]
         dismissed: set[int] = set()
         impressions: dict[int, list[datetime]] = defaultdict(list)
-        for e in conn.execute(select(OfferEvent.offer_id, OfferEvent.kind, OfferEvent.at).where(
-                OfferEvent.customer_id == customer_id, OfferEvent.offer_id.in_(ids),
-                OfferEvent.kind.in_(["dismiss", "impression"]))):
+        for e in conn.execute(
+            select(OfferEvent.offer_id, OfferEvent.kind, OfferEvent.at).where(
+                OfferEvent.customer_id == customer_id,
+                OfferEvent.offer_id.in_(ids),
+                OfferEvent.kind.in_(["dismiss", "impression"]),
+            )
+        ):
             if e.kind == "dismiss":
                 dismissed.add(e.offer_id)
             else:
@@ -193,8 +233,17 @@ def targeted(ctx: Context, offer_id: int, subscription_id: int | None = None) ->
     return row, result
 
 
-def record_event(engine: Engine, catalogue: Catalogue, customer_id: int, offer_id: int, kind: str, placement: str,
-                 view_id: str, *, now: datetime | None = None) -> bool:
+def record_event(
+    engine: Engine,
+    catalogue: Catalogue,
+    customer_id: int,
+    offer_id: int,
+    kind: str,
+    placement: str,
+    view_id: str,
+    *,
+    now: datetime | None = None,
+) -> bool:
     """Count an impression, click or dismissal once per (offer, customer, kind, view); True if new."""
     now = now or clock.now()
     if kind not in EVENT_KINDS:
@@ -211,7 +260,9 @@ def record_event(engine: Engine, catalogue: Catalogue, customer_id: int, offer_i
             if not match_offer(ctx, row).matches:
                 raise NotFound("offer not found")
         dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-        done = conn.execute(dialect_insert(OfferEvent).values(
-            offer_id=offer_id, customer_id=customer_id, kind=kind, placement=placement, view_id=view_id, at=now)
-            .on_conflict_do_nothing(index_elements=["offer_id", "customer_id", "kind", "view_id"]))
+        done = conn.execute(
+            dialect_insert(OfferEvent)
+            .values(offer_id=offer_id, customer_id=customer_id, kind=kind, placement=placement, view_id=view_id, at=now)
+            .on_conflict_do_nothing(index_elements=["offer_id", "customer_id", "kind", "view_id"])
+        )
         return bool(done.rowcount)

@@ -173,8 +173,10 @@ def parse_offer(raw: Any, catalogue: Catalogue, conn: Connection) -> tuple[Offer
     starts, ends = aware(body.starts_at), aware(body.ends_at)
     if starts and ends and ends <= starts:
         errors.append((("ends_at",), "must be after starts_at"))
-    if body.image_id is not None and conn.execute(
-            select(OfferImage.id).where(OfferImage.id == body.image_id)).first() is None:
+    if (
+        body.image_id is not None
+        and conn.execute(select(OfferImage.id).where(OfferImage.id == body.image_id)).first() is None
+    ):
         errors.append((("image_id",), f"no image {body.image_id}"))
     if body.effective == "next_period" and body.sells.kind == "addon":
         errors.append((("effective",), "an add-on counts from when it is bought: use now"))
@@ -200,6 +202,7 @@ def discounted_fee(fee_ore: int, terms: Terms) -> int:
 
 def terms_texts(catalogue: Catalogue, sells_kind: str, sells_id: str, terms: Terms | None) -> dict[str, str]:
     """The price terms in words: ``3 mån 0 kr, sedan 299 kr/mån`` / ``3 months 0 kr, then 299 kr/month``."""
+
     def short(ore: int, lang: str) -> str:
         return format_kr(ore, lang, short=True)
 
@@ -213,9 +216,11 @@ def terms_texts(catalogue: Catalogue, sells_kind: str, sells_id: str, terms: Ter
         return {"sv": f"{short(fee, 'sv')}/mån", "en": f"{short(fee, 'en')}/month"}
     low = discounted_fee(fee, terms)
     n = terms.periods
-    return {"sv": f"{n} mån {short(low, 'sv')}{'' if low == 0 else '/mån'}, sedan {short(fee, 'sv')}/mån",
-            "en": f"{n} month{'s' if n != 1 else ''} {short(low, 'en')}{'' if low == 0 else '/month'}, "
-                  f"then {short(fee, 'en')}/month"}
+    return {
+        "sv": f"{n} mån {short(low, 'sv')}{'' if low == 0 else '/mån'}, sedan {short(fee, 'sv')}/mån",
+        "en": f"{n} month{'s' if n != 1 else ''} {short(low, 'en')}{'' if low == 0 else '/month'}, "
+        f"then {short(fee, 'en')}/month",
+    }
 
 
 def discount_name(terms: Terms) -> str:
@@ -230,16 +235,16 @@ def discount_name(terms: Terms) -> str:
 def offer_terms(row: Any) -> Terms | None:
     if row.terms_periods is None:
         return None
-    return Terms(None if row.terms_percent is None else Decimal(row.terms_percent), row.terms_amount_ore,
-                 row.terms_periods)
+    return Terms(
+        None if row.terms_percent is None else Decimal(row.terms_percent), row.terms_amount_ore, row.terms_periods
+    )
 
 
 def grant_terms(row: Any) -> Discount | None:
     terms = offer_terms(row)
     if terms is None:
         return None
-    return Discount(f"offer-{row.id}", discount_name(terms), terms.percent, terms.amount_ore, "plan_fee",
-                    terms.periods)
+    return Discount(f"offer-{row.id}", discount_name(terms), terms.percent, terms.amount_ore, "plan_fee", terms.periods)
 
 
 # --------------------------------------------------------------------------- offers
@@ -265,17 +270,32 @@ def _iso(dt: datetime | None) -> str | None:
 def offer_dict(row: Any, now: datetime) -> dict[str, Any]:
     terms = offer_terms(row)
     return {
-        "id": row.id, "name": row.name, "title": row.title, "body": row.body, "cta": row.cta,
-        "image_url": IMAGE_URL.format(id=row.image_id) if row.image_id else None, "image_id": row.image_id,
+        "id": row.id,
+        "name": row.name,
+        "title": row.title,
+        "body": row.body,
+        "cta": row.cta,
+        "image_url": IMAGE_URL.format(id=row.image_id) if row.image_id else None,
+        "image_id": row.image_id,
         "sells": {"kind": row.sells_kind, "id": row.sells_id},
-        "terms": None if terms is None else {
+        "terms": None
+        if terms is None
+        else {
             "percent": None if terms.percent is None else format(terms.percent.normalize(), "f"),
-            "amount_ore": terms.amount_ore, "periods": terms.periods},
+            "amount_ore": terms.amount_ore,
+            "periods": terms.periods,
+        },
         "terms_text": {"sv": row.terms_text_sv, "en": row.terms_text_en},
-        "effective": row.effective, "starts_at": _iso(row.starts_at), "ends_at": _iso(row.ends_at),
-        "status": status_of(row, now), "priority": row.priority,
-        "cap": {"impressions": row.cap_impressions, "days": row.cap_days}, "placements": list(row.placements),
-        "rules": row.rules, "created_at": _iso(row.created_at), "updated_at": _iso(row.updated_at),
+        "effective": row.effective,
+        "starts_at": _iso(row.starts_at),
+        "ends_at": _iso(row.ends_at),
+        "status": status_of(row, now),
+        "priority": row.priority,
+        "cap": {"impressions": row.cap_impressions, "days": row.cap_days},
+        "placements": list(row.placements),
+        "rules": row.rules,
+        "created_at": _iso(row.created_at),
+        "updated_at": _iso(row.updated_at),
         "stopped_at": _iso(row.stopped_at),
     }
 
@@ -284,14 +304,24 @@ def _values(body: OfferIn, rules: targeting.Rules, terms: Terms | None, catalogu
     auto = terms_texts(catalogue, body.sells.kind, body.sells.id, terms)
     given = body.terms_text or TermsTextIn()
     return dict(
-        name=body.name, title=body.title, body=body.body, cta=body.cta, image_id=body.image_id,
-        sells_kind=body.sells.kind, sells_id=body.sells.id,
+        name=body.name,
+        title=body.title,
+        body=body.body,
+        cta=body.cta,
+        image_id=body.image_id,
+        sells_kind=body.sells.kind,
+        sells_id=body.sells.id,
         terms_percent=None if terms is None or terms.percent is None else format(terms.percent.normalize(), "f"),
         terms_amount_ore=None if terms is None else terms.amount_ore,
         terms_periods=None if terms is None else terms.periods,
-        terms_text_sv=given.sv or auto["sv"], terms_text_en=given.en or auto["en"],
-        effective=body.effective, starts_at=aware(body.starts_at), ends_at=aware(body.ends_at),
-        priority=body.priority, cap_impressions=body.cap.impressions, cap_days=body.cap.days,
+        terms_text_sv=given.sv or auto["sv"],
+        terms_text_en=given.en or auto["en"],
+        effective=body.effective,
+        starts_at=aware(body.starts_at),
+        ends_at=aware(body.ends_at),
+        priority=body.priority,
+        cap_impressions=body.cap.impressions,
+        cap_days=body.cap.days,
         placements=list(dict.fromkeys(body.placements)),
         rules=rules.model_dump(exclude_none=True),
     )
@@ -304,27 +334,39 @@ def load_offer(conn: Connection, offer_id: int) -> Any:
     return row
 
 
-def create_offer(engine: Engine, catalogue: Catalogue, raw: Any, *, actor: str, now: datetime | None = None
-                 ) -> dict[str, Any]:
+def create_offer(
+    engine: Engine, catalogue: Catalogue, raw: Any, *, actor: str, now: datetime | None = None
+) -> dict[str, Any]:
     """A new offer, a draft until it is scheduled."""
     now = now or clock.now()
     with engine.begin() as conn:
         body, rules, terms = parse_offer(raw, catalogue, conn)
-        offer_id = conn.execute(insert(Offer).values(
-            **_values(body, rules, terms, catalogue), scheduled=False, stopped_at=None, created_by=actor[:64],
-            created_at=now, updated_at=now).returning(Offer.id)).scalar_one()
+        offer_id = conn.execute(
+            insert(Offer)
+            .values(
+                **_values(body, rules, terms, catalogue),
+                scheduled=False,
+                stopped_at=None,
+                created_by=actor[:64],
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(Offer.id)
+        ).scalar_one()
         return offer_dict(load_offer(conn, offer_id), now)
 
 
-def update_offer(engine: Engine, catalogue: Catalogue, offer_id: int, raw: Any, *, now: datetime | None = None
-                 ) -> dict[str, Any]:
+def update_offer(
+    engine: Engine, catalogue: Catalogue, offer_id: int, raw: Any, *, now: datetime | None = None
+) -> dict[str, Any]:
     """Replace an offer's fields (its schedule state stays)."""
     now = now or clock.now()
     with engine.begin() as conn:
         load_offer(conn, offer_id)
         body, rules, terms = parse_offer(raw, catalogue, conn)
-        conn.execute(update(Offer).where(Offer.id == offer_id).values(**_values(body, rules, terms, catalogue),
-                                                                      updated_at=now))
+        conn.execute(
+            update(Offer).where(Offer.id == offer_id).values(**_values(body, rules, terms, catalogue), updated_at=now)
+        )
         return offer_dict(load_offer(conn, offer_id), now)
 
 
@@ -354,8 +396,11 @@ def schedule_offer(engine: Engine, offer_id: int, raw: Any, *, now: datetime | N
         raise OfferInvalid([(("ends_at",), "is in the past")])
     with engine.begin() as conn:
         load_offer(conn, offer_id)
-        conn.execute(update(Offer).where(Offer.id == offer_id).values(
-            scheduled=True, starts_at=starts, ends_at=ends, stopped_at=None, updated_at=now))
+        conn.execute(
+            update(Offer)
+            .where(Offer.id == offer_id)
+            .values(scheduled=True, starts_at=starts, ends_at=ends, stopped_at=None, updated_at=now)
+        )
         return offer_dict(load_offer(conn, offer_id), now)
 
 
@@ -386,8 +431,9 @@ def store_image(engine: Engine, data: bytes, *, actor: str, now: datetime | None
             if fmt not in IMAGE_TYPES:
                 raise OfferInvalid([(("file",), f"{fmt} images are not accepted; use PNG, JPEG or WebP")])
             if width > MAX_IMAGE_SIDE or height > MAX_IMAGE_SIDE:
-                raise OfferInvalid([(("file",), f"the image is {width}×{height}; at most "
-                                                f"{MAX_IMAGE_SIDE}×{MAX_IMAGE_SIDE}")])
+                raise OfferInvalid(
+                    [(("file",), f"the image is {width}×{height}; at most {MAX_IMAGE_SIDE}×{MAX_IMAGE_SIDE}")]
+                )
             img.verify()  # a truncated or corrupt file fails here
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         if isinstance(exc, OfferInvalid):
@@ -395,19 +441,35 @@ def store_image(engine: Engine, data: bytes, *, actor: str, now: datetime | None
         raise OfferInvalid([(("file",), "not a PNG, JPEG or WebP image")]) from None
     now = now or clock.now()
     with engine.begin() as conn:
-        image_id = conn.execute(insert(OfferImage).values(
-            content_type=IMAGE_TYPES[fmt], width=width, height=height, size_bytes=len(data),
-            sha256=hashlib.sha256(data).hexdigest(), data=data, created_by=actor[:64], created_at=now)
-            .returning(OfferImage.id)).scalar_one()
-    return {"id": image_id, "url": IMAGE_URL.format(id=image_id), "width": width, "height": height,
-            "content_type": IMAGE_TYPES[fmt]}
+        image_id = conn.execute(
+            insert(OfferImage)
+            .values(
+                content_type=IMAGE_TYPES[fmt],
+                width=width,
+                height=height,
+                size_bytes=len(data),
+                sha256=hashlib.sha256(data).hexdigest(),
+                data=data,
+                created_by=actor[:64],
+                created_at=now,
+            )
+            .returning(OfferImage.id)
+        ).scalar_one()
+    return {
+        "id": image_id,
+        "url": IMAGE_URL.format(id=image_id),
+        "width": width,
+        "height": height,
+        "content_type": IMAGE_TYPES[fmt],
+    }
 
 
 def get_image(engine: Engine, image_id: int) -> tuple[bytes, str, str]:
     """(bytes, content type, sha256) of a stored image."""
     with engine.connect() as conn:
-        row = conn.execute(select(OfferImage.data, OfferImage.content_type, OfferImage.sha256)
-                           .where(OfferImage.id == image_id)).first()
+        row = conn.execute(
+            select(OfferImage.data, OfferImage.content_type, OfferImage.sha256).where(OfferImage.id == image_id)
+        ).first()
     if row is None:
         raise NotFound("image not found")
     return bytes(row.data), row.content_type, row.sha256

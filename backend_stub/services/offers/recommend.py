@@ -39,16 +39,21 @@ ABOUT_THE_SAME_PERCENT = 105  # "about the same": at most 5 % more
 
 def last_invoiced_periods(conn: Connection, customer_id: int, n: int = PERIODS) -> list[Period]:
     """The customer's last ``n`` invoiced periods (regular invoices), oldest first."""
-    rows = conn.execute(select(m.Invoice.period_start, m.Invoice.period_end).where(
-        m.Invoice.customer_id == customer_id, m.Invoice.kind == "invoice", m.Invoice.regular_key.is_not(None))
-        .order_by(m.Invoice.period_start.desc()).limit(n)).all()
+    rows = conn.execute(
+        select(m.Invoice.period_start, m.Invoice.period_end)
+        .where(m.Invoice.customer_id == customer_id, m.Invoice.kind == "invoice", m.Invoice.regular_key.is_not(None))
+        .order_by(m.Invoice.period_start.desc())
+        .limit(n)
+    ).all()
     return [Period(r.period_start, r.period_end) for r in reversed(rows)]
 
 
 def active_span(subscription: Subscription, period: Period) -> tuple[date, date] | None:
     """First and last day the subscription was active in ``period`` (None: not at all)."""
-    days = [(max(s.start, period.start), period.end if s.end is None else min(s.end, period.end))
-            for s, _ in subscription.segments_in(period)]
+    days = [
+        (max(s.start, period.start), period.end if s.end is None else min(s.end, period.end))
+        for s, _ in subscription.segments_in(period)
+    ]
     if not days:
         return None
     return min(d[0] for d in days), max(d[1] for d in days)
@@ -59,8 +64,13 @@ def on_plan(subscription: Subscription, plan_id: str, period: Period) -> Subscri
     span = active_span(subscription, period)
     if span is None:
         return None
-    return Subscription(subscription.id, subscription.number, subscription.customer_id, subscription.msisdn,
-                        (PlanSegment(plan_id, span[0], span[1]),))
+    return Subscription(
+        subscription.id,
+        subscription.number,
+        subscription.customer_id,
+        subscription.msisdn,
+        (PlanSegment(plan_id, span[0], span[1]),),
+    )
 
 
 def aggregate(subscription_id: int, period: Period, rated: list[RatedEvent]) -> list[invoicing.UsageAggregate]:
@@ -74,20 +84,24 @@ def aggregate(subscription_id: int, period: Period, rated: list[RatedEvent]) -> 
         s[3] += r.fee_exact
         s[4] += r.surcharge_units
         s[5] += r.surcharge_exact
-    return [invoicing.UsageAggregate(subscription_id, period.start, key, offpeak, *values)
-            for (key, offpeak), values in sums.items()]
+    return [
+        invoicing.UsageAggregate(subscription_id, period.start, key, offpeak, *values)
+        for (key, offpeak), values in sums.items()
+    ]
 
 
-def period_cost(catalogue: Catalogue, subscription: Subscription, plan_id: str, period: Period,
-                events: list[UsageEvent]) -> int | None:
+def period_cost(
+    catalogue: Catalogue, subscription: Subscription, plan_id: str, period: Period, events: list[UsageEvent]
+) -> int | None:
     """What ``period`` would have cost on ``plan_id`` (öre incl. VAT, this subscription's lines)."""
     hypothetical = on_plan(subscription, plan_id, period)
     if hypothetical is None:
         return None
     outcomes, _ = rate_period(catalogue, hypothetical, period, events)
     rated = [o for o in outcomes if isinstance(o, RatedEvent)]
-    draft = invoicing.build_invoice(catalogue, subscription.customer_id, [hypothetical], period,
-                                    aggregate(subscription.id, period, rated))
+    draft = invoicing.build_invoice(
+        catalogue, subscription.customer_id, [hypothetical], period, aggregate(subscription.id, period, rated)
+    )
     return sum(line.amount_ore for line in draft.lines)
 
 
@@ -117,8 +131,12 @@ def best_plan(plans: list[dict[str, Any]]) -> str | None:
     cheaper = [p for p in others if p["total_ore"] < current["total_ore"]]
     if cheaper:
         return min(cheaper, key=lambda p: (p["total_ore"], tuple(-x for x in data_rank(p["data_bytes"]))))["plan_id"]
-    more = [p for p in others if p["total_ore"] * 100 <= current["total_ore"] * ABOUT_THE_SAME_PERCENT
-            and data_rank(p["data_bytes"]) > data_rank(current["data_bytes"])]
+    more = [
+        p
+        for p in others
+        if p["total_ore"] * 100 <= current["total_ore"] * ABOUT_THE_SAME_PERCENT
+        and data_rank(p["data_bytes"]) > data_rank(current["data_bytes"])
+    ]
     if more:
         return min(more, key=lambda p: (p["total_ore"], p["plan_id"]))["plan_id"]
     return None
@@ -133,8 +151,9 @@ def is_better(recommendation: dict[str, Any], plan_id: str) -> bool:
         return False
     if offered["total_ore"] < current["total_ore"]:
         return True
-    return (offered["total_ore"] * 100 <= current["total_ore"] * ABOUT_THE_SAME_PERCENT
-            and data_rank(offered.get("data_bytes", 0)) > data_rank(current.get("data_bytes", 0)))
+    return offered["total_ore"] * 100 <= current["total_ore"] * ABOUT_THE_SAME_PERCENT and data_rank(
+        offered.get("data_bytes", 0)
+    ) > data_rank(current.get("data_bytes", 0))
 
 
 def current_plan_id(subscription: Subscription, today: date) -> str | None:
@@ -142,22 +161,40 @@ def current_plan_id(subscription: Subscription, today: date) -> str | None:
     return None if seg is None else seg.plan_id
 
 
-def compute(catalogue: Catalogue, subscription: Subscription, periods: list[Period],
-            events: dict[date, list[UsageEvent]], today: date) -> dict[str, Any]:
+def compute(
+    catalogue: Catalogue,
+    subscription: Subscription,
+    periods: list[Period],
+    events: dict[date, list[UsageEvent]],
+    today: date,
+) -> dict[str, Any]:
     """The recommendation from plain values (pure): every candidate plan's cost per period."""
     plan_id = current_plan_id(subscription, today)
     current = catalogue.plans.get(plan_id or "")
     periods = [p for p in periods if active_span(subscription, p) is not None]
-    out: dict[str, Any] = {"subscription_id": subscription.id, "msisdn": subscription.msisdn,
-                           "periods": [p.label for p in periods], "current_plan_id": plan_id, "plans": [],
-                           "best_plan_id": None}
+    out: dict[str, Any] = {
+        "subscription_id": subscription.id,
+        "msisdn": subscription.msisdn,
+        "periods": [p.label for p in periods],
+        "current_plan_id": plan_id,
+        "plans": [],
+        "best_plan_id": None,
+    }
     if current is None:
         return out
     for plan in candidate_plans(catalogue, current):
         costs = [period_cost(catalogue, subscription, plan.id, p, events.get(p.start, [])) or 0 for p in periods]
-        out["plans"].append({"plan_id": plan.id, "name": plan.name, "monthly_fee_ore": plan.monthly_fee_ore,
-                             "per_period_ore": costs, "total_ore": sum(costs), "current": plan.id == current.id,
-                             "data_bytes": data_bytes(plan)})
+        out["plans"].append(
+            {
+                "plan_id": plan.id,
+                "name": plan.name,
+                "monthly_fee_ore": plan.monthly_fee_ore,
+                "per_period_ore": costs,
+                "total_ore": sum(costs),
+                "current": plan.id == current.id,
+                "data_bytes": data_bytes(plan),
+            }
+        )
     out["best_plan_id"] = best_plan(out["plans"])
     return out
 
@@ -169,12 +206,34 @@ def load_events(conn: Connection, subscription: Subscription, periods: list[Peri
     u = m.UsageEvent
     out: dict[date, list[UsageEvent]] = defaultdict(list)
     msisdn = subscription.msisdn or ""
-    for r in conn.execute(select(u.period_start, u.record_id, u.service, u.started_at, u.duration_s, u.volume_bytes,
-                                 u.called_number, u.visited_country).where(
-            u.customer_id == subscription.customer_id, u.subscription_id == subscription.id,
-            u.period_start.in_([p.start for p in periods]))):
-        out[r.period_start].append(UsageEvent(r.record_id, msisdn, r.service, r.started_at, r.duration_s,
-                                              r.volume_bytes, r.called_number, r.visited_country))
+    for r in conn.execute(
+        select(
+            u.period_start,
+            u.record_id,
+            u.service,
+            u.started_at,
+            u.duration_s,
+            u.volume_bytes,
+            u.called_number,
+            u.visited_country,
+        ).where(
+            u.customer_id == subscription.customer_id,
+            u.subscription_id == subscription.id,
+            u.period_start.in_([p.start for p in periods]),
+        )
+    ):
+        out[r.period_start].append(
+            UsageEvent(
+                r.record_id,
+                msisdn,
+                r.service,
+                r.started_at,
+                r.duration_s,
+                r.volume_bytes,
+                r.called_number,
+                r.visited_country,
+            )
+        )
     for evs in out.values():
         evs.sort(key=event_order)
     return out
@@ -198,30 +257,49 @@ def event_counts(conn: Connection, customer_ids: list[int], starts: list[date]) 
     if not customer_ids or not starts:
         return {}
     u = m.UsageEvent
-    return {(r[0], r[1]): int(r[2]) for r in conn.execute(
-        select(u.customer_id, u.period_start, func.count()).where(u.customer_id.in_(customer_ids),
-                                                                 u.period_start.in_(starts))
-        .group_by(u.customer_id, u.period_start))}
+    return {
+        (r[0], r[1]): int(r[2])
+        for r in conn.execute(
+            select(u.customer_id, u.period_start, func.count())
+            .where(u.customer_id.in_(customer_ids), u.period_start.in_(starts))
+            .group_by(u.customer_id, u.period_start)
+        )
+    }
 
 
-def fingerprint(catalogue: Catalogue, subscription: Subscription, periods: list[Period],
-                counts: dict[tuple[int, date], int], today: date) -> str:
+def fingerprint(
+    catalogue: Catalogue,
+    subscription: Subscription,
+    periods: list[Period],
+    counts: dict[tuple[int, date], int],
+    today: date,
+) -> str:
     segs = ";".join(f"{s.plan_id}:{s.start}:{s.end}" for s in subscription.segments)
     per = ",".join(f"{p.start}={counts.get((subscription.customer_id, p.start), 0)}" for p in periods)
     seg_digest = hashlib.sha256(segs.encode()).hexdigest()[:12]
     return f"{catalogue_digest(catalogue)}|{current_plan_id(subscription, today)}|{seg_digest}|{per}"
 
 
-def recommendation(conn: Connection, catalogue: Catalogue, subscription: Subscription, today: date, *,
-                   periods: list[Period] | None = None, use_cache: bool = True) -> dict[str, Any]:
+def recommendation(
+    conn: Connection,
+    catalogue: Catalogue,
+    subscription: Subscription,
+    today: date,
+    *,
+    periods: list[Period] | None = None,
+    use_cache: bool = True,
+) -> dict[str, Any]:
     """The recommendation for one subscription (cached; computed again when its inputs changed)."""
     if periods is None:
         periods = last_invoiced_periods(conn, subscription.customer_id)
     counts = event_counts(conn, [subscription.customer_id], [p.start for p in periods])
     key = fingerprint(catalogue, subscription, periods, counts, today)
     if use_cache:
-        hit = conn.execute(select(OfferRecommendation.result).where(
-            OfferRecommendation.subscription_id == subscription.id, OfferRecommendation.fingerprint == key)).first()
+        hit = conn.execute(
+            select(OfferRecommendation.result).where(
+                OfferRecommendation.subscription_id == subscription.id, OfferRecommendation.fingerprint == key
+            )
+        ).first()
         if hit is not None:
             return hit.result
     result = compute(catalogue, subscription, periods, load_events(conn, subscription, periods), today)
@@ -234,21 +312,32 @@ def store(conn: Connection, subscription_id: int, key: str, result: dict[str, An
     """Replace the cached recommendation of a subscription (safe when two workers compute it at once)."""
     now = clock.now()
     if conn.dialect.name == "postgresql":
-        stmt = pg_insert(OfferRecommendation).values(subscription_id=subscription_id, fingerprint=key, result=result,
-                                                     computed_at=now)
-        conn.execute(stmt.on_conflict_do_update(index_elements=["subscription_id"], set_={
-            "fingerprint": key, "result": result, "computed_at": now}))
+        stmt = pg_insert(OfferRecommendation).values(
+            subscription_id=subscription_id, fingerprint=key, result=result, computed_at=now
+        )
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["subscription_id"], set_={"fingerprint": key, "result": result, "computed_at": now}
+            )
+        )
         return
     conn.execute(delete(OfferRecommendation).where(OfferRecommendation.subscription_id == subscription_id))
-    conn.execute(insert(OfferRecommendation).values(subscription_id=subscription_id, fingerprint=key, result=result,
-                                                    computed_at=now))
+    conn.execute(
+        insert(OfferRecommendation).values(
+            subscription_id=subscription_id, fingerprint=key, result=result, computed_at=now
+        )
+    )
 
 
 def for_api(result: dict[str, Any]) -> dict[str, Any]:
     """The contract's shape of a recommendation (``GET /customers/{cid}/recommendation``)."""
-    return {"subscription_id": result["subscription_id"], "periods": result["periods"],
-            "current_plan_id": result["current_plan_id"],
-            "plans": [{k: p[k] for k in ("plan_id", "name", "monthly_fee_ore", "per_period_ore", "total_ore",
-                                         "current")} for p in result["plans"]],
-            "best_plan_id": result["best_plan_id"]}
-
+    return {
+        "subscription_id": result["subscription_id"],
+        "periods": result["periods"],
+        "current_plan_id": result["current_plan_id"],
+        "plans": [
+            {k: p[k] for k in ("plan_id", "name", "monthly_fee_ore", "per_period_ore", "total_ore", "current")}
+            for p in result["plans"]
+        ],
+        "best_plan_id": result["best_plan_id"],
+    }

@@ -33,8 +33,15 @@ from backend_stub.storage.models.offers import Offer, OfferAcceptance, OfferEven
 # --------------------------------------------------------------------------- marketing's previews and results
 
 
-def customer_preview(engine: Engine, catalogue: Catalogue, offer_id: int, customer_number: str, *, lang: str = "sv",
-                     now: datetime | None = None) -> dict[str, Any]:
+def customer_preview(
+    engine: Engine,
+    catalogue: Catalogue,
+    offer_id: int,
+    customer_number: str,
+    *,
+    lang: str = "sv",
+    now: datetime | None = None,
+) -> dict[str, Any]:
     """Whether a chosen subscriber matches (with the reasons) and the banner they would see, even for a draft."""
     now = now or clock.now()
     with engine.begin() as conn:
@@ -62,8 +69,9 @@ def mask_msisdn(msisdn: str | None) -> str | None:
     return msisdn[:5] + "•" * (len(msisdn) - 7) + msisdn[-2:]
 
 
-def segment_preview(engine: Engine, catalogue: Catalogue, raw_rules: Any, raw_sells: Any, *,
-                    now: datetime | None = None) -> dict[str, Any]:
+def segment_preview(
+    engine: Engine, catalogue: Catalogue, raw_rules: Any, raw_sells: Any, *, now: datetime | None = None
+) -> dict[str, Any]:
     """How many subscribers match ``rules`` now (with ``sells``: those it can apply to), and a sample."""
     now = now or clock.now()
     rules = targeting.parse_rules(raw_rules, catalogue)
@@ -82,8 +90,9 @@ def segment_preview(engine: Engine, catalogue: Catalogue, raw_rules: Any, raw_se
 
 
 def _counts(conn: Connection, offer_ids: list[int] | None = None) -> dict[int, dict[str, int]]:
-    out: dict[int, dict[str, int]] = defaultdict(lambda: {"impressions": 0, "clicks": 0, "dismissals": 0,
-                                                          "acceptances": 0})
+    out: dict[int, dict[str, int]] = defaultdict(
+        lambda: {"impressions": 0, "clicks": 0, "dismissals": 0, "acceptances": 0}
+    )
     names = {"impression": "impressions", "click": "clicks", "dismiss": "dismissals"}
     q = select(OfferEvent.offer_id, OfferEvent.kind, func.count()).group_by(OfferEvent.offer_id, OfferEvent.kind)
     a = select(OfferAcceptance.offer_id, func.count()).group_by(OfferAcceptance.offer_id)
@@ -102,22 +111,33 @@ def results(engine: Engine, offer_id: int) -> dict[str, Any]:
     with engine.connect() as conn:
         load_offer(conn, offer_id)
         counts = _counts(conn, [offer_id])[offer_id]
-        daily: dict[str, dict[str, int]] = defaultdict(lambda: {"impressions": 0, "clicks": 0, "dismissals": 0,
-                                                                "acceptances": 0})
+        daily: dict[str, dict[str, int]] = defaultdict(
+            lambda: {"impressions": 0, "clicks": 0, "dismissals": 0, "acceptances": 0}
+        )
         names = {"impression": "impressions", "click": "clicks", "dismiss": "dismissals"}
         for kind, at in conn.execute(select(OfferEvent.kind, OfferEvent.at).where(OfferEvent.offer_id == offer_id)):
             daily[aware(at).astimezone(STOCKHOLM).date().isoformat()][names[kind]] += 1
         extra = 0
-        for at, ore in conn.execute(select(OfferAcceptance.accepted_at, OfferAcceptance.extra_monthly_ore)
-                                    .where(OfferAcceptance.offer_id == offer_id)):
+        for at, ore in conn.execute(
+            select(OfferAcceptance.accepted_at, OfferAcceptance.extra_monthly_ore).where(
+                OfferAcceptance.offer_id == offer_id
+            )
+        ):
             daily[aware(at).astimezone(STOCKHOLM).date().isoformat()]["acceptances"] += 1
             extra += int(ore)
     impressions = counts["impressions"]
-    conversion = (Decimal(counts["acceptances"]) / Decimal(impressions)).quantize(Decimal("0.0001")) \
-        if impressions else Decimal("0.0000")
-    return {**counts, "conversion": str(conversion), "extra_monthly_revenue_ore": extra,
-            "daily": [{"date": d, **v} for d, v in sorted(daily.items())],
-            "funnel": [{"stage": s, "count": counts[s]} for s in ("impressions", "clicks", "acceptances")]}
+    conversion = (
+        (Decimal(counts["acceptances"]) / Decimal(impressions)).quantize(Decimal("0.0001"))
+        if impressions
+        else Decimal("0.0000")
+    )
+    return {
+        **counts,
+        "conversion": str(conversion),
+        "extra_monthly_revenue_ore": extra,
+        "daily": [{"date": d, **v} for d, v in sorted(daily.items())],
+        "funnel": [{"stage": s, "count": counts[s]} for s in ("impressions", "clicks", "acceptances")],
+    }
 
 
 def summary(engine: Engine, *, now: datetime | None = None) -> dict[str, Any]:
@@ -126,6 +146,16 @@ def summary(engine: Engine, *, now: datetime | None = None) -> dict[str, Any]:
     with engine.connect() as conn:
         rows = list(conn.execute(select(Offer).order_by(Offer.id.desc())))
         counts = _counts(conn)
-    return {"offers": [{"id": r.id, "name": r.name, "status": status_of(r, now),
-                        "impressions": counts[r.id]["impressions"], "clicks": counts[r.id]["clicks"],
-                        "acceptances": counts[r.id]["acceptances"]} for r in rows]}
+    return {
+        "offers": [
+            {
+                "id": r.id,
+                "name": r.name,
+                "status": status_of(r, now),
+                "impressions": counts[r.id]["impressions"],
+                "clicks": counts[r.id]["clicks"],
+                "acceptances": counts[r.id]["acceptances"],
+            }
+            for r in rows
+        ]
+    }

@@ -188,14 +188,21 @@ def _rate_index(catalogue: Catalogue) -> dict[str, Rate]:
     return index
 
 
-def load_facts(conn: Connection, catalogue: Catalogue, customer_ids: Iterable[int], today: date, *,
-               periods_needed: int = MAX_PERIODS) -> dict[int, SubscriberFacts]:
+def load_facts(
+    conn: Connection,
+    catalogue: Catalogue,
+    customer_ids: Iterable[int],
+    today: date,
+    *,
+    periods_needed: int = MAX_PERIODS,
+) -> dict[int, SubscriberFacts]:
     """Facts of many customers with a handful of queries (and the cached period stats)."""
     ids = sorted(set(customer_ids))
     facts: dict[int, SubscriberFacts] = {}
     for part in chunks(ids, 2000):
-        for r in conn.execute(select(m.Customer.id, m.Customer.customer_number, m.Customer.name)
-                              .where(m.Customer.id.in_(part))):
+        for r in conn.execute(
+            select(m.Customer.id, m.Customer.customer_number, m.Customer.name).where(m.Customer.id.in_(part))
+        ):
             facts[r.id] = SubscriberFacts(r.id, r.customer_number, r.name, [], [], None, False, False)
     if not facts:
         return facts
@@ -213,7 +220,7 @@ def load_facts(conn: Connection, catalogue: Catalogue, customer_ids: Iterable[in
                 due.append(inv)
     for f in facts.values():
         f.periods.sort(reverse=True)
-        del f.periods[max(periods_needed, recommend.PERIODS):]
+        del f.periods[max(periods_needed, recommend.PERIODS) :]
     if due:
         states = ledger.invoice_states(conn, due, today)
         for inv in due:
@@ -255,9 +262,14 @@ def _attach_stats(conn: Connection, catalogue: Catalogue, facts: dict[int, Subsc
         _compute_stats(conn, catalogue, facts, wanted, stale, counts)
 
 
-def _compute_stats(conn: Connection, catalogue: Catalogue, facts: dict[int, SubscriberFacts],
-                   wanted: dict[tuple[int, date], Period], stale: list[tuple[int, date]],
-                   counts: dict[tuple[int, date], int]) -> None:
+def _compute_stats(
+    conn: Connection,
+    catalogue: Catalogue,
+    facts: dict[int, SubscriberFacts],
+    wanted: dict[tuple[int, date], Period],
+    stale: list[tuple[int, date]],
+    counts: dict[tuple[int, date], int],
+) -> None:
     rates = _rate_index(catalogue)
     todo = set(stale)
     sums: dict[tuple[int, date], list[int]] = defaultdict(lambda: [0, 0, 0])
@@ -265,11 +277,21 @@ def _compute_stats(conn: Connection, catalogue: Catalogue, facts: dict[int, Subs
     cids = sorted({k[0] for k in stale})
     starts = sorted({k[1] for k in stale})
     for part in chunks(cids, 2000):
-        q = (select(u.customer_id, u.subscription_id, u.period_start, u.rate_key, u.category, func.count(),
-                    func.sum(u.billed_units - u.surcharge_units), func.sum(u.charge_exact - u.fee_exact - u.surcharge_exact),
-                    func.sum(u.surcharge_exact))
-             .where(u.customer_id.in_(part), u.period_start.in_(starts))
-             .group_by(u.customer_id, u.subscription_id, u.period_start, u.rate_key, u.category))
+        q = (
+            select(
+                u.customer_id,
+                u.subscription_id,
+                u.period_start,
+                u.rate_key,
+                u.category,
+                func.count(),
+                func.sum(u.billed_units - u.surcharge_units),
+                func.sum(u.charge_exact - u.fee_exact - u.surcharge_exact),
+                func.sum(u.surcharge_exact),
+            )
+            .where(u.customer_id.in_(part), u.period_start.in_(starts))
+            .group_by(u.customer_id, u.subscription_id, u.period_start, u.rate_key, u.category)
+        )
         for cid, sid, start, rate_key, category, count, units, usage_exact, surcharge in conn.execute(q):
             if (cid, start) not in todo:
                 continue
@@ -292,9 +314,18 @@ def _compute_stats(conn: Connection, catalogue: Catalogue, facts: dict[int, Subs
                 continue
             data, overage, roaming = sums.get((sub.id, start), (0, 0, 0))
             facts[cid].stats[(sub.id, start)] = PeriodStats(data, overage, roaming)
-            rows.append({"subscription_id": sub.id, "period_start": start, "customer_id": cid,
-                         "fingerprint": counts.get((cid, start), 0), "data_bytes": data, "overage_exact": overage,
-                         "roaming_events": roaming, "computed_at": now})
+            rows.append(
+                {
+                    "subscription_id": sub.id,
+                    "period_start": start,
+                    "customer_id": cid,
+                    "fingerprint": counts.get((cid, start), 0),
+                    "data_bytes": data,
+                    "overage_exact": overage,
+                    "roaming_events": roaming,
+                    "computed_at": now,
+                }
+            )
     _upsert_stats(conn, rows)
 
 
@@ -303,9 +334,13 @@ def _upsert_stats(conn: Connection, rows: list[dict[str, Any]]) -> None:
         return
     dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     stmt = dialect_insert(OfferUsageStats)
-    stmt = stmt.on_conflict_do_update(index_elements=["subscription_id", "period_start"], set_={
-        c: stmt.excluded[c] for c in ("customer_id", "fingerprint", "data_bytes", "overage_exact", "roaming_events",
-                                      "computed_at")})
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["subscription_id", "period_start"],
+        set_={
+            c: stmt.excluded[c]
+            for c in ("customer_id", "fingerprint", "data_bytes", "overage_exact", "roaming_events", "computed_at")
+        },
+    )
     for part in chunks(rows, 1000):
         conn.execute(stmt, list(part))
 
@@ -364,31 +399,53 @@ def applies_to(catalogue: Catalogue, sells: Sells | None, sub: Subscription, tod
 # The reasons marketing reads in the preview, in the console's languages.
 REASONS: dict[str, dict[str, str]] = {
     "en": {
-        "not_met": "not met: {text}", "plan": "plan {plan} (wanted: {plans})", "window": "in {hits} of {of} periods",
-        "needs": " (needs {need})", "data": "data ≥ {percent} % {window}", "overage": "overage ≥ {amount} {window}",
-        "roaming": "roaming {window}", "no_recommendation": "no recommendation available",
+        "not_met": "not met: {text}",
+        "plan": "plan {plan} (wanted: {plans})",
+        "window": "in {hits} of {of} periods",
+        "needs": " (needs {need})",
+        "data": "data ≥ {percent} % {window}",
+        "overage": "overage ≥ {amount} {window}",
+        "roaming": "roaming {window}",
+        "no_recommendation": "no recommendation available",
         "instead": "{name}: {offered} instead of {current} over {periods} periods",
-        "not_comparable": "{plan} is not comparable with the current plan", "recommended": "recommended: {text}",
-        "recommended_plan": "recommended plan: {plan}", "none_better": "none better",
+        "not_comparable": "{plan} is not comparable with the current plan",
+        "recommended": "recommended: {text}",
+        "recommended_plan": "recommended plan: {plan}",
+        "none_better": "none better",
         "not_checked": "recommended: not checked (other rules fail)",
-        "tenure": "tenure {months} months (wanted {low}–{high})", "any": "any",
-        "no_overdue": "no overdue invoice", "no_collection": "not in collection",
-        "no_subscription": "no subscription that {what} applies to", "an_offer": "an offer", "plan_kind": "plan {id}",
-        "addon_kind": "add-on {id}", "rules_stale": "the rules name plans no longer in the catalogue",
+        "tenure": "tenure {months} months (wanted {low}–{high})",
+        "any": "any",
+        "no_overdue": "no overdue invoice",
+        "no_collection": "not in collection",
+        "no_subscription": "no subscription that {what} applies to",
+        "an_offer": "an offer",
+        "plan_kind": "plan {id}",
+        "addon_kind": "add-on {id}",
+        "rules_stale": "the rules name plans no longer in the catalogue",
     },
     "sv": {
-        "not_met": "uppfylls inte: {text}", "plan": "abonnemang {plan} (önskas: {plans})",
-        "window": "i {hits} av {of} perioder", "needs": " (kräver {need})", "data": "data ≥ {percent} % {window}",
-        "overage": "överförbrukning ≥ {amount} {window}", "roaming": "roaming {window}",
+        "not_met": "uppfylls inte: {text}",
+        "plan": "abonnemang {plan} (önskas: {plans})",
+        "window": "i {hits} av {of} perioder",
+        "needs": " (kräver {need})",
+        "data": "data ≥ {percent} % {window}",
+        "overage": "överförbrukning ≥ {amount} {window}",
+        "roaming": "roaming {window}",
         "no_recommendation": "ingen rekommendation tillgänglig",
         "instead": "{name}: {offered} i stället för {current} under {periods} perioder",
         "not_comparable": "{plan} går inte att jämföra med nuvarande abonnemang",
-        "recommended": "rekommenderas: {text}", "recommended_plan": "rekommenderat abonnemang: {plan}",
-        "none_better": "inget bättre", "not_checked": "rekommenderas: inte prövat (andra villkor uppfylls inte)",
-        "tenure": "kundtid {months} månader (önskas {low}–{high})", "any": "obegränsat",
-        "no_overdue": "ingen förfallen faktura", "no_collection": "inte hos inkasso",
-        "no_subscription": "inget abonnemang som {what} gäller för", "an_offer": "erbjudandet",
-        "plan_kind": "abonnemanget {id}", "addon_kind": "tillägget {id}",
+        "recommended": "rekommenderas: {text}",
+        "recommended_plan": "rekommenderat abonnemang: {plan}",
+        "none_better": "inget bättre",
+        "not_checked": "rekommenderas: inte prövat (andra villkor uppfylls inte)",
+        "tenure": "kundtid {months} månader (önskas {low}–{high})",
+        "any": "obegränsat",
+        "no_overdue": "ingen förfallen faktura",
+        "no_collection": "inte hos inkasso",
+        "no_subscription": "inget abonnemang som {what} gäller för",
+        "an_offer": "erbjudandet",
+        "plan_kind": "abonnemanget {id}",
+        "addon_kind": "tillägget {id}",
         "rules_stale": "villkoren nämner abonnemang som inte längre finns i katalogen",
     },
 }
@@ -407,9 +464,16 @@ def _window_text(hits: int, of: int, need: int, ok: bool, lang: str = "en") -> s
     return say(lang, "window", hits=hits, of=of) + ("" if ok else say(lang, "needs", need=need))
 
 
-def subscription_rules(catalogue: Catalogue, rules: Rules, sells: Sells | None, facts: SubscriberFacts,
-                       sub: Subscription, today: date, recommend_fn: RecommendFn | None,
-                       lang: str = "en") -> tuple[bool, list[str]]:
+def subscription_rules(
+    catalogue: Catalogue,
+    rules: Rules,
+    sells: Sells | None,
+    facts: SubscriberFacts,
+    sub: Subscription,
+    today: date,
+    recommend_fn: RecommendFn | None,
+    lang: str = "en",
+) -> tuple[bool, list[str]]:
     """The subscription-level rules for one subscription: (all hold, one reason per rule)."""
     ok = True
     reasons: list[str] = []
@@ -438,21 +502,39 @@ def subscription_rules(catalogue: Catalogue, rules: Rules, sells: Sells | None, 
             return used * 100 >= r.min_percent * allowance
 
         hits = _count(last, heavy)
-        note(hits >= r.periods, say(lang, "data", percent=r.min_percent,
-                                    window=_window_text(hits, len(last), r.periods, hits >= r.periods, lang)))
+        note(
+            hits >= r.periods,
+            say(
+                lang,
+                "data",
+                percent=r.min_percent,
+                window=_window_text(hits, len(last), r.periods, hits >= r.periods, lang),
+            ),
+        )
     if rules.overage is not None:
         r2 = rules.overage
         last = facts.periods[: r2.of_last]
-        hits = _count(last, lambda p: exact_to_ore(stats.get((sub.id, p.start), PeriodStats()).overage_exact)
-                      >= max(r2.min_ore, 1))
-        note(hits >= r2.periods, say(lang, "overage", amount=format_kr(max(r2.min_ore, 1), lang),
-                                     window=_window_text(hits, len(last), r2.periods, hits >= r2.periods, lang)))
+        hits = _count(
+            last,
+            lambda p: exact_to_ore(stats.get((sub.id, p.start), PeriodStats()).overage_exact) >= max(r2.min_ore, 1),
+        )
+        note(
+            hits >= r2.periods,
+            say(
+                lang,
+                "overage",
+                amount=format_kr(max(r2.min_ore, 1), lang),
+                window=_window_text(hits, len(last), r2.periods, hits >= r2.periods, lang),
+            ),
+        )
     if rules.roaming is not None:
         r3 = rules.roaming
         last = facts.periods[: r3.of_last]
         hits = _count(last, lambda p: stats.get((sub.id, p.start), PeriodStats()).roaming_events > 0)
-        note(hits >= r3.periods, say(lang, "roaming",
-                                     window=_window_text(hits, len(last), r3.periods, hits >= r3.periods, lang)))
+        note(
+            hits >= r3.periods,
+            say(lang, "roaming", window=_window_text(hits, len(last), r3.periods, hits >= r3.periods, lang)),
+        )
     if rules.recommended and ok:  # the costly one last, and only when the rest hold
         rec = recommend_fn(sub) if recommend_fn else None
         if rec is None:
@@ -462,14 +544,22 @@ def subscription_rules(catalogue: Catalogue, rules: Rules, sells: Sells | None, 
             offered = next((p for p in rec["plans"] if p["plan_id"] == sells.id), None)
             better = recommend.is_better(rec, sells.id)
             if current and offered:
-                text = say(lang, "instead", name=offered["name"], offered=format_kr(offered["total_ore"], lang),
-                           current=format_kr(current["total_ore"], lang), periods=len(rec["periods"]))
+                text = say(
+                    lang,
+                    "instead",
+                    name=offered["name"],
+                    offered=format_kr(offered["total_ore"], lang),
+                    current=format_kr(current["total_ore"], lang),
+                    periods=len(rec["periods"]),
+                )
             else:
                 text = say(lang, "not_comparable", plan=sells.id)
             note(better, say(lang, "recommended", text=text))
         else:
-            note(rec.get("best_plan_id") is not None,
-                 say(lang, "recommended_plan", plan=rec.get("best_plan_id") or say(lang, "none_better")))
+            note(
+                rec.get("best_plan_id") is not None,
+                say(lang, "recommended_plan", plan=rec.get("best_plan_id") or say(lang, "none_better")),
+            )
     elif rules.recommended:
         reasons.append(say(lang, "not_checked"))
     return ok, reasons
@@ -488,8 +578,16 @@ def customer_rules(rules: Rules, facts: SubscriberFacts, today: date, lang: str 
         months = tenure_months(facts.first_start, today)
         lo, hi = rules.tenure_months.min, rules.tenure_months.max
         holds = (lo is None or months >= lo) and (hi is None or months <= hi)
-        note(holds, say(lang, "tenure", months=months, low=lo if lo is not None else 0,
-                        high=hi if hi is not None else say(lang, "any")))
+        note(
+            holds,
+            say(
+                lang,
+                "tenure",
+                months=months,
+                low=lo if lo is not None else 0,
+                high=hi if hi is not None else say(lang, "any"),
+            ),
+        )
     if rules.exclude_overdue:
         note(not facts.overdue, say(lang, "no_overdue"))
     if rules.exclude_collection:
@@ -497,20 +595,34 @@ def customer_rules(rules: Rules, facts: SubscriberFacts, today: date, lang: str 
     return ok, reasons
 
 
-def match(catalogue: Catalogue, rules: Rules, sells: Sells | None, facts: SubscriberFacts, today: date,
-          recommend_fn: RecommendFn | None = None, *, subscription_id: int | None = None, lang: str = "en") -> Match:
+def match(
+    catalogue: Catalogue,
+    rules: Rules,
+    sells: Sells | None,
+    facts: SubscriberFacts,
+    today: date,
+    recommend_fn: RecommendFn | None = None,
+    *,
+    subscription_id: int | None = None,
+    lang: str = "en",
+) -> Match:
     """Whether the customer (or their subscription ``subscription_id``) matches; reasons for marketing."""
     ok_customer, customer_reasons = customer_rules(rules, facts, today, lang)
-    candidates = [s for s in sorted(facts.subscriptions, key=lambda s: s.id)
-                  if (subscription_id is None or s.id == subscription_id) and applies_to(catalogue, sells, s, today)]
+    candidates = [
+        s
+        for s in sorted(facts.subscriptions, key=lambda s: s.id)
+        if (subscription_id is None or s.id == subscription_id) and applies_to(catalogue, sells, s, today)
+    ]
     if not candidates:
         what = say(lang, f"{sells.kind}_kind", id=sells.id) if sells else say(lang, "an_offer")
-        return Match(False, None, [*customer_reasons,
-                                   say(lang, "not_met", text=say(lang, "no_subscription", what=what))])
+        return Match(
+            False, None, [*customer_reasons, say(lang, "not_met", text=say(lang, "no_subscription", what=what))]
+        )
     first: tuple[Subscription, list[str]] | None = None
     for sub in candidates:
-        ok_sub, reasons = subscription_rules(catalogue, rules, sells, facts, sub, today,
-                                             recommend_fn if ok_customer else None, lang)
+        ok_sub, reasons = subscription_rules(
+            catalogue, rules, sells, facts, sub, today, recommend_fn if ok_customer else None, lang
+        )
         label = sub.msisdn or sub.number
         reasons = [*customer_reasons, *(f"{label}: {r}" for r in reasons)]
         if ok_customer and ok_sub:
@@ -533,13 +645,22 @@ def recommend_fn_for(conn: Connection, catalogue: Catalogue, facts: SubscriberFa
     return fn
 
 
-def preview(conn: Connection, catalogue: Catalogue, rules: Rules, sells: Sells | None, today: date, *,
-            sample_size: int = 10) -> dict[str, Any]:
+def preview(
+    conn: Connection, catalogue: Catalogue, rules: Rules, sells: Sells | None, today: date, *, sample_size: int = 10
+) -> dict[str, Any]:
     """How many subscribers (customers with an active subscription) match now, and a sample of them."""
-    active = sorted(set(conn.execute(
-        select(m.Subscription.customer_id).join(m.PlanSegment, m.PlanSegment.subscription_id == m.Subscription.id)
-        .where(m.PlanSegment.start_date <= today,
-               (m.PlanSegment.end_date.is_(None)) | (m.PlanSegment.end_date >= today))).scalars()))
+    active = sorted(
+        set(
+            conn.execute(
+                select(m.Subscription.customer_id)
+                .join(m.PlanSegment, m.PlanSegment.subscription_id == m.Subscription.id)
+                .where(
+                    m.PlanSegment.start_date <= today,
+                    (m.PlanSegment.end_date.is_(None)) | (m.PlanSegment.end_date >= today),
+                )
+            ).scalars()
+        )
+    )
     matching = 0
     sample: list[dict[str, Any]] = []
     for part in chunks(active, 500):

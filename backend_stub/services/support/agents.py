@@ -27,8 +27,7 @@ from backend_stub.storage.models.support import Agent
 
 ROLES = ("agent", "supervisor", "marketing")  # staff accounts; marketing has its own console
 # Failed tries, with exponential back-off (never a hard lock); a successful sign-in is never counted.
-TRIES_PER_CLIENT_USER = Backoff(free=5, base=timedelta(seconds=2), cap=timedelta(minutes=15),
-                                forget=timedelta(hours=1))
+TRIES_PER_CLIENT_USER = Backoff(free=5, base=timedelta(seconds=2), cap=timedelta(minutes=15), forget=timedelta(hours=1))
 TRIES_PER_CLIENT = Backoff(free=30, base=timedelta(seconds=2), cap=timedelta(minutes=15), forget=timedelta(hours=1))
 # Against guessing from many addresses; a client the agent signed in from lately is not held up by it.
 TRIES_PER_USER = Backoff(free=50, base=timedelta(minutes=1), cap=timedelta(minutes=15), forget=timedelta(hours=24))
@@ -58,9 +57,18 @@ def create_agent(engine: Engine, username: str, name: str, password: str, role: 
         raise ValueError(f"password: at least {MIN_PASSWORD} characters")
     try:
         with engine.begin() as conn:
-            agent_id = conn.execute(insert(Agent).values(
-                username=username, name=name.strip() or username, role=role, password_hash=_hasher.hash(password),
-                active=True, created_at=clock.now()).returning(Agent.id)).scalar_one()
+            agent_id = conn.execute(
+                insert(Agent)
+                .values(
+                    username=username,
+                    name=name.strip() or username,
+                    role=role,
+                    password_hash=_hasher.hash(password),
+                    active=True,
+                    created_at=clock.now(),
+                )
+                .returning(Agent.id)
+            ).scalar_one()
             audit.log(conn, "system", "agent_created", username, {"role": role})
     except IntegrityError:
         raise ValueError(f"username: {username!r} exists already") from None
@@ -85,8 +93,9 @@ def _key(kind: str, *parts: str) -> str:
     return throttle_key(kind, "\x1f".join(parts))
 
 
-def authenticate(engine: Engine, username: str, password: str, *, client: str | None = None,
-                 now: datetime | None = None) -> AgentInfo | None:
+def authenticate(
+    engine: Engine, username: str, password: str, *, client: str | None = None, now: datetime | None = None
+) -> AgentInfo | None:
     """The agent, or None for a wrong name or password. Raises ``RateLimited``. Every try is audited.
 
     Failed tries back off per username and client address, per client address, and (generously)

@@ -11,14 +11,31 @@ from backend_stub import clock
 from backend_stub.storage.models.support import AuditEntry
 
 
-def log(conn: Connection, actor: str, action: str, target: str, detail: dict[str, Any] | None = None,
-        *, at: datetime | None = None) -> None:
-    conn.execute(insert(AuditEntry).values(at=at or clock.now(), actor=actor, action=action,
-                                           target=str(target), detail=detail or {}))
+def log(
+    conn: Connection,
+    actor: str,
+    action: str,
+    target: str,
+    detail: dict[str, Any] | None = None,
+    *,
+    at: datetime | None = None,
+) -> None:
+    conn.execute(
+        insert(AuditEntry).values(
+            at=at or clock.now(), actor=actor, action=action, target=str(target), detail=detail or {}
+        )
+    )
 
 
-def entries(engine: Engine, *, actor: str | None = None, action: str | None = None, target: str | None = None,
-            limit: int = 100, offset: int = 0) -> dict[str, Any]:
+def entries(
+    engine: Engine,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    target: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> dict[str, Any]:
     """Newest first, with filters and paging."""
     q = select(AuditEntry)
     if actor:
@@ -30,5 +47,17 @@ def entries(engine: Engine, *, actor: str | None = None, action: str | None = No
     with engine.connect() as conn:
         total = conn.execute(select(func.count()).select_from(q.subquery())).scalar_one()
         rows = conn.execute(q.order_by(AuditEntry.id.desc()).limit(limit).offset(offset)).all()
-    return {"total": total, "items": [{"id": r.id, "at": r.at.isoformat(), "actor": r.actor, "action": r.action,
-                                       "target": r.target, "detail": r.detail} for r in rows]}
+    return {
+        "total": total,
+        "items": [
+            {
+                "id": r.id,
+                "at": r.at.isoformat(),
+                "actor": r.actor,
+                "action": r.action,
+                "target": r.target,
+                "detail": r.detail,
+            }
+            for r in rows
+        ],
+    }

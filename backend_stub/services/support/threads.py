@@ -71,8 +71,15 @@ def _thread_for(conn: Connection, inv: Any, now: datetime) -> Any:
     if row is None:
         try:
             with conn.begin_nested():
-                conn.execute(insert(Thread).values(invoice_id=inv.id, customer_id=inv.customer_id, status="answered",
-                                                   updated_at=now, created_at=now))
+                conn.execute(
+                    insert(Thread).values(
+                        invoice_id=inv.id,
+                        customer_id=inv.customer_id,
+                        status="answered",
+                        updated_at=now,
+                        created_at=now,
+                    )
+                )
         except IntegrityError:
             pass  # created by a concurrent first message
         row = conn.execute(select(Thread).where(Thread.invoice_id == inv.id)).one()
@@ -80,13 +87,26 @@ def _thread_for(conn: Connection, inv: Any, now: datetime) -> Any:
 
 
 def _message_dict(msg: Any) -> dict[str, Any]:
-    return {"id": msg.id, "author": msg.author, "author_name": msg.author_name, "text": msg.text,
-            "line_position": msg.line_position, "created_at": _aware(msg.created_at).isoformat(),
-            "read": msg.read_at is not None}
+    return {
+        "id": msg.id,
+        "author": msg.author,
+        "author_name": msg.author_name,
+        "text": msg.text,
+        "line_position": msg.line_position,
+        "created_at": _aware(msg.created_at).isoformat(),
+        "read": msg.read_at is not None,
+    }
 
 
-def post_message(engine: Engine, invoice_id: str, author: Author, text: str, *, line_position: int | None = None,
-                 now: datetime | None = None) -> dict[str, Any]:
+def post_message(
+    engine: Engine,
+    invoice_id: str,
+    author: Author,
+    text: str,
+    *,
+    line_position: int | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
     """Add a message to the invoice's thread. Raises ``ValueError`` (bad text or line) or ``RateLimited``."""
     now = now or clock.now()
     text = clean_text(text)
@@ -99,23 +119,53 @@ def post_message(engine: Engine, invoice_id: str, author: Author, text: str, *, 
             if wait:
                 raise RateLimited(wait)
         thread = _thread_for(conn, inv, now)
-        msg_id = conn.execute(insert(Message).values(
-            thread_id=thread.id, author=author.kind, author_name=author.name, text=text,
-            line_position=line_position, created_at=now).returning(Message.id)).scalar_one()
+        msg_id = conn.execute(
+            insert(Message)
+            .values(
+                thread_id=thread.id,
+                author=author.kind,
+                author_name=author.name,
+                text=text,
+                line_position=line_position,
+                created_at=now,
+            )
+            .returning(Message.id)
+        ).scalar_one()
         if author.kind == "customer":
             values = {"status": "waiting", "updated_at": now}
             if thread.status != "waiting":
                 values["waiting_since"] = now
             conn.execute(update(Thread).where(Thread.id == thread.id).values(**values))
             line = f" (rad {line_position})" if line_position else ""
-            ledger.add_event(conn, inv.id, "message", f"Fråga till kundtjänst{line}: {_excerpt(text)}",
-                             actor=author.actor, at=now, data={"message_id": msg_id, "line_position": line_position,
-                                                               "excerpt": _excerpt(text), "author_name": author.name})
+            ledger.add_event(
+                conn,
+                inv.id,
+                "message",
+                f"Fråga till kundtjänst{line}: {_excerpt(text)}",
+                actor=author.actor,
+                at=now,
+                data={
+                    "message_id": msg_id,
+                    "line_position": line_position,
+                    "excerpt": _excerpt(text),
+                    "author_name": author.name,
+                },
+            )
         else:
-            conn.execute(update(Thread).where(Thread.id == thread.id).values(
-                status="answered", waiting_since=None, updated_at=now))
-            ledger.add_event(conn, inv.id, "reply", f"Svar från kundtjänst: {_excerpt(text)}", actor=author.actor,
-                             at=now, data={"message_id": msg_id, "excerpt": _excerpt(text), "author_name": author.name})
+            conn.execute(
+                update(Thread)
+                .where(Thread.id == thread.id)
+                .values(status="answered", waiting_since=None, updated_at=now)
+            )
+            ledger.add_event(
+                conn,
+                inv.id,
+                "reply",
+                f"Svar från kundtjänst: {_excerpt(text)}",
+                actor=author.actor,
+                at=now,
+                data={"message_id": msg_id, "excerpt": _excerpt(text), "author_name": author.name},
+            )
             audit.log(conn, author.actor, "reply", inv.id, {"thread": thread.id, "message": msg_id}, at=now)
         msg = conn.execute(select(Message).where(Message.id == msg_id)).one()
     return _message_dict(msg) | {"thread_id": thread.id, "invoice_id": inv.id, "customer_id": inv.customer_id}
@@ -126,8 +176,9 @@ def _excerpt(text: str) -> str:
     return flat if len(flat) <= EXCERPT else flat[: EXCERPT - 1] + "…"
 
 
-def get_thread(engine: Engine, invoice_id: str, reader: str, *, after: int | None = None,
-               now: datetime | None = None) -> dict[str, Any]:
+def get_thread(
+    engine: Engine, invoice_id: str, reader: str, *, after: int | None = None, now: datetime | None = None
+) -> dict[str, Any]:
     """The invoice's thread and its messages (those after id ``after``, for polling).
 
     Reading marks the other side's messages read.
@@ -140,8 +191,11 @@ def get_thread(engine: Engine, invoice_id: str, reader: str, *, after: int | Non
         thread = conn.execute(select(Thread).where(Thread.invoice_id == inv.id)).first()
         if thread is None:
             return {"thread": None, "messages": [], "invoice_id": inv.id, "customer_id": inv.customer_id}
-        unread = conn.execute(select(Message.id).where(Message.thread_id == thread.id, Message.author == other,
-                                                       Message.read_at.is_(None)).limit(1)).first()
+        unread = conn.execute(
+            select(Message.id)
+            .where(Message.thread_id == thread.id, Message.author == other, Message.read_at.is_(None))
+            .limit(1)
+        ).first()
         q = select(Message).where(Message.thread_id == thread.id)
         if after is not None:
             q = q.where(Message.id > after)
@@ -149,36 +203,60 @@ def get_thread(engine: Engine, invoice_id: str, reader: str, *, after: int | Non
             msgs = conn.execute(q.order_by(Message.id)).all()
     if unread is not None:
         with engine.begin() as conn:
-            conn.execute(update(Message).where(Message.thread_id == thread.id, Message.author == other,
-                                               Message.read_at.is_(None)).values(read_at=now))
+            conn.execute(
+                update(Message)
+                .where(Message.thread_id == thread.id, Message.author == other, Message.read_at.is_(None))
+                .values(read_at=now)
+            )
             msgs = conn.execute(q.order_by(Message.id)).all()
-    return {"thread": _thread_dict(thread, now), "messages": [_message_dict(x) for x in msgs],
-            "invoice_id": inv.id, "customer_id": inv.customer_id}
+    return {
+        "thread": _thread_dict(thread, now),
+        "messages": [_message_dict(x) for x in msgs],
+        "invoice_id": inv.id,
+        "customer_id": inv.customer_id,
+    }
 
 
 def _thread_dict(t: Any, now: datetime) -> dict[str, Any]:
     since = _aware(t.waiting_since)
-    return {"id": t.id, "invoice_id": t.invoice_id, "customer_id": t.customer_id, "status": t.status,
-            "assigned_to": t.assigned_to, "waiting_since": since.isoformat() if since else None,
-            "waiting_seconds": int((now - since).total_seconds()) if since else 0,
-            "updated_at": _aware(t.updated_at).isoformat()}
+    return {
+        "id": t.id,
+        "invoice_id": t.invoice_id,
+        "customer_id": t.customer_id,
+        "status": t.status,
+        "assigned_to": t.assigned_to,
+        "waiting_since": since.isoformat() if since else None,
+        "waiting_seconds": int((now - since).total_seconds()) if since else 0,
+        "updated_at": _aware(t.updated_at).isoformat(),
+    }
 
 
-def inbox(engine: Engine, *, status: str | None = None, assigned_to: str | None = None, limit: int = 50,
-          offset: int = 0, now: datetime | None = None) -> dict[str, Any]:
+def inbox(
+    engine: Engine,
+    *,
+    status: str | None = None,
+    assigned_to: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    now: datetime | None = None,
+) -> dict[str, Any]:
     """Threads for agents: those waiting for an answer first (longest wait first), then the rest."""
     now = now or clock.now()
     order = case((Thread.status == "waiting", 0), (Thread.status == "answered", 1), else_=2)
-    q = select(Thread, m.Invoice.number, m.Customer.name, m.Customer.customer_number).join(
-        m.Invoice, m.Invoice.id == Thread.invoice_id).join(m.Customer, m.Customer.id == Thread.customer_id)
+    q = (
+        select(Thread, m.Invoice.number, m.Customer.name, m.Customer.customer_number)
+        .join(m.Invoice, m.Invoice.id == Thread.invoice_id)
+        .join(m.Customer, m.Customer.id == Thread.customer_id)
+    )
     if status:
         q = q.where(Thread.status == status)
     if assigned_to:
         q = q.where(Thread.assigned_to == assigned_to)
     with engine.connect() as conn:
         total = conn.execute(select(func.count()).select_from(q.subquery())).scalar_one()
-        rows = conn.execute(q.order_by(order, Thread.waiting_since, Thread.updated_at.desc())
-                            .limit(limit).offset(offset)).all()
+        rows = conn.execute(
+            q.order_by(order, Thread.waiting_since, Thread.updated_at.desc()).limit(limit).offset(offset)
+        ).all()
         last: dict[int, Any] = {}
         ids = [r.id for r in rows]
         if ids:
@@ -189,8 +267,12 @@ def inbox(engine: Engine, *, status: str | None = None, assigned_to: str | None 
     for r in rows:  # the thread's columns and the invoice number and customer, flat
         d = _thread_dict(r, now)
         msg = last.get(r.id)
-        d.update(invoice_number=r.number, customer_name=r.name, customer_number=r.customer_number,
-                 last_message=_message_dict(msg) | {"text": _excerpt(msg.text)} if msg else None)
+        d.update(
+            invoice_number=r.number,
+            customer_name=r.name,
+            customer_number=r.customer_number,
+            last_message=_message_dict(msg) | {"text": _excerpt(msg.text)} if msg else None,
+        )
         items.append(d)
     return {"total": total, "items": items}
 
@@ -215,14 +297,16 @@ def resolve(engine: Engine, thread_id: int, actor: str) -> dict[str, Any]:
     now = clock.now()
     with engine.begin() as conn:
         _thread_row(conn, thread_id)
-        conn.execute(update(Thread).where(Thread.id == thread_id).values(status="resolved", waiting_since=None,
-                                                                         updated_at=now))
+        conn.execute(
+            update(Thread).where(Thread.id == thread_id).values(status="resolved", waiting_since=None, updated_at=now)
+        )
         audit.log(conn, actor, "resolve", f"thread:{thread_id}", at=now)
         return _thread_dict(_thread_row(conn, thread_id), now)
 
 
-def _credit_request(inv: Any, actor: str, role: str, reason: str, amount_ore: int | None,
-                    line_positions: list[int] | None) -> credit_notes.CreditRequest:
+def _credit_request(
+    inv: Any, actor: str, role: str, reason: str, amount_ore: int | None, line_positions: list[int] | None
+) -> credit_notes.CreditRequest:
     """The credit note an agent asks for from the thread, checked (an amount or lines; the limit)."""
     if amount_ore is None and not line_positions:
         raise ValueError("amount_ore: give an amount or the lines to credit")
@@ -235,51 +319,96 @@ def _credit_request(inv: Any, actor: str, role: str, reason: str, amount_ore: in
         wanted = int(amount_ore or 0)
     if wanted > credit_limit_ore() and role != "supervisor":
         raise NeedsSupervisor(f"amount_ore: credits above {format_kr(credit_limit_ore())} need a supervisor")
-    return credit_notes.CreditRequest(reason=reason, amount_ore=None if line_positions else amount_ore,
-                                  line_positions=sorted(set(line_positions)) if line_positions else None, actor=actor)
+    return credit_notes.CreditRequest(
+        reason=reason,
+        amount_ore=None if line_positions else amount_ore,
+        line_positions=sorted(set(line_positions)) if line_positions else None,
+        actor=actor,
+    )
 
 
-def preview_credit_from_thread(engine: Engine, catalogue: Catalogue, invoice_id: str, *, actor: str, role: str, reason: str,
-                               amount_ore: int | None = None, line_positions: list[int] | None = None
-                               ) -> dict[str, Any]:
+def preview_credit_from_thread(
+    engine: Engine,
+    catalogue: Catalogue,
+    invoice_id: str,
+    *,
+    actor: str,
+    role: str,
+    reason: str,
+    amount_ore: int | None = None,
+    line_positions: list[int] | None = None,
+) -> dict[str, Any]:
     """What ``credit_from_thread`` would issue (the core's own credit-note computation), issuing nothing."""
     with engine.connect() as conn:
         inv = invoice_rows.get_invoice_row(conn, invoice_id)
-    return credit_notes.preview_credit_note(engine, catalogue, inv.id,
-                                        _credit_request(inv, actor, role, reason, amount_ore, line_positions))
+    return credit_notes.preview_credit_note(
+        engine, catalogue, inv.id, _credit_request(inv, actor, role, reason, amount_ore, line_positions)
+    )
 
 
-def credit_from_thread(engine: Engine, catalogue: Catalogue, invoice_id: str, *, actor: str, role: str,
-                       reason: str, amount_ore: int | None = None, line_positions: list[int] | None = None,
-                       agent_name: str = "Kundtjänst") -> dict[str, Any]:
+def credit_from_thread(
+    engine: Engine,
+    catalogue: Catalogue,
+    invoice_id: str,
+    *,
+    actor: str,
+    role: str,
+    reason: str,
+    amount_ore: int | None = None,
+    line_positions: list[int] | None = None,
+    agent_name: str = "Kundtjänst",
+) -> dict[str, Any]:
     """Credit an amount or lines of the invoice from its thread (a credit note), with a note in the thread.
 
     Credits above ``credit_limit_ore()`` need a supervisor (``NeedsSupervisor``).
     """
     with engine.connect() as conn:
         inv = invoice_rows.get_invoice_row(conn, invoice_id)
-    note = credit_notes.create_credit_note(engine, catalogue, inv.id,
-                                       _credit_request(inv, actor, role, reason, amount_ore, line_positions))
+    note = credit_notes.create_credit_note(
+        engine, catalogue, inv.id, _credit_request(inv, actor, role, reason, amount_ore, line_positions)
+    )
     doc = invoices.get_invoice(engine, inv.id)
     new_amount = inv.amount_due_ore - doc["credited_ore"]
-    text = (f"Fakturan ändrades. Nytt belopp är {format_kr(new_amount)}. "
-            f"(Kreditfaktura {note['number']}: {reason})")
+    text = f"Fakturan ändrades. Nytt belopp är {format_kr(new_amount)}. (Kreditfaktura {note['number']}: {reason})"
     now = clock.now()
     with engine.begin() as conn:
         thread = _thread_for(conn, inv, now)
-        conn.execute(insert(Message).values(thread_id=thread.id, author="agent", author_name=agent_name, text=text,
-                                            created_at=now))
-        audit.log(conn, actor, "credit", inv.id, {"credit_note": note["number"], "credited_ore": -note["amount_due_ore"],
-                                                  "reason": reason, "lines": line_positions}, at=now)
-    return {"credit_note": {"id": note["id"], "number": note["number"], "amount_due_ore": note["amount_due_ore"]},
-            "invoice": {"id": inv.id, "status": doc["status"], "balance_ore": doc["balance_ore"],
-                        "new_amount_ore": new_amount}}
+        conn.execute(
+            insert(Message).values(
+                thread_id=thread.id, author="agent", author_name=agent_name, text=text, created_at=now
+            )
+        )
+        audit.log(
+            conn,
+            actor,
+            "credit",
+            inv.id,
+            {
+                "credit_note": note["number"],
+                "credited_ore": -note["amount_due_ore"],
+                "reason": reason,
+                "lines": line_positions,
+            },
+            at=now,
+        )
+    return {
+        "credit_note": {"id": note["id"], "number": note["number"], "amount_due_ore": note["amount_due_ore"]},
+        "invoice": {
+            "id": inv.id,
+            "status": doc["status"],
+            "balance_ore": doc["balance_ore"],
+            "new_amount_ore": new_amount,
+        },
+    }
 
 
 def _open_fees(conn: Any, inv: Any) -> int:
     """The invoice's reminder fees not yet waived (``ValueError`` when there are none)."""
-    fees = conn.execute(select(func.coalesce(func.sum(InvoiceCharge.amount_ore), 0)).where(
-        InvoiceCharge.invoice_id == inv.id, InvoiceCharge.kind == "reminder_fee")).scalar_one()
+    fees = conn.execute(
+        select(func.coalesce(func.sum(InvoiceCharge.amount_ore), 0)).where(
+            InvoiceCharge.invoice_id == inv.id, InvoiceCharge.kind == "reminder_fee"
+        )
+    ).scalar_one()
     if fees <= 0:
         raise ValueError("invoice: there is no reminder fee to waive")
     return int(fees)
@@ -291,12 +420,18 @@ def preview_waive(engine: Engine, invoice_id: str) -> dict[str, Any]:
         inv = invoice_rows.get_invoice_row(conn, invoice_id)
         fees = _open_fees(conn, inv)
         state = ledger.invoice_states(conn, [inv])[inv.id]
-    return {"invoice_id": inv.id, "invoice_number": inv.number, "fee_ore": fees, "balance_ore": state.balance_ore,
-            "new_balance_ore": state.balance_ore - fees}
+    return {
+        "invoice_id": inv.id,
+        "invoice_number": inv.number,
+        "fee_ore": fees,
+        "balance_ore": state.balance_ore,
+        "new_balance_ore": state.balance_ore - fees,
+    }
 
 
-def waive_reminder_fees(engine: Engine, invoice_id: str, *, actor: str, reason: str,
-                        agent_name: str = "Kundtjänst") -> dict[str, Any]:
+def waive_reminder_fees(
+    engine: Engine, invoice_id: str, *, actor: str, reason: str, agent_name: str = "Kundtjänst"
+) -> dict[str, Any]:
     """Take the invoice's reminder fees away (a negative fee charge, so bookkeeping sees the reversal)."""
     if not reason.strip():
         raise ValueError("reason: say why the fee is waived")
@@ -304,18 +439,34 @@ def waive_reminder_fees(engine: Engine, invoice_id: str, *, actor: str, reason: 
     with engine.begin() as conn:
         inv = invoice_rows.get_invoice_row(conn, invoice_id)
         fees = _open_fees(conn, inv)
-        n = conn.execute(select(func.count()).select_from(InvoiceCharge).where(
-            InvoiceCharge.invoice_id == inv.id, InvoiceCharge.amount_ore < 0)).scalar_one()
-        conn.execute(insert(InvoiceCharge).values(invoice_id=inv.id, kind="reminder_fee", amount_ore=-int(fees),
-                                                  accrued_to=now.date(), key=f"waive:{inv.id}:{n + 1}",
-                                                  created_at=now))
+        n = conn.execute(
+            select(func.count())
+            .select_from(InvoiceCharge)
+            .where(InvoiceCharge.invoice_id == inv.id, InvoiceCharge.amount_ore < 0)
+        ).scalar_one()
+        conn.execute(
+            insert(InvoiceCharge).values(
+                invoice_id=inv.id,
+                kind="reminder_fee",
+                amount_ore=-int(fees),
+                accrued_to=now.date(),
+                key=f"waive:{inv.id}:{n + 1}",
+                created_at=now,
+            )
+        )
         text = f"Påminnelseavgiften på {format_kr(int(fees))} togs bort. ({reason})"
-        ledger.add_event(conn, inv.id, "fee_waived", text, actor=actor, at=now,
-                         data={"amount_ore": int(fees), "reason": reason})
+        ledger.add_event(
+            conn, inv.id, "fee_waived", text, actor=actor, at=now, data={"amount_ore": int(fees), "reason": reason}
+        )
         thread = _thread_for(conn, inv, now)
-        conn.execute(insert(Message).values(thread_id=thread.id, author="agent", author_name=agent_name, text=text,
-                                            created_at=now))
+        conn.execute(
+            insert(Message).values(
+                thread_id=thread.id, author="agent", author_name=agent_name, text=text, created_at=now
+            )
+        )
         audit.log(conn, actor, "waive", inv.id, {"amount_ore": int(fees), "reason": reason}, at=now)
         state = ledger.invoice_states(conn, [inv])[inv.id]
-    return {"waived_ore": int(fees), "invoice": {"id": inv.id, "status": state.status,
-                                                 "balance_ore": state.balance_ore}}
+    return {
+        "waived_ore": int(fees),
+        "invoice": {"id": inv.id, "status": state.status, "balance_ore": state.balance_ore},
+    }

@@ -64,9 +64,18 @@ def active_subscriptions(subscriptions: list[dict[str, Any]], today: date, lang:
         current = current_segment(segments, today)
         if current is None:
             continue
-        rows.append({"id": str(sub["id"]), "msisdn": str(sub.get("msisdn", "")),
-                     "plan": str((current.get("plan_name_en") if lang == "en" else None) or current.get("plan_name")
-                                 or current.get("plan_id") or "")})
+        rows.append(
+            {
+                "id": str(sub["id"]),
+                "msisdn": str(sub.get("msisdn", "")),
+                "plan": str(
+                    (current.get("plan_name_en") if lang == "en" else None)
+                    or current.get("plan_name")
+                    or current.get("plan_id")
+                    or ""
+                ),
+            }
+        )
     return rows
 
 
@@ -85,18 +94,20 @@ def allowance_rows(allowances: Any, lang: str) -> list[dict[str, Any]]:
         left = _int(a.get("left")) if a.get("left") is not None else max(0, total - used)
         percent = 0 if unlimited or total <= 0 else min(100, round(used * 100 / total))
         amount = presenters.allowance_amount
-        rows.append({
-            "pool": pool,
-            "label": gettext(lang, presenters.ALLOWANCE_TEXT.get(pool, pool)),
-            "left": gettext(lang, "Unlimited") if unlimited else amount(pool, left, lang),
-            "total": gettext(lang, "Unlimited") if unlimited else amount(pool, total, lang),
-            "used": amount(pool, used, lang),
-            "bought": amount(pool, bought, lang) if bought > 0 else "",
-            "included": amount(pool, included, lang),
-            "percent": percent,
-            "unlimited": unlimited,
-            "warn": (not unlimited) and percent >= 80,
-        })
+        rows.append(
+            {
+                "pool": pool,
+                "label": gettext(lang, presenters.ALLOWANCE_TEXT.get(pool, pool)),
+                "left": gettext(lang, "Unlimited") if unlimited else amount(pool, left, lang),
+                "total": gettext(lang, "Unlimited") if unlimited else amount(pool, total, lang),
+                "used": amount(pool, used, lang),
+                "bought": amount(pool, bought, lang) if bought > 0 else "",
+                "included": amount(pool, included, lang),
+                "percent": percent,
+                "unlimited": unlimited,
+                "warn": (not unlimited) and percent >= 80,
+            }
+        )
     return rows
 
 
@@ -109,8 +120,14 @@ def offer_rows(available: Any, lang: str) -> list[dict[str, str]]:
         labels = [str(x) for x in item.get("labels") or []]
         if not labels and isinstance(item.get("allowances"), dict):
             labels = [presenters.allowance_amount(p, _int(q), lang) for p, q in item["allowances"].items()]
-        rows.append({"id": item["id"], "name": str(item.get("name") or item["id"]),
-                     "price": format_money(item["price_ore"], lang), "gives": " + ".join(labels)})
+        rows.append(
+            {
+                "id": item["id"],
+                "name": str(item.get("name") or item["id"]),
+                "price": format_money(item["price_ore"], lang),
+                "gives": " + ".join(labels),
+            }
+        )
     return rows
 
 
@@ -120,9 +137,13 @@ def bought_rows(bought: Any, lang: str) -> list[dict[str, str]]:
         if not isinstance(item, dict):
             continue
         at = item.get("bought_at")
-        rows.append({"name": str(item.get("name") or item.get("addon_id") or ""),
-                     "price": format_money(_int(item.get("price_ore")), lang),
-                     "at": format_datetime(at, lang) if isinstance(at, str) and at else ""})
+        rows.append(
+            {
+                "name": str(item.get("name") or item.get("addon_id") or ""),
+                "price": format_money(_int(item.get("price_ore")), lang),
+                "at": format_datetime(at, lang) if isinstance(at, str) and at else "",
+            }
+        )
     return rows
 
 
@@ -233,8 +254,9 @@ class AddonsState(rx.State):
         self.notice = ""
         yield
         client = charges_client()
-        async with core_call(self, Subscriber(session, forget=self._forget), "add-on shop", CANNOT_LOAD,
-                             busy="loading") as call:
+        async with core_call(
+            self, Subscriber(session, forget=self._forget), "add-on shop", CANNOT_LOAD, busy="loading"
+        ) as call:
             customer = await client.customer(token, customer_id)
             today = _core_today(customer.get("today")) or date.min  # no day from the core: segments' status decides
             subs = active_subscriptions(list(customer.get("subscriptions") or []), today, lang)
@@ -288,8 +310,9 @@ class AddonsState(rx.State):
         self._pending = addon_id
         self.sheet_title = row["name"]
         gives = [row["gives"]] if row["gives"] else []
-        self.sheet_get = gives + [gettext(lang, "For {msisdn}, from now to the end of {period}",
-                                          msisdn=self.msisdn, period=self.period)]
+        self.sheet_get = gives + [
+            gettext(lang, "For {msisdn}, from now to the end of {period}", msisdn=self.msisdn, period=self.period)
+        ]
         self.sheet_terms = gettext(lang, "One purchase, not renewed. Charged on your next invoice.")
         self.sheet_lines = [{"description": row["name"], "amount": row["price"]}]
         self.sheet_total = row["price"]
@@ -311,18 +334,27 @@ class AddonsState(rx.State):
         sub = self._own_subscription(self.selected)
         addon_id = self._pending
         if not sub or addon_id not in self._offers or self.buying or self.sheet_done:
-            self.sheet_error = gettext(lang, "This add-on cannot be bought for this subscription.") \
-                if self.sheet_open and not self.sheet_done else ""
+            self.sheet_error = (
+                gettext(lang, "This add-on cannot be bought for this subscription.")
+                if self.sheet_open and not self.sheet_done
+                else ""
+            )
             return
         self.buying = True
         self.sheet_error = ""
         yield
-        async with core_call(self, Subscriber(session, forget=self._forget), f"buy {addon_id} for {sub}",
-                             N_("The purchase did not go through. Nothing was charged; please try again."),
-                             error="sheet_error", busy="buying",
-                             refused={Invalid: lambda exc: gettext(lang, "Not possible: {reason}",
-                                                                   reason=exc.detail or "422"),
-                                      NotFound: N_("This add-on cannot be bought for this subscription.")}) as call:
+        async with core_call(
+            self,
+            Subscriber(session, forget=self._forget),
+            f"buy {addon_id} for {sub}",
+            N_("The purchase did not go through. Nothing was charged; please try again."),
+            error="sheet_error",
+            busy="buying",
+            refused={
+                Invalid: lambda exc: gettext(lang, "Not possible: {reason}", reason=exc.detail or "422"),
+                NotFound: N_("This add-on cannot be bought for this subscription."),
+            },
+        ) as call:
             answer = await charges_client().buy_addon(token, sub, addon_id)
         if call.event:
             yield call.event
@@ -336,7 +368,11 @@ class AddonsState(rx.State):
         except ApiError as exc:
             logger.info("add-ons after purchase: %s", exc)
         left = next((a["left"] for a in self.allowances if a["pool"] in grown), "")
-        self.sheet_done = gettext(lang, "Done! {name} is added. {price} comes on your next invoice.", name=name,
-                                  price=price)
-        self.notice = gettext(lang, "{name} is added. You now have {left} left.", name=name, left=left) if left \
+        self.sheet_done = gettext(
+            lang, "Done! {name} is added. {price} comes on your next invoice.", name=name, price=price
+        )
+        self.notice = (
+            gettext(lang, "{name} is added. You now have {left} left.", name=name, left=left)
+            if left
             else gettext(lang, "{name} is added.", name=name)
+        )

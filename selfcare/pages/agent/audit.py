@@ -16,14 +16,30 @@ from selfcare.support_client import Forbidden, support_client
 logger = logging.getLogger(__name__)
 
 AUDIT_ROUTE = "/agent/audit"
-AUDIT_ACTIONS = ("", "sign_in", "sign_in_failed", "view", "reply", "assign", "resolve", "credit", "credit_refused", "waive_fee")
+AUDIT_ACTIONS = (
+    "",
+    "sign_in",
+    "sign_in_failed",
+    "view",
+    "reply",
+    "assign",
+    "resolve",
+    "credit",
+    "credit_refused",
+    "waive_fee",
+)
 
 
 def audit_row(e: dict[str, Any], lang: str) -> dict[str, str]:
     detail = e.get("detail")
-    return {"id": str(e.get("id", "")), "at": format_datetime(e["at"], lang) if e.get("at") else "",
-            "actor": str(e.get("actor", "")), "action": str(e.get("action", "")), "target": str(e.get("target", "")),
-            "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else ""}
+    return {
+        "id": str(e.get("id", "")),
+        "at": format_datetime(e["at"], lang) if e.get("at") else "",
+        "actor": str(e.get("actor", "")),
+        "action": str(e.get("action", "")),
+        "target": str(e.get("target", "")),
+        "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else "",
+    }
 
 
 class AuditState(rx.State):

@@ -55,8 +55,11 @@ def check_charge_form(form: Any, lang: str, subscription_ids: list[int]) -> tupl
     description = form.get("description")
     description = description.strip() if isinstance(description, str) else ""
     if not description or len(description) > MAX_DESCRIPTION:
-        return {}, gettext(lang, "Description: what the customer sees on the invoice (at most {limit} characters).",
-                           limit=MAX_DESCRIPTION)
+        return {}, gettext(
+            lang,
+            "Description: what the customer sees on the invoice (at most {limit} characters).",
+            limit=MAX_DESCRIPTION,
+        )
     amount = parse_kr(form.get("amount"))
     if amount is None:
         return {}, gettext(lang, "Amount: write an amount in kronor, e.g. 99 or 49,50.")
@@ -74,8 +77,13 @@ def check_charge_form(form: Any, lang: str, subscription_ids: list[int]) -> tupl
     reason = reason.strip() if isinstance(reason, str) else ""
     if not reason or len(reason) > MAX_REASON:
         return {}, gettext(lang, "Reason: say why (at most {limit} characters).", limit=MAX_REASON)
-    return {"description": description, "amount_ore": -amount if kind == "credit" else amount, "vat_rate": vat,
-            "subscription_id": subscription_id, "reason": reason}, ""
+    return {
+        "description": description,
+        "amount_ore": -amount if kind == "credit" else amount,
+        "vat_rate": vat,
+        "subscription_id": subscription_id,
+        "reason": reason,
+    }, ""
 
 
 class AgentChargesState(rx.State):
@@ -161,11 +169,17 @@ class AgentChargesState(rx.State):
         """Add a one-off charge (or a credit) with a reason; it lands on the customer's next invoice."""
         self.error = self.notice = ""
         agent, lang = await self._who()
-        async with self._call(agent, lang, "add charge", N_("The charge could not be added just now. Please try again."),
-                              busy="busy",
-                              refused={Forbidden: N_("You may not add charges."),
-                                       Invalid: lambda exc: gettext(lang, "Not accepted: {message}",
-                                                                    message=exc.detail or "422")}) as call:
+        async with self._call(
+            agent,
+            lang,
+            "add charge",
+            N_("The charge could not be added just now. Please try again."),
+            busy="busy",
+            refused={
+                Forbidden: N_("You may not add charges."),
+                Invalid: lambda exc: gettext(lang, "Not accepted: {message}", message=exc.detail or "422"),
+            },
+        ) as call:
             token, customer_id = await self._context(agent, lang)
             if not token or not customer_id:
                 return
@@ -179,9 +193,12 @@ class AgentChargesState(rx.State):
         if call.failed:
             return
         amount = (answer or {}).get("amount_ore", body["amount_ore"])
-        self.notice = gettext(lang, "{description} {amount} comes on the customer's next invoice.",
-                              description=body["description"],
-                              amount=format_signed_money(amount if type(amount) is int else 0, lang))
+        self.notice = gettext(
+            lang,
+            "{description} {amount} comes on the customer's next invoice.",
+            description=body["description"],
+            amount=format_signed_money(amount if type(amount) is int else 0, lang),
+        )
         for field in ("agent-charge-description", "agent-charge-amount", "agent-charge-reason"):
             yield rx.set_value(field, "")
 
@@ -191,9 +208,13 @@ class AgentChargesState(rx.State):
         self.error = self.notice = ""
         agent, lang = await self._who()
         token = ""
-        async with self._call(agent, lang, f"remove charge {charge_id}",
-                              N_("The charge could not be removed (already invoiced?)."),
-                              refused={Forbidden: N_("You may not remove charges.")}) as call:
+        async with self._call(
+            agent,
+            lang,
+            f"remove charge {charge_id}",
+            N_("The charge could not be removed (already invoiced?)."),
+            refused={Forbidden: N_("You may not remove charges.")},
+        ) as call:
             token, customer_id = await self._context(agent, lang)
             if not token or not customer_id:
                 return

@@ -44,8 +44,9 @@ class CorrectionsPart(rx.State, mixin=True):
 
         async def _agent(self) -> tuple[Any, str, str]: ...
 
-        def _call(self, agent: Any, lang: str, what: str, failed: Text = None,
-                  **options: Any) -> AbstractAsyncContextManager[Call]: ...
+        def _call(
+            self, agent: Any, lang: str, what: str, failed: Text = None, **options: Any
+        ) -> AbstractAsyncContextManager[Call]: ...
 
         async def _after_change(self, token: str, lang: str) -> None: ...
 
@@ -90,12 +91,23 @@ class CorrectionsPart(rx.State, mixin=True):
                 self.error = gettext(lang, "Amount: write an amount in kronor, e.g. 50 or 49,50.")
                 return
         self._drop_confirmation()
-        request = {"kind": "credit", "invoice_id": self.invoice_id, "reason": reason, "amount_ore": amount_ore,
-                   "line_positions": positions}
-        async with self._call(agent, lang, f"credit preview on {self.invoice_id}", _refused("credit", lang),
-                              refused={Forbidden: ABOVE_LIMIT}) as call:
-            preview = await support_client().credit_preview(token, self.invoice_id, reason, amount_ore=amount_ore,
-                                                            line_positions=positions)
+        request = {
+            "kind": "credit",
+            "invoice_id": self.invoice_id,
+            "reason": reason,
+            "amount_ore": amount_ore,
+            "line_positions": positions,
+        }
+        async with self._call(
+            agent,
+            lang,
+            f"credit preview on {self.invoice_id}",
+            _refused("credit", lang),
+            refused={Forbidden: ABOVE_LIMIT},
+        ) as call:
+            preview = await support_client().credit_preview(
+                token, self.invoice_id, reason, amount_ore=amount_ore, line_positions=positions
+            )
         if not call.failed:
             self._show_confirmation(request, preview, lang)
 
@@ -111,38 +123,50 @@ class CorrectionsPart(rx.State, mixin=True):
             self.error = gettext(lang, "Reason: say why the fee is waived (at most 500 characters).")
             return
         self._drop_confirmation()
-        async with self._call(agent, lang, f"waive preview on {self.invoice_id}", _refused("waive", lang),
-                              quiet=True) as call:
+        async with self._call(
+            agent, lang, f"waive preview on {self.invoice_id}", _refused("waive", lang), quiet=True
+        ) as call:
             preview = await support_client().waive_preview(token, self.invoice_id)
         if not call.failed:
             self._show_confirmation({"kind": "waive", "invoice_id": self.invoice_id, "reason": reason}, preview, lang)
 
     def _show_confirmation(self, request: dict[str, Any], preview: dict[str, Any], lang: str) -> None:
         """What the invoice will look like after the credit or waiver; nothing is issued until confirmed."""
+
         def money(key: str) -> int:
             value = preview.get(key)
             return value if type(value) is int else 0
 
         if request["kind"] == "credit":
-            lines = [{"description": str(x.get("description", "")),
-                      "amount": format_money(x["amount_ore"], lang)}
-                     for x in preview.get("lines") or [] if isinstance(x, dict) and type(x.get("amount_ore")) is int]
+            lines = [
+                {"description": str(x.get("description", "")), "amount": format_money(x["amount_ore"], lang)}
+                for x in preview.get("lines") or []
+                if isinstance(x, dict) and type(x.get("amount_ore")) is int
+            ]
             if money("rounding_ore"):
-                lines.append({"description": gettext(lang, "Öre rounding"),
-                              "amount": format_money(money("rounding_ore"), lang)})
-            self.confirm_amount = gettext(lang, "Amount of the invoice: {before} → {after}",
-                                          before=format_money(money("amount_ore"), lang),
-                                          after=format_money(money("new_amount_ore"), lang))
+                lines.append(
+                    {"description": gettext(lang, "Öre rounding"), "amount": format_money(money("rounding_ore"), lang)}
+                )
+            self.confirm_amount = gettext(
+                lang,
+                "Amount of the invoice: {before} → {after}",
+                before=format_money(money("amount_ore"), lang),
+                after=format_money(money("new_amount_ore"), lang),
+            )
             expected = {"credited_ore": money("credited_ore"), "new_balance_ore": money("new_balance_ore")}
         else:
-            lines = [{"description": gettext(lang, "Reminder fee waived"),
-                      "amount": format_money(-money("fee_ore"), lang)}]
+            lines = [
+                {"description": gettext(lang, "Reminder fee waived"), "amount": format_money(-money("fee_ore"), lang)}
+            ]
             self.confirm_amount = ""
             expected = {"fee_ore": money("fee_ore"), "new_balance_ore": money("new_balance_ore")}
         self.confirm_lines = lines
-        self.confirm_left = gettext(lang, "Left to pay: {before} → {after}",
-                                    before=format_money(money("balance_ore"), lang),
-                                    after=format_money(money("new_balance_ore"), lang))
+        self.confirm_left = gettext(
+            lang,
+            "Left to pay: {before} → {after}",
+            before=format_money(money("balance_ore"), lang),
+            after=format_money(money("new_balance_ore"), lang),
+        )
         self.confirm_kind = request["kind"]
         self._pending = {**request, "expected": expected}
 
@@ -164,8 +188,9 @@ class CorrectionsPart(rx.State, mixin=True):
             return
         self._drop_confirmation()
         kind = pending["kind"]
-        async with self._call(agent, lang, f"{kind} on {self.invoice_id}", _refused(kind, lang),
-                              refused={Forbidden: ABOVE_LIMIT}) as call:
+        async with self._call(
+            agent, lang, f"{kind} on {self.invoice_id}", _refused(kind, lang), refused={Forbidden: ABOVE_LIMIT}
+        ) as call:
             # The invoice may have changed since the preview (a payment, another agent's credit): ask again, and
             # issue only when it still says what the agent saw.
             again = await self._preview_again(token, pending)
@@ -179,9 +204,12 @@ class CorrectionsPart(rx.State, mixin=True):
             return
         if kind == "credit":
             new_amount = (answer.get("invoice") or {}).get("new_amount_ore")
-            self.notice = gettext(lang, "Credit note {number} issued. The new amount is {amount}.",
-                                  number=(answer.get("credit_note") or {}).get("number", ""),
-                                  amount=format_money(new_amount if type(new_amount) is int else 0, lang))
+            self.notice = gettext(
+                lang,
+                "Credit note {number} issued. The new amount is {amount}.",
+                number=(answer.get("credit_note") or {}).get("number", ""),
+                amount=format_money(new_amount if type(new_amount) is int else 0, lang),
+            )
             yield rx.set_value("agent-credit-amount", "")
             yield rx.set_value("agent-credit-reason", "")
         else:
@@ -190,14 +218,22 @@ class CorrectionsPart(rx.State, mixin=True):
 
     async def _preview_again(self, token: str, pending: dict[str, Any]) -> dict[str, Any]:
         if pending["kind"] == "credit":
-            return await support_client().credit_preview(token, self.invoice_id, pending["reason"],
-                                                         amount_ore=pending["amount_ore"],
-                                                         line_positions=pending["line_positions"])
+            return await support_client().credit_preview(
+                token,
+                self.invoice_id,
+                pending["reason"],
+                amount_ore=pending["amount_ore"],
+                line_positions=pending["line_positions"],
+            )
         return await support_client().waive_preview(token, self.invoice_id)
 
     async def _issue(self, token: str, pending: dict[str, Any]) -> dict[str, Any]:
         if pending["kind"] == "credit":
-            return await support_client().credit(token, self.invoice_id, pending["reason"],
-                                                 amount_ore=pending["amount_ore"],
-                                                 line_positions=pending["line_positions"])
+            return await support_client().credit(
+                token,
+                self.invoice_id,
+                pending["reason"],
+                amount_ore=pending["amount_ore"],
+                line_positions=pending["line_positions"],
+            )
         return await support_client().waive_fee(token, self.invoice_id, pending["reason"])

@@ -17,9 +17,18 @@ ROW = {"width": "100%", "padding": "0.25rem 0", "border_bottom": "1px solid #eef
 
 
 def _box(title_key: str, *children: rx.Component, **props) -> rx.Component:
-    return rx.vstack(rx.heading(tr(title_key), size="3", as_="h3"), *children, spacing="1", width="100%",
-                     align="stretch", padding="0.75rem", border="1px solid #e3e8eb", border_radius="8px",
-                     background=C.surface, **props)
+    return rx.vstack(
+        rx.heading(tr(title_key), size="3", as_="h3"),
+        *children,
+        spacing="1",
+        width="100%",
+        align="stretch",
+        padding="0.75rem",
+        border="1px solid #e3e8eb",
+        border_radius="8px",
+        background=C.surface,
+        **props,
+    )
 
 
 def _line(x: rx.Var) -> rx.Component:
@@ -27,10 +36,19 @@ def _line(x: rx.Var) -> rx.Component:
         rx.text(x["position"], ".", size="1", color=C.muted, min_width="1.5rem"),
         rx.text(x["description"], size="2", flex="1"),
         rx.text(x["amount"], size="2", white_space="nowrap", font_variant_numeric="tabular-nums"),
-        rx.cond(x["drill"] != "", rx.icon_button(rx.icon("list", size=12), size="1", variant="ghost",
-                                                 on_click=A.show_line(x["position"]),
-                                                 aria_label=tr("Itemised usage"))),
-        style=ROW, align="center", class_name="agent-spec-line",
+        rx.cond(
+            x["drill"] != "",
+            rx.icon_button(
+                rx.icon("list", size=12),
+                size="1",
+                variant="ghost",
+                on_click=A.show_line(x["position"]),
+                aria_label=tr("Itemised usage"),
+            ),
+        ),
+        style=ROW,
+        align="center",
+        class_name="agent-spec-line",
     )
 
 
@@ -40,42 +58,101 @@ def invoice_panel() -> rx.Component:
         A.invoice_id == "",
         rx.box(),
         rx.vstack(
-            _box("Invoice",
-                 rx.hstack(rx.text(v["number"].to(str), " · ", v["period"].to(str), weight="bold"), rx.spacer(),
-                           status_badge(v["status"].to(str), v["tone"].to(str), id="agent-invoice-status"),
-                           width="100%"),
-                 rx.hstack(rx.text(tr("To pay"), size="2"), rx.spacer(),
-                           rx.text(v["amount"].to(str), weight="bold", id="agent-invoice-amount"), width="100%"),
-                 rx.hstack(rx.text(tr("Left to pay"), size="2"), rx.spacer(),
-                           rx.text(v["balance"].to(str), weight="bold", id="agent-invoice-balance"), width="100%"),
-                 rx.hstack(rx.text(tr("Credited"), size="2"), rx.spacer(), rx.text(v["credited"].to(str)),
-                           width="100%"),
-                 rx.text(tr("Due"), " ", v["due"].to(str), " · OCR ", v["ocr"].to(str), size="1", color=C.muted)),
+            _box(
+                "Invoice",
+                rx.hstack(
+                    rx.text(v["number"].to(str), " · ", v["period"].to(str), weight="bold"),
+                    rx.spacer(),
+                    status_badge(v["status"].to(str), v["tone"].to(str), id="agent-invoice-status"),
+                    width="100%",
+                ),
+                rx.hstack(
+                    rx.text(tr("To pay"), size="2"),
+                    rx.spacer(),
+                    rx.text(v["amount"].to(str), weight="bold", id="agent-invoice-amount"),
+                    width="100%",
+                ),
+                rx.hstack(
+                    rx.text(tr("Left to pay"), size="2"),
+                    rx.spacer(),
+                    rx.text(v["balance"].to(str), weight="bold", id="agent-invoice-balance"),
+                    width="100%",
+                ),
+                rx.hstack(rx.text(tr("Credited"), size="2"), rx.spacer(), rx.text(v["credited"].to(str)), width="100%"),
+                rx.text(tr("Due"), " ", v["due"].to(str), " · OCR ", v["ocr"].to(str), size="1", color=C.muted),
+            ),
             _box("Specification", rx.foreach(A.lines, _line), id="agent-spec"),
-            rx.cond(A.usage_title != "",
-                    _box("Itemised usage",
-                         rx.text(A.usage_title, " · ", A.usage_total, " ", tr("records"), size="1", color=C.muted),
-                         rx.box(rx.foreach(A.usage_rows, lambda r: rx.hstack(
-                             rx.text(r["at"], size="1", min_width="7rem"), rx.text(r["description"], size="1",
-                                                                                     flex="1"),
-                             rx.text(r["amount"], size="1"), rx.text(r["cost"], size="1", color=C.muted),
-                             style=ROW, class_name="agent-usage-row")), max_height="16rem", overflow_y="auto",
-                             width="100%"),
-                         id="agent-usage")),
-            _box("Timeline", rx.foreach(A.timeline, lambda e: rx.hstack(
-                timeline_icon(e["icon"], size=14, color=C.primary, flex_shrink="0"),
-                rx.vstack(rx.text(e["text"], size="1"), rx.text(e["at"], size="1", color=C.muted), spacing="0"),
-                style=ROW, align="start", class_name="agent-timeline-event")), id="agent-timeline"),
-            _box("Payments",
-                 rx.cond(A.payments.length() == 0, rx.text(tr("No payments yet."), size="1", color=C.muted)),
-                 rx.foreach(A.payments, lambda p: rx.hstack(
-                     rx.text(p["at"], size="1"), rx.text(p["method"], size="1", color=C.muted), rx.spacer(),
-                     rx.text(p["amount"], size="1"), style=ROW)), id="agent-payments"),
+            rx.cond(
+                A.usage_title != "",
+                _box(
+                    "Itemised usage",
+                    rx.text(A.usage_title, " · ", A.usage_total, " ", tr("records"), size="1", color=C.muted),
+                    rx.box(
+                        rx.foreach(
+                            A.usage_rows,
+                            lambda r: rx.hstack(
+                                rx.text(r["at"], size="1", min_width="7rem"),
+                                rx.text(r["description"], size="1", flex="1"),
+                                rx.text(r["amount"], size="1"),
+                                rx.text(r["cost"], size="1", color=C.muted),
+                                style=ROW,
+                                class_name="agent-usage-row",
+                            ),
+                        ),
+                        max_height="16rem",
+                        overflow_y="auto",
+                        width="100%",
+                    ),
+                    id="agent-usage",
+                ),
+            ),
+            _box(
+                "Timeline",
+                rx.foreach(
+                    A.timeline,
+                    lambda e: rx.hstack(
+                        timeline_icon(e["icon"], size=14, color=C.primary, flex_shrink="0"),
+                        rx.vstack(rx.text(e["text"], size="1"), rx.text(e["at"], size="1", color=C.muted), spacing="0"),
+                        style=ROW,
+                        align="start",
+                        class_name="agent-timeline-event",
+                    ),
+                ),
+                id="agent-timeline",
+            ),
+            _box(
+                "Payments",
+                rx.cond(A.payments.length() == 0, rx.text(tr("No payments yet."), size="1", color=C.muted)),
+                rx.foreach(
+                    A.payments,
+                    lambda p: rx.hstack(
+                        rx.text(p["at"], size="1"),
+                        rx.text(p["method"], size="1", color=C.muted),
+                        rx.spacer(),
+                        rx.text(p["amount"], size="1"),
+                        style=ROW,
+                    ),
+                ),
+                id="agent-payments",
+            ),
             agent_charges_panel(),
-            _box("The customer's other invoices", rx.foreach(A.other_invoices, lambda i: rx.hstack(
-                rx.link(i["number"], on_click=A.open_thread(i["id"]), size="1", cursor="pointer"),
-                rx.text(i["period"], size="1", color=C.muted), rx.spacer(), rx.text(i["amount"], size="1"),
-                rx.badge(i["status"], size="1", variant="soft"), style=ROW)), id="agent-other-invoices"),
-            spacing="3", width="100%", align="stretch",
+            _box(
+                "The customer's other invoices",
+                rx.foreach(
+                    A.other_invoices,
+                    lambda i: rx.hstack(
+                        rx.link(i["number"], on_click=A.open_thread(i["id"]), size="1", cursor="pointer"),
+                        rx.text(i["period"], size="1", color=C.muted),
+                        rx.spacer(),
+                        rx.text(i["amount"], size="1"),
+                        rx.badge(i["status"], size="1", variant="soft"),
+                        style=ROW,
+                    ),
+                ),
+                id="agent-other-invoices",
+            ),
+            spacing="3",
+            width="100%",
+            align="stretch",
         ),
     )

@@ -63,9 +63,12 @@ def inbox_row(item: dict[str, Any], lang: str) -> dict[str, str]:
 
 def payment_row(p: dict[str, Any], lang: str) -> dict[str, str]:
     amount = p.get("amount_ore")
-    return {"at": format_datetime(p["received_at"], lang) if p.get("received_at") else "",
-            "method": str(p.get("method", "")), "reference": str(p.get("reference", "")),
-            "amount": format_money(amount if type(amount) is int else 0, lang)}
+    return {
+        "at": format_datetime(p["received_at"], lang) if p.get("received_at") else "",
+        "method": str(p.get("method", "")),
+        "reference": str(p.get("reference", "")),
+        "amount": format_money(amount if type(amount) is int else 0, lang),
+    }
 
 
 def clean_reason(form: dict[str, Any]) -> str:

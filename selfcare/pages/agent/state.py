@@ -90,8 +90,9 @@ class AgentState(ThreadPart, CorrectionsPart, rx.State):
 
     async def _refresh_inbox(self, token: str, lang: str) -> None:
         f = self.inbox_filter
-        answer = await support_client().inbox(token, status=f if f in ("waiting", "resolved") else None,
-                                              mine=f == "mine", limit=100)
+        answer = await support_client().inbox(
+            token, status=f if f in ("waiting", "resolved") else None, mine=f == "mine", limit=100
+        )
         self.inbox = [inbox_row(x, lang) for x in answer.get("items") or []]
         self.inbox_total = int(answer.get("total") or 0)
 
@@ -104,8 +105,9 @@ class AgentState(ThreadPart, CorrectionsPart, rx.State):
         if not token:
             self._forget()
             return None
-        async with self._call(agent, lang, "inbox",
-                              N_("The inbox could not be loaded just now. Please try again.")) as call:
+        async with self._call(
+            agent, lang, "inbox", N_("The inbox could not be loaded just now. Please try again.")
+        ) as call:
             await self._refresh_inbox(token, lang)
         if call.failed:
             return None

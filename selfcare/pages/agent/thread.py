@@ -34,8 +34,9 @@ class ThreadPart(rx.State, mixin=True):
 
         async def _agent(self) -> tuple[Any, str, str]: ...
 
-        def _call(self, agent: Any, lang: str, what: str, failed: Text = None,
-                  **options: Any) -> AbstractAsyncContextManager[Call]: ...
+        def _call(
+            self, agent: Any, lang: str, what: str, failed: Text = None, **options: Any
+        ) -> AbstractAsyncContextManager[Call]: ...
 
         async def _refresh_inbox(self, token: str, lang: str) -> None: ...
 
@@ -86,8 +87,11 @@ class ThreadPart(rx.State, mixin=True):
         self.invoice_id = invoice_id
         self.thread_id = int(t.get("id") or 0)
         self.thread_status = str(t.get("status") or "")
-        self.thread_status_text = gettext(lang, STATUS_TEXT[self.thread_status]) if self.thread_status in STATUS_TEXT \
+        self.thread_status_text = (
+            gettext(lang, STATUS_TEXT[self.thread_status])
+            if self.thread_status in STATUS_TEXT
             else gettext(lang, "No messages yet.")
+        )
         self.thread_assigned = str(t.get("assigned_to") or "")
         self.view = presenters.invoice_view(doc, lang)
         self.lines = presenters.spec_lines(doc, lang)
@@ -95,7 +99,9 @@ class ThreadPart(rx.State, mixin=True):
         self.messages = [presenters.message_row(m, "agent", lang, names) for m in thread.get("messages") or []]
         self.line_options = [{"value": "0", "label": gettext(lang, "An amount")}] + [
             {"value": x["position"], "label": f"{x['position']}. {x['description']} · {x['amount']}"}
-            for x in self.lines if x["position"].isdigit()]
+            for x in self.lines
+            if x["position"].isdigit()
+        ]
         self.timeline = presenters.timeline_rows(doc, lang)
         self.payments = [payment_row(p, lang) for p in doc.get("payments") or []]
         fees = doc.get("reminder_fees_ore")
@@ -103,10 +109,14 @@ class ThreadPart(rx.State, mixin=True):
         customer_id = doc.get("customer_id")
         if type(customer_id) is int:
             listing = await get_client().invoices(token, customer_id, limit=24)
-            self.other_invoices = [presenters.invoice_row(x, lang) for x in listing.get("items") or []
-                                   if x.get("id") != invoice_id]
-        asked = [m.get("line_position") for m in thread.get("messages") or []
-                 if m.get("author") == "customer" and type(m.get("line_position")) is int]
+            self.other_invoices = [
+                presenters.invoice_row(x, lang) for x in listing.get("items") or [] if x.get("id") != invoice_id
+            ]
+        asked = [
+            m.get("line_position")
+            for m in thread.get("messages") or []
+            if m.get("author") == "customer" and type(m.get("line_position")) is int
+        ]
         if asked and not self.usage_rows:
             await self._line_usage(token, invoice_id, asked[-1], lang)
 
@@ -118,8 +128,9 @@ class ThreadPart(rx.State, mixin=True):
         else:
             self.usage_rows = [presenters.usage_row(r, lang) for r in answer.get("items") or []]
             self.usage_total = int(answer.get("total") or len(self.usage_rows))
-        self.usage_title = next((f"{x['position']}. {x['description']}" for x in self.lines
-                                 if x["position"] == str(position)), "")
+        self.usage_title = next(
+            (f"{x['position']}. {x['description']}" for x in self.lines if x["position"] == str(position)), ""
+        )
 
     async def _after_change(self, token: str, lang: str) -> None:
         thread_bus.notify(self.invoice_id)  # the subscriber's open page asks at once
@@ -138,9 +149,14 @@ class ThreadPart(rx.State, mixin=True):
         self._close_thread()
         self.busy = True
         yield
-        async with self._call(agent, lang, f"agent thread {invoice_id}",
-                              N_("The thread could not be loaded just now. Please try again."), busy="busy",
-                              refused={NotFound: N_("Invoice not found")}) as call:
+        async with self._call(
+            agent,
+            lang,
+            f"agent thread {invoice_id}",
+            N_("The thread could not be loaded just now. Please try again."),
+            busy="busy",
+            refused={NotFound: N_("Invoice not found")},
+        ) as call:
             await self._load_thread(token, invoice_id, lang, audit_view=True)
         if isinstance(call.exc, NotFound):
             self._close_thread()
@@ -167,11 +183,16 @@ class ThreadPart(rx.State, mixin=True):
             self.error = gettext(lang, "Write your message first.")
             return
         if len(text) > MAX_MESSAGE:
-            self.error = gettext(lang, "The message is too long: at most {limit} characters (yours has {count}).",
-                                 limit=MAX_MESSAGE, count=len(text))
+            self.error = gettext(
+                lang,
+                "The message is too long: at most {limit} characters (yours has {count}).",
+                limit=MAX_MESSAGE,
+                count=len(text),
+            )
             return
-        async with self._call(agent, lang, f"reply on {self.invoice_id}",
-                              N_("The message could not be sent just now. Please try again.")) as call:
+        async with self._call(
+            agent, lang, f"reply on {self.invoice_id}", N_("The message could not be sent just now. Please try again.")
+        ) as call:
             await support_client().post_message(token, self.invoice_id, text)
             await self._after_change(token, lang)
         if call.failed:
@@ -197,8 +218,9 @@ class ThreadPart(rx.State, mixin=True):
         if not token or not self.invoice_id or self.thread_id <= 0:
             return
         client = support_client()
-        async with self._call(agent, lang, f"{action} thread {self.thread_id}",
-                              N_("That did not work just now. Please try again.")):
+        async with self._call(
+            agent, lang, f"{action} thread {self.thread_id}", N_("That did not work just now. Please try again.")
+        ):
             if action == "resolve":
                 await client.resolve(token, self.thread_id)
             else:

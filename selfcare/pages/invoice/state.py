@@ -111,9 +111,14 @@ class InvoiceState(rx.State):
         self.not_found = False
         yield
         # A link's session that ended (the link was revoked): sign in, then this invoice.
-        async with core_call(self, Subscriber(session, forget=self._clear, keep_invoice=invoice_id),
-                             f"invoice {invoice_id}", N_("The invoice could not be loaded just now. Please try again."),
-                             busy="loading", refused={NotFound: None}) as call:
+        async with core_call(
+            self,
+            Subscriber(session, forget=self._clear, keep_invoice=invoice_id),
+            f"invoice {invoice_id}",
+            N_("The invoice could not be loaded just now. Please try again."),
+            busy="loading",
+            refused={NotFound: None},
+        ) as call:
             doc = await get_client().invoice(token, invoice_id, lang)
             # The core already refuses foreign ids; this is the app's own second check.
             if not session._owns_customer(doc.get("customer_id")):
@@ -137,8 +142,9 @@ class InvoiceState(rx.State):
         yield
         await self._load_extras(session, token, invoice_id, doc, lang)
 
-    async def _load_extras(self, session: SessionState, token: str, invoice_id: str, doc: dict[str, Any],
-                           lang: str) -> None:
+    async def _load_extras(
+        self, session: SessionState, token: str, invoice_id: str, doc: dict[str, Any], lang: str
+    ) -> None:
         """QR, explanation and itemised usage: each optional, the page works without them."""
         client = get_client()
         self.qr_svg = ""
@@ -155,9 +161,11 @@ class InvoiceState(rx.State):
             prev = explain.get("previous")
             if prev:
                 self.explain_summary = gettext(
-                    lang, "{difference} compared with invoice {number}.",
+                    lang,
+                    "{difference} compared with invoice {number}.",
                     difference=presenters.format_signed_money(int(explain.get("difference_ore") or 0), lang),
-                    number=str(prev.get("number", "")))
+                    number=str(prev.get("number", "")),
+                )
             else:
                 self.explain_summary = gettext(lang, "This is your first invoice.")
         except ApiError as exc:
@@ -182,8 +190,9 @@ class InvoiceState(rx.State):
             self.drill_open = False
             return
         lang = session._lang()
-        async with core_call(self, Subscriber(session), f"line usage {invoice_id}/{position}", quiet=True,
-                             refused={NotFound: None}) as call:
+        async with core_call(
+            self, Subscriber(session), f"line usage {invoice_id}/{position}", quiet=True, refused={NotFound: None}
+        ) as call:
             answer = await get_client().line_usage(token, invoice_id, position, limit=DRILL_PAGE)
         if call.event:
             yield call.event
@@ -215,8 +224,13 @@ class InvoiceState(rx.State):
         if not token or len(shown) >= getattr(self, total):
             return None
         lang = session._lang()
-        async with core_call(self, Subscriber(session), f"records of {invoice_id} from {len(shown)}",
-                             N_("The records could not be loaded just now. Please try again."), quiet=True) as call:
+        async with core_call(
+            self,
+            Subscriber(session),
+            f"records of {invoice_id} from {len(shown)}",
+            N_("The records could not be loaded just now. Please try again."),
+            quiet=True,
+        ) as call:
             answer = await fetch(get_client(), token, invoice_id, len(shown))
         if call.failed:
             return call.event
@@ -228,8 +242,13 @@ class InvoiceState(rx.State):
     @rx.event
     async def more_usage(self):
         """The next page of the invoice's itemised usage."""
-        return await self._more("usage_rows", "usage_total", lambda client, token, invoice_id, offset:
-                                client.invoice_usage(token, invoice_id, limit=USAGE_PAGE, offset=offset))
+        return await self._more(
+            "usage_rows",
+            "usage_total",
+            lambda client, token, invoice_id, offset: client.invoice_usage(
+                token, invoice_id, limit=USAGE_PAGE, offset=offset
+            ),
+        )
 
     @rx.event
     async def more_drill(self):
@@ -237,8 +256,13 @@ class InvoiceState(rx.State):
         position = self._drill_position
         if not self.drill_open or not position:
             return None
-        return await self._more("drill_rows", "drill_total", lambda client, token, invoice_id, offset:
-                                client.line_usage(token, invoice_id, position, limit=DRILL_PAGE, offset=offset))
+        return await self._more(
+            "drill_rows",
+            "drill_total",
+            lambda client, token, invoice_id, offset: client.line_usage(
+                token, invoice_id, position, limit=DRILL_PAGE, offset=offset
+            ),
+        )
 
     @rx.event
     def close_line(self):
@@ -257,13 +281,17 @@ class InvoiceState(rx.State):
         if not token:
             return rx.redirect(LOGIN_ROUTE)
         lang = session._lang()
-        async with core_call(self, Subscriber(session), f"pdf {invoice_id}",
-                             N_("The PDF could not be made just now. Please try again.")) as call:
+        async with core_call(
+            self, Subscriber(session), f"pdf {invoice_id}", N_("The PDF could not be made just now. Please try again.")
+        ) as call:
             pdf = await get_client().invoice_pdf(token, invoice_id, lang)
         if call.failed:
             return call.event
-        name = ("kreditfaktura" if self.view.get("kind") == "credit_note" else "faktura") if lang == "sv" else (
-            "credit-note" if self.view.get("kind") == "credit_note" else "invoice")
+        name = (
+            ("kreditfaktura" if self.view.get("kind") == "credit_note" else "faktura")
+            if lang == "sv"
+            else ("credit-note" if self.view.get("kind") == "credit_note" else "invoice")
+        )
         return rx.download(data=pdf, filename=f"{name}-{self.view.get('number', '')}.pdf")
 
     @rx.event
@@ -276,8 +304,8 @@ class InvoiceState(rx.State):
         return_url = f"{app_origin(self)}/invoices/{invoice_id}"
         self.paying = True
         try:
-            return await to_checkout(self, session, lambda: get_client().pay(token, invoice_id, return_url),
-                                     f"pay {invoice_id}")
+            return await to_checkout(
+                self, session, lambda: get_client().pay(token, invoice_id, return_url), f"pay {invoice_id}"
+            )
         finally:
             self.paying = False
-

@@ -46,7 +46,9 @@ def line_choices(lines: list[dict[str, str]], lang: str) -> list[dict[str, str]]
     """The line picker: the whole invoice first, then each line with its amount."""
     return [{"value": WHOLE_INVOICE, "label": gettext(lang, "The whole invoice")}] + [
         {"value": x["position"], "label": f"{x['position']}. {x['description']} · {x['amount']}"}
-        for x in lines if x.get("position", "").isdigit()]
+        for x in lines
+        if x.get("position", "").isdigit()
+    ]
 
 
 class ThreadState(rx.State):
@@ -113,8 +115,10 @@ class ThreadState(rx.State):
         fresh = [m for m in answer.get("messages") or [] if type(m.get("id")) is int and m["id"] not in known]
         # A full answer also carries the read marks of the messages we have.
         marks = {m["id"]: m.get("read") for m in answer.get("messages") or [] if type(m.get("id")) is int}
-        marked = [{**m, "read": marks[m["id"]]} if m["id"] in marks and bool(marks[m["id"]]) != bool(m.get("read"))
-                  else m for m in self._raw]
+        marked = [
+            {**m, "read": marks[m["id"]]} if m["id"] in marks and bool(marks[m["id"]]) != bool(m.get("read")) else m
+            for m in self._raw
+        ]
         changed = bool(fresh) or any(a is not b for a, b in zip(marked, self._raw, strict=True))
         if changed:  # a new list: the messages shown are computed again
             self._raw = sorted(marked + fresh, key=lambda m: m["id"])[-200:]
@@ -185,8 +189,11 @@ class ThreadState(rx.State):
             self._error = later("Write your message first.")
             return
         if len(text) > MAX_MESSAGE:
-            self._error = later("The message is too long: at most {limit} characters (yours has {count}).",
-                                limit=MAX_MESSAGE, count=len(text))
+            self._error = later(
+                "The message is too long: at most {limit} characters (yours has {count}).",
+                limit=MAX_MESSAGE,
+                count=len(text),
+            )
             return
         choice = form.get("line", WHOLE_INVOICE)
         position: int | None = None
@@ -201,8 +208,10 @@ class ThreadState(rx.State):
         try:
             msg = await support_client().post_message(token, invoice_id, text, position)
         except RateLimited as exc:
-            self._error = later("You have written many messages in a short time. Try again in {minutes} minutes.",
-                                minutes=max(1, -(-exc.retry_after // 60)))
+            self._error = later(
+                "You have written many messages in a short time. Try again in {minutes} minutes.",
+                minutes=max(1, -(-exc.retry_after // 60)),
+            )
             return
         except (NotFound, Unauthorized):
             self._clear()
@@ -242,8 +251,9 @@ class ThreadState(rx.State):
                     self._clear()
                     return
                 # Only new messages, unless one of ours is still unread (then the read marks too).
-                after = 0 if any(m.get("author") == "customer" and not m.get("read") for m in self._raw) \
-                    else self._last_id
+                after = (
+                    0 if any(m.get("author") == "customer" and not m.get("read") for m in self._raw) else self._last_id
+                )
             try:
                 answer = await support_client().thread(token, invoice_id, after=after or None)
             except (NotFound, Unauthorized):

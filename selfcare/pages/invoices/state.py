@@ -58,10 +58,16 @@ class InvoicesState(rx.State):
         page = max(0, page)
         self.loading = True
         yield
-        async with core_call(self, Subscriber(session), "invoices",
-                             N_("Your invoices could not be loaded just now. Please try again."), busy="loading") as call:
-            listing = await get_client().invoices(token, customer_id, limit=self.page_size,
-                                                  offset=page * self.page_size)
+        async with core_call(
+            self,
+            Subscriber(session),
+            "invoices",
+            N_("Your invoices could not be loaded just now. Please try again."),
+            busy="loading",
+        ) as call:
+            listing = await get_client().invoices(
+                token, customer_id, limit=self.page_size, offset=page * self.page_size
+            )
         if call.failed:
             if call.event:
                 yield call.event

@@ -36,8 +36,9 @@ def clean_code(value: Any) -> str:
 
 def _wait(lang: str) -> Callable[[RateLimited], str]:
     """The sentence for the core's back-off (429), in minutes."""
-    return lambda exc: gettext(lang, "Too many attempts. Try again in {minutes} min.",
-                               minutes=max(1, (exc.retry_after + 59) // 60))
+    return lambda exc: gettext(
+        lang, "Too many attempts. Try again in {minutes} min.", minutes=max(1, (exc.retry_after + 59) // 60)
+    )
 
 
 class LoginState(rx.State):
@@ -65,9 +66,14 @@ class LoginState(rx.State):
         self.busy = True
         self.error = ""
         yield
-        async with core_call(self, Visitor(lang), "otp request failed",
-                             N_("We could not send a code just now. Please try again."), busy="busy",
-                             refused={RateLimited: _wait(lang)}) as call:
+        async with core_call(
+            self,
+            Visitor(lang),
+            "otp request failed",
+            N_("We could not send a code just now. Please try again."),
+            busy="busy",
+            refused={RateLimited: _wait(lang)},
+        ) as call:
             await get_client().otp_request(identifier, client_address.of_state(self))
         if call.failed:
             return
@@ -89,9 +95,14 @@ class LoginState(rx.State):
         self.error = ""
         yield
         # A back-off is not a dead code: the code stays valid, so the subscriber waits and tries it again.
-        async with core_call(self, Visitor(lang), "otp verify failed",
-                             N_("We could not sign you in just now. Please try again."), busy="busy",
-                             refused={RateLimited: _wait(lang), Unauthorized: N_("Wrong or expired code.")}) as call:
+        async with core_call(
+            self,
+            Visitor(lang),
+            "otp verify failed",
+            N_("We could not sign you in just now. Please try again."),
+            busy="busy",
+            refused={RateLimited: _wait(lang), Unauthorized: N_("Wrong or expired code.")},
+        ) as call:
             answer = await get_client().otp_verify(self.identifier, code, client_address.of_state(self))
         if call.failed:
             return
@@ -101,4 +112,3 @@ class LoginState(rx.State):
         # The invoice of an expired link, if that is how the subscriber came here (its page checks ownership),
         # by way of the cookie route, so that new tabs and reloads find the session (session_cookie).
         yield session._handoff_to("start", session._take_after_login())
-

@@ -17,15 +17,35 @@ LOCAL_TZ = ZoneInfo("Europe/Stockholm")
 
 # The form's fields with their defaults (all strings; checkboxes "on" or "").
 FORM_DEFAULTS: dict[str, str] = {
-    "name": "", "title": "", "body": "", "cta": "", "sells": "",
-    "terms_percent": "", "terms_amount_kr": "", "terms_periods": "", "terms_text_sv": "", "terms_text_en": "",
-    "effective": "now", "priority": "10", "cap_impressions": "3", "cap_days": "7",
-    "placement_overview": "on", "placement_invoice": "on",
-    "data_min_percent": "", "data_periods": "", "data_of_last": "",
-    "overage_min_kr": "", "overage_periods": "", "overage_of_last": "",
-    "roaming_periods": "", "roaming_of_last": "",
-    "tenure_min": "", "tenure_max": "",
-    "exclude_overdue": "on", "exclude_collection": "on", "recommended": "",
+    "name": "",
+    "title": "",
+    "body": "",
+    "cta": "",
+    "sells": "",
+    "terms_percent": "",
+    "terms_amount_kr": "",
+    "terms_periods": "",
+    "terms_text_sv": "",
+    "terms_text_en": "",
+    "effective": "now",
+    "priority": "10",
+    "cap_impressions": "3",
+    "cap_days": "7",
+    "placement_overview": "on",
+    "placement_invoice": "on",
+    "data_min_percent": "",
+    "data_periods": "",
+    "data_of_last": "",
+    "overage_min_kr": "",
+    "overage_periods": "",
+    "overage_of_last": "",
+    "roaming_periods": "",
+    "roaming_of_last": "",
+    "tenure_min": "",
+    "tenure_max": "",
+    "exclude_overdue": "on",
+    "exclude_collection": "on",
+    "recommended": "",
 }
 # The core's defaults of a usage rule's values (it stores only what differs from them).
 RULE_DEFAULTS: dict[str, int] = {"min_percent": 90, "periods": 1, "of_last": 3}
@@ -103,8 +123,9 @@ def _window(p: Problems, form: dict[str, Any], key: str, field: str, need: tuple
     return given
 
 
-def offer_body(form: dict[str, Any], plans: set[str], addons: set[str], lang: str, *,
-               image_id: int | None = None) -> tuple[dict[str, Any] | None, list[str]]:
+def offer_body(
+    form: dict[str, Any], plans: set[str], addons: set[str], lang: str, *, image_id: int | None = None
+) -> tuple[dict[str, Any] | None, list[str]]:
     """The core's Offer body from the console's form, or ``None`` and the problems (each names its field)."""
     p = Problems(lang)
     if not isinstance(form, dict):
@@ -128,8 +149,12 @@ def offer_body(form: dict[str, Any], plans: set[str], addons: set[str], lang: st
 def _texts(p: Problems, form: dict[str, Any]) -> dict[str, Any]:
     """Internal name, title, text and button text."""
     body: dict[str, Any] = {}
-    for key, field, limit in (("name", N_("Internal name"), 120), ("title", N_("Title"), 120),
-                              ("body", N_("Text"), 600), ("cta", N_("Button text"), 40)):
+    for key, field, limit in (
+        ("name", N_("Internal name"), 120),
+        ("title", N_("Title"), 120),
+        ("body", N_("Text"), 600),
+        ("cta", N_("Button text"), 40),
+    ):
         value = _text(form, key)
         if not value and key != "body":
             p.add(field, N_("fill it in"))
@@ -161,8 +186,11 @@ def _terms(p: Problems, form: dict[str, Any]) -> dict[str, Any] | None:
         p.add(N_("Discount (%)"), N_("give a percentage or an amount"))
     if periods is None and not _text(form, "terms_periods"):
         p.add(N_("Discount months"), N_("fill it in"))
-    return {"percent": None if pct is None else format(pct.normalize(), "f"), "amount_ore": amount_ore,
-            "periods": periods}
+    return {
+        "percent": None if pct is None else format(pct.normalize(), "f"),
+        "amount_ore": amount_ore,
+        "periods": periods,
+    }
 
 
 def _showing(p: Problems, form: dict[str, Any]) -> dict[str, Any]:
@@ -176,22 +204,32 @@ def _showing(p: Problems, form: dict[str, Any]) -> dict[str, Any]:
     placements = [x for x in ("overview", "invoice") if _checked(form, f"placement_{x}")]
     if not placements:
         p.add(N_("Placements"), N_("choose at least one page"))
-    return {"effective": effective, "priority": 0 if priority is None else priority,
-            "cap": {"impressions": cap_n or 3, "days": cap_d or 7}, "placements": placements}
+    return {
+        "effective": effective,
+        "priority": 0 if priority is None else priority,
+        "cap": {"impressions": cap_n or 3, "days": cap_d or 7},
+        "placements": placements,
+    }
 
 
 def _rules(p: Problems, form: dict[str, Any], plans: set[str], kind: str) -> dict[str, Any]:
     """Who sees the offer: current plans, usage windows, tenure, exclusions and the recommendation."""
     rules: dict[str, Any] = {}
-    chosen = sorted(k.removeprefix("rule_plan_") for k in form if isinstance(k, str) and k.startswith("rule_plan_")
-                    and _checked(form, k))
+    chosen = sorted(
+        k.removeprefix("rule_plan_")
+        for k in form
+        if isinstance(k, str) and k.startswith("rule_plan_") and _checked(form, k)
+    )
     unknown = [x for x in chosen if x not in plans]
     if unknown:
         p.add(N_("Current plan"), N_("unknown plan {plan}"), plan=unknown[0])
     if chosen:
         rules["plans"] = chosen
-    if (data := _window(p, form, "data", N_("Data usage"), (("min_percent", 1, 1000), ("periods", 1, 12),
-                                                        ("of_last", 1, 12)))) is not None:
+    if (
+        data := _window(
+            p, form, "data", N_("Data usage"), (("min_percent", 1, 1000), ("periods", 1, 12), ("of_last", 1, 12))
+        )
+    ) is not None:
         rules["data_usage"] = data
     overage_ore = p.kronor(form, "overage_min_kr", N_("Overage"))
     overage = _window(p, form, "overage", N_("Overage"), (("periods", 1, 12), ("of_last", 1, 12)))
@@ -242,8 +280,11 @@ def form_from_offer(offer: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
     form["placement_invoice"] = "on" if "invoice" in placements else ""
     rules = offer.get("rules") or {}
     # The core leaves out a rule's values that equal its defaults; a rule that is there gets them back.
-    for key, names in (("data_usage", ("min_percent", "periods", "of_last")), ("overage", ("periods", "of_last")),
-                       ("roaming", ("periods", "of_last"))):
+    for key, names in (
+        ("data_usage", ("min_percent", "periods", "of_last")),
+        ("overage", ("periods", "of_last")),
+        ("roaming", ("periods", "of_last")),
+    ):
         prefix = "data" if key == "data_usage" else key
         rule = rules.get(key)
         for name in names:

@@ -61,10 +61,16 @@ class PreviewPart(rx.State, mixin=True):
             answer = await offers_client().segment_preview(token, offer.get("rules") or {}, offer.get("sells"))
         if call.failed:
             return
-        self.segment_text = gettext(lang, "{matching} of {total} subscribers match now.",
-                                    matching=int(answer.get("matching") or 0), total=int(answer.get("total") or 0))
-        self.segment_sample = [{"customer_number": str(x.get("customer_number") or ""), "name": str(x.get("name") or "")}
-                               for x in answer.get("sample") or []]
+        self.segment_text = gettext(
+            lang,
+            "{matching} of {total} subscribers match now.",
+            matching=int(answer.get("matching") or 0),
+            total=int(answer.get("total") or 0),
+        )
+        self.segment_sample = [
+            {"customer_number": str(x.get("customer_number") or ""), "name": str(x.get("name") or "")}
+            for x in answer.get("sample") or []
+        ]
 
     @rx.event
     async def preview_for(self, form: dict[str, Any]):

@@ -38,22 +38,40 @@ def results_figures(results: dict[str, Any], lang: str) -> tuple[go.Figure, go.F
     daily = results.get("daily") or []
     days = [str(d.get("date")) for d in daily]
     over_time = go.Figure()
-    for key, label, colour in (("impressions", N_("Impressions"), c.primary), ("clicks", N_("Clicks"), c.accent),
-                               ("acceptances", N_("Acceptances"), c.success)):
-        over_time.add_bar(x=days, y=[int(d.get(key) or 0) for d in daily], name=gettext(lang, label),
-                          marker_color=colour)
-    layout = {"height": 300, "margin": {"l": 48, "r": 16, "t": 40, "b": 40}, "paper_bgcolor": c.surface,
-              "plot_bgcolor": c.surface, "font": {"family": "system-ui, sans-serif", "size": 12, "color": c.text},
-              "legend": {"orientation": "h", "y": -0.2}}
-    over_time.update_layout(title={"text": gettext(lang, "Per day"), "x": 0.02}, xaxis={"type": "category"},
-                            barmode="group", bargap=0.3, **layout)
+    for key, label, colour in (
+        ("impressions", N_("Impressions"), c.primary),
+        ("clicks", N_("Clicks"), c.accent),
+        ("acceptances", N_("Acceptances"), c.success),
+    ):
+        over_time.add_bar(
+            x=days, y=[int(d.get(key) or 0) for d in daily], name=gettext(lang, label), marker_color=colour
+        )
+    layout = {
+        "height": 300,
+        "margin": {"l": 48, "r": 16, "t": 40, "b": 40},
+        "paper_bgcolor": c.surface,
+        "plot_bgcolor": c.surface,
+        "font": {"family": "system-ui, sans-serif", "size": 12, "color": c.text},
+        "legend": {"orientation": "h", "y": -0.2},
+    }
+    over_time.update_layout(
+        title={"text": gettext(lang, "Per day"), "x": 0.02},
+        xaxis={"type": "category"},
+        barmode="group",
+        bargap=0.3,
+        **layout,
+    )
     stages = results.get("funnel") or []
     names = {"impressions": N_("Impressions"), "clicks": N_("Clicks"), "acceptances": N_("Acceptances")}
     funnel = go.Figure()
-    funnel.add_bar(y=[gettext(lang, names.get(str(s.get("stage")), str(s.get("stage")))) for s in stages][::-1],
-                   x=[int(s.get("count") or 0) for s in stages][::-1], orientation="h",
-                   marker_color=[c.success, c.accent, c.primary][-len(stages):] if stages else None,
-                   text=[str(int(s.get("count") or 0)) for s in stages][::-1], textposition="auto")
+    funnel.add_bar(
+        y=[gettext(lang, names.get(str(s.get("stage")), str(s.get("stage")))) for s in stages][::-1],
+        x=[int(s.get("count") or 0) for s in stages][::-1],
+        orientation="h",
+        marker_color=[c.success, c.accent, c.primary][-len(stages) :] if stages else None,
+        text=[str(int(s.get("count") or 0)) for s in stages][::-1],
+        textposition="auto",
+    )
     funnel.update_layout(title={"text": gettext(lang, "Funnel"), "x": 0.02}, showlegend=False, **layout)
     return over_time, funnel
 

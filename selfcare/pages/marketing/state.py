@@ -36,8 +36,13 @@ logger = logging.getLogger(__name__)
 
 MARKETING_ROUTE = "/marketing"
 TABS = ("edit", "preview", "schedule", "results")
-STATUS_TEXT = {"draft": N_("Draft"), "scheduled": N_("Scheduled"), "active": N_("Active"), "ended": N_("Ended"),
-               "stopped": N_("Stopped")}
+STATUS_TEXT = {
+    "draft": N_("Draft"),
+    "scheduled": N_("Scheduled"),
+    "active": N_("Active"),
+    "ended": N_("Ended"),
+    "stopped": N_("Stopped"),
+}
 STATUS_TONE = {"draft": "gray", "scheduled": "blue", "active": "green", "ended": "gray", "stopped": "red"}
 
 
@@ -51,9 +56,11 @@ def offer_row(offer: dict[str, Any], counts: dict[str, Any], lang: str) -> dict[
         "status_key": status,
         "tone": STATUS_TONE.get(status, "gray"),
         "priority": str(offer.get("priority", "")),
-        "window": " – ".join(format_datetime(x, lang) if x else "…"
-                             for x in (offer.get("starts_at"), offer.get("ends_at"))) if
-        offer.get("starts_at") or offer.get("ends_at") else "",
+        "window": " – ".join(
+            format_datetime(x, lang) if x else "…" for x in (offer.get("starts_at"), offer.get("ends_at"))
+        )
+        if offer.get("starts_at") or offer.get("ends_at")
+        else "",
         "impressions": str(int(counts.get("impressions") or 0)),
         "clicks": str(int(counts.get("clicks") or 0)),
         "acceptances": str(int(counts.get("acceptances") or 0)),
@@ -115,11 +122,20 @@ class MarketingState(ImagePart, PreviewPart, ResultsPart, rx.State):
     def _call(self, session: MarketingSessionState, lang: str, what: str, **options: Any):
         """A call to the core (:func:`selfcare.state.calls.core_call`): a session the core no longer accepts
         signs the console out; a refusal says which (``refused`` adds to or replaces these)."""
-        refused = {Forbidden: N_("Only marketing accounts can do this."), NotFound: N_("The offer does not exist."),
-                   Invalid: lambda exc: gettext(lang, "Not accepted: {reason}", reason=exc.detail),
-                   **options.pop("refused", {})}
-        return core_call(self, Staff(session, lang, forget=self._forget), f"marketing {what}",
-                         N_("The core could not do this just now. Please try again."), refused=refused, **options)
+        refused = {
+            Forbidden: N_("Only marketing accounts can do this."),
+            NotFound: N_("The offer does not exist."),
+            Invalid: lambda exc: gettext(lang, "Not accepted: {reason}", reason=exc.detail),
+            **options.pop("refused", {}),
+        }
+        return core_call(
+            self,
+            Staff(session, lang, forget=self._forget),
+            f"marketing {what}",
+            N_("The core could not do this just now. Please try again."),
+            refused=refused,
+            **options,
+        )
 
     def _forget(self) -> None:
         self.rows = []
@@ -160,10 +176,9 @@ class MarketingState(ImagePart, PreviewPart, ResultsPart, rx.State):
             self._addons = [str(a["id"]) for a in addons]
             self.plan_options = [{"id": str(p["id"]), "name": str(p.get("name") or p["id"])} for p in plans]
             plan_word, addon_word = gettext(lang, "Plan"), gettext(lang, "Add-on")
-            self.sells_options = (
-                [{"value": f"plan:{p['id']}", "label": f"{plan_word}: {p.get('name') or p['id']}"} for p in plans]
-                + [{"value": f"addon:{a['id']}", "label": f"{addon_word}: {a.get('name') or a['id']}"}
-                   for a in addons])
+            self.sells_options = [
+                {"value": f"plan:{p['id']}", "label": f"{plan_word}: {p.get('name') or p['id']}"} for p in plans
+            ] + [{"value": f"addon:{a['id']}", "label": f"{addon_word}: {a.get('name') or a['id']}"} for a in addons]
 
     def _show(self, offer: dict[str, Any], lang: str) -> None:
         """Put one offer from the core into the form and the panels."""
@@ -244,8 +259,13 @@ class MarketingState(ImagePart, PreviewPart, ResultsPart, rx.State):
             self._forget()
             return
         self.error, self.notice = "", ""
-        body, problems = offer_body(form if isinstance(form, dict) else {}, set(self._plans), set(self._addons),
-                                    lang, image_id=self.image_id or None)
+        body, problems = offer_body(
+            form if isinstance(form, dict) else {},
+            set(self._plans),
+            set(self._addons),
+            lang,
+            image_id=self.image_id or None,
+        )
         self.problems = problems
         if body is None:  # the inputs keep what was typed; the problems show above them
             return
@@ -264,8 +284,11 @@ class MarketingState(ImagePart, PreviewPart, ResultsPart, rx.State):
         if call.failed:
             return
         self._show(saved, lang)
-        self.notice = gettext(lang, "The offer is saved.") if offer_id else \
-            gettext(lang, "The offer is saved as a draft. Schedule it to show it.")
+        self.notice = (
+            gettext(lang, "The offer is saved.")
+            if offer_id
+            else gettext(lang, "The offer is saved as a draft. Schedule it to show it.")
+        )
 
     # -- schedule and stop ---------------------------------------------------------------------
 

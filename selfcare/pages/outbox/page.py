@@ -11,8 +11,14 @@ from selfcare.pages.outbox.state import OutboxState
 
 def _message(msg: rx.Var) -> rx.Component:
     return card(
-        rx.hstack(rx.badge(msg["channel"]), rx.text(msg["to"], weight="bold", size="2"), rx.spacer(),
-                  rx.text(msg["at"], style=styles.muted), wrap="wrap", align="center"),
+        rx.hstack(
+            rx.badge(msg["channel"]),
+            rx.text(msg["to"], weight="bold", size="2"),
+            rx.spacer(),
+            rx.text(msg["at"], style=styles.muted),
+            wrap="wrap",
+            align="center",
+        ),
         rx.cond(msg["subject"] != "", rx.text(msg["subject"], weight="medium")),
         rx.text(msg["text"], white_space="pre-wrap", class_name="outbox-text"),
     )
@@ -28,7 +34,9 @@ def outbox_page() -> rx.Component:
                 rx.button(tr("Refresh"), on_click=OutboxState.load, variant="soft", style={"cursor": "pointer"}),
                 rx.link(tr("Back to sign-in"), href="/login"),
                 rx.foreach(OutboxState.messages, _message),
-                spacing="3", align="stretch", id="outbox",
+                spacing="3",
+                align="stretch",
+                id="outbox",
             ),
             rx.text(tr("Not available.")),
         ),

@@ -35,6 +35,14 @@ class OutboxState(rx.State):
         except ApiError as exc:
             logger.info("outbox: %s", exc)
             rows = []
-        self.messages = [{"id": str(r.get("id", "")), "channel": str(r.get("channel", "")), "to": str(r.get("to", "")),
-                          "subject": str(r.get("subject", "") or ""), "text": str(r.get("text", "")),
-                          "at": str(r.get("created_at", ""))[:19].replace("T", " ")} for r in rows]
+        self.messages = [
+            {
+                "id": str(r.get("id", "")),
+                "channel": str(r.get("channel", "")),
+                "to": str(r.get("to", "")),
+                "subject": str(r.get("subject", "") or ""),
+                "text": str(r.get("text", "")),
+                "at": str(r.get("created_at", ""))[:19].replace("T", " "),
+            }
+            for r in rows
+        ]

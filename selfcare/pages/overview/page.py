@@ -19,23 +19,40 @@ C = styles.C
 
 def _allowance(a: rx.Var) -> rx.Component:
     return rx.vstack(
-        rx.hstack(rx.text(a["label"], weight="bold"), rx.spacer(),
-                  rx.text(a["remaining"].to(str), " ", tr("left"), weight="medium",
-                          color=rx.cond(a["warn"].to(bool), C.danger, C.text)), width="100%"),
+        rx.hstack(
+            rx.text(a["label"], weight="bold"),
+            rx.spacer(),
+            rx.text(
+                a["remaining"].to(str),
+                " ",
+                tr("left"),
+                weight="medium",
+                color=rx.cond(a["warn"].to(bool), C.danger, C.text),
+            ),
+            width="100%",
+        ),
         rx.cond(
             a["unlimited"].to(bool),
             rx.text(tr("Used"), ": ", a["used"].to(str), style=styles.muted),
             rx.vstack(
-                rx.progress(value=a["percent"].to(int), max=100, color_scheme=rx.cond(a["warn"].to(bool), "red",
-                                                                                       "blue"),
-                            aria_label=a["label"].to(str)),
+                rx.progress(
+                    value=a["percent"].to(int),
+                    max=100,
+                    color_scheme=rx.cond(a["warn"].to(bool), "red", "blue"),
+                    aria_label=a["label"].to(str),
+                ),
                 rx.text(a["used"].to(str), " ", tr("of"), " ", a["included"].to(str), style=styles.muted),
-                rx.cond(a["runs_out"].to(str) != "",
-                        rx.text(tr("Runs out around"), " ", a["runs_out"].to(str), color=C.danger, size="2")),
-                spacing="1", width="100%",
+                rx.cond(
+                    a["runs_out"].to(str) != "",
+                    rx.text(tr("Runs out around"), " ", a["runs_out"].to(str), color=C.danger, size="2"),
+                ),
+                spacing="1",
+                width="100%",
             ),
         ),
-        spacing="1", width="100%", class_name="allowance",
+        spacing="1",
+        width="100%",
+        class_name="allowance",
     )
 
 
@@ -45,21 +62,42 @@ def _overdue_card() -> rx.Component:
     s = OverviewState
     return rx.box(
         rx.vstack(
-            rx.hstack(rx.icon("triangle-alert", color=C.danger, size=20),
-                      rx.heading(s.overdue_count, " ", rx.cond(s.overdue_count == 1, tr("overdue invoice"),
-                                                               tr("overdue invoices")),
-                                 size="4", as_="h2", color=C.danger),
-                      align="center", spacing="2"),
+            rx.hstack(
+                rx.icon("triangle-alert", color=C.danger, size=20),
+                rx.heading(
+                    s.overdue_count,
+                    " ",
+                    rx.cond(s.overdue_count == 1, tr("overdue invoice"), tr("overdue invoices")),
+                    size="4",
+                    as_="h2",
+                    color=C.danger,
+                ),
+                align="center",
+                spacing="2",
+            ),
             rx.text(s.overdue_total, id="overdue-total", style=styles.amount_big, color=C.danger),
             rx.text(s.overdue_oldest, id="overdue-oldest", weight="medium"),
             rx.cond(s.overdue_fees != "", rx.text(s.overdue_fees, size="2", id="overdue-fees")),
             rx.cond(s.overdue_next != "", rx.text(s.overdue_next, size="2", style=styles.muted, id="overdue-next")),
-            rx.button(rx.icon("credit-card", size=18), tr("Pay all"), id="pay-all", on_click=s.pay_all,
-                      loading=s.paying_all, size="3", style=styles.primary_button, width="100%"),
+            rx.button(
+                rx.icon("credit-card", size=18),
+                tr("Pay all"),
+                id="pay-all",
+                on_click=s.pay_all,
+                loading=s.paying_all,
+                size="3",
+                style=styles.primary_button,
+                width="100%",
+            ),
             rx.link(tr("See the overdue invoices"), href="/invoices", size="2", style=styles.tap_link),
-            spacing="2", align="stretch", width="100%",
+            spacing="2",
+            align="stretch",
+            width="100%",
         ),
-        style=styles.card, border=f"2px solid {C.danger}", id="overdue-card", role="alert",
+        style=styles.card,
+        border=f"2px solid {C.danger}",
+        id="overdue-card",
+        role="alert",
     )
 
 
@@ -69,7 +107,9 @@ def _loading() -> rx.Component:
         skeleton("2rem", "70%"),
         card(skeleton("0.9rem", "8rem"), skeleton("2.2rem", "9rem"), skeleton("1.25rem", "14rem"), min_height="8.5rem"),
         card(skeleton("1.3rem", "50%"), skeleton("1rem", "30%"), skeleton("3rem", "100%"), skeleton("3rem", "100%")),
-        spacing="4", width="100%", align="stretch",
+        spacing="4",
+        width="100%",
+        align="stretch",
     )
 
 
@@ -85,29 +125,52 @@ def overview_page() -> rx.Component:
                 s.loaded,
                 rx.fragment(
                     rx.text(s.left_to_pay, id="left-to-pay", style=styles.amount_big),
-                    rx.cond(s.next_due != "",
-                            rx.text(tr("Next due date"), ": ", rx.text.strong(s.next_due), id="next-due"),
-                            rx.cond(s.has_open, rx.fragment(),
-                                    rx.text(tr("Nothing to pay right now."), color=C.success, id="nothing-to-pay"))),
+                    rx.cond(
+                        s.next_due != "",
+                        rx.text(tr("Next due date"), ": ", rx.text.strong(s.next_due), id="next-due"),
+                        rx.cond(
+                            s.has_open,
+                            rx.fragment(),
+                            rx.text(tr("Nothing to pay right now."), color=C.success, id="nothing-to-pay"),
+                        ),
+                    ),
                     rx.cond(s.owed != "", rx.text(s.owed, color=C.success, size="2", id="credit-owed")),
                 ),
                 # Until the invoices are known: the same room, nothing said.
-                rx.vstack(skeleton("2.2rem", "9rem"), skeleton("1.25rem", "14rem"), spacing="2",
-                          id="left-to-pay-loading"),
+                rx.vstack(
+                    skeleton("2.2rem", "9rem"), skeleton("1.25rem", "14rem"), spacing="2", id="left-to-pay-loading"
+                ),
             ),
             min_height="8.5rem",
         ),
         offer_banner("overview"),
         card(
-            rx.hstack(section_title("This period"), rx.spacer(), rx.text(s.days_left, style=styles.muted),
-                      align="baseline", width="100%"),
+            rx.hstack(
+                section_title("This period"),
+                rx.spacer(),
+                rx.text(s.days_left, style=styles.muted),
+                align="baseline",
+                width="100%",
+            ),
             rx.text(s.period, style=styles.muted),
-            rx.foreach(s.warnings, lambda w: rx.callout(w, icon="triangle-alert", color_scheme="orange",
-                                                        class_name="forecast-warning")),
+            rx.foreach(
+                s.warnings,
+                lambda w: rx.callout(w, icon="triangle-alert", color_scheme="orange", class_name="forecast-warning"),
+            ),
             rx.foreach(s.allowances, _allowance),
-            rx.cond(s.forecast != "",
-                    rx.text(tr("So far"), " ", rx.text.strong(s.so_far), " · ", tr("Forecast for the period"), " ",
-                            rx.text.strong(s.forecast), id="forecast")),
+            rx.cond(
+                s.forecast != "",
+                rx.text(
+                    tr("So far"),
+                    " ",
+                    rx.text.strong(s.so_far),
+                    " · ",
+                    tr("Forecast for the period"),
+                    " ",
+                    rx.text.strong(s.forecast),
+                    id="forecast",
+                ),
+            ),
             rx.link(tr("See your usage"), href="/usage", style=styles.tap_link),
             addon_shop_link(),
             id="period-usage",
@@ -121,20 +184,32 @@ def overview_page() -> rx.Component:
                 section_title("Latest invoice"),
                 rx.link(
                     rx.hstack(
-                        rx.vstack(rx.text(s.latest["period"], weight="bold"),
-                                  rx.text(s.latest["state_line"], style=styles.muted), spacing="0"),
+                        rx.vstack(
+                            rx.text(s.latest["period"], weight="bold"),
+                            rx.text(s.latest["state_line"], style=styles.muted),
+                            spacing="0",
+                        ),
                         rx.spacer(),
-                        rx.vstack(rx.text(s.latest["amount"], weight="bold"),
-                                  status_badge(s.latest["status"], s.latest["tone"]), align="end", spacing="1"),
-                        width="100%", align="center",
+                        rx.vstack(
+                            rx.text(s.latest["amount"], weight="bold"),
+                            status_badge(s.latest["status"], s.latest["tone"]),
+                            align="end",
+                            spacing="1",
+                        ),
+                        width="100%",
+                        align="center",
                     ),
-                    href="/invoices/" + s.latest["id"], underline="none", color=C.text, id="latest-invoice",
+                    href="/invoices/" + s.latest["id"],
+                    underline="none",
+                    color=C.text,
+                    id="latest-invoice",
                 ),
                 rx.link(tr("All invoices"), href="/invoices", style=styles.tap_link),
             ),
         ),
         # The payment method card's labels follow the language by themselves; its notice is the core's own
         # text, asked for again in the new language.
-        active="Overview", reload=[OverviewState.load, PendingChangesState.load, PaymentMethodState.load],
+        active="Overview",
+        reload=[OverviewState.load, PendingChangesState.load, PaymentMethodState.load],
         loading=_loading(),
     )

@@ -53,8 +53,12 @@ class OverviewState(rx.State):
         yield
         client = get_client()
         listing = None  # unknown after a failure: say so, never "nothing to pay"
-        async with core_call(self, Subscriber(session), "overview invoices",
-                             N_("Your invoices could not be loaded just now. Please try again.")) as call:
+        async with core_call(
+            self,
+            Subscriber(session),
+            "overview invoices",
+            N_("Your invoices could not be loaded just now. Please try again."),
+        ) as call:
             listing = await client.invoices(token, customer_id, limit=50)
         if call.event:
             self.loading = False
@@ -88,27 +92,39 @@ class OverviewState(rx.State):
         days = int(overdue.get("oldest_days") or 0)
         self.overdue_oldest = gettext(lang, "The oldest was due {days} days ago.", days=days) if count else ""
         fees = int(overdue.get("fees_ore") or 0)
-        self.overdue_fees = gettext(lang, "Reminder fees charged: {amount}.", amount=format_money(fees, lang)) \
-            if count and fees else ""
+        self.overdue_fees = (
+            gettext(lang, "Reminder fees charged: {amount}.", amount=format_money(fees, lang)) if count and fees else ""
+        )
         # What happens next to the oldest overdue invoice (a reminder fee coming, collection).
         late = sorted((st for st in open_states if st.get("overdue")), key=lambda st: str(st.get("due_date")))
         self.overdue_next = presenters.next_step_line(late[0], lang) if late else ""
         owed = sum(int(st.get("owed_to_customer_ore") or 0) for st in states)
-        self.owed = gettext(lang, "You have {amount} to your credit. It is taken off your next invoice.",
-                            amount=format_money(owed, lang)) if owed > 0 else ""
+        self.owed = (
+            gettext(
+                lang,
+                "You have {amount} to your credit. It is taken off your next invoice.",
+                amount=format_money(owed, lang),
+            )
+            if owed > 0
+            else ""
+        )
         self.latest = presenters.invoice_row(items[0], lang) if items else {}
 
     @rx.event
     async def pay_all(self):
-        """"Pay all": one payment at the provider's hosted page for every overdue invoice (oldest due first)."""
+        """ "Pay all": one payment at the provider's hosted page for every overdue invoice (oldest due first)."""
         session = await self.get_state(SessionState)
         token, customer_id = session._token_for_customer()
         if not token:
             return rx.redirect(LOGIN_ROUTE)
         self.paying_all = True
         try:
-            return await to_checkout(self, session, lambda: get_client().pay_many(
-                token, customer_id, None, f"{app_origin(self)}/"), f"pay all {customer_id}")
+            return await to_checkout(
+                self,
+                session,
+                lambda: get_client().pay_many(token, customer_id, None, f"{app_origin(self)}/"),
+                f"pay all {customer_id}",
+            )
         finally:
             self.paying_all = False
 
@@ -122,4 +138,3 @@ class OverviewState(rx.State):
         self.forecast = format_money(fc["forecast_ore"], lang) if type(fc.get("forecast_ore")) is int else ""
         self.so_far = format_money(fc["so_far_ore"], lang) if type(fc.get("so_far_ore")) is int else ""
         self.warnings = [str(w.get("text", "")) for w in fc.get("warnings") or [] if w.get("text")]
-

@@ -40,8 +40,14 @@ class LazyMount(rx.Component):
     margin: rx.Var[str]
 
     def add_imports(self):
-        return {"react": [ImportVar(tag="useEffect"), ImportVar(tag="useRef"), ImportVar(tag="useState"),
-                          ImportVar(tag="createElement")]}
+        return {
+            "react": [
+                ImportVar(tag="useEffect"),
+                ImportVar(tag="useRef"),
+                ImportVar(tag="useState"),
+                ImportVar(tag="createElement"),
+            ]
+        }
 
     def add_custom_code(self) -> list[str]:
         return [_CODE]

@@ -198,9 +198,15 @@ class UsageState(rx.State):
 
     async def _list(self, token: str, customer_id: int, lang: str) -> None:
         try:
-            found = await get_client().usage(token, customer_id, period=self.period, service=self.service or None,
-                                             category=self.category or None, limit=LIST_PAGE,
-                                             offset=self.page * LIST_PAGE)
+            found = await get_client().usage(
+                token,
+                customer_id,
+                period=self.period,
+                service=self.service or None,
+                category=self.category or None,
+                limit=LIST_PAGE,
+                offset=self.page * LIST_PAGE,
+            )
         except ApiError as exc:
             logger.warning("usage list: %s", exc)
             self.rows, self.total = [], 0
@@ -256,8 +262,13 @@ class UsageState(rx.State):
     @rx.event
     async def confirm_plan(self):
         session, token, customer_id = await self._session()
-        if (not token or customer_id != self._plan_customer or not self._plan_order or self.sheet_busy
-                or self.sheet_done):
+        if (
+            not token
+            or customer_id != self._plan_customer
+            or not self._plan_order
+            or self.sheet_busy
+            or self.sheet_done
+        ):
             return
         lang = session._lang()
         self.sheet_busy, self.sheet_error = True, ""
@@ -285,8 +296,14 @@ class UsageState(rx.State):
             return rx.redirect(LOGIN_ROUTE)
         lang = session._lang()
         try:
-            found = await get_client().usage(token, customer_id, period=self.period, service=self.service or None,
-                                             category=self.category or None, limit=CSV_LIMIT)
+            found = await get_client().usage(
+                token,
+                customer_id,
+                period=self.period,
+                service=self.service or None,
+                category=self.category or None,
+                limit=CSV_LIMIT,
+            )
         except ApiError as exc:
             logger.warning("usage csv: %s", exc)
             self.error = gettext(lang, "Your usage could not be loaded just now. Please try again.")
@@ -319,8 +336,12 @@ async def find_cheaper_plan(token: str, customer_id: int, lang: str) -> tuple[di
         if not plan:
             return None, 0, 0
         if lang == "en":
-            known = {g.get("plan_id"): g.get("plan_name_en") for sub in customer.get("subscriptions") or []
-                     for g in sub.get("segments") or [] if isinstance(g, dict)}
+            known = {
+                g.get("plan_id"): g.get("plan_name_en")
+                for sub in customer.get("subscriptions") or []
+                for g in sub.get("segments") or []
+                if isinstance(g, dict)
+            }
             plan["name"] = str(known.get(plan["plan_id"]) or "")
         for banner in await offers_client().banners(token, customer_id, "overview", lang):
             try:
@@ -354,6 +375,7 @@ def usage_csv(records: list[dict[str, Any]], lang: str) -> str:
     writer.writerow([gettext(lang, h) for h in CSV_HEADERS])
     for r in records:
         row = presenters.usage_row(r, lang)
-        writer.writerow([row["at"], row["service"], row["description"], row["number"], row["amount"],
-                         row["category"], row["cost"]])
+        writer.writerow(
+            [row["at"], row["service"], row["description"], row["number"], row["amount"], row["category"], row["cost"]]
+        )
     return buf.getvalue()

@@ -88,26 +88,41 @@ def summary_sentences(summary: dict[str, Any], lang: str) -> list[str]:
     data = _allowance(summary, "data")
     if data and not data.get("unlimited") and _int(data.get("included")) > 0:
         included, used = _int(data.get("included")), _int(data.get("used"))
-        out.append(gettext(lang, "You have used {used} of {allowance}.", used=summary_volume(used, lang),
-                           allowance=summary_volume(included, lang)))
+        out.append(
+            gettext(
+                lang,
+                "You have used {used} of {allowance}.",
+                used=summary_volume(used, lang),
+                allowance=summary_volume(included, lang),
+            )
+        )
         if today is not None:
             if used >= included:
                 out.append(gettext(lang, "Your data for this period is used up."))
             else:
                 day = runs_out_on(included, used, start, end, today, elapsed)
-                out.append(gettext(lang, "At this rate your data will run out around {day}.",
-                                   day=day_month(day, lang)) if day
-                           else gettext(lang, "At this rate your data will last the period."))
+                out.append(
+                    gettext(lang, "At this rate your data will run out around {day}.", day=day_month(day, lang))
+                    if day
+                    else gettext(lang, "At this rate your data will last the period.")
+                )
     else:
-        out.append(gettext(lang, "You have used {used} of data.",
-                           used=summary_volume(_per_day_total(summary, "data"), lang)))
+        out.append(
+            gettext(lang, "You have used {used} of data.", used=summary_volume(_per_day_total(summary, "data"), lang))
+        )
     if not summary.get("allowances"):
         return out  # broadband: data only
     voice = _allowance(summary, "voice")
     if voice and not voice.get("unlimited") and _int(voice.get("included")) > 0:
         included, used = _int(voice.get("included")), _int(voice.get("used"))
-        out.append(gettext(lang, "You have called for {used} of {allowance}.", used=minutes(used, lang),
-                           allowance=minutes(included, lang)))
+        out.append(
+            gettext(
+                lang,
+                "You have called for {used} of {allowance}.",
+                used=minutes(used, lang),
+                allowance=minutes(included, lang),
+            )
+        )
         day = runs_out_on(included, used, start, end, today, elapsed) if used < included else None
         if day:
             out.append(gettext(lang, "At this rate your minutes will run out around {day}.", day=day_month(day, lang)))
@@ -116,14 +131,21 @@ def summary_sentences(summary: dict[str, Any], lang: str) -> list[str]:
     sms = _allowance(summary, "sms")
     if sms and not sms.get("unlimited") and _int(sms.get("included")) > 0:
         included, used = _int(sms.get("included")), _int(sms.get("used"))
-        out.append(gettext(lang, "You have sent {used} of {allowance} texts.", used=format_number(used, lang),
-                           allowance=format_number(included, lang)))
+        out.append(
+            gettext(
+                lang,
+                "You have sent {used} of {allowance} texts.",
+                used=format_number(used, lang),
+                allowance=format_number(included, lang),
+            )
+        )
         day = runs_out_on(included, used, start, end, today, elapsed) if used < included else None
         if day:
             out.append(gettext(lang, "At this rate your texts will run out around {day}.", day=day_month(day, lang)))
     else:
-        out.append(gettext(lang, "You have sent {used} texts.",
-                           used=format_number(_per_day_total(summary, "sms"), lang)))
+        out.append(
+            gettext(lang, "You have sent {used} texts.", used=format_number(_per_day_total(summary, "sms"), lang))
+        )
     return out
 
 
@@ -158,8 +180,12 @@ def cheaper_plan(rec: Any) -> dict[str, Any] | None:
     kr = round_half_up_div(current_total - best_total, 100 * n)
     if kr <= 0:
         return None
-    return {"plan_id": str(best_id), "name": str(best.get("name") or best_id), "monthly_saving_ore": kr * 100,
-            "months": n}
+    return {
+        "plan_id": str(best_id),
+        "name": str(best.get("name") or best_id),
+        "monthly_saving_ore": kr * 100,
+        "months": n,
+    }
 
 
 def recommendation_text(plan: dict[str, Any] | None, lang: str) -> str:

@@ -48,11 +48,16 @@ def _customer(api, auth) -> dict:
 
 def _sign_in(api, auth, customer: dict) -> dict:
     service = token_for(auth, "service")
-    assert api.post("/auth/otp/request", headers=service,
-                    json={"identifier": customer["customer_number"]}).status_code == 202
+    assert (
+        api.post("/auth/otp/request", headers=service, json={"identifier": customer["customer_number"]}).status_code
+        == 202
+    )
     text = api.get("/dev/outbox", headers=service, params={"customer": customer["customer_number"]}).json()[0]["text"]
-    answer = api.post("/auth/otp/verify", headers=service,
-                      json={"identifier": customer["customer_number"], "code": re.search(r"\b(\d{6})\b", text)[1]})
+    answer = api.post(
+        "/auth/otp/verify",
+        headers=service,
+        json={"identifier": customer["customer_number"], "code": re.search(r"\b(\d{6})\b", text)[1]},
+    )
     assert answer.status_code == 200, answer.text
     return answer.json()
 
@@ -83,8 +88,12 @@ def test_a_sign_in_is_a_recorded_session_with_the_configured_lifetimes(workers, 
     principal = decode_token(auth, answer["access_token"])
     assert principal.session and principal.customer_id == customer["id"]
     row = _row(seeded, answer["access_token"])
-    assert (row.subject, row.role, row.customer_id, row.invoice_id) == (customer["customer_number"], "subscriber",
-                                                                        customer["id"], None)
+    assert (row.subject, row.role, row.customer_id, row.invoice_id) == (
+        customer["customer_number"],
+        "subscriber",
+        customer["id"],
+        None,
+    )
     assert row.idle_s == 20 * 60
     # The token's own expiry is the absolute end, 6 hours (SELFCARE_SESSION_MAX_HOURS=6) after it began.
     expires = datetime.fromisoformat(answer["expires_at"])
@@ -132,16 +141,30 @@ def test_a_session_flag_without_a_recorded_session_is_refused(workers, auth):
     one, _two = workers
     customer = _customer(one, auth)
     now = clock.wall_now()
-    forged = jwt.encode({"sub": customer["customer_number"], "role": "subscriber", "cid": customer["id"],
-                         "iat": int(now.timestamp()), "nbf": int(now.timestamp()),
-                         "exp": int((now + timedelta(hours=1)).timestamp()), "iss": auth.issuer, "aud": auth.audience,
-                         "jti": "never-recorded", "ses": 1}, auth.secret, algorithm="HS256")
+    forged = jwt.encode(
+        {
+            "sub": customer["customer_number"],
+            "role": "subscriber",
+            "cid": customer["id"],
+            "iat": int(now.timestamp()),
+            "nbf": int(now.timestamp()),
+            "exp": int((now + timedelta(hours=1)).timestamp()),
+            "iss": auth.issuer,
+            "aud": auth.audience,
+            "jti": "never-recorded",
+            "ses": 1,
+        },
+        auth.secret,
+        algorithm="HS256",
+    )
     assert one.get(f"/customers/{customer['id']}", headers=_bearer(forged)).status_code == 401
     for bad in (2, True, "1"):
         claims = jwt.decode(forged, auth.secret, algorithms=["HS256"], audience=auth.audience)
         odd = jwt.encode({**claims, "ses": bad}, auth.secret, algorithm="HS256")
-        assert one.get(f"/customers/{customer['id']}", headers=_bearer(odd)).json()["detail"] == \
-            "token session flag (ses) is invalid"
+        assert (
+            one.get(f"/customers/{customer['id']}", headers=_bearer(odd)).json()["detail"]
+            == "token session flag (ses) is invalid"
+        )
 
 
 def test_a_link_session_is_a_session_too_and_reads_its_invoices_credit_notes(workers, auth, seeded):
@@ -149,7 +172,9 @@ def test_a_link_session_is_a_session_too_and_reads_its_invoices_credit_notes(wor
     agent = token_for(auth, "agent")
     invoices = one.get("/invoices", headers=agent, params={"kind": "invoice", "limit": 2}).json()["items"]
     inv, other = invoices[0], invoices[1]
-    note = one.post(f"/invoices/{inv['id']}/credit-notes", headers=agent, json={"reason": "fel pris", "amount_ore": 1000})
+    note = one.post(
+        f"/invoices/{inv['id']}/credit-notes", headers=agent, json={"reason": "fel pris", "amount_ore": 1000}
+    )
     assert note.status_code == 201, note.text
     note_id = note.json()["id"]
     link = one.post(f"/invoices/{inv['id']}/link", headers=agent).json()["token"]
@@ -170,26 +195,31 @@ def test_a_link_session_is_a_session_too_and_reads_its_invoices_credit_notes(wor
 def test_deactivating_an_agent_ends_their_sessions_at_once(workers, auth, seeded):
     one, two = workers
     agents.create_agent(seeded.engine, "eva", "Eva", PASSWORD)
-    login = one.post("/agent-auth/login", headers=token_for(auth, "service"),
-                     json={"username": "eva", "password": PASSWORD})
+    login = one.post(
+        "/agent-auth/login", headers=token_for(auth, "service"), json={"username": "eva", "password": PASSWORD}
+    )
     assert login.status_code == 200, login.text
     bearer = _bearer(login.json()["access_token"])
     assert two.get("/invoices", headers=bearer, params={"limit": 1}).status_code == 200
     assert agents.deactivate_agent(seeded.engine, "Eva") == 1
     assert two.get("/invoices", headers=bearer, params={"limit": 1}).status_code == 401
-    again = one.post("/agent-auth/login", headers=token_for(auth, "service"),
-                     json={"username": "eva", "password": PASSWORD})
+    again = one.post(
+        "/agent-auth/login", headers=token_for(auth, "service"), json={"username": "eva", "password": PASSWORD}
+    )
     assert again.status_code == 401
     with pytest.raises(LookupError, match="username"):
         agents.deactivate_agent(seeded.engine, "nobody")
 
 
-@pytest.mark.parametrize(("env", "message"), [
-    ({sessions.IDLE_VAR: "half an hour"}, "SELFCARE_SESSION_IDLE_MINUTES: 'half an hour' is not a whole number"),
-    ({sessions.IDLE_VAR: "0"}, "SELFCARE_SESSION_IDLE_MINUTES: 0 is outside 1..1440"),
-    ({sessions.MAX_VAR: "1000"}, "SELFCARE_SESSION_MAX_HOURS: 1000 is outside 1..720"),
-    ({sessions.IDLE_VAR: "120", sessions.MAX_VAR: "1"}, "must not be longer than SELFCARE_SESSION_MAX_HOURS"),
-])
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({sessions.IDLE_VAR: "half an hour"}, "SELFCARE_SESSION_IDLE_MINUTES: 'half an hour' is not a whole number"),
+        ({sessions.IDLE_VAR: "0"}, "SELFCARE_SESSION_IDLE_MINUTES: 0 is outside 1..1440"),
+        ({sessions.MAX_VAR: "1000"}, "SELFCARE_SESSION_MAX_HOURS: 1000 is outside 1..720"),
+        ({sessions.IDLE_VAR: "120", sessions.MAX_VAR: "1"}, "must not be longer than SELFCARE_SESSION_MAX_HOURS"),
+    ],
+)
 def test_bad_session_settings_stop_the_start_naming_the_variable(env, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         sessions.SessionPolicy.from_env(env)
@@ -204,15 +234,22 @@ def test_support_ends_every_session_of_a_subscriber(workers, auth, seeded):
     one, two = workers
     customer = _customer(one, auth)
     signed_in = _bearer(_sign_in(one, auth, customer)["access_token"])
-    inv = one.get("/invoices", headers=token_for(auth, "agent"),
-                  params={"customer_id": customer["id"], "kind": "invoice", "limit": 1}).json()["items"][0]
+    inv = one.get(
+        "/invoices",
+        headers=token_for(auth, "agent"),
+        params={"customer_id": customer["id"], "kind": "invoice", "limit": 1},
+    ).json()["items"][0]
     link = one.post(f"/invoices/{inv['id']}/link", headers=token_for(auth, "agent")).json()["token"]
-    from_link = _bearer(one.post("/links/open", headers=token_for(auth, "service"), json={"token": link}).json()[
-        "access_token"])
-    other = next(c for c in one.get("/customers", headers=token_for(auth, "agent")).json()["items"]
-                 if c["id"] != customer["id"])
+    from_link = _bearer(
+        one.post("/links/open", headers=token_for(auth, "service"), json={"token": link}).json()["access_token"]
+    )
+    other = next(
+        c for c in one.get("/customers", headers=token_for(auth, "agent")).json()["items"] if c["id"] != customer["id"]
+    )
     others = _bearer(_sign_in(one, auth, other)["access_token"])
-    assert one.post(f"/customers/{customer['id']}/sessions/end", headers=token_for(auth, "marketing")).status_code == 403
+    assert (
+        one.post(f"/customers/{customer['id']}/sessions/end", headers=token_for(auth, "marketing")).status_code == 403
+    )
     assert one.post(f"/customers/{customer['id']}/sessions/end", headers=signed_in).status_code == 403
     ended = one.post(f"/customers/{customer['id']}/sessions/end", headers=token_for(auth, "agent"))
     assert ended.json() == {"ended": 2}

@@ -81,10 +81,22 @@ def national(msisdn: str) -> str:
 
 # --- identifiers ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("spelling", ["070-123 45 67", "+46701234567", "0046701234567", "46701234567",
-                                      "+46 (0)70 123 45 67", "+46 070 123 45 67", "070.123.45.67",
-                                      "070/123 45 67", "\uff10\uff17\uff10\uff11\uff12\uff13\uff14\uff15\uff16\uff17",
-                                      "070\u00a0123\u00a045\u00a067"])
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "070-123 45 67",
+        "+46701234567",
+        "0046701234567",
+        "46701234567",
+        "+46 (0)70 123 45 67",
+        "+46 070 123 45 67",
+        "070.123.45.67",
+        "070/123 45 67",
+        "\uff10\uff17\uff10\uff11\uff12\uff13\uff14\uff15\uff16\uff17",
+        "070\u00a0123\u00a045\u00a067",
+    ],
+)
 def test_every_spelling_of_a_phone_number_is_one_e164_number(spelling):
     assert signin.normalise_identifier(spelling) == "+46701234567"
 
@@ -104,6 +116,7 @@ def test_spellings_of_one_number_share_one_counter(core, accounts):
 
 
 # --- back-off, not a lock -------------------------------------------------------------------
+
 
 def test_asking_backs_off_exponentially_and_waiting_always_helps(core, accounts, frozen_clock):
     outbox = Outbox()
@@ -148,6 +161,7 @@ def test_a_successful_sign_in_resets_the_counts(core, accounts, frozen_clock):
 
 
 # --- no lockout as a weapon -----------------------------------------------------------------
+
 
 def test_another_clients_requests_do_not_cancel_a_pending_code(core, accounts, frozen_clock):
     outbox = Outbox()
@@ -204,8 +218,10 @@ def test_codes_stay_unguessable_under_distributed_guessing(core, accounts, froze
         assert guess(core, "K100004", wrong(code, i + 1), f"192.0.2.{i + 1}") is None
     assert guess(core, "K100004", code, "192.0.2.200") is None  # even the right code, from elsewhere
     # Many more addresses: over the per-identifier count a client without a code of its own waits.
-    answers = [guess(core, "K100004", wrong(code, 100 + i), f"198.18.{i // 200}.{i % 200 + 1}")
-               for i in range(signin.GUESS_PER_IDENTIFIER.free + 5)]
+    answers = [
+        guess(core, "K100004", wrong(code, 100 + i), f"198.18.{i // 200}.{i % 200 + 1}")
+        for i in range(signin.GUESS_PER_IDENTIFIER.free + 5)
+    ]
     assert answers[: signin.GUESS_PER_IDENTIFIER.free - signin.MAX_GUESSES_PER_CODE].count(None) > 0
     assert isinstance(answers[-1], int) and answers[-1] > 0
     # The subscriber's own client still signs in with the code it asked for.
@@ -261,12 +277,13 @@ def test_parallel_guesses_cannot_slip_past_the_back_off(core, accounts):
 
 # --- pumping --------------------------------------------------------------------------------
 
+
 def test_one_client_asking_for_many_identifiers_is_limited(core, accounts):
     outbox = Outbox()
     identifiers = [f"K1000{i:02d}" for i in range(1, 25)]  # 4 real accounts, 20 that are nobody's
     waits = [ask(core, identifier, outbox, ATTACKER) for identifier in identifiers]
     assert waits[: signin.ASK_PER_CLIENT.free] == [0] * signin.ASK_PER_CLIENT.free
-    assert all(w > 0 for w in waits[signin.ASK_PER_CLIENT.free:])
+    assert all(w > 0 for w in waits[signin.ASK_PER_CLIENT.free :])
     assert sum(1 for w in waits if w) == 24 - signin.ASK_PER_CLIENT.free
     # Another address is not held up by it.
     assert ask(core, "K100001", outbox, VICTIM) == 0
@@ -280,18 +297,21 @@ def test_an_ipv6_line_counts_as_one_client(core, accounts):
 
 # --- the same answer and the same work --------------------------------------------------------
 
+
 def test_unknown_identifiers_get_the_same_answers_and_the_same_work(core, accounts):
     outbox = Outbox()
     assert [ask(core, "K999999", outbox) for _ in range(4)][3] > 0  # backs off the same way
     assert outbox.sent == []  # nothing is sent …
     with core.engine.connect() as conn:  # … but a code was made and stored, as for an account
-        stored = conn.execute(select(func.count()).select_from(LoginCode)
-                              .where(LoginCode.subject.startswith("i:"))).scalar_one()
+        stored = conn.execute(
+            select(func.count()).select_from(LoginCode).where(LoginCode.subject.startswith("i:"))
+        ).scalar_one()
     assert stored == 3
     assert guess(core, "K999999", "123456", ATTACKER) is None
 
 
 # --- through the API: the client address comes from the app ---------------------------------
+
 
 @pytest.fixture
 def api(core, auth, accounts):
@@ -303,13 +323,15 @@ def test_the_api_counts_by_the_address_the_app_states(api, auth):
     service = token_for(auth, "service")
 
     def ask_as(ip: str, identifier: str) -> int:
-        return api.post("/auth/otp/request", headers={**service, "X-Selfcare-Client-IP": ip},
-                        json={"identifier": identifier}).status_code
+        return api.post(
+            "/auth/otp/request", headers={**service, "X-Selfcare-Client-IP": ip}, json={"identifier": identifier}
+        ).status_code
 
     assert [ask_as(ATTACKER, f"K3000{i:02d}") for i in range(1, 25)].count(429) == 24 - signin.ASK_PER_CLIENT.free
     assert ask_as(VICTIM, "K300001") == 202  # another browser is not held up
-    bad = api.post("/auth/otp/request", headers={**service, "X-Selfcare-Client-IP": "not-an-ip"},
-                   json={"identifier": "K100001"})
+    bad = api.post(
+        "/auth/otp/request", headers={**service, "X-Selfcare-Client-IP": "not-an-ip"}, json={"identifier": "K100001"}
+    )
     assert bad.status_code == 422 and "X-Selfcare-Client-IP" in bad.text
 
 
@@ -369,9 +391,10 @@ def test_staff_successes_never_count_and_failures_back_off_per_client(core, staf
 
 def test_staff_cannot_be_locked_out_by_guessing_from_many_addresses(core, staff):
     assert isinstance(sign_in_staff(core, PASSWORD, VICTIM), agents.AgentInfo)  # the agent's usual client
-    answers = [sign_in_staff(core, "wrong password!!", f"198.18.0.{i + 1}")
-               for i in range(agents.TRIES_PER_USER.free + 3)]
+    answers = [
+        sign_in_staff(core, "wrong password!!", f"198.18.0.{i + 1}") for i in range(agents.TRIES_PER_USER.free + 3)
+    ]
     assert answers[: agents.TRIES_PER_USER.free] == [None] * agents.TRIES_PER_USER.free
-    assert all(isinstance(a, int) and a > 0 for a in answers[agents.TRIES_PER_USER.free:])
+    assert all(isinstance(a, int) and a > 0 for a in answers[agents.TRIES_PER_USER.free :])
     assert isinstance(sign_in_staff(core, "wrong password!!", "198.18.1.1"), int)  # a new address waits
     assert isinstance(sign_in_staff(core, PASSWORD, VICTIM), agents.AgentInfo)  # the agent's own does not

@@ -43,14 +43,29 @@ def _doc(core, invoice_id: str, today: date) -> dict:
 
 
 def _advice(payer: str, info: str, comment: str, account: str = "8327009384750001") -> bytes:
-    return ag.write_mandate_advice(ag.MandateAdviceFile(date(2026, 11, 23), "471117", BG, [ag.MandateAdvice(
-        BG, payer, account, "197001011233", info, comment, date(2026, 11, 23))]))
+    return ag.write_mandate_advice(
+        ag.MandateAdviceFile(
+            date(2026, 11, 23),
+            "471117",
+            BG,
+            [ag.MandateAdvice(BG, payer, account, "197001011233", info, comment, date(2026, 11, 23))],
+        )
+    )
 
 
 def _spec(written: datetime, results: list[tuple[str, int, date, str]]) -> bytes:
-    section = ag.PaymentSection("15", "83270093847500010", results[0][2], "00001", 0, 0, [
-        ag.PaymentResult("82", when, "0", "", payer, amount, BG, "REF", status)
-        for payer, amount, when, status in results])
+    section = ag.PaymentSection(
+        "15",
+        "83270093847500010",
+        results[0][2],
+        "00001",
+        0,
+        0,
+        [
+            ag.PaymentResult("82", when, "0", "", payer, amount, BG, "REF", status)
+            for payer, amount, when, status in results
+        ],
+    )
     return ag.write_payment_spec(ag.PaymentSpecFile(written, "471117", BG, [section]))
 
 
@@ -65,13 +80,20 @@ def _approved_customer(core, cfg, rows) -> tuple[str, object]:
     assert sent.customer_number == "471117" and sent.bankgiro == "0050501055"
     mandate = sent.mandates[0]
     assert (mandate.action, mandate.clearing, mandate.account, mandate.personal_number) == (
-        "create", "8327", "9384750001", "197001011233")
+        "create",
+        "8327",
+        "9384750001",
+        "197001011233",
+    )
     payer = mandate.payer_number.lstrip("0")
     res = autogiro_files.import_autogiro(core.engine, core.catalogue, cfg, _advice(payer, "04", "32"), "medavi.txt")
     assert res.counts["approved"] == 1
     pm = mandates.payment_method(core.engine, cid)
     assert (pm["status"], pm["autogiro"]["mandate_status"], pm["autogiro"]["account"]) == (
-        "active", "approved", "•••• 0001")
+        "active",
+        "approved",
+        "•••• 0001",
+    )
     return payer, rows["K1"]
 
 
@@ -86,10 +108,16 @@ def test_bank_account_rules_of_bankernas_kontonummer():
     assert banking.check_account("5000", "1000004").bank == "SEB"  # type 1, comment 1 (modulus 11)
     assert banking.check_account("6000", "100000002").bank == "Handelsbanken"  # type 2, 9 digits
     assert banking.check_account("3300", "1212121212").bank == "Nordea personkonto"  # type 2, modulus 10
-    for clearing, account, field_ in [("0100", "1234567", "clearing"), ("83", "1", "clearing"),
-                                      ("5000", "1000005", "account"), ("5000", "123", "account"),
-                                      ("6000", "100000003", "account"), ("3300", "1212121213", "account"),
-                                      ("8327", "12345678901", "account"), ("8327-1", "1", "clearing")]:
+    for clearing, account, field_ in [
+        ("0100", "1234567", "clearing"),
+        ("83", "1", "clearing"),
+        ("5000", "1000005", "account"),
+        ("5000", "123", "account"),
+        ("6000", "100000003", "account"),
+        ("3300", "1212121213", "account"),
+        ("8327", "12345678901", "account"),
+        ("8327-1", "1", "clearing"),
+    ]:
         with pytest.raises(banking.AutopayError) as exc:
             banking.check_account(clearing, account)
         assert str(exc.value).startswith(field_ + ":"), (clearing, account, exc.value)
@@ -117,7 +145,8 @@ def test_mandate_approved_invoice_drawn_on_due_date_paid_once(core, cfg):
     assert _order(core, cfg, date(2026, 11, 20)) == []  # not within the lead days yet
     orders = _order(core, cfg, date(2026, 11, 27))
     assert [(o.payer_number.lstrip("0"), o.amount_ore, o.payment_date, o.reference) for o in orders] == [
-        (payer, inv.amount_due_ore, DUE, inv.ocr)]
+        (payer, inv.amount_due_ore, DUE, inv.ocr)
+    ]
     assert _order(core, cfg, date(2026, 11, 27)) == orders  # the same day again: nothing new, the same file
     assert _kinds(core, inv.id)[-1] == "autopay_ordered"
     assert _doc(core, inv.id, date(2026, 11, 28))["autopay"]["status"] == "pending"
@@ -136,11 +165,15 @@ def test_mandate_approved_invoice_drawn_on_due_date_paid_once(core, cfg):
     again = autogiro_files.import_autogiro(core.engine, core.catalogue, cfg, spec, "betspec-copy.txt")
     assert again.counts == {"kind": "payment_spec", "duplicate_file": 1}
     other = _spec(datetime(2026, 12, 2, 6, 0), [(payer, inv.amount_due_ore, DUE, "0")])
-    assert autogiro_files.import_autogiro(core.engine, core.catalogue, cfg, other, "b2.txt").counts[
-        "duplicate_records"] == 1
+    assert (
+        autogiro_files.import_autogiro(core.engine, core.catalogue, cfg, other, "b2.txt").counts["duplicate_records"]
+        == 1
+    )
     with core.engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(m.Payment)
-                            .where(m.Payment.invoice_id == inv.id)).scalar_one() == 1
+        assert (
+            conn.execute(select(func.count()).select_from(m.Payment).where(m.Payment.invoice_id == inv.id)).scalar_one()
+            == 1
+        )
 
 
 def test_failed_draw_is_retried_once_then_falls_back_with_the_timeline_at_each_step(core, cfg):
@@ -153,8 +186,10 @@ def test_failed_draw_is_retried_once_then_falls_back_with_the_timeline_at_each_s
     assert (res.counts["failed"], res.counts["retrying"]) == (1, 1)
     doc = _doc(core, inv.id, DUE)
     assert doc["timeline"][-1]["kind"] == "autopay_failed"
-    assert doc["timeline"][-1]["text"] == ("Autogirodragningen 1 december 2026 gick inte igenom (täckning saknades "
-                                           "på kontot). Vi försöker igen 4 december 2026.")
+    assert doc["timeline"][-1]["text"] == (
+        "Autogirodragningen 1 december 2026 gick inte igenom (täckning saknades "
+        "på kontot). Vi försöker igen 4 december 2026."
+    )
     assert doc["timeline"][-1]["texts"]["en"].endswith("We try again on 4 December 2026.")
     assert doc["autopay"] == {"method": "autogiro", "status": "retrying", "draw_date": "2026-12-04", "paid_at": None}
     dunning.run_dunning(core.engine, cfg, today=date(2026, 12, 3))
@@ -192,8 +227,10 @@ def test_rejected_and_withdrawn_mandates_reach_the_subscriber(core, cfg):
     assert res.counts["rejected"] == 1 and res.counts["messages"] == 1
     pm = mandates.payment_method(core.engine, k2)
     assert (pm["status"], pm["autogiro"]["mandate_status"]) == ("failed", "rejected")
-    assert pm["notice"] == "Banken godkände inte autogiromedgivandet (fel kontonummer). Betala fakturorna själv " \
-                           "tills vidare."
+    assert (
+        pm["notice"] == "Banken godkände inte autogiromedgivandet (fel kontonummer). Betala fakturorna själv "
+        "tills vidare."
+    )
     sms = messaging.list_outbox(core.engine, channel="sms")
     assert "fel kontonummer" in sms[0]["text"]
     # approved, then withdrawn by the payer's bank
@@ -244,17 +281,33 @@ def test_bankgirots_example_mandate_advice_applied(core, cfg):
     k1 = rows["K1"].customer_id
     with core.engine.begin() as conn:
         for payer in ("103", "102", "2222101"):
-            conn.execute(insert(AutogiroMandate).values(
-                customer_id=k1, payer_number=payer, clearing="5001", account="1000020", personal_number="196803050000",
-                status="approved" if payer == "2222101" else "pending", requested_at=NOW, request_file_id=1))
-    res = autogiro_files.import_autogiro(core.engine, core.catalogue, cfg, _example("medgivandeavisering.txt"), "ex.txt")
+            conn.execute(
+                insert(AutogiroMandate).values(
+                    customer_id=k1,
+                    payer_number=payer,
+                    clearing="5001",
+                    account="1000020",
+                    personal_number="196803050000",
+                    status="approved" if payer == "2222101" else "pending",
+                    requested_at=NOW,
+                    request_file_id=1,
+                )
+            )
+    res = autogiro_files.import_autogiro(
+        core.engine, core.catalogue, cfg, _example("medgivandeavisering.txt"), "ex.txt"
+    )
     with core.engine.connect() as conn:
         status = dict(conn.execute(select(AutogiroMandate.payer_number, AutogiroMandate.status)).all())
     # 103 is approved (04/32) and then cancelled at the payee's request (03/33) in the same file
     assert status == {"103": "withdrawn", "102": "rejected", "2222101": "withdrawn"}
     assert (res.counts["approved"], res.counts["withdrawn"], res.counts["rejected"]) == (1, 3, 1)
     assert res.counts["unknown"] == 5  # the other payers in the example are not ours
-    assert autogiro_files.import_autogiro(core.engine, core.catalogue, cfg, _example("medgivandeavisering.txt"), "again").counts["duplicate_file"] == 1
+    assert (
+        autogiro_files.import_autogiro(
+            core.engine, core.catalogue, cfg, _example("medgivandeavisering.txt"), "again"
+        ).counts["duplicate_file"]
+        == 1
+    )
 
 
 def test_bankgirots_example_payment_specification_and_rejections_applied(core, cfg):
@@ -264,20 +317,32 @@ def test_bankgirots_example_payment_specification_and_rejections_applied(core, c
     drawn = date(2009, 11, 10)
     with core.engine.begin() as conn:
         for attempt, payer in enumerate(("101", "106", "107", "2222101", "3333", "4444"), start=1):
-            conn.execute(insert(AutopayDraw).values(
-                invoice_id=inv.id, customer_id=inv.customer_id, method="autogiro", attempt=attempt,
-                draw_date=drawn if attempt <= 4 else date(2008, 6, 11), status="pending", payer_number=payer,
-                amount_ore={"3333": 7500, "4444": 25000}.get(payer, 300_000), created_at=NOW, updated_at=NOW))
-    res = autogiro_files.import_autogiro(core.engine, core.catalogue, cfg, _example("betalningsspecifikation.txt"),
-                                  "spec.txt", today=drawn)
+            conn.execute(
+                insert(AutopayDraw).values(
+                    invoice_id=inv.id,
+                    customer_id=inv.customer_id,
+                    method="autogiro",
+                    attempt=attempt,
+                    draw_date=drawn if attempt <= 4 else date(2008, 6, 11),
+                    status="pending",
+                    payer_number=payer,
+                    amount_ore={"3333": 7500, "4444": 25000}.get(payer, 300_000),
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
+            )
+    res = autogiro_files.import_autogiro(
+        core.engine, core.catalogue, cfg, _example("betalningsspecifikation.txt"), "spec.txt", today=drawn
+    )
     assert (res.counts["paid"], res.counts["failed"], res.counts["renewed"]) == (1, 2, 1)
     with core.engine.connect() as conn:
         by_payer = {d.payer_number: (d.status, d.result_code) for d in conn.execute(select(AutopayDraw))}
     assert by_payer["101"] == ("paid", "0")
     assert by_payer["106"] == ("failed", "1") and by_payer["107"] == ("failed", "2")
     assert by_payer["2222101"] == ("pending", "9")  # Bankgirot tries again
-    rej = autogiro_files.import_autogiro(core.engine, core.catalogue, cfg, _example("avvisade_betalningsuppdrag.txt"),
-                                  "rej.txt", today=date(2008, 6, 11))
+    rej = autogiro_files.import_autogiro(
+        core.engine, core.catalogue, cfg, _example("avvisade_betalningsuppdrag.txt"), "rej.txt", today=date(2008, 6, 11)
+    )
     assert rej.counts["rejected_orders"] == 2 and rej.counts["unknown"] == 1
     with core.engine.connect() as conn:
         by_payer = {d.payer_number: (d.status, d.result_code) for d in conn.execute(select(AutopayDraw))}

@@ -57,20 +57,29 @@ def _invoices(core) -> int:
 
 def test_a_period_of_1900_bills_nothing(api, auth, core):
     ids, agent, service = _ids(core), token_for(auth, "agent"), token_for(auth, "service")
-    r = api.post(f"/customers/{ids['K2']}/instalments", headers=agent,
-                 json={"subscription_id": ids["S2"], "device_id": "nordphone-12", "months": 24,
-                       "start_period": "2026-03"})
+    r = api.post(
+        f"/customers/{ids['K2']}/instalments",
+        headers=agent,
+        json={"subscription_id": ids["S2"], "device_id": "nordphone-12", "months": 24, "start_period": "2026-03"},
+    )
     assert r.status_code == 201, r.text
     assert api.post(f"/instalments/{r.json()['id']}/payoff", headers=agent).status_code == 200  # billed next run
-    assert api.post(f"/customers/{ids['K1']}/charges", headers=agent,
-                    json={"description": "Byte av SIM-kort", "amount_ore": 9_900, "reason": "nytt kort"}
-                    ).status_code == 201
+    assert (
+        api.post(
+            f"/customers/{ids['K1']}/charges",
+            headers=agent,
+            json={"description": "Byte av SIM-kort", "amount_ore": 9_900, "reason": "nytt kort"},
+        ).status_code
+        == 201
+    )
     for period in ("1900-01", "1999-12"):
         assert _refused(api.post("/bill-runs", headers=service, json={"period": period})) == (
-            f"{period} is before 2000-01, the first period with anything to bill")
+            f"{period} is before 2000-01, the first period with anything to bill"
+        )
     # Past the edge's fixed bound, the service knows the operator's first subscription (2024-01-01).
     assert _refused(api.post("/bill-runs", headers=service, json={"period": "2023-12"})) == (
-        "2023-12 is before 2024-01, the first period with anything to bill")
+        "2023-12 is before 2024-01, the first period with anything to bill"
+    )
     assert _invoices(core) == 0
     with core.engine.connect() as conn:
         assert conn.execute(select(cm.Instalment.payoff_invoice_id)).scalar_one() is None
@@ -82,10 +91,14 @@ def test_a_period_of_1900_bills_nothing(api, auth, core):
 
 def test_a_period_after_next_month_is_refused(api, auth, core):
     service = token_for(auth, "service")
-    for body in ({"period": "2027-02"}, {"period": "2027-02", "allow_open_period": True},
-                 {"period": "2999-12", "allow_open_period": True}):
+    for body in (
+        {"period": "2027-02"},
+        {"period": "2027-02", "allow_open_period": True},
+        {"period": "2999-12", "allow_open_period": True},
+    ):
         assert _refused(api.post("/bill-runs", headers=service, json=body)) == (
-            f"{body['period']} is after 2027-01: a bill run reaches at most next month (today is 2026-12-05)")
+            f"{body['period']} is after 2027-01: a bill run reaches at most next month (today is 2026-12-05)"
+        )
     assert _invoices(core) == 0
     # Next month is in reach: still open (409) unless an open period is allowed explicitly.
     assert api.post("/bill-runs", headers=service, json={"period": "2027-01"}).status_code == 409
@@ -121,8 +134,14 @@ def test_the_cli_refuses_it_naming_the_period(tmp_path):
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "PYTHONPATH": str(ROOT)}
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "backend_stub", *args], capture_output=True, text=True,
-                              env=env, cwd=tmp_path, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "backend_stub", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=120,
+        )
 
     r = cli("bill-run", "--period", "1900-01")
     assert r.returncode == 2 and "period: 1900-01 is before 2000-01" in r.stderr, r.stderr

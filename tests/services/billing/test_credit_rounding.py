@@ -27,8 +27,9 @@ def _line(text: str, amount_ore: int, kind: str = "usage") -> invoicing.Line:
     return invoicing.Line(text, Decimal(1), "st", None, VAT25, amount_ore, kind)
 
 
-def issue_invoice(core: Core, lines: list[invoicing.Line], *, customer_number: str = "K1",
-                  invoice_date: date = date(2026, 11, 1)) -> str:
+def issue_invoice(
+    core: Core, lines: list[invoicing.Line], *, customer_number: str = "K1", invoice_date: date = date(2026, 11, 1)
+) -> str:
     """Store an issued invoice of ``lines`` for a fixture customer; returns its number."""
     with core.engine.connect() as conn:
         fresh = conn.execute(select(m.Customer.id)).first() is None
@@ -39,47 +40,65 @@ def issue_invoice(core: Core, lines: list[invoicing.Line], *, customer_number: s
     with core.engine.begin() as conn:
         customer = conn.execute(select(m.Customer).where(m.Customer.customer_number == customer_number)).one()
         numbering.ensure_series(conn, numbering.INVOICE_SERIES)
-        draft = invoicing.draft_from_lines(customer.id, period_for("2026-10"), lines, kind="invoice",
-                                           ore_rounding=True)
+        draft = invoicing.draft_from_lines(customer.id, period_for("2026-10"), lines, kind="invoice", ore_rounding=True)
         number = numbering.take_numbers(conn, numbering.INVOICE_SERIES, 1)[0]
         issued = invoicing.issue(draft, number, invoice_date, 30)
         doc = documents.invoice_document(catalogue, customer, [], issued)
-        invoice_rows.store_invoice(conn, str(uuid.uuid4()), issued, doc, series=numbering.INVOICE_SERIES,
-                              regular_key=None, now=datetime.combine(invoice_date, datetime.min.time(), UTC))
+        invoice_rows.store_invoice(
+            conn,
+            str(uuid.uuid4()),
+            issued,
+            doc,
+            series=numbering.INVOICE_SERIES,
+            regular_key=None,
+            now=datetime.combine(invoice_date, datetime.min.time(), UTC),
+        )
     return number
 
 
 def pay(core: Core, number: str, amount_ore: int, reference: str) -> None:
     with core.engine.begin() as conn:
         inv = invoice_rows.get_invoice_row(conn, number)
-        ledger.record_payment(conn, invoice_id=inv.id, reference=reference, method="bankgiro", amount_ore=amount_ore,
-                              received_at=datetime(2026, 11, 20, tzinfo=UTC))
+        ledger.record_payment(
+            conn,
+            invoice_id=inv.id,
+            reference=reference,
+            method="bankgiro",
+            amount_ore=amount_ore,
+            received_at=datetime(2026, 11, 20, tzinfo=UTC),
+        )
 
 
 def test_credited_line_leaves_whole_kronor_and_no_reminder_after_paying_them(core: Core, tmp_path) -> None:
     # Invoice 199,00 + 19,80 = 218,80, öresavrundning +0,20 → 219,00 to pay.
     number = issue_invoice(core, [_line("Rörlig", 19_900, "fee"), _line("Surf", 1_980)])
     # Credit line 2 (19,80): the credit note rounds to −20,00 (its own öresavrundning −0,20).
-    cn = credit_notes.create_credit_note(core.engine, core.catalogue, number,
-                                     credit_notes.CreditRequest(reason="Fel", line_positions=[2]))
+    cn = credit_notes.create_credit_note(
+        core.engine, core.catalogue, number, credit_notes.CreditRequest(reason="Fel", line_positions=[2])
+    )
     assert (cn["gross_ore"], cn["rounding_ore"], cn["amount_due_ore"]) == (-1_980, -20, -2_000)
     inv = invoices.get_invoice(core.engine, number, today=date(2026, 11, 10))
     assert (inv["balance_ore"], inv["status"]) == (19_900, "unpaid")  # nothing paid: not partly_paid
     pay(core, number, 19_900, "bank-1")  # the customer pays the 199 kr asked for
     inv = invoices.get_invoice(core.engine, number, today=date(2026, 12, 20))
     assert (inv["balance_ore"], inv["status"]) == (0, "paid")
-    result = dunning.run_dunning(core.engine, LifecycleConfig(print_dir=tmp_path / "p", collection_dir=tmp_path / "c"),
-                                 today=date(2026, 12, 20))
+    result = dunning.run_dunning(
+        core.engine, LifecycleConfig(print_dir=tmp_path / "p", collection_dir=tmp_path / "c"), today=date(2026, 12, 20)
+    )
     assert (result.reminder_1, result.fees_ore) == (0, 0)
 
 
 def test_partly_paid_only_when_money_was_received(core: Core) -> None:
     number = issue_invoice(core, [_line("Rörlig", 10_000, "fee")])
-    credit_notes.create_credit_note(core.engine, core.catalogue, number, credit_notes.CreditRequest(reason="x", amount_ore=2_000))
+    credit_notes.create_credit_note(
+        core.engine, core.catalogue, number, credit_notes.CreditRequest(reason="x", amount_ore=2_000)
+    )
     assert invoices.get_invoice(core.engine, number, today=date(2026, 11, 2))["status"] == "unpaid"
     pay(core, number, 1_000, "bank-2")
     assert invoices.get_invoice(core.engine, number, today=date(2026, 11, 2))["status"] == "partly_paid"
-    credit_notes.create_credit_note(core.engine, core.catalogue, number, credit_notes.CreditRequest(reason="y", amount_ore=7_000))
+    credit_notes.create_credit_note(
+        core.engine, core.catalogue, number, credit_notes.CreditRequest(reason="y", amount_ore=7_000)
+    )
     assert invoices.get_invoice(core.engine, number, today=date(2026, 11, 2))["status"] == "paid"
     other = issue_invoice(core, [_line("Rörlig", 10_000, "fee")])
     credit_notes.create_credit_note(core.engine, core.catalogue, other, credit_notes.CreditRequest(reason="z"))
@@ -104,8 +123,11 @@ def test_what_is_left_is_whole_kronor_after_any_credits_and_payments(core: Core)
             if kind == "pay":
                 pay(core, number, arg, f"prop-{next(refs)}")
                 continue
-            req = (credit_notes.CreditRequest(reason="p", line_positions=arg) if kind == "lines"
-                   else credit_notes.CreditRequest(reason="p", amount_ore=arg))
+            req = (
+                credit_notes.CreditRequest(reason="p", line_positions=arg)
+                if kind == "lines"
+                else credit_notes.CreditRequest(reason="p", amount_ore=arg)
+            )
             try:
                 credit_notes.create_credit_note(core.engine, core.catalogue, number, req)
             except ValueError as exc:  # more than is left, or a credit that rounds to nothing
@@ -124,8 +146,9 @@ def test_what_is_left_is_whole_kronor_after_any_credits_and_payments(core: Core)
 def test_full_credit_of_an_invoice_rounded_down_takes_back_its_rounding(core: Core) -> None:
     # 535,20 kr → 535,00 to pay (öresavrundning −0,20): the full credit note is −535,20 + 0,20 = −535,00.
     number = issue_invoice(core, [_line("Mobil 20 GB", 49_900, "fee"), _line("Surf utomlands", 3_620)])
-    credit = credit_notes.create_credit_note(core.engine, core.catalogue, number,
-                                         credit_notes.CreditRequest(reason="Uppsagt abonnemang fakturerat"))
+    credit = credit_notes.create_credit_note(
+        core.engine, core.catalogue, number, credit_notes.CreditRequest(reason="Uppsagt abonnemang fakturerat")
+    )
     assert (credit["gross_ore"], credit["rounding_ore"], credit["amount_due_ore"]) == (-53_520, 20, -53_500)
     doc = invoices.get_invoice(core.engine, number, today=date(2026, 11, 5))
     assert (doc["status"], doc["balance_ore"]) == ("credited", 0)

@@ -41,10 +41,24 @@ def _sub(plan: str, start: date) -> Subscription:
 
 
 def test_invoice_lines_carry_english_with_babel_months():
-    draft = invoicing.build_invoice(CAT, 1, [_sub("mobil-5gb", date(2026, 11, 10))], NOVEMBER, [],
-                                    addons=[invoicing.AddonCharge("extra-1gb", "Extra 1 GB denna månad", 1900,
-                                                                  Decimal("0.25"), date(2026, 11, 12), 1,
-                                                                  "Extra 1 GB this month")])
+    draft = invoicing.build_invoice(
+        CAT,
+        1,
+        [_sub("mobil-5gb", date(2026, 11, 10))],
+        NOVEMBER,
+        [],
+        addons=[
+            invoicing.AddonCharge(
+                "extra-1gb",
+                "Extra 1 GB denna månad",
+                1900,
+                Decimal("0.25"),
+                date(2026, 11, 12),
+                1,
+                "Extra 1 GB this month",
+            )
+        ],
+    )
     fee, addon = draft.lines
     assert fee.description == "Mobil 5 GB, 10 nov–30 nov"
     assert fee.description_en == "Mobile 5 GB, 10 Nov–30 Nov"
@@ -59,28 +73,57 @@ def test_connection_fee_usage_and_instalment_lines_in_english():
     assert usage.description_en == "Calls to Sweden premium numbers off-peak"
     assert fee.description == "Öppningsavgift Sverige betalnummer"
     assert fee.description_en == "Connection fee, calls to Sweden premium numbers"
-    plan = invoicing.InstalmentPlan(3, "Nordphone 12 128 GB", 24, 799000, 33292, Decimal("0.25"), "2026-11",
-                                    device_name_en="Nordphone 12 (128 GB)")
+    plan = invoicing.InstalmentPlan(
+        3, "Nordphone 12 128 GB", 24, 799000, 33292, Decimal("0.25"), "2026-11", device_name_en="Nordphone 12 (128 GB)"
+    )
     (line,) = invoicing.instalment_lines(plan, invoicing.instalment_charges(plan, "2026-11"), None)
-    assert line.description_en == ("Instalment Nordphone 12 (128 GB), month 1 of 24 "
-                                   "(paid 332.92\u00a0kr, left 7,657.08\u00a0kr)")
+    assert line.description_en == (
+        "Instalment Nordphone 12 (128 GB), month 1 of 24 (paid 332.92\u00a0kr, left 7,657.08\u00a0kr)"
+    )
 
 
 def _document(lines: list[dict]) -> dict:
     seller = documents.seller_of(CAT)
-    return {"kind": "invoice", "lines": lines, "seller": seller, "plans": [
-        {"plan_name": "Mobil 5 GB", "plan_name_en": "Mobile 5 GB", "allowances": "5 GB surf",
-         "allowances_en": "5 GB data", "description": "x", "description_en": "y"}]}
+    return {
+        "kind": "invoice",
+        "lines": lines,
+        "seller": seller,
+        "plans": [
+            {
+                "plan_name": "Mobil 5 GB",
+                "plan_name_en": "Mobile 5 GB",
+                "allowances": "5 GB surf",
+                "allowances_en": "5 GB data",
+                "description": "x",
+                "description_en": "y",
+            }
+        ],
+    }
 
 
 def test_the_document_is_served_in_the_readers_language_and_back():
-    line = {"description": "Mobil 5 GB, 1 nov–30 nov", "description_en": "Mobile 5 GB, 1 Nov–30 Nov",
-            "quantity": "1", "unit": "mån", "unit_price": "199.00", "vat_rate": "0.25", "amount_ore": 19900}
-    old = {"description": "Öppningsavgift Sverige betalnummer", "quantity": "7", "unit": "st",
-           "unit_price": "0.99", "vat_rate": "0.25", "amount_ore": 693}  # issued before English was stored
+    line = {
+        "description": "Mobil 5 GB, 1 nov–30 nov",
+        "description_en": "Mobile 5 GB, 1 Nov–30 Nov",
+        "quantity": "1",
+        "unit": "mån",
+        "unit_price": "199.00",
+        "vat_rate": "0.25",
+        "amount_ore": 19900,
+    }
+    old = {
+        "description": "Öppningsavgift Sverige betalnummer",
+        "quantity": "7",
+        "unit": "st",
+        "unit_price": "0.99",
+        "vat_rate": "0.25",
+        "amount_ore": 693,
+    }  # issued before English was stored
     en = documents.localized(_document([line, old]), "en")
-    assert [ln["description"] for ln in en["lines"]] == ["Mobile 5 GB, 1 Nov–30 Nov",
-                                                          "Öppningsavgift Sverige betalnummer"]
+    assert [ln["description"] for ln in en["lines"]] == [
+        "Mobile 5 GB, 1 Nov–30 Nov",
+        "Öppningsavgift Sverige betalnummer",
+    ]
     assert [ln["unit"] for ln in en["lines"]] == ["mo", ""]
     assert en["seller"]["late_interest_note"].startswith("If payment is late")
     assert en["plans"][0]["plan_name"] == "Mobile 5 GB" and en["plans"][0]["allowances"] == "5 GB data"

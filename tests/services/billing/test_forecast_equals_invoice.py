@@ -38,14 +38,23 @@ HEADER = "record_id,msisdn,service,started_at,duration_s,volume_bytes,called_num
 MOBILE = "+46701112233"
 MB = 1_000_000
 # The forecast's groups, written here from the invoice's line kinds (not read from the code under test).
-GROUP_OF_KIND = {"fee": "fees", "usage": "usage", "connection_fee": "usage", "late_usage": "usage",
-                 "addon": "addons", "one_off": "charges", "discount": "discounts", "instalment": "instalments",
-                 "carried": "carried"}
+GROUP_OF_KIND = {
+    "fee": "fees",
+    "usage": "usage",
+    "connection_fee": "usage",
+    "late_usage": "usage",
+    "addon": "addons",
+    "one_off": "charges",
+    "discount": "discounts",
+    "instalment": "instalments",
+    "carried": "carried",
+}
 
 
 def import_cdrs(core, *rows: str) -> None:
     result = UsageImporter(core.engine, core.catalogue).import_rows(
-        read_cdr_csv(io.StringIO(HEADER + "".join(f"{r}\n" for r in rows))), "t.csv")
+        read_cdr_csv(io.StringIO(HEADER + "".join(f"{r}\n" for r in rows))), "t.csv"
+    )
     assert result.rejected == 0, result.errors
 
 
@@ -63,33 +72,72 @@ def forecast_groups(f: dict) -> dict[str, int]:
 def unbilled(core) -> tuple[int, int, int, int]:
     """What a bill run claims: events and charges without an invoice, instalment months billed; invoices."""
     with core.engine.connect() as conn:
-        return (conn.execute(select(func.count()).where(m.UsageEvent.invoice_id.is_(None))).scalar_one(),
-                conn.execute(select(func.count()).where(cm.OneOffCharge.invoice_id.is_(None))).scalar_one(),
-                conn.execute(select(func.sum(cm.Instalment.months_billed))).scalar_one(),
-                conn.execute(select(func.count()).select_from(m.Invoice)).scalar_one())
+        return (
+            conn.execute(select(func.count()).where(m.UsageEvent.invoice_id.is_(None))).scalar_one(),
+            conn.execute(select(func.count()).where(cm.OneOffCharge.invoice_id.is_(None))).scalar_one(),
+            conn.execute(select(func.sum(cm.Instalment.months_billed))).scalar_one(),
+            conn.execute(select(func.count()).select_from(m.Invoice)).scalar_one(),
+        )
 
 
 def anna(core, frozen: clock.FrozenClock) -> int:
     """Anna as described above, lived from 1 October to 5 December (October billed and mostly paid)."""
-    rows = [(2, {"customer_number": "K1", "subscription_id": "S1", "name": "Anna Svensson", "email": "anna@example.se",
-                 "msisdn": MOBILE, "plan": "mobil-bas", "start_date": "2026-01-01",
-                 "discount": "halva-priset-6", "discount_start": "2026-10"}),
-            (3, {"customer_number": "K1", "subscription_id": "S2", "name": "Anna Svensson",
-                 "email": "anna@example.se", "msisdn": "", "plan": "bredband-100", "start_date": "2026-01-01",
-                 "discount": "lojalitet-50", "discount_start": "2026-10"})]
+    rows = [
+        (
+            2,
+            {
+                "customer_number": "K1",
+                "subscription_id": "S1",
+                "name": "Anna Svensson",
+                "email": "anna@example.se",
+                "msisdn": MOBILE,
+                "plan": "mobil-bas",
+                "start_date": "2026-01-01",
+                "discount": "halva-priset-6",
+                "discount_start": "2026-10",
+            },
+        ),
+        (
+            3,
+            {
+                "customer_number": "K1",
+                "subscription_id": "S2",
+                "name": "Anna Svensson",
+                "email": "anna@example.se",
+                "msisdn": "",
+                "plan": "bredband-100",
+                "start_date": "2026-01-01",
+                "discount": "lojalitet-50",
+                "discount_start": "2026-10",
+            },
+        ),
+    ]
     assert import_customers(core.engine, core.catalogue, rows).errors == []
     with core.engine.connect() as conn:
         cid = conn.execute(select(m.Customer.id)).scalar_one()
         s1 = conn.execute(select(m.Subscription.id).where(m.Subscription.subscription_number == "S1")).scalar_one()
-    instalments.create_instalment(core.engine, core.catalogue, cid, subscription_id=s1, device_id="nordphone-12-pro",
-                                  months=36, start_period="2026-10", actor="agent:anna")
+    instalments.create_instalment(
+        core.engine,
+        core.catalogue,
+        cid,
+        subscription_id=s1,
+        device_id="nordphone-12-pro",
+        months=36,
+        start_period="2026-10",
+        actor="agent:anna",
+    )
     frozen.set(date(2026, 11, 1))
     billrun.run_bill_run(core.engine, core.catalogue, "2026-10")
     [october] = invoices.invoices_for_period(core.engine, "2026-10")
     with core.engine.begin() as conn:  # paid on time, all but 7,00 kr
-        ledger.record_payment(conn, invoice_id=october["id"], reference="bank-oct", method="bankgiro",
-                              amount_ore=october["amount_due_ore"] - 700,
-                              received_at=datetime(2026, 11, 20, 12, tzinfo=UTC))
+        ledger.record_payment(
+            conn,
+            invoice_id=october["id"],
+            reference="bank-oct",
+            method="bankgiro",
+            amount_ore=october["amount_due_ore"] - 700,
+            received_at=datetime(2026, 11, 20, 12, tzinfo=UTC),
+        )
     import_cdrs(
         core,
         f"n-1,{MOBILE},data,2026-11-03T08:00:00+01:00,,{1_300 * MB},,",  # 0,3 GB beyond the 1 GB
@@ -100,10 +148,25 @@ def anna(core, frozen: clock.FrozenClock) -> int:
         f"o-1,{MOBILE},sms,2026-10-30T21:00:00+01:00,,,+46900123456,",  # October's, arrived late
     )
     addons.buy_addon(core.engine, core.catalogue, s1, "extra-1gb", now=datetime(2026, 11, 12, 9, tzinfo=UTC))
-    one_offs.add_charge(core.engine, cid, description="Byte av SIM-kort", amount_ore=9_900, reason="tappat kortet",
-                       actor="agent:anna", subscription_id=s1, now=datetime(2026, 11, 14, 9, tzinfo=UTC))
-    one_offs.add_charge(core.engine, cid, description="Kompensation för avbrott", amount_ore=-2_550,
-                       reason="avbrott en dag", actor="agent:anna", now=datetime(2026, 11, 16, 9, tzinfo=UTC))
+    one_offs.add_charge(
+        core.engine,
+        cid,
+        description="Byte av SIM-kort",
+        amount_ore=9_900,
+        reason="tappat kortet",
+        actor="agent:anna",
+        subscription_id=s1,
+        now=datetime(2026, 11, 14, 9, tzinfo=UTC),
+    )
+    one_offs.add_charge(
+        core.engine,
+        cid,
+        description="Kompensation för avbrott",
+        amount_ore=-2_550,
+        reason="avbrott en dag",
+        actor="agent:anna",
+        now=datetime(2026, 11, 16, 9, tzinfo=UTC),
+    )
     frozen.set(datetime.fromisoformat("2026-12-05T10:00:00+01:00"))
     return cid
 
@@ -120,18 +183,23 @@ def test_forecast_before_the_bill_run_is_the_invoice(core, auth):
         assert (f["days_left"], f["projected_ore"]) == (0, 0)
         assert f["forecast_ore"] == f["so_far_ore"] and f["forecast_ore"] % 100 == 0
         with TestClient(create_app(core, auth=auth), follow_redirects=False) as api:
-            r = api.get(f"/customers/{cid}/forecast", headers=token_for(auth, "subscriber", cid),
-                        params={"period": "2026-11", "lang": "en"})
+            r = api.get(
+                f"/customers/{cid}/forecast",
+                headers=token_for(auth, "subscriber", cid),
+                params={"period": "2026-11", "lang": "en"},
+            )
             assert r.status_code == 200
             assert r.json()["forecast_ore"] == f["forecast_ore"]
             assert {g["group"]: g["description"] for g in r.json()["lines"]}["instalments"] == "Device instalments"
             assert api.get(f"/customers/{cid}/forecast", headers=token_for(auth, "subscriber", cid)).json() == f
             for bad, why in (("2026-13", "period: expected a month YYYY-MM"), ("2027-01", "period: 2027-01 has not")):
-                r = api.get(f"/customers/{cid}/forecast", headers=token_for(auth, "subscriber", cid),
-                            params={"period": bad})
+                r = api.get(
+                    f"/customers/{cid}/forecast", headers=token_for(auth, "subscriber", cid), params={"period": bad}
+                )
                 assert problems(r)[0].startswith(why)
-            assert api.get(f"/customers/{cid}/forecast", headers=token_for(auth, "subscriber", cid + 1)
-                           ).status_code == 404
+            assert (
+                api.get(f"/customers/{cid}/forecast", headers=token_for(auth, "subscriber", cid + 1)).status_code == 404
+            )
 
             run = billrun.run_bill_run(core.engine, core.catalogue, "2026-11")
             assert (run.invoices, run.carried) == (1, 1)
@@ -144,10 +212,10 @@ def test_forecast_before_the_bill_run_is_the_invoice(core, auth):
             assert groups["instalments"] == 36_083 and groups["carried"] == 700
             assert f["fees_ore"] == groups["fees"] and f["usage_so_far_ore"] == groups["usage"]
 
-            r = api.get(f"/customers/{cid}/forecast", headers=token_for(auth, "subscriber", cid),
-                        params={"period": "2026-11"})
-            assert problems(r)[0] == (
-                f"period: 2026-11 is already invoiced (invoice {november['number']})")
+            r = api.get(
+                f"/customers/{cid}/forecast", headers=token_for(auth, "subscriber", cid), params={"period": "2026-11"}
+            )
+            assert problems(r)[0] == (f"period: 2026-11 is already invoiced (invoice {november['number']})")
         # Invoiced: the next invoice is December's, with its fees and the next instalment month, no carry.
         after = forecast(core.engine, core.catalogue, cid)
         assert after["period"]["label"] == "2026-12" and after["days_left"] == 27
@@ -157,9 +225,27 @@ def test_forecast_before_the_bill_run_is_the_invoice(core, auth):
 def test_mid_period_projection_of_even_use_is_the_invoice(core):
     """A plain customer on 15 December: a premium call every day so far; the same pace for the rest of
     the month makes the projection exactly what December's invoice then bills."""
-    assert import_customers(core.engine, core.catalogue, [(2, {
-        "customer_number": "K2", "subscription_id": "S9", "name": "Bo Ek", "email": "bo@example.se",
-        "msisdn": MOBILE, "plan": "mobil-5gb", "start_date": "2026-01-01"})]).errors == []
+    assert (
+        import_customers(
+            core.engine,
+            core.catalogue,
+            [
+                (
+                    2,
+                    {
+                        "customer_number": "K2",
+                        "subscription_id": "S9",
+                        "name": "Bo Ek",
+                        "email": "bo@example.se",
+                        "msisdn": MOBILE,
+                        "plan": "mobil-5gb",
+                        "start_date": "2026-01-01",
+                    },
+                )
+            ],
+        ).errors
+        == []
+    )
     with core.engine.connect() as conn:
         cid = conn.execute(select(m.Customer.id)).scalar_one()
     billrun.run_bill_run(core.engine, core.catalogue, "2026-11")  # November is invoiced: December is next
@@ -198,12 +284,21 @@ def test_demo_customers_forecast_is_their_invoice(core):
     with core.engine.connect() as conn:
         ids = list(conn.execute(select(m.Customer.id).order_by(m.Customer.id)).scalars())
         active = {s.customer_id for s in load_subscriptions(conn) if s.segment_on(date(2026, 11, 30))}
-        unpaid = [r for r in conn.execute(select(m.Invoice).where(m.Invoice.period_start == date(2026, 10, 1)))
-                  if r.customer_id in active and ledger.invoice_states(conn, [r])[r.id].balance_ore > 0]
+        unpaid = [
+            r
+            for r in conn.execute(select(m.Invoice).where(m.Invoice.period_start == date(2026, 10, 1)))
+            if r.customer_id in active and ledger.invoice_states(conn, [r])[r.id].balance_ore > 0
+        ]
     assert unpaid, "the seed leaves some October invoices open"
     with core.engine.begin() as conn:  # one pays all but 3,00 kr: carried to November's invoice
-        ledger.record_payment(conn, invoice_id=unpaid[0].id, reference="short", method="bankgiro",
-                              amount_ore=unpaid[0].amount_due_ore - 300, received_at=datetime(2026, 11, 25, tzinfo=UTC))
+        ledger.record_payment(
+            conn,
+            invoice_id=unpaid[0].id,
+            reference="short",
+            method="bankgiro",
+            amount_ore=unpaid[0].amount_due_ore - 300,
+            received_at=datetime(2026, 11, 25, tzinfo=UTC),
+        )
 
     forecasts = {cid: forecast(core.engine, core.catalogue, cid) for cid in ids}
     run = billrun.run_bill_run(core.engine, core.catalogue, "2026-11")

@@ -23,17 +23,18 @@ def test_late_records_are_noted_on_the_invoiced_period_at_import_time(core: Core
     with clock.use(clock.FrozenClock("2026-11-01T06:00:00+01:00")) as frozen:
         invs = bill_october(core)
         frozen.set(datetime(2026, 11, 12, 9, 30, tzinfo=UTC))
-        result = UsageImporter(core.engine, core.catalogue).import_rows(read_cdr_csv(io.StringIO(LATE_CSV)),
-                                                                        "late.csv")
+        result = UsageImporter(core.engine, core.catalogue).import_rows(read_cdr_csv(io.StringIO(LATE_CSV)), "late.csv")
     assert result.rated == 3
     doc = get_invoice(core.engine, invs["K1"].id, lang="en")
     [late] = [e for e in doc["timeline"] if e["kind"] == "late_usage"]
     assert datetime.fromisoformat(late["at"]) == datetime(2026, 11, 12, 9, 30, tzinfo=UTC)
     assert late["data"]["count"] == 2  # the November record is not late
-    assert late["texts"]["sv"] == ("2 användningsposter för oktober 2026 kom in efter att fakturan skapades; "
-                                   "de debiteras på nästa faktura.")
-    assert late["text"] == ("2 usage records for October 2026 arrived after this invoice was issued; "
-                            "they are billed on the next invoice.")
+    assert late["texts"]["sv"] == (
+        "2 användningsposter för oktober 2026 kom in efter att fakturan skapades; de debiteras på nästa faktura."
+    )
+    assert late["text"] == (
+        "2 usage records for October 2026 arrived after this invoice was issued; they are billed on the next invoice."
+    )
     assert doc["timeline"][-1]["kind"] == "late_usage"  # after creation, in business-time order
     # the same records again are duplicates: nothing new on the timeline
     with clock.use(clock.FrozenClock("2026-11-13")):

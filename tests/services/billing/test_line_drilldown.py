@@ -36,8 +36,9 @@ def _all_records(api, headers, invoice_id, position) -> tuple[dict, list[dict]]:
     answer = first.json()
     items = list(answer["items"])
     while len(items) < answer["total"]:  # page through, as the app's "Show more" does
-        page = api.get(f"/invoices/{invoice_id}/lines/{position}/usage", headers=headers,
-                       params={"limit": 7, "offset": len(items)}).json()
+        page = api.get(
+            f"/invoices/{invoice_id}/lines/{position}/usage", headers=headers, params={"limit": 7, "offset": len(items)}
+        ).json()
         assert page["items"], "a page ended early"
         items += page["items"]
     return answer, items
@@ -88,7 +89,9 @@ def test_a_call_line_shows_the_call_without_its_fee(api, auth):
                 call = api.get(f"/invoices/{inv['id']}/lines/{call_pos}/usage", headers=mine).json()
                 fee = api.get(f"/invoices/{inv['id']}/lines/{pos}/usage", headers=mine).json()
                 fees = {i["record_id"]: i["cost_ore"] for i in fee["items"]}
-                unit_fee = int(Decimal(line["unit_price"]) * 100)  # the fee in öre (the catalogue prices it in whole öre)
+                unit_fee = int(
+                    Decimal(line["unit_price"]) * 100
+                )  # the fee in öre (the catalogue prices it in whole öre)
                 assert set(fees.values()) == {unit_fee}
                 for i in call["items"]:
                     if i["record_id"] in fees:
@@ -102,10 +105,13 @@ def test_drill_down_is_the_owners_only(api, auth):
     customers = api.get("/customers", headers=token_for(auth, "agent"), params={"limit": 2}).json()["items"]
     mine, other = customers[0]["id"], customers[1]["id"]
     inv = api.get("/invoices", headers=token_for(auth, "subscriber", mine)).json()["items"][0]
-    assert api.get(f"/invoices/{inv['id']}/lines/1/usage",
-                   headers=token_for(auth, "subscriber", other)).status_code == 404
-    assert api.get(f"/invoices/{inv['id']}/lines/999/usage",
-                   headers=token_for(auth, "subscriber", mine)).status_code == 404
+    assert (
+        api.get(f"/invoices/{inv['id']}/lines/1/usage", headers=token_for(auth, "subscriber", other)).status_code == 404
+    )
+    assert (
+        api.get(f"/invoices/{inv['id']}/lines/999/usage", headers=token_for(auth, "subscriber", mine)).status_code
+        == 404
+    )
     # Positions are 1-based: 0 is malformed, a 422 naming it.
     zero = api.get(f"/invoices/{inv['id']}/lines/0/usage", headers=token_for(auth, "subscriber", mine))
     assert zero.status_code == 422 and zero.json()["detail"][0]["loc"] == ["path", "position"]

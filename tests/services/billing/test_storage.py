@@ -32,18 +32,21 @@ def import_text(core, text: str, source: str = "test.csv"):
 
 def charges(core) -> dict[str, int]:
     with core.engine.connect() as conn:
-        return {r.record_id: r.charge_exact for r in conn.execute(select(m.UsageEvent.record_id,
-                                                                         m.UsageEvent.charge_exact))}
+        return {
+            r.record_id: r.charge_exact for r in conn.execute(select(m.UsageEvent.record_id, m.UsageEvent.charge_exact))
+        }
 
 
 def test_import_counts_add_up_and_duplicates_are_no_ops(core):
     load_customers(core)
     text = (FIXTURES / "cdrs.csv").read_text()
-    bad = ("b-1,+46701234567,voice,2026-10-03T14:22:05+02:00,-5,,+46812345678,\n"
-           "b-2,+46700000000,sms,2026-10-03T14:25:00+02:00,,,+46739876543,\n"
-           "b-3,+46701234567,voice,not-a-time,10,,+46812345678,\n"
-           "b-4,+46701234567,voice,2026-10-03T14:22:05+02:00,10,,+999,\n"
-           "c-0001,+46701234567,voice,2026-10-03T14:22:05+02:00,125,,+46812345678,\n")
+    bad = (
+        "b-1,+46701234567,voice,2026-10-03T14:22:05+02:00,-5,,+46812345678,\n"
+        "b-2,+46700000000,sms,2026-10-03T14:25:00+02:00,,,+46739876543,\n"
+        "b-3,+46701234567,voice,not-a-time,10,,+46812345678,\n"
+        "b-4,+46701234567,voice,2026-10-03T14:22:05+02:00,10,,+999,\n"
+        "c-0001,+46701234567,voice,2026-10-03T14:22:05+02:00,125,,+46812345678,\n"
+    )
     first = import_text(core, text + bad)
     assert (first.read, first.rated, first.duplicate, first.rejected) == (14, 9, 1, 4)
     assert first.read == first.rated + first.duplicate + first.rejected
@@ -65,8 +68,19 @@ def test_suspense_is_kept_and_reprocessed_after_the_cause_is_fixed(core):
     assert result.rejected == 1 and "unknown MSISDN" in result.errors[0]["reason"]
     retry = UsageImporter(core.engine, core.catalogue).reprocess_suspense()
     assert (retry.read, retry.rated, retry.rejected) == (1, 0, 1)  # still unknown: stays in suspense
-    rows = [(2, {"customer_number": "K9", "subscription_id": "S9", "name": "Cecilia Ek", "msisdn": "+46705550000",
-                 "plan": "mobil-5gb", "start_date": "2026-01-01"})]
+    rows = [
+        (
+            2,
+            {
+                "customer_number": "K9",
+                "subscription_id": "S9",
+                "name": "Cecilia Ek",
+                "msisdn": "+46705550000",
+                "plan": "mobil-5gb",
+                "start_date": "2026-01-01",
+            },
+        )
+    ]
     assert import_customers(core.engine, core.catalogue, rows).errors == []
     retry = UsageImporter(core.engine, core.catalogue).reprocess_suspense()
     assert (retry.read, retry.rated, retry.rejected) == (1, 1, 0)
@@ -79,8 +93,10 @@ def test_arrival_order_does_not_change_charges(core, db_url):
     load_customers(core)
     lines = (FIXTURES / "cdrs.csv").read_text().splitlines()[1:]
     # More events than the 5 GB allowance holds, so the order of consumption matters.
-    lines += [f"d-{i},+46701234567,data,2026-10-{(i % 28) + 1:02d}T1{i % 10}:00:00+02:00,,{400_000_000 + i},,"
-              for i in range(20)]
+    lines += [
+        f"d-{i},+46701234567,data,2026-10-{(i % 28) + 1:02d}T1{i % 10}:00:00+02:00,,{400_000_000 + i},,"
+        for i in range(20)
+    ]
     random.Random(3).shuffle(lines)
     half = len(lines) // 2
     import_text(core, HEADER + "\n".join(lines[half:]) + "\n")
@@ -123,15 +139,27 @@ def test_bill_run_invoices_every_account_once_with_contiguous_numbers(core):
     assert "discount" in kinds
     assert next(ln for ln in k2["lines"] if ln["kind"] == "discount")["amount_ore"] == -44900
     with core.engine.connect() as conn:
-        unbilled = conn.execute(select(func.count()).select_from(m.UsageEvent)
-                                .where(m.UsageEvent.invoice_id.is_(None))).scalar_one()
+        unbilled = conn.execute(
+            select(func.count()).select_from(m.UsageEvent).where(m.UsageEvent.invoice_id.is_(None))
+        ).scalar_one()
     assert unbilled == 0
 
 
 def test_killed_bill_run_resumes_without_gaps_or_duplicates(core):
-    rows = [(i + 2, {"customer_number": f"K{i:03d}", "subscription_id": f"S{i:03d}", "name": f"Kund {i}",
-                     "msisdn": f"+4670100{i:04d}", "plan": "mobil-5gb", "start_date": "2026-01-01"})
-            for i in range(12)]
+    rows = [
+        (
+            i + 2,
+            {
+                "customer_number": f"K{i:03d}",
+                "subscription_id": f"S{i:03d}",
+                "name": f"Kund {i}",
+                "msisdn": f"+4670100{i:04d}",
+                "plan": "mobil-5gb",
+                "start_date": "2026-01-01",
+            },
+        )
+        for i in range(12)
+    ]
     assert import_customers(core.engine, core.catalogue, rows).errors == []
     partial = billrun.run_bill_run(core.engine, core.catalogue, "2026-10", batch_size=5, stop_after_batches=1)
     assert partial.invoices == 5
@@ -143,9 +171,20 @@ def test_killed_bill_run_resumes_without_gaps_or_duplicates(core):
 
 
 def test_concurrent_bill_runs_share_the_work_without_duplicates(core):
-    rows = [(i + 2, {"customer_number": f"K{i:03d}", "subscription_id": f"S{i:03d}", "name": f"Kund {i}",
-                     "msisdn": f"+4670200{i:04d}", "plan": "mobil-20gb", "start_date": "2026-01-01"})
-            for i in range(40)]
+    rows = [
+        (
+            i + 2,
+            {
+                "customer_number": f"K{i:03d}",
+                "subscription_id": f"S{i:03d}",
+                "name": f"Kund {i}",
+                "msisdn": f"+4670200{i:04d}",
+                "plan": "mobil-20gb",
+                "start_date": "2026-01-01",
+            },
+        )
+        for i in range(40)
+    ]
     assert import_customers(core.engine, core.catalogue, rows).errors == []
     results = []
     errors = []
@@ -194,8 +233,12 @@ def test_credit_note_changes_balance_and_timeline_not_the_invoice(core):
     import_text(core, (FIXTURES / "cdrs.csv").read_text())
     billrun.run_bill_run(core.engine, core.catalogue, "2026-10")
     doc = invoices.invoices_for_period(core.engine, "2026-10")[0]
-    note = credit_notes.create_credit_note(core.engine, core.catalogue, doc["id"],
-                                       credit_notes.CreditRequest(reason="Fel taxa", amount_ore=5000, actor="agent:1"))
+    note = credit_notes.create_credit_note(
+        core.engine,
+        core.catalogue,
+        doc["id"],
+        credit_notes.CreditRequest(reason="Fel taxa", amount_ore=5000, actor="agent:1"),
+    )
     assert note["kind"] == "credit_note" and note["number"] == "900001" and note["credits_invoice"] == doc["number"]
     assert note["gross_ore"] == -5000 and note["vat"][0]["vat_ore"] == -1000
     after = invoices.get_invoice(core.engine, doc["id"])
@@ -203,8 +246,12 @@ def test_credit_note_changes_balance_and_timeline_not_the_invoice(core):
     assert after["balance_ore"] == doc["amount_due_ore"] - 5000
     assert after["timeline"][-1]["kind"] == "corrected"
     assert "Nytt belopp" in after["timeline"][-1]["text"]
-    full = credit_notes.create_credit_note(core.engine, core.catalogue, doc["id"],
-                                       credit_notes.CreditRequest(reason="Resten", amount_ore=after["balance_ore"]))
+    full = credit_notes.create_credit_note(
+        core.engine,
+        core.catalogue,
+        doc["id"],
+        credit_notes.CreditRequest(reason="Resten", amount_ore=after["balance_ore"]),
+    )
     assert full["number"] == "900002"
     assert invoices.get_invoice(core.engine, doc["id"])["status"] == "credited"
 
@@ -215,10 +262,12 @@ def test_payments_are_idempotent_and_overpayment_becomes_credit_used_next_time(c
     sept = invoices.invoices_for_period(core.engine, "2026-09")
     k1 = next(d for d in sept if d["customer_number"] == "K1")
     with core.engine.begin() as conn:
-        assert ledger.record_payment(conn, invoice_id=k1["id"], reference="bank-1", method="bankgiro",
-                                     amount_ore=k1["amount_due_ore"] + 5000)
-        assert not ledger.record_payment(conn, invoice_id=k1["id"], reference="bank-1", method="bankgiro",
-                                         amount_ore=k1["amount_due_ore"] + 5000)
+        assert ledger.record_payment(
+            conn, invoice_id=k1["id"], reference="bank-1", method="bankgiro", amount_ore=k1["amount_due_ore"] + 5000
+        )
+        assert not ledger.record_payment(
+            conn, invoice_id=k1["id"], reference="bank-1", method="bankgiro", amount_ore=k1["amount_due_ore"] + 5000
+        )
     assert invoices.get_invoice(core.engine, k1["id"])["balance_ore"] == -5000
     billrun.run_bill_run(core.engine, core.catalogue, "2026-10")
     octo = next(d for d in invoices.invoices_for_period(core.engine, "2026-10") if d["customer_number"] == "K1")
@@ -233,8 +282,11 @@ def test_parallel_rating_gives_the_same_result_as_serial(core, monkeypatch, tmp_
     from backend_stub.services.billing import usage as usage_module
 
     load_customers(core)
-    lines = [f"p-{i},+4670{'1234567' if i % 2 else '9876543'},data,2026-10-{(i % 28) + 1:02d}T12:{i % 60:02d}:00+02:00,,"
-             f"{(i * 7919) % 900_000_000},," for i in range(300)]
+    lines = [
+        f"p-{i},+4670{'1234567' if i % 2 else '9876543'},data,2026-10-{(i % 28) + 1:02d}T12:{i % 60:02d}:00+02:00,,"
+        f"{(i * 7919) % 900_000_000},,"
+        for i in range(300)
+    ]
     lines += [f"p-bad-{i},+46700000000,sms,2026-10-02T12:00:00+02:00,,,+46739876543," for i in range(3)]
     text = HEADER + "\n".join(lines) + "\n"
     monkeypatch.setattr(usage_module, "PARALLEL_MIN_EVENTS", 10)

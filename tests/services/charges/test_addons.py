@@ -30,10 +30,32 @@ MB = 1_000_000
 
 
 def setup_customers(core) -> tuple[int, int]:
-    rows = [(2, {"customer_number": "K1", "subscription_id": "S1", "name": "Anna Svensson", "email": "anna@example.se",
-                 "msisdn": MSISDN, "plan": "mobil-bas", "start_date": "2026-01-01"}),
-            (3, {"customer_number": "K1", "subscription_id": "S2", "name": "Anna Svensson",
-                 "email": "anna@example.se", "msisdn": "", "plan": "bredband-100", "start_date": "2026-01-01"})]
+    rows = [
+        (
+            2,
+            {
+                "customer_number": "K1",
+                "subscription_id": "S1",
+                "name": "Anna Svensson",
+                "email": "anna@example.se",
+                "msisdn": MSISDN,
+                "plan": "mobil-bas",
+                "start_date": "2026-01-01",
+            },
+        ),
+        (
+            3,
+            {
+                "customer_number": "K1",
+                "subscription_id": "S2",
+                "name": "Anna Svensson",
+                "email": "anna@example.se",
+                "msisdn": "",
+                "plan": "bredband-100",
+                "start_date": "2026-01-01",
+            },
+        ),
+    ]
     assert import_customers(core.engine, core.catalogue, rows).errors == []
     with core.engine.connect() as conn:
         subs = {r[0]: r[1] for r in conn.execute(select(m.Subscription.subscription_number, m.Subscription.id))}
@@ -60,25 +82,44 @@ def rated(core) -> dict[str, tuple[int, int]]:
 def test_add_on_counts_from_the_purchase_on_for_events_imported_before_and_after(core, smtp_server):  # noqa: F811
     inbox, port = smtp_server
     sid, _ = setup_customers(core)
-    import_rows(core, data_rows(("e1", "2026-10-02T09:00:00+02:00", 800),  # from the plan's 1 000 MB
-                                ("e2", "2026-10-10T09:00:00+02:00", 400),  # 200 from the plan, 200 overage
-                                ("e3", "2026-10-13T09:00:00+02:00", 700)))  # after the purchase, imported before it
+    import_rows(
+        core,
+        data_rows(
+            ("e1", "2026-10-02T09:00:00+02:00", 800),  # from the plan's 1 000 MB
+            ("e2", "2026-10-10T09:00:00+02:00", 400),  # 200 from the plan, 200 overage
+            ("e3", "2026-10-13T09:00:00+02:00", 700),
+        ),
+    )  # after the purchase, imported before it
     assert rated(core)["e3"] == (0, 700)
     mail = messaging.MailSettings(host="127.0.0.1", port=port, sender="Nordvik <kund@nordvik.example>")
     bought = addons.buy_addon(core.engine, core.catalogue, sid, "extra-1gb", now=PURCHASE, mail=mail)
     assert bought | {"purchase_id": 0} == {
-        "purchase_id": 0, "addon_id": "extra-1gb", "period": "2026-10", "price_ore": 1_900,
-        "allowances": bought["allowances"]}
+        "purchase_id": 0,
+        "addon_id": "extra-1gb",
+        "period": "2026-10",
+        "price_ore": 1_900,
+        "allowances": bought["allowances"],
+    }
     # At once: e3 (started after the purchase) now draws from it; e1 and e2 keep what they had.
     assert rated(core) == {"e1": (800, 0), "e2": (200, 200), "e3": (700, 0)}
-    assert bought["allowances"]["data"] == {"included": 1_000 * MB, "bought": 1_000 * MB, "used": 1_900 * MB,
-                                            "left": 300 * MB, "unlimited": False}
+    assert bought["allowances"]["data"] == {
+        "included": 1_000 * MB,
+        "bought": 1_000 * MB,
+        "used": 1_900 * MB,
+        "left": 300 * MB,
+        "unlimited": False,
+    }
     # Late arrivals: e4 started after the purchase (300 MB left, then overage), e0 before it (overage).
     import_rows(core, data_rows(("e4", "2026-10-20T09:00:00+02:00", 500), ("e0", "2026-10-11T09:00:00+02:00", 100)))
     assert rated(core) == {"e0": (0, 100), "e1": (800, 0), "e2": (200, 200), "e3": (700, 0), "e4": (300, 200)}
     shop = addons.subscription_addons(core.engine, core.catalogue, sid, now=datetime(2026, 10, 25, tzinfo=UTC))
-    assert shop["allowances"]["data"] == {"included": 1_000 * MB, "bought": 1_000 * MB, "used": 2_500 * MB,
-                                          "left": 0, "unlimited": False}
+    assert shop["allowances"]["data"] == {
+        "included": 1_000 * MB,
+        "bought": 1_000 * MB,
+        "used": 2_500 * MB,
+        "left": 0,
+        "unlimited": False,
+    }
     assert [b["addon_id"] for b in shop["bought"]] == ["extra-1gb"]
     assert {a["id"] for a in shop["available"]} == {"extra-1gb", "extra-5gb"}
     # The app's usage summary shows the bigger allowance.
@@ -106,9 +147,22 @@ def test_add_on_counts_from_the_purchase_on_for_events_imported_before_and_after
 
 
 def test_sms_confirmation_for_a_subscriber_who_chose_sms(core):
-    rows = [(2, {"customer_number": "K7", "subscription_id": "S7", "name": "Björn Åberg", "phone": "+46709876543",
-                 "channel": "sms", "msisdn": "+46709876543", "plan": "mobil-5gb", "start_date": "2026-01-01",
-                 "email": "bjorn@example.se"})]
+    rows = [
+        (
+            2,
+            {
+                "customer_number": "K7",
+                "subscription_id": "S7",
+                "name": "Björn Åberg",
+                "phone": "+46709876543",
+                "channel": "sms",
+                "msisdn": "+46709876543",
+                "plan": "mobil-5gb",
+                "start_date": "2026-01-01",
+                "email": "bjorn@example.se",
+            },
+        )
+    ]
     assert import_customers(core.engine, core.catalogue, rows).errors == []
     with core.engine.connect() as conn:
         sid = conn.execute(select(m.Subscription.id)).scalar_one()
@@ -137,8 +191,19 @@ def test_what_cannot_be_bought_names_the_field(core):
 
 
 def test_an_unlimited_plan_takes_no_data_add_on(core):
-    rows = [(2, {"customer_number": "K8", "subscription_id": "S8", "name": "Cecilia", "msisdn": "+46705550001",
-                 "plan": "mobil-obegransad", "start_date": "2026-01-01"})]
+    rows = [
+        (
+            2,
+            {
+                "customer_number": "K8",
+                "subscription_id": "S8",
+                "name": "Cecilia",
+                "msisdn": "+46705550001",
+                "plan": "mobil-obegransad",
+                "start_date": "2026-01-01",
+            },
+        )
+    ]
     assert import_customers(core.engine, core.catalogue, rows).errors == []
     with core.engine.connect() as conn:
         sid = conn.execute(select(m.Subscription.id)).scalar_one()

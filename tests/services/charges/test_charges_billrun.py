@@ -27,9 +27,22 @@ OCT_14 = datetime(2026, 10, 14, 10, 0, tzinfo=UTC)
 
 
 def customers(core, n: int, *, end_date: str = "") -> list[int]:
-    rows = [(i + 2, {"customer_number": f"K{i:03d}", "subscription_id": f"S{i:03d}", "name": f"Kund {i}",
-                     "email": f"kund{i}@example.se", "msisdn": f"+4670100{i:04d}", "plan": "mobil-5gb",
-                     "start_date": "2026-01-01", "end_date": end_date}) for i in range(n)]
+    rows = [
+        (
+            i + 2,
+            {
+                "customer_number": f"K{i:03d}",
+                "subscription_id": f"S{i:03d}",
+                "name": f"Kund {i}",
+                "email": f"kund{i}@example.se",
+                "msisdn": f"+4670100{i:04d}",
+                "plan": "mobil-5gb",
+                "start_date": "2026-01-01",
+                "end_date": end_date,
+            },
+        )
+        for i in range(n)
+    ]
     assert import_customers(core.engine, core.catalogue, rows).errors == []
     with core.engine.connect() as conn:
         return list(conn.execute(select(m.Customer.id).order_by(m.Customer.id)).scalars())
@@ -43,16 +56,33 @@ def subscription_of(core, customer_id: int) -> int:
 def give_everything(core, cid: int) -> None:
     """A SIM swap charge, an add-on bought on 14 October and a phone on instalment from October."""
     sid = subscription_of(core, cid)
-    one_offs.add_charge(core.engine, cid, description="Byte av SIM-kort", amount_ore=9_900, reason="tappat kortet",
-                       actor="agent:anna", subscription_id=sid)
+    one_offs.add_charge(
+        core.engine,
+        cid,
+        description="Byte av SIM-kort",
+        amount_ore=9_900,
+        reason="tappat kortet",
+        actor="agent:anna",
+        subscription_id=sid,
+    )
     addons.buy_addon(core.engine, core.catalogue, sid, "extra-5gb", now=OCT_14)
-    instalments.create_instalment(core.engine, core.catalogue, cid, subscription_id=sid, device_id="nordphone-12",
-                                  months=24, start_period="2026-10", actor="agent:anna")
+    instalments.create_instalment(
+        core.engine,
+        core.catalogue,
+        cid,
+        subscription_id=sid,
+        device_id="nordphone-12",
+        months=24,
+        start_period="2026-10",
+        actor="agent:anna",
+    )
 
 
 def line_kinds(core, period: str) -> dict[str, list[str]]:
-    return {d["customer_number"]: [ln["kind"] for ln in d["lines"]] for d in invoices.invoices_for_period(core.engine,
-                                                                                                         period)}
+    return {
+        d["customer_number"]: [ln["kind"] for ln in d["lines"]]
+        for d in invoices.invoices_for_period(core.engine, period)
+    }
 
 
 def check_billed_once(core, ids: list[int]) -> None:
@@ -105,8 +135,9 @@ def test_a_batch_that_fails_half_way_leaves_nothing_claimed(core, monkeypatch):
         billrun.run_bill_run(core.engine, core.catalogue, "2026-10", batch_size=4)
     with core.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(m.Invoice)).scalar_one() == 4
-        pending = conn.execute(select(func.count()).select_from(cm.OneOffCharge)
-                               .where(cm.OneOffCharge.invoice_id.is_(None))).scalar_one()
+        pending = conn.execute(
+            select(func.count()).select_from(cm.OneOffCharge).where(cm.OneOffCharge.invoice_id.is_(None))
+        ).scalar_one()
         assert pending == 4
         assert conn.execute(select(func.count()).select_from(cm.InstalmentBill)).scalar_one() == 4
     monkeypatch.setattr(billrun, "_claim_extras", real)
@@ -143,14 +174,26 @@ def test_charges_go_on_the_next_invoice_and_purchases_on_their_period(core):
     billrun.run_bill_run(core.engine, core.catalogue, "2026-10")
     assert line_kinds(core, "2026-10") == {"K000": ["fee"]}
     # A charge added after October's invoice: on November's.
-    one_offs.add_charge(core.engine, cid, description="Pappersfaktura", amount_ore=2_900, reason="brev",
-                       actor="agent:anna")
-    one_offs.add_charge(core.engine, cid, description="Kompensation för avbrott", amount_ore=-5_000,
-                       reason="avbrott 2 dagar", actor="agent:anna", vat_rate="0.25")
+    one_offs.add_charge(
+        core.engine, cid, description="Pappersfaktura", amount_ore=2_900, reason="brev", actor="agent:anna"
+    )
+    one_offs.add_charge(
+        core.engine,
+        cid,
+        description="Kompensation för avbrott",
+        amount_ore=-5_000,
+        reason="avbrott 2 dagar",
+        actor="agent:anna",
+        vat_rate="0.25",
+    )
     billrun.run_bill_run(core.engine, core.catalogue, "2026-11")
     [nov] = invoices.invoices_for_period(core.engine, "2026-11")
     assert [(ln["kind"], ln["amount_ore"]) for ln in nov["lines"]] == [
-        ("fee", 19_900), ("addon", 1_900), ("one_off", 2_900), ("one_off", -5_000)]
+        ("fee", 19_900),
+        ("addon", 1_900),
+        ("one_off", 2_900),
+        ("one_off", -5_000),
+    ]
     # 199 + 19 + 29 − 50 = 197,00 kr
     assert nov["gross_ore"] == 19_700 and nov["amount_due_ore"] == 19_700
     full = invoices.get_invoice(core.engine, nov["id"], lang="en")
@@ -172,8 +215,16 @@ def test_ended_subscription_keeps_the_instalment_until_paid_off(core):
 def _ended_subscription_keeps_the_instalment(core, frozen):
     [cid] = customers(core, 1, end_date="2026-10-20")
     sid = subscription_of(core, cid)
-    instalments.create_instalment(core.engine, core.catalogue, cid, subscription_id=sid, device_id="fjall-a5",
-                                  months=12, start_period="2026-10", actor="agent:anna")
+    instalments.create_instalment(
+        core.engine,
+        core.catalogue,
+        cid,
+        subscription_id=sid,
+        device_id="fjall-a5",
+        months=12,
+        start_period="2026-10",
+        actor="agent:anna",
+    )
     frozen.set(date(2026, 11, 1))
     billrun.run_bill_run(core.engine, core.catalogue, "2026-10")
     # 2 490 kr / 12 = 207,50 a month (the last month too).
@@ -182,11 +233,22 @@ def _ended_subscription_keeps_the_instalment(core, frozen):
     billrun.run_bill_run(core.engine, core.catalogue, "2026-11")  # no plan any more: the phone still comes
     [nov] = invoices.invoices_for_period(core.engine, "2026-11")
     assert [(ln["kind"], ln["amount_ore"], ln["msisdn"]) for ln in nov["lines"]] == [
-        ("instalment", 20_750, "+46701000000")]
+        ("instalment", 20_750, "+46701000000")
+    ]
     assert nov["instalments"][0] | {"instalment_id": 0} == {
-        "instalment_id": 0, "device_name": "Fjäll A5 64 GB", "months": 12, "first_month": 2, "last_month": 2,
-        "amount_ore": 20_750, "total_ore": 249_000, "paid_ore": 41_500, "remaining_ore": 207_500,
-        "months_left": 10, "payoff": False, "subscription_id": sid}
+        "instalment_id": 0,
+        "device_name": "Fjäll A5 64 GB",
+        "months": 12,
+        "first_month": 2,
+        "last_month": 2,
+        "amount_ore": 20_750,
+        "total_ore": 249_000,
+        "paid_ore": 41_500,
+        "remaining_ore": 207_500,
+        "months_left": 10,
+        "payoff": False,
+        "subscription_id": sid,
+    }
     # The PDF shows the month and what is paid and left.
     pdf = render_invoice_pdf(invoices.get_invoice(core.engine, nov["id"]))
     text = " ".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages)
@@ -204,17 +266,25 @@ def _ended_subscription_keeps_the_instalment(core, frozen):
     assert "Fjäll A5 64 GB slutbetalas i förtid" in invoices.get_invoice(core.engine, dec["id"])["timeline"][0]["text"]
     [inst] = instalments.list_instalments(core.engine, cid)["instalments"]
     assert (inst["paid_ore"], inst["remaining_ore"], inst["months_left"], inst["payoff_pending"]) == (
-        249_000, 0, 0, False)
-    billrun.run_bill_run(core.engine, core.catalogue, "2027-01", today=date(2027, 2, 1))  # nothing left to bill: no invoice
+        249_000,
+        0,
+        0,
+        False,
+    )
+    billrun.run_bill_run(
+        core.engine, core.catalogue, "2027-01", today=date(2027, 2, 1)
+    )  # nothing left to bill: no invoice
     assert invoices.invoices_for_period(core.engine, "2027-01") == []
 
 
 def test_pending_charge_can_be_deleted_an_invoiced_one_cannot(core):
     [cid] = customers(core, 1)
-    a = one_offs.add_charge(core.engine, cid, description="Fel avgift", amount_ore=4_900, reason="test",
-                           actor="agent:anna")
-    b = one_offs.add_charge(core.engine, cid, description="Byte av SIM-kort", amount_ore=9_900, reason="test",
-                           actor="agent:anna")
+    a = one_offs.add_charge(
+        core.engine, cid, description="Fel avgift", amount_ore=4_900, reason="test", actor="agent:anna"
+    )
+    b = one_offs.add_charge(
+        core.engine, cid, description="Byte av SIM-kort", amount_ore=9_900, reason="test", actor="agent:anna"
+    )
     one_offs.delete_charge(core.engine, a["id"], actor="agent:anna")
     with pytest.raises(one_offs.NotFound):
         one_offs.delete_charge(core.engine, a["id"], actor="agent:anna")
@@ -225,13 +295,16 @@ def test_pending_charge_can_be_deleted_an_invoiced_one_cannot(core):
     assert [ln["description"] for ln in oct_["lines"]][1:] == ["Byte av SIM-kort"]
 
 
-@pytest.mark.parametrize("kwargs, field", [
-    ({"description": " ", "amount_ore": 100, "reason": "r"}, "description"),
-    ({"description": "d", "amount_ore": 0, "reason": "r"}, "amount_ore"),
-    ({"description": "d", "amount_ore": 100, "reason": ""}, "reason"),
-    ({"description": "d", "amount_ore": 100, "reason": "r", "vat_rate": "25"}, "vat_rate"),
-    ({"description": "d", "amount_ore": 100, "reason": "r", "subscription_id": 999}, "subscription_id"),
-])
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        ({"description": " ", "amount_ore": 100, "reason": "r"}, "description"),
+        ({"description": "d", "amount_ore": 0, "reason": "r"}, "amount_ore"),
+        ({"description": "d", "amount_ore": 100, "reason": ""}, "reason"),
+        ({"description": "d", "amount_ore": 100, "reason": "r", "vat_rate": "25"}, "vat_rate"),
+        ({"description": "d", "amount_ore": 100, "reason": "r", "subscription_id": 999}, "subscription_id"),
+    ],
+)
 def test_bad_charges_name_the_field(core, kwargs, field):
     [cid] = customers(core, 1)
     with pytest.raises(ValueError, match=f"^{field}:"):

@@ -36,10 +36,14 @@ def _sub_id(core, customer_id: int) -> int:
 
 def _segments(core, sid: int) -> list[tuple]:
     with core.engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(select(m.PlanSegment.plan_id, m.PlanSegment.start_date,
-                                                      m.PlanSegment.end_date)
-                                               .where(m.PlanSegment.subscription_id == sid)
-                                               .order_by(m.PlanSegment.start_date))]
+        return [
+            tuple(r)
+            for r in conn.execute(
+                select(m.PlanSegment.plan_id, m.PlanSegment.start_date, m.PlanSegment.end_date)
+                .where(m.PlanSegment.subscription_id == sid)
+                .order_by(m.PlanSegment.start_date)
+            )
+        ]
 
 
 def _order_new_year_change(core, sid: int) -> None:
@@ -54,14 +58,23 @@ def test_a_change_for_1_january_is_pending_on_5_december_and_current_on_1_januar
     with clock.use(FrozenClock(DEC_5)) as frozen:
         _order_new_year_change(core, sid)
         [change] = pending.pending_changes(core.engine, core.catalogue, k1)
-        assert {k: change[k] for k in ("subscription_id", "msisdn", "from_plan_name", "plan_name", "effective_date",
-                                       "cancellable")} == {
-            "subscription_id": sid, "msisdn": "+46701000001", "from_plan_name": "Mobil 5 GB",
-            "plan_name": "Mobil 20 GB", "effective_date": "2027-01-01", "cancellable": True}
+        assert {
+            k: change[k]
+            for k in ("subscription_id", "msisdn", "from_plan_name", "plan_name", "effective_date", "cancellable")
+        } == {
+            "subscription_id": sid,
+            "msisdn": "+46701000001",
+            "from_plan_name": "Mobil 5 GB",
+            "plan_name": "Mobil 20 GB",
+            "effective_date": "2027-01-01",
+            "cancellable": True,
+        }
         [sub] = customers.get_customer(core.engine, core.catalogue, k1, frozen.today())["subscriptions"]
         assert (sub["plan_id"], sub["plan_name"]) == ("mobil-5gb", "Mobil 5 GB")  # the plan in force today
-        assert [(s["plan_id"], s["status"]) for s in sub["segments"]] == [("mobil-5gb", "current"),
-                                                                          ("mobil-20gb", "pending")]
+        assert [(s["plan_id"], s["status"]) for s in sub["segments"]] == [
+            ("mobil-5gb", "current"),
+            ("mobil-20gb", "pending"),
+        ]
         # On 1 January the change is the current plan: nothing pending, nothing to undo.
         frozen.set(datetime(2027, 1, 1, 8, 0, tzinfo=UTC))
         assert pending.pending_changes(core.engine, core.catalogue, k1) == []
@@ -96,10 +109,12 @@ def test_cancelling_keeps_the_plan_audits_and_notes_it_on_the_timeline(core):
     assert entry.actor == f"customer:{k1}" and entry.detail["effective_date"] == "2027-01-01"
     from backend_stub.domain.texts import render
 
-    assert event.text == ("Planbyte ångrat: +46701000001 behåller Mobil 5 GB (skulle byta till Mobil 20 GB den "
-                          "1 januari 2027).")
+    assert event.text == (
+        "Planbyte ångrat: +46701000001 behåller Mobil 5 GB (skulle byta till Mobil 20 GB den 1 januari 2027)."
+    )
     assert render(event.kind, event.data, "en", event.text) == (
-        "Plan change cancelled: +46701000001 keeps Mobil 5 GB (was to change to Mobil 20 GB on 1 January 2027).")
+        "Plan change cancelled: +46701000001 keeps Mobil 5 GB (was to change to Mobil 20 GB on 1 January 2027)."
+    )
 
 
 @pytest.fixture
@@ -124,32 +139,33 @@ def test_api_lists_and_cancels_a_next_period_offer_and_checks_who_asks(api):
     mk = token_for(api.jwt, "marketing")
     offer = api.post("/marketing/offers", headers=mk, json={**HEAVY, "effective": "next_period"}).json()
     assert api.post(f"/marketing/offers/{offer['id']}/schedule", headers=mk, json={}).status_code == 200
-    r = api.post(f"/customers/{k1}/offers/{offer['id']}/accept", headers=_as(api, "K1"),
-                 json={"subscription_id": sid})
+    r = api.post(f"/customers/{k1}/offers/{offer['id']}/accept", headers=_as(api, "K1"), json={"subscription_id": sid})
     assert r.status_code == 201 and r.json()["effective_date"] == "2026-12-01"
 
     listed = api.get(f"/customers/{k1}/pending-changes", headers=_as(api, "K1")).json()
     assert listed["today"] == "2026-11-21"
     [change] = listed["items"]
-    assert (change["plan_name"], change["effective_date"], change["cancellable"]) == ("Mobil 20 GB", "2026-12-01",
-                                                                                        True)
+    assert (change["plan_name"], change["effective_date"], change["cancellable"]) == ("Mobil 20 GB", "2026-12-01", True)
     customer = api.get(f"/customers/{k1}", headers=_as(api, "K1")).json()
     assert customer["subscriptions"][0]["plan_name"] == "Mobil 5 GB"
 
     # K2 sees none of it and cannot cancel it, by either path; nothing changes.
     assert api.get(f"/customers/{k1}/pending-changes", headers=_as(api, "K2")).status_code == 404
     assert api.get(f"/customers/{k2}/pending-changes", headers=_as(api, "K2")).json()["items"] == []
-    assert api.post(f"/customers/{k1}/pending-changes/{change['id']}/cancel",
-                    headers=_as(api, "K2")).status_code == 404
-    assert api.post(f"/customers/{k2}/pending-changes/{change['id']}/cancel",
-                    headers=_as(api, "K2")).status_code == 404
-    assert api.post(f"/customers/{k1}/pending-changes/{change['id']}/cancel",
-                    headers=token_for(api.jwt, "marketing")).status_code == 403
+    assert api.post(f"/customers/{k1}/pending-changes/{change['id']}/cancel", headers=_as(api, "K2")).status_code == 404
+    assert api.post(f"/customers/{k2}/pending-changes/{change['id']}/cancel", headers=_as(api, "K2")).status_code == 404
+    assert (
+        api.post(
+            f"/customers/{k1}/pending-changes/{change['id']}/cancel", headers=token_for(api.jwt, "marketing")
+        ).status_code
+        == 403
+    )
     assert len(api.get(f"/customers/{k1}/pending-changes", headers=_as(api, "K1")).json()["items"]) == 1
 
     with core.engine.connect() as conn:
-        grant_id = conn.execute(select(OfferAcceptance.grant_id).where(OfferAcceptance.offer_id == offer["id"])
-                                ).scalar_one()
+        grant_id = conn.execute(
+            select(OfferAcceptance.grant_id).where(OfferAcceptance.offer_id == offer["id"])
+        ).scalar_one()
     assert grant_id is not None
     r = api.post(f"/customers/{k1}/pending-changes/{change['id']}/cancel", headers=_as(api, "K1"))
     assert r.status_code == 200, r.text
@@ -160,8 +176,7 @@ def test_api_lists_and_cancels_a_next_period_offer_and_checks_who_asks(api):
     with core.engine.connect() as conn:  # the offer's discount and acceptance went with the change
         assert conn.execute(select(m.DiscountGrant).where(m.DiscountGrant.id == grant_id)).first() is None
         assert conn.execute(select(OfferAcceptance).where(OfferAcceptance.offer_id == offer["id"])).first() is None
-    assert api.post(f"/customers/{k1}/pending-changes/{change['id']}/cancel",
-                    headers=_as(api, "K1")).status_code == 404
+    assert api.post(f"/customers/{k1}/pending-changes/{change['id']}/cancel", headers=_as(api, "K1")).status_code == 404
 
 
 def test_api_refuses_to_cancel_a_change_that_has_taken_effect(api):

@@ -30,12 +30,19 @@ def test_the_published_example_parses_with_its_totals() -> None:
     f = parse_bgmax(EXAMPLE.read_bytes())
     assert (f.version, f.test, f.created_at.isoformat()) == ("01", False, "2004-05-25T17:30:35.010331")
     assert [(d.currency, d.amount_ore, d.payment_count, d.deposit_serial) for d in f.deposits] == [
-        ("SEK", 190000, 3, "00074"), ("SEK", 800000, 4, "00075"), ("EUR", 400000, 2, "00076")]
+        ("SEK", 190000, 3, "00074"),
+        ("SEK", 800000, 4, "00075"),
+        ("EUR", 400000, 2, "00076"),
+    ]
     assert (f.payment_records, f.deduction_records, f.extra_reference_records) == (8, 1, 9)
     first = f.deposits[0].payments
     assert (first[0].reference, first[0].amount_ore, first[0].reference_code) == ("655969", 100000, "2")
     assert (first[0].name, first[0].address, first[0].postal_code, first[0].city) == (
-        "Kalles Plåt AB", "Storgatan 2", "12345", "Storåker")
+        "Kalles Plåt AB",
+        "Storgatan 2",
+        "12345",
+        "Storåker",
+    )
     assert first[0].organisation_number == "005500001234" and first[0].payer_bankgiro == "0003783511"
     # the deduction (21) counts negative; the deposit is payments minus deductions
     assert (first[1].record_type, first[1].amount_ore, first[1].deduction_code) == ("21", -50000, "0")
@@ -58,32 +65,41 @@ def _broken(change) -> list[str]:
 def test_wrong_deposit_total_is_an_error_naming_the_line() -> None:
     def bump(lines: list[str]) -> None:  # the first payment says 1 000,01 kr
         lines[2] = lines[2][:37] + "000000000000100001" + lines[2][55:]
+
     errors = _broken(bump)
-    assert errors == ["line 23: deposit amount 190000 öre differs from the sum of its payments and deductions, "
-                      "190001 öre"]
+    assert errors == [
+        "line 23: deposit amount 190000 öre differs from the sum of its payments and deductions, 190001 öre"
+    ]
 
 
 def test_wrong_end_counts_unknown_record_bad_amount_and_a_cut_file() -> None:
     def end(lines: list[str]) -> None:
         lines[-1] = "70" + "00000009" + lines[-1][10:]
+
     assert _broken(end) == ["line 66: the end record says 9 payment records (20), the file has 8"]
 
     def unknown(lines: list[str]) -> None:
         lines[5] = "99" + lines[5][2:]
+
     assert _broken(unknown) == ["line 6: unknown record type '99'"]
 
     def letters(lines: list[str]) -> None:
         lines[2] = lines[2][:40] + "12X4" + lines[2][44:]
+
     errors = _broken(letters)
     assert errors[0].startswith("line 3: amount (positions 38-55) must be digits")
 
     def cut(lines: list[str]) -> None:
         del lines[40:]
-    assert _broken(cut) == ["line 40: the deposit opened on line 24 has no deposit record (15)",
-                            "line 40: the file has no end record (70); it may be cut short"]
+
+    assert _broken(cut) == [
+        "line 40: the deposit opened on line 24 has no deposit record (15)",
+        "line 40: the file has no end record (70); it may be cut short",
+    ]
 
     def orphan(lines: list[str]) -> None:
         lines.insert(1, "26Someone" + " " * 71)
+
     assert "line 2: record 26 must follow a payment (20) or deduction (21) record" in _broken(orphan)
 
     with pytest.raises(BgMaxError, match="line 1: a BgMax file starts with record 01"):

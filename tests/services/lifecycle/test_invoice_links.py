@@ -36,7 +36,8 @@ def api(core, auth):
 
 def _invoice(api, auth) -> dict:
     return api.get("/invoices", headers=token_for(auth, "agent"), params={"kind": "invoice", "limit": 1}).json()[
-        "items"][0]
+        "items"
+    ][0]
 
 
 def test_a_link_is_short_and_the_database_keeps_only_its_hmac(api, auth, core):
@@ -74,8 +75,10 @@ def test_open_by_short_link_then_gone_when_revoked_or_expired(api, auth, core):
     gone = api.post("/links/open", headers=service, json={"token": link["token"]})
     assert gone.status_code == 410 and gone.json()["detail"]["reason"] == "revoked"
     # A subscriber's own token can not ask (the route is the app's backend's).
-    assert api.post("/links/open", headers=token_for(auth, "subscriber", 1),
-                    json={"token": link["token"]}).status_code == 403
+    assert (
+        api.post("/links/open", headers=token_for(auth, "subscriber", 1), json={"token": link["token"]}).status_code
+        == 403
+    )
 
 
 def test_old_long_links_work_until_they_expire(api, auth, core):

@@ -84,8 +84,14 @@ def test_a_paid_invoice_says_so_and_has_no_payment_code(api, auth, core):
     cid, inv = _open_invoice(api, auth)
     mine = token_for(auth, "subscriber", cid)
     with core.engine.begin() as conn:
-        ledger.record_payment(conn, invoice_id=inv["id"], reference="test-pay-1", method="bankgiro",
-                              amount_ore=inv["balance_ore"], customer_id=cid)
+        ledger.record_payment(
+            conn,
+            invoice_id=inv["id"],
+            reference="test-pay-1",
+            method="bankgiro",
+            amount_ore=inv["balance_ore"],
+            customer_id=cid,
+        )
     pdf = api.get(f"/invoices/{inv['id']}/pdf", headers=mine).content
     text = _text(pdf)
     assert "Betald" in text and "Fakturan är betald" in text
@@ -99,8 +105,9 @@ def test_partly_paid_shows_what_is_left_now(api, auth, core):
     cid, inv = _open_invoice(api, auth)
     mine = token_for(auth, "subscriber", cid)
     with core.engine.begin() as conn:
-        ledger.record_payment(conn, invoice_id=inv["id"], reference="test-pay-2", method="bankgiro",
-                              amount_ore=100, customer_id=cid)
+        ledger.record_payment(
+            conn, invoice_id=inv["id"], reference="test-pay-2", method="bankgiro", amount_ore=100, customer_id=cid
+        )
     doc = api.get(f"/invoices/{inv['id']}", headers=mine).json()
     text = _text(api.get(f"/invoices/{inv['id']}/pdf", headers=mine).content)
     left = f"{doc['balance_ore'] // 100:,}".replace(",", " ") + f",{doc['balance_ore'] % 100:02d} kr"
@@ -117,13 +124,18 @@ def test_usage_summary_is_the_sum_of_the_periods_rated_events(api, auth, core):
                 continue
             u = m.UsageEvent
             for entry in doc["usage_totals"]:
-                where = (u.invoice_id == doc["id"], u.subscription_id == entry["subscription_id"],
-                         u.period_start == date.fromisoformat(doc["period"]["start"]))
+                where = (
+                    u.invoice_id == doc["id"],
+                    u.subscription_id == entry["subscription_id"],
+                    u.period_start == date.fromisoformat(doc["period"]["start"]),
+                )
                 with core.engine.connect() as conn:
-                    data = conn.execute(select(func.coalesce(func.sum(u.volume_bytes), 0)).where(
-                        *where, u.service == "data")).scalar_one()
-                    seconds = conn.execute(select(func.coalesce(func.sum(u.duration_s), 0)).where(
-                        *where, u.service == "voice")).scalar_one()
+                    data = conn.execute(
+                        select(func.coalesce(func.sum(u.volume_bytes), 0)).where(*where, u.service == "data")
+                    ).scalar_one()
+                    seconds = conn.execute(
+                        select(func.coalesce(func.sum(u.duration_s), 0)).where(*where, u.service == "voice")
+                    ).scalar_one()
                     texts = conn.execute(select(func.count()).where(*where, u.service.in_(["sms", "mms"]))).scalar_one()
                 assert (entry["data_bytes"], entry["voice_seconds"], entry["texts"]) == (data, seconds, texts)
                 assert entry["voice_minutes"] == -(-seconds // 60)
@@ -152,8 +164,14 @@ def test_an_old_invoice_gets_its_usage_summary_on_read(api, auth, core):
 
 
 def test_usage_sentence_reads_like_the_issue_says():
-    entry = {"kind": "mobile", "data_bytes": 9_400_000_000, "data_allowance_bytes": 20_000_000_000,
-             "data_unlimited": False, "voice_minutes": 85, "texts": 40}
+    entry = {
+        "kind": "mobile",
+        "data_bytes": 9_400_000_000,
+        "data_allowance_bytes": 20_000_000_000,
+        "data_unlimited": False,
+        "voice_minutes": 85,
+        "texts": 40,
+    }
     sv, share = usage_sentence(entry, "sv")
     en, _ = usage_sentence(entry, "en")
     assert sv.replace("\u00a0", " ") == "Du använde 9,4 GB av 20 GB, 85 min och 40 sms" and share == 0.47

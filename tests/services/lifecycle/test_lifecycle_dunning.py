@@ -30,26 +30,37 @@ def _interest(principal: int, days: int) -> int:
 
 def _counts(core: Core) -> tuple[int, int, int, int]:
     with core.engine.connect() as conn:
-        return (conn.execute(select(func.count()).select_from(m.InvoiceEvent)).scalar_one(),
-                conn.execute(select(func.count()).select_from(InvoiceCharge)).scalar_one(),
-                conn.execute(select(func.count()).select_from(OutboxMessage)).scalar_one(),
-                conn.execute(select(func.count()).select_from(m.Payment)).scalar_one())
+        return (
+            conn.execute(select(func.count()).select_from(m.InvoiceEvent)).scalar_one(),
+            conn.execute(select(func.count()).select_from(InvoiceCharge)).scalar_one(),
+            conn.execute(select(func.count()).select_from(OutboxMessage)).scalar_one(),
+            conn.execute(select(func.count()).select_from(m.Payment)).scalar_one(),
+        )
 
 
 def _pay(core: Core, inv_id: str, amount: int, on: date, ref: str) -> None:
     with core.engine.begin() as conn:
-        assert ledger.record_payment(conn, invoice_id=inv_id, reference=ref, method="bankgiro", amount_ore=amount,
-                                     received_at=datetime(on.year, on.month, on.day, 12, tzinfo=UTC))
+        assert ledger.record_payment(
+            conn,
+            invoice_id=inv_id,
+            reference=ref,
+            method="bankgiro",
+            amount_ore=amount,
+            received_at=datetime(on.year, on.month, on.day, 12, tzinfo=UTC),
+        )
 
 
-@pytest.mark.parametrize(("terms_fee", "agreed", "charged", "fee"), [
-    (6000, True, False, 6000),  # agreed, none charged yet: the terms' fee with reminder 1
-    (4500, True, False, 4500),
-    (9000, True, False, 6000),  # never above the cap (60 kr by law)
-    (6000, False, False, 0),  # the customer's terms did not agree to a fee
-    (6000, True, True, 0),  # at most once per invoice
-    (0, True, False, 0),  # terms without a fee
-])
+@pytest.mark.parametrize(
+    ("terms_fee", "agreed", "charged", "fee"),
+    [
+        (6000, True, False, 6000),  # agreed, none charged yet: the terms' fee with reminder 1
+        (4500, True, False, 4500),
+        (9000, True, False, 6000),  # never above the cap (60 kr by law)
+        (6000, False, False, 0),  # the customer's terms did not agree to a fee
+        (6000, True, True, 0),  # at most once per invoice
+        (0, True, False, 0),  # terms without a fee
+    ],
+)
 def test_reminder_fee_rule(terms_fee: int, agreed: bool, charged: bool, fee: int) -> None:
     terms = DunningTerms(reminder_fee_ore=terms_fee)
     assert reminder_fee(terms, fee_agreed=agreed, fee_charged=charged) == fee
@@ -74,10 +85,15 @@ def test_walk_an_invoice_through_dunning(core: Core, tmp_path: Path) -> None:
     assert doc(DUE)["status"] == "unpaid"
     steps = dunning.next_steps(core.engine, cfg, inv.id, today=DUE, lang="en")["steps"]
     assert [s["action"] for s in steps] == ["overdue", "reminder_1", "reminder_2", "collection"]
-    assert steps[1] == {"date": "2026-12-11", "action": "reminder_1", "fee_ore": 6000,
-                        "text": "If unpaid on 11 December 2026, a reminder with a 60.00\u00a0kr fee is sent."}
+    assert steps[1] == {
+        "date": "2026-12-11",
+        "action": "reminder_1",
+        "fee_ore": 6000,
+        "text": "If unpaid on 11 December 2026, a reminder with a 60.00\u00a0kr fee is sent.",
+    }
     assert dunning.next_steps(core.engine, cfg, inv.id, today=DUE)["steps"][1]["text"] == (
-        "Om fakturan är obetald 11 december 2026 skickas en påminnelse med 60,00\u00a0kr i avgift.")
+        "Om fakturan är obetald 11 december 2026 skickas en påminnelse med 60,00\u00a0kr i avgift."
+    )
 
     # the day after: overdue, one day of interest
     r = run(date(2026, 12, 2))
@@ -150,8 +166,9 @@ def test_walk_an_invoice_through_dunning(core: Core, tmp_path: Path) -> None:
     assert all(e["texts"]["en"] and e["texts"]["sv"] for e in d["timeline"])
     # every charge is in the balance: invoiced + fees + interest - paid = 0
     with core.engine.connect() as conn:
-        charged = conn.execute(select(func.sum(InvoiceCharge.amount_ore)).where(
-            InvoiceCharge.invoice_id == inv.id)).scalar_one()
+        charged = conn.execute(
+            select(func.sum(InvoiceCharge.amount_ore)).where(InvoiceCharge.invoice_id == inv.id)
+        ).scalar_one()
     assert amount + charged == 10000 + final
 
 

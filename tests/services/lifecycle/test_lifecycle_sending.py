@@ -80,8 +80,10 @@ def test_send_by_channel_once_then_letter_fallback(core: Core, smtp, tmp_path: P
     assert [e["data"]["channel"] for e in tl2 if e["kind"] == "sent"] == ["sms", "letter"]
     assert "Inte öppnad i tid" in [e for e in tl2 if e["kind"] == "sent"][-1]["text"]
     # and the fallback is not repeated
-    assert sending.send_invoices(core.engine, cfg, mail=mail, link_for=_link,
-                                 now=NOW + timedelta(days=5)).fallback_letter == 0
+    assert (
+        sending.send_invoices(core.engine, cfg, mail=mail, link_for=_link, now=NOW + timedelta(days=5)).fallback_letter
+        == 0
+    )
 
 
 def test_letter_channel_and_smtp_failure_is_retried(core: Core, smtp, tmp_path: Path) -> None:
@@ -96,7 +98,8 @@ def test_letter_channel_and_smtp_failure_is_retried(core: Core, smtp, tmp_path: 
     assert (tmp_path / "print" / f"faktura-{invs['K2'].number}.pdf").exists()
     # the failed e-mail has no "sent" event, so the next run sends it
     assert not [e for e in get_invoice(core.engine, invs["K1"].id)["timeline"] if e["kind"] == "sent"]
-    second = sending.send_invoices(core.engine, cfg, mail=messaging.MailSettings(host="127.0.0.1", port=port),
-                                   link_for=_link, now=NOW)
+    second = sending.send_invoices(
+        core.engine, cfg, mail=messaging.MailSettings(host="127.0.0.1", port=port), link_for=_link, now=NOW
+    )
     assert (second.email, second.letter, second.failed) == (1, 0, 0)
     assert inbox.messages[0]["Subject"].startswith("Your invoice")

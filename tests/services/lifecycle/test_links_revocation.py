@@ -39,7 +39,8 @@ def workers(seeded, auth):
 def _invoice(api, auth) -> dict:
     """An invoice (with its ``customer_id``)."""
     first = api.get("/invoices", headers=token_for(auth, "agent"), params={"kind": "invoice", "limit": 1}).json()[
-        "items"][0]
+        "items"
+    ][0]
     return api.get(f"/invoices/{first['id']}", headers=token_for(auth, "agent")).json()
 
 

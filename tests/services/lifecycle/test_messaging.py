@@ -61,9 +61,15 @@ def smtp_server() -> Iterator[tuple[Inbox, int]]:
 def test_email_over_smtp_is_delivered_once_per_key(core: Core, smtp_server: tuple[Inbox, int]) -> None:
     inbox, port = smtp_server
     settings = MailSettings(host="127.0.0.1", port=port, sender="Nordvik <faktura@nordvik.example>")
-    sent = send_email(core.engine, settings, to="anna@example.se", subject="Din faktura från Nordvik",
-                      text="Hej Anna! Din faktura på 299,00 kr: https://x.example/i/abc",
-                      html="<p>Hej Anna! <a href='https://x.example/i/abc'>Visa fakturan</a></p>", key="invoice:1:email")
+    sent = send_email(
+        core.engine,
+        settings,
+        to="anna@example.se",
+        subject="Din faktura från Nordvik",
+        text="Hej Anna! Din faktura på 299,00 kr: https://x.example/i/abc",
+        html="<p>Hej Anna! <a href='https://x.example/i/abc'>Visa fakturan</a></p>",
+        key="invoice:1:email",
+    )
     assert sent is True
     assert len(inbox.messages) == 1
     msg = inbox.messages[0]
@@ -72,8 +78,10 @@ def test_email_over_smtp_is_delivered_once_per_key(core: Core, smtp_server: tupl
     assert msg.get_body(preferencelist=("plain",)).get_content().strip().endswith("https://x.example/i/abc")
     assert "Visa fakturan" in msg.get_body(preferencelist=("html",)).get_content()
     # the same key again: nothing sent
-    assert send_email(core.engine, settings, to="anna@example.se", subject="again", text="again",
-                      key="invoice:1:email") is False
+    assert (
+        send_email(core.engine, settings, to="anna@example.se", subject="again", text="again", key="invoice:1:email")
+        is False
+    )
     assert len(inbox.messages) == 1
     assert was_sent(core.engine, "invoice:1:email")
     rows = list_outbox(core.engine, to="anna@example.se")
@@ -96,8 +104,17 @@ def test_failed_smtp_is_marked_and_retried(core: Core, smtp_server: tuple[Inbox,
     assert list_outbox(core.engine)[0]["status"] == "failed"
     assert not was_sent(core.engine, "retry-me")
     # a rerun with a working server sends it, once
-    assert send_email(core.engine, MailSettings(host="127.0.0.1", port=port), to="c@example.se", subject="S",
-                      text="T", key="retry-me") is True
+    assert (
+        send_email(
+            core.engine,
+            MailSettings(host="127.0.0.1", port=port),
+            to="c@example.se",
+            subject="S",
+            text="T",
+            key="retry-me",
+        )
+        is True
+    )
     assert len(inbox.messages) == 1
     assert [r["status"] for r in list_outbox(core.engine)] == ["sent"]
 
@@ -105,8 +122,14 @@ def test_failed_smtp_is_marked_and_retried(core: Core, smtp_server: tuple[Inbox,
 def test_smtp_rejection_raises(core: Core, smtp_server: tuple[Inbox, int]) -> None:
     _, port = smtp_server
     with pytest.raises(smtplib.SMTPException):
-        send_email(core.engine, MailSettings(host="127.0.0.1", port=port), to="nobody@example.se", subject="S",
-                   text="T", key="bad")
+        send_email(
+            core.engine,
+            MailSettings(host="127.0.0.1", port=port),
+            to="nobody@example.se",
+            subject="S",
+            text="T",
+            key="bad",
+        )
     row = list_outbox(core.engine)[0]
     assert row["status"] == "failed" and "No such user" in row["error"]
 
@@ -137,7 +160,8 @@ def test_bad_input_names_the_field(core: Core) -> None:
         send_sms(core.engine, OutboxSmsProvider(), to="+4670", text="T", key="")
     with pytest.raises(ValueError, match="SELFCARE_SMTP_PORT"):
         MailSettings.from_env({"SELFCARE_SMTP_PORT": "x"})
-    s = MailSettings.from_env({"SELFCARE_SMTP_HOST": "mail.local", "SELFCARE_SMTP_PORT": "2525",
-                               "SELFCARE_MAIL_FROM": "a@b.se"})
+    s = MailSettings.from_env(
+        {"SELFCARE_SMTP_HOST": "mail.local", "SELFCARE_SMTP_PORT": "2525", "SELFCARE_MAIL_FROM": "a@b.se"}
+    )
     assert (s.host, s.port, s.sender) == ("mail.local", 2525, "a@b.se")
     assert MailSettings.from_env({}).host is None

@@ -30,8 +30,12 @@ def test_the_surplus_is_credit_with_a_timeline_entry_and_in_the_agents_queue(api
     cid, sep, first = _pay_twice(api, core, auth)
     assert _state(core, sep.id).balance_ore == -first["amount_ore"]
     with core.engine.connect() as conn:
-        kinds = [e.kind for e in conn.execute(select(m.InvoiceEvent).where(m.InvoiceEvent.invoice_id == sep.id)
-                                              .order_by(m.InvoiceEvent.id))]
+        kinds = [
+            e.kind
+            for e in conn.execute(
+                select(m.InvoiceEvent).where(m.InvoiceEvent.invoice_id == sep.id).order_by(m.InvoiceEvent.id)
+            )
+        ]
     assert kinds[-1] == "overpaid"
     doc = api.get(f"/invoices/{sep.id}", headers=token_for(auth, "subscriber", cid), params={"lang": "en"}).json()
     entry = next(e for e in doc["timeline"] if e["kind"] == "overpaid")

@@ -60,8 +60,10 @@ def _account(core: Core, customer_number: str) -> tuple[int, Any, Any]:
     """(customer id, September invoice row, October invoice row)."""
     with core.engine.connect() as conn:
         cid = conn.execute(select(m.Customer.id).where(m.Customer.customer_number == customer_number)).scalar_one()
-        rows = {r.period_start.month: r for r in conn.execute(
-            select(m.Invoice).where(m.Invoice.customer_id == cid, m.Invoice.kind == "invoice"))}
+        rows = {
+            r.period_start.month: r
+            for r in conn.execute(select(m.Invoice).where(m.Invoice.customer_id == cid, m.Invoice.kind == "invoice"))
+        }
     return cid, rows[9], rows[10]
 
 
@@ -78,19 +80,23 @@ def _allocation(core: Core, inv_id: str):
 
 def _session_status(core: Core, checkout: dict[str, Any]) -> str:
     with core.engine.connect() as conn:
-        return conn.execute(select(PaymentSession.status).where(
-            PaymentSession.provider_payment_id == checkout["payment_id"])).scalar_one()
+        return conn.execute(
+            select(PaymentSession.status).where(PaymentSession.provider_payment_id == checkout["payment_id"])
+        ).scalar_one()
 
 
 def _payments(core: Core, payment_id: str) -> dict[str, tuple[str, int]]:
     """reference → (invoice id, amount) of the payments recorded for a provider payment."""
     with core.engine.connect() as conn:
-        return {p.reference: (p.invoice_id, p.amount_ore) for p in conn.execute(
-            select(m.Payment).where(m.Payment.reference.like(f"testpay:{payment_id}%")))}
+        return {
+            p.reference: (p.invoice_id, p.amount_ore)
+            for p in conn.execute(select(m.Payment).where(m.Payment.reference.like(f"testpay:{payment_id}%")))
+        }
 
 
-def _pay_all(api: TestClient, me: dict[str, str], cid: int, invoice_ids: list[str] | None = None,
-             return_url: str = "/invoices") -> dict[str, Any]:
+def _pay_all(
+    api: TestClient, me: dict[str, str], cid: int, invoice_ids: list[str] | None = None, return_url: str = "/invoices"
+) -> dict[str, Any]:
     r = api.post(f"/customers/{cid}/pay", headers=me, json={"invoice_ids": invoice_ids, "return_url": return_url})
     assert r.status_code == 200, r.text
     return r.json()
@@ -196,8 +202,10 @@ def test_a_new_checkout_supersedes_open_ones_sharing_an_invoice(api, core, auth)
     for inv in (sep, oct_):
         assert _state(core, inv.id).balance_ore == 0  # never below zero
     with core.engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(m.Payment).where(
-            m.Payment.customer_id == cid)).scalar_one() == 2
+        assert (
+            conn.execute(select(func.count()).select_from(m.Payment).where(m.Payment.customer_id == cid)).scalar_one()
+            == 2
+        )
 
 
 def test_a_confirmed_superseded_checkout_is_recorded_anyway(api, core, auth):
@@ -304,20 +312,34 @@ def test_another_customers_invoice_is_not_found(api, core, auth):
         assert (r.status_code, r.json()["detail"]) == (404, "invoice not found"), ids
     assert _session_status(core, open_one) == "open"  # a refused request supersedes nothing
     # another subscriber, a link session, marketing: not theirs
-    assert api.post(f"/customers/{cid}/pay", headers=token_for(auth, "subscriber", cid2),
-                    json={"return_url": "/x"}).status_code == 404
+    assert (
+        api.post(
+            f"/customers/{cid}/pay", headers=token_for(auth, "subscriber", cid2), json={"return_url": "/x"}
+        ).status_code
+        == 404
+    )
     link = api.post(f"/invoices/{sep.id}/link", headers=me).json()
     opened = api.post("/links/open", headers=token_for(auth, "service"), json={"token": link["token"]}).json()
     link_session = {"Authorization": f"Bearer {opened['access_token']}"}
     assert api.post(f"/customers/{cid}/pay", headers=link_session, json={"return_url": "/x"}).status_code == 404
-    assert api.post(f"/customers/{cid}/pay", headers=token_for(auth, "agent"),
-                    json={"return_url": "/x"}).status_code == 403
+    assert (
+        api.post(f"/customers/{cid}/pay", headers=token_for(auth, "agent"), json={"return_url": "/x"}).status_code
+        == 403
+    )
     # the app's backend (service) may, for that customer's own invoices only
     service = token_for(auth, "service")
-    assert api.post(f"/customers/{cid}/pay", headers=service, json={"invoice_ids": [oct_.id],
-                                                                     "return_url": "/x"}).status_code == 200
-    assert api.post(f"/customers/{cid}/pay", headers=service, json={"invoice_ids": [sep2.id],
-                                                                     "return_url": "/x"}).status_code == 404
+    assert (
+        api.post(
+            f"/customers/{cid}/pay", headers=service, json={"invoice_ids": [oct_.id], "return_url": "/x"}
+        ).status_code
+        == 200
+    )
+    assert (
+        api.post(
+            f"/customers/{cid}/pay", headers=service, json={"invoice_ids": [sep2.id], "return_url": "/x"}
+        ).status_code
+        == 404
+    )
     r = api.post("/customers/999999/pay", headers=service, json={"return_url": "/x"})
     assert (r.status_code, r.json()["detail"]) == (404, "customer not found")
 
@@ -328,8 +350,12 @@ def test_checkouts_made_at_once_leave_one_open(api, core, auth):
     cid, sep, oct_ = _account(core, "K1")
     provider = paygw.TestPayProvider(core.engine, "webhook-secret-" + "w" * 32)
     with ThreadPoolExecutor(4) as pool:
-        made = list(pool.map(lambda ids: provider.create_customer_checkout(cid, ids, "/x"),
-                             [None, [sep.id, oct_.id], [oct_.id, sep.id], None]))
+        made = list(
+            pool.map(
+                lambda ids: provider.create_customer_checkout(cid, ids, "/x"),
+                [None, [sep.id, oct_.id], [oct_.id, sep.id], None],
+            )
+        )
     with core.engine.connect() as conn:
         statuses = dict(conn.execute(select(PaymentSession.provider_payment_id, PaymentSession.status)).all())
     assert sorted(statuses[c.payment_id] for c in made) == ["open", "superseded", "superseded", "superseded"]
@@ -366,14 +392,16 @@ def test_bad_input_is_refused_naming_the_field(api, core, auth):
     assert r.status_code == 422 and "return_url" in r.text
 
     # a credit note, and an invoice with nothing left to pay
-    note = credit_notes.create_credit_note(core.engine, core.catalogue, sep.id,
-                                       credit_notes.CreditRequest(reason="Goodwill", amount_ore=5000))
+    note = credit_notes.create_credit_note(
+        core.engine, core.catalogue, sep.id, credit_notes.CreditRequest(reason="Goodwill", amount_ore=5000)
+    )
     r = pay({"invoice_ids": [note["id"]], "return_url": "/x"})
     assert problems(r)[0] == f"invoice_ids: {note['number']} is a credit note, not paid"
     owed = _state(core, oct_.id).balance_ore
     with core.engine.begin() as conn:
-        ledger.record_payment(conn, invoice_id=oct_.id, reference="bg-oct", method="bankgiro", amount_ore=owed,
-                              customer_id=cid)
+        ledger.record_payment(
+            conn, invoice_id=oct_.id, reference="bg-oct", method="bankgiro", amount_ore=owed, customer_id=cid
+        )
     r = pay({"invoice_ids": [sep.id, oct_.id], "return_url": "/x"})
     assert problems(r)[0] == f"invoice_ids: invoice {oct_.number} has nothing left to pay"
     left = _pay_all(api, me, cid)  # no ids: the one still overdue, less its credit

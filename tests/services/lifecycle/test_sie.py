@@ -22,13 +22,26 @@ def test_export_parses_back_balanced(core: Core, tmp_path: Path) -> None:
     k1, k2 = invs["K1"], invs["K2"]
     cfg = LifecycleConfig(print_dir=tmp_path / "p", collection_dir=tmp_path / "c")
     with clock.use(clock.FrozenClock("2026-11-15")):  # a credit note of the year exported
-        credit_notes.create_credit_note(core.engine, core.catalogue, k2.id,
-                                    credit_notes.CreditRequest(reason="Fel pris", amount_ore=5000))
+        credit_notes.create_credit_note(
+            core.engine, core.catalogue, k2.id, credit_notes.CreditRequest(reason="Fel pris", amount_ore=5000)
+        )
     with core.engine.begin() as conn:
-        ledger.record_payment(conn, invoice_id=k1.id, reference="p1", method="card", amount_ore=10000,
-                              received_at=datetime(2026, 11, 20, tzinfo=UTC))
-        ledger.record_payment(conn, invoice_id=None, reference="u1", method="bankgiro", amount_ore=777,
-                              received_at=datetime(2026, 11, 21, tzinfo=UTC))
+        ledger.record_payment(
+            conn,
+            invoice_id=k1.id,
+            reference="p1",
+            method="card",
+            amount_ore=10000,
+            received_at=datetime(2026, 11, 20, tzinfo=UTC),
+        )
+        ledger.record_payment(
+            conn,
+            invoice_id=None,
+            reference="u1",
+            method="bankgiro",
+            amount_ore=777,
+            received_at=datetime(2026, 11, 21, tzinfo=UTC),
+        )
     dunning.run_dunning(core.engine, cfg, today=date(2026, 12, 11))
     q = payments.list_unmatched(core.engine)["items"][0]
     with clock.use(clock.FrozenClock("2026-12-12")):  # an agent books it within the year exported
@@ -63,14 +76,24 @@ def test_export_parses_back_balanced(core: Core, tmp_path: Path) -> None:
     assert used <= set(sie.accounts)
     assert sum(t.amount_ore for v in sie.verifications for t in v.trans if t.account == "2999") == 0
     # nothing outside the range
-    assert parse_sie(export_sie(core.engine, core.catalogue, cfg, date(2025, 1, 1), date(2025, 12, 31))).verifications == []
+    assert (
+        parse_sie(export_sie(core.engine, core.catalogue, cfg, date(2025, 1, 1), date(2025, 12, 31))).verifications
+        == []
+    )
 
 
 def test_unbalanced_verification_is_refused_and_bad_amounts_name_the_line() -> None:
     v = Verification("A", 1, date(2026, 1, 1), "x", [Trans("1510", 100), Trans("3011", -99)])
     with pytest.raises(SieError, match="does not balance"):
-        write_sie(company="X", org_number="1", generated=date(2026, 1, 1), year_start=date(2026, 1, 1),
-                  year_end=date(2026, 12, 31), accounts={}, verifications=[v])
+        write_sie(
+            company="X",
+            org_number="1",
+            generated=date(2026, 1, 1),
+            year_start=date(2026, 1, 1),
+            year_end=date(2026, 12, 31),
+            accounts={},
+            verifications=[v],
+        )
     with pytest.raises(SieError, match="line 3"):
         parse_sie(b'#VER A 1 20260101 "x"\n{\n#TRANS 1510 {} 1,00\n}\n')
 
@@ -82,10 +105,14 @@ def test_each_revenue_account_gets_its_own_lines_net() -> None:
     # The old split gave the fee 159,21 and the usage 0,05.
     from backend_stub.services.lifecycle.bookkeeping import invoice_trans
 
-    doc = {"gross_ore": 19_907,
-           "lines": [{"vat_rate": "0.25", "kind": "fee", "amount_ore": 19_900},
-                     {"vat_rate": "0.25", "kind": "usage", "amount_ore": 7}],
-           "vat": [{"rate": "0.25", "net_ore": 15_926, "vat_ore": 3_981, "gross_ore": 19_907}]}
+    doc = {
+        "gross_ore": 19_907,
+        "lines": [
+            {"vat_rate": "0.25", "kind": "fee", "amount_ore": 19_900},
+            {"vat_rate": "0.25", "kind": "usage", "amount_ore": 7},
+        ],
+        "vat": [{"rate": "0.25", "net_ore": 15_926, "vat_ore": 3_981, "gross_ore": 19_907}],
+    }
     trans = invoice_trans(doc, LifecycleConfig().accounts)
     assert Trans("3011", -15_920) in trans and Trans("3012", -6) in trans
     assert Trans("2611", -3_981) in trans and Trans("1510", 19_907) in trans

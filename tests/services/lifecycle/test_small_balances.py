@@ -27,14 +27,17 @@ def test_small_balances_are_not_dunned_then_carried_or_written_off(core: Core, t
     k1 = issue_invoice(core, [_line("Rörlig", 21_900, "fee")], customer_number="K1")
     pay(core, k1, 21_400, "bank-k1")
     header = (FIXTURES / "customers.csv").read_text(encoding="utf-8").splitlines()[0]
-    ended = io.StringIO(f"{header}\nK3,S9,Cecilia Ek,c@example.se,,Gatan 1,111 22,Stockholm,email,+46701112233,"
-                        "mobil-bas,2025-01-01,2026-09-30,true,,,1\n")
+    ended = io.StringIO(
+        f"{header}\nK3,S9,Cecilia Ek,c@example.se,,Gatan 1,111 22,Stockholm,email,+46701112233,"
+        "mobil-bas,2025-01-01,2026-09-30,true,,,1\n"
+    )
     assert not import_customers(core.engine, core.catalogue, read_customers_csv(ended)).errors
     k2 = issue_invoice(core, [_line("Bas", 10_000, "fee")], customer_number="K3")
     pay(core, k2, 9_100, "bank-k2")
     # K1 also has an invoice not yet due on the bill run day (due 2026-12-20): never carried.
-    later = issue_invoice(core, [_line("Tillägg", 400, "one_off")], customer_number="K1",
-                          invoice_date=date(2026, 11, 20))
+    later = issue_invoice(
+        core, [_line("Tillägg", 400, "one_off")], customer_number="K1", invoice_date=date(2026, 11, 20)
+    )
 
     # Dunning far past the due date: no reminder, no fee, no interest on a balance below the minimum.
     result = dunning.run_dunning(core.engine, cfg, today=date(2026, 12, 31))
@@ -49,7 +52,8 @@ def test_small_balances_are_not_dunned_then_carried_or_written_off(core: Core, t
     [new] = [d for d in invoices.invoices_for_period(core.engine, "2026-11") if d["customer_number"] == "K1"]
     carried = [ln for ln in new["lines"] if ln["kind"] == "carried"]
     assert [(ln["description"], ln["amount_ore"], ln["vat_rate"]) for ln in carried] == [
-        (f"Ej betalt från faktura {k1}", 500, "0")]
+        (f"Ej betalt från faktura {k1}", 500, "0")
+    ]
     assert new["vat_ore"] == sum(v["vat_ore"] for v in new["vat"] if Decimal(v["rate"]) > 0)  # outside VAT
     gone = invoices.get_invoice(core.engine, k2, today=date(2026, 12, 5))
     assert (gone["status"], gone["balance_ore"]) == ("written_off", 0)

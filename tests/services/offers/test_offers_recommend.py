@@ -36,8 +36,16 @@ _ids = iter(range(1, 1_000_000))
 
 
 def ev(started: str, service: str, amount: int = 0, *, to: str = "", country: str = "") -> UsageEvent:
-    return UsageEvent(f"r{next(_ids):06d}", MSISDN, service, int(datetime.fromisoformat(started).timestamp()),
-                      amount if service == "voice" else 0, amount if service == "data" else 0, to, country)
+    return UsageEvent(
+        f"r{next(_ids):06d}",
+        MSISDN,
+        service,
+        int(datetime.fromisoformat(started).timestamp()),
+        amount if service == "voice" else 0,
+        amount if service == "data" else 0,
+        to,
+        country,
+    )
 
 
 def subscription(plan_id: str = "mobil-5gb", start: date = date(2026, 1, 1)) -> Subscription:
@@ -58,13 +66,19 @@ def monthly_data(gb_per_month: float) -> dict[date, list[UsageEvent]]:
 
 def test_three_months_under_every_plan_by_hand():
     assert datetime(2026, 8, 4).weekday() == 1  # a Tuesday: the calls at 10:00 are at the peak rate
-    august = [ev("2026-08-05T12:00:00+02:00", "data", 4 * GB), ev("2026-08-06T12:00:00+02:00", "data", 3 * GB),
-              ev("2026-08-04T10:00:00+02:00", "voice", 90, to="+4791234567"),
-              ev("2026-08-04T10:30:00+02:00", "voice", 90, to="+4791234567")]
+    august = [
+        ev("2026-08-05T12:00:00+02:00", "data", 4 * GB),
+        ev("2026-08-06T12:00:00+02:00", "data", 3 * GB),
+        ev("2026-08-04T10:00:00+02:00", "voice", 90, to="+4791234567"),
+        ev("2026-08-04T10:30:00+02:00", "voice", 90, to="+4791234567"),
+    ]
     september = [ev("2026-09-10T12:00:00+02:00", "data", 3 * GB)] + [
-        ev(f"2026-09-11T12:{i:02d}:00+02:00", "sms", to="+46701112233") for i in range(10)]
-    october = [ev("2026-10-05T12:00:00+02:00", "data", 5_500_000_000),
-               ev("2026-10-20T12:00:00+02:00", "data", 500 * MB, country="FR")]
+        ev(f"2026-09-11T12:{i:02d}:00+02:00", "sms", to="+46701112233") for i in range(10)
+    ]
+    october = [
+        ev("2026-10-05T12:00:00+02:00", "data", 5_500_000_000),
+        ev("2026-10-20T12:00:00+02:00", "data", 500 * MB, country="FR"),
+    ]
     result = recommend.compute(CAT, subscription("mobil-5gb"), PERIODS, by_period(august, september, october), TODAY)
     # Each Norway call: 90 s bills 2 blocks of 60 s = 2 × 1,49 = 2,98 kr + 0,49 kr = 3,47 kr; two calls 6,94 kr.
     # Data: August 7 GB, September 3 GB, October 5,5 GB at home + 0,5 GB in France = 6 GB.
@@ -89,8 +103,12 @@ def test_three_months_under_every_plan_by_hand():
 def test_a_heavy_user_is_recommended_the_larger_plan():
     # 12 GB a month. 5 GB: 199 + 7 × 29 = 402,00; Bas: 99 + 11 × 29 = 418,00; 20 GB: 299,00; Obegränsad 449,00.
     result = recommend.compute(CAT, subscription("mobil-5gb"), PERIODS, monthly_data(12), TODAY)
-    assert costs(result) == {"mobil-bas": [41_800] * 3, "mobil-5gb": [40_200] * 3, "mobil-20gb": [29_900] * 3,
-                             "mobil-obegransad": [44_900] * 3}
+    assert costs(result) == {
+        "mobil-bas": [41_800] * 3,
+        "mobil-5gb": [40_200] * 3,
+        "mobil-20gb": [29_900] * 3,
+        "mobil-obegransad": [44_900] * 3,
+    }
     assert result["best_plan_id"] == "mobil-20gb"
     assert recommend.is_better(result, "mobil-20gb") and not recommend.is_better(result, "mobil-obegransad")
 
@@ -114,10 +132,22 @@ def test_no_recommendation_when_the_current_plan_is_best():
 
 def test_unlimited_data_counts_as_more_than_any_amount():
     # 20 GB for 1 000,00 kr against unlimited (-1 bytes in the API) for 1 040,00 kr: 4 % more, more data.
-    plans = [{"plan_id": "mobil-20gb", "current": True, "per_period_ore": [100_000], "total_ore": 100_000,
-              "data_bytes": 20_000_000_000},
-             {"plan_id": "mobil-obegransad", "current": False, "per_period_ore": [104_000], "total_ore": 104_000,
-              "data_bytes": -1}]
+    plans = [
+        {
+            "plan_id": "mobil-20gb",
+            "current": True,
+            "per_period_ore": [100_000],
+            "total_ore": 100_000,
+            "data_bytes": 20_000_000_000,
+        },
+        {
+            "plan_id": "mobil-obegransad",
+            "current": False,
+            "per_period_ore": [104_000],
+            "total_ore": 104_000,
+            "data_bytes": -1,
+        },
+    ]
     assert recommend.best_plan(plans) == "mobil-obegransad"
     assert recommend.is_better({"plans": plans}, "mobil-obegransad")
     assert recommend.data_rank(-1) > recommend.data_rank(10**15) > recommend.data_rank(0)
@@ -126,8 +156,9 @@ def test_unlimited_data_counts_as_more_than_any_amount():
 def test_a_subscription_that_began_mid_period_is_compared_on_its_own_days():
     # From 16 September: 15 of September's 30 days. 3 GB in September and in October.
     sub = subscription("mobil-5gb", date(2026, 9, 16))
-    events = by_period([], [ev("2026-09-20T12:00:00+02:00", "data", 3 * GB)],
-                       [ev("2026-10-20T12:00:00+02:00", "data", 3 * GB)])
+    events = by_period(
+        [], [ev("2026-09-20T12:00:00+02:00", "data", 3 * GB)], [ev("2026-10-20T12:00:00+02:00", "data", 3 * GB)]
+    )
     result = recommend.compute(CAT, sub, PERIODS, events, TODAY)
     assert result["periods"] == ["2026-09", "2026-10"]  # not active in August
     assert costs(result) == {
@@ -168,12 +199,18 @@ def test_re_rating_under_the_current_plan_gives_what_the_invoices_said(core):
         with core.engine.begin() as conn:
             sub = load_subscriptions(conn, customer_ids=[ids[number]])[0]
             result = recommend.recommendation(conn, cat, sub, TODAY)
-            invoiced = dict(conn.execute(
-                select(m.Invoice.period_start, func.sum(m.InvoiceLine.amount_ore))
-                .join(m.InvoiceLine, m.InvoiceLine.invoice_id == m.Invoice.id)
-                .where(m.Invoice.customer_id == ids[number], m.InvoiceLine.subscription_id == sub.id,
-                       m.InvoiceLine.kind.in_(["fee", "usage", "connection_fee"]))
-                .group_by(m.Invoice.period_start)).all())
+            invoiced = dict(
+                conn.execute(
+                    select(m.Invoice.period_start, func.sum(m.InvoiceLine.amount_ore))
+                    .join(m.InvoiceLine, m.InvoiceLine.invoice_id == m.Invoice.id)
+                    .where(
+                        m.Invoice.customer_id == ids[number],
+                        m.InvoiceLine.subscription_id == sub.id,
+                        m.InvoiceLine.kind.in_(["fee", "usage", "connection_fee"]),
+                    )
+                    .group_by(m.Invoice.period_start)
+                ).all()
+            )
         current = next(p for p in result["plans"] if p["current"])
         assert current["per_period_ore"] == [invoiced[p.start] for p in PERIODS], number
     # K1: 199,00; 199 + 29 = 228,00; 199,00 (see test_offers_targeting)
@@ -185,8 +222,18 @@ def test_re_rating_under_the_current_plan_gives_what_the_invoices_said(core):
     assert len(key) == 3  # one cached row per subscription asked about
     # A late event in October (2 GB more: 3 GB in all, still within 5 GB) changes the fingerprint, so the
     # figures are computed again: Bas in October is now 99 + 2 × 29 = 157,00 instead of 99,00.
-    late = [(1, {"record_id": "K1-late", "msisdn": NUMBERS["K1"], "service": "data",
-                 "started_at": "2026-10-30T12:00:00+01:00", "volume_bytes": str(2 * GB)})]
+    late = [
+        (
+            1,
+            {
+                "record_id": "K1-late",
+                "msisdn": NUMBERS["K1"],
+                "service": "data",
+                "started_at": "2026-10-30T12:00:00+01:00",
+                "volume_bytes": str(2 * GB),
+            },
+        )
+    ]
     assert UsageImporter(core.engine, cat).import_rows(late, "late").rated == 1
     with core.engine.begin() as conn:
         again = recommend.recommendation(conn, cat, sub, TODAY)

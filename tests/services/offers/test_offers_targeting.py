@@ -48,11 +48,30 @@ MONTHS = ("2026-08", "2026-09", "2026-10")
 def customer_rows() -> list[tuple[int, dict[str, str]]]:
     rows = []
     for i, (number, sub, name, msisdn, plan, start) in enumerate(CUSTOMERS, start=2):
-        rows.append((i, {"customer_number": number, "subscription_id": sub, "name": name,
-                         "email": f"{number.lower()}@example.se", "phone": msisdn or "+46709999999",
-                         "street": "Storgatan 1", "postal_code": "111 22", "city": "Stockholm", "channel": "email",
-                         "msisdn": msisdn, "plan": plan, "start_date": start, "end_date": "",
-                         "reminder_fee_agreed": "true", "discount": "", "discount_start": "", "cycle_day": "1"}))
+        rows.append(
+            (
+                i,
+                {
+                    "customer_number": number,
+                    "subscription_id": sub,
+                    "name": name,
+                    "email": f"{number.lower()}@example.se",
+                    "phone": msisdn or "+46709999999",
+                    "street": "Storgatan 1",
+                    "postal_code": "111 22",
+                    "city": "Stockholm",
+                    "channel": "email",
+                    "msisdn": msisdn,
+                    "plan": plan,
+                    "start_date": start,
+                    "end_date": "",
+                    "reminder_fee_agreed": "true",
+                    "discount": "",
+                    "discount_start": "",
+                    "cycle_day": "1",
+                },
+            )
+        )
     return rows
 
 
@@ -65,12 +84,27 @@ def usage_rows() -> list[tuple[int, dict[str, str]]]:
             day = 3
             while left > 0:
                 volume = min(left, GB // 2)
-                rows.append({"record_id": f"{number}-{month}-{day}", "msisdn": MSISDN[number], "service": "data",
-                             "started_at": f"{month}-{day:02d}T12:00:00+02:00", "volume_bytes": str(volume)})
+                rows.append(
+                    {
+                        "record_id": f"{number}-{month}-{day}",
+                        "msisdn": MSISDN[number],
+                        "service": "data",
+                        "started_at": f"{month}-{day:02d}T12:00:00+02:00",
+                        "volume_bytes": str(volume),
+                    }
+                )
                 left -= volume
                 day += 1
-    rows.append({"record_id": "K2-roam", "msisdn": MSISDN["K2"], "service": "data",
-                 "started_at": "2026-09-20T12:00:00+02:00", "volume_bytes": str(100 * MB), "visited_country": "FR"})
+    rows.append(
+        {
+            "record_id": "K2-roam",
+            "msisdn": MSISDN["K2"],
+            "service": "data",
+            "started_at": "2026-09-20T12:00:00+02:00",
+            "volume_bytes": str(100 * MB),
+            "visited_country": "FR",
+        }
+    )
     return list(enumerate(rows, start=2))
 
 
@@ -88,9 +122,15 @@ def build_operator(core) -> dict[str, int]:
         for inv in invoices:
             unpaid = inv.customer_id in (ids["K3"], ids["K5"]) and inv.period_start == date(2026, 8, 1)
             if not unpaid:
-                ledger.record_payment(conn, invoice_id=inv.id, reference=f"pay-{inv.number}", method="bankgiro",
-                                      amount_ore=inv.amount_due_ore, customer_id=inv.customer_id,
-                                      received_at=datetime(2026, 11, 1, tzinfo=UTC))
+                ledger.record_payment(
+                    conn,
+                    invoice_id=inv.id,
+                    reference=f"pay-{inv.number}",
+                    method="bankgiro",
+                    amount_ore=inv.amount_due_ore,
+                    customer_id=inv.customer_id,
+                    received_at=datetime(2026, 11, 1, tzinfo=UTC),
+                )
             elif inv.customer_id == ids["K5"]:
                 ledger.add_event(conn, inv.id, "collection", "Lämnad till inkasso.", data={"balance_ore": 1})
     return ids
@@ -102,8 +142,11 @@ def matching(core, rules: dict, sells: tuple[str, str] | None = None) -> set[str
     sell = targeting.Sells(*sells) if sells else None
     with core.engine.begin() as conn:
         facts = targeting.load_facts(conn, cat, range(1, 100), TODAY, periods_needed=parsed.periods_needed())
-        return {f.customer_number for f in facts.values()
-                if targeting.match(cat, parsed, sell, f, TODAY, targeting.recommend_fn_for(conn, cat, f, TODAY)).matches}
+        return {
+            f.customer_number
+            for f in facts.values()
+            if targeting.match(cat, parsed, sell, f, TODAY, targeting.recommend_fn_for(conn, cat, f, TODAY)).matches
+        }
 
 
 def test_each_rule_picks_the_customers_it_describes(core):
@@ -123,13 +166,15 @@ def test_each_rule_picks_the_customers_it_describes(core):
     assert matching(core, {"data_usage": {"min_percent": 90, "periods": 1, "of_last": 1}}) == set()  # Oct only
     assert matching(core, {"data_usage": {"min_percent": 90, "periods": 1, "of_last": 2}}) == {"K1"}  # Sep, Oct
     # K3's 5 GB of a 1 GB allowance is 500 %: it counts once overdue customers are let in
-    assert matching(core, {"data_usage": {"min_percent": 100, "periods": 3, "of_last": 3},
-                           "exclude_overdue": False}) == {"K3"}
+    assert matching(
+        core, {"data_usage": {"min_percent": 100, "periods": 3, "of_last": 3}, "exclude_overdue": False}
+    ) == {"K3"}
     # overage: K1 paid 1 GB × 29,00 kr = 2 900 öre in Sep; K3 4 GB × 29 kr = 116 kr each month
     assert matching(core, {"overage": {"min_ore": 2900, "periods": 1, "of_last": 3}}) == {"K1"}
     assert matching(core, {"overage": {"min_ore": 2901, "periods": 1, "of_last": 3}}) == set()
-    assert matching(core, {"overage": {"min_ore": 11600, "periods": 3, "of_last": 3},
-                           "exclude_overdue": False}) == {"K3"}
+    assert matching(core, {"overage": {"min_ore": 11600, "periods": 3, "of_last": 3}, "exclude_overdue": False}) == {
+        "K3"
+    }
     # roaming: K2's 100 MB in France in September
     assert matching(core, {"roaming": {"periods": 1, "of_last": 3}}) == {"K2"}
     assert matching(core, {"roaming": {"periods": 1, "of_last": 1}}) == set()
@@ -168,9 +213,14 @@ def test_recommended_rule_uses_the_re_rated_periods(core):
 
 def test_reasons_say_what_held_and_what_did_not(core):
     ids = build_operator(core)
-    rules = targeting.parse_rules({"plans": ["mobil-5gb"], "data_usage": {"min_percent": 90, "periods": 2,
-                                                                           "of_last": 3},
-                                   "tenure_months": {"min": 6}}, core.catalogue)
+    rules = targeting.parse_rules(
+        {
+            "plans": ["mobil-5gb"],
+            "data_usage": {"min_percent": 90, "periods": 2, "of_last": 3},
+            "tenure_months": {"min": 6},
+        },
+        core.catalogue,
+    )
     cat = core.catalogue
     with core.engine.begin() as conn:
         facts = targeting.load_facts(conn, cat, [ids["K1"], ids["K2"]], TODAY)
@@ -183,12 +233,14 @@ def test_reasons_say_what_held_and_what_did_not(core):
     assert "not met: tenure 5 months (wanted 6–any)" in k2.reasons
     assert f"{MSISDN['K2']}: not met: data ≥ 90 % in 0 of 3 periods (needs 2)" in k2.reasons
     # The same reasons in Swedish, for the console in Swedish.
-    k2_sv = targeting.match(core.catalogue, rules, targeting.Sells("plan", "mobil-20gb"), facts[ids["K2"]], TODAY,
-                            lang="sv")
+    k2_sv = targeting.match(
+        core.catalogue, rules, targeting.Sells("plan", "mobil-20gb"), facts[ids["K2"]], TODAY, lang="sv"
+    )
     assert "uppfylls inte: kundtid 5 månader (önskas 6–obegränsat)" in k2_sv.reasons
     assert f"{MSISDN['K2']}: uppfylls inte: data ≥ 90 % i 0 av 3 perioder (kräver 2)" in k2_sv.reasons
-    nobody = targeting.match(core.catalogue, rules, targeting.Sells("plan", "mobil-5gb"), facts[ids["K1"]], TODAY,
-                             lang="sv")
+    nobody = targeting.match(
+        core.catalogue, rules, targeting.Sells("plan", "mobil-5gb"), facts[ids["K1"]], TODAY, lang="sv"
+    )
     assert nobody.reasons[-1] == "uppfylls inte: inget abonnemang som abonnemanget mobil-5gb gäller för"
 
 
@@ -206,15 +258,36 @@ def test_period_stats_are_cached_and_a_late_event_makes_them_stale(core):
     assert cached[(k2_sub, date(2026, 10, 1))] == 1 * GB
     # A late event for K2 in October (already invoiced): 3.6 GB more makes it 4.6 GB = 92 %; with
     # September's 1 GB that is still one heavy period, so add one for September too.
-    late = [(1, {"record_id": "K2-late-oct", "msisdn": MSISDN["K2"], "service": "data",
-                 "started_at": "2026-10-28T12:00:00+01:00", "volume_bytes": str(3_600_000_000)}),
-            (2, {"record_id": "K2-late-sep", "msisdn": MSISDN["K2"], "service": "data",
-                 "started_at": "2026-09-28T12:00:00+02:00", "volume_bytes": str(3_600_000_000)})]
+    late = [
+        (
+            1,
+            {
+                "record_id": "K2-late-oct",
+                "msisdn": MSISDN["K2"],
+                "service": "data",
+                "started_at": "2026-10-28T12:00:00+01:00",
+                "volume_bytes": str(3_600_000_000),
+            },
+        ),
+        (
+            2,
+            {
+                "record_id": "K2-late-sep",
+                "msisdn": MSISDN["K2"],
+                "service": "data",
+                "started_at": "2026-09-28T12:00:00+02:00",
+                "volume_bytes": str(3_600_000_000),
+            },
+        ),
+    ]
     assert UsageImporter(core.engine, core.catalogue).import_rows(late, "late").rated == 2
     assert matching(core, rules) == {"K1", "K2"}
     with core.engine.connect() as conn:
-        row = conn.execute(select(OfferUsageStats).where(OfferUsageStats.subscription_id == k2_sub,
-                                                         OfferUsageStats.period_start == date(2026, 10, 1))).one()
+        row = conn.execute(
+            select(OfferUsageStats).where(
+                OfferUsageStats.subscription_id == k2_sub, OfferUsageStats.period_start == date(2026, 10, 1)
+            )
+        ).one()
     assert row.data_bytes == 4_600_000_000
     assert ids["K2"] == row.customer_id
 
