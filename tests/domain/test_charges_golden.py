@@ -22,7 +22,7 @@ from backend_stub.domain.catalogue import CatalogueError, instalment_amounts, pa
 from backend_stub.domain.periods import PlanSegment, Subscription, period_for
 from backend_stub.domain.rating import MB, Rejection, UsageEvent, rate_period
 from tests.conftest import FIXTURES
-from tests.domain.test_invoicing_golden import aggregate
+from tests.domain.invoice_text import aggregate
 
 GOLDEN_TEXT = (FIXTURES / "golden.toml").read_text(encoding="utf-8")
 EXTRA = """
