@@ -18,7 +18,6 @@ few and the deadline is off: the four tests take about three minutes of one core
 from __future__ import annotations
 
 import os
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,7 +33,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
 from backend_stub import clock
 from backend_stub.api.app import create_app
@@ -46,7 +45,7 @@ from backend_stub.storage.models import charges as charges_models
 from backend_stub.storage.models import lifecycle as lifecycle_models
 from backend_stub.storage.models import offers as offers_models
 from backend_stub.storage.models import support as support_models
-from tests.conftest import PG_URL, SECRET, TEST_NOW, token_for
+from tests.conftest import SECRET, TEST_NOW, fresh_database, token_for
 
 FUZZ_SEED = 20261205
 EXAMPLES = int(os.environ.get("SELFCARE_FUZZ_EXAMPLES", "6"))
@@ -114,28 +113,10 @@ def _seed_operator(core: Core, auth: AuthSettings) -> dict[str, list[Any]]:
 
 
 @contextmanager
-def _database(kind: str, tmp: Path) -> Iterator[str]:
-    """A fresh database for the fuzzed core: a SQLite file, or a PostgreSQL schema of its own."""
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp / 'selfcare.db'}"
-        return
-    schema = f"fuzz_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
-
-
-@contextmanager
 def _seeded_schema(kind: str, tmp: Path) -> Iterator[tuple[Any, dict[str, list[Any]], AuthSettings]]:
     """The seeded core's app as schemathesis reads it, the ids worth aiming at, and the auth settings."""
     auth = AuthSettings(secret=SECRET)
-    with _database(kind, tmp) as url, clock.use(clock.FrozenClock(TEST_NOW)):
+    with fresh_database(kind, tmp, prefix="fuzz") as url, clock.use(clock.FrozenClock(TEST_NOW)):
         core = Core(make_engine(url))
         try:
             known = _seed_operator(core, auth)
