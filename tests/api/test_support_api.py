@@ -298,3 +298,30 @@ def test_waive_preview_shows_the_fee_and_the_balance_after(api, auth, core):
     api.post(f"/invoices/{inv['id']}/thread/waive-fee", headers=agent, json={"reason": "ok"})
     assert api.get(f"/invoices/{inv['id']}", headers=agent).json()["reminder_fees_ore"] == 0
     assert api.post(url, headers=agent).status_code == 422
+
+
+def test_every_change_to_a_thread_is_signalled_to_the_open_pages(api, auth, monkeypatch):
+    """The core publishes "this thread changed" after a question, a read, a reply and a credit (selfcare_common.
+    thread_signal), and not when a page reads a thread with nothing new: quiet pages cost the core nothing."""
+    from selfcare_common import thread_signal
+
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    heard: list[str] = []
+    stop = thread_signal.listen(heard.append)
+    try:
+        me = token_for(auth, "subscriber", 1)
+        inv = _first_invoice(api, auth, 1)
+        path = f"/invoices/{inv['id']}/thread"
+        assert api.post(f"{path}/messages", headers=me, json={"text": "Varför?"}).status_code == 201
+        assert heard == [inv["id"]]
+        api.get(path, headers=me)  # the subscriber reads: nothing of the agent's to mark read
+        assert heard == [inv["id"]]
+        agent = _bearer(_login(api, auth, "anna").json()["access_token"])
+        api.get(path, headers=agent)  # the agent reads the question: the subscriber's page shows "read"
+        assert heard == [inv["id"]] * 2
+        api.get(path, headers=agent)  # read again: nothing changed
+        api.post(f"{path}/messages", headers=agent, json={"text": "Därför."})
+        api.post(f"{path}/credit", headers=agent, json={"amount_ore": 100, "reason": "Goodwill"})
+        assert heard == [inv["id"]] * 4
+    finally:
+        stop()

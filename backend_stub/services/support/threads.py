@@ -28,6 +28,7 @@ from backend_stub.services.support import audit
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.lifecycle import InvoiceCharge
 from backend_stub.storage.models.support import Message, Thread
+from selfcare_common import thread_signal
 from selfcare_common.money_format import format_kr
 
 MAX_LENGTH = 2000
@@ -168,6 +169,7 @@ def post_message(
             )
             audit.log(conn, author.actor, "reply", inv.id, {"thread": thread.id, "message": msg_id}, at=now)
         msg = conn.execute(select(Message).where(Message.id == msg_id)).one()
+    thread_signal.publish(inv.id)  # after the commit: the open pages ask for what is new
     return _message_dict(msg) | {"thread_id": thread.id, "invoice_id": inv.id, "customer_id": inv.customer_id}
 
 
@@ -209,6 +211,7 @@ def get_thread(
                 .values(read_at=now)
             )
             msgs = conn.execute(q.order_by(Message.id)).all()
+        thread_signal.publish(inv.id)  # committed: the other side's page shows its messages as read
     return {
         "thread": _thread_dict(thread, now),
         "messages": [_message_dict(x) for x in msgs],
@@ -391,6 +394,7 @@ def credit_from_thread(
             },
             at=now,
         )
+    thread_signal.publish(inv.id)
     return {
         "credit_note": {"id": note["id"], "number": note["number"], "amount_due_ore": note["amount_due_ore"]},
         "invoice": {
@@ -466,6 +470,7 @@ def waive_reminder_fees(
         )
         audit.log(conn, actor, "waive", inv.id, {"amount_ore": int(fees), "reason": reason}, at=now)
         state = ledger.invoice_states(conn, [inv])[inv.id]
+    thread_signal.publish(inv.id)
     return {
         "waived_ore": int(fees),
         "invoice": {"id": inv.id, "status": state.status, "balance_ore": state.balance_ore},

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import reflex as rx
 
-from selfcare import presenters, thread_bus
+from selfcare import presenters
 from selfcare.api_client import NotFound, get_client, valid_invoice_id
 from selfcare.i18n import N_, format_money, gettext
 from selfcare.pages.agent.rows import STATUS_TEXT, payment_row
@@ -133,7 +133,7 @@ class ThreadPart(rx.State, mixin=True):
         )
 
     async def _after_change(self, token: str, lang: str) -> None:
-        thread_bus.notify(self.invoice_id)  # the subscriber's open page asks at once
+        # The subscriber's open page hears of the change from the core itself (selfcare.thread_bus).
         await self._load_thread(token, self.invoice_id, lang, audit_view=False)
         await self._refresh_inbox(token, lang)
 

@@ -3,9 +3,9 @@
 Every handler re-checks the session against the invoice (a full session, or the link
 session of that one invoice) and the core answers 404 for anything else, which the page
 shows as "not found". New messages arrive without a reload: :meth:`ThreadState.poll` is a
-background task that asks the core for messages after the newest one it has, every
-``SELFCARE_THREAD_POLL_S`` seconds or at once when an agent answers through this worker
-(:mod:`selfcare.thread_bus`). It stops when the page closes (the component unmounts or the
+background task that asks the core for messages after the newest one it has when the core
+signals that the thread changed (:mod:`selfcare.thread_bus`; every ``SELFCARE_THREAD_POLL_S``
+seconds when that push is not available). It stops when the page closes (the component unmounts or the
 browser's socket goes away), when another invoice is opened, or when the session changes.
 
 Message text is kept as written and only ever shown as text (``rx.text``), never as HTML
@@ -230,7 +230,12 @@ class ThreadState(rx.State):
 
     @rx.event(background=True)
     async def poll(self):
-        """Fetch new messages while the page is open; a reply from customer service also refreshes the invoice."""
+        """Fetch new messages while the page is open; a reply from customer service also refreshes the invoice.
+
+        With the core's push live (:mod:`selfcare.thread_bus`) a quiet page only wakes to check that its tab
+        is still open and asks the core nothing; it asks once at the start, for anything written between
+        the page's first read and this loop. Without it, the page polls.
+        """
         async with self:
             generation = self._generation
             invoice_id = self.invoice_id
@@ -238,11 +243,17 @@ class ThreadState(rx.State):
             if not invoice_id or not self._token:
                 return
         started = time.monotonic()
-        interval = thread_bus.poll_interval_s()
+        seen: int | None = None  # the first round asks at once
         while time.monotonic() - started < MAX_POLL_S:
-            await thread_bus.wait(invoice_id, interval)
-            if not await thread_bus.client_connected(client_token):
-                return
+            if seen is not None:
+                live = thread_bus.push_live()
+                timeout = thread_bus.IDLE_CHECK_S if live else thread_bus.poll_interval_s()
+                changed = await thread_bus.wait(invoice_id, timeout, seen)
+                if not await thread_bus.client_connected(client_token):
+                    return
+                if not changed and live:
+                    continue  # quiet: not even the page's state is touched (checked when it wakes)
+            seen = thread_bus.version(invoice_id)
             async with self:
                 if self._generation != generation or self.invoice_id != invoice_id:
                     return
