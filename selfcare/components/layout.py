@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex.vars.base import Var, VarData
+from reflex_base.utils.imports import ImportVar
 
 from selfcare import styles
 from selfcare.brand import brand
@@ -11,14 +13,30 @@ from selfcare.state.session import SessionState
 C = styles.C
 
 
-# <html lang> follows the chosen language: assets/lang-sync.js (loaded on every page by selfcare.py)
-# watches the hidden #lang-sync element below.
+# <html lang> follows the chosen language. Before hydration assets/lang-sync.js (loaded on every page by
+# selfcare.py) sets it from the language cookie; afterwards an effect compiled into every page (below) sets it
+# from the session. Compiled, not evaluated: the pages' CSP allows no eval (docs/security.md "Headers").
 LANG_SYNC_SCRIPT = "/lang-sync.js"
 
 
+class _HtmlLang(rx.Fragment):
+    """Renders nothing; its effect keeps ``<html lang>`` equal to the session's language."""
+
+    def add_hooks(self) -> list[str | Var]:
+        locale = SessionState.locale
+        effect = (
+            f"useEffect(() => {{ const lang = {locale!s}; "
+            "if (lang === 'sv' || lang === 'en') document.documentElement.lang = lang; "
+            f"}}, [{locale!s}])"
+        )
+        var_data = VarData.merge(locale._get_all_var_data(), VarData(imports={"react": [ImportVar(tag="useEffect")]}))
+        return [Var(_js_expr=effect, _var_data=var_data)]
+
+
 def lang_sync() -> rx.Component:
-    """The session's language for LANG_SYNC_SCRIPT; rendered only once the state is hydrated."""
-    return rx.cond(rx.State.is_hydrated, rx.el.span(id="lang-sync", data_lang=SessionState.locale, hidden=True))
+    """``<html lang>`` follows the session's language (no DOM watching: an observer of the whole page cost the
+    usage page's charts over a second of main thread on a phone)."""
+    return _HtmlLang.create()
 
 
 def tr(msgid: str) -> rx.Var:
