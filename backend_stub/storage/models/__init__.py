@@ -2,7 +2,7 @@
 
 ``billing`` (customers, subscriptions, usage, invoices, their lines, events and payments),
 ``lifecycle`` (outbox, fees and interest, bank payments, event documents), ``charges``,
-``autopay``, ``offers``, ``support`` and ``access`` (sign-in, sessions, links, the test
+``autopay``, ``offers``, ``support``, ``alerts`` (usage alerts) and ``access`` (sign-in, sessions, links, the test
 payment provider). Every table derives from ``storage.base.Base``; importing this package
 puts all of them in ``Base.metadata``, which Alembic's ``env.py`` reads (``from
 backend_stub.storage.models import Base``). Code imports the area module it needs.
@@ -13,6 +13,6 @@ compare the same on SQLite and PostgreSQL and insert fast.
 """
 
 from backend_stub.storage.base import Base
-from backend_stub.storage.models import access, autopay, billing, charges, lifecycle, offers, support
+from backend_stub.storage.models import access, alerts, autopay, billing, charges, lifecycle, offers, support
 
-__all__ = ["Base", "access", "autopay", "billing", "charges", "lifecycle", "offers", "support"]
+__all__ = ["Base", "access", "alerts", "autopay", "billing", "charges", "lifecycle", "offers", "support"]
