@@ -47,7 +47,7 @@ class Alert:
     subscription_id: int
     period_start: date
     kind: str
-    level: str  # the threshold ("80", "100"), the country ("ES"), or "" where there is one per period
+    level: str  # what makes it one of its kind: "data-80", "ES<trip start>", "100" (spending limit), ""
     at: int  # epoch seconds of the event that crossed the line
     data: dict[str, Any] = field(default_factory=dict, compare=False)
 
@@ -111,7 +111,7 @@ def wanted(alert: Alert, settings: AlertSettings) -> bool:
         return True
     if alert.kind == ALLOWANCE:
         pool = alert.data.get("pool", "")
-        return int(alert.level) in settings.thresholds.get(pool, ())
+        return int(alert.data.get("percent", 0)) in settings.thresholds.get(pool, ())
     if alert.kind == COST:
         return settings.cost_limit_ore is not None
     return alert.kind in settings.kinds
@@ -125,6 +125,7 @@ class AlertSettings:
     kinds: frozenset[str] = frozenset({WELCOME, FAIR_USE, SPEND_LIMIT})
     cost_limit_ore: int | None = None
     spend_limit_ore: int | None = None  # None: the catalogue's limit
+    channels: frozenset[str] = frozenset({"sms", "email", "app"})
 
 
 def cost_crossed(limit_ore: int | None, forecast_before: int, forecast_after: int) -> bool:

@@ -103,9 +103,9 @@ def _alert(kind: str, level: str, **data) -> Alert:
 
 def test_settings_choose_what_is_sent_but_not_the_roaming_stop():
     off = AlertSettings(thresholds={"data": (100,), "voice": (), "sms": ()}, kinds=frozenset())
-    assert not wanted(_alert(ALLOWANCE, "80", pool="data"), off)
-    assert wanted(_alert(ALLOWANCE, "100", pool="data"), off)
-    assert not wanted(_alert(ALLOWANCE, "100", pool="voice"), off)
+    assert not wanted(_alert(ALLOWANCE, "data-80", pool="data", percent=80), off)
+    assert wanted(_alert(ALLOWANCE, "data-100", pool="data", percent=100), off)
+    assert not wanted(_alert(ALLOWANCE, "voice-100", pool="voice", percent=100), off)
     assert not wanted(_alert(WELCOME, "ES"), off)
     assert not wanted(_alert(SPEND_LIMIT, "80"), off)
     assert wanted(_alert(SPEND_LIMIT, "100"), off)  # cannot be turned off
@@ -114,8 +114,8 @@ def test_settings_choose_what_is_sent_but_not_the_roaming_stop():
 
 
 def test_an_alert_is_keyed_once_per_subscription_period_and_level():
-    a, b = _alert(ALLOWANCE, "80", pool="data"), _alert(ALLOWANCE, "80", pool="data")
-    assert a.key == b.key == "allowance:1:2026-10-01:80"
+    a, b = _alert(ALLOWANCE, "data-80", pool="data"), _alert(ALLOWANCE, "data-80", pool="data", used=1)
+    assert a.key == b.key == "allowance:1:2026-10-01:data-80"
 
 
 def test_the_cost_warning_fires_when_the_forecast_goes_over():

@@ -42,6 +42,7 @@ def upgrade() -> None:
         sa.Column("subscription_id", sa.Integer(), primary_key=True, autoincrement=False),
         sa.Column("thresholds", sa.JSON(), nullable=False),
         sa.Column("kinds", sa.JSON(), nullable=False),
+        sa.Column("channels", sa.JSON(), nullable=False),
         sa.Column("cost_limit_ore", sa.BigInteger(), nullable=True),
         sa.Column("spend_limit_ore", sa.BigInteger(), nullable=True),
         sa.Column("updated_at", TS, nullable=False),

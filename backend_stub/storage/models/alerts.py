@@ -44,6 +44,7 @@ class AlertSetting(Base):
     subscription_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     thresholds: Mapped[dict] = mapped_column(JSON)  # pool -> [80, 100]
     kinds: Mapped[list] = mapped_column(JSON)  # roaming_welcome, fair_use, spend_limit
+    channels: Mapped[list] = mapped_column(JSON)  # sms, email, app
     cost_limit_ore: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     spend_limit_ore: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

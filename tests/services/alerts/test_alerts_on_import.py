@@ -1,0 +1,112 @@
+"""Usage alerts as usage arrives (issue 17): imported files that cross thresholds, read back from the outbox.
+
+K1 (tests/fixtures/customers.csv) is on Mobil 5 GB with e-mail as channel and number +46701234567.
+December 2026 has 31 days, so the allowance is the whole 5 GB: 80 % is 4 GB, 100 % is 5 GB.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from backend_stub import clock
+from backend_stub.core import Core
+from backend_stub.domain.alerts import STOCKHOLM
+from backend_stub.formats.cdr_csv import read_cdr_csv
+from backend_stub.services import alerts
+from backend_stub.services.alerts import choices
+from backend_stub.services.billing.customers import import_customers, read_customers_csv
+from backend_stub.services.billing.usage import UsageImporter
+from backend_stub.services.lifecycle.messaging import list_outbox
+from backend_stub.storage.models import billing as m
+from backend_stub.storage.models.alerts import UsageAlert
+from tests.conftest import FIXTURES
+
+HEAD = "record_id,msisdn,service,started_at,duration_s,volume_bytes,called_number,visited_country\n"
+K1 = "+46701234567"
+
+
+def _customers(core: Core) -> None:
+    with open(FIXTURES / "customers.csv", encoding="utf-8") as fh:
+        assert not import_customers(core.engine, core.catalogue, read_customers_csv(fh)).errors
+
+
+def _import(core: Core, rows: str, when: str, name: str = "usage.csv") -> int:
+    """Import the rows at Stockholm time ``when`` and run the alerts as the import does; returns the new alerts."""
+    now = datetime.fromisoformat(when).replace(tzinfo=STOCKHOLM)
+    with clock.use(clock.FrozenClock(now)):
+        result = UsageImporter(core.engine, core.catalogue).import_rows(read_cdr_csv(io.StringIO(HEAD + rows)), name)
+        assert not result.rejected, result
+        return alerts.after_import(core.engine, core.catalogue, result.batch_id) if result.batch_id else 0
+
+
+def _mails(core: Core) -> list[str]:
+    return [x["text"] for x in reversed(list_outbox(core.engine, to="anna@example.se"))]
+
+
+def _sms(core: Core) -> list[str]:
+    return [x["text"] for x in reversed(list_outbox(core.engine, to=K1, channel="sms"))]
+
+
+def test_data_at_80_and_100_percent_is_told_once_each_by_the_customers_channel(core: Core) -> None:
+    _customers(core)
+    first = f"d1,{K1},data,2026-12-09T10:00:00+01:00,,4000000000,,\n"
+    assert _import(core, first, "2026-12-09 12:00") == 1
+    assert _mails(core) == [
+        "Du har använt 80 % av din surf (4 GB av 5 GB) den här perioden. Köp mer: http://127.0.0.1:3000/addons"
+    ]  # the figures as the invoice writes them
+    assert _import(core, first, "2026-12-09 12:05", "again.csv") == 0  # the same file again: duplicates, no alert
+    more = f"d2,{K1},data,2026-12-09T13:00:00+01:00,,500000000,,\n"  # 90 %: nothing new
+    assert _import(core, more, "2026-12-09 14:00") == 0
+    over = f"d3,{K1},data,2026-12-09T15:00:00+01:00,,600000000,,\n"  # 110 %: the 100 % alert
+    assert _import(core, over, "2026-12-09 16:00") == 1
+    assert len(_mails(core)) == 2
+    assert _mails(core)[1].startswith("Nu har du använt all surf (5 GB) den här perioden.")
+    assert _sms(core) == []  # K1 is written to by e-mail
+
+
+def test_a_late_record_crosses_silently_and_the_threshold_is_spent(core: Core) -> None:
+    _customers(core)
+    old = f"l1,{K1},data,2026-12-02T10:00:00+01:00,,4200000000,,\n"  # a week old when it arrives
+    assert _import(core, old, "2026-12-09 12:00") == 1  # recorded, as spent
+    assert _mails(core) == []
+    fresh = f"l2,{K1},data,2026-12-09T11:00:00+01:00,,100000000,,\n"  # still over 80 %: not told now either
+    assert _import(core, fresh, "2026-12-09 12:30") == 0
+    assert _mails(core) == []
+
+
+def test_roaming_outside_the_eu_welcomes_by_sms_to_the_roaming_number_and_waits_for_the_day(core: Core) -> None:
+    _customers(core)
+    night = f"r1,{K1},data,2026-12-09T23:10:00+01:00,,1000000,,US\n"
+    assert _import(core, night, "2026-12-09 23:20") == 1
+    assert _sms(core) == []  # held until 08:00
+    with core.engine.connect() as conn:
+        [held] = conn.execute(select(UsageAlert)).all()
+    held_until = held.send_after.replace(tzinfo=held.send_after.tzinfo or UTC)  # SQLite keeps UTC without a zone
+    assert held.kind == "roaming_welcome" and held_until.astimezone(STOCKHOLM).hour == 8
+    with clock.use(clock.FrozenClock(datetime(2026, 12, 10, 8, 0, tzinfo=STOCKHOLM))):
+        assert alerts.deliver_due(core.engine, core.catalogue) == 1
+    [welcome] = _sms(core)
+    assert welcome.replace("\xa0", " ") == (
+        "Välkommen till USA (Roaming zon 1): samtal 9,90 kr/min, sms 3,90 kr/st, surf 0,049 kr/MB. "
+        "Surfen stoppas vid 575,00 kr per månad om du inte väljer att fortsätta. http://127.0.0.1:3000/usage"
+    )
+    # the same trip, the same country: no second welcome; a day without events: a new trip, welcomed again
+    assert _import(core, f"r2,{K1},data,2026-12-10T09:00:00+01:00,,1000000,,US\n", "2026-12-10 09:30") == 0
+    assert _import(core, f"r3,{K1},data,2026-12-11T12:00:00+01:00,,1000000,,US\n", "2026-12-11 12:30") == 1
+    assert len(_sms(core)) == 2
+
+
+def test_settings_turn_alerts_off_but_never_the_roaming_stop(core: Core) -> None:
+    _customers(core)
+    with core.engine.connect() as conn:
+        sub_id = conn.execute(select(m.Subscription.id).where(m.Subscription.msisdn == K1)).scalar_one()
+    choices.put_settings(
+        core.engine, sub_id, thresholds={"data": [100]}, kinds=[], channels=["email", "app"], cost_limit_ore=None
+    )
+    assert _import(core, f"s1,{K1},data,2026-12-09T10:00:00+01:00,,4100000000,,\n", "2026-12-09 12:00") == 1
+    assert _mails(core) == []  # 80 % is off: recorded as spent, not sent, not shown
+    assert choices.shown(core.engine, 1) == []
+    assert choices.get_settings(core.engine, sub_id)["kinds"] == ["spend_limit"]  # always on
