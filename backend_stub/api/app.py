@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from backend_stub.api import errors
 from backend_stub.api.auth import configure_auth
 from backend_stub.api.params import storable_text
-from backend_stub.api.routers import autopay, billing, charges, lifecycle, offers, selfservice, support
+from backend_stub.api.routers import alerts, autopay, billing, charges, lifecycle, offers, selfservice, support
 from backend_stub.core import Core
 from backend_stub.services.access.revocations import DbRevocationList
 from backend_stub.services.access.sessions import DbSessions, SessionPolicy
@@ -37,6 +37,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     offers.router,
     charges.router,
     autopay.router,
+    alerts.router,
 )
 
 

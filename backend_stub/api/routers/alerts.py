@@ -1,0 +1,105 @@
+"""Routes of usage alerts (issue 17): the app's notices, each subscription's choices, the roaming "continue".
+
+A subscriber reaches only their own customer's alerts and subscriptions: any other id answers
+404, the same as an id that does not exist; staff (agents, the back office) may read and set
+them for a customer who calls. Every change is a choice the subscriber can see and undo in the
+settings page, except "continue data abroad", which holds for the rest of the period.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from pydantic import BaseModel, Field
+
+from backend_stub.api import errors
+from backend_stub.api.auth import ensure_customer_access, require_roles
+from backend_stub.api.deps import core_of, run
+from backend_stub.api.params import IdPath
+from backend_stub.domain import alerts as rules
+from backend_stub.services.access.tokens import Principal, Role
+from backend_stub.services.alerts import choices
+from backend_stub.services.charges import addons
+
+router = APIRouter(tags=["alerts"])
+
+STAFF = (Role.AGENT, Role.SUPERVISOR, Role.SERVICE)
+Reader = Annotated[Principal, Depends(require_roles(Role.SUBSCRIBER, *STAFF))]
+Chooser = Annotated[Principal, Depends(require_roles(Role.SUBSCRIBER, Role.AGENT, Role.SUPERVISOR, Role.SERVICE))]
+
+Threshold = Annotated[int, Field(ge=1, le=100)]
+
+
+class AlertSettingsIn(BaseModel):
+    thresholds: dict[str, list[Threshold]] = Field(max_length=len(rules.POOLS))
+    kinds: list[str] = Field(default_factory=list, max_length=len(choices.CHOOSABLE_KINDS))
+    channels: list[str] = Field(default_factory=list, max_length=len(choices.CHANNELS))
+    cost_limit_ore: int | None = Field(default=None, ge=1, le=choices.MAX_COST_LIMIT_ORE)
+
+
+def _actor(p: Principal) -> str:
+    return f"customer:{p.customer_id}" if p.role is Role.SUBSCRIBER else f"{p.role.value}:{p.subject}"
+
+
+async def _owned_subscription(request: Request, p: Principal, subscription_id: int) -> int:
+    """The subscription's customer, if the caller may reach it (else 404, as for one that does not exist)."""
+    customer_id = await run(addons.subscription_customer, core_of(request).engine, subscription_id)
+    if customer_id is None:
+        raise HTTPException(404, "subscription not found")
+    try:
+        ensure_customer_access(p, customer_id)
+    except HTTPException as exc:
+        if exc.status_code == 404:
+            raise HTTPException(404, "subscription not found") from None
+        raise
+    return customer_id
+
+
+@router.get("/customers/{customer_id}/alerts")
+async def list_alerts(request: Request, customer_id: IdPath, p: Reader) -> dict[str, Any]:
+    """The alerts the app shows (not dismissed), newest first."""
+    ensure_customer_access(p, customer_id)
+    return {"items": await run(choices.shown, core_of(request).engine, customer_id)}
+
+
+@router.post("/customers/{customer_id}/alerts/{alert_id}/dismiss", status_code=204, response_class=Response)
+async def dismiss_alert(request: Request, customer_id: IdPath, alert_id: IdPath, p: Reader) -> Response:
+    """Close an alert in the app."""
+    ensure_customer_access(p, customer_id)
+    await run(choices.dismiss, core_of(request).engine, customer_id, alert_id)
+    return Response(status_code=204)
+
+
+@router.get("/subscriptions/{subscription_id}/alert-settings")
+async def get_alert_settings(request: Request, subscription_id: IdPath, p: Reader) -> dict[str, Any]:
+    """The subscription's alert choices (the defaults when none were made)."""
+    await _owned_subscription(request, p, subscription_id)
+    return await run(choices.get_settings, core_of(request).engine, subscription_id)
+
+
+@router.put("/subscriptions/{subscription_id}/alert-settings")
+async def put_alert_settings(
+    request: Request, subscription_id: IdPath, body: AlertSettingsIn, p: Chooser
+) -> dict[str, Any]:
+    """Choose the thresholds, the roaming notices, the channels and the monthly cost warning."""
+    await _owned_subscription(request, p, subscription_id)
+    try:
+        return await run(
+            choices.put_settings,
+            core_of(request).engine,
+            subscription_id,
+            thresholds=body.thresholds,
+            kinds=body.kinds,
+            channels=body.channels,
+            cost_limit_ore=body.cost_limit_ore,
+        )
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+@router.post("/subscriptions/{subscription_id}/roaming/continue", status_code=201, responses=errors.refusals(409))
+async def continue_roaming(request: Request, subscription_id: IdPath, p: Chooser) -> dict[str, Any]:
+    """Go on using data outside the EU/EEA past the spending limit for the rest of this period."""
+    await _owned_subscription(request, p, subscription_id)
+    return await run(choices.continue_roaming, core_of(request).engine, subscription_id, actor=_actor(p))

@@ -1,0 +1,81 @@
+"""The alerts routes (issue 17): the app's notices, the choices per subscription, the roaming "continue";
+nobody reaches another customer's alerts or subscriptions, whatever ids they send."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from backend_stub import clock
+from backend_stub.api.app import create_app
+from backend_stub.domain.alerts import STOCKHOLM
+from backend_stub.formats.cdr_csv import read_cdr_csv
+from backend_stub.services import alerts
+from backend_stub.services.billing.customers import import_customers, read_customers_csv
+from backend_stub.services.billing.usage import UsageImporter
+from backend_stub.storage.models import billing as m
+from tests.conftest import FIXTURES, token_for
+
+HEAD = "record_id,msisdn,service,started_at,duration_s,volume_bytes,called_number,visited_country\n"
+
+
+@pytest.fixture
+def api(core, auth):
+    with open(FIXTURES / "customers.csv", encoding="utf-8") as fh:
+        assert not import_customers(core.engine, core.catalogue, read_customers_csv(fh)).errors
+    with TestClient(create_app(core, auth=auth)) as client:
+        yield client
+
+
+def _ids(core) -> dict[str, int]:
+    with core.engine.connect() as conn:
+        return {
+            number: sub_id
+            for number, sub_id in conn.execute(select(m.Subscription.subscription_number, m.Subscription.id))
+        }
+
+
+def test_a_subscriber_sees_dismisses_and_chooses_their_own_alerts(api, auth, core):
+    now = datetime(2026, 12, 9, 12, 0, tzinfo=STOCKHOLM)
+    with clock.use(clock.FrozenClock(now)):
+        rows = HEAD + "a1,+46701234567,data,2026-12-09T10:00:00+01:00,,4500000000,,\n"
+        result = UsageImporter(core.engine, core.catalogue).import_rows(read_cdr_csv(io.StringIO(rows)), "a.csv")
+        assert alerts.after_import(core.engine, core.catalogue, result.batch_id) == 1
+        me, other = token_for(auth, "subscriber", 1), token_for(auth, "subscriber", 2)
+        [shown] = api.get("/customers/1/alerts", headers=me).json()["items"]
+        assert (shown["kind"], shown["data"]["pool"], shown["data"]["percent"]) == ("allowance", "data", 80)
+        # another subscriber: not their customer, not their alert
+        assert api.get("/customers/1/alerts", headers=other).status_code == 404
+        assert api.post(f"/customers/2/alerts/{shown['id']}/dismiss", headers=other).status_code == 404
+        assert api.post(f"/customers/1/alerts/{shown['id']}/dismiss", headers=me).status_code == 204
+        assert api.get("/customers/1/alerts", headers=me).json()["items"] == []
+
+        subs = _ids(core)
+        mine, theirs = subs["S1"], subs["S2"]
+        assert api.get(f"/subscriptions/{theirs}/alert-settings", headers=me).status_code == 404
+        assert api.get(f"/subscriptions/{mine}/alert-settings", headers=me).json()["thresholds"]["data"] == [80, 100]
+        choice = {"thresholds": {"data": [100]}, "kinds": [], "channels": ["app"], "cost_limit_ore": 50_000}
+        r = api.put(f"/subscriptions/{mine}/alert-settings", headers=me, json=choice)
+        assert r.status_code == 200, r.text
+        assert r.json()["thresholds"] == {"data": [100], "voice": [], "sms": []}
+        assert r.json()["kinds"] == ["spend_limit"]  # the roaming stop stays on
+        assert api.put(f"/subscriptions/{theirs}/alert-settings", headers=me, json=choice).status_code == 404
+        bad = api.put(f"/subscriptions/{mine}/alert-settings", headers=me, json={**choice, "thresholds": {"data": [50]}})
+        assert bad.status_code == 422 and "thresholds.data" in bad.text
+        bad = api.put(f"/subscriptions/{mine}/alert-settings", headers=me, json={**choice, "channels": ["fax"]})
+        assert bad.status_code == 422 and "channels" in bad.text
+
+        assert api.post(f"/subscriptions/{theirs}/roaming/continue", headers=me).status_code == 404
+        go_on = api.post(f"/subscriptions/{mine}/roaming/continue", headers=me)
+        assert go_on.status_code == 201 and go_on.json()["period_start"] == "2026-12-01"
+        assert api.post(f"/subscriptions/{mine}/roaming/continue", headers=me).status_code == 409
+
+
+def test_alerts_need_a_token_and_marketing_may_not_choose(api, auth, core):
+    mine = _ids(core)["S1"]
+    assert api.get("/customers/1/alerts").status_code == 401
+    assert api.get(f"/subscriptions/{mine}/alert-settings", headers=token_for(auth, "marketing")).status_code == 403
