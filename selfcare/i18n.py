@@ -8,6 +8,7 @@ through float.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
@@ -71,6 +72,22 @@ def translate_later(text: list | tuple, lang: str) -> str:
         return ""
     msgid, params = text
     return gettext(lang, msgid, **params)
+
+
+_KR = re.compile(r"\d{1,7}([.,]\d{1,2})?")  # whole kronor, or kronor and öre
+
+
+def parse_kr(text: object) -> int | None:
+    """``"50"``, ``"50,00"``, ``"1 249,50 kr"`` → öre; ``None`` when it is not a positive amount in kr."""
+    if not isinstance(text, str):
+        return None
+    cleaned = text.lower().replace("kr", "").replace("\u00a0", "").replace(" ", "").strip()
+    if not _KR.fullmatch(cleaned):
+        return None
+    amount = Decimal(cleaned.replace(",", "."))
+    if amount <= 0:
+        return None
+    return int(amount * 100)
 
 
 def format_money(ore: int, lang: str) -> str:

@@ -27,6 +27,8 @@ from selfcare.pages.outbox.state import OutboxState, dev_outbox_enabled
 from selfcare.pages.overview.page import overview_page
 from selfcare.pages.overview.state import OverviewState
 from selfcare.pages.payment_method.page import payment_method_page
+from selfcare.pages.settings.page import settings_page
+from selfcare.pages.settings.state import SettingsState
 from selfcare.pages.usage.page import usage_page
 from selfcare.pages.usage.state import UsageState
 from selfcare.state.browser import browser_orders
@@ -89,6 +91,7 @@ app.add_page(
     title=_subscriber_title("Add-ons"),
     on_load=[AddonsState.load, PendingChangesState.load],
 )
+app.add_page(settings_page, route="/settings", title=_subscriber_title("Alerts"), on_load=SettingsState.load)
 app.add_page(agent_page, route="/agent", title=_title("Kundtjänst"), on_load=AgentState.load)
 app.add_page(audit_page, route="/agent/audit", title=_title("Granskningslogg"), on_load=AuditState.load)
 app.add_page(marketing_page, route="/marketing", title=_title("Marknad"), on_load=MarketingState.load)

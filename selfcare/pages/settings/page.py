@@ -1,0 +1,135 @@
+"""``/settings``: usage alerts per subscription, a card each (issue 17)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+
+from selfcare import styles
+from selfcare.components.layout import card, error_callout, page, tr
+from selfcare.i18n import N_
+from selfcare.pages.settings.state import SettingsState
+
+S = SettingsState
+
+_POOLS = (("data", N_("Data")), ("voice", N_("Call minutes")), ("sms", N_("Texts")))
+_KINDS = (
+    ("roaming_welcome", N_("Welcome abroad, with the prices")),
+    ("fair_use", N_("EU fair-use volume used up")),
+    ("spend_limit", N_("80 % of the spending limit for data outside the EU")),
+)
+_CHANNELS = (("sms", N_("SMS")), ("email", N_("E-mail")), ("app", N_("In the app")))
+
+
+def _tick(item: rx.Var, name: str, label: str, suffix: str = "") -> rx.Component:
+    """A checkbox with its label as one tap target of at least 44 px."""
+    ticked: Any = item["ticked"].to(dict)
+    return rx.el.label(
+        rx.el.input(
+            type="checkbox",
+            name=name,
+            default_checked=ticked[name],
+            id=f"alert-{name}-" + item["id"].to(str),
+            style={"width": "1.25rem", "height": "1.25rem", "accent_color": styles.C.primary},
+        ),
+        rx.text(tr(label), suffix, as_="span", size="2"),
+        style={
+            "display": "flex",
+            "align_items": "center",
+            "gap": "0.6rem",
+            "min_height": styles.TAP,
+            "cursor": "pointer",
+        },
+    )
+
+
+def _group(title: str, *ticks: rx.Component) -> rx.Component:
+    return rx.el.fieldset(
+        rx.el.legend(tr(title), style={"font_weight": "600", "font_size": "0.95rem", "padding": "0"}),
+        *ticks,
+        style={"border": "none", "padding": "0", "margin": "0"},
+    )
+
+
+def _card(item: rx.Var) -> rx.Component:
+    sub_id = item["id"].to(str)
+    error = S.field_errors.get(sub_id + ":cost_limit", "")
+    return card(
+        rx.el.form(
+            rx.vstack(
+                rx.heading(item["msisdn"].to(str), size="4", as_="h2"),
+                rx.text(item["plan"].to(str), size="2", color=styles.C.muted),
+                rx.el.input(type="hidden", name="subscription", value=sub_id),
+                _group(
+                    N_("Tell me when I have used"),
+                    *[_tick(item, f"{pool}_{t}", label, f" {t} %") for pool, label in _POOLS for t in (80, 100)],
+                ),
+                _group(N_("When I travel"), *[_tick(item, f"kind_{kind}", label) for kind, label in _KINDS]),
+                rx.text(
+                    tr("When data outside the EU reaches the spending limit we always tell you and stop it."),
+                    size="1",
+                    color=styles.C.muted,
+                ),
+                _group(N_("How"), *[_tick(item, f"channel_{ch}", label) for ch, label in _CHANNELS]),
+                rx.el.label(
+                    tr("Cost warning when the month's bill looks like going over (kr)"),
+                    html_for="cost-" + sub_id,
+                    style={"font_weight": "600", "font_size": "0.95rem"},
+                ),
+                rx.input(
+                    name="cost_limit",
+                    id="cost-" + sub_id,
+                    default_value=item["cost_limit"].to(str),
+                    input_mode="decimal",
+                    placeholder=tr("e.g. 400"),
+                    size="3",
+                    width="100%",
+                ),
+                rx.cond(error != "", rx.text(error, color="red", size="2", role="alert")),
+                rx.button(
+                    tr("Save"),
+                    type="submit",
+                    size="3",
+                    loading=S.saving == sub_id,
+                    style={"min_height": styles.TAP},
+                ),
+                rx.button(
+                    tr("Continue data abroad this period"),
+                    type="button",
+                    variant="soft",
+                    size="3",
+                    on_click=S.continue_roaming(sub_id),
+                    style={"min_height": styles.TAP},
+                ),
+                spacing="3",
+                align="stretch",
+                width="100%",
+            ),
+            on_submit=S.save,
+            id="alerts-" + sub_id,
+        ),
+    )
+
+
+def settings_page() -> rx.Component:
+    return page(
+        rx.heading(tr("Alerts"), size="6", as_="h1"),
+        rx.text(tr("We tell you before your bill does: choose what, when and how."), size="2"),
+        error_callout(S.error),
+        rx.cond(
+            S.notice != "",
+            rx.callout(S.notice, icon="circle-check", color_scheme="green", role="status", width="100%"),
+        ),
+        rx.cond(
+            S.loaded,
+            rx.cond(
+                S.cards.length() > 0,
+                rx.foreach(S.cards, _card),
+                card(rx.text(tr("You have no active subscription."))),
+            ),
+            rx.cond(S.error == "", rx.center(rx.spinner(size="3"), padding="3rem", width="100%")),
+        ),
+        active="Usage",
+        reload=SettingsState.load,
+    )

@@ -1,0 +1,194 @@
+"""``/settings``: the subscriber's usage alerts per subscription (issue 17).
+
+Per subscription: which allowance thresholds are told (data, minutes, SMS at 80 % and 100 %),
+the roaming notices (welcome with prices, EU fair use, 80 % of the spending limit; the 100 % stop
+cannot be turned off), the channels (SMS, e-mail, the app) and a monthly cost warning amount;
+and, past the spending limit abroad, "continue data abroad" for the rest of the period.
+
+The browser chooses the handler and its arguments, so a subscription is never taken on its word:
+it must be one this state loaded from the core for the session's own customer. A session that
+changed customer since the load finds nothing loaded and changes nothing; the core checks again.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import reflex as rx
+
+from selfcare.alerts_client import alerts_client
+from selfcare.charges_client import Invalid
+from selfcare.i18n import N_, format_money, gettext, parse_kr
+from selfcare.state.calls import Subscriber, core_call
+from selfcare.state.session import LOGIN_ROUTE, SessionState
+from selfcare.subscriptions import active_subscriptions
+
+ROUTE = "/settings"
+CANNOT_LOAD = N_("Your alert settings could not be loaded just now. Please try again.")
+CANNOT_SAVE = N_("Your alert settings could not be saved just now. Please try again.")
+POOLS = ("data", "voice", "sms")
+THRESHOLDS = (80, 100)
+KINDS = ("roaming_welcome", "fair_use", "spend_limit")
+CHANNELS = ("sms", "email", "app")
+MAX_COST_ORE = 10_000_000
+
+
+def choice_from_form(form: Any, lang: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """The settings a submitted form asks for, and the errors by field (a checkbox sends "on" when ticked)."""
+    form = form if isinstance(form, dict) else {}
+    ticked = {k for k, v in form.items() if isinstance(k, str) and v in ("on", True, "true")}
+    choice: dict[str, Any] = {
+        "thresholds": {pool: [t for t in THRESHOLDS if f"{pool}_{t}" in ticked] for pool in POOLS},
+        "kinds": [k for k in KINDS if f"kind_{k}" in ticked],
+        "channels": [c for c in CHANNELS if f"channel_{c}" in ticked],
+        "cost_limit_ore": None,
+    }
+    errors: dict[str, str] = {}
+    cost = form.get("cost_limit")
+    if isinstance(cost, str) and cost.strip():
+        ore = parse_kr(cost)
+        if ore is None or ore > MAX_COST_ORE:
+            errors["cost_limit"] = gettext(lang, "Write an amount in kronor, e.g. 400.")
+        else:
+            choice["cost_limit_ore"] = ore
+    return choice, errors
+
+
+def settings_view(sub: dict[str, str], doc: dict[str, Any], lang: str) -> dict[str, Any]:
+    """One subscription's card: its number and plan, and what is ticked."""
+    thresholds = doc.get("thresholds") if isinstance(doc.get("thresholds"), dict) else {}
+    kinds = set(doc.get("kinds") or [])
+    channels = set(doc.get("channels") or [])
+    cost = doc.get("cost_limit_ore")
+    ticked = {f"{pool}_{t}": t in (thresholds.get(pool) or []) for pool in POOLS for t in THRESHOLDS}
+    ticked |= {f"kind_{k}": k in kinds for k in KINDS}
+    ticked |= {f"channel_{c}": c in channels for c in CHANNELS}
+    return {
+        "id": sub["id"],
+        "msisdn": sub.get("msisdn", ""),
+        "plan": sub.get("plan", ""),
+        "ticked": ticked,
+        "cost_limit": format_money(cost, lang).replace("\u00a0kr", "") if type(cost) is int else "",
+    }
+
+
+class SettingsState(rx.State):
+    """The alert settings of the signed-in subscriber's own subscriptions."""
+
+    loading: bool = False
+    loaded: bool = False
+    error: str = ""
+    notice: str = ""
+    cards: list[dict[str, Any]] = []
+    field_errors: dict[str, str] = {}
+    saving: str = ""  # the subscription being saved
+
+    _customer_id: int = 0
+    _sub_ids: list[int] = []
+
+    def _forget(self) -> None:
+        self._customer_id = 0
+        self._sub_ids = []
+        self.cards = []
+        self.loaded = False
+        self.field_errors = {}
+
+    async def _session(self) -> tuple[SessionState, str, int]:
+        session = await self.get_state(SessionState)
+        token, customer_id = session._token_for_customer()
+        if not token or customer_id != self._customer_id:
+            self._forget()
+        return session, token, customer_id
+
+    def _own(self, value: Any) -> int:
+        if isinstance(value, str) and value.isdigit():
+            value = int(value)
+        return value if type(value) is int and value in self._sub_ids and self._customer_id > 0 else 0
+
+    @rx.event
+    async def load(self):
+        """on_load of ``/settings``: every running subscription with its choices."""
+        session, token, customer_id = await self._session()
+        if not token:
+            yield rx.redirect(LOGIN_ROUTE)
+            return
+        lang = session._lang()
+        self.loading, self.error, self.notice, self.field_errors = True, "", "", {}
+        yield
+        client = alerts_client()
+        async with core_call(
+            self, Subscriber(session, forget=self._forget), "alert settings", CANNOT_LOAD, busy="loading"
+        ) as call:
+            customer = await client.customer(token, customer_id)
+            today = date.fromisoformat(str(customer.get("today"))[:10]) if customer.get("today") else date.min
+            subs = [s for s in active_subscriptions(list(customer.get("subscriptions") or []), today, lang)]
+            cards = [settings_view(s, await client.settings(token, int(s["id"])), lang) for s in subs]
+            self._customer_id = customer_id
+            self._sub_ids = [int(s["id"]) for s in subs]
+            self.cards = cards
+            self.loaded = True
+        if call.event:
+            yield call.event
+
+    @rx.event
+    async def save(self, form: dict[str, Any]):
+        """Save one subscription's card (the form names it in ``subscription``)."""
+        session, token, _customer_id = await self._session()
+        if not token:
+            yield rx.redirect(LOGIN_ROUTE)
+            return
+        lang = session._lang()
+        sub = self._own((form or {}).get("subscription") if isinstance(form, dict) else None)
+        if not sub:
+            return
+        choice, errors = choice_from_form(form, lang)
+        self.notice = ""
+        self.field_errors = {f"{sub}:{k}": v for k, v in errors.items()}
+        if errors:
+            return
+        self.saving = str(sub)
+        yield
+        client = alerts_client()
+        async with core_call(
+            self,
+            Subscriber(session, forget=self._forget),
+            f"alert settings of {sub}",
+            CANNOT_SAVE,
+            refused={Invalid: lambda exc: gettext(lang, "Check the settings: {why}", why=exc.detail)},
+        ) as call:
+            doc = await client.put_settings(token, sub, choice)
+            self.cards = [
+                settings_view({k: v for k, v in card.items() if k in ("id", "msisdn", "plan")}, doc, lang)
+                if card["id"] == str(sub)
+                else card
+                for card in self.cards
+            ]
+            self.notice = gettext(lang, "Your alert settings are saved.")
+        self.saving = ""
+        if call.event:
+            yield call.event
+
+    @rx.event
+    async def continue_roaming(self, subscription_id: str):
+        """Go on using data outside the EU/EEA past the spending limit, for the rest of this period."""
+        session, token, _customer_id = await self._session()
+        if not token:
+            yield rx.redirect(LOGIN_ROUTE)
+            return
+        lang = session._lang()
+        sub = self._own(subscription_id)
+        if not sub:
+            return
+        client = alerts_client()
+        async with core_call(
+            self,
+            Subscriber(session, forget=self._forget),
+            f"roaming continue of {sub}",
+            CANNOT_SAVE,
+            refused={409: N_("You have already chosen to go on using data abroad this period.")},
+        ) as call:
+            await client.continue_roaming(token, sub)
+            self.notice = gettext(lang, "Data abroad is on again for the rest of this period.")
+        if call.event:
+            yield call.event
