@@ -39,6 +39,7 @@ PAGES: dict[str, tuple[str, str, str]] = {
     "add-ons": ("/addons", "h1", "cookie"),
     "payment method": ("/payment-method", "h1", "cookie"),
     "usage": ("/usage", "h1", "cookie"),
+    "alert settings": ("/settings", "form[id^=alerts-]", "cookie"),
 }
 # The pages whose first load is measured for layout shift (issue 16: overview, invoice and usage; the
 # others too). Usage: add it here once its rebuilt page holds its layout.
