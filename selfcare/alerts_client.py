@@ -14,9 +14,10 @@ from selfcare.charges_client import ChargesClient, _id
 class AlertsClient(ChargesClient):
     """Calls of the alerts routes; every one takes the caller's token."""
 
-    async def alerts(self, token: str, customer_id: int) -> list[dict[str, Any]]:
-        """``GET /customers/{id}/alerts``: the alerts the app shows, newest first."""
-        doc = await self._json("GET", f"/customers/{_id(customer_id, 'customer')}/alerts", token) or {}
+    async def alerts(self, token: str, customer_id: int, lang: str = "sv") -> list[dict[str, Any]]:
+        """``GET /customers/{id}/alerts``: the alerts the app shows, newest first, with their text in ``lang``."""
+        path = f"/customers/{_id(customer_id, 'customer')}/alerts"
+        doc = await self._json("GET", path, token, params={"lang": "en" if lang == "en" else "sv"}) or {}
         return [x for x in doc.get("items") or [] if isinstance(x, dict)]
 
     async def dismiss(self, token: str, customer_id: int, alert_id: int) -> None:

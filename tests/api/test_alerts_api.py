@@ -48,6 +48,10 @@ def test_a_subscriber_sees_dismisses_and_chooses_their_own_alerts(api, auth, cor
         me, other = token_for(auth, "subscriber", 1), token_for(auth, "subscriber", 2)
         [shown] = api.get("/customers/1/alerts", headers=me).json()["items"]
         assert (shown["kind"], shown["data"]["pool"], shown["data"]["percent"]) == ("allowance", "data", 80)
+        assert shown["text"] == "Du har använt 90 % av din surf (4,5 GB av 5 GB) den här perioden."
+        assert (shown["action"], shown["action_label"], shown["action_path"]) == ("buy", "Köp mer", "/addons")
+        [english] = api.get("/customers/1/alerts", headers=me, params={"lang": "en"}).json()["items"]
+        assert english["text"] == "You have used 90 % of your data (4.5 GB of 5 GB) this period."
         # another subscriber: not their customer, not their alert
         assert api.get("/customers/1/alerts", headers=other).status_code == 404
         assert api.post(f"/customers/2/alerts/{shown['id']}/dismiss", headers=other).status_code == 404
@@ -64,7 +68,9 @@ def test_a_subscriber_sees_dismisses_and_chooses_their_own_alerts(api, auth, cor
         assert r.json()["thresholds"] == {"data": [100], "voice": [], "sms": []}
         assert r.json()["kinds"] == ["spend_limit"]  # the roaming stop stays on
         assert api.put(f"/subscriptions/{theirs}/alert-settings", headers=me, json=choice).status_code == 404
-        bad = api.put(f"/subscriptions/{mine}/alert-settings", headers=me, json={**choice, "thresholds": {"data": [50]}})
+        bad = api.put(
+            f"/subscriptions/{mine}/alert-settings", headers=me, json={**choice, "thresholds": {"data": [50]}}
+        )
         assert bad.status_code == 422 and "thresholds.data" in bad.text
         bad = api.put(f"/subscriptions/{mine}/alert-settings", headers=me, json={**choice, "channels": ["fax"]})
         assert bad.status_code == 422 and "channels" in bad.text

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from backend_stub.api import errors
 from backend_stub.api.auth import ensure_customer_access, require_roles
 from backend_stub.api.deps import core_of, run
-from backend_stub.api.params import IdPath
+from backend_stub.api.params import IdPath, Lang
 from backend_stub.domain import alerts as rules
 from backend_stub.services.access.tokens import Principal, Role
 from backend_stub.services.alerts import choices
@@ -57,10 +57,11 @@ async def _owned_subscription(request: Request, p: Principal, subscription_id: i
 
 
 @router.get("/customers/{customer_id}/alerts")
-async def list_alerts(request: Request, customer_id: IdPath, p: Reader) -> dict[str, Any]:
-    """The alerts the app shows (not dismissed), newest first."""
+async def list_alerts(request: Request, customer_id: IdPath, p: Reader, lang: Lang = "sv") -> dict[str, Any]:
+    """The alerts the app shows (not dismissed), newest first, with their text in ``lang`` and their action."""
     ensure_customer_access(p, customer_id)
-    return {"items": await run(choices.shown, core_of(request).engine, customer_id)}
+    core = core_of(request)
+    return {"items": await run(choices.shown, core.engine, customer_id, core.catalogue, lang)}
 
 
 @router.post("/customers/{customer_id}/alerts/{alert_id}/dismiss", status_code=204, response_class=Response)

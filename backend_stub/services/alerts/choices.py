@@ -13,8 +13,10 @@ from sqlalchemy import Connection, Engine, select, update
 
 from backend_stub import clock
 from backend_stub.domain import alerts as rules
+from backend_stub.domain.catalogue import Catalogue
 from backend_stub.domain.errors import Conflict, NotFound
 from backend_stub.domain.periods import period_containing
+from backend_stub.services.alerts import texts
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.alerts import AlertSetting, RoamingContinue, UsageAlert
 from backend_stub.storage.repo import chunks
@@ -127,8 +129,9 @@ def continued_at(conn: Connection, sub_id: int, period_start: date) -> int | Non
     ).scalar_one_or_none()
 
 
-def shown(engine: Engine, customer_id: int) -> list[dict[str, Any]]:
-    """The alerts the app shows: not dismissed, newest first (the period's; older ones are history)."""
+def shown(engine: Engine, customer_id: int, catalogue: Catalogue, lang: str = "sv") -> list[dict[str, Any]]:
+    """The alerts the app shows: not dismissed, newest first, each with its sentence in ``lang`` and its one
+    action (``buy``, ``usage``, ``continue``) with the action's label and the app's page for it."""
     a = UsageAlert
     with engine.connect() as conn:
         rows = conn.execute(
@@ -143,6 +146,10 @@ def shown(engine: Engine, customer_id: int) -> list[dict[str, Any]]:
             "level": r.level,
             "data": r.data,
             "created_at": r.created_at.isoformat(),
+            "text": texts.sentence(r.kind, r.level, r.data, lang, catalogue),
+            "action": texts.action_of(r.kind, r.level),
+            "action_label": texts.ACTIONS[texts.action_of(r.kind, r.level)][2 if lang == "en" else 1],
+            "action_path": texts.ACTIONS[texts.action_of(r.kind, r.level)][0],
         }
         for r in rows
     ]

@@ -24,7 +24,7 @@ from backend_stub import clock
 from backend_stub.domain import alerts as rules
 from backend_stub.domain.catalogue import Catalogue
 from backend_stub.services.alerts.choices import settings_for
-from backend_stub.services.alerts.texts import PAGES, alert_text
+from backend_stub.services.alerts.texts import message
 from backend_stub.services.lifecycle import messaging
 from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
 from backend_stub.storage.models import billing as m
@@ -124,7 +124,7 @@ def deliver_due(
         if sub is None:
             continue
         lang = "en" if sub.language == "en" else "sv"
-        text = alert_text(row.kind, row.level, row.data, lang, catalogue, base + PAGES[row.kind])
+        text = message(row.kind, row.level, row.data, lang, catalogue, base)
         key = f"alert:{row.key}"
         try:
             if row.channel == "sms":

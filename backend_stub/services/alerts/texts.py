@@ -1,8 +1,10 @@
 """What an alert says, in Swedish and English: the same figures in the SMS, the e-mail and the app.
 
-Amounts through the one kronor formatter (``selfcare_common.money_format``), allowances as the
-invoice writes them (``catalogue.allowance_label``), countries by their names in the language
-(babel). Each text ends with where to act: the app's page for it.
+An alert is a sentence (what happened, with the figures) and its one way out (the action's label and
+the app's page for it). A message is ``"<sentence> <action>: <link>"``; the app shows the sentence
+with the action as its button. Amounts through the one kronor formatter
+(``selfcare_common.money_format``), allowances as the invoice writes them
+(``catalogue.allowance_label``), countries by their names in the language (babel).
 """
 
 from __future__ import annotations
@@ -21,14 +23,23 @@ _POOL = {
     "sv": {"data": "din surf", "voice": "dina samtalsminuter", "sms": "dina sms"},
     "en": {"data": "your data", "voice": "your call minutes", "sms": "your texts"},
 }
+_ALL = {"data": "all surf", "voice": "alla samtalsminuter", "sms": "alla sms"}
 _PER = ({"minute": "min", "message": "st"}, {"minute": "min", "message": "text"})
-PAGES = {  # where each alert's one tap out leads in the app
-    rules.ALLOWANCE: "/addons",
-    rules.WELCOME: "/usage",
-    rules.FAIR_USE: "/usage",
-    rules.SPEND_LIMIT: "/usage",
-    rules.COST: "/usage",
+
+# The one tap out of each alert: (the app's page, the action in Swedish, in English).
+ACTIONS: dict[str, tuple[str, str, str]] = {
+    "buy": ("/addons", "Köp mer", "Buy more"),
+    "usage": ("/usage", "Se din förbrukning", "See your usage"),
+    "continue": ("/settings", "Fortsätt surfa utomlands", "Continue data abroad"),
 }
+
+
+def action_of(kind: str, level: str) -> str:
+    if kind == rules.ALLOWANCE:
+        return "buy"
+    if kind == rules.SPEND_LIMIT and level == "100":
+        return "continue"
+    return "usage"
 
 
 def amount(pool: str, units: int, lang: str) -> str:
@@ -42,75 +53,68 @@ def country_name(code: str, lang: str) -> str:
     return _LOCALES["en" if lang == "en" else "sv"].territories.get(code, code)
 
 
-def alert_text(kind: str, level: str, data: dict[str, Any], lang: str, catalogue: Catalogue, link: str) -> str:
-    """The alert's message (one paragraph, SMS-sized where it can be)."""
+def sentence(kind: str, level: str, data: dict[str, Any], lang: str, catalogue: Catalogue) -> str:
+    """What the alert tells, with its figures, in ``lang``."""
     en = lang == "en"
     if kind == rules.ALLOWANCE:
         pool, percent = data["pool"], int(data["percent"])
         whole = amount(pool, int(data["included"]), lang)
-        what = _POOL["en" if en else "sv"][pool]
         if percent >= 100:
-            text = (
-                f"You have used all of {what} ({whole}) this period. Buy more or see a bigger plan: {link}"
-                if en
-                else f"Nu har du använt all {what.removeprefix('din ').removeprefix('dina ')} ({whole}) den här perioden. "
-                f"Köp mer eller se en större plan: {link}"
-            )
-            return text
-        return (
-            f"You have used {percent} % of {what} ({amount(pool, int(data['used']), lang)} of {whole}) this period. "
-            f"Buy more: {link}"
-            if en
-            else f"Du har använt {percent} % av {what} ({amount(pool, int(data['used']), lang)} av {whole}) "
-            f"den här perioden. Köp mer: {link}"
-        )
+            if en:
+                return f"You have used all of {_POOL['en'][pool]} ({whole}) this period."
+            return f"Nu har du använt {_ALL[pool]} ({whole}) den här perioden."
+        used = amount(pool, int(data["used"]), lang)
+        percent = max(percent, min(99, int(data["used"]) * 100 // int(data["included"])))  # the share read now
+        if en:
+            return f"You have used {percent} % of {_POOL['en'][pool]} ({used} of {whole}) this period."
+        return f"Du har använt {percent} % av {_POOL['sv'][pool]} ({used} av {whole}) den här perioden."
     if kind == rules.WELCOME:
-        return _welcome(data, lang, catalogue, link)
+        return _welcome(data, lang, catalogue)
     if kind == rules.FAIR_USE:
         price = _surcharge(catalogue, lang)
+        if en:
+            return f"You have used the fair-use data volume for roaming in the EU/EEA this period. Data beyond it costs {price}."
         return (
-            f"You have used the fair-use data volume for roaming in the EU/EEA this period. Data beyond it costs "
-            f"{price}. {link}"
-            if en
-            else f"Du har använt den skäliga surfvolymen för roaming i EU/EES den här perioden. Surf utöver kostar "
-            f"{price}. {link}"
+            f"Du har använt den skäliga surfvolymen för roaming i EU/EES den här perioden. Surf utöver kostar {price}."
         )
     if kind == rules.SPEND_LIMIT:
         limit = format_kr(int(data["limit_ore"]), lang)
         if level == "100":
+            if en:
+                return (
+                    f"You have reached your limit of {limit} for data outside the EU/EEA. Data abroad is stopped "
+                    "for the rest of the period."
+                )
             return (
-                f"You have reached your limit of {limit} for data outside the EU/EEA. Data abroad is stopped for the "
-                f"rest of the period. To go on, choose Continue data abroad: {link}"
-                if en
-                else f"Du har nått din gräns på {limit} för surf utanför EU/EES. Surfen utomlands är stoppad resten av "
-                f"perioden. Vill du fortsätta, välj Fortsätt surfa utomlands: {link}"
+                f"Du har nått din gräns på {limit} för surf utanför EU/EES. Surfen utomlands är stoppad resten av "
+                "perioden."
             )
         spent = format_kr(int(data["spent_ore"]), lang)
-        return (
-            f"You have used {spent} of your {limit} limit for data outside the EU/EEA ({level} %). {link}"
-            if en
-            else f"Du har surfat för {spent} av din gräns på {limit} utanför EU/EES ({level} %). {link}"
-        )
+        if en:
+            return f"You have used {spent} of your {limit} limit for data outside the EU/EEA ({level} %)."
+        return f"Du har surfat för {spent} av din gräns på {limit} utanför EU/EES ({level} %)."
     if kind == rules.COST:
         forecast, limit = format_kr(int(data["forecast_ore"]), lang), format_kr(int(data["limit_ore"]), lang)
-        return (
-            f"Your bill for this period is heading for {forecast}, above your cost warning of {limit}. {link}"
-            if en
-            else f"Din faktura för perioden ser ut att bli {forecast}, över din kostnadsvarning på {limit}. {link}"
-        )
+        if en:
+            return f"Your bill for this period is heading for {forecast}, above your cost warning of {limit}."
+        return f"Din faktura för perioden ser ut att bli {forecast}, över din kostnadsvarning på {limit}."
     raise ValueError(f"kind: no text for alert kind {kind!r}")
 
 
-def _welcome(data: dict[str, Any], lang: str, catalogue: Catalogue, link: str) -> str:
+def message(kind: str, level: str, data: dict[str, Any], lang: str, catalogue: Catalogue, base_url: str) -> str:
+    """The SMS or e-mail: the sentence, then the action and its link in the app."""
+    page, sv, en = ACTIONS[action_of(kind, level)]
+    return f"{sentence(kind, level, data, lang, catalogue)} {en if lang == 'en' else sv}: {base_url}{page}"
+
+
+def _welcome(data: dict[str, Any], lang: str, catalogue: Catalogue) -> str:
     en = lang == "en"
     country = country_name(data["country"], lang)
     zone = next((z for z in catalogue.zones if z.id == data.get("zone")), None)
     if zone is None or zone.eu:
-        return (
-            f"Welcome to {country}! In the EU/EEA you call, text and use data as at home. {link}"
-            if en
-            else f"Välkommen till {country}! I EU/EES ringer, sms:ar och surfar du som hemma. {link}"
-        )
+        if en:
+            return f"Welcome to {country}! In the EU/EEA you call, text and use data as at home."
+        return f"Välkommen till {country}! I EU/EES ringer, sms:ar och surfar du som hemma."
     prices = []
     for service, label_sv, label_en in (
         ("voice", "samtal", "calls"),
@@ -119,28 +123,30 @@ def _welcome(data: dict[str, Any], lang: str, catalogue: Catalogue, link: str) -
     ):
         rate = zone.rates.get(service)
         if rate is not None:
-            price = f"{_price(rate.price, lang)}/{_PER[lang == 'en'].get(rate.per, rate.per)}"
-            prices.append(f"{label_en if en else label_sv} {price}")
+            prices.append(f"{label_en if en else label_sv} {_unit_price(rate.price, rate.per, lang)}")
     limit = format_kr(catalogue.roaming.data_spend_limit_ore, lang)
     listed = ", ".join(prices)
+    if en:
+        return (
+            f"Welcome to {country} ({zone.name_en or zone.name}): {listed}. Data stops at {limit} a month unless "
+            "you choose to go on."
+        )
     return (
-        f"Welcome to {country} ({zone.name_en or zone.name}): {listed}. Data stops at {limit} a month unless you "
-        f"choose to go on. {link}"
-        if en
-        else f"Välkommen till {country} ({zone.name}): {listed}. Surfen stoppas vid {limit} per månad om du inte "
-        f"väljer att fortsätta. {link}"
+        f"Välkommen till {country} ({zone.name}): {listed}. Surfen stoppas vid {limit} per månad om du inte "
+        "väljer att fortsätta."
     )
 
 
-def _price(price: Any, lang: str) -> str:
-    """A unit price in kronor as the price list writes it (öre precision where it has it)."""
-    ore = int((Decimal(price) * 100).to_integral_value())
-    if Decimal(price) * 100 != ore:  # finer than öre (0,0115 kr/s): written as is
-        text = format(Decimal(price).normalize(), "f")
-        return (text if lang == "en" else text.replace(".", ",")) + "\u00a0kr"  # as format_kr writes kr
-    return format_kr(ore, lang)
+def _unit_price(price: Decimal, per: str, lang: str) -> str:
+    """A unit price as the price list writes it: ``9,90 kr/min``; finer than öre as is (``0,049 kr/MB``)."""
+    unit = _PER[lang == "en"].get(per, per)
+    ore = price * 100
+    if ore == ore.to_integral_value():
+        return f"{format_kr(int(ore), lang)}/{unit}"
+    text = format(price.normalize(), "f")
+    return f"{text if lang == 'en' else text.replace('.', ',')}\u00a0kr/{unit}"  # no-break space, as format_kr
 
 
 def _surcharge(catalogue: Catalogue, lang: str) -> str:
     rate = catalogue.roaming.fair_use_surcharge
-    return f"{_price(rate.price, lang)}/{_PER[lang == 'en'].get(rate.per, rate.per)}"
+    return _unit_price(rate.price, rate.per, lang)

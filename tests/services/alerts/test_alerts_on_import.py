@@ -91,7 +91,8 @@ def test_roaming_outside_the_eu_welcomes_by_sms_to_the_roaming_number_and_waits_
     [welcome] = _sms(core)
     assert welcome.replace("\xa0", " ") == (
         "Välkommen till USA (Roaming zon 1): samtal 9,90 kr/min, sms 3,90 kr/st, surf 0,049 kr/MB. "
-        "Surfen stoppas vid 575,00 kr per månad om du inte väljer att fortsätta. http://127.0.0.1:3000/usage"
+        "Surfen stoppas vid 575,00 kr per månad om du inte väljer att fortsätta. "
+        "Se din förbrukning: http://127.0.0.1:3000/usage"
     )
     # the same trip, the same country: no second welcome; a day without events: a new trip, welcomed again
     assert _import(core, f"r2,{K1},data,2026-12-10T09:00:00+01:00,,1000000,,US\n", "2026-12-10 09:30") == 0
@@ -108,5 +109,5 @@ def test_settings_turn_alerts_off_but_never_the_roaming_stop(core: Core) -> None
     )
     assert _import(core, f"s1,{K1},data,2026-12-09T10:00:00+01:00,,4100000000,,\n", "2026-12-09 12:00") == 1
     assert _mails(core) == []  # 80 % is off: recorded as spent, not sent, not shown
-    assert choices.shown(core.engine, 1) == []
+    assert choices.shown(core.engine, 1, core.catalogue) == []
     assert choices.get_settings(core.engine, sub_id)["kinds"] == ["spend_limit"]  # always on

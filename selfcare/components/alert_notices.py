@@ -1,0 +1,58 @@
+"""The usage alerts on a page (issue 17): each alert's sentence, its one tap out, and a close button."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from selfcare import styles
+from selfcare.components.layout import tr
+from selfcare.state.alerts import AlertNoticesState
+
+N = AlertNoticesState
+
+
+def _notice(item: rx.Var) -> rx.Component:
+    alert_id = item["id"].to(str)
+    return rx.callout.root(
+        rx.vstack(
+            rx.callout.text(item["text"].to(str), size="2"),
+            rx.hstack(
+                rx.link(
+                    item["action_label"].to(str),
+                    href=item["href"].to(str),
+                    weight="bold",
+                    style={**styles.tap_link, "min_height": styles.TAP},
+                    class_name="alert-action",
+                ),
+                rx.spacer(),
+                rx.button(
+                    tr("Close"),
+                    variant="ghost",
+                    size="2",
+                    on_click=N.dismiss(alert_id),
+                    style={"min_height": styles.TAP, "min_width": styles.TAP},
+                    class_name="alert-dismiss",
+                ),
+                align="center",
+                width="100%",
+            ),
+            spacing="1",
+            width="100%",
+        ),
+        color_scheme=item["tone"].to(str),
+        role="status",
+        width="100%",
+        id="alert-" + alert_id,
+        class_name="alert-notice",
+    )
+
+
+def alert_notices() -> rx.Component:
+    """The subscriber's alerts, loaded when the block mounts (nothing shown when there are none)."""
+    return rx.box(
+        rx.foreach(N.notices, _notice),
+        on_mount=N.load,
+        id="alert-notices",
+        width="100%",
+        style={"display": "flex", "flex_direction": "column", "gap": "0.5rem"},
+    )
