@@ -24,7 +24,9 @@ from backend_stub.domain.catalogue import UNLIMITED, Catalogue
 from backend_stub.domain.invoicing import _rate_index
 from backend_stub.domain.periods import Period, Subscription, period_starting
 from backend_stub.domain.rating import PeriodRater
+from backend_stub.services.billing.forecast import forecast
 from backend_stub.storage.models import billing as m
+from backend_stub.storage.models.alerts import AlertSetting
 from backend_stub.storage.models.charges import AddonPurchase
 from backend_stub.storage.repo import chunks, load_subscriptions
 
@@ -56,6 +58,9 @@ def alerts_for_batch(
             surcharged = [sub_id for sub_id, _r, surcharge in pairs if surcharge and sub_id in subs]
             out += _fair_use_alerts(conn, period, surcharged, now, invoiced)
         out += _spend_limit_alerts(conn, batch_id, now, invoiced)
+        watched = _cost_limits(conn, sub_ids)
+        latest = _latest_events(conn, batch_id, list(watched))
+    out += _cost_alerts(engine, catalogue, watched, latest, subs, now, invoiced)
     return out
 
 
@@ -228,6 +233,60 @@ def _spend_limit_alerts(
         late = rules.is_late(int(at), now, period_invoiced=(sub_id, pstart) in invoiced)
         data = {"spent_ore": int(spent), "limit_ore": int(limit), "late": late and level != "100"}
         out.append(rules.Alert(sub_id, pstart, rules.SPEND_LIMIT, level, int(at), data))
+    return out
+
+
+# --------------------------------------------------------------------------- the cost warning
+
+
+def _cost_limits(conn: Connection, sub_ids: list[int]) -> dict[int, int]:
+    """The touched subscriptions whose subscriber chose a monthly cost warning, with the amount."""
+    out: dict[int, int] = {}
+    for part in chunks(sub_ids):
+        q = select(AlertSetting.subscription_id, AlertSetting.cost_limit_ore).where(
+            AlertSetting.subscription_id.in_(part), AlertSetting.cost_limit_ore.is_not(None)
+        )
+        out.update({sub_id: int(limit) for sub_id, limit in conn.execute(q)})
+    return out
+
+
+def _latest_events(conn: Connection, batch_id: int, sub_ids: list[int]) -> dict[tuple[int, date], int]:
+    u = m.UsageEvent
+    out: dict[tuple[int, date], int] = {}
+    for part in chunks(sub_ids):
+        q = (
+            select(u.subscription_id, u.period_start, func.max(u.started_at))
+            .where(u.batch_id == batch_id, u.subscription_id.in_(part))
+            .group_by(u.subscription_id, u.period_start)
+        )
+        out.update({(sub_id, pstart): int(at) for sub_id, pstart, at in conn.execute(q)})
+    return out
+
+
+def _cost_alerts(
+    engine: Engine,
+    catalogue: Catalogue,
+    limits: dict[int, int],
+    latest: dict[tuple[int, date], int],
+    subs: dict[int, Subscription],
+    now: datetime,
+    invoiced: set[tuple[int, date]],
+) -> list[rules.Alert]:
+    """The bill's forecast (the account's next invoice as it stands, projected) over the chosen amount."""
+    out: list[rules.Alert] = []
+    forecasts: dict[int, dict[str, Any]] = {}
+    for (sub_id, pstart), at in latest.items():
+        sub = subs.get(sub_id)
+        if sub is None or (sub_id, pstart) in invoiced:
+            continue
+        if sub.customer_id not in forecasts:
+            forecasts[sub.customer_id] = forecast(engine, catalogue, sub.customer_id, today=now.date())
+        doc = forecasts[sub.customer_id]
+        if doc["period"]["start"] != pstart.isoformat() or doc["forecast_ore"] <= limits[sub_id]:
+            continue
+        data = {"forecast_ore": int(doc["forecast_ore"]), "limit_ore": limits[sub_id]}
+        data["late"] = rules.is_late(at, now, period_invoiced=False)
+        out.append(rules.Alert(sub_id, pstart, rules.COST, "", at, data))
     return out
 
 
