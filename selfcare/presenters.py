@@ -327,7 +327,8 @@ def invoice_view(doc: dict[str, Any], lang: str) -> dict[str, Any]:
     addr = buyer.get("address") or {}
     amount = _int(st.get("amount_ore", doc.get("amount_due_ore")))
     to_pay = _int(st.get("to_pay_ore"))
-    overdue = doc.get("customer_overdue") if isinstance(doc.get("customer_overdue"), dict) else {}
+    given = doc.get("customer_overdue")
+    overdue: dict[str, Any] = given if isinstance(given, dict) else {}
     owed = _int(st.get("owed_to_customer_ore"))
     return {
         "id": str(doc.get("id", "")),

@@ -30,6 +30,9 @@ Props of :func:`order_sheet` (each a plain value or a state Var):
   ``<id>-cancel``, ``<id>-close``; the cost lines have class ``order-line``).
 
 Texts given as ``str`` are shown as they are (translate them before, e.g. with ``tr``).
+
+:func:`state_order_sheet` is the sheet of a state that includes
+:class:`selfcare.state.order_sheet.OrderSheetMixin` (the offer banners, the usage page's cheaper plan).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ import reflex as rx
 
 from selfcare import styles
 from selfcare.components.layout import tr
+from selfcare.state.order_sheet import OrderSheetMixin
 
 C = styles.C
 
@@ -63,8 +67,8 @@ def _is_pair_list(cost_lines: Any) -> bool:
 
 
 def _cost_line(line: rx.Var, pairs: bool) -> rx.Component:
-    description = line[0] if pairs else line["description"]
-    amount = line[1] if pairs else line["amount"]
+    description = line.to(list[str])[0] if pairs else line.to(dict[str, str])["description"]
+    amount = line.to(list[str])[1] if pairs else line.to(dict[str, str])["amount"]
     return rx.hstack(
         rx.text(description, size="2", flex="1", min_width="0"),
         rx.text(amount, size="2", white_space="nowrap", font_variant_numeric="tabular-nums"),
@@ -95,7 +99,7 @@ SHEET_STYLE = {
 def _costs(cost_lines: Any, pairs: bool, total: Any, costs_heading: Any, total_label: Any, id_: str) -> rx.Component:
     """What this period will cost: the lines and the total (nothing without lines)."""
     return rx.cond(
-        cost_lines.length() > 0 if isinstance(cost_lines, rx.Var) else bool(cost_lines),
+        cost_lines.to(list).length() > 0 if isinstance(cost_lines, rx.Var) else bool(cost_lines),
         rx.vstack(
             rx.text(
                 costs_heading if costs_heading is not None else tr("What this period will cost"), style=styles.label
@@ -121,7 +125,7 @@ def _costs(cost_lines: Any, pairs: bool, total: Any, costs_heading: Any, total_l
 def _what_you_get(what_you_get: Any, id_: str) -> rx.Component:
     """What the order gives, a tick before each (nothing when empty)."""
     return rx.cond(
-        what_you_get.length() > 0 if isinstance(what_you_get, rx.Var) else bool(what_you_get),
+        what_you_get.to(list).length() > 0 if isinstance(what_you_get, rx.Var) else bool(what_you_get),
         rx.el.ul(
             rx.foreach(
                 what_you_get,
@@ -245,4 +249,27 @@ def order_sheet(
         ),
         open=open,
         on_open_change=_on_open_change,
+    )
+
+
+def state_order_sheet(
+    state: type[OrderSheetMixin], *, confirm_label: Any, on_confirm: Any, id_: str = "order-sheet"
+) -> rx.Component:
+    """The order sheet of a state that includes :class:`OrderSheetMixin` (its ``sheet_*`` vars; Cancel
+    and Close are its ``close_order``)."""
+    return order_sheet(
+        title=state.sheet_title,
+        what_you_get=state.sheet_get,
+        terms=state.sheet_terms,
+        cost_lines=state.sheet_lines,
+        total=state.sheet_total,
+        confirm_label=confirm_label,
+        on_confirm=on_confirm,
+        on_cancel=state.close_order,
+        open=state.sheet_open,
+        busy=state.sheet_busy,
+        error=state.sheet_error,
+        done=state.sheet_done,
+        summary=state.sheet_change,
+        id_=id_,
     )

@@ -4,6 +4,7 @@ timeline, payments and the customer's other invoices."""
 from __future__ import annotations
 
 import reflex as rx
+from reflex.vars import ObjectVar
 
 from selfcare import styles
 from selfcare.components.icons import timeline_icon
@@ -31,7 +32,7 @@ def _box(title_key: str, *children: rx.Component, **props) -> rx.Component:
     )
 
 
-def _line(x: rx.Var) -> rx.Component:
+def _line(x: ObjectVar[dict[str, str]]) -> rx.Component:
     return rx.hstack(
         rx.text(x["position"], ".", size="1", color=C.muted, min_width="1.5rem"),
         rx.text(x["description"], size="2", flex="1"),

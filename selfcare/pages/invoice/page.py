@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex.vars import ObjectVar
 
 from selfcare import styles
 from selfcare.components.autopay_status import invoice_autopay, invoice_autopay_failed
@@ -246,7 +247,7 @@ def _explain() -> rx.Component:
     )
 
 
-def _spec_line(line: rx.Var) -> rx.Component:
+def _spec_line(line: ObjectVar[dict[str, str]]) -> rx.Component:
     body = rx.hstack(
         rx.vstack(
             rx.text(line["description"], weight="medium"),

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
+from reflex.vars import ObjectVar
 
 from selfcare import styles
 from selfcare.components.autopay_status import addon_shop_link, payment_method_summary
@@ -17,7 +20,7 @@ from selfcare.state.session import SessionState
 C = styles.C
 
 
-def _allowance(a: rx.Var) -> rx.Component:
+def _allowance(a: ObjectVar[dict[str, Any]]) -> rx.Component:
     return rx.vstack(
         rx.hstack(
             rx.text(a["label"], weight="bold"),
