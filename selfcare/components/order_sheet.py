@@ -152,6 +152,53 @@ def _what_you_get(what_you_get: Any, id_: str) -> rx.Component:
     )
 
 
+def _buttons(
+    confirm_label: Any, on_confirm: Any, cancel_label: Any, on_cancel: Any, busy: Any, id_: str
+) -> rx.Component:
+    """Cancel and confirm: side by side, or stacked with confirm on top on a phone; both wait while busy."""
+    confirm = rx.button(
+        confirm_label,
+        on_click=on_confirm,
+        loading=busy,
+        disabled=busy,
+        size="3",
+        id=f"{id_}-confirm",
+        style=styles.primary_button,
+    )
+    cancel = rx.button(
+        cancel_label if cancel_label is not None else tr("Cancel"),
+        on_click=on_cancel,
+        disabled=busy,
+        size="3",
+        id=f"{id_}-cancel",
+        style=styles.secondary_button,
+    )
+    return rx.box(
+        cancel,
+        confirm,
+        width="100%",
+        margin_top="0.25rem",
+        style={"display": "flex", "gap": "0.5rem", "flex_direction": ["column-reverse", "row"]},
+    )
+
+
+def _finished(done: Any, close_label: Any, on_cancel: Any, id_: str) -> rx.Component:
+    """The order went through: the confirmation and one close button."""
+    return rx.vstack(
+        rx.callout(done, icon="circle-check", color_scheme="green", width="100%", id=f"{id_}-done", role="status"),
+        rx.button(
+            close_label if close_label is not None else tr("Close"),
+            on_click=on_cancel,
+            size="3",
+            id=f"{id_}-close",
+            style=styles.primary_button,
+        ),
+        spacing="3",
+        width="100%",
+        align="stretch",
+    )
+
+
 def order_sheet(
     *,
     title: Any,
@@ -179,53 +226,16 @@ def order_sheet(
     done = _text(done)
     error = _text(error)
     summary = _text(summary)
-    confirm = rx.button(
-        confirm_label,
-        on_click=on_confirm,
-        loading=busy,
-        disabled=busy,
-        size="3",
-        id=f"{id_}-confirm",
-        style=styles.primary_button,
-    )
-    cancel = rx.button(
-        cancel_label if cancel_label is not None else tr("Cancel"),
-        on_click=on_cancel,
-        disabled=busy,
-        size="3",
-        id=f"{id_}-cancel",
-        style=styles.secondary_button,
-    )
-    costs = _costs(cost_lines, pairs, total, costs_heading, total_label, id_)
     order = rx.vstack(
         rx.cond(summary != "", rx.text(summary, weight="medium", id=f"{id_}-summary")),
         _what_you_get(what_you_get, id_),
         rx.cond(terms != "", rx.text(terms, weight="bold", color=C.primary, id=f"{id_}-terms")),
-        costs,
+        _costs(cost_lines, pairs, total, costs_heading, total_label, id_),
         rx.cond(
             error != "",
             rx.callout(error, icon="triangle-alert", color_scheme="red", role="alert", width="100%", id=f"{id_}-error"),
         ),
-        rx.box(
-            cancel,
-            confirm,
-            width="100%",
-            margin_top="0.25rem",
-            style={"display": "flex", "gap": "0.5rem", "flex_direction": ["column-reverse", "row"]},
-        ),
-        spacing="3",
-        width="100%",
-        align="stretch",
-    )
-    finished = rx.vstack(
-        rx.callout(done, icon="circle-check", color_scheme="green", width="100%", id=f"{id_}-done", role="status"),
-        rx.button(
-            close_label if close_label is not None else tr("Close"),
-            on_click=on_cancel,
-            size="3",
-            id=f"{id_}-close",
-            style=styles.primary_button,
-        ),
+        _buttons(confirm_label, on_confirm, cancel_label, on_cancel, busy, id_),
         spacing="3",
         width="100%",
         align="stretch",
@@ -242,7 +252,7 @@ def order_sheet(
                 style=styles.muted,
                 margin_bottom="0.75rem",
             ),
-            rx.cond(done != "", finished, order),
+            rx.cond(done != "", _finished(done, close_label, on_cancel, id_), order),
             id=id_,
             aria_busy=busy,
             style={**SHEET_STYLE},

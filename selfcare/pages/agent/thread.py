@@ -14,6 +14,7 @@ import reflex as rx
 from selfcare import presenters, thread_bus
 from selfcare.api_client import NotFound, get_client, valid_invoice_id
 from selfcare.i18n import N_, format_money, gettext
+from selfcare.invoice_view import invoice_view
 from selfcare.pages.agent.rows import STATUS_TEXT, payment_row
 from selfcare.state.fields import clear_if_sent
 from selfcare.state.typed import DictField, dict_field, event
@@ -96,7 +97,7 @@ class ThreadPart(rx.State, mixin=True):
             else gettext(lang, "No messages yet.")
         )
         self.thread_assigned = str(t.get("assigned_to") or "")
-        self.view = presenters.invoice_view(doc, lang)
+        self.view = invoice_view(doc, lang)
         self.lines = presenters.spec_lines(doc, lang)
         names = {int(x["position"]): x["description"] for x in self.lines if x["position"].isdigit()}
         self.messages = [presenters.message_row(m, "agent", lang, names) for m in thread.get("messages") or []]

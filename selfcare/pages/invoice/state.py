@@ -10,6 +10,7 @@ import reflex as rx
 from selfcare import presenters
 from selfcare.api_client import ApiError, NotFound, get_client
 from selfcare.i18n import N_, gettext
+from selfcare.invoice_view import invoice_view
 from selfcare.state.calls import Subscriber, core_call
 from selfcare.state.checkout import app_origin, to_checkout
 from selfcare.state.payment_method import autopay_view
@@ -133,7 +134,7 @@ class InvoiceState(rx.State):
         self.current_id = invoice_id
         if invoice_id == session._scope_invoice:  # a link's session may open the credit notes this page lists
             session._allow_related([str(c.get("id", "")) for c in doc.get("credit_notes") or []])
-        self.view = presenters.invoice_view(doc, lang)
+        self.view = invoice_view(doc, lang)
         self.autopay = autopay_view(doc.get("autopay"), lang)
         self.lines = presenters.spec_lines(doc, lang)
         self.vat_rows = presenters.vat_rows(doc, lang)
