@@ -69,7 +69,8 @@ def _gb(volume: int) -> float:
 
 
 def _today(summary: dict[str, Any], days: list[date]) -> date:
-    left = summary.get("days_left") if type(summary.get("days_left")) is int else 0
+    given = summary.get("days_left")
+    left = given if type(given) is int else 0
     return days[-1] - timedelta(days=left - 1) if left > 0 else days[-1]
 
 

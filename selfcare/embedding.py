@@ -115,7 +115,7 @@ def api_transformer(reflex_app: ASGIApp) -> ASGIApp:
         return reflex_app
     mount = _CoreMount(reflex_app)
     mount._core_router()
-    return mount  # type: ignore[return-value]
+    return mount
 
 
 def core_public_base() -> str:

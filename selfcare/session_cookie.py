@@ -136,10 +136,13 @@ def read_grant(grant: str) -> dict[str, str] | None:
         )
     except jwt.PyJWTError:
         return None
-    fields = {k: claims.get(k) for k in ("c", "n", "p", "o")}
-    if not all(isinstance(v, str) and 0 < len(v) <= 200 for v in fields.values()) or fields["p"] not in PURPOSES:
-        return None
-    return fields  # type: ignore[return-value]
+    fields: dict[str, str] = {}
+    for key in ("c", "n", "p", "o"):
+        value = claims.get(key)
+        if not (isinstance(value, str) and 0 < len(value) <= 200):
+            return None
+        fields[key] = value
+    return fields if fields["p"] in PURPOSES else None
 
 
 def verify_session_token(token: str) -> dict[str, Any] | None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from selfcare.brand import brand
+
+if TYPE_CHECKING:
+    from reflex.app import ComponentStyle
 
 C = brand().colors
 MAX_WIDTH = "40rem"
@@ -54,7 +57,7 @@ TAP = "44px"
 tap_link: dict[str, Any] = {"display": "inline-flex", "align_items": "center", "min_height": TAP, "min_width": TAP}
 tap_block: dict[str, Any] = {"min_height": TAP, "padding_block": "10px", "box_sizing": "border-box"}
 tap_button: dict[str, Any] = {"min_height": TAP, "min_width": TAP, "cursor": "pointer"}
-base_style: dict[str, Any] = {
+base_style: ComponentStyle = {  # the app's global style (rx.App(style=...))
     "font_family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
     "color": C.text,
     "background": C.background,

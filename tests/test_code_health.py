@@ -1,5 +1,6 @@
 """The code's health is part of the suite, so that CI (which runs the README's test command) keeps it:
-``ruff check`` finds nothing and ``ruff format`` would change nothing (``STYLE.md``: ruff formats)."""
+``ruff check`` finds nothing and ``ruff format`` would change nothing (``STYLE.md``: ruff formats), and
+mypy finds no type error in the packages it checks."""
 
 from __future__ import annotations
 
@@ -23,3 +24,15 @@ def _ruff(*args: str) -> subprocess.CompletedProcess[str]:
 def test_ruff_finds_nothing(command: tuple[str, ...]) -> None:
     result = _ruff(*command)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# The packages mypy checks (with pyproject.toml's [tool.mypy]); the core joins when its types are done.
+MYPY_PACKAGES = ("selfcare", "selfcare_common")
+
+
+def test_mypy_finds_nothing() -> None:
+    packages = [arg for package in MYPY_PACKAGES for arg in ("-p", package)]
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", *packages], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0 and "Success: no issues found" in result.stdout, result.stdout + result.stderr

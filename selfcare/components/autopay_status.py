@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex.vars import ObjectVar
 
 from selfcare import styles
 from selfcare.components.layout import card, section_title, status_badge, tr
@@ -13,7 +14,7 @@ from selfcare.state.payment_method import PaymentMethodState
 C = styles.C
 
 
-def invoice_autopay(autopay: rx.Var) -> rx.Component:
+def invoice_autopay(autopay: ObjectVar[dict[str, str]]) -> rx.Component:
     """The invoice's automatic payment (``autopay_view``), shown when ``text`` is set."""
     text = autopay["text"].to(str)
     return rx.cond(

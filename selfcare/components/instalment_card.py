@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 import reflex as rx
+from reflex.vars import ObjectVar
 
 from selfcare import styles
 from selfcare.api_client import ApiError
@@ -18,6 +19,7 @@ from selfcare.charges_client import charges_client
 from selfcare.components.layout import card, section_title, status_badge
 from selfcare.i18n import format_money, format_period, gettext, normalise_language
 from selfcare.state.session import SessionState
+from selfcare.state.typed import event
 
 logger = logging.getLogger(__name__)
 C = styles.C
@@ -81,7 +83,7 @@ class InstalmentCardState(rx.State):
         lang = normalise_language(session.lang)
         return [instalment_row(i, lang) for i in self._items]
 
-    @rx.event
+    @event
     async def load(self):
         session = await self.get_state(SessionState)
         token, customer_id = session._token_for_customer()
@@ -97,7 +99,7 @@ class InstalmentCardState(rx.State):
         self._items = [i for i in items if isinstance(i, dict) and i.get("status") != "closed"]
 
 
-def _row(r: rx.Var) -> rx.Component:
+def _row(r: ObjectVar[dict[str, str]]) -> rx.Component:
     return rx.vstack(
         rx.hstack(
             rx.icon("smartphone", size=18, color=C.primary, flex_shrink="0"),

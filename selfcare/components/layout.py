@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import reflex as rx
 from reflex.vars.base import Var, VarData
 from reflex_base.utils.imports import ImportVar
+
+if TYPE_CHECKING:
+    from selfcare.state.typed import BoundEvent
 
 from selfcare import styles
 from selfcare.brand import brand
@@ -44,7 +49,7 @@ def tr(msgid: str) -> rx.Var:
     return SessionState.t[msgid]
 
 
-def lang_switch(reload: rx.EventHandler | rx.event.EventSpec | list | None = None) -> rx.Component:
+def lang_switch(reload: BoundEvent | list[BoundEvent] | None = None) -> rx.Component:
     """Svenska ⇄ English; the page's own reload (one handler or a list) runs after, so data comes back
     formatted anew."""
     after = list(reload) if isinstance(reload, list | tuple) else [reload] if reload is not None else []

@@ -10,17 +10,18 @@ No charting code here: these pages stay light.
 from __future__ import annotations
 
 import reflex as rx
+from reflex.vars import ObjectVar
 
 from selfcare import styles
 from selfcare.components.layout import tr
-from selfcare.components.order_sheet import order_sheet
+from selfcare.components.order_sheet import state_order_sheet
 from selfcare.state.offers import OffersState
 
 C = styles.C
 B = OffersState
 
 
-def banner_card(b: rx.Var, interactive: bool = True) -> rx.Component:
+def banner_card(b: ObjectVar[dict[str, str]], interactive: bool = True) -> rx.Component:
     """One banner (a ``banner_view`` dict). ``interactive=False``: the marketing preview, buttons do nothing."""
     dismiss = {"on_click": B.dismiss(b["offer_id"])} if interactive else {}
     cta = {"on_click": B.open_order(b["offer_id"])} if interactive else {}
@@ -104,21 +105,7 @@ def offer_banner(placement: str) -> rx.Component:
     """The banner slot of ``placement`` (``overview`` or ``invoice``): banners and the order sheet."""
     return rx.box(
         rx.vstack(rx.foreach(B.banners, lambda b: banner_card(b)), spacing="3", width="100%", align="stretch"),
-        order_sheet(
-            title=B.sheet_title,
-            what_you_get=B.sheet_get,
-            terms=B.sheet_terms,
-            cost_lines=B.sheet_lines,
-            total=B.sheet_total,
-            confirm_label=tr("Add"),
-            on_confirm=B.confirm,
-            on_cancel=B.close_order,
-            open=B.sheet_open,
-            busy=B.sheet_busy,
-            error=B.sheet_error,
-            done=B.sheet_done,
-            summary=B.sheet_change,
-        ),
+        state_order_sheet(B, confirm_label=tr("Add"), on_confirm=B.confirm),
         id="offer-banner",
         width="100%",
         on_mount=B.load(placement),

@@ -30,6 +30,9 @@ Props of :func:`order_sheet` (each a plain value or a state Var):
   ``<id>-cancel``, ``<id>-close``; the cost lines have class ``order-line``).
 
 Texts given as ``str`` are shown as they are (translate them before, e.g. with ``tr``).
+
+:func:`state_order_sheet` is the sheet of a state that includes
+:class:`selfcare.state.order_sheet.OrderSheetMixin` (the offer banners, the usage page's cheaper plan).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ import reflex as rx
 
 from selfcare import styles
 from selfcare.components.layout import tr
+from selfcare.state.order_sheet import OrderSheetMixin
 
 C = styles.C
 
@@ -63,8 +67,8 @@ def _is_pair_list(cost_lines: Any) -> bool:
 
 
 def _cost_line(line: rx.Var, pairs: bool) -> rx.Component:
-    description = line[0] if pairs else line["description"]
-    amount = line[1] if pairs else line["amount"]
+    description = line.to(list[str])[0] if pairs else line.to(dict[str, str])["description"]
+    amount = line.to(list[str])[1] if pairs else line.to(dict[str, str])["amount"]
     return rx.hstack(
         rx.text(description, size="2", flex="1", min_width="0"),
         rx.text(amount, size="2", white_space="nowrap", font_variant_numeric="tabular-nums"),
@@ -95,7 +99,7 @@ SHEET_STYLE = {
 def _costs(cost_lines: Any, pairs: bool, total: Any, costs_heading: Any, total_label: Any, id_: str) -> rx.Component:
     """What this period will cost: the lines and the total (nothing without lines)."""
     return rx.cond(
-        cost_lines.length() > 0 if isinstance(cost_lines, rx.Var) else bool(cost_lines),
+        cost_lines.to(list).length() > 0 if isinstance(cost_lines, rx.Var) else bool(cost_lines),
         rx.vstack(
             rx.text(
                 costs_heading if costs_heading is not None else tr("What this period will cost"), style=styles.label
@@ -121,7 +125,7 @@ def _costs(cost_lines: Any, pairs: bool, total: Any, costs_heading: Any, total_l
 def _what_you_get(what_you_get: Any, id_: str) -> rx.Component:
     """What the order gives, a tick before each (nothing when empty)."""
     return rx.cond(
-        what_you_get.length() > 0 if isinstance(what_you_get, rx.Var) else bool(what_you_get),
+        what_you_get.to(list).length() > 0 if isinstance(what_you_get, rx.Var) else bool(what_you_get),
         rx.el.ul(
             rx.foreach(
                 what_you_get,
@@ -145,6 +149,53 @@ def _what_you_get(what_you_get: Any, id_: str) -> rx.Component:
             },
             id=f"{id_}-get",
         ),
+    )
+
+
+def _buttons(
+    confirm_label: Any, on_confirm: Any, cancel_label: Any, on_cancel: Any, busy: Any, id_: str
+) -> rx.Component:
+    """Cancel and confirm: side by side, or stacked with confirm on top on a phone; both wait while busy."""
+    confirm = rx.button(
+        confirm_label,
+        on_click=on_confirm,
+        loading=busy,
+        disabled=busy,
+        size="3",
+        id=f"{id_}-confirm",
+        style=styles.primary_button,
+    )
+    cancel = rx.button(
+        cancel_label if cancel_label is not None else tr("Cancel"),
+        on_click=on_cancel,
+        disabled=busy,
+        size="3",
+        id=f"{id_}-cancel",
+        style=styles.secondary_button,
+    )
+    return rx.box(
+        cancel,
+        confirm,
+        width="100%",
+        margin_top="0.25rem",
+        style={"display": "flex", "gap": "0.5rem", "flex_direction": ["column-reverse", "row"]},
+    )
+
+
+def _finished(done: Any, close_label: Any, on_cancel: Any, id_: str) -> rx.Component:
+    """The order went through: the confirmation and one close button."""
+    return rx.vstack(
+        rx.callout(done, icon="circle-check", color_scheme="green", width="100%", id=f"{id_}-done", role="status"),
+        rx.button(
+            close_label if close_label is not None else tr("Close"),
+            on_click=on_cancel,
+            size="3",
+            id=f"{id_}-close",
+            style=styles.primary_button,
+        ),
+        spacing="3",
+        width="100%",
+        align="stretch",
     )
 
 
@@ -175,53 +226,16 @@ def order_sheet(
     done = _text(done)
     error = _text(error)
     summary = _text(summary)
-    confirm = rx.button(
-        confirm_label,
-        on_click=on_confirm,
-        loading=busy,
-        disabled=busy,
-        size="3",
-        id=f"{id_}-confirm",
-        style=styles.primary_button,
-    )
-    cancel = rx.button(
-        cancel_label if cancel_label is not None else tr("Cancel"),
-        on_click=on_cancel,
-        disabled=busy,
-        size="3",
-        id=f"{id_}-cancel",
-        style=styles.secondary_button,
-    )
-    costs = _costs(cost_lines, pairs, total, costs_heading, total_label, id_)
     order = rx.vstack(
         rx.cond(summary != "", rx.text(summary, weight="medium", id=f"{id_}-summary")),
         _what_you_get(what_you_get, id_),
         rx.cond(terms != "", rx.text(terms, weight="bold", color=C.primary, id=f"{id_}-terms")),
-        costs,
+        _costs(cost_lines, pairs, total, costs_heading, total_label, id_),
         rx.cond(
             error != "",
             rx.callout(error, icon="triangle-alert", color_scheme="red", role="alert", width="100%", id=f"{id_}-error"),
         ),
-        rx.box(
-            cancel,
-            confirm,
-            width="100%",
-            margin_top="0.25rem",
-            style={"display": "flex", "gap": "0.5rem", "flex_direction": ["column-reverse", "row"]},
-        ),
-        spacing="3",
-        width="100%",
-        align="stretch",
-    )
-    finished = rx.vstack(
-        rx.callout(done, icon="circle-check", color_scheme="green", width="100%", id=f"{id_}-done", role="status"),
-        rx.button(
-            close_label if close_label is not None else tr("Close"),
-            on_click=on_cancel,
-            size="3",
-            id=f"{id_}-close",
-            style=styles.primary_button,
-        ),
+        _buttons(confirm_label, on_confirm, cancel_label, on_cancel, busy, id_),
         spacing="3",
         width="100%",
         align="stretch",
@@ -238,11 +252,34 @@ def order_sheet(
                 style=styles.muted,
                 margin_bottom="0.75rem",
             ),
-            rx.cond(done != "", finished, order),
+            rx.cond(done != "", _finished(done, close_label, on_cancel, id_), order),
             id=id_,
             aria_busy=busy,
             style={**SHEET_STYLE},
         ),
         open=open,
         on_open_change=_on_open_change,
+    )
+
+
+def state_order_sheet(
+    state: type[OrderSheetMixin], *, confirm_label: Any, on_confirm: Any, id_: str = "order-sheet"
+) -> rx.Component:
+    """The order sheet of a state that includes :class:`OrderSheetMixin` (its ``sheet_*`` vars; Cancel
+    and Close are its ``close_order``)."""
+    return order_sheet(
+        title=state.sheet_title,
+        what_you_get=state.sheet_get,
+        terms=state.sheet_terms,
+        cost_lines=state.sheet_lines,
+        total=state.sheet_total,
+        confirm_label=confirm_label,
+        on_confirm=on_confirm,
+        on_cancel=state.close_order,
+        open=state.sheet_open,
+        busy=state.sheet_busy,
+        error=state.sheet_error,
+        done=state.sheet_done,
+        summary=state.sheet_change,
+        id_=id_,
     )

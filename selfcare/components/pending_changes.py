@@ -16,6 +16,7 @@ import logging
 from typing import Any
 
 import reflex as rx
+from reflex.vars import ObjectVar
 
 from selfcare import styles
 from selfcare.api_client import ApiError, NotFound
@@ -24,6 +25,7 @@ from selfcare.components.layout import card, section_title, tr
 from selfcare.i18n import N_, format_date, gettext
 from selfcare.state.calls import Subscriber, core_call
 from selfcare.state.session import SessionState
+from selfcare.state.typed import event
 
 logger = logging.getLogger(__name__)
 C = styles.C
@@ -71,11 +73,11 @@ def plan_rows(customer: dict[str, Any], lang: str = "sv") -> list[dict[str, str]
 class PendingChangesState(rx.State):
     """The session's customer's plans and pending changes (nothing is taken from the browser but an id)."""
 
-    plans: list[dict[str, str]] = []
-    changes: list[dict[str, str]] = []
-    notice: str = ""
-    error: str = ""
-    busy: bool = False
+    plans: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    changes: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    notice: rx.Field[str] = rx.field("")
+    error: rx.Field[str] = rx.field("")
+    busy: rx.Field[bool] = rx.field(False)
 
     _customer_id: int = 0
     _changes: dict[int, dict[str, str]] = {}
@@ -96,7 +98,7 @@ class PendingChangesState(rx.State):
         self.plans = plan_rows(customer, lang)
         self.changes = rows
 
-    @rx.event
+    @event
     async def load(self):
         """On mount: the plans and pending changes of the session's customer."""
         session = await self.get_state(SessionState)
@@ -111,7 +113,7 @@ class PendingChangesState(rx.State):
             logger.info("pending changes: %s", exc)
             self._forget()
 
-    @rx.event
+    @event
     async def cancel(self, change_id: str):
         """Undo one of the listed changes ("Ångra"); any other id changes nothing."""
         session = await self.get_state(SessionState)
@@ -151,7 +153,7 @@ class PendingChangesState(rx.State):
                 logger.info("pending changes after cancel: %s", exc)
 
 
-def _change(c: rx.Var) -> rx.Component:
+def _change(c: ObjectVar[dict[str, str]]) -> rx.Component:
     return rx.hstack(
         rx.vstack(
             rx.text(c["text"], weight="bold", class_name="pending-text"),

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex.vars import ObjectVar
 
 from selfcare import styles
 
 C = styles.C
 
 
-def message_bubble(m: rx.Var, mine_side: str = "end") -> rx.Component:
+def message_bubble(m: ObjectVar[dict[str, str]], mine_side: str = "end") -> rx.Component:
     """One message. The text is a plain text node: never HTML, never markdown."""
     mine = m["mine"] == "1"
     return rx.box(

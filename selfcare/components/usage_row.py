@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex.vars import ObjectVar
 
 from selfcare import styles
 
 C = styles.C
 
 
-def usage_row(r: rx.Var) -> rx.Component:
+def usage_row(r: ObjectVar[dict[str, str]]) -> rx.Component:
     """One usage record (``presenters.usage_row``): what, when and to which number; amount and cost."""
     return rx.hstack(
         rx.vstack(

@@ -12,7 +12,7 @@ import ast
 import sys
 from pathlib import Path
 
-from babel.messages.catalog import Catalog
+from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
@@ -23,10 +23,11 @@ BASE_KEYWORDS: dict[str, tuple[int, ...] | None] = {"tr": None, "gettext": (2,),
 
 def _param_position(fn: ast.FunctionDef, call: ast.Call, arg_index: int) -> int | None:
     """1-based position among ``fn``'s parameters of the name given as the call's argument."""
-    if len(call.args) <= arg_index or not isinstance(call.args[arg_index], ast.Name):
+    arg = call.args[arg_index] if len(call.args) > arg_index else None
+    if not isinstance(arg, ast.Name):
         return None
     params = [a.arg for a in fn.args.posonlyargs + fn.args.args]
-    name = call.args[arg_index].id
+    name = arg.id
     return params.index(name) + 1 if name in params else None
 
 
@@ -58,6 +59,13 @@ def extract(root: Path = APP) -> Catalog:
     return catalog
 
 
+def _catalog_key(message: Message) -> str | tuple[str, str]:
+    """The key a catalogue files ``message`` under (as babel's ``Catalog``): the singular id, and the
+    context when there is one."""
+    msgid = message.id if isinstance(message.id, str) else message.id[0]
+    return (msgid, message.context) if message.context else msgid
+
+
 def main() -> int:
     template = extract()
     with (LOCALES / "messages.pot").open("wb") as fh:
@@ -71,7 +79,7 @@ def main() -> int:
         for message in catalog:
             if message.id and not message.string and message.id in earlier:
                 message.string = earlier[message.id]
-                catalog.obsolete.pop(message.id, None)
+                catalog.obsolete.pop(_catalog_key(message), None)
         with po_path.open("wb") as fh:
             write_po(fh, catalog, no_location=True, ignore_obsolete=False)
         missing = [m.id for m in catalog if m.id and not m.string]

@@ -13,11 +13,17 @@ way back from the provider does not repeat it.
 from __future__ import annotations
 
 import secrets
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import reflex as rx
+
+if TYPE_CHECKING:
+    from selfcare.state.typed import BoundEvent
 from reflex.utils.imports import ImportVar
 from reflex.vars.base import VarData
+
+from selfcare.state.typed import DictField, dict_field, event
 
 DONE_KEY = "selfcare-browser-order"
 """``sessionStorage`` key: the ticket of the last order this tab carried out."""
@@ -36,28 +42,28 @@ def _safe_target(url: object) -> str:
 class BrowserState(rx.State):
     """The one order for the browser (see the module's docstring)."""
 
-    order: dict[str, str] = {}
+    order: DictField[dict[str, str]] = dict_field()
 
-    @rx.event
+    @event
     def go(self, url: str):
         """A full page load of ``url`` (same tab)."""
         target = _safe_target(url)
         if target:
             self.order = {"ticket": secrets.token_hex(8), "go": target}
 
-    @rx.event
+    @event
     def clear_field(self, field_id: str, sent: str):
         """Empty the text field ``field_id`` if it still holds ``sent`` (what was just sent)."""
         if isinstance(field_id, str) and isinstance(sent, str) and field_id.replace("-", "").isalnum():
             self.order = {"ticket": secrets.token_hex(8), "clear": field_id, "sent": sent.strip()}
 
 
-def go_to(url: str) -> rx.event.EventSpec:
+def go_to(url: str) -> BoundEvent:
     """Return this from a handler: the browser loads ``url`` as a new page in the same tab."""
     return BrowserState.go(url)
 
 
-def clear_if_sent(element_id: str, sent: str) -> rx.event.EventSpec:
+def clear_if_sent(element_id: str, sent: str) -> BoundEvent:
     """Return/yield this from a handler: empty ``element_id`` once its text has been sent, unless it now
     holds something else (a user who started on the next message keeps it; ``rx.set_value`` would wipe it)."""
     return BrowserState.clear_field(element_id, sent)

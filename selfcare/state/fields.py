@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import reflex as rx
+from typing import TYPE_CHECKING
 
 from selfcare.state import browser
 
+if TYPE_CHECKING:
+    from selfcare.state.typed import BoundEvent
 
-def clear_if_sent(element_id: str, sent: str) -> rx.event.EventSpec:
+
+def clear_if_sent(element_id: str, sent: str) -> BoundEvent:
     """Empty the field ``element_id`` once its text has been sent, unless it now holds something else.
 
     Sending takes a moment; a user who started on the next message meanwhile keeps what they typed

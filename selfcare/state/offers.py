@@ -19,31 +19,18 @@ from typing import Any
 import reflex as rx
 
 from selfcare.api_client import ApiError, NotFound, core_public_base
-from selfcare.i18n import N_, format_money, format_number, format_short_date, gettext
+from selfcare.i18n import N_, gettext
 from selfcare.offers_client import PLACEMENTS, Invalid, offers_client
-from selfcare.state.calls import Subscriber, core_call
+from selfcare.state.calls import Subscriber
+from selfcare.state.order_sheet import GONE, OrderSheetMixin, short_kr
 from selfcare.state.session import LOGIN_ROUTE, SessionState
+from selfcare.state.typed import event
 
 logger = logging.getLogger(__name__)
 
 MAX_BANNERS = 2
 ABOUT_THE_SAME_PERCENT = 105  # the core's recommendation: at most 5 % more counts as about the same
 CORE_PREFIX = "/core"
-GONE = N_("This offer is no longer available.")
-
-
-def short_kr(ore: int, lang: str) -> str:
-    """Whole kronor without öre (``597 kr``), else the full amount (``597,50 kr``)."""
-    if type(ore) is not int:
-        return ""
-    if ore % 100 == 0:
-        return f"{format_number(ore // 100, lang)}\u00a0kr"
-    return format_money(ore, lang)
-
-
-def signed_money(ore: int, lang: str) -> str:
-    """A cost line's amount: ``132,67 kr`` or ``−99,67 kr`` for a discount."""
-    return format_money(ore, lang) if ore >= 0 else "−" + format_money(-ore, lang)
 
 
 def image_src(url: Any) -> str:
@@ -56,14 +43,6 @@ def image_src(url: Any) -> str:
     if not path.startswith("/"):
         return ""
     return core_public_base() + path
-
-
-def short_date(value: str, lang: str) -> str:
-    """``2026-11-21`` → ``21 nov`` / ``21 Nov``."""
-    try:
-        return format_short_date(value, lang).rstrip(".")
-    except (TypeError, ValueError):
-        return str(value or "")
 
 
 def recommendation_text(rec: Any, lang: str) -> str:
@@ -103,65 +82,10 @@ def banner_view(b: dict[str, Any], lang: str) -> dict[str, str]:
     }
 
 
-def order_view(o: dict[str, Any], lang: str) -> dict[str, Any]:
-    """The order sheet's texts from the core's order (``this_period.lines`` exactly as given)."""
-    this = o.get("this_period") or {}
-    lines = [
-        {"description": str(x.get("description") or ""), "amount": signed_money(int(x.get("amount_ore") or 0), lang)}
-        for x in this.get("lines") or []
-    ]
-    current, new = o.get("current") or {}, o.get("new") or {}
-    change = ""
-    if new.get("kind") == "plan" and current.get("name") and new.get("name"):
-        change = gettext(
-            lang,
-            "{current} → {new} from {date}",
-            current=current["name"],
-            new=new["name"],
-            date=short_date(str(o.get("effective_date") or ""), lang),
-        )
-    elif new.get("name"):
-        change = gettext(
-            lang, "{new} from {date}", new=new["name"], date=short_date(str(o.get("effective_date") or ""), lang)
-        )
-    monthly = o.get("monthly_after_discount_ore")
-    return {
-        "title": str(o.get("title") or new.get("name") or ""),
-        "get": [str(x) for x in o.get("what_you_get") or []],
-        "terms": str(o.get("terms_text") or ""),
-        "lines": lines,
-        "total": format_money(int(this.get("total_ore") or 0), lang),
-        "change": change,
-        "monthly": gettext(lang, "Then {amount} a month", amount=short_kr(monthly, lang))
-        if type(monthly) is int
-        else "",
-        "msisdn": str(o.get("msisdn") or ""),
-    }
-
-
-def accepted_text(o: dict[str, Any], answer: dict[str, Any], lang: str) -> str:
-    """``Klart! Din nya plan gäller från 21 nov.``"""
-    when = short_date(str(answer.get("effective_date") or o.get("effective_date") or ""), lang)
-    if answer.get("plan_id") or (o.get("new") or {}).get("kind") == "plan":
-        return gettext(lang, "Done! Your new plan applies from {date}.", date=when)
-    return gettext(lang, "Done! {name} applies from {date}.", name=(o.get("new") or {}).get("name") or "", date=when)
-
-
-class OffersState(rx.State):
+class OffersState(OrderSheetMixin, rx.State):
     """Banners of the page on show and the order sheet of one of them."""
 
-    banners: list[dict[str, str]] = []
-    # The order sheet.
-    sheet_open: bool = False
-    sheet_busy: bool = False
-    sheet_error: str = ""
-    sheet_done: str = ""
-    sheet_title: str = ""
-    sheet_get: list[str] = []
-    sheet_terms: str = ""
-    sheet_change: str = ""
-    sheet_lines: list[dict[str, str]] = []
-    sheet_total: str = ""
+    banners: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
 
     # Backend-only: what the core showed this session's customer, and this view's id.
     _customer_id: int = 0
@@ -169,10 +93,6 @@ class OffersState(rx.State):
     _view_id: str = ""
     _targets: dict[str, int] = {}  # offer id → the subscription its banner is for
     _impressions: list[str] = []  # "<view_id>:<offer_id>" already sent
-    _sheet_offer: int = 0
-    _sheet_subscription: int = 0
-    _sheet_order: dict[str, Any] = {}
-    _accepting: bool = False
 
     # -- helpers --------------------------------------------------------------------------------
 
@@ -193,22 +113,6 @@ class OffersState(rx.State):
         self._customer_id = 0
         self._close_sheet()
 
-    def _close_sheet(self) -> None:
-        self.sheet_open = False
-        self.sheet_busy = False
-        self.sheet_error = ""
-        self.sheet_done = ""
-        self.sheet_title = ""
-        self.sheet_get = []
-        self.sheet_terms = ""
-        self.sheet_change = ""
-        self.sheet_lines = []
-        self.sheet_total = ""
-        self._sheet_offer = 0
-        self._sheet_subscription = 0
-        self._sheet_order = {}
-        self._accepting = False
-
     def _target(self, offer_id: Any) -> tuple[int, int]:
         """``(offer_id, subscription_id)`` of a banner loaded for this customer, or ``(0, 0)``."""
         if type(offer_id) is str and offer_id.isdigit():
@@ -228,7 +132,7 @@ class OffersState(rx.State):
 
     # -- banners --------------------------------------------------------------------------------
 
-    @rx.event(background=True)
+    @event(background=True)
     async def load(self, placement: str):
         """on_mount of a page's banner slot: a new view; its banners, then one impression each."""
         if placement not in PLACEMENTS:
@@ -273,7 +177,7 @@ class OffersState(rx.State):
                 self._impressions = [*self._impressions[-50:], key]
             await self._send(token, customer_id, int(view["offer_id"]), "impression", placement, view_id)
 
-    @rx.event
+    @event
     async def dismiss(self, offer_id: str):
         """The banner's ×: gone from the page, and the core told (it stays away for this subscriber)."""
         _session, token, customer_id = await self._session()
@@ -287,7 +191,7 @@ class OffersState(rx.State):
 
     # -- the order sheet ------------------------------------------------------------------------
 
-    @rx.event
+    @event
     async def open_order(self, offer_id: str):
         """The banner's call to action: the click is counted and the order sheet opens."""
         session, token, customer_id = await self._session()
@@ -297,37 +201,20 @@ class OffersState(rx.State):
             return
         if not offer:
             return
-        lang = session._lang()
-        self._close_sheet()
-        self.sheet_open = True
-        self.sheet_busy = True
-        self.sheet_title = next((b["title"] for b in self.banners if b["offer_id"] == str(offer)), "")
-        yield
-        await self._send(token, customer_id, offer, "click", self._placement, self._view_id)
-        async with core_call(
-            self,
+        async for step in self._open_sheet(
             Subscriber(session, forget=self._forget),
-            f"order sheet {offer}",
-            N_("The order could not be loaded just now. Please try again."),
-            error="sheet_error",
-            busy="sheet_busy",
+            token,
+            customer_id,
+            offer,
+            subscription,
+            what=f"order sheet {offer}",
             refused={NotFound: GONE},
-        ) as call:
-            order = await offers_client().order(token, customer_id, offer, subscription, lang)
-        if call.failed:
-            if call.event:
-                yield call.event
-            return
-        view = order_view(order, lang)
-        self._sheet_offer, self._sheet_subscription, self._sheet_order = offer, subscription, order
-        self.sheet_title = view["title"]
-        self.sheet_get = view["get"]
-        self.sheet_terms = view["terms"] or view["monthly"]
-        self.sheet_change = view["change"]
-        self.sheet_lines = view["lines"]
-        self.sheet_total = view["total"]
+            title=next((b["title"] for b in self.banners if b["offer_id"] == str(offer)), ""),
+            meanwhile=self._send(token, customer_id, offer, "click", self._placement, self._view_id),
+        ):
+            yield step
 
-    @rx.event
+    @event
     async def confirm(self):
         """ "Add": the offer is accepted for the subscription its banner was for (no ids from the browser)."""
         session, token, customer_id = await self._session()
@@ -336,33 +223,23 @@ class OffersState(rx.State):
             yield rx.redirect(LOGIN_ROUTE)
             return
         offer, subscription = self._sheet_offer, self._sheet_subscription
-        if not offer or self._target(offer) != (offer, subscription) or self.sheet_busy or self.sheet_done:
+        if not self._sheet_confirmable() or self._target(offer) != (offer, subscription):
             return
         lang = session._lang()
-        self.sheet_busy = True
-        self._accepting = True
-        self.sheet_error = ""
-        yield
-        async with core_call(
-            self,
+        async for step in self._place_order(
             Subscriber(session, forget=self._forget),
-            f"accept offer {offer}",
-            N_("The order could not be placed just now. Please try again."),
-            error="sheet_error",
-            busy="sheet_busy",
+            token,
+            customer_id,
+            what=f"accept offer {offer}",
             refused={
                 NotFound: GONE,
                 Invalid: lambda exc: gettext(lang, "The order was not placed: {reason}", reason=exc.detail),
                 409: N_("You have already taken this offer."),
             },
-        ) as call:
-            answer = await offers_client().accept(token, customer_id, offer, subscription)
-        self._accepting = False
-        if call.failed:
-            if call.event:
-                yield call.event
+        ):
+            yield step
+        if not self.sheet_done:
             return
-        self.sheet_done = accepted_text(self._sheet_order, answer or {}, lang)
         self.banners = [b for b in self.banners if b["offer_id"] != str(offer)]
         self._targets = {k: v for k, v in self._targets.items() if k != str(offer)}
         yield self._reload_page()
@@ -379,9 +256,3 @@ class OffersState(rx.State):
         from selfcare.pages.overview.state import OverviewState
 
         return OverviewState.load
-
-    @rx.event
-    def close_order(self):
-        """ "Cancel", "Close", Esc or a tap outside the sheet."""
-        if not self._accepting:
-            self._close_sheet()

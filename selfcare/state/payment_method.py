@@ -27,6 +27,7 @@ from selfcare.i18n import N_, format_date, gettext, normalise_language
 from selfcare.state.browser import go_to
 from selfcare.state.calls import Subscriber, core_call
 from selfcare.state.session import LOGIN_ROUTE, SessionState
+from selfcare.state.typed import event
 
 ROUTE = "/payment-method"
 _SEPARATORS = re.compile(r"[\s\-.]")
@@ -178,16 +179,16 @@ def method_view(doc: dict[str, Any], lang: str) -> dict[str, Any]:
 class PaymentMethodState(rx.State):
     """The payment method of the signed-in subscriber (``/payment-method`` and the overview's summary)."""
 
-    loaded: bool = False
-    loading: bool = False
-    error: str = ""
-    success: str = ""
-    form_open: bool = False
-    confirm_manual: bool = False
-    clearing_error: str = ""
-    account_error: str = ""
-    personal_error: str = ""
-    busy: bool = False
+    loaded: rx.Field[bool] = rx.field(False)
+    loading: rx.Field[bool] = rx.field(False)
+    error: rx.Field[str] = rx.field("")
+    success: rx.Field[str] = rx.field("")
+    form_open: rx.Field[bool] = rx.field(False)
+    confirm_manual: rx.Field[bool] = rx.field(False)
+    clearing_error: rx.Field[str] = rx.field("")
+    account_error: rx.Field[str] = rx.field("")
+    personal_error: rx.Field[str] = rx.field("")
+    busy: rx.Field[bool] = rx.field(False)
 
     _customer_id: int = 0
     _doc: dict[str, Any] = {}  # the core's answer (GET /customers/{id}/payment-method)
@@ -234,7 +235,7 @@ class PaymentMethodState(rx.State):
         self._customer_id = customer_id
         self.loaded = True
 
-    @rx.event
+    @event
     async def load(self):
         """on_load of ``/payment-method`` (and the overview's summary card)."""
         session, token, customer_id = await self._session()
@@ -264,7 +265,7 @@ class PaymentMethodState(rx.State):
             self.error = gettext(lang, "The card was not saved. Try again, or choose another way to pay.")
         return None
 
-    @rx.event
+    @event
     async def open_autogiro(self):
         _session, token, _cid = await self._session()
         if not token:
@@ -273,12 +274,12 @@ class PaymentMethodState(rx.State):
         self.confirm_manual = False
         self.clearing_error = self.account_error = self.personal_error = self.error = self.success = ""
 
-    @rx.event
+    @event
     def close_autogiro(self):
         self.form_open = False
         self.clearing_error = self.account_error = self.personal_error = ""
 
-    @rx.event
+    @event
     async def submit_autogiro(self, form: dict[str, Any]):
         """Turn on autogiro with the account the subscriber typed (a mandate, pending until the bank says yes)."""
         session, token, customer_id = await self._session()
@@ -351,7 +352,7 @@ class PaymentMethodState(rx.State):
         else:
             self.error = gettext(lang, "Not accepted: {message}", message=detail or "422")
 
-    @rx.event
+    @event
     async def choose_card(self):
         """Save a card at the payment provider: the browser goes to its hosted page and comes back here."""
         session, token, customer_id = await self._session()
@@ -377,18 +378,18 @@ class PaymentMethodState(rx.State):
         # A full page load: the hosted page is not a route of this app.
         return go_to(target)  # without eval (the CSP forbids it)
 
-    @rx.event
+    @event
     async def ask_manual(self):
         _session, token, _cid = await self._session()
         if token:
             self.confirm_manual = True
             self.form_open = False
 
-    @rx.event
+    @event
     def keep_method(self):
         self.confirm_manual = False
 
-    @rx.event
+    @event
     async def choose_manual(self):
         """Stop paying automatically (the mandate is cancelled, a saved card forgotten)."""
         session, token, customer_id = await self._session()

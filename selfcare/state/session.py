@@ -27,6 +27,7 @@ import reflex as rx
 from selfcare import session_cookie
 from selfcare.api_client import ApiError, get_client, valid_invoice_id
 from selfcare.i18n import catalogue, normalise_language
+from selfcare.state.typed import event
 
 logger = logging.getLogger(__name__)
 
@@ -53,12 +54,12 @@ class SessionState(rx.State):
     lang: str = rx.Cookie("sv", name="selfcare_lang", max_age=ONE_YEAR_S, same_site="lax")
 
     # What the page may show about the session.
-    signed_in: bool = False
-    scoped: bool = False
-    customer_name: str = ""
-    customer_number: str = ""
+    signed_in: rx.Field[bool] = rx.field(False)
+    scoped: rx.Field[bool] = rx.field(False)
+    customer_name: rx.Field[str] = rx.field("")
+    customer_number: rx.Field[str] = rx.field("")
     # The sign-in page says why it is shown: an invoice link that expired (the invoice follows sign-in).
-    link_expired: bool = False
+    link_expired: rx.Field[bool] = rx.field(False)
 
     # Backend-only: never sent to the browser, never settable from it.
     _token: str = ""
@@ -224,12 +225,12 @@ class SessionState(rx.State):
 
     # -- event handlers -----------------------------------------------------------------------
 
-    @rx.event
+    @event
     def set_lang(self, lang: str):
         """Switch the language (remembered in a cookie)."""
         self.lang = normalise_language(lang if isinstance(lang, str) else None)
 
-    @rx.event
+    @event
     def require_session(self):
         """on_load guard of the signed-in pages: no live full session → the sign-in page."""
         token, _cid = self._token_for_customer()
@@ -237,7 +238,7 @@ class SessionState(rx.State):
             return rx.redirect(LOGIN_ROUTE)
         return None
 
-    @rx.event
+    @event
     def at_sign_in(self):
         """on_load of the sign-in page: a tab that finds a live session (the cookie) goes on to the overview."""
         token, _cid = self._token_for_customer()
@@ -245,7 +246,7 @@ class SessionState(rx.State):
             return rx.redirect(self._take_after_login())
         return None
 
-    @rx.event
+    @event
     async def sign_out(self):
         """End the session at the core (every worker, every tab), then clear the cookie on the way out."""
         token = self._token

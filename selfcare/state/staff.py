@@ -23,6 +23,7 @@ from selfcare.api_client import ApiError, RateLimited, Unauthorized
 from selfcare.i18n import N_, gettext
 from selfcare.state.calls import Visitor, core_call
 from selfcare.state.session import SessionState, _epoch
+from selfcare.state.typed import event
 from selfcare.support_client import Forbidden, support_client
 
 logger = logging.getLogger(__name__)
@@ -53,9 +54,9 @@ class StaffSessionState(rx.State, mixin=True):
     ROUTE: ClassVar[str] = "/"  # where sign-out leads
     REFUSED: ClassVar[str] = ""  # what an account of another console is told (a message id)
 
-    signed_in: bool = False
-    login_error: str = ""
-    signing_in: bool = False
+    signed_in: rx.Field[bool] = rx.field(False)
+    login_error: rx.Field[str] = rx.field("")
+    signing_in: rx.Field[bool] = rx.field(False)
 
     _token: str = ""
     _expires_at: float = 0.0
@@ -115,7 +116,7 @@ class StaffSessionState(rx.State, mixin=True):
 
     # -- event handlers -------------------------------------------------------------------------
 
-    @rx.event
+    @event
     async def sign_in(self, form: dict[str, Any]):
         """Username and password → a session of this console (the core rate-limits and audits every try)."""
         lang = await self._lang()
@@ -151,7 +152,7 @@ class StaffSessionState(rx.State, mixin=True):
         self._took(answer)
         yield self._console().load
 
-    @rx.event
+    @event
     async def sign_out(self):
         """End the session at the core; the console forgets what it showed."""
         token = self._token

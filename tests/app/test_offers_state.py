@@ -11,15 +11,8 @@ import pytest
 
 from selfcare.api_client import NotFound
 from selfcare.offers_client import OffersClient
-from selfcare.state.offers import (
-    OffersState,
-    accepted_text,
-    banner_view,
-    image_src,
-    order_view,
-    recommendation_text,
-    short_kr,
-)
+from selfcare.state.offers import OffersState, banner_view, image_src, recommendation_text
+from selfcare.state.order_sheet import accepted_text, order_view, short_kr
 from selfcare.state.session import SessionState
 from tests.app.conftest import drain, fresh_states, run, service_token, subscriber_token, substate
 

@@ -3,6 +3,9 @@ and the page's state on the real core (this period by default, the sentences fro
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 
 import pytest
@@ -255,13 +258,14 @@ def test_the_plan_line_follows_the_cores_recommendation(client):
     assert checked == 4
 
 
-def test_the_plan_line_opens_the_offers_order_sheet_and_orders(client):
-    """An offer that sells the cheaper plan: the line's button opens its order sheet, "Byt" orders it."""
+@contextmanager
+def _offer_of_the_cheaper_plan(client, cid: int) -> Iterator[tuple[dict, int, dict]]:
+    """An offer that sells customer ``cid`` the cheaper plan re-rating found: ``(plan, subscription, offer)``;
+    stopped afterwards, and any plan change it made cancelled."""
     from selfcare.offers_client import OffersClient
     from tests.app.conftest import service_token
     from tests.app.test_offers_state import _offer_body
 
-    cid = 3
     plan, subscription, _offer = run(find_cheaper_plan(subscriber_token(cid), cid, "sv"))
     assert plan, "the seeded customer 3 is on a plan re-rating finds too dear"
     oc = OffersClient(client)
@@ -270,6 +274,21 @@ def test_the_plan_line_opens_the_offers_order_sheet_and_orders(client):
     )
     offer = run(oc.schedule(service_token(), run(oc.create(service_token(), body))["id"], None, None))
     try:
+        yield plan, subscription, offer
+    finally:
+        run(oc.stop(service_token(), offer["id"]))
+        for change in _pending_changes(client, cid):
+            run(client._json("POST", f"/customers/{cid}/pending-changes/{change['id']}/cancel", subscriber_token(cid)))
+
+
+def _pending_changes(client, cid: int) -> list[dict]:
+    return run(client._json("GET", f"/customers/{cid}/pending-changes", subscriber_token(cid)))["items"]
+
+
+def test_the_plan_line_opens_the_offers_order_sheet_and_orders(client):
+    """An offer that sells the cheaper plan: the line's button opens its order sheet, "Byt" orders it."""
+    cid = 3
+    with _offer_of_the_cheaper_plan(client, cid) as (plan, subscription, offer):
         root, session = _signed_in(cid)
         usage = substate(root, UsageState)
         run(drain(UsageState.load.fn(usage)))
@@ -280,12 +299,26 @@ def test_the_plan_line_opens_the_offers_order_sheet_and_orders(client):
         run(drain(UsageState.confirm_plan.fn(usage)))
         assert usage.sheet_done.startswith("Klart!") and usage.plan_text == "" and not usage.plan_orderable
         run(drain(UsageState.confirm_plan.fn(usage)))  # a second tap orders nothing more
-        changes = run(client._json("GET", f"/customers/{cid}/pending-changes", subscriber_token(cid)))["items"]
-        assert [c["plan_name"] for c in changes] == [plan["name"]]
-    finally:
-        run(oc.stop(service_token(), offer["id"]))
-        for change in run(client._json("GET", f"/customers/{cid}/pending-changes", subscriber_token(cid)))["items"]:
-            run(client._json("POST", f"/customers/{cid}/pending-changes/{change['id']}/cancel", subscriber_token(cid)))
+        assert [c["plan_name"] for c in _pending_changes(client, cid)] == [plan["name"]]
+        run(drain(UsageState.close_order.fn(usage)))
+        assert not usage.sheet_open and usage.sheet_done == "" and usage._sheet_order == {}
+
+
+def test_the_plan_sheet_orders_only_for_the_session_that_opened_it(client):
+    """The sheet's order is the session's own: another subscriber signed in on the tab, or none, orders nothing."""
+    cid, other = 3, 1
+    with _offer_of_the_cheaper_plan(client, cid) as (_plan, _subscription, offer):
+        root, session = _signed_in(cid)
+        usage = substate(root, UsageState)
+        run(drain(UsageState.load.fn(usage)))
+        run(drain(UsageState.open_plan_order.fn(usage)))
+        assert usage.sheet_open and usage._sheet_offer == offer["id"]
+        session._start({"access_token": subscriber_token(other), "expires_at": time.time() + 600, "customer_id": other})
+        run(drain(UsageState.confirm_plan.fn(usage)))
+        run(drain(UsageState.open_plan_order.fn(usage)))
+        session._drop()
+        run(drain(UsageState.confirm_plan.fn(usage)))
+        assert usage.sheet_done == "" and _pending_changes(client, cid) == [] and _pending_changes(client, other) == []
 
 
 def test_a_quiet_period_has_whole_steps():

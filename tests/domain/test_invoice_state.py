@@ -6,6 +6,7 @@ from datetime import date
 
 from backend_stub.domain.invoice_state import CreditNote, Facts, NextStep, Payment, describe, overdue_summary, status_of
 from selfcare import presenters
+from selfcare.invoice_view import invoice_view
 
 TODAY = date(2026, 12, 5)
 DUE = date(2026, 8, 31)
@@ -56,9 +57,7 @@ def test_credited_headline_is_the_amount_after_its_credit_notes():
     assert st["amount_ore"] == 49800 and st["original_amount_ore"] == 54800
     assert st["to_pay_ore"] == 49800 and st["payable"]
     assert st["credit_notes"] == [{"id": "cn1", "number": "900001", "on": "2026-12-02", "amount_ore": 5000}]
-    view = presenters.invoice_view(
-        {"kind": "invoice", "amount_due_ore": 54800, "balance_ore": 49800, "state": st}, "sv"
-    )
+    view = invoice_view({"kind": "invoice", "amount_due_ore": 54800, "balance_ore": 49800, "state": st}, "sv")
     assert view["amount"] == "498,00\u00a0kr" and view["original_amount"] == "548,00\u00a0kr"
     assert view["show_balance"] is False  # the headline already is what is left to pay
     assert view["credit_notes"][0]["amount"] == "-50,00\u00a0kr"
@@ -75,9 +74,7 @@ def test_overdue_counts_days_and_tells_the_next_step():
     assert presenters.state_line(st, "sv") == "Förföll 31 augusti 2026 · 96 dagar sedan"
     assert presenters.state_line(st, "en") == "Was due 31 August 2026 · 96 days ago"
     assert "14 december 2026" in presenters.next_step_line(st, "sv")
-    view = presenters.invoice_view(
-        {"kind": "invoice", "amount_due_ore": 54800, "balance_ore": 60800, "state": st}, "sv"
-    )
+    view = invoice_view({"kind": "invoice", "amount_due_ore": 54800, "balance_ore": 60800, "state": st}, "sv")
     assert view["show_balance"] and view["balance"] == "608,00\u00a0kr" and view["fees"] == "60,00\u00a0kr"
 
 

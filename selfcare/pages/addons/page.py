@@ -8,7 +8,10 @@ one), addon-allowances (rows: .addon-allowance, the amount left: .addon-left), a
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
+from reflex.vars import ObjectVar
 
 from selfcare import styles
 from selfcare.components.layout import card, error_callout, page, section_title, tr
@@ -20,7 +23,7 @@ C = styles.C
 A = AddonsState
 
 
-def _allowance(a: rx.Var) -> rx.Component:
+def _allowance(a: ObjectVar[dict[str, Any]]) -> rx.Component:
     return rx.vstack(
         rx.hstack(
             rx.text(a["label"], weight="bold"),
@@ -72,7 +75,7 @@ def _allowance(a: rx.Var) -> rx.Component:
     )
 
 
-def _offer(o: rx.Var) -> rx.Component:
+def _offer(o: ObjectVar[dict[str, str]]) -> rx.Component:
     return rx.hstack(
         rx.vstack(
             rx.text(o["name"], weight="bold"),
@@ -103,6 +106,12 @@ def _offer(o: rx.Var) -> rx.Component:
     )
 
 
+def _only_subscription() -> ObjectVar[dict[str, str]]:
+    """The one subscription when there is only one (as the list's item: Reflex's list fields read as
+    ``ArrayVar[Sequence[Never]]`` to mypy, so the item's type is said here)."""
+    return A.subscriptions[0].to(dict[str, str])
+
+
 def _subscription_picker() -> rx.Component:
     return rx.cond(
         A.subscriptions.length() > 1,
@@ -128,7 +137,7 @@ def _subscription_picker() -> rx.Component:
         ),
         rx.cond(
             A.subscriptions.length() == 1,
-            rx.text(A.subscriptions[0]["msisdn"], " · ", A.subscriptions[0]["plan"], style=styles.muted),
+            rx.text(_only_subscription()["msisdn"], " · ", _only_subscription()["plan"], style=styles.muted),
         ),
     )
 

@@ -21,6 +21,7 @@ from selfcare.charges_client import Invalid, charges_client
 from selfcare.i18n import N_, format_datetime, format_money, format_period, gettext
 from selfcare.state.calls import Subscriber, core_call
 from selfcare.state.session import LOGIN_ROUTE, SessionState
+from selfcare.state.typed import event
 from selfcare.subscriptions import _core_today, active_subscriptions, current_segment  # noqa: F401 (used here and by tests)
 
 logger = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ def _int(value: Any) -> int:
 
 def allowance_rows(allowances: Any, lang: str) -> list[dict[str, Any]]:
     """``{"data": {"included", "bought", "used", "left", "unlimited"}}`` as the shop shows it."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     if not isinstance(allowances, dict):
         return rows
     for pool in sorted(allowances, key=lambda p: POOLS.index(p) if p in POOLS else len(POOLS)):
@@ -105,27 +106,27 @@ def bought_rows(bought: Any, lang: str) -> list[dict[str, str]]:
 class AddonsState(rx.State):
     """The shop for the signed-in subscriber's own subscriptions."""
 
-    loading: bool = False
-    loaded: bool = False
-    error: str = ""
-    notice: str = ""
-    subscriptions: list[dict[str, str]] = []
-    selected: str = ""
-    msisdn: str = ""
-    period: str = ""
-    allowances: list[dict[str, Any]] = []
-    available: list[dict[str, str]] = []
-    bought: list[dict[str, str]] = []
+    loading: rx.Field[bool] = rx.field(False)
+    loaded: rx.Field[bool] = rx.field(False)
+    error: rx.Field[str] = rx.field("")
+    notice: rx.Field[str] = rx.field("")
+    subscriptions: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    selected: rx.Field[str] = rx.field("")
+    msisdn: rx.Field[str] = rx.field("")
+    period: rx.Field[str] = rx.field("")
+    allowances: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
+    available: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    bought: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
     # The order sheet.
-    sheet_open: bool = False
-    sheet_title: str = ""
-    sheet_get: list[str] = []
-    sheet_terms: str = ""
-    sheet_lines: list[dict[str, str]] = []
-    sheet_total: str = ""
-    sheet_error: str = ""
-    sheet_done: str = ""
-    buying: bool = False
+    sheet_open: rx.Field[bool] = rx.field(False)
+    sheet_title: rx.Field[str] = rx.field("")
+    sheet_get: rx.Field[list[str]] = rx.field(default_factory=list)
+    sheet_terms: rx.Field[str] = rx.field("")
+    sheet_lines: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    sheet_total: rx.Field[str] = rx.field("")
+    sheet_error: rx.Field[str] = rx.field("")
+    sheet_done: rx.Field[str] = rx.field("")
+    buying: rx.Field[bool] = rx.field(False)
 
     # Backend-only: what was loaded from the core, and for which customer.
     _customer_id: int = 0
@@ -196,7 +197,7 @@ class AddonsState(rx.State):
         self.available = offer_rows(offers, lang)
         self.bought = bought_rows(doc.get("bought"), lang)
 
-    @rx.event
+    @event
     async def load(self):
         """on_load of ``/addons`` (``?sub=<id>`` preselects one of the subscriber's own subscriptions)."""
         session, token, customer_id = await self._session()
@@ -232,7 +233,7 @@ class AddonsState(rx.State):
         if call.event:
             yield call.event
 
-    @rx.event
+    @event
     async def select_subscription(self, subscription_id: str):
         """Show another of the subscriber's own subscriptions (any other id changes nothing)."""
         session, token, _customer_id = await self._session()
@@ -250,7 +251,7 @@ class AddonsState(rx.State):
         if call.event:
             yield call.event
 
-    @rx.event
+    @event
     async def open_sheet(self, addon_id: str):
         """The order sheet for one add-on on offer for the shown subscription."""
         session, token, _customer_id = await self._session()
@@ -273,11 +274,11 @@ class AddonsState(rx.State):
         self.sheet_total = row["price"]
         self.sheet_open = True
 
-    @rx.event
+    @event
     def close_sheet(self):
         self._close_sheet()
 
-    @rx.event
+    @event
     async def confirm_purchase(self):
         """Buy the add-on of the open sheet for the shown subscription (both checked again here)."""
         session, token, _customer_id = await self._session()

@@ -11,6 +11,7 @@ import reflex as rx
 from selfcare.api_client import ApiError, Unauthorized
 from selfcare.i18n import format_datetime, gettext
 from selfcare.pages.agent.state import AgentSessionState
+from selfcare.state.typed import event
 from selfcare.support_client import Forbidden, support_client
 
 logger = logging.getLogger(__name__)
@@ -45,18 +46,18 @@ def audit_row(e: dict[str, Any], lang: str) -> dict[str, str]:
 class AuditState(rx.State):
     """``/agent/audit``: the audit log, for supervisors only."""
 
-    rows: list[dict[str, str]] = []
-    total: int = 0
-    action: str = ""
-    allowed: bool = False
-    error: str = ""
+    rows: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    total: rx.Field[int] = rx.field(0)
+    action: rx.Field[str] = rx.field("")
+    allowed: rx.Field[bool] = rx.field(False)
+    error: rx.Field[str] = rx.field("")
 
-    @rx.event
+    @event
     async def load(self):
         """on_load of ``/agent/audit``."""
         await self._load()
 
-    @rx.event
+    @event
     async def set_action(self, value: str):
         self.action = value if value in AUDIT_ACTIONS else ""
         await self._load()

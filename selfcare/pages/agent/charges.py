@@ -20,6 +20,7 @@ from selfcare.i18n import N_, format_datetime, format_signed_money, gettext
 from selfcare.pages.agent.rows import parse_kr
 from selfcare.pages.agent.state import AgentSessionState, AgentState
 from selfcare.state.calls import Staff, Text, core_call
+from selfcare.state.typed import event
 
 VAT_RATES = ("0.25", "0.12", "0.06", "0")
 
@@ -89,12 +90,12 @@ def check_charge_form(form: Any, lang: str, subscription_ids: list[int]) -> tupl
 class AgentChargesState(rx.State):
     """One-off charges of the customer of the invoice open in the console."""
 
-    customer: str = ""
-    subscriptions: list[dict[str, str]] = []
-    pending: list[dict[str, str]] = []
-    error: str = ""
-    notice: str = ""
-    busy: bool = False
+    customer: rx.Field[str] = rx.field("")
+    subscriptions: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    pending: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    error: rx.Field[str] = rx.field("")
+    notice: rx.Field[str] = rx.field("")
+    busy: rx.Field[bool] = rx.field(False)
 
     _invoice_id: str = ""
     _customer_id: int = 0
@@ -151,7 +152,7 @@ class AgentChargesState(rx.State):
         self._pending_ids = [c["id"] for c in pending if type(c.get("id")) is int]
         self.pending = [charge_row(c, lang, self._msisdns) for c in pending]
 
-    @rx.event
+    @event
     async def load(self):
         """When an invoice opens in the console: its customer's pending charges."""
         self.error = self.notice = ""
@@ -164,7 +165,7 @@ class AgentChargesState(rx.State):
         if call.failed:
             self._forget()
 
-    @rx.event
+    @event
     async def add(self, form: dict[str, Any]):
         """Add a one-off charge (or a credit) with a reason; it lands on the customer's next invoice."""
         self.error = self.notice = ""
@@ -202,7 +203,7 @@ class AgentChargesState(rx.State):
         for field in ("agent-charge-description", "agent-charge-amount", "agent-charge-reason"):
             yield rx.set_value(field, "")
 
-    @rx.event
+    @event
     async def remove(self, charge_id: str):
         """Remove a pending charge of this customer (one this state listed; nothing else)."""
         self.error = self.notice = ""

@@ -10,6 +10,7 @@ buttons .agent-charge-remove).
 from __future__ import annotations
 
 import reflex as rx
+from reflex.vars import ObjectVar
 
 from selfcare import styles
 from selfcare.components.layout import error_callout, tr
@@ -29,7 +30,7 @@ FIELD = {
 ROW = {"width": "100%", "padding": "0.3rem 0", "border_bottom": "1px solid #eef1f3"}
 
 
-def _pending(c: rx.Var) -> rx.Component:
+def _pending(c: ObjectVar[dict[str, str]]) -> rx.Component:
     return rx.hstack(
         rx.vstack(
             rx.text(c["description"], size="2", weight="medium"),

@@ -17,6 +17,7 @@ import reflex as rx
 from selfcare.api_client import ApiError
 from selfcare.i18n import N_, format_money, gettext
 from selfcare.pages.agent.rows import clean_reason, parse_kr
+from selfcare.state.typed import event
 from selfcare.support_client import Forbidden, support_client
 
 if TYPE_CHECKING:
@@ -50,10 +51,10 @@ class CorrectionsPart(rx.State, mixin=True):
 
         async def _after_change(self, token: str, lang: str) -> None: ...
 
-    confirm_kind: str = ""  # "credit" | "waive" | ""
-    confirm_lines: list[dict[str, str]] = []
-    confirm_amount: str = ""
-    confirm_left: str = ""
+    confirm_kind: rx.Field[str] = rx.field("")  # "credit" | "waive" | ""
+    confirm_lines: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    confirm_amount: rx.Field[str] = rx.field("")
+    confirm_left: rx.Field[str] = rx.field("")
 
     # What the confirmation would issue, exactly as previewed (backend-only: the browser cannot choose it).
     _pending: dict[str, Any] = {}
@@ -65,7 +66,7 @@ class CorrectionsPart(rx.State, mixin=True):
         self.confirm_amount = ""
         self.confirm_left = ""
 
-    @rx.event
+    @event
     async def credit(self, form: dict[str, Any]):
         """Preview crediting an amount or one line of the open invoice, with a reason: what the invoice will
         look like after the credit note. Nothing is issued until :meth:`confirm`."""
@@ -111,7 +112,7 @@ class CorrectionsPart(rx.State, mixin=True):
         if not call.failed:
             self._show_confirmation(request, preview, lang)
 
-    @rx.event
+    @event
     async def waive_fee(self, form: dict[str, Any]):
         """Preview waiving the open invoice's reminder fees, with a reason; :meth:`confirm` waives them."""
         agent, token, lang = await self._agent()
@@ -170,12 +171,12 @@ class CorrectionsPart(rx.State, mixin=True):
         self.confirm_kind = request["kind"]
         self._pending = {**request, "expected": expected}
 
-    @rx.event
+    @event
     def cancel_confirmation(self):
         """Leave the credit or waiver unissued."""
         self._drop_confirmation()
 
-    @rx.event
+    @event
     async def confirm(self):
         """Issue the previewed credit note or waiver, and only that one (checked again against the core)."""
         agent, token, lang = await self._agent()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex.vars import ObjectVar
 
 from selfcare import styles
 from selfcare.components.layout import tr
@@ -24,7 +25,7 @@ def _filter_button(label_key: str, value: str) -> rx.Component:
     )
 
 
-def _row(r: rx.Var) -> rx.Component:
+def _row(r: ObjectVar[dict[str, str]]) -> rx.Component:
     selected = A.invoice_id == r["invoice_id"]
     return rx.box(
         rx.hstack(

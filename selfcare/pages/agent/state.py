@@ -26,6 +26,7 @@ from selfcare.pages.agent.rows import inbox_row
 from selfcare.pages.agent.thread import ThreadPart
 from selfcare.state.calls import Staff, Text, core_call
 from selfcare.state.staff import StaffSessionState
+from selfcare.state.typed import event
 from selfcare.support_client import support_client
 
 AGENT_ROUTE = "/agent"
@@ -41,9 +42,9 @@ class AgentSessionState(StaffSessionState, rx.State):
     ROUTE: ClassVar[str] = AGENT_ROUTE
     REFUSED: ClassVar[str] = N_("This is not a customer service account. Marketing signs in at /marketing.")
 
-    agent_name: str = ""
-    username: str = ""
-    is_supervisor: bool = False
+    agent_name: rx.Field[str] = rx.field("")
+    username: rx.Field[str] = rx.field("")
+    is_supervisor: rx.Field[bool] = rx.field(False)
 
     def _took(self, answer: dict[str, Any]) -> None:
         self.username = str(answer.get("username", ""))
@@ -63,12 +64,12 @@ class AgentState(ThreadPart, CorrectionsPart, rx.State):
     """The console: the inbox, the open thread and its invoice (:class:`ThreadPart`), corrections
     (:class:`CorrectionsPart`)."""
 
-    inbox: list[dict[str, str]] = []
-    inbox_total: int = 0
-    inbox_filter: str = ""
-    error: str = ""
-    notice: str = ""
-    busy: bool = False
+    inbox: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    inbox_total: rx.Field[int] = rx.field(0)
+    inbox_filter: rx.Field[str] = rx.field("")
+    error: rx.Field[str] = rx.field("")
+    notice: rx.Field[str] = rx.field("")
+    busy: rx.Field[bool] = rx.field(False)
 
     _generation: int = 0
 
@@ -98,7 +99,7 @@ class AgentState(ThreadPart, CorrectionsPart, rx.State):
 
     # -- inbox --------------------------------------------------------------------------------
 
-    @rx.event
+    @event
     async def load(self):
         """on_load of ``/agent``: the inbox (nothing without an agent session) and its live refresh."""
         agent, token, lang = await self._agent()
@@ -114,7 +115,7 @@ class AgentState(ThreadPart, CorrectionsPart, rx.State):
         self._generation += 1
         return AgentState.watch
 
-    @rx.event
+    @event
     async def set_filter(self, value: str):
         self.inbox_filter = value if value in INBOX_FILTERS else ""
         agent, token, lang = await self._agent()
@@ -124,7 +125,7 @@ class AgentState(ThreadPart, CorrectionsPart, rx.State):
         async with self._call(agent, lang, "inbox"):
             await self._refresh_inbox(token, lang)
 
-    @rx.event(background=True)
+    @event(background=True)
     async def watch(self):
         """While the console is open: the inbox and the open thread every few seconds."""
         async with self:
@@ -148,6 +149,6 @@ class AgentState(ThreadPart, CorrectionsPart, rx.State):
                 if call.ended:
                     return
 
-    @rx.event
+    @event
     def stop(self):
         self._generation += 1

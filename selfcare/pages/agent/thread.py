@@ -14,8 +14,10 @@ import reflex as rx
 from selfcare import presenters
 from selfcare.api_client import NotFound, get_client, valid_invoice_id
 from selfcare.i18n import N_, format_money, gettext
+from selfcare.invoice_view import invoice_view
 from selfcare.pages.agent.rows import STATUS_TEXT, payment_row
 from selfcare.state.fields import clear_if_sent
+from selfcare.state.typed import DictField, dict_field, event
 from selfcare.support_client import MAX_MESSAGE, support_client
 
 if TYPE_CHECKING:
@@ -42,22 +44,24 @@ class ThreadPart(rx.State, mixin=True):
 
         def _drop_confirmation(self) -> None: ...
 
-    invoice_id: str = ""
-    thread_id: int = 0
-    thread_status: str = ""
-    thread_status_text: str = ""
-    thread_assigned: str = ""
-    messages: list[dict[str, str]] = []
-    view: dict[str, Any] = {}
-    lines: list[dict[str, str]] = []
-    line_options: list[dict[str, str]] = []
-    timeline: list[dict[str, str]] = []
-    payments: list[dict[str, str]] = []
-    other_invoices: list[dict[str, str]] = []
-    usage_title: str = ""
-    usage_rows: list[dict[str, str]] = []
-    usage_total: int = 0
-    fee_to_waive: str = ""  # the reminder fee not yet waived ("" when there is none: no waive button)
+    invoice_id: rx.Field[str] = rx.field("")
+    thread_id: rx.Field[int] = rx.field(0)
+    thread_status: rx.Field[str] = rx.field("")
+    thread_status_text: rx.Field[str] = rx.field("")
+    thread_assigned: rx.Field[str] = rx.field("")
+    messages: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    view: DictField[dict[str, Any]] = dict_field()
+    lines: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    line_options: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    timeline: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    payments: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    other_invoices: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    usage_title: rx.Field[str] = rx.field("")
+    usage_rows: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    usage_total: rx.Field[int] = rx.field(0)
+    fee_to_waive: rx.Field[str] = rx.field(
+        ""
+    )  # the reminder fee not yet waived ("" when there is none: no waive button)
 
     def _close_thread(self) -> None:
         self.invoice_id = ""
@@ -93,7 +97,7 @@ class ThreadPart(rx.State, mixin=True):
             else gettext(lang, "No messages yet.")
         )
         self.thread_assigned = str(t.get("assigned_to") or "")
-        self.view = presenters.invoice_view(doc, lang)
+        self.view = invoice_view(doc, lang)
         self.lines = presenters.spec_lines(doc, lang)
         names = {int(x["position"]): x["description"] for x in self.lines if x["position"].isdigit()}
         self.messages = [presenters.message_row(m, "agent", lang, names) for m in thread.get("messages") or []]
@@ -137,7 +141,7 @@ class ThreadPart(rx.State, mixin=True):
         await self._load_thread(token, self.invoice_id, lang, audit_view=False)
         await self._refresh_inbox(token, lang)
 
-    @rx.event
+    @event
     async def open_thread(self, invoice_id: str):
         """Open the thread of ``invoice_id`` beside its invoice (audited by the core as a view)."""
         agent, token, lang = await self._agent()
@@ -161,7 +165,7 @@ class ThreadPart(rx.State, mixin=True):
         if isinstance(call.exc, NotFound):
             self._close_thread()
 
-    @rx.event
+    @event
     async def show_line(self, position: str):
         """The itemised usage behind one line of the open invoice."""
         agent, token, lang = await self._agent()
@@ -170,7 +174,7 @@ class ThreadPart(rx.State, mixin=True):
         async with self._call(agent, lang, "line usage", quiet=True):
             await self._line_usage(token, self.invoice_id, int(position), lang)
 
-    @rx.event
+    @event
     async def reply(self, form: dict[str, Any]):
         """Answer the subscriber (they are notified by their channel with the invoice's link)."""
         agent, token, lang = await self._agent()
@@ -200,15 +204,15 @@ class ThreadPart(rx.State, mixin=True):
         self.notice = gettext(lang, "Reply sent. The customer is notified.")
         yield clear_if_sent("agent-reply-text", text)
 
-    @rx.event
+    @event
     async def assign_to_me(self):
         await self._thread_action("assign")
 
-    @rx.event
+    @event
     async def release(self):
         await self._thread_action("release")
 
-    @rx.event
+    @event
     async def resolve(self):
         await self._thread_action("resolve")
 

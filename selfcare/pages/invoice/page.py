@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex.vars import ObjectVar
 
 from selfcare import styles
-from selfcare.components.autopay_status import invoice_autopay, invoice_autopay_failed
 from selfcare.components.icons import timeline_icon
-from selfcare.components.layout import card, error_callout, page, section_title, skeleton, status_badge, tr
+from selfcare.components.layout import card, error_callout, page, section_title, skeleton, tr
 from selfcare.components.offer_banner import offer_banner
 from selfcare.components.usage_row import usage_row
+from selfcare.pages.invoice.head_card import head_card
 from selfcare.pages.invoice.state import InvoiceState
 from selfcare.pages.invoice.thread_card import thread_card
 from selfcare.state.session import SessionState
@@ -25,140 +26,6 @@ def _kv(label_key: str, value: rx.Var, id_: str) -> rx.Component:
         rx.text(value, weight="bold", id=id_, font_variant_numeric="tabular-nums"),
         width="100%",
         align="baseline",
-    )
-
-
-def _head() -> rx.Component:
-    v = S.view
-    return card(
-        rx.hstack(
-            rx.vstack(
-                rx.text(v["seller_name"].to(str), weight="bold", id="invoice-sender"),
-                # The page's one level-one heading: what this document is.
-                rx.heading(
-                    rx.cond(v["is_credit_note"].to(bool), tr("Credit note"), tr("Invoice")),
-                    " ",
-                    v["number"].to(str),
-                    " · ",
-                    v["period"].to(str),
-                    as_="h1",
-                    size="2",
-                    weight="regular",
-                    style=styles.muted,
-                    id="invoice-number",
-                ),
-                spacing="0",
-            ),
-            rx.spacer(),
-            status_badge(v["status"].to(str), v["tone"].to(str), id="invoice-status"),
-            width="100%",
-            align="start",
-        ),
-        rx.text(v["headline_label"].to(str), style=styles.label, margin_top="0.5rem", id="invoice-headline"),
-        rx.hstack(
-            rx.text(v["amount"].to(str), id="invoice-amount", style=styles.amount_big),
-            rx.cond(
-                v["original_amount"].to(str) != "",
-                rx.text(
-                    v["original_amount"].to(str),
-                    text_decoration="line-through",
-                    style=styles.muted,
-                    id="invoice-original-amount",
-                ),
-            ),
-            align="baseline",
-            spacing="3",
-        ),
-        rx.text(
-            v["state_line"].to(str),
-            id="invoice-due",
-            weight="medium",
-            color=rx.cond(v["overdue"].to(bool), C.danger, C.text),
-        ),
-        rx.cond(
-            v["show_balance"].to(bool),
-            rx.text(
-                tr("Left to pay"),
-                ": ",
-                rx.text.strong(v["balance"].to(str), id="invoice-balance-amount"),
-                id="invoice-balance",
-            ),
-        ),
-        rx.cond(
-            v["fees"].to(str) != "",
-            rx.text(tr("Reminder fee"), ": ", v["fees"].to(str), style=styles.muted, id="invoice-fees"),
-        ),
-        rx.cond(
-            v["interest"].to(str) != "",
-            rx.text(tr("Late interest"), ": ", v["interest"].to(str), style=styles.muted, id="invoice-interest"),
-        ),
-        rx.foreach(
-            v["credit_notes"].to(list[dict[str, str]]),
-            lambda c: rx.link(
-                rx.hstack(
-                    rx.icon("undo-2", size=16, flex_shrink="0"),
-                    rx.text(tr("Credit note"), " ", c["number"], " · ", c["date"], flex="1", min_width="0"),
-                    rx.text(c["amount"], font_variant_numeric="tabular-nums", white_space="nowrap"),
-                    width="100%",
-                    align="center",
-                ),
-                href="/invoices/" + c["id"],
-                class_name="credit-note-link",
-                width="100%",
-                padding="0.35rem 0",
-            ),
-        ),
-        rx.cond(
-            v["next_step"].to(str) != "",
-            rx.callout(
-                v["next_step"].to(str),
-                icon="calendar-clock",
-                color_scheme=rx.cond(v["overdue"].to(bool), "red", "gray"),
-                size="1",
-                id="invoice-next-step",
-            ),
-        ),
-        rx.cond(v["respite"].to(str) != "", rx.text(v["respite"].to(str), size="2", id="invoice-respite")),
-        rx.cond(
-            v["owed"].to(str) != "",
-            rx.callout(v["owed"].to(str), icon="piggy-bank", color_scheme="green", size="1", id="invoice-owed"),
-        ),
-        rx.cond(
-            S.autopay["text"].to(str) != "",
-            invoice_autopay(S.autopay),
-            rx.cond(
-                v["payable"].to(bool),
-                rx.button(
-                    rx.icon("credit-card", size=18),
-                    tr("Pay"),
-                    id="pay-button",
-                    on_click=S.pay,
-                    loading=S.paying,
-                    size="3",
-                    style=styles.primary_button,
-                    margin_top="0.5rem",
-                ),
-                rx.cond(
-                    v["open"].to(bool),
-                    rx.fragment(),
-                    rx.callout(
-                        tr("Nothing left to pay on this invoice."),
-                        icon="circle-check",
-                        color_scheme="green",
-                        id="invoice-settled",
-                    ),
-                ),
-            ),
-        ),
-        rx.cond(S.autopay["failed"].to(str) != "", invoice_autopay_failed()),
-        rx.button(
-            rx.icon("file-down", size=18),
-            tr("Download PDF"),
-            id="pdf-link",
-            on_click=S.download_pdf,
-            size="3",
-            style=styles.secondary_button,
-        ),
     )
 
 
@@ -246,7 +113,7 @@ def _explain() -> rx.Component:
     )
 
 
-def _spec_line(line: rx.Var) -> rx.Component:
+def _spec_line(line: ObjectVar[dict[str, str]]) -> rx.Component:
     body = rx.hstack(
         rx.vstack(
             rx.text(line["description"], weight="medium"),
@@ -556,7 +423,7 @@ def invoice_page() -> rx.Component:
                         ),
                     ),
                     error_callout(S.error),
-                    _head(),
+                    head_card(),
                     offer_banner("invoice"),
                     rx.cond(S.view["overdue_note"].to(str) != "", _overdue_note()),
                     rx.cond(S.view["payable"].to(bool), _payment_details()),

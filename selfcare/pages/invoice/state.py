@@ -10,10 +10,12 @@ import reflex as rx
 from selfcare import presenters
 from selfcare.api_client import ApiError, NotFound, get_client
 from selfcare.i18n import N_, gettext
+from selfcare.invoice_view import invoice_view
 from selfcare.state.calls import Subscriber, core_call
 from selfcare.state.checkout import app_origin, to_checkout
 from selfcare.state.payment_method import autopay_view
 from selfcare.state.session import LOGIN_ROUTE, SessionState
+from selfcare.state.typed import DictField, dict_field, event
 
 logger = logging.getLogger(__name__)
 
@@ -24,34 +26,34 @@ USAGE_PAGE = 100
 class InvoiceState(rx.State):
     """What the invoice page shows. Everything here is the signed-in subscriber's own."""
 
-    current_id: str = ""
-    loading: bool = False
-    not_found: bool = False
-    error: str = ""
-    view: dict[str, Any] = {}
-    lines: list[dict[str, str]] = []
-    vat_rows: list[dict[str, str]] = []
-    plans: list[dict[str, str]] = []
-    usage_summary: list[dict[str, str]] = []
-    timeline: list[dict[str, str]] = []
-    usage_rows: list[dict[str, str]] = []
-    usage_total: int = 0
-    explain_rows: list[dict[str, str]] = []
-    explain_summary: str = ""
-    qr_svg: str = ""
-    paying: bool = False
+    current_id: rx.Field[str] = rx.field("")
+    loading: rx.Field[bool] = rx.field(False)
+    not_found: rx.Field[bool] = rx.field(False)
+    error: rx.Field[str] = rx.field("")
+    view: DictField[dict[str, Any]] = dict_field()
+    lines: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    vat_rows: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    plans: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    usage_summary: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    timeline: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    usage_rows: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    usage_total: rx.Field[int] = rx.field(0)
+    explain_rows: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    explain_summary: rx.Field[str] = rx.field("")
+    qr_svg: rx.Field[str] = rx.field("")
+    paying: rx.Field[bool] = rx.field(False)
     # The automatic draw (autogiro or saved card): shown instead of the Pay button when set.
-    autopay: dict[str, str] = {}
+    autopay: DictField[dict[str, str]] = dict_field()
     # Drill-down from a specification line to the usage records behind it.
-    drill_open: bool = False
-    drill_title: str = ""
-    drill_rows: list[dict[str, str]] = []
-    drill_total: int = 0
+    drill_open: rx.Field[bool] = rx.field(False)
+    drill_title: rx.Field[str] = rx.field("")
+    drill_rows: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    drill_total: rx.Field[int] = rx.field(0)
     # What makes the records add up to the line: the line's amount, the display rounding of the
     # records ("" when none) and, on a fee line, a note that the calls are on their own line.
-    drill_amount: str = ""
-    drill_rounding: str = ""
-    drill_note: str = ""
+    drill_amount: rx.Field[str] = rx.field("")
+    drill_rounding: rx.Field[str] = rx.field("")
+    drill_note: rx.Field[str] = rx.field("")
     _drill_position: int = 0
 
     def _clear(self) -> None:
@@ -84,14 +86,14 @@ class InvoiceState(rx.State):
         self._clear()
         self.not_found = True
 
-    @rx.event
+    @event
     async def load(self):
         """on_load of ``/invoices/[invoice_id]``."""
         invoice_id = str(self.rx_router_page.params.get("invoice_id", ""))
         async for update in self._open(invoice_id):
             yield update
 
-    @rx.event
+    @event
     async def open_invoice(self, invoice_id: str):
         """Show ``invoice_id`` (the browser may send any id: it is checked like any other)."""
         async for update in self._open(invoice_id):
@@ -132,7 +134,7 @@ class InvoiceState(rx.State):
         self.current_id = invoice_id
         if invoice_id == session._scope_invoice:  # a link's session may open the credit notes this page lists
             session._allow_related([str(c.get("id", "")) for c in doc.get("credit_notes") or []])
-        self.view = presenters.invoice_view(doc, lang)
+        self.view = invoice_view(doc, lang)
         self.autopay = autopay_view(doc.get("autopay"), lang)
         self.lines = presenters.spec_lines(doc, lang)
         self.vat_rows = presenters.vat_rows(doc, lang)
@@ -181,7 +183,7 @@ class InvoiceState(rx.State):
             self.usage_rows = []
             self.usage_total = 0
 
-    @rx.event
+    @event
     async def open_line(self, position: int):
         """Tap on a usage line of the specification: the records behind it."""
         invoice_id = self.current_id
@@ -239,7 +241,7 @@ class InvoiceState(rx.State):
         setattr(self, total, int(answer.get("total") or len(shown) + len(added)))
         return None
 
-    @rx.event
+    @event
     async def more_usage(self):
         """The next page of the invoice's itemised usage."""
         return await self._more(
@@ -250,7 +252,7 @@ class InvoiceState(rx.State):
             ),
         )
 
-    @rx.event
+    @event
     async def more_drill(self):
         """The next page of the records behind the open specification line."""
         position = self._drill_position
@@ -264,17 +266,17 @@ class InvoiceState(rx.State):
             ),
         )
 
-    @rx.event
+    @event
     def close_line(self):
         self.drill_open = False
 
-    @rx.event
+    @event
     def set_drill_open(self, value: bool):
         """The dialog's own open/close (Esc, overlay): only ever closes it."""
         if not value:
             self.drill_open = False
 
-    @rx.event
+    @event
     async def download_pdf(self):
         invoice_id = self.current_id
         session, token = await self._token(invoice_id)
@@ -294,7 +296,7 @@ class InvoiceState(rx.State):
         )
         return rx.download(data=pdf, filename=f"{name}-{self.view.get('number', '')}.pdf")
 
-    @rx.event
+    @event
     async def pay(self):
         """Start a payment and send the browser to the provider's hosted page."""
         invoice_id = self.current_id

@@ -29,6 +29,7 @@ from selfcare.pages.invoice.state import InvoiceState
 from selfcare.presenters import message_row
 from selfcare.state.fields import clear_if_sent
 from selfcare.state.session import SessionState
+from selfcare.state.typed import event
 from selfcare.support_client import MAX_MESSAGE, support_client
 
 logger = logging.getLogger(__name__)
@@ -54,10 +55,10 @@ def line_choices(lines: list[dict[str, str]], lang: str) -> list[dict[str, str]]
 class ThreadState(rx.State):
     """The thread of the invoice on the page, for its subscriber."""
 
-    invoice_id: str = ""
-    not_found: bool = False
-    sending: bool = False
-    live: bool = False
+    invoice_id: rx.Field[str] = rx.field("")
+    not_found: rx.Field[bool] = rx.field(False)
+    sending: rx.Field[bool] = rx.field(False)
+    live: rx.Field[bool] = rx.field(False)
 
     # Backend-only: the messages as the core gave them, and the page's notes untranslated (``later``).
     _raw: list[dict[str, Any]] = []
@@ -132,7 +133,7 @@ class ThreadState(rx.State):
 
     # -- event handlers -----------------------------------------------------------------------
 
-    @rx.event
+    @event
     async def open(self, invoice_id: str):
         """Show the thread of ``invoice_id`` (any id the browser sends is checked) and start the live poll."""
         if not isinstance(invoice_id, str) or not valid_invoice_id(invoice_id):
@@ -166,13 +167,13 @@ class ThreadState(rx.State):
         self.live = True
         return ThreadState.poll
 
-    @rx.event
+    @event
     def stop(self):
         """The component left the page: the poll stops."""
         self._generation += 1
         self.live = False
 
-    @rx.event
+    @event
     async def send(self, form: dict[str, Any]):
         """Post the subscriber's message (about the whole invoice or one line of it)."""
         invoice_id = self.invoice_id
@@ -228,7 +229,7 @@ class ThreadState(rx.State):
         yield clear_if_sent("thread-text", text)
         yield InvoiceState.open_invoice(invoice_id)  # the message is on the timeline now
 
-    @rx.event(background=True)
+    @event(background=True)
     async def poll(self):
         """Fetch new messages while the page is open; a reply from customer service also refreshes the invoice.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex.vars import ObjectVar
 
 from selfcare import styles
 from selfcare.components.layout import error_callout, page, status_badge, tr
@@ -11,7 +12,7 @@ from selfcare.pages.invoices.state import InvoicesState
 C = styles.C
 
 
-def _row(inv: rx.Var) -> rx.Component:
+def _row(inv: ObjectVar[dict[str, str]]) -> rx.Component:
     return rx.link(
         rx.box(
             rx.hstack(

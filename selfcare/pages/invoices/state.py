@@ -9,17 +9,18 @@ from selfcare.api_client import get_client
 from selfcare.i18n import N_
 from selfcare.state.calls import Subscriber, core_call
 from selfcare.state.session import LOGIN_ROUTE, SessionState
+from selfcare.state.typed import event
 
 
 class InvoicesState(rx.State):
     """``/invoices``: every invoice, newest first, a page at a time."""
 
-    rows: list[dict[str, str]] = []
-    total: int = 0
-    page: int = 0
-    page_size: int = 10
-    loading: bool = False
-    error: str = ""
+    rows: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    total: rx.Field[int] = rx.field(0)
+    page: rx.Field[int] = rx.field(0)
+    page_size: rx.Field[int] = rx.field(10)
+    loading: rx.Field[bool] = rx.field(False)
+    error: rx.Field[str] = rx.field("")
 
     @rx.var
     def pages(self) -> int:
@@ -33,17 +34,17 @@ class InvoicesState(rx.State):
     def has_next(self) -> bool:
         return (self.page + 1) * self.page_size < self.total
 
-    @rx.event
+    @event
     async def load(self):
         async for update in self._fetch(0):
             yield update
 
-    @rx.event
+    @event
     async def next_page(self):
         async for update in self._fetch(self.page + 1):
             yield update
 
-    @rx.event
+    @event
     async def prev_page(self):
         async for update in self._fetch(self.page - 1):
             yield update

@@ -9,6 +9,7 @@ import reflex as rx
 from selfcare import session_cookie
 from selfcare.api_client import ApiError, LinkGone, NotFound, get_client, valid_invoice_id
 from selfcare.state.session import LOGIN_ROUTE, SessionState
+from selfcare.state.typed import event
 
 logger = logging.getLogger(__name__)
 
@@ -16,9 +17,9 @@ logger = logging.getLogger(__name__)
 class LinkState(rx.State):
     """``/i/[link_token]``: open one invoice from its own link, without signing in."""
 
-    failed: bool = False
+    failed: rx.Field[bool] = rx.field(False)
 
-    @rx.event
+    @event
     async def open(self):
         link_token = str(self.rx_router_page.params.get("link_token", ""))
         session = await self.get_state(SessionState)

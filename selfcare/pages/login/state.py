@@ -13,6 +13,7 @@ from selfcare.api_client import RateLimited, Unauthorized, get_client
 from selfcare.i18n import N_, gettext
 from selfcare.state.calls import Visitor, core_call
 from selfcare.state.session import SessionState
+from selfcare.state.typed import event
 
 MAX_IDENTIFIER = 40
 _CODE = re.compile(r"^\d{6}$")
@@ -44,17 +45,17 @@ def _wait(lang: str) -> Callable[[RateLimited], str]:
 class LoginState(rx.State):
     """The two steps of signing in: ask for a code, then give it."""
 
-    step: str = "identify"  # identify | code
-    identifier: str = ""
-    error: str = ""
-    busy: bool = False
+    step: rx.Field[str] = rx.field("identify")  # identify | code
+    identifier: rx.Field[str] = rx.field("")
+    error: rx.Field[str] = rx.field("")
+    busy: rx.Field[bool] = rx.field(False)
 
-    @rx.event
+    @event
     def start_over(self):
         self.step = "identify"
         self.error = ""
 
-    @rx.event
+    @event
     async def request_code(self, form_data: dict[str, Any]):
         """Ask the core to send a code. The answer is the same whether the account exists or not."""
         session = await self.get_state(SessionState)
@@ -80,7 +81,7 @@ class LoginState(rx.State):
         self.identifier = identifier
         self.step = "code"
 
-    @rx.event
+    @event
     async def verify_code(self, form_data: dict[str, Any]):
         session = await self.get_state(SessionState)
         lang = session._lang()

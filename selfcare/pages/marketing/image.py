@@ -15,6 +15,7 @@ from selfcare.i18n import gettext
 from selfcare.offers_client import Invalid, offers_client
 from selfcare.state.offers import image_src
 from selfcare.state.session import SessionState
+from selfcare.state.typed import event
 
 if TYPE_CHECKING:
     from contextlib import AbstractAsyncContextManager
@@ -47,9 +48,9 @@ class ImagePart(rx.State, mixin=True):
 
         def _forget(self) -> None: ...
 
-    image_id: int = 0
-    image_src: str = ""
-    image_error: str = ""
+    image_id: rx.Field[int] = rx.field(0)
+    image_src: rx.Field[str] = rx.field("")
+    image_error: rx.Field[str] = rx.field("")
 
     def _clear_image(self) -> None:
         self.image_id = 0
@@ -61,7 +62,7 @@ class ImagePart(rx.State, mixin=True):
         self.image_id = image_id if type(image_id) is int else 0
         self.image_src = image_src(offer.get("image_url"))
 
-    @rx.event
+    @event
     async def upload_image(self, files: list[rx.UploadFile]):
         """The banner image: PNG, JPEG or WebP up to 1 MB (checked here, and again by the core)."""
         session, token, lang = await self._who()
@@ -90,13 +91,13 @@ class ImagePart(rx.State, mixin=True):
         self.image_src = image_src(answer.get("url"))
         self.notice = gettext(lang, "The image is uploaded. Save the offer to use it.")
 
-    @rx.event
+    @event
     async def image_rejected(self, rejected: list[dict[str, Any]]):
         """The drop zone's own refusal (too large, wrong type, more than one) before anything is sent."""
         lang = (await self.get_state(SessionState))._lang()
         self.image_error = gettext(lang, "Image: one PNG, JPEG or WebP picture of at most 1 MB.") if rejected else ""
 
-    @rx.event
+    @event
     def remove_image(self):
         self.image_id = 0
         self.image_src = ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex.vars import ObjectVar
 
 from selfcare import styles
 from selfcare.components.layout import tr
@@ -13,7 +14,7 @@ C = styles.C
 M = MarketingState
 
 
-def _row(r: rx.Var) -> rx.Component:
+def _row(r: ObjectVar[dict[str, str]]) -> rx.Component:
     return rx.table.row(
         rx.table.cell(
             rx.vstack(rx.text(r["name"], weight="bold"), rx.text(r["title"], size="1", color=C.muted), spacing="0")

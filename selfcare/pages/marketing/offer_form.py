@@ -106,7 +106,9 @@ class Problems:
         return local.isoformat()
 
 
-def _window(p: Problems, form: dict[str, Any], key: str, field: str, need: tuple[str, ...]) -> dict[str, int] | None:
+def _window(
+    p: Problems, form: dict[str, Any], key: str, field: str, need: tuple[tuple[str, int, int], ...]
+) -> dict[str, int] | None:
     """A "≥ x in N of last M periods" rule: all of its numbers, or none."""
     values = {name: p.integer(form, f"{key}_{name}", field, lo, hi) for name, lo, hi in need}
     given = {k: v for k, v in values.items() if v is not None}

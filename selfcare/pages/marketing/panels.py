@@ -27,91 +27,96 @@ def _box(*children: rx.Component, **props) -> rx.Component:
     return rx.vstack(*children, spacing="3", width="100%", align="stretch", style=styles.card, **props)
 
 
+def _audience() -> rx.Component:
+    """How many subscribers the saved rules match now, and a few of them (a tap previews for one)."""
+    return _box(
+        rx.heading(tr("Audience now"), size="4", as_="h2"),
+        rx.hstack(
+            rx.button(
+                rx.icon("users", size=16),
+                tr("Count matching subscribers"),
+                on_click=M.preview_segment,
+                id="segment-preview",
+                size="2",
+            ),
+            rx.text(M.segment_text, weight="bold", id="segment-count"),
+            align="center",
+            spacing="3",
+        ),
+        rx.cond(
+            M.segment_sample.length() > 0,
+            rx.hstack(
+                rx.text(tr("For example"), ":", size="2", color=C.muted),
+                rx.foreach(
+                    M.segment_sample,
+                    lambda x: rx.button(
+                        x["customer_number"],
+                        " ",
+                        x["name"],
+                        variant="soft",
+                        size="1",
+                        class_name="segment-sample",
+                        on_click=M.use_sample(x["customer_number"]),
+                    ),
+                ),
+                wrap="wrap",
+                spacing="2",
+                align="center",
+            ),
+        ),
+    )
+
+
+def _as_subscriber() -> rx.Component:
+    """One subscriber's view: whether the rules match them and why, and the banner as they would see it."""
+    return _box(
+        rx.heading(tr("As a subscriber sees it"), size="4", as_="h2"),
+        rx.form(
+            rx.hstack(
+                rx.el.input(
+                    name="customer_number",
+                    id="preview-customer",
+                    placeholder="K100004",
+                    default_value=M.preview_customer,
+                    max_length=20,
+                    style=_INPUT,
+                    aria_label=tr("Customer number"),
+                ),
+                rx.button(tr("Show"), type="submit", size="2", id="preview-show"),
+                spacing="2",
+                align="center",
+            ),
+            on_submit=M.preview_for,
+            reset_on_submit=False,
+        ),
+        rx.cond(
+            M.preview_matches != "",
+            rx.vstack(
+                rx.text(M.preview_customer, ": ", rx.text.strong(M.preview_matches), id="preview-matches"),
+                rx.el.ul(
+                    rx.foreach(M.preview_reasons, lambda r: rx.el.li(r, class_name="preview-reason")),
+                    style={"margin": "0", "padding_left": "1.2rem"},
+                ),
+                spacing="1",
+            ),
+        ),
+        rx.cond(
+            M.preview_banner.contains("offer_id"),
+            rx.box(
+                banner_card(M.preview_banner, interactive=False),
+                width="360px",
+                padding="0.75rem",
+                background=C.background,
+                border_radius="12px",
+                id="preview-banner",
+            ),
+        ),
+    )
+
+
 def preview_panel() -> rx.Component:
     """How many subscribers match now (saved rules), and the banner as one of them would see it."""
-    return rx.vstack(
-        _box(
-            rx.heading(tr("Audience now"), size="4", as_="h2"),
-            rx.hstack(
-                rx.button(
-                    rx.icon("users", size=16),
-                    tr("Count matching subscribers"),
-                    on_click=M.preview_segment,
-                    id="segment-preview",
-                    size="2",
-                ),
-                rx.text(M.segment_text, weight="bold", id="segment-count"),
-                align="center",
-                spacing="3",
-            ),
-            rx.cond(
-                M.segment_sample.length() > 0,
-                rx.hstack(
-                    rx.text(tr("For example"), ":", size="2", color=C.muted),
-                    rx.foreach(
-                        M.segment_sample,
-                        lambda x: rx.button(
-                            x["customer_number"],
-                            " ",
-                            x["name"],
-                            variant="soft",
-                            size="1",
-                            class_name="segment-sample",
-                            on_click=M.use_sample(x["customer_number"]),
-                        ),
-                    ),
-                    wrap="wrap",
-                    spacing="2",
-                    align="center",
-                ),
-            ),
-        ),
-        _box(
-            rx.heading(tr("As a subscriber sees it"), size="4", as_="h2"),
-            rx.form(
-                rx.hstack(
-                    rx.el.input(
-                        name="customer_number",
-                        id="preview-customer",
-                        placeholder="K100004",
-                        default_value=M.preview_customer,
-                        max_length=20,
-                        style=_INPUT,
-                        aria_label=tr("Customer number"),
-                    ),
-                    rx.button(tr("Show"), type="submit", size="2", id="preview-show"),
-                    spacing="2",
-                    align="center",
-                ),
-                on_submit=M.preview_for,
-                reset_on_submit=False,
-            ),
-            rx.cond(
-                M.preview_matches != "",
-                rx.vstack(
-                    rx.text(M.preview_customer, ": ", rx.text.strong(M.preview_matches), id="preview-matches"),
-                    rx.el.ul(
-                        rx.foreach(M.preview_reasons, lambda r: rx.el.li(r, class_name="preview-reason")),
-                        style={"margin": "0", "padding_left": "1.2rem"},
-                    ),
-                    spacing="1",
-                ),
-            ),
-            rx.cond(
-                M.preview_banner.contains("offer_id"),
-                rx.box(
-                    banner_card(M.preview_banner, interactive=False),
-                    width="360px",
-                    padding="0.75rem",
-                    background=C.background,
-                    border_radius="12px",
-                    id="preview-banner",
-                ),
-            ),
-        ),
-        spacing="4",
-        width="100%",
-    )
+    return rx.vstack(_audience(), _as_subscriber(), spacing="4", width="100%")
 
 
 def schedule_panel() -> rx.Component:

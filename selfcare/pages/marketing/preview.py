@@ -15,6 +15,7 @@ from selfcare.api_client import NotFound
 from selfcare.i18n import gettext
 from selfcare.offers_client import offers_client
 from selfcare.state.offers import banner_view
+from selfcare.state.typed import DictField, dict_field, event
 
 if TYPE_CHECKING:
     from contextlib import AbstractAsyncContextManager
@@ -35,12 +36,12 @@ class PreviewPart(rx.State, mixin=True):
 
         def _selected_offer(self) -> int: ...
 
-    segment_text: str = ""
-    segment_sample: list[dict[str, str]] = []
-    preview_customer: str = ""
-    preview_matches: str = ""
-    preview_reasons: list[str] = []
-    preview_banner: dict[str, str] = {}
+    segment_text: rx.Field[str] = rx.field("")
+    segment_sample: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    preview_customer: rx.Field[str] = rx.field("")
+    preview_matches: rx.Field[str] = rx.field("")
+    preview_reasons: rx.Field[list[str]] = rx.field(default_factory=list)
+    preview_banner: DictField[dict[str, str]] = dict_field()
 
     def _clear_preview(self) -> None:
         self.segment_text = ""
@@ -49,7 +50,7 @@ class PreviewPart(rx.State, mixin=True):
         self.preview_reasons = []
         self.preview_banner = {}
 
-    @rx.event
+    @event
     async def preview_segment(self):
         """How many subscribers the saved rules match now, with a sample."""
         session, token, lang = await self._who()
@@ -72,7 +73,7 @@ class PreviewPart(rx.State, mixin=True):
             for x in answer.get("sample") or []
         ]
 
-    @rx.event
+    @event
     async def preview_for(self, form: dict[str, Any]):
         """The banner as one subscriber (customer number) would see it, and why they match or not."""
         session, token, lang = await self._who()
@@ -98,7 +99,7 @@ class PreviewPart(rx.State, mixin=True):
         banner = answer.get("banner")
         self.preview_banner = banner_view({"offer_id": offer_id, **banner}, lang) if isinstance(banner, dict) else {}
 
-    @rx.event
+    @event
     def use_sample(self, customer_number: str):
         """Fill the preview's customer number from the sample list."""
         if isinstance(customer_number, str) and len(customer_number) <= 20:

@@ -16,6 +16,7 @@ import reflex as rx
 from selfcare.brand import brand
 from selfcare.i18n import N_, format_money, format_number, gettext
 from selfcare.offers_client import offers_client
+from selfcare.state.typed import DictField, dict_field, event
 
 if TYPE_CHECKING:
     from contextlib import AbstractAsyncContextManager
@@ -92,9 +93,9 @@ class ResultsPart(rx.State, mixin=True):
 
         def _forget(self) -> None: ...
 
-    results: dict[str, str] = {}
-    daily_fig: go.Figure = go.Figure()
-    funnel_fig: go.Figure = go.Figure()
+    results: DictField[dict[str, str]] = dict_field()
+    daily_fig: rx.Field[go.Figure] = rx.field(default_factory=go.Figure)
+    funnel_fig: rx.Field[go.Figure] = rx.field(default_factory=go.Figure)
 
     def _clear_results(self) -> None:
         self.results = {}
@@ -117,7 +118,7 @@ class ResultsPart(rx.State, mixin=True):
         }
         self.daily_fig, self.funnel_fig = results_figures(r, lang)
 
-    @rx.event
+    @event
     async def show_results(self):
         session, token, lang = await self._who()
         if not token:

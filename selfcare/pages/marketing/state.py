@@ -31,6 +31,7 @@ from selfcare.pages.marketing.preview import PreviewPart
 from selfcare.pages.marketing.results import ResultsPart
 from selfcare.state.calls import Staff, core_call
 from selfcare.state.staff import StaffSessionState
+from selfcare.state.typed import event
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ class MarketingSessionState(StaffSessionState, rx.State):
     ROUTE: ClassVar[str] = MARKETING_ROUTE
     REFUSED: ClassVar[str] = N_("This is not a marketing account. Customer service signs in at /agent.")
 
-    marketer_name: str = ""
+    marketer_name: rx.Field[str] = rx.field("")
 
     def _took(self, answer: dict[str, Any]) -> None:
         self.marketer_name = str(answer.get("name") or answer.get("username") or "")
@@ -90,25 +91,25 @@ class MarketingSessionState(StaffSessionState, rx.State):
 class MarketingState(ImagePart, PreviewPart, ResultsPart, rx.State):
     """The console: the list of offers and the one selected (form, image, preview, schedule, results)."""
 
-    rows: list[dict[str, str]] = []
-    error: str = ""
-    notice: str = ""
-    problems: list[str] = []
-    busy: bool = False
-    tab: str = "edit"
+    rows: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    error: rx.Field[str] = rx.field("")
+    notice: rx.Field[str] = rx.field("")
+    problems: rx.Field[list[str]] = rx.field(default_factory=list)
+    busy: rx.Field[bool] = rx.field(False)
+    tab: rx.Field[str] = rx.field("edit")
 
     # The offer being edited: 0 with ``editing`` = a new one.
-    selected_id: int = 0
-    editing: bool = False
-    selected_status: str = ""
-    selected_status_text: str = ""
+    selected_id: rx.Field[int] = rx.field(0)
+    editing: rx.Field[bool] = rx.field(False)
+    selected_status: rx.Field[str] = rx.field("")
+    selected_status_text: rx.Field[str] = rx.field("")
     form: dict[str, str] = dict(FORM_DEFAULTS)
-    form_plans: list[str] = []
-    form_key: str = "0"
-    plan_options: list[dict[str, str]] = []
-    sells_options: list[dict[str, str]] = []
-    starts_at: str = ""
-    ends_at: str = ""
+    form_plans: rx.Field[list[str]] = rx.field(default_factory=list)
+    form_key: rx.Field[str] = rx.field("0")
+    plan_options: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    sells_options: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    starts_at: rx.Field[str] = rx.field("")
+    ends_at: rx.Field[str] = rx.field("")
 
     _plans: list[str] = []
     _addons: list[str] = []
@@ -199,7 +200,7 @@ class MarketingState(ImagePart, PreviewPart, ResultsPart, rx.State):
 
     # -- list -----------------------------------------------------------------------------------
 
-    @rx.event
+    @event
     async def load(self):
         """on_load of ``/marketing`` (nothing without a marketing session)."""
         session, token, lang = await self._who()
@@ -210,12 +211,12 @@ class MarketingState(ImagePart, PreviewPart, ResultsPart, rx.State):
         async with self._call(session, lang, "list"):
             await self._refresh(token, lang)
 
-    @rx.event
+    @event
     def set_tab(self, tab: str):
         self.tab = tab if tab in TABS else "edit"
         return MarketingState.show_results if self.tab == "results" and self.selected_id else None
 
-    @rx.event
+    @event
     async def new_offer(self):
         """An empty form for a new offer."""
         _session, token, _lang = await self._who()
@@ -230,7 +231,7 @@ class MarketingState(ImagePart, PreviewPart, ResultsPart, rx.State):
         self.error = ""
         self.form_key = f"new-{time.monotonic_ns()}"
 
-    @rx.event
+    @event
     async def select(self, offer_id: str):
         """Open one offer of the list."""
         session, token, lang = await self._who()
@@ -251,7 +252,7 @@ class MarketingState(ImagePart, PreviewPart, ResultsPart, rx.State):
 
     # -- the form -------------------------------------------------------------------------------
 
-    @rx.event
+    @event
     async def save(self, form: dict[str, Any]):
         """Create the offer (a draft) or save the changes of the selected one."""
         session, token, lang = await self._who()
@@ -292,7 +293,7 @@ class MarketingState(ImagePart, PreviewPart, ResultsPart, rx.State):
 
     # -- schedule and stop ---------------------------------------------------------------------
 
-    @rx.event
+    @event
     async def schedule(self, form: dict[str, Any]):
         """Start (empty: now) and end (empty: open) of the selected offer."""
         session, token, lang = await self._who()
@@ -316,7 +317,7 @@ class MarketingState(ImagePart, PreviewPart, ResultsPart, rx.State):
         self._show(offer, lang)
         self.notice = gettext(lang, "The offer is scheduled: {status}.", status=self.selected_status_text)
 
-    @rx.event
+    @event
     async def stop_offer(self):
         session, token, lang = await self._who()
         offer_id = self._selected_offer()

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex.vars import ObjectVar
 
 from selfcare import styles
 from selfcare.components.layout import card, page, tr
 from selfcare.pages.outbox.state import OutboxState
 
 
-def _message(msg: rx.Var) -> rx.Component:
+def _message(msg: ObjectVar[dict[str, str]]) -> rx.Component:
     return card(
         rx.hstack(
             rx.badge(msg["channel"]),

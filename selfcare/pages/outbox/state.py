@@ -7,6 +7,7 @@ import logging
 import reflex as rx
 
 from selfcare.api_client import ApiError, get_client
+from selfcare.state.typed import event
 from selfcare_common import deployment
 
 logger = logging.getLogger(__name__)
@@ -21,10 +22,10 @@ def dev_outbox_enabled() -> bool:
 class OutboxState(rx.State):
     """``/dev/outbox``: the messages the demo would have sent (sign-in codes, invoice links)."""
 
-    messages: list[dict[str, str]] = []
-    available: bool = True
+    messages: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    available: rx.Field[bool] = rx.field(True)
 
-    @rx.event
+    @event
     async def load(self):
         self.available = dev_outbox_enabled()
         if not self.available:

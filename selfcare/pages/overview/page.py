@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
+from reflex.vars import ObjectVar
 
 from selfcare import styles
 from selfcare.components.autopay_status import addon_shop_link, payment_method_summary
@@ -17,7 +20,7 @@ from selfcare.state.session import SessionState
 C = styles.C
 
 
-def _allowance(a: rx.Var) -> rx.Component:
+def _allowance(a: ObjectVar[dict[str, Any]]) -> rx.Component:
     return rx.vstack(
         rx.hstack(
             rx.text(a["label"], weight="bold"),
@@ -113,100 +116,116 @@ def _loading() -> rx.Component:
     )
 
 
+def _left_to_pay() -> rx.Component:
+    """What is left to pay, the next due date (or "nothing to pay"), and money owed to the subscriber."""
+    s = OverviewState
+    return card(
+        rx.text(tr("Left to pay"), style=styles.label),
+        rx.cond(
+            s.loaded,
+            rx.fragment(
+                rx.text(s.left_to_pay, id="left-to-pay", style=styles.amount_big),
+                rx.cond(
+                    s.next_due != "",
+                    rx.text(tr("Next due date"), ": ", rx.text.strong(s.next_due), id="next-due"),
+                    rx.cond(
+                        s.has_open,
+                        rx.fragment(),
+                        rx.text(tr("Nothing to pay right now."), color=C.success, id="nothing-to-pay"),
+                    ),
+                ),
+                rx.cond(s.owed != "", rx.text(s.owed, color=C.success, size="2", id="credit-owed")),
+            ),
+            # Until the invoices are known: the same room, nothing said.
+            rx.vstack(skeleton("2.2rem", "9rem"), skeleton("1.25rem", "14rem"), spacing="2", id="left-to-pay-loading"),
+        ),
+        min_height="8.5rem",
+    )
+
+
+def _this_period() -> rx.Component:
+    """This period: days left, warnings, the allowances, so far and the forecast, links to usage and add-ons."""
+    s = OverviewState
+    return card(
+        rx.hstack(
+            section_title("This period"),
+            rx.spacer(),
+            rx.text(s.days_left, style=styles.muted),
+            align="baseline",
+            width="100%",
+        ),
+        rx.text(s.period, style=styles.muted),
+        rx.foreach(
+            s.warnings,
+            lambda w: rx.callout(w, icon="triangle-alert", color_scheme="orange", class_name="forecast-warning"),
+        ),
+        rx.foreach(s.allowances, _allowance),
+        rx.cond(
+            s.forecast != "",
+            rx.text(
+                tr("So far"),
+                " ",
+                rx.text.strong(s.so_far),
+                " · ",
+                tr("Forecast for the period"),
+                " ",
+                rx.text.strong(s.forecast),
+                id="forecast",
+            ),
+        ),
+        rx.link(tr("See your usage"), href="/usage", style=styles.tap_link),
+        addon_shop_link(),
+        id="period-usage",
+    )
+
+
+def _latest_invoice() -> rx.Component:
+    """The latest invoice, one tap away (nothing until there is one)."""
+    latest = OverviewState.latest
+    return rx.cond(
+        latest.contains("id"),
+        card(
+            section_title("Latest invoice"),
+            rx.link(
+                rx.hstack(
+                    rx.vstack(
+                        rx.text(latest["period"], weight="bold"),
+                        rx.text(latest["state_line"], style=styles.muted),
+                        spacing="0",
+                    ),
+                    rx.spacer(),
+                    rx.vstack(
+                        rx.text(latest["amount"], weight="bold"),
+                        status_badge(latest["status"], latest["tone"]),
+                        align="end",
+                        spacing="1",
+                    ),
+                    width="100%",
+                    align="center",
+                ),
+                href="/invoices/" + latest["id"],
+                underline="none",
+                color=C.text,
+                id="latest-invoice",
+            ),
+            rx.link(tr("All invoices"), href="/invoices", style=styles.tap_link),
+        ),
+    )
+
+
 def overview_page() -> rx.Component:
     s = OverviewState
     return page(
         rx.heading(tr("Hello"), " ", SessionState.customer_name, size="6", as_="h1"),
         error_callout(s.error),
         rx.cond(s.overdue_count > 0, _overdue_card()),
-        card(
-            rx.text(tr("Left to pay"), style=styles.label),
-            rx.cond(
-                s.loaded,
-                rx.fragment(
-                    rx.text(s.left_to_pay, id="left-to-pay", style=styles.amount_big),
-                    rx.cond(
-                        s.next_due != "",
-                        rx.text(tr("Next due date"), ": ", rx.text.strong(s.next_due), id="next-due"),
-                        rx.cond(
-                            s.has_open,
-                            rx.fragment(),
-                            rx.text(tr("Nothing to pay right now."), color=C.success, id="nothing-to-pay"),
-                        ),
-                    ),
-                    rx.cond(s.owed != "", rx.text(s.owed, color=C.success, size="2", id="credit-owed")),
-                ),
-                # Until the invoices are known: the same room, nothing said.
-                rx.vstack(
-                    skeleton("2.2rem", "9rem"), skeleton("1.25rem", "14rem"), spacing="2", id="left-to-pay-loading"
-                ),
-            ),
-            min_height="8.5rem",
-        ),
+        _left_to_pay(),
         offer_banner("overview"),
-        card(
-            rx.hstack(
-                section_title("This period"),
-                rx.spacer(),
-                rx.text(s.days_left, style=styles.muted),
-                align="baseline",
-                width="100%",
-            ),
-            rx.text(s.period, style=styles.muted),
-            rx.foreach(
-                s.warnings,
-                lambda w: rx.callout(w, icon="triangle-alert", color_scheme="orange", class_name="forecast-warning"),
-            ),
-            rx.foreach(s.allowances, _allowance),
-            rx.cond(
-                s.forecast != "",
-                rx.text(
-                    tr("So far"),
-                    " ",
-                    rx.text.strong(s.so_far),
-                    " · ",
-                    tr("Forecast for the period"),
-                    " ",
-                    rx.text.strong(s.forecast),
-                    id="forecast",
-                ),
-            ),
-            rx.link(tr("See your usage"), href="/usage", style=styles.tap_link),
-            addon_shop_link(),
-            id="period-usage",
-        ),
+        _this_period(),
         plan_card(),
         instalment_card(),
         payment_method_summary(),
-        rx.cond(
-            s.latest.contains("id"),
-            card(
-                section_title("Latest invoice"),
-                rx.link(
-                    rx.hstack(
-                        rx.vstack(
-                            rx.text(s.latest["period"], weight="bold"),
-                            rx.text(s.latest["state_line"], style=styles.muted),
-                            spacing="0",
-                        ),
-                        rx.spacer(),
-                        rx.vstack(
-                            rx.text(s.latest["amount"], weight="bold"),
-                            status_badge(s.latest["status"], s.latest["tone"]),
-                            align="end",
-                            spacing="1",
-                        ),
-                        width="100%",
-                        align="center",
-                    ),
-                    href="/invoices/" + s.latest["id"],
-                    underline="none",
-                    color=C.text,
-                    id="latest-invoice",
-                ),
-                rx.link(tr("All invoices"), href="/invoices", style=styles.tap_link),
-            ),
-        ),
+        _latest_invoice(),
         # The payment method card's labels follow the language by themselves; its notice is the core's own
         # text, asked for again in the new language.
         active="Overview",

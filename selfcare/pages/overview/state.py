@@ -13,34 +13,35 @@ from selfcare.i18n import N_, format_date, format_money, format_period, gettext
 from selfcare.state.calls import Subscriber, core_call
 from selfcare.state.checkout import app_origin, to_checkout
 from selfcare.state.session import LOGIN_ROUTE, SessionState
+from selfcare.state.typed import DictField, dict_field, event
 
 logger = logging.getLogger(__name__)
 
 
 class OverviewState(rx.State):
-    loading: bool = False
+    loading: rx.Field[bool] = rx.field(False)
     # False until the invoices are known: the page shows skeletons, never "nothing to pay", before.
-    loaded: bool = False
-    overdue_count: int = 0
-    overdue_total: str = ""
-    overdue_oldest: str = ""
-    overdue_fees: str = ""
-    overdue_next: str = ""
-    owed: str = ""
-    paying_all: bool = False
-    error: str = ""
-    left_to_pay: str = ""
-    next_due: str = ""
-    has_open: bool = False
-    latest: dict[str, str] = {}
-    period: str = ""
-    days_left: str = ""
-    allowances: list[dict[str, Any]] = []
-    forecast: str = ""
-    so_far: str = ""
-    warnings: list[str] = []
+    loaded: rx.Field[bool] = rx.field(False)
+    overdue_count: rx.Field[int] = rx.field(0)
+    overdue_total: rx.Field[str] = rx.field("")
+    overdue_oldest: rx.Field[str] = rx.field("")
+    overdue_fees: rx.Field[str] = rx.field("")
+    overdue_next: rx.Field[str] = rx.field("")
+    owed: rx.Field[str] = rx.field("")
+    paying_all: rx.Field[bool] = rx.field(False)
+    error: rx.Field[str] = rx.field("")
+    left_to_pay: rx.Field[str] = rx.field("")
+    next_due: rx.Field[str] = rx.field("")
+    has_open: rx.Field[bool] = rx.field(False)
+    latest: DictField[dict[str, str]] = dict_field()
+    period: rx.Field[str] = rx.field("")
+    days_left: rx.Field[str] = rx.field("")
+    allowances: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
+    forecast: rx.Field[str] = rx.field("")
+    so_far: rx.Field[str] = rx.field("")
+    warnings: rx.Field[list[str]] = rx.field(default_factory=list)
 
-    @rx.event
+    @event
     async def load(self):
         session = await self.get_state(SessionState)
         token, customer_id = session._token_for_customer()
@@ -85,7 +86,8 @@ class OverviewState(rx.State):
         self.has_open = bool(open_states)
         coming = sorted(str(st["due_date"]) for st in open_states if not st.get("overdue") and st.get("due_date"))
         self.next_due = format_date(coming[0], lang) if coming else ""
-        overdue = listing.get("overdue") if isinstance(listing.get("overdue"), dict) else {}
+        given = listing.get("overdue")
+        overdue: dict[str, Any] = given if isinstance(given, dict) else {}
         count = int(overdue.get("count") or 0)
         self.overdue_count = count
         self.overdue_total = format_money(int(overdue.get("total_ore") or 0), lang) if count else ""
@@ -110,7 +112,7 @@ class OverviewState(rx.State):
         )
         self.latest = presenters.invoice_row(items[0], lang) if items else {}
 
-    @rx.event
+    @event
     async def pay_all(self):
         """ "Pay all": one payment at the provider's hosted page for every overdue invoice (oldest due first)."""
         session = await self.get_state(SessionState)

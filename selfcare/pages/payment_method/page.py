@@ -144,87 +144,101 @@ def _option(icon: str, title_key: str, text_key: str, button: rx.Component) -> r
     )
 
 
-def _choices() -> rx.Component:
-    method = P.view["method"].to(str)
-    status = P.view["status"].to(str)
-    autogiro_on = (method == "autogiro") & (status != "failed")
-    card_on = (method == "card") & (status != "failed")
-    return card(
-        section_title("Pay automatically"),
-        rx.text(tr("The invoice is paid on its due date and you get no reminder to pay by hand."), style=styles.muted),
-        rx.cond(
-            ~autogiro_on,
-            _option(
-                "landmark",
-                N_("Autogiro"),
-                N_("Drawn from your bank account on the due date."),
-                rx.cond(
-                    P.form_open,
-                    _autogiro_form(),
-                    rx.button(
-                        tr("Pay by autogiro"),
-                        id="pm-autogiro-open",
-                        on_click=P.open_autogiro,
-                        size="3",
-                        style=styles.secondary_button,
-                    ),
-                ),
-            ),
-        ),
-        rx.cond(
-            ~card_on,
-            _option(
-                "credit-card",
-                N_("Card"),
-                N_("Saved with our payment provider; your card number never reaches us."),
+def _autogiro_choice() -> rx.Component:
+    """Autogiro, unless it is the method in force: its form, or the button that opens it."""
+    autogiro_on = (P.view["method"].to(str) == "autogiro") & (P.view["status"].to(str) != "failed")
+    return rx.cond(
+        ~autogiro_on,
+        _option(
+            "landmark",
+            N_("Autogiro"),
+            N_("Drawn from your bank account on the due date."),
+            rx.cond(
+                P.form_open,
+                _autogiro_form(),
                 rx.button(
-                    tr("Pay by card"),
-                    id="pm-card",
-                    on_click=P.choose_card,
-                    loading=P.busy,
+                    tr("Pay by autogiro"),
+                    id="pm-autogiro-open",
+                    on_click=P.open_autogiro,
                     size="3",
                     style=styles.secondary_button,
                 ),
             ),
         ),
-        rx.cond(
-            method != "manual",
-            _option(
-                "hand-coins",
-                N_("Manual payment"),
-                N_("Stop paying automatically and pay each invoice yourself."),
-                rx.cond(
-                    P.confirm_manual,
-                    rx.vstack(
-                        rx.text(
-                            tr("Stop automatic payment? Invoices not yet drawn must then be paid by you."),
-                            weight="medium",
-                        ),
-                        rx.button(
-                            tr("Yes, I pay by hand"),
-                            id="pm-manual-confirm",
-                            on_click=P.choose_manual,
-                            loading=P.busy,
-                            size="3",
-                            color_scheme="red",
-                            width="100%",
-                            min_height="44px",
-                        ),
-                        rx.button(tr("Keep it"), on_click=P.keep_method, size="3", style=styles.secondary_button),
-                        spacing="2",
-                        width="100%",
-                        align="stretch",
+    )
+
+
+def _card_choice() -> rx.Component:
+    """A card, unless it is the method in force (saved with the payment provider)."""
+    card_on = (P.view["method"].to(str) == "card") & (P.view["status"].to(str) != "failed")
+    return rx.cond(
+        ~card_on,
+        _option(
+            "credit-card",
+            N_("Card"),
+            N_("Saved with our payment provider; your card number never reaches us."),
+            rx.button(
+                tr("Pay by card"),
+                id="pm-card",
+                on_click=P.choose_card,
+                loading=P.busy,
+                size="3",
+                style=styles.secondary_button,
+            ),
+        ),
+    )
+
+
+def _manual_choice() -> rx.Component:
+    """Back to paying by hand, asked twice (while something else is in force)."""
+    return rx.cond(
+        P.view["method"].to(str) != "manual",
+        _option(
+            "hand-coins",
+            N_("Manual payment"),
+            N_("Stop paying automatically and pay each invoice yourself."),
+            rx.cond(
+                P.confirm_manual,
+                rx.vstack(
+                    rx.text(
+                        tr("Stop automatic payment? Invoices not yet drawn must then be paid by you."),
+                        weight="medium",
                     ),
                     rx.button(
-                        tr("Stop automatic payment"),
-                        id="pm-manual",
-                        on_click=P.ask_manual,
+                        tr("Yes, I pay by hand"),
+                        id="pm-manual-confirm",
+                        on_click=P.choose_manual,
+                        loading=P.busy,
                         size="3",
-                        style=styles.secondary_button,
+                        color_scheme="red",
+                        width="100%",
+                        min_height="44px",
                     ),
+                    rx.button(tr("Keep it"), on_click=P.keep_method, size="3", style=styles.secondary_button),
+                    spacing="2",
+                    width="100%",
+                    align="stretch",
+                ),
+                rx.button(
+                    tr("Stop automatic payment"),
+                    id="pm-manual",
+                    on_click=P.ask_manual,
+                    size="3",
+                    style=styles.secondary_button,
                 ),
             ),
         ),
+    )
+
+
+def _choices() -> rx.Component:
+    """The ways to pay automatically, each but the one in force, and the way back to paying by hand."""
+    return card(
+        section_title("Pay automatically"),
+        rx.text(tr("The invoice is paid on its due date and you get no reminder to pay by hand."), style=styles.muted),
+        _autogiro_choice(),
+        _card_choice(),
+        _manual_choice(),
         id="pm-choices",
     )
 

@@ -7,7 +7,7 @@ import reflex as rx
 
 from selfcare import styles
 from selfcare.components.layout import card, error_callout, page, section_title, skeleton, tr
-from selfcare.components.order_sheet import order_sheet
+from selfcare.components.order_sheet import state_order_sheet
 from selfcare.components.usage_row import usage_row
 from selfcare.pages.usage.lazy import lazy_mount
 from selfcare.pages.usage.state import CATEGORIES, SERVICES, UsageState
@@ -173,22 +173,7 @@ def _plan() -> rx.Component:
 
 
 def _sheet() -> rx.Component:
-    return order_sheet(
-        title=S.sheet_title,
-        what_you_get=S.sheet_get,
-        terms=S.sheet_terms,
-        cost_lines=S.sheet_lines,
-        total=S.sheet_total,
-        confirm_label=tr("Change plan"),
-        on_confirm=S.confirm_plan,
-        on_cancel=S.close_plan_order,
-        open=S.sheet_open,
-        busy=S.sheet_busy,
-        error=S.sheet_error,
-        done=S.sheet_done,
-        summary=S.sheet_change,
-        id_="usage-plan-sheet",
-    )
+    return state_order_sheet(S, confirm_label=tr("Change plan"), on_confirm=S.confirm_plan, id_="usage-plan-sheet")
 
 
 def _itemised() -> rx.Component:

@@ -23,8 +23,9 @@ from selfcare.i18n import N_, format_period, gettext
 from selfcare.offers_client import offers_client
 from selfcare.pages.usage import summary as words
 from selfcare.state.calls import Subscriber, core_call
-from selfcare.state.offers import accepted_text, order_view
+from selfcare.state.order_sheet import GONE, OrderSheetMixin
 from selfcare.state.session import LOGIN_ROUTE, SessionState
+from selfcare.state.typed import event
 from selfcare_common.csv_export import spreadsheet_writer  # the one CSV-export helper (pure)
 
 logger = logging.getLogger(__name__)
@@ -40,47 +41,36 @@ def _current_period(today: str | None) -> str | None:
     return today[:7] if isinstance(today, str) and valid_period(today[:7]) else None
 
 
-class UsageState(rx.State):
-    period: str = ""
-    period_options: list[dict[str, str]] = []
-    service: str = ""
-    category: str = ""
-    rows: list[dict[str, str]] = []
-    total: int = 0
-    page: int = 0
-    loading: bool = False
-    error: str = ""
+class UsageState(OrderSheetMixin, rx.State):
+    period: rx.Field[str] = rx.field("")
+    period_options: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    service: rx.Field[str] = rx.field("")
+    category: rx.Field[str] = rx.field("")
+    rows: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    total: rx.Field[int] = rx.field(0)
+    page: rx.Field[int] = rx.field(0)
+    loading: rx.Field[bool] = rx.field(False)
+    error: rx.Field[str] = rx.field("")
     # The summary: sentences, the days left, the data allowance's share used (-1: no bar).
-    summary_ready: bool = False
-    summary_lines: list[str] = []
-    days_left: str = ""
-    data_share: int = -1
-    mobile: bool = True  # False: broadband only (data only, no calls and texts)
+    summary_ready: rx.Field[bool] = rx.field(False)
+    summary_lines: rx.Field[list[str]] = rx.field(default_factory=list)
+    days_left: rx.Field[str] = rx.field("")
+    data_share: rx.Field[int] = rx.field(-1)
+    mobile: rx.Field[bool] = rx.field(True)  # False: broadband only (data only, no calls and texts)
     # A cheaper plan (re-rating of the last invoiced periods) and its order sheet.
-    plan_text: str = ""
-    plan_basis: str = ""  # what the saving is reckoned on: the last invoiced periods
-    plan_orderable: bool = False
-    sheet_open: bool = False
-    sheet_busy: bool = False
-    sheet_error: str = ""
-    sheet_done: str = ""
-    sheet_title: str = ""
-    sheet_get: list[str] = []
-    sheet_terms: str = ""
-    sheet_change: str = ""
-    sheet_lines: list[dict[str, str]] = []
-    sheet_total: str = ""
-    data_fig: go.Figure = go.Figure()
-    calls_fig: go.Figure = go.Figure()
-    sms_fig: go.Figure = go.Figure()
-    category_fig: go.Figure = go.Figure()
-    invoices_fig: go.Figure = go.Figure()
+    plan_text: rx.Field[str] = rx.field("")
+    plan_basis: rx.Field[str] = rx.field("")  # what the saving is reckoned on: the last invoiced periods
+    plan_orderable: rx.Field[bool] = rx.field(False)
+    data_fig: rx.Field[go.Figure] = rx.field(default_factory=go.Figure)
+    calls_fig: rx.Field[go.Figure] = rx.field(default_factory=go.Figure)
+    sms_fig: rx.Field[go.Figure] = rx.field(default_factory=go.Figure)
+    category_fig: rx.Field[go.Figure] = rx.field(default_factory=go.Figure)
+    invoices_fig: rx.Field[go.Figure] = rx.field(default_factory=go.Figure)
     _periods: list[str] = []
     _plan_customer: int = 0
     _plan: dict[str, Any] = {}
     _plan_offer: int = 0
     _plan_subscription: int = 0
-    _plan_order: dict[str, Any] = {}
 
     @rx.var
     def has_next(self) -> bool:
@@ -95,7 +85,7 @@ class UsageState(rx.State):
         token, customer_id = session._token_for_customer()
         return session, token, customer_id
 
-    @rx.event
+    @event
     async def load(self):
         session, token, customer_id = await self._session()
         if not token:
@@ -128,7 +118,7 @@ class UsageState(rx.State):
         self.plan_orderable = bool(self._plan and self._plan_offer)
         self.loading = False
 
-    @rx.event
+    @event
     async def choose_period(self, period: str):
         if not valid_period(period) or period not in self._periods:
             return
@@ -143,25 +133,25 @@ class UsageState(rx.State):
         await self._refresh(session, token, customer_id, session._lang())
         self.loading = False
 
-    @rx.event
+    @event
     async def choose_service(self, service: str):
         self.service = service if service in SERVICES else ""
         self.page = 0
         await self._reload_list()
 
-    @rx.event
+    @event
     async def choose_category(self, category: str):
         self.category = category if category in CATEGORIES else ""
         self.page = 0
         await self._reload_list()
 
-    @rx.event
+    @event
     async def next_page(self):
         if self.has_next:
             self.page += 1
             await self._reload_list()
 
-    @rx.event
+    @event
     async def prev_page(self):
         if self.page > 0:
             self.page -= 1
@@ -221,75 +211,36 @@ class UsageState(rx.State):
         self._plan_customer, self._plan_offer, self._plan_subscription, self._plan = 0, 0, 0, {}
         self._close_sheet()
 
-    def _close_sheet(self) -> None:
-        self.sheet_open = self.sheet_busy = False
-        self.sheet_error = self.sheet_done = self.sheet_title = self.sheet_terms = self.sheet_change = ""
-        self.sheet_total = ""
-        self.sheet_get, self.sheet_lines = [], []
-        self._plan_order = {}
-
-    @rx.event
+    @event
     async def open_plan_order(self):
         """The plan line's button: the order sheet of the offer that sells the cheaper plan."""
         session, token, customer_id = await self._session()
         if not token or customer_id != self._plan_customer or not self._plan_offer:
             return
-        lang = session._lang()
-        self._close_sheet()
-        self.sheet_open, self.sheet_busy = True, True
-        yield
-        try:
-            order = await offers_client().order(token, customer_id, self._plan_offer, self._plan_subscription, lang)
-        except NotFound:
-            self.sheet_busy = False
-            self.sheet_error = gettext(lang, "This offer is no longer available.")
-            return
-        except ApiError as exc:
-            logger.warning("usage plan order: %s", exc)
-            self.sheet_busy = False
-            self.sheet_error = gettext(lang, "The order could not be loaded just now. Please try again.")
-            return
-        view = order_view(order, lang)
-        self._plan_order = order
-        self.sheet_busy = False
-        self.sheet_title = view["title"]
-        self.sheet_get = view["get"]
-        self.sheet_terms = view["terms"] or view["monthly"]
-        self.sheet_change = view["change"]
-        self.sheet_lines = view["lines"]
-        self.sheet_total = view["total"]
+        async for step in self._open_sheet(
+            Subscriber(session, forget=self._forget_plan),
+            token,
+            customer_id,
+            self._plan_offer,
+            self._plan_subscription,
+            what="usage plan order",
+            refused={NotFound: GONE},
+        ):
+            yield step
 
-    @rx.event
+    @event
     async def confirm_plan(self):
         session, token, customer_id = await self._session()
-        if (
-            not token
-            or customer_id != self._plan_customer
-            or not self._plan_order
-            or self.sheet_busy
-            or self.sheet_done
+        if not token or customer_id != self._plan_customer or not self._sheet_confirmable():
+            return
+        async for step in self._place_order(
+            Subscriber(session, forget=self._forget_plan), token, customer_id, what="usage plan accept", refused={}
         ):
-            return
-        lang = session._lang()
-        self.sheet_busy, self.sheet_error = True, ""
-        yield
-        try:
-            answer = await offers_client().accept(token, customer_id, self._plan_offer, self._plan_subscription)
-        except ApiError as exc:
-            logger.warning("usage plan accept: %s", exc)
-            self.sheet_busy = False
-            self.sheet_error = gettext(lang, "The order could not be placed just now. Please try again.")
-            return
-        self.sheet_busy = False
-        self.sheet_done = accepted_text(self._plan_order, answer or {}, lang)
-        self.plan_text, self.plan_basis, self.plan_orderable, self._plan_offer, self._plan = "", "", False, 0, {}
+            yield step
+        if self.sheet_done:
+            self.plan_text, self.plan_basis, self.plan_orderable, self._plan_offer, self._plan = "", "", False, 0, {}
 
-    @rx.event
-    def close_plan_order(self):
-        if not self.sheet_busy:
-            self._close_sheet()
-
-    @rx.event
+    @event
     async def download_csv(self):
         session, token, customer_id = await self._session()
         if not token:

@@ -18,7 +18,7 @@ from babel.dates import format_date as _babel_date
 
 from selfcare.i18n import _FORMAT_LOCALE, format_number, gettext, normalise_language
 from selfcare.presenters import summary_volume
-from selfcare.state.offers import short_kr
+from selfcare.state.order_sheet import short_kr
 from selfcare_common.rounding import round_half_up_div
 
 
