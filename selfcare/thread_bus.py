@@ -53,7 +53,8 @@ def push_live() -> bool:
 
 def version(invoice_id: str) -> int:
     """How many signals this worker has had for ``invoice_id``: read it before asking the core, then pass it
-    to :func:`wait`, so a signal that arrives in between is not lost."""
+    to :func:`wait`, so a signal that arrives in between is not lost (listening starts here at the latest)."""
+    ensure_listening()
     return _versions.get(invoice_id, 0)
 
 

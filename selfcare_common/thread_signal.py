@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "selfcare:thread-changed"
 
-_listeners: list[Callable[[str], None]] = []
+_listeners: list[Callable[[str], object]] = []
 _clients: dict[tuple[int, str], redis.Redis] = {}
 _lock = threading.Lock()
 
@@ -41,7 +41,7 @@ def redis_url() -> str | None:
     return (os.environ.get("REDIS_URL") or "").strip() or None
 
 
-def listen(callback: Callable[[str], None]) -> Callable[[], None]:
+def listen(callback: Callable[[str], object]) -> Callable[[], None]:
     """Call ``callback(invoice_id)`` for every signal published in this process; returns the way to stop."""
     _listeners.append(callback)
     return lambda: _listeners.remove(callback) if callback in _listeners else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex.vars import ObjectVar
 
 from selfcare import styles
 from selfcare.components.layout import tr
@@ -11,7 +12,7 @@ from selfcare.state.alerts import AlertNoticesState
 N = AlertNoticesState
 
 
-def _notice(item: rx.Var) -> rx.Component:
+def _notice(item: ObjectVar[dict[str, str]]) -> rx.Component:
     alert_id = item["id"].to(str)
     return rx.callout.root(
         rx.vstack(

@@ -15,6 +15,7 @@ from selfcare.alerts_client import alerts_client
 from selfcare.i18n import N_
 from selfcare.state.calls import Subscriber, core_call
 from selfcare.state.session import SessionState
+from selfcare.state.typed import event
 
 ACTION_PATHS = {"buy": "/addons", "usage": "/usage", "continue": "/settings"}
 
@@ -40,8 +41,8 @@ def notice_view(item: dict[str, Any]) -> dict[str, str] | None:
 class AlertNoticesState(rx.State):
     """The signed-in subscriber's alerts, not dismissed."""
 
-    notices: list[dict[str, str]] = []
-    error: str = ""
+    notices: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    error: rx.Field[str] = rx.field("")
     _customer_id: int = 0
 
     async def _session(self) -> tuple[SessionState, str, int]:
@@ -55,7 +56,7 @@ class AlertNoticesState(rx.State):
         self.notices = []
         self._customer_id = 0
 
-    @rx.event
+    @event
     async def load(self):
         """on_mount of the notices: the alerts in the session's language (failures are logged; nothing shown)."""
         session, token, customer_id = await self._session()
@@ -68,7 +69,7 @@ class AlertNoticesState(rx.State):
         if call.event:
             yield call.event
 
-    @rx.event
+    @event
     async def dismiss(self, alert_id: str):
         """Close one of the loaded alerts (any other id changes nothing)."""
         session, token, customer_id = await self._session()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import reflex as rx
+from reflex.vars import ObjectVar
 
 from selfcare import styles
 from selfcare.components.layout import card, error_callout, page, tr
@@ -22,7 +23,7 @@ _KINDS = (
 _CHANNELS = (("sms", N_("SMS")), ("email", N_("E-mail")), ("app", N_("In the app")))
 
 
-def _tick(item: rx.Var, name: str, label: str, suffix: str = "") -> rx.Component:
+def _tick(item: ObjectVar[dict[str, Any]], name: str, label: str, suffix: str = "") -> rx.Component:
     """A checkbox with its label as one tap target of at least 44 px."""
     ticked: Any = item["ticked"].to(dict)
     return rx.el.label(
@@ -52,7 +53,7 @@ def _group(title: str, *ticks: rx.Component) -> rx.Component:
     )
 
 
-def _card(item: rx.Var) -> rx.Component:
+def _card(item: ObjectVar[dict[str, Any]]) -> rx.Component:
     sub_id = item["id"].to(str)
     error = S.field_errors.get(sub_id + ":cost_limit", "")
     return card(

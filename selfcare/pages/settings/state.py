@@ -22,6 +22,7 @@ from selfcare.charges_client import Invalid
 from selfcare.i18n import N_, format_money, gettext, parse_kr
 from selfcare.state.calls import Subscriber, core_call
 from selfcare.state.session import LOGIN_ROUTE, SessionState
+from selfcare.state.typed import DictField, dict_field, event
 from selfcare.subscriptions import active_subscriptions
 
 ROUTE = "/settings"
@@ -57,7 +58,8 @@ def choice_from_form(form: Any, lang: str) -> tuple[dict[str, Any], dict[str, st
 
 def settings_view(sub: dict[str, str], doc: dict[str, Any], lang: str) -> dict[str, Any]:
     """One subscription's card: its number and plan, and what is ticked."""
-    thresholds = doc.get("thresholds") if isinstance(doc.get("thresholds"), dict) else {}
+    found = doc.get("thresholds")
+    thresholds: dict[str, Any] = found if isinstance(found, dict) else {}
     kinds = set(doc.get("kinds") or [])
     channels = set(doc.get("channels") or [])
     cost = doc.get("cost_limit_ore")
@@ -76,13 +78,13 @@ def settings_view(sub: dict[str, str], doc: dict[str, Any], lang: str) -> dict[s
 class SettingsState(rx.State):
     """The alert settings of the signed-in subscriber's own subscriptions."""
 
-    loading: bool = False
-    loaded: bool = False
-    error: str = ""
-    notice: str = ""
-    cards: list[dict[str, Any]] = []
-    field_errors: dict[str, str] = {}
-    saving: str = ""  # the subscription being saved
+    loading: rx.Field[bool] = rx.field(False)
+    loaded: rx.Field[bool] = rx.field(False)
+    error: rx.Field[str] = rx.field("")
+    notice: rx.Field[str] = rx.field("")
+    cards: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
+    field_errors: DictField[dict[str, str]] = dict_field()
+    saving: rx.Field[str] = rx.field("")  # the subscription being saved
 
     _customer_id: int = 0
     _sub_ids: list[int] = []
@@ -106,7 +108,7 @@ class SettingsState(rx.State):
             value = int(value)
         return value if type(value) is int and value in self._sub_ids and self._customer_id > 0 else 0
 
-    @rx.event
+    @event
     async def load(self):
         """on_load of ``/settings``: every running subscription with its choices."""
         session, token, customer_id = await self._session()
@@ -131,7 +133,7 @@ class SettingsState(rx.State):
         if call.event:
             yield call.event
 
-    @rx.event
+    @event
     async def save(self, form: dict[str, Any]):
         """Save one subscription's card (the form names it in ``subscription``)."""
         session, token, _customer_id = await self._session()
@@ -169,7 +171,7 @@ class SettingsState(rx.State):
         if call.event:
             yield call.event
 
-    @rx.event
+    @event
     async def continue_roaming(self, subscription_id: str):
         """Go on using data outside the EU/EEA past the spending limit, for the rest of this period."""
         session, token, _customer_id = await self._session()
