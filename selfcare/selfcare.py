@@ -31,6 +31,7 @@ from selfcare.pages.settings.page import settings_page
 from selfcare.pages.settings.state import SettingsState
 from selfcare.pages.usage.page import usage_page
 from selfcare.pages.usage.state import UsageState
+from selfcare.state.alerts import AlertNoticesState
 from selfcare.state.browser import browser_orders
 from selfcare.state.payment_method import PaymentMethodState
 from selfcare.state.session import SessionState
@@ -70,14 +71,18 @@ def _subscriber_title(msgid: str) -> rx.Var:
     return SessionState.t[msgid].to(str) + f" – {_b.name}"
 
 
-app.add_page(overview_page, route="/", title=_subscriber_title("Overview"), on_load=OverviewState.load)
+app.add_page(
+    overview_page, route="/", title=_subscriber_title("Overview"), on_load=[OverviewState.load, AlertNoticesState.load]
+)
 app.add_page(login_page, route="/login", title=_subscriber_title("Sign in"), on_load=SessionState.at_sign_in)
 app.add_page(invoices_page, route="/invoices", title=_subscriber_title("Invoices"), on_load=InvoicesState.load)
 app.add_page(
     invoice_page, route="/invoices/[invoice_id]", title=_subscriber_title("Invoice"), on_load=InvoiceState.load
 )
 app.add_page(link_page, route="/i/[link_token]", title=_subscriber_title("Invoice"), on_load=LinkState.open)
-app.add_page(usage_page, route="/usage", title=_subscriber_title("Usage"), on_load=UsageState.load)
+app.add_page(
+    usage_page, route="/usage", title=_subscriber_title("Usage"), on_load=[UsageState.load, AlertNoticesState.load]
+)
 app.add_page(
     payment_method_page,
     route="/payment-method",

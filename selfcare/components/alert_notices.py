@@ -49,10 +49,10 @@ def _notice(item: ObjectVar[dict[str, str]]) -> rx.Component:
 
 
 def alert_notices() -> rx.Component:
-    """The subscriber's alerts, loaded when the block mounts (nothing shown when there are none)."""
+    """The subscriber's alerts (nothing shown when there are none). ``AlertNoticesState.load`` runs with the page's
+    on_load, so they are there when the page first shows: nothing moves when they arrive."""
     return rx.box(
         rx.foreach(N.notices, _notice),
-        on_mount=N.load,
         id="alert-notices",
         width="100%",
         style={"display": "flex", "flex_direction": "column", "gap": "0.5rem"},

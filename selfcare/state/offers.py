@@ -132,6 +132,13 @@ class OffersState(OrderSheetMixin, rx.State):
 
     # -- banners --------------------------------------------------------------------------------
 
+    @event
+    def reload(self):
+        """After a language switch: the banners of the page again, in the new language (a new view)."""
+        if self._placement in PLACEMENTS:
+            return OffersState.load(self._placement)
+        return None
+
     @event(background=True)
     async def load(self, placement: str):
         """on_mount of a page's banner slot: a new view; its banners, then one impression each."""

@@ -13,6 +13,7 @@ from selfcare.components.usage_row import usage_row
 from selfcare.pages.invoice.head_card import head_card
 from selfcare.pages.invoice.state import InvoiceState
 from selfcare.pages.invoice.thread_card import thread_card
+from selfcare.state.offers import OffersState
 from selfcare.state.session import SessionState
 
 C = styles.C
@@ -444,6 +445,6 @@ def invoice_page() -> rx.Component:
             ),
         ),
         active="Invoices",
-        reload=InvoiceState.load,
+        reload=[InvoiceState.load, OffersState.reload],
         loading=_loading(),
     )

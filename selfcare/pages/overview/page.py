@@ -8,12 +8,15 @@ import reflex as rx
 from reflex.vars import ObjectVar
 
 from selfcare import styles
+from selfcare.components.alert_notices import alert_notices
 from selfcare.components.autopay_status import addon_shop_link, payment_method_summary
 from selfcare.components.instalment_card import instalment_card
 from selfcare.components.layout import card, error_callout, page, section_title, skeleton, status_badge, tr
 from selfcare.components.offer_banner import offer_banner
 from selfcare.components.pending_changes import PendingChangesState, plan_card
 from selfcare.pages.overview.state import OverviewState
+from selfcare.state.alerts import AlertNoticesState
+from selfcare.state.offers import OffersState
 from selfcare.state.payment_method import PaymentMethodState
 from selfcare.state.session import SessionState
 
@@ -218,6 +221,7 @@ def overview_page() -> rx.Component:
     return page(
         rx.heading(tr("Hello"), " ", SessionState.customer_name, size="6", as_="h1"),
         error_callout(s.error),
+        alert_notices(),
         rx.cond(s.overdue_count > 0, _overdue_card()),
         _left_to_pay(),
         offer_banner("overview"),
@@ -229,6 +233,12 @@ def overview_page() -> rx.Component:
         # The payment method card's labels follow the language by themselves; its notice is the core's own
         # text, asked for again in the new language.
         active="Overview",
-        reload=[OverviewState.load, PendingChangesState.load, PaymentMethodState.load],
+        reload=[
+            OverviewState.load,
+            PendingChangesState.load,
+            PaymentMethodState.load,
+            AlertNoticesState.load,
+            OffersState.reload,
+        ],
         loading=_loading(),
     )

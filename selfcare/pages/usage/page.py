@@ -6,12 +6,14 @@ from __future__ import annotations
 import reflex as rx
 
 from selfcare import styles
+from selfcare.components.alert_notices import alert_notices
 from selfcare.components.layout import card, error_callout, page, section_title, skeleton, tr
 from selfcare.components.order_sheet import state_order_sheet
 from selfcare.components.usage_row import usage_row
 from selfcare.pages.usage.lazy import lazy_mount
 from selfcare.pages.usage.state import CATEGORIES, SERVICES, UsageState
 from selfcare.presenters import CATEGORY_TEXT, SERVICE_TEXT
+from selfcare.state.alerts import AlertNoticesState
 
 C = styles.C
 S = UsageState
@@ -232,6 +234,7 @@ def usage_page() -> rx.Component:
     return page(
         rx.heading(tr("Usage"), size="6", as_="h1"),
         error_callout(S.error),
+        alert_notices(),
         rx.vstack(
             rx.el.label(tr("Period"), html_for="period-select", style={"font_weight": "600"}),
             rx.el.select(
@@ -271,6 +274,7 @@ def usage_page() -> rx.Component:
                 _chart(S.category_fig, "chart-category", "Cost by category (kr)"),
                 _chart(S.invoices_fig, "chart-invoices", "Your last invoices (kr)"),
                 _itemised(),
+                rx.link(tr("Alerts: choose what we tell you, and how"), href="/settings", style=styles.tap_link),
                 spacing="4",
                 width="100%",
                 align="stretch",
@@ -278,6 +282,6 @@ def usage_page() -> rx.Component:
             rx.box(skeleton(f"calc({CHART_HEIGHT} + 1rem)"), min_height="100vh", width="100%", id="usage-waiting"),
         ),
         active="Usage",
-        reload=UsageState.load,
+        reload=[UsageState.load, AlertNoticesState.load],
         loading=_loading(),
     )
