@@ -76,9 +76,22 @@ def test_a_subscriber_sees_dismisses_and_chooses_their_own_alerts(api, auth, cor
         assert bad.status_code == 422 and "channels" in bad.text
 
         assert api.post(f"/subscriptions/{theirs}/roaming/continue", headers=me).status_code == 404
+        not_yet = api.post(f"/subscriptions/{mine}/roaming/continue", headers=me)
+        assert not_yet.status_code == 409 and "not been stopped" in not_yet.text
+        # 12 GB in the USA at 0,049 kr/MB: past the 575 kr limit, data abroad stops
+        rows = HEAD + "a2,+46701234567,data,2026-12-09T11:00:00+01:00,,12000000000,,US\n"
+        result = UsageImporter(core.engine, core.catalogue).import_rows(read_cdr_csv(io.StringIO(rows)), "b.csv")
+        alerts.after_import(core.engine, core.catalogue, result.batch_id)
+        assert api.get(f"/subscriptions/{mine}/alert-settings", headers=me).json()["roaming_stopped"] is True
         go_on = api.post(f"/subscriptions/{mine}/roaming/continue", headers=me)
         assert go_on.status_code == 201 and go_on.json()["period_start"] == "2026-12-01"
         assert api.post(f"/subscriptions/{mine}/roaming/continue", headers=me).status_code == 409
+        settings = api.get(f"/subscriptions/{mine}/alert-settings", headers=me).json()
+        assert settings["roaming_continued"] is True and settings["limited_pools"] == ["data"]
+        texts = [m["text"] for m in api.get("/dev/outbox", headers=token_for(auth, "service")).json()]
+        assert any(
+            t.startswith("Du har valt att fortsätta surfa utanför EU/EES till och med 31 december 2026") for t in texts
+        )
 
 
 def test_alerts_need_a_token_and_marketing_may_not_choose(api, auth, core):

@@ -76,7 +76,8 @@ async def dismiss_alert(request: Request, customer_id: IdPath, alert_id: IdPath,
 async def get_alert_settings(request: Request, subscription_id: IdPath, p: Reader) -> dict[str, Any]:
     """The subscription's alert choices (the defaults when none were made)."""
     await _owned_subscription(request, p, subscription_id)
-    return await run(choices.get_settings, core_of(request).engine, subscription_id)
+    core = core_of(request)
+    return await run(choices.get_settings, core.engine, subscription_id, core.catalogue)
 
 
 @router.put("/subscriptions/{subscription_id}/alert-settings")
@@ -85,10 +86,11 @@ async def put_alert_settings(
 ) -> dict[str, Any]:
     """Choose the thresholds, the roaming notices, the channels and the monthly cost warning."""
     await _owned_subscription(request, p, subscription_id)
+    core = core_of(request)
     try:
-        return await run(
+        await run(
             choices.put_settings,
-            core_of(request).engine,
+            core.engine,
             subscription_id,
             thresholds=body.thresholds,
             kinds=body.kinds,
@@ -97,6 +99,7 @@ async def put_alert_settings(
         )
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
+    return await run(choices.get_settings, core.engine, subscription_id, core.catalogue)
 
 
 @router.post("/subscriptions/{subscription_id}/roaming/continue", status_code=201, responses=errors.refusals(409))

@@ -13,10 +13,11 @@ from sqlalchemy import Connection, Engine, select, update
 
 from backend_stub import clock
 from backend_stub.domain import alerts as rules
-from backend_stub.domain.catalogue import Catalogue
+from backend_stub.domain.catalogue import UNLIMITED, Catalogue
 from backend_stub.domain.errors import Conflict, NotFound
 from backend_stub.domain.periods import period_containing
 from backend_stub.services.alerts import texts
+from backend_stub.services.lifecycle import messaging
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.alerts import AlertSetting, RoamingContinue, UsageAlert
 from backend_stub.storage.repo import chunks
@@ -54,10 +55,44 @@ def as_dict(sub_id: int, s: rules.AlertSettings) -> dict[str, Any]:
     }
 
 
-def get_settings(engine: Engine, sub_id: int) -> dict[str, Any]:
+def get_settings(engine: Engine, sub_id: int, catalogue: Catalogue | None = None) -> dict[str, Any]:
+    """The choices, and what the settings page needs to show only what applies: the pools the plan in force
+    limits (``limited_pools``; unlimited ones never alert), whether data abroad is stopped at the spending
+    limit this period (``roaming_stopped``) and whether the subscriber chose to go on (``roaming_continued``)."""
+    now = clock.now()
     with engine.connect() as conn:
-        _subscription(conn, sub_id)
-        return as_dict(sub_id, settings_for(conn, [sub_id])[sub_id])
+        sub = _subscription(conn, sub_id)
+        out = as_dict(sub_id, settings_for(conn, [sub_id])[sub_id])
+        cycle_day = conn.execute(select(m.Customer.cycle_day).where(m.Customer.id == sub.customer_id)).scalar_one()
+        period = period_containing(now.astimezone(rules.STOCKHOLM).date(), cycle_day)
+        stopped = conn.execute(
+            select(UsageAlert.id).where(
+                UsageAlert.subscription_id == sub_id,
+                UsageAlert.period_start == period.start,
+                UsageAlert.kind == rules.SPEND_LIMIT,
+                UsageAlert.level == "100",
+            )
+        ).first()
+        out["roaming_stopped"] = stopped is not None
+        out["roaming_continued"] = continued_at(conn, sub_id, period.start) is not None
+        out["limited_pools"] = _limited_pools(conn, catalogue, sub_id, now) if catalogue else list(rules.POOLS)
+    return out
+
+
+def _limited_pools(conn: Connection, catalogue: Catalogue, sub_id: int, now: datetime) -> list[str]:
+    """The alerting pools the plan in force today limits (its allowance is not unlimited)."""
+    today = now.astimezone(rules.STOCKHOLM).date()
+    seg = m.PlanSegment
+    plan_id = conn.execute(
+        select(seg.plan_id)
+        .where(seg.subscription_id == sub_id, seg.start_date <= today)
+        .where((seg.end_date.is_(None)) | (seg.end_date >= today))
+        .order_by(seg.start_date.desc())
+    ).scalar()
+    plan = catalogue.plans.get(plan_id) if plan_id else None
+    if plan is None:
+        return []
+    return [p for p in rules.POOLS if p in plan.allowances and plan.allowances[p].amount != UNLIMITED]
 
 
 def put_settings(
@@ -98,25 +133,42 @@ def put_settings(
     return get_settings(engine, sub_id)
 
 
-def continue_roaming(engine: Engine, sub_id: int, *, actor: str, now: datetime | None = None) -> dict[str, Any]:
-    """Go on using data outside the EU/EEA past the spending limit for the rest of this period (events that start
-    from now are charged again)."""
+def continue_roaming(
+    engine: Engine, sub_id: int, *, actor: str, now: datetime | None = None, sms: Any = None
+) -> dict[str, Any]:
+    """Go on using data outside the EU/EEA past the spending limit for the rest of this period: events that start
+    from now are charged again. Only once data abroad has stopped this period (409 before, and once chosen);
+    the roaming number gets a confirmation by SMS."""
     now = now or clock.now()
     with engine.begin() as conn:
         sub = _subscription(conn, sub_id)
-        cycle_day = conn.execute(select(m.Customer.cycle_day).where(m.Customer.id == sub.customer_id)).scalar_one()
-        period = period_containing(now.astimezone(rules.STOCKHOLM).date(), cycle_day)
-        done = conn.execute(
-            select(RoamingContinue).where(
-                RoamingContinue.subscription_id == sub_id, RoamingContinue.period_start == period.start
+        customer = conn.execute(select(m.Customer).where(m.Customer.id == sub.customer_id)).one()
+        period = period_containing(now.astimezone(rules.STOCKHOLM).date(), customer.cycle_day)
+        stopped = conn.execute(
+            select(UsageAlert.id).where(
+                UsageAlert.subscription_id == sub_id,
+                UsageAlert.period_start == period.start,
+                UsageAlert.kind == rules.SPEND_LIMIT,
+                UsageAlert.level == "100",
             )
         ).first()
-        if done is not None:
+        if stopped is None:
+            raise Conflict("roaming: data abroad has not been stopped this period")
+        if continued_at(conn, sub_id, period.start) is not None:
             raise Conflict("roaming: already chosen to continue this period")
         conn.execute(
             RoamingContinue.__table__.insert().values(
                 subscription_id=sub_id, period_start=period.start, chosen_at=int(now.timestamp()), actor=actor
             )
+        )
+    if sub.msisdn:
+        lang = "en" if customer.language == "en" else "sv"
+        messaging.send_sms(
+            engine,
+            sms or messaging.OutboxSmsProvider(),
+            to=sub.msisdn,
+            text=texts.continued(lang, period.end),
+            key=f"roaming-continue:{sub_id}:{period.start.isoformat()}",
         )
     return {"subscription_id": sub_id, "period_start": period.start.isoformat(), "chosen_at": now.isoformat()}
 

@@ -9,6 +9,7 @@ with the action as its button. Amounts through the one kronor formatter
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +17,7 @@ from babel import Locale
 
 from backend_stub.domain import alerts as rules
 from backend_stub.domain.catalogue import Catalogue, allowance_label
+from backend_stub.domain.texts import day
 from selfcare_common.money_format import format_kr
 
 _LOCALES = {"sv": Locale.parse("sv_SE"), "en": Locale.parse("en_GB")}
@@ -105,6 +107,16 @@ def message(kind: str, level: str, data: dict[str, Any], lang: str, catalogue: C
     """The SMS or e-mail: the sentence, then the action and its link in the app."""
     page, sv, en = ACTIONS[action_of(kind, level)]
     return f"{sentence(kind, level, data, lang, catalogue)} {en if lang == 'en' else sv}: {base_url}{page}"
+
+
+def continued(lang: str, until: date) -> str:
+    """The confirmation of "continue data abroad", with the period's last day."""
+    if lang == "en":
+        return f"You chose to go on using data outside the EU/EEA until {day(until, 'en')}. It is charged by your price list."
+    return (
+        f"Du har valt att fortsätta surfa utanför EU/EES till och med {day(until, 'sv')}. "
+        "Surfen debiteras enligt din prislista."
+    )
 
 
 def _welcome(data: dict[str, Any], lang: str, catalogue: Catalogue) -> str:

@@ -62,9 +62,16 @@ def _card(item: ObjectVar[dict[str, Any]]) -> rx.Component:
                 rx.heading(item["msisdn"].to(str), size="4", as_="h2"),
                 rx.text(item["plan"].to(str), size="2", color=styles.C.muted),
                 rx.el.input(type="hidden", name="subscription", value=sub_id),
-                _group(
-                    N_("Tell me when I have used"),
-                    *[_tick(item, f"{pool}_{t}", label, f" {t} %") for pool, label in _POOLS for t in (80, 100)],
+                rx.cond(
+                    item["shown"].to(dict)["any_pool"],
+                    _group(
+                        N_("Tell me when I have used"),
+                        *[
+                            rx.cond(item["shown"].to(dict)[pool], _tick(item, f"{pool}_{t}", label, f" {t} %"))
+                            for pool, label in _POOLS
+                            for t in (80, 100)
+                        ],
+                    ),
                 ),
                 _group(N_("When I travel"), *[_tick(item, f"kind_{kind}", label) for kind, label in _KINDS]),
                 rx.text(
@@ -95,13 +102,30 @@ def _card(item: ObjectVar[dict[str, Any]]) -> rx.Component:
                     loading=S.saving == sub_id,
                     style={"min_height": styles.TAP},
                 ),
-                rx.button(
-                    tr("Continue data abroad this period"),
-                    type="button",
-                    variant="soft",
-                    size="3",
-                    on_click=S.continue_roaming(sub_id),
-                    style={"min_height": styles.TAP},
+                rx.cond(
+                    item["can_continue"].to(bool),
+                    rx.vstack(
+                        rx.text(
+                            tr("Data outside the EU is stopped: you reached the spending limit this period."),
+                            size="2",
+                            weight="bold",
+                        ),
+                        rx.button(
+                            tr("Continue data abroad this period"),
+                            type="button",
+                            size="3",
+                            on_click=S.continue_roaming(sub_id),
+                            style={"min_height": styles.TAP},
+                            id="continue-" + sub_id,
+                        ),
+                        spacing="2",
+                        align="stretch",
+                        width="100%",
+                    ),
+                ),
+                rx.cond(
+                    item["continued"].to(bool),
+                    rx.text(tr("You chose to go on using data abroad this period."), size="2"),
                 ),
                 spacing="3",
                 align="stretch",

@@ -66,11 +66,15 @@ def settings_view(sub: dict[str, str], doc: dict[str, Any], lang: str) -> dict[s
     ticked = {f"{pool}_{t}": t in (thresholds.get(pool) or []) for pool in POOLS for t in THRESHOLDS}
     ticked |= {f"kind_{k}": k in kinds for k in KINDS}
     ticked |= {f"channel_{c}": c in channels for c in CHANNELS}
+    limited = {p for p in doc.get("limited_pools") or [] if p in POOLS}
     return {
         "id": sub["id"],
         "msisdn": sub.get("msisdn", ""),
         "plan": sub.get("plan", ""),
         "ticked": ticked,
+        "shown": {pool: pool in limited for pool in POOLS} | {"any_pool": bool(limited)},
+        "can_continue": bool(doc.get("roaming_stopped")) and not doc.get("roaming_continued"),
+        "continued": bool(doc.get("roaming_continued")),
         "cost_limit": format_money(cost, lang).replace("\u00a0kr", "") if type(cost) is int else "",
     }
 
@@ -191,6 +195,13 @@ class SettingsState(rx.State):
             refused={409: N_("You have already chosen to go on using data abroad this period.")},
         ) as call:
             await client.continue_roaming(token, sub)
+            doc = await client.settings(token, sub)
+            self.cards = [
+                settings_view({k: v for k, v in card.items() if k in ("id", "msisdn", "plan")}, doc, lang)
+                if card["id"] == str(sub)
+                else card
+                for card in self.cards
+            ]
             self.notice = gettext(lang, "Data abroad is on again for the rest of this period.")
         if call.event:
             yield call.event
