@@ -131,3 +131,25 @@ class AlertSettings:
 def cost_crossed(limit_ore: int | None, forecast_before: int, forecast_after: int) -> bool:
     """Whether the period's forecast has just gone over the subscriber's chosen amount."""
     return limit_ore is not None and forecast_before <= limit_ore < forecast_after
+
+
+def crossings(
+    uses: Iterable[tuple[int, str, int]], totals: dict[str, int], thresholds: Sequence[int] = ALLOWANCE_THRESHOLDS
+) -> list[tuple[str, int, int]]:
+    """When each pool's use first reached each threshold: ``(pool, threshold, started_at)``.
+
+    ``uses``: ``(started_at, pool, units)`` in event order (a period's rated events, ``pool`` "" for use that
+    draws on no allowance); ``totals``: the period's allowance per limited pool. One pass, one comparison per
+    event: the rating pass calls it for a group whose use reached a threshold.
+    """
+    out: list[tuple[str, int, int]] = []
+    running: dict[str, int] = dict.fromkeys(totals, 0)
+    pending = {pool: [t for t in sorted(thresholds) if total > 0] for pool, total in totals.items()}
+    for started_at, pool, units in uses:
+        if pool not in running or not pending[pool]:
+            continue
+        running[pool] += units
+        total = totals[pool]
+        while pending[pool] and running[pool] * 100 >= total * pending[pool][0]:
+            out.append((pool, pending[pool].pop(0), started_at))
+    return out

@@ -16,6 +16,7 @@ from backend_stub.domain.alerts import (
     AlertSettings,
     cost_crossed,
     crossed,
+    crossings,
     is_late,
     send_at,
     trip_starts,
@@ -122,3 +123,19 @@ def test_the_cost_warning_fires_when_the_forecast_goes_over():
     assert cost_crossed(40_000, 39_000, 41_000)
     assert not cost_crossed(40_000, 41_000, 42_000)  # already over
     assert not cost_crossed(None, 0, 99_999)
+
+
+def test_the_event_that_reached_each_threshold_is_found_in_one_pass():
+    uses = [
+        (at("2026-10-02 10:00"), "data", 3 * GB),  # 60 %
+        (at("2026-10-03 10:00"), "", 99),  # a call outside any allowance
+        (at("2026-10-04 10:00"), "data", GB),  # 80 %: this one
+        (at("2026-10-05 10:00"), "sms", 1),  # no limit on SMS: not counted
+        (at("2026-10-06 10:00"), "data", 2 * GB),  # 120 %: the 100 % one
+        (at("2026-10-07 10:00"), "data", GB),
+    ]
+    assert crossings(uses, {"data": 5 * GB}) == [
+        ("data", 80, at("2026-10-04 10:00")),
+        ("data", 100, at("2026-10-06 10:00")),
+    ]
+    assert crossings(uses, {"data": 0}) == []
