@@ -15,7 +15,7 @@ from typing import Any
 from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
 
-from backend_stub.formats.invoice_pdf import _as_date, _Formatter, sanitize_text
+from backend_stub.formats.invoice_pdf.text import Formatter, as_date, sanitize_text
 
 __all__ = ["NOTICE_KINDS", "NOTICE_LABELS", "render_notice_pdf"]
 
@@ -150,9 +150,9 @@ def render_notice_pdf(notice: Mapping[str, Any], locale: str = "sv") -> bytes:
     if kind not in NOTICE_KINDS:
         raise ValueError(f"kind: unknown notice kind {kind!r}")
     L = NOTICE_LABELS[locale]
-    fmt = _Formatter(locale, "SEK")
+    fmt = Formatter(locale, "SEK")
     seller, buyer, inv = notice["seller"], notice["buyer"], notice["invoice"]
-    on = _as_date(notice["date"])
+    on = as_date(notice["date"])
     title = L["reminder"].format(level=notice.get("level", 1)) if kind == "reminder" else L[kind]
 
     pdf = _NoticePDF()
