@@ -182,23 +182,49 @@ def generate_customers(
     (two rows with the same ``subscription_id`` and ``msisdn``, contiguous dates).
     Deterministic for a given ``(n, seed, today, months)``.
     """
-    rng = random.Random(f"customers:{seed}")
-    window = usage_months(today, max(months, 1))
-    w_start, w_end = window[0][0], window[-1][1]
-    w_days = (w_end - w_start).days + 1
-    city_cum = cumulative([c[3] for c in CITIES])
-    mobile_cum = cumulative(MOBILE_PLAN_WEIGHTS)
-    bb_cum = cumulative(BROADBAND_PLAN_WEIGHTS)
-
+    customers = _Customers(seed, today, months)
     rows: list[dict[str, str]] = []
-    sub_seq = 100_000
-    mobile_index = 0
     for i in range(n):
+        rows += customers.customer(i)
+    return rows
+
+
+class _Customers:
+    """The generator across customers: one seeded RNG (every draw in a fixed order, so the output is
+    deterministic), the usage window, and the running subscription and mobile numbers."""
+
+    def __init__(self, seed: int, today: date, months: int) -> None:
+        self.rng = random.Random(f"customers:{seed}")
+        self.seed = seed
+        self.window = usage_months(today, max(months, 1))
+        self.w_start, self.w_end = self.window[0][0], self.window[-1][1]
+        self.w_days = (self.w_end - self.w_start).days + 1
+        self.city_cum = cumulative([c[3] for c in CITIES])
+        self.mobile_cum = cumulative(MOBILE_PLAN_WEIGHTS)
+        self.bb_cum = cumulative(BROADBAND_PLAN_WEIGHTS)
+        self.sub_seq = 100_000
+        self.mobile_index = 0
+
+    def customer(self, i: int) -> list[dict[str, str]]:
+        """The ``i``-th customer's rows: the person's columns on every subscription segment."""
+        base, kinds, new_customer, cust_start = self._person(i)
+        customer_rows: list[dict[str, str]] = []
+        for k, kind in enumerate(kinds):
+            customer_rows += self._subscription(base, k, kind, new_customer, cust_start)
+        rows = []
+        for part in customer_rows:  # after all subscriptions: the phone is the first mobile number
+            row = {**base, **part}
+            rows.append({col: row[col] for col in CUSTOMER_COLUMNS})
+        return rows
+
+    def _person(self, i: int) -> tuple[dict[str, str], list[str], bool, date]:
+        """Who the customer is, what they subscribe to, and since when."""
+        rng = self.rng
         customer_number = f"K{100_001 + i:06d}"
         first = rng.choice(FIRST_NAMES)
         last = rng.choice(LAST_NAMES)
         email = f"{_fold_ascii(first).lower()}.{_fold_ascii(last).lower()}{i + 1}@example.se"
-        city, lo, hi, _w = CITIES[bisect_right(city_cum, rng.random() * city_cum[-1])]
+        city, lo, hi, _w = CITIES[bisect_right(self.city_cum, rng.random() * self.city_cum[-1])]
         postal = rng.randint(lo, hi)
         r = rng.random()
         channel = "email" if r < 0.75 else ("sms" if r < 0.95 else "letter")
@@ -211,10 +237,10 @@ def generate_customers(
         # Customer since: 85 % before the window (0-8 years), 15 % inside it.
         new_customer = rng.random() < 0.15
         if new_customer:
-            cust_start = w_start + timedelta(days=rng.randrange(w_days))
+            cust_start = self.w_start + timedelta(days=rng.randrange(self.w_days))
         else:
             tenure = int(rng.triangular(1, 8 * 365, 2 * 365))
-            cust_start = w_start - timedelta(days=tenure)
+            cust_start = self.w_start - timedelta(days=tenure)
 
         base = {
             "customer_number": customer_number,
@@ -228,89 +254,83 @@ def generate_customers(
             "reminder_fee_agreed": reminder,
             "cycle_day": "1",
         }
-        customer_rows: list[dict[str, str]] = []
         kinds = ["mobile"] * n_mobile + (["broadband"] if has_broadband else [])
-        for k, kind in enumerate(kinds):
-            sub_seq += 1
-            if k == 0:
-                start = cust_start
-            else:
-                # Later subscriptions were added some time after the first one.
-                room = (w_end - cust_start).days if new_customer else (w_start - cust_start).days
-                start = cust_start + timedelta(days=rng.randint(0, max(room, 0)))
-            if kind == "mobile":
-                msisdn = _msisdn(mobile_index, seed)
-                mobile_index += 1
-                if not base["phone"]:
-                    base["phone"] = msisdn
-                plans, cum = MOBILE_PLANS, mobile_cum
-            else:
-                msisdn = ""
-                plans, cum = BROADBAND_PLANS, bb_cum
-            plan = plans[bisect_right(cum, rng.random() * cum[-1])]
+        return base, kinds, new_customer, cust_start
 
-            discount = discount_start = ""
-            if start >= w_start and rng.random() < 0.34:
-                discount = rng.choice(DISCOUNTS)
-                discount_start = f"{start.year:04d}-{start.month:02d}"
+    def _subscription(
+        self, base: dict[str, str], k: int, kind: str, new_customer: bool, cust_start: date
+    ) -> list[dict[str, str]]:
+        """The ``k``-th subscription of a customer: one segment, or two around a plan change."""
+        rng = self.rng
+        w_start, w_end = self.w_start, self.w_end
+        self.sub_seq += 1
+        if k == 0:
+            start = cust_start
+        else:
+            # Later subscriptions were added some time after the first one.
+            room = (w_end - cust_start).days if new_customer else (w_start - cust_start).days
+            start = cust_start + timedelta(days=rng.randint(0, max(room, 0)))
+        if kind == "mobile":
+            msisdn = _msisdn(self.mobile_index, self.seed)
+            self.mobile_index += 1
+            if not base["phone"]:
+                base["phone"] = msisdn
+            plans, cum = MOBILE_PLANS, self.mobile_cum
+        else:
+            msisdn = ""
+            plans, cum = BROADBAND_PLANS, self.bb_cum
+        plan = plans[bisect_right(cum, rng.random() * cum[-1])]
 
-            end: date | None = None
-            if rng.random() < 0.03:
-                first_end = max(start, w_start) + timedelta(days=1)
-                if first_end <= w_end:
-                    end = first_end + timedelta(days=rng.randrange((w_end - first_end).days + 1))
+        discount = discount_start = ""
+        if start >= w_start and rng.random() < 0.34:
+            discount = rng.choice(DISCOUNTS)
+            discount_start = f"{start.year:04d}-{start.month:02d}"
 
-            change: date | None = None
-            new_plan = plan
-            if rng.random() < (0.04 if kind == "mobile" else 0.02):
-                candidates = []
-                for m_first, _m_last in window:
-                    d = m_first.replace(day=rng.randint(10, 20))
-                    if d > start + timedelta(days=14) and (end is None or d <= end):
-                        candidates.append(d)
-                if candidates:
-                    change = rng.choice(candidates)
-                    others = [p for p in plans if p != plan]
-                    idx = plans.index(plan)
-                    # Upgrades (the next plan up) are the most common change.
-                    if idx + 1 < len(plans) and rng.random() < 0.6:
-                        new_plan = plans[idx + 1]
-                    else:
-                        new_plan = rng.choice(others)
+        end: date | None = None
+        if rng.random() < 0.03:
+            first_end = max(start, w_start) + timedelta(days=1)
+            if first_end <= w_end:
+                end = first_end + timedelta(days=rng.randrange((w_end - first_end).days + 1))
 
-            sub = {
-                "subscription_id": f"S{sub_seq:06d}",
-                "msisdn": msisdn,
-                "discount": discount,
-                "discount_start": discount_start,
-            }
-            if change is None:
-                customer_rows.append(
-                    {
-                        **sub,
-                        "plan": plan,
-                        "start_date": start.isoformat(),
-                        "end_date": end.isoformat() if end else "",
-                    }
-                )
-            else:
-                customer_rows.append(
-                    {
-                        **sub,
-                        "plan": plan,
-                        "start_date": start.isoformat(),
-                        "end_date": (change - timedelta(days=1)).isoformat(),
-                    }
-                )
-                customer_rows.append(
-                    {
-                        **sub,
-                        "plan": new_plan,
-                        "start_date": change.isoformat(),
-                        "end_date": end.isoformat() if end else "",
-                    }
-                )
-        for part in customer_rows:
-            row = {**base, **part}
-            rows.append({col: row[col] for col in CUSTOMER_COLUMNS})
-    return rows
+        change, new_plan = self._plan_change(kind, plans, plan, start, end)
+        sub = {
+            "subscription_id": f"S{self.sub_seq:06d}",
+            "msisdn": msisdn,
+            "discount": discount,
+            "discount_start": discount_start,
+        }
+        if change is None:
+            return [{**sub, "plan": plan, "start_date": start.isoformat(), "end_date": end.isoformat() if end else ""}]
+        return [
+            {
+                **sub,
+                "plan": plan,
+                "start_date": start.isoformat(),
+                "end_date": (change - timedelta(days=1)).isoformat(),
+            },
+            {**sub, "plan": new_plan, "start_date": change.isoformat(), "end_date": end.isoformat() if end else ""},
+        ]
+
+    def _plan_change(
+        self, kind: str, plans: tuple[str, ...], plan: str, start: date, end: date | None
+    ) -> tuple[date | None, str]:
+        """A plan change mid-month inside the window (~4 % of mobile, ~2 % of broadband), mostly an upgrade."""
+        rng = self.rng
+        change: date | None = None
+        new_plan = plan
+        if rng.random() < (0.04 if kind == "mobile" else 0.02):
+            candidates = []
+            for m_first, _m_last in self.window:
+                d = m_first.replace(day=rng.randint(10, 20))
+                if d > start + timedelta(days=14) and (end is None or d <= end):
+                    candidates.append(d)
+            if candidates:
+                change = rng.choice(candidates)
+                others = [p for p in plans if p != plan]
+                idx = plans.index(plan)
+                # Upgrades (the next plan up) are the most common change.
+                if idx + 1 < len(plans) and rng.random() < 0.6:
+                    new_plan = plans[idx + 1]
+                else:
+                    new_plan = rng.choice(others)
+        return change, new_plan

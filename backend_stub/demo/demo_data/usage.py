@@ -424,133 +424,152 @@ def _generate(
     data_table: list[float],
     voice_table: list[str],
 ) -> Iterator[tuple[str, ...]]:
+    """Each subscription's events, month by month: how many (``_month_volume``), when (``_timestamps``)
+    and what (``_events``). Each subscription draws from its own RNG, always in this order."""
     n_months = len(cal)
     for msisdn, segments in groups.items():
         sub = _Subscriber(seed, msisdn, n_months)
-        rng = sub.rng
-        rnd = rng.random
-        bits = rng.getrandbits
-        p_voice, p_sms, p_mms = sub.p_voice, sub.p_sms, sub.p_mms
-        voice_pick, sms_pick = sub.voice_pick, sub.sms_pick
-        trip = sub.trip
-        id_head = msisdn[1:] + "-"
         for month_idx, month in enumerate(cal):
             runs = _runs_in_month(segments, month)
             if not runs:
                 continue
-            cum = month.cum
             masses = [month.mass(lo, hi) for lo, hi, _plan in runs]
             active_mass = sum(masses)
             if active_mass <= 0.0:
                 continue
-            month_jitter = rng.uniform(0.75, 1.25)
-            if exact is not None:
-                n = exact
-            else:
-                full = month.cum[-1]
-                n = round(100.0 * sub.intensity * month_jitter * active_mass / full)
-            # Data volume targets per run (bytes), spread over the expected data events.
-            frac = active_mass / month.cum[-1]
-            month_data = math.exp(rng.gauss(0.0, 0.35)) * sub.data_mult
-            exp_data = max(n * (1.0 - p_mms), 1.0)
-            scales = [
-                _PLAN_DATA_MEDIAN.get(plan, _DEFAULT_DATA_MEDIAN) * month_data * frac / exp_data
-                for _lo, _hi, plan in runs
-            ]
+            n, scales = _month_volume(sub, month, runs, active_mass, exact)
             if n == 0:
                 continue
+            keys = _timestamps(sub.rng, month, runs, masses, active_mass, n)
+            yield from _events(sub, msisdn, month, month_idx, runs, scales, keys, data_table, voice_table)
 
-            # --- timestamps: slot (day*24+hour) by weight, uniform second in the hour
-            if len(runs) == 1:
-                lo_slot, hi_slot = runs[0][0], runs[0][1]
-                base = cum[lo_slot - 1] if lo_slot > 0 else 0.0
-                # A hair below the run's mass so float rounding never lands on hi_slot.
-                span = active_mass * (1.0 - 1e-9)
-                keys = [
-                    (bisect_right(cum, base + rnd() * span, lo_slot, hi_slot) << 12) | int(rnd() * 3600.0)
-                    for _ in range(n)
-                ]
+
+def _month_volume(
+    sub: _Subscriber, month: _Month, runs: list[tuple[int, int, str]], active_mass: float, exact: int | None
+) -> tuple[int, list[float]]:
+    """The number of events in the month (~100 for a medium user over a whole month, or exactly ``exact``)
+    and, per run, the scale of a data session so that the month's data lands near the plan's median."""
+    rng = sub.rng
+    month_jitter = rng.uniform(0.75, 1.25)
+    if exact is not None:
+        n = exact
+    else:
+        full = month.cum[-1]
+        n = round(100.0 * sub.intensity * month_jitter * active_mass / full)
+    # Data volume targets per run (bytes), spread over the expected data events.
+    frac = active_mass / month.cum[-1]
+    month_data = math.exp(rng.gauss(0.0, 0.35)) * sub.data_mult
+    exp_data = max(n * (1.0 - sub.p_mms), 1.0)
+    scales = [
+        _PLAN_DATA_MEDIAN.get(plan, _DEFAULT_DATA_MEDIAN) * month_data * frac / exp_data for _lo, _hi, plan in runs
+    ]
+    return n, scales
+
+
+def _timestamps(
+    rng: random.Random,
+    month: _Month,
+    runs: list[tuple[int, int, str]],
+    masses: list[float],
+    active_mass: float,
+    n: int,
+) -> list[int]:
+    """``n`` sorted event times as ``slot << 12 | second``: a slot (day*24+hour) by the hour-of-day weights
+    within the active runs, and a uniform second in the hour."""
+    cum = month.cum
+    rnd = rng.random
+    if len(runs) == 1:
+        lo_slot, hi_slot = runs[0][0], runs[0][1]
+        base = cum[lo_slot - 1] if lo_slot > 0 else 0.0
+        # A hair below the run's mass so float rounding never lands on hi_slot.
+        span = active_mass * (1.0 - 1e-9)
+        keys = [
+            (bisect_right(cum, base + rnd() * span, lo_slot, hi_slot) << 12) | int(rnd() * 3600.0) for _ in range(n)
+        ]
+    else:
+        run_cum = cumulative(masses)
+        keys = []
+        for _ in range(n):
+            u = rnd() * active_mass
+            j = bisect_right(run_cum, u)
+            if j >= len(runs):
+                j = len(runs) - 1
+            lo_slot, hi_slot = runs[j][0], runs[j][1]
+            base = cum[lo_slot - 1] if lo_slot > 0 else 0.0
+            u -= run_cum[j - 1] if j else 0.0
+            slot = min(bisect_right(cum, base + u, lo_slot, hi_slot), hi_slot - 1)
+            keys.append((slot << 12) | int(rnd() * 3600.0))
+    keys.sort()
+    return keys
+
+
+def _trip_slots(trip: tuple[int, int, int, str, str, int] | None, month_idx: int) -> tuple[int, int, str, str, int]:
+    """The slots [lo, hi) of a roaming trip in this month, its country, local prefix and number range."""
+    if trip is not None and trip[0] == month_idx:
+        return trip[1] * 24, (trip[2] + 1) * 24, trip[3], trip[4], 10 ** trip[5]
+    return -1, -1, "", "", 1
+
+
+def _events(
+    sub: _Subscriber,
+    msisdn: str,
+    month: _Month,
+    month_idx: int,
+    runs: list[tuple[int, int, str]],
+    scales: list[float],
+    keys: list[int],
+    data_table: list[float],
+    voice_table: list[str],
+) -> Iterator[tuple[str, ...]]:
+    """The month's rows, one per time: a call, a message or a data session by the subscriber's mix (the hot
+    loop: a few random bits and table look-ups per row)."""
+    rng = sub.rng
+    rnd = rng.random
+    bits = rng.getrandbits
+    p_voice, p_sms, p_mms = sub.p_voice, sub.p_sms, sub.p_mms
+    voice_pick, sms_pick = sub.voice_pick, sub.sms_pick
+    trip_lo, trip_hi, country, local_prefix, local_mod = _trip_slots(sub.trip, month_idx)
+    prefix = month.prefix
+    suffix = month.suffix
+    seqs = _seq_strings(len(keys))
+    head = msisdn[1:] + "-" + month.yyyymm + "-"
+    run_idx = 0
+    run_end = runs[0][1]
+    scale = scales[0]
+    for seq, key in enumerate(keys, 1):
+        slot = key >> 12
+        started = prefix[slot] + suffix[slot][key & 4095]
+        abroad = trip_lo <= slot < trip_hi
+        r = rnd()
+        if r < p_voice:
+            if abroad and bits(2) == 0:
+                called = f"{local_prefix}{rng.randrange(local_mod // 10, local_mod)}"
+            elif bits(3) == 0:
+                called = _random_number(rng)
             else:
-                run_cum = cumulative(masses)
-                keys = []
-                for _ in range(n):
-                    u = rnd() * active_mass
-                    j = bisect_right(run_cum, u)
-                    if j >= len(runs):
-                        j = len(runs) - 1
-                    lo_slot, hi_slot = runs[j][0], runs[j][1]
-                    base = cum[lo_slot - 1] if lo_slot > 0 else 0.0
-                    u -= run_cum[j - 1] if j else 0.0
-                    slot = min(bisect_right(cum, base + u, lo_slot, hi_slot), hi_slot - 1)
-                    keys.append((slot << 12) | int(rnd() * 3600.0))
-            keys.sort()
-
-            if trip is not None and trip[0] == month_idx:
-                trip_lo, trip_hi = trip[1] * 24, (trip[2] + 1) * 24
-                country, local_prefix, local_mod = trip[3], trip[4], 10 ** trip[5]
-            else:
-                trip_lo = trip_hi = -1
-                country = local_prefix = ""
-                local_mod = 1
-
-            prefix = month.prefix
-            suffix = month.suffix
-            seqs = _seq_strings(n)
-            head = id_head + month.yyyymm + "-"
-            run_idx = 0
-            run_end = runs[0][1]
-            scale = scales[0]
-            for seq, key in enumerate(keys, 1):
-                slot = key >> 12
-                started = prefix[slot] + suffix[slot][key & 4095]
-                abroad = trip_lo <= slot < trip_hi
-                r = rnd()
-                if r < p_voice:
-                    if abroad and bits(2) == 0:
-                        called = f"{local_prefix}{rng.randrange(local_mod // 10, local_mod)}"
-                    elif bits(3) == 0:
-                        called = _random_number(rng)
-                    else:
-                        called = voice_pick[bits(8)]
-                    yield (
-                        head + seqs[seq],
-                        msisdn,
-                        "voice",
-                        started,
-                        voice_table[bits(12)],
-                        "",
-                        called,
-                        country if abroad else "",
-                    )
-                elif r < p_mms:
-                    called = sms_pick[bits(8)] if bits(4) else _random_number(rng, True)
-                    yield (
-                        head + seqs[seq],
-                        msisdn,
-                        "sms" if r < p_sms else "mms",
-                        started,
-                        "",
-                        "",
-                        called,
-                        country if abroad else "",
-                    )
-                else:
-                    while slot >= run_end and run_idx + 1 < len(runs):
-                        run_idx += 1
-                        run_end = runs[run_idx][1]
-                        scale = scales[run_idx]
-                    vol = int(data_table[bits(16)] * scale) + bits(10)
-                    if vol < _MIN_SESSION:
-                        vol = _MIN_SESSION + bits(12)
-                    elif vol > _MAX_SESSION:
-                        vol = _MAX_SESSION - bits(20)
-                    yield (
-                        head + seqs[seq],
-                        msisdn,
-                        "data",
-                        started,
-                        "",
-                        str(vol),
-                        "",
-                        country if abroad else "",
-                    )
+                called = voice_pick[bits(8)]
+            yield (
+                head + seqs[seq],
+                msisdn,
+                "voice",
+                started,
+                voice_table[bits(12)],
+                "",
+                called,
+                country if abroad else "",
+            )
+        elif r < p_mms:
+            called = sms_pick[bits(8)] if bits(4) else _random_number(rng, True)
+            kind = "sms" if r < p_sms else "mms"
+            yield (head + seqs[seq], msisdn, kind, started, "", "", called, country if abroad else "")
+        else:
+            while slot >= run_end and run_idx + 1 < len(runs):
+                run_idx += 1
+                run_end = runs[run_idx][1]
+                scale = scales[run_idx]
+            vol = int(data_table[bits(16)] * scale) + bits(10)
+            if vol < _MIN_SESSION:
+                vol = _MIN_SESSION + bits(12)
+            elif vol > _MAX_SESSION:
+                vol = _MAX_SESSION - bits(20)
+            yield (head + seqs[seq], msisdn, "data", started, "", str(vol), "", country if abroad else "")
