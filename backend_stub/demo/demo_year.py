@@ -23,7 +23,6 @@ import os
 import random
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import partial
@@ -33,6 +32,7 @@ from sqlalchemy import select
 
 from backend_stub import clock
 from backend_stub.demo.demo_data import usage_months
+from backend_stub.demo.year_result import YearResult, summarise
 from backend_stub.domain import banking
 from backend_stub.domain.ocr import luhn_digit
 from backend_stub.formats import autogiro as ag
@@ -50,41 +50,8 @@ from backend_stub.storage.repo import load_subscriptions
 
 __all__ = ["YearResult", "live_the_year"]
 
-STATES = (
-    "unpaid",
-    "partly_paid",
-    "paid",
-    "overdue",
-    "reminded",
-    "in_collection",
-    "credited",
-    "paid_card",
-    "paid_autogiro",
-)
-"""What a subscriber can meet; ``paid_card``/``paid_autogiro`` are paid invoices drawn automatically."""
-
 AGENT = threads.Author("agent", "Anna Agent", "agent:agent")
 DEMO_ACCOUNT = "5841000001009823"  # the operator's bank account the Bankgiro deposits go to
-
-
-@dataclass
-class YearResult:
-    """What the year did (counts) and where each state can be seen (customer numbers)."""
-
-    start: date
-    end: date
-    counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    states: dict[str, int] = field(default_factory=dict)
-    examples: dict[str, list[str]] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
-            "counts": dict(self.counts),
-            "states": self.states,
-            "examples": self.examples,
-        }
 
 
 def _at(day: date, hour: int, minute: int = 0) -> datetime:
@@ -586,26 +553,5 @@ def live_the_year(
     for label, day in zip(labels, bill_days, strict=True):
         year.plan(_at(day, 10), partial(year.bill_run, label, day))
     year.run(start)
-    _summarise(core, result, today)
+    summarise(core, result, today)
     return result
-
-
-def _summarise(core: Any, result: YearResult, today: date) -> None:
-    with core.engine.connect() as conn:
-        rows = list(conn.execute(select(m.Invoice).where(m.Invoice.kind == "invoice").order_by(m.Invoice.number)))
-        states = ledger.invoice_states(conn, rows, today)
-        numbers = dict(conn.execute(select(m.Customer.id, m.Customer.customer_number)).all())
-        auto = {
-            r.invoice_id: r.method
-            for r in conn.execute(
-                select(m.Payment.invoice_id, m.Payment.method).where(m.Payment.method.in_(["card", "autogiro"]))
-            )
-        }
-    by_state: dict[str, list[str]] = defaultdict(list)
-    for inv in rows:
-        status = states[inv.id].status
-        if status == "paid" and auto.get(inv.id) in ("card", "autogiro"):
-            status = f"paid_{auto[inv.id]}"
-        by_state[status].append(numbers[inv.customer_id])
-    result.states = {s: len(v) for s, v in sorted(by_state.items())}
-    result.examples = {s: sorted(set(v))[:3] for s, v in sorted(by_state.items())}

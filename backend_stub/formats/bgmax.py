@@ -190,11 +190,7 @@ def parse_bgmax(data: bytes | str) -> BgMaxFile:
     counts = {"20": 0, "21": 0, "22": 0, "15": 0}
     end_seen = False
     for no, raw in enumerate(lines, start=1):
-        if raw.startswith("\ufeff") and no == 1:
-            raw = raw[1:]
-        if "\t" in raw:
-            raw = raw.expandtabs(8)
-            warnings.append(f"line {no}: TAB characters read as spaces to 8-column tab stops")
+        raw = _without_bom_and_tabs(no, raw, warnings)
         if len(raw) > RECORD_LENGTH:
             errors.append(f"line {no}: longer than {RECORD_LENGTH} characters ({len(raw)})")
             continue
@@ -254,6 +250,16 @@ def parse_bgmax(data: bytes | str) -> BgMaxFile:
         raise BgMaxError(errors)
     assert start is not None
     return BgMaxFile(start[0], start[1], start[2], deposits, counts["20"], counts["21"], counts["22"], warnings)
+
+
+def _without_bom_and_tabs(no: int, raw: str, warnings: list[str]) -> str:
+    """A line as a record: without the byte order mark of the first line; TABs read to 8-column stops (warned)."""
+    if raw.startswith("\ufeff") and no == 1:
+        raw = raw[1:]
+    if "\t" in raw:
+        raw = raw.expandtabs(8)
+        warnings.append(f"line {no}: TAB characters read as spaces to 8-column tab stops")
+    return raw
 
 
 def _start(ln: _Line) -> tuple[str, datetime, bool]:
