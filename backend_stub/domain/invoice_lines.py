@@ -22,7 +22,6 @@ from backend_stub.domain.periods import Period
 
 MONTHS_SV = ["jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec"]
 
-
 # Units as an English line reads them ("1 mo × 199.00", "7 × 0.99"); the stored unit is Swedish.
 UNITS_EN = {"mån": "mo", "st": "", "s": "s", "min": "min", "kB": "kB", "MB": "MB", "GB": "GB"}
 

@@ -348,24 +348,17 @@ _COMMON = (
     r"([A-Z]{2}|)"
 )
 
-
 _COMMON_LINES = re.compile(r"^" + _COMMON + r"\r?$", re.MULTILINE).findall
-
 
 _COMMON_ROW = re.compile(_COMMON).fullmatch
 
-
 _BATCH_LINES = 8192
-
 
 _SECONDS = {f"{s:02d}": s for s in range(60)}
 
-
 _HOME = {"SE": ""}  # visited_country SE is the home network
 
-
 _minute_epochs: dict[str, int | None] = {}
-
 
 _as_event = partial(tuple.__new__, UsageEvent)
 

@@ -24,15 +24,11 @@ COLUMNS = (
     "visited_country",
 )
 
-
 REQUIRED_COLUMNS = ("record_id", "msisdn", "service", "started_at")
-
 
 SERVICES = frozenset({"voice", "sms", "mms", "data"})
 
-
 _E164 = re.compile(r"\+[1-9]\d{4,14}")
-
 
 _COUNTRY = re.compile(r"[A-Z]{2}")
 
@@ -42,7 +38,6 @@ class CdrFileError(ValueError):
 
 
 UNREADABLE = "unreadable"  # key of a raw row that could not be read: {"field": ..., "reason": ...}
-
 
 SURROGATE = re.compile("[\udc80-\udcff]").search  # a byte that was not UTF-8, as surrogateescape keeps it
 
@@ -151,9 +146,7 @@ def _whole(text: str, name: str, line_no: int | None, record_id: str) -> int | R
 
 _E164_MATCH = _E164.fullmatch
 
-
 _fromiso = datetime.fromisoformat
-
 
 _hour_epochs: dict[str, int | None] = {}
 

@@ -30,7 +30,6 @@ CUSTOMER_COLUMNS: tuple[str, ...] = (
     "cycle_day",
 )
 
-
 CDR_COLUMNS: tuple[str, ...] = (
     "record_id",
     "msisdn",

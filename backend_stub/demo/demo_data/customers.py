@@ -90,7 +90,6 @@ CITIES: tuple[tuple[str, int, int, int], ...] = (
     ("Kiruna", 98131, 98146, 4),
 )
 
-
 MOBILE_PLANS: tuple[str, ...] = (
     "mobil-bas",
     "mobil-5gb",
@@ -98,21 +97,15 @@ MOBILE_PLANS: tuple[str, ...] = (
     "mobil-obegransad",
 )
 
-
 MOBILE_PLAN_WEIGHTS: tuple[int, ...] = (15, 35, 30, 20)
-
 
 BROADBAND_PLANS: tuple[str, ...] = ("bredband-100", "bredband-250")
 
-
 BROADBAND_PLAN_WEIGHTS: tuple[int, ...] = (60, 40)
-
 
 DISCOUNTS: tuple[str, ...] = ("3-man-gratis", "halva-priset-6")
 
-
 MSISDN_PREFIXES: tuple[str, ...] = ("+4670", "+4672", "+4673", "+4676")
-
 
 _FOLD = str.maketrans(
     {

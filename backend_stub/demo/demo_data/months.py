@@ -9,8 +9,6 @@ from collections.abc import Iterable
 from datetime import date
 
 DEFAULT_MONTHS = 3
-
-
 """Usage months assumed by :func:`generate_customers` when ``months`` is not given."""
 
 

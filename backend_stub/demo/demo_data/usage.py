@@ -27,15 +27,11 @@ _PLAN_DATA_MEDIAN: dict[str, float] = {
     "mobil-obegransad": 24.0e9,
 }
 
-
 _DEFAULT_DATA_MEDIAN = 3.0e9
-
 
 _MIN_SESSION = 1_000
 
-
 _MAX_SESSION = 800_000_000
-
 
 # Roaming trips: (country, weight, local number prefix, digits after the prefix).
 _TRIP_COUNTRIES: tuple[tuple[str, int, str, int], ...] = (
@@ -49,7 +45,6 @@ _TRIP_COUNTRIES: tuple[tuple[str, int, str, int], ...] = (
     ("TH", 6, "+668", 8),
     ("TR", 5, "+905", 9),
 )
-
 
 # Hour-of-day activity (Europe/Stockholm local time).
 # fmt: off
@@ -256,9 +251,7 @@ _NUMBER_KINDS: tuple[tuple[float, str, int], ...] = (
     (0.1, "+2348", 9),
 )
 
-
 _NUMBER_CUM = cumulative(k[0] for k in _NUMBER_KINDS)
-
 
 _MOBILE_KIND_COUNT = 5  # first five kinds are Swedish mobile
 

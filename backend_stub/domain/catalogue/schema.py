@@ -27,8 +27,6 @@ class CatalogueError(ValueError):
         super().__init__("invalid catalogue:\n  " + "\n  ".join(errors))
 
 
-# --------------------------------------------------------------------------- file schema
-
 Money = str  # amounts are written as strings ("199.00"), never as TOML floats
 
 

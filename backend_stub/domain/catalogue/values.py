@@ -14,8 +14,6 @@ SERVICES = ("voice", "sms", "mms", "data")
 CATEGORIES = ("domestic", "international", "premium")
 UNLIMITED = -1
 
-# --------------------------------------------------------------------------- compiled values
-
 
 @dataclass(frozen=True, slots=True)
 class Rate:

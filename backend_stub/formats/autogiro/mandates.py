@@ -35,7 +35,6 @@ MANDATE_INFO = {
     "93": "cancelled by the payer",
 }
 
-
 MANDATE_COMMENT = {
     "02": "the mandate was cancelled by the payer or the payer's bank",
     "03": "the account type is not approved for Autogiro",

@@ -36,7 +36,6 @@ PAYMENT_STATUS = {
     "9": "renewed funds: not made yet, Bankgirot tries again (where agreed)",
 }
 
-
 REFUND_CODES = {
     "01": "no mandate was given to the payee",
     "02": "the mandate was revoked",

@@ -8,21 +8,15 @@ from datetime import date, datetime
 
 RECORD_LENGTH = 80
 
-
 ENCODING = "iso-8859-1"
-
 
 LAYOUT_REQUEST = "AUTOGIRO"
 
-
 LAYOUT_MANDATE_ADVICE = "AG-MEDAVI"
-
 
 LAYOUT_PAYMENT_SPEC = "BET. SPEC & STOPP TK"
 
-
 LAYOUT_REJECTED = "AVVISADE BET UPPDR"
-
 
 PERIOD_CODES = {
     "0": "once",
@@ -35,7 +29,6 @@ PERIOD_CODES = {
     "7": "half-yearly, last banking day",
     "8": "yearly, last banking day",
 }
-
 
 IMMEDIATE = "GENAST"
 

@@ -41,7 +41,6 @@ REJECTION_COMMENT = {
     "24": "the amount exceeds the maximum amount",
 }
 
-
 MANDATE_REJECTION_CODES = frozenset({"01", "02", "03"})  # the order failed because the mandate is gone
 
 

@@ -14,24 +14,17 @@ from backend_stub.formats.invoice_pdf.text import sanitize_text
 
 ACCENT = (17, 61, 109)
 
-
 ACCENT_LIGHT = (234, 241, 249)
-
 
 TEXT = (33, 37, 41)
 
-
 MUTED = (108, 117, 125)
-
 
 RULE = (222, 226, 230)
 
-
 HEAD_FILL = (244, 246, 248)
 
-
 _MARGIN = 18.0
-
 
 _FOOTER_H = 24.0
 
@@ -123,9 +116,7 @@ COLS: tuple[tuple[str, float, Align], ...] = (
     ("col_amount", 30.0, Align.R),
 )
 
-
 ROW_PAD = 1.1
-
 
 LINE_H = 4.0
 

@@ -194,12 +194,9 @@ LABELS: dict[str, dict[str, Any]] = {
     },
 }
 
-
 _BABEL_LOCALE = {"sv": "sv_SE", "en": "en_GB"}
 
-
 _UNITS_EN = {"mån": "mo", "st": "pcs", "sms": "SMS"}
-
 
 _CHAR_MAP: dict[str, str | int | None] = {  # the type str.maketrans takes
     "\u202f": "\u00a0",  # narrow no-break space (babel) -> no-break space
