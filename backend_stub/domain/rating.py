@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from backend_stub.domain.catalogue import UNLIMITED, Catalogue, Plan, Rate, Tariff, Zone
+from backend_stub.domain.catalogue import UNLIMITED, Catalogue, Plan, Tariff, Zone
 from backend_stub.domain.money import EXACT_PER_ORE
 from backend_stub.domain.periods import Period, PlanSegment, Subscription
 
@@ -204,11 +204,8 @@ class PeriodRater:
         return hit[0], hit[1], hit[2] + (ts % 3600) // 60
 
     def rate(self, ev: UsageEvent) -> RatedEvent | Rejection:
-        """Rate one event (call in ``(started_at, record_id)`` order): which rate applies and how many units
-        it bills (here), then what they cost after allowances and the fair-use limit (``_charged``).
-
-        The hot path of the usage import: one call to ``_charged`` per event and no other step of its own;
-        the rare cases (no subscription, roaming outside the EU/EEA, a missing rate) are apart."""
+        """Rate one event (call in ``(started_at, record_id)`` order). The import's hot path, in one piece on
+        purpose: roaming outside the EU/EEA, EU fair use and the rejections are steps of their own."""
         day, weekday, minute = self._local(ev.started_at)
         whole = self._whole_period
         state = whole if whole is not None and self.period.start <= day <= self.period.end else self._state_on(day)
@@ -229,13 +226,12 @@ class PeriodRater:
                 return self._rate_roaming(ev, plan.id, zone)
             category_override = "eu_roaming"  # roam like at home
 
-        # Home network, or EU/EEA roaming (roam like at home).
+        # Home network, or EU/EEA roaming (roam like at home): which rate, how many units.
         if service == "data":
             rate = tariff.rates.get(("data", ""))
             if rate is None:
                 return Rejection(ev.record_id, "service", f"tariff {tariff.id} has no data rate")
-            destination = ""
-            category = "domestic"
+            destination, category = "", "domestic"
             billed = billed_bytes(ev.volume_bytes, rate.first_block)
         else:
             number = ev.called_number
@@ -248,42 +244,18 @@ class PeriodRater:
             rate = tariff.rates.get((service, priced_as))
             if rate is None:
                 return self._no_rate(ev, tariff, priced_as)
-            destination = dest.id
-            category = dest.category
+            destination, category = dest.id, dest.category
             billed = billed_seconds(ev.duration_s, rate.first_block, rate.next_block) if service == "voice" else 1
-        offpeak = (
-            rate.offpeak_exact_per_unit is not None
-            and tariff.offpeak is not None
-            and tariff.offpeak.is_offpeak(weekday, minute)
-        )
-        return self._charged(ev, state, rate, billed, offpeak, category_override or category, destination)
 
-    def _charged(
-        self,
-        ev: UsageEvent,
-        state: _SegmentState,
-        rate: Rate,
-        billed: int,
-        offpeak: bool,
-        category: str,
-        destination: str,
-    ) -> RatedEvent:
-        """What ``billed`` units cost: EU/EEA roaming data beyond fair use carries the surcharge, the plan's
-        allowance pool takes what it has left, the rest is charged at the (off-peak) price, plus the
-        connection fee of a call."""
-        per_unit = rate.offpeak_exact_per_unit if offpeak else rate.exact_per_unit
-        assert per_unit is not None  # off-peak only where the rate has an off-peak price
-        service = ev.service
-        surcharge_units = 0
-        surcharge = 0
-        usable = billed
-        if category == "eu_roaming" and service == "data" and state.fair_use_left != UNLIMITED:
-            within = min(billed, state.fair_use_left)
-            state.fair_use_left -= within
-            surcharge_units = billed - within
-            usable = within
-            surcharge = surcharge_units * self.catalogue.roaming.fair_use_surcharge.exact_per_unit
-
+        # What it costs: beyond fair use the surcharge, then the allowance, the rest at the (off-peak) price.
+        offpeak, per_unit = False, rate.exact_per_unit
+        if rate.offpeak_exact_per_unit is not None and tariff.offpeak is not None:
+            if tariff.offpeak.is_offpeak(weekday, minute):
+                offpeak = True
+                per_unit = rate.offpeak_exact_per_unit
+        usable, surcharge_units, surcharge = billed, 0, 0
+        if category_override == "eu_roaming" and service == "data" and state.fair_use_left != UNLIMITED:
+            usable, surcharge_units, surcharge = self._beyond_fair_use(state, billed)
         included = 0
         pool = rate.allowance
         if pool and usable:
@@ -298,8 +270,8 @@ class PeriodRater:
         charge = charged * per_unit + fee + surcharge
         return RatedEvent(
             ev.record_id,
-            state.plan.id,
-            category,
+            plan.id,
+            category_override or category,
             rate.key,
             offpeak,
             billed,
@@ -311,6 +283,13 @@ class PeriodRater:
             surcharge,
             destination,
         )
+
+    def _beyond_fair_use(self, state: _SegmentState, billed: int) -> tuple[int, int, int]:
+        """EU/EEA roaming data: (bytes within the fair-use limit, bytes beyond it, their surcharge, exact)."""
+        within = min(billed, state.fair_use_left)
+        state.fair_use_left -= within
+        surcharge_units = billed - within
+        return within, surcharge_units, surcharge_units * self.catalogue.roaming.fair_use_surcharge.exact_per_unit
 
     def _rate_roaming(self, ev: UsageEvent, plan_id: str, zone: Zone) -> RatedEvent | Rejection:
         """Roaming outside the EU/EEA: the zone's own rates, no allowances; data is capped by the spend limit."""
