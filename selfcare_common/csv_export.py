@@ -10,7 +10,7 @@ What stays as it is: numbers (``int``, ``Decimal``), and text that is only a num
 digits, spaces, ``.``/``,`` separators, optionally `` kr`` or ``%``: ``-1250``, ``-12,50 kr``,
 ``+46701234567``). Such a cell holds no function, name or reference, so it cannot run anything, and
 a negative amount stays a number the spreadsheet can add up. Machine formats read back by the core
-(the CDR CSV, ``formats/cdr_csv.py`` and ``demo_data.py``) are not written with this: they carry
+(the CDR CSV, ``formats/cdr_rows.py`` and ``demo/demo_data/csv_files.py``) are not written with this: they carry
 no free text and a quote would change their data.
 """
 

@@ -23,15 +23,16 @@ import os
 import random
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
 
 from backend_stub import clock
 from backend_stub.demo.demo_data import usage_months
+from backend_stub.demo.year_result import YearResult, summarise
 from backend_stub.domain import banking
 from backend_stub.domain.ocr import luhn_digit
 from backend_stub.formats import autogiro as ag
@@ -49,41 +50,8 @@ from backend_stub.storage.repo import load_subscriptions
 
 __all__ = ["YearResult", "live_the_year"]
 
-STATES = (
-    "unpaid",
-    "partly_paid",
-    "paid",
-    "overdue",
-    "reminded",
-    "in_collection",
-    "credited",
-    "paid_card",
-    "paid_autogiro",
-)
-"""What a subscriber can meet; ``paid_card``/``paid_autogiro`` are paid invoices drawn automatically."""
-
 AGENT = threads.Author("agent", "Anna Agent", "agent:agent")
 DEMO_ACCOUNT = "5841000001009823"  # the operator's bank account the Bankgiro deposits go to
-
-
-@dataclass
-class YearResult:
-    """What the year did (counts) and where each state can be seen (customer numbers)."""
-
-    start: date
-    end: date
-    counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    states: dict[str, int] = field(default_factory=dict)
-    examples: dict[str, list[str]] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
-            "counts": dict(self.counts),
-            "states": self.states,
-            "examples": self.examples,
-        }
 
 
 def _at(day: date, hour: int, minute: int = 0) -> datetime:
@@ -132,7 +100,8 @@ class _Year:
         self.deposit_serial = 0
         self.result: YearResult | None = None
         self.collection_period: str | None = None
-        self.story_month: dict[str, str] = {}  # story → period that hosts it
+        self.story_month: dict[str, str] = {}  # story → period that hosts it (and story_done → its invoice)
+        self.story_counts: dict[str, int] = {}  # how many invoices a repeated story has had
         self.terms = cfg.dunning
         self.bankgiro = autogiro_files.payee_bankgiro(cfg, core.catalogue)
 
@@ -155,12 +124,12 @@ class _Year:
         with clock.use(frozen):
             while day <= self.today:
                 if day in self.dunning_days and day < self.today:
-                    self.plan(datetime.combine(day, time(6), tzinfo=UTC), lambda d=day: self.run_dunning(d))
+                    self.plan(datetime.combine(day, time(6), tzinfo=UTC), partial(self.run_dunning, day))
                 if self.bank_day.get(day):
-                    self.plan(_noon_utc(day), lambda d=day: self.bank_file(d))
+                    self.plan(_noon_utc(day), partial(self.bank_file, day))
                 if self.autopay_since is not None and day >= self.autopay_since:
-                    self.plan(_at(day, 7), lambda d=day: self.autogiro_day(d))
-                    self.plan(_at(day, 9), lambda d=day: self.card_day(d))
+                    self.plan(_at(day, 7), partial(self.autogiro_day, day))
+                    self.plan(_at(day, 9), partial(self.card_day, day))
                 # in time order; an action may plan more for later the same day
                 todo = self.agenda.get(day, [])
                 while todo:
@@ -219,6 +188,8 @@ class _Year:
     # --- what happens to one invoice ----------------------------------------------------------------
 
     def plan_invoice(self, inv: Any, label: str) -> None:
+        """What the subscriber will do with a new invoice: open its link, and pay it in one of the year's
+        stories or in the ordinary way (each invoice draws from its own seeded RNG, always in this order)."""
         rng = random.Random(f"{self.seed}:{inv.number}")
         sent_at = _at(inv.invoice_date, 10, 5)
         letter = self.channels.get(inv.customer_id) == "letter"
@@ -233,9 +204,17 @@ class _Year:
             )
         if inv.amount_due_ore <= 0:
             return
-        story = self.story_month
         if inv.customer_id in self.autopay_customers:
             return  # drawn by autogiro or card on the due date
+        if self._plan_story(inv, label, rng):
+            return
+        self._plan_ordinary_payment(inv, label, rng)
+
+    def _plan_story(self, inv: Any, label: str, rng: random.Random) -> bool:
+        """The year's stories, each on one invoice of the period chosen for it: a credit note in full or in
+        part after a thread, a question, collection, a respite, a reminder with a fee, a partial payment.
+        True when the story settles what happens to the invoice."""
+        story = self.story_month
         if story.get("credit_full") == label and not story.get("credit_full_done"):
             story["credit_full_done"] = inv.id
             self.plan_thread(
@@ -245,7 +224,7 @@ class _Year:
                 "du behöver inte betala den.",
                 credit="full",
             )
-            return
+            return True
         if story.get("credit_part") == label and not story.get("credit_part_done"):
             story["credit_part_done"] = inv.id
             self.plan_thread(
@@ -255,42 +234,49 @@ class _Year:
                 credit=5_000,
             )
             self.plan_payment(inv, rng.randint(12, 25), "balance")
-            return
-        if story.get("question") == label and story.get("questions", 0) < 2 and rng.random() < 0.5:
-            story["questions"] = story.get("questions", 0) + 1
+            return True
+        if story.get("question") == label and self.story_counts.get("questions", 0) < 2 and rng.random() < 0.5:
+            self.story_counts["questions"] = self.story_counts.get("questions", 0) + 1
             # the first question is answered; the second still waits in the agents' inbox
             self.plan_thread(
                 inv,
                 "Varför är fakturan högre den här månaden?",
                 "Hej! Du surfade mer än det som ingår i ditt abonnemang; det syns under Användning. "
                 "Med ett större paket blir det billigare."
-                if story["questions"] == 1
+                if self.story_counts["questions"] == 1
                 else None,
                 credit=None,
             )
         if label == self.collection_period and "collection_done" not in story:
             story["collection_done"] = inv.id
-            return  # never pays: reminders, then collection
+            return True  # never pays: reminders, then collection
         due = (inv.due_date - inv.invoice_date).days
         if label == story.get("respite") and "respite_done" not in story:
             # asks for a respite three days after the due date and pays only after the (moved) reminder
             story["respite_done"] = inv.id
             self.plan(_at(inv.due_date + timedelta(days=3), 20, 10), lambda: self.respite(inv))
             self.plan_payment(inv, due + self.terms.reminder1_days + self.terms.respite_max_days + 6, "balance")
-            return
+            return True
         if label == story.get("reminded") and "reminded_done" not in story and self.fee_agreed.get(inv.customer_id):
             # a reminder with a fee, paid just before collection
             story["reminded_done"] = inv.id
             self.plan_payment(inv, due + self.terms.collection_days - 4, "balance")
-            return
+            return True
         if label == story.get("question") and "partial_done" not in story:
             story["partial_done"] = inv.id  # a part paid the day after the invoice came, the rest later
             self.plan_payment(inv, 1, "part")
             self.plan_payment(inv, due - 2, "balance")
-            return
+            return True
+        return False
+
+    def _plan_ordinary_payment(self, inv: Any, label: str, rng: random.Random) -> None:
+        """Most pay in time; some late, before or after the first reminder; some in two parts; a few only
+        after the second reminder; in one period a payment with a mistyped OCR number is paid again."""
+        story = self.story_month
+        due = (inv.due_date - inv.invoice_date).days
         r = rng.random()
-        if story.get("unmatched", 0) < 2 and label == story.get("unmatched_period") and r < 0.5:
-            story["unmatched"] = story.get("unmatched", 0) + 1
+        if self.story_counts.get("unmatched", 0) < 2 and label == story.get("unmatched_period") and r < 0.5:
+            self.story_counts["unmatched"] = self.story_counts.get("unmatched", 0) + 1
             self.plan_payment(inv, rng.randint(5, due - 3), "mistyped")  # the bank cannot match it ...
             self.plan_payment(
                 inv, due + self.terms.reminder1_days + rng.randint(3, 8), "balance"
@@ -458,7 +444,7 @@ class _Year:
         )
         customer_number = self.cfg.autopay.bankgirot_customer_number
         for f in res.files:
-            parsed = ag.parse(f["content"].encode(ag.ENCODING))
+            parsed = ag.parse_request(f["content"].encode(ag.ENCODING))  # files to Bankgirot
             if f["kind"] == "mandates" and res.counts.get("mandates"):
                 answered = day + timedelta(days=2)
                 advices = [
@@ -469,9 +455,7 @@ class _Year:
                     if x.action == "create"
                 ]
                 data = ag.write_mandate_advice(ag.MandateAdviceFile(answered, customer_number, self.bankgiro, advices))
-                self.plan(
-                    _at(answered, 8), lambda data=data, d=answered: self.autogiro_answer(data, f"medavi-{d}.txt", d)
-                )
+                self.plan(_at(answered, 8), partial(self.autogiro_answer, data, f"medavi-{answered}.txt", answered))
             elif f["kind"] == "payments" and res.counts.get("orders"):
                 for order in parsed.payments:
                     when = order.payment_date or day
@@ -567,28 +551,7 @@ def live_the_year(
     year.choose_autopay(start)
     year.dunning_days.add(today - timedelta(days=1))  # interest current up to yesterday
     for label, day in zip(labels, bill_days, strict=True):
-        year.plan(_at(day, 10), lambda label=label, day=day: year.bill_run(label, day))
+        year.plan(_at(day, 10), partial(year.bill_run, label, day))
     year.run(start)
-    _summarise(core, result, today)
+    summarise(core, result, today)
     return result
-
-
-def _summarise(core: Any, result: YearResult, today: date) -> None:
-    with core.engine.connect() as conn:
-        rows = list(conn.execute(select(m.Invoice).where(m.Invoice.kind == "invoice").order_by(m.Invoice.number)))
-        states = ledger.invoice_states(conn, rows, today)
-        numbers = dict(conn.execute(select(m.Customer.id, m.Customer.customer_number)).all())
-        auto = {
-            r.invoice_id: r.method
-            for r in conn.execute(
-                select(m.Payment.invoice_id, m.Payment.method).where(m.Payment.method.in_(["card", "autogiro"]))
-            )
-        }
-    by_state: dict[str, list[str]] = defaultdict(list)
-    for inv in rows:
-        status = states[inv.id].status
-        if status == "paid" and auto.get(inv.id) in ("card", "autogiro"):
-            status = f"paid_{auto[inv.id]}"
-        by_state[status].append(numbers[inv.customer_id])
-    result.states = {s: len(v) for s, v in sorted(by_state.items())}
-    result.examples = {s: sorted(set(v))[:3] for s, v in sorted(by_state.items())}

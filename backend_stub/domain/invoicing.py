@@ -5,152 +5,89 @@ period, the aggregated rated usage, the discounts) and returns an ``InvoiceDraft
 number, OCR and dates are given to it when it is issued (``issue``). Rounding happens in
 exactly one place per line (``money.exact_to_ore`` / ``round_half_up_div``); VAT per rate
 follows ``vat = round_half_up(gross × r / (1 + r))`` (rules §1).
+
+The bill run's composition lives here (fees, discounts, ``build_invoice``, issue, credit notes); the
+lines and their totals are in ``invoice_lines``, usage lines in ``invoice_usage``, one-off charges,
+add-ons and instalments in ``invoice_charges``. The names callers import from here are re-exported.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
-from typing import Any
 
-from babel.dates import format_date
-
-from backend_stub.domain.catalogue import FAIR_USE_NAME_EN, Catalogue, Discount, Rate, in_language
+from backend_stub.domain.catalogue import Catalogue, Discount, in_language
+from backend_stub.domain.invoice_charges import (
+    AddonCharge,
+    InstalmentCharge,
+    InstalmentPlan,
+    OneOffCharge,
+    addon_line,
+    instalment_charges,
+    instalment_lines,
+    month_amount,
+)
+from backend_stub.domain.invoice_lines import (
+    MONTHS_SV,
+    UNITS_EN,
+    InvoiceDraft,
+    Line,
+    VatRow,
+    day_label,
+    day_label_en,
+    dec_str,
+    totals,
+    unit_in,
+)
+from backend_stub.domain.invoice_usage import IdentityCache, UsageAggregate, rate_index, usage_lines
 from backend_stub.domain.money import (
-    EXACT_PER_KR,
-    PRICING_UNITS,
-    exact_to_ore,
     ore_to_kr,
     round_fraction,
     round_half_up_div,
 )
 from backend_stub.domain.ocr import ocr_reference
 from backend_stub.domain.periods import Period, Subscription, period_for
-from selfcare_common.money_format import format_kr
 
-MONTHS_SV = ["jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec"]
-# Units as an English line reads them ("1 mo × 199.00", "7 × 0.99"); the stored unit is Swedish.
-UNITS_EN = {"mån": "mo", "st": "", "s": "s", "min": "min", "kB": "kB", "MB": "MB", "GB": "GB"}
+__all__ = [
+    "MONTHS_SV",
+    "UNITS_EN",
+    "AddonCharge",
+    "CarriedBalance",
+    "DiscountGrant",
+    "IdentityCache",
+    "InstalmentCharge",
+    "InstalmentPlan",
+    "InvoiceDraft",
+    "Line",
+    "OneOffCharge",
+    "UsageAggregate",
+    "VatRow",
+    "addon_line",
+    "build_invoice",
+    "credit_note_lines",
+    "credit_note_rounding",
+    "dec_str",
+    "discount_lines",
+    "draft_from_lines",
+    "fee_lines",
+    "instalment_charges",
+    "instalment_lines",
+    "issue",
+    "month_amount",
+    "rate_index",
+    "totals",
+    "unit_in",
+    "usage_lines",
+    "with_carried",
+]
 
-
-def unit_in(unit: str, lang: str) -> str:
-    """A line's unit as ``lang`` writes it (``mån`` → ``mo`` in English)."""
-    return UNITS_EN.get(unit, unit) if lang == "en" else unit
-
-
-class IdentityCache:
-    """Values derived from immutable catalogue objects (the catalogue, a plan, a rate), by the object's
-    identity and plain values: a bill run asks the same ones for every account.
-
-    Each entry keeps its object, so an id is never taken for another object's while cached. Bounded.
-    """
-
-    def __init__(self, maxsize: int = 4096):
-        self._entries: dict[tuple[int, Any], tuple[Any, Any]] = {}
-        self._maxsize = maxsize
-
-    def get(self, obj: Any, key: Any, compute: Any) -> Any:
-        """The value for ``(obj, key)``, from ``compute()`` the first time."""
-        entry = self._entries.get((id(obj), key))
-        if entry is not None and entry[0] is obj:
-            return entry[1]
-        value = compute()
-        if len(self._entries) >= self._maxsize:
-            self._entries.clear()
-        self._entries[(id(obj), key)] = (obj, value)
-        return value
-
-
-@dataclass(frozen=True, slots=True)
-class Line:
-    """One invoice line. ``amount_ore`` is VAT-inclusive and already rounded.
-
-    ``description`` is Swedish; ``description_en`` the same line in English where the catalogue
-    has English texts ("" = none: English shows the Swedish text).
-    """
-
-    description: str
-    quantity: Decimal
-    unit: str
-    unit_price: Decimal | None  # kr, incl. VAT
-    vat_rate: Decimal
-    amount_ore: int
-    kind: str  # fee, usage, connection_fee, late_usage, discount, one_off, addon, instalment, credit, rounding
-    subscription_id: int | None = None
-    msisdn: str | None = None
-    period_label: str | None = None  # late usage: the period it belongs to
-    rate_key: str | None = None
-    description_en: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        out = {
-            "description": self.description,
-            "quantity": _dec_str(self.quantity),
-            "unit": self.unit,
-            "unit_price": None if self.unit_price is None else str(self.unit_price),
-            "vat_rate": str(self.vat_rate),
-            "amount_ore": self.amount_ore,
-            "kind": self.kind,
-            "subscription_id": self.subscription_id,
-            "msisdn": self.msisdn,
-            "period": self.period_label,
-            "rate_key": self.rate_key,
-        }
-        if self.description_en:
-            out["description_en"] = self.description_en
-        return out
-
-
-@dataclass(frozen=True, slots=True)
-class VatRow:
-    rate: Decimal
-    gross_ore: int
-    net_ore: int
-    vat_ore: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"rate": str(self.rate), "gross_ore": self.gross_ore, "net_ore": self.net_ore, "vat_ore": self.vat_ore}
-
-
-@dataclass(frozen=True)
-class InvoiceDraft:
-    """An invoice before (or after) issue. Totals follow from the lines."""
-
-    customer_id: int
-    period: Period
-    lines: tuple[Line, ...]
-    vat: tuple[VatRow, ...]
-    net_ore: int
-    vat_ore: int
-    gross_ore: int
-    rounding_ore: int
-    amount_due_ore: int
-    kind: str = "invoice"
-    number: str | None = None
-    ocr: str | None = None
-    invoice_date: date | None = None
-    due_date: date | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class UsageAggregate:
-    """Rated usage of one subscription summed per rate (what ``storage`` aggregates in SQL)."""
-
-    subscription_id: int
-    period_start: date
-    rate_key: str
-    offpeak: bool
-    charged_units: int
-    usage_exact: int  # usage part of the charge
-    fee_count: int
-    fee_exact: int
-    surcharge_units: int
-    surcharge_exact: int
+# The names services import from before the split (rate_index and dec_str are the public ones now).
+_rate_index = rate_index
+_dec_str = dec_str
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,331 +111,6 @@ class DiscountGrant:
         return 0 <= months < periods
 
 
-@dataclass(frozen=True, slots=True)
-class OneOffCharge:
-    """A one-off charge (positive) or credit (negative) with its own description, e.g. "Byte av SIM-kort"."""
-
-    description: str
-    amount_ore: int
-    vat_rate: Decimal
-    subscription_id: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AddonCharge:
-    """An add-on bought in the period: its price on the invoice, a line of its own."""
-
-    addon_id: str
-    name: str
-    amount_ore: int
-    vat_rate: Decimal
-    bought_on: date
-    subscription_id: int | None = None
-    name_en: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class InstalmentPlan:
-    """A device on instalment as the bill run sees it: terms and what earlier invoices billed."""
-
-    id: int
-    device_name: str
-    months: int
-    total_ore: int
-    monthly_ore: int
-    vat_rate: Decimal
-    start_period: str  # YYYY-MM: the month of the first instalment
-    months_billed: int = 0
-    paid_ore: int = 0
-    payoff: bool = False  # paid off early: the whole remainder on the next invoice
-    subscription_id: int | None = None
-    device_name_en: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class InstalmentCharge:
-    """Months ``first_month``..``last_month`` of an instalment (or its payoff) on one invoice."""
-
-    instalment_id: int
-    first_month: int
-    last_month: int
-    amount_ore: int
-    paid_after_ore: int  # invoiced so far, this line included
-    left_after_ore: int  # still to invoice after this line
-    kind: str  # month, payoff
-
-
-def month_amount(plan: InstalmentPlan, month: int) -> int:
-    """The instalment of month ``month`` (1-based): the monthly amount, the last month the rest."""
-    return plan.monthly_ore if month < plan.months else plan.total_ore - plan.monthly_ore * (plan.months - 1)
-
-
-def _months_between(start_label: str, label: str) -> int:
-    a, b = period_for(start_label).start, period_for(label).start
-    return (b.year - a.year) * 12 + b.month - a.month
-
-
-def instalment_charges(plan: InstalmentPlan, label: str) -> list[InstalmentCharge]:
-    """What the invoice of period ``label`` bills of ``plan``.
-
-    In arrears, like the plan fee: month k belongs to the period ``start_period + k − 1``. The
-    invoice bills every month due by its period and not billed yet (one line each, so a
-    missed bill run is caught up), or, after an early payoff, one line for the whole rest.
-    """
-    left = plan.total_ore - plan.paid_ore
-    if left <= 0 or plan.months_billed >= plan.months:
-        return []
-    if plan.payoff:
-        return [InstalmentCharge(plan.id, plan.months_billed + 1, plan.months, left, plan.total_ore, 0, "payoff")]
-    due = min(plan.months, _months_between(plan.start_period, label) + 1)
-    out = []
-    paid = plan.paid_ore
-    for month in range(plan.months_billed + 1, due + 1):
-        amount = month_amount(plan, month)
-        paid += amount
-        out.append(InstalmentCharge(plan.id, month, month, amount, paid, plan.total_ore - paid, "month"))
-    return out
-
-
-def instalment_lines(plan: InstalmentPlan, charges: list[InstalmentCharge], msisdn: str | None) -> list[Line]:
-    """The invoice lines of ``charges``: the device, the month, and what is paid and left after it."""
-    lines = []
-    device_en = plan.device_name_en or plan.device_name
-    for c in charges:
-        state = f"betalt {format_kr(c.paid_after_ore)}, kvar {format_kr(c.left_after_ore)}"
-        state_en = f"paid {format_kr(c.paid_after_ore, 'en')}, left {format_kr(c.left_after_ore, 'en')}"
-        if c.kind == "payoff":
-            several = c.first_month < c.last_month
-            months = f"månad {c.first_month}–{c.last_month}" if several else f"månad {c.first_month}"
-            months_en = f"months {c.first_month}–{c.last_month}" if several else f"month {c.first_month}"
-            text = f"Slutbetalning {plan.device_name}, {months} av {plan.months} ({state})"
-            text_en = f"Final payment {device_en}, {months_en} of {plan.months} ({state_en})"
-            quantity = Decimal(c.last_month - c.first_month + 1)
-            unit_price = None
-        else:
-            text = f"Delbetalning {plan.device_name}, månad {c.first_month} av {plan.months} ({state})"
-            text_en = f"Instalment {device_en}, month {c.first_month} of {plan.months} ({state_en})"
-            quantity = Decimal(1)
-            unit_price = ore_to_kr(c.amount_ore)
-        lines.append(
-            Line(
-                text,
-                quantity,
-                "mån",
-                unit_price,
-                plan.vat_rate,
-                c.amount_ore,
-                "instalment",
-                plan.subscription_id,
-                msisdn,
-                rate_key=f"instalment/{plan.id}",
-                description_en=text_en,
-            )
-        )
-    return lines
-
-
-def addon_line(charge: AddonCharge, msisdn: str | None) -> Line:
-    return Line(
-        f"{charge.name}, köpt {_day_label(charge.bought_on)}",
-        Decimal(1),
-        "st",
-        ore_to_kr(charge.amount_ore),
-        charge.vat_rate,
-        charge.amount_ore,
-        "addon",
-        charge.subscription_id,
-        msisdn,
-        rate_key=f"addon/{charge.addon_id}",
-        description_en=f"{charge.name_en or charge.name}, bought {_day_label_en(charge.bought_on)}",
-    )
-
-
-def _dec_str(value: Decimal) -> str:
-    text = format(value.normalize(), "f") if value == value.to_integral_value() else format(value, "f")
-    return text
-
-
-def _day_label(day: date) -> str:
-    return f"{day.day} {MONTHS_SV[day.month - 1]}"
-
-
-@lru_cache(maxsize=1024)
-def _day_label_en(day: date) -> str:
-    """``1 Nov`` (babel's abbreviated month, en_GB); a bill run asks for the same few days thousands of times."""
-    return format_date(day, "d MMM", locale="en_GB")
-
-
-def totals(lines: list[Line] | tuple[Line, ...], *, ore_rounding: bool) -> dict[str, Any]:
-    """VAT per rate, net/VAT/gross totals, öresavrundning and amount due for lines."""
-    by_rate: dict[Decimal, int] = defaultdict(int)
-    for line in lines:
-        by_rate[line.vat_rate] += line.amount_ore
-    vat_rows = []
-    for rate in sorted(by_rate):
-        gross = by_rate[rate]
-        share, whole = _vat_share(rate)
-        vat = round_half_up_div(gross * share, whole)  # = money.vat_of_gross(gross, rate), without Fractions
-        vat_rows.append(VatRow(rate, gross, gross - vat, vat))
-    gross = sum(r.gross_ore for r in vat_rows)
-    vat = sum(r.vat_ore for r in vat_rows)
-    rounding = 0
-    if ore_rounding and gross > 0:
-        rounding = round_half_up_div(gross, 100) * 100 - gross
-    return {
-        "vat": tuple(vat_rows),
-        "net_ore": gross - vat,
-        "vat_ore": vat,
-        "gross_ore": gross,
-        "rounding_ore": rounding,
-        "amount_due_ore": gross + rounding,
-    }
-
-
-@lru_cache(maxsize=64)
-def _vat_share(rate: Decimal) -> tuple[int, int]:
-    """``r / (1 + r)`` as (numerator, denominator): the VAT in a gross amount is
-    ``round_half_up(gross × numerator / denominator)`` (rules §1, ``money.vat_of_gross``)."""
-    r = Fraction(rate)
-    share = r / (1 + r)
-    return share.numerator, share.denominator
-
-
-_CACHE = IdentityCache()  # per catalogue and rate: what every invoice of a bill run asks again
-
-
-def _rates_of(catalogue: Catalogue) -> dict[str, Rate]:
-    """``_rate_index`` of ``catalogue``, built once (shared: read it, never change it)."""
-    return _CACHE.get(catalogue, "rates", lambda: _rate_index(catalogue))
-
-
-def _rate_texts(rate: Rate | None, rate_key: str) -> tuple[str, str, str, str, Decimal | None]:
-    """A rate's line texts: (name, English name, connection fee text, its English, fee per call in kr)."""
-    name = rate.name if rate else rate_key
-    name_en = in_language(rate, "en") if rate else rate_key
-    fee_price = Fraction(rate.connection_fee_exact, EXACT_PER_KR) if rate else None
-    return (
-        name,
-        name_en,
-        f"Öppningsavgift {name.removeprefix('Samtal ')}",
-        f"Connection fee, {_fee_target_en(rate, name_en)}",
-        Decimal(fee_price.numerator) / Decimal(fee_price.denominator) if fee_price else None,
-    )
-
-
-def _rate_index(catalogue: Catalogue) -> dict[str, Rate]:
-    index: dict[str, Rate] = {}
-    for tariff in catalogue.tariffs.values():
-        for rate in tariff.rates.values():
-            index[rate.key] = rate
-    for zone in catalogue.zones:
-        for rate in zone.rates.values():
-            index[rate.key] = rate
-    surcharge = catalogue.roaming.fair_use_surcharge
-    index[surcharge.key] = surcharge
-    return index
-
-
-def _quantity(units: int, per: str) -> Decimal:
-    """Base units (seconds, messages, bytes) in the rate's pricing unit, 4 decimals at most."""
-    q = Decimal(units) / Decimal(PRICING_UNITS[per])
-    return q.quantize(Decimal("0.0001")).normalize() if q != q.to_integral_value() else q.to_integral_value()
-
-
-_UNIT_LABEL = {"second": "s", "minute": "min", "message": "st", "kB": "kB", "MB": "MB", "GB": "GB"}
-
-
-def usage_lines(
-    catalogue: Catalogue,
-    aggregates: list[UsageAggregate],
-    period: Period,
-    msisdn_of: dict[int, str | None],
-) -> list[Line]:
-    """Invoice lines for rated usage: one per (subscription, rate, band, period), fees apart.
-
-    Usage of an earlier period (late events) gets lines of its own naming that period.
-    Each line is the exact sum of its events' charges, rounded once.
-    """
-    rates = _rates_of(catalogue)
-    vat_rate = catalogue.operator.vat_rate
-    lines: list[Line] = []
-    for agg in sorted(aggregates, key=lambda a: (a.subscription_id, a.period_start, a.rate_key, a.offpeak)):
-        rate = rates.get(agg.rate_key)
-        late = agg.period_start < period.start
-        label = f"{agg.period_start.year:04d}-{agg.period_start.month:02d}" if late else None
-        kind = "late_usage" if late else "usage"
-        suffix = f" (period {label})" if late else ""
-        if rate is None:
-            name, name_en, fee_text, fee_text_en, fee_unit_price = _rate_texts(None, agg.rate_key)
-        else:
-            name, name_en, fee_text, fee_text_en, fee_unit_price = _CACHE.get(
-                rate, "texts", lambda rate=rate: _rate_texts(rate, rate.key)
-            )
-        msisdn = msisdn_of.get(agg.subscription_id)
-        if agg.usage_exact or agg.charged_units and (rate is None or rate.exact_per_unit):
-            per = rate.per if rate else "second"
-            price = (rate.offpeak_price if agg.offpeak else rate.price) if rate else None
-            lines.append(
-                Line(
-                    description=f"{name}{' lågtrafik' if agg.offpeak else ''}{suffix}",
-                    description_en=f"{name_en}{' off-peak' if agg.offpeak else ''}{suffix}",
-                    quantity=_quantity(agg.charged_units, per),
-                    unit=_UNIT_LABEL[per],
-                    unit_price=price,
-                    vat_rate=vat_rate,
-                    amount_ore=exact_to_ore(agg.usage_exact),
-                    kind=kind,
-                    subscription_id=agg.subscription_id,
-                    msisdn=msisdn,
-                    period_label=label,
-                    rate_key=agg.rate_key,
-                )
-            )
-        if agg.fee_exact:
-            lines.append(
-                Line(
-                    description=f"{fee_text}{suffix}",
-                    description_en=f"{fee_text_en}{suffix}",
-                    quantity=Decimal(agg.fee_count),
-                    unit="st",
-                    unit_price=fee_unit_price,
-                    vat_rate=vat_rate,
-                    amount_ore=exact_to_ore(agg.fee_exact),
-                    kind="connection_fee" if not late else "late_usage",
-                    subscription_id=agg.subscription_id,
-                    msisdn=msisdn,
-                    period_label=label,
-                    rate_key=agg.rate_key,
-                )
-            )
-        if agg.surcharge_exact:
-            surcharge = catalogue.roaming.fair_use_surcharge
-            lines.append(
-                Line(
-                    description=f"{surcharge.name}{suffix}",
-                    description_en=f"{surcharge.name_en or FAIR_USE_NAME_EN}{suffix}",
-                    quantity=_quantity(agg.surcharge_units, surcharge.per),
-                    unit=_UNIT_LABEL[surcharge.per],
-                    unit_price=surcharge.price,
-                    vat_rate=vat_rate,
-                    amount_ore=exact_to_ore(agg.surcharge_exact),
-                    kind=kind,
-                    subscription_id=agg.subscription_id,
-                    msisdn=msisdn,
-                    period_label=label,
-                    rate_key=surcharge.key,
-                )
-            )
-    return lines
-
-
-def _fee_target_en(rate: Rate | None, name_en: str) -> str:
-    """What a connection fee is for, in English: "calls to Sweden premium numbers"."""
-    if rate is not None and rate.name_en.startswith("Calls "):
-        return "c" + rate.name_en[1:]
-    return name_en
-
-
 _fee_kr = lru_cache(maxsize=1024)(ore_to_kr)  # a plan's fee in kr (an immutable Decimal), once per fee
 
 
@@ -517,8 +129,8 @@ def fee_lines(catalogue: Catalogue, subscription: Subscription, period: Period) 
             amount = round_half_up_div(plan.monthly_fee_ore * days, period.days)
         lines.append(
             Line(
-                description=f"{plan.name}, {_day_label(start)}–{_day_label(end)}",
-                description_en=f"{in_language(plan, 'en')}, {_day_label_en(start)}–{_day_label_en(end)}",
+                description=f"{plan.name}, {day_label(start)}–{day_label(end)}",
+                description_en=f"{in_language(plan, 'en')}, {day_label_en(start)}–{day_label_en(end)}",
                 quantity=quantity,
                 unit="mån",
                 unit_price=_fee_kr(plan.monthly_fee_ore),

@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from backend_stub.domain.catalogue import UNLIMITED, Catalogue, Plan
+from backend_stub.domain.catalogue import UNLIMITED, Catalogue, Plan, Tariff, Zone
 from backend_stub.domain.money import EXACT_PER_ORE
 from backend_stub.domain.periods import Period, PlanSegment, Subscription
 
@@ -204,68 +204,34 @@ class PeriodRater:
         return hit[0], hit[1], hit[2] + (ts % 3600) // 60
 
     def rate(self, ev: UsageEvent) -> RatedEvent | Rejection:
-        """Rate one event (call in ``(started_at, record_id)`` order)."""
+        """Rate one event (call in ``(started_at, record_id)`` order). The import's hot path, in one piece on
+        purpose: roaming outside the EU/EEA, EU fair use and the rejections are steps of their own."""
         day, weekday, minute = self._local(ev.started_at)
         whole = self._whole_period
         state = whole if whole is not None and self.period.start <= day <= self.period.end else self._state_on(day)
         if state is None:
-            if self.subscription.segment_on(day) is not None:
-                return Rejection(ev.record_id, "msisdn", "the subscription's plan is not in the catalogue")
-            return Rejection(ev.record_id, "msisdn", f"no active subscription for {ev.msisdn} on {day}")
+            return self._no_subscription(ev, day)
         plan = state.plan
         tariff = plan.tariff
         if tariff is None:
             return Rejection(ev.record_id, "service", f"plan {plan.id} ({plan.kind}) has no usage tariff")
         service = ev.service
         country = ev.visited_country
-        zone = None
         category_override = None
         if country:
             zone = self.catalogue.zone_of(country)
             if zone is None:
                 return Rejection(ev.record_id, "visited_country", f"no roaming zone for country {country}")
-            if zone.eu:
-                category_override = "eu_roaming"
-                zone = None  # roam like at home
+            if not zone.eu:
+                return self._rate_roaming(ev, plan.id, zone)
+            category_override = "eu_roaming"  # roam like at home
 
-        if zone is not None:
-            rate = zone.rates.get(service)
-            if rate is None:
-                return Rejection(ev.record_id, "service", f"no {service} rate in roaming zone {zone.id}")
-            destination = zone.id
-            if service == "voice":
-                billed = billed_seconds(ev.duration_s, rate.first_block, rate.next_block)
-            elif service == "data":
-                billed = billed_bytes(ev.volume_bytes, rate.first_block)
-            else:
-                billed = 1
-            charge = billed * rate.exact_per_unit
-            fee = rate.connection_fee_exact if billed and service == "voice" else 0
-            if service == "data":
-                charge = self._cap_roaming_data(ev.record_id, charge)
-            return RatedEvent(
-                ev.record_id,
-                plan.id,
-                "roaming",
-                rate.key,
-                False,
-                billed,
-                0,
-                billed,
-                0,
-                charge + fee,
-                fee,
-                0,
-                destination,
-            )
-
-        # Home network, or EU/EEA roaming (roam like at home).
+        # Home network, or EU/EEA roaming (roam like at home): which rate, how many units.
         if service == "data":
             rate = tariff.rates.get(("data", ""))
             if rate is None:
                 return Rejection(ev.record_id, "service", f"tariff {tariff.id} has no data rate")
-            destination = ""
-            category = "domestic"
+            destination, category = "", "domestic"
             billed = billed_bytes(ev.volume_bytes, rate.first_block)
         else:
             number = ev.called_number
@@ -277,32 +243,19 @@ class PeriodRater:
                 priced_as = self.catalogue.roaming.calls_as  # roam like at home: an EU/EEA number costs a call home
             rate = tariff.rates.get((service, priced_as))
             if rate is None:
-                return Rejection(
-                    ev.record_id,
-                    "called_number",
-                    f"tariff {tariff.id} has no {service} rate for {self.catalogue.destinations[priced_as].name}",
-                )
-            destination = dest.id
-            category = dest.category
+                return self._no_rate(ev, tariff, priced_as)
+            destination, category = dest.id, dest.category
             billed = billed_seconds(ev.duration_s, rate.first_block, rate.next_block) if service == "voice" else 1
 
-        offpeak = False
-        per_unit = rate.exact_per_unit
+        # What it costs: beyond fair use the surcharge, then the allowance, the rest at the (off-peak) price.
+        offpeak, per_unit = False, rate.exact_per_unit
         if rate.offpeak_exact_per_unit is not None and tariff.offpeak is not None:
             if tariff.offpeak.is_offpeak(weekday, minute):
                 offpeak = True
                 per_unit = rate.offpeak_exact_per_unit
-
-        surcharge_units = 0
-        surcharge = 0
-        usable = billed
+        usable, surcharge_units, surcharge = billed, 0, 0
         if category_override == "eu_roaming" and service == "data" and state.fair_use_left != UNLIMITED:
-            within = min(billed, state.fair_use_left)
-            state.fair_use_left -= within
-            surcharge_units = billed - within
-            usable = within
-            surcharge = surcharge_units * self.catalogue.roaming.fair_use_surcharge.exact_per_unit
-
+            usable, surcharge_units, surcharge = self._beyond_fair_use(state, billed)
         included = 0
         pool = rate.allowance
         if pool and usable:
@@ -329,6 +282,46 @@ class PeriodRater:
             fee,
             surcharge,
             destination,
+        )
+
+    def _beyond_fair_use(self, state: _SegmentState, billed: int) -> tuple[int, int, int]:
+        """EU/EEA roaming data: (bytes within the fair-use limit, bytes beyond it, their surcharge, exact)."""
+        within = min(billed, state.fair_use_left)
+        state.fair_use_left -= within
+        surcharge_units = billed - within
+        return within, surcharge_units, surcharge_units * self.catalogue.roaming.fair_use_surcharge.exact_per_unit
+
+    def _rate_roaming(self, ev: UsageEvent, plan_id: str, zone: Zone) -> RatedEvent | Rejection:
+        """Roaming outside the EU/EEA: the zone's own rates, no allowances; data is capped by the spend limit."""
+        service = ev.service
+        rate = zone.rates.get(service)
+        if rate is None:
+            return Rejection(ev.record_id, "service", f"no {service} rate in roaming zone {zone.id}")
+        if service == "voice":
+            billed = billed_seconds(ev.duration_s, rate.first_block, rate.next_block)
+        elif service == "data":
+            billed = billed_bytes(ev.volume_bytes, rate.first_block)
+        else:
+            billed = 1
+        charge = billed * rate.exact_per_unit
+        fee = rate.connection_fee_exact if billed and service == "voice" else 0
+        if service == "data":
+            charge = self._cap_roaming_data(ev.record_id, charge)
+        return RatedEvent(
+            ev.record_id, plan_id, "roaming", rate.key, False, billed, 0, billed, 0, charge + fee, fee, 0, zone.id
+        )
+
+    def _no_subscription(self, ev: UsageEvent, day: date) -> Rejection:
+        """No plan on the event's day: none at all, or one the catalogue does not have."""
+        if self.subscription.segment_on(day) is not None:
+            return Rejection(ev.record_id, "msisdn", "the subscription's plan is not in the catalogue")
+        return Rejection(ev.record_id, "msisdn", f"no active subscription for {ev.msisdn} on {day}")
+
+    def _no_rate(self, ev: UsageEvent, tariff: Tariff, priced_as: str) -> Rejection:
+        return Rejection(
+            ev.record_id,
+            "called_number",
+            f"tariff {tariff.id} has no {ev.service} rate for {self.catalogue.destinations[priced_as].name}",
         )
 
     def _rate_after_purchases(self, ev: UsageEvent) -> RatedEvent | Rejection:

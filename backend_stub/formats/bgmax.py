@@ -190,11 +190,7 @@ def parse_bgmax(data: bytes | str) -> BgMaxFile:
     counts = {"20": 0, "21": 0, "22": 0, "15": 0}
     end_seen = False
     for no, raw in enumerate(lines, start=1):
-        if raw.startswith("\ufeff") and no == 1:
-            raw = raw[1:]
-        if "\t" in raw:
-            raw = raw.expandtabs(8)
-            warnings.append(f"line {no}: TAB characters read as spaces to 8-column tab stops")
+        raw = _without_bom_and_tabs(no, raw, warnings)
         if len(raw) > RECORD_LENGTH:
             errors.append(f"line {no}: longer than {RECORD_LENGTH} characters ({len(raw)})")
             continue
@@ -210,28 +206,11 @@ def parse_bgmax(data: bytes | str) -> BgMaxFile:
             if no != 1:
                 errors.append(f"line {no}: a second start record (01)")
                 continue
-            if ln.s(3, 22) != "BGMAX":
-                errors.append(f"line 1: layout name (positions 3-22) must be BGMAX, got {ln.s(3, 22)!r}")
-            ts = ln.digits(25, 44, "timestamp")
-            try:
-                created = datetime.strptime(ts[:14], "%Y%m%d%H%M%S").replace(microsecond=int(ts[14:20]))
-            except ValueError:
-                errors.append(f"line 1: timestamp (positions 25-44) is not a date and time: {ts!r}")
-                created = datetime(1970, 1, 1)
-            marker = ln.code(45, "test marker", {"T": "test", "P": "production"})
-            start = (ln.s(23, 24), created, marker == "T")
+            start = _start(ln)
         elif rt == "05":
             if dep is not None:
                 errors.append(f"line {no}: opening record (05) before the deposit record (15) of line {dep.line_no}")
-            dep = Deposit(
-                no,
-                ln.digits(3, 12, "receiver's bankgiro number"),
-                ln.digits(13, 22, "receiver's plusgiro number", blank_ok=True),
-                ln.s(23, 25),
-            )
-            if len(dep.currency) != 3 or not dep.currency.isalpha():
-                errors.append(f"line {no}: currency (positions 23-25) must be a currency code, got {dep.currency!r}")
-            pay = None
+            dep, pay = _opening(ln), None
         elif rt in ("20", "21"):
             if dep is None:
                 errors.append(f"line {no}: payment record ({rt}) outside a deposit (no opening record 05)")
@@ -243,59 +222,13 @@ def parse_bgmax(data: bytes | str) -> BgMaxFile:
             if pay is None:
                 errors.append(f"line {no}: record {rt} must follow a payment (20) or deduction (21) record")
                 continue
-            if rt in ("22", "23"):
-                amount = ln.number(38, 55, "amount")
-                pay.extra_references.append(
-                    ExtraReference(
-                        no,
-                        ln.s(13, 37).strip(),
-                        -amount if rt == "23" else amount,
-                        ln.code(56, "reference code", REFERENCE_CODES),
-                        ln.code(57, "payment channel code", CHANNEL_CODES),
-                        ln.digits(58, 69, "BGC serial number"),
-                    )
-                )
+            if _payment_detail(ln, rt, pay):
                 counts["22"] += 1
-            elif rt == "25":
-                pay.information.append(ln.s(3, 52).strip())
-            elif rt == "26":
-                pay.name, pay.extra_name = ln.s(3, 37).strip(), ln.s(38, 72).strip()
-            elif rt == "27":
-                pay.address, pay.postal_code = ln.s(3, 37).strip(), ln.s(38, 46).strip()
-            elif rt == "28":
-                pay.city, pay.country, pay.country_code = ln.s(3, 37).strip(), ln.s(38, 72).strip(), ln.s(73, 74)
-            else:
-                pay.organisation_number = ln.digits(3, 14, "organisation number", blank_ok=True)
         elif rt == "15":
             if dep is None:
                 errors.append(f"line {no}: deposit record (15) without an opening record (05)")
                 continue
-            dep.bank_account = ln.s(3, 37).strip()
-            day = ln.digits(38, 45, "payment date")
-            try:
-                dep.payment_date = datetime.strptime(day, "%Y%m%d").date()
-            except ValueError:
-                errors.append(f"line {no}: payment date (positions 38-45) is not a date: {day!r}")
-            dep.deposit_serial = ln.digits(46, 50, "deposit serial number")
-            dep.amount_ore = ln.number(51, 68, "deposit amount")
-            currency = ln.s(69, 71)
-            dep.payment_count = ln.number(72, 79, "number of payments")
-            dep.deposit_type = ln.s(80, 80)
-            if currency != dep.currency:
-                errors.append(
-                    f"line {no}: currency {currency!r} differs from the opening record's "
-                    f"{dep.currency!r} (line {dep.line_no})"
-                )
-            total = sum(p.amount_ore for p in dep.payments)
-            if total != dep.amount_ore:
-                errors.append(
-                    f"line {no}: deposit amount {dep.amount_ore} öre differs from the sum of its "
-                    f"payments and deductions, {total} öre"
-                )
-            if len(dep.payments) != dep.payment_count:
-                errors.append(
-                    f"line {no}: the deposit says {dep.payment_count} payments, the file has {len(dep.payments)}"
-                )
+            _close_deposit(ln, dep)
             deposits.append(dep)
             counts["15"] += 1
             dep, pay = None, None
@@ -305,21 +238,7 @@ def parse_bgmax(data: bytes | str) -> BgMaxFile:
                     f"line {no}: end record (70) before the deposit record (15) of the deposit "
                     f"opened on line {dep.line_no}"
                 )
-            expected = {
-                "20": ln.number(3, 10, "number of payment records"),
-                "21": ln.number(11, 18, "number of deduction records"),
-                "22": ln.number(19, 26, "number of extra reference records"),
-                "15": ln.number(27, 34, "number of deposit records"),
-            }
-            names = {
-                "20": "payment records (20)",
-                "21": "deduction records (21)",
-                "22": "extra reference records (22/23)",
-                "15": "deposit records (15)",
-            }
-            for k, want in expected.items():
-                if want != counts[k]:
-                    errors.append(f"line {no}: the end record says {want} {names[k]}, the file has {counts[k]}")
+            _check_end(ln, counts)
             end_seen = True
         else:
             errors.append(f"line {no}: unknown record type {rt!r}")
@@ -331,6 +250,117 @@ def parse_bgmax(data: bytes | str) -> BgMaxFile:
         raise BgMaxError(errors)
     assert start is not None
     return BgMaxFile(start[0], start[1], start[2], deposits, counts["20"], counts["21"], counts["22"], warnings)
+
+
+def _without_bom_and_tabs(no: int, raw: str, warnings: list[str]) -> str:
+    """A line as a record: without the byte order mark of the first line; TABs read to 8-column stops (warned)."""
+    if raw.startswith("\ufeff") and no == 1:
+        raw = raw[1:]
+    if "\t" in raw:
+        raw = raw.expandtabs(8)
+        warnings.append(f"line {no}: TAB characters read as spaces to 8-column tab stops")
+    return raw
+
+
+def _start(ln: _Line) -> tuple[str, datetime, bool]:
+    """The start record (01): layout version, when Bankgirot wrote the file, and whether it is a test file."""
+    if ln.s(3, 22) != "BGMAX":
+        ln.errors.append(f"line 1: layout name (positions 3-22) must be BGMAX, got {ln.s(3, 22)!r}")
+    ts = ln.digits(25, 44, "timestamp")
+    try:
+        created = datetime.strptime(ts[:14], "%Y%m%d%H%M%S").replace(microsecond=int(ts[14:20]))
+    except ValueError:
+        ln.errors.append(f"line 1: timestamp (positions 25-44) is not a date and time: {ts!r}")
+        created = datetime(1970, 1, 1)
+    marker = ln.code(45, "test marker", {"T": "test", "P": "production"})
+    return ln.s(23, 24), created, marker == "T"
+
+
+def _opening(ln: _Line) -> Deposit:
+    """An opening record (05): the receiver's bankgiro (and plusgiro) number and the currency of a deposit."""
+    dep = Deposit(
+        ln.no,
+        ln.digits(3, 12, "receiver's bankgiro number"),
+        ln.digits(13, 22, "receiver's plusgiro number", blank_ok=True),
+        ln.s(23, 25),
+    )
+    if len(dep.currency) != 3 or not dep.currency.isalpha():
+        ln.errors.append(f"line {ln.no}: currency (positions 23-25) must be a currency code, got {dep.currency!r}")
+    return dep
+
+
+def _payment_detail(ln: _Line, rt: str, pay: BgPayment) -> bool:
+    """A record about the payment before it: an extra reference (22, or 23 negative: True, it is counted),
+    information text (25), the payer's name (26), address (27, 28) or organisation number (29)."""
+    if rt in ("22", "23"):
+        amount = ln.number(38, 55, "amount")
+        pay.extra_references.append(
+            ExtraReference(
+                ln.no,
+                ln.s(13, 37).strip(),
+                -amount if rt == "23" else amount,
+                ln.code(56, "reference code", REFERENCE_CODES),
+                ln.code(57, "payment channel code", CHANNEL_CODES),
+                ln.digits(58, 69, "BGC serial number"),
+            )
+        )
+        return True
+    if rt == "25":
+        pay.information.append(ln.s(3, 52).strip())
+    elif rt == "26":
+        pay.name, pay.extra_name = ln.s(3, 37).strip(), ln.s(38, 72).strip()
+    elif rt == "27":
+        pay.address, pay.postal_code = ln.s(3, 37).strip(), ln.s(38, 46).strip()
+    elif rt == "28":
+        pay.city, pay.country, pay.country_code = ln.s(3, 37).strip(), ln.s(38, 72).strip(), ln.s(73, 74)
+    else:
+        pay.organisation_number = ln.digits(3, 14, "organisation number", blank_ok=True)
+    return False
+
+
+def _close_deposit(ln: _Line, dep: Deposit) -> None:
+    """The deposit record (15): the account, date, serial number, amount and count, which must match the
+    deposit's payments."""
+    no, errors = ln.no, ln.errors
+    dep.bank_account = ln.s(3, 37).strip()
+    day = ln.digits(38, 45, "payment date")
+    try:
+        dep.payment_date = datetime.strptime(day, "%Y%m%d").date()
+    except ValueError:
+        errors.append(f"line {no}: payment date (positions 38-45) is not a date: {day!r}")
+    dep.deposit_serial = ln.digits(46, 50, "deposit serial number")
+    dep.amount_ore = ln.number(51, 68, "deposit amount")
+    currency = ln.s(69, 71)
+    dep.payment_count = ln.number(72, 79, "number of payments")
+    dep.deposit_type = ln.s(80, 80)
+    if currency != dep.currency:
+        errors.append(
+            f"line {no}: currency {currency!r} differs from the opening record's {dep.currency!r} (line {dep.line_no})"
+        )
+    total = sum(p.amount_ore for p in dep.payments)
+    if total != dep.amount_ore:
+        errors.append(
+            f"line {no}: deposit amount {dep.amount_ore} öre differs from the sum of its "
+            f"payments and deductions, {total} öre"
+        )
+    if len(dep.payments) != dep.payment_count:
+        errors.append(f"line {no}: the deposit says {dep.payment_count} payments, the file has {len(dep.payments)}")
+
+
+_END_COUNTS = {  # what the end record (70) counts: positions, what it says, what the file has
+    "20": (3, 10, "number of payment records", "payment records (20)"),
+    "21": (11, 18, "number of deduction records", "deduction records (21)"),
+    "22": (19, 26, "number of extra reference records", "extra reference records (22/23)"),
+    "15": (27, 34, "number of deposit records", "deposit records (15)"),
+}
+
+
+def _check_end(ln: _Line, counts: dict[str, int]) -> None:
+    """The end record (70) counts the payments, deductions, extra references and deposits of the file."""
+    expected = {k: ln.number(a, b, field) for k, (a, b, field, _what) in _END_COUNTS.items()}
+    for k, want in expected.items():
+        if want != counts[k]:
+            ln.errors.append(f"line {ln.no}: the end record says {want} {_END_COUNTS[k][3]}, the file has {counts[k]}")
 
 
 # --- writing (the bank side: the demo's year and tests) -----------------------------------------------------

@@ -10,6 +10,9 @@ the physical line as escaped text and the reason, so that it goes to suspense li
 other bad row while the rest of the file is read. Files are decoded with
 ``surrogateescape``: the whole buffer is decoded at C speed and only a line that holds an
 escaped byte is looked at again.
+
+This module reads files fast (in bulk, in parallel for big files); ``cdr_rows`` holds what one row is:
+the columns, ``validate_row``, unreadable rows and ``write_cdr_csv``.
 """
 
 from __future__ import annotations
@@ -23,57 +26,45 @@ import pickle
 import re
 import traceback
 from collections.abc import Iterable, Iterator
-from datetime import datetime
 from functools import partial
 from itertools import chain, islice, repeat
 from operator import add
 from typing import IO, Any, NamedTuple
 
 from backend_stub.domain.rating import UsageEvent
-
-COLUMNS = (
-    "record_id",
-    "msisdn",
-    "service",
-    "started_at",
-    "duration_s",
-    "volume_bytes",
-    "called_number",
-    "visited_country",
+from backend_stub.formats.cdr_rows import (  # some re-exported (__all__): callers import them from here
+    COLUMNS,
+    REQUIRED_COLUMNS,
+    SURROGATE,
+    CdrFileError,
+    Row,
+    RowError,
+    bad_column,
+    first_bad_byte,
+    parse_timestamp,
+    raw_of,
+    unparsable_row,
+    unreadable_row,
+    validate_row,
+    write_cdr_csv,
 )
-REQUIRED_COLUMNS = ("record_id", "msisdn", "service", "started_at")
+
+__all__ = [
+    "COLUMNS",
+    "PARALLEL_MIN_BYTES",
+    "REQUIRED_COLUMNS",
+    "CdrFileError",
+    "CdrReader",
+    "EventRun",
+    "RowError",
+    "raw_of",
+    "read_cdr_bytes",
+    "read_cdr_csv",
+    "validate_row",
+    "write_cdr_csv",
+]
+
 PARALLEL_MIN_BYTES = 4_000_000  # below this (~50,000 rows), forking a reader costs more than it saves
-SERVICES = frozenset({"voice", "sms", "mms", "data"})
-_E164 = re.compile(r"\+[1-9]\d{4,14}")
-_COUNTRY = re.compile(r"[A-Z]{2}")
-
-
-class CdrFileError(ValueError):
-    """The file as a whole cannot be read (encoding, missing header columns)."""
-
-
-UNREADABLE = "unreadable"  # key of a raw row that could not be read: {"field": ..., "reason": ...}
-_SURROGATE = re.compile("[\udc80-\udcff]").search  # a byte that was not UTF-8, as surrogateescape keeps it
-
-
-class RowError(NamedTuple):
-    line_no: int | None
-    record_id: str
-    field: str
-    reason: str
-
-
-Row = tuple[str, str, str, str, str, str, str, str]  # the values of COLUMNS, in that order
-
-
-def row_of(mapping: dict[str, Any]) -> Row:
-    """A JSON object (or dict row) as a row tuple in ``COLUMNS`` order; unknown keys are ignored."""
-    return tuple("" if mapping.get(c) is None else str(mapping.get(c)) for c in COLUMNS)  # type: ignore[return-value]
-
-
-def raw_of(row: Row | dict[str, Any]) -> dict[str, Any]:
-    """A row as a dict (what suspense keeps, so that it can be re-processed)."""
-    return dict(row) if isinstance(row, dict) else dict(zip(COLUMNS, row, strict=True))
 
 
 class EventRun(NamedTuple):
@@ -117,7 +108,7 @@ class CdrReader:
             raise CdrFileError("the file is empty: a header row is required") from None
         except (UnicodeDecodeError, csv.Error) as exc:
             raise CdrFileError(f"line 1: {exc}") from None
-        bad = _first_bad_byte(taken)
+        bad = first_bad_byte(taken)
         if bad is not None:
             raise CdrFileError(f"line {1 + bad[0]}: the header is not UTF-8 ({bad[1]})")
         taken.clear()
@@ -217,7 +208,7 @@ def _can_fork() -> bool:
 
 def _text_segments(
     part: str, first_line: int, positions: list[int], width: int, in_order: bool
-) -> Iterator[EventRun | tuple[int, Row]]:
+) -> Iterator[EventRun | tuple[int, Row | dict[str, Any]]]:
     """Segments of plain text (LF line ends, no quotes) whose first line is ``first_line``."""
     lines = part.split("\n")
     if lines[-1] == "":
@@ -233,7 +224,7 @@ def _text_segments(
 
 def _segments_in_halves(
     first: str, second: str, second_line: int, positions: list[int], width: int, in_order: bool
-) -> Iterator[EventRun | tuple[int, Row]]:
+) -> Iterator[EventRun | tuple[int, Row | dict[str, Any]]]:
     """Both halves' segments in file order; a forked child reads the second half meanwhile.
 
     The child sends its events as columns (eight lists), which unpickle several times faster
@@ -309,9 +300,9 @@ def _shaped_rows(
         try:
             for values in reader:
                 text = taken[0] if len(taken) == 1 else "".join(taken)
-                if not text.isascii() and _SURROGATE(text):
+                if not text.isascii() and SURROGATE(text):
                     first = offset + reader.line_num - len(taken) + 1
-                    k, where = _first_bad_byte(taken)  # type: ignore[misc]
+                    k, where = first_bad_byte(taken)  # type: ignore[misc]
                     lines = taken[:]
                     taken.clear()
                     yield (
@@ -322,7 +313,7 @@ def _shaped_rows(
                             positions,
                             width,
                             f"not UTF-8 ({where})",
-                            _bad_column(values, positions, width),
+                            bad_column(values, positions, width),
                         ),
                     )
                     continue
@@ -339,77 +330,9 @@ def _shaped_rows(
             line_no = offset + reader.line_num
             lines = taken[:]
             taken.clear()
-            yield line_no, _unparsable_row(lines, positions, width, exc)
+            yield line_no, unparsable_row(lines, positions, width, exc)
         except UnicodeDecodeError as exc:
             raise CdrFileError(f"line {offset + reader.line_num + 1}: {exc}") from None
-
-
-def _first_bad_byte(lines: list[str]) -> tuple[int, str] | None:
-    """(index of the line, "byte 0xff at column 12") of the first byte that was not UTF-8, or None."""
-    for k, line in enumerate(lines):
-        if not line.isascii():
-            found = _SURROGATE(line)
-            if found is not None:
-                byte = ord(found.group()) - 0xDC00
-                return k, f"byte 0x{byte:02x} at column {found.start() + 1}"
-    return None
-
-
-def _escaped(text: str) -> str:
-    """Text with its undecodable bytes written as ``\\xff`` (what suspense keeps: nothing is lost)."""
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-
-
-def _column_names(positions: list[int], width: int) -> list[str]:
-    """The name of each column of the file ("" for an extra column), by position."""
-    names = [""] * width
-    for name, pos in zip(COLUMNS, positions, strict=True):
-        if pos < width:
-            names[pos] = name
-    return names
-
-
-def _bad_column(values: list[str], positions: list[int], width: int) -> str:
-    """The column that holds the first undecodable byte ("line" when it is in no known column)."""
-    names = _column_names(positions, width)
-    for i, value in enumerate(values[:width]):
-        if not value.isascii() and _SURROGATE(value):
-            return names[i] or "line"
-    return "line"
-
-
-def unreadable_row(
-    lines: list[str], values: list[str], positions: list[int], width: int, reason: str, field: str
-) -> dict[str, Any]:
-    """The raw row that suspense keeps for a line that cannot be read.
-
-    The known columns (undecodable bytes escaped as ``\\xff``), the physical line(s) as
-    escaped text under ``line_text``, and under ``UNREADABLE`` the field and reason that
-    ``validate_row`` gives again whenever the row is re-processed.
-    """
-    padded = values + [""] * (width + 1 - len(values)) if len(values) <= width else values[:width] + [""]
-    raw: dict[str, Any] = {c: _escaped(padded[i])[:_RAW_VALUE_CHARS] for c, i in zip(COLUMNS, positions, strict=True)}
-    raw["line_text"] = _escaped("".join(lines).rstrip("\r\n"))
-    raw[UNREADABLE] = {"field": field, "reason": reason}
-    return raw
-
-
-_RAW_VALUE_CHARS = 1000  # a column kept in the raw row; ``line_text`` keeps the whole line
-
-
-def _unparsable_row(lines: list[str], positions: list[int], width: int, exc: csv.Error) -> dict[str, Any]:
-    """A row the csv module refused: the line's comma-separated parts stand in for its values."""
-    text = "".join(lines).rstrip("\r\n")
-    values = text.split(",")
-    limit = csv.field_size_limit()
-    long = next((i for i, v in enumerate(values) if len(v) > limit), None)
-    if long is not None or "field larger than field limit" in str(exc):
-        reason = f"field longer than {limit} characters"
-        names = _column_names(positions, max(width, len(values)))
-        field = names[long] if long is not None and names[long] else "line"
-    else:
-        reason, field = f"not a CSV row ({exc})", "line"
-    return unreadable_row(lines, values, positions, width, reason, field)
 
 
 # The common form of a row, columns in ``COLUMNS`` order: what ``validate_row`` accepts without
@@ -424,12 +347,19 @@ _COMMON = (
     r"(?(3)([0-9]+)|[0-9]*),(?(4)([0-9]+)|[0-9]*),(?(4)(?:\+[1-9][0-9]{4,14})?|(\+[1-9][0-9]{4,14})),"
     r"([A-Z]{2}|)"
 )
+
 _COMMON_LINES = re.compile(r"^" + _COMMON + r"\r?$", re.MULTILINE).findall
+
 _COMMON_ROW = re.compile(_COMMON).fullmatch
+
 _BATCH_LINES = 8192
+
 _SECONDS = {f"{s:02d}": s for s in range(60)}
+
 _HOME = {"SE": ""}  # visited_country SE is the home network
+
 _minute_epochs: dict[str, int | None] = {}
+
 _as_event = partial(tuple.__new__, UsageEvent)
 
 
@@ -476,7 +406,7 @@ def _bulk_events(found: list[tuple[str, ...]]) -> list[UsageEvent] | None:
 
 def _bulk_runs(
     found: list[tuple[str, ...]], batch: list[str], first_line: int, positions: list[int], width: int, in_order: bool
-) -> Iterator[EventRun | tuple[int, Row]]:
+) -> Iterator[EventRun | tuple[int, Row | dict[str, Any]]]:
     events = _bulk_events(found)
     if events is not None:
         yield EventRun(first_line, events)
@@ -486,7 +416,7 @@ def _bulk_runs(
 
 def _line_by_line(
     batch: list[str], first_line: int, positions: list[int], width: int, in_order: bool
-) -> Iterator[EventRun | tuple[int, Row]]:
+) -> Iterator[EventRun | tuple[int, Row | dict[str, Any]]]:
     """A batch with some rows not in the common form: those go through the csv module one by one."""
     events: list[UsageEvent] = []
     run_start = first_line
@@ -536,133 +466,3 @@ class _OneLine:
 def read_cdr_bytes(data: bytes) -> CdrReader:
     """Rows of a CSV given as bytes (UTF-8, with or without BOM); a bad byte makes one bad row."""
     return read_cdr_csv(io.StringIO(data.decode("utf-8-sig", "surrogateescape"), newline=""))
-
-
-def _whole(text: str, name: str, line_no: int | None, record_id: str) -> int | RowError:
-    if text.isdigit() and text.isascii():
-        return int(text)
-    text = text.strip()
-    if text == "":
-        return RowError(line_no, record_id, name, f"{name} is required for this service")
-    if text.startswith("-") and text[1:].isdigit() and text.isascii():
-        what = "negative duration" if name == "duration_s" else "negative volume"
-        return RowError(line_no, record_id, name, f"{what}: {text}")
-    if not (text.isdigit() and text.isascii()):
-        return RowError(line_no, record_id, name, f"{name} {text!r} is not a whole number")
-    return int(text)
-
-
-_E164_MATCH = _E164.fullmatch
-_fromiso = datetime.fromisoformat
-_hour_epochs: dict[str, int | None] = {}
-
-
-def parse_timestamp(text: str) -> int | None:
-    """Epoch seconds of an ISO 8601 timestamp with offset; None if it is not one.
-
-    The common form ``2026-10-03T14:22:05+02:00`` is parsed through a cache of hour
-    starts (the import's hot path); anything else goes through ``datetime.fromisoformat``.
-    """
-    if len(text) == 25 and text[13] == ":" and text[16] == ":":
-        mm, ss = text[14:16], text[17:19]
-        if mm.isdigit() and ss.isdigit() and mm < "60" and ss < "60":
-            key = text[:13] + text[19:]
-            base = _hour_epochs.get(key, -1)
-            if base == -1:
-                if len(_hour_epochs) > 200_000:
-                    _hour_epochs.clear()
-                try:
-                    hour = _fromiso(text[:13] + ":00:00" + text[19:])
-                    base = int(hour.timestamp()) if hour.tzinfo is not None else None
-                except ValueError:
-                    base = None
-                _hour_epochs[key] = base
-            if base is not None:
-                return base + int(mm) * 60 + int(ss)
-            return None
-    try:
-        started = _fromiso(text.strip())
-    except ValueError:
-        return None
-    if started.tzinfo is None:
-        return None
-    return int(started.timestamp())
-
-
-def validate_row(line_no: int | None, row: Row | dict[str, Any]) -> UsageEvent | RowError:
-    """One row (CSV tuple or JSON object) to a ``UsageEvent``, or the first thing wrong with it."""
-    if isinstance(row, dict):
-        unreadable = row.get(UNREADABLE)
-        if unreadable is not None:
-            return RowError(
-                line_no,
-                str(row.get("record_id") or "")[:100],
-                str(unreadable.get("field") or "line"),
-                str(unreadable.get("reason") or "the row could not be read"),
-            )
-        row = row_of(row)
-    record_id, msisdn, service, started_text, duration_text, volume_text, called, country = row
-    if not record_id or record_id != record_id.strip():
-        record_id = record_id.strip()
-        if not record_id:
-            return RowError(line_no, "", "record_id", "record_id is required")
-    if len(record_id) > 100:
-        return RowError(line_no, record_id[:100], "record_id", "record_id is longer than 100 characters")
-    if not _E164_MATCH(msisdn):
-        msisdn = msisdn.strip()
-        if not _E164_MATCH(msisdn):
-            return RowError(line_no, record_id, "msisdn", f"msisdn {msisdn!r} is not an E.164 number like +46701234567")
-    if service not in SERVICES:
-        service = service.strip()
-        if service not in SERVICES:
-            return RowError(line_no, record_id, "service", f"service {service!r} is not voice, sms, mms or data")
-    started = parse_timestamp(started_text)
-    if started is None:
-        return RowError(
-            line_no,
-            record_id,
-            "started_at",
-            f"bad timestamp {started_text!r} (ISO 8601 with a UTC offset, like 2026-10-03T14:22:05+02:00)",
-        )
-    duration = volume = 0
-    if service == "voice":
-        value = _whole(duration_text, "duration_s", line_no, record_id)
-        if value.__class__ is RowError:
-            return value  # type: ignore[return-value]
-        duration = value  # type: ignore[assignment]
-    elif service == "data":
-        value = _whole(volume_text, "volume_bytes", line_no, record_id)
-        if value.__class__ is RowError:
-            return value  # type: ignore[return-value]
-        volume = value  # type: ignore[assignment]
-    if service == "data":
-        called = ""
-    elif not _E164_MATCH(called):
-        called = called.strip()
-        if not _E164_MATCH(called):
-            return RowError(
-                line_no,
-                record_id,
-                "called_number",
-                f"called_number {called!r} is not an E.164 number" if called else "called_number is required",
-            )
-    if country:
-        country = country.strip().upper()
-        if country and not _COUNTRY.fullmatch(country):
-            return RowError(
-                line_no, record_id, "visited_country", f"visited_country {country!r} is not ISO 3166-1 alpha-2"
-            )
-        if country == "SE":
-            country = ""
-    return UsageEvent(record_id, msisdn, service, started, duration, volume, called, country)
-
-
-def write_cdr_csv(stream: IO[str], rows: Iterable[dict[str, Any]]) -> int:
-    """Write rows (dicts with the CDR columns) as a CDR CSV; returns the row count."""
-    writer = csv.writer(stream, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    n = 0
-    for row in rows:
-        writer.writerow(["" if row.get(c) is None else row.get(c) for c in COLUMNS])
-        n += 1
-    return n

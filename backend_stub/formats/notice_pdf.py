@@ -15,7 +15,7 @@ from typing import Any
 from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
 
-from backend_stub.formats.invoice_pdf import _as_date, _Formatter, sanitize_text
+from backend_stub.formats.invoice_pdf.text import Formatter, as_date, sanitize_text
 
 __all__ = ["NOTICE_KINDS", "NOTICE_LABELS", "render_notice_pdf"]
 
@@ -150,9 +150,9 @@ def render_notice_pdf(notice: Mapping[str, Any], locale: str = "sv") -> bytes:
     if kind not in NOTICE_KINDS:
         raise ValueError(f"kind: unknown notice kind {kind!r}")
     L = NOTICE_LABELS[locale]
-    fmt = _Formatter(locale, "SEK")
+    fmt = Formatter(locale, "SEK")
     seller, buyer, inv = notice["seller"], notice["buyer"], notice["invoice"]
-    on = _as_date(notice["date"])
+    on = as_date(notice["date"])
     title = L["reminder"].format(level=notice.get("level", 1)) if kind == "reminder" else L[kind]
 
     pdf = _NoticePDF()
@@ -163,18 +163,7 @@ def render_notice_pdf(notice: Mapping[str, Any], locale: str = "sv") -> bytes:
     pdf.set_lang("sv-SE" if locale == "sv" else "en-GB")
     pdf.set_creation_date(dt.datetime(on.year, on.month, on.day, tzinfo=dt.UTC))
     pdf.add_page()
-
-    pdf.line_text(seller["name"], size=14, bold=True, color=_ACCENT, height=7)
-    for ln in seller.get("address", []):
-        pdf.line_text(ln, size=9, color=_MUTED, height=4.5)
-    pdf.ln(8)
-    addr = buyer.get("address") or {}
-    for ln in (buyer["name"], addr.get("street", ""), f"{addr.get('postal_code', '')} {addr.get('city', '')}".strip()):
-        if ln:
-            pdf.line_text(ln, size=10.5, height=5.5)
-    pdf.ln(8)
-    pdf.line_text(title, size=16, bold=True, color=_ACCENT, height=8)
-    pdf.ln(2)
+    _head(pdf, seller, buyer, title, L)
     _rows(
         pdf,
         [
@@ -195,6 +184,38 @@ def render_notice_pdf(notice: Mapping[str, Any], locale: str = "sv") -> bytes:
         pdf.line_text(L["collection_intro"].format(number=inv["number"], due=due, date=fmt.date(on)))
     pdf.ln(3)
     pdf.line_text(L["amounts"], size=11, bold=True, color=_ACCENT, height=6)
+    _rows(pdf, _amounts(notice, L, fmt, locale), bold_last=True)
+    pdf.ln(4)
+    if kind == "reminder":
+        pdf.line_text(
+            L["reminder_todo"].format(amount=fmt.money(balance), bankgiro=seller.get("bankgiro", ""), ocr=inv["ocr"])
+        )
+    else:
+        pdf.line_text(L["collection_todo"])
+    _foot(pdf, seller, L)
+    return bytes(pdf.output())
+
+
+def _head(
+    pdf: _NoticePDF, seller: Mapping[str, Any], buyer: Mapping[str, Any], title: str, L: Mapping[str, str]
+) -> None:
+    """The letterhead (the seller), the addressee (the buyer) and the notice's title."""
+    pdf.line_text(seller["name"], size=14, bold=True, color=_ACCENT, height=7)
+    for ln in seller.get("address", []):
+        pdf.line_text(ln, size=9, color=_MUTED, height=4.5)
+    pdf.ln(8)
+    addr = buyer.get("address") or {}
+    for ln in (buyer["name"], addr.get("street", ""), f"{addr.get('postal_code', '')} {addr.get('city', '')}".strip()):
+        if ln:
+            pdf.line_text(ln, size=10.5, height=5.5)
+    pdf.ln(8)
+    pdf.line_text(title, size=16, bold=True, color=_ACCENT, height=8)
+    pdf.ln(2)
+
+
+def _amounts(notice: Mapping[str, Any], L: Mapping[str, str], fmt: Formatter, locale: str) -> list[tuple[str, str]]:
+    """From the invoice's amount to what is to pay: credited, paid, left of the invoice, fees, interest."""
+    inv = notice["invoice"]
     rows = [(L["invoice_amount"], fmt.money(int(inv["amount_due_ore"])))]
     if notice.get("credited_ore"):
         rows.append((L["credited"], fmt.money(-int(notice["credited_ore"]))))
@@ -206,15 +227,12 @@ def render_notice_pdf(notice: Mapping[str, Any], locale: str = "sv") -> bytes:
     if notice.get("interest_ore"):
         label = L["interest_rate"].format(rate=_rate(notice["rate"], locale)) if notice.get("rate") else L["interest"]
         rows.append((label, fmt.money(int(notice["interest_ore"]))))
-    rows.append((L["to_pay"] if kind == "reminder" else L["unpaid"], fmt.money(balance)))
-    _rows(pdf, rows, bold_last=True)
-    pdf.ln(4)
-    if kind == "reminder":
-        pdf.line_text(
-            L["reminder_todo"].format(amount=fmt.money(balance), bankgiro=seller.get("bankgiro", ""), ocr=inv["ocr"])
-        )
-    else:
-        pdf.line_text(L["collection_todo"])
+    rows.append((L["to_pay"] if notice["kind"] == "reminder" else L["unpaid"], fmt.money(int(notice["balance_ore"]))))
+    return rows
+
+
+def _foot(pdf: _NoticePDF, seller: Mapping[str, Any], L: Mapping[str, str]) -> None:
+    """Where to ask, and the seller's registration under a rule."""
     contact = ", ".join(str(seller[k]) for k in ("support_phone", "support_email") if seller.get(k))
     if contact:
         pdf.ln(2)
@@ -230,7 +248,6 @@ def render_notice_pdf(notice: Mapping[str, Any], locale: str = "sv") -> bytes:
         color=_MUTED,
         height=4,
     )
-    return bytes(pdf.output())
 
 
 def _rate(rate: Any, locale: str) -> str:

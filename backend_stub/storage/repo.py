@@ -77,6 +77,7 @@ def bulk_insert(conn: Connection, table: str, columns: Sequence[str | None], row
     names = ", ".join(c for c in columns if c is not None)
     if conn.dialect.name == "postgresql":
         raw = conn.connection.driver_connection
+        assert raw is not None  # an open Connection holds its driver's connection (None only once closed)
         with raw.cursor() as cur, cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
             if len(stored) == len(columns):
                 for row in rows:
