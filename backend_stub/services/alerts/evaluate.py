@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, func, select
 from backend_stub import clock
 from backend_stub.domain import alerts as rules
 from backend_stub.domain.catalogue import UNLIMITED, Catalogue
-from backend_stub.domain.invoicing import _rate_index
+from backend_stub.domain.invoicing import rate_index
 from backend_stub.domain.periods import Period, Subscription, period_starting
 from backend_stub.domain.rating import PeriodRater
 from backend_stub.services.billing.forecast import forecast
@@ -125,7 +125,7 @@ def _add_bought(conn: Connection, period: Period, included: dict[int, dict[str, 
 
 def _used(conn: Connection, catalogue: Catalogue, period: Period, sub_ids: list[int]) -> dict[int, dict[str, int]]:
     """Use per subscription and pool this period (billed units less the EU surcharge's part), one grouped query."""
-    rates = _rate_index(catalogue)
+    rates = rate_index(catalogue)
     used: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     u = m.UsageEvent
     for part in chunks(sub_ids):
@@ -145,7 +145,7 @@ def _crossing_event(
     conn: Connection, catalogue: Catalogue, sub_id: int, period: Period, pool: str, total: int, threshold: int
 ) -> int | None:
     """When the use of ``pool`` first reached ``threshold`` per cent of ``total``: the start of that event."""
-    keys = [r.key for r in _rate_index(catalogue).values() if r.allowance == pool]
+    keys = [r.key for r in rate_index(catalogue).values() if r.allowance == pool]
     u = m.UsageEvent
     q = (
         select(u.started_at, u.billed_units - u.surcharge_units)
