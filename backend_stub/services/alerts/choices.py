@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from backend_stub import clock
 from backend_stub.domain import alerts as rules
@@ -105,10 +105,10 @@ def put_settings(
     cost_limit_ore: int | None,
 ) -> dict[str, Any]:
     """Replace the subscription's choices (each value checked; a bad one names its field)."""
-    for pool, values in thresholds.items():
+    for pool, chosen in thresholds.items():
         if pool not in rules.POOLS:
             raise ValueError(f"thresholds: {pool!r} is not one of {', '.join(rules.POOLS)}")
-        if any(v not in rules.ALLOWANCE_THRESHOLDS for v in values):
+        if any(v not in rules.ALLOWANCE_THRESHOLDS for v in chosen):
             raise ValueError(f"thresholds.{pool}: choose among {', '.join(map(str, rules.ALLOWANCE_THRESHOLDS))}")
     if unknown := set(kinds) - set(CHOOSABLE_KINDS):
         raise ValueError(f"kinds: {', '.join(sorted(unknown))} cannot be chosen")
@@ -129,7 +129,7 @@ def put_settings(
             update(AlertSetting).where(AlertSetting.subscription_id == sub_id).values(**values)
         ).rowcount
         if not found:
-            conn.execute(AlertSetting.__table__.insert().values(subscription_id=sub_id, **values))
+            conn.execute(insert(AlertSetting).values(subscription_id=sub_id, **values))
     return get_settings(engine, sub_id)
 
 
@@ -157,7 +157,7 @@ def continue_roaming(
         if continued_at(conn, sub_id, period.start) is not None:
             raise Conflict("roaming: already chosen to continue this period")
         conn.execute(
-            RoamingContinue.__table__.insert().values(
+            insert(RoamingContinue).values(
                 subscription_id=sub_id, period_start=period.start, chosen_at=int(now.timestamp()), actor=actor
             )
         )

@@ -13,6 +13,7 @@ or in a period already invoiced) crosses silently, and the threshold is then spe
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -246,7 +247,7 @@ def _cost_limits(conn: Connection, sub_ids: list[int]) -> dict[int, int]:
         q = select(AlertSetting.subscription_id, AlertSetting.cost_limit_ore).where(
             AlertSetting.subscription_id.in_(part), AlertSetting.cost_limit_ore.is_not(None)
         )
-        out.update({sub_id: int(limit) for sub_id, limit in conn.execute(q)})
+        out.update({sub_id: int(limit) for sub_id, limit in conn.execute(q) if limit is not None})
     return out
 
 
@@ -303,7 +304,7 @@ def _subscriptions(conn: Connection, sub_ids: list[int]) -> list[Subscription]:
     return [s for s in load_subscriptions(conn, customer_ids=customers) if s.id in wanted]
 
 
-def _invoiced_periods(conn: Connection, touched: list[Any]) -> set[tuple[int, date]]:
+def _invoiced_periods(conn: Connection, touched: Sequence[Any]) -> set[tuple[int, date]]:
     """The touched (subscription, period) pairs whose period is already on an invoice."""
     u = m.UsageEvent
     out: set[tuple[int, date]] = set()
@@ -317,7 +318,7 @@ def _invoiced_periods(conn: Connection, touched: list[Any]) -> set[tuple[int, da
     return out
 
 
-def _by_period(touched: list[Any]) -> dict[date, list[tuple[int, bool, bool]]]:
+def _by_period(touched: Sequence[Any]) -> dict[date, list[tuple[int, bool, bool]]]:
     out: dict[date, list[tuple[int, bool, bool]]] = defaultdict(list)
     for sub_id, pstart, roaming, surcharge in touched:
         out[pstart].append((sub_id, bool(roaming), bool(surcharge)))
