@@ -104,6 +104,27 @@ def substate(root: rx.State, cls: type) -> Any:
     return root.get_substate(cls.get_full_name().split(".")[1:])
 
 
+def signed_in(customer_id: int, lang: str = "sv") -> rx.State:
+    """A tab's root state with a live subscriber session of ``customer_id`` (ten minutes) in ``lang``."""
+    import time
+
+    from selfcare.state.session import SessionState
+
+    root = fresh_states()
+    session = substate(root, SessionState)
+    session._start(
+        {
+            "access_token": subscriber_token(customer_id),
+            "expires_at": time.time() + 600,
+            "customer_id": customer_id,
+            "name": "Test",
+            "customer_number": f"K{100000 + customer_id}",
+        }
+    )
+    session.lang = lang
+    return root
+
+
 def shown(state: Any, name: str) -> Any:
     """A var as the page gets it: an async computed var (one following the language, say) awaited."""
     value = getattr(state, name)

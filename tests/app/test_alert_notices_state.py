@@ -4,7 +4,6 @@ one tap out (the shop opens on that subscription), and closing one, never anothe
 from __future__ import annotations
 
 import io
-import time
 import uuid
 from datetime import datetime
 
@@ -14,8 +13,7 @@ from backend_stub.services import alerts
 from backend_stub.services.billing.usage import UsageImporter
 from backend_stub.storage.repo import load_subscriptions
 from selfcare.state.alerts import AlertNoticesState
-from selfcare.state.session import SessionState
-from tests.app.conftest import drain, fresh_states, run, subscriber_token, substate
+from tests.app.conftest import drain, run, signed_in, substate
 from tests.conftest import TEST_NOW
 
 HEAD = "record_id,msisdn,service,started_at,duration_s,volume_bytes,called_number,visited_country\n"
@@ -23,19 +21,7 @@ CUSTOMER = 2  # no other app test writes this customer's alerts or alert setting
 
 
 def _signed_in(customer_id: int, lang: str = "sv") -> AlertNoticesState:
-    root = fresh_states()
-    session = substate(root, SessionState)
-    session._start(
-        {
-            "access_token": subscriber_token(customer_id),
-            "expires_at": time.time() + 600,
-            "customer_id": customer_id,
-            "name": "Test",
-            "customer_number": f"K{100000 + customer_id}",
-        }
-    )
-    session.lang = lang
-    return substate(root, AlertNoticesState)
+    return substate(signed_in(customer_id, lang), AlertNoticesState)
 
 
 def _use_all_data(core_app) -> int:

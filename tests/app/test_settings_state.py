@@ -3,26 +3,13 @@ subscription id from the browser that is not the session customer's own changes 
 
 from __future__ import annotations
 
-import time
-
 from selfcare.alerts_client import AlertsClient
 from selfcare.pages.settings.state import SettingsState, choice_from_form
-from selfcare.state.session import SessionState
-from tests.app.conftest import drain, fresh_states, run, service_token, subscriber_token, substate
+from tests.app.conftest import drain, fresh_states, run, service_token, signed_in, substate
 
 
 def _signed_in(customer_id: int) -> SettingsState:
-    root = fresh_states()
-    substate(root, SessionState)._start(
-        {
-            "access_token": subscriber_token(customer_id),
-            "expires_at": time.time() + 600,
-            "customer_id": customer_id,
-            "name": "Test",
-            "customer_number": f"K{100000 + customer_id}",
-        }
-    )
-    state = substate(root, SettingsState)
+    state = substate(signed_in(customer_id), SettingsState)
     run(drain(SettingsState.load.fn(state)))
     return state
 
