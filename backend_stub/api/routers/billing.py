@@ -19,7 +19,7 @@ from backend_stub.api.auth import (
     ensure_invoice_access,
     require_roles,
 )
-from backend_stub.api.deps import core_of, run, small_balance_ore
+from backend_stub.api.deps import core_of, lifecycle_config, run, small_balance_ore
 from backend_stub.api.params import (
     AmountOre,
     DayField,
@@ -52,7 +52,6 @@ from backend_stub.services.access.tokens import AuthSettings, Principal, Role
 from backend_stub.services.billing import billrun, credit_notes, customers, invoice_rows, invoices, usage, usage_query
 from backend_stub.services.charges import pending
 from backend_stub.services.lifecycle import event_documents
-from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
 from backend_stub.services.lifecycle.links import invoice_link_path
 
 STAFF = (Role.AGENT, Role.SUPERVISOR, Role.SERVICE)
@@ -420,17 +419,22 @@ async def get_invoice_pdf(request: Request, invoice_id: InvoiceRef, p: CustomerR
     doc = await _owned_invoice(request, p, invoice_id, lang)
     # A session opened from a link never makes one (not even for the PDF): it could outlive its revocation.
     doc["link_url"] = await run(
-        _public_link, core_of(request).engine, request.app.state.auth_settings, doc["id"], create=p.invoice_id is None
+        _public_link,
+        core_of(request).engine,
+        request.app.state.auth_settings,
+        doc["id"],
+        lifecycle_config(request).public_url,
+        create=p.invoice_id is None,
     )
     pdf = await run(render_invoice_pdf, doc, "en" if lang == "en" else "sv")
     name = ("kreditfaktura" if doc["kind"] == "credit_note" else "faktura") + f"-{doc['number']}.pdf"
     return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'})
 
 
-def _public_link(engine: Any, settings: AuthSettings, invoice_id: str, create: bool = True) -> str:
-    """The invoice's own short link, absolute (printed on the PDF with a QR code to it); "" for none."""
+def _public_link(engine: Any, settings: AuthSettings, invoice_id: str, public_url: str, create: bool = True) -> str:
+    """The invoice's own short link, absolute on ``public_url`` (printed on the PDF with a QR code to it); "" for none."""
     path = invoice_link_path(engine, settings, invoice_id, create=create)
-    return LifecycleConfig.from_env().public_url + path if path else ""
+    return public_url + path if path else ""
 
 
 def _invoice_owner(engine: Any, invoice_id: str) -> tuple[str, int]:

@@ -17,13 +17,12 @@ from sqlalchemy import select
 from backend_stub.api import errors
 from backend_stub.api.auth import ensure_invoice_access, require_roles, start_session
 from backend_stub.api.clients import client_address
-from backend_stub.api.deps import core_of, run
+from backend_stub.api.deps import core_of, lifecycle_config, run, settings_of
 from backend_stub.api.params import AfterIdQuery, AmountOre, Filter, IdPath, InvoiceRef, Offset, PositionField
 from backend_stub.services.access import sessions, signin
 from backend_stub.services.access.tokens import Principal, Role
 from backend_stub.services.billing import invoice_rows
 from backend_stub.services.lifecycle import messaging
-from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
 from backend_stub.services.lifecycle.links import invoice_link_path
 from backend_stub.services.support import agents, audit, threads
 from backend_stub.storage.models import billing as m
@@ -178,7 +177,7 @@ def notify_reply(request: Request, invoice_id: str, message_id: int) -> None:
     with engine.connect() as conn:
         inv = invoice_rows.get_invoice_row(conn, invoice_id)
         customer = conn.execute(select(m.Customer).where(m.Customer.id == inv.customer_id)).one()
-    url = LifecycleConfig.from_env().public_url + invoice_link_path(engine, request.app.state.auth_settings, inv.id)
+    url = lifecycle_config(request).public_url + invoice_link_path(engine, request.app.state.auth_settings, inv.id)
     en = customer.language == "en"
     text = (
         f"Customer service has answered your question about invoice {inv.number}: {url}"
@@ -195,7 +194,7 @@ def notify_reply(request: Request, invoice_id: str, message_id: int) -> None:
             subject = f"Answer about invoice {inv.number}" if en else f"Svar om faktura {inv.number}"
             messaging.send_email(
                 engine,
-                messaging.MailSettings.from_env(),
+                messaging.MailSettings.from_settings(settings_of(request)),
                 to=customer.email,
                 subject=subject,
                 text=text,

@@ -28,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -45,6 +44,7 @@ from backend_stub.domain.errors import NotFound
 from backend_stub.services.autopay import mandates
 from backend_stub.services.billing.invoice_rows import get_invoice_row
 from backend_stub.services.lifecycle import ledger, payments
+from backend_stub.settings import get_settings
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.access import PaymentSession, PaymentSessionInvoice, WebhookEvent
 from backend_stub.storage.models.autopay import CardSetupSession, TestPayCard
@@ -119,11 +119,8 @@ class PaymentProvider(Protocol):
 
 
 def allowed_return_hosts() -> set[str]:
-    return {
-        h.strip().lower()
-        for h in os.environ.get("SELFCARE_PAY_RETURN_HOSTS", "localhost,127.0.0.1").split(",")
-        if h.strip()
-    }
+    """The hosts of ``SELFCARE_PAY_RETURN_HOSTS`` (lower case)."""
+    return set(get_settings().pay_return_hosts)
 
 
 def check_return_url(url: str) -> str:

@@ -9,7 +9,6 @@ HTML or markdown); it is length- and rate-limited.
 
 from __future__ import annotations
 
-import os
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,6 +24,7 @@ from backend_stub.services.access.throttle import Limit, hit, throttle_key
 from backend_stub.services.billing import credit_notes, invoice_rows, invoices
 from backend_stub.services.lifecycle import ledger
 from backend_stub.services.support import audit
+from backend_stub.settings import get_settings
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.lifecycle import InvoiceCharge
 from backend_stub.storage.models.support import Message, Thread
@@ -37,7 +37,7 @@ EXCERPT = 80
 
 def credit_limit_ore() -> int:
     """Credits above this need a supervisor (``SELFCARE_AGENT_CREDIT_LIMIT_ORE``, default 500 kr)."""
-    return int(os.environ.get("SELFCARE_AGENT_CREDIT_LIMIT_ORE", "50000"))
+    return get_settings().agent_credit_limit_ore
 
 
 class NeedsSupervisor(PermissionError):
