@@ -1,11 +1,12 @@
 """The core's settings: every environment variable the core reads, typed, checked and read once.
 
-:func:`get_settings` reads the process environment once (``pydantic-settings``) and caches the result;
-everything else takes what it needs from that one object: ``api.app.create_app`` keeps it in
-``app.state.settings`` for the routes (``api.deps.settings_of``), the CLI passes it to the commands' services,
-and the services' own settings (``AuthSettings.from_settings``, ``SessionPolicy.from_settings``,
-``MailSettings.from_settings``, ``LifecycleConfig.from_settings``) are built from it. This module (and
-``selfcare_common.deployment`` for ``SELFCARE_ENV``) is the only reader of ``os.environ`` in the core.
+:func:`get_settings` reads the process environment once (``pydantic-settings``, through
+``selfcare_common.env_settings``) and caches the result; everything else takes what it needs from that one
+object: ``api.app.create_app`` keeps it in ``app.state.settings`` for the routes (``api.deps.settings_of``),
+``cli.main`` reads it before any command runs, and the services' own settings (``AuthSettings.from_settings``,
+``SessionPolicy.from_settings``, ``MailSettings.from_settings``, ``LifecycleConfig.from_settings``) are built
+from it. Nothing else in the core reads ``os.environ`` (``selfcare_common.deployment`` interprets
+``SELFCARE_ENV`` for both sides).
 
 A bad value stops the start with a :class:`deployment.ConfigurationError` (a ``ValueError``) that names
 the variable: ``SELFCARE_SESSION_IDLE_MINUTES: 0 is outside 1..1440``. An empty variable counts as unset.
@@ -19,46 +20,20 @@ of the process environment.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import NoDecode
 
 from selfcare_common import deployment
-
-_SOURCE: ContextVar[Mapping[str, str] | None] = ContextVar("settings_source", default=None)
-
-
-class _Environment(EnvSettingsSource):
-    """The process environment, or the mapping ``Settings.from_env`` was given."""
-
-    def _load_env_vars(self) -> Mapping[str, str | None]:
-        given = _SOURCE.get()
-        env = os.environ if given is None else given
-        return {name: value for name, value in env.items() if value != "" or not self.env_ignore_empty}
+from selfcare_common.env_settings import EnvSettings, whole_number
 
 
-def _whole(value: Any, low: int, high: int) -> int:
-    """A whole number in ``low..high`` (the start-up error puts the variable's name before the message)."""
-    text = str(value).strip()
-    try:
-        number = int(text)
-    except ValueError:
-        raise ValueError(f"{text[:20]!r} is not a whole number") from None
-    if not low <= number <= high:
-        raise ValueError(f"{number} is outside {low}..{high}")
-    return number
-
-
-class Settings(BaseSettings):
+class Settings(EnvSettings):
     """What the environment says, one field per variable (the README's table lists them)."""
-
-    model_config = SettingsConfigDict(case_sensitive=True, env_ignore_empty=True, extra="ignore", frozen=True)
 
     # --- the deployment ------------------------------------------------------------------------
     selfcare_env: str | None = Field(
@@ -161,26 +136,15 @@ class Settings(BaseSettings):
         None, validation_alias="SELFCARE_AUTOGIRO_CUSTOMER_NUMBER", description="Bankgirot's customer number."
     )
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, _Environment(settings_cls))
-
     @field_validator("session_idle_minutes", mode="before")
     @classmethod
     def _idle(cls, value: Any) -> int:
-        return _whole(value, 1, 24 * 60)
+        return whole_number(value, 1, 24 * 60)
 
     @field_validator("session_max_hours", mode="before")
     @classmethod
     def _max(cls, value: Any) -> int:
-        return _whole(value, 1, 30 * 24)
+        return whole_number(value, 1, 30 * 24)
 
     @field_validator("smtp_port", mode="before")
     @classmethod
@@ -202,25 +166,13 @@ class Settings(BaseSettings):
     @field_validator("agent_credit_limit_ore", mode="before")
     @classmethod
     def _ore(cls, value: Any) -> int:
-        return _whole(value, 0, 10**12)
+        return whole_number(value, 0, 10**12)
 
     @field_validator("pay_return_hosts", mode="before")
     @classmethod
     def _hosts(cls, value: Any) -> tuple[str, ...]:
         items = value.split(",") if isinstance(value, str) else value
         return tuple(h.strip().lower() for h in items if h.strip())
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Read ``environ`` (default: the process environment), not cached; a bad value is a
-        ``ConfigurationError`` naming the variable."""
-        token = _SOURCE.set(environ)
-        try:
-            return cls()
-        except ValidationError as exc:
-            raise deployment.ConfigurationError(_message(exc)) from None
-        finally:
-            _SOURCE.reset(token)
 
     # --- what the fields mean together -------------------------------------------------------------
 
@@ -255,16 +207,6 @@ class Settings(BaseSettings):
                 url = "postgresql+psycopg://" + url.split("://", 1)[1]
             return url
         return f"sqlite:///{self.data_dir / 'selfcare.db'}"
-
-
-def _message(exc: ValidationError) -> str:
-    """``VARIABLE: what is wrong`` for each bad variable (pydantic's own words without its prefix)."""
-    parts = []
-    for error in exc.errors():
-        name = ".".join(str(p) for p in error.get("loc", ())) or "settings"
-        msg = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-        parts.append(f"{name}: {msg}")
-    return "; ".join(parts)
 
 
 @lru_cache(maxsize=1)

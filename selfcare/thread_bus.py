@@ -12,19 +12,16 @@ when their browser tab is gone, so they stop.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections import defaultdict
+
+from selfcare.settings import get_settings
 
 _waiters: dict[str, set[asyncio.Event]] = defaultdict(set)
 
 
 def poll_interval_s() -> float:
     """Seconds between polls of an open thread (``SELFCARE_THREAD_POLL_S``, default 1.0, at least 0.2)."""
-    try:
-        value = float(os.environ.get("SELFCARE_THREAD_POLL_S", "1.0"))
-    except ValueError:
-        value = 1.0
-    return max(0.2, value)
+    return get_settings().thread_poll_s
 
 
 def notify(invoice_id: str) -> int:

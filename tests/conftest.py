@@ -37,10 +37,10 @@ def frozen_clock(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
         return
     monkeypatch.setenv("SELFCARE_ENV", "test")
     monkeypatch.setenv(clock.CLOCK_ENV, TEST_NOW)
-    _reset_settings()
+    reset_settings()
     with clock.use(clock.FrozenClock(TEST_NOW)) as frozen:
         yield frozen
-    _reset_settings()
+    reset_settings()
 
 
 class Env:
@@ -52,14 +52,14 @@ class Env:
 
     def set(self, name: str, value: str) -> None:
         self._monkeypatch.setenv(name, value)
-        _reset_settings()
+        reset_settings()
 
     def unset(self, name: str) -> None:
         self._monkeypatch.delenv(name, raising=False)
-        _reset_settings()
+        reset_settings()
 
 
-def _reset_settings() -> None:
+def reset_settings() -> None:
     settings.reset()
     app_settings = sys.modules.get("selfcare.settings")
     if app_settings is not None:
@@ -71,7 +71,7 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
     """``env.set(name, value)`` / ``env.unset(name)``: the environment of this test; the settings (the
     core's and the app's) are read again after each change and after the test."""
     yield Env(monkeypatch)
-    _reset_settings()
+    reset_settings()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
