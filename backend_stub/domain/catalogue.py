@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from backend_stub.domain.errors import Invalid
 from backend_stub.domain.money import MoneyError, exact_per_base_unit, kr_to_ore, parse_decimal, round_half_up_div
 from selfcare_common.toml_text import control_characters, printable
 
@@ -451,7 +452,7 @@ def instalment_amounts(total_ore: int, months: int) -> tuple[int, int]:
     months: 332,92 kr × 23 + 332,84 kr.
     """
     if months < 1:
-        raise ValueError("months: at least 1")
+        raise Invalid("months", "at least 1")
     monthly = round_half_up_div(total_ore, months)
     return monthly, total_ore - monthly * (months - 1)
 

@@ -20,6 +20,7 @@ from typing import Any
 from babel.dates import format_date
 
 from backend_stub.domain.catalogue import FAIR_USE_NAME_EN, Catalogue, Discount, Rate, in_language
+from backend_stub.domain.errors import Invalid
 from backend_stub.domain.money import (
     EXACT_PER_KR,
     PRICING_UNITS,
@@ -724,7 +725,7 @@ def credit_note_lines(
     """Lines of a credit note: the whole invoice, some of its lines, or an amount at a VAT rate."""
     if amount_ore is not None:
         if amount_ore <= 0:
-            raise ValueError("amount_ore: a credit is a positive amount to take off")
+            raise Invalid("amount_ore", "a credit is a positive amount to take off")
         rate = vat_rate if vat_rate is not None else (original[0].vat_rate if original else Decimal("0.25"))
         return [
             Line(

@@ -285,24 +285,21 @@ async def list_usage(
     """Itemised usage of a customer, newest first, with paging and filters."""
     ensure_customer_access(p, customer_id)
     core = core_of(request)
-    try:
-        return await run(
-            usage_query.itemised,
-            core.engine,
-            core.catalogue,
-            customer_id,
-            period=period,
-            subscription_id=subscription_id,
-            service=service,
-            category=category,
-            rate_key=rate_key,
-            invoice_id=invoice_id,
-            charged_only=charged_only,
-            limit=limit,
-            offset=offset,
-        )
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
+    return await run(
+        usage_query.itemised,
+        core.engine,
+        core.catalogue,
+        customer_id,
+        period=period,
+        subscription_id=subscription_id,
+        service=service,
+        category=category,
+        rate_key=rate_key,
+        invoice_id=invoice_id,
+        charged_only=charged_only,
+        limit=limit,
+        offset=offset,
+    )
 
 
 @router.get("/usage/summary", tags=["usage"])
@@ -312,10 +309,7 @@ async def usage_summary(
     """Per-day and per-category aggregates of a period, with the plan's allowances and their use."""
     ensure_customer_access(p, customer_id)
     core = core_of(request)
-    try:
-        return await run(usage_query.summary, core.engine, core.catalogue, customer_id, period)
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
+    return await run(usage_query.summary, core.engine, core.catalogue, customer_id, period)
 
 
 @router.get("/suspense", tags=["usage"])
@@ -373,20 +367,17 @@ async def list_invoices(
             raise HTTPException(404, "customer not found")
         customer_id = p.customer_id
     core = core_of(request)
-    try:
-        listing = await run(
-            invoices.list_invoices,
-            core.engine,
-            customer_id=customer_id,
-            period=period,
-            status=status,
-            kind=kind,
-            limit=limit,
-            offset=offset,
-        )
-        return {**listing, "today": core.today().isoformat()}  # the app's "today" is the core clock's
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
+    listing = await run(
+        invoices.list_invoices,
+        core.engine,
+        customer_id=customer_id,
+        period=period,
+        status=status,
+        kind=kind,
+        limit=limit,
+        offset=offset,
+    )
+    return {**listing, "today": core.today().isoformat()}  # the app's "today" is the core clock's
 
 
 async def _owned_invoice(request: Request, p: Principal, invoice_id: str, lang: str = "sv") -> dict[str, Any]:
@@ -489,5 +480,3 @@ async def credit_note(request: Request, invoice_id: InvoiceRef, body: CreditNote
         return await run(credit_notes.create_credit_note, core.engine, core.catalogue, invoice_id, req)
     except invoice_rows.NotFound:
         raise HTTPException(404, "invoice not found") from None
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None

@@ -126,8 +126,6 @@ async def request_code(request: Request, p: Service, body: CodeRequest, after: B
         )
     except signin.RateLimited as exc:
         raise _too_many(exc) from None
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
     deliver = _deliver(core.engine, settings_of(request))
     for message in messages:
         # Sent on a worker thread once the answer is out (``signin.Deliveries``): the answer never waits
@@ -375,20 +373,17 @@ async def invoice_usage(
     """The itemised usage of the invoice's period (what a link-scoped session may see)."""
     doc = await _invoice(request, p, invoice_id)
     core = core_of(request)
-    try:
-        return await run(
-            usage_query.itemised,
-            core.engine,
-            core.catalogue,
-            doc["customer_id"],
-            period=doc["period"]["label"],
-            category=category,
-            service=service,
-            limit=limit,
-            offset=offset,
-        )
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
+    return await run(
+        usage_query.itemised,
+        core.engine,
+        core.catalogue,
+        doc["customer_id"],
+        period=doc["period"]["label"],
+        category=category,
+        service=service,
+        limit=limit,
+        offset=offset,
+    )
 
 
 @router.get("/customers/{customer_id}/forecast", tags=["usage"])
@@ -409,8 +404,6 @@ async def usage_forecast(
             today=core.today(),
             small_balance_ore=small_balance_ore(request),
         )
-    except ValueError as exc:  # names the field: period
-        raise HTTPException(422, str(exc)) from None
     except NoResultFound:
         raise HTTPException(404, "customer not found") from None
 

@@ -164,8 +164,6 @@ async def post_message(request: Request, invoice_id: InvoiceRef, p: Writer, body
         raise HTTPException(
             429, "too many messages; try again later", headers={"Retry-After": str(exc.retry_after)}
         ) from None
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
     if kind == "agent":
         await run(notify_reply, request, inv.id, msg["id"])
     return msg
@@ -265,8 +263,6 @@ async def credit_preview(
     except threads.NeedsSupervisor as exc:
         await run(_audit, request, _actor(p), "credit_refused", inv.id, {"reason": str(exc), "preview": True})
         raise HTTPException(403, str(exc)) from None
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
 
 
 @router.post("/invoices/{invoice_id}/thread/credit", tags=["support"], status_code=201)
@@ -290,8 +286,6 @@ async def credit(request: Request, invoice_id: InvoiceRef, p: AgentOnly, body: C
     except threads.NeedsSupervisor as exc:
         await run(_audit, request, _actor(p), "credit_refused", inv.id, {"reason": str(exc)})
         raise HTTPException(403, str(exc)) from None
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
 
 
 class Waive(BaseModel):
@@ -302,27 +296,21 @@ class Waive(BaseModel):
 async def waive_fee_preview(request: Request, invoice_id: InvoiceRef, p: AgentOnly) -> dict[str, Any]:
     """The reminder fee a waiver would take away and the balance after (422 when there is none); writes nothing."""
     inv = await _owned(request, p, invoice_id)
-    try:
-        return await run(threads.preview_waive, core_of(request).engine, inv.id)
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
+    return await run(threads.preview_waive, core_of(request).engine, inv.id)
 
 
 @router.post("/invoices/{invoice_id}/thread/waive-fee", tags=["support"])
 async def waive_fee(request: Request, invoice_id: InvoiceRef, p: AgentOnly, body: Waive) -> dict[str, Any]:
     """Waive the invoice's reminder fees from its thread (audited)."""
     inv = await _owned(request, p, invoice_id)
-    try:
-        return await run(
-            threads.waive_reminder_fees,
-            core_of(request).engine,
-            inv.id,
-            actor=_actor(p),
-            reason=body.reason,
-            agent_name=await run(_author_name, request, p),
-        )
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
+    return await run(
+        threads.waive_reminder_fees,
+        core_of(request).engine,
+        inv.id,
+        actor=_actor(p),
+        reason=body.reason,
+        agent_name=await run(_author_name, request, p),
+    )
 
 
 @router.get("/audit", tags=["support"])

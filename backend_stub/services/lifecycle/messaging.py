@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from sqlalchemy import Engine, insert, select, update
 
 from backend_stub import clock
+from backend_stub.domain.errors import Invalid
 from backend_stub.settings import Settings, settings_for
 from backend_stub.storage.models.lifecycle import OutboxMessage
 
@@ -100,11 +101,11 @@ def _claim(
 ) -> int | None:
     """Record the message as pending; None if ``key`` was already sent (idempotent)."""
     if channel not in CHANNELS:
-        raise ValueError(f"channel: must be one of {', '.join(CHANNELS)}, got {channel!r}")
+        raise Invalid("channel", f"must be one of {', '.join(CHANNELS)}, got {channel!r}")
     if not key:
-        raise ValueError("key: must not be empty")
+        raise Invalid("key", "must not be empty")
     if not to:
-        raise ValueError(f"to: no {channel} address for message {key!r}")
+        raise Invalid("to", f"no {channel} address for message {key!r}")
     with engine.begin() as conn:
         row = conn.execute(select(OutboxMessage.id, OutboxMessage.status).where(OutboxMessage.key == key)).first()
         if row is not None:

@@ -40,7 +40,7 @@ from sqlalchemy.exc import IntegrityError
 
 from backend_stub import clock
 from backend_stub.domain.allocation import split_over_invoices
-from backend_stub.domain.errors import NotFound
+from backend_stub.domain.errors import Invalid, NotFound
 from backend_stub.services.autopay import mandates
 from backend_stub.services.billing.invoice_rows import get_invoice_row
 from backend_stub.services.lifecycle import ledger, payments
@@ -160,7 +160,7 @@ class TestPayProvider:
         if len(secret.encode()) < 32:
             raise ValueError("the payment provider's webhook secret needs at least 32 bytes")
         if overpayment not in ("credit", "refund"):
-            raise ValueError("overpayment: 'credit' or 'refund'")
+            raise Invalid("overpayment", "'credit' or 'refund'")
         self.engine = engine
         self.secret = secret
         self.overpayment = overpayment  # what a payment beyond what is owed becomes (lifecycle dunning.overpayment)

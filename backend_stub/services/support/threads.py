@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from backend_stub import clock
 from backend_stub.domain.catalogue import Catalogue
+from backend_stub.domain.errors import Invalid
 from backend_stub.services.access.signin import RateLimited
 from backend_stub.services.access.throttle import Limit, hit, throttle_key
 from backend_stub.services.billing import credit_notes, invoice_rows, invoices
@@ -56,9 +57,9 @@ def clean_text(text: str) -> str:
     text = unicodedata.normalize("NFC", text or "").replace("\r\n", "\n").strip()
     text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
     if not text:
-        raise ValueError("text: the message is empty")
+        raise Invalid("text", "the message is empty")
     if len(text) > MAX_LENGTH:
-        raise ValueError(f"text: at most {MAX_LENGTH} characters (this one has {len(text)})")
+        raise Invalid("text", f"at most {MAX_LENGTH} characters (this one has {len(text)})")
     return text
 
 
@@ -113,7 +114,7 @@ def post_message(
     with engine.begin() as conn:
         inv = invoice_rows.get_invoice_row(conn, invoice_id)
         if line_position is not None and not 1 <= line_position <= len(inv.document["lines"]):
-            raise ValueError("line_position: no such line on the invoice")
+            raise Invalid("line_position", "no such line on the invoice")
         if author.kind == "customer":
             wait = hit(conn, throttle_key("message", str(inv.customer_id)), CUSTOMER_LIMIT, now)
             if wait:
@@ -309,11 +310,11 @@ def _credit_request(
 ) -> credit_notes.CreditRequest:
     """The credit note an agent asks for from the thread, checked (an amount or lines; the limit)."""
     if amount_ore is None and not line_positions:
-        raise ValueError("amount_ore: give an amount or the lines to credit")
+        raise Invalid("amount_ore", "give an amount or the lines to credit")
     lines = inv.document["lines"]
     if line_positions:
         if any(not 1 <= p <= len(lines) for p in line_positions):
-            raise ValueError("line_positions: no such line on the invoice")
+            raise Invalid("line_positions", "no such line on the invoice")
         wanted = sum(lines[p - 1]["amount_ore"] for p in set(line_positions))
     else:
         wanted = int(amount_ore or 0)
@@ -410,7 +411,7 @@ def _open_fees(conn: Any, inv: Any) -> int:
         )
     ).scalar_one()
     if fees <= 0:
-        raise ValueError("invoice: there is no reminder fee to waive")
+        raise Invalid("invoice", "there is no reminder fee to waive")
     return int(fees)
 
 
@@ -434,7 +435,7 @@ def waive_reminder_fees(
 ) -> dict[str, Any]:
     """Take the invoice's reminder fees away (a negative fee charge, so bookkeeping sees the reversal)."""
     if not reason.strip():
-        raise ValueError("reason: say why the fee is waived")
+        raise Invalid("reason", "say why the fee is waived")
     now = clock.now()
     with engine.begin() as conn:
         inv = invoice_rows.get_invoice_row(conn, invoice_id)
