@@ -241,7 +241,9 @@ def buy_addon(
             raise Invalid("subscription_id", f"subscription {sub.number} is not active on {day.isoformat()}")
         plan = catalogue.plans.get(seg.plan_id)
         if plan is None or not addon_allowed(addon, plan):
-            raise NotAllowed("addon_id", f"{addon.name} cannot be bought on the plan {plan.name if plan else seg.plan_id}")
+            raise NotAllowed(
+                "addon_id", f"{addon.name} cannot be bought on the plan {plan.name if plan else seg.plan_id}"
+            )
         period = period_containing(day, customer.cycle_day)
         purchase_id = conn.execute(
             insert(AddonPurchase)
