@@ -11,9 +11,10 @@ from pydantic import BaseModel
 
 from backend_stub.api import errors as api_errors
 from backend_stub.api.app import create_app
-from backend_stub.domain import errors
+from backend_stub.domain import banking, errors
 from backend_stub.services.billing import billrun, invoice_rows, usage_query
 from backend_stub.services.charges import addons, instalments, one_offs, pending
+from backend_stub.services.lifecycle import dunning, paygw, payments
 from tests.conftest import problems, token_for
 from tests.lifecycle_support import bill_october
 
@@ -86,7 +87,21 @@ def test_invalid_is_bad_input_about_one_field() -> None:
         raise exc
     again = pickle.loads(pickle.dumps(exc))  # crosses processes whole (a worker's failure)
     assert (type(again), again.field, str(again)) == (errors.Invalid, "amount_ore", str(exc))
-    assert issubclass(addons.NotAllowed, errors.Invalid)
+    for refusal in (
+        addons.NotAllowed,
+        banking.AutopayError,
+        billrun.PeriodOutOfRange,
+        dunning.RespiteRefused,
+        payments.AllocationError,
+        paygw.PaymentError,
+    ):
+        assert issubclass(refusal, errors.Invalid), refusal  # answered by the one handler, naming the field
+    out_of_range = pickle.loads(pickle.dumps(billrun.PeriodOutOfRange("1999-01", "before the first subscription")))
+    assert (out_of_range.label, out_of_range.field, str(out_of_range)) == (
+        "1999-01",
+        "period",
+        "period: before the first subscription",
+    )
 
 
 class _Body(BaseModel):

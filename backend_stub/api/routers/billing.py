@@ -334,19 +334,16 @@ async def reprocess_suspense(request: Request, _p: Service) -> dict[str, Any]:
 async def bill_run(request: Request, _p: Service, body: BillRunRequest) -> dict[str, Any]:
     """Invoice a period for all accounts (idempotent)."""
     core = core_of(request)
-    try:
-        result = await run(
-            billrun.run_bill_run,
-            core.engine,
-            core.catalogue,
-            body.period,  # OpenPeriod: 409
-            invoice_date=body.invoice_date,
-            today=core.today(),
-            allow_open_period=body.allow_open_period,
-            small_balance_ore=small_balance_ore(request),
-        )
-    except billrun.PeriodOutOfRange as exc:  # "period: …", beside the field
-        raise HTTPException(422, str(exc)) from None
+    result = await run(
+        billrun.run_bill_run,
+        core.engine,
+        core.catalogue,
+        body.period,  # OpenPeriod: 409
+        invoice_date=body.invoice_date,
+        today=core.today(),
+        allow_open_period=body.allow_open_period,
+        small_balance_ore=small_balance_ore(request),
+    )
     return result.as_dict()
 
 

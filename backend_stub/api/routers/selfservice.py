@@ -438,10 +438,7 @@ async def pay(request: Request, invoice_id: InvoiceRef, p: Payer, body: PayReque
     """Start paying what is left on the invoice at the payment provider's hosted page (a checkout
     of one invoice; it supersedes every open checkout of that invoice)."""
     doc = await _invoice(request, p, invoice_id)
-    try:
-        checkout = await run(payment_provider(request).create_checkout, doc["id"], body.return_url)
-    except paygw.PaymentError as exc:
-        raise HTTPException(422, str(exc)) from None
+    checkout = await run(payment_provider(request).create_checkout, doc["id"], body.return_url)
     return _checkout_answer(checkout)
 
 
@@ -458,8 +455,6 @@ async def pay_many(request: Request, customer_id: IdPath, p: Payer, body: PayMan
         raise HTTPException(404, "customer not found") from None
     except invoice_rows.NotFound:
         raise HTTPException(404, "invoice not found") from None
-    except paygw.PaymentError as exc:
-        raise HTTPException(422, str(exc)) from None
     return _checkout_answer(checkout)
 
 
