@@ -1,4 +1,4 @@
-"""Reflex configuration of the subscriber app, all from the environment.
+"""Reflex configuration of the subscriber app, all from the environment (the app's settings, ``selfcare.settings``).
 
 | variable | meaning | default |
 | --- | --- | --- |
@@ -16,7 +16,6 @@ middleware and gives the same list to Socket.IO).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,10 +23,13 @@ from urllib.parse import urlsplit
 import reflex as rx
 from reflex_base.registry import RegistrationContext
 
-_PORT_SET = bool(os.environ.get("SELFCARE_PORT"))
-PORT = int(os.environ.get("SELFCARE_PORT") or 3000)
-_PUBLIC_SET = bool(os.environ.get("SELFCARE_PUBLIC_URL"))
-PUBLIC_URL = (os.environ.get("SELFCARE_PUBLIC_URL") or f"http://localhost:{PORT}").rstrip("/")
+from selfcare.settings import get_settings
+
+_SETTINGS = get_settings()
+_PORT_SET = _SETTINGS.port is not None
+PORT = _SETTINGS.port or 3000
+_PUBLIC_SET = bool(_SETTINGS.public_url)
+PUBLIC_URL = (_SETTINGS.public_url or f"http://localhost:{PORT}").rstrip("/")
 
 
 def _origin(url: str) -> str:
@@ -46,8 +48,7 @@ def allowed_origins() -> list[str]:
     for twin in ("localhost", "127.0.0.1"):
         if parts.hostname in ("localhost", "127.0.0.1") and parts.hostname != twin:
             origins.append(f"{parts.scheme}://{twin}{port}")
-    extra = os.environ.get("SELFCARE_ALLOWED_ORIGINS") or ""
-    origins += [_origin(o.strip()) for o in extra.split(",") if o.strip()]
+    origins += [_origin(o) for o in get_settings().allowed_origins]
     if "*" in origins:
         raise ValueError("SELFCARE_ALLOWED_ORIGINS: '*' is not allowed; list the origins")
     return list(dict.fromkeys(origins))
@@ -122,7 +123,7 @@ config = rx.Config(
     # tests/e2e/test_smoke.py checks that it stays off.
     **_placement,  # type: ignore[arg-type]
     cors_allowed_origins=allowed_origins(),
-    redis_url=os.environ.get("REDIS_URL") or None,
+    redis_url=_SETTINGS.redis_url,
     # The app keeps no tables of its own; the core owns the database (DATABASE_URL).
     db_url=None,
     disable_plugins=[rx.plugins.SitemapPlugin],

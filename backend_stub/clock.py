@@ -4,21 +4,20 @@ Business code never calls ``datetime.now()`` or ``date.today()`` (ruff's banned-
 forbids it outside this module). It asks a ``Clock`` for "now" (an aware UTC datetime) and
 "today" (the date in Stockholm, the operator's business day). The clock in force is the
 process's: the system clock in production; a fixed instant when ``SELFCARE_CLOCK`` is set
-and ``SELFCARE_ENV`` is exactly ``dev`` or ``test`` (``selfcare_common.deployment``; CLI and
+and ``SELFCARE_ENV`` is exactly ``dev`` or ``test`` (``backend_stub.settings``; CLI and
 subprocess tests); a ``FrozenClock`` installed with ``use()`` in tests. A ``Core`` holds the
 clock it was made with and passes ``core.clock.now()``/``.today()`` down to the services it calls.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from selfcare_common import deployment
+from backend_stub.settings import settings_for
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
@@ -114,9 +113,9 @@ def moment_on(day: date, source: Clock | None = None) -> datetime:
 
 def from_env(environ: Mapping[str, str] | None = None) -> Clock:
     """The process clock the environment asks for (``SELFCARE_CLOCK`` only in dev and test)."""
-    env = os.environ if environ is None else environ
-    fixed = (env.get(CLOCK_ENV) or "").strip()
-    if fixed and deployment.is_dev(env):  # exactly ``dev`` or ``test``; never production
+    settings = settings_for(environ)
+    fixed = (settings.clock or "").strip()
+    if fixed and settings.is_dev:  # exactly ``dev`` or ``test``; never production
         return FrozenClock(fixed)
     return SystemClock()
 

@@ -24,7 +24,7 @@ from urllib.parse import quote
 import httpx
 import jwt
 
-from selfcare_common import deployment  # pure: which deployment this is (no core internals)
+from selfcare.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -100,13 +100,20 @@ def _jwt_secret() -> str:
     """The shared HS256 secret. In development (``SELFCARE_ENV=dev``/``test``) without one, make one for
     this process and publish it in the environment so that the embedded core (built later) uses the
     same; anywhere else a missing secret is a ``deployment.ConfigurationError`` naming the variable."""
-    secret = deployment.require_secret()
+    global _dev_secret
+    secret = get_settings().require_secret()
     if secret:
         return secret
-    secret = secrets.token_urlsafe(48)
-    os.environ["SELFCARE_JWT_SECRET"] = secret
-    logger.warning("SELFCARE_JWT_SECRET is not set: using a random secret for this process (development only)")
-    return secret
+    if _dev_secret is None:
+        _dev_secret = secrets.token_urlsafe(48)
+        # The one write to the environment: the embedded core (built later in this process) reads its
+        # settings from it, so both sides sign and check with the same development secret.
+        os.environ["SELFCARE_JWT_SECRET"] = _dev_secret
+        logger.warning("SELFCARE_JWT_SECRET is not set: using a random secret for this process (development only)")
+    return _dev_secret
+
+
+_dev_secret: str | None = None
 
 
 class ServiceToken:
@@ -130,8 +137,8 @@ class ServiceToken:
                 "iat": iat,
                 "nbf": iat,
                 "exp": iat + SERVICE_TTL_S,
-                "iss": os.environ.get("SELFCARE_JWT_ISSUER") or "selfcare-core",
-                "aud": os.environ.get("SELFCARE_JWT_AUDIENCE") or "selfcare-api",
+                "iss": get_settings().jwt_issuer,
+                "aud": get_settings().jwt_audience,
             }
             self._token = jwt.encode(claims, _jwt_secret(), algorithm="HS256")
             self._expires = iat + SERVICE_TTL_S
@@ -158,7 +165,7 @@ class CoreClient:
     def __init__(
         self, base_url: str | None = None, transport: httpx.AsyncBaseTransport | None = None, timeout: float = 15.0
     ) -> None:
-        base_url = base_url if base_url is not None else os.environ.get("BILLING_API_URL", "")
+        base_url = base_url if base_url is not None else (get_settings().billing_api_url or "")
         if not base_url:
             transport = transport or _embedded_transport()
             base_url = "http://core"

@@ -6,13 +6,13 @@ field is an error that names it, so a broken brand file fails at start-up, not o
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from selfcare.settings import get_settings
 from selfcare_common.toml_text import control_characters
 
 DEFAULT_BRAND_FILE = Path(__file__).parent / "brand.toml"
@@ -110,5 +110,5 @@ def parse_brand(text: str) -> Brand:
 @cache
 def brand() -> Brand:
     """The configured brand (read once per process)."""
-    path = Path(os.environ.get("SELFCARE_BRAND_FILE") or DEFAULT_BRAND_FILE)
+    path = get_settings().brand_file or DEFAULT_BRAND_FILE
     return parse_brand(path.read_text(encoding="utf-8"))

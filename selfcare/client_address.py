@@ -12,9 +12,10 @@ Empty (the default): the peer is the browser.
 from __future__ import annotations
 
 import ipaddress
-import os
 from collections.abc import Mapping
 from typing import Any
+
+from selfcare.settings import settings_for
 
 TRUSTED_PROXIES_ENV = "SELFCARE_TRUSTED_PROXIES"
 CLIENT_HEADER = "X-Selfcare-Client-IP"  # what the core reads (backend_stub.api.clients)
@@ -24,9 +25,8 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 def trusted_proxies(environ: Mapping[str, str] | None = None) -> tuple[Network, ...]:
     """The networks of ``SELFCARE_TRUSTED_PROXIES``; a bad entry is a ``ValueError`` naming it."""
-    env = os.environ if environ is None else environ
     networks = []
-    for entry in (env.get(TRUSTED_PROXIES_ENV) or "").split(","):
+    for entry in (settings_for(environ).trusted_proxies or "").split(","):
         if entry.strip():
             try:
                 networks.append(ipaddress.ip_network(entry.strip(), strict=False))

@@ -34,6 +34,8 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.routing import Mount, Router
 
+from selfcare.settings import get_settings
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -52,8 +54,7 @@ _core: tuple[int, FastAPI] | None = None  # (pid it was built in, app)
 
 def standalone_core_url() -> str | None:
     """``BILLING_API_URL`` without a trailing slash, or None when the core is embedded."""
-    url = (os.environ.get("BILLING_API_URL") or "").strip().rstrip("/")
-    return url or None
+    return get_settings().standalone_core_url
 
 
 def is_embedded() -> bool:
@@ -130,11 +131,11 @@ def core_public_base() -> str:
     ``rx.redirect``: a same-origin ``rx.redirect`` is routed inside the single-page app and never
     reaches the backend.
     """
-    explicit = (os.environ.get("SELFCARE_CORE_PUBLIC_URL") or "").strip().rstrip("/")
+    explicit = (get_settings().core_public_url or "").strip().rstrip("/")
     if explicit:
         return explicit
     if (standalone := standalone_core_url()) is not None:
-        return (os.environ.get("BILLING_API_PUBLIC_URL") or "").strip().rstrip("/") or standalone
+        return (get_settings().billing_api_public_url or "").strip().rstrip("/") or standalone
     from reflex.config import get_config
 
     config = get_config()

@@ -31,15 +31,15 @@ from selfcare.pages.settings.page import settings_page
 from selfcare.pages.settings.state import SettingsState
 from selfcare.pages.usage.page import usage_page
 from selfcare.pages.usage.state import UsageState
+from selfcare.settings import get_settings
 from selfcare.state.alerts import AlertNoticesState
 from selfcare.state.browser import browser_orders
 from selfcare.state.payment_method import PaymentMethodState
 from selfcare.state.session import SessionState
-from selfcare_common import deployment
 
 # Fail closed: outside SELFCARE_ENV=dev (or test) the app does not start without SELFCARE_JWT_SECRET
 # (deployment.ConfigurationError names it), before anything is compiled or served.
-deployment.require_secret()
+get_settings().require_secret()
 
 _b = brand()
 

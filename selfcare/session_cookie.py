@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import secrets
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -45,6 +44,8 @@ from urllib.parse import quote, urlsplit
 import jwt
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
+
+from selfcare.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -156,8 +157,8 @@ def verify_session_token(token: str) -> dict[str, Any] | None:
             token,
             _secret(),
             algorithms=["HS256"],
-            audience=os.environ.get("SELFCARE_JWT_AUDIENCE") or "selfcare-api",
-            issuer=os.environ.get("SELFCARE_JWT_ISSUER") or "selfcare-core",
+            audience=get_settings().jwt_audience,
+            issuer=get_settings().jwt_issuer,
             options={"require": ["exp", "sub", "jti", "role", "cid"]},
         )
     except jwt.PyJWTError:
@@ -171,7 +172,7 @@ def verify_session_token(token: str) -> dict[str, Any] | None:
 
 
 def _secure(request: Request) -> bool:
-    public = os.environ.get("SELFCARE_PUBLIC_URL", "")
+    public = get_settings().public_url or ""
     return request.url.scheme == "https" or public.startswith("https://")
 
 

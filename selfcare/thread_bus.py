@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections import OrderedDict, defaultdict
 
 from selfcare.embedding import is_embedded
+from selfcare.settings import get_settings
 from selfcare_common import thread_signal
 
 logger = logging.getLogger(__name__)
@@ -39,11 +39,7 @@ _live = {"push": False}
 
 def poll_interval_s() -> float:
     """Seconds between polls of an open thread while the push is not live (``SELFCARE_THREAD_POLL_S``, ≥ 0.2)."""
-    try:
-        value = float(os.environ.get("SELFCARE_THREAD_POLL_S", "1.0"))
-    except ValueError:
-        value = 1.0
-    return max(0.2, value)
+    return get_settings().thread_poll_s
 
 
 def push_live() -> bool:
@@ -102,7 +98,7 @@ async def wait(invoice_id: str, timeout: float, seen: int | None = None) -> bool
 
 def ensure_listening() -> None:
     """Start this worker's listening to the core's signals, once per event loop."""
-    url = thread_signal.redis_url()
+    url = (get_settings().redis_url or "").strip() or None
     if url is None:
         if not _in_process["listening"]:
             thread_signal.listen(notify)  # once per process

@@ -1,4 +1,4 @@
-"""Which deployment this process is: the one place that reads ``SELFCARE_ENV``.
+"""Which deployment this process is: what ``SELFCARE_ENV`` means, for both sides.
 
 Production is the default. Only two exact values are not production:
 
@@ -10,12 +10,13 @@ Production is the default. Only two exact values are not production:
 
 Anything else (unset, empty, ``prod``, ``staging``, ``Dev``, ``dev `` …) is production, where the
 core's server and the app refuse to start without a JWT secret of at least 32 bytes
-(:func:`require_secret`). Pure: no I/O, no framework imports; the app may import it too.
+(:func:`require_secret`). Pure: no I/O, no framework imports; the app may import it too. The variables
+themselves are read by each side's settings (``backend_stub.settings``, ``selfcare.settings``), which hand
+them here as a mapping (``settings.deployment_env()``).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 
 ENV_VAR = "SELFCARE_ENV"
@@ -36,28 +37,28 @@ class ConfigurationError(ValueError):
     """The process must not start as configured; the message names the variable to set."""
 
 
-def environment(environ: Mapping[str, str] | None = None) -> str:
+def environment(environ: Mapping[str, str]) -> str:
     """``dev``, ``test`` or ``production`` (the default, and what every other value means)."""
-    value = (os.environ if environ is None else environ).get(ENV_VAR, "")
+    value = environ.get(ENV_VAR, "")
     return value if value in NON_PRODUCTION else PRODUCTION
 
 
-def is_dev(environ: Mapping[str, str] | None = None) -> bool:
+def is_dev(environ: Mapping[str, str]) -> bool:
     """Dev conveniences are on (``SELFCARE_ENV`` is exactly ``dev`` or ``test``)."""
     return environment(environ) != PRODUCTION
 
 
-def is_production(environ: Mapping[str, str] | None = None) -> bool:
+def is_production(environ: Mapping[str, str]) -> bool:
     return environment(environ) == PRODUCTION
 
 
-def require_secret(environ: Mapping[str, str] | None = None) -> str | None:
+def require_secret(environ: Mapping[str, str]) -> str | None:
     """The JWT secret, checked before a server starts; ``None`` in dev without one (a random one is used).
 
     Outside dev a missing or short secret raises :class:`ConfigurationError` naming ``SELFCARE_JWT_SECRET``
     (and saying what ``SELFCARE_ENV`` made this deployment, in case it was meant to be the demo).
     """
-    env = os.environ if environ is None else environ
+    env = environ
     secret = env.get(SECRET_VAR) or ""
     if secret and len(secret.encode("utf-8")) < MIN_SECRET_BYTES:
         raise ConfigurationError(

@@ -36,20 +36,17 @@ _clients: dict[tuple[int, str], redis.Redis] = {}
 _lock = threading.Lock()
 
 
-def redis_url() -> str | None:
-    """The Redis that carries the signal between processes (``REDIS_URL``), or None."""
-    return (os.environ.get("REDIS_URL") or "").strip() or None
-
-
 def listen(callback: Callable[[str], object]) -> Callable[[], None]:
     """Call ``callback(invoice_id)`` for every signal published in this process; returns the way to stop."""
     _listeners.append(callback)
     return lambda: _listeners.remove(callback) if callback in _listeners else None
 
 
-def publish(invoice_id: str) -> None:
-    """Tell every open page of ``invoice_id`` that its thread changed (any worker, see the module)."""
-    url = redis_url()
+def publish(invoice_id: str, redis_url: str | None) -> None:
+    """Tell every open page of ``invoice_id`` that its thread changed (any worker, see the module).
+
+    ``redis_url``: the side's ``REDIS_URL`` setting (the core's ``backend_stub.settings``); None: in process."""
+    url = (redis_url or "").strip() or None
     if url is not None:
         try:
             _client(url).publish(CHANNEL, invoice_id)

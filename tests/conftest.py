@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from backend_stub import clock
+from backend_stub import clock, settings
 from backend_stub.core import Core
 from backend_stub.services.access.tokens import AuthSettings, Role, issue_token
 from backend_stub.storage.db import make_engine
@@ -37,8 +38,41 @@ def frozen_clock(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
         return
     monkeypatch.setenv("SELFCARE_ENV", "test")
     monkeypatch.setenv(clock.CLOCK_ENV, TEST_NOW)
+    reset_settings()
     with clock.use(clock.FrozenClock(TEST_NOW)) as frozen:
         yield frozen
+    reset_settings()
+
+
+class Env:
+    """Set or unset environment variables for one test, the settings read again after each change
+    (``backend_stub.settings.get_settings`` and the app's ``selfcare.settings.get_settings`` cache them)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self._monkeypatch = monkeypatch
+
+    def set(self, name: str, value: str) -> None:
+        self._monkeypatch.setenv(name, value)
+        reset_settings()
+
+    def unset(self, name: str) -> None:
+        self._monkeypatch.delenv(name, raising=False)
+        reset_settings()
+
+
+def reset_settings() -> None:
+    settings.reset()
+    app_settings = sys.modules.get("selfcare.settings")
+    if app_settings is not None:
+        app_settings.reset()
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
+    """``env.set(name, value)`` / ``env.unset(name)``: the environment of this test; the settings (the
+    core's and the app's) are read again after each change and after the test."""
+    yield Env(monkeypatch)
+    reset_settings()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -17,6 +17,7 @@ from backend_stub.core import Core
 from backend_stub.services.access.revocations import DbRevocationList
 from backend_stub.services.access.sessions import DbSessions, SessionPolicy
 from backend_stub.services.access.tokens import AuthSettings, RevocationList
+from backend_stub.settings import Settings, get_settings
 from selfcare_common.security_headers import SecurityHeadersMiddleware, core_html_policy
 
 meta = APIRouter()
@@ -42,14 +43,21 @@ ROUTERS: tuple[APIRouter, ...] = (
 
 
 def create_app(
-    core: Core | None = None, *, auth: AuthSettings | None = None, revocations: RevocationList | None = None
+    core: Core | None = None,
+    *,
+    auth: AuthSettings | None = None,
+    revocations: RevocationList | None = None,
+    settings: Settings | None = None,
 ) -> FastAPI:
     """The core API as an ASGI app (standalone, or mounted inside the Reflex backend).
 
     Refuses (``deployment.ConfigurationError``) outside dev without ``SELFCARE_JWT_SECRET``, before it
     touches the database. Every response carries the security headers (``selfcare_common.security_headers``).
+    ``settings`` (default: the process's, ``backend_stub.settings.get_settings``) is kept in ``app.state.settings``
+    for the routes (``api.deps.settings_of``); ``auth`` overrides the signing settings it gives.
     """
-    settings = auth or AuthSettings.from_env()
+    settings = settings or get_settings()
+    signing = auth or AuthSettings.from_settings(settings)
     app = FastAPI(
         title="Selfcare billing core",
         version="0.1.0",
@@ -60,11 +68,12 @@ def create_app(
         SecurityHeadersMiddleware,
         html_policy=core_html_policy(frozenset(p for p in (app.docs_url, app.redoc_url) if p)),
     )
-    app.state.core = core or Core.from_url()
-    app.state.session_policy = SessionPolicy.from_env()  # a bad value stops the start, naming the variable
+    app.state.settings = settings
+    app.state.core = core or Core.from_url(settings.database_address)
+    app.state.session_policy = SessionPolicy.from_settings(settings)
     if revocations is None:
         revocations = DbRevocationList(app.state.core.engine)  # shared by every worker
-    configure_auth(app, settings, revocations, DbSessions(app.state.core.engine))
+    configure_auth(app, signing, revocations, DbSessions(app.state.core.engine))
     for each in ROUTERS:
         app.include_router(each)
     errors.install(app, list(ROUTERS))

@@ -1,5 +1,6 @@
-"""What the routers of the core API share: the core of a request, blocking work off the event loop, the
-operator's lifecycle configuration and the (test) payment provider.
+"""What the routers of the core API share: the core of a request, the settings it was made with
+(``backend_stub.settings``), blocking work off the event loop, the operator's lifecycle configuration and
+the (test) payment provider.
 """
 
 from __future__ import annotations
@@ -7,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import os
 from functools import partial
 
 import httpx
@@ -17,12 +17,17 @@ from fastapi.responses import RedirectResponse
 from backend_stub.core import Core
 from backend_stub.services.lifecycle import paygw
 from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
-from selfcare_common import deployment
+from backend_stub.settings import Settings
 
 
 def core_of(request: Request) -> Core:
     """The core this app was made with (``create_app``)."""
     return request.app.state.core
+
+
+def settings_of(request: Request) -> Settings:
+    """The settings this app was made with (``create_app``; read once from the environment)."""
+    return request.app.state.settings
 
 
 async def run(fn, *args, **kwargs):
@@ -31,18 +36,17 @@ async def run(fn, *args, **kwargs):
 
 
 def lifecycle_config(request: Request) -> LifecycleConfig:
-    """The operator's lifecycle configuration, read from the environment once per app."""
+    """The operator's lifecycle configuration, built from the app's settings once per app."""
     cfg = getattr(request.app.state, "lifecycle_config", None)
     if cfg is None:
-        cfg = LifecycleConfig.from_env()
+        cfg = LifecycleConfig.from_settings(settings_of(request))
         request.app.state.lifecycle_config = cfg
     return cfg
 
 
 def small_balance_ore(request: Request) -> int:
     """The operator's minimum open balance (the lifecycle configuration the lifecycle routes use)."""
-    cfg = getattr(request.app.state, "lifecycle_config", None) or LifecycleConfig.from_env()
-    return cfg.dunning.small_balance_ore
+    return lifecycle_config(request).dunning.small_balance_ore
 
 
 def payment_provider(request: Request) -> paygw.TestPayProvider:
@@ -50,15 +54,15 @@ def payment_provider(request: Request) -> paygw.TestPayProvider:
     from the JWT secret); 503 in production without one."""
     provider = getattr(request.app.state, "paygw", None)
     if provider is None:
-        secret = os.environ.get("SELFCARE_PAYGW_SECRET")
+        secret = settings_of(request).paygw_secret
         if not secret:
-            if deployment.is_production():
+            if settings_of(request).is_production:
                 raise HTTPException(503, "the payment provider is not configured (SELFCARE_PAYGW_SECRET)")
             secret = hmac.new(
                 request.app.state.auth_settings.secret.encode(), b"testpay-webhook", hashlib.sha256
             ).hexdigest()
         provider = request.app.state.paygw = paygw.TestPayProvider(
-            core_of(request).engine, secret, overpayment=LifecycleConfig.from_env().dunning.overpayment
+            core_of(request).engine, secret, overpayment=lifecycle_config(request).dunning.overpayment
         )
     return provider
 

@@ -1,13 +1,16 @@
 """How the core API answers refusals: one 422 shape, no echoed input, every status documented.
 
 * A 422 is always FastAPI's own shape, ``{"detail": [{"loc": [...], "msg": "...", "type": "..."}]}``:
-  pydantic's validation errors without the submitted ``input`` (nor ``ctx``/``url``), and a
-  route's ``HTTPException(422, "field: message")`` turned into one item whose ``loc`` names the
-  field where the route takes it (``["body", "amount_ore"]``, ``["query", "period"]``). Messages
-  are cut at ``MAX_MESSAGE`` characters, so long input is never sent back whole.
-* The core's typed failures (``backend_stub.domain.errors``) are answered here, once: ``NotFound`` is
-  404 and ``Conflict`` 409, ``{"detail": "<the message>"}``. A route that answers a lookup with
-  its own words (``"invoice not found"``, the same for another customer's id) catches it itself.
+  pydantic's validation errors without the submitted ``input`` (nor ``ctx``/``url``), and one item per
+  refusal of the core's own, whose ``loc`` names the field where the route takes it (``["body",
+  "amount_ore"]``, ``["query", "period"]``; ``["path", "invoice_id"]`` for ``invoice``, the thing the path
+  names). Messages are cut at ``MAX_MESSAGE`` characters, so long input is never sent back whole.
+* The core's typed failures (``backend_stub.domain.errors``) are answered here, once, so routes do not
+  catch them: ``Invalid(field, message)`` (bad input, from a service or the domain) is that 422,
+  ``NotFound`` is 404 and ``Conflict`` 409, ``{"detail": "<the message>"}``. A route that answers a
+  lookup with its own words (``"invoice not found"``, the same for another customer's id) catches it
+  itself. A route's ``HTTPException(422, "field: message")`` (a file's errors by line, a rule of the
+  route's own) gets the same item, the field read from the message.
 * The OpenAPI schema documents the refusals a route can give: 400 for a body that cannot be read
   at all, 413 for an upload over its limit (``api.uploads``), 401 for every route behind a token,
   403 where roles are checked, 404 where an id (path, or a customer in the query) is looked up,
@@ -29,7 +32,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backend_stub.api.auth import current_principal
-from backend_stub.domain.errors import Conflict, NotFound
+from backend_stub.domain.errors import Conflict, Invalid, NotFound
 
 MAX_MESSAGE = 300
 """Longest message sent back in a 422 item (the rest is cut: a message may quote the input)."""
@@ -109,20 +112,26 @@ def _params(request: Request) -> dict[str, list[str]]:
     return found
 
 
+def _field_item(request: Request, field: str, text: str) -> dict[str, Any]:
+    """One 422 item about ``field``, located where the route takes it: path, query or header; the
+    path's ``<field>_id``; else the body (a route without a body: the field alone)."""
+    params = _params(request)
+    for where in ("path", "query", "header"):
+        if field in params[where]:
+            return {"loc": [where, field], "msg": _clip(text), "type": "value_error"}
+    if f"{field}_id" in params["path"]:  # "invoice: …" is about the invoice the path names
+        return {"loc": ["path", f"{field}_id"], "msg": _clip(text), "type": "value_error"}
+    if params["body"]:
+        return {"loc": ["body", field], "msg": _clip(text), "type": "value_error"}
+    return {"loc": [field], "msg": _clip(text), "type": "value_error"}
+
+
 def _item(request: Request, message: str) -> dict[str, Any]:
     """One 422 item for a route's ``"field: message"`` (or a message about the request as a whole)."""
-    params = _params(request)
     match = _FIELD.match(message)
     if match:
-        field, text = match.groups()
-        for where in ("path", "query", "header"):
-            if field in params[where]:
-                return {"loc": [where, field], "msg": _clip(text), "type": "value_error"}
-        if f"{field}_id" in params["path"]:  # "invoice: …" is about the invoice the path names
-            return {"loc": ["path", f"{field}_id"], "msg": _clip(text), "type": "value_error"}
-        if params["body"]:
-            return {"loc": ["body", field], "msg": _clip(text), "type": "value_error"}
-        return {"loc": [field], "msg": _clip(text), "type": "value_error"}
+        return _field_item(request, *match.groups())
+    params = _params(request)
     # No field named: the file (or body) as a whole, else the thing the path names.
     if params["body"]:
         uploads = [name for name in params["body"] if name == "file"]
@@ -164,6 +173,10 @@ async def _on_http_exception(request: Request, exc: StarletteHTTPException) -> A
             {"detail": _items(request, exc.detail)}, status_code=422, headers=getattr(exc, "headers", None)
         )
     return await http_exception_handler(request, exc)
+
+
+async def _on_invalid(request: Request, exc: Invalid) -> JSONResponse:
+    return JSONResponse({"detail": [_field_item(request, exc.field, exc.message)]}, status_code=422)
 
 
 async def _on_not_found(request: Request, exc: NotFound) -> JSONResponse:
@@ -239,10 +252,11 @@ def document_refusals(app: FastAPI, routers: list[APIRouter]) -> None:
 
 
 def install(app: FastAPI, routers: list[APIRouter]) -> None:
-    """One 422 shape for every refusal of input, the core's ``NotFound`` and ``Conflict`` answered 404 and 409,
-    and the refusals of ``routers``' routes documented."""
+    """One 422 shape for every refusal of input (the core's ``Invalid`` among them), the core's ``NotFound`` and
+    ``Conflict`` answered 404 and 409, and the refusals of ``routers``' routes documented."""
     app.add_exception_handler(RequestValidationError, _on_validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)  # type: ignore[arg-type]
+    app.add_exception_handler(Invalid, _on_invalid)  # type: ignore[arg-type]
     app.add_exception_handler(NotFound, _on_not_found)  # type: ignore[arg-type]
     app.add_exception_handler(Conflict, _on_conflict)  # type: ignore[arg-type]
     document_refusals(app, routers)

@@ -18,6 +18,7 @@ from backend_stub.services.access.tokens import AuthSettings
 from backend_stub.services.autopay import autogiro_files, draws
 from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
 from backend_stub.services.lifecycle.paygw import TestPayProvider
+from backend_stub.settings import get_settings
 
 
 def _setup():
@@ -71,8 +72,10 @@ def cmd_autogiro_import(args: argparse.Namespace) -> int:
 
 def _provider(engine):
     secret = (
-        os.environ.get("SELFCARE_PAYGW_SECRET")
-        or hmac.new(AuthSettings.from_env().secret.encode(), b"testpay-webhook", hashlib.sha256).hexdigest()
+        get_settings().paygw_secret
+        or hmac.new(
+            AuthSettings.from_settings(get_settings()).secret.encode(), b"testpay-webhook", hashlib.sha256
+        ).hexdigest()
     )
     return TestPayProvider(engine, secret)
 

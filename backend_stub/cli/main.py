@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from backend_stub.cli.common import fail
 from backend_stub.services.support.agents import ROLES
+from backend_stub.settings import get_settings
 from selfcare_common import deployment
 
 Add = Callable[[str, str, str], argparse.ArgumentParser]
@@ -192,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     args = build_parser().parse_args(argv)
     try:
+        get_settings()  # read once, here: a bad variable stops every command, named
         return command(args.fn)(args)
     except deployment.ConfigurationError as exc:
         what = "the core server refuses to start" if args.command in ("serve", "demo") else f"{args.command}"

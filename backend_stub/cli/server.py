@@ -13,15 +13,15 @@ from backend_stub.api.app import create_app
 from backend_stub.cli.common import open_core
 from backend_stub.demo.seed import seed
 from backend_stub.services.access.tokens import AuthSettings, Role, issue_token
+from backend_stub.settings import get_settings
 from backend_stub.storage.models import billing as m
-from selfcare_common import deployment
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     # Outside dev, no secret: refuse before the database is touched (main() prints the reason).
-    deployment.require_secret()
+    get_settings().require_secret()
     uvicorn.run(create_app(open_core()), host=args.host, port=args.port, log_level="info")
     return 0
 
@@ -30,7 +30,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Seed a demo database on first start, print tokens to try the API with, and serve it."""
     # No built-in secret: dev (``make serve`` sets SELFCARE_ENV=dev) gets a random one for this process,
     # anything else needs SELFCARE_JWT_SECRET; checked before seeding.
-    deployment.require_secret()
+    get_settings().require_secret()
     core = open_core()
     with core.engine.connect() as conn:
         empty = not conn.execute(select(func.count()).select_from(m.Customer)).scalar_one()
@@ -40,7 +40,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     with core.engine.connect() as conn:
         first = conn.execute(select(m.Customer.id, m.Customer.customer_number).order_by(m.Customer.id)).first()
-    settings = AuthSettings.from_env()
+    settings = AuthSettings.from_settings(get_settings())
     print(f"\nCore API: http://{args.host}:{args.port}/docs", file=sys.stderr)
     print(
         f"Service token:\n  {issue_token(settings, subject='demo', role=Role.SERVICE, ttl=timedelta(days=1))}",

@@ -5,15 +5,15 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-import os
 
 from backend_stub.cli.common import fail, open_core
 from backend_stub.services.support import agents
+from backend_stub.settings import get_settings
 
 
 def cmd_create_agent(args: argparse.Namespace) -> int:
     """Create a staff account (agent, supervisor, marketing); the password comes from SELFCARE_AGENT_PASSWORD or a prompt."""
-    password = os.environ.get("SELFCARE_AGENT_PASSWORD") or getpass.getpass("Password: ")
+    password = get_settings().agent_password or getpass.getpass("Password: ")
     try:
         who = agents.create_agent(open_core().engine, args.username, args.name or args.username, password, args.role)
     except ValueError as exc:

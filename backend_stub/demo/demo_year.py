@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import heapq
 import hmac
-import os
 import random
 from collections import defaultdict
 from collections.abc import Callable
@@ -45,6 +44,7 @@ from backend_stub.services.lifecycle import dunning, ledger, links, messaging, p
 from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
 from backend_stub.services.lifecycle.paygw import TestPayProvider
 from backend_stub.services.support import threads
+from backend_stub.settings import get_settings
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.repo import load_subscriptions
 
@@ -78,9 +78,9 @@ class _Year:
     ) -> None:
         self.core, self.engine, self.cfg, self.today, self.end_at, self.say = core, core.engine, cfg, today, end_at, say
         self.seed = seed
-        self.settings = AuthSettings.from_env()
+        self.settings = AuthSettings.from_settings(get_settings())
         secret = (
-            os.environ.get("SELFCARE_PAYGW_SECRET")
+            get_settings().paygw_secret
             or hmac.new(self.settings.secret.encode(), b"testpay-webhook", hashlib.sha256).hexdigest()
         )
         self.provider = TestPayProvider(self.engine, secret)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from backend_stub.domain.errors import Invalid
+
 
 @dataclass(frozen=True)
 class Allocation:
@@ -88,9 +90,9 @@ def split_over_invoices(amount_ore: int, balances: list[int]) -> list[int]:
     and the invoice amount. Returns each invoice's share; they add up to ``amount_ore``.
     """
     if not balances:
-        raise ValueError("balances: a payment needs at least one invoice")
+        raise Invalid("balances", "a payment needs at least one invoice")
     if amount_ore < 0:
-        raise ValueError("amount_ore: must not be negative")
+        raise Invalid("amount_ore", "must not be negative")
     shares, rest = [], amount_ore
     for balance in balances:
         take = min(rest, max(balance, 0))

@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from backend_stub.domain.errors import Invalid
 from backend_stub.domain.ocr import has_luhn_digit
 
 
-class AutopayError(ValueError):
-    """Bad input; the message starts with the field's name."""
+class AutopayError(Invalid):
+    """Bad input about a payment method (``Invalid``: the field and the message)."""
 
 
 # --- banking days (Sweden) --------------------------------------------------------------------------------
@@ -157,38 +158,38 @@ def check_account(clearing: str, account: str) -> BankAccount:
     c = "".join(ch for ch in str(clearing) if ch not in " -")
     a = "".join(ch for ch in str(account) if ch not in " -.")
     if not c.isascii() or not c.isdigit() or len(c) not in (4, 5):
-        raise AutopayError("clearing: a clearing number has 4 digits (5 for some Swedbank accounts)")
+        raise AutopayError("clearing", "a clearing number has 4 digits (5 for some Swedbank accounts)")
     if len(c) == 5:
         if not c.startswith("8") or not has_luhn_digit(c):
-            raise AutopayError("clearing: a five-digit clearing number is Swedbank's 8xxx-x with a check digit")
+            raise AutopayError("clearing", "a five-digit clearing number is Swedbank's 8xxx-x with a check digit")
         c = c[:4]
     series = next((s for s in CLEARING_SERIES if s[0] <= int(c) <= s[1]), None)
     if series is None:
-        raise AutopayError(f"clearing: {c} is not a clearing number of a Swedish bank")
+        raise AutopayError("clearing", f"{c} is not a clearing number of a Swedish bank")
     _lo, _hi, kind, comment, bank = series
     if not a.isascii() or not a.isdigit():
-        raise AutopayError("account: digits only")
+        raise AutopayError("account", "digits only")
     if kind == 1:
         a = a[-7:] if len(a) > 7 and not a[:-7].strip("0") else a
         if len(a) != 7:
-            raise AutopayError(f"account: {bank} account numbers have 7 digits after the clearing number")
+            raise AutopayError("account", f"{bank} account numbers have 7 digits after the clearing number")
         if not _mod11((c[1:] if comment == 1 else c) + a):
-            raise AutopayError("account: the check digit does not match (wrong account number?)")
+            raise AutopayError("account", "the check digit does not match (wrong account number?)")
     elif comment == 2:
         a = a.lstrip("0").rjust(9, "0") if len(a) <= 9 or not a[:-9].strip("0") else a
         if len(a) != 9:
-            raise AutopayError(f"account: {bank} account numbers have 9 digits")
+            raise AutopayError("account", f"{bank} account numbers have 9 digits")
         if not _mod11(a):
-            raise AutopayError("account: the check digit does not match (wrong account number?)")
+            raise AutopayError("account", "the check digit does not match (wrong account number?)")
     elif comment == 1:
         if len(a) != 10:
-            raise AutopayError(f"account: {bank} account numbers have 10 digits")
+            raise AutopayError("account", f"{bank} account numbers have 10 digits")
         if not has_luhn_digit(a):
-            raise AutopayError("account: the check digit does not match (wrong account number?)")
+            raise AutopayError("account", "the check digit does not match (wrong account number?)")
     else:
         a = a.lstrip("0")
         if not 1 <= len(a) <= 10:
-            raise AutopayError(f"account: {bank} account numbers have at most 10 digits")
+            raise AutopayError("account", f"{bank} account numbers have at most 10 digits")
     return BankAccount(c, a, bank)
 
 
@@ -198,7 +199,7 @@ def check_personal_number(text: str, *, today: date) -> str:
     number's century (a person born 100 years ago is not a newborn)."""
     raw = "".join(ch for ch in str(text) if ch not in " -+")
     if not raw.isascii() or not raw.isdigit() or len(raw) not in (10, 12):
-        raise AutopayError("personal_number: 12 digits (ÅÅÅÅMMDDNNNN) or 10 (ÅÅMMDDNNNN)")
+        raise AutopayError("personal_number", "12 digits (ÅÅÅÅMMDDNNNN) or 10 (ÅÅMMDDNNNN)")
     if len(raw) == 10:
         if int(raw[2:4]) >= 20:  # an organisation number (the month digits are 20 or more)
             raw = "00" + raw
@@ -206,11 +207,11 @@ def check_personal_number(text: str, *, today: date) -> str:
             century = today.year // 100 if int(raw[:2]) <= today.year % 100 else today.year // 100 - 1
             raw = f"{century:02d}{raw}"
     if not has_luhn_digit(raw[2:]):
-        raise AutopayError("personal_number: the check digit does not match")
+        raise AutopayError("personal_number", "the check digit does not match")
     if not raw.startswith("00"):
         try:
             day_of_month = int(raw[6:8])
             date(int(raw[:4]), int(raw[4:6]), day_of_month - 60 if day_of_month > 60 else day_of_month)
         except ValueError:
-            raise AutopayError("personal_number: not a date of birth") from None
+            raise AutopayError("personal_number", "not a date of birth") from None
     return raw

@@ -21,6 +21,7 @@ from fractions import Fraction
 from functools import lru_cache
 
 from backend_stub.domain.catalogue import Catalogue, Discount, in_language
+from backend_stub.domain.errors import Invalid
 from backend_stub.domain.invoice_charges import (
     AddonCharge,
     InstalmentCharge,
@@ -336,7 +337,7 @@ def credit_note_lines(
     """Lines of a credit note: the whole invoice, some of its lines, or an amount at a VAT rate."""
     if amount_ore is not None:
         if amount_ore <= 0:
-            raise ValueError("amount_ore: a credit is a positive amount to take off")
+            raise Invalid("amount_ore", "a credit is a positive amount to take off")
         rate = vat_rate if vat_rate is not None else (original[0].vat_rate if original else Decimal("0.25"))
         return [
             Line(

@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from backend_stub.domain.errors import Invalid
+
 
 @dataclass(frozen=True, slots=True, order=True)
 class Period:
@@ -77,9 +79,9 @@ def period_for(label: str, cycle_day: int = 1) -> Period:
     """The period that starts in month ``label`` (``YYYY-MM``) on the account's cycle day."""
     m = re.fullmatch(r"(\d{4})-(\d{2})", label or "")
     if not m or not 1 <= int(m.group(2)) <= 12:
-        raise ValueError(f"period: {label!r} is not a month like 2026-10")
+        raise Invalid("period", f"{label!r} is not a month like 2026-10")
     if not 1 <= cycle_day <= 28:
-        raise ValueError("cycle_day: must be 1..28")
+        raise Invalid("cycle_day", "must be 1..28")
     year, month = int(m.group(1)), int(m.group(2))
     start = _cycle_start(year, month, cycle_day)
     ny, nm = _add_months(year, month, 1)
@@ -142,7 +144,7 @@ def validate_segments(segments: list[PlanSegment], *, field: str = "segments") -
     ordered = sorted(segments, key=lambda s: s.start)
     for seg in ordered:
         if seg.end is not None and seg.end < seg.start:
-            raise ValueError(f"{field}: plan {seg.plan_id} ends {seg.end} before it starts {seg.start}")
+            raise Invalid(field, f"plan {seg.plan_id} ends {seg.end} before it starts {seg.start}")
     for a, b in zip(ordered, ordered[1:], strict=False):
         if a.end is None or a.end >= b.start:
-            raise ValueError(f"{field}: plan {a.plan_id} from {a.start} overlaps plan {b.plan_id} from {b.start}")
+            raise Invalid(field, f"plan {a.plan_id} from {a.start} overlaps plan {b.plan_id} from {b.start}")

@@ -1,8 +1,7 @@
-"""Engine and schema management: SQLite file by default, PostgreSQL via ``DATABASE_URL``."""
+"""Engine and schema management: SQLite file by default, PostgreSQL via ``DATABASE_URL`` (``backend_stub.settings``)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from alembic import command
@@ -10,18 +9,14 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-DEFAULT_DB_PATH = Path(os.environ.get("SELFCARE_DATA_DIR", "var")) / "selfcare.db"
+from backend_stub.settings import get_settings
+
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def database_url() -> str:
-    """``DATABASE_URL`` if set, else a SQLite file under ``var/``."""
-    url = os.environ.get("DATABASE_URL")
-    if url:
-        if url.startswith("postgresql://") or url.startswith("postgres://"):
-            url = "postgresql+psycopg://" + url.split("://", 1)[1]
-        return url
-    return f"sqlite:///{DEFAULT_DB_PATH}"
+    """``DATABASE_URL`` if set, else a SQLite file under ``SELFCARE_DATA_DIR`` (``var/``)."""
+    return get_settings().database_address
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -10,6 +9,7 @@ import reflex as rx
 
 from selfcare.api_client import core_public_base
 from selfcare.i18n import N_, gettext
+from selfcare.settings import get_settings
 from selfcare.state.browser import go_to
 from selfcare.state.calls import Subscriber, core_call
 from selfcare.state.session import SessionState
@@ -19,7 +19,7 @@ CANNOT_START = N_("The payment could not be started. Please try again.")
 
 def app_origin(state: rx.State) -> str:
     """This app's own address as the browser sees it (the provider's way back)."""
-    return str(state.rx_router_page.host or os.environ.get("SELFCARE_APP_URL", "")).rstrip("/")
+    return str(state.rx_router_page.host or get_settings().app_url or "").rstrip("/")
 
 
 async def to_checkout(

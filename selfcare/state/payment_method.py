@@ -13,7 +13,6 @@ language switch relabels them at once.
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import date, datetime
 from typing import Any
@@ -24,6 +23,7 @@ from babel.dates import format_date as _babel_date
 from selfcare.api_client import core_public_base
 from selfcare.charges_client import Invalid, charges_client
 from selfcare.i18n import N_, format_date, gettext, normalise_language
+from selfcare.settings import get_settings
 from selfcare.state.browser import go_to
 from selfcare.state.calls import Subscriber, core_call
 from selfcare.state.session import LOGIN_ROUTE, SessionState
@@ -360,7 +360,7 @@ class PaymentMethodState(rx.State):
             return rx.redirect(LOGIN_ROUTE)
         lang = session._lang()
         self.error = self.success = ""
-        origin = str(self.rx_router_page.host or os.environ.get("SELFCARE_APP_URL", "")).rstrip("/")
+        origin = str(self.rx_router_page.host or get_settings().app_url or "").rstrip("/")
         async with core_call(
             self,
             Subscriber(session, forget=self._forget),

@@ -24,9 +24,9 @@ DUE = date(2026, 12, 1)
 
 
 @pytest.fixture
-def setup(core, auth, tmp_path, monkeypatch):
-    monkeypatch.setenv("SELFCARE_PRINT_DIR", str(tmp_path / "print"))
-    monkeypatch.setenv("SELFCARE_AUTOGIRO_CUSTOMER_NUMBER", "471117")
+def setup(core, auth, tmp_path, env):
+    env.set("SELFCARE_PRINT_DIR", str(tmp_path / "print"))
+    env.set("SELFCARE_AUTOGIRO_CUSTOMER_NUMBER", "471117")
     rows = bill_october(core)
     with TestClient(create_app(core, auth=auth), follow_redirects=False) as client:
         yield client, rows

@@ -599,7 +599,7 @@ def _free_port() -> int:
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_confirmation_email_reaches_a_real_smtp_server(api, monkeypatch):
+def test_confirmation_email_reaches_a_real_smtp_server(api, env):
     import email
     import email.policy
 
@@ -616,8 +616,8 @@ def test_confirmation_email_reaches_a_real_smtp_server(api, monkeypatch):
     controller = Controller(Inbox(), hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        monkeypatch.setenv("SELFCARE_SMTP_HOST", "127.0.0.1")
-        monkeypatch.setenv("SELFCARE_SMTP_PORT", str(port))
+        env.set("SELFCARE_SMTP_HOST", "127.0.0.1")
+        env.set("SELFCARE_SMTP_PORT", str(port))
         offer = create(api)
         r = api.post(
             f"/customers/{api.ids['K1']}/offers/{offer['id']}/accept",

@@ -70,10 +70,16 @@ def test_agent_sign_in_hashes_limits_and_audits(api, auth, core):
     assert api.get("/audit", headers=token_for(auth, "agent")).status_code == 403
 
 
-def test_question_reply_and_credit_from_the_thread(api, auth, smtp_server, monkeypatch):  # noqa: F811
-    inbox_smtp, port = smtp_server
-    monkeypatch.setenv("SELFCARE_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("SELFCARE_SMTP_PORT", str(port))
+@pytest.fixture
+def smtp_settings(smtp_server, env):  # noqa: F811
+    """The SMTP server in the environment, before the app (which reads its settings once) is made."""
+    env.set("SELFCARE_SMTP_HOST", "127.0.0.1")
+    env.set("SELFCARE_SMTP_PORT", str(smtp_server[1]))
+    return smtp_server
+
+
+def test_question_reply_and_credit_from_the_thread(smtp_settings, api, auth):
+    inbox_smtp, port = smtp_settings
     customers = [
         api.get(f"/customers/{x['id']}", headers=token_for(auth, "agent")).json()
         for x in api.get("/customers", headers=token_for(auth, "agent")).json()["items"]
@@ -126,8 +132,8 @@ def test_question_reply_and_credit_from_the_thread(api, auth, smtp_server, monke
     assert actions >= {"view", "reply", "credit", "assign"}
 
 
-def test_big_credits_need_a_supervisor(api, auth, monkeypatch):
-    monkeypatch.setenv("SELFCARE_AGENT_CREDIT_LIMIT_ORE", "10000")
+def test_big_credits_need_a_supervisor(api, auth, env):
+    env.set("SELFCARE_AGENT_CREDIT_LIMIT_ORE", "10000")
     customers = api.get("/customers", headers=token_for(auth, "agent")).json()["items"]
     inv = max((_first_invoice(api, auth, c["id"]) for c in customers), key=lambda i: i["amount_due_ore"])
     assert inv["amount_due_ore"] > 10000 + 100, "seeded data has an invoice above the limit"
@@ -300,12 +306,12 @@ def test_waive_preview_shows_the_fee_and_the_balance_after(api, auth, core):
     assert api.post(url, headers=agent).status_code == 422
 
 
-def test_every_change_to_a_thread_is_signalled_to_the_open_pages(api, auth, monkeypatch):
+def test_every_change_to_a_thread_is_signalled_to_the_open_pages(api, auth, env):
     """The core publishes "this thread changed" after a question, a read, a reply and a credit (selfcare_common.
     thread_signal), and not when a page reads a thread with nothing new: quiet pages cost the core nothing."""
     from selfcare_common import thread_signal
 
-    monkeypatch.delenv("REDIS_URL", raising=False)
+    env.unset("REDIS_URL")
     heard: list[str] = []
     stop = thread_signal.listen(heard.append)
     try:

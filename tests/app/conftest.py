@@ -21,7 +21,7 @@ from backend_stub.core import Core
 from backend_stub.services.access.tokens import AuthSettings, Role, issue_token
 from backend_stub.storage.db import make_engine
 from selfcare import api_client
-from tests.conftest import TEST_NOW, run_coroutine
+from tests.conftest import TEST_NOW, reset_settings, run_coroutine
 
 SECRET = "app-test-secret-" + "x" * 40
 
@@ -34,6 +34,7 @@ def core_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     old = {k: os.environ.get(k) for k in ("SELFCARE_JWT_SECRET", "SELFCARE_ENV")}
     os.environ["SELFCARE_JWT_SECRET"] = SECRET
     os.environ["SELFCARE_ENV"] = "dev"
+    reset_settings()
     db = Path(tmp_path_factory.mktemp("appcore")) / "core.db"
     core = Core(make_engine(f"sqlite:///{db}"))
     # Seeded on the tests' business day (tests.conftest.TEST_NOW), as every test then runs: session-scoped, this
@@ -48,6 +49,7 @@ def core_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+    reset_settings()
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from selfcare.pages.outbox.state import OutboxState
 from selfcare.state.browser import DONE_KEY, BrowserState, browser_orders, clear_if_sent, go_to
 from selfcare.state.session import SessionState
 from tests.app.conftest import drain, fresh_states, full_page_load, run, subscriber_token, substate
+from tests.conftest import Env
 
 SELFCARE = Path(__file__).resolve().parents[2] / "selfcare"
 
@@ -123,7 +124,7 @@ def test_pay_goes_to_the_providers_page_without_eval(client):
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
 
 
-def test_outbox_state_gives_nothing_outside_dev(client, monkeypatch: pytest.MonkeyPatch):
+def test_outbox_state_gives_nothing_outside_dev(client, monkeypatch: pytest.MonkeyPatch, env: Env):
     """The app's outbox state hands out sign-in codes only with SELFCARE_ENV=dev/test: unset, empty or
     any other name is production, and there it does not even ask the core."""
     asked: list[int] = []
@@ -136,13 +137,13 @@ def test_outbox_state_gives_nothing_outside_dev(client, monkeypatch: pytest.Monk
     state = substate(fresh_states(), OutboxState)
     for deployment in (None, "", "production", "staging", "Dev"):
         if deployment is None:
-            monkeypatch.delenv("SELFCARE_ENV", raising=False)
+            env.unset("SELFCARE_ENV")
         else:
-            monkeypatch.setenv("SELFCARE_ENV", deployment)
+            env.set("SELFCARE_ENV", deployment)
         assert not outbox_state.dev_outbox_enabled()
         run(drain(OutboxState.load.fn(state)))
         assert state.messages == [] and state.available is False
     assert asked == []
-    monkeypatch.setenv("SELFCARE_ENV", "dev")
+    env.set("SELFCARE_ENV", "dev")
     run(drain(OutboxState.load.fn(state)))
     assert state.available and state.messages[0]["text"] == "Din kod: 123456"  # the demo still has it

@@ -39,8 +39,8 @@ def test_recommendation_figures_read_as_a_sentence():
     assert short_kr(59750, "sv") == "597,50\u00a0kr" and short_kr(1249900, "sv") == "12\u00a0499\u00a0kr"
 
 
-def test_banner_and_order_as_the_page_shows_them(monkeypatch):
-    monkeypatch.setenv("SELFCARE_CORE_PUBLIC_URL", "https://app.example/core")
+def test_banner_and_order_as_the_page_shows_them(env):
+    env.set("SELFCARE_CORE_PUBLIC_URL", "https://app.example/core")
     assert image_src("/core/offer-images/3") == "https://app.example/core/offer-images/3"
     assert image_src("javascript:alert(1)") == "" and image_src(None) == ""
     view = banner_view(

@@ -74,8 +74,8 @@ def test_one_app_session_asking_codes_for_24_identifiers_is_limited(recording):
     assert "min" in login.error
 
 
-def test_the_address_behind_a_trusted_proxy_is_the_browsers(recording, monkeypatch):
-    monkeypatch.setenv(client_address.TRUSTED_PROXIES_ENV, "10.0.0.0/24")
+def test_the_address_behind_a_trusted_proxy_is_the_browsers(recording, env):
+    env.set(client_address.TRUSTED_PROXIES_ENV, "10.0.0.0/24")
     root = fresh_states()
     login = substate(root, LoginState)
     _browser(login, PROXY, forwarded="6.6.6.6, 203.0.113.9, 10.0.0.4")  # the browser wrote the first one
@@ -87,8 +87,8 @@ def test_the_address_behind_a_trusted_proxy_is_the_browsers(recording, monkeypat
     assert substate(root, SessionState).signed_in
 
 
-def test_a_browser_cannot_name_its_own_address(recording, monkeypatch):
-    monkeypatch.delenv(client_address.TRUSTED_PROXIES_ENV, raising=False)
+def test_a_browser_cannot_name_its_own_address(recording, env):
+    env.unset(client_address.TRUSTED_PROXIES_ENV)
     login = substate(fresh_states(), LoginState)
     _browser(login, "198.51.100.8", forwarded="203.0.113.1")  # not through a trusted proxy: ignored
     run(drain(LoginState.request_code.fn(login, {"identifier": "K100002"})))

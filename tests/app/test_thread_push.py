@@ -18,44 +18,44 @@ from tests.app.test_thread_state import _agent_token, _invoice_ids, _open, _sign
 REDIS = "redis://127.0.0.1:6379/0"
 
 
-def test_a_signal_wakes_the_pages_of_its_invoice_only(monkeypatch):
-    monkeypatch.delenv("REDIS_URL", raising=False)
-    monkeypatch.delenv("BILLING_API_URL", raising=False)
+def test_a_signal_wakes_the_pages_of_its_invoice_only(env):
+    env.unset("REDIS_URL")
+    env.unset("BILLING_API_URL")
 
     async def scenario() -> tuple[bool, bool, bool]:
         mine, other = f"inv-{uuid.uuid4()}", f"inv-{uuid.uuid4()}"
         waiting = asyncio.ensure_future(thread_bus.wait(mine, 5))
         quiet = asyncio.ensure_future(thread_bus.wait(other, 0.3))
         await asyncio.sleep(0.05)
-        threading.Thread(target=thread_signal.publish, args=(mine,)).start()  # the core's route runs in a thread
+        threading.Thread(target=thread_signal.publish, args=(mine, None)).start()  # the core's route runs in a thread
         return await waiting, await quiet, thread_bus.push_live()
 
     woken, other_woken, live = asyncio.run(scenario())
     assert woken and not other_woken and live  # embedded core, one process: the push is live
 
 
-def test_a_signal_between_a_read_and_the_wait_is_not_lost(monkeypatch):
-    monkeypatch.delenv("REDIS_URL", raising=False)
+def test_a_signal_between_a_read_and_the_wait_is_not_lost(env):
+    env.unset("REDIS_URL")
     invoice = f"inv-{uuid.uuid4()}"
 
     async def scenario() -> bool:
         seen = thread_bus.version(invoice)  # the page reads the version, then asks the core …
-        thread_signal.publish(invoice)  # … while a reply is written
+        thread_signal.publish(invoice, None)  # … while a reply is written
         return await thread_bus.wait(invoice, 0.2, seen)
 
     assert asyncio.run(scenario())
 
 
-def test_a_standalone_core_without_redis_means_polling(monkeypatch):
-    monkeypatch.delenv("REDIS_URL", raising=False)
-    monkeypatch.setenv("BILLING_API_URL", "http://core.invalid")
+def test_a_standalone_core_without_redis_means_polling(env):
+    env.unset("REDIS_URL")
+    env.set("BILLING_API_URL", "http://core.invalid")
     assert asyncio.run(thread_bus.wait(f"inv-{uuid.uuid4()}", 0.01)) is False
     assert not thread_bus.push_live()
 
 
-def test_the_signal_travels_over_redis_between_processes(monkeypatch):
+def test_the_signal_travels_over_redis_between_processes(env):
     """On the scale path the core publishes on Redis and every worker's listener wakes its pages."""
-    monkeypatch.setenv("REDIS_URL", REDIS)
+    env.set("REDIS_URL", REDIS)
     invoice = f"inv-{uuid.uuid4()}"
 
     async def scenario() -> tuple[bool, bool]:
@@ -67,7 +67,7 @@ def test_the_signal_travels_over_redis_between_processes(monkeypatch):
         live = thread_bus.push_live()
         waiting = asyncio.ensure_future(thread_bus.wait(invoice, 5))
         await asyncio.sleep(0.05)
-        await asyncio.to_thread(thread_signal.publish, invoice)  # as a core in another worker would
+        await asyncio.to_thread(thread_signal.publish, invoice, REDIS)  # as a core in another worker would
         return live, await waiting
 
     live, woken = asyncio.run(scenario())
@@ -75,8 +75,8 @@ def test_the_signal_travels_over_redis_between_processes(monkeypatch):
     assert not thread_bus.push_live()  # the loop ended: its subscription with it
 
 
-def test_a_quiet_page_asks_the_core_nothing_and_a_reply_still_arrives(client, monkeypatch):
-    monkeypatch.delenv("REDIS_URL", raising=False)
+def test_a_quiet_page_asks_the_core_nothing_and_a_reply_still_arrives(client, env, monkeypatch):
+    env.unset("REDIS_URL")
     monkeypatch.setattr(thread_bus, "IDLE_CHECK_S", 0.05)  # a quiet page wakes often: it must still not ask
     own = _invoice_ids(client, 2)[-1]  # an invoice no other test of this shared core writes on
     root = _signed_in(2)

@@ -109,8 +109,8 @@ def test_link_session_reaches_only_its_invoice(client):
     assert other.not_found and shown(other, "messages") == []
 
 
-def test_a_reply_arrives_by_the_poll_and_refreshes_the_invoice(client, monkeypatch):
-    monkeypatch.setenv("SELFCARE_THREAD_POLL_S", "0.2")
+def test_a_reply_arrives_by_the_poll_and_refreshes_the_invoice(client, env):
+    env.set("SELFCARE_THREAD_POLL_S", "0.2")
     own = _invoice_ids(client, 1)[2]
     root = _signed_in(1)
     thread = _open(root, own)
@@ -135,8 +135,8 @@ def test_a_reply_arrives_by_the_poll_and_refreshes_the_invoice(client, monkeypat
     assert messages[0]["read"] == "Läst"  # the agent's read reached the subscriber's page
 
 
-def test_sign_out_stops_the_poll(client, monkeypatch):
-    monkeypatch.setenv("SELFCARE_THREAD_POLL_S", "0.2")
+def test_sign_out_stops_the_poll(client, env):
+    env.set("SELFCARE_THREAD_POLL_S", "0.2")
     own = _invoice_ids(client, 1)[1]
     root = _signed_in(1)
     thread = _open(root, own)

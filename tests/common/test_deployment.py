@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from backend_stub import clock
 from backend_stub.api.app import create_app
 from selfcare_common import deployment
-from tests.conftest import SECRET, token_for
+from tests.conftest import SECRET, Env, token_for
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_LOOKALIKES = [
@@ -129,15 +129,15 @@ def test_core_server_starts_in_dev_and_every_answer_has_the_headers(tmp_path: Pa
         proc.wait(timeout=30)
 
 
-def test_asgi_factory_refuses_before_touching_the_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_asgi_factory_refuses_before_touching_the_database(tmp_path: Path, env: Env) -> None:
     db = tmp_path / "never.db"
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{db}")
-    monkeypatch.delenv("SELFCARE_JWT_SECRET", raising=False)
+    env.set("DATABASE_URL", f"sqlite:///{db}")
+    env.unset("SELFCARE_JWT_SECRET")
     for value in (None, "staging"):
         if value is None:
-            monkeypatch.delenv("SELFCARE_ENV", raising=False)
+            env.unset("SELFCARE_ENV")
         else:
-            monkeypatch.setenv("SELFCARE_ENV", value)
+            env.set("SELFCARE_ENV", value)
         with pytest.raises(deployment.ConfigurationError, match="SELFCARE_JWT_SECRET"):
             create_app()
     assert not db.exists()
@@ -182,18 +182,18 @@ def test_offline_commands_need_no_secret(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("value", PRODUCTION_LOOKALIKES)
-def test_dev_outbox_is_not_found_in_production(core, auth, monkeypatch: pytest.MonkeyPatch, value: str | None) -> None:
+def test_dev_outbox_is_not_found_in_production(core, auth, env: Env, value: str | None) -> None:
     if value is None:
-        monkeypatch.delenv("SELFCARE_ENV", raising=False)
+        env.unset("SELFCARE_ENV")
     else:
-        monkeypatch.setenv("SELFCARE_ENV", value)
+        env.set("SELFCARE_ENV", value)
     with TestClient(create_app(core, auth=auth)) as api:
         assert api.get("/dev/outbox", headers=token_for(auth, "service")).status_code == 404
 
 
 @pytest.mark.parametrize("value", ["dev", "test"])
-def test_dev_outbox_exists_in_dev(core, auth, monkeypatch: pytest.MonkeyPatch, value: str) -> None:
-    monkeypatch.setenv("SELFCARE_ENV", value)
+def test_dev_outbox_exists_in_dev(core, auth, env: Env, value: str) -> None:
+    env.set("SELFCARE_ENV", value)
     with TestClient(create_app(core, auth=auth)) as api:
         assert api.get("/dev/outbox", headers=token_for(auth, "service")).status_code == 200
 

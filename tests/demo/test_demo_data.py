@@ -457,7 +457,7 @@ CARRIED_KINDS = {"charge_added", "addon_purchased", "instalment_payoff"}
 def year(tmp_path_factory: pytest.TempPathFactory):
     from unittest import mock
 
-    from backend_stub import clock
+    from backend_stub import clock, settings
     from backend_stub.core import Core
     from backend_stub.demo.seed import seed
 
@@ -469,7 +469,11 @@ def year(tmp_path_factory: pytest.TempPathFactory):
         "SELFCARE_JWT_SECRET": "demo-year-test-secret-0123456789abcdef",
     }
     with mock.patch.dict("os.environ", env), clock.use(clock.FrozenClock(YEAR_END)):
-        result = seed(core, 24, 4, quiet=True, live=True)
+        settings.reset()  # the settings are read again, from this environment
+        try:
+            result = seed(core, 24, 4, quiet=True, live=True)
+        finally:
+            settings.reset()
     yield core, result
     core.engine.dispose()
 

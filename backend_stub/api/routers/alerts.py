@@ -87,18 +87,15 @@ async def put_alert_settings(
     """Choose the thresholds, the roaming notices, the channels and the monthly cost warning."""
     await _owned_subscription(request, p, subscription_id)
     core = core_of(request)
-    try:
-        await run(
-            choices.put_settings,
-            core.engine,
-            subscription_id,
-            thresholds=body.thresholds,
-            kinds=body.kinds,
-            channels=body.channels,
-            cost_limit_ore=body.cost_limit_ore,
-        )
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
+    await run(
+        choices.put_settings,
+        core.engine,
+        subscription_id,
+        thresholds=body.thresholds,
+        kinds=body.kinds,
+        channels=body.channels,
+        cost_limit_ore=body.cost_limit_ore,
+    )
     return await run(choices.get_settings, core.engine, subscription_id, core.catalogue)
 
 

@@ -75,13 +75,13 @@ async def put_payment_method(
         if body.method == "autogiro":
             for name in ("clearing", "account"):
                 if not (getattr(body, name) or "").strip():
-                    raise banking.AutopayError(f"{name}: required for autogiro")
+                    raise banking.AutopayError(name, "required for autogiro")
             return await run(
                 mandates.set_autogiro, engine, customer_id, body.clearing, body.account, body.personal_number
             )
         if body.method == "card":
             if not body.return_url:
-                raise banking.AutopayError("return_url: required for a card")
+                raise banking.AutopayError("return_url", "required for a card")
             session_id = await run(
                 mandates.start_card_setup, engine, payment_provider(request), customer_id, body.return_url
             )
@@ -89,8 +89,6 @@ async def put_payment_method(
         return await run(mandates.set_manual, engine, customer_id)
     except LookupError:
         raise HTTPException(404, "customer not found") from None
-    except (banking.AutopayError, paygw.PaymentError) as exc:
-        raise HTTPException(422, str(exc)) from None
 
 
 class RunRequest(BaseModel):
@@ -125,8 +123,6 @@ async def upload_answer_file(
         )
     except AutogiroError as exc:
         raise HTTPException(422, {"errors": exc.errors}) from None
-    except banking.AutopayError as exc:
-        raise HTTPException(422, str(exc)) from None
     return JSONResponse(result.as_dict())
 
 
@@ -143,7 +139,7 @@ async def outgoing_files(
         result = await run(
             autogiro_files.export_autogiro, core.engine, core.catalogue, lifecycle_config(request), date_
         )
-    except (banking.AutopayError, AutogiroError) as exc:
+    except AutogiroError as exc:
         raise HTTPException(422, str(exc)) from None
     return result.as_dict()
 

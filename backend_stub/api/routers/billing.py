@@ -19,7 +19,7 @@ from backend_stub.api.auth import (
     ensure_invoice_access,
     require_roles,
 )
-from backend_stub.api.deps import core_of, run, small_balance_ore
+from backend_stub.api.deps import core_of, lifecycle_config, run, small_balance_ore
 from backend_stub.api.params import (
     AmountOre,
     DayField,
@@ -52,7 +52,6 @@ from backend_stub.services.access.tokens import AuthSettings, Principal, Role
 from backend_stub.services.billing import billrun, credit_notes, customers, invoice_rows, invoices, usage, usage_query
 from backend_stub.services.charges import pending
 from backend_stub.services.lifecycle import event_documents
-from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
 from backend_stub.services.lifecycle.links import invoice_link_path
 
 STAFF = (Role.AGENT, Role.SUPERVISOR, Role.SERVICE)
@@ -286,24 +285,21 @@ async def list_usage(
     """Itemised usage of a customer, newest first, with paging and filters."""
     ensure_customer_access(p, customer_id)
     core = core_of(request)
-    try:
-        return await run(
-            usage_query.itemised,
-            core.engine,
-            core.catalogue,
-            customer_id,
-            period=period,
-            subscription_id=subscription_id,
-            service=service,
-            category=category,
-            rate_key=rate_key,
-            invoice_id=invoice_id,
-            charged_only=charged_only,
-            limit=limit,
-            offset=offset,
-        )
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
+    return await run(
+        usage_query.itemised,
+        core.engine,
+        core.catalogue,
+        customer_id,
+        period=period,
+        subscription_id=subscription_id,
+        service=service,
+        category=category,
+        rate_key=rate_key,
+        invoice_id=invoice_id,
+        charged_only=charged_only,
+        limit=limit,
+        offset=offset,
+    )
 
 
 @router.get("/usage/summary", tags=["usage"])
@@ -313,10 +309,7 @@ async def usage_summary(
     """Per-day and per-category aggregates of a period, with the plan's allowances and their use."""
     ensure_customer_access(p, customer_id)
     core = core_of(request)
-    try:
-        return await run(usage_query.summary, core.engine, core.catalogue, customer_id, period)
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
+    return await run(usage_query.summary, core.engine, core.catalogue, customer_id, period)
 
 
 @router.get("/suspense", tags=["usage"])
@@ -341,19 +334,16 @@ async def reprocess_suspense(request: Request, _p: Service) -> dict[str, Any]:
 async def bill_run(request: Request, _p: Service, body: BillRunRequest) -> dict[str, Any]:
     """Invoice a period for all accounts (idempotent)."""
     core = core_of(request)
-    try:
-        result = await run(
-            billrun.run_bill_run,
-            core.engine,
-            core.catalogue,
-            body.period,  # OpenPeriod: 409
-            invoice_date=body.invoice_date,
-            today=core.today(),
-            allow_open_period=body.allow_open_period,
-            small_balance_ore=small_balance_ore(request),
-        )
-    except billrun.PeriodOutOfRange as exc:  # "period: …", beside the field
-        raise HTTPException(422, str(exc)) from None
+    result = await run(
+        billrun.run_bill_run,
+        core.engine,
+        core.catalogue,
+        body.period,  # OpenPeriod: 409
+        invoice_date=body.invoice_date,
+        today=core.today(),
+        allow_open_period=body.allow_open_period,
+        small_balance_ore=small_balance_ore(request),
+    )
     return result.as_dict()
 
 
@@ -374,20 +364,17 @@ async def list_invoices(
             raise HTTPException(404, "customer not found")
         customer_id = p.customer_id
     core = core_of(request)
-    try:
-        listing = await run(
-            invoices.list_invoices,
-            core.engine,
-            customer_id=customer_id,
-            period=period,
-            status=status,
-            kind=kind,
-            limit=limit,
-            offset=offset,
-        )
-        return {**listing, "today": core.today().isoformat()}  # the app's "today" is the core clock's
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
+    listing = await run(
+        invoices.list_invoices,
+        core.engine,
+        customer_id=customer_id,
+        period=period,
+        status=status,
+        kind=kind,
+        limit=limit,
+        offset=offset,
+    )
+    return {**listing, "today": core.today().isoformat()}  # the app's "today" is the core clock's
 
 
 async def _owned_invoice(request: Request, p: Principal, invoice_id: str, lang: str = "sv") -> dict[str, Any]:
@@ -420,17 +407,22 @@ async def get_invoice_pdf(request: Request, invoice_id: InvoiceRef, p: CustomerR
     doc = await _owned_invoice(request, p, invoice_id, lang)
     # A session opened from a link never makes one (not even for the PDF): it could outlive its revocation.
     doc["link_url"] = await run(
-        _public_link, core_of(request).engine, request.app.state.auth_settings, doc["id"], create=p.invoice_id is None
+        _public_link,
+        core_of(request).engine,
+        request.app.state.auth_settings,
+        doc["id"],
+        lifecycle_config(request).public_url,
+        create=p.invoice_id is None,
     )
     pdf = await run(render_invoice_pdf, doc, "en" if lang == "en" else "sv")
     name = ("kreditfaktura" if doc["kind"] == "credit_note" else "faktura") + f"-{doc['number']}.pdf"
     return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'})
 
 
-def _public_link(engine: Any, settings: AuthSettings, invoice_id: str, create: bool = True) -> str:
-    """The invoice's own short link, absolute (printed on the PDF with a QR code to it); "" for none."""
+def _public_link(engine: Any, settings: AuthSettings, invoice_id: str, public_url: str, create: bool = True) -> str:
+    """The invoice's own short link, absolute on ``public_url`` (printed on the PDF with a QR code to it); "" for none."""
     path = invoice_link_path(engine, settings, invoice_id, create=create)
-    return LifecycleConfig.from_env().public_url + path if path else ""
+    return public_url + path if path else ""
 
 
 def _invoice_owner(engine: Any, invoice_id: str) -> tuple[str, int]:
@@ -485,5 +477,3 @@ async def credit_note(request: Request, invoice_id: InvoiceRef, body: CreditNote
         return await run(credit_notes.create_credit_note, core.engine, core.catalogue, invoice_id, req)
     except invoice_rows.NotFound:
         raise HTTPException(404, "invoice not found") from None
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None

@@ -31,15 +31,6 @@ def _actor(p: Principal) -> str:
     return f"customer:{p.customer_id}" if p.role is Role.SUBSCRIBER else f"{p.role.value}:{p.subject}"
 
 
-async def _call(fn, *args, **kwargs) -> Any:
-    """Run a service; bad input becomes 422 with the message naming the field (``NotFound`` and
-    ``Conflict`` are the API's 404 and 409, ``api.errors``)."""
-    try:
-        return await run(fn, *args, **kwargs)
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
-
-
 async def _owned_subscription(request: Request, p: Principal, subscription_id: int) -> int:
     customer_id = await run(addons.subscription_customer, core_of(request).engine, subscription_id)
     if customer_id is None:
@@ -74,7 +65,7 @@ async def list_instalments(request: Request, customer_id: IdPath, p: Reader) -> 
 async def create_instalment(request: Request, customer_id: IdPath, body: InstalmentRequest, p: Staff) -> dict[str, Any]:
     """Put a device of the catalogue on instalment for one of the customer's subscriptions (audited)."""
     core = core_of(request)
-    return await _call(
+    return await run(
         instalments.create_instalment,
         core.engine,
         core.catalogue,
@@ -98,7 +89,7 @@ async def payoff_instalment(request: Request, instalment_id: IdPath, p: Reader) 
         ensure_customer_access(p, customer_id)
     except HTTPException as exc:
         raise HTTPException(404, "instalment not found") if exc.status_code == 404 else exc from None
-    return await _call(instalments.payoff, core.engine, instalment_id, actor=_actor(p), catalogue=core.catalogue)
+    return await run(instalments.payoff, core.engine, instalment_id, actor=_actor(p), catalogue=core.catalogue)
 
 
 # --- one-off charges and credits ------------------------------------------------------------
@@ -124,7 +115,7 @@ async def add_charge(request: Request, customer_id: IdPath, body: ChargeRequest,
     """A one-off charge or credit for the customer's next invoice, with its reason (audited)."""
     core = core_of(request)
     rate = body.vat_rate if body.vat_rate is not None else str(core.catalogue.operator.vat_rate)
-    return await _call(
+    return await run(
         one_offs.add_charge,
         core.engine,
         customer_id,
@@ -147,7 +138,7 @@ async def list_charges(request: Request, customer_id: IdPath, p: Reader) -> dict
 @router.delete("/charges/{charge_id}", status_code=204, response_class=Response, responses=errors.refusals(409))
 async def delete_charge(request: Request, charge_id: IdPath, p: Staff) -> Response:
     """Delete a charge that is still pending (409 once it is on an invoice)."""
-    await _call(one_offs.delete_charge, core_of(request).engine, charge_id, actor=_actor(p))
+    await run(one_offs.delete_charge, core_of(request).engine, charge_id, actor=_actor(p))
     return Response(status_code=204)
 
 
@@ -165,7 +156,7 @@ async def subscription_addons(
     """This period's allowances (included, bought, used, left), the add-ons the plan takes, those bought."""
     await _owned_subscription(request, p, subscription_id)
     core = core_of(request)
-    return await _call(
+    return await run(
         addons.subscription_addons, core.engine, core.catalogue, subscription_id, lang="en" if lang == "en" else "sv"
     )
 
@@ -176,4 +167,4 @@ async def buy_addon(request: Request, subscription_id: IdPath, body: AddonPurcha
     await _owned_subscription(request, p, subscription_id)
     core = core_of(request)
     source = "shop" if p.role is Role.SUBSCRIBER else f"service:{p.subject}"[:64]
-    return await _call(addons.buy_addon, core.engine, core.catalogue, subscription_id, body.addon_id, source=source)
+    return await run(addons.buy_addon, core.engine, core.catalogue, subscription_id, body.addon_id, source=source)

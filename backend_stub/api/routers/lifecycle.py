@@ -87,12 +87,7 @@ async def respite(
 ) -> dict[str, Any]:
     """Ask for more time (once per invoice, not in collection): the reminder and collection steps move."""
     inv_id = await _check_invoice(request, p, invoice_id)
-    try:
-        await run(
-            dunning.request_respite, _engine(request), lifecycle_config(request), inv_id, body.days, actor=_actor(p)
-        )
-    except dunning.RespiteRefused as exc:
-        raise HTTPException(422, str(exc)) from None
+    await run(dunning.request_respite, _engine(request), lifecycle_config(request), inv_id, body.days, actor=_actor(p))
     return await run(dunning.next_steps, _engine(request), lifecycle_config(request), inv_id, lang=lang)
 
 
@@ -111,10 +106,7 @@ class AllocateRequest(BaseModel):
 @router.post("/payments/{payment_id}/allocate")
 async def allocate(request: Request, payment_id: IdPath, body: AllocateRequest, p: Agent) -> dict[str, Any]:
     """Put an unmatched payment on an invoice."""
-    try:
-        return await run(payments.allocate_payment, _engine(request), payment_id, body.invoice_id, actor=_actor(p))
-    except payments.AllocationError as exc:
-        raise HTTPException(422, str(exc)) from None
+    return await run(payments.allocate_payment, _engine(request), payment_id, body.invoice_id, actor=_actor(p))
 
 
 class BankAllocateRequest(BaseModel):
@@ -127,17 +119,14 @@ async def allocate_bank(
     request: Request, bank_payment_id: IdPath, body: BankAllocateRequest, p: Agent
 ) -> dict[str, Any]:
     """Book a foreign-currency bank payment on an invoice at its SEK amount."""
-    try:
-        return await run(
-            payments.allocate_bank_payment,
-            _engine(request),
-            bank_payment_id,
-            body.invoice_id,
-            body.amount_ore,
-            actor=_actor(p),
-        )
-    except payments.AllocationError as exc:
-        raise HTTPException(422, str(exc)) from None
+    return await run(
+        payments.allocate_bank_payment,
+        _engine(request),
+        bank_payment_id,
+        body.invoice_id,
+        body.amount_ore,
+        actor=_actor(p),
+    )
 
 
 class RefundRequest(BaseModel):
@@ -149,17 +138,14 @@ class RefundRequest(BaseModel):
 async def refund(request: Request, customer_id: IdPath, body: RefundRequest, p: Agent) -> dict[str, Any]:
     """Pay back (part of) a customer's credit balance."""
     ensure_customer_access(p, customer_id)
-    try:
-        return await run(
-            payments.refund_credit,
-            _engine(request),
-            customer_id,
-            body.amount_ore,
-            actor=_actor(p),
-            reference=body.reference,
-        )
-    except payments.AllocationError as exc:
-        raise HTTPException(422, str(exc)) from None
+    return await run(
+        payments.refund_credit,
+        _engine(request),
+        customer_id,
+        body.amount_ore,
+        actor=_actor(p),
+        reference=body.reference,
+    )
 
 
 @router.post("/payments/bgmax", openapi_extra=file_schema(description="a BgMax file from Bankgirot"))

@@ -34,6 +34,7 @@ from backend_stub.api.deps import (
     deliver_testpay_webhook,
     payment_provider,
     run,
+    settings_of,
     small_balance_ore,
 )
 from backend_stub.api.params import (
@@ -51,8 +52,8 @@ from backend_stub.services.access import signin
 from backend_stub.services.access.tokens import AuthSettings, Principal, Role, security_now
 from backend_stub.services.billing import explain, forecast, invoice_rows, invoices, usage_query
 from backend_stub.services.lifecycle import links, messaging, paygw
+from backend_stub.settings import Settings
 from backend_stub.storage.models import billing as m
-from selfcare_common import deployment
 
 router = APIRouter()
 
@@ -68,8 +69,8 @@ def _auth(request: Request) -> AuthSettings:
     return request.app.state.auth_settings
 
 
-def _production() -> bool:
-    return deployment.is_production()
+def _production(request: Request) -> bool:
+    return settings_of(request).is_production
 
 
 # --- sign-in ------------------------------------------------------------------------------
@@ -89,8 +90,8 @@ class CodeCheck(BaseModel):
     code: str = Field(min_length=1, max_length=16)
 
 
-def _deliver(engine):
-    mail = messaging.MailSettings.from_env()
+def _deliver(engine, settings: Settings):
+    mail = messaging.MailSettings.from_settings(settings)
     sms = messaging.OutboxSmsProvider()
 
     def deliver(customer: Any, channel: str, text: str, key: str) -> None:
@@ -125,9 +126,7 @@ async def request_code(request: Request, p: Service, body: CodeRequest, after: B
         )
     except signin.RateLimited as exc:
         raise _too_many(exc) from None
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
-    deliver = _deliver(core.engine)
+    deliver = _deliver(core.engine, settings_of(request))
     for message in messages:
         # Sent on a worker thread once the answer is out (``signin.Deliveries``): the answer never waits
         # for SMTP or the SMS provider, so it comes as soon whether or not the account exists.
@@ -186,7 +185,7 @@ async def dev_outbox(
     limit: int = Query(20, ge=1, le=200),
 ) -> list[dict[str, Any]]:
     """The newest messages (e-mail and SMS) for development and the demo; not in production."""
-    if _production():
+    if _production(request):
         raise HTTPException(404, "not found")
     await run(signin.DELIVERIES.flush)  # sign-in codes asked for just now are in it
     engine = core_of(request).engine
@@ -374,20 +373,17 @@ async def invoice_usage(
     """The itemised usage of the invoice's period (what a link-scoped session may see)."""
     doc = await _invoice(request, p, invoice_id)
     core = core_of(request)
-    try:
-        return await run(
-            usage_query.itemised,
-            core.engine,
-            core.catalogue,
-            doc["customer_id"],
-            period=doc["period"]["label"],
-            category=category,
-            service=service,
-            limit=limit,
-            offset=offset,
-        )
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
+    return await run(
+        usage_query.itemised,
+        core.engine,
+        core.catalogue,
+        doc["customer_id"],
+        period=doc["period"]["label"],
+        category=category,
+        service=service,
+        limit=limit,
+        offset=offset,
+    )
 
 
 @router.get("/customers/{customer_id}/forecast", tags=["usage"])
@@ -408,8 +404,6 @@ async def usage_forecast(
             today=core.today(),
             small_balance_ore=small_balance_ore(request),
         )
-    except ValueError as exc:  # names the field: period
-        raise HTTPException(422, str(exc)) from None
     except NoResultFound:
         raise HTTPException(404, "customer not found") from None
 
@@ -444,10 +438,7 @@ async def pay(request: Request, invoice_id: InvoiceRef, p: Payer, body: PayReque
     """Start paying what is left on the invoice at the payment provider's hosted page (a checkout
     of one invoice; it supersedes every open checkout of that invoice)."""
     doc = await _invoice(request, p, invoice_id)
-    try:
-        checkout = await run(payment_provider(request).create_checkout, doc["id"], body.return_url)
-    except paygw.PaymentError as exc:
-        raise HTTPException(422, str(exc)) from None
+    checkout = await run(payment_provider(request).create_checkout, doc["id"], body.return_url)
     return _checkout_answer(checkout)
 
 
@@ -464,8 +455,6 @@ async def pay_many(request: Request, customer_id: IdPath, p: Payer, body: PayMan
         raise HTTPException(404, "customer not found") from None
     except invoice_rows.NotFound:
         raise HTTPException(404, "invoice not found") from None
-    except paygw.PaymentError as exc:
-        raise HTTPException(422, str(exc)) from None
     return _checkout_answer(checkout)
 
 

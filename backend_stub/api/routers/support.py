@@ -17,13 +17,12 @@ from sqlalchemy import select
 from backend_stub.api import errors
 from backend_stub.api.auth import ensure_invoice_access, require_roles, start_session
 from backend_stub.api.clients import client_address
-from backend_stub.api.deps import core_of, run
+from backend_stub.api.deps import core_of, lifecycle_config, run, settings_of
 from backend_stub.api.params import AfterIdQuery, AmountOre, Filter, IdPath, InvoiceRef, Offset, PositionField
 from backend_stub.services.access import sessions, signin
 from backend_stub.services.access.tokens import Principal, Role
 from backend_stub.services.billing import invoice_rows
 from backend_stub.services.lifecycle import messaging
-from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
 from backend_stub.services.lifecycle.links import invoice_link_path
 from backend_stub.services.support import agents, audit, threads
 from backend_stub.storage.models import billing as m
@@ -165,8 +164,6 @@ async def post_message(request: Request, invoice_id: InvoiceRef, p: Writer, body
         raise HTTPException(
             429, "too many messages; try again later", headers={"Retry-After": str(exc.retry_after)}
         ) from None
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
     if kind == "agent":
         await run(notify_reply, request, inv.id, msg["id"])
     return msg
@@ -178,7 +175,7 @@ def notify_reply(request: Request, invoice_id: str, message_id: int) -> None:
     with engine.connect() as conn:
         inv = invoice_rows.get_invoice_row(conn, invoice_id)
         customer = conn.execute(select(m.Customer).where(m.Customer.id == inv.customer_id)).one()
-    url = LifecycleConfig.from_env().public_url + invoice_link_path(engine, request.app.state.auth_settings, inv.id)
+    url = lifecycle_config(request).public_url + invoice_link_path(engine, request.app.state.auth_settings, inv.id)
     en = customer.language == "en"
     text = (
         f"Customer service has answered your question about invoice {inv.number}: {url}"
@@ -195,7 +192,7 @@ def notify_reply(request: Request, invoice_id: str, message_id: int) -> None:
             subject = f"Answer about invoice {inv.number}" if en else f"Svar om faktura {inv.number}"
             messaging.send_email(
                 engine,
-                messaging.MailSettings.from_env(),
+                messaging.MailSettings.from_settings(settings_of(request)),
                 to=customer.email,
                 subject=subject,
                 text=text,
@@ -266,8 +263,6 @@ async def credit_preview(
     except threads.NeedsSupervisor as exc:
         await run(_audit, request, _actor(p), "credit_refused", inv.id, {"reason": str(exc), "preview": True})
         raise HTTPException(403, str(exc)) from None
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
 
 
 @router.post("/invoices/{invoice_id}/thread/credit", tags=["support"], status_code=201)
@@ -291,8 +286,6 @@ async def credit(request: Request, invoice_id: InvoiceRef, p: AgentOnly, body: C
     except threads.NeedsSupervisor as exc:
         await run(_audit, request, _actor(p), "credit_refused", inv.id, {"reason": str(exc)})
         raise HTTPException(403, str(exc)) from None
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
 
 
 class Waive(BaseModel):
@@ -303,27 +296,21 @@ class Waive(BaseModel):
 async def waive_fee_preview(request: Request, invoice_id: InvoiceRef, p: AgentOnly) -> dict[str, Any]:
     """The reminder fee a waiver would take away and the balance after (422 when there is none); writes nothing."""
     inv = await _owned(request, p, invoice_id)
-    try:
-        return await run(threads.preview_waive, core_of(request).engine, inv.id)
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
+    return await run(threads.preview_waive, core_of(request).engine, inv.id)
 
 
 @router.post("/invoices/{invoice_id}/thread/waive-fee", tags=["support"])
 async def waive_fee(request: Request, invoice_id: InvoiceRef, p: AgentOnly, body: Waive) -> dict[str, Any]:
     """Waive the invoice's reminder fees from its thread (audited)."""
     inv = await _owned(request, p, invoice_id)
-    try:
-        return await run(
-            threads.waive_reminder_fees,
-            core_of(request).engine,
-            inv.id,
-            actor=_actor(p),
-            reason=body.reason,
-            agent_name=await run(_author_name, request, p),
-        )
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
+    return await run(
+        threads.waive_reminder_fees,
+        core_of(request).engine,
+        inv.id,
+        actor=_actor(p),
+        reason=body.reason,
+        agent_name=await run(_author_name, request, p),
+    )
 
 
 @router.get("/audit", tags=["support"])

@@ -8,6 +8,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from backend_stub.domain.errors import Invalid
 from backend_stub.domain.money import round_half_up_div
 
 SERVICES = ("voice", "sms", "mms", "data")
@@ -254,7 +255,7 @@ def instalment_amounts(total_ore: int, months: int) -> tuple[int, int]:
     months: 332,92 kr × 23 + 332,84 kr.
     """
     if months < 1:
-        raise ValueError("months: at least 1")
+        raise Invalid("months", "at least 1")
     monthly = round_half_up_div(total_ore, months)
     return monthly, total_ore - monthly * (months - 1)
 

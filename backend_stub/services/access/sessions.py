@@ -20,7 +20,6 @@ costs one read per request, not a write.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,6 +27,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from backend_stub import clock
+from backend_stub.settings import Settings, settings_for
 from backend_stub.storage.models.access import WebSession
 
 IDLE_VAR = "SELFCARE_SESSION_IDLE_MINUTES"
@@ -37,19 +37,6 @@ DEFAULT_MAX = timedelta(hours=12)
 TOUCH_EVERY = timedelta(seconds=30)
 KEEP_ENDED = timedelta(days=1)
 """Rows of sessions over for this long are removed when a new session starts."""
-
-
-def _setting(env: Mapping[str, str], name: str, unit: timedelta, default: timedelta, low: int, high: int) -> timedelta:
-    text = (env.get(name) or "").strip()
-    if not text:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise ValueError(f"{name}: {text[:20]!r} is not a whole number") from None
-    if not low <= value <= high:
-        raise ValueError(f"{name}: {value} is outside {low}..{high}")
-    return unit * value
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,11 +55,14 @@ class SessionPolicy:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SessionPolicy:
         """From ``SELFCARE_SESSION_IDLE_MINUTES`` (1..1440) and ``SELFCARE_SESSION_MAX_HOURS`` (1..720);
-        a bad value is a ``ValueError`` naming the variable."""
-        env = os.environ if environ is None else environ
+        a bad value is a ``ValueError`` naming the variable (``backend_stub.settings``)."""
+        return cls.from_settings(settings_for(environ))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SessionPolicy:
+        """The lifetimes the settings give (checked there: 1..1440 minutes, 1..720 hours)."""
         return cls(
-            idle=_setting(env, IDLE_VAR, timedelta(minutes=1), DEFAULT_IDLE, 1, 24 * 60),
-            absolute=_setting(env, MAX_VAR, timedelta(hours=1), DEFAULT_MAX, 1, 30 * 24),
+            idle=timedelta(minutes=settings.session_idle_minutes), absolute=timedelta(hours=settings.session_max_hours)
         )
 
 

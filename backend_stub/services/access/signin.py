@@ -40,6 +40,7 @@ from typing import Any
 from sqlalchemy import Engine, case, delete, insert, or_, select, update
 
 from backend_stub import clock
+from backend_stub.domain.errors import Invalid
 from backend_stub.services.access.throttle import Backoff, backoff_hit, backoff_refund, backoff_reset, throttle_key
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.access import LoginCode
@@ -173,7 +174,7 @@ def request_code(
     now = now or clock.now()
     identifier = normalise_identifier(identifier)
     if not identifier:
-        raise ValueError("identifier: give a customer number or a phone number")
+        raise Invalid("identifier", "give a customer number or a phone number")
     ck = client_key(client)
     with engine.begin() as conn:
         wait_s = backoff_hit(conn, _key("ask", ck or UNKNOWN_CLIENT, identifier), ASK_PER_CLIENT_IDENTIFIER, now)

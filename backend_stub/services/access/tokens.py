@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import heapq
 import logging
-import os
 import secrets
 import threading
 import uuid
@@ -29,6 +28,7 @@ import jwt
 from jwt import exceptions as jwt_errors
 
 from backend_stub import clock
+from backend_stub.settings import Settings, settings_for
 from selfcare_common import deployment
 
 logger = logging.getLogger(__name__)
@@ -127,13 +127,13 @@ class AuthSettings:
         missing secret is a ``deployment.ConfigurationError`` (a ``ValueError``) naming the variable.
         A secret shorter than 32 bytes is refused with ``ValueError``.
         """
-        env = os.environ if environ is None else environ
-        secret = deployment.require_secret(env) or _process_dev_secret()
-        return cls(
-            secret=secret,
-            issuer=env.get("SELFCARE_JWT_ISSUER") or DEFAULT_ISSUER,
-            audience=env.get("SELFCARE_JWT_AUDIENCE") or DEFAULT_AUDIENCE,
-        )
+        return cls.from_settings(settings_for(environ))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AuthSettings:
+        """The signing settings of ``settings`` (see :meth:`from_env`)."""
+        secret = settings.require_secret() or _process_dev_secret()
+        return cls(secret=secret, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
 
 
 _dev_secret: str | None = None

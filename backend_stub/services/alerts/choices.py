@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from backend_stub import clock
 from backend_stub.domain import alerts as rules
 from backend_stub.domain.catalogue import UNLIMITED, Catalogue
-from backend_stub.domain.errors import Conflict, NotFound
+from backend_stub.domain.errors import Conflict, Invalid, NotFound
 from backend_stub.domain.periods import period_containing
 from backend_stub.services.alerts import texts
 from backend_stub.services.lifecycle import messaging
@@ -107,15 +107,15 @@ def put_settings(
     """Replace the subscription's choices (each value checked; a bad one names its field)."""
     for pool, chosen in thresholds.items():
         if pool not in rules.POOLS:
-            raise ValueError(f"thresholds: {pool!r} is not one of {', '.join(rules.POOLS)}")
+            raise Invalid("thresholds", f"{pool!r} is not one of {', '.join(rules.POOLS)}")
         if any(v not in rules.ALLOWANCE_THRESHOLDS for v in chosen):
-            raise ValueError(f"thresholds.{pool}: choose among {', '.join(map(str, rules.ALLOWANCE_THRESHOLDS))}")
+            raise Invalid(f"thresholds.{pool}", f"choose among {', '.join(map(str, rules.ALLOWANCE_THRESHOLDS))}")
     if unknown := set(kinds) - set(CHOOSABLE_KINDS):
-        raise ValueError(f"kinds: {', '.join(sorted(unknown))} cannot be chosen")
+        raise Invalid("kinds", f"{', '.join(sorted(unknown))} cannot be chosen")
     if unknown := set(channels) - set(CHANNELS):
-        raise ValueError(f"channels: {', '.join(sorted(unknown))} is not a channel")
+        raise Invalid("channels", f"{', '.join(sorted(unknown))} is not a channel")
     if cost_limit_ore is not None and not 0 < cost_limit_ore <= MAX_COST_LIMIT_ORE:
-        raise ValueError("cost_limit_ore: between 0,01 kr and 100 000 kr, or none")
+        raise Invalid("cost_limit_ore", "between 0,01 kr and 100 000 kr, or none")
     values = {
         "thresholds": {pool: sorted(set(thresholds.get(pool, []))) for pool in rules.POOLS},
         "kinds": sorted(set(kinds) | {rules.SPEND_LIMIT}),

@@ -63,7 +63,7 @@ def payee_bankgiro(cfg: LifecycleConfig, catalogue: Any) -> str:
     """The bankgiro number Autogiro draws to: the setting, else the operator's bankgiro in the catalogue."""
     value = cfg.autopay.payee_bankgiro or "".join(ch for ch in catalogue.operator.bankgiro if ch.isdigit())
     if not value:
-        raise AutopayError("payee_bankgiro: no bankgiro number for Autogiro (autopay.payee_bankgiro)")
+        raise AutopayError("payee_bankgiro", "no bankgiro number for Autogiro (autopay.payee_bankgiro)")
     return value
 
 
@@ -355,10 +355,10 @@ def import_autogiro(
     today = today or clock.stockholm_date(now)
     parsed = ag.parse(data)
     if isinstance(parsed, ag.RequestFile):
-        raise AutopayError("file: this is a file to Bankgirot (TK01 AUTOGIRO), not an answer from Bankgirot")
+        raise AutopayError("file", "this is a file to Bankgirot (TK01 AUTOGIRO), not an answer from Bankgirot")
     bg = payee_bankgiro(cfg, catalogue)
     if parsed.bankgiro.lstrip("0") != bg.lstrip("0"):
-        raise AutopayError(f"file: it is for bankgiro {parsed.bankgiro.lstrip('0')}, ours is {bg}")
+        raise AutopayError("file", f"it is for bankgiro {parsed.bankgiro.lstrip('0')}, ours is {bg}")
     kind = {ag.MandateAdviceFile: "mandate_advice", ag.PaymentSpecFile: "payment_spec", ag.RejectedFile: "rejected"}[
         type(parsed)
     ]

@@ -22,7 +22,7 @@ from sqlalchemy import ARRAY, Connection, Date, Engine, String, bindparam, func,
 from backend_stub import clock
 from backend_stub.domain import invoicing, texts
 from backend_stub.domain.catalogue import Catalogue, Discount
-from backend_stub.domain.errors import Conflict
+from backend_stub.domain.errors import Conflict, Invalid
 from backend_stub.domain.periods import Period, Subscription, bill_run_period_problem, month_label, period_for
 from backend_stub.domain.rating import STOCKHOLM
 from backend_stub.services.billing import documents, usage_totals
@@ -55,13 +55,16 @@ class OpenPeriod(Conflict, ValueError):
         )
 
 
-class PeriodOutOfRange(ValueError):
+class PeriodOutOfRange(Invalid):
     """A bill run of a period nothing can be billed for: before the operator's first subscription, usage
-    or charge (or 2000-01), or after next month. The message names ``period``."""
+    or charge (or 2000-01), or after next month. About the field ``period``."""
 
     def __init__(self, label: str, why: str):
         self.label = label
-        super().__init__(f"period: {why}")
+        super().__init__("period", why)
+
+    def __reduce__(self) -> tuple[type[PeriodOutOfRange], tuple[str, str]]:  # type: ignore[override]
+        return (type(self), (self.label, self.message))
 
 
 def first_billable_period(conn: Connection) -> str | None:

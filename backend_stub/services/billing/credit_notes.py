@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, select
 from backend_stub import clock
 from backend_stub.domain import invoicing
 from backend_stub.domain.catalogue import Catalogue
+from backend_stub.domain.errors import Invalid
 from backend_stub.domain.periods import Period
 from backend_stub.services.billing import documents
 from backend_stub.services.billing.invoice_rows import get_invoice_row, store_invoice
@@ -95,9 +96,9 @@ def _credit_draft(
     so what is left to pay stays whole kronor), for issuing and for previews.
     """
     if not req.reason.strip():
-        raise ValueError("reason: a credit note needs a reason")
+        raise Invalid("reason", "a credit note needs a reason")
     if inv.kind != "invoice":
-        raise ValueError("invoice: only an invoice can be credited")
+        raise Invalid("invoice", "only an invoice can be credited")
     state = ledger.invoice_states(conn, [inv])[inv.id]
     creditable = inv.amount_due_ore - state.credited_ore
     original = [_line_from_dict(d) for d in inv.document["lines"]]
@@ -105,36 +106,37 @@ def _credit_draft(
     rounding = None
     if full:
         if state.credited_ore:
-            raise ValueError("invoice: it is already partly credited; credit the rest as an amount")
+            raise Invalid("invoice", "it is already partly credited; credit the rest as an amount")
         lines = invoicing.credit_note_lines(original, reason=req.reason)
         rounding = -inv.rounding_ore
     elif req.line_positions is not None:
         bad = [p for p in req.line_positions if not 1 <= p <= len(original)]
         if bad or not req.line_positions:
-            raise ValueError(
-                f"line_positions: invoice {inv.number} has lines 1–{len(original)}, "
-                f"not {', '.join(map(str, bad)) or 'none'}"
+            raise Invalid(
+                "line_positions",
+                f"invoice {inv.number} has lines 1–{len(original)}, not {', '.join(map(str, bad)) or 'none'}",
             )
         if len(set(req.line_positions)) != len(req.line_positions):
-            raise ValueError("line_positions: a line is named twice")
+            raise Invalid("line_positions", "a line is named twice")
         lines = invoicing.credit_note_lines(
             original, line_indexes=[p - 1 for p in req.line_positions], reason=req.reason
         )
     else:
         rates = sorted({ln.vat_rate for ln in original})
         if req.vat_rate is None and len(rates) > 1:
-            raise ValueError(
-                f"vat_rate: invoice {inv.number} has several VAT rates "
-                f"({', '.join(map(str, rates))}); say which one the amount is credited at"
+            raise Invalid(
+                "vat_rate",
+                f"invoice {inv.number} has several VAT rates "
+                f"({', '.join(map(str, rates))}); say which one the amount is credited at",
             )
         if req.vat_rate is not None and rates and req.vat_rate not in rates:
-            raise ValueError(f"vat_rate: invoice {inv.number} has no lines at VAT rate {req.vat_rate}")
+            raise Invalid("vat_rate", f"invoice {inv.number} has no lines at VAT rate {req.vat_rate}")
         lines = invoicing.credit_note_lines(
             original, amount_ore=req.amount_ore, vat_rate=req.vat_rate, reason=req.reason
         )
     gross = sum(ln.amount_ore for ln in lines)
     if -(gross + (rounding or 0)) > creditable:  # a full credit takes back the invoice's own rounding too
-        raise ValueError(f"amount_ore: at most {creditable} öre is left to credit on invoice {inv.number}")
+        raise Invalid("amount_ore", f"at most {creditable} öre is left to credit on invoice {inv.number}")
     if rounding is None:  # its own öresavrundning, so what is left to pay stays whole kronor
         rounding = invoicing.credit_note_rounding(gross, creditable, ore_rounding=ore_rounding)
     draft = invoicing.draft_from_lines(
@@ -146,7 +148,7 @@ def _credit_draft(
         rounding_ore=rounding,
     )
     if draft.amount_due_ore == 0:
-        raise ValueError("amount_ore: the credit rounds to 0 kr (öresavrundning); credit at least 0,50 kr")
+        raise Invalid("amount_ore", "the credit rounds to 0 kr (öresavrundning); credit at least 0,50 kr")
     return draft, state
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Engine, select
 
 from backend_stub import clock
 from backend_stub.domain.catalogue import Catalogue
+from backend_stub.domain.errors import Invalid
 from backend_stub.domain.invoicing import InvoiceDraft, Line, totals
 from backend_stub.domain.money import round_half_up_div
 from backend_stub.domain.periods import Period, Subscription, period_containing, period_for
@@ -102,10 +103,10 @@ def forecast(
         else:
             target = period_for(period, cycle_day)
             if target.start > today:
-                raise ValueError(f"period: {period} has not started yet (it starts {target.start.isoformat()})")
+                raise Invalid("period", f"{period} has not started yet (it starts {target.start.isoformat()})")
             number = _invoice_number(conn, customer_id, target)
             if number is not None:
-                raise ValueError(f"period: {period} is already invoiced (invoice {number})")
+                raise Invalid("period", f"{period} is already invoiced (invoice {number})")
             draft = _draft(conn, catalogue, customer_id, subs, target, today, small_balance_ore)
     ended = target.end < today
     elapsed = (min(today, target.end) - target.start).days + 1

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, func, select
 
 from backend_stub import clock
 from backend_stub.domain.catalogue import UNLIMITED, Catalogue, in_language
+from backend_stub.domain.errors import Invalid
 from backend_stub.domain.invoicing import UsageAggregate, _rate_index, usage_lines
 from backend_stub.domain.money import exact_to_ore
 from backend_stub.domain.periods import Period, period_for
@@ -46,11 +47,11 @@ def _filters(
         q = q.where(u.subscription_id == subscription_id)
     if service:
         if service not in SERVICES:
-            raise ValueError(f"service: {service!r} is not one of {', '.join(SERVICES)}")
+            raise Invalid("service", f"{service!r} is not one of {', '.join(SERVICES)}")
         q = q.where(u.service == service)
     if category:
         if category not in CATEGORIES:
-            raise ValueError(f"category: {category!r} is not one of {', '.join(CATEGORIES)}")
+            raise Invalid("category", f"{category!r} is not one of {', '.join(CATEGORIES)}")
         q = q.where(u.category == category)
     if charged_only:
         q = q.where(u.charge_exact > 0)
@@ -74,7 +75,7 @@ def itemised(
 ) -> dict[str, Any]:
     """Rated usage records, newest first, with cost rounded for display only (rules §1)."""
     if not 1 <= limit <= 1000:
-        raise ValueError("limit: must be 1..1000")
+        raise Invalid("limit", "must be 1..1000")
     p = period_for(period) if period else None
     u = m.UsageEvent
     q = _filters(select(u), customer_id, p, subscription_id, service, category, charged_only)
@@ -300,7 +301,7 @@ def line_records(
     ``records_ore + rounding_ore == line amount`` always.
     """
     if not 1 <= limit <= 1000:
-        raise ValueError("limit: must be 1..1000")
+        raise Invalid("limit", "must be 1..1000")
     line = doc["lines"][position - 1]
     out: dict[str, Any] = {
         "line": line,

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, func, insert, select
 
 from backend_stub import clock
 from backend_stub.domain.catalogue import UNLIMITED, Addon, Catalogue, Plan
-from backend_stub.domain.errors import NotFound
+from backend_stub.domain.errors import Invalid, NotFound
 from backend_stub.domain.invoicing import _rate_index
 from backend_stub.domain.periods import Period, Subscription, period_containing
 from backend_stub.domain.rating import STOCKHOLM, PeriodRater
@@ -33,8 +33,8 @@ from selfcare_common.money_format import format_kr
 log = logging.getLogger(__name__)
 
 
-class NotAllowed(ValueError):
-    """The add-on cannot be bought on the subscription's plan (the API answers 422)."""
+class NotAllowed(Invalid):
+    """The add-on cannot be bought on the subscription's plan (``addon_id``; the API answers 422)."""
 
 
 def addon_allowed(addon: Addon, plan: Plan) -> bool:
@@ -67,13 +67,13 @@ def _aware(now: datetime | None) -> datetime:
     if now is None:
         return clock.now()
     if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError("now: must be timezone-aware")
+        raise Invalid("now", "must be timezone-aware")
     return now
 
 
 def _subscription(conn: Connection, subscription_id: int) -> tuple[Subscription, Any]:
     if isinstance(subscription_id, bool) or not isinstance(subscription_id, int):
-        raise ValueError(f"subscription_id: {subscription_id!r} is not a subscription id")
+        raise Invalid("subscription_id", f"{subscription_id!r} is not a subscription id")
     customer_id = conn.execute(select(m.Subscription.customer_id).where(m.Subscription.id == subscription_id)).scalar()
     if customer_id is None:
         raise NotFound(f"subscription_id: no subscription {subscription_id}")
@@ -229,20 +229,20 @@ def buy_addon(
     """
     now = _aware(now)
     if not isinstance(addon_id, str) or addon_id not in catalogue.addons:
-        raise ValueError(f"addon_id: unknown add-on {addon_id!r}")
+        raise Invalid("addon_id", f"unknown add-on {addon_id!r}")
     if not isinstance(source, str) or not source.strip() or len(source) > 64:
-        raise ValueError("source: 1..64 characters, e.g. 'shop' or 'offer:12'")
+        raise Invalid("source", "1..64 characters, e.g. 'shop' or 'offer:12'")
     addon = catalogue.addons[addon_id]
     with engine.begin() as conn:
         sub, customer = _subscription(conn, subscription_id)
         day = now.astimezone(STOCKHOLM).date()
         seg = sub.segment_on(day)
         if seg is None:
-            raise ValueError(f"subscription_id: subscription {sub.number} is not active on {day.isoformat()}")
+            raise Invalid("subscription_id", f"subscription {sub.number} is not active on {day.isoformat()}")
         plan = catalogue.plans.get(seg.plan_id)
         if plan is None or not addon_allowed(addon, plan):
             raise NotAllowed(
-                f"addon_id: {addon.name} cannot be bought on the plan {plan.name if plan else seg.plan_id}"
+                "addon_id", f"{addon.name} cannot be bought on the plan {plan.name if plan else seg.plan_id}"
             )
         period = period_containing(day, customer.cycle_day)
         purchase_id = conn.execute(

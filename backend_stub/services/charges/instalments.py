@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from backend_stub import clock
 from backend_stub.domain.catalogue import Catalogue, instalment_amounts
-from backend_stub.domain.errors import Conflict, NotFound
+from backend_stub.domain.errors import Conflict, Invalid, NotFound
 from backend_stub.domain.periods import period_for
 from backend_stub.services.lifecycle import messaging
 from backend_stub.services.support import audit
@@ -57,7 +57,7 @@ def _msisdn(conn: Connection, subscription_id: int) -> str | None:
 
 def _int(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{name}: {value!r} is not a whole number")
+        raise Invalid(name, f"{value!r} is not a whole number")
     return value
 
 
@@ -78,15 +78,15 @@ def create_instalment(
     months = _int(months, "months")
     device = catalogue.devices.get(device_id) if isinstance(device_id, str) else None
     if device is None:
-        raise ValueError(f"device_id: unknown device {device_id!r}")
+        raise Invalid("device_id", f"unknown device {device_id!r}")
     if months not in device.months:
-        raise ValueError(
-            f"months: {device.name} is sold over {' or '.join(map(str, device.months))} months, not {months}"
+        raise Invalid(
+            "months", f"{device.name} is sold over {' or '.join(map(str, device.months))} months, not {months}"
         )
     try:
         period = period_for(start_period)
     except ValueError:
-        raise ValueError(f"start_period: {start_period!r} is not a month like 2026-03") from None
+        raise Invalid("start_period", f"{start_period!r} is not a month like 2026-03") from None
     monthly, _last = instalment_amounts(device.cash_price_ore, months)
     now = now or clock.now()
     with engine.begin() as conn:
@@ -94,7 +94,7 @@ def create_instalment(
             raise NotFound(f"customer_id: no customer {customer_id}")
         owner = conn.execute(select(m.Subscription.customer_id).where(m.Subscription.id == subscription_id)).scalar()
         if owner != customer_id:
-            raise ValueError(f"subscription_id: the customer has no subscription {subscription_id}")
+            raise Invalid("subscription_id", f"the customer has no subscription {subscription_id}")
         last_end = conn.execute(
             select(m.PlanSegment.end_date)
             .where(m.PlanSegment.subscription_id == subscription_id)
@@ -102,9 +102,7 @@ def create_instalment(
             .limit(1)
         ).first()
         if last_end is not None and last_end[0] is not None and last_end[0] < period.start:
-            raise ValueError(
-                f"subscription_id: the subscription ended {last_end[0].isoformat()}, before {start_period}"
-            )
+            raise Invalid("subscription_id", f"the subscription ended {last_end[0].isoformat()}, before {start_period}")
         new_id = conn.execute(
             insert(Instalment)
             .values(

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, insert, select
 
 from backend_stub import clock
-from backend_stub.domain.errors import Conflict, NotFound
+from backend_stub.domain.errors import Conflict, Invalid, NotFound
 from backend_stub.services.support import audit
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.charges import OneOffCharge
@@ -42,14 +42,14 @@ def charge_entry(row: Any) -> dict[str, Any]:
 def parse_vat_rate(value: Any) -> Decimal:
     """A VAT rate like ``"0.25"`` (0 ≤ rate < 1, at most 4 decimals)."""
     if isinstance(value, float | bool):
-        raise ValueError('vat_rate: write the rate as a string like "0.25"')
+        raise Invalid("vat_rate", 'write the rate as a string like "0.25"')
     try:
         rate = Decimal(str(value).strip())
     except InvalidOperation:
-        raise ValueError(f'vat_rate: {value!r} is not a rate like "0.25"') from None
+        raise Invalid("vat_rate", f'{value!r} is not a rate like "0.25"') from None
     exponent = rate.as_tuple().exponent
     if not rate.is_finite() or not 0 <= rate < 1 or (isinstance(exponent, int) and exponent < -4):
-        raise ValueError(f'vat_rate: {value!r} is not a rate like "0.25" (0 to below 1)')
+        raise Invalid("vat_rate", f'{value!r} is not a rate like "0.25" (0 to below 1)')
     return rate
 
 
@@ -68,14 +68,14 @@ def add_charge(
     """Add a one-off charge (positive) or credit (negative) for the customer's next invoice (audited)."""
     description = (description or "").strip() if isinstance(description, str) else ""
     if not 1 <= len(description) <= 200:
-        raise ValueError('description: 1..200 characters, e.g. "Byte av SIM-kort"')
+        raise Invalid("description", '1..200 characters, e.g. "Byte av SIM-kort"')
     reason = (reason or "").strip() if isinstance(reason, str) else ""
     if not 1 <= len(reason) <= 500:
-        raise ValueError("reason: say why, 1..500 characters")
+        raise Invalid("reason", "say why, 1..500 characters")
     if isinstance(amount_ore, bool) or not isinstance(amount_ore, int):
-        raise ValueError("amount_ore: a whole number of öre (negative for a credit)")
+        raise Invalid("amount_ore", "a whole number of öre (negative for a credit)")
     if amount_ore == 0 or abs(amount_ore) > MAX_AMOUNT_ORE:
-        raise ValueError(f"amount_ore: not 0 and at most {MAX_AMOUNT_ORE // 100} kr either way")
+        raise Invalid("amount_ore", f"not 0 and at most {MAX_AMOUNT_ORE // 100} kr either way")
     rate = parse_vat_rate(vat_rate)
     now = now or clock.now()
     with engine.begin() as conn:
@@ -86,7 +86,7 @@ def add_charge(
                 select(m.Subscription.customer_id).where(m.Subscription.id == subscription_id)
             ).scalar()
             if owner != customer_id:
-                raise ValueError(f"subscription_id: the customer has no subscription {subscription_id}")
+                raise Invalid("subscription_id", f"the customer has no subscription {subscription_id}")
         new_id = conn.execute(
             insert(OneOffCharge)
             .values(

@@ -29,6 +29,7 @@ from backend_stub.domain.dunning import (
     schedule,
     upcoming,
 )
+from backend_stub.domain.errors import Invalid
 from backend_stub.domain.lifecycle_terms import DunningTerms
 from backend_stub.domain.texts import day, render
 from backend_stub.services.autopay.draws import held_invoice_ids
@@ -43,8 +44,8 @@ from selfcare_common.csv_export import spreadsheet_writer
 from selfcare_common.money_format import format_kr
 
 
-class RespiteRefused(ValueError):
-    pass
+class RespiteRefused(Invalid):
+    """A respite that cannot be given (``days`` out of range, or none possible: ``respite``)."""
 
 
 @dataclass
@@ -510,7 +511,7 @@ def request_respite(
     today = today or clock.today()
     terms = cfg.dunning
     if not 1 <= days <= terms.respite_max_days:
-        raise RespiteRefused(f"days: must be 1 to {terms.respite_max_days}, got {days}")
+        raise RespiteRefused("days", f"must be 1 to {terms.respite_max_days}, got {days}")
     with engine.begin() as conn:
         inv = get_invoice_row(conn, invoice_id)
         conn.execute(select(m.Invoice.id).where(m.Invoice.id == inv.id).with_for_update())  # one respite at a time
@@ -518,7 +519,7 @@ def request_respite(
         sched = schedule(inv.due_date, _events(conn, inv.id), terms)
         status = respite_status(inv, state, sched, terms)
         if not status["allowed"]:
-            raise RespiteRefused(f"respite: not possible ({status['reason']})")
+            raise RespiteRefused("respite", f"not possible ({status['reason']})")
         moved = schedule(inv.due_date, [*_events(conn, inv.id), StepEvent("respite", {"days": days})], terms)
         upcoming = [
             d

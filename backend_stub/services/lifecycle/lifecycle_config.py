@@ -8,7 +8,6 @@ overrides any of them in a TOML file named by
 
 from __future__ import annotations
 
-import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
@@ -23,6 +22,7 @@ from backend_stub.domain.lifecycle_terms import (
     ConfigError,
     DunningTerms,
 )
+from backend_stub.settings import Settings, settings_for
 from selfcare_common.toml_text import control_characters
 
 
@@ -38,9 +38,14 @@ class LifecycleConfig:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> LifecycleConfig:
-        env = dict(os.environ) if env is None else env
+        """The process's configuration (``env``: a mapping of the variables instead, for tests)."""
+        return cls.from_settings(settings_for(env))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LifecycleConfig:
+        """The defaults, the TOML file ``settings.lifecycle_config`` names, then the single variables."""
         cfg = cls()
-        path = env.get("SELFCARE_LIFECYCLE_CONFIG")
+        path = settings.lifecycle_config
         if path:
             try:
                 doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
@@ -48,22 +53,20 @@ class LifecycleConfig:
                 raise ConfigError(f"SELFCARE_LIFECYCLE_CONFIG: {path}: {exc}") from None
             cfg = from_toml(doc, cfg)
         over: dict[str, Any] = {}
-        if env.get("SELFCARE_PRINT_DIR"):
-            over["print_dir"] = Path(env["SELFCARE_PRINT_DIR"])
-        if env.get("SELFCARE_COLLECTION_DIR"):
-            over["collection_dir"] = Path(env["SELFCARE_COLLECTION_DIR"])
-        if env.get("SELFCARE_PUBLIC_URL"):
-            over["public_url"] = env["SELFCARE_PUBLIC_URL"].rstrip("/")
-        if env.get("SELFCARE_LETTER_FALLBACK_HOURS"):
-            over["letter_fallback_hours"] = _int(
-                env["SELFCARE_LETTER_FALLBACK_HOURS"], "SELFCARE_LETTER_FALLBACK_HOURS"
-            )
+        if settings.print_dir:
+            over["print_dir"] = settings.print_dir
+        if settings.collection_dir:
+            over["collection_dir"] = settings.collection_dir
+        if settings.public_url:
+            over["public_url"] = settings.public_url.rstrip("/")
+        if settings.letter_fallback_hours:
+            over["letter_fallback_hours"] = _int(settings.letter_fallback_hours, "SELFCARE_LETTER_FALLBACK_HOURS")
         ag: dict[str, Any] = {}
-        if env.get("SELFCARE_AUTOGIRO_BANKGIRO"):
-            ag["payee_bankgiro"] = _bankgiro(env["SELFCARE_AUTOGIRO_BANKGIRO"], "SELFCARE_AUTOGIRO_BANKGIRO")
-        if env.get("SELFCARE_AUTOGIRO_CUSTOMER_NUMBER"):
+        if settings.autogiro_bankgiro:
+            ag["payee_bankgiro"] = _bankgiro(settings.autogiro_bankgiro, "SELFCARE_AUTOGIRO_BANKGIRO")
+        if settings.autogiro_customer_number:
             ag["bankgirot_customer_number"] = _bgc_number(
-                env["SELFCARE_AUTOGIRO_CUSTOMER_NUMBER"], "SELFCARE_AUTOGIRO_CUSTOMER_NUMBER"
+                settings.autogiro_customer_number, "SELFCARE_AUTOGIRO_CUSTOMER_NUMBER"
             )
         if ag:
             over["autopay"] = replace(cfg.autopay, **ag)

@@ -34,6 +34,7 @@ import jwt
 from sqlalchemy import Engine, delete, insert, select, update
 
 from backend_stub import clock
+from backend_stub.domain.errors import Invalid
 from backend_stub.services.access.revocations import revoke_in
 from backend_stub.services.billing.invoice_rows import NotFound, get_invoice_row
 from backend_stub.services.lifecycle import ledger
@@ -225,7 +226,7 @@ def open_link(
             raise LinkRefused("link not found") from None
         where = InvoiceLink.jti == claims["jti"]
     if session_id is not None and session_expires_at is None:
-        raise ValueError("session_expires_at: needed with session_id")
+        raise Invalid("session_expires_at", "needed with session_id")
     with engine.begin() as conn:
         # Locked until the session is recorded, so a revocation either comes first (410) or sees it.
         row = conn.execute(select(InvoiceLink).where(where).with_for_update()).first()
@@ -281,7 +282,7 @@ def revoke_links(
         q = select(InvoiceLink.jti).where(InvoiceLink.revoked_at.is_(None))
         if token is not None and SHORT_ID.match(token):
             if secret is None:
-                raise ValueError("secret: a short link is found by its HMAC")
+                raise Invalid("secret", "a short link is found by its HMAC")
             q = q.where(InvoiceLink.jti == link_key(secret, token))
         elif token is not None:
             q = q.where(InvoiceLink.token == stored_token_hash(token))

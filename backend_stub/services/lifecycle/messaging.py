@@ -26,6 +26,8 @@ from typing import Any, Protocol
 from sqlalchemy import Engine, insert, select, update
 
 from backend_stub import clock
+from backend_stub.domain.errors import Invalid
+from backend_stub.settings import Settings, settings_for
 from backend_stub.storage.models.lifecycle import OutboxMessage
 
 DONE = ("sent", "recorded")
@@ -48,21 +50,18 @@ class MailSettings:
     def from_env(cls, env: dict[str, str] | None = None) -> MailSettings:
         """From ``SELFCARE_SMTP_HOST``, ``SELFCARE_SMTP_PORT``, ``SELFCARE_MAIL_FROM`` (and optional
         ``SELFCARE_SMTP_USER``, ``SELFCARE_SMTP_PASSWORD``, ``SELFCARE_SMTP_STARTTLS=1``)."""
-        env = dict(os.environ) if env is None else env
-        port_text = env.get("SELFCARE_SMTP_PORT", "25").strip() or "25"
-        try:
-            port = int(port_text)
-        except ValueError:
-            raise ValueError(f"SELFCARE_SMTP_PORT: not a port number: {port_text!r}") from None
-        if not 0 < port < 65536:
-            raise ValueError(f"SELFCARE_SMTP_PORT: out of range: {port}")
+        return cls.from_settings(settings_for(env))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> MailSettings:
+        """Where ``settings`` send e-mail (the port is checked there)."""
         return cls(
-            host=env.get("SELFCARE_SMTP_HOST") or None,
-            port=port,
-            sender=env.get("SELFCARE_MAIL_FROM") or cls.sender,
-            username=env.get("SELFCARE_SMTP_USER") or None,
-            password=env.get("SELFCARE_SMTP_PASSWORD") or None,
-            starttls=env.get("SELFCARE_SMTP_STARTTLS", "") in ("1", "true", "yes"),
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.mail_from or cls.sender,
+            username=settings.smtp_user,
+            password=settings.smtp_password,
+            starttls=settings.smtp_starttls,
         )
 
 
@@ -102,11 +101,11 @@ def _claim(
 ) -> int | None:
     """Record the message as pending; None if ``key`` was already sent (idempotent)."""
     if channel not in CHANNELS:
-        raise ValueError(f"channel: must be one of {', '.join(CHANNELS)}, got {channel!r}")
+        raise Invalid("channel", f"must be one of {', '.join(CHANNELS)}, got {channel!r}")
     if not key:
-        raise ValueError("key: must not be empty")
+        raise Invalid("key", "must not be empty")
     if not to:
-        raise ValueError(f"to: no {channel} address for message {key!r}")
+        raise Invalid("to", f"no {channel} address for message {key!r}")
     with engine.begin() as conn:
         row = conn.execute(select(OutboxMessage.id, OutboxMessage.status).where(OutboxMessage.key == key)).first()
         if row is not None:

@@ -28,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -41,10 +40,11 @@ from sqlalchemy.exc import IntegrityError
 
 from backend_stub import clock
 from backend_stub.domain.allocation import split_over_invoices
-from backend_stub.domain.errors import NotFound
+from backend_stub.domain.errors import Invalid, NotFound
 from backend_stub.services.autopay import mandates
 from backend_stub.services.billing.invoice_rows import get_invoice_row
 from backend_stub.services.lifecycle import ledger, payments
+from backend_stub.settings import get_settings
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.access import PaymentSession, PaymentSessionInvoice, WebhookEvent
 from backend_stub.storage.models.autopay import CardSetupSession, TestPayCard
@@ -61,7 +61,7 @@ MAX_INVOICES = 100  # invoices in one checkout
 TEST_CARDS = {"visa": ("visa", "4242", "12/30", "approve"), "decline": ("visa", "0002", "12/30", "decline")}
 
 
-class PaymentError(ValueError):
+class PaymentError(Invalid):
     """A checkout cannot be made or completed (nothing to pay, a bad return address, a closed session)."""
 
 
@@ -119,11 +119,8 @@ class PaymentProvider(Protocol):
 
 
 def allowed_return_hosts() -> set[str]:
-    return {
-        h.strip().lower()
-        for h in os.environ.get("SELFCARE_PAY_RETURN_HOSTS", "localhost,127.0.0.1").split(",")
-        if h.strip()
-    }
+    """The hosts of ``SELFCARE_PAY_RETURN_HOSTS`` (lower case)."""
+    return set(get_settings().pay_return_hosts)
 
 
 def check_return_url(url: str) -> str:
@@ -133,7 +130,7 @@ def check_return_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme in ("http", "https") and (parts.hostname or "").lower() in allowed_return_hosts():
         return url
-    raise PaymentError("return_url: must be a path or an address of the app (SELFCARE_PAY_RETURN_HOSTS)")
+    raise PaymentError("return_url", "must be a path or an address of the app (SELFCARE_PAY_RETURN_HOSTS)")
 
 
 def sign(secret: str, body: bytes, timestamp: int) -> str:
@@ -163,7 +160,7 @@ class TestPayProvider:
         if len(secret.encode()) < 32:
             raise ValueError("the payment provider's webhook secret needs at least 32 bytes")
         if overpayment not in ("credit", "refund"):
-            raise ValueError("overpayment: 'credit' or 'refund'")
+            raise Invalid("overpayment", "'credit' or 'refund'")
         self.engine = engine
         self.secret = secret
         self.overpayment = overpayment  # what a payment beyond what is owed becomes (lifecycle dunning.overpayment)
@@ -201,19 +198,21 @@ class TestPayProvider:
                 states = ledger.invoice_states(conn, rows)
                 rows = [r for r in rows if states[r.id].status in OVERDUE_STATUSES and states[r.id].balance_ore > 0]
                 if not rows:
-                    raise PaymentError("invoice_ids: nothing overdue to pay")
+                    raise PaymentError("invoice_ids", "nothing overdue to pay")
             else:
                 if not invoice_ids:
-                    raise PaymentError("invoice_ids: name at least one invoice (or none at all for every overdue one)")
+                    raise PaymentError(
+                        "invoice_ids", "name at least one invoice (or none at all for every overdue one)"
+                    )
                 if len(invoice_ids) > MAX_INVOICES:
-                    raise PaymentError(f"invoice_ids: at most {MAX_INVOICES} invoices in one payment")
+                    raise PaymentError("invoice_ids", f"at most {MAX_INVOICES} invoices in one payment")
                 rows = []
                 for given in invoice_ids:
                     inv = get_invoice_row(conn, str(given))
                     if inv.customer_id != customer_id:
                         raise NotFound(f"invoice {given} not found")
                     if any(r.id == inv.id for r in rows):
-                        raise PaymentError(f"invoice_ids: invoice {inv.number} is named twice")
+                        raise PaymentError("invoice_ids", f"invoice {inv.number} is named twice")
                     rows.append(inv)
             return self._open_checkout(conn, customer_id, rows, return_url, now, field="invoice_ids")
 
@@ -230,9 +229,9 @@ class TestPayProvider:
         states = ledger.invoice_states(conn, rows)
         for inv in rows:
             if inv.kind != "invoice":
-                raise PaymentError(f"{field}: {inv.number} is a credit note, not paid")
+                raise PaymentError(field, f"{inv.number} is a credit note, not paid")
             if states[inv.id].balance_ore <= 0:
-                raise PaymentError(f"{field}: invoice {inv.number} has nothing left to pay")
+                raise PaymentError(field, f"invoice {inv.number} has nothing left to pay")
         rows = sorted(rows, key=payment_order)
         items = tuple(CheckoutInvoice(r.id, r.number, states[r.id].balance_ore) for r in rows)
         amount = sum(i.amount_ore for i in items)
@@ -319,9 +318,9 @@ class TestPayProvider:
         now = now or clock.now()
         info = self.session(session_id, now=now)
         if info is None:
-            raise PaymentError("session: unknown")
+            raise PaymentError("session", "unknown")
         if info["closed"] is not None:
-            raise PaymentError(f"session: {CLOSED_REASONS[info['closed']]}")
+            raise PaymentError("session", f"{CLOSED_REASONS[info['closed']]}")
         ok = method in METHODS
         event = {
             "id": "evt_" + uuid.uuid4().hex,
@@ -492,7 +491,7 @@ class TestPayProvider:
         now = now or clock.now()
         info = self.card_session(session_id, now=now)
         if info is None or info["expired"] or info["status"] != "open":
-            raise PaymentError("session: unknown, expired or already completed")
+            raise PaymentError("session", "unknown, expired or already completed")
         data: dict[str, Any] = {"session_id": session_id}
         if choice in TEST_CARDS:
             brand, last4, expires, behaviour = TEST_CARDS[choice]
@@ -546,7 +545,7 @@ class TestPayProvider:
         Returns ``{"payment_id", "status": "succeeded"|"declined", "decline_code"}``.
         """
         if amount_ore <= 0:
-            raise PaymentError("amount_ore: must be more than 0")
+            raise PaymentError("amount_ore", "must be more than 0")
         payment_id = "tp_" + hmac.new(self.secret.encode(), f"charge:{key}".encode(), hashlib.sha256).hexdigest()[:32]
         with self.engine.connect() as conn:
             card = conn.execute(select(TestPayCard).where(TestPayCard.token == token)).first()

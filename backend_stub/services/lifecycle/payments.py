@@ -11,7 +11,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from backend_stub import clock
 from backend_stub.domain.allocation import Allocation, allocate
-from backend_stub.domain.errors import NotFound
+from backend_stub.domain.errors import Invalid, NotFound
 from backend_stub.domain.texts import render
 from backend_stub.formats.bgmax import parse_bgmax
 from backend_stub.services.billing.invoice_rows import get_invoice_row
@@ -299,8 +299,8 @@ def _overpaid(conn: Connection) -> list[dict[str, Any]]:
     return out
 
 
-class AllocationError(ValueError):
-    pass
+class AllocationError(Invalid):
+    """A payment that cannot be put on that invoice (the field and why)."""
 
 
 def allocate_payment(engine: Any, payment_id: int, invoice_id: str, *, actor: str) -> dict[str, Any]:
@@ -310,10 +310,10 @@ def allocate_payment(engine: Any, payment_id: int, invoice_id: str, *, actor: st
         if pay is None:
             raise NotFound(f"payment {payment_id} not found")
         if pay.status != "unmatched" or pay.invoice_id is not None:
-            raise AllocationError(f"payment_id: payment {payment_id} is not in the unmatched queue")
+            raise AllocationError("payment_id", f"payment {payment_id} is not in the unmatched queue")
         inv = get_invoice_row(conn, invoice_id)
         if inv.kind != "invoice":
-            raise AllocationError("invoice_id: payments go on invoices, not credit notes")
+            raise AllocationError("invoice_id", "payments go on invoices, not credit notes")
         conn.execute(
             update(m.Payment)
             .where(m.Payment.id == pay.id)
@@ -333,13 +333,13 @@ def allocate_bank_payment(
 ) -> dict[str, Any]:
     """An agent books a foreign-currency bank payment on an invoice at the SEK amount the bank credited."""
     if amount_ore <= 0:
-        raise AllocationError("amount_ore: must be more than 0")
+        raise AllocationError("amount_ore", "must be more than 0")
     with engine.begin() as conn:
         b = conn.execute(select(BankPayment).where(BankPayment.id == bank_payment_id).with_for_update()).first()
         if b is None:
             raise NotFound(f"bank payment {bank_payment_id} not found")
         if b.status != "foreign_currency":
-            raise AllocationError(f"bank_payment_id: {bank_payment_id} is not waiting for an agent")
+            raise AllocationError("bank_payment_id", f"{bank_payment_id} is not waiting for an agent")
         inv = get_invoice_row(conn, invoice_id)
         ledger.record_payment(
             conn,
@@ -370,7 +370,7 @@ def refund_credit(engine: Any, customer_id: int, amount_ore: int, *, actor: str,
     Idempotent on ``reference`` (the refund's own id, e.g. from the bank order).
     """
     if amount_ore <= 0:
-        raise AllocationError("amount_ore: must be more than 0")
+        raise AllocationError("amount_ore", "must be more than 0")
     with engine.begin() as conn:
         if conn.execute(select(m.Payment.id).where(m.Payment.reference.like(f"refund:{reference}:%"))).first():
             return {"refunded_ore": 0, "duplicate": True}
@@ -384,7 +384,7 @@ def refund_credit(engine: Any, customer_id: int, amount_ore: int, *, actor: str,
         states = ledger.invoice_states(conn, invs)
         available = sum(-s.balance_ore for s in states.values() if s.balance_ore < 0)
         if amount_ore > available:
-            raise AllocationError(f"amount_ore: the credit balance is {available} öre")
+            raise AllocationError("amount_ore", f"the credit balance is {available} öre")
         left = amount_ore
         for inv in invs:
             if left == 0:

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from backend_stub import clock
+from backend_stub.domain.errors import Invalid
 from backend_stub.services.access import sessions
 from backend_stub.services.access.signin import UNKNOWN_CLIENT, RateLimited, client_key
 from backend_stub.services.access.throttle import (
@@ -50,11 +51,11 @@ class AgentInfo:
 def create_agent(engine: Engine, username: str, name: str, password: str, role: str = "agent") -> AgentInfo:
     username = username.strip().lower()
     if not username or len(username) > 64:
-        raise ValueError("username: 1–64 characters")
+        raise Invalid("username", "1–64 characters")
     if role not in ROLES:
-        raise ValueError(f"role: one of {', '.join(ROLES)}")
+        raise Invalid("role", f"one of {', '.join(ROLES)}")
     if len(password) < MIN_PASSWORD:
-        raise ValueError(f"password: at least {MIN_PASSWORD} characters")
+        raise Invalid("password", f"at least {MIN_PASSWORD} characters")
     try:
         with engine.begin() as conn:
             agent_id = conn.execute(
@@ -71,7 +72,7 @@ def create_agent(engine: Engine, username: str, name: str, password: str, role: 
             ).scalar_one()
             audit.log(conn, "system", "agent_created", username, {"role": role})
     except IntegrityError:
-        raise ValueError(f"username: {username!r} exists already") from None
+        raise Invalid("username", f"{username!r} exists already") from None
     return AgentInfo(agent_id, username, name.strip() or username, role)
 
 

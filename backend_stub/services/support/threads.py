@@ -9,7 +9,6 @@ HTML or markdown); it is length- and rate-limited.
 
 from __future__ import annotations
 
-import os
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,11 +19,13 @@ from sqlalchemy.exc import IntegrityError
 
 from backend_stub import clock
 from backend_stub.domain.catalogue import Catalogue
+from backend_stub.domain.errors import Invalid
 from backend_stub.services.access.signin import RateLimited
 from backend_stub.services.access.throttle import Limit, hit, throttle_key
 from backend_stub.services.billing import credit_notes, invoice_rows, invoices
 from backend_stub.services.lifecycle import ledger
 from backend_stub.services.support import audit
+from backend_stub.settings import get_settings
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.lifecycle import InvoiceCharge
 from backend_stub.storage.models.support import Message, Thread
@@ -38,7 +39,7 @@ EXCERPT = 80
 
 def credit_limit_ore() -> int:
     """Credits above this need a supervisor (``SELFCARE_AGENT_CREDIT_LIMIT_ORE``, default 500 kr)."""
-    return int(os.environ.get("SELFCARE_AGENT_CREDIT_LIMIT_ORE", "50000"))
+    return get_settings().agent_credit_limit_ore
 
 
 class NeedsSupervisor(PermissionError):
@@ -57,9 +58,9 @@ def clean_text(text: str) -> str:
     text = unicodedata.normalize("NFC", text or "").replace("\r\n", "\n").strip()
     text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
     if not text:
-        raise ValueError("text: the message is empty")
+        raise Invalid("text", "the message is empty")
     if len(text) > MAX_LENGTH:
-        raise ValueError(f"text: at most {MAX_LENGTH} characters (this one has {len(text)})")
+        raise Invalid("text", f"at most {MAX_LENGTH} characters (this one has {len(text)})")
     return text
 
 
@@ -114,7 +115,7 @@ def post_message(
     with engine.begin() as conn:
         inv = invoice_rows.get_invoice_row(conn, invoice_id)
         if line_position is not None and not 1 <= line_position <= len(inv.document["lines"]):
-            raise ValueError("line_position: no such line on the invoice")
+            raise Invalid("line_position", "no such line on the invoice")
         if author.kind == "customer":
             wait = hit(conn, throttle_key("message", str(inv.customer_id)), CUSTOMER_LIMIT, now)
             if wait:
@@ -169,7 +170,7 @@ def post_message(
             )
             audit.log(conn, author.actor, "reply", inv.id, {"thread": thread.id, "message": msg_id}, at=now)
         msg = conn.execute(select(Message).where(Message.id == msg_id)).one()
-    thread_signal.publish(inv.id)  # after the commit: the open pages ask for what is new
+    thread_signal.publish(inv.id, get_settings().redis_url)  # after the commit: the open pages ask for what is new
     return _message_dict(msg) | {"thread_id": thread.id, "invoice_id": inv.id, "customer_id": inv.customer_id}
 
 
@@ -211,7 +212,9 @@ def get_thread(
                 .values(read_at=now)
             )
             msgs = conn.execute(q.order_by(Message.id)).all()
-        thread_signal.publish(inv.id)  # committed: the other side's page shows its messages as read
+        thread_signal.publish(
+            inv.id, get_settings().redis_url
+        )  # committed: the other side's page shows its messages as read
     return {
         "thread": _thread_dict(thread, now),
         "messages": [_message_dict(x) for x in msgs],
@@ -312,11 +315,11 @@ def _credit_request(
 ) -> credit_notes.CreditRequest:
     """The credit note an agent asks for from the thread, checked (an amount or lines; the limit)."""
     if amount_ore is None and not line_positions:
-        raise ValueError("amount_ore: give an amount or the lines to credit")
+        raise Invalid("amount_ore", "give an amount or the lines to credit")
     lines = inv.document["lines"]
     if line_positions:
         if any(not 1 <= p <= len(lines) for p in line_positions):
-            raise ValueError("line_positions: no such line on the invoice")
+            raise Invalid("line_positions", "no such line on the invoice")
         wanted = sum(lines[p - 1]["amount_ore"] for p in set(line_positions))
     else:
         wanted = int(amount_ore or 0)
@@ -394,7 +397,7 @@ def credit_from_thread(
             },
             at=now,
         )
-    thread_signal.publish(inv.id)
+    thread_signal.publish(inv.id, get_settings().redis_url)
     return {
         "credit_note": {"id": note["id"], "number": note["number"], "amount_due_ore": note["amount_due_ore"]},
         "invoice": {
@@ -414,7 +417,7 @@ def _open_fees(conn: Any, inv: Any) -> int:
         )
     ).scalar_one()
     if fees <= 0:
-        raise ValueError("invoice: there is no reminder fee to waive")
+        raise Invalid("invoice", "there is no reminder fee to waive")
     return int(fees)
 
 
@@ -438,7 +441,7 @@ def waive_reminder_fees(
 ) -> dict[str, Any]:
     """Take the invoice's reminder fees away (a negative fee charge, so bookkeeping sees the reversal)."""
     if not reason.strip():
-        raise ValueError("reason: say why the fee is waived")
+        raise Invalid("reason", "say why the fee is waived")
     now = clock.now()
     with engine.begin() as conn:
         inv = invoice_rows.get_invoice_row(conn, invoice_id)
@@ -470,7 +473,7 @@ def waive_reminder_fees(
         )
         audit.log(conn, actor, "waive", inv.id, {"amount_ore": int(fees), "reason": reason}, at=now)
         state = ledger.invoice_states(conn, [inv])[inv.id]
-    thread_signal.publish(inv.id)
+    thread_signal.publish(inv.id, get_settings().redis_url)
     return {
         "waived_ore": int(fees),
         "invoice": {"id": inv.id, "status": state.status, "balance_ore": state.balance_ore},

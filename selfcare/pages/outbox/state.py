@@ -7,16 +7,16 @@ import logging
 import reflex as rx
 
 from selfcare.api_client import ApiError, get_client
+from selfcare.settings import get_settings
 from selfcare.state.typed import event
-from selfcare_common import deployment
 
 logger = logging.getLogger(__name__)
 
 
 def dev_outbox_enabled() -> bool:
     """The demo's outbox page and state exist only with ``SELFCARE_ENV=dev`` (or ``test``); production
-    is the default (``backend_stub.deployment``)."""
-    return deployment.is_dev()
+    is the default (``selfcare.settings``, ``selfcare_common.deployment``)."""
+    return get_settings().is_dev
 
 
 class OutboxState(rx.State):

@@ -34,10 +34,10 @@ def seeded(core):
 
 
 @pytest.fixture
-def workers(seeded, auth, monkeypatch):
+def workers(seeded, auth, env):
     """Two workers of the core on one database, with the session limits set by the environment."""
-    monkeypatch.setenv(sessions.IDLE_VAR, "20")
-    monkeypatch.setenv(sessions.MAX_VAR, "6")
+    env.set(sessions.IDLE_VAR, "20")
+    env.set(sessions.MAX_VAR, "6")
     with TestClient(create_app(seeded, auth=auth)) as one, TestClient(create_app(seeded, auth=auth)) as two:
         yield one, two
 

@@ -94,8 +94,8 @@ def test_old_long_links_work_until_they_expire(api, auth, core):
     assert re.fullmatch(r"[a-z2-7]{16}", links.invoice_link(core.engine, SECRET, auth.issuer, inv["id"]).token)
 
 
-def test_e_mail_and_sms_carry_the_short_link(api, auth, core, monkeypatch):
-    monkeypatch.setenv("SELFCARE_JWT_SECRET", SECRET)
+def test_e_mail_and_sms_carry_the_short_link(api, auth, core, env):
+    env.set("SELFCARE_JWT_SECRET", SECRET)
     inv = _invoice(api, auth)
     cfg = LifecycleConfig(public_url="https://mina.nordvik.example")
     url = sending.default_link_builder(core.engine, cfg)(inv["id"])

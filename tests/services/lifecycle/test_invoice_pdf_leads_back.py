@@ -29,8 +29,8 @@ TODAY = date(2026, 11, 21)
 
 
 @pytest.fixture
-def api(core, auth, monkeypatch):
-    monkeypatch.setenv("SELFCARE_PUBLIC_URL", "https://mina.nordvik.example")
+def api(core, auth, env):
+    env.set("SELFCARE_PUBLIC_URL", "https://mina.nordvik.example")
     seed(core, 8, 2, today=TODAY, quiet=True)
     with TestClient(create_app(core, auth=auth)) as client:
         yield client

@@ -4,6 +4,7 @@ or paid back at once when the operator chose ``dunning.overpayment = "refund"``.
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from backend_stub.domain.lifecycle_terms import ConfigError
@@ -50,10 +51,15 @@ def test_the_surplus_is_credit_with_a_timeline_entry_and_in_the_agents_queue(api
     assert _state(core, sep.id).balance_ore == 0
 
 
-def test_refund_as_the_operators_setting(api, core, auth, tmp_path, monkeypatch):  # noqa: F811
+@pytest.fixture
+def refund_setting(tmp_path, env):
+    """The operator's lifecycle file says ``refund``, before the app (which reads its settings once) is made."""
     config = tmp_path / "lifecycle.toml"
     config.write_text('[dunning]\noverpayment = "refund"\n', encoding="utf-8")
-    monkeypatch.setenv("SELFCARE_LIFECYCLE_CONFIG", str(config))
+    env.set("SELFCARE_LIFECYCLE_CONFIG", str(config))
+
+
+def test_refund_as_the_operators_setting(refund_setting, api, core, auth):  # noqa: F811
     cid, sep, first = _pay_twice(api, core, auth)
     assert api.app.state.paygw.overpayment == "refund"
     assert _state(core, sep.id).balance_ore == 0  # paid back at once
