@@ -53,26 +53,76 @@ def _group(title: str, *ticks: rx.Component) -> rx.Component:
     )
 
 
+def _thresholds(item: ObjectVar[dict[str, Any]]) -> rx.Component:
+    """The allowance thresholds, for the pools the plan limits (unlimited ones never alert)."""
+    shown: Any = item["shown"].to(dict)
+    ticks = [
+        rx.cond(shown[pool], _tick(item, f"{pool}_{t}", label, f" {t} %")) for pool, label in _POOLS for t in (80, 100)
+    ]
+    return rx.cond(shown["any_pool"], _group(N_("Tell me when I have used"), *ticks))
+
+
+def _cost_limit(item: ObjectVar[dict[str, Any]], sub_id: Any) -> rx.Component:
+    error = S.field_errors.get(sub_id + ":cost_limit", "")
+    return rx.fragment(
+        rx.el.label(
+            tr("Cost warning when the month's bill looks like going over (kr)"),
+            html_for="cost-" + sub_id,
+            style={"font_weight": "600", "font_size": "0.95rem"},
+        ),
+        rx.input(
+            name="cost_limit",
+            id="cost-" + sub_id,
+            default_value=item["cost_limit"].to(str),
+            input_mode="decimal",
+            placeholder=tr("e.g. 400"),
+            size="3",
+            width="100%",
+        ),
+        rx.cond(error != "", rx.text(error, color="red", size="2", role="alert")),
+    )
+
+
+def _roaming_stop(item: ObjectVar[dict[str, Any]], sub_id: Any) -> rx.Component:
+    """Past the spending limit abroad: the way to go on (once per period), or that it was chosen."""
+    return rx.fragment(
+        rx.cond(
+            item["can_continue"].to(bool),
+            rx.vstack(
+                rx.text(
+                    tr("Data outside the EU is stopped: you reached the spending limit this period."),
+                    size="2",
+                    weight="bold",
+                ),
+                rx.button(
+                    tr("Continue data abroad this period"),
+                    type="button",
+                    size="3",
+                    on_click=S.continue_roaming(sub_id),
+                    style={"min_height": styles.TAP},
+                    id="continue-" + sub_id,
+                ),
+                spacing="2",
+                align="stretch",
+                width="100%",
+            ),
+        ),
+        rx.cond(
+            item["continued"].to(bool),
+            rx.text(tr("You chose to go on using data abroad this period."), size="2"),
+        ),
+    )
+
+
 def _card(item: ObjectVar[dict[str, Any]]) -> rx.Component:
     sub_id = item["id"].to(str)
-    error = S.field_errors.get(sub_id + ":cost_limit", "")
     return card(
         rx.el.form(
             rx.vstack(
                 rx.heading(item["msisdn"].to(str), size="4", as_="h2"),
                 rx.text(item["plan"].to(str), size="2", color=styles.C.muted),
                 rx.el.input(type="hidden", name="subscription", value=sub_id),
-                rx.cond(
-                    item["shown"].to(dict)["any_pool"],
-                    _group(
-                        N_("Tell me when I have used"),
-                        *[
-                            rx.cond(item["shown"].to(dict)[pool], _tick(item, f"{pool}_{t}", label, f" {t} %"))
-                            for pool, label in _POOLS
-                            for t in (80, 100)
-                        ],
-                    ),
-                ),
+                _thresholds(item),
                 _group(N_("When I travel"), *[_tick(item, f"kind_{kind}", label) for kind, label in _KINDS]),
                 rx.text(
                     tr("When data outside the EU reaches the spending limit we always tell you and stop it."),
@@ -80,53 +130,11 @@ def _card(item: ObjectVar[dict[str, Any]]) -> rx.Component:
                     color=styles.C.muted,
                 ),
                 _group(N_("How"), *[_tick(item, f"channel_{ch}", label) for ch, label in _CHANNELS]),
-                rx.el.label(
-                    tr("Cost warning when the month's bill looks like going over (kr)"),
-                    html_for="cost-" + sub_id,
-                    style={"font_weight": "600", "font_size": "0.95rem"},
-                ),
-                rx.input(
-                    name="cost_limit",
-                    id="cost-" + sub_id,
-                    default_value=item["cost_limit"].to(str),
-                    input_mode="decimal",
-                    placeholder=tr("e.g. 400"),
-                    size="3",
-                    width="100%",
-                ),
-                rx.cond(error != "", rx.text(error, color="red", size="2", role="alert")),
+                _cost_limit(item, sub_id),
                 rx.button(
-                    tr("Save"),
-                    type="submit",
-                    size="3",
-                    loading=S.saving == sub_id,
-                    style={"min_height": styles.TAP},
+                    tr("Save"), type="submit", size="3", loading=S.saving == sub_id, style={"min_height": styles.TAP}
                 ),
-                rx.cond(
-                    item["can_continue"].to(bool),
-                    rx.vstack(
-                        rx.text(
-                            tr("Data outside the EU is stopped: you reached the spending limit this period."),
-                            size="2",
-                            weight="bold",
-                        ),
-                        rx.button(
-                            tr("Continue data abroad this period"),
-                            type="button",
-                            size="3",
-                            on_click=S.continue_roaming(sub_id),
-                            style={"min_height": styles.TAP},
-                            id="continue-" + sub_id,
-                        ),
-                        spacing="2",
-                        align="stretch",
-                        width="100%",
-                    ),
-                ),
-                rx.cond(
-                    item["continued"].to(bool),
-                    rx.text(tr("You chose to go on using data abroad this period."), size="2"),
-                ),
+                _roaming_stop(item, sub_id),
                 spacing="3",
                 align="stretch",
                 width="100%",
