@@ -19,7 +19,7 @@ from backend_stub.domain.errors import Conflict, NotFound
 from backend_stub.domain.periods import Period, Subscription, period_containing
 from backend_stub.domain.texts import day, render
 from backend_stub.services.billing import subscriptions
-from backend_stub.services.billing.billrun import grant_of_row
+from backend_stub.services.billing.billrun_batch import grant_of_row
 from backend_stub.services.charges.addons import buy_addon
 from backend_stub.services.lifecycle import ledger, messaging
 from backend_stub.services.lifecycle.messaging import address_line
