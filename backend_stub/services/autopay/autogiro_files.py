@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -207,6 +208,9 @@ def _export_mandates(
     result.add("cancellations", len(cancels))
 
 
+_Order = tuple[Any, int, Any, date, Any]  # (invoice, amount, mandate, draw date, existing draw or None)
+
+
 def _export_payments(
     conn: Connection,
     bg: str,
@@ -216,9 +220,40 @@ def _export_payments(
     result: RunResult,
     notes: list[Notification],
 ) -> None:
+    """Payment orders for Bankgirot: invoices due within the lead days with an approved mandate, and new
+    attempts scheduled by then; one file, each order a pending draw with its timeline entry."""
     first_day = add_banking_days(on, 1)  # Bankgirot needs the order the banking day before at the latest
     last_day = on + timedelta(days=terms.lead_days)
-    mandates = {
+    mandates = _drawable_mandates(conn)
+    orders = _first_orders(conn, mandates, on, first_day, last_day) if mandates else []
+    orders += _new_attempts(conn, mandates, first_day, last_day, now, result, notes)
+    if not orders:
+        return
+    payments = [
+        ag.PaymentOrder(when, mandate.payer_number, amount, (inv.ocr or inv.number)[:16])
+        for inv, amount, mandate, when, _d in orders
+    ]
+    data = ag.write_request(ag.RequestFile(on, terms.bankgirot_customer_number, bg, payments=payments))
+    seq = (
+        conn.execute(
+            select(func.count())
+            .select_from(AutogiroFile)
+            .where(AutogiroFile.direction == "out", AutogiroFile.for_date == on)
+        ).scalar_one()
+        + 1
+    )
+    file_id = _store_file(
+        conn, "out", "payments", f"autogiro-betalningar-{on.isoformat()}-{seq}.txt", data, on, len(payments), now
+    )
+    for order in orders:
+        _record_order(conn, order, file_id, now)
+    result.add("orders", len(orders))
+    result.add("amount_ore", sum(o[1] for o in orders))
+
+
+def _drawable_mandates(conn: Connection) -> dict[int, Any]:
+    """Per account, its approved mandate not being cancelled, where Autogiro is the active payment method."""
+    return {
         x.customer_id: x
         for x in conn.execute(
             select(AutogiroMandate)
@@ -231,26 +266,47 @@ def _export_payments(
             )
         )
     }
-    orders: list[tuple[Any, int, Any, date, Any]] = []  # (invoice, amount, mandate, draw date, existing draw)
-    if mandates:
-        candidates = list(
-            conn.execute(
-                select(m.Invoice).where(
-                    m.Invoice.kind == "invoice",
-                    m.Invoice.customer_id.in_(list(mandates)),
-                    m.Invoice.amount_due_ore > 0,
-                    m.Invoice.due_date >= on,
-                    m.Invoice.due_date <= last_day,
-                )
+
+
+def _first_orders(
+    conn: Connection, mandates: dict[int, Any], on: date, first_day: date, last_day: date
+) -> list[_Order]:
+    """First draws: invoices of those accounts due by ``last_day`` with a balance and no draw yet, drawn on
+    their due date (the next banking day) if Bankgirot can still have the order by then."""
+    orders: list[_Order] = []
+    candidates = list(
+        conn.execute(
+            select(m.Invoice).where(
+                m.Invoice.kind == "invoice",
+                m.Invoice.customer_id.in_(list(mandates)),
+                m.Invoice.amount_due_ore > 0,
+                m.Invoice.due_date >= on,
+                m.Invoice.due_date <= last_day,
             )
         )
-        drawn = latest_draws(conn, [i.id for i in candidates])
-        states = ledger.invoice_states(conn, candidates, on) if candidates else {}
-        for inv in candidates:
-            when = next_banking_day(inv.due_date)
-            if inv.id in drawn or states[inv.id].balance_ore <= 0 or when < first_day:
-                continue
-            orders.append((inv, states[inv.id].balance_ore, mandates[inv.customer_id], when, None))
+    )
+    drawn = latest_draws(conn, [i.id for i in candidates])
+    states = ledger.invoice_states(conn, candidates, on) if candidates else {}
+    for inv in candidates:
+        when = next_banking_day(inv.due_date)
+        if inv.id in drawn or states[inv.id].balance_ore <= 0 or when < first_day:
+            continue
+        orders.append((inv, states[inv.id].balance_ore, mandates[inv.customer_id], when, None))
+    return orders
+
+
+def _new_attempts(
+    conn: Connection,
+    mandates: dict[int, Any],
+    first_day: date,
+    last_day: date,
+    now: datetime,
+    result: RunResult,
+    notes: list[Notification],
+) -> list[_Order]:
+    """New attempts scheduled by ``last_day``: cancelled when nothing is left to pay; without a mandate
+    any more the invoice falls back to being paid by hand."""
+    orders: list[_Order] = []
     for draw in conn.execute(
         select(AutopayDraw).where(
             AutopayDraw.method == "autogiro", AutopayDraw.status == "scheduled", AutopayDraw.draw_date <= last_day
@@ -276,59 +332,44 @@ def _export_payments(
             result.add("fallback")
             continue
         orders.append((inv, balance, mandate, max(next_banking_day(draw.draw_date), first_day), draw))
-    if not orders:
-        return
-    payments = [
-        ag.PaymentOrder(when, mandate.payer_number, amount, (inv.ocr or inv.number)[:16])
-        for inv, amount, mandate, when, _d in orders
-    ]
-    data = ag.write_request(ag.RequestFile(on, terms.bankgirot_customer_number, bg, payments=payments))
-    seq = (
+    return orders
+
+
+def _record_order(conn: Connection, order: _Order, file_id: int, now: datetime) -> None:
+    """The order as a pending draw (a new one, or the scheduled attempt's), and ``autopay_ordered``."""
+    inv, amount, mandate, when, existing = order
+    if existing is None:
         conn.execute(
-            select(func.count())
-            .select_from(AutogiroFile)
-            .where(AutogiroFile.direction == "out", AutogiroFile.for_date == on)
-        ).scalar_one()
-        + 1
-    )
-    file_id = _store_file(
-        conn, "out", "payments", f"autogiro-betalningar-{on.isoformat()}-{seq}.txt", data, on, len(payments), now
-    )
-    for inv, amount, mandate, when, existing in orders:
-        if existing is None:
-            conn.execute(
-                insert(AutopayDraw).values(
-                    invoice_id=inv.id,
-                    customer_id=inv.customer_id,
-                    method="autogiro",
-                    attempt=1,
-                    draw_date=when,
-                    amount_ore=amount,
-                    status="pending",
-                    payer_number=mandate.payer_number,
-                    order_file_id=file_id,
-                    created_at=now,
-                    updated_at=now,
-                )
+            insert(AutopayDraw).values(
+                invoice_id=inv.id,
+                customer_id=inv.customer_id,
+                method="autogiro",
+                attempt=1,
+                draw_date=when,
+                amount_ore=amount,
+                status="pending",
+                payer_number=mandate.payer_number,
+                order_file_id=file_id,
+                created_at=now,
+                updated_at=now,
             )
-        else:
-            conn.execute(
-                update(AutopayDraw)
-                .where(AutopayDraw.id == existing.id)
-                .values(
-                    status="pending",
-                    draw_date=when,
-                    amount_ore=amount,
-                    payer_number=mandate.payer_number,
-                    order_file_id=file_id,
-                    updated_at=now,
-                )
-            )
-        add_event(
-            conn, inv.id, "autopay_ordered", {"method": "autogiro", "amount_ore": amount, "date": when.isoformat()}, now
         )
-    result.add("orders", len(orders))
-    result.add("amount_ore", sum(o[1] for o in orders))
+    else:
+        conn.execute(
+            update(AutopayDraw)
+            .where(AutopayDraw.id == existing.id)
+            .values(
+                status="pending",
+                draw_date=when,
+                amount_ore=amount,
+                payer_number=mandate.payer_number,
+                order_file_id=file_id,
+                updated_at=now,
+            )
+        )
+    add_event(
+        conn, inv.id, "autopay_ordered", {"method": "autogiro", "amount_ore": amount, "date": when.isoformat()}, now
+    )
 
 
 # --- autogiro: the answers in -----------------------------------------------------------------------------
@@ -374,11 +415,7 @@ def import_autogiro(
             result.add("duplicate_file")
             result.files = [{"id": old.id, "kind": old.kind, "name": old.name}]
             return result
-        records = {
-            "mandate_advice": lambda: parsed.advices,
-            "payment_spec": lambda: parsed.results,
-            "rejected": lambda: parsed.orders,
-        }[kind]()
+        records = _answer_records(parsed)
         file_id = _store_file(conn, "in", kind, source, data, None, len(records), now)
         for record in records:
             ref = _record_ref(kind, record)
@@ -388,9 +425,9 @@ def import_autogiro(
             except IntegrityError:
                 result.add("duplicate_records")
                 continue
-            if kind == "mandate_advice":
+            if isinstance(record, ag.MandateAdvice):
                 _apply_advice(conn, record, now, notes, result)
-            elif kind == "payment_spec":
+            elif isinstance(record, ag.PaymentResult):
                 _apply_result(conn, record, bg, cfg.autopay, today, now, notes, result)
             else:
                 _apply_rejection(conn, record, cfg.autopay, today, now, notes, result)
@@ -398,6 +435,15 @@ def import_autogiro(
     result.files = [{"id": file_id, "kind": kind, "name": source}]
     send_notes(engine, notes, mail, sms, result)
     return result
+
+
+def _answer_records(parsed: ag.AnswerFile) -> Sequence[ag.MandateAdvice | ag.PaymentResult | ag.RejectedOrder]:
+    """The records of an answer file: mandate advices, payment results or rejected orders."""
+    if isinstance(parsed, ag.MandateAdviceFile):
+        return parsed.advices
+    if isinstance(parsed, ag.PaymentSpecFile):
+        return parsed.results
+    return parsed.orders
 
 
 def _record_ref(kind: str, r: Any) -> str:
@@ -482,7 +528,7 @@ def _pending_draw(conn: Connection, payer_number: str, amount: int, when: date |
     )
     rows = list(conn.execute(q))
     exact = [d for d in rows if when is not None and d.draw_date == when]
-    return (exact or rows or [None])[0]
+    return (exact or rows)[0] if rows else None
 
 
 STATUS_SV = {"1": "täckning saknades på kontot", "2": "kontot är inte kopplat till autogiro (avslutat)"}
