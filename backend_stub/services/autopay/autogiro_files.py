@@ -29,32 +29,26 @@ from backend_stub import clock
 from backend_stub.domain.banking import (
     AutopayError,
     add_banking_days,
-    next_banking_day,
 )
 from backend_stub.domain.lifecycle_terms import AutopayTerms
 from backend_stub.formats import autogiro as ag
+from backend_stub.services.autopay import autogiro_orders
 from backend_stub.services.autopay.draws import (
     Notification,
     RunResult,
-    add_event,
-    balance_of,
     draw_failed,
-    fall_back,
     invoice_row,
-    latest_draws,
     noon,
     send_notes,
 )
 from backend_stub.services.autopay.mandates import current_mandate, method_row, notice_text, set_method
 from backend_stub.services.lifecycle import ledger, messaging
 from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
-from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.autopay import (
     AutogiroFile,
     AutogiroMandate,
     AutogiroRecordRef,
     AutopayDraw,
-    PaymentMethod,
 )
 
 # --- autogiro: the files out ------------------------------------------------------------------------------
@@ -208,9 +202,6 @@ def _export_mandates(
     result.add("cancellations", len(cancels))
 
 
-_Order = tuple[Any, int, Any, date, Any]  # (invoice, amount, mandate, draw date, existing draw or None)
-
-
 def _export_payments(
     conn: Connection,
     bg: str,
@@ -224,9 +215,9 @@ def _export_payments(
     attempts scheduled by then; one file, each order a pending draw with its timeline entry."""
     first_day = add_banking_days(on, 1)  # Bankgirot needs the order the banking day before at the latest
     last_day = on + timedelta(days=terms.lead_days)
-    mandates = _drawable_mandates(conn)
-    orders = _first_orders(conn, mandates, on, first_day, last_day) if mandates else []
-    orders += _new_attempts(conn, mandates, first_day, last_day, now, result, notes)
+    mandates = autogiro_orders.drawable_mandates(conn)
+    orders = autogiro_orders.first_orders(conn, mandates, on, first_day, last_day) if mandates else []
+    orders += autogiro_orders.new_attempts(conn, mandates, first_day, last_day, now, result, notes)
     if not orders:
         return
     payments = [
@@ -246,130 +237,9 @@ def _export_payments(
         conn, "out", "payments", f"autogiro-betalningar-{on.isoformat()}-{seq}.txt", data, on, len(payments), now
     )
     for order in orders:
-        _record_order(conn, order, file_id, now)
+        autogiro_orders.record_order(conn, order, file_id, now)
     result.add("orders", len(orders))
     result.add("amount_ore", sum(o[1] for o in orders))
-
-
-def _drawable_mandates(conn: Connection) -> dict[int, Any]:
-    """Per account, its approved mandate not being cancelled, where Autogiro is the active payment method."""
-    return {
-        x.customer_id: x
-        for x in conn.execute(
-            select(AutogiroMandate)
-            .join(PaymentMethod, PaymentMethod.customer_id == AutogiroMandate.customer_id)
-            .where(
-                AutogiroMandate.status == "approved",
-                AutogiroMandate.cancel_requested_at.is_(None),
-                PaymentMethod.method == "autogiro",
-                PaymentMethod.status == "active",
-            )
-        )
-    }
-
-
-def _first_orders(
-    conn: Connection, mandates: dict[int, Any], on: date, first_day: date, last_day: date
-) -> list[_Order]:
-    """First draws: invoices of those accounts due by ``last_day`` with a balance and no draw yet, drawn on
-    their due date (the next banking day) if Bankgirot can still have the order by then."""
-    orders: list[_Order] = []
-    candidates = list(
-        conn.execute(
-            select(m.Invoice).where(
-                m.Invoice.kind == "invoice",
-                m.Invoice.customer_id.in_(list(mandates)),
-                m.Invoice.amount_due_ore > 0,
-                m.Invoice.due_date >= on,
-                m.Invoice.due_date <= last_day,
-            )
-        )
-    )
-    drawn = latest_draws(conn, [i.id for i in candidates])
-    states = ledger.invoice_states(conn, candidates, on) if candidates else {}
-    for inv in candidates:
-        when = next_banking_day(inv.due_date)
-        if inv.id in drawn or states[inv.id].balance_ore <= 0 or when < first_day:
-            continue
-        orders.append((inv, states[inv.id].balance_ore, mandates[inv.customer_id], when, None))
-    return orders
-
-
-def _new_attempts(
-    conn: Connection,
-    mandates: dict[int, Any],
-    first_day: date,
-    last_day: date,
-    now: datetime,
-    result: RunResult,
-    notes: list[Notification],
-) -> list[_Order]:
-    """New attempts scheduled by ``last_day``: cancelled when nothing is left to pay; without a mandate
-    any more the invoice falls back to being paid by hand."""
-    orders: list[_Order] = []
-    for draw in conn.execute(
-        select(AutopayDraw).where(
-            AutopayDraw.method == "autogiro", AutopayDraw.status == "scheduled", AutopayDraw.draw_date <= last_day
-        )
-    ):
-        mandate = mandates.get(draw.customer_id)
-        inv = invoice_row(conn, draw.invoice_id)
-        balance = balance_of(conn, inv)
-        if balance <= 0:
-            conn.execute(
-                update(AutopayDraw)
-                .where(AutopayDraw.id == draw.id)
-                .values(status="cancelled", updated_at=now, result_text="nothing left to pay")
-            )
-            continue
-        if mandate is None:  # the mandate ended before the new attempt: the invoice is paid by hand
-            conn.execute(
-                update(AutopayDraw)
-                .where(AutopayDraw.id == draw.id)
-                .values(status="failed", updated_at=now, result_text="no approved mandate for the new attempt")
-            )
-            fall_back(conn, inv, "autogiro", balance, now, notes)
-            result.add("fallback")
-            continue
-        orders.append((inv, balance, mandate, max(next_banking_day(draw.draw_date), first_day), draw))
-    return orders
-
-
-def _record_order(conn: Connection, order: _Order, file_id: int, now: datetime) -> None:
-    """The order as a pending draw (a new one, or the scheduled attempt's), and ``autopay_ordered``."""
-    inv, amount, mandate, when, existing = order
-    if existing is None:
-        conn.execute(
-            insert(AutopayDraw).values(
-                invoice_id=inv.id,
-                customer_id=inv.customer_id,
-                method="autogiro",
-                attempt=1,
-                draw_date=when,
-                amount_ore=amount,
-                status="pending",
-                payer_number=mandate.payer_number,
-                order_file_id=file_id,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-    else:
-        conn.execute(
-            update(AutopayDraw)
-            .where(AutopayDraw.id == existing.id)
-            .values(
-                status="pending",
-                draw_date=when,
-                amount_ore=amount,
-                payer_number=mandate.payer_number,
-                order_file_id=file_id,
-                updated_at=now,
-            )
-        )
-    add_event(
-        conn, inv.id, "autopay_ordered", {"method": "autogiro", "amount_ore": amount, "date": when.isoformat()}, now
-    )
 
 
 # --- autogiro: the answers in -----------------------------------------------------------------------------

@@ -271,18 +271,7 @@ def accept_offer(
             ).scalar_one()
             subscriptions.change_plan(conn, catalogue, sub.id, new_plan.id, effective)
             _grant_offer_terms(conn, row, customer_id, sub, new_plan.id, effective, acceptance_id)
-            data = {
-                "offer_id": row.id,
-                "acceptance_id": acceptance_id,
-                "msisdn": sub.msisdn or sub.number,
-                "old_plan": old_plan.name,
-                "new_plan": new_plan.name,
-                "effective_date": effective.isoformat(),
-                "old_plan_en": in_language(old_plan, "en"),
-                "new_plan_en": in_language(new_plan, "en"),
-                "terms_sv": row.terms_text_sv,
-                "terms_en": row.terms_text_en,
-            }
+            data = _plan_change_note(row, acceptance_id, sub, old_plan, new_plan, effective)
             invoice_id = _note_on_timeline(conn, customer_id, data, actor, now)
     except IntegrityError:
         raise Conflict("the offer is already accepted for this subscription") from None
@@ -294,6 +283,24 @@ def accept_offer(
         "effective_date": effective.isoformat(),
         "subscription_id": sub.id,
         "plan_id": new_plan.id,
+    }
+
+
+def _plan_change_note(
+    row: Any, acceptance_id: int, sub: Subscription, old_plan: Any, new_plan: Any, effective: date
+) -> dict[str, Any]:
+    """What the timeline entry and the confirmation of a plan change say."""
+    return {
+        "offer_id": row.id,
+        "acceptance_id": acceptance_id,
+        "msisdn": sub.msisdn or sub.number,
+        "old_plan": old_plan.name,
+        "new_plan": new_plan.name,
+        "effective_date": effective.isoformat(),
+        "old_plan_en": in_language(old_plan, "en"),
+        "new_plan_en": in_language(new_plan, "en"),
+        "terms_sv": row.terms_text_sv,
+        "terms_en": row.terms_text_en,
     }
 
 

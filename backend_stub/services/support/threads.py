@@ -13,7 +13,7 @@ import os
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import Connection, Engine, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -60,6 +60,14 @@ def clean_text(text: str) -> str:
     if len(text) > MAX_LENGTH:
         raise ValueError(f"text: at most {MAX_LENGTH} characters (this one has {len(text)})")
     return text
+
+
+@overload
+def _aware(value: datetime) -> datetime: ...
+@overload
+def _aware(value: None) -> None: ...
+@overload
+def _aware(value: datetime | None) -> datetime | None: ...
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -261,8 +269,8 @@ def inbox(
         ids = [r.id for r in rows]
         if ids:
             newest = select(func.max(Message.id)).where(Message.thread_id.in_(ids)).group_by(Message.thread_id)
-            for msg in conn.execute(select(Message).where(Message.id.in_(newest))):
-                last[msg.thread_id] = msg
+            for newest_msg in conn.execute(select(Message).where(Message.id.in_(newest))):
+                last[newest_msg.thread_id] = newest_msg
     items = []
     for r in rows:  # the thread's columns and the invoice number and customer, flat
         d = _thread_dict(r, now)
