@@ -26,7 +26,7 @@ from backend_stub.storage.repo import chunks
 _Q = TypeVar("_Q", bound=Select[Any])
 
 
-@dataclass
+@dataclass(frozen=True)
 class Pending:
     """Which kinds of charges wait for an invoice at all (a batch skips the queries of the others)."""
 
