@@ -90,7 +90,9 @@ def _dependants(dependant: Dependant) -> Iterator[Dependant]:
 
 def _uploads(dependant: Dependant) -> list[str]:
     """The bodies a route reads itself (``api.uploads`` dependencies), by name (``file``, ``toml``)."""
-    return [dep.call.body_name for dep in _dependants(dependant) if hasattr(dep.call, "body_name")]
+    return [
+        dep.call.body_name for dep in _dependants(dependant) if dep.call is not None and hasattr(dep.call, "body_name")
+    ]
 
 
 def _params(request: Request) -> dict[str, list[str]]:

@@ -15,7 +15,7 @@ schema documents the body (``openapi_extra``) and the 413.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, NamedTuple
 
 from fastapi import HTTPException, Request
@@ -49,7 +49,7 @@ def too_large(field: str, limit: int) -> HTTPException:
     return HTTPException(413, f"{field}: the upload is larger than the limit of {_size(limit)} ({limit} bytes)")
 
 
-async def limited_stream(request: Request, field: str, limit: int) -> AsyncIterator[bytes]:
+async def limited_stream(request: Request, field: str, limit: int) -> AsyncGenerator[bytes, None]:
     """The request's body, chunk by chunk, refused (413) as soon as it is longer than ``limit`` bytes."""
     length = request.headers.get("content-length")
     if length is not None:

@@ -27,6 +27,11 @@ def _subscription(core, customer_id: int, identifier: str | None) -> int | None:
     """A subscription of the customer by subscription number or phone number (None: none given)."""
     if identifier is None:
         return None
+    return _subscription_id(core, customer_id, identifier)
+
+
+def _subscription_id(core, customer_id: int, identifier: str) -> int:
+    """The customer's subscription with this subscription number or phone number; ValueError when none."""
     with core.engine.connect() as conn:
         sid = conn.execute(
             select(m.Subscription.id).where(
@@ -77,7 +82,7 @@ def cmd_add_instalment(args: argparse.Namespace) -> int:
     if cid is None:
         return fail(f"--customer: no customer {args.customer!r}")
     try:
-        sub_id = _subscription(core, cid, args.subscription)
+        sub_id = _subscription_id(core, cid, args.subscription)  # --subscription is required here
         out = instalments.create_instalment(
             core.engine,
             core.catalogue,

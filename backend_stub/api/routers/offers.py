@@ -275,13 +275,13 @@ def _recommendation(engine, catalogue, customer_id: int, subscription_id: int | 
     with engine.begin() as conn:
         subs = load_subscriptions(conn, customer_ids=[customer_id])
         if subscription_id is None:
-            subs = [s for s in subs if s.segment_on(today) is not None]
+            plan_today = {s.id: seg.plan_id for s in subs if (seg := s.segment_on(today)) is not None}
+            subs = [s for s in subs if s.id in plan_today]
             sub = next(
                 (
                     s
                     for s in subs
-                    if catalogue.plans.get(s.segment_on(today).plan_id) is not None
-                    and catalogue.plans[s.segment_on(today).plan_id].kind == "mobile"
+                    if (plan := catalogue.plans.get(plan_today[s.id])) is not None and plan.kind == "mobile"
                 ),
                 subs[0] if subs else None,
             )

@@ -50,7 +50,8 @@ def hit(conn: Connection, key: str, limit: Limit, now: datetime) -> int:
     if now - start >= limit.window:
         conn.execute(update(Throttle).where(Throttle.key == key).values(window_start=now, count=1))
         return 0
-    if row.count >= limit.count:
+    counted: int = row.count  # type: ignore[assignment]  # the column "count": SQLAlchemy types it as tuple.count
+    if counted >= limit.count:
         return max(1, int((start + limit.window - now).total_seconds() + 0.999))
     conn.execute(update(Throttle).where(Throttle.key == key).values(count=Throttle.count + 1))
     return 0
@@ -92,7 +93,8 @@ def backoff_hit(conn: Connection, key: str, policy: Backoff, now: datetime) -> i
         except IntegrityError:  # another worker created it first
             row = conn.execute(select(BackoffRow).where(BackoffRow.key == key).with_for_update()).one()
     last = _aware(row.last_at, now)
-    count = 0 if now - last >= policy.forget else row.count
+    counted: int = row.count  # type: ignore[assignment]  # the column "count": SQLAlchemy types it as tuple.count
+    count = 0 if now - last >= policy.forget else counted
     ready = last + policy.wait_after(count)
     if now < ready:
         return max(1, int((ready - now).total_seconds() + 0.999))

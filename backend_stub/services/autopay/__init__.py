@@ -1,6 +1,6 @@
 """Automatic payment: each customer's payment method (``mandates``: manual, autogiro, saved card), the draws
 (``draws``: what an invoice shows, retries, the fallback to manual payment, card draws) and Autogiro's files
-(``autogiro_files``). Banking days, account and personal numbers are ``domain.banking``.
+(``autogiro_files``; which invoices its payment orders draw, ``autogiro_orders``). Banking days, account and personal numbers are ``domain.banking``.
 
 Autogiro (Bankgirot's direct debit, files in ``formats.autogiro``):
 

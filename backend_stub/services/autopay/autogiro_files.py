@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -28,32 +29,26 @@ from backend_stub import clock
 from backend_stub.domain.banking import (
     AutopayError,
     add_banking_days,
-    next_banking_day,
 )
 from backend_stub.domain.lifecycle_terms import AutopayTerms
 from backend_stub.formats import autogiro as ag
+from backend_stub.services.autopay import autogiro_orders
 from backend_stub.services.autopay.draws import (
     Notification,
     RunResult,
-    add_event,
-    balance_of,
     draw_failed,
-    fall_back,
     invoice_row,
-    latest_draws,
     noon,
     send_notes,
 )
 from backend_stub.services.autopay.mandates import current_mandate, method_row, notice_text, set_method
 from backend_stub.services.lifecycle import ledger, messaging
 from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
-from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.autopay import (
     AutogiroFile,
     AutogiroMandate,
     AutogiroRecordRef,
     AutopayDraw,
-    PaymentMethod,
 )
 
 # --- autogiro: the files out ------------------------------------------------------------------------------
@@ -216,66 +211,13 @@ def _export_payments(
     result: RunResult,
     notes: list[Notification],
 ) -> None:
+    """Payment orders for Bankgirot: invoices due within the lead days with an approved mandate, and new
+    attempts scheduled by then; one file, each order a pending draw with its timeline entry."""
     first_day = add_banking_days(on, 1)  # Bankgirot needs the order the banking day before at the latest
     last_day = on + timedelta(days=terms.lead_days)
-    mandates = {
-        x.customer_id: x
-        for x in conn.execute(
-            select(AutogiroMandate)
-            .join(PaymentMethod, PaymentMethod.customer_id == AutogiroMandate.customer_id)
-            .where(
-                AutogiroMandate.status == "approved",
-                AutogiroMandate.cancel_requested_at.is_(None),
-                PaymentMethod.method == "autogiro",
-                PaymentMethod.status == "active",
-            )
-        )
-    }
-    orders: list[tuple[Any, int, Any, date, Any]] = []  # (invoice, amount, mandate, draw date, existing draw)
-    if mandates:
-        candidates = list(
-            conn.execute(
-                select(m.Invoice).where(
-                    m.Invoice.kind == "invoice",
-                    m.Invoice.customer_id.in_(list(mandates)),
-                    m.Invoice.amount_due_ore > 0,
-                    m.Invoice.due_date >= on,
-                    m.Invoice.due_date <= last_day,
-                )
-            )
-        )
-        drawn = latest_draws(conn, [i.id for i in candidates])
-        states = ledger.invoice_states(conn, candidates, on) if candidates else {}
-        for inv in candidates:
-            when = next_banking_day(inv.due_date)
-            if inv.id in drawn or states[inv.id].balance_ore <= 0 or when < first_day:
-                continue
-            orders.append((inv, states[inv.id].balance_ore, mandates[inv.customer_id], when, None))
-    for draw in conn.execute(
-        select(AutopayDraw).where(
-            AutopayDraw.method == "autogiro", AutopayDraw.status == "scheduled", AutopayDraw.draw_date <= last_day
-        )
-    ):
-        mandate = mandates.get(draw.customer_id)
-        inv = invoice_row(conn, draw.invoice_id)
-        balance = balance_of(conn, inv)
-        if balance <= 0:
-            conn.execute(
-                update(AutopayDraw)
-                .where(AutopayDraw.id == draw.id)
-                .values(status="cancelled", updated_at=now, result_text="nothing left to pay")
-            )
-            continue
-        if mandate is None:  # the mandate ended before the new attempt: the invoice is paid by hand
-            conn.execute(
-                update(AutopayDraw)
-                .where(AutopayDraw.id == draw.id)
-                .values(status="failed", updated_at=now, result_text="no approved mandate for the new attempt")
-            )
-            fall_back(conn, inv, "autogiro", balance, now, notes)
-            result.add("fallback")
-            continue
-        orders.append((inv, balance, mandate, max(next_banking_day(draw.draw_date), first_day), draw))
+    mandates = autogiro_orders.drawable_mandates(conn)
+    orders = autogiro_orders.first_orders(conn, mandates, on, first_day, last_day) if mandates else []
+    orders += autogiro_orders.new_attempts(conn, mandates, first_day, last_day, now, result, notes)
     if not orders:
         return
     payments = [
@@ -294,39 +236,8 @@ def _export_payments(
     file_id = _store_file(
         conn, "out", "payments", f"autogiro-betalningar-{on.isoformat()}-{seq}.txt", data, on, len(payments), now
     )
-    for inv, amount, mandate, when, existing in orders:
-        if existing is None:
-            conn.execute(
-                insert(AutopayDraw).values(
-                    invoice_id=inv.id,
-                    customer_id=inv.customer_id,
-                    method="autogiro",
-                    attempt=1,
-                    draw_date=when,
-                    amount_ore=amount,
-                    status="pending",
-                    payer_number=mandate.payer_number,
-                    order_file_id=file_id,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-        else:
-            conn.execute(
-                update(AutopayDraw)
-                .where(AutopayDraw.id == existing.id)
-                .values(
-                    status="pending",
-                    draw_date=when,
-                    amount_ore=amount,
-                    payer_number=mandate.payer_number,
-                    order_file_id=file_id,
-                    updated_at=now,
-                )
-            )
-        add_event(
-            conn, inv.id, "autopay_ordered", {"method": "autogiro", "amount_ore": amount, "date": when.isoformat()}, now
-        )
+    for order in orders:
+        autogiro_orders.record_order(conn, order, file_id, now)
     result.add("orders", len(orders))
     result.add("amount_ore", sum(o[1] for o in orders))
 
@@ -374,11 +285,7 @@ def import_autogiro(
             result.add("duplicate_file")
             result.files = [{"id": old.id, "kind": old.kind, "name": old.name}]
             return result
-        records = {
-            "mandate_advice": lambda: parsed.advices,
-            "payment_spec": lambda: parsed.results,
-            "rejected": lambda: parsed.orders,
-        }[kind]()
+        records = _answer_records(parsed)
         file_id = _store_file(conn, "in", kind, source, data, None, len(records), now)
         for record in records:
             ref = _record_ref(kind, record)
@@ -388,9 +295,9 @@ def import_autogiro(
             except IntegrityError:
                 result.add("duplicate_records")
                 continue
-            if kind == "mandate_advice":
+            if isinstance(record, ag.MandateAdvice):
                 _apply_advice(conn, record, now, notes, result)
-            elif kind == "payment_spec":
+            elif isinstance(record, ag.PaymentResult):
                 _apply_result(conn, record, bg, cfg.autopay, today, now, notes, result)
             else:
                 _apply_rejection(conn, record, cfg.autopay, today, now, notes, result)
@@ -398,6 +305,15 @@ def import_autogiro(
     result.files = [{"id": file_id, "kind": kind, "name": source}]
     send_notes(engine, notes, mail, sms, result)
     return result
+
+
+def _answer_records(parsed: ag.AnswerFile) -> Sequence[ag.MandateAdvice | ag.PaymentResult | ag.RejectedOrder]:
+    """The records of an answer file: mandate advices, payment results or rejected orders."""
+    if isinstance(parsed, ag.MandateAdviceFile):
+        return parsed.advices
+    if isinstance(parsed, ag.PaymentSpecFile):
+        return parsed.results
+    return parsed.orders
 
 
 def _record_ref(kind: str, r: Any) -> str:
@@ -482,7 +398,7 @@ def _pending_draw(conn: Connection, payer_number: str, amount: int, when: date |
     )
     rows = list(conn.execute(q))
     exact = [d for d in rows if when is not None and d.draw_date == when]
-    return (exact or rows or [None])[0]
+    return (exact or rows)[0] if rows else None
 
 
 STATUS_SV = {"1": "täckning saknades på kontot", "2": "kontot är inte kopplat till autogiro (avslutat)"}

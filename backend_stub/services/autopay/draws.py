@@ -338,29 +338,11 @@ def _charge(
     notes: list[Notification],
     result: RunResult,
 ) -> None:
-    with engine.begin() as conn:
-        draw = conn.execute(select(AutopayDraw).where(AutopayDraw.id == draw_id).with_for_update()).one()
-        if draw.status != "scheduled":
-            return
-        inv = invoice_row(conn, draw.invoice_id)
-        balance = balance_of(conn, inv)
-        card = active_card(conn, draw.customer_id)
-        row = method_row(conn, draw.customer_id)
-        if balance <= 0 or card is None or row is None or row.method != "card":
-            conn.execute(
-                update(AutopayDraw)
-                .where(AutopayDraw.id == draw.id)
-                .values(
-                    status="cancelled",
-                    updated_at=now,
-                    result_text="nothing left to pay" if balance <= 0 else "no saved card",
-                )
-            )
-            if balance > 0 and draw.attempt > 1:
-                fall_back(conn, inv, "card", balance, now, notes)
-                result.add("fallback")
-            return
-        token = card.token
+    """Charge the saved card for a scheduled draw: paid, or declined (retried per the terms)."""
+    chargeable = _what_to_charge(engine, draw_id, now, notes, result)
+    if chargeable is None:
+        return
+    token, balance = chargeable
     # The provider is asked outside our transaction; the key makes a repeated call the same charge.
     answer = provider.charge_saved_card(token, balance, f"draw:{draw_id}:{balance}", now=now)
     with engine.begin() as conn:
@@ -369,32 +351,7 @@ def _charge(
             return
         inv = invoice_row(conn, draw.invoice_id)
         if answer["status"] == "succeeded":
-            reference = f"testpay:{answer['payment_id']}"
-            ledger.record_payment(
-                conn,
-                invoice_id=inv.id,
-                reference=reference,
-                method="card",
-                amount_ore=balance,
-                customer_id=inv.customer_id,
-                received_at=now,
-                actor="testpay",
-            )
-            conn.execute(
-                update(AutopayDraw)
-                .where(AutopayDraw.id == draw.id)
-                .values(
-                    status="paid",
-                    amount_ore=balance,
-                    reference=reference,
-                    paid_at=now,
-                    result_code="succeeded",
-                    updated_at=now,
-                    draw_date=on,
-                )
-            )
-            result.add("paid")
-            result.add("paid_ore", balance)
+            _card_paid(conn, draw.id, inv, f"testpay:{answer['payment_id']}", balance, on, now, result)
             return
         conn.execute(update(AutopayDraw).where(AutopayDraw.id == draw.id).values(amount_ore=balance, draw_date=on))
         draw = conn.execute(select(AutopayDraw).where(AutopayDraw.id == draw.id)).one()
@@ -413,3 +370,71 @@ def _charge(
             result=result,
         )
         result.add("failed")
+
+
+def _what_to_charge(
+    engine: Engine, draw_id: int, now: datetime, notes: list[Notification], result: RunResult
+) -> tuple[str, int] | None:
+    """The saved card's token and the invoice's balance, or None: the draw is no longer scheduled, or it
+    is cancelled (nothing left to pay, or no saved card; a new attempt then falls back to paying by hand)."""
+    with engine.begin() as conn:
+        draw = conn.execute(select(AutopayDraw).where(AutopayDraw.id == draw_id).with_for_update()).one()
+        if draw.status != "scheduled":
+            return None
+        inv = invoice_row(conn, draw.invoice_id)
+        balance = balance_of(conn, inv)
+        card = active_card(conn, draw.customer_id)
+        row = method_row(conn, draw.customer_id)
+        if balance <= 0 or card is None or row is None or row.method != "card":
+            conn.execute(
+                update(AutopayDraw)
+                .where(AutopayDraw.id == draw.id)
+                .values(
+                    status="cancelled",
+                    updated_at=now,
+                    result_text="nothing left to pay" if balance <= 0 else "no saved card",
+                )
+            )
+            if balance > 0 and draw.attempt > 1:
+                fall_back(conn, inv, "card", balance, now, notes)
+                result.add("fallback")
+            return None
+        return card.token, balance
+
+
+def _card_paid(
+    conn: Connection,
+    draw_id: int,
+    inv: Any,
+    reference: str,
+    balance: int,
+    on: date,
+    now: datetime,
+    result: RunResult,
+) -> None:
+    """The card payment recorded on the invoice, and the draw paid."""
+    ledger.record_payment(
+        conn,
+        invoice_id=inv.id,
+        reference=reference,
+        method="card",
+        amount_ore=balance,
+        customer_id=inv.customer_id,
+        received_at=now,
+        actor="testpay",
+    )
+    conn.execute(
+        update(AutopayDraw)
+        .where(AutopayDraw.id == draw_id)
+        .values(
+            status="paid",
+            amount_ore=balance,
+            reference=reference,
+            paid_at=now,
+            result_code="succeeded",
+            updated_at=now,
+            draw_date=on,
+        )
+    )
+    result.add("paid")
+    result.add("paid_ore", balance)

@@ -75,6 +75,23 @@ def _date(text: str, line: int, name: str, errors: list[str]) -> date | None:
         return None
 
 
+@dataclass
+class _Row:
+    """One valid row's values, parsed."""
+
+    line: int
+    number: str
+    msisdn: str
+    plan: Any  # the catalogue's plan, or None (a required-plan error names it)
+    plan_id: str
+    channel: str
+    start: date | None
+    end: date | None
+    discount: str
+    cycle: str
+    fee_agreed: str
+
+
 def parse_customer_rows(
     rows: Iterable[tuple[int, dict[str, str]]], catalogue: Catalogue, result: CustomerImportResult
 ) -> dict[str, dict[str, Any]]:
@@ -87,74 +104,18 @@ def parse_customer_rows(
     subs: dict[str, dict[str, Any]] = {}
     customer_lines: dict[str, list[int]] = {}  # every row of each customer, rejected or not
     rejected: dict[str, list[int]] = {}  # the rejected rows of each customer
-    for line, row in rows:
+    for line, raw in rows:
         result.rows += 1
-        errs: list[str] = []
-        row = {k: (v or "").strip() for k, v in row.items()}
-        number = row.get("customer_number", "")
-        if number:
-            customer_lines.setdefault(number, []).append(line)
-        for col in REQUIRED:
-            if not row.get(col):
-                errs.append(f"line {line}: {col} is required")
-        plan_id = row.get("plan", "")
-        plan = catalogue.plans.get(plan_id)
-        if plan_id and plan is None:
-            errs.append(f"line {line}: plan {plan_id!r} is not in the catalogue")
-        msisdn = row.get("msisdn", "")
-        if msisdn and not _E164.fullmatch(msisdn):
-            errs.append(f"line {line}: msisdn {msisdn!r} is not an E.164 number like +46701234567")
-        if plan is not None and plan.kind == "mobile" and not msisdn:
-            errs.append(f"line {line}: msisdn is required for mobile plan {plan_id}")
-        channel = row.get("channel") or "email"
-        if channel not in CHANNELS:
-            errs.append(f"line {line}: channel {channel!r} is not one of {', '.join(CHANNELS)}")
-        start = _date(row["start_date"], line, "start_date", errs) if row.get("start_date") else None
-        end = _date(row["end_date"], line, "end_date", errs) if row.get("end_date") else None
-        if start and end and end < start:
-            errs.append(f"line {line}: end_date {end} is before start_date {start}")
-        discount = row.get("discount", "")
-        if discount and discount not in catalogue.discounts:
-            errs.append(f"line {line}: discount {discount!r} is not in the catalogue")
-        if discount and not re.fullmatch(r"\d{4}-\d{2}", row.get("discount_start", "")):
-            errs.append(f"line {line}: discount_start must be a month like 2026-10")
-        cycle = row.get("cycle_day") or "1"
-        if not cycle.isdigit() or not 1 <= int(cycle) <= 28:
-            errs.append(f"line {line}: cycle_day {cycle!r} must be 1..28")
-        fee_agreed = (row.get("reminder_fee_agreed") or "true").lower()
-        if fee_agreed not in ("true", "false", "1", "0", "yes", "no"):
-            errs.append(f"line {line}: reminder_fee_agreed {fee_agreed!r} must be true or false")
+        row = {k: (v or "").strip() for k, v in raw.items()}
+        parsed, errs = _check_row(line, row, catalogue)
+        if parsed.number:
+            customer_lines.setdefault(parsed.number, []).append(line)
         if errs:
             result.errors.extend(errs)
-            if number:
-                rejected.setdefault(number, []).append(line)
+            if parsed.number:
+                rejected.setdefault(parsed.number, []).append(line)
             continue
-        sid = row["subscription_id"]
-        entry = subs.setdefault(
-            sid, {"customer": None, "msisdn": msisdn, "segments": [], "discounts": [], "lines": [], "customers": set()}
-        )
-        entry["customers"].add(number)
-        if entry["msisdn"] != msisdn:
-            result.errors.append(f"line {line}: subscription {sid} has msisdn {entry['msisdn']} on an earlier row")
-            rejected.setdefault(number, []).append(line)
-            continue
-        entry["customer"] = {
-            "customer_number": row["customer_number"],
-            "name": row["name"],
-            "email": row.get("email", ""),
-            "phone": row.get("phone", ""),
-            "street": row.get("street", ""),
-            "postal_code": row.get("postal_code", ""),
-            "city": row.get("city", ""),
-            "channel": channel,
-            "reminder_fee_agreed": fee_agreed in ("true", "1", "yes"),
-            "cycle_day": int(cycle),
-        }
-        entry["kind"] = plan.kind if plan else "mobile"
-        entry["segments"].append(DomainSegment(plan_id, start, end))  # type: ignore[arg-type]
-        entry["lines"].append(line)
-        if discount:
-            entry["discounts"].append((discount, row["discount_start"]))
+        _add_row(subs, row, parsed, result, rejected)
     for sid, entry in list(subs.items()):
         try:
             validate_segments(entry["segments"], field=f"subscription {sid}")
@@ -162,6 +123,89 @@ def parse_customer_rows(
             result.errors.append(f"line {entry['lines'][-1]}: {exc}")
             for number in entry["customers"]:
                 rejected.setdefault(number, []).append(entry["lines"][-1])
+    _all_or_nothing(customer_lines, rejected, result)
+    return {sid: entry for sid, entry in subs.items() if not entry["customers"] & rejected.keys()}
+
+
+def _check_row(line: int, row: dict[str, str], catalogue: Catalogue) -> tuple[_Row, list[str]]:
+    """A row's values and every error in it, each naming the line and the field."""
+    errs: list[str] = []
+    for col in REQUIRED:
+        if not row.get(col):
+            errs.append(f"line {line}: {col} is required")
+    plan_id = row.get("plan", "")
+    plan = catalogue.plans.get(plan_id)
+    if plan_id and plan is None:
+        errs.append(f"line {line}: plan {plan_id!r} is not in the catalogue")
+    msisdn = row.get("msisdn", "")
+    if msisdn and not _E164.fullmatch(msisdn):
+        errs.append(f"line {line}: msisdn {msisdn!r} is not an E.164 number like +46701234567")
+    if plan is not None and plan.kind == "mobile" and not msisdn:
+        errs.append(f"line {line}: msisdn is required for mobile plan {plan_id}")
+    channel = row.get("channel") or "email"
+    if channel not in CHANNELS:
+        errs.append(f"line {line}: channel {channel!r} is not one of {', '.join(CHANNELS)}")
+    start = _date(row["start_date"], line, "start_date", errs) if row.get("start_date") else None
+    end = _date(row["end_date"], line, "end_date", errs) if row.get("end_date") else None
+    if start and end and end < start:
+        errs.append(f"line {line}: end_date {end} is before start_date {start}")
+    discount = row.get("discount", "")
+    if discount and discount not in catalogue.discounts:
+        errs.append(f"line {line}: discount {discount!r} is not in the catalogue")
+    if discount and not re.fullmatch(r"\d{4}-\d{2}", row.get("discount_start", "")):
+        errs.append(f"line {line}: discount_start must be a month like 2026-10")
+    cycle = row.get("cycle_day") or "1"
+    if not cycle.isdigit() or not 1 <= int(cycle) <= 28:
+        errs.append(f"line {line}: cycle_day {cycle!r} must be 1..28")
+    fee_agreed = (row.get("reminder_fee_agreed") or "true").lower()
+    if fee_agreed not in ("true", "false", "1", "0", "yes", "no"):
+        errs.append(f"line {line}: reminder_fee_agreed {fee_agreed!r} must be true or false")
+    number = row.get("customer_number", "")
+    return _Row(line, number, msisdn, plan, plan_id, channel, start, end, discount, cycle, fee_agreed), errs
+
+
+def _add_row(
+    subs: dict[str, dict[str, Any]],
+    row: dict[str, str],
+    r: _Row,
+    result: CustomerImportResult,
+    rejected: dict[str, list[int]],
+) -> None:
+    """A valid row onto its subscription: the customer's details, a plan segment, a discount. A
+    subscription keeps the number of its first row."""
+    sid = row["subscription_id"]
+    entry = subs.setdefault(
+        sid, {"customer": None, "msisdn": r.msisdn, "segments": [], "discounts": [], "lines": [], "customers": set()}
+    )
+    entry["customers"].add(r.number)
+    if entry["msisdn"] != r.msisdn:
+        result.errors.append(f"line {r.line}: subscription {sid} has msisdn {entry['msisdn']} on an earlier row")
+        rejected.setdefault(r.number, []).append(r.line)
+        return
+    entry["customer"] = {
+        "customer_number": row["customer_number"],
+        "name": row["name"],
+        "email": row.get("email", ""),
+        "phone": row.get("phone", ""),
+        "street": row.get("street", ""),
+        "postal_code": row.get("postal_code", ""),
+        "city": row.get("city", ""),
+        "channel": r.channel,
+        "reminder_fee_agreed": r.fee_agreed in ("true", "1", "yes"),
+        "cycle_day": int(r.cycle),
+    }
+    entry["kind"] = r.plan.kind if r.plan else "mobile"
+    assert r.start is not None  # start_date is required: a row without one has an error
+    entry["segments"].append(DomainSegment(r.plan_id, r.start, r.end))
+    entry["lines"].append(r.line)
+    if r.discount:
+        entry["discounts"].append((r.discount, row["discount_start"]))
+
+
+def _all_or_nothing(
+    customer_lines: dict[str, list[int]], rejected: dict[str, list[int]], result: CustomerImportResult
+) -> None:
+    """An error for the rows of a customer that are not applied because another of its rows was rejected."""
     for number, bad in rejected.items():
         others = [n for n in customer_lines.get(number, []) if n not in bad]
         if others:
@@ -170,7 +214,6 @@ def parse_customer_rows(
                 f"is imported all or nothing and its line{'s' if len(bad) > 1 else ''} "
                 f"{', '.join(map(str, sorted(set(bad))))} {'were' if len(set(bad)) > 1 else 'was'} rejected"
             )
-    return {sid: entry for sid, entry in subs.items() if not entry["customers"] & rejected.keys()}
 
 
 def import_customers(

@@ -140,7 +140,7 @@ def localized(doc: dict[str, Any], lang: str) -> dict[str, Any]:
     for line in doc.get("lines") or []:
         line = dict(line)
         pick(line, "description")
-        unit_sv = line.get("unit_sv", line.get("unit") or "")
+        unit_sv = line["unit_sv"] if "unit_sv" in line else (line.get("unit") or "")
         line["unit_sv"] = unit_sv
         line["unit"] = unit_in(unit_sv, lang)
         lines.append(line)

@@ -15,7 +15,7 @@ from typing import Any
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from backend_stub.domain.rating import STOCKHOLM
 from backend_stub.services.billing import documents
@@ -76,7 +76,7 @@ def _group(lines: list[dict[str, Any]]) -> dict[tuple, dict[str, Any]]:
     return out
 
 
-def _usage_days(conn, invoice_id: str, lang: str) -> dict[tuple[str | None, int | None], str]:
+def _usage_days(conn: Connection, invoice_id: str, lang: str) -> dict[tuple[str | None, int | None], str]:
     """Per (tariff, subscription): the days the charged records of the invoice fell on."""
     u = m.UsageEvent
     rows = conn.execute(
@@ -84,7 +84,7 @@ def _usage_days(conn, invoice_id: str, lang: str) -> dict[tuple[str | None, int 
         .where(u.invoice_id == invoice_id, u.charge_exact > 0)
         .group_by(u.rate_key, u.subscription_id)
     )
-    out = {}
+    out: dict[tuple[str | None, int | None], str] = {}
     for key, sub, first, last in rows:
         a = datetime.fromtimestamp(first, STOCKHOLM).date()
         b = datetime.fromtimestamp(last, STOCKHOLM).date()
@@ -104,17 +104,7 @@ def explain(engine: Engine, invoice_id: str, lang: str = "sv") -> dict[str, Any]
     t = TEXTS[lang]
     with engine.connect() as conn:
         inv = get_invoice_row(conn, invoice_id)
-        prev = conn.execute(
-            select(m.Invoice)
-            .where(
-                m.Invoice.customer_id == inv.customer_id,
-                m.Invoice.kind == inv.kind,
-                (m.Invoice.period_start < inv.period_start)
-                | ((m.Invoice.period_start == inv.period_start) & (m.Invoice.number < inv.number)),
-            )
-            .order_by(m.Invoice.period_start.desc(), m.Invoice.number.desc())
-            .limit(1)
-        ).first()
+        prev = _previous(conn, inv)
         days = _usage_days(conn, inv.id, lang)
         credits = {
             i: list(
@@ -136,59 +126,15 @@ def explain(engine: Engine, invoice_id: str, lang: str = "sv") -> dict[str, Any]
         }
     cur_lines = _group(documents.localized(inv.document, lang)["lines"])
     prev_lines = _group(documents.localized(prev.document, lang)["lines"])
-    items = []
-    for k in list(cur_lines) + [k for k in prev_lines if k not in cur_lines]:
-        c, p = cur_lines.get(k), prev_lines.get(k)
-        delta = (c["amount_ore"] if c else 0) - (p["amount_ore"] if p else 0)
-        if delta == 0:
-            continue
-        line = c or p
-        label = str(line["description"])
-        if line["kind"] in ("usage", "connection_fee", "late_usage") and line["unit"]:
-            now_q = _qty(c["quantity"], c["unit"], lang) if c else None
-            was_q = _qty(p["quantity"], p["unit"], lang) if p else None
-            detail = [q for q in (now_q, t["was"].format(qty=was_q) if was_q else None) if q]
-            when = days.get((line.get("rate_key"), line.get("subscription_id"))) if c else None
-            if when:
-                detail.append(when)
-            label += f", {', '.join(detail)}" if detail else ""
-        elif c is None:
-            label += f" ({t['gone']})"
-        elif p is None:
-            label += f" ({t['new']})"
-        items.append(
-            {
-                "delta_ore": delta,
-                "kind": line["kind"],
-                "rate_key": line.get("rate_key"),
-                "text": f"{_money(delta, lang)}: {label}",
-                "label": label,
-            }
-        )
+    items = _line_items(cur_lines, prev_lines, days, t, lang)
     rounding = inv.rounding_ore - prev.rounding_ore
     if rounding:
-        items.append(
-            {
-                "delta_ore": rounding,
-                "kind": "rounding",
-                "rate_key": None,
-                "text": f"{_money(rounding, lang)}: {t['rounding']}",
-                "label": t["rounding"],
-            }
-        )
+        items.append(_item(rounding, "rounding", None, t["rounding"], lang))
     # Credit notes change what each invoice asks for: the invoices are compared as they stand now.
     for which, sign in ((inv.id, 1), (prev.id, -1)):
         for note in credits[which]:
             label = t["credit" if sign > 0 else "prev_credit"].format(number=note.number)
-            items.append(
-                {
-                    "delta_ore": sign * note.amount_due_ore,
-                    "kind": "credit_note",
-                    "rate_key": None,
-                    "text": f"{_money(sign * note.amount_due_ore, lang)}: {label}",
-                    "label": label,
-                }
-            )
+            items.append(_item(sign * note.amount_due_ore, "credit_note", None, label, lang))
     items.sort(key=lambda i: -abs(i["delta_ore"]))
     now_amount = inv.amount_due_ore + sum(n.amount_due_ore for n in credits[inv.id])
     prev_amount = prev.amount_due_ore + sum(n.amount_due_ore for n in credits[prev.id])
@@ -212,3 +158,74 @@ def explain(engine: Engine, invoice_id: str, lang: str = "sv") -> dict[str, Any]
         "items": items,
         "summary": summary,
     }
+
+
+def _previous(conn: Connection, inv: Any) -> Any:
+    """The customer's invoice of the same kind before ``inv`` (by period, then number), or None."""
+    return conn.execute(
+        select(m.Invoice)
+        .where(
+            m.Invoice.customer_id == inv.customer_id,
+            m.Invoice.kind == inv.kind,
+            (m.Invoice.period_start < inv.period_start)
+            | ((m.Invoice.period_start == inv.period_start) & (m.Invoice.number < inv.number)),
+        )
+        .order_by(m.Invoice.period_start.desc(), m.Invoice.number.desc())
+        .limit(1)
+    ).first()
+
+
+def _item(delta: int, kind: str, rate_key: str | None, label: str, lang: str) -> dict[str, Any]:
+    return {
+        "delta_ore": delta,
+        "kind": kind,
+        "rate_key": rate_key,
+        "text": f"{_money(delta, lang)}: {label}",
+        "label": label,
+    }
+
+
+def _line_items(
+    cur_lines: dict[tuple[Any, ...], dict[str, Any]],
+    prev_lines: dict[tuple[Any, ...], dict[str, Any]],
+    days: dict[tuple[str | None, int | None], str],
+    t: dict[str, str],
+    lang: str,
+) -> list[dict[str, Any]]:
+    """One item per matched line whose amount changed, the invoice's lines first, then those gone."""
+    items = []
+    for k in list(cur_lines) + [k for k in prev_lines if k not in cur_lines]:
+        c, p = cur_lines.get(k), prev_lines.get(k)
+        delta = (c["amount_ore"] if c else 0) - (p["amount_ore"] if p else 0)
+        if delta == 0:
+            continue
+        line = c if c is not None else p
+        assert line is not None  # the key is on one of the two invoices
+        items.append(_item(delta, line["kind"], line.get("rate_key"), _line_label(line, c, p, days, t, lang), lang))
+    return items
+
+
+def _line_label(
+    line: dict[str, Any],
+    c: dict[str, Any] | None,
+    p: dict[str, Any] | None,
+    days: dict[tuple[str | None, int | None], str],
+    t: dict[str, str],
+    lang: str,
+) -> str:
+    """The line's description; for usage the quantities now and before and the days it fell on, else
+    whether the line is new or gone."""
+    label = str(line["description"])
+    if line["kind"] in ("usage", "connection_fee", "late_usage") and line["unit"]:
+        now_q = _qty(c["quantity"], c["unit"], lang) if c else None
+        was_q = _qty(p["quantity"], p["unit"], lang) if p else None
+        detail = [q for q in (now_q, t["was"].format(qty=was_q) if was_q else None) if q]
+        when = days.get((line.get("rate_key"), line.get("subscription_id"))) if c else None
+        if when:
+            detail.append(when)
+        label += f", {', '.join(detail)}" if detail else ""
+    elif c is None:
+        label += f" ({t['gone']})"
+    elif p is None:
+        label += f" ({t['new']})"
+    return label

@@ -1,7 +1,7 @@
 """The next invoice before the bill run: what it holds so far, what it will likely be, when an allowance runs out.
 
 The forecast is the draft of the account's next invoice, built by the bill run's own pure
-functions (``billrun.invoice_draft``: ``invoicing.build_invoice`` and ``with_carried``) from the
+functions (``billrun_batch.invoice_draft``: ``invoicing.build_invoice`` and ``with_carried``) from the
 same inputs the bill run would read, read-only: the period's subscriptions and fees, the usage
 not yet invoiced, pending one-off charges, add-ons and instalment months, discount grants and
 past-due small balances. Between a period's end and its bill run that ended period is the next
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import Connection, Engine, select
 
@@ -27,7 +27,8 @@ from backend_stub.domain.errors import Invalid
 from backend_stub.domain.invoicing import InvoiceDraft, Line, totals
 from backend_stub.domain.money import round_half_up_div
 from backend_stub.domain.periods import Period, Subscription, period_containing, period_for
-from backend_stub.services.billing import billrun, usage_query
+from backend_stub.services.billing import billrun_batch, billrun_extras, usage_query
+from backend_stub.services.billing.small_balances import small_balances
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.repo import load_subscriptions
 
@@ -46,7 +47,15 @@ GROUPS = {
 }
 PROJECTED_KINDS = ("usage", "connection_fee")  # this period's usage; late usage of earlier ones is not projected
 
-TEXTS = {
+
+class _Texts(TypedDict):
+    runs_out: str
+    nearly: str
+    pools: dict[str, str]
+    groups: dict[str, str]
+
+
+TEXTS: dict[str, _Texts] = {
     "sv": {
         "runs_out": "Med din nuvarande användning tar {pool} slut omkring {day}.",
         "nearly": "Du har använt {pct} % av {pool} den här perioden.",
@@ -165,15 +174,15 @@ def _draft(
     the day after the period (the first day its bill run can run), if nothing is paid meanwhile.
     """
     bill_day = today if period.end < today else period.end + timedelta(days=1)
-    small = billrun.small_balances(conn, bill_day, small_balance_ore, customer_ids=[customer_id])
-    return billrun.invoice_draft(
+    small = small_balances(conn, bill_day, small_balance_ore, customer_ids=[customer_id])
+    return billrun_batch.invoice_draft(
         catalogue,
         customer_id,
         subs,
         period,
-        billrun.unbilled_usage(conn, customer_id, period),
-        billrun.discount_grants(conn, customer_id),
-        billrun.pending_extras(conn, catalogue, customer_id, period),
+        billrun_batch.unbilled_usage(conn, customer_id, period),
+        billrun_batch.discount_grants(conn, customer_id),
+        billrun_extras.pending_extras(conn, catalogue, customer_id, period),
         small.get(customer_id, []),
     )
 
@@ -233,7 +242,7 @@ def _allowances(
     today: date,
     elapsed: int,
     ended: bool,
-    t: dict[str, Any],
+    t: _Texts,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Each allowance's use in ``period``; warnings when one runs out before the period ends or is 80 % used."""
     summary = usage_query.summary(engine, catalogue, customer_id, period.label, today=today)

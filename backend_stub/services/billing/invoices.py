@@ -9,6 +9,7 @@ this view. Credit notes are ``credit_notes``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -31,6 +32,18 @@ from backend_stub.storage.models.lifecycle import InvoiceCharge
 from backend_stub.storage.repo import chunks
 
 
+@dataclass
+class _Batched:
+    """What the invoices' facts need besides their rows and states, read in a few queries."""
+
+    pays: dict[str, list[invoice_state.Payment]]
+    notes: dict[str, list[invoice_state.CreditNote]]
+    carried: dict[str, str] = field(default_factory=dict)  # invoice id → the invoice it was carried to
+    steps: dict[str, list[Any]] = field(default_factory=dict)  # dunning events (with terms)
+    fee_charged: set[str] = field(default_factory=set)
+    fee_agreed: dict[int, bool] = field(default_factory=dict)
+
+
 def invoice_facts(
     conn: Connection,
     rows: list[Any],
@@ -45,20 +58,63 @@ def invoice_facts(
     With ``terms`` (the dunning terms), an open invoice's next dunning step is included; ``autopay`` maps an
     invoice id to its automatic payment (``services.autopay.draws.invoice_autopay``).
     """
+    got = _load_batched(conn, rows, with_dunning=terms is not None)
+    out = {}
+    for r in rows:
+        st = states[r.id]
+        next_step = None
+        respite = 0
+        if terms is not None and r.kind == "invoice":
+            respite, next_step = _dunning_facts(r, st, got, terms, today)
+        out[r.id] = invoice_state.Facts(
+            kind=r.kind,
+            number=r.number,
+            amount_due_ore=r.amount_due_ore,
+            due_date=r.due_date,
+            status=st.status,
+            balance_ore=st.balance_ore,
+            paid_ore=st.paid_ore,
+            credited_ore=st.credited_ore,
+            fees_ore=st.fees_ore,
+            interest_ore=st.interest_ore,
+            payments=tuple(got.pays[r.id]),
+            credit_notes=tuple(got.notes[r.id]),
+            carried_to=got.carried.get(r.id) or None,
+            respite_days=respite,
+            autopay=(autopay or {}).get(r.id),
+            next_step=next_step,
+        )
+    return out
+
+
+def _dunning_facts(
+    r: Any, st: ledger.InvoiceState, got: _Batched, terms: DunningTerms, today: date
+) -> tuple[int, invoice_state.NextStep | None]:
+    """The invoice's respite days and, while something is left to pay, its next dunning step (before the
+    due date: that it becomes overdue)."""
+    sched = schedule(r.due_date, got.steps[r.id], terms)
+    if st.balance_ore <= 0:
+        return sched.respite_days, None
+    coming = upcoming(
+        sched, terms, today, fee_agreed=bool(got.fee_agreed.get(r.customer_id)), fee_charged=r.id in got.fee_charged
+    )
+    if today <= r.due_date:
+        return sched.respite_days, invoice_state.NextStep(sched.overdue, "overdue")
+    return sched.respite_days, coming[0] if coming else None
+
+
+def _load_batched(conn: Connection, rows: list[Any], *, with_dunning: bool) -> _Batched:
+    """Payments, credit notes and carried balances of the invoices; with dunning, their dunning events,
+    reminder fees charged and whether each customer agreed to reminder fees."""
     ids = [r.id for r in rows]
-    pays: dict[str, list[invoice_state.Payment]] = {i: [] for i in ids}
-    notes: dict[str, list[invoice_state.CreditNote]] = {i: [] for i in ids}
-    carried: dict[str, str] = {}
-    steps: dict[str, list[Any]] = {i: [] for i in ids}
-    fee_charged: set[str] = set()
-    fee_agreed: dict[int, bool] = {}
+    got = _Batched(pays={i: [] for i in ids}, notes={i: [] for i in ids}, steps={i: [] for i in ids})
     for part in chunks(ids):
         for p in conn.execute(
             select(m.Payment.invoice_id, m.Payment.received_at, m.Payment.method, m.Payment.amount_ore)
             .where(m.Payment.invoice_id.in_(part))
             .order_by(m.Payment.received_at, m.Payment.id)
         ):
-            pays[p.invoice_id].append(
+            got.pays[p.invoice_id].append(
                 invoice_state.Payment(clock.stockholm_date(p.received_at), p.method, p.amount_ore)
             )
         for c in conn.execute(
@@ -72,7 +128,7 @@ def invoice_facts(
             .where(m.Invoice.credits_invoice_id.in_(part))
             .order_by(m.Invoice.number)
         ):
-            notes[c.credits_invoice_id].append(
+            got.notes[c.credits_invoice_id].append(
                 invoice_state.CreditNote(c.id, c.number, c.invoice_date, -c.amount_due_ore)
             )
         for e in conn.execute(
@@ -80,57 +136,23 @@ def invoice_facts(
                 m.InvoiceEvent.invoice_id.in_(part), m.InvoiceEvent.kind == "carried"
             )
         ):
-            carried[e.invoice_id] = str((e.data or {}).get("to_invoice") or "")
-        if terms is not None:
-            for inv_id, events in dunning.events_of(conn, part).items():
-                steps[inv_id] = events
-            fee_charged.update(
+            got.carried[e.invoice_id] = str((e.data or {}).get("to_invoice") or "")
+        if with_dunning:
+            for inv_id, events in dunning.events_of(conn, list(part)).items():
+                got.steps[inv_id] = events
+            got.fee_charged.update(
                 conn.execute(
                     select(InvoiceCharge.invoice_id).where(
                         InvoiceCharge.invoice_id.in_(part), InvoiceCharge.kind == "reminder_fee"
                     )
                 ).scalars()
             )
-    if terms is not None:
+    if with_dunning:
         cids = list({r.customer_id for r in rows})
-        fee_agreed = dict(
+        got.fee_agreed = dict(
             conn.execute(select(m.Customer.id, m.Customer.reminder_fee_agreed).where(m.Customer.id.in_(cids))).all()
         )
-    out = {}
-    for r in rows:
-        st = states[r.id]
-        next_step = None
-        respite = 0
-        if terms is not None and r.kind == "invoice":
-            sched = schedule(r.due_date, steps[r.id], terms)
-            respite = sched.respite_days
-            if st.balance_ore > 0:
-                coming = upcoming(
-                    sched, terms, today, fee_agreed=bool(fee_agreed.get(r.customer_id)), fee_charged=r.id in fee_charged
-                )
-                if today <= r.due_date:
-                    next_step = invoice_state.NextStep(sched.overdue, "overdue")
-                elif coming:
-                    next_step = coming[0]
-        out[r.id] = invoice_state.Facts(
-            kind=r.kind,
-            number=r.number,
-            amount_due_ore=r.amount_due_ore,
-            due_date=r.due_date,
-            status=st.status,
-            balance_ore=st.balance_ore,
-            paid_ore=st.paid_ore,
-            credited_ore=st.credited_ore,
-            fees_ore=st.fees_ore,
-            interest_ore=st.interest_ore,
-            payments=tuple(pays[r.id]),
-            credit_notes=tuple(notes[r.id]),
-            carried_to=carried.get(r.id) or None,
-            respite_days=respite,
-            autopay=(autopay or {}).get(r.id),
-            next_step=next_step,
-        )
-    return out
+    return got
 
 
 def _summary(inv: Any, state: ledger.InvoiceState, customer_number: str, view: dict[str, Any]) -> dict[str, Any]:

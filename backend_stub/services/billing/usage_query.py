@@ -7,14 +7,14 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, Select, func, select
 
 from backend_stub import clock
 from backend_stub.domain.catalogue import UNLIMITED, Catalogue, in_language
 from backend_stub.domain.errors import Invalid
 from backend_stub.domain.invoicing import UsageAggregate, _rate_index, usage_lines
 from backend_stub.domain.money import exact_to_ore
-from backend_stub.domain.periods import Period, period_for
+from backend_stub.domain.periods import Period, Subscription, period_for
 from backend_stub.domain.rating import STOCKHOLM, PeriodRater
 from backend_stub.services.charges.addons import bought_by_pool
 from backend_stub.storage.models import billing as m
@@ -124,56 +124,79 @@ def summary(
 ) -> dict[str, Any]:
     """Aggregates of one period for charts: per day and service, per category, allowances and use."""
     p = period_for(period)
-    u = m.UsageEvent
     with engine.connect() as conn:
         subs = load_subscriptions(conn, customer_ids=[customer_id])
-        per_day: dict[str, dict[str, int]] = {s: defaultdict(int) for s in SERVICES}
-        q = _filters(
-            select(u.started_at, u.service, u.billed_units, u.duration_s, u.volume_bytes),
-            customer_id,
-            p,
-            None,
-            None,
-            None,
-            False,
-        )
-        for r in conn.execute(q):
-            day = datetime.fromtimestamp(r.started_at, STOCKHOLM).date().isoformat()
-            if r.service == "voice":
-                per_day["voice"][day] += r.duration_s
-            elif r.service == "data":
-                per_day["data"][day] += r.volume_bytes
-            else:
-                per_day[r.service][day] += 1
-        per_category = {c: {"count": 0, "cost_ore": 0} for c in CATEGORIES}
-        q = _filters(
-            select(u.category, func.count(), func.sum(u.charge_exact)).group_by(u.category),
-            customer_id,
-            p,
-            None,
-            None,
-            None,
-            False,
-        )
-        for cat, count, exact in conn.execute(q):
-            per_category[cat] = {"count": int(count), "cost_ore": exact_to_ore(int(exact or 0))}
-        rates = _rate_index(catalogue)
-        used: dict[str, int] = defaultdict(int)
-        q = _filters(
-            select(u.rate_key, func.sum(u.billed_units - u.surcharge_units)).group_by(u.rate_key),
-            customer_id,
-            p,
-            None,
-            None,
-            None,
-            False,
-        )
-        for key, units in conn.execute(q):
-            rate = rates.get(key)
-            if rate is not None and rate.allowance:
-                used[rate.allowance] += int(units or 0)
-
+        per_day = _per_day(conn, customer_id, p)
+        per_category = _per_category(conn, customer_id, p)
+        used = _used_per_pool(conn, catalogue, customer_id, p)
         bought = bought_by_pool(conn, customer_id, p.start, p.end)  # add-ons bought this period count too
+    allowances = _allowances(catalogue, subs, p, bought)
+    for pool, entry in allowances.items():
+        entry["used"] = used.get(pool, 0)
+        entry["remaining"] = None if entry["unlimited"] else max(0, entry["included"] - entry["used"])
+    today = today or clock.today()
+    days_left = (p.end - today).days + 1 if p.contains(today) else 0
+    return {
+        "period": p.label,
+        "start": p.start.isoformat(),
+        "end": p.end.isoformat(),
+        "days_left": days_left,
+        "per_day": {s: dict(sorted(v.items())) for s, v in per_day.items()},
+        "per_category": per_category,
+        "allowances": list(allowances.values()),
+    }
+
+
+def _in_period(q: Any, customer_id: int, p: Period) -> Any:
+    """``q`` over the customer's events that started in ``p``, charged or not."""
+    return _filters(q, customer_id, p, None, None, None, False)
+
+
+def _per_day(conn: Connection, customer_id: int, p: Period) -> dict[str, dict[str, int]]:
+    """Per service and local day: seconds of calls, bytes of data, a count of the rest."""
+    u = m.UsageEvent
+    per_day: dict[str, dict[str, int]] = {s: defaultdict(int) for s in SERVICES}
+    q = _in_period(select(u.started_at, u.service, u.billed_units, u.duration_s, u.volume_bytes), customer_id, p)
+    for r in conn.execute(q):
+        day = datetime.fromtimestamp(r.started_at, STOCKHOLM).date().isoformat()
+        if r.service == "voice":
+            per_day["voice"][day] += r.duration_s
+        elif r.service == "data":
+            per_day["data"][day] += r.volume_bytes
+        else:
+            per_day[r.service][day] += 1
+    return per_day
+
+
+def _per_category(conn: Connection, customer_id: int, p: Period) -> dict[str, dict[str, int]]:
+    """Per category: the events and what they cost (rounded)."""
+    u = m.UsageEvent
+    per_category = {c: {"count": 0, "cost_ore": 0} for c in CATEGORIES}
+    q = _in_period(select(u.category, func.count(), func.sum(u.charge_exact)).group_by(u.category), customer_id, p)
+    for cat, count, exact in conn.execute(q):
+        per_category[cat] = {"count": int(count), "cost_ore": exact_to_ore(int(exact or 0))}
+    return per_category
+
+
+def _used_per_pool(conn: Connection, catalogue: Catalogue, customer_id: int, p: Period) -> dict[str, int]:
+    """Units used per allowance pool (the fair-use surcharge's units apart)."""
+    u = m.UsageEvent
+    rates = _rate_index(catalogue)
+    used: dict[str, int] = defaultdict(int)
+    q = _in_period(
+        select(u.rate_key, func.sum(u.billed_units - u.surcharge_units)).group_by(u.rate_key), customer_id, p
+    )
+    for key, units in conn.execute(q):
+        rate = rates.get(key)
+        if rate is not None and rate.allowance:
+            used[rate.allowance] += int(units or 0)
+    return used
+
+
+def _allowances(
+    catalogue: Catalogue, subs: list[Subscription], p: Period, bought: dict[str, int]
+) -> dict[str, dict[str, Any]]:
+    """Per pool: what the plans include in ``p`` (prorated as rating does) plus add-ons bought, or unlimited."""
     allowances: dict[str, dict[str, Any]] = {}
     for sub in subs:
         rater = PeriodRater(catalogue, sub, p)
@@ -196,20 +219,7 @@ def summary(
             entry["unlimited"] = True
         else:
             entry["included"] += units
-    for pool, entry in allowances.items():
-        entry["used"] = used.get(pool, 0)
-        entry["remaining"] = None if entry["unlimited"] else max(0, entry["included"] - entry["used"])
-    today = today or clock.today()
-    days_left = (p.end - today).days + 1 if p.contains(today) else 0
-    return {
-        "period": p.label,
-        "start": p.start.isoformat(),
-        "end": p.end.isoformat(),
-        "days_left": days_left,
-        "per_day": {s: dict(sorted(v.items())) for s, v in per_day.items()},
-        "per_category": per_category,
-        "allowances": list(allowances.values()),
-    }
+    return allowances
 
 
 # --- the records behind one invoice line ----------------------------------------------------
@@ -320,18 +330,7 @@ def line_records(
         if source is None:
             return out
         agg, part = source
-        q = select(u).where(
-            u.customer_id == doc["customer_id"],
-            u.invoice_id == doc["id"],
-            u.subscription_id == agg.subscription_id,
-            u.period_start == agg.period_start,
-            u.rate_key == agg.rate_key,
-            u.offpeak == agg.offpeak,
-        )
-        if part == "fee":
-            q = q.where(u.fee_exact > 0)
-        elif part == "surcharge":
-            q = q.where(u.surcharge_exact > 0)
+        q = _records_of(doc, agg, part)
         share = _PART_EXACT[part]
         every = [share(r) for r in conn.execute(q.with_only_columns(u.charge_exact, u.fee_exact, u.surcharge_exact))]
         rows = list(conn.execute(q.order_by(u.started_at.desc(), u.record_id.desc()).limit(limit).offset(offset)))
@@ -346,34 +345,53 @@ def line_records(
             exact_to_ore(sum(every)),
             line["amount_ore"],
         )
-    items = []
-    for r in rows:
-        rate = rates.get(r.rate_key)
-        exact = share(r)
-        items.append(
-            {
-                "record_id": r.record_id,
-                "subscription_id": r.subscription_id,
-                "msisdn": msisdn.get(r.subscription_id),
-                "service": r.service,
-                "started_at": datetime.fromtimestamp(r.started_at, STOCKHOLM).isoformat(),
-                "duration_s": r.duration_s,
-                "volume_bytes": r.volume_bytes,
-                "called_number": r.called_number,
-                "visited_country": r.visited_country,
-                "category": r.category,
-                "rate_key": r.rate_key,
-                "description": line["description"] if part != "usage" else (rate.name if rate else r.rate_key),
-                "billed_units": r.billed_units,
-                "included_units": r.included_units,
-                "charged_units": r.charged_units,
-                "cost_ore": exact_to_ore(exact),
-                "included": part == "usage" and exact == 0,
-                "charge_ore": exact_to_ore(r.charge_exact),  # the whole record (all its lines together)
-                "late": r.late,
-                "invoice_id": r.invoice_id,
-                "period": r.period_start.isoformat()[:7],
-            }
-        )
+    items = [_record_item(r, line, part, rates.get(r.rate_key), msisdn, share(r)) for r in rows]
     out.update(items=items, total=len(every), part=part, records_ore=shown, rounding_ore=line["amount_ore"] - shown)
     return out
+
+
+def _records_of(doc: dict[str, Any], agg: UsageAggregate, part: str) -> Select[Any]:
+    """The invoice's events summed into ``agg``; of those, the ones with a fee or surcharge for such a part."""
+    u = m.UsageEvent
+    q = select(u).where(
+        u.customer_id == doc["customer_id"],
+        u.invoice_id == doc["id"],
+        u.subscription_id == agg.subscription_id,
+        u.period_start == agg.period_start,
+        u.rate_key == agg.rate_key,
+        u.offpeak == agg.offpeak,
+    )
+    if part == "fee":
+        q = q.where(u.fee_exact > 0)
+    elif part == "surcharge":
+        q = q.where(u.surcharge_exact > 0)
+    return q
+
+
+def _record_item(
+    r: Any, line: dict[str, Any], part: str, rate: Any, msisdn: dict[int, str | None], exact: int
+) -> dict[str, Any]:
+    """One record as the line's list shows it: ``cost_ore`` is its share of this line, ``charge_ore`` all of it."""
+    return {
+        "record_id": r.record_id,
+        "subscription_id": r.subscription_id,
+        "msisdn": msisdn.get(r.subscription_id),
+        "service": r.service,
+        "started_at": datetime.fromtimestamp(r.started_at, STOCKHOLM).isoformat(),
+        "duration_s": r.duration_s,
+        "volume_bytes": r.volume_bytes,
+        "called_number": r.called_number,
+        "visited_country": r.visited_country,
+        "category": r.category,
+        "rate_key": r.rate_key,
+        "description": line["description"] if part != "usage" else (rate.name if rate else r.rate_key),
+        "billed_units": r.billed_units,
+        "included_units": r.included_units,
+        "charged_units": r.charged_units,
+        "cost_ore": exact_to_ore(exact),
+        "included": part == "usage" and exact == 0,
+        "charge_ore": exact_to_ore(r.charge_exact),  # the whole record (all its lines together)
+        "late": r.late,
+        "invoice_id": r.invoice_id,
+        "period": r.period_start.isoformat()[:7],
+    }

@@ -44,7 +44,8 @@ def usage_rows(conn: Connection, invoice_ids: list[str], customer_ids: list[int]
         .where(u.customer_id.in_(customer_ids), u.invoice_id.in_(invoice_ids))
         .group_by(u.invoice_id, u.period_start, u.subscription_id, u.service)
     )
-    return [(r[0], r[1], int(r[2]), r[3], int(r[4] or 0), int(r[5] or 0), int(r[6] or 0)) for r in conn.execute(q)]
+    # invoice_id is nullable in the table, never None here (the query asks for these invoices)
+    return [(str(r[0]), r[1], int(r[2]), r[3], int(r[4] or 0), int(r[5] or 0), int(r[6] or 0)) for r in conn.execute(q)]
 
 
 def usage_totals(

@@ -24,7 +24,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from backend_stub import clock
 from backend_stub.domain.catalogue import Catalogue
@@ -82,107 +82,21 @@ def _day(value: datetime) -> date:
     return (value if value.tzinfo else value.replace(tzinfo=UTC)).date()
 
 
+# (day, series, text, transactions): one verification before it is numbered.
+_Item = tuple[date, str, str, list[Trans]]
+
+
 def verifications(engine: Engine, cfg: LifecycleConfig, start: date, end: date) -> list[Verification]:
     """Every verification dated ``start`` through ``end``, in date order, numbered per series."""
     acc = cfg.accounts
     lo = datetime.combine(start, time(0), tzinfo=UTC)
     hi = datetime.combine(end + timedelta(days=1), time(0), tzinfo=UTC)
-    items: list[tuple[date, str, str, list[Trans]]] = []
     with engine.connect() as conn:
-        for inv in conn.execute(
-            select(m.Invoice)
-            .where(m.Invoice.invoice_date >= start, m.Invoice.invoice_date <= end)
-            .order_by(m.Invoice.invoice_date, m.Invoice.number)
-        ):
-            credit = inv.kind == "credit_note"
-            trans = invoice_trans(inv.document, acc)
-            if trans:
-                items.append(
-                    (
-                        inv.invoice_date,
-                        "K" if credit else "F",
-                        f"{'Kreditfaktura' if credit else 'Faktura'} {inv.number}",
-                        trans,
-                    )
-                )
-            if inv.rounding_ore:
-                items.append(
-                    (
-                        inv.invoice_date,
-                        "O",
-                        f"Öresutjämning {inv.number}",
-                        [Trans(acc.receivables, inv.rounding_ore), Trans(acc.rounding, -inv.rounding_ore)],
-                    )
-                )
+        items = _invoice_items(conn, acc, start, end)
         numbers = {r.id: r.number for r in conn.execute(select(m.Invoice.id, m.Invoice.number))}
-        pays = {p.id: p for p in conn.execute(select(m.Payment))}
-        for p in sorted(pays.values(), key=lambda p: (p.received_at, p.id)):
-            if p.method in ("credit_balance", "carried") or not (lo <= _aware(p.received_at) < hi):
-                continue  # moves inside receivables (a carried balance is booked with the invoice it went to)
-            day = _day(p.received_at)
-            if p.method == "written_off":
-                items.append(
-                    (
-                        day,
-                        "A",
-                        f"Avskrivet obetalt belopp {numbers.get(p.invoice_id, '')}",
-                        [Trans(acc.write_offs, p.amount_ore), Trans(acc.receivables, -p.amount_ore)],
-                    )
-                )
-            elif p.status in ("unmatched", "allocated"):
-                items.append(
-                    (
-                        day,
-                        "B",
-                        f"Inbetalning utan matchning {p.reference}",
-                        [Trans(acc.bank, p.amount_ore), Trans(acc.unmatched_payments, -p.amount_ore)],
-                    )
-                )
-            elif p.method == "refund":
-                items.append(
-                    (
-                        day,
-                        "B",
-                        f"Återbetalning {numbers.get(p.invoice_id, '')}",
-                        [Trans(acc.receivables, -p.amount_ore), Trans(acc.bank, p.amount_ore)],
-                    )
-                )
-            else:
-                items.append(
-                    (
-                        day,
-                        "B",
-                        f"Inbetalning {numbers.get(p.invoice_id, '')} {p.method}",
-                        [Trans(acc.bank, p.amount_ore), Trans(acc.receivables, -p.amount_ore)],
-                    )
-                )
-        for e in conn.execute(
-            select(m.InvoiceEvent).where(
-                m.InvoiceEvent.kind == "payment_allocated", m.InvoiceEvent.at >= lo, m.InvoiceEvent.at < hi
-            )
-        ):
-            amount = int(e.data["amount_ore"])
-            items.append(
-                (
-                    _day(e.at),
-                    "M",
-                    f"Fördelad inbetalning {e.data.get('reference', '')} till {numbers.get(e.invoice_id, '')}",
-                    [Trans(acc.unmatched_payments, amount), Trans(acc.receivables, -amount)],
-                )
-            )
-        for c in conn.execute(
-            select(InvoiceCharge).where(InvoiceCharge.accrued_to >= start, InvoiceCharge.accrued_to <= end)
-        ):
-            account = acc.reminder_fees if c.kind == "reminder_fee" else acc.interest
-            text = "Påminnelseavgift" if c.kind == "reminder_fee" else "Dröjsmålsränta"
-            items.append(
-                (
-                    c.accrued_to,
-                    "R",
-                    f"{text} {numbers.get(c.invoice_id, '')}",
-                    [Trans(acc.receivables, c.amount_ore), Trans(account, -c.amount_ore)],
-                )
-            )
+        items += _payment_items(conn, acc, lo, hi, numbers)
+        items += _allocation_items(conn, acc, lo, hi, numbers)
+        items += _charge_items(conn, acc, start, end, numbers)
     items.sort(key=lambda t: (t[0], t[1], t[2]))
     counters: dict[str, int] = defaultdict(int)
     out = []
@@ -190,6 +104,97 @@ def verifications(engine: Engine, cfg: LifecycleConfig, start: date, end: date) 
         counters[series] += 1
         out.append(Verification(series, counters[series], day, text, trans))
     return out
+
+
+def _invoice_items(conn: Connection, acc: Accounts, start: date, end: date) -> list[_Item]:
+    """Invoices (F) and credit notes (K) on their invoice date, and their öre rounding (O)."""
+    items: list[_Item] = []
+    for inv in conn.execute(
+        select(m.Invoice)
+        .where(m.Invoice.invoice_date >= start, m.Invoice.invoice_date <= end)
+        .order_by(m.Invoice.invoice_date, m.Invoice.number)
+    ):
+        credit = inv.kind == "credit_note"
+        trans = invoice_trans(inv.document, acc)
+        if trans:
+            text = f"{'Kreditfaktura' if credit else 'Faktura'} {inv.number}"
+            items.append((inv.invoice_date, "K" if credit else "F", text, trans))
+        if inv.rounding_ore:
+            items.append(
+                (
+                    inv.invoice_date,
+                    "O",
+                    f"Öresutjämning {inv.number}",
+                    [Trans(acc.receivables, inv.rounding_ore), Trans(acc.rounding, -inv.rounding_ore)],
+                )
+            )
+    return items
+
+
+def _payment_items(conn: Connection, acc: Accounts, lo: datetime, hi: datetime, numbers: dict[str, str]) -> list[_Item]:
+    """Money in and out (B) and small balances written off (A), on the day received."""
+    items: list[_Item] = []
+    pays = {p.id: p for p in conn.execute(select(m.Payment))}
+    for p in sorted(pays.values(), key=lambda p: (p.received_at, p.id)):
+        if p.method in ("credit_balance", "carried") or not (lo <= _aware(p.received_at) < hi):
+            continue  # moves inside receivables (a carried balance is booked with the invoice it went to)
+        day = _day(p.received_at)
+        number = numbers.get(p.invoice_id, "")
+        amount = p.amount_ore
+        if p.method == "written_off":
+            text = f"Avskrivet obetalt belopp {number}"
+            items.append((day, "A", text, [Trans(acc.write_offs, amount), Trans(acc.receivables, -amount)]))
+        elif p.status in ("unmatched", "allocated"):
+            text = f"Inbetalning utan matchning {p.reference}"
+            items.append((day, "B", text, [Trans(acc.bank, amount), Trans(acc.unmatched_payments, -amount)]))
+        elif p.method == "refund":
+            text = f"Återbetalning {number}"
+            items.append((day, "B", text, [Trans(acc.receivables, -amount), Trans(acc.bank, amount)]))
+        else:
+            text = f"Inbetalning {number} {p.method}"
+            items.append((day, "B", text, [Trans(acc.bank, amount), Trans(acc.receivables, -amount)]))
+    return items
+
+
+def _allocation_items(
+    conn: Connection, acc: Accounts, lo: datetime, hi: datetime, numbers: dict[str, str]
+) -> list[_Item]:
+    """An unmatched payment allocated to an invoice (M), on the day it was allocated."""
+    items: list[_Item] = []
+    for e in conn.execute(
+        select(m.InvoiceEvent).where(
+            m.InvoiceEvent.kind == "payment_allocated", m.InvoiceEvent.at >= lo, m.InvoiceEvent.at < hi
+        )
+    ):
+        amount = int(e.data["amount_ore"])
+        items.append(
+            (
+                _day(e.at),
+                "M",
+                f"Fördelad inbetalning {e.data.get('reference', '')} till {numbers.get(e.invoice_id, '')}",
+                [Trans(acc.unmatched_payments, amount), Trans(acc.receivables, -amount)],
+            )
+        )
+    return items
+
+
+def _charge_items(conn: Connection, acc: Accounts, start: date, end: date, numbers: dict[str, str]) -> list[_Item]:
+    """Reminder fees and late interest (R), on the day they accrue to."""
+    items: list[_Item] = []
+    for c in conn.execute(
+        select(InvoiceCharge).where(InvoiceCharge.accrued_to >= start, InvoiceCharge.accrued_to <= end)
+    ):
+        account = acc.reminder_fees if c.kind == "reminder_fee" else acc.interest
+        text = "Påminnelseavgift" if c.kind == "reminder_fee" else "Dröjsmålsränta"
+        items.append(
+            (
+                c.accrued_to,
+                "R",
+                f"{text} {numbers.get(c.invoice_id, '')}",
+                [Trans(acc.receivables, c.amount_ore), Trans(account, -c.amount_ore)],
+            )
+        )
+    return items
 
 
 def _aware(value: datetime) -> datetime:

@@ -155,9 +155,10 @@ def run_dunning(
 def _dun_one(
     engine: Engine, cfg: LifecycleConfig, terms: DunningTerms, inv: Any, today: date, result: DunningResult
 ) -> None:
+    """One open invoice on ``today``: noted overdue, late interest accrued to today, then the next step
+    when its day has come (reminder 1 with its fee, reminder 2, collection), at most one step a day."""
     with engine.begin() as conn:
-        events = _events(conn, inv.id)
-        sched = schedule(inv.due_date, events, terms)
+        sched = schedule(inv.due_date, _events(conn, inv.id), terms)
         if "overdue" not in sched.done:
             _event(
                 conn,
@@ -167,54 +168,18 @@ def _dun_one(
                 today,
             )
             result.overdue += 1
-        owed, rate = interest_due(conn, inv, terms, today)
-        charged = (
-            conn.execute(
-                select(InvoiceCharge.amount_ore).where(
-                    InvoiceCharge.invoice_id == inv.id, InvoiceCharge.kind == "interest"
-                )
-            )
-            .scalars()
-            .all()
-        )
-        increment = owed - sum(charged)
-        if increment > 0 and _charge(
-            conn,
-            inv.id,
-            "interest",
-            increment,
-            f"interest:{inv.id}:{today.isoformat()}",
-            today,
-            accrued_from=inv.due_date + timedelta(days=1),
-        ):
-            result.interest += 1
-            result.interest_ore += increment
+        _accrue_interest(conn, inv, terms, today, result)
         state = ledger.invoice_states(conn, [inv], today)[inv.id]
         if state.balance_ore <= 0:
             return
         if "collection" in sched.done:
             return
-        customer = conn.execute(select(m.Customer).where(m.Customer.id == inv.customer_id)).one()
         last_step = max((d for k, d in sched.done.items() if k.startswith("reminder")), default=None)
         if last_step == today:
             return
         if "reminder_1" not in sched.done:
             if today >= sched.reminder_1:
-                fee = reminder_fee(terms, fee_agreed=customer.reminder_fee_agreed)
-                if fee:
-                    if _charge(conn, inv.id, "reminder_fee", fee, f"fee:{inv.id}", today):
-                        result.fees += 1
-                        result.fees_ore += fee
-                    else:
-                        fee = 0  # charged before: the charge's key holds it to once per invoice
-                _event(
-                    conn,
-                    inv.id,
-                    "reminder_sent",
-                    {"level": 1, "fee_ore": fee, "date": today.isoformat(), "key": f"reminder:{inv.id}:1"},
-                    today,
-                )
-                result.reminder_1 += 1
+                _first_reminder(conn, inv, terms, today, result)
             return
         if sched.reminder_2 is not None and "reminder_2" not in sched.done:
             if today >= sched.reminder_2:
@@ -228,22 +193,71 @@ def _dun_one(
                 result.reminder_2 += 1
             return
         if today >= sched.collection:
-            alloc = invoice_allocation(conn, inv)
-            _event(
-                conn,
-                inv.id,
-                "collection",
-                {
-                    "date": today.isoformat(),
-                    "balance_ore": state.balance_ore,
-                    "principal_ore": alloc.principal_open,
-                    "fees_ore": alloc.fees_open,
-                    "interest_ore": alloc.interest_open,
-                    "rate": str(terms.interest_rate(today)),
-                },
-                today,
-            )
+            _to_collection(conn, inv, terms, state.balance_ore, today)
             result.collection += 1
+
+
+def _accrue_interest(conn: Connection, inv: Any, terms: DunningTerms, today: date, result: DunningResult) -> None:
+    """Late interest owed up to today, less what is charged already, as one more charge (once per day)."""
+    owed, _rate = interest_due(conn, inv, terms, today)
+    charged = (
+        conn.execute(
+            select(InvoiceCharge.amount_ore).where(InvoiceCharge.invoice_id == inv.id, InvoiceCharge.kind == "interest")
+        )
+        .scalars()
+        .all()
+    )
+    increment = owed - sum(charged)
+    if increment > 0 and _charge(
+        conn,
+        inv.id,
+        "interest",
+        increment,
+        f"interest:{inv.id}:{today.isoformat()}",
+        today,
+        accrued_from=inv.due_date + timedelta(days=1),
+    ):
+        result.interest += 1
+        result.interest_ore += increment
+
+
+def _first_reminder(conn: Connection, inv: Any, terms: DunningTerms, today: date, result: DunningResult) -> None:
+    """Reminder 1, with the reminder fee when the customer agreed to it (charged once per invoice)."""
+    customer = conn.execute(select(m.Customer).where(m.Customer.id == inv.customer_id)).one()
+    fee = reminder_fee(terms, fee_agreed=customer.reminder_fee_agreed)
+    if fee:
+        if _charge(conn, inv.id, "reminder_fee", fee, f"fee:{inv.id}", today):
+            result.fees += 1
+            result.fees_ore += fee
+        else:
+            fee = 0  # charged before: the charge's key holds it to once per invoice
+    _event(
+        conn,
+        inv.id,
+        "reminder_sent",
+        {"level": 1, "fee_ore": fee, "date": today.isoformat(), "key": f"reminder:{inv.id}:1"},
+        today,
+    )
+    result.reminder_1 += 1
+
+
+def _to_collection(conn: Connection, inv: Any, terms: DunningTerms, balance_ore: int, today: date) -> None:
+    """Handed to collection, with what is open of the amount, the fees and the interest."""
+    alloc = invoice_allocation(conn, inv)
+    _event(
+        conn,
+        inv.id,
+        "collection",
+        {
+            "date": today.isoformat(),
+            "balance_ore": balance_ore,
+            "principal_ore": alloc.principal_open,
+            "fees_ore": alloc.fees_open,
+            "interest_ore": alloc.interest_open,
+            "rate": str(terms.interest_rate(today)),
+        },
+        today,
+    )
 
 
 def reminder_text(inv: Any, balance: int, fee: int, level: int, seller: dict[str, Any], lang: str) -> tuple[str, str]:

@@ -69,14 +69,14 @@ def event_document(
             ).first()
             if note is None:
                 raise NotFound(f"the credit note of event {event_id} is not found")
-            number = note.number
+            note_id, number = note.id, note.number
         else:
             notice = _notice(conn, inv, kind, event.data or {})
             number = inv.number
     if kind == "credit_note":
         from backend_stub.formats.invoice_pdf import render_invoice_pdf
 
-        pdf = render_invoice_pdf(get_invoice(engine, note.id, lang=lang), lang)
+        pdf = render_invoice_pdf(get_invoice(engine, note_id, lang=lang), lang)
     else:
         from backend_stub.formats.notice_pdf import render_notice_pdf
 

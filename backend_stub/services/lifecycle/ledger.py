@@ -42,43 +42,45 @@ def invoice_states(conn: Connection, invoices: list[Any], today: date | None = N
     """Balance and status of each invoice row (batched: three queries whatever the count)."""
     today = today or clock.today()
     ids = [inv.id for inv in invoices]
-    paid: dict[str, int] = defaultdict(int)
-    closed: dict[str, int] = defaultdict(int)  # carried to the next invoice or written off
-    credited: dict[str, int] = defaultdict(int)
+    # Keyed as the nullable columns read back (payments.invoice_id, invoices.credits_invoice_id); the
+    # queries below ask for these invoices' rows, so no key is ever None.
+    paid: dict[str | None, int] = defaultdict(int)
+    closed: dict[str | None, int] = defaultdict(int)  # carried to the next invoice or written off
+    credited: dict[str | None, int] = defaultdict(int)
     flags: dict[str, set[str]] = defaultdict(set)
     charges: dict[tuple[str, str], int] = defaultdict(int)
     for i in range(0, len(ids), 2000):
         part = ids[i : i + 2000]
-        for r in conn.execute(
+        for inv_id, method, total in conn.execute(
             select(m.Payment.invoice_id, m.Payment.method, func.sum(m.Payment.amount_ore))
             .where(m.Payment.invoice_id.in_(part))
             .group_by(m.Payment.invoice_id, m.Payment.method)
-        ):
-            if r[1] in CLOSING_METHODS:
-                closed[r[0]] += int(r[2])
+        ).tuples():
+            if method in CLOSING_METHODS:
+                closed[inv_id] += int(total)
             else:
-                paid[r[0]] += int(r[2])
-        for r in conn.execute(
+                paid[inv_id] += int(total)
+        for inv_id, total in conn.execute(
             select(m.Invoice.credits_invoice_id, func.sum(m.Invoice.amount_due_ore))
             .where(m.Invoice.credits_invoice_id.in_(part))
             .group_by(m.Invoice.credits_invoice_id)
-        ):
-            credited[r[0]] = -int(r[1])
-        for r in conn.execute(
+        ).tuples():
+            credited[inv_id] = -int(total)
+        for inv_id, kind in conn.execute(
             select(m.InvoiceEvent.invoice_id, m.InvoiceEvent.kind)
             .where(
                 m.InvoiceEvent.invoice_id.in_(part),
                 m.InvoiceEvent.kind.in_(["reminder_sent", "collection", "collection_recalled", *CLOSING_EVENTS]),
             )
             .distinct()
-        ):
-            flags[r[0]].add(r[1])
-        for r in conn.execute(
+        ).tuples():
+            flags[inv_id].add(kind)
+        for inv_id, kind, total in conn.execute(
             select(InvoiceCharge.invoice_id, InvoiceCharge.kind, func.sum(InvoiceCharge.amount_ore))
             .where(InvoiceCharge.invoice_id.in_(part))
             .group_by(InvoiceCharge.invoice_id, InvoiceCharge.kind)
-        ):
-            charges[(r[0], r[1])] = int(r[2])
+        ).tuples():
+            charges[(inv_id, kind)] = int(total)
     out = {}
     for inv in invoices:
         p, c = paid[inv.id], credited[inv.id]

@@ -119,23 +119,25 @@ def _bank_day(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
 
 
+_PAYER_FIELDS = (
+    "name",
+    "extra_name",
+    "address",
+    "postal_code",
+    "city",
+    "country",
+    "organisation_number",
+    "payer_bankgiro",
+)
+
+
 def _record_bank_payment(conn: Connection, ref: str, source: str, dep: Any, p: Any) -> str:
+    """Record one payment of a BgMax file once: on the invoices its OCR references name, what is left
+    (or all of it) unmatched. Returns duplicate, foreign_currency, matched, partly_matched or unmatched."""
     if conn.execute(select(BankPayment.id).where(BankPayment.reference == ref)).first() is not None:
         return "duplicate"
     received = _bank_day(dep.payment_date)
-    payer = {
-        k: getattr(p, k)
-        for k in (
-            "name",
-            "extra_name",
-            "address",
-            "postal_code",
-            "city",
-            "country",
-            "organisation_number",
-            "payer_bankgiro",
-        )
-    }
+    payer = {k: getattr(p, k) for k in _PAYER_FIELDS}
     payer["information"] = p.information
     row = {
         "reference": ref,
@@ -151,34 +153,10 @@ def _record_bank_payment(conn: Connection, ref: str, source: str, dep: Any, p: A
     if dep.currency != "SEK":  # invoices are in SEK: an agent decides what this is worth
         conn.execute(insert_bank(row | {"status": "foreign_currency", "payment_refs": []}))
         return "foreign_currency"
-    invoices: list[Any] = []
-    if p.amount_ore > 0:
-        for r in p.references:
-            inv = conn.execute(
-                select(m.Invoice)
-                .where(m.Invoice.ocr == r, m.Invoice.kind == "invoice")
-                .order_by(m.Invoice.invoice_date)
-            ).first()
-            if inv is not None and inv.id not in {i.id for i in invoices}:
-                invoices.append(inv)
-    all_matched = bool(invoices) and len(invoices) == len(p.references)
-    parts: list[tuple[Any, int]] = []
-    rest = p.amount_ore
-    if len(invoices) == 1 and all_matched:
-        parts, rest = [(invoices[0], rest)], 0
-    else:
-        states = ledger.invoice_states(conn, invoices) if invoices else {}
-        for inv in invoices:
-            take = min(rest, max(states[inv.id].balance_ore, 0))
-            if take > 0:
-                parts.append((inv, take))
-                rest -= take
-        if rest > 0 and all_matched:  # overpayment: credit balance on the last invoice named
-            if parts and parts[-1][0].id == invoices[-1].id:
-                parts[-1] = (invoices[-1], parts[-1][1] + rest)
-            else:
-                parts.append((invoices[-1], rest))
-            rest = 0
+    invoices = _named_invoices(conn, p) if p.amount_ore > 0 else []
+    parts, rest = _split_over(
+        conn, invoices, p.amount_ore, all_matched=bool(invoices) and len(invoices) == len(p.references)
+    )
     refs = []
     for i, (inv, amount) in enumerate(parts, start=1):
         pref = ref if len(parts) == 1 and rest == 0 else f"{ref}:{i}"
@@ -210,6 +188,43 @@ def _record_bank_payment(conn: Connection, ref: str, source: str, dep: Any, p: A
     status = "matched" if rest == 0 else "unmatched"
     conn.execute(insert_bank(row | {"status": status, "payment_refs": refs}))
     return "partly_matched" if parts and rest else status
+
+
+def _named_invoices(conn: Connection, p: Any) -> list[Any]:
+    """The invoices the payment's OCR references name, each once, in the order named."""
+    invoices: list[Any] = []
+    for r in p.references:
+        inv = conn.execute(
+            select(m.Invoice).where(m.Invoice.ocr == r, m.Invoice.kind == "invoice").order_by(m.Invoice.invoice_date)
+        ).first()
+        if inv is not None and inv.id not in {i.id for i in invoices}:
+            invoices.append(inv)
+    return invoices
+
+
+def _split_over(
+    conn: Connection, invoices: list[Any], amount: int, *, all_matched: bool
+) -> tuple[list[tuple[Any, int]], int]:
+    """The amount over the invoices named, each up to its balance, in order: (invoice, amount) parts and the
+    rest. One invoice named and found takes it all; with every reference found, an overpayment is a credit
+    balance on the last one."""
+    parts: list[tuple[Any, int]] = []
+    rest = amount
+    if len(invoices) == 1 and all_matched:
+        return [(invoices[0], rest)], 0
+    states = ledger.invoice_states(conn, invoices) if invoices else {}
+    for inv in invoices:
+        take = min(rest, max(states[inv.id].balance_ore, 0))
+        if take > 0:
+            parts.append((inv, take))
+            rest -= take
+    if rest > 0 and all_matched:  # overpayment: credit balance on the last invoice named
+        if parts and parts[-1][0].id == invoices[-1].id:
+            parts[-1] = (invoices[-1], parts[-1][1] + rest)
+        else:
+            parts.append((invoices[-1], rest))
+        rest = 0
+    return parts, rest
 
 
 def insert_bank(values: dict[str, Any]) -> Any:

@@ -9,7 +9,7 @@ import smtplib
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from backend_stub import clock
@@ -19,7 +19,7 @@ from backend_stub.domain.errors import Conflict, NotFound
 from backend_stub.domain.periods import Period, Subscription, period_containing
 from backend_stub.domain.texts import day, render
 from backend_stub.services.billing import subscriptions
-from backend_stub.services.billing.billrun import grant_of_row
+from backend_stub.services.billing.billrun_batch import grant_of_row
 from backend_stub.services.charges.addons import buy_addon
 from backend_stub.services.lifecycle import ledger, messaging
 from backend_stub.services.lifecycle.messaging import address_line
@@ -115,6 +115,13 @@ def _plan_lines(ctx: Context, row: Any, sub: Subscription, effective: date) -> t
     return period, fees + discounts
 
 
+def _plan_on(sub: Subscription, today: date) -> str:
+    """The plan ``sub`` has on ``today``: a subscription an offer is targeted at has one (``applies_to``)."""
+    seg = sub.segment_on(today)
+    assert seg is not None, "a targeted subscription has a plan today"
+    return seg.plan_id
+
+
 def order_sheet(
     engine: Engine,
     catalogue: Catalogue,
@@ -134,8 +141,7 @@ def order_sheet(
         row, result = targeted(ctx, offer_id, subscription_id)
         sub = result.subscription
         assert sub is not None
-        seg = sub.segment_on(ctx.today)
-        current_plan = catalogue.plans[seg.plan_id]
+        current_plan = catalogue.plans[_plan_on(sub, ctx.today)]
         current = {
             "kind": "plan",
             "id": current_plan.id,
@@ -153,53 +159,59 @@ def order_sheet(
             "current": current,
         }
         if row.sells_kind == "addon":
-            addon = catalogue.addons[row.sells_id]
-            period = period_containing(ctx.today, _cycle_day(conn, customer_id))
-            line = {"description": in_language(addon, lang), "amount_ore": addon.price_ore}
-            out.update(
-                {
-                    "new": {
-                        "kind": "addon",
-                        "id": addon.id,
-                        "name": in_language(addon, lang),
-                        "price_ore": addon.price_ore,
-                    },
-                    "effective_date": ctx.today.isoformat(),
-                    "this_period": {"period": period.label, "lines": [line], "total_ore": addon.price_ore},
-                    "monthly_after_discount_ore": current_plan.monthly_fee_ore,
-                }
-            )
-            return out
-        effective = effective_date(ctx, row)
-        try:
-            period, lines = _plan_lines(ctx, row, sub, effective)
-        except subscriptions.PlanChangeError:
-            raise NotFound("offer not found") from None
-        new_plan = catalogue.plans[row.sells_id]
-        out.update(
-            {
-                "new": {
-                    "kind": "plan",
-                    "id": new_plan.id,
-                    "name": in_language(new_plan, lang),
-                    "monthly_fee_ore": new_plan.monthly_fee_ore,
-                },
-                "effective_date": effective.isoformat(),
-                "this_period": {
-                    "period": period.label,
-                    "lines": [
-                        {
-                            "description": (ln.description_en or ln.description) if lang == "en" else ln.description,
-                            "amount_ore": ln.amount_ore,
-                        }
-                        for ln in lines
-                    ],
-                    "total_ore": sum(ln.amount_ore for ln in lines),
-                },
-                "monthly_after_discount_ore": new_plan.monthly_fee_ore,
-            }
-        )
+            out.update(_addon_sheet(ctx, row, current_plan.monthly_fee_ore, lang))
+        else:
+            out.update(_plan_sheet(ctx, row, sub, lang))
         return out
+
+
+def _addon_sheet(ctx: Context, row: Any, monthly_fee_ore: int, lang: str) -> dict[str, Any]:
+    """An add-on: bought today, on this period's invoice; the monthly fee stays."""
+    addon = ctx.catalogue.addons[row.sells_id]
+    period = period_containing(ctx.today, _cycle_day(ctx.conn, ctx.customer_id))
+    line = {"description": in_language(addon, lang), "amount_ore": addon.price_ore}
+    return {
+        "new": {
+            "kind": "addon",
+            "id": addon.id,
+            "name": in_language(addon, lang),
+            "price_ore": addon.price_ore,
+        },
+        "effective_date": ctx.today.isoformat(),
+        "this_period": {"period": period.label, "lines": [line], "total_ore": addon.price_ore},
+        "monthly_after_discount_ore": monthly_fee_ore,
+    }
+
+
+def _plan_sheet(ctx: Context, row: Any, sub: Subscription, lang: str) -> dict[str, Any]:
+    """A plan change: from its effective date, with the fee and discount lines of that period's invoice."""
+    effective = effective_date(ctx, row)
+    try:
+        period, lines = _plan_lines(ctx, row, sub, effective)
+    except subscriptions.PlanChangeError:
+        raise NotFound("offer not found") from None
+    new_plan = ctx.catalogue.plans[row.sells_id]
+    return {
+        "new": {
+            "kind": "plan",
+            "id": new_plan.id,
+            "name": in_language(new_plan, lang),
+            "monthly_fee_ore": new_plan.monthly_fee_ore,
+        },
+        "effective_date": effective.isoformat(),
+        "this_period": {
+            "period": period.label,
+            "lines": [
+                {
+                    "description": (ln.description_en or ln.description) if lang == "en" else ln.description,
+                    "amount_ore": ln.amount_ore,
+                }
+                for ln in lines
+            ],
+            "total_ore": sum(ln.amount_ore for ln in lines),
+        },
+        "monthly_after_discount_ore": new_plan.monthly_fee_ore,
+    }
 
 
 def accept_offer(
@@ -222,16 +234,7 @@ def accept_offer(
     """
     now = now or clock.now()
     with engine.begin() as conn:
-        if conn.execute(
-            select(OfferAcceptance.id).where(
-                OfferAcceptance.offer_id == offer_id, OfferAcceptance.subscription_id == subscription_id
-            )
-        ).first():
-            owner = conn.execute(
-                select(m.Subscription.customer_id).where(m.Subscription.id == subscription_id)
-            ).scalar()
-            if owner == customer_id:
-                raise Conflict("the offer is already accepted for this subscription")
+        _refuse_accepted_for(conn, customer_id, offer_id, subscription_id)
         ctx = context(conn, catalogue, customer_id, now)
         row, result = targeted(ctx, offer_id, subscription_id)
         if offer_id in accepted_offer_ids(conn, customer_id):
@@ -247,7 +250,7 @@ def accept_offer(
             sub = result.subscription
             assert sub is not None
             effective = effective_date(ctx, row)
-            old_plan = catalogue.plans[sub.segment_on(ctx.today).plan_id]
+            old_plan = catalogue.plans[_plan_on(sub, ctx.today)]
             new_plan = catalogue.plans[row.sells_id]
             acceptance_id = conn.execute(
                 insert(OfferAcceptance)
@@ -267,42 +270,8 @@ def accept_offer(
                 .returning(OfferAcceptance.id)
             ).scalar_one()
             subscriptions.change_plan(conn, catalogue, sub.id, new_plan.id, effective)
-            grant_id = None
-            terms = offer_terms(row)
-            if terms is not None:
-                period = period_containing(effective, _cycle_day(conn, customer_id))
-                grant_id = conn.execute(
-                    insert(m.DiscountGrant)
-                    .values(
-                        customer_id=customer_id,
-                        subscription_id=sub.id,
-                        discount_id=f"offer-{row.id}",
-                        start_period=period.label,
-                        name=discount_name(terms),
-                        percent=None if terms.percent is None else format(terms.percent.normalize(), "f"),
-                        amount_ore=terms.amount_ore,
-                        applies_to="plan_fee",
-                        periods=terms.periods,
-                        plan_id=new_plan.id,
-                        source=f"offer:{row.id}",
-                    )
-                    .returning(m.DiscountGrant.id)
-                ).scalar_one()
-                conn.execute(
-                    update(OfferAcceptance).where(OfferAcceptance.id == acceptance_id).values(grant_id=grant_id)
-                )
-            data = {
-                "offer_id": row.id,
-                "acceptance_id": acceptance_id,
-                "msisdn": sub.msisdn or sub.number,
-                "old_plan": old_plan.name,
-                "new_plan": new_plan.name,
-                "effective_date": effective.isoformat(),
-                "old_plan_en": in_language(old_plan, "en"),
-                "new_plan_en": in_language(new_plan, "en"),
-                "terms_sv": row.terms_text_sv,
-                "terms_en": row.terms_text_en,
-            }
+            _grant_offer_terms(conn, row, customer_id, sub, new_plan.id, effective, acceptance_id)
+            data = _plan_change_note(row, acceptance_id, sub, old_plan, new_plan, effective)
             invoice_id = _note_on_timeline(conn, customer_id, data, actor, now)
     except IntegrityError:
         raise Conflict("the offer is already accepted for this subscription") from None
@@ -315,6 +284,72 @@ def accept_offer(
         "subscription_id": sub.id,
         "plan_id": new_plan.id,
     }
+
+
+def _plan_change_note(
+    row: Any, acceptance_id: int, sub: Subscription, old_plan: Any, new_plan: Any, effective: date
+) -> dict[str, Any]:
+    """What the timeline entry and the confirmation of a plan change say."""
+    return {
+        "offer_id": row.id,
+        "acceptance_id": acceptance_id,
+        "msisdn": sub.msisdn or sub.number,
+        "old_plan": old_plan.name,
+        "new_plan": new_plan.name,
+        "effective_date": effective.isoformat(),
+        "old_plan_en": in_language(old_plan, "en"),
+        "new_plan_en": in_language(new_plan, "en"),
+        "terms_sv": row.terms_text_sv,
+        "terms_en": row.terms_text_en,
+    }
+
+
+def _refuse_accepted_for(conn: Connection, customer_id: int, offer_id: int, subscription_id: int) -> None:
+    """``Conflict`` when the customer's subscription has accepted the offer already (another customer's
+    subscription id is left to targeting, which does not find it)."""
+    if conn.execute(
+        select(OfferAcceptance.id).where(
+            OfferAcceptance.offer_id == offer_id, OfferAcceptance.subscription_id == subscription_id
+        )
+    ).first():
+        owner = conn.execute(select(m.Subscription.customer_id).where(m.Subscription.id == subscription_id)).scalar()
+        if owner == customer_id:
+            raise Conflict("the offer is already accepted for this subscription")
+
+
+def _grant_offer_terms(
+    conn: Connection,
+    row: Any,
+    customer_id: int,
+    sub: Subscription,
+    plan_id: str,
+    effective: date,
+    acceptance_id: int,
+) -> None:
+    """The offer's price terms as a discount grant on the new plan's fee from the period of the change,
+    kept on the acceptance."""
+    terms = offer_terms(row)
+    if terms is None:
+        return
+    period = period_containing(effective, _cycle_day(conn, customer_id))
+    grant_id = conn.execute(
+        insert(m.DiscountGrant)
+        .values(
+            customer_id=customer_id,
+            subscription_id=sub.id,
+            discount_id=f"offer-{row.id}",
+            start_period=period.label,
+            name=discount_name(terms),
+            percent=None if terms.percent is None else format(terms.percent.normalize(), "f"),
+            amount_ore=terms.amount_ore,
+            applies_to="plan_fee",
+            periods=terms.periods,
+            plan_id=plan_id,
+            source=f"offer:{row.id}",
+        )
+        .returning(m.DiscountGrant.id)
+    ).scalar_one()
+    conn.execute(update(OfferAcceptance).where(OfferAcceptance.id == acceptance_id).values(grant_id=grant_id))
 
 
 def _accept_addon(
@@ -338,7 +373,7 @@ def _accept_addon(
                     offer_id=row.id,
                     customer_id=sub.customer_id,
                     subscription_id=sub.id,
-                    old_plan_id=sub.segment_on(today).plan_id,
+                    old_plan_id=_plan_on(sub, today),
                     plan_id=None,
                     addon_id=addon.id,
                     effective_date=today,
@@ -355,7 +390,7 @@ def _accept_addon(
         buy_addon(engine, catalogue, sub.id, addon.id, source=f"offer:{row.id}", now=now, mail=mail, sms=sms)
     except Exception as exc:
         with engine.begin() as conn:
-            conn.execute(OfferAcceptance.__table__.delete().where(OfferAcceptance.id == acceptance_id))
+            conn.execute(delete(OfferAcceptance).where(OfferAcceptance.id == acceptance_id))
         if isinstance(exc, ValueError | NotFound):  # the shop refused: for this offer, a conflict
             raise Conflict(str(exc)) from None
         raise

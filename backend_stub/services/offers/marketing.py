@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
-from typing import Any, Literal
+from typing import Any, Literal, overload
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -38,7 +38,8 @@ MAX_IMAGE_BYTES = 1_000_000
 MAX_IMAGE_SIDE = 4000
 IMAGE_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 BANNERS_PER_PAGE = 2
-PLACEMENTS = ("overview", "invoice")
+Placement = Literal["overview", "invoice"]
+PLACEMENTS: tuple[Placement, ...] = ("overview", "invoice")
 EVENT_KINDS = ("impression", "click", "dismiss")
 READ_ONLY_FIELDS = ("id", "status", "created_at", "updated_at", "image_url", "stopped_at")
 
@@ -53,7 +54,16 @@ def today_of(now: datetime) -> date:
     return now.astimezone(STOCKHOLM).date()
 
 
+@overload
+def aware(dt: datetime) -> datetime: ...
+@overload
+def aware(dt: None) -> None: ...
+@overload
+def aware(dt: datetime | None) -> datetime | None: ...
+
+
 def aware(dt: datetime | None) -> datetime | None:
+    """A time read from the database as UTC-aware (SQLite gives naive UTC)."""
     if dt is None:
         return None
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
@@ -85,14 +95,14 @@ class TermsIn(BaseModel):
 
 class TermsTextIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    sv: str = Field("", max_length=300)
-    en: str = Field("", max_length=300)
+    sv: str = Field(default="", max_length=300)
+    en: str = Field(default="", max_length=300)
 
 
 class CapIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    impressions: int = Field(3, ge=1, le=1000)
-    days: int = Field(7, ge=1, le=365)
+    impressions: int = Field(default=3, ge=1, le=1000)
+    days: int = Field(default=7, ge=1, le=365)
 
 
 class OfferIn(BaseModel):
@@ -112,7 +122,7 @@ class OfferIn(BaseModel):
     ends_at: datetime | None = None
     priority: int = Field(0, ge=-1000, le=1000)
     cap: CapIn = CapIn()
-    placements: list[Literal["overview", "invoice"]] = Field(default_factory=lambda: list(PLACEMENTS), min_length=1)
+    placements: list[Placement] = Field(default_factory=lambda: list(PLACEMENTS), min_length=1)
     rules: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="before")

@@ -16,38 +16,35 @@ Rules (all optional; every rule given must hold; see docs/offers.md):
   plan the offer sells would have served them better (or, with nothing sold, that any plan would).
 
 Usage rules look at one subscription; a customer matches when one of their subscriptions
-that the offer can apply to matches. What a period's usage says is cached per
-(subscription, invoiced period) in ``offer_usage_stats``; each row keeps the customer's event
-count of that period, so a late event makes it stale and it is computed again.
+that the offer can apply to matches. What a customer's periods say is gathered (and cached per
+subscription and invoiced period) in ``segment_facts``; here the rules and their evaluation.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from sqlalchemy import Connection, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, select
 
-from backend_stub import clock
-from backend_stub.domain.catalogue import UNLIMITED, Catalogue, Rate
+from backend_stub.domain.catalogue import UNLIMITED, Catalogue
 from backend_stub.domain.money import exact_to_ore
 from backend_stub.domain.periods import Period, Subscription
-from backend_stub.domain.rating import prorated_units
-from backend_stub.services.lifecycle import ledger
 from backend_stub.services.offers import recommend
+from backend_stub.services.offers.segment_facts import (
+    MAX_PERIODS,
+    PeriodStats,
+    SubscriberFacts,
+    data_allowance,
+    load_facts,
+    tenure_months,
+)
 from backend_stub.storage.models import billing as m
-from backend_stub.storage.models.offers import OfferUsageStats
-from backend_stub.storage.repo import chunks, load_subscriptions
+from backend_stub.storage.repo import chunks
 from selfcare_common.money_format import format_kr
-
-MAX_PERIODS = 12
-
 
 # --------------------------------------------------------------------------- rules
 
@@ -144,219 +141,6 @@ def parse_rules(raw: Any, catalogue: Catalogue, *, prefix: tuple[str | int, ...]
     if errors:
         raise RuleError(errors)
     return rules
-
-
-# --------------------------------------------------------------------------- what we know of a customer
-
-
-@dataclass(frozen=True)
-class PeriodStats:
-    data_bytes: int = 0
-    overage_exact: int = 0
-    roaming_events: int = 0
-
-
-@dataclass
-class SubscriberFacts:
-    """What targeting knows of one customer on ``today``."""
-
-    customer_id: int
-    customer_number: str
-    name: str
-    subscriptions: list[Subscription]  # all of them, ended ones too
-    periods: list[Period]  # invoiced periods, newest first
-    first_start: date | None
-    overdue: bool
-    collection: bool
-    stats: dict[tuple[int, date], PeriodStats] = field(default_factory=dict)
-
-    def active(self, today: date) -> list[Subscription]:
-        return [s for s in self.subscriptions if s.segment_on(today) is not None]
-
-
-def tenure_months(first: date | None, today: date) -> int:
-    """Whole months from ``first`` to ``today``."""
-    if first is None or first > today:
-        return 0
-    months = (today.year - first.year) * 12 + today.month - first.month
-    return months - 1 if today.day < first.day else months
-
-
-def _rate_index(catalogue: Catalogue) -> dict[str, Rate]:
-    index = {r.key: r for t in catalogue.tariffs.values() for r in t.rates.values()}
-    index.update({r.key: r for z in catalogue.zones for r in z.rates.values()})
-    return index
-
-
-def load_facts(
-    conn: Connection,
-    catalogue: Catalogue,
-    customer_ids: Iterable[int],
-    today: date,
-    *,
-    periods_needed: int = MAX_PERIODS,
-) -> dict[int, SubscriberFacts]:
-    """Facts of many customers with a handful of queries (and the cached period stats)."""
-    ids = sorted(set(customer_ids))
-    facts: dict[int, SubscriberFacts] = {}
-    for part in chunks(ids, 2000):
-        for r in conn.execute(
-            select(m.Customer.id, m.Customer.customer_number, m.Customer.name).where(m.Customer.id.in_(part))
-        ):
-            facts[r.id] = SubscriberFacts(r.id, r.customer_number, r.name, [], [], None, False, False)
-    if not facts:
-        return facts
-    for sub in load_subscriptions(conn, customer_ids=list(facts)):
-        f = facts[sub.customer_id]
-        f.subscriptions.append(sub)
-        for seg in sub.segments:
-            f.first_start = seg.start if f.first_start is None else min(f.first_start, seg.start)
-    due: list[Any] = []
-    for part in chunks(list(facts), 2000):
-        for inv in conn.execute(select(m.Invoice).where(m.Invoice.customer_id.in_(part), m.Invoice.kind == "invoice")):
-            if inv.regular_key is not None:
-                facts[inv.customer_id].periods.append(Period(inv.period_start, inv.period_end))
-            if inv.due_date < today:
-                due.append(inv)
-    for f in facts.values():
-        f.periods.sort(reverse=True)
-        del f.periods[max(periods_needed, recommend.PERIODS) :]
-    if due:
-        states = ledger.invoice_states(conn, due, today)
-        for inv in due:
-            status = states[inv.id].status
-            if status in ("overdue", "reminded", "in_collection"):
-                facts[inv.customer_id].overdue = True
-            if status == "in_collection":
-                facts[inv.customer_id].collection = True
-    if periods_needed:
-        _attach_stats(conn, catalogue, facts, periods_needed)
-    return facts
-
-
-def _attach_stats(conn: Connection, catalogue: Catalogue, facts: dict[int, SubscriberFacts], n: int) -> None:
-    wanted = {(cid, p.start): p for cid, f in facts.items() for p in f.periods[:n]}
-    if not wanted:
-        return
-    starts = sorted({k[1] for k in wanted})
-    cids = sorted({k[0] for k in wanted})
-    counts = recommend.event_counts(conn, cids, starts)
-    cached: dict[tuple[int, date], dict[int, Any]] = defaultdict(dict)
-    s = OfferUsageStats
-    for part in chunks(cids, 2000):
-        for r in conn.execute(select(s).where(s.customer_id.in_(part), s.period_start.in_(starts))):
-            cached[(r.customer_id, r.period_start)][r.subscription_id] = r
-    stale: list[tuple[int, date]] = []
-    for key, period in wanted.items():
-        cid, start = key
-        subs = [sub.id for sub in facts[cid].subscriptions if sub.segments_in(period)]
-        rows = cached.get(key, {})
-        count = counts.get(key, 0)
-        if all(sid in rows and rows[sid].fingerprint == count for sid in subs):
-            for sid in subs:
-                r = rows[sid]
-                facts[cid].stats[(sid, start)] = PeriodStats(r.data_bytes, r.overage_exact, r.roaming_events)
-        else:
-            stale.append(key)
-    if stale:
-        _compute_stats(conn, catalogue, facts, wanted, stale, counts)
-
-
-def _compute_stats(
-    conn: Connection,
-    catalogue: Catalogue,
-    facts: dict[int, SubscriberFacts],
-    wanted: dict[tuple[int, date], Period],
-    stale: list[tuple[int, date]],
-    counts: dict[tuple[int, date], int],
-) -> None:
-    rates = _rate_index(catalogue)
-    todo = set(stale)
-    sums: dict[tuple[int, date], list[int]] = defaultdict(lambda: [0, 0, 0])
-    u = m.UsageEvent
-    cids = sorted({k[0] for k in stale})
-    starts = sorted({k[1] for k in stale})
-    for part in chunks(cids, 2000):
-        q = (
-            select(
-                u.customer_id,
-                u.subscription_id,
-                u.period_start,
-                u.rate_key,
-                u.category,
-                func.count(),
-                func.sum(u.billed_units - u.surcharge_units),
-                func.sum(u.charge_exact - u.fee_exact - u.surcharge_exact),
-                func.sum(u.surcharge_exact),
-            )
-            .where(u.customer_id.in_(part), u.period_start.in_(starts))
-            .group_by(u.customer_id, u.subscription_id, u.period_start, u.rate_key, u.category)
-        )
-        for cid, sid, start, rate_key, category, count, units, usage_exact, surcharge in conn.execute(q):
-            if (cid, start) not in todo:
-                continue
-            s = sums[(sid, start)]
-            rate = rates.get(rate_key)
-            pool = rate.allowance if rate is not None and category != "roaming" else ""
-            if pool == "data":
-                s[0] += int(units or 0)
-            if pool:
-                s[1] += int(usage_exact or 0)
-            s[1] += int(surcharge or 0)
-            if category in ("roaming", "eu_roaming"):
-                s[2] += int(count)
-    now = clock.now()
-    rows = []
-    for cid, start in stale:
-        period = wanted[(cid, start)]
-        for sub in facts[cid].subscriptions:
-            if not sub.segments_in(period):
-                continue
-            data, overage, roaming = sums.get((sub.id, start), (0, 0, 0))
-            facts[cid].stats[(sub.id, start)] = PeriodStats(data, overage, roaming)
-            rows.append(
-                {
-                    "subscription_id": sub.id,
-                    "period_start": start,
-                    "customer_id": cid,
-                    "fingerprint": counts.get((cid, start), 0),
-                    "data_bytes": data,
-                    "overage_exact": overage,
-                    "roaming_events": roaming,
-                    "computed_at": now,
-                }
-            )
-    _upsert_stats(conn, rows)
-
-
-def _upsert_stats(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    stmt = dialect_insert(OfferUsageStats)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["subscription_id", "period_start"],
-        set_={
-            c: stmt.excluded[c]
-            for c in ("customer_id", "fingerprint", "data_bytes", "overage_exact", "roaming_events", "computed_at")
-        },
-    )
-    for part in chunks(rows, 1000):
-        conn.execute(stmt, list(part))
-
-
-def data_allowance(catalogue: Catalogue, sub: Subscription, period: Period) -> int:
-    """The data allowance of ``sub`` in ``period``, prorated per plan segment (UNLIMITED = -1)."""
-    total = 0
-    for seg, days in sub.segments_in(period):
-        plan = catalogue.plans.get(seg.plan_id)
-        a = plan.allowances.get("data") if plan else None
-        if a is None:
-            continue
-        if a.amount == UNLIMITED:
-            return UNLIMITED
-        total += prorated_units(a.amount, days, period.days)
-    return total
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -487,82 +271,87 @@ def subscription_rules(
 
     if rules.plans is not None:
         note(plan_id in rules.plans, say(lang, "plan", plan=plan_id, plans=", ".join(rules.plans)))
-    stats = facts.stats
     if rules.data_usage is not None:
-        r = rules.data_usage
-        last = facts.periods[: r.of_last]
-
-        def heavy(p: Period) -> bool:
-            used = stats.get((sub.id, p.start), PeriodStats()).data_bytes
-            allowance = data_allowance(catalogue, sub, p)
-            if allowance == UNLIMITED:
-                return False
-            if allowance == 0:
-                return used > 0
-            return used * 100 >= r.min_percent * allowance
-
-        hits = _count(last, heavy)
-        note(
-            hits >= r.periods,
-            say(
-                lang,
-                "data",
-                percent=r.min_percent,
-                window=_window_text(hits, len(last), r.periods, hits >= r.periods, lang),
-            ),
-        )
+        note(*_data_usage_rule(catalogue, rules.data_usage, facts, sub, lang))
     if rules.overage is not None:
-        r2 = rules.overage
-        last = facts.periods[: r2.of_last]
-        hits = _count(
-            last,
-            lambda p: exact_to_ore(stats.get((sub.id, p.start), PeriodStats()).overage_exact) >= max(r2.min_ore, 1),
-        )
-        note(
-            hits >= r2.periods,
-            say(
-                lang,
-                "overage",
-                amount=format_kr(max(r2.min_ore, 1), lang),
-                window=_window_text(hits, len(last), r2.periods, hits >= r2.periods, lang),
-            ),
-        )
+        note(*_overage_rule(rules.overage, facts, sub, lang))
     if rules.roaming is not None:
-        r3 = rules.roaming
-        last = facts.periods[: r3.of_last]
-        hits = _count(last, lambda p: stats.get((sub.id, p.start), PeriodStats()).roaming_events > 0)
-        note(
-            hits >= r3.periods,
-            say(lang, "roaming", window=_window_text(hits, len(last), r3.periods, hits >= r3.periods, lang)),
-        )
+        note(*_roaming_rule(rules.roaming, facts, sub, lang))
     if rules.recommended and ok:  # the costly one last, and only when the rest hold
-        rec = recommend_fn(sub) if recommend_fn else None
-        if rec is None:
-            note(False, say(lang, "no_recommendation"))
-        elif sells is not None and sells.kind == "plan":
-            current = next((p for p in rec["plans"] if p["current"]), None)
-            offered = next((p for p in rec["plans"] if p["plan_id"] == sells.id), None)
-            better = recommend.is_better(rec, sells.id)
-            if current and offered:
-                text = say(
-                    lang,
-                    "instead",
-                    name=offered["name"],
-                    offered=format_kr(offered["total_ore"], lang),
-                    current=format_kr(current["total_ore"], lang),
-                    periods=len(rec["periods"]),
-                )
-            else:
-                text = say(lang, "not_comparable", plan=sells.id)
-            note(better, say(lang, "recommended", text=text))
-        else:
-            note(
-                rec.get("best_plan_id") is not None,
-                say(lang, "recommended_plan", plan=rec.get("best_plan_id") or say(lang, "none_better")),
-            )
+        note(*_recommended_rule(sells, recommend_fn(sub) if recommend_fn else None, lang))
     elif rules.recommended:
         reasons.append(say(lang, "not_checked"))
     return ok, reasons
+
+
+def _stats(facts: SubscriberFacts, sub: Subscription, p: Period) -> PeriodStats:
+    return facts.stats.get((sub.id, p.start), PeriodStats())
+
+
+def _data_usage_rule(
+    catalogue: Catalogue, r: DataUsageRule, facts: SubscriberFacts, sub: Subscription, lang: str
+) -> tuple[bool, str]:
+    """Data used ≥ ``min_percent`` % of the period's (prorated) allowance in enough of the last periods;
+    an unlimited allowance is never used up, a zero one is by any use."""
+    last = facts.periods[: r.of_last]
+
+    def heavy(p: Period) -> bool:
+        used = _stats(facts, sub, p).data_bytes
+        allowance = data_allowance(catalogue, sub, p)
+        if allowance == UNLIMITED:
+            return False
+        if allowance == 0:
+            return used > 0
+        return used * 100 >= r.min_percent * allowance
+
+    hits = _count(last, heavy)
+    holds = hits >= r.periods
+    window = _window_text(hits, len(last), r.periods, holds, lang)
+    return holds, say(lang, "data", percent=r.min_percent, window=window)
+
+
+def _overage_rule(r: OverageRule, facts: SubscriberFacts, sub: Subscription, lang: str) -> tuple[bool, str]:
+    """Usage charged beyond an allowance (and the fair-use surcharge) ≥ ``min_ore`` (at least 1 öre) in
+    enough of the last periods."""
+    last = facts.periods[: r.of_last]
+    least = max(r.min_ore, 1)
+    hits = _count(last, lambda p: exact_to_ore(_stats(facts, sub, p).overage_exact) >= least)
+    holds = hits >= r.periods
+    window = _window_text(hits, len(last), r.periods, holds, lang)
+    return holds, say(lang, "overage", amount=format_kr(least, lang), window=window)
+
+
+def _roaming_rule(r: RoamingRule, facts: SubscriberFacts, sub: Subscription, lang: str) -> tuple[bool, str]:
+    """Any roaming event in enough of the last periods."""
+    last = facts.periods[: r.of_last]
+    hits = _count(last, lambda p: _stats(facts, sub, p).roaming_events > 0)
+    holds = hits >= r.periods
+    return holds, say(lang, "roaming", window=_window_text(hits, len(last), r.periods, holds, lang))
+
+
+def _recommended_rule(sells: Sells | None, rec: dict[str, Any] | None, lang: str) -> tuple[bool, str]:
+    """Re-rating the last periods shows the plan sold would have served better; with no plan sold,
+    that some plan would."""
+    if rec is None:
+        return False, say(lang, "no_recommendation")
+    if sells is not None and sells.kind == "plan":
+        current = next((p for p in rec["plans"] if p["current"]), None)
+        offered = next((p for p in rec["plans"] if p["plan_id"] == sells.id), None)
+        better = recommend.is_better(rec, sells.id)
+        if current and offered:
+            text = say(
+                lang,
+                "instead",
+                name=offered["name"],
+                offered=format_kr(offered["total_ore"], lang),
+                current=format_kr(current["total_ore"], lang),
+                periods=len(rec["periods"]),
+            )
+        else:
+            text = say(lang, "not_comparable", plan=sells.id)
+        return better, say(lang, "recommended", text=text)
+    best = rec.get("best_plan_id")
+    return best is not None, say(lang, "recommended_plan", plan=best or say(lang, "none_better"))
 
 
 def customer_rules(rules: Rules, facts: SubscriberFacts, today: date, lang: str = "en") -> tuple[bool, list[str]]:

@@ -132,7 +132,7 @@ def authenticate(
         ok = False
     with engine.begin() as conn:
         audit.log(conn, username or "?", "sign_in" if ok else "sign_in_failed", "agent", {"client": client}, at=now)
-        if ok:
+        if ok and row is not None:  # ok: the row's password verified
             backoff_reset(conn, pair_key)
             if ck:
                 backoff_refund(conn, _key("staff-client", ck))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import Connection, Engine, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -62,6 +62,14 @@ def clean_text(text: str) -> str:
     if len(text) > MAX_LENGTH:
         raise Invalid("text", f"at most {MAX_LENGTH} characters (this one has {len(text)})")
     return text
+
+
+@overload
+def _aware(value: datetime) -> datetime: ...
+@overload
+def _aware(value: None) -> None: ...
+@overload
+def _aware(value: datetime | None) -> datetime | None: ...
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -267,8 +275,8 @@ def inbox(
         ids = [r.id for r in rows]
         if ids:
             newest = select(func.max(Message.id)).where(Message.thread_id.in_(ids)).group_by(Message.thread_id)
-            for msg in conn.execute(select(Message).where(Message.id.in_(newest))):
-                last[msg.thread_id] = msg
+            for newest_msg in conn.execute(select(Message).where(Message.id.in_(newest))):
+                last[newest_msg.thread_id] = newest_msg
     items = []
     for r in rows:  # the thread's columns and the invoice number and customer, flat
         d = _thread_dict(r, now)

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from backend_stub import clock
 from backend_stub.formats.invoice_pdf import render_invoice_pdf
-from backend_stub.services.billing import billrun, invoices
+from backend_stub.services.billing import billrun, billrun_extras, invoices
 from backend_stub.services.billing.customers import import_customers
 from backend_stub.services.charges import addons, instalments, one_offs
 from backend_stub.storage.models import billing as m
@@ -121,7 +121,7 @@ def test_a_batch_that_fails_half_way_leaves_nothing_claimed(core, monkeypatch):
     ids = customers(core, 8)
     for cid in ids:
         give_everything(core, cid)
-    real = billrun._claim_extras
+    real = billrun_extras.claim_extras
     calls = {"n": 0}
 
     def crash_on_the_sixth(conn, extra, inv_id):
@@ -130,7 +130,7 @@ def test_a_batch_that_fails_half_way_leaves_nothing_claimed(core, monkeypatch):
             raise RuntimeError("power cut")
         return real(conn, extra, inv_id)
 
-    monkeypatch.setattr(billrun, "_claim_extras", crash_on_the_sixth)
+    monkeypatch.setattr(billrun_extras, "claim_extras", crash_on_the_sixth)
     with pytest.raises(RuntimeError, match="power cut"):
         billrun.run_bill_run(core.engine, core.catalogue, "2026-10", batch_size=4)
     with core.engine.connect() as conn:
@@ -140,7 +140,7 @@ def test_a_batch_that_fails_half_way_leaves_nothing_claimed(core, monkeypatch):
         ).scalar_one()
         assert pending == 4
         assert conn.execute(select(func.count()).select_from(cm.InstalmentBill)).scalar_one() == 4
-    monkeypatch.setattr(billrun, "_claim_extras", real)
+    monkeypatch.setattr(billrun_extras, "claim_extras", real)
     assert billrun.run_bill_run(core.engine, core.catalogue, "2026-10", batch_size=4).invoices == 4
     check_billed_once(core, ids)
 
