@@ -26,8 +26,8 @@ def test_ruff_finds_nothing(command: tuple[str, ...]) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-# The packages mypy checks (with pyproject.toml's [tool.mypy]); the core joins when its types are done.
-MYPY_PACKAGES = ("selfcare", "selfcare_common")
+# The packages mypy checks (with pyproject.toml's [tool.mypy]): the core and the app.
+MYPY_PACKAGES = ("backend_stub", "selfcare", "selfcare_common")
 
 
 def test_mypy_finds_nothing() -> None:

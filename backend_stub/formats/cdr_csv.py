@@ -321,10 +321,10 @@ def _shaped_rows(
                 if not values:
                     continue
                 if in_order and len(values) == width:
-                    yield offset + reader.line_num, tuple(values)  # type: ignore[misc]
+                    yield offset + reader.line_num, tuple(values)
                     continue
                 padded = values + blank[len(values) :] if len(values) <= width else values[:width] + [""]
-                yield offset + reader.line_num, tuple(padded[i] for i in positions)  # type: ignore[misc]
+                yield offset + reader.line_num, tuple(padded[i] for i in positions)
             return
         except csv.Error as exc:
             line_no = offset + reader.line_num

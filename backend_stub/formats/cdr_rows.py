@@ -222,13 +222,13 @@ def validate_row(line_no: int | None, row: Row | dict[str, Any]) -> UsageEvent |
     if service == "voice":
         value = _whole(duration_text, "duration_s", line_no, record_id)
         if value.__class__ is RowError:
-            return value  # type: ignore[return-value]
-        duration = value  # type: ignore[assignment]
+            return value
+        duration = value  # type: ignore[assignment]  # narrowed by the __class__ test above (isinstance is slower here)
     elif service == "data":
         value = _whole(volume_text, "volume_bytes", line_no, record_id)
         if value.__class__ is RowError:
-            return value  # type: ignore[return-value]
-        volume = value  # type: ignore[assignment]
+            return value
+        volume = value  # type: ignore[assignment]  # narrowed by the __class__ test above (isinstance is slower here)
     if service == "data":
         called = ""
     elif not _E164_MATCH(called):

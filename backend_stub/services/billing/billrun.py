@@ -52,7 +52,7 @@ class PeriodOutOfRange(Invalid):
         self.label = label
         super().__init__("period", why)
 
-    def __reduce__(self) -> tuple[type[PeriodOutOfRange], tuple[str, str]]:  # type: ignore[override]
+    def __reduce__(self) -> tuple[type[PeriodOutOfRange], tuple[str, str]]:
         return (type(self), (self.label, self.message))
 
 
