@@ -142,10 +142,13 @@ class PeriodRater:
         extra_allowances: list[tuple[date, str, int]] | None = None,
         *,
         bought_allowances: list[tuple[int, str, int]] | None = None,
+        roaming_continue_at: int | None = None,
     ):
         """``extra_allowances`` count from the start of the period (on the plan active that day);
         ``bought_allowances`` are add-ons ``(bought at, epoch s UTC; pool; base units)``: they count
         for events that start at or after the purchase only (earlier events keep their charges).
+        ``roaming_continue_at``: when the subscriber chose to go on using data outside the EU/EEA past the
+        spending limit this period (epoch s): data that starts then or later is charged again.
         """
         self.catalogue = catalogue
         self.subscription = subscription
@@ -175,6 +178,9 @@ class PeriodRater:
         self.notify_at = sorted(roaming.notify_at)
         self.notified: set[str] = set()
         self.notifications: list[Notification] = []
+        self.roaming_continue_at = roaming_continue_at
+        self._extra = list(extra_allowances or ())
+        self._bought_all = list(bought_allowances or ())
         if bought_allowances:
             # Only a rater with add-ons pays for the purchase-time check: its ``rate`` is the gated one.
             self._bought = sorted(bought_allowances)
@@ -306,7 +312,9 @@ class PeriodRater:
         charge = billed * rate.exact_per_unit
         fee = rate.connection_fee_exact if billed and service == "voice" else 0
         if service == "data":
-            charge = self._cap_roaming_data(ev.record_id, charge)
+            continued = self.roaming_continue_at
+            if continued is None or ev.started_at < continued:
+                charge = self._cap_roaming_data(ev.record_id, charge)
         return RatedEvent(
             ev.record_id, plan_id, "roaming", rate.key, False, billed, 0, billed, 0, charge + fee, fee, 0, zone.id
         )
@@ -362,6 +370,33 @@ class PeriodRater:
                 )
         return charge
 
+    def allowance_totals(self) -> dict[str, int]:
+        """The period's allowance per pool: each plan segment's, prorated, and every add-on bought for the
+        period, whenever bought (``UNLIMITED`` where any part has no limit)."""
+        totals: dict[str, int] = {}
+        parts = [
+            (pool, prorated_units(a.amount, days, self.period.days) if a.amount != UNLIMITED else UNLIMITED)
+            for seg, days in self.subscription.segments_in(self.period)
+            if (plan := self.catalogue.plans.get(seg.plan_id)) is not None
+            for pool, a in plan.allowances.items()
+        ]
+        parts += [(pool, amount) for _day, pool, amount in self._extra]
+        parts += [(pool, amount) for _at, pool, amount in self._bought_all]
+        for pool, amount in parts:
+            if totals.get(pool) != UNLIMITED:
+                totals[pool] = UNLIMITED if amount == UNLIMITED else totals.get(pool, 0) + amount
+        return totals
+
+    def allowance_left(self) -> dict[str, int]:
+        """What is left of each pool now, over all plan segments (``UNLIMITED`` where any has no limit); add-ons
+        not yet reached by an event are counted as left (``apply_purchases`` first to count them)."""
+        left: dict[str, int] = {}
+        for state in self.states:
+            for pool, amount in state.remaining.items():
+                if left.get(pool) != UNLIMITED:
+                    left[pool] = UNLIMITED if amount == UNLIMITED else left.get(pool, 0) + amount
+        return left
+
     def remaining(self) -> dict[str, int]:
         """Allowance left per pool in the latest segment (UNLIMITED = -1)."""
         return dict(self.states[-1].remaining) if self.states else {}
@@ -381,14 +416,22 @@ def rate_period(
     extra_allowances: list[tuple[date, str, int]] | None = None,
     *,
     bought_allowances: list[tuple[int, str, int]] | None = None,
+    roaming_continue_at: int | None = None,
 ) -> tuple[list[RatedEvent | Rejection], PeriodRater]:
     """Rate ``events`` of one subscription and period, after replaying ``frozen`` ones.
 
     ``frozen`` are events already invoiced: they are replayed only to rebuild what they
     consumed, so late events are rated "with what was left of that period's allowances".
-    ``bought_allowances``: add-ons bought in the period (see ``PeriodRater``).
+    ``bought_allowances``, ``roaming_continue_at``: see ``PeriodRater``.
     """
-    rater = PeriodRater(catalogue, subscription, period, extra_allowances, bought_allowances=bought_allowances)
+    rater = PeriodRater(
+        catalogue,
+        subscription,
+        period,
+        extra_allowances,
+        bought_allowances=bought_allowances,
+        roaming_continue_at=roaming_continue_at,
+    )
     for ev in sorted(frozen, key=event_order):
         rater.rate(ev)
     return [rater.rate(ev) for ev in sorted(events, key=event_order)], rater

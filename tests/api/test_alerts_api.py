@@ -14,7 +14,6 @@ from backend_stub import clock
 from backend_stub.api.app import create_app
 from backend_stub.domain.alerts import STOCKHOLM
 from backend_stub.formats.cdr_csv import read_cdr_csv
-from backend_stub.services import alerts
 from backend_stub.services.billing.customers import import_customers, read_customers_csv
 from backend_stub.services.billing.usage import UsageImporter
 from backend_stub.storage.models import billing as m
@@ -44,7 +43,7 @@ def test_a_subscriber_sees_dismisses_and_chooses_their_own_alerts(api, auth, cor
     with clock.use(clock.FrozenClock(now)):
         rows = HEAD + "a1,+46701234567,data,2026-12-09T10:00:00+01:00,,4500000000,,\n"
         result = UsageImporter(core.engine, core.catalogue).import_rows(read_cdr_csv(io.StringIO(rows)), "a.csv")
-        assert alerts.after_import(core.engine, core.catalogue, result.batch_id) == 1
+        assert result.alerts == 1
         me, other = token_for(auth, "subscriber", 1), token_for(auth, "subscriber", 2)
         [shown] = api.get("/customers/1/alerts", headers=me).json()["items"]
         assert (shown["kind"], shown["data"]["pool"], shown["data"]["percent"]) == ("allowance", "data", 80)
@@ -81,7 +80,7 @@ def test_a_subscriber_sees_dismisses_and_chooses_their_own_alerts(api, auth, cor
         # 12 GB in the USA at 0,049 kr/MB: past the 575 kr limit, data abroad stops
         rows = HEAD + "a2,+46701234567,data,2026-12-09T11:00:00+01:00,,12000000000,,US\n"
         result = UsageImporter(core.engine, core.catalogue).import_rows(read_cdr_csv(io.StringIO(rows)), "b.csv")
-        alerts.after_import(core.engine, core.catalogue, result.batch_id)
+        assert result.alerts >= 2  # the welcome, and the spending limit at 80 % and 100 %
         assert api.get(f"/subscriptions/{mine}/alert-settings", headers=me).json()["roaming_stopped"] is True
         go_on = api.post(f"/subscriptions/{mine}/roaming/continue", headers=me)
         assert go_on.status_code == 201 and go_on.json()["period_start"] == "2026-12-01"

@@ -34,6 +34,7 @@ from backend_stub.storage.repo import chunks
 logger = logging.getLogger(__name__)
 
 ROAMING_KINDS = frozenset({rules.WELCOME, rules.FAIR_USE, rules.SPEND_LIMIT})
+_ORDER = {rules.WELCOME: 0, rules.ALLOWANCE: 1, rules.FAIR_USE: 2, rules.SPEND_LIMIT: 3, rules.COST: 4}
 
 
 def record(engine: Engine, alerts: Sequence[rules.Alert], *, now: datetime | None = None) -> int:
@@ -44,6 +45,8 @@ def record(engine: Engine, alerts: Sequence[rules.Alert], *, now: datetime | Non
     with engine.begin() as conn:
         subs = _subscriptions(conn, sorted({a.subscription_id for a in alerts}))
         settings = settings_for(conn, list(subs))
+        # Told in the order things happened: by the event, and for one event the welcome before the limits.
+        alerts = sorted(alerts, key=lambda a: (a.at, _ORDER.get(a.kind, 9), a.level))
         rows = [
             _row(a, subs[a.subscription_id], settings[a.subscription_id], now)
             for a in alerts

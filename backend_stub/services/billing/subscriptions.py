@@ -17,7 +17,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from backend_stub.domain.catalogue import Catalogue
 from backend_stub.domain.periods import Period, PlanSegment, Subscription, period_containing
-from backend_stub.services.billing import usage
+from backend_stub.services.billing import usage_rerate
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.repo import load_subscriptions
 
@@ -143,5 +143,5 @@ def change_plan(
         )
     cycle = conn.execute(select(m.Customer.cycle_day).where(m.Customer.id == before.customer_id)).scalar() or 1
     # The period's not yet invoiced usage, rated again on the changed subscription (add-ons bought count as before).
-    usage.rerate_period(conn, catalogue, after, period_containing(effective, cycle))
+    usage_rerate.rerate_period(conn, catalogue, after, period_containing(effective, cycle))
     return PlanChange(subscription_id, current.plan_id, new_plan_id, effective, before, after)

@@ -25,10 +25,13 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from backend_stub import clock
+from backend_stub.domain.alerts import Alert
 from backend_stub.domain.catalogue import Catalogue
 from backend_stub.domain.periods import Period, Subscription, period_containing
 from backend_stub.domain.rating import STOCKHOLM, UsageEvent
 from backend_stub.formats.cdr_csv import CdrReader, EventRun, Row, RowError, raw_of, validate_row
+from backend_stub.services.alerts.on_import import after_import
+from backend_stub.services.alerts.rating_pass import GroupAlerts, settle_trips
 from backend_stub.services.billing import usage_store
 from backend_stub.services.billing.usage_rating import (
     RECORD_ID,
@@ -60,8 +63,11 @@ class ImportResult:
     batch_id: int | None = None
     errors: list[dict[str, Any]] = field(default_factory=list)  # the first rejections, for the caller
     notices: int = 0
+    alerts: int = 0  # usage alerts the import made (recorded once; sent, held for the day, or spent silently)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase, for benchmarks
     rejected_ids: set[str] = field(default_factory=set, repr=False)
+    found_alerts: list[Alert] = field(default_factory=list, repr=False)
+    touched: dict[tuple[int, date], tuple[int, bool]] = field(default_factory=dict, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -72,6 +78,7 @@ class ImportResult:
             "rerated": self.rerated,
             "batch_id": self.batch_id,
             "notices": self.notices,
+            "alerts": self.alerts,
             "errors": self.errors,
         }
 
@@ -154,6 +161,12 @@ class UsageImporter:
                 .where(m.ImportBatch.id == batch_id)
                 .values(read=result.read, rated=result.rated, duplicate=result.duplicate, rejected=result.rejected)
             )
+        # Committed: the usage alerts it calls for are recorded once and the due ones sent (docs/alerts.md).
+        if result.touched:
+            result.alerts = after_import(self.engine, self.catalogue, result.found_alerts, result.touched)
+        result.timings["alerts"] = (
+            time.perf_counter() - started - sum(result.timings[k] for k in ("parse", "dedupe", "rate_store"))
+        )
         result.timings["total"] = time.perf_counter() - started
         result.timings["total_cpu"] = time.process_time() - cpu  # this process only, not a rating child
         result.rejected_ids = {r[1] for r in rejects if r[1]}
@@ -223,6 +236,8 @@ class UsageImporter:
             batch_id,
             pstart_as_text=conn.dialect.name == "sqlite",
             bought=usage_store.load_bought_allowances(conn, grouped.events.keys()),
+            continues=usage_store.load_continues(conn, grouped.events.keys()),
+            alerts=GroupAlerts(self.catalogue, clock.now()),
         )
         if self.parallel and len(events) >= PARALLEL_MIN_EVENTS and can_fork():
             outcome = rate_in_child(work, conn)
@@ -230,7 +245,9 @@ class UsageImporter:
             for chunk in work.chunks():
                 bulk_insert(conn, "usage_events", ROW_LAYOUT, chunk)
             outcome = work.summary()
-        new_rejects, updates, notices, rated, rerated = outcome
+        new_rejects, updates, notices, rated, rerated, (found, latest) = outcome
+        result.found_alerts = settle_trips(conn, found)
+        result.touched = latest
         rejects.extend(new_rejects)
         result.rated += rated
         result.rerated += rerated
@@ -392,34 +409,6 @@ def _no_cyclic_gc() -> Iterator[None]:
             _gc_pause["holders"] -= 1
             if _gc_pause["holders"] == 0 and _gc_pause["was_enabled"]:
                 gc.enable()
-
-
-def rerate_period(conn: Connection, catalogue: Catalogue, subscription: Subscription, period: Period) -> int:
-    """Re-rate the not yet invoiced events of one subscription and period, in event order.
-
-    Used when an add-on is bought: events that started after the purchase now draw from it.
-    Invoiced events are replayed, never changed. Returns how many events changed.
-    """
-    key = (subscription.id, period.start)
-    existing = usage_store.existing_events(conn, [key], {subscription.id: subscription})
-    if not any(o[2] is None for o in existing.get(key, ())):
-        return 0
-    work = GroupRating(
-        catalogue,
-        {key: []},
-        {subscription.id: subscription},
-        {key: period},
-        existing,
-        set(),
-        LineNumbers([], array("q")),
-        None,
-        pstart_as_text=conn.dialect.name == "sqlite",
-        bought=usage_store.load_bought_allowances(conn, [key]),
-    )
-    for _ in work.chunks():  # no new events: nothing to insert, only updates
-        pass
-    usage_store.store_rerated(conn, work.updates)
-    return work.rerated
 
 
 def list_suspense(engine: Engine, status: str, limit: int, offset: int) -> dict[str, Any]:

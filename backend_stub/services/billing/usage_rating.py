@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from backend_stub.domain.alerts import Alert
 from backend_stub.domain.catalogue import Catalogue
 from backend_stub.domain.periods import Period, Subscription
 from backend_stub.domain.rating import (
@@ -31,6 +32,7 @@ from backend_stub.domain.rating import (
     UsageEvent,
     rate_period,
 )
+from backend_stub.services.alerts.rating_pass import GroupAlerts
 from backend_stub.storage.repo import bulk_insert
 
 FLUSH_ROWS = 20_000
@@ -82,6 +84,8 @@ StoredEvent = tuple[UsageEvent, int, str | None, tuple[Any, ...]]
 # A rejection: (line, record_id, raw values, field, reason).
 Reject = tuple[int | None, str, dict[str, Any], str, str]
 Bought = dict[GroupKey, list[tuple[int, str, int]]]  # add-ons per group: (bought epoch, pool, units)
+# The alerts the rating pass found, and each rated group's latest event and whether its period is invoiced.
+AlertsFound = tuple[list[Alert], dict[GroupKey, tuple[int, bool]]]
 
 
 def event_raw(ev: UsageEvent) -> dict[str, Any]:
@@ -128,8 +132,12 @@ class GroupRating:
         *,
         pstart_as_text: bool,
         bought: Bought | None = None,
+        continues: dict[GroupKey, int] | None = None,
+        alerts: GroupAlerts | None = None,
     ):
         self.catalogue, self.groups, self.subs, self.periods = catalogue, groups, subs, periods
+        self.continues: dict[GroupKey, int] = continues or {}  # "continue data abroad" chosen, per group
+        self.alerts = alerts  # the usage alerts of the rated groups (None: not looked for)
         self.existing, self.closed, self.lines, self.batch_id = existing, closed, lines, batch_id
         self.pstart_as_text = pstart_as_text
         self.bought: Bought = bought or {}
@@ -167,7 +175,13 @@ class GroupRating:
         (started_at, record_id) first lets each outcome pair with its event by position."""
         new_events = self.groups[key]
         new_events.sort(key=_EVENT_ORDER)
-        rater = PeriodRater(self.catalogue, sub, self.periods[key], bought_allowances=self.bought.get(key))
+        rater = PeriodRater(
+            self.catalogue,
+            sub,
+            self.periods[key],
+            bought_allowances=self.bought.get(key),
+            roaming_continue_at=self.continues.get(key),
+        )
         outcomes = list(map(rater.rate, new_events))
         if Rejection not in set(map(type, outcomes)):
             inserts += map(add, map(add, new_events, outcomes), repeat(tail))
@@ -181,6 +195,8 @@ class GroupRating:
                     inserts.append(ev + outcome + tail)
         if rater.notifications:
             self._notice(sub, key, rater.notifications, None)
+        if self.alerts is not None:
+            self.alerts.after_group(sub, key[1], bool(tail[3]), rater, new_events, outcomes)
 
     def _rerate_with_stored(
         self,
@@ -203,6 +219,7 @@ class GroupRating:
             new_events + [o[0] for o in pending_old],
             frozen,
             bought_allowances=self.bought.get(key),
+            roaming_continue_at=self.continues.get(key),
         )
         old_by_rid = {o[0].record_id: o for o in pending_old}
         new_by_rid = {e.record_id: e for e in new_events}
@@ -223,6 +240,9 @@ class GroupRating:
                     self.rerated += 1
         if rater.notifications:
             self._notice(sub, key, rater.notifications, new_by_rid)
+        if self.alerts is not None:  # the events in the order rate_period rated them (after the frozen ones)
+            in_order = sorted(new_events + [o[0] for o in pending_old], key=_EVENT_ORDER)
+            self.alerts.after_group(sub, key[1], bool(tail[3]), rater, in_order, outcomes)
 
     def _notice(
         self, sub: Subscription, key: GroupKey, notifications: list[Notification], only: dict[str, Any] | None
@@ -241,8 +261,9 @@ class GroupRating:
                     }
                 )
 
-    def summary(self) -> tuple[list[Reject], list[tuple[Any, ...]], list[dict[str, Any]], int, int]:
-        return self.rejects, self.updates, self.notices, self.rated, self.rerated
+    def summary(self) -> tuple[list[Reject], list[tuple[Any, ...]], list[dict[str, Any]], int, int, AlertsFound]:
+        found: AlertsFound = (self.alerts.found, self.alerts.latest) if self.alerts is not None else ([], {})
+        return self.rejects, self.updates, self.notices, self.rated, self.rerated, found
 
 
 def can_fork() -> bool:

@@ -25,6 +25,7 @@ from backend_stub.services.billing.usage_rating import (
 )
 from backend_stub.services.lifecycle.ledger import add_event
 from backend_stub.storage.models import billing as m
+from backend_stub.storage.models.alerts import RoamingContinue
 from backend_stub.storage.models.charges import AddonPurchase
 from backend_stub.storage.repo import bulk_update, chunks
 
@@ -223,3 +224,21 @@ def load_bought_allowances(conn: Connection, keys: Iterable[GroupKey]) -> Bought
             if key in wanted:
                 out[key] += [(r.bought_epoch, pool, int(units)) for pool, units in sorted(r.allowances.items())]
     return dict(out)
+
+
+def load_continues(conn: Connection, keys: Iterable[GroupKey]) -> dict[GroupKey, int]:
+    """When each group's subscriber chose to go on using data outside the EU/EEA past the spending limit (epoch s).
+
+    One probe when nobody has (the common import), one query per 5 000 subscriptions otherwise."""
+    wanted = set(keys)
+    if not wanted or not conn.execute(select(select(RoamingContinue.id).limit(1).exists())).scalar():
+        return {}
+    out: dict[GroupKey, int] = {}
+    for part in chunks(sorted({k[0] for k in wanted})):
+        q = select(RoamingContinue.subscription_id, RoamingContinue.period_start, RoamingContinue.chosen_at).where(
+            RoamingContinue.subscription_id.in_(part)
+        )
+        for sub_id, pstart, chosen_at in conn.execute(q):
+            if (sub_id, pstart) in wanted:
+                out[(sub_id, pstart)] = int(chosen_at)
+    return out

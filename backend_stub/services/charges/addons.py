@@ -23,7 +23,7 @@ from backend_stub.domain.invoicing import _rate_index
 from backend_stub.domain.periods import Period, Subscription, period_containing
 from backend_stub.domain.rating import STOCKHOLM, PeriodRater
 from backend_stub.domain.texts import day as day_text
-from backend_stub.services.billing import usage
+from backend_stub.services.billing import usage_rerate
 from backend_stub.services.lifecycle import messaging
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.charges import AddonPurchase
@@ -263,7 +263,7 @@ def buy_addon(
             )
             .returning(AddonPurchase.id)
         ).scalar_one()
-        usage.rerate_period(conn, catalogue, sub, period)
+        usage_rerate.rerate_period(conn, catalogue, sub, period)
         allowances = allowance_status(conn, catalogue, sub, period)
     result = {
         "purchase_id": purchase_id,

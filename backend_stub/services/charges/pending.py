@@ -23,7 +23,7 @@ from backend_stub.domain.catalogue import Catalogue, in_language
 from backend_stub.domain.errors import Conflict, NotFound
 from backend_stub.domain.periods import period_containing
 from backend_stub.domain.texts import render
-from backend_stub.services.billing import subscriptions, usage
+from backend_stub.services.billing import subscriptions, usage_rerate
 from backend_stub.services.lifecycle import ledger
 from backend_stub.services.support import audit
 from backend_stub.storage.models import billing as m
@@ -146,7 +146,7 @@ def cancel_change(
         after = subscriptions.load_subscription(conn, seg.subscription_id)
         cycle = conn.execute(select(m.Customer.cycle_day).where(m.Customer.id == customer_id)).scalar() or 1
         if after is not None:  # usage already imported for those days (rare) is rated on the plan that stays
-            usage.rerate_period(conn, catalogue, after, period_containing(seg.start_date, cycle))
+            usage_rerate.rerate_period(conn, catalogue, after, period_containing(seg.start_date, cycle))
         data = {
             "msisdn": entry["msisdn"],
             "plan": _plan_name(catalogue, prev.plan_id),

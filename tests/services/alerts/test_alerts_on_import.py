@@ -15,8 +15,8 @@ from backend_stub import clock
 from backend_stub.core import Core
 from backend_stub.domain.alerts import STOCKHOLM
 from backend_stub.formats.cdr_csv import read_cdr_csv
-from backend_stub.services import alerts
 from backend_stub.services.alerts import choices
+from backend_stub.services.alerts import delivery as alerts
 from backend_stub.services.billing.customers import import_customers, read_customers_csv
 from backend_stub.services.billing.usage import UsageImporter
 from backend_stub.services.lifecycle.messaging import list_outbox
@@ -39,7 +39,7 @@ def _import(core: Core, rows: str, when: str, name: str = "usage.csv") -> int:
     with clock.use(clock.FrozenClock(now)):
         result = UsageImporter(core.engine, core.catalogue).import_rows(read_cdr_csv(io.StringIO(HEAD + rows)), name)
         assert not result.rejected, result
-        return alerts.after_import(core.engine, core.catalogue, result.batch_id) if result.batch_id else 0
+        return result.alerts  # the import recorded them and sent those due
 
 
 def _mails(core: Core) -> list[str]:
@@ -111,3 +111,24 @@ def test_settings_turn_alerts_off_but_never_the_roaming_stop(core: Core) -> None
     assert _mails(core) == []  # 80 % is off: recorded as spent, not sent, not shown
     assert choices.shown(core.engine, 1, core.catalogue) == []
     assert choices.get_settings(core.engine, sub_id)["kinds"] == ["spend_limit"]  # always on
+
+
+def test_past_the_limit_data_abroad_is_free_until_the_subscriber_chooses_to_go_on(core: Core) -> None:
+    _customers(core)
+    with core.engine.connect() as conn:
+        sub_id = conn.execute(select(m.Subscription.id).where(m.Subscription.msisdn == K1)).scalar_one()
+    # 12 GB in the USA at 0,049 kr/MB is 588 kr: charged up to the 575 kr limit, then stopped (rules §3)
+    assert _import(core, f"c1,{K1},data,2026-12-09T10:00:00+01:00,,12000000000,,US\n", "2026-12-09 11:00") >= 2
+    assert _sms(core)[0].startswith("Välkommen till USA")
+    assert _sms(core)[-1].replace("\xa0", " ").startswith("Du har nått din gräns på 575,00 kr för surf utanför EU/EES.")
+    _import(core, f"c2,{K1},data,2026-12-09T12:00:00+01:00,,100000000,,US\n", "2026-12-09 12:30")
+    with clock.use(clock.FrozenClock(datetime(2026, 12, 9, 13, 0, tzinfo=STOCKHOLM))):
+        choices.continue_roaming(core.engine, sub_id, actor="customer:1")
+    assert _sms(core)[-1].startswith("Du har valt att fortsätta surfa utanför EU/EES till och med 31 december 2026.")
+    # a session that started before the choice but arrives after it stays free; one that starts after is charged
+    _import(core, f"c3,{K1},data,2026-12-09T12:59:00+01:00,,100000000,,US\n", "2026-12-09 13:30")
+    _import(core, f"c4,{K1},data,2026-12-09T13:10:00+01:00,,100000000,,US\n", "2026-12-09 13:30")
+    with core.engine.connect() as conn:
+        charged = {rid: exact for rid, exact in conn.execute(select(m.UsageEvent.record_id, m.UsageEvent.charge_exact))}
+    assert charged["c2"] == 0 and charged["c3"] == 0
+    assert charged["c4"] > 0  # 100 MB × 0,049 kr/MB = 4,90 kr
