@@ -101,8 +101,17 @@ class _LocalDates:
 class UsageImporter:
     """Imports usage rows into the database for one catalogue."""
 
-    def __init__(self, engine: Engine, catalogue: Catalogue, *, max_errors_reported: int = 100, parallel: bool = False):
+    def __init__(
+        self,
+        engine: Engine,
+        catalogue: Catalogue,
+        *,
+        max_errors_reported: int = 100,
+        parallel: bool = False,
+        alerts: bool = True,
+    ):
         self.engine = engine
+        self.alerts = alerts  # the usage alerts (docs/alerts.md); off only to measure what they cost
         # Large imports from the CLI rate in a forked process while this one writes; a
         # server (threads, event loop) keeps to the serial path, since forking it is unsafe.
         self.parallel = parallel
@@ -237,7 +246,7 @@ class UsageImporter:
             pstart_as_text=conn.dialect.name == "sqlite",
             bought=usage_store.load_bought_allowances(conn, grouped.events.keys()),
             continues=usage_store.load_continues(conn, grouped.events.keys()),
-            alerts=GroupAlerts(self.catalogue, clock.now()),
+            alerts=GroupAlerts(self.catalogue, clock.now()) if self.alerts else None,
         )
         if self.parallel and len(events) >= PARALLEL_MIN_EVENTS and can_fork():
             outcome = rate_in_child(work, conn)
