@@ -13,6 +13,7 @@ from backend_stub.domain.lifecycle_terms import ConfigError
 from backend_stub.domain.money import kr_to_ore, ore_to_kr, parse_decimal
 from backend_stub.formats.bgmax import BgMaxError
 from backend_stub.formats.sie import SieError, parse_sie
+from backend_stub.services.alerts.delivery import deliver_due
 from backend_stub.services.billing import credit_notes, invoice_rows, invoices
 from backend_stub.services.lifecycle import dunning, messaging, sending
 from backend_stub.services.lifecycle.bookkeeping import export_sie
@@ -57,6 +58,14 @@ def cmd_send_invoices(args: argparse.Namespace) -> int:
         f"{result.failed} failed.",
     )
     return 1 if result.failed else 0
+
+
+def cmd_send_alerts(args: argparse.Namespace) -> int:
+    """Usage alerts whose time has come (docs/alerts.md): an SMS held overnight goes at 08:00."""
+    core = open_core()
+    sent = deliver_due(core.engine, core.catalogue)
+    print_result({"sent": sent}, args.json, f"Sent {sent} usage alerts.")
+    return 0
 
 
 def cmd_dunning(args: argparse.Namespace) -> int:

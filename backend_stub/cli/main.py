@@ -92,6 +92,11 @@ def _lifecycle_commands(add: Add) -> None:
     )
     sp.add_argument("--period", help="only invoices of this period YYYY-MM")
     sp = add(
+        "send-alerts",
+        "lifecycle:cmd_send_alerts",
+        "send the usage alerts that are due (SMS held for the day go at 08:00; idempotent; cron every few minutes)",
+    )
+    sp = add(
         "dunning",
         "lifecycle:cmd_dunning",
         "overdue, interest, reminders and collection for a day (idempotent; cron daily)",

@@ -19,11 +19,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from backend_stub import clock
 from backend_stub.domain.catalogue import UNLIMITED, Catalogue, Rate
-from backend_stub.domain.periods import Period, Subscription
+from backend_stub.domain.periods import Period, Subscription, period_containing
 from backend_stub.domain.rating import prorated_units
 from backend_stub.services.lifecycle import ledger
 from backend_stub.services.offers import recommend
 from backend_stub.storage.models import billing as m
+from backend_stub.storage.models.alerts import UsageAlert
 from backend_stub.storage.models.offers import OfferUsageStats
 from backend_stub.storage.repo import chunks, load_subscriptions
 
@@ -50,6 +51,8 @@ class SubscriberFacts:
     overdue: bool
     collection: bool
     stats: dict[tuple[int, date], PeriodStats] = field(default_factory=dict)
+    # Subscriptions told this period that they reached 80 % (or all) of their data (a usage alert).
+    data_alerted: set[int] = field(default_factory=set)
 
     def active(self, today: date) -> list[Subscription]:
         return [s for s in self.subscriptions if s.segment_on(today) is not None]
@@ -112,7 +115,23 @@ def load_facts(
                 facts[inv.customer_id].collection = True
     if periods_needed:
         _attach_stats(conn, catalogue, facts, periods_needed)
+    _attach_data_alerts(conn, facts, today)
     return facts
+
+
+def _attach_data_alerts(conn: Connection, facts: dict[int, SubscriberFacts], today: date) -> None:
+    """Which subscriptions reached 80 % of their data in the period that holds ``today``."""
+    a, c = UsageAlert, m.Customer
+    for part in chunks(list(facts), 2000):
+        q = (
+            select(a.customer_id, a.subscription_id, a.period_start, c.cycle_day)
+            .join(c, c.id == a.customer_id)
+            .where(a.customer_id.in_(part), a.kind == "allowance", a.level.in_(("data-80", "data-100")))
+            .where(a.period_start <= today)
+        )
+        for customer_id, sub_id, pstart, cycle_day in conn.execute(q):
+            if period_containing(today, cycle_day).start == pstart:
+                facts[customer_id].data_alerted.add(sub_id)
 
 
 def _attach_stats(conn: Connection, catalogue: Catalogue, facts: dict[int, SubscriberFacts], n: int) -> None:

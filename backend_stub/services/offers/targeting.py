@@ -93,6 +93,7 @@ class Rules(_Rule):
     overage: OverageRule | None = None
     roaming: RoamingRule | None = None
     tenure_months: TenureRule | None = None
+    data_alert: bool = False  # the subscription reached 80 % of its data this period (a usage alert, docs/alerts.md)
     exclude_overdue: bool = True
     exclude_collection: bool = True
     recommended: bool = False
@@ -190,6 +191,7 @@ REASONS: dict[str, dict[str, str]] = {
         "data": "data ≥ {percent} % {window}",
         "overage": "overage ≥ {amount} {window}",
         "roaming": "roaming {window}",
+        "data_alert": "reached 80 % of the data this period",
         "no_recommendation": "no recommendation available",
         "instead": "{name}: {offered} instead of {current} over {periods} periods",
         "not_comparable": "{plan} is not comparable with the current plan",
@@ -215,6 +217,7 @@ REASONS: dict[str, dict[str, str]] = {
         "data": "data ≥ {percent} % {window}",
         "overage": "överförbrukning ≥ {amount} {window}",
         "roaming": "roaming {window}",
+        "data_alert": "har använt 80 % av surfen den här perioden",
         "no_recommendation": "ingen rekommendation tillgänglig",
         "instead": "{name}: {offered} i stället för {current} under {periods} perioder",
         "not_comparable": "{plan} går inte att jämföra med nuvarande abonnemang",
@@ -277,6 +280,8 @@ def subscription_rules(
         note(*_overage_rule(rules.overage, facts, sub, lang))
     if rules.roaming is not None:
         note(*_roaming_rule(rules.roaming, facts, sub, lang))
+    if rules.data_alert:
+        note(sub.id in facts.data_alerted, say(lang, "data_alert"))
     if rules.recommended and ok:  # the costly one last, and only when the rest hold
         note(*_recommended_rule(sells, recommend_fn(sub) if recommend_fn else None, lang))
     elif rules.recommended:

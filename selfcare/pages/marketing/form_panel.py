@@ -247,6 +247,7 @@ def _who_group() -> rx.Component:
             check(N_("Not with overdue invoices"), "exclude_overdue"),
             check(N_("Not in collection"), "exclude_collection"),
             check(N_("Only where the plan is cheaper for them (recommendation)"), "recommended"),
+            check(N_("When they reach 80 % of their data this period (shown with the alert)"), "data_alert"),
             spacing="5",
             wrap="wrap",
         ),

@@ -46,6 +46,7 @@ FORM_DEFAULTS: dict[str, str] = {
     "exclude_overdue": "on",
     "exclude_collection": "on",
     "recommended": "",
+    "data_alert": "",
 }
 # The core's defaults of a usage rule's values (it stores only what differs from them).
 RULE_DEFAULTS: dict[str, int] = {"min_percent": 90, "periods": 1, "of_last": 3}
@@ -250,6 +251,8 @@ def _rules(p: Problems, form: dict[str, Any], plans: set[str], kind: str) -> dic
         rules["tenure_months"] = {"min": t_min, "max": t_max}
     rules["exclude_overdue"] = _checked(form, "exclude_overdue")
     rules["exclude_collection"] = _checked(form, "exclude_collection")
+    if _checked(form, "data_alert"):
+        rules["data_alert"] = True
     if _checked(form, "recommended"):
         if kind != "plan":
             p.add(N_("Recommended plan"), N_("only for an offer that sells a plan"))
@@ -301,6 +304,7 @@ def form_from_offer(offer: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
     form["exclude_overdue"] = "on" if rules.get("exclude_overdue", True) else ""
     form["exclude_collection"] = "on" if rules.get("exclude_collection", True) else ""
     form["recommended"] = "on" if rules.get("recommended") else ""
+    form["data_alert"] = "on" if rules.get("data_alert") else ""
     return form, [str(x) for x in rules.get("plans") or []]
 
 

@@ -132,3 +132,25 @@ def test_past_the_limit_data_abroad_is_free_until_the_subscriber_chooses_to_go_o
         charged = {rid: exact for rid, exact in conn.execute(select(m.UsageEvent.record_id, m.UsageEvent.charge_exact))}
     assert charged["c2"] == 0 and charged["c3"] == 0
     assert charged["c4"] > 0  # 100 MB × 0,049 kr/MB = 4,90 kr
+
+
+def test_an_offer_can_target_the_subscriptions_told_they_used_80_percent_of_their_data(core: Core) -> None:
+    from backend_stub.services.offers import targeting
+    from backend_stub.services.offers.segment_facts import load_facts
+
+    _customers(core)
+    with core.engine.connect() as conn:
+        sub_id = conn.execute(select(m.Subscription.id).where(m.Subscription.msisdn == K1)).scalar_one()
+    rules = targeting.parse_rules({"data_alert": True}, core.catalogue)
+
+    def holds(day: str) -> tuple[bool, list[str]]:
+        today = datetime.fromisoformat(day).date()
+        with core.engine.connect() as conn:
+            facts = load_facts(conn, core.catalogue, [1], today)[1]
+        sub = next(s for s in facts.subscriptions if s.id == sub_id)
+        return targeting.subscription_rules(core.catalogue, rules, None, facts, sub, today, None, "sv")
+
+    assert holds("2026-12-09") == (False, ["uppfylls inte: har använt 80 % av surfen den här perioden"])
+    _import(core, f"m1,{K1},data,2026-12-09T10:00:00+01:00,,4100000000,,\n", "2026-12-09 12:00")
+    assert holds("2026-12-09") == (True, ["har använt 80 % av surfen den här perioden"])
+    assert holds("2027-01-02")[0] is False  # a new period: not until told again
