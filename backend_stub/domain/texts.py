@@ -310,6 +310,16 @@ def _late_usage(d: Mapping[str, Any], lang: str) -> str:
 
 
 RENDERERS["late_usage"] = _late_usage  # usage import (services/billing/usage.py)
+
+
+def _roaming_continued(d: Mapping[str, Any], lang: str) -> str:
+    when = day(str(d["chosen_at"]), lang)
+    if lang == "en":
+        return f"On {when} you chose to go on using data outside the EU/EEA on {d['msisdn']} past the spending limit."
+    return f"Den {when} valde du att fortsätta surfa utanför EU/EES på {d['msisdn']} efter kostnadsgränsen."
+
+
+RENDERERS["roaming_continued"] = _roaming_continued  # the bill run, from the usage alerts' choice (docs/alerts.md)
 RENDERERS["offer_accepted"] = _offer_accepted  # offers (services/offers/accepting.py)
 
 

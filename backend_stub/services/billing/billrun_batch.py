@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
@@ -30,6 +30,7 @@ from backend_stub.services.billing.small_balances import SmallBalances, close_sm
 from backend_stub.services.lifecycle import ledger
 from backend_stub.storage.base import Base
 from backend_stub.storage.models import billing as m
+from backend_stub.storage.models.alerts import RoamingContinue
 from backend_stub.storage.repo import chunks, insert_rows, load_subscriptions
 from selfcare_common.money_format import format_kr
 
@@ -268,13 +269,38 @@ def _store(conn: Connection, issued: _Issued, result: BillRunResult) -> None:
     extras billed, claimed with their invoice; small balances carried, on the new invoice's day."""
     insert_rows(conn, _table(m.Invoice), issued.invoices)
     insert_rows(conn, _table(m.InvoiceLine), issued.lines)
-    events = issued.events
+    events = issued.events + _roaming_continue_events(conn, issued.invoices)
     for extra, inv_id in issued.claims:
         events += billrun_extras.claim_extras(conn, extra, inv_id)
     insert_rows(conn, _table(m.InvoiceEvent), events)
     for old_id, old_number, amount, new_number, carried_at in issued.carried:
         close_small_balance(conn, old_id, old_number, amount, "carried", new_number, carried_at)
         result.carried += 1
+
+
+def _roaming_continue_events(conn: Connection, invoices: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A timeline entry on each new invoice for a "continue data abroad" chosen in its period (docs/alerts.md):
+    why data outside the EU/EEA is charged past the spending limit. One probe when nobody chose it."""
+    if not invoices or not conn.execute(select(select(RoamingContinue.id).limit(1).exists())).scalar():
+        return []
+    by_key = {(row["customer_id"], row["period_start"]): row["id"] for row in invoices}
+    r, s = RoamingContinue, m.Subscription
+    out: list[dict[str, Any]] = []
+    for part in chunks(sorted({cid for cid, _start in by_key})):
+        q = (
+            select(s.customer_id, s.msisdn, r.period_start, r.chosen_at)
+            .join(s, s.id == r.subscription_id)
+            .where(s.customer_id.in_(part))
+        )
+        for cid, msisdn, pstart, chosen_at in conn.execute(q):
+            inv_id = by_key.get((cid, pstart))
+            if inv_id is None:
+                continue
+            at = datetime.fromtimestamp(int(chosen_at), UTC)
+            data = {"msisdn": msisdn or "", "chosen_at": at.isoformat()}
+            text = texts.render("roaming_continued", data, "sv", "")
+            out.append(dict(invoice_id=inv_id, at=at, actor="customer", kind="roaming_continued", text=text, data=data))
+    return out
 
 
 def _apply_credit_balances(conn: Connection, issued_ids: list[tuple[str, int]], now: datetime) -> None:

@@ -154,3 +154,24 @@ def test_an_offer_can_target_the_subscriptions_told_they_used_80_percent_of_thei
     _import(core, f"m1,{K1},data,2026-12-09T10:00:00+01:00,,4100000000,,\n", "2026-12-09 12:00")
     assert holds("2026-12-09") == (True, ["har använt 80 % av surfen den här perioden"])
     assert holds("2027-01-02")[0] is False  # a new period: not until told again
+
+
+def test_the_next_invoice_says_when_the_subscriber_chose_to_go_on_abroad(core: Core) -> None:
+    from backend_stub.services.billing.billrun import run_bill_run
+    from backend_stub.services.billing.invoices import get_invoice
+
+    _customers(core)
+    with core.engine.connect() as conn:
+        sub_id = conn.execute(select(m.Subscription.id).where(m.Subscription.msisdn == K1)).scalar_one()
+    _import(core, f"t1,{K1},data,2026-12-09T10:00:00+01:00,,12000000000,,US\n", "2026-12-09 11:00")
+    with clock.use(clock.FrozenClock(datetime(2026, 12, 9, 13, 0, tzinfo=STOCKHOLM))):
+        choices.continue_roaming(core.engine, sub_id, actor="customer:1")
+    with clock.use(clock.FrozenClock(datetime(2027, 1, 1, 6, 0, tzinfo=STOCKHOLM))):
+        run_bill_run(core.engine, core.catalogue, "2026-12")
+    with core.engine.connect() as conn:
+        inv_id = conn.execute(select(m.Invoice.id).where(m.Invoice.customer_id == 1)).scalar_one()
+    timeline = get_invoice(core.engine, inv_id, lang="en")["timeline"]
+    [entry] = [e for e in timeline if e["kind"] == "roaming_continued"]
+    assert entry["text"] == (
+        "On 9 December 2026 you chose to go on using data outside the EU/EEA on +46701234567 past the spending limit."
+    )
