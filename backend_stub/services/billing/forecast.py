@@ -22,6 +22,7 @@ from typing import Any, TypedDict
 from sqlalchemy import Connection, Engine, select
 
 from backend_stub import clock
+from backend_stub.domain import texts
 from backend_stub.domain.catalogue import Catalogue
 from backend_stub.domain.errors import Invalid
 from backend_stub.domain.invoicing import InvoiceDraft, Line, totals
@@ -133,7 +134,7 @@ def forecast(
             "Beräknad användning", Decimal(1), "st", None, catalogue.operator.vat_rate, projected, "usage"
         )
         forecast_ore = totals(lines + [projection], ore_rounding=catalogue.operator.ore_rounding)["amount_due_ore"]
-    allowances, warnings = _allowances(engine, catalogue, customer_id, target, today, elapsed, ended, t)
+    allowances, warnings = _allowances(engine, catalogue, customer_id, target, today, elapsed, ended, t, lang)
     return {
         "period": {
             "label": target.label,
@@ -243,6 +244,7 @@ def _allowances(
     elapsed: int,
     ended: bool,
     t: _Texts,
+    lang: str = "sv",
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Each allowance's use in ``period``; warnings when one runs out before the period ends or is 80 % used."""
     summary = usage_query.summary(engine, catalogue, customer_id, period.label, today=today)
@@ -269,7 +271,7 @@ def _allowances(
                         {
                             "code": f"{a['pool']}_runs_out",
                             "pool": a["pool"],
-                            "text": t["runs_out"].format(pool=pool, day=entry["runs_out_on"]),
+                            "text": t["runs_out"].format(pool=pool, day=texts.day(entry["runs_out_on"], lang)),
                         }
                     )
             if a["used"] * WARN_SHARE[1] >= a["included"] * WARN_SHARE[0] and not entry["runs_out_on"]:
