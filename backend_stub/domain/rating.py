@@ -179,6 +179,8 @@ class PeriodRater:
         self.notified: set[str] = set()
         self.notifications: list[Notification] = []
         self.roaming_continue_at = roaming_continue_at
+        self.roamed = False  # an event abroad was rated (what the usage alerts look at, services/alerts)
+        self.first_surcharge_at: int | None = None  # the first event charged the EU fair-use surcharge
         self._extra = list(extra_allowances or ())
         self._bought_all = list(bought_allowances or ())
         if bought_allowances:
@@ -225,6 +227,7 @@ class PeriodRater:
         country = ev.visited_country
         category_override = None
         if country:
+            self.roamed = True
             zone = self.catalogue.zone_of(country)
             if zone is None:
                 return Rejection(ev.record_id, "visited_country", f"no roaming zone for country {country}")
@@ -262,6 +265,8 @@ class PeriodRater:
         usable, surcharge_units, surcharge = billed, 0, 0
         if category_override == "eu_roaming" and service == "data" and state.fair_use_left != UNLIMITED:
             usable, surcharge_units, surcharge = self._beyond_fair_use(state, billed)
+            if surcharge_units and self.first_surcharge_at is None:
+                self.first_surcharge_at = ev.started_at
         included = 0
         pool = rate.allowance
         if pool and usable:
@@ -386,6 +391,10 @@ class PeriodRater:
             if totals.get(pool) != UNLIMITED:
                 totals[pool] = UNLIMITED if amount == UNLIMITED else totals.get(pool, 0) + amount
         return totals
+
+    def allowances_added(self) -> bool:
+        """Whether add-ons or extra allowances add to the plans' own this period."""
+        return bool(self._bought_all or self._extra)
 
     def allowance_left(self) -> dict[str, int]:
         """What is left of each pool now, over all plan segments (``UNLIMITED`` where any has no limit); add-ons

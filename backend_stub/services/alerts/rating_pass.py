@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -31,8 +30,6 @@ from backend_stub.domain.periods import Subscription
 from backend_stub.domain.rating import PeriodRater, RatedEvent, Rejection, UsageEvent
 from backend_stub.storage.models import billing as m
 
-_COUNTRY = itemgetter(7)  # UsageEvent.visited_country
-_SURCHARGE = itemgetter(8)  # RatedEvent.surcharge_units
 _LOWEST = min(rules.ALLOWANCE_THRESHOLDS)
 
 
@@ -44,6 +41,7 @@ class GroupAlerts:
         self.now = now
         self.pool_of = {r.key: r.allowance for r in rate_index(catalogue).values() if r.allowance in rules.POOLS}
         self.found: list[rules.Alert] = []
+        self._totals_cache: dict[tuple[Any, Any], dict[str, int]] = {}
         # Per rated group, its latest event and whether its period is invoiced: what the cost warning needs.
         self.latest: dict[tuple[int, date], tuple[int, bool]] = {}
 
@@ -76,19 +74,30 @@ class GroupAlerts:
         reached = self._reached(rater)
         if reached:
             self._allowance(sub, period_start, closed, reached, rater, events, outcomes)
-        rated = [o for o in outcomes if o.__class__ is RatedEvent]
-        if any(map(_SURCHARGE, rated)):
-            self._fair_use(sub, period_start, closed, events, outcomes)
-        if any(map(_COUNTRY, events)):
+        if rater.first_surcharge_at is not None:
+            at = rater.first_surcharge_at
+            data = {"late": self._late(at, closed)}
+            self.found.append(rules.Alert(sub.id, period_start, rules.FAIR_USE, "", at, data))
+        if rater.roamed:
             self._welcomes(sub, period_start, closed, events)
 
     def _late(self, at: int, closed: bool) -> bool:
         return rules.is_late(at, self.now, period_invoiced=closed)
 
+    def _totals(self, rater: PeriodRater) -> dict[str, int]:
+        """The period's allowances, once per plan history and period when nothing was bought (most groups)."""
+        if rater.allowances_added():
+            return rater.allowance_totals()
+        key = (rater.subscription.segments, rater.period)
+        totals = self._totals_cache.get(key)
+        if totals is None:
+            totals = self._totals_cache[key] = rater.allowance_totals()
+        return totals
+
     def _reached(self, rater: PeriodRater) -> dict[str, tuple[int, int]]:
         """Pools whose use reached the lowest threshold: ``{pool: (the period's allowance, used)}``."""
         rater.apply_purchases(2**62)  # every add-on of the period counts in what is left
-        totals, left = rater.allowance_totals(), rater.allowance_left()
+        totals, left = self._totals(rater), rater.allowance_left()
         out: dict[str, tuple[int, int]] = {}
         for pool, total in totals.items():
             if pool not in rules.POOLS or total in (UNLIMITED, 0) or left.get(pool, 0) == UNLIMITED:
@@ -123,20 +132,6 @@ class GroupAlerts:
             total, used = reached[pool]
             data = {"pool": pool, "percent": threshold, "included": total, "used": used, "late": self._late(at, closed)}
             self.found.append(rules.Alert(sub.id, period_start, rules.ALLOWANCE, f"{pool}-{threshold}", at, data))
-
-    def _fair_use(
-        self,
-        sub: Subscription,
-        period_start: date,
-        closed: bool,
-        events: Sequence[UsageEvent],
-        outcomes: Sequence[RatedEvent | Rejection],
-    ) -> None:
-        for ev, o in zip(events, outcomes, strict=True):
-            if o.__class__ is RatedEvent and o.surcharge_units:
-                data = {"late": self._late(ev.started_at, closed)}
-                self.found.append(rules.Alert(sub.id, period_start, rules.FAIR_USE, "", ev.started_at, data))
-                return
 
     def _welcomes(self, sub: Subscription, period_start: date, closed: bool, events: Sequence[UsageEvent]) -> None:
         trail = [(ev.started_at, ev.visited_country) for ev in events]

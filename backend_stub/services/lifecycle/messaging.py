@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from backend_stub import clock
 from backend_stub.domain.errors import Invalid
@@ -223,6 +225,29 @@ def record_letter(engine: Engine, *, to: str, subject: str, text: str, key: str,
         return False
     _finish(engine, msg_id, "recorded")
     return True
+
+
+def record_many(engine: Engine, messages: list[dict[str, str]]) -> set[str]:
+    """Record many messages that nothing else delivers (a recording SMS provider, e-mail without an SMTP
+    server: the outbox is the delivery) in one statement per chunk; each ``{channel, to, subject, text, key}``,
+    once per key (a key already recorded or sent is left as it is). Returns the keys recorded now."""
+    for msg in messages:
+        if msg["channel"] not in CHANNELS:
+            raise Invalid("channel", f"must be one of {', '.join(CHANNELS)}, got {msg['channel']!r}")
+        if not msg["key"] or not msg["to"]:
+            raise Invalid("to" if msg["key"] else "key", f"no address or key for message {msg['key']!r}")
+    now = _now()
+    done: set[str] = set()
+    with engine.begin() as conn:
+        dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        for start in range(0, len(messages), 2000):
+            rows = [
+                {**msg, "html": None, "created_at": now, "sent_at": now, "status": "recorded", "invoice_id": None}
+                for msg in messages[start : start + 2000]
+            ]
+            statement = dialect_insert(OutboxMessage).values(rows).on_conflict_do_nothing(index_elements=["key"])
+            done.update(conn.execute(statement.returning(OutboxMessage.key)).scalars())
+    return done
 
 
 def was_sent(engine: Engine, key: str) -> bool:
