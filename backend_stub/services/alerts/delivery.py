@@ -55,10 +55,8 @@ def record(engine: Engine, alerts: Sequence[rules.Alert], *, now: datetime | Non
         if not rows:
             return 0
         insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-        new = 0
-        for part in chunks(rows):
-            statement = insert(UsageAlert).values(list(part)).on_conflict_do_nothing(index_elements=["key"])
-            new += len(conn.execute(statement.returning(UsageAlert.id)).all())
+        statement = insert(UsageAlert).on_conflict_do_nothing(index_elements=["key"]).returning(UsageAlert.id)
+        new = len(conn.execute(statement, rows).all())  # executemany: no giant statement to compile
     return new
 
 

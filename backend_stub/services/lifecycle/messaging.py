@@ -240,13 +240,12 @@ def record_many(engine: Engine, messages: list[dict[str, str]]) -> set[str]:
     done: set[str] = set()
     with engine.begin() as conn:
         dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-        for start in range(0, len(messages), 2000):
-            rows = [
-                {**msg, "html": None, "created_at": now, "sent_at": now, "status": "recorded", "invoice_id": None}
-                for msg in messages[start : start + 2000]
-            ]
-            statement = dialect_insert(OutboxMessage).values(rows).on_conflict_do_nothing(index_elements=["key"])
-            done.update(conn.execute(statement.returning(OutboxMessage.key)).scalars())
+        statement = dialect_insert(OutboxMessage).on_conflict_do_nothing(index_elements=["key"])
+        rows = [
+            {**msg, "html": None, "created_at": now, "sent_at": now, "status": "recorded", "invoice_id": None}
+            for msg in messages
+        ]
+        done.update(conn.execute(statement.returning(OutboxMessage.key), rows).scalars())
     return done
 
 
