@@ -3,7 +3,7 @@
 Builds and starts the app as the README does (``reflex run --env prod`` on one port, seeded demo data,
 through ``tests/e2e/app_process.start_app``), signs in a subscriber with a one-time code through the
 core's API, and runs Lighthouse on: sign-in, overview, invoice list, invoice, invoice link, usage,
-add-ons, payment method. The signed-in pages get the session as the browser keeps it, the
+add-ons, payment method, alert settings. The signed-in pages get the session as the browser keeps it, the
 ``selfcare_session`` cookie (``selfcare/session_cookie.py``), sent with every request of the run
 (``--extra-headers``), so each run is a first visit with a live session. Prints one row per page:
 performance, accessibility and best-practices scores, LCP, TBT, CLS, bytes transferred and
@@ -142,6 +142,7 @@ def main() -> int:
             ("usage", "/usage", session),
             ("add-ons", "/addons", session),
             ("payment method", "/payment-method", session),
+            ("alert settings", "/settings", session),
         ]
         if args.pages:
             wanted = {p.strip() for p in args.pages.split(",")}
