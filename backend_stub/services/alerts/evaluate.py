@@ -15,6 +15,7 @@ from sqlalchemy import Engine, select
 from backend_stub import clock
 from backend_stub.domain import alerts as rules
 from backend_stub.domain.catalogue import Catalogue
+from backend_stub.domain.errors import Invalid
 from backend_stub.services.billing.forecast import forecast
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models.alerts import AlertSetting
@@ -37,18 +38,20 @@ def cost_alerts(
     with engine.connect() as conn:
         q = select(m.Subscription.id, m.Subscription.customer_id).where(m.Subscription.id.in_(sorted(limits)))
         customer_of = {sub_id: cid for sub_id, cid in conn.execute(q)}
-    forecasts: dict[int, dict[str, Any]] = {}
+    forecasts: dict[tuple[int, date], dict[str, Any] | None] = {}
+    today = now.astimezone(rules.STOCKHOLM).date()
     out: list[rules.Alert] = []
     for (sub_id, pstart), (at, closed) in touched.items():
         if sub_id not in limits or closed:
             continue
-        customer_id = customer_of[sub_id]
-        if customer_id not in forecasts:
-            forecasts[customer_id] = forecast(
-                engine, catalogue, customer_id, today=now.astimezone(rules.STOCKHOLM).date()
-            )
-        doc = forecasts[customer_id]
-        if doc["period"]["start"] != pstart.isoformat() or doc["forecast_ore"] <= limits[sub_id]:
+        key = (customer_of[sub_id], pstart)
+        if key not in forecasts:
+            try:  # that period's bill as it stands, projected to its end
+                forecasts[key] = forecast(engine, catalogue, key[0], today=today, period=pstart.strftime("%Y-%m"))
+            except Invalid:  # already invoiced, or not started: no warning
+                forecasts[key] = None
+        doc = forecasts[key]
+        if doc is None or doc["forecast_ore"] <= limits[sub_id]:
             continue
         data = {
             "forecast_ore": int(doc["forecast_ore"]),

@@ -175,3 +175,32 @@ def test_the_next_invoice_says_when_the_subscriber_chose_to_go_on_abroad(core: C
     assert entry["text"] == (
         "On 9 December 2026 you chose to go on using data outside the EU/EEA on +46701234567 past the spending limit."
     )
+
+
+def test_the_eu_fair_use_volume_used_up_is_told_once_with_the_surcharge(core: Core) -> None:
+    _customers(core)
+    # Mobil 5 GB, 199 kr: fair use 2 × 159,20 kr ÷ (1,10 EUR × 11,50 kr) ≈ 25,2 GB in Spain; 26 GB goes beyond it
+    assert _import(core, f"f1,{K1},data,2026-12-09T10:00:00+01:00,,26000000000,,ES\n", "2026-12-09 11:00") >= 2
+    told = [t.replace("\xa0", " ") for t in _sms(core)]
+    assert told[0].startswith("Välkommen till Spanien! I EU/EES ringer, sms:ar och surfar du som hemma.")
+    fair = [t for t in told if "skäliga surfvolymen" in t]
+    assert fair == [
+        "Du har använt den skäliga surfvolymen för roaming i EU/EES den här perioden. Surf utöver kostar "
+        "12,00 kr/GB. Se din förbrukning: http://127.0.0.1:3000/usage"
+    ]
+    _import(core, f"f2,{K1},data,2026-12-09T12:00:00+01:00,,1000000000,,ES\n", "2026-12-09 12:30")
+    assert len([t for t in _sms(core) if "skäliga surfvolymen" in t]) == 1  # once a period
+
+
+def test_the_cost_warning_when_the_forecast_passes_the_chosen_amount(core: Core) -> None:
+    _customers(core)
+    with core.engine.connect() as conn:
+        sub_id = conn.execute(select(m.Subscription.id).where(m.Subscription.msisdn == K1)).scalar_one()
+    choices.put_settings(core.engine, sub_id, thresholds={}, kinds=[], channels=["email", "app"], cost_limit_ore=15_000)
+    # The plan alone is 199 kr this period: over the 150 kr chosen, told by e-mail at the first usage
+    assert _import(core, f"k1,{K1},data,2026-12-09T10:00:00+01:00,,1000000,,\n", "2026-12-09 11:00") == 1
+    assert [t.replace("\xa0", " ") for t in _mails(core)] == [
+        "Din faktura för perioden ser ut att bli 199,00 kr, över din kostnadsvarning på 150,00 kr. "
+        "Se din förbrukning: http://127.0.0.1:3000/usage"
+    ]
+    assert _import(core, f"k2,{K1},data,2026-12-09T12:00:00+01:00,,1000000,,\n", "2026-12-09 12:30") == 0
