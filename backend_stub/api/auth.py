@@ -199,6 +199,13 @@ def require_roles(*roles: Role) -> Callable[..., Principal]:
     return role_guard
 
 
+def actor_of(principal: Principal) -> str:
+    """Who did it, as the audit log and the timeline write it: ``customer:7`` or ``agent:anna``."""
+    if principal.role is Role.SUBSCRIBER:
+        return f"customer:{principal.customer_id}"
+    return f"{principal.role.value}:{principal.subject}"
+
+
 def ensure_customer_access(principal: Principal, customer_id: int) -> None:
     """Raise unless ``principal`` may see customer ``customer_id``'s data.
 

@@ -14,7 +14,10 @@ import httpx
 from fastapi import HTTPException, Request
 from fastapi.responses import RedirectResponse
 
+from backend_stub.api.auth import ensure_customer_access
 from backend_stub.core import Core
+from backend_stub.services.access.tokens import Principal
+from backend_stub.services.charges import addons
 from backend_stub.services.lifecycle import paygw
 from backend_stub.services.lifecycle.lifecycle_config import LifecycleConfig
 from backend_stub.settings import Settings
@@ -82,3 +85,18 @@ def back_to_merchant(return_url: str, key: str, outcome: str) -> RedirectRespons
     """The provider sends the payer back to the (allow-listed) return address with the outcome."""
     sep = "&" if "?" in return_url else "?"
     return RedirectResponse(f"{return_url}{sep}{key}={outcome}", status_code=303)
+
+
+async def owned_subscription(request: Request, principal: Principal, subscription_id: int) -> int:
+    """The subscription's customer, when ``principal`` may reach it; else 404 "subscription not found", the same
+    answer as for one that does not exist (marketing: 403)."""
+    customer_id = await run(addons.subscription_customer, core_of(request).engine, subscription_id)
+    if customer_id is None:
+        raise HTTPException(404, "subscription not found")
+    try:
+        ensure_customer_access(principal, customer_id)
+    except HTTPException as exc:
+        if exc.status_code == 404:
+            raise HTTPException(404, "subscription not found") from None
+        raise
+    return customer_id

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from backend_stub.api import errors
-from backend_stub.api.auth import ensure_customer_access, require_roles
-from backend_stub.api.deps import core_of, run
+from backend_stub.api.auth import actor_of, ensure_customer_access, require_roles
+from backend_stub.api.deps import core_of, owned_subscription, run
 from backend_stub.api.params import IdPath, Lang
 from backend_stub.domain import alerts as rules
 from backend_stub.services.access.tokens import Principal, Role
 from backend_stub.services.alerts import choices
-from backend_stub.services.charges import addons
 
 router = APIRouter(tags=["alerts"])
 
@@ -36,24 +35,6 @@ class AlertSettingsIn(BaseModel):
     kinds: list[str] = Field(default_factory=list, max_length=len(choices.CHOOSABLE_KINDS))
     channels: list[str] = Field(default_factory=list, max_length=len(choices.CHANNELS))
     cost_limit_ore: int | None = Field(default=None, ge=1, le=choices.MAX_COST_LIMIT_ORE)
-
-
-def _actor(p: Principal) -> str:
-    return f"customer:{p.customer_id}" if p.role is Role.SUBSCRIBER else f"{p.role.value}:{p.subject}"
-
-
-async def _owned_subscription(request: Request, p: Principal, subscription_id: int) -> int:
-    """The subscription's customer, if the caller may reach it (else 404, as for one that does not exist)."""
-    customer_id = await run(addons.subscription_customer, core_of(request).engine, subscription_id)
-    if customer_id is None:
-        raise HTTPException(404, "subscription not found")
-    try:
-        ensure_customer_access(p, customer_id)
-    except HTTPException as exc:
-        if exc.status_code == 404:
-            raise HTTPException(404, "subscription not found") from None
-        raise
-    return customer_id
 
 
 @router.get("/customers/{customer_id}/alerts")
@@ -75,7 +56,7 @@ async def dismiss_alert(request: Request, customer_id: IdPath, alert_id: IdPath,
 @router.get("/subscriptions/{subscription_id}/alert-settings")
 async def get_alert_settings(request: Request, subscription_id: IdPath, p: Reader) -> dict[str, Any]:
     """The subscription's alert choices (the defaults when none were made)."""
-    await _owned_subscription(request, p, subscription_id)
+    await owned_subscription(request, p, subscription_id)
     core = core_of(request)
     return await run(choices.get_settings, core.engine, subscription_id, core.catalogue)
 
@@ -85,7 +66,7 @@ async def put_alert_settings(
     request: Request, subscription_id: IdPath, body: AlertSettingsIn, p: Chooser
 ) -> dict[str, Any]:
     """Choose the thresholds, the roaming notices, the channels and the monthly cost warning."""
-    await _owned_subscription(request, p, subscription_id)
+    await owned_subscription(request, p, subscription_id)
     core = core_of(request)
     await run(
         choices.put_settings,
@@ -102,5 +83,5 @@ async def put_alert_settings(
 @router.post("/subscriptions/{subscription_id}/roaming/continue", status_code=201, responses=errors.refusals(409))
 async def continue_roaming(request: Request, subscription_id: IdPath, p: Chooser) -> dict[str, Any]:
     """Go on using data outside the EU/EEA past the spending limit for the rest of this period."""
-    await _owned_subscription(request, p, subscription_id)
-    return await run(choices.continue_roaming, core_of(request).engine, subscription_id, actor=_actor(p))
+    await owned_subscription(request, p, subscription_id)
+    return await run(choices.continue_roaming, core_of(request).engine, subscription_id, actor=actor_of(p))

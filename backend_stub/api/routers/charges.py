@@ -13,8 +13,8 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
 from backend_stub.api import errors
-from backend_stub.api.auth import ensure_customer_access, require_roles
-from backend_stub.api.deps import core_of, run
+from backend_stub.api.auth import actor_of, ensure_customer_access, require_roles
+from backend_stub.api.deps import core_of, owned_subscription, run
 from backend_stub.api.params import IdField, IdPath, Lang, PeriodField
 from backend_stub.services.access.tokens import Principal, Role
 from backend_stub.services.charges import addons, instalments, one_offs
@@ -25,23 +25,6 @@ STAFF = (Role.AGENT, Role.SUPERVISOR, Role.SERVICE)
 Staff = Annotated[Principal, Depends(require_roles(*STAFF))]
 Reader = Annotated[Principal, Depends(require_roles(Role.SUBSCRIBER, *STAFF))]
 Buyer = Annotated[Principal, Depends(require_roles(Role.SUBSCRIBER, Role.SERVICE))]
-
-
-def _actor(p: Principal) -> str:
-    return f"customer:{p.customer_id}" if p.role is Role.SUBSCRIBER else f"{p.role.value}:{p.subject}"
-
-
-async def _owned_subscription(request: Request, p: Principal, subscription_id: int) -> int:
-    customer_id = await run(addons.subscription_customer, core_of(request).engine, subscription_id)
-    if customer_id is None:
-        raise HTTPException(404, "subscription not found")
-    try:
-        ensure_customer_access(p, customer_id)
-    except HTTPException as exc:
-        if exc.status_code == 404:
-            raise HTTPException(404, "subscription not found") from None
-        raise
-    return customer_id
 
 
 # --- instalments ----------------------------------------------------------------------------
@@ -74,7 +57,7 @@ async def create_instalment(request: Request, customer_id: IdPath, body: Instalm
         device_id=body.device_id,
         months=body.months,
         start_period=body.start_period,
-        actor=_actor(p),
+        actor=actor_of(p),
     )
 
 
@@ -89,7 +72,7 @@ async def payoff_instalment(request: Request, instalment_id: IdPath, p: Reader) 
         ensure_customer_access(p, customer_id)
     except HTTPException as exc:
         raise HTTPException(404, "instalment not found") if exc.status_code == 404 else exc from None
-    return await run(instalments.payoff, core.engine, instalment_id, actor=_actor(p), catalogue=core.catalogue)
+    return await run(instalments.payoff, core.engine, instalment_id, actor=actor_of(p), catalogue=core.catalogue)
 
 
 # --- one-off charges and credits ------------------------------------------------------------
@@ -124,7 +107,7 @@ async def add_charge(request: Request, customer_id: IdPath, body: ChargeRequest,
         amount_ore=body.amount_ore,
         vat_rate=rate,
         reason=body.reason,
-        actor=_actor(p),
+        actor=actor_of(p),
     )
 
 
@@ -138,7 +121,7 @@ async def list_charges(request: Request, customer_id: IdPath, p: Reader) -> dict
 @router.delete("/charges/{charge_id}", status_code=204, response_class=Response, responses=errors.refusals(409))
 async def delete_charge(request: Request, charge_id: IdPath, p: Staff) -> Response:
     """Delete a charge that is still pending (409 once it is on an invoice)."""
-    await run(one_offs.delete_charge, core_of(request).engine, charge_id, actor=_actor(p))
+    await run(one_offs.delete_charge, core_of(request).engine, charge_id, actor=actor_of(p))
     return Response(status_code=204)
 
 
@@ -154,7 +137,7 @@ async def subscription_addons(
     request: Request, subscription_id: IdPath, p: Reader, lang: Lang = "sv"
 ) -> dict[str, Any]:
     """This period's allowances (included, bought, used, left), the add-ons the plan takes, those bought."""
-    await _owned_subscription(request, p, subscription_id)
+    await owned_subscription(request, p, subscription_id)
     core = core_of(request)
     return await run(
         addons.subscription_addons, core.engine, core.catalogue, subscription_id, lang="en" if lang == "en" else "sv"
@@ -164,7 +147,7 @@ async def subscription_addons(
 @router.post("/subscriptions/{subscription_id}/addons", status_code=201, responses=errors.refusals(409))
 async def buy_addon(request: Request, subscription_id: IdPath, body: AddonPurchaseRequest, p: Buyer) -> dict[str, Any]:
     """Buy an add-on: the allowance grows at once, the price lands on the next invoice (422 if the plan does not take it)."""
-    await _owned_subscription(request, p, subscription_id)
+    await owned_subscription(request, p, subscription_id)
     core = core_of(request)
     source = "shop" if p.role is Role.SUBSCRIBER else f"service:{p.subject}"[:64]
     return await run(addons.buy_addon, core.engine, core.catalogue, subscription_id, body.addon_id, source=source)

@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from backend_stub.api import errors
-from backend_stub.api.auth import ensure_customer_access, require_roles
+from backend_stub.api.auth import actor_of, ensure_customer_access, require_roles
 from backend_stub.api.deps import core_of, run
 from backend_stub.api.params import IdField, IdPath, OptionalIdQuery
 from backend_stub.api.uploads import Upload, file_schema, file_upload
@@ -42,10 +42,6 @@ Lang = Annotated[Literal["sv", "en"], Query()]
 def _now(request: Request) -> datetime:
     """The core clock's now (tests give the core a ``FrozenClock`` to look at another day)."""
     return core_of(request).now()
-
-
-def _actor(p: Principal) -> str:
-    return f"customer:{p.customer_id}" if p.role is Role.SUBSCRIBER else f"{p.role.value}:{p.subject}"
 
 
 def _invalid(exc: targeting.RuleError, where: str = "body") -> JSONResponse:
@@ -77,7 +73,7 @@ async def list_offers(request: Request, _p: Marketing) -> dict[str, Any]:
 async def create_offer(request: Request, p: Marketing, body: OfferIn) -> Any:
     """A new offer (a draft until scheduled). 422 names the field: unknown plan, bad terms, bad window …"""
     core = core_of(request)
-    return await _call(marketing.create_offer, core.engine, core.catalogue, body, actor=_actor(p), now=_now(request))
+    return await _call(marketing.create_offer, core.engine, core.catalogue, body, actor=actor_of(p), now=_now(request))
 
 
 @router.get("/marketing/offers/{offer_id}")
@@ -111,7 +107,7 @@ async def upload_image(
     request: Request, p: Marketing, file: Annotated[Upload, Depends(file_upload(marketing.MAX_IMAGE_BYTES + 1))]
 ) -> Any:
     """A banner image: PNG, JPEG or WebP by content, ≤ 1 MB, ≤ 4000×4000; else 422 with the reason."""
-    return await _call(marketing.store_image, core_of(request).engine, file.data, actor=_actor(p), now=_now(request))
+    return await _call(marketing.store_image, core_of(request).engine, file.data, actor=actor_of(p), now=_now(request))
 
 
 @router.get("/offer-images/{image_id}", response_class=Response, responses={304: {"description": "Not modified"}})
@@ -265,7 +261,7 @@ async def accept_offer(request: Request, customer_id: IdPath, offer_id: IdPath, 
         customer_id,
         offer_id,
         body.subscription_id,
-        actor=_actor(p),
+        actor=actor_of(p),
         now=_now(request),
     )
 

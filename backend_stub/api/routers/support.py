@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from backend_stub.api import errors
-from backend_stub.api.auth import ensure_invoice_access, require_roles, start_session
+from backend_stub.api.auth import actor_of, ensure_invoice_access, require_roles, start_session
 from backend_stub.api.clients import client_address
 from backend_stub.api.deps import core_of, lifecycle_config, run, settings_of
 from backend_stub.api.params import AfterIdQuery, AmountOre, Filter, IdPath, InvoiceRef, Offset, PositionField
@@ -36,10 +36,6 @@ Service = Annotated[Principal, Depends(require_roles(Role.SERVICE))]
 AgentOnly = Annotated[Principal, Depends(require_roles(Role.AGENT, Role.SUPERVISOR))]
 Supervisor = Annotated[Principal, Depends(require_roles(Role.SUPERVISOR))]
 Writer = Annotated[Principal, Depends(require_roles(Role.SUBSCRIBER, Role.AGENT, Role.SUPERVISOR))]
-
-
-def _actor(p: Principal) -> str:
-    return f"customer:{p.customer_id}" if p.role is Role.SUBSCRIBER else f"{p.role.value}:{p.subject}"
 
 
 async def _owned(request: Request, p: Principal, invoice_id: str) -> Any:
@@ -103,7 +99,7 @@ async def end_customer_sessions(request: Request, customer_id: IdPath, p: AgentO
             if conn.execute(select(m.Customer.id).where(m.Customer.id == customer_id)).first() is None:
                 raise HTTPException(404, "customer not found")
             ended = sessions.end_customer_in(conn, customer_id)
-            audit.log(conn, _actor(p), "sessions_ended", f"customer:{customer_id}", {"sessions": ended})
+            audit.log(conn, actor_of(p), "sessions_ended", f"customer:{customer_id}", {"sessions": ended})
             return ended
 
     return {"ended": await run(end)}
@@ -130,7 +126,7 @@ async def get_thread(request: Request, invoice_id: InvoiceRef, p: Writer, after:
     reader = "customer" if p.role is Role.SUBSCRIBER else "agent"
     out = await run(threads.get_thread, core_of(request).engine, inv.id, reader, after=after)
     if reader == "agent" and after is None:
-        await run(_audit, request, _actor(p), "view", inv.id)
+        await run(_audit, request, actor_of(p), "view", inv.id)
     return out
 
 
@@ -155,7 +151,7 @@ async def post_message(request: Request, invoice_id: InvoiceRef, p: Writer, body
     """Write on the invoice's thread (a subscriber asks, an agent answers)."""
     inv = await _owned(request, p, invoice_id)
     kind = "customer" if p.role is Role.SUBSCRIBER else "agent"
-    author = threads.Author(kind, await run(_author_name, request, p), _actor(p))
+    author = threads.Author(kind, await run(_author_name, request, p), actor_of(p))
     try:
         msg = await run(
             threads.post_message, core_of(request).engine, inv.id, author, body.text, line_position=body.line_position
@@ -227,7 +223,9 @@ async def inbox(
 async def assign(request: Request, thread_id: IdPath, p: AgentOnly, release: bool = False) -> dict[str, Any]:
     """Assign the thread to the calling agent (``release=true``: to nobody)."""
     try:
-        return await run(threads.assign, core_of(request).engine, thread_id, _actor(p), None if release else p.subject)
+        return await run(
+            threads.assign, core_of(request).engine, thread_id, actor_of(p), None if release else p.subject
+        )
     except invoice_rows.NotFound:
         raise HTTPException(404, "thread not found") from None
 
@@ -235,7 +233,7 @@ async def assign(request: Request, thread_id: IdPath, p: AgentOnly, release: boo
 @router.post("/threads/{thread_id}/resolve", tags=["support"])
 async def resolve(request: Request, thread_id: IdPath, p: AgentOnly) -> dict[str, Any]:
     try:
-        return await run(threads.resolve, core_of(request).engine, thread_id, _actor(p))
+        return await run(threads.resolve, core_of(request).engine, thread_id, actor_of(p))
     except invoice_rows.NotFound:
         raise HTTPException(404, "thread not found") from None
 
@@ -254,14 +252,14 @@ async def credit_preview(
             core.engine,
             core.catalogue,
             inv.id,
-            actor=_actor(p),
+            actor=actor_of(p),
             role=p.role.value,
             reason=body.reason,
             amount_ore=body.amount_ore,
             line_positions=body.line_positions,
         )
     except threads.NeedsSupervisor as exc:
-        await run(_audit, request, _actor(p), "credit_refused", inv.id, {"reason": str(exc), "preview": True})
+        await run(_audit, request, actor_of(p), "credit_refused", inv.id, {"reason": str(exc), "preview": True})
         raise HTTPException(403, str(exc)) from None
 
 
@@ -276,7 +274,7 @@ async def credit(request: Request, invoice_id: InvoiceRef, p: AgentOnly, body: C
             core.engine,
             core.catalogue,
             inv.id,
-            actor=_actor(p),
+            actor=actor_of(p),
             role=p.role.value,
             reason=body.reason,
             amount_ore=body.amount_ore,
@@ -284,7 +282,7 @@ async def credit(request: Request, invoice_id: InvoiceRef, p: AgentOnly, body: C
             agent_name=await run(_author_name, request, p),
         )
     except threads.NeedsSupervisor as exc:
-        await run(_audit, request, _actor(p), "credit_refused", inv.id, {"reason": str(exc)})
+        await run(_audit, request, actor_of(p), "credit_refused", inv.id, {"reason": str(exc)})
         raise HTTPException(403, str(exc)) from None
 
 
@@ -307,7 +305,7 @@ async def waive_fee(request: Request, invoice_id: InvoiceRef, p: AgentOnly, body
         threads.waive_reminder_fees,
         core_of(request).engine,
         inv.id,
-        actor=_actor(p),
+        actor=actor_of(p),
         reason=body.reason,
         agent_name=await run(_author_name, request, p),
     )
