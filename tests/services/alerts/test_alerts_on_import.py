@@ -204,3 +204,33 @@ def test_the_cost_warning_when_the_forecast_passes_the_chosen_amount(core: Core)
         "Se din förbrukning: http://127.0.0.1:3000/usage"
     ]
     assert _import(core, f"k2,{K1},data,2026-12-09T12:00:00+01:00,,1000000,,\n", "2026-12-09 12:30") == 0
+
+
+def test_two_imports_at_once_tell_a_threshold_once(core: Core) -> None:
+    """Two files arriving together, each enough on its own to cross 80 %: one alert, one message."""
+    import threading
+
+    _customers(core)
+    now = datetime(2026, 12, 9, 12, 0, tzinfo=STOCKHOLM)
+    results: list[int] = []
+    errors: list[BaseException] = []
+
+    def run(record_id: str) -> None:
+        rows = HEAD + f"{record_id},{K1},data,2026-12-09T10:00:00+01:00,,4200000000,,\n"
+        try:
+            with clock.use(clock.FrozenClock(now)):
+                importer = UsageImporter(core.engine, core.catalogue)
+                results.append(importer.import_rows(read_cdr_csv(io.StringIO(rows)), record_id).alerts)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(rid,)) for rid in ("p1", "p2")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    with core.engine.connect() as conn:
+        keys = [k for (k,) in conn.execute(select(UsageAlert.key).where(UsageAlert.kind == "allowance"))]
+    assert len(keys) == len(set(keys)) and sum(results) == len(keys)
+    assert len([t for t in _mails(core) if "av din surf" in t or "all surf" in t]) == len(keys)
