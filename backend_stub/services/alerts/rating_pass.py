@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -59,11 +60,11 @@ class GroupAlerts:
             self.latest[(sub.id, period_start)] = (events[-1].started_at, closed)
         at_of = {ev.record_id: ev.started_at for ev in events} if rater.notifications else {}
         # One session can cross 80 % and 100 % at once: then only the higher one is told.
-        highest = {n.record_id: n.threshold for n in sorted(rater.notifications, key=lambda n: float(n.threshold))}
+        highest = {n.record_id: n.threshold for n in sorted(rater.notifications, key=lambda n: Decimal(n.threshold))}
         for n in rater.notifications:
             if highest[n.record_id] != n.threshold:
                 continue
-            level = str(int(round(float(n.threshold) * 100)))
+            level = str(int(Decimal(n.threshold) * 100))  # "0.8" → "80"
             at = at_of.get(n.record_id, 0)
             data = {
                 "spent_ore": n.spent_ore,
