@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import reflex as rx
 from reflex_base.registry import RegistrationContext
 
+from selfcare import page_shells
 from selfcare.settings import get_settings
 
 _SETTINGS = get_settings()
@@ -108,6 +109,17 @@ class RadixThemesTrimmed(rx.plugins.RadixThemesPlugin):
         )
 
 
+class PageShells(rx.plugins.Plugin):
+    """The prerendered pages paint before their scripts run, and the dynamic routes get prerendered shells
+    (``selfcare/page_shells.py``)."""
+
+    def pre_compile(self, **context: Any) -> None:
+        context["add_modify_task"]("react-router.config.js", page_shells.prerender_dynamic_routes)
+
+    def post_build(self, **context: Any) -> None:
+        page_shells.rewrite_build(Path(context["static_dir"]))
+
+
 # Ports and URLs are only pinned when asked to: `reflex run` in dev mode keeps its two ports.
 _placement: dict[str, object] = {}
 if _PORT_SET:
@@ -133,6 +145,7 @@ config = rx.Config(
     # Light theme always: the brand colours are chosen for it (a phone in dark mode keeps its contrast).
     default_color_mode="light",
     plugins=[
-        RadixThemesTrimmed(theme=rx.theme(appearance="light", accent_color="cyan", radius="medium", scaling="100%"))
+        RadixThemesTrimmed(theme=rx.theme(appearance="light", accent_color="cyan", radius="medium", scaling="100%")),
+        PageShells(),
     ],
 )

@@ -31,9 +31,9 @@ def banner_card(b: ObjectVar[dict[str, str]], interactive: bool = True) -> rx.Co
             rx.image(
                 src=b["image"],
                 alt="",
+                # A fixed box: the banner keeps its height while the image loads (no layout shift).
                 width="100%",
-                height="auto",
-                max_height="10rem",
+                height="10rem",
                 object_fit="cover",
                 border_radius=f"{styles.RADIUS} {styles.RADIUS} 0 0",
                 display="block",

@@ -183,6 +183,9 @@ def test_the_plan_line():
     assert plan == {"plan_id": "mobil-5gb", "name": "Mobil 5 GB", "monthly_saving_ore": 10000, "months": 3}
     assert words.recommendation_basis(plan, "sv") == "Räknat på dina senaste 3 fakturor."
     assert words.recommendation_basis(plan, "en") == "Based on your last 3 invoices."
+    one = {**plan, "months": 1}  # a new subscriber: one invoice, not "1 fakturor"
+    assert words.recommendation_basis(one, "sv") == "Räknat på din senaste faktura."
+    assert words.recommendation_basis(one, "en") == "Based on your last invoice."
     assert _plain(words.recommendation_text(plan, "sv")) == "Mobil 5 GB hade räckt: 100 kr/mån billigare"
     assert _plain(words.recommendation_text(plan, "en")) == "Mobil 5 GB would have been enough: 100 kr/month less"
     # half a krona rounds up; the saving is per month (3 periods)

@@ -128,7 +128,7 @@ def test_sign_in_overview_invoice_pay_pdf_english(page, app_url, shot, otp_code,
     page.locator("#usage-sentences .usage-sentence").first.wait_for(timeout=TIMEOUT)  # this period
     page.locator("#period-select").select_option(index=1)  # the seeded usage ends last month
     page.locator("#usage-list .usage-row").first.wait_for(timeout=TIMEOUT)
-    page.locator("#chart-data").scroll_into_view_if_needed()  # charts mount when on screen
+    page.mouse.wheel(0, 120)  # charts mount when on screen and the page is touched or scrolled
     page.locator("#chart-data .js-plotly-plot").wait_for(timeout=60_000)
     assert horizontal_overflow(page) == 0
     shot("subscriber-usage")

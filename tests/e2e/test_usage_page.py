@@ -101,9 +101,15 @@ def test_usage_page_on_a_phone_in_both_languages(page, app_url, otp_code, core_a
     bar = page.locator("#usage-data-bar")
     assert int(bar.get_attribute("aria-valuenow")) == words.data_bar(summary)
 
-    # The chart mounts when its box is on screen (plotly, under the CSP), in the box kept for it.
+    # The first chart is on the first screen, but waits for the first touch or scroll: until then no plotly,
+    # only its title on the card. Then it mounts (plotly, under the CSP) in the box kept for it.
     box_before = page.locator("#chart-data").bounding_box()
-    page.locator("#chart-data").scroll_into_view_if_needed()
+    assert box_before["y"] < 844, box_before
+    page.wait_for_timeout(500)
+    assert page.locator("#chart-data [data-shown]").get_attribute("data-shown") == "false"
+    assert page.locator("#chart-data .chart-facade").is_visible()
+    assert not page.evaluate("() => performance.getEntriesByType('resource').some((r) => r.name.includes('plotly'))")
+    page.mouse.wheel(0, 120)
     page.locator("#chart-data .js-plotly-plot .main-svg").first.wait_for(timeout=60_000)
     assert page.locator("#chart-data").bounding_box()["height"] == box_before["height"]
     ticks = page.locator("#chart-data .xtick text").all_text_contents()  # SVG: no innerText

@@ -55,7 +55,7 @@ def invoice_states(conn: Connection, invoices: list[Any], today: date | None = N
             select(m.Payment.invoice_id, m.Payment.method, func.sum(m.Payment.amount_ore))
             .where(m.Payment.invoice_id.in_(part))
             .group_by(m.Payment.invoice_id, m.Payment.method)
-        ).tuples():
+        ):
             if method in CLOSING_METHODS:
                 closed[inv_id] += int(total)
             else:
@@ -64,7 +64,7 @@ def invoice_states(conn: Connection, invoices: list[Any], today: date | None = N
             select(m.Invoice.credits_invoice_id, func.sum(m.Invoice.amount_due_ore))
             .where(m.Invoice.credits_invoice_id.in_(part))
             .group_by(m.Invoice.credits_invoice_id)
-        ).tuples():
+        ):
             credited[inv_id] = -int(total)
         for inv_id, kind in conn.execute(
             select(m.InvoiceEvent.invoice_id, m.InvoiceEvent.kind)
@@ -73,13 +73,13 @@ def invoice_states(conn: Connection, invoices: list[Any], today: date | None = N
                 m.InvoiceEvent.kind.in_(["reminder_sent", "collection", "collection_recalled", *CLOSING_EVENTS]),
             )
             .distinct()
-        ).tuples():
+        ):
             flags[inv_id].add(kind)
         for inv_id, kind, total in conn.execute(
             select(InvoiceCharge.invoice_id, InvoiceCharge.kind, func.sum(InvoiceCharge.amount_ore))
             .where(InvoiceCharge.invoice_id.in_(part))
             .group_by(InvoiceCharge.invoice_id, InvoiceCharge.kind)
-        ).tuples():
+        ):
             charges[(inv_id, kind)] = int(total)
     out = {}
     for inv in invoices:

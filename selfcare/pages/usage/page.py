@@ -22,14 +22,20 @@ CHART_HEIGHT = "240px"  # charts.HEIGHT: the box is reserved before the chart mo
 
 
 def _chart(fig, id_: str, label: str) -> rx.Component:
+    """A chart's card: the plotly figure, mounted once on screen and touched (``lazy.py``); until then its
+    title on an empty card of the final size (hidden by CSS once the chart is in)."""
     return rx.box(
         lazy_mount(
             rx.plotly.basic(data=fig, config=PLOT_CONFIG, use_resize_handler=True, width="100%", height=CHART_HEIGHT),
             margin="0px",
+            after_interaction=True,
             height=CHART_HEIGHT,
             width="100%",
+            position="relative",
+            z_index="1",
         ),
-        style=styles.card,
+        rx.text(tr(label), class_name="chart-facade", aria_hidden="true"),
+        style={**styles.card, "position": "relative"},
         padding="0.5rem",
         id=id_,
         overflow="hidden",

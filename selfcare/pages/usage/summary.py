@@ -202,4 +202,7 @@ def recommendation_basis(plan: dict[str, Any] | None, lang: str) -> str:
     """``Räknat på dina senaste 3 fakturor.``: the saving is the past periods re-rated, not this one."""
     if not plan:
         return ""
-    return gettext(lang, "Based on your last {months} invoices.", months=plan.get("months") or 3)
+    months = plan.get("months") or 3
+    if months == 1:
+        return gettext(lang, "Based on your last invoice.")
+    return gettext(lang, "Based on your last {months} invoices.", months=months)

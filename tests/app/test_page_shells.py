@@ -1,0 +1,144 @@
+"""selfcare.page_shells: the build's pages paint before their scripts run, and dynamic routes get their shells.
+
+The loader below is React Router's, as Reflex 0.10's production build writes it into every prerendered
+page (copied from ``.web/build/client/login.html``).
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from rxconfig import PageShells, config
+from selfcare import page_shells
+
+ROOT = Path(__file__).resolve().parents[2]
+LOADER = (
+    '<script type="module" async="">import "/assets/manifest-f95d1ced.js";\n'
+    'import * as route0 from "/assets/root-rz3h7dwT.js";\n'
+    'import * as route1 from "/assets/_login_._index-bkUNEnTo.js";\n  \n'
+    '  window.__reactRouterRouteModules = {"root":route0,"routes/[login]._index":route1};\n\n'
+    'import("/assets/entry.client-BcBPaK_9.js");</script>'
+)
+PAGE = (
+    '<!DOCTYPE html><html lang="sv"><head><link rel="modulepreload" href="/assets/manifest-f95d1ced.js"/>'
+    '<link rel="modulepreload" href="/assets/entry.client-BcBPaK_9.js"/>'
+    '<link href="/assets/__reflex_global_styles.css" rel="stylesheet"/></head><body><header>Nordvik</header>'
+    f'<script>window.__reactRouterContext = {{}};</script>{LOADER}<script>$RC("B:0","S:0")</script></body></html>'
+)
+
+
+def _loader_of(html: str) -> str:
+    found = re.search(r'<script type="module" async="">(.*?)</script>', html, re.S)
+    assert found, html
+    return found.group(1)
+
+
+def test_the_loader_waits_for_a_paint_then_imports_the_same_modules_in_order():
+    page = page_shells.paint_first(PAGE)
+    body = _loader_of(page)
+    assert body.startswith("await new Promise(")
+    assert "requestAnimationFrame" in body and 'document.visibilityState === "hidden"' in body
+    # the same modules, manifest first, then the routes, then the entry (which hydrates) last
+    imports = re.findall(r'import\("([^"]+)"\)', body)
+    assert imports == [
+        "/assets/manifest-f95d1ced.js",
+        "/assets/root-rz3h7dwT.js",
+        "/assets/_login_._index-bkUNEnTo.js",
+        "/assets/entry.client-BcBPaK_9.js",
+    ]
+    assert "const [, route0, route1] = await Promise.all(" in body
+    assert 'window.__reactRouterRouteModules = {"root":route0,"routes/[login]._index":route1};' in body
+    assert body.index("__reactRouterRouteModules") < body.index("entry.client")
+    # no static import is left (those would run before the wait)
+    assert not re.search(r"^\s*import\s+[*\"]", body, re.M)
+    # the preloads stay, at low priority; everything else of the page is untouched
+    assert page.count('<link rel="modulepreload" fetchpriority="low" href=') == 2
+    assert page.replace(body, "").replace(' fetchpriority="low"', "") == PAGE.replace(_loader_of(PAGE), "")
+
+
+def test_rewriting_twice_changes_nothing_and_a_page_without_the_loader_is_left_alone():
+    once = page_shells.paint_first(PAGE)
+    assert page_shells.paint_first(once) == once
+    plain = "<html><body><p>hej</p></body></html>"
+    assert page_shells.paint_first(plain) == plain
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is part of the frontend toolchain")
+def test_the_rewritten_loader_is_a_valid_module(tmp_path):
+    module = tmp_path / "loader.mjs"
+    module.write_text(_loader_of(page_shells.paint_first(PAGE)))
+    checked = subprocess.run(["node", "--check", str(module)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+
+
+def test_rewrite_build_changes_every_page_with_a_loader(tmp_path):
+    (tmp_path / "invoices" / "_").mkdir(parents=True)
+    (tmp_path / "login.html").write_text(PAGE)
+    (tmp_path / "invoices" / "_" / "index.html").write_text(PAGE)
+    (tmp_path / "plain.html").write_text("<p>hej</p>")
+    assert page_shells.rewrite_build(tmp_path) == 2
+    assert "requestAnimationFrame" in (tmp_path / "invoices" / "_" / "index.html").read_text()
+    assert page_shells.rewrite_build(tmp_path) == 0
+
+
+def test_reflex_s_router_config_prerenders_the_dynamic_routes_shells():
+    from reflex.utils.frontend_skeleton import _update_react_router_config
+
+    original = _update_react_router_config(config, prerender_routes=True)
+    changed = page_shells.prerender_dynamic_routes(original)
+    assert '"prerender": async ({ getStaticPaths }) => [...getStaticPaths(), "/invoices/_", "/i/_"]' in changed
+    with pytest.raises(ValueError, match="prerender"):
+        page_shells.prerender_dynamic_routes(original.replace('"prerender": true', '"prerender": false'))
+
+
+def test_the_plugin_is_configured():
+    assert any(isinstance(p, PageShells) for p in config.plugins)
+
+
+def test_every_dynamic_route_of_the_app_has_a_shell():
+    tree = ast.parse((ROOT / "selfcare" / "selfcare.py").read_text())
+    routes = {
+        kw.value.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        for kw in node.keywords
+        if kw.arg == "route" and isinstance(kw.value, ast.Constant) and "[" in str(kw.value.value)
+    }
+    assert routes == set(page_shells.DYNAMIC_ROUTES)
+
+
+def _seen_path(method: str, path: str) -> str:
+    seen: list[str] = []
+
+    async def app(scope, receive, send):
+        seen.append(scope["path"])
+        assert scope["raw_path"] == scope["path"].encode()
+
+    scope = {"type": "http", "method": method, "path": path, "raw_path": path.encode()}
+    asyncio.run(page_shells.ShellRoutes(app)(scope, None, None))
+    return seen[0]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "served"),
+    [
+        ("GET", "/invoices/50a2a058-09e0-40f8-8414-f0862326160f", "/invoices/_/"),
+        ("GET", "/invoices/50a2a058/", "/invoices/_/"),
+        ("HEAD", "/i/Zm9vYmFy", "/i/_/"),
+        ("GET", "/invoices", "/invoices"),  # the list is a page of its own
+        ("GET", "/invoices/", "/invoices/"),
+        ("GET", "/invoices/abc/pdf", "/invoices/abc/pdf"),  # not the route
+        ("POST", "/invoices/abc", "/invoices/abc"),  # pages are only read
+        ("GET", "/core/invoices/abc", "/core/invoices/abc"),
+        ("GET", "/index", "/index"),
+    ],
+)
+def test_a_dynamic_route_is_served_from_its_shell(method, path, served):
+    assert _seen_path(method, path) == served
