@@ -193,3 +193,23 @@ def test_every_answer_has_the_headers_and_uploads_are_capped(app_url):
             app_url + "/_upload", content=b"--x--\r\n", headers={"content-type": "multipart/form-data; boundary=x"}
         )
         assert small.status_code != 413  # Reflex's own answer (no upload token): the cap did not refuse it
+
+
+def test_the_built_pages_paint_first_and_dynamic_routes_get_their_own_shell(app_url):
+    """The production build as served (selfcare/page_shells.py): every page's module loader waits for a paint,
+    and an invoice's address is answered with the invoice page's own prerendered shell, which names the
+    invoice page's module from the start (not the SPA fallback, which discovers it a round trip later)."""
+    with httpx.Client(timeout=30) as client:
+        for path, module in (
+            ("/login/", "_login_._index"),
+            ("/invoices/50a2a058-09e0-40f8-8414-f0862326160f", "_invoices_.__invoice_id_._index"),
+            ("/i/not-a-real-token", "_i_.__link_token_._index"),
+        ):
+            resp = client.get(app_url + path)
+            assert resp.status_code == 200, path
+            html = resp.text
+            assert f'fetchpriority="low" href="/assets/{module}-' in html, path
+            loader = re.search(r'<script type="module" async="">(.*?)</script>', html, re.S)
+            assert loader and loader.group(1).startswith("await new Promise("), path
+            assert f'import("/assets/{module}-' in loader.group(1), path
+            _check_headers(dict(resp.headers), path, page=True)
