@@ -35,6 +35,7 @@ class AlertSettingsIn(BaseModel):
     kinds: list[str] = Field(default_factory=list, max_length=len(choices.CHOOSABLE_KINDS))
     channels: list[str] = Field(default_factory=list, max_length=len(choices.CHANNELS))
     cost_limit_ore: int | None = Field(default=None, ge=1, le=choices.MAX_COST_LIMIT_ORE)
+    spend_limit_ore: int | None = Field(default=None, ge=1)  # one of the catalogue's levels; None: unchanged
 
 
 @router.get("/customers/{customer_id}/alerts")
@@ -65,7 +66,8 @@ async def get_alert_settings(request: Request, subscription_id: IdPath, p: Reade
 async def put_alert_settings(
     request: Request, subscription_id: IdPath, body: AlertSettingsIn, p: Chooser
 ) -> dict[str, Any]:
-    """Choose the thresholds, the roaming notices, the channels and the monthly cost warning."""
+    """Choose the thresholds (among the catalogue's per cents), the roaming notices, the channels, the monthly cost
+    warning and the spending limit for data outside the EU/EEA (one of the catalogue's levels, from now on)."""
     await owned_subscription(request, p, subscription_id)
     core = core_of(request)
     await run(
@@ -76,6 +78,8 @@ async def put_alert_settings(
         kinds=body.kinds,
         channels=body.channels,
         cost_limit_ore=body.cost_limit_ore,
+        catalogue=core.catalogue,
+        spend_limit_ore=body.spend_limit_ore,
     )
     return await run(choices.get_settings, core.engine, subscription_id, core.catalogue)
 
