@@ -97,3 +97,24 @@ def test_alerts_need_a_token_and_marketing_may_not_choose(api, auth, core):
     mine = _ids(core)["S1"]
     assert api.get("/customers/1/alerts").status_code == 401
     assert api.get(f"/subscriptions/{mine}/alert-settings", headers=token_for(auth, "marketing")).status_code == 403
+
+
+def test_the_spending_limit_is_one_of_the_catalogues_levels_and_the_defaults_are_shown(api, auth, core):
+    subs = _ids(core)
+    mine, theirs = subs["S1"], subs["S2"]
+    me = token_for(auth, "subscriber", 1)
+    shown = api.get(f"/subscriptions/{mine}/alert-settings", headers=me).json()
+    assert shown["threshold_choices"] == {"data": [80, 100], "voice": [80, 100], "sms": [80, 100]}
+    assert (shown["spend_limit_ore"], shown["default_spend_limit_ore"]) == (57_500, 57_500)
+    assert shown["spend_limit_levels"] == [57_500, 115_000, 230_000]
+    choice = {"thresholds": {"data": [80, 100]}, "kinds": [], "channels": ["app"], "spend_limit_ore": 230_000}
+    r = api.put(f"/subscriptions/{mine}/alert-settings", headers=me, json=choice)
+    assert r.status_code == 200, r.text
+    assert r.json()["spend_limit_ore"] == 230_000
+    assert api.get(f"/subscriptions/{mine}/alert-settings", headers=me).json()["spend_limit_ore"] == 230_000
+    bad = api.put(f"/subscriptions/{mine}/alert-settings", headers=me, json={**choice, "spend_limit_ore": 60_000})
+    assert bad.status_code == 422 and "spend_limit_ore" in bad.text
+    assert api.put(f"/subscriptions/{theirs}/alert-settings", headers=me, json=choice).status_code == 404
+    # leaving it out keeps the level chosen
+    r = api.put(f"/subscriptions/{mine}/alert-settings", headers=me, json={**choice, "spend_limit_ore": None})
+    assert r.json()["spend_limit_ore"] == 230_000

@@ -451,8 +451,9 @@ def _roaming(
 def _spend_limit_levels(c: _Compiling, texts: list[str], default_ore: int) -> tuple[int, ...]:
     """The spending limits a subscriber may choose: above 0 kr, rising, the default among them (none: the default)."""
     f = "settings.roaming_data_spend_limit_levels"
-    levels = tuple(c.guard(kr_to_ore, x, field=f) or 0 for x in texts)
-    if not levels:
+    parsed = [c.guard(kr_to_ore, x, field=f) for x in texts]
+    levels = tuple(x for x in parsed if x is not None)
+    if not levels or len(levels) < len(parsed):
         return ()
     if min(levels) <= 0 or list(levels) != sorted(set(levels)):
         c.errors.append(f"{f}: amounts above 0 kr, rising, each once")
