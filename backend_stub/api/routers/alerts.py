@@ -20,6 +20,7 @@ from backend_stub.api.params import IdPath, Lang
 from backend_stub.domain import alerts as rules
 from backend_stub.services.access.tokens import Principal, Role
 from backend_stub.services.alerts import choices
+from backend_stub.services.offers import banners
 
 router = APIRouter(tags=["alerts"])
 
@@ -40,10 +41,27 @@ class AlertSettingsIn(BaseModel):
 
 @router.get("/customers/{customer_id}/alerts")
 async def list_alerts(request: Request, customer_id: IdPath, p: Reader, lang: Lang = "sv") -> dict[str, Any]:
-    """The alerts the app shows (not dismissed), newest first, with their text in ``lang`` and their action."""
+    """The alerts the app shows (not dismissed), newest first, with their text in ``lang`` and their action: a data
+    alert that an active offer targets (rule ``data_alert``) opens that offer (``action`` "offer", ``offer_id``)."""
     ensure_customer_access(p, customer_id)
     core = core_of(request)
-    return {"items": await run(choices.shown, core.engine, customer_id, core.catalogue, lang)}
+    items = await run(choices.shown, core.engine, customer_id, core.catalogue, lang)
+    data_alerts = {
+        i["subscription_id"] for i in items if i["kind"] == rules.ALLOWANCE and i["data"].get("pool") == "data"
+    }
+    if data_alerts:
+        offers = await run(banners.alert_offers, core.engine, core.catalogue, customer_id, data_alerts, lang=lang)
+        items = [_with_offer(i, offers.get(i["subscription_id"]), lang) for i in items]
+    return {"items": items}
+
+
+def _with_offer(item: dict[str, Any], offer: dict[str, Any] | None, lang: str) -> dict[str, Any]:
+    """A data alert whose subscription an offer targets (rule ``data_alert``): its tap opens that offer's order
+    sheet (``action`` "offer", ``offer_id``; the label is the offer's call to action)."""
+    if offer is None or item["kind"] != rules.ALLOWANCE or item["data"].get("pool") != "data":
+        return item
+    label = offer["cta"] or ("See the offer" if lang == "en" else "Se erbjudandet")
+    return item | {"action": "offer", "offer_id": offer["offer_id"], "action_label": label, "action_path": "/"}
 
 
 @router.post("/customers/{customer_id}/alerts/{alert_id}/dismiss", status_code=204, response_class=Response)
