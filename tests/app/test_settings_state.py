@@ -101,3 +101,9 @@ def test_a_subscriber_chooses_a_spending_limit_of_the_catalogues_only(client):
     other = _signed_in(3)
     run(drain(SettingsState.save.fn(other, _form(own, spend_limit="115000"))))  # not theirs: nothing
     assert run(AlertsClient(client).settings(service_token(), int(own)))["spend_limit_ore"] == 230_000
+
+
+def test_a_level_the_catalogue_no_longer_offers_is_shown_and_kept():
+    doc = {"spend_limit_ore": 100_000, "spend_limit_levels": [57_500, 115_000], "default_spend_limit_ore": 57_500}
+    card = settings_view({"id": "7"}, doc, "sv")
+    assert [o["value"] for o in card["limits"]] == ["57500", "100000", "115000"] and card["spend_limit"] == "100000"

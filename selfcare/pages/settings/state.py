@@ -92,10 +92,14 @@ def _ticks(doc: dict[str, Any], lang: str) -> list[dict[str, Any]]:
 
 
 def _limits(doc: dict[str, Any], lang: str) -> list[dict[str, str]]:
-    """The spending limits to choose from (``575 kr``), the catalogue's default marked."""
-    default = doc.get("default_spend_limit_ore")
+    """The spending limits to choose from (``575 kr``), the catalogue's default marked; the one in force too
+    when the catalogue no longer offers it (kept until another is chosen)."""
+    default, current = doc.get("default_spend_limit_ore"), doc.get("spend_limit_ore")
+    levels = [x for x in doc.get("spend_limit_levels") or [] if type(x) is int]
+    if type(current) is int and levels and current not in levels:
+        levels = sorted([*levels, current])
     out = []
-    for ore in doc.get("spend_limit_levels") or []:
+    for ore in levels:
         if type(ore) is int and ore > 0:
             label = short_kr(ore, lang)
             out.append(
@@ -207,6 +211,8 @@ class SettingsState(rx.State):
         offered = {o["value"] for o in card.get("limits") or []}
         if choice["spend_limit_ore"] is not None and str(choice["spend_limit_ore"]) not in offered:
             errors["spend_limit"] = gettext(lang, "Choose one of the limits.")
+        if str(choice["spend_limit_ore"]) == card.get("spend_limit"):
+            choice["spend_limit_ore"] = None  # unchanged: the level in force stays (also one no longer offered)
         self.notice = ""
         self.field_errors = {f"{sub}:{k}": v for k, v in errors.items()}
         if errors:
