@@ -3,14 +3,14 @@
 A subscriber is told, once per subscription, period and threshold (the ``key`` makes it once,
 across re-imports, late records and re-rating):
 
-* **allowance**: data, minutes and SMS at 80 % and 100 % of what the period includes (the plan's
-  allowance, prorated, plus what was bought); unlimited pools never alert;
+* **allowance**: data, minutes and SMS at 80 % and 100 % (the catalogue's ``usage_alert_percent``) of what the
+  period includes (the plan's allowance, prorated, plus what was bought); unlimited pools never alert;
 * **roaming welcome**: the first event in a visited country on a trip, with that zone's prices
   (Regulation (EU) 2022/612 art. 15). A trip starts at the first roaming event after an event at
   home or after a gap of 24 hours without events;
 * **EU fair use**: the fair-use volume is used up and the surcharge applies (art. 13);
-* **roaming spending limit**: non-EU data at 80 % and 100 % of the limit (art. 14; the 100 % notice
-  cannot be turned off);
+* **roaming spending limit**: non-EU data at 80 % and 100 % of the limit the subscriber chose among the
+  catalogue's levels (art. 14; the 100 % notice cannot be turned off);
 * **cost warning**: the period's forecast crosses the amount the subscriber chose.
 
 Records that arrive late raise nothing: older than a day when they are read, or in a period
@@ -21,14 +21,14 @@ tells the subscriber why data abroad stopped, so it goes at once).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
-ALLOWANCE_THRESHOLDS = (80, 100)  # per cent of the period's allowance
+ALLOWANCE_THRESHOLDS = (80, 100)  # per cent of the period's allowance, without a catalogue's usage_alert_percent
 POOLS = ("data", "voice", "sms")
 TRIP_GAP_S = 24 * 3600
 LATE_AFTER = timedelta(days=1)
@@ -119,13 +119,20 @@ def wanted(alert: Alert, settings: AlertSettings) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class AlertSettings:
-    """A subscription's choices. Defaults: every alert on, 80 % and 100 % for each pool, no cost warning."""
+    """A subscription's choices. Defaults (``defaults``): every alert on, the catalogue's per cents for each pool
+    (80 % and 100 %), no cost warning, the catalogue's spending limit."""
 
     thresholds: dict[str, tuple[int, ...]] = field(default_factory=lambda: dict.fromkeys(POOLS, ALLOWANCE_THRESHOLDS))
     kinds: frozenset[str] = frozenset({WELCOME, FAIR_USE, SPEND_LIMIT})
     cost_limit_ore: int | None = None
     spend_limit_ore: int | None = None  # None: the catalogue's limit
     channels: frozenset[str] = frozenset({"sms", "email", "app"})
+    spend_limits: tuple[tuple[int, int], ...] = ()  # every level chosen, (from epoch s, öre): what the rater caps at
+
+    @classmethod
+    def defaults(cls, percent: Mapping[str, Sequence[int]]) -> AlertSettings:
+        """The choices of a subscription that made none: ``percent``, the catalogue's per cents per pool."""
+        return cls(thresholds={pool: tuple(percent.get(pool, ())) for pool in POOLS})
 
 
 def cost_crossed(limit_ore: int | None, forecast_before: int, forecast_after: int) -> bool:
@@ -134,17 +141,21 @@ def cost_crossed(limit_ore: int | None, forecast_before: int, forecast_after: in
 
 
 def crossings(
-    uses: Iterable[tuple[int, str, int]], totals: dict[str, int], thresholds: Sequence[int] = ALLOWANCE_THRESHOLDS
+    uses: Iterable[tuple[int, str, int]],
+    totals: dict[str, int],
+    thresholds: Sequence[int] | Mapping[str, Sequence[int]] = ALLOWANCE_THRESHOLDS,
 ) -> list[tuple[str, int, int]]:
     """When each pool's use first reached each threshold: ``(pool, threshold, started_at)``.
 
     ``uses``: ``(started_at, pool, units)`` in event order (a period's rated events, ``pool`` "" for use that
-    draws on no allowance); ``totals``: the period's allowance per limited pool. One pass, one comparison per
-    event: the rating pass calls it for a group whose use reached a threshold.
+    draws on no allowance); ``totals``: the period's allowance per limited pool; ``thresholds``: the same per
+    cents for every pool, or per pool. One pass, one comparison per event: the rating pass calls it for a group
+    whose use reached a threshold.
     """
     out: list[tuple[str, int, int]] = []
     running: dict[str, int] = dict.fromkeys(totals, 0)
-    pending = {pool: [t for t in sorted(thresholds) if total > 0] for pool, total in totals.items()}
+    per_pool = thresholds if isinstance(thresholds, Mapping) else dict.fromkeys(totals, thresholds)
+    pending = {pool: [t for t in sorted(per_pool.get(pool, ())) if total > 0] for pool, total in totals.items()}
     for started_at, pool, units in uses:
         if pool not in running or not pending[pool]:
             continue

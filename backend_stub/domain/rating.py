@@ -10,6 +10,8 @@ charges, whatever order they arrived in (rules §2). Each event either gets a
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from fractions import Fraction
@@ -143,12 +145,16 @@ class PeriodRater:
         *,
         bought_allowances: list[tuple[int, str, int]] | None = None,
         roaming_continue_at: int | None = None,
+        spend_limits: Sequence[tuple[int, int]] | None = None,
     ):
         """``extra_allowances`` count from the start of the period (on the plan active that day);
         ``bought_allowances`` are add-ons ``(bought at, epoch s UTC; pool; base units)``: they count
         for events that start at or after the purchase only (earlier events keep their charges).
         ``roaming_continue_at``: when the subscriber chose to go on using data outside the EU/EEA past the
         spending limit this period (epoch s): data that starts then or later is charged again.
+        ``spend_limits``: the subscriber's chosen spending limits, ``(from, epoch s; limit, öre)`` rising by time;
+        each data event outside the EU/EEA is capped at the limit in force when it started (before the first
+        choice: the first one's). None: the catalogue's limit.
         """
         self.catalogue = catalogue
         self.subscription = subscription
@@ -173,7 +179,10 @@ class PeriodRater:
             else None
         )
         roaming = catalogue.roaming
-        self.spend_limit_exact = roaming.data_spend_limit_ore * EXACT_PER_ORE
+        limits = sorted(spend_limits) if spend_limits else [(0, roaming.data_spend_limit_ore)]
+        self._limit_from = [at for at, _ore in limits]
+        self._limits_exact = [ore * EXACT_PER_ORE for _at, ore in limits]
+        self.spend_limit_exact = self._limits_exact[-1]  # the limit in force now (the latest chosen)
         self.roaming_data_spent = 0
         self.notify_at = sorted(roaming.notify_at)
         self.notified: set[str] = set()
@@ -319,7 +328,7 @@ class PeriodRater:
         if service == "data":
             continued = self.roaming_continue_at
             if continued is None or ev.started_at < continued:
-                charge = self._cap_roaming_data(ev.record_id, charge)
+                charge = self._cap_roaming_data(ev.record_id, charge, ev.started_at)
         return RatedEvent(
             ev.record_id, plan_id, "roaming", rate.key, False, billed, 0, billed, 0, charge + fee, fee, 0, zone.id
         )
@@ -360,9 +369,15 @@ class PeriodRater:
         while bought and bought[0][0] <= until:
             self._add_bought(*bought.pop(0))
 
-    def _cap_roaming_data(self, record_id: str, charge: int) -> int:
-        """Bill-shock protection: non-EU roaming data stops being charged at the limit."""
-        limit = self.spend_limit_exact
+    def spend_limit_at(self, at: int) -> int:
+        """The spending limit (exact) in force at ``at`` (epoch s)."""
+        if len(self._limits_exact) == 1:
+            return self._limits_exact[0]
+        return self._limits_exact[max(0, bisect_right(self._limit_from, at) - 1)]
+
+    def _cap_roaming_data(self, record_id: str, charge: int, at: int) -> int:
+        """Bill-shock protection: non-EU roaming data stops being charged at the limit in force when it started."""
+        limit = self.spend_limit_at(at)
         room = max(0, limit - self.roaming_data_spent)
         charge = min(charge, room)
         self.roaming_data_spent += charge
@@ -426,12 +441,13 @@ def rate_period(
     *,
     bought_allowances: list[tuple[int, str, int]] | None = None,
     roaming_continue_at: int | None = None,
+    spend_limits: Sequence[tuple[int, int]] | None = None,
 ) -> tuple[list[RatedEvent | Rejection], PeriodRater]:
     """Rate ``events`` of one subscription and period, after replaying ``frozen`` ones.
 
     ``frozen`` are events already invoiced: they are replayed only to rebuild what they
     consumed, so late events are rated "with what was left of that period's allowances".
-    ``bought_allowances``, ``roaming_continue_at``: see ``PeriodRater``.
+    ``bought_allowances``, ``roaming_continue_at``, ``spend_limits``: see ``PeriodRater``.
     """
     rater = PeriodRater(
         catalogue,
@@ -440,6 +456,7 @@ def rate_period(
         extra_allowances,
         bought_allowances=bought_allowances,
         roaming_continue_at=roaming_continue_at,
+        spend_limits=spend_limits,
     )
     for ev in sorted(frozen, key=event_order):
         rater.rate(ev)

@@ -97,3 +97,84 @@ def test_alerts_need_a_token_and_marketing_may_not_choose(api, auth, core):
     mine = _ids(core)["S1"]
     assert api.get("/customers/1/alerts").status_code == 401
     assert api.get(f"/subscriptions/{mine}/alert-settings", headers=token_for(auth, "marketing")).status_code == 403
+
+
+def test_the_spending_limit_is_one_of_the_catalogues_levels_and_the_defaults_are_shown(api, auth, core):
+    subs = _ids(core)
+    mine, theirs = subs["S1"], subs["S2"]
+    me = token_for(auth, "subscriber", 1)
+    shown = api.get(f"/subscriptions/{mine}/alert-settings", headers=me).json()
+    assert shown["threshold_choices"] == {"data": [80, 100], "voice": [80, 100], "sms": [80, 100]}
+    assert (shown["spend_limit_ore"], shown["default_spend_limit_ore"]) == (57_500, 57_500)
+    assert shown["spend_limit_levels"] == [57_500, 115_000, 230_000]
+    choice = {"thresholds": {"data": [80, 100]}, "kinds": [], "channels": ["app"], "spend_limit_ore": 230_000}
+    r = api.put(f"/subscriptions/{mine}/alert-settings", headers=me, json=choice)
+    assert r.status_code == 200, r.text
+    assert r.json()["spend_limit_ore"] == 230_000
+    assert api.get(f"/subscriptions/{mine}/alert-settings", headers=me).json()["spend_limit_ore"] == 230_000
+    bad = api.put(f"/subscriptions/{mine}/alert-settings", headers=me, json={**choice, "spend_limit_ore": 60_000})
+    assert bad.status_code == 422 and "spend_limit_ore" in bad.text
+    assert api.put(f"/subscriptions/{theirs}/alert-settings", headers=me, json=choice).status_code == 404
+    # leaving it out keeps the level chosen
+    r = api.put(f"/subscriptions/{mine}/alert-settings", headers=me, json={**choice, "spend_limit_ore": None})
+    assert r.json()["spend_limit_ore"] == 230_000
+
+
+DATA_OFFER = {
+    "name": "Extra 5 GB at the alert",
+    "title": "Snart slut på surf?",
+    "body": "Lägg till 5 GB.",
+    "cta": "Lägg till 5 GB",
+    "sells": {"kind": "addon", "id": "extra-5gb"},
+    "terms": None,
+    "effective": "now",
+    "priority": 5,
+    "cap": {"impressions": 3, "days": 7},
+    "placements": ["overview"],
+    "rules": {"data_alert": True},
+}
+
+
+def test_a_data_alert_opens_the_offer_that_targets_it(api, auth, core):
+    """An active offer with the rule data_alert: the data alert's tap is that offer (id and call to action); the
+    other customer's alerts and a dismissed or taken offer keep the add-on shop."""
+    marketing = token_for(auth, "marketing")
+    now = datetime(2026, 12, 9, 12, 0, tzinfo=STOCKHOLM)
+    with clock.use(clock.FrozenClock(now)):
+        offer = api.post("/marketing/offers", headers=marketing, json=DATA_OFFER).json()
+        r = api.post(f"/marketing/offers/{offer['id']}/schedule", headers=marketing, json={})
+        assert r.status_code == 200, r.text
+        me = token_for(auth, "subscriber", 1)
+        assert api.get("/customers/1/alerts", headers=me).json()["items"] == []
+        rows = HEAD + "o1,+46701234567,data,2026-12-09T10:00:00+01:00,,4500000000,,\n"
+        UsageImporter(core.engine, core.catalogue).import_rows(read_cdr_csv(io.StringIO(rows)), "o.csv")
+        [shown] = api.get("/customers/1/alerts", headers=me).json()["items"]
+        assert (shown["action"], shown["offer_id"], shown["action_label"]) == ("offer", offer["id"], "Lägg till 5 GB")
+        assert shown["subscription_id"] == _ids(core)["S1"]
+        # the offer's own order sheet answers for that subscription (what the app opens)
+        sheet = api.get(
+            f"/customers/1/offers/{offer['id']}/order", headers=me, params={"subscription_id": shown["subscription_id"]}
+        )
+        assert sheet.status_code == 200, sheet.text
+        # dismissed as a banner: the alert goes back to the add-on shop
+        r = api.post(
+            f"/customers/1/offers/{offer['id']}/events",
+            headers=me,
+            json={"kind": "dismiss", "placement": "overview", "view_id": "alert-view-1"},
+        )
+        assert r.status_code == 204, r.text
+        [shown] = api.get("/customers/1/alerts", headers=me).json()["items"]
+        assert (shown["action"], shown["action_path"]) == ("buy", "/addons") and "offer_id" not in shown
+
+
+def test_without_an_offer_for_it_the_data_alert_buys_more(api, auth, core):
+    marketing = token_for(auth, "marketing")
+    now = datetime(2026, 12, 9, 12, 0, tzinfo=STOCKHOLM)
+    with clock.use(clock.FrozenClock(now)):
+        other = {**DATA_OFFER, "rules": {"data_alert": False, "plans": ["mobil-20gb"]}}
+        offer = api.post("/marketing/offers", headers=marketing, json=other).json()
+        api.post(f"/marketing/offers/{offer['id']}/schedule", headers=marketing, json={})
+        rows = HEAD + "o2,+46701234567,data,2026-12-09T10:00:00+01:00,,4500000000,,\n"
+        UsageImporter(core.engine, core.catalogue).import_rows(read_cdr_csv(io.StringIO(rows)), "o.csv")
+        [shown] = api.get("/customers/1/alerts", headers=token_for(auth, "subscriber", 1)).json()["items"]
+        assert shown["action"] == "buy" and "offer_id" not in shown

@@ -4,15 +4,23 @@ one tap out (the shop opens on that subscription), and closing one, never anothe
 from __future__ import annotations
 
 import io
+import time
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select
 
 from backend_stub import clock
 from backend_stub.formats.cdr_csv import read_cdr_csv
 from backend_stub.services.billing.usage import UsageImporter
 from backend_stub.storage.repo import load_subscriptions
-from selfcare.state.alerts import AlertNoticesState
-from tests.app.conftest import drain, run, signed_in, substate
+from selfcare.offers_client import OffersClient
+from selfcare.state.alerts import AlertNoticesState, notice_view
+from selfcare.state.session import SessionState
+from tests.app.conftest import drain, run, service_token, signed_in, subscriber_token, substate
 from tests.conftest import TEST_NOW
 
 HEAD = "record_id,msisdn,service,started_at,duration_s,volume_bytes,called_number,visited_country\n"
@@ -65,3 +73,109 @@ def test_notices_say_it_in_the_sessions_language_and_close_only_their_own(client
     assert buy["id"] not in [n["id"] for n in mine.notices]
     run(drain(AlertNoticesState.load.fn(mine)))
     assert buy["id"] not in [n["id"] for n in mine.notices]  # the core keeps it closed
+
+
+def _a_data_alert_on_show(core_app) -> int:
+    """A data alert of CUSTOMER this period, not dismissed (another test may have closed it); its subscription."""
+    from sqlalchemy import update
+
+    from backend_stub.storage.models.alerts import UsageAlert
+
+    core = core_app.state.core
+    with core.engine.connect() as conn:
+        told = conn.execute(
+            select(UsageAlert.subscription_id).where(
+                UsageAlert.customer_id == CUSTOMER, UsageAlert.kind == "allowance", UsageAlert.level.like("data-%")
+            )
+        ).first()
+    sub_id = told[0] if told else _use_all_data(core_app)
+    with core.engine.begin() as conn:
+        conn.execute(
+            update(UsageAlert)
+            .where(UsageAlert.customer_id == CUSTOMER, UsageAlert.kind == "allowance", UsageAlert.level.like("data-%"))
+            .values(dismissed_at=None)
+        )
+    return sub_id
+
+
+@pytest.fixture
+def data_alert_offer(client, core_app) -> Iterator[dict[str, Any]]:
+    """An active offer of 5 GB more for whoever reached 80 % of their data this period; stopped afterwards."""
+    sub_id = _a_data_alert_on_show(core_app)
+    oc, token = OffersClient(client), service_token()
+    body = {
+        "name": f"alert offer {time.monotonic_ns()}",
+        "title": "Snart slut på surf?",
+        "body": "Lägg till 5 GB.",
+        "cta": "Lägg till 5 GB",
+        "image_id": None,
+        "sells": {"kind": "addon", "id": "extra-5gb"},
+        "terms": None,
+        "effective": "now",
+        "priority": 950,
+        "cap": {"impressions": 50, "days": 7},
+        "placements": ["invoice"],
+        "rules": {"data_alert": True, "exclude_overdue": False, "exclude_collection": False},
+    }
+    offer = run(oc.schedule(token, run(oc.create(token, body))["id"], None, None))
+    assert offer["status"] == "active"
+    try:
+        yield {"offer": offer, "subscription_id": sub_id}
+    finally:
+        run(oc.stop(token, offer["id"]))
+
+
+def test_a_data_alert_opens_the_order_sheet_of_the_offer_that_targets_it(client, data_alert_offer):
+    offer_id, sub_id = data_alert_offer["offer"]["id"], data_alert_offer["subscription_id"]
+    mine = _signed_in(CUSTOMER)
+    run(drain(AlertNoticesState.load.fn(mine)))
+    [tap] = [n for n in mine.notices if n["action"] == "offer"]
+    assert tap["action_label"] == "Lägg till 5 GB" and "offer" not in tap["href"]
+    assert "offer_id" not in tap and mine._offers[tap["id"]] == (offer_id, sub_id)  # the ids stay in the backend
+    # another customer's alert id, forged ids, or one without an offer: nothing opens
+    other = _signed_in(1)
+    run(drain(AlertNoticesState.load.fn(other)))
+    for forged in (tap["id"], "999999", "-1", "1 OR 1=1", None, ["1"]):
+        run(drain(AlertNoticesState.open_offer.fn(other, forged)))
+        assert not other.sheet_open and other._sheet_offer == 0
+    run(drain(AlertNoticesState.confirm.fn(other)))  # nothing on show: nothing ordered
+    # their own: the offer's order sheet, for the alert's subscription
+    run(drain(AlertNoticesState.open_offer.fn(mine, tap["id"])))
+    assert mine.sheet_open and mine.sheet_error == "" and not mine.sheet_busy
+    assert (mine._sheet_offer, mine._sheet_subscription) == (offer_id, sub_id)
+    assert mine.sheet_title and mine.sheet_lines and mine.sheet_total.endswith("kr")
+    # another subscriber signs in on the same tab: the sheet is gone and "Add" orders nothing
+    root = signed_in(CUSTOMER)
+    tab = substate(root, AlertNoticesState)
+    run(drain(AlertNoticesState.load.fn(tab)))
+    run(drain(AlertNoticesState.open_offer.fn(tab, tap["id"])))
+    assert tab._sheet_offer == offer_id
+    substate(root, SessionState)._start(
+        {"access_token": subscriber_token(1), "expires_at": time.time() + 600, "customer_id": 1}
+    )
+    run(drain(AlertNoticesState.confirm.fn(tab)))
+    assert tab.sheet_done == "" and tab._sheet_offer == 0 and tab.notices == []
+    results = run(OffersClient(client).results(service_token(), offer_id))
+    assert results["acceptances"] == 0
+    run(drain(AlertNoticesState.close_order.fn(mine)))
+    assert not mine.sheet_open and mine._sheet_offer == 0
+    # "Add": taken for the alert's subscription; the alert's tap is the shop again
+    run(drain(AlertNoticesState.open_offer.fn(mine, tap["id"])))
+    updates = run(drain(AlertNoticesState.confirm.fn(mine)))
+    assert mine.sheet_error == "" and mine.sheet_done.startswith("Klart!")
+    assert run(OffersClient(client).results(service_token(), offer_id))["acceptances"] == 1
+    assert mine._offers == {}
+    assert any(getattr(getattr(u, "fn", None), "__qualname__", "") == "AlertNoticesState.load" for u in updates)
+    run(drain(AlertNoticesState.load.fn(mine)))
+    assert not [n for n in mine.notices if n["action"] == "offer"]
+
+
+def test_without_an_offer_for_it_the_data_alert_opens_the_shop(client, core_app):
+    sub_id = _a_data_alert_on_show(core_app)
+    mine = _signed_in(CUSTOMER)
+    run(drain(AlertNoticesState.load.fn(mine)))
+    buy = [n for n in mine.notices if n["action"] == "buy"]
+    assert buy and buy[0]["href"] == f"/addons?sub={sub_id}" and mine._offers == {}
+    assert (
+        notice_view({"id": 5, "text": "x", "action": "offer", "subscription_id": 3})["action"] == "buy"
+    )  # no offer id

@@ -20,6 +20,7 @@ from backend_stub.api.params import IdPath, Lang
 from backend_stub.domain import alerts as rules
 from backend_stub.services.access.tokens import Principal, Role
 from backend_stub.services.alerts import choices
+from backend_stub.services.offers import banners
 
 router = APIRouter(tags=["alerts"])
 
@@ -35,14 +36,32 @@ class AlertSettingsIn(BaseModel):
     kinds: list[str] = Field(default_factory=list, max_length=len(choices.CHOOSABLE_KINDS))
     channels: list[str] = Field(default_factory=list, max_length=len(choices.CHANNELS))
     cost_limit_ore: int | None = Field(default=None, ge=1, le=choices.MAX_COST_LIMIT_ORE)
+    spend_limit_ore: int | None = Field(default=None, ge=1)  # one of the catalogue's levels; None: unchanged
 
 
 @router.get("/customers/{customer_id}/alerts")
 async def list_alerts(request: Request, customer_id: IdPath, p: Reader, lang: Lang = "sv") -> dict[str, Any]:
-    """The alerts the app shows (not dismissed), newest first, with their text in ``lang`` and their action."""
+    """The alerts the app shows (not dismissed), newest first, with their text in ``lang`` and their action: a data
+    alert that an active offer targets (rule ``data_alert``) opens that offer (``action`` "offer", ``offer_id``)."""
     ensure_customer_access(p, customer_id)
     core = core_of(request)
-    return {"items": await run(choices.shown, core.engine, customer_id, core.catalogue, lang)}
+    items = await run(choices.shown, core.engine, customer_id, core.catalogue, lang)
+    data_alerts = {
+        i["subscription_id"] for i in items if i["kind"] == rules.ALLOWANCE and i["data"].get("pool") == "data"
+    }
+    if data_alerts:
+        offers = await run(banners.alert_offers, core.engine, core.catalogue, customer_id, data_alerts, lang=lang)
+        items = [_with_offer(i, offers.get(i["subscription_id"]), lang) for i in items]
+    return {"items": items}
+
+
+def _with_offer(item: dict[str, Any], offer: dict[str, Any] | None, lang: str) -> dict[str, Any]:
+    """A data alert whose subscription an offer targets (rule ``data_alert``): its tap opens that offer's order
+    sheet (``action`` "offer", ``offer_id``; the label is the offer's call to action)."""
+    if offer is None or item["kind"] != rules.ALLOWANCE or item["data"].get("pool") != "data":
+        return item
+    label = offer["cta"] or ("See the offer" if lang == "en" else "Se erbjudandet")
+    return item | {"action": "offer", "offer_id": offer["offer_id"], "action_label": label, "action_path": "/"}
 
 
 @router.post("/customers/{customer_id}/alerts/{alert_id}/dismiss", status_code=204, response_class=Response)
@@ -65,7 +84,8 @@ async def get_alert_settings(request: Request, subscription_id: IdPath, p: Reade
 async def put_alert_settings(
     request: Request, subscription_id: IdPath, body: AlertSettingsIn, p: Chooser
 ) -> dict[str, Any]:
-    """Choose the thresholds, the roaming notices, the channels and the monthly cost warning."""
+    """Choose the thresholds (among the catalogue's per cents), the roaming notices, the channels, the monthly cost
+    warning and the spending limit for data outside the EU/EEA (one of the catalogue's levels, from now on)."""
     await owned_subscription(request, p, subscription_id)
     core = core_of(request)
     await run(
@@ -76,6 +96,8 @@ async def put_alert_settings(
         kinds=body.kinds,
         channels=body.channels,
         cost_limit_ore=body.cost_limit_ore,
+        catalogue=core.catalogue,
+        spend_limit_ore=body.spend_limit_ore,
     )
     return await run(choices.get_settings, core.engine, subscription_id, core.catalogue)
 

@@ -16,6 +16,7 @@ from backend_stub.domain.catalogue.compile import compile_catalogue, parse_allow
 from backend_stub.domain.catalogue.loading import DEFAULT_CATALOGUE, load_catalogue, parse_catalogue_text
 from backend_stub.domain.catalogue.schema import CatalogueError, CatalogueIn, Money
 from backend_stub.domain.catalogue.values import (
+    ALERT_POOLS,
     CATEGORIES,
     DESTINATION_CACHE_SIZE,
     FAIR_USE_NAME,
@@ -42,6 +43,7 @@ from backend_stub.domain.catalogue.values import (
 )
 
 __all__ = [
+    "ALERT_POOLS",
     "CATEGORIES",
     "DEFAULT_CATALOGUE",
     "DESTINATION_CACHE_SIZE",

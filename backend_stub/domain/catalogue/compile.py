@@ -27,6 +27,7 @@ from backend_stub.domain.catalogue.schema import (
     without_bad_items,
 )
 from backend_stub.domain.catalogue.values import (
+    ALERT_POOLS,
     FAIR_USE_NAME,
     FAIR_USE_NAME_EN,
     MAX_INSTALMENT_MONTHS,
@@ -209,6 +210,7 @@ def compile_catalogue(raw: dict[str, Any]) -> Catalogue:
     addons = _addons(c, doc, plans)
     discounts = _discounts(c, doc)
     devices = _devices(c, doc, vat_rate)
+    alert_percent = _alert_percent(c, doc.settings.usage_alert_percent)
     if c.errors:
         raise CatalogueError(c.errors)
     assert roaming is not None
@@ -228,6 +230,7 @@ def compile_catalogue(raw: dict[str, Any]) -> Catalogue:
         max_prefix_len=max((len(p) for p in prefixes), default=2),
         devices=devices,
         warnings=tuple(missing_english(doc)),
+        alert_percent=alert_percent,
     )
 
 
@@ -441,7 +444,42 @@ def _roaming(
             c.errors.append("settings.eu_fair_use_surcharge: above the regulated wholesale cap")
     if surcharge is None:
         return None
-    return RoamingSettings(caps, eur_to_sek, surcharge, spend_limit, notify, calls_as)
+    levels = _spend_limit_levels(c, s.roaming_data_spend_limit_levels, spend_limit)
+    return RoamingSettings(caps, eur_to_sek, surcharge, spend_limit, notify, calls_as, levels)
+
+
+def _spend_limit_levels(c: _Compiling, texts: list[str], default_ore: int) -> tuple[int, ...]:
+    """The spending limits a subscriber may choose: above 0 kr, rising, the default among them (none: the default)."""
+    f = "settings.roaming_data_spend_limit_levels"
+    parsed = [c.guard(kr_to_ore, x, field=f) for x in texts]
+    levels = tuple(x for x in parsed if x is not None)
+    if not levels or len(levels) < len(parsed):
+        return ()
+    if min(levels) <= 0 or list(levels) != sorted(set(levels)):
+        c.errors.append(f"{f}: amounts above 0 kr, rising, each once")
+    elif default_ore not in levels:
+        c.errors.append(f"{f}: roaming_data_spend_limit (the default) must be one of the levels")
+    return levels
+
+
+def _alert_percent(c: _Compiling, raw: list[Any] | dict[str, Any]) -> dict[str, tuple[int, ...]]:
+    """``settings.usage_alert_percent``: one list for every pool or a table per pool (a pool left out: none)."""
+    f = "settings.usage_alert_percent"
+    if isinstance(raw, list):
+        return dict.fromkeys(ALERT_POOLS, _percents(c, raw, f))
+    for pool in set(raw) - set(ALERT_POOLS):
+        c.errors.append(f"{f}: {pool!r} is not a pool with alerts (use {', '.join(ALERT_POOLS)})")
+    return {pool: _percents(c, raw[pool], f"{f}.{pool}") if pool in raw else () for pool in ALERT_POOLS}
+
+
+def _percents(c: _Compiling, values: Any, f: str) -> tuple[int, ...]:
+    if not isinstance(values, list) or not all(type(v) is int and 1 <= v <= 100 for v in values):
+        c.errors.append(f"{f}: whole per cents from 1 to 100, e.g. [80, 100]")
+        return ()
+    if values != sorted(set(values)):
+        c.errors.append(f"{f}: rising, each once, e.g. [80, 100]")
+        return ()
+    return tuple(values)
 
 
 def _allowances(c: _Compiling, texts: dict[str, str], f: str) -> dict[str, Allowance]:

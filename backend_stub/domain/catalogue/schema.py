@@ -71,6 +71,11 @@ class SettingsIn(_Model):
     eu_fair_use_surcharge: PriceIn
     roaming_data_spend_limit: Money = "575.00"
     roaming_data_notify_at: list[Money] = ["0.8", "1.0"]
+    # The spending limits a subscriber may choose among (rising; roaming_data_spend_limit, the default, is one).
+    roaming_data_spend_limit_levels: list[Money] = []
+    # Usage alerts (docs/alerts.md): the per cents of a period's allowance told by default, one list for every
+    # pool (data, voice, sms) or a table per pool; whole numbers 1-100, rising. Checked when compiled.
+    usage_alert_percent: list[Any] | dict[str, Any] = [80, 100]
     # Roam like at home (Regulation (EU) 2022/612 art. 4): calls, SMS and MMS made while roaming in the
     # EU/EEA to a number in the EU/EEA cost what a call home to this domestic destination class costs.
     eu_roaming_calls_as: str | None = None

@@ -179,6 +179,11 @@ class RoamingSettings:
     data_spend_limit_ore: int
     notify_at: tuple[Decimal, ...]
     calls_as: str = ""  # domestic destination class pricing calls to EU/EEA numbers while EU roaming; "" = none
+    # The spending limits a subscriber may choose (öre, rising; the default ``data_spend_limit_ore`` among them).
+    spend_limit_levels_ore: tuple[int, ...] = ()
+
+    def spend_limit_levels(self) -> tuple[int, ...]:
+        return self.spend_limit_levels_ore or (self.data_spend_limit_ore,)
 
     def wholesale_cap(self, year: int) -> Decimal:
         """The regulated wholesale data cap for ``year`` (the latest known year before it)."""
@@ -189,6 +194,7 @@ class RoamingSettings:
 
 
 DESTINATION_CACHE_SIZE = 200_000
+ALERT_POOLS = ("data", "voice", "sms")  # the allowance pools that have usage alerts
 
 
 @dataclass(frozen=True)
@@ -211,6 +217,8 @@ class Catalogue:
     devices: dict[str, Device] = field(default_factory=dict)
     # Items without an English text (English shows the Swedish one): reported at load, not errors.
     warnings: tuple[str, ...] = ()
+    # Usage alerts: the per cents of each pool's allowance told by default (``settings.usage_alert_percent``).
+    alert_percent: dict[str, tuple[int, ...]] = field(default_factory=lambda: dict.fromkeys(ALERT_POOLS, (80, 100)))
     # Numbers already looked up (subscribers call the same numbers again and again); bounded.
     _destination_cache: dict[str, Destination | None] = field(default_factory=dict, repr=False, compare=False)
 

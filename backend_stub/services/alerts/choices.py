@@ -1,7 +1,8 @@
 """A subscription's alert choices, its roaming "continue", and the alerts the app shows (issue 17).
 
-Defaults (no row): every alert on at 80 % and 100 %, every channel, no cost warning, the
-catalogue's spending limit. The 100 % roaming stop cannot be turned off (``domain.alerts``).
+Defaults (no row): every alert on at the catalogue's per cents (``usage_alert_percent``, 80 % and 100 %),
+every channel, no cost warning, the catalogue's spending limit. A chosen spending limit applies to data
+that starts after the choice (``spend_limits`` keeps each level with when it began, for re-rating). The 100 % roaming stop cannot be turned off (``domain.alerts``).
 """
 
 from __future__ import annotations
@@ -27,8 +28,12 @@ CHOOSABLE_KINDS = (rules.WELCOME, rules.FAIR_USE, rules.SPEND_LIMIT)
 MAX_COST_LIMIT_ORE = 10_000_000  # 100 000 kr: anything above is a typing error
 
 
-def settings_for(conn: Connection, sub_ids: list[int]) -> dict[int, rules.AlertSettings]:
-    out = {sub_id: rules.AlertSettings() for sub_id in sub_ids}
+def settings_for(
+    conn: Connection, sub_ids: list[int], catalogue: Catalogue | None = None
+) -> dict[int, rules.AlertSettings]:
+    """Each subscription's choices; one that made none has the catalogue's defaults (``usage_alert_percent``)."""
+    default = rules.AlertSettings.defaults(catalogue.alert_percent) if catalogue else rules.AlertSettings()
+    out = dict.fromkeys(sub_ids, default)
     for part in chunks(sub_ids):
         for row in conn.execute(select(AlertSetting).where(AlertSetting.subscription_id.in_(part))):
             out[row.subscription_id] = _from_row(row)
@@ -42,16 +47,25 @@ def _from_row(row: Any) -> rules.AlertSettings:
         cost_limit_ore=row.cost_limit_ore,
         spend_limit_ore=row.spend_limit_ore,
         channels=frozenset(row.channels),
+        spend_limits=tuple((int(at), int(ore)) for at, ore in row.spend_limits or ()),
     )
 
 
-def as_dict(sub_id: int, s: rules.AlertSettings) -> dict[str, Any]:
+def as_dict(sub_id: int, s: rules.AlertSettings, catalogue: Catalogue | None = None) -> dict[str, Any]:
+    """The choices as the API gives them, with what may be chosen: ``threshold_choices`` (per pool, the
+    catalogue's per cents, on by default), ``spend_limit_levels`` (öre) and the ``default_spend_limit_ore``."""
+    percent = catalogue.alert_percent if catalogue else dict.fromkeys(rules.POOLS, rules.ALLOWANCE_THRESHOLDS)
+    default_limit = catalogue.roaming.data_spend_limit_ore if catalogue else None
     return {
         "subscription_id": sub_id,
         "thresholds": {pool: list(s.thresholds.get(pool, ())) for pool in rules.POOLS},
+        "threshold_choices": {pool: list(percent.get(pool, ())) for pool in rules.POOLS},
         "kinds": sorted(s.kinds),
         "channels": sorted(s.channels),
         "cost_limit_ore": s.cost_limit_ore,
+        "spend_limit_ore": s.spend_limit_ore or default_limit,
+        "spend_limit_levels": list(catalogue.roaming.spend_limit_levels()) if catalogue else [],
+        "default_spend_limit_ore": default_limit,
     }
 
 
@@ -62,7 +76,7 @@ def get_settings(engine: Engine, sub_id: int, catalogue: Catalogue | None = None
     now = clock.now()
     with engine.connect() as conn:
         sub = _subscription(conn, sub_id)
-        out = as_dict(sub_id, settings_for(conn, [sub_id])[sub_id])
+        out = as_dict(sub_id, settings_for(conn, [sub_id], catalogue)[sub_id], catalogue)
         cycle_day = conn.execute(select(m.Customer.cycle_day).where(m.Customer.id == sub.customer_id)).scalar_one()
         period = period_containing(now.astimezone(rules.STOCKHOLM).date(), cycle_day)
         stopped = conn.execute(
@@ -103,34 +117,67 @@ def put_settings(
     kinds: list[str],
     channels: list[str],
     cost_limit_ore: int | None,
+    catalogue: Catalogue | None = None,
+    spend_limit_ore: int | None = None,
 ) -> dict[str, Any]:
-    """Replace the subscription's choices (each value checked; a bad one names its field)."""
+    """Replace the subscription's choices (each value checked; a bad one names its field). Thresholds are the
+    catalogue's per cents; the spending limit one of its levels (None: keep the one in force). A new limit
+    applies to data that starts from now (``spend_limits``: every level this far with when it began)."""
+    percent = catalogue.alert_percent if catalogue else dict.fromkeys(rules.POOLS, rules.ALLOWANCE_THRESHOLDS)
     for pool, chosen in thresholds.items():
         if pool not in rules.POOLS:
             raise Invalid("thresholds", f"{pool!r} is not one of {', '.join(rules.POOLS)}")
-        if any(v not in rules.ALLOWANCE_THRESHOLDS for v in chosen):
-            raise Invalid(f"thresholds.{pool}", f"choose among {', '.join(map(str, rules.ALLOWANCE_THRESHOLDS))}")
+        if any(v not in percent.get(pool, ()) for v in chosen):
+            allowed = ", ".join(map(str, percent.get(pool, ()))) or "none"
+            raise Invalid(f"thresholds.{pool}", f"choose among {allowed}")
     if unknown := set(kinds) - set(CHOOSABLE_KINDS):
         raise Invalid("kinds", f"{', '.join(sorted(unknown))} cannot be chosen")
     if unknown := set(channels) - set(CHANNELS):
         raise Invalid("channels", f"{', '.join(sorted(unknown))} is not a channel")
     if cost_limit_ore is not None and not 0 < cost_limit_ore <= MAX_COST_LIMIT_ORE:
         raise Invalid("cost_limit_ore", "between 0,01 kr and 100 000 kr, or none")
-    values = {
+    if spend_limit_ore is not None and catalogue is not None:
+        levels = catalogue.roaming.spend_limit_levels()
+        if spend_limit_ore not in levels:
+            raise Invalid("spend_limit_ore", f"choose among {', '.join(map(str, levels))} (öre)")
+    now = clock.now()
+    values: dict[str, Any] = {
         "thresholds": {pool: sorted(set(thresholds.get(pool, []))) for pool in rules.POOLS},
         "kinds": sorted(set(kinds) | {rules.SPEND_LIMIT}),
         "channels": sorted(set(channels)),
         "cost_limit_ore": cost_limit_ore,
-        "updated_at": clock.now(),
+        "updated_at": now,
     }
     with engine.begin() as conn:
         _subscription(conn, sub_id)
-        found = conn.execute(
-            update(AlertSetting).where(AlertSetting.subscription_id == sub_id).values(**values)
-        ).rowcount
-        if not found:
+        before = conn.execute(
+            select(AlertSetting.spend_limit_ore, AlertSetting.spend_limits).where(
+                AlertSetting.subscription_id == sub_id
+            )
+        ).first()
+        if spend_limit_ore is not None and catalogue is not None:
+            values |= _limit_change(before, spend_limit_ore, catalogue, int(now.timestamp()))
+        if before is not None:
+            conn.execute(update(AlertSetting).where(AlertSetting.subscription_id == sub_id).values(**values))
+        else:
             conn.execute(insert(AlertSetting).values(subscription_id=sub_id, **values))
-    return get_settings(engine, sub_id)
+    return get_settings(engine, sub_id, catalogue)
+
+
+MAX_LIMIT_CHANGES = 24  # the levels kept (a year of monthly changes): what re-rating an open period needs
+
+
+def _limit_change(before: Any, new_ore: int, catalogue: Catalogue, now_s: int) -> dict[str, Any]:
+    """The columns of choosing ``new_ore``: nothing when it is the level in force; else the level and, in
+    ``spend_limits``, the new one from now after the ones before (the first time: the default until now)."""
+    current = (before.spend_limit_ore if before is not None else None) or catalogue.roaming.data_spend_limit_ore
+    history = [list(x) for x in (before.spend_limits if before is not None else None) or ()]
+    if new_ore == current:
+        return {}
+    if not history:
+        history = [[0, current]]
+    history = [x for x in history if x[0] < now_s] + [[now_s, new_ore]]
+    return {"spend_limit_ore": new_ore, "spend_limits": history[-MAX_LIMIT_CHANGES:]}
 
 
 def continue_roaming(

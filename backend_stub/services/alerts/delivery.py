@@ -37,14 +37,17 @@ ROAMING_KINDS = frozenset({rules.WELCOME, rules.FAIR_USE, rules.SPEND_LIMIT})
 _ORDER = {rules.WELCOME: 0, rules.ALLOWANCE: 1, rules.FAIR_USE: 2, rules.SPEND_LIMIT: 3, rules.COST: 4}
 
 
-def record(engine: Engine, alerts: Sequence[rules.Alert], *, now: datetime | None = None) -> int:
-    """Write the alerts not written before; returns how many are new (and to be delivered or shown)."""
+def record(
+    engine: Engine, alerts: Sequence[rules.Alert], *, now: datetime | None = None, catalogue: Catalogue | None = None
+) -> int:
+    """Write the alerts not written before; returns how many are new (and to be delivered or shown). A
+    subscription without choices has ``catalogue``'s defaults."""
     if not alerts:
         return 0
     now = now or clock.now()
     with engine.begin() as conn:
         subs = _subscriptions(conn, sorted({a.subscription_id for a in alerts}))
-        settings = settings_for(conn, list(subs))
+        settings = settings_for(conn, list(subs), catalogue)
         # Told in the order things happened: by the event, and for one event the welcome before the limits.
         alerts = sorted(alerts, key=lambda a: (a.at, _ORDER.get(a.kind, 9), a.level))
         rows = [

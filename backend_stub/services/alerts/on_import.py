@@ -26,7 +26,7 @@ def after_import(
     invoiced), and send those due now; returns how many are new."""
     now = now or clock.now()
     found = found + cost_alerts(engine, catalogue, touched, now=now)
-    new = record(engine, found, now=now)
+    new = record(engine, found, now=now, catalogue=catalogue)
     if new:
         deliver_due(engine, catalogue, now=now)
     return new

@@ -27,11 +27,10 @@ from sqlalchemy import Connection, select
 from backend_stub.domain import alerts as rules
 from backend_stub.domain.catalogue import UNLIMITED, Catalogue
 from backend_stub.domain.invoicing import rate_index
+from backend_stub.domain.money import EXACT_PER_ORE
 from backend_stub.domain.periods import Subscription
 from backend_stub.domain.rating import PeriodRater, RatedEvent, Rejection, UsageEvent
 from backend_stub.storage.models import billing as m
-
-_LOWEST = min(rules.ALLOWANCE_THRESHOLDS)
 
 
 class GroupAlerts:
@@ -41,6 +40,9 @@ class GroupAlerts:
         self.catalogue = catalogue
         self.now = now
         self.pool_of = {r.key: r.allowance for r in rate_index(catalogue).values() if r.allowance in rules.POOLS}
+        # The catalogue's per cents (``usage_alert_percent``): a group is walked again only past the lowest.
+        self.percent = {pool: tuple(catalogue.alert_percent.get(pool, ())) for pool in rules.POOLS}
+        self.lowest = {pool: min(ts) for pool, ts in self.percent.items() if ts}
         self.found: list[rules.Alert] = []
         self._totals_cache: dict[tuple[Any, Any], dict[str, int]] = {}
         # Per rated group, its latest event and whether its period is invoiced: what the cost warning needs.
@@ -80,7 +82,7 @@ class GroupAlerts:
             data = {"late": self._late(at, closed)}
             self.found.append(rules.Alert(sub.id, period_start, rules.FAIR_USE, "", at, data))
         if rater.roamed:
-            self._welcomes(sub, period_start, closed, events)
+            self._welcomes(sub, period_start, closed, events, rater)
 
     def _late(self, at: int, closed: bool) -> bool:
         return rules.is_late(at, self.now, period_invoiced=closed)
@@ -101,10 +103,11 @@ class GroupAlerts:
         totals, left = self._totals(rater), rater.allowance_left()
         out: dict[str, tuple[int, int]] = {}
         for pool, total in totals.items():
-            if pool not in rules.POOLS or total in (UNLIMITED, 0) or left.get(pool, 0) == UNLIMITED:
+            lowest = self.lowest.get(pool)
+            if lowest is None or total in (UNLIMITED, 0) or left.get(pool, 0) == UNLIMITED:
                 continue
             used = total - max(0, left.get(pool, 0))
-            if used * 100 >= total * _LOWEST:
+            if used * 100 >= total * lowest:
                 out[pool] = (total, used)
         return out
 
@@ -125,7 +128,7 @@ class GroupAlerts:
             if o.__class__ is RatedEvent
         ]
         totals = {pool: total for pool, (total, _used) in reached.items()}
-        crossed = rules.crossings(uses, totals)
+        crossed = rules.crossings(uses, totals, self.percent)
         top = {(pool, at): threshold for pool, threshold, at in crossed}  # one event over 80 % and 100 %: tell 100 %
         for pool, threshold, at in crossed:
             if top[(pool, at)] != threshold:
@@ -134,18 +137,22 @@ class GroupAlerts:
             data = {"pool": pool, "percent": threshold, "included": total, "used": used, "late": self._late(at, closed)}
             self.found.append(rules.Alert(sub.id, period_start, rules.ALLOWANCE, f"{pool}-{threshold}", at, data))
 
-    def _welcomes(self, sub: Subscription, period_start: date, closed: bool, events: Sequence[UsageEvent]) -> None:
+    def _welcomes(
+        self, sub: Subscription, period_start: date, closed: bool, events: Sequence[UsageEvent], rater: PeriodRater
+    ) -> None:
         trail = [(ev.started_at, ev.visited_country) for ev in events]
         for i in rules.trip_starts(trail):
             at, country = trail[i]
             zone = self.catalogue.zone_of(country)
-            data = {
+            data: dict[str, Any] = {
                 "country": country,
                 "zone": zone.id if zone else "",
                 "eu": bool(zone and zone.eu),
                 "first_of_period": i == 0,
                 "late": self._late(at, closed),
             }
+            if zone is not None and not zone.eu:  # the subscription's spending limit when the trip began
+                data["limit_ore"] = rater.spend_limit_at(at) // EXACT_PER_ORE
             self.found.append(rules.Alert(sub.id, period_start, rules.WELCOME, f"{country}{at}", at, data))
 
 

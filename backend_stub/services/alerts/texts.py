@@ -136,7 +136,7 @@ def _welcome(data: dict[str, Any], lang: str, catalogue: Catalogue) -> str:
         rate = zone.rates.get(service)
         if rate is not None:
             prices.append(f"{label_en if en else label_sv} {_unit_price(rate.price, rate.per, lang)}")
-    limit = format_kr(catalogue.roaming.data_spend_limit_ore, lang)
+    limit = format_kr(int(data.get("limit_ore") or catalogue.roaming.data_spend_limit_ore), lang)
     listed = ", ".join(prices)
     if en:
         return (

@@ -233,6 +233,7 @@ class UsageImporter:
             return
         grouped = self._group(conn, events, lines, rejects)
         closed = usage_store.closed_periods(conn, grouped.subs)
+        roaming = usage_store.load_roaming_choices(conn, grouped.events.keys())
         work = GroupRating(
             self.catalogue,
             grouped.events,
@@ -244,7 +245,8 @@ class UsageImporter:
             batch_id,
             pstart_as_text=conn.dialect.name == "sqlite",
             bought=usage_store.load_bought_allowances(conn, grouped.events.keys()),
-            continues=usage_store.load_continues(conn, grouped.events.keys()),
+            continues=roaming.continues,
+            spend_limits=roaming.spend_limits,
             alerts=GroupAlerts(self.catalogue, clock.now()) if self.alerts else None,
         )
         if self.parallel and len(events) >= PARALLEL_MIN_EVENTS and can_fork():

@@ -133,10 +133,12 @@ class GroupRating:
         pstart_as_text: bool,
         bought: Bought | None = None,
         continues: dict[GroupKey, int] | None = None,
+        spend_limits: dict[int, tuple[tuple[int, int], ...]] | None = None,
         alerts: GroupAlerts | None = None,
     ):
         self.catalogue, self.groups, self.subs, self.periods = catalogue, groups, subs, periods
         self.continues: dict[GroupKey, int] = continues or {}  # "continue data abroad" chosen, per group
+        self.spend_limits = spend_limits or {}  # the spending limits chosen, per subscription
         self.alerts = alerts  # the usage alerts of the rated groups (None: not looked for)
         self.existing, self.closed, self.lines, self.batch_id = existing, closed, lines, batch_id
         self.pstart_as_text = pstart_as_text
@@ -181,6 +183,7 @@ class GroupRating:
             self.periods[key],
             bought_allowances=self.bought.get(key),
             roaming_continue_at=self.continues.get(key),
+            spend_limits=self.spend_limits.get(key[0]),
         )
         outcomes = list(map(rater.rate, new_events))
         if Rejection not in set(map(type, outcomes)):
@@ -220,6 +223,7 @@ class GroupRating:
             frozen,
             bought_allowances=self.bought.get(key),
             roaming_continue_at=self.continues.get(key),
+            spend_limits=self.spend_limits.get(key[0]),
         )
         old_by_rid = {o[0].record_id: o for o in pending_old}
         new_by_rid = {e.record_id: e for e in new_events}

@@ -26,6 +26,7 @@ def rerate_period(conn: Connection, catalogue: Catalogue, subscription: Subscrip
     existing = usage_store.existing_events(conn, [key], {subscription.id: subscription})
     if not any(o[2] is None for o in existing.get(key, ())):
         return 0
+    roaming = usage_store.load_roaming_choices(conn, [key])
     work = GroupRating(
         catalogue,
         {key: []},
@@ -37,7 +38,8 @@ def rerate_period(conn: Connection, catalogue: Catalogue, subscription: Subscrip
         None,
         pstart_as_text=conn.dialect.name == "sqlite",
         bought=usage_store.load_bought_allowances(conn, [key]),
-        continues=usage_store.load_continues(conn, [key]),
+        continues=roaming.continues,
+        spend_limits=roaming.spend_limits,
     )
     for _ in work.chunks():  # no new events: nothing to insert, only updates
         pass

@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import JSON, BigInteger, Connection, Date, cast, func, insert, null, select, union_all, update
 
 from backend_stub import clock
 from backend_stub.domain.periods import Subscription
@@ -25,7 +25,7 @@ from backend_stub.services.billing.usage_rating import (
 )
 from backend_stub.services.lifecycle.ledger import add_event
 from backend_stub.storage.models import billing as m
-from backend_stub.storage.models.alerts import RoamingContinue
+from backend_stub.storage.models.alerts import AlertSetting, RoamingContinue
 from backend_stub.storage.models.charges import AddonPurchase
 from backend_stub.storage.repo import bulk_update, chunks
 
@@ -226,19 +226,41 @@ def load_bought_allowances(conn: Connection, keys: Iterable[GroupKey]) -> Bought
     return dict(out)
 
 
-def load_continues(conn: Connection, keys: Iterable[GroupKey]) -> dict[GroupKey, int]:
-    """When each group's subscriber chose to go on using data outside the EU/EEA past the spending limit (epoch s).
+class RoamingChoices(NamedTuple):
+    """What the subscribers chose for data outside the EU/EEA: per group, when they chose to go on past the
+    spending limit (epoch s); per subscription, the spending limits they chose (``(from, öre)``, rising)."""
 
-    One probe when nobody has (the common import), one query per 5 000 subscriptions otherwise."""
+    continues: dict[GroupKey, int]
+    spend_limits: dict[int, tuple[tuple[int, int], ...]]
+
+
+def load_roaming_choices(conn: Connection, keys: Iterable[GroupKey]) -> RoamingChoices:
+    """The groups' roaming choices: one probe when nobody made any (the common import), else one query per
+    5 000 subscriptions that reads both ("continue" rows and chosen limits, ``UNION ALL``)."""
     wanted = set(keys)
-    if not wanted or not conn.execute(select(select(RoamingContinue.id).limit(1).exists())).scalar():
-        return {}
-    out: dict[GroupKey, int] = {}
+    out = RoamingChoices({}, {})
+    if not wanted:
+        return out
+    rc, st = RoamingContinue, AlertSetting
+    probe = select(
+        select(rc.id).limit(1).exists(), select(st.subscription_id).where(st.spend_limits.is_not(None)).exists()
+    )
+    if not any(conn.execute(probe).one()):
+        return out
     for part in chunks(sorted({k[0] for k in wanted})):
-        q = select(RoamingContinue.subscription_id, RoamingContinue.period_start, RoamingContinue.chosen_at).where(
-            RoamingContinue.subscription_id.in_(part)
+        chosen_limits = select(st.subscription_id, cast(null(), Date), cast(null(), BigInteger), st.spend_limits).where(
+            st.subscription_id.in_(part), st.spend_limits.is_not(None)
         )
-        for sub_id, pstart, chosen_at in conn.execute(q):
-            if (sub_id, pstart) in wanted:
-                out[(sub_id, pstart)] = int(chosen_at)
+        continued = select(rc.subscription_id, rc.period_start, rc.chosen_at, cast(null(), JSON)).where(
+            rc.subscription_id.in_(part)
+        )
+        for sub_id, pstart, chosen_at, limits in conn.execute(union_all(chosen_limits, continued)):
+            if limits is not None:
+                out.spend_limits[sub_id] = tuple((int(at), int(ore)) for at, ore in limits)
+            elif (sub_id, _as_date(pstart)) in wanted:
+                out.continues[(sub_id, _as_date(pstart))] = int(chosen_at)
     return out
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))

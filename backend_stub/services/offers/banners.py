@@ -220,6 +220,50 @@ def banners_for(
         return out
 
 
+def alert_offers(
+    engine: Engine,
+    catalogue: Catalogue,
+    customer_id: int,
+    subscription_ids: set[int],
+    *,
+    lang: str = "sv",
+    now: datetime | None = None,
+) -> dict[int, dict[str, Any]]:
+    """The offers a data alert opens (issue 17): per subscription of ``subscription_ids``, the active offer with
+    the rule ``data_alert`` that matches it now (highest priority first), unless the customer dismissed or took
+    it: ``{"offer_id", "cta"}``. Its banner's order sheet is the alert's one tap; nothing when none targets it."""
+    if not subscription_ids:
+        return {}
+    now = now or clock.now()
+    with engine.begin() as conn:  # a transaction: the targeting caches may be refreshed
+        offers = [r for r in _active_offers(conn, now) if (x := offer_rules(r, catalogue)) is not None and x.data_alert]
+        if not offers:
+            return {}
+        dismissed = set(
+            conn.execute(
+                select(OfferEvent.offer_id).where(
+                    OfferEvent.customer_id == customer_id,
+                    OfferEvent.offer_id.in_([r.id for r in offers]),
+                    OfferEvent.kind == "dismiss",
+                )
+            ).scalars()
+        )
+        left_out = dismissed | accepted_offer_ids(conn, customer_id)
+        candidates = sorted((r for r in offers if r.id not in left_out), key=lambda r: (-r.priority, -r.id))
+        if not candidates:
+            return {}
+        needed = max((x.periods_needed() for r in candidates if (x := offer_rules(r, catalogue))), default=0)
+        ctx = context(conn, catalogue, customer_id, now, periods_needed=needed)
+        out: dict[int, dict[str, Any]] = {}
+        for sub_id in sorted(subscription_ids):
+            for r in candidates:
+                result = match_offer(ctx, r, sub_id)
+                if result.matches and result.subscription is not None and result.subscription.id == sub_id:
+                    out[sub_id] = {"offer_id": r.id, "cta": banner(ctx, r, result.subscription, lang)["cta"]}
+                    break
+        return out
+
+
 def targeted(ctx: Context, offer_id: int, subscription_id: int | None = None) -> tuple[Any, targeting.Match]:
     """The offer and the matching subscription, or ``NotFound`` when it is not for this customer now."""
     row = load_offer(ctx.conn, offer_id)

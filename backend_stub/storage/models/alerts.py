@@ -46,7 +46,9 @@ class AlertSetting(Base):
     kinds: Mapped[list] = mapped_column(JSON)  # roaming_welcome, fair_use, spend_limit
     channels: Mapped[list] = mapped_column(JSON)  # sms, email, app
     cost_limit_ore: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    spend_limit_ore: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    spend_limit_ore: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # the level chosen (None: default)
+    # Every level in force this far, [[from epoch s, öre], ...] (the rater caps each event at the one of its time).
+    spend_limits: Mapped[list | None] = mapped_column(JSON, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

@@ -14,13 +14,22 @@ from selfcare.pages.settings.state import SettingsState
 
 S = SettingsState
 
-_POOLS = (("data", N_("Data")), ("voice", N_("Call minutes")), ("sms", N_("Texts")))
 _KINDS = (
     ("roaming_welcome", N_("Welcome abroad, with the prices")),
     ("fair_use", N_("EU fair-use volume used up")),
     ("spend_limit", N_("80 % of the spending limit for data outside the EU")),
 )
 _CHANNELS = (("sms", N_("SMS")), ("email", N_("E-mail")), ("app", N_("In the app")))
+
+
+_TICK_STYLE = {
+    "display": "flex",
+    "align_items": "center",
+    "gap": "0.6rem",
+    "min_height": styles.TAP,
+    "cursor": "pointer",
+}
+_BOX_STYLE = {"width": "1.25rem", "height": "1.25rem", "accent_color": styles.C.primary}
 
 
 def _tick(item: ObjectVar[dict[str, Any]], name: str, label: str, suffix: str = "") -> rx.Component:
@@ -32,16 +41,26 @@ def _tick(item: ObjectVar[dict[str, Any]], name: str, label: str, suffix: str = 
             name=name,
             default_checked=ticked[name],
             id=f"alert-{name}-" + item["id"].to(str),
-            style={"width": "1.25rem", "height": "1.25rem", "accent_color": styles.C.primary},
+            style=_BOX_STYLE,
         ),
         rx.text(tr(label), suffix, as_="span", size="2"),
-        style={
-            "display": "flex",
-            "align_items": "center",
-            "gap": "0.6rem",
-            "min_height": styles.TAP,
-            "cursor": "pointer",
-        },
+        style=_TICK_STYLE,
+    )
+
+
+def _threshold_tick(tick: ObjectVar[dict[str, Any]], sub_id: Any) -> rx.Component:
+    """One of the catalogue's per cents of a pool (its label from the state, in the session's language)."""
+    name = tick["name"].to(str)
+    return rx.el.label(
+        rx.el.input(
+            type="checkbox",
+            name=name,
+            default_checked=tick["checked"].to(bool),
+            id="alert-" + name + "-" + sub_id,
+            style=_BOX_STYLE,
+        ),
+        rx.text(tick["label"].to(str), as_="span", size="2"),
+        style=_TICK_STYLE,
     )
 
 
@@ -54,12 +73,43 @@ def _group(title: str, *ticks: rx.Component) -> rx.Component:
 
 
 def _thresholds(item: ObjectVar[dict[str, Any]]) -> rx.Component:
-    """The allowance thresholds, for the pools the plan limits (unlimited ones never alert)."""
-    shown: Any = item["shown"].to(dict)
-    ticks = [
-        rx.cond(shown[pool], _tick(item, f"{pool}_{t}", label, f" {t} %")) for pool, label in _POOLS for t in (80, 100)
-    ]
-    return rx.cond(shown["any_pool"], _group(N_("Tell me when I have used"), *ticks))
+    """The allowance thresholds: the catalogue's per cents, for the pools the plan limits (unlimited ones never
+    alert)."""
+    sub_id = item["id"].to(str)
+    ticks: Any = item["ticks"].to(list[dict[str, Any]])
+    return rx.cond(
+        item["any_pool"].to(bool),
+        _group(N_("Tell me when I have used"), rx.foreach(ticks, lambda t: _threshold_tick(t, sub_id))),
+    )
+
+
+def _spend_limit(item: ObjectVar[dict[str, Any]], sub_id: Any) -> rx.Component:
+    """The spending limit for data outside the EU/EEA: one of the operator's levels (``575 kr``)."""
+    limits: Any = item["limits"].to(list[dict[str, str]])
+    error = S.field_errors.get(sub_id + ":spend_limit", "")
+    return rx.fragment(
+        rx.el.label(
+            tr("Spending limit for data outside the EU each month"),
+            html_for="spend-limit-" + sub_id,
+            style={"font_weight": "600", "font_size": "0.95rem"},
+        ),
+        rx.el.select(
+            rx.foreach(limits, lambda o: rx.el.option(o["label"].to(str), value=o["value"].to(str))),
+            name="spend_limit",
+            id="spend-limit-" + sub_id,
+            default_value=item["spend_limit"].to(str),
+            style={
+                "min_height": styles.TAP,
+                "width": "100%",
+                "font_size": "1rem",
+                "padding": "0 0.5rem",
+                "border_radius": "var(--radius-2)",
+                "border": "1px solid var(--gray-7)",
+                "background": "var(--color-background)",
+            },
+        ),
+        rx.cond(error != "", rx.text(error, color="red", size="2", role="alert")),
+    )
 
 
 def _cost_limit(item: ObjectVar[dict[str, Any]], sub_id: Any) -> rx.Component:
@@ -129,6 +179,7 @@ def _card(item: ObjectVar[dict[str, Any]]) -> rx.Component:
                     size="1",
                     color=styles.C.muted,
                 ),
+                rx.cond(item["limits"].to(list).length() > 1, _spend_limit(item, sub_id)),
                 _group(N_("How"), *[_tick(item, f"channel_{ch}", label) for ch, label in _CHANNELS]),
                 _cost_limit(item, sub_id),
                 rx.button(
