@@ -221,8 +221,7 @@ class PeriodRater:
         return hit[0], hit[1], hit[2] + (ts % 3600) // 60
 
     def rate(self, ev: UsageEvent) -> RatedEvent | Rejection:
-        """Rate one event (call in ``(started_at, record_id)`` order). The import's hot path, in one piece on
-        purpose: roaming outside the EU/EEA, EU fair use and the rejections are steps of their own."""
+        """Rate one event, in ``(started_at, record_id)`` order: the import's hot path, in one piece on purpose."""
         day, weekday, minute = self._local(ev.started_at)
         whole = self._whole_period
         state = whole if whole is not None and self.period.start <= day <= self.period.end else self._state_on(day)
@@ -273,9 +272,7 @@ class PeriodRater:
                 per_unit = rate.offpeak_exact_per_unit
         usable, surcharge_units, surcharge = billed, 0, 0
         if category_override == "eu_roaming" and service == "data" and state.fair_use_left != UNLIMITED:
-            usable, surcharge_units, surcharge = self._beyond_fair_use(state, billed)
-            if surcharge_units and self.first_surcharge_at is None:
-                self.first_surcharge_at = ev.started_at
+            usable, surcharge_units, surcharge = self._beyond_fair_use(state, billed, ev.started_at)
         included = 0
         pool = rate.allowance
         if pool and usable:
@@ -304,11 +301,14 @@ class PeriodRater:
             destination,
         )
 
-    def _beyond_fair_use(self, state: _SegmentState, billed: int) -> tuple[int, int, int]:
-        """EU/EEA roaming data: (bytes within the fair-use limit, bytes beyond it, their surcharge, exact)."""
+    def _beyond_fair_use(self, state: _SegmentState, billed: int, at: int) -> tuple[int, int, int]:
+        """EU/EEA roaming data: (bytes within the fair-use limit, bytes beyond it, their surcharge, exact); notes
+        when the first surcharge was (``at``, the event's start: what the usage alerts look at)."""
         within = min(billed, state.fair_use_left)
         state.fair_use_left -= within
         surcharge_units = billed - within
+        if surcharge_units and self.first_surcharge_at is None:
+            self.first_surcharge_at = at
         return within, surcharge_units, surcharge_units * self.catalogue.roaming.fair_use_surcharge.exact_per_unit
 
     def _rate_roaming(self, ev: UsageEvent, plan_id: str, zone: Zone) -> RatedEvent | Rejection:
