@@ -8,6 +8,7 @@ from reflex.vars import ObjectVar
 from selfcare import styles
 from selfcare.components.icons import timeline_icon
 from selfcare.components.layout import card, error_callout, page, section_title, skeleton, tr
+from selfcare.components.lazy import below_the_fold
 from selfcare.components.offer_banner import offer_banner
 from selfcare.components.usage_row import usage_row
 from selfcare.pages.invoice.head_card import head_card
@@ -429,13 +430,14 @@ def invoice_page() -> rx.Component:
                     rx.cond(S.view["overdue_note"].to(str) != "", _overdue_note()),
                     rx.cond(S.view["payable"].to(bool), _payment_details()),
                     rx.cond(S.view["is_credit_note"].to(bool), rx.fragment(), _explain()),
-                    _usage_summary(),
-                    _specification(),
-                    _plans(),
-                    rx.cond(S.view["is_credit_note"].to(bool), rx.fragment(), _usage()),
-                    _timeline(),
-                    thread_card(),
-                    _parties(),
+                    # Below the first screen: rendered when the browser is idle or they scroll near (lazy.py).
+                    below_the_fold(_usage_summary()),
+                    below_the_fold(_specification()),
+                    below_the_fold(_plans()),
+                    below_the_fold(rx.cond(S.view["is_credit_note"].to(bool), rx.fragment(), _usage())),
+                    below_the_fold(_timeline()),
+                    below_the_fold(thread_card()),
+                    below_the_fold(_parties()),
                     _drill(),
                     spacing="4",
                     width="100%",

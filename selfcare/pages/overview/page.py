@@ -12,6 +12,7 @@ from selfcare.components.alert_notices import alert_notices
 from selfcare.components.autopay_status import addon_shop_link, payment_method_summary
 from selfcare.components.instalment_card import instalment_card
 from selfcare.components.layout import card, error_callout, page, section_title, skeleton, status_badge, tr
+from selfcare.components.lazy import below_the_fold
 from selfcare.components.offer_banner import offer_banner
 from selfcare.components.pending_changes import PendingChangesState, plan_card
 from selfcare.pages.overview.state import OverviewState
@@ -226,10 +227,11 @@ def overview_page() -> rx.Component:
         _left_to_pay(),
         offer_banner("overview"),
         _this_period(),
-        plan_card(),
-        instalment_card(),
-        payment_method_summary(),
-        _latest_invoice(),
+        # Below the first screen: rendered when the browser is idle or they scroll near (components/lazy.py).
+        below_the_fold(plan_card()),
+        below_the_fold(instalment_card()),
+        below_the_fold(payment_method_summary()),
+        below_the_fold(_latest_invoice()),
         # The payment method card's labels follow the language by themselves; its notice is the core's own
         # text, asked for again in the new language.
         active="Overview",

@@ -10,7 +10,7 @@ from selfcare.components.alert_notices import alert_notices
 from selfcare.components.layout import card, error_callout, page, section_title, skeleton, tr
 from selfcare.components.order_sheet import state_order_sheet
 from selfcare.components.usage_row import usage_row
-from selfcare.pages.usage.lazy import lazy_mount
+from selfcare.components.lazy import lazy_mount
 from selfcare.pages.usage.state import CATEGORIES, SERVICES, UsageState
 from selfcare.presenters import CATEGORY_TEXT, SERVICE_TEXT
 from selfcare.state.alerts import AlertNoticesState
