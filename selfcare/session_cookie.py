@@ -22,8 +22,10 @@ two routes of the app's backend outside Reflex's own (``/_event``, ``/ping``, ``
 An invoice link (``/i/<token>``) opens in one step where the backend serves the pages (production,
 one port): :func:`open_link_route` opens it at the core, sets the cookie to the link's session and
 redirects to ``/invoices/<id>``, so the invoice page is the only page loaded. Anything else (a link
-that expired or was revoked, a browser with a full session in its cookie, which a link never
-replaces) falls through to the Reflex page ``/i/[link_token]`` and its state (``LinkState``).
+that expired or was revoked, a browser with another customer's full session in its cookie, which a
+link never replaces) falls through to the Reflex page ``/i/[link_token]`` and its state
+(``LinkState``). A browser with the same customer's full session goes straight to the invoice, the
+cookie unchanged.
 
 Sign-out revokes both the tab's token and the cookie's at the core (``/auth/logout``), so the session
 ends on every worker and in every tab; the idle (30 min) and absolute (12 h) limits are the core's
@@ -250,8 +252,9 @@ async def open_link_route(request: Request) -> Response | None:
     from selfcare.api_client import ApiError, get_client, valid_invoice_id
 
     token = _link_token(request.url.path)
-    if not token or full_session_in(request.headers.get("cookie", "")) is not None:
+    if not token:
         return None
+    full = full_session_in(request.headers.get("cookie", ""))
     try:
         answer = await get_client().open_link(token)
     except ApiError:
@@ -261,8 +264,12 @@ async def open_link_route(request: Request) -> Response | None:
     if not valid_invoice_id(invoice_id) or claims is None:
         return None
     response = RedirectResponse(f"/invoices/{invoice_id}", status_code=303)
-    _set_cookie(response, answer["access_token"], float(claims["exp"]), _secure(request))
-    return response
+    if full is None:
+        _set_cookie(response, answer["access_token"], float(claims["exp"]), _secure(request))
+        return response
+    # Signed in already: the customer's own invoice opens in their full session (the cookie is kept);
+    # another customer's link goes to the page, which never replaces a full session with a link's.
+    return response if full["cid"] == claims["cid"] else None
 
 
 def api_transformer(inner: ASGIApp) -> ASGIApp:

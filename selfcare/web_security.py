@@ -204,7 +204,9 @@ def secure(app: ASGIApp, *, api_url: str = "", core_url: str = "") -> ASGIApp:
     """``app`` behind the dynamic routes' shells (``page_shells``), the upload cap, the cache policy and the
     security headers (the headers outermost, so a 413 has them too)."""
     return SecurityHeadersMiddleware(
-        CachePolicy(UploadCap(ShellRoutes(app))), html_policy=page_policy(api_url, core_url), other_policy=RESOURCE_POLICY
+        CachePolicy(UploadCap(ShellRoutes(app))),
+        html_policy=page_policy(api_url, core_url),
+        other_policy=RESOURCE_POLICY,
     )
 
 

@@ -196,6 +196,16 @@ def test_a_link_never_replaces_a_full_session_and_a_dead_one_goes_to_its_page(cl
     assert run(_get("/i/" + link["token"], cookie="x=1")).status_code == 303
 
 
+def test_a_link_of_the_signed_in_customer_goes_straight_to_the_invoice_in_the_full_session(client):
+    invoice_id = _ids(client, 3)[0]
+    link = run(client.create_link(subscriber_token(3), invoice_id))
+    full = _sign_in(client, "K100003")._token
+    assert session_cookie.verify_session_token(full)["cid"] == 3
+    answer = run(_get(f"/i/{link['token']}", cookie=f"{session_cookie.COOKIE}={full}"))
+    assert answer.status_code == 303 and answer.headers["location"] == f"/invoices/{invoice_id}"
+    assert "set-cookie" not in answer.headers and answer.headers["cache-control"] == "no-store"
+
+
 def test_the_session_routes_take_only_get_and_a_valid_grant(client):
     refused = run(_get(session_cookie.START_PATH))
     assert refused.status_code == 400 and refused.headers["cache-control"] == "no-store"

@@ -11,6 +11,7 @@ import reflex as rx
 
 from selfcare import styles
 from selfcare.components.layout import card, error_callout, page, section_title, status_badge, tr
+from selfcare.components.lazy import below_the_fold
 from selfcare.i18n import N_
 from selfcare.state.payment_method import PaymentMethodState
 
@@ -261,7 +262,7 @@ def payment_method_page() -> rx.Component:
         ),
         rx.cond(
             P.loaded,
-            rx.vstack(_current(), _choices(), spacing="4", width="100%", align="stretch"),
+            rx.vstack(_current(), below_the_fold(_choices()), spacing="4", width="100%", align="stretch"),
             rx.cond(P.error == "", rx.center(rx.spinner(size="3"), padding="3rem", width="100%")),
         ),
         active="Overview",

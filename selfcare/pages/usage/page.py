@@ -8,9 +8,9 @@ import reflex as rx
 from selfcare import styles
 from selfcare.components.alert_notices import alert_notices
 from selfcare.components.layout import card, error_callout, page, section_title, skeleton, tr
+from selfcare.components.lazy import below_the_fold, lazy_mount
 from selfcare.components.order_sheet import state_order_sheet
 from selfcare.components.usage_row import usage_row
-from selfcare.components.lazy import lazy_mount
 from selfcare.pages.usage.state import CATEGORIES, SERVICES, UsageState
 from selfcare.presenters import CATEGORY_TEXT, SERVICE_TEXT
 from selfcare.state.alerts import AlertNoticesState
@@ -279,7 +279,7 @@ def usage_page() -> rx.Component:
                 ),
                 _chart(S.category_fig, "chart-category", "Cost by category (kr)"),
                 _chart(S.invoices_fig, "chart-invoices", "Your last invoices (kr)"),
-                _itemised(),
+                below_the_fold(_itemised()),
                 rx.link(tr("Alerts: choose what we tell you, and how"), href="/settings", style=styles.tap_link),
                 spacing="4",
                 width="100%",
