@@ -17,10 +17,9 @@ import reflex as rx
 
 from selfcare.alerts_client import alerts_client
 from selfcare.api_client import NotFound
-from selfcare.i18n import N_, gettext
-from selfcare.offers_client import Invalid
+from selfcare.i18n import N_
 from selfcare.state.calls import Subscriber, core_call
-from selfcare.state.order_sheet import GONE, OrderSheetMixin
+from selfcare.state.order_sheet import GONE, OrderSheetMixin, offer_refusals
 from selfcare.state.session import LOGIN_ROUTE, SessionState
 from selfcare.state.typed import event
 
@@ -150,11 +149,7 @@ class AlertNoticesState(OrderSheetMixin, rx.State):
             token,
             customer_id,
             what=f"accept offer {offer} from an alert",
-            refused={
-                NotFound: GONE,
-                Invalid: lambda exc: gettext(lang, "The order was not placed: {reason}", reason=exc.detail),
-                409: N_("You have already taken this offer."),
-            },
+            refused=offer_refusals(lang),
         ):
             yield step
         if self.sheet_done:  # taken: the alert's tap is the shop again (the core says so)

@@ -19,10 +19,10 @@ from typing import Any
 import reflex as rx
 
 from selfcare.api_client import ApiError, NotFound, core_public_base
-from selfcare.i18n import N_, gettext
-from selfcare.offers_client import PLACEMENTS, Invalid, offers_client
+from selfcare.i18n import gettext
+from selfcare.offers_client import PLACEMENTS, offers_client
 from selfcare.state.calls import Subscriber
-from selfcare.state.order_sheet import GONE, OrderSheetMixin, short_kr
+from selfcare.state.order_sheet import GONE, OrderSheetMixin, offer_refusals, short_kr
 from selfcare.state.session import LOGIN_ROUTE, SessionState
 from selfcare.state.typed import event
 
@@ -238,11 +238,7 @@ class OffersState(OrderSheetMixin, rx.State):
             token,
             customer_id,
             what=f"accept offer {offer}",
-            refused={
-                NotFound: GONE,
-                Invalid: lambda exc: gettext(lang, "The order was not placed: {reason}", reason=exc.detail),
-                409: N_("You have already taken this offer."),
-            },
+            refused=offer_refusals(lang),
         ):
             yield step
         if not self.sheet_done:

@@ -20,13 +20,24 @@ from typing import Any
 
 import reflex as rx
 
-from selfcare.api_client import ApiError
+from selfcare.api_client import ApiError, NotFound
 from selfcare.i18n import N_, format_money, format_number, format_short_date, gettext
-from selfcare.offers_client import offers_client
+from selfcare.offers_client import Invalid, offers_client
 from selfcare.state.calls import Caller, Text, core_call
 from selfcare.state.typed import event
 
 GONE = N_("This offer is no longer available.")
+
+
+def offer_refusals(lang: str) -> dict[type[ApiError] | int, Text]:
+    """How the core's refusals of an offer's order read (a banner's order sheet and an alert's alike)."""
+    return {
+        NotFound: GONE,
+        Invalid: lambda exc: gettext(lang, "The order was not placed: {reason}", reason=exc.detail),
+        409: N_("You have already taken this offer."),
+    }
+
+
 CANNOT_LOAD = N_("The order could not be loaded just now. Please try again.")
 CANNOT_PLACE = N_("The order could not be placed just now. Please try again.")
 

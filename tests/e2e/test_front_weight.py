@@ -27,7 +27,7 @@ def test_sign_in_page_loads_a_trimmed_stylesheet_and_few_modules(app_url):
         ]
         assert len(sheets) == 1, sheets
         css = web.get(sheets[0]).text
-        modules = re.findall(r'<link rel="modulepreload" href="([^"]+)"', html)
+        modules = re.findall(r'<link rel="modulepreload" fetchpriority="low" href="([^"]+)"', html)
         entry = web.get(next(m for m in modules if "entry.client" in m)).text
     assert len(css.encode()) < CSS_MAX_BYTES, len(css.encode())
     assert not re.search(r"(?:xs|sm|md|lg|xl)\\:rt-", css), "Radix's breakpoint variants are in the stylesheet"
