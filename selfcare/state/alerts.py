@@ -23,6 +23,7 @@ from selfcare.state.order_sheet import GONE, OrderSheetMixin, offer_refusals
 from selfcare.state.session import LOGIN_ROUTE, SessionState
 from selfcare.state.typed import event
 
+POOLS = ("data", "voice", "sms")
 ACTION_PATHS = {"buy": "/addons", "usage": "/usage", "continue": "/settings", "offer": ""}
 
 
@@ -35,7 +36,10 @@ def notice_view(item: dict[str, Any]) -> dict[str, str] | None:
         action = "buy"  # an offer without its ids: the shop, as without an offer
     path = ACTION_PATHS[str(action)]
     if action == "buy" and type(item.get("subscription_id")) is int:
-        path += f"?sub={item['subscription_id']}"  # the shop opens on that subscription
+        path += f"?sub={item['subscription_id']}"  # the shop opens on that subscription,
+        pool = (item.get("data") or {}).get("pool") if isinstance(item.get("data"), dict) else None
+        if pool in POOLS:
+            path += f"&pool={pool}"  # with the order sheet of an add-on for what ran low
     return {
         "id": str(item["id"]),
         "text": item["text"],

@@ -11,7 +11,7 @@ import pytest
 
 from selfcare.api_client import NotFound
 from selfcare.charges_client import ChargesClient
-from selfcare.pages.addons.state import AddonsState, active_subscriptions, allowance_rows, offer_rows
+from selfcare.pages.addons.state import AddonsState, active_subscriptions, allowance_rows, cheapest_for, offer_rows
 from selfcare.state.session import SessionState
 from tests.app.conftest import drain, fresh_states, run, service_token, subscriber_token, substate
 
@@ -119,6 +119,20 @@ def test_presenters_show_left_bought_and_offers():
 
 
 # -- against the core ---------------------------------------------------------------------------
+
+
+def test_an_alert_opens_the_cheapest_add_on_for_the_pool_that_ran_low():
+    offers = {
+        "data-10gb": {"price_ore": 9900, "allowances": {"data": 10}},
+        "data-5gb": {"price_ore": 4900, "allowances": {"data": 5}},
+        "calls-100": {"price_ore": 2900, "allowances": {"voice": 6000}},
+        "bundle": {"price_ore": 3900, "allowances": {"data": 1, "sms": 100}},
+        "odd": {"price_ore": "1", "allowances": {"data": 1}},  # no price in öre: never chosen
+    }
+    assert cheapest_for(offers, "data") == "bundle"
+    assert cheapest_for(offers, "voice") == "calls-100"
+    assert cheapest_for(offers, "sms") == "bundle"
+    assert cheapest_for(offers, "") == "" and cheapest_for(offers, "roaming") == "" and cheapest_for({}, "data") == ""
 
 
 def test_without_a_session_the_shop_is_empty(client):

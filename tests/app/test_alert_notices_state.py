@@ -59,7 +59,7 @@ def test_notices_say_it_in_the_sessions_language_and_close_only_their_own(client
     texts = [n["text"] for n in mine.notices]
     assert any(t.startswith("Nu har du använt all surf") for t in texts), texts
     buy = next(n for n in mine.notices if n["action"] == "buy")
-    assert buy["href"] == f"/addons?sub={sub_id}" and buy["action_label"] == "Köp mer"
+    assert buy["href"] == f"/addons?sub={sub_id}&pool=data" and buy["action_label"] == "Köp mer"
     english = _signed_in(CUSTOMER, "en")
     run(drain(AlertNoticesState.load.fn(english)))
     assert any(n["text"].startswith("You have used all of your data") for n in english.notices)
@@ -175,7 +175,10 @@ def test_without_an_offer_for_it_the_data_alert_opens_the_shop(client, core_app)
     mine = _signed_in(CUSTOMER)
     run(drain(AlertNoticesState.load.fn(mine)))
     buy = [n for n in mine.notices if n["action"] == "buy"]
-    assert buy and buy[0]["href"] == f"/addons?sub={sub_id}" and mine._offers == {}
+    # the shop on that subscription, with the order sheet of a data add-on (the pool that ran low)
+    assert buy and buy[0]["href"] == f"/addons?sub={sub_id}&pool=data" and mine._offers == {}
+    odd = notice_view({"id": 6, "text": "x", "action": "buy", "subscription_id": 3, "data": {"pool": 'x"&a=1'}})
+    assert odd["href"] == "/addons?sub=3"  # only a known pool goes into the address
     assert (
         notice_view({"id": 5, "text": "x", "action": "offer", "subscription_id": 3})["action"] == "buy"
     )  # no offer id

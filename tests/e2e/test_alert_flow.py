@@ -62,14 +62,15 @@ def test_an_alert_leads_to_a_bought_add_on(page, app_url, core_api, shot, horizo
     page.locator(".alert-notice", has_text="of your data").first.wait_for(timeout=TIMEOUT)
     shot("alert-overview-en")
 
+    # The alert's tap: the shop on that subscription with the order sheet of its cheapest data add-on, prefilled.
     page.locator(".alert-notice .alert-action").first.click()
-    page.wait_for_url(f"**/addons?sub={sub['id']}", timeout=TIMEOUT)
-    buy = page.locator(".addon-buy").first
-    buy.wait_for(timeout=TIMEOUT)
-    shot("alert-shop")
-    buy.click()
+    page.wait_for_url(f"**/addons?sub={sub['id']}&pool=data", timeout=TIMEOUT)
     page.locator("#addon-sheet").wait_for(timeout=TIMEOUT)
     page.wait_for_timeout(400)  # the sheet's opening animation
+    offered = core_api.get(f"/subscriptions/{sub['id']}/addons").json()["available"]
+    cheapest = min((a for a in offered if "data" in (a.get("allowances") or {})), key=lambda a: a["price_ore"])
+    assert cheapest["name"] in page.locator("#addon-sheet").inner_text()
+    shot("alert-shop")
     page.locator("#addon-sheet-confirm").click()
     page.locator("#addon-sheet-done").wait_for(timeout=TIMEOUT)
     bought = core_api.get(f"/subscriptions/{sub['id']}/addons").json()["bought"]

@@ -87,6 +87,19 @@ def offer_rows(available: Any, lang: str) -> list[dict[str, str]]:
     return rows
 
 
+def cheapest_for(offers: dict[str, dict[str, Any]], pool: str) -> str:
+    """The id of the cheapest add-on on offer that adds to ``pool`` (``data``, ``voice``, ``sms``), or ``""``."""
+    fitting = [
+        (o["price_ore"], addon_id)
+        for addon_id, o in offers.items()
+        if pool
+        and isinstance(o.get("allowances"), dict)
+        and pool in o["allowances"]
+        and type(o.get("price_ore")) is int
+    ]
+    return min(fitting)[1] if fitting else ""
+
+
 def bought_rows(bought: Any, lang: str) -> list[dict[str, str]]:
     rows = []
     for item in bought if isinstance(bought, list) else []:
@@ -232,6 +245,11 @@ class AddonsState(rx.State):
             self.loaded = True
         if call.event:
             yield call.event
+            return
+        # From an alert (``&pool=data``): the order sheet of the cheapest add-on for that pool, prefilled.
+        addon = cheapest_for(self._offers, str(self.rx_router_page.params.get("pool", ""))) if wanted else ""
+        if addon:
+            yield AddonsState.open_sheet(addon)
 
     @event
     async def select_subscription(self, subscription_id: str):
