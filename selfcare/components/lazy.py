@@ -115,4 +115,4 @@ def lazy_mount(
 def below_the_fold(*children: rx.Component, **props) -> rx.Component:
     """A section under the first screen: rendered when the browser is idle or it scrolls near, not in the
     page's first render (``width`` 100%; ``props`` go to the box)."""
-    return lazy_mount(*children, margin="600px", idle=True, width="100%", **props)
+    return lazy_mount(*children, margin="600px", idle=True, width="100%", class_name="below-fold", **props)

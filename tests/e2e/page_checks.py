@@ -57,10 +57,21 @@ def watch(page: Any) -> Any:
     return page
 
 
+def sections_shown(page: Any) -> None:
+    """Every section below the first screen (``components/lazy.below_the_fold``: rendered when the browser is
+    idle) is in the page."""
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.below-fold')].every((e) => e.dataset.shown === 'true')",
+        timeout=TIMEOUT,
+    )
+
+
 def ready(page: Any, selector: str, *, quiet_ms: int = 800) -> None:
-    """The page has hydrated and loaded: no skeleton, ``selector`` visible, then a quiet moment."""
+    """The page has hydrated and loaded: no skeleton, ``selector`` visible, the sections below the first screen
+    rendered, then a quiet moment."""
     page.locator("#page-skeleton").wait_for(state="detached", timeout=TIMEOUT)
     page.locator(selector).first.wait_for(timeout=TIMEOUT)
+    sections_shown(page)
     page.wait_for_load_state("networkidle", timeout=TIMEOUT)
     page.wait_for_timeout(quiet_ms)
 

@@ -29,6 +29,7 @@ import websockets
 from pypdf import PdfReader
 
 from selfcare.pages.invoice.state import USAGE_PAGE, InvoiceState
+from tests.e2e.page_checks import sections_shown
 
 INVOICE_STATE = InvoiceState.get_full_name()
 TIMEOUT = 30_000
@@ -85,6 +86,7 @@ def test_sign_in_overview_invoice_pay_pdf_english(page, app_url, shot, otp_code,
     assert page.locator("#invoice-status").inner_text() == "Obetald"
     assert page.locator("#ocr").inner_text() == invoice["ocr"]
     page.locator("#qr-code svg").wait_for(timeout=TIMEOUT)
+    sections_shown(page)  # the specification, timeline and thread render once the first screen is up
     spec = page.locator("#spec-table")
     assert spec.locator(".spec-line").count() >= 1 and "Att betala" in spec.inner_text()
     assert page.locator("#timeline .timeline-event").count() >= 1

@@ -23,6 +23,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import SCREENSHOTS
+from tests.e2e.page_checks import sections_shown
 from tests.e2e.test_subscriber_flow import TIMEOUT, _sign_in
 
 DESKTOP = {"width": 1440, "height": 900}
@@ -76,6 +77,7 @@ def test_subscriber_asks_agent_answers_and_credits_live(
     _sign_in(page, app_url, otp_code, customer["customer_number"])
     page.goto(f"{app_url}/invoices/{invoice['id']}")
     page.locator("#thread-text").wait_for(timeout=TIMEOUT)
+    sections_shown(page)
     balance_before = _kr(page.locator("#invoice-amount").inner_text())
     asked_before = page.locator("#timeline .timeline-event[data-kind='message']").count()
     page.locator("#thread-line").select_option(str(line))
