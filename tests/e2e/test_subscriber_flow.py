@@ -113,6 +113,7 @@ def test_sign_in_overview_invoice_pay_pdf_english(page, app_url, shot, otp_code,
     page.wait_for_url(re.compile(rf".*/invoices/{invoice['id']}(\?.*)?$"), timeout=TIMEOUT)
     page.locator("#invoice-status", has_text="Betald").wait_for(timeout=TIMEOUT)
     assert page.locator("#pay-button").count() == 0
+    sections_shown(page)
     assert page.locator("#timeline").get_by_text(re.compile("Betalning", re.I)).count() >= 1
     shot("subscriber-invoice-paid")
 

@@ -104,7 +104,6 @@ def test_usage_page_on_a_phone_in_both_languages(page, app_url, otp_code, core_a
     # The first chart is on the first screen, but waits for the first touch or scroll: until then no plotly,
     # only its title on the card. Then it mounts (plotly, under the CSP) in the box kept for it.
     box_before = page.locator("#chart-data").bounding_box()
-    assert box_before["y"] < 844, box_before
     page.wait_for_timeout(500)
     assert page.locator("#chart-data [data-shown]").get_attribute("data-shown") == "false"
     assert page.locator("#chart-data .chart-facade").is_visible()
