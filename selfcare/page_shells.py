@@ -125,3 +125,9 @@ class ShellRoutes:
                     scope = {**scope, "path": shell, "raw_path": shell.encode()}
                     break
         await self.app(scope, receive, send)
+
+
+def api_transformer(app: ASGIApp) -> ASGIApp:
+    """``rx.App(api_transformer=[page_shells.api_transformer, …])``: first in the list, so innermost: the routes
+    around it (the invoice link's one-step open in ``session_cookie``) see the address the browser asked for."""
+    return ShellRoutes(app)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from selfcare import embedding, session_cookie, styles, web_security
+from selfcare import embedding, page_shells, session_cookie, styles, web_security
 from selfcare.brand import brand
 from selfcare.components import layout
 from selfcare.components.pending_changes import PendingChangesState
@@ -54,9 +54,16 @@ app = rx.App(
         rx.script(src=layout.LANG_SYNC_SCRIPT),
     ],
     html_lang="sv",
-    # The core under /core, then the security headers and the upload cap around everything (the last wraps outermost).
-    # The session cookie's two routes (session_cookie) sit inside, so they get the headers too.
-    api_transformer=[embedding.api_transformer, session_cookie.api_transformer, web_security.api_transformer],
+    # The dynamic routes' prerendered shells innermost (page_shells: only the page server sees the shell's path),
+    # the core under /core, then the security headers and the upload cap around everything (the last wraps
+    # outermost). The session cookie's routes and the invoice link's one-step open (session_cookie) sit inside,
+    # so they get the headers too, and see the address the browser asked for.
+    api_transformer=[
+        page_shells.api_transformer,
+        embedding.api_transformer,
+        session_cookie.api_transformer,
+        web_security.api_transformer,
+    ],
     # On every page, inside the state providers: the browser's orders (full page loads) without eval.
     extra_app_wraps={(3, "BrowserOrders"): lambda stateful: rx.fragment(browser_orders()) if stateful else None},
 )

@@ -28,7 +28,6 @@ import json
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from selfcare.page_shells import ShellRoutes
 from selfcare.pages.marketing.image import MAX_IMAGE_BYTES
 from selfcare_common.security_headers import ASGIApp, Message, Receive, Scope, SecurityHeadersMiddleware, Send, csp
 
@@ -201,10 +200,10 @@ class CachePolicy:
 
 
 def secure(app: ASGIApp, *, api_url: str = "", core_url: str = "") -> ASGIApp:
-    """``app`` behind the dynamic routes' shells (``page_shells``), the upload cap, the cache policy and the
-    security headers (the headers outermost, so a 413 has them too)."""
+    """``app`` behind the upload cap, the cache policy and the security headers (the headers outermost, so
+    a 413 has them too)."""
     return SecurityHeadersMiddleware(
-        CachePolicy(UploadCap(ShellRoutes(app))),
+        CachePolicy(UploadCap(app)),
         html_policy=page_policy(api_url, core_url),
         other_policy=RESOURCE_POLICY,
     )

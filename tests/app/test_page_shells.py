@@ -142,3 +142,13 @@ def _seen_path(method: str, path: str) -> str:
 )
 def test_a_dynamic_route_is_served_from_its_shell(method, path, served):
     assert _seen_path(method, path) == served
+
+
+def test_the_shells_sit_innermost_so_the_link_route_sees_the_real_address():
+    """``rx.App(api_transformer=[...])``: the first wraps innermost. ``session_cookie`` opens an invoice link in
+    one step from ``/i/<token>``; were the shells outside it, it would see ``/i/_/`` and never open a link."""
+    source = (ROOT / "selfcare" / "selfcare.py").read_text()
+    listed = re.search(r"api_transformer=\[(.*?)\]", source, re.S)
+    assert listed, "no api_transformer list"
+    order = re.findall(r"(\w+)\.api_transformer", listed.group(1))
+    assert order[0] == "page_shells" and order.index("page_shells") < order.index("session_cookie"), order

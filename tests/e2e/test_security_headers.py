@@ -195,6 +195,19 @@ def test_every_answer_has_the_headers_and_uploads_are_capped(app_url):
         assert small.status_code != 413  # Reflex's own answer (no upload token): the cap did not refuse it
 
 
+def test_an_invoice_link_opens_in_one_step_through_the_whole_front(app_url, core_api):
+    """``GET /i/<token>`` with no session: 303 to the invoice with the link's session in the cookie, through every
+    layer of the front as served (the shells must not hide the link's address from the one-step open)."""
+    invoice = core_api.get("/invoices", params={"kind": "invoice", "limit": 1}).json()["items"][0]
+    link = core_api.post(f"/invoices/{invoice['id']}/link").json()["path"]
+    with httpx.Client(timeout=30) as client:
+        resp = client.get(app_url + link)
+    assert resp.status_code == 303, resp.status_code
+    assert resp.headers["location"] == f"/invoices/{invoice['id']}"
+    assert resp.headers["set-cookie"].startswith("selfcare_session=")
+    _check_headers(dict(resp.headers), link, page=False)
+
+
 def test_the_built_pages_paint_first_and_dynamic_routes_get_their_own_shell(app_url):
     """The production build as served (selfcare/page_shells.py): every page's module loader waits for a paint,
     and an invoice's address is answered with the invoice page's own prerendered shell, which names the
