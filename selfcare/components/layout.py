@@ -256,6 +256,15 @@ def page(*children: rx.Component, active: str = "", reload=None, loading: rx.Com
     )
 
 
+def when_hydrated(form: rx.Component, height: str) -> rx.Component:
+    """A sign-in form that exists only once the page is hydrated (the staff pages prerender their frame).
+
+    The pages paint before their scripts run (``page_shells``): a prerendered form could be filled in and
+    sent before React handles it, and the browser would then send it itself, as a GET with the password
+    in the address. Until then a box of the form's height holds its place."""
+    return rx.cond(rx.State.is_hydrated, form, rx.box(height=height, width="100%", aria_busy="true"))
+
+
 def card(*children: rx.Component, **props) -> rx.Component:
     return rx.box(rx.vstack(*children, spacing="2", align="stretch", width="100%"), style=styles.card, **props)
 

@@ -226,3 +226,8 @@ def test_the_built_pages_paint_first_and_dynamic_routes_get_their_own_shell(app_
             assert loader and loader.group(1).startswith("await new Promise("), path
             assert f'import("/assets/{module}-' in loader.group(1), path
             _check_headers(dict(resp.headers), path, page=True)
+        # A page shows before its scripts run: no form may be in the prerendered HTML, or a quick user's
+        # browser would send it itself (a GET, the password in the address) before React handles it.
+        for path in ("/login/", "/agent/", "/marketing/", "/", "/payment-method/", "/settings/", "/addons/"):
+            html = client.get(app_url + path).text
+            assert "<form" not in html and 'type="password"' not in html, path

@@ -6,7 +6,7 @@ import reflex as rx
 
 from selfcare import styles
 from selfcare.brand import brand
-from selfcare.components.layout import error_callout, lang_switch, tr
+from selfcare.components.layout import error_callout, lang_switch, tr, when_hydrated
 from selfcare.pages.agent.audit import AUDIT_ACTIONS, AuditState
 from selfcare.pages.agent.inbox_panel import inbox_panel
 from selfcare.pages.agent.invoice_panel import invoice_panel
@@ -57,6 +57,10 @@ def _header(reload=None) -> rx.Component:
 
 
 def _sign_in() -> rx.Component:
+    return when_hydrated(_sign_in_form(), height="24rem")
+
+
+def _sign_in_form() -> rx.Component:
     return rx.center(
         rx.form(
             rx.vstack(

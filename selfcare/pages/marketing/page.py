@@ -10,7 +10,7 @@ import reflex as rx
 
 from selfcare import styles
 from selfcare.brand import brand
-from selfcare.components.layout import error_callout, lang_switch, tr
+from selfcare.components.layout import error_callout, lang_switch, tr, when_hydrated
 from selfcare.pages.marketing.form_panel import image_upload, offer_form
 from selfcare.pages.marketing.list_panel import offers_list
 from selfcare.pages.marketing.panels import preview_panel, results_panel, schedule_panel
@@ -54,6 +54,10 @@ def _header() -> rx.Component:
 
 
 def _sign_in() -> rx.Component:
+    return when_hydrated(_sign_in_form(), height="24rem")
+
+
+def _sign_in_form() -> rx.Component:
     return rx.center(
         rx.form(
             rx.vstack(
