@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 from selfcare import styles
 from selfcare.brand import brand
+from selfcare.components.lazy import after_hydration
 from selfcare.state.session import SessionState
 
 C = styles.C
@@ -214,8 +215,7 @@ def page(*children: rx.Component, active: str = "", reload=None, loading: rx.Com
         lang_sync(),
         header(reload),
         # Until the session's language is known nothing with text is shown (no flash of Swedish).
-        rx.cond(
-            rx.State.is_hydrated,
+        after_hydration(
             rx.fragment(
                 nav(active),
                 rx.el.main(

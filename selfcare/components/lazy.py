@@ -10,6 +10,11 @@ boxes: the first update renders what is on screen, and each box below renders in
 the browser is next idle (split into short slices, a tap goes first) or when it scrolls near, whichever
 comes first. Scrolling never finds an empty box (the margin mounts it before it shows).
 
+``after_hydration`` is the page frame's switch from skeleton to content: the same render problem one
+level up. The update that ends hydration (``is_hydrated``) would render the whole page synchronously; the
+switch reads it through ``useDeferredValue``, so that update renders the header only and the content
+follows at once in a transition (time-sliced) render.
+
 The usage page's charts use ``after_interaction``. Plotly is a client-side component whose module is
 imported when it mounts (Reflex's ``ClientSide``), so until a chart is mounted no plotly code (353 KB
 compressed, about a second and a half of a mid-range phone's main thread to load and draw) is fetched
@@ -104,6 +109,38 @@ class LazyMount(rx.Component):
 
     def add_custom_code(self) -> list[str]:
         return [_CODE]
+
+
+_AFTER_HYDRATION_CODE = """
+function AfterHydration({ hydrated, children }) {
+  const shown = useDeferredValue(hydrated, false);
+  const [content, fallback] = Array.isArray(children) ? children : [children, null];
+  return shown ? content : fallback;
+}
+"""
+
+
+class AfterHydration(rx.Component):
+    """Its first child once the page is hydrated, its second (the skeleton) until then. The switch to the
+    content is a deferred value: React renders the page's content in a transition, in short slices that
+    let the browser answer a tap in between, instead of in the synchronous render that applies the state
+    update (see the module's docstring)."""
+
+    tag = "AfterHydration"
+
+    hydrated: rx.Var[bool]
+
+    def add_imports(self):
+        return {"react": [ImportVar(tag="useDeferredValue")]}
+
+    def add_custom_code(self) -> list[str]:
+        return [_AFTER_HYDRATION_CODE]
+
+
+def after_hydration(content: rx.Component, fallback: rx.Component) -> rx.Component:
+    """``content`` once the page is hydrated (its on-load handlers have run), rendered in a transition;
+    ``fallback`` until then."""
+    return AfterHydration.create(content, fallback, hydrated=rx.State.is_hydrated)
 
 
 def lazy_mount(

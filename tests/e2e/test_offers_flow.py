@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import E2E_DIR, SCREENSHOTS
+from tests.e2e.page_checks import assert_stable, watch
 from tests.e2e.test_subscriber_flow import TIMEOUT, _sign_in
 
 DESKTOP = {"width": 1440, "height": 1000}
@@ -152,11 +153,15 @@ def test_marketing_offer_to_heavy_data_user_accepted_and_counted(
         # --- the matching subscriber, on a phone, sees it on the invoice page ---------------------------
         customer = _customer(core_api, match)
         invoice = _latest_invoice(core_api, customer["id"])
+        watch(page)
         _sign_in(page, app_url, otp_code, match)
         assert page.locator(f".offer-banner[data-offer='{offer_id}']").count() == 0  # not on the overview
         page.goto(f"{app_url}/invoices/{invoice['id']}")
         banner = page.locator(f".offer-banner[data-offer='{offer_id}']")
         banner.wait_for(timeout=TIMEOUT)
+        # The banner arrives after the page has shown (its own event): it moves nothing already on screen.
+        page.wait_for_load_state("networkidle", timeout=TIMEOUT)
+        assert_stable(page, "the invoice page as its offer banner arrives")
         assert "Slut på surf igen?" in banner.inner_text() and "3 mån 0 kr" in banner.inner_text()
         assert page.locator("#offer-banner .offer-banner").count() <= 2
         assert horizontal_overflow(page) == 0

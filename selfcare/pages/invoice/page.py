@@ -426,10 +426,12 @@ def invoice_page() -> rx.Component:
                     ),
                     error_callout(S.error),
                     head_card(),
-                    offer_banner("invoice"),
                     rx.cond(S.view["overdue_note"].to(str) != "", _overdue_note()),
                     rx.cond(S.view["payable"].to(bool), _payment_details()),
                     rx.cond(S.view["is_credit_note"].to(bool), rx.fragment(), _explain()),
+                    # The banners come in their own event after the page has shown: under the amount and
+                    # the pay button, so that their arrival moves nothing the subscriber is about to tap.
+                    offer_banner("invoice"),
                     # Below the first screen: rendered when the browser is idle or they scroll near (lazy.py).
                     below_the_fold(_usage_summary()),
                     below_the_fold(_specification()),

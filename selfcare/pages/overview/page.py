@@ -225,8 +225,10 @@ def overview_page() -> rx.Component:
         alert_notices(),
         rx.cond(s.overdue_count > 0, _overdue_card()),
         _left_to_pay(),
-        offer_banner("overview"),
         _this_period(),
+        # The banners come in their own event after the page has shown: under what the subscriber came
+        # to read, so that their arrival moves nothing already on screen (no layout shift).
+        offer_banner("overview"),
         # Below the first screen: rendered when the browser is idle or they scroll near (components/lazy.py).
         below_the_fold(plan_card()),
         below_the_fold(instalment_card()),
