@@ -35,6 +35,23 @@ PLACEHOLDER = "_"
 DYNAMIC_ROUTES = ("/invoices/[invoice_id]", "/i/[link_token]")
 """The app's routes with a parameter (``selfcare.selfcare``); ``tests/app/test_page_shells.py`` checks the list."""
 
+STATIC_ROUTES = (
+    "/login",
+    "/invoices",
+    "/usage",
+    "/payment-method",
+    "/addons",
+    "/settings",
+    "/agent",
+    "/agent/audit",
+    "/marketing",
+    "/dev/outbox",
+)
+"""The app's other routes but ``/`` (``selfcare.selfcare``; the same test checks this list). Each is prerendered
+as ``<route>/index.html``, which the static server only serves at ``<route>/``: the address without the
+slash, the one every link and message uses, got a redirect first (a round trip, 300 ms or more on a
+phone, before the page even starts). :class:`ShellRoutes` serves the page at both."""
+
 _PRERENDER = '"prerender": true'
 _LOADER = re.compile(
     r'(<script type="module"(?: async="")?>)(?P<body>import "(?P<manifest>[^"]+)";\s*'
@@ -110,20 +127,30 @@ def _shell_patterns(routes: Iterable[str]) -> list[tuple[re.Pattern[str], str]]:
 
 
 class ShellRoutes:
-    """Serves a dynamic route's prerendered shell for every address of the route (GET and HEAD only;
-    the path the browser sees is unchanged)."""
+    """Serves a dynamic route's prerendered shell for every address of the route, and a static route's page
+    at its address without the trailing slash, with no redirect (GET and HEAD only; the path the browser
+    sees is unchanged)."""
 
-    def __init__(self, app: ASGIApp, routes: Iterable[str] = DYNAMIC_ROUTES) -> None:
+    def __init__(
+        self, app: ASGIApp, routes: Iterable[str] = DYNAMIC_ROUTES, pages: Iterable[str] = STATIC_ROUTES
+    ) -> None:
         self.app = app
         self.patterns = _shell_patterns(routes)
+        self.pages = {page.rstrip("/"): page.rstrip("/") + "/" for page in pages}
+
+    def _served(self, path: str) -> str | None:
+        if path in self.pages:
+            return self.pages[path]
+        for pattern, shell in self.patterns:
+            if pattern.match(path):
+                return shell
+        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
-            path = scope["path"]
-            for pattern, shell in self.patterns:
-                if pattern.match(path):
-                    scope = {**scope, "path": shell, "raw_path": shell.encode()}
-                    break
+            served = self._served(scope["path"])
+            if served is not None:
+                scope = {**scope, "path": served, "raw_path": served.encode()}
         await self.app(scope, receive, send)
 
 

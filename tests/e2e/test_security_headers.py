@@ -215,11 +215,15 @@ def test_the_built_pages_paint_first_and_dynamic_routes_get_their_own_shell(app_
     with httpx.Client(timeout=30) as client:
         for path, module in (
             ("/login/", "_login_._index"),
+            # the address every link uses, without the slash: the page itself, no redirect first
+            ("/login", "_login_._index"),
+            ("/usage", "_usage_._index"),
+            ("/invoices", "_invoices_._index"),
             ("/invoices/50a2a058-09e0-40f8-8414-f0862326160f", "_invoices_.__invoice_id_._index"),
             ("/i/not-a-real-token", "_i_.__link_token_._index"),
         ):
             resp = client.get(app_url + path)
-            assert resp.status_code == 200, path
+            assert resp.status_code == 200, (path, resp.status_code, resp.headers.get("location"))
             html = resp.text
             assert f'fetchpriority="low" href="/assets/{module}-' in html, path
             loader = re.search(r'<script type="module" async="">(.*?)</script>', html, re.S)
