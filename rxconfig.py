@@ -142,6 +142,9 @@ config = rx.Config(
     # The app has no dynamic (eval'd) components: libraries registered for them (window.__reflex) beyond
     # Reflex's core are not imported by the root on every page (RadixThemesTrimmed drops Radix from them).
     frontend_lazy_bundled_libraries=True,
+    # Precompressed at build time: brotli for browsers (all current ones take it), gzip for the rest. Brotli is
+    # about a fifth smaller on the scripts, a second less on a slow phone connection for the first visit.
+    frontend_compression_formats=["brotli", "gzip"],
     # Light theme always: the brand colours are chosen for it (a phone in dark mode keeps its contrast).
     default_color_mode="light",
     plugins=[

@@ -26,6 +26,8 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from pathlib import Path
 from typing import Any
 
+import brotli  # type: ignore[import-untyped]  # no stubs; decompress(bytes) -> bytes
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -78,11 +80,9 @@ def _decoded(body: bytes, encoding: str) -> bytes | None:
             return gzip.decompress(body)
         if encoding == "deflate":
             return zlib.decompress(body)
-        if encoding == "br":
-            import brotli  # type: ignore[import-not-found]  # only when the build writes .br files
-
-            return brotli.decompress(body)
-    except (OSError, zlib.error, ImportError, EOFError):
+        if encoding == "br":  # the build writes .br pages (rxconfig frontend_compression_formats)
+            return bytes(brotli.decompress(body))
+    except (OSError, zlib.error, brotli.error, EOFError):
         return None
     return None
 

@@ -11,6 +11,7 @@ import hashlib
 import re
 from datetime import date
 
+import brotli
 import httpx
 import pytest
 from fastapi.testclient import TestClient
@@ -130,6 +131,9 @@ def _inner_app(seen: list[int]) -> Starlette:
     async def page_gz(_request: Request) -> Response:
         return Response(gzip.compress(PAGE.encode()), media_type="text/html", headers={"content-encoding": "gzip"})
 
+    async def page_br(_request: Request) -> Response:
+        return Response(brotli.compress(PAGE.encode()), media_type="text/html", headers={"content-encoding": "br"})
+
     async def not_modified(_request: Request) -> Response:
         return Response(status_code=304, headers={"etag": '"1"'})
 
@@ -150,6 +154,7 @@ def _inner_app(seen: list[int]) -> Starlette:
         routes=[
             Route("/login/", page),
             Route("/gz", page_gz),
+            Route("/br", page_br),
             Route("/nm", not_modified),
             Route("/assets/root-BdUNkvzk.js", asset),
             Route("/core/x", core_json),
@@ -173,7 +178,7 @@ def test_inline_scripts_are_hashed_as_written() -> None:
     assert inline_script_hashes(PAGE.encode()) == [_sha(s) for s in INLINE]
 
 
-@pytest.mark.parametrize("path", ["/login/", "/gz"])
+@pytest.mark.parametrize("path", ["/login/", "/gz", "/br"])
 def test_page_csp_lists_exactly_its_inline_scripts(path: str) -> None:
     resp = _call("GET", path)
     _assert_base(resp)
@@ -182,8 +187,8 @@ def test_page_csp_lists_exactly_its_inline_scripts(path: str) -> None:
     assert csp["style-src"] == ["'self'", "'unsafe-inline'"]  # Emotion/Radix styles at run time
     assert csp["object-src"] == ["'none'"] and csp["base-uri"] == ["'none'"] and csp["default-src"] == ["'none'"]
     assert "'self'" in csp["connect-src"]
-    assert resp.text == PAGE  # passed on as it was (httpx undoes the gzip)
-    assert resp.headers.get("content-encoding") == ("gzip" if path == "/gz" else None)
+    assert resp.text == PAGE  # passed on as it was (httpx undoes the gzip and the brotli)
+    assert resp.headers.get("content-encoding") == {"/gz": "gzip", "/br": "br"}.get(path)
 
 
 def test_page_sent_as_a_file_path_is_hashed_too(tmp_path) -> None:
