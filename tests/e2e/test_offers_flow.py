@@ -162,6 +162,11 @@ def test_marketing_offer_to_heavy_data_user_accepted_and_counted(
         # The banner arrives after the page has shown (its own event): it moves nothing already on screen.
         page.wait_for_load_state("networkidle", timeout=TIMEOUT)
         assert_stable(page, "the invoice page as its offer banner arrives")
+        # It sits under the amount, the pay button and the explanation (on a phone, below the first screen).
+        assert page.evaluate(
+            "() => !!(document.querySelector('#explain').compareDocumentPosition("
+            "document.querySelector('#offer-banner')) & Node.DOCUMENT_POSITION_FOLLOWING)"
+        )
         assert "Slut på surf igen?" in banner.inner_text() and "3 mån 0 kr" in banner.inner_text()
         assert page.locator("#offer-banner .offer-banner").count() <= 2
         assert horizontal_overflow(page) == 0
