@@ -60,6 +60,8 @@ def lang_switch(reload: BoundEvent | list[BoundEvent] | None = None) -> rx.Compo
         "border": "1px solid rgba(255,255,255,0.6)",
         "cursor": "pointer",
         "min_height": styles.TAP,
+        "padding_inline": "10px",
+        "flex_shrink": "0",
     }
     return rx.cond(
         SessionState.locale == "sv",
@@ -88,15 +90,26 @@ def header(reload=None) -> rx.Component:
         rx.hstack(
             rx.link(
                 rx.hstack(
-                    rx.image(src=b.logo, alt="", width="32px", height="32px"),
-                    rx.text(b.name, weight="bold", size="4", color=C.primary_text),
+                    rx.image(src=b.logo, alt="", width="32px", height="32px", flex_shrink="0"),
+                    # One line in both languages (the language button is wider in English): a brand that
+                    # wrapped made the header taller once the page was hydrated, and everything moved down.
+                    rx.text(
+                        b.name,
+                        weight="bold",
+                        color=C.primary_text,
+                        font_size="clamp(1rem, 4.4vw, 1.125rem)",
+                        white_space="nowrap",
+                        overflow="hidden",
+                        text_overflow="ellipsis",
+                    ),
                     align="center",
                     spacing="2",
+                    min_width="0",
                 ),
                 href="/",
                 underline="none",
                 aria_label=b.name,
-                style=styles.tap_link,
+                style={**styles.tap_link, "min_width": "0"},
             ),
             rx.spacer(),
             rx.cond(rx.State.is_hydrated, lang_switch(reload)),

@@ -112,3 +112,15 @@ def test_first_load_keeps_its_layout(open_page, name):
     page = open_page(name)
     assert_stable(page, name)
     assert page.csp_violations == [], name
+
+
+@pytest.mark.parametrize("name", ["overview", "invoice", "sign-in"])
+def test_first_load_in_english_keeps_its_layout(open_page, page, app_url, name):
+    """The frame is prerendered without a language; what hydration adds in English (a wider language button,
+    longer labels) must not change its height: the brand stays on one line."""
+    page.context.add_cookies([{"name": "selfcare_lang", "value": "en", "url": app_url}])
+    open_page(name)
+    assert page.evaluate("() => document.documentElement.lang") == "en"
+    assert_stable(page, f"{name} (en)")
+    brand = page.locator("header a[href='/'] p")
+    assert brand.evaluate("(e) => e.getBoundingClientRect().height <= parseFloat(getComputedStyle(e).lineHeight) + 1")
