@@ -49,6 +49,8 @@ def test_a_new_tab_finds_the_session_of_the_cookie(client):
     updates = run(drain(OverviewState.load.fn(overview)))
     assert not any(LOGIN_ROUTE in repr(u) for u in updates) and overview.error == ""
     assert second._token_for_customer()[0] == first._token  # the core accepted it
+    # The cookie carries no name; the overview asks the core once, so the greeting has it as after a sign-in.
+    assert first.customer_name and second.customer_name == first.customer_name
 
 
 def test_a_signed_out_session_is_not_found_again_by_any_tab(client):

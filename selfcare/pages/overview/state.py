@@ -69,6 +69,14 @@ class OverviewState(rx.State):
             self._show_invoices(listing, lang)
             self.loaded = True
         yield
+        if session.signed_in and not session.customer_name:
+            # A session taken over from the cookie (a reload, a new tab) carries no name: ask once, for "Hej …".
+            try:
+                who = await client.customer(token, customer_id)
+            except ApiError as exc:
+                logger.info("customer name: %s", exc)
+                who = {}
+            session.customer_name = str(who.get("name") or "")
         try:
             fc = await client.forecast(token, customer_id, lang)
         except ApiError as exc:
