@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from reflex.istate.data import ReflexURL, URLData
 from sqlalchemy import select
 
 from backend_stub import clock
@@ -165,7 +166,10 @@ def test_a_data_alert_opens_the_order_sheet_of_the_offer_that_targets_it(client,
     assert mine.sheet_error == "" and mine.sheet_done.startswith("Klart!")
     assert run(OffersClient(client).results(service_token(), offer_id))["acceptances"] == 1
     assert mine._offers == {}
-    assert any(getattr(getattr(u, "fn", None), "__qualname__", "") == "AlertNoticesState.load" for u in updates)
+    loads = {getattr(getattr(u, "fn", None), "__qualname__", "") for u in updates}
+    assert {"AlertNoticesState.load", "OverviewState.load"} <= loads  # and the page behind shows the new plan
+    mine.rx_router_url = URLData.from_url(ReflexURL("http://localhost:3000/usage/"))
+    assert mine._reload_page().fn.__qualname__ == "UsageState.load"
     run(drain(AlertNoticesState.load.fn(mine)))
     assert not [n for n in mine.notices if n["action"] == "offer"]
 
