@@ -16,7 +16,8 @@ here, at build time, and the running app only picks the right file:
   before the browser's first paint: the prerendered frame (header, the page's skeleton) then only shows
   after the JavaScript has run. :func:`paint_first` rewrites that loader to wait for one frame to be
   painted (not in a hidden tab, where there is no frame to wait for) and then import the same modules
-  in the same order. The ``modulepreload`` links stay, so the downloads still start at once, but at low
+  in the same order, one module graph per task (the root's, then the page's), so that their evaluation is
+  not one long task either. The ``modulepreload`` links stay, so the downloads still start at once, but at low
   priority: the HTML and the stylesheet, which are all the first paint needs, go first. The CSP allows the inline scripts by their hash, computed from the page as served
   (``web_security``), so the rewritten loader needs no exception.
 """
@@ -66,6 +67,8 @@ _WAIT_FOR_PAINT = (
     " else requestAnimationFrame(() => setTimeout(done, 0)); });"
 )
 
+_NEXT_TASK = "await new Promise((done) => setTimeout(done, 0));"
+
 
 def shell_path(route: str) -> str:
     """``/invoices/[invoice_id]`` → ``/invoices/_``: the path the route is prerendered at."""
@@ -92,11 +95,13 @@ def paint_first(html: str) -> str:
 
     def rewrite(match: re.Match[str]) -> str:
         routes = _ROUTE_IMPORT.findall(match["routes"])
-        names = ", ".join(name for name, _ in routes)
-        imports = ", ".join(f'import("{src}")' for src in [match["manifest"], *(src for _, src in routes)])
+        # One module graph at a time, the browser's other work in between: the root's graph (React Router,
+        # Reflex's state and socket, Emotion) and the page's are evaluated in two tasks, not one long one.
+        steps = "".join(f'const {name} = await import("{src}"); {_NEXT_TASK}\n' for name, src in routes)
         body = (
             f"{_WAIT_FOR_PAINT}\n"
-            f"const [, {names}] = await Promise.all([{imports}]);\n"
+            f'await import("{match["manifest"]}");\n'
+            f"{steps}"
             f"{match['assign']}\n"
             f'import("{match["entry"]}");'
         )
