@@ -8,13 +8,16 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from backend_stub.core import Core
+if TYPE_CHECKING:
+    from backend_stub.core import Core
 
 
 def open_core() -> Core:
     """The core on the configured database (``DATABASE_URL``, else the SQLite file under ``var/``)."""
+    from backend_stub.core import Core  # here: ``--help`` and a refused argument load no database code
+
     return Core.from_url()
 
 

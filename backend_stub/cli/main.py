@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable
 
 from backend_stub.cli.common import fail
-from backend_stub.services.support.agents import ROLES
+from backend_stub.services.support.roles import ROLES
 from backend_stub.settings import get_settings
 from selfcare_common import deployment
 

@@ -7,21 +7,20 @@ import argparse
 import sys
 from datetime import timedelta
 
-from sqlalchemy import func, select
-
-from backend_stub.api.app import create_app
 from backend_stub.cli.common import open_core
-from backend_stub.demo.seed import seed
-from backend_stub.services.access.tokens import AuthSettings, Role, issue_token
 from backend_stub.settings import get_settings
-from backend_stub.storage.models import billing as m
+
+# The API, the demo's seeding and the database code are imported by the commands once the settings allow them
+# to start: a refusal (no secret outside dev) comes at once.
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     # Outside dev, no secret: refuse before the database is touched (main() prints the reason).
     get_settings().require_secret()
+    import uvicorn
+
+    from backend_stub.api.app import create_app
+
     uvicorn.run(create_app(open_core()), host=args.host, port=args.port, log_level="info")
     return 0
 
@@ -31,6 +30,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # No built-in secret: dev (``make serve`` sets SELFCARE_ENV=dev) gets a random one for this process,
     # anything else needs SELFCARE_JWT_SECRET; checked before seeding.
     get_settings().require_secret()
+    from sqlalchemy import func, select
+
+    from backend_stub.demo.seed import seed
+    from backend_stub.services.access.tokens import AuthSettings, Role, issue_token
+    from backend_stub.storage.models import billing as m
+
     core = open_core()
     with core.engine.connect() as conn:
         empty = not conn.execute(select(func.count()).select_from(m.Customer)).scalar_one()

@@ -1,4 +1,8 @@
-"""The CLI contract of issue 2, run as the product owner runs it: ``python -m backend_stub``."""
+"""The CLI contract of issue 2, run as the product owner runs it: ``python -m backend_stub``.
+
+The commands run in this process (``tests.cli.runner``); the last test runs some of them as a real
+process too and checks both answer alike.
+"""
 
 from __future__ import annotations
 
@@ -11,21 +15,13 @@ from pathlib import Path
 from sqlalchemy import create_engine, select
 
 from backend_stub.storage.models.billing import SuspenseRecord
+from tests.cli.runner import ROOT, run_cli, run_cli_process
 from tests.conftest import FIXTURES
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "backend_stub", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=120,
-    )
+    """``python -m backend_stub ARGS`` in ``tmp_path`` on the database ``tmp_path/cli.db``."""
+    return run_cli(*args, env={"DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}, cwd=tmp_path)
 
 
 def test_the_whole_cli_contract(tmp_path):
@@ -176,3 +172,49 @@ def test_staff_accounts_are_created_and_deactivated_from_the_cli(tmp_path, monke
     assert json.loads(r.stdout) == {"username": "eva", "sessions_ended": 0}
     r = cli(tmp_path, "deactivate-agent", "--username", "nobody")
     assert r.returncode == 2 and "error: username: no staff account 'nobody'" in r.stderr
+
+
+def test_the_real_process_answers_as_the_runner_does(tmp_path):
+    """``python -m backend_stub`` in a process of its own gives what the in-process runner gives: exit status,
+    standard output and standard error, for an argument error, a refused file, an import and a JSON answer."""
+    broken = tmp_path / "broken.toml"
+    broken.write_text(
+        (ROOT / "backend_stub" / "catalogues" / "nordvik.toml")
+        .read_text()
+        .replace('monthly_fee = "199.00"', "monthly_fee = 199.0")
+    )
+    steps = [
+        ("bill-run",),  # argparse: --period is required
+        ("load-catalogue", str(broken)),
+        ("import-customers", str(FIXTURES / "customers.csv")),
+        ("import-cdrs", str(FIXTURES / "cdrs.csv"), "--json"),
+    ]
+    answers = {}
+    for name, run in (("process", run_cli_process), ("runner", run_cli)):
+        (tmp_path / name).mkdir()
+        env = {"DATABASE_URL": f"sqlite:///{tmp_path / name / 'cli.db'}"}
+        answers[name] = [(r.returncode, r.stdout, r.stderr) for r in (run(*a, env=env, cwd=tmp_path) for a in steps)]
+    assert answers["process"] == answers["runner"]
+    [usage, refused, imported, cdrs] = answers["process"]
+    assert usage[0] == 2 and "--period" in usage[2]
+    assert refused[0] == 2 and "plans[0].monthly_fee" in refused[2]
+    assert imported[0] == 0 and imported[1].startswith("Imported")
+    assert cdrs[0] == 0 and json.loads(cdrs[1])["rated"] == 9
+
+
+def test_help_answers_without_loading_the_database_code(tmp_path):
+    """``python -m backend_stub --help`` lists every command and loads no database code (the core loads when a
+    command runs: ``cli.common.open_core``), so it answers at once."""
+    r = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "backend_stub", "--help"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    assert all(name in r.stdout for name in ("load-catalogue", "bill-run", "create-agent", "autopay-run"))
+    loaded = {line.rsplit("|", 1)[-1].strip() for line in r.stderr.splitlines() if line.startswith("import time:")}
+    assert "backend_stub.settings" in loaded  # the probe sees what the command line imports
+    assert not loaded & {"backend_stub.core", "backend_stub.storage.db", "sqlalchemy", "alembic", "argon2"}

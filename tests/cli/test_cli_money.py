@@ -3,33 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
+from tests.cli.runner import ROOT, run_cli
 from tests.conftest import FIXTURES
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def cli(tmp_path: Path, *args: str, today: str = "2026-11-15") -> subprocess.CompletedProcess[str]:
-    """Run the CLI on a database of its own, the core clock frozen at ``today``."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
-        "PYTHONPATH": str(ROOT),
-        "SELFCARE_ENV": "test",
-        "SELFCARE_CLOCK": today,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "backend_stub", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=120,
-    )
+    """Run the CLI on a database of its own, the core clock frozen at ``today`` (``SELFCARE_CLOCK``)."""
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "SELFCARE_ENV": "test", "SELFCARE_CLOCK": today}
+    return run_cli(*args, env=env, cwd=tmp_path)
 
 
 def billed_october(tmp_path: Path) -> list[dict]:

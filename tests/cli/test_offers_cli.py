@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 from backend_stub.core import Core
+from tests.cli.runner import run_cli
 from tests.services.offers.test_offers_targeting import build_operator
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def cli(url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "backend_stub", *args], capture_output=True, text=True, env=env, timeout=120
-    )
+    return run_cli(*args, env={"DATABASE_URL": url})
 
 
 def test_offers_and_recommend_commands(tmp_path):

@@ -24,9 +24,9 @@ from backend_stub.services.access.throttle import (
     throttle_key,
 )
 from backend_stub.services.support import audit
+from backend_stub.services.support.roles import ROLES
 from backend_stub.storage.models.support import Agent
 
-ROLES = ("agent", "supervisor", "marketing")  # staff accounts; marketing has its own console
 # Failed tries, with exponential back-off (never a hard lock); a successful sign-in is never counted.
 TRIES_PER_CLIENT_USER = Backoff(free=5, base=timedelta(seconds=2), cap=timedelta(minutes=15), forget=timedelta(hours=1))
 TRIES_PER_CLIENT = Backoff(free=30, base=timedelta(seconds=2), cap=timedelta(minutes=15), forget=timedelta(hours=1))

@@ -7,11 +7,8 @@ Before: ``POST /bill-runs {"period": "1900-01"}`` made an invoice of 1900 with a
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from datetime import date
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -23,9 +20,8 @@ from backend_stub.services.billing import billrun
 from backend_stub.services.billing.customers import import_customers, read_customers_csv
 from backend_stub.storage.models import billing as m
 from backend_stub.storage.models import charges as cm
+from tests.cli.runner import run_cli
 from tests.conftest import FIXTURES, token_for
-
-ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
@@ -131,17 +127,8 @@ def test_next_month_follows_the_clock_over_the_new_year():
 
 
 def test_the_cli_refuses_it_naming_the_period(tmp_path):
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "PYTHONPATH": str(ROOT)}
-
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "backend_stub", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=tmp_path,
-            timeout=120,
-        )
+        return run_cli(*args, env={"DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}, cwd=tmp_path)
 
     r = cli("bill-run", "--period", "1900-01")
     assert r.returncode == 2 and "period: 1900-01 is before 2000-01" in r.stderr, r.stderr
