@@ -115,6 +115,7 @@ class PageShells(rx.plugins.Plugin):
 
     def pre_compile(self, **context: Any) -> None:
         context["add_modify_task"]("react-router.config.js", page_shells.prerender_dynamic_routes)
+        context["add_modify_task"]("vite.config.js", page_shells.group_ui_chunks)
 
     def post_build(self, **context: Any) -> None:
         page_shells.rewrite_build(Path(context["static_dir"]))

@@ -101,6 +101,34 @@ def test_reflex_s_router_config_prerenders_the_dynamic_routes_shells():
         page_shells.prerender_dynamic_routes(original.replace('"prerender": true', '"prerender": false'))
 
 
+def test_reflex_s_vite_config_puts_icons_and_radix_in_one_chunk():
+    from reflex.utils.frontend_skeleton import _compile_vite_config
+
+    original = _compile_vite_config(config)
+    changed = page_shells.group_ui_chunks(original)
+    groups = changed[changed.index("groups: [") :]
+    assert groups.index('name: "ui"') < groups.index('name: "reflex-env"')  # first: it takes what it matches
+    test = re.search(r'name: "ui", test: /(.+)/ \}', changed)
+    assert test, changed
+    pattern = re.compile(test.group(1).replace("\\\\", "\\"))
+    for module in (
+        "/app/.web/node_modules/lucide-react/dist/esm/icons/log-out.mjs",
+        "/app/.web/node_modules/@radix-ui/themes/dist/esm/components/badge.js",
+        "/app/.web/node_modules/@radix-ui/react-slot/dist/index.mjs",
+        "/app/.web/node_modules/radix-ui/dist/index.mjs",
+    ):
+        assert pattern.search(module), module
+    for module in (
+        "/app/.web/node_modules/react-dom/cjs/react-dom-client.production.js",
+        "/app/.web/node_modules/lucide-react/dist/esm/createLucideIcon.mjs",  # the icons' base stays shared
+        "/app/.web/utils/state.js",
+        "/app/.web/node_modules/plotly.js-basic-dist-min/plotly-basic.min.js",
+    ):
+        assert not pattern.search(module), module
+    with pytest.raises(ValueError, match="codeSplitting"):
+        page_shells.group_ui_chunks("export default {};")
+
+
 def test_the_plugin_is_configured():
     assert any(isinstance(p, PageShells) for p in config.plugins)
 
