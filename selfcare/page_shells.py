@@ -86,7 +86,10 @@ def prerender_dynamic_routes(config_js: str, routes: Iterable[str] = DYNAMIC_ROU
 
 
 _GROUPS = "codeSplitting: {\n          groups: ["
-UI_GROUP = '{ name: "ui", test: /node_modules[\\\\/](lucide-react[\\\\/]dist[\\\\/]esm[\\\\/]icons|@radix-ui|radix-ui)[\\\\/]/ },'
+UI_GROUP = (
+    '{ name: "ui", test: /node_modules[\\\\/](lucide-react[\\\\/]dist[\\\\/]esm[\\\\/]icons|@radix-ui|radix-ui)[\\\\/]/, '
+    "minShareCount: 3 },"
+)
 """One chunk for the icons and Radix's components and primitives, the small modules every page takes a
 different handful of. Left to itself the bundler makes a chunk for every set of pages sharing a module: a
 page loaded 20 to 32 scripts, most under 2 KB, each a request (and, over HTTP/1.1's six connections, a round

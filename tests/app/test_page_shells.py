@@ -108,7 +108,7 @@ def test_reflex_s_vite_config_puts_icons_and_radix_in_one_chunk():
     changed = page_shells.group_ui_chunks(original)
     groups = changed[changed.index("groups: [") :]
     assert groups.index('name: "ui"') < groups.index('name: "reflex-env"')  # first: it takes what it matches
-    test = re.search(r'name: "ui", test: /(.+)/ \}', changed)
+    test = re.search(r'name: "ui", test: /(.+)/, minShareCount: 3 \}', changed)  # shared by 3 pages or more
     assert test, changed
     pattern = re.compile(test.group(1).replace("\\\\", "\\"))
     for module in (
