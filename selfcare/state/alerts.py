@@ -160,16 +160,3 @@ class AlertNoticesState(OrderSheetMixin, rx.State):
             self._offers = {k: v for k, v in self._offers.items() if v != (offer, subscription)}
             yield AlertNoticesState.load
             yield self._reload_page()
-
-    def _reload_page(self):
-        """The page behind the sheet shows the new plan: the overview or the usage page (the pages with alerts).
-
-        Imported when needed, as ``OffersState._reload_page`` does: this shared state does not depend on the
-        pages that show it."""
-        if str(self.rx_router_url.path).rstrip("/") == "/usage":
-            from selfcare.pages.usage.state import UsageState
-
-            return UsageState.load
-        from selfcare.pages.overview.state import OverviewState
-
-        return OverviewState.load

@@ -246,16 +246,3 @@ class OffersState(OrderSheetMixin, rx.State):
         self.banners = [b for b in self.banners if b["offer_id"] != str(offer)]
         self._targets = {k: v for k, v in self._targets.items() if k != str(offer)}
         yield self._reload_page()
-
-    def _reload_page(self):
-        """The page behind the sheet shows the change (the plan, this period's allowances).
-
-        The one place a shared state names a page's state: imported here, when it is needed, so that
-        this module (the banner's state, which those pages show) does not depend on the pages."""
-        if self._placement == "invoice":
-            from selfcare.pages.invoice.state import InvoiceState
-
-            return InvoiceState.load
-        from selfcare.pages.overview.state import OverviewState
-
-        return OverviewState.load

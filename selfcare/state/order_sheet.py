@@ -129,6 +129,25 @@ class OrderSheetMixin(rx.State, mixin=True):
     _sheet_order: dict[str, Any] = {}
     _accepting: bool = False
 
+    def _reload_page(self):
+        """The load of the page behind the sheet, so that it shows what was ordered (the plan, this period's
+        allowances): the invoice, the usage page or the overview, by the address the sheet is open on.
+
+        The one place a shared state names the pages' states: imported here, when needed, so that the states
+        the pages show do not depend on the pages."""
+        path = str(self.rx_router_url.path).rstrip("/")
+        if path.startswith("/invoices/"):
+            from selfcare.pages.invoice.state import InvoiceState
+
+            return InvoiceState.load
+        if path == "/usage":
+            from selfcare.pages.usage.state import UsageState
+
+            return UsageState.load
+        from selfcare.pages.overview.state import OverviewState
+
+        return OverviewState.load
+
     def _close_sheet(self) -> None:
         self.sheet_open = False
         self.sheet_busy = False

@@ -168,8 +168,14 @@ def test_a_data_alert_opens_the_order_sheet_of_the_offer_that_targets_it(client,
     assert mine._offers == {}
     loads = {getattr(getattr(u, "fn", None), "__qualname__", "") for u in updates}
     assert {"AlertNoticesState.load", "OverviewState.load"} <= loads  # and the page behind shows the new plan
-    mine.rx_router_url = URLData.from_url(ReflexURL("http://localhost:3000/usage/"))
-    assert mine._reload_page().fn.__qualname__ == "UsageState.load"
+    # the page behind a sheet is the page it was open on (OrderSheetMixin._reload_page, shared with the banners)
+    for path, load in (
+        ("/usage/", "UsageState.load"),
+        ("/invoices/50a2a058-09e0-40f8-8414-f0862326160f", "InvoiceState.load"),
+        ("/", "OverviewState.load"),
+    ):
+        mine.rx_router_url = URLData.from_url(ReflexURL(f"http://localhost:3000{path}"))
+        assert mine._reload_page().fn.__qualname__ == load, path
     run(drain(AlertNoticesState.load.fn(mine)))
     assert not [n for n in mine.notices if n["action"] == "offer"]
 

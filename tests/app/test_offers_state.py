@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from reflex.istate.data import ReflexURL, URLData
 
 from selfcare.api_client import NotFound
 from selfcare.offers_client import OffersClient
@@ -195,6 +196,10 @@ def test_dismiss_hides_the_banner_for_good(client, live_offer):
 def test_order_sheet_then_accept_changes_the_subscription(client, live_offer):
     offer_id, cid = live_offer["offer"]["id"], live_offer["customer_id"]
     root, state = _signed_in(cid)
+    # the banner slot of the invoice page, at an invoice's address (the page reloaded after "Add")
+    root.rx_router_url = URLData.from_url(
+        ReflexURL("http://localhost:3000/invoices/50a2a058-09e0-40f8-8414-f0862326160f")
+    )
     run(drain(OffersState.load.fn(state, "invoice")))
     subscription_id = state._targets[str(offer_id)]
     run(drain(OffersState.open_order.fn(state, str(offer_id))))
